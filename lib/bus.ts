@@ -1,0 +1,360 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "eventemitter3";
+import { ConcurrencyLimiter, isThenable } from "./concurrency-limiter.js";
+import { type BerryError, BusClosedError, FollowerError, InvalidArgumentError } from "./errors.js";
+import { type FollowingSpec, followingSpecsOf, type Guard } from "./follower-metadata.js";
+import { type Identifier, parseIdentifier } from "./identifier.js";
+import { Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
+import { createMessage, type Message, withHop } from "./message.js";
+import { type Routable, RoutingIndex } from "./routing-index.js";
+
+/** A plain-function follower: receives the message, may return a value (or a promise) for `talk()`. */
+export type FollowerFunction = (message: Message) => unknown;
+
+/** Removes what was registered; returns whether it was still registered. */
+export type Unsubscribe = () => boolean;
+
+/** Options of a follower. */
+export interface FollowOptions {
+  /** Receives only messages for which this returns true (berryMQ's guard condition). */
+  guard?: Guard;
+  /** Name used in error reports; defaults to the function's name. */
+  label?: string;
+}
+
+/** Options of a bus. */
+export interface BusOptions {
+  /** Unique id of this bus (default: a random UUID); it appears in every message's `hops`. */
+  id?: string;
+  /** Bound on followers running at once; see {@link Bus.setMultiplicity}. */
+  multiplicity?: number;
+}
+
+/** What a queue hands the bus when it attaches: `offer` returns whether the message was taken. */
+export interface QueueSink {
+  offer(message: Message): boolean;
+  /** Called when the bus closes. */
+  close(): void;
+}
+
+/** Events a bus emits (through eventemitter3). */
+export interface BusEvents {
+  /** A follower threw or rejected, a guard threw, or a bounded queue overflowed. */
+  error: [error: BerryError];
+  /** Every message dispatched here, after local delivery; links listen to this. */
+  message: [message: Message];
+}
+
+interface FollowerEntry extends Routable {
+  readonly kind: "follower";
+  readonly label: string;
+  readonly guard: Guard | undefined;
+  active: boolean;
+  /** Runs the follower; returns GONE when its (weakly held) instance was collected. */
+  call(message: Message): unknown;
+}
+
+interface QueueEntry extends Routable {
+  readonly kind: "queue";
+  readonly sink: QueueSink;
+  active: boolean;
+}
+
+type Receiver = FollowerEntry | QueueEntry;
+
+const GONE: unique symbol = Symbol("berrymq.gone");
+
+/**
+ * An in-process message bus: routes each message to every matching follower and queue, in registration
+ * order, and on to any links. Isolated from every other bus; the module-level functions use `defaultBus`.
+ * @example
+ * const bus = new Bus();
+ * bus.follow("job:*", (m) => console.log(m.id, m.args));
+ * bus.twitter("job:done", 42); // logs "job:done [ 42 ]", returns 1
+ */
+export class Bus extends EventEmitter<BusEvents> {
+  /** Unique id of this bus; recorded in the `hops` of every message it dispatches. */
+  readonly id: string;
+  readonly #index = new RoutingIndex<Receiver>();
+  readonly #instances = new WeakMap<object, FollowerEntry[]>();
+  readonly #finalizer = new FinalizationRegistry<FollowerEntry[]>((entries) => this.#removeAll(entries));
+  #seq = 0;
+  #counter = 0;
+  #limiter: ConcurrencyLimiter | undefined;
+  #closed = false;
+
+  constructor(options: BusOptions = {}) {
+    super();
+    if (options.id !== undefined && (typeof options.id !== "string" || options.id.length === 0)) {
+      throw new InvalidArgumentError("id", options.id, "a non-empty string");
+    }
+    this.id = options.id ?? randomUUID();
+    if (options.multiplicity !== undefined) this.setMultiplicity(options.multiplicity);
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Number of followers and queues registered. */
+  get size(): number {
+    return this.#index.size;
+  }
+
+  /**
+   * Sends a message to every matching follower and queue, synchronously and in registration order. Put
+   * `kw({...})` last to pass kwargs. A wildcard in `identifier` reaches every follower it matches.
+   * @returns how many followers and queues received it.
+   * @example bus.twitter("app:log", "disk full", kw({ level: 3 }))
+   */
+  twitter(identifier: string, ...args: unknown[]): number {
+    const last = args[args.length - 1];
+    const kwargs = last instanceof Kwargs ? (args.pop(), last.values) : NO_KWARGS;
+    return this.dispatch(this.#create(identifier, args, kwargs, undefined));
+  }
+
+  /**
+   * Sends `identifier` like `twitter`, then sends each follower's (awaited) result that is not
+   * `undefined` as a `callbackIdentifier` message with the result as its only argument. Followers in
+   * other processes answer the same way, through their links.
+   * @returns the local followers' results, in registration order (failed followers are left out).
+   * @example const sums = await bus.talk("calc:add", "calc:result", 1, 2);
+   */
+  async talk(identifier: string, callbackIdentifier: string, ...args: unknown[]): Promise<unknown[]> {
+    const { args: plain, kwargs } = splitKwargs(args);
+    const message = this.#create(identifier, plain, kwargs, parseIdentifier(callbackIdentifier).id);
+    const results: unknown[] = [];
+    this.#route(message, results);
+    this.emit("message", message);
+    const settled = await Promise.all(results);
+    return settled.filter((value) => value !== undefined);
+  }
+
+  /**
+   * Delivers a ready-made message here (to followers, queues, then the `message` event).
+   * @returns how many followers and queues received it.
+   */
+  dispatch(message: Message): number {
+    const reached = this.#route(message, undefined);
+    this.emit("message", message);
+    return reached;
+  }
+
+  /**
+   * Entry point of messages from other processes: records this bus in `hops` and dispatches. A message
+   * that already passed through this bus is ignored (returns 0), so rings of links cannot loop.
+   */
+  inject(message: Message): number {
+    if (message.hops.includes(this.id)) return 0;
+    return this.dispatch(withHop(message, this.id));
+  }
+
+  /**
+   * Registers a plain function as a follower of `pattern`.
+   * @returns a function that unsubscribes it.
+   * @example const stop = bus.follow("*:error", (m) => console.error(m.args)); stop();
+   */
+  follow(pattern: string, follower: FollowerFunction, options: FollowOptions = {}): Unsubscribe {
+    this.#checkOpen();
+    if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
+    const entry = this.#follower(parseIdentifier(pattern), options.label ?? (follower.name || "(anonymous)"), options.guard, follower);
+    this.#index.add(entry);
+    return () => this.#removeAll([entry]);
+  }
+
+  /**
+   * Registers every `@following` method of an instance. The instance is held weakly: once it is garbage
+   * collected it stops receiving. Registering the same instance again does nothing. `@Follower` classes
+   * call this from their constructor.
+   * @returns a function that unregisters the instance.
+   */
+  register(instance: object): Unsubscribe {
+    this.#checkOpen();
+    if (typeof instance !== "object" || instance === null) {
+      throw new InvalidArgumentError("instance", instance, "an object with @following methods");
+    }
+    if (this.#instances.has(instance)) return () => this.unregister(instance);
+    const specs = followingSpecsOf(instance);
+    if (specs.length === 0) {
+      throw new InvalidArgumentError("instance", instance, "an object with at least one @following method");
+    }
+    const ref = new WeakRef(instance);
+    const className = instance.constructor?.name ?? "Object";
+    const entries = specs.map((spec) => this.#methodFollower(ref, className, spec));
+    for (const entry of entries) this.#index.add(entry);
+    this.#instances.set(instance, entries);
+    this.#finalizer.register(instance, entries, instance);
+    return () => this.unregister(instance);
+  }
+
+  /** Stops an instance's `@following` methods receiving; returns whether it was registered. */
+  unregister(instance: object): boolean {
+    const entries = this.#instances.get(instance);
+    if (entries === undefined) return false;
+    this.#instances.delete(instance);
+    this.#finalizer.unregister(instance);
+    return this.#removeAll(entries);
+  }
+
+  /**
+   * Attaches a queue's sink to receive messages matching `filter`. Used by {@link Queue}; links and
+   * adapters with queue semantics use it too.
+   * @returns a function that detaches it.
+   */
+  attachQueue(filter: Identifier, sink: QueueSink): Unsubscribe {
+    this.#checkOpen();
+    const entry: QueueEntry = { kind: "queue", seq: ++this.#seq, pattern: filter, sink, active: true };
+    this.#index.add(entry);
+    return () => this.#removeAll([entry]);
+  }
+
+  /**
+   * Bounds how many followers run at once (berryMQ's `set_multiplicity`): a follower holds its slot until
+   * the promise it returned settles. While every slot is taken, further deliveries wait in order, so
+   * `twitter()` returns before they run. `Infinity` removes the bound.
+   */
+  setMultiplicity(limit: number): void {
+    if (limit === Number.POSITIVE_INFINITY && this.#limiter === undefined) return;
+    if (this.#limiter === undefined) this.#limiter = new ConcurrencyLimiter(limit);
+    else this.#limiter.limit = limit;
+  }
+
+  /** Current bound on followers running at once (`Infinity` when unbounded). */
+  get multiplicity(): number {
+    return this.#limiter?.limit ?? Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Reports an error on the `error` event; with no listener it becomes a process warning, so that no
+   * failure goes unseen.
+   */
+  report(error: BerryError): void {
+    if (!this.emit("error", error)) process.emitWarning(error);
+  }
+
+  /** Closes the bus: every queue is closed, every follower removed; later sends throw BusClosedError. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const receiver of this.#index.all()) {
+      receiver.active = false;
+      this.#index.remove(receiver);
+      if (receiver.kind === "queue") receiver.sink.close();
+    }
+    this.removeAllListeners();
+  }
+
+  #create(identifier: string, args: unknown[], kwargs: Readonly<Record<string, unknown>>, replyTo: string | undefined): Message {
+    this.#checkOpen();
+    return createMessage({
+      identifier,
+      args: Object.freeze(args),
+      kwargs,
+      messageId: this.#nextMessageId(),
+      hops: [this.id],
+      replyTo,
+    });
+  }
+
+  #nextMessageId(): string {
+    return `${this.id}/${(++this.#counter).toString(36)}`;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new BusClosedError(this.id);
+  }
+
+  #route(message: Message, results: unknown[] | undefined): number {
+    if (this.#closed) throw new BusClosedError(this.id);
+    // The list is a snapshot: followers added meanwhile miss this message, removed ones are skipped.
+    const receivers = this.#index.lookup(message);
+    let reached = 0;
+    for (const receiver of receivers) {
+      if (!receiver.active) continue;
+      if (receiver.kind === "queue") {
+        if (receiver.sink.offer(message)) reached++;
+        continue;
+      }
+      if (receiver.guard !== undefined && !this.#passes(receiver, message)) continue;
+      const outcome = this.#limiter === undefined ? this.#invoke(receiver, message) : this.#limiter.run(() => this.#invoke(receiver, message));
+      if (outcome === GONE) continue;
+      reached++;
+      if (message.replyTo !== undefined && outcome !== undefined) this.#replyWith(message, outcome);
+      if (results !== undefined) results.push(outcome);
+    }
+    return reached;
+  }
+
+  #passes(receiver: FollowerEntry, message: Message): boolean {
+    try {
+      return (receiver.guard as Guard)(message) === true;
+    } catch (error) {
+      this.report(new FollowerError(`${receiver.label} (guard)`, message.id, message.messageId, error));
+      return false;
+    }
+  }
+
+  // Never throws or rejects: a failing follower is reported and yields undefined, the others go on.
+  #invoke(receiver: FollowerEntry, message: Message): unknown {
+    let outcome: unknown;
+    try {
+      outcome = receiver.call(message);
+    } catch (error) {
+      this.report(new FollowerError(receiver.label, message.id, message.messageId, error));
+      return undefined;
+    }
+    if (!isThenable(outcome)) return outcome;
+    return Promise.resolve(outcome).then(undefined, (error: unknown) => {
+      this.report(new FollowerError(receiver.label, message.id, message.messageId, error));
+      return undefined;
+    });
+  }
+
+  // Results go out as their own messages after the current dispatch, never nested inside it.
+  #replyWith(message: Message, outcome: unknown): void {
+    void Promise.resolve(outcome).then((value) => {
+      if (value === undefined || value === GONE || this.#closed) return;
+      this.dispatch(
+        createMessage({
+          identifier: message.replyTo as string,
+          args: [value],
+          messageId: this.#nextMessageId(),
+          hops: [this.id],
+          inReplyTo: message.messageId,
+        }),
+      );
+    });
+  }
+
+  #follower(pattern: Identifier, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {
+    if (guard !== undefined && typeof guard !== "function") throw new InvalidArgumentError("guard", guard, "a function");
+    return { kind: "follower", seq: ++this.#seq, pattern, label, guard, active: true, call };
+  }
+
+  #methodFollower(ref: WeakRef<object>, className: string, spec: FollowingSpec): FollowerEntry {
+    const label = `${className}.${String(spec.method)}`;
+    const entry = this.#follower(spec.pattern, label, spec.guard, (message) => {
+      const instance = ref.deref() as Record<string | symbol, unknown> | undefined;
+      if (instance === undefined) {
+        this.#removeAll([entry]);
+        return GONE;
+      }
+      const method = instance[spec.method];
+      if (typeof method !== "function") {
+        throw new InvalidArgumentError(`method ${label}`, method, "a function");
+      }
+      return method.call(instance, message);
+    });
+    return entry;
+  }
+
+  #removeAll(entries: readonly Receiver[]): boolean {
+    let removed = false;
+    for (const entry of entries) {
+      entry.active = false;
+      removed = this.#index.remove(entry) || removed;
+    }
+    return removed;
+  }
+}

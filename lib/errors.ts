@@ -1,0 +1,116 @@
+/** Base class of every error berrymq throws or reports; `code` is stable and machine-readable. */
+export class BerryError extends Error {
+  /** Stable identifier of the failure, e.g. `"INVALID_IDENTIFIER"`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An identifier that is not a valid `"name:action"` string; `value` is what was given. */
+export class InvalidIdentifierError extends BerryError {
+  readonly value: unknown;
+
+  constructor(value: unknown, reason: string) {
+    super("INVALID_IDENTIFIER", `invalid identifier ${describe(value)}: ${reason}`);
+    this.value = value;
+  }
+}
+
+/** A misused API argument (wrong type or range); `argument` names the parameter. */
+export class InvalidArgumentError extends BerryError {
+  readonly argument: string;
+  readonly value: unknown;
+
+  constructor(argument: string, value: unknown, expected: string) {
+    super("INVALID_ARGUMENT", `invalid ${argument} ${describe(value)}: expected ${expected}`);
+    this.argument = argument;
+    this.value = value;
+  }
+}
+
+/** A follower threw or its promise rejected; `identifier` and `messageId` say which message it was handling. */
+export class FollowerError extends BerryError {
+  readonly follower: string;
+  readonly identifier: string;
+  readonly messageId: string;
+
+  constructor(follower: string, identifier: string, messageId: string, cause: unknown) {
+    super(
+      "FOLLOWER_FAILED",
+      `follower ${follower} failed on message "${identifier}" (${messageId}): ${errorText(cause)}`,
+      { cause },
+    );
+    this.follower = follower;
+    this.identifier = identifier;
+    this.messageId = messageId;
+  }
+}
+
+/** `getNowait()` on an empty queue. */
+export class QueueEmptyError extends BerryError {
+  constructor(filter: string) {
+    super("QUEUE_EMPTY", `queue "${filter}" is empty`);
+  }
+}
+
+/** `get({ timeout })` waited `timeout` ms and no message came. */
+export class QueueTimeoutError extends BerryError {
+  readonly timeout: number;
+
+  constructor(filter: string, timeout: number) {
+    super("QUEUE_TIMEOUT", `queue "${filter}": no message within ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+/** The queue was closed: pending and later `get()` calls reject with this. */
+export class QueueClosedError extends BerryError {
+  constructor(filter: string) {
+    super("QUEUE_CLOSED", `queue "${filter}" is closed`);
+  }
+}
+
+/** A bounded queue was full; `dropped` is the message that did not stay in it. */
+export class QueueOverflowError extends BerryError {
+  readonly dropped: unknown;
+
+  constructor(filter: string, maxsize: number, dropped: { id: string; messageId: string }) {
+    super(
+      "QUEUE_OVERFLOW",
+      `queue "${filter}" is full (maxsize ${maxsize}): dropped message "${dropped.id}" (${dropped.messageId})`,
+    );
+    this.dropped = dropped;
+  }
+}
+
+/** The bus was closed; it accepts no more messages or followers. */
+export class BusClosedError extends BerryError {
+  constructor(busId: string) {
+    super("BUS_CLOSED", `bus ${busId} is closed`);
+  }
+}
+
+/** Renders any value for an error message: strings quoted, the rest JSON-ish and truncated. */
+export function describe(value: unknown): string {
+  let text: string;
+  if (typeof value === "string") text = JSON.stringify(value);
+  else if (typeof value === "function") text = `function ${value.name || "(anonymous)"}`;
+  else if (typeof value === "bigint" || typeof value === "symbol") text = String(value);
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = Object.prototype.toString.call(value);
+    }
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The message of an error-like value, or the value described. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : describe(error);
+}

@@ -1,0 +1,39 @@
+import { InvalidArgumentError } from "./errors.js";
+
+/** Keyword arguments for a message, marked so that `twitter(id, ...args, kw({...}))` can tell them from args. */
+export class Kwargs {
+  readonly values: Readonly<Record<string, unknown>>;
+
+  constructor(values: Record<string, unknown>) {
+    if (!isPlainObject(values)) throw new InvalidArgumentError("kwargs", values, "a plain object");
+    this.values = Object.freeze({ ...values });
+  }
+}
+
+/**
+ * Marks keyword arguments, berryMQ's `**kwargs`: pass it as the last argument of `twitter` or `talk`.
+ * @example twitter("app:log", "disk full", kw({ level: 3 }))
+ */
+export function kw(values: Record<string, unknown>): Kwargs {
+  return new Kwargs(values);
+}
+
+/** Whether a value is a plain object (`{}` literal or null prototype). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** An empty, frozen kwargs object shared by every message sent without kwargs. */
+export const NO_KWARGS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** Splits a trailing `kw()` marker off an argument list. */
+export function splitKwargs(values: readonly unknown[]): {
+  args: unknown[];
+  kwargs: Readonly<Record<string, unknown>>;
+} {
+  const last = values[values.length - 1];
+  if (last instanceof Kwargs) return { args: values.slice(0, -1), kwargs: last.values };
+  return { args: values.slice(), kwargs: NO_KWARGS };
+}

@@ -1,0 +1,244 @@
+import type { Bus, QueueSink, Unsubscribe } from "./bus.js";
+import { defaultBus } from "./default-bus.js";
+import { InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueOverflowError, QueueTimeoutError } from "./errors.js";
+import { Fifo } from "./fifo.js";
+import { type Identifier, parseIdentifier } from "./identifier.js";
+import type { Message } from "./message.js";
+
+/**
+ * What a full bounded queue does with one more message. Either way the loss is reported on the bus's
+ * `error` event as a QueueOverflowError carrying the dropped message.
+ * - `"reject-new"` (default): the new message is not queued (and not counted by `twitter`).
+ * - `"drop-oldest"`: the oldest queued message makes room for it.
+ */
+export type OverflowPolicy = "reject-new" | "drop-oldest";
+
+/** Options of a queue. */
+export interface QueueOptions {
+  /** Queues with the same filter and `shared: true` share one buffer: each message goes to one of them. */
+  shared?: boolean;
+  /** Bound on queued messages; 0 (default) means unbounded. */
+  maxsize?: number;
+  overflow?: OverflowPolicy;
+  /** The bus to listen on (default: `defaultBus`). */
+  bus?: Bus;
+}
+
+/** Options of `get()`. */
+export interface GetOptions {
+  /** Milliseconds to wait before rejecting with QueueTimeoutError; none waits until a message or close. */
+  timeout?: number;
+  /** Aborting rejects the pending `get` with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+interface Waiter {
+  readonly owner: Queue;
+  resolve(message: Message): void;
+  reject(error: Error): void;
+}
+
+/** The buffer behind one queue, or behind every shared queue with the same filter. */
+class QueueStore implements QueueSink {
+  readonly buffer = new Fifo<Message>();
+  readonly waiters = new Fifo<Waiter>();
+  handles = 0;
+  closed = false;
+  readonly #detach: Unsubscribe;
+
+  constructor(
+    readonly bus: Bus,
+    readonly filter: Identifier,
+    readonly maxsize: number,
+    readonly overflow: OverflowPolicy,
+    private readonly onClose: () => void,
+  ) {
+    this.#detach = bus.attachQueue(filter, this);
+  }
+
+  offer(message: Message): boolean {
+    if (this.closed) return false;
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) {
+      waiter.resolve(message);
+      return true;
+    }
+    if (this.maxsize > 0 && this.buffer.length >= this.maxsize) {
+      if (this.overflow === "reject-new") {
+        this.bus.report(new QueueOverflowError(this.filter.id, this.maxsize, message));
+        return false;
+      }
+      const oldest = this.buffer.shift() as Message;
+      this.bus.report(new QueueOverflowError(this.filter.id, this.maxsize, oldest));
+    }
+    this.buffer.push(message);
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#detach();
+    this.onClose();
+    for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) {
+      waiter.reject(new QueueClosedError(this.filter.id));
+    }
+  }
+}
+
+const sharedStores = new WeakMap<Bus, Map<string, QueueStore>>();
+
+/**
+ * A pull queue fed by every message matching its filter (berryMQ's `Queue`). Standalone queues each get
+ * a copy; shared queues with the same filter compete for messages. FIFO; async-iterable until closed.
+ * @example
+ * const queue = new Queue("task:*");
+ * twitter("task:run", 1);
+ * const message = await queue.get({ timeout: 1000 }); // message.args = [1]
+ * queue.close();
+ */
+export class Queue implements AsyncIterable<Message> {
+  /** Canonical filter, e.g. `"task:*"`. */
+  readonly filter: string;
+  readonly shared: boolean;
+  readonly maxsize: number;
+  readonly #store: QueueStore;
+  #closed = false;
+
+  constructor(filter: string, options: QueueOptions = {}) {
+    const parsed = parseIdentifier(filter);
+    const bus = options.bus ?? defaultBus;
+    const maxsize = options.maxsize ?? 0;
+    if (!Number.isInteger(maxsize) || maxsize < 0) {
+      throw new InvalidArgumentError("maxsize", maxsize, "an integer >= 0 (0 = unbounded)");
+    }
+    const overflow = options.overflow ?? "reject-new";
+    if (overflow !== "reject-new" && overflow !== "drop-oldest") {
+      throw new InvalidArgumentError("overflow", overflow, '"reject-new" or "drop-oldest"');
+    }
+    this.filter = parsed.id;
+    this.shared = options.shared === true;
+    this.maxsize = maxsize;
+    this.#store = this.shared ? sharedStore(bus, parsed, maxsize, overflow) : new QueueStore(bus, parsed, maxsize, overflow, () => {});
+    this.#store.handles++;
+  }
+
+  /** Number of queued messages (shared queues: in the shared buffer). */
+  qsize(): number {
+    return this.#store.buffer.length;
+  }
+
+  /** Whether no message is queued. */
+  empty(): boolean {
+    return this.#store.buffer.length === 0;
+  }
+
+  /** Whether a bounded queue holds `maxsize` messages. */
+  full(): boolean {
+    return this.maxsize > 0 && this.#store.buffer.length >= this.maxsize;
+  }
+
+  /** Whether this queue was closed (by `close()` or by its bus closing). */
+  get closed(): boolean {
+    return this.#closed || this.#store.closed;
+  }
+
+  /**
+   * The oldest message; waits for one when the queue is empty.
+   * @throws QueueTimeoutError after `timeout` ms, QueueClosedError when the queue is closed meanwhile.
+   */
+  get(options: GetOptions = {}): Promise<Message> {
+    const { timeout, signal } = options;
+    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
+      return Promise.reject(new InvalidArgumentError("timeout", timeout, "a finite number of ms >= 0"));
+    }
+    if (this.closed) return Promise.reject(new QueueClosedError(this.filter));
+    const queued = this.#store.buffer.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<Message>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const waiter: Waiter = {
+        owner: this,
+        resolve: (message) => (settle(), resolve(message)),
+        reject: (error) => (settle(), reject(error)),
+      };
+      const abandon = (error: unknown): void => {
+        this.#store.waiters.delete(waiter);
+        settle();
+        reject(error);
+      };
+      const onAbort = (): void => abandon(signal?.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (timeout !== undefined) timer = setTimeout(() => abandon(new QueueTimeoutError(this.filter, timeout)), timeout);
+      this.#store.waiters.push(waiter);
+    });
+  }
+
+  /**
+   * The oldest message, at once.
+   * @throws QueueEmptyError when there is none, QueueClosedError when closed.
+   */
+  getNowait(): Message {
+    if (this.closed) throw new QueueClosedError(this.filter);
+    const queued = this.#store.buffer.shift();
+    if (queued === undefined) throw new QueueEmptyError(this.filter);
+    return queued;
+  }
+
+  /**
+   * Stops this queue: its pending `get`s reject with QueueClosedError and it receives nothing more.
+   * @returns the messages still queued, which no one else will receive (none for a shared queue that
+   * other open handles still use: they keep them).
+   */
+  close(): Message[] {
+    if (this.#closed) return [];
+    this.#closed = true;
+    const store = this.#store;
+    store.handles--;
+    for (const waiter of store.waiters.drain()) {
+      if (waiter.owner === this) waiter.reject(new QueueClosedError(this.filter));
+      else store.waiters.push(waiter);
+    }
+    if (store.handles > 0) return [];
+    store.close();
+    return store.buffer.drain();
+  }
+
+  /** Yields messages as they come, until the queue is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    for (;;) {
+      try {
+        yield await this.get();
+      } catch (error) {
+        if (error instanceof QueueClosedError) return;
+        throw error;
+      }
+    }
+  }
+}
+
+function sharedStore(bus: Bus, filter: Identifier, maxsize: number, overflow: OverflowPolicy): QueueStore {
+  let stores = sharedStores.get(bus);
+  if (stores === undefined) sharedStores.set(bus, (stores = new Map()));
+  const existing = stores.get(filter.id);
+  if (existing !== undefined && !existing.closed) {
+    if (existing.maxsize !== maxsize || existing.overflow !== overflow) {
+      throw new InvalidArgumentError(
+        "shared queue options",
+        { maxsize, overflow },
+        `the options of the open shared queue "${filter.id}" ({ maxsize: ${existing.maxsize}, overflow: "${existing.overflow}" })`,
+      );
+    }
+    return existing;
+  }
+  const created = new QueueStore(bus, filter, maxsize, overflow, () => {
+    if (stores.get(filter.id) === created) stores.delete(filter.id);
+  });
+  stores.set(filter.id, created);
+  return created;
+}

@@ -1,0 +1,87 @@
+import { type Identifier, isWildcard, partMatches, WILDCARD } from "./identifier.js";
+
+/** What the index holds: anything with a pattern and a registration sequence number. */
+export interface Routable {
+  readonly seq: number;
+  readonly pattern: Identifier;
+}
+
+const CACHE_LIMIT = 10_000;
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * Routes identifiers to entries. Entries are grouped by exact pattern, so a concrete `n:a` needs at most
+ * four look-ups (`n:a`, `n:*`, `*:a`, `*:*`) however many unrelated patterns exist; the merged list, in
+ * registration order, is cached per identifier until the next change.
+ */
+export class RoutingIndex<T extends Routable> {
+  readonly #byPattern = new Map<string, T[]>();
+  readonly #cache = new Map<string, readonly T[]>();
+  #size = 0;
+
+  /** Number of entries. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds an entry; it is routed after every entry added before it. */
+  add(entry: T): void {
+    const list = this.#byPattern.get(entry.pattern.id);
+    if (list === undefined) this.#byPattern.set(entry.pattern.id, [entry]);
+    else list.push(entry);
+    this.#size++;
+    this.#cache.clear();
+  }
+
+  /** Removes an entry; returns whether it was there. */
+  remove(entry: T): boolean {
+    const list = this.#byPattern.get(entry.pattern.id);
+    const at = list === undefined ? -1 : list.indexOf(entry);
+    if (list === undefined || at === -1) return false;
+    list.splice(at, 1);
+    if (list.length === 0) this.#byPattern.delete(entry.pattern.id);
+    this.#size--;
+    this.#cache.clear();
+    return true;
+  }
+
+  /** Every entry, in registration order. */
+  all(): T[] {
+    return sortBySeq([...this.#byPattern.values()].flat());
+  }
+
+  /** Entries whose pattern matches the identifier (symmetrically), in registration order. Do not mutate. */
+  lookup(identifier: Identifier): readonly T[] {
+    const cached = this.#cache.get(identifier.id);
+    if (cached !== undefined) return cached;
+    const found = isWildcard(identifier) ? this.#scan(identifier) : this.#probe(identifier);
+    if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+    this.#cache.set(identifier.id, found);
+    return found;
+  }
+
+  #probe({ name, action }: Identifier): readonly T[] {
+    const lists: T[][] = [];
+    for (const key of [`${name}:${action}`, `${name}:${WILDCARD}`, `${WILDCARD}:${action}`, `${WILDCARD}:${WILDCARD}`]) {
+      const list = this.#byPattern.get(key);
+      if (list !== undefined) lists.push(list);
+    }
+    if (lists.length === 0) return NONE;
+    if (lists.length === 1) return (lists[0] as T[]).slice();
+    return sortBySeq(lists.flat());
+  }
+
+  // A sender wildcard may match any pattern: a full scan, acceptable for the rarer case.
+  #scan({ name, action }: Identifier): readonly T[] {
+    const found: T[] = [];
+    for (const list of this.#byPattern.values()) {
+      const pattern = (list[0] as T).pattern;
+      if (partMatches(pattern.name, name) && partMatches(pattern.action, action)) found.push(...list);
+    }
+    return sortBySeq(found);
+  }
+}
+
+function sortBySeq<T extends Routable>(entries: T[]): T[] {
+  return entries.sort((a, b) => a.seq - b.seq);
+}
