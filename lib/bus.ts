@@ -6,6 +6,7 @@ import { type FollowingSpec, followingSpecsOf, type Guard } from "./follower-met
 import { type Identifier, parseIdentifier } from "./identifier.js";
 import { Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { createMessage, type Message, withHop } from "./message.js";
+import { RecentIds } from "./recent-ids.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
 
 /** A plain-function follower: receives the message, may return a value (or a promise) for `talk()`. */
@@ -28,6 +29,8 @@ export interface BusOptions {
   id?: string;
   /** Bound on followers running at once; see {@link Bus.setMultiplicity}. */
   multiplicity?: number;
+  /** How many injected messageIds `inject` remembers to drop duplicates (default 100,000). */
+  dedupeWindow?: number;
 }
 
 /** What a queue hands the bus when it attaches: `offer` returns whether the message was taken. */
@@ -82,6 +85,7 @@ export class Bus extends EventEmitter<BusEvents> {
   #counter = 0;
   #limiter: ConcurrencyLimiter | undefined;
   #closed = false;
+  readonly #injected: RecentIds;
 
   constructor(options: BusOptions = {}) {
     super();
@@ -89,6 +93,9 @@ export class Bus extends EventEmitter<BusEvents> {
       throw new InvalidArgumentError("id", options.id, "a non-empty string");
     }
     this.id = options.id ?? randomUUID();
+    const window = options.dedupeWindow ?? 100_000;
+    if (!Number.isInteger(window) || window < 1) throw new InvalidArgumentError("dedupeWindow", window, "an integer >= 1");
+    this.#injected = new RecentIds(window);
     if (options.multiplicity !== undefined) this.setMultiplicity(options.multiplicity);
   }
 
@@ -143,11 +150,19 @@ export class Bus extends EventEmitter<BusEvents> {
 
   /**
    * Entry point of messages from other processes: records this bus in `hops` and dispatches. A message
-   * that already passed through this bus is ignored (returns 0), so rings of links cannot loop.
+   * already seen here (it passed through this bus, or its messageId was injected before) is ignored and
+   * `undefined` returned, so rings and meshes of links deliver each message once.
+   * @returns how many followers and queues received it, or `undefined` for a duplicate.
    */
-  inject(message: Message): number {
-    if (message.hops.includes(this.id)) return 0;
+  inject(message: Message): number | undefined {
+    if (this.hasSeen(message)) return undefined;
+    this.#injected.add(message.messageId);
     return this.dispatch(withHop(message, this.id));
+  }
+
+  /** Whether `inject` would drop this message as a duplicate. */
+  hasSeen(message: Pick<Message, "messageId" | "hops">): boolean {
+    return message.hops.includes(this.id) || this.#injected.has(message.messageId);
   }
 
   /**

@@ -1,0 +1,115 @@
+import { isPlainObject } from "../lib/kwargs.js";
+import { createMessage, type Message } from "../lib/message.js";
+import { InvalidEnvelopeError } from "./errors.js";
+
+/**
+ * A message as it travels on every wire (JSON). `v` is the envelope version.
+ * @example { "v": 1, "id": "app:log", "args": ["hi"], "kwargs": {}, "messageId": "b1/1", "timestamp": 1, "hops": ["b1"] }
+ */
+export interface Envelope {
+  v: 1;
+  id: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  messageId: string;
+  timestamp: number;
+  hops: string[];
+  replyTo?: string;
+  inReplyTo?: string;
+}
+
+/** Limits checked on every envelope that comes in. */
+export const ENVELOPE_LIMITS = Object.freeze({
+  identifierLength: 1024,
+  messageIdLength: 256,
+  hops: 64,
+  depth: 64,
+});
+
+// Keys that would reach an object's prototype if the payload were ever merged into one.
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/** The envelope of a message, ready for `JSON.stringify`. */
+export function toEnvelope(message: Message): Envelope {
+  const envelope: Envelope = {
+    v: 1,
+    id: message.id,
+    args: message.args as unknown[],
+    kwargs: message.kwargs as Record<string, unknown>,
+    messageId: message.messageId,
+    timestamp: message.timestamp,
+    hops: message.hops as string[],
+  };
+  if (message.replyTo !== undefined) envelope.replyTo = message.replyTo;
+  if (message.inReplyTo !== undefined) envelope.inReplyTo = message.inReplyTo;
+  return envelope;
+}
+
+/**
+ * Validates a decoded envelope (this is the security boundary) and rebuilds the frozen message.
+ * @throws InvalidEnvelopeError naming the offending field; InvalidIdentifierError for a bad `id`.
+ */
+export function fromEnvelope(value: unknown): Message {
+  if (!isPlainObject(value)) throw new InvalidEnvelopeError("envelope", value, "a JSON object");
+  if (value.v !== 1) throw new InvalidEnvelopeError("v", value.v, "1");
+  const id = checkString(value, "id", ENVELOPE_LIMITS.identifierLength);
+  const messageId = checkString(value, "messageId", ENVELOPE_LIMITS.messageIdLength);
+  if (!Array.isArray(value.args)) throw new InvalidEnvelopeError("args", value.args, "an array");
+  if (!isPlainObject(value.kwargs)) throw new InvalidEnvelopeError("kwargs", value.kwargs, "a JSON object");
+  checkJsonValue(value.args, "args", 0);
+  checkJsonValue(value.kwargs, "kwargs", 0);
+  const timestamp = value.timestamp;
+  if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) {
+    throw new InvalidEnvelopeError("timestamp", timestamp, "a finite number (ms since the epoch)");
+  }
+  const hops = value.hops;
+  if (!Array.isArray(hops) || hops.length > ENVELOPE_LIMITS.hops) {
+    throw new InvalidEnvelopeError("hops", hops, `an array of at most ${ENVELOPE_LIMITS.hops} bus ids`);
+  }
+  for (const hop of hops) {
+    if (typeof hop !== "string" || hop.length === 0 || hop.length > ENVELOPE_LIMITS.messageIdLength) {
+      throw new InvalidEnvelopeError("hops[]", hop, "a non-empty bus id string");
+    }
+  }
+  const replyTo = optionalString(value, "replyTo", ENVELOPE_LIMITS.identifierLength);
+  const inReplyTo = optionalString(value, "inReplyTo", ENVELOPE_LIMITS.messageIdLength);
+  return createMessage({
+    identifier: id,
+    args: value.args,
+    kwargs: value.kwargs,
+    messageId,
+    timestamp,
+    hops: hops as string[],
+    replyTo,
+    inReplyTo,
+  });
+}
+
+/**
+ * Checks that a decoded JSON value holds no key that could reach a prototype and is not nested deeper
+ * than the limit. `path` names the place for the error.
+ */
+export function checkJsonValue(value: unknown, path: string, depth: number): void {
+  if (depth > ENVELOPE_LIMITS.depth) throw new InvalidEnvelopeError(path, "(nested too deep)", `at most ${ENVELOPE_LIMITS.depth} levels`);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkJsonValue(value[i], `${path}[${i}]`, depth + 1);
+    return;
+  }
+  if (typeof value !== "object" || value === null) return;
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key)) throw new InvalidEnvelopeError(`${path}.${key}`, key, "no __proto__, constructor or prototype keys");
+    checkJsonValue((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+  }
+}
+
+function checkString(value: Record<string, unknown>, field: string, max: number): string {
+  const text = value[field];
+  if (typeof text !== "string" || text.length === 0 || text.length > max) {
+    throw new InvalidEnvelopeError(field, text, `a non-empty string of at most ${max} characters`);
+  }
+  return text;
+}
+
+function optionalString(value: Record<string, unknown>, field: string, max: number): string | undefined {
+  return value[field] === undefined ? undefined : checkString(value, field, max);
+}

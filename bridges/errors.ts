@@ -1,0 +1,43 @@
+import { BerryError, describe } from "../lib/errors.js";
+
+/** A frame from the wire that is not a valid message envelope; `field` names the offending part. */
+export class InvalidEnvelopeError extends BerryError {
+  readonly field: string;
+
+  constructor(field: string, value: unknown, expected: string) {
+    super("INVALID_ENVELOPE", `invalid envelope: ${field} ${describe(value)}: expected ${expected}`);
+    this.field = field;
+  }
+}
+
+/** A link's outgoing buffer was full: the message was not forwarded. */
+export class LinkOverflowError extends BerryError {
+  readonly dropped: { id: string; messageId: string };
+
+  constructor(link: string, bufferSize: number, dropped: { id: string; messageId: string }) {
+    super(
+      "LINK_OVERFLOW",
+      `link ${link}: buffer full (${bufferSize} messages waiting): dropped "${dropped.id}" (${dropped.messageId})`,
+    );
+    this.dropped = { id: dropped.id, messageId: dropped.messageId };
+  }
+}
+
+/** The far side of a link could not be reached; the link keeps the messages and retries. */
+export class LinkDownError extends BerryError {
+  constructor(link: string, cause: unknown) {
+    super("LINK_DOWN", `link ${link}: far side unreachable, retrying: ${cause instanceof Error ? cause.message : describe(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** `close()` gave up on messages the far side never took; `undelivered` lists them. */
+export class LinkUndeliveredError extends BerryError {
+  readonly undelivered: readonly { id: string; messageId: string }[];
+
+  constructor(link: string, undelivered: readonly { id: string; messageId: string }[]) {
+    super("LINK_UNDELIVERED", `link ${link}: closed with ${undelivered.length} message(s) not delivered`);
+    this.undelivered = undelivered;
+  }
+}

@@ -1,0 +1,274 @@
+import { EventEmitter } from "eventemitter3";
+import type { Bus } from "../lib/bus.js";
+import { defaultBus } from "../lib/default-bus.js";
+import { type BerryError, InvalidArgumentError } from "../lib/errors.js";
+import { Fifo } from "../lib/fifo.js";
+import { type Identifier, parseIdentifier, partMatches } from "../lib/identifier.js";
+import type { Message } from "../lib/message.js";
+import { RecentIds } from "../lib/recent-ids.js";
+import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
+import { LinkDownError, LinkOverflowError, LinkUndeliveredError } from "./errors.js";
+
+/** Options every link takes. */
+export interface LinkOptions {
+  /** Local bus (default: `defaultBus`). */
+  bus?: Bus;
+  /** Name used in errors and logs. */
+  name?: string;
+  /** Only messages matching one of these are forwarded (default `["*:*"]`). */
+  exportFilters?: readonly string[];
+  /** Only received messages matching one of these are injected (default `["*:*"]`). */
+  importFilters?: readonly string[];
+  /** Messages kept while the far side is down; past this, new ones are dropped and reported (default 10,000). */
+  bufferSize?: number;
+  /** Most messages handed to the transport at once (default 1,000). */
+  maxBatch?: number;
+  /** Retry backoff in ms: starts at `initial`, doubles up to `max` (default 50 → 5,000). */
+  retryDelay?: { initial: number; max: number };
+  /** How long `close()` keeps trying to deliver what is buffered, in ms (default 2,000). */
+  closeTimeout?: number;
+}
+
+/** Counters of a link. */
+export interface LinkStats {
+  /** Messages the transport accepted. */
+  sent: number;
+  /** Messages received and injected into the local bus. */
+  received: number;
+  /** Received messages dropped because this bus had seen them already. */
+  duplicates: number;
+  /** Outgoing messages dropped because the buffer was full. */
+  dropped: number;
+  /** Failed transmissions that were retried. */
+  retries: number;
+  /** Frames refused as invalid. */
+  rejected: number;
+}
+
+/** Events of a link. */
+export interface LinkEvents {
+  /** Overflow, an unreachable far side (once per outage), invalid frames, undelivered messages at close. */
+  error: [error: BerryError];
+  /** The far side accepted messages again after an outage. */
+  up: [];
+  /** The far side became unreachable; the link buffers and retries. */
+  down: [error: BerryError];
+}
+
+/** What `close()` reports. */
+export interface CloseReport {
+  /** Messages that were never delivered. */
+  undelivered: Message[];
+}
+
+/**
+ * Base of every transport's link: forwards dispatched messages matching the export filters, in order and
+ * batched per tick; injects received ones (validated, de-duplicated by messageId, never echoed back);
+ * buffers (bounded) and retries with backoff while the far side is down; `close()` flushes.
+ * A transport implements `transmit` (and optionally `closeTransport`) and calls `receive`.
+ */
+export abstract class Link extends EventEmitter<LinkEvents> {
+  readonly bus: Bus;
+  readonly name: string;
+  readonly stats: LinkStats = { sent: 0, received: 0, duplicates: 0, dropped: 0, retries: 0, rejected: 0 };
+  /** Id of the bus on the far side, when the transport knows it: messages that passed through it stay. */
+  protected remoteBusId: string | undefined;
+  readonly #exportFilters: Identifier[];
+  readonly #importFilters: Identifier[];
+  readonly #bufferSize: number;
+  readonly #maxBatch: number;
+  readonly #retry: { initial: number; max: number };
+  readonly #closeTimeout: number;
+  readonly #pending = new Fifo<Message>();
+  readonly #arrived = new RecentIds(10_000);
+  #inflight: Message[] = [];
+  #scheduled = false;
+  #flushing: Promise<void> | undefined;
+  #delay = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #wake: (() => void) | undefined;
+  #down = false;
+  #started = false;
+  #closing = false;
+  readonly #onMessage = (message: Message): void => this.#forward(message);
+
+  constructor(options: LinkOptions = {}) {
+    super();
+    this.bus = options.bus ?? defaultBus;
+    this.name = options.name ?? new.target.name;
+    this.#exportFilters = (options.exportFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
+    this.#importFilters = (options.importFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
+    this.#bufferSize = positiveInteger("bufferSize", options.bufferSize ?? 10_000);
+    this.#maxBatch = positiveInteger("maxBatch", options.maxBatch ?? 1_000);
+    this.#retry = options.retryDelay ?? { initial: 50, max: 5_000 };
+    positiveInteger("retryDelay.initial", this.#retry.initial);
+    positiveInteger("retryDelay.max", this.#retry.max);
+    this.#closeTimeout = options.closeTimeout ?? 2_000;
+    this.#delay = this.#retry.initial;
+  }
+
+  /** Messages waiting to be sent (including a batch in flight). */
+  get backlog(): number {
+    return this.#pending.length + this.#inflight.length;
+  }
+
+  /** Whether the far side is currently unreachable. */
+  get isDown(): boolean {
+    return this.#down;
+  }
+
+  /** Sends one batch of envelopes; rejects when the far side did not take them (they are retried). */
+  protected abstract transmit(batch: Envelope[]): Promise<void>;
+
+  /** Releases the transport's sockets and timers; called once by `close()` after the flush. */
+  protected async closeTransport(): Promise<void> {}
+
+  /** Starts forwarding the bus's messages; transports call it once they can send. */
+  protected start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.bus.on("message", this.#onMessage);
+  }
+
+  /**
+   * Takes a frame from the far side: validates it, applies the import filters, drops duplicates and
+   * injects it into the local bus.
+   * @returns how many followers and queues received it; `undefined` for a duplicate or filtered message.
+   * @throws InvalidEnvelopeError (or InvalidIdentifierError) for a bad frame, after counting it.
+   */
+  protected receive(frame: unknown): number | undefined {
+    let message: Message;
+    try {
+      message = fromEnvelope(frame);
+    } catch (error) {
+      this.stats.rejected++;
+      throw error;
+    }
+    return this.receiveMessage(message);
+  }
+
+  /** Like `receive`, for a message the transport already built. */
+  protected receiveMessage(message: Message): number | undefined {
+    if (!this.#importFilters.some((filter) => matchesFilter(filter, message))) return undefined;
+    if (this.bus.hasSeen(message)) {
+      this.stats.duplicates++;
+      return undefined;
+    }
+    this.#arrived.add(message.messageId);
+    this.stats.received++;
+    return this.bus.inject(message);
+  }
+
+  /**
+   * Stops forwarding, tries for up to `closeTimeout` ms to deliver what is buffered, then closes the
+   * transport. Messages that could not be delivered are returned and reported as a LinkUndeliveredError.
+   */
+  async close(): Promise<CloseReport> {
+    if (this.#closing) return { undelivered: [] };
+    this.#closing = true;
+    this.bus.off("message", this.#onMessage);
+    this.#wakeNow();
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.#closeTimeout).unref());
+    if (this.backlog > 0) await Promise.race([this.#drain(), deadline]);
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    const undelivered = [...this.#inflight, ...this.#pending.drain()];
+    this.#inflight = [];
+    await this.closeTransport();
+    if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
+    return { undelivered };
+  }
+
+  #forward(message: Message): void {
+    if (this.#arrived.has(message.messageId)) return;
+    if (this.remoteBusId !== undefined && message.hops.includes(this.remoteBusId)) return;
+    if (!this.#exportFilters.some((filter) => matchesFilter(filter, message))) return;
+    if (this.backlog >= this.#bufferSize) {
+      this.stats.dropped++;
+      this.#report(new LinkOverflowError(this.name, this.#bufferSize, message));
+      return;
+    }
+    this.#pending.push(message);
+    if (!this.#scheduled && this.#flushing === undefined) {
+      this.#scheduled = true;
+      // Everything dispatched in this tick goes out as one batch.
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        void this.#drain();
+      });
+    }
+  }
+
+  #drain(): Promise<void> {
+    this.#flushing ??= this.#flushLoop().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  async #flushLoop(): Promise<void> {
+    while (this.#inflight.length > 0 || this.#pending.length > 0) {
+      if (this.#inflight.length === 0) {
+        for (let next = this.#pending.shift(); next !== undefined; next = this.#pending.shift()) {
+          this.#inflight.push(next);
+          if (this.#inflight.length >= this.#maxBatch) break;
+        }
+      }
+      try {
+        await this.transmit(this.#inflight.map(toEnvelope));
+      } catch (error) {
+        this.stats.retries++;
+        if (!this.#down) {
+          this.#down = true;
+          const down = new LinkDownError(this.name, error);
+          this.emit("down", down);
+          this.#report(down);
+        }
+        await this.#sleep();
+        continue;
+      }
+      this.stats.sent += this.#inflight.length;
+      this.#inflight = [];
+      this.#delay = this.#retry.initial;
+      if (this.#down) {
+        this.#down = false;
+        this.emit("up");
+      }
+    }
+  }
+
+  #sleep(): Promise<void> {
+    const delay = this.#delay;
+    this.#delay = Math.min(this.#delay * 2, this.#retry.max);
+    return new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#wake = undefined;
+        resolve();
+      }, delay);
+    });
+  }
+
+  // close() retries at once instead of waiting out the backoff.
+  #wakeNow(): void {
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#delay = this.#retry.initial;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #report(error: BerryError): void {
+    if (!this.emit("error", error)) this.bus.report(error);
+  }
+}
+
+function matchesFilter(filter: Identifier, message: Message): boolean {
+  return partMatches(filter.name, message.name) && partMatches(filter.action, message.action);
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(name, value, "an integer >= 1");
+  return value;
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// `npm test`: type-check, compile the decorator specs in both TypeScript modes, run every spec with
+// node's test runner, and fail when no test ran (node --test exits 0 on an empty run).
+// `npm test -- spec/lib/queue.spec.ts` runs only the given spec files (the type-check still runs).
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const tsc = join(root, "node_modules/.bin/tsc");
+
+function run(command, args) {
+  const result = spawnSync(command, args, { cwd: root, stdio: "inherit" });
+  if (result.status !== 0) {
+    console.error(`\n✖ ${command} ${args.join(" ")} failed (exit ${result.status ?? result.signal})`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+function specsUnder(dir, suffix) {
+  if (!existsSync(join(root, dir))) return [];
+  return readdirSync(join(root, dir), { recursive: true })
+    .map((file) => join(dir, String(file)))
+    .filter((file) => file.endsWith(suffix))
+    .sort();
+}
+
+console.log("• type-check (tsc --noEmit)");
+run(tsc, ["--noEmit", "-p", "."]);
+
+rmSync(join(root, ".build"), { recursive: true, force: true });
+console.log("• compile decorator specs: experimentalDecorators and standard decorators");
+run(tsc, ["-p", "spec/decorators/tsconfig.legacy.json"]);
+run(tsc, ["-p", "spec/decorators/tsconfig.standard.json"]);
+
+const chosen = process.argv.slice(2);
+const files = chosen.length > 0
+  ? chosen.map((file) => relative(root, join(process.cwd(), file)))
+  : [
+      ...specsUnder("spec", ".spec.ts").filter((file) => !file.startsWith("spec/decorators/")),
+      ...specsUnder(".build", ".spec.js"),
+    ];
+if (files.length === 0) {
+  console.error("✖ no spec files found");
+  process.exit(1);
+}
+
+const tap = join(root, ".build", "results.tap");
+console.log(`• node --test: ${files.length} spec files`);
+const result = spawnSync(
+  process.execPath,
+  [
+    "--import", "tsx",
+    "--expose-gc",
+    "--test",
+    "--test-concurrency=2",
+    "--test-timeout=300000",
+    "--test-reporter=spec", "--test-reporter-destination=stdout",
+    "--test-reporter=tap", `--test-reporter-destination=${tap}`,
+    ...files,
+  ],
+  { cwd: root, stdio: "inherit" },
+);
+const summary = existsSync(tap) ? readFileSync(tap, "utf8") : "";
+const count = (name) => Number(summary.match(new RegExp(`^# ${name} (\\d+)$`, "m"))?.[1] ?? 0);
+const tests = count("tests");
+const pass = count("pass");
+if (!(tests > 0)) {
+  console.error("✖ no test ran");
+  process.exit(1);
+}
+console.log(`• ${pass} of ${tests} tests passed`);
+process.exit(result.status ?? 1);
