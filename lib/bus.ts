@@ -5,7 +5,7 @@ import { type BerryError, BusClosedError, FollowerError, InvalidArgumentError } 
 import { type FollowingSpec, followingSpecsOf, type Guard } from "./follower-metadata.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
 import { Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
-import { createMessage, type Message, withHop } from "./message.js";
+import { type Message, newMessage, withHop } from "./message.js";
 import { RecentIds } from "./recent-ids.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
 
@@ -65,6 +65,15 @@ interface QueueEntry extends Routable {
 
 type Receiver = FollowerEntry | QueueEntry;
 
+/** What `twitter` caches per identifier string: its parse, and its receivers as of an index version. */
+interface Route {
+  readonly identifier: Identifier;
+  receivers: readonly Receiver[];
+  version: number;
+}
+
+const ROUTE_CACHE_LIMIT = 10_000;
+
 const GONE: unique symbol = Symbol("berrymq.gone");
 
 /**
@@ -79,6 +88,8 @@ export class Bus extends EventEmitter<BusEvents> {
   /** Unique id of this bus; recorded in the `hops` of every message it dispatches. */
   readonly id: string;
   readonly #index = new RoutingIndex<Receiver>();
+  readonly #routes = new Map<string, Route>();
+  readonly #hops: readonly string[];
   readonly #instances = new WeakMap<object, FollowerEntry[]>();
   readonly #finalizer = new FinalizationRegistry<FollowerEntry[]>((entries) => this.#removeAll(entries));
   #seq = 0;
@@ -93,6 +104,7 @@ export class Bus extends EventEmitter<BusEvents> {
       throw new InvalidArgumentError("id", options.id, "a non-empty string");
     }
     this.id = options.id ?? randomUUID();
+    this.#hops = Object.freeze([this.id]);
     const window = options.dedupeWindow ?? 100_000;
     if (!Number.isInteger(window) || window < 1) throw new InvalidArgumentError("dedupeWindow", window, "an integer >= 1");
     this.#injected = new RecentIds(window);
@@ -116,9 +128,14 @@ export class Bus extends EventEmitter<BusEvents> {
    * @example bus.twitter("app:log", "disk full", kw({ level: 3 }))
    */
   twitter(identifier: string, ...args: unknown[]): number {
+    if (this.#closed) throw new BusClosedError(this.id);
     const last = args[args.length - 1];
     const kwargs = last instanceof Kwargs ? (args.pop(), last.values) : NO_KWARGS;
-    return this.dispatch(this.#create(identifier, args, kwargs, undefined));
+    const route = this.#route(identifier);
+    const message = newMessage(route.identifier, args, kwargs, this.#hops, ++this.#counter, undefined, undefined);
+    const reached = this.#deliver(route.receivers, message, undefined);
+    this.emit("message", message);
+    return reached;
   }
 
   /**
@@ -129,10 +146,13 @@ export class Bus extends EventEmitter<BusEvents> {
    * @example const sums = await bus.talk("calc:add", "calc:result", 1, 2);
    */
   async talk(identifier: string, callbackIdentifier: string, ...args: unknown[]): Promise<unknown[]> {
+    this.#checkOpen();
     const { args: plain, kwargs } = splitKwargs(args);
-    const message = this.#create(identifier, plain, kwargs, parseIdentifier(callbackIdentifier).id);
+    const replyTo = parseIdentifier(callbackIdentifier).id;
+    const route = this.#route(identifier);
+    const message = newMessage(route.identifier, plain, kwargs, this.#hops, ++this.#counter, replyTo, undefined);
     const results: unknown[] = [];
-    this.#route(message, results);
+    this.#deliver(route.receivers, message, results);
     this.emit("message", message);
     const settled = await Promise.all(results);
     return settled.filter((value) => value !== undefined);
@@ -143,7 +163,8 @@ export class Bus extends EventEmitter<BusEvents> {
    * @returns how many followers and queues received it.
    */
   dispatch(message: Message): number {
-    const reached = this.#route(message, undefined);
+    this.#checkOpen();
+    const reached = this.#deliver(this.#index.lookup(message), message, undefined);
     this.emit("message", message);
     return reached;
   }
@@ -260,30 +281,27 @@ export class Bus extends EventEmitter<BusEvents> {
     this.removeAllListeners();
   }
 
-  #create(identifier: string, args: unknown[], kwargs: Readonly<Record<string, unknown>>, replyTo: string | undefined): Message {
-    this.#checkOpen();
-    return createMessage({
-      identifier,
-      args: Object.freeze(args),
-      kwargs,
-      messageId: this.#nextMessageId(),
-      hops: [this.id],
-      replyTo,
-    });
-  }
-
-  #nextMessageId(): string {
-    return `${this.id}/${(++this.#counter).toString(36)}`;
+  // Parsing and routing an identifier string cost two map look-ups; this makes them one.
+  #route(identifier: string): Route {
+    let route = this.#routes.get(identifier);
+    if (route === undefined) {
+      if (this.#routes.size >= ROUTE_CACHE_LIMIT) this.#routes.clear();
+      const parsed = parseIdentifier(identifier);
+      route = { identifier: parsed, receivers: this.#index.lookup(parsed), version: this.#index.version };
+      this.#routes.set(identifier, route);
+    } else if (route.version !== this.#index.version) {
+      route.receivers = this.#index.lookup(route.identifier);
+      route.version = this.#index.version;
+    }
+    return route;
   }
 
   #checkOpen(): void {
     if (this.#closed) throw new BusClosedError(this.id);
   }
 
-  #route(message: Message, results: unknown[] | undefined): number {
-    if (this.#closed) throw new BusClosedError(this.id);
-    // The list is a snapshot: followers added meanwhile miss this message, removed ones are skipped.
-    const receivers = this.#index.lookup(message);
+  // `receivers` is a snapshot: followers added meanwhile miss this message, removed ones are skipped.
+  #deliver(receivers: readonly Receiver[], message: Message, results: unknown[] | undefined): number {
     let reached = 0;
     for (const receiver of receivers) {
       if (!receiver.active) continue;
@@ -330,15 +348,10 @@ export class Bus extends EventEmitter<BusEvents> {
   #replyWith(message: Message, outcome: unknown): void {
     void Promise.resolve(outcome).then((value) => {
       if (value === undefined || value === GONE || this.#closed) return;
-      this.dispatch(
-        createMessage({
-          identifier: message.replyTo as string,
-          args: [value],
-          messageId: this.#nextMessageId(),
-          hops: [this.id],
-          inReplyTo: message.messageId,
-        }),
-      );
+      const route = this.#route(message.replyTo as string);
+      const reply = newMessage(route.identifier, [value], NO_KWARGS, this.#hops, ++this.#counter, undefined, message.messageId);
+      this.#deliver(route.receivers, reply, undefined);
+      this.emit("message", reply);
     });
   }
 

@@ -1,10 +1,12 @@
 import { InvalidArgumentError } from "./errors.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
+import { coarseNow } from "./coarse-clock.js";
 import { isPlainObject, NO_KWARGS } from "./kwargs.js";
 
 /**
- * One message on a bus. Frozen once created: followers, queues and links all see the same object.
- * `hops` lists the ids of the buses it has passed through, its origin first.
+ * One message on a bus. Frozen once created (its args too): followers, queues and links all see the same
+ * object. `hops` lists the ids of the buses it has passed through, its origin first. `args` and
+ * `messageId` are getters: spread or `structuredClone` do not copy them; use `toJSON()` for plain data.
  */
 export interface Message {
   /** Canonical identifier, `"name:action"`. */
@@ -23,6 +25,8 @@ export interface Message {
   readonly replyTo?: string;
   /** On a `talk()` result: the messageId of the message it answers. */
   readonly inReplyTo?: string;
+  /** Every field as plain data (what `JSON.stringify` writes). */
+  toJSON(): Record<string, unknown>;
 }
 
 /** What it takes to build a message; anything left out is filled in. */
@@ -38,6 +42,74 @@ export interface MessageInit {
 }
 
 /**
+ * The one implementation of Message, frozen. Two fields are getters, to keep plain dispatch cheap:
+ * `messageId` is built from the bus's prefix and sequence number on first read, and `args` is frozen on
+ * first read (nobody can reach the array before that). `toJSON()` gives every field as plain data.
+ */
+class FrozenMessage implements Message {
+  readonly id: string;
+  readonly name: string;
+  readonly action: string;
+  readonly kwargs: Readonly<Record<string, unknown>>;
+  readonly timestamp: number;
+  readonly hops: readonly string[];
+  declare readonly replyTo?: string;
+  declare readonly inReplyTo?: string;
+  // Private fields stay writable on a frozen object: that is what lets the getters finish lazily.
+  #args: readonly unknown[];
+  // A number until first read: the sequence number the origin bus (hops[0]) gave it.
+  #messageId: string | number;
+
+  constructor(
+    identifier: Identifier,
+    args: readonly unknown[],
+    kwargs: Readonly<Record<string, unknown>>,
+    timestamp: number,
+    hops: readonly string[],
+    messageId: string | number,
+    replyTo: string | undefined,
+    inReplyTo: string | undefined,
+  ) {
+    this.id = identifier.id;
+    this.name = identifier.name;
+    this.action = identifier.action;
+    this.kwargs = kwargs;
+    this.timestamp = timestamp;
+    this.hops = hops;
+    this.#args = args;
+    this.#messageId = messageId;
+    if (replyTo !== undefined) (this as { replyTo?: string }).replyTo = replyTo;
+    if (inReplyTo !== undefined) (this as { inReplyTo?: string }).inReplyTo = inReplyTo;
+    Object.freeze(this);
+  }
+
+  get args(): readonly unknown[] {
+    return Object.isFrozen(this.#args) ? this.#args : Object.freeze(this.#args);
+  }
+
+  get messageId(): string {
+    if (typeof this.#messageId === "number") this.#messageId = `${this.hops[0]}/${this.#messageId}`;
+    return this.#messageId;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = {
+      id: this.id,
+      name: this.name,
+      action: this.action,
+      args: this.args,
+      kwargs: this.kwargs,
+      messageId: this.messageId,
+      timestamp: this.timestamp,
+      hops: this.hops,
+    };
+    if (this.replyTo !== undefined) json.replyTo = this.replyTo;
+    if (this.inReplyTo !== undefined) json.inReplyTo = this.inReplyTo;
+    return json;
+  }
+}
+
+/**
  * Builds a frozen message, validating every field (this is also how links rebuild a received one).
  * @throws InvalidIdentifierError or InvalidArgumentError naming the bad value.
  */
@@ -50,22 +122,45 @@ export function createMessage(init: MessageInit): Message {
   if (typeof init.messageId !== "string" || init.messageId.length === 0) {
     throw new InvalidArgumentError("messageId", init.messageId, "a non-empty string");
   }
-  const message: { -readonly [K in keyof Message]: Message[K] } = {
-    id: parsed.id,
-    name: parsed.name,
-    action: parsed.action,
-    args: Object.isFrozen(args) ? args : Object.freeze(args.slice()),
-    kwargs: Object.isFrozen(kwargs) ? kwargs : Object.freeze({ ...kwargs }),
-    messageId: init.messageId,
-    timestamp: init.timestamp ?? Date.now(),
-    hops: Object.isFrozen(init.hops) ? init.hops : Object.freeze(init.hops.slice()),
-  };
-  if (init.replyTo !== undefined) message.replyTo = parseIdentifier(init.replyTo).id;
-  if (init.inReplyTo !== undefined) message.inReplyTo = init.inReplyTo;
-  return Object.freeze(message);
+  return new FrozenMessage(
+    parsed,
+    args.slice(),
+    Object.isFrozen(kwargs) ? kwargs : Object.freeze({ ...kwargs }),
+    init.timestamp ?? Date.now(),
+    Object.freeze(init.hops.slice()),
+    init.messageId,
+    init.replyTo === undefined ? undefined : parseIdentifier(init.replyTo).id,
+    init.inReplyTo,
+  );
+}
+
+/**
+ * A bus's own new message, on the dispatch hot path: `args` must be a fresh array that the caller hands
+ * over (nobody else may hold it), `kwargs` frozen, `hops` frozen with the bus's id first; the messageId
+ * is `${hops[0]}/${seq}`.
+ */
+export function newMessage(
+  identifier: Identifier,
+  args: unknown[],
+  kwargs: Readonly<Record<string, unknown>>,
+  hops: readonly string[],
+  seq: number,
+  replyTo: string | undefined,
+  inReplyTo: string | undefined,
+): Message {
+  return new FrozenMessage(identifier, args, kwargs, coarseNow(), hops, seq, replyTo, inReplyTo);
 }
 
 /** The same message, recorded as having passed through one more bus. */
 export function withHop(message: Message, busId: string): Message {
-  return Object.freeze({ ...message, hops: Object.freeze([...message.hops, busId]) });
+  return new FrozenMessage(
+    message,
+    message.args,
+    message.kwargs,
+    message.timestamp,
+    Object.freeze([...message.hops, busId]),
+    message.messageId,
+    message.replyTo,
+    message.inReplyTo,
+  );
 }

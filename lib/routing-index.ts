@@ -18,6 +18,12 @@ export class RoutingIndex<T extends Routable> {
   readonly #byPattern = new Map<string, T[]>();
   readonly #cache = new Map<string, readonly T[]>();
   #size = 0;
+  #version = 0;
+
+  /** Changes on every add and remove: a list from `lookup` is current while the version is unchanged. */
+  get version(): number {
+    return this.#version;
+  }
 
   /** Number of entries. */
   get size(): number {
@@ -30,7 +36,7 @@ export class RoutingIndex<T extends Routable> {
     if (list === undefined) this.#byPattern.set(entry.pattern.id, [entry]);
     else list.push(entry);
     this.#size++;
-    this.#cache.clear();
+    this.#changed();
   }
 
   /** Removes an entry; returns whether it was there. */
@@ -41,8 +47,13 @@ export class RoutingIndex<T extends Routable> {
     list.splice(at, 1);
     if (list.length === 0) this.#byPattern.delete(entry.pattern.id);
     this.#size--;
-    this.#cache.clear();
+    this.#changed();
     return true;
+  }
+
+  #changed(): void {
+    this.#version++;
+    this.#cache.clear();
   }
 
   /** Every entry, in registration order. */

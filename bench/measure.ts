@@ -1,0 +1,42 @@
+// Shared timing helpers for the benchmarks (never used by specs: speed is measured here only).
+import { cpus } from "node:os";
+
+/** One measured figure. */
+export interface Rate {
+  label: string;
+  perSecond: number;
+}
+
+/**
+ * Runs `round` (which processes `count` items and resolves when done) `rounds` times after one warm-up
+ * round, and returns the best rate: the least disturbed by GC and the other core's load.
+ */
+export async function measure(label: string, count: number, round: () => void | Promise<void>, rounds = 5): Promise<Rate> {
+  await round();
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < rounds; i++) {
+    globalThis.gc?.();
+    const started = process.hrtime.bigint();
+    await round();
+    best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+  return { label, perSecond: count / best };
+}
+
+/** Formats a rate as messages per second with thousands separators. */
+export function formatRate(perSecond: number): string {
+  return Math.round(perSecond).toLocaleString("en-US");
+}
+
+/** A line describing the machine, for results tables. */
+export function machine(): string {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  return `${cpu}, ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+/** Prints rows as a Markdown table. */
+export function printTable(header: string[], rows: string[][]): void {
+  console.log(`| ${header.join(" | ")} |`);
+  console.log(`|${header.map(() => "---").join("|")}|`);
+  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+}
