@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ENVELOPE_LIMITS, fromEnvelope, toEnvelope } from "../../bridges/envelope.js";
+import { InvalidEnvelopeError } from "../../bridges/errors.js";
+import { createMessage, InvalidIdentifierError } from "../../lib/index.js";
+
+const valid = (): Record<string, unknown> => ({
+  v: 1,
+  id: "app:log",
+  args: ["hi", { n: 1 }],
+  kwargs: { level: 3 },
+  messageId: "bus-1/1",
+  timestamp: 1_700_000_000_000,
+  hops: ["bus-1"],
+});
+
+describe("envelope", () => {
+  it("round-trips a message through JSON", () => {
+    const message = createMessage({ identifier: "a:b", args: [1, [2]], kwargs: { k: "v" }, messageId: "m1", hops: ["x"], replyTo: "r:s" });
+    const back = fromEnvelope(JSON.parse(JSON.stringify(toEnvelope(message))));
+    assert.deepEqual(back.toJSON(), message.toJSON());
+  });
+
+  const bad: [string, (e: Record<string, unknown>) => unknown, string][] = [
+    ["not an object", () => [1], "envelope"],
+    ["wrong version", (e) => ({ ...e, v: 2 }), "v"],
+    ["missing id", (e) => ({ ...e, id: undefined }), "id"],
+    ["id too long", (e) => ({ ...e, id: "x".repeat(ENVELOPE_LIMITS.identifierLength + 1) }), "id"],
+    ["args not an array", (e) => ({ ...e, args: {} }), "args"],
+    ["kwargs an array", (e) => ({ ...e, kwargs: [] }), "kwargs"],
+    ["timestamp a string", (e) => ({ ...e, timestamp: "now" }), "timestamp"],
+    ["hops not strings", (e) => ({ ...e, hops: [1] }), "hops[]"],
+    ["too many hops", (e) => ({ ...e, hops: Array.from({ length: ENVELOPE_LIMITS.hops + 1 }, (_, i) => `b${i}`) }), "hops"],
+    ["__proto__ in kwargs", (e) => ({ ...e, kwargs: JSON.parse('{"__proto__": {"polluted": true}}') }), "kwargs.__proto__"],
+    ["constructor deep in args", (e) => ({ ...e, args: [{ a: [{ constructor: 1 }] }] }), "args[0].a[0].constructor"],
+    ["nesting too deep", (e) => ({ ...e, args: [JSON.parse(`${"[".repeat(100)}${"]".repeat(100)}`)] }), "args[0]"],
+    ["replyTo not a string", (e) => ({ ...e, replyTo: 5 }), "replyTo"],
+  ];
+  for (const [what, mutate, field] of bad) {
+    it(`refuses ${what}, naming ${field}`, () => {
+      assert.throws(
+        () => fromEnvelope(mutate(valid())),
+        (error: unknown) => error instanceof InvalidEnvelopeError && error.field.startsWith(field) && error.code === "INVALID_ENVELOPE",
+      );
+    });
+  }
+
+  it("refuses an invalid identifier with InvalidIdentifierError", () => {
+    assert.throws(() => fromEnvelope({ ...valid(), id: "a b" }), InvalidIdentifierError);
+  });
+
+  it("never lets a payload reach Object.prototype", () => {
+    assert.throws(() => fromEnvelope({ ...valid(), kwargs: JSON.parse('{"__proto__": {"polluted": true}}') }));
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});

@@ -1,0 +1,40 @@
+// An in-process transport for the Link base: frames go through JSON to the other end, and the far side
+// can be switched off to exercise buffering and retry. Used by the Link specs only.
+import type { Envelope } from "../../bridges/envelope.js";
+import { Link, type LinkOptions } from "../../bridges/link.js";
+
+export class MemoryLink extends Link {
+  peer: MemoryLink | undefined;
+  /** While false, transmit rejects as if the far side were down. */
+  reachable = true;
+  /** Batches handed to transmit, as sizes. */
+  readonly batches: number[] = [];
+
+  constructor(options: LinkOptions) {
+    super(options);
+  }
+
+  /** Links two buses both ways. */
+  static pair(a: LinkOptions, b: LinkOptions): [MemoryLink, MemoryLink] {
+    const left = new MemoryLink(a);
+    const right = new MemoryLink(b);
+    left.peer = right;
+    right.peer = left;
+    left.remoteBusId = right.bus.id;
+    right.remoteBusId = left.bus.id;
+    left.start();
+    right.start();
+    return [left, right];
+  }
+
+  protected override async transmit(batch: Envelope[]): Promise<void> {
+    this.batches.push(batch.length);
+    if (!this.reachable || this.peer === undefined) throw new Error("far side unreachable");
+    const frames = JSON.parse(JSON.stringify(batch)) as unknown[];
+    for (const frame of frames) this.peer.accept(frame);
+  }
+
+  accept(frame: unknown): number | undefined {
+    return this.receive(frame);
+  }
+}

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Bus, createMessage, InvalidArgumentError, InvalidIdentifierError, type Message, withHop } from "../../lib/index.js";
+
+describe("messages", () => {
+  it("are frozen, args included, and cannot be changed by a follower", () => {
+    const bus = new Bus();
+    let seen: Message | undefined;
+    bus.follow("m:x", (m) => {
+      seen = m;
+      assert.throws(() => {
+        (m.args as unknown[]).push(1);
+      }, TypeError);
+      assert.throws(() => {
+        (m as { id: string }).id = "other";
+      }, TypeError);
+    });
+    bus.twitter("m:x", "a");
+    assert.ok(seen && Object.isFrozen(seen) && Object.isFrozen(seen.args) && Object.isFrozen(seen.kwargs));
+  });
+
+  it("toJSON() gives every field as plain data, messageId included", () => {
+    const bus = new Bus({ id: "bus-1" });
+    let json: Record<string, unknown> = {};
+    bus.follow("m:x", (m) => {
+      json = JSON.parse(JSON.stringify(m)) as Record<string, unknown>;
+    });
+    bus.twitter("m:x", 1);
+    assert.deepEqual(Object.keys(json).sort(), ["action", "args", "hops", "id", "kwargs", "messageId", "name", "timestamp"]);
+    assert.equal(json.messageId, "bus-1/1");
+    assert.deepEqual(json.hops, ["bus-1"]);
+    assert.ok(Math.abs((json.timestamp as number) - Date.now()) < 1000);
+  });
+
+  it("createMessage validates every field, naming the bad value", () => {
+    const base = { identifier: "a:b", messageId: "id-1", hops: ["h"] };
+    assert.equal(createMessage(base).id, "a:b");
+    assert.throws(() => createMessage({ ...base, identifier: "a b" }), InvalidIdentifierError);
+    assert.throws(() => createMessage({ ...base, args: "x" as unknown as unknown[] }), /invalid args "x": expected an array/);
+    assert.throws(() => createMessage({ ...base, kwargs: [] as unknown as Record<string, unknown> }), InvalidArgumentError);
+    assert.throws(() => createMessage({ ...base, messageId: "" }), /invalid messageId ""/);
+    assert.throws(() => createMessage({ ...base, replyTo: "bad reply" }), InvalidIdentifierError);
+  });
+
+  it("createMessage copies what it is given, so the caller cannot change the message later", () => {
+    const args = [1];
+    const hops = ["h"];
+    const message = createMessage({ identifier: "a:b", args, messageId: "id", hops });
+    args.push(2);
+    hops.push("x");
+    assert.deepEqual(message.args, [1]);
+    assert.deepEqual(message.hops, ["h"]);
+  });
+
+  it("withHop records one more bus and keeps everything else", () => {
+    const message = createMessage({ identifier: "a:b", args: [1], kwargs: { k: 1 }, messageId: "id", hops: ["one"], replyTo: "r:s" });
+    const moved = withHop(message, "two");
+    assert.deepEqual(moved.hops, ["one", "two"]);
+    assert.deepEqual(message.hops, ["one"]);
+    assert.deepEqual(moved.toJSON(), { ...message.toJSON(), hops: ["one", "two"] });
+  });
+});
+
+describe("inject (the entry of remote messages)", () => {
+  const remote = (messageId: string, hops: string[] = ["far"]): Message =>
+    createMessage({ identifier: "r:x", args: [messageId], messageId, hops });
+
+  it("dispatches like a local message and records this bus in hops", () => {
+    const bus = new Bus({ id: "here" });
+    const got: Message[] = [];
+    bus.follow("r:*", (m) => void got.push(m));
+    assert.equal(bus.inject(remote("m1")), 1);
+    assert.deepEqual(got[0]?.hops, ["far", "here"]);
+  });
+
+  it("drops a messageId it already injected, and a message that already passed through it", () => {
+    const bus = new Bus({ id: "here" });
+    let n = 0;
+    bus.follow("r:*", () => void n++);
+    assert.equal(bus.inject(remote("m1")), 1);
+    assert.equal(bus.inject(remote("m1")), undefined, "duplicate messageId");
+    assert.equal(bus.inject(remote("m2", ["here", "far"])), undefined, "looped back");
+    assert.equal(bus.hasSeen(remote("m3")), false);
+    assert.equal(n, 1);
+  });
+
+  it("forgets the oldest ids beyond its window", () => {
+    const bus = new Bus({ dedupeWindow: 2 });
+    bus.inject(remote("a"));
+    bus.inject(remote("b"));
+    bus.inject(remote("c"));
+    assert.equal(bus.hasSeen(remote("a")), false);
+    assert.equal(bus.hasSeen(remote("c")), true);
+  });
+});
