@@ -129,8 +129,12 @@ export class Bus extends EventEmitter<BusEvents> {
    */
   twitter(identifier: string, ...args: unknown[]): number {
     if (this.#closed) throw new BusClosedError(this.id);
+    let kwargs = NO_KWARGS;
     const last = args[args.length - 1];
-    const kwargs = last instanceof Kwargs ? (args.pop(), last.values) : NO_KWARGS;
+    if (last instanceof Kwargs) {
+      args.pop();
+      kwargs = last.values;
+    }
     const route = this.#route(identifier);
     const message = newMessage(route.identifier, args, kwargs, this.#hops, ++this.#counter, undefined, undefined);
     const reached = this.#deliver(route.receivers, message, undefined);

@@ -11,6 +11,7 @@ export interface Identifier {
 }
 
 // Whitespace and C0/C1 control characters are never part of an identifier.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const FORBIDDEN = /[\s\u0000-\u001f\u007f-\u009f]/u;
 const CACHE_LIMIT = 10_000;
 const cache = new Map<string, Identifier>();

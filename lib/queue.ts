@@ -164,8 +164,14 @@ export class Queue implements AsyncIterable<Message> {
       };
       const waiter: Waiter = {
         owner: this,
-        resolve: (message) => (settle(), resolve(message)),
-        reject: (error) => (settle(), reject(error)),
+        resolve: (message) => {
+          settle();
+          resolve(message);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
       };
       const abandon = (error: unknown): void => {
         this.#store.waiters.delete(waiter);
@@ -224,7 +230,10 @@ export class Queue implements AsyncIterable<Message> {
 
 function sharedStore(bus: Bus, filter: Identifier, maxsize: number, overflow: OverflowPolicy): QueueStore {
   let stores = sharedStores.get(bus);
-  if (stores === undefined) sharedStores.set(bus, (stores = new Map()));
+  if (stores === undefined) {
+    stores = new Map();
+    sharedStores.set(bus, stores);
+  }
   const existing = stores.get(filter.id);
   if (existing !== undefined && !existing.closed) {
     if (existing.maxsize !== maxsize || existing.overflow !== overflow) {
