@@ -1,0 +1,45 @@
+// Type-level tests (as mitt does): compiled by `tsc --noEmit` in `npm test`, never run. Each
+// `@ts-expect-error` line must fail to type-check; an unneeded one is itself an error.
+import { type BerryError, Bus, Follower, following, kw, type Message, Queue } from "../../lib/index.js";
+
+const bus = new Bus();
+
+bus.twitter("a:b", 1, "two", kw({ three: 3 }));
+// @ts-expect-error an identifier is a string
+bus.twitter(42);
+// @ts-expect-error kwargs are an object
+kw("level=3");
+
+bus.follow("a:*", (message: Message) => message.args.length);
+// @ts-expect-error a follower takes a Message, not a string
+bus.follow("a:*", (text: string) => text.length);
+// @ts-expect-error a guard returns a boolean
+bus.follow("a:*", () => {}, { guard: () => "yes" });
+
+bus.on("error", (error: BerryError) => error.code);
+// @ts-expect-error the bus emits only error and message events
+bus.on("unknown-event", () => {});
+
+const onMessage = (message: Message): void => {
+  // @ts-expect-error messages are read-only
+  message.id = "x";
+  // @ts-expect-error args are read-only
+  message.args.push(1);
+};
+bus.follow("*:*", onMessage);
+
+const queue = new Queue("a:*", { bus, maxsize: 10, overflow: "drop-oldest" });
+// @ts-expect-error only the two documented overflow policies exist
+new Queue("a:*", { bus, overflow: "spill" });
+const next: Promise<Message> = queue.get({ timeout: 10 });
+void next;
+
+@Follower({ bus })
+class Typed {
+  @following("a:b")
+  ok(_message: Message): void {}
+}
+void Typed;
+
+const talked: Promise<unknown[]> = bus.talk("a:b", "a:c", 1);
+void talked;
