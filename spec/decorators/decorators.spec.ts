@@ -1,8 +1,11 @@
-// Assertions shared by the decorator specs; each mode's spec declares the same classes with decorator
-// syntax and is compiled by tsc in that mode (see tsconfig.legacy.json / tsconfig.standard.json).
+// One source, compiled twice by tsc: with experimentalDecorators (tsconfig.legacy.json → .build/legacy)
+// and with standard TC39 decorators (tsconfig.standard.json → .build/standard); npm test runs both outputs.
 import assert from "node:assert/strict";
-import { it } from "node:test";
-import { type Bus, defaultBus, type Message } from "../../lib/index.js";
+import { describe, it } from "node:test";
+import { autoTwitter, Bus, defaultBus, Follower, following, type Message } from "../../lib/index.js";
+
+/** Which compilation this is, from where the compiled file lives. */
+const mode = import.meta.url.includes("/.build/legacy/") ? "legacy" : "standard";
 
 export interface LoggerLike {
   lines: string[];
@@ -31,7 +34,7 @@ export interface DecoratedClasses {
   declareStatic(): void;
 }
 
-export function decoratorCases(mode: string, make: () => DecoratedClasses): void {
+function decoratorCases(make: () => DecoratedClasses): void {
   it(`[${mode}] constructing a @Follower registers the instance; methods run with their this`, () => {
     const { bus, Logger } = make();
     const logger = new Logger("L");
@@ -110,3 +113,86 @@ export function decoratorCases(mode: string, make: () => DecoratedClasses): void
     assert.throws(declareStatic, /instance method/);
   });
 }
+
+function make(): DecoratedClasses {
+  const bus = new Bus();
+
+  @Follower({ bus })
+  class Logger {
+    lines: string[] = [];
+    constructor(readonly prefix: string) {}
+    @following("*:log")
+    log(message: Message): void {
+      this.lines.push(`${this.prefix} log ${String(message.args[0])}`);
+    }
+    @following("*:warn")
+    @following("*:error")
+    alert(message: Message): void {
+      this.lines.push(`${this.prefix} alert ${message.id}`);
+    }
+  }
+
+  @Follower({ bus })
+  class Guarded {
+    seen: unknown[] = [];
+    @following("temp:*", { guard: (m) => (m.args[0] as number) > 30 })
+    hot(message: Message): void {
+      this.seen.push(message.args[0]);
+    }
+  }
+
+  class Base {
+    lines: string[] = [];
+    @following("base:*")
+    onBase(message: Message): void {
+      this.lines.push(`base ${message.id}`);
+    }
+  }
+  @Follower({ bus })
+  class Child extends Base {
+    @following("child:*")
+    onChild(message: Message): void {
+      this.lines.push(`child ${message.id}`);
+    }
+  }
+
+  class Timed {
+    @autoTwitter("timed", { bus })
+    run(n: number): number {
+      return n * 2;
+    }
+  }
+
+  @Follower
+  class Bare {
+    lines: string[] = [];
+    @following(`bare-decorator-${mode}:*`)
+    on(message: Message): void {
+      this.lines.push(message.id);
+    }
+  }
+
+  const declareStatic = (): void => {
+    class Static {
+      @following("x:y")
+      static on(): void {}
+    }
+    void Static;
+  };
+
+  return { bus, Logger, Guarded, Child, Timed, Bare, declareStatic };
+}
+
+describe(`decorators, ${mode === "legacy" ? "experimentalDecorators" : "standard (TC39)"} mode`, () => {
+  decoratorCases(make);
+
+  it(`[${mode}] stores @following declarations ${mode === "legacy" ? "as reflect-metadata on the prototype" : "per instance, not as prototype metadata"}`, () => {
+    class Probe {
+      @following("probe:*")
+      on(): void {}
+    }
+    const specs = Reflect.getOwnMetadata("berrymq:following", Probe.prototype) as { pattern: { id: string } }[] | undefined;
+    if (mode === "legacy") assert.deepEqual(specs?.map((s) => s.pattern.id), ["probe:*"]);
+    else assert.equal(specs, undefined);
+  });
+});
