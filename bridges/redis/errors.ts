@@ -1,0 +1,56 @@
+import { BerryError, describe } from "../../lib/errors.js";
+
+/** A durable message's reply or close came after its deadline: the sender was notified of a timeout instead. */
+export class LateReplyError extends BerryError {
+  readonly messageId: string;
+
+  constructor(messageId: string) {
+    super("LATE_REPLY", `durable message ${messageId} timed out before it was answered: its sender was notified of the timeout instead`);
+    this.messageId = messageId;
+  }
+}
+
+/** A reply or close for a durable message this receiver does not hold (finished, expired or re-delivered). */
+export class NotHeldError extends BerryError {
+  readonly messageId: string;
+
+  constructor(messageId: string, state: string) {
+    super("NOT_HELD", `durable message ${messageId} is not held by this receiver (${state})`);
+    this.messageId = messageId;
+  }
+}
+
+/** `receive({ timeout })` waited `timeout` ms and no durable message came. */
+export class ReceiveTimeoutError extends BerryError {
+  readonly timeout: number;
+
+  constructor(channel: string, timeout: number) {
+    super("RECEIVE_TIMEOUT", `durable channel "${channel}": no message within ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+/** The durable channel was ended: pending and later calls reject with this. */
+export class ChannelEndedError extends BerryError {
+  constructor(channel: string) {
+    super("CHANNEL_ENDED", `durable channel "${channel}" has ended`);
+  }
+}
+
+/** A Redis command the adapter needed failed; `message` (when there is one) is what it concerned. */
+export class RedisCommandError extends BerryError {
+  readonly dropped: { id: string; messageId: string } | undefined;
+
+  constructor(what: string, cause: unknown, dropped?: { id: string; messageId: string }) {
+    const about = dropped === undefined ? "" : ` (message "${dropped.id}" ${dropped.messageId})`;
+    super("REDIS_COMMAND_FAILED", `redis: ${what} failed${about}: ${cause instanceof Error ? cause.message : describe(cause)}`, { cause });
+    this.dropped = dropped === undefined ? undefined : { id: dropped.id, messageId: dropped.messageId };
+  }
+}
+
+/** The connection to Redis failed; the client reconnects by itself (reported once per outage). */
+export class RedisConnectionError extends BerryError {
+  constructor(who: string, cause: unknown) {
+    super("REDIS_CONNECTION", `${who}: redis connection lost, reconnecting: ${cause instanceof Error ? cause.message : describe(cause)}`, { cause });
+  }
+}

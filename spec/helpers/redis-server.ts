@@ -1,0 +1,124 @@
+// A real redis-server for the Redis specs and bench: its own process on a free port in a temp dir, never
+// the machine's Redis on 6379. With REDIS_URL set, that server is used instead (and never stopped).
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./free-port.js";
+
+/** Options of {@link startRedis}. */
+export interface RedisServerOptions {
+  /** Append-only file on with `appendfsync always`, so a restart keeps every acknowledged write. */
+  aof?: boolean;
+  /** The redis-server binary (default: `redis-server` on the PATH). */
+  binary?: string;
+  /** Ignore REDIS_URL (for specs that must restart the server they own). */
+  own?: boolean;
+}
+
+/** A running Redis for a spec. */
+export interface RedisServer {
+  /** `redis://127.0.0.1:<port>` (or REDIS_URL). */
+  readonly url: string;
+  readonly port: number;
+  /** Whether this helper started (and will stop) the server. */
+  readonly owned: boolean;
+  /** Kills the server with SIGKILL (no shutdown save), as a crash would. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and dir (with AOF on, its data comes back). */
+  restart(): Promise<void>;
+  /** Stops the server and removes its dir. */
+  stop(): Promise<void>;
+}
+
+const MISSING = "redis-server not found: install Debian's redis-server package (apt-get install redis-server) or set REDIS_URL to a running Redis";
+
+/**
+ * Starts a redis-server on a free port in a temp dir and resolves once it answers PING.
+ * @throws Error saying how to install redis-server when the binary is missing.
+ */
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const external = process.env.REDIS_URL;
+  if (external !== undefined && external !== "" && options.own !== true) {
+    const port = Number(new URL(external).port || 6379);
+    const noop = async (): Promise<void> => {};
+    return { url: external, port, owned: false, kill: noop, restart: noop, stop: noop };
+  }
+  const binary = options.binary ?? "redis-server";
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "berrymq-redis-"));
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--daemonize", "no", "--loglevel", "warning"];
+  if (options.aof === true) args.push("--appendonly", "yes", "--appendfsync", "always");
+  else args.push("--appendonly", "no");
+  let child: ChildProcess | undefined;
+  let output = "";
+
+  const launch = async (): Promise<void> => {
+    const started = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    child = started;
+    started.stdout?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+    started.stderr?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+    const failed = new Promise<never>((_, reject) => {
+      started.once("error", (error: NodeJS.ErrnoException) => {
+        reject(error.code === "ENOENT" ? new Error(`${MISSING} (tried "${binary}")`) : error);
+      });
+      started.once("exit", (code, signal) => reject(new Error(`redis-server exited (${code ?? signal}) before answering PING: ${output}`)));
+    });
+    await Promise.race([waitForPing(port), failed]);
+    started.removeAllListeners("exit");
+  };
+
+  const kill = async (): Promise<void> => {
+    const running = child;
+    child = undefined;
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
+    running.kill("SIGKILL");
+    await exited;
+  };
+
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    owned: true,
+    kill,
+    restart: async () => {
+      await kill();
+      await launch();
+    },
+    stop: async () => {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPing(port: number, timeout = 10_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (await ping(port)) return;
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeout} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// A bare RESP PING, so the helper depends on no client library.
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    let reply = "";
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.on("error", () => done(false));
+    socket.on("connect", () => socket.write("PING\r\n"));
+    socket.on("data", (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes("\r\n")) done(reply.startsWith("+PONG"));
+    });
+  });
+}
