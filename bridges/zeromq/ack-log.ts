@@ -1,0 +1,172 @@
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { PersistError } from "./errors.js";
+
+/** An acknowledged message the broker holds until a subscriber acknowledges it. */
+export interface HeldMessage {
+  messageId: string;
+  identifier: string;
+  senderId: string;
+  /** The envelope JSON, as the sender wrote it. */
+  payload: string;
+}
+
+/**
+ * When the log reaches the disk. `"batch"`: one fdatasync per received batch holding acknowledged
+ * messages, before the broker confirms it (a confirmed message survives a crash of the machine).
+ * `"none"`: written at once but left to the OS (survives a killed broker, not a power cut).
+ */
+export type FsyncPolicy = "batch" | "none";
+
+// Rewrite the log once it holds this many records more than twice the messages still held.
+const COMPACT_SLACK = 1_000;
+
+/**
+ * The persist file: an append-only log of JSON lines, `{"m":…}` for a held message and `{"a":…}` for its
+ * acknowledgement. Replayed on start (a torn last line from a crash is ignored); compacted by writing the
+ * held messages to a temp file, syncing it and renaming it over the log.
+ */
+export class AckLog {
+  readonly file: string;
+  readonly #fsync: FsyncPolicy;
+  #fd: number;
+  #records = 0;
+  #dirty = false;
+
+  private constructor(file: string, fsync: FsyncPolicy, fd: number, records: number) {
+    this.file = file;
+    this.#fsync = fsync;
+    this.#fd = fd;
+    this.#records = records;
+  }
+
+  /**
+   * Opens (or creates) the log and replays it.
+   * @returns the log and the messages still held, oldest first.
+   * @throws PersistError when the file cannot be read or opened.
+   */
+  static open(file: string, fsync: FsyncPolicy): { log: AckLog; held: HeldMessage[] } {
+    const held = new Map<string, HeldMessage>();
+    let records = 0;
+    try {
+      if (existsSync(file)) {
+        for (const line of readFileSync(file, "utf8").split("\n")) {
+          if (line.length === 0) continue;
+          const record = parseRecord(line);
+          // A line that does not parse can only be the last one, cut short by a crash.
+          if (record === undefined) break;
+          records++;
+          if ("a" in record) held.delete(record.a);
+          else held.set(record.messageId, record);
+        }
+      }
+      const log = new AckLog(file, fsync, openSync(file, "a"), records);
+      log.compact([...held.values()]);
+      return { log, held: [...held.values()] };
+    } catch (error) {
+      throw error instanceof PersistError ? error : new PersistError(file, error);
+    }
+  }
+
+  /** Appends held messages. */
+  hold(messages: readonly HeldMessage[]): void {
+    if (messages.length === 0) return;
+    let text = "";
+    for (const m of messages) {
+      text += `${JSON.stringify({ m: m.messageId, i: m.identifier, s: m.senderId, p: m.payload })}\n`;
+    }
+    this.#append(text, messages.length);
+  }
+
+  /** Appends acknowledgements. */
+  acked(messageIds: readonly string[]): void {
+    if (messageIds.length === 0) return;
+    let text = "";
+    for (const id of messageIds) text += `${JSON.stringify({ a: id })}\n`;
+    this.#append(text, messageIds.length);
+  }
+
+  /** Makes what was appended durable, as the fsync policy says; called before a batch is confirmed. */
+  sync(): void {
+    if (!this.#dirty || this.#fsync === "none") return;
+    try {
+      fdatasyncSync(this.#fd);
+    } catch (error) {
+      throw new PersistError(this.file, error);
+    }
+    this.#dirty = false;
+  }
+
+  /** Whether the log has grown enough, relative to `held` messages, to be worth rewriting. */
+  wantsCompaction(held: number): boolean {
+    return this.#records > held * 2 + COMPACT_SLACK;
+  }
+
+  /** Rewrites the log to hold exactly `held`, atomically (temp file, fsync, rename, directory fsync). */
+  compact(held: readonly HeldMessage[]): void {
+    const temp = `${this.file}.compact`;
+    try {
+      const fd = openSync(temp, "w");
+      let text = "";
+      for (const m of held) text += `${JSON.stringify({ m: m.messageId, i: m.identifier, s: m.senderId, p: m.payload })}\n`;
+      writeSync(fd, text);
+      fsyncSync(fd);
+      closeSync(fd);
+      renameSync(temp, this.file);
+      syncDirectory(dirname(this.file));
+      closeSync(this.#fd);
+      this.#fd = openSync(this.file, "a");
+      this.#records = held.length;
+      this.#dirty = false;
+    } catch (error) {
+      throw new PersistError(this.file, error);
+    }
+  }
+
+  /** Syncs and closes the file. */
+  close(): void {
+    try {
+      if (this.#dirty) fdatasyncSync(this.#fd);
+    } finally {
+      closeSync(this.#fd);
+    }
+  }
+
+  #append(text: string, records: number): void {
+    try {
+      writeSync(this.#fd, text);
+    } catch (error) {
+      throw new PersistError(this.file, error);
+    }
+    this.#records += records;
+    this.#dirty = true;
+  }
+}
+
+type LogRecord = HeldMessage | { a: string };
+
+function parseRecord(line: string): LogRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  if (typeof record.a === "string") return { a: record.a };
+  if (typeof record.m === "string" && typeof record.i === "string" && typeof record.s === "string" && typeof record.p === "string") {
+    return { messageId: record.m, identifier: record.i, senderId: record.s, payload: record.p };
+  }
+  return undefined;
+}
+
+// The rename is durable only once the directory entry is.
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,277 @@
+import { randomBytes } from "node:crypto";
+import * as zmq from "zeromq";
+import type { BerryError } from "../../lib/errors.js";
+import { type Identifier, parseIdentifier, partMatches } from "../../lib/identifier.js";
+import type { Message } from "../../lib/message.js";
+import { RecentIds } from "../../lib/recent-ids.js";
+import { type Envelope, fromEnvelope } from "../envelope.js";
+import { Link, type LinkOptions } from "../link.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, DELIVER_STRIDE, Kind } from "./broker-protocol.js";
+import { positiveInteger } from "./check-options.js";
+import { BrokerFullError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
+import { SendQueue } from "./send-queue.js";
+
+/** Options of {@link BrokerLink}. The import filters are also the patterns subscribed at the broker. */
+export interface BrokerLinkOptions extends LinkOptions {
+  /** Broker host (default `127.0.0.1`). */
+  host?: string;
+  /** The broker's pub port (default 7201). */
+  pubPort?: number;
+  /** The broker's recv port (default 7202). */
+  recvPort?: number;
+  /** Messages matching one of these are sent with acknowledgement: resent until a subscriber took them. */
+  acknowledge?: readonly string[];
+  /** How long to wait for the broker to confirm a batch, in ms, before retrying it (default 2,000). */
+  sendTimeout?: number;
+  /** Interval of this client's heartbeat (its registration refresh), in ms (default 1,000). */
+  heartbeatInterval?: number;
+  /** How long `connect` waits for the broker's welcome, in ms (default 5,000). */
+  connectTimeout?: number;
+}
+
+/** Counters of a broker link, on top of the Link ones. */
+export interface BrokerLinkStats {
+  /** Acknowledgements sent to the broker. */
+  acksSent: number;
+  /** Acknowledged messages received that reached no local follower or queue (so not acknowledged). */
+  unconsumed: number;
+  /** Times the broker was seen restarting (this link registered again). */
+  reconnects: number;
+}
+
+interface PendingReceipt {
+  resolve(): void;
+  reject(error: BerryError): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A client of the {@link Broker}: what the local bus dispatches under the export filters goes to the
+ * broker; what the broker fans out under the import filters (the subscriptions) is injected. Messages
+ * matching `acknowledge` are held by the broker until a subscriber here acknowledged them, which happens
+ * once a local follower or queue received them. Reconnects by itself when the broker restarts.
+ * @example
+ * const link = await BrokerLink.connect({ bus, pubPort: 7201, recvPort: 7202, importFilters: ["greetings:*"] });
+ * bus.twitter("greetings:hello", "Gustav");
+ * await link.close();
+ */
+export class BrokerLink extends Link {
+  /** This client's id at the broker (its ROUTER routing id and PUB topic). */
+  readonly clientId = randomBytes(CLIENT_ID_LENGTH / 2).toString("hex");
+  readonly brokerStats: BrokerLinkStats = { acksSent: 0, unconsumed: 0, reconnects: 0 };
+  readonly #dealer: zmq.Dealer;
+  readonly #sub: zmq.Subscriber;
+  readonly #dealerQueue: SendQueue;
+  readonly #patterns: string;
+  readonly #acknowledge: Identifier[];
+  readonly #sendTimeout: number;
+  readonly #heartbeatInterval: number;
+  readonly #endpoint: string;
+  readonly #receipts = new Map<number, PendingReceipt>();
+  // Acknowledged messages a local follower took: a resend of one of them is acknowledged again.
+  readonly #consumed = new RecentIds(10_000);
+  #seq = 0;
+  #bootId: string | undefined;
+  #welcomed: (() => void) | undefined;
+  #helloInFlight = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  private constructor(options: BrokerLinkOptions) {
+    super(options);
+    const host = options.host ?? "127.0.0.1";
+    const pubPort = options.pubPort ?? 7201;
+    const recvPort = options.recvPort ?? 7202;
+    this.#endpoint = `tcp://${host}:${recvPort}`;
+    this.#patterns = JSON.stringify((options.importFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter).id));
+    this.#acknowledge = (options.acknowledge ?? []).map((filter) => parseIdentifier(filter));
+    this.#sendTimeout = positiveInteger("sendTimeout", options.sendTimeout ?? 2_000);
+    this.#heartbeatInterval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000);
+    // `immediate`: while the broker is down, sends wait (up to sendTimeout) instead of piling up in a pipe.
+    this.#dealer = new zmq.Dealer({ routingId: this.clientId, linger: 0, immediate: true, sendTimeout: this.#sendTimeout });
+    this.#sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
+    this.#sub.subscribe(this.clientId, BROADCAST);
+    this.#dealer.connect(this.#endpoint);
+    this.#sub.connect(`tcp://${host}:${pubPort}`);
+    this.#dealerQueue = new SendQueue(this.#dealer);
+  }
+
+  /**
+   * Connects to the broker and resolves once it welcomed this client on both ports; the link then
+   * forwards the bus's messages.
+   * @throws BrokerTimeoutError when no welcome came within `connectTimeout`.
+   */
+  static async connect(options: BrokerLinkOptions = {}): Promise<BrokerLink> {
+    const link = new BrokerLink(options);
+    const timeout = positiveInteger("connectTimeout", options.connectTimeout ?? 5_000);
+    const welcomed = new Promise<void>((resolve) => {
+      link.#welcomed = resolve;
+    });
+    void link.#receiveReceipts();
+    void link.#receiveDeliveries();
+    // Until the first welcome, say hello often: the PUB side drops whatever it sends before the SUB joined.
+    const eager = setInterval(() => link.#hello(), 100);
+    link.#hello();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        welcomed,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new BrokerTimeoutError(link.#endpoint, timeout)), timeout);
+        }),
+      ]);
+    } catch (error) {
+      clearInterval(eager);
+      await link.close();
+      throw error;
+    } finally {
+      clearInterval(eager);
+      clearTimeout(timer);
+    }
+    link.#timer = setInterval(() => link.#hello(), link.#heartbeatInterval).unref();
+    link.start();
+    return link;
+  }
+
+  protected override transmit(batch: Envelope[]): Promise<void> {
+    const seq = ++this.#seq;
+    const frames: string[] = [Kind.publish, String(seq)];
+    for (const envelope of batch) {
+      const ack = this.#acknowledge.length > 0 && this.#needsAck(envelope.id);
+      frames.push(envelope.id, envelope.messageId, ack ? ACK_REQUIRED : "", JSON.stringify(envelope));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#receipts.delete(seq);
+        reject(new BrokerTimeoutError(this.#endpoint, this.#sendTimeout));
+      }, this.#sendTimeout);
+      this.#receipts.set(seq, { resolve, reject, timer });
+      this.#dealerQueue.send(frames).catch((error: unknown) => {
+        if (!this.#receipts.delete(seq)) return;
+        clearTimeout(timer);
+        reject(new ZmqProtocolError("send to broker failed:", error instanceof Error ? error.message : error));
+      });
+    });
+  }
+
+  protected override async closeTransport(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    for (const pending of this.#receipts.values()) clearTimeout(pending.timer);
+    this.#receipts.clear();
+    // Best effort: tell the broker at once rather than letting it time this client out.
+    await Promise.race([this.#dealerQueue.send([Kind.bye]).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 50))]);
+    this.#dealer.close();
+    this.#sub.close();
+  }
+
+  #needsAck(identifier: string): boolean {
+    const id = parseIdentifier(identifier);
+    return this.#acknowledge.some((filter) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action));
+  }
+
+  #hello(): void {
+    if (this.#closed || this.#helloInFlight) return;
+    this.#helloInFlight = true;
+    this.#dealerQueue
+      .send([Kind.hello, this.#patterns])
+      .catch(() => undefined) // the broker is down: the next heartbeat tries again
+      .finally(() => {
+        this.#helloInFlight = false;
+      });
+  }
+
+  async #receiveReceipts(): Promise<void> {
+    try {
+      for await (const [kind, seqFrame, errorFrame] of this.#dealer) {
+        if (kind?.toString() !== Kind.receipt) continue;
+        const seq = Number(seqFrame?.toString());
+        const pending = this.#receipts.get(seq);
+        if (pending === undefined) continue; // timed out already; the batch was sent again
+        this.#receipts.delete(seq);
+        clearTimeout(pending.timer);
+        const error = errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString());
+        if (error === undefined) pending.resolve();
+        else pending.reject(error);
+      }
+    } catch (error) {
+      if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
+    }
+  }
+
+  async #receiveDeliveries(): Promise<void> {
+    try {
+      for await (const frames of this.#sub) {
+        const kind = frames[1]?.toString();
+        if (kind === Kind.deliver) this.#deliver(frames);
+        else if (kind === Kind.welcome) this.#welcome(frames[2]?.toString());
+        else if (kind === Kind.beat && this.#bootId !== undefined && frames[2]?.toString() !== this.#bootId) {
+          // The broker restarted and forgot this client: register again.
+          this.#hello();
+        }
+      }
+    } catch (error) {
+      if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
+    }
+  }
+
+  #welcome(bootId: string | undefined): void {
+    if (bootId === undefined) return;
+    if (this.#bootId !== undefined && this.#bootId !== bootId) this.brokerStats.reconnects++;
+    this.#bootId = bootId;
+    const welcomed = this.#welcomed;
+    this.#welcomed = undefined;
+    welcomed?.();
+  }
+
+  #deliver(frames: Buffer[]): void {
+    if (frames[2]?.toString() === this.clientId) return; // our own message, broadcast to everyone
+    const acks: string[] = [];
+    for (let i = 3; i + 1 < frames.length; i += DELIVER_STRIDE) {
+      const ack = (frames[i] as Buffer).toString() === ACK_REQUIRED;
+      let message: Message;
+      try {
+        message = fromEnvelope(JSON.parse((frames[i + 1] as Buffer).toString()));
+      } catch (error) {
+        this.stats.rejected++;
+        this.#report(error instanceof SyntaxError ? new ZmqProtocolError("delivery that is not JSON:", error.message) : (error as BerryError));
+        continue;
+      }
+      if (!ack) {
+        this.receiveMessage(message);
+        continue;
+      }
+      if (this.#consumed.has(message.messageId)) {
+        acks.push(message.messageId); // a resend: our earlier acknowledgement was lost
+        continue;
+      }
+      const reached = this.receiveMessage(message);
+      if (reached !== undefined && reached > 0) {
+        this.#consumed.add(message.messageId);
+        acks.push(message.messageId);
+      } else if (reached === 0) {
+        this.brokerStats.unconsumed++;
+      }
+    }
+    if (acks.length === 0) return;
+    this.brokerStats.acksSent += acks.length;
+    // A lost acknowledgement only costs a resend, which is acknowledged again.
+    this.#dealerQueue.send([Kind.ack, ...acks]).catch(() => undefined);
+  }
+
+  #report(error: BerryError): void {
+    if (!this.emit("error", error)) this.bus.report(error);
+  }
+}
+
+function brokerError(text: string): BerryError {
+  let parsed: { code?: unknown; message?: unknown; limit?: unknown; refused?: unknown } = {};
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    return new ZmqProtocolError("broker refused a batch:", text);
+  }
+  if (parsed.code === "BROKER_FULL") return new BrokerFullError(Number(parsed.limit), Number(parsed.refused));
+  return new ZmqProtocolError("broker refused a batch:", String(parsed.message));
+}
+

@@ -1,0 +1,432 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "eventemitter3";
+import * as zmq from "zeromq";
+import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
+import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind, PUBLISH_STRIDE } from "./broker-protocol.js";
+import { positiveInteger, portNumber } from "./check-options.js";
+import { BrokerFullError, PersistError, ZmqProtocolError } from "./errors.js";
+import { SendQueue } from "./send-queue.js";
+import { SubscriptionTable } from "./subscription-table.js";
+
+/** Options of {@link Broker}. */
+export interface BrokerOptions {
+  /** Address to bind on (default `127.0.0.1`). */
+  bind?: string;
+  /** Port clients subscribe to (PUB; default 7201; 0 picks a free one). */
+  pubPort?: number;
+  /** Port clients send to (ROUTER; default 7202; 0 picks a free one). */
+  recvPort?: number;
+  /** Append-only log of unacknowledged messages; without it they live in memory only. */
+  persistFile?: string;
+  /** When the persist file reaches the disk (default `"batch"`); see {@link FsyncPolicy}. */
+  fsync?: FsyncPolicy;
+  /** How long an unacknowledged message waits before it is sent again, in ms (default 1,000). */
+  resendInterval?: number;
+  /** Most unacknowledged messages held; batches past it are refused with BrokerFullError (default 10,000). */
+  maxUnacked?: number;
+  /** Interval of the broker's heartbeat to clients, in ms (default 1,000). */
+  heartbeatInterval?: number;
+  /** A client silent this long (ms) is forgotten (default 5,000); it registers again on its next heartbeat. */
+  clientTimeout?: number;
+  /** Receives a line per notable event (the CLI's `--verbose` prints them). */
+  log?: (line: string) => void;
+}
+
+/** Counters of a broker. */
+export interface BrokerStats {
+  /** Messages received from clients. */
+  received: number;
+  /** Messages sent to clients (a broadcast counts once), resends included. */
+  delivered: number;
+  /** Messages sent again because nobody had acknowledged them. */
+  resent: number;
+  /** Acknowledged (and so released) messages. */
+  acked: number;
+  /** Acknowledged messages refused because `maxUnacked` was reached. */
+  refused: number;
+  /** Messages without acknowledgement that no client subscribed to. */
+  unrouted: number;
+  /** Frames refused as not following the protocol. */
+  rejected: number;
+}
+
+/** Events of a broker. */
+export interface BrokerEvents {
+  /** A refused batch, a bad frame, a persist failure, a failed send. */
+  error: [error: BerryError];
+  /** A client registered. */
+  client: [clientId: string];
+  /** A client left or went silent past `clientTimeout`. */
+  "client-gone": [clientId: string];
+}
+
+interface Held extends HeldMessage {
+  frame: Buffer;
+  lastSent: number;
+}
+
+interface Group {
+  topics: readonly string[];
+  key: string;
+  frames: (string | Buffer)[];
+}
+
+const CLIENT_ID = new RegExp(`^[0-9a-f]{${CLIENT_ID_LENGTH}}$`);
+
+/**
+ * The message broker (mezzenger's server, done right): clients send on the recv port and receive on the
+ * pub port; each message goes to every client with a matching berryMQ pattern. A message sent with
+ * acknowledgement is held (and logged to the persist file) and resent until a subscriber acknowledges it.
+ * @example
+ * const broker = await Broker.start({ pubPort: 7201, recvPort: 7202, persistFile: "/var/lib/berrymq/acks.log" });
+ * // ... clients connect with BrokerLink ...
+ * broker.close();
+ */
+export class Broker extends EventEmitter<BrokerEvents> {
+  /** Changes on every start: clients that see a new one register again. */
+  readonly bootId = randomUUID();
+  readonly stats: BrokerStats = { received: 0, delivered: 0, resent: 0, acked: 0, refused: 0, unrouted: 0, rejected: 0 };
+  readonly #router: zmq.Router;
+  readonly #pub: zmq.Publisher;
+  readonly #pubQueue: SendQueue;
+  readonly #routerQueue: SendQueue;
+  readonly #clients = new SubscriptionTable();
+  readonly #held = new Map<string, Held>();
+  readonly #options: Required<Omit<BrokerOptions, "persistFile" | "log">>;
+  readonly #logLine: ((line: string) => void) | undefined;
+  #log: AckLog | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #pubPort = 0;
+  #recvPort = 0;
+  #closed = false;
+
+  private constructor(options: BrokerOptions) {
+    super();
+    this.#options = {
+      bind: options.bind ?? "127.0.0.1",
+      pubPort: portNumber("pubPort", options.pubPort ?? 7201),
+      recvPort: portNumber("recvPort", options.recvPort ?? 7202),
+      fsync: options.fsync ?? "batch",
+      resendInterval: positiveInteger("resendInterval", options.resendInterval ?? 1_000),
+      maxUnacked: positiveInteger("maxUnacked", options.maxUnacked ?? 10_000),
+      heartbeatInterval: positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000),
+      clientTimeout: positiveInteger("clientTimeout", options.clientTimeout ?? 5_000),
+    };
+    if (options.fsync !== undefined && options.fsync !== "batch" && options.fsync !== "none") {
+      throw new InvalidArgumentError("fsync", options.fsync, '"batch" or "none"');
+    }
+    this.#logLine = options.log;
+    this.#router = new zmq.Router({ linger: 0, receiveHighWaterMark: 10_000 });
+    // A PUB socket drops past its high-water mark: keep it well above any burst a batch can make.
+    this.#pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 });
+    this.#pubQueue = new SendQueue(this.#pub);
+    this.#routerQueue = new SendQueue(this.#router);
+  }
+
+  /**
+   * Binds both ports, replays the persist file and starts serving.
+   * @throws PersistError when the persist file cannot be read; a zeromq error when a port is taken.
+   */
+  static async start(options: BrokerOptions = {}): Promise<Broker> {
+    const broker = new Broker(options);
+    try {
+      if (options.persistFile !== undefined) {
+        const { log, held } = AckLog.open(options.persistFile, broker.#options.fsync);
+        broker.#log = log;
+        for (const message of held) {
+          broker.#held.set(message.messageId, { ...message, frame: Buffer.from(message.payload), lastSent: 0 });
+        }
+        broker.#say(`replayed ${held.length} unacknowledged message(s) from ${options.persistFile}`);
+      }
+      const { bind } = broker.#options;
+      broker.#pubPort = await bindTo(broker.#pub, bind, broker.#options.pubPort);
+      broker.#recvPort = await bindTo(broker.#router, bind, broker.#options.recvPort);
+    } catch (error) {
+      broker.close();
+      throw error;
+    }
+    broker.#say(`listening: pub tcp://${broker.#options.bind}:${broker.#pubPort}, recv tcp://${broker.#options.bind}:${broker.#recvPort}`);
+    void broker.#serve();
+    const { heartbeatInterval, resendInterval } = broker.#options;
+    broker.#timers.push(
+      setInterval(() => broker.#beat(), heartbeatInterval).unref(),
+      setInterval(() => broker.#resendDue(), Math.max(10, Math.floor(resendInterval / 2))).unref(),
+    );
+    return broker;
+  }
+
+  /** The bound pub port (useful with `pubPort: 0`). */
+  get pubPort(): number {
+    return this.#pubPort;
+  }
+
+  /** The bound recv port. */
+  get recvPort(): number {
+    return this.#recvPort;
+  }
+
+  /** Unacknowledged messages held now. */
+  get held(): number {
+    return this.#held.size;
+  }
+
+  /** Registered clients. */
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  /** Stops serving and closes both sockets (linger 0) and the persist file; held messages stay in the file. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    this.#router.close();
+    this.#pub.close();
+    try {
+      this.#log?.close();
+    } catch (error) {
+      this.#report(new PersistError(this.#log?.file ?? "", error));
+    }
+    this.#log = undefined;
+  }
+
+  async #serve(): Promise<void> {
+    try {
+      for await (const frames of this.#router) this.#handle(frames);
+    } catch (error) {
+      if (!this.#closed) this.#report(new ZmqProtocolError("receive loop failed:", String(error)));
+    }
+  }
+
+  #handle(frames: Buffer[]): void {
+    const [identity, kind] = frames;
+    const clientId = identity?.toString() ?? "";
+    if (!CLIENT_ID.test(clientId) || kind === undefined) {
+      this.stats.rejected++;
+      this.#report(new ZmqProtocolError("frame from an unknown kind of client, routing id", clientId));
+      return;
+    }
+    const now = Date.now();
+    switch (kind.toString()) {
+      case Kind.hello:
+        return this.#hello(clientId, frames[2], now);
+      case Kind.publish:
+        this.#clients.touch(clientId, now);
+        return this.#publish(clientId, frames);
+      case Kind.ack:
+        this.#clients.touch(clientId, now);
+        return this.#ack(frames);
+      case Kind.bye:
+        if (this.#clients.delete(clientId)) this.#gone(clientId, "left");
+        return;
+      default:
+        this.stats.rejected++;
+        this.#report(new ZmqProtocolError("unknown frame kind", kind.toString()));
+    }
+  }
+
+  #hello(clientId: string, patternsFrame: Buffer | undefined, now: number): void {
+    let patterns: unknown;
+    try {
+      patterns = JSON.parse(patternsFrame?.toString() ?? "");
+      if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === "string")) throw new Error("not an array of strings");
+      if (this.#clients.set(clientId, patterns, now)) {
+        this.#say(`client ${clientId} registered: ${patterns.join(", ")}`);
+        this.emit("client", clientId);
+        // Held messages go to a newcomer right after its welcome.
+        for (const held of this.#held.values()) held.lastSent = 0;
+      }
+    } catch (error) {
+      this.stats.rejected++;
+      this.#report(new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()));
+      return;
+    }
+    this.#sendPub([clientId, Kind.welcome, this.bootId]);
+    this.#resendDue();
+  }
+
+  #publish(senderId: string, frames: Buffer[]): void {
+    const seq = frames[2];
+    const count = (frames.length - 3) / PUBLISH_STRIDE;
+    if (seq === undefined || !Number.isInteger(count)) {
+      this.stats.rejected++;
+      this.#report(new ZmqProtocolError(`publish batch from ${senderId} with a frame count of`, frames.length));
+      return;
+    }
+    let ackCount = 0;
+    try {
+      for (let i = 3; i < frames.length; i += PUBLISH_STRIDE) {
+        // Validates every identifier before anything of the batch is taken.
+        this.#clients.targets((frames[i] as Buffer).toString());
+        if ((frames[i + 2] as Buffer).toString() === ACK_REQUIRED) ackCount++;
+      }
+    } catch (error) {
+      this.stats.rejected += count;
+      this.#receipt(senderId, seq, { code: "ZMQ_PROTOCOL", message: errorText(error) });
+      return;
+    }
+    if (ackCount > 0 && this.#held.size + ackCount > this.#options.maxUnacked) {
+      const refused = new BrokerFullError(this.#options.maxUnacked, ackCount);
+      this.stats.refused += ackCount;
+      this.#report(refused);
+      this.#receipt(senderId, seq, { code: refused.code, message: refused.message, limit: refused.limit, refused: ackCount });
+      return;
+    }
+    this.stats.received += count;
+    const now = Date.now();
+    const newlyHeld: Held[] = [];
+    let group: Group | undefined;
+    for (let i = 3; i < frames.length; i += PUBLISH_STRIDE) {
+      const identifier = (frames[i] as Buffer).toString();
+      const ack = (frames[i + 2] as Buffer).toString() === ACK_REQUIRED;
+      const payload = frames[i + 3] as Buffer;
+      const targets = this.#clients.targets(identifier);
+      let topics: readonly string[];
+      let key: string;
+      if (ack) {
+        const held: Held = {
+          messageId: (frames[i + 1] as Buffer).toString(),
+          identifier,
+          senderId,
+          payload: payload.toString(),
+          frame: payload,
+          lastSent: now,
+        };
+        this.#held.set(held.messageId, held);
+        newlyHeld.push(held);
+        topics = targets.filter((id) => id !== senderId);
+        key = topics.join();
+      } else if (reachesAllOthers(targets, senderId, this.#clients.has(senderId) ? this.#clients.size - 1 : this.#clients.size)) {
+        // Every other client wants it: one broadcast; the sender skips its own message.
+        topics = [BROADCAST];
+        key = BROADCAST;
+      } else {
+        topics = targets.filter((id) => id !== senderId);
+        key = topics.join();
+        if (topics.length === 0) this.stats.unrouted++;
+      }
+      if (group !== undefined && group.key !== key) {
+        this.#deliver(senderId, group);
+        group = undefined;
+      }
+      group ??= { topics, key, frames: [] };
+      group.frames.push(ack ? ACK_REQUIRED : "", payload);
+    }
+    if (group !== undefined) this.#deliver(senderId, group);
+    if (newlyHeld.length > 0 && this.#log !== undefined) {
+      try {
+        this.#log.hold(newlyHeld);
+        this.#log.sync();
+      } catch (error) {
+        for (const held of newlyHeld) this.#held.delete(held.messageId);
+        const failed = error instanceof PersistError ? error : new PersistError(this.#log.file, error);
+        this.#report(failed);
+        this.#receipt(senderId, seq, { code: failed.code, message: failed.message });
+        return;
+      }
+    }
+    this.#receipt(senderId, seq, undefined);
+  }
+
+  #deliver(senderId: string, group: Group): void {
+    const count = group.frames.length / 2;
+    for (const topic of group.topics) {
+      this.stats.delivered += count;
+      this.#sendPub([topic, Kind.deliver, senderId, ...group.frames]);
+    }
+  }
+
+  #ack(frames: Buffer[]): void {
+    const acked: string[] = [];
+    for (let i = 2; i < frames.length; i++) {
+      const messageId = (frames[i] as Buffer).toString();
+      if (this.#held.delete(messageId)) acked.push(messageId);
+    }
+    if (acked.length === 0) return;
+    this.stats.acked += acked.length;
+    if (this.#log === undefined) return;
+    try {
+      // An acknowledgement lost in a crash only means one more resend, which subscribers drop as a duplicate.
+      this.#log.acked(acked);
+      if (this.#log.wantsCompaction(this.#held.size)) this.#log.compact([...this.#held.values()]);
+    } catch (error) {
+      this.#report(error instanceof PersistError ? error : new PersistError(this.#log.file, error));
+    }
+  }
+
+  #resendDue(): void {
+    if (this.#closed || this.#held.size === 0) return;
+    const due = Date.now() - this.#options.resendInterval;
+    const byTopic = new Map<string, (string | Buffer)[]>();
+    for (const held of this.#held.values()) {
+      if (held.lastSent > due) continue;
+      let targets: readonly string[];
+      try {
+        targets = this.#clients.targets(held.identifier).filter((id) => id !== held.senderId);
+      } catch {
+        continue;
+      }
+      if (targets.length === 0) continue;
+      held.lastSent = Date.now();
+      this.stats.resent++;
+      for (const topic of targets) {
+        let frames = byTopic.get(`${topic}\u0000${held.senderId}`);
+        if (frames === undefined) {
+          frames = [topic, Kind.deliver, held.senderId];
+          byTopic.set(`${topic}\u0000${held.senderId}`, frames);
+        }
+        frames.push(ACK_REQUIRED, held.frame);
+      }
+    }
+    for (const frames of byTopic.values()) {
+      this.stats.delivered += (frames.length - 3) / 2;
+      this.#sendPub(frames);
+    }
+  }
+
+  #beat(): void {
+    this.#sendPub([BROADCAST, Kind.beat, this.bootId]);
+    for (const gone of this.#clients.expire(Date.now() - this.#options.clientTimeout)) this.#gone(gone, "silent");
+  }
+
+  #gone(clientId: string, why: string): void {
+    this.#say(`client ${clientId} ${why}`);
+    this.emit("client-gone", clientId);
+  }
+
+  #receipt(clientId: string, seq: Buffer, error: { code: string; message: string; limit?: number; refused?: number } | undefined): void {
+    this.#routerQueue.send([clientId, Kind.receipt, seq, error === undefined ? "" : JSON.stringify(error)]).catch((failure: unknown) => {
+      if (!this.#closed) this.#report(new ZmqProtocolError(`receipt to ${clientId} failed:`, errorText(failure)));
+    });
+  }
+
+  #sendPub(frames: (string | Buffer)[]): void {
+    this.#pubQueue.send(frames).catch((failure: unknown) => {
+      if (!this.#closed) this.#report(new ZmqProtocolError("publish failed:", errorText(failure)));
+    });
+  }
+
+  #say(line: string): void {
+    this.#logLine?.(line);
+  }
+
+  #report(error: BerryError): void {
+    this.#say(error.message);
+    if (!this.emit("error", error)) process.emitWarning(error);
+  }
+}
+
+async function bindTo(socket: zmq.Socket, address: string, portNumber: number): Promise<number> {
+  await socket.bind(`tcp://${address}:${portNumber === 0 ? "*" : portNumber}`);
+  const endpoint = socket.lastEndpoint ?? "";
+  return Number(endpoint.slice(endpoint.lastIndexOf(":") + 1));
+}
+
+// Whether every client but the sender matches: then one broadcast serves them all.
+function reachesAllOthers(targets: readonly string[], senderId: string, others: number): boolean {
+  const matching = targets.includes(senderId) ? targets.length - 1 : targets.length;
+  return others > 0 && matching === others;
+}
+

@@ -1,0 +1,106 @@
+import { BerryError, describe } from "../../lib/errors.js";
+
+/** The broker holds `limit` unacknowledged messages already: it refused a batch that would go past it. */
+export class BrokerFullError extends BerryError {
+  readonly limit: number;
+
+  constructor(limit: number, refused: number) {
+    super(
+      "BROKER_FULL",
+      `broker full: ${limit} unacknowledged messages held (maxUnacked); refused a batch of ${refused} acknowledged message(s)`,
+    );
+    this.limit = limit;
+  }
+}
+
+/** The broker did not confirm a batch within `sendTimeout` ms (it is down or overloaded); the link retries. */
+export class BrokerTimeoutError extends BerryError {
+  readonly timeout: number;
+
+  constructor(endpoint: string, timeout: number) {
+    super("BROKER_TIMEOUT", `broker at ${endpoint} did not confirm a batch within ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+/** A frame that does not follow the broker or RPC protocol; `detail` says what was wrong. */
+export class ZmqProtocolError extends BerryError {
+  constructor(detail: string, value: unknown) {
+    super("ZMQ_PROTOCOL", `protocol error: ${detail} ${describe(value)}`);
+  }
+}
+
+/** The persist file could not be read or written. */
+export class PersistError extends BerryError {
+  readonly file: string;
+
+  constructor(file: string, cause: unknown) {
+    super("PERSIST_FAILED", `persist file ${JSON.stringify(file)}: ${cause instanceof Error ? cause.message : describe(cause)}`, {
+      cause,
+    });
+    this.file = file;
+  }
+}
+
+/** The remote procedure threw: `remoteName` and `remoteMessage` are the remote error's name and message. */
+export class RpcRemoteError extends BerryError {
+  readonly procedure: string;
+  readonly remoteName: string;
+  readonly remoteMessage: string;
+  /** The JSON-RPC error code from the wire. */
+  readonly rpcCode: number;
+
+  constructor(procedure: string, rpcCode: number, remoteName: string, remoteMessage: string) {
+    super("RPC_REMOTE_ERROR", `remote procedure "${procedure}" failed: ${remoteName}: ${remoteMessage}`);
+    this.procedure = procedure;
+    this.rpcCode = rpcCode;
+    this.remoteName = remoteName;
+    this.remoteMessage = remoteMessage;
+  }
+}
+
+/** The far side has no procedure of that name (JSON-RPC -32601). */
+export class RpcMethodNotFoundError extends BerryError {
+  readonly procedure: string;
+
+  constructor(procedure: string) {
+    super("RPC_METHOD_NOT_FOUND", `remote side has no procedure "${procedure}"`);
+    this.procedure = procedure;
+  }
+}
+
+/** No answer within the call timeout. */
+export class RpcTimeoutError extends BerryError {
+  readonly procedure: string;
+  readonly timeout: number;
+
+  constructor(procedure: string, timeout: number) {
+    super("RPC_TIMEOUT", `call to "${procedure}" got no answer within ${timeout} ms`);
+    this.procedure = procedure;
+    this.timeout = timeout;
+  }
+}
+
+/** The peer stopped answering heartbeats (or left): its pending calls fail with this. */
+export class RpcPeerLostError extends BerryError {
+  readonly peer: string;
+
+  constructor(peer: string, silentMs: number) {
+    super("RPC_PEER_LOST", `peer ${JSON.stringify(peer)} lost: no heartbeat for ${silentMs} ms`);
+    this.peer = peer;
+  }
+}
+
+/** The server refused this client's CURVE keys (not on its allow-list, or a wrong server key). */
+export class RpcAuthError extends BerryError {
+  constructor(endpoint: string, detail: string) {
+    super("RPC_AUTH_REFUSED", `authentication with ${endpoint} refused: ${detail}`);
+  }
+}
+
+/** The RPC end was closed: pending and later calls fail with this. */
+export class RpcClosedError extends BerryError {
+  constructor(what: string) {
+    super("RPC_CLOSED", `${what} is closed`);
+  }
+}

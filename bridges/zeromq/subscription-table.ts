@@ -1,0 +1,81 @@
+import { type Identifier, parseIdentifier, partMatches } from "../../lib/identifier.js";
+
+interface Client {
+  patterns: Identifier[];
+  lastSeen: number;
+}
+
+const CACHE_LIMIT = 10_000;
+
+/**
+ * The broker's clients and their berryMQ patterns. Matching is symmetric (a wildcard on either side
+ * matches), and the targets of each identifier are cached until a subscription changes.
+ */
+export class SubscriptionTable {
+  readonly #clients = new Map<string, Client>();
+  readonly #cache = new Map<string, readonly string[]>();
+
+  /** Number of registered clients. */
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /** Registers or refreshes a client; returns whether it was new. Throws InvalidIdentifierError on a bad pattern. */
+  set(clientId: string, patterns: readonly string[], now: number): boolean {
+    const parsed = patterns.map((pattern) => parseIdentifier(pattern));
+    const known = this.#clients.get(clientId);
+    if (known !== undefined && sameIds(known.patterns, parsed)) {
+      known.lastSeen = now;
+      return false;
+    }
+    this.#clients.set(clientId, { patterns: parsed, lastSeen: now });
+    this.#cache.clear();
+    return known === undefined;
+  }
+
+  /** Marks a client as alive. */
+  touch(clientId: string, now: number): void {
+    const client = this.#clients.get(clientId);
+    if (client !== undefined) client.lastSeen = now;
+  }
+
+  /** Whether the client is registered. */
+  has(clientId: string): boolean {
+    return this.#clients.has(clientId);
+  }
+
+  /** Forgets a client; returns whether it was registered. */
+  delete(clientId: string): boolean {
+    const removed = this.#clients.delete(clientId);
+    if (removed) this.#cache.clear();
+    return removed;
+  }
+
+  /** Forgets every client silent since before `cutoff`; returns their ids. */
+  expire(cutoff: number): string[] {
+    const gone: string[] = [];
+    for (const [id, client] of this.#clients) if (client.lastSeen < cutoff) gone.push(id);
+    for (const id of gone) this.delete(id);
+    return gone;
+  }
+
+  /** Ids of the clients with a pattern matching `identifier`, in registration order. */
+  targets(identifier: string): readonly string[] {
+    let targets = this.#cache.get(identifier);
+    if (targets === undefined) {
+      const id = parseIdentifier(identifier);
+      const found: string[] = [];
+      for (const [clientId, client] of this.#clients) {
+        if (client.patterns.some((p) => partMatches(p.name, id.name) && partMatches(p.action, id.action))) found.push(clientId);
+      }
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+      targets = found;
+      this.#cache.set(identifier, targets);
+    }
+    return targets;
+  }
+}
+
+function sameIds(a: readonly Identifier[], b: readonly Identifier[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.id === b[i]?.id);
+}
