@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { Bus } from "../../../lib/bus.js";
+import { AckLog } from "../../../bridges/zeromq/ack-log.js";
+import { BrokerLink } from "../../../bridges/zeromq/index.js";
+import { freePort } from "../../helpers/free-port.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { startBrokerChild } from "./broker-helpers.js";
+
+const dir = mkdtempSync(join(tmpdir(), "berrymq-zmq-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("zeromq broker: persistence", () => {
+  it("keeps unacknowledged messages across a SIGKILL and restart; clients reconnect by themselves", async () => {
+    const file = join(dir, "acks.log");
+    const ports = { pubPort: await freePort(), recvPort: await freePort() };
+    let broker = await startBrokerChild(ports.pubPort, ports.recvPort, file);
+    const sender = await BrokerLink.connect({
+      bus: new Bus({ id: "sender" }),
+      ...ports,
+      importFilters: ["none:none"],
+      acknowledge: ["job:*"],
+      heartbeatInterval: 100,
+      sendTimeout: 300,
+      retryDelay: { initial: 50, max: 200 },
+    });
+    sender.on("error", () => undefined); // the outage is expected
+    for (let i = 0; i < 3; i++) sender.bus.twitter("job:run", i);
+    await waitFor(() => sender.backlog === 0 && sender.stats.sent === 3, "the broker confirmed the batch");
+
+    await broker.kill(); // SIGKILL: no shutdown, no flush
+    broker = await startBrokerChild(ports.pubPort, ports.recvPort, file);
+
+    const worker = new Bus({ id: "worker" });
+    const runs: number[] = [];
+    worker.follow("job:run", (m) => void runs.push(m.args[0] as number));
+    const workerLink = await BrokerLink.connect({ bus: worker, ...ports, importFilters: ["job:*"], heartbeatInterval: 100 });
+    await waitFor(() => runs.length === 3, "the three held messages after the restart", 10_000);
+    assert.deepEqual(runs, [0, 1, 2]);
+
+    // The sender's link found the new broker on its own.
+    sender.bus.twitter("job:run", 3);
+    await waitFor(() => runs.length === 4, "a message sent after the restart", 10_000);
+    assert.deepEqual(runs, [0, 1, 2, 3]);
+    await waitFor(() => workerLink.brokerStats.acksSent === 4, "acks sent");
+
+    await sender.close();
+    await workerLink.close();
+    await broker.kill();
+    // Everything was acknowledged: a replay holds nothing.
+    const { log, held } = AckLog.open(file, "batch");
+    log.close();
+    assert.deepEqual(held, []);
+  });
+
+  it("replays held messages, ignores a torn last line, and compacts acknowledged ones away", () => {
+    const file = join(dir, "compact.log");
+    const first = AckLog.open(file, "batch").log;
+    const messages = Array.from({ length: 3_000 }, (_, i) => ({ messageId: `m${i}`, identifier: "job:run", senderId: "s", payload: `{"n":${i}}` }));
+    first.hold(messages);
+    first.sync();
+    first.acked(messages.slice(0, 2_999).map((m) => m.messageId));
+    assert.ok(first.wantsCompaction(1), "6,000 records for 1 held message");
+    first.compact(messages.slice(2_999));
+    first.close();
+    assert.equal(readFileSync(file, "utf8").trim().split("\n").length, 1, "compacted to the one held message");
+    appendFileSync(file, '{"m":"torn","i":"job:ru'); // a crash mid-write
+    const { log, held } = AckLog.open(file, "batch");
+    log.close();
+    assert.deepEqual(held.map((m) => m.messageId), ["m2999"]);
+  });
+});
