@@ -1,3 +1,4 @@
+export { curveKeyPair } from "zeromq";
 export { type FsyncPolicy } from "./ack-log.js";
 export { Broker, type BrokerEvents, type BrokerOptions, type BrokerStats } from "./broker.js";
 export { BrokerLink, type BrokerLinkOptions, type BrokerLinkStats } from "./broker-link.js";
@@ -13,3 +14,7 @@ export {
   RpcTimeoutError,
   ZmqProtocolError,
 } from "./errors.js";
+export { type Procedure, RpcErrorCode, type RpcOptions } from "./rpc-calls.js";
+export { type ClientCurve, RpcClient, type RpcClientEvents, type RpcClientOptions } from "./rpc-client.js";
+export { RpcServer, type RpcServerEvents, type RpcServerOptions, type ServerCurve } from "./rpc-server.js";
+export type { ZapDecision } from "./zap-handler.js";

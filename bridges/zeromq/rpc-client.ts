@@ -1,0 +1,183 @@
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "eventemitter3";
+import * as zmq from "zeromq";
+import type { BerryError } from "../../lib/errors.js";
+import { InvalidArgumentError } from "../../lib/errors.js";
+import { positiveInteger, portNumber } from "./check-options.js";
+import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
+import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { SendQueue } from "./send-queue.js";
+import { isCurveKey } from "./z85.js";
+
+/** CURVE settings of a client: the server's public key and this client's key pair. */
+export interface ClientCurve {
+  serverKey: string;
+  publicKey: string;
+  secretKey: string;
+}
+
+/** Options of {@link RpcClient}. */
+export interface RpcClientOptions extends RpcOptions {
+  /** Server host (default `127.0.0.1`). */
+  host?: string;
+  port: number;
+  /** This client's identity, by which the server calls it (default: random). 1-255 bytes, not starting with a zero byte. */
+  identity?: string;
+  /** Encrypt and authenticate with CURVE. */
+  curve?: ClientCurve;
+}
+
+/** Events of an RPC client. */
+export interface RpcClientEvents {
+  /** The server answered (first time, or again after it was lost). */
+  connect: [];
+  /** The server stopped answering heartbeats; pending calls failed. */
+  disconnect: [];
+  /** The server refused this client's keys, or a protocol error. */
+  error: [error: BerryError];
+}
+
+/**
+ * The client end of the bidirectional RPC (pseud's Client): calls the server's procedures and registers
+ * its own, which the server calls by this client's identity.
+ * @example
+ * const client = RpcClient.connect({ port: 5555, identity: "worker-1" });
+ * client.register("status", () => "idle");
+ * console.log(await client.call("hello", "Charly")); // "Hello Charly"
+ * client.close();
+ */
+export class RpcClient extends EventEmitter<RpcClientEvents> {
+  readonly identity: string;
+  readonly #calls = new RpcCalls();
+  readonly #dealer: zmq.Dealer;
+  readonly #queue: SendQueue;
+  readonly #endpoint: string;
+  readonly #callTimeout: number;
+  readonly #heartbeatTimeout: number;
+  readonly #timer: NodeJS.Timeout;
+  #lastSeen = Date.now();
+  #connected = false;
+  #beating = false;
+  #refused: RpcAuthError | undefined;
+  #closed = false;
+
+  private constructor(options: RpcClientOptions) {
+    super();
+    portNumber("port", options.port);
+    this.identity = options.identity ?? `client-${randomBytes(6).toString("hex")}`;
+    if (typeof this.identity !== "string" || this.identity.length === 0 || Buffer.byteLength(this.identity) > 255) {
+      throw new InvalidArgumentError("identity", this.identity, "a string of 1-255 bytes");
+    }
+    this.#callTimeout = positiveInteger("callTimeout", options.callTimeout ?? 5_000);
+    const interval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 500);
+    this.#heartbeatTimeout = positiveInteger("heartbeatTimeout", options.heartbeatTimeout ?? interval * 3);
+    const curve = options.curve;
+    if (curve !== undefined) {
+      if (!isCurveKey(curve.serverKey)) throw new InvalidArgumentError("curve.serverKey", curve.serverKey, "a Z85 CURVE key (40 characters)");
+      if (!isCurveKey(curve.publicKey)) throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
+      if (!isCurveKey(curve.secretKey)) throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
+    }
+    this.#endpoint = `tcp://${options.host ?? "127.0.0.1"}:${options.port}`;
+    this.#dealer = new zmq.Dealer({
+      routingId: this.identity,
+      linger: 0,
+      // Calls wait for a working connection (up to the call timeout) rather than queue behind a dead one.
+      immediate: true,
+      sendTimeout: this.#callTimeout,
+      ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+    });
+    this.#dealer.events.on("handshake:error:auth", (event) => this.#refuse(`${event.error.message} (status ${event.error.status})`));
+    this.#dealer.events.on("handshake:error:protocol", (event) => this.#refuse(event.error.message));
+    this.#queue = new SendQueue(this.#dealer);
+    this.#dealer.connect(this.#endpoint);
+    this.#timer = setInterval(() => this.#beat(), interval);
+  }
+
+  /** Connects to a server (the connection is made in the background; calls wait for it). */
+  static connect(options: RpcClientOptions): RpcClient {
+    const client = new RpcClient(options);
+    void client.#serve();
+    client.#beat();
+    return client;
+  }
+
+  /** Whether the server answered within the heartbeat timeout. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Registers a procedure the server may call. */
+  register(name: string, fn: Procedure): this {
+    this.#calls.register(name, fn);
+    return this;
+  }
+
+  /**
+   * Calls the server's procedure `name`.
+   * @throws RpcRemoteError (it threw; the remote name and message are kept), RpcMethodNotFoundError,
+   * RpcTimeoutError, RpcPeerLostError (the server died during the call), RpcAuthError, RpcClosedError.
+   */
+  call(name: string, ...args: unknown[]): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new RpcClosedError(`RPC client ${this.identity}`));
+    if (this.#refused !== undefined) return Promise.reject(this.#refused);
+    return this.#calls.call("server", name, args, this.#callTimeout, (json) => this.#queue.send([RpcKind.rpc, json]));
+  }
+
+  /** Closes the socket (linger 0); pending calls fail with RpcClosedError. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#calls.fail(undefined, new RpcClosedError(`RPC client ${this.identity}`));
+    this.#dealer.close();
+  }
+
+  async #serve(): Promise<void> {
+    try {
+      for await (const [kind, body] of this.#dealer) {
+        this.#lastSeen = Date.now();
+        if (!this.#connected) {
+          this.#connected = true;
+          this.emit("connect");
+        }
+        if (kind?.toString() === RpcKind.rpc && body !== undefined) {
+          void this.#calls.handle("server", body.toString(), (json) => this.#queue.send([RpcKind.rpc, json])).catch(() => undefined);
+        }
+      }
+    } catch (error) {
+      if (!this.#closed) this.#report(new ZmqProtocolError("RPC receive loop failed:", String(error)));
+    }
+  }
+
+  #beat(): void {
+    if (this.#closed) return;
+    // One heartbeat in flight at most: while the server is away, sends wait and would pile up.
+    if (!this.#beating) {
+      this.#beating = true;
+      this.#queue
+        .send([RpcKind.heartbeat])
+        .catch(() => undefined)
+        .finally(() => {
+          this.#beating = false;
+        });
+    }
+    const silent = Date.now() - this.#lastSeen;
+    if (silent <= this.#heartbeatTimeout) return;
+    this.#calls.fail(undefined, new RpcPeerLostError(this.#endpoint, silent));
+    if (this.#connected) {
+      this.#connected = false;
+      this.emit("disconnect");
+    }
+  }
+
+  #refuse(detail: string): void {
+    if (this.#closed) return;
+    this.#refused = new RpcAuthError(this.#endpoint, detail);
+    this.#calls.fail(undefined, this.#refused);
+    this.#report(this.#refused);
+  }
+
+  #report(error: BerryError): void {
+    if (!this.emit("error", error)) process.emitWarning(error);
+  }
+}
