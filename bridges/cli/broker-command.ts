@@ -1,0 +1,87 @@
+import { parseArgs } from "node:util";
+import { InvalidArgumentError } from "../../lib/errors.js";
+import { Broker } from "../zeromq/index.js";
+
+const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
+                      [--persist-file FILE] [--fsync batch|none] [--resend-interval MS]
+                      [--max-unacked N] [--verbose]
+
+  --bind             address to bind on (default 127.0.0.1)
+  --pub-port         port clients receive on (default 7201)
+  --recv-port        port clients send to (default 7202)
+  --persist-file     append-only log keeping unacknowledged messages across restarts
+  --fsync            batch: fdatasync before confirming a batch (default); none: leave it to the OS
+  --resend-interval  ms before an unacknowledged message is sent again (default 1000)
+  --max-unacked      most unacknowledged messages held (default 10000)
+  --verbose          print what the broker does`;
+
+/**
+ * `berrymq broker`: runs the ZeroMQ broker until SIGINT or SIGTERM.
+ * @example berrymq broker --bind 127.0.0.1 --pub-port 7201 --recv-port 7202 --persist-file acks.log --verbose
+ */
+export const brokerCommand = {
+  name: "broker",
+  summary: "run the ZeroMQ message broker (fan-out, acknowledged delivery, persistence)",
+  usage: USAGE,
+  async run(argv: string[]): Promise<number> {
+    let values: Record<string, string | boolean | undefined>;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        options: {
+          bind: { type: "string" },
+          "pub-port": { type: "string" },
+          "recv-port": { type: "string" },
+          "persist-file": { type: "string" },
+          fsync: { type: "string" },
+          "resend-interval": { type: "string" },
+          "max-unacked": { type: "string" },
+          verbose: { type: "boolean" },
+          help: { type: "boolean", short: "h" },
+        },
+      }));
+    } catch (error) {
+      console.error(`berrymq broker: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+      return 2;
+    }
+    if (values.help === true) {
+      console.log(USAGE);
+      return 0;
+    }
+    const verbose = values.verbose === true;
+    let broker: Broker;
+    try {
+      broker = await Broker.start({
+        ...(typeof values.bind === "string" ? { bind: values.bind } : {}),
+        ...numberOption("pubPort", values["pub-port"]),
+        ...numberOption("recvPort", values["recv-port"]),
+        ...numberOption("resendInterval", values["resend-interval"]),
+        ...numberOption("maxUnacked", values["max-unacked"]),
+        ...(typeof values["persist-file"] === "string" ? { persistFile: values["persist-file"] } : {}),
+        ...(typeof values.fsync === "string" ? { fsync: values.fsync as "batch" } : {}),
+        ...(verbose ? { log: (line: string) => console.log(`[broker] ${line}`) } : {}),
+      });
+    } catch (error) {
+      console.error(`berrymq broker: ${error instanceof Error ? error.message : String(error)}`);
+      return error instanceof InvalidArgumentError ? 2 : 1;
+    }
+    // Errors are printed by the verbose log; without it, still say something on stderr.
+    broker.on("error", (error) => {
+      if (!verbose) console.error(`[broker] ${error.message}`);
+    });
+    console.log(`berrymq broker: pub tcp://${values.bind ?? "127.0.0.1"}:${broker.pubPort}, recv tcp://${values.bind ?? "127.0.0.1"}:${broker.recvPort}`);
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    broker.close();
+    return 0;
+  },
+};
+
+function numberOption(key: string, value: string | boolean | undefined): Record<string, number> {
+  if (typeof value !== "string") return {};
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isInteger(number)) throw new InvalidArgumentError(key, value, "an integer");
+  return { [key]: number };
+}

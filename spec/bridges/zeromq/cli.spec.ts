@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, it } from "node:test";
+import { Bus } from "../../../lib/bus.js";
+import { BrokerLink } from "../../../bridges/zeromq/index.js";
+import { freePort } from "../../helpers/free-port.js";
+import { waitFor } from "../../helpers/wait-for.js";
+
+const CLI = fileURLToPath(new URL("./fixtures/broker-cli.ts", import.meta.url));
+
+function run(args: string[]): { output: () => string; exited: Promise<number | null>; kill: () => void } {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { output: () => output, exited, kill: () => child.kill("SIGTERM") };
+}
+
+describe("berrymq broker (CLI)", () => {
+  it("serves clients on the given ports, logs with --verbose, and exits 0 on SIGTERM", async () => {
+    const pubPort = await freePort();
+    const recvPort = await freePort();
+    const broker = run(["--bind", "127.0.0.1", "--pub-port", String(pubPort), "--recv-port", String(recvPort), "--verbose"]);
+    await waitFor(() => broker.output().includes("berrymq broker: pub"), "the broker's banner", 10_000);
+    const a = await BrokerLink.connect({ bus: new Bus(), pubPort, recvPort });
+    const b = await BrokerLink.connect({ bus: new Bus(), pubPort, recvPort });
+    const got: unknown[] = [];
+    b.bus.follow("cli:hello", (m) => void got.push(m.args[0]));
+    a.bus.twitter("cli:hello", "via the CLI broker");
+    await waitFor(() => got.length === 1, "message through the CLI broker");
+    assert.deepEqual(got, ["via the CLI broker"]);
+    assert.match(broker.output(), /\[broker\] client [0-9a-f]{16} registered/);
+    await a.close();
+    await b.close();
+    broker.kill();
+    assert.equal(await broker.exited, 0);
+  });
+
+  it("refuses a bad option value with exit code 2, naming the value", async () => {
+    const broker = run(["--pub-port", "seventy"]);
+    assert.equal(await broker.exited, 2);
+    assert.match(broker.output(), /invalid pubPort "seventy": expected an integer/);
+  });
+});
