@@ -1,0 +1,279 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "eventemitter3";
+import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
+import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
+import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
+import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
+import { DURABLE_SCRIPTS } from "./durable-scripts.js";
+import { ChannelEndedError, LateReplyError, NotHeldError, RedisCommandError, ReceiveTimeoutError } from "./errors.js";
+
+/** Options of a {@link DurableChannel}. */
+export interface DurableChannelOptions {
+  /** Where Redis is (default `redis://127.0.0.1:6379`). */
+  connection?: RedisConnection;
+  /** Prefix of every key; keep the `{...}` hash tag so that a Cluster keeps them in one slot (default `"berrymq:{durable}:"`). */
+  prefix?: string;
+  /** How long a receiver may stay silent (dead) before what it holds goes to another one, in ms (default 5,000). */
+  lease?: number;
+  /** How often this channel times out due messages and requeues dead receivers' ones, in ms (default 100). */
+  sweepInterval?: number;
+  /** How long a timed-out message is remembered, so a late reply is recognised as late, in ms (default 1 day). */
+  retain?: number;
+}
+
+/** Options of `send()` and `reply()`. */
+export interface DurableSendOptions {
+  /** Channel to send to (`send` only). */
+  to?: string;
+  /** Ms (of Redis's clock) within which the message must be replied to or closed; 0 or none: no timeout. */
+  timeout?: number;
+}
+
+/** What `send()` and `reply()` resolve to once Redis has recorded the message. */
+export interface SentMessage {
+  readonly id: string;
+  readonly sentAt: number;
+  /** `undefined` when it has no timeout. */
+  readonly deadline: number | undefined;
+}
+
+/** Events of a durable channel. */
+export interface DurableChannelEvents {
+  /** A background step (sweep, heartbeat) failed; it is retried on the next tick. */
+  error: [error: BerryError];
+}
+
+const DEFAULTS = { lease: 5_000, sweepInterval: 100, retain: 86_400_000 };
+
+/**
+ * A named queue of messages in Redis that loses none (muppet's DurableChannel): several receivers of one
+ * channel each get a different message; every message sent with a timeout is either replied to (or
+ * closed) within it, or its sender is sent a `timeout` notice, exactly once, even if receivers are killed
+ * or the sender restarts. Timeouts and leases run on Redis's clock, in Lua scripts.
+ * @example
+ * const dispatcher = await DurableChannel.open("dispatcher.1", { connection: url });
+ * const worker = await DurableChannel.open("worker", { connection: url });
+ * await dispatcher.send({ task: 1 }, { to: "worker", timeout: 5_000 });
+ * const task = await worker.receive();
+ * await worker.reply(task, { done: true });
+ * const reply = await dispatcher.receive(); // reply.kind === "reply", reply.content = { done: true }
+ * await dispatcher.close(reply);
+ * await Promise.all([dispatcher.end(), worker.end()]);
+ */
+export class DurableChannel extends EventEmitter<DurableChannelEvents> {
+  /** Name of the channel this instance receives from (and sends from). */
+  readonly name: string;
+  /** Unique id of this receiver among the channel's receivers. */
+  readonly consumer: string;
+  readonly prefix: string;
+  readonly #client: RedisClient;
+  readonly #blocking: BlockingClient;
+  readonly #lease: number;
+  readonly #retain: number;
+  readonly #keys: { deadlines: string; inbox: string; held: string; alive: string; consumers: string };
+  readonly #ready: Promise<void>;
+  #timer: NodeJS.Timeout | undefined;
+  #ticking = false;
+  #lastBeat = 0;
+  #ended = false;
+  #receiving = 0;
+
+  /** Opens a channel and waits until Redis has registered it as a live receiver. */
+  static async open(name: string, options: DurableChannelOptions = {}): Promise<DurableChannel> {
+    const channel = new DurableChannel(name, options);
+    try {
+      await channel.#ready;
+    } catch (error) {
+      await channel.end();
+      throw error;
+    }
+    return channel;
+  }
+
+  constructor(name: string, options: DurableChannelOptions = {}) {
+    super();
+    checkName("name", name);
+    this.name = name;
+    this.consumer = `${name}/${randomUUID()}`;
+    this.prefix = options.prefix ?? "berrymq:{durable}:";
+    this.#lease = positive("lease", options.lease ?? DEFAULTS.lease);
+    this.#retain = positive("retain", options.retain ?? DEFAULTS.retain);
+    const sweepInterval = positive("sweepInterval", options.sweepInterval ?? DEFAULTS.sweepInterval);
+    const p = this.prefix;
+    this.#keys = { deadlines: `${p}deadlines`, inbox: `${p}in:${name}`, held: `${p}held:${this.consumer}`, alive: `${p}alive:${this.consumer}`, consumers: `${p}consumers` };
+    const connection = options.connection ?? "redis://127.0.0.1:6379";
+    // Commands wait through a Redis restart instead of failing: nothing acknowledged is given up.
+    this.#client = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable:${this.consumer}` });
+    this.#client.on("error", () => {});
+    defineScripts(this.#client, DURABLE_SCRIPTS);
+    const blocking = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable-block:${this.consumer}` });
+    blocking.on("error", () => {});
+    this.#blocking = new BlockingClient(blocking, this.#client);
+    this.#ready = this.#heartbeat();
+    this.#ready.catch(() => {});
+    this.#timer = setInterval(() => void this.#tick(), sweepInterval);
+  }
+
+  /**
+   * Sends `content` (any JSON value) to the channel `to`; resolves once Redis has recorded it.
+   * @throws InvalidArgumentError for a missing `to`, a bad timeout or content that is not JSON.
+   */
+  async send(content: unknown, options: DurableSendOptions & { to: string }): Promise<SentMessage> {
+    this.#checkOpen();
+    checkName("to", options.to);
+    const timeout = checkTimeout(options.timeout);
+    const id = randomUUID();
+    const reply = (await runScript(this.#client, "berrymqDurableSend", [this.#keys.deadlines, this.prefix, id, this.name, options.to, "message", encode(content), "", timeout])) as [number, number];
+    return { id, sentAt: Number(reply[0]), deadline: Number(reply[1]) > 0 ? Number(reply[1]) : undefined };
+  }
+
+  /**
+   * The next message for this channel (a request, a reply, or a timeout notice); waits for one. The
+   * message stays held by this receiver until `reply()` or `close()`; if this process dies first, it
+   * goes to another receiver once the lease runs out.
+   * @throws ReceiveTimeoutError after `timeout` ms; ChannelEndedError when the channel ends meanwhile.
+   */
+  async receive(options: { timeout?: number } = {}): Promise<DurableMessage> {
+    this.#checkOpen();
+    const { timeout } = options;
+    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
+      throw new InvalidArgumentError("timeout", timeout, "a finite number of ms >= 0");
+    }
+    const until = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
+    this.#receiving++;
+    try {
+      await this.#ready;
+      for (;;) {
+        const taken = await this.#take("");
+        if (taken !== undefined) return taken;
+        const wait = Math.min(until - Date.now(), BLOCK_SLICE);
+        if (wait <= 0) throw new ReceiveTimeoutError(this.name, timeout ?? 0);
+        const moved = await this.#blocking.run((client) => client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", wait / 1000));
+        // Ended while blocked: whatever was moved meanwhile sits in the held list, which end() gives back.
+        if (this.#ended) throw new ChannelEndedError(this.name);
+        if (moved !== null) {
+          const claimed = await this.#take(String(moved));
+          if (claimed !== undefined) return claimed;
+        }
+      }
+    } finally {
+      this.#receiving--;
+    }
+  }
+
+  /**
+   * Answers a message received here: the reply goes to its sender's channel, and, with `timeout`, must
+   * itself be closed by the sender within it (else this channel gets a timeout notice).
+   * @throws LateReplyError when the message had timed out (its sender got a timeout notice instead);
+   * NotHeldError when this receiver does not hold it (finished already, or given to another receiver).
+   */
+  async reply(message: DurableMessage, response: unknown, options: DurableSendOptions = {}): Promise<SentMessage> {
+    this.#checkOpen();
+    const timeout = checkTimeout(options.timeout);
+    const id = randomUUID();
+    const [, sentAt, deadline] = await this.#finish(message, "reply", id, encode(response), timeout);
+    return { id, sentAt, deadline: deadline > 0 ? deadline : undefined };
+  }
+
+  /**
+   * Finishes a message received here without replying (e.g. a reply once read, or a timeout notice).
+   * @throws LateReplyError or NotHeldError, as `reply()`.
+   */
+  async close(message: DurableMessage): Promise<void> {
+    this.#checkOpen();
+    await this.#finish(message, "close", randomUUID(), "", 0);
+  }
+
+  /**
+   * Stops this receiver: pending `receive()`s reject with ChannelEndedError, messages it holds go back to
+   * the front of their channel for another receiver, and its connections close.
+   */
+  async end(): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    while (this.#receiving > 0) {
+      await this.#blocking.unblock();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    try {
+      if (this.#client.status === "ready") await runScript(this.#client, "berrymqDurableRelease", [this.#keys.deadlines, this.prefix, this.consumer]);
+    } catch (error) {
+      this.#report(new RedisCommandError("releasing held messages at end", error));
+    }
+    await this.#blocking.close();
+    await closeClient(this.#client);
+  }
+
+  async #take(id: string): Promise<DurableMessage | undefined> {
+    const token = randomUUID();
+    const fields = await runScript(this.#client, "berrymqDurableTake", [this.#keys.deadlines, this.prefix, this.name, this.consumer, id, this.#retain, token]);
+    return fields === null ? undefined : parseDurableMessage(fields);
+  }
+
+  async #finish(message: DurableMessage, mode: "reply" | "close", replyId: string, response: string, timeout: number): Promise<[string, number, number]> {
+    if (typeof message?.id !== "string") throw new InvalidArgumentError("message", message, "a message returned by receive()");
+    const result = (await runScript(this.#client, "berrymqDurableFinish", [this.#keys.deadlines, this.prefix, this.consumer, message.id, mode, this.#retain, replyId, response, timeout])) as unknown[];
+    const outcome = String(result[0]);
+    if (outcome === "late") throw new LateReplyError(message.id);
+    if (outcome === "notheld") throw new NotHeldError(message.id, String(result[1]));
+    return [outcome, Number(result[1]), Number(result[2])];
+  }
+
+  // Heartbeat (lease renewal, at a third of the lease) and sweep, one at a time so none pile up while Redis is away.
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#ended) return;
+    this.#ticking = true;
+    try {
+      if (Date.now() - this.#lastBeat >= this.#lease / 3) await this.#heartbeat();
+      await runScript(this.#client, "berrymqDurableSweep", [this.#keys.deadlines, this.prefix, this.#retain, 100]);
+    } catch (error) {
+      if (!this.#ended) this.#report(new RedisCommandError("durable channel sweep", error));
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #heartbeat(): Promise<void> {
+    this.#lastBeat = Date.now();
+    const results = await this.#client.multi().set(this.#keys.alive, "1", "PX", this.#lease).hset(this.#keys.consumers, this.consumer, this.name).exec();
+    for (const [error] of results ?? []) if (error) throw error;
+  }
+
+  #checkOpen(): void {
+    if (this.#ended) throw new ChannelEndedError(this.name);
+  }
+
+  #report(error: BerryError): void {
+    if (!this.emit("error", error)) process.emitWarning(error);
+  }
+}
+
+function encode(content: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(content);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) throw new InvalidArgumentError("content", content, "a JSON value");
+  return text;
+}
+
+function checkName(argument: string, value: unknown): void {
+  if (typeof value !== "string" || value.length === 0 || value.length > 256) {
+    throw new InvalidArgumentError(argument, value, "a channel name (a non-empty string of at most 256 characters)");
+  }
+}
+
+function checkTimeout(timeout: number | undefined): number {
+  if (timeout === undefined) return 0;
+  if (!Number.isInteger(timeout) || timeout < 0) throw new InvalidArgumentError("timeout", timeout, "an integer number of ms >= 0");
+  return timeout;
+}
+
+function positive(argument: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(argument, value, "an integer >= 1");
+  return value;
+}
