@@ -65,8 +65,13 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       });
       started.once("exit", (code, signal) => reject(new Error(`redis-server exited (${code ?? signal}) before answering PING: ${output}`)));
     });
-    await Promise.race([waitForPing(port), failed]);
-    started.removeAllListeners("exit");
+    const attempt = { given: false };
+    try {
+      await Promise.race([waitForPing(port, attempt), failed]);
+    } finally {
+      attempt.given = true;
+      started.removeAllListeners("exit");
+    }
   };
 
   const kill = async (): Promise<void> => {
@@ -95,9 +100,10 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   };
 }
 
-async function waitForPing(port: number, timeout = 10_000): Promise<void> {
+// Stops polling once the start was given up (`attempt.given`), so no timer outlives a failed start.
+async function waitForPing(port: number, attempt: { given: boolean }, timeout = 10_000): Promise<void> {
   const deadline = Date.now() + timeout;
-  for (;;) {
+  while (!attempt.given) {
     if (await ping(port)) return;
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeout} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));

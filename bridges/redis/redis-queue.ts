@@ -1,0 +1,213 @@
+import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
+import { defaultBus } from "../../lib/default-bus.js";
+import { type BerryError, InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
+import { parseIdentifier } from "../../lib/identifier.js";
+import type { Message } from "../../lib/message.js";
+import type { GetOptions } from "../../lib/queue.js";
+import { fromEnvelope, toEnvelope } from "../envelope.js";
+import { InvalidEnvelopeError } from "../errors.js";
+import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
+import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
+import { RedisCommandError } from "./errors.js";
+
+/** Options of a {@link RedisQueue}. */
+export interface RedisQueueOptions {
+  /** The bus whose matching messages feed the queue (default: `defaultBus`). */
+  bus?: Bus;
+  /** Where Redis is (default `redis://127.0.0.1:6379`). */
+  connection?: RedisConnection;
+  /** Key prefix (default `"berrymq:"`). The list is `<prefix>queue:{<name>}`. */
+  prefix?: string;
+  /** Queue name shared by every process (default: the canonical filter, e.g. `"task:*"`). */
+  name?: string;
+  /** Whether this process's matching messages are pushed into the queue (default true); false: consume only. */
+  feed?: boolean;
+  /** How long a pushed messageId is remembered so that a copy arriving through another bus is not queued twice, in ms (default 600,000). */
+  dedupeWindow?: number;
+}
+
+/** Counters of a Redis queue. */
+export interface RedisQueueStats {
+  /** Messages pushed into Redis by this process. */
+  pushed: number;
+  /** Messages not pushed because the same messageId was queued already (by this or another process). */
+  duplicates: number;
+  /** Messages that could not be pushed (reported on the bus as RedisCommandError). */
+  failed: number;
+}
+
+// KEYS: list, seen-marker; ARGV: envelope, window. Pushes once per messageId within the window.
+const PUSH_ONCE = {
+  lua: `if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return redis.call('RPUSH', KEYS[1], ARGV[1]) end
+return 0`,
+  keys: 2,
+};
+
+/**
+ * A queue in Redis with the interface of the in-process `Queue`: every process that opens the same queue
+ * name competes for its messages (each goes to one `get()`), and each feeds it with the messages of its
+ * bus that match the filter. Differences: `getNowait()` and `qsize()` return promises, `close()` returns
+ * a promise and leaves queued messages in Redis for the other consumers. A message is handed over once,
+ * at `get()` (at most once if the consumer then dies: use a DurableChannel for acknowledged work).
+ * @example
+ * const queue = new RedisQueue("task:*", { bus, connection: "redis://127.0.0.1:6379" });
+ * bus.twitter("task:run", 1); // pushed to Redis
+ * const message = await queue.get({ timeout: 1000 }); // in this or any other process
+ * await queue.close();
+ */
+export class RedisQueue implements AsyncIterable<Message> {
+  /** Canonical filter, e.g. `"task:*"`. */
+  readonly filter: string;
+  /** Name shared by every process using the queue. */
+  readonly name: string;
+  /** Redis key of the list. */
+  readonly key: string;
+  readonly stats: RedisQueueStats = { pushed: 0, duplicates: 0, failed: 0 };
+  readonly bus: Bus;
+  readonly #client: RedisClient;
+  readonly #blocking: BlockingClient;
+  readonly #detach: Unsubscribe | undefined;
+  readonly #window: number;
+  readonly #pushes = new Set<Promise<void>>();
+  #closed = false;
+  #getting = 0;
+
+  constructor(filter: string, options: RedisQueueOptions = {}) {
+    const parsed = parseIdentifier(filter);
+    this.filter = parsed.id;
+    this.name = options.name ?? parsed.id;
+    if (typeof this.name !== "string" || this.name.length === 0) throw new InvalidArgumentError("name", this.name, "a non-empty string");
+    this.key = `${options.prefix ?? "berrymq:"}queue:{${this.name}}`;
+    this.bus = options.bus ?? defaultBus;
+    this.#window = options.dedupeWindow ?? 600_000;
+    if (!Number.isInteger(this.#window) || this.#window < 1) throw new InvalidArgumentError("dedupeWindow", this.#window, "an integer >= 1 (ms)");
+    const connection = options.connection ?? "redis://127.0.0.1:6379";
+    this.#client = openClient(connection, { connectionName: `berrymq-queue:${this.name}` });
+    this.#client.on("error", () => {});
+    defineScripts(this.#client, { berrymqQueuePush: PUSH_ONCE });
+    const blocking = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-queue-block:${this.name}` });
+    blocking.on("error", () => {});
+    this.#blocking = new BlockingClient(blocking, this.#client);
+    const sink: QueueSink = { offer: (message) => this.#offer(message), close: () => void this.close() };
+    this.#detach = options.feed === false ? undefined : this.bus.attachQueue(parsed, sink);
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Number of messages waiting in Redis (for every consumer). */
+  async qsize(): Promise<number> {
+    return this.#client.llen(this.key);
+  }
+
+  /**
+   * The oldest message in the queue; waits for one.
+   * @throws QueueTimeoutError after `timeout` ms, QueueClosedError when the queue is closed meanwhile,
+   * the signal's reason when it aborts.
+   */
+  async get(options: GetOptions = {}): Promise<Message> {
+    const { timeout, signal } = options;
+    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
+      throw new InvalidArgumentError("timeout", timeout, "a finite number of ms >= 0");
+    }
+    const until = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
+    const onAbort = (): void => void this.#blocking.unblock();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    this.#getting++;
+    try {
+      for (;;) {
+        if (this.#closed) throw new QueueClosedError(this.filter);
+        if (signal?.aborted) throw signal.reason;
+        const wait = Math.min(until - Date.now(), BLOCK_SLICE);
+        if (wait <= 0) throw new QueueTimeoutError(this.filter, timeout ?? 0);
+        const popped = await this.#blocking.run((client) => client.blpop(this.key, wait / 1000));
+        if (popped !== null) {
+          // Closed or aborted while the pop was on its way: put it back first in line for the others.
+          if (this.#closed || signal?.aborted) await this.#client.lpush(this.key, popped[1]);
+          else {
+            const message = this.#decode(popped[1], false);
+            if (message !== undefined) return message;
+          }
+        }
+      }
+    } finally {
+      this.#getting--;
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /**
+   * The oldest message, without waiting (a promise: it asks Redis).
+   * @throws QueueEmptyError when there is none, QueueClosedError when closed.
+   */
+  async getNowait(): Promise<Message> {
+    if (this.#closed) throw new QueueClosedError(this.filter);
+    const value = await this.#client.lpop(this.key);
+    if (value === null) throw new QueueEmptyError(this.filter);
+    return this.#decode(value, true) as Message;
+  }
+
+  /**
+   * Stops feeding and consuming: pending `get()`s reject with QueueClosedError, pushes in progress finish,
+   * connections close. Queued messages stay in Redis for the other consumers.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#detach?.();
+    while (this.#getting > 0) {
+      await this.#blocking.unblock();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await Promise.all(this.#pushes);
+    await this.#blocking.close();
+    await closeClient(this.#client);
+  }
+
+  /** Yields messages as they come, until the queue is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    for (;;) {
+      try {
+        yield await this.get();
+      } catch (error) {
+        if (error instanceof QueueClosedError) return;
+        throw error;
+      }
+    }
+  }
+
+  #offer(message: Message): boolean {
+    if (this.#closed) return false;
+    const push = runScript(this.#client, "berrymqQueuePush", [this.key, `${this.key}:seen:${message.messageId}`, JSON.stringify(toEnvelope(message)), this.#window]).then(
+      (result) => {
+        if (Number(result) === 0) this.stats.duplicates++;
+        else this.stats.pushed++;
+      },
+      (error: unknown) => {
+        this.stats.failed++;
+        this.#report(new RedisCommandError(`pushing to queue ${this.key}`, error, message));
+      },
+    );
+    const tracked = push.finally(() => this.#pushes.delete(tracked));
+    this.#pushes.add(tracked);
+    return true;
+  }
+
+  // A value that is not a valid envelope is reported (and, for get(), skipped: one bad value must not stop the queue).
+  #decode(value: string, raise: boolean): Message | undefined {
+    try {
+      return fromEnvelope(JSON.parse(value));
+    } catch (error) {
+      const failure = error instanceof SyntaxError ? new InvalidEnvelopeError("queued value", value, "a JSON envelope") : (error as BerryError);
+      this.#report(failure);
+      if (raise) throw failure;
+      return undefined;
+    }
+  }
+
+  #report(error: BerryError): void {
+    this.bus.report(error);
+  }
+}
