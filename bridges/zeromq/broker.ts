@@ -211,13 +211,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const now = Date.now();
     switch (kind.toString()) {
       case Kind.hello:
-        return this.#hello(clientId, frames[2], now);
+        this.#hello(clientId, frames[2], now);
+        return;
       case Kind.publish:
         this.#clients.touch(clientId, now);
-        return this.#publish(clientId, frames);
+        this.#publish(clientId, frames);
+        return;
       case Kind.ack:
         this.#clients.touch(clientId, now);
-        return this.#ack(frames);
+        this.#ack(frames);
+        return;
       case Kind.bye:
         if (this.#clients.delete(clientId)) this.#gone(clientId, "left");
         return;

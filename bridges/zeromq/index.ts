@@ -1,5 +1,5 @@
 export { curveKeyPair } from "zeromq";
-export { type FsyncPolicy } from "./ack-log.js";
+export type { FsyncPolicy } from "./ack-log.js";
 export { Broker, type BrokerEvents, type BrokerOptions, type BrokerStats } from "./broker.js";
 export { BrokerLink, type BrokerLinkOptions, type BrokerLinkStats } from "./broker-link.js";
 export {

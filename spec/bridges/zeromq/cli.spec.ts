@@ -12,8 +12,11 @@ const CLI = fileURLToPath(new URL("./fixtures/broker-cli.ts", import.meta.url));
 function run(args: string[]): { output: () => string; exited: Promise<number | null>; kill: () => void } {
   const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
-  child.stdout.on("data", (chunk: Buffer) => void (output += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+  const collect = (chunk: Buffer): void => {
+    output += chunk.toString();
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return { output: () => output, exited, kill: () => child.kill("SIGTERM") };
 }
