@@ -149,14 +149,36 @@ export abstract class Link extends EventEmitter<LinkEvents> {
 
   /** Like `receive`, for a message the transport already built. */
   protected receiveMessage(message: Message): number | undefined {
-    if (!this.#importFilters.some((filter) => matchesFilter(filter, message))) return undefined;
+    if (!this.#accepts(message)) return undefined;
+    return this.bus.inject(message);
+  }
+
+  /**
+   * Like `receive`, but resolves once the followers it reached have finished (async ones included):
+   * for transports that acknowledge a message only after it was handled.
+   */
+  protected async receiveSettled(frame: unknown): Promise<number | undefined> {
+    let message: Message;
+    try {
+      message = fromEnvelope(frame);
+    } catch (error) {
+      this.stats.rejected++;
+      throw error;
+    }
+    if (!this.#accepts(message)) return undefined;
+    return this.bus.injectSettled(message);
+  }
+
+  // Import filters, then de-duplication; records the message as arrived through this link.
+  #accepts(message: Message): boolean {
+    if (!this.#importFilters.some((filter) => matchesFilter(filter, message))) return false;
     if (this.bus.hasSeen(message)) {
       this.stats.duplicates++;
-      return undefined;
+      return false;
     }
     this.#arrived.add(message.messageId);
     this.stats.received++;
-    return this.bus.inject(message);
+    return true;
   }
 
   /**

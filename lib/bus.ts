@@ -185,6 +185,23 @@ export class Bus extends EventEmitter<BusEvents> {
     return this.dispatch(withHop(message, this.id));
   }
 
+  /**
+   * Like `inject`, but resolves once every follower it reached has finished — async followers' promises
+   * settled (failures are reported as usual). Transports that acknowledge delivery use this.
+   * @returns how many followers and queues received it, or `undefined` for a duplicate.
+   */
+  async injectSettled(message: Message): Promise<number | undefined> {
+    if (this.hasSeen(message)) return undefined;
+    this.#checkOpen();
+    this.#injected.add(message.messageId);
+    const hopped = withHop(message, this.id);
+    const outcomes: unknown[] = [];
+    const reached = this.#deliver(this.#index.lookup(hopped), hopped, outcomes);
+    this.emit("message", hopped);
+    await Promise.all(outcomes);
+    return reached;
+  }
+
   /** Whether `inject` would drop this message as a duplicate. */
   hasSeen(message: Pick<Message, "messageId" | "hops">): boolean {
     return message.hops.includes(this.id) || this.#injected.has(message.messageId);

@@ -84,6 +84,21 @@ describe("inject (the entry of remote messages)", () => {
     assert.equal(n, 1);
   });
 
+  it("injectSettled resolves after async followers finished, and drops duplicates too", async () => {
+    const bus = new Bus();
+    const order: string[] = [];
+    bus.follow("r:*", async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      order.push("slow follower done");
+    });
+    bus.follow("r:*", () => void order.push("sync follower"));
+    const reached = await bus.injectSettled(remote("s1"));
+    order.push("settled");
+    assert.equal(reached, 2);
+    assert.deepEqual(order, ["sync follower", "slow follower done", "settled"]);
+    assert.equal(await bus.injectSettled(remote("s1")), undefined);
+  });
+
   it("forgets the oldest ids beyond its window", () => {
     const bus = new Bus({ dedupeWindow: 2 });
     bus.inject(remote("a"));
