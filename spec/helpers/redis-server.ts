@@ -57,8 +57,11 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   const launch = async (): Promise<void> => {
     const started = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
     child = started;
-    started.stdout?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
-    started.stderr?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+    const collect = (chunk: Buffer): void => {
+      output += chunk.toString();
+    };
+    started.stdout?.on("data", collect);
+    started.stderr?.on("data", collect);
     const failed = new Promise<never>((_, reject) => {
       started.once("error", (error: NodeJS.ErrnoException) => {
         reject(error.code === "ENOENT" ? new Error(`${MISSING} (tried "${binary}")`) : error);
