@@ -1,0 +1,29 @@
+import { JSONRPCErrorCode } from "json-rpc-2.0";
+
+/**
+ * JSON-RPC error codes a bridge server answers with: the five of the JSON-RPC 2.0 spec, then berrymq's own
+ * in the server-defined range (-32000 to -32099). berryMQ 0.3 answers use the same codes in their `error`.
+ */
+export enum BridgeErrorCode {
+  ParseError = JSONRPCErrorCode.ParseError,
+  InvalidRequest = JSONRPCErrorCode.InvalidRequest,
+  MethodNotFound = JSONRPCErrorCode.MethodNotFound,
+  InvalidParams = JSONRPCErrorCode.InvalidParams,
+  InternalError = JSONRPCErrorCode.InternalError,
+  /** The token names no open connection (never issued, closed, or the server restarted). */
+  InvalidToken = -32001,
+  /** The connection was idle longer than its `ttl` and was closed. */
+  TokenExpired = -32002,
+  /** `getNowait` (or `get` without blocking) found the queue empty. */
+  QueueEmpty = -32003,
+  /** `get` waited `timeout` and no message came. */
+  QueueTimeout = -32004,
+  /** The queue behind the token was closed. */
+  QueueClosed = -32005,
+  /** The Authorization header did not carry the server's shared secret (HTTP 401). */
+  Unauthorized = -32006,
+  /** The request body was larger than the server's limit (HTTP 413). */
+  PayloadTooLarge = -32007,
+  /** The token's connection is not of the kind the method needs (e.g. `get` on a send-only token). */
+  WrongConnection = -32008,
+}

@@ -1,0 +1,45 @@
+import { BerryError, describe } from "../../lib/errors.js";
+import { BridgeErrorCode } from "./error-codes.js";
+
+/** A JSON-RPC error answered by a bridge server; `rpcCode` is the wire code, `data` what came with it. */
+export class RemoteError extends BerryError {
+  /** The JSON-RPC error code, see {@link BridgeErrorCode}. */
+  readonly rpcCode: number;
+  /** The error's `data` member, if any. */
+  readonly data: unknown;
+
+  constructor(method: string, rpcCode: number, message: string, data?: unknown) {
+    super("REMOTE_ERROR", `${method}: remote error ${rpcCode} (${BridgeErrorCode[rpcCode] ?? "server-defined"}): ${message}`);
+    this.rpcCode = rpcCode;
+    this.data = data;
+  }
+}
+
+/** The server answered with an HTTP status other than 200 (401 wrong secret, 413 body too large, ...). */
+export class HttpStatusError extends BerryError {
+  readonly status: number;
+
+  constructor(url: string, status: number, body: string) {
+    super("HTTP_STATUS", `${url}: HTTP ${status}${body === "" ? "" : `: ${body.slice(0, 200)}`}`);
+    this.status = status;
+  }
+}
+
+/** The server's answer was not the JSON-RPC response expected; `body` is what came. */
+export class BadResponseError extends BerryError {
+  constructor(url: string, body: unknown, expected: string) {
+    super("BAD_RESPONSE", `${url}: unexpected answer ${describe(body)}: expected ${expected}`);
+  }
+}
+
+/** A server-side failure with its JSON-RPC error code; thrown by method handlers, answered on the wire. */
+export class RpcFault extends BerryError {
+  readonly rpcCode: BridgeErrorCode;
+  readonly data: unknown;
+
+  constructor(rpcCode: BridgeErrorCode, message: string, data?: unknown) {
+    super("RPC_FAULT", message);
+    this.rpcCode = rpcCode;
+    this.data = data;
+  }
+}

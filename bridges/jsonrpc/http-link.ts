@@ -1,0 +1,99 @@
+import type { Envelope } from "../envelope.js";
+import { Link, type LinkOptions } from "../link.js";
+import { BridgeErrorCode } from "./error-codes.js";
+import { HttpStatusError, RemoteError } from "./errors.js";
+import { RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
+
+/** Options of the links that send to a bridge server over HTTP. */
+export interface HttpLinkOptions extends LinkOptions, RpcEndpointOptions {
+  /** Idle seconds after which the server may drop the connection (default 300; 0 = never). */
+  ttl?: number;
+}
+
+/** Whether a remote error means the server no longer knows our token (restarted, expired, closed). */
+export function isTokenLost(error: unknown): boolean {
+  return error instanceof RemoteError && (error.rpcCode === BridgeErrorCode.InvalidToken || error.rpcCode === BridgeErrorCode.TokenExpired);
+}
+
+/**
+ * A link that sends to a bridge server: each batch of envelopes goes as ONE JSON-RPC 2.0 batch request of
+ * `berrymq.send` calls. It opens its connection lazily (`handshake`) and again whenever the server has
+ * lost the token, so a restarted server gets the buffered messages, in order.
+ */
+export abstract class HttpLink extends Link {
+  protected readonly endpoint: RpcEndpoint;
+  protected readonly ttl: number;
+  protected token: string | undefined;
+  #connecting: Promise<string> | undefined;
+
+  constructor(url: string | URL, options: HttpLinkOptions = {}) {
+    super(options);
+    this.endpoint = new RpcEndpoint(url, options);
+    this.ttl = options.ttl ?? 300;
+  }
+
+  /** Opens the connection on the server; resolves to the token to send with. */
+  protected abstract handshake(): Promise<string>;
+
+  /** Resolves once the server has accepted the connection (one handshake at a time). */
+  async connected(): Promise<void> {
+    await this.#token();
+  }
+
+  protected override async transmit(batch: Envelope[]): Promise<void> {
+    await this.#send(batch, await this.#token());
+  }
+
+  #token(): Promise<string> {
+    if (this.token !== undefined) return Promise.resolve(this.token);
+    this.#connecting ??= this.handshake().then(
+      (token) => {
+        this.token = token;
+        this.#connecting = undefined;
+        return token;
+      },
+      (error: unknown) => {
+        this.#connecting = undefined;
+        throw error;
+      },
+    );
+    return this.#connecting;
+  }
+
+  protected override async closeTransport(): Promise<void> {
+    this.endpoint.close();
+  }
+
+  async #send(batch: Envelope[], token: string): Promise<void> {
+    let outcomes: Awaited<ReturnType<RpcEndpoint["batch"]>>;
+    try {
+      outcomes = await this.endpoint.batch(batch.map((envelope) => ({ method: "berrymq.send", params: { token, envelope } })));
+    } catch (error) {
+      // Too large for the server's body limit: halves go separately; one message alone cannot go at all.
+      if (error instanceof HttpStatusError && error.status === 413) {
+        if (batch.length === 1) return this.#refused(new RemoteError("berrymq.send", BridgeErrorCode.PayloadTooLarge, error.message));
+        const half = Math.ceil(batch.length / 2);
+        await this.#send(batch.slice(0, half), token);
+        await this.#send(batch.slice(half), token);
+        return;
+      }
+      throw error;
+    }
+    for (const outcome of outcomes) {
+      if (outcome.ok) continue;
+      if (isTokenLost(outcome.error)) {
+        // Thrown so the Link base keeps the batch and retries it after a new handshake; the far bus drops
+        // the ones it already took by their messageId.
+        this.token = undefined;
+        throw outcome.error;
+      }
+      this.#refused(outcome.error);
+    }
+  }
+
+  // The server refused a message as invalid: retrying cannot help, so it is counted and reported.
+  #refused(error: RemoteError): void {
+    this.stats.dropped++;
+    if (!this.emit("error", error)) this.bus.report(error);
+  }
+}

@@ -1,0 +1,148 @@
+import { randomUUID } from "node:crypto";
+import { InvalidArgumentError } from "../../lib/errors.js";
+import type { Message } from "../../lib/message.js";
+import { BridgeErrorCode } from "./error-codes.js";
+import { BadResponseError, RpcFault } from "./errors.js";
+import { HttpLink, type HttpLinkOptions, isTokenLost } from "./http-link.js";
+
+/** Where a peer link receives: the local bridge server the far side sends to. */
+export interface PeerHost {
+  /** URL the far side posts to, e.g. `http://127.0.0.1:7200/`. */
+  readonly url: string;
+  /** Routes `berrymq.send` calls carrying `token` to `link`. */
+  attachPeer(token: string, link: PeerLink): void;
+  /** Stops routing `token`. */
+  detachPeer(token: string): void;
+}
+
+/** Options of a {@link PeerLink}. */
+export interface PeerLinkOptions extends HttpLinkOptions {
+  /** The local bridge server the far side sends its messages to. */
+  server: PeerHost;
+  /** How often the link checks (and keeps alive) its connection on the far server, in ms (default 2,000). */
+  pingInterval?: number;
+}
+
+/** How the server builds the far end of a link that a peer opened (internal). */
+export interface AcceptedPeer {
+  token: string;
+  busId: string;
+  /** Called when the peer that opened the link forgot it (it restarted): the server closes the link. */
+  onLost(): void;
+}
+
+/**
+ * berryMQ's style 01: links the local bus with a bus in another process, both ways. Messages dispatched on
+ * one side (matching the export filters) are delivered on the other, each once even in rings and meshes;
+ * the far side is opened with `berrymq.interconnect` and sends back through the local `server`. Messages
+ * dispatched in one tick travel as one JSON-RPC batch request. While the far side is down the link
+ * buffers and retries; when it comes back (even restarted) it reconnects and delivers them in order.
+ * @example
+ * const server = await serve({ bus });
+ * const link = await PeerLink.connect("http://127.0.0.1:7201/", { bus, server });
+ * bus.twitter("app:hello", "world"); // delivered on the far bus too
+ * await link.close();
+ * await server.close();
+ */
+export class PeerLink extends HttpLink {
+  readonly #host: PeerHost | undefined;
+  readonly #accepted: AcceptedPeer | undefined;
+  readonly #linkToken: string;
+  readonly #pingInterval: number;
+  #pinger: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(url: string | URL, options: PeerLinkOptions);
+  /** @internal the server's end of a link a peer opened. */
+  constructor(url: string | URL, options: HttpLinkOptions, accepted: AcceptedPeer);
+  constructor(url: string | URL, options: HttpLinkOptions & { server?: PeerHost; pingInterval?: number }, accepted?: AcceptedPeer) {
+    super(url, options);
+    this.#pingInterval = options.pingInterval ?? 2_000;
+    if (!Number.isInteger(this.#pingInterval) || this.#pingInterval < 1) {
+      throw new InvalidArgumentError("pingInterval", options.pingInterval, "an integer number of ms >= 1");
+    }
+    if (accepted !== undefined) {
+      this.#accepted = accepted;
+      this.#linkToken = accepted.token;
+      this.token = accepted.token;
+      this.remoteBusId = accepted.busId;
+    } else {
+      if (options.server === undefined) throw new InvalidArgumentError("server", options.server, "the local BridgeServer the far side sends to");
+      this.#host = options.server;
+      this.#linkToken = randomUUID();
+      this.#host.attachPeer(this.#linkToken, this);
+      this.#pinger = setInterval(() => void this.#ping(), this.#pingInterval);
+      this.#pinger.unref();
+    }
+    this.start();
+  }
+
+  /**
+   * Links to the bridge server at `url` and resolves once the far side has answered (so both directions
+   * are open). Rejects, and releases everything, if it cannot reach it.
+   */
+  static async connect(url: string | URL, options: PeerLinkOptions): Promise<PeerLink> {
+    const link = new PeerLink(url, options);
+    try {
+      await link.connected();
+    } catch (error) {
+      await link.close();
+      throw error;
+    }
+    return link;
+  }
+
+  /** Id of the far bus, once known. */
+  get farBusId(): string | undefined {
+    return this.remoteBusId;
+  }
+
+  /** Takes an envelope the far side sent (the server calls this); see `Link.receive`. */
+  accept(frame: unknown): number | undefined {
+    return this.receive(frame);
+  }
+
+  /** Takes a message the far side sent in the berryMQ 0.3 form, already rebuilt. */
+  acceptMessage(message: Message): number | undefined {
+    return this.receiveMessage(message);
+  }
+
+  protected override async handshake(): Promise<string> {
+    if (this.#accepted !== undefined) {
+      // The peer that opened this link no longer knows it; only it can open a new one.
+      setImmediate(this.#accepted.onLost);
+      throw new RpcFault(BridgeErrorCode.InvalidToken, `link ${this.name}: the peer at ${this.endpoint.url.href} forgot token ${this.#linkToken}`);
+    }
+    const host = this.#host as PeerHost;
+    const result = await this.endpoint.call("berrymq.interconnect", { token: this.#linkToken, url: host.url, busId: this.bus.id, ttl: this.ttl });
+    const busId = (result as { busId?: unknown } | null)?.busId;
+    if (typeof busId !== "string" || busId === "") throw new BadResponseError(this.endpoint.url.href, result, '{"busId": "<far bus id>"}');
+    this.remoteBusId = busId;
+    return this.#linkToken;
+  }
+
+  protected override async closeTransport(): Promise<void> {
+    this.#closed = true;
+    if (this.#pinger !== undefined) clearInterval(this.#pinger);
+    if (this.#host !== undefined) {
+      this.#host.detachPeer(this.#linkToken);
+      // Best effort: lets the far server close its end now rather than at ttl expiry.
+      if (this.token !== undefined) await this.endpoint.call("berrymq.close", { token: this.#linkToken }, 500).catch(() => undefined);
+    }
+    await super.closeTransport();
+  }
+
+  // Keeps the far end alive, and notices a restarted far side even while nothing is being sent.
+  async #ping(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      if (this.token === undefined) await this.connected();
+      else await this.endpoint.call("berrymq.ping", { token: this.token }, this.#pingInterval);
+    } catch (error) {
+      // An unreachable far side is tried again at the next ping (and by sends); a lost token reconnects.
+      if (!isTokenLost(error) || this.#closed) return;
+      this.token = undefined;
+      await this.connected().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { createJSONRPCErrorResponse, type JSONRPCID, type JSONRPCRequest, type JSONRPCResponse, type JSONRPCServer } from "json-rpc-2.0";
+import { isPlainObject } from "../../lib/kwargs.js";
+import type { BridgeState } from "./bridge-state.js";
+import { BridgeErrorCode } from "./error-codes.js";
+import { answerLegacy, type LegacyAnswer } from "./legacy-methods.js";
+import type { CallContext } from "./rpc-methods.js";
+
+/** The decoded answer to one HTTP request body, or null when there is nothing to answer (notifications). */
+export type RouterAnswer = JSONRPCResponse | JSONRPCResponse[] | LegacyAnswer | null;
+
+// Keys that would reach an object's prototype if a request were ever merged into one.
+const FORBIDDEN_KEYS = ["__proto__", "constructor", "prototype"];
+
+/**
+ * Sends a decoded request body to the right protocol: an array is a JSON-RPC 2.0 batch, an object with a
+ * `jsonrpc` member a 2.0 request, any other object a berryMQ 0.3 (JSON-RPC 1.0) request. Never throws:
+ * every problem becomes an error answer naming it.
+ */
+export async function routeRequest(rpc: JSONRPCServer<CallContext>, state: BridgeState, payload: unknown, context: CallContext): Promise<RouterAnswer> {
+  if (Array.isArray(payload)) {
+    if (payload.length === 0) return invalid(null, "an empty batch");
+    const answers = await Promise.all(payload.map((item) => receiveOne(rpc, item, context)));
+    const responses = answers.filter((answer): answer is JSONRPCResponse => answer !== null);
+    return responses.length === 0 ? null : responses;
+  }
+  if (isPlainObject(payload) && !("jsonrpc" in payload)) {
+    const bad = forbiddenKey(payload);
+    if (bad !== undefined) return { id: null, result: null, error: { code: BridgeErrorCode.InvalidRequest, message: `invalid request: key "${bad}" is not allowed`, type: "InvalidRequest" } };
+    return answerLegacy(state, payload, context.signal);
+  }
+  return receiveOne(rpc, payload, context);
+}
+
+/** The answer for a body that is not JSON. */
+export function parseErrorAnswer(reason: string): JSONRPCResponse {
+  return createJSONRPCErrorResponse(null, BridgeErrorCode.ParseError, `parse error: ${reason}`);
+}
+
+// json-rpc-2.0 assumes each request is an object: anything else is answered here before it gets there.
+function receiveOne(rpc: JSONRPCServer<CallContext>, item: unknown, context: CallContext): PromiseLike<JSONRPCResponse | null> | JSONRPCResponse {
+  if (!isPlainObject(item)) return invalid(null, `${JSON.stringify(item)?.slice(0, 60)} is not a request object`);
+  const id = item.id;
+  const validId: JSONRPCID = isId(id) ? id : null;
+  if (id !== undefined && !isId(id)) return invalid(null, "id must be a string, a number or null");
+  if (item.jsonrpc !== "2.0") return invalid(validId, `jsonrpc must be "2.0" (got ${JSON.stringify(item.jsonrpc)})`);
+  if (typeof item.method !== "string") return invalid(validId, "method must be a string");
+  if ("result" in item || "error" in item) return invalid(validId, "a request has no result or error member");
+  const params = item.params;
+  if (params !== undefined && (typeof params !== "object" || params === null)) return invalid(validId, "params must be an object or an array");
+  const bad = forbiddenKey(item) ?? (isPlainObject(params) ? forbiddenKey(params) : undefined);
+  if (bad !== undefined) {
+    return createJSONRPCErrorResponse(validId, BridgeErrorCode.InvalidParams, `invalid params: key "${bad}" is not allowed`);
+  }
+  return rpc.receive(item as unknown as JSONRPCRequest, context);
+}
+
+function invalid(id: JSONRPCID, why: string): JSONRPCResponse {
+  return createJSONRPCErrorResponse(id, BridgeErrorCode.InvalidRequest, `invalid request: ${why}`);
+}
+
+function isId(value: unknown): value is JSONRPCID {
+  return typeof value === "string" || (typeof value === "number" && Number.isFinite(value)) || value === null;
+}
+
+function forbiddenKey(value: Record<string, unknown>): string | undefined {
+  return FORBIDDEN_KEYS.find((key) => Object.hasOwn(value, key));
+}

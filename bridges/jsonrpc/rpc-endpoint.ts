@@ -1,0 +1,137 @@
+import { Agent, request } from "node:http";
+import { InvalidArgumentError } from "../../lib/errors.js";
+import { BadResponseError, HttpStatusError, RemoteError } from "./errors.js";
+
+/** Options of an {@link RpcEndpoint}. */
+export interface RpcEndpointOptions {
+  /** Shared secret sent as `Authorization: Bearer <secret>`. */
+  secret?: string;
+  /** Milliseconds to wait for an answer before failing (default 30,000). */
+  timeout?: number;
+}
+
+/** One JSON-RPC 2.0 call of a batch. */
+export interface RpcCall {
+  method: string;
+  params: unknown;
+}
+
+/** The outcome of one call of a batch: its result, or the error the server answered. */
+export type RpcOutcome = { ok: true; result: unknown } | { ok: false; error: RemoteError };
+
+/**
+ * The client end of HTTP JSON-RPC to one bridge server URL: one keep-alive agent, JSON-RPC 2.0 calls and
+ * batches, and berryMQ 0.3 (JSON-RPC 1.0) calls. Rejects with HttpStatusError, RemoteError or a socket error.
+ */
+export class RpcEndpoint {
+  readonly url: URL;
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  readonly #headers: Record<string, string>;
+  readonly #timeout: number;
+  #nextId = 1;
+
+  constructor(url: string | URL, options: RpcEndpointOptions = {}) {
+    this.url = parseHttpUrl(url);
+    this.#timeout = options.timeout ?? 30_000;
+    this.#headers = { "content-type": "application/json" };
+    if (options.secret !== undefined) this.#headers.authorization = `Bearer ${options.secret}`;
+  }
+
+  /** Calls one JSON-RPC 2.0 method; resolves to its result. */
+  async call(method: string, params: unknown, timeout?: number): Promise<unknown> {
+    const id = this.#nextId++;
+    const answer = await this.post(JSON.stringify({ jsonrpc: "2.0", id, method, params }), timeout);
+    const outcome = outcomeOf(this.url.href, method, answer);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.result;
+  }
+
+  /** Sends calls as one JSON-RPC 2.0 batch; resolves to their outcomes, in order. */
+  async batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
+    const first = this.#nextId;
+    this.#nextId += calls.length;
+    const body = JSON.stringify(calls.map((call, i) => ({ jsonrpc: "2.0", id: first + i, method: call.method, params: call.params })));
+    const answer = await this.post(body);
+    if (!Array.isArray(answer)) {
+      // A batch the server refused as a whole comes back as one error object.
+      const whole = outcomeOf(this.url.href, "batch", answer);
+      if (!whole.ok) throw whole.error;
+      throw new BadResponseError(this.url.href, answer, "an array of responses");
+    }
+    const byId = new Map<unknown, unknown>();
+    for (const response of answer) byId.set((response as { id?: unknown } | null)?.id, response);
+    return calls.map((call, i) => outcomeOf(this.url.href, call.method, byId.get(first + i)));
+  }
+
+  /** Calls a berryMQ 0.3 method in the JSON-RPC 1.0 form (`id` null, no `jsonrpc` member). */
+  async legacyCall(method: string, params: unknown[]): Promise<unknown> {
+    const answer = await this.post(JSON.stringify({ id: null, method, params }));
+    if (typeof answer !== "object" || answer === null || !("result" in answer) || !("error" in answer)) {
+      throw new BadResponseError(this.url.href, answer, '{"id", "result", "error"}');
+    }
+    const { result, error } = answer as { result: unknown; error: unknown };
+    if (error !== null) {
+      const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+      throw new RemoteError(method, typeof code === "number" ? code : 0, typeof message === "string" ? message : JSON.stringify(error), error);
+    }
+    return result;
+  }
+
+  /** POSTs a JSON body and resolves to the decoded answer (undefined for an empty 204 answer). */
+  post(body: string, timeout = this.#timeout): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        this.url,
+        { method: "POST", agent: this.#agent, headers: { ...this.#headers, "content-length": Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("error", reject);
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            const status = res.statusCode ?? 0;
+            if (status === 204) return resolve(undefined);
+            if (status !== 200) return reject(new HttpStatusError(this.url.href, status, text));
+            try {
+              resolve(JSON.parse(text));
+            } catch {
+              reject(new BadResponseError(this.url.href, text, "JSON"));
+            }
+          });
+        },
+      );
+      req.setTimeout(timeout, () => req.destroy(new Error(`${this.url.href}: no answer within ${timeout} ms`)));
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  /** Closes the kept-alive sockets. */
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+/** Checks that a URL is http: and returns it parsed. */
+export function parseHttpUrl(url: string | URL): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidArgumentError("url", url, "an http:// URL such as http://127.0.0.1:7200/");
+  }
+  if (parsed.protocol !== "http:") throw new InvalidArgumentError("url", url, "an http:// URL");
+  return parsed;
+}
+
+function outcomeOf(url: string, method: string, response: unknown): RpcOutcome {
+  if (typeof response !== "object" || response === null) {
+    return { ok: false, error: new RemoteError(method, 0, `no response for this call from ${url}`) };
+  }
+  const { result, error } = response as { result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } };
+  if (error !== undefined && error !== null) {
+    const code = typeof error.code === "number" ? error.code : 0;
+    return { ok: false, error: new RemoteError(method, code, typeof error.message === "string" ? error.message : "(no message)", error.data) };
+  }
+  return { ok: true, result };
+}
