@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import * as zmq from "zeromq";
 import type { BerryError } from "../../lib/errors.js";
 import { type Identifier, parseIdentifier, partMatches } from "../../lib/identifier.js";
-import type { Message } from "../../lib/message.js";
+import { isPlainObject } from "../../lib/kwargs.js";
 import { RecentIds } from "../../lib/recent-ids.js";
-import { type Envelope, fromEnvelope } from "../envelope.js";
+import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, DELIVER_STRIDE, Kind } from "./broker-protocol.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind } from "./broker-protocol.js";
 import { positiveInteger } from "./check-options.js";
 import { BrokerFullError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
 import { SendQueue } from "./send-queue.js";
@@ -39,6 +39,10 @@ export interface BrokerLinkStats {
   reconnects: number;
 }
 
+// DELIVER flags: one per envelope, "1" = acknowledge, "0" = not.
+const FLAGS = /^[01]*$/;
+const NEEDS_ACK_CACHE = 10_000;
+
 interface PendingReceipt {
   resolve(): void;
   reject(error: BerryError): void;
@@ -70,6 +74,8 @@ export class BrokerLink extends Link {
   readonly #receipts = new Map<number, PendingReceipt>();
   // Acknowledged messages a local follower took: a resend of one of them is acknowledged again.
   readonly #consumed = new RecentIds(10_000);
+  readonly #needsAckCache = new Map<string, boolean>();
+  #acks: string[] = [];
   #seq = 0;
   #bootId: string | undefined;
   #welcomed: (() => void) | undefined;
@@ -135,11 +141,13 @@ export class BrokerLink extends Link {
 
   protected override transmit(batch: Envelope[]): Promise<void> {
     const seq = ++this.#seq;
-    const frames: string[] = [Kind.publish, String(seq)];
+    const head: (string | number)[] = [];
+    const lines: string[] = [];
     for (const envelope of batch) {
-      const ack = this.#acknowledge.length > 0 && this.#needsAck(envelope.id);
-      frames.push(envelope.id, envelope.messageId, ack ? ACK_REQUIRED : "", JSON.stringify(envelope));
+      head.push(envelope.id, envelope.messageId, this.#acknowledge.length > 0 && this.#needsAck(envelope.id) ? 1 : 0);
+      lines.push(JSON.stringify(envelope));
     }
+    const frames = [Kind.publish, String(seq), JSON.stringify(head), lines.join("\n")];
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#receipts.delete(seq);
@@ -166,8 +174,14 @@ export class BrokerLink extends Link {
   }
 
   #needsAck(identifier: string): boolean {
-    const id = parseIdentifier(identifier);
-    return this.#acknowledge.some((filter) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action));
+    let needs = this.#needsAckCache.get(identifier);
+    if (needs === undefined) {
+      const id = parseIdentifier(identifier);
+      needs = this.#acknowledge.some((filter) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action));
+      if (this.#needsAckCache.size >= NEEDS_ACK_CACHE) this.#needsAckCache.clear();
+      this.#needsAckCache.set(identifier, needs);
+    }
+    return needs;
   }
 
   #hello(): void {
@@ -225,38 +239,71 @@ export class BrokerLink extends Link {
   }
 
   #deliver(frames: Buffer[]): void {
-    if (frames[2]?.toString() === this.clientId) return; // our own message, broadcast to everyone
-    const acks: string[] = [];
-    for (let i = 3; i + 1 < frames.length; i += DELIVER_STRIDE) {
-      const ack = (frames[i] as Buffer).toString() === ACK_REQUIRED;
-      let message: Message;
+    const [, , sender, flagsFrame, body] = frames;
+    if (sender?.toString() === this.clientId) return; // our own message, broadcast to everyone
+    const flags = flagsFrame?.toString() ?? "";
+    const lines = body === undefined || body.length === 0 ? [] : body.toString().split("\n");
+    if (frames.length !== 5 || flags.length !== lines.length || !FLAGS.test(flags)) {
+      this.stats.rejected += Math.max(1, lines.length);
+      this.#report(new ZmqProtocolError("delivery whose flags do not match its envelopes:", `${flags.length} flag(s), ${lines.length} line(s)`));
+      return;
+    }
+    for (let i = 0; i < lines.length; i++) {
+      let value: unknown;
       try {
-        message = fromEnvelope(JSON.parse((frames[i + 1] as Buffer).toString()));
+        value = JSON.parse(lines[i] as string);
       } catch (error) {
         this.stats.rejected++;
-        this.#report(error instanceof SyntaxError ? new ZmqProtocolError("delivery that is not JSON:", error.message) : (error as BerryError));
+        this.#report(new ZmqProtocolError("delivery that is not JSON:", (error as Error).message));
         continue;
       }
-      if (!ack) {
-        this.receiveMessage(message);
+      if (flags[i] === ACK_REQUIRED) {
+        this.#receiveAcknowledged(value);
         continue;
       }
-      if (this.#consumed.has(message.messageId)) {
-        acks.push(message.messageId); // a resend: our earlier acknowledgement was lost
-        continue;
-      }
-      const reached = this.receiveMessage(message);
-      if (reached !== undefined && reached > 0) {
-        this.#consumed.add(message.messageId);
-        acks.push(message.messageId);
-      } else if (reached === 0) {
-        this.brokerStats.unconsumed++;
+      try {
+        this.receive(value); // validates the envelope: the security boundary
+      } catch (error) {
+        this.#report(error as BerryError);
       }
     }
-    if (acks.length === 0) return;
-    this.brokerStats.acksSent += acks.length;
-    // A lost acknowledgement only costs a resend, which is acknowledged again.
-    this.#dealerQueue.send([Kind.ack, ...acks]).catch(() => undefined);
+  }
+
+  // Acknowledges once every follower reached has finished (async ones included); see README.
+  #receiveAcknowledged(value: unknown): void {
+    const messageId = isPlainObject(value) && typeof value.messageId === "string" ? value.messageId : undefined;
+    if (messageId !== undefined && this.#consumed.has(messageId)) {
+      this.#queueAck(messageId); // a resend: our earlier acknowledgement was lost
+      return;
+    }
+    // Dispatch happens inside this call, in delivery order; only the acknowledgement waits.
+    this.receiveSettled(value).then(
+      (reached) => {
+        // undefined: a duplicate (a resend while the first copy is still being handled: that one acks).
+        if (reached === undefined || messageId === undefined) return;
+        if (reached === 0) {
+          this.brokerStats.unconsumed++;
+          return;
+        }
+        this.#consumed.add(messageId);
+        this.#queueAck(messageId);
+      },
+      (error: unknown) => this.#report(error as BerryError),
+    );
+  }
+
+  // Acknowledgements settled in the same turn go out as one ACK frame.
+  #queueAck(messageId: string): void {
+    this.#acks.push(messageId);
+    if (this.#acks.length > 1) return;
+    setImmediate(() => {
+      const acks = this.#acks;
+      this.#acks = [];
+      if (this.#closed) return;
+      this.brokerStats.acksSent += acks.length;
+      // A lost acknowledgement only costs a resend, which is acknowledged again.
+      this.#dealerQueue.send([Kind.ack, JSON.stringify(acks)]).catch(() => undefined);
+    });
   }
 
   #report(error: BerryError): void {

@@ -1,17 +1,23 @@
 // The broker's wire protocol, shared by the broker and its client link. Every message is a ZeroMQ
 // multipart message; the first frame (after the Router's identity frame) is one of these kinds.
+// A batch of messages travels as a fixed number of frames, whatever its size: zeromq.js pays per frame
+// (one JS Buffer each way), so one frame per envelope made the framing cost more than the messages.
 //
 // client → broker (DEALER → ROUTER on the recv port):
-//   HELLO    ["H", patternsJson]                      register / refresh (doubles as the client heartbeat)
-//   PUBLISH  ["P", seq, (identifier, messageId, ack, envelopeJson) × n]   answered by RECEIPT
-//   ACK      ["A", messageId × n]                     the client's followers took these
-//   BYE      ["B"]                                     the client leaves
+//   HELLO    ["H", patternsJson]                 register / refresh (doubles as the client heartbeat)
+//   PUBLISH  ["P", seq, headJson, body]          answered by RECEIPT; head = [identifier, messageId, 0|1, …]
+//                                                 (1 = acknowledge), one triple per envelope line of body
+//   ACK      ["A", messageIdsJson]               the client's followers finished these
+//   BYE      ["B"]                                the client leaves
 // broker → client (ROUTER → DEALER):
-//   RECEIPT  ["R", seq, errorJson | ""]                the batch was taken (and logged) or refused
+//   RECEIPT  ["R", seq, errorJson | ""]           the batch was taken (and logged) or refused
 // broker → clients (PUB on the pub port; the first frame is the topic: a client id or "*" for all):
-//   DELIVER  [topic, "M", senderId, (ack, envelopeJson) × n]
-//   WELCOME  [clientId, "W", bootId]                    answer to HELLO, proves the PUB path is up
-//   BEAT     ["*", "T", bootId]                         broker heartbeat; a new bootId means a restart
+//   DELIVER  [topic, "M", senderId, flags, body]  flags: one "0"/"1" per envelope line of body (1 = acknowledge)
+//   WELCOME  [clientId, "W", bootId]              answer to HELLO, proves the PUB path is up
+//   BEAT     ["*", "T", bootId]                   broker heartbeat; a new bootId means a restart
+//
+// body = the envelopes' JSON joined by "\n": JSON.stringify never writes a raw newline, and no byte of a
+// multi-byte UTF-8 character is 0x0A, so splitting the bytes on 0x0A gives back the envelopes.
 
 /** Frame kinds of the broker protocol. */
 export const Kind = Object.freeze({
@@ -28,12 +34,14 @@ export const Kind = Object.freeze({
 /** PUB topic that reaches every client. */
 export const BROADCAST = "*";
 
-/** Frames per message in a PUBLISH batch, and in a DELIVER batch. */
-export const PUBLISH_STRIDE = 4;
-export const DELIVER_STRIDE = 2;
+/** Entries per envelope in a PUBLISH head: identifier, messageId, ack flag. */
+export const HEAD_STRIDE = 3;
 
 /** Client ids are fixed-length hex, so that no id's PUB topic is a prefix of another's. */
 export const CLIENT_ID_LENGTH = 16;
 
-/** The ack frame value of a message that must be acknowledged. */
+/** The flag of a message that must be acknowledged (in DELIVER flags; `1` in a PUBLISH head). */
 export const ACK_REQUIRED = "1";
+
+/** The flag of a message without acknowledgement. */
+export const NO_ACK = "0";

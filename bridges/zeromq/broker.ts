@@ -3,7 +3,8 @@ import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind, PUBLISH_STRIDE } from "./broker-protocol.js";
+import { joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind } from "./broker-protocol.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { BrokerFullError, PersistError, ZmqProtocolError } from "./errors.js";
 import { SendQueue } from "./send-queue.js";
@@ -66,10 +67,12 @@ interface Held extends HeldMessage {
   lastSent: number;
 }
 
+// A run of consecutive batch lines [from, to) going to the same topics.
 interface Group {
   topics: readonly string[];
   key: string;
-  frames: (string | Buffer)[];
+  from: number;
+  to: number;
 }
 
 const CLIENT_ID = new RegExp(`^[0-9a-f]{${CLIENT_ID_LENGTH}}$`);
@@ -251,25 +254,27 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   #publish(senderId: string, frames: Buffer[]): void {
-    const seq = frames[2];
-    const count = (frames.length - 3) / PUBLISH_STRIDE;
-    if (seq === undefined || !Number.isInteger(count)) {
+    const [, , seq, headFrame, body] = frames;
+    if (seq === undefined || headFrame === undefined || body === undefined || frames.length !== 5) {
       this.stats.rejected++;
-      this.#report(new ZmqProtocolError(`publish batch from ${senderId} with a frame count of`, frames.length));
+      this.#report(new ZmqProtocolError(`publish batch from ${senderId} with a frame count of`, frames.length - 1));
       return;
     }
-    let ackCount = 0;
+    let batch: PublishBatch;
     try {
-      for (let i = 3; i < frames.length; i += PUBLISH_STRIDE) {
-        // Validates every identifier before anything of the batch is taken.
-        this.#clients.targets((frames[i] as Buffer).toString());
-        if ((frames[i + 2] as Buffer).toString() === ACK_REQUIRED) ackCount++;
-      }
+      batch = readPublishBatch(headFrame, body);
+      // Validates every identifier before anything of the batch is taken.
+      for (const identifier of batch.identifiers) this.#clients.targets(identifier);
     } catch (error) {
-      this.stats.rejected += count;
+      this.stats.rejected++;
+      this.#report(new ZmqProtocolError(`publish batch from ${senderId} refused:`, errorText(error)));
       this.#receipt(senderId, seq, { code: "ZMQ_PROTOCOL", message: errorText(error) });
       return;
     }
+    const { identifiers, messageIds, flags, lines } = batch;
+    const count = identifiers.length;
+    let ackCount = 0;
+    for (let i = flags.indexOf(ACK_REQUIRED); i !== -1; i = flags.indexOf(ACK_REQUIRED, i + 1)) ackCount++;
     if (ackCount > 0 && this.#held.size + ackCount > this.#options.maxUnacked) {
       const refused = new BrokerFullError(this.#options.maxUnacked, ackCount);
       this.stats.refused += ackCount;
@@ -279,29 +284,23 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     this.stats.received += count;
     const now = Date.now();
+    const others = this.#clients.has(senderId) ? this.#clients.size - 1 : this.#clients.size;
     const newlyHeld: Held[] = [];
     let group: Group | undefined;
-    for (let i = 3; i < frames.length; i += PUBLISH_STRIDE) {
-      const identifier = (frames[i] as Buffer).toString();
-      const ack = (frames[i + 2] as Buffer).toString() === ACK_REQUIRED;
-      const payload = frames[i + 3] as Buffer;
+    for (let i = 0; i < count; i++) {
+      const identifier = identifiers[i] as string;
       const targets = this.#clients.targets(identifier);
       let topics: readonly string[];
       let key: string;
-      if (ack) {
-        const held: Held = {
-          messageId: (frames[i + 1] as Buffer).toString(),
-          identifier,
-          senderId,
-          payload: payload.toString(),
-          frame: payload,
-          lastSent: now,
-        };
+      if (flags[i] === ACK_REQUIRED) {
+        // A copy: one held message must not keep its whole batch's buffer alive.
+        const frame = Buffer.from(sliceLines(body, lines, i, i + 1));
+        const held: Held = { messageId: messageIds[i] as string, identifier, senderId, payload: frame.toString(), frame, lastSent: now };
         this.#held.set(held.messageId, held);
         newlyHeld.push(held);
         topics = targets.filter((id) => id !== senderId);
         key = topics.join();
-      } else if (reachesAllOthers(targets, senderId, this.#clients.has(senderId) ? this.#clients.size - 1 : this.#clients.size)) {
+      } else if (reachesAllOthers(targets, senderId, others)) {
         // Every other client wants it: one broadcast; the sender skips its own message.
         topics = [BROADCAST];
         key = BROADCAST;
@@ -310,14 +309,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
         key = topics.join();
         if (topics.length === 0) this.stats.unrouted++;
       }
+      // Consecutive messages with the same recipients share one DELIVER: a run of body lines, sent as is.
       if (group !== undefined && group.key !== key) {
-        this.#deliver(senderId, group);
+        this.#deliver(senderId, group, batch);
         group = undefined;
       }
-      group ??= { topics, key, frames: [] };
-      group.frames.push(ack ? ACK_REQUIRED : "", payload);
+      group ??= { topics, key, from: i, to: i };
+      group.to = i + 1;
     }
-    if (group !== undefined) this.#deliver(senderId, group);
+    if (group !== undefined) this.#deliver(senderId, group, batch);
     if (newlyHeld.length > 0 && this.#log !== undefined) {
       try {
         this.#log.hold(newlyHeld);
@@ -333,19 +333,32 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#receipt(senderId, seq, undefined);
   }
 
-  #deliver(senderId: string, group: Group): void {
-    const count = group.frames.length / 2;
+  #deliver(senderId: string, group: Group, batch: PublishBatch): void {
+    if (group.topics.length === 0) return;
+    const count = group.to - group.from;
+    const flags = batch.flags.slice(group.from, group.to);
+    const body = sliceLines(batch.body, batch.lines, group.from, group.to);
     for (const topic of group.topics) {
       this.stats.delivered += count;
-      this.#sendPub([topic, Kind.deliver, senderId, ...group.frames]);
+      this.#sendPub([topic, Kind.deliver, senderId, flags, body]);
     }
   }
 
   #ack(frames: Buffer[]): void {
+    let ids: unknown;
+    try {
+      ids = JSON.parse(frames[2]?.toString() ?? "");
+    } catch {
+      ids = undefined;
+    }
+    if (!Array.isArray(ids) || frames.length !== 3) {
+      this.stats.rejected++;
+      this.#report(new ZmqProtocolError("ack frame that is not a JSON array of message ids:", frames[2]?.toString()));
+      return;
+    }
     const acked: string[] = [];
-    for (let i = 2; i < frames.length; i++) {
-      const messageId = (frames[i] as Buffer).toString();
-      if (this.#held.delete(messageId)) acked.push(messageId);
+    for (const messageId of ids) {
+      if (typeof messageId === "string" && this.#held.delete(messageId)) acked.push(messageId);
     }
     if (acked.length === 0) return;
     this.stats.acked += acked.length;
@@ -362,7 +375,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #resendDue(): void {
     if (this.#closed || this.#held.size === 0) return;
     const due = Date.now() - this.#options.resendInterval;
-    const byTopic = new Map<string, (string | Buffer)[]>();
+    const byTopic = new Map<string, { topic: string; senderId: string; parts: Buffer[] }>();
     for (const held of this.#held.values()) {
       if (held.lastSent > due) continue;
       let targets: readonly string[];
@@ -375,17 +388,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
       held.lastSent = Date.now();
       this.stats.resent++;
       for (const topic of targets) {
-        let frames = byTopic.get(`${topic}\u0000${held.senderId}`);
-        if (frames === undefined) {
-          frames = [topic, Kind.deliver, held.senderId];
-          byTopic.set(`${topic}\u0000${held.senderId}`, frames);
+        const key = `${topic}\u0000${held.senderId}`;
+        let resend = byTopic.get(key);
+        if (resend === undefined) {
+          resend = { topic, senderId: held.senderId, parts: [] };
+          byTopic.set(key, resend);
         }
-        frames.push(ACK_REQUIRED, held.frame);
+        resend.parts.push(held.frame);
       }
     }
-    for (const frames of byTopic.values()) {
-      this.stats.delivered += (frames.length - 3) / 2;
-      this.#sendPub(frames);
+    for (const { topic, senderId, parts } of byTopic.values()) {
+      this.stats.delivered += parts.length;
+      this.#sendPub([topic, Kind.deliver, senderId, ACK_REQUIRED.repeat(parts.length), joinLines(parts)]);
     }
   }
 

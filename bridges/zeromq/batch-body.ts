@@ -1,0 +1,78 @@
+// The body frame of PUBLISH and DELIVER: envelope JSON lines joined by "\n" (see broker-protocol.ts).
+import { ACK_REQUIRED, HEAD_STRIDE, NO_ACK } from "./broker-protocol.js";
+
+const NEWLINE = 0x0a;
+const SEPARATOR = Buffer.from("\n");
+
+/** Byte ranges of the lines of a body: line `i` is `body.subarray(starts[i], ends[i])`. */
+export interface Lines {
+  starts: number[];
+  ends: number[];
+}
+
+/** Finds the lines of a body without decoding it (an empty body holds no line). */
+export function splitLines(body: Buffer): Lines {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  if (body.length === 0) return { starts, ends };
+  let start = 0;
+  for (let end = body.indexOf(NEWLINE); end !== -1; end = body.indexOf(NEWLINE, start)) {
+    starts.push(start);
+    ends.push(end);
+    start = end + 1;
+  }
+  starts.push(start);
+  ends.push(body.length);
+  return { starts, ends };
+}
+
+/** Lines `from` (inclusive) to `to` (exclusive) as one body: a view of the same bytes, no copy. */
+export function sliceLines(body: Buffer, lines: Lines, from: number, to: number): Buffer {
+  return body.subarray(lines.starts[from] ?? 0, lines.ends[to - 1] ?? 0);
+}
+
+/** Joins single envelopes into one body. */
+export function joinLines(parts: readonly Buffer[]): Buffer {
+  const pieces: Buffer[] = [];
+  for (const part of parts) {
+    if (pieces.length > 0) pieces.push(SEPARATOR);
+    pieces.push(part);
+  }
+  return Buffer.concat(pieces);
+}
+
+/** A PUBLISH batch as the broker reads it: per envelope its identifier, messageId and ack flag. */
+export interface PublishBatch {
+  identifiers: string[];
+  messageIds: string[];
+  /** One `"1"` (acknowledge) or `"0"` per envelope: the DELIVER flags frame is a slice of it. */
+  flags: string;
+  body: Buffer;
+  lines: Lines;
+}
+
+/**
+ * Reads the head and body frames of a PUBLISH.
+ * @throws Error saying what is wrong when the head is not `[identifier, messageId, 0|1, …]` with one
+ * triple per body line.
+ */
+export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch {
+  const head: unknown = JSON.parse(headFrame.toString());
+  if (!Array.isArray(head) || head.length % HEAD_STRIDE !== 0) throw new Error("the head is not an array of [identifier, messageId, ack] triples");
+  const lines = splitLines(body);
+  const count = head.length / HEAD_STRIDE;
+  if (lines.starts.length !== count) throw new Error(`the head names ${count} envelope(s), the body holds ${lines.starts.length}`);
+  const identifiers: string[] = [];
+  const messageIds: string[] = [];
+  let flags = "";
+  for (let i = 0; i < head.length; i += HEAD_STRIDE) {
+    const [identifier, messageId, ack] = [head[i], head[i + 1], head[i + 2]] as unknown[];
+    if (typeof identifier !== "string" || typeof messageId !== "string" || (ack !== 0 && ack !== 1)) {
+      throw new Error(`head entry ${i / HEAD_STRIDE} is not [identifier, messageId, 0|1]`);
+    }
+    identifiers.push(identifier);
+    messageIds.push(messageId);
+    flags += ack === 1 ? ACK_REQUIRED : NO_ACK;
+  }
+  return { identifiers, messageIds, flags, body, lines };
+}
