@@ -1,0 +1,66 @@
+import { QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
+import { RemoteQueueClient } from "../jsonrpc/index.js";
+import { type Command, failed, parseCommand, secretOption, usageError } from "./command.js";
+
+const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret SECRET]
+
+Pulls messages from a queue on the bridge server at URL (style 03) and prints each as a JSON line.
+Exits 0 after N messages, 1 when none came in time.
+
+  --filter   the queue's filter (default: the first queue the server owns, see serve --queue)
+  --count    how many messages to take (default 1)
+  --timeout  ms to wait for each message (default 10000)
+  --nowait   do not wait: take only what is queued now
+  --secret   the server's shared secret (default: $BERRYMQ_SECRET)`;
+
+/**
+ * `berrymq get`: pulls from a remote queue.
+ * @example berrymq get http://127.0.0.1:7200/ --count 10 --timeout 5000
+ */
+export const getCommand: Command = {
+  name: "get",
+  summary: "pull messages from a queue on a bridge server",
+  usage: USAGE,
+  async run(argv) {
+    const parsed = parseCommand(this, argv, {
+      filter: { type: "string" },
+      count: { type: "string" },
+      timeout: { type: "string" },
+      nowait: { type: "boolean" },
+      secret: { type: "string" },
+    }, { min: 1, max: 1 });
+    if (!parsed.ok) return parsed.code;
+    const { values } = parsed;
+    const count = Number(values.count ?? 1);
+    const timeout = Number(values.timeout ?? 10_000);
+    if (!Number.isInteger(count) || count < 1) return usageError(this, `invalid --count ${JSON.stringify(values.count)}: expected an integer >= 1`).code;
+    if (!Number.isFinite(timeout) || timeout < 0) return usageError(this, `invalid --timeout ${JSON.stringify(values.timeout)}: expected ms >= 0`).code;
+    let queue: RemoteQueueClient;
+    try {
+      // Shared: several `get` clients of one server queue each take different messages.
+      queue = await RemoteQueueClient.connect(parsed.positionals[0] as string, {
+        shared: true,
+        ttl: 60,
+        ...(values.filter === undefined ? {} : { filter: values.filter }),
+        ...secretOption(values.secret),
+      });
+    } catch (error) {
+      return failed(this.name, error);
+    }
+    try {
+      for (let i = 0; i < count; i++) {
+        const message = values.nowait === true ? await queue.getNowait() : await queue.get({ timeout });
+        console.log(JSON.stringify(message));
+      }
+      return 0;
+    } catch (error) {
+      if (error instanceof QueueEmptyError || error instanceof QueueTimeoutError) {
+        console.error(`berrymq get: ${error.message}`);
+        return 1;
+      }
+      return failed(this.name, error);
+    } finally {
+      await queue.close();
+    }
+  },
+};

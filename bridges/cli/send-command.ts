@@ -1,0 +1,55 @@
+import { isPlainObject } from "../../lib/kwargs.js";
+import { Bus } from "../../lib/bus.js";
+import { kw } from "../../lib/kwargs.js";
+import { SendOnlyClient } from "../jsonrpc/index.js";
+import { type Command, failed, parseCommand, secretOption, usageError } from "./command.js";
+
+const USAGE = `usage: berrymq send URL IDENTIFIER [ARGS_JSON] [KWARGS_JSON] [--secret SECRET]
+
+Sends one message to the bridge server at URL (style 02) and exits once the server took it.
+
+  ARGS_JSON    a JSON array of arguments (default [])
+  KWARGS_JSON  a JSON object of keyword arguments (default {})
+  --secret     the server's shared secret (default: $BERRYMQ_SECRET)
+
+example: berrymq send http://127.0.0.1:7200/ app:log '["disk full"]' '{"level": 3}'`;
+
+/**
+ * `berrymq send`: one message to a bridge server.
+ * @example berrymq send http://127.0.0.1:7200/ app:log '["disk full"]' '{"level": 3}'
+ */
+export const sendCommand: Command = {
+  name: "send",
+  summary: "send one message to a bridge server",
+  usage: USAGE,
+  async run(argv) {
+    const parsed = parseCommand(this, argv, { secret: { type: "string" } }, { min: 2, max: 4 });
+    if (!parsed.ok) return parsed.code;
+    const [url, identifier, argsJson = "[]", kwargsJson = "{}"] = parsed.positionals as [string, string, string?, string?];
+    const args = parseJson(argsJson);
+    if (!Array.isArray(args)) return usageError(this, `ARGS_JSON ${JSON.stringify(argsJson)} is not a JSON array`).code;
+    const kwargs = parseJson(kwargsJson);
+    if (!isPlainObject(kwargs)) return usageError(this, `KWARGS_JSON ${JSON.stringify(kwargsJson)} is not a JSON object`).code;
+    const bus = new Bus();
+    let client: SendOnlyClient;
+    try {
+      client = new SendOnlyClient(url, { bus, retryDelay: { initial: 50, max: 500 }, closeTimeout: 3_000, ...secretOption(parsed.values.secret) });
+      bus.twitter(identifier, ...args, kw(kwargs));
+    } catch (error) {
+      return usageError(this, error instanceof Error ? error.message : String(error)).code;
+    }
+    const problems: Error[] = [];
+    client.on("error", (error) => void problems.push(error));
+    const { undelivered } = await client.close();
+    if (undelivered.length > 0 || client.stats.sent === 0) return failed(this.name, problems[0] ?? `not delivered to ${url}`);
+    return 0;
+  },
+};
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

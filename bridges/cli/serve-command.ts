@@ -1,0 +1,61 @@
+import { PeerLink, serve } from "../jsonrpc/index.js";
+import { Bus } from "../../lib/bus.js";
+import { type Command, failed, parseCommand, secretOption, untilSignal, usageError } from "./command.js";
+
+const USAGE = `usage: berrymq serve [--host HOST] [--port PORT] [--queue FILTER]... [--peer URL]...
+                     [--secret SECRET] [--verbose]
+
+Runs a JSON-RPC bridge server (berryMQ 0.3 and JSON-RPC 2.0 on / and /JSON) until Ctrl-C.
+
+  --host     address to listen on (default 127.0.0.1)
+  --port     port (default 7200; 0 picks a free one)
+  --queue    own a queue with this filter from the start (clients of \`berrymq get\` share it)
+  --peer     link this server's bus with the bridge server at URL (style 01)
+  --secret   require Authorization: Bearer SECRET (default: $BERRYMQ_SECRET)
+  --verbose  print every message the bus sees as a JSON line`;
+
+/**
+ * `berrymq serve`: a bridge server until SIGINT or SIGTERM.
+ * @example berrymq serve --port 7200 --queue "task:*" --verbose
+ */
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "run a JSON-RPC bridge server (optionally owning queues, linked to peers)",
+  usage: USAGE,
+  async run(argv) {
+    const parsed = parseCommand(this, argv, {
+      host: { type: "string" },
+      port: { type: "string" },
+      queue: { type: "string", multiple: true },
+      peer: { type: "string", multiple: true },
+      secret: { type: "string" },
+      verbose: { type: "boolean" },
+    }, { min: 0, max: 0 });
+    if (!parsed.ok) return parsed.code;
+    const { values } = parsed;
+    const port = Number(values.port ?? 7200);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) return usageError(this, `invalid --port ${JSON.stringify(values.port)}: expected 0 to 65535`).code;
+    const bus = new Bus();
+    bus.on("error", (error) => console.error(`[bus] ${error.message}`));
+    if (values.verbose === true) bus.on("message", (message) => console.log(JSON.stringify(message)));
+    const secret = secretOption(values.secret);
+    const links: PeerLink[] = [];
+    let server: Awaited<ReturnType<typeof serve>>;
+    try {
+      server = await serve({ bus, port, queues: values.queue ?? [], ...(values.host === undefined ? {} : { host: values.host }), ...secret });
+    } catch (error) {
+      return failed(this.name, error);
+    }
+    try {
+      for (const url of values.peer ?? []) links.push(await PeerLink.connect(url, { bus, server, ...secret }));
+    } catch (error) {
+      await server.close();
+      return failed(this.name, error);
+    }
+    console.log(`berrymq serve: listening on ${server.url}${server.queues.length > 0 ? ` (queues: ${server.queues.join(", ")})` : ""}`);
+    await untilSignal();
+    for (const link of links) await link.close();
+    await server.close();
+    return 0;
+  },
+};

@@ -1,0 +1,40 @@
+import { RemoteQueueClient } from "../jsonrpc/index.js";
+import { type Command, failed, parseCommand, secretOption, untilSignal } from "./command.js";
+
+const USAGE = `usage: berrymq tail URL [FILTER] [--secret SECRET]
+
+Prints every message matching FILTER (default "*:*") that reaches the bridge server at URL, one JSON
+line each, until Ctrl-C.
+
+  --secret  the server's shared secret (default: $BERRYMQ_SECRET)`;
+
+/**
+ * `berrymq tail`: follows a bridge server's messages as JSON lines.
+ * @example berrymq tail http://127.0.0.1:7200/ "app:*"
+ */
+export const tailCommand: Command = {
+  name: "tail",
+  summary: "print a bridge server's messages as JSON lines until Ctrl-C",
+  usage: USAGE,
+  async run(argv) {
+    const parsed = parseCommand(this, argv, { secret: { type: "string" } }, { min: 1, max: 2 });
+    if (!parsed.ok) return parsed.code;
+    const [url, filter = "*:*"] = parsed.positionals as [string, string?];
+    let queue: RemoteQueueClient;
+    try {
+      // Its own queue (not shared): tail sees a copy of every message and takes none from other clients.
+      queue = await RemoteQueueClient.connect(url, { filter, ttl: 60, ...secretOption(parsed.values.secret) });
+    } catch (error) {
+      return failed(this.name, error);
+    }
+    console.error(`berrymq tail: following "${queue.filter}" on ${url}`);
+    const stopped = untilSignal().then(() => queue.close());
+    try {
+      for await (const message of queue) console.log(JSON.stringify(message));
+    } catch (error) {
+      return failed(this.name, error);
+    }
+    await stopped;
+    return 0;
+  },
+};

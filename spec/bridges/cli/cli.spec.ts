@@ -1,0 +1,109 @@
+// The berrymq CLI run as child processes: serve, send, tail, get, and --help on each.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { freePort } from "../../helpers/free-port.js";
+import { waitFor } from "../../helpers/wait-for.js";
+
+const MAIN = fileURLToPath(new URL("../../../bridges/cli/main.ts", import.meta.url));
+
+interface Running {
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+  signal(name: NodeJS.Signals): void;
+}
+
+function cli(args: string[]): Running {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERRYMQ_SECRET: "" } });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (chunk: Buffer) => void (out += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => void (err += chunk.toString()));
+  return {
+    stdout: () => out,
+    stderr: () => err,
+    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
+    signal: (name) => void child.kill(name),
+  };
+}
+
+async function finished(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = cli(args);
+  const code = await run.exited;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+const lines = (text: string): Record<string, unknown>[] => text.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe("berrymq CLI", () => {
+  let url: string;
+  let server: Running;
+  before(async () => {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}/`;
+    server = cli(["serve", "--port", String(port), "--queue", "task:*", "--verbose"]);
+    await waitFor(() => server.stdout().includes("listening on"), "serve to listen", 15_000);
+  });
+  after(async () => {
+    server.signal("SIGTERM");
+    assert.equal(await server.exited, 0, "serve exits 0 on SIGTERM");
+  });
+
+  it("--help on the top level and on every command exits 0 with its usage", async () => {
+    const top = await finished(["--help"]);
+    assert.equal(top.code, 0);
+    for (const name of ["serve", "send", "tail", "get", "broker"]) assert.match(top.stdout, new RegExp(`\\n  ${name} `));
+    for (const name of ["serve", "send", "tail", "get"]) {
+      const help = await finished([name, "--help"]);
+      assert.equal(help.code, 0, name);
+      assert.match(help.stdout, new RegExp(`^usage: berrymq ${name}`));
+    }
+  });
+
+  it("misuse exits 2 naming the problem", async () => {
+    const unknown = await finished(["frobnicate"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    const badArgs = await finished(["send", url, "app:log", "{not json"]);
+    assert.equal(badArgs.code, 2);
+    assert.match(badArgs.stderr, /ARGS_JSON "\{not json" is not a JSON array/);
+    const badId = await finished(["send", url, "bad id"]);
+    assert.equal(badId.code, 2);
+    assert.match(badId.stderr, /invalid identifier "bad id"/);
+  });
+
+  it("send delivers to serve; get pulls it from the server's queue", async () => {
+    const sent = await finished(["send", url, "task:build", '["x", 1]', '{"fast": true}']);
+    assert.equal(sent.code, 0, sent.stderr);
+    await waitFor(() => server.stdout().includes('"task:build"'), "serve --verbose prints the message");
+    const got = await finished(["get", url, "--timeout", "2000"]);
+    assert.equal(got.code, 0, got.stderr);
+    const [message] = lines(got.stdout);
+    assert.equal(message?.id, "task:build");
+    assert.deepEqual(message?.args, ["x", 1]);
+    assert.deepEqual(message?.kwargs, { fast: true });
+    const none = await finished(["get", url, "--nowait"]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /empty/);
+  });
+
+  it("tail prints matching messages as JSON lines until SIGINT", async () => {
+    const tail = cli(["tail", url, "app:*"]);
+    await waitFor(() => tail.stderr().includes("following"), "tail to start", 15_000);
+    assert.equal((await finished(["send", url, "app:log", '["one"]'])).code, 0);
+    assert.equal((await finished(["send", url, "other:log", '["skip"]'])).code, 0);
+    assert.equal((await finished(["send", url, "app:log", '["two"]'])).code, 0);
+    await waitFor(() => lines(tail.stdout()).length === 2, "two lines from tail", 10_000);
+    assert.deepEqual(lines(tail.stdout()).map((m) => m.args), [["one"], ["two"]]);
+    tail.signal("SIGINT");
+    assert.equal(await tail.exited, 0);
+  });
+
+  it("send to a server that is not there exits 1 saying so", async () => {
+    const nobody = await finished(["send", `http://127.0.0.1:${await freePort()}/`, "app:log"]);
+    assert.equal(nobody.code, 1);
+    assert.match(nobody.stderr, /unreachable|ECONNREFUSED/);
+  });
+});
