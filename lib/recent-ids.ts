@@ -1,6 +1,10 @@
 /** A bounded set of recently seen ids: the oldest are forgotten first once `capacity` is reached. */
 export class RecentIds {
   readonly #ids = new Set<string>();
+  // The ids in arrival order, as a ring once full: the oldest is found by index. (Taking a Set's first
+  // value instead costs a scan over its deleted slots, which made every add O(capacity) once full.)
+  readonly #order: string[] = [];
+  #oldest = 0;
 
   constructor(readonly capacity: number) {}
 
@@ -12,10 +16,13 @@ export class RecentIds {
   add(id: string): boolean {
     if (this.#ids.has(id)) return false;
     this.#ids.add(id);
-    if (this.#ids.size > this.capacity) {
-      // A Set iterates in insertion order: the first value is the oldest.
-      this.#ids.delete(this.#ids.values().next().value as string);
+    if (this.#order.length < this.capacity) {
+      this.#order.push(id);
+      return true;
     }
+    this.#ids.delete(this.#order[this.#oldest] as string);
+    this.#order[this.#oldest] = id;
+    this.#oldest = (this.#oldest + 1) % this.capacity;
     return true;
   }
 
