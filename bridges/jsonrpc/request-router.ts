@@ -1,7 +1,8 @@
-import { createJSONRPCErrorResponse, type JSONRPCID, type JSONRPCRequest, type JSONRPCResponse, type JSONRPCServer } from "json-rpc-2.0";
+import { createJSONRPCErrorResponse, createJSONRPCSuccessResponse, type JSONRPCID, type JSONRPCRequest, type JSONRPCResponse, type JSONRPCServer } from "json-rpc-2.0";
 import { isPlainObject } from "../../lib/kwargs.js";
 import type { BridgeState } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
+import { toRpcError } from "./fault.js";
 import { answerLegacy, type LegacyAnswer } from "./legacy-methods.js";
 import type { CallContext } from "./rpc-methods.js";
 
@@ -19,7 +20,7 @@ const FORBIDDEN_KEYS = ["__proto__", "constructor", "prototype"];
 export async function routeRequest(rpc: JSONRPCServer<CallContext>, state: BridgeState, payload: unknown, context: CallContext): Promise<RouterAnswer> {
   if (Array.isArray(payload)) {
     if (payload.length === 0) return invalid(null, "an empty batch");
-    const answers = await Promise.all(payload.map((item) => receiveOne(rpc, item, context)));
+    const answers = await Promise.all(payload.map((item) => receiveOne(rpc, state, item, context)));
     const responses = answers.filter((answer): answer is JSONRPCResponse => answer !== null);
     return responses.length === 0 ? null : responses;
   }
@@ -28,7 +29,7 @@ export async function routeRequest(rpc: JSONRPCServer<CallContext>, state: Bridg
     if (bad !== undefined) return { id: null, result: null, error: { code: BridgeErrorCode.InvalidRequest, message: `invalid request: key "${bad}" is not allowed`, type: "InvalidRequest" } };
     return answerLegacy(state, payload, context.signal);
   }
-  return receiveOne(rpc, payload, context);
+  return receiveOne(rpc, state, payload, context);
 }
 
 /** The answer for a body that is not JSON. */
@@ -37,7 +38,7 @@ export function parseErrorAnswer(reason: string): JSONRPCResponse {
 }
 
 // json-rpc-2.0 assumes each request is an object: anything else is answered here before it gets there.
-function receiveOne(rpc: JSONRPCServer<CallContext>, item: unknown, context: CallContext): PromiseLike<JSONRPCResponse | null> | JSONRPCResponse {
+function receiveOne(rpc: JSONRPCServer<CallContext>, state: BridgeState, item: unknown, context: CallContext): PromiseLike<JSONRPCResponse | null> | JSONRPCResponse {
   if (!isPlainObject(item)) return invalid(null, `${JSON.stringify(item)?.slice(0, 60)} is not a request object`);
   const id = item.id;
   const validId: JSONRPCID = isId(id) ? id : null;
@@ -50,6 +51,16 @@ function receiveOne(rpc: JSONRPCServer<CallContext>, item: unknown, context: Cal
   const bad = forbiddenKey(item) ?? (isPlainObject(params) ? forbiddenKey(params) : undefined);
   if (bad !== undefined) {
     return createJSONRPCErrorResponse(validId, BridgeErrorCode.InvalidParams, `invalid params: key "${bad}" is not allowed`);
+  }
+  // The hot method of peer links, answered here without json-rpc-2.0's per-call promise machinery
+  // (same answers; this is what lets a batch of 1,000 go through several times faster).
+  if (item.method === "berrymq.send" && isPlainObject(params) && id !== undefined) {
+    try {
+      return createJSONRPCSuccessResponse(validId, state.send(params.token, params.envelope));
+    } catch (error) {
+      const { code, message, data } = toRpcError(error);
+      return createJSONRPCErrorResponse(validId, code, message, data);
+    }
   }
   return rpc.receive(item as unknown as JSONRPCRequest, context);
 }
