@@ -63,7 +63,9 @@ async function receiver(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--receiver"], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--receiver"], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const lines = createInterface({ input: child.stdout });
   const next = (): Promise<string> => new Promise((resolve) => lines.once("line", resolve));
   const ports = JSON.parse(await next()) as { url: string; bare: number };
@@ -95,14 +97,23 @@ async function main(): Promise<void> {
     (payload: unknown) =>
       new Promise<void>((resolve, reject) => {
         const body = JSON.stringify(payload);
-        const req = request({ host: "127.0.0.1", port: ports.bare, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () => {
-            client.receive(JSON.parse(Buffer.concat(chunks).toString()));
-            resolve();
-          });
-        });
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port: ports.bare,
+            method: "POST",
+            agent,
+            headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (chunk: Buffer) => chunks.push(chunk));
+            res.on("end", () => {
+              client.receive(JSON.parse(Buffer.concat(chunks).toString()));
+              resolve();
+            });
+          },
+        );
         req.on("error", reject);
         req.end(body);
       }),
@@ -118,7 +129,11 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: inFlight }, worker));
     await received(BASELINE_COUNT);
   };
-  const baseline = await measure(`json-rpc-2.0, one request per message, ${IN_FLIGHT} in flight`, BASELINE_COUNT, oneByOne(IN_FLIGHT));
+  const baseline = await measure(
+    `json-rpc-2.0, one request per message, ${IN_FLIGHT} in flight`,
+    BASELINE_COUNT,
+    oneByOne(IN_FLIGHT),
+  );
   const sequential = await measure("json-rpc-2.0, one request per message, 1 in flight", BASELINE_COUNT, oneByOne(1));
 
   await link.close();
@@ -130,7 +145,13 @@ async function main(): Promise<void> {
   console.log(`\nbridge: one process to another over 127.0.0.1 — ${machine()}\n`);
   printTable(
     ["path", "messages/s", "vs baseline"],
-    [peer, baseline, sequential].map((rate) => [rate.label, formatRate(rate.perSecond), `${(rate.perSecond / baseline.perSecond).toFixed(1)}×`]),
+    [peer, baseline, sequential].map((rate) => [
+      rate.label,
+      formatRate(rate.perSecond),
+      `${(rate.perSecond / baseline.perSecond).toFixed(1)}×`,
+    ]),
   );
-  console.log(`\nratios are against the faster baseline (8 in flight). targets: ≥ 50,000 msg/s (${peer.perSecond >= 50_000 ? "met" : "MISSED"}), ≥ 10× baseline (${peer.perSecond >= 10 * baseline.perSecond ? "met" : "MISSED"})`);
+  console.log(
+    `\nratios are against the faster baseline (8 in flight). targets: ≥ 50,000 msg/s (${peer.perSecond >= 50_000 ? "met" : "MISSED"}), ≥ 10× baseline (${peer.perSecond >= 10 * baseline.perSecond ? "met" : "MISSED"})`,
+  );
 }

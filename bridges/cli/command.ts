@@ -14,7 +14,13 @@ export interface Command {
 
 /** Parsed options and positionals, or the exit code when parsing already answered (help or misuse). */
 export type Parsed<O extends NonNullable<ParseArgsConfig["options"]>> =
-  | { ok: true; values: { [K in keyof O]?: O[K] extends { multiple: true } ? string[] : O[K] extends { type: "boolean" } ? boolean : string }; positionals: string[] }
+  | {
+      ok: true;
+      values: {
+        [K in keyof O]?: O[K] extends { multiple: true } ? string[] : O[K] extends { type: "boolean" } ? boolean : string;
+      };
+      positionals: string[];
+    }
   | { ok: false; code: number };
 
 /**
@@ -39,7 +45,10 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig["options"]>>(
   }
   const count = parsed.positionals.length;
   if (count < positionals.min || count > positionals.max) {
-    return usageError(command, `expected ${positionals.min === positionals.max ? positionals.min : `${positionals.min} to ${positionals.max}`} arguments, got ${count}`);
+    return usageError(
+      command,
+      `expected ${positionals.min === positionals.max ? positionals.min : `${positionals.min} to ${positionals.max}`} arguments, got ${count}`,
+    );
   }
   return { ok: true, values: parsed.values as never, positionals: parsed.positionals };
 }

@@ -22,19 +22,26 @@ export const getCommand: Command = {
   summary: "pull messages from a queue on a bridge server",
   usage: USAGE,
   async run(argv) {
-    const parsed = parseCommand(this, argv, {
-      filter: { type: "string" },
-      count: { type: "string" },
-      timeout: { type: "string" },
-      nowait: { type: "boolean" },
-      secret: { type: "string" },
-    }, { min: 1, max: 1 });
+    const parsed = parseCommand(
+      this,
+      argv,
+      {
+        filter: { type: "string" },
+        count: { type: "string" },
+        timeout: { type: "string" },
+        nowait: { type: "boolean" },
+        secret: { type: "string" },
+      },
+      { min: 1, max: 1 },
+    );
     if (!parsed.ok) return parsed.code;
     const { values } = parsed;
     const count = Number(values.count ?? 1);
     const timeout = Number(values.timeout ?? 10_000);
-    if (!Number.isInteger(count) || count < 1) return usageError(this, `invalid --count ${JSON.stringify(values.count)}: expected an integer >= 1`).code;
-    if (!Number.isFinite(timeout) || timeout < 0) return usageError(this, `invalid --timeout ${JSON.stringify(values.timeout)}: expected ms >= 0`).code;
+    if (!Number.isInteger(count) || count < 1)
+      return usageError(this, `invalid --count ${JSON.stringify(values.count)}: expected an integer >= 1`).code;
+    if (!Number.isFinite(timeout) || timeout < 0)
+      return usageError(this, `invalid --timeout ${JSON.stringify(values.timeout)}: expected ms >= 0`).code;
     let queue: RemoteQueueClient;
     try {
       // Shared: several `get` clients of one server queue each take different messages.

@@ -33,7 +33,12 @@ export const sendCommand: Command = {
     const bus = new Bus();
     let client: SendOnlyClient;
     try {
-      client = new SendOnlyClient(url, { bus, retryDelay: { initial: 50, max: 500 }, closeTimeout: 3_000, ...secretOption(parsed.values.secret) });
+      client = new SendOnlyClient(url, {
+        bus,
+        retryDelay: { initial: 50, max: 500 },
+        closeTimeout: 3_000,
+        ...secretOption(parsed.values.secret),
+      });
       bus.twitter(identifier, ...args, kw(kwargs));
     } catch (error) {
       return usageError(this, error instanceof Error ? error.message : String(error)).code;

@@ -23,18 +23,24 @@ export const serveCommand: Command = {
   summary: "run a JSON-RPC bridge server (optionally owning queues, linked to peers)",
   usage: USAGE,
   async run(argv) {
-    const parsed = parseCommand(this, argv, {
-      host: { type: "string" },
-      port: { type: "string" },
-      queue: { type: "string", multiple: true },
-      peer: { type: "string", multiple: true },
-      secret: { type: "string" },
-      verbose: { type: "boolean" },
-    }, { min: 0, max: 0 });
+    const parsed = parseCommand(
+      this,
+      argv,
+      {
+        host: { type: "string" },
+        port: { type: "string" },
+        queue: { type: "string", multiple: true },
+        peer: { type: "string", multiple: true },
+        secret: { type: "string" },
+        verbose: { type: "boolean" },
+      },
+      { min: 0, max: 0 },
+    );
     if (!parsed.ok) return parsed.code;
     const { values } = parsed;
     const port = Number(values.port ?? 7200);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) return usageError(this, `invalid --port ${JSON.stringify(values.port)}: expected 0 to 65535`).code;
+    if (!Number.isInteger(port) || port < 0 || port > 65_535)
+      return usageError(this, `invalid --port ${JSON.stringify(values.port)}: expected 0 to 65535`).code;
     const bus = new Bus();
     bus.on("error", (error) => console.error(`[bus] ${error.message}`));
     if (values.verbose === true) bus.on("message", (message) => console.log(JSON.stringify(message)));
@@ -42,7 +48,13 @@ export const serveCommand: Command = {
     const links: PeerLink[] = [];
     let server: Awaited<ReturnType<typeof serve>>;
     try {
-      server = await serve({ bus, port, queues: values.queue ?? [], ...(values.host === undefined ? {} : { host: values.host }), ...secret });
+      server = await serve({
+        bus,
+        port,
+        queues: values.queue ?? [],
+        ...(values.host === undefined ? {} : { host: values.host }),
+        ...secret,
+      });
     } catch (error) {
       return failed(this.name, error);
     }
@@ -52,7 +64,9 @@ export const serveCommand: Command = {
       await server.close();
       return failed(this.name, error);
     }
-    console.log(`berrymq serve: listening on ${server.url}${server.queues.length > 0 ? ` (queues: ${server.queues.join(", ")})` : ""}`);
+    console.log(
+      `berrymq serve: listening on ${server.url}${server.queues.length > 0 ? ` (queues: ${server.queues.join(", ")})` : ""}`,
+    );
     await untilSignal();
     for (const link of links) await link.close();
     await server.close();

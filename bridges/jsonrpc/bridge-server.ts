@@ -58,7 +58,8 @@ export class BridgeServer implements PeerHost {
     this.#http = http;
     this.#host = options.host ?? "127.0.0.1";
     this.#maxBody = options.maxBodySize ?? 1024 * 1024;
-    if (!Number.isInteger(this.#maxBody) || this.#maxBody < 1) throw new InvalidArgumentError("maxBodySize", options.maxBodySize, "an integer number of bytes >= 1");
+    if (!Number.isInteger(this.#maxBody) || this.#maxBody < 1)
+      throw new InvalidArgumentError("maxBodySize", options.maxBodySize, "an integer number of bytes >= 1");
     if (options.secret !== undefined && (typeof options.secret !== "string" || options.secret === "")) {
       throw new InvalidArgumentError("secret", options.secret, "a non-empty string");
     }
@@ -127,17 +128,32 @@ export class BridgeServer implements PeerHost {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== "/" && path !== "/JSON") {
       req.resume();
-      return reply(res, 404, errorBody(BridgeErrorCode.InvalidRequest, `no JSON-RPC endpoint at ${JSON.stringify(path?.slice(0, 80))}: use / or /JSON`));
+      return reply(
+        res,
+        404,
+        errorBody(
+          BridgeErrorCode.InvalidRequest,
+          `no JSON-RPC endpoint at ${JSON.stringify(path?.slice(0, 80))}: use / or /JSON`,
+        ),
+      );
     }
     if (req.method !== "POST") {
       req.resume();
       res.setHeader("allow", "POST");
-      return reply(res, 405, errorBody(BridgeErrorCode.InvalidRequest, `method ${req.method ?? "?"} not allowed: POST a JSON-RPC request`));
+      return reply(
+        res,
+        405,
+        errorBody(BridgeErrorCode.InvalidRequest, `method ${req.method ?? "?"} not allowed: POST a JSON-RPC request`),
+      );
     }
     if (this.#secret !== undefined && !this.#authorized(req)) {
       req.resume();
       res.setHeader("www-authenticate", 'Bearer realm="berrymq"');
-      return reply(res, 401, errorBody(BridgeErrorCode.Unauthorized, "unauthorized: send the server's secret as Authorization: Bearer <secret>"));
+      return reply(
+        res,
+        401,
+        errorBody(BridgeErrorCode.Unauthorized, "unauthorized: send the server's secret as Authorization: Bearer <secret>"),
+      );
     }
     const body = await readBody(req, this.#maxBody);
     if (!body.ok) {
@@ -183,7 +199,8 @@ export class BridgeServer implements PeerHost {
  */
 export async function serve(options: BridgeServerOptions = {}): Promise<BridgeServer> {
   const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError("port", options.port, "an integer from 0 to 65535");
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new InvalidArgumentError("port", options.port, "an integer from 0 to 65535");
   const http = createServer({ keepAliveTimeout: 5_000 });
   const server = new BridgeServer(http, options);
   await new Promise<void>((resolve, reject) => {

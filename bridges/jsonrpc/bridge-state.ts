@@ -85,27 +85,45 @@ export class BridgeState {
   interconnect(url: unknown, token: unknown, busId: unknown, ttl: unknown): { busId: string } {
     if (typeof url !== "string") throw new InvalidArgumentError("url", url, "the peer's bridge server URL");
     parseHttpUrl(url);
-    if (typeof token !== "string" || token.length === 0 || token.length > 256) throw new InvalidArgumentError("token", token, "a string of 1 to 256 characters");
-    if (typeof busId !== "string" || busId.length === 0 || busId.length > 256) throw new InvalidArgumentError("busId", busId, "the peer's bus id");
+    if (typeof token !== "string" || token.length === 0 || token.length > 256)
+      throw new InvalidArgumentError("token", token, "a string of 1 to 256 characters");
+    if (typeof busId !== "string" || busId.length === 0 || busId.length > 256)
+      throw new InvalidArgumentError("busId", busId, "the peer's bus id");
     const checked = checkTtl(ttl);
     const onLost = (): void => void this.sessions.close(token);
-    const link = new PeerLink(url, { ...this.#peerLink, ...this.#secret(), bus: this.bus, name: `peer ${url}` }, { token, busId, onLost });
+    const link = new PeerLink(
+      url,
+      { ...this.#peerLink, ...this.#secret(), bus: this.bus, name: `peer ${url}` },
+      { token, busId, onLost },
+    );
     this.#openPeer(link, token, checked);
     return { busId: this.bus.id };
   }
 
   /** Style 01 (berryMQ 0.3): `interconnect(addr, token, ttl)` with `addr` = `[host, port]`. */
   interconnectLegacy(addr: unknown, token: unknown, ttl: unknown): string {
-    if (!Array.isArray(addr) || addr.length !== 2 || typeof addr[0] !== "string" || !Number.isInteger(addr[1]) || (addr[1] as number) < 1 || (addr[1] as number) > 65_535) {
+    if (
+      !Array.isArray(addr) ||
+      addr.length !== 2 ||
+      typeof addr[0] !== "string" ||
+      !Number.isInteger(addr[1]) ||
+      (addr[1] as number) < 1 ||
+      (addr[1] as number) > 65_535
+    ) {
       throw new InvalidArgumentError("addr", addr, '[host, port], e.g. ["127.0.0.1", 7300]');
     }
     const given = token === null || token === undefined ? randomUUID() : token;
-    if (typeof given !== "string" || given.length === 0 || given.length > 256) throw new InvalidArgumentError("token", token, "a string of 1 to 256 characters, or null");
+    if (typeof given !== "string" || given.length === 0 || given.length > 256)
+      throw new InvalidArgumentError("token", token, "a string of 1 to 256 characters, or null");
     const checked = checkTtl(ttl);
     const host = addr[0].includes(":") ? `[${addr[0]}]` : addr[0];
     const url = `http://${host}:${addr[1]}/`;
     parseHttpUrl(url);
-    const link = new LegacyPeerLink(url, given, () => void this.sessions.close(given), { ...this.#peerLink, bus: this.bus, name: `berryMQ 0.3 peer ${url}` });
+    const link = new LegacyPeerLink(url, given, () => void this.sessions.close(given), {
+      ...this.#peerLink,
+      bus: this.bus,
+      name: `berryMQ 0.3 peer ${url}`,
+    });
     return this.#openPeer(link, given, checked);
   }
 
@@ -127,7 +145,8 @@ export class BridgeState {
   sendPlain(token: unknown, identifier: unknown, args: unknown, kwargs: unknown): number | null {
     const session = this.sessions.use(token);
     if (session.kind === "queue") throw wrongKind(session.kind, "send");
-    const message = fromLegacy(identifier, args, kwargs, `client:${String(token).slice(0, 64)}`, ++this.#legacySeq);
+    // The origin names this server, never the token (tokens are credentials, messages travel on).
+    const message = fromLegacy(identifier, args, kwargs, `client@${this.bus.id}`, ++this.#legacySeq);
     if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
     return this.bus.inject(message) ?? null;
   }
@@ -187,7 +206,8 @@ export class BridgeState {
 
 function checkTtl(ttl: unknown): number | undefined {
   if (ttl === null || ttl === undefined || ttl === 0) return undefined;
-  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0) throw new InvalidArgumentError("ttl", ttl, "seconds >= 0, or null for no expiry");
+  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0)
+    throw new InvalidArgumentError("ttl", ttl, "seconds >= 0, or null for no expiry");
   return ttl;
 }
 

@@ -1,15 +1,14 @@
-import { JSONRPCErrorCode } from "json-rpc-2.0";
-
 /**
- * JSON-RPC error codes a bridge server answers with: the five of the JSON-RPC 2.0 spec, then berrymq's own
+ * JSON-RPC error codes a bridge server answers with: the five of the JSON-RPC 2.0 spec (the values of
+ * json-rpc-2.0's JSONRPCErrorCode), then berrymq's own
  * in the server-defined range (-32000 to -32099). berryMQ 0.3 answers use the same codes in their `error`.
  */
 export enum BridgeErrorCode {
-  ParseError = JSONRPCErrorCode.ParseError,
-  InvalidRequest = JSONRPCErrorCode.InvalidRequest,
-  MethodNotFound = JSONRPCErrorCode.MethodNotFound,
-  InvalidParams = JSONRPCErrorCode.InvalidParams,
-  InternalError = JSONRPCErrorCode.InternalError,
+  ParseError = -32700,
+  InvalidRequest = -32600,
+  MethodNotFound = -32601,
+  InvalidParams = -32602,
+  InternalError = -32603,
   /** The token names no open connection (never issued, closed, or the server restarted). */
   InvalidToken = -32001,
   /** The connection was idle longer than its `ttl` and was closed. */

@@ -15,10 +15,13 @@ const QUEUE_CODES: Record<string, BridgeErrorCode> = {
 /** The JSON-RPC error object for anything a method handler threw. */
 export function toRpcError(error: unknown): JSONRPCError {
   if (error instanceof RpcFault) {
-    return error.data === undefined ? { code: error.rpcCode, message: error.message } : { code: error.rpcCode, message: error.message, data: error.data };
+    return error.data === undefined
+      ? { code: error.rpcCode, message: error.message }
+      : { code: error.rpcCode, message: error.message, data: error.data };
   }
   if (error instanceof BerryError) {
-    if (BAD_INPUT.has(error.code)) return { code: BridgeErrorCode.InvalidParams, message: error.message, data: { code: error.code } };
+    if (BAD_INPUT.has(error.code))
+      return { code: BridgeErrorCode.InvalidParams, message: error.message, data: { code: error.code } };
     const queueCode = QUEUE_CODES[error.code];
     if (queueCode !== undefined) return { code: queueCode, message: error.message, data: { code: error.code } };
     return { code: BridgeErrorCode.InternalError, message: error.message, data: { code: error.code } };

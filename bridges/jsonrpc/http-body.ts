@@ -1,7 +1,10 @@
 import type { IncomingMessage } from "node:http";
 
 /** A body that ended before `limit` bytes, or the fact that it would not. */
-export type BodyResult = { ok: true; text: string } | { ok: false; tooLarge: true } | { ok: false; tooLarge: false; error: Error };
+export type BodyResult =
+  | { ok: true; text: string }
+  | { ok: false; tooLarge: true }
+  | { ok: false; tooLarge: false; error: Error };
 
 /** Reads a request body as UTF-8 text, giving up (without buffering more) as soon as it passes `limit` bytes. */
 export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {

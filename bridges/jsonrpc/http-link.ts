@@ -12,7 +12,10 @@ export interface HttpLinkOptions extends LinkOptions, RpcEndpointOptions {
 
 /** Whether a remote error means the server no longer knows our token (restarted, expired, closed). */
 export function isTokenLost(error: unknown): boolean {
-  return error instanceof RemoteError && (error.rpcCode === BridgeErrorCode.InvalidToken || error.rpcCode === BridgeErrorCode.TokenExpired);
+  return (
+    error instanceof RemoteError &&
+    (error.rpcCode === BridgeErrorCode.InvalidToken || error.rpcCode === BridgeErrorCode.TokenExpired)
+  );
 }
 
 /**
@@ -71,7 +74,8 @@ export abstract class HttpLink extends Link {
     } catch (error) {
       // Too large for the server's body limit: halves go separately; one message alone cannot go at all.
       if (error instanceof HttpStatusError && error.status === 413) {
-        if (batch.length === 1) return this.#refused(new RemoteError("berrymq.send", BridgeErrorCode.PayloadTooLarge, error.message));
+        if (batch.length === 1)
+          return this.#refused(new RemoteError("berrymq.send", BridgeErrorCode.PayloadTooLarge, error.message));
         const half = Math.ceil(batch.length / 2);
         await this.#send(batch.slice(0, half), token);
         await this.#send(batch.slice(half), token);

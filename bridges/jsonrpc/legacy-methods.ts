@@ -35,7 +35,10 @@ const METHODS: Record<string, LegacyMethod> = {
     if (block === false) return toLegacy(state.getNowait(token));
     // 0.3 timeouts are seconds (Python's Queue.get); null waits until a message or the client hangs up.
     if (timeout !== null && timeout !== undefined && (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0)) {
-      throw new RpcFault(BridgeErrorCode.InvalidParams, `invalid timeout ${JSON.stringify(timeout)}: expected seconds >= 0 or null`);
+      throw new RpcFault(
+        BridgeErrorCode.InvalidParams,
+        `invalid timeout ${JSON.stringify(timeout)}: expected seconds >= 0 or null`,
+      );
     }
     return toLegacy(await state.get(token, typeof timeout === "number" ? timeout * 1000 : undefined, signal));
   },
@@ -50,13 +53,22 @@ const METHODS: Record<string, LegacyMethod> = {
  * Answers one request in berryMQ 0.3's JSON-RPC 1.0 form (`{"id", "method", "params": [...]}`, no
  * `jsonrpc` member): token problems answer with 0.3's result strings, other failures with an `error`.
  */
-export async function answerLegacy(state: BridgeState, request: Record<string, unknown>, signal: AbortSignal): Promise<LegacyAnswer> {
+export async function answerLegacy(
+  state: BridgeState,
+  request: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<LegacyAnswer> {
   const id = request.id ?? null;
   try {
     const { method, params } = request;
-    if (typeof method !== "string") throw new RpcFault(BridgeErrorCode.InvalidRequest, `invalid request: method ${JSON.stringify(method) ?? "missing"}: expected a string`);
+    if (typeof method !== "string")
+      throw new RpcFault(
+        BridgeErrorCode.InvalidRequest,
+        `invalid request: method ${JSON.stringify(method) ?? "missing"}: expected a string`,
+      );
     const call = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
-    if (call === undefined) throw new RpcFault(BridgeErrorCode.MethodNotFound, `method not found: ${JSON.stringify(method.slice(0, 80))}`);
+    if (call === undefined)
+      throw new RpcFault(BridgeErrorCode.MethodNotFound, `method not found: ${JSON.stringify(method.slice(0, 80))}`);
     if (params !== undefined && !Array.isArray(params)) {
       throw new RpcFault(BridgeErrorCode.InvalidParams, `invalid params ${describe(params)}: expected an array (JSON-RPC 1.0)`);
     }

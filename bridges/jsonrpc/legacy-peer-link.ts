@@ -39,7 +39,10 @@ export class LegacyPeerLink extends Link {
       const answer = await this.#endpoint.legacyCall("send_message", [this.#token, envelope.id, envelope.args, envelope.kwargs]);
       if (answer === "invalid token" || answer === "timeout") {
         setImmediate(this.#onLost);
-        throw new RpcFault(BridgeErrorCode.InvalidToken, `link ${this.name}: the berryMQ 0.3 peer answered ${JSON.stringify(answer)}`);
+        throw new RpcFault(
+          BridgeErrorCode.InvalidToken,
+          `link ${this.name}: the berryMQ 0.3 peer answered ${JSON.stringify(answer)}`,
+        );
       }
       // A failure later in this batch makes the Link retry all of it, and a 0.3 peer has no
       // de-duplication: dropping what was sent keeps this loop from sending it twice in one attempt.

@@ -55,7 +55,11 @@ export class PeerLink extends HttpLink {
   constructor(url: string | URL, options: PeerLinkOptions);
   /** @internal the server's end of a link a peer opened. */
   constructor(url: string | URL, options: HttpLinkOptions, accepted: AcceptedPeer);
-  constructor(url: string | URL, options: HttpLinkOptions & { server?: PeerHost; pingInterval?: number }, accepted?: AcceptedPeer) {
+  constructor(
+    url: string | URL,
+    options: HttpLinkOptions & { server?: PeerHost; pingInterval?: number },
+    accepted?: AcceptedPeer,
+  ) {
     super(url, options);
     this.#pingInterval = options.pingInterval ?? 2_000;
     if (!Number.isInteger(this.#pingInterval) || this.#pingInterval < 1) {
@@ -67,7 +71,8 @@ export class PeerLink extends HttpLink {
       this.token = accepted.token;
       this.remoteBusId = accepted.busId;
     } else {
-      if (options.server === undefined) throw new InvalidArgumentError("server", options.server, "the local BridgeServer the far side sends to");
+      if (options.server === undefined)
+        throw new InvalidArgumentError("server", options.server, "the local BridgeServer the far side sends to");
       this.#host = options.server;
       this.#linkToken = randomUUID();
       this.#host.attachPeer(this.#linkToken, this);
@@ -111,12 +116,21 @@ export class PeerLink extends HttpLink {
     if (this.#accepted !== undefined) {
       // The peer that opened this link no longer knows it; only it can open a new one.
       setImmediate(this.#accepted.onLost);
-      throw new RpcFault(BridgeErrorCode.InvalidToken, `link ${this.name}: the peer at ${this.endpoint.url.href} forgot token ${this.#linkToken}`);
+      throw new RpcFault(
+        BridgeErrorCode.InvalidToken,
+        `link ${this.name}: the peer at ${this.endpoint.url.href} forgot token ${this.#linkToken}`,
+      );
     }
     const host = this.#host as PeerHost;
-    const result = await this.endpoint.call("berrymq.interconnect", { token: this.#linkToken, url: host.url, busId: this.bus.id, ttl: this.ttl });
+    const result = await this.endpoint.call("berrymq.interconnect", {
+      token: this.#linkToken,
+      url: host.url,
+      busId: this.bus.id,
+      ttl: this.ttl,
+    });
     const busId = (result as { busId?: unknown } | null)?.busId;
-    if (typeof busId !== "string" || busId === "") throw new BadResponseError(this.endpoint.url.href, result, '{"busId": "<far bus id>"}');
+    if (typeof busId !== "string" || busId === "")
+      throw new BadResponseError(this.endpoint.url.href, result, '{"busId": "<far bus id>"}');
     this.remoteBusId = busId;
     return this.#linkToken;
   }
@@ -127,7 +141,8 @@ export class PeerLink extends HttpLink {
     if (this.#host !== undefined) {
       this.#host.detachPeer(this.#linkToken);
       // Best effort: lets the far server close its end now rather than at ttl expiry.
-      if (this.token !== undefined) await this.endpoint.call("berrymq.close", { token: this.#linkToken }, 500).catch(() => undefined);
+      if (this.token !== undefined)
+        await this.endpoint.call("berrymq.close", { token: this.#linkToken }, 500).catch(() => undefined);
     }
     await super.closeTransport();
   }

@@ -48,7 +48,11 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
         const hello = (await endpoint.call("berrymq.hello", {})) as { queues?: unknown };
         const queues = Array.isArray(hello?.queues) ? hello.queues : [];
         if (typeof queues[0] !== "string") {
-          throw new InvalidArgumentError("filter", filter, `a filter: the server at ${endpoint.url.href} owns no queue (start it with --queue FILTER)`);
+          throw new InvalidArgumentError(
+            "filter",
+            filter,
+            `a filter: the server at ${endpoint.url.href} owns no queue (start it with --queue FILTER)`,
+          );
         }
         filter = queues[0];
       }
@@ -103,7 +107,12 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
     this.#endpoint.close();
   }
 
-  async #pull(method: string, params: Record<string, unknown>, httpTimeout: number | undefined, timeout: number): Promise<Message> {
+  async #pull(
+    method: string,
+    params: Record<string, unknown>,
+    httpTimeout: number | undefined,
+    timeout: number,
+  ): Promise<Message> {
     if (this.#closed) throw new QueueClosedError(this.filter);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -121,7 +130,12 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
 }
 
 async function open(endpoint: RpcEndpoint, filter: string, options: RemoteQueueOptions): Promise<string> {
-  const result = (await endpoint.call("berrymq.connect", { style: "queue", filter, ttl: options.ttl ?? 300, shared: options.shared === true })) as { token?: unknown };
+  const result = (await endpoint.call("berrymq.connect", {
+    style: "queue",
+    filter,
+    ttl: options.ttl ?? 300,
+    shared: options.shared === true,
+  })) as { token?: unknown };
   if (typeof result?.token !== "string") throw new BadResponseError(endpoint.url.href, result, '{"token": "..."}');
   return result.token;
 }

@@ -1,4 +1,11 @@
-import { createJSONRPCErrorResponse, createJSONRPCSuccessResponse, type JSONRPCID, type JSONRPCRequest, type JSONRPCResponse, type JSONRPCServer } from "json-rpc-2.0";
+import {
+  createJSONRPCErrorResponse,
+  createJSONRPCSuccessResponse,
+  type JSONRPCID,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  type JSONRPCServer,
+} from "json-rpc-2.0";
 import { isPlainObject } from "../../lib/kwargs.js";
 import type { BridgeState } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
@@ -17,7 +24,12 @@ const FORBIDDEN_KEYS = ["__proto__", "constructor", "prototype"];
  * `jsonrpc` member a 2.0 request, any other object a berryMQ 0.3 (JSON-RPC 1.0) request. Never throws:
  * every problem becomes an error answer naming it.
  */
-export async function routeRequest(rpc: JSONRPCServer<CallContext>, state: BridgeState, payload: unknown, context: CallContext): Promise<RouterAnswer> {
+export async function routeRequest(
+  rpc: JSONRPCServer<CallContext>,
+  state: BridgeState,
+  payload: unknown,
+  context: CallContext,
+): Promise<RouterAnswer> {
   if (Array.isArray(payload)) {
     if (payload.length === 0) return invalid(null, "an empty batch");
     const answers = await Promise.all(payload.map((item) => receiveOne(rpc, state, item, context)));
@@ -26,7 +38,16 @@ export async function routeRequest(rpc: JSONRPCServer<CallContext>, state: Bridg
   }
   if (isPlainObject(payload) && !("jsonrpc" in payload)) {
     const bad = forbiddenKey(payload);
-    if (bad !== undefined) return { id: null, result: null, error: { code: BridgeErrorCode.InvalidRequest, message: `invalid request: key "${bad}" is not allowed`, type: "InvalidRequest" } };
+    if (bad !== undefined)
+      return {
+        id: null,
+        result: null,
+        error: {
+          code: BridgeErrorCode.InvalidRequest,
+          message: `invalid request: key "${bad}" is not allowed`,
+          type: "InvalidRequest",
+        },
+      };
     return answerLegacy(state, payload, context.signal);
   }
   return receiveOne(rpc, state, payload, context);
@@ -38,7 +59,12 @@ export function parseErrorAnswer(reason: string): JSONRPCResponse {
 }
 
 // json-rpc-2.0 assumes each request is an object: anything else is answered here before it gets there.
-function receiveOne(rpc: JSONRPCServer<CallContext>, state: BridgeState, item: unknown, context: CallContext): PromiseLike<JSONRPCResponse | null> | JSONRPCResponse {
+function receiveOne(
+  rpc: JSONRPCServer<CallContext>,
+  state: BridgeState,
+  item: unknown,
+  context: CallContext,
+): PromiseLike<JSONRPCResponse | null> | JSONRPCResponse {
   if (!isPlainObject(item)) return invalid(null, `${JSON.stringify(item)?.slice(0, 60)} is not a request object`);
   const id = item.id;
   const validId: JSONRPCID = isId(id) ? id : null;
@@ -47,7 +73,8 @@ function receiveOne(rpc: JSONRPCServer<CallContext>, state: BridgeState, item: u
   if (typeof item.method !== "string") return invalid(validId, "method must be a string");
   if ("result" in item || "error" in item) return invalid(validId, "a request has no result or error member");
   const params = item.params;
-  if (params !== undefined && (typeof params !== "object" || params === null)) return invalid(validId, "params must be an object or an array");
+  if (params !== undefined && (typeof params !== "object" || params === null))
+    return invalid(validId, "params must be an object or an array");
   const bad = forbiddenKey(item) ?? (isPlainObject(params) ? forbiddenKey(params) : undefined);
   if (bad !== undefined) {
     return createJSONRPCErrorResponse(validId, BridgeErrorCode.InvalidParams, `invalid params: key "${bad}" is not allowed`);

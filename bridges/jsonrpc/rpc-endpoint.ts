@@ -50,7 +50,9 @@ export class RpcEndpoint {
   async batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
     const first = this.#nextId;
     this.#nextId += calls.length;
-    const body = JSON.stringify(calls.map((call, i) => ({ jsonrpc: "2.0", id: first + i, method: call.method, params: call.params })));
+    const body = JSON.stringify(
+      calls.map((call, i) => ({ jsonrpc: "2.0", id: first + i, method: call.method, params: call.params })),
+    );
     const answer = await this.post(body);
     if (!Array.isArray(answer)) {
       // A batch the server refused as a whole comes back as one error object.
@@ -72,7 +74,12 @@ export class RpcEndpoint {
     const { result, error } = answer as { result: unknown; error: unknown };
     if (error !== null) {
       const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-      throw new RemoteError(method, typeof code === "number" ? code : 0, typeof message === "string" ? message : JSON.stringify(error), error);
+      throw new RemoteError(
+        method,
+        typeof code === "number" ? code : 0,
+        typeof message === "string" ? message : JSON.stringify(error),
+        error,
+      );
     }
     return result;
   }
@@ -131,7 +138,10 @@ function outcomeOf(url: string, method: string, response: unknown): RpcOutcome {
   const { result, error } = response as { result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } };
   if (error !== undefined && error !== null) {
     const code = typeof error.code === "number" ? error.code : 0;
-    return { ok: false, error: new RemoteError(method, code, typeof error.message === "string" ? error.message : "(no message)", error.data) };
+    return {
+      ok: false,
+      error: new RemoteError(method, code, typeof error.message === "string" ? error.message : "(no message)", error.data),
+    };
   }
   return { ok: true, result };
 }

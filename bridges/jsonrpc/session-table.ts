@@ -56,7 +56,11 @@ export class SessionTable<S extends Session = Session> {
    * @throws RpcFault InvalidToken for an unknown token, TokenExpired for one idle past its ttl.
    */
   use(token: unknown): S {
-    if (typeof token !== "string") throw new RpcFault(BridgeErrorCode.InvalidToken, `invalid token ${JSON.stringify(token) ?? String(token)}: expected a string`);
+    if (typeof token !== "string")
+      throw new RpcFault(
+        BridgeErrorCode.InvalidToken,
+        `invalid token ${JSON.stringify(token) ?? String(token)}: expected a string`,
+      );
     const entry = this.#entries.get(token);
     const now = Date.now();
     if (entry !== undefined && entry.ttl !== undefined && now - entry.lastAccess > entry.ttl) this.#expire(token, entry);
@@ -64,7 +68,8 @@ export class SessionTable<S extends Session = Session> {
       entry.lastAccess = now;
       return entry.session;
     }
-    if (this.#expired.has(token)) throw new RpcFault(BridgeErrorCode.TokenExpired, `token "${token}" expired (idle longer than its ttl)`);
+    if (this.#expired.has(token))
+      throw new RpcFault(BridgeErrorCode.TokenExpired, `token "${token}" expired (idle longer than its ttl)`);
     throw new RpcFault(BridgeErrorCode.InvalidToken, `invalid token "${token.slice(0, 80)}": no such connection`);
   }
 

@@ -16,11 +16,18 @@ interface Running {
 }
 
 function cli(args: string[]): Running {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERRYMQ_SECRET: "" } });
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, BERRYMQ_SECRET: "" },
+  });
   let out = "";
   let err = "";
-  child.stdout.on("data", (chunk: Buffer) => void (out += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => void (err += chunk.toString()));
+  child.stdout.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    err += chunk.toString();
+  });
   return {
     stdout: () => out,
     stderr: () => err,
@@ -35,7 +42,12 @@ async function finished(args: string[]): Promise<{ code: number | null; stdout: 
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
-const lines = (text: string): Record<string, unknown>[] => text.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+const lines = (text: string): Record<string, unknown>[] =>
+  text
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe("berrymq CLI", () => {
   let url: string;
@@ -96,7 +108,10 @@ describe("berrymq CLI", () => {
     assert.equal((await finished(["send", url, "other:log", '["skip"]'])).code, 0);
     assert.equal((await finished(["send", url, "app:log", '["two"]'])).code, 0);
     await waitFor(() => lines(tail.stdout()).length === 2, "two lines from tail", 10_000);
-    assert.deepEqual(lines(tail.stdout()).map((m) => m.args), [["one"], ["two"]]);
+    assert.deepEqual(
+      lines(tail.stdout()).map((m) => m.args),
+      [["one"], ["two"]],
+    );
     tail.signal("SIGINT");
     assert.equal(await tail.exited, 0);
   });

@@ -21,13 +21,33 @@ function random(seed: number): () => number {
 
 const SEEDS = [
   { jsonrpc: "2.0", id: 1, method: "berrymq.twitter", params: { token: "T", identifier: "a:b", args: [1], kwargs: { k: 1 } } },
-  { jsonrpc: "2.0", id: 2, method: "berrymq.send", params: { token: "T", envelope: { v: 1, id: "a:b", args: [], kwargs: {}, messageId: "m/1", timestamp: 1, hops: ["x"] } } },
+  {
+    jsonrpc: "2.0",
+    id: 2,
+    method: "berrymq.send",
+    params: { token: "T", envelope: { v: 1, id: "a:b", args: [], kwargs: {}, messageId: "m/1", timestamp: 1, hops: ["x"] } },
+  },
   { jsonrpc: "2.0", id: 3, method: "berrymq.getNowait", params: { token: "T" } },
   { id: null, method: "send_message", params: ["T", "app:log", ["hello"], { level: 3 }] },
   { id: null, method: "connect_via_queue", params: ["task:*", 1000] },
   { id: null, method: "get", params: ["T", false, 0] },
 ];
-const ODD_VALUES: unknown[] = [null, true, -1, 1e308, "", "*:*", " :x", "__proto__", [], {}, [[[]]], { __proto__: 1 }, "\u0000", "x".repeat(300)];
+const ODD_VALUES: unknown[] = [
+  null,
+  true,
+  -1,
+  1e308,
+  "",
+  "*:*",
+  " :x",
+  "__proto__",
+  [],
+  {},
+  [[[]]],
+  { __proto__: 1 },
+  "\u0000",
+  "x".repeat(300),
+];
 
 function mutate(value: unknown, rnd: () => number, depth = 0): unknown {
   if (depth > 4 || rnd() < 0.15) return ODD_VALUES[Math.floor(rnd() * ODD_VALUES.length)];
@@ -53,7 +73,9 @@ function fuzzBody(rnd: () => number, token: string): string {
   if (kind < 0.15) {
     // Raw byte damage: truncation, a flipped character, random bytes.
     const at = Math.floor(rnd() * seed.length);
-    return rnd() < 0.5 ? seed.slice(0, at) : seed.slice(0, at) + String.fromCharCode(Math.floor(rnd() * 256)) + seed.slice(at + 1);
+    return rnd() < 0.5
+      ? seed.slice(0, at)
+      : seed.slice(0, at) + String.fromCharCode(Math.floor(rnd() * 256)) + seed.slice(at + 1);
   }
   const mutated = mutate(JSON.parse(seed), rnd);
   if (kind < 0.25) return JSON.stringify([mutated, mutate(JSON.parse(seed), rnd)]);
@@ -64,7 +86,9 @@ function send(agent: Agent, url: string, body: string): Promise<{ status: number
   return new Promise((resolve, reject) => {
     const req = request(url, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
       let text = "";
-      res.on("data", (chunk: Buffer) => void (text += chunk.toString()));
+      res.on("data", (chunk: Buffer) => {
+        text += chunk.toString();
+      });
       res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.setTimeout(5_000, () => req.destroy(new Error(`no answer within 5 s to ${body.slice(0, 200)}`)));
@@ -84,7 +108,8 @@ describe("fuzzing a bridge server", () => {
 
   it("answers 3,000 random and mutated requests correctly and keeps working", async () => {
     const rnd = random(20_260_123);
-    const token = ((await post(server.url, { id: null, method: "connect_oneway", params: [1000] })).body as { result: string }).result;
+    const token = ((await post(server.url, { id: null, method: "connect_oneway", params: [1000] })).body as { result: string })
+      .result;
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
     const failures: string[] = [];
     const seen = new Set<number | "ok">();
@@ -100,8 +125,10 @@ describe("fuzzing a bridge server", () => {
             const error = (one as { error?: { code?: unknown; message?: unknown } | null }).error;
             seen.add(error === undefined || error === null ? "ok" : (error.code as number));
             if (error === undefined || error === null) continue;
-            if (!KNOWN_CODES.has(error.code as number) || typeof error.message !== "string") failures.push(`bad error ${JSON.stringify(error)} for ${body.slice(0, 120)}`);
-            else if (error.code === BridgeErrorCode.InternalError) failures.push(`internal error ${error.message} for ${body.slice(0, 120)}`);
+            if (!KNOWN_CODES.has(error.code as number) || typeof error.message !== "string")
+              failures.push(`bad error ${JSON.stringify(error)} for ${body.slice(0, 120)}`);
+            else if (error.code === BridgeErrorCode.InternalError)
+              failures.push(`internal error ${error.message} for ${body.slice(0, 120)}`);
           }
         }),
       );

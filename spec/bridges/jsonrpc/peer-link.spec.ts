@@ -84,7 +84,13 @@ describe("a ring (full mesh) of three peer processes", () => {
       assert.equal(ids.length, 150, "no duplicates, nothing looping");
       assert.equal(new Set(ids).size, 150);
       for (let i = 1; i <= 3; i++) {
-        assert.deepEqual(all(peer).filter((m) => m.id === `ring:from${i}`).map((m) => m.args?.[0]), Array.from({ length: 50 }, (_, n) => n), `order of ring:from${i}`);
+        assert.deepEqual(
+          all(peer)
+            .filter((m) => m.id === `ring:from${i}`)
+            .map((m) => m.args?.[0]),
+          Array.from({ length: 50 }, (_, n) => n),
+          `order of ring:from${i}`,
+        );
       }
     }
   });
@@ -109,7 +115,10 @@ describe("a peer restarted mid-stream", () => {
       assert.ok(link.backlog > 0, "messages are buffered");
       peer = await startPeer({ busId: "restarted", port });
       await waitFor(() => peer.messages("stream:n").length >= 100, "buffered messages after the restart", 10_000);
-      assert.deepEqual(peer.messages("stream:n").map((m) => m.args?.[0]), Array.from({ length: 100 }, (_, i) => 50 + i));
+      assert.deepEqual(
+        peer.messages("stream:n").map((m) => m.args?.[0]),
+        Array.from({ length: 100 }, (_, i) => 50 + i),
+      );
       // The restarted peer is linked back, too.
       const back: Message[] = [];
       bus.follow("stream:back", (m) => void back.push(m));

@@ -32,7 +32,9 @@ export interface PeerProcess {
 
 /** Spawns the fixture with `config` and resolves once its server listens. */
 export async function startPeer(config: Record<string, unknown>): Promise<PeerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", FIXTURE, JSON.stringify(config)], { stdio: ["pipe", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", FIXTURE, JSON.stringify(config)], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   const events: PeerEvent[] = [];
   let stderr = "";
   let buffered = "";
@@ -45,7 +47,9 @@ export async function startPeer(config: Record<string, unknown>): Promise<PeerPr
       newline = buffered.indexOf("\n");
     }
   });
-  child.stderr?.on("data", (chunk: Buffer) => void (stderr += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   await Promise.race([
     waitFor(() => events.some((e) => e.event === "ready"), `peer ${String(config.busId)} ready`, 15_000),

@@ -9,7 +9,12 @@ import { type PeerProcess, startPeer } from "./peer-process.js";
 import { post } from "./raw-http.js";
 
 type Legacy = { id: unknown; result: unknown; error: { code: number; message: string } | null };
-type Rpc = { jsonrpc: string; id: unknown; result?: unknown; error?: { code: number; message: string; data?: { code?: string } } };
+type Rpc = {
+  jsonrpc: string;
+  id: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: { code?: string } };
+};
 
 describe("berryMQ 0.3 wire form (JSON-RPC 1.0) from a raw HTTP client", () => {
   let server: PeerProcess;
@@ -28,7 +33,11 @@ describe("berryMQ 0.3 wire form (JSON-RPC 1.0) from a raw HTTP client", () => {
     assert.equal(answer.id, null);
     assert.equal(answer.error, null);
     assert.equal(typeof answer.result, "string");
-    const sent = await post(`${server.url}JSON`, { id: 7, method: "send_message", params: [answer.result, "app:log", ["hello"], { level: 3 }] });
+    const sent = await post(`${server.url}JSON`, {
+      id: 7,
+      method: "send_message",
+      params: [answer.result, "app:log", ["hello"], { level: 3 }],
+    });
     assert.deepEqual(sent.body, { id: 7, result: "ok", error: null });
     await waitFor(() => server.messages("app:log").length === 1, "app:log on the server's bus");
     const [message] = server.messages("app:log");
@@ -46,7 +55,8 @@ describe("berryMQ 0.3 wire form (JSON-RPC 1.0) from a raw HTTP client", () => {
   });
 
   it("connect_via_queue then get returns [identifier, args, kwargs]; get_nowait on an empty queue is an error", async () => {
-    const token = ((await post(server.url, { id: null, method: "connect_via_queue", params: ["job:*", 1000] })).body as Legacy).result;
+    const token = ((await post(server.url, { id: null, method: "connect_via_queue", params: ["job:*", 1000] })).body as Legacy)
+      .result;
     const pending = post(server.url, { id: 1, method: "get", params: [token, true, 5] });
     await sleep(100);
     server.command({ cmd: "twitter", id: "job:run", args: [1, "two"], kwargs: { three: 3 } });
@@ -54,14 +64,22 @@ describe("berryMQ 0.3 wire form (JSON-RPC 1.0) from a raw HTTP client", () => {
     const empty = (await post(server.url, { id: 2, method: "get_nowait", params: [token] })).body as Legacy;
     assert.equal(empty.result, null);
     assert.equal(empty.error?.code, BridgeErrorCode.QueueEmpty);
-    assert.deepEqual((await post(server.url, { id: 3, method: "close_connection", params: [token] })).body, { id: 3, result: "ok", error: null });
-    assert.equal(((await post(server.url, { id: 4, method: "get_nowait", params: [token] })).body as Legacy).result, "invalid token");
+    assert.deepEqual((await post(server.url, { id: 3, method: "close_connection", params: [token] })).body, {
+      id: 3,
+      result: "ok",
+      error: null,
+    });
+    assert.equal(
+      ((await post(server.url, { id: 4, method: "get_nowait", params: [token] })).body as Legacy).result,
+      "invalid token",
+    );
   });
 
   it("a queue the server owns (serve --queue) keeps what arrived before the client connected", async () => {
     server.command({ cmd: "twitter", id: "task:early", args: ["kept"] });
     await waitFor(() => server.messages("task:early").length === 1, "task:early");
-    const token = ((await post(server.url, { id: null, method: "connect_via_queue", params: ["task:*", 1000] })).body as Legacy).result;
+    const token = ((await post(server.url, { id: null, method: "connect_via_queue", params: ["task:*", 1000] })).body as Legacy)
+      .result;
     const got = (await post(server.url, { id: null, method: "get", params: [token, false, 0] })).body as Legacy;
     assert.deepEqual(got.result, ["task:early", ["kept"], {}]);
   });
@@ -70,7 +88,9 @@ describe("berryMQ 0.3 wire form (JSON-RPC 1.0) from a raw HTTP client", () => {
     const received: unknown[] = [];
     const peer: Server = createServer((req, res) => {
       let body = "";
-      req.on("data", (chunk: Buffer) => void (body += chunk.toString()));
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
       req.on("end", () => {
         const call = JSON.parse(body) as { id: unknown; method: string; params: unknown[] };
         received.push(call);
@@ -79,11 +99,16 @@ describe("berryMQ 0.3 wire form (JSON-RPC 1.0) from a raw HTTP client", () => {
     });
     await new Promise<void>((resolve) => peer.listen(0, "127.0.0.1", resolve));
     const port = (peer.address() as { port: number }).port;
-    const answer = (await post(server.url, { id: null, method: "interconnect", params: [["127.0.0.1", port], "py-token", 60] })).body as Legacy;
+    const answer = (await post(server.url, { id: null, method: "interconnect", params: [["127.0.0.1", port], "py-token", 60] }))
+      .body as Legacy;
     assert.deepEqual(answer, { id: null, result: "py-token", error: null });
     server.command({ cmd: "twitter", id: "py:hello", args: ["from node"], kwargs: { n: 1 } });
     await waitFor(() => received.length >= 1, "send_message at the 0.3 peer");
-    assert.deepEqual(received[0], { id: null, method: "send_message", params: ["py-token", "py:hello", ["from node"], { n: 1 }] });
+    assert.deepEqual(received[0], {
+      id: null,
+      method: "send_message",
+      params: ["py-token", "py:hello", ["from node"], { n: 1 }],
+    });
     // What the 0.3 peer sends with its token comes in, and is not sent back to it.
     await post(server.url, { id: null, method: "send_message", params: ["py-token", "py:reply", ["from python"], {}] });
     await waitFor(() => server.messages("py:reply").length === 1, "py:reply on the server");
@@ -98,7 +123,10 @@ describe("JSON-RPC 2.0 methods and bad input", () => {
   let server: PeerProcess;
   let guarded: PeerProcess;
   before(async () => {
-    [server, guarded] = await Promise.all([startPeer({ busId: "rpc-server" }), startPeer({ busId: "guarded", secret: "s3cret" })]);
+    [server, guarded] = await Promise.all([
+      startPeer({ busId: "rpc-server" }),
+      startPeer({ busId: "guarded", secret: "s3cret" }),
+    ]);
   });
   after(async () => {
     await Promise.all([server.stop(), guarded.stop()]);
@@ -107,13 +135,29 @@ describe("JSON-RPC 2.0 methods and bad input", () => {
   const rpc = async (body: unknown): Promise<Rpc> => (await post(server.url, body)).body as Rpc;
 
   it("berrymq.hello names the bus; a batch of berrymq.twitter calls is answered as an array, in one request", async () => {
-    assert.equal(((await rpc({ jsonrpc: "2.0", id: 1, method: "berrymq.hello" })).result as { busId: string }).busId, "rpc-server");
-    const token = ((await rpc({ jsonrpc: "2.0", id: 2, method: "berrymq.connect", params: { style: "oneway" } })).result as { token: string }).token;
-    const batch = [1, 2, 3].map((n) => ({ jsonrpc: "2.0", id: n, method: "berrymq.twitter", params: { token, identifier: "batch:item", args: [n] } }));
+    assert.equal(
+      ((await rpc({ jsonrpc: "2.0", id: 1, method: "berrymq.hello" })).result as { busId: string }).busId,
+      "rpc-server",
+    );
+    const token = (
+      (await rpc({ jsonrpc: "2.0", id: 2, method: "berrymq.connect", params: { style: "oneway" } })).result as { token: string }
+    ).token;
+    const batch = [1, 2, 3].map((n) => ({
+      jsonrpc: "2.0",
+      id: n,
+      method: "berrymq.twitter",
+      params: { token, identifier: "batch:item", args: [n] },
+    }));
     const answer = (await post(server.url, batch)).body as Rpc[];
-    assert.deepEqual(answer.map((r) => r.id), [1, 2, 3]);
+    assert.deepEqual(
+      answer.map((r) => r.id),
+      [1, 2, 3],
+    );
     await waitFor(() => server.messages("batch:item").length === 3, "three batch:item");
-    assert.deepEqual(server.messages("batch:item").map((m) => m.args?.[0]), [1, 2, 3]);
+    assert.deepEqual(
+      server.messages("batch:item").map((m) => m.args?.[0]),
+      [1, 2, 3],
+    );
   });
 
   it("answers each bad request with the right code and a message naming the problem", async () => {
@@ -123,11 +167,23 @@ describe("JSON-RPC 2.0 methods and bad input", () => {
       [{ jsonrpc: "2.0", id: 1, method: 42 }, BridgeErrorCode.InvalidRequest, /method must be a string/],
       [{ jsonrpc: "1.5", id: 1, method: "berrymq.hello" }, BridgeErrorCode.InvalidRequest, /"2.0"/],
       [[], BridgeErrorCode.InvalidRequest, /empty batch/],
-      [{ jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "both" } }, BridgeErrorCode.InvalidParams, /style "both"/],
+      [
+        { jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "both" } },
+        BridgeErrorCode.InvalidParams,
+        /style "both"/,
+      ],
       [{ jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: "oneway" }, BridgeErrorCode.InvalidRequest, /params must be/],
-      [{ jsonrpc: "2.0", id: 1, method: "berrymq.send", params: { token: "x", envelope: {} } }, BridgeErrorCode.InvalidToken, /invalid token "x"/],
+      [
+        { jsonrpc: "2.0", id: 1, method: "berrymq.send", params: { token: "x", envelope: {} } },
+        BridgeErrorCode.InvalidToken,
+        /invalid token "x"/,
+      ],
       [{ jsonrpc: "2.0", id: 1, method: "berrymq.get", params: { token: 5 } }, BridgeErrorCode.InvalidToken, /expected a string/],
-      [JSON.parse('{"jsonrpc":"2.0","id":1,"method":"berrymq.hello","params":{"__proto__":{"x":1}}}'), BridgeErrorCode.InvalidParams, /__proto__/],
+      [
+        JSON.parse('{"jsonrpc":"2.0","id":1,"method":"berrymq.hello","params":{"__proto__":{"x":1}}}'),
+        BridgeErrorCode.InvalidParams,
+        /__proto__/,
+      ],
     ];
     for (const [body, code, message] of cases) {
       const answer = await rpc(body);
@@ -137,14 +193,25 @@ describe("JSON-RPC 2.0 methods and bad input", () => {
   });
 
   it("refuses a bad identifier, a bad envelope and __proto__ in kwargs with InvalidParams", async () => {
-    const token = ((await rpc({ jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "oneway" } })).result as { token: string }).token;
+    const token = (
+      (await rpc({ jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "oneway" } })).result as { token: string }
+    ).token;
     const badId = await rpc({ jsonrpc: "2.0", id: 2, method: "berrymq.twitter", params: { token, identifier: "has space:x" } });
     assert.equal(badId.error?.code, BridgeErrorCode.InvalidParams);
     assert.equal(badId.error?.data?.code, "INVALID_IDENTIFIER");
     assert.match(badId.error?.message ?? "", /"has space:x"/);
-    const badEnvelope = await rpc({ jsonrpc: "2.0", id: 3, method: "berrymq.send", params: { token, envelope: { v: 1, id: "a:b", args: "no" } } });
+    const badEnvelope = await rpc({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "berrymq.send",
+      params: { token, envelope: { v: 1, id: "a:b", args: "no" } },
+    });
     assert.equal(badEnvelope.error?.data?.code, "INVALID_ENVELOPE");
-    const proto = await rpc(JSON.parse(`{"jsonrpc":"2.0","id":4,"method":"berrymq.twitter","params":{"token":"${token}","identifier":"a:b","kwargs":{"__proto__":{"polluted":1}}}}`));
+    const proto = await rpc(
+      JSON.parse(
+        `{"jsonrpc":"2.0","id":4,"method":"berrymq.twitter","params":{"token":"${token}","identifier":"a:b","kwargs":{"__proto__":{"polluted":1}}}}`,
+      ),
+    );
     assert.equal(proto.error?.code, BridgeErrorCode.InvalidParams);
     assert.match(proto.error?.message ?? "", /__proto__/);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
@@ -152,12 +219,21 @@ describe("JSON-RPC 2.0 methods and bad input", () => {
 
   it("answers a notification with 204, a body over 1 MiB with 413, a wrong path with 404, a GET with 405", async () => {
     assert.equal((await post(server.url, { jsonrpc: "2.0", method: "berrymq.hello" })).status, 204);
-    const big = await post(server.url, { jsonrpc: "2.0", id: 1, method: "berrymq.hello", params: { pad: "x".repeat(1024 * 1024 + 10) } });
+    const big = await post(server.url, {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "berrymq.hello",
+      params: { pad: "x".repeat(1024 * 1024 + 10) },
+    });
     assert.equal(big.status, 413);
     assert.equal((big.body as Rpc).error?.code, BridgeErrorCode.PayloadTooLarge);
     assert.equal((await post(`${server.url}other`, {})).status, 404);
     assert.equal((await post(server.url, "", {}, "GET")).status, 405);
-    assert.equal(((await rpc({ jsonrpc: "2.0", id: 1, method: "berrymq.hello" })).result as { busId: string }).busId, "rpc-server", "still serving");
+    assert.equal(
+      ((await rpc({ jsonrpc: "2.0", id: 1, method: "berrymq.hello" })).result as { busId: string }).busId,
+      "rpc-server",
+      "still serving",
+    );
   });
 
   it("with a shared secret, refuses a missing or wrong Authorization header with 401", async () => {
