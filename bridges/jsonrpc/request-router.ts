@@ -64,7 +64,7 @@ function receiveOne(
   state: BridgeState,
   item: unknown,
   context: CallContext,
-): PromiseLike<JSONRPCResponse | null> | JSONRPCResponse {
+): PromiseLike<JSONRPCResponse | null> | JSONRPCResponse | null {
   if (!isPlainObject(item)) return invalid(null, `${JSON.stringify(item)?.slice(0, 60)} is not a request object`);
   const id = item.id;
   const validId: JSONRPCID = isId(id) ? id : null;
@@ -88,6 +88,10 @@ function receiveOne(
       const { code, message, data } = toRpcError(error);
       return createJSONRPCErrorResponse(validId, code, message, data);
     }
+  }
+  if (!rpc.hasMethod(item.method)) {
+    if (id === undefined) return null;
+    return createJSONRPCErrorResponse(validId, BridgeErrorCode.MethodNotFound, `method not found: ${JSON.stringify(item.method.slice(0, 80))}`);
   }
   return rpc.receive(item as unknown as JSONRPCRequest, context);
 }

@@ -163,7 +163,7 @@ describe("JSON-RPC 2.0 methods and bad input", () => {
   it("answers each bad request with the right code and a message naming the problem", async () => {
     const cases: [unknown, number, RegExp][] = [
       ["{not json", BridgeErrorCode.ParseError, /parse error/],
-      [{ jsonrpc: "2.0", id: 1, method: "berrymq.nope" }, BridgeErrorCode.MethodNotFound, /not found/i],
+      [{ jsonrpc: "2.0", id: 1, method: "berrymq.nope" }, BridgeErrorCode.MethodNotFound, /method not found: "berrymq.nope"/],
       [{ jsonrpc: "2.0", id: 1, method: 42 }, BridgeErrorCode.InvalidRequest, /method must be a string/],
       [{ jsonrpc: "1.5", id: 1, method: "berrymq.hello" }, BridgeErrorCode.InvalidRequest, /"2.0"/],
       [[], BridgeErrorCode.InvalidRequest, /empty batch/],
