@@ -5,6 +5,7 @@ import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
 import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
+import { reportOutages } from "./outage.js";
 import { ChannelEndedError, LateReplyError, NotHeldError, RedisCommandError, ReceiveTimeoutError } from "./errors.js";
 
 /** Options of a {@link DurableChannel}. */
@@ -39,7 +40,11 @@ export interface SentMessage {
 
 /** Events of a durable channel. */
 export interface DurableChannelEvents {
-  /** A background step (sweep, heartbeat) failed; it is retried on the next tick. */
+  /**
+   * The connection to Redis was lost (RedisConnectionError, once per outage: calls wait for the
+   * reconnection, they do not fail), or a background step (sweep, heartbeat) failed (RedisCommandError,
+   * retried on the next tick). With no listener, a process warning is emitted instead.
+   */
   error: [error: BerryError];
 }
 
@@ -104,11 +109,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const connection = options.connection ?? "redis://127.0.0.1:6379";
     // Commands wait through a Redis restart instead of failing: nothing acknowledged is given up.
     this.#client = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable:${this.consumer}` });
-    this.#client.on("error", () => {});
     defineScripts(this.#client, DURABLE_SCRIPTS);
     const blocking = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable-block:${this.consumer}` });
-    blocking.on("error", () => {});
     this.#blocking = new BlockingClient(blocking, this.#client);
+    // Commands wait out an outage (they are not failed), so losing the connection is reported here.
+    reportOutages(`durable channel "${name}"`, [this.#client, blocking], (error) => this.#report(error));
     this.#ready = this.#heartbeat();
     this.#ready.catch(() => {});
     this.#timer = setInterval(() => void this.#tick(), sweepInterval);

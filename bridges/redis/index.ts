@@ -11,4 +11,4 @@ export type { DurableKind, DurableMessage } from "./durable-message.js";
 export { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError, RedisCommandError, RedisConnectionError } from "./errors.js";
 export { channelOf, escapeGlob, subscriptionPatterns } from "./glob.js";
 export { RedisLink, type RedisLinkOptions } from "./redis-link.js";
-export { RedisQueue, type RedisQueueOptions, type RedisQueueStats } from "./redis-queue.js";
+export { RedisQueue, type RedisQueueEvents, type RedisQueueOptions, type RedisQueueStats } from "./redis-queue.js";

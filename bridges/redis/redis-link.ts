@@ -3,8 +3,8 @@ import type { Envelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
 import { closeClient, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
-import { RedisConnectionError } from "./errors.js";
 import { channelOf, subscriptionPatterns } from "./glob.js";
+import { reportOutages } from "./outage.js";
 
 /** Options of a {@link RedisLink}. */
 export interface RedisLinkOptions extends LinkOptions {
@@ -33,7 +33,6 @@ export class RedisLink extends Link {
   readonly ready: Promise<void>;
   readonly #publisher: RedisClient;
   readonly #subscriber: RedisClient;
-  #outage = false;
 
   /** Opens a link and waits until it is subscribed; closes it again and rethrows if that fails. */
   static async connect(options: RedisLinkOptions = {}): Promise<RedisLink> {
@@ -56,12 +55,7 @@ export class RedisLink extends Link {
     this.#publisher = openClient(connection, { enableOfflineQueue: false, connectionName: `berrymq-link-pub:${this.bus.id}` });
     this.#subscriber = openClient(connection, { connectionName: `berrymq-link-sub:${this.bus.id}` });
     this.#subscriber.on("pmessage", (_pattern: string, _channel: string, frame: string) => this.#accept(frame));
-    for (const client of [this.#publisher, this.#subscriber]) {
-      client.on("error", (error: Error) => this.#connectionError(error));
-      client.on("ready", () => {
-        this.#outage = false;
-      });
-    }
+    reportOutages(this.name, [this.#publisher, this.#subscriber], (error) => this.#report(error));
     this.ready = this.#open();
     this.ready.catch(() => {});
   }
@@ -112,13 +106,6 @@ export class RedisLink extends Link {
         this.#report(error as BerryError);
       }
     }
-  }
-
-  // ioredis reconnects by itself; report the first error of each outage, not every retry.
-  #connectionError(error: Error): void {
-    if (this.#outage) return;
-    this.#outage = true;
-    this.#report(new RedisConnectionError(this.name, error));
   }
 
   #report(error: BerryError): void {

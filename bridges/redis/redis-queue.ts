@@ -1,3 +1,4 @@
+import { EventEmitter } from "eventemitter3";
 import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
@@ -9,6 +10,7 @@ import { InvalidEnvelopeError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
 import { RedisCommandError } from "./errors.js";
+import { reportOutages } from "./outage.js";
 
 /** Options of a {@link RedisQueue}. */
 export interface RedisQueueOptions {
@@ -36,6 +38,16 @@ export interface RedisQueueStats {
   failed: number;
 }
 
+/** Events of a Redis queue. */
+export interface RedisQueueEvents {
+  /**
+   * The connection to Redis was lost (RedisConnectionError, once per outage; the clients reconnect by
+   * themselves), a push failed (RedisCommandError) or a queued value was not a valid envelope
+   * (InvalidEnvelopeError). With no listener, the error goes to the bus's `report()`.
+   */
+  error: [error: BerryError];
+}
+
 // KEYS: list, seen-marker; ARGV: envelope, window. Pushes once per messageId within the window.
 const PUSH_ONCE = {
   lua: `if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return redis.call('RPUSH', KEYS[1], ARGV[1]) end
@@ -55,7 +67,7 @@ return 0`,
  * const message = await queue.get({ timeout: 1000 }); // in this or any other process
  * await queue.close();
  */
-export class RedisQueue implements AsyncIterable<Message> {
+export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncIterable<Message> {
   /** Canonical filter, e.g. `"task:*"`. */
   readonly filter: string;
   /** Name shared by every process using the queue. */
@@ -73,6 +85,7 @@ export class RedisQueue implements AsyncIterable<Message> {
   #getting = 0;
 
   constructor(filter: string, options: RedisQueueOptions = {}) {
+    super();
     const parsed = parseIdentifier(filter);
     this.filter = parsed.id;
     this.name = options.name ?? parsed.id;
@@ -83,11 +96,10 @@ export class RedisQueue implements AsyncIterable<Message> {
     if (!Number.isInteger(this.#window) || this.#window < 1) throw new InvalidArgumentError("dedupeWindow", this.#window, "an integer >= 1 (ms)");
     const connection = options.connection ?? "redis://127.0.0.1:6379";
     this.#client = openClient(connection, { connectionName: `berrymq-queue:${this.name}` });
-    this.#client.on("error", () => {});
     defineScripts(this.#client, { berrymqQueuePush: PUSH_ONCE });
     const blocking = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-queue-block:${this.name}` });
-    blocking.on("error", () => {});
     this.#blocking = new BlockingClient(blocking, this.#client);
+    reportOutages(`redis queue ${this.key}`, [this.#client, blocking], (error) => this.#report(error));
     const sink: QueueSink = { offer: (message) => this.#offer(message), close: () => void this.close() };
     this.#detach = options.feed === false ? undefined : this.bus.attachQueue(parsed, sink);
   }
@@ -208,6 +220,6 @@ export class RedisQueue implements AsyncIterable<Message> {
   }
 
   #report(error: BerryError): void {
-    this.bus.report(error);
+    if (!this.emit("error", error)) this.bus.report(error);
   }
 }
