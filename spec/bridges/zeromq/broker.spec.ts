@@ -86,6 +86,69 @@ describe("zeromq broker: acknowledged delivery", () => {
     broker.close();
   });
 
+  it("acknowledges only once an async follower finished: the broker holds the message until then", async (t) => {
+    const broker = await startBroker();
+    t.after(() => broker.close());
+    const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort };
+    const sender = await BrokerLink.connect({ bus: new Bus(), ...ports, importFilters: ["none:none"], acknowledge: ["job:*"] });
+    const worker = new Bus();
+    let finish: () => void = () => undefined;
+    let started = 0;
+    worker.follow("job:run", async () => {
+      started++;
+      await new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+    });
+    const workerLink = await BrokerLink.connect({ bus: worker, ...ports, importFilters: ["job:*"] });
+    t.after(async () => {
+      finish(); // a failed assertion must not leave the follower (and the process) hanging
+      await sender.close();
+      await workerLink.close();
+    });
+    sender.bus.twitter("job:run", 1);
+    await waitFor(() => started === 1, "the async follower started");
+    await sleep(400); // four resend intervals while the follower is still running
+    assert.equal(broker.held, 1, "still unacknowledged while the follower runs");
+    assert.equal(broker.stats.acked, 0);
+    assert.equal(workerLink.brokerStats.acksSent, 0);
+    assert.ok(broker.stats.resent >= 1, "the broker resent it meanwhile");
+    assert.ok(workerLink.stats.duplicates >= 1, "the resends were dropped as duplicates");
+    assert.equal(started, 1, "a resend does not run the follower again");
+
+    finish();
+    await waitFor(() => broker.held === 0, "acknowledged once the follower finished");
+    assert.equal(broker.stats.acked, 1);
+    assert.equal(workerLink.brokerStats.acksSent, 1);
+    assert.equal(started, 1);
+  });
+
+  it("counts a follower that rejects as having handled the message: reported, then acknowledged", async (t) => {
+    const broker = await startBroker();
+    t.after(() => broker.close());
+    const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort };
+    const sender = await BrokerLink.connect({ bus: new Bus(), ...ports, importFilters: ["none:none"], acknowledge: ["job:*"] });
+    const worker = new Bus();
+    const reported: BerryError[] = [];
+    worker.on("error", (error) => void reported.push(error));
+    let fail: (error: Error) => void = () => undefined;
+    worker.follow("job:run", () => new Promise<void>((_, reject) => (fail = reject)));
+    const workerLink = await BrokerLink.connect({ bus: worker, ...ports, importFilters: ["job:*"] });
+    t.after(async () => {
+      await sender.close();
+      await workerLink.close();
+    });
+    sender.bus.twitter("job:run", 1);
+    await waitFor(() => broker.stats.resent >= 2, "resent while the follower runs");
+    assert.equal(broker.held, 1);
+    fail(new Error("disk full"));
+    await waitFor(() => broker.held === 0, "acknowledged once the follower settled");
+    assert.equal(reported.length, 1);
+    assert.equal(reported[0]?.code, "FOLLOWER_FAILED");
+    assert.match(reported[0]?.message ?? "", /disk full/);
+    assert.equal(broker.stats.acked, 1);
+  });
+
   it("does not count a message that reached no follower as acknowledged", async () => {
     const broker = await startBroker();
     const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort };
