@@ -7,10 +7,11 @@ import { BrokerLink } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
-const CLI = fileURLToPath(new URL("./fixtures/broker-cli.ts", import.meta.url));
+// The real entry point, as `berrymq broker …` runs it: this also proves the command is registered.
+const CLI = fileURLToPath(new URL("../../../bridges/cli/main.ts", import.meta.url));
 
 function run(args: string[]): { output: () => string; exited: Promise<number | null>; kill: () => void } {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "broker", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const collect = (chunk: Buffer): void => {
     output += chunk.toString();
