@@ -53,7 +53,8 @@ interface PendingReceipt {
  * A client of the {@link Broker}: what the local bus dispatches under the export filters goes to the
  * broker; what the broker fans out under the import filters (the subscriptions) is injected. Messages
  * matching `acknowledge` are held by the broker until a subscriber here acknowledged them, which happens
- * once a local follower or queue received them. Reconnects by itself when the broker restarts.
+ * once a local follower or queue received them and every follower reached has finished (async ones
+ * included; one that fails is reported and counts as finished). Reconnects by itself when the broker restarts.
  * @example
  * const link = await BrokerLink.connect({ bus, pubPort: 7201, recvPort: 7202, importFilters: ["greetings:*"] });
  * bus.twitter("greetings:hello", "Gustav");

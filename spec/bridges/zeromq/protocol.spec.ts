@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import * as zmq from "zeromq";
+import { Bus } from "../../../lib/bus.js";
+import type { BerryError } from "../../../lib/errors.js";
+import { Broker, BrokerLink } from "../../../bridges/zeromq/index.js";
+import { toEnvelope } from "../../../bridges/envelope.js";
+import { createMessage } from "../../../lib/message.js";
+import { freePort } from "../../helpers/free-port.js";
+import { sleep, waitFor } from "../../helpers/wait-for.js";
+
+// A hand-written client on a real DEALER socket: it can send what no BrokerLink would.
+async function publishRaw(dealer: zmq.Dealer, seq: string, head: unknown, lines: string[]): Promise<string> {
+  await dealer.send(["P", seq, JSON.stringify(head), lines.join("\n")]);
+  const [kind, answeredSeq, error] = await dealer.receive();
+  assert.equal(kind?.toString(), "R");
+  assert.equal(answeredSeq?.toString(), seq);
+  return error?.toString() ?? "";
+}
+
+function envelopeLine(identifier: string, messageId: string, arg: unknown): string {
+  return JSON.stringify(toEnvelope(createMessage({ identifier, args: [arg], kwargs: {}, messageId, timestamp: Date.now(), hops: ["raw"] })));
+}
+
+describe("zeromq broker protocol: a batch is validated envelope by envelope", () => {
+  let broker: Broker;
+  let dealer: zmq.Dealer;
+  let link: BrokerLink;
+  const got: unknown[] = [];
+  const linkErrors: BerryError[] = [];
+  before(async () => {
+    broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+    broker.on("error", () => undefined);
+    const bus = new Bus();
+    bus.follow("raw:*", (m) => void got.push(m.args[0]));
+    link = await BrokerLink.connect({ bus, pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["raw:*"] });
+    link.on("error", (error) => void linkErrors.push(error));
+    dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
+    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+  });
+  after(async () => {
+    dealer.close();
+    await link.close();
+    broker.close();
+  });
+
+  it("delivers the valid envelopes of a batch and rejects, counts and reports each bad one", async () => {
+    const lines = [
+      envelopeLine("raw:a", "raw/1", 1),
+      "{not json",
+      envelopeLine("raw:a", "raw/2", 2).replace('"kwargs":{}', '"kwargs":{"__proto__":{"polluted":true}}'),
+      envelopeLine("raw:a", "raw/3", 3).replace('"v":1', '"v":2'),
+      envelopeLine("raw:a", "raw/4", 4),
+    ];
+    const head = lines.flatMap((_, i) => ["raw:a", `raw/${i + 1}`, 0]);
+    assert.equal(await publishRaw(dealer, "1", head, lines), "", "the broker routes on the head and takes the batch");
+    await waitFor(() => got.length === 2 && link.stats.rejected === 3, "good envelopes in, bad ones rejected");
+    assert.deepEqual(got, [1, 4]);
+    assert.equal(linkErrors.length, 3, "each bad envelope reported");
+    assert.match(linkErrors.map((e) => e.message).join("\n"), /not JSON[\s\S]*__proto__[\s\S]*\bv\b/);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  it("refuses a batch whose head does not match its body, naming the mismatch in the receipt", async () => {
+    const before = broker.stats.rejected;
+    const error = await publishRaw(dealer, "2", ["raw:a", "raw/9", 0], [envelopeLine("raw:a", "raw/9", 9), envelopeLine("raw:a", "raw/10", 10)]);
+    assert.match(error, /the head names 1 envelope\(s\), the body holds 2/);
+    const badFlag = await publishRaw(dealer, "3", ["raw:a", "raw/11", 7], [envelopeLine("raw:a", "raw/11", 11)]);
+    assert.match(badFlag, /head entry 0 is not \[identifier, messageId, 0\|1\]/);
+    assert.equal(broker.stats.rejected, before + 2);
+    await sleep(100);
+    assert.ok(!got.includes(9) && !got.includes(11), "nothing of a refused batch is delivered");
+  });
+});
