@@ -12,7 +12,7 @@ import { Bus } from "../lib/bus.js";
 import { startRedis } from "../spec/helpers/redis-server.js";
 import { formatRate, machine, measure, printTable } from "./measure.js";
 
-const ROUND_TRIPS = 2_000;
+const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const PUBSUB_MESSAGES = 50_000;
 

@@ -17,16 +17,23 @@ export class BlockingClient {
   constructor(client: RedisClient, control: RedisClient) {
     this.#client = client;
     this.#control = control;
+    // A reconnection is a new connection with a new id.
+    client.on("close", () => {
+      this.#clientId = undefined;
+    });
   }
 
-  /** Runs one blocking command; its connection's id is fetched first so that `unblock` can reach it. */
+  /** Runs one blocking command; the connection's id is fetched first (once per connection) so that `unblock` can reach it. */
   async run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
     this.#waiting++;
     try {
-      const id = this.#client.client("ID");
-      const result = command(this.#client);
-      this.#clientId = Number(await id);
-      return await result;
+      if (this.#clientId === undefined) {
+        const id = this.#client.client("ID");
+        const result = command(this.#client);
+        this.#clientId = Number(await id);
+        return await result;
+      }
+      return await command(this.#client);
     } finally {
       this.#waiting--;
     }

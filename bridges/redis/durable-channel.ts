@@ -82,6 +82,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #lastBeat = 0;
   #ended = false;
   #receiving = 0;
+  /** Whether the inbox had more queued at the last take (else `receive()` blocks at once). */
+  #more = true;
+  /** Whether the blocking connection was re-established since the last full take. */
+  #lostMoves = false;
+  /** Messages a `reply()`/`close()` took for this receiver (held by it in Redis), for the next `receive()`s. */
+  readonly #prefetched: DurableMessage[] = [];
+  #prefetching = 0;
+  #blocked = 0;
 
   /** Opens a channel and waits until Redis has registered it as a live receiver. */
   static async open(name: string, options: DurableChannelOptions = {}): Promise<DurableChannel> {
@@ -112,6 +120,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     defineScripts(this.#client, DURABLE_SCRIPTS);
     const blocking = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable-block:${this.consumer}` });
     this.#blocking = new BlockingClient(blocking, this.#client);
+    blocking.on("close", () => {
+      this.#lostMoves = true;
+    });
     // Commands wait out an outage (they are not failed), so losing the connection is reported here.
     reportOutages(`durable channel "${name}"`, [this.#client, blocking], (error) => this.#report(error));
     this.#ready = this.#heartbeat();
@@ -149,11 +160,25 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     try {
       await this.#ready;
       for (;;) {
-        const taken = await this.#take("");
-        if (taken !== undefined) return taken;
+        if (this.#ended) throw new ChannelEndedError(this.name);
+        const prefetched = this.#prefetched.shift();
+        if (prefetched !== undefined) return prefetched;
+        // Block at once when the last take saw an empty inbox (one call fewer); take first when more was
+        // queued, or after the blocking connection came back (a BLMOVE answer it lost is in the held list).
+        if (this.#more || this.#lostMoves) {
+          this.#lostMoves = false;
+          const taken = await this.#take("");
+          if (taken !== undefined) return taken;
+        }
         const wait = Math.min(until - Date.now(), BLOCK_SLICE);
         if (wait <= 0) throw new ReceiveTimeoutError(this.name, timeout ?? 0);
-        const moved = await this.#blocking.run((client) => client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", wait / 1000));
+        this.#blocked++;
+        let moved: unknown;
+        try {
+          moved = await this.#blocking.run((client) => client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", wait / 1000));
+        } finally {
+          this.#blocked--;
+        }
         // Ended while blocked: whatever was moved meanwhile sits in the held list, which end() gives back.
         if (this.#ended) throw new ChannelEndedError(this.name);
         if (moved !== null) {
@@ -198,6 +223,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#ended = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    // Prefetched messages are in this receiver's held list: the release below gives them back.
+    this.#prefetched.length = 0;
     while (this.#receiving > 0) {
       await this.#blocking.unblock();
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -214,16 +241,48 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   async #take(id: string): Promise<DurableMessage | undefined> {
     const token = randomUUID();
     const fields = await runScript(this.#client, "berrymqDurableTake", [this.#keys.deadlines, this.prefix, this.name, this.consumer, id, this.#retain, token]);
-    return fields === null ? undefined : parseDurableMessage(fields);
+    if (fields === null) {
+      this.#more = false;
+      return undefined;
+    }
+    this.#more = moreQueued(fields);
+    return parseDurableMessage(fields);
   }
 
   async #finish(message: DurableMessage, mode: "reply" | "close", replyId: string, response: string, timeout: number): Promise<[string, number, number]> {
     if (typeof message?.id !== "string") throw new InvalidArgumentError("message", message, "a message returned by receive()");
-    const result = (await runScript(this.#client, "berrymqDurableFinish", [this.#keys.deadlines, this.prefix, this.consumer, message.id, mode, this.#retain, replyId, response, timeout])) as unknown[];
+    // Take the next message in the same call when more is queued and a receive() will want it: at most
+    // one prefetched message more than there are receive()s waiting.
+    const next = this.#more && this.#prefetched.length + this.#prefetching <= this.#receiving ? randomUUID() : "";
+    if (next !== "") this.#prefetching++;
+    let result: unknown[];
+    try {
+      result = (await runScript(this.#client, "berrymqDurableFinish", [this.#keys.deadlines, this.prefix, this.consumer, message.id, mode, this.#retain, replyId, response, timeout, this.name, next])) as unknown[];
+    } finally {
+      if (next !== "") this.#prefetching--;
+    }
     const outcome = String(result[0]);
     if (outcome === "late") throw new LateReplyError(message.id);
     if (outcome === "notheld") throw new NotHeldError(message.id, String(result[1]));
+    if (next !== "") this.#prefetch(result[3]);
     return [outcome, Number(result[1]), Number(result[2])];
+  }
+
+  // A message a finish took: it is held by this receiver in Redis (given back by end(), or by the sweep
+  // if this process dies), so it waits here for the next receive(), which a blocked BLMOVE is woken for.
+  #prefetch(fields: unknown): void {
+    if (fields === undefined || fields === null) {
+      this.#more = false;
+      return;
+    }
+    this.#more = moreQueued(fields);
+    try {
+      this.#prefetched.push(parseDurableMessage(fields));
+    } catch (error) {
+      this.#report(error as BerryError);
+      return;
+    }
+    if (this.#blocked > 0) void this.#blocking.unblock();
   }
 
   // Heartbeat (lease renewal, at a third of the lease) and sweep, one at a time so none pile up while Redis is away.
@@ -253,6 +312,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #report(error: BerryError): void {
     if (!this.emit("error", error)) process.emitWarning(error);
   }
+}
+
+// The TAKE script appends "more", <inbox length> to the record's fields.
+function moreQueued(fields: unknown): boolean {
+  return Array.isArray(fields) && Number(fields[fields.length - 1]) > 0;
 }
 
 function encode(content: unknown): string {

@@ -65,68 +65,87 @@ local t = now()
 return {t, record(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), t)}
 `;
 
-// ARGV: prefix, channel, consumer, id or '', retain, token. Claims the given id (just moved into the held
-// list by BLMOVE) or takes the next one: first one left queued in the held list (a BLMOVE whose answer was
-// lost to a reconnection), then the inbox. Drops ids that finished or timed out while queued. A call
-// resent after a reconnection (same token) gets the same message again instead of a second one.
-const TAKE = `${COMMON}
-local held = P .. 'held:' .. ARGV[3]
-local inbox = P .. 'in:' .. ARGV[2]
-local last = P .. 'lasttake'
-local function out(id)
-  local fields = redis.call('HGETALL', P .. 'm:' .. id)
-  table.insert(fields, 'id')
-  table.insert(fields, id)
-  return fields
-end
-local previous = redis.call('HGET', last, ARGV[3])
-if previous then
-  local sep = string.find(previous, ' ', 1, true)
-  local id = string.sub(previous, sep + 1)
-  if string.sub(previous, 1, sep - 1) == ARGV[6] and redis.call('HMGET', P .. 'm:' .. id, 'state', 'holder')[2] == ARGV[3] then
-    return out(id)
+// Claims the given id (just moved into the held list by BLMOVE) or takes the next one: first one left
+// queued in the held list (a BLMOVE whose answer was lost to a reconnection), then the inbox. Drops ids
+// that finished or timed out while queued. A call resent after a reconnection (same token) gets the same
+// message again instead of a second one. Returns the record's fields, 'id', id, 'more', inbox length.
+const TAKE_FUNCTION = `
+local function take(consumer, channel, given, retain, token)
+  local held = P .. 'held:' .. consumer
+  local inbox = P .. 'in:' .. channel
+  local last = P .. 'lasttake'
+  local function out(id)
+    local fields = redis.call('HGETALL', P .. 'm:' .. id)
+    table.insert(fields, 'id')
+    table.insert(fields, id)
+    table.insert(fields, 'more')
+    table.insert(fields, redis.call('LLEN', inbox))
+    return fields
   end
-end
-local t = now()
-local id = ARGV[4]
-if id == '' then
-  for _, candidate in ipairs(redis.call('LRANGE', held, 0, -1)) do
-    if redis.call('HGET', P .. 'm:' .. candidate, 'state') == 'queued' then
-      id = candidate
-      break
-    end
-  end
-end
-for _ = 1, 1000 do
-  if id == '' then
-    id = redis.call('LMOVE', inbox, held, 'LEFT', 'RIGHT')
-    if not id then return nil end
-  end
-  local m = P .. 'm:' .. id
-  local f = redis.call('HMGET', m, 'state', 'deadline')
-  if f[1] == 'queued' then
-    local deadline = tonumber(f[2])
-    if deadline > 0 and t >= deadline then
-      expire(id, t, tonumber(ARGV[5]))
-    else
-      redis.call('HSET', m, 'state', 'taken', 'holder', ARGV[3])
-      redis.call('HINCRBY', m, 'attempts', 1)
-      redis.call('HSET', last, ARGV[3], ARGV[6] .. ' ' .. id)
+  local previous = redis.call('HGET', last, consumer)
+  if previous then
+    local sep = string.find(previous, ' ', 1, true)
+    local id = string.sub(previous, sep + 1)
+    if string.sub(previous, 1, sep - 1) == token and redis.call('HMGET', P .. 'm:' .. id, 'state', 'holder')[2] == consumer then
       return out(id)
     end
   end
-  redis.call('LREM', held, 1, id)
-  if ARGV[4] ~= '' then return nil end
-  id = ''
+  local t = now()
+  local id = given
+  if id == '' then
+    for _, candidate in ipairs(redis.call('LRANGE', held, 0, -1)) do
+      if redis.call('HGET', P .. 'm:' .. candidate, 'state') == 'queued' then
+        id = candidate
+        break
+      end
+    end
+  end
+  for _ = 1, 1000 do
+    if id == '' then
+      id = redis.call('LMOVE', inbox, held, 'LEFT', 'RIGHT')
+      if not id then return nil end
+    end
+    local m = P .. 'm:' .. id
+    local f = redis.call('HMGET', m, 'state', 'deadline')
+    if f[1] == 'queued' then
+      local deadline = tonumber(f[2])
+      if deadline > 0 and t >= deadline then
+        expire(id, t, retain)
+      else
+        redis.call('HSET', m, 'state', 'taken', 'holder', consumer)
+        redis.call('HINCRBY', m, 'attempts', 1)
+        redis.call('HSET', last, consumer, token .. ' ' .. id)
+        return out(id)
+      end
+    end
+    redis.call('LREM', held, 1, id)
+    if given ~= '' then return nil end
+    id = ''
+  end
+  return nil
 end
-return nil
+`;
+
+// ARGV: prefix, channel, consumer, id or '', retain, token.
+const TAKE = `${COMMON}${TAKE_FUNCTION}
+return take(ARGV[3], ARGV[2], ARGV[4], tonumber(ARGV[5]), ARGV[6])
 `;
 
 // ARGV: prefix, consumer, id, mode ('reply' | 'close'), retain, replyId (a fresh token for close),
-// response, replyTimeout.
-// Returns {'ok', sent, deadline}, {'late'}, or {'notheld', state}. A finished message is kept a minute
-// as 'done', so that the same call resent after a reconnection (same replyId) gets the same answer.
-const FINISH = `${COMMON}
+// response, replyTimeout, channel, take token ('' = take nothing).
+// Returns {'ok', sent, deadline[, next message]}, {'late'}, or {'notheld', state}. With a take token, a
+// finish also takes this receiver's next message (as TAKE would), saving the receiver a call. A finished
+// message is kept a minute as 'done', so that the same call resent after a reconnection (same replyId,
+// same take token) gets the same answer.
+const FINISH = `${COMMON}${TAKE_FUNCTION}
+local function finished(t, replyDeadline)
+  local result = {'ok', t, replyDeadline}
+  if ARGV[10] ~= '' then
+    local nextMessage = take(ARGV[2], ARGV[9], '', tonumber(ARGV[5]), ARGV[10])
+    if nextMessage then table.insert(result, nextMessage) end
+  end
+  return result
+end
 local held = P .. 'held:' .. ARGV[2]
 local id = ARGV[3]
 local m = P .. 'm:' .. id
@@ -137,7 +156,7 @@ if f[1] == 'timedout' then
 end
 if f[1] == 'done' and f[2] == ARGV[2] and f[7] == ARGV[6] then
   local sep = string.find(f[6], ' ', 1, true)
-  return {'ok', tonumber(string.sub(f[6], 1, sep - 1)), tonumber(string.sub(f[6], sep + 1))}
+  return finished(tonumber(string.sub(f[6], 1, sep - 1)), tonumber(string.sub(f[6], sep + 1)))
 end
 if f[1] ~= 'taken' or f[2] ~= ARGV[2] then return {'notheld', f[1] or 'finished or unknown'} end
 local t = now()
@@ -155,7 +174,7 @@ end
 redis.call('DEL', m)
 redis.call('HSET', m, 'state', 'done', 'holder', ARGV[2], 'finished', t .. ' ' .. replyDeadline, 'finishedBy', ARGV[6])
 redis.call('PEXPIRE', m, 60000)
-return {'ok', t, replyDeadline}
+return finished(t, replyDeadline)
 `;
 
 // ARGV: prefix, retain, batch. Times out what is due and requeues what dead receivers held.
