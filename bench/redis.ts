@@ -1,10 +1,13 @@
 // `npm run bench -- redis`: on one redis-server this run starts itself (never the machine's own),
-// 1. durable round trips per second: berrymq DurableChannel send → receive → reply → receive → close,
-//    against BullMQ add → process → complete (both with one worker and the same concurrency);
+// 1. durable round trips per second, ROUND_TRIPS per round, CONCURRENCY loops per role, payload { n } and
+//    answer { ok: n } on both sides: berrymq DurableChannel send (timeout 60 s) → receive → reply, and the
+//    reply received and closed by the sender, against BullMQ add → process → complete (removeOnComplete),
+//    counted when the worker completes, and, as a like-for-like round trip, with the result read back by
+//    the producer (QueueEvents "completed");
 // 2. pub/sub throughput: a RedisLink between two buses against raw ioredis publish/subscribe.
 // Targets: durable ≥ BullMQ; pub/sub ≥ 0.7 × raw.
 import { randomUUID } from "node:crypto";
-import { Queue as BullQueue, Worker as BullWorker } from "bullmq";
+import { Queue as BullQueue, QueueEvents, Worker as BullWorker } from "bullmq";
 import { Redis } from "ioredis";
 import { DurableChannel } from "../bridges/redis/durable-channel.js";
 import { RedisLink } from "../bridges/redis/redis-link.js";
@@ -55,19 +58,25 @@ async function durableBerrymq(): Promise<number> {
   return rate.perSecond;
 }
 
-async function durableBullmq(): Promise<number> {
+async function durableBullmq(readBack: boolean): Promise<number> {
   const name = `bench-${randomUUID()}`;
   const connection = { host: "127.0.0.1", port, maxRetriesPerRequest: null };
   const queue = new BullQueue(name, { connection });
   let completed = 0;
   let wake: (() => void) | undefined;
   const worker = new BullWorker(name, async (job) => ({ ok: (job.data as { n: number }).n }), { connection, concurrency: CONCURRENCY });
-  worker.on("completed", () => {
+  const onCompleted = (): void => {
     completed++;
     if (completed >= ROUND_TRIPS) wake?.();
-  });
+  };
+  const events = readBack ? new QueueEvents(name, { connection }) : undefined;
+  if (events === undefined) worker.on("completed", onCompleted);
+  else {
+    events.on("completed", onCompleted);
+    await events.waitUntilReady();
+  }
   await worker.waitUntilReady();
-  const rate = await measure("BullMQ", ROUND_TRIPS, async () => {
+  const rate = await measure(readBack ? "BullMQ + QueueEvents" : "BullMQ", ROUND_TRIPS, async () => {
     completed = 0;
     const finished = new Promise<void>((resolve) => {
       wake = resolve;
@@ -80,6 +89,7 @@ async function durableBullmq(): Promise<number> {
     await finished;
   }, 3);
   await worker.close();
+  await events?.close();
   await queue.obliterate({ force: true });
   await queue.close();
   return rate.perSecond;
@@ -138,13 +148,15 @@ async function pubsubRaw(): Promise<number> {
 try {
   console.log(`machine: ${machine()}; redis-server on port ${port}; concurrency ${CONCURRENCY}`);
   const ours = await durableBerrymq();
-  const bull = await durableBullmq();
+  const bull = await durableBullmq(false);
+  const bullBack = await durableBullmq(true);
   const link = await pubsubBerrymq();
   const raw = await pubsubRaw();
   printTable(
     ["workload", "berrymq msgs/s", "baseline", "baseline msgs/s", "ratio", "target"],
     [
       ["durable round trip", formatRate(ours), "BullMQ 6.7.0 add→process→complete", formatRate(bull), (ours / bull).toFixed(2), "≥ 1.00"],
+      ["durable round trip", formatRate(ours), "BullMQ 6.7.0 add→process→complete→QueueEvents", formatRate(bullBack), (ours / bullBack).toFixed(2), "(context)"],
       ["pub/sub link", formatRate(link), "raw ioredis 6.0.0 publish/subscribe", formatRate(raw), (link / raw).toFixed(2), "≥ 0.70"],
     ],
   );

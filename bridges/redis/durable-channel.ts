@@ -89,7 +89,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /** Messages a `reply()`/`close()` took for this receiver (held by it in Redis), for the next `receive()`s. */
   readonly #prefetched: DurableMessage[] = [];
   #prefetching = 0;
-  #blocked = 0;
+  /** Wakes one receive() waiting in BLMOVE, for a message taken ahead. */
+  readonly #wakers = new Set<() => void>();
+  /** BLMOVEs whose receive() was served otherwise, still pending. */
+  #orphans = 0;
 
   /** Opens a channel and waits until Redis has registered it as a live receiver. */
   static async open(name: string, options: DurableChannelOptions = {}): Promise<DurableChannel> {
@@ -169,15 +172,25 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
           this.#lostMoves = false;
           const taken = await this.#take("");
           if (taken !== undefined) return taken;
+          // Something may have been taken ahead while this take ran (no waker was registered then).
+          const meanwhile = this.#prefetched.shift();
+          if (meanwhile !== undefined) return meanwhile;
         }
         const wait = Math.min(until - Date.now(), BLOCK_SLICE);
         if (wait <= 0) throw new ReceiveTimeoutError(this.name, timeout ?? 0);
-        this.#blocked++;
-        let moved: unknown;
-        try {
-          moved = await this.#blocking.run((client) => client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", wait / 1000));
-        } finally {
-          this.#blocked--;
+        const move = this.#blocking.run((client) => client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", wait / 1000));
+        // A reply()/close() may take a message ahead meanwhile: this receive() gets it at once, and what
+        // the BLMOVE still moves later is claimed and kept for the next receive().
+        let wake: (() => void) | undefined;
+        const woken = new Promise<typeof WOKEN>((resolve) => {
+          wake = () => resolve(WOKEN);
+          this.#wakers.add(wake);
+        });
+        const moved = await Promise.race([move, woken]);
+        this.#wakers.delete(wake as () => void);
+        if (moved === WOKEN) {
+          this.#claimLater(move);
+          continue;
         }
         // Ended while blocked: whatever was moved meanwhile sits in the held list, which end() gives back.
         if (this.#ended) throw new ChannelEndedError(this.name);
@@ -225,7 +238,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#timer = undefined;
     // Prefetched messages are in this receiver's held list: the release below gives them back.
     this.#prefetched.length = 0;
-    while (this.#receiving > 0) {
+    while (this.#receiving > 0 || this.#orphans > 0) {
       await this.#blocking.unblock();
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -277,12 +290,35 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     }
     this.#more = moreQueued(fields);
     try {
-      this.#prefetched.push(parseDurableMessage(fields));
+      this.#keep(parseDurableMessage(fields));
     } catch (error) {
       this.#report(error as BerryError);
-      return;
     }
-    if (this.#blocked > 0) void this.#blocking.unblock();
+  }
+
+  #keep(message: DurableMessage): void {
+    this.#prefetched.push(message);
+    const [wake] = this.#wakers;
+    if (wake !== undefined) {
+      this.#wakers.delete(wake);
+      wake();
+    }
+  }
+
+  // Claims what a BLMOVE no receive() waits for any more moved into the held list (once ended, end()'s
+  // release gives it back instead).
+  #claimLater(move: Promise<unknown>): void {
+    this.#orphans++;
+    void move
+      .then(async (moved) => {
+        if (moved === null || this.#ended) return;
+        const claimed = await this.#take(String(moved));
+        if (claimed !== undefined) this.#keep(claimed);
+      })
+      .catch((error: unknown) => this.#report(new RedisCommandError("claiming a moved durable message", error)))
+      .finally(() => {
+        this.#orphans--;
+      });
   }
 
   // Heartbeat (lease renewal, at a third of the lease) and sweep, one at a time so none pile up while Redis is away.
@@ -313,6 +349,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (!this.emit("error", error)) process.emitWarning(error);
   }
 }
+
+const WOKEN = Symbol("woken");
 
 // The TAKE script appends "more", <inbox length> to the record's fields.
 function moreQueued(fields: unknown): boolean {

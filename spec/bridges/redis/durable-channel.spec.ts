@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { DurableChannel, type DurableChannelOptions } from "../../../bridges/redis/durable-channel.js";
+import { DurableChannel, type DurableChannelOptions, type SentMessage } from "../../../bridges/redis/durable-channel.js";
 import type { DurableMessage } from "../../../bridges/redis/durable-message.js";
 import { LateReplyError, NotHeldError, ReceiveTimeoutError } from "../../../bridges/redis/errors.js";
 import { InvalidArgumentError } from "../../../lib/errors.js";
@@ -90,6 +90,26 @@ describe("DurableChannel", () => {
     await assertNothingMore(sender);
     for (let i = 0; i < 2; i++) await sender.send("stop", { to: "pool" });
     assert.deepEqual(await Promise.all(workers.map((worker) => worker.exit())), [0, 0]);
+    await t.end();
+  });
+
+  it("gives back a message a reply took ahead for the next receive, when the receiver ends before it", async () => {
+    const t = scope();
+    const sender = await t.channel("ahead-sender");
+    const first = await t.channel("ahead");
+    const sent: SentMessage[] = [];
+    for (let i = 0; i < 3; i++) sent.push(await sender.send(i, { to: "ahead", timeout: 10_000 }));
+    const task = await first.receive({ timeout: 2_000 });
+    assert.equal(task.id, sent[0]?.id);
+    await first.reply(task, "ok"); // more was queued: this also took message 1 for first's next receive()
+    await first.end();
+    const second = await t.channel("ahead");
+    const rest = await receiveAll(second, 2, 2_000);
+    assert.deepEqual(rest.map((m) => m.id), [sent[1]?.id, sent[2]?.id], "given back to the front, in order");
+    assert.deepEqual(rest.map((m) => m.attempts), [2, 1], "message 1 had been taken ahead by the ended receiver");
+    for (const message of rest) await second.reply(message, "ok");
+    const replies = await receiveAll(sender, 3);
+    assert.deepEqual(new Set(replies.map((reply) => reply.inReplyTo)), new Set(sent.map((m) => m.id)));
     await t.end();
   });
 
