@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
+import { Cluster } from "ioredis";
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
@@ -118,6 +119,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const p = this.prefix;
     this.#keys = { deadlines: `${p}deadlines`, inbox: `${p}in:${name}`, held: `${p}held:${this.consumer}`, alive: `${p}alive:${this.consumer}`, consumers: `${p}consumers` };
     const connection = options.connection ?? "redis://127.0.0.1:6379";
+    // The scripts reach keys they only learn inside Redis (ids popped from lists): on a Cluster, only a
+    // hash tag in the prefix keeps those in the slot the script runs on.
+    if (connection instanceof Cluster && !/\{[^}]+\}/.test(this.prefix)) {
+      throw new InvalidArgumentError("prefix", this.prefix, "a prefix with a {hash tag} on a Redis Cluster, e.g. \"app:{durable}:\"");
+    }
     // Commands wait through a Redis restart instead of failing: nothing acknowledged is given up.
     this.#client = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable:${this.consumer}` });
     defineScripts(this.#client, DURABLE_SCRIPTS);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { Cluster } from "ioredis";
 import { DurableChannel, type DurableChannelOptions, type SentMessage } from "../../../bridges/redis/durable-channel.js";
 import type { DurableMessage } from "../../../bridges/redis/durable-message.js";
 import { LateReplyError, NotHeldError, ReceiveTimeoutError } from "../../../bridges/redis/errors.js";
@@ -72,6 +73,9 @@ describe("DurableChannel", () => {
     await assert.rejects(channel.send(1, { to: "" }), InvalidArgumentError);
     await assert.rejects(channel.send(() => 1, { to: "x" }), /invalid content/);
     await assert.rejects(channel.send(1, { to: "x", timeout: -1 }), /invalid timeout -1/);
+    const cluster = new Cluster([{ host: "127.0.0.1", port: 1 }], { lazyConnect: true });
+    assert.throws(() => new DurableChannel("x", { connection: cluster, prefix: "plain:" }), /invalid prefix "plain:".*hash tag/);
+    cluster.disconnect();
     await t.end();
   });
 
