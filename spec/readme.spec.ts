@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { type RedisServer, startRedis } from "./helpers/redis-server.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
@@ -44,8 +45,11 @@ function pointAtSources(code: string): string {
 describe("README examples", () => {
   const blocks = examples();
   const files = blocks.map((block) => join(dir, `example-line-${block.line}.ts`));
+  // Examples of berrymq/redis read REDIS_URL: they get a redis-server of their own, as every spec does.
+  let redis: RedisServer | undefined;
 
-  before(() => {
+  before(async () => {
+    if (blocks.some((block) => block.code.includes('"berrymq/redis"'))) redis = await startRedis();
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     blocks.forEach((block, i) => writeFileSync(files[i] as string, `${pointAtSources(block.code)}\nexport {};\n`));
@@ -54,7 +58,10 @@ describe("README examples", () => {
       JSON.stringify({ extends: "../../tsconfig.json", compilerOptions: { noEmit: true, rootDir: "../.." }, include: ["*.ts"], exclude: [] }),
     );
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await redis?.stop();
+  });
 
   it("has examples", () => {
     assert.ok(blocks.length >= 8, `found ${blocks.length} \`\`\`ts blocks`);
@@ -71,7 +78,7 @@ describe("README examples", () => {
       const { stderr } = await run(process.execPath, ["--import", "tsx", files[i] as string], {
         cwd: root,
         timeout: 30_000,
-        env: { ...process.env, NODE_NO_WARNINGS: "1" },
+        env: { ...process.env, NODE_NO_WARNINGS: "1", ...(redis === undefined ? {} : { REDIS_URL: redis.url }) },
       }).catch((error: { stderr?: string; killed?: boolean }) =>
         assert.fail(`example at line ${block.line} ${error.killed ? "hung (killed after 30 s)" : "failed"}:\n${error.stderr ?? String(error)}`),
       );
