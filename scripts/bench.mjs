@@ -8,7 +8,8 @@ const root = new URL("..", import.meta.url).pathname;
 const wanted = process.argv.slice(2);
 const order = ["dispatch", "bridge", "redis", "zeromq"];
 const benches = readdirSync(join(root, "bench"))
-  .filter((file) => file.endsWith(".ts"))
+  // measure.ts is the shared timing helper, not a benchmark.
+  .filter((file) => file.endsWith(".ts") && file !== "measure.ts")
   .map((file) => file.slice(0, -3))
   .filter((name) => wanted.length === 0 || wanted.includes(name))
   .sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
