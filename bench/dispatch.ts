@@ -95,7 +95,7 @@ async function dispatchBench(): Promise<Map<string, number>> {
       if (delivered !== MESSAGES * 4) {
         throw new Error(`${contender.name} delivered ${delivered} times for ${MESSAGES} messages; expected ${MESSAGES * 4}`);
       }
-      const rate = await measure(contender.name, MESSAGES, async () => void (await run(topics)));
+      const rate = await measure(contender.name, MESSAGES, async () => void (await run(topics)), 7);
       rates.set(`${contender.name}@${patternCount}`, rate.perSecond);
     }
   }

@@ -323,6 +323,8 @@ export class Bus extends EventEmitter<BusEvents> {
 
   // `receivers` is a snapshot: followers added meanwhile miss this message, removed ones are skipped.
   #deliver(receivers: readonly Receiver[], message: Message, results: unknown[] | undefined): number {
+    const limiter = this.#limiter;
+    const replying = message.replyTo !== undefined;
     let reached = 0;
     for (const receiver of receivers) {
       if (!receiver.active) continue;
@@ -331,10 +333,10 @@ export class Bus extends EventEmitter<BusEvents> {
         continue;
       }
       if (receiver.guard !== undefined && !this.#passes(receiver, message)) continue;
-      const outcome = this.#limiter === undefined ? this.#invoke(receiver, message) : this.#limiter.run(() => this.#invoke(receiver, message));
+      const outcome = limiter === undefined ? this.#invoke(receiver, message) : limiter.run(() => this.#invoke(receiver, message));
       if (outcome === GONE) continue;
       reached++;
-      if (message.replyTo !== undefined && outcome !== undefined) this.#replyWith(message, outcome);
+      if (replying && outcome !== undefined) this.#replyWith(message, outcome);
       if (results !== undefined) results.push(outcome);
     }
     return reached;

@@ -92,6 +92,11 @@ class FrozenMessage implements Message {
     return this.#messageId;
   }
 
+  // console.log and util.inspect show every field, the two getters included.
+  [Symbol.for("nodejs.util.inspect.custom")](): Record<string, unknown> {
+    return this.toJSON();
+  }
+
   toJSON(): Record<string, unknown> {
     const json: Record<string, unknown> = {
       id: this.id,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { inspect } from "node:util";
 import { Bus, createMessage, InvalidArgumentError, InvalidIdentifierError, type Message, withHop } from "../../lib/index.js";
 
 describe("messages", () => {
@@ -30,6 +31,13 @@ describe("messages", () => {
     assert.equal(json.messageId, "bus-1/1");
     assert.deepEqual(json.hops, ["bus-1"]);
     assert.ok(Math.abs((json.timestamp as number) - Date.now()) < 1000);
+  });
+
+  it("shows every field when logged (util.inspect), the args and messageId getters included", () => {
+    const message = createMessage({ identifier: "a:b", args: [1, "x"], messageId: "id-7", hops: ["h"] });
+    const shown = inspect(message);
+    assert.match(shown, /args: \[ 1, 'x' \]/);
+    assert.match(shown, /messageId: 'id-7'/);
   });
 
   it("createMessage validates every field, naming the bad value", () => {
