@@ -137,14 +137,7 @@ export abstract class Link extends EventEmitter<LinkEvents> {
    * @throws InvalidEnvelopeError (or InvalidIdentifierError) for a bad frame, after counting it.
    */
   protected receive(frame: unknown): number | undefined {
-    let message: Message;
-    try {
-      message = fromEnvelope(frame);
-    } catch (error) {
-      this.stats.rejected++;
-      throw error;
-    }
-    return this.receiveMessage(message);
+    return this.receiveMessage(this.#parse(frame));
   }
 
   /** Like `receive`, for a message the transport already built. */
@@ -158,15 +151,19 @@ export abstract class Link extends EventEmitter<LinkEvents> {
    * for transports that acknowledge a message only after it was handled.
    */
   protected async receiveSettled(frame: unknown): Promise<number | undefined> {
-    let message: Message;
+    const message = this.#parse(frame);
+    if (!this.#accepts(message)) return undefined;
+    return this.bus.injectSettled(message);
+  }
+
+  // Validates a frame; a bad one is counted before the error goes to the transport.
+  #parse(frame: unknown): Message {
     try {
-      message = fromEnvelope(frame);
+      return fromEnvelope(frame);
     } catch (error) {
       this.stats.rejected++;
       throw error;
     }
-    if (!this.#accepts(message)) return undefined;
-    return this.bus.injectSettled(message);
   }
 
   // Import filters, then de-duplication; records the message as arrived through this link.

@@ -4,6 +4,7 @@ import { InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueOverflowE
 import { Fifo } from "./fifo.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
 import type { Message } from "./message.js";
+import { untilClosed } from "./until-closed.js";
 
 /**
  * What a full bounded queue does with one more message. Either way the loss is reported on the bus's
@@ -216,15 +217,8 @@ export class Queue implements AsyncIterable<Message> {
   }
 
   /** Yields messages as they come, until the queue is closed. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
-    for (;;) {
-      try {
-        yield await this.get();
-      } catch (error) {
-        if (error instanceof QueueClosedError) return;
-        throw error;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return untilClosed(() => this.get());
   }
 }
 

@@ -11,6 +11,7 @@ import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
 import { RedisCommandError } from "./errors.js";
 import { reportOutages } from "./outage.js";
+import { untilClosed } from "../../lib/until-closed.js";
 
 /** Options of a {@link RedisQueue}. */
 export interface RedisQueueOptions {
@@ -179,15 +180,8 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   }
 
   /** Yields messages as they come, until the queue is closed. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
-    for (;;) {
-      try {
-        yield await this.get();
-      } catch (error) {
-        if (error instanceof QueueClosedError) return;
-        throw error;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return untilClosed(() => this.get());
   }
 
   #offer(message: Message): boolean {
