@@ -24,17 +24,15 @@ const FORBIDDEN_KEYS = ["__proto__", "constructor", "prototype"];
  * `jsonrpc` member a 2.0 request, any other object a berryMQ 0.3 (JSON-RPC 1.0) request. Never throws:
  * every problem becomes an error answer naming it.
  */
-export async function routeRequest(
+export function routeRequest(
   rpc: JSONRPCServer<CallContext>,
   state: BridgeState,
   payload: unknown,
   context: CallContext,
-): Promise<RouterAnswer> {
+): RouterAnswer | PromiseLike<RouterAnswer> {
   if (Array.isArray(payload)) {
     if (payload.length === 0) return invalid(null, "an empty batch");
-    const answers = await Promise.all(payload.map((item) => receiveOne(rpc, state, item, context)));
-    const responses = answers.filter((answer): answer is JSONRPCResponse => answer !== null);
-    return responses.length === 0 ? null : responses;
+    return receiveBatch(rpc, state, payload, context);
   }
   if (isPlainObject(payload) && !("jsonrpc" in payload)) {
     const bad = forbiddenKey(payload);
@@ -51,6 +49,30 @@ export async function routeRequest(
     return answerLegacy(state, payload, context.signal);
   }
   return receiveOne(rpc, state, payload, context);
+}
+
+// A peer link's batch is all `berrymq.send` calls, answered at once: waiting on a promise per call (as
+// Promise.all would) only when some call really is asynchronous keeps the hot path free of them.
+function receiveBatch(
+  rpc: JSONRPCServer<CallContext>,
+  state: BridgeState,
+  items: unknown[],
+  context: CallContext,
+): RouterAnswer | PromiseLike<RouterAnswer> {
+  const answers: (JSONRPCResponse | null | PromiseLike<JSONRPCResponse | null>)[] = new Array(items.length);
+  let pending = false;
+  for (let i = 0; i < items.length; i++) {
+    const answer = receiveOne(rpc, state, items[i], context);
+    if (answer !== null && "then" in answer) pending = true;
+    answers[i] = answer;
+  }
+  return pending ? Promise.all(answers).then(collect) : collect(answers as (JSONRPCResponse | null)[]);
+}
+
+// Notifications have no answer; a batch of nothing but notifications is answered with nothing at all.
+function collect(answers: (JSONRPCResponse | null)[]): JSONRPCResponse[] | null {
+  const responses = answers.filter((answer): answer is JSONRPCResponse => answer !== null);
+  return responses.length === 0 ? null : responses;
 }
 
 /** The answer for a body that is not JSON. */

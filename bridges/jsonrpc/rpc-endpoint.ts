@@ -50,19 +50,31 @@ export class RpcEndpoint {
   async batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
     const first = this.#nextId;
     this.#nextId += calls.length;
-    const body = JSON.stringify(
-      calls.map((call, i) => ({ jsonrpc: "2.0", id: first + i, method: call.method, params: call.params })),
-    );
-    const answer = await this.post(body);
+    const requests = new Array<{ jsonrpc: "2.0"; id: number; method: string; params: unknown }>(calls.length);
+    for (let i = 0; i < calls.length; i++) {
+      const { method, params } = calls[i] as RpcCall;
+      requests[i] = { jsonrpc: "2.0", id: first + i, method, params };
+    }
+    const answer = await this.post(JSON.stringify(requests));
     if (!Array.isArray(answer)) {
       // A batch the server refused as a whole comes back as one error object.
       const whole = outcomeOf(this.url.href, "batch", answer);
       if (!whole.ok) throw whole.error;
       throw new BadResponseError(this.url.href, answer, "an array of responses");
     }
-    const byId = new Map<unknown, unknown>();
-    for (const response of answer) byId.set((response as { id?: unknown } | null)?.id, response);
-    return calls.map((call, i) => outcomeOf(this.url.href, call.method, byId.get(first + i)));
+    // Servers may answer a batch in any order; ours keeps it, so responses are matched by position
+    // first and looked up by id only when that does not fit.
+    let byId: Map<unknown, unknown> | undefined;
+    const outcomes = new Array<RpcOutcome>(calls.length);
+    for (let i = 0; i < calls.length; i++) {
+      let response: unknown = answer[i];
+      if ((response as { id?: unknown } | null | undefined)?.id !== first + i) {
+        byId ??= new Map(answer.map((each: unknown) => [(each as { id?: unknown } | null)?.id, each]));
+        response = byId.get(first + i);
+      }
+      outcomes[i] = outcomeOf(this.url.href, (calls[i] as RpcCall).method, response);
+    }
+    return outcomes;
   }
 
   /** Calls a berryMQ 0.3 method in the JSON-RPC 1.0 form (`id` null, no `jsonrpc` member). */

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { coarseNow } from "../../lib/coarse-clock.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { RpcFault } from "./errors.js";
 
@@ -62,7 +63,8 @@ export class SessionTable<S extends Session = Session> {
         `invalid token ${JSON.stringify(token) ?? String(token)}: expected a string`,
       );
     const entry = this.#entries.get(token);
-    const now = Date.now();
+    // Every call of a batch marks its token used: ttls are seconds, so the tick's cached clock will do.
+    const now = coarseNow();
     if (entry !== undefined && entry.ttl !== undefined && now - entry.lastAccess > entry.ttl) this.#expire(token, entry);
     else if (entry !== undefined) {
       entry.lastAccess = now;
