@@ -28,6 +28,10 @@ export interface PeerProcess {
   stop(): Promise<void>;
   /** SIGKILLs it, as a crash would. */
   kill(): Promise<void>;
+  /** SIGSTOPs it: it stops pinging, sending and answering, as a hung process would (resume with `resume`). */
+  pause(): void;
+  /** SIGCONTs a paused process. */
+  resume(): void;
 }
 
 /** Spawns the fixture with `config` and resolves once its server listens. */
@@ -63,8 +67,12 @@ export async function startPeer(config: Record<string, unknown>): Promise<PeerPr
     events,
     messages: (id) => events.filter((e) => e.event === "message" && (id === undefined || e.id === id)),
     command: (command) => void child.stdin?.write(`${JSON.stringify(command)}\n`),
+    pause: () => void child.kill("SIGSTOP"),
+    resume: () => void child.kill("SIGCONT"),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      // A paused child would never read the close command.
+      child.kill("SIGCONT");
       child.stdin?.write(`${JSON.stringify({ cmd: "close" })}\n`);
       const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
       await exited;
