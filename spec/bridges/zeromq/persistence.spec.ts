@@ -46,6 +46,8 @@ describe("zeromq broker: persistence", () => {
     await waitFor(() => runs.length === 4, "a message sent after the restart", 10_000);
     assert.deepEqual(runs, [0, 1, 2, 3]);
     await waitFor(() => workerLink.brokerStats.acksSent === 4, "acks sent");
+    // An ack sent is not yet an ack the broker wrote: wait for the log before killing the broker.
+    await waitFor(() => heldInLog(file).length === 0, "the broker to log the four acknowledgements");
 
     await sender.close();
     await workerLink.close();
@@ -73,3 +75,18 @@ describe("zeromq broker: persistence", () => {
     assert.deepEqual(held.map((m) => m.messageId), ["m2999"]);
   });
 });
+
+/** The messageIds a persist file still holds, read without opening it as the broker would. */
+function heldInLog(file: string): string[] {
+  const held = new Set<string>();
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    try {
+      const record = JSON.parse(line) as { m?: string; a?: string };
+      if (record.m !== undefined) held.add(record.m);
+      if (record.a !== undefined) held.delete(record.a);
+    } catch {
+      // A line being written (or empty) is not a record yet.
+    }
+  }
+  return [...held];
+}
