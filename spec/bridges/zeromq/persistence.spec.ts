@@ -45,7 +45,7 @@ describe("zeromq broker: persistence", () => {
     sender.bus.twitter("job:run", 3);
     await waitFor(() => runs.length === 4, "a message sent after the restart", 10_000);
     assert.deepEqual(runs, [0, 1, 2, 3]);
-    await waitFor(() => workerLink.brokerStats.acksSent === 4, "acks sent");
+    await waitFor(() => workerLink.brokerStats.acksSent >= 4, "acks sent (a resend crossing an ack is acknowledged again)");
     // An ack sent is not yet an ack the broker wrote: wait for the log before killing the broker.
     await waitFor(() => heldInLog(file).length === 0, "the broker to log the four acknowledgements");
 
