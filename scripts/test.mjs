@@ -59,8 +59,13 @@ const result = spawnSync(
     "--test-reporter=tap", `--test-reporter-destination=${tap}`,
     ...files,
   ],
-  { cwd: root, stdio: "inherit" },
+  // A spec that leaves a handle open keeps its process alive: stop the whole run rather than hang CI.
+  { cwd: root, stdio: "inherit", timeout: 15 * 60_000, killSignal: "SIGKILL" },
 );
+if (result.error !== undefined) {
+  console.error(`✖ node --test did not finish: ${result.error.message} (a spec left a handle open?)`);
+  process.exit(1);
+}
 const summary = existsSync(tap) ? readFileSync(tap, "utf8") : "";
 const count = (name) => Number(summary.match(new RegExp(`^# ${name} (\\d+)$`, "m"))?.[1] ?? 0);
 const tests = count("tests");

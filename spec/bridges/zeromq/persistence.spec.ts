@@ -14,10 +14,15 @@ const dir = mkdtempSync(join(tmpdir(), "berrymq-zmq-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("zeromq broker: persistence", () => {
-  it("keeps unacknowledged messages across a SIGKILL and restart; clients reconnect by themselves", async () => {
+  it("keeps unacknowledged messages across a SIGKILL and restart; clients reconnect by themselves", async (t) => {
     const file = join(dir, "acks.log");
     const ports = { pubPort: await freePort(), recvPort: await freePort() };
     let broker = await startBrokerChild(ports.pubPort, ports.recvPort, file);
+    // A failed assertion must not leave links or the broker child running (the process would not exit).
+    const cleanup: (() => Promise<unknown>)[] = [() => broker.kill()];
+    t.after(async () => {
+      for (const step of cleanup.reverse()) await step().catch(() => undefined);
+    });
     const sender = await BrokerLink.connect({
       bus: new Bus({ id: "sender" }),
       ...ports,
@@ -27,6 +32,7 @@ describe("zeromq broker: persistence", () => {
       sendTimeout: 300,
       retryDelay: { initial: 50, max: 200 },
     });
+    cleanup.push(() => sender.close());
     sender.on("error", () => undefined); // the outage is expected
     for (let i = 0; i < 3; i++) sender.bus.twitter("job:run", i);
     await waitFor(() => sender.backlog === 0 && sender.stats.sent === 3, "the broker confirmed the batch");
@@ -38,6 +44,7 @@ describe("zeromq broker: persistence", () => {
     const runs: number[] = [];
     worker.follow("job:run", (m) => void runs.push(m.args[0] as number));
     const workerLink = await BrokerLink.connect({ bus: worker, ...ports, importFilters: ["job:*"], heartbeatInterval: 100 });
+    cleanup.push(() => workerLink.close());
     await waitFor(() => runs.length === 3, "the three held messages after the restart", 10_000);
     assert.deepEqual(runs, [0, 1, 2]);
 
