@@ -142,8 +142,14 @@ export abstract class Link extends EventEmitter<LinkEvents> {
 
   /** Like `receive`, for a message the transport already built. */
   protected receiveMessage(message: Message): number | undefined {
-    if (!this.#accepts(message)) return undefined;
-    return this.bus.inject(message);
+    if (!this.#imports(message)) return undefined;
+    // Recorded before injecting, so the bus's `message` event for it is not forwarded back; inject
+    // itself drops a duplicate (returning undefined), so the bus is asked once, not twice.
+    this.#arrived.add(message.messageId);
+    const reached = this.bus.inject(message);
+    if (reached === undefined) this.stats.duplicates++;
+    else this.stats.received++;
+    return reached;
   }
 
   /**
@@ -166,9 +172,13 @@ export abstract class Link extends EventEmitter<LinkEvents> {
     }
   }
 
+  #imports(message: Message): boolean {
+    return this.#importFilters.some((filter) => matchesFilter(filter, message));
+  }
+
   // Import filters, then de-duplication; records the message as arrived through this link.
   #accepts(message: Message): boolean {
-    if (!this.#importFilters.some((filter) => matchesFilter(filter, message))) return false;
+    if (!this.#imports(message)) return false;
     if (this.bus.hasSeen(message)) {
       this.stats.duplicates++;
       return false;
