@@ -17,8 +17,12 @@ export interface LinkOptions {
   name?: string;
   /** Only messages matching one of these are forwarded (default `["*:*"]`). */
   exportFilters?: readonly string[];
-  /** Only received messages matching one of these are injected (default `["*:*"]`). */
-  importFilters?: readonly string[];
+  /**
+   * Only received messages matching one of these are injected (default `["*:*"]`); transports that can
+   * subscribe at the far side subscribe to exactly these. `"followers"`: whatever the bus's followers and
+   * queues follow, kept up to date as they come and go. Changeable later with `subscribe`/`unsubscribe`.
+   */
+  importFilters?: readonly string[] | "followers";
   /** Messages kept while the far side is down; past this, new ones are dropped and reported (default 10,000). */
   bufferSize?: number;
   /** Most messages handed to the transport at once (default 1,000). */
@@ -75,6 +79,7 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   protected remoteBusId: string | undefined;
   readonly #exportFilters: Identifier[];
   readonly #importFilters: Identifier[];
+  readonly #followBus: boolean;
   readonly #bufferSize: number;
   readonly #maxBatch: number;
   readonly #retry: { initial: number; max: number };
@@ -91,13 +96,27 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   #started = false;
   #closing = false;
   readonly #onMessage = (message: Message): void => this.#forward(message);
+  readonly #onFollow = (pattern: Identifier): void => {
+    this.subscribe(pattern.id).catch((error: unknown) => this.#report(error as BerryError));
+  };
+  readonly #onUnfollow = (pattern: Identifier): void => {
+    this.unsubscribe(pattern.id).catch((error: unknown) => this.#report(error as BerryError));
+  };
 
   constructor(options: LinkOptions = {}) {
     super();
     this.bus = options.bus ?? defaultBus;
     this.name = options.name ?? new.target.name;
     this.#exportFilters = (options.exportFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
-    this.#importFilters = (options.importFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
+    this.#followBus = options.importFilters === "followers";
+    this.#importFilters =
+      options.importFilters === "followers"
+        ? this.bus.patterns()
+        : (options.importFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
+    if (this.#followBus) {
+      this.bus.on("follow", this.#onFollow);
+      this.bus.on("unfollow", this.#onUnfollow);
+    }
     this.#bufferSize = positiveInteger("bufferSize", options.bufferSize ?? 10_000);
     this.#maxBatch = positiveInteger("maxBatch", options.maxBatch ?? 1_000);
     this.#retry = options.retryDelay ?? { initial: 50, max: 5_000 };
@@ -116,6 +135,42 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   get isDown(): boolean {
     return this.#down;
   }
+
+  /** The current import filters, as canonical identifiers. */
+  get importFilters(): readonly string[] {
+    return this.#importFilters.map((filter) => filter.id);
+  }
+
+  /**
+   * Starts importing messages that match `filter`; the transport subscribes to it at the far side where it
+   * can. Resolves once the far side has it; does nothing for a filter already in place.
+   * @example await link.subscribe("orders:*");
+   */
+  async subscribe(filter: string): Promise<void> {
+    const parsed = parseIdentifier(filter);
+    if (this.#importFilters.some((known) => known.id === parsed.id)) return;
+    this.#importFilters.push(parsed);
+    await this.importFiltersChanged([parsed], []);
+  }
+
+  /**
+   * Stops importing messages that match `filter` (exactly this filter; others that overlap stay).
+   * @returns whether it was an import filter.
+   */
+  async unsubscribe(filter: string): Promise<boolean> {
+    const id = parseIdentifier(filter).id;
+    const at = this.#importFilters.findIndex((known) => known.id === id);
+    if (at === -1) return false;
+    const [removed] = this.#importFilters.splice(at, 1) as [Identifier];
+    await this.importFiltersChanged([], [removed]);
+    return true;
+  }
+
+  /**
+   * Called after `subscribe`/`unsubscribe` changed the import filters: transports that subscribe at the far
+   * side (Redis PSUBSCRIBE, the ZeroMQ broker) apply the change there. `importFilters` is already updated.
+   */
+  protected async importFiltersChanged(_added: readonly Identifier[], _removed: readonly Identifier[]): Promise<void> {}
 
   /** Sends one batch of envelopes; rejects when the far side did not take them (they are retried). */
   protected abstract transmit(batch: Envelope[]): Promise<void>;
@@ -196,6 +251,8 @@ export abstract class Link extends EventEmitter<LinkEvents> {
     if (this.#closing) return { undelivered: [] };
     this.#closing = true;
     this.bus.off("message", this.#onMessage);
+    this.bus.off("follow", this.#onFollow);
+    this.bus.off("unfollow", this.#onUnfollow);
     this.#wakeNow();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.#closeTimeout).unref());
     if (this.backlog > 0) await Promise.race([this.#drain(), deadline]);

@@ -46,6 +46,10 @@ export interface BusEvents {
   error: [error: BerryError];
   /** Every message dispatched here, after local delivery; links listen to this. */
   message: [message: Message];
+  /** A pattern got its first follower or queue (links that import only what is followed listen). */
+  follow: [pattern: Identifier];
+  /** A pattern lost its last follower or queue. */
+  unfollow: [pattern: Identifier];
 }
 
 interface FollowerEntry extends Routable {
@@ -216,7 +220,7 @@ export class Bus extends EventEmitter<BusEvents> {
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
     const entry = this.#follower(parseIdentifier(pattern), options.label ?? (follower.name || "(anonymous)"), options.guard, follower);
-    this.#index.add(entry);
+    this.#add(entry);
     return () => this.#removeAll([entry]);
   }
 
@@ -239,7 +243,7 @@ export class Bus extends EventEmitter<BusEvents> {
     const ref = new WeakRef(instance);
     const className = instance.constructor?.name ?? "Object";
     const entries = specs.map((spec) => this.#methodFollower(ref, className, spec));
-    for (const entry of entries) this.#index.add(entry);
+    for (const entry of entries) this.#add(entry);
     this.#instances.set(instance, entries);
     this.#finalizer.register(instance, entries, instance);
     return () => this.unregister(instance);
@@ -262,8 +266,13 @@ export class Bus extends EventEmitter<BusEvents> {
   attachQueue(filter: Identifier, sink: QueueSink): Unsubscribe {
     this.#checkOpen();
     const entry: QueueEntry = { kind: "queue", seq: ++this.#seq, pattern: filter, sink, active: true };
-    this.#index.add(entry);
+    this.#add(entry);
     return () => this.#removeAll([entry]);
+  }
+
+  /** The distinct patterns followed here (by followers and queues), in no particular order. */
+  patterns(): Identifier[] {
+    return this.#index.patterns();
   }
 
   /**
@@ -400,11 +409,17 @@ export class Bus extends EventEmitter<BusEvents> {
     return entry;
   }
 
+  #add(entry: Receiver): void {
+    if (this.#index.add(entry)) this.emit("follow", entry.pattern);
+  }
+
   #removeAll(entries: readonly Receiver[]): boolean {
     let removed = false;
     for (const entry of entries) {
       entry.active = false;
-      removed = this.#index.remove(entry) || removed;
+      const outcome = this.#index.remove(entry);
+      if (outcome === "last" && !this.#closed) this.emit("unfollow", entry.pattern);
+      removed = outcome !== false || removed;
     }
     return removed;
   }

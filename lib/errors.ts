@@ -99,7 +99,8 @@ export function describe(value: unknown): string {
   let text: string;
   if (typeof value === "string") text = JSON.stringify(value);
   else if (typeof value === "function") text = `function ${value.name || "(anonymous)"}`;
-  else if (typeof value === "bigint" || typeof value === "symbol") text = String(value);
+  // NaN and ±Infinity would read as null through JSON.
+  else if (typeof value === "bigint" || typeof value === "symbol" || typeof value === "number") text = String(value);
   else {
     try {
       text = JSON.stringify(value) ?? String(value);

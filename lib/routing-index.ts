@@ -30,25 +30,38 @@ export class RoutingIndex<T extends Routable> {
     return this.#size;
   }
 
-  /** Adds an entry; it is routed after every entry added before it. */
-  add(entry: T): void {
+  /**
+   * Adds an entry; it is routed after every entry added before it.
+   * @returns whether its pattern is new to the index (no entry had it before).
+   */
+  add(entry: T): boolean {
     const list = this.#byPattern.get(entry.pattern.id);
     if (list === undefined) this.#byPattern.set(entry.pattern.id, [entry]);
     else list.push(entry);
     this.#size++;
     this.#changed();
+    return list === undefined;
   }
 
-  /** Removes an entry; returns whether it was there. */
-  remove(entry: T): boolean {
+  /**
+   * Removes an entry.
+   * @returns `false` if it was not there, `"last"` if it was the last entry with its pattern, else `true`.
+   */
+  remove(entry: T): boolean | "last" {
     const list = this.#byPattern.get(entry.pattern.id);
     const at = list === undefined ? -1 : list.indexOf(entry);
     if (list === undefined || at === -1) return false;
     list.splice(at, 1);
-    if (list.length === 0) this.#byPattern.delete(entry.pattern.id);
     this.#size--;
     this.#changed();
-    return true;
+    if (list.length > 0) return true;
+    this.#byPattern.delete(entry.pattern.id);
+    return "last";
+  }
+
+  /** The distinct patterns of the entries, in no particular order. */
+  patterns(): Identifier[] {
+    return [...this.#byPattern.values()].map((list) => (list[0] as T).pattern);
   }
 
   #changed(): void {

@@ -90,7 +90,7 @@ export class BrokerLink extends Link {
     const pubPort = options.pubPort ?? 7201;
     const recvPort = options.recvPort ?? 7202;
     this.#endpoint = `tcp://${host}:${recvPort}`;
-    this.#patterns = JSON.stringify((options.importFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter).id));
+    this.#patterns = JSON.stringify(this.importFilters);
     this.#acknowledge = (options.acknowledge ?? []).map((filter) => parseIdentifier(filter));
     this.#sendTimeout = positiveInteger("sendTimeout", options.sendTimeout ?? 2_000);
     this.#heartbeatInterval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000);
