@@ -3,7 +3,7 @@ import type { Bus } from "../lib/bus.js";
 import { defaultBus } from "../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError } from "../lib/errors.js";
 import { Fifo } from "../lib/fifo.js";
-import { type Identifier, parseIdentifier, partMatches } from "../lib/identifier.js";
+import { type Identifier, isLocal, parseIdentifier, partMatches } from "../lib/identifier.js";
 import type { Message } from "../lib/message.js";
 import { RecentIds } from "../lib/recent-ids.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
@@ -265,6 +265,7 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   }
 
   #forward(message: Message): void {
+    if (isLocal(message)) return; // a name starting with "_" is local to its process: never exported
     if (this.#arrived.has(message.messageId)) return;
     if (this.remoteBusId !== undefined && message.hops.includes(this.remoteBusId)) return;
     if (!this.#exportFilters.some((filter) => matchesFilter(filter, message))) return;

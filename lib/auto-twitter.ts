@@ -1,46 +1,43 @@
 import type { Bus } from "./bus.js";
 import { isThenable } from "./concurrency-limiter.js";
-import { isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
-import { parseIdentifier } from "./identifier.js";
+import { formatIdentifier, parseIdentifier, WILDCARD } from "./identifier.js";
+import { kw } from "./kwargs.js";
+import { type FunctionWrapper, functionWrapper } from "./method-wrapper.js";
 
-/** Options of `autoTwitter`. */
+/**
+ * Options of `autoTwitter`, with berryMQ 0.3's meaning: `{ entry: true }` alone sends only `entry`,
+ * `{ exit: true }` alone only `exit`; neither or both sends both.
+ */
 export interface AutoTwitterOptions {
-  /** Send `name:entry` (with the call's arguments) before the call; default true. */
+  /** Send `name:entry` (with the call's arguments) before the call. */
   entry?: boolean;
-  /** Send `name:exit` (with the result, awaited) after the call; default true. */
+  /** Send `name:exit` (with the call's arguments, and `kwargs.result`, awaited) after the call. */
   exit?: boolean;
   /** Bus to send on (default: `defaultBus`). */
   bus?: Bus;
 }
 
-type AnyFunction = (this: never, ...args: never[]) => unknown;
-
 /** Wraps a function, or decorates a method in either decorator mode. */
-export interface AutoTwitterDecorator {
-  <F extends AnyFunction>(fn: F, context?: ClassMethodDecoratorContext): F;
-  (prototype: object, key: string | symbol, descriptor: PropertyDescriptor): PropertyDescriptor;
-}
+export type AutoTwitterDecorator = FunctionWrapper;
 
 /**
  * Sends `name:entry` before and `name:exit` after each call of the wrapped function or method (berryMQ's
- * `auto_twitter`); a call that throws or rejects sends `name:error` with the error, then rethrows.
+ * `auto_twitter`). Both carry the call's arguments; `exit` also carries the (awaited) result as
+ * `kwargs.result`. `autoTwitter("s:entry")` sends only `s:entry`, `"s:exit"` only `s:exit`. A call that
+ * throws or rejects sends `name:error` with the error, then rethrows.
  * @example
  * const save = autoTwitter("save")((doc: string) => doc.length);
- * save("hello"); // sends "save:entry" ["hello"], then "save:exit" [5]
+ * save("hello"); // sends "save:entry" ["hello"], then "save:exit" ["hello"] { result: 5 }
  */
-export function autoTwitter(name: string, options: AutoTwitterOptions = {}): AutoTwitterDecorator {
-  const ids = {
-    entry: parseIdentifier(`${name}:entry`).id,
-    exit: parseIdentifier(`${name}:exit`).id,
-    error: parseIdentifier(`${name}:error`).id,
-  };
-  const sendEntry = options.entry !== false;
-  const sendExit = options.exit !== false;
-  const wrap = (fn: unknown): ((...args: unknown[]) => unknown) => {
-    if (typeof fn !== "function") throw new InvalidArgumentError("autoTwitter target", fn, "a function or method");
-    return function (this: unknown, ...args: unknown[]): unknown {
+export function autoTwitter(identifier: string, options: AutoTwitterOptions = {}): AutoTwitterDecorator {
+  const { name, namespace, action } = parseIdentifier(identifier);
+  const id = (which: string): string => parseIdentifier(formatIdentifier(name, namespace, which)).id;
+  const ids = { entry: id("entry"), exit: id("exit"), error: id("error") };
+  const [sendEntry, sendExit] = chosenMessages(identifier, action, options);
+  return functionWrapper("autoTwitter", (fn) =>
+    function (this: unknown, ...args: unknown[]): unknown {
       const bus = options.bus ?? defaultBus;
       if (sendEntry) bus.twitter(ids.entry, ...args);
       let result: unknown;
@@ -51,12 +48,12 @@ export function autoTwitter(name: string, options: AutoTwitterOptions = {}): Aut
         throw error;
       }
       if (!isThenable(result)) {
-        if (sendExit) bus.twitter(ids.exit, result);
+        if (sendExit) bus.twitter(ids.exit, ...args, kw({ result }));
         return result;
       }
       return Promise.resolve(result).then(
         (value) => {
-          if (sendExit) bus.twitter(ids.exit, value);
+          if (sendExit) bus.twitter(ids.exit, ...args, kw({ result: value }));
           return value;
         },
         (error: unknown) => {
@@ -64,11 +61,26 @@ export function autoTwitter(name: string, options: AutoTwitterOptions = {}): Aut
           throw error;
         },
       );
-    };
-  };
-  return ((target: unknown, keyOrContext?: unknown, descriptor?: PropertyDescriptor): unknown => {
-    if (keyOrContext === undefined || isStandardContext(keyOrContext)) return wrap(target);
-    if (descriptor === undefined) throw new InvalidArgumentError("autoTwitter target", keyOrContext, "a method");
-    return { ...descriptor, value: wrap(descriptor.value) };
-  }) as AutoTwitterDecorator;
+    },
+  );
+}
+
+// [entry, exit]: the identifier's action decides when it is entry or exit; else the options, 0.3-style.
+function chosenMessages(identifier: string, action: string, options: AutoTwitterOptions): [boolean, boolean] {
+  for (const key of ["entry", "exit"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "boolean") {
+      throw new InvalidArgumentError(`autoTwitter option ${key}`, options[key], "a boolean");
+    }
+  }
+  const entry = options.entry === true;
+  const exit = options.exit === true;
+  if (action === WILDCARD) return entry === exit ? [true, true] : [entry, exit];
+  if ((action === "entry" && !exit) || (action === "exit" && !entry)) return [action === "entry", action === "exit"];
+  throw new InvalidArgumentError(
+    "autoTwitter identifier",
+    identifier,
+    action === "entry" || action === "exit"
+      ? `no option contradicting its action "${action}"`
+      : 'a name ("s"), or "s:entry" / "s:exit" for one message only',
+  );
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import { ConcurrencyLimiter, isThenable } from "./concurrency-limiter.js";
-import { type BerryError, BusClosedError, FollowerError, InvalidArgumentError } from "./errors.js";
-import { type FollowingSpec, followingSpecsOf, type Guard } from "./follower-metadata.js";
+import { type BerryError, BusClosedError, ErrorListenerError, FollowerError, InvalidArgumentError } from "./errors.js";
+import { type FollowingSpec, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
-import { Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
+import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
 import { RecentIds } from "./recent-ids.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
@@ -56,6 +56,8 @@ interface FollowerEntry extends Routable {
   readonly kind: "follower";
   readonly label: string;
   readonly guard: Guard | undefined;
+  /** The `@following` declaration behind a method follower. */
+  readonly spec?: FollowingSpec;
   active: boolean;
   /** Runs the follower; returns GONE when its (weakly held) instance was collected. */
   call(message: Message): unknown;
@@ -139,6 +141,7 @@ export class Bus extends EventEmitter<BusEvents> {
       args.pop();
       kwargs = last.values;
     }
+    checkNoKwargs(args);
     const route = this.#route(identifier);
     const message = newMessage(route.identifier, args, kwargs, this.#hops, ++this.#counter, undefined, undefined);
     const reached = this.#deliver(route.receivers, message, undefined);
@@ -219,42 +222,51 @@ export class Bus extends EventEmitter<BusEvents> {
   follow(pattern: string, follower: FollowerFunction, options: FollowOptions = {}): Unsubscribe {
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
-    const entry = this.#follower(parseIdentifier(pattern), options.label ?? (follower.name || "(anonymous)"), options.guard, follower);
+    const entry = this.#follower(parseIdentifier(pattern), options.label ?? (follower.name || "(anonymous)"), options.guard, undefined, follower);
     this.#add(entry);
     return () => this.#removeAll([entry]);
   }
 
   /**
-   * Registers every `@following` method of an instance. The instance is held weakly: once it is garbage
-   * collected it stops receiving. Registering the same instance again does nothing. `@Follower` classes
-   * call this from their constructor.
-   * @returns a function that unregisters the instance.
+   * Registers every `@following` method of an instance (or, given a class, its static `@following`
+   * methods). Held weakly: once garbage collected it stops receiving. Registering again adds only the
+   * followers declared since, never a duplicate. `@Follower` classes call this once an instance is built.
+   * @returns a function that unregisters it.
    */
-  register(instance: object): Unsubscribe {
+  register(target: object): Unsubscribe {
     this.#checkOpen();
-    if (typeof instance !== "object" || instance === null) {
-      throw new InvalidArgumentError("instance", instance, "an object with @following methods");
+    if ((typeof target !== "object" && typeof target !== "function") || target === null) {
+      throw new InvalidArgumentError("instance", target, "an object with @following methods");
     }
-    if (this.#instances.has(instance)) return () => this.unregister(instance);
-    const specs = followingSpecsOf(instance);
-    if (specs.length === 0) {
-      throw new InvalidArgumentError("instance", instance, "an object with at least one @following method");
+    const key = registrationKey(target);
+    const specs = followingSpecsOf(key);
+    let entries = this.#instances.get(key);
+    if (entries === undefined) {
+      if (specs.length === 0) {
+        throw new InvalidArgumentError("instance", target, "an object with at least one @following method");
+      }
+      entries = [];
+      this.#instances.set(key, entries);
+      this.#finalizer.register(key, entries, key);
     }
-    const ref = new WeakRef(instance);
-    const className = instance.constructor?.name ?? "Object";
-    const entries = specs.map((spec) => this.#methodFollower(ref, className, spec));
-    for (const entry of entries) this.#add(entry);
-    this.#instances.set(instance, entries);
-    this.#finalizer.register(instance, entries, instance);
-    return () => this.unregister(instance);
+    const ref = new WeakRef(key);
+    const owner = typeof key === "function" ? key.name : (key.constructor?.name ?? "Object");
+    for (const spec of specs) {
+      if (entries.some((entry) => entry.spec === spec)) continue;
+      const entry = this.#methodFollower(ref, owner, spec);
+      entries.push(entry);
+      this.#add(entry);
+    }
+    return () => this.unregister(key);
   }
 
-  /** Stops an instance's `@following` methods receiving; returns whether it was registered. */
-  unregister(instance: object): boolean {
-    const entries = this.#instances.get(instance);
+  /** Stops an instance's (or a class's static) `@following` methods receiving; returns whether it was registered. */
+  unregister(target: object): boolean {
+    const key = registrationKey(target);
+    const entries = this.#instances.get(key);
     if (entries === undefined) return false;
-    this.#instances.delete(instance);
-    this.#finalizer.unregister(instance);
+    this.#instances.delete(key);
+    this.#finalizer.unregister(key);
     return this.#removeAll(entries);
   }
 
@@ -293,10 +305,18 @@ export class Bus extends EventEmitter<BusEvents> {
 
   /**
    * Reports an error on the `error` event; with no listener it becomes a process warning, so that no
-   * failure goes unseen.
+   * failure goes unseen. An `error` listener that throws reaches neither the sender nor the followers
+   * still to run: its failure becomes one process warning.
    */
   report(error: BerryError): void {
-    if (!this.emit("error", error)) process.emitWarning(error);
+    let heard: boolean;
+    try {
+      heard = this.emit("error", error);
+    } catch (thrown) {
+      process.emitWarning(new ErrorListenerError(error, thrown));
+      return;
+    }
+    if (!heard) process.emitWarning(error);
   }
 
   /** Closes the bus: every queue is closed, every follower removed; later sends throw BusClosedError. */
@@ -387,14 +407,21 @@ export class Bus extends EventEmitter<BusEvents> {
     });
   }
 
-  #follower(pattern: Identifier, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {
+  #follower(
+    pattern: Identifier,
+    label: string,
+    guard: Guard | undefined,
+    spec: FollowingSpec | undefined,
+    call: FollowerFunction,
+  ): FollowerEntry {
     if (guard !== undefined && typeof guard !== "function") throw new InvalidArgumentError("guard", guard, "a function");
-    return { kind: "follower", seq: ++this.#seq, pattern, label, guard, active: true, call };
+    const entry: FollowerEntry = { kind: "follower", seq: ++this.#seq, pattern, label, guard, active: true, call };
+    return spec === undefined ? entry : { ...entry, spec };
   }
 
   #methodFollower(ref: WeakRef<object>, className: string, spec: FollowingSpec): FollowerEntry {
     const label = `${className}.${String(spec.method)}`;
-    const entry = this.#follower(spec.pattern, label, spec.guard, (message) => {
+    const entry = this.#follower(spec.pattern, label, spec.guard, spec, (message) => {
       const instance = ref.deref() as Record<string | symbol, unknown> | undefined;
       if (instance === undefined) {
         this.#removeAll([entry]);

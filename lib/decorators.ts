@@ -2,13 +2,27 @@ import type { Bus } from "./bus.js";
 import { isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
-import { addInstanceSpec, addPrototypeSpec, followingSpec, type Guard } from "./follower-metadata.js";
+import {
+  addMetadataSpec,
+  addPrototypeSpec,
+  addStaticSpec,
+  followingSpec,
+  followingSpecsOf,
+  type Guard,
+  recordWrapper,
+  registrationKey,
+} from "./follower-metadata.js";
 import type { Message } from "./message.js";
 
 /** Options of `@following`. */
 export interface FollowingOptions {
   /** Receives only messages for which this returns true. */
   guard?: Guard;
+  /**
+   * Static methods only: the bus the class registers on when it is defined (default: `defaultBus`).
+   * Instances register on their `@Follower`'s bus, or on the bus you `register` them with.
+   */
+  bus?: Bus;
 }
 
 /** A method decorator usable with `experimentalDecorators` and with standard decorators. */
@@ -19,7 +33,8 @@ export interface FollowingDecorator {
 
 /**
  * Marks a method as a follower of `pattern` (several `@following` may stack on one method). Instances
- * are registered by `@Follower` on construction, or by `bus.register(instance)`.
+ * are registered by `@Follower` once constructed, or by `bus.register(instance)`. On a `static` method
+ * the class itself follows from its definition on (`this` is the class); `bus.unregister(TheClass)` stops it.
  * @example
  * ＠Follower
  * class Logger {
@@ -33,23 +48,49 @@ export function following(pattern: string, options: FollowingOptions = {}): Foll
   }
   // Validate now, so a bad pattern fails when the class is defined, not when it is first constructed.
   followingSpec(pattern, "", undefined);
+  const onStatic = (cls: object, method: string | symbol): void => {
+    // Standard decorators run static initializers on the class as `@Follower` replaced it.
+    addStaticSpec(registrationKey(cls), followingSpec(pattern, method, options.guard));
+    // Registering again adds the followers declared since: every static @following of the class counts.
+    (options.bus ?? defaultBus).register(cls);
+  };
+  const checkInstanceOptions = (method: unknown): void => {
+    if (options.bus !== undefined) {
+      throw new InvalidArgumentError(
+        `@following option bus on instance method ${String(method)}`,
+        options.bus.id,
+        "no bus: instances register on their @Follower's bus (or the bus you register them with)",
+      );
+    }
+  };
   return ((target: unknown, keyOrContext: unknown): void => {
     if (isStandardContext(keyOrContext)) {
-      if (keyOrContext.kind !== "method" || keyOrContext.static) {
-        throw new InvalidArgumentError("@following target", keyOrContext.name, "an instance method");
+      if (keyOrContext.kind !== "method" || keyOrContext.private) {
+        throw new InvalidArgumentError("@following target", keyOrContext.name, "a public method (instance or static)");
       }
-      const spec = followingSpec(pattern, keyOrContext.name, options.guard);
-      keyOrContext.addInitializer(function (this: unknown) {
-        addInstanceSpec(this as object, spec);
-      });
+      const method = keyOrContext.name;
+      if (keyOrContext.static) {
+        keyOrContext.addInitializer(function (this: unknown) {
+          onStatic(this as object, method);
+        });
+        return;
+      }
+      checkInstanceOptions(method);
+      const metadata: unknown = keyOrContext.metadata;
+      if (typeof metadata !== "object" || metadata === null) {
+        throw new InvalidArgumentError("@following decorator metadata", metadata, "Symbol.metadata support (TypeScript >= 5.2)");
+      }
+      addMetadataSpec(metadata, followingSpec(pattern, method, options.guard));
       return;
     }
     if (typeof keyOrContext !== "string" && typeof keyOrContext !== "symbol") {
-      throw new InvalidArgumentError("@following target", keyOrContext, "an instance method");
+      throw new InvalidArgumentError("@following target", keyOrContext, "a method");
     }
     if (typeof target === "function") {
-      throw new InvalidArgumentError("@following target", keyOrContext, "an instance method, not a static one");
+      onStatic(target, keyOrContext);
+      return;
     }
+    checkInstanceOptions(keyOrContext);
     addPrototypeSpec(target as object, followingSpec(pattern, keyOrContext, options.guard));
   }) as FollowingDecorator;
 }
@@ -68,8 +109,8 @@ type Constructor = new (...args: any[]) => object;
 export type FollowerClassDecorator = <C extends Constructor>(target: C, context?: ClassDecoratorContext<C>) => C;
 
 /**
- * Makes every instance of the class register its `@following` methods on construction (held weakly).
- * Use bare (`@Follower`, default bus) or with options (`@Follower({ bus })`).
+ * Makes every instance of the class, and of its subclasses, register its `@following` methods once it
+ * is constructed (held weakly). Use bare (`@Follower`, default bus) or with options (`@Follower({ bus })`).
  */
 export function Follower<C extends Constructor>(target: C, context?: ClassDecoratorContext<C>): C;
 export function Follower(options: FollowerOptions): FollowerClassDecorator;
@@ -85,14 +126,34 @@ export function Follower<C extends Constructor>(
   return <D extends Constructor>(target: D) => followerClass(target, bus);
 }
 
+// Wrapper class → the bus its instances register on.
+const followerBuses = new WeakMap<object, Bus | undefined>();
+
 function followerClass<C extends Constructor>(target: C, bus: Bus | undefined): C {
   const registering = class extends target {
     // biome-ignore lint/suspicious/noExplicitAny: forwards any constructor arguments
     constructor(...args: any[]) {
       super(...args);
-      (bus ?? defaultBus).register(this);
+      registerBuilt(this, new.target, registering);
     }
   };
   Object.defineProperty(registering, "name", { value: target.name });
+  followerBuses.set(registering, bus);
+  recordWrapper(registering, target);
   return registering;
+}
+
+// Registration happens once, when the instance is built: in the outermost @Follower constructor of its
+// class chain, on the buses of every @Follower in the chain. A subclass's own @following methods are
+// known by then (decorators run when classes are defined, before any instance exists).
+function registerBuilt(instance: object, constructed: unknown, wrapper: object): void {
+  for (let cls: unknown = constructed; typeof cls === "function" && cls !== wrapper; cls = Object.getPrototypeOf(cls)) {
+    if (followerBuses.has(cls)) return; // a @Follower subclass registers once its own constructor is done
+  }
+  if (followingSpecsOf(instance).length === 0) return; // nothing follows (yet): e.g. a base class alone
+  const buses = new Set<Bus>();
+  for (let cls: unknown = constructed; typeof cls === "function"; cls = Object.getPrototypeOf(cls)) {
+    if (followerBuses.has(cls)) buses.add(followerBuses.get(cls) ?? defaultBus);
+  }
+  for (const bus of buses) bus.register(instance);
 }

@@ -50,6 +50,18 @@ export class FollowerError extends BerryError {
   }
 }
 
+/** An `error` listener threw while handling `reported`; issued as a process warning, never thrown to a sender. */
+export class ErrorListenerError extends BerryError {
+  readonly reported: BerryError;
+
+  constructor(reported: BerryError, cause: unknown) {
+    super("ERROR_LISTENER_FAILED", `an 'error' listener threw while handling ${reported.code} (${reported.message}): ${errorText(cause)}`, {
+      cause,
+    });
+    this.reported = reported;
+  }
+}
+
 /** `getNowait()` on an empty queue. */
 export class QueueEmptyError extends BerryError {
   constructor(filter: string) {

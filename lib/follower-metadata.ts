@@ -12,10 +12,22 @@ export interface FollowingSpec {
   readonly guard: Guard | undefined;
 }
 
+// Standard decorators record into the class's decorator metadata (`context.metadata`, exposed as
+// `Class[Symbol.metadata]`). Node has no `Symbol.metadata` yet, and TypeScript's output only creates
+// metadata when it exists, so it is defined here, before any decorated class can be evaluated (a class
+// using `@following` imports this module first). `Symbol.for` is what esbuild/tsx fall back to as well.
+const symbols = Symbol as { metadata?: symbol };
+symbols.metadata ??= Symbol.for("Symbol.metadata");
+const METADATA: symbol = symbols.metadata;
+
 // Legacy decorators see the prototype: the specs live there as reflect-metadata.
 const METADATA_KEY = "berrymq:following";
-// Standard decorators see each instance through addInitializer: specs are kept per instance.
-const instanceSpecs = new WeakMap<object, FollowingSpec[]>();
+// Key of the instance specs inside a standard decorator metadata object (own property per class).
+const STANDARD_KEY = Symbol("berrymq.following");
+// Static (class-level) specs, both modes, keyed by the class that declares them.
+const staticSpecs = new WeakMap<object, FollowingSpec[]>();
+// `@Follower` replaces a class by a subclass of it: wrapper → the class it wraps.
+const wrapped = new WeakMap<object, object>();
 
 /** Builds a spec, validating the pattern at decoration time. */
 export function followingSpec(pattern: string, method: string | symbol, guard: Guard | undefined): FollowingSpec {
@@ -28,24 +40,50 @@ export function addPrototypeSpec(prototype: object, spec: FollowingSpec): void {
   Reflect.defineMetadata(METADATA_KEY, [...own, spec], prototype);
 }
 
-/** Records a spec on an instance (standard decorators, from a method initializer). */
-export function addInstanceSpec(instance: object, spec: FollowingSpec): void {
-  const list = instanceSpecs.get(instance);
-  if (list === undefined) instanceSpecs.set(instance, [spec]);
+/** Records a spec in a class's standard decorator metadata (standard decorators). */
+export function addMetadataSpec(metadata: object, spec: FollowingSpec): void {
+  const store = metadata as Record<symbol, FollowingSpec[] | undefined>;
+  if (Object.hasOwn(metadata, STANDARD_KEY)) (store[STANDARD_KEY] as FollowingSpec[]).push(spec);
+  else store[STANDARD_KEY] = [spec];
+}
+
+/** Records a static method's spec on its class (both modes). */
+export function addStaticSpec(cls: object, spec: FollowingSpec): void {
+  const list = staticSpecs.get(cls);
+  if (list === undefined) staticSpecs.set(cls, [spec]);
   else list.push(spec);
 }
 
-/** Every `@following` spec of an instance, base classes first, each method/pattern pair once. */
-export function followingSpecsOf(instance: object): FollowingSpec[] {
+/** Records that `wrapper` (made by `@Follower`) stands for `target`. */
+export function recordWrapper(wrapper: object, target: object): void {
+  wrapped.set(wrapper, target);
+}
+
+/**
+ * What a bus registers `target` under: an instance is itself; a class is the class that declared its
+ * static followers (through any `@Follower` wrapper, so `bus.unregister(TheClass)` finds them).
+ */
+export function registrationKey(target: object): object {
+  let key = target;
+  for (let inner = wrapped.get(key); inner !== undefined; inner = wrapped.get(key)) key = inner;
+  return key;
+}
+
+/**
+ * Every `@following` spec of a registration key: for an instance, its class chain's instance methods,
+ * base classes first; for a class, its own static methods. Each method/pattern pair once.
+ */
+export function followingSpecsOf(target: object): FollowingSpec[] {
+  if (typeof target === "function") return [...(staticSpecs.get(target) ?? [])];
   const chain: object[] = [];
-  for (let proto: unknown = Object.getPrototypeOf(instance); isObject(proto); proto = Object.getPrototypeOf(proto)) {
+  for (let proto: unknown = Object.getPrototypeOf(target); isObject(proto); proto = Object.getPrototypeOf(proto)) {
     chain.unshift(proto);
   }
   const found: FollowingSpec[] = [];
   for (const proto of chain) {
     found.push(...((Reflect.getOwnMetadata(METADATA_KEY, proto) as FollowingSpec[] | undefined) ?? []));
+    found.push(...metadataSpecsOf(proto));
   }
-  found.push(...(instanceSpecs.get(instance) ?? []));
   const seen = new Set<string>();
   return found.filter((spec) => {
     const key = `${String(spec.method)}\u0000${spec.pattern.id}`;
@@ -53,6 +91,16 @@ export function followingSpecsOf(instance: object): FollowingSpec[] {
     seen.add(key);
     return true;
   });
+}
+
+// The standard-decorator specs a prototype's own class declared.
+function metadataSpecsOf(proto: object): readonly FollowingSpec[] {
+  if (!Object.hasOwn(proto, "constructor")) return [];
+  const cls = (proto as { constructor: unknown }).constructor;
+  if (typeof cls !== "function" || !Object.hasOwn(cls, METADATA)) return [];
+  const metadata = (cls as unknown as Record<symbol, unknown>)[METADATA];
+  if (typeof metadata !== "object" || metadata === null || !Object.hasOwn(metadata, STANDARD_KEY)) return [];
+  return (metadata as Record<symbol, FollowingSpec[]>)[STANDARD_KEY] ?? [];
 }
 
 function isObject(value: unknown): value is object {

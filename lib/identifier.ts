@@ -3,23 +3,34 @@ import { InvalidIdentifierError } from "./errors.js";
 /** The wildcard that matches any name or any action. */
 export const WILDCARD = "*";
 
-/** A parsed `"name:action"` identifier; `id` is the canonical string (`"test"` becomes `"test:*"`). */
+/** The namespace of an identifier written without `@ns`. */
+export const DEFAULT_NAMESPACE = "";
+
+/**
+ * A parsed `"name@namespace:action"` identifier; `id` is the canonical string (`"test"` becomes
+ * `"test:*"`, `"x@ns"` becomes `"x@ns:*"`). Routing never crosses namespaces.
+ */
 export interface Identifier {
   readonly id: string;
   readonly name: string;
   readonly action: string;
+  /** `""` for the default namespace, else the part after the name's last `@`. */
+  readonly namespace: string;
 }
 
-// Whitespace and C0/C1 control characters are never part of an identifier.
+// Whitespace, C0/C1 control characters and invisible format characters (Unicode Cf: U+200B, U+2060,
+// U+00AD, U+180E, U+FEFF, bidi marks, ...) are never part of an identifier: "a\u200b:b" must not pass
+// for "a:b".
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const FORBIDDEN = /[\s\u0000-\u001f\u007f-\u009f]/u;
+const FORBIDDEN = /[\s\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
 const CACHE_LIMIT = 10_000;
 const cache = new Map<string, Identifier>();
 
 /**
- * Parses and validates an identifier. The last `:` splits name from action; no `:` means action `*`.
+ * Parses and validates an identifier. The last `:` splits name from action (no `:` means action `*`);
+ * the name's last `@` splits off a namespace (berryMQ 0.3's `"name@ns:action"`).
  * @throws InvalidIdentifierError naming the value when it is not a usable identifier.
- * @example parseIdentifier("test") // { id: "test:*", name: "test", action: "*" }
+ * @example parseIdentifier("test") // { id: "test:*", name: "test", action: "*", namespace: "" }
  */
 export function parseIdentifier(value: unknown): Identifier {
   if (typeof value !== "string") throw new InvalidIdentifierError(value, "must be a string");
@@ -34,16 +45,28 @@ export function parseIdentifier(value: unknown): Identifier {
 function parseUncached(value: string): Identifier {
   if (value.length === 0) throw new InvalidIdentifierError(value, "must not be empty");
   if (FORBIDDEN.test(value)) {
-    throw new InvalidIdentifierError(value, "must not contain whitespace or control characters");
+    throw new InvalidIdentifierError(value, "must not contain whitespace, control or invisible format characters");
   }
   const colon = value.lastIndexOf(":");
-  const name = colon === -1 ? value : value.slice(0, colon);
+  const qualified = colon === -1 ? value : value.slice(0, colon);
   const action = colon === -1 ? WILDCARD : value.slice(colon + 1);
+  const at = qualified.lastIndexOf("@");
+  const name = at === -1 ? qualified : qualified.slice(0, at);
+  const namespace = at === -1 ? DEFAULT_NAMESPACE : qualified.slice(at + 1);
   if (name.length === 0) throw new InvalidIdentifierError(value, "name (before the last ':') is empty");
   if (action.length === 0) throw new InvalidIdentifierError(value, "action (after the last ':') is empty");
+  if (at !== -1 && namespace.length === 0) throw new InvalidIdentifierError(value, "namespace (after '@') is empty");
+  if (namespace.includes(WILDCARD)) {
+    throw new InvalidIdentifierError(value, `the namespace cannot be a wildcard ("${namespace}")`);
+  }
   checkWildcardPart(value, "name", name);
   checkWildcardPart(value, "action", action);
-  return Object.freeze({ id: `${name}:${action}`, name, action });
+  return Object.freeze({ id: formatIdentifier(name, namespace, action), name, action, namespace });
+}
+
+/** The canonical string of an identifier's parts: `name:action`, or `name@namespace:action`. */
+export function formatIdentifier(name: string, namespace: string, action: string): string {
+  return namespace === DEFAULT_NAMESPACE ? `${name}:${action}` : `${name}@${namespace}:${action}`;
 }
 
 // "*" is a whole-part wildcard; "ab*" would read like a glob we do not implement, so it is refused.
@@ -59,16 +82,22 @@ export function partMatches(a: string, b: string): boolean {
 }
 
 /**
- * Symmetric match, as in berryMQ 0.3: a wildcard on either side matches anything on the other.
+ * Symmetric match, as in berryMQ 0.3: a wildcard on either side matches anything on the other, within
+ * one namespace (`"*@ns:go"` matches `"x@ns:go"`, never `"x:go"`).
  * @example matches("worker:stop", "*:stop") // true
  */
 export function matches(a: Identifier | string, b: Identifier | string): boolean {
   const x = typeof a === "string" ? parseIdentifier(a) : a;
   const y = typeof b === "string" ? parseIdentifier(b) : b;
-  return partMatches(x.name, y.name) && partMatches(x.action, y.action);
+  return x.namespace === y.namespace && partMatches(x.name, y.name) && partMatches(x.action, y.action);
 }
 
 /** Whether an identifier has a wildcard on either part. */
-export function isWildcard(identifier: Identifier): boolean {
+export function isWildcard(identifier: Pick<Identifier, "name" | "action">): boolean {
   return identifier.name === WILDCARD || identifier.action === WILDCARD;
+}
+
+/** Whether an identifier is local to its process (its name starts with `_`): links never export it. */
+export function isLocal(identifier: Pick<Identifier, "name">): boolean {
+  return identifier.name.startsWith("_");
 }

@@ -21,6 +21,7 @@ export { defaultBus, followingFunction, setMultiplicity, talk, twitter } from ".
 export {
   BerryError,
   BusClosedError,
+  ErrorListenerError,
   FollowerError,
   InvalidArgumentError,
   InvalidIdentifierError,
@@ -30,7 +31,19 @@ export {
   QueueTimeoutError,
 } from "./errors.js";
 export type { Guard } from "./follower-metadata.js";
-export { type Identifier, isWildcard, matches, parseIdentifier, WILDCARD } from "./identifier.js";
+export {
+  DEFAULT_NAMESPACE,
+  formatIdentifier,
+  type Identifier,
+  isLocal,
+  isWildcard,
+  matches,
+  parseIdentifier,
+  WILDCARD,
+} from "./identifier.js";
 export { Kwargs, kw } from "./kwargs.js";
 export { createMessage, type Message, type MessageInit, withHop } from "./message.js";
+export { type FunctionWrapper } from "./method-wrapper.js";
 export { type GetOptions, type OverflowPolicy, Queue, type QueueOptions } from "./queue.js";
+export { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
+export { type TwitterExceptionOptions, twitterException } from "./twitter-exception.js";

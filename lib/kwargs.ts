@@ -28,12 +28,27 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** An empty, frozen kwargs object shared by every message sent without kwargs. */
 export const NO_KWARGS: Readonly<Record<string, unknown>> = Object.freeze({});
 
-/** Splits a trailing `kw()` marker off an argument list. */
+/** Splits a trailing `kw()` marker off an argument list; a `kw()` anywhere else is refused. */
 export function splitKwargs(values: readonly unknown[]): {
   args: unknown[];
   kwargs: Readonly<Record<string, unknown>>;
 } {
   const last = values[values.length - 1];
-  if (last instanceof Kwargs) return { args: values.slice(0, -1), kwargs: last.values };
-  return { args: values.slice(), kwargs: NO_KWARGS };
+  const args = last instanceof Kwargs ? values.slice(0, -1) : values.slice();
+  checkNoKwargs(args);
+  return { args, kwargs: last instanceof Kwargs ? last.values : NO_KWARGS };
+}
+
+/**
+ * Refuses a `kw()` marker among positional arguments (it must come last, or it would silently travel
+ * as an ordinary argument).
+ * @throws InvalidArgumentError naming its position.
+ */
+export function checkNoKwargs(args: readonly unknown[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    if (value instanceof Kwargs) {
+      throw new InvalidArgumentError(`kw() at argument ${i + 1}`, value.values, "kw() only as the last argument");
+    }
+  }
 }

@@ -61,7 +61,7 @@ class FrozenMessage implements Message {
   #messageId: string | number;
 
   constructor(
-    identifier: Identifier,
+    identifier: Pick<Identifier, "id" | "name" | "action">,
     args: readonly unknown[],
     kwargs: Readonly<Record<string, unknown>>,
     timestamp: number,

@@ -3,6 +3,7 @@ import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueOverflowError, QueueTimeoutError } from "./errors.js";
 import { Fifo } from "./fifo.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
+import { checkDuration, type LongTimer, setLongTimeout } from "./long-timer.js";
 import type { Message } from "./message.js";
 import { untilClosed } from "./until-closed.js";
 
@@ -27,7 +28,7 @@ export interface QueueOptions {
 
 /** Options of `get()`. */
 export interface GetOptions {
-  /** Milliseconds to wait before rejecting with QueueTimeoutError; none waits until a message or close. */
+  /** Milliseconds to wait before rejecting with QueueTimeoutError; none (or `Infinity`) waits until a message or close. */
   timeout?: number;
   /** Aborting rejects the pending `get` with the signal's reason. */
   signal?: AbortSignal;
@@ -150,17 +151,21 @@ export class Queue implements AsyncIterable<Message> {
    */
   get(options: GetOptions = {}): Promise<Message> {
     const { timeout, signal } = options;
-    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
-      return Promise.reject(new InvalidArgumentError("timeout", timeout, "a finite number of ms >= 0"));
+    if (timeout !== undefined) {
+      try {
+        checkDuration("timeout", timeout);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     if (this.closed) return Promise.reject(new QueueClosedError(this.filter));
     const queued = this.#store.buffer.shift();
     if (queued !== undefined) return Promise.resolve(queued);
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Message>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: LongTimer | undefined;
       const settle = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
+        timer?.clear();
         signal?.removeEventListener("abort", onAbort);
       };
       const waiter: Waiter = {
@@ -181,7 +186,8 @@ export class Queue implements AsyncIterable<Message> {
       };
       const onAbort = (): void => abandon(signal?.reason);
       signal?.addEventListener("abort", onAbort, { once: true });
-      if (timeout !== undefined) timer = setTimeout(() => abandon(new QueueTimeoutError(this.filter, timeout)), timeout);
+      // A user's duration: Infinity waits forever, and more than 2^31-1 ms must not fire at once.
+      if (timeout !== undefined) timer = setLongTimeout(() => abandon(new QueueTimeoutError(this.filter, timeout)), timeout);
       this.#store.waiters.push(waiter);
     });
   }

@@ -1,4 +1,4 @@
-import { type Identifier, isWildcard, partMatches, WILDCARD } from "./identifier.js";
+import { formatIdentifier, type Identifier, isWildcard, parseIdentifier, partMatches, WILDCARD } from "./identifier.js";
 
 /** What the index holds: anything with a pattern and a registration sequence number. */
 export interface Routable {
@@ -11,8 +11,8 @@ const NONE: readonly never[] = Object.freeze([]);
 
 /**
  * Routes identifiers to entries. Entries are grouped by exact pattern, so a concrete `n:a` needs at most
- * four look-ups (`n:a`, `n:*`, `*:a`, `*:*`) however many unrelated patterns exist; the merged list, in
- * registration order, is cached per identifier until the next change.
+ * four look-ups (`n:a`, `n:*`, `*:a`, `*:*`, all in the identifier's namespace) however many unrelated
+ * patterns exist; the merged list, in registration order, is cached per identifier until the next change.
  */
 export class RoutingIndex<T extends Routable> {
   readonly #byPattern = new Map<string, T[]>();
@@ -74,19 +74,29 @@ export class RoutingIndex<T extends Routable> {
     return sortBySeq([...this.#byPattern.values()].flat());
   }
 
-  /** Entries whose pattern matches the identifier (symmetrically), in registration order. Do not mutate. */
-  lookup(identifier: Identifier): readonly T[] {
-    const cached = this.#cache.get(identifier.id);
+  /**
+   * Entries whose pattern matches the identifier (symmetrically, within its namespace), in registration
+   * order. Takes anything with a canonical `id` (an Identifier or a Message). Do not mutate.
+   */
+  lookup(target: { readonly id: string }): readonly T[] {
+    const cached = this.#cache.get(target.id);
     if (cached !== undefined) return cached;
+    const identifier = parseIdentifier(target.id);
     const found = isWildcard(identifier) ? this.#scan(identifier) : this.#probe(identifier);
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
     this.#cache.set(identifier.id, found);
     return found;
   }
 
-  #probe({ name, action }: Identifier): readonly T[] {
+  #probe({ name, action, namespace }: Identifier): readonly T[] {
     const lists: T[][] = [];
-    for (const key of [`${name}:${action}`, `${name}:${WILDCARD}`, `${WILDCARD}:${action}`, `${WILDCARD}:${WILDCARD}`]) {
+    const keys = [
+      formatIdentifier(name, namespace, action),
+      formatIdentifier(name, namespace, WILDCARD),
+      formatIdentifier(WILDCARD, namespace, action),
+      formatIdentifier(WILDCARD, namespace, WILDCARD),
+    ];
+    for (const key of keys) {
       const list = this.#byPattern.get(key);
       if (list !== undefined) lists.push(list);
     }
@@ -96,10 +106,11 @@ export class RoutingIndex<T extends Routable> {
   }
 
   // A sender wildcard may match any pattern: a full scan, acceptable for the rarer case.
-  #scan({ name, action }: Identifier): readonly T[] {
+  #scan({ name, action, namespace }: Identifier): readonly T[] {
     const found: T[] = [];
     for (const list of this.#byPattern.values()) {
       const pattern = (list[0] as T).pattern;
+      if (pattern.namespace !== namespace) continue;
       if (partMatches(pattern.name, name) && partMatches(pattern.action, action)) found.push(...list);
     }
     return sortBySeq(found);

@@ -4,13 +4,13 @@ import { Bus, InvalidIdentifierError, matches, parseIdentifier } from "../../lib
 
 describe("identifiers", () => {
   it("parses name and action, the last ':' splitting", () => {
-    assert.deepEqual({ ...parseIdentifier("worker:stop") }, { id: "worker:stop", name: "worker", action: "stop" });
-    assert.deepEqual({ ...parseIdentifier("ns:worker:stop") }, { id: "ns:worker:stop", name: "ns:worker", action: "stop" });
-    assert.deepEqual({ ...parseIdentifier("*:*") }, { id: "*:*", name: "*", action: "*" });
+    assert.deepEqual({ ...parseIdentifier("worker:stop") }, { id: "worker:stop", name: "worker", action: "stop", namespace: "" });
+    assert.deepEqual({ ...parseIdentifier("ns:worker:stop") }, { id: "ns:worker:stop", name: "ns:worker", action: "stop", namespace: "" });
+    assert.deepEqual({ ...parseIdentifier("*:*") }, { id: "*:*", name: "*", action: "*", namespace: "" });
   });
 
   it('reads "test" as "test:*"', () => {
-    assert.deepEqual({ ...parseIdentifier("test") }, { id: "test:*", name: "test", action: "*" });
+    assert.deepEqual({ ...parseIdentifier("test") }, { id: "test:*", name: "test", action: "*", namespace: "" });
     const bus = new Bus();
     const got: string[] = [];
     bus.follow("test", (m) => void got.push(m.id));
@@ -34,6 +34,16 @@ describe("identifiers", () => {
     ["a\nb", /whitespace/],
     ["a\u0000b", /control/],
     ["a\u007f", /control/],
+    ["a\u200b:b", /invisible format/],
+    ["a:\u2060b", /invisible format/],
+    ["a\u00ad:b", /invisible format/],
+    ["a\u180e:b", /invisible format/],
+    ["\ufeffa:b", /invisible format/],
+    ["a\u200d:b", /invisible format/],
+    ["a\u202e:b", /invisible format/],
+    ["@ns:b", /name .* is empty/],
+    ["a@:b", /namespace .* is empty/],
+    ["a@*:b", /namespace cannot be a wildcard/],
     [":", /name .* is empty/],
     [":b", /name .* is empty/],
     ["a:", /action .* is empty/],
@@ -80,6 +90,62 @@ const TABLE: Record<string, string> = {
   "*:*": "✓   ✓   ✓   ✓   ✓   ✓   ✓   ✓   ✓",
   "m:b": "✗   ✗   ✗   ✓   ✗   ✓   ✗   ✓   ✓",
 };
+
+describe("invisible characters", () => {
+  it('"a\u200b:b" neither passes for "a:b" nor ever reaches its followers', () => {
+    const bus = new Bus();
+    let reached = 0;
+    bus.follow("a:b", () => void reached++);
+    for (const sneaky of ["a\u200b:b", "a\u2060:b", "a\u00ad:b", "a\u180e:b", "\ufeffa:b"]) {
+      assert.throws(() => bus.twitter(sneaky), InvalidIdentifierError, JSON.stringify(sneaky));
+      assert.throws(() => bus.follow(sneaky, () => {}), InvalidIdentifierError);
+      assert.throws(() => matches(sneaky, "a:b"), InvalidIdentifierError);
+    }
+    assert.equal(reached, 0);
+  });
+});
+
+describe("namespaces (berryMQ 0.3's name@ns:action)", () => {
+  it("parses the namespace into the identifier and keeps the canonical id round-trippable", () => {
+    assert.deepEqual({ ...parseIdentifier("x@layer:entry") }, { id: "x@layer:entry", name: "x", action: "entry", namespace: "layer" });
+    assert.deepEqual({ ...parseIdentifier("x@layer") }, { id: "x@layer:*", name: "x", action: "*", namespace: "layer" });
+    assert.deepEqual({ ...parseIdentifier("*@layer:entry") }, { id: "*@layer:entry", name: "*", action: "entry", namespace: "layer" });
+    assert.equal(parseIdentifier("a@b@c:d").name, "a@b", "the name's last '@' splits");
+    for (const id of ["x@layer:entry", "*@layer:*", "a@b@c:d"]) assert.equal(parseIdentifier(parseIdentifier(id).id).id, parseIdentifier(id).id);
+  });
+
+  it('"*@layer:entry" follows "x@layer:entry"; neither reaches nor hears the default namespace', () => {
+    const bus = new Bus();
+    const got: string[] = [];
+    bus.follow("*@layer:entry", (m) => void got.push(`layer ${m.id}`));
+    bus.follow("*:*", (m) => void got.push(`default ${m.id}`));
+    bus.follow("x:entry", (m) => void got.push(`default-x ${m.id}`));
+    assert.equal(bus.twitter("x@layer:entry"), 1);
+    assert.equal(bus.twitter("x:entry"), 2);
+    assert.equal(bus.twitter("x@other:entry"), 0);
+    assert.equal(bus.twitter("*:*"), 2, "a sender's wildcard scans its own namespace only");
+    assert.equal(bus.twitter("*@layer:*"), 1);
+    assert.deepEqual(got, [
+      "layer x@layer:entry",
+      "default x:entry",
+      "default-x x:entry",
+      "default *:*",
+      "default-x *:*",
+      "layer *@layer:*",
+    ]);
+    assert.equal(matches("*@layer:entry", "x@layer:entry"), true);
+    assert.equal(matches("*@layer:entry", "x:entry"), false);
+    assert.equal(matches("*:*", "x@layer:entry"), false);
+  });
+
+  it("queues and namespaced followers see message.name without the namespace, message.id with it", () => {
+    const bus = new Bus();
+    const seen: [string, string][] = [];
+    bus.follow("job@batch:*", (m) => void seen.push([m.id, m.name]));
+    bus.twitter("job@batch:run");
+    assert.deepEqual(seen, [["job@batch:run", "job"]]);
+  });
+});
 
 describe("matching table (symmetric, as berryMQ 0.3)", () => {
   for (const [pattern, row] of Object.entries(TABLE)) {

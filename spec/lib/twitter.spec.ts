@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type BerryError, Bus, BusClosedError, FollowerError, kw, type Message, Queue } from "../../lib/index.js";
+import {
+  type BerryError,
+  Bus,
+  BusClosedError,
+  ErrorListenerError,
+  FollowerError,
+  InvalidArgumentError,
+  kw,
+  type Message,
+  Queue,
+} from "../../lib/index.js";
 import { sleep } from "../helpers/wait-for.js";
 
 function collectErrors(bus: Bus): BerryError[] {
@@ -119,6 +129,50 @@ describe("twitter", () => {
     await sleep(10);
     process.off("warning", onWarning);
     assert.ok(warnings.some((w) => w instanceof FollowerError && /unheard/.test(w.message)));
+  });
+
+  it("an error listener that throws stops neither the other followers nor reaches the sender: one warning", async () => {
+    const bus = new Bus();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      bus.on("error", () => {
+        throw new Error("listener broke");
+      });
+      const reached: string[] = [];
+      bus.follow("a:b", () => {
+        throw new Error("first fails");
+      });
+      bus.follow("a:b", () => void reached.push("second"));
+      bus.follow("a:b", () => void reached.push("third"));
+      assert.equal(bus.twitter("a:b"), 3, "twitter() returns normally");
+      assert.deepEqual(reached, ["second", "third"]);
+      await sleep(10);
+    } finally {
+      process.off("warning", onWarning);
+    }
+    const listenerWarnings = warnings.filter((w) => w instanceof ErrorListenerError);
+    assert.equal(listenerWarnings.length, 1, "reported once");
+    const [warning] = listenerWarnings as [ErrorListenerError];
+    assert.equal(warning.code, "ERROR_LISTENER_FAILED");
+    assert.ok(warning.reported instanceof FollowerError);
+    assert.match(warning.message, /listener broke/);
+    assert.match(warning.message, /first fails/);
+  });
+
+  it("refuses kw() anywhere but last, naming its position (it would silently travel as an argument)", async () => {
+    const bus = new Bus();
+    let reached = 0;
+    bus.follow("a:b", () => void reached++);
+    assert.throws(
+      () => bus.twitter("a:b", kw({ level: 3 }), "text"),
+      (e: unknown) => e instanceof InvalidArgumentError && /kw\(\) at argument 1 \{"level":3\}/.test(e.message),
+    );
+    assert.throws(() => bus.twitter("a:b", 1, kw({ a: 1 }), kw({ b: 2 })), /kw\(\) at argument 2/);
+    await assert.rejects(bus.talk("a:b", "a:c", kw({ a: 1 }), 2), /kw\(\) at argument 1/);
+    assert.equal(reached, 0);
+    assert.equal(bus.twitter("a:b", "text", kw({ level: 3 })), 1, "last is fine");
   });
 
   it("a follower added during dispatch misses the current message; one removed during dispatch is skipped", () => {
