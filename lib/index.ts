@@ -39,6 +39,16 @@ export type { ArgsOf, EventMap, IsUntyped, KwargsOf, Payload, SendArgsOf, Untype
 export { Kwargs, kw } from "./kwargs.js";
 export { createMessage, type Message, type MessageInit, withHop } from "./message.js";
 export { type GetOptions, type OverflowPolicy, Queue, type QueueOptions, type QueuedMessage } from "./queue.js";
+export { SchemaValidationError } from "./schema-error.js";
+export {
+  type EventsOf,
+  type SchemaEntry,
+  type SchemaMap,
+  type SchemaOutcome,
+  Schemas,
+  schemasOf,
+  useSchemas,
+} from "./schema-map.js";
 export type {
   IdMatches,
   IdsReaching,
