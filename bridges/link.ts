@@ -8,6 +8,7 @@ import type { Message } from "../lib/message.js";
 import { RecentIds } from "../lib/recent-ids.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
 import { LinkDownError, LinkOverflowError, LinkUndeliveredError } from "./errors.js";
+import { SchemaGate } from "./schema-check.js";
 
 /** Options every link takes. */
 export interface LinkOptions {
@@ -45,7 +46,7 @@ export interface LinkStats {
   dropped: number;
   /** Failed transmissions that were retried. */
   retries: number;
-  /** Frames refused as invalid. */
+  /** Frames refused as invalid (bad envelopes, and payloads the bus's schemas refused). */
   rejected: number;
 }
 
@@ -86,6 +87,7 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   readonly #closeTimeout: number;
   readonly #pending = new Fifo<Message>();
   readonly #arrived = new RecentIds(10_000);
+  readonly #schemas: SchemaGate;
   #inflight: Message[] = [];
   #scheduled = false;
   #flushing: Promise<void> | undefined;
@@ -124,6 +126,10 @@ export abstract class Link extends EventEmitter<LinkEvents> {
     positiveInteger("retryDelay.max", this.#retry.max);
     this.#closeTimeout = options.closeTimeout ?? 2_000;
     this.#delay = this.#retry.initial;
+    this.#schemas = new SchemaGate(this.bus, (error) => {
+      this.stats.rejected++;
+      this.#report(error);
+    });
   }
 
   /** Messages waiting to be sent (including a batch in flight). */
@@ -198,6 +204,11 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   /** Like `receive`, for a message the transport already built. */
   protected receiveMessage(message: Message): number | undefined {
     if (!this.#imports(message)) return undefined;
+    const reached = this.#schemas.pass(message, (valid) => this.#inject(valid));
+    return typeof reached === "number" ? reached : undefined;
+  }
+
+  #inject(message: Message): number | undefined {
     // Recorded before injecting, so the bus's `message` event for it is not forwarded back; inject
     // itself drops a duplicate (returning undefined), so the bus is asked once, not twice.
     this.#arrived.add(message.messageId);
@@ -213,8 +224,8 @@ export abstract class Link extends EventEmitter<LinkEvents> {
    */
   protected async receiveSettled(frame: unknown): Promise<number | undefined> {
     const message = this.#parse(frame);
-    if (!this.#accepts(message)) return undefined;
-    return this.bus.injectSettled(message);
+    if (!this.#imports(message)) return undefined;
+    return this.#schemas.pass(message, (valid) => (this.#accepts(valid) ? this.bus.injectSettled(valid) : undefined));
   }
 
   // Validates a frame; a bad one is counted before the error goes to the transport.

@@ -2,23 +2,25 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import { ConcurrencyLimiter, isThenable } from "./concurrency-limiter.js";
 import { type BerryError, BusClosedError, ErrorListenerError, FollowerError, InvalidArgumentError } from "./errors.js";
+import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { type FollowingSpec, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
 import { RecentIds } from "./recent-ids.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
+import type { MatchingIds as MatchingIdsOf, MessageFor, PatternOf, SendArgs } from "./typed-identifiers.js";
 
 /** A plain-function follower: receives the message, may return a value (or a promise) for `talk()`. */
-export type FollowerFunction = (message: Message) => unknown;
+export type FollowerFunction<M extends Message = Message> = (message: M) => unknown;
 
 /** Removes what was registered; returns whether it was still registered. */
 export type Unsubscribe = () => boolean;
 
-/** Options of a follower. */
-export interface FollowOptions {
+/** Options of a follower (`M`: the message type on a typed bus). */
+export interface FollowOptions<M extends Message = Message> {
   /** Receives only messages for which this returns true (berryMQ's guard condition). */
-  guard?: Guard;
+  guard?: (message: M) => boolean;
   /** Name used in error reports; defaults to the function's name. */
   label?: string;
 }
@@ -78,6 +80,13 @@ interface Route {
   version: number;
 }
 
+/** What `talk()` resolves to on a typed bus: the first arg of the callback identifier's payload. */
+export type TalkResult<E, C extends string> = IsUntyped<E> extends true
+  ? unknown
+  : E extends EventMap
+    ? ArgsOf<E[MatchingIdsOf<E, C>]>[0]
+    : unknown;
+
 const ROUTE_CACHE_LIMIT = 10_000;
 
 const GONE: unique symbol = Symbol("berrymq.gone");
@@ -90,7 +99,7 @@ const GONE: unique symbol = Symbol("berrymq.gone");
  * bus.follow("job:*", (m) => console.log(m.id, m.args));
  * bus.twitter("job:done", 42); // logs "job:done [ 42 ]", returns 1
  */
-export class Bus extends EventEmitter<BusEvents> {
+export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitter<BusEvents> {
   /** Unique id of this bus; recorded in the `hops` of every message it dispatches. */
   readonly id: string;
   readonly #index = new RoutingIndex<Receiver>();
@@ -133,6 +142,7 @@ export class Bus extends EventEmitter<BusEvents> {
    * @returns how many followers and queues received it.
    * @example bus.twitter("app:log", "disk full", kw({ level: 3 }))
    */
+  twitter<const P extends PatternOf<Events> & string>(identifier: P, ...args: Extract<SendArgs<Events, P>, unknown[]>): number;
   twitter(identifier: string, ...args: unknown[]): number {
     if (this.#closed) throw new BusClosedError(this.id);
     let kwargs = NO_KWARGS;
@@ -156,6 +166,11 @@ export class Bus extends EventEmitter<BusEvents> {
    * @returns the local followers' results, in registration order (failed followers are left out).
    * @example const sums = await bus.talk("calc:add", "calc:result", 1, 2);
    */
+  talk<const P extends PatternOf<Events>, const C extends PatternOf<Events> & string>(
+    identifier: P,
+    callbackIdentifier: C,
+    ...args: Extract<SendArgs<Events, P>, unknown[]>
+  ): Promise<TalkResult<Events, C>[]>;
   async talk(identifier: string, callbackIdentifier: string, ...args: unknown[]): Promise<unknown[]> {
     this.#checkOpen();
     const { args: plain, kwargs } = splitKwargs(args);
@@ -219,10 +234,17 @@ export class Bus extends EventEmitter<BusEvents> {
    * @returns a function that unsubscribes it.
    * @example const stop = bus.follow("*:error", (m) => console.error(m.args)); stop();
    */
-  follow(pattern: string, follower: FollowerFunction, options: FollowOptions = {}): Unsubscribe {
+  follow<const P extends PatternOf<Events> & string>(
+    pattern: P,
+    follower: FollowerFunction<Extract<MessageFor<Events, P>, Message>>,
+    options?: FollowOptions<Extract<MessageFor<Events, P>, Message>>,
+  ): Unsubscribe;
+  // `never`: the typed overload's followers take narrower messages; at run time every message is a Message.
+  follow(pattern: string, follower: FollowerFunction<never>, options: FollowOptions<never> = {}): Unsubscribe {
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
-    const entry = this.#follower(parseIdentifier(pattern), options.label ?? (follower.name || "(anonymous)"), options.guard, undefined, follower);
+    const label = options.label ?? (follower.name || "(anonymous)");
+    const entry = this.#follower(parseIdentifier(pattern), label, options.guard as Guard | undefined, undefined, follower as FollowerFunction);
     this.#add(entry);
     return () => this.#removeAll([entry]);
   }

@@ -2,6 +2,7 @@ import type { Bus } from "./bus.js";
 import { isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
+import type { EventMap, Untyped } from "./event-map.js";
 import {
   addMetadataSpec,
   addPrototypeSpec,
@@ -13,16 +14,52 @@ import {
   registrationKey,
 } from "./follower-metadata.js";
 import type { Message } from "./message.js";
+import type { MessageFor, PatternOf } from "./typed-identifiers.js";
 
-/** Options of `@following`. */
-export interface FollowingOptions {
+/** Options of `@following` (`M`: the message type under {@link typedFollowing}). */
+export interface FollowingOptions<M extends Message = Message> {
   /** Receives only messages for which this returns true. */
-  guard?: Guard;
+  guard?: (message: M) => boolean;
   /**
    * Static methods only: the bus the class registers on when it is defined (default: `defaultBus`).
    * Instances register on their `@Follower`'s bus, or on the bus you `register` them with.
    */
   bus?: Bus;
+}
+
+/**
+ * `@following` checked against an event map: the method's parameter must accept every message the
+ * pattern can match. Both decorator modes. Method parameters are compared both ways by TypeScript
+ * (method bivariance), so the check is done explicitly: a parameter narrower than the pattern's
+ * messages is refused too.
+ */
+export interface TypedFollowingDecorator<M extends Message> {
+  <F extends (this: never, message: never) => unknown>(
+    prototype: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<F & AcceptsAll<F, M>>,
+  ): void;
+  <F extends (this: never, message: never) => unknown>(method: F & AcceptsAll<F, M>, context: ClassMethodDecoratorContext): void;
+}
+
+/** `unknown` when `F`'s first parameter accepts every `M`; otherwise a type no method has, naming the problem. */
+export type AcceptsAll<F, M> = F extends (this: never, message: infer A) => unknown
+  ? [M] extends [A]
+    ? unknown
+    : { "~error": "the method's parameter does not accept every message this pattern matches"; expected: M }
+  : never;
+
+/**
+ * `@following` for followers of a bus typed by `Events` (no run-time cost: it is `following` itself).
+ * @example
+ * const on = typedFollowing<Events>();
+ * class Thermostat { ＠on("temp:*") onTemp(m: MessageFor<Events, "temp:*">) {} }
+ */
+export function typedFollowing<Events extends EventMap | Untyped>(): <const P extends PatternOf<Events> & string>(
+  pattern: P,
+  options?: FollowingOptions<Extract<MessageFor<Events, P>, Message>>,
+) => TypedFollowingDecorator<Extract<MessageFor<Events, P>, Message>> {
+  return following as never;
 }
 
 /** A method decorator usable with `experimentalDecorators` and with standard decorators. */

@@ -6,6 +6,7 @@ export {
   type FollowerFunction,
   type FollowOptions,
   type QueueSink,
+  type TalkResult,
   type Unsubscribe,
 } from "./bus.js";
 export { ConcurrencyLimiter } from "./concurrency-limiter.js";
@@ -16,6 +17,9 @@ export {
   following,
   type FollowingDecorator,
   type FollowingOptions,
+  type AcceptsAll,
+  type TypedFollowingDecorator,
+  typedFollowing,
 } from "./decorators.js";
 export { defaultBus, followingFunction, setMultiplicity, talk, twitter } from "./default-bus.js";
 export {
@@ -44,6 +48,28 @@ export {
 export { Kwargs, kw } from "./kwargs.js";
 export { createMessage, type Message, type MessageInit, withHop } from "./message.js";
 export { type FunctionWrapper } from "./method-wrapper.js";
-export { type GetOptions, type OverflowPolicy, Queue, type QueueOptions } from "./queue.js";
+export { type GetOptions, type OverflowPolicy, Queue, type QueueOptions, type QueuedMessage } from "./queue.js";
 export { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
 export { type TwitterExceptionOptions, twitterException } from "./twitter-exception.js";
+export type { ArgsOf, EventMap, IsUntyped, KwargsOf, Payload, SendArgsOf, Untyped } from "./event-map.js";
+export { SchemaValidationError } from "./schema-error.js";
+export {
+  type EventsOf,
+  type SchemaEntry,
+  type SchemaMap,
+  type SchemaOutcome,
+  Schemas,
+  schemasOf,
+  useSchemas,
+} from "./schema-map.js";
+export type {
+  IdMatches,
+  IdsReaching,
+  MatchingIds,
+  MessageFor,
+  ParsedId,
+  PatternOf,
+  PayloadOf,
+  SendArgs,
+  TypedMessage,
+} from "./typed-identifiers.js";

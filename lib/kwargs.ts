@@ -1,10 +1,10 @@
 import { InvalidArgumentError } from "./errors.js";
 
 /** Keyword arguments for a message, marked so that `twitter(id, ...args, kw({...}))` can tell them from args. */
-export class Kwargs {
-  readonly values: Readonly<Record<string, unknown>>;
+export class Kwargs<T extends Record<string, unknown> = Record<string, unknown>> {
+  readonly values: Readonly<T>;
 
-  constructor(values: Record<string, unknown>) {
+  constructor(values: T) {
     if (!isPlainObject(values)) throw new InvalidArgumentError("kwargs", values, "a plain object");
     this.values = Object.freeze({ ...values });
   }
@@ -14,7 +14,7 @@ export class Kwargs {
  * Marks keyword arguments, berryMQ's `**kwargs`: pass it as the last argument of `twitter` or `talk`.
  * @example twitter("app:log", "disk full", kw({ level: 3 }))
  */
-export function kw(values: Record<string, unknown>): Kwargs {
+export function kw<T extends Record<string, unknown>>(values: T): Kwargs<T> {
   return new Kwargs(values);
 }
 

@@ -3,8 +3,10 @@ import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueOverflowError, QueueTimeoutError } from "./errors.js";
 import { Fifo } from "./fifo.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
+import type { EventMap, Untyped } from "./event-map.js";
 import { checkDuration, type LongTimer, setLongTimeout } from "./long-timer.js";
 import type { Message } from "./message.js";
+import type { MessageFor, PatternOf } from "./typed-identifiers.js";
 import { untilClosed } from "./until-closed.js";
 
 /**
@@ -16,14 +18,14 @@ import { untilClosed } from "./until-closed.js";
 export type OverflowPolicy = "reject-new" | "drop-oldest";
 
 /** Options of a queue. */
-export interface QueueOptions {
+export interface QueueOptions<Events extends EventMap | Untyped = Untyped> {
   /** Queues with the same filter and `shared: true` share one buffer: each message goes to one of them. */
   shared?: boolean;
   /** Bound on queued messages; 0 (default) means unbounded. */
   maxsize?: number;
   overflow?: OverflowPolicy;
-  /** The bus to listen on (default: `defaultBus`). */
-  bus?: Bus;
+  /** The bus to listen on (default: `defaultBus`); a typed bus types the queue's messages. */
+  bus?: Bus<Events>;
 }
 
 /** Options of `get()`. */
@@ -35,7 +37,7 @@ export interface GetOptions {
 }
 
 interface Waiter {
-  readonly owner: Queue;
+  readonly owner: object;
   resolve(message: Message): void;
   reject(error: Error): void;
 }
@@ -88,6 +90,9 @@ class QueueStore implements QueueSink {
   }
 }
 
+/** What a queue with filter `P` on a bus typed by `Events` yields (`Message` on an untyped bus). */
+export type QueuedMessage<Events, P extends string> = Extract<MessageFor<Events, P>, Message>;
+
 const sharedStores = new WeakMap<Bus, Map<string, QueueStore>>();
 
 /**
@@ -99,7 +104,9 @@ const sharedStores = new WeakMap<Bus, Map<string, QueueStore>>();
  * const message = await queue.get({ timeout: 1000 }); // message.args = [1]
  * queue.close();
  */
-export class Queue implements AsyncIterable<Message> {
+export class Queue<Events extends EventMap | Untyped = Untyped, P extends PatternOf<Events> & string = PatternOf<Events> & string>
+  implements AsyncIterable<QueuedMessage<Events, P>>
+{
   /** Canonical filter, e.g. `"task:*"`. */
   readonly filter: string;
   readonly shared: boolean;
@@ -107,9 +114,9 @@ export class Queue implements AsyncIterable<Message> {
   readonly #store: QueueStore;
   #closed = false;
 
-  constructor(filter: string, options: QueueOptions = {}) {
+  constructor(filter: P, options: QueueOptions<Events> = {}) {
     const parsed = parseIdentifier(filter);
-    const bus = options.bus ?? defaultBus;
+    const bus: Bus = options.bus ?? defaultBus;
     const maxsize = options.maxsize ?? 0;
     if (!Number.isInteger(maxsize) || maxsize < 0) {
       throw new InvalidArgumentError("maxsize", maxsize, "an integer >= 0 (0 = unbounded)");
@@ -149,7 +156,7 @@ export class Queue implements AsyncIterable<Message> {
    * The oldest message; waits for one when the queue is empty.
    * @throws QueueTimeoutError after `timeout` ms, QueueClosedError when the queue is closed meanwhile.
    */
-  get(options: GetOptions = {}): Promise<Message> {
+  get(options: GetOptions = {}): Promise<QueuedMessage<Events, P>> {
     const { timeout, signal } = options;
     if (timeout !== undefined) {
       try {
@@ -160,9 +167,9 @@ export class Queue implements AsyncIterable<Message> {
     }
     if (this.closed) return Promise.reject(new QueueClosedError(this.filter));
     const queued = this.#store.buffer.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
+    if (queued !== undefined) return Promise.resolve(queued as QueuedMessage<Events, P>);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<Message>((resolve, reject) => {
+    return new Promise<QueuedMessage<Events, P>>((resolve, reject) => {
       let timer: LongTimer | undefined;
       const settle = (): void => {
         timer?.clear();
@@ -172,7 +179,7 @@ export class Queue implements AsyncIterable<Message> {
         owner: this,
         resolve: (message) => {
           settle();
-          resolve(message);
+          resolve(message as QueuedMessage<Events, P>);
         },
         reject: (error) => {
           settle();
@@ -196,11 +203,11 @@ export class Queue implements AsyncIterable<Message> {
    * The oldest message, at once.
    * @throws QueueEmptyError when there is none, QueueClosedError when closed.
    */
-  getNowait(): Message {
+  getNowait(): QueuedMessage<Events, P> {
     if (this.closed) throw new QueueClosedError(this.filter);
     const queued = this.#store.buffer.shift();
     if (queued === undefined) throw new QueueEmptyError(this.filter);
-    return queued;
+    return queued as QueuedMessage<Events, P>;
   }
 
   /**
@@ -208,7 +215,7 @@ export class Queue implements AsyncIterable<Message> {
    * @returns the messages still queued, which no one else will receive (none for a shared queue that
    * other open handles still use: they keep them).
    */
-  close(): Message[] {
+  close(): QueuedMessage<Events, P>[] {
     if (this.#closed) return [];
     this.#closed = true;
     const store = this.#store;
@@ -219,12 +226,12 @@ export class Queue implements AsyncIterable<Message> {
     }
     if (store.handles > 0) return [];
     store.close();
-    return store.buffer.drain();
+    return store.buffer.drain() as QueuedMessage<Events, P>[];
   }
 
   /** Yields messages as they come, until the queue is closed. */
-  [Symbol.asyncIterator](): AsyncIterator<Message> {
-    return untilClosed(() => this.get());
+  [Symbol.asyncIterator](): AsyncIterator<QueuedMessage<Events, P>> {
+    return untilClosed(() => this.get()) as AsyncIterator<QueuedMessage<Events, P>>;
   }
 }
 
