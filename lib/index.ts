@@ -25,6 +25,7 @@ export {
   FollowerError,
   InvalidArgumentError,
   InvalidIdentifierError,
+  MissingDependencyError,
   QueueClosedError,
   QueueEmptyError,
   QueueOverflowError,
