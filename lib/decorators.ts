@@ -28,7 +28,10 @@ export interface FollowingOptions {
 /** A method decorator usable with `experimentalDecorators` and with standard decorators. */
 export interface FollowingDecorator {
   (prototype: object, key: string | symbol, descriptor: PropertyDescriptor): void;
-  (method: (this: never, message: Message) => unknown, context: ClassMethodDecoratorContext): void;
+  <This, Method extends (this: This, message: Message) => unknown>(
+    method: Method,
+    context: ClassMethodDecoratorContext<This, Method>,
+  ): void;
 }
 
 /**
