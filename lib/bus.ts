@@ -222,7 +222,7 @@ export class Bus extends EventEmitter<BusEvents> {
   follow(pattern: string, follower: FollowerFunction, options: FollowOptions = {}): Unsubscribe {
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
-    const entry = this.#follower(parseIdentifier(pattern), options.label ?? (follower.name || "(anonymous)"), options.guard, undefined, follower);
+    const entry = this.#follower(parseIdentifier(pattern), options.label ?? (follower.name || "(anonymous)"), options.guard, follower);
     this.#add(entry);
     return () => this.#removeAll([entry]);
   }
@@ -407,21 +407,14 @@ export class Bus extends EventEmitter<BusEvents> {
     });
   }
 
-  #follower(
-    pattern: Identifier,
-    label: string,
-    guard: Guard | undefined,
-    spec: FollowingSpec | undefined,
-    call: FollowerFunction,
-  ): FollowerEntry {
+  #follower(pattern: Identifier, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {
     if (guard !== undefined && typeof guard !== "function") throw new InvalidArgumentError("guard", guard, "a function");
-    const entry: FollowerEntry = { kind: "follower", seq: ++this.#seq, pattern, label, guard, active: true, call };
-    return spec === undefined ? entry : { ...entry, spec };
+    return { kind: "follower", seq: ++this.#seq, pattern, label, guard, active: true, call };
   }
 
   #methodFollower(ref: WeakRef<object>, className: string, spec: FollowingSpec): FollowerEntry {
     const label = `${className}.${String(spec.method)}`;
-    const entry = this.#follower(spec.pattern, label, spec.guard, spec, (message) => {
+    const entry = this.#follower(spec.pattern, label, spec.guard, (message) => {
       const instance = ref.deref() as Record<string | symbol, unknown> | undefined;
       if (instance === undefined) {
         this.#removeAll([entry]);
@@ -433,7 +426,7 @@ export class Bus extends EventEmitter<BusEvents> {
       }
       return method.call(instance, message);
     });
-    return entry;
+    return Object.assign(entry, { spec });
   }
 
   #add(entry: Receiver): void {
