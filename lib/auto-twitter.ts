@@ -3,7 +3,7 @@ import { isThenable } from "./concurrency-limiter.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
 import { formatIdentifier, parseIdentifier, WILDCARD } from "./identifier.js";
-import { kw } from "./kwargs.js";
+import { kw, splitKwargs } from "./kwargs.js";
 import { type FunctionWrapper, functionWrapper } from "./method-wrapper.js";
 
 /**
@@ -39,6 +39,9 @@ export function autoTwitter(identifier: string, options: AutoTwitterOptions = {}
   return functionWrapper("autoTwitter", (fn) =>
     function (this: unknown, ...args: unknown[]): unknown {
       const bus = options.bus ?? defaultBus;
+      // A trailing kw() is the call's kwargs: entry and exit carry it, exit adds `result` to it.
+      const { args: plain, kwargs } = splitKwargs(args);
+      const exit = (result: unknown): void => void bus.twitter(ids.exit, ...plain, kw({ ...kwargs, result }));
       if (sendEntry) bus.twitter(ids.entry, ...args);
       let result: unknown;
       try {
@@ -48,12 +51,12 @@ export function autoTwitter(identifier: string, options: AutoTwitterOptions = {}
         throw error;
       }
       if (!isThenable(result)) {
-        if (sendExit) bus.twitter(ids.exit, ...args, kw({ result }));
+        if (sendExit) exit(result);
         return result;
       }
       return Promise.resolve(result).then(
         (value) => {
-          if (sendExit) bus.twitter(ids.exit, ...args, kw({ result: value }));
+          if (sendExit) exit(value);
           return value;
         },
         (error: unknown) => {

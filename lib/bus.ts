@@ -244,7 +244,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
     const label = options.label ?? (follower.name || "(anonymous)");
-    const entry = this.#follower(parseIdentifier(pattern), label, options.guard as Guard | undefined, undefined, follower as FollowerFunction);
+    const entry = this.#follower(parseIdentifier(pattern), label, options.guard as Guard | undefined, follower as FollowerFunction);
     this.#add(entry);
     return () => this.#removeAll([entry]);
   }
@@ -429,21 +429,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     });
   }
 
-  #follower(
-    pattern: Identifier,
-    label: string,
-    guard: Guard | undefined,
-    spec: FollowingSpec | undefined,
-    call: FollowerFunction,
-  ): FollowerEntry {
+  #follower(pattern: Identifier, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {
     if (guard !== undefined && typeof guard !== "function") throw new InvalidArgumentError("guard", guard, "a function");
-    const entry: FollowerEntry = { kind: "follower", seq: ++this.#seq, pattern, label, guard, active: true, call };
-    return spec === undefined ? entry : { ...entry, spec };
+    return { kind: "follower", seq: ++this.#seq, pattern, label, guard, active: true, call };
   }
 
   #methodFollower(ref: WeakRef<object>, className: string, spec: FollowingSpec): FollowerEntry {
     const label = `${className}.${String(spec.method)}`;
-    const entry = this.#follower(spec.pattern, label, spec.guard, spec, (message) => {
+    const entry = this.#follower(spec.pattern, label, spec.guard, (message) => {
       const instance = ref.deref() as Record<string | symbol, unknown> | undefined;
       if (instance === undefined) {
         this.#removeAll([entry]);
@@ -455,7 +448,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       }
       return method.call(instance, message);
     });
-    return entry;
+    return Object.assign(entry, { spec });
   }
 
   #add(entry: Receiver): void {

@@ -65,7 +65,10 @@ export function typedFollowing<Events extends EventMap | Untyped>(): <const P ex
 /** A method decorator usable with `experimentalDecorators` and with standard decorators. */
 export interface FollowingDecorator {
   (prototype: object, key: string | symbol, descriptor: PropertyDescriptor): void;
-  (method: (this: never, message: Message) => unknown, context: ClassMethodDecoratorContext): void;
+  <This, Method extends (this: This, message: Message) => unknown>(
+    method: Method,
+    context: ClassMethodDecoratorContext<This, Method>,
+  ): void;
 }
 
 /**

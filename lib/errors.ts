@@ -62,6 +62,20 @@ export class ErrorListenerError extends BerryError {
   }
 }
 
+/** An optional peer dependency is not installed: `packageName` is what to install for `subpath`. */
+export class MissingDependencyError extends BerryError {
+  readonly packageName: string;
+
+  constructor(packageName: string, subpath: string, cause: unknown) {
+    super(
+      "MISSING_DEPENDENCY",
+      `${subpath} needs the package "${packageName}", which is not installed: run \`npm install ${packageName}\``,
+      { cause },
+    );
+    this.packageName = packageName;
+  }
+}
+
 /** `getNowait()` on an empty queue. */
 export class QueueEmptyError extends BerryError {
   constructor(filter: string) {

@@ -18,11 +18,11 @@ export interface Identifier {
   readonly namespace: string;
 }
 
-// Whitespace, C0/C1 control characters and invisible format characters (Unicode Cf: U+200B, U+2060,
-// U+00AD, U+180E, U+FEFF, bidi marks, ...) are never part of an identifier: "a\u200b:b" must not pass
-// for "a:b".
+// Whitespace, C0/C1 control characters, invisible format characters (Unicode Cf: U+200B, U+2060,
+// U+00AD, U+180E, U+FEFF, bidi marks, ...) and lone surrogates (Cs) are never part of an identifier:
+// "a\u200b:b" must not pass for "a:b".
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const FORBIDDEN = /[\s\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
+const FORBIDDEN = /[\s\u0000-\u001f\u007f-\u009f\p{Cf}\p{Cs}]/u;
 const CACHE_LIMIT = 10_000;
 const cache = new Map<string, Identifier>();
 
@@ -45,7 +45,7 @@ export function parseIdentifier(value: unknown): Identifier {
 function parseUncached(value: string): Identifier {
   if (value.length === 0) throw new InvalidIdentifierError(value, "must not be empty");
   if (FORBIDDEN.test(value)) {
-    throw new InvalidIdentifierError(value, "must not contain whitespace, control or invisible format characters");
+    throw new InvalidIdentifierError(value, "must not contain whitespace, control or invisible format characters, or lone surrogates");
   }
   const colon = value.lastIndexOf(":");
   const qualified = colon === -1 ? value : value.slice(0, colon);

@@ -29,6 +29,7 @@ export {
   FollowerError,
   InvalidArgumentError,
   InvalidIdentifierError,
+  MissingDependencyError,
   QueueClosedError,
   QueueEmptyError,
   QueueOverflowError,
@@ -47,7 +48,7 @@ export {
 } from "./identifier.js";
 export { Kwargs, kw } from "./kwargs.js";
 export { createMessage, type Message, type MessageInit, withHop } from "./message.js";
-export { type FunctionWrapper } from "./method-wrapper.js";
+export type { FunctionWrapper } from "./method-wrapper.js";
 export { type GetOptions, type OverflowPolicy, Queue, type QueueOptions, type QueuedMessage } from "./queue.js";
 export { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
 export { type TwitterExceptionOptions, twitterException } from "./twitter-exception.js";

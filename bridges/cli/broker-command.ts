@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { InvalidArgumentError } from "../../lib/errors.js";
-import { Broker } from "../zeromq/index.js";
+import { InvalidArgumentError, MissingDependencyError } from "../../lib/errors.js";
+import type { Broker } from "../zeromq/index.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
                       [--persist-file FILE] [--fsync batch|none] [--resend-interval MS]
@@ -51,6 +51,8 @@ export const brokerCommand = {
     const verbose = values.verbose === true;
     let broker: Broker;
     try {
+      // Loaded here, not at startup: the other commands work without the optional zeromq package.
+      const { Broker } = await import("../zeromq/index.js");
       broker = await Broker.start({
         ...(typeof values.bind === "string" ? { bind: values.bind } : {}),
         ...numberOption("pubPort", values["pub-port"]),
@@ -63,6 +65,7 @@ export const brokerCommand = {
       });
     } catch (error) {
       console.error(`berrymq broker: ${error instanceof Error ? error.message : String(error)}`);
+      if (error instanceof MissingDependencyError) console.error("  (the broker runs on ZeroMQ; the other commands do not need it)");
       return error instanceof InvalidArgumentError ? 2 : 1;
     }
     // Errors are printed by the verbose log; without it, still say something on stderr.

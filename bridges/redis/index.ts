@@ -1,14 +1,71 @@
-// berrymq/redis: the Redis bridges. Only this subpath loads ioredis; the core never does.
-export { closeClient, type ClientOverrides, openClient, type RedisClient, type RedisConnection } from "./connection.js";
-export {
-  DurableChannel,
-  type DurableChannelEvents,
-  type DurableChannelOptions,
-  type DurableSendOptions,
-  type SentMessage,
-} from "./durable-channel.js";
-export type { DurableKind, DurableMessage } from "./durable-message.js";
-export { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError, RedisCommandError, RedisConnectionError } from "./errors.js";
-export { channelOf, escapeGlob, subscriptionPatterns } from "./glob.js";
-export { RedisLink, type RedisLinkOptions } from "./redis-link.js";
-export { RedisQueue, type RedisQueueEvents, type RedisQueueOptions, type RedisQueueStats } from "./redis-queue.js";
+// berrymq/redis: the Redis bridges. Only this subpath loads ioredis (an optional peer dependency); the core
+// never does. bridge.ts is loaded dynamically after a check, so a missing ioredis fails here with an
+// error saying what to install. Every value bridge.ts exports is listed below (spec/package checks it).
+import { requirePeer } from "../peer-dependency.js";
+import type * as Bridge from "./bridge.js";
+
+await requirePeer("ioredis", "berrymq/redis");
+const bridge: typeof Bridge = await import("./bridge.js");
+
+export type {
+  ClientOverrides,
+  DurableChannelEvents,
+  DurableChannelOptions,
+  DurableKind,
+  DurableMessage,
+  DurableSendOptions,
+  RedisClient,
+  RedisConnection,
+  RedisLinkOptions,
+  RedisQueueEvents,
+  RedisQueueOptions,
+  RedisQueueStats,
+  SentMessage,
+} from "./bridge.js";
+
+/** `closeClient` of bridge.ts. */
+export const closeClient = bridge.closeClient;
+/** `openClient` of bridge.ts. */
+export const openClient = bridge.openClient;
+/** `channelOf` of bridge.ts. */
+export const channelOf = bridge.channelOf;
+/** `escapeGlob` of bridge.ts. */
+export const escapeGlob = bridge.escapeGlob;
+/** `subscriptionPatterns` of bridge.ts. */
+export const subscriptionPatterns = bridge.subscriptionPatterns;
+/** `DurableChannel` of bridge.ts. */
+export const DurableChannel = bridge.DurableChannel;
+/** An instance of DurableChannel. */
+export type DurableChannel = Bridge.DurableChannel;
+/** `RedisLink` of bridge.ts. */
+export const RedisLink = bridge.RedisLink;
+/** An instance of RedisLink. */
+export type RedisLink = Bridge.RedisLink;
+/** `RedisQueue` of bridge.ts. */
+export const RedisQueue = bridge.RedisQueue;
+/** An instance of RedisQueue. */
+export type RedisQueue = Bridge.RedisQueue;
+/** `ChannelEndedError` of bridge.ts. */
+export const ChannelEndedError = bridge.ChannelEndedError;
+/** An instance of ChannelEndedError. */
+export type ChannelEndedError = Bridge.ChannelEndedError;
+/** `LateReplyError` of bridge.ts. */
+export const LateReplyError = bridge.LateReplyError;
+/** An instance of LateReplyError. */
+export type LateReplyError = Bridge.LateReplyError;
+/** `NotHeldError` of bridge.ts. */
+export const NotHeldError = bridge.NotHeldError;
+/** An instance of NotHeldError. */
+export type NotHeldError = Bridge.NotHeldError;
+/** `ReceiveTimeoutError` of bridge.ts. */
+export const ReceiveTimeoutError = bridge.ReceiveTimeoutError;
+/** An instance of ReceiveTimeoutError. */
+export type ReceiveTimeoutError = Bridge.ReceiveTimeoutError;
+/** `RedisCommandError` of bridge.ts. */
+export const RedisCommandError = bridge.RedisCommandError;
+/** An instance of RedisCommandError. */
+export type RedisCommandError = Bridge.RedisCommandError;
+/** `RedisConnectionError` of bridge.ts. */
+export const RedisConnectionError = bridge.RedisConnectionError;
+/** An instance of RedisConnectionError. */
+export type RedisConnectionError = Bridge.RedisConnectionError;

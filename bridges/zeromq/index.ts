@@ -1,20 +1,87 @@
-export { curveKeyPair } from "zeromq";
-export type { FsyncPolicy } from "./ack-log.js";
-export { Broker, type BrokerEvents, type BrokerOptions, type BrokerStats } from "./broker.js";
-export { BrokerLink, type BrokerLinkOptions, type BrokerLinkStats } from "./broker-link.js";
-export {
-  BrokerFullError,
-  BrokerTimeoutError,
-  PersistError,
-  RpcAuthError,
-  RpcClosedError,
-  RpcMethodNotFoundError,
-  RpcPeerLostError,
-  RpcRemoteError,
-  RpcTimeoutError,
-  ZmqProtocolError,
-} from "./errors.js";
-export { type Procedure, RpcErrorCode, type RpcOptions } from "./rpc-calls.js";
-export { type ClientCurve, RpcClient, type RpcClientEvents, type RpcClientOptions } from "./rpc-client.js";
-export { RpcServer, type RpcServerEvents, type RpcServerOptions, type ServerCurve } from "./rpc-server.js";
-export type { ZapDecision } from "./zap-handler.js";
+// berrymq/zeromq: the broker, its client link and RPC over ZeroMQ. Only this subpath loads zeromq (an optional peer dependency); the core
+// never does. bridge.ts is loaded dynamically after a check, so a missing zeromq fails here with an
+// error saying what to install. Every value bridge.ts exports is listed below (spec/package checks it).
+import { requirePeer } from "../peer-dependency.js";
+import type * as Bridge from "./bridge.js";
+
+await requirePeer("zeromq", "berrymq/zeromq");
+const bridge: typeof Bridge = await import("./bridge.js");
+
+export type {
+  BrokerEvents,
+  BrokerLinkOptions,
+  BrokerLinkStats,
+  BrokerOptions,
+  BrokerStats,
+  ClientCurve,
+  FsyncPolicy,
+  Procedure,
+  RpcClientEvents,
+  RpcClientOptions,
+  RpcOptions,
+  RpcServerEvents,
+  RpcServerOptions,
+  ServerCurve,
+  ZapDecision,
+} from "./bridge.js";
+
+/** `curveKeyPair` of bridge.ts. */
+export const curveKeyPair = bridge.curveKeyPair;
+/** `RpcErrorCode` of bridge.ts. */
+export const RpcErrorCode = bridge.RpcErrorCode;
+/** `Broker` of bridge.ts. */
+export const Broker = bridge.Broker;
+/** An instance of Broker. */
+export type Broker = Bridge.Broker;
+/** `BrokerLink` of bridge.ts. */
+export const BrokerLink = bridge.BrokerLink;
+/** An instance of BrokerLink. */
+export type BrokerLink = Bridge.BrokerLink;
+/** `BrokerFullError` of bridge.ts. */
+export const BrokerFullError = bridge.BrokerFullError;
+/** An instance of BrokerFullError. */
+export type BrokerFullError = Bridge.BrokerFullError;
+/** `BrokerTimeoutError` of bridge.ts. */
+export const BrokerTimeoutError = bridge.BrokerTimeoutError;
+/** An instance of BrokerTimeoutError. */
+export type BrokerTimeoutError = Bridge.BrokerTimeoutError;
+/** `PersistError` of bridge.ts. */
+export const PersistError = bridge.PersistError;
+/** An instance of PersistError. */
+export type PersistError = Bridge.PersistError;
+/** `RpcAuthError` of bridge.ts. */
+export const RpcAuthError = bridge.RpcAuthError;
+/** An instance of RpcAuthError. */
+export type RpcAuthError = Bridge.RpcAuthError;
+/** `RpcClosedError` of bridge.ts. */
+export const RpcClosedError = bridge.RpcClosedError;
+/** An instance of RpcClosedError. */
+export type RpcClosedError = Bridge.RpcClosedError;
+/** `RpcMethodNotFoundError` of bridge.ts. */
+export const RpcMethodNotFoundError = bridge.RpcMethodNotFoundError;
+/** An instance of RpcMethodNotFoundError. */
+export type RpcMethodNotFoundError = Bridge.RpcMethodNotFoundError;
+/** `RpcPeerLostError` of bridge.ts. */
+export const RpcPeerLostError = bridge.RpcPeerLostError;
+/** An instance of RpcPeerLostError. */
+export type RpcPeerLostError = Bridge.RpcPeerLostError;
+/** `RpcRemoteError` of bridge.ts. */
+export const RpcRemoteError = bridge.RpcRemoteError;
+/** An instance of RpcRemoteError. */
+export type RpcRemoteError = Bridge.RpcRemoteError;
+/** `RpcTimeoutError` of bridge.ts. */
+export const RpcTimeoutError = bridge.RpcTimeoutError;
+/** An instance of RpcTimeoutError. */
+export type RpcTimeoutError = Bridge.RpcTimeoutError;
+/** `ZmqProtocolError` of bridge.ts. */
+export const ZmqProtocolError = bridge.ZmqProtocolError;
+/** An instance of ZmqProtocolError. */
+export type ZmqProtocolError = Bridge.ZmqProtocolError;
+/** `RpcClient` of bridge.ts. */
+export const RpcClient = bridge.RpcClient;
+/** An instance of RpcClient. */
+export type RpcClient = Bridge.RpcClient;
+/** `RpcServer` of bridge.ts. */
+export const RpcServer = bridge.RpcServer;
+/** An instance of RpcServer. */
+export type RpcServer = Bridge.RpcServer;

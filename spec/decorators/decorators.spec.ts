@@ -326,7 +326,6 @@ function make(): DecoratedClasses {
 
   const registrations: { target: object; ready: unknown }[] = [];
   const register = bus.register.bind(bus);
-  // biome-ignore lint/style/useConst: assigned below, read by the spy
   let BuiltBase: abstract new () => object;
   bus.register = (target: object) => {
     if (target instanceof BuiltBase) registrations.push({ target, ready: (target as { ready?: unknown }).ready });
@@ -350,16 +349,19 @@ function make(): DecoratedClasses {
     }
   }
 
+  // biome-ignore lint/complexity/noStaticOnlyClass: static followers are what is tested
   class Static {
     static seen: unknown[] = [];
     static log: string[] = [];
     @following("static:*", { bus })
     static on(message: Message): void {
+      // biome-ignore lint/complexity/noThisInStatic: `this` being the class is what is tested
       Static.seen.push(this);
       Static.log.push(message.id);
     }
     @following("static2:*", { bus })
     static other(message: Message): void {
+      // biome-ignore lint/complexity/noThisInStatic: `this` being the class is what is tested
       Static.seen.push(this);
       Static.log.push(message.id);
     }

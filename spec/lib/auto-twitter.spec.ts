@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { autoTwitter, Bus, type Message } from "../../lib/index.js";
+import { autoTwitter, Bus, type Kwargs, kw, type Message } from "../../lib/index.js";
 import { sleep } from "../helpers/wait-for.js";
 
 function record(bus: Bus, pattern: string): Message[] {
@@ -84,6 +84,14 @@ describe("autoTwitter", () => {
     assert.throws(() => autoTwitter("f:run"), /invalid autoTwitter identifier "f:run"/);
     // @ts-expect-error a string where a boolean belongs
     assert.throws(() => autoTwitter("f", { entry: "yes" }), /autoTwitter option entry "yes"/);
+  });
+
+  it("a trailing kw() of the call is the kwargs of both messages; exit adds result to it", () => {
+    const bus = new Bus();
+    const got = record(bus, "opt:*");
+    const f = autoTwitter("opt", { bus })((n: number, _options?: Kwargs) => n + 1);
+    assert.equal(f(1, kw({ fast: true })), 2);
+    assert.deepEqual(got.map((m) => [m.id, m.args, m.kwargs]), [["opt:entry", [1], { fast: true }], ["opt:exit", [1], { fast: true, result: 2 }]]);
   });
 
   it("validates the name at once", () => {

@@ -41,6 +41,8 @@ describe("identifiers", () => {
     ["\ufeffa:b", /invisible format/],
     ["a\u200d:b", /invisible format/],
     ["a\u202e:b", /invisible format/],
+    ["a\ud800:b", /lone surrogates/],
+    ["a:\udfff", /lone surrogates/],
     ["@ns:b", /name .* is empty/],
     ["a@:b", /namespace .* is empty/],
     ["a@*:b", /namespace cannot be a wildcard/],

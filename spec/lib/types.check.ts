@@ -43,3 +43,15 @@ void Typed;
 
 const talked: Promise<unknown[]> = bus.talk("a:b", "a:c", 1);
 void talked;
+
+class StaticTyped {
+  @following("a:b", { bus })
+  static ok(_message: Message): void {}
+  // @ts-expect-error a static follower takes a Message too
+  @following("a:b", { bus })
+  static wrong(_n: number): void {}
+  // @ts-expect-error a field cannot follow
+  @following("a:b")
+  field = 1;
+}
+void StaticTyped;

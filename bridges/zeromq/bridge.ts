@@ -1,0 +1,21 @@
+// Everything berrymq/zeromq exports, loaded by index.ts once zeromq is known to be installed.
+export { curveKeyPair } from "zeromq";
+export type { FsyncPolicy } from "./ack-log.js";
+export { Broker, type BrokerEvents, type BrokerOptions, type BrokerStats } from "./broker.js";
+export { BrokerLink, type BrokerLinkOptions, type BrokerLinkStats } from "./broker-link.js";
+export {
+  BrokerFullError,
+  BrokerTimeoutError,
+  PersistError,
+  RpcAuthError,
+  RpcClosedError,
+  RpcMethodNotFoundError,
+  RpcPeerLostError,
+  RpcRemoteError,
+  RpcTimeoutError,
+  ZmqProtocolError,
+} from "./errors.js";
+export { type Procedure, RpcErrorCode, type RpcOptions } from "./rpc-calls.js";
+export { type ClientCurve, RpcClient, type RpcClientEvents, type RpcClientOptions } from "./rpc-client.js";
+export { RpcServer, type RpcServerEvents, type RpcServerOptions, type ServerCurve } from "./rpc-server.js";
+export type { ZapDecision } from "./zap-handler.js";
