@@ -140,7 +140,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * @returns how many followers and queues received it.
    * @example bus.twitter("app:log", "disk full", kw({ level: 3 }))
    */
-  twitter<const P extends PatternOf<Events> & string>(identifier: P, ...args: Extract<SendArgs<Events, P>, unknown[]>): number;
+  twitter<const P extends PatternOf<Events>>(identifier: P, ...args: Extract<SendArgs<Events, P>, unknown[]>): number;
   twitter(identifier: string, ...args: unknown[]): number {
     if (this.#closed) throw new BusClosedError(this.id);
     let kwargs = NO_KWARGS;
@@ -163,7 +163,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * @returns the local followers' results, in registration order (failed followers are left out).
    * @example const sums = await bus.talk("calc:add", "calc:result", 1, 2);
    */
-  talk<const P extends PatternOf<Events>, const C extends PatternOf<Events> & string>(
+  talk<const P extends PatternOf<Events>, const C extends PatternOf<Events>>(
     identifier: P,
     callbackIdentifier: C,
     ...args: Extract<SendArgs<Events, P>, unknown[]>
@@ -231,7 +231,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * @returns a function that unsubscribes it.
    * @example const stop = bus.follow("*:error", (m) => console.error(m.args)); stop();
    */
-  follow<const P extends PatternOf<Events> & string>(
+  follow<const P extends PatternOf<Events>>(
     pattern: P,
     follower: FollowerFunction<Extract<MessageFor<Events, P>, Message>>,
     options?: FollowOptions<Extract<MessageFor<Events, P>, Message>>,

@@ -42,14 +42,24 @@ interface ParsedIdShape {
 }
 
 /** The identifiers of an event map that a pattern matches (a concrete key matches itself at once). */
-export type MatchingIds<E extends EventMap, P extends string> = P extends keyof E & `${string}:${string}`
-  ? P extends `${string}*${string}`
+export type MatchingIds<E extends EventMap, P extends string> = [P] extends [keyof E & `${string}:${string}`]
+  ? [P] extends [`${string}*${string}`]
     ? Scan<E, P>
     : P
   : Scan<E, P>;
 
-type Scan<E extends EventMap, P extends string> = { [K in keyof E & string]: IdMatches<K, P> extends true ? K : never }[keyof E &
-  string];
+type Scan<E extends EventMap, P extends string> = { [K in Candidates<E, P>]: IdMatches<K, P> extends true ? K : never }[Candidates<E,
+  P>];
+
+// A cheap first cut by the pattern's literal action or name (keys declared with a wildcard part stay in);
+// IdMatches then decides exactly.
+type Candidates<E extends EventMap, P extends string> = ParsedId<P> extends { name: infer N extends string; action: infer A extends string }
+  ? A extends "*"
+    ? N extends "*"
+      ? keyof E & string
+      : Extract<keyof E & string, `${N}${string}` | `*${string}`>
+    : Extract<keyof E & string, `${string}:${A}` | `${string}:*`>
+  : keyof E & string;
 
 /**
  * Every pattern usable on a bus: any string on an untyped bus; on a typed one, each identifier of the
