@@ -47,6 +47,7 @@ export {
   type SchemaOutcome,
   Schemas,
   schemasOf,
+  twitterChecked,
   useSchemas,
 } from "./schema-map.js";
 export type {

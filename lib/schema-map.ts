@@ -4,9 +4,10 @@ import { isThenable } from "./concurrency-limiter.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { EventMap, Untyped } from "./event-map.js";
 import { type Identifier, isWildcard, matches, parseIdentifier } from "./identifier.js";
-import { NO_KWARGS } from "./kwargs.js";
+import { kw, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { createMessage, type Message } from "./message.js";
 import { SchemaValidationError } from "./schema-error.js";
+import type { PatternOf, SendArgs } from "./typed-identifiers.js";
 
 /**
  * The schema of one identifier (any Standard Schema: zod, valibot, arktype…): a schema of the args
@@ -133,7 +134,7 @@ const registry = new WeakMap<Bus, Schemas>();
 /**
  * Gives a bus run-time schemas: every message entering it through a link is checked before it reaches a
  * follower (an invalid one is counted in the link's `rejected`, reported on its `error` event, dropped).
- * Local `twitter` is not checked; use {@link twitterChecked} for that. Replaces earlier schemas.
+ * Local `twitter` is not checked; {@link twitterChecked} checks when asked. Replaces earlier schemas.
  * @returns the bus, typed by the schemas' outputs.
  * @example
  * const bus = useSchemas(new Bus(), { "temp:read": z.tuple([z.number()]) });
@@ -146,4 +147,25 @@ export function useSchemas<const S extends SchemaMap, E extends EventMap | Untyp
 /** The schemas `useSchemas` gave this bus, if any. */
 export function schemasOf<E extends EventMap | Untyped>(bus: Bus<E>): Schemas | undefined {
   return registry.get(bus as Bus);
+}
+
+/**
+ * `bus.twitter` after checking the payload against the bus's schemas (a plain local `twitter` is not
+ * checked); sends the schema's output. Without schemas it just sends.
+ * @throws SchemaValidationError with the schema's issues (the promise rejects); nothing is sent then.
+ * @example await twitterChecked(bus, "temp:read", 21.5);
+ */
+export async function twitterChecked<E extends EventMap | Untyped, const P extends PatternOf<E>>(
+  bus: Bus<E>,
+  identifier: P,
+  ...args: Extract<SendArgs<E, P>, unknown[]>
+): Promise<number> {
+  const plain = bus as unknown as Bus;
+  const schemas = schemasOf(bus);
+  if (schemas === undefined) return plain.twitter(identifier, ...args);
+  const split = splitKwargs(args);
+  const probe = createMessage({ identifier, args: split.args, kwargs: split.kwargs, messageId: `${plain.id}/check`, hops: [plain.id] });
+  const outcome = await schemas.check(probe);
+  if (outcome.issues !== undefined) throw new SchemaValidationError(probe.id, probe.messageId, outcome.issues);
+  return plain.twitter(identifier, ...outcome.message.args, kw({ ...outcome.message.kwargs }));
 }
