@@ -1,4 +1,10 @@
-export { autoTwitter, type AutoTwitterDecorator, type AutoTwitterOptions } from "./auto-twitter.js";
+export {
+  autoTwitter,
+  type AutoTwitterDecorator,
+  type AutoTwitterFits,
+  type AutoTwitterOptions,
+  type TypedAutoTwitterDecorator,
+} from "./auto-twitter.js";
 export {
   Bus,
   type BusEvents,
