@@ -7,6 +7,8 @@ import { z } from "zod";
 import { Bus } from "../../lib/bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { kw } from "../../lib/kwargs.js";
+import { createMessage } from "../../lib/message.js";
+import { toEnvelope } from "../../bridges/envelope.js";
 import { SchemaValidationError } from "../../lib/schema-error.js";
 import { schemasOf, twitterChecked, useSchemas } from "../../lib/schema-map.js";
 import { MemoryLink } from "../helpers/memory-link.js";
@@ -43,6 +45,17 @@ describe("schemas on a link's receive path", () => {
     assert.deepEqual(seen, [1, 2, 3, 5]);
     assert.ok(errors[0] instanceof SchemaValidationError);
     assert.equal(into.stats.rejected, 1);
+    await close();
+  });
+
+  it("a refused message sent again (an acknowledging broker resends) is dropped without a second report", async () => {
+    const { into, errors, seen, close } = pair({ "t:r": z.tuple([z.number()]) });
+    const frame = JSON.parse(JSON.stringify(toEnvelope(createMessage({ identifier: "t:r", args: ["x"], messageId: "far/1", hops: ["far"] }))));
+    assert.equal(into.accept(frame), undefined);
+    assert.equal(into.accept(frame), undefined);
+    assert.equal(errors.length, 1);
+    assert.equal(into.stats.rejected, 1);
+    assert.deepEqual(seen, []);
     await close();
   });
 
