@@ -134,6 +134,10 @@ void next.then((m) => {
 // @ts-expect-error the filter must match an identifier of the bus's map
 new Queue("nothing:*", { bus });
 queue.close();
+// A queue annotated with only the map takes any of its messages.
+const anyQueue: Queue<Events> = new Queue("temp:*", { bus });
+void anyQueue.get().then((m: MessageFor<Events, "*:*" | "*@layer:*">) => m.id);
+anyQueue.close();
 
 // Helper types for other APIs (request/response): payloads, patterns, send args.
 expectType<Same<PayloadOf<Events, "*:stop">, [force: boolean]>>();
