@@ -53,7 +53,9 @@ export class SchemaGate {
         const current = schemasOf(this.bus);
         if (current === undefined || !current.covers(message)) return then(message);
         const outcome = current.check(message);
-        return isThenable(outcome) ? outcome.then((settled) => this.#settle(message, settled, then)) : this.#settle(message, outcome, then);
+        return isThenable(outcome)
+          ? outcome.then((settled) => this.#settle(message, settled, then))
+          : this.#settle(message, outcome, then);
       }),
     );
   }

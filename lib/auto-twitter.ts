@@ -30,7 +30,10 @@ export interface AutoTwitterDecorator {
  * with no declared identifier is refused). `name:error` carries the error (`[error: unknown]`).
  */
 export interface TypedAutoTwitterDecorator<Events extends EventMap, N extends string> {
-  <F extends (this: never, ...args: never[]) => unknown>(fn: F & AutoTwitterFits<Events, N, F>, context?: ClassMethodDecoratorContext): F;
+  <F extends (this: never, ...args: never[]) => unknown>(
+    fn: F & AutoTwitterFits<Events, N, F>,
+    context?: ClassMethodDecoratorContext,
+  ): F;
   <F extends (this: never, ...args: never[]) => unknown>(
     prototype: object,
     key: string | symbol,
@@ -47,8 +50,12 @@ export type AutoTwitterFits<Events extends EventMap, N extends string, F> = F ex
     : { "~error": `the parameters do not fit "${N}:entry"`; expected: EntryArgs<Events, N> }
   : never;
 
-type EntryArgs<Events extends EventMap, N extends string> = `${N}:entry` extends keyof Events ? ArgsOf<Events[`${N}:entry`]> : readonly unknown[];
-type ExitArg<Events extends EventMap, N extends string> = `${N}:exit` extends keyof Events ? ArgsOf<Events[`${N}:exit`]>[0] : unknown;
+type EntryArgs<Events extends EventMap, N extends string> = `${N}:entry` extends keyof Events
+  ? ArgsOf<Events[`${N}:entry`]>
+  : readonly unknown[];
+type ExitArg<Events extends EventMap, N extends string> = `${N}:exit` extends keyof Events
+  ? ArgsOf<Events[`${N}:exit`]>[0]
+  : unknown;
 // A typed bus must go through the typed overload: this one refuses it rather than skip the check.
 type UntypedBusOnly<O> = O extends { bus?: Bus<infer E> } ? (IsUntyped<E> extends true ? unknown : { bus?: never }) : unknown;
 

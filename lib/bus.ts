@@ -79,11 +79,8 @@ interface Route {
 }
 
 /** What `talk()` resolves to on a typed bus: the first arg of the callback identifier's payload. */
-export type TalkResult<E, C extends string> = IsUntyped<E> extends true
-  ? unknown
-  : E extends EventMap
-    ? ArgsOf<E[MatchingIdsOf<E, C>]>[0]
-    : unknown;
+export type TalkResult<E, C extends string> =
+  IsUntyped<E> extends true ? unknown : E extends EventMap ? ArgsOf<E[MatchingIdsOf<E, C>]>[0] : unknown;
 
 const ROUTE_CACHE_LIMIT = 10_000;
 
@@ -241,7 +238,12 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
     const label = options.label ?? (follower.name || "(anonymous)");
-    const entry = this.#follower(parseIdentifier(pattern), label, options.guard as Guard | undefined, follower as FollowerFunction);
+    const entry = this.#follower(
+      parseIdentifier(pattern),
+      label,
+      options.guard as Guard | undefined,
+      follower as FollowerFunction,
+    );
     this.#add(entry);
     return () => this.#removeAll([entry]);
   }

@@ -50,7 +50,9 @@ describe("schemas on a link's receive path", () => {
 
   it("a refused message sent again (an acknowledging broker resends) is dropped without a second report", async () => {
     const { into, errors, seen, close } = pair({ "t:r": z.tuple([z.number()]) });
-    const frame = JSON.parse(JSON.stringify(toEnvelope(createMessage({ identifier: "t:r", args: ["x"], messageId: "far/1", hops: ["far"] }))));
+    const frame = JSON.parse(
+      JSON.stringify(toEnvelope(createMessage({ identifier: "t:r", args: ["x"], messageId: "far/1", hops: ["far"] }))),
+    );
     assert.equal(into.accept(frame), undefined);
     assert.equal(into.accept(frame), undefined);
     assert.equal(errors.length, 1);
