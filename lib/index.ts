@@ -27,7 +27,15 @@ export {
   type TypedFollowingDecorator,
   typedFollowing,
 } from "./decorators.js";
-export { defaultBus, followingFunction, setMultiplicity, talk, twitter } from "./default-bus.js";
+export {
+  type DefaultEvents,
+  defaultBus,
+  followingFunction,
+  type Register,
+  setMultiplicity,
+  talk,
+  twitter,
+} from "./default-bus.js";
 export {
   BerryError,
   BusClosedError,
