@@ -2,25 +2,65 @@ import type { Bus } from "./bus.js";
 import { isThenable } from "./concurrency-limiter.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
+import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { formatIdentifier, parseIdentifier, WILDCARD } from "./identifier.js";
 import { kw, splitKwargs } from "./kwargs.js";
 import { type FunctionWrapper, functionWrapper } from "./method-wrapper.js";
 
 /**
  * Options of `autoTwitter`, with berryMQ 0.3's meaning: `{ entry: true }` alone sends only `entry`,
- * `{ exit: true }` alone only `exit`; neither or both sends both.
+ * `{ exit: true }` alone only `exit`; neither or both sends both (`Events`: the map of a typed bus).
  */
-export interface AutoTwitterOptions {
+export interface AutoTwitterOptions<Events extends EventMap | Untyped = Untyped> {
   /** Send `name:entry` (with the call's arguments) before the call. */
   entry?: boolean;
   /** Send `name:exit` (with the call's arguments, and `kwargs.result`, awaited) after the call. */
   exit?: boolean;
-  /** Bus to send on (default: `defaultBus`). */
-  bus?: Bus;
+  /** Bus to send on (default: `defaultBus`); a typed bus checks the wrapped function against its map. */
+  bus?: Bus<Events>;
 }
 
 /** Wraps a function, or decorates a method in either decorator mode. */
 export type AutoTwitterDecorator = FunctionWrapper;
+
+/**
+ * `autoTwitter` on a typed bus: the wrapped function's parameters must be `name:entry`'s payload and its
+ * (awaited) result `name:exit`'s single arg, for those of the three identifiers the map declares (a name
+ * with no declared identifier is refused). `name:error` carries the error (`[error: unknown]`).
+ */
+export interface TypedAutoTwitterDecorator<Events extends EventMap, N extends string> {
+  <F extends (this: never, ...args: never[]) => unknown>(
+    fn: F & AutoTwitterFits<Events, N, F>,
+    context?: ClassMethodDecoratorContext,
+  ): F;
+  <F extends (this: never, ...args: never[]) => unknown>(
+    prototype: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<F & AutoTwitterFits<Events, N, F>>,
+  ): PropertyDescriptor;
+}
+
+/** `unknown` when `F` fits `name:entry` / `name:exit` of the map, else a type naming the mismatch. */
+export type AutoTwitterFits<Events extends EventMap, N extends string, F> = F extends (this: never, ...args: infer A) => infer R
+  ? [A] extends [EntryArgs<Events, N>]
+    ? [Awaited<R>] extends [ExitArg<Events, N>]
+      ? unknown
+      : { "~error": `the result does not fit "${N}:exit"`; expected: ExitArg<Events, N> }
+    : { "~error": `the parameters do not fit "${N}:entry"`; expected: EntryArgs<Events, N> }
+  : never;
+
+type EntryArgs<Events extends EventMap, N extends string> = `${N}:entry` extends keyof Events
+  ? ArgsOf<Events[`${N}:entry`]>
+  : readonly unknown[];
+type ExitArg<Events extends EventMap, N extends string> = `${N}:exit` extends keyof Events
+  ? ArgsOf<Events[`${N}:exit`]>[0]
+  : unknown;
+// A typed bus must go through the typed overload: this one refuses it rather than skip the check.
+type UntypedBusOnly<O> = O extends { bus?: Bus<infer E> } ? (IsUntyped<E> extends true ? unknown : { bus?: never }) : unknown;
+
+type NameOnMap<Events extends EventMap> = {
+  [K in keyof Events & string]: K extends `${infer N}:${"entry" | "exit" | "error"}` ? N : never;
+}[keyof Events & string];
 
 /**
  * Sends `name:entry` before and `name:exit` after each call of the wrapped function or method (berryMQ's
@@ -31,14 +71,19 @@ export type AutoTwitterDecorator = FunctionWrapper;
  * const save = autoTwitter("save")((doc: string) => doc.length);
  * save("hello"); // sends "save:entry" ["hello"], then "save:exit" ["hello"] { result: 5 }
  */
-export function autoTwitter(identifier: string, options: AutoTwitterOptions = {}): AutoTwitterDecorator {
+export function autoTwitter<Events extends EventMap, const N extends NameOnMap<Events>>(
+  name: N,
+  options: AutoTwitterOptions<Events> & { bus: Bus<Events> },
+): TypedAutoTwitterDecorator<Events, N>;
+export function autoTwitter<O extends AutoTwitterOptions>(identifier: string, options?: O & UntypedBusOnly<O>): AutoTwitterDecorator;
+export function autoTwitter(identifier: string, options: AutoTwitterOptions<never> = {}): AutoTwitterDecorator {
   const { name, namespace, action } = parseIdentifier(identifier);
   const id = (which: string): string => parseIdentifier(formatIdentifier(name, namespace, which)).id;
   const ids = { entry: id("entry"), exit: id("exit"), error: id("error") };
   const [sendEntry, sendExit] = chosenMessages(identifier, action, options);
   return functionWrapper("autoTwitter", (fn) =>
     function (this: unknown, ...args: unknown[]): unknown {
-      const bus = options.bus ?? defaultBus;
+      const bus: Bus = (options.bus as Bus | undefined) ?? defaultBus;
       // A trailing kw() is the call's kwargs: entry and exit carry it, exit adds `result` to it.
       const { args: plain, kwargs } = splitKwargs(args);
       const exit = (result: unknown): void => void bus.twitter(ids.exit, ...plain, kw({ ...kwargs, result }));
@@ -69,7 +114,7 @@ export function autoTwitter(identifier: string, options: AutoTwitterOptions = {}
 }
 
 // [entry, exit]: the identifier's action decides when it is entry or exit; else the options, 0.3-style.
-function chosenMessages(identifier: string, action: string, options: AutoTwitterOptions): [boolean, boolean] {
+function chosenMessages(identifier: string, action: string, options: Pick<AutoTwitterOptions, "entry" | "exit">): [boolean, boolean] {
   for (const key of ["entry", "exit"] as const) {
     if (options[key] !== undefined && typeof options[key] !== "boolean") {
       throw new InvalidArgumentError(`autoTwitter option ${key}`, options[key], "a boolean");

@@ -81,11 +81,8 @@ interface Route {
 }
 
 /** What `talk()` resolves to on a typed bus: the first arg of the callback identifier's payload. */
-export type TalkResult<E, C extends string> = IsUntyped<E> extends true
-  ? unknown
-  : E extends EventMap
-    ? ArgsOf<E[MatchingIdsOf<E, C>]>[0]
-    : unknown;
+export type TalkResult<E, C extends string> =
+  IsUntyped<E> extends true ? unknown : E extends EventMap ? ArgsOf<E[MatchingIdsOf<E, C>]>[0] : unknown;
 
 const ROUTE_CACHE_LIMIT = 10_000;
 
@@ -142,7 +139,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * @returns how many followers and queues received it.
    * @example bus.twitter("app:log", "disk full", kw({ level: 3 }))
    */
-  twitter<const P extends PatternOf<Events> & string>(identifier: P, ...args: Extract<SendArgs<Events, P>, unknown[]>): number;
+  twitter<const P extends PatternOf<Events>>(identifier: P, ...args: Extract<SendArgs<Events, P>, unknown[]>): number;
   twitter(identifier: string, ...args: unknown[]): number {
     if (this.#closed) throw new BusClosedError(this.id);
     let kwargs = NO_KWARGS;
@@ -166,7 +163,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * @returns the local followers' results, in registration order (failed followers are left out).
    * @example const sums = await bus.talk("calc:add", "calc:result", 1, 2);
    */
-  talk<const P extends PatternOf<Events>, const C extends PatternOf<Events> & string>(
+  talk<const P extends PatternOf<Events>, const C extends PatternOf<Events>>(
     identifier: P,
     callbackIdentifier: C,
     ...args: Extract<SendArgs<Events, P>, unknown[]>
@@ -234,7 +231,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * @returns a function that unsubscribes it.
    * @example const stop = bus.follow("*:error", (m) => console.error(m.args)); stop();
    */
-  follow<const P extends PatternOf<Events> & string>(
+  follow<const P extends PatternOf<Events>>(
     pattern: P,
     follower: FollowerFunction<Extract<MessageFor<Events, P>, Message>>,
     options?: FollowOptions<Extract<MessageFor<Events, P>, Message>>,
@@ -244,7 +241,12 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
     const label = options.label ?? (follower.name || "(anonymous)");
-    const entry = this.#follower(parseIdentifier(pattern), label, options.guard as Guard | undefined, follower as FollowerFunction);
+    const entry = this.#follower(
+      parseIdentifier(pattern),
+      label,
+      options.guard as Guard | undefined,
+      follower as FollowerFunction,
+    );
     this.#add(entry);
     return () => this.#removeAll([entry]);
   }

@@ -55,7 +55,7 @@ export type AcceptsAll<F, M> = F extends (this: never, message: infer A) => unkn
  * const on = typedFollowing<Events>();
  * class Thermostat { ＠on("temp:*") onTemp(m: MessageFor<Events, "temp:*">) {} }
  */
-export function typedFollowing<Events extends EventMap | Untyped>(): <const P extends PatternOf<Events> & string>(
+export function typedFollowing<Events extends EventMap | Untyped>(): <const P extends PatternOf<Events>>(
   pattern: P,
   options?: FollowingOptions<Extract<MessageFor<Events, P>, Message>>,
 ) => TypedFollowingDecorator<Extract<MessageFor<Events, P>, Message>> {

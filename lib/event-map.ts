@@ -24,10 +24,14 @@ export interface Untyped {
 export type IsUntyped<E> = [E] extends [Untyped] ? true : false;
 
 /** The args tuple of a payload. */
-export type ArgsOf<P> = P extends readonly unknown[] ? P : P extends { readonly args: infer A extends readonly unknown[] } ? A : never;
+export type ArgsOf<P> = P extends readonly unknown[]
+  ? P
+  : P extends { readonly args: infer A extends readonly unknown[] }
+    ? A
+    : never;
 
-/** The kwargs of a payload (an empty record when it declares none). */
-export type KwargsOf<P> = P extends { readonly kwargs?: infer K } ? NonNullable<K> : Readonly<Record<string, never>>;
+/** The kwargs of a payload (any record when it declares none: a sender may still attach some). */
+export type KwargsOf<P> = P extends { readonly kwargs?: infer K } ? NonNullable<K> : Readonly<Record<string, unknown>>;
 
 /** What a sender passes after the identifier: the args, then `kw({...})` when the payload declares kwargs. */
 export type SendArgsOf<P> = P extends readonly unknown[]

@@ -1,4 +1,10 @@
-export { autoTwitter, type AutoTwitterDecorator, type AutoTwitterOptions } from "./auto-twitter.js";
+export {
+  autoTwitter,
+  type AutoTwitterDecorator,
+  type AutoTwitterFits,
+  type AutoTwitterOptions,
+  type TypedAutoTwitterDecorator,
+} from "./auto-twitter.js";
 export {
   Bus,
   type BusEvents,
@@ -21,7 +27,15 @@ export {
   type TypedFollowingDecorator,
   typedFollowing,
 } from "./decorators.js";
-export { defaultBus, followingFunction, setMultiplicity, talk, twitter } from "./default-bus.js";
+export {
+  type DefaultEvents,
+  defaultBus,
+  followingFunction,
+  type Register,
+  setMultiplicity,
+  talk,
+  twitter,
+} from "./default-bus.js";
 export {
   BerryError,
   BusClosedError,
@@ -61,6 +75,7 @@ export {
   type SchemaOutcome,
   Schemas,
   schemasOf,
+  twitterChecked,
   useSchemas,
 } from "./schema-map.js";
 export type {

@@ -104,7 +104,7 @@ const sharedStores = new WeakMap<Bus, Map<string, QueueStore>>();
  * const message = await queue.get({ timeout: 1000 }); // message.args = [1]
  * queue.close();
  */
-export class Queue<Events extends EventMap | Untyped = Untyped, P extends PatternOf<Events> & string = PatternOf<Events> & string>
+export class Queue<Events extends EventMap | Untyped = Untyped, P extends PatternOf<Events> = PatternOf<Events>>
   implements AsyncIterable<QueuedMessage<Events, P>>
 {
   /** Canonical filter, e.g. `"task:*"`. */

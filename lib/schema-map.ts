@@ -4,9 +4,10 @@ import { isThenable } from "./concurrency-limiter.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { EventMap, Untyped } from "./event-map.js";
 import { type Identifier, isWildcard, matches, parseIdentifier } from "./identifier.js";
-import { NO_KWARGS } from "./kwargs.js";
+import { kw, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { createMessage, type Message } from "./message.js";
 import { SchemaValidationError } from "./schema-error.js";
+import type { PatternOf, SendArgs } from "./typed-identifiers.js";
 
 /**
  * The schema of one identifier (any Standard Schema: zod, valibot, arktype…): a schema of the args
@@ -14,7 +15,10 @@ import { SchemaValidationError } from "./schema-error.js";
  */
 export type SchemaEntry =
   | StandardSchemaV1<unknown, readonly unknown[]>
-  | { readonly args: StandardSchemaV1<unknown, readonly unknown[]>; readonly kwargs?: StandardSchemaV1<unknown, Record<string, unknown>> };
+  | {
+      readonly args: StandardSchemaV1<unknown, readonly unknown[]>;
+      readonly kwargs?: StandardSchemaV1<unknown, Record<string, unknown>>;
+    };
 
 /** Schemas per concrete identifier: the run-time half of an event map. */
 export type SchemaMap = Readonly<Record<string, SchemaEntry>>;
@@ -26,7 +30,10 @@ export type SchemaMap = Readonly<Record<string, SchemaEntry>>;
 export type EventsOf<S extends SchemaMap> = {
   -readonly [K in keyof S & string]: S[K] extends StandardSchemaV1<unknown, infer A extends readonly unknown[]>
     ? A
-    : S[K] extends { readonly args: StandardSchemaV1<unknown, infer A extends readonly unknown[]>; readonly kwargs: StandardSchemaV1<unknown, infer W extends Record<string, unknown>> }
+    : S[K] extends {
+          readonly args: StandardSchemaV1<unknown, infer A extends readonly unknown[]>;
+          readonly kwargs: StandardSchemaV1<unknown, infer W extends Record<string, unknown>>;
+        }
       ? { args: A; kwargs: W }
       : S[K] extends { readonly args: StandardSchemaV1<unknown, infer A extends readonly unknown[]> }
         ? A
@@ -34,7 +41,9 @@ export type EventsOf<S extends SchemaMap> = {
 };
 
 /** A check's outcome: the message to inject (rebuilt with the schema's output), or the schema's issues. */
-export type SchemaOutcome = { readonly message: Message; readonly issues?: undefined } | { readonly issues: readonly StandardSchemaV1.Issue[] };
+export type SchemaOutcome =
+  | { readonly message: Message; readonly issues?: undefined }
+  | { readonly issues: readonly StandardSchemaV1.Issue[] };
 
 interface Compiled {
   readonly identifier: Identifier;
@@ -54,7 +63,11 @@ export class Schemas {
       const args = isStandardSchema(entry) ? entry : isStandardSchema(entry?.args) ? entry.args : undefined;
       const kwargs = isStandardSchema(entry) ? undefined : entry?.kwargs;
       if (args === undefined || (kwargs !== undefined && !isStandardSchema(kwargs))) {
-        throw new InvalidArgumentError(`schemas["${key}"]`, entry, "a Standard Schema of the args, or { args, kwargs? } of Standard Schemas");
+        throw new InvalidArgumentError(
+          `schemas["${key}"]`,
+          entry,
+          "a Standard Schema of the args, or { args, kwargs? } of Standard Schemas",
+        );
       }
       this.#byId.set(identifier.id, { identifier, args, kwargs });
     }
@@ -83,7 +96,8 @@ export class Schemas {
       if (issues.length > 0) return { issues };
       if (own === undefined) return { message };
       const args = (settled[0] as StandardSchemaV1.SuccessResult<readonly unknown[]>).value;
-      const kwargs = own.kwargs === undefined ? message.kwargs : (settled[1] as StandardSchemaV1.SuccessResult<Record<string, unknown>>).value;
+      const kwargs =
+        own.kwargs === undefined ? message.kwargs : (settled[1] as StandardSchemaV1.SuccessResult<Record<string, unknown>>).value;
       return { message: args === message.args && kwargs === message.kwargs ? message : rebuild(message, args, kwargs) };
     };
     if (!results.some(isThenable)) return finish(results as StandardSchemaV1.Result<unknown>[]);
@@ -96,7 +110,10 @@ export class Schemas {
 }
 
 // A schema that throws is a refusal too, with its error as the issue.
-function run(schema: StandardSchemaV1, value: unknown): StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>> {
+function run(
+  schema: StandardSchemaV1,
+  value: unknown,
+): StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>> {
   const refused = (error: unknown): StandardSchemaV1.FailureResult => ({
     issues: [{ message: `the schema threw: ${error instanceof Error ? error.message : String(error)}` }],
   });
@@ -133,7 +150,7 @@ const registry = new WeakMap<Bus, Schemas>();
 /**
  * Gives a bus run-time schemas: every message entering it through a link is checked before it reaches a
  * follower (an invalid one is counted in the link's `rejected`, reported on its `error` event, dropped).
- * Local `twitter` is not checked; use {@link twitterChecked} for that. Replaces earlier schemas.
+ * Local `twitter` is not checked; {@link twitterChecked} checks when asked. Replaces earlier schemas.
  * @returns the bus, typed by the schemas' outputs.
  * @example
  * const bus = useSchemas(new Bus(), { "temp:read": z.tuple([z.number()]) });
@@ -146,4 +163,31 @@ export function useSchemas<const S extends SchemaMap, E extends EventMap | Untyp
 /** The schemas `useSchemas` gave this bus, if any. */
 export function schemasOf<E extends EventMap | Untyped>(bus: Bus<E>): Schemas | undefined {
   return registry.get(bus as Bus);
+}
+
+/**
+ * `bus.twitter` after checking the payload against the bus's schemas (a plain local `twitter` is not
+ * checked); sends the schema's output. Without schemas it just sends.
+ * @throws SchemaValidationError with the schema's issues (the promise rejects); nothing is sent then.
+ * @example await twitterChecked(bus, "temp:read", 21.5);
+ */
+export async function twitterChecked<E extends EventMap | Untyped, const P extends PatternOf<E>>(
+  bus: Bus<E>,
+  identifier: P,
+  ...args: Extract<SendArgs<E, P>, unknown[]>
+): Promise<number> {
+  const plain = bus as unknown as Bus;
+  const schemas = schemasOf(bus);
+  if (schemas === undefined) return plain.twitter(identifier, ...args);
+  const split = splitKwargs(args);
+  const probe = createMessage({
+    identifier,
+    args: split.args,
+    kwargs: split.kwargs,
+    messageId: `${plain.id}/check`,
+    hops: [plain.id],
+  });
+  const outcome = await schemas.check(probe);
+  if (outcome.issues !== undefined) throw new SchemaValidationError(probe.id, probe.messageId, outcome.issues);
+  return plain.twitter(identifier, ...outcome.message.args, kw({ ...outcome.message.kwargs }));
 }

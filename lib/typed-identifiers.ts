@@ -11,11 +11,12 @@ type SplitLast<S extends string, Sep extends string, Head extends string = never
     : [Head, S];
 
 /** An identifier string parsed at the type level: `"x@ns:run"` is `{ name: "x"; ns: "ns"; action: "run" }`. */
-export type ParsedId<S extends string> = SplitLast<S, ":"> extends [infer Full extends string, infer Action]
-  ? SplitLast<Full, "@"> extends [infer Name extends string, infer Ns]
-    ? { name: Name; ns: [Ns] extends [never] ? "" : Ns; action: [Action] extends [never] ? "*" : Action }
-    : never
-  : never;
+export type ParsedId<S extends string> =
+  SplitLast<S, ":"> extends [infer Full extends string, infer Action]
+    ? SplitLast<Full, "@"> extends [infer Name extends string, infer Ns]
+      ? { name: Name; ns: [Ns] extends [never] ? "" : Ns; action: [Action] extends [never] ? "*" : Action }
+      : never
+    : never;
 
 type PartMatches<A extends string, B extends string> = A extends "*" ? true : B extends "*" ? true : A extends B ? true : false;
 
@@ -23,17 +24,18 @@ type PartMatches<A extends string, B extends string> = A extends "*" ? true : B 
  * Whether two identifiers match symmetrically (a `*` name or action on either side matches anything
  * there); namespaces must be equal (`"*@ns:run"` matches `"x@ns:run"`, never `"x:run"`).
  */
-export type IdMatches<A extends string, B extends string> = ParsedId<A> extends infer X extends ParsedIdShape
-  ? ParsedId<B> extends infer Y extends ParsedIdShape
-    ? X["ns"] extends Y["ns"]
-      ? Y["ns"] extends X["ns"]
-        ? PartMatches<X["name"], Y["name"]> extends true
-          ? PartMatches<X["action"], Y["action"]>
+export type IdMatches<A extends string, B extends string> =
+  ParsedId<A> extends infer X extends ParsedIdShape
+    ? ParsedId<B> extends infer Y extends ParsedIdShape
+      ? X["ns"] extends Y["ns"]
+        ? Y["ns"] extends X["ns"]
+          ? PartMatches<X["name"], Y["name"]> extends true
+            ? PartMatches<X["action"], Y["action"]>
+            : false
           : false
         : false
       : false
-    : false
-  : false;
+    : false;
 
 interface ParsedIdShape {
   name: string;
@@ -41,40 +43,66 @@ interface ParsedIdShape {
   action: string;
 }
 
-/** The identifiers of an event map that a pattern matches (a concrete key matches itself at once). */
-export type MatchingIds<E extends EventMap, P extends string> = P extends keyof E & `${string}:${string}`
-  ? P extends `${string}*${string}`
+/**
+ * The identifiers of an event map that a pattern (or a union of patterns) matches; a concrete key
+ * matches itself at once. The union is spread through an `infer`red copy of `P`: spread directly,
+ * TypeScript would expand it over all of `PatternOf<E>` while inferring `P` (~2M instantiations at 500
+ * identifiers, per call).
+ */
+export type MatchingIds<E extends EventMap, P extends string> = [P] extends [infer Q extends string]
+  ? Q extends unknown
+    ? MatchOne<E, Q>
+    : never
+  : never;
+
+type MatchOne<E extends EventMap, P extends string> = [P] extends [keyof E & `${string}:${string}`]
+  ? [P] extends [`${string}*${string}`]
     ? Scan<E, P>
     : P
   : Scan<E, P>;
 
-type Scan<E extends EventMap, P extends string> = { [K in keyof E & string]: IdMatches<K, P> extends true ? K : never }[keyof E &
-  string];
+type Scan<E extends EventMap, P extends string> = {
+  [K in Candidates<E, P>]: IdMatches<K, P> extends true ? K : never;
+}[Candidates<E, P>];
+
+// A cheap first cut by the pattern's literal action or name (keys declared with a wildcard part stay in);
+// IdMatches then decides exactly.
+type Candidates<E extends EventMap, P extends string> =
+  ParsedId<P> extends { name: infer N extends string; action: infer A extends string }
+    ? A extends "*"
+      ? N extends "*"
+        ? keyof E & string
+        : Extract<keyof E & string, `${N}${string}` | `*${string}`>
+      : Extract<keyof E & string, `${string}:${A}` | `${string}:*`>
+    : keyof E & string;
 
 /**
  * Every pattern usable on a bus: any string on an untyped bus; on a typed one, each identifier of the
  * map and each wildcard that reaches one (`"n:*"`, `"*:a"`, `"*:*"`, the short forms `"n"` and `"*"`),
  * within its namespace. Editors offer them as completions.
  */
-export type PatternOf<E> = IsUntyped<E> extends true
-  ? string
-  : E extends EventMap
-    ? { [K in keyof E & string]: IdsReaching<K> | ShortFormsOf<K> }[keyof E & string]
-    : never;
+export type PatternOf<E> =
+  IsUntyped<E> extends true
+    ? string
+    : E extends EventMap
+      ? { [K in keyof E & string]: IdsReaching<K> | ShortFormsOf<K> }[keyof E & string]
+      : never;
 
 // `"n"` means `"n:*"`, `"*"` means `"*:*"` (and `"n@ns"` means `"n@ns:*"`).
-type ShortFormsOf<K extends string> = ParsedId<K> extends infer X extends ParsedIdShape
-  ? X["ns"] extends ""
-    ? X["name"] | "*"
-    : `${X["name"] | "*"}@${X["ns"]}`
-  : never;
+type ShortFormsOf<K extends string> =
+  ParsedId<K> extends infer X extends ParsedIdShape
+    ? X["ns"] extends ""
+      ? X["name"] | "*"
+      : `${X["name"] | "*"}@${X["ns"]}`
+    : never;
 
 /** Every identifier string naming `K` or a wildcard that reaches it: `K`, `"n:*"`, `"*:a"`, `"*:*"` (namespace kept). */
-export type IdsReaching<K extends string> = ParsedId<K> extends infer X extends ParsedIdShape
-  ? X["ns"] extends ""
-    ? `${X["name"] | "*"}:${X["action"] | "*"}`
-    : `${X["name"] | "*"}@${X["ns"]}:${X["action"] | "*"}`
-  : never;
+export type IdsReaching<K extends string> =
+  ParsedId<K> extends infer X extends ParsedIdShape
+    ? X["ns"] extends ""
+      ? `${X["name"] | "*"}:${X["action"] | "*"}`
+      : `${X["name"] | "*"}@${X["ns"]}:${X["action"] | "*"}`
+    : never;
 
 /**
  * A message of identifier `K` with payload `P`: `args` and `kwargs` typed; `id`, `name`, `action` are
@@ -90,20 +118,22 @@ export interface TypedMessage<K extends string, P> extends Message {
 }
 
 // The name as a message carries it: the namespace may be kept on it (`"x@ns"`), and a sender's `*` too.
-type NameOf<K extends string> = ParsedId<K> extends { name: infer N extends string; ns: infer Ns extends string }
-  ? Ns extends ""
-    ? N | "*"
-    : N | "*" | `${N | "*"}@${Ns}`
-  : string;
+type NameOf<K extends string> =
+  ParsedId<K> extends { name: infer N extends string; ns: infer Ns extends string }
+    ? Ns extends ""
+      ? N | "*"
+      : N | "*" | `${N | "*"}@${Ns}`
+    : string;
 
 type ActionOf<K extends string> = ParsedId<K> extends { action: infer A extends string } ? A : string;
 
 /** What a follower of pattern `P` receives: the union of the messages of every identifier it matches. */
-export type MessageFor<E, P extends string> = IsUntyped<E> extends true
-  ? Message
-  : E extends EventMap
-    ? { [K in MatchingIds<E, P>]: TypedMessage<K, E[K]> }[MatchingIds<E, P>]
-    : Message;
+export type MessageFor<E, P extends string> =
+  IsUntyped<E> extends true
+    ? Message
+    : E extends EventMap
+      ? { [K in MatchingIds<E, P>]: TypedMessage<K, E[K]> }[MatchingIds<E, P>]
+      : Message;
 
 /** The payload of a pattern: the union of the payloads of every identifier it matches. */
 export type PayloadOf<E extends EventMap, P extends string> = E[MatchingIds<E, P>];
@@ -115,14 +145,15 @@ type UnionToIntersection<U> = (U extends unknown ? (value: U) => void : never) e
  * for a sender wildcard, args every identifier it reaches accepts (their intersection; `never` when
  * their lengths cannot agree, e.g. `[number]` and `[]`).
  */
-export type SendArgs<E, P extends string> = IsUntyped<E> extends true
-  ? unknown[]
-  : E extends EventMap
-    ? UnionToIntersection<{ [K in MatchingIds<E, P>]: { args: SendArgsOf<E[K]> } }[MatchingIds<E, P>]> extends {
-        args: infer A extends readonly unknown[];
-      }
-      ? [A["length"]] extends [never]
-        ? never
-        : A
-      : never
-    : never;
+export type SendArgs<E, P extends string> =
+  IsUntyped<E> extends true
+    ? unknown[]
+    : E extends EventMap
+      ? UnionToIntersection<{ [K in MatchingIds<E, P>]: { args: SendArgsOf<E[K]> } }[MatchingIds<E, P>]> extends {
+          args: infer A extends readonly unknown[];
+        }
+        ? [A["length"]] extends [never]
+          ? never
+          : A
+        : never
+      : never;

@@ -40,7 +40,12 @@ export function linkErrors(link: Link): BerryError[] {
 }
 
 /** Waits for the far messages and checks that only the valid ones reached the follower. */
-export async function assertOnlyValidDelivered(link: Link, seen: unknown[][], errors: BerryError[], rejectedBefore: number): Promise<void> {
+export async function assertOnlyValidDelivered(
+  link: Link,
+  seen: unknown[][],
+  errors: BerryError[],
+  rejectedBefore: number,
+): Promise<void> {
   await waitFor(() => seen.length >= 3 && errors.length >= 3, "3 valid messages and 3 schema errors", 15_000);
   assert.deepEqual(seen, [
     ["temp:read", [21.5], {}],

@@ -6,8 +6,11 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { z } from "zod";
 import { Bus } from "../../lib/bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
+import { kw } from "../../lib/kwargs.js";
+import { createMessage } from "../../lib/message.js";
+import { toEnvelope } from "../../bridges/envelope.js";
 import { SchemaValidationError } from "../../lib/schema-error.js";
-import { schemasOf, useSchemas } from "../../lib/schema-map.js";
+import { schemasOf, twitterChecked, useSchemas } from "../../lib/schema-map.js";
 import { MemoryLink } from "../helpers/memory-link.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -42,6 +45,19 @@ describe("schemas on a link's receive path", () => {
     assert.deepEqual(seen, [1, 2, 3, 5]);
     assert.ok(errors[0] instanceof SchemaValidationError);
     assert.equal(into.stats.rejected, 1);
+    await close();
+  });
+
+  it("a refused message sent again (an acknowledging broker resends) is dropped without a second report", async () => {
+    const { into, errors, seen, close } = pair({ "t:r": z.tuple([z.number()]) });
+    const frame = JSON.parse(
+      JSON.stringify(toEnvelope(createMessage({ identifier: "t:r", args: ["x"], messageId: "far/1", hops: ["far"] }))),
+    );
+    assert.equal(into.accept(frame), undefined);
+    assert.equal(into.accept(frame), undefined);
+    assert.equal(errors.length, 1);
+    assert.equal(into.stats.rejected, 1);
+    assert.deepEqual(seen, []);
     await close();
   });
 
@@ -90,5 +106,23 @@ describe("schemas on a link's receive path", () => {
     assert.throws(() => useSchemas(new Bus(), { "t:*": z.tuple([]) }), InvalidArgumentError);
     assert.throws(() => useSchemas(new Bus(), { "t:r": { nope: true } as never }), InvalidArgumentError);
     bus.close();
+  });
+
+  it("twitterChecked checks a local send when asked: refuses an invalid payload, sends the output", async () => {
+    const bus = useSchemas(new Bus(), {
+      "t:r": z.tuple([z.coerce.number()]),
+      "app:log": { args: z.tuple([z.string()]), kwargs: z.object({ level: z.number() }) },
+    });
+    const seen: unknown[] = [];
+    bus.follow("*:*", (m) => void seen.push([m.id, [...m.args], { ...m.kwargs }]));
+    await assert.rejects(twitterChecked(bus, "t:r", "hot" as never), SchemaValidationError);
+    assert.equal(await twitterChecked(bus, "t:r", 21), 1);
+    await assert.rejects(twitterChecked(bus, "app:log", "x", kw({ level: "high" }) as never), SchemaValidationError);
+    assert.equal(await twitterChecked(bus, "app:log", "x", kw({ level: 3 })), 1);
+    assert.deepEqual(seen, [
+      ["t:r", [21], {}],
+      ["app:log", ["x"], { level: 3 }],
+    ]);
+    (bus as unknown as Bus).close();
   });
 });

@@ -18,7 +18,12 @@ test("typed @following type-checks with experimentalDecorators too", () => {
       config,
       JSON.stringify({
         extends: join(root, "tsconfig.json"),
-        compilerOptions: { experimentalDecorators: true, emitDecoratorMetadata: true, noEmit: true, typeRoots: [join(root, "node_modules/@types")] },
+        compilerOptions: {
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
+          noEmit: true,
+          typeRoots: [join(root, "node_modules/@types")],
+        },
         include: [],
         files: [join(root, "spec/lib/types-typed.check.ts")],
       }),

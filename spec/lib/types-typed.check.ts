@@ -2,6 +2,7 @@
 // spec/lib/types-decorators.spec.ts compiles this file again with experimentalDecorators. Each
 // `@ts-expect-error` line must fail to type-check; an unneeded one is itself an error.
 import {
+  autoTwitter,
   Bus,
   type EventMap,
   Follower,
@@ -133,6 +134,10 @@ void next.then((m) => {
 // @ts-expect-error the filter must match an identifier of the bus's map
 new Queue("nothing:*", { bus });
 queue.close();
+// A queue annotated with only the map takes any of its messages.
+const anyQueue: Queue<Events> = new Queue("temp:*", { bus });
+void anyQueue.get().then((m: MessageFor<Events, "*:*" | "*@layer:*">) => m.id);
+anyQueue.close();
 
 // Helper types for other APIs (request/response): payloads, patterns, send args.
 expectType<Same<PayloadOf<Events, "*:stop">, [force: boolean]>>();
@@ -174,3 +179,32 @@ plain.twitter("dynamic" as string);
 plain.follow("x:*", (m: Message) => m.args[0]);
 const typedIsABus: Bus = bus;
 void typedIsABus;
+
+// autoTwitter on a typed bus: the wrapped function must fit name:entry and name:exit.
+type Saves = { "save:entry": [doc: string]; "save:exit": [size: number]; "save:error": [error: unknown] };
+const saves = new Bus<Saves>();
+const save = autoTwitter("save", { bus: saves })((doc: string) => doc.length);
+const saved: number = save("hello");
+void saved;
+autoTwitter("save", { bus: saves })(async (doc: string) => doc.length);
+// @ts-expect-error the parameters do not fit save:entry
+autoTwitter("save", { bus: saves })((doc: number) => doc);
+// @ts-expect-error the result does not fit save:exit
+autoTwitter("save", { bus: saves })((doc: string) => doc);
+// @ts-expect-error no load:entry/exit/error in the map
+autoTwitter("load", { bus: saves });
+class Store {
+  @autoTwitter("save", { bus: saves })
+  write(doc: string): number {
+    return doc.length;
+  }
+
+  // @ts-expect-error the method's result does not fit save:exit
+  @autoTwitter("save", { bus: saves })
+  wrong(doc: string): string {
+    return doc;
+  }
+}
+void Store;
+autoTwitter("anything")((x: number) => x); // untyped (default bus): as before
+autoTwitter("anything", { bus: new Bus(), exit: false })((x: number) => x); // untyped bus: as before

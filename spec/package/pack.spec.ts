@@ -12,7 +12,8 @@ import { after, before, describe, it } from "node:test";
 const root = new URL("../..", import.meta.url).pathname;
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;
 const bin = (name: string): string => join(root, "node_modules/.bin", name);
-const CORE_DEPENDENCIES = ["eventemitter3", "json-rpc-2.0", "reflect-metadata"];
+// @standard-schema/spec is types only (a few KiB): typed schema maps need it at compile time.
+const CORE_DEPENDENCIES = ["@standard-schema/spec", "eventemitter3", "json-rpc-2.0", "reflect-metadata"];
 
 let work = "";
 let tarball = "";

@@ -19,7 +19,10 @@ it("RedisLink: invalid payloads from a far process are counted, reported with th
   const { bus, seen } = schemaBus("redis-schemas");
   const link = await RedisLink.connect({ bus, connection: redis.url, prefix });
   const errors = linkErrors(link);
-  const sender = runFixture("../../fixtures/schema-sender.ts", ["redis", JSON.stringify({ url: redis.url, prefix, messages: FAR_MESSAGES })]);
+  const sender = runFixture("../../fixtures/schema-sender.ts", [
+    "redis",
+    JSON.stringify({ url: redis.url, prefix, messages: FAR_MESSAGES }),
+  ]);
   try {
     await sender.line("sent");
     await assertOnlyValidDelivered(link, seen, errors, 0);
