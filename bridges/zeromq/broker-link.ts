@@ -8,7 +8,8 @@ import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind } from "./broker-protocol.js";
 import { positiveInteger } from "./check-options.js";
-import { BrokerFullError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
+import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
+import { BrokerFullError, BrokerNoSubscriberError, BrokerQuotaError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
 import { SendQueue } from "./send-queue.js";
 
 /** Options of {@link BrokerLink}. The import filters are also the patterns subscribed at the broker. */
@@ -19,14 +20,29 @@ export interface BrokerLinkOptions extends LinkOptions {
   pubPort?: number;
   /** The broker's recv port (default 7202). */
   recvPort?: number;
-  /** Messages matching one of these are sent with acknowledgement: resent until a subscriber took them. */
-  acknowledge?: readonly string[];
+  /**
+   * Messages matching one of these are sent with acknowledgement: held and resent until a subscriber took
+   * them. A rule with a policy sets their expiry and what happens when no subscriber matches; the first
+   * matching entry wins.
+   */
+  acknowledge?: readonly (string | AcknowledgeRule)[];
   /** How long to wait for the broker to confirm a batch, in ms, before retrying it (default 2,000). */
   sendTimeout?: number;
   /** Interval of this client's heartbeat (its registration refresh), in ms (default 1,000). */
   heartbeatInterval?: number;
   /** How long `connect` waits for the broker's welcome, in ms (default 5,000). */
   connectTimeout?: number;
+}
+
+/** An `acknowledge` entry with its own delivery policy. */
+export interface AcknowledgeRule extends DeliveryPolicy {
+  /** Messages matching this pattern are acknowledged with this policy. */
+  filter: string;
+}
+
+interface AckRule {
+  filter: Identifier;
+  head: HeadPolicy;
 }
 
 /** Counters of a broker link, on top of the Link ones. */
@@ -67,15 +83,17 @@ export class BrokerLink extends Link {
   readonly #dealer: zmq.Dealer;
   readonly #sub: zmq.Subscriber;
   readonly #dealerQueue: SendQueue;
-  readonly #patterns: string;
-  readonly #acknowledge: Identifier[];
+  #patterns: string;
+  readonly #acknowledge: AckRule[];
   readonly #sendTimeout: number;
   readonly #heartbeatInterval: number;
   readonly #endpoint: string;
   readonly #receipts = new Map<number, PendingReceipt>();
   // Acknowledged messages a local follower took: a resend of one of them is acknowledged again.
   readonly #consumed = new RecentIds(10_000);
-  readonly #needsAckCache = new Map<string, boolean>();
+  readonly #needsAckCache = new Map<string, HeadPolicy>();
+  // Resolved by the next welcome: a HELLO with new patterns has been applied by the broker.
+  #welcomeWaiters: (() => void)[] = [];
   #acks: string[] = [];
   #seq = 0;
   #bootId: string | undefined;
@@ -91,7 +109,11 @@ export class BrokerLink extends Link {
     const recvPort = options.recvPort ?? 7202;
     this.#endpoint = `tcp://${host}:${recvPort}`;
     this.#patterns = JSON.stringify(this.importFilters);
-    this.#acknowledge = (options.acknowledge ?? []).map((filter) => parseIdentifier(filter));
+    this.#acknowledge = (options.acknowledge ?? []).map((rule, i) => {
+      if (typeof rule === "string") return { filter: parseIdentifier(rule), head: 1 as const };
+      const { filter, ...policy } = rule;
+      return { filter: parseIdentifier(filter), head: headPolicy(checkPolicy(`acknowledge[${i}]`, policy)) };
+    });
     this.#sendTimeout = positiveInteger("sendTimeout", options.sendTimeout ?? 2_000);
     this.#heartbeatInterval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000);
     // `immediate`: while the broker is down, sends wait (up to sendTimeout) instead of piling up in a pipe.
@@ -142,10 +164,10 @@ export class BrokerLink extends Link {
 
   protected override transmit(batch: Envelope[]): Promise<void> {
     const seq = ++this.#seq;
-    const head: (string | number)[] = [];
+    const head: (string | HeadPolicy)[] = [];
     const lines: string[] = [];
     for (const envelope of batch) {
-      head.push(envelope.id, envelope.messageId, this.#acknowledge.length > 0 && this.#needsAck(envelope.id) ? 1 : 0);
+      head.push(envelope.id, envelope.messageId, this.#acknowledge.length > 0 ? this.#ackPolicy(envelope.id) : 0);
       lines.push(JSON.stringify(envelope));
     }
     const frames = [Kind.publish, String(seq), JSON.stringify(head), lines.join("\n")];
@@ -174,15 +196,29 @@ export class BrokerLink extends Link {
     this.#sub.close();
   }
 
-  #needsAck(identifier: string): boolean {
-    let needs = this.#needsAckCache.get(identifier);
-    if (needs === undefined) {
+  #ackPolicy(identifier: string): HeadPolicy {
+    let policy = this.#needsAckCache.get(identifier);
+    if (policy === undefined) {
       const id = parseIdentifier(identifier);
-      needs = this.#acknowledge.some((filter) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action));
+      const rule = this.#acknowledge.find(({ filter }) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action));
+      policy = rule?.head ?? 0;
       if (this.#needsAckCache.size >= NEEDS_ACK_CACHE) this.#needsAckCache.clear();
-      this.#needsAckCache.set(identifier, needs);
+      this.#needsAckCache.set(identifier, policy);
     }
-    return needs;
+    return policy;
+  }
+
+  // Run-time subscriptions: the new pattern set goes to the broker at once; resolves once it welcomed it.
+  protected override async importFiltersChanged(): Promise<void> {
+    this.#patterns = JSON.stringify(this.importFilters);
+    if (this.#closed) return;
+    const applied = new Promise<void>((resolve) => {
+      this.#welcomeWaiters.push(resolve);
+    });
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.#sendTimeout).unref());
+    this.#helloInFlight = false; // this HELLO carries new patterns: it must not wait behind a heartbeat
+    this.#hello();
+    await Promise.race([applied, timeout]);
   }
 
   #hello(): void {
@@ -198,16 +234,17 @@ export class BrokerLink extends Link {
 
   async #receiveReceipts(): Promise<void> {
     try {
-      for await (const [kind, seqFrame, errorFrame] of this.#dealer) {
+      for await (const [kind, seqFrame, errorFrame, refusedFrame] of this.#dealer) {
         if (kind?.toString() !== Kind.receipt) continue;
         const seq = Number(seqFrame?.toString());
         const pending = this.#receipts.get(seq);
         if (pending === undefined) continue; // timed out already; the batch was sent again
         this.#receipts.delete(seq);
         clearTimeout(pending.timer);
-        const error = errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString());
+        const error = errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
         if (error === undefined) pending.resolve();
         else pending.reject(error);
+        if (refusedFrame !== undefined) this.#reportNoSubscriber(refusedFrame.toString());
       }
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
@@ -230,8 +267,30 @@ export class BrokerLink extends Link {
     }
   }
 
+  // The broker took the batch but refused these acknowledged messages at once: nobody subscribes to them.
+  #reportNoSubscriber(text: string): void {
+    let refused: unknown;
+    try {
+      refused = JSON.parse(text);
+    } catch {
+      refused = undefined;
+    }
+    if (!Array.isArray(refused)) {
+      this.#report(new ZmqProtocolError("receipt with a bad list of refused messages:", text));
+      return;
+    }
+    for (const entry of refused) {
+      if (Array.isArray(entry) && typeof entry[0] === "string" && typeof entry[1] === "string") {
+        this.#report(new BrokerNoSubscriberError(entry[1], entry[0]));
+      }
+    }
+  }
+
   #welcome(bootId: string | undefined): void {
     if (bootId === undefined) return;
+    const waiters = this.#welcomeWaiters;
+    this.#welcomeWaiters = [];
+    for (const resolve of waiters) resolve();
     if (this.#bootId !== undefined && this.#bootId !== bootId) this.brokerStats.reconnects++;
     this.#bootId = bootId;
     const welcomed = this.#welcomed;
@@ -312,7 +371,7 @@ export class BrokerLink extends Link {
   }
 }
 
-function brokerError(text: string): BerryError {
+function brokerError(text: string, clientId: string): BerryError {
   let parsed: { code?: unknown; message?: unknown; limit?: unknown; refused?: unknown } = {};
   try {
     parsed = JSON.parse(text) as typeof parsed;
@@ -320,6 +379,7 @@ function brokerError(text: string): BerryError {
     return new ZmqProtocolError("broker refused a batch:", text);
   }
   if (parsed.code === "BROKER_FULL") return new BrokerFullError(Number(parsed.limit), Number(parsed.refused));
+  if (parsed.code === "BROKER_QUOTA") return new BrokerQuotaError(clientId, Number(parsed.limit), Number(parsed.refused));
   return new ZmqProtocolError("broker refused a batch:", String(parsed.message));
 }
 

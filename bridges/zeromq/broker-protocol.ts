@@ -5,12 +5,14 @@
 //
 // client → broker (DEALER → ROUTER on the recv port):
 //   HELLO    ["H", patternsJson]                 register / refresh (doubles as the client heartbeat)
-//   PUBLISH  ["P", seq, headJson, body]          answered by RECEIPT; head = [identifier, messageId, 0|1, …]
-//                                                 (1 = acknowledge), one triple per envelope line of body
+//   PUBLISH  ["P", seq, headJson, body]          answered by RECEIPT; head = [identifier, messageId, policy, …]
+//                                                 (policy: 0, 1 = acknowledge, or {e: expiry ms | null, u: "hold" | "refuse"},
+//                                                 see delivery-policy.ts), one triple per envelope line of body
 //   ACK      ["A", messageIdsJson]               the client's followers finished these
 //   BYE      ["B"]                                the client leaves
 // broker → client (ROUTER → DEALER):
-//   RECEIPT  ["R", seq, errorJson | ""]           the batch was taken (and logged) or refused
+//   RECEIPT  ["R", seq, errorJson | "", noSubscriberJson?]  the batch was taken (and logged) or refused;
+//                                                 noSubscriber = [[messageId, identifier], …] refused at once
 // broker → clients (PUB on the pub port; the first frame is the topic: a client id or "*" for all):
 //   DELIVER  [topic, "M", senderId, flags, body]  flags: one "0"/"1" per envelope line of body (1 = acknowledge)
 //   WELCOME  [clientId, "W", bootId]              answer to HELLO, proves the PUB path is up

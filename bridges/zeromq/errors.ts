@@ -104,3 +104,30 @@ export class RpcClosedError extends BerryError {
     super("RPC_CLOSED", `${what} is closed`);
   }
 }
+
+/** One client holds `limit` unacknowledged messages already (`maxUnackedPerClient`): its batch was refused. */
+export class BrokerQuotaError extends BerryError {
+  readonly clientId: string;
+  readonly limit: number;
+
+  constructor(clientId: string, limit: number, refused: number) {
+    super(
+      "BROKER_QUOTA",
+      `broker quota: client ${clientId} holds ${limit} unacknowledged messages (maxUnackedPerClient); refused a batch of ${refused} acknowledged message(s)`,
+    );
+    this.clientId = clientId;
+    this.limit = limit;
+  }
+}
+
+/** An acknowledged message sent with `noSubscriber: "refuse"` matched no subscriber: the broker refused it. */
+export class BrokerNoSubscriberError extends BerryError {
+  readonly identifier: string;
+  readonly messageId: string;
+
+  constructor(identifier: string, messageId: string) {
+    super("BROKER_NO_SUBSCRIBER", `no subscriber for ${JSON.stringify(identifier)} (message ${messageId}): the broker refused it (noSubscriber: "refuse")`);
+    this.identifier = identifier;
+    this.messageId = messageId;
+  }
+}

@@ -1,9 +1,13 @@
 export { curveKeyPair } from "zeromq";
 export type { FsyncPolicy } from "./ack-log.js";
 export { Broker, type BrokerEvents, type BrokerOptions, type BrokerStats } from "./broker.js";
-export { BrokerLink, type BrokerLinkOptions, type BrokerLinkStats } from "./broker-link.js";
+export { type AcknowledgeRule, BrokerLink, type BrokerLinkOptions, type BrokerLinkStats } from "./broker-link.js";
+export { type DeadLetter, readDeadLetters } from "./dead-letters.js";
+export type { DeliveryPolicy, NoSubscriberPolicy } from "./delivery-policy.js";
 export {
   BrokerFullError,
+  BrokerNoSubscriberError,
+  BrokerQuotaError,
   BrokerTimeoutError,
   PersistError,
   RpcAuthError,

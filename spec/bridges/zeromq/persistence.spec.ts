@@ -68,7 +68,7 @@ describe("zeromq broker: persistence", () => {
   it("replays held messages, ignores a torn last line, and compacts acknowledged ones away", () => {
     const file = join(dir, "compact.log");
     const first = AckLog.open(file, "batch").log;
-    const messages = Array.from({ length: 3_000 }, (_, i) => ({ messageId: `m${i}`, identifier: "job:run", senderId: "s", payload: `{"n":${i}}` }));
+    const messages = Array.from({ length: 3_000 }, (_, i) => ({ messageId: `m${i}`, identifier: "job:run", senderId: "s", payload: `{"n":${i}}`, heldAt: 0 }));
     first.hold(messages);
     first.sync();
     first.acked(messages.slice(0, 2_999).map((m) => m.messageId));

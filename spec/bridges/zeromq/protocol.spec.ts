@@ -67,9 +67,13 @@ describe("zeromq broker protocol: a batch is validated envelope by envelope", ()
     const error = await publishRaw(dealer, "2", ["raw:a", "raw/9", 0], [envelopeLine("raw:a", "raw/9", 9), envelopeLine("raw:a", "raw/10", 10)]);
     assert.match(error, /the head names 1 envelope\(s\), the body holds 2/);
     const badFlag = await publishRaw(dealer, "3", ["raw:a", "raw/11", 7], [envelopeLine("raw:a", "raw/11", 11)]);
-    assert.match(badFlag, /head entry 0 is not \[identifier, messageId, 0\|1\]/);
-    assert.equal(broker.stats.rejected, before + 2);
+    assert.match(badFlag, /head entry 0: not 0, 1 or a policy object/);
+    const badPolicy = await publishRaw(dealer, "4", ["raw:a", "raw/12", { e: -1 }], [envelopeLine("raw:a", "raw/12", 12)]);
+    assert.match(badPolicy, /head entry 0: expiry is not a duration in ms/);
+    const unknownField = await publishRaw(dealer, "5", ["raw:a", "raw/13", { x: 1 }], [envelopeLine("raw:a", "raw/13", 13)]);
+    assert.match(unknownField, /unknown policy field\(s\) x/);
+    assert.equal(broker.stats.rejected, before + 4);
     await sleep(100);
-    assert.ok(!got.includes(9) && !got.includes(11), "nothing of a refused batch is delivered");
+    assert.ok(![9, 11, 12, 13].some((n) => got.includes(n)), "nothing of a refused batch is delivered");
   });
 });
