@@ -84,14 +84,19 @@ export class RpcTimeoutError extends BerryError {
 /** The peer stopped answering heartbeats (or left): its pending calls fail with this. */
 export class RpcPeerLostError extends BerryError {
   readonly peer: string;
+  readonly silentMs: number;
 
   constructor(peer: string, silentMs: number) {
     super("RPC_PEER_LOST", `peer ${JSON.stringify(peer)} lost: no heartbeat for ${silentMs} ms`);
     this.peer = peer;
+    this.silentMs = silentMs;
   }
 }
 
-/** The server refused this client's CURVE keys (not on its allow-list, or a wrong server key). */
+/**
+ * A failed authentication, reported at once on the side that sees it: the server refused this client's
+ * keys or credentials, the client used a wrong server key, or a login was refused.
+ */
 export class RpcAuthError extends BerryError {
   constructor(endpoint: string, detail: string) {
     super("RPC_AUTH_REFUSED", `authentication with ${endpoint} refused: ${detail}`);

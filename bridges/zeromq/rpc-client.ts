@@ -6,6 +6,7 @@ import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
 import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
 
@@ -25,6 +26,8 @@ export interface RpcClientOptions extends RpcOptions {
   identity?: string;
   /** Encrypt and authenticate with CURVE. */
   curve?: ClientCurve;
+  /** Authenticate with ZAP PLAIN (the server has `plain: true`); the server then calls this client by its user id. Not encrypted. */
+  plain?: { username: string; password: string };
 }
 
 /** Events of an RPC client. */
@@ -33,8 +36,10 @@ export interface RpcClientEvents {
   connect: [];
   /** The server stopped answering heartbeats; pending calls failed. */
   disconnect: [];
-  /** The server refused this client's keys, or a protocol error. */
+  /** The server refused this client's keys or credentials (RpcAuthError), or a protocol error. */
   error: [error: BerryError];
+  /** The server accepted this client's PLAIN login as `userId`. */
+  login: [userId: string];
 }
 
 /**
@@ -48,7 +53,7 @@ export interface RpcClientEvents {
  */
 export class RpcClient extends EventEmitter<RpcClientEvents> {
   readonly identity: string;
-  readonly #calls = new RpcCalls();
+  readonly #calls: RpcCalls;
   readonly #dealer: zmq.Dealer;
   readonly #queue: SendQueue;
   readonly #endpoint: string;
@@ -60,6 +65,11 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   #beating = false;
   #refused: RpcAuthError | undefined;
   #closed = false;
+  readonly #plain: { username: string; password: string } | undefined;
+  // With PLAIN: calls go out once the server accepted the login on this connection.
+  #loggedIn: Promise<void> = Promise.resolve();
+  #loginDone: (() => void) | undefined;
+  #userId: string | undefined;
 
   private constructor(options: RpcClientOptions) {
     super();
@@ -71,7 +81,17 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#callTimeout = positiveInteger("callTimeout", options.callTimeout ?? 5_000);
     const interval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = positiveInteger("heartbeatTimeout", options.heartbeatTimeout ?? interval * 3);
-    const curve = options.curve;
+    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)));
+    const { curve, plain } = options;
+    if (plain !== undefined) {
+      if (curve !== undefined) throw new InvalidArgumentError("plain", "(credentials)", "not together with curve (one mechanism per socket)");
+      if (typeof plain.username !== "string" || plain.username.length === 0 || Buffer.byteLength(plain.username) > 255) {
+        throw new InvalidArgumentError("plain.username", plain.username, "a string of 1-255 bytes");
+      }
+      if (typeof plain.password !== "string" || Buffer.byteLength(plain.password) > 255) throw new InvalidArgumentError("plain.password", "(hidden)", "a string of at most 255 bytes");
+      this.#plain = { username: plain.username, password: plain.password };
+      this.#awaitLogin();
+    }
     if (curve !== undefined) {
       if (!isCurveKey(curve.serverKey)) throw new InvalidArgumentError("curve.serverKey", curve.serverKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.publicKey)) throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
@@ -85,9 +105,22 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       immediate: true,
       sendTimeout: this.#callTimeout,
       ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+      ...(plain === undefined ? {} : { plainUsername: plain.username, plainPassword: plain.password }),
     });
     this.#dealer.events.on("handshake:error:auth", (event) => this.#refuse(`${event.error.message} (status ${event.error.status})`));
     this.#dealer.events.on("handshake:error:protocol", (event) => this.#refuse(event.error.message));
+    // libzmq's CURVE server drops a HELLO it cannot decrypt without a word: this side only sees the
+    // connection closed mid-handshake. With CURVE, that is a wrong server key (or the wrong server).
+    this.#dealer.events.on("handshake:error:other", (event) => {
+      if (curve !== undefined) this.#refuse(`connection closed during the CURVE handshake (${event.error.message}): wrong server key?`);
+    });
+    this.#dealer.events.on("handshake", () => {
+      this.#refused = undefined; // a handshake that succeeds clears an earlier refusal
+      if (this.#plain !== undefined) this.#login();
+    });
+    this.#dealer.events.on("disconnect", () => {
+      if (this.#plain !== undefined && this.#loginDone === undefined) this.#awaitLogin();
+    });
     this.#queue = new SendQueue(this.#dealer);
     this.#dealer.connect(this.#endpoint);
     this.#timer = setInterval(() => this.#beat(), interval);
@@ -120,7 +153,12 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   call(name: string, ...args: unknown[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new RpcClosedError(`RPC client ${this.identity}`));
     if (this.#refused !== undefined) return Promise.reject(this.#refused);
-    return this.#calls.call("server", name, args, this.#callTimeout, (json) => this.#queue.send([RpcKind.rpc, json]));
+    return this.#calls.call("server", name, args, this.#callTimeout, (frame) => this.#loggedIn.then(() => this.#queue.send([RpcKind.rpc, frame])));
+  }
+
+  /** The user id the server accepted this client's PLAIN login as (undefined before that, or without PLAIN). */
+  get userId(): string | undefined {
+    return this.#userId;
   }
 
   /** Closes the socket (linger 0); pending calls fail with RpcClosedError. */
@@ -134,14 +172,29 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
 
   async #serve(): Promise<void> {
     try {
-      for await (const [kind, body] of this.#dealer) {
+      for await (const [kindFrame, body] of this.#dealer) {
         this.#lastSeen = Date.now();
         if (!this.#connected) {
           this.#connected = true;
           this.emit("connect");
         }
-        if (kind?.toString() === RpcKind.rpc && body !== undefined) {
-          void this.#calls.handle("server", body.toString(), (json) => this.#queue.send([RpcKind.rpc, json])).catch(() => undefined);
+        const kind = kindFrame?.toString();
+        if (kind === RpcKind.rpc && body !== undefined) {
+          this.#calls.handle("server", body, (frame) => this.#queue.send([RpcKind.rpc, frame])).catch((error: unknown) => {
+            if (error instanceof ZmqProtocolError) this.#report(error);
+          });
+        } else if (kind === RpcKind.loginOk) {
+          this.#userId = body?.toString();
+          const done = this.#loginDone;
+          this.#loginDone = undefined;
+          done?.();
+          this.emit("login", this.#userId ?? "");
+        } else if (kind === RpcKind.loginRefused) {
+          this.#refuse(`login refused: ${body?.toString() ?? ""}`);
+        } else if (kind === RpcKind.loginAsk && this.#plain !== undefined) {
+          // The server does not know this connection (it restarted): log in again, calls wait meanwhile.
+          if (this.#loginDone === undefined) this.#awaitLogin();
+          this.#login();
         }
       }
     } catch (error) {
@@ -168,6 +221,17 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       this.#connected = false;
       this.emit("disconnect");
     }
+  }
+
+  #awaitLogin(): void {
+    this.#loggedIn = new Promise<void>((resolve) => {
+      this.#loginDone = resolve;
+    });
+  }
+
+  #login(): void {
+    if (this.#closed || this.#plain === undefined) return;
+    this.#queue.send([RpcKind.login, JSON.stringify(this.#plain)]).catch(() => undefined);
   }
 
   #refuse(detail: string): void {
