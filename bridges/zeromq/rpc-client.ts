@@ -4,6 +4,7 @@ import * as zmq from "zeromq";
 import type { BerryError } from "../../lib/errors.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
+import { curveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
 import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec } from "./rpc-codec.js";
@@ -66,7 +67,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   #refused: RpcAuthError | undefined;
   #closed = false;
   readonly #plain: { username: string; password: string } | undefined;
-  // With PLAIN: calls go out once the server accepted the login on this connection.
+  readonly #curve: ClientCurve | undefined;
+  // With PLAIN or CURVE: calls go out once the server accepted the login on this connection.
   #loggedIn: Promise<void> = Promise.resolve();
   #loginDone: (() => void) | undefined;
   #userId: string | undefined;
@@ -90,13 +92,14 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       }
       if (typeof plain.password !== "string" || Buffer.byteLength(plain.password) > 255) throw new InvalidArgumentError("plain.password", "(hidden)", "a string of at most 255 bytes");
       this.#plain = { username: plain.username, password: plain.password };
-      this.#awaitLogin();
     }
     if (curve !== undefined) {
       if (!isCurveKey(curve.serverKey)) throw new InvalidArgumentError("curve.serverKey", curve.serverKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.publicKey)) throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.secretKey)) throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
     }
+    this.#curve = curve;
+    if (curve !== undefined || plain !== undefined) this.#awaitLogin();
     this.#endpoint = `tcp://${options.host ?? "127.0.0.1"}:${options.port}`;
     this.#dealer = new zmq.Dealer({
       routingId: this.identity,
@@ -116,10 +119,13 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     });
     this.#dealer.events.on("handshake", () => {
       this.#refused = undefined; // a handshake that succeeds clears an earlier refusal
-      if (this.#plain !== undefined) this.#login();
+      if (this.#curve === undefined && this.#plain === undefined) return;
+      this.#awaitLogin();
+      // Ask whether (and with which nonce) this server wants a login; calls wait for the answer.
+      this.#queue.send([RpcKind.loginAsk]).catch(() => undefined);
     });
     this.#dealer.events.on("disconnect", () => {
-      if (this.#plain !== undefined && this.#loginDone === undefined) this.#awaitLogin();
+      if (this.#curve !== undefined || this.#plain !== undefined) this.#awaitLogin();
     });
     this.#queue = new SendQueue(this.#dealer);
     this.#dealer.connect(this.#endpoint);
@@ -156,7 +162,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     return this.#calls.call("server", name, args, this.#callTimeout, (frame) => this.#loggedIn.then(() => this.#queue.send([RpcKind.rpc, frame])));
   }
 
-  /** The user id the server accepted this client's PLAIN login as (undefined before that, or without PLAIN). */
+  /** The user id the server accepted this client's login as (undefined before that, or when the server wants no login). */
   get userId(): string | undefined {
     return this.#userId;
   }
@@ -184,17 +190,18 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
             if (error instanceof ZmqProtocolError) this.#report(error);
           });
         } else if (kind === RpcKind.loginOk) {
-          this.#userId = body?.toString();
+          const userId = body?.toString() ?? "";
+          this.#userId = userId === "" ? undefined : userId;
           const done = this.#loginDone;
           this.#loginDone = undefined;
           done?.();
-          this.emit("login", this.#userId ?? "");
+          if (this.#userId !== undefined) this.emit("login", this.#userId);
         } else if (kind === RpcKind.loginRefused) {
           this.#refuse(`login refused: ${body?.toString() ?? ""}`);
-        } else if (kind === RpcKind.loginAsk && this.#plain !== undefined) {
-          // The server does not know this connection (it restarted): log in again, calls wait meanwhile.
-          if (this.#loginDone === undefined) this.#awaitLogin();
-          this.#login();
+        } else if (kind === RpcKind.loginAsk) {
+          // The server wants a login (a new connection, or it restarted): calls wait meanwhile.
+          this.#awaitLogin();
+          this.#login(body?.toString() ?? "");
         }
       }
     } catch (error) {
@@ -223,15 +230,23 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     }
   }
 
+  // Holds calls until the next login-ok (one gate at a time).
   #awaitLogin(): void {
+    if (this.#loginDone !== undefined) return;
     this.#loggedIn = new Promise<void>((resolve) => {
       this.#loginDone = resolve;
     });
   }
 
-  #login(): void {
-    if (this.#closed || this.#plain === undefined) return;
-    this.#queue.send([RpcKind.login, JSON.stringify(this.#plain)]).catch(() => undefined);
+  #login(nonce: string): void {
+    if (this.#closed) return;
+    let credentials: object;
+    if (this.#plain !== undefined) credentials = this.#plain;
+    else if (this.#curve !== undefined) {
+      const { publicKey, secretKey, serverKey } = this.#curve;
+      credentials = { publicKey, proof: curveProof({ publicKey, secretKey }, serverKey, nonce, this.identity) };
+    } else return; // a server asking a client without credentials: its calls are answered with login? again
+    this.#queue.send([RpcKind.login, JSON.stringify(credentials)]).catch(() => undefined);
   }
 
   #refuse(detail: string): void {

@@ -1,8 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import type { BerryError } from "../../lib/errors.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
+import { checkCurveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
 import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import type { RpcClient } from "./rpc-client.js";
@@ -34,7 +36,8 @@ export interface RpcServerOptions extends RpcOptions {
   plain?: boolean;
   /**
    * Decides who gets in (CURVE: after the allow-list, if any; PLAIN: always): returns the user id, or
-   * `undefined` to refuse. Without it, a CURVE client's user id is its public key.
+   * `undefined` to refuse. With it (or `plain`), each client logs in, proving its credentials or its CURVE
+   * secret key, and `call` reaches a client by its user id. Without it, CURVE clients are called by identity.
    */
   authenticate?: Authenticate;
   /** Procedures this server does not have are delegated to the server behind this client (pseud's proxy). */
@@ -49,14 +52,14 @@ export interface RpcServerEvents {
   disconnect: [identity: string];
   /** A client was refused: by ZAP (allow-list, `authenticate`), a failed CURVE handshake, or a refused login. */
   refused: [decision: ZapDecision];
-  /** A client logged in as `userId` (PLAIN). */
+  /** A client logged in as `userId` (PLAIN, or CURVE with `authenticate`). */
   login: [identity: string, userId: string];
   error: [error: BerryError];
 }
 
 /**
  * The server end of the bidirectional RPC (pseud's Server): clients call its procedures, and it calls
- * a connected client's procedures by the client's identity (or, with `plain`, by its user id).
+ * a connected client's procedures by the client's identity (or, with `plain` or `authenticate`, by its user id).
  * Heartbeats find dead clients; CURVE with an allow-list or `authenticate` keeps out unknown ones.
  * @example
  * const server = await RpcServer.listen({ port: 5555 });
@@ -70,10 +73,13 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #queue: SendQueue;
   readonly #context: zmq.Context | undefined;
   readonly #peers = new Map<string, number>();
-  // With PLAIN: the user id each identity logged in as, and back.
+  // With a login: the user id each identity logged in as, and back; the nonce each CURVE login must sign.
   readonly #userOf = new Map<string, string>();
   readonly #identityOf = new Map<string, string>();
+  readonly #nonces = new Map<string, string>();
   readonly #plain: boolean;
+  readonly #curve: ServerCurve | undefined;
+  readonly #loginRequired: boolean;
   readonly #authenticate: Authenticate | undefined;
   readonly #callTimeout: number;
   readonly #heartbeatTimeout: number;
@@ -104,6 +110,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       }
       for (const key of curve.allow ?? []) if (!isCurveKey(key)) throw new InvalidArgumentError("curve.allow[]", key, "a Z85 CURVE public key");
     }
+    this.#curve = curve;
+    this.#loginRequired = this.#plain || (curve !== undefined && this.#authenticate !== undefined);
     if (proxy !== undefined) this.#calls.delegate((name, args) => proxy.call(name, ...args));
     // Its own context, so that its ZAP handler (and its decisions) is not shared with other sockets.
     if (curve !== undefined || this.#plain) this.#context = new zmq.Context();
@@ -165,7 +173,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     return [...this.#peers.keys()];
   }
 
-  /** User ids of the clients logged in (PLAIN) and not lost. */
+  /** User ids of the clients logged in and not lost. */
   get users(): string[] {
     return [...this.#identityOf.keys()];
   }
@@ -177,14 +185,14 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   }
 
   /**
-   * Calls procedure `name` of a connected client: by its user id with `plain` (a client cannot claim
-   * another's), by its identity otherwise.
+   * Calls procedure `name` of a connected client: by its user id with `plain` or `authenticate` (a
+   * client cannot claim another's), by its identity otherwise.
    * @throws RpcRemoteError (the client's procedure threw), RpcMethodNotFoundError, RpcTimeoutError,
    * RpcPeerLostError (the client is not connected or died during the call), RpcClosedError.
    */
   call(peer: string, name: string, ...args: unknown[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new RpcClosedError("RPC server"));
-    const identity = this.#plain ? this.#identityOf.get(peer) : peer;
+    const identity = this.#loginRequired ? this.#identityOf.get(peer) : peer;
     if (identity === undefined || !this.#peers.has(identity)) return Promise.reject(new RpcPeerLostError(peer, this.#heartbeatTimeout));
     return this.#calls.call(identity, name, args, this.#callTimeout, (frame) => this.#queue.send([identity, RpcKind.rpc, frame]));
   }
@@ -208,9 +216,12 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         const kind = kindFrame?.toString();
         if (kind === RpcKind.login) {
           void this.#login(identity, body);
-        } else if (this.#plain && !this.#userOf.has(identity) && (kind === RpcKind.rpc || kind === RpcKind.heartbeat)) {
+        } else if (kind === RpcKind.loginAsk) {
+          if (this.#loginRequired) this.#askLogin(identity);
+          else this.#send([identity, RpcKind.loginOk, ""]); // nothing to prove here
+        } else if (this.#loginRequired && !this.#userOf.has(identity) && (kind === RpcKind.rpc || kind === RpcKind.heartbeat)) {
           // Not logged in (a new connection, or this server restarted): nothing is served before that.
-          this.#send([identity, RpcKind.loginAsk]);
+          this.#askLogin(identity);
         } else if (kind === RpcKind.heartbeat) {
           this.#send([identity, RpcKind.heartbeat]);
         } else if (kind === RpcKind.rpc && body !== undefined) {
@@ -226,31 +237,53 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     }
   }
 
-  // PLAIN login: the credentials ZAP checked for the connection, checked again to bind this identity to
-  // its user id (ZeroMQ does not tell which connection a frame's ZAP user id belongs to).
+  // One nonce per identity until it is lost: a login crossing a second ask still signs the right one.
+  #askLogin(identity: string): void {
+    let nonce = this.#nonces.get(identity);
+    if (nonce === undefined) {
+      nonce = randomBytes(16).toString("base64");
+      this.#nonces.set(identity, nonce);
+    }
+    this.#send([identity, RpcKind.loginAsk, nonce]);
+  }
+
+  // The login binds this identity to its user id, since ZeroMQ does not tell which connection a frame's
+  // ZAP user id belongs to: PLAIN sends the credentials ZAP checked again; CURVE proves it holds the
+  // secret key of the public key it names, for this server's nonce and this identity.
   async #login(identity: string, body: Buffer | undefined): Promise<void> {
-    let username = "";
+    const nonce = this.#nonces.get(identity);
+    let who = "";
     let userId: string | undefined;
     try {
       const parsed: unknown = JSON.parse(body?.toString() ?? "");
-      const { username: name, password } = (parsed ?? {}) as { username?: unknown; password?: unknown };
-      if (!this.#plain || this.#authenticate === undefined || typeof name !== "string" || typeof password !== "string") throw new Error("no PLAIN login here");
-      username = name;
-      userId = await this.#authenticate("PLAIN", { address: "", username, password });
+      const { username, password, publicKey, proof } = (parsed ?? {}) as Record<string, unknown>;
+      if (!this.#loginRequired || this.#authenticate === undefined) throw new Error("no login here");
+      if (this.#plain && typeof username === "string" && typeof password === "string") {
+        who = username;
+        userId = await this.#authenticate("PLAIN", { address: "", username, password });
+      } else if (this.#curve !== undefined && typeof publicKey === "string" && typeof proof === "string" && nonce !== undefined) {
+        who = publicKey;
+        const allowed = this.#curve.allow === undefined || this.#curve.allow.includes(publicKey);
+        if (allowed && checkCurveProof(this.#curve, publicKey, nonce, identity, proof)) {
+          userId = await this.#authenticate("CURVE", { address: "", publicKey });
+        }
+      }
     } catch {
       userId = undefined;
     }
     if (typeof userId !== "string" || userId.length === 0) {
-      this.#refused({ mechanism: "PLAIN", publicKey: "", username, address: "", allowed: false, reason: "login refused" });
+      const mechanism = this.#plain ? "PLAIN" : "CURVE";
+      this.#refused({ mechanism, publicKey: this.#plain ? "" : who, username: this.#plain ? who : "", address: "", allowed: false, reason: "login refused" });
       this.#send([identity, RpcKind.loginRefused, "login refused"]);
       return;
     }
     // The newest login of a user wins (a restarted client comes back under a new identity).
     const previous = this.#identityOf.get(userId);
     if (previous !== undefined && previous !== identity) this.#userOf.delete(previous);
+    const known = this.#userOf.get(identity) === userId;
     this.#userOf.set(identity, userId);
     this.#identityOf.set(userId, identity);
-    this.emit("login", identity, userId);
+    if (!known) this.emit("login", identity, userId); // a second login crossing an ask is no news
     this.#send([identity, RpcKind.loginOk, userId]);
   }
 
@@ -263,6 +296,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     for (const [identity, lastSeen] of this.#peers) {
       if (lastSeen >= cutoff) continue;
       this.#peers.delete(identity);
+      this.#nonces.delete(identity);
       const userId = this.#userOf.get(identity);
       this.#userOf.delete(identity);
       if (userId !== undefined && this.#identityOf.get(userId) === identity) this.#identityOf.delete(userId);

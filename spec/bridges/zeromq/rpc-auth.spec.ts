@@ -130,3 +130,57 @@ describe("zeromq RPC: ZAP PLAIN and the authenticate hook", () => {
     await assert.rejects(RpcServer.listen({ port: 0, curve: curveKeyPair() }), /invalid curve.allow/);
   });
 });
+
+describe("zeromq RPC: CURVE clients logged in by user id", () => {
+  it("with authenticate, a CURVE client proves its secret key and is called by its user id; a claimed identity does not count", async (t) => {
+    const serverKeys = curveKeyPair();
+    const alice = curveKeyPair();
+    const bob = curveKeyPair();
+    const names = new Map([
+      [alice.publicKey, "alice"],
+      [bob.publicKey, "bob"],
+    ]);
+    const server = await RpcServer.listen({
+      port: await freePort(),
+      curve: serverKeys,
+      authenticate: (mechanism, { publicKey }) => (mechanism === "CURVE" ? names.get(publicKey ?? "") : undefined),
+      heartbeatInterval: 100,
+    });
+    server.register("ping", () => "pong");
+    errorsOf(server);
+    const logins: string[] = [];
+    server.on("login", (_identity, userId) => void logins.push(userId));
+    const a = RpcClient.connect({ port: server.port, identity: "bob", curve: { serverKey: serverKeys.publicKey, ...alice }, heartbeatInterval: 100 });
+    const b = RpcClient.connect({ port: server.port, identity: "b-device", curve: { serverKey: serverKeys.publicKey, ...bob }, heartbeatInterval: 100 });
+    a.register("name", () => "I am alice");
+    b.register("name", () => "I am bob");
+    t.after(() => {
+      a.close();
+      b.close();
+      server.close();
+    });
+    assert.equal(await a.call("ping"), "pong");
+    assert.equal(await b.call("ping"), "pong");
+    assert.equal(a.userId, "alice");
+    await waitFor(() => server.users.length === 2, "both logged in");
+    assert.deepEqual(logins.sort(), ["alice", "bob"]);
+    assert.equal(await server.call("bob", "name"), "I am bob", "alice's identity bob does not make her bob");
+    assert.equal(await server.call("alice", "name"), "I am alice");
+  });
+
+  it("an allow-list-only CURVE server needs no login: its clients call at once and are called by identity", async (t) => {
+    const serverKeys = curveKeyPair();
+    const client = curveKeyPair();
+    const server = await RpcServer.listen({ port: await freePort(), curve: { ...serverKeys, allow: [client.publicKey] } });
+    const c = RpcClient.connect({ port: server.port, identity: "w1", curve: { serverKey: serverKeys.publicKey, ...client } });
+    c.register("name", () => "w1");
+    server.register("ping", () => "pong");
+    t.after(() => {
+      c.close();
+      server.close();
+    });
+    assert.equal(await c.call("ping"), "pong");
+    assert.equal(c.userId, undefined);
+    assert.equal(await server.call("w1", "name"), "w1");
+  });
+});
