@@ -325,7 +325,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     let noSubscriber: number[] | undefined;
     for (let i = flags.indexOf(ACK_REQUIRED); i !== -1; i = flags.indexOf(ACK_REQUIRED, i + 1)) {
       if ((policies?.[i]?.noSubscriber ?? this.#options.noSubscriber) === "refuse" && !this.#routed(identifiers[i] as string, senderId)) {
-        (noSubscriber ??= []).push(i);
+        noSubscriber ??= [];
+        noSubscriber.push(i);
       } else {
         ackCount++;
       }

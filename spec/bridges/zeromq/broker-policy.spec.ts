@@ -174,6 +174,32 @@ describe("zeromq broker policy: a per-client quota", () => {
   });
 });
 
+describe("zeromq broker policy: expiry frees the quota", () => {
+  it("a client refused at its quota sends again once its held messages expired", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), resendInterval: 50, maxUnackedPerClient: 3, expiry: 300 });
+    broker.on("error", () => undefined);
+    const link = await BrokerLink.connect({
+      bus: new Bus(),
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["none:none"],
+      acknowledge: ["*:*"],
+      maxBatch: 1,
+      retryDelay: { initial: 50, max: 100 },
+    });
+    link.on("error", () => undefined);
+    t.after(async () => {
+      await link.close();
+      broker.close();
+    });
+    for (let i = 0; i < 5; i++) link.bus.twitter("nobody:listens", i);
+    await waitFor(() => link.stats.sent === 3 && link.stats.retries > 0, "three held, the fourth refused");
+    await waitFor(() => link.stats.sent === 5, "the last two taken once the first three expired");
+    await waitFor(() => broker.stats.expired === 5, "all five expired in the end");
+    assert.equal(broker.held, 0);
+  });
+});
+
 describe("zeromq broker policy: no subscriber at send time", () => {
   it('"refuse" fails the message at once with BrokerNoSubscriberError and holds nothing, across a SIGKILL', async (t) => {
     const s = await setup(t, "refuse", {});

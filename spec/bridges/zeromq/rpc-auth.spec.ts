@@ -75,6 +75,28 @@ describe("zeromq RPC: ZAP PLAIN and the authenticate hook", () => {
     await assert.rejects(server.call("alice-device", "name"), RpcPeerLostError, "identities are not user ids");
   });
 
+  it("a PLAIN client logs in again by itself after the server restarted on the same port", async (t) => {
+    const port = await freePort();
+    const listen = async (): Promise<RpcServer> => {
+      const server = await RpcServer.listen({ port, plain: true, authenticate, heartbeatInterval: 100 });
+      server.on("error", () => undefined);
+      return server;
+    };
+    let server = await listen();
+    const alice = RpcClient.connect({ port, plain: { username: "alice", password: "wonderland" }, heartbeatInterval: 100, callTimeout: 5_000 });
+    alice.on("error", () => undefined);
+    alice.register("name", () => "I am alice");
+    t.after(() => {
+      alice.close();
+      server.close();
+    });
+    await waitFor(() => server.users.includes("user:alice"), "first login");
+    server.close();
+    server = await listen();
+    await waitFor(() => server.users.includes("user:alice"), "login again after the restart", 10_000);
+    assert.equal(await server.call("user:alice", "name"), "I am alice");
+  });
+
   it("a wrong password fails at once with RpcAuthError on both sides; authenticate saw the credentials", async (t) => {
     const seen: Credentials[] = [];
     const server = await RpcServer.listen({
