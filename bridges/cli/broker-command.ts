@@ -5,7 +5,7 @@ import { deadLettersCommand } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
                       [--persist-file FILE] [--fsync batch|none] [--resend-interval MS]
-                      [--max-unacked N] [--max-unacked-per-client N] [--expiry MS]
+                      [--max-unacked N] [--max-unacked-per-client N] [--expiry MS] [--max-expiry MS]
                       [--no-subscriber hold|refuse] [--dead-letter-file FILE] [--verbose]
        berrymq broker dead-letters FILE [--json]
 
@@ -18,6 +18,7 @@ const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-
   --max-unacked      most unacknowledged messages held (default 10000)
   --max-unacked-per-client  most held for one publishing client (default 1000)
   --expiry           ms before an unacknowledged message becomes a dead letter (default 3600000)
+  --max-expiry       longest expiry a message may ask for, in ms (default 86400000)
   --no-subscriber    hold (default) or refuse acknowledged messages nobody subscribes to
   --dead-letter-file append expired messages here (JSON lines)
   --verbose          print what the broker does`;
@@ -46,6 +47,7 @@ export const brokerCommand = {
           "max-unacked": { type: "string" },
           "max-unacked-per-client": { type: "string" },
           expiry: { type: "string" },
+          "max-expiry": { type: "string" },
           "no-subscriber": { type: "string" },
           "dead-letter-file": { type: "string" },
           verbose: { type: "boolean" },
@@ -71,6 +73,7 @@ export const brokerCommand = {
         ...numberOption("maxUnacked", values["max-unacked"]),
         ...numberOption("maxUnackedPerClient", values["max-unacked-per-client"]),
         ...numberOption("expiry", values.expiry),
+        ...numberOption("maxExpiry", values["max-expiry"]),
         ...(typeof values["no-subscriber"] === "string" ? { noSubscriber: values["no-subscriber"] as "hold" } : {}),
         ...(typeof values["dead-letter-file"] === "string" ? { deadLetterFile: values["dead-letter-file"] } : {}),
         ...(typeof values["persist-file"] === "string" ? { persistFile: values["persist-file"] } : {}),

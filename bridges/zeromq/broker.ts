@@ -36,6 +36,8 @@ export interface BrokerOptions {
   maxUnackedPerClient?: number;
   /** Default ms an unacknowledged message is held before it becomes a dead letter (default 3,600,000: 1 h; `Infinity`: never). */
   expiry?: number;
+  /** Longest expiry a message may ask for, in ms; longer ones (`Infinity` included) are cut to it (default 86,400,000: 24 h). */
+  maxExpiry?: number;
   /** Default for acknowledged messages that match no subscriber at send time (default `"hold"`). */
   noSubscriber?: NoSubscriberPolicy;
   /** Dead letters are appended here (JSON lines; `berrymq broker dead-letters FILE` lists them); without it, only the event. */
@@ -149,6 +151,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       maxUnacked: positiveInteger("maxUnacked", options.maxUnacked ?? 10_000),
       maxUnackedPerClient: positiveInteger("maxUnackedPerClient", options.maxUnackedPerClient ?? 1_000),
       expiry: checkDuration("expiry", options.expiry ?? 3_600_000),
+      maxExpiry: checkDuration("maxExpiry", options.maxExpiry ?? 86_400_000),
       noSubscriber: checkPolicy("options", { noSubscriber: options.noSubscriber ?? "hold" }).noSubscriber ?? "hold",
       heartbeatInterval: positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000),
       clientTimeout: positiveInteger("clientTimeout", options.clientTimeout ?? 5_000),
@@ -229,11 +232,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#timers = [];
     this.#router.close();
     this.#pub.close();
-    try {
-      this.#log?.close();
-      this.#deadLetters?.close();
-    } catch (error) {
-      this.#report(new PersistError(this.#log?.file ?? "", error));
+    for (const file of [this.#log, this.#deadLetters]) {
+      try {
+        file?.close();
+      } catch (error) {
+        this.#report(new PersistError(file?.file ?? "", error));
+      }
     }
     this.#log = undefined;
     this.#deadLetters = undefined;
@@ -356,7 +360,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       } else if (flags[i] === ACK_REQUIRED) {
         // A copy: one held message must not keep its whole batch's buffer alive.
         const frame = Buffer.from(sliceLines(body, lines, i, i + 1));
-        const expiresAt = now + (policies?.[i]?.expiry ?? this.#options.expiry);
+        const expiresAt = now + Math.min(policies?.[i]?.expiry ?? this.#options.expiry, this.#options.maxExpiry);
         const messageId = messageIds[i] as string;
         const held: Held = { messageId, identifier, senderId, payload: frame.toString(), heldAt: now, expiresAt, frame, lastSent: now };
         this.#take(held);
@@ -415,15 +419,24 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   #take(held: Held): void {
+    const known = this.#held.get(held.messageId);
     this.#held.set(held.messageId, held);
+    // A batch sent again after a lost receipt holds the same messages again: count each once.
+    if (known !== undefined && known.senderId === held.senderId) return;
+    if (known !== undefined) this.#uncount(known.senderId);
     this.#heldBy.set(held.senderId, (this.#heldBy.get(held.senderId) ?? 0) + 1);
   }
 
   #release(held: Held): void {
-    if (!this.#held.delete(held.messageId)) return;
-    const left = (this.#heldBy.get(held.senderId) ?? 1) - 1;
-    if (left > 0) this.#heldBy.set(held.senderId, left);
-    else this.#heldBy.delete(held.senderId);
+    if (this.#held.get(held.messageId) !== held) return;
+    this.#held.delete(held.messageId);
+    this.#uncount(held.senderId);
+  }
+
+  #uncount(senderId: string): void {
+    const left = (this.#heldBy.get(senderId) ?? 1) - 1;
+    if (left > 0) this.#heldBy.set(senderId, left);
+    else this.#heldBy.delete(senderId);
   }
 
   #deliver(senderId: string, group: Group, batch: PublishBatch): void {

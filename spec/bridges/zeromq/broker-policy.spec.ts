@@ -123,6 +123,29 @@ describe("zeromq broker policy: expiry into dead letters", () => {
   });
 });
 
+describe("zeromq broker policy: maxExpiry", () => {
+  it("a message asking never to expire is cut to the broker's maxExpiry", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), resendInterval: 50, maxExpiry: 200 });
+    const letters: DeadLetter[] = [];
+    broker.on("dead-letter", (letter) => void letters.push(letter));
+    const link = await BrokerLink.connect({
+      bus: new Bus(),
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["none:none"],
+      acknowledge: [{ filter: "*:*", expiry: Number.POSITIVE_INFINITY }],
+    });
+    t.after(async () => {
+      await link.close();
+      broker.close();
+    });
+    link.bus.twitter("forever:please", 1);
+    await waitFor(() => letters.length === 1, "the dead letter after maxExpiry");
+    assert.equal(letters[0]?.identifier, "forever:please");
+    assert.equal(broker.held, 0);
+  });
+});
+
 describe("zeromq broker policy: a per-client quota", () => {
   it("10,000 acknowledged messages to a typo fill one client's quota, not the broker: others still send", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });

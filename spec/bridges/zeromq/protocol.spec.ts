@@ -77,3 +77,28 @@ describe("zeromq broker protocol: a batch is validated envelope by envelope", ()
     assert.ok(![9, 11, 12, 13].some((n) => got.includes(n)), "nothing of a refused batch is delivered");
   });
 });
+
+describe("zeromq broker protocol: a batch sent twice (a lost receipt) counts once against the quota", () => {
+  it("holds the same messageIds once, and releasing them frees the whole quota", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), maxUnackedPerClient: 4 });
+    broker.on("error", () => undefined);
+    const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
+    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+    t.after(() => {
+      dealer.close();
+      broker.close();
+    });
+    const batch = (ids: number[]): [unknown[], string[]] => [
+      ids.flatMap((id) => ["dup:a", `dup/${id}`, 1]),
+      ids.map((id) => envelopeLine("dup:a", `dup/${id}`, id)),
+    ];
+    assert.equal(await publishRaw(dealer, "1", ...batch([1, 2])), "");
+    assert.equal(await publishRaw(dealer, "2", ...batch([1, 2])), "", "the same batch again, as after a lost receipt");
+    assert.equal(broker.held, 2);
+    await dealer.send(["A", JSON.stringify(["dup/1", "dup/2"])]);
+    await waitFor(() => broker.held === 0, "both released");
+    assert.equal(await publishRaw(dealer, "3", ...batch([3, 4, 5, 6])), "", "all four of the quota are free again");
+    assert.equal(broker.held, 4);
+    assert.match(await publishRaw(dealer, "4", ...batch([7])), /BROKER_QUOTA/);
+  });
+});
