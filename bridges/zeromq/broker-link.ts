@@ -57,7 +57,7 @@ export interface BrokerLinkStats {
 
 // DELIVER flags: one per envelope, "1" = acknowledge, "0" = not.
 const FLAGS = /^[01]*$/;
-const NEEDS_ACK_CACHE = 10_000;
+const ACK_POLICY_CACHE = 10_000;
 
 interface PendingReceipt {
   resolve(): void;
@@ -91,9 +91,11 @@ export class BrokerLink extends Link {
   readonly #receipts = new Map<number, PendingReceipt>();
   // Acknowledged messages a local follower took: a resend of one of them is acknowledged again.
   readonly #consumed = new RecentIds(10_000);
-  readonly #needsAckCache = new Map<string, HeadPolicy>();
-  // Resolved by the next welcome: a HELLO with new patterns has been applied by the broker.
-  #welcomeWaiters: (() => void)[] = [];
+  readonly #ackPolicyCache = new Map<string, HeadPolicy>();
+  // Bumped by each change of subscriptions; a HELLO carries it and the broker's WELCOME echoes it, so a
+  // change is known to be applied once a welcome of its version (or a later one) came back.
+  #patternsVersion = 0;
+  #welcomeWaiters: { version: number; resolve: () => void }[] = [];
   #acks: string[] = [];
   #seq = 0;
   #bootId: string | undefined;
@@ -197,35 +199,40 @@ export class BrokerLink extends Link {
   }
 
   #ackPolicy(identifier: string): HeadPolicy {
-    let policy = this.#needsAckCache.get(identifier);
+    let policy = this.#ackPolicyCache.get(identifier);
     if (policy === undefined) {
       const id = parseIdentifier(identifier);
       const rule = this.#acknowledge.find(({ filter }) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action));
       policy = rule?.head ?? 0;
-      if (this.#needsAckCache.size >= NEEDS_ACK_CACHE) this.#needsAckCache.clear();
-      this.#needsAckCache.set(identifier, policy);
+      if (this.#ackPolicyCache.size >= ACK_POLICY_CACHE) this.#ackPolicyCache.clear();
+      this.#ackPolicyCache.set(identifier, policy);
     }
     return policy;
   }
 
   // Run-time subscriptions: the new pattern set goes to the broker at once; resolves once it welcomed it.
+  // Past `sendTimeout` (the broker is down), it resolves anyway: every later heartbeat carries the patterns.
   protected override async importFiltersChanged(): Promise<void> {
     this.#patterns = JSON.stringify(this.importFilters);
+    const version = ++this.#patternsVersion;
     if (this.#closed) return;
+    let timer: NodeJS.Timeout | undefined;
     const applied = new Promise<void>((resolve) => {
-      this.#welcomeWaiters.push(resolve);
+      this.#welcomeWaiters.push({ version, resolve });
+      timer = setTimeout(resolve, this.#sendTimeout);
     });
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.#sendTimeout).unref());
     this.#helloInFlight = false; // this HELLO carries new patterns: it must not wait behind a heartbeat
     this.#hello();
-    await Promise.race([applied, timeout]);
+    await applied;
+    clearTimeout(timer);
+    this.#welcomeWaiters = this.#welcomeWaiters.filter((waiter) => waiter.version !== version);
   }
 
   #hello(): void {
     if (this.#closed || this.#helloInFlight) return;
     this.#helloInFlight = true;
     this.#dealerQueue
-      .send([Kind.hello, this.#patterns])
+      .send([Kind.hello, this.#patterns, String(this.#patternsVersion)])
       .catch(() => undefined) // the broker is down: the next heartbeat tries again
       .finally(() => {
         this.#helloInFlight = false;
@@ -256,7 +263,7 @@ export class BrokerLink extends Link {
       for await (const frames of this.#sub) {
         const kind = frames[1]?.toString();
         if (kind === Kind.deliver) this.#deliver(frames);
-        else if (kind === Kind.welcome) this.#welcome(frames[2]?.toString());
+        else if (kind === Kind.welcome) this.#welcome(frames[2]?.toString(), Number(frames[3]?.toString() ?? 0));
         else if (kind === Kind.beat && this.#bootId !== undefined && frames[2]?.toString() !== this.#bootId) {
           // The broker restarted and forgot this client: register again.
           this.#hello();
@@ -286,11 +293,9 @@ export class BrokerLink extends Link {
     }
   }
 
-  #welcome(bootId: string | undefined): void {
+  #welcome(bootId: string | undefined, version: number): void {
     if (bootId === undefined) return;
-    const waiters = this.#welcomeWaiters;
-    this.#welcomeWaiters = [];
-    for (const resolve of waiters) resolve();
+    for (const waiter of this.#welcomeWaiters) if (waiter.version <= version) waiter.resolve();
     if (this.#bootId !== undefined && this.#bootId !== bootId) this.brokerStats.reconnects++;
     this.#bootId = bootId;
     const welcomed = this.#welcomed;

@@ -262,7 +262,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const now = Date.now();
     switch (kind.toString()) {
       case Kind.hello:
-        this.#hello(clientId, frames[2], now);
+        this.#hello(clientId, frames[2], frames[3], now);
         return;
       case Kind.publish:
         this.#clients.touch(clientId, now);
@@ -281,7 +281,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
   }
 
-  #hello(clientId: string, patternsFrame: Buffer | undefined, now: number): void {
+  #hello(clientId: string, patternsFrame: Buffer | undefined, version: Buffer | undefined, now: number): void {
     let patterns: unknown;
     try {
       patterns = JSON.parse(patternsFrame?.toString() ?? "");
@@ -300,7 +300,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#report(new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()));
       return;
     }
-    this.#sendPub([clientId, Kind.welcome, this.bootId]);
+    // The welcome echoes the version of the client's patterns: it knows which change was applied.
+    this.#sendPub([clientId, Kind.welcome, this.bootId, version ?? "0"]);
     this.#resendDue();
   }
 
