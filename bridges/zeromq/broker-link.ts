@@ -6,6 +6,7 @@ import { isPlainObject } from "../../lib/kwargs.js";
 import { RecentIds } from "../../lib/recent-ids.js";
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
+import { splitLines } from "./batch-body.js";
 import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind } from "./broker-protocol.js";
 import { positiveInteger } from "./check-options.js";
 import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
@@ -307,16 +308,18 @@ export class BrokerLink extends Link {
     const [, , sender, flagsFrame, body] = frames;
     if (sender?.toString() === this.clientId) return; // our own message, broadcast to everyone
     const flags = flagsFrame?.toString() ?? "";
-    const lines = body === undefined || body.length === 0 ? [] : body.toString().split("\n");
-    if (frames.length !== 5 || flags.length !== lines.length || !FLAGS.test(flags)) {
-      this.stats.rejected += Math.max(1, lines.length);
-      this.#report(new ZmqProtocolError("delivery whose flags do not match its envelopes:", `${flags.length} flag(s), ${lines.length} line(s)`));
+    // Line by line from the bytes: decoding each envelope on its own is faster than decoding the whole
+    // body into one large string and splitting it.
+    const { starts, ends } = body === undefined ? { starts: [], ends: [] } : splitLines(body);
+    if (frames.length !== 5 || body === undefined || flags.length !== starts.length || !FLAGS.test(flags)) {
+      this.stats.rejected += Math.max(1, starts.length);
+      this.#report(new ZmqProtocolError("delivery whose flags do not match its envelopes:", `${flags.length} flag(s), ${starts.length} line(s)`));
       return;
     }
-    for (let i = 0; i < lines.length; i++) {
+    for (let i = 0; i < starts.length; i++) {
       let value: unknown;
       try {
-        value = JSON.parse(lines[i] as string);
+        value = JSON.parse(body.toString("utf8", starts[i], ends[i]));
       } catch (error) {
         this.stats.rejected++;
         this.#report(new ZmqProtocolError("delivery that is not JSON:", (error as Error).message));
