@@ -327,13 +327,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const count = identifiers.length;
     let ackCount = 0;
     // Acknowledged messages that match no subscriber and must be refused rather than held.
-    let noSubscriber: number[] | undefined;
+    let noSubscriber: Set<number> | undefined;
     for (let i = flags.indexOf(ACK_REQUIRED); i !== -1; i = flags.indexOf(ACK_REQUIRED, i + 1)) {
       if ((policies?.[i]?.noSubscriber ?? this.#options.noSubscriber) === "refuse" && !this.#routed(identifiers[i] as string, senderId)) {
-        noSubscriber ??= [];
-        noSubscriber.push(i);
-      } else {
-        ackCount++;
+        noSubscriber ??= new Set();
+        noSubscriber.add(i);
+      } else if (this.#held.get(messageIds[i] as string)?.senderId !== senderId) {
+        ackCount++; // a message held already (the batch sent again after a lost receipt) takes no more room
       }
     }
     const quota = this.#options.maxUnackedPerClient;
@@ -355,7 +355,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const targets = this.#clients.targets(identifier);
       let topics: readonly string[];
       let key: string;
-      if (flags[i] === ACK_REQUIRED && noSubscriber?.includes(i) === true) {
+      if (flags[i] === ACK_REQUIRED && noSubscriber?.has(i) === true) {
         topics = [];
         key = "";
       } else if (flags[i] === ACK_REQUIRED) {
@@ -400,9 +400,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     let refusedIds: string[][] | undefined;
     if (noSubscriber !== undefined) {
-      this.stats.noSubscriber += noSubscriber.length;
-      refusedIds = noSubscriber.map((i) => [messageIds[i] as string, identifiers[i] as string]);
-      this.#say(`refused ${noSubscriber.length} acknowledged message(s) from ${senderId} with no subscriber`);
+      this.stats.noSubscriber += noSubscriber.size;
+      refusedIds = [...noSubscriber].map((i) => [messageIds[i] as string, identifiers[i] as string]);
+      this.#say(`refused ${noSubscriber.size} acknowledged message(s) from ${senderId} with no subscriber`);
     }
     this.#receipt(senderId, seq, undefined, refusedIds);
   }

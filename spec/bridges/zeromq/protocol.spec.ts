@@ -95,6 +95,9 @@ describe("zeromq broker protocol: a batch sent twice (a lost receipt) counts onc
     assert.equal(await publishRaw(dealer, "1", ...batch([1, 2])), "");
     assert.equal(await publishRaw(dealer, "2", ...batch([1, 2])), "", "the same batch again, as after a lost receipt");
     assert.equal(broker.held, 2);
+    assert.equal(await publishRaw(dealer, "2b", ...batch([8, 9])), "", "the quota has room for two more");
+    assert.equal(await publishRaw(dealer, "2c", ...batch([8, 9])), "", "a retry at a full quota is not refused: it takes no room");
+    await dealer.send(["A", JSON.stringify(["dup/8", "dup/9"])]);
     await dealer.send(["A", JSON.stringify(["dup/1", "dup/2"])]);
     await waitFor(() => broker.held === 0, "both released");
     assert.equal(await publishRaw(dealer, "3", ...batch([3, 4, 5, 6])), "", "all four of the quota are free again");
