@@ -136,3 +136,13 @@ export class BrokerNoSubscriberError extends BerryError {
     this.messageId = messageId;
   }
 }
+
+/** The RPC server tracks `maxClients` clients already: a frame from one more identity was dropped. */
+export class RpcTooManyClientsError extends BerryError {
+  readonly limit: number;
+
+  constructor(limit: number, identity: string) {
+    super("RPC_TOO_MANY_CLIENTS", `RPC server full: ${limit} clients (maxClients); dropped a frame from ${JSON.stringify(identity)}`);
+    this.limit = limit;
+  }
+}

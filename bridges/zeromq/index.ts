@@ -16,6 +16,7 @@ export {
   RpcPeerLostError,
   RpcRemoteError,
   RpcTimeoutError,
+  RpcTooManyClientsError,
   ZmqProtocolError,
 } from "./errors.js";
 export { type Procedure, RpcErrorCode, type RpcOptions } from "./rpc-calls.js";

@@ -5,7 +5,7 @@ import type { BerryError } from "../../lib/errors.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { checkCurveProof } from "./curve-proof.js";
-import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
+import { RpcAuthError, RpcClosedError, RpcPeerLostError, RpcTooManyClientsError, ZmqProtocolError } from "./errors.js";
 import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import type { RpcClient } from "./rpc-client.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec } from "./rpc-codec.js";
@@ -42,6 +42,8 @@ export interface RpcServerOptions extends RpcOptions {
   authenticate?: Authenticate;
   /** Procedures this server does not have are delegated to the server behind this client (pseud's proxy). */
   proxy?: RpcClient;
+  /** Most clients tracked at once (default 10,000); frames from further identities are dropped until one is lost. */
+  maxClients?: number;
 }
 
 /** Events of an RPC server. */
@@ -67,7 +69,8 @@ export interface RpcServerEvents {
  * const answer = await server.call("worker-1", "status");
  */
 export class RpcServer extends EventEmitter<RpcServerEvents> {
-  readonly stats = { refused: 0, lost: 0 };
+  /** `refused`: authentication refusals; `lost`: clients lost by heartbeat; `dropped`: frames from clients past `maxClients`. */
+  readonly stats = { refused: 0, lost: 0, dropped: 0 };
   readonly #calls: RpcCalls;
   readonly #router: zmq.Router;
   readonly #queue: SendQueue;
@@ -83,6 +86,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #authenticate: Authenticate | undefined;
   readonly #callTimeout: number;
   readonly #heartbeatTimeout: number;
+  readonly #maxClients: number;
+  #full = false;
   #zap: ZapHandler | undefined;
   #timer: NodeJS.Timeout | undefined;
   #port = 0;
@@ -93,6 +98,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.#callTimeout = positiveInteger("callTimeout", options.callTimeout ?? 5_000);
     const interval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = positiveInteger("heartbeatTimeout", options.heartbeatTimeout ?? interval * 3);
+    this.#maxClients = positiveInteger("maxClients", options.maxClients ?? 10_000);
     this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)));
     const { curve, proxy } = options;
     this.#plain = options.plain === true;
@@ -211,6 +217,14 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     try {
       for await (const [identityFrame, kindFrame, body] of this.#router) {
         const identity = identityFrame?.toString() ?? "";
+        if (!this.#peers.has(identity) && this.#peers.size >= this.#maxClients) {
+          this.stats.dropped++;
+          // Said once per episode, not per frame: a flood of identities must not become a flood of events.
+          if (!this.#full) this.#report(new RpcTooManyClientsError(this.#maxClients, identity));
+          this.#full = true;
+          continue;
+        }
+        if (this.#peers.size < this.#maxClients) this.#full = false; // room again: the next drop is news
         if (!this.#peers.has(identity)) this.emit("connect", identity);
         this.#peers.set(identity, Date.now());
         const kind = kindFrame?.toString();
