@@ -46,6 +46,10 @@ export interface BrokerOptions {
   heartbeatInterval?: number;
   /** A client silent this long (ms) is forgotten (default 5,000); it registers again on its next heartbeat. */
   clientTimeout?: number;
+  /** Most clients registered at once (default 10,000); a HELLO from one more is refused until one leaves. */
+  maxClients?: number;
+  /** Most subscription patterns of one client (default 1,000); a HELLO with more is refused. */
+  maxPatterns?: number;
   /** Receives a line per notable event (the CLI's `--verbose` prints them). */
   log?: (line: string) => void;
 }
@@ -155,6 +159,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
       noSubscriber: checkPolicy("options", { noSubscriber: options.noSubscriber ?? "hold" }).noSubscriber ?? "hold",
       heartbeatInterval: positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000),
       clientTimeout: positiveInteger("clientTimeout", options.clientTimeout ?? 5_000),
+      maxClients: positiveInteger("maxClients", options.maxClients ?? 10_000),
+      maxPatterns: positiveInteger("maxPatterns", options.maxPatterns ?? 1_000),
     };
     if (options.fsync !== undefined && options.fsync !== "batch" && options.fsync !== "none") {
       throw new InvalidArgumentError("fsync", options.fsync, '"batch" or "none"');
@@ -286,6 +292,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
     try {
       patterns = JSON.parse(patternsFrame?.toString() ?? "");
       if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === "string")) throw new Error("not an array of strings");
+      if (patterns.length > this.#options.maxPatterns) throw new Error(`${patterns.length} patterns, more than maxPatterns ${this.#options.maxPatterns}`);
+      if (!this.#clients.has(clientId) && this.#clients.size >= this.#options.maxClients) {
+        throw new Error(`${this.#clients.size} clients registered already (maxClients)`);
+      }
       const change = this.#clients.set(clientId, patterns, now);
       if (change === "new") {
         this.#say(`client ${clientId} registered: ${patterns.join(", ")}`);

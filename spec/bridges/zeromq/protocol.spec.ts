@@ -105,3 +105,36 @@ describe("zeromq broker protocol: a batch sent twice (a lost receipt) counts onc
     assert.match(await publishRaw(dealer, "4", ...batch([7])), /BROKER_QUOTA/);
   });
 });
+
+describe("zeromq broker protocol: bounded registrations", () => {
+  it("refuses a HELLO with more than maxPatterns patterns, and one more client past maxClients", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), maxPatterns: 3, maxClients: 2 });
+    const errors: BerryError[] = [];
+    broker.on("error", (error) => void errors.push(error));
+    const dealers = Array.from({ length: 3 }, () => {
+      const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
+      dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+      return dealer;
+    });
+    t.after(() => {
+      for (const dealer of dealers) dealer.close();
+      broker.close();
+    });
+    const [first, second, third] = dealers as [zmq.Dealer, zmq.Dealer, zmq.Dealer];
+    await first.send(["H", JSON.stringify(["a:1", "a:2", "a:3", "a:4"])]);
+    await waitFor(() => errors.length === 1, "the refusal");
+    assert.match(errors[0]?.message ?? "", /4 patterns, more than maxPatterns 3/);
+    assert.equal(broker.clients, 0);
+    await first.send(["H", JSON.stringify(["a:1"])]);
+    await second.send(["H", JSON.stringify(["a:1"])]);
+    await waitFor(() => broker.clients === 2, "two clients");
+    await third.send(["H", JSON.stringify(["a:1"])]);
+    await waitFor(() => errors.length === 2, "the third refused");
+    assert.match(errors[1]?.message ?? "", /2 clients registered already \(maxClients\)/);
+    assert.equal(broker.clients, 2);
+    await second.send(["B"]);
+    await waitFor(() => broker.clients === 1, "second left");
+    await third.send(["H", JSON.stringify(["a:1"])]);
+    await waitFor(() => broker.clients === 2, "room for the third now");
+  });
+});
