@@ -2,8 +2,9 @@
 // through berrymq's Broker and BrokerLinks, against raw zeromq.js PUB/SUB carrying the same payloads
 // (JSON-encoded, parsed on receipt, one message per send: the target's baseline), and against the same
 // raw PUB/SUB batching 1,000 payloads per frame (a reference: batching without routing, validation or a
-// bus); then acknowledged messages/second (one subscriber acknowledging). Everything runs in this one
-// process on 127.0.0.1, except the row that spawns the broker as a child.
+// bus); then acknowledged messages/second (one subscriber acknowledging); then one-message round-trip
+// latency (publisher → broker → subscriber → back) against a raw DEALER→ROUTER→PUB→SUB relay making the
+// same trip. Everything runs in this one process on 127.0.0.1, except the row that spawns the broker as a child.
 import { spawn } from "node:child_process";
 import * as zmq from "zeromq";
 import { Bus } from "../lib/bus.js";
@@ -110,7 +111,8 @@ async function brokerFanOut(ownProcess: boolean): Promise<{ round: () => Promise
 }
 
 async function acknowledged(): Promise<{ round: () => Promise<void>; close: () => Promise<void> }> {
-  const broker = await Broker.start({ pubPort: 0, recvPort: 0, maxUnacked: ACKED * 2 });
+  // The per-client quota would refuse a 10,000-message burst from one publisher: lift it for the bench.
+  const broker = await Broker.start({ pubPort: 0, recvPort: 0, maxUnacked: ACKED * 2, maxUnackedPerClient: ACKED * 2 });
   const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort, bufferSize: ACKED * 2 };
   const publisher = await BrokerLink.connect({ bus: new Bus(), ...ports, importFilters: ["none:none"], acknowledge: ["bench:*"] });
   const subscriber = await BrokerLink.connect({ bus: new Bus(), ...ports, importFilters: ["bench:*"] });
@@ -129,6 +131,98 @@ async function acknowledged(): Promise<{ round: () => Promise<void>; close: () =
   };
 }
 
+const PINGS = 2_000;
+
+/** Median and 99th percentile of round trips, in µs. */
+interface Latency {
+  label: string;
+  p50: number;
+  p99: number;
+}
+
+function percentiles(label: string, samples: number[]): Latency {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  return { label, p50: at(0.5), p99: at(0.99) };
+}
+
+// Raw relay: the pinger's DEALER → relay ROUTER → relay PUB → echo's SUB; the echo answers the same way
+// back to the pinger's SUB. The same hops as publisher → broker → subscriber → broker → publisher.
+async function rawRelayLatency(): Promise<Latency> {
+  const router = new zmq.Router({ linger: 0 });
+  const pub = new zmq.Publisher({ linger: 0 });
+  await router.bind("tcp://127.0.0.1:*");
+  await pub.bind("tcp://127.0.0.1:*");
+  void (async () => {
+    try {
+      for await (const [, topic, body] of router) await pub.send([topic as Buffer, body as Buffer]);
+    } catch {
+      // closed
+    }
+  })();
+  const end = (name: string): { dealer: zmq.Dealer; sub: zmq.Subscriber } => {
+    const dealer = new zmq.Dealer({ linger: 0 });
+    dealer.connect(router.lastEndpoint as string);
+    const sub = new zmq.Subscriber({ linger: 0 });
+    sub.connect(pub.lastEndpoint as string);
+    sub.subscribe(name);
+    return { dealer, sub };
+  };
+  const pinger = end("pong");
+  const echo = end("ping");
+  void (async () => {
+    try {
+      for await (const [, body] of echo.sub) {
+        JSON.parse((body as Buffer).toString());
+        await echo.dealer.send(["pong", body as Buffer]);
+      }
+    } catch {
+      // closed
+    }
+  })();
+  const once = async (seq: number): Promise<number> => {
+    const started = process.hrtime.bigint();
+    await pinger.dealer.send(["ping", JSON.stringify({ ...payload, seq })]);
+    const [, body] = await pinger.sub.receive();
+    JSON.parse((body as Buffer).toString());
+    return Number(process.hrtime.bigint() - started) / 1_000;
+  };
+  // Slow joiners: ping until an answer comes.
+  for (let answered = false; !answered; ) {
+    answered = await Promise.race([once(-1).then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 100))]);
+  }
+  const samples: number[] = [];
+  for (let i = 0; i < PINGS; i++) samples.push(await once(i));
+  for (const socket of [router, pub, pinger.dealer, pinger.sub, echo.dealer, echo.sub]) socket.close();
+  return percentiles("raw DEALER→ROUTER→PUB→SUB relay, there and back", samples);
+}
+
+async function brokerLatency(): Promise<Latency> {
+  const broker = await Broker.start({ pubPort: 0, recvPort: 0 });
+  const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort };
+  const pinger = await BrokerLink.connect({ bus: new Bus(), ...ports, importFilters: ["bench:pong"] });
+  const echo = await BrokerLink.connect({ bus: new Bus(), ...ports, importFilters: ["bench:ping"] });
+  echo.bus.follow("bench:ping", (m) => void echo.bus.twitter("bench:pong", m.args[0]));
+  let answered: (() => void) | undefined;
+  pinger.bus.follow("bench:pong", () => answered?.());
+  const once = async (seq: number): Promise<number> => {
+    const started = process.hrtime.bigint();
+    const pong = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    pinger.bus.twitter("bench:ping", { ...payload, seq });
+    await pong;
+    return Number(process.hrtime.bigint() - started) / 1_000;
+  };
+  for (let i = 0; i < 100; i++) await once(-1); // warm-up
+  const samples: number[] = [];
+  for (let i = 0; i < PINGS; i++) samples.push(await once(i));
+  await pinger.close();
+  await echo.close();
+  broker.close();
+  return percentiles("berrymq: publisher → broker → subscriber → back", samples);
+}
+
 const raw = await rawPubSub();
 const rawRate = await measure("raw zeromq.js PUB/SUB", FAN_OUT, raw.round, 3);
 raw.close();
@@ -144,6 +238,8 @@ await split.close();
 const acks = await acknowledged();
 const ackRate = await measure("berrymq acknowledged", ACKED, acks.round, 3);
 await acks.close();
+const rawLatency = await rawRelayLatency();
+const ourLatency = await brokerLatency();
 
 console.log(`\n${machine()}\n`);
 console.log(`Fan-out: ${FAN_OUT} messages, each to 2 subscribers; acknowledged: ${ACKED} messages, 1 subscriber. Best of 3 rounds.\n`);
@@ -157,5 +253,18 @@ printTable(
     [ackRate.label, formatRate(ackRate.perSecond), `${(ackRate.perSecond / rawRate.perSecond).toFixed(2)}×`],
   ],
 );
+console.log(`\nRound trip of one message, ${PINGS} pings one after another (µs):\n`);
+printTable(
+  ["what", "p50 µs", "p99 µs"],
+  [rawLatency, ourLatency].map((l) => [l.label, l.p50.toFixed(0), l.p99.toFixed(0)]),
+);
 const ratio = Math.max(oursRate.perSecond, splitRate.perSecond) / rawRate.perSecond;
-console.log(`\nTarget fan-out >= 0.5x raw: ${ratio >= 0.5 ? "met" : "MISSED"} (${ratio.toFixed(2)}x)`);
+const batchedRatio = Math.max(oursRate.perSecond, splitRate.perSecond) / rawBatchedRate.perSecond;
+const ackRatio = ackRate.perSecond / rawBatchedRate.perSecond;
+const p50Ratio = ourLatency.p50 / rawLatency.p50;
+const p99Ratio = ourLatency.p99 / rawLatency.p99;
+const verdict = (ok: boolean): string => (ok ? "met" : "MISSED");
+console.log(`\nTarget fan-out >= 0.5x raw one-per-send: ${verdict(ratio >= 0.5)} (${ratio.toFixed(2)}x)`);
+console.log(`Target fan-out >= 0.5x raw batched: ${verdict(batchedRatio >= 0.5)} (${batchedRatio.toFixed(2)}x)`);
+console.log(`Target acknowledged >= 0.4x raw batched: ${verdict(ackRatio >= 0.4)} (${ackRatio.toFixed(2)}x)`);
+console.log(`Target latency <= 1.3x raw relay: p50 ${verdict(p50Ratio <= 1.3)} (${p50Ratio.toFixed(2)}x), p99 ${verdict(p99Ratio <= 1.3)} (${p99Ratio.toFixed(2)}x)`);

@@ -1,10 +1,13 @@
 import { parseArgs } from "node:util";
 import { InvalidArgumentError, MissingDependencyError } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
+import { deadLettersCommand } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
                       [--persist-file FILE] [--fsync batch|none] [--resend-interval MS]
-                      [--max-unacked N] [--verbose]
+                      [--max-unacked N] [--max-unacked-per-client N] [--expiry MS] [--max-expiry MS]
+                      [--no-subscriber hold|refuse] [--dead-letter-file FILE] [--verbose]
+       berrymq broker dead-letters FILE [--json]
 
   --bind             address to bind on (default 127.0.0.1)
   --pub-port         port clients receive on (default 7201)
@@ -13,6 +16,11 @@ const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-
   --fsync            batch: fdatasync before confirming a batch (default); none: leave it to the OS
   --resend-interval  ms before an unacknowledged message is sent again (default 1000)
   --max-unacked      most unacknowledged messages held (default 10000)
+  --max-unacked-per-client  most held for one publishing client (default 1000)
+  --expiry           ms before an unacknowledged message becomes a dead letter (default 3600000)
+  --max-expiry       longest expiry a message may ask for, in ms (default 86400000)
+  --no-subscriber    hold (default) or refuse acknowledged messages nobody subscribes to
+  --dead-letter-file append expired messages here (JSON lines)
   --verbose          print what the broker does`;
 
 /**
@@ -24,6 +32,7 @@ export const brokerCommand = {
   summary: "run the ZeroMQ message broker (fan-out, acknowledged delivery, persistence)",
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
+    if (argv[0] === "dead-letters") return deadLettersCommand(argv.slice(1));
     let values: Record<string, string | boolean | undefined>;
     try {
       ({ values } = parseArgs({
@@ -36,6 +45,11 @@ export const brokerCommand = {
           fsync: { type: "string" },
           "resend-interval": { type: "string" },
           "max-unacked": { type: "string" },
+          "max-unacked-per-client": { type: "string" },
+          expiry: { type: "string" },
+          "max-expiry": { type: "string" },
+          "no-subscriber": { type: "string" },
+          "dead-letter-file": { type: "string" },
           verbose: { type: "boolean" },
           help: { type: "boolean", short: "h" },
         },
@@ -59,6 +73,11 @@ export const brokerCommand = {
         ...numberOption("recvPort", values["recv-port"]),
         ...numberOption("resendInterval", values["resend-interval"]),
         ...numberOption("maxUnacked", values["max-unacked"]),
+        ...numberOption("maxUnackedPerClient", values["max-unacked-per-client"]),
+        ...numberOption("expiry", values.expiry),
+        ...numberOption("maxExpiry", values["max-expiry"]),
+        ...(typeof values["no-subscriber"] === "string" ? { noSubscriber: values["no-subscriber"] as "hold" } : {}),
+        ...(typeof values["dead-letter-file"] === "string" ? { deadLetterFile: values["dead-letter-file"] } : {}),
         ...(typeof values["persist-file"] === "string" ? { persistFile: values["persist-file"] } : {}),
         ...(typeof values.fsync === "string" ? { fsync: values.fsync as "batch" } : {}),
         ...(verbose ? { log: (line: string) => console.log(`[broker] ${line}`) } : {}),

@@ -9,6 +9,10 @@ export interface HeldMessage {
   senderId: string;
   /** The envelope JSON, as the sender wrote it. */
   payload: string;
+  /** When the broker took it (epoch ms). */
+  heldAt: number;
+  /** When it becomes a dead letter (epoch ms; `Infinity`: never; undefined: a record from before expiry existed). */
+  expiresAt?: number;
 }
 
 /**
@@ -23,7 +27,7 @@ const COMPACT_SLACK = 1_000;
 
 /**
  * The persist file: an append-only log of JSON lines, `{"m":…}` for a held message and `{"a":…}` for its
- * acknowledgement. Replayed on start (a torn last line from a crash is ignored); compacted by writing the
+ * release (acknowledged, or expired into a dead letter). Replayed on start (a torn last line from a crash is ignored); compacted by writing the
  * held messages to a temp file, syncing it and renaming it over the log.
  */
 export class AckLog {
@@ -72,13 +76,11 @@ export class AckLog {
   hold(messages: readonly HeldMessage[]): void {
     if (messages.length === 0) return;
     let text = "";
-    for (const m of messages) {
-      text += `${JSON.stringify({ m: m.messageId, i: m.identifier, s: m.senderId, p: m.payload })}\n`;
-    }
+    for (const m of messages) text += recordLine(m);
     this.#append(text, messages.length);
   }
 
-  /** Appends acknowledgements. */
+  /** Appends releases (acknowledgements, expiries). */
   acked(messageIds: readonly string[]): void {
     if (messageIds.length === 0) return;
     let text = "";
@@ -108,7 +110,7 @@ export class AckLog {
     try {
       const fd = openSync(temp, "w");
       let text = "";
-      for (const m of held) text += `${JSON.stringify({ m: m.messageId, i: m.identifier, s: m.senderId, p: m.payload })}\n`;
+      for (const m of held) text += recordLine(m);
       writeSync(fd, text);
       fsyncSync(fd);
       closeSync(fd);
@@ -145,6 +147,12 @@ export class AckLog {
 
 type LogRecord = HeldMessage | { a: string };
 
+function recordLine(m: HeldMessage): string {
+  // JSON has no Infinity: `"e": null` is "never expires".
+  const e = m.expiresAt === undefined ? undefined : Number.isFinite(m.expiresAt) ? m.expiresAt : null;
+  return `${JSON.stringify({ m: m.messageId, i: m.identifier, s: m.senderId, p: m.payload, t: m.heldAt, e })}\n`;
+}
+
 function parseRecord(line: string): LogRecord | undefined {
   let value: unknown;
   try {
@@ -156,7 +164,16 @@ function parseRecord(line: string): LogRecord | undefined {
   const record = value as Record<string, unknown>;
   if (typeof record.a === "string") return { a: record.a };
   if (typeof record.m === "string" && typeof record.i === "string" && typeof record.s === "string" && typeof record.p === "string") {
-    return { messageId: record.m, identifier: record.i, senderId: record.s, payload: record.p };
+    const held: HeldMessage = {
+      messageId: record.m,
+      identifier: record.i,
+      senderId: record.s,
+      payload: record.p,
+      heldAt: typeof record.t === "number" ? record.t : Date.now(),
+    };
+    if (record.e === null) held.expiresAt = Number.POSITIVE_INFINITY;
+    else if (typeof record.e === "number") held.expiresAt = record.e;
+    return held;
   }
   return undefined;
 }

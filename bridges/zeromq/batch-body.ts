@@ -1,5 +1,6 @@
 // The body frame of PUBLISH and DELIVER: envelope JSON lines joined by "\n" (see broker-protocol.ts).
 import { ACK_REQUIRED, HEAD_STRIDE, NO_ACK } from "./broker-protocol.js";
+import { type DeliveryPolicy, readHeadPolicy } from "./delivery-policy.js";
 
 const NEWLINE = 0x0a;
 const SEPARATOR = Buffer.from("\n");
@@ -47,14 +48,16 @@ export interface PublishBatch {
   messageIds: string[];
   /** One `"1"` (acknowledge) or `"0"` per envelope: the DELIVER flags frame is a slice of it. */
   flags: string;
+  /** Per envelope, the policy its sender gave (undefined: the broker's defaults); absent when none gave one. */
+  policies: (DeliveryPolicy | undefined)[] | undefined;
   body: Buffer;
   lines: Lines;
 }
 
 /**
  * Reads the head and body frames of a PUBLISH.
- * @throws Error saying what is wrong when the head is not `[identifier, messageId, 0|1, …]` with one
- * triple per body line.
+ * @throws Error saying what is wrong when the head is not `[identifier, messageId, 0|1|policy, …]` with
+ * one triple per body line.
  */
 export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch {
   const head: unknown = JSON.parse(headFrame.toString());
@@ -65,14 +68,27 @@ export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch 
   const identifiers: string[] = [];
   const messageIds: string[] = [];
   let flags = "";
+  let policies: (DeliveryPolicy | undefined)[] | undefined;
   for (let i = 0; i < head.length; i += HEAD_STRIDE) {
     const [identifier, messageId, ack] = [head[i], head[i + 1], head[i + 2]] as unknown[];
-    if (typeof identifier !== "string" || typeof messageId !== "string" || (ack !== 0 && ack !== 1)) {
-      throw new Error(`head entry ${i / HEAD_STRIDE} is not [identifier, messageId, 0|1]`);
+    if (typeof identifier !== "string" || typeof messageId !== "string") {
+      throw new Error(`head entry ${i / HEAD_STRIDE} is not [identifier, messageId, 0|1|policy]`);
     }
     identifiers.push(identifier);
     messageIds.push(messageId);
-    flags += ack === 1 ? ACK_REQUIRED : NO_ACK;
+    if (ack === 0 || ack === 1) {
+      flags += ack === 1 ? ACK_REQUIRED : NO_ACK;
+      continue;
+    }
+    let policy: DeliveryPolicy | undefined;
+    try {
+      policy = readHeadPolicy(ack);
+    } catch (error) {
+      throw new Error(`head entry ${i / HEAD_STRIDE}: ${(error as Error).message}`);
+    }
+    flags += ACK_REQUIRED;
+    policies ??= [];
+    policies[i / HEAD_STRIDE] = policy;
   }
-  return { identifiers, messageIds, flags, body, lines };
+  return { identifiers, messageIds, flags, policies, body, lines };
 }

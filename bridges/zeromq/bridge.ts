@@ -2,9 +2,13 @@
 export { curveKeyPair } from "zeromq";
 export type { FsyncPolicy } from "./ack-log.js";
 export { Broker, type BrokerEvents, type BrokerOptions, type BrokerStats } from "./broker.js";
-export { BrokerLink, type BrokerLinkOptions, type BrokerLinkStats } from "./broker-link.js";
+export { type AcknowledgeRule, BrokerLink, type BrokerLinkOptions, type BrokerLinkStats } from "./broker-link.js";
+export { type DeadLetter, readDeadLetters } from "./dead-letters.js";
+export type { DeliveryPolicy, NoSubscriberPolicy } from "./delivery-policy.js";
 export {
   BrokerFullError,
+  BrokerNoSubscriberError,
+  BrokerQuotaError,
   BrokerTimeoutError,
   PersistError,
   RpcAuthError,
@@ -13,9 +17,11 @@ export {
   RpcPeerLostError,
   RpcRemoteError,
   RpcTimeoutError,
+  RpcTooManyClientsError,
   ZmqProtocolError,
 } from "./errors.js";
 export { type Procedure, RpcErrorCode, type RpcOptions } from "./rpc-calls.js";
+export { DEFAULT_MAX_MESSAGE_BYTES, type RpcCodecName } from "./rpc-codec.js";
 export { type ClientCurve, RpcClient, type RpcClientEvents, type RpcClientOptions } from "./rpc-client.js";
 export { RpcServer, type RpcServerEvents, type RpcServerOptions, type ServerCurve } from "./rpc-server.js";
-export type { ZapDecision } from "./zap-handler.js";
+export type { Authenticate, AuthMechanism, Credentials, ZapDecision } from "./zap-handler.js";

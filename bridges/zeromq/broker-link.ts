@@ -6,9 +6,11 @@ import { isPlainObject } from "../../lib/kwargs.js";
 import { RecentIds } from "../../lib/recent-ids.js";
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
+import { splitLines } from "./batch-body.js";
 import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind } from "./broker-protocol.js";
 import { positiveInteger } from "./check-options.js";
-import { BrokerFullError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
+import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
+import { BrokerFullError, BrokerNoSubscriberError, BrokerQuotaError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
 import { SendQueue } from "./send-queue.js";
 
 /** Options of {@link BrokerLink}. The import filters are also the patterns subscribed at the broker. */
@@ -19,14 +21,29 @@ export interface BrokerLinkOptions extends LinkOptions {
   pubPort?: number;
   /** The broker's recv port (default 7202). */
   recvPort?: number;
-  /** Messages matching one of these are sent with acknowledgement: resent until a subscriber took them. */
-  acknowledge?: readonly string[];
+  /**
+   * Messages matching one of these are sent with acknowledgement: held and resent until a subscriber took
+   * them. A rule with a policy sets their expiry and what happens when no subscriber matches; the first
+   * matching entry wins.
+   */
+  acknowledge?: readonly (string | AcknowledgeRule)[];
   /** How long to wait for the broker to confirm a batch, in ms, before retrying it (default 2,000). */
   sendTimeout?: number;
   /** Interval of this client's heartbeat (its registration refresh), in ms (default 1,000). */
   heartbeatInterval?: number;
   /** How long `connect` waits for the broker's welcome, in ms (default 5,000). */
   connectTimeout?: number;
+}
+
+/** An `acknowledge` entry with its own delivery policy. */
+export interface AcknowledgeRule extends DeliveryPolicy {
+  /** Messages matching this pattern are acknowledged with this policy. */
+  filter: string;
+}
+
+interface AckRule {
+  filter: Identifier;
+  head: HeadPolicy;
 }
 
 /** Counters of a broker link, on top of the Link ones. */
@@ -41,7 +58,7 @@ export interface BrokerLinkStats {
 
 // DELIVER flags: one per envelope, "1" = acknowledge, "0" = not.
 const FLAGS = /^[01]*$/;
-const NEEDS_ACK_CACHE = 10_000;
+const ACK_POLICY_CACHE = 10_000;
 
 interface PendingReceipt {
   resolve(): void;
@@ -67,15 +84,19 @@ export class BrokerLink extends Link {
   readonly #dealer: zmq.Dealer;
   readonly #sub: zmq.Subscriber;
   readonly #dealerQueue: SendQueue;
-  readonly #patterns: string;
-  readonly #acknowledge: Identifier[];
+  #patterns: string;
+  readonly #acknowledge: AckRule[];
   readonly #sendTimeout: number;
   readonly #heartbeatInterval: number;
   readonly #endpoint: string;
   readonly #receipts = new Map<number, PendingReceipt>();
   // Acknowledged messages a local follower took: a resend of one of them is acknowledged again.
   readonly #consumed = new RecentIds(10_000);
-  readonly #needsAckCache = new Map<string, boolean>();
+  readonly #ackPolicyCache = new Map<string, HeadPolicy>();
+  // Bumped by each change of subscriptions; a HELLO carries it and the broker's WELCOME echoes it, so a
+  // change is known to be applied once a welcome of its version (or a later one) came back.
+  #patternsVersion = 0;
+  #welcomeWaiters: { version: number; resolve: () => void }[] = [];
   #acks: string[] = [];
   #seq = 0;
   #bootId: string | undefined;
@@ -91,7 +112,11 @@ export class BrokerLink extends Link {
     const recvPort = options.recvPort ?? 7202;
     this.#endpoint = `tcp://${host}:${recvPort}`;
     this.#patterns = JSON.stringify(this.importFilters);
-    this.#acknowledge = (options.acknowledge ?? []).map((filter) => parseIdentifier(filter));
+    this.#acknowledge = (options.acknowledge ?? []).map((rule, i) => {
+      if (typeof rule === "string") return { filter: parseIdentifier(rule), head: 1 as const };
+      const { filter, ...policy } = rule;
+      return { filter: parseIdentifier(filter), head: headPolicy(checkPolicy(`acknowledge[${i}]`, policy)) };
+    });
     this.#sendTimeout = positiveInteger("sendTimeout", options.sendTimeout ?? 2_000);
     this.#heartbeatInterval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000);
     // `immediate`: while the broker is down, sends wait (up to sendTimeout) instead of piling up in a pipe.
@@ -142,10 +167,10 @@ export class BrokerLink extends Link {
 
   protected override transmit(batch: Envelope[]): Promise<void> {
     const seq = ++this.#seq;
-    const head: (string | number)[] = [];
+    const head: (string | HeadPolicy)[] = [];
     const lines: string[] = [];
     for (const envelope of batch) {
-      head.push(envelope.id, envelope.messageId, this.#acknowledge.length > 0 && this.#needsAck(envelope.id) ? 1 : 0);
+      head.push(envelope.id, envelope.messageId, this.#acknowledge.length > 0 ? this.#ackPolicy(envelope.id) : 0);
       lines.push(JSON.stringify(envelope));
     }
     const frames = [Kind.publish, String(seq), JSON.stringify(head), lines.join("\n")];
@@ -174,22 +199,41 @@ export class BrokerLink extends Link {
     this.#sub.close();
   }
 
-  #needsAck(identifier: string): boolean {
-    let needs = this.#needsAckCache.get(identifier);
-    if (needs === undefined) {
+  #ackPolicy(identifier: string): HeadPolicy {
+    let policy = this.#ackPolicyCache.get(identifier);
+    if (policy === undefined) {
       const id = parseIdentifier(identifier);
-      needs = this.#acknowledge.some((filter) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action));
-      if (this.#needsAckCache.size >= NEEDS_ACK_CACHE) this.#needsAckCache.clear();
-      this.#needsAckCache.set(identifier, needs);
+      const rule = this.#acknowledge.find(({ filter }) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action));
+      policy = rule?.head ?? 0;
+      if (this.#ackPolicyCache.size >= ACK_POLICY_CACHE) this.#ackPolicyCache.clear();
+      this.#ackPolicyCache.set(identifier, policy);
     }
-    return needs;
+    return policy;
+  }
+
+  // Run-time subscriptions: the new pattern set goes to the broker at once; resolves once it welcomed it.
+  // Past `sendTimeout` (the broker is down), it resolves anyway: every later heartbeat carries the patterns.
+  protected override async importFiltersChanged(): Promise<void> {
+    this.#patterns = JSON.stringify(this.importFilters);
+    const version = ++this.#patternsVersion;
+    if (this.#closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    const applied = new Promise<void>((resolve) => {
+      this.#welcomeWaiters.push({ version, resolve });
+      timer = setTimeout(resolve, this.#sendTimeout);
+    });
+    this.#helloInFlight = false; // this HELLO carries new patterns: it must not wait behind a heartbeat
+    this.#hello();
+    await applied;
+    clearTimeout(timer);
+    this.#welcomeWaiters = this.#welcomeWaiters.filter((waiter) => waiter.version !== version);
   }
 
   #hello(): void {
     if (this.#closed || this.#helloInFlight) return;
     this.#helloInFlight = true;
     this.#dealerQueue
-      .send([Kind.hello, this.#patterns])
+      .send([Kind.hello, this.#patterns, String(this.#patternsVersion)])
       .catch(() => undefined) // the broker is down: the next heartbeat tries again
       .finally(() => {
         this.#helloInFlight = false;
@@ -198,16 +242,17 @@ export class BrokerLink extends Link {
 
   async #receiveReceipts(): Promise<void> {
     try {
-      for await (const [kind, seqFrame, errorFrame] of this.#dealer) {
+      for await (const [kind, seqFrame, errorFrame, refusedFrame] of this.#dealer) {
         if (kind?.toString() !== Kind.receipt) continue;
         const seq = Number(seqFrame?.toString());
         const pending = this.#receipts.get(seq);
         if (pending === undefined) continue; // timed out already; the batch was sent again
         this.#receipts.delete(seq);
         clearTimeout(pending.timer);
-        const error = errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString());
+        const error = errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
         if (error === undefined) pending.resolve();
         else pending.reject(error);
+        if (refusedFrame !== undefined) this.#reportNoSubscriber(refusedFrame.toString());
       }
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
@@ -219,7 +264,7 @@ export class BrokerLink extends Link {
       for await (const frames of this.#sub) {
         const kind = frames[1]?.toString();
         if (kind === Kind.deliver) this.#deliver(frames);
-        else if (kind === Kind.welcome) this.#welcome(frames[2]?.toString());
+        else if (kind === Kind.welcome) this.#welcome(frames[2]?.toString(), Number(frames[3]?.toString() ?? 0));
         else if (kind === Kind.beat && this.#bootId !== undefined && frames[2]?.toString() !== this.#bootId) {
           // The broker restarted and forgot this client: register again.
           this.#hello();
@@ -230,8 +275,28 @@ export class BrokerLink extends Link {
     }
   }
 
-  #welcome(bootId: string | undefined): void {
+  // The broker took the batch but refused these acknowledged messages at once: nobody subscribes to them.
+  #reportNoSubscriber(text: string): void {
+    let refused: unknown;
+    try {
+      refused = JSON.parse(text);
+    } catch {
+      refused = undefined;
+    }
+    if (!Array.isArray(refused)) {
+      this.#report(new ZmqProtocolError("receipt with a bad list of refused messages:", text));
+      return;
+    }
+    for (const entry of refused) {
+      if (Array.isArray(entry) && typeof entry[0] === "string" && typeof entry[1] === "string") {
+        this.#report(new BrokerNoSubscriberError(entry[1], entry[0]));
+      }
+    }
+  }
+
+  #welcome(bootId: string | undefined, version: number): void {
     if (bootId === undefined) return;
+    for (const waiter of this.#welcomeWaiters) if (waiter.version <= version) waiter.resolve();
     if (this.#bootId !== undefined && this.#bootId !== bootId) this.brokerStats.reconnects++;
     this.#bootId = bootId;
     const welcomed = this.#welcomed;
@@ -243,16 +308,18 @@ export class BrokerLink extends Link {
     const [, , sender, flagsFrame, body] = frames;
     if (sender?.toString() === this.clientId) return; // our own message, broadcast to everyone
     const flags = flagsFrame?.toString() ?? "";
-    const lines = body === undefined || body.length === 0 ? [] : body.toString().split("\n");
-    if (frames.length !== 5 || flags.length !== lines.length || !FLAGS.test(flags)) {
-      this.stats.rejected += Math.max(1, lines.length);
-      this.#report(new ZmqProtocolError("delivery whose flags do not match its envelopes:", `${flags.length} flag(s), ${lines.length} line(s)`));
+    // Line by line from the bytes: decoding each envelope on its own is faster than decoding the whole
+    // body into one large string and splitting it.
+    const { starts, ends } = body === undefined ? { starts: [], ends: [] } : splitLines(body);
+    if (frames.length !== 5 || body === undefined || flags.length !== starts.length || !FLAGS.test(flags)) {
+      this.stats.rejected += Math.max(1, starts.length);
+      this.#report(new ZmqProtocolError("delivery whose flags do not match its envelopes:", `${flags.length} flag(s), ${starts.length} line(s)`));
       return;
     }
-    for (let i = 0; i < lines.length; i++) {
+    for (let i = 0; i < starts.length; i++) {
       let value: unknown;
       try {
-        value = JSON.parse(lines[i] as string);
+        value = JSON.parse(body.toString("utf8", starts[i], ends[i]));
       } catch (error) {
         this.stats.rejected++;
         this.#report(new ZmqProtocolError("delivery that is not JSON:", (error as Error).message));
@@ -312,7 +379,7 @@ export class BrokerLink extends Link {
   }
 }
 
-function brokerError(text: string): BerryError {
+function brokerError(text: string, clientId: string): BerryError {
   let parsed: { code?: unknown; message?: unknown; limit?: unknown; refused?: unknown } = {};
   try {
     parsed = JSON.parse(text) as typeof parsed;
@@ -320,6 +387,7 @@ function brokerError(text: string): BerryError {
     return new ZmqProtocolError("broker refused a batch:", text);
   }
   if (parsed.code === "BROKER_FULL") return new BrokerFullError(Number(parsed.limit), Number(parsed.refused));
+  if (parsed.code === "BROKER_QUOTA") return new BrokerQuotaError(clientId, Number(parsed.limit), Number(parsed.refused));
   return new ZmqProtocolError("broker refused a batch:", String(parsed.message));
 }
 

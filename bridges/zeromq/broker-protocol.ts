@@ -4,16 +4,19 @@
 // (one JS Buffer each way), so one frame per envelope made the framing cost more than the messages.
 //
 // client → broker (DEALER → ROUTER on the recv port):
-//   HELLO    ["H", patternsJson]                 register / refresh (doubles as the client heartbeat)
-//   PUBLISH  ["P", seq, headJson, body]          answered by RECEIPT; head = [identifier, messageId, 0|1, …]
-//                                                 (1 = acknowledge), one triple per envelope line of body
+//   HELLO    ["H", patternsJson, version?]       register / refresh (doubles as the client heartbeat);
+//                                                 version counts the client's subscription changes
+//   PUBLISH  ["P", seq, headJson, body]          answered by RECEIPT; head = [identifier, messageId, policy, …]
+//                                                 (policy: 0, 1 = acknowledge, or {e: expiry ms | null, u: "hold" | "refuse"},
+//                                                 see delivery-policy.ts), one triple per envelope line of body
 //   ACK      ["A", messageIdsJson]               the client's followers finished these
 //   BYE      ["B"]                                the client leaves
 // broker → client (ROUTER → DEALER):
-//   RECEIPT  ["R", seq, errorJson | ""]           the batch was taken (and logged) or refused
+//   RECEIPT  ["R", seq, errorJson | "", noSubscriberJson?]  the batch was taken (and logged) or refused;
+//                                                 noSubscriber = [[messageId, identifier], …] refused at once
 // broker → clients (PUB on the pub port; the first frame is the topic: a client id or "*" for all):
 //   DELIVER  [topic, "M", senderId, flags, body]  flags: one "0"/"1" per envelope line of body (1 = acknowledge)
-//   WELCOME  [clientId, "W", bootId]              answer to HELLO, proves the PUB path is up
+//   WELCOME  [clientId, "W", bootId, version]     answer to HELLO, proves the PUB path is up; echoes its version
 //   BEAT     ["*", "T", bootId]                   broker heartbeat; a new bootId means a restart
 //
 // body = the envelopes' JSON joined by "\n": JSON.stringify never writes a raw newline, and no byte of a

@@ -2,11 +2,14 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
+import { checkDuration } from "../../lib/long-timer.js";
 import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
 import { joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
 import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind } from "./broker-protocol.js";
 import { positiveInteger, portNumber } from "./check-options.js";
-import { BrokerFullError, PersistError, ZmqProtocolError } from "./errors.js";
+import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
+import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
+import { BrokerFullError, BrokerQuotaError, PersistError, ZmqProtocolError } from "./errors.js";
 import { SendQueue } from "./send-queue.js";
 import { SubscriptionTable } from "./subscription-table.js";
 
@@ -26,10 +29,27 @@ export interface BrokerOptions {
   resendInterval?: number;
   /** Most unacknowledged messages held; batches past it are refused with BrokerFullError (default 10,000). */
   maxUnacked?: number;
+  /**
+   * Most unacknowledged messages held for one publishing client; its batches past it are refused with
+   * BrokerQuotaError, so one publisher cannot fill `maxUnacked` for everyone (default 1,000).
+   */
+  maxUnackedPerClient?: number;
+  /** Default ms an unacknowledged message is held before it becomes a dead letter (default 3,600,000: 1 h; `Infinity`: never). */
+  expiry?: number;
+  /** Longest expiry a message may ask for, in ms; longer ones (`Infinity` included) are cut to it (default 86,400,000: 24 h). */
+  maxExpiry?: number;
+  /** Default for acknowledged messages that match no subscriber at send time (default `"hold"`). */
+  noSubscriber?: NoSubscriberPolicy;
+  /** Dead letters are appended here (JSON lines; `berrymq broker dead-letters FILE` lists them); without it, only the event. */
+  deadLetterFile?: string;
   /** Interval of the broker's heartbeat to clients, in ms (default 1,000). */
   heartbeatInterval?: number;
   /** A client silent this long (ms) is forgotten (default 5,000); it registers again on its next heartbeat. */
   clientTimeout?: number;
+  /** Most clients registered at once (default 10,000); a HELLO from one more is refused until one leaves. */
+  maxClients?: number;
+  /** Most subscription patterns of one client (default 1,000); a HELLO with more is refused. */
+  maxPatterns?: number;
   /** Receives a line per notable event (the CLI's `--verbose` prints them). */
   log?: (line: string) => void;
 }
@@ -44,8 +64,12 @@ export interface BrokerStats {
   resent: number;
   /** Acknowledged (and so released) messages. */
   acked: number;
-  /** Acknowledged messages refused because `maxUnacked` was reached. */
+  /** Acknowledged messages refused because `maxUnacked` or `maxUnackedPerClient` was reached. */
   refused: number;
+  /** Acknowledged messages refused at once because no subscriber matched (`noSubscriber: "refuse"`). */
+  noSubscriber: number;
+  /** Held messages that expired into dead letters. */
+  expired: number;
   /** Messages without acknowledgement that no client subscribed to. */
   unrouted: number;
   /** Frames refused as not following the protocol. */
@@ -60,9 +84,12 @@ export interface BrokerEvents {
   client: [clientId: string];
   /** A client left or went silent past `clientTimeout`. */
   "client-gone": [clientId: string];
+  /** A held message expired unacknowledged (after it reached the dead-letter file, when there is one). */
+  "dead-letter": [letter: DeadLetter];
 }
 
 interface Held extends HeldMessage {
+  expiresAt: number;
   frame: Buffer;
   lastSent: number;
 }
@@ -89,16 +116,29 @@ const CLIENT_ID = new RegExp(`^[0-9a-f]{${CLIENT_ID_LENGTH}}$`);
 export class Broker extends EventEmitter<BrokerEvents> {
   /** Changes on every start: clients that see a new one register again. */
   readonly bootId = randomUUID();
-  readonly stats: BrokerStats = { received: 0, delivered: 0, resent: 0, acked: 0, refused: 0, unrouted: 0, rejected: 0 };
+  readonly stats: BrokerStats = {
+    received: 0,
+    delivered: 0,
+    resent: 0,
+    acked: 0,
+    refused: 0,
+    noSubscriber: 0,
+    expired: 0,
+    unrouted: 0,
+    rejected: 0,
+  };
   readonly #router: zmq.Router;
   readonly #pub: zmq.Publisher;
   readonly #pubQueue: SendQueue;
   readonly #routerQueue: SendQueue;
   readonly #clients = new SubscriptionTable();
   readonly #held = new Map<string, Held>();
-  readonly #options: Required<Omit<BrokerOptions, "persistFile" | "log">>;
+  // Held messages per publishing client: what maxUnackedPerClient bounds.
+  readonly #heldBy = new Map<string, number>();
+  readonly #options: Required<Omit<BrokerOptions, "persistFile" | "log" | "deadLetterFile">>;
   readonly #logLine: ((line: string) => void) | undefined;
   #log: AckLog | undefined;
+  #deadLetters: DeadLetterFile | undefined;
   #timers: NodeJS.Timeout[] = [];
   #pubPort = 0;
   #recvPort = 0;
@@ -113,8 +153,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
       fsync: options.fsync ?? "batch",
       resendInterval: positiveInteger("resendInterval", options.resendInterval ?? 1_000),
       maxUnacked: positiveInteger("maxUnacked", options.maxUnacked ?? 10_000),
+      maxUnackedPerClient: positiveInteger("maxUnackedPerClient", options.maxUnackedPerClient ?? 1_000),
+      expiry: checkDuration("expiry", options.expiry ?? 3_600_000),
+      maxExpiry: checkDuration("maxExpiry", options.maxExpiry ?? 86_400_000),
+      noSubscriber: checkPolicy("options", { noSubscriber: options.noSubscriber ?? "hold" }).noSubscriber ?? "hold",
       heartbeatInterval: positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000),
       clientTimeout: positiveInteger("clientTimeout", options.clientTimeout ?? 5_000),
+      maxClients: positiveInteger("maxClients", options.maxClients ?? 10_000),
+      maxPatterns: positiveInteger("maxPatterns", options.maxPatterns ?? 1_000),
     };
     if (options.fsync !== undefined && options.fsync !== "batch" && options.fsync !== "none") {
       throw new InvalidArgumentError("fsync", options.fsync, '"batch" or "none"');
@@ -134,12 +180,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
   static async start(options: BrokerOptions = {}): Promise<Broker> {
     const broker = new Broker(options);
     try {
+      if (options.deadLetterFile !== undefined) broker.#deadLetters = new DeadLetterFile(options.deadLetterFile);
       if (options.persistFile !== undefined) {
         const { log, held } = AckLog.open(options.persistFile, broker.#options.fsync);
         broker.#log = log;
+        const now = Date.now();
         for (const message of held) {
-          broker.#held.set(message.messageId, { ...message, frame: Buffer.from(message.payload), lastSent: 0 });
+          const expiresAt = message.expiresAt ?? now + broker.#options.expiry;
+          broker.#take({ ...message, expiresAt, frame: Buffer.from(message.payload), lastSent: 0 });
         }
+        // What expired while the broker was down becomes a dead letter at the first sweep, which runs
+        // before any held message is sent (and after `start` returned, so that listeners see it).
         broker.#say(`replayed ${held.length} unacknowledged message(s) from ${options.persistFile}`);
       }
       const { bind } = broker.#options;
@@ -187,12 +238,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#timers = [];
     this.#router.close();
     this.#pub.close();
-    try {
-      this.#log?.close();
-    } catch (error) {
-      this.#report(new PersistError(this.#log?.file ?? "", error));
+    for (const file of [this.#log, this.#deadLetters]) {
+      try {
+        file?.close();
+      } catch (error) {
+        this.#report(new PersistError(file?.file ?? "", error));
+      }
     }
     this.#log = undefined;
+    this.#deadLetters = undefined;
   }
 
   async #serve(): Promise<void> {
@@ -214,7 +268,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const now = Date.now();
     switch (kind.toString()) {
       case Kind.hello:
-        this.#hello(clientId, frames[2], now);
+        this.#hello(clientId, frames[2], frames[3], now);
         return;
       case Kind.publish:
         this.#clients.touch(clientId, now);
@@ -233,23 +287,31 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
   }
 
-  #hello(clientId: string, patternsFrame: Buffer | undefined, now: number): void {
+  #hello(clientId: string, patternsFrame: Buffer | undefined, version: Buffer | undefined, now: number): void {
     let patterns: unknown;
     try {
       patterns = JSON.parse(patternsFrame?.toString() ?? "");
       if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === "string")) throw new Error("not an array of strings");
-      if (this.#clients.set(clientId, patterns, now)) {
+      if (patterns.length > this.#options.maxPatterns) throw new Error(`${patterns.length} patterns, more than maxPatterns ${this.#options.maxPatterns}`);
+      if (!this.#clients.has(clientId) && this.#clients.size >= this.#options.maxClients) {
+        throw new Error(`${this.#clients.size} clients registered already (maxClients)`);
+      }
+      const change = this.#clients.set(clientId, patterns, now);
+      if (change === "new") {
         this.#say(`client ${clientId} registered: ${patterns.join(", ")}`);
         this.emit("client", clientId);
-        // Held messages go to a newcomer right after its welcome.
-        for (const held of this.#held.values()) held.lastSent = 0;
+      } else if (change === "changed") {
+        this.#say(`client ${clientId} subscribes to: ${patterns.join(", ")}`);
       }
+      // Held messages go to a newcomer (or a client with new patterns) right after its welcome.
+      if (change !== "same") for (const held of this.#held.values()) held.lastSent = 0;
     } catch (error) {
       this.stats.rejected++;
       this.#report(new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()));
       return;
     }
-    this.#sendPub([clientId, Kind.welcome, this.bootId]);
+    // The welcome echoes the version of the client's patterns: it knows which change was applied.
+    this.#sendPub([clientId, Kind.welcome, this.bootId, version ?? "0"]);
     this.#resendDue();
   }
 
@@ -271,15 +333,26 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#receipt(senderId, seq, { code: "ZMQ_PROTOCOL", message: errorText(error) });
       return;
     }
-    const { identifiers, messageIds, flags, lines } = batch;
+    const { identifiers, messageIds, flags, policies, lines } = batch;
     const count = identifiers.length;
     let ackCount = 0;
-    for (let i = flags.indexOf(ACK_REQUIRED); i !== -1; i = flags.indexOf(ACK_REQUIRED, i + 1)) ackCount++;
+    // Acknowledged messages that match no subscriber and must be refused rather than held.
+    let noSubscriber: Set<number> | undefined;
+    for (let i = flags.indexOf(ACK_REQUIRED); i !== -1; i = flags.indexOf(ACK_REQUIRED, i + 1)) {
+      if ((policies?.[i]?.noSubscriber ?? this.#options.noSubscriber) === "refuse" && !this.#routed(identifiers[i] as string, senderId)) {
+        noSubscriber ??= new Set();
+        noSubscriber.add(i);
+      } else if (this.#held.get(messageIds[i] as string)?.senderId !== senderId) {
+        ackCount++; // a message held already (the batch sent again after a lost receipt) takes no more room
+      }
+    }
+    const quota = this.#options.maxUnackedPerClient;
+    if (ackCount > 0 && (this.#heldBy.get(senderId) ?? 0) + ackCount > quota) {
+      this.#refuse(senderId, seq, new BrokerQuotaError(senderId, quota, ackCount), ackCount);
+      return;
+    }
     if (ackCount > 0 && this.#held.size + ackCount > this.#options.maxUnacked) {
-      const refused = new BrokerFullError(this.#options.maxUnacked, ackCount);
-      this.stats.refused += ackCount;
-      this.#report(refused);
-      this.#receipt(senderId, seq, { code: refused.code, message: refused.message, limit: refused.limit, refused: ackCount });
+      this.#refuse(senderId, seq, new BrokerFullError(this.#options.maxUnacked, ackCount), ackCount);
       return;
     }
     this.stats.received += count;
@@ -292,11 +365,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const targets = this.#clients.targets(identifier);
       let topics: readonly string[];
       let key: string;
-      if (flags[i] === ACK_REQUIRED) {
+      if (flags[i] === ACK_REQUIRED && noSubscriber?.has(i) === true) {
+        topics = [];
+        key = "";
+      } else if (flags[i] === ACK_REQUIRED) {
         // A copy: one held message must not keep its whole batch's buffer alive.
         const frame = Buffer.from(sliceLines(body, lines, i, i + 1));
-        const held: Held = { messageId: messageIds[i] as string, identifier, senderId, payload: frame.toString(), frame, lastSent: now };
-        this.#held.set(held.messageId, held);
+        const expiresAt = now + Math.min(policies?.[i]?.expiry ?? this.#options.expiry, this.#options.maxExpiry);
+        const messageId = messageIds[i] as string;
+        const held: Held = { messageId, identifier, senderId, payload: frame.toString(), heldAt: now, expiresAt, frame, lastSent: now };
+        this.#take(held);
         newlyHeld.push(held);
         topics = targets.filter((id) => id !== senderId);
         key = topics.join();
@@ -323,14 +401,53 @@ export class Broker extends EventEmitter<BrokerEvents> {
         this.#log.hold(newlyHeld);
         this.#log.sync();
       } catch (error) {
-        for (const held of newlyHeld) this.#held.delete(held.messageId);
+        for (const held of newlyHeld) this.#release(held);
         const failed = error instanceof PersistError ? error : new PersistError(this.#log.file, error);
         this.#report(failed);
         this.#receipt(senderId, seq, { code: failed.code, message: failed.message });
         return;
       }
     }
-    this.#receipt(senderId, seq, undefined);
+    let refusedIds: string[][] | undefined;
+    if (noSubscriber !== undefined) {
+      this.stats.noSubscriber += noSubscriber.size;
+      refusedIds = [...noSubscriber].map((i) => [messageIds[i] as string, identifiers[i] as string]);
+      this.#say(`refused ${noSubscriber.size} acknowledged message(s) from ${senderId} with no subscriber`);
+    }
+    this.#receipt(senderId, seq, undefined, refusedIds);
+  }
+
+  // Whether a client other than the sender subscribes to `identifier`.
+  #routed(identifier: string, senderId: string): boolean {
+    const targets = this.#clients.targets(identifier);
+    return targets.length > (targets.includes(senderId) ? 1 : 0);
+  }
+
+  #refuse(senderId: string, seq: Buffer, refused: BrokerFullError | BrokerQuotaError, count: number): void {
+    this.stats.refused += count;
+    this.#report(refused);
+    this.#receipt(senderId, seq, { code: refused.code, message: refused.message, limit: refused.limit, refused: count });
+  }
+
+  #take(held: Held): void {
+    const known = this.#held.get(held.messageId);
+    this.#held.set(held.messageId, held);
+    // A batch sent again after a lost receipt holds the same messages again: count each once.
+    if (known !== undefined && known.senderId === held.senderId) return;
+    if (known !== undefined) this.#uncount(known.senderId);
+    this.#heldBy.set(held.senderId, (this.#heldBy.get(held.senderId) ?? 0) + 1);
+  }
+
+  #release(held: Held): void {
+    if (this.#held.get(held.messageId) !== held) return;
+    this.#held.delete(held.messageId);
+    this.#uncount(held.senderId);
+  }
+
+  #uncount(senderId: string): void {
+    const left = (this.#heldBy.get(senderId) ?? 1) - 1;
+    if (left > 0) this.#heldBy.set(senderId, left);
+    else this.#heldBy.delete(senderId);
   }
 
   #deliver(senderId: string, group: Group, batch: PublishBatch): void {
@@ -358,22 +475,58 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     const acked: string[] = [];
     for (const messageId of ids) {
-      if (typeof messageId === "string" && this.#held.delete(messageId)) acked.push(messageId);
+      const held = typeof messageId === "string" ? this.#held.get(messageId) : undefined;
+      if (held === undefined) continue;
+      this.#release(held);
+      acked.push(held.messageId);
     }
     if (acked.length === 0) return;
     this.stats.acked += acked.length;
+    // An acknowledgement lost in a crash only means one more resend, which subscribers drop as a duplicate.
+    this.#logReleased(acked);
+  }
+
+  #logReleased(messageIds: string[]): void {
     if (this.#log === undefined) return;
     try {
-      // An acknowledgement lost in a crash only means one more resend, which subscribers drop as a duplicate.
-      this.#log.acked(acked);
+      this.#log.acked(messageIds);
       if (this.#log.wantsCompaction(this.#held.size)) this.#log.compact([...this.#held.values()]);
     } catch (error) {
       this.#report(error instanceof PersistError ? error : new PersistError(this.#log.file, error));
     }
   }
 
+  // Held messages past their expiry become dead letters: file first (synced), then released from the log.
+  #expireDue(now: number): void {
+    const due: Held[] = [];
+    for (const held of this.#held.values()) if (held.expiresAt <= now) due.push(held);
+    if (due.length === 0) return;
+    const letters: DeadLetter[] = due.map((held) => ({
+      messageId: held.messageId,
+      identifier: held.identifier,
+      senderId: held.senderId,
+      payload: held.payload,
+      reason: "expired",
+      heldAt: held.heldAt,
+      deadAt: now,
+    }));
+    try {
+      this.#deadLetters?.append(letters);
+    } catch (error) {
+      // Kept held (and retried at the next sweep) rather than lost without a record.
+      this.#report(error instanceof PersistError ? error : new PersistError(this.#deadLetters?.file ?? "", error));
+      return;
+    }
+    for (const held of due) this.#release(held);
+    this.stats.expired += due.length;
+    this.#logReleased(due.map((held) => held.messageId));
+    this.#say(`${due.length} unacknowledged message(s) expired into dead letters`);
+    for (const letter of letters) this.emit("dead-letter", letter);
+  }
+
   #resendDue(): void {
     if (this.#closed || this.#held.size === 0) return;
+    this.#expireDue(Date.now());
     const due = Date.now() - this.#options.resendInterval;
     const byTopic = new Map<string, { topic: string; senderId: string; parts: Buffer[] }>();
     for (const held of this.#held.values()) {
@@ -413,8 +566,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.emit("client-gone", clientId);
   }
 
-  #receipt(clientId: string, seq: Buffer, error: { code: string; message: string; limit?: number; refused?: number } | undefined): void {
-    this.#routerQueue.send([clientId, Kind.receipt, seq, error === undefined ? "" : JSON.stringify(error)]).catch((failure: unknown) => {
+  #receipt(
+    clientId: string,
+    seq: Buffer,
+    error: { code: string; message: string; limit?: number; refused?: number } | undefined,
+    noSubscriber?: string[][],
+  ): void {
+    const frames = [clientId, Kind.receipt, seq, error === undefined ? "" : JSON.stringify(error)];
+    if (noSubscriber !== undefined) frames.push(JSON.stringify(noSubscriber));
+    this.#routerQueue.send(frames).catch((failure: unknown) => {
       if (!this.#closed) this.#report(new ZmqProtocolError(`receipt to ${clientId} failed:`, errorText(failure)));
     });
   }

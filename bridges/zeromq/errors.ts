@@ -84,14 +84,19 @@ export class RpcTimeoutError extends BerryError {
 /** The peer stopped answering heartbeats (or left): its pending calls fail with this. */
 export class RpcPeerLostError extends BerryError {
   readonly peer: string;
+  readonly silentMs: number;
 
   constructor(peer: string, silentMs: number) {
     super("RPC_PEER_LOST", `peer ${JSON.stringify(peer)} lost: no heartbeat for ${silentMs} ms`);
     this.peer = peer;
+    this.silentMs = silentMs;
   }
 }
 
-/** The server refused this client's CURVE keys (not on its allow-list, or a wrong server key). */
+/**
+ * A failed authentication, reported at once on the side that sees it: the server refused this client's
+ * keys or credentials, the client used a wrong server key, or a login was refused.
+ */
 export class RpcAuthError extends BerryError {
   constructor(endpoint: string, detail: string) {
     super("RPC_AUTH_REFUSED", `authentication with ${endpoint} refused: ${detail}`);
@@ -102,5 +107,42 @@ export class RpcAuthError extends BerryError {
 export class RpcClosedError extends BerryError {
   constructor(what: string) {
     super("RPC_CLOSED", `${what} is closed`);
+  }
+}
+
+/** One client holds `limit` unacknowledged messages already (`maxUnackedPerClient`): its batch was refused. */
+export class BrokerQuotaError extends BerryError {
+  readonly clientId: string;
+  readonly limit: number;
+
+  constructor(clientId: string, limit: number, refused: number) {
+    super(
+      "BROKER_QUOTA",
+      `broker quota: client ${clientId} holds ${limit} unacknowledged messages (maxUnackedPerClient); refused a batch of ${refused} acknowledged message(s)`,
+    );
+    this.clientId = clientId;
+    this.limit = limit;
+  }
+}
+
+/** An acknowledged message sent with `noSubscriber: "refuse"` matched no subscriber: the broker refused it. */
+export class BrokerNoSubscriberError extends BerryError {
+  readonly identifier: string;
+  readonly messageId: string;
+
+  constructor(identifier: string, messageId: string) {
+    super("BROKER_NO_SUBSCRIBER", `no subscriber for ${JSON.stringify(identifier)} (message ${messageId}): the broker refused it (noSubscriber: "refuse")`);
+    this.identifier = identifier;
+    this.messageId = messageId;
+  }
+}
+
+/** The RPC server tracks `maxClients` clients already: a frame from one more identity was dropped. */
+export class RpcTooManyClientsError extends BerryError {
+  readonly limit: number;
+
+  constructor(limit: number, identity: string) {
+    super("RPC_TOO_MANY_CLIENTS", `RPC server full: ${limit} clients (maxClients); dropped a frame from ${JSON.stringify(identity)}`);
+    this.limit = limit;
   }
 }

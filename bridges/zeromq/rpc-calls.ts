@@ -1,7 +1,8 @@
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
-import { RpcMethodNotFoundError, RpcRemoteError, RpcTimeoutError } from "./errors.js";
+import { RpcMethodNotFoundError, RpcPeerLostError, RpcRemoteError, RpcTimeoutError } from "./errors.js";
+import type { RpcCodec, RpcCodecName } from "./rpc-codec.js";
 
-/** A procedure the far side may call; its (awaited) result must be JSON data. */
+/** A procedure the far side may call; its (awaited) result must be data the codec carries. */
 export type Procedure = (...args: unknown[]) => unknown;
 
 /** Options shared by the RPC server and client. */
@@ -12,6 +13,10 @@ export interface RpcOptions {
   heartbeatInterval?: number;
   /** A peer silent this long is lost and its pending calls fail (default 3 × heartbeatInterval). */
   heartbeatTimeout?: number;
+  /** Wire encoding, the same on both ends: `"json"` (default) or `"msgpack"` (native types; needs `msgpackr`). */
+  codec?: RpcCodecName;
+  /** Largest RPC frame decoded, in bytes (default 1,048,576); a bigger one is refused unread. */
+  maxMessageBytes?: number;
 }
 
 /** JSON-RPC 2.0 error codes used on the wire. */
@@ -22,10 +27,25 @@ export const RpcErrorCode = Object.freeze({
   invalidParams: -32602,
   /** The procedure threw; `data` carries the remote error's `name` and `message`. */
   procedureFailed: -32000,
+  /** A proxied call timed out further on; `data.timeout` is that timeout. */
+  timeout: -32001,
+  /** A proxied call's peer was lost further on; `data.peer` names it. */
+  peerLost: -32002,
 });
 
-/** Frame kinds of the RPC protocol: a JSON-RPC 2.0 message, or a heartbeat. */
-export const RpcKind = Object.freeze({ rpc: "rpc", heartbeat: "hb" });
+/** Frame kinds of the RPC protocol. */
+export const RpcKind = Object.freeze({
+  /** A JSON-RPC 2.0 request or answer, encoded by the codec. */
+  rpc: "rpc",
+  heartbeat: "hb",
+  /** client → server: PLAIN credentials binding this connection to a user id. */
+  login: "login",
+  /** server → client: the login was accepted (frame 2: the user id) or refused (frame 2: why). */
+  loginOk: "login-ok",
+  loginRefused: "login-no",
+  /** server → client: log in first (this identity is not bound to a user). */
+  loginAsk: "login?",
+});
 
 interface Pending {
   peer: string;
@@ -35,6 +55,17 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** Where a procedure this side does not have goes (the RPC proxy): another server's client. */
+export type Fallback = (procedure: string, args: unknown[]) => Promise<unknown>;
+
+type Send = (frame: Buffer | string) => Promise<void>;
+
+interface WireError {
+  code?: unknown;
+  message?: unknown;
+  data?: { name?: unknown; message?: unknown; timeout?: unknown; peer?: unknown; silentMs?: unknown };
+}
+
 /**
  * The JSON-RPC 2.0 half that both ends of the bidirectional RPC share: the registered procedures, the
  * calls waiting for an answer (with their timeouts), and the handling of incoming requests and answers.
@@ -42,13 +73,24 @@ interface Pending {
 export class RpcCalls {
   readonly #procedures = new Map<string, Procedure>();
   readonly #pending = new Map<number, Pending>();
+  readonly #codec: RpcCodec;
+  #fallback: Fallback | undefined;
   #nextId = 0;
+
+  constructor(codec: RpcCodec) {
+    this.#codec = codec;
+  }
 
   /** Registers `fn` under `name` (replacing an earlier one). */
   register(name: string, fn: Procedure): void {
     if (typeof name !== "string" || name.length === 0) throw new InvalidArgumentError("name", name, "a non-empty procedure name");
     if (typeof fn !== "function") throw new InvalidArgumentError("fn", fn, "a function");
     this.#procedures.set(name, fn);
+  }
+
+  /** Sends calls to procedures not registered here to `fallback` (the proxy). */
+  delegate(fallback: Fallback | undefined): void {
+    this.#fallback = fallback;
   }
 
   /** Calls waiting for an answer. */
@@ -58,18 +100,19 @@ export class RpcCalls {
 
   /**
    * Sends a request with `send` and resolves with the answer.
-   * @throws RpcRemoteError, RpcMethodNotFoundError, RpcTimeoutError, or what `fail` was given.
+   * @throws RpcRemoteError, RpcMethodNotFoundError, RpcTimeoutError, RpcPeerLostError (from a proxy), or
+   * what `fail` was given.
    */
-  call(peer: string, procedure: string, args: unknown[], timeout: number, send: (json: string) => Promise<void>): Promise<unknown> {
+  call(peer: string, procedure: string, args: unknown[], timeout: number, send: Send): Promise<unknown> {
     if (typeof procedure !== "string" || procedure.length === 0) {
       return Promise.reject(new InvalidArgumentError("procedure", procedure, "a non-empty procedure name"));
     }
     const id = ++this.#nextId;
-    let json: string;
+    let frame: Buffer | string;
     try {
-      json = JSON.stringify({ jsonrpc: "2.0", id, method: procedure, params: args });
+      frame = this.#codec.encode({ jsonrpc: "2.0", id, method: procedure, params: args });
     } catch (error) {
-      return Promise.reject(new InvalidArgumentError("args", args, `JSON data (${String(error)})`));
+      return Promise.reject(new InvalidArgumentError("args", args, `data the ${this.#codec.name} codec carries (${String(error)})`));
     }
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -78,7 +121,7 @@ export class RpcCalls {
       }, timeout);
       this.#pending.set(id, { peer, procedure, resolve, reject, timer });
       // A failed send leaves the call to its timeout, or to the heartbeat that notices the peer is gone.
-      send(json).catch(() => undefined);
+      send(frame).catch(() => undefined);
     });
   }
 
@@ -96,18 +139,22 @@ export class RpcCalls {
   }
 
   /**
-   * Handles one JSON-RPC message from `peer`: runs a request and hands the answer to `reply`, or settles
-   * the call an answer belongs to.
+   * Handles one RPC frame from `peer`: runs a request and hands the answer to `reply`, or settles the
+   * call an answer belongs to.
+   * @throws ZmqProtocolError when the frame was refused (too big, undecodable, forbidden keys, too deep),
+   * after answering a parse error.
    */
-  async handle(peer: string, json: string, reply: (json: string) => Promise<void>): Promise<void> {
+  async handle(peer: string, frame: Buffer, reply: Send): Promise<void> {
     let message: Record<string, unknown>;
     try {
-      const parsed: unknown = JSON.parse(json);
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
-      message = parsed as Record<string, unknown>;
-    } catch {
-      await reply(errorAnswer(null, RpcErrorCode.parseError, "parse error"));
-      return;
+      const decoded = this.#codec.decode(frame);
+      if (typeof decoded !== "object" || decoded === null || Array.isArray(decoded) || decoded instanceof Map) {
+        throw new InvalidArgumentError("message", decoded, "an object");
+      }
+      message = decoded as Record<string, unknown>;
+    } catch (error) {
+      await reply(this.#errorAnswer(null, RpcErrorCode.parseError, `parse error: ${(error as Error).message}`));
+      throw error;
     }
     if (typeof message.method === "string") {
       await reply(await this.#run(message));
@@ -117,36 +164,55 @@ export class RpcCalls {
     if (pending === undefined || pending.peer !== peer) return; // an answer after its timeout
     this.#pending.delete(message.id as number);
     clearTimeout(pending.timer);
-    const error = message.error as { code?: unknown; message?: unknown; data?: { name?: unknown; message?: unknown } } | undefined;
-    if (error === undefined || error === null) {
-      pending.resolve(message.result);
-    } else if (error.code === RpcErrorCode.methodNotFound) {
-      pending.reject(new RpcMethodNotFoundError(pending.procedure));
-    } else {
-      const code = typeof error.code === "number" ? error.code : RpcErrorCode.procedureFailed;
-      pending.reject(
-        new RpcRemoteError(pending.procedure, code, String(error.data?.name ?? "Error"), String(error.data?.message ?? error.message)),
-      );
+    const error = message.error as WireError | undefined | null;
+    if (error === undefined || error === null) pending.resolve(message.result);
+    else pending.reject(fromWire(pending.procedure, error));
+  }
+
+  async #run(request: Record<string, unknown>): Promise<Buffer | string> {
+    const id = typeof request.id === "number" || typeof request.id === "string" ? request.id : null;
+    const name = request.method as string;
+    if (!Array.isArray(request.params)) return this.#errorAnswer(id, RpcErrorCode.invalidParams, "params must be an array");
+    const fn = this.#procedures.get(name);
+    if (fn === undefined && this.#fallback === undefined) return this.#errorAnswer(id, RpcErrorCode.methodNotFound, `method not found: ${name}`);
+    try {
+      const result = fn === undefined ? await this.#fallback?.(name, request.params) : await fn(...request.params);
+      return this.#codec.encode({ jsonrpc: "2.0", id, result: result ?? null });
+    } catch (error) {
+      return this.#encodeError(id, error);
     }
   }
 
-  async #run(request: Record<string, unknown>): Promise<string> {
-    const id = typeof request.id === "number" || typeof request.id === "string" ? request.id : null;
-    const name = request.method as string;
-    const fn = this.#procedures.get(name);
-    if (fn === undefined) return errorAnswer(id, RpcErrorCode.methodNotFound, `method not found: ${name}`);
-    if (!Array.isArray(request.params)) return errorAnswer(id, RpcErrorCode.invalidParams, "params must be an array");
-    try {
-      const result = await fn(...request.params);
-      return JSON.stringify({ jsonrpc: "2.0", id, result: result ?? null });
-    } catch (error) {
-      const name = error instanceof Error ? error.name : "Error";
-      const text = error instanceof Error ? error.message : String(error);
-      return errorAnswer(id, RpcErrorCode.procedureFailed, text, { name, message: text });
+  // An error as it goes on the wire; errors of a proxied call keep their kind (see fromWire).
+  #encodeError(id: number | string | null, error: unknown): Buffer | string {
+    if (error instanceof RpcMethodNotFoundError) return this.#errorAnswer(id, RpcErrorCode.methodNotFound, error.message);
+    if (error instanceof RpcRemoteError) {
+      return this.#errorAnswer(id, error.rpcCode, error.remoteMessage, { name: error.remoteName, message: error.remoteMessage });
     }
+    if (error instanceof RpcTimeoutError) {
+      return this.#errorAnswer(id, RpcErrorCode.timeout, error.message, { name: error.name, message: error.message, timeout: error.timeout });
+    }
+    if (error instanceof RpcPeerLostError) {
+      const data = { name: error.name, message: error.message, peer: error.peer, silentMs: error.silentMs };
+      return this.#errorAnswer(id, RpcErrorCode.peerLost, error.message, data);
+    }
+    const name = error instanceof Error ? error.name : "Error";
+    const text = error instanceof Error ? error.message : String(error);
+    return this.#errorAnswer(id, RpcErrorCode.procedureFailed, text, { name, message: text });
+  }
+
+  #errorAnswer(id: number | string | null, code: number, message: string, data?: Record<string, unknown>): Buffer | string {
+    return this.#codec.encode({ jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } });
   }
 }
 
-function errorAnswer(id: number | string | null, code: number, message: string, data?: { name: string; message: string }): string {
-  return JSON.stringify({ jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } });
+// The typed error for a wire error: a proxy passes timeouts and lost peers through as what they are.
+function fromWire(procedure: string, error: WireError): BerryError {
+  if (error.code === RpcErrorCode.methodNotFound) return new RpcMethodNotFoundError(procedure);
+  if (error.code === RpcErrorCode.timeout && typeof error.data?.timeout === "number") return new RpcTimeoutError(procedure, error.data.timeout);
+  if (error.code === RpcErrorCode.peerLost && typeof error.data?.peer === "string") {
+    return new RpcPeerLostError(error.data.peer, typeof error.data.silentMs === "number" ? error.data.silentMs : 0);
+  }
+  const code = typeof error.code === "number" ? error.code : RpcErrorCode.procedureFailed;
+  return new RpcRemoteError(procedure, code, String(error.data?.name ?? "Error"), String(error.data?.message ?? error.message));
 }

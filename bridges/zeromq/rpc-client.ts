@@ -4,8 +4,10 @@ import * as zmq from "zeromq";
 import type { BerryError } from "../../lib/errors.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
+import { curveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
 import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
 
@@ -25,6 +27,8 @@ export interface RpcClientOptions extends RpcOptions {
   identity?: string;
   /** Encrypt and authenticate with CURVE. */
   curve?: ClientCurve;
+  /** Authenticate with ZAP PLAIN (the server has `plain: true`); the server then calls this client by its user id. Not encrypted. */
+  plain?: { username: string; password: string };
 }
 
 /** Events of an RPC client. */
@@ -33,8 +37,10 @@ export interface RpcClientEvents {
   connect: [];
   /** The server stopped answering heartbeats; pending calls failed. */
   disconnect: [];
-  /** The server refused this client's keys, or a protocol error. */
+  /** The server refused this client's keys or credentials (RpcAuthError), or a protocol error. */
   error: [error: BerryError];
+  /** The server accepted this client's PLAIN login as `userId`. */
+  login: [userId: string];
 }
 
 /**
@@ -48,7 +54,7 @@ export interface RpcClientEvents {
  */
 export class RpcClient extends EventEmitter<RpcClientEvents> {
   readonly identity: string;
-  readonly #calls = new RpcCalls();
+  readonly #calls: RpcCalls;
   readonly #dealer: zmq.Dealer;
   readonly #queue: SendQueue;
   readonly #endpoint: string;
@@ -60,6 +66,12 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   #beating = false;
   #refused: RpcAuthError | undefined;
   #closed = false;
+  readonly #plain: { username: string; password: string } | undefined;
+  readonly #curve: ClientCurve | undefined;
+  // With PLAIN or CURVE: calls go out once the server accepted the login on this connection.
+  #loggedIn: Promise<void> = Promise.resolve();
+  #loginDone: (() => void) | undefined;
+  #userId: string | undefined;
 
   private constructor(options: RpcClientOptions) {
     super();
@@ -71,12 +83,23 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#callTimeout = positiveInteger("callTimeout", options.callTimeout ?? 5_000);
     const interval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = positiveInteger("heartbeatTimeout", options.heartbeatTimeout ?? interval * 3);
-    const curve = options.curve;
+    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)));
+    const { curve, plain } = options;
+    if (plain !== undefined) {
+      if (curve !== undefined) throw new InvalidArgumentError("plain", "(credentials)", "not together with curve (one mechanism per socket)");
+      if (typeof plain.username !== "string" || plain.username.length === 0 || Buffer.byteLength(plain.username) > 255) {
+        throw new InvalidArgumentError("plain.username", plain.username, "a string of 1-255 bytes");
+      }
+      if (typeof plain.password !== "string" || Buffer.byteLength(plain.password) > 255) throw new InvalidArgumentError("plain.password", "(hidden)", "a string of at most 255 bytes");
+      this.#plain = { username: plain.username, password: plain.password };
+    }
     if (curve !== undefined) {
       if (!isCurveKey(curve.serverKey)) throw new InvalidArgumentError("curve.serverKey", curve.serverKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.publicKey)) throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.secretKey)) throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
     }
+    this.#curve = curve;
+    if (curve !== undefined || plain !== undefined) this.#awaitLogin();
     this.#endpoint = `tcp://${options.host ?? "127.0.0.1"}:${options.port}`;
     this.#dealer = new zmq.Dealer({
       routingId: this.identity,
@@ -85,9 +108,25 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       immediate: true,
       sendTimeout: this.#callTimeout,
       ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+      ...(plain === undefined ? {} : { plainUsername: plain.username, plainPassword: plain.password }),
     });
     this.#dealer.events.on("handshake:error:auth", (event) => this.#refuse(`${event.error.message} (status ${event.error.status})`));
     this.#dealer.events.on("handshake:error:protocol", (event) => this.#refuse(event.error.message));
+    // libzmq's CURVE server drops a HELLO it cannot decrypt without a word: this side only sees the
+    // connection closed mid-handshake. With CURVE, that is a wrong server key (or the wrong server).
+    this.#dealer.events.on("handshake:error:other", (event) => {
+      if (curve !== undefined) this.#refuse(`connection closed during the CURVE handshake (${event.error.message}): wrong server key?`);
+    });
+    this.#dealer.events.on("handshake", () => {
+      this.#refused = undefined; // a handshake that succeeds clears an earlier refusal
+      if (this.#curve === undefined && this.#plain === undefined) return;
+      this.#awaitLogin();
+      // Ask whether (and with which nonce) this server wants a login; calls wait for the answer.
+      this.#queue.send([RpcKind.loginAsk]).catch(() => undefined);
+    });
+    this.#dealer.events.on("disconnect", () => {
+      if (this.#curve !== undefined || this.#plain !== undefined) this.#awaitLogin();
+    });
     this.#queue = new SendQueue(this.#dealer);
     this.#dealer.connect(this.#endpoint);
     this.#timer = setInterval(() => this.#beat(), interval);
@@ -120,7 +159,12 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   call(name: string, ...args: unknown[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new RpcClosedError(`RPC client ${this.identity}`));
     if (this.#refused !== undefined) return Promise.reject(this.#refused);
-    return this.#calls.call("server", name, args, this.#callTimeout, (json) => this.#queue.send([RpcKind.rpc, json]));
+    return this.#calls.call("server", name, args, this.#callTimeout, (frame) => this.#loggedIn.then(() => this.#queue.send([RpcKind.rpc, frame])));
+  }
+
+  /** The user id the server accepted this client's login as (undefined before that, or when the server wants no login). */
+  get userId(): string | undefined {
+    return this.#userId;
   }
 
   /** Closes the socket (linger 0); pending calls fail with RpcClosedError. */
@@ -134,14 +178,30 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
 
   async #serve(): Promise<void> {
     try {
-      for await (const [kind, body] of this.#dealer) {
+      for await (const [kindFrame, body] of this.#dealer) {
         this.#lastSeen = Date.now();
         if (!this.#connected) {
           this.#connected = true;
           this.emit("connect");
         }
-        if (kind?.toString() === RpcKind.rpc && body !== undefined) {
-          void this.#calls.handle("server", body.toString(), (json) => this.#queue.send([RpcKind.rpc, json])).catch(() => undefined);
+        const kind = kindFrame?.toString();
+        if (kind === RpcKind.rpc && body !== undefined) {
+          this.#calls.handle("server", body, (frame) => this.#queue.send([RpcKind.rpc, frame])).catch((error: unknown) => {
+            if (error instanceof ZmqProtocolError) this.#report(error);
+          });
+        } else if (kind === RpcKind.loginOk) {
+          const userId = body?.toString() ?? "";
+          this.#userId = userId === "" ? undefined : userId;
+          const done = this.#loginDone;
+          this.#loginDone = undefined;
+          done?.();
+          if (this.#userId !== undefined) this.emit("login", this.#userId);
+        } else if (kind === RpcKind.loginRefused) {
+          this.#refuse(`login refused: ${body?.toString() ?? ""}`);
+        } else if (kind === RpcKind.loginAsk) {
+          // The server wants a login (a new connection, or it restarted): calls wait meanwhile.
+          this.#awaitLogin();
+          this.#login(body?.toString() ?? "");
         }
       }
     } catch (error) {
@@ -168,6 +228,25 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       this.#connected = false;
       this.emit("disconnect");
     }
+  }
+
+  // Holds calls until the next login-ok (one gate at a time).
+  #awaitLogin(): void {
+    if (this.#loginDone !== undefined) return;
+    this.#loggedIn = new Promise<void>((resolve) => {
+      this.#loginDone = resolve;
+    });
+  }
+
+  #login(nonce: string): void {
+    if (this.#closed) return;
+    let credentials: object;
+    if (this.#plain !== undefined) credentials = this.#plain;
+    else if (this.#curve !== undefined) {
+      const { publicKey, secretKey, serverKey } = this.#curve;
+      credentials = { publicKey, proof: curveProof({ publicKey, secretKey }, serverKey, nonce, this.identity) };
+    } else return; // a server asking a client without credentials: its calls are answered with login? again
+    this.#queue.send([RpcKind.login, JSON.stringify(credentials)]).catch(() => undefined);
   }
 
   #refuse(detail: string): void {

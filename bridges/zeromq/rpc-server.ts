@@ -1,20 +1,24 @@
+import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import type { BerryError } from "../../lib/errors.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
-import { RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
+import { checkCurveProof } from "./curve-proof.js";
+import { RpcAuthError, RpcClosedError, RpcPeerLostError, RpcTooManyClientsError, ZmqProtocolError } from "./errors.js";
 import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import type { RpcClient } from "./rpc-client.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
-import { type ZapDecision, ZapHandler } from "./zap-handler.js";
+import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
 import { isCurveKey } from "./z85.js";
 
 /** CURVE settings of a server: its key pair and the public keys of the clients it lets in. */
 export interface ServerCurve {
   publicKey: string;
   secretKey: string;
-  /** Z85 public keys of the allowed clients; any other client is refused during the handshake. */
-  allow: readonly string[];
+  /** Z85 public keys of the allowed clients; any other client is refused during the handshake. Optional with `authenticate`. */
+  allow?: readonly string[];
 }
 
 /** Options of {@link RpcServer}. */
@@ -25,6 +29,21 @@ export interface RpcServerOptions extends RpcOptions {
   port: number;
   /** Encrypt and authenticate with CURVE. */
   curve?: ServerCurve;
+  /**
+   * Authenticate clients with ZAP PLAIN (user name and password, checked by `authenticate`). Each client
+   * then logs in as its user id, and `call` reaches a client by that user id. PLAIN is not encrypted.
+   */
+  plain?: boolean;
+  /**
+   * Decides who gets in (CURVE: after the allow-list, if any; PLAIN: always): returns the user id, or
+   * `undefined` to refuse. With it (or `plain`), each client logs in, proving its credentials or its CURVE
+   * secret key, and `call` reaches a client by its user id. Without it, CURVE clients are called by identity.
+   */
+  authenticate?: Authenticate;
+  /** Procedures this server does not have are delegated to the server behind this client (pseud's proxy). */
+  proxy?: RpcClient;
+  /** Most clients tracked at once (default 10,000); frames from further identities are dropped until one is lost. */
+  maxClients?: number;
 }
 
 /** Events of an RPC server. */
@@ -33,29 +52,42 @@ export interface RpcServerEvents {
   connect: [identity: string];
   /** A client stopped answering heartbeats; its pending calls failed. */
   disconnect: [identity: string];
-  /** A client was refused by the CURVE allow-list. */
+  /** A client was refused: by ZAP (allow-list, `authenticate`), a failed CURVE handshake, or a refused login. */
   refused: [decision: ZapDecision];
+  /** A client logged in as `userId` (PLAIN, or CURVE with `authenticate`). */
+  login: [identity: string, userId: string];
   error: [error: BerryError];
 }
 
 /**
  * The server end of the bidirectional RPC (pseud's Server): clients call its procedures, and it calls
- * a connected client's procedures by the client's identity. Heartbeats find dead clients; CURVE with an
- * allow-list keeps out unknown ones.
+ * a connected client's procedures by the client's identity (or, with `plain` or `authenticate`, by its user id).
+ * Heartbeats find dead clients; CURVE with an allow-list or `authenticate` keeps out unknown ones.
  * @example
  * const server = await RpcServer.listen({ port: 5555 });
  * server.register("hello", (name) => `Hello ${name}`);
  * const answer = await server.call("worker-1", "status");
  */
 export class RpcServer extends EventEmitter<RpcServerEvents> {
-  readonly stats = { refused: 0, lost: 0 };
-  readonly #calls = new RpcCalls();
+  /** `refused`: authentication refusals; `lost`: clients lost by heartbeat; `dropped`: frames from clients past `maxClients`. */
+  readonly stats = { refused: 0, lost: 0, dropped: 0 };
+  readonly #calls: RpcCalls;
   readonly #router: zmq.Router;
   readonly #queue: SendQueue;
   readonly #context: zmq.Context | undefined;
   readonly #peers = new Map<string, number>();
+  // With a login: the user id each identity logged in as, and back; the nonce each CURVE login must sign.
+  readonly #userOf = new Map<string, string>();
+  readonly #identityOf = new Map<string, string>();
+  readonly #nonces = new Map<string, string>();
+  readonly #plain: boolean;
+  readonly #curve: ServerCurve | undefined;
+  readonly #loginRequired: boolean;
+  readonly #authenticate: Authenticate | undefined;
   readonly #callTimeout: number;
   readonly #heartbeatTimeout: number;
+  readonly #maxClients: number;
+  #full = false;
   #zap: ZapHandler | undefined;
   #timer: NodeJS.Timeout | undefined;
   #port = 0;
@@ -66,19 +98,39 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.#callTimeout = positiveInteger("callTimeout", options.callTimeout ?? 5_000);
     const interval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = positiveInteger("heartbeatTimeout", options.heartbeatTimeout ?? interval * 3);
-    const curve = options.curve;
+    this.#maxClients = positiveInteger("maxClients", options.maxClients ?? 10_000);
+    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)));
+    const { curve, proxy } = options;
+    this.#plain = options.plain === true;
+    this.#authenticate = options.authenticate;
+    if (this.#authenticate !== undefined && typeof this.#authenticate !== "function") {
+      throw new InvalidArgumentError("authenticate", this.#authenticate, "a function");
+    }
+    if (this.#plain && curve !== undefined) throw new InvalidArgumentError("plain", true, "not together with curve (one mechanism per socket)");
+    if (this.#plain && this.#authenticate === undefined) throw new InvalidArgumentError("authenticate", undefined, "a function when plain is set");
     if (curve !== undefined) {
       if (!isCurveKey(curve.publicKey)) throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.secretKey)) throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
-      for (const key of curve.allow) if (!isCurveKey(key)) throw new InvalidArgumentError("curve.allow[]", key, "a Z85 CURVE public key");
-      // Its own context, so that its ZAP handler (and allow-list) is not shared with other sockets.
-      this.#context = new zmq.Context();
+      if (curve.allow === undefined && this.#authenticate === undefined) {
+        throw new InvalidArgumentError("curve.allow", undefined, "a list of public keys (or an authenticate function)");
+      }
+      for (const key of curve.allow ?? []) if (!isCurveKey(key)) throw new InvalidArgumentError("curve.allow[]", key, "a Z85 CURVE public key");
     }
+    this.#curve = curve;
+    this.#loginRequired = this.#plain || (curve !== undefined && this.#authenticate !== undefined);
+    if (proxy !== undefined) this.#calls.delegate((name, args) => proxy.call(name, ...args));
+    // Its own context, so that its ZAP handler (and its decisions) is not shared with other sockets.
+    if (curve !== undefined || this.#plain) this.#context = new zmq.Context();
     this.#router = new zmq.Router({
       linger: 0,
       mandatory: true, // a call to an unknown identity fails at once instead of vanishing
-      ...(this.#context === undefined ? {} : { context: this.#context }),
-      ...(curve === undefined ? {} : { curveServer: true, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey, zapDomain: "berrymq" }),
+      ...(this.#context === undefined ? {} : { context: this.#context, zapDomain: "berrymq" }),
+      ...(curve === undefined ? {} : { curveServer: true, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+      ...(this.#plain ? { plainServer: true } : {}),
+    });
+    // A client with a wrong server key fails the CURVE handshake here; say so at once.
+    this.#router.events.on("handshake:error:protocol", (event) => {
+      this.#refused({ mechanism: curve === undefined ? "PLAIN" : "CURVE", publicKey: "", address: event.address, allowed: false, reason: event.error.message });
     });
     this.#queue = new SendQueue(this.#router);
     this.#timer = setInterval(() => this.#checkPeers(), interval);
@@ -92,12 +144,19 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     portNumber("port", options.port);
     const server = new RpcServer(options);
     try {
-      if (options.curve !== undefined && server.#context !== undefined) {
-        server.#zap = await ZapHandler.start(server.#context, options.curve.allow, (decision) => {
-          if (decision.allowed) return;
-          server.stats.refused++;
-          server.emit("refused", decision);
-        });
+      if (server.#context !== undefined) {
+        const allow = options.curve?.allow === undefined ? undefined : new Set(options.curve.allow);
+        const authenticate = server.#authenticate;
+        server.#zap = await ZapHandler.start(
+          server.#context,
+          (mechanism, credentials) => {
+            if (mechanism === "CURVE" && allow !== undefined && !allow.has(credentials.publicKey ?? "")) return undefined;
+            return authenticate === undefined ? credentials.publicKey : authenticate(mechanism, credentials);
+          },
+          (decision) => {
+            if (!decision.allowed) server.#refused(decision);
+          },
+        );
       }
       await server.#router.bind(`tcp://${options.host ?? "127.0.0.1"}:${options.port === 0 ? "*" : options.port}`);
       const endpoint = server.#router.lastEndpoint ?? "";
@@ -120,6 +179,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     return [...this.#peers.keys()];
   }
 
+  /** User ids of the clients logged in and not lost. */
+  get users(): string[] {
+    return [...this.#identityOf.keys()];
+  }
+
   /** Registers a procedure clients may call. */
   register(name: string, fn: Procedure): this {
     this.#calls.register(name, fn);
@@ -127,14 +191,16 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   }
 
   /**
-   * Calls procedure `name` of the client with that identity.
+   * Calls procedure `name` of a connected client: by its user id with `plain` or `authenticate` (a
+   * client cannot claim another's), by its identity otherwise.
    * @throws RpcRemoteError (the client's procedure threw), RpcMethodNotFoundError, RpcTimeoutError,
    * RpcPeerLostError (the client is not connected or died during the call), RpcClosedError.
    */
-  call(identity: string, name: string, ...args: unknown[]): Promise<unknown> {
+  call(peer: string, name: string, ...args: unknown[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new RpcClosedError("RPC server"));
-    if (!this.#peers.has(identity)) return Promise.reject(new RpcPeerLostError(identity, this.#heartbeatTimeout));
-    return this.#calls.call(identity, name, args, this.#callTimeout, (json) => this.#queue.send([identity, RpcKind.rpc, json]));
+    const identity = this.#loginRequired ? this.#identityOf.get(peer) : peer;
+    if (identity === undefined || !this.#peers.has(identity)) return Promise.reject(new RpcPeerLostError(peer, this.#heartbeatTimeout));
+    return this.#calls.call(identity, name, args, this.#callTimeout, (frame) => this.#queue.send([identity, RpcKind.rpc, frame]));
   }
 
   /** Closes the socket (linger 0) and the ZAP handler; pending calls fail with RpcClosedError. */
@@ -149,16 +215,35 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
 
   async #serve(): Promise<void> {
     try {
-      for await (const [identityFrame, kind, body] of this.#router) {
+      for await (const [identityFrame, kindFrame, body] of this.#router) {
         const identity = identityFrame?.toString() ?? "";
+        if (!this.#peers.has(identity) && this.#peers.size >= this.#maxClients) {
+          this.stats.dropped++;
+          // Said once per episode, not per frame: a flood of identities must not become a flood of events.
+          if (!this.#full) this.#report(new RpcTooManyClientsError(this.#maxClients, identity));
+          this.#full = true;
+          continue;
+        }
+        if (this.#peers.size < this.#maxClients) this.#full = false; // room again: the next drop is news
         if (!this.#peers.has(identity)) this.emit("connect", identity);
         this.#peers.set(identity, Date.now());
-        if (kind?.toString() === RpcKind.heartbeat) {
-          this.#queue.send([identity, RpcKind.heartbeat]).catch(() => undefined);
-        } else if (kind?.toString() === RpcKind.rpc && body !== undefined) {
-          void this.#calls.handle(identity, body.toString(), (json) => this.#queue.send([identity, RpcKind.rpc, json])).catch(() => undefined);
+        const kind = kindFrame?.toString();
+        if (kind === RpcKind.login) {
+          void this.#login(identity, body);
+        } else if (kind === RpcKind.loginAsk) {
+          if (this.#loginRequired) this.#askLogin(identity);
+          else this.#send([identity, RpcKind.loginOk, ""]); // nothing to prove here
+        } else if (this.#loginRequired && !this.#userOf.has(identity) && (kind === RpcKind.rpc || kind === RpcKind.heartbeat)) {
+          // Not logged in (a new connection, or this server restarted): nothing is served before that.
+          this.#askLogin(identity);
+        } else if (kind === RpcKind.heartbeat) {
+          this.#send([identity, RpcKind.heartbeat]);
+        } else if (kind === RpcKind.rpc && body !== undefined) {
+          this.#calls.handle(identity, body, (frame) => this.#queue.send([identity, RpcKind.rpc, frame])).catch((error: unknown) => {
+            if (error instanceof ZmqProtocolError) this.#report(error);
+          });
         } else {
-          this.#report(new ZmqProtocolError(`RPC frame from ${JSON.stringify(identity)} of unknown kind`, kind?.toString()));
+          this.#report(new ZmqProtocolError(`RPC frame from ${JSON.stringify(identity)} of unknown kind`, kind));
         }
       }
     } catch (error) {
@@ -166,15 +251,80 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     }
   }
 
+  // One nonce per identity until it is lost: a login crossing a second ask still signs the right one.
+  #askLogin(identity: string): void {
+    let nonce = this.#nonces.get(identity);
+    if (nonce === undefined) {
+      nonce = randomBytes(16).toString("base64");
+      this.#nonces.set(identity, nonce);
+    }
+    this.#send([identity, RpcKind.loginAsk, nonce]);
+  }
+
+  // The login binds this identity to its user id, since ZeroMQ does not tell which connection a frame's
+  // ZAP user id belongs to: PLAIN sends the credentials ZAP checked again; CURVE proves it holds the
+  // secret key of the public key it names, for this server's nonce and this identity.
+  async #login(identity: string, body: Buffer | undefined): Promise<void> {
+    const nonce = this.#nonces.get(identity);
+    let who = "";
+    let userId: string | undefined;
+    try {
+      const parsed: unknown = JSON.parse(body?.toString() ?? "");
+      const { username, password, publicKey, proof } = (parsed ?? {}) as Record<string, unknown>;
+      if (!this.#loginRequired || this.#authenticate === undefined) throw new Error("no login here");
+      if (this.#plain && typeof username === "string" && typeof password === "string") {
+        who = username;
+        userId = await this.#authenticate("PLAIN", { address: "", username, password });
+      } else if (this.#curve !== undefined && typeof publicKey === "string" && typeof proof === "string" && nonce !== undefined) {
+        who = publicKey;
+        const allowed = this.#curve.allow === undefined || this.#curve.allow.includes(publicKey);
+        if (allowed && checkCurveProof(this.#curve, publicKey, nonce, identity, proof)) {
+          userId = await this.#authenticate("CURVE", { address: "", publicKey });
+        }
+      }
+    } catch {
+      userId = undefined;
+    }
+    if (typeof userId !== "string" || userId.length === 0) {
+      const mechanism = this.#plain ? "PLAIN" : "CURVE";
+      this.#refused({ mechanism, publicKey: this.#plain ? "" : who, username: this.#plain ? who : "", address: "", allowed: false, reason: "login refused" });
+      this.#send([identity, RpcKind.loginRefused, "login refused"]);
+      return;
+    }
+    // The newest login of a user wins (a restarted client comes back under a new identity).
+    const previous = this.#identityOf.get(userId);
+    if (previous !== undefined && previous !== identity) this.#userOf.delete(previous);
+    const known = this.#userOf.get(identity) === userId;
+    this.#userOf.set(identity, userId);
+    this.#identityOf.set(userId, identity);
+    if (!known) this.emit("login", identity, userId); // a second login crossing an ask is no news
+    this.#send([identity, RpcKind.loginOk, userId]);
+  }
+
+  #send(frames: (string | Buffer)[]): void {
+    this.#queue.send(frames).catch(() => undefined);
+  }
+
   #checkPeers(): void {
     const cutoff = Date.now() - this.#heartbeatTimeout;
     for (const [identity, lastSeen] of this.#peers) {
       if (lastSeen >= cutoff) continue;
       this.#peers.delete(identity);
+      this.#nonces.delete(identity);
+      const userId = this.#userOf.get(identity);
+      this.#userOf.delete(identity);
+      if (userId !== undefined && this.#identityOf.get(userId) === identity) this.#identityOf.delete(userId);
       this.stats.lost++;
-      this.#calls.fail(identity, new RpcPeerLostError(identity, Date.now() - lastSeen));
+      this.#calls.fail(identity, new RpcPeerLostError(userId ?? identity, Date.now() - lastSeen));
       this.emit("disconnect", identity);
     }
+  }
+
+  #refused(decision: ZapDecision): void {
+    this.stats.refused++;
+    this.emit("refused", decision);
+    const who = decision.publicKey || decision.username || decision.address || "a client";
+    this.#report(new RpcAuthError(`RPC server port ${this.#port}`, `${decision.mechanism} ${who}: ${decision.reason ?? "refused"}`));
   }
 
   #report(error: BerryError): void {

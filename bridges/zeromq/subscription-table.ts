@@ -20,17 +20,20 @@ export class SubscriptionTable {
     return this.#clients.size;
   }
 
-  /** Registers or refreshes a client; returns whether it was new. Throws InvalidIdentifierError on a bad pattern. */
-  set(clientId: string, patterns: readonly string[], now: number): boolean {
+  /**
+   * Registers or refreshes a client; says whether it was new, changed its patterns, or is the same.
+   * Throws InvalidIdentifierError on a bad pattern.
+   */
+  set(clientId: string, patterns: readonly string[], now: number): "new" | "changed" | "same" {
     const parsed = patterns.map((pattern) => parseIdentifier(pattern));
     const known = this.#clients.get(clientId);
     if (known !== undefined && sameIds(known.patterns, parsed)) {
       known.lastSeen = now;
-      return false;
+      return "same";
     }
     this.#clients.set(clientId, { patterns: parsed, lastSeen: now });
     this.#cache.clear();
-    return known === undefined;
+    return known === undefined ? "new" : "changed";
   }
 
   /** Marks a client as alive. */

@@ -23,3 +23,20 @@ export function isCurveKey(text: unknown): text is string {
   for (const char of text) if (!ALPHABET.includes(char)) return false;
   return true;
 }
+
+/** Decodes Z85 text (ZeroMQ RFC 32); the length must be a multiple of 5. @throws RangeError on bad text. */
+export function z85Decode(text: string): Buffer {
+  if (text.length % 5 !== 0) throw new RangeError(`z85: length ${text.length} is not a multiple of 5`);
+  const bytes = Buffer.alloc((text.length / 5) * 4);
+  for (let offset = 0; offset < text.length; offset += 5) {
+    let value = 0;
+    for (let i = 0; i < 5; i++) {
+      const digit = ALPHABET.indexOf(text[offset + i] as string);
+      if (digit === -1) throw new RangeError(`z85: ${JSON.stringify(text[offset + i])} is not a Z85 character`);
+      value = value * 85 + digit;
+    }
+    if (value > 0xffff_ffff) throw new RangeError("z85: a group decodes past 32 bits");
+    bytes.writeUInt32BE(value, (offset / 5) * 4);
+  }
+  return bytes;
+}

@@ -67,7 +67,7 @@ describe("the packed package, installed with the core only", () => {
     for (const peer of ["zeromq", "ioredis"]) assert.equal(existsSync(join(app, "node_modules", peer)), false, `${peer} not installed`);
     const manifest = JSON.parse(readFileSync(join(app, "node_modules/berrymq/package.json"), "utf8")) as Record<string, Record<string, unknown>>;
     assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), CORE_DEPENDENCIES);
-    assert.deepEqual(manifest.peerDependenciesMeta, { ioredis: { optional: true }, zeromq: { optional: true } });
+    assert.deepEqual(manifest.peerDependenciesMeta, { ioredis: { optional: true }, msgpackr: { optional: true }, zeromq: { optional: true } });
     const bytes = ["berrymq", ...CORE_DEPENDENCIES].reduce((total, name) => total + sizeOf(join(app, "node_modules", name)), 0);
     console.log(`core-only install: ${(bytes / 1024).toFixed(0)} KiB (berrymq + ${CORE_DEPENDENCIES.join(", ")})`);
     assert.ok(bytes < 5 * 1024 * 1024, `core-only install is ${bytes} bytes`);

@@ -7,11 +7,14 @@ const FIXTURE = fileURLToPath(new URL("./fixtures/broker-child.ts", import.meta.
 /** A broker running in a child process. */
 export interface BrokerChild {
   kill(): Promise<void>;
+  /** Everything it printed on stdout so far. */
+  output(): string;
 }
 
 /** Starts `fixtures/broker-child.ts` and resolves once it printed "ready". */
-export function startBrokerChild(pubPort: number, recvPort: number, persistFile: string): Promise<BrokerChild> {
-  const child = spawn(process.execPath, ["--import", "tsx", FIXTURE, String(pubPort), String(recvPort), persistFile, "200"], {
+export function startBrokerChild(pubPort: number, recvPort: number, persistFile: string, more?: object): Promise<BrokerChild> {
+  const args = [FIXTURE, String(pubPort), String(recvPort), persistFile, "200", ...(more === undefined ? [] : [JSON.stringify(more)])];
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
@@ -21,7 +24,7 @@ export function startBrokerChild(pubPort: number, recvPort: number, persistFile:
       out += chunk.toString();
       if (out.includes("ready")) {
         child.removeAllListeners("exit");
-        resolve({ kill: () => killHard(child) });
+        resolve({ kill: () => killHard(child), output: () => out });
       }
     });
   });

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { Bus } from "../../../lib/bus.js";
@@ -46,5 +49,35 @@ describe("berrymq broker (CLI)", () => {
     const broker = run(["--pub-port", "seventy"]);
     assert.equal(await broker.exited, 2);
     assert.match(broker.output(), /invalid pubPort "seventy": expected an integer/);
+  });
+});
+
+describe("berrymq broker dead-letters (CLI)", () => {
+  it("a broker run with --expiry and --dead-letter-file writes dead letters that `broker dead-letters FILE` lists", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "berrymq-cli-dead-"));
+    const file = join(dir, "dead.log");
+    const pubPort = await freePort();
+    const recvPort = await freePort();
+    const broker = run(["--pub-port", String(pubPort), "--recv-port", String(recvPort), "--expiry", "200", "--dead-letter-file", file]);
+    try {
+      await waitFor(() => broker.output().includes("berrymq broker: pub"), "the broker's banner", 10_000);
+      const sender = await BrokerLink.connect({ bus: new Bus(), pubPort, recvPort, importFilters: ["none:none"], acknowledge: ["*:*"] });
+      sender.bus.twitter("ordres:new", "typo");
+      await waitFor(() => existsSync(file) && readFileSync(file, "utf8").includes("ordres:new"), "the dead letter in the file", 10_000);
+      await sender.close();
+      const list = run(["dead-letters", file]);
+      assert.equal(await list.exited, 0);
+      assert.match(list.output(), /expired {2}ordres:new {2}\S+ {2}from [0-9a-f]{16}/);
+      assert.match(list.output(), /1 dead letter\(s\) in /);
+      const json = run(["dead-letters", file, "--json"]);
+      assert.equal(await json.exited, 0);
+      assert.equal((JSON.parse(json.output().trim()) as { identifier: string }).identifier, "ordres:new");
+      const bad = run(["dead-letters"]);
+      assert.equal(await bad.exited, 2);
+    } finally {
+      broker.kill();
+      await broker.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

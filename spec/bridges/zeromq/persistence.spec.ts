@@ -68,7 +68,7 @@ describe("zeromq broker: persistence", () => {
   it("replays held messages, ignores a torn last line, and compacts acknowledged ones away", () => {
     const file = join(dir, "compact.log");
     const first = AckLog.open(file, "batch").log;
-    const messages = Array.from({ length: 3_000 }, (_, i) => ({ messageId: `m${i}`, identifier: "job:run", senderId: "s", payload: `{"n":${i}}` }));
+    const messages = Array.from({ length: 3_000 }, (_, i) => ({ messageId: `m${i}`, identifier: "job:run", senderId: "s", payload: `{"n":${i}}`, heldAt: 0 }));
     first.hold(messages);
     first.sync();
     first.acked(messages.slice(0, 2_999).map((m) => m.messageId));
@@ -80,6 +80,27 @@ describe("zeromq broker: persistence", () => {
     const { log, held } = AckLog.open(file, "batch");
     log.close();
     assert.deepEqual(held.map((m) => m.messageId), ["m2999"]);
+  });
+
+  it("keeps each held message's deadline across a replay, Infinity (never) included", () => {
+    const file = join(dir, "deadlines.log");
+    const first = AckLog.open(file, "batch").log;
+    first.hold([
+      { messageId: "never", identifier: "a:b", senderId: "s", payload: "{}", heldAt: 1, expiresAt: Number.POSITIVE_INFINITY },
+      { messageId: "soon", identifier: "a:b", senderId: "s", payload: "{}", heldAt: 2, expiresAt: 5_000 },
+      { messageId: "old", identifier: "a:b", senderId: "s", payload: "{}", heldAt: 3 },
+    ]);
+    first.close();
+    const { log, held } = AckLog.open(file, "batch");
+    log.close();
+    assert.deepEqual(
+      held.map((m) => [m.messageId, m.heldAt, m.expiresAt]),
+      [
+        ["never", 1, Number.POSITIVE_INFINITY],
+        ["soon", 2, 5_000],
+        ["old", 3, undefined], // a record from before expiry existed: the broker gives it its default
+      ],
+    );
   });
 });
 

@@ -67,9 +67,74 @@ describe("zeromq broker protocol: a batch is validated envelope by envelope", ()
     const error = await publishRaw(dealer, "2", ["raw:a", "raw/9", 0], [envelopeLine("raw:a", "raw/9", 9), envelopeLine("raw:a", "raw/10", 10)]);
     assert.match(error, /the head names 1 envelope\(s\), the body holds 2/);
     const badFlag = await publishRaw(dealer, "3", ["raw:a", "raw/11", 7], [envelopeLine("raw:a", "raw/11", 11)]);
-    assert.match(badFlag, /head entry 0 is not \[identifier, messageId, 0\|1\]/);
-    assert.equal(broker.stats.rejected, before + 2);
+    assert.match(badFlag, /head entry 0: not 0, 1 or a policy object/);
+    const badPolicy = await publishRaw(dealer, "4", ["raw:a", "raw/12", { e: -1 }], [envelopeLine("raw:a", "raw/12", 12)]);
+    assert.match(badPolicy, /head entry 0: expiry is not a duration in ms/);
+    const unknownField = await publishRaw(dealer, "5", ["raw:a", "raw/13", { x: 1 }], [envelopeLine("raw:a", "raw/13", 13)]);
+    assert.match(unknownField, /unknown policy field\(s\) x/);
+    assert.equal(broker.stats.rejected, before + 4);
     await sleep(100);
-    assert.ok(!got.includes(9) && !got.includes(11), "nothing of a refused batch is delivered");
+    assert.ok(![9, 11, 12, 13].some((n) => got.includes(n)), "nothing of a refused batch is delivered");
+  });
+});
+
+describe("zeromq broker protocol: a batch sent twice (a lost receipt) counts once against the quota", () => {
+  it("holds the same messageIds once, and releasing them frees the whole quota", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), maxUnackedPerClient: 4 });
+    broker.on("error", () => undefined);
+    const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
+    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+    t.after(() => {
+      dealer.close();
+      broker.close();
+    });
+    const batch = (ids: number[]): [unknown[], string[]] => [
+      ids.flatMap((id) => ["dup:a", `dup/${id}`, 1]),
+      ids.map((id) => envelopeLine("dup:a", `dup/${id}`, id)),
+    ];
+    assert.equal(await publishRaw(dealer, "1", ...batch([1, 2])), "");
+    assert.equal(await publishRaw(dealer, "2", ...batch([1, 2])), "", "the same batch again, as after a lost receipt");
+    assert.equal(broker.held, 2);
+    assert.equal(await publishRaw(dealer, "2b", ...batch([8, 9])), "", "the quota has room for two more");
+    assert.equal(await publishRaw(dealer, "2c", ...batch([8, 9])), "", "a retry at a full quota is not refused: it takes no room");
+    await dealer.send(["A", JSON.stringify(["dup/8", "dup/9"])]);
+    await dealer.send(["A", JSON.stringify(["dup/1", "dup/2"])]);
+    await waitFor(() => broker.held === 0, "both released");
+    assert.equal(await publishRaw(dealer, "3", ...batch([3, 4, 5, 6])), "", "all four of the quota are free again");
+    assert.equal(broker.held, 4);
+    assert.match(await publishRaw(dealer, "4", ...batch([7])), /BROKER_QUOTA/);
+  });
+});
+
+describe("zeromq broker protocol: bounded registrations", () => {
+  it("refuses a HELLO with more than maxPatterns patterns, and one more client past maxClients", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), maxPatterns: 3, maxClients: 2 });
+    const errors: BerryError[] = [];
+    broker.on("error", (error) => void errors.push(error));
+    const dealers = Array.from({ length: 3 }, () => {
+      const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
+      dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+      return dealer;
+    });
+    t.after(() => {
+      for (const dealer of dealers) dealer.close();
+      broker.close();
+    });
+    const [first, second, third] = dealers as [zmq.Dealer, zmq.Dealer, zmq.Dealer];
+    await first.send(["H", JSON.stringify(["a:1", "a:2", "a:3", "a:4"])]);
+    await waitFor(() => errors.length === 1, "the refusal");
+    assert.match(errors[0]?.message ?? "", /4 patterns, more than maxPatterns 3/);
+    assert.equal(broker.clients, 0);
+    await first.send(["H", JSON.stringify(["a:1"])]);
+    await second.send(["H", JSON.stringify(["a:1"])]);
+    await waitFor(() => broker.clients === 2, "two clients");
+    await third.send(["H", JSON.stringify(["a:1"])]);
+    await waitFor(() => errors.length === 2, "the third refused");
+    assert.match(errors[1]?.message ?? "", /2 clients registered already \(maxClients\)/);
+    assert.equal(broker.clients, 2);
+    await second.send(["B"]);
+    await waitFor(() => broker.clients === 1, "second left");
+    await third.send(["H", JSON.stringify(["a:1"])]);
+    await waitFor(() => broker.clients === 2, "room for the third now");
   });
 });

@@ -11,6 +11,7 @@ import {
   RpcRemoteError,
   RpcServer,
   RpcTimeoutError,
+  RpcTooManyClientsError,
 } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
@@ -125,6 +126,7 @@ describe("zeromq RPC: CURVE with an allow-list", () => {
       heartbeatInterval: 100,
     });
     server.register("secret", () => "42");
+    server.on("error", () => undefined); // each refusal is also an RpcAuthError event (see rpc-auth.spec.ts)
   });
   after(() => server.close());
 
@@ -142,5 +144,40 @@ describe("zeromq RPC: CURVE with an allow-list", () => {
     assert.equal(error.code, "RPC_AUTH_REFUSED");
     assert.ok(server.stats.refused >= 1, "the server counted the refusal");
     client.close();
+  });
+});
+
+describe("zeromq RPC: bounded clients", () => {
+  it("past maxClients, frames from new identities are dropped and reported once; a lost client makes room", async (t) => {
+    const server = await RpcServer.listen({ port: await freePort(), maxClients: 2, heartbeatInterval: 100, heartbeatTimeout: 300 });
+    server.register("ping", () => "pong");
+    const errors: unknown[] = [];
+    server.on("error", (error) => void errors.push(error));
+    const clients: RpcClient[] = [];
+    const connect = (identity: string): RpcClient => {
+      const client = RpcClient.connect({ port: server.port, identity, heartbeatInterval: 100, callTimeout: 500 });
+      client.on("error", () => undefined);
+      clients.push(client);
+      return client;
+    };
+    t.after(() => {
+      for (const client of clients) client.close();
+      server.close();
+    });
+    const a = connect("a");
+    const b = connect("b");
+    assert.equal(await a.call("ping"), "pong");
+    assert.equal(await b.call("ping"), "pong");
+    const c = connect("c");
+    connect("d");
+    // Dropped: c hears nothing back (its heartbeats go unanswered too).
+    await assert.rejects(c.call("ping"), (error: unknown) => error instanceof RpcTimeoutError || error instanceof RpcPeerLostError);
+    assert.deepEqual(server.clients.sort(), ["a", "b"]);
+    assert.ok(server.stats.dropped >= 1);
+    assert.ok(errors.length >= 1 && errors.every((e) => e instanceof RpcTooManyClientsError));
+    await waitFor(() => server.stats.dropped >= 5, "c and d keep knocking");
+    assert.equal(errors.length, 1, "reported once while full, not per frame");
+    a.close();
+    await waitFor(() => !server.clients.includes("a") && server.clients.length === 2, "a lost, c or d admitted", 5_000);
   });
 });
