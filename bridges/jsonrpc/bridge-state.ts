@@ -8,7 +8,7 @@ import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
 import type { CloseReport, LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { PeerExpiredError, RpcFault } from "./errors.js";
-import { cameFromLegacy, LegacyEchoFilter, legacyHop } from "./legacy-echo-filter.js";
+import { LegacyEchoFilter, legacyHop } from "./legacy-echo-filter.js";
 import { fromLegacy } from "./legacy-message.js";
 import { LegacyPeerLink } from "./legacy-peer-link.js";
 import { checkPeerUrl } from "./peer-address.js";
@@ -69,13 +69,11 @@ export class BridgeState {
   closing = false;
   readonly #ownQueues: Queue[];
   readonly #options: BridgeStateOptions;
-  readonly #echoes: LegacyEchoFilter;
   #legacySeq = 0;
 
   constructor(options: BridgeStateOptions) {
     this.bus = options.bus;
     this.#options = options;
-    this.#echoes = LegacyEchoFilter.of(options.bus, options.legacyEchoWindow);
     this.sessions = new SessionTable(options.sweepInterval, {
       maxSessions: options.maxSessions,
       onExpire: (_token, session, ttl) => {
@@ -164,7 +162,7 @@ export class BridgeState {
       given,
       {
         hop: legacyHop(addr[0], addr[1] as number),
-        echoes: this.#echoes,
+        echoes: LegacyEchoFilter.of(this.bus, this.#options.legacyEchoWindow),
         onLost: () => void this.sessions.close(given),
         onAlive: () => this.sessions.touch(given),
       },
@@ -184,8 +182,8 @@ export class BridgeState {
     const session = this.sessions.use(token);
     if (session.kind === "queue") throw wrongKind(session.kind, "send");
     const message = fromEnvelope(envelope);
-    // A message that passed through a 0.3 node may come back as that node's echo, with a new messageId.
-    if (cameFromLegacy(message.hops) && this.#echoes.check(fingerprint(message))) return null;
+    // Once this bus has a 0.3 peer, a message may be (or meet) a 0.3 node's echo with a new messageId.
+    if (LegacyEchoFilter.find(this.bus)?.isEcho(message) === true) return null;
     if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
     return this.bus.inject(message) ?? null;
   }
@@ -200,7 +198,7 @@ export class BridgeState {
     const origin = `client@${this.bus.id}`;
     const hops = legacyPeer === undefined ? [origin] : [legacyPeer, origin];
     const message = fromLegacy(identifier, args, kwargs, `${origin}/${++this.#legacySeq}`, hops);
-    if (legacyPeer !== undefined && this.#echoes.check(fingerprint(message))) return null;
+    if (legacyPeer !== undefined && LegacyEchoFilter.of(this.bus, this.#options.legacyEchoWindow).isEcho(message)) return null;
     if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
     return this.bus.inject(message) ?? null;
   }
@@ -281,10 +279,6 @@ function checkIdentifier(name: string, value: unknown): asserts value is string 
       typeof value === "string" ? `(${value.length} characters)` : value,
       `a string of at most ${ENVELOPE_LIMITS.identifierLength} characters such as "app:log"`,
     );
-}
-
-function fingerprint(message: Message): string {
-  return LegacyEchoFilter.fingerprint(message.id, message.args, message.kwargs);
 }
 
 function wrongKind(kind: string, what: string): RpcFault {

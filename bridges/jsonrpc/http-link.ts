@@ -42,8 +42,7 @@ export abstract class HttpLink extends Link {
   protected readonly endpoint: RpcEndpoint;
   protected readonly ttl: number;
   protected token: string | undefined;
-  /** Set once the handshake found a berryMQ 0.3 server: messages then go as 0.3 `send_message` calls. */
-  protected legacy = false;
+  #legacy = false;
   #connecting: Promise<string> | undefined;
 
   constructor(url: string | URL, options: HttpLinkOptions = {}) {
@@ -54,6 +53,17 @@ export abstract class HttpLink extends Link {
 
   /** Opens the connection on the server; resolves to the token to send with. */
   protected abstract handshake(): Promise<string>;
+
+  /** Whether the handshake found a berryMQ 0.3 server: messages then go as 0.3 `send_message` calls. */
+  protected get legacy(): boolean {
+    return this.#legacy;
+  }
+
+  protected set legacy(legacy: boolean) {
+    // The bus's echo filter starts with its first 0.3 peer.
+    if (legacy) LegacyEchoFilter.of(this.bus, CLIENT_ECHO_WINDOW);
+    this.#legacy = legacy;
+  }
 
   /** Resolves once the server has accepted the connection (one handshake at a time). */
   async connected(): Promise<void> {
@@ -68,7 +78,6 @@ export abstract class HttpLink extends Link {
         name: this.name,
         endpoint: this.endpoint,
         token,
-        echoes: LegacyEchoFilter.of(this.bus, CLIENT_ECHO_WINDOW),
         skip: (error) => {
           this.stats.dropped++;
           reportOn(this, this.bus, error);

@@ -1,7 +1,7 @@
 import type { Message } from "../../lib/message.js";
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
-import { LegacyEchoFilter } from "./legacy-echo-filter.js";
+import type { LegacyEchoFilter } from "./legacy-echo-filter.js";
 import { reportOn, sendLegacy } from "./legacy-sender.js";
 import { RpcEndpoint } from "./rpc-endpoint.js";
 
@@ -9,6 +9,7 @@ import { RpcEndpoint } from "./rpc-endpoint.js";
 export interface LegacyPeerWiring {
   /** The peer's `0.3@host:port` hop: messages that passed through it are not sent back to it. */
   hop: string;
+  /** The bus's echo filter (created before this link, so it sees every message first). */
   echoes: LegacyEchoFilter;
   /** The peer forgot our token: the server closes the session. */
   onLost(): void;
@@ -58,7 +59,6 @@ export class LegacyPeerLink extends Link {
         name: this.name,
         endpoint: this.#endpoint,
         token: this.#token,
-        echoes: this.#wiring.echoes,
         skip: (error) => {
           this.stats.dropped++;
           reportOn(this, this.bus, error);

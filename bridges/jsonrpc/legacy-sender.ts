@@ -3,7 +3,6 @@ import type { BerryError } from "../../lib/errors.js";
 import { checkJsonValue, type Envelope } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { PeerRefusedError, RemoteError, RpcFault, UnsendableMessageError } from "./errors.js";
-import { LegacyEchoFilter } from "./legacy-echo-filter.js";
 import type { RpcEndpoint } from "./rpc-endpoint.js";
 
 /** What a {@link sendLegacy} call needs from its link. */
@@ -11,7 +10,6 @@ export interface LegacySendContext {
   readonly name: string;
   readonly endpoint: RpcEndpoint;
   readonly token: string;
-  readonly echoes: LegacyEchoFilter;
   /** Counts and reports a message that was skipped. */
   skip(error: BerryError): void;
   /** The peer answered "invalid token" or "timeout": it forgot us. */
@@ -20,7 +18,7 @@ export interface LegacySendContext {
 
 /**
  * Sends envelopes to a berryMQ 0.3 server as `send_message` calls, one at a time, in order (0.3 has no
- * batches). Each sent message's fingerprint is remembered so its echo is recognised. A message the peer
+ * batches). A message the peer
  * refuses (its follower raised: an `error` answer) or that JSON cannot carry exactly is reported and
  * skipped, never retried; an unreachable peer rejects, keeping what is left of `batch` for the retry.
  */
@@ -33,7 +31,6 @@ export async function sendLegacy(context: LegacySendContext, batch: Envelope[]):
       batch.shift();
       continue;
     }
-    context.echoes.record(LegacyEchoFilter.fingerprint(envelope.id, envelope.args, envelope.kwargs));
     let answer: unknown;
     try {
       answer = await context.endpoint.legacyCall("send_message", [context.token, envelope.id, envelope.args, envelope.kwargs]);
