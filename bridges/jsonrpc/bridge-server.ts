@@ -306,7 +306,8 @@ export async function serve(options: BridgeServerOptions = {}): Promise<BridgeSe
 }
 
 function reply(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, JSON_HEADERS).end(body);
+  // A known length spares chunked encoding (and lets pipelining clients find each answer's end).
+  res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(body) }).end(body);
 }
 
 function errorBody(code: BridgeErrorCode, message: string): string {
