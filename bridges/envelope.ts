@@ -26,8 +26,19 @@ export const ENVELOPE_LIMITS = Object.freeze({
   depth: 64,
 });
 
-// Keys that would reach an object's prototype if the payload were ever merged into one.
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+/**
+ * The key of `value` that could reach a prototype if it were ever merged into an object, or undefined:
+ * `__proto__`, or `constructor` holding an object with a `prototype` key (the line fastify's
+ * secure-json-parse draws). `constructor` and `prototype` alone are ordinary data.
+ */
+export function prototypeKey(value: object): string | undefined {
+  if (Object.hasOwn(value, "__proto__")) return "__proto__";
+  if (Object.hasOwn(value, "constructor")) {
+    const held = (value as Record<string, unknown>).constructor;
+    if (typeof held === "object" && held !== null && Object.hasOwn(held, "prototype")) return "constructor.prototype";
+  }
+  return undefined;
+}
 
 /** The envelope of a message, ready for `JSON.stringify`. */
 export function toEnvelope(message: Message): Envelope {
@@ -86,20 +97,24 @@ export function fromEnvelope(value: unknown): Message {
 }
 
 /**
- * Checks that a decoded JSON value holds no key that could reach a prototype and is not nested deeper
- * than the limit. `path` names the place for the error.
+ * Checks that a decoded JSON value holds no key that could reach a prototype (see {@link prototypeKey}),
+ * no number JSON cannot carry exactly (NaN, ±Infinity) and is not nested deeper than the limit. `path`
+ * names the place for the error.
  */
 export function checkJsonValue(value: unknown, path: string, depth: number): void {
   if (depth > ENVELOPE_LIMITS.depth) throw new InvalidEnvelopeError(path, "(nested too deep)", `at most ${ENVELOPE_LIMITS.depth} levels`);
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new InvalidEnvelopeError(path, value, "a finite number (JSON carries no NaN or Infinity)");
+    return;
+  }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) checkJsonValue(value[i], `${path}[${i}]`, depth + 1);
     return;
   }
   if (typeof value !== "object" || value === null) return;
-  for (const key of Object.keys(value)) {
-    if (FORBIDDEN_KEYS.has(key)) throw new InvalidEnvelopeError(`${path}.${key}`, key, "no __proto__, constructor or prototype keys");
-    checkJsonValue((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
-  }
+  const bad = prototypeKey(value);
+  if (bad !== undefined) throw new InvalidEnvelopeError(`${path}.${bad}`, bad, "no __proto__ key, and no constructor holding a prototype key");
+  for (const key of Object.keys(value)) checkJsonValue((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
 }
 
 function checkString(value: Record<string, unknown>, field: string, max: number): string {

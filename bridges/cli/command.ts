@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** One `berrymq` subcommand; main.ts lists them all in one array. */
@@ -72,10 +73,41 @@ export function untilSignal(): Promise<void> {
   });
 }
 
-/** The shared secret from `--secret` or the BERRYMQ_SECRET environment variable, as client options. */
-export function secretOption(flag: string | undefined): { secret?: string } {
-  const secret = flag ?? process.env.BERRYMQ_SECRET;
-  return secret === undefined || secret === "" ? {} : { secret };
+/** The options every command that talks to a server takes for its shared secret. */
+export const SECRET_OPTIONS = {
+  secret: { type: "string" },
+  "secret-file": { type: "string" },
+} as const;
+
+/** Usage lines of {@link SECRET_OPTIONS}. */
+export const SECRET_USAGE = `  --secret-file  read the shared secret from FILE (trailing newline ignored)
+  --secret       the shared secret itself (visible to other users in \`ps\`: prefer
+                 --secret-file or $BERRYMQ_SECRET; a warning is printed)`;
+
+/**
+ * The shared secret from `--secret-file`, `--secret` (with a warning: the command line is visible in
+ * `ps`) or the BERRYMQ_SECRET environment variable, as options; or the problem with them.
+ */
+export function secretOption(values: {
+  secret?: string | undefined;
+  "secret-file"?: string | undefined;
+}): { ok: true; options: { secret?: string } } | { ok: false; problem: string } {
+  const flag = values.secret;
+  const file = values["secret-file"];
+  if (flag !== undefined && file !== undefined) return { ok: false, problem: "give --secret or --secret-file, not both" };
+  let secret: string | undefined;
+  if (file !== undefined) {
+    try {
+      secret = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      return { ok: false, problem: `cannot read --secret-file ${JSON.stringify(file)}: ${(error as Error).message}` };
+    }
+    if (secret === "") return { ok: false, problem: `--secret-file ${JSON.stringify(file)} is empty` };
+  } else if (flag !== undefined) {
+    console.error("berrymq: warning: --secret is visible to other users (ps, shell history); use --secret-file FILE or $BERRYMQ_SECRET");
+    secret = flag;
+  } else secret = process.env.BERRYMQ_SECRET;
+  return { ok: true, options: secret === undefined || secret === "" ? {} : { secret } };
 }
 
 /** Prints an error as `berrymq <name>: <message>` and returns exit code 1. */

@@ -1,8 +1,8 @@
 import { QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, parseCommand, secretOption, usageError } from "./command.js";
+import { type Command, failed, parseCommand, SECRET_OPTIONS, SECRET_USAGE, secretOption, usageError } from "./command.js";
 
-const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret SECRET]
+const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
 
 Pulls messages from a queue on the bridge server at URL (style 03) and prints each as a JSON line.
 Exits 0 after N messages, 1 when none came in time.
@@ -11,7 +11,8 @@ Exits 0 after N messages, 1 when none came in time.
   --count    how many messages to take (default 1)
   --timeout  ms to wait for each message (default 10000)
   --nowait   do not wait: take only what is queued now
-  --secret   the server's shared secret (default: $BERRYMQ_SECRET)`;
+${SECRET_USAGE}
+  The server's shared secret defaults to $BERRYMQ_SECRET.`;
 
 /**
  * `berrymq get`: pulls from a remote queue.
@@ -30,12 +31,14 @@ export const getCommand: Command = {
         count: { type: "string" },
         timeout: { type: "string" },
         nowait: { type: "boolean" },
-        secret: { type: "string" },
+        ...SECRET_OPTIONS,
       },
       { min: 1, max: 1 },
     );
     if (!parsed.ok) return parsed.code;
     const { values } = parsed;
+    const secret = secretOption(values);
+    if (!secret.ok) return usageError(this, secret.problem).code;
     const count = Number(values.count ?? 1);
     const timeout = Number(values.timeout ?? 10_000);
     if (!Number.isInteger(count) || count < 1)
@@ -49,7 +52,7 @@ export const getCommand: Command = {
         shared: true,
         ttl: 60,
         ...(values.filter === undefined ? {} : { filter: values.filter }),
-        ...secretOption(values.secret),
+        ...secret.options,
       });
     } catch (error) {
       return failed(this.name, error);

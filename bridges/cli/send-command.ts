@@ -2,15 +2,16 @@ import { isPlainObject } from "../../lib/kwargs.js";
 import { Bus } from "../../lib/bus.js";
 import { kw } from "../../lib/kwargs.js";
 import { SendOnlyClient } from "../jsonrpc/index.js";
-import { type Command, failed, parseCommand, secretOption, usageError } from "./command.js";
+import { type Command, failed, parseCommand, SECRET_OPTIONS, SECRET_USAGE, secretOption, usageError } from "./command.js";
 
-const USAGE = `usage: berrymq send URL IDENTIFIER [ARGS_JSON] [KWARGS_JSON] [--secret SECRET]
+const USAGE = `usage: berrymq send URL IDENTIFIER [ARGS_JSON] [KWARGS_JSON] [--secret-file FILE]
 
 Sends one message to the bridge server at URL (style 02) and exits once the server took it.
 
   ARGS_JSON    a JSON array of arguments (default [])
   KWARGS_JSON  a JSON object of keyword arguments (default {})
-  --secret     the server's shared secret (default: $BERRYMQ_SECRET)
+${SECRET_USAGE}
+  The server's shared secret defaults to $BERRYMQ_SECRET.
 
 example: berrymq send http://127.0.0.1:7200/ app:log '["disk full"]' '{"level": 3}'`;
 
@@ -23,8 +24,10 @@ export const sendCommand: Command = {
   summary: "send one message to a bridge server",
   usage: USAGE,
   async run(argv) {
-    const parsed = parseCommand(this, argv, { secret: { type: "string" } }, { min: 2, max: 4 });
+    const parsed = parseCommand(this, argv, SECRET_OPTIONS, { min: 2, max: 4 });
     if (!parsed.ok) return parsed.code;
+    const secret = secretOption(parsed.values);
+    if (!secret.ok) return usageError(this, secret.problem).code;
     const [url, identifier, argsJson = "[]", kwargsJson = "{}"] = parsed.positionals as [string, string, string?, string?];
     const args = parseJson(argsJson);
     if (!Array.isArray(args)) return usageError(this, `ARGS_JSON ${JSON.stringify(argsJson)} is not a JSON array`).code;
@@ -37,7 +40,7 @@ export const sendCommand: Command = {
         bus,
         retryDelay: { initial: 50, max: 500 },
         closeTimeout: 3_000,
-        ...secretOption(parsed.values.secret),
+        ...secret.options,
       });
       bus.twitter(identifier, ...args, kw(kwargs));
     } catch (error) {

@@ -1,18 +1,23 @@
 import { PeerLink, serve } from "../jsonrpc/index.js";
 import { Bus } from "../../lib/bus.js";
-import { type Command, failed, parseCommand, secretOption, untilSignal, usageError } from "./command.js";
+import { type Command, failed, parseCommand, SECRET_OPTIONS, SECRET_USAGE, secretOption, untilSignal, usageError } from "./command.js";
 
 const USAGE = `usage: berrymq serve [--host HOST] [--port PORT] [--queue FILTER]... [--peer URL]...
-                     [--secret SECRET] [--verbose]
+                     [--secret-file FILE] [--allow-origin ORIGIN]... [--allow-host NAME]...
+                     [--peer-host HOST]... [--verbose]
 
 Runs a JSON-RPC bridge server (berryMQ 0.3 and JSON-RPC 2.0 on / and /JSON) until Ctrl-C.
 
-  --host     address to listen on (default 127.0.0.1)
-  --port     port (default 7200; 0 picks a free one)
-  --queue    own a queue with this filter from the start (clients of \`berrymq get\` share it)
-  --peer     link this server's bus with the bridge server at URL (style 01)
-  --secret   require Authorization: Bearer SECRET (default: $BERRYMQ_SECRET)
-  --verbose  print every message the bus sees as a JSON line`;
+  --host          address to listen on (default 127.0.0.1)
+  --port          port (default 7200; 0 picks a free one)
+  --queue         own a queue with this filter from the start (clients of \`berrymq get\` share it)
+  --peer          link this server's bus with the bridge server at URL (style 01)
+${SECRET_USAGE}
+                 Requires Authorization: Bearer SECRET (default: $BERRYMQ_SECRET).
+  --allow-origin  a web origin allowed to call (default none: requests with an Origin are refused)
+  --allow-host    a DNS name accepted in the Host header besides localhost and IP literals
+  --peer-host     a host interconnect may link back to besides loopback (needs a secret)
+  --verbose       print every message the bus sees as a JSON line`;
 
 /**
  * `berrymq serve`: a bridge server until SIGINT or SIGTERM.
@@ -31,7 +36,10 @@ export const serveCommand: Command = {
         port: { type: "string" },
         queue: { type: "string", multiple: true },
         peer: { type: "string", multiple: true },
-        secret: { type: "string" },
+        ...SECRET_OPTIONS,
+        "allow-origin": { type: "string", multiple: true },
+        "allow-host": { type: "string", multiple: true },
+        "peer-host": { type: "string", multiple: true },
         verbose: { type: "boolean" },
       },
       { min: 0, max: 0 },
@@ -44,7 +52,9 @@ export const serveCommand: Command = {
     const bus = new Bus();
     bus.on("error", (error) => console.error(`[bus] ${error.message}`));
     if (values.verbose === true) bus.on("message", (message) => console.log(JSON.stringify(message)));
-    const secret = secretOption(values.secret);
+    const secretOrProblem = secretOption(values);
+    if (!secretOrProblem.ok) return usageError(this, secretOrProblem.problem).code;
+    const secret = secretOrProblem.options;
     const links: PeerLink[] = [];
     let server: Awaited<ReturnType<typeof serve>>;
     try {
@@ -52,6 +62,9 @@ export const serveCommand: Command = {
         bus,
         port,
         queues: values.queue ?? [],
+        allowOrigins: values["allow-origin"] ?? [],
+        allowHosts: values["allow-host"] ?? [],
+        peerHosts: values["peer-host"] ?? [],
         ...(values.host === undefined ? {} : { host: values.host }),
         ...secret,
       });

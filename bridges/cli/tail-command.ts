@@ -1,12 +1,13 @@
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, parseCommand, secretOption, untilSignal } from "./command.js";
+import { type Command, failed, parseCommand, SECRET_OPTIONS, SECRET_USAGE, secretOption, untilSignal, usageError } from "./command.js";
 
-const USAGE = `usage: berrymq tail URL [FILTER] [--secret SECRET]
+const USAGE = `usage: berrymq tail URL [FILTER] [--secret-file FILE]
 
 Prints every message matching FILTER (default "*:*") that reaches the bridge server at URL, one JSON
 line each, until Ctrl-C.
 
-  --secret  the server's shared secret (default: $BERRYMQ_SECRET)`;
+${SECRET_USAGE}
+  The server's shared secret defaults to $BERRYMQ_SECRET.`;
 
 /**
  * `berrymq tail`: follows a bridge server's messages as JSON lines.
@@ -17,13 +18,15 @@ export const tailCommand: Command = {
   summary: "print a bridge server's messages as JSON lines until Ctrl-C",
   usage: USAGE,
   async run(argv) {
-    const parsed = parseCommand(this, argv, { secret: { type: "string" } }, { min: 1, max: 2 });
+    const parsed = parseCommand(this, argv, SECRET_OPTIONS, { min: 1, max: 2 });
     if (!parsed.ok) return parsed.code;
+    const secret = secretOption(parsed.values);
+    if (!secret.ok) return usageError(this, secret.problem).code;
     const [url, filter = "*:*"] = parsed.positionals as [string, string?];
     let queue: RemoteQueueClient;
     try {
       // Its own queue (not shared): tail sees a copy of every message and takes none from other clients.
-      queue = await RemoteQueueClient.connect(url, { filter, ttl: 60, ...secretOption(parsed.values.secret) });
+      queue = await RemoteQueueClient.connect(url, { filter, ttl: 60, ...secret.options });
     } catch (error) {
       return failed(this.name, error);
     }

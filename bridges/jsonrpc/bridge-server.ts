@@ -4,13 +4,16 @@ import type { AddressInfo } from "node:net";
 import type { Bus } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
+import { checkDuration } from "../../lib/long-timer.js";
 import type { LinkOptions } from "../link.js";
 import { BridgeState, type PeerEnd } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
+import { parseExactJson } from "./exact-json.js";
 import { readBody } from "./http-body.js";
 import type { PeerHost, PeerLink } from "./peer-link.js";
-import { parseErrorAnswer, routeRequest } from "./request-router.js";
+import { errorAnswer, routeRequest } from "./request-router.js";
 import { createRpcServer } from "./rpc-methods.js";
+import { refuseWebRequest } from "./web-guard.js";
 
 /** Options of a bridge server. */
 export interface BridgeServerOptions {
@@ -32,14 +35,56 @@ export interface BridgeServerOptions {
   peerSecret?: string;
   /** How often idle tokens are checked for expiry, in ms (default 1,000). */
   sweepInterval?: number;
+  /** Web origins allowed to call (exact `Origin` values, e.g. `https://app.example`); default none: any request carrying an `Origin` header gets HTTP 403. */
+  allowOrigins?: readonly string[];
+  /** Host names accepted in the `Host` header besides IP literals and `localhost` (DNS-rebinding guard; default none). */
+  allowHosts?: readonly string[];
+  /** Hosts `interconnect` may link back to besides loopback (default none); such peers need a `secret`. */
+  peerHosts?: readonly string[];
+  /** Most open tokens (default 10,000); one more answers LimitExceeded. */
+  maxSessions?: number;
+  /** Idle seconds after which a token asked for without a ttl (null, 0) expires (default 300). */
+  defaultTtl?: number;
+  /** Most messages a queue session holds; older ones are kept, newer ones dropped and reported (default 1,000). */
+  queueSize?: number;
+  /** Most entries of one JSON-RPC batch (default 1,000); a larger batch answers one LimitExceeded error. */
+  maxBatch?: number;
+  /** Most open HTTP connections (default 256); further ones are closed at once. */
+  maxConnections?: number;
+  /** Ms to receive a request's headers (default 5,000). */
+  headersTimeout?: number;
+  /** Ms to receive a whole request, body included (default 10,000; long-polls wait on the answer, not here). */
+  requestTimeout?: number;
+  /** Ms an idle kept-alive connection stays open (default 5,000). */
+  keepAliveTimeout?: number;
+  /** Requests served on one kept-alive connection before it is closed (default 10,000). */
+  maxRequestsPerSocket?: number;
+  /** Ms within which a message seen going to or coming from a berryMQ 0.3 peer is recognised when it comes back (default 2,000). */
+  legacyEchoWindow?: number;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
+/** The defaults of every bound of a bridge server (see {@link BridgeServerOptions}). */
+export const SERVER_DEFAULTS = Object.freeze({
+  maxBodySize: 1024 * 1024,
+  maxSessions: 10_000,
+  defaultTtl: 300,
+  queueSize: 1_000,
+  maxBatch: 1_000,
+  maxConnections: 256,
+  headersTimeout: 5_000,
+  requestTimeout: 10_000,
+  keepAliveTimeout: 5_000,
+  maxRequestsPerSocket: 10_000,
+  legacyEchoWindow: 2_000,
+});
+
 /**
  * An HTTP JSON-RPC bridge server: berryMQ 0.3's JSON-RPC 1.0 methods and berrymq's JSON-RPC 2.0 methods
  * (with batches) on `/` and `/JSON`, for peers (style 01), send-only clients (02) and queue clients (03).
- * Start it with {@link serve}.
+ * Every request is answered inside one catch (a failure answers -32603, the server keeps serving); what a
+ * browser could send cross-site is refused; every table and buffer is bounded. Start it with {@link serve}.
  */
 export class BridgeServer implements PeerHost {
   readonly bus: Bus;
@@ -48,7 +93,10 @@ export class BridgeServer implements PeerHost {
   readonly #rpc: ReturnType<typeof createRpcServer>;
   readonly #secret: Buffer | undefined;
   readonly #maxBody: number;
+  readonly #maxBatch: number;
   readonly #host: string;
+  readonly #allowOrigins: ReadonlySet<string>;
+  readonly #allowHosts: ReadonlySet<string>;
   readonly #closing = new AbortController();
   #closed: Promise<void> | undefined;
 
@@ -57,22 +105,34 @@ export class BridgeServer implements PeerHost {
     this.bus = options.bus ?? defaultBus;
     this.#http = http;
     this.#host = options.host ?? "127.0.0.1";
-    this.#maxBody = options.maxBodySize ?? 1024 * 1024;
-    if (!Number.isInteger(this.#maxBody) || this.#maxBody < 1)
-      throw new InvalidArgumentError("maxBodySize", options.maxBodySize, "an integer number of bytes >= 1");
+    this.#maxBody = count("maxBodySize", options.maxBodySize, SERVER_DEFAULTS.maxBodySize);
+    this.#maxBatch = count("maxBatch", options.maxBatch, SERVER_DEFAULTS.maxBatch);
     if (options.secret !== undefined && (typeof options.secret !== "string" || options.secret === "")) {
       throw new InvalidArgumentError("secret", options.secret, "a non-empty string");
     }
     this.#secret = options.secret === undefined ? undefined : digest(options.secret);
+    this.#allowOrigins = new Set(options.allowOrigins ?? []);
+    this.#allowHosts = new Set((options.allowHosts ?? []).map((host) => host.toLowerCase()));
+    const defaultTtl = options.defaultTtl ?? SERVER_DEFAULTS.defaultTtl;
+    if (typeof defaultTtl !== "number" || !(defaultTtl > 0) || !Number.isFinite(defaultTtl))
+      throw new InvalidArgumentError("defaultTtl", options.defaultTtl, "seconds > 0");
     this.#state = new BridgeState({
       bus: this.bus,
       queues: options.queues ?? [],
-      sweepInterval: options.sweepInterval ?? 1_000,
+      sweepInterval: checkDuration("sweepInterval", options.sweepInterval ?? 1_000),
       peerLink: options.peerLink ?? {},
       peerSecret: options.peerSecret,
+      peerHosts: options.peerHosts ?? [],
+      secured: options.secret !== undefined,
+      maxSessions: count("maxSessions", options.maxSessions, SERVER_DEFAULTS.maxSessions),
+      defaultTtl,
+      queueSize: count("queueSize", options.queueSize, SERVER_DEFAULTS.queueSize),
+      legacyEchoWindow: checkDuration("legacyEchoWindow", options.legacyEchoWindow ?? SERVER_DEFAULTS.legacyEchoWindow),
     });
     this.#rpc = createRpcServer(this.#state);
-    http.on("request", (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res));
+    http.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      this.#handle(req, res).catch((error: unknown) => this.#failed(res, error));
+    });
   }
 
   /** The port it listens on. */
@@ -107,12 +167,13 @@ export class BridgeServer implements PeerHost {
   }
 
   /**
-   * Stops listening, ends pending long-polls, closes every connection's queue and link back (flushing
-   * them) and the server's own queues, and closes the sockets. Leaves no handle open.
+   * Stops listening, ends pending long-polls (they answer QueueClosed), closes every connection's queue
+   * and link back (flushing them) and the server's own queues, and closes the sockets. Leaves no handle open.
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       const stopped = new Promise<void>((resolve) => this.#http.close(() => resolve()));
+      this.#state.closing = true;
       this.#closing.abort();
       await this.#state.close();
       this.#http.closeIdleConnections();
@@ -125,17 +186,11 @@ export class BridgeServer implements PeerHost {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "";
     if (path !== "/" && path !== "/JSON") {
       req.resume();
-      return reply(
-        res,
-        404,
-        errorBody(
-          BridgeErrorCode.InvalidRequest,
-          `no JSON-RPC endpoint at ${JSON.stringify(path?.slice(0, 80))}: use / or /JSON`,
-        ),
-      );
+      const shown = path.length > 80 ? `${path.slice(0, 77)}...` : path;
+      return reply(res, 404, errorBody(BridgeErrorCode.InvalidRequest, `no JSON-RPC endpoint at ${JSON.stringify(shown)}: use / or /JSON`));
     }
     if (req.method !== "POST") {
       req.resume();
@@ -143,8 +198,14 @@ export class BridgeServer implements PeerHost {
       return reply(
         res,
         405,
-        errorBody(BridgeErrorCode.InvalidRequest, `method ${req.method ?? "?"} not allowed: POST a JSON-RPC request`),
+        errorBody(BridgeErrorCode.InvalidRequest, `method ${JSON.stringify((req.method ?? "?").slice(0, 20))} not allowed: POST a JSON-RPC request`),
       );
+    }
+    const refusal = refuseWebRequest(req.headers, this.#allowOrigins, this.#allowHosts);
+    if (refusal !== undefined) {
+      req.resume();
+      res.setHeader("connection", "close");
+      return reply(res, refusal.status, errorBody(BridgeErrorCode.Forbidden, refusal.message));
     }
     if (this.#secret !== undefined && !this.#authorized(req)) {
       req.resume();
@@ -163,11 +224,19 @@ export class BridgeServer implements PeerHost {
       res.setHeader("connection", "close");
       return reply(res, 413, errorBody(BridgeErrorCode.PayloadTooLarge, `request body larger than ${this.#maxBody} bytes`));
     }
-    let payload: unknown;
-    try {
-      payload = JSON.parse(body.text);
-    } catch (error) {
-      return reply(res, 200, JSON.stringify(parseErrorAnswer(error instanceof Error ? error.message : "malformed JSON")));
+    const parsed = parseExactJson(body.text);
+    if (!parsed.ok) {
+      const code = parsed.parseError ? BridgeErrorCode.ParseError : BridgeErrorCode.InexactNumber;
+      // Not decoded (or not trusted): the answer's form follows what the body looks like.
+      return reply(res, 200, JSON.stringify(errorAnswer(body.text.includes('"jsonrpc"'), code, parsed.message)));
+    }
+    const payload = parsed.value;
+    if (Array.isArray(payload) && payload.length > this.#maxBatch) {
+      return reply(
+        res,
+        200,
+        errorBody(BridgeErrorCode.LimitExceeded, `batch of ${payload.length} entries: at most ${this.#maxBatch} (the maxBatch option)`),
+      );
     }
     const hangUp = new AbortController();
     res.on("close", () => {
@@ -181,6 +250,17 @@ export class BridgeServer implements PeerHost {
       return;
     }
     reply(res, 200, JSON.stringify(answer));
+  }
+
+  // Whatever escaped: the client hears -32603 and the server keeps serving.
+  #failed(res: ServerResponse, error: unknown): void {
+    if (res.headersSent || res.destroyed) return void res.destroy();
+    const message = error instanceof Error ? error.message.slice(0, 200) : "unexpected failure";
+    try {
+      reply(res, 200, errorBody(BridgeErrorCode.InternalError, `internal error: ${message}`));
+    } catch {
+      res.destroy();
+    }
   }
 
   #authorized(req: IncomingMessage): boolean {
@@ -201,7 +281,16 @@ export async function serve(options: BridgeServerOptions = {}): Promise<BridgeSe
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new InvalidArgumentError("port", options.port, "an integer from 0 to 65535");
-  const http = createServer({ keepAliveTimeout: 5_000 });
+  const headersTimeout = count("headersTimeout", options.headersTimeout, SERVER_DEFAULTS.headersTimeout);
+  const http = createServer({
+    keepAliveTimeout: count("keepAliveTimeout", options.keepAliveTimeout, SERVER_DEFAULTS.keepAliveTimeout),
+    headersTimeout,
+    requestTimeout: Math.max(headersTimeout, count("requestTimeout", options.requestTimeout, SERVER_DEFAULTS.requestTimeout)),
+    // Node checks the two timeouts above this often (its default, 30 s, would let slow sockets pile up).
+    connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+  });
+  http.maxConnections = count("maxConnections", options.maxConnections, SERVER_DEFAULTS.maxConnections);
+  http.maxRequestsPerSocket = count("maxRequestsPerSocket", options.maxRequestsPerSocket, SERVER_DEFAULTS.maxRequestsPerSocket);
   const server = new BridgeServer(http, options);
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
@@ -217,11 +306,18 @@ export async function serve(options: BridgeServerOptions = {}): Promise<BridgeSe
 }
 
 function reply(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, JSON_HEADERS).end(body);
+  // A known length spares chunked encoding (and lets pipelining clients find each answer's end).
+  res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(body) }).end(body);
 }
 
 function errorBody(code: BridgeErrorCode, message: string): string {
   return JSON.stringify({ jsonrpc: "2.0", id: null, error: { code, message } });
+}
+
+function count(name: string, value: number | undefined, fallback: number): number {
+  const chosen = value ?? fallback;
+  if (!Number.isInteger(chosen) || chosen < 1) throw new InvalidArgumentError(name, value, "an integer >= 1");
+  return chosen;
 }
 
 // Hashing both sides gives equal lengths, as timingSafeEqual needs, without revealing the secret's.

@@ -1,17 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { Bus } from "../../lib/bus.js";
-import { InvalidArgumentError } from "../../lib/errors.js";
+import { InvalidArgumentError, QueueClosedError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
 import type { Message } from "../../lib/message.js";
 import { Queue } from "../../lib/queue.js";
+import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
 import type { CloseReport, LinkOptions } from "../link.js";
-import { fromEnvelope } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { RpcFault } from "./errors.js";
-import { LegacyPeerLink } from "./legacy-peer-link.js";
+import { PeerExpiredError, RpcFault } from "./errors.js";
+import { LegacyEchoFilter, legacyHop } from "./legacy-echo-filter.js";
 import { fromLegacy } from "./legacy-message.js";
+import { LegacyPeerLink } from "./legacy-peer-link.js";
+import { checkPeerUrl } from "./peer-address.js";
 import { PeerLink } from "./peer-link.js";
-import { parseHttpUrl } from "./rpc-endpoint.js";
 import { type Session, SessionTable } from "./session-table.js";
 
 /** The receiving end of a peer connection: a link that injects what the peer sends. */
@@ -19,13 +20,15 @@ export interface PeerEnd {
   accept(frame: unknown): number | undefined;
   acceptMessage(message: Message): number | undefined;
   close(): Promise<CloseReport>;
+  /** The `0.3@host:port` hop of a berryMQ 0.3 peer (undefined for a berrymq peer). */
+  readonly legacyHop?: string | undefined;
 }
 
 /** The session behind a token. */
 export type BridgeSession =
   | { readonly kind: "oneway"; close(): void }
   | { readonly kind: "queue"; readonly queue: Queue; close(): void }
-  | { readonly kind: "peer"; readonly link: PeerEnd; close(): Promise<void> | void };
+  | { readonly kind: "peer"; readonly link: PeerEnd; readonly name: string; close(): Promise<void> | void };
 
 /** Options of {@link BridgeState}. */
 export interface BridgeStateOptions {
@@ -38,74 +41,106 @@ export interface BridgeStateOptions {
   peerLink: LinkOptions;
   /** Secret the server's links back to peers present (the peers' servers may require one). */
   peerSecret: string | undefined;
+  /** Hosts besides loopback that `interconnect` may link back to. */
+  peerHosts: readonly string[];
+  /** Whether the server requires a secret (non-loopback peers need one). */
+  secured: boolean;
+  /** Most open tokens. */
+  maxSessions: number;
+  /** Seconds of idleness after which a token asked for without a ttl expires. */
+  defaultTtl: number;
+  /** Most messages a queue session holds. */
+  queueSize: number;
+  /** Ms within which an echo of a berryMQ 0.3 peer is recognised. */
+  legacyEchoWindow: number;
 }
 
 /**
  * What a bridge server does, whatever the wire form (berryMQ 0.3 or JSON-RPC 2.0): tokens and their
- * sessions (send-only, queue, peer), sending into the bus, pulling from queues.
+ * sessions (send-only, queue, peer), sending into the bus, pulling from queues. Only tokens the server
+ * issued (or a peer registered through an allowed `interconnect`) are accepted.
  */
 export class BridgeState {
   readonly bus: Bus;
   readonly sessions: SessionTable<Session & BridgeSession>;
   /** The filters of the queues the server owns. */
   readonly queueFilters: readonly string[];
+  /** Set when the server is closing: long-polls then answer QueueClosed. */
+  closing = false;
   readonly #ownQueues: Queue[];
-  readonly #peerLink: LinkOptions;
-  readonly #peerSecret: string | undefined;
+  readonly #options: BridgeStateOptions;
   #legacySeq = 0;
 
   constructor(options: BridgeStateOptions) {
     this.bus = options.bus;
-    this.sessions = new SessionTable(options.sweepInterval);
+    this.#options = options;
+    this.sessions = new SessionTable(options.sweepInterval, {
+      maxSessions: options.maxSessions,
+      onExpire: (_token, session, ttl) => {
+        // A link back that ends is reported, never cut silently.
+        if (session.kind === "peer") this.bus.report(new PeerExpiredError(session.name, ttl));
+      },
+    });
     // Shared, so that every client pulling the same filter competes for the messages these collect.
-    this.#ownQueues = options.queues.map((filter) => new Queue(filter, { bus: this.bus, shared: true }));
+    this.#ownQueues = options.queues.map(
+      (filter) => new Queue(filter, { bus: this.bus, shared: true, maxsize: options.queueSize }),
+    );
     this.queueFilters = this.#ownQueues.map((queue) => queue.filter);
-    this.#peerLink = options.peerLink;
-    this.#peerSecret = options.peerSecret;
   }
 
   /** Style 02: a token to send with. */
   connectOneway(ttl: unknown): string {
-    return this.sessions.open({ kind: "oneway", close() {} }, checkTtl(ttl));
+    return this.sessions.open({ kind: "oneway", close() {} }, this.#ttl(ttl));
   }
 
   /**
-   * Style 03: a token for a queue of `filter` on this server. A filter the server owns a queue for shares
-   * that queue (and what it collected so far); `shared` makes clients with the same filter compete.
+   * Style 03: a token for a queue of `filter` on this server (bounded by `queueSize`). A filter the server
+   * owns a queue for shares that queue (and what it collected so far); `shared` makes clients compete.
    */
   connectQueue(filter: unknown, ttl: unknown, shared: boolean): string {
-    if (typeof filter !== "string") throw new InvalidArgumentError("identifier", filter, 'a filter such as "task:*"');
-    const checked = checkTtl(ttl);
+    checkIdentifier("identifier", filter);
+    const checked = this.#ttl(ttl);
+    this.sessions.checkRoom();
     const owned = this.queueFilters.includes(parseIdentifier(filter).id);
-    const queue = new Queue(filter, { bus: this.bus, shared: shared || owned });
+    const queue = new Queue(filter, { bus: this.bus, shared: shared || owned, maxsize: this.#options.queueSize });
     return this.sessions.open({ kind: "queue", queue, close: () => void queue.close() }, checked);
   }
 
-  /** Style 01 (JSON-RPC 2.0): opens the link back to the peer's server at `url`. */
-  interconnect(url: unknown, token: unknown, busId: unknown, ttl: unknown): { busId: string } {
-    if (typeof url !== "string") throw new InvalidArgumentError("url", url, "the peer's bridge server URL");
-    parseHttpUrl(url);
+  /**
+   * Style 01 (JSON-RPC 2.0): opens the link back to the peer's server at `url` (sending with the peer's
+   * `token`); the peer sends here with the token this returns, issued by this server.
+   */
+  interconnect(url: unknown, token: unknown, busId: unknown, ttl: unknown): { busId: string; token: string } {
+    if (typeof url !== "string" || url.length > 2_048) throw new InvalidArgumentError("url", url, "the peer's bridge server URL");
+    checkPeerUrl(url, this.#options.peerHosts, this.#options.secured);
     if (typeof token !== "string" || token.length === 0 || token.length > 256)
       throw new InvalidArgumentError("token", token, "a string of 1 to 256 characters");
-    if (typeof busId !== "string" || busId.length === 0 || busId.length > 256)
+    if (typeof busId !== "string" || busId.length === 0 || busId.length > ENVELOPE_LIMITS.messageIdLength)
       throw new InvalidArgumentError("busId", busId, "the peer's bus id");
-    const checked = checkTtl(ttl);
-    const onLost = (): void => void this.sessions.close(token);
+    const checked = this.#ttl(ttl);
+    this.sessions.checkRoom();
+    const issued = randomUUID();
+    const onLost = (): void => void this.sessions.close(issued);
     const link = new PeerLink(
       url,
-      { ...this.#peerLink, ...this.#secret(), bus: this.bus, name: `peer ${url}` },
+      { ...this.#options.peerLink, ...this.#secret(), bus: this.bus, name: `peer ${url}` },
       { token, busId, onLost },
     );
-    this.#openPeer(link, token, checked);
-    return { busId: this.bus.id };
+    this.#openPeer(link, `peer ${url}`, issued, checked);
+    return { busId: this.bus.id, token: issued };
   }
 
-  /** Style 01 (berryMQ 0.3): `interconnect(addr, token, ttl)` with `addr` = `[host, port]`. */
+  /**
+   * Style 01 (berryMQ 0.3): `interconnect(addr, token, ttl)` with `addr` = `[host, port]`. A 0.3 peer sends
+   * with the token it chose, so it is registered here (never replacing an open one); the link back counts
+   * each message the peer takes as activity, so a peer that only listens is not expired.
+   */
   interconnectLegacy(addr: unknown, token: unknown, ttl: unknown): string {
     if (
       !Array.isArray(addr) ||
       addr.length !== 2 ||
       typeof addr[0] !== "string" ||
+      addr[0].length > 255 ||
       !Number.isInteger(addr[1]) ||
       (addr[1] as number) < 1 ||
       (addr[1] as number) > 65_535
@@ -115,46 +150,69 @@ export class BridgeState {
     const given = token === null || token === undefined ? randomUUID() : token;
     if (typeof given !== "string" || given.length === 0 || given.length > 256)
       throw new InvalidArgumentError("token", token, "a string of 1 to 256 characters, or null");
-    const checked = checkTtl(ttl);
+    if (this.sessions.has(given)) throw new InvalidArgumentError("token", "(in use)", "a token no open connection uses");
+    const checked = this.#ttl(ttl);
     const host = addr[0].includes(":") ? `[${addr[0]}]` : addr[0];
     const url = `http://${host}:${addr[1]}/`;
-    parseHttpUrl(url);
-    const link = new LegacyPeerLink(url, given, () => void this.sessions.close(given), {
-      ...this.#peerLink,
-      bus: this.bus,
-      name: `berryMQ 0.3 peer ${url}`,
-    });
-    return this.#openPeer(link, given, checked);
+    checkPeerUrl(url, this.#options.peerHosts, this.#options.secured);
+    this.sessions.checkRoom();
+    const name = `berryMQ 0.3 peer ${url}`;
+    const link = new LegacyPeerLink(
+      url,
+      given,
+      {
+        hop: legacyHop(addr[0], addr[1] as number),
+        echoes: LegacyEchoFilter.of(this.bus, this.#options.legacyEchoWindow),
+        onLost: () => void this.sessions.close(given),
+        onAlive: () => this.sessions.touch(given),
+      },
+      { ...this.#options.peerLink, bus: this.bus, name },
+    );
+    return this.#openPeer(Object.assign(link, { legacyHop: link.hop }), name, given, checked);
   }
 
   /** Routes a local peer link's incoming messages (its far side sends with `token`). */
   attachPeer(token: string, link: PeerEnd): void {
-    // The link belongs to its creator: dropping the route must not close it.
-    this.sessions.open({ kind: "peer", link, close() {} }, undefined, token);
+    // The link belongs to its creator: dropping the route must not close it. Never expires.
+    this.sessions.open({ kind: "peer", link, name: "local peer link", close() {} }, Number.POSITIVE_INFINITY, token, true);
   }
 
   /** Delivers an envelope sent with `token`; resolves to how many received it (null: a duplicate). */
   send(token: unknown, envelope: unknown): number | null {
     const session = this.sessions.use(token);
     if (session.kind === "queue") throw wrongKind(session.kind, "send");
-    if (session.kind === "peer") return session.link.accept(envelope) ?? null;
-    return this.bus.inject(fromEnvelope(envelope)) ?? null;
+    const message = fromEnvelope(envelope);
+    // Once this bus has a 0.3 peer, a message may be (or meet) a 0.3 node's echo with a new messageId.
+    if (LegacyEchoFilter.find(this.bus)?.isEcho(message) === true) return null;
+    if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
+    return this.bus.inject(message) ?? null;
   }
 
   /** Delivers a message given as identifier, args and kwargs (berryMQ 0.3 `send_message`, `berrymq.twitter`). */
   sendPlain(token: unknown, identifier: unknown, args: unknown, kwargs: unknown): number | null {
     const session = this.sessions.use(token);
     if (session.kind === "queue") throw wrongKind(session.kind, "send");
+    checkIdentifier("identifier", identifier);
+    const legacyPeer = session.kind === "peer" ? session.link.legacyHop : undefined;
     // The origin names this server, never the token (tokens are credentials, messages travel on).
-    const message = fromLegacy(identifier, args, kwargs, `client@${this.bus.id}`, ++this.#legacySeq);
+    const origin = `client@${this.bus.id}`;
+    const hops = legacyPeer === undefined ? [origin] : [legacyPeer, origin];
+    const message = fromLegacy(identifier, args, kwargs, `${origin}/${++this.#legacySeq}`, hops);
+    if (legacyPeer !== undefined && LegacyEchoFilter.of(this.bus, this.#options.legacyEchoWindow).isEcho(message)) return null;
     if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
     return this.bus.inject(message) ?? null;
   }
 
   /** Waits up to `timeout` ms (undefined: until a message or abort) for a message of the token's queue. */
-  get(token: unknown, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Message> {
+  async get(token: unknown, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Message> {
     const queue = this.#queueOf(token);
-    return queue.get({ ...(timeout === undefined ? {} : { timeout }), ...(signal === undefined ? {} : { signal }) });
+    try {
+      return await queue.get({ ...(timeout === undefined ? {} : { timeout }), ...(signal === undefined ? {} : { signal }) });
+    } catch (error) {
+      // The server closing ended the wait: the queue is closed, not broken.
+      if (this.closing) throw new QueueClosedError(queue.filter);
+      throw error;
+    }
   }
 
   /** The oldest message of the token's queue, at once (QueueEmptyError when none). */
@@ -175,15 +233,17 @@ export class BridgeState {
 
   /** Closes every session and the server's own queues. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.sessions.closeAll();
     for (const queue of this.#ownQueues) queue.close();
   }
 
-  #openPeer(link: PeerEnd, token: string, ttl: number | undefined): string {
+  #openPeer(link: PeerEnd, name: string, token: string, ttl: number): string {
     return this.sessions.open(
       {
         kind: "peer",
         link,
+        name,
         close: async () => {
           await link.close();
         },
@@ -200,15 +260,25 @@ export class BridgeState {
   }
 
   #secret(): { secret?: string } {
-    return this.#peerSecret === undefined ? {} : { secret: this.#peerSecret };
+    return this.#options.peerSecret === undefined ? {} : { secret: this.#options.peerSecret };
+  }
+
+  // Every token expires: none, null or 0 (0.3's "never") gets the server's default ttl.
+  #ttl(ttl: unknown): number {
+    if (ttl === null || ttl === undefined || ttl === 0) return this.#options.defaultTtl;
+    if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0)
+      throw new InvalidArgumentError("ttl", ttl, "seconds > 0, or null for the server's default");
+    return ttl;
   }
 }
 
-function checkTtl(ttl: unknown): number | undefined {
-  if (ttl === null || ttl === undefined || ttl === 0) return undefined;
-  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0)
-    throw new InvalidArgumentError("ttl", ttl, "seconds >= 0, or null for no expiry");
-  return ttl;
+function checkIdentifier(name: string, value: unknown): asserts value is string {
+  if (typeof value !== "string" || value.length > ENVELOPE_LIMITS.identifierLength)
+    throw new InvalidArgumentError(
+      name,
+      typeof value === "string" ? `(${value.length} characters)` : value,
+      `a string of at most ${ENVELOPE_LIMITS.identifierLength} characters such as "app:log"`,
+    );
 }
 
 function wrongKind(kind: string, what: string): RpcFault {

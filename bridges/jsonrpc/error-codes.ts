@@ -25,4 +25,10 @@ export enum BridgeErrorCode {
   PayloadTooLarge = -32007,
   /** The token's connection is not of the kind the method needs (e.g. `get` on a send-only token). */
   WrongConnection = -32008,
+  /** A browser could have sent it cross-site (Origin, content type), the Host is not this server, or the peer address is not allowed (HTTP 403/415). */
+  Forbidden = -32009,
+  /** A bound was reached: open tokens, batch entries, identifier length (each names its option). */
+  LimitExceeded = -32010,
+  /** A number the wire cannot carry exactly (NaN, Infinity, an integer beyond 2^53). */
+  InexactNumber = -32011,
 }

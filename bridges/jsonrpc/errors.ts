@@ -1,4 +1,4 @@
-import { BerryError, describe } from "../../lib/errors.js";
+import { BerryError, describe, errorText } from "../../lib/errors.js";
 import { BridgeErrorCode } from "./error-codes.js";
 
 /** A JSON-RPC error answered by a bridge server; `rpcCode` is the wire code, `data` what came with it. */
@@ -41,5 +41,31 @@ export class RpcFault extends BerryError {
     super("RPC_FAULT", message);
     this.rpcCode = rpcCode;
     this.data = data;
+  }
+}
+
+/** A peer refused a message (a berryMQ 0.3 peer whose follower raised answers an error): it was skipped, not retried. */
+export class PeerRefusedError extends BerryError {
+  readonly dropped: { id: string; messageId: string };
+
+  constructor(link: string, dropped: { id: string; messageId: string }, cause: unknown) {
+    super("PEER_REFUSED", `link ${link}: the peer refused "${dropped.id}" (${dropped.messageId}), skipped: ${errorText(cause)}`, {
+      cause,
+    });
+    this.dropped = { id: dropped.id, messageId: dropped.messageId };
+  }
+}
+
+/** A peer's connection was idle past its ttl (neither side reached the other): its link back was closed. */
+export class PeerExpiredError extends BerryError {
+  constructor(link: string, ttl: number) {
+    super("PEER_EXPIRED", `${link}: no traffic either way for more than its ttl of ${ttl} s: the link back was closed`);
+  }
+}
+
+/** A message held a value the wire cannot carry exactly (NaN, Infinity): it was not sent. */
+export class UnsendableMessageError extends BerryError {
+  constructor(link: string, dropped: { id: string; messageId: string }, cause: unknown) {
+    super("UNSENDABLE", `link ${link}: "${dropped.id}" (${dropped.messageId}) not sent: ${errorText(cause)}`, { cause });
   }
 }

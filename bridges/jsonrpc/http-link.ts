@@ -2,6 +2,8 @@ import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { HttpStatusError, RemoteError } from "./errors.js";
+import { LegacyEchoFilter } from "./legacy-echo-filter.js";
+import { reportOn, sendLegacy } from "./legacy-sender.js";
 import { RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
 
 /** Options of the links that send to a bridge server over HTTP. */
@@ -19,14 +21,28 @@ export function isTokenLost(error: unknown): boolean {
 }
 
 /**
+ * Whether a call to a `berrymq.*` method failed because the server speaks only berryMQ 0.3: it answers
+ * method-not-found (-32601), or an error without a numeric code, as 0.3's Python server does.
+ */
+export function isLegacyServer(error: unknown): boolean {
+  return error instanceof RemoteError && (error.rpcCode === BridgeErrorCode.MethodNotFound || error.rpcCode === 0);
+}
+
+/** Window in ms within which an echo of a berryMQ 0.3 server is recognised on the client side. */
+export const CLIENT_ECHO_WINDOW = 2_000;
+
+/**
  * A link that sends to a bridge server: each batch of envelopes goes as ONE JSON-RPC 2.0 batch request of
  * `berrymq.send` calls. It opens its connection lazily (`handshake`) and again whenever the server has
- * lost the token, so a restarted server gets the buffered messages, in order.
+ * lost the token, so a restarted server gets the buffered messages, in order. Against a berryMQ 0.3
+ * server (no `berrymq.*` methods) the handshake falls back to 0.3's methods and messages go one
+ * `send_message` call each.
  */
 export abstract class HttpLink extends Link {
   protected readonly endpoint: RpcEndpoint;
   protected readonly ttl: number;
   protected token: string | undefined;
+  #legacy = false;
   #connecting: Promise<string> | undefined;
 
   constructor(url: string | URL, options: HttpLinkOptions = {}) {
@@ -38,13 +54,40 @@ export abstract class HttpLink extends Link {
   /** Opens the connection on the server; resolves to the token to send with. */
   protected abstract handshake(): Promise<string>;
 
+  /** Whether the handshake found a berryMQ 0.3 server: messages then go as 0.3 `send_message` calls. */
+  protected get legacy(): boolean {
+    return this.#legacy;
+  }
+
+  protected set legacy(legacy: boolean) {
+    // The bus's echo filter starts with its first 0.3 peer.
+    if (legacy) LegacyEchoFilter.of(this.bus, CLIENT_ECHO_WINDOW);
+    this.#legacy = legacy;
+  }
+
   /** Resolves once the server has accepted the connection (one handshake at a time). */
   async connected(): Promise<void> {
     await this.#token();
   }
 
   protected override async transmit(batch: Envelope[]): Promise<void> {
-    await this.#send(batch, await this.#token());
+    const token = await this.#token();
+    if (!this.legacy) return this.#send(batch, token);
+    await sendLegacy(
+      {
+        name: this.name,
+        endpoint: this.endpoint,
+        token,
+        skip: (error) => {
+          this.stats.dropped++;
+          reportOn(this, this.bus, error);
+        },
+        lost: () => {
+          this.token = undefined;
+        },
+      },
+      batch,
+    );
   }
 
   #token(): Promise<string> {

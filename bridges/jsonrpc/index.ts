@@ -1,7 +1,16 @@
 // berrymq/jsonrpc: buses linked across processes over HTTP JSON-RPC (berryMQ 0.3 compatible).
-export { BridgeServer, type BridgeServerOptions, serve } from "./bridge-server.js";
+export { BridgeServer, type BridgeServerOptions, SERVER_DEFAULTS, serve } from "./bridge-server.js";
 export { BridgeErrorCode } from "./error-codes.js";
-export { BadResponseError, HttpStatusError, RemoteError, RpcFault } from "./errors.js";
+export {
+  BadResponseError,
+  HttpStatusError,
+  PeerExpiredError,
+  PeerRefusedError,
+  RemoteError,
+  RpcFault,
+  UnsendableMessageError,
+} from "./errors.js";
+export { LegacyEchoFilter } from "./legacy-echo-filter.js";
 export { HttpLink, type HttpLinkOptions } from "./http-link.js";
 export { LegacyPeerLink } from "./legacy-peer-link.js";
 export { PeerLink, type PeerLinkOptions } from "./peer-link.js";

@@ -5,17 +5,17 @@ import { checkJsonValue } from "../envelope.js";
 
 /**
  * Rebuilds a message sent in the berryMQ 0.3 form (`identifier`, `args`, `kwargs`), which carries no
- * messageId or hops: it gets `${origin}/${seq}` and the origin as its first hop.
+ * messageId or hops: the receiving server gives it both.
  * @throws InvalidIdentifierError, InvalidArgumentError or InvalidEnvelopeError naming the bad value.
  */
-export function fromLegacy(identifier: unknown, args: unknown, kwargs: unknown, origin: string, seq: number): Message {
+export function fromLegacy(identifier: unknown, args: unknown, kwargs: unknown, messageId: string, hops: string[]): Message {
   if (typeof identifier !== "string") throw new InvalidArgumentError("identifier", identifier, 'a string such as "app:log"');
   if (!Array.isArray(args)) throw new InvalidArgumentError("args", args, "an array");
   const keywords = kwargs ?? {};
   if (!isPlainObject(keywords)) throw new InvalidArgumentError("kwargs", kwargs, "a JSON object");
   checkJsonValue(args, "args", 0);
   checkJsonValue(keywords, "kwargs", 0);
-  return createMessage({ identifier, args, kwargs: keywords, messageId: `${origin}/${seq}`, hops: [origin] });
+  return createMessage({ identifier, args, kwargs: keywords, messageId, hops });
 }
 
 /** A message in the berryMQ 0.3 `get` answer form: `[identifier, args, kwargs]`. */

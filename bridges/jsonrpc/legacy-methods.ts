@@ -1,9 +1,9 @@
-import { describe } from "../../lib/errors.js";
 import type { BridgeState } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { RpcFault } from "./errors.js";
 import { toRpcError } from "./fault.js";
 import { toLegacy } from "./legacy-message.js";
+import { kindOf } from "./kind-of.js";
 
 /** A berryMQ 0.3 (JSON-RPC 1.0) answer: `error` is null on success, `result` null on failure. */
 export interface LegacyAnswer {
@@ -23,7 +23,7 @@ const TOKEN_ANSWERS: Partial<Record<BridgeErrorCode, string>> = {
 
 const METHODS: Record<string, LegacyMethod> = {
   interconnect: (state, [addr, token, ttl]) => state.interconnectLegacy(addr, token, ttl),
-  // What berryMQ 0.3's Python code actually calls for `interconnect`: no token, the server makes one.
+  // Named in berryMQ 0.3's docs (its code calls `interconnect`): no token, the server makes one.
   connect_interactively: (state, [addr, ttl]) => state.interconnectLegacy(addr, null, ttl),
   connect_oneway: (state, [ttl = 1000]) => state.connectOneway(ttl),
   connect_via_queue: (state, [identifier, ttl]) => state.connectQueue(identifier, ttl, false),
@@ -37,7 +37,7 @@ const METHODS: Record<string, LegacyMethod> = {
     if (timeout !== null && timeout !== undefined && (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0)) {
       throw new RpcFault(
         BridgeErrorCode.InvalidParams,
-        `invalid timeout ${JSON.stringify(timeout)}: expected seconds >= 0 or null`,
+        `invalid timeout ${kindOf(timeout)}: expected seconds >= 0 or null`,
       );
     }
     return toLegacy(await state.get(token, typeof timeout === "number" ? timeout * 1000 : undefined, signal));
@@ -58,19 +58,20 @@ export async function answerLegacy(
   request: Record<string, unknown>,
   signal: AbortSignal,
 ): Promise<LegacyAnswer> {
-  const id = request.id ?? null;
+  // Echoed only when it is an id JSON-RPC allows: anything else (a deep array, an object) answers null.
+  const id = isLegacyId(request.id) ? request.id : null;
   try {
     const { method, params } = request;
     if (typeof method !== "string")
       throw new RpcFault(
         BridgeErrorCode.InvalidRequest,
-        `invalid request: method ${JSON.stringify(method) ?? "missing"}: expected a string`,
+        `invalid request: method ${kindOf(method)}: expected a string`,
       );
     const call = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
     if (call === undefined)
       throw new RpcFault(BridgeErrorCode.MethodNotFound, `method not found: ${JSON.stringify(method.slice(0, 80))}`);
     if (params !== undefined && !Array.isArray(params)) {
-      throw new RpcFault(BridgeErrorCode.InvalidParams, `invalid params ${describe(params)}: expected an array (JSON-RPC 1.0)`);
+      throw new RpcFault(BridgeErrorCode.InvalidParams, `invalid params ${kindOf(params)}: expected an array (JSON-RPC 1.0)`);
     }
     return { id, result: await call(state, params ?? [], signal), error: null };
   } catch (error) {
@@ -80,4 +81,8 @@ export async function answerLegacy(
     const type = error instanceof Error ? error.name : "Error";
     return { id, result: null, error: data === undefined ? { code, message, type } : { code, message, type, data } };
   }
+}
+
+function isLegacyId(id: unknown): id is string | number | null {
+  return (typeof id === "string" && id.length <= 256) || (typeof id === "number" && Number.isFinite(id)) || id === null;
 }

@@ -1,26 +1,46 @@
 import type { Message } from "../../lib/message.js";
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
-import { BridgeErrorCode } from "./error-codes.js";
-import { RpcFault } from "./errors.js";
+import type { LegacyEchoFilter } from "./legacy-echo-filter.js";
+import { reportOn, sendLegacy } from "./legacy-sender.js";
 import { RpcEndpoint } from "./rpc-endpoint.js";
+
+/** How the server wires a {@link LegacyPeerLink} (internal). */
+export interface LegacyPeerWiring {
+  /** The peer's `0.3@host:port` hop: messages that passed through it are not sent back to it. */
+  hop: string;
+  /** The bus's echo filter (created before this link, so it sees every message first). */
+  echoes: LegacyEchoFilter;
+  /** The peer forgot our token: the server closes the session. */
+  onLost(): void;
+  /** A message reached the peer: its session is alive even if the peer never sends (as between 0.3 nodes). */
+  onAlive(): void;
+}
 
 /**
  * The server's end of a link a berryMQ 0.3 peer opened with `interconnect(addr, token, ttl)`: forwards
  * every exported message to `http://host:port/` as one JSON-RPC 1.0 `send_message` call each (0.3 has no
- * batches), in order, buffered and retried while the peer is down.
+ * batches), in order, buffered and retried while the peer is down. A message the peer refuses is reported
+ * and skipped; echoes of what went through the peer are recognised by {@link LegacyEchoFilter}.
  */
 export class LegacyPeerLink extends Link {
   readonly #endpoint: RpcEndpoint;
   readonly #token: string;
-  readonly #onLost: () => void;
+  readonly #wiring: LegacyPeerWiring;
 
-  constructor(url: string, token: string, onLost: () => void, options: LinkOptions = {}) {
-    super(options);
+  constructor(url: string, token: string, wiring: LegacyPeerWiring, options: LinkOptions = {}) {
+    // One message per attempt: a retry never sends again what a 0.3 peer (no de-duplication) already took.
+    super({ ...options, maxBatch: 1 });
     this.#endpoint = new RpcEndpoint(url);
     this.#token = token;
-    this.#onLost = onLost;
+    this.#wiring = wiring;
+    this.remoteBusId = wiring.hop;
     this.start();
+  }
+
+  /** The peer's `0.3@host:port` hop. */
+  get hop(): string {
+    return this.#wiring.hop;
   }
 
   /** Takes a message the peer sent with `send_message`. */
@@ -34,20 +54,20 @@ export class LegacyPeerLink extends Link {
   }
 
   protected override async transmit(batch: Envelope[]): Promise<void> {
-    while (batch.length > 0) {
-      const envelope = batch[0] as Envelope;
-      const answer = await this.#endpoint.legacyCall("send_message", [this.#token, envelope.id, envelope.args, envelope.kwargs]);
-      if (answer === "invalid token" || answer === "timeout") {
-        setImmediate(this.#onLost);
-        throw new RpcFault(
-          BridgeErrorCode.InvalidToken,
-          `link ${this.name}: the berryMQ 0.3 peer answered ${JSON.stringify(answer)}`,
-        );
-      }
-      // A failure later in this batch makes the Link retry all of it, and a 0.3 peer has no
-      // de-duplication: dropping what was sent keeps this loop from sending it twice in one attempt.
-      batch.shift();
-    }
+    await sendLegacy(
+      {
+        name: this.name,
+        endpoint: this.#endpoint,
+        token: this.#token,
+        skip: (error) => {
+          this.stats.dropped++;
+          reportOn(this, this.bus, error);
+        },
+        lost: () => setImmediate(this.#wiring.onLost),
+      },
+      batch,
+    );
+    this.#wiring.onAlive();
   }
 
   protected override async closeTransport(): Promise<void> {

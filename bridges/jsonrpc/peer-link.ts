@@ -3,7 +3,8 @@ import { InvalidArgumentError } from "../../lib/errors.js";
 import type { Message } from "../../lib/message.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, RpcFault } from "./errors.js";
-import { HttpLink, type HttpLinkOptions, isTokenLost } from "./http-link.js";
+import { HttpLink, type HttpLinkOptions, isLegacyServer, isTokenLost } from "./http-link.js";
+import { legacyHop } from "./legacy-echo-filter.js";
 
 /** Where a peer link receives: the local bridge server the far side sends to. */
 export interface PeerHost {
@@ -37,6 +38,8 @@ export interface AcceptedPeer {
  * the far side is opened with `berrymq.interconnect` and sends back through the local `server`. Messages
  * dispatched in one tick travel as one JSON-RPC batch request. While the far side is down the link
  * buffers and retries; when it comes back (even restarted) it reconnects and delivers them in order.
+ * Against a berryMQ 0.3 server it falls back to 0.3's `interconnect` and `send_message`, so a berrymq
+ * process can join an existing 0.3 deployment.
  * @example
  * const server = await serve({ bus });
  * const link = await PeerLink.connect("http://127.0.0.1:7201/", { bus, server });
@@ -102,6 +105,11 @@ export class PeerLink extends HttpLink {
     return this.remoteBusId;
   }
 
+  /** The far side's `0.3@host:port` hop when it is a berryMQ 0.3 node (undefined otherwise). */
+  get legacyHop(): string | undefined {
+    return this.legacy ? legacyHop(this.endpoint.url.hostname, this.endpoint.url.port || 80) : undefined;
+  }
+
   /** Takes an envelope the far side sent (the server calls this); see `Link.receive`. */
   accept(frame: unknown): number | undefined {
     return this.receive(frame);
@@ -122,16 +130,35 @@ export class PeerLink extends HttpLink {
       );
     }
     const host = this.#host as PeerHost;
-    const result = await this.endpoint.call("berrymq.interconnect", {
-      token: this.#linkToken,
-      url: host.url,
-      busId: this.bus.id,
-      ttl: this.ttl,
-    });
-    const busId = (result as { busId?: unknown } | null)?.busId;
+    let result: unknown;
+    try {
+      result = await this.endpoint.call("berrymq.interconnect", {
+        token: this.#linkToken,
+        url: host.url,
+        busId: this.bus.id,
+        ttl: this.ttl,
+      });
+    } catch (error) {
+      if (!isLegacyServer(error)) throw error;
+      return this.#legacyHandshake(host);
+    }
+    const { busId, token } = (result ?? {}) as { busId?: unknown; token?: unknown };
     if (typeof busId !== "string" || busId === "")
       throw new BadResponseError(this.endpoint.url.href, result, '{"busId": "<far bus id>"}');
     this.remoteBusId = busId;
+    this.legacy = false;
+    // The far server issues the token we send with; one that does not (older berrymq) takes ours.
+    return typeof token === "string" && token !== "" ? token : this.#linkToken;
+  }
+
+  // berryMQ 0.3: `interconnect([host, port], token, ttl)`; both sides then send with our token.
+  async #legacyHandshake(host: PeerHost): Promise<string> {
+    const own = new URL(host.url);
+    const port = Number(own.port || 80);
+    const hostname = own.hostname.startsWith("[") ? own.hostname.slice(1, -1) : own.hostname;
+    await this.endpoint.legacyCall("interconnect", [[hostname, port], this.#linkToken, this.ttl]);
+    this.legacy = true;
+    this.remoteBusId = this.legacyHop;
     return this.#linkToken;
   }
 
@@ -141,8 +168,8 @@ export class PeerLink extends HttpLink {
     if (this.#host !== undefined) {
       this.#host.detachPeer(this.#linkToken);
       // Best effort: lets the far server close its end now rather than at ttl expiry.
-      if (this.token !== undefined)
-        await this.endpoint.call("berrymq.close", { token: this.#linkToken }, 500).catch(() => undefined);
+      if (this.token !== undefined && !this.legacy)
+        await this.endpoint.call("berrymq.close", { token: this.token }, 500).catch(() => undefined);
     }
     await super.closeTransport();
   }
@@ -152,7 +179,8 @@ export class PeerLink extends HttpLink {
     if (this.#closed) return;
     try {
       if (this.token === undefined) await this.connected();
-      else await this.endpoint.call("berrymq.ping", { token: this.token }, this.#pingInterval);
+      // berryMQ 0.3 has no ping: its connection lives as long as messages go.
+      else if (!this.legacy) await this.endpoint.call("berrymq.ping", { token: this.token }, this.#pingInterval);
     } catch (error) {
       // An unreachable far side is tried again at the next ping (and by sends); a lost token reconnects.
       if (!isTokenLost(error) || this.#closed) return;

@@ -3,7 +3,8 @@ import type { Message } from "../../lib/message.js";
 import { fromEnvelope } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, RemoteError } from "./errors.js";
-import { isTokenLost } from "./http-link.js";
+import { isLegacyServer, isTokenLost } from "./http-link.js";
+import { fromLegacy } from "./legacy-message.js";
 import { RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
 
 /** Options of {@link RemoteQueueClient.connect}. */
@@ -18,7 +19,8 @@ export interface RemoteQueueOptions extends RpcEndpointOptions {
 
 /**
  * berryMQ's style 03: a queue kept on a bridge server, pulled from another process with `get` (long-poll
- * with timeout) and `getNowait`. Rejects with the same typed errors as a local Queue.
+ * with timeout) and `getNowait`. Rejects with the same typed errors as a local Queue. Against a berryMQ
+ * 0.3 server (no `berrymq.*` methods) it uses 0.3's `connect_via_queue`, `get` and `get_nowait`.
  * @example
  * const queue = await RemoteQueueClient.connect("http://127.0.0.1:7200/", { filter: "task:*" });
  * const message = await queue.get({ timeout: 1000 });
@@ -30,12 +32,15 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
   readonly #endpoint: RpcEndpoint;
   readonly #options: RemoteQueueOptions;
   #token: string;
+  #legacy: boolean;
+  #legacySeq = 0;
   #closed = false;
 
-  private constructor(endpoint: RpcEndpoint, filter: string, token: string, options: RemoteQueueOptions) {
+  private constructor(endpoint: RpcEndpoint, filter: string, opened: Opened, options: RemoteQueueOptions) {
     this.#endpoint = endpoint;
     this.filter = filter;
-    this.#token = token;
+    this.#token = opened.token;
+    this.#legacy = opened.legacy;
     this.#options = options;
   }
 
@@ -56,8 +61,7 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
         }
         filter = queues[0];
       }
-      const token = await open(endpoint, filter, options);
-      return new RemoteQueueClient(endpoint, filter, token, options);
+      return new RemoteQueueClient(endpoint, filter, await open(endpoint, filter, options), options);
     } catch (error) {
       endpoint.close();
       throw error;
@@ -103,7 +107,10 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#endpoint.call("berrymq.close", { token: this.#token }, 1_000).catch(() => undefined);
+    const closing = this.#legacy
+      ? this.#endpoint.legacyCall("close_connection", [this.#token])
+      : this.#endpoint.call("berrymq.close", { token: this.#token }, 1_000);
+    await closing.catch(() => undefined);
     this.#endpoint.close();
   }
 
@@ -116,28 +123,62 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
     if (this.#closed) throw new QueueClosedError(this.filter);
     for (let attempt = 0; ; attempt++) {
       try {
+        if (this.#legacy) return await this.#legacyPull(method, timeout);
         return fromEnvelope(await this.#endpoint.call(method, { ...params, token: this.#token }, httpTimeout));
       } catch (error) {
         // A restarted server forgot the queue: open it again, once.
         if (isTokenLost(error) && attempt === 0 && !this.#closed) {
-          this.#token = await open(this.#endpoint, this.filter, this.#options);
+          const opened = await open(this.#endpoint, this.filter, this.#options);
+          this.#token = opened.token;
+          this.#legacy = opened.legacy;
           continue;
         }
         throw localError(error, this.filter, timeout);
       }
     }
   }
+
+  // berryMQ 0.3: `get(token, block, seconds)` answers [identifier, args, kwargs], a token problem as a
+  // result string, and an empty queue as an error (Python's queue.Empty).
+  async #legacyPull(method: string, timeout: number): Promise<Message> {
+    const params = method === "berrymq.getNowait" ? [this.#token] : [this.#token, true, timeout / 1000];
+    let answer: unknown;
+    try {
+      answer = await this.#endpoint.legacyCall(method === "berrymq.getNowait" ? "get_nowait" : "get", params);
+    } catch (error) {
+      if (!(error instanceof RemoteError)) throw error;
+      throw method === "berrymq.getNowait" ? new QueueEmptyError(this.filter) : new QueueTimeoutError(this.filter, timeout);
+    }
+    if (answer === "invalid token" || answer === "timeout") {
+      throw new RemoteError("get", BridgeErrorCode.InvalidToken, `the berryMQ 0.3 server answered ${JSON.stringify(answer)}`);
+    }
+    if (!Array.isArray(answer) || answer.length !== 3)
+      throw new BadResponseError(this.#endpoint.url.href, answer, "[identifier, args, kwargs]");
+    const origin = `0.3-queue@${this.#endpoint.url.host}`;
+    return fromLegacy(answer[0], answer[1], answer[2], `${origin}/${this.#token}/${++this.#legacySeq}`, [origin]);
+  }
 }
 
-async function open(endpoint: RpcEndpoint, filter: string, options: RemoteQueueOptions): Promise<string> {
-  const result = (await endpoint.call("berrymq.connect", {
-    style: "queue",
-    filter,
-    ttl: options.ttl ?? 300,
-    shared: options.shared === true,
-  })) as { token?: unknown };
+interface Opened {
+  token: string;
+  legacy: boolean;
+}
+
+async function open(endpoint: RpcEndpoint, filter: string, options: RemoteQueueOptions): Promise<Opened> {
+  const ttl = options.ttl ?? 300;
+  let result: { token?: unknown };
+  try {
+    result = (await endpoint.call("berrymq.connect", { style: "queue", filter, ttl, shared: options.shared === true })) as {
+      token?: unknown;
+    };
+  } catch (error) {
+    if (!isLegacyServer(error)) throw error;
+    const token = await endpoint.legacyCall("connect_via_queue", [filter, ttl]);
+    if (typeof token !== "string") throw new BadResponseError(endpoint.url.href, token, "a token");
+    return { token, legacy: true };
+  }
   if (typeof result?.token !== "string") throw new BadResponseError(endpoint.url.href, result, '{"token": "..."}');
-  return result.token;
+  return { token: result.token, legacy: false };
 }
 
 // The queue errors a local Queue would throw, so callers handle both the same way.

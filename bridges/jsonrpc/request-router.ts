@@ -7,22 +7,21 @@ import {
   type JSONRPCServer,
 } from "json-rpc-2.0";
 import { isPlainObject } from "../../lib/kwargs.js";
+import { prototypeKey } from "../envelope.js";
 import type { BridgeState } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { toRpcError } from "./fault.js";
+import { kindOf } from "./kind-of.js";
 import { answerLegacy, type LegacyAnswer } from "./legacy-methods.js";
 import type { CallContext } from "./rpc-methods.js";
 
 /** The decoded answer to one HTTP request body, or null when there is nothing to answer (notifications). */
 export type RouterAnswer = JSONRPCResponse | JSONRPCResponse[] | LegacyAnswer | null;
 
-// Keys that would reach an object's prototype if a request were ever merged into one.
-const FORBIDDEN_KEYS = ["__proto__", "constructor", "prototype"];
-
 /**
  * Sends a decoded request body to the right protocol: an array is a JSON-RPC 2.0 batch, an object with a
- * `jsonrpc` member a 2.0 request, any other object a berryMQ 0.3 (JSON-RPC 1.0) request. Never throws:
- * every problem becomes an error answer naming it.
+ * `jsonrpc` member a 2.0 request, any other object a berryMQ 0.3 (JSON-RPC 1.0) request. Never throws,
+ * and never stringifies or echoes what it has not validated: every problem becomes an error answer.
  */
 export function routeRequest(
   rpc: JSONRPCServer<CallContext>,
@@ -35,17 +34,8 @@ export function routeRequest(
     return receiveBatch(rpc, state, payload, context);
   }
   if (isPlainObject(payload) && !("jsonrpc" in payload)) {
-    const bad = forbiddenKey(payload);
-    if (bad !== undefined)
-      return {
-        id: null,
-        result: null,
-        error: {
-          code: BridgeErrorCode.InvalidRequest,
-          message: `invalid request: key "${bad}" is not allowed`,
-          type: "InvalidRequest",
-        },
-      };
+    const bad = prototypeKey(payload);
+    if (bad !== undefined) return errorAnswer(false, BridgeErrorCode.InvalidRequest, `invalid request: key "${bad}" is not allowed`);
     return answerLegacy(state, payload, context.signal);
   }
   return receiveOne(rpc, state, payload, context);
@@ -75,9 +65,10 @@ function collect(answers: (JSONRPCResponse | null)[]): JSONRPCResponse[] | null 
   return responses.length === 0 ? null : responses;
 }
 
-/** The answer for a body that is not JSON. */
-export function parseErrorAnswer(reason: string): JSONRPCResponse {
-  return createJSONRPCErrorResponse(null, BridgeErrorCode.ParseError, `parse error: ${reason}`);
+/** An error answer with a null id: in JSON-RPC 2.0 form, or in berryMQ 0.3's (`result` null, `type`). */
+export function errorAnswer(twoPointZero: boolean, code: BridgeErrorCode, message: string): JSONRPCResponse | LegacyAnswer {
+  if (twoPointZero) return createJSONRPCErrorResponse(null, code, message);
+  return { id: null, result: null, error: { code, message, type: BridgeErrorCode[code] ?? "Error" } };
 }
 
 // json-rpc-2.0 assumes each request is an object: anything else is answered here before it gets there.
@@ -87,17 +78,17 @@ function receiveOne(
   item: unknown,
   context: CallContext,
 ): PromiseLike<JSONRPCResponse | null> | JSONRPCResponse | null {
-  if (!isPlainObject(item)) return invalid(null, `${JSON.stringify(item)?.slice(0, 60)} is not a request object`);
+  if (!isPlainObject(item)) return invalid(null, `${kindOf(item)} is not a request object`);
   const id = item.id;
   const validId: JSONRPCID = isId(id) ? id : null;
   if (id !== undefined && !isId(id)) return invalid(null, "id must be a string, a number or null");
-  if (item.jsonrpc !== "2.0") return invalid(validId, `jsonrpc must be "2.0" (got ${JSON.stringify(item.jsonrpc)})`);
+  if (item.jsonrpc !== "2.0") return invalid(validId, `jsonrpc must be "2.0" (got ${kindOf(item.jsonrpc)})`);
   if (typeof item.method !== "string") return invalid(validId, "method must be a string");
   if ("result" in item || "error" in item) return invalid(validId, "a request has no result or error member");
   const params = item.params;
   if (params !== undefined && (typeof params !== "object" || params === null))
     return invalid(validId, "params must be an object or an array");
-  const bad = forbiddenKey(item) ?? (isPlainObject(params) ? forbiddenKey(params) : undefined);
+  const bad = prototypeKey(item) ?? (isPlainObject(params) ? prototypeKey(params) : undefined);
   if (bad !== undefined) {
     return createJSONRPCErrorResponse(validId, BridgeErrorCode.InvalidParams, `invalid params: key "${bad}" is not allowed`);
   }
@@ -124,8 +115,4 @@ function invalid(id: JSONRPCID, why: string): JSONRPCResponse {
 
 function isId(value: unknown): value is JSONRPCID {
   return typeof value === "string" || (typeof value === "number" && Number.isFinite(value)) || value === null;
-}
-
-function forbiddenKey(value: Record<string, unknown>): string | undefined {
-  return FORBIDDEN_KEYS.find((key) => Object.hasOwn(value, key));
 }

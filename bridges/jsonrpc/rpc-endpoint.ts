@@ -1,5 +1,5 @@
 import { Agent, request } from "node:http";
-import { InvalidArgumentError } from "../../lib/errors.js";
+import { describe, InvalidArgumentError } from "../../lib/errors.js";
 import { BadResponseError, HttpStatusError, RemoteError } from "./errors.js";
 
 /** Options of an {@link RpcEndpoint}. */
@@ -89,7 +89,7 @@ export class RpcEndpoint {
       throw new RemoteError(
         method,
         typeof code === "number" ? code : 0,
-        typeof message === "string" ? message : JSON.stringify(error),
+        typeof message === "string" ? message : describe(error),
         error,
       );
     }

@@ -1,9 +1,10 @@
-import { HttpLink, type HttpLinkOptions } from "./http-link.js";
+import { BadResponseError } from "./errors.js";
+import { HttpLink, type HttpLinkOptions, isLegacyServer } from "./http-link.js";
 
 /**
  * berryMQ's style 02: pushes every message of the local bus that matches its export filters to a bridge
  * server (e.g. a logger), batched per tick, buffered and retried while the server is down; nothing flows
- * back. `close()` flushes.
+ * back. `close()` flushes. Against a berryMQ 0.3 server it uses 0.3's `connect_oneway` and `send_message`.
  * @example
  * const bus = new Bus();
  * const client = new SendOnlyClient("http://127.0.0.1:7200/", { bus, exportFilters: ["app:log"] });
@@ -17,7 +18,19 @@ export class SendOnlyClient extends HttpLink {
   }
 
   protected override async handshake(): Promise<string> {
-    const result = (await this.endpoint.call("berrymq.connect", { style: "oneway", ttl: this.ttl })) as { token: string };
-    return result.token;
+    let result: unknown;
+    try {
+      result = await this.endpoint.call("berrymq.connect", { style: "oneway", ttl: this.ttl });
+    } catch (error) {
+      if (!isLegacyServer(error)) throw error;
+      const token = await this.endpoint.legacyCall("connect_oneway", [this.ttl]);
+      if (typeof token !== "string") throw new BadResponseError(this.endpoint.url.href, token, "a token");
+      this.legacy = true;
+      return token;
+    }
+    const token = (result as { token?: unknown } | null)?.token;
+    if (typeof token !== "string") throw new BadResponseError(this.endpoint.url.href, result, '{"token": "..."}');
+    this.legacy = false;
+    return token;
   }
 }

@@ -32,7 +32,13 @@ describe("envelope", () => {
     ["hops not strings", (e) => ({ ...e, hops: [1] }), "hops[]"],
     ["too many hops", (e) => ({ ...e, hops: Array.from({ length: ENVELOPE_LIMITS.hops + 1 }, (_, i) => `b${i}`) }), "hops"],
     ["__proto__ in kwargs", (e) => ({ ...e, kwargs: JSON.parse('{"__proto__": {"polluted": true}}') }), "kwargs.__proto__"],
-    ["constructor deep in args", (e) => ({ ...e, args: [{ a: [{ constructor: 1 }] }] }), "args[0].a[0].constructor"],
+    [
+      "constructor holding prototype deep in args",
+      (e) => ({ ...e, args: JSON.parse('[{"a": [{"constructor": {"prototype": {"polluted": true}}}]}]') }),
+      "args[0].a[0].constructor.prototype",
+    ],
+    ["NaN in args", (e) => ({ ...e, args: [1, Number.NaN] }), "args[1]"],
+    ["Infinity in kwargs", (e) => ({ ...e, kwargs: { x: Number.POSITIVE_INFINITY } }), "kwargs.x"],
     ["nesting too deep", (e) => ({ ...e, args: [JSON.parse(`${"[".repeat(100)}${"]".repeat(100)}`)] }), "args[0]"],
     ["replyTo not a string", (e) => ({ ...e, replyTo: 5 }), "replyTo"],
   ];
@@ -47,6 +53,13 @@ describe("envelope", () => {
 
   it("refuses an invalid identifier with InvalidIdentifierError", () => {
     assert.throws(() => fromEnvelope({ ...valid(), id: "a b" }), InvalidIdentifierError);
+  });
+
+  it("carries constructor and prototype keys as ordinary data", () => {
+    const kwargs = JSON.parse('{"constructor": "Foo", "prototype": {"x": 1}, "nested": {"constructor": {"name": "Bar"}}}');
+    const message = fromEnvelope({ ...valid(), kwargs, args: [{ prototype: [1] }] });
+    assert.deepEqual(message.kwargs, kwargs);
+    assert.deepEqual(message.args, [{ prototype: [1] }]);
   });
 
   it("never lets a payload reach Object.prototype", () => {

@@ -1,6 +1,9 @@
 // The berrymq CLI run as child processes: serve, send, tail, get, and --help on each.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { freePort } from "../../helpers/free-port.js";
@@ -15,10 +18,10 @@ interface Running {
   signal(name: NodeJS.Signals): void;
 }
 
-function cli(args: string[]): Running {
+function cli(args: string[], env: Record<string, string> = {}): Running {
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, BERRYMQ_SECRET: "" },
+    env: { ...process.env, BERRYMQ_SECRET: "", ...env },
   });
   let out = "";
   let err = "";
@@ -36,8 +39,11 @@ function cli(args: string[]): Running {
   };
 }
 
-async function finished(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = cli(args);
+async function finished(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = cli(args, env);
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
@@ -120,5 +126,40 @@ describe("berrymq CLI", () => {
     const nobody = await finished(["send", `http://127.0.0.1:${await freePort()}/`, "app:log"]);
     assert.equal(nobody.code, 1);
     assert.match(nobody.stderr, /unreachable|ECONNREFUSED/);
+  });
+});
+
+describe("berrymq CLI secrets", () => {
+  it("serve takes the secret from --secret-file; clients from $BERRYMQ_SECRET, --secret-file, or --secret with a warning", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "berrymq-secret-"));
+    const file = join(dir, "secret");
+    writeFileSync(file, "s3cret\n", { mode: 0o600 });
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/`;
+    const server = cli(["serve", "--port", String(port), "--secret-file", file]);
+    try {
+      await waitFor(() => server.stdout().includes("listening on"), "serve to listen", 15_000);
+      assert.doesNotMatch(server.stderr(), /warning/);
+      const none = await finished(["send", url, "app:log"]);
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /401|unauthorized/);
+      const fromEnv = await finished(["send", url, "app:log"], { BERRYMQ_SECRET: "s3cret" });
+      assert.equal(fromEnv.code, 0, fromEnv.stderr);
+      const fromFile = await finished(["send", url, "app:log", "--secret-file", file]);
+      assert.equal(fromFile.code, 0, fromFile.stderr);
+      assert.doesNotMatch(fromFile.stderr, /warning/);
+      const fromFlag = await finished(["send", url, "app:log", "--secret", "s3cret"]);
+      assert.equal(fromFlag.code, 0, fromFlag.stderr);
+      assert.match(fromFlag.stderr, /warning: --secret is visible to other users/);
+      const both = await finished(["send", url, "app:log", "--secret", "x", "--secret-file", file]);
+      assert.equal(both.code, 2);
+      const missing = await finished(["send", url, "app:log", "--secret-file", join(dir, "nope")]);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /cannot read --secret-file/);
+    } finally {
+      server.signal("SIGTERM");
+      await server.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

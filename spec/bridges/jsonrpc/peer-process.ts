@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { waitFor } from "../../helpers/wait-for.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/peer-process.ts", import.meta.url));
+const LEGACY_FIXTURE = fileURLToPath(new URL("./fixtures/legacy-node.ts", import.meta.url));
 
 /** One JSON line the child printed. */
 export interface PeerEvent {
@@ -15,6 +16,8 @@ export interface PeerEvent {
   hops?: string[];
   url?: string;
   code?: string;
+  message?: string;
+  rss?: number;
 }
 
 /** A child process running a bus, a bridge server and peer links. */
@@ -34,9 +37,18 @@ export interface PeerProcess {
   resume(): void;
 }
 
-/** Spawns the fixture with `config` and resolves once its server listens. */
-export async function startPeer(config: Record<string, unknown>): Promise<PeerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", FIXTURE, JSON.stringify(config)], {
+/** Spawns the berrymq fixture with `config` and resolves once its server listens. */
+export function startPeer(config: Record<string, unknown>): Promise<PeerProcess> {
+  return startChild(FIXTURE, config, `peer ${String(config.busId)}`);
+}
+
+/** Spawns the berryMQ 0.3 stand-in (fixtures/legacy-node.ts) and resolves once it listens (and interconnected its `peers`). */
+export function startLegacyNode(config: Record<string, unknown>): Promise<PeerProcess> {
+  return startChild(LEGACY_FIXTURE, config, "berryMQ 0.3 stand-in");
+}
+
+async function startChild(fixture: string, config: Record<string, unknown>, label: string): Promise<PeerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", fixture, JSON.stringify(config)], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   const events: PeerEvent[] = [];
@@ -56,9 +68,9 @@ export async function startPeer(config: Record<string, unknown>): Promise<PeerPr
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   await Promise.race([
-    waitFor(() => events.some((e) => e.event === "ready"), `peer ${String(config.busId)} ready`, 15_000),
+    waitFor(() => events.some((e) => e.event === "ready"), `${label} ready`, 15_000),
     exited.then(() => {
-      throw new Error(`peer ${String(config.busId)} exited early: ${stderr}`);
+      throw new Error(`${label} exited early: ${stderr}`);
     }),
   ]);
   const url = events.find((e) => e.event === "ready")?.url as string;
