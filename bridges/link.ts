@@ -4,10 +4,12 @@ import { defaultBus } from "../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError } from "../lib/errors.js";
 import { Fifo } from "../lib/fifo.js";
 import { type Identifier, parseIdentifier, partMatches } from "../lib/identifier.js";
-import type { Message } from "../lib/message.js";
+import { createMessage, type Message } from "../lib/message.js";
 import { RecentIds } from "../lib/recent-ids.js";
+import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME } from "../lib/reserved.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
 import { LinkDownError, LinkOverflowError, LinkUndeliveredError } from "./errors.js";
+import { type LinkTable, linkTableOf, NEIGHBOURS_LIMIT, type Neighbour, type RoutedLink } from "./link-table.js";
 
 /** Options every link takes. */
 export interface LinkOptions {
@@ -27,7 +29,10 @@ export interface LinkOptions {
   bufferSize?: number;
   /** Most messages handed to the transport at once (default 1,000). */
   maxBatch?: number;
-  /** Retry backoff in ms: starts at `initial`, doubles up to `max` (default 50 → 5,000). */
+  /**
+   * Retry backoff in ms: starts at `initial`, doubles up to `max` (default 50 → 1,000, so a far side that
+   * comes back is found within a second; a frame received from it ends the wait at once).
+   */
   retryDelay?: { initial: number; max: number };
   /** How long `close()` keeps trying to deliver what is buffered, in ms (default 2,000). */
   closeTimeout?: number;
@@ -69,14 +74,19 @@ export interface CloseReport {
  * Base of every transport's link: forwards dispatched messages matching the export filters, in order and
  * batched per tick; injects received ones (validated, de-duplicated by messageId, never echoed back);
  * buffers (bounded) and retries with backoff while the far side is down; `close()` flushes.
+ * Answers (`inReplyTo`, addressed with `to`) are routed: only the link toward the asking bus carries
+ * them. In a mesh, a message is not forwarded to a bus its previous sender links to itself.
  * A transport implements `transmit` (and optionally `closeTransport`) and calls `receive`.
  */
-export abstract class Link extends EventEmitter<LinkEvents> {
+export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLink {
   readonly bus: Bus;
   readonly name: string;
   readonly stats: LinkStats = { sent: 0, received: 0, duplicates: 0, dropped: 0, retries: 0, rejected: 0 };
-  /** Id of the bus on the far side, when the transport knows it: messages that passed through it stay. */
-  protected remoteBusId: string | undefined;
+  #remoteBusId: string | undefined;
+  readonly #table: LinkTable;
+  #controlSeq = 0;
+  // The latest neighbour list to tell the far side: sent ahead of the next batch (not counted in it).
+  #announcement: Message | undefined;
   readonly #exportFilters: Identifier[];
   readonly #importFilters: Identifier[];
   readonly #followBus: boolean;
@@ -119,11 +129,60 @@ export abstract class Link extends EventEmitter<LinkEvents> {
     }
     this.#bufferSize = positiveInteger("bufferSize", options.bufferSize ?? 10_000);
     this.#maxBatch = positiveInteger("maxBatch", options.maxBatch ?? 1_000);
-    this.#retry = options.retryDelay ?? { initial: 50, max: 5_000 };
+    this.#retry = options.retryDelay ?? { initial: 50, max: 1_000 };
     positiveInteger("retryDelay.initial", this.#retry.initial);
     positiveInteger("retryDelay.max", this.#retry.max);
     this.#closeTimeout = options.closeTimeout ?? 2_000;
     this.#delay = this.#retry.initial;
+    this.#table = linkTableOf(this.bus);
+  }
+
+  /**
+   * Id of the bus on the far side, when the transport knows it (one far bus): messages that passed
+   * through it are not sent back, answers for it go this way, and the two sides tell each other their
+   * neighbours so a mesh forwards each message over each link at most once.
+   */
+  protected get remoteBusId(): string | undefined {
+    return this.#remoteBusId;
+  }
+
+  protected set remoteBusId(id: string | undefined) {
+    if (id === this.#remoteBusId) return;
+    this.#remoteBusId = id;
+    if (this.#started) this.#table.changed();
+  }
+
+  /** Id of the far bus, when this link reaches exactly one (see `remoteBusId`). */
+  get linkedBusId(): string | undefined {
+    return this.#remoteBusId;
+  }
+
+  /** Whether `close()` was called. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** The export filters, parsed. */
+  get exports(): readonly Identifier[] {
+    return this.#exportFilters;
+  }
+
+  /**
+   * Tells the far bus this bus's neighbours (called by the bus's link table): a control message that
+   * goes ahead of the next batch, is retried with it, and is never injected at the far side. Only the
+   * latest list is kept; it takes no room in the buffer and is not counted in `stats`.
+   */
+  announce(neighbours: readonly Neighbour[]): void {
+    if (this.#closing) return;
+    const list = neighbours.slice(0, NEIGHBOURS_LIMIT).map((n) => ({ bus: n.bus, exports: n.exports.map((e) => e.id) }));
+    const message = createMessage({
+      identifier: NEIGHBOURS_ID,
+      args: [list],
+      messageId: `${this.bus.id}/${LINK_CONTROL_NAME}-${this.name}-${++this.#controlSeq}`,
+      hops: [this.bus.id],
+    });
+    this.#announcement = message;
+    void this.#drain();
   }
 
   /** Messages waiting to be sent (including a batch in flight). */
@@ -183,6 +242,7 @@ export abstract class Link extends EventEmitter<LinkEvents> {
     if (this.#started) return;
     this.#started = true;
     this.bus.on("message", this.#onMessage);
+    this.#table.add(this);
   }
 
   /**
@@ -197,7 +257,7 @@ export abstract class Link extends EventEmitter<LinkEvents> {
 
   /** Like `receive`, for a message the transport already built. */
   protected receiveMessage(message: Message): number | undefined {
-    if (!this.#imports(message)) return undefined;
+    if (!this.#admits(message)) return undefined;
     // Recorded before injecting, so the bus's `message` event for it is not forwarded back; inject
     // itself drops a duplicate (returning undefined), so the bus is asked once, not twice.
     this.#arrived.add(message.messageId);
@@ -213,7 +273,7 @@ export abstract class Link extends EventEmitter<LinkEvents> {
    */
   protected async receiveSettled(frame: unknown): Promise<number | undefined> {
     const message = this.#parse(frame);
-    if (!this.#accepts(message)) return undefined;
+    if (!this.#admits(message) || !this.#accepts(message)) return undefined;
     return this.bus.injectSettled(message);
   }
 
@@ -227,13 +287,48 @@ export abstract class Link extends EventEmitter<LinkEvents> {
     }
   }
 
-  #imports(message: Message): boolean {
+  // What every received message goes through first: the far side answers, so a retry waiting out its
+  // backoff goes at once; control messages are taken here; routes are learnt; then the import filters
+  // (answers and balanced requests addressed here pass them: the asker wants them).
+  #admits(message: Message): boolean {
+    if (this.#down) this.#wakeNow();
+    if (message.name === LINK_CONTROL_NAME) {
+      this.#control(message);
+      return false;
+    }
+    this.#table.learn(message.hops, this);
+    if (message.to !== undefined || message.name === REPLY_NAME) return true;
     return this.#importFilters.some((filter) => matchesFilter(filter, message));
   }
 
-  // Import filters, then de-duplication; records the message as arrived through this link.
+  // A neighbour list from the far bus (hostile input: checked, bounded).
+  #control(message: Message): void {
+    const farBus = message.hops[0];
+    const list = message.args[0];
+    if (message.id !== NEIGHBOURS_ID || farBus === undefined || !Array.isArray(list)) {
+      this.stats.rejected++;
+      return;
+    }
+    const neighbours = new Map<string, readonly Identifier[]>();
+    for (const entry of list.slice(0, NEIGHBOURS_LIMIT) as unknown[]) {
+      const { bus, exports } = (entry ?? {}) as { bus?: unknown; exports?: unknown };
+      if (typeof bus !== "string" || !Array.isArray(exports)) continue;
+      const filters: Identifier[] = [];
+      for (const filter of exports.slice(0, 64) as unknown[]) {
+        if (typeof filter !== "string") continue;
+        try {
+          filters.push(parseIdentifier(filter));
+        } catch {
+          // A filter we cannot parse never suppresses forwarding.
+        }
+      }
+      neighbours.set(bus, filters);
+    }
+    this.#table.setNeighbours(farBus, neighbours);
+  }
+
+  // De-duplication; records the message as arrived through this link.
   #accepts(message: Message): boolean {
-    if (!this.#imports(message)) return false;
     if (this.bus.hasSeen(message)) {
       this.stats.duplicates++;
       return false;
@@ -250,6 +345,7 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   async close(): Promise<CloseReport> {
     if (this.#closing) return { undelivered: [] };
     this.#closing = true;
+    this.#table.remove(this);
     this.bus.off("message", this.#onMessage);
     this.bus.off("follow", this.#onFollow);
     this.bus.off("unfollow", this.#onUnfollow);
@@ -266,8 +362,36 @@ export abstract class Link extends EventEmitter<LinkEvents> {
 
   #forward(message: Message): void {
     if (this.#arrived.has(message.messageId)) return;
-    if (this.remoteBusId !== undefined && message.hops.includes(this.remoteBusId)) return;
-    if (!this.#exportFilters.some((filter) => matchesFilter(filter, message))) return;
+    const far = this.#remoteBusId;
+    if (far !== undefined && message.hops.includes(far)) return;
+    if (message.to !== undefined) {
+      if (!this.#routes(message, message.to)) return;
+    } else if (!this.#exportFilters.some((filter) => matchesFilter(filter, message)) || this.#sentAlready(message, far)) {
+      return;
+    }
+    this.#enqueue(message);
+  }
+
+  // An addressed message goes only toward its bus: over the link to it or the learnt route; with no route
+  // known, over every link (the far buses drop what is not theirs; `hops` stops loops). Answers pass
+  // export filters: the request they answer came in this way.
+  #routes(message: Message, to: string): boolean {
+    if (to === this.bus.id) return false;
+    const route = this.#table.routeTo(to);
+    if (route !== undefined) return route === this;
+    return message.inReplyTo !== undefined || this.#exportFilters.some((filter) => matchesFilter(filter, message));
+  }
+
+  // In a mesh: the bus that sent us this message links to our far bus itself and forwards this message
+  // there, so it need not cross this link too.
+  #sentAlready(message: Message, far: string | undefined): boolean {
+    if (far === undefined || message.hops.length < 2) return false;
+    const sender = message.hops[message.hops.length - 2] as string;
+    const exports = this.#table.exportsOf(sender, far);
+    return exports !== undefined && exports.some((filter) => matchesFilter(filter, message));
+  }
+
+  #enqueue(message: Message): void {
     if (this.backlog >= this.#bufferSize) {
       this.stats.dropped++;
       this.#report(new LinkOverflowError(this.name, this.#bufferSize, message));
@@ -292,15 +416,19 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   }
 
   async #flushLoop(): Promise<void> {
-    while (this.#inflight.length > 0 || this.#pending.length > 0) {
+    while (this.#inflight.length > 0 || this.#pending.length > 0 || this.#announcement !== undefined) {
       if (this.#inflight.length === 0) {
         for (let next = this.#pending.shift(); next !== undefined; next = this.#pending.shift()) {
           this.#inflight.push(next);
           if (this.#inflight.length >= this.#maxBatch) break;
         }
       }
+      const announcement = this.#announcement;
+      const batch = this.#inflight.map(toEnvelope);
+      if (announcement !== undefined) batch.unshift(toEnvelope(announcement));
       try {
-        await this.transmit(this.#inflight.map(toEnvelope));
+        await this.transmit(batch);
+        if (this.#announcement === announcement) this.#announcement = undefined;
       } catch (error) {
         this.stats.retries++;
         if (!this.#down) {

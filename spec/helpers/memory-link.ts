@@ -7,7 +7,7 @@ export class MemoryLink extends Link {
   peer: MemoryLink | undefined;
   /** While false, transmit rejects as if the far side were down. */
   reachable = true;
-  /** Batches handed to transmit, as sizes. */
+  /** Batches handed to transmit, as sizes (messages only, not the links' control messages). */
   readonly batches: number[] = [];
 
   constructor(options: LinkOptions) {
@@ -28,7 +28,8 @@ export class MemoryLink extends Link {
   }
 
   protected override async transmit(batch: Envelope[]): Promise<void> {
-    this.batches.push(batch.length);
+    const messages = batch.filter((envelope) => !envelope.id.startsWith("berrymq-link:")).length;
+    if (messages > 0) this.batches.push(messages);
     if (!this.reachable || this.peer === undefined) throw new Error("far side unreachable");
     const frames = JSON.parse(JSON.stringify(batch)) as unknown[];
     for (const frame of frames) this.peer.accept(frame);
