@@ -33,4 +33,7 @@ export type { Guard } from "./follower-metadata.js";
 export { type Identifier, isWildcard, matches, parseIdentifier, WILDCARD } from "./identifier.js";
 export { Kwargs, kw } from "./kwargs.js";
 export { createMessage, type Message, type MessageInit, withHop } from "./message.js";
+export { type Answer, type RequestOptions, Within, within } from "./request.js";
+export { RemoteError, RequestAbortedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
+export { type ExposedDecorator, expose, exposed, type Stub, type StubOptions, stub } from "./stub.js";
 export { type GetOptions, type OverflowPolicy, Queue, type QueueOptions } from "./queue.js";
