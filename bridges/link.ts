@@ -351,7 +351,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.bus.off("unfollow", this.#onUnfollow);
     this.#wakeNow();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.#closeTimeout).unref());
-    if (this.backlog > 0) await Promise.race([this.#drain(), deadline]);
+    if (this.backlog > 0) await Promise.race([this.#drainAll(), deadline]);
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     const undelivered = [...this.#inflight, ...this.#pending.drain()];
     this.#inflight = [];
@@ -408,11 +408,17 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     }
   }
 
+  // The loop may end a moment before `#flushing` is cleared: what was queued meanwhile starts a new one.
   #drain(): Promise<void> {
     this.#flushing ??= this.#flushLoop().finally(() => {
       this.#flushing = undefined;
+      if (this.#pending.length > 0 || this.#announcement !== undefined) void this.#drain();
     });
     return this.#flushing;
+  }
+
+  async #drainAll(): Promise<void> {
+    while (this.backlog > 0) await this.#drain();
   }
 
   async #flushLoop(): Promise<void> {

@@ -35,7 +35,11 @@ export class MemoryLink extends Link {
     for (const frame of frames) this.peer.accept(frame);
   }
 
+  /** Answers (frames with `inReplyTo`) that arrived through this link. */
+  answersReceived = 0;
+
   accept(frame: unknown): number | undefined {
+    if ((frame as { inReplyTo?: unknown }).inReplyTo !== undefined) this.answersReceived++;
     return this.receive(frame);
   }
 }
