@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import { ConcurrencyLimiter, isThenable } from "./concurrency-limiter.js";
 import { type BerryError, BusClosedError, FollowerError, InvalidArgumentError } from "./errors.js";
@@ -109,7 +109,9 @@ export class Bus extends EventEmitter<BusEvents> {
   readonly #instances = new WeakMap<object, FollowerEntry[]>();
   readonly #finalizer = new FinalizationRegistry<FollowerEntry[]>((entries) => this.#removeAll(entries));
   #seq = 0;
-  #counter = 0;
+  // Message sequence numbers start at a random point: a process restarted under the same bus id must
+  // not reuse the messageIds its predecessor sent (peers would drop them as duplicates).
+  #counter = randomInt(2 ** 40);
   #limiter: ConcurrencyLimiter | undefined;
   #closed = false;
   readonly #injected: RecentIds;

@@ -150,7 +150,7 @@ export function createMessage(init: MessageInit): Message {
 /**
  * A bus's own new message, on the dispatch hot path: `args` must be a fresh array that the caller hands
  * over (nobody else may hold it), `kwargs` frozen, `hops` frozen with the bus's id first; the messageId
- * is `${hops[0]}/${seq}`.
+ * is `${hops[0]}/${seq}` (a bus's sequence starts at a random point, so a restarted bus does not repeat it).
  */
 export function newMessage(
   identifier: Identifier,
