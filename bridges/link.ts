@@ -23,6 +23,7 @@ export interface LinkOptions {
    * Only received messages matching one of these are injected (default `["*:*"]`); transports that can
    * subscribe at the far side subscribe to exactly these. `"followers"`: whatever the bus's followers and
    * queues follow, kept up to date as they come and go. Changeable later with `subscribe`/`unsubscribe`.
+   * `berrymq-reply:*` (answers to this bus's requests) is added when the filters do not cover it.
    */
   importFilters?: readonly string[] | "followers";
   /** Messages kept while the far side is down; past this, new ones are dropped and reported (default 10,000). */
@@ -123,6 +124,10 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       options.importFilters === "followers"
         ? this.bus.patterns()
         : (options.importFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
+    // Answers to this bus's requests must come in whatever the filters (transports subscribe to these).
+    if (!this.#importFilters.some((filter) => partMatches(filter.name, REPLY_NAME) && partMatches(filter.action, "answer"))) {
+      this.#importFilters.push(parseIdentifier(`${REPLY_NAME}:*`));
+    }
     if (this.#followBus) {
       this.bus.on("follow", this.#onFollow);
       this.bus.on("unfollow", this.#onUnfollow);
