@@ -474,7 +474,8 @@ export class Bus extends EventEmitter<BusEvents> {
   // Reported here; the asker of a request gets the error's name and message as an error answer.
   #failed(receiver: FollowerEntry, message: Message, error: unknown): void {
     this.report(new FollowerError(receiver.label, message.id, message.messageId, error));
-    if (message.replyTo !== undefined) this.#answer(message, ERROR_ID, errorPayload(error));
+    // Like results, after the current dispatch (and after the answers of followers that ran before it).
+    if (message.replyTo !== undefined) void Promise.resolve().then(() => this.#answer(message, ERROR_ID, errorPayload(error)));
   }
 
   // Results go out as their own messages after the current dispatch, never nested inside it.
