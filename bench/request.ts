@@ -38,7 +38,7 @@ function tcpBroker(nodeID: string, port: number, otherId: string, otherPort: num
 }
 
 function redisBroker(nodeID: string, url: string): ServiceBroker {
-  return new ServiceBroker({ nodeID, logger: false, transporter: { type: "Redis", options: url } });
+  return new ServiceBroker({ nodeID, logger: false, transporter: { type: "Redis", options: { host: "127.0.0.1", port: Number(new URL(url).port) } } });
 }
 
 async function child(config: ChildConfig): Promise<void> {
