@@ -88,6 +88,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #controlSeq = 0;
   // The latest neighbour list to tell the far side: sent ahead of the next batch (not counted in it).
   #announcement: Message | undefined;
+  // A neighbour list that came before the transport knew the far bus's id: applied once it does.
+  #earlyControl: Message | undefined;
   readonly #exportFilters: Identifier[];
   readonly #importFilters: Identifier[];
   readonly #followBus: boolean;
@@ -154,6 +156,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   protected set remoteBusId(id: string | undefined) {
     if (id === this.#remoteBusId) return;
     this.#remoteBusId = id;
+    const early = this.#earlyControl;
+    this.#earlyControl = undefined;
+    if (early !== undefined) this.#control(early);
     if (this.#started) this.#table.changed();
   }
 
@@ -293,8 +298,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   // What every received message goes through first: the far side answers, so a retry waiting out its
-  // backoff goes at once; control messages are taken here; routes are learnt; then the import filters
-  // (answers and balanced requests addressed here pass them: the asker wants them).
+  // backoff goes at once; control messages are taken here; routes are learnt; then the import filters.
+  // Two kinds pass them: answers to this bus's requests (`berrymq-reply:*`, which no follower sees, only
+  // the waiting request), and messages addressed to another bus, which only pass through to be routed
+  // on. Anything addressed here that followers would see (talk() callbacks, balanced requests) must
+  // match the import filters like any message.
   #admits(message: Message): boolean {
     if (this.#down) this.#wakeNow();
     if (message.name === LINK_CONTROL_NAME) {
@@ -302,15 +310,20 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return false;
     }
     this.#table.learn(message.hops, this);
-    if (message.to !== undefined || message.name === REPLY_NAME) return true;
+    if (message.name === REPLY_NAME || (message.to !== undefined && message.to !== this.bus.id)) return true;
     return this.#importFilters.some((filter) => matchesFilter(filter, message));
   }
 
-  // A neighbour list from the far bus (hostile input: checked, bounded).
+  // A neighbour list from the far bus (hostile input: checked, bounded). Only the far bus itself may say
+  // whom it links to: a list claiming to come from another bus is refused.
   #control(message: Message): void {
     const farBus = message.hops[0];
     const list = message.args[0];
-    if (message.id !== NEIGHBOURS_ID || farBus === undefined || !Array.isArray(list)) {
+    if (this.#remoteBusId === undefined && message.id === NEIGHBOURS_ID) {
+      this.#earlyControl = message;
+      return;
+    }
+    if (message.id !== NEIGHBOURS_ID || farBus === undefined || farBus !== this.#remoteBusId || !Array.isArray(list)) {
       this.stats.rejected++;
       return;
     }

@@ -230,4 +230,38 @@ describe("Link routing in meshes", () => {
     await left.close();
     await right.close();
   });
+
+  it("refuses a neighbour list claiming to come from another bus, and keeps forwarding", async () => {
+    const buses = Array.from({ length: 3 }, (_, i) => new Bus({ id: `spoof${i}` }));
+    const links = connect(buses, [[0, 1], [1, 2]]);
+    await sleep(20);
+    // Bus 2 (or whoever holds the 1–2 link) claims, in bus 0's name, that bus 0 links to bus 2 itself:
+    // believed, it would stop bus 1 forwarding bus 0's messages to bus 2.
+    const forged = {
+      v: 1, id: "berrymq-link:neighbours", args: [[{ bus: "spoof2", exports: ["*:*"] }]], kwargs: {},
+      messageId: "spoof0/forged", timestamp: 1, hops: ["spoof0"],
+    };
+    const intoOne = links[2] as MemoryLink; // bus 1's end of the 1–2 link
+    intoOne.accept(forged);
+    assert.equal(intoOne.stats.rejected, 1);
+    const seen = countDeliveries(buses, "spoofed:*");
+    (buses[0] as Bus).twitter("spoofed:x");
+    await waitFor(() => seen[2]?.size === 1, "spoofed:x on bus 2");
+    for (const link of links) await link.close();
+  });
+
+  it("a message addressed to this bus still needs the import filters (only berrymq-reply answers skip them)", async () => {
+    const [left, right] = MemoryLink.pair({ bus: new Bus({ id: "sender" }) }, { bus: new Bus({ id: "guarded" }), importFilters: ["public:*"] });
+    const got: string[] = [];
+    right.bus.follow("*:*", (m) => void got.push(m.id));
+    const frame = (id: string, extra: Record<string, unknown>) => ({
+      v: 1, id, args: [], kwargs: {}, messageId: `sender/${id}`, timestamp: 1, hops: ["sender"], ...extra,
+    });
+    right.accept(frame("admin:shutdown", { to: "guarded", inReplyTo: "x" }));
+    right.accept(frame("admin:reboot", { to: "guarded" }));
+    right.accept(frame("public:hello", { to: "guarded" }));
+    assert.deepEqual(got, ["public:hello"]);
+    await left.close();
+    await right.close();
+  });
 });
