@@ -391,13 +391,13 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   // An addressed message goes only toward its bus: over the link to it or the learnt route; with no route
-  // known, over every link (the far buses drop what is not theirs; `hops` stops loops). Answers pass
-  // export filters: the request they answer came in this way.
+  // known, over every link (the far buses drop what is not theirs; `hops` stops loops). Answers skip the
+  // export filters (the request they answer came in this way); a balanced request does not.
   #routes(message: Message, to: string): boolean {
     if (to === this.bus.id) return false;
+    if (message.inReplyTo === undefined && !this.#exportFilters.some((filter) => matchesFilter(filter, message))) return false;
     const route = this.#table.routeTo(to);
-    if (route !== undefined) return route === this;
-    return message.inReplyTo !== undefined || this.#exportFilters.some((filter) => matchesFilter(filter, message));
+    return route === undefined || route === this;
   }
 
   // In a mesh: the bus that sent us this message links to our far bus itself and forwards this message
@@ -406,7 +406,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (far === undefined || message.hops.length < 2) return false;
     const sender = message.hops[message.hops.length - 2] as string;
     const exports = this.#table.exportsOf(sender, far);
-    return exports !== undefined && exports.some((filter) => matchesFilter(filter, message));
+    return exports?.some((filter) => matchesFilter(filter, message)) === true;
   }
 
   #enqueue(message: Message): void {

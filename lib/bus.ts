@@ -216,8 +216,11 @@ export class Bus extends EventEmitter<BusEvents> {
    * @example const sum = await bus.ask<number>("calc:add", 1, 2);
    */
   async ask<R = unknown>(identifier: string, ...args: unknown[]): Promise<R> {
-    const [answer] = await this.request<R>(identifier, ...args);
-    if (answer === undefined) throw new InvalidArgumentError("count", "all", "a number for ask()");
+    const last = args[args.length - 1];
+    if (last instanceof Within && last.options.count !== undefined && last.options.count !== 1) {
+      throw new InvalidArgumentError("count", last.options.count, "1 (or left out) for ask(); use request() for more");
+    }
+    const [answer] = (await this.request<R>(identifier, ...args)) as [Answer<R>];
     if (!answer.ok) throw answer.error;
     return answer.value;
   }

@@ -89,6 +89,7 @@ describe("request/response on one bus", () => {
     const bus = new Bus({ maxPendingRequests: 1 });
     await assert.rejects(bus.request("a:b", within({ timeout: Number.NaN })), /invalid timeout NaN/);
     await assert.rejects(bus.request("a:b", within({ count: 0 })), /invalid count 0/);
+    await assert.rejects(bus.ask("a:b", within({ count: 2 })), /invalid count 2/);
     await assert.rejects(bus.request("a:b", within({ count: "all", timeout: Number.POSITIVE_INFINITY })), /Infinity/);
     const first = bus.request("a:b", within({ timeout: Number.POSITIVE_INFINITY }));
     await assert.rejects(bus.request("a:b"), RequestOverflowError);
