@@ -16,6 +16,8 @@ export interface Envelope {
   hops: string[];
   replyTo?: string;
   inReplyTo?: string;
+  /** Bus id an answer (or balanced request) is addressed to. */
+  to?: string;
 }
 
 /** Limits checked on every envelope that comes in. */
@@ -53,6 +55,7 @@ export function toEnvelope(message: Message): Envelope {
   };
   if (message.replyTo !== undefined) envelope.replyTo = message.replyTo;
   if (message.inReplyTo !== undefined) envelope.inReplyTo = message.inReplyTo;
+  if (message.to !== undefined) envelope.to = message.to;
   return envelope;
 }
 
@@ -84,6 +87,7 @@ export function fromEnvelope(value: unknown): Message {
   }
   const replyTo = optionalString(value, "replyTo", ENVELOPE_LIMITS.identifierLength);
   const inReplyTo = optionalString(value, "inReplyTo", ENVELOPE_LIMITS.messageIdLength);
+  const to = optionalString(value, "to", ENVELOPE_LIMITS.messageIdLength);
   return createMessage({
     identifier: id,
     args: value.args,
@@ -93,6 +97,7 @@ export function fromEnvelope(value: unknown): Message {
     hops: hops as string[],
     replyTo,
     inReplyTo,
+    to,
   });
 }
 

@@ -3,11 +3,13 @@ import type { Bus } from "../lib/bus.js";
 import { defaultBus } from "../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError } from "../lib/errors.js";
 import { Fifo } from "../lib/fifo.js";
-import { type Identifier, isLocal, parseIdentifier, partMatches } from "../lib/identifier.js";
-import type { Message } from "../lib/message.js";
+import { type Identifier, isLocal, matches, parseIdentifier, partMatches } from "../lib/identifier.js";
+import { createMessage, type Message } from "../lib/message.js";
 import { RecentIds } from "../lib/recent-ids.js";
+import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME } from "../lib/reserved.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
 import { LinkDownError, LinkOverflowError, LinkUndeliveredError } from "./errors.js";
+import { type LinkTable, linkTableOf, NEIGHBOURS_LIMIT, type Neighbour, type RoutedLink } from "./link-table.js";
 import { SchemaGate } from "./schema-check.js";
 
 /** Options every link takes. */
@@ -22,13 +24,17 @@ export interface LinkOptions {
    * Only received messages matching one of these are injected (default `["*:*"]`); transports that can
    * subscribe at the far side subscribe to exactly these. `"followers"`: whatever the bus's followers and
    * queues follow, kept up to date as they come and go. Changeable later with `subscribe`/`unsubscribe`.
+   * `berrymq-reply:*` (answers to this bus's requests) is added when the filters do not cover it.
    */
   importFilters?: readonly string[] | "followers";
   /** Messages kept while the far side is down; past this, new ones are dropped and reported (default 10,000). */
   bufferSize?: number;
   /** Most messages handed to the transport at once (default 1,000). */
   maxBatch?: number;
-  /** Retry backoff in ms: starts at `initial`, doubles up to `max` (default 50 → 5,000). */
+  /**
+   * Retry backoff in ms: starts at `initial`, doubles up to `max` (default 50 → 1,000, so a far side that
+   * comes back is found within a second; a frame received from it ends the wait at once).
+   */
   retryDelay?: { initial: number; max: number };
   /** How long `close()` keeps trying to deliver what is buffered, in ms (default 2,000). */
   closeTimeout?: number;
@@ -70,14 +76,21 @@ export interface CloseReport {
  * Base of every transport's link: forwards dispatched messages matching the export filters, in order and
  * batched per tick; injects received ones (validated, de-duplicated by messageId, never echoed back);
  * buffers (bounded) and retries with backoff while the far side is down; `close()` flushes.
+ * Answers (`inReplyTo`, addressed with `to`) are routed: only the link toward the asking bus carries
+ * them. In a mesh, a message is not forwarded to a bus its previous sender links to itself.
  * A transport implements `transmit` (and optionally `closeTransport`) and calls `receive`.
  */
-export abstract class Link extends EventEmitter<LinkEvents> {
+export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLink {
   readonly bus: Bus;
   readonly name: string;
   readonly stats: LinkStats = { sent: 0, received: 0, duplicates: 0, dropped: 0, retries: 0, rejected: 0 };
-  /** Id of the bus on the far side, when the transport knows it: messages that passed through it stay. */
-  protected remoteBusId: string | undefined;
+  #remoteBusId: string | undefined;
+  readonly #table: LinkTable;
+  #controlSeq = 0;
+  // The latest neighbour list to tell the far side: sent ahead of the next batch (not counted in it).
+  #announcement: Message | undefined;
+  // A neighbour list that came before the transport knew the far bus's id: applied once it does.
+  #earlyControl: Message | undefined;
   readonly #exportFilters: Identifier[];
   readonly #importFilters: Identifier[];
   readonly #followBus: boolean;
@@ -115,13 +128,17 @@ export abstract class Link extends EventEmitter<LinkEvents> {
       options.importFilters === "followers"
         ? this.bus.patterns()
         : (options.importFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
+    // Answers to this bus's requests must come in whatever the filters (transports subscribe to these).
+    if (!this.#importFilters.some((filter) => partMatches(filter.name, REPLY_NAME) && partMatches(filter.action, "answer"))) {
+      this.#importFilters.push(parseIdentifier(`${REPLY_NAME}:*`));
+    }
     if (this.#followBus) {
       this.bus.on("follow", this.#onFollow);
       this.bus.on("unfollow", this.#onUnfollow);
     }
     this.#bufferSize = positiveInteger("bufferSize", options.bufferSize ?? 10_000);
     this.#maxBatch = positiveInteger("maxBatch", options.maxBatch ?? 1_000);
-    this.#retry = options.retryDelay ?? { initial: 50, max: 5_000 };
+    this.#retry = options.retryDelay ?? { initial: 50, max: 1_000 };
     positiveInteger("retryDelay.initial", this.#retry.initial);
     positiveInteger("retryDelay.max", this.#retry.max);
     this.#closeTimeout = options.closeTimeout ?? 2_000;
@@ -130,6 +147,58 @@ export abstract class Link extends EventEmitter<LinkEvents> {
       this.stats.rejected++;
       this.#report(error);
     });
+    this.#table = linkTableOf(this.bus);
+  }
+
+  /**
+   * Id of the bus on the far side, when the transport knows it (one far bus): messages that passed
+   * through it are not sent back, answers for it go this way, and the two sides tell each other their
+   * neighbours so a mesh forwards each message over each link at most once.
+   */
+  protected get remoteBusId(): string | undefined {
+    return this.#remoteBusId;
+  }
+
+  protected set remoteBusId(id: string | undefined) {
+    if (id === this.#remoteBusId) return;
+    this.#remoteBusId = id;
+    const early = this.#earlyControl;
+    this.#earlyControl = undefined;
+    if (early !== undefined) this.#control(early);
+    if (this.#started) this.#table.changed();
+  }
+
+  /** Id of the far bus, when this link reaches exactly one (see `remoteBusId`). */
+  get linkedBusId(): string | undefined {
+    return this.#remoteBusId;
+  }
+
+  /** Whether `close()` was called. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** The export filters, parsed. */
+  get exports(): readonly Identifier[] {
+    return this.#exportFilters;
+  }
+
+  /**
+   * Tells the far bus this bus's neighbours (called by the bus's link table): a control message that
+   * goes ahead of the next batch, is retried with it, and is never injected at the far side. Only the
+   * latest list is kept; it takes no room in the buffer and is not counted in `stats`.
+   */
+  announce(neighbours: readonly Neighbour[]): void {
+    if (this.#closing) return;
+    const list = neighbours.slice(0, NEIGHBOURS_LIMIT).map((n) => ({ bus: n.bus, exports: n.exports.map((e) => e.id) }));
+    const message = createMessage({
+      identifier: NEIGHBOURS_ID,
+      args: [list],
+      messageId: `${this.bus.id}/${LINK_CONTROL_NAME}-${this.name}-${++this.#controlSeq}`,
+      hops: [this.bus.id],
+    });
+    this.#announcement = message;
+    void this.#drain();
   }
 
   /** Messages waiting to be sent (including a batch in flight). */
@@ -189,6 +258,7 @@ export abstract class Link extends EventEmitter<LinkEvents> {
     if (this.#started) return;
     this.#started = true;
     this.bus.on("message", this.#onMessage);
+    this.#table.add(this);
   }
 
   /**
@@ -203,7 +273,7 @@ export abstract class Link extends EventEmitter<LinkEvents> {
 
   /** Like `receive`, for a message the transport already built. */
   protected receiveMessage(message: Message): number | undefined {
-    if (!this.#imports(message)) return undefined;
+    if (!this.#admits(message)) return undefined;
     const reached = this.#schemas.pass(message, (valid) => this.#inject(valid));
     return typeof reached === "number" ? reached : undefined;
   }
@@ -224,7 +294,7 @@ export abstract class Link extends EventEmitter<LinkEvents> {
    */
   protected async receiveSettled(frame: unknown): Promise<number | undefined> {
     const message = this.#parse(frame);
-    if (!this.#imports(message)) return undefined;
+    if (!this.#admits(message)) return undefined;
     return this.#schemas.pass(message, (valid) => (this.#accepts(valid) ? this.bus.injectSettled(valid) : undefined));
   }
 
@@ -238,13 +308,56 @@ export abstract class Link extends EventEmitter<LinkEvents> {
     }
   }
 
-  #imports(message: Message): boolean {
+  // What every received message goes through first: the far side answers, so a retry waiting out its
+  // backoff goes at once; control messages are taken here; routes are learnt; then the import filters.
+  // Two kinds pass them: answers to this bus's requests (`berrymq-reply:*`, which no follower sees, only
+  // the waiting request), and messages addressed to another bus, which only pass through to be routed
+  // on. Anything addressed here that followers would see (talk() callbacks, balanced requests) must
+  // match the import filters like any message.
+  #admits(message: Message): boolean {
+    if (this.#down) this.#wakeNow();
+    if (message.name === LINK_CONTROL_NAME) {
+      this.#control(message);
+      return false;
+    }
+    this.#table.learn(message.hops, this);
+    if (message.name === REPLY_NAME || (message.to !== undefined && message.to !== this.bus.id)) return true;
     return this.#importFilters.some((filter) => matchesFilter(filter, message));
   }
 
-  // Import filters, then de-duplication; records the message as arrived through this link.
+  // A neighbour list from the far bus (hostile input: checked, bounded). Only the far bus itself may say
+  // whom it links to: a list claiming to come from another bus is refused.
+  #control(message: Message): void {
+    const farBus = message.hops[0];
+    const list = message.args[0];
+    if (this.#remoteBusId === undefined && message.id === NEIGHBOURS_ID) {
+      this.#earlyControl = message;
+      return;
+    }
+    if (message.id !== NEIGHBOURS_ID || farBus === undefined || farBus !== this.#remoteBusId || !Array.isArray(list)) {
+      this.stats.rejected++;
+      return;
+    }
+    const neighbours = new Map<string, readonly Identifier[]>();
+    for (const entry of list.slice(0, NEIGHBOURS_LIMIT) as unknown[]) {
+      const { bus, exports } = (entry ?? {}) as { bus?: unknown; exports?: unknown };
+      if (typeof bus !== "string" || !Array.isArray(exports)) continue;
+      const filters: Identifier[] = [];
+      for (const filter of exports.slice(0, 64) as unknown[]) {
+        if (typeof filter !== "string") continue;
+        try {
+          filters.push(parseIdentifier(filter));
+        } catch {
+          // A filter we cannot parse never suppresses forwarding.
+        }
+      }
+      neighbours.set(bus, filters);
+    }
+    this.#table.setNeighbours(farBus, neighbours);
+  }
+
+  // De-duplication; records the message as arrived through this link.
   #accepts(message: Message): boolean {
-    if (!this.#imports(message)) return false;
     if (this.bus.hasSeen(message)) {
       this.stats.duplicates++;
       return false;
@@ -261,12 +374,13 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   async close(): Promise<CloseReport> {
     if (this.#closing) return { undelivered: [] };
     this.#closing = true;
+    this.#table.remove(this);
     this.bus.off("message", this.#onMessage);
     this.bus.off("follow", this.#onFollow);
     this.bus.off("unfollow", this.#onUnfollow);
     this.#wakeNow();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.#closeTimeout).unref());
-    if (this.backlog > 0) await Promise.race([this.#drain(), deadline]);
+    if (this.backlog > 0) await Promise.race([this.#drainAll(), deadline]);
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     const undelivered = [...this.#inflight, ...this.#pending.drain()];
     this.#inflight = [];
@@ -278,8 +392,36 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   #forward(message: Message): void {
     if (isLocal(message)) return; // a name starting with "_" is local to its process: never exported
     if (this.#arrived.has(message.messageId)) return;
-    if (this.remoteBusId !== undefined && message.hops.includes(this.remoteBusId)) return;
-    if (!this.#exportFilters.some((filter) => matchesFilter(filter, message))) return;
+    const far = this.#remoteBusId;
+    if (far !== undefined && message.hops.includes(far)) return;
+    if (message.to !== undefined) {
+      if (!this.#routes(message, message.to)) return;
+    } else if (!this.#exportFilters.some((filter) => matchesFilter(filter, message)) || this.#sentAlready(message, far)) {
+      return;
+    }
+    this.#enqueue(message);
+  }
+
+  // An addressed message goes only toward its bus: over the link to it or the learnt route; with no route
+  // known, over every link (the far buses drop what is not theirs; `hops` stops loops). Answers skip the
+  // export filters (the request they answer came in this way); a balanced request does not.
+  #routes(message: Message, to: string): boolean {
+    if (to === this.bus.id) return false;
+    if (message.inReplyTo === undefined && !this.#exportFilters.some((filter) => matchesFilter(filter, message))) return false;
+    const route = this.#table.routeTo(to);
+    return route === undefined || route === this;
+  }
+
+  // In a mesh: the bus that sent us this message links to our far bus itself and forwards this message
+  // there, so it need not cross this link too.
+  #sentAlready(message: Message, far: string | undefined): boolean {
+    if (far === undefined || message.hops.length < 2) return false;
+    const sender = message.hops[message.hops.length - 2] as string;
+    const exports = this.#table.exportsOf(sender, far);
+    return exports?.some((filter) => matchesFilter(filter, message)) === true;
+  }
+
+  #enqueue(message: Message): void {
     if (this.backlog >= this.#bufferSize) {
       this.stats.dropped++;
       this.#report(new LinkOverflowError(this.name, this.#bufferSize, message));
@@ -296,23 +438,33 @@ export abstract class Link extends EventEmitter<LinkEvents> {
     }
   }
 
+  // The loop may end a moment before `#flushing` is cleared: what was queued meanwhile starts a new one.
   #drain(): Promise<void> {
     this.#flushing ??= this.#flushLoop().finally(() => {
       this.#flushing = undefined;
+      if (this.#pending.length > 0 || this.#announcement !== undefined) void this.#drain();
     });
     return this.#flushing;
   }
 
+  async #drainAll(): Promise<void> {
+    while (this.backlog > 0) await this.#drain();
+  }
+
   async #flushLoop(): Promise<void> {
-    while (this.#inflight.length > 0 || this.#pending.length > 0) {
+    while (this.#inflight.length > 0 || this.#pending.length > 0 || this.#announcement !== undefined) {
       if (this.#inflight.length === 0) {
         for (let next = this.#pending.shift(); next !== undefined; next = this.#pending.shift()) {
           this.#inflight.push(next);
           if (this.#inflight.length >= this.#maxBatch) break;
         }
       }
+      const announcement = this.#announcement;
+      const batch = this.#inflight.map(toEnvelope);
+      if (announcement !== undefined) batch.unshift(toEnvelope(announcement));
       try {
-        await this.transmit(this.#inflight.map(toEnvelope));
+        await this.transmit(batch);
+        if (this.#announcement === announcement) this.#announcement = undefined;
       } catch (error) {
         this.stats.retries++;
         if (!this.#down) {
@@ -362,8 +514,9 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   }
 }
 
+// The message's namespace is only in its id: parse it (a cache hit) so a filter never crosses namespaces.
 function matchesFilter(filter: Identifier, message: Message): boolean {
-  return partMatches(filter.name, message.name) && partMatches(filter.action, message.action);
+  return matches(filter, message.id);
 }
 
 function positiveInteger(name: string, value: number): number {

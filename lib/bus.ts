@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import { ConcurrencyLimiter, isThenable } from "./concurrency-limiter.js";
 import { type BerryError, BusClosedError, ErrorListenerError, FollowerError, InvalidArgumentError } from "./errors.js";
@@ -8,6 +8,16 @@ import { type Identifier, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
 import { RecentIds } from "./recent-ids.js";
+import {
+  type Answer,
+  checkRequestOptions,
+  DEFAULT_MAX_PENDING_REQUESTS,
+  errorPayload,
+  type RequestOptions,
+  RequestTable,
+  Within,
+} from "./request.js";
+import { ANSWER_ID, ERROR_ID, REPLY_NAME } from "./reserved.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
 import type { MatchingIds as MatchingIdsOf, MessageFor, PatternOf, SendArgs } from "./typed-identifiers.js";
 
@@ -33,6 +43,8 @@ export interface BusOptions {
   multiplicity?: number;
   /** How many injected messageIds `inject` remembers to drop duplicates (default 100,000). */
   dedupeWindow?: number;
+  /** Requests waiting for answers at once; past this `request` refuses (default 100,000). */
+  maxPendingRequests?: number;
 }
 
 /** What a queue hands the bus when it attaches: `offer` returns whether the message was taken. */
@@ -105,10 +117,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   readonly #instances = new WeakMap<object, FollowerEntry[]>();
   readonly #finalizer = new FinalizationRegistry<FollowerEntry[]>((entries) => this.#removeAll(entries));
   #seq = 0;
-  #counter = 0;
+  // Message sequence numbers start at a random point: a process restarted under the same bus id must
+  // not reuse the messageIds its predecessor sent (peers would drop them as duplicates).
+  #counter = randomInt(2 ** 40);
   #limiter: ConcurrencyLimiter | undefined;
   #closed = false;
   readonly #injected: RecentIds;
+  readonly #requests: RequestTable;
 
   constructor(options: BusOptions = {}) {
     super();
@@ -120,6 +135,11 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     const window = options.dedupeWindow ?? 100_000;
     if (!Number.isInteger(window) || window < 1) throw new InvalidArgumentError("dedupeWindow", window, "an integer >= 1");
     this.#injected = new RecentIds(window);
+    const maxPending = options.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS;
+    if (!Number.isInteger(maxPending) || maxPending < 1) {
+      throw new InvalidArgumentError("maxPendingRequests", maxPending, "an integer >= 1");
+    }
+    this.#requests = new RequestTable(maxPending);
     if (options.multiplicity !== undefined) this.setMultiplicity(options.multiplicity);
   }
 
@@ -160,8 +180,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * Sends `identifier` like `twitter`, then sends each follower's (awaited) result that is not
    * `undefined` as a `callbackIdentifier` message with the result as its only argument. Followers in
    * other processes answer the same way, through their links.
-   * @returns the local followers' results, in registration order (failed followers are left out).
+   * The answers go to the asking bus only (followers of `callbackIdentifier` there receive them).
+   * With `within({...})` last, the promise waits for answers from every linked process too (by default
+   * all that come within the timeout) instead of the local results only.
+   * @returns the results, failed followers left out: without options the local followers' results in
+   * registration order; with options every answer's value in arrival order.
    * @example const sums = await bus.talk("calc:add", "calc:result", 1, 2);
+   * @example const everywhere = await bus.talk("calc:add", "calc:result", 1, 2, within({ timeout: 300 }));
    */
   talk<const P extends PatternOf<Events>, const C extends PatternOf<Events>>(
     identifier: P,
@@ -170,8 +195,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   ): Promise<TalkResult<Events, C>[]>;
   async talk(identifier: string, callbackIdentifier: string, ...args: unknown[]): Promise<unknown[]> {
     this.#checkOpen();
-    const { args: plain, kwargs } = splitKwargs(args);
     const replyTo = parseIdentifier(callbackIdentifier).id;
+    const last = args[args.length - 1];
+    if (last instanceof Within) {
+      const answers = await this.#request(identifier, replyTo, args.slice(0, -1), last.options, "all");
+      return answers.flatMap((answer) => (answer.ok ? [answer.value] : []));
+    }
+    const { args: plain, kwargs } = splitKwargs(args);
     const route = this.#route(identifier);
     const message = newMessage(route.identifier, plain, kwargs, this.#hops, ++this.#counter, replyTo, undefined);
     const results: unknown[] = [];
@@ -182,11 +212,70 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   }
 
   /**
-   * Delivers a ready-made message here (to followers, queues, then the `message` event).
+   * Asks the followers of `identifier` here and in every linked process, and resolves to their answers
+   * (values, or RemoteErrors of followers that failed). Options go last, as `within({...})`: how many
+   * answers (default 1), `timeout` (default 5,000 ms; too few answers reject with RequestTimeoutError
+   * carrying those received), an AbortSignal, `balanced`.
+   * @example const [answer] = await bus.request("calc:add", 1, 2); // { ok: true, value: 3, bus: "…" }
+   */
+  request<R = unknown>(identifier: string, ...args: unknown[]): Promise<Answer<R>[]> {
+    const last = args[args.length - 1];
+    const options = last instanceof Within ? last.options : {};
+    const plain = last instanceof Within ? args.slice(0, -1) : args;
+    return this.#request(identifier, ANSWER_ID, plain, options, 1) as Promise<Answer<R>[]>;
+  }
+
+  /**
+   * Asks like `request` and resolves to the first answer's value; a follower's failure rejects with its
+   * RemoteError. Options as `request`'s, last: `within({ timeout: 500 })`.
+   * @example const sum = await bus.ask<number>("calc:add", 1, 2);
+   */
+  async ask<R = unknown>(identifier: string, ...args: unknown[]): Promise<R> {
+    const last = args[args.length - 1];
+    if (last instanceof Within && last.options.count !== undefined && last.options.count !== 1) {
+      throw new InvalidArgumentError("count", last.options.count, "1 (or left out) for ask(); use request() for more");
+    }
+    const [answer] = (await this.request<R>(identifier, ...args)) as [Answer<R>];
+    if (!answer.ok) throw answer.error;
+    return answer.value;
+  }
+
+  #request(identifier: string, replyTo: string, args: unknown[], options: RequestOptions, defaultCount: number | "all"): Promise<Answer[]> {
+    try {
+      this.#checkOpen();
+      const checked = checkRequestOptions(options, defaultCount);
+      const { args: plain, kwargs } = splitKwargs(args);
+      const route = this.#route(identifier);
+      this.#requests.checkRoom(route.identifier.id);
+      const to = checked.balanced ? this.#requests.pick(route.identifier.id) : undefined;
+      const message = newMessage(route.identifier, plain, kwargs, this.#hops, ++this.#counter, replyTo, undefined, to);
+      if (checked.balanced && to === undefined) this.#requests.probe(message.messageId, route.identifier.id);
+      const answers = this.#requests.open(message.messageId, route.identifier.id, checked, to);
+      if (to === undefined || to === this.id) this.#deliver(route.receivers, message, undefined);
+      this.emit("message", message);
+      return answers;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Requests of this bus waiting for answers. */
+  get pendingRequests(): number {
+    return this.#requests.size;
+  }
+
+  /**
+   * Delivers a ready-made message here (to followers, queues, then the `message` event). A message
+   * addressed to another bus (`to`) only passes through: links route it on, followers do not see it.
+   * An answer addressed here settles the request it answers.
    * @returns how many followers and queues received it.
    */
   dispatch(message: Message): number {
     this.#checkOpen();
+    if (!this.#forHere(message)) {
+      this.emit("message", message);
+      return 0;
+    }
     const reached = this.#deliver(this.#index.lookup(message), message, undefined);
     this.emit("message", message);
     return reached;
@@ -214,6 +303,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.#checkOpen();
     this.#injected.add(message.messageId);
     const hopped = withHop(message, this.id);
+    if (message.to !== undefined || message.inReplyTo !== undefined) return this.dispatch(hopped);
     const outcomes: unknown[] = [];
     const reached = this.#deliver(this.#index.lookup(hopped), hopped, outcomes);
     this.emit("message", hopped);
@@ -353,6 +443,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (receiver.kind === "queue") receiver.sink.close();
     }
     this.removeAllListeners();
+    this.#requests.closeAll(new BusClosedError(this.id));
   }
 
   // Parsing and routing an identifier string cost two map look-ups; this makes them one.
@@ -368,6 +459,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       route.version = this.#index.version;
     }
     return route;
+  }
+
+  // Settles an answer addressed here; false for what only passes through or is for no follower.
+  #forHere(message: Message): boolean {
+    if (message.to !== undefined && message.to !== this.id) return false;
+    if (message.inReplyTo !== undefined && message.to !== undefined) this.#requests.settle(message);
+    return message.name !== REPLY_NAME;
   }
 
   #checkOpen(): void {
@@ -410,25 +508,40 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     try {
       outcome = receiver.call(message);
     } catch (error) {
-      this.report(new FollowerError(receiver.label, message.id, message.messageId, error));
+      this.#failed(receiver, message, error);
       return undefined;
     }
     if (!isThenable(outcome)) return outcome;
     return Promise.resolve(outcome).then(undefined, (error: unknown) => {
-      this.report(new FollowerError(receiver.label, message.id, message.messageId, error));
+      this.#failed(receiver, message, error);
       return undefined;
     });
+  }
+
+  // Reported here; the asker of a request gets the error's name and message as an error answer.
+  #failed(receiver: FollowerEntry, message: Message, error: unknown): void {
+    this.report(new FollowerError(receiver.label, message.id, message.messageId, error));
+    // Like results, after the current dispatch (and after the answers of followers that ran before it).
+    if (message.replyTo !== undefined) void Promise.resolve().then(() => this.#answer(message, ERROR_ID, errorPayload(error)));
   }
 
   // Results go out as their own messages after the current dispatch, never nested inside it.
   #replyWith(message: Message, outcome: unknown): void {
     void Promise.resolve(outcome).then((value) => {
-      if (value === undefined || value === GONE || this.#closed) return;
-      const route = this.#route(message.replyTo as string);
-      const reply = newMessage(route.identifier, [value], NO_KWARGS, this.#hops, ++this.#counter, undefined, message.messageId);
-      this.#deliver(route.receivers, reply, undefined);
-      this.emit("message", reply);
+      if (value === undefined || value === GONE) return;
+      this.#answer(message, message.replyTo as string, value);
     });
+  }
+
+  // An answer is addressed to the asking bus (the request's origin): delivered here if that is this bus,
+  // else handed to the links, which route it toward the asker.
+  #answer(request: Message, identifier: string, value: unknown): void {
+    if (this.#closed) return;
+    const route = this.#route(identifier);
+    const to = request.hops[0] ?? this.id;
+    const reply = newMessage(route.identifier, [value], NO_KWARGS, this.#hops, ++this.#counter, undefined, request.messageId, to);
+    if (to === this.id && this.#forHere(reply)) this.#deliver(route.receivers, reply, undefined);
+    this.emit("message", reply);
   }
 
   #follower(pattern: Identifier, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {

@@ -89,3 +89,6 @@ export type {
   SendArgs,
   TypedMessage,
 } from "./typed-identifiers.js";
+export { type Answer, type RequestOptions, Within, within } from "./request.js";
+export { RemoteError, RequestAbortedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
+export { type ExposedDecorator, expose, exposed, type Stub, type StubOptions, stub } from "./stub.js";

@@ -23,8 +23,10 @@ export interface Message {
   readonly hops: readonly string[];
   /** Set by `talk()`: followers' results are sent on to this identifier. */
   readonly replyTo?: string;
-  /** On a `talk()` result: the messageId of the message it answers. */
+  /** On an answer: the messageId of the request it answers. */
   readonly inReplyTo?: string;
+  /** Id of the one bus this message is addressed to (answers, balanced requests); links route it there. */
+  readonly to?: string;
   /** Every field as plain data (what `JSON.stringify` writes). */
   toJSON(): Record<string, unknown>;
 }
@@ -39,6 +41,7 @@ export interface MessageInit {
   hops: readonly string[];
   replyTo?: string | undefined;
   inReplyTo?: string | undefined;
+  to?: string | undefined;
 }
 
 /**
@@ -55,6 +58,7 @@ class FrozenMessage implements Message {
   readonly hops: readonly string[];
   declare readonly replyTo?: string;
   declare readonly inReplyTo?: string;
+  declare readonly to?: string;
   // Private fields stay writable on a frozen object: that is what lets the getters finish lazily.
   #args: readonly unknown[];
   // A number until first read: the sequence number the origin bus (hops[0]) gave it.
@@ -69,6 +73,7 @@ class FrozenMessage implements Message {
     messageId: string | number,
     replyTo: string | undefined,
     inReplyTo: string | undefined,
+    to: string | undefined,
   ) {
     this.id = identifier.id;
     this.name = identifier.name;
@@ -80,6 +85,7 @@ class FrozenMessage implements Message {
     this.#messageId = messageId;
     if (replyTo !== undefined) (this as { replyTo?: string }).replyTo = replyTo;
     if (inReplyTo !== undefined) (this as { inReplyTo?: string }).inReplyTo = inReplyTo;
+    if (to !== undefined) (this as { to?: string }).to = to;
     Object.freeze(this);
   }
 
@@ -110,6 +116,7 @@ class FrozenMessage implements Message {
     };
     if (this.replyTo !== undefined) json.replyTo = this.replyTo;
     if (this.inReplyTo !== undefined) json.inReplyTo = this.inReplyTo;
+    if (this.to !== undefined) json.to = this.to;
     return json;
   }
 }
@@ -136,13 +143,14 @@ export function createMessage(init: MessageInit): Message {
     init.messageId,
     init.replyTo === undefined ? undefined : parseIdentifier(init.replyTo).id,
     init.inReplyTo,
+    init.to,
   );
 }
 
 /**
  * A bus's own new message, on the dispatch hot path: `args` must be a fresh array that the caller hands
  * over (nobody else may hold it), `kwargs` frozen, `hops` frozen with the bus's id first; the messageId
- * is `${hops[0]}/${seq}`.
+ * is `${hops[0]}/${seq}` (a bus's sequence starts at a random point, so a restarted bus does not repeat it).
  */
 export function newMessage(
   identifier: Identifier,
@@ -152,8 +160,9 @@ export function newMessage(
   seq: number,
   replyTo: string | undefined,
   inReplyTo: string | undefined,
+  to?: string,
 ): Message {
-  return new FrozenMessage(identifier, args, kwargs, coarseNow(), hops, seq, replyTo, inReplyTo);
+  return new FrozenMessage(identifier, args, kwargs, coarseNow(), hops, seq, replyTo, inReplyTo, to);
 }
 
 /** The same message, recorded as having passed through one more bus. */
@@ -167,5 +176,6 @@ export function withHop(message: Message, busId: string): Message {
     message.messageId,
     message.replyTo,
     message.inReplyTo,
+    message.to,
   );
 }

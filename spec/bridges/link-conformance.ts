@@ -5,7 +5,10 @@ import { after, before, describe, it } from "node:test";
 import type { Bus } from "../../lib/bus.js";
 import { kw } from "../../lib/kwargs.js";
 import type { Message } from "../../lib/message.js";
+import { within } from "../../lib/request.js";
+import { RemoteError, RequestTimeoutError } from "../../lib/request-errors.js";
 import { sleep, waitFor } from "../helpers/wait-for.js";
+import { type RequestPeer, startRequestPeer } from "./request-process.js";
 
 /** Two buses linked both ways through the transport under test. */
 export interface LinkedPair {
@@ -93,6 +96,147 @@ export function linkConformance(transport: string, connect: () => Promise<Linked
       assert.equal(typeof results[0]?.inReplyTo, "string");
       stopAdd();
       stopResult();
+    });
+
+    it("request/response: ask() gets the far follower's answer; a far failure is a typed RemoteError", async () => {
+      const stops = [
+        pair.b.follow("conf-rq:add", (m) => (m.args as number[]).reduce((x, y) => x + y, 0)),
+        pair.b.follow("conf-rq:fail", () => {
+          throw new RangeError("far failure");
+        }),
+      ];
+      pair.b.on("error", ignore);
+      assert.equal(await pair.a.ask<number>("conf-rq:add", 1, 2, 3, within({ timeout: 5_000 })), 6);
+      const error = await pair.a.ask("conf-rq:fail", within({ timeout: 5_000 })).then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof RemoteError, String(error));
+      assert.equal(error.remoteName, "RangeError");
+      assert.equal(error.bus, pair.b.id);
+      assert.match(error.message, /far failure/);
+      pair.b.off("error", ignore);
+      for (const stop of stops) stop();
+    });
+
+    it("request/response: a timeout rejects with the answers that came", async () => {
+      const stops = [
+        pair.b.follow("conf-rq:some", () => "quick"),
+        pair.b.follow("conf-rq:some", () => sleep(2_000).then(() => "late")),
+      ];
+      const error = await pair.a.request("conf-rq:some", within({ count: 2, timeout: 500 })).then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof RequestTimeoutError, String(error));
+      assert.deepEqual(error.answers.map((a) => a.ok && a.value), ["quick"]);
+      assert.equal(error.answers[0]?.bus, pair.b.id);
+      for (const stop of stops) stop();
+    });
+
+    it("request/response: 1,000 concurrent requests are each answered once, to the right caller", async () => {
+      await concurrentRequests(pair.a, pair.b, "conf-rq", 1_000);
+    });
+  });
+}
+
+const ignore = (): void => {};
+
+// `asker` talks to `conf-rq:add` 1,000 times at once; each promise must get its own sum, and each answer
+// must arrive once (counted through the callback identifier's follower).
+async function concurrentRequests(asker: Bus, answerer: Bus | undefined, name: string, n: number): Promise<void> {
+  const stop = answerer?.follow(`${name}:add`, (m) => (m.args as number[]).reduce((x, y) => x + y, 0));
+  const callbacks = new Map<unknown, number>();
+  const stopCallbacks = asker.follow(`${name}:sum`, (m) => void callbacks.set(m.args[0], (callbacks.get(m.args[0]) ?? 0) + 1));
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) => asker.talk(`${name}:add`, `${name}:sum`, i, 100_000, within({ count: 1, timeout: 30_000 }))),
+  );
+  assert.deepEqual(
+    results,
+    Array.from({ length: n }, (_, i) => [i + 100_000]),
+  );
+  await sleep(300);
+  assert.equal(callbacks.size, n, "one callback per request");
+  assert.ok([...callbacks.values()].every((count) => count === 1), "no answer arrived twice");
+  assert.equal(asker.pendingRequests, 0);
+  stop?.();
+  stopCallbacks();
+}
+
+/** A bus linked through the transport under test, and how a child process links to it. */
+export interface RequestSetup {
+  bus: Bus;
+  /** The config of spec/bridges/fixtures/request-peer.ts (without busId) that links a child to `bus`. */
+  peer: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+/** Asks `identifier` until an answer comes (links need a moment after a process starts). */
+async function untilAnswered<R>(bus: Bus, identifier: string): Promise<R> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await bus.ask<R>(identifier, within({ timeout: 300 }));
+    } catch (error) {
+      if (!(error instanceof RequestTimeoutError) || Date.now() > deadline) throw error;
+    }
+  }
+}
+
+/** Request/response with the answering bus in a real child process (killed, restarted) over one transport. */
+export function requestConformance(transport: string, setup: () => Promise<RequestSetup>): void {
+  describe(`request conformance across processes: ${transport}`, () => {
+    let linked: RequestSetup;
+    let child: RequestPeer;
+    const busId = `rq-child-${transport}`;
+    const start = async (): Promise<RequestPeer> => {
+      const peer = await startRequestPeer({ ...linked.peer, busId });
+      await untilAnswered(linked.bus, "rq:whoami");
+      return peer;
+    };
+    before(async () => {
+      linked = await setup();
+      linked.bus.on("error", ignore); // a killed child makes links report; the tests check what matters
+      child = await start();
+    });
+    after(async () => {
+      await child.stop();
+      await linked.close();
+    });
+
+    it("answers from the child process; its failure comes back as a RemoteError naming it", async () => {
+      assert.equal(await linked.bus.ask<number>("rq:add", 20, 22, within({ timeout: 5_000 })), 42);
+      const [answer] = await linked.bus.request("rq:fail", within({ timeout: 5_000 }));
+      assert.ok(answer !== undefined && !answer.ok);
+      assert.equal(answer.error.remoteName, "TypeError");
+      assert.equal(answer.error.bus, busId);
+      assert.match(answer.error.message, /child rq-child-.* failed/);
+    });
+
+    it("a timeout with some answers in rejects with those answers", async () => {
+      const error = await linked.bus.request("rq:some", within({ count: 2, timeout: 800 })).then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof RequestTimeoutError, String(error));
+      assert.deepEqual(error.answers.map((a) => a.ok && a.value), ["quick"]);
+    });
+
+    it("1,000 concurrent requests to the child are each answered once, to the right caller", async () => {
+      await concurrentRequests(linked.bus, undefined, "rq", 1_000);
+    });
+
+    it("an answer from a process that then dies is kept; later requests time out, typed, with none", async () => {
+      const who = await linked.bus.ask<{ pid: number }>("rq:whoami", within({ timeout: 5_000 }));
+      assert.equal(who.pid, child.pid);
+      await child.kill();
+      const error = await linked.bus.request("rq:whoami", within({ timeout: 500 })).then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof RequestTimeoutError, String(error));
+      assert.deepEqual(error.answers, []);
+      assert.equal(linked.bus.pendingRequests, 0);
+      child = await start();
+    });
+
+    it("a far side restarted mid-request: that request times out, the next is answered by the new process", async () => {
+      const pending = linked.bus.request("rq:slow", within({ timeout: 1_500 })).then(() => undefined, (e: unknown) => e);
+      await sleep(150); // the child is working on it
+      await child.kill();
+      child = await startRequestPeer({ ...linked.peer, busId });
+      const error = await pending;
+      assert.ok(error instanceof RequestTimeoutError, String(error));
+      const who = await untilAnswered<{ pid: number }>(linked.bus, "rq:whoami");
+      assert.equal(who.pid, child.pid, "answered by the restarted process");
     });
   });
 }

@@ -7,7 +7,7 @@ export class MemoryLink extends Link {
   peer: MemoryLink | undefined;
   /** While false, transmit rejects as if the far side were down. */
   reachable = true;
-  /** Batches handed to transmit, as sizes. */
+  /** Batches handed to transmit, as sizes (messages only, not the links' control messages). */
   readonly batches: number[] = [];
 
   constructor(options: LinkOptions) {
@@ -28,13 +28,18 @@ export class MemoryLink extends Link {
   }
 
   protected override async transmit(batch: Envelope[]): Promise<void> {
-    this.batches.push(batch.length);
+    const messages = batch.filter((envelope) => !envelope.id.startsWith("berrymq-link:")).length;
+    if (messages > 0) this.batches.push(messages);
     if (!this.reachable || this.peer === undefined) throw new Error("far side unreachable");
     const frames = JSON.parse(JSON.stringify(batch)) as unknown[];
     for (const frame of frames) this.peer.accept(frame);
   }
 
+  /** Answers (frames with `inReplyTo`) that arrived through this link. */
+  answersReceived = 0;
+
   accept(frame: unknown): number | undefined {
+    if ((frame as { inReplyTo?: unknown }).inReplyTo !== undefined) this.answersReceived++;
     return this.receive(frame);
   }
 }

@@ -28,7 +28,7 @@ describe("messages", () => {
     });
     bus.twitter("m:x", 1);
     assert.deepEqual(Object.keys(json).sort(), ["action", "args", "hops", "id", "kwargs", "messageId", "name", "timestamp"]);
-    assert.equal(json.messageId, "bus-1/1");
+    assert.match(String(json.messageId), /^bus-1\/\d+$/);
     assert.deepEqual(json.hops, ["bus-1"]);
     assert.ok(Math.abs((json.timestamp as number) - Date.now()) < 1000);
   });

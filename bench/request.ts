@@ -1,0 +1,173 @@
+// `npm run bench -- request`: request/response round trips from this process to a child process, 1 and 64
+// in flight, over each berrymq link, against moleculer's `broker.call()` over the same transport where
+// moleculer has one (TCP transporter for the direct case, Redis transporter for Redis; none for ZeroMQ).
+// Throughput and p50/p99 latency, all in one run. Each pair has its own bus/broker on both sides.
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { ServiceBroker } from "moleculer";
+import { PeerLink, serve } from "../bridges/jsonrpc/index.js";
+import { RedisLink } from "../bridges/redis/redis-link.js";
+import { Broker, BrokerLink } from "../bridges/zeromq/index.js";
+import { Bus } from "../lib/bus.js";
+import { within } from "../lib/request.js";
+import { startRedis } from "../spec/helpers/redis-server.js";
+import { freePort } from "../spec/helpers/free-port.js";
+import { machine, printTable } from "./measure.js";
+
+interface ChildConfig {
+  peerUrl: string;
+  redisUrl: string;
+  pubPort: number;
+  recvPort: number;
+  tcpParent: number;
+  tcpChild: number;
+}
+
+const COUNTS: Record<number, number> = { 1: 2_000, 64: 20_000 };
+
+if (process.argv[2] === "--child") await child(JSON.parse(process.argv[3] as string) as ChildConfig);
+else await main();
+
+function tcpBroker(nodeID: string, port: number, otherId: string, otherPort: number): ServiceBroker {
+  return new ServiceBroker({
+    nodeID,
+    logger: false,
+    transporter: { type: "TCP", options: { udpDiscovery: false, port, urls: `127.0.0.1:${otherPort}/${otherId}` } },
+  });
+}
+
+function redisBroker(nodeID: string, url: string): ServiceBroker {
+  return new ServiceBroker({ nodeID, logger: false, transporter: { type: "Redis", options: { host: "127.0.0.1", port: Number(new URL(url).port) } } });
+}
+
+async function child(config: ChildConfig): Promise<void> {
+  const add = (m: { args: readonly unknown[] }): number => (m.args[0] as number) + (m.args[1] as number);
+  const peerBus = new Bus({ id: "answer-peer" });
+  const server = await serve({ bus: peerBus });
+  await PeerLink.connect(config.peerUrl, { bus: peerBus, server });
+  peerBus.follow("calc:add", add);
+  const redisBus = new Bus({ id: "answer-redis" });
+  await RedisLink.connect({ bus: redisBus, connection: config.redisUrl, prefix: "bench-rq:" });
+  redisBus.follow("calc:add", add);
+  const zmqBus = new Bus({ id: "answer-zmq" });
+  await BrokerLink.connect({ bus: zmqBus, pubPort: config.pubPort, recvPort: config.recvPort });
+  zmqBus.follow("calc:add", add);
+  const service = { name: "calc", actions: { add: (ctx: { params: { a: number; b: number } }) => ctx.params.a + ctx.params.b } };
+  for (const broker of [tcpBroker("answer-tcp", config.tcpChild, "ask-tcp", config.tcpParent), redisBroker("answer-redis", config.redisUrl)]) {
+    broker.createService(service);
+    await broker.start();
+  }
+  process.stdout.write("ready\n");
+  createInterface({ input: process.stdin }).on("close", () => process.exit(0));
+}
+
+interface Result {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+// `count` calls, `inFlight` at a time; latency of each call in ms.
+async function run(call: (i: number) => Promise<unknown>, inFlight: number, count: number): Promise<Result> {
+  const latencies: number[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const started = performance.now();
+      const answer = await call(i);
+      latencies.push(performance.now() - started);
+      if (answer !== i + 1) throw new Error(`wrong answer ${String(answer)} to ${i}`);
+    }
+  };
+  globalThis.gc?.();
+  const started = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const seconds = (performance.now() - started) / 1_000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { perSecond: count / seconds, p50: at(0.5), p99: at(0.99) };
+}
+
+async function main(): Promise<void> {
+  const redis = await startRedis({ own: true });
+  const zmq = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+  const peerBus = new Bus({ id: "ask-peer" });
+  const server = await serve({ bus: peerBus });
+  const config: ChildConfig = {
+    peerUrl: server.url,
+    redisUrl: redis.url,
+    pubPort: zmq.pubPort,
+    recvPort: zmq.recvPort,
+    tcpParent: await freePort(),
+    tcpChild: await freePort(),
+  };
+  const proc = spawn(process.execPath, ["--import", "tsx", "--expose-gc", fileURLToPath(import.meta.url), "--child", JSON.stringify(config)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve) => createInterface({ input: proc.stdout }).once("line", () => resolve()));
+  const redisBus = new Bus({ id: "ask-redis" });
+  const redisLink = await RedisLink.connect({ bus: redisBus, connection: redis.url, prefix: "bench-rq:", importFilters: "followers" });
+  const zmqBus = new Bus({ id: "ask-zmq" });
+  const zmqLink = await BrokerLink.connect({ bus: zmqBus, pubPort: zmq.pubPort, recvPort: zmq.recvPort, importFilters: "followers" });
+  const tcp = tcpBroker("ask-tcp", config.tcpParent, "answer-tcp", config.tcpChild);
+  const mredis = redisBroker("ask-redis", redis.url);
+  for (const broker of [tcp, mredis]) {
+    await broker.start();
+    await broker.waitForServices("calc", 20_000);
+  }
+  const options = within({ timeout: 30_000 });
+  const ask = (bus: Bus) => (i: number) => bus.ask<number>("calc:add", i, 1, options);
+  const call = (broker: ServiceBroker) => (i: number) => broker.call("calc.add", { a: i, b: 1 }) as Promise<number>;
+  const pairs: [string, (i: number) => Promise<unknown>, string, ((i: number) => Promise<unknown>) | undefined][] = [
+    ["PeerLink (JSON-RPC/HTTP)", ask(peerBus), "moleculer TCP", call(tcp)],
+    ["RedisLink (pub/sub)", ask(redisBus), "moleculer Redis", call(mredis)],
+    ["BrokerLink (ZeroMQ broker)", ask(zmqBus), "(moleculer has no ZeroMQ transporter)", undefined],
+  ];
+  // Links need a moment after the child joined: ask until each pair answers.
+  for (const [, berry] of pairs) {
+    for (let tries = 0; ; tries++) {
+      try {
+        await Promise.race([berry(0), new Promise((_, reject) => setTimeout(() => reject(new Error("no answer")), 500))]);
+        break;
+      } catch (error) {
+        if (tries > 40) throw error;
+      }
+    }
+  }
+  const rows: string[][] = [];
+  const fmt = (r: Result): string[] => [Math.round(r.perSecond).toLocaleString("en-US"), r.p50.toFixed(2), r.p99.toFixed(2)];
+  for (const [name, berry, peerName, peer] of pairs) {
+    for (const inFlight of [1, 64]) {
+      const count = COUNTS[inFlight] as number;
+      await run(berry, inFlight, Math.min(count, 1_000)); // warm-up
+      const b = await run(berry, inFlight, count);
+      let m: Result | undefined;
+      if (peer !== undefined) {
+        await run(peer, inFlight, Math.min(count, 1_000));
+        m = await run(peer, inFlight, count);
+      }
+      rows.push([
+        name,
+        String(inFlight),
+        ...fmt(b),
+        peerName,
+        ...(m === undefined ? ["–", "–", "–", "–", "–"] : [...fmt(m), `${(b.perSecond / m.perSecond).toFixed(2)}×`, `${(b.p99 / m.p99).toFixed(2)}×`]),
+      ]);
+    }
+  }
+  console.log(`machine: ${machine()}; redis-server on port ${redis.port}`);
+  printTable(
+    ["berrymq link", "in flight", "req/s", "p50 ms", "p99 ms", "moleculer", "req/s", "p50 ms", "p99 ms", "throughput ÷ moleculer", "p99 ÷ moleculer"],
+    rows,
+  );
+  proc.stdin.end();
+  await Promise.all([tcp.stop(), mredis.stop()]);
+  await redisLink.close();
+  await zmqLink.close();
+  await server.close();
+  zmq.close();
+  await redis.stop();
+  process.exit(0);
+}

@@ -1,0 +1,51 @@
+import { BerryError } from "./errors.js";
+import type { Answer } from "./request.js";
+
+/**
+ * A follower in some process threw or rejected while answering a request. `remoteName` and the message
+ * are the original error's; `bus` is the id of the bus it ran on.
+ */
+export class RemoteError extends BerryError {
+  /** `name` of the error the remote follower threw (e.g. `"TypeError"`). */
+  readonly remoteName: string;
+  /** Id of the bus whose follower failed. */
+  readonly bus: string;
+  /** Identifier of the request it failed on. */
+  readonly identifier: string;
+
+  constructor(remoteName: string, message: string, bus: string, identifier: string) {
+    super("REMOTE_ERROR", `${remoteName} on bus ${bus} answering "${identifier}": ${message}`);
+    this.remoteName = remoteName;
+    this.bus = bus;
+    this.identifier = identifier;
+  }
+}
+
+/** A request's timeout passed before enough answers came; `answers` holds those that did. */
+export class RequestTimeoutError extends BerryError {
+  /** Answers received before the timeout. */
+  readonly answers: readonly Answer[];
+
+  constructor(identifier: string, timeout: number, wanted: number, answers: readonly Answer[]) {
+    super("REQUEST_TIMEOUT", `request "${identifier}" got ${answers.length} of ${wanted} answers within ${timeout} ms`);
+    this.answers = answers;
+  }
+}
+
+/** A request was cancelled through its `AbortSignal`; `answers` holds those received before. */
+export class RequestAbortedError extends BerryError {
+  /** Answers received before the abort. */
+  readonly answers: readonly Answer[];
+
+  constructor(identifier: string, answers: readonly Answer[], reason: unknown) {
+    super("REQUEST_ABORTED", `request "${identifier}" was aborted after ${answers.length} answers`, { cause: reason });
+    this.answers = answers;
+  }
+}
+
+/** More requests were waiting for answers than the bus allows (`maxPendingRequests`). */
+export class RequestOverflowError extends BerryError {
+  constructor(identifier: string, limit: number) {
+    super("REQUEST_OVERFLOW", `request "${identifier}" refused: ${limit} requests are already waiting for answers`);
+  }
+}

@@ -1,0 +1,237 @@
+import { InvalidArgumentError } from "./errors.js";
+import { checkDuration, type LongTimer, setLongTimeout } from "./long-timer.js";
+import type { Message } from "./message.js";
+import { RemoteError, RequestAbortedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
+import { ERROR_ID } from "./reserved.js";
+
+/** How a request waits for its answers. */
+export interface RequestOptions {
+  /**
+   * How many answers to wait for: a number (default 1 for `request`/`ask`), or `"all"`: every answer
+   * that comes within `timeout` (pymq's `multi=True`; the default for `talk`).
+   */
+  count?: number | "all";
+  /** Ms to wait (default 5,000; `Infinity` = no limit). With a number `count`, missing answers reject. */
+  timeout?: number;
+  /** Cancels the request: it rejects with RequestAbortedError carrying the answers so far. */
+  signal?: AbortSignal;
+  /**
+   * Send the request to one bus only, picked round-robin among the buses known to answer it (learned
+   * from earlier answers; see the README). Default false: every matching follower everywhere gets it.
+   */
+  balanced?: boolean;
+}
+
+/** One answer to a request: a follower's value, or the error a follower failed with. */
+export type Answer<R = unknown> =
+  | { readonly ok: true; readonly value: R; readonly bus: string; readonly messageId: string }
+  | { readonly ok: false; readonly error: RemoteError; readonly bus: string; readonly messageId: string };
+
+/** Marks the last argument of `request`/`ask`/`talk` as options rather than an argument. */
+export class Within {
+  readonly options: RequestOptions;
+  constructor(options: RequestOptions) {
+    this.options = options;
+  }
+}
+
+/**
+ * Request options, passed last (after any `kw()`): `bus.ask("calc:add", 1, 2, within({ timeout: 500 }))`.
+ * @example const all = await bus.request("svc:ping", within({ count: "all", timeout: 200 }));
+ */
+export function within(options: RequestOptions): Within {
+  return new Within(options);
+}
+
+/** Default timeout of a request, in ms. */
+export const DEFAULT_REQUEST_TIMEOUT = 5_000;
+/** Default bound on requests waiting for answers on one bus. */
+export const DEFAULT_MAX_PENDING_REQUESTS = 100_000;
+// Bounds of what balanced requests learn: identifiers remembered, buses per identifier, probes.
+const MAX_BALANCED_IDENTIFIERS = 1_000;
+const MAX_SERVERS = 64;
+const MAX_PROBES = 1_000;
+// Every this many balanced calls of an identifier, one goes to everybody again to find new answerers.
+const REDISCOVER_EVERY = 100;
+
+interface Pending {
+  readonly identifier: string;
+  readonly answers: Answer[];
+  readonly wanted: number;
+  readonly timeout: number;
+  readonly resolve: (answers: Answer[]) => void;
+  readonly reject: (error: Error) => void;
+  timer: LongTimer | undefined;
+  cleanup: (() => void) | undefined;
+  /** Bus a balanced request was addressed to: forgotten as an answerer when it does not answer. */
+  readonly to: string | undefined;
+}
+
+interface Servers {
+  buses: string[];
+  next: number;
+  calls: number;
+}
+
+/** Checks request options at the API boundary; returns them complete. */
+export function checkRequestOptions(options: RequestOptions, defaultCount: number | "all"): Required<Omit<RequestOptions, "signal">> & { signal: AbortSignal | undefined } {
+  const count = options.count ?? defaultCount;
+  if (count !== "all" && (!Number.isInteger(count) || count < 1)) {
+    throw new InvalidArgumentError("count", count, 'an integer >= 1 or "all"');
+  }
+  const timeout = checkDuration("timeout", options.timeout ?? DEFAULT_REQUEST_TIMEOUT);
+  if (count === "all" && timeout === Number.POSITIVE_INFINITY) {
+    throw new InvalidArgumentError("timeout", timeout, 'a finite duration when count is "all"');
+  }
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError("signal", signal, "an AbortSignal");
+  return { count, timeout, signal, balanced: options.balanced === true };
+}
+
+/**
+ * The requests of one bus that wait for answers, keyed by the request's messageId, and what balanced
+ * requests learned about who answers which identifier. Used by {@link Bus}.
+ */
+export class RequestTable {
+  readonly #pending = new Map<string, Pending>();
+  readonly #servers = new Map<string, Servers>();
+  readonly #probes = new Map<string, string>();
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Requests waiting for answers. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** Throws RequestOverflowError when no further request may wait. */
+  checkRoom(identifier: string): void {
+    if (this.#pending.size >= this.#limit) throw new RequestOverflowError(identifier, this.#limit);
+  }
+
+  /** The bus a balanced request for `identifier` goes to, or `undefined` to ask everybody (and learn). */
+  pick(identifier: string): string | undefined {
+    const servers = this.#servers.get(identifier);
+    if (servers === undefined || servers.buses.length === 0) return undefined;
+    if (servers.calls++ % REDISCOVER_EVERY === REDISCOVER_EVERY - 1) return undefined;
+    servers.next = (servers.next + 1) % servers.buses.length;
+    return servers.buses[servers.next];
+  }
+
+  /** Remembers that answers to this broadcast request teach who serves `identifier`. */
+  probe(messageId: string, identifier: string): void {
+    if (this.#probes.size >= MAX_PROBES) this.#probes.delete(this.#probes.keys().next().value as string);
+    this.#probes.set(messageId, identifier);
+  }
+
+  /** Waits for the answers to the request `messageId`. */
+  open(
+    messageId: string,
+    identifier: string,
+    options: { count: number | "all"; timeout: number; signal: AbortSignal | undefined },
+    to: string | undefined,
+  ): Promise<Answer[]> {
+    const { count, timeout, signal } = options;
+    return new Promise<Answer[]>((resolve, reject) => {
+      const pending: Pending = {
+        identifier,
+        answers: [],
+        wanted: count === "all" ? Number.POSITIVE_INFINITY : count,
+        timeout,
+        resolve,
+        reject,
+        timer: undefined,
+        cleanup: undefined,
+        to,
+      };
+      if (signal?.aborted) {
+        reject(new RequestAbortedError(identifier, [], signal.reason));
+        return;
+      }
+      this.#pending.set(messageId, pending);
+      pending.timer = setLongTimeout(() => this.#expire(messageId), timeout);
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          if (this.#finish(messageId) === undefined) return;
+          reject(new RequestAbortedError(identifier, pending.answers, signal.reason));
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        pending.cleanup = () => signal.removeEventListener("abort", onAbort);
+      }
+    });
+  }
+
+  /** Takes an answer (a message with `inReplyTo`) addressed to this bus; ignores answers nobody waits for. */
+  settle(message: Message): void {
+    const requestId = message.inReplyTo as string;
+    const bus = message.hops[0] ?? "";
+    const learnt = this.#probes.get(requestId);
+    if (learnt !== undefined && message.id !== ERROR_ID) this.#learn(learnt, bus);
+    const pending = this.#pending.get(requestId);
+    if (pending === undefined) return;
+    pending.answers.push(toAnswer(message, pending.identifier, bus));
+    if (pending.answers.length >= pending.wanted && this.#finish(requestId) !== undefined) pending.resolve(pending.answers);
+  }
+
+  /** Rejects every waiting request (the bus closed). */
+  closeAll(error: Error): void {
+    for (const [messageId, pending] of [...this.#pending]) {
+      this.#finish(messageId);
+      pending.reject(error);
+    }
+  }
+
+  #expire(messageId: string): void {
+    const pending = this.#finish(messageId);
+    if (pending === undefined) return;
+    if (pending.wanted === Number.POSITIVE_INFINITY) {
+      pending.resolve(pending.answers);
+      return;
+    }
+    if (pending.to !== undefined && pending.answers.length === 0) this.#forget(pending.identifier, pending.to);
+    pending.reject(new RequestTimeoutError(pending.identifier, pending.timeout, pending.wanted, pending.answers));
+  }
+
+  #finish(messageId: string): Pending | undefined {
+    const pending = this.#pending.get(messageId);
+    if (pending === undefined) return undefined;
+    this.#pending.delete(messageId);
+    pending.timer?.clear();
+    pending.cleanup?.();
+    return pending;
+  }
+
+  #learn(identifier: string, bus: string): void {
+    let servers = this.#servers.get(identifier);
+    if (servers === undefined) {
+      if (this.#servers.size >= MAX_BALANCED_IDENTIFIERS) this.#servers.delete(this.#servers.keys().next().value as string);
+      servers = { buses: [], next: -1, calls: 0 };
+      this.#servers.set(identifier, servers);
+    }
+    if (!servers.buses.includes(bus) && servers.buses.length < MAX_SERVERS) servers.buses.push(bus);
+  }
+
+  #forget(identifier: string, bus: string): void {
+    const servers = this.#servers.get(identifier);
+    if (servers !== undefined) servers.buses = servers.buses.filter((known) => known !== bus);
+  }
+}
+
+// An error answer's payload is checked: it came from another process.
+function toAnswer(message: Message, identifier: string, bus: string): Answer {
+  if (message.id !== ERROR_ID) return { ok: true, value: message.args[0], bus, messageId: message.messageId };
+  const payload = message.args[0] as { name?: unknown; message?: unknown } | undefined;
+  const name = typeof payload?.name === "string" ? payload.name : "Error";
+  const text = typeof payload?.message === "string" ? payload.message : "(no message)";
+  return { ok: false, error: new RemoteError(name, text, bus, identifier), bus, messageId: message.messageId };
+}
+
+/** The error answer's payload for what a follower threw: its name and message, bounded in length. */
+export function errorPayload(error: unknown): { name: string; message: string } {
+  const name = error instanceof Error ? error.name : "Error";
+  const message = error instanceof Error ? error.message : String(error);
+  return { name: name.slice(0, 200), message: message.slice(0, 4_000) };
+}

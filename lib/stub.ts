@@ -1,0 +1,106 @@
+import type { Bus, FollowOptions, Unsubscribe } from "./bus.js";
+import { isStandardContext } from "./decorator-context.js";
+import { defaultBus } from "./default-bus.js";
+import { InvalidArgumentError } from "./errors.js";
+import { addMetadataSpec, addPrototypeSpec, followingSpec } from "./follower-metadata.js";
+import { parseIdentifier } from "./identifier.js";
+import type { Message } from "./message.js";
+import { type RequestOptions, within } from "./request.js";
+
+/** Options of a stub. */
+export interface StubOptions extends Omit<RequestOptions, "count" | "signal"> {
+  /** Bus to ask on (default: `defaultBus`). */
+  bus?: Bus;
+}
+
+/** A typed function that asks the followers of an identifier, anywhere, and resolves to the first answer. */
+export type Stub<Args extends unknown[], Result> = (...args: Args) => Promise<Result>;
+
+/**
+ * A typed stub for a function exposed under `identifier` in this or any linked process (pymq's
+ * `stub('name')`, pseud's `client.name()`): each call is `bus.ask(identifier, ...args)`. A remote
+ * failure rejects with RemoteError; no answer within `timeout` with RequestTimeoutError.
+ * @example const add = stub<[number, number], number>("calc:add"); await add(1, 2); // 3
+ */
+export function stub<Args extends unknown[], Result>(identifier: string, options: StubOptions = {}): Stub<Args, Result> {
+  const id = parseIdentifier(identifier).id;
+  const { bus = defaultBus, ...requestOptions } = options;
+  const marker = within(requestOptions);
+  return (...args: Args) => bus.ask<Result>(id, ...args, marker);
+}
+
+/**
+ * Exposes a plain function under `identifier`: a request's args become its arguments, its (awaited)
+ * result is the answer, what it throws goes back as a RemoteError.
+ * @returns a function that stops exposing it.
+ * @example expose("calc:add", (a: number, b: number) => a + b, { bus });
+ */
+export function expose<Args extends unknown[], Result>(
+  identifier: string,
+  fn: (...args: Args) => Result,
+  options: FollowOptions & { bus?: Bus } = {},
+): Unsubscribe {
+  if (typeof fn !== "function") throw new InvalidArgumentError("fn", fn, "a function");
+  const { bus = defaultBus, ...followOptions } = options;
+  return bus.follow(identifier, (message) => fn(...(message.args as Args)), { label: fn.name || identifier, ...followOptions });
+}
+
+/** A method decorator for both decorator modes (`experimentalDecorators` and TC39). */
+export interface ExposedDecorator {
+  (prototype: object, key: string | symbol, descriptor: PropertyDescriptor): void;
+  (method: (this: never, ...args: never[]) => unknown, context: ClassMethodDecoratorContext): void;
+}
+
+/**
+ * Exposes a method of a `@Follower` class under `identifier`, called with the request's args (unlike
+ * `@following`, whose methods receive the message); the method stays callable as it is.
+ * @example
+ * ＠Follower
+ * class Catalog {
+ *   ＠exposed("product:call")
+ *   price(sku: string): number { return 42; }
+ * }
+ */
+export function exposed(identifier: string): ExposedDecorator {
+  followingSpec(identifier, "", undefined); // a bad identifier fails when the class is defined
+  return ((target: unknown, keyOrContext: unknown): void => {
+    if (isStandardContext(keyOrContext)) {
+      if (keyOrContext.kind !== "method" || keyOrContext.static) {
+        throw new InvalidArgumentError("@exposed target", keyOrContext.name, "an instance method");
+      }
+      const name = keyOrContext.name;
+      const metadata: unknown = keyOrContext.metadata;
+      if (typeof metadata !== "object" || metadata === null) {
+        throw new InvalidArgumentError("@exposed decorator metadata", metadata, "Symbol.metadata support (TypeScript >= 5.2)");
+      }
+      // The spec is the class's (so subclasses and one registration see it); each instance gets the
+      // symbol-keyed adapter that calls the method with the request's args.
+      const key = Symbol(`exposed ${String(name)}`);
+      addMetadataSpec(metadata, followingSpec(identifier, key, undefined));
+      keyOrContext.addInitializer(function (this: unknown) {
+        const instance = this as Record<string | symbol, unknown>;
+        Object.defineProperty(instance, key, { value: (message: Message) => callWithArgs(instance, name, message) });
+      });
+      return;
+    }
+    if (typeof keyOrContext !== "string" && typeof keyOrContext !== "symbol") {
+      throw new InvalidArgumentError("@exposed target", keyOrContext, "an instance method");
+    }
+    if (typeof target === "function") {
+      throw new InvalidArgumentError("@exposed target", keyOrContext, "an instance method, not a static one");
+    }
+    const key = Symbol(`exposed ${String(keyOrContext)}`);
+    Object.defineProperty(target as object, key, {
+      value(this: Record<string | symbol, unknown>, message: Message) {
+        return callWithArgs(this, keyOrContext, message);
+      },
+    });
+    addPrototypeSpec(target as object, followingSpec(identifier, key, undefined));
+  }) as ExposedDecorator;
+}
+
+function callWithArgs(instance: Record<string | symbol, unknown>, name: string | symbol, message: Message): unknown {
+  const method = instance[name];
+  if (typeof method !== "function") throw new InvalidArgumentError(`method ${String(name)}`, method, "a function");
+  return method.apply(instance, message.args);
+}

@@ -1,0 +1,58 @@
+// Starts spec/bridges/fixtures/request-peer.ts as a child process (a bus linked back to the parent).
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const FIXTURE = fileURLToPath(new URL("./fixtures/request-peer.ts", import.meta.url));
+
+/** A child process running a bus with the request fixtures' followers. */
+export interface RequestPeer {
+  readonly pid: number;
+  /** SIGKILLs it, as a crash would, and waits for the exit. */
+  kill(): Promise<void>;
+  /** SIGTERMs it (it closes its link) and waits for the exit; SIGKILL after 5 s. */
+  stop(): Promise<void>;
+}
+
+/** Spawns the fixture with `config` and resolves once it is linked. */
+export async function startRequestPeer(config: Record<string, unknown>): Promise<RequestPeer> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", FIXTURE, JSON.stringify(config)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`request peer ${String(config.busId)} not ready after 20 s: ${stderr}`));
+    }, 20_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes('"ready"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`request peer ${String(config.busId)} exited early: ${stderr}`));
+    });
+  });
+  const done = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  return {
+    pid: child.pid as number,
+    kill: async () => {
+      if (done()) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+    stop: async () => {
+      if (done()) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
