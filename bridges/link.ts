@@ -3,7 +3,7 @@ import type { Bus } from "../lib/bus.js";
 import { defaultBus } from "../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError } from "../lib/errors.js";
 import { Fifo } from "../lib/fifo.js";
-import { type Identifier, isLocal, matches, parseIdentifier, partMatches } from "../lib/identifier.js";
+import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, partMatches } from "../lib/identifier.js";
 import { createMessage, type Message } from "../lib/message.js";
 import { RecentIds } from "../lib/recent-ids.js";
 import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME } from "../lib/reserved.js";
@@ -128,10 +128,6 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       options.importFilters === "followers"
         ? this.bus.patterns()
         : (options.importFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
-    // Answers to this bus's requests must come in whatever the filters (transports subscribe to these).
-    if (!this.#importFilters.some((filter) => partMatches(filter.name, REPLY_NAME) && partMatches(filter.action, "answer"))) {
-      this.#importFilters.push(parseIdentifier(`${REPLY_NAME}:*`));
-    }
     if (this.#followBus) {
       this.bus.on("follow", this.#onFollow);
       this.bus.on("unfollow", this.#onUnfollow);
@@ -168,6 +164,15 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (this.#started) this.#table.changed();
   }
 
+  /**
+   * Whether the far side understands the Link's control messages (neighbour lists). A transport to a peer
+   * that would take them for ordinary messages (a berryMQ 0.3 node) says no: it is then routed to like
+   * a bus that announced nothing.
+   */
+  protected get carriesControl(): boolean {
+    return true;
+  }
+
   /** Id of the far bus, when this link reaches exactly one (see `remoteBusId`). */
   get linkedBusId(): string | undefined {
     return this.#remoteBusId;
@@ -189,7 +194,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
    * latest list is kept; it takes no room in the buffer and is not counted in `stats`.
    */
   announce(neighbours: readonly Neighbour[]): void {
-    if (this.#closing) return;
+    if (this.#closing || !this.carriesControl) return;
     const list = neighbours.slice(0, NEIGHBOURS_LIMIT).map((n) => ({ bus: n.bus, exports: n.exports.map((e) => e.id) }));
     const message = createMessage({
       identifier: NEIGHBOURS_ID,
@@ -214,6 +219,16 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   /** The current import filters, as canonical identifiers. */
   get importFilters(): readonly string[] {
     return this.#importFilters.map((filter) => filter.id);
+  }
+
+  /**
+   * What a transport subscribes to at the far side: the import filters, plus `berrymq-reply:*` unless one
+   * of them already covers it, because answers to this bus's requests must come in whatever the filters.
+   */
+  protected get subscriptionFilters(): readonly string[] {
+    const filters = this.importFilters;
+    const covered = this.#importFilters.some((filter) => partMatches(filter.name, REPLY_NAME) && partMatches(filter.action, "answer"));
+    return covered ? filters : [...filters, REPLY_FILTER];
   }
 
   /**
@@ -514,10 +529,14 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 }
 
-// The message's namespace is only in its id: parse it (a cache hit) so a filter never crosses namespaces.
+// A filter written without `@ns` (the default `*:*` included) passes every namespace; one with `@ns`
+// passes that namespace only. The message's namespace is only in its id: parsing it is a cache hit.
 function matchesFilter(filter: Identifier, message: Message): boolean {
-  return matches(filter, message.id);
+  if (filter.namespace !== DEFAULT_NAMESPACE) return matches(filter, message.id);
+  return partMatches(filter.name, message.name) && partMatches(filter.action, message.action);
 }
+
+const REPLY_FILTER = `${REPLY_NAME}:*`;
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(name, value, "an integer >= 1");

@@ -28,6 +28,11 @@ export class LegacyPeerLink extends Link {
   readonly #token: string;
   readonly #wiring: LegacyPeerWiring;
 
+  // A 0.3 node would take a neighbour list for a message and forward it to its own peers.
+  protected override get carriesControl(): boolean {
+    return false;
+  }
+
   constructor(url: string, token: string, wiring: LegacyPeerWiring, options: LinkOptions = {}) {
     // One message per attempt: a retry never sends again what a 0.3 peer (no de-duplication) already took.
     super({ ...options, maxBatch: 1 });

@@ -49,7 +49,7 @@ export class RedisLink extends Link {
   constructor(options: RedisLinkOptions = {}) {
     super(options);
     this.prefix = options.prefix ?? "berrymq:bus:";
-    this.patterns = subscriptionPatterns(this.prefix, this.importFilters);
+    this.patterns = subscriptionPatterns(this.prefix, this.subscriptionFilters);
     const connection = options.connection ?? "redis://127.0.0.1:6379";
     // Publishing fails at once while Redis is down, so the Link buffers, reports and retries.
     this.#publisher = openClient(connection, { enableOfflineQueue: false, connectionName: `berrymq-link-pub:${this.bus.id}` });

@@ -111,7 +111,7 @@ export class BrokerLink extends Link {
     const pubPort = options.pubPort ?? 7201;
     const recvPort = options.recvPort ?? 7202;
     this.#endpoint = `tcp://${host}:${recvPort}`;
-    this.#patterns = JSON.stringify(this.importFilters);
+    this.#patterns = JSON.stringify(this.subscriptionFilters);
     this.#acknowledge = (options.acknowledge ?? []).map((rule, i) => {
       if (typeof rule === "string") return { filter: parseIdentifier(rule), head: 1 as const };
       const { filter, ...policy } = rule;
@@ -214,7 +214,7 @@ export class BrokerLink extends Link {
   // Run-time subscriptions: the new pattern set goes to the broker at once; resolves once it welcomed it.
   // Past `sendTimeout` (the broker is down), it resolves anyway: every later heartbeat carries the patterns.
   protected override async importFiltersChanged(): Promise<void> {
-    this.#patterns = JSON.stringify(this.importFilters);
+    this.#patterns = JSON.stringify(this.subscriptionFilters);
     const version = ++this.#patternsVersion;
     if (this.#closed) return;
     let timer: NodeJS.Timeout | undefined;
