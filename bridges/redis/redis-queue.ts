@@ -135,7 +135,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         if (signal?.aborted) throw signal.reason;
         const wait = Math.min(until - Date.now(), BLOCK_SLICE);
         if (wait <= 0) throw new QueueTimeoutError(this.filter, timeout ?? 0);
-        const popped = await this.#blocking.run((client) => client.blpop(this.key, wait / 1000));
+        const popped = await this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000));
         if (popped !== null) {
           // Closed or aborted while the pop was on its way: put it back first in line for the others.
           if (this.#closed || signal?.aborted) await this.#client.lpush(this.key, popped[1]);
