@@ -30,6 +30,8 @@ export interface ClientOverrides {
 
 // How long a Cluster command waits between attempts while a master fails over, in ms.
 const FAILOVER_RETRY = 100;
+// Longest pause between reconnection attempts through Sentinel, in ms.
+const SENTINEL_RETRY = 250;
 
 /** Cluster options that make commands wait through a failover instead of failing (`wait`) or retry briefly. */
 function clusterRetries(wait: boolean): ClusterOptions {
@@ -102,7 +104,10 @@ export function openClient(connection: RedisConnection, overrides: ClientOverrid
   }
   // berrymq reads replies in the default (legacy) shapes, whatever mapping the caller prefers.
   const { replyMapping: _mapping, ...options } = connection;
-  return new Redis({ ...options, ...overrides, lazyConnect: false });
+  // Through Sentinel, a failover is a reconnection to the promoted replica: retry at a steady short pace
+  // (ioredis backs off to 2 s) so that the stall ends soon after the promotion, unless told otherwise.
+  const sentinel = Array.isArray(options.sentinels) && options.retryStrategy === undefined ? { retryStrategy: (times: number) => Math.min(times * 50, SENTINEL_RETRY) } : {};
+  return new Redis({ ...sentinel, ...options, ...overrides, lazyConnect: false });
 }
 
 /** Whether `client` talks to a Redis Cluster. */

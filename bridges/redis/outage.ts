@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { BerryError } from "../../lib/errors.js";
 import { isCluster, type RedisClient } from "./connection.js";
 import { RedisConnectionError } from "./errors.js";
 
@@ -9,10 +10,15 @@ import { RedisConnectionError } from "./errors.js";
  * `node error` per node, and a failed master counts as back once the Cluster no longer routes to it
  * (its replica was promoted) or it answers again.
  */
-export function reportOutages(who: string, clients: readonly RedisClient[], report: (error: RedisConnectionError) => void): void {
+export function reportOutages(
+  who: string,
+  clients: readonly RedisClient[],
+  report: (error: BerryError) => void,
+  describe: (who: string, cause: Error) => BerryError = (name, cause) => new RedisConnectionError(name, cause),
+): void {
   const down = new Set<string>();
   const fail = (what: string, error: Error): void => {
-    if (down.size === 0) report(new RedisConnectionError(who, error));
+    if (down.size === 0) report(describe(who, error));
     down.add(what);
   };
   clients.forEach((client, index) => {

@@ -16,6 +16,14 @@ export interface RedisCluster {
   readonly startupNodes: readonly { host: string; port: number }[];
   /** The node that is master of the slot `key` hashes to, now. */
   masterOf(key: string): Promise<RedisServer>;
+  /**
+   * SIGKILLs `node`, waits until no slot is served by it (its replica was promoted, if it was a master),
+   * then starts it again (it rejoins as a replica) and waits until the cluster is healthy. Resolves to
+   * the ms from the kill to the promotion.
+   */
+  fail(node: RedisServer): Promise<number>;
+  /** The live node a client named `name` (CLIENT SETNAME) is connected to. */
+  nodeWithClient(name: string): Promise<RedisServer>;
   /** Resolves once every slot is served by a master that answers and the cluster says `ok` everywhere alive. */
   waitHealthy(timeout?: number): Promise<void>;
   /** Stops every node and removes their dirs. */
@@ -66,6 +74,30 @@ export async function startCluster(options: { nodeTimeout?: number } = {}): Prom
         if (node !== undefined) return node;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+    },
+    async fail(node) {
+      const killedAt = performance.now();
+      await node.kill();
+      for (;;) {
+        const stillServes = await withNode(nodes, async (client) => {
+          const ranges = await client.cluster("SLOTS");
+          return ranges.some((range) => range[2]?.[1] === node.port);
+        }).catch(() => true);
+        if (!stillServes) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const promotion = Math.round(performance.now() - killedAt);
+      await node.restart();
+      await cluster.waitHealthy();
+      return promotion;
+    },
+    async nodeWithClient(name) {
+      for (const node of nodes) {
+        if (node.pid === undefined) continue;
+        const list = await withClient(node.port, (client) => client.client("LIST")).catch(() => "");
+        if (String(list).includes(` name=${name} `)) return node;
+      }
+      throw new Error(`no cluster node has a client named ${name}`);
     },
     async waitHealthy(timeout = 30_000) {
       const deadline = Date.now() + timeout;

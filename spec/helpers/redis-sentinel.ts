@@ -15,6 +15,11 @@ export interface RedisSentinelGroup {
   readonly sentinelAddresses: readonly { host: string; port: number }[];
   /** The data node the sentinels name as master now. */
   master(): Promise<RedisServer>;
+  /**
+   * SIGKILLs the master, waits until the sentinels promoted the replica, starts the killed one again (it
+   * rejoins as a replica) and waits until the group is healthy. Resolves to the ms from kill to promotion.
+   */
+  failMaster(): Promise<number>;
   /** Resolves once the sentinels agree on a live master whose replica is in sync. */
   waitHealthy(timeout?: number): Promise<void>;
   stop(): Promise<void>;
@@ -65,6 +70,16 @@ export async function startSentinelGroup(options: { downAfter?: number } = {}): 
           }
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
+      },
+      async failMaster() {
+        const master = await group.master();
+        const killedAt = performance.now();
+        await master.kill();
+        await group.master(); // names a live server: the replica
+        const promotion = Math.round(performance.now() - killedAt);
+        await master.restart();
+        await group.waitHealthy();
+        return promotion;
       },
       async waitHealthy(timeout = 30_000) {
         const deadline = Date.now() + timeout;
