@@ -51,6 +51,7 @@ local function requeue(consumer)
   redis.call('DEL', held)
   redis.call('HDEL', P .. 'consumers', consumer)
   redis.call('HDEL', P .. 'leases', consumer)
+  redis.call('HDEL', P .. 'leasems', consumer)
   redis.call('HDEL', P .. 'lasttake', consumer)
   return n
 end
@@ -181,16 +182,24 @@ return finished(t, replyDeadline)
 // ARGV: prefix, retain, batch, outage gap. Times out what is due and requeues what dead receivers held.
 // A receiver is dead when its lease (renewed by its heartbeat) ran out. Time in which nobody could sweep
 // (Redis was down, restarting or failing over: no sweep came for longer than the outage gap) is added
-// to every lease first, so that a live receiver does not lose what it holds because Redis was away.
+// to every lease first, so that a live receiver does not lose what it holds because Redis was away. With
+// no record of the last sweep (lost in a failover, or never written), every lease starts again from now.
 const SWEEP = `${COMMON}
 local t = now()
 local leases = P .. 'leases'
 local last = tonumber(redis.call('GET', P .. 'swept'))
 redis.call('SET', P .. 'swept', t)
-if last and t - last > tonumber(ARGV[4]) then
-  local gap = t - last
+if not last or t - last > tonumber(ARGV[4]) then
   local all = redis.call('HGETALL', leases)
-  for i = 1, #all, 2 do redis.call('HSET', leases, all[i], tonumber(all[i + 1]) + gap) end
+  for i = 1, #all, 2 do
+    local lease = tonumber(all[i + 1])
+    if last then
+      lease = lease + (t - last)
+    else
+      lease = math.max(lease, t + (tonumber(redis.call('HGET', P .. 'leasems', all[i])) or 0))
+    end
+    redis.call('HSET', leases, all[i], lease)
+  end
 end
 local expired = 0
 local due = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', t, 'LIMIT', 0, tonumber(ARGV[3]))
@@ -207,6 +216,7 @@ return {expired, requeued}
 // ARGV: prefix, consumer, channel, lease. A receiver's heartbeat: its lease runs until now + lease.
 const BEAT = `${COMMON}
 redis.call('HSET', P .. 'leases', ARGV[2], now() + tonumber(ARGV[4]))
+redis.call('HSET', P .. 'leasems', ARGV[2], ARGV[4])
 redis.call('HSET', P .. 'consumers', ARGV[2], ARGV[3])
 return 1
 `;
