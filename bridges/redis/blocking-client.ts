@@ -26,6 +26,8 @@ export class BlockingClient {
   readonly #control: RedisClient;
   /** CLIENT ID of each connection blocking commands went out on (one per Cluster master). */
   readonly #ids = new WeakMap<Redis, number>();
+  /** Connections whose CLIENT ID is on its way (asked once, however many commands start meanwhile). */
+  readonly #fetching = new WeakSet<Redis>();
   /** The connection and key of the blocking command in progress. */
   #blocked: { connection: Redis; key: string } | undefined;
   #waiting = 0;
@@ -42,11 +44,12 @@ export class BlockingClient {
       const connection = connectionFor(this.#client, key);
       if (connection === undefined) return await command(this.#client);
       this.#blocked = { connection, key };
-      if (!this.#ids.has(connection)) {
+      if (!this.#ids.has(connection) && !this.#fetching.has(connection)) {
+        this.#fetching.add(connection);
         // Sent ahead of the command on the same connection, so it names the connection that blocks.
         const id = connection.client("ID");
         const result = command(this.#client);
-        const known = Number(await id);
+        const known = Number(await id.finally(() => this.#fetching.delete(connection)));
         this.#ids.set(connection, known);
         // A reconnection is a new connection with a new id.
         connection.once("close", () => {

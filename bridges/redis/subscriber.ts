@@ -25,6 +25,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   #patterns = new Set<string>();
   #closed = false;
   #lost = false;
+  #wasReady = false;
   #retry: NodeJS.Timeout | undefined;
 
   /** Opens the subscriber; `nodes` is a Cluster client to find nodes through (when `connection` is a Cluster). */
@@ -106,13 +107,15 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     client.on("error", () => {}); // a loss is reported once, as `lost`, from `close`
     client.on("close", () => {
       if (this.#closed || this.#client !== client) return;
-      if (!this.#lost) {
+      // Nothing was subscribed before the first ready: a failed first connection is not a loss (connect() rejects).
+      if (!this.#lost && this.#wasReady) {
         this.#lost = true;
         this.emit("lost", new Error(`subscriber connection to ${client.options.host}:${client.options.port} closed`));
       }
       if (moves) this.#move(client, 50);
     });
     client.on("ready", () => {
+      this.#wasReady = true;
       if (moves || !this.#lost) return;
       this.#lost = false;
       this.emit("resubscribed");
