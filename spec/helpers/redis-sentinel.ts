@@ -1,6 +1,5 @@
 // A real Sentinel group for the specs and bench: 1 master, 1 replica, 3 sentinels, each a redis-server
 // process (`--sentinel` for the sentinels) on a free port in a temp dir, stopped by PID.
-import type { Redis } from "ioredis";
 import { withClient } from "./redis-probe.js";
 import { type RedisServer, startRedis } from "./redis-server.js";
 

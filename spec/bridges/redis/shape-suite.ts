@@ -67,7 +67,7 @@ export function shapeSuite(shape: Shape): void {
       await sender.end();
     });
 
-    it("end() ends receives blocked in Redis (CHANNEL_ENDED) and gives their messages back", async () => {
+    it("end() ends receives blocked in Redis at once (CHANNEL_ENDED)", async () => {
       const prefix = `end-${randomUUID()}:{durable}:`;
       const channels = await Promise.all(Array.from({ length: 6 }, (_, i) => DurableChannel.open(`end-${i}`, { connection: shape.connection(), prefix })));
       const pending = channels.map((channel) => channel.receive().catch((error: BerryError) => error.code));
