@@ -127,7 +127,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     await this.#ready;
     const client = this.#client;
     if (isCluster(client)) return client.slots[this.slot]?.[0] ?? "unknown";
-    return `${client.options.host}:${client.options.port}`;
+    // The address actually connected to (through Sentinel: the master it named), not the configured one.
+    const { remoteAddress, remotePort } = client.stream as { remoteAddress?: string; remotePort?: number };
+    return remoteAddress === undefined ? "unknown" : `${remoteAddress}:${remotePort}`;
   }
 
   /** Opens a channel and waits until Redis has registered it as a live receiver. */

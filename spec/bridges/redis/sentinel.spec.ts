@@ -39,6 +39,7 @@ describe("redis sentinel: durability and clients users hand over", () => {
     const sent = await channel.send("kept", { to: "dur", durability: { replicas: 1, timeout: 5_000 } });
     assert.equal(sent.replicas, 1);
     const master = await group.master();
+    assert.equal(await channel.node(), `127.0.0.1:${master.port}`, "node() names the master Sentinel gave");
     const replica = group.servers.find((server) => server !== master);
     const pid = replica?.pid as number;
     process.kill(pid, "SIGSTOP");
