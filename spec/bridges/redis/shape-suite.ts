@@ -67,6 +67,24 @@ export function shapeSuite(shape: Shape): void {
       await sender.end();
     });
 
+    it("a message held by a worker process killed with SIGKILL goes to another worker once its lease runs out", async () => {
+      const prefix = `kill-${randomUUID()}:{durable}:`;
+      const sender = await DurableChannel.open("kill-boss", { connection: shape.connection(), prefix });
+      const doomed = runFixture("durable-worker.ts", [shape.argument(), prefix, "kill-crew", "hang", "600"]);
+      await doomed.line("ready");
+      const sent = await sender.send("job", { to: "kill-crew", timeout: 20_000 });
+      assert.equal(await doomed.line("took"), `took ${sent.id} 1`);
+      await doomed.kill();
+      const survivor = await DurableChannel.open("kill-crew", { connection: shape.connection(), prefix, lease: 600 });
+      const again = await survivor.receive({ timeout: 10_000 });
+      assert.deepEqual([again.id, again.attempts], [sent.id, 2], "re-delivered after the dead worker's lease ran out");
+      await survivor.reply(again, "done");
+      const reply = await sender.receive({ timeout: 5_000 });
+      assert.deepEqual([reply.kind, reply.inReplyTo, reply.content], ["reply", sent.id, "done"]);
+      await sender.close(reply);
+      await Promise.all([sender.end(), survivor.end()]);
+    });
+
     it("end() ends receives blocked in Redis at once (CHANNEL_ENDED)", async () => {
       const prefix = `end-${randomUUID()}:{durable}:`;
       const channels = await Promise.all(Array.from({ length: 6 }, (_, i) => DurableChannel.open(`end-${i}`, { connection: shape.connection(), prefix })));
