@@ -1,22 +1,27 @@
-// `npm run bench -- redis`: on one redis-server this run starts itself (never the machine's own),
-// 1. durable round trips per second, ROUND_TRIPS per round, CONCURRENCY loops per role, payload { n } and
-//    answer { ok: n } on both sides: berrymq DurableChannel send (timeout 60 s) → receive → reply, and the
-//    reply received and closed by the sender, against BullMQ add → process → complete (removeOnComplete),
-//    counted when the worker completes, and, as a like-for-like round trip, with the result read back by
-//    the producer (QueueEvents "completed");
-// 2. pub/sub throughput: a RedisLink between two buses against raw ioredis publish/subscribe.
-// Targets: durable ≥ BullMQ; pub/sub ≥ 0.7 × raw.
+// `npm run bench -- redis`: on servers this run starts itself (never the machine's own),
+// 1. durable round trips per second at concurrency 1, 8 and 50 (CONCURRENCIES), ROUND_TRIPS per round,
+//    payload { n } and answer { ok: n } on both sides: berrymq DurableChannel send (timeout 60 s) →
+//    receive → reply, and the reply received and closed by the sender, against BullMQ add → process →
+//    complete (removeOnComplete), counted when the worker completes, and, as a like-for-like round trip,
+//    with the result read back by the producer (QueueEvents "completed");
+// 2. pub/sub throughput: a RedisLink between two buses against raw ioredis publish/subscribe;
+// 3. on a 6-node Redis Cluster (3 masters): durable round trips on one prefix (one slot, one master)
+//    against three prefixes placed on the three masters (prefixInSlots), and the pub/sub link.
+// Targets: durable ≥ BullMQ at 1, 8 and 50; pub/sub ≥ 0.7 × raw; 3 prefixes ≥ 1.5 × one.
 import { randomUUID } from "node:crypto";
 import { Queue as BullQueue, QueueEvents, Worker as BullWorker } from "bullmq";
 import { Redis } from "ioredis";
+import type { RedisConnection } from "../bridges/redis/connection.js";
 import { DurableChannel } from "../bridges/redis/durable-channel.js";
+import { prefixInSlots } from "../bridges/redis/hash-slot.js";
 import { RedisLink } from "../bridges/redis/redis-link.js";
 import { Bus } from "../lib/bus.js";
+import { startCluster } from "../spec/helpers/redis-cluster.js";
 import { startRedis } from "../spec/helpers/redis-server.js";
 import { formatRate, machine, measure, printTable } from "./measure.js";
 
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 2_000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "1,8,50").split(",").map(Number);
 const PUBSUB_MESSAGES = 50_000;
 
 const server = await startRedis({ own: true });
@@ -30,41 +35,51 @@ async function loops(count: number, done: () => boolean, body: () => Promise<voi
   }));
 }
 
-async function durableBerrymq(): Promise<number> {
-  const prefix = `bench-${randomUUID()}:{durable}:`;
-  const sender = await DurableChannel.open("bench-sender", { connection: url, prefix });
-  const worker = await DurableChannel.open("bench-worker", { connection: url, prefix });
-  const rate = await measure("berrymq DurableChannel", ROUND_TRIPS, async () => {
-    let sent = 0;
-    let processed = 0;
-    let completed = 0;
-    await Promise.all([
-      loops(CONCURRENCY, () => sent >= ROUND_TRIPS, async () => {
-        sent++;
-        await sender.send({ n: sent }, { to: "bench-worker", timeout: 60_000 });
+/** Round trips per second through `prefixes` (one sender/worker pair per prefix, the work split evenly). */
+async function durableBerrymq(connection: RedisConnection, concurrency: number, prefixes: readonly string[] = [`bench-${randomUUID()}:{durable}:`]): Promise<number> {
+  const pairs = await Promise.all(
+    prefixes.map(async (prefix) => ({
+      sender: await DurableChannel.open("bench-sender", { connection, prefix }),
+      worker: await DurableChannel.open("bench-worker", { connection, prefix }),
+    })),
+  );
+  const share = Math.ceil(ROUND_TRIPS / pairs.length);
+  const label = `berrymq DurableChannel ×${pairs.length} prefix(es), concurrency ${concurrency}`;
+  const rate = await measure(label, share * pairs.length, async () => {
+    await Promise.all(
+      pairs.map(async ({ sender, worker }) => {
+        let sent = 0;
+        let processed = 0;
+        let completed = 0;
+        await Promise.all([
+          loops(concurrency, () => sent >= share, async () => {
+            sent++;
+            await sender.send({ n: sent }, { to: "bench-worker", timeout: 60_000 });
+          }),
+          loops(concurrency, () => processed >= share, async () => {
+            processed++;
+            const task = await worker.receive();
+            await worker.reply(task, { ok: (task.content as { n: number }).n });
+          }),
+          loops(concurrency, () => completed >= share, async () => {
+            completed++;
+            await sender.close(await sender.receive());
+          }),
+        ]);
       }),
-      loops(CONCURRENCY, () => processed >= ROUND_TRIPS, async () => {
-        processed++;
-        const task = await worker.receive();
-        await worker.reply(task, { ok: (task.content as { n: number }).n });
-      }),
-      loops(CONCURRENCY, () => completed >= ROUND_TRIPS, async () => {
-        completed++;
-        await sender.close(await sender.receive());
-      }),
-    ]);
+    );
   }, 3);
-  await Promise.all([sender.end(), worker.end()]);
+  await Promise.all(pairs.flatMap(({ sender, worker }) => [sender.end(), worker.end()]));
   return rate.perSecond;
 }
 
-async function durableBullmq(readBack: boolean): Promise<number> {
+async function durableBullmq(concurrency: number, readBack: boolean): Promise<number> {
   const name = `bench-${randomUUID()}`;
   const connection = { host: "127.0.0.1", port, maxRetriesPerRequest: null };
   const queue = new BullQueue(name, { connection });
   let completed = 0;
   let wake: (() => void) | undefined;
-  const worker = new BullWorker(name, async (job) => ({ ok: (job.data as { n: number }).n }), { connection, concurrency: CONCURRENCY });
+  const worker = new BullWorker(name, async (job) => ({ ok: (job.data as { n: number }).n }), { connection, concurrency });
   const onCompleted = (): void => {
     completed++;
     if (completed >= ROUND_TRIPS) wake?.();
@@ -76,13 +91,13 @@ async function durableBullmq(readBack: boolean): Promise<number> {
     await events.waitUntilReady();
   }
   await worker.waitUntilReady();
-  const rate = await measure(readBack ? "BullMQ + QueueEvents" : "BullMQ", ROUND_TRIPS, async () => {
+  const rate = await measure(`${readBack ? "BullMQ + QueueEvents" : "BullMQ"}, concurrency ${concurrency}`, ROUND_TRIPS, async () => {
     completed = 0;
     const finished = new Promise<void>((resolve) => {
       wake = resolve;
     });
     let added = 0;
-    await loops(CONCURRENCY, () => added >= ROUND_TRIPS, async () => {
+    await loops(concurrency, () => added >= ROUND_TRIPS, async () => {
       added++;
       await queue.add("job", { n: added }, { removeOnComplete: true });
     });
@@ -95,12 +110,12 @@ async function durableBullmq(readBack: boolean): Promise<number> {
   return rate.perSecond;
 }
 
-async function pubsubBerrymq(): Promise<number> {
+async function pubsubBerrymq(connection: RedisConnection): Promise<number> {
   const prefix = `bench-${randomUUID()}:`;
   const a = new Bus();
   const b = new Bus();
-  const la = await RedisLink.connect({ bus: a, connection: url, prefix, bufferSize: PUBSUB_MESSAGES * 2 });
-  const lb = await RedisLink.connect({ bus: b, connection: url, prefix });
+  const la = await RedisLink.connect({ bus: a, connection, prefix, bufferSize: PUBSUB_MESSAGES * 2 });
+  const lb = await RedisLink.connect({ bus: b, connection, prefix });
   let received = 0;
   let wake: (() => void) | undefined;
   b.follow("bench:tick", () => {
@@ -146,20 +161,32 @@ async function pubsubRaw(): Promise<number> {
 }
 
 try {
-  console.log(`machine: ${machine()}; redis-server on port ${port}; concurrency ${CONCURRENCY}`);
-  const ours = await durableBerrymq();
-  const bull = await durableBullmq(false);
-  const bullBack = await durableBullmq(true);
-  const link = await pubsubBerrymq();
+  console.log(`machine: ${machine()}; redis-server on port ${port}; concurrency ${CONCURRENCIES.join(", ")}`);
+  const rows: string[][] = [];
+  for (const concurrency of CONCURRENCIES) {
+    const ours = await durableBerrymq(url, concurrency);
+    const bull = await durableBullmq(concurrency, false);
+    const bullBack = await durableBullmq(concurrency, true);
+    rows.push([`durable round trip, concurrency ${concurrency}`, formatRate(ours), "BullMQ 6.7.0 add→process→complete", formatRate(bull), (ours / bull).toFixed(2), "≥ 1.00"]);
+    rows.push([`durable round trip, concurrency ${concurrency}`, formatRate(ours), "BullMQ 6.7.0 …→QueueEvents (result read back)", formatRate(bullBack), (ours / bullBack).toFixed(2), "(like for like)"]);
+  }
+  const link = await pubsubBerrymq(url);
   const raw = await pubsubRaw();
-  printTable(
-    ["workload", "berrymq msgs/s", "baseline", "baseline msgs/s", "ratio", "target"],
-    [
-      ["durable round trip", formatRate(ours), "BullMQ 6.7.0 add→process→complete", formatRate(bull), (ours / bull).toFixed(2), "≥ 1.00"],
-      ["durable round trip", formatRate(ours), "BullMQ 6.7.0 add→process→complete→QueueEvents", formatRate(bullBack), (ours / bullBack).toFixed(2), "(context)"],
-      ["pub/sub link", formatRate(link), "raw ioredis 6.0.0 publish/subscribe", formatRate(raw), (link / raw).toFixed(2), "≥ 0.70"],
-    ],
-  );
+  rows.push(["pub/sub link", formatRate(link), "raw ioredis 6.0.0 publish/subscribe", formatRate(raw), (link / raw).toFixed(2), "≥ 0.70"]);
+  const cluster = await startCluster();
+  try {
+    const connection: RedisConnection = { cluster: [...cluster.startupNodes] };
+    // redis-cli --cluster create gives the three masters these slot ranges.
+    const spread = [prefixInSlots("bench-a", 0, 5460), prefixInSlots("bench-b", 5461, 10922), prefixInSlots("bench-c", 10923, 16383)];
+    const one = await durableBerrymq(connection, 8, [spread[0] as string]);
+    const three = await durableBerrymq(connection, 8, spread);
+    rows.push(["Cluster: durable, 3 prefixes on 3 masters, concurrency 8 each", formatRate(three), "Cluster: 1 prefix (1 master), concurrency 8", formatRate(one), (three / one).toFixed(2), "≥ 1.50"]);
+    const clusterLink = await pubsubBerrymq(connection);
+    rows.push(["Cluster: pub/sub link (PUBLISH)", formatRate(clusterLink), "standalone pub/sub link", formatRate(link), (clusterLink / link).toFixed(2), "(context)"]);
+  } finally {
+    await cluster.stop();
+  }
+  printTable(["workload", "berrymq msgs/s", "baseline", "baseline msgs/s", "ratio", "target"], rows);
 } finally {
   await server.stop();
 }

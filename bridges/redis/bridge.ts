@@ -1,5 +1,5 @@
 // Everything berrymq/redis exports, loaded by index.ts once ioredis is known to be installed.
-export { closeClient, type ClientOverrides, openClient, type RedisClient, type RedisConnection } from "./connection.js";
+export { type ClientOverrides, type ClusterConnection, closeClient, openClient, type RedisClient, type RedisConnection } from "./connection.js";
 export {
   DurableChannel,
   type DurableChannelEvents,
@@ -8,7 +8,16 @@ export {
   type SentMessage,
 } from "./durable-channel.js";
 export type { DurableKind, DurableMessage } from "./durable-message.js";
-export { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError, RedisCommandError, RedisConnectionError } from "./errors.js";
+export {
+  ChannelEndedError,
+  LateReplyError,
+  MessagesMayBeLostError,
+  NotHeldError,
+  ReceiveTimeoutError,
+  RedisCommandError,
+  RedisConnectionError,
+} from "./errors.js";
 export { channelOf, escapeGlob, subscriptionPatterns } from "./glob.js";
+export { checkHashTagPrefix, effectiveHashTag, HASH_SLOTS, hashSlot, prefixInSlots } from "./hash-slot.js";
 export { RedisLink, type RedisLinkOptions } from "./redis-link.js";
 export { RedisQueue, type RedisQueueEvents, type RedisQueueOptions, type RedisQueueStats } from "./redis-queue.js";

@@ -1,41 +1,118 @@
-import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import { InvalidArgumentError } from "../../lib/errors.js";
 
 /** A client of a standalone Redis (or one found through Sentinel), or of a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
 
+/** A Redis Cluster to connect to: startup nodes and ioredis Cluster options. */
+export interface ClusterConnection {
+  /** Some of the Cluster's nodes (`{ host, port }`, `"host:port"` or a port); the others are discovered. */
+  cluster: readonly ClusterNode[];
+  /** ioredis Cluster options; berrymq sets the retry options that make a failover wait (see the README). */
+  options?: ClusterOptions;
+}
+
 /**
- * Where to find Redis: a `redis://` URL, ioredis options (Sentinel: `{ sentinels, name }`), or a client
- * to copy (`Redis` or `Cluster`). A given client is only duplicated, never used or closed by berrymq.
+ * Where to find Redis: a `redis://` URL; ioredis options (Sentinel: `{ sentinels, name }`); a Cluster's
+ * startup nodes and options (`{ cluster: [...], options }`); or a client to copy (`Redis` or `Cluster`,
+ * also from another copy of ioredis). A given client is only duplicated, never used or closed by berrymq.
  */
-export type RedisConnection = string | RedisOptions | RedisClient;
+export type RedisConnection = string | RedisOptions | ClusterConnection | RedisClient;
 
 /** What berrymq sets on the clients it opens, whatever the connection says. */
 export interface ClientOverrides {
   /** false: commands fail at once while disconnected (links buffer and retry themselves). */
   enableOfflineQueue?: boolean;
-  /** null: commands wait for the reconnection (durable channels must not fail on a restart). */
+  /** null: commands wait for the reconnection or the failover (durable channels must not fail on a restart). */
   maxRetriesPerRequest?: number | null;
   connectionName?: string;
 }
 
-/** Opens a new client of `connection`, with `overrides` (reconnection policy) on top. */
+// How long a Cluster command waits between attempts while a master fails over, in ms.
+const FAILOVER_RETRY = 100;
+// Longest pause between reconnection attempts through Sentinel, in ms.
+const SENTINEL_RETRY = 250;
+
+/** Cluster options that make commands wait through a failover instead of failing (`wait`) or retry briefly. */
+function clusterRetries(wait: boolean): ClusterOptions {
+  return {
+    // A command retries on MOVED/TRYAGAIN/CLUSTERDOWN/closed connections; waiting ones never give up.
+    maxRedirections: wait ? Number.POSITIVE_INFINITY : 16,
+    retryDelayOnFailover: FAILOVER_RETRY,
+    retryDelayOnClusterDown: FAILOVER_RETRY,
+    retryDelayOnTryAgain: FAILOVER_RETRY,
+    clusterRetryStrategy: (times: number) => Math.min(times * 100, 2_000),
+  };
+}
+
+/** A client made by another copy of ioredis: the same methods, a different class. */
+interface ForeignClient {
+  readonly status: string;
+  readonly isCluster?: boolean;
+  duplicate(...args: unknown[]): unknown;
+  nodes?: unknown;
+  options: object;
+}
+
+function isForeignClient(value: object): value is ForeignClient {
+  const candidate = value as Partial<ForeignClient>;
+  return typeof candidate.duplicate === "function" && typeof candidate.status === "string" && typeof candidate.options === "object";
+}
+
+/**
+ * Opens a new client of `connection`, with `overrides` (reconnection policy) on top. A client given with
+ * `lazyConnect: true` is copied without it: the copy connects at once.
+ * @throws InvalidArgumentError for anything that is not a connection (never falls back to a default address).
+ */
 export function openClient(connection: RedisConnection, overrides: ClientOverrides = {}): RedisClient {
-  if (connection instanceof Redis) return connection.duplicate(overrides);
-  if (connection instanceof Cluster) {
-    const { enableOfflineQueue, ...perNode } = overrides;
-    return connection.duplicate(undefined, enableOfflineQueue === undefined ? { redisOptions: perNode } : { enableOfflineQueue, redisOptions: perNode });
-  }
+  const wait = overrides.maxRetriesPerRequest === null;
   if (typeof connection === "string") {
     if (!/^rediss?:\/\//.test(connection)) throw new InvalidArgumentError("connection", connection, "a redis:// or rediss:// URL");
-    return new Redis(connection, overrides);
+    return new Redis(connection, { ...overrides, lazyConnect: false });
   }
   if (typeof connection !== "object" || connection === null) {
-    throw new InvalidArgumentError("connection", connection, "a redis:// URL, ioredis options, or a Redis/Cluster client");
+    throw new InvalidArgumentError("connection", connection, "a redis:// URL, ioredis options, { cluster: [...] }, or a Redis/Cluster client");
+  }
+  if (connection instanceof Cluster || (isForeignClient(connection) && connection.isCluster === true)) {
+    const { enableOfflineQueue, ...perNode } = overrides;
+    const { replyMapping: _mapping, ...basePerNode } = (connection as Cluster).options.redisOptions ?? {};
+    const options: ClusterOptions = {
+      ...clusterRetries(wait),
+      lazyConnect: false,
+      redisOptions: { ...basePerNode, ...perNode },
+      ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    };
+    return (connection as Cluster).duplicate(undefined, options as Parameters<Cluster["duplicate"]>[1]) as Cluster;
+  }
+  if (connection instanceof Redis || isForeignClient(connection)) {
+    return (connection as Redis).duplicate({ ...overrides, lazyConnect: false }) as Redis;
+  }
+  if ("cluster" in connection) {
+    if (!Array.isArray(connection.cluster) || connection.cluster.length === 0) {
+      throw new InvalidArgumentError("connection.cluster", connection.cluster, "a non-empty list of startup nodes ({ host, port }, \"host:port\" or a port)");
+    }
+    const { enableOfflineQueue, ...perNode } = overrides;
+    const given = connection.options ?? {};
+    const { replyMapping: _mapping, ...givenPerNode } = given.redisOptions ?? {};
+    return new Cluster([...connection.cluster], {
+      ...clusterRetries(wait),
+      ...given,
+      lazyConnect: false,
+      redisOptions: { ...givenPerNode, ...perNode },
+      ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    });
   }
   // berrymq reads replies in the default (legacy) shapes, whatever mapping the caller prefers.
   const { replyMapping: _mapping, ...options } = connection;
-  return new Redis({ ...options, ...overrides });
+  // Through Sentinel, a failover is a reconnection to the promoted replica: retry at a steady short pace
+  // (ioredis backs off to 2 s) so that the stall ends soon after the promotion, unless told otherwise.
+  const sentinel = Array.isArray(options.sentinels) && options.retryStrategy === undefined ? { retryStrategy: (times: number) => Math.min(times * 50, SENTINEL_RETRY) } : {};
+  return new Redis({ ...sentinel, ...options, ...overrides, lazyConnect: false });
+}
+
+/** Whether `client` talks to a Redis Cluster. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return (client as Partial<Cluster>).isCluster === true;
 }
 
 /** Defines Lua scripts on a client (ioredis runs them with EVALSHA, loading them on NOSCRIPT). */

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
-import { Cluster } from "ioredis";
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
+import { checkDuration, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
-import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
+import { closeClient, defineScripts, isCluster, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
 import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
+import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { ChannelEndedError, LateReplyError, NotHeldError, RedisCommandError, ReceiveTimeoutError } from "./errors.js";
 
@@ -13,9 +14,16 @@ import { ChannelEndedError, LateReplyError, NotHeldError, RedisCommandError, Rec
 export interface DurableChannelOptions {
   /** Where Redis is (default `redis://127.0.0.1:6379`). */
   connection?: RedisConnection;
-  /** Prefix of every key; keep the `{...}` hash tag so that a Cluster keeps them in one slot (default `"berrymq:{durable}:"`). */
+  /**
+   * Prefix of every key, with a non-empty `{hash tag}` so that a Cluster keeps them in one slot, hence on
+   * one master (default `"berrymq:{durable}:"`). Prefixes with different tags spread channels over masters:
+   * see `prefixInSlots()` and `DurableChannel.node()`.
+   */
   prefix?: string;
-  /** How long a receiver may stay silent (dead) before what it holds goes to another one, in ms (default 5,000). */
+  /**
+   * How long a receiver may stay silent (dead) before what it holds goes to another one, in ms (default
+   * 5,000). Time in which Redis itself was unreachable does not count against it.
+   */
   lease?: number;
   /** How often this channel times out due messages and requeues dead receivers' ones, in ms (default 100). */
   sweepInterval?: number;
@@ -27,8 +35,19 @@ export interface DurableChannelOptions {
 export interface DurableSendOptions {
   /** Channel to send to (`send` only). */
   to?: string;
-  /** Ms (of Redis's clock) within which the message must be replied to or closed; 0 or none: no timeout. */
+  /** Ms (of Redis's clock) within which the message must be replied to or closed; 0, Infinity or none: no timeout. */
   timeout?: number;
+  /**
+   * The message's id (`send` only; default a new UUID). Sending again with the same id after a failed or
+   * timed-out `send()` is safe: Redis records the message once, and the second call gets the first's result.
+   */
+  id?: string;
+  /**
+   * Wait until `replicas` replicas have the message (Redis WAIT), for at most `timeout` ms, before
+   * resolving; `SentMessage.replicas` says how many confirmed. Default: `{ replicas: 0 }` (the master's
+   * acknowledgement only: replication is asynchronous, so a failover can lose the last messages).
+   */
+  durability?: { replicas: number; timeout: number };
 }
 
 /** What `send()` and `reply()` resolve to once Redis has recorded the message. */
@@ -37,6 +56,8 @@ export interface SentMessage {
   readonly sentAt: number;
   /** `undefined` when it has no timeout. */
   readonly deadline: number | undefined;
+  /** With `durability`: how many replicas confirmed having it (fewer than asked when the wait timed out). */
+  readonly replicas?: number;
 }
 
 /** Events of a durable channel. */
@@ -76,7 +97,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #blocking: BlockingClient;
   readonly #lease: number;
   readonly #retain: number;
-  readonly #keys: { deadlines: string; inbox: string; held: string; alive: string; consumers: string };
+  readonly #keys: { deadlines: string; inbox: string; held: string };
+  readonly #outageGap: number;
   readonly #ready: Promise<void>;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -95,6 +117,21 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /** BLMOVEs whose receive() was served otherwise, still pending. */
   #orphans = 0;
 
+  /** The Cluster hash slot every key of this channel is in (its prefix's hash tag). */
+  get slot(): number {
+    return hashSlot(this.prefix);
+  }
+
+  /** `host:port` of the Redis (on a Cluster: the master serving {@link slot} now) this channel's keys are on. */
+  async node(): Promise<string> {
+    await this.#ready;
+    const client = this.#client;
+    if (isCluster(client)) return client.slots[this.slot]?.[0] ?? "unknown";
+    // The address actually connected to (through Sentinel: the master it named), not the configured one.
+    const { remoteAddress, remotePort } = client.stream as { remoteAddress?: string; remotePort?: number };
+    return remoteAddress === undefined ? "unknown" : `${remoteAddress}:${remotePort}`;
+  }
+
   /** Opens a channel and waits until Redis has registered it as a live receiver. */
   static async open(name: string, options: DurableChannelOptions = {}): Promise<DurableChannel> {
     const channel = new DurableChannel(name, options);
@@ -112,18 +149,19 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     checkName("name", name);
     this.name = name;
     this.consumer = `${name}/${randomUUID()}`;
-    this.prefix = options.prefix ?? "berrymq:{durable}:";
-    this.#lease = positive("lease", options.lease ?? DEFAULTS.lease);
-    this.#retain = positive("retain", options.retain ?? DEFAULTS.retain);
-    const sweepInterval = positive("sweepInterval", options.sweepInterval ?? DEFAULTS.sweepInterval);
-    const p = this.prefix;
-    this.#keys = { deadlines: `${p}deadlines`, inbox: `${p}in:${name}`, held: `${p}held:${this.consumer}`, alive: `${p}alive:${this.consumer}`, consumers: `${p}consumers` };
-    const connection = options.connection ?? "redis://127.0.0.1:6379";
     // The scripts reach keys they only learn inside Redis (ids popped from lists): on a Cluster, only a
-    // hash tag in the prefix keeps those in the slot the script runs on.
-    if (connection instanceof Cluster && !/\{[^}]+\}/.test(this.prefix)) {
-      throw new InvalidArgumentError("prefix", this.prefix, "a prefix with a {hash tag} on a Redis Cluster, e.g. \"app:{durable}:\"");
-    }
+    // non-empty hash tag in the prefix keeps those in the slot the script runs on. Required everywhere, so
+    // that moving to a Cluster never breaks a deployment.
+    this.prefix = checkHashTagPrefix("prefix", options.prefix ?? "berrymq:{durable}:");
+    this.#lease = duration("lease", options.lease ?? DEFAULTS.lease);
+    this.#retain = duration("retain", options.retain ?? DEFAULTS.retain);
+    const sweepInterval = duration("sweepInterval", options.sweepInterval ?? DEFAULTS.sweepInterval);
+    if (sweepInterval > MAX_TIMER_DELAY) throw new InvalidArgumentError("sweepInterval", sweepInterval, `an interval of at most ${MAX_TIMER_DELAY} ms`);
+    // No sweep for this long means nobody could reach Redis: leases are extended by that time.
+    this.#outageGap = Math.max(1_000, 3 * sweepInterval);
+    const p = this.prefix;
+    this.#keys = { deadlines: `${p}deadlines`, inbox: `${p}in:${name}`, held: `${p}held:${this.consumer}` };
+    const connection = options.connection ?? "redis://127.0.0.1:6379";
     // Commands wait through a Redis restart instead of failing: nothing acknowledged is given up.
     this.#client = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable:${this.consumer}` });
     defineScripts(this.#client, DURABLE_SCRIPTS);
@@ -147,9 +185,27 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#checkOpen();
     checkName("to", options.to);
     const timeout = checkTimeout(options.timeout);
-    const id = randomUUID();
-    const reply = (await runScript(this.#client, "berrymqDurableSend", [this.#keys.deadlines, this.prefix, id, this.name, options.to, "message", encode(content), "", timeout])) as [number, number];
-    return { id, sentAt: Number(reply[0]), deadline: Number(reply[1]) > 0 ? Number(reply[1]) : undefined };
+    const id = options.id ?? randomUUID();
+    checkName("id", id);
+    const args = [this.#keys.deadlines, this.prefix, id, this.name, options.to, "message", encode(content), "", timeout];
+    const durability = options.durability;
+    if (durability === undefined || durability.replicas === 0) {
+      if (durability !== undefined) checkDurability(durability);
+      const reply = (await runScript(this.#client, "berrymqDurableSend", args)) as [number, number];
+      return sentMessage(id, reply, undefined);
+    }
+    checkDurability(durability);
+    // WAIT counts the replicas that have every write of its own connection: it goes out right behind the
+    // send, in one pipeline (on a Cluster, to the master that took the send).
+    const pipeline = this.#client.pipeline() as unknown as Record<string, (...values: (string | number)[]) => unknown> & { wait(replicas: number, timeout: number): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+    (pipeline.berrymqDurableSend as (...values: (string | number)[]) => unknown)(...args);
+    pipeline.wait(durability.replicas, durability.timeout === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(durability.timeout)));
+    const results = await pipeline.exec();
+    if (results === null) throw new RedisCommandError("sending a durable message", new Error("pipeline discarded"));
+    const [[sendError, reply], [waitError, replicas]] = results as [[Error | null, [number, number]], [Error | null, number]];
+    if (sendError) throw sendError;
+    if (waitError) throw waitError;
+    return sentMessage(id, reply, Number(replicas));
   }
 
   /**
@@ -161,9 +217,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   async receive(options: { timeout?: number } = {}): Promise<DurableMessage> {
     this.#checkOpen();
     const { timeout } = options;
-    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
-      throw new InvalidArgumentError("timeout", timeout, "a finite number of ms >= 0");
-    }
+    if (timeout !== undefined) checkDuration("timeout", timeout);
     const until = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
     this.#receiving++;
     try {
@@ -184,7 +238,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         }
         const wait = Math.min(until - Date.now(), BLOCK_SLICE);
         if (wait <= 0) throw new ReceiveTimeoutError(this.name, timeout ?? 0);
-        const move = this.#blocking.run((client) => client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", wait / 1000));
+        const move = this.#blocking.run(this.#keys.inbox, (client) => client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", wait / 1000));
         // A reply()/close() may take a message ahead meanwhile: this receive() gets it at once, and what
         // the BLMOVE still moves later is claimed and kept for the next receive().
         let wake: (() => void) | undefined;
@@ -333,7 +387,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#ticking = true;
     try {
       if (Date.now() - this.#lastBeat >= this.#lease / 3) await this.#heartbeat();
-      await runScript(this.#client, "berrymqDurableSweep", [this.#keys.deadlines, this.prefix, this.#retain, 100]);
+      await runScript(this.#client, "berrymqDurableSweep", [this.#keys.deadlines, this.prefix, this.#retain, 100, this.#outageGap]);
     } catch (error) {
       if (!this.#ended) this.#report(new RedisCommandError("durable channel sweep", error));
     } finally {
@@ -343,8 +397,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 
   async #heartbeat(): Promise<void> {
     this.#lastBeat = Date.now();
-    const results = await this.#client.multi().set(this.#keys.alive, "1", "PX", this.#lease).hset(this.#keys.consumers, this.consumer, this.name).exec();
-    for (const [error] of results ?? []) if (error) throw error;
+    await runScript(this.#client, "berrymqDurableBeat", [this.#keys.deadlines, this.prefix, this.consumer, this.name, this.#lease]);
   }
 
   #checkOpen(): void {
@@ -380,13 +433,32 @@ function checkName(argument: string, value: unknown): void {
   }
 }
 
+// Redis keeps durations as Lua numbers: "never" is a span no deployment reaches (about 285,000 years).
+const NEVER = 2 ** 53;
+
 function checkTimeout(timeout: number | undefined): number {
   if (timeout === undefined) return 0;
-  if (!Number.isInteger(timeout) || timeout < 0) throw new InvalidArgumentError("timeout", timeout, "an integer number of ms >= 0");
+  checkDuration("timeout", timeout);
+  if (timeout === Number.POSITIVE_INFINITY) return 0;
+  if (!Number.isInteger(timeout)) throw new InvalidArgumentError("timeout", timeout, "an integer number of ms >= 0, or Infinity");
   return timeout;
 }
 
-function positive(argument: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(argument, value, "an integer >= 1");
+function duration(argument: string, value: number): number {
+  checkDuration(argument, value);
+  if (value === Number.POSITIVE_INFINITY) return NEVER;
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(argument, value, "an integer number of ms >= 1, or Infinity");
   return value;
+}
+
+function checkDurability(durability: { replicas: number; timeout: number }): void {
+  if (typeof durability !== "object" || durability === null || !Number.isInteger(durability.replicas) || durability.replicas < 0) {
+    throw new InvalidArgumentError("durability", durability, "{ replicas: an integer >= 0, timeout: ms (Infinity: wait as long as it takes) }");
+  }
+  checkDuration("durability.timeout", durability.timeout);
+}
+
+function sentMessage(id: string, reply: [number, number], replicas: number | undefined): SentMessage {
+  const deadline = Number(reply[1]) > 0 ? Number(reply[1]) : undefined;
+  return replicas === undefined ? { id, sentAt: Number(reply[0]), deadline } : { id, sentAt: Number(reply[0]), deadline, replicas };
 }

@@ -50,6 +50,8 @@ local function requeue(consumer)
   end
   redis.call('DEL', held)
   redis.call('HDEL', P .. 'consumers', consumer)
+  redis.call('HDEL', P .. 'leases', consumer)
+  redis.call('HDEL', P .. 'leasems', consumer)
   redis.call('HDEL', P .. 'lasttake', consumer)
   return n
 end
@@ -177,23 +179,50 @@ redis.call('PEXPIRE', m, 60000)
 return finished(t, replyDeadline)
 `;
 
-// ARGV: prefix, retain, batch. Times out what is due and requeues what dead receivers held.
+// ARGV: prefix, retain, batch, outage gap. Times out what is due and requeues what dead receivers held.
+// A receiver is dead when its lease (renewed by its heartbeat) ran out. Time in which nobody could sweep
+// (Redis was down, restarting or failing over: no sweep came for longer than the outage gap) is added
+// to every lease first, so that a live receiver does not lose what it holds because Redis was away. With
+// no record of the last sweep (lost in a failover, or never written), every lease starts again from now.
 const SWEEP = `${COMMON}
 local t = now()
+local leases = P .. 'leases'
+local last = tonumber(redis.call('GET', P .. 'swept'))
+redis.call('SET', P .. 'swept', t)
+if not last or t - last > tonumber(ARGV[4]) then
+  local all = redis.call('HGETALL', leases)
+  for i = 1, #all, 2 do
+    local lease = tonumber(all[i + 1])
+    if last then
+      lease = lease + (t - last)
+    else
+      lease = math.max(lease, t + (tonumber(redis.call('HGET', P .. 'leasems', all[i])) or 0))
+    end
+    redis.call('HSET', leases, all[i], lease)
+  end
+end
 local expired = 0
 local due = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', t, 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(due) do expired = expired + expire(id, t, tonumber(ARGV[2])) end
 local requeued = 0
 local consumers = redis.call('HKEYS', P .. 'consumers')
 for _, consumer in ipairs(consumers) do
-  if redis.call('EXISTS', P .. 'alive:' .. consumer) == 0 then requeued = requeued + requeue(consumer) end
+  local lease = tonumber(redis.call('HGET', leases, consumer))
+  if not lease or lease < t then requeued = requeued + requeue(consumer) end
 end
 return {expired, requeued}
 `;
 
+// ARGV: prefix, consumer, channel, lease. A receiver's heartbeat: its lease runs until now + lease.
+const BEAT = `${COMMON}
+redis.call('HSET', P .. 'leases', ARGV[2], now() + tonumber(ARGV[4]))
+redis.call('HSET', P .. 'leasems', ARGV[2], ARGV[4])
+redis.call('HSET', P .. 'consumers', ARGV[2], ARGV[3])
+return 1
+`;
+
 // ARGV: prefix, consumer. A receiver that ends gives back what it held.
 const RELEASE = `${COMMON}
-redis.call('DEL', P .. 'alive:' .. ARGV[2])
 return requeue(ARGV[2])
 `;
 
@@ -204,4 +233,5 @@ export const DURABLE_SCRIPTS = Object.freeze({
   berrymqDurableFinish: { lua: FINISH, keys: 1 },
   berrymqDurableSweep: { lua: SWEEP, keys: 1 },
   berrymqDurableRelease: { lua: RELEASE, keys: 1 },
+  berrymqDurableBeat: { lua: BEAT, keys: 1 },
 });

@@ -54,3 +54,17 @@ export class RedisConnectionError extends BerryError {
     super("REDIS_CONNECTION", `${who}: redis connection lost, reconnecting: ${cause instanceof Error ? cause.message : describe(cause)}`, { cause });
   }
 }
+
+/**
+ * A link's connection to Redis broke (or a Cluster node it used failed over): pub/sub is at most once, so
+ * messages published meanwhile may have been missed by this bus. Reported once per outage.
+ */
+export class MessagesMayBeLostError extends BerryError {
+  constructor(who: string, cause: unknown) {
+    super(
+      "REDIS_MESSAGES_MAY_BE_LOST",
+      `${who}: redis connection lost, reconnecting; messages published until it is subscribed again may have been missed (pub/sub is at most once: use a DurableChannel for messages that must arrive): ${cause instanceof Error ? cause.message : describe(cause)}`,
+      { cause },
+    );
+  }
+}

@@ -9,6 +9,7 @@ const bridge: typeof Bridge = await import("./bridge.js");
 
 export type {
   ClientOverrides,
+  ClusterConnection,
   DurableChannelEvents,
   DurableChannelOptions,
   DurableKind,
@@ -25,47 +26,80 @@ export type {
 
 /** `closeClient` of bridge.ts. */
 export const closeClient = bridge.closeClient;
+
 /** `openClient` of bridge.ts. */
 export const openClient = bridge.openClient;
-/** `channelOf` of bridge.ts. */
-export const channelOf = bridge.channelOf;
-/** `escapeGlob` of bridge.ts. */
-export const escapeGlob = bridge.escapeGlob;
-/** `subscriptionPatterns` of bridge.ts. */
-export const subscriptionPatterns = bridge.subscriptionPatterns;
+
 /** `DurableChannel` of bridge.ts. */
 export const DurableChannel = bridge.DurableChannel;
 /** An instance of DurableChannel. */
 export type DurableChannel = Bridge.DurableChannel;
-/** `RedisLink` of bridge.ts. */
-export const RedisLink = bridge.RedisLink;
-/** An instance of RedisLink. */
-export type RedisLink = Bridge.RedisLink;
-/** `RedisQueue` of bridge.ts. */
-export const RedisQueue = bridge.RedisQueue;
-/** An instance of RedisQueue. */
-export type RedisQueue = Bridge.RedisQueue;
+
 /** `ChannelEndedError` of bridge.ts. */
 export const ChannelEndedError = bridge.ChannelEndedError;
 /** An instance of ChannelEndedError. */
 export type ChannelEndedError = Bridge.ChannelEndedError;
+
 /** `LateReplyError` of bridge.ts. */
 export const LateReplyError = bridge.LateReplyError;
 /** An instance of LateReplyError. */
 export type LateReplyError = Bridge.LateReplyError;
+
+/** `MessagesMayBeLostError` of bridge.ts. */
+export const MessagesMayBeLostError = bridge.MessagesMayBeLostError;
+/** An instance of MessagesMayBeLostError. */
+export type MessagesMayBeLostError = Bridge.MessagesMayBeLostError;
+
 /** `NotHeldError` of bridge.ts. */
 export const NotHeldError = bridge.NotHeldError;
 /** An instance of NotHeldError. */
 export type NotHeldError = Bridge.NotHeldError;
+
 /** `ReceiveTimeoutError` of bridge.ts. */
 export const ReceiveTimeoutError = bridge.ReceiveTimeoutError;
 /** An instance of ReceiveTimeoutError. */
 export type ReceiveTimeoutError = Bridge.ReceiveTimeoutError;
+
 /** `RedisCommandError` of bridge.ts. */
 export const RedisCommandError = bridge.RedisCommandError;
 /** An instance of RedisCommandError. */
 export type RedisCommandError = Bridge.RedisCommandError;
+
 /** `RedisConnectionError` of bridge.ts. */
 export const RedisConnectionError = bridge.RedisConnectionError;
 /** An instance of RedisConnectionError. */
 export type RedisConnectionError = Bridge.RedisConnectionError;
+
+/** `channelOf` of bridge.ts. */
+export const channelOf = bridge.channelOf;
+
+/** `escapeGlob` of bridge.ts. */
+export const escapeGlob = bridge.escapeGlob;
+
+/** `subscriptionPatterns` of bridge.ts. */
+export const subscriptionPatterns = bridge.subscriptionPatterns;
+
+/** `checkHashTagPrefix` of bridge.ts. */
+export const checkHashTagPrefix = bridge.checkHashTagPrefix;
+
+/** `effectiveHashTag` of bridge.ts. */
+export const effectiveHashTag = bridge.effectiveHashTag;
+
+/** `HASH_SLOTS` of bridge.ts. */
+export const HASH_SLOTS = bridge.HASH_SLOTS;
+
+/** `hashSlot` of bridge.ts. */
+export const hashSlot = bridge.hashSlot;
+
+/** `prefixInSlots` of bridge.ts. */
+export const prefixInSlots = bridge.prefixInSlots;
+
+/** `RedisLink` of bridge.ts. */
+export const RedisLink = bridge.RedisLink;
+/** An instance of RedisLink. */
+export type RedisLink = Bridge.RedisLink;
+
+/** `RedisQueue` of bridge.ts. */
+export const RedisQueue = bridge.RedisQueue;
+/** An instance of RedisQueue. */
+export type RedisQueue = Bridge.RedisQueue;

@@ -1,18 +1,51 @@
-import type { RedisClient } from "./connection.js";
+import type { Redis } from "ioredis";
+import type { BerryError } from "../../lib/errors.js";
+import { isCluster, type RedisClient } from "./connection.js";
 import { RedisConnectionError } from "./errors.js";
 
 /**
- * Reports connection loss of a group of clients once per outage: the first `error` while all were up is
- * reported, the retries that follow are not, until every client that failed is `ready` again. (ioredis
- * reconnects by itself and emits an `error` on every failed attempt.)
+ * Reports connection loss of a group of clients once per outage: the first failure while all were up is
+ * reported, the retries that follow are not, until every client (or Cluster node) that failed is back.
+ * ioredis reconnects by itself and emits an `error` on every failed attempt; a Cluster instead emits
+ * `node error` per node, and a failed master counts as back once the Cluster no longer routes to it
+ * (its replica was promoted) or it answers again.
  */
-export function reportOutages(who: string, clients: readonly RedisClient[], report: (error: RedisConnectionError) => void): void {
-  const down = new Set<RedisClient>();
-  for (const client of clients) {
-    client.on("error", (error: Error) => {
-      if (down.size === 0) report(new RedisConnectionError(who, error));
-      down.add(client);
+export function reportOutages(
+  who: string,
+  clients: readonly RedisClient[],
+  report: (error: BerryError) => void,
+  describe: (who: string, cause: Error) => BerryError = (name, cause) => new RedisConnectionError(name, cause),
+): void {
+  const down = new Set<string>();
+  const fail = (what: string, error: Error): void => {
+    if (down.size === 0) report(describe(who, error));
+    down.add(what);
+  };
+  clients.forEach((client, index) => {
+    if (!isCluster(client)) {
+      client.on("error", (error: Error) => fail(String(index), error));
+      client.on("ready", () => void down.delete(String(index)));
+      return;
+    }
+    client.on("error", (error: Error) => fail(String(index), error));
+    client.on("ready", () => void down.delete(String(index)));
+    client.on("node error", (error: Error, node: string) => {
+      if (client.status === "ready") fail(`${index}/${node}`, error);
     });
-    client.on("ready", () => void down.delete(client));
-  }
+    const settle = (): void => {
+      for (const what of down) {
+        const [at, node] = what.split("/", 2);
+        if (at !== String(index) || node === undefined) continue;
+        const served = client.slots.some((owners) => owners?.[0] === node);
+        const answering = client.nodes().some((redis) => `${redis.options.host}:${redis.options.port}` === node && redis.status === "ready");
+        if (!served || answering) down.delete(what);
+      }
+    };
+    client.on("-node", settle);
+    client.on("refresh", settle);
+    client.on("+node", (redis: Redis) => {
+      redis.once("ready", settle);
+      settle();
+    });
+  });
 }

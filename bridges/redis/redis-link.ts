@@ -1,10 +1,12 @@
 import type { BerryError } from "../../lib/errors.js";
+import type { Identifier } from "../../lib/identifier.js";
 import type { Envelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
 import { closeClient, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
+import { MessagesMayBeLostError } from "./errors.js";
 import { channelOf, subscriptionPatterns } from "./glob.js";
-import { reportOutages } from "./outage.js";
+import { Subscriber } from "./subscriber.js";
 
 /** Options of a {@link RedisLink}. */
 export interface RedisLinkOptions extends LinkOptions {
@@ -27,12 +29,13 @@ export interface RedisLinkOptions extends LinkOptions {
 export class RedisLink extends Link {
   /** Channel prefix in use. */
   readonly prefix: string;
-  /** The PSUBSCRIBE patterns this link listens on. */
-  readonly patterns: readonly string[];
+  #patterns: readonly string[];
   /** Resolves once the link is subscribed and can publish; rejects if Redis could not be reached first. */
   readonly ready: Promise<void>;
   readonly #publisher: RedisClient;
-  readonly #subscriber: RedisClient;
+  readonly #subscriber: Subscriber;
+  /** The last PSUBSCRIBE/PUNSUBSCRIBE change, so that changes apply in order. */
+  #subscribing: Promise<void> = Promise.resolve();
 
   /** Opens a link and waits until it is subscribed; closes it again and rethrows if that fails. */
   static async connect(options: RedisLinkOptions = {}): Promise<RedisLink> {
@@ -49,15 +52,39 @@ export class RedisLink extends Link {
   constructor(options: RedisLinkOptions = {}) {
     super(options);
     this.prefix = options.prefix ?? "berrymq:bus:";
-    this.patterns = subscriptionPatterns(this.prefix, this.subscriptionFilters);
+    this.#patterns = subscriptionPatterns(this.prefix, this.subscriptionFilters);
     const connection = options.connection ?? "redis://127.0.0.1:6379";
     // Publishing fails at once while Redis is down, so the Link buffers, reports and retries.
     this.#publisher = openClient(connection, { enableOfflineQueue: false, connectionName: `berrymq-link-pub:${this.bus.id}` });
-    this.#subscriber = openClient(connection, { connectionName: `berrymq-link-sub:${this.bus.id}` });
-    this.#subscriber.on("pmessage", (_pattern: string, _channel: string, frame: string) => this.#accept(frame));
-    reportOutages(this.name, [this.#publisher, this.#subscriber], (error) => this.#report(error));
+    // A failed publish is buffered and retried by the Link, which reports the outage (LINK_DOWN).
+    this.#publisher.on("error", () => {});
+    this.#subscriber = new Subscriber(connection, `berrymq-link-sub:${this.bus.id}`, this.#publisher);
+    this.#subscriber.on("pmessage", (_pattern, _channel, frame) => this.#accept(frame));
+    // Pub/sub is at most once: an outage (or a Cluster failover) may lose what was published meanwhile.
+    this.#subscriber.on("lost", (cause) => this.#report(new MessagesMayBeLostError(this.name, cause)));
     this.ready = this.#open();
     this.ready.catch(() => {});
+  }
+
+  /** The PSUBSCRIBE patterns this link listens on (they follow `subscribe`/`unsubscribe` and `importFilters: "followers"`). */
+  get patterns(): readonly string[] {
+    return this.#patterns;
+  }
+
+  /** Applies changed import filters to the PSUBSCRIBE set, one change at a time, in order. */
+  protected override importFiltersChanged(_added: readonly Identifier[], _removed: readonly Identifier[]): Promise<void> {
+    const change = this.#subscribing.then(async () => {
+      await this.ready.catch(() => {});
+      const before = new Set(this.#patterns);
+      const after = subscriptionPatterns(this.prefix, this.subscriptionFilters);
+      this.#patterns = after;
+      const added = after.filter((pattern) => !before.has(pattern));
+      const removed = [...before].filter((pattern) => !after.includes(pattern));
+      if (added.length > 0) await this.#subscriber.psubscribe(added);
+      if (removed.length > 0) await this.#subscriber.punsubscribe(removed);
+    });
+    this.#subscribing = change.catch(() => {});
+    return change;
   }
 
   protected override async transmit(batch: Envelope[]): Promise<void> {
@@ -76,11 +103,11 @@ export class RedisLink extends Link {
   }
 
   protected override async closeTransport(): Promise<void> {
-    await Promise.all([closeClient(this.#publisher), closeClient(this.#subscriber)]);
+    await Promise.all([closeClient(this.#publisher), this.#subscriber.close()]);
   }
 
   async #open(): Promise<void> {
-    await Promise.all([whenReady(this.#publisher), this.#subscriber.psubscribe(...this.patterns)]);
+    await Promise.all([whenReady(this.#publisher), this.#subscriber.psubscribe(this.#patterns)]);
     this.start();
   }
 

@@ -10,6 +10,7 @@ import { InvalidEnvelopeError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
 import { RedisCommandError } from "./errors.js";
+import { checkHashTagPrefix } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { untilClosed } from "../../lib/until-closed.js";
 
@@ -91,7 +92,11 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     this.filter = parsed.id;
     this.name = options.name ?? parsed.id;
     if (typeof this.name !== "string" || this.name.length === 0) throw new InvalidArgumentError("name", this.name, "a non-empty string");
-    this.key = `${options.prefix ?? "berrymq:"}queue:{${this.name}}`;
+    const prefix = options.prefix ?? "berrymq:";
+    // The list and its seen-markers share a slot through the {name} tag, unless the prefix brings a tag of
+    // its own first: then that one must not be empty (Redis would hash whole keys, and scatter them).
+    if (/[{}]/.test(prefix)) checkHashTagPrefix("prefix", prefix);
+    this.key = `${prefix}queue:{${this.name}}`;
     this.bus = options.bus ?? defaultBus;
     this.#window = options.dedupeWindow ?? 600_000;
     if (!Number.isInteger(this.#window) || this.#window < 1) throw new InvalidArgumentError("dedupeWindow", this.#window, "an integer >= 1 (ms)");
@@ -135,7 +140,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         if (signal?.aborted) throw signal.reason;
         const wait = Math.min(until - Date.now(), BLOCK_SLICE);
         if (wait <= 0) throw new QueueTimeoutError(this.filter, timeout ?? 0);
-        const popped = await this.#blocking.run((client) => client.blpop(this.key, wait / 1000));
+        const popped = await this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000));
         if (popped !== null) {
           // Closed or aborted while the pop was on its way: put it back first in line for the others.
           if (this.#closed || signal?.aborted) await this.#client.lpush(this.key, popped[1]);

@@ -1,7 +1,7 @@
 // A real redis-server for the Redis specs and bench: its own process on a free port in a temp dir, never
 // the machine's Redis on 6379. With REDIS_URL set, that server is used instead (and never stopped).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,10 @@ export interface RedisServerOptions {
   binary?: string;
   /** Ignore REDIS_URL (for specs that must restart the server they own). */
   own?: boolean;
+  /** More command-line arguments (e.g. `--cluster-enabled yes`, `--replicaof 127.0.0.1 <port>`). */
+  args?: readonly string[];
+  /** Run as a Sentinel with this config file content (written to the temp dir; Sentinel rewrites it). */
+  sentinelConfig?: string;
 }
 
 /** A running Redis for a spec. */
@@ -22,6 +26,10 @@ export interface RedisServer {
   /** `redis://127.0.0.1:<port>` (or REDIS_URL). */
   readonly url: string;
   readonly port: number;
+  /** PID of the running process (undefined while killed). */
+  readonly pid: number | undefined;
+  /** Its temp dir. */
+  readonly dir: string;
   /** Whether this helper started (and will stop) the server. */
   readonly owned: boolean;
   /** Kills the server with SIGKILL (no shutdown save), as a crash would. */
@@ -43,14 +51,21 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   if (external !== undefined && external !== "" && options.own !== true) {
     const port = Number(new URL(external).port || 6379);
     const noop = async (): Promise<void> => {};
-    return { url: external, port, owned: false, kill: noop, restart: noop, stop: noop };
+    return { url: external, port, owned: false, pid: undefined, dir: "", kill: noop, restart: noop, stop: noop };
   }
   const binary = options.binary ?? "redis-server";
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "berrymq-redis-"));
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--daemonize", "no", "--loglevel", "warning"];
+  const args: string[] = [];
+  if (options.sentinelConfig !== undefined) {
+    const config = join(dir, "sentinel.conf");
+    writeFileSync(config, options.sentinelConfig);
+    args.push(config, "--sentinel");
+  }
+  args.push("--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--daemonize", "no", "--loglevel", "warning");
   if (options.aof === true) args.push("--appendonly", "yes", "--appendfsync", "always");
-  else args.push("--appendonly", "no");
+  else if (options.sentinelConfig === undefined) args.push("--appendonly", "no");
+  args.push(...(options.args ?? []));
   let child: ChildProcess | undefined;
   let output = "";
 
@@ -90,6 +105,10 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return child?.pid;
+    },
+    dir,
     owned: true,
     kill,
     restart: async () => {

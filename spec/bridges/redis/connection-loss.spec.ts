@@ -53,6 +53,32 @@ describe("connection loss", () => {
     await Promise.all([sender.end(), worker.end(), unheard.end()]);
   });
 
+  it("a live receiver keeps what it holds through an outage longer than its lease (the outage does not count)", async () => {
+    const prefix = `c-${randomUUID()}:{durable}:`;
+    const options = { connection: server.url, prefix, lease: 1_000 };
+    const sender = await DurableChannel.open("lease-sender", options);
+    const worker = await DurableChannel.open("lease-worker", options);
+    const sent = await sender.send("job", { to: "lease-worker", timeout: 60_000 });
+    const task = await worker.receive({ timeout: 5_000 });
+    // Another receiver of the same channel: it would get the message if the worker's lease were taken as run out.
+    const other = await DurableChannel.open("lease-worker", options);
+    for (const channel of [sender, worker, other]) channel.on("error", () => {});
+    const stolen = other.receive({ timeout: 8_000 }).then(
+      (message) => message.id,
+      () => undefined,
+    );
+    await server.kill();
+    await sleep(3_000); // three leases
+    await server.restart();
+    await sleep(1_500); // sweeps run again meanwhile (every 100 ms, from all three channels)
+    await worker.reply(task, "done"); // NotHeldError if it had been requeued
+    const reply = await sender.receive({ timeout: 5_000 });
+    assert.deepEqual([reply.kind, reply.inReplyTo, reply.content], ["reply", sent.id, "done"]);
+    await sender.close(reply);
+    assert.equal(await stolen, undefined, "nobody else got the message");
+    await Promise.all([sender.end(), worker.end(), other.end()]);
+  });
+
   it("RedisQueue reports it once per outage (error event, else the bus) and recovers", async () => {
     const prefix = `c-${randomUUID()}:`;
     const bus = new Bus();

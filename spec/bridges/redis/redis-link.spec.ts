@@ -111,6 +111,52 @@ describe("RedisLink", () => {
     await link.close();
   });
 
+  it("importFilters: \"followers\": the PSUBSCRIBE set follows the bus's followers as they come and go", async () => {
+    const prefix = `fol-${randomUUID()}:`;
+    const sender = await linkedBus(prefix);
+    const bus = new Bus();
+    const link = await RedisLink.connect({ bus, connection: server.url, prefix, importFilters: "followers" });
+    // Following nothing, the link still listens for answers to its own requests (berrymq-reply:*).
+    const base = [...link.patterns].sort();
+    assert.ok(base.every((pattern) => !pattern.includes("orders")));
+    const spy = new Redis(server.url);
+    const baseCount = Number(await spy.pubsub("NUMPAT"));
+    const got: string[] = [];
+    const stop = bus.follow("orders:*", (m) => void got.push(m.id));
+    await waitFor(() => link.patterns.length > base.length, "a pattern for orders:*");
+    assert.deepEqual([...link.patterns].sort(), [...new Set([...base, `${prefix}\\*:*`, `${prefix}orders:*`])].sort());
+    assert.equal(Number(await spy.pubsub("NUMPAT")), baseCount + 1, "orders:* subscribed in Redis");
+    // Redis has the subscription: a message published now arrives.
+    for (let tries = 0; got.length === 0; tries++) {
+      assert.ok(tries < 50, "orders:new arrives");
+      sender.bus.twitter("orders:new");
+      await sleep(50);
+    }
+    stop();
+    await waitFor(() => link.patterns.length === base.length, "back to the answers' patterns once nobody follows");
+    assert.deepEqual([...link.patterns].sort(), base);
+    await sleep(50);
+    assert.equal(Number(await spy.pubsub("NUMPAT")), baseCount, "unsubscribed in Redis too");
+    spy.disconnect();
+    await sender.link.close();
+    await link.close();
+  });
+
+  it("RedisLink.connect takes a client made with lazyConnect: true, or by another copy of ioredis, and never falls back to 6379", async () => {
+    const lazy = new Redis(server.url, { lazyConnect: true });
+    const prefix = `lz-${randomUUID()}:`;
+    const bus = new Bus();
+    const link = await RedisLink.connect({ bus, connection: lazy, prefix });
+    assert.equal(lazy.status, "wait");
+    await link.close();
+    // What another copy of ioredis hands over: same methods, another class. Duplicated, not mistaken for options.
+    const foreign = { status: "wait", options: { host: "127.0.0.1", port: server.port }, duplicate: (overrides: object) => new Redis(server.url, overrides) };
+    const viaForeign = await RedisLink.connect({ bus, connection: foreign as unknown as Redis, prefix });
+    await viaForeign.close();
+    await assert.rejects(RedisLink.connect({ bus, connection: 42 as unknown as string }), /invalid connection 42/);
+    bus.close();
+  });
+
   it("buffers while Redis is unreachable and reports it, then delivers", async () => {
     const own = await startRedis({ own: true });
     const prefix = `down-${randomUUID()}:`;

@@ -1,0 +1,144 @@
+import { EventEmitter } from "eventemitter3";
+import { Redis } from "ioredis";
+import { isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
+
+/** Events of a {@link Subscriber}. */
+export interface SubscriberEvents {
+  /** A message on a subscribed pattern. */
+  pmessage: [pattern: string, channel: string, message: string];
+  /** The subscribed connection broke: whatever is published until `resubscribed` is missed. */
+  lost: [cause: Error];
+  /** Subscribed again after a loss. */
+  resubscribed: [];
+}
+
+/**
+ * One pattern-subscribed connection that says when it may have missed messages. On a standalone or
+ * Sentinel-managed Redis it is a client that reconnects (and resubscribes) by itself; on a Cluster it is a
+ * connection of its own to one node (PUBLISH reaches every node), moved to another node when that one
+ * fails, so that a failover is seen rather than silently skipped.
+ */
+export class Subscriber extends EventEmitter<SubscriberEvents> {
+  readonly #name: string;
+  readonly #cluster: RedisClient | undefined;
+  #client: Redis | undefined;
+  #patterns = new Set<string>();
+  #closed = false;
+  #lost = false;
+  #wasReady = false;
+  #retry: NodeJS.Timeout | undefined;
+
+  /** Opens the subscriber; `nodes` is a Cluster client to find nodes through (when `connection` is a Cluster). */
+  constructor(connection: RedisConnection, connectionName: string, nodes: RedisClient) {
+    super();
+    this.#name = connectionName;
+    if (isCluster(nodes)) {
+      this.#cluster = nodes;
+      return;
+    }
+    const client = openClient(connection, { connectionName }) as Redis;
+    this.#watch(client, false);
+  }
+
+  /** Subscribes to more patterns; resolves once Redis confirmed (on a Cluster: once a node is chosen and confirmed). */
+  async psubscribe(patterns: readonly string[]): Promise<void> {
+    for (const pattern of patterns) this.#patterns.add(pattern);
+    const client = await this.#connection();
+    await (patterns.length > 0 ? client.psubscribe(...patterns) : whenReady(client));
+  }
+
+  /** Unsubscribes from patterns. */
+  async punsubscribe(patterns: readonly string[]): Promise<void> {
+    for (const pattern of patterns) this.#patterns.delete(pattern);
+    const client = await this.#connection();
+    if (patterns.length > 0) await client.punsubscribe(...patterns);
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    const client = this.#client;
+    this.#client = undefined;
+    if (client === undefined || client.status === "end") return;
+    try {
+      if (client.status === "ready") await client.quit();
+      else client.disconnect();
+    } catch {
+      client.disconnect();
+    }
+  }
+
+  async #connection(): Promise<Redis> {
+    if (this.#client === undefined) {
+      const cluster = this.#cluster as RedisClient;
+      await whenReady(cluster);
+      if (this.#client === undefined) this.#client = this.#nodeClient();
+    }
+    return this.#client as Redis;
+  }
+
+  // A connection to one Cluster node (a ready one when there is one), which does not retry: on its end
+  // the subscription moves to another node.
+  #nodeClient(): Redis {
+    const nodes = (this.#cluster as RedisClient & { nodes(): Redis[] }).nodes();
+    const ready = nodes.filter((node) => node.status === "ready");
+    const pool = ready.length > 0 ? ready : nodes;
+    const node = pool[Math.floor(Math.random() * pool.length)];
+    if (node === undefined) throw new Error("redis cluster: no node known to subscribe on");
+    const { host, port, username, password, tls } = node.options;
+    if (host === undefined || port === undefined) throw new Error("redis cluster: a node without host and port");
+    const client = new Redis({
+      host,
+      port,
+      connectionName: this.#name,
+      retryStrategy: () => null,
+      ...(username === undefined ? {} : { username }),
+      ...(password === undefined ? {} : { password }),
+      ...(tls === undefined ? {} : { tls }),
+    });
+    this.#watch(client, true);
+    return client;
+  }
+
+  #watch(client: Redis, moves: boolean): void {
+    this.#client = client;
+    client.on("pmessage", (pattern: string, channel: string, message: string) => this.emit("pmessage", pattern, channel, message));
+    client.on("error", () => {}); // a loss is reported once, as `lost`, from `close`
+    client.on("close", () => {
+      if (this.#closed || this.#client !== client) return;
+      // Nothing was subscribed before the first ready: a failed first connection is not a loss (connect() rejects).
+      if (!this.#lost && this.#wasReady) {
+        this.#lost = true;
+        this.emit("lost", new Error(`subscriber connection to ${client.options.host}:${client.options.port} closed`));
+      }
+      if (moves) this.#move(client, 50);
+    });
+    client.on("ready", () => {
+      this.#wasReady = true;
+      if (moves || !this.#lost) return;
+      this.#lost = false;
+      this.emit("resubscribed");
+    });
+  }
+
+  // Subscribes on another node (the Cluster notices the failed one and refreshes its node list meanwhile).
+  #move(failed: Redis, delay: number): void {
+    if (this.#retry !== undefined || this.#client !== failed) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#closed) return;
+      failed.disconnect();
+      const client = this.#nodeClient();
+      const patterns = [...this.#patterns];
+      (patterns.length > 0 ? client.psubscribe(...patterns) : whenReady(client)).then(
+        () => {
+          if (this.#client !== client || this.#closed) return;
+          this.#lost = false;
+          this.emit("resubscribed");
+        },
+        () => this.#move(client, Math.min(delay * 2, 1_000)),
+      );
+    }, delay);
+  }
+}

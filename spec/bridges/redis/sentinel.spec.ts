@@ -1,0 +1,80 @@
+// A Sentinel group (1 master, 1 replica, 3 sentinels), started once for this file: the shared shape
+// suite, durability (WAIT), and a real failover.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import type { RedisConnection } from "../../../bridges/redis/connection.js";
+import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
+import { RedisLink } from "../../../bridges/redis/redis-link.js";
+import { Bus } from "../../../lib/bus.js";
+import { type RedisSentinelGroup, startSentinelGroup } from "../../helpers/redis-sentinel.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { failoverSuite, type Shape, shapeSuite } from "./shape-suite.js";
+
+let group: RedisSentinelGroup;
+before(async () => {
+  group = await startSentinelGroup();
+});
+after(async () => {
+  await group?.stop();
+});
+
+const connection = (): RedisConnection => ({ sentinels: [...group.sentinelAddresses], name: group.name });
+
+const shape: Shape = {
+  name: "sentinel",
+  connection,
+  argument: () => JSON.stringify(connection()),
+  killMaster: () => group.failMaster(),
+  killServerOf: () => group.failMaster(),
+};
+
+shapeSuite(shape);
+
+describe("redis sentinel: durability and clients users hand over", () => {
+  it("durability { replicas: 1 } resolves once the replica has the message; with the replica stopped it says 0 replicas after the timeout", async () => {
+    const prefix = `dur-${randomUUID()}:{durable}:`;
+    const channel = await DurableChannel.open("dur", { connection: connection(), prefix });
+    const sent = await channel.send("kept", { to: "dur", durability: { replicas: 1, timeout: 5_000 } });
+    assert.equal(sent.replicas, 1);
+    const master = await group.master();
+    assert.equal(await channel.node(), `127.0.0.1:${master.port}`, "node() names the master Sentinel gave");
+    const replica = group.servers.find((server) => server !== master);
+    const pid = replica?.pid as number;
+    process.kill(pid, "SIGSTOP");
+    try {
+      const unconfirmed = await channel.send("maybe", { to: "dur", durability: { replicas: 1, timeout: 300 } });
+      assert.equal(unconfirmed.replicas, 0, "the master has it, no replica confirmed");
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await assert.rejects(channel.send("x", { to: "dur", durability: { replicas: -1, timeout: 1 } }), /invalid durability/);
+    await assert.rejects(channel.send("x", { to: "dur", durability: { replicas: 1, timeout: Number.NaN } }), /invalid durability.timeout NaN/);
+    const again = await channel.send("kept", { to: "dur", id: sent.id });
+    assert.deepEqual([again.id, again.sentAt], [sent.id, sent.sentAt], "the same id is recorded once");
+    const got = [await channel.receive({ timeout: 5_000 }), await channel.receive({ timeout: 5_000 })];
+    assert.deepEqual(got.map((m) => m.content), ["kept", "maybe"]);
+    await channel.end();
+    await group.waitHealthy();
+  });
+
+  it("RedisLink.connect takes a client created with lazyConnect: true (and connects where it says)", async () => {
+    const lazy = new Redis({ sentinels: [...group.sentinelAddresses], name: group.name, lazyConnect: true });
+    const prefix = `lazy-${randomUUID()}:`;
+    const a = new Bus();
+    const b = new Bus();
+    const la = await RedisLink.connect({ bus: a, connection: lazy, prefix });
+    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix });
+    const got: string[] = [];
+    b.follow("*:*", (m) => void got.push(m.id));
+    a.twitter("lazy:ok");
+    await waitFor(() => got.length === 1, "a message through the lazy client's copy");
+    assert.equal(lazy.status, "wait", "the given client itself is never connected");
+    await la.close();
+    await lb.close();
+    lazy.disconnect();
+  });
+});
+
+failoverSuite(shape);

@@ -1,0 +1,229 @@
+// What every Redis server shape (Cluster, Sentinel) must do like standalone: the link conformance suite,
+// DurableChannel and RedisQueue across processes, prompt ends, and a real failover (SIGKILL of the
+// master) mid-stream. Called by cluster.spec.ts and sentinel.spec.ts with their running servers.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { describe, it } from "node:test";
+import type { RedisConnection } from "../../../bridges/redis/connection.js";
+import { DurableChannel, type SentMessage } from "../../../bridges/redis/durable-channel.js";
+import type { DurableMessage } from "../../../bridges/redis/durable-message.js";
+import { RedisLink } from "../../../bridges/redis/redis-link.js";
+import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
+import { Bus } from "../../../lib/bus.js";
+import type { BerryError } from "../../../lib/errors.js";
+import type { Message } from "../../../lib/message.js";
+import { sleep, waitFor } from "../../helpers/wait-for.js";
+import { linkConformance } from "../link-conformance.js";
+import { runFixture } from "./fixtures/run-fixture.js";
+
+/** A server shape under test. */
+export interface Shape {
+  /** "cluster" or "sentinel". */
+  name: string;
+  /** How clients reach it (called once the servers run). */
+  connection(): RedisConnection;
+  /** The same, as a fixture's command-line argument. */
+  argument(): string;
+  /** SIGKILLs the master that serves `key` and resolves once a replica was promoted (ms it took). */
+  killMaster(key: string): Promise<number>;
+  /** SIGKILLs the server a client named `clientName` is connected to, as `killMaster` (ms to promotion, or to the kill). */
+  killServerOf(clientName: string): Promise<number>;
+}
+
+/** Registers the shared tests for one shape. */
+export function shapeSuite(shape: Shape): void {
+  linkConformance(`redis ${shape.name}`, async () => {
+    const prefix = `conf-${randomUUID()}:`;
+    const a = new Bus();
+    const b = new Bus();
+    const left = await RedisLink.connect({ bus: a, connection: shape.connection(), prefix });
+    const right = await RedisLink.connect({ bus: b, connection: shape.connection(), prefix });
+    return {
+      a,
+      b,
+      close: async () => {
+        await left.close();
+        await right.close();
+      },
+    };
+  });
+
+  describe(`redis ${shape.name}: durable channel and queue`, () => {
+    it("round trip with a worker in another process, and a timeout notice exactly once", async () => {
+      const prefix = `rt-${randomUUID()}:{durable}:`;
+      const sender = await DurableChannel.open("rt-sender", { connection: shape.connection(), prefix });
+      const worker = runFixture("durable-worker.ts", [shape.argument(), prefix, "rt-worker", "reply", "5000"]);
+      await worker.line("ready");
+      const sent = await sender.send({ n: 1 }, { to: "rt-worker", timeout: 10_000 });
+      const reply = await sender.receive({ timeout: 10_000 });
+      assert.deepEqual([reply.kind, reply.inReplyTo, (reply.content as { echo: unknown }).echo], ["reply", sent.id, { n: 1 }]);
+      await sender.close(reply);
+      const lost = await sender.send("nobody", { to: "rt-nobody", timeout: 300 });
+      const notice = await sender.receive({ timeout: 10_000 });
+      assert.deepEqual([notice.kind, notice.inReplyTo], ["timeout", lost.id]);
+      await sender.close(notice);
+      await sender.send("stop", { to: "rt-worker" });
+      assert.equal(await worker.exit(), 0);
+      await sender.end();
+    });
+
+    it("a message held by a worker process killed with SIGKILL goes to another worker once its lease runs out", async () => {
+      const prefix = `kill-${randomUUID()}:{durable}:`;
+      const sender = await DurableChannel.open("kill-boss", { connection: shape.connection(), prefix });
+      const doomed = runFixture("durable-worker.ts", [shape.argument(), prefix, "kill-crew", "hang", "600"]);
+      await doomed.line("ready");
+      const sent = await sender.send("job", { to: "kill-crew", timeout: 20_000 });
+      assert.equal(await doomed.line("took"), `took ${sent.id} 1`);
+      await doomed.kill();
+      const survivor = await DurableChannel.open("kill-crew", { connection: shape.connection(), prefix, lease: 600 });
+      const again = await survivor.receive({ timeout: 10_000 });
+      assert.deepEqual([again.id, again.attempts], [sent.id, 2], "re-delivered after the dead worker's lease ran out");
+      await survivor.reply(again, "done");
+      const reply = await sender.receive({ timeout: 5_000 });
+      assert.deepEqual([reply.kind, reply.inReplyTo, reply.content], ["reply", sent.id, "done"]);
+      await sender.close(reply);
+      await Promise.all([sender.end(), survivor.end()]);
+    });
+
+    it("end() ends receives blocked in Redis at once (CHANNEL_ENDED)", async () => {
+      const prefix = `end-${randomUUID()}:{durable}:`;
+      const channels = await Promise.all(Array.from({ length: 6 }, (_, i) => DurableChannel.open(`end-${i}`, { connection: shape.connection(), prefix })));
+      const pending = channels.map((channel) => channel.receive().catch((error: BerryError) => error.code));
+      await sleep(200);
+      for (const channel of channels) await channel.end();
+      assert.deepEqual(await Promise.all(pending), channels.map(() => "CHANNEL_ENDED"));
+    });
+
+    it("RedisQueue: messages fed in this process are taken by a consumer process, once each", async () => {
+      const prefix = `q-${randomUUID()}:`;
+      const bus = new Bus();
+      const queue = new RedisQueue("job:*", { bus, connection: shape.connection(), prefix });
+      const consumer = runFixture("queue-consumer.ts", [shape.argument(), prefix, "0"]);
+      await consumer.line("ready");
+      const sent: string[] = [];
+      bus.follow("job:run", (m) => void sent.push(m.messageId));
+      for (let i = 0; i < 20; i++) bus.twitter("job:run", i);
+      await waitFor(() => consumer.lines.filter((line) => line.startsWith("got ")).length === 20, "20 messages in the consumer", 10_000);
+      bus.twitter("job:stop");
+      await consumer.line("end");
+      assert.equal(await consumer.exit(), 0);
+      const got = consumer.lines.filter((line) => line.startsWith("got ")).map((line) => line.slice(4));
+      assert.deepEqual([...got].sort(), [...sent].sort());
+      assert.equal(queue.stats.pushed, 21);
+      await queue.close();
+      bus.close();
+    });
+  });
+}
+
+/**
+ * Registers the failover test: a sender streams `total` durable sends (with a timeout) to a worker
+ * process; mid-stream the master serving the prefix is SIGKILLed. Asserts 0 sends rejected, 0
+ * acknowledged sends lost, exactly one outcome (reply or timeout notice) per message, one outage
+ * reported per channel; logs the stall beside the promotion time.
+ */
+export function failoverSuite(shape: Shape, total = 1_200): void {
+  describe(`redis ${shape.name}: failover`, () => {
+    it(`SIGKILL of the master mid-stream (${total} sends): none rejected, none lost, one outcome each, one outage reported`, async () => {
+      const prefix = `fo-${randomUUID()}:{failover}:`;
+      const sender = await DurableChannel.open("fo-sender", { connection: shape.connection(), prefix });
+      const errors: BerryError[] = [];
+      sender.on("error", (error) => void errors.push(error));
+      const worker = runFixture("durable-worker.ts", [shape.argument(), prefix, "fo-worker", "reply", "10000"]);
+      await worker.line("ready");
+      const outcomes = new Map<string, DurableMessage[]>();
+      const acknowledged = new Map<string, SentMessage>();
+      let rejected = 0;
+      let receiving = true;
+      const collector = (async () => {
+        while (receiving || outcomes.size < acknowledged.size) {
+          let message: DurableMessage;
+          try {
+            message = await sender.receive({ timeout: 500 });
+          } catch {
+            continue;
+          }
+          const about = message.inReplyTo ?? "";
+          outcomes.set(about, [...(outcomes.get(about) ?? []), message]);
+          await sender.close(message);
+        }
+      })();
+      let killed: Promise<number> | undefined;
+      let lastAck = performance.now();
+      let stall = 0;
+      const inFlight = new Set<Promise<void>>();
+      for (let i = 0; i < total; i++) {
+        if (i === Math.floor(total / 4)) killed = shape.killMaster(prefix);
+        const id = randomUUID();
+        const send = sender
+          .send({ i }, { to: "fo-worker", timeout: 15_000, id })
+          .then(
+            (sent) => {
+              acknowledged.set(sent.id, sent);
+              const now = performance.now();
+              stall = Math.max(stall, now - lastAck);
+              lastAck = now;
+            },
+            () => {
+              rejected++;
+            },
+          )
+          .finally(() => inFlight.delete(send));
+        inFlight.add(send);
+        if (inFlight.size >= 20) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+      const promotion = await (killed as Promise<number>);
+      await waitFor(() => [...acknowledged.keys()].every((id) => outcomes.has(id)), "an outcome for every acknowledged send", 40_000);
+      await sleep(500);
+      receiving = false;
+      await collector;
+      await sender.send("stop", { to: "fo-worker" });
+      await worker.exit();
+      await sender.end();
+      const duplicates = [...outcomes.values()].filter((list) => list.length > 1).length;
+      const lost = [...acknowledged.keys()].filter((id) => !outcomes.has(id)).length;
+      const timeouts = [...outcomes.values()].filter((list) => list[0]?.kind === "timeout").length;
+      console.log(`# ${shape.name} failover: promotion ${promotion} ms, longest stall between acknowledgements ${stall.toFixed(0)} ms, ${timeouts} timeout notices`);
+      assert.equal(rejected, 0, "sends rejected");
+      assert.equal(acknowledged.size, total, "sends acknowledged");
+      assert.equal(lost, 0, "acknowledged sends without an outcome");
+      assert.equal(duplicates, 0, "messages with more than one outcome");
+      assert.deepEqual(
+        errors.map((error) => error.code),
+        ["REDIS_CONNECTION"],
+        "one outage reported",
+      );
+    });
+
+    it("RedisLink reports that messages may have been missed when its server fails over", async () => {
+      const prefix = `fl-${randomUUID()}:`;
+      const a = new Bus();
+      const b = new Bus();
+      const la = await RedisLink.connect({ bus: a, connection: shape.connection(), prefix });
+      const lb = await RedisLink.connect({ bus: b, connection: shape.connection(), prefix });
+      const codes: string[] = [];
+      lb.on("error", (error) => void codes.push(error.code));
+      la.on("error", () => {});
+      const got: Message[] = [];
+      b.follow("fl:*", (m) => void got.push(m));
+      await shape.killServerOf(`berrymq-link-sub:${b.id}`);
+      await waitFor(() => codes.includes("REDIS_MESSAGES_MAY_BE_LOST"), "the loss reported", 15_000);
+      // Still linked after the failover.
+      for (let tries = 0; got.length === 0; tries++) {
+        assert.ok(tries < 150, "a message gets through after the failover");
+        a.twitter("fl:after");
+        await sleep(100);
+      }
+      assert.deepEqual(
+        codes.filter((code) => code === "REDIS_MESSAGES_MAY_BE_LOST"),
+        ["REDIS_MESSAGES_MAY_BE_LOST"],
+        "reported once",
+      );
+      await la.close();
+      await lb.close();
+      a.close();
+      b.close();
+    });
+  });
+}

@@ -1,0 +1,124 @@
+// A real Sentinel group for the specs and bench: 1 master, 1 replica, 3 sentinels, each a redis-server
+// process (`--sentinel` for the sentinels) on a free port in a temp dir, stopped by PID.
+import { withClient } from "./redis-probe.js";
+import { type RedisServer, startRedis } from "./redis-server.js";
+
+/** A running Sentinel group. */
+export interface RedisSentinelGroup {
+  /** The master group's name (`mymaster`). */
+  readonly name: string;
+  /** The two data nodes (master first as started; roles change after a failover). */
+  readonly servers: readonly RedisServer[];
+  readonly sentinels: readonly RedisServer[];
+  /** Sentinel addresses for `connection: { sentinels, name }`. */
+  readonly sentinelAddresses: readonly { host: string; port: number }[];
+  /** The data node the sentinels name as master now. */
+  master(): Promise<RedisServer>;
+  /**
+   * SIGKILLs the master, waits until the sentinels promoted the replica, starts the killed one again (it
+   * rejoins as a replica) and waits until the group is healthy. Resolves to the ms from kill to promotion.
+   */
+  failMaster(): Promise<number>;
+  /** Resolves once the sentinels agree on a live master whose replica is in sync. */
+  waitHealthy(timeout?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a master, its replica and three sentinels (quorum 2). `downAfter` (ms) is how long the master
+ * must be unreachable before the sentinels fail over.
+ */
+export async function startSentinelGroup(options: { downAfter?: number } = {}): Promise<RedisSentinelGroup> {
+  const name = "mymaster";
+  const downAfter = options.downAfter ?? 1_000;
+  const started: RedisServer[] = [];
+  try {
+    const master = await startRedis({ own: true });
+    started.push(master);
+    const replica = await startRedis({ own: true, args: ["--replicaof", "127.0.0.1", String(master.port)] });
+    started.push(replica);
+    const sentinels: RedisServer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const config = [
+        `sentinel monitor ${name} 127.0.0.1 ${master.port} 2`,
+        `sentinel down-after-milliseconds ${name} ${downAfter}`,
+        `sentinel failover-timeout ${name} 10000`,
+        `sentinel parallel-syncs ${name} 1`,
+        "",
+      ].join("\n");
+      const sentinel = await startRedis({ own: true, sentinelConfig: config });
+      started.push(sentinel);
+      sentinels.push(sentinel);
+    }
+    const servers = [master, replica];
+    const group: RedisSentinelGroup = {
+      name,
+      servers,
+      sentinels,
+      sentinelAddresses: sentinels.map((sentinel) => ({ host: "127.0.0.1", port: sentinel.port })),
+      async master() {
+        for (;;) {
+          for (const sentinel of sentinels) {
+            if (sentinel.pid === undefined) continue;
+            const port = await withClient(sentinel.port, async (client) => {
+              const address = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)) as [string, string] | null;
+              return address === null ? undefined : Number(address[1]);
+            }).catch(() => undefined);
+            const server = servers.find((candidate) => candidate.port === port && candidate.pid !== undefined);
+            if (server !== undefined) return server;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      },
+      async failMaster() {
+        const master = await group.master();
+        const killedAt = performance.now();
+        await master.kill();
+        await group.master(); // names a live server: the replica
+        const promotion = Math.round(performance.now() - killedAt);
+        await master.restart();
+        await group.waitHealthy();
+        return promotion;
+      },
+      async waitHealthy(timeout = 30_000) {
+        const deadline = Date.now() + timeout;
+        for (;;) {
+          if (await healthy(group)) return;
+          if (Date.now() > deadline) throw new Error(`sentinel group not healthy within ${timeout} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      },
+      async stop() {
+        await Promise.all(started.map((server) => server.stop()));
+      },
+    };
+    await group.waitHealthy();
+    return group;
+  } catch (error) {
+    await Promise.all(started.map((server) => server.stop()));
+    throw error;
+  }
+}
+
+// Every sentinel names the same live master, which has a connected replica in sync, and sees 2 other sentinels.
+async function healthy(group: RedisSentinelGroup): Promise<boolean> {
+  const answers = await Promise.all(
+    group.sentinels.map((sentinel) =>
+      withClient(sentinel.port, async (client) => {
+        const fields = (await client.call("SENTINEL", "MASTER", group.name)) as string[];
+        const info = new Map<string, string>();
+        for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), String(fields[i + 1]));
+        if (info.get("flags") !== "master" || info.get("num-other-sentinels") !== "2" || info.get("num-slaves") === "0") return undefined;
+        return Number(info.get("port"));
+      }).catch(() => undefined),
+    ),
+  );
+  const port = answers[0];
+  if (port === undefined || answers.some((answer) => answer !== port)) return false;
+  const master = group.servers.find((server) => server.port === port && server.pid !== undefined);
+  if (master === undefined) return false;
+  return withClient(master.port, async (client) => {
+    const replication = await client.info("replication");
+    return /connected_slaves:[1-9]/.test(replication) && /slave0:.*state=online/.test(replication);
+  }).catch(() => false);
+}
