@@ -115,7 +115,7 @@ describe("RedisQueue", () => {
     bus.on("error", (error) => void errors.push(error));
     const queue = queueOn(bus, prefix, { feed: false });
     const raw = new Redis(server.url);
-    await raw.rpush(queue.key, "{not json", JSON.stringify({ v: 1, id: "job:x", args: [], kwargs: { constructor: 1 }, messageId: "m", timestamp: 1, hops: ["h"] }));
+    await raw.rpush(queue.key, "{not json", '{"v": 1, "id": "job:x", "args": [], "kwargs": {"__proto__": {"polluted": 1}}, "messageId": "m", "timestamp": 1, "hops": ["h"]}');
     await raw.rpush(queue.key, JSON.stringify({ v: 1, id: "job:ok", args: [], kwargs: {}, messageId: "m2", timestamp: 1, hops: ["h"] }));
     assert.equal((await queue.get({ timeout: 1_000 })).id, "job:ok");
     assert.deepEqual(errors.map((error) => error.code), ["INVALID_ENVELOPE", "INVALID_ENVELOPE"]);
