@@ -8,7 +8,7 @@ import { RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
 
 /** Options of the links that send to a bridge server over HTTP. */
 export interface HttpLinkOptions extends LinkOptions, RpcEndpointOptions {
-  /** Idle seconds after which the server may drop the connection (default 300; 0 = never). */
+  /** Idle seconds after which the server may drop the connection (default 300; 0 = the server's defaultTtl: every token expires). */
   ttl?: number;
 }
 

@@ -13,7 +13,7 @@ export interface RemoteQueueOptions extends RpcEndpointOptions {
   filter?: string;
   /** Compete with other clients of the same filter for its messages instead of getting a copy of each. */
   shared?: boolean;
-  /** Idle seconds after which the server drops the queue (default 300; 0 = never). */
+  /** Idle seconds after which the server drops the queue (default 300; 0 = the server's defaultTtl: every token expires). */
   ttl?: number;
 }
 
