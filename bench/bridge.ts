@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   // berrymq: a PeerLink; the bus dispatches 1,000 messages per tick, each tick's go as one batch request.
   const bus = new Bus({ id: "bench-sender" });
   const local = await serve({ bus });
-  const link = await PeerLink.connect(ports.url, { bus, server: local, exportFilters: ["bench:*"], bufferSize: 100_000 });
+  const link = await PeerLink.connect(ports.url, { bus, server: local, exportFilters: ["bench:*", "lat:ping"], bufferSize: 100_000 });
   const peer = await measure("berrymq PeerLink (batched)", PEER_COUNT, async () => {
     for (let sent = 0; sent < PEER_COUNT; sent += 1_000) {
       for (let i = 0; i < 1_000; i++) bus.twitter("bench:tick", payload, i);

@@ -181,9 +181,14 @@ export class BridgeState {
   send(token: unknown, envelope: unknown): number | null {
     const session = this.sessions.use(token);
     if (session.kind === "queue") throw wrongKind(session.kind, "send");
-    const message = fromEnvelope(envelope);
     // Once this bus has a 0.3 peer, a message may be (or meet) a 0.3 node's echo with a new messageId.
-    if (LegacyEchoFilter.find(this.bus)?.isEcho(message) === true) return null;
+    const echoes = LegacyEchoFilter.find(this.bus);
+    if (echoes === undefined) {
+      if (session.kind === "peer") return session.link.accept(envelope) ?? null;
+      return this.bus.inject(fromEnvelope(envelope)) ?? null;
+    }
+    const message = fromEnvelope(envelope);
+    if (echoes.isEcho(message)) return null;
     if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
     return this.bus.inject(message) ?? null;
   }

@@ -1,14 +1,15 @@
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { HttpStatusError, RemoteError } from "./errors.js";
+import { HttpStatusError, RemoteError, UnsendableMessageError } from "./errors.js";
 import { LegacyEchoFilter } from "./legacy-echo-filter.js";
 import { reportOn, sendLegacy } from "./legacy-sender.js";
 import { RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
+import { unsendable } from "./sendable.js";
 
 /** Options of the links that send to a bridge server over HTTP. */
 export interface HttpLinkOptions extends LinkOptions, RpcEndpointOptions {
-  /** Idle seconds after which the server may drop the connection (default 300; 0 = never). */
+  /** Idle seconds after which the server may drop the connection (default 300; 0 = the server's defaultTtl: every token expires). */
   ttl?: number;
 }
 
@@ -110,7 +111,18 @@ export abstract class HttpLink extends Link {
     this.endpoint.close();
   }
 
-  async #send(batch: Envelope[], token: string): Promise<void> {
+  async #send(all: Envelope[], token: string): Promise<void> {
+    // JSON would turn NaN into null: such a message is reported, not sent changed.
+    const batch: Envelope[] = [];
+    for (const envelope of all) {
+      const why = unsendable(envelope);
+      if (why === undefined) batch.push(envelope);
+      else {
+        this.stats.dropped++;
+        reportOn(this, this.bus, new UnsendableMessageError(this.name, envelope, why));
+      }
+    }
+    if (batch.length === 0) return;
     let outcomes: Awaited<ReturnType<RpcEndpoint["batch"]>>;
     try {
       outcomes = await this.endpoint.batch(batch.map((envelope) => ({ method: "berrymq.send", params: { token, envelope } })));

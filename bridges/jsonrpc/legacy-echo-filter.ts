@@ -69,7 +69,7 @@ export class LegacyEchoFilter {
   record(fingerprint: string, legacy: boolean, now = coarseNow()): void {
     const previous = this.#seen.get(fingerprint);
     this.#seen.delete(fingerprint);
-    this.#seen.set(fingerprint, { until: now + this.window, legacy: legacy || (previous !== undefined && previous.legacy) });
+    this.#seen.set(fingerprint, { until: now + this.window, legacy: legacy || previous?.legacy === true });
     // Oldest first: drop what expired, and the oldest beyond the bound.
     for (const [key, entry] of this.#seen) {
       if (entry.until >= now && this.#seen.size <= ECHO_MEMORY) break;

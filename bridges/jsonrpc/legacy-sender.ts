@@ -1,9 +1,10 @@
 import type { Bus } from "../../lib/bus.js";
 import type { BerryError } from "../../lib/errors.js";
-import { checkJsonValue, type Envelope } from "../envelope.js";
+import type { Envelope } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { PeerRefusedError, RemoteError, RpcFault, UnsendableMessageError } from "./errors.js";
 import type { RpcEndpoint } from "./rpc-endpoint.js";
+import { unsendable } from "./sendable.js";
 
 /** What a {@link sendLegacy} call needs from its link. */
 export interface LegacySendContext {
@@ -25,9 +26,9 @@ export interface LegacySendContext {
 export async function sendLegacy(context: LegacySendContext, batch: Envelope[]): Promise<void> {
   while (batch.length > 0) {
     const envelope = batch[0] as Envelope;
-    const unsendable = checkSendable(envelope);
-    if (unsendable !== undefined) {
-      context.skip(new UnsendableMessageError(context.name, envelope, unsendable));
+    const why = unsendable(envelope);
+    if (why !== undefined) {
+      context.skip(new UnsendableMessageError(context.name, envelope, why));
       batch.shift();
       continue;
     }
@@ -47,16 +48,6 @@ export async function sendLegacy(context: LegacySendContext, batch: Envelope[]):
     // Dropped once sent: a failure later in this batch makes the Link retry the rest only (0.3 peers
     // have no de-duplication, so nothing may go twice).
     batch.shift();
-  }
-}
-
-function checkSendable(envelope: Envelope): unknown {
-  try {
-    checkJsonValue(envelope.args, "args", 0);
-    checkJsonValue(envelope.kwargs, "kwargs", 0);
-    return undefined;
-  } catch (error) {
-    return error;
   }
 }
 

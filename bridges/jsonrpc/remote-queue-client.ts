@@ -13,7 +13,7 @@ export interface RemoteQueueOptions extends RpcEndpointOptions {
   filter?: string;
   /** Compete with other clients of the same filter for its messages instead of getting a copy of each. */
   shared?: boolean;
-  /** Idle seconds after which the server drops the queue (default 300; 0 = never). */
+  /** Idle seconds after which the server drops the queue (default 300; 0 = the server's defaultTtl: every token expires). */
   ttl?: number;
 }
 
@@ -50,7 +50,14 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
     try {
       let filter = options.filter;
       if (filter === undefined) {
-        const hello = (await endpoint.call("berrymq.hello", {})) as { queues?: unknown };
+        const hello = (await endpoint.call("berrymq.hello", {}).catch((error: unknown) => {
+          if (!isLegacyServer(error)) throw error;
+          throw new InvalidArgumentError(
+            "filter",
+            filter,
+            `a filter: the server at ${endpoint.url.href} speaks berryMQ 0.3, which cannot list its queues`,
+          );
+        })) as { queues?: unknown };
         const queues = Array.isArray(hello?.queues) ? hello.queues : [];
         if (typeof queues[0] !== "string") {
           throw new InvalidArgumentError(

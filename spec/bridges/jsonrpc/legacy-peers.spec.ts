@@ -69,7 +69,7 @@ describe("berryMQ 0.3 peers in a mesh", () => {
     }
   });
 
-  it("a 0.3 peer that only listens keeps receiving past its ttl", async () => {
+  it("a 0.3 peer that only listens keeps receiving past its ttl; the link is reported when it does end", async () => {
     let a: PeerProcess | undefined;
     let b: PeerProcess | undefined;
     try {
@@ -81,7 +81,10 @@ describe("berryMQ 0.3 peers in a mesh", () => {
       }
       const pb = b;
       await waitFor(() => pb.messages("tick:n").length === 12, "every tick, 3 s after a 1 s ttl");
-      assert.ok(!a.events.some((e) => e.event === "error" && e.code === "PEER_EXPIRED"), "the link was not expired");
+      const pa = a;
+      assert.ok(!pa.events.some((e) => e.event === "error" && e.code === "PEER_EXPIRED"), "the link was not expired");
+      // With no traffic either way past the ttl the link back ends, and that is reported, not silent.
+      await waitFor(() => pa.events.some((e) => e.event === "error" && e.code === "PEER_EXPIRED"), "the expiry reported", 5_000);
     } finally {
       await stopAll([a, b]);
     }
@@ -120,6 +123,7 @@ describe("berryMQ 0.3 peers in a mesh", () => {
       await waitFor(() => pb.messages("log:line").length === 1, "the send-only client's message at the 0.3 node");
       assert.deepEqual(pb.messages("log:line")[0]?.kwargs, { level: 3 });
 
+      await assert.rejects(RemoteQueueClient.connect(b.url), /speaks berryMQ 0.3, which cannot list its queues/);
       const queue = await RemoteQueueClient.connect(b.url, { filter: "task:*" });
       clients.push(queue);
       b.command({ cmd: "twitter", id: "task:run", args: [7] });

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { BridgeErrorCode } from "../../../bridges/jsonrpc/index.js";
+import { BridgeErrorCode, PeerLink, serve, UnsendableMessageError } from "../../../bridges/jsonrpc/index.js";
+import { Bus } from "../../../lib/bus.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 import { type PeerProcess, startPeer } from "./peer-process.js";
 import { post } from "./raw-http.js";
@@ -305,5 +306,29 @@ describe("keys and numbers on every wire form", () => {
     await waitFor(() => server.messages("n:ok").length === 1, "n:ok");
     assert.deepEqual(server.messages("n:ok")[0]?.args, [9_007_199_254_740_992, "12345678901234567891", 1e300, 0.1]);
     assert.equal(server.messages("n:a").length, 0);
+  });
+});
+
+describe("outgoing numbers", () => {
+  it("a PeerLink reports a message holding NaN or Infinity instead of sending it changed (as null)", async () => {
+    const far = await startPeer({ busId: "far-numbers" });
+    const bus = new Bus({ id: "near-numbers" });
+    const server = await serve({ bus });
+    const link = await PeerLink.connect(far.url, { bus, server });
+    const errors: unknown[] = [];
+    link.on("error", (error) => void errors.push(error));
+    try {
+      bus.twitter("out:nan", Number.NaN);
+      bus.twitter("out:inf", { x: Number.POSITIVE_INFINITY });
+      bus.twitter("out:ok", 1);
+      await waitFor(() => far.messages("out:ok").length === 1, "out:ok at the far side");
+      assert.equal(far.messages("out:nan").length + far.messages("out:inf").length, 0);
+      assert.equal(errors.filter((e) => e instanceof UnsendableMessageError).length, 2);
+      assert.equal(link.stats.dropped, 2);
+    } finally {
+      await link.close();
+      await server.close();
+      await far.stop();
+    }
   });
 });
