@@ -108,6 +108,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #down = false;
   #started = false;
   #closing = false;
+  // Set once close() gave up on the buffer: the flush loop stops instead of retrying on.
+  #closed = false;
   readonly #onMessage = (message: Message): void => this.#forward(message);
   readonly #onFollow = (pattern: Identifier): void => {
     this.subscribe(pattern.id).catch((error: unknown) => this.#report(error as BerryError));
@@ -371,6 +373,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.#closeTimeout).unref());
     if (this.backlog > 0) await Promise.race([this.#drainAll(), deadline]);
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#closed = true;
+    this.#announcement = undefined;
     const undelivered = [...this.#inflight, ...this.#pending.drain()];
     this.#inflight = [];
     await this.closeTransport();
@@ -440,7 +444,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   async #flushLoop(): Promise<void> {
-    while (this.#inflight.length > 0 || this.#pending.length > 0 || this.#announcement !== undefined) {
+    while (!this.#closed && (this.#inflight.length > 0 || this.#pending.length > 0 || this.#announcement !== undefined)) {
       if (this.#inflight.length === 0) {
         for (let next = this.#pending.shift(); next !== undefined; next = this.#pending.shift()) {
           this.#inflight.push(next);
@@ -475,6 +479,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   #sleep(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     const delay = this.#delay;
     this.#delay = Math.min(this.#delay * 2, this.#retry.max);
     return new Promise<void>((resolve) => {
