@@ -6,7 +6,7 @@ import { Fifo } from "../lib/fifo.js";
 import { type Identifier, parseIdentifier, partMatches } from "../lib/identifier.js";
 import { createMessage, type Message } from "../lib/message.js";
 import { RecentIds } from "../lib/recent-ids.js";
-import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME } from "../lib/reserved.js";
+import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
 import { LinkDownError, LinkOverflowError, LinkUndeliveredError } from "./errors.js";
 import { type LinkTable, linkTableOf, NEIGHBOURS_LIMIT, type Neighbour, type RoutedLink } from "./link-table.js";
@@ -23,7 +23,7 @@ export interface LinkOptions {
    * Only received messages matching one of these are injected (default `["*:*"]`); transports that can
    * subscribe at the far side subscribe to exactly these. `"followers"`: whatever the bus's followers and
    * queues follow, kept up to date as they come and go. Changeable later with `subscribe`/`unsubscribe`.
-   * `berrymq-reply:*` (answers to this bus's requests) is added when the filters do not cover it.
+   * `berrymq-reply:<bus id>` (answers to this bus's requests) is added when the filters do not cover it.
    */
   importFilters?: readonly string[] | "followers";
   /** Messages kept while the far side is down; past this, new ones are dropped and reported (default 10,000). */
@@ -129,8 +129,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
         ? this.bus.patterns()
         : (options.importFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
     // Answers to this bus's requests must come in whatever the filters (transports subscribe to these).
-    if (!this.#importFilters.some((filter) => partMatches(filter.name, REPLY_NAME) && partMatches(filter.action, "answer"))) {
-      this.#importFilters.push(parseIdentifier(`${REPLY_NAME}:*`));
+    const replies = parseIdentifier(replyIdentifierFor(this.bus.id));
+    if (!this.#importFilters.some((filter) => partMatches(filter.name, replies.name) && partMatches(filter.action, replies.action))) {
+      this.#importFilters.push(replies);
     }
     if (this.#followBus) {
       this.bus.on("follow", this.#onFollow);
