@@ -41,7 +41,9 @@ describe("a full mesh of 4 PeerLinks", () => {
   it("delivers each message once per process, crossing 3 links per message, not re-forwarded", async () => {
     envelopes.clear();
     const seen = buses.map(() => new Map<string, number>());
-    buses.forEach((bus, i) => bus.follow("pm:*", (m) => void seen[i]?.set(m.messageId, (seen[i]?.get(m.messageId) ?? 0) + 1)));
+    buses.forEach((bus, i) => {
+      bus.follow("pm:*", (m) => void seen[i]?.set(m.messageId, (seen[i]?.get(m.messageId) ?? 0) + 1));
+    });
     for (let i = 0; i < 200; i++) (buses[i % 4] as Bus).twitter("pm:tick", i);
     await waitFor(() => seen.every((s) => s.size === 200), "200 messages on every bus", 15_000);
     await sleep(300);
