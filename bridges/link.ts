@@ -459,6 +459,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
         await this.transmit(batch);
         if (this.#announcement === announcement) this.#announcement = undefined;
       } catch (error) {
+        if (this.#closed) return; // what failed is already reported undelivered by close()
         this.stats.retries++;
         if (!this.#down) {
           this.#down = true;
