@@ -6,7 +6,7 @@ import { Fifo } from "../lib/fifo.js";
 import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, partMatches } from "../lib/identifier.js";
 import { createMessage, type Message } from "../lib/message.js";
 import { RecentIds } from "../lib/recent-ids.js";
-import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME } from "../lib/reserved.js";
+import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
 import { LinkDownError, LinkOverflowError, LinkUndeliveredError } from "./errors.js";
 import { type LinkTable, linkTableOf, NEIGHBOURS_LIMIT, type Neighbour, type RoutedLink } from "./link-table.js";
@@ -24,7 +24,8 @@ export interface LinkOptions {
    * Only received messages matching one of these are injected (default `["*:*"]`); transports that can
    * subscribe at the far side subscribe to exactly these. `"followers"`: whatever the bus's followers and
    * queues follow, kept up to date as they come and go. Changeable later with `subscribe`/`unsubscribe`.
-   * `berrymq-reply:*` (answers to this bus's requests) is added when the filters do not cover it.
+   * Answers to this bus's requests (`berrymq-reply:<bus id>`) come in whatever the filters: transports
+   * subscribe to them too, without adding them to `importFilters`.
    */
   importFilters?: readonly string[] | "followers";
   /** Messages kept while the far side is down; past this, new ones are dropped and reported (default 10,000). */
@@ -94,6 +95,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   readonly #exportFilters: Identifier[];
   readonly #importFilters: Identifier[];
   readonly #followBus: boolean;
+  readonly #replies: Identifier;
   readonly #bufferSize: number;
   readonly #maxBatch: number;
   readonly #retry: { initial: number; max: number };
@@ -110,6 +112,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #down = false;
   #started = false;
   #closing = false;
+  // Set once close() gave up on the buffer: the flush loop stops instead of retrying on.
+  #closed = false;
   readonly #onMessage = (message: Message): void => this.#forward(message);
   readonly #onFollow = (pattern: Identifier): void => {
     this.subscribe(pattern.id).catch((error: unknown) => this.#report(error as BerryError));
@@ -124,6 +128,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.name = options.name ?? new.target.name;
     this.#exportFilters = (options.exportFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
     this.#followBus = options.importFilters === "followers";
+    this.#replies = parseIdentifier(replyIdentifierFor(this.bus.id));
     this.#importFilters =
       options.importFilters === "followers"
         ? this.bus.patterns()
@@ -222,13 +227,15 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   /**
-   * What a transport subscribes to at the far side: the import filters, plus `berrymq-reply:*` unless one
-   * of them already covers it, because answers to this bus's requests must come in whatever the filters.
+   * What a transport subscribes to at the far side: the import filters, plus `berrymq-reply:<this bus id>`
+   * unless one of them already covers it, because answers to this bus's requests must come in whatever
+   * the filters.
    */
   protected get subscriptionFilters(): readonly string[] {
     const filters = this.importFilters;
-    const covered = this.#importFilters.some((filter) => partMatches(filter.name, REPLY_NAME) && partMatches(filter.action, "answer"));
-    return covered ? filters : [...filters, REPLY_FILTER];
+    const replies = this.#replies;
+    const covered = this.#importFilters.some((filter) => partMatches(filter.name, replies.name) && partMatches(filter.action, replies.action));
+    return covered ? filters : [...filters, replies.id];
   }
 
   /**
@@ -397,6 +404,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.#closeTimeout).unref());
     if (this.backlog > 0) await Promise.race([this.#drainAll(), deadline]);
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#closed = true;
+    this.#announcement = undefined;
     const undelivered = [...this.#inflight, ...this.#pending.drain()];
     this.#inflight = [];
     await this.closeTransport();
@@ -467,7 +476,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   async #flushLoop(): Promise<void> {
-    while (this.#inflight.length > 0 || this.#pending.length > 0 || this.#announcement !== undefined) {
+    while (!this.#closed && (this.#inflight.length > 0 || this.#pending.length > 0 || this.#announcement !== undefined)) {
       if (this.#inflight.length === 0) {
         for (let next = this.#pending.shift(); next !== undefined; next = this.#pending.shift()) {
           this.#inflight.push(next);
@@ -481,6 +490,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
         await this.transmit(batch);
         if (this.#announcement === announcement) this.#announcement = undefined;
       } catch (error) {
+        if (this.#closed) return; // what failed is already reported undelivered by close()
         this.stats.retries++;
         if (!this.#down) {
           this.#down = true;
@@ -502,6 +512,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   #sleep(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     const delay = this.#delay;
     this.#delay = Math.min(this.#delay * 2, this.#retry.max);
     return new Promise<void>((resolve) => {
@@ -535,8 +546,6 @@ function matchesFilter(filter: Identifier, message: Message): boolean {
   if (filter.namespace !== DEFAULT_NAMESPACE) return matches(filter, message.id);
   return partMatches(filter.name, message.name) && partMatches(filter.action, message.action);
 }
-
-const REPLY_FILTER = `${REPLY_NAME}:*`;
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(name, value, "an integer >= 1");

@@ -17,7 +17,7 @@ import {
   RequestTable,
   Within,
 } from "./request.js";
-import { ANSWER_ID, ERROR_ID, REPLY_NAME } from "./reserved.js";
+import { REPLY_NAME, replyIdentifierFor } from "./reserved.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
 import type { MatchingIds as MatchingIdsOf, MessageFor, PatternOf, SendArgs } from "./typed-identifiers.js";
 
@@ -124,6 +124,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   #closed = false;
   readonly #injected: RecentIds;
   readonly #requests: RequestTable;
+  readonly #replyId: string;
 
   constructor(options: BusOptions = {}) {
     super();
@@ -140,6 +141,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       throw new InvalidArgumentError("maxPendingRequests", maxPending, "an integer >= 1");
     }
     this.#requests = new RequestTable(maxPending);
+    this.#replyId = replyIdentifierFor(this.id);
     if (options.multiplicity !== undefined) this.setMultiplicity(options.multiplicity);
   }
 
@@ -222,7 +224,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     const last = args[args.length - 1];
     const options = last instanceof Within ? last.options : {};
     const plain = last instanceof Within ? args.slice(0, -1) : args;
-    return this.#request(identifier, ANSWER_ID, plain, options, 1) as Promise<Answer<R>[]>;
+    return this.#request(identifier, this.#replyId, plain, options, 1) as Promise<Answer<R>[]>;
   }
 
   /**
@@ -522,24 +524,29 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   #failed(receiver: FollowerEntry, message: Message, error: unknown): void {
     this.report(new FollowerError(receiver.label, message.id, message.messageId, error));
     // Like results, after the current dispatch (and after the answers of followers that ran before it).
-    if (message.replyTo !== undefined) void Promise.resolve().then(() => this.#answer(message, ERROR_ID, errorPayload(error)));
+    if (message.replyTo !== undefined) {
+      void Promise.resolve().then(() => this.#answer(message, replyIdentifierFor(message.hops[0] ?? this.id), undefined, errorPayload(error)));
+    }
   }
 
   // Results go out as their own messages after the current dispatch, never nested inside it.
   #replyWith(message: Message, outcome: unknown): void {
     void Promise.resolve(outcome).then((value) => {
       if (value === undefined || value === GONE) return;
-      this.#answer(message, message.replyTo as string, value);
+      this.#answer(message, message.replyTo as string, value, undefined);
     });
   }
 
   // An answer is addressed to the asking bus (the request's origin): delivered here if that is this bus,
   // else handed to the links, which route it toward the asker.
-  #answer(request: Message, identifier: string, value: unknown): void {
+  // An error answer carries no args and the error as kwargs `{ error: { name, message } }`.
+  #answer(request: Message, identifier: string, value: unknown, error: { name: string; message: string } | undefined): void {
     if (this.#closed) return;
     const route = this.#route(identifier);
     const to = request.hops[0] ?? this.id;
-    const reply = newMessage(route.identifier, [value], NO_KWARGS, this.#hops, ++this.#counter, undefined, request.messageId, to);
+    const args = error === undefined ? [value] : [];
+    const kwargs = error === undefined ? NO_KWARGS : Object.freeze({ error: Object.freeze(error) });
+    const reply = newMessage(route.identifier, args, kwargs, this.#hops, ++this.#counter, undefined, request.messageId, to);
     if (to === this.id && this.#forHere(reply)) this.#deliver(route.receivers, reply, undefined);
     this.emit("message", reply);
   }

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "./errors.js";
 import { checkDuration, type LongTimer, setLongTimeout } from "./long-timer.js";
 import type { Message } from "./message.js";
 import { RemoteError, RequestAbortedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
-import { ERROR_ID } from "./reserved.js";
+import { REPLY_NAME } from "./reserved.js";
 
 /** How a request waits for its answers. */
 export interface RequestOptions {
@@ -169,7 +169,7 @@ export class RequestTable {
     const requestId = message.inReplyTo as string;
     const bus = message.hops[0] ?? "";
     const learnt = this.#probes.get(requestId);
-    if (learnt !== undefined && message.id !== ERROR_ID) this.#learn(learnt, bus);
+    if (learnt !== undefined && !isErrorAnswer(message)) this.#learn(learnt, bus);
     const pending = this.#pending.get(requestId);
     if (pending === undefined) return;
     pending.answers.push(toAnswer(message, pending.identifier, bus));
@@ -220,10 +220,14 @@ export class RequestTable {
   }
 }
 
+function isErrorAnswer(message: Message): boolean {
+  return message.name === REPLY_NAME && message.kwargs.error !== undefined;
+}
+
 // An error answer's payload is checked: it came from another process.
 function toAnswer(message: Message, identifier: string, bus: string): Answer {
-  if (message.id !== ERROR_ID) return { ok: true, value: message.args[0], bus, messageId: message.messageId };
-  const payload = message.args[0] as { name?: unknown; message?: unknown } | undefined;
+  if (!isErrorAnswer(message)) return { ok: true, value: message.args[0], bus, messageId: message.messageId };
+  const payload = message.kwargs.error as { name?: unknown; message?: unknown } | null;
   const name = typeof payload?.name === "string" ? payload.name : "Error";
   const text = typeof payload?.message === "string" ? payload.message : "(no message)";
   return { ok: false, error: new RemoteError(name, text, bus, identifier), bus, messageId: message.messageId };

