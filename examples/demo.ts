@@ -1,6 +1,6 @@
 // `npm run demo`: a tour of the in-process bus — followers (decorated classes and functions), wildcards,
 // twitter, talk, queues — printing what happens. Compare with the README's walkthrough.
-import { autoTwitter, Bus, Follower, following, kw, type Message, Queue } from "../lib/index.js";
+import { autoTwitter, Bus, expose, Follower, following, kw, type Message, Queue, RequestTimeoutError, stub, within } from "../lib/index.js";
 
 const bus = new Bus();
 const log = (text: string): void => console.log(`  ${text}`);
@@ -83,6 +83,27 @@ bus.follow("slow:task", async () => {
 for (let i = 0; i < 6; i++) bus.twitter("slow:task");
 await new Promise((resolve) => setTimeout(resolve, 100));
 log(`6 async followers ran, at most ${peak} at once`);
+
+console.log("\n8. Request/response: await the followers' answers (the same code works across linked processes)");
+bus.follow("calc:sum", (m) => (m.args as number[]).reduce((a, b) => a + b, 0));
+bus.follow("calc:sum", () => {
+  throw new RangeError("overflow");
+});
+log(`ask("calc:sum", 1, 2) → ${String(await bus.ask("calc:sum", 1, 2))} (the first answer)`);
+const answers = await bus.request("calc:sum", 1, 2, within({ count: 2 }));
+log(`request(…, within({ count: 2 })) → ${answers.map((a) => (a.ok ? String(a.value) : `${a.error.remoteName} from bus ${a.error.bus.slice(0, 8)}…`)).join(", ")}`);
+const timedOut = await bus.request("nobody:home", within({ timeout: 30 })).catch((error: unknown) => error);
+log(`nobody answers within 30 ms: ${timedOut instanceof RequestTimeoutError ? timedOut.name : "?"}`);
+expose("shop:price", (sku: string, quantity: number) => quantity * (sku === "jam" ? 4 : 1), { bus });
+const price = stub<[string, number], number>("shop:price", { bus });
+log(`a typed stub: price("jam", 3) → ${await price("jam", 3)}`);
+
+console.log("\n9. berryMQ 0.3 namespaces and local names");
+bus.follow("*@layer:entry", (m) => log(`[*@layer:entry] got ${m.id}`));
+bus.follow("*:entry", (m) => log(`[*:entry] got ${m.id}`));
+bus.twitter("x@layer:entry"); // stays inside namespace "layer"
+bus.twitter("x:entry"); // the default namespace only
+log('a name starting with "_" (like "_cache:flush") is local: links never export it');
 
 void logger;
 bus.close();
