@@ -164,16 +164,18 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   twitter(identifier: string, ...args: unknown[]): number {
     if (this.#closed) throw new BusClosedError(this.id);
     let kwargs = NO_KWARGS;
-    const last = args[args.length - 1];
-    if (last instanceof Kwargs) {
-      args.pop();
-      kwargs = last.values;
+    if (args.length !== 0) {
+      const last = args[args.length - 1];
+      if (last instanceof Kwargs) {
+        args.pop();
+        kwargs = last.values;
+      }
+      checkNoKwargs(args);
     }
-    checkNoKwargs(args);
     const route = this.#route(identifier);
     const message = newMessage(route.identifier, args, kwargs, this.#hops, ++this.#counter, undefined, undefined);
     const reached = this.#deliver(route.receivers, message, undefined);
-    this.emit("message", message);
+    this.#published(message);
     return reached;
   }
 
@@ -278,7 +280,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       return 0;
     }
     const reached = this.#deliver(this.#index.lookup(message), message, undefined);
-    this.emit("message", message);
+    this.#published(message);
     return reached;
   }
 
@@ -458,6 +460,12 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       route.version = this.#index.version;
     }
     return route;
+  }
+
+  // The `message` event, skipped when nobody listens: an emit costs more than the check (~12 ns against
+  // ~1.5 ns once eventemitter3's emit is shared with other emitters).
+  #published(message: Message): void {
+    if (this.listenerCount("message") !== 0) this.emit("message", message);
   }
 
   // Settles an answer addressed here; false for what only passes through or is for no follower.
