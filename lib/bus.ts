@@ -164,13 +164,15 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   twitter(identifier: string, ...args: unknown[]): number {
     if (this.#closed) throw new BusClosedError(this.id);
     let kwargs = NO_KWARGS;
-    if (args.length !== 0) {
-      const last = args[args.length - 1];
+    const lastAt = args.length - 1;
+    if (lastAt >= 0) {
+      const last = args[lastAt];
       if (last instanceof Kwargs) {
         args.pop();
         kwargs = last.values;
       }
-      checkNoKwargs(args);
+      // The last argument was checked just above: a lone argument needs no scan.
+      if (lastAt > 0) checkNoKwargs(args);
     }
     const route = this.#route(identifier);
     const message = newMessage(route.identifier, args, kwargs, this.#hops, ++this.#counter, undefined, undefined);
@@ -483,17 +485,20 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   #deliver(receivers: readonly Receiver[], message: Message, results: unknown[] | undefined): number {
     const limiter = this.#limiter;
     const replying = message.replyTo !== undefined;
+    const collecting = replying || results !== undefined;
     let reached = 0;
-    for (const receiver of receivers) {
+    for (let i = 0; i < receivers.length; i++) {
+      const receiver = receivers[i] as Receiver;
       if (!receiver.active) continue;
       if (receiver.kind === "queue") {
         if (receiver.sink.offer(message)) reached++;
         continue;
       }
       if (receiver.guard !== undefined && !this.#passes(receiver, message)) continue;
-      const outcome = limiter === undefined ? this.#invoke(receiver, message) : limiter.run(() => this.#invoke(receiver, message));
+      const outcome = limiter === undefined ? this.#invoke(receiver, message) : this.#invokeLimited(limiter, receiver, message);
       if (outcome === GONE) continue;
       reached++;
+      if (!collecting) continue;
       if (replying && outcome !== undefined) this.#replyWith(message, outcome);
       if (results !== undefined) results.push(outcome);
     }
@@ -507,6 +512,12 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       this.report(new FollowerError(`${receiver.label} (guard)`, message.id, message.messageId, error));
       return false;
     }
+  }
+
+  // Apart from #deliver: a closure there would capture `receiver`, and every iteration would then
+  // allocate a context for it, limiter or not.
+  #invokeLimited(limiter: ConcurrencyLimiter, receiver: FollowerEntry, message: Message): unknown {
+    return limiter.run(() => this.#invoke(receiver, message));
   }
 
   // Never throws or rejects: a failing follower is reported and yields undefined, the others go on.
