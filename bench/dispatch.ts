@@ -143,18 +143,27 @@ const contenders: Contender[] = [
   },
 ];
 
+// Rounds alternate between contenders (each round: a warm-up run, then a timed one; the best timed run
+// counts): a burst of load from other work on the machine then hits them alike, not one contender's rounds.
+const ROUNDS = 7;
+
 async function dispatchBench(): Promise<Map<string, number>> {
   const rates = new Map<string, number>();
   for (const patternCount of PATTERN_COUNTS) {
     const { patterns, topics } = workload(patternCount);
-    for (const contender of contenders) {
-      const run = contender.setup(patterns, topics);
+    const runs = contenders.map((contender) => ({ name: contender.name, run: contender.setup(patterns, topics) }));
+    for (const { name, run } of runs) {
       const delivered = await run(topics);
       if (delivered !== MESSAGES * MATCHING_PER_TOPIC) {
-        throw new Error(`${contender.name} delivered ${delivered} times for ${MESSAGES} messages; expected ${MESSAGES * MATCHING_PER_TOPIC}`);
+        throw new Error(`${name} delivered ${delivered} times for ${MESSAGES} messages; expected ${MESSAGES * MATCHING_PER_TOPIC}`);
       }
-      const rate = await measure(contender.name, MESSAGES, async () => void (await run(topics)), 7);
-      rates.set(`${contender.name}@${patternCount}`, rate.perSecond);
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const { name, run } of runs) {
+        const rate = await measure(name, MESSAGES, async () => void (await run(topics)), 1);
+        const key = `${name}@${patternCount}`;
+        rates.set(key, Math.max(rates.get(key) ?? 0, rate.perSecond));
+      }
     }
   }
   return rates;
