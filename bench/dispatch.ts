@@ -237,8 +237,8 @@ function memoryBench(): [string, number][] {
   ];
 }
 
-const memory = memoryBench();
 const rates = await dispatchBench();
+const memory = memoryBench();
 const rate = (key: string): number => rates.get(key) ?? Number.NaN;
 const ratio = (a: string, b: string): string => `${(rate(a) / rate(b)).toFixed(2)}×`;
 console.log(`\nDispatch: ${MESSAGES.toLocaleString("en-US")} messages, 4 matching followers each — ${machine()}\n`);
