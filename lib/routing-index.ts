@@ -1,9 +1,10 @@
 import { formatIdentifier, type Identifier, isWildcard, parseIdentifier, partMatches, WILDCARD } from "./identifier.js";
 
-/** What the index holds: anything with a pattern and a registration sequence number. */
+/** What the index holds: anything with a pattern (its canonical id) and a registration sequence number. */
 export interface Routable {
   readonly seq: number;
-  readonly pattern: Identifier;
+  /** The canonical id of the pattern it follows (`Identifier.id`). */
+  readonly key: string;
 }
 
 const CACHE_LIMIT = 10_000;
@@ -13,9 +14,11 @@ const NONE: readonly never[] = Object.freeze([]);
  * Routes identifiers to entries. Entries are grouped by exact pattern, so a concrete `n:a` needs at most
  * four look-ups (`n:a`, `n:*`, `*:a`, `*:*`, all in the identifier's namespace) however many unrelated
  * patterns exist; the merged list, in registration order, is cached per identifier until the next change.
+ * A pattern with one entry maps to the entry itself (no array): most patterns have one follower, and a
+ * follower then costs one map slot and its entry.
  */
 export class RoutingIndex<T extends Routable> {
-  readonly #byPattern = new Map<string, T[]>();
+  readonly #byPattern = new Map<string, T | T[]>();
   readonly #cache = new Map<string, readonly T[]>();
   #size = 0;
   #version = 0;
@@ -35,12 +38,13 @@ export class RoutingIndex<T extends Routable> {
    * @returns whether its pattern is new to the index (no entry had it before).
    */
   add(entry: T): boolean {
-    const list = this.#byPattern.get(entry.pattern.id);
-    if (list === undefined) this.#byPattern.set(entry.pattern.id, [entry]);
-    else list.push(entry);
+    const found = this.#byPattern.get(entry.key);
+    if (found === undefined) this.#byPattern.set(entry.key, entry);
+    else if (Array.isArray(found)) found.push(entry);
+    else this.#byPattern.set(entry.key, [found, entry]);
     this.#size++;
     this.#changed();
-    return list === undefined;
+    return found === undefined;
   }
 
   /**
@@ -48,20 +52,26 @@ export class RoutingIndex<T extends Routable> {
    * @returns `false` if it was not there, `"last"` if it was the last entry with its pattern, else `true`.
    */
   remove(entry: T): boolean | "last" {
-    const list = this.#byPattern.get(entry.pattern.id);
-    const at = list === undefined ? -1 : list.indexOf(entry);
-    if (list === undefined || at === -1) return false;
+    const found = this.#byPattern.get(entry.key);
+    if (found === entry) {
+      this.#byPattern.delete(entry.key);
+      this.#size--;
+      this.#changed();
+      return "last";
+    }
+    const at = Array.isArray(found) ? found.indexOf(entry) : -1;
+    if (at === -1) return false;
+    const list = found as T[];
     list.splice(at, 1);
+    if (list.length === 1) this.#byPattern.set(entry.key, list[0] as T);
     this.#size--;
     this.#changed();
-    if (list.length > 0) return true;
-    this.#byPattern.delete(entry.pattern.id);
-    return "last";
+    return true;
   }
 
   /** The distinct patterns of the entries, in no particular order. */
   patterns(): Identifier[] {
-    return [...this.#byPattern.values()].map((list) => (list[0] as T).pattern);
+    return Array.from(this.#byPattern.keys(), (key) => parseIdentifier(key));
   }
 
   #changed(): void {
@@ -71,7 +81,9 @@ export class RoutingIndex<T extends Routable> {
 
   /** Every entry, in registration order. */
   all(): T[] {
-    return sortBySeq([...this.#byPattern.values()].flat());
+    const found: T[] = [];
+    for (const entries of this.#byPattern.values()) pushEntries(found, entries);
+    return sortBySeq(found);
   }
 
   /**
@@ -89,32 +101,40 @@ export class RoutingIndex<T extends Routable> {
   }
 
   #probe({ name, action, namespace }: Identifier): readonly T[] {
-    const lists: T[][] = [];
+    const found: T[] = [];
     const keys = [
       formatIdentifier(name, namespace, action),
       formatIdentifier(name, namespace, WILDCARD),
       formatIdentifier(WILDCARD, namespace, action),
       formatIdentifier(WILDCARD, namespace, WILDCARD),
     ];
+    let groups = 0;
     for (const key of keys) {
-      const list = this.#byPattern.get(key);
-      if (list !== undefined) lists.push(list);
+      const entries = this.#byPattern.get(key);
+      if (entries === undefined) continue;
+      groups++;
+      pushEntries(found, entries);
     }
-    if (lists.length === 0) return NONE;
-    if (lists.length === 1) return (lists[0] as T[]).slice();
-    return sortBySeq(lists.flat());
+    if (found.length === 0) return NONE;
+    return groups === 1 ? found : sortBySeq(found);
   }
 
   // A sender wildcard may match any pattern: a full scan, acceptable for the rarer case.
   #scan({ name, action, namespace }: Identifier): readonly T[] {
     const found: T[] = [];
-    for (const list of this.#byPattern.values()) {
-      const pattern = (list[0] as T).pattern;
+    for (const [key, entries] of this.#byPattern) {
+      const pattern = parseIdentifier(key);
       if (pattern.namespace !== namespace) continue;
-      if (partMatches(pattern.name, name) && partMatches(pattern.action, action)) found.push(...list);
+      if (partMatches(pattern.name, name) && partMatches(pattern.action, action)) pushEntries(found, entries);
     }
     return sortBySeq(found);
   }
+}
+
+// One pattern's entries (one entry, or several in registration order) appended to `found`.
+function pushEntries<T>(found: T[], entries: T | T[]): void {
+  if (Array.isArray(entries)) for (const entry of entries) found.push(entry);
+  else found.push(entries);
 }
 
 function sortBySeq<T extends Routable>(entries: T[]): T[] {
