@@ -15,7 +15,11 @@
 //   RECEIPT  ["R", seq, errorJson | "", noSubscriberJson?]  the batch was taken (and logged) or refused;
 //                                                 noSubscriber = [[messageId, identifier], …] refused at once
 // broker → clients (PUB on the pub port; the first frame is the topic: a client id or "*" for all):
-//   DELIVER  [topic, "M", senderId, flags, body]  flags: one "0"/"1" per envelope line of body (1 = acknowledge)
+//   DELIVER  [topic, "M", senderId, flags, body, seq?]  flags: one "0"/"1" per envelope line of body (1 = acknowledge);
+//                                                 seq: only on a broadcast ("*") that ends a batch with nothing to log
+//                                                 or report, sent by a registered client: it is that batch's RECEIPT
+//                                                 (the sender hears its own broadcast), and no "R" follows. A client
+//                                                 that sends HELLO must therefore subscribe to "*" on the pub port.
 //   WELCOME  [clientId, "W", bootId, version]     answer to HELLO, proves the PUB path is up; echoes its version
 //   BEAT     ["*", "T", bootId]                   broker heartbeat; a new bootId means a restart
 //
