@@ -174,6 +174,8 @@ export class BrokerLink extends Link {
       lines.push(JSON.stringify(envelope));
     }
     const frames = [Kind.publish, String(seq), JSON.stringify(head), lines.join("\n")];
+    // Naming the broker whose welcome we heard lets it confirm the batch on its broadcast (see broker-protocol.ts).
+    if (this.#bootId !== undefined) frames.push(this.#bootId);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#receipts.delete(seq);

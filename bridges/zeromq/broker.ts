@@ -316,8 +316,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   #publish(senderId: string, frames: Buffer[]): void {
-    const [, , seq, headFrame, body] = frames;
-    if (seq === undefined || headFrame === undefined || body === undefined || frames.length !== 5) {
+    const [, , seq, headFrame, body, heardBoot] = frames;
+    if (seq === undefined || headFrame === undefined || body === undefined || frames.length < 5 || frames.length > 6) {
       this.stats.rejected++;
       this.#report(new ZmqProtocolError(`publish batch from ${senderId} with a frame count of`, frames.length - 1));
       return;
@@ -395,11 +395,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
       group ??= { topics, key, from: i, to: i };
       group.to = i + 1;
     }
-    // The sender hears a broadcast itself (it is registered, so its PUB path was proven by a welcome):
-    // when the batch ends with one and nothing is left to log or report, that DELIVER carries the
-    // receipt, which saves a send and a receive per batch. If it is lost, the sender times out and
-    // sends the batch again (subscribers drop the duplicates), as after a lost receipt.
-    const carriesReceipt = group?.key === BROADCAST && newlyHeld.length === 0 && noSubscriber === undefined && this.#clients.has(senderId);
+    // The sender hears a broadcast itself: when the batch ends with one and nothing is left to log or
+    // report, that DELIVER carries the receipt, which saves a send and a receive per batch. Only for a
+    // registered sender that names this broker's bootId (it got this broker's welcome, so its PUB path
+    // is up; after a restart it has not yet). If it is lost anyway, the sender times out and sends the
+    // batch again (subscribers drop the duplicates), as after a lost receipt.
+    const carriesReceipt =
+      group?.key === BROADCAST &&
+      newlyHeld.length === 0 &&
+      noSubscriber === undefined &&
+      heardBoot?.toString() === this.bootId &&
+      this.#clients.has(senderId);
     if (group !== undefined) this.#deliver(senderId, group, batch, carriesReceipt ? seq : undefined);
     if (carriesReceipt) return;
     if (newlyHeld.length > 0 && this.#log !== undefined) {

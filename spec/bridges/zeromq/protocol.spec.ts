@@ -140,7 +140,7 @@ describe("zeromq broker protocol: bounded registrations", () => {
 });
 
 describe("zeromq broker protocol: a broadcast batch carries its own receipt", () => {
-  it("confirms a registered client's batch on the broadcast it hears itself, and sends no separate receipt for it", async (t) => {
+  it("confirms a registered client's batch on the broadcast it hears itself when it names this broker, with no separate receipt", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
     broker.on("error", () => undefined);
     const got: unknown[] = [];
@@ -173,8 +173,17 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
       await dealer.send(["H", JSON.stringify(["none:none"]), "0"]);
       await sleep(50);
     }
-    // Batch 1 reaches every other client (the link): one broadcast, which the sender hears too.
-    await dealer.send(["P", "1", JSON.stringify(["rc:a", "rc/1", 0]), envelopeLine("rc:a", "rc/1", 1)]);
+    const bootId = heard.find((frames) => frames[1]?.toString() === "W")?.[2]?.toString() ?? "";
+    assert.equal(bootId, broker.bootId);
+    // Batch 0 names no broker: a receipt on the recv port, as for any client that has not heard this broker.
+    await dealer.send(["P", "0", JSON.stringify(["rc:a", "rc/0", 0]), envelopeLine("rc:a", "rc/0", 0)]);
+    const [kind0, seq0] = await dealer.receive();
+    assert.deepEqual([kind0?.toString(), seq0?.toString()], ["R", "0"]);
+    await waitFor(() => heard.some((frames) => frames[1]?.toString() === "M"), "our own broadcast of batch 0");
+    assert.equal(heard.find((frames) => frames[1]?.toString() === "M")?.length, 5, "batch 0's broadcast carries no seq");
+    heard.length = 0;
+    // Batch 1 names this broker and reaches every other client (the link): one broadcast, which the sender hears too.
+    await dealer.send(["P", "1", JSON.stringify(["rc:a", "rc/1", 0]), envelopeLine("rc:a", "rc/1", 1), bootId]);
     await waitFor(() => heard.some((frames) => frames[1]?.toString() === "M"), "our own broadcast");
     const own = heard.find((frames) => frames[1]?.toString() === "M") ?? [];
     assert.deepEqual(
@@ -184,11 +193,15 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
     );
     // Batch 2 reaches nobody, so no broadcast: its receipt comes on the recv port. The ROUTER keeps order,
     // so the first receipt there being batch 2's proves that batch 1 had none.
-    await dealer.send(["P", "2", JSON.stringify(["nobody:a", "rc/2", 0]), envelopeLine("nobody:a", "rc/2", 2)]);
+    await dealer.send(["P", "2", JSON.stringify(["nobody:a", "rc/2", 0]), envelopeLine("nobody:a", "rc/2", 2), bootId]);
     const [kind, seq, error] = await dealer.receive();
     assert.deepEqual([kind?.toString(), seq?.toString(), error?.toString()], ["R", "2", ""]);
-    await waitFor(() => got.length === 1, "the link got batch 1");
-    assert.deepEqual(got, [1]);
+    // A bootId of another broker (this one restarted since): a receipt on the recv port again.
+    await dealer.send(["P", "3", JSON.stringify(["rc:a", "rc/3", 0]), envelopeLine("rc:a", "rc/3", 3), "an-earlier-broker"]);
+    const [kind3, seq3] = await dealer.receive();
+    assert.deepEqual([kind3?.toString(), seq3?.toString()], ["R", "3"]);
+    await waitFor(() => got.length === 3, "the link got batches 0, 1 and 3");
+    assert.deepEqual(got, [0, 1, 3]);
   });
 
   it("keeps sending separate receipts to a client that never registered, and for batches holding acknowledged messages", async (t) => {
