@@ -174,6 +174,8 @@ export class BrokerLink extends Link {
       lines.push(JSON.stringify(envelope));
     }
     const frames = [Kind.publish, String(seq), JSON.stringify(head), lines.join("\n")];
+    // Naming the broker whose welcome we heard lets it confirm the batch on its broadcast (see broker-protocol.ts).
+    if (this.#bootId !== undefined) frames.push(this.#bootId);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#receipts.delete(seq);
@@ -244,19 +246,24 @@ export class BrokerLink extends Link {
     try {
       for await (const [kind, seqFrame, errorFrame, refusedFrame] of this.#dealer) {
         if (kind?.toString() !== Kind.receipt) continue;
-        const seq = Number(seqFrame?.toString());
-        const pending = this.#receipts.get(seq);
-        if (pending === undefined) continue; // timed out already; the batch was sent again
-        this.#receipts.delete(seq);
-        clearTimeout(pending.timer);
         const error = errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
-        if (error === undefined) pending.resolve();
-        else pending.reject(error);
+        this.#settle(seqFrame, error);
         if (refusedFrame !== undefined) this.#reportNoSubscriber(refusedFrame.toString());
       }
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
     }
+  }
+
+  // A receipt came (on the recv port, or riding on the broadcast of our own batch): the batch is settled.
+  #settle(seqFrame: Buffer | undefined, error: BerryError | undefined): void {
+    const seq = Number(seqFrame?.toString());
+    const pending = this.#receipts.get(seq);
+    if (pending === undefined) return; // timed out already; the batch was sent again
+    this.#receipts.delete(seq);
+    clearTimeout(pending.timer);
+    if (error === undefined) pending.resolve();
+    else pending.reject(error);
   }
 
   async #receiveDeliveries(): Promise<void> {
@@ -305,13 +312,17 @@ export class BrokerLink extends Link {
   }
 
   #deliver(frames: Buffer[]): void {
-    const [, , sender, flagsFrame, body] = frames;
-    if (sender?.toString() === this.clientId) return; // our own message, broadcast to everyone
+    const [, , sender, flagsFrame, body, receiptSeq] = frames;
+    if (sender?.toString() === this.clientId) {
+      // Our own batch, broadcast to everyone; a sixth frame makes it the batch's receipt (see broker-protocol.ts).
+      if (frames.length === 6) this.#settle(receiptSeq, undefined);
+      return;
+    }
     const flags = flagsFrame?.toString() ?? "";
     // Line by line from the bytes: decoding each envelope on its own is faster than decoding the whole
     // body into one large string and splitting it.
     const { starts, ends } = body === undefined ? { starts: [], ends: [] } : splitLines(body);
-    if (frames.length !== 5 || body === undefined || flags.length !== starts.length || !FLAGS.test(flags)) {
+    if (frames.length < 5 || frames.length > 6 || body === undefined || flags.length !== starts.length || !FLAGS.test(flags)) {
       this.stats.rejected += Math.max(1, starts.length);
       this.#report(new ZmqProtocolError("delivery whose flags do not match its envelopes:", `${flags.length} flag(s), ${starts.length} line(s)`));
       return;

@@ -6,7 +6,8 @@
 // client → broker (DEALER → ROUTER on the recv port):
 //   HELLO    ["H", patternsJson, version?]       register / refresh (doubles as the client heartbeat);
 //                                                 version counts the client's subscription changes
-//   PUBLISH  ["P", seq, headJson, body]          answered by RECEIPT; head = [identifier, messageId, policy, …]
+//   PUBLISH  ["P", seq, headJson, body, bootId?]  answered by RECEIPT; head = [identifier, messageId, policy, …];
+//                                                 bootId: of the broker whose WELCOME the client heard (see DELIVER seq)
 //                                                 (policy: 0, 1 = acknowledge, or {e: expiry ms | null, u: "hold" | "refuse"},
 //                                                 see delivery-policy.ts), one triple per envelope line of body
 //   ACK      ["A", messageIdsJson]               the client's followers finished these
@@ -15,7 +16,11 @@
 //   RECEIPT  ["R", seq, errorJson | "", noSubscriberJson?]  the batch was taken (and logged) or refused;
 //                                                 noSubscriber = [[messageId, identifier], …] refused at once
 // broker → clients (PUB on the pub port; the first frame is the topic: a client id or "*" for all):
-//   DELIVER  [topic, "M", senderId, flags, body]  flags: one "0"/"1" per envelope line of body (1 = acknowledge)
+//   DELIVER  [topic, "M", senderId, flags, body, seq?]  flags: one "0"/"1" per envelope line of body (1 = acknowledge);
+//                                                 seq: only on a broadcast ("*") that ends a batch with nothing to log
+//                                                 or report, from a registered client whose PUBLISH named this
+//                                                 broker's bootId: it is that batch's RECEIPT (the sender hears its
+//                                                 own broadcast), and no "R" follows
 //   WELCOME  [clientId, "W", bootId, version]     answer to HELLO, proves the PUB path is up; echoes its version
 //   BEAT     ["*", "T", bootId]                   broker heartbeat; a new bootId means a restart
 //

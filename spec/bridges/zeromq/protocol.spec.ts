@@ -138,3 +138,97 @@ describe("zeromq broker protocol: bounded registrations", () => {
     await waitFor(() => broker.clients === 2, "room for the third now");
   });
 });
+
+describe("zeromq broker protocol: a broadcast batch carries its own receipt", () => {
+  it("confirms a registered client's batch on the broadcast it hears itself when it names this broker, with no separate receipt", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+    broker.on("error", () => undefined);
+    const got: unknown[] = [];
+    const bus = new Bus();
+    bus.follow("rc:*", (m) => void got.push(m.args[0]));
+    const link = await BrokerLink.connect({ bus, pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["rc:*"] });
+    // A hand-written registered client: DEALER to send, SUB to hear its own id and the broadcasts.
+    const id = randomBytes(8).toString("hex");
+    const dealer = new zmq.Dealer({ routingId: id, linger: 0 });
+    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+    const sub = new zmq.Subscriber({ linger: 0 });
+    sub.connect(`tcp://127.0.0.1:${broker.pubPort}`);
+    sub.subscribe(id, "*");
+    t.after(async () => {
+      dealer.close();
+      sub.close();
+      await link.close();
+      broker.close();
+    });
+    const heard: Buffer[][] = [];
+    void (async () => {
+      try {
+        for await (const frames of sub) heard.push(frames);
+      } catch {
+        // closed
+      }
+    })();
+    // Slow joiner: say hello until the welcome comes back on the pub port.
+    while (!heard.some((frames) => frames[1]?.toString() === "W")) {
+      await dealer.send(["H", JSON.stringify(["none:none"]), "0"]);
+      await sleep(50);
+    }
+    const bootId = heard.find((frames) => frames[1]?.toString() === "W")?.[2]?.toString() ?? "";
+    assert.equal(bootId, broker.bootId);
+    // Batch 0 names no broker: a receipt on the recv port, as for any client that has not heard this broker.
+    await dealer.send(["P", "0", JSON.stringify(["rc:a", "rc/0", 0]), envelopeLine("rc:a", "rc/0", 0)]);
+    const [kind0, seq0] = await dealer.receive();
+    assert.deepEqual([kind0?.toString(), seq0?.toString()], ["R", "0"]);
+    await waitFor(() => heard.some((frames) => frames[1]?.toString() === "M"), "our own broadcast of batch 0");
+    assert.equal(heard.find((frames) => frames[1]?.toString() === "M")?.length, 5, "batch 0's broadcast carries no seq");
+    heard.length = 0;
+    // Batch 1 names this broker and reaches every other client (the link): one broadcast, which the sender hears too.
+    await dealer.send(["P", "1", JSON.stringify(["rc:a", "rc/1", 0]), envelopeLine("rc:a", "rc/1", 1), bootId]);
+    await waitFor(() => heard.some((frames) => frames[1]?.toString() === "M"), "our own broadcast");
+    const own = heard.find((frames) => frames[1]?.toString() === "M") ?? [];
+    assert.deepEqual(
+      own.map((frame) => frame.toString()).filter((_, i) => i !== 4),
+      ["*", "M", id, "0", "1"],
+      "topic, kind, sender, flags and the seq of the batch it confirms",
+    );
+    // Batch 2 reaches nobody, so no broadcast: its receipt comes on the recv port. The ROUTER keeps order,
+    // so the first receipt there being batch 2's proves that batch 1 had none.
+    await dealer.send(["P", "2", JSON.stringify(["nobody:a", "rc/2", 0]), envelopeLine("nobody:a", "rc/2", 2), bootId]);
+    const [kind, seq, error] = await dealer.receive();
+    assert.deepEqual([kind?.toString(), seq?.toString(), error?.toString()], ["R", "2", ""]);
+    // A bootId of another broker (this one restarted since): a receipt on the recv port again.
+    await dealer.send(["P", "3", JSON.stringify(["rc:a", "rc/3", 0]), envelopeLine("rc:a", "rc/3", 3), "an-earlier-broker"]);
+    const [kind3, seq3] = await dealer.receive();
+    assert.deepEqual([kind3?.toString(), seq3?.toString()], ["R", "3"]);
+    await waitFor(() => got.length === 3, "the link got batches 0, 1 and 3");
+    assert.deepEqual(got, [0, 1, 3]);
+  });
+
+  it("keeps sending separate receipts to a client that never registered, and for batches holding acknowledged messages", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+    broker.on("error", () => undefined);
+    const link = await BrokerLink.connect({ bus: new Bus(), pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["rc:*"] });
+    const publisher = await BrokerLink.connect({
+      bus: new Bus(),
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["none:none"],
+      acknowledge: ["rc:acked"],
+    });
+    const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
+    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+    t.after(async () => {
+      dealer.close();
+      await publisher.close();
+      await link.close();
+      broker.close();
+    });
+    assert.equal(await publishRaw(dealer, "1", ["rc:a", "rc/1", 0], [envelopeLine("rc:a", "rc/1", 1)]), "", "unregistered: a receipt on the recv port");
+    let acked = 0;
+    link.bus.follow("rc:acked", () => void acked++);
+    publisher.bus.twitter("rc:acked", 1);
+    publisher.bus.twitter("rc:plain", 2);
+    await waitFor(() => acked === 1 && broker.stats.acked === 1 && publisher.backlog === 0, "acknowledged and confirmed");
+    assert.equal(publisher.stats.retries, 0, "confirmed by its receipt, not after a timeout");
+  });
+});
