@@ -6,7 +6,9 @@
 //    with the result read back by the producer (QueueEvents "completed");
 // 2. pub/sub throughput: a RedisLink between two buses against raw ioredis publish/subscribe;
 // 3. on a 6-node Redis Cluster (3 masters): durable round trips on one prefix (one slot, one master)
-//    against three prefixes placed on the three masters (prefixInSlots), and the pub/sub link.
+//    against three prefixes placed on the three masters (prefixInSlots); the pub/sub link with a concrete
+//    filter, sharded (SPUBLISH, the default) against sharded: false (PUBLISH, as before), and with *:*.
+// BENCH_REDIS_PARTS=durable,pubsub,cluster chooses the parts.
 // Targets: durable ≥ BullMQ at 1, 8 and 50; pub/sub ≥ 0.7 × raw; 3 prefixes ≥ 1.5 × one.
 import { randomUUID } from "node:crypto";
 import { Queue as BullQueue, QueueEvents, Worker as BullWorker } from "bullmq";
@@ -23,6 +25,8 @@ import { formatRate, machine, measure, printTable } from "./measure.js";
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 2_000);
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "1,8,50").split(",").map(Number);
 const PUBSUB_MESSAGES = 50_000;
+/** Which parts run (`BENCH_REDIS_PARTS=cluster`): durable, pubsub, cluster (default all three). */
+const PARTS = new Set((process.env.BENCH_REDIS_PARTS ?? "durable,pubsub,cluster").split(","));
 
 const server = await startRedis({ own: true });
 const url = server.url;
@@ -110,29 +114,55 @@ async function durableBullmq(concurrency: number, readBack: boolean): Promise<nu
   return rate.perSecond;
 }
 
-async function pubsubBerrymq(connection: RedisConnection): Promise<number> {
+/** Link throughput; `concrete`: the receiver imports only what it follows (`bench:tick`), the sender nothing; else `*:*`. */
+async function pubsubBerrymq(connection: RedisConnection, label = "berrymq RedisLink", options: { sharded?: boolean; concrete?: boolean; perTick?: number; redisCpu?: () => Promise<number> } = {}): Promise<{ perSecond: number; redisCpuUs: number }> {
   const prefix = `bench-${randomUUID()}:`;
   const a = new Bus();
   const b = new Bus();
-  const la = await RedisLink.connect({ bus: a, connection, prefix, bufferSize: PUBSUB_MESSAGES * 2 });
-  const lb = await RedisLink.connect({ bus: b, connection, prefix });
+  const sharded = options.sharded ?? true;
+  const concrete = options.concrete === true;
+  const la = await RedisLink.connect({ bus: a, connection, prefix, sharded, bufferSize: PUBSUB_MESSAGES * 2, ...(concrete ? { importFilters: [] } : {}) });
+  const lb = await RedisLink.connect({ bus: b, connection, prefix, sharded, ...(concrete ? { importFilters: ["bench:tick"] } : {}) });
   let received = 0;
   let wake: (() => void) | undefined;
   b.follow("bench:tick", () => {
     if (++received === PUBSUB_MESSAGES) wake?.();
   });
   const payload = { value: 1 };
-  const rate = await measure("berrymq RedisLink", PUBSUB_MESSAGES, async () => {
+  const cpuBefore = (await options.redisCpu?.()) ?? 0;
+  const rate = await measure(label, PUBSUB_MESSAGES, async () => {
     received = 0;
     const done = new Promise<void>((resolve) => {
       wake = resolve;
     });
-    for (let i = 0; i < PUBSUB_MESSAGES; i++) a.twitter("bench:tick", i, payload);
+    // perTick: that many messages per event-loop turn (many small frames, like a steady flow), else all at once (one batch).
+    const perTick = options.perTick ?? PUBSUB_MESSAGES;
+    for (let i = 0; i < PUBSUB_MESSAGES; i++) {
+      a.twitter("bench:tick", i, payload);
+      if ((i + 1) % perTick === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
     await done;
   }, 3);
+  // measure() runs one warm-up round and 3 measured ones: Redis CPU per message over all four.
+  const redisCpuUs = (((await options.redisCpu?.()) ?? 0) - cpuBefore) * 1e6 / (4 * PUBSUB_MESSAGES);
   await la.close();
   await lb.close();
-  return rate.perSecond;
+  return { perSecond: rate.perSecond, redisCpuUs };
+}
+
+/** Seconds of CPU (user + sys) the servers listening on `ports` have used. */
+async function serversCpu(ports: readonly number[]): Promise<number> {
+  const infos = await Promise.all(
+    ports.map(async (serverPort) => {
+      const client = new Redis(serverPort, "127.0.0.1");
+      try {
+        return await client.info("cpu");
+      } finally {
+        client.disconnect();
+      }
+    }),
+  );
+  return infos.reduce((sum, info) => sum + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0), 0);
 }
 
 async function pubsubRaw(): Promise<number> {
@@ -163,26 +193,40 @@ async function pubsubRaw(): Promise<number> {
 try {
   console.log(`machine: ${machine()}; redis-server on port ${port}; concurrency ${CONCURRENCIES.join(", ")}`);
   const rows: string[][] = [];
-  for (const concurrency of CONCURRENCIES) {
+  for (const concurrency of PARTS.has("durable") ? CONCURRENCIES : []) {
     const ours = await durableBerrymq(url, concurrency);
     const bull = await durableBullmq(concurrency, false);
     const bullBack = await durableBullmq(concurrency, true);
     rows.push([`durable round trip, concurrency ${concurrency}`, formatRate(ours), "BullMQ 6.7.0 add→process→complete", formatRate(bull), (ours / bull).toFixed(2), "≥ 1.00"]);
     rows.push([`durable round trip, concurrency ${concurrency}`, formatRate(ours), "BullMQ 6.7.0 …→QueueEvents (result read back)", formatRate(bullBack), (ours / bullBack).toFixed(2), "(like for like)"]);
   }
-  const link = await pubsubBerrymq(url);
-  const raw = await pubsubRaw();
-  rows.push(["pub/sub link", formatRate(link), "raw ioredis 6.0.0 publish/subscribe", formatRate(raw), (link / raw).toFixed(2), "≥ 0.70"]);
-  const cluster = await startCluster();
-  try {
+  if (PARTS.has("pubsub")) {
+    const link = (await pubsubBerrymq(url)).perSecond;
+    const raw = await pubsubRaw();
+    rows.push(["pub/sub link", formatRate(link), "raw ioredis 6.0.0 publish/subscribe", formatRate(raw), (link / raw).toFixed(2), "≥ 0.70"]);
+  }
+  const cluster = PARTS.has("cluster") ? await startCluster() : undefined;
+  if (cluster !== undefined) try {
     const connection: RedisConnection = { cluster: [...cluster.startupNodes] };
     // redis-cli --cluster create gives the three masters these slot ranges.
     const spread = [prefixInSlots("bench-a", 0, 5460), prefixInSlots("bench-b", 5461, 10922), prefixInSlots("bench-c", 10923, 16383)];
-    const one = await durableBerrymq(connection, 8, [spread[0] as string]);
-    const three = await durableBerrymq(connection, 8, spread);
+    const one = PARTS.has("durable") ? await durableBerrymq(connection, 8, [spread[0] as string]) : Number.NaN;
+    const three = PARTS.has("durable") ? await durableBerrymq(connection, 8, spread) : Number.NaN;
     rows.push(["Cluster: durable, 3 prefixes on 3 masters, concurrency 8 each", formatRate(three), "Cluster: 1 prefix (1 master), concurrency 8", formatRate(one), (three / one).toFixed(2), "≥ 1.50"]);
-    const clusterLink = await pubsubBerrymq(connection);
-    rows.push(["Cluster: pub/sub link (PUBLISH)", formatRate(clusterLink), "standalone pub/sub link", formatRate(link), (clusterLink / link).toFixed(2), "(context)"]);
+    // Concrete filter (the receiver imports bench:tick only): sharded pub/sub against PUBLISH (sharded: false, as before).
+    const redisCpu = (): Promise<number> => serversCpu(cluster.nodes.map((node) => node.port));
+    const cpu = (us: number): string => `${us.toFixed(1)} µs Redis CPU/msg`;
+    for (const perTick of [PUBSUB_MESSAGES, 10]) {
+      const flow = perTick === PUBSUB_MESSAGES ? "all in one tick" : `${perTick} per tick`;
+      const before = await pubsubBerrymq(connection, `Cluster RedisLink, concrete filter, ${flow}, sharded: false (PUBLISH)`, { sharded: false, concrete: true, perTick, redisCpu });
+      const after = await pubsubBerrymq(connection, `Cluster RedisLink, concrete filter, ${flow}, sharded (SPUBLISH)`, { concrete: true, perTick, redisCpu });
+      rows.push([`Cluster: pub/sub link, concrete filter, ${flow}: sharded (SPUBLISH)`, formatRate(after.perSecond), "same, sharded: false (PUBLISH, before)", formatRate(before.perSecond), (after.perSecond / before.perSecond).toFixed(2), "≥ 2.00"]);
+      rows.push([`  Redis CPU per message, ${flow}: sharded`, cpu(after.redisCpuUs), "sharded: false", cpu(before.redisCpuUs), (before.redisCpuUs / after.redisCpuUs).toFixed(2), "(less is better; ratio = before/after)"]);
+      if (perTick === PUBSUB_MESSAGES) {
+        const wildcard = await pubsubBerrymq(connection, "Cluster RedisLink, *:* filters (SPUBLISH + PUBLISH)", { redisCpu });
+        rows.push(["Cluster: pub/sub link, *:* filters (SPUBLISH + PUBLISH), all in one tick", formatRate(wildcard.perSecond), "concrete filter, sharded: false (PUBLISH)", formatRate(before.perSecond), (wildcard.perSecond / before.perSecond).toFixed(2), "(context)"]);
+      }
+    }
   } finally {
     await cluster.stop();
   }

@@ -26,6 +26,8 @@ export interface ClientOverrides {
   /** null: commands wait for the reconnection or the failover (durable channels must not fail on a restart). */
   maxRetriesPerRequest?: number | null;
   connectionName?: string;
+  /** Cluster only: SSUBSCRIBE through one subscriber connection per master (ioredis `shardedSubscribers`). */
+  shardedSubscribers?: boolean;
 }
 
 // How long a Cluster command waits between attempts while a master fails over, in ms.
@@ -68,30 +70,33 @@ export function openClient(connection: RedisConnection, overrides: ClientOverrid
   const wait = overrides.maxRetriesPerRequest === null;
   if (typeof connection === "string") {
     if (!/^rediss?:\/\//.test(connection)) throw new InvalidArgumentError("connection", connection, "a redis:// or rediss:// URL");
-    return new Redis(connection, { ...overrides, lazyConnect: false });
+    const { shardedSubscribers: _sharded, ...plain } = overrides;
+    return new Redis(connection, { ...plain, lazyConnect: false });
   }
   if (typeof connection !== "object" || connection === null) {
     throw new InvalidArgumentError("connection", connection, "a redis:// URL, ioredis options, { cluster: [...] }, or a Redis/Cluster client");
   }
   if (connection instanceof Cluster || (isForeignClient(connection) && connection.isCluster === true)) {
-    const { enableOfflineQueue, ...perNode } = overrides;
+    const { enableOfflineQueue, shardedSubscribers, ...perNode } = overrides;
     const { replyMapping: _mapping, ...basePerNode } = (connection as Cluster).options.redisOptions ?? {};
     const options: ClusterOptions = {
       ...clusterRetries(wait),
       lazyConnect: false,
       redisOptions: { ...basePerNode, ...perNode },
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+      ...(shardedSubscribers === undefined ? {} : { shardedSubscribers }),
     };
     return (connection as Cluster).duplicate(undefined, options as Parameters<Cluster["duplicate"]>[1]) as Cluster;
   }
   if (connection instanceof Redis || isForeignClient(connection)) {
-    return (connection as Redis).duplicate({ ...overrides, lazyConnect: false }) as Redis;
+    const { shardedSubscribers: _sharded, ...plain } = overrides;
+    return (connection as Redis).duplicate({ ...plain, lazyConnect: false }) as Redis;
   }
   if ("cluster" in connection) {
     if (!Array.isArray(connection.cluster) || connection.cluster.length === 0) {
       throw new InvalidArgumentError("connection.cluster", connection.cluster, "a non-empty list of startup nodes ({ host, port }, \"host:port\" or a port)");
     }
-    const { enableOfflineQueue, ...perNode } = overrides;
+    const { enableOfflineQueue, shardedSubscribers, ...perNode } = overrides;
     const given = connection.options ?? {};
     const { replyMapping: _mapping, ...givenPerNode } = given.redisOptions ?? {};
     return new Cluster([...connection.cluster], {
@@ -100,14 +105,16 @@ export function openClient(connection: RedisConnection, overrides: ClientOverrid
       lazyConnect: false,
       redisOptions: { ...givenPerNode, ...perNode },
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+      ...(shardedSubscribers === undefined ? {} : { shardedSubscribers }),
     });
   }
   // berrymq reads replies in the default (legacy) shapes, whatever mapping the caller prefers.
   const { replyMapping: _mapping, ...options } = connection;
+  const { shardedSubscribers: _sharded, ...plain } = overrides;
   // Through Sentinel, a failover is a reconnection to the promoted replica: retry at a steady short pace
   // (ioredis backs off to 2 s) so that the stall ends soon after the promotion, unless told otherwise.
   const sentinel = Array.isArray(options.sentinels) && options.retryStrategy === undefined ? { retryStrategy: (times: number) => Math.min(times * 50, SENTINEL_RETRY) } : {};
-  return new Redis({ ...sentinel, ...options, ...overrides, lazyConnect: false });
+  return new Redis({ ...sentinel, ...options, ...plain, lazyConnect: false });
 }
 
 /** Whether `client` talks to a Redis Cluster. */

@@ -1,12 +1,27 @@
 import type { BerryError } from "../../lib/errors.js";
+import type { ChainableCommander, Cluster } from "ioredis";
 import type { Identifier } from "../../lib/identifier.js";
 import type { Envelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
-import { closeClient, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
+import { ANSWER_ID, ERROR_ID, REPLY_NAME } from "../../lib/reserved.js";
+import { closeClient, isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
 import { MessagesMayBeLostError } from "./errors.js";
-import { channelOf, subscriptionPatterns } from "./glob.js";
+import { channelOf, type ShardedPlan, shardedPlan, subscriptionPatterns } from "./glob.js";
+import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
+import { WildcardRegistry } from "./wildcard-registry.js";
+
+// Answers to requests have two actions only, so their filter `berrymq-reply:*` takes sharded channels.
+const KNOWN_ACTIONS = { [REPLY_NAME]: [ANSWER_ID, ERROR_ID].map((id) => id.slice(REPLY_NAME.length + 1)) };
+
+/** The sharded pub/sub parts of a link on a Redis Cluster. */
+interface Sharded {
+  subscriber: ShardSubscriber;
+  registry: WildcardRegistry;
+  /** The SSUBSCRIBE channels now. */
+  channels: readonly string[];
+}
 
 /** Options of a {@link RedisLink}. */
 export interface RedisLinkOptions extends LinkOptions {
@@ -14,6 +29,11 @@ export interface RedisLinkOptions extends LinkOptions {
   connection?: RedisConnection;
   /** Prefix of every pub/sub channel; links with the same prefix form one bus (default `"berrymq:bus:"`). */
   prefix?: string;
+  /**
+   * On a Redis Cluster, use sharded pub/sub (SPUBLISH/SSUBSCRIBE) for concrete filters, and PUBLISH
+   * only while some link of the prefix has a wildcard filter (default true; ignored elsewhere).
+   */
+  sharded?: boolean;
 }
 
 /**
@@ -36,6 +56,10 @@ export class RedisLink extends Link {
   readonly #subscriber: Subscriber;
   /** The last PSUBSCRIBE/PUNSUBSCRIBE change, so that changes apply in order. */
   #subscribing: Promise<void> = Promise.resolve();
+  /** The subscriber connections lost and not yet subscribed again. */
+  readonly #lost = new Set<Subscriber | ShardSubscriber>();
+  /** Set on a Cluster with `sharded` (the default). */
+  readonly #sharded: Sharded | undefined;
 
   /** Opens a link and waits until it is subscribed; closes it again and rethrows if that fails. */
   static async connect(options: RedisLinkOptions = {}): Promise<RedisLink> {
@@ -52,7 +76,6 @@ export class RedisLink extends Link {
   constructor(options: RedisLinkOptions = {}) {
     super(options);
     this.prefix = options.prefix ?? "berrymq:bus:";
-    this.#patterns = subscriptionPatterns(this.prefix, this.subscriptionFilters);
     const connection = options.connection ?? "redis://127.0.0.1:6379";
     // Publishing fails at once while Redis is down, so the Link buffers, reports and retries.
     this.#publisher = openClient(connection, { enableOfflineQueue: false, connectionName: `berrymq-link-pub:${this.bus.id}` });
@@ -61,7 +84,21 @@ export class RedisLink extends Link {
     this.#subscriber = new Subscriber(connection, `berrymq-link-sub:${this.bus.id}`, this.#publisher);
     this.#subscriber.on("pmessage", (_pattern, _channel, frame) => this.#accept(frame));
     // Pub/sub is at most once: an outage (or a Cluster failover) may lose what was published meanwhile.
-    this.#subscriber.on("lost", (cause) => this.#report(new MessagesMayBeLostError(this.name, cause)));
+    this.#watchLoss(this.#subscriber);
+    const sharded = (options.sharded ?? true) && isCluster(this.#publisher);
+    const plan = this.#plan(sharded);
+    this.#patterns = plan.patterns;
+    if (sharded) {
+      const subscriber = new ShardSubscriber(connection, `berrymq-link-ssub:${this.bus.id}`);
+      const registry = new WildcardRegistry(this.#publisher, this.prefix, this.bus.id);
+      subscriber.on("smessage", (channel, frame) => {
+        if (channel === registry.key) void registry.check();
+        else this.#accept(frame);
+      });
+      this.#watchLoss(subscriber);
+      subscriber.on("resubscribed", () => void registry.check());
+      this.#sharded = { subscriber, registry, channels: plan.channels };
+    }
     this.ready = this.#open();
     this.ready.catch(() => {});
   }
@@ -71,23 +108,37 @@ export class RedisLink extends Link {
     return this.#patterns;
   }
 
-  /** Applies changed import filters to the PSUBSCRIBE set, one change at a time, in order. */
+  /** The SSUBSCRIBE channels this link listens on (on a Cluster with `sharded`; else none). */
+  get shardedChannels(): readonly string[] {
+    return this.#sharded?.channels ?? [];
+  }
+
+  /** Applies changed import filters to the PSUBSCRIBE (and SSUBSCRIBE) sets, one change at a time, in order. */
   protected override importFiltersChanged(_added: readonly Identifier[], _removed: readonly Identifier[]): Promise<void> {
     const change = this.#subscribing.then(async () => {
       await this.ready.catch(() => {});
-      const before = new Set(this.#patterns);
-      const after = subscriptionPatterns(this.prefix, this.subscriptionFilters);
-      this.#patterns = after;
-      const added = after.filter((pattern) => !before.has(pattern));
-      const removed = [...before].filter((pattern) => !after.includes(pattern));
+      const plan = this.#plan(this.#sharded !== undefined);
+      const [added, removed] = difference(this.#patterns, plan.patterns);
+      this.#patterns = plan.patterns;
+      const sharded = this.#sharded;
+      if (sharded !== undefined) {
+        const [fresh, gone] = difference(sharded.channels, plan.channels);
+        sharded.channels = plan.channels;
+        // Registered before the patterns are subscribed, so publishers broadcast by the time they are.
+        if (plan.patterns.length > 0) await sharded.registry.register(true);
+        await sharded.subscriber.ssubscribe(fresh);
+        await sharded.subscriber.sunsubscribe(gone);
+      }
       if (added.length > 0) await this.#subscriber.psubscribe(added);
       if (removed.length > 0) await this.#subscriber.punsubscribe(removed);
+      if (sharded !== undefined && plan.patterns.length === 0) await sharded.registry.register(false);
     });
     this.#subscribing = change.catch(() => {});
     return change;
   }
 
   protected override async transmit(batch: Envelope[]): Promise<void> {
+    if (this.#sharded !== undefined) return this.#transmitSharded(batch, this.#publisher as Cluster, this.#sharded.registry.present);
     // One frame per run of messages with the same identifier: fewer PUBLISHes, same order.
     const pipeline = this.#publisher.pipeline();
     let start = 0;
@@ -97,18 +148,53 @@ export class RedisLink extends Link {
       pipeline.publish(channelOf(this.prefix, (run[0] as Envelope).id), `${this.bus.id}\n${JSON.stringify(run)}`);
       start = i;
     }
-    const results = await pipeline.exec();
-    if (results === null) throw new Error("redis pipeline was discarded");
-    for (const [error] of results) if (error) throw error;
+    await execPipeline(pipeline);
+  }
+
+  // On a Cluster: SPUBLISH reaches the concrete filters (served by the channel's master alone); PUBLISH,
+  // copied to every node, only while some link has wildcard filters. A bus with both gets both copies and
+  // keeps the first (messageId).
+  async #transmitSharded(batch: Envelope[], cluster: Cluster, broadcast: boolean): Promise<void> {
+    const sends: Promise<unknown>[] = [];
+    // PUBLISH has no key: one pipeline keeps the batch on one node, in order.
+    const broadcasts = broadcast ? cluster.pipeline() : undefined;
+    let start = 0;
+    for (let i = 1; i <= batch.length; i++) {
+      if (i < batch.length && batch[i]?.id === batch[start]?.id) continue;
+      const run = batch.slice(start, i);
+      const channel = channelOf(this.prefix, (run[0] as Envelope).id);
+      const frame = `${this.bus.id}\n${JSON.stringify(run)}`;
+      sends.push(cluster.spublish(channel, frame));
+      broadcasts?.publish(channel, frame);
+      start = i;
+    }
+    if (broadcasts !== undefined) sends.push(execPipeline(broadcasts));
+    await Promise.all(sends);
   }
 
   protected override async closeTransport(): Promise<void> {
-    await Promise.all([closeClient(this.#publisher), this.#subscriber.close()]);
+    await this.#sharded?.registry.close();
+    await Promise.all([closeClient(this.#publisher), this.#subscriber.close(), this.#sharded?.subscriber.close()]);
   }
 
   async #open(): Promise<void> {
-    await Promise.all([whenReady(this.#publisher), this.#subscriber.psubscribe(this.#patterns)]);
+    const sharded = this.#sharded;
+    await Promise.all([
+      whenReady(this.#publisher),
+      this.#subscriber.psubscribe(this.#patterns),
+      sharded?.subscriber.ssubscribe([...sharded.channels, sharded.registry.key]),
+    ]);
+    if (sharded !== undefined) {
+      await sharded.registry.register(this.#patterns.length > 0);
+      await sharded.registry.check();
+    }
     this.start();
+  }
+
+  // What to subscribe to: on a Cluster with sharded pub/sub, concrete filters take sharded channels.
+  #plan(sharded: boolean): ShardedPlan {
+    if (!sharded) return { channels: [], patterns: subscriptionPatterns(this.prefix, this.subscriptionFilters) };
+    return shardedPlan(this.prefix, this.subscriptionFilters, KNOWN_ACTIONS);
   }
 
   // A frame is "<origin bus id>\n<JSON array of envelopes>"; the origin lets a bus skip its own frames unparsed.
@@ -135,7 +221,32 @@ export class RedisLink extends Link {
     }
   }
 
+  // One report per outage, however many of the link's subscriber connections it broke.
+  #watchLoss(subscriber: Subscriber | ShardSubscriber): void {
+    const lost = (cause: Error): void => {
+      if (this.#lost.size === 0) this.#report(new MessagesMayBeLostError(this.name, cause));
+      this.#lost.add(subscriber);
+    };
+    const back = (): void => void this.#lost.delete(subscriber);
+    if (subscriber instanceof Subscriber) subscriber.on("lost", lost).on("resubscribed", back);
+    else subscriber.on("lost", lost).on("resubscribed", back);
+  }
+
   #report(error: BerryError): void {
     if (!this.emit("error", error)) this.bus.report(error);
   }
+}
+
+/** What `after` adds to `before`, and what it drops. */
+function difference(before: readonly string[], after: readonly string[]): [added: string[], removed: string[]] {
+  const old = new Set(before);
+  const now = new Set(after);
+  return [after.filter((item) => !old.has(item)), before.filter((item) => !now.has(item))];
+}
+
+/** Runs a pipeline; throws its first error. */
+async function execPipeline(pipeline: ChainableCommander): Promise<void> {
+  const results = await pipeline.exec();
+  if (results === null) throw new Error("redis pipeline was discarded");
+  for (const [error] of results) if (error) throw error;
 }

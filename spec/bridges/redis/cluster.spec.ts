@@ -14,6 +14,7 @@ import { hashSlot, prefixInSlots } from "../../../bridges/redis/hash-slot.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
 import { Bus } from "../../../lib/bus.js";
+import { within } from "../../../lib/request.js";
 import { type RedisCluster, startCluster } from "../../helpers/redis-cluster.js";
 import { withClient } from "../../helpers/redis-probe.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
@@ -118,28 +119,181 @@ describe("redis cluster: what users configure", () => {
     }
   });
 
-  it("a RedisLink's PSUBSCRIBE set follows subscribe/unsubscribe", async () => {
+});
+
+/** PUBLISH and SPUBLISH calls on every live node since the last `resetStats()`. */
+async function publishCalls(): Promise<{ publish: number; spublish: number }> {
+  const live = cluster.nodes.filter((node) => node.pid !== undefined);
+  const stats = await Promise.all(live.map((node) => withClient(node.port, (client) => client.info("commandstats"))));
+  const count = (command: string): number => stats.reduce((sum, text) => sum + Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(text)?.[1] ?? 0), 0);
+  return { publish: count("publish"), spublish: count("spublish") };
+}
+
+async function resetStats(): Promise<void> {
+  const live = cluster.nodes.filter((node) => node.pid !== undefined);
+  await Promise.all(live.map((node) => withClient(node.port, (client) => client.config("RESETSTAT"))));
+}
+
+/** Ids received by followers of `filters` on `bus`, in order. */
+function record(bus: Bus, filters: readonly string[]): string[] {
+  const got: string[] = [];
+  for (const filter of filters) bus.follow(filter, (m) => void got.push(m.id));
+  return got;
+}
+
+describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
+  it("concrete filters take sharded channels: no PUBLISH while no link has a wildcard filter; sender wildcards and answers arrive", async () => {
+    const prefix = `sh-${randomUUID()}:`;
+    const a = new Bus();
+    const b = new Bus();
+    // No import filters: only the answers to a's requests, which are sharded channels too.
+    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, importFilters: [] });
+    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, importFilters: ["orders:new", "job:stop", "calc:add"] });
+    assert.deepEqual(la.patterns, [], "no PSUBSCRIBE");
+    assert.deepEqual(lb.patterns, []);
+    assert.ok(la.shardedChannels.includes(`${prefix}berrymq-reply:answer`) && la.shardedChannels.includes(`${prefix}berrymq-reply:error`));
+    for (const channel of ["orders:new", "*:new", "orders:*", "*:*", "job:stop", "*:stop"]) assert.ok(lb.shardedChannels.includes(prefix + channel), channel);
+    const got = record(b, ["orders:new", "job:stop"]);
+    b.follow("calc:add", (m) => (m.args[0] as number) + (m.args[1] as number));
+    await resetStats();
+    for (const id of ["orders:new", "orders:old", "*:stop", "job:*", "mail:new", "*:*"]) a.twitter(id);
+    assert.equal(await a.ask("calc:add", 2, 3, within({ timeout: 5_000 })), 5);
+    await waitFor(() => got.length >= 5, `5 messages, got ${got.join(",")}`);
+    await sleep(300);
+    // Symmetric wildcards: "*:*" matches both followers, as on a bus.
+    assert.deepEqual([...got].sort(), ["*:*", "*:*", "*:stop", "job:*", "orders:new"].sort());
+    const calls = await publishCalls();
+    assert.equal(calls.publish, 0, "nothing broadcast to every node");
+    assert.ok(calls.spublish >= 8, `SPUBLISH used: ${calls.spublish}`);
+    await la.close();
+    await lb.close();
+  });
+
+  it("wildcard filters get every match through PUBLISH while they exist; a bus with both kinds gets each message once", async () => {
+    const prefix = `shw-${randomUUID()}:`;
+    const a = new Bus();
+    const b = new Bus();
+    const c = new Bus();
+    const d = new Bus();
+    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, importFilters: [] });
+    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, importFilters: ["orders:new"] });
+    const lc = await RedisLink.connect({ bus: c, connection: connection(), prefix, importFilters: ["orders:*", "*:stop"] });
+    const ld = await RedisLink.connect({ bus: d, connection: connection(), prefix, importFilters: ["orders:new", "orders:*"] });
+    assert.ok(lc.patterns.length > 0 && lc.shardedChannels.every((channel) => !channel.includes("orders")));
+    const gotB = record(b, ["orders:new"]);
+    const gotC = record(c, ["orders:*", "*:stop"]);
+    const gotD: string[] = [];
+    d.follow("orders:*", (m) => void gotD.push(m.id));
+    for (const id of ["orders:new", "orders:old", "*:stop", "job:stop", "mail:new", "*:new"]) a.twitter(id);
+    await waitFor(() => gotC.length >= 6 && gotB.length >= 2 && gotD.length >= 4, `c ${gotC.join(",")}; b ${gotB.join(",")}; d ${gotD.join(",")}`);
+    await sleep(300);
+    // "*:stop" matches both of c's followers (symmetric wildcards), as on one bus.
+    assert.deepEqual([...gotC].sort(), ["orders:new", "orders:old", "*:stop", "*:stop", "job:stop", "*:new"].sort());
+    assert.deepEqual([...gotB].sort(), ["orders:new", "*:new"].sort());
+    assert.deepEqual([...gotD].sort(), ["orders:new", "orders:old", "*:stop", "*:new"].sort(), "each once (both kinds of subscription, one copy kept)");
+    // The wildcard links go: publishers hear it and stop broadcasting.
+    await lc.close();
+    await ld.close();
+    let broadcast = Number.POSITIVE_INFINITY;
+    for (let tries = 0; broadcast > 0; tries++) {
+      assert.ok(tries < 50, "PUBLISH stops once no link has wildcard filters");
+      await resetStats();
+      const before = gotB.length;
+      a.twitter("orders:new");
+      await waitFor(() => gotB.length === before + 1, "orders:new");
+      broadcast = (await publishCalls()).publish;
+      if (broadcast > 0) await sleep(100);
+    }
+    await la.close();
+    await lb.close();
+  });
+
+  it("subscribe/unsubscribe at run time move filters between sharded channels and patterns; answers keep arriving", async () => {
     const prefix = `sub-${randomUUID()}:`;
     const a = new Bus();
     const b = new Bus();
     const la = await RedisLink.connect({ bus: a, connection: connection(), prefix });
     const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, importFilters: [] });
     const got: string[] = [];
-    b.follow("*:*", (m) => void got.push(m.id));
+    b.follow("*:*", (m) => void (m.name === "svc" || got.push(m.id)));
+    a.follow("svc:echo", (m) => m.args[0]);
     // With no import filters the link still listens for answers to its own requests (berrymq-reply:*).
-    const base = [...lb.patterns];
-    assert.ok(base.every((pattern) => !pattern.includes("orders")));
+    const base = [...lb.shardedChannels];
+    assert.deepEqual(lb.patterns, []);
+    assert.ok(base.every((channel) => !channel.includes("orders") && !channel.includes("mail")));
     await lb.subscribe("orders:*");
+    assert.ok(lb.patterns.length > 0, "a wildcard filter is a pattern");
     a.twitter("orders:new");
     a.twitter("mail:new");
     await waitFor(() => got.length === 1, "orders:new");
     await lb.unsubscribe("orders:*");
-    assert.deepEqual(lb.patterns, base);
+    assert.deepEqual(lb.patterns, []);
+    assert.deepEqual(lb.shardedChannels, base);
     a.twitter("orders:late");
     await lb.subscribe("mail:new");
+    assert.ok(lb.shardedChannels.includes(`${prefix}mail:new`));
     a.twitter("mail:new");
     await waitFor(() => got.length === 2, "mail:new");
+    assert.equal(await b.ask("svc:echo", "hi", within({ timeout: 5_000 })), "hi");
+    await lb.unsubscribe("mail:new");
+    assert.deepEqual(lb.shardedChannels, base);
+    a.twitter("mail:new");
+    await sleep(300);
     assert.deepEqual(got, ["orders:new", "mail:new"]);
+    await la.close();
+    await lb.close();
+  });
+
+  it("sharded: false keeps PUBLISH/PSUBSCRIBE for every filter", async () => {
+    const prefix = `plain-${randomUUID()}:`;
+    const a = new Bus();
+    const b = new Bus();
+    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: false, importFilters: [] });
+    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: false, importFilters: ["orders:new"] });
+    assert.deepEqual(lb.shardedChannels, []);
+    const got = record(b, ["orders:new"]);
+    await resetStats();
+    a.twitter("orders:new");
+    await waitFor(() => got.length === 1, "orders:new");
+    const calls = await publishCalls();
+    assert.ok(calls.publish >= 1 && calls.spublish === 0, JSON.stringify(calls));
+    await la.close();
+    await lb.close();
+  });
+
+  it("a failover of the master owning a sharded channel is reported, and delivery resumes (loss counted)", async () => {
+    const prefix = `shf-${randomUUID()}:`;
+    const a = new Bus();
+    const b = new Bus();
+    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, importFilters: [], bufferSize: 100_000 });
+    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, importFilters: ["fo:tick"] });
+    const codes: string[] = [];
+    lb.on("error", (error) => void codes.push(error.code));
+    la.on("error", () => {});
+    const got = new Set<number>();
+    b.follow("fo:tick", (m) => void got.add(m.args[0] as number));
+    let sent = 0;
+    let sending = true;
+    const stream = (async () => {
+      while (sending) {
+        a.twitter("fo:tick", ++sent);
+        await sleep(2);
+      }
+    })();
+    await waitFor(() => got.size >= 50, "streaming");
+    const owner = await cluster.masterOf(`${prefix}fo:tick`);
+    const promotion = await cluster.fail(owner);
+    await waitFor(() => codes.includes("REDIS_MESSAGES_MAY_BE_LOST"), "the loss reported", 15_000);
+    const afterFailover = sent;
+    await waitFor(() => [...got].some((n) => n > afterFailover), "delivery resumes after the failover", 15_000);
+    sending = false;
+    await stream;
+    const last = sent;
+    await waitFor(() => got.has(last), "the last message", 15_000);
+    const lost = Array.from({ length: last }, (_, i) => i + 1).filter((n) => !got.has(n)).length;
+    // Pub/sub is at most once: what the old master held for the subscriber when it died may be lost; this is the figure.
+    console.log(`sharded failover: promotion ${promotion} ms, ${last} sent, ${lost} lost, ${codes.filter((code) => code === "REDIS_MESSAGES_MAY_BE_LOST").length} loss report(s)`);
+    assert.ok(codes.filter((code) => code === "REDIS_MESSAGES_MAY_BE_LOST").length >= 1);
     await la.close();
     await lb.close();
   });

@@ -59,6 +59,24 @@ describe("RedisLink", () => {
     await receiver.link.close();
   });
 
+  it("a filter with a namespace (job@ns:*) gets that namespace's messages, and only those", async () => {
+    assert.deepEqual(subscriptionPatterns("p:", ["job@ns:*"]), ["p:job@ns:*", "p:\\*@ns:*"]);
+    const prefix = `ns-${randomUUID()}:`;
+    const sender = await linkedBus(prefix);
+    const receiver = await linkedBus(prefix, ["job@ns:*"]);
+    const got: string[] = [];
+    receiver.bus.follow("job@ns:*", (m) => void got.push(m.id));
+    sender.bus.twitter("job@other:run");
+    sender.bus.twitter("job:run");
+    sender.bus.twitter("job@ns:run");
+    sender.bus.twitter("*@ns:stop");
+    await waitFor(() => got.length === 2, `two messages of namespace ns, got ${got.join(",")}`);
+    await sleep(100);
+    assert.deepEqual(got, ["job@ns:run", "*@ns:stop"]);
+    await sender.link.close();
+    await receiver.link.close();
+  });
+
   it("keeps buses with different prefixes apart, and publishes on <prefix><identifier>", async () => {
     const one = await linkedBus(`p1-${randomUUID()}:`);
     const two = await linkedBus(`p2-${randomUUID()}:`);

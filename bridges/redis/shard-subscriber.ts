@@ -1,0 +1,83 @@
+import { EventEmitter } from "eventemitter3";
+import type { Cluster } from "ioredis";
+import { closeClient, openClient, type RedisConnection, whenReady } from "./connection.js";
+import type { SubscriberEvents } from "./subscriber.js";
+
+/** Events of a {@link ShardSubscriber}: as a {@link Subscriber}'s, with `smessage` for sharded channels. */
+export interface ShardSubscriberEvents extends Omit<SubscriberEvents, "pmessage"> {
+  /** A message on a subscribed sharded channel. */
+  smessage: [channel: string, message: string];
+}
+
+/** How long the subscribers must stay connected after a failure before the outage counts as over, in ms. */
+const STABLE = 2_000;
+
+/**
+ * Sharded pub/sub on a Redis Cluster (Redis 7 SSUBSCRIBE): one subscriber connection per master that owns
+ * a subscribed channel's slot (ioredis `shardedSubscribers`), moved to the promoted replica on a failover.
+ * A subscriber connection that ends is reported as `lost` (what its master published meanwhile is missed),
+ * and `resubscribed` once every channel is subscribed again.
+ */
+export class ShardSubscriber extends EventEmitter<ShardSubscriberEvents> {
+  readonly #client: Cluster;
+  readonly #channels = new Set<string>();
+  #wasReady = false;
+  #lost = false;
+  #closed = false;
+  #stable: NodeJS.Timeout | undefined;
+
+  /** Opens the subscriber client on the Cluster `connection` (nothing is subscribed yet). */
+  constructor(connection: RedisConnection, connectionName: string) {
+    super();
+    this.#client = openClient(connection, { connectionName, shardedSubscribers: true }) as Cluster;
+    this.#client.on("smessage", (channel: string, message: string) => this.emit("smessage", channel, message));
+    this.#client.on("error", () => {}); // reported once, as `lost`
+    // "-node" also tells of the client's ordinary connections; only a subscriber's end (which ioredis
+    // does not signal for the subscribers it stops itself) loses messages.
+    this.#client.on("-node", (node: { options?: { connectionName?: string } } | null) => {
+      if (!(node?.options?.connectionName ?? "").includes("(ssubscriber)")) return;
+      clearTimeout(this.#stable);
+      if (this.#closed || !this.#wasReady || this.#lost || this.#channels.size === 0) return;
+      this.#lost = true;
+      this.emit("lost", new Error("a sharded subscriber connection to a Redis Cluster node ended"));
+    });
+    // ioredis retries a failed node's subscriber until the replica is promoted, saying "ready" between
+    // tries: the outage is over once the subscribers have been ready for STABLE ms.
+    this.#client.on("subscribersReady", () => {
+      if (this.#closed || !this.#lost) return;
+      clearTimeout(this.#stable);
+      this.#stable = setTimeout(() => {
+        this.#lost = false;
+        this.emit("resubscribed");
+      }, STABLE);
+    });
+  }
+
+  /** The sharded channels subscribed now. */
+  get channels(): readonly string[] {
+    return [...this.#channels];
+  }
+
+  /** Subscribes to more channels (one SSUBSCRIBE each: channels of different slots live on different masters). */
+  async ssubscribe(channels: readonly string[]): Promise<void> {
+    await whenReady(this.#client);
+    this.#wasReady = true;
+    const fresh = channels.filter((channel) => !this.#channels.has(channel));
+    for (const channel of fresh) this.#channels.add(channel);
+    await Promise.all(fresh.map((channel) => this.#client.ssubscribe(channel)));
+  }
+
+  /** Unsubscribes from channels. */
+  async sunsubscribe(channels: readonly string[]): Promise<void> {
+    const known = channels.filter((channel) => this.#channels.delete(channel));
+    if (this.#client.status !== "ready") return;
+    await Promise.all(known.map((channel) => this.#client.sunsubscribe(channel)));
+  }
+
+  /** Closes every subscriber connection. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#stable);
+    await closeClient(this.#client);
+  }
+}
