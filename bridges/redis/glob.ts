@@ -1,4 +1,5 @@
 import { formatIdentifier, type Identifier, parseIdentifier, WILDCARD } from "../../lib/identifier.js";
+import { REPLY_NAME } from "../../lib/reserved.js";
 
 const GLOB_SPECIAL = /[*?[\]\\]/g;
 
@@ -16,7 +17,7 @@ export function channelOf(prefix: string, identifier: string): string {
  * The PSUBSCRIBE patterns that receive every message matching one of `filters`, the way berryMQ matches:
  * symmetric wildcards, so a concrete part also listens for messages *sent* with `*` in that part.
  * The patterns may overlap; the link drops the second copy by messageId.
- * @example subscriptionPatterns("bq:", ["job:*"]) // ["bq:job:*", "bq:\\*:*"]
+ * @example subscriptionPatterns("bq:", ["job:*"]) // ["bq:job:*", "bq:job@*:*", "bq:\\*:*", "bq:\\*@*:*"]
  */
 export function subscriptionPatterns(prefix: string, filters: readonly (string | Identifier)[]): string[] {
   const parsed = filters.map((filter) => (typeof filter === "string" ? parseIdentifier(filter) : filter));
@@ -24,9 +25,15 @@ export function subscriptionPatterns(prefix: string, filters: readonly (string |
   if (parsed.some((filter) => filter.name === "*" && filter.action === "*")) return [`${base}*`];
   const patterns = new Set<string>();
   for (const filter of parsed) {
-    const namespace = filter.namespace === "" ? "" : `@${escapeGlob(filter.namespace)}`;
+    // A filter without `@ns` passes every namespace (as Link filters do): `job` also listens on `job@*`.
+    // A `*` name already matches any `name@ns` in a glob.
+    // berrymq's own identifiers (answers to requests) are never namespaced.
+    const namespaces =
+      filter.namespace !== "" ? [`@${escapeGlob(filter.namespace)}`] : filter.name === WILDCARD || filter.name === REPLY_NAME ? [""] : ["", "@*"];
     for (const name of partPatterns(filter.name)) {
-      for (const action of partPatterns(filter.action)) patterns.add(`${base}${name}${namespace}:${action}`);
+      for (const namespace of namespaces) {
+        for (const action of partPatterns(filter.action)) patterns.add(`${base}${name}${namespace}:${action}`);
+      }
     }
   }
   return [...patterns];

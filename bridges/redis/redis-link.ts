@@ -4,7 +4,6 @@ import type { Identifier } from "../../lib/identifier.js";
 import type { Envelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
-import { ANSWER_ID, ERROR_ID, REPLY_NAME } from "../../lib/reserved.js";
 import { closeClient, isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
 import { MessagesMayBeLostError } from "./errors.js";
 import { channelOf, type ShardedPlan, shardedPlan, subscriptionPatterns } from "./glob.js";
@@ -12,8 +11,6 @@ import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
 import { WildcardRegistry } from "./wildcard-registry.js";
 
-// Answers to requests have two actions only, so their filter `berrymq-reply:*` takes sharded channels.
-const KNOWN_ACTIONS = { [REPLY_NAME]: [ANSWER_ID, ERROR_ID].map((id) => id.slice(REPLY_NAME.length + 1)) };
 
 /** The sharded pub/sub parts of a link on a Redis Cluster. */
 interface Sharded {
@@ -31,7 +28,9 @@ export interface RedisLinkOptions extends LinkOptions {
   prefix?: string;
   /**
    * On a Redis Cluster, use sharded pub/sub (SPUBLISH/SSUBSCRIBE) for concrete filters, and PUBLISH
-   * only while some link of the prefix has a wildcard filter (default true; ignored elsewhere).
+   * only while some link of the prefix has a wildcard filter (default false; ignored elsewhere). Opt-in:
+   * it cuts Redis CPU, but messages with different identifiers may then arrive out of order, and a
+   * filter without `@ns` takes only the default namespace (see the README).
    */
   sharded?: boolean;
 }
@@ -85,7 +84,7 @@ export class RedisLink extends Link {
     this.#subscriber.on("pmessage", (_pattern, _channel, frame) => this.#accept(frame));
     // Pub/sub is at most once: an outage (or a Cluster failover) may lose what was published meanwhile.
     this.#watchLoss(this.#subscriber);
-    const sharded = (options.sharded ?? true) && isCluster(this.#publisher);
+    const sharded = (options.sharded ?? false) && isCluster(this.#publisher);
     const plan = this.#plan(sharded);
     this.#patterns = plan.patterns;
     if (sharded) {
@@ -194,7 +193,7 @@ export class RedisLink extends Link {
   // What to subscribe to: on a Cluster with sharded pub/sub, concrete filters take sharded channels.
   #plan(sharded: boolean): ShardedPlan {
     if (!sharded) return { channels: [], patterns: subscriptionPatterns(this.prefix, this.subscriptionFilters) };
-    return shardedPlan(this.prefix, this.subscriptionFilters, KNOWN_ACTIONS);
+    return shardedPlan(this.prefix, this.subscriptionFilters);
   }
 
   // A frame is "<origin bus id>\n<JSON array of envelopes>"; the origin lets a bus skip its own frames unparsed.
