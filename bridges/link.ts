@@ -332,10 +332,10 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
 
   // What every received message goes through first: the far side answers, so a retry waiting out its
   // backoff goes at once; control messages are taken here; routes are learnt; then the import filters.
-  // Two kinds pass them: answers to this bus's requests (`berrymq-reply:*`, which no follower sees, only
-  // the waiting request), and messages addressed to another bus, which only pass through to be routed
-  // on. Anything addressed here that followers would see (talk() callbacks, balanced requests) must
-  // match the import filters like any message.
+  // Only answers (`berrymq-reply:*`, which no follower sees, only the waiting request, here or on the bus
+  // they are routed to) pass them. Anything else must match them like any message, whatever its `to`:
+  // talk() callbacks and balanced requests, addressed here or passing through (a far side could
+  // otherwise address anything to a bus beyond this one and slip past these filters).
   #admits(message: Message): boolean {
     if (this.#down) this.#wakeNow();
     if (message.name === LINK_CONTROL_NAME) {
@@ -343,7 +343,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return false;
     }
     this.#table.learn(message.hops, this);
-    if (message.name === REPLY_NAME || (message.to !== undefined && message.to !== this.bus.id)) return true;
+    if (message.name === REPLY_NAME) return true;
     return this.#importFilters.some((filter) => matchesFilter(filter, message));
   }
 
@@ -427,11 +427,13 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   // An addressed message goes only toward its bus: over the link to it or the learnt route; with no route
-  // known, over every link (the far buses drop what is not theirs; `hops` stops loops). Answers skip the
-  // export filters (the request they answer came in this way); a balanced request does not.
+  // known, over every link (the far buses drop what is not theirs; `hops` stops loops). Answers
+  // (`berrymq-reply:*`, seen by no follower) skip the export filters: the request they answer came in
+  // this way. Everything else does not, whatever its `inReplyTo` says (a far side can forge it): a
+  // balanced request, and a talk() callback, whose identifier must be exported on the way back.
   #routes(message: Message, to: string): boolean {
     if (to === this.bus.id) return false;
-    if (message.inReplyTo === undefined && !this.#exportFilters.some((filter) => matchesFilter(filter, message))) return false;
+    if (message.name !== REPLY_NAME && !this.#exportFilters.some((filter) => matchesFilter(filter, message))) return false;
     const route = this.#table.routeTo(to);
     return route === undefined || route === this;
   }
