@@ -211,12 +211,16 @@ export class BridgeState {
   /** Waits up to `timeout` ms (undefined: until a message or abort) for a message of the token's queue. */
   async get(token: unknown, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Message> {
     const queue = this.#queueOf(token);
+    // A client waiting here is not idle: its token must not expire under the wait (ttl < timeout).
+    const release = this.sessions.hold(token as string);
     try {
       return await queue.get({ ...(timeout === undefined ? {} : { timeout }), ...(signal === undefined ? {} : { signal }) });
     } catch (error) {
       // The server closing ended the wait: the queue is closed, not broken.
       if (this.closing) throw new QueueClosedError(queue.filter);
       throw error;
+    } finally {
+      release();
     }
   }
 
