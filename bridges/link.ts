@@ -306,7 +306,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#arrived.add(message.messageId);
     const reached = this.bus.inject(message);
     if (reached === undefined) this.stats.duplicates++;
-    else this.stats.received++;
+    else this.#arrivedNew(message);
     return reached;
   }
 
@@ -385,8 +385,14 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return false;
     }
     this.#arrived.add(message.messageId);
-    this.stats.received++;
+    this.#arrivedNew(message);
     return true;
+  }
+
+  // A message injected for the first time; a request's answers are to go back through this link.
+  #arrivedNew(message: Message): void {
+    this.stats.received++;
+    if (message.replyTo !== undefined) this.#table.requestCameThrough(message.messageId, this);
   }
 
   /**
@@ -434,7 +440,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #routes(message: Message, to: string): boolean {
     if (to === this.bus.id) return false;
     if (message.name !== REPLY_NAME && !this.#exportFilters.some((filter) => matchesFilter(filter, message))) return false;
-    const route = this.#table.routeTo(to);
+    // An answer goes back the way its request came (hops can be forged; that path cannot).
+    const route = (message.inReplyTo !== undefined ? this.#table.answerPath(message.inReplyTo) : undefined) ?? this.#table.routeTo(to);
     return route === undefined || route === this;
   }
 

@@ -58,6 +58,28 @@ describe("Link against a lying far side", () => {
     await net.close();
   });
 
+  it("forged hops claiming a short route to the asker do not divert its answers", async () => {
+    // victim ⇄ middle ⇄ answerer ⇄ hostile: the hostile side claims the victim is right behind it.
+    const victim = new Bus({ id: "victim" });
+    const middle = new Bus({ id: "middle" });
+    const answerer = new Bus({ id: "answerer" });
+    const hostile = new Bus({ id: "hostile" });
+    const links = [
+      ...MemoryLink.pair({ bus: victim }, { bus: middle }),
+      ...MemoryLink.pair({ bus: middle }, { bus: answerer }),
+      ...MemoryLink.pair({ bus: answerer }, { bus: hostile }),
+    ];
+    const [, , , , fromHostile, hostileSide] = links as [MemoryLink, MemoryLink, MemoryLink, MemoryLink, MemoryLink, MemoryLink];
+    fromHostile.accept(frame({ id: "noise:x", hops: ["victim", "hostile"] }));
+    fromHostile.accept(frame({ id: "noise:y", hops: ["victim"] }));
+    answerer.follow("svc:ping", () => "pong");
+    assert.equal(await victim.ask("svc:ping", within({ timeout: 2_000 })), "pong");
+    await sleep(30);
+    assert.equal(hostileSide.answersReceived, 0, "the answer went back the way the request came, not to the liar");
+    for (const link of links) await link.close();
+    for (const bus of [victim, middle, answerer, hostile]) bus.close();
+  });
+
   it(`a flood of answers to one count:"all" request keeps at most ${MAX_ANSWERS_PER_REQUEST}`, async () => {
     const asker = new Bus({ id: "asker" });
     const hostile = new Bus({ id: "hostile" });
