@@ -44,6 +44,7 @@ export class SessionTable<S extends Session = Session> {
   readonly #onExpire: (token: string, session: S, ttl: number) => void;
   readonly #max: number;
   #counted = 0;
+  #closed = false;
 
   constructor(sweepInterval: number, options: SessionTableOptions<S> = {}) {
     this.#onExpire = options.onExpire ?? (() => {});
@@ -62,8 +63,9 @@ export class SessionTable<S extends Session = Session> {
     return this.#entries.has(token);
   }
 
-  /** @throws RpcFault LimitExceeded when `maxSessions` sessions are open. */
+  /** @throws RpcFault LimitExceeded when `maxSessions` sessions are open, ServerClosing after `closeAll`. */
   checkRoom(): void {
+    this.#checkOpen();
     if (this.#counted >= this.#max)
       throw new RpcFault(
         BridgeErrorCode.LimitExceeded,
@@ -75,9 +77,10 @@ export class SessionTable<S extends Session = Session> {
    * Opens a session. `ttl` is in seconds (Infinity: never expires). `exempt` sessions (the server's own
    * links) do not count against `maxSessions`.
    * @returns its token (the one given, or a new UUID).
-   * @throws RpcFault LimitExceeded when full.
+   * @throws RpcFault LimitExceeded when full; ServerClosing after `closeAll` (nothing would close it).
    */
   open(session: S, ttl: number, token: string = randomUUID(), exempt = false): string {
+    this.#checkOpen();
     if (!exempt) this.checkRoom();
     const previous = this.#entries.get(token);
     if (previous !== undefined) this.#remove(token, previous);
@@ -148,13 +151,19 @@ export class SessionTable<S extends Session = Session> {
     }
   }
 
-  /** Stops the sweeper and closes every session. */
+  /** Stops the sweeper and closes every session; no session opens after it. */
   async closeAll(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#sweeper);
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     this.#counted = 0;
     await Promise.all(entries.map((entry) => entry.session.close()));
+  }
+
+  // A request that was already running when the server began to close must not open what nothing closes.
+  #checkOpen(): void {
+    if (this.#closed) throw new RpcFault(BridgeErrorCode.ServerClosing, "the server is closing: it opens no new connection");
   }
 
   #remove(token: string, entry: Entry<S>): void {
