@@ -238,12 +238,18 @@ function toAnswer(message: Message, identifier: string, bus: string): Answer {
   const payload = message.kwargs.error as { name?: unknown; message?: unknown } | null;
   const name = typeof payload?.name === "string" ? payload.name : "Error";
   const text = typeof payload?.message === "string" ? payload.message : "(no message)";
-  return { ok: false, error: new RemoteError(name, text, bus, identifier), bus, messageId: message.messageId };
+  const bounded = boundedError(name, text);
+  return { ok: false, error: new RemoteError(bounded.name, bounded.message, bus, identifier), bus, messageId: message.messageId };
 }
 
 /** The error answer's payload for what a follower threw: its name and message, bounded in length. */
 export function errorPayload(error: unknown): { name: string; message: string } {
   const name = error instanceof Error ? error.name : "Error";
   const message = error instanceof Error ? error.message : String(error);
+  return boundedError(name, message);
+}
+
+// Both when sending and when receiving (a far side need not have bounded them).
+function boundedError(name: string, message: string): { name: string; message: string } {
   return { name: name.slice(0, 200), message: message.slice(0, 4_000) };
 }

@@ -80,6 +80,26 @@ describe("Link against a lying far side", () => {
     for (const bus of [victim, middle, answerer, hostile]) bus.close();
   });
 
+  it("an error answer's name and message from a far side are bounded like the ones this side sends", async () => {
+    const asker = new Bus({ id: "asker" });
+    const hostile = new Bus({ id: "hostile" });
+    const [askerSide, hostileSide] = MemoryLink.pair({ bus: asker }, { bus: hostile });
+    let requestId = "";
+    hostile.follow("svc:err", (m: Message) => void (requestId = m.messageId));
+    const pending = asker.request("svc:err", within({ timeout: 3_000 }));
+    while (requestId === "") await sleep(2);
+    const error = { name: "N".repeat(50_000), message: "m".repeat(500_000) };
+    askerSide.accept(frame({ id: "berrymq-reply:asker", kwargs: { error }, to: "asker", inReplyTo: requestId }));
+    const [answer] = await pending;
+    assert.ok(answer !== undefined && !answer.ok);
+    assert.equal(answer.error.remoteName.length, 200);
+    assert.ok(answer.error.message.length < 4_500, `message of ${answer.error.message.length} characters`);
+    await askerSide.close();
+    await hostileSide.close();
+    asker.close();
+    hostile.close();
+  });
+
   it(`a flood of answers to one count:"all" request keeps at most ${MAX_ANSWERS_PER_REQUEST}`, async () => {
     const asker = new Bus({ id: "asker" });
     const hostile = new Bus({ id: "hostile" });
