@@ -185,9 +185,10 @@ export class BridgeState {
     const echoes = LegacyEchoFilter.find(this.bus);
     if (echoes === undefined) {
       if (session.kind === "peer") return session.link.accept(envelope) ?? null;
-      return this.bus.inject(fromEnvelope(envelope)) ?? null;
+      return this.bus.inject(checkUnaddressed(fromEnvelope(envelope))) ?? null;
     }
     const message = fromEnvelope(envelope);
+    if (session.kind !== "peer") checkUnaddressed(message);
     if (echoes.isEcho(message)) return null;
     if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
     return this.bus.inject(message) ?? null;
@@ -288,6 +289,18 @@ function checkIdentifier(name: string, value: unknown): asserts value is string 
       typeof value === "string" ? `(${value.length} characters)` : value,
       `a string of at most ${ENVELOPE_LIMITS.identifierLength} characters such as "app:log"`,
     );
+}
+
+// A send-only client receives nothing, so it answers no request: an envelope of its with `to` or
+// `inReplyTo` could only pose as another process's answer (settling a request it never saw).
+function checkUnaddressed(message: Message): Message {
+  if (message.to !== undefined || message.inReplyTo !== undefined) {
+    throw new RpcFault(
+      BridgeErrorCode.Forbidden,
+      "a send-only connection sends no answers and no addressed messages (to, inReplyTo): link with a PeerLink",
+    );
+  }
+  return message;
 }
 
 function wrongKind(kind: string, what: string): RpcFault {
