@@ -85,7 +85,9 @@ describe("Link against a lying far side", () => {
     const hostile = new Bus({ id: "hostile" });
     const [askerSide, hostileSide] = MemoryLink.pair({ bus: asker }, { bus: hostile });
     let requestId = "";
-    hostile.follow("svc:err", (m: Message) => void (requestId = m.messageId));
+    hostile.follow("svc:err", (m: Message) => {
+      requestId = m.messageId;
+    });
     const pending = asker.request("svc:err", within({ timeout: 3_000 }));
     while (requestId === "") await sleep(2);
     const error = { name: "N".repeat(50_000), message: "m".repeat(500_000) };
@@ -105,7 +107,9 @@ describe("Link against a lying far side", () => {
     const hostile = new Bus({ id: "hostile" });
     const [askerSide, hostileSide] = MemoryLink.pair({ bus: asker }, { bus: hostile });
     let requestId = "";
-    hostile.follow("svc:all", (m: Message) => void (requestId = m.messageId));
+    hostile.follow("svc:all", (m: Message) => {
+      requestId = m.messageId;
+    });
     const pending = asker.request("svc:all", within({ count: "all", timeout: 3_000 }));
     while (requestId === "") await sleep(2);
     for (let i = 0; i < MAX_ANSWERS_PER_REQUEST + 500; i++) {

@@ -17,7 +17,9 @@ describe("send-only connections", () => {
     const server = await serve({ bus });
     try {
       let requestId = "";
-      bus.on("message", (m: Message) => void (m.id === "svc:secret" && (requestId = m.messageId)));
+      bus.on("message", (m: Message) => {
+        if (m.id === "svc:secret") requestId = m.messageId;
+      });
       const pending = bus.request("svc:secret", within({ timeout: 800 }));
       const connect = { jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "oneway", ttl: 60 } };
       const token = ((await post(server.url, connect)).body as { result: { token: string } }).result.token;
@@ -32,12 +34,14 @@ describe("send-only connections", () => {
         to: "forge-victim",
         inReplyTo: requestId,
       };
-      const answer = (await post(server.url, { jsonrpc: "2.0", id: 2, method: "berrymq.send", params: { token, envelope } })).body as Rpc;
+      const answer = (await post(server.url, { jsonrpc: "2.0", id: 2, method: "berrymq.send", params: { token, envelope } }))
+        .body as Rpc;
       assert.equal(answer.error?.code, BridgeErrorCode.Forbidden, JSON.stringify(answer));
       await assert.rejects(pending, RequestTimeoutError);
       // Ordinary messages still go.
       const plain = { ...envelope, id: "app:log", messageId: "mallory/2", to: undefined, inReplyTo: undefined };
-      const sent = (await post(server.url, { jsonrpc: "2.0", id: 3, method: "berrymq.send", params: { token, envelope: plain } })).body as Rpc;
+      const sent = (await post(server.url, { jsonrpc: "2.0", id: 3, method: "berrymq.send", params: { token, envelope: plain } }))
+        .body as Rpc;
       assert.equal(sent.error, undefined, JSON.stringify(sent));
     } finally {
       await server.close();

@@ -13,7 +13,8 @@ describe("session ttl and long-polls", () => {
   it("a 0.3 get() blocked longer than the token's ttl is not cut: the token stays alive while it waits", async () => {
     const server = await startPeer({ busId: "ttl-get", server: { sweepInterval: 50 } });
     try {
-      const token = ((await post(server.url, { id: null, method: "connect_via_queue", params: ["job:*", 1] })).body as Legacy).result;
+      const token = ((await post(server.url, { id: null, method: "connect_via_queue", params: ["job:*", 1] })).body as Legacy)
+        .result;
       assert.equal(typeof token, "string");
       const pending = post(server.url, { id: null, method: "get", params: [token, true, 5] });
       await sleep(1_600); // past the 1 s ttl, while the get waits
@@ -40,7 +41,8 @@ describe("session ttl and long-polls", () => {
       assert.equal(answer.error, undefined, JSON.stringify(answer.error));
       assert.deepEqual((answer.result as { args: unknown[] }).args, [8]);
       await sleep(1_600); // now idle past its ttl
-      const late = (await post(server.url, { jsonrpc: "2.0", id: 3, method: "berrymq.getNowait", params: { token } })).body as Rpc;
+      const late = (await post(server.url, { jsonrpc: "2.0", id: 3, method: "berrymq.getNowait", params: { token } }))
+        .body as Rpc;
       assert.ok(late.error !== undefined, "idle past its ttl after the get: expired");
     } finally {
       await server.stop();
