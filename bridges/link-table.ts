@@ -26,6 +26,8 @@ interface Route {
 
 /** Bus ids a table remembers routes to, and neighbour lists it keeps (each bounded; oldest dropped). */
 export const ROUTE_TABLE_LIMIT = 10_000;
+/** Requests whose incoming link a table remembers, so their answers go back the same way (oldest dropped). */
+export const REQUEST_PATHS_LIMIT = 20_000;
 /** Most neighbours kept per announcing bus. */
 export const NEIGHBOURS_LIMIT = 64;
 
@@ -33,12 +35,14 @@ export const NEIGHBOURS_LIMIT = 64;
  * What the links of one bus know together: which link leads toward which bus (learned from the `hops`
  * of received messages: a message from origin A that arrived through link L says A is reachable through
  * L, at that many hops), and which buses each neighbouring bus links to (learned from its announcements),
- * so a message is not re-forwarded to a bus its sender already sent it to.
+ * so a message is not re-forwarded to a bus its sender already sent it to; and which link each request
+ * came in by, so its answers go back that way whatever routes other messages' hops claim.
  */
 export class LinkTable {
   readonly #links = new Set<RoutedLink>();
   readonly #routes = new Map<string, Route>();
   readonly #neighbours = new Map<string, Map<string, readonly Identifier[]>>();
+  readonly #requestPaths = new Map<string, RoutedLink>();
   #announcing = false;
 
   /** A link of this bus started (or learnt its far bus): every link re-announces. */
@@ -51,7 +55,24 @@ export class LinkTable {
   remove(link: RoutedLink): void {
     this.#links.delete(link);
     for (const [bus, route] of this.#routes) if (route.link === link) this.#routes.delete(bus);
+    for (const [request, from] of this.#requestPaths) if (from === link) this.#requestPaths.delete(request);
     this.changed();
+  }
+
+  /** Remembers that the request `messageId` came in through `link` (the first time it came). */
+  requestCameThrough(messageId: string, link: RoutedLink): void {
+    if (this.#requestPaths.has(messageId)) return;
+    if (this.#requestPaths.size >= REQUEST_PATHS_LIMIT) this.#requestPaths.delete(this.#requestPaths.keys().next().value as string);
+    this.#requestPaths.set(messageId, link);
+  }
+
+  /**
+   * The link an answer to `requestId` goes back through: the one the request came in by, when it is
+   * remembered and open. Unlike learnt routes, a far side cannot forge this with made-up `hops`.
+   */
+  answerPath(requestId: string): RoutedLink | undefined {
+    const link = this.#requestPaths.get(requestId);
+    return link === undefined || link.closing ? undefined : link;
   }
 
   /** The set of neighbours changed: tell every link's far side, once per tick. */

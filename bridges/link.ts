@@ -306,7 +306,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#arrived.add(message.messageId);
     const reached = this.bus.inject(message);
     if (reached === undefined) this.stats.duplicates++;
-    else this.stats.received++;
+    else this.#arrivedNew(message);
     return reached;
   }
 
@@ -332,10 +332,10 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
 
   // What every received message goes through first: the far side answers, so a retry waiting out its
   // backoff goes at once; control messages are taken here; routes are learnt; then the import filters.
-  // Two kinds pass them: answers to this bus's requests (`berrymq-reply:*`, which no follower sees, only
-  // the waiting request), and messages addressed to another bus, which only pass through to be routed
-  // on. Anything addressed here that followers would see (talk() callbacks, balanced requests) must
-  // match the import filters like any message.
+  // Only answers (`berrymq-reply:*`, which no follower sees, only the waiting request, here or on the bus
+  // they are routed to) pass them. Anything else must match them like any message, whatever its `to`:
+  // talk() callbacks and balanced requests, addressed here or passing through (a far side could
+  // otherwise address anything to a bus beyond this one and slip past these filters).
   #admits(message: Message): boolean {
     if (this.#down) this.#wakeNow();
     if (message.name === LINK_CONTROL_NAME) {
@@ -343,7 +343,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return false;
     }
     this.#table.learn(message.hops, this);
-    if (message.name === REPLY_NAME || (message.to !== undefined && message.to !== this.bus.id)) return true;
+    if (message.name === REPLY_NAME) return true;
     return this.#importFilters.some((filter) => matchesFilter(filter, message));
   }
 
@@ -385,8 +385,14 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return false;
     }
     this.#arrived.add(message.messageId);
-    this.stats.received++;
+    this.#arrivedNew(message);
     return true;
+  }
+
+  // A message injected for the first time; a request's answers are to go back through this link.
+  #arrivedNew(message: Message): void {
+    this.stats.received++;
+    if (message.replyTo !== undefined) this.#table.requestCameThrough(message.messageId, this);
   }
 
   /**
@@ -427,12 +433,15 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   // An addressed message goes only toward its bus: over the link to it or the learnt route; with no route
-  // known, over every link (the far buses drop what is not theirs; `hops` stops loops). Answers skip the
-  // export filters (the request they answer came in this way); a balanced request does not.
+  // known, over every link (the far buses drop what is not theirs; `hops` stops loops). Answers
+  // (`berrymq-reply:*`, seen by no follower) skip the export filters: the request they answer came in
+  // this way. Everything else does not, whatever its `inReplyTo` says (a far side can forge it): a
+  // balanced request, and a talk() callback, whose identifier must be exported on the way back.
   #routes(message: Message, to: string): boolean {
     if (to === this.bus.id) return false;
-    if (message.inReplyTo === undefined && !this.#exportFilters.some((filter) => matchesFilter(filter, message))) return false;
-    const route = this.#table.routeTo(to);
+    if (message.name !== REPLY_NAME && !this.#exportFilters.some((filter) => matchesFilter(filter, message))) return false;
+    // An answer goes back the way its request came (hops can be forged; that path cannot).
+    const route = (message.inReplyTo !== undefined ? this.#table.answerPath(message.inReplyTo) : undefined) ?? this.#table.routeTo(to);
     return route === undefined || route === this;
   }
 

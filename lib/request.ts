@@ -8,7 +8,8 @@ import { REPLY_NAME } from "./reserved.js";
 export interface RequestOptions {
   /**
    * How many answers to wait for: a number (default 1 for `request`/`ask`), or `"all"`: every answer
-   * that comes within `timeout` (pymq's `multi=True`; the default for `talk`).
+   * that comes within `timeout` (pymq's `multi=True`; the default for `talk`). Either way a request keeps
+   * at most MAX_ANSWERS_PER_REQUEST (10,000) answers: "all" settles early once it has that many.
    */
   count?: number | "all";
   /** Ms to wait (default 5,000; `Infinity` = no limit). With a number `count`, missing answers reject. */
@@ -45,6 +46,8 @@ export function within(options: RequestOptions): Within {
 
 /** Default timeout of a request, in ms. */
 export const DEFAULT_REQUEST_TIMEOUT = 5_000;
+/** Most answers one request keeps: it settles with them (`count` may not ask for more). */
+export const MAX_ANSWERS_PER_REQUEST = 10_000;
 /** Default bound on requests waiting for answers on one bus. */
 export const DEFAULT_MAX_PENDING_REQUESTS = 100_000;
 // Bounds of what balanced requests learn: identifiers remembered, buses per identifier, probes.
@@ -57,7 +60,10 @@ const REDISCOVER_EVERY = 100;
 interface Pending {
   readonly identifier: string;
   readonly answers: Answer[];
+  /** Answers that settle it: `count`, or MAX_ANSWERS_PER_REQUEST for `"all"`. */
   readonly wanted: number;
+  /** `count: "all"`: the timeout resolves rather than rejects. */
+  readonly all: boolean;
   readonly timeout: number;
   readonly resolve: (answers: Answer[]) => void;
   readonly reject: (error: Error) => void;
@@ -76,8 +82,8 @@ interface Servers {
 /** Checks request options at the API boundary; returns them complete. */
 export function checkRequestOptions(options: RequestOptions, defaultCount: number | "all"): Required<Omit<RequestOptions, "signal">> & { signal: AbortSignal | undefined } {
   const count = options.count ?? defaultCount;
-  if (count !== "all" && (!Number.isInteger(count) || count < 1)) {
-    throw new InvalidArgumentError("count", count, 'an integer >= 1 or "all"');
+  if (count !== "all" && (!Number.isInteger(count) || count < 1 || count > MAX_ANSWERS_PER_REQUEST)) {
+    throw new InvalidArgumentError("count", count, `an integer from 1 to ${MAX_ANSWERS_PER_REQUEST}, or "all"`);
   }
   const timeout = checkDuration("timeout", options.timeout ?? DEFAULT_REQUEST_TIMEOUT);
   if (count === "all" && timeout === Number.POSITIVE_INFINITY) {
@@ -127,7 +133,10 @@ export class RequestTable {
     this.#probes.set(messageId, identifier);
   }
 
-  /** Waits for the answers to the request `messageId`. */
+  /**
+   * Waits for the answers to the request `messageId`.
+   * @throws RequestAbortedError at once when `signal` is already aborted (the request must not be sent).
+   */
   open(
     messageId: string,
     identifier: string,
@@ -135,11 +144,14 @@ export class RequestTable {
     to: string | undefined,
   ): Promise<Answer[]> {
     const { count, timeout, signal } = options;
+    // Thrown before the request is sent: the bus then neither delivers nor forwards it.
+    if (signal?.aborted) throw new RequestAbortedError(identifier, [], signal.reason);
     return new Promise<Answer[]>((resolve, reject) => {
       const pending: Pending = {
         identifier,
         answers: [],
-        wanted: count === "all" ? Number.POSITIVE_INFINITY : count,
+        wanted: count === "all" ? MAX_ANSWERS_PER_REQUEST : count,
+        all: count === "all",
         timeout,
         resolve,
         reject,
@@ -147,10 +159,6 @@ export class RequestTable {
         cleanup: undefined,
         to,
       };
-      if (signal?.aborted) {
-        reject(new RequestAbortedError(identifier, [], signal.reason));
-        return;
-      }
       this.#pending.set(messageId, pending);
       pending.timer = setLongTimeout(() => this.#expire(messageId), timeout);
       if (signal !== undefined) {
@@ -187,7 +195,7 @@ export class RequestTable {
   #expire(messageId: string): void {
     const pending = this.#finish(messageId);
     if (pending === undefined) return;
-    if (pending.wanted === Number.POSITIVE_INFINITY) {
+    if (pending.all) {
       pending.resolve(pending.answers);
       return;
     }
@@ -230,12 +238,18 @@ function toAnswer(message: Message, identifier: string, bus: string): Answer {
   const payload = message.kwargs.error as { name?: unknown; message?: unknown } | null;
   const name = typeof payload?.name === "string" ? payload.name : "Error";
   const text = typeof payload?.message === "string" ? payload.message : "(no message)";
-  return { ok: false, error: new RemoteError(name, text, bus, identifier), bus, messageId: message.messageId };
+  const bounded = boundedError(name, text);
+  return { ok: false, error: new RemoteError(bounded.name, bounded.message, bus, identifier), bus, messageId: message.messageId };
 }
 
 /** The error answer's payload for what a follower threw: its name and message, bounded in length. */
 export function errorPayload(error: unknown): { name: string; message: string } {
   const name = error instanceof Error ? error.name : "Error";
   const message = error instanceof Error ? error.message : String(error);
+  return boundedError(name, message);
+}
+
+// Both when sending and when receiving (a far side need not have bounded them).
+function boundedError(name: string, message: string): { name: string; message: string } {
   return { name: name.slice(0, 200), message: message.slice(0, 4_000) };
 }

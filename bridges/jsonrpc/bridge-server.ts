@@ -186,6 +186,13 @@ export class BridgeServer implements PeerHost {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // A kept-alive socket can still carry requests while close() runs: none is taken, each socket is told
+    // to close.
+    if (this.#closed !== undefined) {
+      req.resume();
+      res.setHeader("connection", "close");
+      return reply(res, 503, errorBody(BridgeErrorCode.ServerClosing, "the server is closing: it takes no new request"));
+    }
     const path = (req.url ?? "/").split("?")[0] ?? "";
     if (path !== "/" && path !== "/JSON") {
       req.resume();
@@ -245,6 +252,7 @@ export class BridgeServer implements PeerHost {
     const signal = AbortSignal.any([hangUp.signal, this.#closing.signal]);
     const answer = await routeRequest(this.#rpc, this.#state, payload, { signal });
     if (res.destroyed) return;
+    if (this.#closed !== undefined) res.setHeader("connection", "close");
     if (answer === null) {
       res.writeHead(204).end();
       return;

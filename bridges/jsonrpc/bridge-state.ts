@@ -185,9 +185,10 @@ export class BridgeState {
     const echoes = LegacyEchoFilter.find(this.bus);
     if (echoes === undefined) {
       if (session.kind === "peer") return session.link.accept(envelope) ?? null;
-      return this.bus.inject(fromEnvelope(envelope)) ?? null;
+      return this.bus.inject(checkUnaddressed(fromEnvelope(envelope))) ?? null;
     }
     const message = fromEnvelope(envelope);
+    if (session.kind !== "peer") checkUnaddressed(message);
     if (echoes.isEcho(message)) return null;
     if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
     return this.bus.inject(message) ?? null;
@@ -211,12 +212,16 @@ export class BridgeState {
   /** Waits up to `timeout` ms (undefined: until a message or abort) for a message of the token's queue. */
   async get(token: unknown, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Message> {
     const queue = this.#queueOf(token);
+    // A client waiting here is not idle: its token must not expire under the wait (ttl < timeout).
+    const release = this.sessions.hold(token as string);
     try {
       return await queue.get({ ...(timeout === undefined ? {} : { timeout }), ...(signal === undefined ? {} : { signal }) });
     } catch (error) {
       // The server closing ended the wait: the queue is closed, not broken.
       if (this.closing) throw new QueueClosedError(queue.filter);
       throw error;
+    } finally {
+      release();
     }
   }
 
@@ -284,6 +289,18 @@ function checkIdentifier(name: string, value: unknown): asserts value is string 
       typeof value === "string" ? `(${value.length} characters)` : value,
       `a string of at most ${ENVELOPE_LIMITS.identifierLength} characters such as "app:log"`,
     );
+}
+
+// A send-only client receives nothing, so it answers no request: an envelope of its with `to` or
+// `inReplyTo` could only pose as another process's answer (settling a request it never saw).
+function checkUnaddressed(message: Message): Message {
+  if (message.to !== undefined || message.inReplyTo !== undefined) {
+    throw new RpcFault(
+      BridgeErrorCode.Forbidden,
+      "a send-only connection sends no answers and no addressed messages (to, inReplyTo): link with a PeerLink",
+    );
+  }
+  return message;
 }
 
 function wrongKind(kind: string, what: string): RpcFault {

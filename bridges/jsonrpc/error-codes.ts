@@ -31,4 +31,6 @@ export enum BridgeErrorCode {
   LimitExceeded = -32010,
   /** A number the wire cannot carry exactly (NaN, Infinity, an integer beyond 2^53). */
   InexactNumber = -32011,
+  /** The server is closing (or closed): it opens no new connection and takes no new request (HTTP 503). */
+  ServerClosing = -32012,
 }

@@ -24,6 +24,8 @@ interface Entry<S extends Session> {
   readonly ttl: number;
   readonly exempt: boolean;
   lastAccess: number;
+  /** Requests of the token still running (long-polls): while any is, the token is not idle. */
+  busy: number;
 }
 
 // Expired tokens are remembered (bounded) so that their owner hears "timeout", not "invalid token".
@@ -32,6 +34,7 @@ const EXPIRED_MEMORY = 10_000;
 /**
  * The server's open connections by token, each with its idle `ttl` (seconds on the wire, as in berryMQ
  * 0.3): a token idle longer than that expires and its session is closed, by a sweep and on next access.
+ * A token whose long-poll is waiting is busy, not idle (see `hold`).
  * At most `maxSessions` are open at once.
  */
 export class SessionTable<S extends Session = Session> {
@@ -41,6 +44,7 @@ export class SessionTable<S extends Session = Session> {
   readonly #onExpire: (token: string, session: S, ttl: number) => void;
   readonly #max: number;
   #counted = 0;
+  #closed = false;
 
   constructor(sweepInterval: number, options: SessionTableOptions<S> = {}) {
     this.#onExpire = options.onExpire ?? (() => {});
@@ -59,8 +63,9 @@ export class SessionTable<S extends Session = Session> {
     return this.#entries.has(token);
   }
 
-  /** @throws RpcFault LimitExceeded when `maxSessions` sessions are open. */
+  /** @throws RpcFault LimitExceeded when `maxSessions` sessions are open, ServerClosing after `closeAll`. */
   checkRoom(): void {
+    this.#checkOpen();
     if (this.#counted >= this.#max)
       throw new RpcFault(
         BridgeErrorCode.LimitExceeded,
@@ -72,13 +77,14 @@ export class SessionTable<S extends Session = Session> {
    * Opens a session. `ttl` is in seconds (Infinity: never expires). `exempt` sessions (the server's own
    * links) do not count against `maxSessions`.
    * @returns its token (the one given, or a new UUID).
-   * @throws RpcFault LimitExceeded when full.
+   * @throws RpcFault LimitExceeded when full; ServerClosing after `closeAll` (nothing would close it).
    */
   open(session: S, ttl: number, token: string = randomUUID(), exempt = false): string {
+    this.#checkOpen();
     if (!exempt) this.checkRoom();
     const previous = this.#entries.get(token);
     if (previous !== undefined) this.#remove(token, previous);
-    this.#entries.set(token, { session, ttl: ttl * 1000, exempt, lastAccess: Date.now() });
+    this.#entries.set(token, { session, ttl: ttl * 1000, exempt, lastAccess: Date.now(), busy: 0 });
     if (!exempt) this.#counted++;
     this.#expired.delete(token);
     if (previous !== undefined) void previous.session.close();
@@ -92,6 +98,23 @@ export class SessionTable<S extends Session = Session> {
   }
 
   /**
+   * Marks a token busy while one of its requests runs (a long-poll): it does not expire meanwhile, and
+   * its idle time starts again when the returned function is called. Unknown tokens are ignored.
+   */
+  hold(token: string): () => void {
+    const entry = this.#entries.get(token);
+    if (entry === undefined) return () => {};
+    entry.busy++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      entry.busy--;
+      entry.lastAccess = Date.now();
+    };
+  }
+
+  /**
    * The session of a token, marking it used.
    * @throws RpcFault InvalidToken for an unknown token, TokenExpired for one idle past its ttl.
    */
@@ -101,7 +124,7 @@ export class SessionTable<S extends Session = Session> {
     const entry = this.#entries.get(token);
     // Every call of a batch marks its token used: ttls are seconds, so the tick's cached clock will do.
     const now = coarseNow();
-    if (entry !== undefined && now - entry.lastAccess > entry.ttl) this.#expire(token, entry);
+    if (entry !== undefined && entry.busy === 0 && now - entry.lastAccess > entry.ttl) this.#expire(token, entry);
     else if (entry !== undefined) {
       entry.lastAccess = now;
       return entry.session;
@@ -124,17 +147,23 @@ export class SessionTable<S extends Session = Session> {
   sweep(): void {
     const now = Date.now();
     for (const [token, entry] of this.#entries) {
-      if (now - entry.lastAccess > entry.ttl) this.#expire(token, entry);
+      if (entry.busy === 0 && now - entry.lastAccess > entry.ttl) this.#expire(token, entry);
     }
   }
 
-  /** Stops the sweeper and closes every session. */
+  /** Stops the sweeper and closes every session; no session opens after it. */
   async closeAll(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#sweeper);
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     this.#counted = 0;
     await Promise.all(entries.map((entry) => entry.session.close()));
+  }
+
+  // A request that was already running when the server began to close must not open what nothing closes.
+  #checkOpen(): void {
+    if (this.#closed) throw new RpcFault(BridgeErrorCode.ServerClosing, "the server is closing: it opens no new connection");
   }
 
   #remove(token: string, entry: Entry<S>): void {

@@ -1,0 +1,51 @@
+// Sessions against clients that are busy rather than idle: a long-poll longer than the token's ttl.
+// The server runs in a child process; the client is raw node:http.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { sleep } from "../../helpers/wait-for.js";
+import { startPeer } from "./peer-process.js";
+import { post } from "./raw-http.js";
+
+type Legacy = { id: unknown; result: unknown; error: unknown };
+type Rpc = { result?: unknown; error?: { code: number; message: string } };
+
+describe("session ttl and long-polls", () => {
+  it("a 0.3 get() blocked longer than the token's ttl is not cut: the token stays alive while it waits", async () => {
+    const server = await startPeer({ busId: "ttl-get", server: { sweepInterval: 50 } });
+    try {
+      const token = ((await post(server.url, { id: null, method: "connect_via_queue", params: ["job:*", 1] })).body as Legacy)
+        .result;
+      assert.equal(typeof token, "string");
+      const pending = post(server.url, { id: null, method: "get", params: [token, true, 5] });
+      await sleep(1_600); // past the 1 s ttl, while the get waits
+      server.command({ cmd: "twitter", id: "job:run", args: [7] });
+      const answer = (await pending).body as Legacy;
+      assert.deepEqual(answer.result, ["job:run", [7], {}]);
+      const after = (await post(server.url, { id: null, method: "get_nowait", params: [token] })).body as Legacy;
+      assert.notEqual(after.result, "timeout", "the token did not expire under the waiting client");
+      assert.notEqual(after.result, "invalid token");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("berrymq.get waiting past the ttl gets its message, and the token expires only once idle again", async () => {
+    const server = await startPeer({ busId: "ttl-rpc", server: { sweepInterval: 50 } });
+    try {
+      const connect = { jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "queue", filter: "job:*", ttl: 1 } };
+      const token = ((await post(server.url, connect)).body as { result: { token: string } }).result.token;
+      const pending = post(server.url, { jsonrpc: "2.0", id: 2, method: "berrymq.get", params: { token, timeout: 5_000 } });
+      await sleep(1_600);
+      server.command({ cmd: "twitter", id: "job:run", args: [8] });
+      const answer = (await pending).body as Rpc;
+      assert.equal(answer.error, undefined, JSON.stringify(answer.error));
+      assert.deepEqual((answer.result as { args: unknown[] }).args, [8]);
+      await sleep(1_600); // now idle past its ttl
+      const late = (await post(server.url, { jsonrpc: "2.0", id: 3, method: "berrymq.getNowait", params: { token } }))
+        .body as Rpc;
+      assert.ok(late.error !== undefined, "idle past its ttl after the get: expired");
+    } finally {
+      await server.stop();
+    }
+  });
+});
