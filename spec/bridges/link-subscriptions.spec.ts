@@ -13,19 +13,6 @@ class RecordingLink extends MemoryLink {
     for (const filter of added) this.changes.push(`+${filter.id}`);
     for (const filter of removed) this.changes.push(`-${filter.id}`);
   }
-
-  /** Links two buses both ways, as MemoryLink.pair does. */
-  static wire(a: ConstructorParameters<typeof MemoryLink>[0], b: ConstructorParameters<typeof MemoryLink>[0]): [RecordingLink, RecordingLink] {
-    const left = new RecordingLink(a);
-    const right = new RecordingLink(b);
-    left.peer = right;
-    right.peer = left;
-    left.remoteBusId = right.bus.id;
-    right.remoteBusId = left.bus.id;
-    left.start();
-    right.start();
-    return [left, right];
-  }
 }
 
 describe("bus pattern events", () => {
@@ -50,7 +37,7 @@ describe("bus pattern events", () => {
 
 describe("Link run-time subscriptions", () => {
   it("subscribe/unsubscribe change what is injected, and tell the transport", async () => {
-    const [left, right] = RecordingLink.wire({ bus: new Bus() }, { bus: new Bus(), importFilters: ["orders:*"] });
+    const [left, right] = RecordingLink.pair({ bus: new Bus() }, { bus: new Bus(), importFilters: ["orders:*"] });
     const got: string[] = [];
     right.bus.follow("*:*", (m) => void got.push(`${m.id}=${m.args[0]}`));
 
@@ -79,7 +66,7 @@ describe("Link run-time subscriptions", () => {
   it('importFilters: "followers" imports exactly what the bus follows, as followers come and go', async () => {
     const b = new Bus();
     const early = b.follow("early:*", () => {});
-    const [left, right] = RecordingLink.wire({ bus: new Bus() }, { bus: b, importFilters: "followers" });
+    const [left, right] = RecordingLink.pair({ bus: new Bus() }, { bus: b, importFilters: "followers" });
     assert.deepEqual(right.importFilters, ["early:*"]);
     const got: string[] = [];
     const stop = b.follow("late:x", (m) => void got.push(m.id));

@@ -15,9 +15,10 @@ export class MemoryLink extends Link {
   }
 
   /** Links two buses both ways. */
-  static pair(a: LinkOptions, b: LinkOptions): [MemoryLink, MemoryLink] {
-    const left = new MemoryLink(a);
-    const right = new MemoryLink(b);
+  static pair<T extends MemoryLink>(this: new (options: LinkOptions) => T, a: LinkOptions, b: LinkOptions): [T, T] {
+    // `this`: a subclass's pair() builds the subclass.
+    const left = new this(a);
+    const right = new this(b);
     left.peer = right;
     right.peer = left;
     left.remoteBusId = right.bus.id;
