@@ -52,7 +52,7 @@ describe("README examples", () => {
     if (blocks.some((block) => block.code.includes('"berrymq/redis"'))) redis = await startRedis();
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    blocks.forEach((block, i) => writeFileSync(files[i] as string, `${pointAtSources(block.code)}\nexport {};\n`));
+    for (const [i, block] of blocks.entries()) writeFileSync(files[i] as string, `${pointAtSources(block.code)}\nexport {};\n`);
     writeFileSync(
       join(dir, "tsconfig.json"),
       JSON.stringify({ extends: "../../tsconfig.json", compilerOptions: { noEmit: true, rootDir: "../.." }, include: ["*.ts"], exclude: [] }),
