@@ -9,7 +9,6 @@ import {
   addStaticSpec,
   followingSpec,
   followingSpecsOf,
-  type Guard,
   recordWrapper,
   registrationKey,
 } from "./follower-metadata.js";
