@@ -302,7 +302,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       await this.#blocking.unblock();
       await Promise.race([this.#pump, new Promise((resolve) => setTimeout(resolve, 5))]);
     }
-    await Promise.all([this.#sends.idle(), this.#finishes.idle()]);
+    // Sends and finishes called before end() still go out (behind the one on its way) and are answered,
+    // unless Redis is away: then they fail with the connection, as before.
+    if (this.#client.status === "ready") await Promise.all([this.#sends.idle(), this.#finishes.idle()]);
     try {
       if (this.#client.status === "ready")
         await runScript(this.#client, "berrymqDurableRelease", [this.#keys.deadlines, this.prefix, this.consumer]);
