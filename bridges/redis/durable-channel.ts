@@ -123,7 +123,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /** Messages asked for by takes on their way (so that a finish does not take for the same waiters). */
   #taking = 0;
   /** The loop that takes or blocks for waiting `receive()`s (one at a time: one BLMOVE on the connection). */
-  #pump: Promise<void> | undefined;
+  #pump: Promise<void> = Promise.resolve();
+  #pumping = false;
   readonly #sends: Batcher<readonly (string | number)[], [number, number]>;
   readonly #finishes: Batcher<FinishItem, unknown[]>;
 
@@ -298,7 +299,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Prefetched messages are in this receiver's held list: the release below gives them back, once the
     // calls on their way (which may take more) are answered.
     this.#prefetched.length = 0;
-    while (this.#pump !== undefined) {
+    while (this.#pumping) {
       await this.#blocking.unblock();
       await Promise.race([this.#pump, new Promise((resolve) => setTimeout(resolve, 5))]);
     }
@@ -343,6 +344,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         waiter.timer?.clear();
         waiter.reject(error);
       }
+    } finally {
+      // In the same step as the last check of the loop: a take answered later starts a new pump.
+      this.#pumping = false;
     }
   }
 
@@ -447,10 +451,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 
   // Starts the pump when receive()s wait that no take on its way is for.
   #wake(): void {
-    if (this.#pump !== undefined || this.#ended || this.#waiters.length <= this.#taking) return;
-    this.#pump = this.#pumpLoop().finally(() => {
-      this.#pump = undefined;
-    });
+    if (this.#pumping || this.#ended || this.#waiters.length <= this.#taking) return;
+    this.#pumping = true;
+    this.#pump = this.#pumpLoop();
   }
 
   #sendMany(items: readonly (readonly (string | number)[])[]): Promise<[number, number][]> {
