@@ -166,7 +166,7 @@ local held = P .. 'held:' .. consumer
 local t = now()
 local function finish(id, mode, replyId, response, replyTimeout)
   local m = P .. 'm:' .. id
-  local f = redis.call('HMGET', m, 'state', 'holder', 'deadline', 'from', 'to', 'finished', 'finishedBy')
+  local f = redis.call('HMGET', m, 'state', 'holder', 'deadline', 'from', 'to', 'finished', 'finishedBy', 'sent')
   if f[1] == 'timedout' then
     redis.call('LREM', held, 1, id)
     return {'late'}
@@ -182,13 +182,15 @@ local function finish(id, mode, replyId, response, replyTimeout)
     expire(id, t, retain)
     return {'late'}
   end
-  redis.call('ZREM', DEADLINES, id)
+  if deadline > 0 then redis.call('ZREM', DEADLINES, id) end
   local replyDeadline = 0
   if mode == 'reply' then
     replyDeadline = record(replyId, f[5], f[4], 'reply', response, id, replyTimeout, t)
   end
   redis.call('DEL', m)
-  redis.call('HSET', m, 'state', 'done', 'holder', consumer, 'finished', t .. ' ' .. replyDeadline, 'finishedBy', replyId)
+  -- 'sent' and 'deadline' stay, so that a resent SEND of this id finds it and answers as the first did.
+  redis.call('HSET', m, 'state', 'done', 'holder', consumer, 'finished', t .. ' ' .. replyDeadline, 'finishedBy', replyId,
+    'sent', f[8], 'deadline', f[3])
   redis.call('PEXPIRE', m, 60000)
   return {'ok', t, replyDeadline}
 end

@@ -425,4 +425,21 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     await client.quit();
     await t.end();
   });
+  it("does not queue a message again when its send is resent (same id) after it was answered", async () => {
+    const t = scope();
+    const sender = await t.channel("retry-sender");
+    const worker = await t.channel("retry");
+    const id = randomUUID();
+    const first = await sender.send("once", { to: "retry", timeout: 10_000, id });
+    const task = await worker.receive({ timeout: 2_000 });
+    await worker.reply(task, "ok");
+    const again = await sender.send("once", { to: "retry", timeout: 10_000, id });
+    assert.deepEqual([again.sentAt, again.deadline], [first.sentAt, first.deadline], "answered as the first send was");
+    await assertNothingMore(worker);
+    const reply = await sender.receive({ timeout: 2_000 });
+    assert.deepEqual([reply.kind, reply.inReplyTo], ["reply", id]);
+    await sender.close(reply);
+    await assertNothingMore(sender);
+    await t.end();
+  });
 });
