@@ -517,16 +517,23 @@ type FinishItem = readonly [string, "reply" | "close", string, string, number];
 
 /** Most messages per script call (a batch of sends or finishes, or of messages taken at once). */
 const MAX_BATCH = 100;
+/**
+ * Batches of one kind on their way at once: with two, Redis runs one while this process answers the
+ * other's callers (measured faster than one at concurrency 8, the same at 50).
+ */
+const IN_FLIGHT = 2;
 
 /**
- * Gathers the calls made while one is on its way into the next script call: a call made while Redis is
- * idle goes out at once (in the same tick), and under load N calls cost one round trip and one script
- * run instead of N. Each item's result comes back at its index.
+ * Gathers the calls made while earlier ones are on their way into the next script call: a call made
+ * while fewer than {@link IN_FLIGHT} are on their way goes out at once (with the others of the same tick),
+ * and under load N calls cost one round trip and one script run instead of N. Each item's result comes
+ * back at its index.
  */
 class Batcher<Item, Result> {
   readonly #run: (items: readonly Item[]) => Promise<Result[]>;
   readonly #queue: { item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }[] = [];
-  #busy = false;
+  #running = 0;
+  #scheduled = false;
   readonly #idle: (() => void)[] = [];
 
   constructor(run: (items: readonly Item[]) => Promise<Result[]>) {
@@ -536,42 +543,47 @@ class Batcher<Item, Result> {
   add(item: Item): Promise<Result> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (this.#busy) return;
-      this.#busy = true;
+      if (this.#scheduled || this.#running >= IN_FLIGHT) return;
+      this.#scheduled = true;
       // Calls made in the same tick go out together.
-      queueMicrotask(() => this.#flush());
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        this.#flush();
+      });
     });
   }
 
   /** Resolves once every call added so far is answered. */
   idle(): Promise<void> {
-    if (!this.#busy) return Promise.resolve();
+    if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   #flush(): void {
-    const batch = this.#queue.splice(0, MAX_BATCH);
-    if (batch.length === 0) {
-      this.#busy = false;
-      for (const resolve of this.#idle.splice(0)) resolve();
-      return;
+    while (this.#running < IN_FLIGHT && this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      this.#running++;
+      let running: Promise<Result[]>;
+      try {
+        running = this.#run(batch.map((entry) => entry.item));
+      } catch (error) {
+        running = Promise.reject(error);
+      }
+      running
+        .then(
+          (results) => {
+            for (const [i, entry] of batch.entries()) entry.resolve(results[i] as Result);
+          },
+          (error: unknown) => {
+            for (const entry of batch) entry.reject(error);
+          },
+        )
+        .finally(() => {
+          this.#running--;
+          this.#flush();
+          if (this.#running === 0 && this.#queue.length === 0) for (const resolve of this.#idle.splice(0)) resolve();
+        });
     }
-    let running: Promise<Result[]>;
-    try {
-      running = this.#run(batch.map((entry) => entry.item));
-    } catch (error) {
-      running = Promise.reject(error);
-    }
-    running
-      .then(
-        (results) => {
-          for (const [i, entry] of batch.entries()) entry.resolve(results[i] as Result);
-        },
-        (error: unknown) => {
-          for (const entry of batch) entry.reject(error);
-        },
-      )
-      .finally(() => this.#flush());
   }
 }
 
