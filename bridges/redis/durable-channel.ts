@@ -399,10 +399,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   // next messages: one for each receive() that will follow a finish, plus those waiting, less those held
   // or being taken for them already.
   async #finishMany(items: readonly FinishItem[]): Promise<unknown[][]> {
-    const want = this.#more
-      ? Math.max(0, Math.min(items.length + this.#waiters.length - this.#prefetched.length - this.#taking, MAX_BATCH))
-      : 0;
+    const want =
+      this.#more || this.#lostMoves
+        ? Math.max(0, Math.min(items.length + this.#waiters.length - this.#prefetched.length - this.#taking, MAX_BATCH))
+        : 0;
     const token = want > 0 ? randomUUID() : "";
+    // After the blocking connection came back, the first take looks for a BLMOVE answer it lost.
+    const scan = want > 0 && this.#lostMoves;
+    if (scan) this.#lostMoves = false;
     this.#taking += want;
     let result: unknown;
     try {
@@ -414,12 +418,16 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         this.name,
         token,
         want,
+        scan ? "1" : "",
         ...items.flat(),
       ]);
     } finally {
       this.#taking -= want;
-      // Failed: the receive()s it would have served are the pump's again.
-      if (result === undefined) this.#wake();
+      if (result === undefined) {
+        if (scan) this.#lostMoves = true;
+        // Failed: the receive()s it would have served are the pump's again.
+        this.#wake();
+      }
     }
     const [outcomes, taken, more] = result as [unknown[][], unknown[], number];
     if (want > 0) this.#took(taken, more);

@@ -153,8 +153,9 @@ local taken = take(ARGV[3], ARGV[2], ARGV[4], tonumber(ARGV[5]), ARGV[6], tonumb
 return {taken, redis.call('LLEN', P .. 'in:' .. ARGV[2])}
 `;
 
-// ARGV: prefix, consumer, retain, channel, take token ('' = take nothing), how many to take, then 5 per
-// message: id, mode ('reply' | 'close'), replyId (a fresh token for close), response, replyTimeout.
+// ARGV: prefix, consumer, retain, channel, take token ('' = take nothing), how many to take, scan ('1':
+// the take looks in the held list too, as TAKE's), then 5 per message: id, mode ('reply' | 'close'),
+// replyId (a fresh token for close), response, replyTimeout.
 // Returns {outcomes, messages taken, inbox length (-1 without a take)}, an outcome being {'ok', sent,
 // deadline}, {'late'} or {'notheld', state}. With a take token, the call also takes this receiver's next
 // messages (as TAKE would), saving it a call. A finished message is kept a minute as 'done', so that the
@@ -195,11 +196,11 @@ local function finish(id, mode, replyId, response, replyTimeout)
   return {'ok', t, replyDeadline}
 end
 local outcomes = {}
-for i = 7, #ARGV, 5 do
+for i = 8, #ARGV, 5 do
   table.insert(outcomes, finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])))
 end
 if ARGV[5] == '' then return {outcomes, {}, -1} end
-local taken = take(consumer, ARGV[4], '', retain, ARGV[5], tonumber(ARGV[6]), false, t)
+local taken = take(consumer, ARGV[4], '', retain, ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1', t)
 return {outcomes, taken, redis.call('LLEN', P .. 'in:' .. ARGV[4])}
 `;
 

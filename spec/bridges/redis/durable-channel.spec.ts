@@ -405,6 +405,7 @@ describe("DurableChannel under concurrency (batched calls)", () => {
         "resend",
         "token-2",
         1,
+        "",
         ids[0] as string,
         "reply",
         "reply-1",
@@ -440,6 +441,30 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     assert.deepEqual([reply.kind, reply.inReplyTo], ["reply", id]);
     await sender.close(reply);
     await assertNothingMore(sender);
+    await t.end();
+  });
+  it("after its blocking connection is cut, a receiver gets what a lost BLMOVE answer left in its held list", async () => {
+    const t = scope();
+    const sender = await t.channel("cut-sender");
+    const worker = await t.channel("cut");
+    const pending = worker.receive({ timeout: 8_000 }); // its BLMOVE blocks on the empty inbox
+    await sleep(100);
+    // What a BLMOVE whose answer the connection lost leaves behind: the id in the held list, still queued.
+    const sent = await sender.send("lost", { to: "cut-elsewhere", timeout: 10_000 });
+    const client = new Redis(server.url);
+    await client.lmove(`${t.prefix}in:cut-elsewhere`, `${t.prefix}held:${worker.consumer}`, "LEFT", "RIGHT");
+    const clients = await client.client("LIST");
+    const blocking = /id=(\d+) [^\n]*name=berrymq-durable-block:(\S+)/g;
+    const ids = [...String(clients).matchAll(blocking)].filter((match) => match[2] === worker.consumer).map((match) => match[1]);
+    assert.equal(ids.length, 1, "the worker's blocking connection");
+    await client.client("KILL", "ID", ids[0] as string);
+    const task = await pending;
+    assert.deepEqual([task.id, task.content, task.attempts], [sent.id, "lost", 1]);
+    await worker.reply(task, "found");
+    const reply = await sender.receive({ timeout: 2_000 });
+    assert.deepEqual([reply.inReplyTo, reply.content], [sent.id, "found"]);
+    await sender.close(reply);
+    await client.quit();
     await t.end();
   });
 });
