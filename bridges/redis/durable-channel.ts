@@ -1,9 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
-import { checkDuration, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
+import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
-import { closeClient, defineScripts, isCluster, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
+import {
+  closeClient,
+  defineScripts,
+  isCluster,
+  openClient,
+  type RedisClient,
+  type RedisConnection,
+  runScript,
+} from "./connection.js";
 import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
@@ -104,18 +112,21 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #ticking = false;
   #lastBeat = 0;
   #ended = false;
-  #receiving = 0;
-  /** Whether the inbox had more queued at the last take (else `receive()` blocks at once). */
+  /** Whether the inbox had more queued at the last take (else the pump blocks at once). */
   #more = true;
-  /** Whether the blocking connection was re-established since the last full take. */
+  /** Whether the blocking connection was re-established since the last take that looked at the held list. */
   #lostMoves = false;
-  /** Messages a `reply()`/`close()` took for this receiver (held by it in Redis), for the next `receive()`s. */
+  /** Messages taken for this receiver (held by it in Redis) that no `receive()` has asked for yet. */
   readonly #prefetched: DurableMessage[] = [];
-  #prefetching = 0;
-  /** Wakes one receive() waiting in BLMOVE, for a message taken ahead. */
-  readonly #wakers = new Set<() => void>();
-  /** BLMOVEs whose receive() was served otherwise, still pending. */
-  #orphans = 0;
+  /** `receive()`s waiting for a message, oldest first. */
+  readonly #waiters: Waiter[] = [];
+  /** Messages asked for by takes on their way (so that a finish does not take for the same waiters). */
+  #taking = 0;
+  /** The loop that takes or blocks for waiting `receive()`s (one at a time: one BLMOVE on the connection). */
+  #pump: Promise<void> = Promise.resolve();
+  #pumping = false;
+  readonly #sends: Batcher<readonly (string | number)[], [number, number]>;
+  readonly #finishes: Batcher<FinishItem, unknown[]>;
 
   /** The Cluster hash slot every key of this channel is in (its prefix's hash tag). */
   get slot(): number {
@@ -156,7 +167,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#lease = duration("lease", options.lease ?? DEFAULTS.lease);
     this.#retain = duration("retain", options.retain ?? DEFAULTS.retain);
     const sweepInterval = duration("sweepInterval", options.sweepInterval ?? DEFAULTS.sweepInterval);
-    if (sweepInterval > MAX_TIMER_DELAY) throw new InvalidArgumentError("sweepInterval", sweepInterval, `an interval of at most ${MAX_TIMER_DELAY} ms`);
+    if (sweepInterval > MAX_TIMER_DELAY)
+      throw new InvalidArgumentError("sweepInterval", sweepInterval, `an interval of at most ${MAX_TIMER_DELAY} ms`);
     // No sweep for this long means nobody could reach Redis: leases are extended by that time.
     this.#outageGap = Math.max(1_000, 3 * sweepInterval);
     const p = this.prefix;
@@ -165,7 +177,12 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Commands wait through a Redis restart instead of failing: nothing acknowledged is given up.
     this.#client = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable:${this.consumer}` });
     defineScripts(this.#client, DURABLE_SCRIPTS);
-    const blocking = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable-block:${this.consumer}` });
+    this.#sends = new Batcher((items) => this.#sendMany(items));
+    this.#finishes = new Batcher((items) => this.#finishMany(items));
+    const blocking = openClient(connection, {
+      maxRetriesPerRequest: null,
+      connectionName: `berrymq-durable-block:${this.consumer}`,
+    });
     this.#blocking = new BlockingClient(blocking, this.#client);
     blocking.on("close", () => {
       this.#lostMoves = true;
@@ -187,19 +204,24 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const timeout = checkTimeout(options.timeout);
     const id = options.id ?? randomUUID();
     checkName("id", id);
-    const args = [this.#keys.deadlines, this.prefix, id, this.name, options.to, "message", encode(content), "", timeout];
+    const item = [id, this.name, options.to, "message", encode(content), "", timeout];
     const durability = options.durability;
     if (durability === undefined || durability.replicas === 0) {
       if (durability !== undefined) checkDurability(durability);
-      const reply = (await runScript(this.#client, "berrymqDurableSend", args)) as [number, number];
-      return sentMessage(id, reply, undefined);
+      return sentMessage(id, await this.#sends.add(item), undefined);
     }
     checkDurability(durability);
     // WAIT counts the replicas that have every write of its own connection: it goes out right behind the
     // send, in one pipeline (on a Cluster, to the master that took the send).
-    const pipeline = this.#client.pipeline() as unknown as Record<string, (...values: (string | number)[]) => unknown> & { wait(replicas: number, timeout: number): unknown; exec(): Promise<[Error | null, unknown][] | null> };
-    (pipeline.berrymqDurableSend as (...values: (string | number)[]) => unknown)(...args);
-    pipeline.wait(durability.replicas, durability.timeout === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(durability.timeout)));
+    const pipeline = this.#client.pipeline() as unknown as Record<string, (...values: (string | number)[]) => unknown> & {
+      wait(replicas: number, timeout: number): unknown;
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    (pipeline.berrymqDurableSend as (...values: (string | number)[]) => unknown)(this.#keys.deadlines, this.prefix, ...item);
+    pipeline.wait(
+      durability.replicas,
+      durability.timeout === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(durability.timeout)),
+    );
     const results = await pipeline.exec();
     if (results === null) throw new RedisCommandError("sending a durable message", new Error("pipeline discarded"));
     const [[sendError, reply], [waitError, replicas]] = results as [[Error | null, [number, number]], [Error | null, number]];
@@ -219,49 +241,23 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const { timeout } = options;
     if (timeout !== undefined) checkDuration("timeout", timeout);
     const until = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
-    this.#receiving++;
-    try {
-      await this.#ready;
-      for (;;) {
-        if (this.#ended) throw new ChannelEndedError(this.name);
-        const prefetched = this.#prefetched.shift();
-        if (prefetched !== undefined) return prefetched;
-        // Block at once when the last take saw an empty inbox (one call fewer); take first when more was
-        // queued, or after the blocking connection came back (a BLMOVE answer it lost is in the held list).
-        if (this.#more || this.#lostMoves) {
-          this.#lostMoves = false;
-          const taken = await this.#take("");
-          if (taken !== undefined) return taken;
-          // Something may have been taken ahead while this take ran (no waker was registered then).
-          const meanwhile = this.#prefetched.shift();
-          if (meanwhile !== undefined) return meanwhile;
-        }
-        const wait = Math.min(until - Date.now(), BLOCK_SLICE);
-        if (wait <= 0) throw new ReceiveTimeoutError(this.name, timeout ?? 0);
-        const move = this.#blocking.run(this.#keys.inbox, (client) => client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", wait / 1000));
-        // A reply()/close() may take a message ahead meanwhile: this receive() gets it at once, and what
-        // the BLMOVE still moves later is claimed and kept for the next receive().
-        let wake: (() => void) | undefined;
-        const woken = new Promise<typeof WOKEN>((resolve) => {
-          wake = () => resolve(WOKEN);
-          this.#wakers.add(wake);
-        });
-        const moved = await Promise.race([move, woken]);
-        this.#wakers.delete(wake as () => void);
-        if (moved === WOKEN) {
-          this.#claimLater(move);
-          continue;
-        }
-        // Ended while blocked: whatever was moved meanwhile sits in the held list, which end() gives back.
-        if (this.#ended) throw new ChannelEndedError(this.name);
-        if (moved !== null) {
-          const claimed = await this.#take(String(moved));
-          if (claimed !== undefined) return claimed;
-        }
+    await this.#ready;
+    if (this.#ended) throw new ChannelEndedError(this.name);
+    const prefetched = this.#prefetched.shift();
+    if (prefetched !== undefined) return prefetched;
+    return new Promise<DurableMessage>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, until, timer: undefined };
+      // A timer only for a receive() with a timeout; what comes after it is kept for the next receive().
+      if (timeout !== undefined) {
+        waiter.timer = setLongTimeout(() => {
+          const at = this.#waiters.indexOf(waiter);
+          if (at >= 0) this.#waiters.splice(at, 1);
+          reject(new ReceiveTimeoutError(this.name, timeout));
+        }, timeout);
       }
-    } finally {
-      this.#receiving--;
-    }
+      this.#waiters.push(waiter);
+      this.#wake();
+    });
   }
 
   /**
@@ -296,14 +292,23 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#ended = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    // Prefetched messages are in this receiver's held list: the release below gives them back.
-    this.#prefetched.length = 0;
-    while (this.#receiving > 0 || this.#orphans > 0) {
-      await this.#blocking.unblock();
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const waiter of this.#waiters.splice(0)) {
+      waiter.timer?.clear();
+      waiter.reject(new ChannelEndedError(this.name));
     }
+    // Prefetched messages are in this receiver's held list: the release below gives them back, once the
+    // calls on their way (which may take more) are answered.
+    this.#prefetched.length = 0;
+    while (this.#pumping) {
+      await this.#blocking.unblock();
+      await Promise.race([this.#pump, new Promise((resolve) => setTimeout(resolve, 5))]);
+    }
+    // Sends and finishes called before end() still go out (behind the one on its way) and are answered,
+    // unless Redis is away: then they fail with the connection, as before.
+    if (this.#client.status === "ready") await Promise.all([this.#sends.idle(), this.#finishes.idle()]);
     try {
-      if (this.#client.status === "ready") await runScript(this.#client, "berrymqDurableRelease", [this.#keys.deadlines, this.prefix, this.consumer]);
+      if (this.#client.status === "ready")
+        await runScript(this.#client, "berrymqDurableRelease", [this.#keys.deadlines, this.prefix, this.consumer]);
     } catch (error) {
       this.#report(new RedisCommandError("releasing held messages at end", error));
     }
@@ -311,74 +316,159 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     await closeClient(this.#client);
   }
 
-  async #take(id: string): Promise<DurableMessage | undefined> {
-    const token = randomUUID();
-    const fields = await runScript(this.#client, "berrymqDurableTake", [this.#keys.deadlines, this.prefix, this.name, this.consumer, id, this.#retain, token]);
-    if (fields === null) {
-      this.#more = false;
-      return undefined;
-    }
-    this.#more = moreQueued(fields);
-    return parseDurableMessage(fields);
-  }
-
-  async #finish(message: DurableMessage, mode: "reply" | "close", replyId: string, response: string, timeout: number): Promise<[string, number, number]> {
-    if (typeof message?.id !== "string") throw new InvalidArgumentError("message", message, "a message returned by receive()");
-    // Take the next message in the same call when more is queued and a receive() will want it: at most
-    // one prefetched message more than there are receive()s waiting.
-    const next = this.#more && this.#prefetched.length + this.#prefetching <= this.#receiving ? randomUUID() : "";
-    if (next !== "") this.#prefetching++;
-    let result: unknown[];
+  // Serves waiting receive()s, one call at a time: as many as wait in one take while the inbox has more,
+  // else one BLMOVE (a single blocked command, not one per receive()) and a take of what it moved plus
+  // what else is queued.
+  async #pumpLoop(): Promise<void> {
     try {
-      result = (await runScript(this.#client, "berrymqDurableFinish", [this.#keys.deadlines, this.prefix, this.consumer, message.id, mode, this.#retain, replyId, response, timeout, this.name, next])) as unknown[];
-    } finally {
-      if (next !== "") this.#prefetching--;
-    }
-    const outcome = String(result[0]);
-    if (outcome === "late") throw new LateReplyError(message.id);
-    if (outcome === "notheld") throw new NotHeldError(message.id, String(result[1]));
-    if (next !== "") this.#prefetch(result[3]);
-    return [outcome, Number(result[1]), Number(result[2])];
-  }
-
-  // A message a finish took: it is held by this receiver in Redis (given back by end(), or by the sweep
-  // if this process dies), so it waits here for the next receive(), which a blocked BLMOVE is woken for.
-  #prefetch(fields: unknown): void {
-    if (fields === undefined || fields === null) {
-      this.#more = false;
-      return;
-    }
-    this.#more = moreQueued(fields);
-    try {
-      this.#keep(parseDurableMessage(fields));
+      while (!this.#ended && this.#waiters.length > this.#taking) {
+        const want = Math.min(this.#waiters.length - this.#taking, MAX_BATCH);
+        if (this.#more || this.#lostMoves) {
+          // After a reconnection, a BLMOVE answer it lost is in the held list: the take looks there too.
+          const scan = this.#lostMoves;
+          this.#lostMoves = false;
+          await this.#take("", want, scan);
+          continue;
+        }
+        const moved = await this.#blocking.run(this.#keys.inbox, (client) =>
+          client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", this.#blockFor() / 1000),
+        );
+        // Ended while blocked: whatever was moved meanwhile sits in the held list, which end() gives back.
+        if (this.#ended) return;
+        // Claimed even if every receive() was served meanwhile: it is kept for the next one.
+        if (moved !== null)
+          await this.#take(String(moved), Math.max(1, Math.min(this.#waiters.length - this.#taking, MAX_BATCH)), false);
+      }
     } catch (error) {
-      this.#report(error as BerryError);
+      for (const waiter of this.#waiters.splice(0)) {
+        waiter.timer?.clear();
+        waiter.reject(error);
+      }
+    } finally {
+      // In the same step as the last check of the loop: a take answered later starts a new pump.
+      this.#pumping = false;
     }
   }
 
-  #keep(message: DurableMessage): void {
-    this.#prefetched.push(message);
-    const [wake] = this.#wakers;
-    if (wake !== undefined) {
-      this.#wakers.delete(wake);
-      wake();
-    }
+  // How long one BLMOVE may block, in ms: a slice, or less when every waiting receive() has a timeout sooner.
+  #blockFor(): number {
+    let latest = 0;
+    for (const waiter of this.#waiters) latest = Math.max(latest, waiter.until);
+    return Math.max(10, Math.min(latest - Date.now(), BLOCK_SLICE));
   }
 
-  // Claims what a BLMOVE no receive() waits for any more moved into the held list (once ended, end()'s
-  // release gives it back instead).
-  #claimLater(move: Promise<unknown>): void {
-    this.#orphans++;
-    void move
-      .then(async (moved) => {
-        if (moved === null || this.#ended) return;
-        const claimed = await this.#take(String(moved));
-        if (claimed !== undefined) this.#keep(claimed);
-      })
-      .catch((error: unknown) => this.#report(new RedisCommandError("claiming a moved durable message", error)))
-      .finally(() => {
-        this.#orphans--;
-      });
+  async #take(given: string, want: number, scan: boolean): Promise<void> {
+    this.#taking += want;
+    let result: unknown;
+    try {
+      result = await runScript(this.#client, "berrymqDurableTake", [
+        this.#keys.deadlines,
+        this.prefix,
+        this.name,
+        this.consumer,
+        given,
+        this.#retain,
+        randomUUID(),
+        want,
+        scan ? "1" : "",
+      ]);
+    } finally {
+      this.#taking -= want;
+    }
+    const [taken, more] = result as [unknown[], number];
+    this.#took(taken, more);
+  }
+
+  #finish(
+    message: DurableMessage,
+    mode: "reply" | "close",
+    replyId: string,
+    response: string,
+    timeout: number,
+  ): Promise<[string, number, number]> {
+    if (typeof message?.id !== "string") throw new InvalidArgumentError("message", message, "a message returned by receive()");
+    return this.#finishes.add([message.id, mode, replyId, response, timeout]).then((result) => {
+      const outcome = String(result[0]);
+      if (outcome === "late") throw new LateReplyError(message.id);
+      if (outcome === "notheld") throw new NotHeldError(message.id, String(result[1]));
+      return [outcome, Number(result[1]), Number(result[2])];
+    });
+  }
+
+  // Finishes a batch of messages in one call; when more is queued, the same call takes this receiver's
+  // next messages: one for each receive() that will follow a finish, plus those waiting, less those held
+  // or being taken for them already.
+  async #finishMany(items: readonly FinishItem[]): Promise<unknown[][]> {
+    const want =
+      this.#more || this.#lostMoves
+        ? Math.max(0, Math.min(items.length + this.#waiters.length - this.#prefetched.length - this.#taking, MAX_BATCH))
+        : 0;
+    const token = want > 0 ? randomUUID() : "";
+    // After the blocking connection came back, the first take looks for a BLMOVE answer it lost.
+    const scan = want > 0 && this.#lostMoves;
+    if (scan) this.#lostMoves = false;
+    this.#taking += want;
+    let result: unknown;
+    try {
+      result = await runScript(this.#client, "berrymqDurableFinish", [
+        this.#keys.deadlines,
+        this.prefix,
+        this.consumer,
+        this.#retain,
+        this.name,
+        token,
+        want,
+        scan ? "1" : "",
+        ...items.flat(),
+      ]);
+    } finally {
+      this.#taking -= want;
+      if (result === undefined) {
+        if (scan) this.#lostMoves = true;
+        // Failed: the receive()s it would have served are the pump's again.
+        this.#wake();
+      }
+    }
+    const [outcomes, taken, more] = result as [unknown[][], unknown[], number];
+    if (want > 0) this.#took(taken, more);
+    return outcomes;
+  }
+
+  // Messages a take gave this receiver (held by it in Redis: given back by end(), or by the sweep if this
+  // process dies) go to the waiting receive()s, the rest to the next ones.
+  #took(taken: unknown[], more: number): void {
+    this.#more = Number(more) > 0;
+    for (const fields of taken) {
+      let message: DurableMessage;
+      try {
+        message = parseDurableMessage(fields);
+      } catch (error) {
+        this.#report(error as BerryError);
+        continue;
+      }
+      if (this.#ended) continue;
+      const waiter = this.#waiters.shift();
+      if (waiter === undefined) this.#prefetched.push(message);
+      else {
+        waiter.timer?.clear();
+        waiter.resolve(message);
+      }
+    }
+    this.#wake();
+  }
+
+  // Starts the pump when receive()s wait that no take on its way is for.
+  #wake(): void {
+    if (this.#pumping || this.#ended || this.#waiters.length <= this.#taking) return;
+    this.#pumping = true;
+    this.#pump = this.#pumpLoop();
+  }
+
+  #sendMany(items: readonly (readonly (string | number)[])[]): Promise<[number, number][]> {
+    return runScript(this.#client, "berrymqDurableSend", [this.#keys.deadlines, this.prefix, ...items.flat()]).then((reply) => {
+      const flat = reply as number[];
+      return items.map((_, i) => [Number(flat[2 * i]), Number(flat[2 * i + 1])] as [number, number]);
+    });
   }
 
   // Heartbeat (lease renewal, at a third of the lease) and sweep, one at a time so none pile up while Redis is away.
@@ -387,7 +477,13 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#ticking = true;
     try {
       if (Date.now() - this.#lastBeat >= this.#lease / 3) await this.#heartbeat();
-      await runScript(this.#client, "berrymqDurableSweep", [this.#keys.deadlines, this.prefix, this.#retain, 100, this.#outageGap]);
+      await runScript(this.#client, "berrymqDurableSweep", [
+        this.#keys.deadlines,
+        this.prefix,
+        this.#retain,
+        100,
+        this.#outageGap,
+      ]);
     } catch (error) {
       if (!this.#ended) this.#report(new RedisCommandError("durable channel sweep", error));
     } finally {
@@ -397,7 +493,13 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 
   async #heartbeat(): Promise<void> {
     this.#lastBeat = Date.now();
-    await runScript(this.#client, "berrymqDurableBeat", [this.#keys.deadlines, this.prefix, this.consumer, this.name, this.#lease]);
+    await runScript(this.#client, "berrymqDurableBeat", [
+      this.#keys.deadlines,
+      this.prefix,
+      this.consumer,
+      this.name,
+      this.#lease,
+    ]);
   }
 
   #checkOpen(): void {
@@ -409,11 +511,88 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   }
 }
 
-const WOKEN = Symbol("woken");
+/** A `receive()` waiting for a message. */
+interface Waiter {
+  resolve(message: DurableMessage): void;
+  reject(error: unknown): void;
+  /** When its timeout ends (Date.now() ms; Infinity: none). */
+  until: number;
+  timer: LongTimer | undefined;
+}
 
-// The TAKE script appends "more", <inbox length> to the record's fields.
-function moreQueued(fields: unknown): boolean {
-  return Array.isArray(fields) && Number(fields[fields.length - 1]) > 0;
+/** What a finish sends per message: id, mode, reply id (a fresh token for close), response, reply timeout. */
+type FinishItem = readonly [string, "reply" | "close", string, string, number];
+
+/** Most messages per script call (a batch of sends or finishes, or of messages taken at once). */
+const MAX_BATCH = 100;
+/**
+ * Batches of one kind on their way at once: with two, Redis runs one while this process answers the
+ * other's callers (measured faster than one at concurrency 8, the same at 50).
+ */
+const IN_FLIGHT = 2;
+
+/**
+ * Gathers the calls made while earlier ones are on their way into the next script call: a call made
+ * while fewer than {@link IN_FLIGHT} are on their way goes out at once (with the others of the same tick),
+ * and under load N calls cost one round trip and one script run instead of N. Each item's result comes
+ * back at its index.
+ */
+class Batcher<Item, Result> {
+  readonly #run: (items: readonly Item[]) => Promise<Result[]>;
+  readonly #queue: { item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }[] = [];
+  #running = 0;
+  #scheduled = false;
+  readonly #idle: (() => void)[] = [];
+
+  constructor(run: (items: readonly Item[]) => Promise<Result[]>) {
+    this.#run = run;
+  }
+
+  add(item: Item): Promise<Result> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      if (this.#scheduled || this.#running >= IN_FLIGHT) return;
+      this.#scheduled = true;
+      // Calls made in the same tick go out together.
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        this.#flush();
+      });
+    });
+  }
+
+  /** Resolves once every call added so far is answered. */
+  idle(): Promise<void> {
+    if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #flush(): void {
+    while (this.#running < IN_FLIGHT && this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      this.#running++;
+      let running: Promise<Result[]>;
+      try {
+        running = this.#run(batch.map((entry) => entry.item));
+      } catch (error) {
+        running = Promise.reject(error);
+      }
+      running
+        .then(
+          (results) => {
+            for (const [i, entry] of batch.entries()) entry.resolve(results[i] as Result);
+          },
+          (error: unknown) => {
+            for (const entry of batch) entry.reject(error);
+          },
+        )
+        .finally(() => {
+          this.#running--;
+          this.#flush();
+          if (this.#running === 0 && this.#queue.length === 0) for (const resolve of this.#idle.splice(0)) resolve();
+        });
+    }
+  }
 }
 
 function encode(content: unknown): string {
@@ -447,18 +626,30 @@ function checkTimeout(timeout: number | undefined): number {
 function duration(argument: string, value: number): number {
   checkDuration(argument, value);
   if (value === Number.POSITIVE_INFINITY) return NEVER;
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(argument, value, "an integer number of ms >= 1, or Infinity");
+  if (!Number.isInteger(value) || value < 1)
+    throw new InvalidArgumentError(argument, value, "an integer number of ms >= 1, or Infinity");
   return value;
 }
 
 function checkDurability(durability: { replicas: number; timeout: number }): void {
-  if (typeof durability !== "object" || durability === null || !Number.isInteger(durability.replicas) || durability.replicas < 0) {
-    throw new InvalidArgumentError("durability", durability, "{ replicas: an integer >= 0, timeout: ms (Infinity: wait as long as it takes) }");
+  if (
+    typeof durability !== "object" ||
+    durability === null ||
+    !Number.isInteger(durability.replicas) ||
+    durability.replicas < 0
+  ) {
+    throw new InvalidArgumentError(
+      "durability",
+      durability,
+      "{ replicas: an integer >= 0, timeout: ms (Infinity: wait as long as it takes) }",
+    );
   }
   checkDuration("durability.timeout", durability.timeout);
 }
 
 function sentMessage(id: string, reply: [number, number], replicas: number | undefined): SentMessage {
   const deadline = Number(reply[1]) > 0 ? Number(reply[1]) : undefined;
-  return replicas === undefined ? { id, sentAt: Number(reply[0]), deadline } : { id, sentAt: Number(reply[0]), deadline, replicas };
+  return replicas === undefined
+    ? { id, sentAt: Number(reply[0]), deadline }
+    : { id, sentAt: Number(reply[0]), deadline, replicas };
 }

@@ -27,36 +27,41 @@ export interface DurableMessage<T = unknown> {
 
 const KINDS = new Set<string>(["message", "reply", "timeout"]);
 
-/** Rebuilds a message from the flat field list a TAKE script returns, validating what Redis gave back. */
+/**
+ * Rebuilds a message from the list a take returns (`[id, kind, from, to, content, inReplyTo, sent,
+ * deadline, attempts]`, see durable-scripts.ts), validating what Redis gave back.
+ */
 export function parseDurableMessage(fields: unknown): DurableMessage {
-  if (!Array.isArray(fields)) throw new InvalidEnvelopeError("durable record", fields, "a list of fields");
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) map.set(String(fields[i]), String(fields[i + 1]));
-  const get = (field: string): string => {
-    const value = map.get(field);
-    if (value === undefined) throw new InvalidEnvelopeError(`durable record.${field}`, undefined, "a value");
-    return value;
-  };
-  const kind = get("kind");
-  if (!KINDS.has(kind)) throw new InvalidEnvelopeError("durable record.kind", kind, '"message", "reply" or "timeout"');
+  if (!Array.isArray(fields) || fields.length !== 9)
+    throw new InvalidEnvelopeError("durable record", fields, "a list of 9 fields");
+  const [id, kind, from, to, text, inReplyTo, sent, deadline, attempts] = fields as unknown[];
+  for (const [name, value] of [
+    ["id", id],
+    ["kind", kind],
+    ["from", from],
+    ["to", to],
+    ["content", text],
+  ] as const) {
+    if (typeof value !== "string") throw new InvalidEnvelopeError(`durable record.${name}`, value, "a string");
+  }
+  if (!KINDS.has(kind as string)) throw new InvalidEnvelopeError("durable record.kind", kind, '"message", "reply" or "timeout"');
   let content: unknown;
   try {
-    content = JSON.parse(get("content"));
+    content = JSON.parse(text as string);
   } catch {
-    throw new InvalidEnvelopeError("durable record.content", get("content"), "JSON");
+    throw new InvalidEnvelopeError("durable record.content", text, "JSON");
   }
   checkJsonValue(content, "content", 0);
-  const inReplyTo = map.get("inReplyTo");
-  const deadline = Number(get("deadline"));
+  const due = Number(deadline);
   return {
-    id: get("id"),
+    id: id as string,
     kind: kind as DurableKind,
-    from: get("from"),
-    to: get("to"),
+    from: from as string,
+    to: to as string,
     content,
-    inReplyTo: inReplyTo === undefined || inReplyTo === "" ? undefined : inReplyTo,
-    sentAt: Number(get("sent")),
-    deadline: deadline > 0 ? deadline : undefined,
-    attempts: Number(get("attempts")),
+    inReplyTo: typeof inReplyTo === "string" && inReplyTo !== "" ? inReplyTo : undefined,
+    sentAt: Number(sent),
+    deadline: due > 0 ? due : undefined,
+    attempts: Number(attempts),
   };
 }

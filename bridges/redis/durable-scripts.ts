@@ -57,126 +57,151 @@ local function requeue(consumer)
 end
 `;
 
-// ARGV: prefix, id, from, to, kind, content, inReplyTo, timeout. Idempotent: a resent SEND is a no-op.
+// ARGV: prefix, then 7 per message: id, from, to, kind, content, inReplyTo, timeout. Returns sent,
+// deadline for each. Idempotent: a resent SEND finds the record and answers with the first call's values.
 const SEND = `${COMMON}
-local m = P .. 'm:' .. ARGV[2]
-if redis.call('EXISTS', m) == 1 then
-  return {tonumber(redis.call('HGET', m, 'sent')), tonumber(redis.call('HGET', m, 'deadline'))}
-end
 local t = now()
-return {t, record(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), t)}
+local result = {}
+for i = 2, #ARGV, 7 do
+  local m = P .. 'm:' .. ARGV[i]
+  local f = redis.call('HMGET', m, 'sent', 'deadline')
+  if f[1] then
+    table.insert(result, tonumber(f[1]))
+    table.insert(result, tonumber(f[2]))
+  else
+    table.insert(result, t)
+    table.insert(result, record(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6]), t))
+  end
+end
+return result
 `;
 
-// Claims the given id (just moved into the held list by BLMOVE) or takes the next one: first one left
-// queued in the held list (a BLMOVE whose answer was lost to a reconnection), then the inbox. Drops ids
-// that finished or timed out while queued. A call resent after a reconnection (same token) gets the same
-// message again instead of a second one. Returns the record's fields, 'id', id, 'more', inbox length.
+// Takes up to 'want' messages for a receiver: the given id first (just moved into its held list by
+// BLMOVE), with 'scan' the ids left queued in the held list (a BLMOVE whose answer was lost to a
+// reconnection), then the inbox. Drops ids that finished or timed out while queued. A call resent after
+// a reconnection (same token) gets the same messages again instead of new ones. Each message is
+// {id, kind, from, to, content, inReplyTo, sent, deadline, attempts} (durable-message.ts reads it).
 const TAKE_FUNCTION = `
-local function take(consumer, channel, given, retain, token)
+local function take(consumer, channel, given, retain, token, want, scan, t)
   local held = P .. 'held:' .. consumer
   local inbox = P .. 'in:' .. channel
   local last = P .. 'lasttake'
-  local function out(id)
-    local fields = redis.call('HGETALL', P .. 'm:' .. id)
-    table.insert(fields, 'id')
-    table.insert(fields, id)
-    table.insert(fields, 'more')
-    table.insert(fields, redis.call('LLEN', inbox))
-    return fields
-  end
+  local taken = {}
+  -- The last take's record is its token, a space, and the JSON list of the ids it took.
   local previous = redis.call('HGET', last, consumer)
-  if previous then
-    local sep = string.find(previous, ' ', 1, true)
-    local id = string.sub(previous, sep + 1)
-    if string.sub(previous, 1, sep - 1) == token and redis.call('HMGET', P .. 'm:' .. id, 'state', 'holder')[2] == consumer then
-      return out(id)
-    end
-  end
-  local t = now()
-  local id = given
-  if id == '' then
-    for _, candidate in ipairs(redis.call('LRANGE', held, 0, -1)) do
-      if redis.call('HGET', P .. 'm:' .. candidate, 'state') == 'queued' then
-        id = candidate
-        break
+  if previous and string.sub(previous, 1, #token + 1) == token .. ' ' then
+    local ids = cjson.decode(string.sub(previous, #token + 2))
+    if type(ids) == 'table' then
+      for i = 1, #ids do
+        local f = redis.call('HMGET', P .. 'm:' .. ids[i], 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
+        if f[1] == 'taken' and f[2] == consumer then
+          table.insert(taken, {ids[i], f[5], f[3], f[4], f[6], f[7] or '', f[8], f[9], f[10]})
+        end
       end
+      return taken
     end
   end
+  local candidates = {}
+  if given ~= '' then table.insert(candidates, given) end
+  if scan then
+    for _, id in ipairs(redis.call('LRANGE', held, 0, -1)) do
+      if id ~= given then table.insert(candidates, id) end
+    end
+  end
+  local ids = {}
+  local pos = 1
+  local givenCount = 0
+  if given ~= '' then givenCount = 1 end
   for _ = 1, 1000 do
-    if id == '' then
+    if #taken >= want then break end
+    local id = candidates[pos]
+    local scanned = pos > givenCount
+    if id then
+      pos = pos + 1
+    else
       id = redis.call('LMOVE', inbox, held, 'LEFT', 'RIGHT')
-      if not id then return nil end
+      if not id then break end
+      scanned = false
     end
     local m = P .. 'm:' .. id
-    local f = redis.call('HMGET', m, 'state', 'deadline')
+    local f = redis.call('HMGET', m, 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
     if f[1] == 'queued' then
-      local deadline = tonumber(f[2])
+      local deadline = tonumber(f[9])
       if deadline > 0 and t >= deadline then
         expire(id, t, retain)
+        redis.call('LREM', held, 1, id)
       else
-        redis.call('HSET', m, 'state', 'taken', 'holder', consumer)
-        redis.call('HINCRBY', m, 'attempts', 1)
-        redis.call('HSET', last, consumer, token .. ' ' .. id)
-        return out(id)
+        local attempts = (tonumber(f[10]) or 0) + 1
+        redis.call('HSET', m, 'state', 'taken', 'holder', consumer, 'attempts', attempts)
+        table.insert(taken, {id, f[5], f[3], f[4], f[6], f[7] or '', f[8], f[9], attempts})
+        table.insert(ids, id)
       end
+    elseif not scanned and not (f[1] == 'taken' and f[2] == consumer) then
+      -- Finished or timed out while queued (a held message this receiver has is left where it is).
+      redis.call('LREM', held, 1, id)
     end
-    redis.call('LREM', held, 1, id)
-    if given ~= '' then return nil end
-    id = ''
   end
-  return nil
+  if #ids > 0 then redis.call('HSET', last, consumer, token .. ' ' .. cjson.encode(ids)) end
+  return taken
 end
 `;
 
-// ARGV: prefix, channel, consumer, id or '', retain, token.
+// ARGV: prefix, channel, consumer, id or '', retain, token, how many, scan ('1': look in the held list).
+// Returns {messages, inbox length}.
 const TAKE = `${COMMON}${TAKE_FUNCTION}
-return take(ARGV[3], ARGV[2], ARGV[4], tonumber(ARGV[5]), ARGV[6])
+local taken = take(ARGV[3], ARGV[2], ARGV[4], tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1', now())
+return {taken, redis.call('LLEN', P .. 'in:' .. ARGV[2])}
 `;
 
-// ARGV: prefix, consumer, id, mode ('reply' | 'close'), retain, replyId (a fresh token for close),
-// response, replyTimeout, channel, take token ('' = take nothing).
-// Returns {'ok', sent, deadline[, next message]}, {'late'}, or {'notheld', state}. With a take token, a
-// finish also takes this receiver's next message (as TAKE would), saving the receiver a call. A finished
-// message is kept a minute as 'done', so that the same call resent after a reconnection (same replyId,
-// same take token) gets the same answer.
+// ARGV: prefix, consumer, retain, channel, take token ('' = take nothing), how many to take, scan ('1':
+// the take looks in the held list too, as TAKE's), then 5 per message: id, mode ('reply' | 'close'),
+// replyId (a fresh token for close), response, replyTimeout.
+// Returns {outcomes, messages taken, inbox length (-1 without a take)}, an outcome being {'ok', sent,
+// deadline}, {'late'} or {'notheld', state}. With a take token, the call also takes this receiver's next
+// messages (as TAKE would), saving it a call. A finished message is kept a minute as 'done', so that the
+// same call resent after a reconnection (same replyId, same take token) gets the same answer.
 const FINISH = `${COMMON}${TAKE_FUNCTION}
-local function finished(t, replyDeadline)
-  local result = {'ok', t, replyDeadline}
-  if ARGV[10] ~= '' then
-    local nextMessage = take(ARGV[2], ARGV[9], '', tonumber(ARGV[5]), ARGV[10])
-    if nextMessage then table.insert(result, nextMessage) end
-  end
-  return result
-end
-local held = P .. 'held:' .. ARGV[2]
-local id = ARGV[3]
-local m = P .. 'm:' .. id
-local f = redis.call('HMGET', m, 'state', 'holder', 'deadline', 'from', 'to', 'finished', 'finishedBy')
-if f[1] == 'timedout' then
-  redis.call('LREM', held, 1, id)
-  return {'late'}
-end
-if f[1] == 'done' and f[2] == ARGV[2] and f[7] == ARGV[6] then
-  local sep = string.find(f[6], ' ', 1, true)
-  return finished(tonumber(string.sub(f[6], 1, sep - 1)), tonumber(string.sub(f[6], sep + 1)))
-end
-if f[1] ~= 'taken' or f[2] ~= ARGV[2] then return {'notheld', f[1] or 'finished or unknown'} end
+local consumer = ARGV[2]
+local retain = tonumber(ARGV[3])
+local held = P .. 'held:' .. consumer
 local t = now()
-local deadline = tonumber(f[3])
-redis.call('LREM', held, 1, id)
-if deadline > 0 and t >= deadline then
-  expire(id, t, tonumber(ARGV[5]))
-  return {'late'}
+local function finish(id, mode, replyId, response, replyTimeout)
+  local m = P .. 'm:' .. id
+  local f = redis.call('HMGET', m, 'state', 'holder', 'deadline', 'from', 'to', 'finished', 'finishedBy', 'sent')
+  if f[1] == 'timedout' then
+    redis.call('LREM', held, 1, id)
+    return {'late'}
+  end
+  if f[1] == 'done' and f[2] == consumer and f[7] == replyId then
+    local sep = string.find(f[6], ' ', 1, true)
+    return {'ok', tonumber(string.sub(f[6], 1, sep - 1)), tonumber(string.sub(f[6], sep + 1))}
+  end
+  if f[1] ~= 'taken' or f[2] ~= consumer then return {'notheld', f[1] or 'finished or unknown'} end
+  local deadline = tonumber(f[3])
+  redis.call('LREM', held, 1, id)
+  if deadline > 0 and t >= deadline then
+    expire(id, t, retain)
+    return {'late'}
+  end
+  if deadline > 0 then redis.call('ZREM', DEADLINES, id) end
+  local replyDeadline = 0
+  if mode == 'reply' then
+    replyDeadline = record(replyId, f[5], f[4], 'reply', response, id, replyTimeout, t)
+  end
+  redis.call('DEL', m)
+  -- 'sent' and 'deadline' stay, so that a resent SEND of this id finds it and answers as the first did.
+  redis.call('HSET', m, 'state', 'done', 'holder', consumer, 'finished', t .. ' ' .. replyDeadline, 'finishedBy', replyId,
+    'sent', f[8], 'deadline', f[3])
+  redis.call('PEXPIRE', m, 60000)
+  return {'ok', t, replyDeadline}
 end
-redis.call('ZREM', DEADLINES, id)
-local replyDeadline = 0
-if ARGV[4] == 'reply' then
-  replyDeadline = record(ARGV[6], f[5], f[4], 'reply', ARGV[7], id, tonumber(ARGV[8]), t)
+local outcomes = {}
+for i = 8, #ARGV, 5 do
+  table.insert(outcomes, finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])))
 end
-redis.call('DEL', m)
-redis.call('HSET', m, 'state', 'done', 'holder', ARGV[2], 'finished', t .. ' ' .. replyDeadline, 'finishedBy', ARGV[6])
-redis.call('PEXPIRE', m, 60000)
-return finished(t, replyDeadline)
+if ARGV[5] == '' then return {outcomes, {}, -1} end
+local taken = take(consumer, ARGV[4], '', retain, ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1', t)
+return {outcomes, taken, redis.call('LLEN', P .. 'in:' .. ARGV[4])}
 `;
 
 // ARGV: prefix, retain, batch, outage gap. Times out what is due and requeues what dead receivers held.

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { Cluster } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { DurableChannel, type DurableChannelOptions, type SentMessage } from "../../../bridges/redis/durable-channel.js";
-import type { DurableMessage } from "../../../bridges/redis/durable-message.js";
-import { LateReplyError, NotHeldError, ReceiveTimeoutError } from "../../../bridges/redis/errors.js";
+import { defineScripts, runScript } from "../../../bridges/redis/connection.js";
+import { type DurableMessage, parseDurableMessage } from "../../../bridges/redis/durable-message.js";
+import { DURABLE_SCRIPTS } from "../../../bridges/redis/durable-scripts.js";
+import { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError } from "../../../bridges/redis/errors.js";
 import { InvalidArgumentError } from "../../../lib/errors.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
 import { sleep } from "../../helpers/wait-for.js";
@@ -71,7 +73,10 @@ describe("DurableChannel", () => {
     const t = scope();
     const channel = await t.channel("args");
     await assert.rejects(channel.send(1, { to: "" }), InvalidArgumentError);
-    await assert.rejects(channel.send(() => 1, { to: "x" }), /invalid content/);
+    await assert.rejects(
+      channel.send(() => 1, { to: "x" }),
+      /invalid content/,
+    );
     await assert.rejects(channel.send(1, { to: "x", timeout: -1 }), /invalid timeout -1/);
     const cluster = new Cluster([{ host: "127.0.0.1", port: 1 }], { lazyConnect: true });
     assert.throws(() => new DurableChannel("x", { connection: cluster, prefix: "plain:" }), /invalid prefix "plain:".*hash tag/);
@@ -109,8 +114,16 @@ describe("DurableChannel", () => {
     await first.end();
     const second = await t.channel("ahead");
     const rest = await receiveAll(second, 2, 2_000);
-    assert.deepEqual(rest.map((m) => m.id), [sent[1]?.id, sent[2]?.id], "given back to the front, in order");
-    assert.deepEqual(rest.map((m) => m.attempts), [2, 1], "message 1 had been taken ahead by the ended receiver");
+    assert.deepEqual(
+      rest.map((m) => m.id),
+      [sent[1]?.id, sent[2]?.id],
+      "given back to the front, in order",
+    );
+    assert.deepEqual(
+      rest.map((m) => m.attempts),
+      [2, 1],
+      "message 1 had been taken ahead by the ended receiver",
+    );
     for (const message of rest) await second.reply(message, "ok");
     const replies = await receiveAll(sender, 3);
     assert.deepEqual(new Set(replies.map((reply) => reply.inReplyTo)), new Set(sent.map((m) => m.id)));
@@ -135,7 +148,10 @@ describe("DurableChannel", () => {
     const sent = await sender.send("quick", { to: "slow", timeout: 150 });
     const task = await worker.receive({ timeout: 2_000 });
     await sleep(300);
-    await assert.rejects(worker.reply(task, "too late"), (error: unknown) => error instanceof LateReplyError && error.messageId === sent.id);
+    await assert.rejects(
+      worker.reply(task, "too late"),
+      (error: unknown) => error instanceof LateReplyError && error.messageId === sent.id,
+    );
     const notice = await sender.receive({ timeout: 2_000 });
     assert.deepEqual([notice.kind, notice.inReplyTo], ["timeout", sent.id]);
     await sender.close(notice);
@@ -228,5 +244,227 @@ describe("DurableChannel", () => {
     assert.equal(await worker.exit(), 0);
     await t.end();
     await own.stop();
+  });
+});
+
+// Calls made while one is on its way go out together (one script call for many sends, finishes or takes):
+// each message must still get exactly one outcome, and a resent call the same answer.
+describe("DurableChannel under concurrency (batched calls)", () => {
+  it("gives each of many concurrent sends to one of many concurrent receive()s, once, and each reply to its sender once", async () => {
+    const t = scope();
+    const sender = await t.channel("crowd-sender");
+    const worker = await t.channel("crowd");
+    const count = 300;
+    // Sent in one tick: they go out in few calls; the same id sent twice in that tick is one message.
+    const repeated = randomUUID();
+    const sent = await Promise.all([
+      ...Array.from({ length: count - 1 }, (_, i) => sender.send(i, { to: "crowd", timeout: 20_000 })),
+      sender.send("again", { to: "crowd", timeout: 20_000, id: repeated }),
+      sender.send("again", { to: "crowd", timeout: 20_000, id: repeated }),
+    ]);
+    assert.equal(sent.at(-1)?.sentAt, sent.at(-2)?.sentAt, "the second send of an id answers with the first's record");
+    const ids = new Set(sent.map((message) => message.id));
+    assert.equal(ids.size, count);
+    // Exactly `count` receive()s in all, 40 at a time.
+    const taken: DurableMessage[] = [];
+    let asked = 0;
+    await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        while (asked++ < count) {
+          const task = await worker.receive({ timeout: 5_000 });
+          taken.push(task);
+          await worker.reply(task, { echo: task.content });
+        }
+      }),
+    );
+    assert.equal(taken.length, count, "no receive() got a message twice or an extra one");
+    assert.deepEqual(new Set(taken.map((task) => task.id)), ids, "every message received once");
+    assert.ok(taken.every((task) => task.attempts === 1));
+    const replies: DurableMessage[] = [];
+    asked = 0;
+    await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        while (asked++ < count) {
+          const reply = await sender.receive({ timeout: 5_000 });
+          replies.push(reply);
+          await sender.close(reply);
+        }
+      }),
+    );
+    assert.deepEqual(
+      replies.map((reply) => reply.kind),
+      Array(count).fill("reply"),
+    );
+    assert.equal(new Set(replies.map((reply) => reply.inReplyTo)).size, count, "one reply per message");
+    assert.deepEqual(new Set(replies.map((reply) => reply.inReplyTo)), ids);
+    await assertNothingMore(sender);
+    await assertNothingMore(worker);
+    await t.end();
+  });
+
+  it("reports each outcome of finishes made together on its own (one late, one answered twice, one fine)", async () => {
+    const t = scope();
+    const sender = await t.channel("mixed-sender");
+    const worker = await t.channel("mixed");
+    const late = await sender.send("late", { to: "mixed", timeout: 150 });
+    const fine = await sender.send("fine", { to: "mixed", timeout: 10_000 });
+    const twice = await sender.send("twice", { to: "mixed", timeout: 10_000 });
+    const tasks = await receiveAll(worker, 3);
+    assert.deepEqual(
+      tasks.map((task) => task.id),
+      [late.id, fine.id, twice.id],
+    );
+    const [lateTask, fineTask, twiceTask] = tasks as [DurableMessage, DurableMessage, DurableMessage];
+    await sleep(300);
+    const outcomes = await Promise.allSettled([
+      worker.reply(lateTask, "too late"),
+      worker.reply(fineTask, "ok"),
+      worker.reply(twiceTask, "first"),
+      worker.reply(twiceTask, "second"),
+    ]);
+    assert.ok(outcomes[0].status === "rejected" && outcomes[0].reason instanceof LateReplyError);
+    assert.equal(outcomes[1].status, "fulfilled");
+    assert.equal(outcomes[2].status, "fulfilled");
+    assert.ok(outcomes[3].status === "rejected" && outcomes[3].reason instanceof NotHeldError, "a message is answered once");
+    const got = await receiveAll(sender, 3);
+    const byId = new Map(got.map((message) => [message.inReplyTo, message]));
+    assert.equal(byId.get(late.id)?.kind, "timeout");
+    assert.deepEqual([byId.get(fine.id)?.kind, byId.get(fine.id)?.content], ["reply", "ok"]);
+    assert.deepEqual([byId.get(twice.id)?.kind, byId.get(twice.id)?.content], ["reply", "first"]);
+    await Promise.all(got.map((message) => sender.close(message)));
+    await assertNothingMore(sender);
+    await t.end();
+  });
+
+  it("keeps what comes after a receive() timed out for the next receive(), and gives it back at end()", async () => {
+    const t = scope();
+    const sender = await t.channel("patient-sender");
+    const worker = await t.channel("patient");
+    await assert.rejects(worker.receive({ timeout: 100 }), ReceiveTimeoutError);
+    const first = await sender.send(1, { to: "patient", timeout: 10_000 });
+    const task = await worker.receive({ timeout: 2_000 });
+    assert.deepEqual([task.id, task.attempts], [first.id, 1]);
+    // Two waiting receive()s end with the channel; nothing sent meanwhile is lost.
+    const pending = [worker.receive({ timeout: 5_000 }), worker.receive()].map((receiving) =>
+      receiving.catch((error: unknown) => error),
+    );
+    await sleep(50);
+    const second = await sender.send(2, { to: "patient", timeout: 10_000 });
+    const got = await pending[0];
+    assert.equal((got as DurableMessage).id, second.id);
+    await worker.end();
+    assert.ok((await pending[1]) instanceof ChannelEndedError);
+    const next = await t.channel("patient");
+    const again = await next.receive({ timeout: 2_000 });
+    assert.deepEqual([again.id, again.attempts], [first.id, 2], "held messages go back to the front at end()");
+    const third = await next.receive({ timeout: 2_000 });
+    assert.deepEqual([third.id, third.attempts], [second.id, 2]);
+    await t.end();
+  });
+  it("answers a resent take or finish (same token, same reply id) with the same messages, and takes or records nothing more", async () => {
+    const t = scope();
+    const sender = await t.channel("resend-sender");
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await sender.send(i, { to: "resend", timeout: 10_000 })).id);
+    // The scripts as a client reconnecting would resend them (ioredis resends what a lost connection left unanswered).
+    const client = new Redis(server.url);
+    defineScripts(client, DURABLE_SCRIPTS);
+    const deadlines = `${t.prefix}deadlines`;
+    const consumer = `resend/${randomUUID()}`;
+    const summary = (messages: unknown[]): [string, number][] =>
+      messages.map((fields) => parseDurableMessage(fields)).map((m) => [m.id, m.attempts]);
+    const take = async (token: string, want: number): Promise<[[string, number][], number]> => {
+      const [taken, more] = (await runScript(client, "berrymqDurableTake", [
+        deadlines,
+        t.prefix,
+        "resend",
+        consumer,
+        "",
+        86_400_000,
+        token,
+        want,
+        "",
+      ])) as [unknown[], number];
+      return [summary(taken), Number(more)];
+    };
+    const first = await take("token-1", 2);
+    assert.deepEqual(first, [
+      [
+        [ids[0], 1],
+        [ids[1], 1],
+      ],
+      2,
+    ]);
+    assert.deepEqual((await take("token-1", 2))[0], first[0], "a resent take gets the same messages");
+    const finish = async (): Promise<[unknown[], [string, number][]]> => {
+      const [outcomes, taken] = (await runScript(client, "berrymqDurableFinish", [
+        deadlines,
+        t.prefix,
+        consumer,
+        86_400_000,
+        "resend",
+        "token-2",
+        1,
+        "",
+        ids[0] as string,
+        "reply",
+        "reply-1",
+        '"r"',
+        0,
+      ])) as [unknown[][], unknown[]];
+      return [outcomes.map((outcome) => outcome.map(String)), summary(taken)];
+    };
+    const finished = await finish();
+    assert.equal((finished[0][0] as string[])[0], "ok");
+    assert.deepEqual(finished[1], [[ids[2], 1]]);
+    assert.deepEqual(await finish(), finished, "a resent finish gets the same answer and the same next message");
+    assert.deepEqual(await take("token-3", 5), [[[ids[3], 1]], 0], "nothing taken twice");
+    const reply = await sender.receive({ timeout: 2_000 });
+    assert.deepEqual([reply.kind, reply.inReplyTo, reply.content], ["reply", ids[0], "r"]);
+    await sender.close(reply);
+    await assertNothingMore(sender, 200);
+    await client.quit();
+    await t.end();
+  });
+  it("does not queue a message again when its send is resent (same id) after it was answered", async () => {
+    const t = scope();
+    const sender = await t.channel("retry-sender");
+    const worker = await t.channel("retry");
+    const id = randomUUID();
+    const first = await sender.send("once", { to: "retry", timeout: 10_000, id });
+    const task = await worker.receive({ timeout: 2_000 });
+    await worker.reply(task, "ok");
+    const again = await sender.send("once", { to: "retry", timeout: 10_000, id });
+    assert.deepEqual([again.sentAt, again.deadline], [first.sentAt, first.deadline], "answered as the first send was");
+    await assertNothingMore(worker);
+    const reply = await sender.receive({ timeout: 2_000 });
+    assert.deepEqual([reply.kind, reply.inReplyTo], ["reply", id]);
+    await sender.close(reply);
+    await assertNothingMore(sender);
+    await t.end();
+  });
+  it("after its blocking connection is cut, a receiver gets what a lost BLMOVE answer left in its held list", async () => {
+    const t = scope();
+    const sender = await t.channel("cut-sender");
+    const worker = await t.channel("cut");
+    const pending = worker.receive({ timeout: 8_000 }); // its BLMOVE blocks on the empty inbox
+    await sleep(100);
+    // What a BLMOVE whose answer the connection lost leaves behind: the id in the held list, still queued.
+    const sent = await sender.send("lost", { to: "cut-elsewhere", timeout: 10_000 });
+    const client = new Redis(server.url);
+    await client.lmove(`${t.prefix}in:cut-elsewhere`, `${t.prefix}held:${worker.consumer}`, "LEFT", "RIGHT");
+    const clients = await client.client("LIST");
+    const blocking = /id=(\d+) [^\n]*name=berrymq-durable-block:(\S+)/g;
+    const ids = [...String(clients).matchAll(blocking)].filter((match) => match[2] === worker.consumer).map((match) => match[1]);
+    assert.equal(ids.length, 1, "the worker's blocking connection");
+    await client.client("KILL", "ID", ids[0] as string);
+    const task = await pending;
+    assert.deepEqual([task.id, task.content, task.attempts], [sent.id, "lost", 1]);
+    await worker.reply(task, "found");
+    const reply = await sender.receive({ timeout: 2_000 });
+    assert.deepEqual([reply.inReplyTo, reply.content], [sent.id, "found"]);
+    await sender.close(reply);
+    await client.quit();
+    await t.end();
   });
 });
