@@ -202,20 +202,30 @@ async function rawRelay(): Promise<Pinger> {
       // closed
     }
   })();
+  // An answer is the pong of the ping with its seq: a late answer to an earlier ping is not taken for it.
+  const answer = async (seq: number): Promise<void> => {
+    for (;;) {
+      const [, body] = await pinger.sub.receive();
+      if ((JSON.parse((body as Buffer).toString()) as { seq?: unknown }).seq === seq) return;
+    }
+  };
   const ping = async (seq: number): Promise<number> => {
     const started = process.hrtime.bigint();
     await pinger.dealer.send(["ping", JSON.stringify({ ...payload, seq })]);
-    const [, body] = await pinger.sub.receive();
-    JSON.parse((body as Buffer).toString());
+    await answer(seq);
     return elapsedSince(started);
   };
-  // Slow joiners: ping until an answer comes.
-  for (let answered = false; !answered; ) {
-    answered = await Promise.race([
-      ping(-1).then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 100)),
-    ]);
+  // Slow joiners: the PUB drops what it sends before a SUB joined, so ping every 100 ms until one comes
+  // back (one receive at a time: zeromq.js refuses a second while one is pending).
+  let joined = false;
+  const first = answer(-1).then(() => {
+    joined = true;
+  });
+  while (!joined) {
+    await pinger.dealer.send(["ping", JSON.stringify({ ...payload, seq: -1 })]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  await first;
   return {
     ping,
     close: async () => {
