@@ -141,7 +141,9 @@ describe("zeromq broker protocol: bounded registrations", () => {
 
 // A hand-written registered client: DEALER to send, SUB to hear its own id and the broadcasts; resolves once
 // the broker welcomed it on the pub port, with the bootId that welcome carried.
-async function registeredClient(broker: Broker): Promise<{ id: string; dealer: zmq.Dealer; heard: Buffer[][]; bootId: string; close: () => void }> {
+async function registeredClient(
+  broker: Broker,
+): Promise<{ id: string; dealer: zmq.Dealer; heard: Buffer[][]; bootId: string; close: () => void }> {
   const id = randomBytes(8).toString("hex");
   const dealer = new zmq.Dealer({ routingId: id, linger: 0 });
   dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
@@ -178,7 +180,12 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
     bus.follow("rc:*", (m) => void got.push(m.args[0]));
     const link = await BrokerLink.connect({ bus, pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["rc:*"] });
     // Two other clients: a batch for a single one goes to it alone (see the next spec).
-    const second = await BrokerLink.connect({ bus: new Bus(), pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["rc:*"] });
+    const second = await BrokerLink.connect({
+      bus: new Bus(),
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["rc:*"],
+    });
     const { id, dealer, heard, bootId, close } = await registeredClient(broker);
     t.after(async () => {
       close();
@@ -235,13 +242,22 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
     const delivered = broker.stats.delivered;
     await dealer.send(["P", "1", JSON.stringify(["rc:a", "rc/1", 0]), envelopeLine("rc:a", "rc/1", 1), bootId]);
     const [kind, seq, error] = await Promise.race([dealer.receive(), sleep(2_000).then((): Buffer[] => [])]);
-    assert.deepEqual([kind?.toString(), seq?.toString(), error?.toString()], ["R", "1", ""], "the receipt comes on the recv port");
+    assert.deepEqual(
+      [kind?.toString(), seq?.toString(), error?.toString()],
+      ["R", "1", ""],
+      "the receipt comes on the recv port",
+    );
     await waitFor(() => got.length === 1, "the one other client got the batch");
     assert.deepEqual(got, [1]);
     assert.equal(broker.stats.delivered, delivered + 1, "one delivery");
     // With a second other client the next batch is a broadcast, which we hear; the PUB socket keeps order per
     // subscriber, so hearing no earlier DELIVER proves that batch 1 never came back to its sender.
-    other = await BrokerLink.connect({ bus: new Bus(), pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["rc:*"] });
+    other = await BrokerLink.connect({
+      bus: new Bus(),
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["rc:*"],
+    });
     await dealer.send(["P", "2", JSON.stringify(["rc:a", "rc/2", 0]), envelopeLine("rc:a", "rc/2", 2), bootId]);
     await waitFor(() => heard.some((frames) => frames[1]?.toString() === "M"), "our own broadcast of batch 2");
     const delivers = heard.filter((frames) => frames[1]?.toString() === "M");
