@@ -21,6 +21,9 @@
 //                                                 or report, from a registered client whose PUBLISH named this
 //                                                 broker's bootId: it is that batch's RECEIPT (the sender hears its
 //                                                 own broadcast), and no "R" follows
+//                                                 topic "*" only when every client but the sender wants them and
+//                                                 there are two or more (a broadcast reaches the sender too: for one
+//                                                 other client, a DELIVER to it and a RECEIPT cost less)
 //   WELCOME  [clientId, "W", bootId, version]     answer to HELLO, proves the PUB path is up; echoes its version
 //   BEAT     ["*", "T", bootId]                   broker heartbeat; a new bootId means a restart
 //

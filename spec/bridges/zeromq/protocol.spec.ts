@@ -139,6 +139,38 @@ describe("zeromq broker protocol: bounded registrations", () => {
   });
 });
 
+// A hand-written registered client: DEALER to send, SUB to hear its own id and the broadcasts; resolves once
+// the broker welcomed it on the pub port, with the bootId that welcome carried.
+async function registeredClient(
+  broker: Broker,
+): Promise<{ id: string; dealer: zmq.Dealer; heard: Buffer[][]; bootId: string; close: () => void }> {
+  const id = randomBytes(8).toString("hex");
+  const dealer = new zmq.Dealer({ routingId: id, linger: 0 });
+  dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+  const sub = new zmq.Subscriber({ linger: 0 });
+  sub.connect(`tcp://127.0.0.1:${broker.pubPort}`);
+  sub.subscribe(id, "*");
+  const heard: Buffer[][] = [];
+  void (async () => {
+    try {
+      for await (const frames of sub) heard.push(frames);
+    } catch {
+      // closed
+    }
+  })();
+  // Slow joiner: say hello until the welcome comes back on the pub port.
+  while (!heard.some((frames) => frames[1]?.toString() === "W")) {
+    await dealer.send(["H", JSON.stringify(["none:none"]), "0"]);
+    await sleep(50);
+  }
+  const bootId = heard.find((frames) => frames[1]?.toString() === "W")?.[2]?.toString() ?? "";
+  const close = (): void => {
+    dealer.close();
+    sub.close();
+  };
+  return { id, dealer, heard, bootId, close };
+}
+
 describe("zeromq broker protocol: a broadcast batch carries its own receipt", () => {
   it("confirms a registered client's batch on the broadcast it hears itself when it names this broker, with no separate receipt", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
@@ -147,33 +179,20 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
     const bus = new Bus();
     bus.follow("rc:*", (m) => void got.push(m.args[0]));
     const link = await BrokerLink.connect({ bus, pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["rc:*"] });
-    // A hand-written registered client: DEALER to send, SUB to hear its own id and the broadcasts.
-    const id = randomBytes(8).toString("hex");
-    const dealer = new zmq.Dealer({ routingId: id, linger: 0 });
-    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
-    const sub = new zmq.Subscriber({ linger: 0 });
-    sub.connect(`tcp://127.0.0.1:${broker.pubPort}`);
-    sub.subscribe(id, "*");
+    // Two other clients: a batch for a single one goes to it alone (see the next spec).
+    const second = await BrokerLink.connect({
+      bus: new Bus(),
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["rc:*"],
+    });
+    const { id, dealer, heard, bootId, close } = await registeredClient(broker);
     t.after(async () => {
-      dealer.close();
-      sub.close();
+      close();
       await link.close();
+      await second.close();
       broker.close();
     });
-    const heard: Buffer[][] = [];
-    void (async () => {
-      try {
-        for await (const frames of sub) heard.push(frames);
-      } catch {
-        // closed
-      }
-    })();
-    // Slow joiner: say hello until the welcome comes back on the pub port.
-    while (!heard.some((frames) => frames[1]?.toString() === "W")) {
-      await dealer.send(["H", JSON.stringify(["none:none"]), "0"]);
-      await sleep(50);
-    }
-    const bootId = heard.find((frames) => frames[1]?.toString() === "W")?.[2]?.toString() ?? "";
     assert.equal(bootId, broker.bootId);
     // Batch 0 names no broker: a receipt on the recv port, as for any client that has not heard this broker.
     await dealer.send(["P", "0", JSON.stringify(["rc:a", "rc/0", 0]), envelopeLine("rc:a", "rc/0", 0)]);
@@ -182,7 +201,7 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
     await waitFor(() => heard.some((frames) => frames[1]?.toString() === "M"), "our own broadcast of batch 0");
     assert.equal(heard.find((frames) => frames[1]?.toString() === "M")?.length, 5, "batch 0's broadcast carries no seq");
     heard.length = 0;
-    // Batch 1 names this broker and reaches every other client (the link): one broadcast, which the sender hears too.
+    // Batch 1 names this broker and reaches every other client (the two links): one broadcast, which the sender hears too.
     await dealer.send(["P", "1", JSON.stringify(["rc:a", "rc/1", 0]), envelopeLine("rc:a", "rc/1", 1), bootId]);
     await waitFor(() => heard.some((frames) => frames[1]?.toString() === "M"), "our own broadcast");
     const own = heard.find((frames) => frames[1]?.toString() === "M") ?? [];
@@ -202,6 +221,53 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
     assert.deepEqual([kind3?.toString(), seq3?.toString()], ["R", "3"]);
     await waitFor(() => got.length === 3, "the link got batches 0, 1 and 3");
     assert.deepEqual(got, [0, 1, 3]);
+  });
+
+  it("sends a batch for a single other client to it alone, with the receipt on the recv port: the sender does not get it back", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+    broker.on("error", () => undefined);
+    const got: unknown[] = [];
+    const bus = new Bus();
+    bus.follow("rc:*", (m) => void got.push(m.args[0]));
+    const link = await BrokerLink.connect({ bus, pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["rc:*"] });
+    const { id, dealer, heard, bootId, close } = await registeredClient(broker);
+    let other: BrokerLink | undefined;
+    t.after(async () => {
+      close();
+      await link.close();
+      await other?.close();
+      broker.close();
+    });
+    heard.length = 0;
+    const delivered = broker.stats.delivered;
+    await dealer.send(["P", "1", JSON.stringify(["rc:a", "rc/1", 0]), envelopeLine("rc:a", "rc/1", 1), bootId]);
+    const [kind, seq, error] = await Promise.race([dealer.receive(), sleep(2_000).then((): Buffer[] => [])]);
+    assert.deepEqual(
+      [kind?.toString(), seq?.toString(), error?.toString()],
+      ["R", "1", ""],
+      "the receipt comes on the recv port",
+    );
+    await waitFor(() => got.length === 1, "the one other client got the batch");
+    assert.deepEqual(got, [1]);
+    assert.equal(broker.stats.delivered, delivered + 1, "one delivery");
+    // With a second other client the next batch is a broadcast, which we hear; the PUB socket keeps order per
+    // subscriber, so hearing no earlier DELIVER proves that batch 1 never came back to its sender.
+    other = await BrokerLink.connect({
+      bus: new Bus(),
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["rc:*"],
+    });
+    await dealer.send(["P", "2", JSON.stringify(["rc:a", "rc/2", 0]), envelopeLine("rc:a", "rc/2", 2), bootId]);
+    await waitFor(() => heard.some((frames) => frames[1]?.toString() === "M"), "our own broadcast of batch 2");
+    const delivers = heard.filter((frames) => frames[1]?.toString() === "M");
+    assert.equal(delivers.length, 1, "batch 1 never came back to its sender");
+    assert.deepEqual(
+      delivers[0]?.map((frame) => frame.toString()).filter((_, i) => i !== 4),
+      ["*", "M", id, "0", "2"],
+      "topic, kind, sender, flags and the seq of the batch it confirms",
+    );
+    await waitFor(() => got.length === 2, "the first link got batch 2 too");
   });
 
   it("keeps sending separate receipts to a client that never registered, and for batches holding acknowledged messages", async (t) => {
