@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import type { Bus } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
@@ -10,8 +10,10 @@ import { BridgeState, type PeerEnd } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { parseExactJson } from "./exact-json.js";
 import { readBody } from "./http-body.js";
+import { LinkStream, STREAM_FRAME_HEADER, STREAM_PROTOCOL, STREAM_TOKEN_HEADER } from "./link-stream.js";
 import type { PeerHost, PeerLink } from "./peer-link.js";
-import { errorAnswer, routeRequest } from "./request-router.js";
+import { errorAnswer, type RouterAnswer, routeRequest } from "./request-router.js";
+import { toRpcError } from "./fault.js";
 import { createRpcServer } from "./rpc-methods.js";
 import { refuseWebRequest } from "./web-guard.js";
 
@@ -98,6 +100,7 @@ export class BridgeServer implements PeerHost {
   readonly #allowOrigins: ReadonlySet<string>;
   readonly #allowHosts: ReadonlySet<string>;
   readonly #closing = new AbortController();
+  readonly #streams = new Set<LinkStream>();
   #closed: Promise<void> | undefined;
 
   /** @internal use {@link serve}. */
@@ -133,6 +136,17 @@ export class BridgeServer implements PeerHost {
     http.on("request", (req: IncomingMessage, res: ServerResponse) => {
       this.#handle(req, res).catch((error: unknown) => this.#failed(res, error));
     });
+    http.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => this.#upgrade(req, socket, head));
+  }
+
+  /** Largest request body (and link-stream frame) it takes, in bytes. */
+  get maxBodySize(): number {
+    return this.#maxBody;
+  }
+
+  /** @internal answers a JSON-RPC body that came over a link stream, as a POST body is answered. */
+  answer(payload: unknown): RouterAnswer | PromiseLike<RouterAnswer> {
+    return this.#route(payload, this.#closing.signal);
   }
 
   /** The port it listens on. */
@@ -176,6 +190,8 @@ export class BridgeServer implements PeerHost {
       this.#state.closing = true;
       this.#closing.abort();
       await this.#state.close();
+      // Upgraded connections are no longer the HTTP server's to close.
+      for (const stream of this.#streams) stream.close("server closing");
       this.#http.closeIdleConnections();
       // Requests still running have had their long-polls aborted; give their answers a moment, then cut.
       const cut = setTimeout(() => this.#http.closeAllConnections(), 200);
@@ -197,7 +213,11 @@ export class BridgeServer implements PeerHost {
     if (path !== "/" && path !== "/JSON") {
       req.resume();
       const shown = path.length > 80 ? `${path.slice(0, 77)}...` : path;
-      return reply(res, 404, errorBody(BridgeErrorCode.InvalidRequest, `no JSON-RPC endpoint at ${JSON.stringify(shown)}: use / or /JSON`));
+      return reply(
+        res,
+        404,
+        errorBody(BridgeErrorCode.InvalidRequest, `no JSON-RPC endpoint at ${JSON.stringify(shown)}: use / or /JSON`),
+      );
     }
     if (req.method !== "POST") {
       req.resume();
@@ -205,7 +225,10 @@ export class BridgeServer implements PeerHost {
       return reply(
         res,
         405,
-        errorBody(BridgeErrorCode.InvalidRequest, `method ${JSON.stringify((req.method ?? "?").slice(0, 20))} not allowed: POST a JSON-RPC request`),
+        errorBody(
+          BridgeErrorCode.InvalidRequest,
+          `method ${JSON.stringify((req.method ?? "?").slice(0, 20))} not allowed: POST a JSON-RPC request`,
+        ),
       );
     }
     const refusal = refuseWebRequest(req.headers, this.#allowOrigins, this.#allowHosts);
@@ -238,19 +261,12 @@ export class BridgeServer implements PeerHost {
       return reply(res, 200, JSON.stringify(errorAnswer(body.text.includes('"jsonrpc"'), code, parsed.message)));
     }
     const payload = parsed.value;
-    if (Array.isArray(payload) && payload.length > this.#maxBatch) {
-      return reply(
-        res,
-        200,
-        errorBody(BridgeErrorCode.LimitExceeded, `batch of ${payload.length} entries: at most ${this.#maxBatch} (the maxBatch option)`),
-      );
-    }
     const hangUp = new AbortController();
     res.on("close", () => {
       if (!res.writableFinished) hangUp.abort(new Error("client hung up"));
     });
     const signal = AbortSignal.any([hangUp.signal, this.#closing.signal]);
-    const answer = await routeRequest(this.#rpc, this.#state, payload, { signal });
+    const answer = await this.#route(payload, signal);
     if (res.destroyed) return;
     if (this.#closed !== undefined) res.setHeader("connection", "close");
     if (answer === null) {
@@ -258,6 +274,78 @@ export class BridgeServer implements PeerHost {
       return;
     }
     reply(res, 200, JSON.stringify(answer));
+  }
+
+  // What a decoded body gets, over POST or a link stream.
+  #route(payload: unknown, signal: AbortSignal): RouterAnswer | PromiseLike<RouterAnswer> {
+    if (Array.isArray(payload) && payload.length > this.#maxBatch) {
+      const why = `batch of ${payload.length} entries: at most ${this.#maxBatch} (the maxBatch option)`;
+      return errorAnswer(true, BridgeErrorCode.LimitExceeded, why);
+    }
+    return routeRequest(this.#rpc, this.#state, payload, { signal });
+  }
+
+  // `Upgrade: berrymq-link/1` from a berrymq peer that interconnected: the connection becomes the stream
+  // of its link (see LinkStream). Everything a POST must pass, this passes too (Origin, content type, Host,
+  // secret), and the token must be one this server issued to a peer; any other upgrade (a browser's
+  // WebSocket among them) is refused and the socket closed.
+  #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    const path = (req.url ?? "/").split("?")[0] ?? "";
+    const refused = (status: number, code: BridgeErrorCode, message: string): void => {
+      const body = errorBody(code, message);
+      const line = `${status} ${STATUS_CODES[status] ?? ""}`;
+      socket.end(
+        `HTTP/1.1 ${line}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      socket.destroySoon();
+    };
+    if (this.#closed !== undefined)
+      return refused(503, BridgeErrorCode.ServerClosing, "the server is closing: it takes no new request");
+    if ((path !== "/" && path !== "/JSON") || req.method !== "GET" || req.headers.upgrade?.toLowerCase() !== STREAM_PROTOCOL) {
+      return refused(
+        400,
+        BridgeErrorCode.InvalidRequest,
+        `only Upgrade: ${STREAM_PROTOCOL} (GET / from a berrymq peer) is served`,
+      );
+    }
+    const refusal = refuseWebRequest(req.headers, this.#allowOrigins, this.#allowHosts);
+    if (refusal !== undefined) return refused(refusal.status, BridgeErrorCode.Forbidden, refusal.message);
+    if (this.#secret !== undefined && !this.#authorized(req)) {
+      return refused(
+        401,
+        BridgeErrorCode.Unauthorized,
+        "unauthorized: send the server's secret as Authorization: Bearer <secret>",
+      );
+    }
+    const farMaxFrame = Number(req.headers[STREAM_FRAME_HEADER]);
+    if (!Number.isInteger(farMaxFrame) || farMaxFrame < 1) {
+      return refused(400, BridgeErrorCode.InvalidRequest, `${STREAM_FRAME_HEADER} must be a positive integer`);
+    }
+    // Called by the link back only if it takes a stream: then the upgrade is answered and the stream built.
+    const open = (): LinkStream => {
+      const stream = new LinkStream(socket, head, {
+        name: `stream from ${socket.remoteAddress ?? "?"}`,
+        maxFrame: this.#maxBody,
+        farMaxFrame,
+        answer: (payload) => this.answer(payload),
+      });
+      this.#streams.add(stream);
+      stream.onClose(() => this.#streams.delete(stream));
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n${STREAM_FRAME_HEADER}: ${this.#maxBody}\r\n\r\n`,
+      );
+      return stream;
+    };
+    let taken: boolean;
+    try {
+      taken = this.#state.attachStream(req.headers[STREAM_TOKEN_HEADER], open);
+    } catch (error) {
+      const { code, message } = toRpcError(error);
+      return refused(403, code, message);
+    }
+    if (!taken)
+      refused(403, BridgeErrorCode.WrongConnection, "only a peer link this server accepted (interconnect) may open a stream");
   }
 
   // Whatever escaped: the client hears -32603 and the server keeps serving.

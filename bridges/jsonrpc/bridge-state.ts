@@ -11,6 +11,7 @@ import { PeerExpiredError, RpcFault } from "./errors.js";
 import { LegacyEchoFilter, legacyHop } from "./legacy-echo-filter.js";
 import { fromLegacy } from "./legacy-message.js";
 import { LegacyPeerLink } from "./legacy-peer-link.js";
+import type { LinkStream } from "./link-stream.js";
 import { checkPeerUrl } from "./peer-address.js";
 import { PeerLink } from "./peer-link.js";
 import { type Session, SessionTable } from "./session-table.js";
@@ -22,6 +23,8 @@ export interface PeerEnd {
   close(): Promise<CloseReport>;
   /** The `0.3@host:port` hop of a berryMQ 0.3 peer (undefined for a berrymq peer). */
   readonly legacyHop?: string | undefined;
+  /** Takes the stream its peer opened, built by `open` only if it does (false: this end takes none). */
+  acceptStream?(open: () => LinkStream): boolean;
 }
 
 /** The session behind a token. */
@@ -175,6 +178,16 @@ export class BridgeState {
   attachPeer(token: string, link: PeerEnd): void {
     // The link belongs to its creator: dropping the route must not close it. Never expires.
     this.sessions.open({ kind: "peer", link, name: "local peer link", close() {} }, Number.POSITIVE_INFINITY, token, true);
+  }
+
+  /**
+   * Hands a new stream (built by `open`) to the link back of the peer that sends with `token` (a token this server issued to
+   * a berrymq peer in `interconnect`); false for any other token's connection, which gets no stream.
+   * @throws RpcFault for an unknown or expired token.
+   */
+  attachStream(token: unknown, open: () => LinkStream): boolean {
+    const session = this.sessions.use(token);
+    return session.kind === "peer" && session.link.acceptStream?.(open) === true;
   }
 
   /** Delivers an envelope sent with `token`; resolves to how many received it (null: a duplicate). */

@@ -4,7 +4,7 @@ import { BridgeErrorCode } from "./error-codes.js";
 import { HttpStatusError, RemoteError, UnsendableMessageError } from "./errors.js";
 import { LegacyEchoFilter } from "./legacy-echo-filter.js";
 import { reportOn, sendLegacy } from "./legacy-sender.js";
-import { RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
+import { type RpcCarrier, RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
 import { unsendable } from "./sendable.js";
 
 /** Options of the links that send to a bridge server over HTTP. */
@@ -66,6 +66,11 @@ export abstract class HttpLink extends Link {
     this.#legacy = legacy;
   }
 
+  /** Where batches go instead of a POST when it takes them (a peer link's stream); none by default. */
+  protected get carrier(): RpcCarrier | undefined {
+    return undefined;
+  }
+
   /** Resolves once the server has accepted the connection (one handshake at a time). */
   async connected(): Promise<void> {
     await this.#token();
@@ -125,7 +130,10 @@ export abstract class HttpLink extends Link {
     if (batch.length === 0) return;
     let outcomes: Awaited<ReturnType<RpcEndpoint["batch"]>>;
     try {
-      outcomes = await this.endpoint.batch(batch.map((envelope) => ({ method: "berrymq.send", params: { token, envelope } })));
+      outcomes = await this.endpoint.batch(
+        batch.map((envelope) => ({ method: "berrymq.send", params: { token, envelope } })),
+        this.carrier,
+      );
     } catch (error) {
       // Too large for the server's body limit: halves go separately; one message alone cannot go at all.
       if (error instanceof HttpStatusError && error.status === 413) {

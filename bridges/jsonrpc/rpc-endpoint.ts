@@ -1,6 +1,8 @@
 import { Agent, request } from "node:http";
+import type { Socket } from "node:net";
 import { describe, InvalidArgumentError } from "../../lib/errors.js";
 import { BadResponseError, HttpStatusError, RemoteError } from "./errors.js";
+import { STREAM_FRAME_HEADER, STREAM_PROTOCOL, STREAM_TOKEN_HEADER } from "./link-stream.js";
 
 /** Options of an {@link RpcEndpoint}. */
 export interface RpcEndpointOptions {
@@ -18,6 +20,21 @@ export interface RpcCall {
 
 /** The outcome of one call of a batch: its result, or the error the server answered. */
 export type RpcOutcome = { ok: true; result: unknown } | { ok: false; error: RemoteError };
+
+/** Another way to the same server for a batch body: a peer link's stream (see `LinkStream`). */
+export interface RpcCarrier {
+  /** Whether it can take this body now. */
+  carries(body: string): boolean;
+  /** Sends the body; resolves to the decoded answer. */
+  request(body: string, timeout: number): Promise<unknown>;
+}
+
+/** A connection the server upgraded to a link stream, and the largest frame it takes. */
+export interface Upgraded {
+  socket: Socket;
+  head: Buffer;
+  farMaxFrame: number;
+}
 
 /**
  * The client end of HTTP JSON-RPC to one bridge server URL: one keep-alive agent, JSON-RPC 2.0 calls and
@@ -46,8 +63,8 @@ export class RpcEndpoint {
     return outcome.result;
   }
 
-  /** Sends calls as one JSON-RPC 2.0 batch; resolves to their outcomes, in order. */
-  async batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
+  /** Sends calls as one JSON-RPC 2.0 batch (over `via` when it takes the body); resolves to their outcomes, in order. */
+  async batch(calls: readonly RpcCall[], via?: RpcCarrier): Promise<RpcOutcome[]> {
     const first = this.#nextId;
     this.#nextId += calls.length;
     const requests = new Array<{ jsonrpc: "2.0"; id: number; method: string; params: unknown }>(calls.length);
@@ -55,7 +72,8 @@ export class RpcEndpoint {
       const { method, params } = calls[i] as RpcCall;
       requests[i] = { jsonrpc: "2.0", id: first + i, method, params };
     }
-    const answer = await this.post(JSON.stringify(requests));
+    const body = JSON.stringify(requests);
+    const answer = via?.carries(body) === true ? await via.request(body, this.#timeout) : await this.post(body);
     if (!Array.isArray(answer)) {
       // A batch the server refused as a whole comes back as one error object.
       const whole = outcomeOf(this.url.href, "batch", answer);
@@ -122,6 +140,43 @@ export class RpcEndpoint {
       req.setTimeout(timeout, () => req.destroy(new Error(`${this.url.href}: no answer within ${timeout} ms`)));
       req.on("error", reject);
       req.end(body);
+    });
+  }
+
+  /**
+   * Asks the server to turn a new connection into a link stream for `token` (`Upgrade: berrymq-link/1`).
+   * Resolves to the upgraded socket, or `undefined` when the server answers with anything else: an
+   * older berrymq server answers the GET with 405, and the link keeps to POSTs.
+   */
+  upgrade(token: string, maxFrame: number, timeout = this.#timeout): Promise<Upgraded | undefined> {
+    return new Promise((resolve, reject) => {
+      const req = request(this.url, {
+        method: "GET",
+        agent: false,
+        headers: {
+          ...this.#headers,
+          connection: "Upgrade",
+          upgrade: STREAM_PROTOCOL,
+          [STREAM_TOKEN_HEADER]: token,
+          [STREAM_FRAME_HEADER]: String(maxFrame),
+        },
+      });
+      req.setTimeout(timeout, () => req.destroy(new Error(`${this.url.href}: no answer to the upgrade within ${timeout} ms`)));
+      req.on("error", reject);
+      req.on("response", (res) => {
+        res.resume();
+        resolve(undefined);
+      });
+      req.on("upgrade", (res, socket: Socket, head: Buffer) => {
+        const farMaxFrame = Number(res.headers[STREAM_FRAME_HEADER]);
+        if (res.headers.upgrade?.toLowerCase() !== STREAM_PROTOCOL || !Number.isInteger(farMaxFrame) || farMaxFrame < 1) {
+          socket.destroy();
+          return resolve(undefined);
+        }
+        req.setTimeout(0);
+        resolve({ socket, head, farMaxFrame });
+      });
+      req.end();
     });
   }
 
