@@ -67,6 +67,13 @@ export interface BridgeServerOptions {
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
+/** Why an upgrade to a link stream was refused. */
+interface StreamRefusal {
+  status: number;
+  code: BridgeErrorCode;
+  message: string;
+}
+
 /** The defaults of every bound of a bridge server (see {@link BridgeServerOptions}). */
 export const SERVER_DEFAULTS = Object.freeze({
   maxBodySize: 1024 * 1024,
@@ -286,43 +293,40 @@ export class BridgeServer implements PeerHost {
   }
 
   // `Upgrade: berrymq-link/1` from a berrymq peer that interconnected: the connection becomes the stream
-  // of its link (see LinkStream). Everything a POST must pass, this passes too (Origin, content type, Host,
-  // secret), and the token must be one this server issued to a peer; any other upgrade (a browser's
-  // WebSocket among them) is refused and the socket closed.
+  // of its link (see LinkStream). Any other upgrade (a browser's WebSocket among them) is refused with an
+  // HTTP error and the socket closed.
   #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on("error", () => socket.destroy());
-    const path = (req.url ?? "/").split("?")[0] ?? "";
-    const refused = (status: number, code: BridgeErrorCode, message: string): void => {
-      const body = errorBody(code, message);
-      const line = `${status} ${STATUS_CODES[status] ?? ""}`;
-      socket.end(
-        `HTTP/1.1 ${line}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
-      socket.destroySoon();
-    };
+    const refusal = this.#openStream(req, socket, head);
+    if (refusal === undefined) return;
+    const body = errorBody(refusal.code, refusal.message);
+    const status = `${refusal.status} ${STATUS_CODES[refusal.status] ?? ""}`;
+    const headers = `connection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}`;
+    socket.end(`HTTP/1.1 ${status}\r\n${headers}\r\n\r\n${body}`);
+    socket.destroySoon();
+  }
+
+  // Everything a POST must pass, an upgrade passes too (Origin, content type, Host, secret), and its token
+  // must be one this server issued to a peer in `interconnect`. Returns why not, or opens the stream.
+  #openStream(req: IncomingMessage, socket: Socket, head: Buffer): StreamRefusal | undefined {
     if (this.#closed !== undefined)
-      return refused(503, BridgeErrorCode.ServerClosing, "the server is closing: it takes no new request");
+      return { status: 503, code: BridgeErrorCode.ServerClosing, message: "the server is closing: it takes no new request" };
+    const path = (req.url ?? "/").split("?")[0] ?? "";
     if ((path !== "/" && path !== "/JSON") || req.method !== "GET" || req.headers.upgrade?.toLowerCase() !== STREAM_PROTOCOL) {
-      return refused(
-        400,
-        BridgeErrorCode.InvalidRequest,
-        `only Upgrade: ${STREAM_PROTOCOL} (GET / from a berrymq peer) is served`,
-      );
+      const message = `only Upgrade: ${STREAM_PROTOCOL} (GET / from a berrymq peer) is served`;
+      return { status: 400, code: BridgeErrorCode.InvalidRequest, message };
     }
     const refusal = refuseWebRequest(req.headers, this.#allowOrigins, this.#allowHosts);
-    if (refusal !== undefined) return refused(refusal.status, BridgeErrorCode.Forbidden, refusal.message);
+    if (refusal !== undefined) return { ...refusal, code: BridgeErrorCode.Forbidden };
     if (this.#secret !== undefined && !this.#authorized(req)) {
-      return refused(
-        401,
-        BridgeErrorCode.Unauthorized,
-        "unauthorized: send the server's secret as Authorization: Bearer <secret>",
-      );
+      const message = "unauthorized: send the server's secret as Authorization: Bearer <secret>";
+      return { status: 401, code: BridgeErrorCode.Unauthorized, message };
     }
     const farMaxFrame = Number(req.headers[STREAM_FRAME_HEADER]);
     if (!Number.isInteger(farMaxFrame) || farMaxFrame < 1) {
-      return refused(400, BridgeErrorCode.InvalidRequest, `${STREAM_FRAME_HEADER} must be a positive integer`);
+      return { status: 400, code: BridgeErrorCode.InvalidRequest, message: `${STREAM_FRAME_HEADER} must be a positive integer` };
     }
-    // Called by the link back only if it takes a stream: then the upgrade is answered and the stream built.
+    // Called by the link back only if it takes a stream: then the stream is built and the upgrade answered.
     const open = (): LinkStream => {
       const stream = new LinkStream(socket, head, {
         name: `stream from ${socket.remoteAddress ?? "?"}`,
@@ -332,20 +336,18 @@ export class BridgeServer implements PeerHost {
       });
       this.#streams.add(stream);
       stream.onClose(() => this.#streams.delete(stream));
-      socket.write(
-        `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n${STREAM_FRAME_HEADER}: ${this.#maxBody}\r\n\r\n`,
-      );
+      const headers = `connection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n${STREAM_FRAME_HEADER}: ${this.#maxBody}`;
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headers}\r\n\r\n`);
       return stream;
     };
-    let taken: boolean;
     try {
-      taken = this.#state.attachStream(req.headers[STREAM_TOKEN_HEADER], open);
+      if (this.#state.attachStream(req.headers[STREAM_TOKEN_HEADER], open)) return undefined;
     } catch (error) {
       const { code, message } = toRpcError(error);
-      return refused(403, code, message);
+      return { status: 403, code, message };
     }
-    if (!taken)
-      refused(403, BridgeErrorCode.WrongConnection, "only a peer link this server accepted (interconnect) may open a stream");
+    const message = "only a peer link this server accepted (interconnect) may open a stream";
+    return { status: 403, code: BridgeErrorCode.WrongConnection, message };
   }
 
   // Whatever escaped: the client hears -32603 and the server keeps serving.

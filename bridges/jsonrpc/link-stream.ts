@@ -118,17 +118,26 @@ export class LinkStream {
   }
 
   #frame(text: string): void {
+    const trouble = this.#handle(text);
+    if (trouble !== undefined) this.close(trouble);
+  }
+
+  // Takes one frame; returns why the stream must close, if it must.
+  #handle(text: string): string | undefined {
     if (text.length > this.#options.maxFrame || Buffer.byteLength(text) > this.#options.maxFrame) {
-      return this.close(`a frame larger than ${this.#options.maxFrame} bytes`);
+      return `a frame larger than ${this.#options.maxFrame} bytes`;
     }
     const parsed = parseExactJson(text);
-    if (!parsed.ok) return this.close(parsed.message.slice(0, 200));
-    const payload = parsed.value;
-    if (isRequest(payload)) return this.#answerRequest(payload);
+    if (!parsed.ok) return parsed.message.slice(0, 200);
+    if (isRequest(parsed.value)) {
+      this.#answerRequest(parsed.value);
+      return undefined;
+    }
     const waiting = this.#waiting.shift();
-    if (waiting === undefined) return this.close("an answer to no request");
+    if (waiting === undefined) return "an answer to no request";
     clearTimeout(waiting.timer);
-    waiting.resolve(payload);
+    waiting.resolve(parsed.value);
+    return undefined;
   }
 
   // Answered at once when the answer is ready (the hot path: `berrymq.send` batches), else in turn.
