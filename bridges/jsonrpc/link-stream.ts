@@ -45,7 +45,12 @@ export class LinkStream {
   // The end of an incomplete frame; answers to requests whose answer is a promise, kept in order.
   #partial = "";
   #answering: Promise<void> | undefined;
+  #corked = false;
   #closed = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    if (!this.#closed) this.#socket.uncork();
+  };
 
   constructor(socket: Socket, head: Buffer, options: LinkStreamOptions) {
     this.#socket = socket;
@@ -78,7 +83,7 @@ export class LinkStream {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.close(`no answer within ${timeout} ms`), timeout);
       this.#waiting.push({ resolve, reject, timer });
-      this.#socket.write(`${body}\n`);
+      this.#send(`${body}\n`);
     });
   }
 
@@ -168,7 +173,18 @@ export class LinkStream {
 
   #write(answer: unknown): void {
     if (this.#closed || answer === null || answer === undefined) return;
-    this.#socket.write(`${JSON.stringify(answer)}\n`);
+    this.#send(`${JSON.stringify(answer)}\n`);
+  }
+
+  // Frames written in one turn of the event loop leave in one write: an answer and the acknowledgement
+  // of the batch that asked for it, typically, so the far process wakes once for both.
+  #send(frame: string): void {
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      setImmediate(this.#uncork);
+    }
+    this.#socket.write(frame);
   }
 }
 

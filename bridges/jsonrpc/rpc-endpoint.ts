@@ -1,7 +1,7 @@
 import { Agent, request } from "node:http";
 import type { Socket } from "node:net";
 import { describe, InvalidArgumentError } from "../../lib/errors.js";
-import { BadResponseError, HttpStatusError, RemoteError } from "./errors.js";
+import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
 import { STREAM_FRAME_HEADER, STREAM_PROTOCOL, STREAM_TOKEN_HEADER } from "./link-stream.js";
 
 /** Options of an {@link RpcEndpoint}. */
@@ -73,7 +73,7 @@ export class RpcEndpoint {
       requests[i] = { jsonrpc: "2.0", id: first + i, method, params };
     }
     const body = JSON.stringify(requests);
-    const answer = via?.carries(body) === true ? await via.request(body, this.#timeout) : await this.post(body);
+    const answer = via?.carries(body) === true ? await this.#overStream(via, body) : await this.post(body);
     if (!Array.isArray(answer)) {
       // A batch the server refused as a whole comes back as one error object.
       const whole = outcomeOf(this.url.href, "batch", answer);
@@ -93,6 +93,17 @@ export class RpcEndpoint {
       outcomes[i] = outcomeOf(this.url.href, (calls[i] as RpcCall).method, response);
     }
     return outcomes;
+  }
+
+  // A stream that closes under a call (replaced, cut) does not make the far side unreachable: the body goes
+  // as a POST, which fails in turn if it really is. The far side drops what it took twice by messageId.
+  async #overStream(via: RpcCarrier, body: string): Promise<unknown> {
+    try {
+      return await via.request(body, this.#timeout);
+    } catch (error) {
+      if (error instanceof StreamClosedError) return this.post(body);
+      throw error;
+    }
   }
 
   /** Calls a berryMQ 0.3 method in the JSON-RPC 1.0 form (`id` null, no `jsonrpc` member). */
