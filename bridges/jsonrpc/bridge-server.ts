@@ -138,6 +138,7 @@ export class BridgeServer implements PeerHost {
       defaultTtl,
       queueSize: count("queueSize", options.queueSize, SERVER_DEFAULTS.queueSize),
       legacyEchoWindow: checkDuration("legacyEchoWindow", options.legacyEchoWindow ?? SERVER_DEFAULTS.legacyEchoWindow),
+      maxBatch: this.#maxBatch,
     });
     this.#rpc = createRpcServer(this.#state);
     http.on("request", (req: IncomingMessage, res: ServerResponse) => {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { JSONRPCError } from "json-rpc-2.0";
 import type { Bus } from "../../lib/bus.js";
 import { InvalidArgumentError, QueueClosedError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
@@ -8,6 +9,7 @@ import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
 import type { CloseReport, LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { PeerExpiredError, RpcFault } from "./errors.js";
+import { toRpcError } from "./fault.js";
 import { LegacyEchoFilter, legacyHop } from "./legacy-echo-filter.js";
 import { fromLegacy } from "./legacy-message.js";
 import { LegacyPeerLink } from "./legacy-peer-link.js";
@@ -56,6 +58,8 @@ export interface BridgeStateOptions {
   queueSize: number;
   /** Ms within which an echo of a berryMQ 0.3 peer is recognised. */
   legacyEchoWindow: number;
+  /** Most envelopes of one `sendAll` (the server's maxBatch). */
+  maxBatch: number;
 }
 
 /**
@@ -205,6 +209,29 @@ export class BridgeState {
     if (echoes.isEcho(message)) return null;
     if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
     return this.bus.inject(message) ?? null;
+  }
+
+  /**
+   * Delivers envelopes sent with `token`, in order (`berrymq.sendAll`: a link's whole batch in one call).
+   * @returns one entry per envelope: what `send` returns, or `{ error }` for an envelope it refused.
+   * @throws RpcFault for an unknown or expired token, or more envelopes than `maxBatch`.
+   */
+  sendAll(token: unknown, envelopes: unknown): (number | null | { error: JSONRPCError })[] {
+    if (!Array.isArray(envelopes)) throw new InvalidArgumentError("envelopes", envelopes, "an array of envelopes");
+    const max = this.#options.maxBatch;
+    if (envelopes.length > max) {
+      throw new RpcFault(BridgeErrorCode.LimitExceeded, `${envelopes.length} envelopes: at most ${max} (the maxBatch option)`);
+    }
+    this.sessions.use(token);
+    const results: (number | null | { error: JSONRPCError })[] = new Array(envelopes.length);
+    for (let i = 0; i < envelopes.length; i++) {
+      try {
+        results[i] = this.send(token, envelopes[i]);
+      } catch (error) {
+        results[i] = { error: toRpcError(error) };
+      }
+    }
+    return results;
   }
 
   /** Delivers a message given as identifier, args and kwargs (berryMQ 0.3 `send_message`, `berrymq.twitter`). */

@@ -63,8 +63,8 @@ export class RpcEndpoint {
     return outcome.result;
   }
 
-  /** Sends calls as one JSON-RPC 2.0 batch (over `via` when it takes the body); resolves to their outcomes, in order. */
-  async batch(calls: readonly RpcCall[], via?: RpcCarrier): Promise<RpcOutcome[]> {
+  /** Sends calls as one JSON-RPC 2.0 batch; resolves to their outcomes, in order. */
+  async batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
     const first = this.#nextId;
     this.#nextId += calls.length;
     const requests = new Array<{ jsonrpc: "2.0"; id: number; method: string; params: unknown }>(calls.length);
@@ -72,8 +72,7 @@ export class RpcEndpoint {
       const { method, params } = calls[i] as RpcCall;
       requests[i] = { jsonrpc: "2.0", id: first + i, method, params };
     }
-    const body = JSON.stringify(requests);
-    const answer = via?.carries(body) === true ? await this.#overStream(via, body) : await this.post(body);
+    const answer = await this.post(JSON.stringify(requests));
     if (!Array.isArray(answer)) {
       // A batch the server refused as a whole comes back as one error object.
       const whole = outcomeOf(this.url.href, "batch", answer);
@@ -95,15 +94,26 @@ export class RpcEndpoint {
     return outcomes;
   }
 
-  // A stream that closes under a call (replaced, cut) does not make the far side unreachable: the body goes
-  // as a POST, which fails in turn if it really is. The far side drops what it took twice by messageId.
-  async #overStream(via: RpcCarrier, body: string): Promise<unknown> {
+  /**
+   * Calls one JSON-RPC 2.0 method over `via` (a link stream); resolves to its outcome, or to `undefined`
+   * when `via` cannot take the body or closed under the call: the caller then goes by POST, and the far
+   * side drops by messageId whatever it took twice.
+   */
+  async callOver(via: RpcCarrier, method: string, params: unknown): Promise<RpcOutcome | undefined> {
+    const id = this.#nextId++;
+    const body = JSON.stringify({ jsonrpc: "2.0", id, method, params });
+    if (!via.carries(body)) return undefined;
+    let answer: unknown;
     try {
-      return await via.request(body, this.#timeout);
+      answer = await via.request(body, this.#timeout);
     } catch (error) {
-      if (error instanceof StreamClosedError) return this.post(body);
+      if (error instanceof StreamClosedError) return undefined;
       throw error;
     }
+    const answered = (answer as { id?: unknown } | null)?.id;
+    // An error about the call as a whole (a refused frame) comes with a null id.
+    if (answered !== id && answered !== null) throw new BadResponseError(this.url.href, answer, `the answer to call ${id}`);
+    return outcomeOf(this.url.href, method, answer);
   }
 
   /** Calls a berryMQ 0.3 method in the JSON-RPC 1.0 form (`id` null, no `jsonrpc` member). */

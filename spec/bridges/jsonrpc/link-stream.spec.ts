@@ -260,6 +260,32 @@ describe("link stream upgrades the server refuses", () => {
     await secured.close();
   });
 
+  it("berrymq.sendAll (a link's batch over its stream): one result per envelope, refusals as entries, bounds", async () => {
+    const envelope = (n: number): Record<string, unknown> => ({
+      v: 1,
+      id: "raw:all",
+      args: [n],
+      kwargs: {},
+      messageId: `raw-all/${n}`,
+      timestamp: 1,
+      hops: ["stream-guard-peer"],
+    });
+    const call = (params: unknown) => post(server.url, { jsonrpc: "2.0", id: 3, method: "berrymq.sendAll", params });
+    const mixed = await call({ token: peerToken, envelopes: [envelope(1), { v: 2 }, envelope(1), envelope(2)] });
+    const results = (mixed.body as { result: unknown[] }).result;
+    assert.equal(results.length, 4);
+    assert.equal(results[0], 0);
+    assert.equal((results[1] as { error: { code: number } }).error.code, -32602);
+    assert.equal(results[2], null, "a duplicate");
+    assert.equal(results[3], 0);
+    const lost = await call({ token: "made-up", envelopes: [envelope(3)] });
+    assert.equal((lost.body as { error: { code: number } }).error.code, -32001);
+    const many = await call({ token: peerToken, envelopes: Array.from({ length: 1_001 }, (_, i) => envelope(10 + i)) });
+    assert.equal((many.body as { error: { code: number } }).error.code, -32010);
+    const notArray = await call({ token: peerToken, envelopes: "x" });
+    assert.equal((notArray.body as { error: { code: number } }).error.code, -32602);
+  });
+
   it("a peer's stream: a berrymq.send frame is answered; garbage, an oversized frame or a stray answer close it", async () => {
     const opened = await upgrade(server.url, streamHeaders(peerToken));
     assert.equal(opened.status, 101);
