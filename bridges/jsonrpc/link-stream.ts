@@ -74,7 +74,7 @@ export class LinkStream {
 
   /** Whether a request body can go on this stream: it is open and the far side takes a frame that large. */
   carries(body: string): boolean {
-    return !this.#closed && body.length <= this.#options.farMaxFrame && Buffer.byteLength(body) <= this.#options.farMaxFrame;
+    return !this.#closed && fits(body, this.#options.farMaxFrame);
   }
 
   /** Sends a JSON-RPC request body; resolves to the decoded answer frame. Rejects when the stream closes first. */
@@ -129,7 +129,7 @@ export class LinkStream {
 
   // Takes one frame; returns why the stream must close, if it must.
   #handle(text: string): string | undefined {
-    if (text.length > this.#options.maxFrame || Buffer.byteLength(text) > this.#options.maxFrame) {
+    if (!fits(text, this.#options.maxFrame)) {
       return `a frame larger than ${this.#options.maxFrame} bytes`;
     }
     const parsed = parseExactJson(text);
@@ -186,6 +186,11 @@ export class LinkStream {
     }
     this.#socket.write(frame);
   }
+}
+
+// At most `limit` bytes in UTF-8; a text of up to limit / 3 UTF-16 units is, without counting.
+function fits(text: string, limit: number): boolean {
+  return text.length * 3 <= limit || (text.length <= limit && Buffer.byteLength(text) <= limit);
 }
 
 function isRequest(payload: unknown): boolean {
