@@ -23,6 +23,9 @@ export interface LinkStreamOptions {
   answer(payload: unknown): unknown;
 }
 
+/** Most requests of the far side waiting on an answer that is a promise (a long-poll, say); one more closes the stream. */
+export const STREAM_MAX_QUEUED = 64;
+
 interface Waiting {
   resolve(answer: unknown): void;
   reject(error: Error): void;
@@ -45,6 +48,7 @@ export class LinkStream {
   // The end of an incomplete frame; answers to requests whose answer is a promise, kept in order.
   #partial = "";
   #answering: Promise<void> | undefined;
+  #queued = 0;
   #corked = false;
   #closed = false;
   readonly #uncork = (): void => {
@@ -134,10 +138,7 @@ export class LinkStream {
     }
     const parsed = parseExactJson(text);
     if (!parsed.ok) return parsed.message.slice(0, 200);
-    if (isRequest(parsed.value)) {
-      this.#answerRequest(parsed.value);
-      return undefined;
-    }
+    if (isRequest(parsed.value)) return this.#answerRequest(parsed.value);
     const waiting = this.#waiting.shift();
     if (waiting === undefined) return "an answer to no request";
     clearTimeout(waiting.timer);
@@ -146,19 +147,24 @@ export class LinkStream {
   }
 
   // Answered at once when the answer is ready (the hot path: `berrymq.send` batches), else in turn.
-  #answerRequest(payload: unknown): void {
+  // Bounded: a far side that pipelines requests without end, or reads none of the answers, is cut off.
+  #answerRequest(payload: unknown): string | undefined {
     if (this.#answering !== undefined) {
+      if (this.#queued >= STREAM_MAX_QUEUED) return `more than ${STREAM_MAX_QUEUED} requests waiting for an answer`;
       this.#track(this.#answering.then(() => this.#settle(this.#options.answer(payload))));
-      return;
+      return undefined;
     }
     const answer = this.#options.answer(payload);
     if (isThenable(answer)) this.#track(this.#settle(answer));
     else this.#write(answer);
+    return undefined;
   }
 
   #track(chain: Promise<void>): void {
     this.#answering = chain;
+    this.#queued++;
     void chain.then(() => {
+      this.#queued--;
       if (this.#answering === chain) this.#answering = undefined;
     });
   }
@@ -185,6 +191,10 @@ export class LinkStream {
       setImmediate(this.#uncork);
     }
     this.#socket.write(frame);
+    // Answers pile up in memory while the far side reads none: past a few frames' worth, it is cut off.
+    if (this.#socket.writableLength > 4 * Math.max(this.#options.maxFrame, this.#options.farMaxFrame)) {
+      this.close("the far side reads nothing");
+    }
   }
 }
 

@@ -70,22 +70,22 @@ function upgrade(url: string, headers: Record<string, string>): Promise<{ status
   });
 }
 
-// The first frame on the stream that is an answer (the server's link back may send requests of its own).
-function answerFrame(socket: Socket): Promise<unknown> {
+// The first `count` frames on the stream that are answers (the server's link back may send requests of its own).
+function answerFrames(socket: Socket, count: number): Promise<unknown[]> {
   return new Promise((resolve) => {
     let text = "";
+    const frames: unknown[] = [];
     const onData = (chunk: Buffer): void => {
       text += chunk.toString();
-      for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n")) {
+      for (let end = text.indexOf("\n"); end !== -1 && frames.length < count; end = text.indexOf("\n")) {
         const frame = JSON.parse(text.slice(0, end)) as unknown;
         text = text.slice(end + 1);
         const first = Array.isArray(frame) ? frame[0] : frame;
-        if (!(typeof first === "object" && first !== null && "method" in first)) {
-          socket.off("data", onData);
-          resolve(frame);
-          return;
-        }
+        if (!(typeof first === "object" && first !== null && "method" in first)) frames.push(frame);
       }
+      if (frames.length < count) return;
+      socket.off("data", onData);
+      resolve(frames);
     };
     socket.on("data", onData);
   });
@@ -260,6 +260,22 @@ describe("link stream upgrades the server refuses", () => {
     await secured.close();
   });
 
+  it("a peer's stream answers other calls in order, but at most 64 waiting at once", async () => {
+    const opened = await upgrade(server.url, streamHeaders(peerToken));
+    const socket = opened.socket as Socket;
+    const ping = (id: number): string =>
+      `${JSON.stringify({ jsonrpc: "2.0", id, method: "berrymq.ping", params: { token: peerToken } })}\n`;
+    const three = answerFrames(socket, 3);
+    socket.write(ping(1) + ping(2) + ping(3));
+    assert.deepEqual(
+      (await three).map((frame) => (frame as { id: unknown }).id),
+      [1, 2, 3],
+    );
+    // Answers of json-rpc-2.0's methods are promises: 70 pipelined at once are more than may wait.
+    socket.write(Array.from({ length: 70 }, (_, i) => ping(10 + i)).join(""));
+    await closed(socket);
+  });
+
   it("berrymq.sendAll (a link's batch over its stream): one result per envelope, refusals as entries, bounds", async () => {
     const envelope = (n: number): Record<string, unknown> => ({
       v: 1,
@@ -302,7 +318,7 @@ describe("link stream upgrades the server refuses", () => {
     socket.write(
       `${JSON.stringify([{ jsonrpc: "2.0", id: 7, method: "berrymq.send", params: { token: peerToken, envelope } }])}\n`,
     );
-    assert.deepEqual(await answerFrame(socket), [{ jsonrpc: "2.0", id: 7, result: 0 }]);
+    assert.deepEqual(await answerFrames(socket, 1), [[{ jsonrpc: "2.0", id: 7, result: 0 }]]);
     socket.write("not json\n");
     await closed(socket);
     for (const bad of ["y".repeat(1024 * 1024 + 10), `${JSON.stringify({ jsonrpc: "2.0", id: 1, result: "ok" })}\n`]) {
