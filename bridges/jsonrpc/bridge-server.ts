@@ -152,9 +152,12 @@ export class BridgeServer implements PeerHost {
     return this.#maxBody;
   }
 
-  /** @internal answers a JSON-RPC body that came over a link stream, as a POST body is answered. */
-  answer(payload: unknown): RouterAnswer | PromiseLike<RouterAnswer> {
-    return this.#route(payload, this.#closing.signal);
+  /**
+   * @internal answers a JSON-RPC body that came over a link stream, as a POST body is answered; `signal`
+   * ends long-polls when the stream closes.
+   */
+  answer(payload: unknown, signal: AbortSignal): RouterAnswer | PromiseLike<RouterAnswer> {
+    return this.#route(payload, signal);
   }
 
   /** The port it listens on. */
@@ -333,7 +336,8 @@ export class BridgeServer implements PeerHost {
         name: `stream from ${socket.remoteAddress ?? "?"}`,
         maxFrame: this.#maxBody,
         farMaxFrame,
-        answer: (payload) => this.answer(payload),
+        answer: (payload, signal) => this.answer(payload, signal),
+        signal: this.#closing.signal,
       });
       this.#streams.add(stream);
       stream.onClose(() => this.#streams.delete(stream));

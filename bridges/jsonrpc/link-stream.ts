@@ -19,8 +19,13 @@ export interface LinkStreamOptions {
   maxFrame: number;
   /** Largest frame the far side takes: larger bodies are not sent here (`carries` says no). */
   farMaxFrame: number;
-  /** Answers a request frame as the bridge server answers a POST body (null: nothing to answer). */
-  answer(payload: unknown): unknown;
+  /**
+   * Answers a request frame as the bridge server answers a POST body (null: nothing to answer); `signal`
+   * ends what waits (long-polls) once the stream closes, as a client hanging up ends a POST's.
+   */
+  answer(payload: unknown, signal: AbortSignal): unknown;
+  /** Also ends what waits (the server closing). */
+  signal?: AbortSignal;
 }
 
 /** Most requests of the far side waiting on an answer that is a promise (a long-poll, say); one more closes the stream. */
@@ -45,6 +50,8 @@ export class LinkStream {
   readonly #options: LinkStreamOptions;
   readonly #waiting: Waiting[] = [];
   readonly #onClose: (() => void)[] = [];
+  readonly #ended = new AbortController();
+  readonly #signal: AbortSignal;
   // The end of an incomplete frame; answers to requests whose answer is a promise, kept in order.
   #partial = "";
   #answering: Promise<void> | undefined;
@@ -59,6 +66,7 @@ export class LinkStream {
   constructor(socket: Socket, head: Buffer, options: LinkStreamOptions) {
     this.#socket = socket;
     this.#options = options;
+    this.#signal = options.signal === undefined ? this.#ended.signal : AbortSignal.any([this.#ended.signal, options.signal]);
     socket.setNoDelay(true);
     socket.setTimeout(0);
     // Decoded here: an HTTP server's socket refuses setEncoding. The decoder keeps a character split
@@ -103,6 +111,7 @@ export class LinkStream {
     this.#closed = true;
     this.#partial = "";
     this.#socket.destroy();
+    this.#ended.abort(new StreamClosedError(this.#options.name, reason));
     const error = new StreamClosedError(this.#options.name, reason);
     for (const waiting of this.#waiting.splice(0)) {
       clearTimeout(waiting.timer);
@@ -151,10 +160,10 @@ export class LinkStream {
   #answerRequest(payload: unknown): string | undefined {
     if (this.#answering !== undefined) {
       if (this.#queued >= STREAM_MAX_QUEUED) return `more than ${STREAM_MAX_QUEUED} requests waiting for an answer`;
-      this.#track(this.#answering.then(() => this.#settle(this.#options.answer(payload))));
+      this.#track(this.#answering.then(() => this.#settle(this.#options.answer(payload, this.#signal))));
       return undefined;
     }
-    const answer = this.#options.answer(payload);
+    const answer = this.#options.answer(payload, this.#signal);
     if (isThenable(answer)) this.#track(this.#settle(answer));
     else this.#write(answer);
     return undefined;

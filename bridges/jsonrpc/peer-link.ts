@@ -22,7 +22,7 @@ export interface PeerHost {
    * Answers a JSON-RPC body that came over a link stream as it answers a POST (tokens checked the same
    * way). A host without it keeps its links to POSTs.
    */
-  answer?(payload: unknown): unknown;
+  answer?(payload: unknown, signal: AbortSignal): unknown;
 }
 
 /** Options of a {@link PeerLink}. */
@@ -204,7 +204,7 @@ export class PeerLink extends HttpLink {
         name: this.name,
         maxFrame,
         farMaxFrame: upgraded.farMaxFrame,
-        answer: (payload) => host.answer?.(payload) ?? null,
+        answer: (payload, signal) => host.answer?.(payload, signal) ?? null,
       });
       if (this.#closed) stream.close("link closed");
       else this.#useStream(stream);

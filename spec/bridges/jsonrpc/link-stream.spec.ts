@@ -276,6 +276,35 @@ describe("link stream upgrades the server refuses", () => {
     await closed(socket);
   });
 
+  it("a long-poll that came over a stream ends when the stream closes (it takes no message meant for others)", async () => {
+    const bus = new Bus({ id: "stream-poll" });
+    const polled = await serve({ bus });
+    const answer = await post(polled.url, {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "berrymq.interconnect",
+      params: { url: peerServer.url, token: "peer-side-token", busId: "stream-guard-peer", ttl: 60 },
+    });
+    const token = (answer.body as { result: { token: string } }).result.token;
+    const queue = await post(polled.url, {
+      jsonrpc: "2.0",
+      id: 2,
+      method: "berrymq.connect",
+      params: { style: "queue", filter: "job:*", ttl: 60 },
+    });
+    const queueToken = (queue.body as { result: { token: string } }).result.token;
+    const opened = await upgrade(polled.url, streamHeaders(token));
+    const socket = opened.socket as Socket;
+    socket.write(`${JSON.stringify({ jsonrpc: "2.0", id: 3, method: "berrymq.get", params: { token: queueToken } })}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    bus.twitter("job:run", 1);
+    const got = await post(polled.url, { jsonrpc: "2.0", id: 4, method: "berrymq.getNowait", params: { token: queueToken } });
+    assert.deepEqual((got.body as { result: { args: unknown[] } }).result.args, [1]);
+    await polled.close();
+  });
+
   it("berrymq.sendAll (a link's batch over its stream): one result per envelope, refusals as entries, bounds", async () => {
     const envelope = (n: number): Record<string, unknown> => ({
       v: 1,
