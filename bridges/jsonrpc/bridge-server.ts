@@ -10,7 +10,15 @@ import { BridgeState, type PeerEnd } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { parseExactJson } from "./exact-json.js";
 import { readBody } from "./http-body.js";
-import { LinkStream, STREAM_FRAME_HEADER, STREAM_PROTOCOL, STREAM_TOKEN_HEADER } from "./link-stream.js";
+import {
+  LinkStream,
+  peerProof,
+  STREAM_FRAME_HEADER,
+  STREAM_NONCE_HEADER,
+  STREAM_PROOF_HEADER,
+  STREAM_PROTOCOL,
+  STREAM_TOKEN_HEADER,
+} from "./link-stream.js";
 import type { PeerHost, PeerLink } from "./peer-link.js";
 import { errorAnswer, type RouterAnswer, routeRequest } from "./request-router.js";
 import { toRpcError } from "./fault.js";
@@ -101,6 +109,8 @@ export class BridgeServer implements PeerHost {
   readonly #state: BridgeState;
   readonly #rpc: ReturnType<typeof createRpcServer>;
   readonly #secret: Buffer | undefined;
+  // The peers' secret (its SHA-256), to answer a stream's challenge with.
+  readonly #peerSecret: Buffer | undefined;
   readonly #maxBody: number;
   readonly #maxBatch: number;
   readonly #host: string;
@@ -121,6 +131,7 @@ export class BridgeServer implements PeerHost {
       throw new InvalidArgumentError("secret", options.secret, "a non-empty string");
     }
     this.#secret = options.secret === undefined ? undefined : digest(options.secret);
+    this.#peerSecret = options.peerSecret === undefined ? undefined : digest(options.peerSecret);
     this.#allowOrigins = new Set(options.allowOrigins ?? []);
     this.#allowHosts = new Set((options.allowHosts ?? []).map((host) => host.toLowerCase()));
     const defaultTtl = options.defaultTtl ?? SERVER_DEFAULTS.defaultTtl;
@@ -150,6 +161,18 @@ export class BridgeServer implements PeerHost {
   /** Largest request body (and link-stream frame) it takes, in bytes. */
   get maxBodySize(): number {
     return this.#maxBody;
+  }
+
+  /**
+   * @internal whether the far server of a stream this server's peer link opened may write on it: yes when
+   * this server has no secret (anyone may POST here), else only with the proof that it holds the secret.
+   */
+  verifiesPeer(nonce: string, proof: string | undefined): boolean {
+    if (this.#secret === undefined) return true;
+    if (proof === undefined) return false;
+    const expected = Buffer.from(peerProof(this.#secret, nonce));
+    const given = Buffer.from(proof);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   /**
@@ -341,7 +364,12 @@ export class BridgeServer implements PeerHost {
       });
       this.#streams.add(stream);
       stream.onClose(() => this.#streams.delete(stream));
-      const headers = `connection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n${STREAM_FRAME_HEADER}: ${this.#maxBody}`;
+      const nonce = req.headers[STREAM_NONCE_HEADER];
+      const proof =
+        this.#peerSecret !== undefined && typeof nonce === "string" && nonce.length <= 128
+          ? `\r\n${STREAM_PROOF_HEADER}: ${peerProof(this.#peerSecret, nonce)}`
+          : "";
+      const headers = `connection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n${STREAM_FRAME_HEADER}: ${this.#maxBody}${proof}`;
       socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headers}\r\n\r\n`);
       return stream;
     };

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import type { Socket } from "node:net";
 import { StringDecoder } from "node:string_decoder";
 import { isPlainObject } from "../../lib/kwargs.js";
@@ -10,6 +11,20 @@ export const STREAM_PROTOCOL = "berrymq-link/1";
 export const STREAM_TOKEN_HEADER = "berrymq-token";
 /** Header in which each side of an upgrade states the largest frame it takes, in bytes. */
 export const STREAM_FRAME_HEADER = "berrymq-max-frame";
+
+/** Header of the opener's random challenge, and of the server's answer to it (see {@link peerProof}). */
+export const STREAM_NONCE_HEADER = "berrymq-nonce";
+export const STREAM_PROOF_HEADER = "berrymq-proof";
+
+/**
+ * What a server answers to an upgrade's challenge to show it holds the opener's server secret (the secret
+ * its links back would send in POSTs, its `peerSecret`) without sending it: HMAC-SHA256 of the nonce
+ * keyed with the secret's SHA-256. Frames the far side writes on the stream stand for its POSTs, so an
+ * opener whose server has a secret takes them only with this proof.
+ */
+export function peerProof(secretDigest: Buffer, nonce: string): string {
+  return createHmac("sha256", secretDigest).update(nonce).digest("hex");
+}
 
 /** What a stream needs of its owner. */
 export interface LinkStreamOptions {

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import type { Message } from "../../lib/message.js";
 import { BridgeErrorCode } from "./error-codes.js";
@@ -23,6 +23,8 @@ export interface PeerHost {
    * way). A host without it keeps its links to POSTs.
    */
   answer?(payload: unknown, signal: AbortSignal): unknown;
+  /** Whether the far server answered the stream's challenge `nonce` with a valid `proof` (see `peerProof`). */
+  verifiesPeer?(nonce: string, proof: string | undefined): boolean;
 }
 
 /** Options of a {@link PeerLink}. */
@@ -195,8 +197,11 @@ export class PeerLink extends HttpLink {
     const maxFrame = host.maxBodySize ?? 1024 * 1024;
     this.#upgrading = true;
     try {
-      const upgraded = await this.endpoint.upgrade(token, maxFrame);
-      if (upgraded === undefined) {
+      const nonce = randomBytes(16).toString("hex");
+      const upgraded = await this.endpoint.upgrade(token, maxFrame, nonce);
+      // No stream, or one whose far side could not show it may send here (no peerSecret for this server).
+      if (upgraded === undefined || host.verifiesPeer?.(nonce, upgraded.proof) === false) {
+        upgraded?.socket.destroy();
         this.#noStream = true;
         return;
       }

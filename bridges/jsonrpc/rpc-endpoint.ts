@@ -2,7 +2,13 @@ import { Agent, request } from "node:http";
 import type { Socket } from "node:net";
 import { describe, InvalidArgumentError } from "../../lib/errors.js";
 import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
-import { STREAM_FRAME_HEADER, STREAM_PROTOCOL, STREAM_TOKEN_HEADER } from "./link-stream.js";
+import {
+  STREAM_FRAME_HEADER,
+  STREAM_NONCE_HEADER,
+  STREAM_PROOF_HEADER,
+  STREAM_PROTOCOL,
+  STREAM_TOKEN_HEADER,
+} from "./link-stream.js";
 
 /** Options of an {@link RpcEndpoint}. */
 export interface RpcEndpointOptions {
@@ -34,6 +40,8 @@ export interface Upgraded {
   socket: Socket;
   head: Buffer;
   farMaxFrame: number;
+  /** The server's answer to the challenge (`peerProof`), when it sent one. */
+  proof: string | undefined;
 }
 
 /**
@@ -169,7 +177,7 @@ export class RpcEndpoint {
    * Resolves to the upgraded socket, or `undefined` when the server answers with anything else: an
    * older berrymq server answers the GET with 405, and the link keeps to POSTs.
    */
-  upgrade(token: string, maxFrame: number, timeout = this.#timeout): Promise<Upgraded | undefined> {
+  upgrade(token: string, maxFrame: number, nonce: string, timeout = this.#timeout): Promise<Upgraded | undefined> {
     return new Promise((resolve, reject) => {
       const req = request(this.url, {
         method: "GET",
@@ -180,6 +188,7 @@ export class RpcEndpoint {
           upgrade: STREAM_PROTOCOL,
           [STREAM_TOKEN_HEADER]: token,
           [STREAM_FRAME_HEADER]: String(maxFrame),
+          [STREAM_NONCE_HEADER]: nonce,
         },
       });
       req.setTimeout(timeout, () => req.destroy(new Error(`${this.url.href}: no answer to the upgrade within ${timeout} ms`)));
@@ -195,7 +204,8 @@ export class RpcEndpoint {
           return resolve(undefined);
         }
         req.setTimeout(0);
-        resolve({ socket, head, farMaxFrame });
+        const proof = res.headers[STREAM_PROOF_HEADER];
+        resolve({ socket, head, farMaxFrame, proof: typeof proof === "string" ? proof : undefined });
       });
       req.end();
     });

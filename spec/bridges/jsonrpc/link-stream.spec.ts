@@ -164,6 +164,32 @@ describe("PeerLink over a link stream", () => {
     await Promise.all([serverA.close(), serverB.close()]);
   });
 
+  it("with secrets: the far server proves it holds this server's secret (its peerSecret) before it may write on the stream", async () => {
+    const a = new Bus({ id: "stream-secret-a" });
+    const b = new Bus({ id: "stream-secret-b" });
+    const serverA = await serve({ bus: a, secret: "secret-a" });
+    const good = await serve({ bus: b, secret: "secret-b", peerSecret: "secret-a" });
+    const atA = collect(a, "seq:ba");
+    const link = await PeerLink.connect(good.url, { bus: a, server: serverA, secret: "secret-b" });
+    await waitFor(() => link.streaming, "the stream is open");
+    for (const i of range(50)) b.twitter("seq:ba", i);
+    await waitFor(() => atA.length === 50, "50 messages from b");
+    await link.close();
+    await good.close();
+    // A far server without this server's secret gets no stream (and its POSTs here are refused, as ever).
+    const c = new Bus({ id: "stream-secret-c" });
+    c.on("error", () => {});
+    const wrong = await serve({ bus: c, secret: "secret-b", peerSecret: "not-secret-a" });
+    const atC = collect(c, "seq:ac");
+    const other = await PeerLink.connect(wrong.url, { bus: a, server: serverA, secret: "secret-b" });
+    a.twitter("seq:ac", 1);
+    await waitFor(() => atC.length === 1, "a's message reaches c by POST");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(other.streaming, false);
+    await other.close();
+    await Promise.all([serverA.close(), wrong.close()]);
+  });
+
   it("a server that does not upgrade (an older berrymq) keeps the link to POSTs", async () => {
     const { a, b, serverA, serverB } = await pair("stream-old");
     // What an older server does with the upgrade request: no 'upgrade' listener, so a GET answered 405.
