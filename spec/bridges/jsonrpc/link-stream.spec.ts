@@ -52,7 +52,11 @@ async function proxy(target: number): Promise<{ url: string; cut(): void; close(
   const cut = (): void => {
     for (const socket of sockets) socket.destroy();
   };
-  return { url: `http://127.0.0.1:${port}/`, cut, close: () => new Promise((resolve) => (cut(), server.close(() => resolve()))) };
+  const close = (): Promise<void> => {
+    cut();
+    return new Promise((resolve) => server.close(() => resolve()));
+  };
+  return { url: `http://127.0.0.1:${port}/`, cut, close };
 }
 
 // Sends an upgrade request as any HTTP client could; resolves to the status (101 when upgraded).
