@@ -48,7 +48,9 @@ async function child(config: ChildConfig): Promise<void> {
   await PeerLink.connect(config.peerUrl, { bus: peerBus, server });
   peerBus.follow("calc:add", add);
   const redisBus = new Bus({ id: "answer-redis" });
-  await RedisLink.connect({ bus: redisBus, connection: config.redisUrl, prefix: "bench-rq:" });
+  // Subscribed to what its followers follow, as the asking side is and as moleculer's nodes are (each to
+  // its own channels): with the default "*:*" it would also get back every answer it publishes.
+  await RedisLink.connect({ bus: redisBus, connection: config.redisUrl, prefix: "bench-rq:", importFilters: "followers" });
   redisBus.follow("calc:add", add);
   const zmqBus = new Bus({ id: "answer-zmq" });
   await BrokerLink.connect({ bus: zmqBus, pubPort: config.pubPort, recvPort: config.recvPort });

@@ -43,6 +43,11 @@ export class LinkTable {
   readonly #routes = new Map<string, Route>();
   readonly #neighbours = new Map<string, Map<string, readonly Identifier[]>>();
   readonly #requestPaths = new Map<string, RoutedLink>();
+  // The requests of #requestPaths in arrival order, a ring once full: the oldest is found by index.
+  // (Deleting a Map's first key, found with keys().next(), scans its deleted slots: every request made
+  // the scan longer once the table was full, a cost that grew to most of a request's time.)
+  readonly #requestOrder: string[] = [];
+  #oldestRequest = 0;
   #announcing = false;
 
   /** A link of this bus started (or learnt its far bus): every link re-announces. */
@@ -62,8 +67,14 @@ export class LinkTable {
   /** Remembers that the request `messageId` came in through `link` (the first time it came). */
   requestCameThrough(messageId: string, link: RoutedLink): void {
     if (this.#requestPaths.has(messageId)) return;
-    if (this.#requestPaths.size >= REQUEST_PATHS_LIMIT) this.#requestPaths.delete(this.#requestPaths.keys().next().value as string);
     this.#requestPaths.set(messageId, link);
+    if (this.#requestOrder.length < REQUEST_PATHS_LIMIT) {
+      this.#requestOrder.push(messageId);
+      return;
+    }
+    this.#requestPaths.delete(this.#requestOrder[this.#oldestRequest] as string);
+    this.#requestOrder[this.#oldestRequest] = messageId;
+    this.#oldestRequest = (this.#oldestRequest + 1) % REQUEST_PATHS_LIMIT;
   }
 
   /**
@@ -103,7 +114,8 @@ export class LinkTable {
       const distance = hops.length - i;
       const known = this.#routes.get(bus);
       if (known !== undefined && !known.link.closing && known.distance <= distance) continue;
-      if (known === undefined && this.#routes.size >= ROUTE_TABLE_LIMIT) this.#routes.delete(this.#routes.keys().next().value as string);
+      if (known === undefined && this.#routes.size >= ROUTE_TABLE_LIMIT)
+        this.#routes.delete(this.#routes.keys().next().value as string);
       this.#routes.set(bus, { link, distance });
     }
   }

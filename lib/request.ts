@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "./errors.js";
-import { checkDuration, type LongTimer, setLongTimeout } from "./long-timer.js";
+import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
 import type { Message } from "./message.js";
 import { RemoteError, RequestAbortedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
 import { REPLY_NAME } from "./reserved.js";
@@ -67,7 +67,8 @@ interface Pending {
   readonly timeout: number;
   readonly resolve: (answers: Answer[]) => void;
   readonly reject: (error: Error) => void;
-  timer: LongTimer | undefined;
+  /** A plain Timeout for the usual delays; a LongTimer beyond what setTimeout takes; none for Infinity. */
+  timer: NodeJS.Timeout | LongTimer | undefined;
   cleanup: (() => void) | undefined;
   /** Bus a balanced request was addressed to: forgotten as an answerer when it does not answer. */
   readonly to: string | undefined;
@@ -160,7 +161,10 @@ export class RequestTable {
         to,
       };
       this.#pending.set(messageId, pending);
-      pending.timer = setLongTimeout(() => this.#expire(messageId), timeout);
+      // A plain setTimeout given its arguments, not a closure: no allocation beyond the Timeout (Node keeps
+      // the timers of one duration in one list, the wheel this would otherwise need).
+      if (timeout <= MAX_TIMER_DELAY) pending.timer = setTimeout(RequestTable.#timedOut, timeout, this, messageId);
+      else if (timeout !== Number.POSITIVE_INFINITY) pending.timer = setLongTimeout(() => this.#expire(messageId), timeout);
       if (signal !== undefined) {
         const onAbort = (): void => {
           if (this.#finish(messageId) === undefined) return;
@@ -192,6 +196,10 @@ export class RequestTable {
     }
   }
 
+  static #timedOut(table: RequestTable, messageId: string): void {
+    table.#expire(messageId);
+  }
+
   #expire(messageId: string): void {
     const pending = this.#finish(messageId);
     if (pending === undefined) return;
@@ -207,7 +215,11 @@ export class RequestTable {
     const pending = this.#pending.get(messageId);
     if (pending === undefined) return undefined;
     this.#pending.delete(messageId);
-    pending.timer?.clear();
+    const timer = pending.timer;
+    if (timer !== undefined) {
+      if ("clear" in timer) timer.clear();
+      else clearTimeout(timer);
+    }
     pending.cleanup?.();
     return pending;
   }

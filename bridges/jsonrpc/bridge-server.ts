@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import type { Bus } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
@@ -10,8 +10,18 @@ import { BridgeState, type PeerEnd } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { parseExactJson } from "./exact-json.js";
 import { readBody } from "./http-body.js";
+import {
+  LinkStream,
+  peerProof,
+  STREAM_FRAME_HEADER,
+  STREAM_NONCE_HEADER,
+  STREAM_PROOF_HEADER,
+  STREAM_PROTOCOL,
+  STREAM_TOKEN_HEADER,
+} from "./link-stream.js";
 import type { PeerHost, PeerLink } from "./peer-link.js";
-import { errorAnswer, routeRequest } from "./request-router.js";
+import { errorAnswer, type RouterAnswer, routeRequest } from "./request-router.js";
+import { toRpcError } from "./fault.js";
 import { createRpcServer } from "./rpc-methods.js";
 import { refuseWebRequest } from "./web-guard.js";
 
@@ -65,6 +75,13 @@ export interface BridgeServerOptions {
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
+/** Why an upgrade to a link stream was refused. */
+interface StreamRefusal {
+  status: number;
+  code: BridgeErrorCode;
+  message: string;
+}
+
 /** The defaults of every bound of a bridge server (see {@link BridgeServerOptions}). */
 export const SERVER_DEFAULTS = Object.freeze({
   maxBodySize: 1024 * 1024,
@@ -92,12 +109,15 @@ export class BridgeServer implements PeerHost {
   readonly #state: BridgeState;
   readonly #rpc: ReturnType<typeof createRpcServer>;
   readonly #secret: Buffer | undefined;
+  // The peers' secret (its SHA-256), to answer a stream's challenge with.
+  readonly #peerSecret: Buffer | undefined;
   readonly #maxBody: number;
   readonly #maxBatch: number;
   readonly #host: string;
   readonly #allowOrigins: ReadonlySet<string>;
   readonly #allowHosts: ReadonlySet<string>;
   readonly #closing = new AbortController();
+  readonly #streams = new Set<LinkStream>();
   #closed: Promise<void> | undefined;
 
   /** @internal use {@link serve}. */
@@ -111,6 +131,7 @@ export class BridgeServer implements PeerHost {
       throw new InvalidArgumentError("secret", options.secret, "a non-empty string");
     }
     this.#secret = options.secret === undefined ? undefined : digest(options.secret);
+    this.#peerSecret = options.peerSecret === undefined ? undefined : digest(options.peerSecret);
     this.#allowOrigins = new Set(options.allowOrigins ?? []);
     this.#allowHosts = new Set((options.allowHosts ?? []).map((host) => host.toLowerCase()));
     const defaultTtl = options.defaultTtl ?? SERVER_DEFAULTS.defaultTtl;
@@ -128,11 +149,38 @@ export class BridgeServer implements PeerHost {
       defaultTtl,
       queueSize: count("queueSize", options.queueSize, SERVER_DEFAULTS.queueSize),
       legacyEchoWindow: checkDuration("legacyEchoWindow", options.legacyEchoWindow ?? SERVER_DEFAULTS.legacyEchoWindow),
+      maxBatch: this.#maxBatch,
     });
     this.#rpc = createRpcServer(this.#state);
     http.on("request", (req: IncomingMessage, res: ServerResponse) => {
       this.#handle(req, res).catch((error: unknown) => this.#failed(res, error));
     });
+    http.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => this.#upgrade(req, socket, head));
+  }
+
+  /** Largest request body (and link-stream frame) it takes, in bytes. */
+  get maxBodySize(): number {
+    return this.#maxBody;
+  }
+
+  /**
+   * @internal whether the far server of a stream this server's peer link opened may write on it: yes when
+   * this server has no secret (anyone may POST here), else only with the proof that it holds the secret.
+   */
+  verifiesPeer(nonce: string, proof: string | undefined): boolean {
+    if (this.#secret === undefined) return true;
+    if (proof === undefined) return false;
+    const expected = Buffer.from(peerProof(this.#secret, nonce));
+    const given = Buffer.from(proof);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /**
+   * @internal answers a JSON-RPC body that came over a link stream, as a POST body is answered; `signal`
+   * ends long-polls when the stream closes.
+   */
+  answer(payload: unknown, signal: AbortSignal): RouterAnswer | PromiseLike<RouterAnswer> {
+    return this.#route(payload, signal);
   }
 
   /** The port it listens on. */
@@ -176,6 +224,8 @@ export class BridgeServer implements PeerHost {
       this.#state.closing = true;
       this.#closing.abort();
       await this.#state.close();
+      // Upgraded connections are no longer the HTTP server's to close.
+      for (const stream of this.#streams) stream.close("server closing");
       this.#http.closeIdleConnections();
       // Requests still running have had their long-polls aborted; give their answers a moment, then cut.
       const cut = setTimeout(() => this.#http.closeAllConnections(), 200);
@@ -197,7 +247,11 @@ export class BridgeServer implements PeerHost {
     if (path !== "/" && path !== "/JSON") {
       req.resume();
       const shown = path.length > 80 ? `${path.slice(0, 77)}...` : path;
-      return reply(res, 404, errorBody(BridgeErrorCode.InvalidRequest, `no JSON-RPC endpoint at ${JSON.stringify(shown)}: use / or /JSON`));
+      return reply(
+        res,
+        404,
+        errorBody(BridgeErrorCode.InvalidRequest, `no JSON-RPC endpoint at ${JSON.stringify(shown)}: use / or /JSON`),
+      );
     }
     if (req.method !== "POST") {
       req.resume();
@@ -205,7 +259,10 @@ export class BridgeServer implements PeerHost {
       return reply(
         res,
         405,
-        errorBody(BridgeErrorCode.InvalidRequest, `method ${JSON.stringify((req.method ?? "?").slice(0, 20))} not allowed: POST a JSON-RPC request`),
+        errorBody(
+          BridgeErrorCode.InvalidRequest,
+          `method ${JSON.stringify((req.method ?? "?").slice(0, 20))} not allowed: POST a JSON-RPC request`,
+        ),
       );
     }
     const refusal = refuseWebRequest(req.headers, this.#allowOrigins, this.#allowHosts);
@@ -238,19 +295,12 @@ export class BridgeServer implements PeerHost {
       return reply(res, 200, JSON.stringify(errorAnswer(body.text.includes('"jsonrpc"'), code, parsed.message)));
     }
     const payload = parsed.value;
-    if (Array.isArray(payload) && payload.length > this.#maxBatch) {
-      return reply(
-        res,
-        200,
-        errorBody(BridgeErrorCode.LimitExceeded, `batch of ${payload.length} entries: at most ${this.#maxBatch} (the maxBatch option)`),
-      );
-    }
     const hangUp = new AbortController();
     res.on("close", () => {
       if (!res.writableFinished) hangUp.abort(new Error("client hung up"));
     });
     const signal = AbortSignal.any([hangUp.signal, this.#closing.signal]);
-    const answer = await routeRequest(this.#rpc, this.#state, payload, { signal });
+    const answer = await this.#route(payload, signal);
     if (res.destroyed) return;
     if (this.#closed !== undefined) res.setHeader("connection", "close");
     if (answer === null) {
@@ -258,6 +308,79 @@ export class BridgeServer implements PeerHost {
       return;
     }
     reply(res, 200, JSON.stringify(answer));
+  }
+
+  // What a decoded body gets, over POST or a link stream.
+  #route(payload: unknown, signal: AbortSignal): RouterAnswer | PromiseLike<RouterAnswer> {
+    if (Array.isArray(payload) && payload.length > this.#maxBatch) {
+      const why = `batch of ${payload.length} entries: at most ${this.#maxBatch} (the maxBatch option)`;
+      return errorAnswer(true, BridgeErrorCode.LimitExceeded, why);
+    }
+    return routeRequest(this.#rpc, this.#state, payload, { signal });
+  }
+
+  // `Upgrade: berrymq-link/1` from a berrymq peer that interconnected: the connection becomes the stream
+  // of its link (see LinkStream). Any other upgrade (a browser's WebSocket among them) is refused with an
+  // HTTP error and the socket closed.
+  #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    const refusal = this.#openStream(req, socket, head);
+    if (refusal === undefined) return;
+    const body = errorBody(refusal.code, refusal.message);
+    const status = `${refusal.status} ${STATUS_CODES[refusal.status] ?? ""}`;
+    const headers = `connection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}`;
+    socket.end(`HTTP/1.1 ${status}\r\n${headers}\r\n\r\n${body}`);
+    socket.destroySoon();
+  }
+
+  // Everything a POST must pass, an upgrade passes too (Origin, content type, Host, secret), and its token
+  // must be one this server issued to a peer in `interconnect`. Returns why not, or opens the stream.
+  #openStream(req: IncomingMessage, socket: Socket, head: Buffer): StreamRefusal | undefined {
+    if (this.#closed !== undefined)
+      return { status: 503, code: BridgeErrorCode.ServerClosing, message: "the server is closing: it takes no new request" };
+    const path = (req.url ?? "/").split("?")[0] ?? "";
+    if ((path !== "/" && path !== "/JSON") || req.method !== "GET" || req.headers.upgrade?.toLowerCase() !== STREAM_PROTOCOL) {
+      const message = `only Upgrade: ${STREAM_PROTOCOL} (GET / from a berrymq peer) is served`;
+      return { status: 400, code: BridgeErrorCode.InvalidRequest, message };
+    }
+    const refusal = refuseWebRequest(req.headers, this.#allowOrigins, this.#allowHosts);
+    if (refusal !== undefined) return { ...refusal, code: BridgeErrorCode.Forbidden };
+    if (this.#secret !== undefined && !this.#authorized(req)) {
+      const message = "unauthorized: send the server's secret as Authorization: Bearer <secret>";
+      return { status: 401, code: BridgeErrorCode.Unauthorized, message };
+    }
+    const farMaxFrame = Number(req.headers[STREAM_FRAME_HEADER]);
+    if (!Number.isInteger(farMaxFrame) || farMaxFrame < 1) {
+      return { status: 400, code: BridgeErrorCode.InvalidRequest, message: `${STREAM_FRAME_HEADER} must be a positive integer` };
+    }
+    // Called by the link back only if it takes a stream: then the stream is built and the upgrade answered.
+    const open = (): LinkStream => {
+      const stream = new LinkStream(socket, head, {
+        name: `stream from ${socket.remoteAddress ?? "?"}`,
+        maxFrame: this.#maxBody,
+        farMaxFrame,
+        answer: (payload, signal) => this.answer(payload, signal),
+        signal: this.#closing.signal,
+      });
+      this.#streams.add(stream);
+      stream.onClose(() => this.#streams.delete(stream));
+      const nonce = req.headers[STREAM_NONCE_HEADER];
+      const proof =
+        this.#peerSecret !== undefined && typeof nonce === "string" && nonce.length <= 128
+          ? `\r\n${STREAM_PROOF_HEADER}: ${peerProof(this.#peerSecret, nonce)}`
+          : "";
+      const headers = `connection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n${STREAM_FRAME_HEADER}: ${this.#maxBody}${proof}`;
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headers}\r\n\r\n`);
+      return stream;
+    };
+    try {
+      if (this.#state.attachStream(req.headers[STREAM_TOKEN_HEADER], open)) return undefined;
+    } catch (error) {
+      const { code, message } = toRpcError(error);
+      return { status: 403, code, message };
+    }
+    const message = "only a peer link this server accepted (interconnect) may open a stream";
+    return { status: 403, code: BridgeErrorCode.WrongConnection, message };
   }
 
   // Whatever escaped: the client hears -32603 and the server keeps serving.

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { JSONRPCError } from "json-rpc-2.0";
 import type { Bus } from "../../lib/bus.js";
 import { InvalidArgumentError, QueueClosedError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
@@ -8,9 +9,11 @@ import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
 import type { CloseReport, LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { PeerExpiredError, RpcFault } from "./errors.js";
+import { toRpcError } from "./fault.js";
 import { LegacyEchoFilter, legacyHop } from "./legacy-echo-filter.js";
 import { fromLegacy } from "./legacy-message.js";
 import { LegacyPeerLink } from "./legacy-peer-link.js";
+import type { LinkStream } from "./link-stream.js";
 import { checkPeerUrl } from "./peer-address.js";
 import { PeerLink } from "./peer-link.js";
 import { type Session, SessionTable } from "./session-table.js";
@@ -22,6 +25,8 @@ export interface PeerEnd {
   close(): Promise<CloseReport>;
   /** The `0.3@host:port` hop of a berryMQ 0.3 peer (undefined for a berrymq peer). */
   readonly legacyHop?: string | undefined;
+  /** Takes the stream its peer opened, built by `open` only if it does (false: this end takes none). */
+  acceptStream?(open: () => LinkStream): boolean;
 }
 
 /** The session behind a token. */
@@ -53,6 +58,8 @@ export interface BridgeStateOptions {
   queueSize: number;
   /** Ms within which an echo of a berryMQ 0.3 peer is recognised. */
   legacyEchoWindow: number;
+  /** Most envelopes of one `sendAll` (the server's maxBatch). */
+  maxBatch: number;
 }
 
 /**
@@ -177,6 +184,16 @@ export class BridgeState {
     this.sessions.open({ kind: "peer", link, name: "local peer link", close() {} }, Number.POSITIVE_INFINITY, token, true);
   }
 
+  /**
+   * Hands a new stream (built by `open`) to the link back of the peer that sends with `token` (a token this server issued to
+   * a berrymq peer in `interconnect`); false for any other token's connection, which gets no stream.
+   * @throws RpcFault for an unknown or expired token.
+   */
+  attachStream(token: unknown, open: () => LinkStream): boolean {
+    const session = this.sessions.use(token);
+    return session.kind === "peer" && session.link.acceptStream?.(open) === true;
+  }
+
   /** Delivers an envelope sent with `token`; resolves to how many received it (null: a duplicate). */
   send(token: unknown, envelope: unknown): number | null {
     const session = this.sessions.use(token);
@@ -192,6 +209,29 @@ export class BridgeState {
     if (echoes.isEcho(message)) return null;
     if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
     return this.bus.inject(message) ?? null;
+  }
+
+  /**
+   * Delivers envelopes sent with `token`, in order (`berrymq.sendAll`: a link's whole batch in one call).
+   * @returns one entry per envelope: what `send` returns, or `{ error }` for an envelope it refused.
+   * @throws RpcFault for an unknown or expired token, or more envelopes than `maxBatch`.
+   */
+  sendAll(token: unknown, envelopes: unknown): (number | null | { error: JSONRPCError })[] {
+    if (!Array.isArray(envelopes)) throw new InvalidArgumentError("envelopes", envelopes, "an array of envelopes");
+    const max = this.#options.maxBatch;
+    if (envelopes.length > max) {
+      throw new RpcFault(BridgeErrorCode.LimitExceeded, `${envelopes.length} envelopes: at most ${max} (the maxBatch option)`);
+    }
+    this.sessions.use(token);
+    const results: (number | null | { error: JSONRPCError })[] = new Array(envelopes.length);
+    for (let i = 0; i < envelopes.length; i++) {
+      try {
+        results[i] = this.send(token, envelopes[i]);
+      } catch (error) {
+        results[i] = { error: toRpcError(error) };
+      }
+    }
+    return results;
   }
 
   /** Delivers a message given as identifier, args and kwargs (berryMQ 0.3 `send_message`, `berrymq.twitter`). */

@@ -69,3 +69,10 @@ export class UnsendableMessageError extends BerryError {
     super("UNSENDABLE", `link ${link}: "${dropped.id}" (${dropped.messageId}) not sent: ${errorText(cause)}`, { cause });
   }
 }
+
+/** A peer link's stream (see `LinkStream`) closed with a call unanswered: the link retries it over HTTP POST. */
+export class StreamClosedError extends BerryError {
+  constructor(name: string, reason: string) {
+    super("STREAM_CLOSED", `${name}: link stream closed: ${reason}`);
+  }
+}

@@ -1,8 +1,11 @@
 /** A decoded body, or why it was refused: not JSON at all, or a number JSON.parse would change. */
 export type ExactJson = { ok: true; value: unknown } | { ok: false; parseError: boolean; message: string };
 
-// Only a body holding a 16-digit run or a 3-digit exponent can hold a number that parsing would change.
-const MAYBE_INEXACT = /\d{16}|[eE][+-]?\d{3}/;
+// Only a body holding a number token of 16 digits or more, or with a 3-digit exponent, can hold a
+// number that parsing would change. A number token starts the text or follows `:`, `,`, `[` or white
+// space; matching only there spares the full scan for bodies whose strings merely hold such runs (a
+// UUID token often holds "e" and 3 digits, which sent every frame of a link the slow way).
+const MAYBE_INEXACT = /(?:^|[:,[\s])-?(?:\d{16}|\d+(?:\.\d+)?[eE][+-]?\d{3})/;
 const NON_JSON_NUMBER = /(?:^|[^\w$"])-?(?:NaN|Infinity)(?![\w$])/;
 
 /**

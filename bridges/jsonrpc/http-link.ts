@@ -1,10 +1,10 @@
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { HttpStatusError, RemoteError, UnsendableMessageError } from "./errors.js";
+import { BadResponseError, HttpStatusError, RemoteError, UnsendableMessageError } from "./errors.js";
 import { LegacyEchoFilter } from "./legacy-echo-filter.js";
 import { reportOn, sendLegacy } from "./legacy-sender.js";
-import { RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
+import { type RpcCarrier, RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
 import { unsendable } from "./sendable.js";
 
 /** Options of the links that send to a bridge server over HTTP. */
@@ -66,6 +66,11 @@ export abstract class HttpLink extends Link {
     this.#legacy = legacy;
   }
 
+  /** Where batches go instead of a POST when it takes them (a peer link's stream); none by default. */
+  protected get carrier(): RpcCarrier | undefined {
+    return undefined;
+  }
+
   /** Resolves once the server has accepted the connection (one handshake at a time). */
   async connected(): Promise<void> {
     await this.#token();
@@ -123,6 +128,8 @@ export abstract class HttpLink extends Link {
       }
     }
     if (batch.length === 0) return;
+    const carrier = this.carrier;
+    if (carrier !== undefined && (await this.#sendAll(batch, token, carrier))) return;
     let outcomes: Awaited<ReturnType<RpcEndpoint["batch"]>>;
     try {
       outcomes = await this.endpoint.batch(batch.map((envelope) => ({ method: "berrymq.send", params: { token, envelope } })));
@@ -148,6 +155,31 @@ export abstract class HttpLink extends Link {
       }
       this.#refused(outcome.error);
     }
+  }
+
+  // Over a link stream a batch is one `berrymq.sendAll` call (a third of the bytes of as many `berrymq.send`
+  // calls, and one answer). False when the stream cannot take it: the batch then goes as a POST.
+  async #sendAll(batch: Envelope[], token: string, carrier: RpcCarrier): Promise<boolean> {
+    const outcome = await this.endpoint.callOver(carrier, "berrymq.sendAll", { token, envelopes: batch });
+    if (outcome === undefined) return false;
+    if (!outcome.ok) {
+      // Thrown so the Link base keeps the batch and retries it (after a new handshake if the token was lost).
+      if (isTokenLost(outcome.error)) this.token = undefined;
+      throw outcome.error;
+    }
+    const results = outcome.result;
+    if (!Array.isArray(results) || results.length !== batch.length) {
+      throw new BadResponseError(this.endpoint.url.href, results, `an array of ${batch.length} results`);
+    }
+    for (const result of results) {
+      const error = (result as { error?: { code?: unknown; message?: unknown; data?: unknown } } | null)?.error;
+      if (error === undefined) continue;
+      const code = typeof error.code === "number" ? error.code : 0;
+      this.#refused(
+        new RemoteError("berrymq.sendAll", code, typeof error.message === "string" ? error.message : "(no message)", error.data),
+      );
+    }
+    return true;
   }
 
   // The server refused a message as invalid: retrying cannot help, so it is counted and reported.

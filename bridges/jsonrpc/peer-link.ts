@@ -1,10 +1,12 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import type { Message } from "../../lib/message.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, RpcFault } from "./errors.js";
 import { HttpLink, type HttpLinkOptions, isLegacyServer, isTokenLost } from "./http-link.js";
 import { legacyHop } from "./legacy-echo-filter.js";
+import { LinkStream } from "./link-stream.js";
+import type { RpcCarrier } from "./rpc-endpoint.js";
 
 /** Where a peer link receives: the local bridge server the far side sends to. */
 export interface PeerHost {
@@ -14,6 +16,15 @@ export interface PeerHost {
   attachPeer(token: string, link: PeerLink): void;
   /** Stops routing `token`. */
   detachPeer(token: string): void;
+  /** Largest body the host takes, in bytes: also the largest frame its links take on a stream. */
+  readonly maxBodySize?: number;
+  /**
+   * Answers a JSON-RPC body that came over a link stream as it answers a POST (tokens checked the same
+   * way). A host without it keeps its links to POSTs.
+   */
+  answer?(payload: unknown, signal: AbortSignal): unknown;
+  /** Whether the far server answered the stream's challenge `nonce` with a valid `proof` (see `peerProof`). */
+  verifiesPeer?(nonce: string, proof: string | undefined): boolean;
 }
 
 /** Options of a {@link PeerLink}. */
@@ -54,6 +65,11 @@ export class PeerLink extends HttpLink {
   readonly #pingInterval: number;
   #pinger: NodeJS.Timeout | undefined;
   #closed = false;
+  // The connection upgraded to a stream (see LinkStream), while it lasts; both ends of the link use it.
+  #stream: LinkStream | undefined;
+  #upgrading = false;
+  // The far server did not upgrade (an older berrymq): asked again only after the next handshake.
+  #noStream = false;
 
   constructor(url: string | URL, options: PeerLinkOptions);
   /** @internal the server's end of a link a peer opened. */
@@ -110,6 +126,25 @@ export class PeerLink extends HttpLink {
     return this.legacy ? legacyHop(this.endpoint.url.hostname, this.endpoint.url.port || 80) : undefined;
   }
 
+  /** Whether the link's batches go on a stream rather than as POSTs. */
+  get streaming(): boolean {
+    return this.#stream !== undefined && !this.#stream.closed;
+  }
+
+  protected override get carrier(): RpcCarrier | undefined {
+    return this.#stream;
+  }
+
+  /**
+   * @internal the server hands the far end of a link the stream its peer opened (`open` builds it): its
+   * batches then go there too. Refused (false) by a link this process opened, and once closing.
+   */
+  acceptStream(open: () => LinkStream): boolean {
+    if (this.#accepted === undefined || this.#closed || this.closing) return false;
+    this.#useStream(open());
+    return true;
+  }
+
   /** Takes an envelope the far side sent (the server calls this); see `Link.receive`. */
   accept(frame: unknown): number | undefined {
     return this.receive(frame);
@@ -148,7 +183,49 @@ export class PeerLink extends HttpLink {
     this.remoteBusId = busId;
     this.legacy = false;
     // The far server issues the token we send with; one that does not (older berrymq) takes ours.
-    return typeof token === "string" && token !== "" ? token : this.#linkToken;
+    const sendWith = typeof token === "string" && token !== "" ? token : this.#linkToken;
+    this.#noStream = false;
+    void this.#upgrade(sendWith);
+    return sendWith;
+  }
+
+  // Asks the far server to upgrade a connection to a stream for this link; batches go as POSTs meanwhile
+  // (and whenever there is no stream). Only the side that opened the link asks: the far end is handed it.
+  async #upgrade(token: string): Promise<void> {
+    const host = this.#host;
+    if (host?.answer === undefined || this.#closed || this.#noStream || this.#upgrading || this.streaming) return;
+    const maxFrame = host.maxBodySize ?? 1024 * 1024;
+    this.#upgrading = true;
+    try {
+      const nonce = randomBytes(16).toString("hex");
+      const upgraded = await this.endpoint.upgrade(token, maxFrame, nonce);
+      // No stream, or one whose far side could not show it may send here (no peerSecret for this server).
+      if (upgraded === undefined || host.verifiesPeer?.(nonce, upgraded.proof) === false) {
+        upgraded?.socket.destroy();
+        this.#noStream = true;
+        return;
+      }
+      const stream = new LinkStream(upgraded.socket, upgraded.head, {
+        name: this.name,
+        maxFrame,
+        farMaxFrame: upgraded.farMaxFrame,
+        answer: (payload, signal) => host.answer?.(payload, signal) ?? null,
+      });
+      if (this.#closed) stream.close("link closed");
+      else this.#useStream(stream);
+    } catch {
+      // Unreachable for now: the next ping asks again.
+    } finally {
+      this.#upgrading = false;
+    }
+  }
+
+  #useStream(stream: LinkStream): void {
+    this.#stream?.close("replaced by a new stream");
+    this.#stream = stream;
+    stream.onClose(() => {
+      if (this.#stream === stream) this.#stream = undefined;
+    });
   }
 
   // berryMQ 0.3: `interconnect([host, port], token, ttl)`; both sides then send with our token.
@@ -171,6 +248,7 @@ export class PeerLink extends HttpLink {
       if (this.token !== undefined && !this.legacy)
         await this.endpoint.call("berrymq.close", { token: this.token }, 500).catch(() => undefined);
     }
+    this.#stream?.close("link closed");
     await super.closeTransport();
   }
 
@@ -180,7 +258,11 @@ export class PeerLink extends HttpLink {
     try {
       if (this.token === undefined) await this.connected();
       // berryMQ 0.3 has no ping: its connection lives as long as messages go.
-      else if (!this.legacy) await this.endpoint.call("berrymq.ping", { token: this.token }, this.#pingInterval);
+      else if (!this.legacy) {
+        const token = this.token;
+        await this.endpoint.call("berrymq.ping", { token }, this.#pingInterval);
+        if (!this.streaming) await this.#upgrade(token);
+      }
     } catch (error) {
       // An unreachable far side is tried again at the next ping (and by sends); a lost token reconnects.
       if (!isTokenLost(error) || this.#closed) return;

@@ -35,7 +35,8 @@ export function routeRequest(
   }
   if (isPlainObject(payload) && !("jsonrpc" in payload)) {
     const bad = prototypeKey(payload);
-    if (bad !== undefined) return errorAnswer(false, BridgeErrorCode.InvalidRequest, `invalid request: key "${bad}" is not allowed`);
+    if (bad !== undefined)
+      return errorAnswer(false, BridgeErrorCode.InvalidRequest, `invalid request: key "${bad}" is not allowed`);
     return answerLegacy(state, payload, context.signal);
   }
   return receiveOne(rpc, state, payload, context);
@@ -92,11 +93,15 @@ function receiveOne(
   if (bad !== undefined) {
     return createJSONRPCErrorResponse(validId, BridgeErrorCode.InvalidParams, `invalid params: key "${bad}" is not allowed`);
   }
-  // The hot method of peer links, answered here without json-rpc-2.0's per-call promise machinery
+  // The hot methods of peer links, answered here without json-rpc-2.0's per-call promise machinery
   // (same answers; this is what lets a batch of 1,000 go through several times faster).
-  if (item.method === "berrymq.send" && isPlainObject(params) && id !== undefined) {
+  if ((item.method === "berrymq.send" || item.method === "berrymq.sendAll") && isPlainObject(params) && id !== undefined) {
     try {
-      return createJSONRPCSuccessResponse(validId, state.send(params.token, params.envelope));
+      const result =
+        item.method === "berrymq.send"
+          ? state.send(params.token, params.envelope)
+          : state.sendAll(params.token, params.envelopes);
+      return createJSONRPCSuccessResponse(validId, result);
     } catch (error) {
       const { code, message, data } = toRpcError(error);
       return createJSONRPCErrorResponse(validId, code, message, data);
@@ -104,7 +109,11 @@ function receiveOne(
   }
   if (!rpc.hasMethod(item.method)) {
     if (id === undefined) return null;
-    return createJSONRPCErrorResponse(validId, BridgeErrorCode.MethodNotFound, `method not found: ${JSON.stringify(item.method.slice(0, 80))}`);
+    return createJSONRPCErrorResponse(
+      validId,
+      BridgeErrorCode.MethodNotFound,
+      `method not found: ${JSON.stringify(item.method.slice(0, 80))}`,
+    );
   }
   return rpc.receive(item as unknown as JSONRPCRequest, context);
 }

@@ -1,6 +1,14 @@
 import { Agent, request } from "node:http";
+import type { Socket } from "node:net";
 import { describe, InvalidArgumentError } from "../../lib/errors.js";
-import { BadResponseError, HttpStatusError, RemoteError } from "./errors.js";
+import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
+import {
+  STREAM_FRAME_HEADER,
+  STREAM_NONCE_HEADER,
+  STREAM_PROOF_HEADER,
+  STREAM_PROTOCOL,
+  STREAM_TOKEN_HEADER,
+} from "./link-stream.js";
 
 /** Options of an {@link RpcEndpoint}. */
 export interface RpcEndpointOptions {
@@ -18,6 +26,23 @@ export interface RpcCall {
 
 /** The outcome of one call of a batch: its result, or the error the server answered. */
 export type RpcOutcome = { ok: true; result: unknown } | { ok: false; error: RemoteError };
+
+/** Another way to the same server for a batch body: a peer link's stream (see `LinkStream`). */
+export interface RpcCarrier {
+  /** Whether it can take this body now. */
+  carries(body: string): boolean;
+  /** Sends the body; resolves to the decoded answer. */
+  request(body: string, timeout: number): Promise<unknown>;
+}
+
+/** A connection the server upgraded to a link stream, and the largest frame it takes. */
+export interface Upgraded {
+  socket: Socket;
+  head: Buffer;
+  farMaxFrame: number;
+  /** The server's answer to the challenge (`peerProof`), when it sent one. */
+  proof: string | undefined;
+}
 
 /**
  * The client end of HTTP JSON-RPC to one bridge server URL: one keep-alive agent, JSON-RPC 2.0 calls and
@@ -77,6 +102,28 @@ export class RpcEndpoint {
     return outcomes;
   }
 
+  /**
+   * Calls one JSON-RPC 2.0 method over `via` (a link stream); resolves to its outcome, or to `undefined`
+   * when `via` cannot take the body or closed under the call: the caller then goes by POST, and the far
+   * side drops by messageId whatever it took twice.
+   */
+  async callOver(via: RpcCarrier, method: string, params: unknown): Promise<RpcOutcome | undefined> {
+    const id = this.#nextId++;
+    const body = JSON.stringify({ jsonrpc: "2.0", id, method, params });
+    if (!via.carries(body)) return undefined;
+    let answer: unknown;
+    try {
+      answer = await via.request(body, this.#timeout);
+    } catch (error) {
+      if (error instanceof StreamClosedError) return undefined;
+      throw error;
+    }
+    const answered = (answer as { id?: unknown } | null)?.id;
+    // An error about the call as a whole (a refused frame) comes with a null id.
+    if (answered !== id && answered !== null) throw new BadResponseError(this.url.href, answer, `the answer to call ${id}`);
+    return outcomeOf(this.url.href, method, answer);
+  }
+
   /** Calls a berryMQ 0.3 method in the JSON-RPC 1.0 form (`id` null, no `jsonrpc` member). */
   async legacyCall(method: string, params: unknown[]): Promise<unknown> {
     const answer = await this.post(JSON.stringify({ id: null, method, params }));
@@ -122,6 +169,45 @@ export class RpcEndpoint {
       req.setTimeout(timeout, () => req.destroy(new Error(`${this.url.href}: no answer within ${timeout} ms`)));
       req.on("error", reject);
       req.end(body);
+    });
+  }
+
+  /**
+   * Asks the server to turn a new connection into a link stream for `token` (`Upgrade: berrymq-link/1`).
+   * Resolves to the upgraded socket, or `undefined` when the server answers with anything else: an
+   * older berrymq server answers the GET with 405, and the link keeps to POSTs.
+   */
+  upgrade(token: string, maxFrame: number, nonce: string, timeout = this.#timeout): Promise<Upgraded | undefined> {
+    return new Promise((resolve, reject) => {
+      const req = request(this.url, {
+        method: "GET",
+        agent: false,
+        headers: {
+          ...this.#headers,
+          connection: "Upgrade",
+          upgrade: STREAM_PROTOCOL,
+          [STREAM_TOKEN_HEADER]: token,
+          [STREAM_FRAME_HEADER]: String(maxFrame),
+          [STREAM_NONCE_HEADER]: nonce,
+        },
+      });
+      req.setTimeout(timeout, () => req.destroy(new Error(`${this.url.href}: no answer to the upgrade within ${timeout} ms`)));
+      req.on("error", reject);
+      req.on("response", (res) => {
+        res.resume();
+        resolve(undefined);
+      });
+      req.on("upgrade", (res, socket: Socket, head: Buffer) => {
+        const farMaxFrame = Number(res.headers[STREAM_FRAME_HEADER]);
+        if (res.headers.upgrade?.toLowerCase() !== STREAM_PROTOCOL || !Number.isInteger(farMaxFrame) || farMaxFrame < 1) {
+          socket.destroy();
+          return resolve(undefined);
+        }
+        req.setTimeout(0);
+        const proof = res.headers[STREAM_PROOF_HEADER];
+        resolve({ socket, head, farMaxFrame, proof: typeof proof === "string" ? proof : undefined });
+      });
+      req.end();
     });
   }
 

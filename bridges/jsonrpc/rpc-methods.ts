@@ -15,7 +15,7 @@ export const PROTOCOL_VERSION = 1;
 
 /**
  * The JSON-RPC 2.0 methods of a bridge server (params by name), on a `json-rpc-2.0` JSONRPCServer:
- * `berrymq.hello`, `.connect`, `.interconnect`, `.send`, `.twitter`, `.get`, `.getNowait`, `.ping`, `.close`.
+ * `berrymq.hello`, `.connect`, `.interconnect`, `.send`, `.sendAll`, `.twitter`, `.get`, `.getNowait`, `.ping`, `.close`.
  */
 export function createRpcServer(state: BridgeState): JSONRPCServer<CallContext> {
   // Failures are answered on the wire; the library's default would also print each one.
@@ -38,6 +38,10 @@ export function createRpcServer(state: BridgeState): JSONRPCServer<CallContext> 
   rpc.addMethod("berrymq.send", (params) => {
     const p = named(params);
     return state.send(p.token, p.envelope);
+  });
+  rpc.addMethod("berrymq.sendAll", (params) => {
+    const p = named(params);
+    return state.sendAll(p.token, p.envelopes);
   });
   rpc.addMethod("berrymq.twitter", (params) => {
     const p = named(params);

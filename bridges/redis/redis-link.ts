@@ -11,7 +11,6 @@ import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
 import { WildcardRegistry } from "./wildcard-registry.js";
 
-
 /** The sharded pub/sub parts of a link on a Redis Cluster. */
 interface Sharded {
   subscriber: ShardSubscriber;
@@ -137,16 +136,17 @@ export class RedisLink extends Link {
   }
 
   protected override async transmit(batch: Envelope[]): Promise<void> {
-    if (this.#sharded !== undefined) return this.#transmitSharded(batch, this.#publisher as Cluster, this.#sharded.registry.present);
+    if (this.#sharded !== undefined)
+      return this.#transmitSharded(batch, this.#publisher as Cluster, this.#sharded.registry.present);
     // One frame per run of messages with the same identifier: fewer PUBLISHes, same order.
-    const pipeline = this.#publisher.pipeline();
-    let start = 0;
-    for (let i = 1; i <= batch.length; i++) {
-      if (i < batch.length && batch[i]?.id === batch[start]?.id) continue;
-      const run = batch.slice(start, i);
-      pipeline.publish(channelOf(this.prefix, (run[0] as Envelope).id), `${this.bus.id}\n${JSON.stringify(run)}`);
-      start = i;
+    const runs = runsOf(batch);
+    // A batch of one run (a lone request or answer, typically) is one PUBLISH: no pipeline to build.
+    if (runs.length === 1) {
+      await this.#publisher.publish(channelOf(this.prefix, (batch[0] as Envelope).id), this.#frame(batch));
+      return;
     }
+    const pipeline = this.#publisher.pipeline();
+    for (const run of runs) pipeline.publish(channelOf(this.prefix, (run[0] as Envelope).id), this.#frame(run));
     await execPipeline(pipeline);
   }
 
@@ -157,18 +157,19 @@ export class RedisLink extends Link {
     const sends: Promise<unknown>[] = [];
     // PUBLISH has no key: one pipeline keeps the batch on one node, in order.
     const broadcasts = broadcast ? cluster.pipeline() : undefined;
-    let start = 0;
-    for (let i = 1; i <= batch.length; i++) {
-      if (i < batch.length && batch[i]?.id === batch[start]?.id) continue;
-      const run = batch.slice(start, i);
+    for (const run of runsOf(batch)) {
       const channel = channelOf(this.prefix, (run[0] as Envelope).id);
-      const frame = `${this.bus.id}\n${JSON.stringify(run)}`;
+      const frame = this.#frame(run);
       sends.push(cluster.spublish(channel, frame));
       broadcasts?.publish(channel, frame);
-      start = i;
     }
     if (broadcasts !== undefined) sends.push(execPipeline(broadcasts));
     await Promise.all(sends);
+  }
+
+  // A frame is "<origin bus id>\n<JSON array of envelopes>" (see #accept).
+  #frame(run: readonly Envelope[]): string {
+    return `${this.bus.id}\n${JSON.stringify(run)}`;
   }
 
   protected override async closeTransport(): Promise<void> {
@@ -241,6 +242,18 @@ function difference(before: readonly string[], after: readonly string[]): [added
   const old = new Set(before);
   const now = new Set(after);
   return [after.filter((item) => !old.has(item)), before.filter((item) => !now.has(item))];
+}
+
+/** The batch cut into runs of consecutive envelopes with the same identifier (the batch itself when it is one). */
+function runsOf(batch: Envelope[]): Envelope[][] {
+  const runs: Envelope[][] = [];
+  let start = 0;
+  for (let i = 1; i <= batch.length; i++) {
+    if (i < batch.length && batch[i]?.id === batch[start]?.id) continue;
+    runs.push(start === 0 && i === batch.length ? batch : batch.slice(start, i));
+    start = i;
+  }
+  return runs;
 }
 
 /** Runs a pipeline; throws its first error. */
