@@ -46,6 +46,34 @@ async function assertNothingMore(channel: DurableChannel, wait = 400): Promise<v
   await assert.rejects(channel.receive({ timeout: wait }), ReceiveTimeoutError);
 }
 
+/**
+ * The scripts of one consumer of `channel`, run as a client reconnecting would resend them (ioredis
+ * resends what a lost connection left unanswered).
+ */
+function rawScripts(prefix: string, channel: string) {
+  const client = new Redis(server.url);
+  defineScripts(client, DURABLE_SCRIPTS);
+  const deadlines = `${prefix}deadlines`;
+  const consumer = `${channel}/${randomUUID()}`;
+  const summary = (messages: unknown[]): [string, number][] =>
+    messages.map((fields) => parseDurableMessage(fields)).map((m) => [m.id, m.attempts]);
+  const take = async (token: string, want: number): Promise<[[string, number][], number]> => {
+    const [taken, more] = (await runScript(client, "berrymqDurableTake", [
+      deadlines,
+      prefix,
+      channel,
+      consumer,
+      "",
+      86_400_000,
+      token,
+      want,
+      "",
+    ])) as [unknown[], number];
+    return [summary(taken), Number(more)];
+  };
+  return { client, take, summary, deadlines, consumer };
+}
+
 describe("DurableChannel", () => {
   it("sends, receives, replies and closes (muppet's round trip)", async () => {
     const t = scope();
@@ -366,27 +394,7 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     const sender = await t.channel("resend-sender");
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push((await sender.send(i, { to: "resend", timeout: 10_000 })).id);
-    // The scripts as a client reconnecting would resend them (ioredis resends what a lost connection left unanswered).
-    const client = new Redis(server.url);
-    defineScripts(client, DURABLE_SCRIPTS);
-    const deadlines = `${t.prefix}deadlines`;
-    const consumer = `resend/${randomUUID()}`;
-    const summary = (messages: unknown[]): [string, number][] =>
-      messages.map((fields) => parseDurableMessage(fields)).map((m) => [m.id, m.attempts]);
-    const take = async (token: string, want: number): Promise<[[string, number][], number]> => {
-      const [taken, more] = (await runScript(client, "berrymqDurableTake", [
-        deadlines,
-        t.prefix,
-        "resend",
-        consumer,
-        "",
-        86_400_000,
-        token,
-        want,
-        "",
-      ])) as [unknown[], number];
-      return [summary(taken), Number(more)];
-    };
+    const { client, take, summary, deadlines, consumer } = rawScripts(t.prefix, "resend");
     const first = await take("token-1", 2);
     assert.deepEqual(first, [
       [
@@ -441,6 +449,25 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     assert.deepEqual([reply.kind, reply.inReplyTo], ["reply", id]);
     await sender.close(reply);
     await assertNothingMore(sender);
+    await t.end();
+  });
+  it("answers each of two takes resent after both answers were lost with its own messages (none stuck held)", async () => {
+    const t = scope();
+    const sender = await t.channel("twice-lost-sender");
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await sender.send(i, { to: "twice-lost", timeout: 10_000 })).id);
+    // Two takes on their way at once (the pump's and a finish's, or two finishes'), both run by Redis,
+    // both answers lost with the connection: ioredis resends them in order.
+    const { client, take } = rawScripts(t.prefix, "twice-lost");
+    const a = await take("token-a", 2);
+    const b = await take("token-b", 2);
+    assert.deepEqual((await take("token-a", 2))[0], a[0], "the first take resent gets its own messages");
+    assert.deepEqual((await take("token-b", 2))[0], b[0], "and so does the second");
+    assert.deepEqual((await take("token-c", 5))[0], [
+      [ids[4], 1],
+      [ids[5], 1],
+    ]);
+    await client.quit();
     await t.end();
   });
   it("after its blocking connection is cut, a receiver gets what a lost BLMOVE answer left in its held list", async () => {
