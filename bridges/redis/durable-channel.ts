@@ -177,8 +177,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Commands wait through a Redis restart instead of failing: nothing acknowledged is given up.
     this.#client = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable:${this.consumer}` });
     defineScripts(this.#client, DURABLE_SCRIPTS);
-    this.#sends = new Batcher((items) => this.#sendMany(items));
-    this.#finishes = new Batcher((items) => this.#finishMany(items));
+    this.#sends = new Batcher(
+      (items) => this.#sendMany(items),
+      (item) => Buffer.byteLength(String(item[4])),
+    );
+    this.#finishes = new Batcher(
+      (items) => this.#finishMany(items),
+      (item) => Buffer.byteLength(item[3]),
+    );
     const blocking = openClient(connection, {
       maxRetriesPerRequest: null,
       connectionName: `berrymq-durable-block:${this.consumer}`,
@@ -526,6 +532,11 @@ type FinishItem = readonly [string, "reply" | "close", string, string, number];
 /** Most messages per script call (a batch of sends or finishes, or of messages taken at once). */
 const MAX_BATCH = 100;
 /**
+ * Most payload bytes per batch, unless one item alone is bigger: then it goes out alone. The smallest
+ * proto-max-bulk-len a Redis can have: a payload Redis refuses fails its own call only, not its neighbours.
+ */
+const MAX_BATCH_BYTES = 1024 * 1024;
+/**
  * Batches of one kind on their way at once: with two, Redis runs one while this process answers the
  * other's callers (measured faster than one at concurrency 8, the same at 50).
  */
@@ -539,13 +550,15 @@ const IN_FLIGHT = 2;
  */
 class Batcher<Item, Result> {
   readonly #run: (items: readonly Item[]) => Promise<Result[]>;
+  readonly #size: (item: Item) => number;
   readonly #queue: { item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }[] = [];
   #running = 0;
   #scheduled = false;
   readonly #idle: (() => void)[] = [];
 
-  constructor(run: (items: readonly Item[]) => Promise<Result[]>) {
+  constructor(run: (items: readonly Item[]) => Promise<Result[]>, size: (item: Item) => number) {
     this.#run = run;
+    this.#size = size;
   }
 
   add(item: Item): Promise<Result> {
@@ -567,9 +580,21 @@ class Batcher<Item, Result> {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
+  // How many of the queued items the next batch takes: at most MAX_BATCH, within MAX_BATCH_BYTES, at least one.
+  #fits(): number {
+    let bytes = 0;
+    let count = 0;
+    for (const { item } of this.#queue) {
+      bytes += this.#size(item);
+      if (count >= MAX_BATCH || (count > 0 && bytes > MAX_BATCH_BYTES)) break;
+      count++;
+    }
+    return count;
+  }
+
   #flush(): void {
     while (this.#running < IN_FLIGHT && this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, MAX_BATCH);
+      const batch = this.#queue.splice(0, this.#fits());
       this.#running++;
       let running: Promise<Result[]>;
       try {

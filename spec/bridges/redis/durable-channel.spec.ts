@@ -470,6 +470,43 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     await client.quit();
     await t.end();
   });
+  it("fails only the send or reply whose payload Redis refuses, not the calls batched with it", async () => {
+    // proto-max-bulk-len at its smallest: an argument over 1 MiB is a protocol error that fails its whole command.
+    const own = await startRedis({ own: true, args: ["--proto-max-bulk-len", "1mb"] });
+    const t = scope(() => own.url);
+    const sender = await t.channel("huge-sender");
+    const worker = await t.channel("huge");
+    worker.on("error", () => {});
+    sender.on("error", () => {}); // the refused command costs a reconnection
+    const huge = "x".repeat(1_100_000);
+    const sends = await Promise.allSettled([
+      sender.send("before", { to: "huge", timeout: 10_000 }),
+      sender.send(huge, { to: "huge", timeout: 10_000 }),
+      sender.send("after", { to: "huge", timeout: 10_000 }),
+    ]);
+    assert.deepEqual(
+      sends.map((outcome) => outcome.status),
+      ["fulfilled", "rejected", "fulfilled"],
+    );
+    const tasks = await receiveAll(worker, 2);
+    assert.deepEqual(
+      tasks.map((task) => task.content),
+      ["before", "after"],
+    );
+    const replies = await Promise.allSettled([
+      worker.reply(tasks[0] as DurableMessage, huge),
+      worker.reply(tasks[1] as DurableMessage, "fine"),
+    ]);
+    assert.deepEqual(
+      replies.map((outcome) => outcome.status),
+      ["rejected", "fulfilled"],
+    );
+    const reply = await sender.receive({ timeout: 2_000 });
+    assert.deepEqual([reply.inReplyTo, reply.content], [(sends[2] as PromiseFulfilledResult<SentMessage>).value.id, "fine"]);
+    await sender.close(reply);
+    await t.end();
+    await own.stop();
+  });
   it("after its blocking connection is cut, a receiver gets what a lost BLMOVE answer left in its held list", async () => {
     const t = scope();
     const sender = await t.channel("cut-sender");
