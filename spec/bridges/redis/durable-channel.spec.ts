@@ -507,6 +507,82 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     await t.end();
     await own.stop();
   });
+  it("a sender SIGKILLed mid-burst of batched sends and restarted gets exactly one outcome per message Redis recorded", async () => {
+    const t = scope();
+    const timeout = 3_000;
+    const first = runFixture("durable-sender.ts", [
+      server.url,
+      t.prefix,
+      "burster",
+      "burst",
+      "burst-desk",
+      "400",
+      String(timeout),
+    ]);
+    await first.line("sent ");
+    await first.kill(); // while later batches are on their way
+    const acknowledged = first.lines.filter((line) => line.startsWith("sent ")).map((line) => line.slice(5));
+    const worker = await t.channel("burst-desk");
+    const tasks: DurableMessage[] = [];
+    for (;;) {
+      const task = await worker.receive({ timeout: 500 }).catch((error: unknown) => error);
+      if (!(task instanceof Object) || task instanceof ReceiveTimeoutError) break;
+      tasks.push(task as DurableMessage);
+    }
+    const recorded = new Set(tasks.map((task) => task.id));
+    assert.equal(recorded.size, tasks.length, "each message received once");
+    assert.ok(
+      acknowledged.every((id) => recorded.has(id)),
+      "every acknowledged send was recorded",
+    );
+    const answered = tasks.filter((_, i) => i % 2 === 0);
+    await Promise.all(answered.map((task) => worker.reply(task, "ok")));
+    // Past every deadline: the others' timeout notices are queued before the new sender collects.
+    const latest = Math.max(...tasks.map((task) => task.deadline ?? 0));
+    await sleep(Math.max(0, latest - Date.now()) + 500);
+    const second = runFixture("durable-sender.ts", [server.url, t.prefix, "burster", "collect", "1500"]);
+    await second.line("end", 30_000);
+    assert.equal(await second.exit(), 0);
+    const got = second.lines.filter((line) => line.startsWith("got ")).sort();
+    const replied = new Set(answered.map((task) => task.id));
+    const expected = tasks.map((task) => `got ${replied.has(task.id) ? "reply" : "timeout"} ${task.id}`).sort();
+    assert.deepEqual(got, expected);
+    await t.end();
+  });
+
+  it("a worker SIGKILLed while holding prefetched messages and a batched finish is on its way loses none and answers none twice", async () => {
+    const t = scope();
+    const sender = await t.channel("relay-sender");
+    const count = 40;
+    const sent = await Promise.all(Array.from({ length: count }, (_, i) => sender.send(i, { to: "relay", timeout: 15_000 })));
+    const doomed = runFixture("durable-worker.ts", [server.url, t.prefix, "relay", "die", "600", "10"]);
+    await doomed.line("replying");
+    assert.equal(await doomed.exit(), "SIGKILL");
+    const survivor = await t.channel("relay", { lease: 600 });
+    const served: DurableMessage[] = [];
+    const serving = (async () => {
+      for (;;) {
+        const task = await survivor.receive().catch(() => undefined);
+        if (task === undefined) return;
+        served.push(task);
+        await survivor.reply(task, { by: "survivor" });
+      }
+    })();
+    const replies = await receiveAll(sender, count);
+    const answers = new Set(replies.map((reply) => reply.inReplyTo));
+    assert.equal(answers.size, count, "one reply per message");
+    assert.deepEqual(answers, new Set(sent.map((message) => message.id)));
+    assert.ok(replies.every((reply) => reply.kind === "reply"));
+    assert.ok(
+      served.some((task) => task.attempts === 2),
+      "what the dead worker held came back",
+    );
+    await Promise.all(replies.map((reply) => sender.close(reply)));
+    await assertNothingMore(sender);
+    await t.end();
+    await serving;
+  });
+
   it("after its blocking connection is cut, a receiver gets what a lost BLMOVE answer left in its held list", async () => {
     const t = scope();
     const sender = await t.channel("cut-sender");

@@ -87,11 +87,16 @@ export function shapeSuite(shape: Shape): void {
 
     it("end() ends receives blocked in Redis at once (CHANNEL_ENDED)", async () => {
       const prefix = `end-${randomUUID()}:{durable}:`;
-      const channels = await Promise.all(Array.from({ length: 6 }, (_, i) => DurableChannel.open(`end-${i}`, { connection: shape.connection(), prefix })));
+      const channels = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => DurableChannel.open(`end-${i}`, { connection: shape.connection(), prefix })),
+      );
       const pending = channels.map((channel) => channel.receive().catch((error: BerryError) => error.code));
       await sleep(200);
       for (const channel of channels) await channel.end();
-      assert.deepEqual(await Promise.all(pending), channels.map(() => "CHANNEL_ENDED"));
+      assert.deepEqual(
+        await Promise.all(pending),
+        channels.map(() => "CHANNEL_ENDED"),
+      );
     });
 
     it("RedisQueue: messages fed in this process are taken by a consumer process, once each", async () => {
@@ -103,7 +108,11 @@ export function shapeSuite(shape: Shape): void {
       const sent: string[] = [];
       bus.follow("job:run", (m) => void sent.push(m.messageId));
       for (let i = 0; i < 20; i++) bus.twitter("job:run", i);
-      await waitFor(() => consumer.lines.filter((line) => line.startsWith("got ")).length === 20, "20 messages in the consumer", 10_000);
+      await waitFor(
+        () => consumer.lines.filter((line) => line.startsWith("got ")).length === 20,
+        "20 messages in the consumer",
+        10_000,
+      );
       bus.twitter("job:stop");
       await consumer.line("end");
       assert.equal(await consumer.exit(), 0);
@@ -174,7 +183,11 @@ export function failoverSuite(shape: Shape, total = 1_200): void {
       }
       await Promise.all(inFlight);
       const promotion = await (killed as Promise<number>);
-      await waitFor(() => [...acknowledged.keys()].every((id) => outcomes.has(id)), "an outcome for every acknowledged send", 40_000);
+      await waitFor(
+        () => [...acknowledged.keys()].every((id) => outcomes.has(id)),
+        "an outcome for every acknowledged send",
+        40_000,
+      );
       await sleep(500);
       receiving = false;
       await collector;
@@ -184,7 +197,9 @@ export function failoverSuite(shape: Shape, total = 1_200): void {
       const duplicates = [...outcomes.values()].filter((list) => list.length > 1).length;
       const lost = [...acknowledged.keys()].filter((id) => !outcomes.has(id)).length;
       const timeouts = [...outcomes.values()].filter((list) => list[0]?.kind === "timeout").length;
-      console.log(`# ${shape.name} failover: promotion ${promotion} ms, longest stall between acknowledgements ${stall.toFixed(0)} ms, ${timeouts} timeout notices`);
+      console.log(
+        `# ${shape.name} failover: promotion ${promotion} ms, longest stall between acknowledgements ${stall.toFixed(0)} ms, ${timeouts} timeout notices`,
+      );
       assert.equal(rejected, 0, "sends rejected");
       assert.equal(acknowledged.size, total, "sends acknowledged");
       assert.equal(lost, 0, "acknowledged sends without an outcome");
