@@ -114,7 +114,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #ended = false;
   /** Whether the inbox had more queued at the last take (else the pump blocks at once). */
   #more = true;
-  /** Whether the blocking connection was re-established since the last take that looked at the held list. */
+  /** Whether the held list may have ids no take claimed: the blocking connection was re-established, or a take after a BLMOVE failed. */
   #lostMoves = false;
   /** Messages taken for this receiver (held by it in Redis) that no `receive()` has asked for yet. */
   readonly #prefetched: DurableMessage[] = [];
@@ -378,6 +378,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         want,
         scan ? "1" : "",
       ]);
+    } catch (error) {
+      // Refused (e.g. Redis out of memory): what the BLMOVE moved, or the scan was to find, waits in the
+      // held list for the next take to look there.
+      if (given !== "" || scan) this.#lostMoves = true;
+      throw error;
     } finally {
       this.#taking -= want;
     }

@@ -507,6 +507,36 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     await t.end();
     await own.stop();
   });
+  it("a take that fails after its BLMOVE moved a message (Redis out of memory) leaves it for the next receive()", async () => {
+    const own = await startRedis({ own: true });
+    const t = scope(() => own.url);
+    const sender = await t.channel("oom-sender");
+    const worker = await t.channel("oom");
+    worker.on("error", () => {}); // its sweeps and heartbeats fail while memory is full
+    sender.on("error", () => {});
+    const pending = worker.receive({ timeout: 8_000 }).catch((error: unknown) => error);
+    await sleep(200); // its BLMOVE blocks on the empty inbox
+    const sent = await sender.send("moved", { to: "oom-elsewhere", timeout: 20_000 });
+    const client = new Redis(own.url);
+    // One step: the message reaches the inbox and memory is full; the BLMOVE is served after it, the TAKE refused.
+    await client
+      .multi()
+      .lmove(`${t.prefix}in:oom-elsewhere`, `${t.prefix}in:oom`, "LEFT", "RIGHT")
+      .config("SET", "maxmemory", "1")
+      .exec();
+    assert.match(String(await pending), /OOM/, "the receive() fails with Redis's error");
+    await client.config("SET", "maxmemory", "0");
+    const task = await worker.receive({ timeout: 3_000 });
+    assert.deepEqual([task.id, task.content], [sent.id, "moved"]);
+    await worker.reply(task, "ok");
+    const reply = await sender.receive({ timeout: 2_000 });
+    assert.deepEqual([reply.inReplyTo, reply.content], [sent.id, "ok"]);
+    await sender.close(reply);
+    await client.quit();
+    await t.end();
+    await own.stop();
+  });
+
   it("a sender SIGKILLed mid-burst of batched sends and restarted gets exactly one outcome per message Redis recorded", async () => {
     const t = scope();
     const timeout = 3_000;
