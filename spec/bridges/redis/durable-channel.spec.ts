@@ -74,6 +74,18 @@ function rawScripts(prefix: string, channel: string) {
   return { client, take, summary, deadlines, consumer };
 }
 
+/** The kind of answer each of `acknowledged` got, closing each; fails on a second answer to one message. */
+async function outcomesOf(sender: DurableChannel, acknowledged: ReadonlySet<string>): Promise<Map<string, string>> {
+  const outcomes = new Map<string, string>();
+  while (outcomes.size < acknowledged.size) {
+    const message = await sender.receive({ timeout: 15_000 });
+    assert.ok(!outcomes.has(message.inReplyTo as string), `one answer for ${message.inReplyTo}`);
+    outcomes.set(message.inReplyTo as string, message.kind);
+    await sender.close(message);
+  }
+  return outcomes;
+}
+
 describe("DurableChannel", () => {
   it("sends, receives, replies and closes (muppet's round trip)", async () => {
     const t = scope();
@@ -259,13 +271,7 @@ describe("DurableChannel", () => {
     await sleep(200);
     await own.restart();
     await sending;
-    const outcomes = new Map<string, string>();
-    while (outcomes.size < acknowledged.size) {
-      const message = await sender.receive({ timeout: 15_000 });
-      assert.ok(!outcomes.has(message.inReplyTo as string), `one answer for ${message.inReplyTo}`);
-      outcomes.set(message.inReplyTo as string, message.kind);
-      await sender.close(message);
-    }
+    const outcomes = await outcomesOf(sender, acknowledged);
     assert.deepEqual(new Set(outcomes.keys()), acknowledged);
     assert.ok([...outcomes.values()].every((kind) => kind === "reply"));
     await sender.send("stop", { to: "stream-worker" });
@@ -533,6 +539,42 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     assert.deepEqual([reply.inReplyTo, reply.content], [sent.id, "ok"]);
     await sender.close(reply);
     await client.quit();
+    await t.end();
+    await own.stop();
+  });
+
+  it("loses no acknowledged send of a batched burst when Redis (AOF on) is killed and restarted under it, and reports the outage once", async () => {
+    const own = await startRedis({ aof: true, own: true });
+    const t = scope(() => own.url);
+    const sender = await t.channel("burst-stream-sender");
+    const errors: string[] = [];
+    sender.on("error", (error) => void errors.push(error.code));
+    const worker = runFixture("durable-worker.ts", [own.url, t.prefix, "burst-stream", "reply", "5000"]);
+    await worker.line("ready");
+    const acknowledged = new Set<string>();
+    const refused: unknown[] = [];
+    // Waves of 150 at once, so that batches are on their way when Redis dies.
+    const sending = (async () => {
+      for (let wave = 0; wave < 6; wave++) {
+        const sends = Array.from({ length: 150 }, (_, i) => sender.send(i, { to: "burst-stream", timeout: 30_000 }));
+        for (const outcome of await Promise.allSettled(sends)) {
+          if (outcome.status === "fulfilled") acknowledged.add(outcome.value.id);
+          else refused.push(outcome.reason);
+        }
+      }
+    })();
+    while (acknowledged.size < 150) await sleep(5);
+    await own.kill();
+    await sleep(200);
+    await own.restart();
+    await sending;
+    assert.deepEqual(refused, [], "sends wait out the outage");
+    assert.equal(acknowledged.size, 900);
+    const outcomes = await outcomesOf(sender, acknowledged);
+    assert.ok([...outcomes.values()].every((kind) => kind === "reply"));
+    assert.deepEqual(errors, ["REDIS_CONNECTION"], "one report for the outage");
+    await sender.send("stop", { to: "burst-stream" });
+    assert.equal(await worker.exit(), 0);
     await t.end();
     await own.stop();
   });
