@@ -305,13 +305,21 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Prefetched messages are in this receiver's held list: the release below gives them back, once the
     // calls on their way (which may take more) are answered.
     this.#prefetched.length = 0;
-    while (this.#pumping) {
+    // With Redis away no CLIENT UNBLOCK can reach it, and ioredis keeps a blocked command for the
+    // reconnection (closing the connection does not fail it): the pump is left behind then. What its
+    // BLMOVE moves stays in the held list, which the sweep gives back once this receiver's lease ran out.
+    while (this.#pumping && this.#client.status === "ready") {
       await this.#blocking.unblock();
       await Promise.race([this.#pump, new Promise((resolve) => setTimeout(resolve, 5))]);
     }
     // Sends and finishes called before end() still go out (behind the one on its way) and are answered,
-    // unless Redis is away: then they fail with the connection, as before.
+    // unless Redis is away: then they fail now (ioredis would keep them for a reconnection that never comes).
     if (this.#client.status === "ready") await Promise.all([this.#sends.idle(), this.#finishes.idle()]);
+    else {
+      const error = new ChannelEndedError(this.name);
+      this.#sends.fail(error);
+      this.#finishes.fail(error);
+    }
     try {
       if (this.#client.status === "ready")
         await runScript(this.#client, "berrymqDurableRelease", [this.#keys.deadlines, this.prefix, this.consumer]);
@@ -556,10 +564,12 @@ const IN_FLIGHT = 2;
 class Batcher<Item, Result> {
   readonly #run: (items: readonly Item[]) => Promise<Result[]>;
   readonly #size: (item: Item) => number;
-  readonly #queue: { item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }[] = [];
+  readonly #queue: Entry<Item, Result>[] = [];
   #running = 0;
   #scheduled = false;
   readonly #idle: (() => void)[] = [];
+  /** The batches on their way. */
+  readonly #sent = new Set<readonly Entry<Item, Result>[]>();
 
   constructor(run: (items: readonly Item[]) => Promise<Result[]>, size: (item: Item) => number) {
     this.#run = run;
@@ -577,6 +587,12 @@ class Batcher<Item, Result> {
         this.#flush();
       });
     });
+  }
+
+  /** Rejects every call not answered yet (queued or on its way) with `error`. */
+  fail(error: unknown): void {
+    for (const entry of this.#queue.splice(0)) entry.reject(error);
+    for (const batch of this.#sent) for (const entry of batch) entry.reject(error);
   }
 
   /** Resolves once every call added so far is answered. */
@@ -600,6 +616,7 @@ class Batcher<Item, Result> {
   #flush(): void {
     while (this.#running < IN_FLIGHT && this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#fits());
+      this.#sent.add(batch);
       this.#running++;
       let running: Promise<Result[]>;
       try {
@@ -617,12 +634,20 @@ class Batcher<Item, Result> {
           },
         )
         .finally(() => {
+          this.#sent.delete(batch);
           this.#running--;
           this.#flush();
           if (this.#running === 0 && this.#queue.length === 0) for (const resolve of this.#idle.splice(0)) resolve();
         });
     }
   }
+}
+
+/** A call waiting in a {@link Batcher}. */
+interface Entry<Item, Result> {
+  item: Item;
+  resolve: (result: Result) => void;
+  reject: (error: unknown) => void;
 }
 
 function encode(content: unknown): string {

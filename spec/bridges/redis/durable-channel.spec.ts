@@ -86,6 +86,19 @@ async function outcomesOf(sender: DurableChannel, acknowledged: ReadonlySet<stri
   return outcomes;
 }
 
+/** Whether `promise` settles within `ms` (a bound against hanging, not a speed check). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe("DurableChannel", () => {
   it("sends, receives, replies and closes (muppet's round trip)", async () => {
     const t = scope();
@@ -576,6 +589,23 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     await sender.send("stop", { to: "burst-stream" });
     assert.equal(await worker.exit(), 0);
     await t.end();
+    await own.stop();
+  });
+
+  it("end() while Redis is down and a receive() is blocked returns, failing what waited on Redis", async () => {
+    const own = await startRedis({ own: true });
+    const t = scope(() => own.url);
+    const worker = await t.channel("stranded");
+    worker.on("error", () => {});
+    const pending = worker.receive().catch((error: unknown) => error);
+    await sleep(200); // its BLMOVE blocks
+    await own.kill();
+    await sleep(300);
+    const sending = worker.send("never", { to: "nobody" }).catch((error: unknown) => error);
+    const ended = await settlesWithin(worker.end(), 8_000);
+    assert.ok(ended, "no CLIENT UNBLOCK can reach Redis: end() must not wait for it");
+    assert.ok((await pending) instanceof ChannelEndedError);
+    assert.ok((await sending) instanceof Error, "a send waiting for Redis fails with the closed connection");
     await own.stop();
   });
 
