@@ -609,6 +609,53 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     await own.stop();
   });
 
+  it("keeps one sender's order for one worker whose next receive() overlaps its batched replies", async () => {
+    const t = scope();
+    const sender = await t.channel("fifo-sender");
+    const worker = await t.channel("fifo");
+    const count = 600;
+    // Bursts of 50 at once (batched sends), sent while the worker takes.
+    const sending = (async () => {
+      for (let wave = 0; wave < count / 50; wave++) {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => sender.send(wave * 50 + i, { to: "fifo", timeout: 20_000 })));
+      }
+    })();
+    const got: number[] = [];
+    const replies: Promise<SentMessage>[] = [];
+    while (got.length < count) {
+      const task = await worker.receive({ timeout: 5_000 });
+      got.push(task.content as number);
+      replies.push(worker.reply(task, "ok")); // not awaited: the finish and the next take are on their way together
+    }
+    await sending;
+    await Promise.all(replies);
+    assert.deepEqual(
+      got,
+      Array.from({ length: count }, (_, i) => i),
+    );
+    assert.equal((await receiveAll(sender, count)).length, count);
+    await t.end();
+  });
+
+  it("records every one of 10,000 sends made at once, and answers a bad call alone (its neighbours go out)", async () => {
+    const t = scope();
+    const sender = await t.channel("many-sender");
+    const count = 10_000;
+    const sends = Array.from({ length: count }, (_, i) =>
+      i % 1_000 === 500 ? sender.send(1n, { to: "many" }) : sender.send(i, { to: "many", timeout: 60_000 }),
+    );
+    const outcomes = await Promise.allSettled(sends);
+    const refused = outcomes.filter((outcome) => outcome.status === "rejected");
+    assert.equal(refused.length, 10, "only the calls with content that is not JSON fail");
+    assert.ok(refused.every((outcome) => outcome.reason instanceof InvalidArgumentError));
+    const ids = new Set(outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value.id] : [])));
+    assert.equal(ids.size, count - 10);
+    const client = new Redis(server.url);
+    assert.equal(await client.llen(`${t.prefix}in:many`), count - 10, "each recorded once");
+    await client.quit();
+    await t.end();
+  });
+
   it("a sender SIGKILLed mid-burst of batched sends and restarted gets exactly one outcome per message Redis recorded", async () => {
     const t = scope();
     const timeout = 3_000;
