@@ -359,4 +359,4 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
   });
 });
 
-failoverSuite(shape);
+failoverSuite(shape, 1_200, [20, 200]);
