@@ -107,8 +107,7 @@ export function fromEnvelope(value: unknown): Message {
  * names the place for the error.
  */
 export function checkJsonValue(value: unknown, path: string, depth: number): void {
-  if (depth > ENVELOPE_LIMITS.depth)
-    throw new InvalidEnvelopeError(path, "(nested too deep)", `at most ${ENVELOPE_LIMITS.depth} levels`);
+  if (depth > ENVELOPE_LIMITS.depth) throw new InvalidEnvelopeError(path, "(nested too deep)", `at most ${ENVELOPE_LIMITS.depth} levels`);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new InvalidEnvelopeError(path, value, "a finite number (JSON carries no NaN or Infinity)");
     return;
@@ -119,8 +118,7 @@ export function checkJsonValue(value: unknown, path: string, depth: number): voi
   }
   if (typeof value !== "object" || value === null) return;
   const bad = prototypeKey(value);
-  if (bad !== undefined)
-    throw new InvalidEnvelopeError(`${path}.${bad}`, bad, "no __proto__ key, and no constructor holding a prototype key");
+  if (bad !== undefined) throw new InvalidEnvelopeError(`${path}.${bad}`, bad, "no __proto__ key, and no constructor holding a prototype key");
   for (const key of Object.keys(value)) checkJsonValue((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
 }
 

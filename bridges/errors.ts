@@ -26,13 +26,9 @@ export class LinkOverflowError extends BerryError {
 /** The far side of a link could not be reached; the link keeps the messages and retries. */
 export class LinkDownError extends BerryError {
   constructor(link: string, cause: unknown) {
-    super(
-      "LINK_DOWN",
-      `link ${link}: far side unreachable, retrying: ${cause instanceof Error ? cause.message : describe(cause)}`,
-      {
-        cause,
-      },
-    );
+    super("LINK_DOWN", `link ${link}: far side unreachable, retrying: ${cause instanceof Error ? cause.message : describe(cause)}`, {
+      cause,
+    });
   }
 }
 

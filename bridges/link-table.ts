@@ -62,8 +62,7 @@ export class LinkTable {
   /** Remembers that the request `messageId` came in through `link` (the first time it came). */
   requestCameThrough(messageId: string, link: RoutedLink): void {
     if (this.#requestPaths.has(messageId)) return;
-    if (this.#requestPaths.size >= REQUEST_PATHS_LIMIT)
-      this.#requestPaths.delete(this.#requestPaths.keys().next().value as string);
+    if (this.#requestPaths.size >= REQUEST_PATHS_LIMIT) this.#requestPaths.delete(this.#requestPaths.keys().next().value as string);
     this.#requestPaths.set(messageId, link);
   }
 
@@ -104,8 +103,7 @@ export class LinkTable {
       const distance = hops.length - i;
       const known = this.#routes.get(bus);
       if (known !== undefined && !known.link.closing && known.distance <= distance) continue;
-      if (known === undefined && this.#routes.size >= ROUTE_TABLE_LIMIT)
-        this.#routes.delete(this.#routes.keys().next().value as string);
+      if (known === undefined && this.#routes.size >= ROUTE_TABLE_LIMIT) this.#routes.delete(this.#routes.keys().next().value as string);
       this.#routes.set(bus, { link, distance });
     }
   }

@@ -234,9 +234,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   protected get subscriptionFilters(): readonly string[] {
     const filters = this.importFilters;
     const replies = this.#replies;
-    const covered = this.#importFilters.some(
-      (filter) => partMatches(filter.name, replies.name) && partMatches(filter.action, replies.action),
-    );
+    const covered = this.#importFilters.some((filter) => partMatches(filter.name, replies.name) && partMatches(filter.action, replies.action));
     return covered ? filters : [...filters, replies.id];
   }
 
@@ -443,8 +441,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (to === this.bus.id) return false;
     if (message.name !== REPLY_NAME && !this.#exportFilters.some((filter) => matchesFilter(filter, message))) return false;
     // An answer goes back the way its request came (hops can be forged; that path cannot).
-    const route =
-      (message.inReplyTo !== undefined ? this.#table.answerPath(message.inReplyTo) : undefined) ?? this.#table.routeTo(to);
+    const route = (message.inReplyTo !== undefined ? this.#table.answerPath(message.inReplyTo) : undefined) ?? this.#table.routeTo(to);
     return route === undefined || route === this;
   }
 

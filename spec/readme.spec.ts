@@ -55,12 +55,7 @@ describe("README examples", () => {
     for (const [i, block] of blocks.entries()) writeFileSync(files[i] as string, `${pointAtSources(block.code)}\nexport {};\n`);
     writeFileSync(
       join(dir, "tsconfig.json"),
-      JSON.stringify({
-        extends: "../../tsconfig.json",
-        compilerOptions: { noEmit: true, rootDir: "../.." },
-        include: ["*.ts"],
-        exclude: [],
-      }),
+      JSON.stringify({ extends: "../../tsconfig.json", compilerOptions: { noEmit: true, rootDir: "../.." }, include: ["*.ts"], exclude: [] }),
     );
   });
   after(async () => {
@@ -85,9 +80,7 @@ describe("README examples", () => {
         timeout: 30_000,
         env: { ...process.env, NODE_NO_WARNINGS: "1", ...(redis === undefined ? {} : { REDIS_URL: redis.url }) },
       }).catch((error: { stderr?: string; killed?: boolean }) =>
-        assert.fail(
-          `example at line ${block.line} ${error.killed ? "hung (killed after 30 s)" : "failed"}:\n${error.stderr ?? String(error)}`,
-        ),
+        assert.fail(`example at line ${block.line} ${error.killed ? "hung (killed after 30 s)" : "failed"}:\n${error.stderr ?? String(error)}`),
       );
       assert.equal(stderr, "", `example at line ${block.line} wrote to stderr`);
     });

@@ -84,17 +84,14 @@ export const brokerCommand = {
       });
     } catch (error) {
       console.error(`berrymq broker: ${error instanceof Error ? error.message : String(error)}`);
-      if (error instanceof MissingDependencyError)
-        console.error("  (the broker runs on ZeroMQ; the other commands do not need it)");
+      if (error instanceof MissingDependencyError) console.error("  (the broker runs on ZeroMQ; the other commands do not need it)");
       return error instanceof InvalidArgumentError ? 2 : 1;
     }
     // Errors are printed by the verbose log; without it, still say something on stderr.
     broker.on("error", (error) => {
       if (!verbose) console.error(`[broker] ${error.message}`);
     });
-    console.log(
-      `berrymq broker: pub tcp://${values.bind ?? "127.0.0.1"}:${broker.pubPort}, recv tcp://${values.bind ?? "127.0.0.1"}:${broker.recvPort}`,
-    );
+    console.log(`berrymq broker: pub tcp://${values.bind ?? "127.0.0.1"}:${broker.pubPort}, recv tcp://${values.bind ?? "127.0.0.1"}:${broker.recvPort}`);
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);

@@ -104,9 +104,7 @@ export function secretOption(values: {
     }
     if (secret === "") return { ok: false, problem: `--secret-file ${JSON.stringify(file)} is empty` };
   } else if (flag !== undefined) {
-    console.error(
-      "berrymq: warning: --secret is visible to other users (ps, shell history); use --secret-file FILE or $BERRYMQ_SECRET",
-    );
+    console.error("berrymq: warning: --secret is visible to other users (ps, shell history); use --secret-file FILE or $BERRYMQ_SECRET");
     secret = flag;
   } else secret = process.env.BERRYMQ_SECRET;
   return { ok: true, options: secret === undefined || secret === "" ? {} : { secret } };

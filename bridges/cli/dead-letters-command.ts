@@ -14,9 +14,7 @@ export function deadLettersCommand(argv: string[]): number {
     file = positionals[0];
     json = values.json === true;
   } catch (error) {
-    console.error(
-      `berrymq broker dead-letters: ${error instanceof Error ? error.message : String(error)}\nusage: berrymq broker dead-letters FILE [--json]`,
-    );
+    console.error(`berrymq broker dead-letters: ${error instanceof Error ? error.message : String(error)}\nusage: berrymq broker dead-letters FILE [--json]`);
     return 2;
   }
   try {
@@ -25,9 +23,7 @@ export function deadLettersCommand(argv: string[]): number {
       if (json) console.log(JSON.stringify(letter));
       else {
         const held = Math.round((letter.deadAt - letter.heldAt) / 1_000);
-        console.log(
-          `${new Date(letter.deadAt).toISOString()}  ${letter.reason}  ${letter.identifier}  ${letter.messageId}  from ${letter.senderId}, held ${held} s  ${letter.payload}`,
-        );
+        console.log(`${new Date(letter.deadAt).toISOString()}  ${letter.reason}  ${letter.identifier}  ${letter.messageId}  from ${letter.senderId}, held ${held} s  ${letter.payload}`);
       }
     }
     if (!json) console.log(`${letters.length} dead letter(s) in ${file}`);

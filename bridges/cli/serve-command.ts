@@ -1,15 +1,6 @@
 import { PeerLink, serve } from "../jsonrpc/index.js";
 import { Bus } from "../../lib/bus.js";
-import {
-  type Command,
-  failed,
-  parseCommand,
-  SECRET_OPTIONS,
-  SECRET_USAGE,
-  secretOption,
-  untilSignal,
-  usageError,
-} from "./command.js";
+import { type Command, failed, parseCommand, SECRET_OPTIONS, SECRET_USAGE, secretOption, untilSignal, usageError } from "./command.js";
 
 const USAGE = `usage: berrymq serve [--host HOST] [--port PORT] [--queue FILTER]... [--peer URL]...
                      [--secret-file FILE] [--allow-origin ORIGIN]... [--allow-host NAME]...

@@ -1,14 +1,5 @@
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import {
-  type Command,
-  failed,
-  parseCommand,
-  SECRET_OPTIONS,
-  SECRET_USAGE,
-  secretOption,
-  untilSignal,
-  usageError,
-} from "./command.js";
+import { type Command, failed, parseCommand, SECRET_OPTIONS, SECRET_USAGE, secretOption, untilSignal, usageError } from "./command.js";
 
 const USAGE = `usage: berrymq tail URL [FILTER] [--secret-file FILE]
 

@@ -197,11 +197,7 @@ export class BridgeServer implements PeerHost {
     if (path !== "/" && path !== "/JSON") {
       req.resume();
       const shown = path.length > 80 ? `${path.slice(0, 77)}...` : path;
-      return reply(
-        res,
-        404,
-        errorBody(BridgeErrorCode.InvalidRequest, `no JSON-RPC endpoint at ${JSON.stringify(shown)}: use / or /JSON`),
-      );
+      return reply(res, 404, errorBody(BridgeErrorCode.InvalidRequest, `no JSON-RPC endpoint at ${JSON.stringify(shown)}: use / or /JSON`));
     }
     if (req.method !== "POST") {
       req.resume();
@@ -209,10 +205,7 @@ export class BridgeServer implements PeerHost {
       return reply(
         res,
         405,
-        errorBody(
-          BridgeErrorCode.InvalidRequest,
-          `method ${JSON.stringify((req.method ?? "?").slice(0, 20))} not allowed: POST a JSON-RPC request`,
-        ),
+        errorBody(BridgeErrorCode.InvalidRequest, `method ${JSON.stringify((req.method ?? "?").slice(0, 20))} not allowed: POST a JSON-RPC request`),
       );
     }
     const refusal = refuseWebRequest(req.headers, this.#allowOrigins, this.#allowHosts);
@@ -249,10 +242,7 @@ export class BridgeServer implements PeerHost {
       return reply(
         res,
         200,
-        errorBody(
-          BridgeErrorCode.LimitExceeded,
-          `batch of ${payload.length} entries: at most ${this.#maxBatch} (the maxBatch option)`,
-        ),
+        errorBody(BridgeErrorCode.LimitExceeded, `batch of ${payload.length} entries: at most ${this.#maxBatch} (the maxBatch option)`),
       );
     }
     const hangUp = new AbortController();

@@ -57,8 +57,7 @@ function inexactNumber(text: string): string | undefined {
   for (let match = NUMBER.exec(bare); match !== null; match = NUMBER.exec(bare)) {
     const literal = match[0];
     const number = Number(literal);
-    if (!Number.isFinite(number))
-      return `invalid number ${literal.slice(0, 40)}: beyond what a double holds (it would become Infinity)`;
+    if (!Number.isFinite(number)) return `invalid number ${literal.slice(0, 40)}: beyond what a double holds (it would become Infinity)`;
     if (match[1] === undefined && match[2] === undefined && literal.length >= 16 && BigInt(literal) !== BigInt(number)) {
       return `invalid number ${literal.slice(0, 40)}: an integer beyond 2^53 that would lose precision; send it as a string`;
     }

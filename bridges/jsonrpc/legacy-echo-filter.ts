@@ -50,9 +50,7 @@ export class LegacyEchoFilter {
 
   /** The fingerprint of a message's content. */
   static fingerprint(message: Pick<Message, "id" | "args" | "kwargs">): string {
-    return createHash("sha1")
-      .update(JSON.stringify([message.id, message.args, message.kwargs]))
-      .digest("base64");
+    return createHash("sha1").update(JSON.stringify([message.id, message.args, message.kwargs])).digest("base64");
   }
 
   /** Whether an arriving message is the echo of one seen within the window (and if so keeps it in mind longer). */

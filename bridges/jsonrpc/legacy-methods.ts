@@ -35,7 +35,10 @@ const METHODS: Record<string, LegacyMethod> = {
     if (block === false) return toLegacy(state.getNowait(token));
     // 0.3 timeouts are seconds (Python's Queue.get); null waits until a message or the client hangs up.
     if (timeout !== null && timeout !== undefined && (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0)) {
-      throw new RpcFault(BridgeErrorCode.InvalidParams, `invalid timeout ${kindOf(timeout)}: expected seconds >= 0 or null`);
+      throw new RpcFault(
+        BridgeErrorCode.InvalidParams,
+        `invalid timeout ${kindOf(timeout)}: expected seconds >= 0 or null`,
+      );
     }
     return toLegacy(await state.get(token, typeof timeout === "number" ? timeout * 1000 : undefined, signal));
   },
@@ -60,7 +63,10 @@ export async function answerLegacy(
   try {
     const { method, params } = request;
     if (typeof method !== "string")
-      throw new RpcFault(BridgeErrorCode.InvalidRequest, `invalid request: method ${kindOf(method)}: expected a string`);
+      throw new RpcFault(
+        BridgeErrorCode.InvalidRequest,
+        `invalid request: method ${kindOf(method)}: expected a string`,
+      );
     const call = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
     if (call === undefined)
       throw new RpcFault(BridgeErrorCode.MethodNotFound, `method not found: ${JSON.stringify(method.slice(0, 80))}`);

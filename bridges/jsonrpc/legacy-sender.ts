@@ -43,10 +43,7 @@ export async function sendLegacy(context: LegacySendContext, batch: Envelope[]):
     }
     if (answer === "invalid token" || answer === "timeout") {
       context.lost();
-      throw new RpcFault(
-        BridgeErrorCode.InvalidToken,
-        `link ${context.name}: the berryMQ 0.3 peer answered ${JSON.stringify(answer)}`,
-      );
+      throw new RpcFault(BridgeErrorCode.InvalidToken, `link ${context.name}: the berryMQ 0.3 peer answered ${JSON.stringify(answer)}`);
     }
     // Dropped once sent: a failure later in this batch makes the Link retry the rest only (0.3 peers
     // have no de-duplication, so nothing may go twice).

@@ -28,7 +28,6 @@ export function checkPeerUrl(url: string, peerHosts: readonly string[], secured:
   if (!peerHosts.includes(bare) && !peerHosts.includes(host)) {
     throw new InvalidArgumentError("url", url, "a loopback peer, or a host named in the server's peerHosts option");
   }
-  if (!secured)
-    throw new InvalidArgumentError("url", url, "a loopback peer: peers beyond this machine need the server to require a secret");
+  if (!secured) throw new InvalidArgumentError("url", url, "a loopback peer: peers beyond this machine need the server to require a secret");
   return parsed;
 }

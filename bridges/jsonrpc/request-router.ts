@@ -35,8 +35,7 @@ export function routeRequest(
   }
   if (isPlainObject(payload) && !("jsonrpc" in payload)) {
     const bad = prototypeKey(payload);
-    if (bad !== undefined)
-      return errorAnswer(false, BridgeErrorCode.InvalidRequest, `invalid request: key "${bad}" is not allowed`);
+    if (bad !== undefined) return errorAnswer(false, BridgeErrorCode.InvalidRequest, `invalid request: key "${bad}" is not allowed`);
     return answerLegacy(state, payload, context.signal);
   }
   return receiveOne(rpc, state, payload, context);
@@ -105,11 +104,7 @@ function receiveOne(
   }
   if (!rpc.hasMethod(item.method)) {
     if (id === undefined) return null;
-    return createJSONRPCErrorResponse(
-      validId,
-      BridgeErrorCode.MethodNotFound,
-      `method not found: ${JSON.stringify(item.method.slice(0, 80))}`,
-    );
+    return createJSONRPCErrorResponse(validId, BridgeErrorCode.MethodNotFound, `method not found: ${JSON.stringify(item.method.slice(0, 80))}`);
   }
   return rpc.receive(item as unknown as JSONRPCRequest, context);
 }

@@ -34,10 +34,7 @@ export function refuseWebRequest(
   }
   const host = hostName(headers.host ?? "");
   if (host === undefined || !(host === "localhost" || isIP(host) !== 0 || allowHosts.has(host))) {
-    return {
-      status: 403,
-      message: `forbidden: Host ${quote(headers.host ?? "")} is not this server (see the allowHosts option)`,
-    };
+    return { status: 403, message: `forbidden: Host ${quote(headers.host ?? "")} is not this server (see the allowHosts option)` };
   }
   return undefined;
 }

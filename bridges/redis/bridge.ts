@@ -1,12 +1,5 @@
 // Everything berrymq/redis exports, loaded by index.ts once ioredis is known to be installed.
-export {
-  type ClientOverrides,
-  type ClusterConnection,
-  closeClient,
-  openClient,
-  type RedisClient,
-  type RedisConnection,
-} from "./connection.js";
+export { type ClientOverrides, type ClusterConnection, closeClient, openClient, type RedisClient, type RedisConnection } from "./connection.js";
 export {
   DurableChannel,
   type DurableChannelEvents,

@@ -58,9 +58,7 @@ interface ForeignClient {
 
 function isForeignClient(value: object): value is ForeignClient {
   const candidate = value as Partial<ForeignClient>;
-  return (
-    typeof candidate.duplicate === "function" && typeof candidate.status === "string" && typeof candidate.options === "object"
-  );
+  return typeof candidate.duplicate === "function" && typeof candidate.status === "string" && typeof candidate.options === "object";
 }
 
 /**
@@ -71,17 +69,12 @@ function isForeignClient(value: object): value is ForeignClient {
 export function openClient(connection: RedisConnection, overrides: ClientOverrides = {}): RedisClient {
   const wait = overrides.maxRetriesPerRequest === null;
   if (typeof connection === "string") {
-    if (!/^rediss?:\/\//.test(connection))
-      throw new InvalidArgumentError("connection", connection, "a redis:// or rediss:// URL");
+    if (!/^rediss?:\/\//.test(connection)) throw new InvalidArgumentError("connection", connection, "a redis:// or rediss:// URL");
     const { shardedSubscribers: _sharded, ...plain } = overrides;
     return new Redis(connection, { ...plain, lazyConnect: false });
   }
   if (typeof connection !== "object" || connection === null) {
-    throw new InvalidArgumentError(
-      "connection",
-      connection,
-      "a redis:// URL, ioredis options, { cluster: [...] }, or a Redis/Cluster client",
-    );
+    throw new InvalidArgumentError("connection", connection, "a redis:// URL, ioredis options, { cluster: [...] }, or a Redis/Cluster client");
   }
   if (connection instanceof Cluster || (isForeignClient(connection) && connection.isCluster === true)) {
     const { enableOfflineQueue, shardedSubscribers, ...perNode } = overrides;
@@ -101,11 +94,7 @@ export function openClient(connection: RedisConnection, overrides: ClientOverrid
   }
   if ("cluster" in connection) {
     if (!Array.isArray(connection.cluster) || connection.cluster.length === 0) {
-      throw new InvalidArgumentError(
-        "connection.cluster",
-        connection.cluster,
-        'a non-empty list of startup nodes ({ host, port }, "host:port" or a port)',
-      );
+      throw new InvalidArgumentError("connection.cluster", connection.cluster, "a non-empty list of startup nodes ({ host, port }, \"host:port\" or a port)");
     }
     const { enableOfflineQueue, shardedSubscribers, ...perNode } = overrides;
     const given = connection.options ?? {};
@@ -124,10 +113,7 @@ export function openClient(connection: RedisConnection, overrides: ClientOverrid
   const { shardedSubscribers: _sharded, ...plain } = overrides;
   // Through Sentinel, a failover is a reconnection to the promoted replica: retry at a steady short pace
   // (ioredis backs off to 2 s) so that the stall ends soon after the promotion, unless told otherwise.
-  const sentinel =
-    Array.isArray(options.sentinels) && options.retryStrategy === undefined
-      ? { retryStrategy: (times: number) => Math.min(times * 50, SENTINEL_RETRY) }
-      : {};
+  const sentinel = Array.isArray(options.sentinels) && options.retryStrategy === undefined ? { retryStrategy: (times: number) => Math.min(times * 50, SENTINEL_RETRY) } : {};
   return new Redis({ ...sentinel, ...options, ...plain, lazyConnect: false });
 }
 

@@ -5,10 +5,7 @@ export class LateReplyError extends BerryError {
   readonly messageId: string;
 
   constructor(messageId: string) {
-    super(
-      "LATE_REPLY",
-      `durable message ${messageId} timed out before it was answered: its sender was notified of the timeout instead`,
-    );
+    super("LATE_REPLY", `durable message ${messageId} timed out before it was answered: its sender was notified of the timeout instead`);
     this.messageId = messageId;
   }
 }
@@ -46,9 +43,7 @@ export class RedisCommandError extends BerryError {
 
   constructor(what: string, cause: unknown, dropped?: { id: string; messageId: string }) {
     const about = dropped === undefined ? "" : ` (message "${dropped.id}" ${dropped.messageId})`;
-    super("REDIS_COMMAND_FAILED", `redis: ${what} failed${about}: ${cause instanceof Error ? cause.message : describe(cause)}`, {
-      cause,
-    });
+    super("REDIS_COMMAND_FAILED", `redis: ${what} failed${about}: ${cause instanceof Error ? cause.message : describe(cause)}`, { cause });
     this.dropped = dropped === undefined ? undefined : { id: dropped.id, messageId: dropped.messageId };
   }
 }
@@ -56,11 +51,7 @@ export class RedisCommandError extends BerryError {
 /** The connection to Redis failed; the client reconnects by itself (reported once per outage). */
 export class RedisConnectionError extends BerryError {
   constructor(who: string, cause: unknown) {
-    super(
-      "REDIS_CONNECTION",
-      `${who}: redis connection lost, reconnecting: ${cause instanceof Error ? cause.message : describe(cause)}`,
-      { cause },
-    );
+    super("REDIS_CONNECTION", `${who}: redis connection lost, reconnecting: ${cause instanceof Error ? cause.message : describe(cause)}`, { cause });
   }
 }
 

@@ -29,11 +29,7 @@ export function subscriptionPatterns(prefix: string, filters: readonly (string |
     // A `*` name already matches any `name@ns` in a glob.
     // berrymq's own identifiers (answers to requests) are never namespaced.
     const namespaces =
-      filter.namespace !== ""
-        ? [`@${escapeGlob(filter.namespace)}`]
-        : filter.name === WILDCARD || filter.name === REPLY_NAME
-          ? [""]
-          : ["", "@*"];
+      filter.namespace !== "" ? [`@${escapeGlob(filter.namespace)}`] : filter.name === WILDCARD || filter.name === REPLY_NAME ? [""] : ["", "@*"];
     for (const name of partPatterns(filter.name)) {
       for (const namespace of namespaces) {
         for (const action of partPatterns(filter.action)) patterns.add(`${base}${name}${namespace}:${action}`);
@@ -62,11 +58,7 @@ export interface ShardedPlan {
  * are all known (`replyActions`, e.g. `berrymq-reply` → answer, error) count as concrete.
  * @example shardedPlan("bq:", ["job:stop", "mail:*"]).channels // ["bq:job:stop", "bq:job:*", "bq:*:stop", "bq:*:*"]
  */
-export function shardedPlan(
-  prefix: string,
-  filters: readonly (string | Identifier)[],
-  knownActions: Readonly<Record<string, readonly string[]>> = {},
-): ShardedPlan {
+export function shardedPlan(prefix: string, filters: readonly (string | Identifier)[], knownActions: Readonly<Record<string, readonly string[]>> = {}): ShardedPlan {
   const channels = new Set<string>();
   const wildcards: Identifier[] = [];
   for (const filter of filters.map((each) => (typeof each === "string" ? parseIdentifier(each) : each))) {

@@ -37,9 +37,7 @@ export function reportOutages(
         const [at, node] = what.split("/", 2);
         if (at !== String(index) || node === undefined) continue;
         const served = client.slots.some((owners) => owners?.[0] === node);
-        const answering = client
-          .nodes()
-          .some((redis) => `${redis.options.host}:${redis.options.port}` === node && redis.status === "ready");
+        const answering = client.nodes().some((redis) => `${redis.options.host}:${redis.options.port}` === node && redis.status === "ready");
         if (!served || answering) down.delete(what);
       }
     };

@@ -11,6 +11,7 @@ import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
 import { WildcardRegistry } from "./wildcard-registry.js";
 
+
 /** The sharded pub/sub parts of a link on a Redis Cluster. */
 interface Sharded {
   subscriber: ShardSubscriber;
@@ -136,8 +137,7 @@ export class RedisLink extends Link {
   }
 
   protected override async transmit(batch: Envelope[]): Promise<void> {
-    if (this.#sharded !== undefined)
-      return this.#transmitSharded(batch, this.#publisher as Cluster, this.#sharded.registry.present);
+    if (this.#sharded !== undefined) return this.#transmitSharded(batch, this.#publisher as Cluster, this.#sharded.registry.present);
     // One frame per run of messages with the same identifier: fewer PUBLISHes, same order.
     const pipeline = this.#publisher.pipeline();
     let start = 0;

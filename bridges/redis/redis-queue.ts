@@ -91,8 +91,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     const parsed = parseIdentifier(filter);
     this.filter = parsed.id;
     this.name = options.name ?? parsed.id;
-    if (typeof this.name !== "string" || this.name.length === 0)
-      throw new InvalidArgumentError("name", this.name, "a non-empty string");
+    if (typeof this.name !== "string" || this.name.length === 0) throw new InvalidArgumentError("name", this.name, "a non-empty string");
     const prefix = options.prefix ?? "berrymq:";
     // The list and its seen-markers share a slot through the {name} tag, unless the prefix brings a tag of
     // its own first: then that one must not be empty (Redis would hash whole keys, and scatter them).
@@ -100,8 +99,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     this.key = `${prefix}queue:{${this.name}}`;
     this.bus = options.bus ?? defaultBus;
     this.#window = options.dedupeWindow ?? 600_000;
-    if (!Number.isInteger(this.#window) || this.#window < 1)
-      throw new InvalidArgumentError("dedupeWindow", this.#window, "an integer >= 1 (ms)");
+    if (!Number.isInteger(this.#window) || this.#window < 1) throw new InvalidArgumentError("dedupeWindow", this.#window, "an integer >= 1 (ms)");
     const connection = options.connection ?? "redis://127.0.0.1:6379";
     this.#client = openClient(connection, { connectionName: `berrymq-queue:${this.name}` });
     defineScripts(this.#client, { berrymqQueuePush: PUSH_ONCE });
@@ -193,12 +191,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
 
   #offer(message: Message): boolean {
     if (this.#closed) return false;
-    const push = runScript(this.#client, "berrymqQueuePush", [
-      this.key,
-      `${this.key}:seen:${message.messageId}`,
-      JSON.stringify(toEnvelope(message)),
-      this.#window,
-    ]).then(
+    const push = runScript(this.#client, "berrymqQueuePush", [this.key, `${this.key}:seen:${message.messageId}`, JSON.stringify(toEnvelope(message)), this.#window]).then(
       (result) => {
         if (Number(result) === 0) this.stats.duplicates++;
         else this.stats.pushed++;
@@ -218,8 +211,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     try {
       return fromEnvelope(JSON.parse(value));
     } catch (error) {
-      const failure =
-        error instanceof SyntaxError ? new InvalidEnvelopeError("queued value", value, "a JSON envelope") : (error as BerryError);
+      const failure = error instanceof SyntaxError ? new InvalidEnvelopeError("queued value", value, "a JSON envelope") : (error as BerryError);
       this.#report(failure);
       if (raise) throw failure;
       return undefined;

@@ -103,9 +103,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
 
   #watch(client: Redis, moves: boolean): void {
     this.#client = client;
-    client.on("pmessage", (pattern: string, channel: string, message: string) =>
-      this.emit("pmessage", pattern, channel, message),
-    );
+    client.on("pmessage", (pattern: string, channel: string, message: string) => this.emit("pmessage", pattern, channel, message));
     client.on("error", () => {}); // a loss is reported once, as `lost`, from `close`
     client.on("close", () => {
       if (this.#closed || this.#client !== client) return;

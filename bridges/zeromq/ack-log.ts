@@ -163,12 +163,7 @@ function parseRecord(line: string): LogRecord | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const record = value as Record<string, unknown>;
   if (typeof record.a === "string") return { a: record.a };
-  if (
-    typeof record.m === "string" &&
-    typeof record.i === "string" &&
-    typeof record.s === "string" &&
-    typeof record.p === "string"
-  ) {
+  if (typeof record.m === "string" && typeof record.i === "string" && typeof record.s === "string" && typeof record.p === "string") {
     const held: HeldMessage = {
       messageId: record.m,
       identifier: record.i,

@@ -61,12 +61,10 @@ export interface PublishBatch {
  */
 export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch {
   const head: unknown = JSON.parse(headFrame.toString());
-  if (!Array.isArray(head) || head.length % HEAD_STRIDE !== 0)
-    throw new Error("the head is not an array of [identifier, messageId, ack] triples");
+  if (!Array.isArray(head) || head.length % HEAD_STRIDE !== 0) throw new Error("the head is not an array of [identifier, messageId, ack] triples");
   const lines = splitLines(body);
   const count = head.length / HEAD_STRIDE;
-  if (lines.starts.length !== count)
-    throw new Error(`the head names ${count} envelope(s), the body holds ${lines.starts.length}`);
+  if (lines.starts.length !== count) throw new Error(`the head names ${count} envelope(s), the body holds ${lines.starts.length}`);
   const identifiers: string[] = [];
   const messageIds: string[] = [];
   let flags = "";

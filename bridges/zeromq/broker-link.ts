@@ -196,10 +196,7 @@ export class BrokerLink extends Link {
     for (const pending of this.#receipts.values()) clearTimeout(pending.timer);
     this.#receipts.clear();
     // Best effort: tell the broker at once rather than letting it time this client out.
-    await Promise.race([
-      this.#dealerQueue.send([Kind.bye]).catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, 50)),
-    ]);
+    await Promise.race([this.#dealerQueue.send([Kind.bye]).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 50))]);
     this.#dealer.close();
     this.#sub.close();
   }
@@ -208,9 +205,7 @@ export class BrokerLink extends Link {
     let policy = this.#ackPolicyCache.get(identifier);
     if (policy === undefined) {
       const id = parseIdentifier(identifier);
-      const rule = this.#acknowledge.find(
-        ({ filter }) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action),
-      );
+      const rule = this.#acknowledge.find(({ filter }) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action));
       policy = rule?.head ?? 0;
       if (this.#ackPolicyCache.size >= ACK_POLICY_CACHE) this.#ackPolicyCache.clear();
       this.#ackPolicyCache.set(identifier, policy);
@@ -251,8 +246,7 @@ export class BrokerLink extends Link {
     try {
       for await (const [kind, seqFrame, errorFrame, refusedFrame] of this.#dealer) {
         if (kind?.toString() !== Kind.receipt) continue;
-        const error =
-          errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
+        const error = errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
         this.#settle(seqFrame, error);
         if (refusedFrame !== undefined) this.#reportNoSubscriber(refusedFrame.toString());
       }
@@ -330,12 +324,7 @@ export class BrokerLink extends Link {
     const { starts, ends } = body === undefined ? { starts: [], ends: [] } : splitLines(body);
     if (frames.length < 5 || frames.length > 6 || body === undefined || flags.length !== starts.length || !FLAGS.test(flags)) {
       this.stats.rejected += Math.max(1, starts.length);
-      this.#report(
-        new ZmqProtocolError(
-          "delivery whose flags do not match its envelopes:",
-          `${flags.length} flag(s), ${starts.length} line(s)`,
-        ),
-      );
+      this.#report(new ZmqProtocolError("delivery whose flags do not match its envelopes:", `${flags.length} flag(s), ${starts.length} line(s)`));
       return;
     }
     for (let i = 0; i < starts.length; i++) {
@@ -412,3 +401,4 @@ function brokerError(text: string, clientId: string): BerryError {
   if (parsed.code === "BROKER_QUOTA") return new BrokerQuotaError(clientId, Number(parsed.limit), Number(parsed.refused));
   return new ZmqProtocolError("broker refused a batch:", String(parsed.message));
 }
+

@@ -200,9 +200,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       broker.close();
       throw error;
     }
-    broker.#say(
-      `listening: pub tcp://${broker.#options.bind}:${broker.#pubPort}, recv tcp://${broker.#options.bind}:${broker.#recvPort}`,
-    );
+    broker.#say(`listening: pub tcp://${broker.#options.bind}:${broker.#pubPort}, recv tcp://${broker.#options.bind}:${broker.#recvPort}`);
     void broker.#serve();
     const { heartbeatInterval, resendInterval } = broker.#options;
     broker.#timers.push(
@@ -294,8 +292,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     try {
       patterns = JSON.parse(patternsFrame?.toString() ?? "");
       if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === "string")) throw new Error("not an array of strings");
-      if (patterns.length > this.#options.maxPatterns)
-        throw new Error(`${patterns.length} patterns, more than maxPatterns ${this.#options.maxPatterns}`);
+      if (patterns.length > this.#options.maxPatterns) throw new Error(`${patterns.length} patterns, more than maxPatterns ${this.#options.maxPatterns}`);
       if (!this.#clients.has(clientId) && this.#clients.size >= this.#options.maxClients) {
         throw new Error(`${this.#clients.size} clients registered already (maxClients)`);
       }
@@ -310,9 +307,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (change !== "same") for (const held of this.#held.values()) held.lastSent = 0;
     } catch (error) {
       this.stats.rejected++;
-      this.#report(
-        new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()),
-      );
+      this.#report(new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()));
       return;
     }
     // The welcome echoes the version of the client's patterns: it knows which change was applied.
@@ -344,10 +339,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     // Acknowledged messages that match no subscriber and must be refused rather than held.
     let noSubscriber: Set<number> | undefined;
     for (let i = flags.indexOf(ACK_REQUIRED); i !== -1; i = flags.indexOf(ACK_REQUIRED, i + 1)) {
-      if (
-        (policies?.[i]?.noSubscriber ?? this.#options.noSubscriber) === "refuse" &&
-        !this.#routed(identifiers[i] as string, senderId)
-      ) {
+      if ((policies?.[i]?.noSubscriber ?? this.#options.noSubscriber) === "refuse" && !this.#routed(identifiers[i] as string, senderId)) {
         noSubscriber ??= new Set();
         noSubscriber.add(i);
       } else if (this.#held.get(messageIds[i] as string)?.senderId !== senderId) {
@@ -381,16 +373,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         const frame = Buffer.from(sliceLines(body, lines, i, i + 1));
         const expiresAt = now + Math.min(policies?.[i]?.expiry ?? this.#options.expiry, this.#options.maxExpiry);
         const messageId = messageIds[i] as string;
-        const held: Held = {
-          messageId,
-          identifier,
-          senderId,
-          payload: frame.toString(),
-          heldAt: now,
-          expiresAt,
-          frame,
-          lastSent: now,
-        };
+        const held: Held = { messageId, identifier, senderId, payload: frame.toString(), heldAt: now, expiresAt, frame, lastSent: now };
         this.#take(held);
         newlyHeld.push(held);
         topics = targets.filter((id) => id !== senderId);
@@ -487,11 +470,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const body = sliceLines(batch.body, batch.lines, group.from, group.to);
     for (const topic of group.topics) {
       this.stats.delivered += count;
-      this.#sendPub(
-        receiptSeq === undefined
-          ? [topic, Kind.deliver, senderId, flags, body]
-          : [topic, Kind.deliver, senderId, flags, body, receiptSeq],
-      );
+      this.#sendPub(receiptSeq === undefined ? [topic, Kind.deliver, senderId, flags, body] : [topic, Kind.deliver, senderId, flags, body, receiptSeq]);
     }
   }
 
@@ -640,3 +619,4 @@ function reachesAllOthers(targets: readonly string[], senderId: string, others: 
   const matching = targets.includes(senderId) ? targets.length - 1 : targets.length;
   return others > 0 && matching === others;
 }
+

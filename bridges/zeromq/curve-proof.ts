@@ -7,18 +7,10 @@ import { z85Decode } from "./z85.js";
 // X25519 shared secret of one side's key pair and the other's public key (both Z85).
 function sharedSecret(ownPublic: string, ownSecret: string, otherPublic: string): Buffer {
   const privateKey = createPrivateKey({
-    key: {
-      kty: "OKP",
-      crv: "X25519",
-      d: z85Decode(ownSecret).toString("base64url"),
-      x: z85Decode(ownPublic).toString("base64url"),
-    },
+    key: { kty: "OKP", crv: "X25519", d: z85Decode(ownSecret).toString("base64url"), x: z85Decode(ownPublic).toString("base64url") },
     format: "jwk",
   });
-  const publicKey = createPublicKey({
-    key: { kty: "OKP", crv: "X25519", x: z85Decode(otherPublic).toString("base64url") },
-    format: "jwk",
-  });
+  const publicKey = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: z85Decode(otherPublic).toString("base64url") }, format: "jwk" });
   return diffieHellman({ privateKey, publicKey });
 }
 
@@ -27,12 +19,7 @@ function mac(secret: Buffer, nonce: string, identity: string): Buffer {
 }
 
 /** The client's proof for `nonce` and its `identity`, from its key pair and the server's public key. */
-export function curveProof(
-  client: { publicKey: string; secretKey: string },
-  serverKey: string,
-  nonce: string,
-  identity: string,
-): string {
+export function curveProof(client: { publicKey: string; secretKey: string }, serverKey: string, nonce: string, identity: string): string {
   return mac(sharedSecret(client.publicKey, client.secretKey, serverKey), nonce, identity).toString("base64");
 }
 

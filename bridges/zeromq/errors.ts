@@ -131,10 +131,7 @@ export class BrokerNoSubscriberError extends BerryError {
   readonly messageId: string;
 
   constructor(identifier: string, messageId: string) {
-    super(
-      "BROKER_NO_SUBSCRIBER",
-      `no subscriber for ${JSON.stringify(identifier)} (message ${messageId}): the broker refused it (noSubscriber: "refuse")`,
-    );
+    super("BROKER_NO_SUBSCRIBER", `no subscriber for ${JSON.stringify(identifier)} (message ${messageId}): the broker refused it (noSubscriber: "refuse")`);
     this.identifier = identifier;
     this.messageId = messageId;
   }
@@ -145,10 +142,7 @@ export class RpcTooManyClientsError extends BerryError {
   readonly limit: number;
 
   constructor(limit: number, identity: string) {
-    super(
-      "RPC_TOO_MANY_CLIENTS",
-      `RPC server full: ${limit} clients (maxClients); dropped a frame from ${JSON.stringify(identity)}`,
-    );
+    super("RPC_TOO_MANY_CLIENTS", `RPC server full: ${limit} clients (maxClients); dropped a frame from ${JSON.stringify(identity)}`);
     this.limit = limit;
   }
 }

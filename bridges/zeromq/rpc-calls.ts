@@ -112,9 +112,7 @@ export class RpcCalls {
     try {
       frame = this.#codec.encode({ jsonrpc: "2.0", id, method: procedure, params: args });
     } catch (error) {
-      return Promise.reject(
-        new InvalidArgumentError("args", args, `data the ${this.#codec.name} codec carries (${String(error)})`),
-      );
+      return Promise.reject(new InvalidArgumentError("args", args, `data the ${this.#codec.name} codec carries (${String(error)})`));
     }
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -176,8 +174,7 @@ export class RpcCalls {
     const name = request.method as string;
     if (!Array.isArray(request.params)) return this.#errorAnswer(id, RpcErrorCode.invalidParams, "params must be an array");
     const fn = this.#procedures.get(name);
-    if (fn === undefined && this.#fallback === undefined)
-      return this.#errorAnswer(id, RpcErrorCode.methodNotFound, `method not found: ${name}`);
+    if (fn === undefined && this.#fallback === undefined) return this.#errorAnswer(id, RpcErrorCode.methodNotFound, `method not found: ${name}`);
     try {
       const result = fn === undefined ? await this.#fallback?.(name, request.params) : await fn(...request.params);
       return this.#codec.encode({ jsonrpc: "2.0", id, result: result ?? null });
@@ -193,11 +190,7 @@ export class RpcCalls {
       return this.#errorAnswer(id, error.rpcCode, error.remoteMessage, { name: error.remoteName, message: error.remoteMessage });
     }
     if (error instanceof RpcTimeoutError) {
-      return this.#errorAnswer(id, RpcErrorCode.timeout, error.message, {
-        name: error.name,
-        message: error.message,
-        timeout: error.timeout,
-      });
+      return this.#errorAnswer(id, RpcErrorCode.timeout, error.message, { name: error.name, message: error.message, timeout: error.timeout });
     }
     if (error instanceof RpcPeerLostError) {
       const data = { name: error.name, message: error.message, peer: error.peer, silentMs: error.silentMs };
@@ -216,8 +209,7 @@ export class RpcCalls {
 // The typed error for a wire error: a proxy passes timeouts and lost peers through as what they are.
 function fromWire(procedure: string, error: WireError): BerryError {
   if (error.code === RpcErrorCode.methodNotFound) return new RpcMethodNotFoundError(procedure);
-  if (error.code === RpcErrorCode.timeout && typeof error.data?.timeout === "number")
-    return new RpcTimeoutError(procedure, error.data.timeout);
+  if (error.code === RpcErrorCode.timeout && typeof error.data?.timeout === "number") return new RpcTimeoutError(procedure, error.data.timeout);
   if (error.code === RpcErrorCode.peerLost && typeof error.data?.peer === "string") {
     return new RpcPeerLostError(error.data.peer, typeof error.data.silentMs === "number" ? error.data.silentMs : 0);
   }

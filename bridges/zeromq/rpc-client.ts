@@ -83,27 +83,20 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#callTimeout = positiveInteger("callTimeout", options.callTimeout ?? 5_000);
     const interval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = positiveInteger("heartbeatTimeout", options.heartbeatTimeout ?? interval * 3);
-    this.#calls = new RpcCalls(
-      rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)),
-    );
+    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)));
     const { curve, plain } = options;
     if (plain !== undefined) {
-      if (curve !== undefined)
-        throw new InvalidArgumentError("plain", "(credentials)", "not together with curve (one mechanism per socket)");
+      if (curve !== undefined) throw new InvalidArgumentError("plain", "(credentials)", "not together with curve (one mechanism per socket)");
       if (typeof plain.username !== "string" || plain.username.length === 0 || Buffer.byteLength(plain.username) > 255) {
         throw new InvalidArgumentError("plain.username", plain.username, "a string of 1-255 bytes");
       }
-      if (typeof plain.password !== "string" || Buffer.byteLength(plain.password) > 255)
-        throw new InvalidArgumentError("plain.password", "(hidden)", "a string of at most 255 bytes");
+      if (typeof plain.password !== "string" || Buffer.byteLength(plain.password) > 255) throw new InvalidArgumentError("plain.password", "(hidden)", "a string of at most 255 bytes");
       this.#plain = { username: plain.username, password: plain.password };
     }
     if (curve !== undefined) {
-      if (!isCurveKey(curve.serverKey))
-        throw new InvalidArgumentError("curve.serverKey", curve.serverKey, "a Z85 CURVE key (40 characters)");
-      if (!isCurveKey(curve.publicKey))
-        throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
-      if (!isCurveKey(curve.secretKey))
-        throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
+      if (!isCurveKey(curve.serverKey)) throw new InvalidArgumentError("curve.serverKey", curve.serverKey, "a Z85 CURVE key (40 characters)");
+      if (!isCurveKey(curve.publicKey)) throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
+      if (!isCurveKey(curve.secretKey)) throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
     }
     this.#curve = curve;
     if (curve !== undefined || plain !== undefined) this.#awaitLogin();
@@ -114,20 +107,15 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       // Calls wait for a working connection (up to the call timeout) rather than queue behind a dead one.
       immediate: true,
       sendTimeout: this.#callTimeout,
-      ...(curve === undefined
-        ? {}
-        : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+      ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
       ...(plain === undefined ? {} : { plainUsername: plain.username, plainPassword: plain.password }),
     });
-    this.#dealer.events.on("handshake:error:auth", (event) =>
-      this.#refuse(`${event.error.message} (status ${event.error.status})`),
-    );
+    this.#dealer.events.on("handshake:error:auth", (event) => this.#refuse(`${event.error.message} (status ${event.error.status})`));
     this.#dealer.events.on("handshake:error:protocol", (event) => this.#refuse(event.error.message));
     // libzmq's CURVE server drops a HELLO it cannot decrypt without a word: this side only sees the
     // connection closed mid-handshake. With CURVE, that is a wrong server key (or the wrong server).
     this.#dealer.events.on("handshake:error:other", (event) => {
-      if (curve !== undefined)
-        this.#refuse(`connection closed during the CURVE handshake (${event.error.message}): wrong server key?`);
+      if (curve !== undefined) this.#refuse(`connection closed during the CURVE handshake (${event.error.message}): wrong server key?`);
     });
     this.#dealer.events.on("handshake", () => {
       this.#refused = undefined; // a handshake that succeeds clears an earlier refusal
@@ -171,9 +159,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   call(name: string, ...args: unknown[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new RpcClosedError(`RPC client ${this.identity}`));
     if (this.#refused !== undefined) return Promise.reject(this.#refused);
-    return this.#calls.call("server", name, args, this.#callTimeout, (frame) =>
-      this.#loggedIn.then(() => this.#queue.send([RpcKind.rpc, frame])),
-    );
+    return this.#calls.call("server", name, args, this.#callTimeout, (frame) => this.#loggedIn.then(() => this.#queue.send([RpcKind.rpc, frame])));
   }
 
   /** The user id the server accepted this client's login as (undefined before that, or when the server wants no login). */
@@ -200,11 +186,9 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
         }
         const kind = kindFrame?.toString();
         if (kind === RpcKind.rpc && body !== undefined) {
-          this.#calls
-            .handle("server", body, (frame) => this.#queue.send([RpcKind.rpc, frame]))
-            .catch((error: unknown) => {
-              if (error instanceof ZmqProtocolError) this.#report(error);
-            });
+          this.#calls.handle("server", body, (frame) => this.#queue.send([RpcKind.rpc, frame])).catch((error: unknown) => {
+            if (error instanceof ZmqProtocolError) this.#report(error);
+          });
         } else if (kind === RpcKind.loginOk) {
           const userId = body?.toString() ?? "";
           this.#userId = userId === "" ? undefined : userId;

@@ -78,10 +78,7 @@ function loadPackr(): Packr {
   try {
     msgpackr = createRequire(import.meta.url)("msgpackr") as typeof msgpackr;
   } catch (error) {
-    throw new ZmqProtocolError(
-      'the msgpack codec needs the optional package "msgpackr" (npm install msgpackr):',
-      (error as Error).message,
-    );
+    throw new ZmqProtocolError('the msgpack codec needs the optional package "msgpackr" (npm install msgpackr):', (error as Error).message);
   }
   // Records keep objects and Maps apart; moreTypes carries Set, Uint8Array and the like; 64-bit integers
   // come back as BigInt.
@@ -91,8 +88,7 @@ function loadPackr(): Packr {
 // The JSON check (checkJsonValue) for msgpack's native types: walks Maps and Sets too, and refuses any
 // object that is not plain data (an Error, a RegExp, a typed array other than Uint8Array…).
 function checkNative(value: unknown, path: string, depth: number): void {
-  if (depth > ENVELOPE_LIMITS.depth)
-    throw new ZmqProtocolError(`RPC message refused: ${path} nested deeper than`, ENVELOPE_LIMITS.depth);
+  if (depth > ENVELOPE_LIMITS.depth) throw new ZmqProtocolError(`RPC message refused: ${path} nested deeper than`, ENVELOPE_LIMITS.depth);
   if (typeof value !== "object" || value === null) return;
   if (value instanceof Uint8Array || value instanceof Date) return;
   if (Array.isArray(value)) {

@@ -99,29 +99,22 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const interval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = positiveInteger("heartbeatTimeout", options.heartbeatTimeout ?? interval * 3);
     this.#maxClients = positiveInteger("maxClients", options.maxClients ?? 10_000);
-    this.#calls = new RpcCalls(
-      rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)),
-    );
+    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)));
     const { curve, proxy } = options;
     this.#plain = options.plain === true;
     this.#authenticate = options.authenticate;
     if (this.#authenticate !== undefined && typeof this.#authenticate !== "function") {
       throw new InvalidArgumentError("authenticate", this.#authenticate, "a function");
     }
-    if (this.#plain && curve !== undefined)
-      throw new InvalidArgumentError("plain", true, "not together with curve (one mechanism per socket)");
-    if (this.#plain && this.#authenticate === undefined)
-      throw new InvalidArgumentError("authenticate", undefined, "a function when plain is set");
+    if (this.#plain && curve !== undefined) throw new InvalidArgumentError("plain", true, "not together with curve (one mechanism per socket)");
+    if (this.#plain && this.#authenticate === undefined) throw new InvalidArgumentError("authenticate", undefined, "a function when plain is set");
     if (curve !== undefined) {
-      if (!isCurveKey(curve.publicKey))
-        throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
-      if (!isCurveKey(curve.secretKey))
-        throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
+      if (!isCurveKey(curve.publicKey)) throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
+      if (!isCurveKey(curve.secretKey)) throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
       if (curve.allow === undefined && this.#authenticate === undefined) {
         throw new InvalidArgumentError("curve.allow", undefined, "a list of public keys (or an authenticate function)");
       }
-      for (const key of curve.allow ?? [])
-        if (!isCurveKey(key)) throw new InvalidArgumentError("curve.allow[]", key, "a Z85 CURVE public key");
+      for (const key of curve.allow ?? []) if (!isCurveKey(key)) throw new InvalidArgumentError("curve.allow[]", key, "a Z85 CURVE public key");
     }
     this.#curve = curve;
     this.#loginRequired = this.#plain || (curve !== undefined && this.#authenticate !== undefined);
@@ -137,13 +130,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     });
     // A client with a wrong server key fails the CURVE handshake here; say so at once.
     this.#router.events.on("handshake:error:protocol", (event) => {
-      this.#refused({
-        mechanism: curve === undefined ? "PLAIN" : "CURVE",
-        publicKey: "",
-        address: event.address,
-        allowed: false,
-        reason: event.error.message,
-      });
+      this.#refused({ mechanism: curve === undefined ? "PLAIN" : "CURVE", publicKey: "", address: event.address, allowed: false, reason: event.error.message });
     });
     this.#queue = new SendQueue(this.#router);
     this.#timer = setInterval(() => this.#checkPeers(), interval);
@@ -212,8 +199,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   call(peer: string, name: string, ...args: unknown[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new RpcClosedError("RPC server"));
     const identity = this.#loginRequired ? this.#identityOf.get(peer) : peer;
-    if (identity === undefined || !this.#peers.has(identity))
-      return Promise.reject(new RpcPeerLostError(peer, this.#heartbeatTimeout));
+    if (identity === undefined || !this.#peers.has(identity)) return Promise.reject(new RpcPeerLostError(peer, this.#heartbeatTimeout));
     return this.#calls.call(identity, name, args, this.#callTimeout, (frame) => this.#queue.send([identity, RpcKind.rpc, frame]));
   }
 
@@ -253,11 +239,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         } else if (kind === RpcKind.heartbeat) {
           this.#send([identity, RpcKind.heartbeat]);
         } else if (kind === RpcKind.rpc && body !== undefined) {
-          this.#calls
-            .handle(identity, body, (frame) => this.#queue.send([identity, RpcKind.rpc, frame]))
-            .catch((error: unknown) => {
-              if (error instanceof ZmqProtocolError) this.#report(error);
-            });
+          this.#calls.handle(identity, body, (frame) => this.#queue.send([identity, RpcKind.rpc, frame])).catch((error: unknown) => {
+            if (error instanceof ZmqProtocolError) this.#report(error);
+          });
         } else {
           this.#report(new ZmqProtocolError(`RPC frame from ${JSON.stringify(identity)} of unknown kind`, kind));
         }
@@ -303,14 +287,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     }
     if (typeof userId !== "string" || userId.length === 0) {
       const mechanism = this.#plain ? "PLAIN" : "CURVE";
-      this.#refused({
-        mechanism,
-        publicKey: this.#plain ? "" : who,
-        username: this.#plain ? who : "",
-        address: "",
-        allowed: false,
-        reason: "login refused",
-      });
+      this.#refused({ mechanism, publicKey: this.#plain ? "" : who, username: this.#plain ? who : "", address: "", allowed: false, reason: "login refused" });
       this.#send([identity, RpcKind.loginRefused, "login refused"]);
       return;
     }
@@ -347,9 +324,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.stats.refused++;
     this.emit("refused", decision);
     const who = decision.publicKey || decision.username || decision.address || "a client";
-    this.#report(
-      new RpcAuthError(`RPC server port ${this.#port}`, `${decision.mechanism} ${who}: ${decision.reason ?? "refused"}`),
-    );
+    this.#report(new RpcAuthError(`RPC server port ${this.#port}`, `${decision.mechanism} ${who}: ${decision.reason ?? "refused"}`));
   }
 
   #report(error: BerryError): void {

@@ -20,10 +20,7 @@ export interface Credentials {
  * Decides whether a client gets in: returns its user id (by which the server routes calls to it), or
  * `undefined` to refuse it.
  */
-export type Authenticate = (
-  mechanism: AuthMechanism,
-  credentials: Credentials,
-) => string | undefined | Promise<string | undefined>;
+export type Authenticate = (mechanism: AuthMechanism, credentials: Credentials) => string | undefined | Promise<string | undefined>;
 
 /** What the handler decided about one connecting client. */
 export interface ZapDecision {
@@ -61,11 +58,7 @@ export class ZapHandler {
   }
 
   /** Binds the handler in `context`; it answers until `close()`. */
-  static async start(
-    context: zmq.Context,
-    authenticate: Authenticate,
-    onDecision: (decision: ZapDecision) => void,
-  ): Promise<ZapHandler> {
+  static async start(context: zmq.Context, authenticate: Authenticate, onDecision: (decision: ZapDecision) => void): Promise<ZapHandler> {
     const handler = new ZapHandler(context, authenticate, onDecision);
     await handler.#router.bind("inproc://zeromq.zap.01");
     void handler.#serve();

@@ -16,14 +16,7 @@ const valid = (): Record<string, unknown> => ({
 
 describe("envelope", () => {
   it("round-trips a message through JSON", () => {
-    const message = createMessage({
-      identifier: "a:b",
-      args: [1, [2]],
-      kwargs: { k: "v" },
-      messageId: "m1",
-      hops: ["x"],
-      replyTo: "r:s",
-    });
+    const message = createMessage({ identifier: "a:b", args: [1, [2]], kwargs: { k: "v" }, messageId: "m1", hops: ["x"], replyTo: "r:s" });
     const back = fromEnvelope(JSON.parse(JSON.stringify(toEnvelope(message))));
     assert.deepEqual(back.toJSON(), message.toJSON());
   });
@@ -53,8 +46,7 @@ describe("envelope", () => {
     it(`refuses ${what}, naming ${field}`, () => {
       assert.throws(
         () => fromEnvelope(mutate(valid())),
-        (error: unknown) =>
-          error instanceof InvalidEnvelopeError && error.field.startsWith(field) && error.code === "INVALID_ENVELOPE",
+        (error: unknown) => error instanceof InvalidEnvelopeError && error.field.startsWith(field) && error.code === "INVALID_ENVELOPE",
       );
     });
   }

@@ -71,10 +71,7 @@ export function linkConformance(transport: string, connect: () => Promise<Linked
       const stop = pair.b.follow("conf:seq", (m) => void got.push(m.args[0] as number));
       for (let i = 0; i < 500; i++) pair.a.twitter("conf:seq", i);
       await waitFor(() => got.length === 500, "500 conf:seq on b", 10_000);
-      assert.deepEqual(
-        got,
-        Array.from({ length: 500 }, (_, i) => i),
-      );
+      assert.deepEqual(got, Array.from({ length: 500 }, (_, i) => i));
       stop();
     });
 
@@ -110,10 +107,7 @@ export function linkConformance(transport: string, connect: () => Promise<Linked
       ];
       pair.b.on("error", ignore);
       assert.equal(await pair.a.ask<number>("conf-rq:add", 1, 2, 3, within({ timeout: 5_000 })), 6);
-      const error = await pair.a.ask("conf-rq:fail", within({ timeout: 5_000 })).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const error = await pair.a.ask("conf-rq:fail", within({ timeout: 5_000 })).then(() => undefined, (e: unknown) => e);
       assert.ok(error instanceof RemoteError, String(error));
       assert.equal(error.remoteName, "RangeError");
       assert.equal(error.bus, pair.b.id);
@@ -127,15 +121,9 @@ export function linkConformance(transport: string, connect: () => Promise<Linked
         pair.b.follow("conf-rq:some", () => "quick"),
         pair.b.follow("conf-rq:some", () => sleep(2_000).then(() => "late")),
       ];
-      const error = await pair.a.request("conf-rq:some", within({ count: 2, timeout: 500 })).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const error = await pair.a.request("conf-rq:some", within({ count: 2, timeout: 500 })).then(() => undefined, (e: unknown) => e);
       assert.ok(error instanceof RequestTimeoutError, String(error));
-      assert.deepEqual(
-        error.answers.map((a) => a.ok && a.value),
-        ["quick"],
-      );
+      assert.deepEqual(error.answers.map((a) => a.ok && a.value), ["quick"]);
       assert.equal(error.answers[0]?.bus, pair.b.id);
       for (const stop of stops) stop();
     });
@@ -155,9 +143,7 @@ async function concurrentRequests(asker: Bus, answerer: Bus | undefined, name: s
   const callbacks = new Map<unknown, number>();
   const stopCallbacks = asker.follow(`${name}:sum`, (m) => void callbacks.set(m.args[0], (callbacks.get(m.args[0]) ?? 0) + 1));
   const results = await Promise.all(
-    Array.from({ length: n }, (_, i) =>
-      asker.talk(`${name}:add`, `${name}:sum`, i, 100_000, within({ count: 1, timeout: 30_000 })),
-    ),
+    Array.from({ length: n }, (_, i) => asker.talk(`${name}:add`, `${name}:sum`, i, 100_000, within({ count: 1, timeout: 30_000 }))),
   );
   assert.deepEqual(
     results,
@@ -165,10 +151,7 @@ async function concurrentRequests(asker: Bus, answerer: Bus | undefined, name: s
   );
   await sleep(300);
   assert.equal(callbacks.size, n, "one callback per request");
-  assert.ok(
-    [...callbacks.values()].every((count) => count === 1),
-    "no answer arrived twice",
-  );
+  assert.ok([...callbacks.values()].every((count) => count === 1), "no answer arrived twice");
   assert.equal(asker.pendingRequests, 0);
   stop?.();
   stopCallbacks();
@@ -225,15 +208,9 @@ export function requestConformance(transport: string, setup: () => Promise<Reque
     });
 
     it("a timeout with some answers in rejects with those answers", async () => {
-      const error = await linked.bus.request("rq:some", within({ count: 2, timeout: 800 })).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const error = await linked.bus.request("rq:some", within({ count: 2, timeout: 800 })).then(() => undefined, (e: unknown) => e);
       assert.ok(error instanceof RequestTimeoutError, String(error));
-      assert.deepEqual(
-        error.answers.map((a) => a.ok && a.value),
-        ["quick"],
-      );
+      assert.deepEqual(error.answers.map((a) => a.ok && a.value), ["quick"]);
     });
 
     it("1,000 concurrent requests to the child are each answered once, to the right caller", async () => {
@@ -244,10 +221,7 @@ export function requestConformance(transport: string, setup: () => Promise<Reque
       const who = await linked.bus.ask<{ pid: number }>("rq:whoami", within({ timeout: 5_000 }));
       assert.equal(who.pid, child.pid);
       await child.kill();
-      const error = await linked.bus.request("rq:whoami", within({ timeout: 500 })).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const error = await linked.bus.request("rq:whoami", within({ timeout: 500 })).then(() => undefined, (e: unknown) => e);
       assert.ok(error instanceof RequestTimeoutError, String(error));
       assert.deepEqual(error.answers, []);
       assert.equal(linked.bus.pendingRequests, 0);
@@ -255,10 +229,7 @@ export function requestConformance(transport: string, setup: () => Promise<Reque
     });
 
     it("a far side restarted mid-request: that request times out, the next is answered by the new process", async () => {
-      const pending = linked.bus.request("rq:slow", within({ timeout: 1_500 })).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const pending = linked.bus.request("rq:slow", within({ timeout: 1_500 })).then(() => undefined, (e: unknown) => e);
       await sleep(150); // the child is working on it
       await child.kill();
       child = await startRequestPeer({ ...linked.peer, busId });

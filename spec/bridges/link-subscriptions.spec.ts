@@ -25,13 +25,7 @@ describe("bus pattern events", () => {
     const second = bus.follow("job", () => {}); // the same pattern, "job:*"
     const queue = new Queue("mail:sent", { bus });
     assert.deepEqual(events, ["+job:*", "+mail:sent"]);
-    assert.deepEqual(
-      bus
-        .patterns()
-        .map((p) => p.id)
-        .sort(),
-      ["job:*", "mail:sent"],
-    );
+    assert.deepEqual(bus.patterns().map((p) => p.id).sort(), ["job:*", "mail:sent"]);
     first();
     assert.deepEqual(events, ["+job:*", "+mail:sent"], "job:* still has a follower");
     second();

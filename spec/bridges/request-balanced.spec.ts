@@ -25,19 +25,10 @@ describe("balanced requests across links", () => {
     assert.deepEqual([...handled.values()], [1, 1, 1]);
     handled.clear();
     const answers = [];
-    for (let i = 1; i <= 30; i++)
-      answers.push(...(await asker.request("work:do", i, within({ balanced: true, timeout: 2_000 }))));
+    for (let i = 1; i <= 30; i++) answers.push(...(await asker.request("work:do", i, within({ balanced: true, timeout: 2_000 }))));
     await sleep(50);
     assert.equal(answers.length, 30);
-    assert.deepEqual(
-      [...handled.entries()].sort(),
-      [
-        ["w1", 10],
-        ["w2", 10],
-        ["w3", 10],
-      ],
-      "each call ran on exactly one bus",
-    );
+    assert.deepEqual([...handled.entries()].sort(), [["w1", 10], ["w2", 10], ["w3", 10]], "each call ran on exactly one bus");
     // A bus that went away: the call addressed to it times out and it is forgotten.
     await links[5]?.close();
     await links[4]?.close();

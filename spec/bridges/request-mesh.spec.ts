@@ -26,9 +26,7 @@ describe("a full mesh of 4 PeerLinks", () => {
     servers = await Promise.all(buses.map((bus) => serve({ bus })));
     for (let i = 1; i < 4; i++) {
       for (let j = 0; j < i; j++) {
-        links.push(
-          await PeerLink.connect((servers[j] as BridgeServer).url, { bus: buses[i] as Bus, server: servers[i] as BridgeServer }),
-        );
+        links.push(await PeerLink.connect((servers[j] as BridgeServer).url, { bus: buses[i] as Bus, server: servers[i] as BridgeServer }));
       }
     }
     await sleep(300); // the links tell each other their neighbours
@@ -49,10 +47,7 @@ describe("a full mesh of 4 PeerLinks", () => {
     for (let i = 0; i < 200; i++) (buses[i % 4] as Bus).twitter("pm:tick", i);
     await waitFor(() => seen.every((s) => s.size === 200), "200 messages on every bus", 15_000);
     await sleep(300);
-    assert.ok(
-      seen.every((s) => [...s.values()].every((n) => n === 1)),
-      "once per process",
-    );
+    assert.ok(seen.every((s) => [...s.values()].every((n) => n === 1)), "once per process");
     const crossed = [...envelopes.values()].reduce((a, b) => a + b, 0);
     assert.equal(crossed, 200 * 3, `each message crossed 3 links (got ${crossed / 200} per message)`);
   });

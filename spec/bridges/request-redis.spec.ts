@@ -44,11 +44,7 @@ describe("answers over Redis pub/sub", () => {
     for (let i = 0; i < 20; i++) assert.equal(await asker.ask("only:add", i, 1, within({ timeout: 5_000 })), i + 1);
     await sleep(200);
     const bystanderLink = links[2] as RedisLink;
-    assert.equal(
-      bystanderLink.stats.received + bystanderLink.stats.duplicates,
-      0,
-      "no answer (or request) reached the bystander",
-    );
+    assert.equal(bystanderLink.stats.received + bystanderLink.stats.duplicates, 0, "no answer (or request) reached the bystander");
     assert.equal((links[0] as RedisLink).stats.received, 20, "the asker got its 20 answers");
     for (const link of links) await link.close();
   });

@@ -21,9 +21,7 @@ export interface TimedLike {
 export interface DecoratedClasses {
   bus: Bus;
   /** `@Follower({ bus })`: `@following("*:log")` on `log`; `@following("*:warn")` + `@following("*:error")` on `alert`. */
-  Logger: new (
-    prefix: string,
-  ) => LoggerLike;
+  Logger: new (prefix: string) => LoggerLike;
   /** `@Follower({ bus })`: `@following("temp:*", { guard: args[0] > 30 })` on `hot`. */
   Guarded: new () => GuardedLike;
   /** `@Follower({ bus })` subclass of a class with `@following("base:*")`; adds `@following("child:*")`. */
@@ -119,13 +117,7 @@ function decoratorCases(make: () => DecoratedClasses): void {
     const got: Message[] = [];
     bus.follow("timed:*", (m) => void got.push(m));
     assert.equal(new Timed().run(4), 8);
-    assert.deepEqual(
-      got.map((m) => [m.id, m.args, m.kwargs]),
-      [
-        ["timed:entry", [4], {}],
-        ["timed:exit", [4], { result: 8 }],
-      ],
-    );
+    assert.deepEqual(got.map((m) => [m.id, m.args, m.kwargs]), [["timed:entry", [4], {}], ["timed:exit", [4], { result: 8 }]]);
   });
 
   it(`[${mode}] bare @Follower registers on the default bus`, () => {
@@ -416,10 +408,7 @@ describe(`decorators, ${mode === "legacy" ? "experimentalDecorators" : "standard
     const specs = Reflect.getOwnMetadata("berrymq:following", Probe.prototype) as { pattern: { id: string } }[] | undefined;
     const metadata = (Probe as unknown as Record<symbol, unknown>)[Symbol.for("Symbol.metadata")];
     if (mode === "legacy") {
-      assert.deepEqual(
-        specs?.map((s) => s.pattern.id),
-        ["probe:*"],
-      );
+      assert.deepEqual(specs?.map((s) => s.pattern.id), ["probe:*"]);
       assert.equal(metadata, undefined);
     } else {
       assert.equal(specs, undefined);

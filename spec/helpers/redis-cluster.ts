@@ -44,22 +44,13 @@ export async function startCluster(options: { nodeTimeout?: number } = {}): Prom
       nodes.push(
         await startRedis({
           own: true,
-          args: [
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            "nodes.conf",
-            "--cluster-node-timeout",
-            String(nodeTimeout),
-          ],
+          args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(nodeTimeout)],
         }),
       );
     }
     const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
     try {
-      await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "1", "--cluster-yes"], {
-        timeout: 30_000,
-      });
+      await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "1", "--cluster-yes"], { timeout: 30_000 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new Error(MISSING_CLI);
       throw error;

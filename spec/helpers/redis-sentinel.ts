@@ -108,8 +108,7 @@ async function healthy(group: RedisSentinelGroup): Promise<boolean> {
         const fields = (await client.call("SENTINEL", "MASTER", group.name)) as string[];
         const info = new Map<string, string>();
         for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), String(fields[i + 1]));
-        if (info.get("flags") !== "master" || info.get("num-other-sentinels") !== "2" || info.get("num-slaves") === "0")
-          return undefined;
+        if (info.get("flags") !== "master" || info.get("num-other-sentinels") !== "2" || info.get("num-slaves") === "0") return undefined;
         return Number(info.get("port"));
       }).catch(() => undefined),
     ),

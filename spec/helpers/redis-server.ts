@@ -40,8 +40,7 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-const MISSING =
-  "redis-server not found: install Debian's redis-server package (apt-get install redis-server) or set REDIS_URL to a running Redis";
+const MISSING = "redis-server not found: install Debian's redis-server package (apt-get install redis-server) or set REDIS_URL to a running Redis";
 
 /**
  * Starts a redis-server on a free port in a temp dir and resolves once it answers PING.
@@ -63,20 +62,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     writeFileSync(config, options.sentinelConfig);
     args.push(config, "--sentinel");
   }
-  args.push(
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    dir,
-    "--save",
-    "",
-    "--daemonize",
-    "no",
-    "--loglevel",
-    "warning",
-  );
+  args.push("--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--daemonize", "no", "--loglevel", "warning");
   if (options.aof === true) args.push("--appendonly", "yes", "--appendfsync", "always");
   else if (options.sentinelConfig === undefined) args.push("--appendonly", "no");
   args.push(...(options.args ?? []));
@@ -95,9 +81,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       started.once("error", (error: NodeJS.ErrnoException) => {
         reject(error.code === "ENOENT" ? new Error(`${MISSING} (tried "${binary}")`) : error);
       });
-      started.once("exit", (code, signal) =>
-        reject(new Error(`redis-server exited (${code ?? signal}) before answering PING: ${output}`)),
-      );
+      started.once("exit", (code, signal) => reject(new Error(`redis-server exited (${code ?? signal}) before answering PING: ${output}`)));
     });
     const attempt = { given: false };
     try {

@@ -32,18 +32,9 @@ describe("autoTwitter", () => {
       return n * 2;
     });
     const pending = load(21);
-    assert.deepEqual(
-      got.map((m) => m.id),
-      ["load:entry"],
-    );
+    assert.deepEqual(got.map((m) => m.id), ["load:entry"]);
     assert.equal(await pending, 42);
-    assert.deepEqual(
-      got.map((m) => [m.id, m.args, m.kwargs]),
-      [
-        ["load:entry", [21], {}],
-        ["load:exit", [21], { result: 42 }],
-      ],
-    );
+    assert.deepEqual(got.map((m) => [m.id, m.args, m.kwargs]), [["load:entry", [21], {}], ["load:exit", [21], { result: 42 }]]);
   });
 
   it("sends name:error and rethrows when the call fails", async () => {
@@ -55,10 +46,7 @@ describe("autoTwitter", () => {
     assert.throws(() => risky(), /nope/);
     const rejects = autoTwitter("risky:exit", { bus })(async () => Promise.reject(new Error("later")));
     await assert.rejects(rejects(), /later/);
-    assert.deepEqual(
-      got.map((m) => m.id),
-      ["risky:entry", "risky:error", "risky:error"],
-    );
+    assert.deepEqual(got.map((m) => m.id), ["risky:entry", "risky:error", "risky:error"]);
     assert.match(String(got[1]?.args[0]), /nope/);
   });
 
@@ -78,23 +66,16 @@ describe("autoTwitter", () => {
     for (const [identifier, options, expected] of cases) {
       got.length = 0;
       autoTwitter(identifier, { ...options, bus })(() => 1)();
-      assert.deepEqual(
-        got.map((m) => m.id),
-        expected,
-        `${identifier} ${JSON.stringify(options)}`,
-      );
+      assert.deepEqual(got.map((m) => m.id), expected, `${identifier} ${JSON.stringify(options)}`);
     }
   });
 
-  it('keeps the namespace: autoTwitter("s@ns") sends s@ns:entry and s@ns:exit', () => {
+  it("keeps the namespace: autoTwitter(\"s@ns\") sends s@ns:entry and s@ns:exit", () => {
     const bus = new Bus();
     const inside = record(bus, "*@ns:*");
     const outside = record(bus, "*:*");
     autoTwitter("s@ns", { bus })(() => 1)();
-    assert.deepEqual(
-      inside.map((m) => m.id),
-      ["s@ns:entry", "s@ns:exit"],
-    );
+    assert.deepEqual(inside.map((m) => m.id), ["s@ns:entry", "s@ns:exit"]);
     assert.deepEqual(outside, []);
   });
 
@@ -110,13 +91,7 @@ describe("autoTwitter", () => {
     const got = record(bus, "opt:*");
     const f = autoTwitter("opt", { bus })((n: number, _options?: Kwargs) => n + 1);
     assert.equal(f(1, kw({ fast: true })), 2);
-    assert.deepEqual(
-      got.map((m) => [m.id, m.args, m.kwargs]),
-      [
-        ["opt:entry", [1], { fast: true }],
-        ["opt:exit", [1], { fast: true, result: 2 }],
-      ],
-    );
+    assert.deepEqual(got.map((m) => [m.id, m.args, m.kwargs]), [["opt:entry", [1], { fast: true }], ["opt:exit", [1], { fast: true, result: 2 }]]);
   });
 
   it("validates the name at once", () => {

@@ -3,18 +3,7 @@
 // form (Python kwargs, metaclasses), the closest TypeScript form is used.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  autoTwitter,
-  Bus,
-  Follower,
-  following,
-  isLocal,
-  kw,
-  matches,
-  type Message,
-  parseIdentifier,
-  Queue,
-} from "../../lib/index.js";
+import { autoTwitter, Bus, Follower, following, isLocal, kw, matches, type Message, parseIdentifier, Queue } from "../../lib/index.js";
 
 describe("berryMQ 0.3 parity: IdentifierTest", () => {
   const cases: [string, string, string][] = [

@@ -5,10 +5,7 @@ import { Bus, InvalidIdentifierError, matches, parseIdentifier } from "../../lib
 describe("identifiers", () => {
   it("parses name and action, the last ':' splitting", () => {
     assert.deepEqual({ ...parseIdentifier("worker:stop") }, { id: "worker:stop", name: "worker", action: "stop", namespace: "" });
-    assert.deepEqual(
-      { ...parseIdentifier("ns:worker:stop") },
-      { id: "ns:worker:stop", name: "ns:worker", action: "stop", namespace: "" },
-    );
+    assert.deepEqual({ ...parseIdentifier("ns:worker:stop") }, { id: "ns:worker:stop", name: "ns:worker", action: "stop", namespace: "" });
     assert.deepEqual({ ...parseIdentifier("*:*") }, { id: "*:*", name: "*", action: "*", namespace: "" });
   });
 
@@ -80,6 +77,7 @@ describe("identifiers", () => {
     assert.throws(() => bus.twitter("bad id"), InvalidIdentifierError);
     assert.throws(() => bus.follow("", () => {}), InvalidIdentifierError);
     await assert.rejects(bus.talk("ok:id", "bad id"), InvalidIdentifierError);
+
   });
 });
 
@@ -111,18 +109,11 @@ describe("invisible characters", () => {
 
 describe("namespaces (berryMQ 0.3's name@ns:action)", () => {
   it("parses the namespace into the identifier and keeps the canonical id round-trippable", () => {
-    assert.deepEqual(
-      { ...parseIdentifier("x@layer:entry") },
-      { id: "x@layer:entry", name: "x", action: "entry", namespace: "layer" },
-    );
+    assert.deepEqual({ ...parseIdentifier("x@layer:entry") }, { id: "x@layer:entry", name: "x", action: "entry", namespace: "layer" });
     assert.deepEqual({ ...parseIdentifier("x@layer") }, { id: "x@layer:*", name: "x", action: "*", namespace: "layer" });
-    assert.deepEqual(
-      { ...parseIdentifier("*@layer:entry") },
-      { id: "*@layer:entry", name: "*", action: "entry", namespace: "layer" },
-    );
+    assert.deepEqual({ ...parseIdentifier("*@layer:entry") }, { id: "*@layer:entry", name: "*", action: "entry", namespace: "layer" });
     assert.equal(parseIdentifier("a@b@c:d").name, "a@b", "the name's last '@' splits");
-    for (const id of ["x@layer:entry", "*@layer:*", "a@b@c:d"])
-      assert.equal(parseIdentifier(parseIdentifier(id).id).id, parseIdentifier(id).id);
+    for (const id of ["x@layer:entry", "*@layer:*", "a@b@c:d"]) assert.equal(parseIdentifier(parseIdentifier(id).id).id, parseIdentifier(id).id);
   });
 
   it('"*@layer:entry" follows "x@layer:entry"; neither reaches nor hears the default namespace', () => {

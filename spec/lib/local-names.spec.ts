@@ -39,14 +39,8 @@ describe("local names and namespaces across links", () => {
     here.twitter("x@layer:entry", 1);
     here.twitter("x:entry", 2);
     await sleep(20);
-    assert.deepEqual(
-      inLayer.map((m) => [m.id, m.name, m.args]),
-      [["x@layer:entry", "x", [1]]],
-    );
-    assert.deepEqual(
-      inDefault.map((m) => m.id),
-      ["x:entry"],
-    );
+    assert.deepEqual(inLayer.map((m) => [m.id, m.name, m.args]), [["x@layer:entry", "x", [1]]]);
+    assert.deepEqual(inDefault.map((m) => m.id), ["x:entry"]);
     await Promise.all([out.close(), back.close()]);
   });
 });

@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  Bus,
-  checkDuration,
-  InvalidArgumentError,
-  MAX_TIMER_DELAY,
-  Queue,
-  QueueTimeoutError,
-  setLongTimeout,
-} from "../../lib/index.js";
+import { Bus, checkDuration, InvalidArgumentError, MAX_TIMER_DELAY, Queue, QueueTimeoutError, setLongTimeout } from "../../lib/index.js";
 import { sleep } from "../helpers/wait-for.js";
 
 describe("long timers (user durations reaching a timer)", () => {
@@ -42,14 +34,8 @@ describe("long timers (user durations reaching a timer)", () => {
     const bus = new Bus();
     const queue = new Queue("q:*", { bus });
     const outcomes: string[] = [];
-    const long = queue.get({ timeout: 2 ** 31 }).then(
-      (m) => void outcomes.push(`long ${m.id}`),
-      (e: Error) => void outcomes.push(`long ${e.name}`),
-    );
-    const forever = queue.get({ timeout: Number.POSITIVE_INFINITY }).then(
-      (m) => void outcomes.push(`forever ${m.id}`),
-      (e: Error) => void outcomes.push(`forever ${e.name}`),
-    );
+    const long = queue.get({ timeout: 2 ** 31 }).then((m) => void outcomes.push(`long ${m.id}`), (e: Error) => void outcomes.push(`long ${e.name}`));
+    const forever = queue.get({ timeout: Number.POSITIVE_INFINITY }).then((m) => void outcomes.push(`forever ${m.id}`), (e: Error) => void outcomes.push(`forever ${e.name}`));
     await sleep(50);
     assert.deepEqual(outcomes, [], "neither settled");
     bus.twitter("q:one");
@@ -61,10 +47,7 @@ describe("long timers (user durations reaching a timer)", () => {
   });
 
   it("refuses NaN and negative durations, showing NaN and -Infinity as such", async () => {
-    assert.throws(
-      () => checkDuration("timeout", Number.NaN),
-      (e: unknown) => e instanceof InvalidArgumentError && /invalid timeout NaN/.test(e.message),
-    );
+    assert.throws(() => checkDuration("timeout", Number.NaN), (e: unknown) => e instanceof InvalidArgumentError && /invalid timeout NaN/.test(e.message));
     assert.throws(() => setLongTimeout(() => {}, Number.NEGATIVE_INFINITY), /invalid delay -Infinity/);
     const queue = new Queue("q:*", { bus: new Bus() });
     await assert.rejects(queue.get({ timeout: Number.NaN }), /invalid timeout NaN/);

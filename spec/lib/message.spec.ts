@@ -61,14 +61,7 @@ describe("messages", () => {
   });
 
   it("withHop records one more bus and keeps everything else", () => {
-    const message = createMessage({
-      identifier: "a:b",
-      args: [1],
-      kwargs: { k: 1 },
-      messageId: "id",
-      hops: ["one"],
-      replyTo: "r:s",
-    });
+    const message = createMessage({ identifier: "a:b", args: [1], kwargs: { k: 1 }, messageId: "id", hops: ["one"], replyTo: "r:s" });
     const moved = withHop(message, "two");
     assert.deepEqual(moved.hops, ["one", "two"]);
     assert.deepEqual(message.hops, ["one"]);

@@ -24,14 +24,8 @@ describe("Queue", () => {
     for (let i = 0; i < 5; i++) bus.twitter("task:run", i);
     bus.twitter("other:run", "ignored");
     assert.equal(queue.qsize(), 5);
-    assert.deepEqual(
-      [0, 1, 2, 3, 4].map(() => firstArg(queue.getNowait())),
-      [0, 1, 2, 3, 4],
-    );
-    assert.throws(
-      () => queue.getNowait(),
-      (e: unknown) => e instanceof QueueEmptyError && /queue "task:\*" is empty/.test(e.message),
-    );
+    assert.deepEqual([0, 1, 2, 3, 4].map(() => firstArg(queue.getNowait())), [0, 1, 2, 3, 4]);
+    assert.throws(() => queue.getNowait(), (e: unknown) => e instanceof QueueEmptyError && /queue "task:\*" is empty/.test(e.message));
   });
 
   it("standalone queues with one filter each get their own copy", () => {

@@ -20,10 +20,7 @@ describe("request/response on one bus", () => {
     bus.follow("calc:add", (m) => (m.args as number[]).reduce((a, b) => a + b, 0) + Number(m.kwargs.extra ?? 0));
     assert.equal(await bus.ask<number>("calc:add", 1, 2, kw({ extra: 10 })), 13);
     const answers = await bus.request("calc:add", 4, 5);
-    assert.deepEqual(
-      answers.map((a) => (a.ok ? a.value : a.error)),
-      [9],
-    );
+    assert.deepEqual(answers.map((a) => (a.ok ? a.value : a.error)), [9]);
     assert.equal(answers[0]?.bus, "solo");
     assert.equal(bus.pendingRequests, 0);
   });
@@ -46,10 +43,7 @@ describe("request/response on one bus", () => {
     assert.equal(failed.error.remoteName, "TypeError");
     assert.equal(failed.error.bus, "errs");
     assert.match(failed.error.message, /bad job/);
-    assert.deepEqual(
-      answers.filter((a) => a.ok).map((a) => a.ok && a.value),
-      ["done"],
-    );
+    assert.deepEqual(answers.filter((a) => a.ok).map((a) => a.ok && a.value), ["done"]);
     await assert.rejects(bus.ask("job:run"), (e: unknown) => e instanceof RemoteError && e.code === "REMOTE_ERROR");
   });
 
@@ -63,10 +57,7 @@ describe("request/response on one bus", () => {
       (e: unknown) => e,
     );
     assert.ok(error instanceof RequestTimeoutError, String(error));
-    assert.deepEqual(
-      error.answers.map((a) => a.ok && a.value),
-      ["quick"],
-    );
+    assert.deepEqual(error.answers.map((a) => a.ok && a.value), ["quick"]);
     assert.ok(Date.now() - started < 5_000);
     bus.close();
   });

@@ -23,13 +23,7 @@ describe("routing index", () => {
     bus.follow("x:*", follower("f")); // x:* grows again
     assert.equal(bus.twitter("x:y"), 5);
     assert.deepEqual(got, ["b", "c", "d", "e", "f"]);
-    assert.deepEqual(
-      bus
-        .patterns()
-        .map((p) => p.id)
-        .sort(),
-      ["*:y", "x:*", "x:y"],
-    );
+    assert.deepEqual(bus.patterns().map((p) => p.id).sort(), ["*:y", "x:*", "x:y"]);
     bus.close();
   });
 

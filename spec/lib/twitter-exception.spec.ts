@@ -31,14 +31,8 @@ describe("twitterException (berryMQ 0.3's twitter_exception)", () => {
     const run = twitterException("job:error", { bus, reraise: true, withTraceback: false })(() => {
       throw boom;
     });
-    assert.throws(
-      () => run(),
-      (e: unknown) => e === boom,
-    );
-    assert.deepEqual(
-      got.map((m) => [m.id, m.args, m.kwargs]),
-      [["job:error", ["RangeError: too big"], { type: "RangeError", message: "too big" }]],
-    );
+    assert.throws(() => run(), (e: unknown) => e === boom);
+    assert.deepEqual(got.map((m) => [m.id, m.args, m.kwargs]), [["job:error", ["RangeError: too big"], { type: "RangeError", message: "too big" }]]);
   });
 
   it("catches a rejected promise the same way; a thrown non-Error is described", async () => {
@@ -50,13 +44,7 @@ describe("twitterException (berryMQ 0.3's twitter_exception)", () => {
       throw 42;
     });
     await assert.rejects(loud(), (e: unknown) => e === 42);
-    assert.deepEqual(
-      got.map((m) => m.kwargs),
-      [
-        { type: "Error", message: "later" },
-        { type: "number", message: "42" },
-      ],
-    );
+    assert.deepEqual(got.map((m) => m.kwargs), [{ type: "Error", message: "later" }, { type: "number", message: "42" }]);
     assert.equal(got[1]?.args[0], "number: 42");
   });
 

@@ -4,17 +4,7 @@
 // tarball with publint and @arethetypeswrong/cli.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -49,26 +39,12 @@ describe("the packed package, installed with the core only", () => {
   before(() => {
     work = mkdtempSync(join(tmpdir(), "berrymq-pack-"));
     tarball = join(work, npm(["pack", "--pack-destination", work], root).trim().split("\n").at(-1) as string);
-    const packed = CORE_DEPENDENCIES.map((name) =>
-      join(
-        work,
-        npm(["pack", "--pack-destination", work, join(root, "node_modules", name)], work)
-          .trim()
-          .split("\n")
-          .at(-1) as string,
-      ),
-    );
+    const packed = CORE_DEPENDENCIES.map((name) => join(work, npm(["pack", "--pack-destination", work, join(root, "node_modules", name)], work).trim().split("\n").at(-1) as string));
     app = join(work, "app");
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
     npm(
-      [
-        "install",
-        "--offline",
-        tarball,
-        ...packed,
-        ...["typescript", "tsx", "@types/node"].map((name) => join(root, "node_modules", name)),
-      ],
+      ["install", "--offline", tarball, ...packed, ...["typescript", "tsx", "@types/node"].map((name) => join(root, "node_modules", name))],
       app,
     );
     // The program is kept as .ts.txt: it imports "berrymq" as a user does, which this repository's own
@@ -83,32 +59,15 @@ describe("the packed package, installed with the core only", () => {
 
   it("ships LICENSE, README and dist, not sources or specs; installs neither zeromq nor ioredis", () => {
     const listing = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n");
-    for (const file of [
-      "package/LICENSE",
-      "package/README.md",
-      "package/package.json",
-      "package/dist/lib/index.js",
-      "package/dist/lib/index.d.ts",
-    ]) {
+    for (const file of ["package/LICENSE", "package/README.md", "package/package.json", "package/dist/lib/index.js", "package/dist/lib/index.d.ts"]) {
       assert.ok(listing.includes(file), `${file} in the tarball`);
     }
-    assert.ok(
-      !listing.some((file) => file.startsWith("package/spec/") || file.startsWith("package/lib/")),
-      "no specs or sources",
-    );
+    assert.ok(!listing.some((file) => file.startsWith("package/spec/") || file.startsWith("package/lib/")), "no specs or sources");
     assert.match(readFileSync(join(app, "node_modules/berrymq/LICENSE"), "utf8"), /^MIT License/);
-    for (const peer of ["zeromq", "ioredis"])
-      assert.equal(existsSync(join(app, "node_modules", peer)), false, `${peer} not installed`);
-    const manifest = JSON.parse(readFileSync(join(app, "node_modules/berrymq/package.json"), "utf8")) as Record<
-      string,
-      Record<string, unknown>
-    >;
+    for (const peer of ["zeromq", "ioredis"]) assert.equal(existsSync(join(app, "node_modules", peer)), false, `${peer} not installed`);
+    const manifest = JSON.parse(readFileSync(join(app, "node_modules/berrymq/package.json"), "utf8")) as Record<string, Record<string, unknown>>;
     assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), CORE_DEPENDENCIES);
-    assert.deepEqual(manifest.peerDependenciesMeta, {
-      ioredis: { optional: true },
-      msgpackr: { optional: true },
-      zeromq: { optional: true },
-    });
+    assert.deepEqual(manifest.peerDependenciesMeta, { ioredis: { optional: true }, msgpackr: { optional: true }, zeromq: { optional: true } });
     const bytes = ["berrymq", ...CORE_DEPENDENCIES].reduce((total, name) => total + sizeOf(join(app, "node_modules", name)), 0);
     console.log(`core-only install: ${(bytes / 1024).toFixed(0)} KiB (berrymq + ${CORE_DEPENDENCIES.join(", ")})`);
     assert.ok(bytes < 5 * 1024 * 1024, `core-only install is ${bytes} bytes`);
@@ -137,15 +96,7 @@ describe("the packed package, installed with the core only", () => {
     it(`a TypeScript program compiled with ${mode} runs: inheritance, statics, namespaces, missing peers`, () => {
       const out = join(app, mode.startsWith("standard") ? "out-standard" : "out-legacy");
       const tsconfig = {
-        compilerOptions: {
-          target: "ES2022",
-          module: "NodeNext",
-          moduleResolution: "NodeNext",
-          strict: true,
-          outDir: out,
-          types: ["node"],
-          ...options,
-        },
+        compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, outDir: out, types: ["node"], ...options },
         files: ["consumer.ts"],
       };
       writeFileSync(join(app, "tsconfig.json"), JSON.stringify(tsconfig));
@@ -156,10 +107,7 @@ describe("the packed package, installed with the core only", () => {
   }
 
   it("the same program runs through tsx (esbuild's decorators)", () => {
-    writeFileSync(
-      join(app, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { target: "ES2022", module: "NodeNext", strict: true } }),
-    );
+    writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { target: "ES2022", module: "NodeNext", strict: true } }));
     assert.deepEqual(JSON.parse(run(process.execPath, ["--import", "tsx", "consumer.ts"], app)), expected);
   });
 

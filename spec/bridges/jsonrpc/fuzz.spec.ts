@@ -117,7 +117,7 @@ function toText(value: unknown, token: string): string {
 }
 
 function seedOf(rnd: () => number, legacy?: boolean): unknown {
-  const pool = legacy === undefined ? SEEDS : SEEDS.filter((s) => "jsonrpc" in s !== legacy);
+  const pool = legacy === undefined ? SEEDS : SEEDS.filter((s) => ("jsonrpc" in s) !== legacy);
   return structuredClone(pool[Math.floor(rnd() * pool.length)]);
 }
 
@@ -183,13 +183,7 @@ function singleCase(rnd: () => number, token: string): Case {
       { status: 200, headers: { "content-type": "text/xml" } },
       { status: 200, headers: { "content-type": "application/json; charset=utf-8" } },
     ][Math.floor(rnd() * 7)] as { status: number; headers: Record<string, string> };
-    return {
-      ...base,
-      body,
-      headers: bad.headers,
-      status: bad.status,
-      code: bad.status === 200 ? undefined : BridgeErrorCode.Forbidden,
-    } as Case;
+    return { ...base, body, headers: bad.headers, status: bad.status, code: bad.status === 200 ? undefined : BridgeErrorCode.Forbidden } as Case;
   }
   // Huge strings: below the body limit (answered) or above it (413).
   const size = rnd() < 0.5 ? 200_000 + Math.floor(rnd() * 600_000) : MAX_BODY + 1 + Math.floor(rnd() * 100_000);
@@ -242,11 +236,9 @@ function verdict(test: Case, status: number, text: string, seen: Set<number | "o
       continue;
     }
     seen.add(error.code as number);
-    if (!KNOWN_CODES.has(error.code as number) || typeof error.message !== "string")
-      return `bad error ${text.slice(0, 200)} for ${shown}`;
+    if (!KNOWN_CODES.has(error.code as number) || typeof error.message !== "string") return `bad error ${text.slice(0, 200)} for ${shown}`;
     if (error.code === BridgeErrorCode.InternalError) return `internal error ${String(error.message)} for ${shown}`;
-    if (test.code !== undefined && error.code !== test.code)
-      return `code ${String(error.code)} (expected ${test.code}) for ${shown}`;
+    if (test.code !== undefined && error.code !== test.code) return `code ${String(error.code)} (expected ${test.code}) for ${shown}`;
   }
   return undefined;
 }
@@ -271,10 +263,7 @@ function completeAnswers(text: string): { count: number; statuses: number[] } {
 async function pipeline(url: string, bodies: string[]): Promise<string> {
   const { port } = new URL(url);
   const wire = bodies
-    .map(
-      (body) =>
-        `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    )
+    .map((body) => `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
     .join("");
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), "127.0.0.1");
@@ -328,12 +317,7 @@ describe("fuzzing a bridge server", () => {
     const batches: Case[] = [];
     for (let b = 0; b < BATCHES; b++) {
       const entries = Array.from({ length: BATCH_SIZE }, () => toText(mutate(seedOf(rnd, false), rnd), token));
-      batches.push({
-        body: `[${entries.join(",")}]`,
-        headers: { "content-type": "application/json" },
-        status: 200,
-        chunked: rnd() < 0.1,
-      });
+      batches.push({ body: `[${entries.join(",")}]`, headers: { "content-type": "application/json" }, status: 200, chunked: rnd() < 0.1 });
       cases += BATCH_SIZE;
     }
     await run(batches, 8);

@@ -34,36 +34,15 @@ describe("never crash", () => {
     const cases: [string, (answer: unknown) => void][] = [
       [deep, (a) => assert.equal((a as Rpc[])[0]?.error?.code, BridgeErrorCode.InvalidRequest)],
       [`[${deep}]`, (a) => assert.equal((a as Rpc[])[0]?.error?.code, BridgeErrorCode.InvalidRequest)],
-      [
-        `[{"jsonrpc": ${deep}, "id": 1, "method": "x"}]`,
-        (a) => assert.equal((a as Rpc[])[0]?.error?.code, BridgeErrorCode.InvalidRequest),
-      ],
-      [
-        `{"jsonrpc": "2.0", "id": ${deep}, "method": "berrymq.hello"}`,
-        (a) => assert.equal((a as Rpc).error?.code, BridgeErrorCode.InvalidRequest),
-      ],
+      [`[{"jsonrpc": ${deep}, "id": 1, "method": "x"}]`, (a) => assert.equal((a as Rpc[])[0]?.error?.code, BridgeErrorCode.InvalidRequest)],
+      [`{"jsonrpc": "2.0", "id": ${deep}, "method": "berrymq.hello"}`, (a) => assert.equal((a as Rpc).error?.code, BridgeErrorCode.InvalidRequest)],
       [`{"id": ${deep}, "method": "connect_oneway", "params": [10]}`, (a) => assert.equal((a as Legacy).id, null)],
-      [
-        `{"id": null, "method": ${deep}, "params": []}`,
-        (a) => assert.equal((a as Legacy).error?.code, BridgeErrorCode.InvalidRequest),
-      ],
+      [`{"id": null, "method": ${deep}, "params": []}`, (a) => assert.equal((a as Legacy).error?.code, BridgeErrorCode.InvalidRequest)],
       // A deeply nested token is an invalid token, not an internal error.
-      [
-        `{"id": null, "method": "send_message", "params": [${deep}, "a:b", [], {}]}`,
-        (a) => assert.equal((a as Legacy).result, "invalid token"),
-      ],
-      [
-        `{"jsonrpc": "2.0", "id": 1, "method": "berrymq.getNowait", "params": {"token": ${deep}}}`,
-        (a) => assert.equal((a as Rpc).error?.code, BridgeErrorCode.InvalidToken),
-      ],
-      [
-        `{"id": null, "method": "send_message", "params": ["${token}", "a:b", ${deep}, {}]}`,
-        (a) => assert.equal((a as Legacy).error?.code, BridgeErrorCode.InvalidParams),
-      ],
-      [
-        `{"id": null, "method": "get", "params": ["${token}", true, ${deep}]}`,
-        (a) => assert.ok((a as Legacy).result === "invalid token" || (a as Legacy).error !== null),
-      ],
+      [`{"id": null, "method": "send_message", "params": [${deep}, "a:b", [], {}]}`, (a) => assert.equal((a as Legacy).result, "invalid token")],
+      [`{"jsonrpc": "2.0", "id": 1, "method": "berrymq.getNowait", "params": {"token": ${deep}}}`, (a) => assert.equal((a as Rpc).error?.code, BridgeErrorCode.InvalidToken)],
+      [`{"id": null, "method": "send_message", "params": ["${token}", "a:b", ${deep}, {}]}`, (a) => assert.equal((a as Legacy).error?.code, BridgeErrorCode.InvalidParams)],
+      [`{"id": null, "method": "get", "params": ["${token}", true, ${deep}]}`, (a) => assert.ok((a as Legacy).result === "invalid token" || (a as Legacy).error !== null)],
     ];
     for (const [body, check] of cases) {
       const answer = await post(server.url, body);
@@ -77,10 +56,7 @@ describe("never crash", () => {
 
   it("parses 100,000 levels of nesting (no stack overflow) and refuses it as data", async () => {
     const token = await oneway(server.url);
-    const answer = await post(
-      server.url,
-      `{"id": null, "method": "send_message", "params": ["${token}", "a:b", [${nested(100_000)}], {}]}`,
-    );
+    const answer = await post(server.url, `{"id": null, "method": "send_message", "params": ["${token}", "a:b", [${nested(100_000)}], {}]}`);
     assert.equal((answer.body as Legacy).error?.code, BridgeErrorCode.InvalidParams);
     assert.match((answer.body as Legacy).error?.message ?? "", /nested too deep/);
   });
@@ -142,11 +118,7 @@ describe("web pages and other hosts", () => {
       });
       const issued = (answer.body as { result: { token: string } }).result.token;
       assert.ok(typeof issued === "string" && issued !== "chosen-by-caller");
-      const withChosen = await post(server.url, {
-        id: null,
-        method: "send_message",
-        params: ["chosen-by-caller", "a:b", [], {}],
-      });
+      const withChosen = await post(server.url, { id: null, method: "send_message", params: ["chosen-by-caller", "a:b", [], {}] });
       assert.equal((withChosen.body as Legacy).result, "invalid token");
       const withIssued = await post(server.url, { id: null, method: "send_message", params: [issued, "issued:ok", [], {}] });
       assert.equal((withIssued.body as Legacy).result, "ok");
@@ -185,15 +157,7 @@ describe("bounded resources", () => {
   before(async () => {
     server = await startPeer({
       busId: "bounded",
-      server: {
-        maxSessions: 20,
-        queueSize: 5,
-        maxBatch: 10,
-        defaultTtl: 1,
-        maxConnections: 8,
-        requestTimeout: 1_000,
-        headersTimeout: 1_000,
-      },
+      server: { maxSessions: 20, queueSize: 5, maxBatch: 10, defaultTtl: 1, maxConnections: 8, requestTimeout: 1_000, headersTimeout: 1_000 },
     });
   });
   after(async () => {
@@ -202,8 +166,7 @@ describe("bounded resources", () => {
 
   it("caps open tokens (LimitExceeded) and gives every token a ttl by default", async () => {
     const answers: Legacy[] = [];
-    for (let i = 0; i < 22; i++)
-      answers.push((await post(server.url, { id: null, method: "connect_via_queue", params: ["q:*", null] })).body as Legacy);
+    for (let i = 0; i < 22; i++) answers.push((await post(server.url, { id: null, method: "connect_via_queue", params: ["q:*", null] })).body as Legacy);
     const refused = answers.filter((a) => a.error !== null);
     assert.equal(refused.length, 2);
     assert.equal(refused[0]?.error?.code, BridgeErrorCode.LimitExceeded);
@@ -217,14 +180,10 @@ describe("bounded resources", () => {
   });
 
   it("bounds a queue session's queue and reports the overflow", async () => {
-    const queue = ((await post(server.url, { id: null, method: "connect_via_queue", params: ["flood:*", 60] })).body as Legacy)
-      .result;
+    const queue = ((await post(server.url, { id: null, method: "connect_via_queue", params: ["flood:*", 60] })).body as Legacy).result;
     const token = await oneway(server.url, 60);
     for (let i = 0; i < 8; i++) await post(server.url, { id: null, method: "send_message", params: [token, "flood:n", [i], {}] });
-    await waitFor(
-      () => server.events.filter((e) => e.event === "error" && e.code === "QUEUE_OVERFLOW").length >= 3,
-      "overflow reported",
-    );
+    await waitFor(() => server.events.filter((e) => e.event === "error" && e.code === "QUEUE_OVERFLOW").length >= 3, "overflow reported");
     const got: unknown[] = [];
     for (;;) {
       const answer = (await post(server.url, { id: null, method: "get_nowait", params: [queue] })).body as Legacy;
@@ -254,14 +213,12 @@ describe("bounded resources", () => {
     assert.equal((answer.body as Rpc).error?.code, BridgeErrorCode.LimitExceeded);
     assert.ok(answer.text.length < 300);
   });
+
 });
 
 describe("bounded connections", () => {
   it("caps connections, and cuts slow-body sockets after requestTimeout so they cannot lock clients out", async () => {
-    const server = await startPeer({
-      busId: "slow",
-      server: { maxConnections: 8, requestTimeout: 1_000, headersTimeout: 1_000 },
-    });
+    const server = await startPeer({ busId: "slow", server: { maxConnections: 8, requestTimeout: 1_000, headersTimeout: 1_000 } });
     const port = Number(new URL(server.url).port);
     const open = (): Socket => {
       const socket = connect(port, "127.0.0.1");
@@ -295,16 +252,8 @@ describe("bounded connections", () => {
 describe("shutdown", () => {
   it("a long-poll waiting when the server closes answers QueueClosed (-32005), not an internal error", async () => {
     const server = await startPeer({ busId: "closing" });
-    const token = (
-      (
-        await post(server.url, {
-          jsonrpc: "2.0",
-          id: 1,
-          method: "berrymq.connect",
-          params: { style: "queue", filter: "z:*", ttl: 60 },
-        })
-      ).body as { result: { token: string } }
-    ).result.token;
+    const token = ((await post(server.url, { jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "queue", filter: "z:*", ttl: 60 } }))
+      .body as { result: { token: string } }).result.token;
     const pending = post(server.url, { jsonrpc: "2.0", id: 2, method: "berrymq.get", params: { token } });
     await sleep(200);
     server.command({ cmd: "close" });

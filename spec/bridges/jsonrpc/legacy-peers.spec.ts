@@ -30,22 +30,14 @@ describe("berryMQ 0.3 peers in a mesh", () => {
         ["from-b", pb],
         ["from-c", pc],
       ];
-      for (const [name, origin] of origins)
-        origin.command({ cmd: "twitter", id: `ring:${name}`, args: [name], kwargs: { k: 1 } });
+      for (const [name, origin] of origins) origin.command({ cmd: "twitter", id: `ring:${name}`, args: [name], kwargs: { k: 1 } });
       for (const [name] of origins) {
-        await waitFor(
-          () => pa.messages(`ring:${name}`).length >= 1 && pc.messages(`ring:${name}`).length >= 1,
-          `${name} at A and C`,
-        );
+        await waitFor(() => pa.messages(`ring:${name}`).length >= 1 && pc.messages(`ring:${name}`).length >= 1, `${name} at A and C`);
       }
       // Give echoes time to come round (they did, endlessly, before).
       await sleep(1_500);
       for (const [name] of origins) {
-        assert.equal(
-          pa.messages(`ring:${name}`).length,
-          1,
-          `${name} delivered once at A: ${JSON.stringify(pa.messages(`ring:${name}`))}`,
-        );
+        assert.equal(pa.messages(`ring:${name}`).length, 1, `${name} delivered once at A: ${JSON.stringify(pa.messages(`ring:${name}`))}`);
         assert.equal(pc.messages(`ring:${name}`).length, 1, `${name} delivered once at C`);
         const atB = pb.messages(`ring:${name}`).length;
         assert.ok(atB >= 1 && atB <= 2, `${name} reached the 0.3 node (${atB}: at most once per berrymq neighbour)`);
@@ -106,14 +98,8 @@ describe("berryMQ 0.3 peers in a mesh", () => {
       b = await startLegacyNode({ peers: [a.url] });
       const pa = a;
       b.command({ cmd: "raw", body: '{"id": 1, "method": "send_message", "params": [TOKEN, "num:nan", [NaN], {}]}' });
-      b.command({
-        cmd: "raw",
-        body: '{"id": 2, "method": "send_message", "params": [TOKEN, "num:big", [9007199254740993], {}]}',
-      });
-      b.command({
-        cmd: "raw",
-        body: '{"id": 3, "method": "send_message", "params": [TOKEN, "num:exact", [9007199254740992, 1e308], {}]}',
-      });
+      b.command({ cmd: "raw", body: '{"id": 2, "method": "send_message", "params": [TOKEN, "num:big", [9007199254740993], {}]}' });
+      b.command({ cmd: "raw", body: '{"id": 3, "method": "send_message", "params": [TOKEN, "num:exact", [9007199254740992, 1e308], {}]}' });
       await waitFor(() => pa.messages("num:exact").length === 1, "the exact numbers");
       assert.deepEqual(pa.messages("num:exact")[0]?.args, [9_007_199_254_740_992, 1e308]);
       assert.equal(pa.messages("num:nan").length, 0);

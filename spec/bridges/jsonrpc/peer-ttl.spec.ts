@@ -42,7 +42,10 @@ describe("the server's link back to a peer, and the peer's ttl", () => {
       await waitFor(() => server.connections === 1, "the peer to link again after its token expired");
       bus.twitter("ttl:down", "after");
       peer.command({ cmd: "twitter", id: "ttl:up", args: ["back"] });
-      await waitFor(() => peer.messages("ttl:down").length >= 2 && fromPeer.length === 1, "messages both ways over the new link");
+      await waitFor(
+        () => peer.messages("ttl:down").length >= 2 && fromPeer.length === 1,
+        "messages both ways over the new link",
+      );
       await sleep(200);
       assert.deepEqual(
         peer.messages("ttl:down").map((m) => m.args?.[0]),

@@ -259,8 +259,7 @@ describe("keys and numbers on every wire form", () => {
   });
 
   it("carries constructor and prototype keys as ordinary data; refuses __proto__ and constructor.prototype", async () => {
-    const token = ((await post(server.url, { id: null, method: "connect_oneway", params: [60] })).body as Legacy)
-      .result as string;
+    const token = ((await post(server.url, { id: null, method: "connect_oneway", params: [60] })).body as Legacy).result as string;
     const data = '{"constructor": "Foo", "prototype": {"x": 1}, "deep": [{"constructor": {"name": "Bar"}}]}';
     const bodies = [
       `{"id": 1, "method": "send_message", "params": ["${token}", "keys:legacy", [${data}], ${data}]}`,
@@ -278,49 +277,22 @@ describe("keys and numbers on every wire form", () => {
       assert.deepEqual(server.messages(id)[0]?.args, [JSON.parse(data)]);
     }
     for (const bad of ['{"__proto__": {"polluted": 1}}', '{"constructor": {"prototype": {"polluted": 1}}}']) {
-      const legacy = await post(
-        server.url,
-        `{"id": 1, "method": "send_message", "params": ["${token}", "keys:bad", [], ${bad}]}`,
-      );
+      const legacy = await post(server.url, `{"id": 1, "method": "send_message", "params": ["${token}", "keys:bad", [], ${bad}]}`);
       assert.equal((legacy.body as Legacy).error?.code, BridgeErrorCode.InvalidParams, legacy.text);
-      const rpc = await post(
-        server.url,
-        `{"jsonrpc": "2.0", "id": 1, "method": "berrymq.twitter", "params": {"token": "${token}", "identifier": "keys:bad", "kwargs": ${bad}}}`,
-      );
+      const rpc = await post(server.url, `{"jsonrpc": "2.0", "id": 1, "method": "berrymq.twitter", "params": {"token": "${token}", "identifier": "keys:bad", "kwargs": ${bad}}}`);
       assert.equal((rpc.body as Rpc).error?.code, BridgeErrorCode.InvalidParams, rpc.text);
     }
     assert.equal(server.messages("keys:bad").length, 0);
   });
 
   it("never changes a number: NaN, Infinity, overflowing literals and integers beyond 2^53 are refused, naming them", async () => {
-    const token = ((await post(server.url, { id: null, method: "connect_oneway", params: [60] })).body as Legacy)
-      .result as string;
+    const token = ((await post(server.url, { id: null, method: "connect_oneway", params: [60] })).body as Legacy).result as string;
     const cases: [string, number, RegExp][] = [
-      [
-        `{"id": 1, "method": "send_message", "params": ["${token}", "n:a", [NaN], {}]}`,
-        BridgeErrorCode.ParseError,
-        /NaN is not a JSON number/,
-      ],
-      [
-        `{"id": 1, "method": "send_message", "params": ["${token}", "n:a", [-Infinity], {}]}`,
-        BridgeErrorCode.ParseError,
-        /-Infinity is not a JSON number/,
-      ],
-      [
-        `{"id": 1, "method": "send_message", "params": ["${token}", "n:a", [1e400], {}]}`,
-        BridgeErrorCode.InexactNumber,
-        /1e400.*Infinity/,
-      ],
-      [
-        `{"id": 1, "method": "send_message", "params": ["${token}", "n:a", [], {"id": 12345678901234567891}]}`,
-        BridgeErrorCode.InexactNumber,
-        /12345678901234567891.*2\^53/,
-      ],
-      [
-        `{"jsonrpc": "2.0", "id": 1, "method": "berrymq.twitter", "params": {"token": "${token}", "identifier": "n:a", "args": [-9007199254740993]}}`,
-        BridgeErrorCode.InexactNumber,
-        /-9007199254740993/,
-      ],
+      [`{"id": 1, "method": "send_message", "params": ["${token}", "n:a", [NaN], {}]}`, BridgeErrorCode.ParseError, /NaN is not a JSON number/],
+      [`{"id": 1, "method": "send_message", "params": ["${token}", "n:a", [-Infinity], {}]}`, BridgeErrorCode.ParseError, /-Infinity is not a JSON number/],
+      [`{"id": 1, "method": "send_message", "params": ["${token}", "n:a", [1e400], {}]}`, BridgeErrorCode.InexactNumber, /1e400.*Infinity/],
+      [`{"id": 1, "method": "send_message", "params": ["${token}", "n:a", [], {"id": 12345678901234567891}]}`, BridgeErrorCode.InexactNumber, /12345678901234567891.*2\^53/],
+      [`{"jsonrpc": "2.0", "id": 1, "method": "berrymq.twitter", "params": {"token": "${token}", "identifier": "n:a", "args": [-9007199254740993]}}`, BridgeErrorCode.InexactNumber, /-9007199254740993/],
     ];
     for (const [body, code, message] of cases) {
       const answer = await post(server.url, body);
@@ -329,10 +301,7 @@ describe("keys and numbers on every wire form", () => {
       assert.match(error?.message ?? "", message);
     }
     // Exactly representable ones, and digits inside strings, pass unchanged.
-    const ok = await post(
-      server.url,
-      `{"id": 1, "method": "send_message", "params": ["${token}", "n:ok", [9007199254740992, "12345678901234567891", 1e300, 0.1], {}]}`,
-    );
+    const ok = await post(server.url, `{"id": 1, "method": "send_message", "params": ["${token}", "n:ok", [9007199254740992, "12345678901234567891", 1e300, 0.1], {}]}`);
     assert.equal((ok.body as Legacy).result, "ok", ok.text);
     await waitFor(() => server.messages("n:ok").length === 1, "n:ok");
     assert.deepEqual(server.messages("n:ok")[0]?.args, [9_007_199_254_740_992, "12345678901234567891", 1e300, 0.1]);

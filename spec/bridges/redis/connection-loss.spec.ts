@@ -35,19 +35,11 @@ describe("connection loss", () => {
     const pending = worker.receive({ timeout: 20_000 }); // blocked in Redis when it dies
     await sleep(50);
     await server.kill();
-    await waitFor(
-      () => senderErrors.length > 0 && workerErrors.length > 0 && warnings.length > 0,
-      "connection loss reported",
-      5_000,
-    );
+    await waitFor(() => senderErrors.length > 0 && workerErrors.length > 0 && warnings.length > 0, "connection loss reported", 5_000);
     await sleep(500); // ioredis retries meanwhile, each failing: still one report
     assert.deepEqual(codes(senderErrors), ["REDIS_CONNECTION"]);
     assert.deepEqual(codes(workerErrors), ["REDIS_CONNECTION"]);
-    assert.deepEqual(
-      warnings.map((warning) => (warning as BerryError).code),
-      ["REDIS_CONNECTION"],
-      "no listener: a process warning",
-    );
+    assert.deepEqual(warnings.map((warning) => (warning as BerryError).code), ["REDIS_CONNECTION"], "no listener: a process warning");
     await server.restart();
     const sent = await sender.send("after", { to: "loss-worker", timeout: 10_000 });
     const task = await pending;

@@ -9,8 +9,7 @@ describe("hash slots and prefixes", () => {
     assert.equal(effectiveHashTag("app:{orders}:"), "orders");
     assert.equal(effectiveHashTag("berrymq:{durable}:"), "durable");
     assert.equal(effectiveHashTag("a{b}{c}"), "b");
-    for (const prefix of ["plain:", "app:{}{x}:", "app:{}:", "app:{open:", "app:}{", ""])
-      assert.equal(effectiveHashTag(prefix), undefined, prefix);
+    for (const prefix of ["plain:", "app:{}{x}:", "app:{}:", "app:{open:", "app:}{", ""]) assert.equal(effectiveHashTag(prefix), undefined, prefix);
   });
 
   it("refuses, on every server shape, a prefix whose keys would scatter (the bad value named)", () => {

@@ -122,20 +122,11 @@ describe("RedisLink", () => {
     bus.follow("x:*", (m) => void got.push(m));
     const raw = new Redis(server.url);
     await raw.publish(`${prefix}x:y`, "not a frame");
-    await raw.publish(
-      `${prefix}x:y`,
-      `other\n[{"v":1,"id":"x:y","args":[],"kwargs":{"__proto__":1},"messageId":"m1","timestamp":1,"hops":["o"]}]`,
-    );
-    await raw.publish(
-      `${prefix}x:y`,
-      `other\n[{"v":1,"id":"x:y","args":[1],"kwargs":{},"messageId":"m2","timestamp":1,"hops":["o"]}]`,
-    );
+    await raw.publish(`${prefix}x:y`, `other\n[{"v":1,"id":"x:y","args":[],"kwargs":{"__proto__":1},"messageId":"m1","timestamp":1,"hops":["o"]}]`);
+    await raw.publish(`${prefix}x:y`, `other\n[{"v":1,"id":"x:y","args":[1],"kwargs":{},"messageId":"m2","timestamp":1,"hops":["o"]}]`);
     await waitFor(() => got.length === 1, "the valid message");
     assert.equal(link.stats.rejected, 2);
-    assert.deepEqual(
-      errors.map((error) => error.code),
-      ["INVALID_ENVELOPE", "INVALID_ENVELOPE"],
-    );
+    assert.deepEqual(errors.map((error) => error.code), ["INVALID_ENVELOPE", "INVALID_ENVELOPE"]);
     raw.disconnect();
     await link.close();
   });
@@ -155,7 +146,7 @@ describe("RedisLink", () => {
     await link.close();
   });
 
-  it('importFilters: "followers": the PSUBSCRIBE set follows the bus\'s followers as they come and go', async () => {
+  it("importFilters: \"followers\": the PSUBSCRIBE set follows the bus's followers as they come and go", async () => {
     const prefix = `fol-${randomUUID()}:`;
     const sender = await linkedBus(prefix);
     const bus = new Bus();
@@ -194,11 +185,7 @@ describe("RedisLink", () => {
     assert.equal(lazy.status, "wait");
     await link.close();
     // What another copy of ioredis hands over: same methods, another class. Duplicated, not mistaken for options.
-    const foreign = {
-      status: "wait",
-      options: { host: "127.0.0.1", port: server.port },
-      duplicate: (overrides: object) => new Redis(server.url, overrides),
-    };
+    const foreign = { status: "wait", options: { host: "127.0.0.1", port: server.port }, duplicate: (overrides: object) => new Redis(server.url, overrides) };
     const viaForeign = await RedisLink.connect({ bus, connection: foreign as unknown as Redis, prefix });
     await viaForeign.close();
     await assert.rejects(RedisLink.connect({ bus, connection: 42 as unknown as string }), /invalid connection 42/);

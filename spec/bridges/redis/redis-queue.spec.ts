@@ -80,22 +80,13 @@ describe("RedisQueue", () => {
     const sent: string[] = [];
     bus.on("message", (m) => void (m.action !== "stop" && sent.push(m.messageId)));
     for (let i = 0; i < 40; i++) bus.twitter("job:work", i);
-    await waitFor(
-      () => consumers.reduce((n, c) => n + c.lines.filter((l) => l.startsWith("got ")).length, 0) === 40,
-      "40 taken",
-      10_000,
-    );
+    await waitFor(() => consumers.reduce((n, c) => n + c.lines.filter((l) => l.startsWith("got ")).length, 0) === 40, "40 taken", 10_000);
     bus.twitter("job:stop");
     bus.twitter("job:stop");
     assert.deepEqual(await Promise.all(consumers.map((consumer) => consumer.exit())), [0, 0]);
-    const got = consumers.map((consumer) =>
-      consumer.lines.filter((line) => line.startsWith("got ")).map((line) => line.slice(4)),
-    );
+    const got = consumers.map((consumer) => consumer.lines.filter((line) => line.startsWith("got ")).map((line) => line.slice(4)));
     assert.deepEqual([...got.flat()].sort(), [...sent].sort(), "every message taken exactly once");
-    assert.ok(
-      got.every((list) => list.length > 0),
-      "both consumers took part",
-    );
+    assert.ok(got.every((list) => list.length > 0), "both consumers took part");
     await queue.close();
     bus.close();
   });
@@ -111,10 +102,7 @@ describe("RedisQueue", () => {
     const seenOnB: Message[] = [];
     b.follow("job:*", (m) => void seenOnB.push(m));
     a.twitter("job:once", 1);
-    await waitFor(
-      () => seenOnB.length === 1 && qa.stats.pushed + qb.stats.pushed + qa.stats.duplicates + qb.stats.duplicates === 2,
-      "both fed",
-    );
+    await waitFor(() => seenOnB.length === 1 && qa.stats.pushed + qb.stats.pushed + qa.stats.duplicates + qb.stats.duplicates === 2, "both fed");
     assert.equal(qa.stats.pushed + qb.stats.pushed, 1);
     assert.equal(await qa.qsize(), 1);
     await Promise.all([qa.close(), qb.close(), la.close(), lb.close()]);
@@ -127,20 +115,10 @@ describe("RedisQueue", () => {
     bus.on("error", (error) => void errors.push(error));
     const queue = queueOn(bus, prefix, { feed: false });
     const raw = new Redis(server.url);
-    await raw.rpush(
-      queue.key,
-      "{not json",
-      '{"v":1,"id":"job:x","args":[],"kwargs":{"__proto__":1},"messageId":"m","timestamp":1,"hops":["h"]}',
-    );
-    await raw.rpush(
-      queue.key,
-      JSON.stringify({ v: 1, id: "job:ok", args: [], kwargs: {}, messageId: "m2", timestamp: 1, hops: ["h"] }),
-    );
+    await raw.rpush(queue.key, "{not json", '{"v":1,"id":"job:x","args":[],"kwargs":{"__proto__":1},"messageId":"m","timestamp":1,"hops":["h"]}');
+    await raw.rpush(queue.key, JSON.stringify({ v: 1, id: "job:ok", args: [], kwargs: {}, messageId: "m2", timestamp: 1, hops: ["h"] }));
     assert.equal((await queue.get({ timeout: 1_000 })).id, "job:ok");
-    assert.deepEqual(
-      errors.map((error) => error.code),
-      ["INVALID_ENVELOPE", "INVALID_ENVELOPE"],
-    );
+    assert.deepEqual(errors.map((error) => error.code), ["INVALID_ENVELOPE", "INVALID_ENVELOPE"]);
     raw.disconnect();
     await queue.close();
   });

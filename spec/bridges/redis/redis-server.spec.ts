@@ -5,10 +5,7 @@ import { startRedis } from "../../helpers/redis-server.js";
 
 describe("redis-server spec helper", () => {
   it("fails with install instructions when the redis-server binary is missing", async () => {
-    await assert.rejects(
-      startRedis({ binary: "/nonexistent/redis-server", own: true }),
-      /apt-get install redis-server.*REDIS_URL/,
-    );
+    await assert.rejects(startRedis({ binary: "/nonexistent/redis-server", own: true }), /apt-get install redis-server.*REDIS_URL/);
   });
 
   it("starts its own server on a free port (never 6379), restarts it with its AOF data, and stops it", async () => {

@@ -50,17 +50,11 @@ describe("redis sentinel: durability and clients users hand over", () => {
       process.kill(pid, "SIGCONT");
     }
     await assert.rejects(channel.send("x", { to: "dur", durability: { replicas: -1, timeout: 1 } }), /invalid durability/);
-    await assert.rejects(
-      channel.send("x", { to: "dur", durability: { replicas: 1, timeout: Number.NaN } }),
-      /invalid durability.timeout NaN/,
-    );
+    await assert.rejects(channel.send("x", { to: "dur", durability: { replicas: 1, timeout: Number.NaN } }), /invalid durability.timeout NaN/);
     const again = await channel.send("kept", { to: "dur", id: sent.id });
     assert.deepEqual([again.id, again.sentAt], [sent.id, sent.sentAt], "the same id is recorded once");
     const got = [await channel.receive({ timeout: 5_000 }), await channel.receive({ timeout: 5_000 })];
-    assert.deepEqual(
-      got.map((m) => m.content),
-      ["kept", "maybe"],
-    );
+    assert.deepEqual(got.map((m) => m.content), ["kept", "maybe"]);
     await channel.end();
     await group.waitHealthy();
   });

@@ -13,14 +13,7 @@ export interface BrokerChild {
 
 /** Starts `fixtures/broker-child.ts` and resolves once it printed "ready". */
 export function startBrokerChild(pubPort: number, recvPort: number, persistFile: string, more?: object): Promise<BrokerChild> {
-  const args = [
-    FIXTURE,
-    String(pubPort),
-    String(recvPort),
-    persistFile,
-    "200",
-    ...(more === undefined ? [] : [JSON.stringify(more)]),
-  ];
+  const args = [FIXTURE, String(pubPort), String(recvPort), persistFile, "200", ...(more === undefined ? [] : [JSON.stringify(more)])];
   const child = spawn(process.execPath, ["--import", "tsx", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -41,13 +41,7 @@ async function setup(t: TestContext, name: string, more: object): Promise<Setup>
     persistFile,
     broker: await startBrokerChild(ports.pubPort, ports.recvPort, persistFile, more),
     async connect(options) {
-      const link = await BrokerLink.connect({
-        ...ports,
-        heartbeatInterval: 100,
-        sendTimeout: 300,
-        retryDelay: { initial: 50, max: 200 },
-        ...options,
-      });
+      const link = await BrokerLink.connect({ ...ports, heartbeatInterval: 100, sendTimeout: 300, retryDelay: { initial: 50, max: 200 }, ...options });
       links.push(link);
       return link;
     },
@@ -72,22 +66,10 @@ function errorsOf(link: BrokerLink): BerryError[] {
 describe("zeromq broker policy: expiry into dead letters", () => {
   it("an unacknowledged message expires into a dead letter (event, file) instead of being held forever", async (t) => {
     const deadLetterFile = join(dir, "in-process.dead");
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      resendInterval: 50,
-      expiry: 300,
-      deadLetterFile,
-    });
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), resendInterval: 50, expiry: 300, deadLetterFile });
     const letters: DeadLetter[] = [];
     broker.on("dead-letter", (letter) => void letters.push(letter));
-    const sender = await BrokerLink.connect({
-      bus: new Bus(),
-      pubPort: broker.pubPort,
-      recvPort: broker.recvPort,
-      importFilters: ["none:none"],
-      acknowledge: ["*:*"],
-    });
+    const sender = await BrokerLink.connect({ bus: new Bus(), pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["none:none"], acknowledge: ["*:*"] });
     t.after(async () => {
       await sender.close();
       broker.close();
@@ -98,32 +80,15 @@ describe("zeromq broker policy: expiry into dead letters", () => {
     await waitFor(() => letters.length === 2, "both messages expired (broker default expiry 300 ms)");
     assert.equal(broker.held, 0);
     assert.equal(broker.stats.expired, 2);
-    assert.deepEqual(
-      letters.map((l) => [l.identifier, l.reason]),
-      [
-        ["jbo:run", "expired"],
-        ["job:run", "expired"],
-      ],
-    );
-    assert.ok(
-      letters.every((l) => l.deadAt - l.heldAt >= 300),
-      "not before its expiry",
-    );
+    assert.deepEqual(letters.map((l) => [l.identifier, l.reason]), [["jbo:run", "expired"], ["job:run", "expired"]]);
+    assert.ok(letters.every((l) => l.deadAt - l.heldAt >= 300), "not before its expiry");
     assert.match(letters[0]?.payload ?? "", /a typo nobody follows/);
-    assert.deepEqual(
-      readDeadLetters(deadLetterFile).map((l) => l.identifier),
-      ["jbo:run", "job:run"],
-    );
+    assert.deepEqual(readDeadLetters(deadLetterFile).map((l) => l.identifier), ["jbo:run", "job:run"]);
     // A subscriber arriving later does not get an expired message.
     const worker = new Bus();
     const got: unknown[] = [];
     worker.follow("*:*", (m) => void got.push(m.args[0]));
-    const workerLink = await BrokerLink.connect({
-      bus: worker,
-      pubPort: broker.pubPort,
-      recvPort: broker.recvPort,
-      importFilters: ["*:*"],
-    });
+    const workerLink = await BrokerLink.connect({ bus: worker, pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["*:*"] });
     await sleep(300);
     await workerLink.close();
     assert.deepEqual(got, []);
@@ -145,10 +110,7 @@ describe("zeromq broker policy: expiry into dead letters", () => {
     await sleep(1_000); // job:short expires while the broker is down
     await s.restart();
     await waitFor(() => s.broker.output().includes("dead-letter"), "the dead letter reported at start");
-    assert.deepEqual(
-      readDeadLetters(deadLetterFile).map((l) => l.identifier),
-      ["job:short"],
-    );
+    assert.deepEqual(readDeadLetters(deadLetterFile).map((l) => l.identifier), ["job:short"]);
     // job:long (broker default, 60 s) is still held: a worker gets it, and only it.
     const worker = new Bus();
     const got: unknown[] = [];
@@ -163,12 +125,7 @@ describe("zeromq broker policy: expiry into dead letters", () => {
 
 describe("zeromq broker policy: maxExpiry", () => {
   it("a message asking never to expire is cut to the broker's maxExpiry", async (t) => {
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      resendInterval: 50,
-      maxExpiry: 200,
-    });
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), resendInterval: 50, maxExpiry: 200 });
     const letters: DeadLetter[] = [];
     broker.on("dead-letter", (letter) => void letters.push(letter));
     const link = await BrokerLink.connect({
@@ -193,12 +150,7 @@ describe("zeromq broker policy: a per-client quota", () => {
   it("10,000 acknowledged messages to a typo fill one client's quota, not the broker: others still send", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
     broker.on("error", () => undefined); // the refusals are expected
-    const ports = {
-      pubPort: broker.pubPort,
-      recvPort: broker.recvPort,
-      importFilters: ["none:none"],
-      retryDelay: { initial: 50, max: 200 },
-    };
+    const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["none:none"], retryDelay: { initial: 50, max: 200 } };
     const flooder = await BrokerLink.connect({ bus: new Bus(), ...ports, acknowledge: ["*:*"] });
     const other = await BrokerLink.connect({ bus: new Bus(), ...ports, acknowledge: ["*:*"] });
     const worker = new Bus();
@@ -247,13 +199,7 @@ describe("zeromq broker policy: a per-client quota", () => {
 
 describe("zeromq broker policy: expiry frees the quota", () => {
   it("a client refused at its quota sends again once its held messages expired", async (t) => {
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      resendInterval: 50,
-      maxUnackedPerClient: 3,
-      expiry: 300,
-    });
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), resendInterval: 50, maxUnackedPerClient: 3, expiry: 300 });
     broker.on("error", () => undefined);
     const link = await BrokerLink.connect({
       bus: new Bus(),
@@ -307,10 +253,7 @@ describe("zeromq broker policy: no subscriber at send time", () => {
     sender.bus.twitter("pay:later", 20);
     await waitFor(() => got.length === 2, "pay:later delivered", 10_000);
     assert.deepEqual(got, ["job:run", "pay:later"]);
-    assert.equal(
-      errors.filter((e) => e instanceof BrokerNoSubscriberError).length,
-      errors.slice(0, before).filter((e) => e instanceof BrokerNoSubscriberError).length,
-    );
+    assert.equal(errors.filter((e) => e instanceof BrokerNoSubscriberError).length, errors.slice(0, before).filter((e) => e instanceof BrokerNoSubscriberError).length);
   });
 });
 

@@ -7,25 +7,14 @@ import { freePort } from "../../helpers/free-port.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 async function startBroker(extra: Partial<Parameters<typeof Broker.start>[0]> = {}): Promise<Broker> {
-  return Broker.start({
-    pubPort: await freePort(),
-    recvPort: await freePort(),
-    resendInterval: 100,
-    heartbeatInterval: 100,
-    ...extra,
-  });
+  return Broker.start({ pubPort: await freePort(), recvPort: await freePort(), resendInterval: 100, heartbeatInterval: 100, ...extra });
 }
 
 describe("zeromq broker: fan-out by berryMQ patterns", () => {
   let broker: Broker;
   const links: BrokerLink[] = [];
   const connect = async (bus: Bus, importFilters?: string[]): Promise<BrokerLink> => {
-    const link = await BrokerLink.connect({
-      bus,
-      pubPort: broker.pubPort,
-      recvPort: broker.recvPort,
-      ...(importFilters ? { importFilters } : {}),
-    });
+    const link = await BrokerLink.connect({ bus, pubPort: broker.pubPort, recvPort: broker.recvPort, ...(importFilters ? { importFilters } : {}) });
     links.push(link);
     return link;
   };

@@ -58,31 +58,12 @@ describe("berrymq broker dead-letters (CLI)", () => {
     const file = join(dir, "dead.log");
     const pubPort = await freePort();
     const recvPort = await freePort();
-    const broker = run([
-      "--pub-port",
-      String(pubPort),
-      "--recv-port",
-      String(recvPort),
-      "--expiry",
-      "200",
-      "--dead-letter-file",
-      file,
-    ]);
+    const broker = run(["--pub-port", String(pubPort), "--recv-port", String(recvPort), "--expiry", "200", "--dead-letter-file", file]);
     try {
       await waitFor(() => broker.output().includes("berrymq broker: pub"), "the broker's banner", 10_000);
-      const sender = await BrokerLink.connect({
-        bus: new Bus(),
-        pubPort,
-        recvPort,
-        importFilters: ["none:none"],
-        acknowledge: ["*:*"],
-      });
+      const sender = await BrokerLink.connect({ bus: new Bus(), pubPort, recvPort, importFilters: ["none:none"], acknowledge: ["*:*"] });
       sender.bus.twitter("ordres:new", "typo");
-      await waitFor(
-        () => existsSync(file) && readFileSync(file, "utf8").includes("ordres:new"),
-        "the dead letter in the file",
-        10_000,
-      );
+      await waitFor(() => existsSync(file) && readFileSync(file, "utf8").includes("ordres:new"), "the dead letter in the file", 10_000);
       await sender.close();
       const list = run(["dead-letters", file]);
       assert.equal(await list.exited, 0);

@@ -68,13 +68,7 @@ describe("zeromq broker: persistence", () => {
   it("replays held messages, ignores a torn last line, and compacts acknowledged ones away", () => {
     const file = join(dir, "compact.log");
     const first = AckLog.open(file, "batch").log;
-    const messages = Array.from({ length: 3_000 }, (_, i) => ({
-      messageId: `m${i}`,
-      identifier: "job:run",
-      senderId: "s",
-      payload: `{"n":${i}}`,
-      heldAt: 0,
-    }));
+    const messages = Array.from({ length: 3_000 }, (_, i) => ({ messageId: `m${i}`, identifier: "job:run", senderId: "s", payload: `{"n":${i}}`, heldAt: 0 }));
     first.hold(messages);
     first.sync();
     first.acked(messages.slice(0, 2_999).map((m) => m.messageId));
@@ -85,10 +79,7 @@ describe("zeromq broker: persistence", () => {
     appendFileSync(file, '{"m":"torn","i":"job:ru'); // a crash mid-write
     const { log, held } = AckLog.open(file, "batch");
     log.close();
-    assert.deepEqual(
-      held.map((m) => m.messageId),
-      ["m2999"],
-    );
+    assert.deepEqual(held.map((m) => m.messageId), ["m2999"]);
   });
 
   it("keeps each held message's deadline across a replay, Infinity (never) included", () => {

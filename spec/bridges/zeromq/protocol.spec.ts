@@ -20,9 +20,7 @@ async function publishRaw(dealer: zmq.Dealer, seq: string, head: unknown, lines:
 }
 
 function envelopeLine(identifier: string, messageId: string, arg: unknown): string {
-  return JSON.stringify(
-    toEnvelope(createMessage({ identifier, args: [arg], kwargs: {}, messageId, timestamp: Date.now(), hops: ["raw"] })),
-  );
+  return JSON.stringify(toEnvelope(createMessage({ identifier, args: [arg], kwargs: {}, messageId, timestamp: Date.now(), hops: ["raw"] })));
 }
 
 describe("zeromq broker protocol: a batch is validated envelope by envelope", () => {
@@ -66,12 +64,7 @@ describe("zeromq broker protocol: a batch is validated envelope by envelope", ()
 
   it("refuses a batch whose head does not match its body, naming the mismatch in the receipt", async () => {
     const before = broker.stats.rejected;
-    const error = await publishRaw(
-      dealer,
-      "2",
-      ["raw:a", "raw/9", 0],
-      [envelopeLine("raw:a", "raw/9", 9), envelopeLine("raw:a", "raw/10", 10)],
-    );
+    const error = await publishRaw(dealer, "2", ["raw:a", "raw/9", 0], [envelopeLine("raw:a", "raw/9", 9), envelopeLine("raw:a", "raw/10", 10)]);
     assert.match(error, /the head names 1 envelope\(s\), the body holds 2/);
     const badFlag = await publishRaw(dealer, "3", ["raw:a", "raw/11", 7], [envelopeLine("raw:a", "raw/11", 11)]);
     assert.match(badFlag, /head entry 0: not 0, 1 or a policy object/);
@@ -103,11 +96,7 @@ describe("zeromq broker protocol: a batch sent twice (a lost receipt) counts onc
     assert.equal(await publishRaw(dealer, "2", ...batch([1, 2])), "", "the same batch again, as after a lost receipt");
     assert.equal(broker.held, 2);
     assert.equal(await publishRaw(dealer, "2b", ...batch([8, 9])), "", "the quota has room for two more");
-    assert.equal(
-      await publishRaw(dealer, "2c", ...batch([8, 9])),
-      "",
-      "a retry at a full quota is not refused: it takes no room",
-    );
+    assert.equal(await publishRaw(dealer, "2c", ...batch([8, 9])), "", "a retry at a full quota is not refused: it takes no room");
     await dealer.send(["A", JSON.stringify(["dup/8", "dup/9"])]);
     await dealer.send(["A", JSON.stringify(["dup/1", "dup/2"])]);
     await waitFor(() => broker.held === 0, "both released");
@@ -218,12 +207,7 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
   it("keeps sending separate receipts to a client that never registered, and for batches holding acknowledged messages", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
     broker.on("error", () => undefined);
-    const link = await BrokerLink.connect({
-      bus: new Bus(),
-      pubPort: broker.pubPort,
-      recvPort: broker.recvPort,
-      importFilters: ["rc:*"],
-    });
+    const link = await BrokerLink.connect({ bus: new Bus(), pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["rc:*"] });
     const publisher = await BrokerLink.connect({
       bus: new Bus(),
       pubPort: broker.pubPort,
@@ -239,11 +223,7 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
       await link.close();
       broker.close();
     });
-    assert.equal(
-      await publishRaw(dealer, "1", ["rc:a", "rc/1", 0], [envelopeLine("rc:a", "rc/1", 1)]),
-      "",
-      "unregistered: a receipt on the recv port",
-    );
+    assert.equal(await publishRaw(dealer, "1", ["rc:a", "rc/1", 0], [envelopeLine("rc:a", "rc/1", 1)]), "", "unregistered: a receipt on the recv port");
     let acked = 0;
     link.bus.follow("rc:acked", () => void acked++);
     publisher.bus.twitter("rc:acked", 1);

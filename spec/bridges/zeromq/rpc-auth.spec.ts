@@ -3,15 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { BerryError } from "../../../lib/errors.js";
-import {
-  type Credentials,
-  curveKeyPair,
-  RpcAuthError,
-  RpcClient,
-  RpcPeerLostError,
-  RpcServer,
-  type ZapDecision,
-} from "../../../bridges/zeromq/index.js";
+import { type Credentials, curveKeyPair, RpcAuthError, RpcClient, RpcPeerLostError, RpcServer, type ZapDecision } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
@@ -25,11 +17,7 @@ describe("zeromq RPC: a failed handshake is reported at once", () => {
   it("a wrong CURVE server key fails the call with RpcAuthError on the client and counts a refusal on the server", async (t) => {
     const serverKeys = curveKeyPair();
     const client = curveKeyPair();
-    const server = await RpcServer.listen({
-      port: await freePort(),
-      curve: { ...serverKeys, allow: [client.publicKey] },
-      heartbeatTimeout: 30_000,
-    });
+    const server = await RpcServer.listen({ port: await freePort(), curve: { ...serverKeys, allow: [client.publicKey] }, heartbeatTimeout: 30_000 });
     server.register("secret", () => "42");
     const serverErrors = errorsOf(server);
     const refused: ZapDecision[] = [];
@@ -50,15 +38,9 @@ describe("zeromq RPC: a failed handshake is reported at once", () => {
     assert.ok(error instanceof RpcAuthError, `got ${String(error)}`);
     assert.match(error.message, /wrong server key/);
     assert.ok(Date.now() - started < 5_000, "at once, not after a 30 s heartbeat or call timeout");
-    assert.ok(
-      clientErrors.some((e) => e instanceof RpcAuthError),
-      "an error event on the client",
-    );
+    assert.ok(clientErrors.some((e) => e instanceof RpcAuthError), "an error event on the client");
     await waitFor(() => server.stats.refused >= 1, "the server counted the refusal");
-    assert.ok(
-      serverErrors.some((e) => e instanceof RpcAuthError && /CURVE/.test(e.message)),
-      "an RpcAuthError event on the server",
-    );
+    assert.ok(serverErrors.some((e) => e instanceof RpcAuthError && /CURVE/.test(e.message)), "an RpcAuthError event on the server");
     assert.equal(refused[0]?.mechanism, "CURVE");
   });
 });
@@ -74,18 +56,8 @@ describe("zeromq RPC: ZAP PLAIN and the authenticate hook", () => {
     const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate, heartbeatInterval: 100 });
     server.register("whoami", () => "server");
     errorsOf(server);
-    const alice = RpcClient.connect({
-      port: server.port,
-      identity: "user:bob",
-      plain: { username: "alice", password: "wonderland" },
-      heartbeatInterval: 100,
-    });
-    const bob = RpcClient.connect({
-      port: server.port,
-      identity: "alice-device",
-      plain: { username: "bob", password: "builder" },
-      heartbeatInterval: 100,
-    });
+    const alice = RpcClient.connect({ port: server.port, identity: "user:bob", plain: { username: "alice", password: "wonderland" }, heartbeatInterval: 100 });
+    const bob = RpcClient.connect({ port: server.port, identity: "alice-device", plain: { username: "bob", password: "builder" }, heartbeatInterval: 100 });
     alice.register("name", () => "I am alice");
     bob.register("name", () => "I am bob");
     t.after(() => {
@@ -111,12 +83,7 @@ describe("zeromq RPC: ZAP PLAIN and the authenticate hook", () => {
       return server;
     };
     let server = await listen();
-    const alice = RpcClient.connect({
-      port,
-      plain: { username: "alice", password: "wonderland" },
-      heartbeatInterval: 100,
-      callTimeout: 5_000,
-    });
+    const alice = RpcClient.connect({ port, plain: { username: "alice", password: "wonderland" }, heartbeatInterval: 100, callTimeout: 5_000 });
     alice.on("error", () => undefined);
     alice.register("name", () => "I am alice");
     t.after(() => {
@@ -150,12 +117,7 @@ describe("zeromq RPC: ZAP PLAIN and the authenticate hook", () => {
       },
     });
     const serverErrors = errorsOf(server);
-    const intruder = RpcClient.connect({
-      port: server.port,
-      plain: { username: "alice", password: "guess" },
-      callTimeout: 30_000,
-      heartbeatTimeout: 30_000,
-    });
+    const intruder = RpcClient.connect({ port: server.port, plain: { username: "alice", password: "guess" }, callTimeout: 30_000, heartbeatTimeout: 30_000 });
     const clientErrors = errorsOf(intruder);
     t.after(() => {
       intruder.close();
@@ -219,18 +181,8 @@ describe("zeromq RPC: CURVE clients logged in by user id", () => {
     errorsOf(server);
     const logins: string[] = [];
     server.on("login", (_identity, userId) => void logins.push(userId));
-    const a = RpcClient.connect({
-      port: server.port,
-      identity: "bob",
-      curve: { serverKey: serverKeys.publicKey, ...alice },
-      heartbeatInterval: 100,
-    });
-    const b = RpcClient.connect({
-      port: server.port,
-      identity: "b-device",
-      curve: { serverKey: serverKeys.publicKey, ...bob },
-      heartbeatInterval: 100,
-    });
+    const a = RpcClient.connect({ port: server.port, identity: "bob", curve: { serverKey: serverKeys.publicKey, ...alice }, heartbeatInterval: 100 });
+    const b = RpcClient.connect({ port: server.port, identity: "b-device", curve: { serverKey: serverKeys.publicKey, ...bob }, heartbeatInterval: 100 });
     a.register("name", () => "I am alice");
     b.register("name", () => "I am bob");
     t.after(() => {

@@ -25,10 +25,7 @@ describe("zeromq RPC: msgpack codec", () => {
       bytes: new Uint8Array([0, 1, 255]),
       buffer: Buffer.from("hello"),
       when: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)),
-      map: new Map<unknown, unknown>([
-        ["a", 1],
-        [2, "b"],
-      ]),
+      map: new Map<unknown, unknown>([["a", 1], [2, "b"]]),
       set: new Set(["x", 3]),
       big: 2n ** 63n - 1n,
       nested: [{ deep: new Map([["k", new Set([1n])]]) }],
@@ -40,13 +37,7 @@ describe("zeromq RPC: msgpack codec", () => {
     assert.ok(back.when instanceof Date);
     assert.equal(back.when.getTime(), value.when.getTime());
     assert.ok(back.map instanceof Map);
-    assert.deepEqual(
-      [...back.map],
-      [
-        ["a", 1],
-        [2, "b"],
-      ],
-    );
+    assert.deepEqual([...back.map], [["a", 1], [2, "b"]]);
     assert.ok(back.set instanceof Set);
     assert.deepEqual([...back.set], ["x", 3]);
     assert.equal(back.big, 2n ** 63n - 1n);
@@ -92,11 +83,7 @@ describe("zeromq RPC: msgpack codec", () => {
     let deep: unknown = 1;
     for (let i = 0; i < 80; i++) deep = [deep];
     const hostile: [string, Buffer, RegExp][] = [
-      [
-        "prototype key in a Map-free object",
-        request([Object.fromEntries([["constructor", { polluted: 1 }]])]),
-        /forbidden key at message\.params\[0\]: "constructor"/,
-      ],
+      ["prototype key in a Map-free object", request([Object.fromEntries([["constructor", { polluted: 1 }]])]), /forbidden key at message\.params\[0\]: "constructor"/],
       ["nested too deep", request([deep]), /nested deeper than 64/],
       ["too big", request(["x".repeat(5_000)]), /over maxMessageBytes 4096/],
       ["a foreign type (an Error object)", request([new Error("boom")]), /is a "Error"/],

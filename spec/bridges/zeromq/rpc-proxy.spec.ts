@@ -4,23 +4,14 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
-import {
-  RpcClient,
-  RpcMethodNotFoundError,
-  RpcPeerLostError,
-  RpcRemoteError,
-  RpcServer,
-  RpcTimeoutError,
-} from "../../../bridges/zeromq/index.js";
+import { RpcClient, RpcMethodNotFoundError, RpcPeerLostError, RpcRemoteError, RpcServer, RpcTimeoutError } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 const PEER = fileURLToPath(new URL("./fixtures/rpc-peer-child.ts", import.meta.url));
 
 function startServerChild(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", PEER, "server", String(port)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(process.execPath, ["--import", "tsx", PEER, "server", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`rpc peer exited (${code}) before it was ready`)));
     child.stdout?.on("data", (chunk: Buffer) => {

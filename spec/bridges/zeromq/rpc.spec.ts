@@ -99,12 +99,7 @@ describe("zeromq RPC: heartbeats find a dead peer", () => {
   });
 
   it("a killed client fails the server's pending call to it", async () => {
-    const server = await RpcServer.listen({
-      port: await freePort(),
-      heartbeatInterval: 100,
-      heartbeatTimeout: 400,
-      callTimeout: 30_000,
-    });
+    const server = await RpcServer.listen({ port: await freePort(), heartbeatInterval: 100, heartbeatTimeout: 400, callTimeout: 30_000 });
     const gone: string[] = [];
     server.on("disconnect", (identity) => void gone.push(identity));
     const child = await startPeer(["client", String(server.port), "doomed"]);
@@ -136,21 +131,13 @@ describe("zeromq RPC: CURVE with an allow-list", () => {
   after(() => server.close());
 
   it("a client whose public key is on the list gets in, encrypted", async () => {
-    const client = RpcClient.connect({
-      port: server.port,
-      curve: { serverKey: serverKeys.publicKey, ...allowed },
-      callTimeout: 3_000,
-    });
+    const client = RpcClient.connect({ port: server.port, curve: { serverKey: serverKeys.publicKey, ...allowed }, callTimeout: 3_000 });
     assert.equal(await client.call("secret"), "42");
     client.close();
   });
 
   it("a client with a wrong key is refused: its call fails with RpcAuthError", async () => {
-    const client = RpcClient.connect({
-      port: server.port,
-      curve: { serverKey: serverKeys.publicKey, ...stranger },
-      callTimeout: 3_000,
-    });
+    const client = RpcClient.connect({ port: server.port, curve: { serverKey: serverKeys.publicKey, ...stranger }, callTimeout: 3_000 });
     client.on("error", () => undefined);
     const error = await client.call("secret").catch((failure: unknown) => failure);
     assert.ok(error instanceof RpcAuthError, `got ${String(error)}`);
@@ -162,12 +149,7 @@ describe("zeromq RPC: CURVE with an allow-list", () => {
 
 describe("zeromq RPC: bounded clients", () => {
   it("past maxClients, frames from new identities are dropped and reported once; a lost client makes room", async (t) => {
-    const server = await RpcServer.listen({
-      port: await freePort(),
-      maxClients: 2,
-      heartbeatInterval: 100,
-      heartbeatTimeout: 300,
-    });
+    const server = await RpcServer.listen({ port: await freePort(), maxClients: 2, heartbeatInterval: 100, heartbeatTimeout: 300 });
     server.register("ping", () => "pong");
     const errors: unknown[] = [];
     server.on("error", (error) => void errors.push(error));
@@ -189,10 +171,7 @@ describe("zeromq RPC: bounded clients", () => {
     const c = connect("c");
     connect("d");
     // Dropped: c hears nothing back (its heartbeats go unanswered too).
-    await assert.rejects(
-      c.call("ping"),
-      (error: unknown) => error instanceof RpcTimeoutError || error instanceof RpcPeerLostError,
-    );
+    await assert.rejects(c.call("ping"), (error: unknown) => error instanceof RpcTimeoutError || error instanceof RpcPeerLostError);
     assert.deepEqual(server.clients.sort(), ["a", "b"]);
     assert.ok(server.stats.dropped >= 1);
     assert.ok(errors.length >= 1 && errors.every((e) => e instanceof RpcTooManyClientsError));

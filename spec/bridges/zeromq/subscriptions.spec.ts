@@ -34,12 +34,7 @@ describe("zeromq broker: subscriptions at run time", () => {
   });
 
   it('importFilters: "followers" subscribes to exactly what the bus follows, as followers come and go', async (t) => {
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      heartbeatInterval: 100,
-      resendInterval: 100,
-    });
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), heartbeatInterval: 100, resendInterval: 100 });
     const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort };
     const sender = await BrokerLink.connect({ bus: new Bus(), ...ports, importFilters: ["none:none"], acknowledge: ["job:*"] });
     const worker = new Bus();
