@@ -78,7 +78,9 @@ describe("redis cluster: what users configure", () => {
       [10923, 16383],
     ];
     const prefixes = ranges.map(([from, to], i) => prefixInSlots(`orders${i}`, from, to));
-    const channels = await Promise.all(prefixes.map((prefix) => DurableChannel.open("where", { connection: connection(), prefix })));
+    const channels = await Promise.all(
+      prefixes.map((prefix) => DurableChannel.open("where", { connection: connection(), prefix })),
+    );
     const nodes = await Promise.all(channels.map((channel) => channel.node()));
     assert.equal(new Set(nodes).size, 3, `three masters: ${nodes.join(", ")}`);
     for (const channel of channels) assert.ok(channel.slot >= 0 && channel.slot < 16384);
@@ -91,9 +93,17 @@ describe("redis cluster: what users configure", () => {
     const owner = await cluster.masterOf(prefix);
     const live = cluster.nodes.filter((node) => node.pid !== undefined);
     await Promise.all(live.map((node) => withClient(node.port, (client) => client.config("RESETSTAT"))));
-    const channels = await Promise.all(Array.from({ length: 12 }, (_, i) => DurableChannel.open(`unblock-${i}`, { connection: connection(), prefix })));
-    const queues = Array.from({ length: 4 }, () => new RedisQueue("unblock:*", { connection: connection(), prefix, feed: false }));
-    const pending = [...channels.map((channel) => channel.receive().catch(() => "ended")), ...queues.map((queue) => queue.get().catch(() => "closed"))];
+    const channels = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => DurableChannel.open(`unblock-${i}`, { connection: connection(), prefix })),
+    );
+    const queues = Array.from(
+      { length: 4 },
+      () => new RedisQueue("unblock:*", { connection: connection(), prefix, feed: false }),
+    );
+    const pending = [
+      ...channels.map((channel) => channel.receive().catch(() => "ended")),
+      ...queues.map((queue) => queue.get().catch(() => "closed")),
+    ];
     await sleep(300);
     await Promise.all([...channels.map((channel) => channel.end()), ...queues.map((queue) => queue.close())]);
     await Promise.all(pending);
@@ -126,7 +136,9 @@ describe("redis cluster: what users configure", () => {
         if (entry === "ioredis") cpSync(join(modules, entry), join(dir, "node_modules", entry), { recursive: true });
         else symlinkSync(join(modules, entry), join(dir, "node_modules", entry));
       }
-      const copy = (await import(pathToFileURL(join(dir, "node_modules/ioredis/built/index.js")).href)) as { Cluster: typeof Cluster };
+      const copy = (await import(pathToFileURL(join(dir, "node_modules/ioredis/built/index.js")).href)) as {
+        Cluster: typeof Cluster;
+      };
       assert.notEqual(copy.Cluster, Cluster, "a distinct copy");
       const foreign = new copy.Cluster([...cluster.startupNodes], { lazyConnect: true });
       for (const given of [lazy, foreign]) {
@@ -144,14 +156,14 @@ describe("redis cluster: what users configure", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-
 });
 
 /** PUBLISH and SPUBLISH calls on every live node since the last `resetStats()`. */
 async function publishCalls(): Promise<{ publish: number; spublish: number }> {
   const live = cluster.nodes.filter((node) => node.pid !== undefined);
   const stats = await Promise.all(live.map((node) => withClient(node.port, (client) => client.info("commandstats"))));
-  const count = (command: string): number => stats.reduce((sum, text) => sum + Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(text)?.[1] ?? 0), 0);
+  const count = (command: string): number =>
+    stats.reduce((sum, text) => sum + Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(text)?.[1] ?? 0), 0);
   return { publish: count("publish"), spublish: count("spublish") };
 }
 
@@ -174,11 +186,18 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     const b = new Bus();
     // No import filters: only the answers to a's requests, which are sharded channels too.
     const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
-    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: ["orders:new", "job:stop", "calc:add"] });
+    const lb = await RedisLink.connect({
+      bus: b,
+      connection: connection(),
+      prefix,
+      sharded: true,
+      importFilters: ["orders:new", "job:stop", "calc:add"],
+    });
     assert.deepEqual(la.patterns, [], "no PSUBSCRIBE");
     assert.deepEqual(lb.patterns, []);
     assert.ok(la.shardedChannels.includes(`${prefix}${replyIdentifierFor(a.id)}`), la.shardedChannels.join());
-    for (const channel of ["orders:new", "*:new", "orders:*", "*:*", "job:stop", "*:stop"]) assert.ok(lb.shardedChannels.includes(prefix + channel), channel);
+    for (const channel of ["orders:new", "*:new", "orders:*", "*:*", "job:stop", "*:stop"])
+      assert.ok(lb.shardedChannels.includes(prefix + channel), channel);
     const got = record(b, ["orders:new", "job:stop"]);
     b.follow("calc:add", (m) => (m.args[0] as number) + (m.args[1] as number));
     await resetStats();
@@ -202,21 +221,46 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     const c = new Bus();
     const d = new Bus();
     const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
-    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: ["orders:new"] });
-    const lc = await RedisLink.connect({ bus: c, connection: connection(), prefix, sharded: true, importFilters: ["orders:*", "*:stop"] });
-    const ld = await RedisLink.connect({ bus: d, connection: connection(), prefix, sharded: true, importFilters: ["orders:new", "orders:*"] });
+    const lb = await RedisLink.connect({
+      bus: b,
+      connection: connection(),
+      prefix,
+      sharded: true,
+      importFilters: ["orders:new"],
+    });
+    const lc = await RedisLink.connect({
+      bus: c,
+      connection: connection(),
+      prefix,
+      sharded: true,
+      importFilters: ["orders:*", "*:stop"],
+    });
+    const ld = await RedisLink.connect({
+      bus: d,
+      connection: connection(),
+      prefix,
+      sharded: true,
+      importFilters: ["orders:new", "orders:*"],
+    });
     assert.ok(lc.patterns.length > 0 && lc.shardedChannels.every((channel) => !channel.includes("orders")));
     const gotB = record(b, ["orders:new"]);
     const gotC = record(c, ["orders:*", "*:stop"]);
     const gotD: string[] = [];
     d.follow("orders:*", (m) => void gotD.push(m.id));
     for (const id of ["orders:new", "orders:old", "*:stop", "job:stop", "mail:new", "*:new"]) a.twitter(id);
-    await waitFor(() => gotC.length >= 6 && gotB.length >= 2 && gotD.length >= 4, `c ${gotC.join(",")}; b ${gotB.join(",")}; d ${gotD.join(",")}`);
+    await waitFor(
+      () => gotC.length >= 6 && gotB.length >= 2 && gotD.length >= 4,
+      `c ${gotC.join(",")}; b ${gotB.join(",")}; d ${gotD.join(",")}`,
+    );
     await sleep(300);
     // "*:stop" matches both of c's followers (symmetric wildcards), as on one bus.
     assert.deepEqual([...gotC].sort(), ["orders:new", "orders:old", "*:stop", "*:stop", "job:stop", "*:new"].sort());
     assert.deepEqual([...gotB].sort(), ["orders:new", "*:new"].sort());
-    assert.deepEqual([...gotD].sort(), ["orders:new", "orders:old", "*:stop", "*:new"].sort(), "each once (both kinds of subscription, one copy kept)");
+    assert.deepEqual(
+      [...gotD].sort(),
+      ["orders:new", "orders:old", "*:stop", "*:new"].sort(),
+      "each once (both kinds of subscription, one copy kept)",
+    );
     // The wildcard links go: publishers hear it and stop broadcasting.
     await lc.close();
     await ld.close();
@@ -275,7 +319,13 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     const a = new Bus();
     const b = new Bus();
     const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: false, importFilters: [] });
-    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: false, importFilters: ["orders:new"] });
+    const lb = await RedisLink.connect({
+      bus: b,
+      connection: connection(),
+      prefix,
+      sharded: false,
+      importFilters: ["orders:new"],
+    });
     assert.deepEqual(lb.shardedChannels, []);
     const got = record(b, ["orders:new"]);
     await resetStats();
@@ -291,7 +341,14 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     const prefix = `shf-${randomUUID()}:`;
     const a = new Bus();
     const b = new Bus();
-    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [], bufferSize: 100_000 });
+    const la = await RedisLink.connect({
+      bus: a,
+      connection: connection(),
+      prefix,
+      sharded: true,
+      importFilters: [],
+      bufferSize: 100_000,
+    });
     const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: ["fo:tick"] });
     const codes: string[] = [];
     lb.on("error", (error) => void codes.push(error.code));
@@ -318,7 +375,9 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     await waitFor(() => got.has(last), "the last message", 15_000);
     const lost = Array.from({ length: last }, (_, i) => i + 1).filter((n) => !got.has(n)).length;
     // Pub/sub is at most once: what the old master held for the subscriber when it died may be lost; this is the figure.
-    console.log(`sharded failover: promotion ${promotion} ms, ${last} sent, ${lost} lost, ${codes.filter((code) => code === "REDIS_MESSAGES_MAY_BE_LOST").length} loss report(s)`);
+    console.log(
+      `sharded failover: promotion ${promotion} ms, ${last} sent, ${lost} lost, ${codes.filter((code) => code === "REDIS_MESSAGES_MAY_BE_LOST").length} loss report(s)`,
+    );
     assert.ok(codes.filter((code) => code === "REDIS_MESSAGES_MAY_BE_LOST").length >= 1);
     await la.close();
     await lb.close();
@@ -326,4 +385,3 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
 });
 
 failoverSuite(shape, 1_200, [20, 200]);
-
