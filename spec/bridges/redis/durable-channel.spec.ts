@@ -657,6 +657,32 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     await t.end();
   });
 
+  it("end() while batched finishes (which take ahead) and takes are on their way gives back every message not finished", async () => {
+    const t = scope();
+    const sender = await t.channel("ending-sender");
+    const first = await t.channel("ending");
+    const count = 60;
+    const sent = await Promise.all(Array.from({ length: count }, (_, i) => sender.send(i, { to: "ending", timeout: 20_000 })));
+    const tasks = await Promise.all(Array.from({ length: 20 }, () => first.receive({ timeout: 5_000 })));
+    // Replies (their FINISH takes ahead) and more receive()s on their way when the channel ends.
+    const replies = tasks.map((task) => first.reply(task, "first"));
+    const waiting = Array.from({ length: 10 }, () => first.receive().catch((error: unknown) => error));
+    assert.ok(await settlesWithin(first.end(), 8_000), "end() returns");
+    const replied = new Set<string>();
+    for (const [i, outcome] of (await Promise.allSettled(replies)).entries()) {
+      if (outcome.status === "fulfilled") replied.add(tasks[i]?.id as string);
+    }
+    for (const got of await Promise.all(waiting)) assert.ok(got instanceof ChannelEndedError);
+    const second = await t.channel("ending");
+    const rest = await receiveAll(second, count - replied.size);
+    assert.deepEqual(new Set([...replied, ...rest.map((task) => task.id)]), new Set(sent.map((m) => m.id)), "none lost");
+    await Promise.all(rest.map((task) => second.reply(task, "second")));
+    await assertNothingMore(second);
+    const answers = await receiveAll(sender, count);
+    assert.equal(new Set(answers.map((reply) => reply.inReplyTo)).size, count, "one reply each");
+    await t.end();
+  });
+
   it("a sender SIGKILLed mid-burst of batched sends and restarted gets exactly one outcome per message Redis recorded", async () => {
     const t = scope();
     const timeout = 3_000;
