@@ -508,7 +508,9 @@ describe("DurableChannel under concurrency (batched calls)", () => {
       sends.map((outcome) => outcome.status),
       ["fulfilled", "rejected", "fulfilled"],
     );
-    const tasks = await receiveAll(worker, 2);
+    // Generous waits: a refused command can cost ioredis several reconnections (it resends it when the
+    // connection broke before Redis's error came back), and calls behind it on the connection wait meanwhile.
+    const tasks = await receiveAll(worker, 2, 30_000);
     assert.deepEqual(
       tasks.map((task) => task.content),
       ["before", "after"],
@@ -521,7 +523,7 @@ describe("DurableChannel under concurrency (batched calls)", () => {
       replies.map((outcome) => outcome.status),
       ["rejected", "fulfilled"],
     );
-    const reply = await sender.receive({ timeout: 2_000 });
+    const reply = await sender.receive({ timeout: 30_000 });
     assert.deepEqual([reply.inReplyTo, reply.content], [(sends[2] as PromiseFulfilledResult<SentMessage>).value.id, "fine"]);
     await sender.close(reply);
     await t.end();
