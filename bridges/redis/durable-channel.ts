@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
+import type { Redis } from "ioredis";
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
@@ -114,7 +115,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #ended = false;
   /** Whether the inbox had more queued at the last take (else the pump blocks at once). */
   #more = true;
-  /** Whether the blocking connection was re-established since the last take that looked at the held list. */
+  /** Whether the held list may have ids no take claimed: the blocking connection was re-established, or a take after a BLMOVE failed. */
   #lostMoves = false;
   /** Messages taken for this receiver (held by it in Redis) that no `receive()` has asked for yet. */
   readonly #prefetched: DurableMessage[] = [];
@@ -177,16 +178,25 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Commands wait through a Redis restart instead of failing: nothing acknowledged is given up.
     this.#client = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable:${this.consumer}` });
     defineScripts(this.#client, DURABLE_SCRIPTS);
-    this.#sends = new Batcher((items) => this.#sendMany(items));
-    this.#finishes = new Batcher((items) => this.#finishMany(items));
+    this.#sends = new Batcher(
+      (items) => this.#sendMany(items),
+      (item) => Buffer.byteLength(String(item[4])),
+    );
+    this.#finishes = new Batcher(
+      (items) => this.#finishMany(items),
+      (item) => Buffer.byteLength(item[3]),
+    );
     const blocking = openClient(connection, {
       maxRetriesPerRequest: null,
       connectionName: `berrymq-durable-block:${this.consumer}`,
     });
     this.#blocking = new BlockingClient(blocking, this.#client);
-    blocking.on("close", () => {
+    const lost = (): void => {
       this.#lostMoves = true;
-    });
+    };
+    blocking.on("close", lost);
+    // A Cluster client emits "close" only when it ends: the connection to each node tells of its own loss.
+    if (isCluster(blocking)) blocking.on("+node", (node: Redis) => node.on("close", lost));
     // Commands wait out an outage (they are not failed), so losing the connection is reported here.
     reportOutages(`durable channel "${name}"`, [this.#client, blocking], (error) => this.#report(error));
     this.#ready = this.#heartbeat();
@@ -299,13 +309,21 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Prefetched messages are in this receiver's held list: the release below gives them back, once the
     // calls on their way (which may take more) are answered.
     this.#prefetched.length = 0;
-    while (this.#pumping) {
+    // With Redis away no CLIENT UNBLOCK can reach it, and ioredis keeps a blocked command for the
+    // reconnection (closing the connection does not fail it): the pump is left behind then. What its
+    // BLMOVE moves stays in the held list, which the sweep gives back once this receiver's lease ran out.
+    while (this.#pumping && this.#client.status === "ready") {
       await this.#blocking.unblock();
       await Promise.race([this.#pump, new Promise((resolve) => setTimeout(resolve, 5))]);
     }
     // Sends and finishes called before end() still go out (behind the one on its way) and are answered,
-    // unless Redis is away: then they fail with the connection, as before.
+    // unless Redis is away: then they fail now (ioredis would keep them for a reconnection that never comes).
     if (this.#client.status === "ready") await Promise.all([this.#sends.idle(), this.#finishes.idle()]);
+    else {
+      const error = new ChannelEndedError(this.name);
+      this.#sends.fail(error);
+      this.#finishes.fail(error);
+    }
     try {
       if (this.#client.status === "ready")
         await runScript(this.#client, "berrymqDurableRelease", [this.#keys.deadlines, this.prefix, this.consumer]);
@@ -372,6 +390,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         want,
         scan ? "1" : "",
       ]);
+    } catch (error) {
+      // Refused (e.g. Redis out of memory): what the BLMOVE moved, or the scan was to find, waits in the
+      // held list for the next take to look there.
+      if (given !== "" || scan) this.#lostMoves = true;
+      throw error;
     } finally {
       this.#taking -= want;
     }
@@ -526,6 +549,11 @@ type FinishItem = readonly [string, "reply" | "close", string, string, number];
 /** Most messages per script call (a batch of sends or finishes, or of messages taken at once). */
 const MAX_BATCH = 100;
 /**
+ * Most payload bytes per batch, unless one item alone is bigger: then it goes out alone. The smallest
+ * proto-max-bulk-len a Redis can have: a payload Redis refuses fails its own call only, not its neighbours.
+ */
+const MAX_BATCH_BYTES = 1024 * 1024;
+/**
  * Batches of one kind on their way at once: with two, Redis runs one while this process answers the
  * other's callers (measured faster than one at concurrency 8, the same at 50).
  */
@@ -539,13 +567,17 @@ const IN_FLIGHT = 2;
  */
 class Batcher<Item, Result> {
   readonly #run: (items: readonly Item[]) => Promise<Result[]>;
-  readonly #queue: { item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }[] = [];
+  readonly #size: (item: Item) => number;
+  readonly #queue: Entry<Item, Result>[] = [];
   #running = 0;
   #scheduled = false;
   readonly #idle: (() => void)[] = [];
+  /** The batches on their way. */
+  readonly #sent = new Set<readonly Entry<Item, Result>[]>();
 
-  constructor(run: (items: readonly Item[]) => Promise<Result[]>) {
+  constructor(run: (items: readonly Item[]) => Promise<Result[]>, size: (item: Item) => number) {
     this.#run = run;
+    this.#size = size;
   }
 
   add(item: Item): Promise<Result> {
@@ -561,15 +593,34 @@ class Batcher<Item, Result> {
     });
   }
 
+  /** Rejects every call not answered yet (queued or on its way) with `error`. */
+  fail(error: unknown): void {
+    for (const entry of this.#queue.splice(0)) entry.reject(error);
+    for (const batch of this.#sent) for (const entry of batch) entry.reject(error);
+  }
+
   /** Resolves once every call added so far is answered. */
   idle(): Promise<void> {
     if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
+  // How many of the queued items the next batch takes: at most MAX_BATCH, within MAX_BATCH_BYTES, at least one.
+  #fits(): number {
+    let bytes = 0;
+    let count = 0;
+    for (const { item } of this.#queue) {
+      bytes += this.#size(item);
+      if (count >= MAX_BATCH || (count > 0 && bytes > MAX_BATCH_BYTES)) break;
+      count++;
+    }
+    return count;
+  }
+
   #flush(): void {
     while (this.#running < IN_FLIGHT && this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, MAX_BATCH);
+      const batch = this.#queue.splice(0, this.#fits());
+      this.#sent.add(batch);
       this.#running++;
       let running: Promise<Result[]>;
       try {
@@ -587,12 +638,20 @@ class Batcher<Item, Result> {
           },
         )
         .finally(() => {
+          this.#sent.delete(batch);
           this.#running--;
           this.#flush();
           if (this.#running === 0 && this.#queue.length === 0) for (const resolve of this.#idle.splice(0)) resolve();
         });
     }
   }
+}
+
+/** A call waiting in a {@link Batcher}. */
+interface Entry<Item, Result> {
+  item: Item;
+  resolve: (result: Result) => void;
+  reject: (error: unknown) => void;
 }
 
 function encode(content: unknown): string {

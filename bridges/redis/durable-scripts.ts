@@ -79,19 +79,23 @@ return result
 // Takes up to 'want' messages for a receiver: the given id first (just moved into its held list by
 // BLMOVE), with 'scan' the ids left queued in the held list (a BLMOVE whose answer was lost to a
 // reconnection), then the inbox. Drops ids that finished or timed out while queued. A call resent after
-// a reconnection (same token) gets the same messages again instead of new ones. Each message is
+// a reconnection (same token as one of its last few takes) gets the same messages again, not new ones. Each message is
 // {id, kind, from, to, content, inReplyTo, sent, deadline, attempts} (durable-message.ts reads it).
 const TAKE_FUNCTION = `
+-- More than can be on their way at once for one receiver (1 pump take + 2 finishes).
+local RECENT_TAKES = 4
 local function take(consumer, channel, given, retain, token, want, scan, t)
   local held = P .. 'held:' .. consumer
   local inbox = P .. 'in:' .. channel
   local last = P .. 'lasttake'
   local taken = {}
-  -- The last take's record is its token, a space, and the JSON list of the ids it took.
-  local previous = redis.call('HGET', last, consumer)
-  if previous and string.sub(previous, 1, #token + 1) == token .. ' ' then
-    local ids = cjson.decode(string.sub(previous, #token + 2))
-    if type(ids) == 'table' then
+  -- The record of the last takes is a JSON list of {token, ids taken}, oldest first: several takes can be
+  -- on their way at once (the pump's and two finishes'), and a lost connection loses all their answers.
+  local ok, recent = pcall(cjson.decode, redis.call('HGET', last, consumer) or '[]')
+  if not ok or type(recent) ~= 'table' then recent = {} end
+  for _, entry in ipairs(recent) do
+    if type(entry) == 'table' and entry[1] == token and type(entry[2]) == 'table' then
+      local ids = entry[2]
       for i = 1, #ids do
         local f = redis.call('HMGET', P .. 'm:' .. ids[i], 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
         if f[1] == 'taken' and f[2] == consumer then
@@ -141,7 +145,11 @@ local function take(consumer, channel, given, retain, token, want, scan, t)
       redis.call('LREM', held, 1, id)
     end
   end
-  if #ids > 0 then redis.call('HSET', last, consumer, token .. ' ' .. cjson.encode(ids)) end
+  if #ids > 0 then
+    table.insert(recent, {token, ids})
+    while #recent > RECENT_TAKES do table.remove(recent, 1) end
+    redis.call('HSET', last, consumer, cjson.encode(recent))
+  end
   return taken
 end
 `;

@@ -10,6 +10,7 @@ import { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError } 
 import { InvalidArgumentError } from "../../../lib/errors.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
 import { sleep } from "../../helpers/wait-for.js";
+import { killBlockingConnection } from "./blocking-connection.js";
 import { runFixture } from "./fixtures/run-fixture.js";
 
 let server: RedisServer;
@@ -44,6 +45,59 @@ async function receiveAll(channel: DurableChannel, count: number, timeout = 10_0
 
 async function assertNothingMore(channel: DurableChannel, wait = 400): Promise<void> {
   await assert.rejects(channel.receive({ timeout: wait }), ReceiveTimeoutError);
+}
+
+/**
+ * The scripts of one consumer of `channel`, run as a client reconnecting would resend them (ioredis
+ * resends what a lost connection left unanswered).
+ */
+function rawScripts(prefix: string, channel: string) {
+  const client = new Redis(server.url);
+  defineScripts(client, DURABLE_SCRIPTS);
+  const deadlines = `${prefix}deadlines`;
+  const consumer = `${channel}/${randomUUID()}`;
+  const summary = (messages: unknown[]): [string, number][] =>
+    messages.map((fields) => parseDurableMessage(fields)).map((m) => [m.id, m.attempts]);
+  const take = async (token: string, want: number): Promise<[[string, number][], number]> => {
+    const [taken, more] = (await runScript(client, "berrymqDurableTake", [
+      deadlines,
+      prefix,
+      channel,
+      consumer,
+      "",
+      86_400_000,
+      token,
+      want,
+      "",
+    ])) as [unknown[], number];
+    return [summary(taken), Number(more)];
+  };
+  return { client, take, summary, deadlines, consumer };
+}
+
+/** The kind of answer each of `acknowledged` got, closing each; fails on a second answer to one message. */
+async function outcomesOf(sender: DurableChannel, acknowledged: ReadonlySet<string>): Promise<Map<string, string>> {
+  const outcomes = new Map<string, string>();
+  while (outcomes.size < acknowledged.size) {
+    const message = await sender.receive({ timeout: 15_000 });
+    assert.ok(!outcomes.has(message.inReplyTo as string), `one answer for ${message.inReplyTo}`);
+    outcomes.set(message.inReplyTo as string, message.kind);
+    await sender.close(message);
+  }
+  return outcomes;
+}
+
+/** Whether `promise` settles within `ms` (a bound against hanging, not a speed check). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 describe("DurableChannel", () => {
@@ -231,13 +285,7 @@ describe("DurableChannel", () => {
     await sleep(200);
     await own.restart();
     await sending;
-    const outcomes = new Map<string, string>();
-    while (outcomes.size < acknowledged.size) {
-      const message = await sender.receive({ timeout: 15_000 });
-      assert.ok(!outcomes.has(message.inReplyTo as string), `one answer for ${message.inReplyTo}`);
-      outcomes.set(message.inReplyTo as string, message.kind);
-      await sender.close(message);
-    }
+    const outcomes = await outcomesOf(sender, acknowledged);
     assert.deepEqual(new Set(outcomes.keys()), acknowledged);
     assert.ok([...outcomes.values()].every((kind) => kind === "reply"));
     await sender.send("stop", { to: "stream-worker" });
@@ -366,27 +414,7 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     const sender = await t.channel("resend-sender");
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push((await sender.send(i, { to: "resend", timeout: 10_000 })).id);
-    // The scripts as a client reconnecting would resend them (ioredis resends what a lost connection left unanswered).
-    const client = new Redis(server.url);
-    defineScripts(client, DURABLE_SCRIPTS);
-    const deadlines = `${t.prefix}deadlines`;
-    const consumer = `resend/${randomUUID()}`;
-    const summary = (messages: unknown[]): [string, number][] =>
-      messages.map((fields) => parseDurableMessage(fields)).map((m) => [m.id, m.attempts]);
-    const take = async (token: string, want: number): Promise<[[string, number][], number]> => {
-      const [taken, more] = (await runScript(client, "berrymqDurableTake", [
-        deadlines,
-        t.prefix,
-        "resend",
-        consumer,
-        "",
-        86_400_000,
-        token,
-        want,
-        "",
-      ])) as [unknown[], number];
-      return [summary(taken), Number(more)];
-    };
+    const { client, take, summary, deadlines, consumer } = rawScripts(t.prefix, "resend");
     const first = await take("token-1", 2);
     assert.deepEqual(first, [
       [
@@ -443,6 +471,296 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     await assertNothingMore(sender);
     await t.end();
   });
+  it("answers each of two takes resent after both answers were lost with its own messages (none stuck held)", async () => {
+    const t = scope();
+    const sender = await t.channel("twice-lost-sender");
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await sender.send(i, { to: "twice-lost", timeout: 10_000 })).id);
+    // Two takes on their way at once (the pump's and a finish's, or two finishes'), both run by Redis,
+    // both answers lost with the connection: ioredis resends them in order.
+    const { client, take } = rawScripts(t.prefix, "twice-lost");
+    const a = await take("token-a", 2);
+    const b = await take("token-b", 2);
+    assert.deepEqual((await take("token-a", 2))[0], a[0], "the first take resent gets its own messages");
+    assert.deepEqual((await take("token-b", 2))[0], b[0], "and so does the second");
+    assert.deepEqual((await take("token-c", 5))[0], [
+      [ids[4], 1],
+      [ids[5], 1],
+    ]);
+    await client.quit();
+    await t.end();
+  });
+  it("fails only the send or reply whose payload Redis refuses, not the calls batched with it", async () => {
+    // proto-max-bulk-len at its smallest: an argument over 1 MiB is a protocol error that fails its whole command.
+    const own = await startRedis({ own: true, args: ["--proto-max-bulk-len", "1mb"] });
+    const t = scope(() => own.url);
+    const sender = await t.channel("huge-sender");
+    const worker = await t.channel("huge");
+    worker.on("error", () => {});
+    sender.on("error", () => {}); // the refused command costs a reconnection
+    const huge = "x".repeat(1_100_000);
+    const sends = await Promise.allSettled([
+      sender.send("before", { to: "huge", timeout: 10_000 }),
+      sender.send(huge, { to: "huge", timeout: 10_000 }),
+      sender.send("after", { to: "huge", timeout: 10_000 }),
+    ]);
+    assert.deepEqual(
+      sends.map((outcome) => outcome.status),
+      ["fulfilled", "rejected", "fulfilled"],
+    );
+    // Generous waits: a refused command can cost ioredis several reconnections (it resends it when the
+    // connection broke before Redis's error came back), and calls behind it on the connection wait meanwhile.
+    const tasks = await receiveAll(worker, 2, 30_000);
+    assert.deepEqual(
+      tasks.map((task) => task.content),
+      ["before", "after"],
+    );
+    const replies = await Promise.allSettled([
+      worker.reply(tasks[0] as DurableMessage, huge),
+      worker.reply(tasks[1] as DurableMessage, "fine"),
+    ]);
+    assert.deepEqual(
+      replies.map((outcome) => outcome.status),
+      ["rejected", "fulfilled"],
+    );
+    const reply = await sender.receive({ timeout: 30_000 });
+    assert.deepEqual([reply.inReplyTo, reply.content], [(sends[2] as PromiseFulfilledResult<SentMessage>).value.id, "fine"]);
+    await sender.close(reply);
+    await t.end();
+    await own.stop();
+  });
+  it("a take that fails after its BLMOVE moved a message (Redis out of memory) leaves it for the next receive()", async () => {
+    const own = await startRedis({ own: true });
+    const t = scope(() => own.url);
+    const sender = await t.channel("oom-sender");
+    const worker = await t.channel("oom");
+    worker.on("error", () => {}); // its sweeps and heartbeats fail while memory is full
+    sender.on("error", () => {});
+    const pending = worker.receive({ timeout: 8_000 }).catch((error: unknown) => error);
+    await sleep(200); // its BLMOVE blocks on the empty inbox
+    const sent = await sender.send("moved", { to: "oom-elsewhere", timeout: 20_000 });
+    const client = new Redis(own.url);
+    // One step: the message reaches the inbox and memory is full; the BLMOVE is served after it, the TAKE refused.
+    await client
+      .multi()
+      .lmove(`${t.prefix}in:oom-elsewhere`, `${t.prefix}in:oom`, "LEFT", "RIGHT")
+      .config("SET", "maxmemory", "1")
+      .exec();
+    assert.match(String(await pending), /OOM/, "the receive() fails with Redis's error");
+    await client.config("SET", "maxmemory", "0");
+    const task = await worker.receive({ timeout: 3_000 });
+    assert.deepEqual([task.id, task.content], [sent.id, "moved"]);
+    await worker.reply(task, "ok");
+    const reply = await sender.receive({ timeout: 2_000 });
+    assert.deepEqual([reply.inReplyTo, reply.content], [sent.id, "ok"]);
+    await sender.close(reply);
+    await client.quit();
+    await t.end();
+    await own.stop();
+  });
+
+  it("loses no acknowledged send of a batched burst when Redis (AOF on) is killed and restarted under it, and reports the outage once", async () => {
+    const own = await startRedis({ aof: true, own: true });
+    const t = scope(() => own.url);
+    const sender = await t.channel("burst-stream-sender");
+    const errors: string[] = [];
+    sender.on("error", (error) => void errors.push(error.code));
+    const worker = runFixture("durable-worker.ts", [own.url, t.prefix, "burst-stream", "reply", "5000"]);
+    await worker.line("ready");
+    const acknowledged = new Set<string>();
+    const refused: unknown[] = [];
+    // Waves of 150 at once, so that batches are on their way when Redis dies.
+    const sending = (async () => {
+      for (let wave = 0; wave < 6; wave++) {
+        const sends = Array.from({ length: 150 }, (_, i) => sender.send(i, { to: "burst-stream", timeout: 30_000 }));
+        for (const outcome of await Promise.allSettled(sends)) {
+          if (outcome.status === "fulfilled") acknowledged.add(outcome.value.id);
+          else refused.push(outcome.reason);
+        }
+      }
+    })();
+    while (acknowledged.size < 150) await sleep(5);
+    await own.kill();
+    await sleep(200);
+    await own.restart();
+    await sending;
+    assert.deepEqual(refused, [], "sends wait out the outage");
+    assert.equal(acknowledged.size, 900);
+    const outcomes = await outcomesOf(sender, acknowledged);
+    assert.ok([...outcomes.values()].every((kind) => kind === "reply"));
+    assert.deepEqual(errors, ["REDIS_CONNECTION"], "one report for the outage");
+    await sender.send("stop", { to: "burst-stream" });
+    assert.equal(await worker.exit(), 0);
+    await t.end();
+    await own.stop();
+  });
+
+  it("end() while Redis is down and a receive() is blocked returns, failing what waited on Redis", async () => {
+    const own = await startRedis({ own: true });
+    const t = scope(() => own.url);
+    const worker = await t.channel("stranded");
+    worker.on("error", () => {});
+    const pending = worker.receive().catch((error: unknown) => error);
+    await sleep(200); // its BLMOVE blocks
+    await own.kill();
+    await sleep(300);
+    const sending = worker.send("never", { to: "nobody" }).catch((error: unknown) => error);
+    const ended = await settlesWithin(worker.end(), 8_000);
+    assert.ok(ended, "no CLIENT UNBLOCK can reach Redis: end() must not wait for it");
+    assert.ok((await pending) instanceof ChannelEndedError);
+    assert.ok((await sending) instanceof Error, "a send waiting for Redis fails with the closed connection");
+    await own.stop();
+  });
+
+  it("keeps one sender's order for one worker whose next receive() overlaps its batched replies", async () => {
+    const t = scope();
+    const sender = await t.channel("fifo-sender");
+    const worker = await t.channel("fifo");
+    const count = 600;
+    // Bursts of 50 at once (batched sends), sent while the worker takes.
+    const sending = (async () => {
+      for (let wave = 0; wave < count / 50; wave++) {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => sender.send(wave * 50 + i, { to: "fifo", timeout: 20_000 })));
+      }
+    })();
+    const got: number[] = [];
+    const replies: Promise<SentMessage>[] = [];
+    while (got.length < count) {
+      const task = await worker.receive({ timeout: 5_000 });
+      got.push(task.content as number);
+      replies.push(worker.reply(task, "ok")); // not awaited: the finish and the next take are on their way together
+    }
+    await sending;
+    await Promise.all(replies);
+    assert.deepEqual(
+      got,
+      Array.from({ length: count }, (_, i) => i),
+    );
+    assert.equal((await receiveAll(sender, count)).length, count);
+    await t.end();
+  });
+
+  it("records every one of 10,000 sends made at once, and answers a bad call alone (its neighbours go out)", async () => {
+    const t = scope();
+    const sender = await t.channel("many-sender");
+    const count = 10_000;
+    const sends = Array.from({ length: count }, (_, i) =>
+      i % 1_000 === 500 ? sender.send(1n, { to: "many" }) : sender.send(i, { to: "many", timeout: 60_000 }),
+    );
+    const outcomes = await Promise.allSettled(sends);
+    const refused = outcomes.filter((outcome) => outcome.status === "rejected");
+    assert.equal(refused.length, 10, "only the calls with content that is not JSON fail");
+    assert.ok(refused.every((outcome) => outcome.reason instanceof InvalidArgumentError));
+    const ids = new Set(outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value.id] : [])));
+    assert.equal(ids.size, count - 10);
+    const client = new Redis(server.url);
+    assert.equal(await client.llen(`${t.prefix}in:many`), count - 10, "each recorded once");
+    await client.quit();
+    await t.end();
+  });
+
+  it("end() while batched finishes (which take ahead) and takes are on their way gives back every message not finished", async () => {
+    const t = scope();
+    const sender = await t.channel("ending-sender");
+    const first = await t.channel("ending");
+    const count = 60;
+    const sent = await Promise.all(Array.from({ length: count }, (_, i) => sender.send(i, { to: "ending", timeout: 20_000 })));
+    const tasks = await Promise.all(Array.from({ length: 20 }, () => first.receive({ timeout: 5_000 })));
+    // Replies (their FINISH takes ahead) and more receive()s on their way when the channel ends.
+    const replies = tasks.map((task) => first.reply(task, "first"));
+    const waiting = Array.from({ length: 10 }, () => first.receive().catch((error: unknown) => error));
+    assert.ok(await settlesWithin(first.end(), 8_000), "end() returns");
+    const replied = new Set<string>();
+    for (const [i, outcome] of (await Promise.allSettled(replies)).entries()) {
+      if (outcome.status === "fulfilled") replied.add(tasks[i]?.id as string);
+    }
+    for (const got of await Promise.all(waiting)) assert.ok(got instanceof ChannelEndedError);
+    const second = await t.channel("ending");
+    const rest = await receiveAll(second, count - replied.size);
+    assert.deepEqual(new Set([...replied, ...rest.map((task) => task.id)]), new Set(sent.map((m) => m.id)), "none lost");
+    await Promise.all(rest.map((task) => second.reply(task, "second")));
+    await assertNothingMore(second);
+    const answers = await receiveAll(sender, count);
+    assert.equal(new Set(answers.map((reply) => reply.inReplyTo)).size, count, "one reply each");
+    await t.end();
+  });
+
+  it("a sender SIGKILLed mid-burst of batched sends and restarted gets exactly one outcome per message Redis recorded", async () => {
+    const t = scope();
+    const timeout = 3_000;
+    const first = runFixture("durable-sender.ts", [
+      server.url,
+      t.prefix,
+      "burster",
+      "burst",
+      "burst-desk",
+      "400",
+      String(timeout),
+    ]);
+    await first.line("sent ");
+    await first.kill(); // while later batches are on their way
+    const acknowledged = first.lines.filter((line) => line.startsWith("sent ")).map((line) => line.slice(5));
+    const worker = await t.channel("burst-desk");
+    const tasks: DurableMessage[] = [];
+    for (;;) {
+      const task = await worker.receive({ timeout: 500 }).catch((error: unknown) => error);
+      if (!(task instanceof Object) || task instanceof ReceiveTimeoutError) break;
+      tasks.push(task as DurableMessage);
+    }
+    const recorded = new Set(tasks.map((task) => task.id));
+    assert.equal(recorded.size, tasks.length, "each message received once");
+    assert.ok(
+      acknowledged.every((id) => recorded.has(id)),
+      "every acknowledged send was recorded",
+    );
+    const answered = tasks.filter((_, i) => i % 2 === 0);
+    await Promise.all(answered.map((task) => worker.reply(task, "ok")));
+    // Past every deadline: the others' timeout notices are queued before the new sender collects.
+    const latest = Math.max(...tasks.map((task) => task.deadline ?? 0));
+    await sleep(Math.max(0, latest - Date.now()) + 500);
+    const second = runFixture("durable-sender.ts", [server.url, t.prefix, "burster", "collect", "1500"]);
+    await second.line("end", 30_000);
+    assert.equal(await second.exit(), 0);
+    const got = second.lines.filter((line) => line.startsWith("got ")).sort();
+    const replied = new Set(answered.map((task) => task.id));
+    const expected = tasks.map((task) => `got ${replied.has(task.id) ? "reply" : "timeout"} ${task.id}`).sort();
+    assert.deepEqual(got, expected);
+    await t.end();
+  });
+
+  it("a worker SIGKILLed while holding prefetched messages and a batched finish is on its way loses none and answers none twice", async () => {
+    const t = scope();
+    const sender = await t.channel("relay-sender");
+    const count = 40;
+    const sent = await Promise.all(Array.from({ length: count }, (_, i) => sender.send(i, { to: "relay", timeout: 15_000 })));
+    const doomed = runFixture("durable-worker.ts", [server.url, t.prefix, "relay", "die", "600", "10"]);
+    await doomed.line("replying");
+    assert.equal(await doomed.exit(), "SIGKILL");
+    const survivor = await t.channel("relay", { lease: 600 });
+    const served: DurableMessage[] = [];
+    const serving = (async () => {
+      for (;;) {
+        const task = await survivor.receive().catch(() => undefined);
+        if (task === undefined) return;
+        served.push(task);
+        await survivor.reply(task, { by: "survivor" });
+      }
+    })();
+    const replies = await receiveAll(sender, count);
+    const answers = new Set(replies.map((reply) => reply.inReplyTo));
+    assert.equal(answers.size, count, "one reply per message");
+    assert.deepEqual(answers, new Set(sent.map((message) => message.id)));
+    assert.ok(replies.every((reply) => reply.kind === "reply"));
+    assert.ok(
+      served.some((task) => task.attempts === 2),
+      "what the dead worker held came back",
+    );
+    await Promise.all(replies.map((reply) => sender.close(reply)));
+    await assertNothingMore(sender);
+    await t.end();
+    await serving;
+  });
+
   it("after its blocking connection is cut, a receiver gets what a lost BLMOVE answer left in its held list", async () => {
     const t = scope();
     const sender = await t.channel("cut-sender");
@@ -453,11 +771,7 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     const sent = await sender.send("lost", { to: "cut-elsewhere", timeout: 10_000 });
     const client = new Redis(server.url);
     await client.lmove(`${t.prefix}in:cut-elsewhere`, `${t.prefix}held:${worker.consumer}`, "LEFT", "RIGHT");
-    const clients = await client.client("LIST");
-    const blocking = /id=(\d+) [^\n]*name=berrymq-durable-block:(\S+)/g;
-    const ids = [...String(clients).matchAll(blocking)].filter((match) => match[2] === worker.consumer).map((match) => match[1]);
-    assert.equal(ids.length, 1, "the worker's blocking connection");
-    await client.client("KILL", "ID", ids[0] as string);
+    await killBlockingConnection(client, worker.consumer);
     const task = await pending;
     assert.deepEqual([task.id, task.content, task.attempts], [sent.id, "lost", 1]);
     await worker.reply(task, "found");

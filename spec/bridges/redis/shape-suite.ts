@@ -87,11 +87,16 @@ export function shapeSuite(shape: Shape): void {
 
     it("end() ends receives blocked in Redis at once (CHANNEL_ENDED)", async () => {
       const prefix = `end-${randomUUID()}:{durable}:`;
-      const channels = await Promise.all(Array.from({ length: 6 }, (_, i) => DurableChannel.open(`end-${i}`, { connection: shape.connection(), prefix })));
+      const channels = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => DurableChannel.open(`end-${i}`, { connection: shape.connection(), prefix })),
+      );
       const pending = channels.map((channel) => channel.receive().catch((error: BerryError) => error.code));
       await sleep(200);
       for (const channel of channels) await channel.end();
-      assert.deepEqual(await Promise.all(pending), channels.map(() => "CHANNEL_ENDED"));
+      assert.deepEqual(
+        await Promise.all(pending),
+        channels.map(() => "CHANNEL_ENDED"),
+      );
     });
 
     it("RedisQueue: messages fed in this process are taken by a consumer process, once each", async () => {
@@ -103,7 +108,11 @@ export function shapeSuite(shape: Shape): void {
       const sent: string[] = [];
       bus.follow("job:run", (m) => void sent.push(m.messageId));
       for (let i = 0; i < 20; i++) bus.twitter("job:run", i);
-      await waitFor(() => consumer.lines.filter((line) => line.startsWith("got ")).length === 20, "20 messages in the consumer", 10_000);
+      await waitFor(
+        () => consumer.lines.filter((line) => line.startsWith("got ")).length === 20,
+        "20 messages in the consumer",
+        10_000,
+      );
       bus.twitter("job:stop");
       await consumer.line("end");
       assert.equal(await consumer.exit(), 0);
@@ -122,79 +131,87 @@ export function shapeSuite(shape: Shape): void {
  * acknowledged sends lost, exactly one outcome (reply or timeout notice) per message, one outage
  * reported per channel; logs the stall beside the promotion time.
  */
-export function failoverSuite(shape: Shape, total = 1_200): void {
+export function failoverSuite(shape: Shape, total = 1_200, windows: readonly number[] = [20]): void {
   describe(`redis ${shape.name}: failover`, () => {
-    it(`SIGKILL of the master mid-stream (${total} sends): none rejected, none lost, one outcome each, one outage reported`, async () => {
-      const prefix = `fo-${randomUUID()}:{failover}:`;
-      const sender = await DurableChannel.open("fo-sender", { connection: shape.connection(), prefix });
-      const errors: BerryError[] = [];
-      sender.on("error", (error) => void errors.push(error));
-      const worker = runFixture("durable-worker.ts", [shape.argument(), prefix, "fo-worker", "reply", "10000"]);
-      await worker.line("ready");
-      const outcomes = new Map<string, DurableMessage[]>();
-      const acknowledged = new Map<string, SentMessage>();
-      let rejected = 0;
-      let receiving = true;
-      const collector = (async () => {
-        while (receiving || outcomes.size < acknowledged.size) {
-          let message: DurableMessage;
-          try {
-            message = await sender.receive({ timeout: 500 });
-          } catch {
-            continue;
+    // `window` sends on their way at once: at 200, batches of up to 100 are on their way when the master dies.
+    for (const window of windows)
+      it(`SIGKILL of the master mid-stream (${total} sends, ${window} at once): none rejected, none lost, one outcome each, one outage reported`, async () => {
+        const prefix = `fo-${randomUUID()}:{failover}:`;
+        const sender = await DurableChannel.open("fo-sender", { connection: shape.connection(), prefix });
+        const errors: BerryError[] = [];
+        sender.on("error", (error) => void errors.push(error));
+        const worker = runFixture("durable-worker.ts", [shape.argument(), prefix, "fo-worker", "reply", "10000"]);
+        await worker.line("ready");
+        const outcomes = new Map<string, DurableMessage[]>();
+        const acknowledged = new Map<string, SentMessage>();
+        let rejected = 0;
+        let receiving = true;
+        const collector = (async () => {
+          while (receiving || outcomes.size < acknowledged.size) {
+            let message: DurableMessage;
+            try {
+              message = await sender.receive({ timeout: 500 });
+            } catch {
+              continue;
+            }
+            const about = message.inReplyTo ?? "";
+            outcomes.set(about, [...(outcomes.get(about) ?? []), message]);
+            await sender.close(message);
           }
-          const about = message.inReplyTo ?? "";
-          outcomes.set(about, [...(outcomes.get(about) ?? []), message]);
-          await sender.close(message);
+        })();
+        let killed: Promise<number> | undefined;
+        let lastAck = performance.now();
+        let stall = 0;
+        const inFlight = new Set<Promise<void>>();
+        for (let i = 0; i < total; i++) {
+          if (i === Math.floor(total / 4)) killed = shape.killMaster(prefix);
+          const id = randomUUID();
+          const send = sender
+            .send({ i }, { to: "fo-worker", timeout: 15_000, id })
+            .then(
+              (sent) => {
+                acknowledged.set(sent.id, sent);
+                const now = performance.now();
+                stall = Math.max(stall, now - lastAck);
+                lastAck = now;
+              },
+              () => {
+                rejected++;
+              },
+            )
+            .finally(() => inFlight.delete(send));
+          inFlight.add(send);
+          if (inFlight.size >= window) await Promise.race(inFlight);
         }
-      })();
-      let killed: Promise<number> | undefined;
-      let lastAck = performance.now();
-      let stall = 0;
-      const inFlight = new Set<Promise<void>>();
-      for (let i = 0; i < total; i++) {
-        if (i === Math.floor(total / 4)) killed = shape.killMaster(prefix);
-        const id = randomUUID();
-        const send = sender
-          .send({ i }, { to: "fo-worker", timeout: 15_000, id })
-          .then(
-            (sent) => {
-              acknowledged.set(sent.id, sent);
-              const now = performance.now();
-              stall = Math.max(stall, now - lastAck);
-              lastAck = now;
-            },
-            () => {
-              rejected++;
-            },
-          )
-          .finally(() => inFlight.delete(send));
-        inFlight.add(send);
-        if (inFlight.size >= 20) await Promise.race(inFlight);
-      }
-      await Promise.all(inFlight);
-      const promotion = await (killed as Promise<number>);
-      await waitFor(() => [...acknowledged.keys()].every((id) => outcomes.has(id)), "an outcome for every acknowledged send", 40_000);
-      await sleep(500);
-      receiving = false;
-      await collector;
-      await sender.send("stop", { to: "fo-worker" });
-      await worker.exit();
-      await sender.end();
-      const duplicates = [...outcomes.values()].filter((list) => list.length > 1).length;
-      const lost = [...acknowledged.keys()].filter((id) => !outcomes.has(id)).length;
-      const timeouts = [...outcomes.values()].filter((list) => list[0]?.kind === "timeout").length;
-      console.log(`# ${shape.name} failover: promotion ${promotion} ms, longest stall between acknowledgements ${stall.toFixed(0)} ms, ${timeouts} timeout notices`);
-      assert.equal(rejected, 0, "sends rejected");
-      assert.equal(acknowledged.size, total, "sends acknowledged");
-      assert.equal(lost, 0, "acknowledged sends without an outcome");
-      assert.equal(duplicates, 0, "messages with more than one outcome");
-      assert.deepEqual(
-        errors.map((error) => error.code),
-        ["REDIS_CONNECTION"],
-        "one outage reported",
-      );
-    });
+        await Promise.all(inFlight);
+        const promotion = await (killed as Promise<number>);
+        await waitFor(
+          () => [...acknowledged.keys()].every((id) => outcomes.has(id)),
+          "an outcome for every acknowledged send",
+          40_000,
+        );
+        await sleep(500);
+        receiving = false;
+        await collector;
+        await sender.send("stop", { to: "fo-worker" });
+        await worker.exit();
+        await sender.end();
+        const duplicates = [...outcomes.values()].filter((list) => list.length > 1).length;
+        const lost = [...acknowledged.keys()].filter((id) => !outcomes.has(id)).length;
+        const timeouts = [...outcomes.values()].filter((list) => list[0]?.kind === "timeout").length;
+        console.log(
+          `# ${shape.name} failover: promotion ${promotion} ms, longest stall between acknowledgements ${stall.toFixed(0)} ms, ${timeouts} timeout notices`,
+        );
+        assert.equal(rejected, 0, "sends rejected");
+        assert.equal(acknowledged.size, total, "sends acknowledged");
+        assert.equal(lost, 0, "acknowledged sends without an outcome");
+        assert.equal(duplicates, 0, "messages with more than one outcome");
+        assert.deepEqual(
+          errors.map((error) => error.code),
+          ["REDIS_CONNECTION"],
+          "one outage reported",
+        );
+      });
 
     it("RedisLink reports that messages may have been missed when its server fails over", async (t) => {
       const prefix = `fl-${randomUUID()}:`;
