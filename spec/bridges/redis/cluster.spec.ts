@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
-import { Cluster, Redis } from "ioredis";
+import { Cluster } from "ioredis";
 import type { RedisConnection } from "../../../bridges/redis/connection.js";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { hashSlot, prefixInSlots } from "../../../bridges/redis/hash-slot.js";
@@ -19,7 +19,6 @@ import { replyIdentifierFor } from "../../../lib/reserved.js";
 import { type RedisCluster, startCluster } from "../../helpers/redis-cluster.js";
 import { withClient } from "../../helpers/redis-probe.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
-import { killBlockingConnection } from "./blocking-connection.js";
 import { failoverSuite, type Shape, shapeSuite } from "./shape-suite.js";
 
 let cluster: RedisCluster;
@@ -41,30 +40,6 @@ const shape: Shape = {
 };
 
 shapeSuite(shape);
-
-describe("redis cluster: durable channel", () => {
-  it("after the blocking connection to the prefix's master is cut, a receiver gets what a lost BLMOVE answer left in its held list", async () => {
-    const prefix = `cut-${randomUUID()}:{durable}:`;
-    const sender = await DurableChannel.open("cut-sender", { connection: connection(), prefix });
-    const worker = await DurableChannel.open("cut", { connection: connection(), prefix });
-    worker.on("error", () => {});
-    const pending = worker.receive({ timeout: 8_000 }); // its BLMOVE blocks on the empty inbox
-    await sleep(200);
-    // What a BLMOVE whose answer the connection lost leaves behind: the id in the held list, still queued.
-    const sent = await sender.send("lost", { to: "cut-elsewhere", timeout: 20_000 });
-    const client = new Redis((await cluster.masterOf(prefix)).port);
-    await client.lmove(`${prefix}in:cut-elsewhere`, `${prefix}held:${worker.consumer}`, "LEFT", "RIGHT");
-    await killBlockingConnection(client, worker.consumer); // one node's connection: the Cluster client stays up
-    const task = await pending;
-    assert.deepEqual([task.id, task.content, task.attempts], [sent.id, "lost", 1]);
-    await worker.reply(task, "found");
-    const reply = await sender.receive({ timeout: 2_000 });
-    assert.deepEqual([reply.inReplyTo, reply.content], [sent.id, "found"]);
-    await sender.close(reply);
-    await client.quit();
-    await Promise.all([sender.end(), worker.end()]);
-  });
-});
 
 describe("redis cluster: what users configure", () => {
   it("computes the hash slot Redis does, and prefixInSlots puts 3 prefixes on 3 masters (DurableChannel.node() tells)", async () => {

@@ -10,7 +10,6 @@ import { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError } 
 import { InvalidArgumentError } from "../../../lib/errors.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
 import { sleep } from "../../helpers/wait-for.js";
-import { killBlockingConnection } from "./blocking-connection.js";
 import { runFixture } from "./fixtures/run-fixture.js";
 
 let server: RedisServer;
@@ -771,7 +770,11 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     const sent = await sender.send("lost", { to: "cut-elsewhere", timeout: 10_000 });
     const client = new Redis(server.url);
     await client.lmove(`${t.prefix}in:cut-elsewhere`, `${t.prefix}held:${worker.consumer}`, "LEFT", "RIGHT");
-    await killBlockingConnection(client, worker.consumer);
+    const clients = await client.client("LIST");
+    const blocking = /id=(\d+) [^\n]*name=berrymq-durable-block:(\S+)/g;
+    const ids = [...String(clients).matchAll(blocking)].filter((match) => match[2] === worker.consumer).map((match) => match[1]);
+    assert.equal(ids.length, 1, "the worker's blocking connection");
+    await client.client("KILL", "ID", ids[0] as string);
     const task = await pending;
     assert.deepEqual([task.id, task.content, task.attempts], [sent.id, "lost", 1]);
     await worker.reply(task, "found");
