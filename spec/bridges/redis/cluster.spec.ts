@@ -253,12 +253,17 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     await lb.close();
   });
 
-  it("subscribe/unsubscribe at run time move filters between sharded channels and patterns; answers keep arriving", async () => {
+  it("subscribe/unsubscribe at run time move filters between sharded channels and patterns; answers keep arriving", async (t) => {
     const prefix = `sub-${randomUUID()}:`;
     const a = new Bus();
     const b = new Bus();
     const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true });
     const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: [] });
+    // Closed even when an assertion fails: open links would keep the spec process alive until its timeout.
+    t.after(async () => {
+      await la.close();
+      await lb.close();
+    });
     const got: string[] = [];
     b.follow("*:*", (m) => void (m.name === "svc" || got.push(m.id)));
     a.follow("svc:echo", (m) => m.args[0]);
@@ -285,8 +290,6 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     a.twitter("mail:new");
     await sleep(300);
     assert.deepEqual(got, ["orders:new", "mail:new"]);
-    await la.close();
-    await lb.close();
   });
 
   it("sharded: false keeps PUBLISH/PSUBSCRIBE for every filter", async () => {
