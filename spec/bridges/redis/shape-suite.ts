@@ -135,19 +135,27 @@ export function failoverSuite(shape: Shape, total = 1_200, windows: readonly num
   describe(`redis ${shape.name}: failover`, () => {
     // `window` sends on their way at once: at 200, batches of up to 100 are on their way when the master dies.
     for (const window of windows)
-      it(`SIGKILL of the master mid-stream (${total} sends, ${window} at once): none rejected, none lost, one outcome each, one outage reported`, async () => {
+      it(`SIGKILL of the master mid-stream (${total} sends, ${window} at once): none rejected, none lost, one outcome each, one outage reported`, async (t) => {
         const prefix = `fo-${randomUUID()}:{failover}:`;
         const sender = await DurableChannel.open("fo-sender", { connection: shape.connection(), prefix });
         const errors: BerryError[] = [];
         sender.on("error", (error) => void errors.push(error));
         const worker = runFixture("durable-worker.ts", [shape.argument(), prefix, "fo-worker", "reply", "10000"]);
+        // Stopped even when an assertion fails: a live worker, sender or collector would keep the spec
+        // process alive until its timeout.
+        let stopped = false;
+        t.after(async () => {
+          stopped = true;
+          await worker.kill();
+          await sender.end().catch(() => undefined);
+        });
         await worker.line("ready");
         const outcomes = new Map<string, DurableMessage[]>();
         const acknowledged = new Map<string, SentMessage>();
         let rejected = 0;
         let receiving = true;
         const collector = (async () => {
-          while (receiving || outcomes.size < acknowledged.size) {
+          while (!stopped && (receiving || outcomes.size < acknowledged.size)) {
             let message: DurableMessage;
             try {
               message = await sender.receive({ timeout: 500 });
