@@ -110,6 +110,29 @@ export function secretOption(values: {
   return { ok: true, options: secret === undefined || secret === "" ? {} : { secret } };
 }
 
+/** {@link Parsed} for a command that talks to a server: also the shared secret, as client or server options. */
+export type ParsedWithSecret<O extends NonNullable<ParseArgsConfig["options"]>> =
+  | (Extract<Parsed<O & typeof SECRET_OPTIONS>, { ok: true }> & { secret: { secret?: string } })
+  | { ok: false; code: number };
+
+/**
+ * {@link parseCommand} with {@link SECRET_OPTIONS} added and the secret resolved by {@link secretOption}:
+ * a problem with the secret is a usage error (exit 2), like any other bad argument.
+ */
+export function parseWithSecret<O extends NonNullable<ParseArgsConfig["options"]>>(
+  command: Pick<Command, "name" | "usage">,
+  argv: string[],
+  options: O,
+  positionals: { min: number; max: number },
+): ParsedWithSecret<O> {
+  const parsed = parseCommand(command, argv, { ...options, ...SECRET_OPTIONS }, positionals);
+  if (!parsed.ok) return parsed;
+  // The generic mapped type does not narrow for the two known keys: read them as what parseArgs gives.
+  const secret = secretOption(parsed.values as { secret?: string; "secret-file"?: string });
+  if (!secret.ok) return usageError(command, secret.problem);
+  return { ...parsed, secret: secret.options };
+}
+
 /** Prints an error as `berrymq <name>: <message>` and returns exit code 1. */
 export function failed(name: string, error: unknown): number {
   console.error(`berrymq ${name}: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,6 +1,6 @@
 import { QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, parseCommand, SECRET_OPTIONS, SECRET_USAGE, secretOption, usageError } from "./command.js";
+import { type Command, failed, parseWithSecret, SECRET_USAGE, usageError } from "./command.js";
 
 const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
 
@@ -23,7 +23,7 @@ export const getCommand: Command = {
   summary: "pull messages from a queue on a bridge server",
   usage: USAGE,
   async run(argv) {
-    const parsed = parseCommand(
+    const parsed = parseWithSecret(
       this,
       argv,
       {
@@ -31,14 +31,11 @@ export const getCommand: Command = {
         count: { type: "string" },
         timeout: { type: "string" },
         nowait: { type: "boolean" },
-        ...SECRET_OPTIONS,
       },
       { min: 1, max: 1 },
     );
     if (!parsed.ok) return parsed.code;
     const { values } = parsed;
-    const secret = secretOption(values);
-    if (!secret.ok) return usageError(this, secret.problem).code;
     const count = Number(values.count ?? 1);
     const timeout = Number(values.timeout ?? 10_000);
     if (!Number.isInteger(count) || count < 1)
@@ -52,7 +49,7 @@ export const getCommand: Command = {
         shared: true,
         ttl: 60,
         ...(values.filter === undefined ? {} : { filter: values.filter }),
-        ...secret.options,
+        ...parsed.secret,
       });
     } catch (error) {
       return failed(this.name, error);

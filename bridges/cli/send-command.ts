@@ -2,7 +2,7 @@ import { isPlainObject } from "../../lib/kwargs.js";
 import { Bus } from "../../lib/bus.js";
 import { kw } from "../../lib/kwargs.js";
 import { SendOnlyClient } from "../jsonrpc/index.js";
-import { type Command, failed, parseCommand, SECRET_OPTIONS, SECRET_USAGE, secretOption, usageError } from "./command.js";
+import { type Command, failed, parseWithSecret, SECRET_USAGE, usageError } from "./command.js";
 
 const USAGE = `usage: berrymq send URL IDENTIFIER [ARGS_JSON] [KWARGS_JSON] [--secret-file FILE]
 
@@ -24,10 +24,8 @@ export const sendCommand: Command = {
   summary: "send one message to a bridge server",
   usage: USAGE,
   async run(argv) {
-    const parsed = parseCommand(this, argv, SECRET_OPTIONS, { min: 2, max: 4 });
+    const parsed = parseWithSecret(this, argv, {}, { min: 2, max: 4 });
     if (!parsed.ok) return parsed.code;
-    const secret = secretOption(parsed.values);
-    if (!secret.ok) return usageError(this, secret.problem).code;
     const [url, identifier, argsJson = "[]", kwargsJson = "{}"] = parsed.positionals as [string, string, string?, string?];
     const args = parseJson(argsJson);
     if (!Array.isArray(args)) return usageError(this, `ARGS_JSON ${JSON.stringify(argsJson)} is not a JSON array`).code;
@@ -40,7 +38,7 @@ export const sendCommand: Command = {
         bus,
         retryDelay: { initial: 50, max: 500 },
         closeTimeout: 3_000,
-        ...secret.options,
+        ...parsed.secret,
       });
       bus.twitter(identifier, ...args, kw(kwargs));
     } catch (error) {

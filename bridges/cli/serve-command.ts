@@ -1,6 +1,6 @@
 import { PeerLink, serve } from "../jsonrpc/index.js";
 import { Bus } from "../../lib/bus.js";
-import { type Command, failed, parseCommand, SECRET_OPTIONS, SECRET_USAGE, secretOption, untilSignal, usageError } from "./command.js";
+import { type Command, failed, parseWithSecret, SECRET_USAGE, untilSignal, usageError } from "./command.js";
 
 const USAGE = `usage: berrymq serve [--host HOST] [--port PORT] [--queue FILTER]... [--peer URL]...
                      [--secret-file FILE] [--allow-origin ORIGIN]... [--allow-host NAME]...
@@ -28,7 +28,7 @@ export const serveCommand: Command = {
   summary: "run a JSON-RPC bridge server (optionally owning queues, linked to peers)",
   usage: USAGE,
   async run(argv) {
-    const parsed = parseCommand(
+    const parsed = parseWithSecret(
       this,
       argv,
       {
@@ -36,7 +36,6 @@ export const serveCommand: Command = {
         port: { type: "string" },
         queue: { type: "string", multiple: true },
         peer: { type: "string", multiple: true },
-        ...SECRET_OPTIONS,
         "allow-origin": { type: "string", multiple: true },
         "allow-host": { type: "string", multiple: true },
         "peer-host": { type: "string", multiple: true },
@@ -52,9 +51,7 @@ export const serveCommand: Command = {
     const bus = new Bus();
     bus.on("error", (error) => console.error(`[bus] ${error.message}`));
     if (values.verbose === true) bus.on("message", (message) => console.log(JSON.stringify(message)));
-    const secretOrProblem = secretOption(values);
-    if (!secretOrProblem.ok) return usageError(this, secretOrProblem.problem).code;
-    const secret = secretOrProblem.options;
+    const secret = parsed.secret;
     const links: PeerLink[] = [];
     let server: Awaited<ReturnType<typeof serve>>;
     try {

@@ -1,5 +1,5 @@
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, parseCommand, SECRET_OPTIONS, SECRET_USAGE, secretOption, untilSignal, usageError } from "./command.js";
+import { type Command, failed, parseWithSecret, SECRET_USAGE, untilSignal } from "./command.js";
 
 const USAGE = `usage: berrymq tail URL [FILTER] [--secret-file FILE]
 
@@ -18,15 +18,13 @@ export const tailCommand: Command = {
   summary: "print a bridge server's messages as JSON lines until Ctrl-C",
   usage: USAGE,
   async run(argv) {
-    const parsed = parseCommand(this, argv, SECRET_OPTIONS, { min: 1, max: 2 });
+    const parsed = parseWithSecret(this, argv, {}, { min: 1, max: 2 });
     if (!parsed.ok) return parsed.code;
-    const secret = secretOption(parsed.values);
-    if (!secret.ok) return usageError(this, secret.problem).code;
     const [url, filter = "*:*"] = parsed.positionals as [string, string?];
     let queue: RemoteQueueClient;
     try {
       // Its own queue (not shared): tail sees a copy of every message and takes none from other clients.
-      queue = await RemoteQueueClient.connect(url, { filter, ttl: 60, ...secret.options });
+      queue = await RemoteQueueClient.connect(url, { filter, ttl: 60, ...parsed.secret });
     } catch (error) {
       return failed(this.name, error);
     }
