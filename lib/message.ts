@@ -137,7 +137,7 @@ export function createMessage(init: MessageInit): Message {
   return new FrozenMessage(
     parsed,
     args.slice(),
-    Object.isFrozen(kwargs) ? kwargs : Object.freeze({ ...kwargs }),
+    Object.isFrozen(kwargs) ? kwargs : isEmpty(kwargs) ? NO_KWARGS : Object.freeze({ ...kwargs }),
     init.timestamp ?? Date.now(),
     Object.freeze(init.hops.slice()),
     init.messageId,
@@ -145,6 +145,12 @@ export function createMessage(init: MessageInit): Message {
     init.inReplyTo,
     init.to,
   );
+}
+
+// Received envelopes mostly carry `{}`: the shared frozen one saves a copy and a freeze per message.
+function isEmpty(record: Readonly<Record<string, unknown>>): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return false;
+  return true;
 }
 
 /**
