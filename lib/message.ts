@@ -89,6 +89,11 @@ class FrozenMessage implements Message {
     Object.freeze(this);
   }
 
+  /** The args as held, frozen or not yet (both messages then share the one array, frozen on first read). */
+  static argsOf(message: FrozenMessage): readonly unknown[] {
+    return message.#args;
+  }
+
   get args(): readonly unknown[] {
     return Object.isFrozen(this.#args) ? this.#args : Object.freeze(this.#args);
   }
@@ -175,7 +180,8 @@ export function newMessage(
 export function withHop(message: Message, busId: string): Message {
   return new FrozenMessage(
     message,
-    message.args,
+    // Not the getter: it would freeze args now, for a message no follower may ever read.
+    message instanceof FrozenMessage ? FrozenMessage.argsOf(message) : message.args,
     message.kwargs,
     message.timestamp,
     Object.freeze([...message.hops, busId]),
