@@ -92,16 +92,3 @@ export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch 
   }
   return { identifiers, messageIds, flags, policies, body, lines };
 }
-
-/** Bodies up to this many bytes are handed to zeromq.js as a string (see {@link wireBody}). */
-export const COPIED_BODY_LIMIT = 2_048;
-
-/**
- * A body as handed to a zeromq.js send. zeromq.js shares a Buffer over 128 bytes with ZeroMQ and
- * releases it later through a wake-up of the JS thread; a string it copies once as UTF-8. For a small
- * body the copy is cheaper, and it keeps that wake-up off a one-message round trip. The bytes are the
- * same: a body is JSON text, and a receiver decodes invalid UTF-8 to the same string either way.
- */
-export function wireBody(body: Buffer): Buffer | string {
-  return body.length <= COPIED_BODY_LIMIT ? body.toString() : body;
-}
