@@ -9,9 +9,26 @@ import { spawn } from "node:child_process";
 import * as zmq from "zeromq";
 import { Bus } from "../lib/bus.js";
 import { Broker, BrokerLink } from "../bridges/zeromq/index.js";
-import { formatRate, machine, measure, printTable } from "./measure.js";
+import { formatRate, machine, measure, printTable, type Rate } from "./measure.js";
 
 const FAN_OUT = 20_000;
+
+/** A rate, with the CPU time this process spent per item over all its rounds (warm-up included). */
+interface CpuRate extends Rate {
+  cpuMicros: number;
+}
+
+function cpuMicrosSince(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before);
+  return used.user + used.system;
+}
+
+// CPU per item says more than the rate on this shared machine: the load moves the rate, not the work.
+async function measureCpu(label: string, count: number, round: () => Promise<void>, rounds: number): Promise<CpuRate> {
+  const before = process.cpuUsage();
+  const rate = await measure(label, count, round, rounds);
+  return { ...rate, cpuMicros: cpuMicrosSince(before) / (count * (rounds + 1)) };
+}
 const ACKED = 10_000;
 const payload = { kind: "tick", text: "x".repeat(64), values: [1, 2, 3] };
 
@@ -150,6 +167,8 @@ interface Latency {
   label: string;
   p50: number;
   p99: number;
+  /** CPU time of this process per round trip (both ends and, for berrymq, the broker). */
+  cpuMicros: number;
 }
 
 /** A relay set up for pings: `ping` makes one round trip and resolves to its duration in µs. */
@@ -158,10 +177,10 @@ interface Pinger {
   close: () => Promise<void>;
 }
 
-function percentiles(label: string, samples: number[]): Latency {
+function percentiles(label: string, samples: number[], cpuMicros: number): Latency {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-  return { label, p50: at(0.5), p99: at(0.99) };
+  return { label, p50: at(0.5), p99: at(0.99), cpuMicros: cpuMicros / samples.length };
 }
 
 function elapsedSince(started: bigint): number {
@@ -266,31 +285,35 @@ async function latencies(): Promise<[Latency, Latency]> {
   const relays = [await rawRelay(), await brokerRelay()];
   for (const relay of relays) for (let i = 0; i < 100; i++) await relay.ping(-1); // warm-up
   const samples: number[][] = relays.map(() => []);
+  const cpu = relays.map(() => 0);
   for (let done = 0; done < PINGS; done += PING_BLOCK) {
-    for (const [r, relay] of relays.entries())
+    for (const [r, relay] of relays.entries()) {
+      const before = process.cpuUsage();
       for (let i = done; i < done + PING_BLOCK; i++) samples[r]?.push(await relay.ping(i));
+      cpu[r] = (cpu[r] as number) + cpuMicrosSince(before);
+    }
   }
   for (const relay of relays) await relay.close();
   return [
-    percentiles("raw DEALER→ROUTER→PUB→SUB relay, there and back", samples[0] ?? []),
-    percentiles("berrymq: publisher → broker → subscriber → back", samples[1] ?? []),
+    percentiles("raw DEALER→ROUTER→PUB→SUB relay, there and back", samples[0] ?? [], cpu[0] as number),
+    percentiles("berrymq: publisher → broker → subscriber → back", samples[1] ?? [], cpu[1] as number),
   ];
 }
 
 const raw = await rawPubSub();
-const rawRate = await measure("raw zeromq.js PUB/SUB", FAN_OUT, raw.round, 3);
+const rawRate = await measureCpu("raw zeromq.js PUB/SUB", FAN_OUT, raw.round, 3);
 raw.close();
 const rawBatched = await rawPubSub(1_000);
-const rawBatchedRate = await measure("raw zeromq.js PUB/SUB, 1,000 payloads per frame (reference)", FAN_OUT, rawBatched.round, 3);
+const rawBatchedRate = await measureCpu("raw zeromq.js PUB/SUB, 1,000 payloads per frame (reference)", FAN_OUT, rawBatched.round, 3);
 rawBatched.close();
 const ours = await brokerFanOut(false);
-const oursRate = await measure("berrymq broker fan-out (broker in this process)", FAN_OUT, ours.round, 3);
+const oursRate = await measureCpu("berrymq broker fan-out (broker in this process)", FAN_OUT, ours.round, 3);
 await ours.close();
 const split = await brokerFanOut(true);
-const splitRate = await measure("berrymq broker fan-out (broker in its own process)", FAN_OUT, split.round, 3);
+const splitRate = await measureCpu("berrymq broker fan-out (broker in its own process)", FAN_OUT, split.round, 3);
 await split.close();
 const acks = await acknowledged();
-const ackRate = await measure("berrymq acknowledged", ACKED, acks.round, 3);
+const ackRate = await measureCpu("berrymq acknowledged", ACKED, acks.round, 3);
 await acks.close();
 const [rawLatency, ourLatency] = await latencies();
 
@@ -299,21 +322,20 @@ console.log(
   `Fan-out: ${FAN_OUT} messages, each to 2 subscribers; acknowledged: ${ACKED} messages, 1 subscriber. Best of 3 rounds.\n`,
 );
 printTable(
-  ["what", "messages/s", "vs raw PUB/SUB"],
-  [
-    [rawRate.label, formatRate(rawRate.perSecond), "1.00×"],
-    [rawBatchedRate.label, formatRate(rawBatchedRate.perSecond), `${(rawBatchedRate.perSecond / rawRate.perSecond).toFixed(2)}×`],
-    [oursRate.label, formatRate(oursRate.perSecond), `${(oursRate.perSecond / rawRate.perSecond).toFixed(2)}×`],
-    [splitRate.label, formatRate(splitRate.perSecond), `${(splitRate.perSecond / rawRate.perSecond).toFixed(2)}×`],
-    [ackRate.label, formatRate(ackRate.perSecond), `${(ackRate.perSecond / rawRate.perSecond).toFixed(2)}×`],
-  ],
+  ["what", "messages/s", "vs raw PUB/SUB", "CPU µs/msg (this process)"],
+  [rawRate, rawBatchedRate, oursRate, splitRate, ackRate].map((rate) => [
+    rate.label,
+    formatRate(rate.perSecond),
+    `${(rate.perSecond / rawRate.perSecond).toFixed(2)}×`,
+    rate.cpuMicros.toFixed(1),
+  ]),
 );
 console.log(
   `\nRound trip of one message, ${PINGS} pings one after another through each, taking turns every ${PING_BLOCK} (µs):\n`,
 );
 printTable(
-  ["what", "p50 µs", "p99 µs"],
-  [rawLatency, ourLatency].map((l) => [l.label, l.p50.toFixed(0), l.p99.toFixed(0)]),
+  ["what", "p50 µs", "p99 µs", "CPU µs per round trip"],
+  [rawLatency, ourLatency].map((l) => [l.label, l.p50.toFixed(0), l.p99.toFixed(0), l.cpuMicros.toFixed(0)]),
 );
 const ratio = Math.max(oursRate.perSecond, splitRate.perSecond) / rawRate.perSecond;
 const batchedRatio = Math.max(oursRate.perSecond, splitRate.perSecond) / rawBatchedRate.perSecond;

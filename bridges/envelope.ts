@@ -68,10 +68,12 @@ export function fromEnvelope(value: unknown): Message {
   if (value.v !== 1) throw new InvalidEnvelopeError("v", value.v, "1");
   const id = checkString(value, "id", ENVELOPE_LIMITS.identifierLength);
   const messageId = checkString(value, "messageId", ENVELOPE_LIMITS.messageIdLength);
-  if (!Array.isArray(value.args)) throw new InvalidEnvelopeError("args", value.args, "an array");
-  if (!isPlainObject(value.kwargs)) throw new InvalidEnvelopeError("kwargs", value.kwargs, "a JSON object");
-  checkJsonValue(value.args, "args", 0);
-  checkJsonValue(value.kwargs, "kwargs", 0);
+  const args = value.args;
+  const kwargs = value.kwargs;
+  if (!Array.isArray(args)) throw new InvalidEnvelopeError("args", args, "an array");
+  if (!isPlainObject(kwargs)) throw new InvalidEnvelopeError("kwargs", kwargs, "a JSON object");
+  checkJsonValue(args, "args", 0);
+  checkJsonValue(kwargs, "kwargs", 0);
   const timestamp = value.timestamp;
   if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) {
     throw new InvalidEnvelopeError("timestamp", timestamp, "a finite number (ms since the epoch)");
@@ -80,24 +82,22 @@ export function fromEnvelope(value: unknown): Message {
   if (!Array.isArray(hops) || hops.length > ENVELOPE_LIMITS.hops) {
     throw new InvalidEnvelopeError("hops", hops, `an array of at most ${ENVELOPE_LIMITS.hops} bus ids`);
   }
-  for (const hop of hops) {
+  for (let i = 0; i < hops.length; i++) {
+    const hop: unknown = hops[i];
     if (typeof hop !== "string" || hop.length === 0 || hop.length > ENVELOPE_LIMITS.messageIdLength) {
       throw new InvalidEnvelopeError("hops[]", hop, "a non-empty bus id string");
     }
   }
-  const replyTo = optionalString(value, "replyTo", ENVELOPE_LIMITS.identifierLength);
-  const inReplyTo = optionalString(value, "inReplyTo", ENVELOPE_LIMITS.messageIdLength);
-  const to = optionalString(value, "to", ENVELOPE_LIMITS.messageIdLength);
   return createMessage({
     identifier: id,
-    args: value.args,
-    kwargs: value.kwargs,
+    args,
+    kwargs,
     messageId,
     timestamp,
     hops: hops as string[],
-    replyTo,
-    inReplyTo,
-    to,
+    replyTo: optionalString(value, "replyTo", ENVELOPE_LIMITS.identifierLength),
+    inReplyTo: optionalString(value, "inReplyTo", ENVELOPE_LIMITS.messageIdLength),
+    to: optionalString(value, "to", ENVELOPE_LIMITS.messageIdLength),
   });
 }
 
@@ -107,19 +107,40 @@ export function fromEnvelope(value: unknown): Message {
  * names the place for the error.
  */
 export function checkJsonValue(value: unknown, path: string, depth: number): void {
+  // The walk that names the offending place builds a path string per value: run it only on a failure.
+  if (!isCleanJson(value, depth)) locateUncleanJson(value, path, depth);
+}
+
+// The rules of checkJsonValue, without building paths (every received envelope passes here).
+function isCleanJson(value: unknown, depth: number): boolean {
+  if (depth > ENVELOPE_LIMITS.depth) return false;
+  if (typeof value !== "object") return typeof value !== "number" || Number.isFinite(value);
+  if (value === null) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isCleanJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  if (prototypeKey(value) !== undefined) return false;
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) if (!isCleanJson((value as Record<string, unknown>)[keys[i] as string], depth + 1)) return false;
+  return true;
+}
+
+// Walks an unclean value again, naming the first offending place in the error.
+function locateUncleanJson(value: unknown, path: string, depth: number): void {
   if (depth > ENVELOPE_LIMITS.depth) throw new InvalidEnvelopeError(path, "(nested too deep)", `at most ${ENVELOPE_LIMITS.depth} levels`);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new InvalidEnvelopeError(path, value, "a finite number (JSON carries no NaN or Infinity)");
     return;
   }
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkJsonValue(value[i], `${path}[${i}]`, depth + 1);
+    for (let i = 0; i < value.length; i++) locateUncleanJson(value[i], `${path}[${i}]`, depth + 1);
     return;
   }
   if (typeof value !== "object" || value === null) return;
   const bad = prototypeKey(value);
   if (bad !== undefined) throw new InvalidEnvelopeError(`${path}.${bad}`, bad, "no __proto__ key, and no constructor holding a prototype key");
-  for (const key of Object.keys(value)) checkJsonValue((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+  for (const key of Object.keys(value)) locateUncleanJson((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
 }
 
 function checkString(value: Record<string, unknown>, field: string, max: number): string {

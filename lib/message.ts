@@ -89,6 +89,11 @@ class FrozenMessage implements Message {
     Object.freeze(this);
   }
 
+  /** The args as held, frozen or not yet (both messages then share the one array, frozen on first read). */
+  static argsOf(message: FrozenMessage): readonly unknown[] {
+    return message.#args;
+  }
+
   get args(): readonly unknown[] {
     return Object.isFrozen(this.#args) ? this.#args : Object.freeze(this.#args);
   }
@@ -137,7 +142,7 @@ export function createMessage(init: MessageInit): Message {
   return new FrozenMessage(
     parsed,
     args.slice(),
-    Object.isFrozen(kwargs) ? kwargs : Object.freeze({ ...kwargs }),
+    Object.isFrozen(kwargs) ? kwargs : isEmpty(kwargs) ? NO_KWARGS : Object.freeze({ ...kwargs }),
     init.timestamp ?? Date.now(),
     Object.freeze(init.hops.slice()),
     init.messageId,
@@ -145,6 +150,12 @@ export function createMessage(init: MessageInit): Message {
     init.inReplyTo,
     init.to,
   );
+}
+
+// Received envelopes mostly carry `{}`: the shared frozen one saves a copy and a freeze per message.
+function isEmpty(record: Readonly<Record<string, unknown>>): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return false;
+  return true;
 }
 
 /**
@@ -169,7 +180,8 @@ export function newMessage(
 export function withHop(message: Message, busId: string): Message {
   return new FrozenMessage(
     message,
-    message.args,
+    // Not the getter: it would freeze args now, for a message no follower may ever read.
+    message instanceof FrozenMessage ? FrozenMessage.argsOf(message) : message.args,
     message.kwargs,
     message.timestamp,
     Object.freeze([...message.hops, busId]),

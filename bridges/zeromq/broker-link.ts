@@ -63,7 +63,8 @@ const ACK_POLICY_CACHE = 10_000;
 interface PendingReceipt {
   resolve(): void;
   reject(error: BerryError): void;
-  timer: NodeJS.Timeout;
+  /** When the batch is given up on (`performance.now()` ms). */
+  deadline: number;
 }
 
 /**
@@ -89,7 +90,11 @@ export class BrokerLink extends Link {
   readonly #sendTimeout: number;
   readonly #heartbeatInterval: number;
   readonly #endpoint: string;
+  // Batches waiting for their receipt, in sending order (so in deadline order: one sendTimeout each).
   readonly #receipts = new Map<number, PendingReceipt>();
+  // One timer for all of them, armed for the oldest one's deadline: a batch sets and clears no timer of
+  // its own (a timer per batch was two timer-list operations on every one-message round trip).
+  #receiptTimer: NodeJS.Timeout | undefined;
   // Acknowledged messages a local follower took: a resend of one of them is acknowledged again.
   readonly #consumed = new RecentIds(10_000);
   readonly #ackPolicyCache = new Map<string, HeadPolicy>();
@@ -177,23 +182,34 @@ export class BrokerLink extends Link {
     // Naming the broker whose welcome we heard lets it confirm the batch on its broadcast (see broker-protocol.ts).
     if (this.#bootId !== undefined) frames.push(this.#bootId);
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#receipts.delete(seq);
-        reject(new BrokerTimeoutError(this.#endpoint, this.#sendTimeout));
-      }, this.#sendTimeout);
-      this.#receipts.set(seq, { resolve, reject, timer });
+      this.#receipts.set(seq, { resolve, reject, deadline: performance.now() + this.#sendTimeout });
+      if (this.#receiptTimer === undefined) this.#receiptTimer = setTimeout(() => this.#expireReceipts(), this.#sendTimeout);
+      else if (this.#receipts.size === 1) this.#receiptTimer.ref();
       this.#dealerQueue.send(frames).catch((error: unknown) => {
         if (!this.#receipts.delete(seq)) return;
-        clearTimeout(timer);
         reject(new ZmqProtocolError("send to broker failed:", error instanceof Error ? error.message : error));
       });
     });
   }
 
+  // Rejects the batches past their deadline; the timer is armed again for the oldest one left, if any.
+  #expireReceipts(): void {
+    this.#receiptTimer = undefined;
+    const now = performance.now();
+    for (const [seq, pending] of this.#receipts) {
+      if (pending.deadline > now) {
+        this.#receiptTimer = setTimeout(() => this.#expireReceipts(), pending.deadline - now);
+        return;
+      }
+      this.#receipts.delete(seq);
+      pending.reject(new BrokerTimeoutError(this.#endpoint, this.#sendTimeout));
+    }
+  }
+
   protected override async closeTransport(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    for (const pending of this.#receipts.values()) clearTimeout(pending.timer);
+    if (this.#receiptTimer !== undefined) clearTimeout(this.#receiptTimer);
     this.#receipts.clear();
     // Best effort: tell the broker at once rather than letting it time this client out.
     await Promise.race([this.#dealerQueue.send([Kind.bye]).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 50))]);
@@ -261,7 +277,8 @@ export class BrokerLink extends Link {
     const pending = this.#receipts.get(seq);
     if (pending === undefined) return; // timed out already; the batch was sent again
     this.#receipts.delete(seq);
-    clearTimeout(pending.timer);
+    // Left armed for the next batch, but it keeps the process alive only while a batch waits, as before.
+    if (this.#receipts.size === 0) this.#receiptTimer?.unref();
     if (error === undefined) pending.resolve();
     else pending.reject(error);
   }
