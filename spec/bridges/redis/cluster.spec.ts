@@ -189,6 +189,37 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     await lb.close();
   });
 
+  it("a batch over channels of all three masters arrives complete and in order per identifier; with a hash-tagged prefix, in order across identifiers", async (t) => {
+    for (const prefix of [`mix-${randomUUID()}:`, `mix-${randomUUID()}:{bus}:`]) {
+      // redis-cli --cluster create gives the three masters the slot ranges 0–5460, 5461–10922, 10923–16383.
+      const masterOf = (name: string): number => Math.min(2, Math.floor(hashSlot(prefix + name) / 5461));
+      const names: string[] = [];
+      // At least 12 names, and (without a hash tag) names on every master.
+      for (let i = 0; names.length < 12 || (!prefix.includes("{") && new Set(names.map(masterOf)).size < 3); i++) names.push(`n${i}:tick`);
+      const a = new Bus();
+      const b = new Bus();
+      const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
+      const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: names });
+      t.after(async () => {
+        await la.close();
+        await lb.close();
+      });
+      assert.equal(new Set(names.map(masterOf)).size, prefix.includes("{") ? 1 : 3, "masters used");
+      const got: [string, number][] = [];
+      for (const name of names) b.follow(name, (m) => void got.push([m.id, m.args[0] as number]));
+      await resetStats();
+      // One turn: one batch of runs of one message each, spread over the masters.
+      for (let n = 0; n < 600; n++) a.twitter(names[n % names.length] as string, n);
+      await waitFor(() => got.length === 600, "600 messages");
+      for (const name of names) {
+        const sequence = got.filter(([id]) => id === name).map(([, n]) => n);
+        assert.deepEqual(sequence, [...sequence].sort((x, y) => x - y), `${name} in order`);
+      }
+      if (prefix.includes("{")) assert.deepEqual(got.map(([, n]) => n), Array.from({ length: 600 }, (_, n) => n), "one master: in order across identifiers");
+      assert.equal((await publishCalls()).publish, 0, "nothing broadcast");
+    }
+  });
+
   it("wildcard filters get every match through PUBLISH while they exist; a bus with both kinds gets each message once", async () => {
     const prefix = `shw-${randomUUID()}:`;
     const a = new Bus();
