@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
-import type { Redis } from "ioredis";
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
@@ -197,12 +196,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       connectionName: `berrymq-durable-block:${this.consumer}`,
     });
     this.#blocking = new BlockingClient(blocking, this.#client);
-    const lost = (): void => {
+    // On a Cluster this is the whole client's end only: a cut connection to one node is not seen here (a
+    // BLMOVE answer lost with it stays in the held list until end() or the sweep; see the README).
+    blocking.on("close", () => {
       this.#lostMoves = true;
-    };
-    blocking.on("close", lost);
-    // A Cluster client emits "close" only when it ends: the connection to each node tells of its own loss.
-    if (isCluster(blocking)) blocking.on("+node", (node: Redis) => node.on("close", lost));
+    });
     // Commands wait out an outage (they are not failed), so losing the connection is reported here.
     reportOutages(`durable channel "${name}"`, [this.#client, blocking], (error) => this.#report(error));
     this.#ready = this.#heartbeat();
