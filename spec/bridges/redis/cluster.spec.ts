@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
-import { Cluster, Redis } from "ioredis";
+import { Cluster } from "ioredis";
 import type { RedisConnection } from "../../../bridges/redis/connection.js";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { hashSlot, prefixInSlots } from "../../../bridges/redis/hash-slot.js";
@@ -17,9 +17,9 @@ import { Bus } from "../../../lib/bus.js";
 import { within } from "../../../lib/request.js";
 import { replyIdentifierFor } from "../../../lib/reserved.js";
 import { type RedisCluster, startCluster } from "../../helpers/redis-cluster.js";
+import type { RedisServer } from "../../helpers/redis-server.js";
 import { withClient } from "../../helpers/redis-probe.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
-import { assertLostMoveRecovered } from "./blocking-connection.js";
 import { failoverSuite, type Shape, shapeSuite } from "./shape-suite.js";
 
 let cluster: RedisCluster;
@@ -32,29 +32,42 @@ after(async () => {
 
 const connection = (): RedisConnection => ({ cluster: [...cluster.startupNodes] });
 
+/**
+ * Kills `node` (cluster.fail) once, if it is a master, a replica of it has synced. cluster.waitHealthy()
+ * can pass while a node an earlier test restarted still boots as a master without slots, before it turns
+ * replica and syncs: killing its new master then left no replica fit for promotion, and the spec file
+ * hung in the failover test (seen: the slot range "fail", its only replica at offset 0).
+ */
+async function failReplicated(node: RedisServer): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const synced = await withClient(node.port, async (client) => {
+      const nodes = String(await client.cluster("NODES")).split("\n");
+      const self = nodes.find((line) => line.includes("myself"))?.split(" ") ?? [];
+      if (!(self[2] ?? "").includes("master")) return true;
+      const replicas = nodes.filter((line) => line.split(" ")[3] === self[0]).map((line) => Number(/:(\d+)@/.exec(line)?.[1]));
+      for (const port of replicas) {
+        const info = await withClient(port, (replica) => replica.info("replication")).catch(() => "");
+        if (info.includes("master_link_status:up")) return true;
+      }
+      return false;
+    }).catch(() => false);
+    if (synced) break;
+    if (Date.now() > deadline) throw new Error(`no replica of 127.0.0.1:${node.port} synced within 30 s`);
+    await sleep(100);
+  }
+  return cluster.fail(node);
+}
+
 const shape: Shape = {
   name: "cluster",
   connection,
   argument: () => JSON.stringify(connection()),
-  killMaster: async (key) => cluster.fail(await cluster.masterOf(key)),
-  killServerOf: async (clientName) => cluster.fail(await cluster.nodeWithClient(clientName)),
+  killMaster: async (key) => failReplicated(await cluster.masterOf(key)),
+  killServerOf: async (clientName) => failReplicated(await cluster.nodeWithClient(clientName)),
 };
 
 shapeSuite(shape);
-
-describe("redis cluster: durable channel", () => {
-  it("after the blocking connection to the prefix's master is cut, a receiver gets what a lost BLMOVE answer left in its held list", async () => {
-    const prefix = `cut-${randomUUID()}:{durable}:`;
-    const sender = await DurableChannel.open("cut-sender", { connection: connection(), prefix });
-    const worker = await DurableChannel.open("cut", { connection: connection(), prefix });
-    worker.on("error", () => {});
-    const client = new Redis((await cluster.masterOf(prefix)).port);
-    // One node's connection is cut: the Cluster client itself stays up (and emits no "close").
-    await assertLostMoveRecovered(client, prefix, sender, worker);
-    await client.quit();
-    await Promise.all([sender.end(), worker.end()]);
-  });
-});
 
 describe("redis cluster: what users configure", () => {
   it("computes the hash slot Redis does, and prefixInSlots puts 3 prefixes on 3 masters (DurableChannel.node() tells)", async () => {
@@ -389,7 +402,7 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     })();
     await waitFor(() => got.size >= 50, "streaming");
     const owner = await cluster.masterOf(`${prefix}fo:tick`);
-    const promotion = await cluster.fail(owner);
+    const promotion = await failReplicated(owner);
     await waitFor(() => codes.includes("REDIS_MESSAGES_MAY_BE_LOST"), "the loss reported", 15_000);
     const afterFailover = sent;
     await waitFor(() => [...got].some((n) => n > afterFailover), "delivery resumes after the failover", 15_000);
