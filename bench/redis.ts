@@ -6,8 +6,9 @@
 //    with the result read back by the producer (QueueEvents "completed");
 // 2. pub/sub throughput: a RedisLink between two buses against raw ioredis publish/subscribe;
 // 3. on a 6-node Redis Cluster (3 masters): durable round trips on one prefix (one slot, one master)
-//    against three prefixes placed on the three masters (prefixInSlots); the pub/sub link with a concrete
-//    filter, sharded (SPUBLISH, the default) against sharded: false (PUBLISH, as before), and with *:*.
+//    against three prefixes placed on the three masters (prefixInSlots); the pub/sub link with concrete
+//    filters, sharded: true (SPUBLISH) against sharded: false (PUBLISH), in alternated rounds, medians,
+//    on four workloads (CLUSTER_WORKLOADS says why each).
 // BENCH_REDIS_PARTS=durable,pubsub,cluster chooses the parts.
 // Targets: durable ≥ BullMQ at 1, 8 and 50; pub/sub ≥ 0.7 × raw; 3 prefixes ≥ 1.5 × one.
 import { randomUUID } from "node:crypto";
@@ -25,6 +26,12 @@ import { formatRate, machine, measure, printTable } from "./measure.js";
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 2_000);
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "1,8,50").split(",").map(Number);
 const PUBSUB_MESSAGES = 50_000;
+/**
+ * Round trips per Cluster durable round, for one prefix and for three alike (2,000 each on three): with
+ * ROUND_TRIPS split over three pairs a round lasted ~70 ms, where the pumps' start and the wait for the
+ * slowest pair weighed as much as the work (measured 1.1-1.35x; 2,000 a pair in a loop of its own: ~2x).
+ */
+const CLUSTER_ROUND_TRIPS = 3 * ROUND_TRIPS;
 /** Which parts run (`BENCH_REDIS_PARTS=cluster`): durable, pubsub, cluster (default all three). */
 const PARTS = new Set((process.env.BENCH_REDIS_PARTS ?? "durable,pubsub,cluster").split(","));
 
@@ -39,15 +46,15 @@ async function loops(count: number, done: () => boolean, body: () => Promise<voi
   }));
 }
 
-/** Round trips per second through `prefixes` (one sender/worker pair per prefix, the work split evenly). */
-async function durableBerrymq(connection: RedisConnection, concurrency: number, prefixes: readonly string[] = [`bench-${randomUUID()}:{durable}:`]): Promise<number> {
+/** Round trips per second through `prefixes` (one sender/worker pair per prefix, `roundTrips` per round split evenly). */
+async function durableBerrymq(connection: RedisConnection, concurrency: number, prefixes: readonly string[] = [`bench-${randomUUID()}:{durable}:`], roundTrips = ROUND_TRIPS): Promise<number> {
   const pairs = await Promise.all(
     prefixes.map(async (prefix) => ({
       sender: await DurableChannel.open("bench-sender", { connection, prefix }),
       worker: await DurableChannel.open("bench-worker", { connection, prefix }),
     })),
   );
-  const share = Math.ceil(ROUND_TRIPS / pairs.length);
+  const share = Math.ceil(roundTrips / pairs.length);
   const label = `berrymq DurableChannel ×${pairs.length} prefix(es), concurrency ${concurrency}`;
   const rate = await measure(label, share * pairs.length, async () => {
     await Promise.all(
@@ -114,40 +121,153 @@ async function durableBullmq(concurrency: number, readBack: boolean): Promise<nu
   return rate.perSecond;
 }
 
-/** Link throughput; `concrete`: the receiver imports only what it follows (`bench:tick`), the sender nothing; else `*:*`. */
-async function pubsubBerrymq(connection: RedisConnection, label = "berrymq RedisLink", options: { sharded?: boolean; concrete?: boolean; perTick?: number; redisCpu?: () => Promise<number> } = {}): Promise<{ perSecond: number; redisCpuUs: number }> {
+/** Link throughput with the default `*:*` filters, all of a round sent in one turn. */
+async function pubsubBerrymq(connection: RedisConnection, label = "berrymq RedisLink"): Promise<number> {
   const prefix = `bench-${randomUUID()}:`;
   const a = new Bus();
   const b = new Bus();
-  const sharded = options.sharded ?? true;
-  const concrete = options.concrete === true;
-  const la = await RedisLink.connect({ bus: a, connection, prefix, sharded, bufferSize: PUBSUB_MESSAGES * 2, ...(concrete ? { importFilters: [] } : {}) });
-  const lb = await RedisLink.connect({ bus: b, connection, prefix, sharded, ...(concrete ? { importFilters: ["bench:tick"] } : {}) });
+  const la = await RedisLink.connect({ bus: a, connection, prefix, bufferSize: PUBSUB_MESSAGES * 2 });
+  const lb = await RedisLink.connect({ bus: b, connection, prefix });
   let received = 0;
   let wake: (() => void) | undefined;
   b.follow("bench:tick", () => {
     if (++received === PUBSUB_MESSAGES) wake?.();
   });
   const payload = { value: 1 };
-  const cpuBefore = (await options.redisCpu?.()) ?? 0;
   const rate = await measure(label, PUBSUB_MESSAGES, async () => {
     received = 0;
     const done = new Promise<void>((resolve) => {
       wake = resolve;
     });
-    // perTick: that many messages per event-loop turn (many small frames, like a steady flow), else all at once (one batch).
-    const perTick = options.perTick ?? PUBSUB_MESSAGES;
-    for (let i = 0; i < PUBSUB_MESSAGES; i++) {
-      a.twitter("bench:tick", i, payload);
-      if ((i + 1) % perTick === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
+    for (let i = 0; i < PUBSUB_MESSAGES; i++) a.twitter("bench:tick", i, payload);
     await done;
   }, 3);
-  // measure() runs one warm-up round and 3 measured ones: Redis CPU per message over all four.
-  const redisCpuUs = (((await options.redisCpu?.()) ?? 0) - cpuBefore) * 1e6 / (4 * PUBSUB_MESSAGES);
   await la.close();
   await lb.close();
-  return { perSecond: rate.perSecond, redisCpuUs };
+  return rate.perSecond;
+}
+
+/**
+ * A Cluster link workload: `names` concrete identifiers sent round robin, `perTurn` messages per
+ * event-loop turn (`Infinity`: all of a round in one turn). Why each:
+ * - all in one turn: the Link's biggest batches (1,000 a frame per identifier): Redis does one command per
+ *   thousand messages, so both paths are bound by the Node side (JSON both ways, dispatch);
+ * - 1 and 10 per turn, one identifier: a steady flow; what a batch holds is what was sent while the last
+ *   one was on its way, so there are many small frames and Redis's per-command cost shows;
+ * - 10 per turn, 8 identifiers: a batch is many runs of one message each, one command per run (and, sharded,
+ *   on several masters): the per-command cost on both sides.
+ */
+interface ClusterWorkload {
+  label: string;
+  names: number;
+  perTurn: number;
+  messages: number;
+}
+
+const CLUSTER_WORKLOADS: readonly ClusterWorkload[] = [
+  { label: "all in one turn, 1 identifier", names: 1, perTurn: Number.POSITIVE_INFINITY, messages: PUBSUB_MESSAGES },
+  { label: "1 per turn, 1 identifier", names: 1, perTurn: 1, messages: 20_000 },
+  { label: "10 per turn, 1 identifier", names: 1, perTurn: 10, messages: 20_000 },
+  { label: "10 per turn, 8 identifiers", names: 8, perTurn: 10, messages: 20_000 },
+];
+/** Alternated rounds per mode and workload (PUBLISH, sharded, PUBLISH, …): the figure is each mode's median. */
+const CLUSTER_ROUNDS = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 5);
+
+/** One mode's medians over its rounds: messages/s, and CPU µs per message of the Cluster's servers and of this process. */
+interface ModeFigures {
+  perSecond: number;
+  redisCpuUs: number;
+  nodeCpuUs: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/**
+ * Sharded (SPUBLISH) against `sharded: false` (PUBLISH) on one workload: both pairs of links stay open,
+ * rounds alternate between them after a warm-up round each, so that the other work on the machine
+ * weighs on both alike. The receiver imports only the names it follows (concrete filters).
+ */
+async function clusterPubsub(connection: RedisConnection, workload: ClusterWorkload, redisCpu: () => Promise<number>): Promise<{ sharded: ModeFigures; published: ModeFigures }> {
+  const names = Array.from({ length: workload.names }, (_, i) => `bench${i}:tick`);
+  const open = async (sharded: boolean) => {
+    const prefix = `bench-${randomUUID()}:`;
+    const a = new Bus();
+    const b = new Bus();
+    const links = [
+      await RedisLink.connect({ bus: a, connection, prefix, sharded, bufferSize: workload.messages * 2, importFilters: [] }),
+      await RedisLink.connect({ bus: b, connection, prefix, sharded, importFilters: names }),
+    ];
+    let received = 0;
+    let wake: (() => void) | undefined;
+    for (const name of names) {
+      b.follow(name, () => {
+        if (++received === workload.messages) wake?.();
+      });
+    }
+    const payload = { value: 1 };
+    const round = async (): Promise<{ seconds: number; redisCpuUs: number; nodeCpuUs: number }> => {
+      received = 0;
+      const done = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      globalThis.gc?.();
+      const redisBefore = await redisCpu();
+      const nodeBefore = process.cpuUsage();
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < workload.messages; i++) {
+        a.twitter(names[i % names.length] as string, i, payload);
+        if ((i + 1) % workload.perTurn === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await done;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const node = process.cpuUsage(nodeBefore);
+      const redisCpuUs = ((await redisCpu()) - redisBefore) * 1e6 / workload.messages;
+      return { seconds, redisCpuUs, nodeCpuUs: (node.user + node.system) / workload.messages };
+    };
+    return { round, close: () => Promise.all(links.map((link) => link.close())) };
+  };
+  const modes = { published: await open(false), sharded: await open(true) };
+  try {
+    await modes.published.round();
+    await modes.sharded.round();
+    const figures = { published: [] as Awaited<ReturnType<typeof modes.sharded.round>>[], sharded: [] as Awaited<ReturnType<typeof modes.sharded.round>>[] };
+    for (let i = 0; i < CLUSTER_ROUNDS; i++) {
+      // Which mode goes first alternates too.
+      for (const mode of i % 2 === 0 ? (["published", "sharded"] as const) : (["sharded", "published"] as const)) figures[mode].push(await modes[mode].round());
+    }
+    const summary = (rounds: typeof figures.sharded): ModeFigures => ({
+      perSecond: median(rounds.map((r) => workload.messages / r.seconds)),
+      redisCpuUs: median(rounds.map((r) => r.redisCpuUs)),
+      nodeCpuUs: median(rounds.map((r) => r.nodeCpuUs)),
+    });
+    for (const mode of ["published", "sharded"] as const) {
+      console.log(`  Cluster link, ${workload.label}, ${mode}: ${figures[mode].map((r) => formatRate(workload.messages / r.seconds)).join(" / ")} msgs/s`);
+    }
+    return { sharded: summary(figures.sharded), published: summary(figures.published) };
+  } finally {
+    await modes.published.close();
+    await modes.sharded.close();
+  }
+}
+
+/** A rate and the CPU µs per item of the servers and of this process while it was measured. */
+interface CpuRate {
+  perSecond: number;
+  redisCpuUs: number;
+  nodeCpuUs: number;
+}
+
+/** Runs `run` (which handles `items` items in all, warm-up included) and adds the CPU it took per item. */
+async function withCpu(run: () => Promise<number>, items: number, redisCpu: () => Promise<number>): Promise<CpuRate> {
+  const redisBefore = await redisCpu();
+  const nodeBefore = process.cpuUsage();
+  const perSecond = await run();
+  const node = process.cpuUsage(nodeBefore);
+  return { perSecond, redisCpuUs: ((await redisCpu()) - redisBefore) * 1e6 / items, nodeCpuUs: (node.user + node.system) / items };
 }
 
 /** Seconds of CPU (user + sys) the servers listening on `ports` have used. */
@@ -201,7 +321,7 @@ try {
     rows.push([`durable round trip, concurrency ${concurrency}`, formatRate(ours), "BullMQ 6.7.0 …→QueueEvents (result read back)", formatRate(bullBack), (ours / bullBack).toFixed(2), "(like for like)"]);
   }
   if (PARTS.has("pubsub")) {
-    const link = (await pubsubBerrymq(url)).perSecond;
+    const link = await pubsubBerrymq(url);
     const raw = await pubsubRaw();
     rows.push(["pub/sub link", formatRate(link), "raw ioredis 6.0.0 publish/subscribe", formatRate(raw), (link / raw).toFixed(2), "≥ 0.70"]);
   }
@@ -209,23 +329,28 @@ try {
   if (cluster !== undefined) try {
     const connection: RedisConnection = { cluster: [...cluster.startupNodes] };
     // redis-cli --cluster create gives the three masters these slot ranges.
-    const spread = [prefixInSlots("bench-a", 0, 5460), prefixInSlots("bench-b", 5461, 10922), prefixInSlots("bench-c", 10923, 16383)];
-    const one = PARTS.has("durable") ? await durableBerrymq(connection, 8, [spread[0] as string]) : Number.NaN;
-    const three = PARTS.has("durable") ? await durableBerrymq(connection, 8, spread) : Number.NaN;
-    rows.push(["Cluster: durable, 3 prefixes on 3 masters, concurrency 8 each", formatRate(three), "Cluster: 1 prefix (1 master), concurrency 8", formatRate(one), (three / one).toFixed(2), "≥ 1.50"]);
-    // Concrete filter (the receiver imports bench:tick only): sharded pub/sub against PUBLISH (sharded: false, as before).
     const redisCpu = (): Promise<number> => serversCpu(cluster.nodes.map((node) => node.port));
-    const cpu = (us: number): string => `${us.toFixed(1)} µs Redis CPU/msg`;
-    for (const perTick of [PUBSUB_MESSAGES, 10]) {
-      const flow = perTick === PUBSUB_MESSAGES ? "all in one tick" : `${perTick} per tick`;
-      const before = await pubsubBerrymq(connection, `Cluster RedisLink, concrete filter, ${flow}, sharded: false (PUBLISH)`, { sharded: false, concrete: true, perTick, redisCpu });
-      const after = await pubsubBerrymq(connection, `Cluster RedisLink, concrete filter, ${flow}, sharded (SPUBLISH)`, { concrete: true, perTick, redisCpu });
-      rows.push([`Cluster: pub/sub link, concrete filter, ${flow}: sharded (SPUBLISH)`, formatRate(after.perSecond), "same, sharded: false (PUBLISH, before)", formatRate(before.perSecond), (after.perSecond / before.perSecond).toFixed(2), "≥ 2.00"]);
-      rows.push([`  Redis CPU per message, ${flow}: sharded`, cpu(after.redisCpuUs), "sharded: false", cpu(before.redisCpuUs), (before.redisCpuUs / after.redisCpuUs).toFixed(2), "(less is better; ratio = before/after)"]);
-      if (perTick === PUBSUB_MESSAGES) {
-        const wildcard = await pubsubBerrymq(connection, "Cluster RedisLink, *:* filters (SPUBLISH + PUBLISH)", { redisCpu });
-        rows.push(["Cluster: pub/sub link, *:* filters (SPUBLISH + PUBLISH), all in one tick", formatRate(wildcard.perSecond), "concrete filter, sharded: false (PUBLISH)", formatRate(before.perSecond), (wildcard.perSecond / before.perSecond).toFixed(2), "(context)"]);
+    const spread = [prefixInSlots("bench-a", 0, 5460), prefixInSlots("bench-b", 5461, 10922), prefixInSlots("bench-c", 10923, 16383)];
+    if (PARTS.has("durable")) {
+      // Alternated calls (one prefix, three, one, …), medians; CPU per round trip over each call's 4 rounds.
+      const figures = { one: [] as CpuRate[], three: [] as CpuRate[] };
+      for (let i = 0; i < CLUSTER_ROUNDS; i++) {
+        figures.one.push(await withCpu(() => durableBerrymq(connection, 8, [spread[0] as string], CLUSTER_ROUND_TRIPS), 4 * CLUSTER_ROUND_TRIPS, redisCpu));
+        figures.three.push(await withCpu(() => durableBerrymq(connection, 8, spread, CLUSTER_ROUND_TRIPS), 4 * CLUSTER_ROUND_TRIPS, redisCpu));
       }
+      const one = median(figures.one.map((f) => f.perSecond));
+      const three = median(figures.three.map((f) => f.perSecond));
+      console.log(`  Cluster durable, 1 prefix: ${figures.one.map((f) => formatRate(f.perSecond)).join(" / ")}; 3 prefixes: ${figures.three.map((f) => formatRate(f.perSecond)).join(" / ")}`);
+      rows.push([`Cluster: durable, 3 prefixes on 3 masters, concurrency 8 each, median of ${CLUSTER_ROUNDS}`, formatRate(three), "Cluster: 1 prefix (1 master), concurrency 8, alternated", formatRate(one), (three / one).toFixed(2), "≥ 1.50"]);
+      const cpuOf = (list: CpuRate[]): string => `${median(list.map((f) => f.redisCpuUs)).toFixed(0)} µs / ${median(list.map((f) => f.nodeCpuUs)).toFixed(0)} µs`;
+      rows.push(["  Redis CPU / Node CPU per round trip: 3 prefixes", cpuOf(figures.three), "1 prefix", cpuOf(figures.one), "", ""]);
+    }
+    // Concrete filters (the receiver imports only what it follows): sharded pub/sub against PUBLISH (sharded: false).
+    const cpu = (us: number): string => `${us.toFixed(1)} µs`;
+    for (const workload of CLUSTER_WORKLOADS) {
+      const { sharded, published } = await clusterPubsub(connection, workload, redisCpu);
+      rows.push([`Cluster: pub/sub link, concrete filter, ${workload.label}: sharded (SPUBLISH), median of ${CLUSTER_ROUNDS}`, formatRate(sharded.perSecond), "same, sharded: false (PUBLISH), alternated rounds", formatRate(published.perSecond), (sharded.perSecond / published.perSecond).toFixed(2), "≥ 2.00"]);
+      rows.push([`  Redis CPU / Node CPU per message, ${workload.label}: sharded`, `${cpu(sharded.redisCpuUs)} / ${cpu(sharded.nodeCpuUs)}`, "sharded: false", `${cpu(published.redisCpuUs)} / ${cpu(published.nodeCpuUs)}`, `${(published.redisCpuUs / sharded.redisCpuUs).toFixed(2)} / ${(published.nodeCpuUs / sharded.nodeCpuUs).toFixed(2)}`, "(before/after: > 1 is less CPU)"]);
     }
   } finally {
     await cluster.stop();

@@ -119,6 +119,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #lostMoves = false;
   /** Messages taken for this receiver (held by it in Redis) that no `receive()` has asked for yet. */
   readonly #prefetched: DurableMessage[] = [];
+  /**
+   * Ids given out (to receive() or prefetched) and not finished yet: a take never gives one twice (a scan
+   * of the held list after a failover can claim again a message whose first take the replica missed).
+   */
+  readonly #givenOut = new Set<string>();
   /** `receive()`s waiting for a message, oldest first. */
   readonly #waiters: Waiter[] = [];
   /** Messages asked for by takes on their way (so that a finish does not take for the same waiters). */
@@ -191,6 +196,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       connectionName: `berrymq-durable-block:${this.consumer}`,
     });
     this.#blocking = new BlockingClient(blocking, this.#client);
+    // On a Cluster this is the whole client's end only: a cut connection to one node is not seen here (a
+    // BLMOVE answer lost with it stays in the held list until end() or the sweep; see the README).
     blocking.on("close", () => {
       this.#lostMoves = true;
     });
@@ -306,6 +313,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Prefetched messages are in this receiver's held list: the release below gives them back, once the
     // calls on their way (which may take more) are answered.
     this.#prefetched.length = 0;
+    this.#givenOut.clear();
     // With Redis away no CLIENT UNBLOCK can reach it, and ioredis keeps a blocked command for the
     // reconnection (closing the connection does not fail it): the pump is left behind then. What its
     // BLMOVE moves stays in the held list, which the sweep gives back once this receiver's lease ran out.
@@ -408,6 +416,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   ): Promise<[string, number, number]> {
     if (typeof message?.id !== "string") throw new InvalidArgumentError("message", message, "a message returned by receive()");
     return this.#finishes.add([message.id, mode, replyId, response, timeout]).then((result) => {
+      this.#givenOut.delete(message.id);
       const outcome = String(result[0]);
       if (outcome === "late") throw new LateReplyError(message.id);
       if (outcome === "notheld") throw new NotHeldError(message.id, String(result[1]));
@@ -466,7 +475,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         this.#report(error as BerryError);
         continue;
       }
-      if (this.#ended) continue;
+      if (this.#ended || this.#givenOut.has(message.id)) continue;
+      this.#givenOut.add(message.id);
       const waiter = this.#waiters.shift();
       if (waiter === undefined) this.#prefetched.push(message);
       else {

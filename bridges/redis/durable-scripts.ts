@@ -184,6 +184,9 @@ local function finish(id, mode, replyId, response, replyTimeout)
     local sep = string.find(f[6], ' ', 1, true)
     return {'ok', tonumber(string.sub(f[6], 1, sep - 1)), tonumber(string.sub(f[6], sep + 1))}
   end
+  -- Queued in this receiver's held list, yet the receiver has it: a take of its own whose writes a
+  -- failover lost (asynchronous replication), the move into the held list having reached the replica.
+  if f[1] == 'queued' and redis.call('LPOS', held, id) then f[1], f[2] = 'taken', consumer end
   if f[1] ~= 'taken' or f[2] ~= consumer then return {'notheld', f[1] or 'finished or unknown'} end
   local deadline = tonumber(f[3])
   redis.call('LREM', held, 1, id)

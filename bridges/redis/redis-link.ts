@@ -7,6 +7,7 @@ import { Link, type LinkOptions } from "../link.js";
 import { closeClient, isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
 import { MessagesMayBeLostError } from "./errors.js";
 import { channelOf, type ShardedPlan, shardedPlan, subscriptionPatterns } from "./glob.js";
+import { hashSlot } from "./hash-slot.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
 import { WildcardRegistry } from "./wildcard-registry.js";
@@ -154,17 +155,27 @@ export class RedisLink extends Link {
   // copied to every node, only while some link has wildcard filters. A bus with both gets both copies and
   // keeps the first (messageId).
   async #transmitSharded(batch: Envelope[], cluster: Cluster, broadcast: boolean): Promise<void> {
-    const sends: Promise<unknown>[] = [];
+    const runs = runsOf(batch);
+    // A lone run (the steady-flow case) is one command: no pipeline to build.
+    if (runs.length === 1 && !broadcast) {
+      await cluster.spublish(channelOf(this.prefix, (batch[0] as Envelope).id), this.#frame(batch));
+      return;
+    }
+    // One pipeline per group of nodes that serves the channels' slots (an ioredis Cluster pipeline must
+    // stay on one): one write per master instead of one per run, and each master's runs stay in order.
+    const pipelines = new Map<string, ChainableCommander>();
     // PUBLISH has no key: one pipeline keeps the batch on one node, in order.
     const broadcasts = broadcast ? cluster.pipeline() : undefined;
-    for (const run of runsOf(batch)) {
+    for (const run of runs) {
       const channel = channelOf(this.prefix, (run[0] as Envelope).id);
       const frame = this.#frame(run);
-      sends.push(cluster.spublish(channel, frame));
+      const group = cluster.slots[hashSlot(channel)]?.join(";") ?? "";
+      const pipeline = pipelines.get(group) ?? cluster.pipeline();
+      pipelines.set(group, pipeline.spublish(channel, frame));
       broadcasts?.publish(channel, frame);
     }
-    if (broadcasts !== undefined) sends.push(execPipeline(broadcasts));
-    await Promise.all(sends);
+    if (broadcasts !== undefined) pipelines.set("publish", broadcasts);
+    await Promise.all([...pipelines.values()].map(execPipeline));
   }
 
   // A frame is "<origin bus id>\n<JSON array of envelopes>" (see #accept).

@@ -103,6 +103,8 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
 
   #watch(client: Redis, moves: boolean): void {
     this.#client = client;
+    // Through Sentinel, client.options holds no server address: the one connected to says where it was.
+    let server = `${client.options.host}:${client.options.port}`;
     client.on("pmessage", (pattern: string, channel: string, message: string) => this.emit("pmessage", pattern, channel, message));
     client.on("error", () => {}); // a loss is reported once, as `lost`, from `close`
     client.on("close", () => {
@@ -110,12 +112,14 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       // Nothing was subscribed before the first ready: a failed first connection is not a loss (connect() rejects).
       if (!this.#lost && this.#wasReady) {
         this.#lost = true;
-        this.emit("lost", new Error(`subscriber connection to ${client.options.host}:${client.options.port} closed`));
+        this.emit("lost", new Error(`subscriber connection to ${server} closed`));
       }
       if (moves) this.#move(client, 50);
     });
     client.on("ready", () => {
       this.#wasReady = true;
+      const { remoteAddress, remotePort } = client.stream ?? {};
+      if (remoteAddress !== undefined && remotePort !== undefined) server = `${remoteAddress}:${remotePort}`;
       if (moves || !this.#lost) return;
       this.#lost = false;
       this.emit("resubscribed");

@@ -17,6 +17,7 @@ import { Bus } from "../../../lib/bus.js";
 import { within } from "../../../lib/request.js";
 import { replyIdentifierFor } from "../../../lib/reserved.js";
 import { type RedisCluster, startCluster } from "../../helpers/redis-cluster.js";
+import type { RedisServer } from "../../helpers/redis-server.js";
 import { withClient } from "../../helpers/redis-probe.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 import { failoverSuite, type Shape, shapeSuite } from "./shape-suite.js";
@@ -31,12 +32,39 @@ after(async () => {
 
 const connection = (): RedisConnection => ({ cluster: [...cluster.startupNodes] });
 
+/**
+ * Kills `node` (cluster.fail) once, if it is a master, a replica of it has synced. cluster.waitHealthy()
+ * can pass while a node an earlier test restarted still boots as a master without slots, before it turns
+ * replica and syncs: killing its new master then left no replica fit for promotion, and the spec file
+ * hung in the failover test (seen: the slot range "fail", its only replica at offset 0).
+ */
+async function failReplicated(node: RedisServer): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const synced = await withClient(node.port, async (client) => {
+      const nodes = String(await client.cluster("NODES")).split("\n");
+      const self = nodes.find((line) => line.includes("myself"))?.split(" ") ?? [];
+      if (!(self[2] ?? "").includes("master")) return true;
+      const replicas = nodes.filter((line) => line.split(" ")[3] === self[0]).map((line) => Number(/:(\d+)@/.exec(line)?.[1]));
+      for (const port of replicas) {
+        const info = await withClient(port, (replica) => replica.info("replication")).catch(() => "");
+        if (info.includes("master_link_status:up")) return true;
+      }
+      return false;
+    }).catch(() => false);
+    if (synced) break;
+    if (Date.now() > deadline) throw new Error(`no replica of 127.0.0.1:${node.port} synced within 30 s`);
+    await sleep(100);
+  }
+  return cluster.fail(node);
+}
+
 const shape: Shape = {
   name: "cluster",
   connection,
   argument: () => JSON.stringify(connection()),
-  killMaster: async (key) => cluster.fail(await cluster.masterOf(key)),
-  killServerOf: async (clientName) => cluster.fail(await cluster.nodeWithClient(clientName)),
+  killMaster: async (key) => failReplicated(await cluster.masterOf(key)),
+  killServerOf: async (clientName) => failReplicated(await cluster.nodeWithClient(clientName)),
 };
 
 shapeSuite(shape);
@@ -189,6 +217,37 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     await lb.close();
   });
 
+  it("a batch over channels of all three masters arrives complete and in order per identifier; with a hash-tagged prefix, in order across identifiers", async (t) => {
+    for (const prefix of [`mix-${randomUUID()}:`, `mix-${randomUUID()}:{bus}:`]) {
+      // redis-cli --cluster create gives the three masters the slot ranges 0–5460, 5461–10922, 10923–16383.
+      const masterOf = (name: string): number => Math.min(2, Math.floor(hashSlot(prefix + name) / 5461));
+      const names: string[] = [];
+      // At least 12 names, and (without a hash tag) names on every master.
+      for (let i = 0; names.length < 12 || (!prefix.includes("{") && new Set(names.map(masterOf)).size < 3); i++) names.push(`n${i}:tick`);
+      const a = new Bus();
+      const b = new Bus();
+      const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
+      const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: names });
+      t.after(async () => {
+        await la.close();
+        await lb.close();
+      });
+      assert.equal(new Set(names.map(masterOf)).size, prefix.includes("{") ? 1 : 3, "masters used");
+      const got: [string, number][] = [];
+      for (const name of names) b.follow(name, (m) => void got.push([m.id, m.args[0] as number]));
+      await resetStats();
+      // One turn: one batch of runs of one message each, spread over the masters.
+      for (let n = 0; n < 600; n++) a.twitter(names[n % names.length] as string, n);
+      await waitFor(() => got.length === 600, "600 messages");
+      for (const name of names) {
+        const sequence = got.filter(([id]) => id === name).map(([, n]) => n);
+        assert.deepEqual(sequence, [...sequence].sort((x, y) => x - y), `${name} in order`);
+      }
+      if (prefix.includes("{")) assert.deepEqual(got.map(([, n]) => n), Array.from({ length: 600 }, (_, n) => n), "one master: in order across identifiers");
+      assert.equal((await publishCalls()).publish, 0, "nothing broadcast");
+    }
+  });
+
   it("wildcard filters get every match through PUBLISH while they exist; a bus with both kinds gets each message once", async () => {
     const prefix = `shw-${randomUUID()}:`;
     const a = new Bus();
@@ -264,6 +323,8 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
       await la.close();
       await lb.close();
     });
+    const senderErrors: string[] = [];
+    la.on("error", (error) => void senderErrors.push(`${error.code}: ${error.message}`));
     const got: string[] = [];
     b.follow("*:*", (m) => void (m.name === "svc" || got.push(m.id)));
     a.follow("svc:echo", (m) => m.args[0]);
@@ -283,7 +344,10 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     await lb.subscribe("mail:new");
     assert.ok(lb.shardedChannels.includes(`${prefix}mail:new`));
     a.twitter("mail:new");
-    await waitFor(() => got.length === 2, "mail:new");
+    // Not reproduced in 300 loops (once it timed out here under load): the message says what the sender's link saw.
+    await waitFor(() => got.length === 2, "mail:new").catch((error: Error) => {
+      throw new Error(`${error.message}; sender link stats ${JSON.stringify(la.stats)}, its errors: ${senderErrors.join("; ") || "none"}`);
+    });
     assert.equal(await b.ask("svc:echo", "hi", within({ timeout: 5_000 })), "hi");
     await lb.unsubscribe("mail:new");
     assert.deepEqual(lb.shardedChannels, base);
@@ -343,7 +407,7 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     })();
     await waitFor(() => got.size >= 50, "streaming");
     const owner = await cluster.masterOf(`${prefix}fo:tick`);
-    const promotion = await cluster.fail(owner);
+    const promotion = await failReplicated(owner);
     await waitFor(() => codes.includes("REDIS_MESSAGES_MAY_BE_LOST"), "the loss reported", 15_000);
     const afterFailover = sent;
     await waitFor(() => [...got].some((n) => n > afterFailover), "delivery resumes after the failover", 15_000);

@@ -10,6 +10,7 @@ import { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError } 
 import { InvalidArgumentError } from "../../../lib/errors.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
 import { sleep } from "../../helpers/wait-for.js";
+import { assertLostMoveRecovered, killBlockingConnection } from "./blocking-connection.js";
 import { runFixture } from "./fixtures/run-fixture.js";
 
 let server: RedisServer;
@@ -764,23 +765,35 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     const t = scope();
     const sender = await t.channel("cut-sender");
     const worker = await t.channel("cut");
-    const pending = worker.receive({ timeout: 8_000 }); // its BLMOVE blocks on the empty inbox
-    await sleep(100);
-    // What a BLMOVE whose answer the connection lost leaves behind: the id in the held list, still queued.
-    const sent = await sender.send("lost", { to: "cut-elsewhere", timeout: 10_000 });
     const client = new Redis(server.url);
-    await client.lmove(`${t.prefix}in:cut-elsewhere`, `${t.prefix}held:${worker.consumer}`, "LEFT", "RIGHT");
-    const clients = await client.client("LIST");
-    const blocking = /id=(\d+) [^\n]*name=berrymq-durable-block:(\S+)/g;
-    const ids = [...String(clients).matchAll(blocking)].filter((match) => match[2] === worker.consumer).map((match) => match[1]);
-    assert.equal(ids.length, 1, "the worker's blocking connection");
-    await client.client("KILL", "ID", ids[0] as string);
-    const task = await pending;
-    assert.deepEqual([task.id, task.content, task.attempts], [sent.id, "lost", 1]);
-    await worker.reply(task, "found");
+    await assertLostMoveRecovered(client, t.prefix, sender, worker);
+    await client.quit();
+    await t.end();
+  });
+
+  it("a take a failover lost (the message queued again in the held list, as the promoted replica may have it): its close still finishes it, and no scan gives it out twice", async () => {
+    const t = scope();
+    const sender = await t.channel("stale-sender");
+    const worker = await t.channel("stale");
+    await sender.send("one", { to: "stale", timeout: 10_000 });
+    await sender.send("two", { to: "stale", timeout: 10_000 });
+    const first = await worker.receive({ timeout: 2_000 });
+    const second = await worker.receive({ timeout: 2_000 });
+    const client = new Redis(server.url);
+    // The replica got the moves into the held list but not the takes: both read as queued there.
+    for (const task of [first, second]) await client.hset(`${t.prefix}m:${task.id}`, "state", "queued", "attempts", 0);
+    await client.hdel(`${t.prefix}m:${first.id}`, "holder");
+    await client.hdel(`${t.prefix}m:${second.id}`, "holder");
+    await worker.close(first); // NotHeldError ('queued') without the fix
+    // The blocking connection comes back: the next take scans the held list and claims `second` again.
+    await killBlockingConnection(client, worker.consumer);
+    await sleep(300);
+    await assert.rejects(worker.receive({ timeout: 700 }), ReceiveTimeoutError, "second is not given out again");
+    await worker.reply(second, "done");
     const reply = await sender.receive({ timeout: 2_000 });
-    assert.deepEqual([reply.inReplyTo, reply.content], [sent.id, "found"]);
+    assert.deepEqual([reply.inReplyTo, reply.content], [second.id, "done"]);
     await sender.close(reply);
+    await assertNothingMore(sender);
     await client.quit();
     await t.end();
   });

@@ -22,12 +22,54 @@ after(async () => {
 
 const connection = (): RedisConnection => ({ sentinels: [...group.sentinelAddresses], name: group.name });
 
+/** The master port each live sentinel names now (undefined where it does not answer). */
+async function namedMasters(): Promise<(number | undefined)[]> {
+  return Promise.all(
+    group.sentinels.map(async (sentinel) => {
+      const client = new Redis(sentinel.port, "127.0.0.1", { retryStrategy: () => null, lazyConnect: true });
+      client.on("error", () => {});
+      try {
+        await client.connect();
+        const address = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", group.name)) as [string, string] | null;
+        return address === null ? undefined : Number(address[1]);
+      } catch {
+        return undefined;
+      } finally {
+        client.disconnect();
+      }
+    }),
+  );
+}
+
+/**
+ * One failover: SIGKILLs the master and starts it again only once every sentinel names the promoted
+ * replica. (group.failMaster() restarts it as soon as one sentinel does: measured, the other two still
+ * named the killed port for ~10 ms after it was listening again, as a master with no data, so a client
+ * reconnecting then was sent there and cut again when the sentinels made it a replica — a second outage
+ * and a second MessagesMayBeLostError in the "fails over" spec, under load.)
+ */
+async function failMaster(): Promise<number> {
+  const master = await group.master();
+  const killedAt = performance.now();
+  await master.kill();
+  await group.master(); // names a live server: the replica, promoted
+  const promotion = Math.round(performance.now() - killedAt);
+  for (;;) {
+    const named = await namedMasters();
+    if (named.every((port) => port !== undefined && port !== master.port)) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await master.restart();
+  await group.waitHealthy();
+  return promotion;
+}
+
 const shape: Shape = {
   name: "sentinel",
   connection,
   argument: () => JSON.stringify(connection()),
-  killMaster: () => group.failMaster(),
-  killServerOf: () => group.failMaster(),
+  killMaster: failMaster,
+  killServerOf: failMaster,
 };
 
 shapeSuite(shape);
