@@ -263,8 +263,10 @@ export class BrokerLink extends Link {
       for await (const [kind, seqFrame, errorFrame, refusedFrame] of this.#dealer) {
         if (kind?.toString() !== Kind.receipt) continue;
         const error = errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
-        this.#settle(seqFrame, error);
-        if (refusedFrame !== undefined) this.#reportNoSubscriber(refusedFrame.toString());
+        // A receipt that comes after its batch timed out settles nothing: the batch is being sent again, and
+        // that send's receipt says what became of its messages. Reporting this one's refusals too would tell
+        // of a refusal for a message still being sent, which a subscriber that joined meanwhile then gets.
+        if (this.#settle(seqFrame, error) && refusedFrame !== undefined) this.#reportNoSubscriber(refusedFrame.toString());
       }
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
@@ -272,15 +274,17 @@ export class BrokerLink extends Link {
   }
 
   // A receipt came (on the recv port, or riding on the broadcast of our own batch): the batch is settled.
-  #settle(seqFrame: Buffer | undefined, error: BerryError | undefined): void {
+  // False when the batch was not waiting for it (timed out already and sent again).
+  #settle(seqFrame: Buffer | undefined, error: BerryError | undefined): boolean {
     const seq = Number(seqFrame?.toString());
     const pending = this.#receipts.get(seq);
-    if (pending === undefined) return; // timed out already; the batch was sent again
+    if (pending === undefined) return false; // timed out already; the batch was sent again
     this.#receipts.delete(seq);
     // Left armed for the next batch, but it keeps the process alive only while a batch waits, as before.
     if (this.#receipts.size === 0) this.#receiptTimer?.unref();
     if (error === undefined) pending.resolve();
     else pending.reject(error);
+    return true;
   }
 
   async #receiveDeliveries(): Promise<void> {

@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import * as zmq from "zeromq";
 import { Bus } from "../../../lib/bus.js";
 import type { BerryError } from "../../../lib/errors.js";
-import { Broker, BrokerLink } from "../../../bridges/zeromq/index.js";
+import { Broker, BrokerLink, BrokerNoSubscriberError } from "../../../bridges/zeromq/index.js";
 import { toEnvelope } from "../../../bridges/envelope.js";
 import { createMessage } from "../../../lib/message.js";
 import { freePort } from "../../helpers/free-port.js";
@@ -296,5 +296,93 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
     publisher.bus.twitter("rc:plain", 2);
     await waitFor(() => acked === 1 && broker.stats.acked === 1 && publisher.backlog === 0, "acknowledged and confirmed");
     assert.equal(publisher.stats.retries, 0, "confirmed by its receipt, not after a timeout");
+  });
+});
+
+describe("zeromq broker protocol: a receipt that comes after its batch timed out", () => {
+  interface Publish {
+    id: Buffer;
+    seq: string;
+    messageId: string;
+  }
+  // A hand-written broker that welcomes every hello and answers a PUBLISH only as `answer` says (none
+  // by default): the spec decides which receipt goes out, and when.
+  async function fakeBroker(t: { after(fn: () => void): void }) {
+    const router = new zmq.Router({ linger: 0 });
+    const pub = new zmq.Publisher({ linger: 0 });
+    const recvPort = await freePort();
+    const pubPort = await freePort();
+    await router.bind(`tcp://127.0.0.1:${recvPort}`);
+    await pub.bind(`tcp://127.0.0.1:${pubPort}`);
+    const state = {
+      recvPort,
+      pubPort,
+      publishes: [] as Publish[],
+      answer: undefined as ((publish: Publish) => string[]) | undefined,
+      receipt: (publish: Publish, rest: string[]) => router.send([publish.id, "R", publish.seq, ...rest]),
+    };
+    void (async () => {
+      try {
+        for await (const frames of router) {
+          const [id, kind] = frames;
+          if (kind?.toString() === "H") await pub.send([id as Buffer, "W", "fake-boot", frames[3] ?? "0"]);
+          if (kind?.toString() !== "P") continue;
+          const head = JSON.parse(frames[3]?.toString() ?? "[]") as string[];
+          const publish = { id: id as Buffer, seq: frames[2]?.toString() ?? "", messageId: head[1] ?? "" };
+          state.publishes.push(publish);
+          if (state.answer !== undefined) await state.receipt(publish, state.answer(publish));
+        }
+      } catch {
+        // closed
+      }
+    })();
+    t.after(() => {
+      router.close();
+      pub.close();
+    });
+    return state;
+  }
+
+  it("reports no refusal for a message being sent again: the receipt of the batch sent again decides", async (t) => {
+    const broker = await fakeBroker(t);
+    const link = await BrokerLink.connect({
+      bus: new Bus(),
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["none:none"],
+      acknowledge: [{ filter: "pay:*", noSubscriber: "refuse" }],
+      sendTimeout: 200,
+      retryDelay: { initial: 50, max: 50 },
+    });
+    t.after(() => link.close());
+    const errors: BerryError[] = [];
+    link.on("error", (error) => void errors.push(error));
+    const refusals = () => errors.filter((e) => e instanceof BrokerNoSubscriberError).map((e) => (e as BrokerNoSubscriberError).identifier);
+
+    link.bus.twitter("pay:now", 1);
+    // The broker was too slow: the link gave up on the first send and sent the batch again.
+    await waitFor(() => broker.publishes.length >= 2, "the batch sent again after its receipt timed out");
+    const [first, ...again] = broker.publishes;
+    assert.ok(first !== undefined && again.every((p) => p.messageId === first.messageId), "the same message each time");
+    // The late receipt of the first send refuses it (nobody subscribed then); the sends after it are taken
+    // (a subscriber came meanwhile): the message was delivered, so it must not be reported refused.
+    await broker.receipt(first, ["", JSON.stringify([[first.messageId, "pay:now"]])]);
+    broker.answer = () => [""];
+    for (const publish of again) await broker.receipt(publish, [""]);
+    await waitFor(() => link.stats.sent === 1 && link.backlog === 0, "the batch confirmed by a later receipt");
+    assert.deepEqual(refusals(), []);
+
+    // The other way round: every send is refused, and the message is reported once, by the receipt that
+    // settled its batch.
+    const sent = broker.publishes.length;
+    broker.answer = undefined;
+    link.bus.twitter("pay:later", 2);
+    await waitFor(() => broker.publishes.length >= sent + 2, "the second batch sent twice");
+    const refuse = (publish: Publish) => ["", JSON.stringify([[publish.messageId, "pay:later"]])];
+    broker.answer = refuse;
+    for (const publish of broker.publishes.slice(sent)) await broker.receipt(publish, refuse(publish));
+    await waitFor(() => link.stats.sent === 2 && link.backlog === 0, "the second batch confirmed");
+    await waitFor(() => refusals().length > 0, "the refusal");
+    assert.deepEqual(refusals(), ["pay:later"], "one refusal, from the receipt that settled the batch");
   });
 });
