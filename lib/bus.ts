@@ -100,6 +100,15 @@ const ROUTE_CACHE_LIMIT = 10_000;
 
 const GONE: unique symbol = Symbol("berrymq.gone");
 
+const RESOLVED = Promise.resolve();
+
+// What `ask` resolves to: the one answer's value; a follower's failure rejects with its RemoteError.
+function firstValue(answers: Answer[]): unknown {
+  const answer = answers[0] as Answer;
+  if (!answer.ok) throw answer.error;
+  return answer.value;
+}
+
 /**
  * An in-process message bus: routes each message to every matching follower and queue, in registration
  * order, and on to any links. Isolated from every other bus; the module-level functions use `defaultBus`.
@@ -126,6 +135,19 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   readonly #injected: RecentIds;
   readonly #requests: RequestTable;
   readonly #replyId: string;
+  // Answers to send after the current dispatch, in order (request, value or error, ...): one microtask
+  // sends them all, rather than a promise and a closure each.
+  #answersDue: unknown[] = [];
+  readonly #sendAnswers = (): void => {
+    const due = this.#answersDue;
+    this.#answersDue = [];
+    for (let i = 0; i < due.length; i += 3) {
+      const request = due[i] as Message;
+      const error = due[i + 2] as { name: string; message: string } | undefined;
+      if (error === undefined) this.#answer(request, request.replyTo as string, due[i + 1], undefined);
+      else this.#answer(request, replyIdentifierFor(request.hops[0] ?? this.id), undefined, error);
+    }
+  };
 
   constructor(options: BusOptions = {}) {
     super();
@@ -237,14 +259,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * RemoteError. Options as `request`'s, last: `within({ timeout: 500 })`.
    * @example const sum = await bus.ask<number>("calc:add", 1, 2);
    */
-  async ask<R = unknown>(identifier: string, ...args: unknown[]): Promise<R> {
+  ask<R = unknown>(identifier: string, ...args: unknown[]): Promise<R> {
     const last = args[args.length - 1];
     if (last instanceof Within && last.options.count !== undefined && last.options.count !== 1) {
-      throw new InvalidArgumentError("count", last.options.count, "1 (or left out) for ask(); use request() for more");
+      return Promise.reject(new InvalidArgumentError("count", last.options.count, "1 (or left out) for ask(); use request() for more"));
     }
-    const [answer] = (await this.request<R>(identifier, ...args)) as [Answer<R>];
-    if (!answer.ok) throw answer.error;
-    return answer.value;
+    const options = last instanceof Within ? last.options : {};
+    const plain = last instanceof Within ? args.slice(0, -1) : args;
+    return this.#request(identifier, this.#replyId, plain, options, 1).then(firstValue) as Promise<R>;
   }
 
   #request(identifier: string, replyTo: string, args: unknown[], options: RequestOptions, defaultCount: number | "all"): Promise<Answer[]> {
@@ -542,17 +564,27 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   #failed(receiver: FollowerEntry, message: Message, error: unknown): void {
     this.report(new FollowerError(receiver.label, message.id, message.messageId, error));
     // Like results, after the current dispatch (and after the answers of followers that ran before it).
-    if (message.replyTo !== undefined) {
-      void Promise.resolve().then(() => this.#answer(message, replyIdentifierFor(message.hops[0] ?? this.id), undefined, errorPayload(error)));
-    }
+    if (message.replyTo !== undefined) this.#answerLater(message, undefined, errorPayload(error));
   }
 
-  // Results go out as their own messages after the current dispatch, never nested inside it.
+  // Results go out as their own messages after the current dispatch, never nested inside it; a promise's
+  // once it settles.
   #replyWith(message: Message, outcome: unknown): void {
+    if (!isThenable(outcome)) {
+      this.#answerLater(message, outcome, undefined);
+      return;
+    }
     void Promise.resolve(outcome).then((value) => {
       if (value === undefined || value === GONE) return;
       this.#answer(message, message.replyTo as string, value, undefined);
     });
+  }
+
+  #answerLater(request: Message, value: unknown, error: { name: string; message: string } | undefined): void {
+    const due = this.#answersDue;
+    // A resolved promise's then, not queueMicrotask (which builds an AsyncResource and a bound function).
+    if (due.length === 0) void RESOLVED.then(this.#sendAnswers);
+    due.push(request, value, error);
   }
 
   // An answer is addressed to the asking bus (the request's origin): delivered here if that is this bus,

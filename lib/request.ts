@@ -58,6 +58,7 @@ const MAX_PROBES = 1_000;
 const REDISCOVER_EVERY = 100;
 
 interface Pending {
+  readonly messageId: string;
   readonly identifier: string;
   readonly answers: Answer[];
   /** Answers that settle it: `count`, or MAX_ANSWERS_PER_REQUEST for `"all"`. */
@@ -67,11 +68,30 @@ interface Pending {
   readonly timeout: number;
   readonly resolve: (answers: Answer[]) => void;
   readonly reject: (error: Error) => void;
-  /** A plain Timeout for the usual delays; a LongTimer beyond what setTimeout takes; none for Infinity. */
-  timer: NodeJS.Timeout | LongTimer | undefined;
+  /** Beyond what setTimeout takes: a LongTimer of its own; else its place in its timeout's Deadlines. */
+  long: LongTimer | undefined;
+  /** When it expires (performance.now() ms), with the neighbours of its Deadlines list. */
+  deadline: number;
+  deadlines: Deadlines | undefined;
+  prev: Pending | undefined;
+  next: Pending | undefined;
   cleanup: (() => void) | undefined;
   /** Bus a balanced request was addressed to: forgotten as an answerer when it does not answer. */
   readonly to: string | undefined;
+}
+
+/**
+ * The waiting requests of one timeout, oldest first, and one timer for the oldest. Requests of the same
+ * timeout expire in the order they were opened, so one timer does for all of them: a request that is
+ * answered only leaves the list (no timer to clear, none to arm for the next; Node's own timers would
+ * allocate one per request and, with one request at a time, rebuild their list for each).
+ */
+interface Deadlines {
+  readonly timeout: number;
+  head: Pending | undefined;
+  tail: Pending | undefined;
+  /** Armed for the head's deadline (or an older head's: it then re-arms); referenced while requests wait. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 interface Servers {
@@ -101,6 +121,7 @@ export function checkRequestOptions(options: RequestOptions, defaultCount: numbe
  */
 export class RequestTable {
   readonly #pending = new Map<string, Pending>();
+  readonly #deadlines = new Map<number, Deadlines>();
   readonly #servers = new Map<string, Servers>();
   readonly #probes = new Map<string, string>();
   readonly #limit: number;
@@ -149,6 +170,7 @@ export class RequestTable {
     if (signal?.aborted) throw new RequestAbortedError(identifier, [], signal.reason);
     return new Promise<Answer[]>((resolve, reject) => {
       const pending: Pending = {
+        messageId,
         identifier,
         answers: [],
         wanted: count === "all" ? MAX_ANSWERS_PER_REQUEST : count,
@@ -156,15 +178,17 @@ export class RequestTable {
         timeout,
         resolve,
         reject,
-        timer: undefined,
+        long: undefined,
+        deadline: 0,
+        deadlines: undefined,
+        prev: undefined,
+        next: undefined,
         cleanup: undefined,
         to,
       };
       this.#pending.set(messageId, pending);
-      // A plain setTimeout given its arguments, not a closure: no allocation beyond the Timeout (Node keeps
-      // the timers of one duration in one list, the wheel this would otherwise need).
-      if (timeout <= MAX_TIMER_DELAY) pending.timer = setTimeout(RequestTable.#timedOut, timeout, this, messageId);
-      else if (timeout !== Number.POSITIVE_INFINITY) pending.timer = setLongTimeout(() => this.#expire(messageId), timeout);
+      if (timeout <= MAX_TIMER_DELAY) this.#enlist(pending);
+      else if (timeout !== Number.POSITIVE_INFINITY) pending.long = setLongTimeout(() => this.#expire(messageId), timeout);
       if (signal !== undefined) {
         const onAbort = (): void => {
           if (this.#finish(messageId) === undefined) return;
@@ -196,8 +220,57 @@ export class RequestTable {
     }
   }
 
-  static #timedOut(table: RequestTable, messageId: string): void {
-    table.#expire(messageId);
+  // Appends a request to the list of its timeout; arms (or references again) the list's timer.
+  #enlist(pending: Pending): void {
+    const timeout = pending.timeout;
+    let list = this.#deadlines.get(timeout);
+    if (list === undefined) {
+      list = { timeout, head: undefined, tail: undefined, timer: undefined };
+      this.#deadlines.set(timeout, list);
+    }
+    pending.deadline = performance.now() + timeout;
+    pending.deadlines = list;
+    const tail = list.tail;
+    if (tail === undefined) {
+      list.head = pending;
+      // A timer armed for an older head fires before this deadline and re-arms: it only needs a reference.
+      if (list.timer === undefined) this.#arm(list, timeout);
+      else list.timer.ref();
+    } else {
+      tail.next = pending;
+      pending.prev = tail;
+    }
+    list.tail = pending;
+  }
+
+  // Takes a request out of its list; the timer stays armed, unreferenced once nothing waits.
+  static #delist(pending: Pending): void {
+    const list = pending.deadlines as Deadlines;
+    const { prev, next } = pending;
+    if (prev === undefined) list.head = next;
+    else prev.next = next;
+    if (next === undefined) list.tail = prev;
+    else next.prev = prev;
+    pending.prev = pending.next = pending.deadlines = undefined;
+    if (list.head === undefined) list.timer?.unref();
+  }
+
+  #arm(list: Deadlines, delay: number): void {
+    list.timer = setTimeout(RequestTable.#fired, delay, this, list);
+  }
+
+  // Expires every request of the list whose deadline passed, then re-arms for the next one (a list left
+  // empty is dropped: the next request of its timeout makes a new one).
+  static #fired(table: RequestTable, list: Deadlines): void {
+    list.timer = undefined;
+    const now = performance.now();
+    for (let head = list.head; head !== undefined && head.deadline <= now; head = list.head) {
+      table.#expire(head.messageId);
+      if (list.head === head) RequestTable.#delist(head);
+    }
+    const head = list.head;
+    if (head !== undefined) table.#arm(list, Math.max(1, head.deadline - now));
+    else if (table.#deadlines.get(list.timeout) === list) table.#deadlines.delete(list.timeout);
   }
 
   #expire(messageId: string): void {
@@ -215,11 +288,8 @@ export class RequestTable {
     const pending = this.#pending.get(messageId);
     if (pending === undefined) return undefined;
     this.#pending.delete(messageId);
-    const timer = pending.timer;
-    if (timer !== undefined) {
-      if ("clear" in timer) timer.clear();
-      else clearTimeout(timer);
-    }
+    if (pending.deadlines !== undefined) RequestTable.#delist(pending);
+    else pending.long?.clear();
     pending.cleanup?.();
     return pending;
   }

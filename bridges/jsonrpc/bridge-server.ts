@@ -11,13 +11,17 @@ import { BridgeErrorCode } from "./error-codes.js";
 import { parseExactJson } from "./exact-json.js";
 import { readBody } from "./http-body.js";
 import {
+  type Deliverer,
   LinkStream,
   peerProof,
   STREAM_FRAME_HEADER,
   STREAM_NONCE_HEADER,
   STREAM_PROOF_HEADER,
   STREAM_PROTOCOL,
+  STREAM_PROTOCOL_2,
   STREAM_TOKEN_HEADER,
+  streamProtocolOf,
+  streamVersionOf,
 } from "./link-stream.js";
 import type { PeerHost, PeerLink } from "./peer-link.js";
 import { errorAnswer, type RouterAnswer, routeRequest } from "./request-router.js";
@@ -183,6 +187,15 @@ export class BridgeServer implements PeerHost {
     return this.#route(payload, signal);
   }
 
+  /**
+   * @internal takes a batch that came over a version 2 link stream, sent with `token`, as
+   * `berrymq.sendAll` would: checks it (throws RpcFault for a lost token or too many envelopes) and
+   * returns what delivers its envelopes `start` to `end`.
+   */
+  take(token: string, envelopes: unknown[]): Deliverer {
+    return this.#state.takeAll(token, envelopes);
+  }
+
   /** The port it listens on. */
   get port(): number {
     return (this.#http.address() as AddressInfo).port;
@@ -339,8 +352,10 @@ export class BridgeServer implements PeerHost {
     if (this.#closed !== undefined)
       return { status: 503, code: BridgeErrorCode.ServerClosing, message: "the server is closing: it takes no new request" };
     const path = (req.url ?? "/").split("?")[0] ?? "";
-    if ((path !== "/" && path !== "/JSON") || req.method !== "GET" || req.headers.upgrade?.toLowerCase() !== STREAM_PROTOCOL) {
-      const message = `only Upgrade: ${STREAM_PROTOCOL} (GET / from a berrymq peer) is served`;
+    // The newest version the opener offers (an older berrymq offers only berrymq-link/1).
+    const version = streamVersionOf(req.headers.upgrade);
+    if ((path !== "/" && path !== "/JSON") || req.method !== "GET" || version === undefined) {
+      const message = `only Upgrade: ${STREAM_PROTOCOL_2} or ${STREAM_PROTOCOL} (GET / from a berrymq peer) is served`;
       return { status: 400, code: BridgeErrorCode.InvalidRequest, message };
     }
     const refusal = refuseWebRequest(req.headers, this.#allowOrigins, this.#allowHosts);
@@ -353,7 +368,9 @@ export class BridgeServer implements PeerHost {
     if (!Number.isInteger(farMaxFrame) || farMaxFrame < 1) {
       return { status: 400, code: BridgeErrorCode.InvalidRequest, message: `${STREAM_FRAME_HEADER} must be a positive integer` };
     }
+    const token = req.headers[STREAM_TOKEN_HEADER];
     // Called by the link back only if it takes a stream: then the stream is built and the upgrade answered.
+    // Its batches (version 2) are sent with the token it was opened with, checked again on each.
     const open = (): LinkStream => {
       const stream = new LinkStream(socket, head, {
         name: `stream from ${socket.remoteAddress ?? "?"}`,
@@ -361,6 +378,8 @@ export class BridgeServer implements PeerHost {
         farMaxFrame,
         answer: (payload, signal) => this.answer(payload, signal),
         signal: this.#closing.signal,
+        version,
+        take: (envelopes) => this.take(token as string, envelopes),
       });
       this.#streams.add(stream);
       stream.onClose(() => this.#streams.delete(stream));
@@ -369,12 +388,12 @@ export class BridgeServer implements PeerHost {
         this.#peerSecret !== undefined && typeof nonce === "string" && nonce.length <= 128
           ? `\r\n${STREAM_PROOF_HEADER}: ${peerProof(this.#peerSecret, nonce)}`
           : "";
-      const headers = `connection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n${STREAM_FRAME_HEADER}: ${this.#maxBody}${proof}`;
+      const headers = `connection: Upgrade\r\nupgrade: ${streamProtocolOf(version)}\r\n${STREAM_FRAME_HEADER}: ${this.#maxBody}${proof}`;
       socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headers}\r\n\r\n`);
       return stream;
     };
     try {
-      if (this.#state.attachStream(req.headers[STREAM_TOKEN_HEADER], open)) return undefined;
+      if (this.#state.attachStream(token, open)) return undefined;
     } catch (error) {
       const { code, message } = toRpcError(error);
       return { status: 403, code, message };

@@ -196,7 +196,10 @@ export class BridgeState {
 
   /** Delivers an envelope sent with `token`; resolves to how many received it (null: a duplicate). */
   send(token: unknown, envelope: unknown): number | null {
-    const session = this.sessions.use(token);
+    return this.#send(this.sessions.use(token), envelope);
+  }
+
+  #send(session: Session & BridgeSession, envelope: unknown): number | null {
     if (session.kind === "queue") throw wrongKind(session.kind, "send");
     // Once this bus has a 0.3 peer, a message may be (or meet) a 0.3 node's echo with a new messageId.
     const echoes = LegacyEchoFilter.find(this.bus);
@@ -217,21 +220,35 @@ export class BridgeState {
    * @throws RpcFault for an unknown or expired token, or more envelopes than `maxBatch`.
    */
   sendAll(token: unknown, envelopes: unknown): (number | null | { error: JSONRPCError })[] {
+    const deliver = this.takeAll(token, envelopes);
+    return deliver(0, (envelopes as unknown[]).length);
+  }
+
+  /**
+   * `sendAll` in two steps, for a link stream that delivers a large batch in parts: checks the batch as a
+   * whole (token, bound) and returns what delivers its envelopes `start` to `end`, to the session found
+   * now (even once it closed: what the stream acknowledged is delivered).
+   * @throws RpcFault for an unknown or expired token, or more envelopes than `maxBatch`.
+   */
+  takeAll(token: unknown, envelopes: unknown): (start: number, end: number) => (number | null | { error: JSONRPCError })[] {
     if (!Array.isArray(envelopes)) throw new InvalidArgumentError("envelopes", envelopes, "an array of envelopes");
     const max = this.#options.maxBatch;
     if (envelopes.length > max) {
       throw new RpcFault(BridgeErrorCode.LimitExceeded, `${envelopes.length} envelopes: at most ${max} (the maxBatch option)`);
     }
-    this.sessions.use(token);
-    const results: (number | null | { error: JSONRPCError })[] = new Array(envelopes.length);
-    for (let i = 0; i < envelopes.length; i++) {
-      try {
-        results[i] = this.send(token, envelopes[i]);
-      } catch (error) {
-        results[i] = { error: toRpcError(error) };
+    // Looked up once for the whole batch.
+    const session = this.sessions.use(token);
+    return (start, end) => {
+      const results: (number | null | { error: JSONRPCError })[] = new Array(end - start);
+      for (let i = start; i < end; i++) {
+        try {
+          results[i - start] = this.#send(session, envelopes[i]);
+        } catch (error) {
+          results[i - start] = { error: toRpcError(error) };
+        }
       }
-    }
-    return results;
+      return results;
+    };
   }
 
   /** Delivers a message given as identifier, args and kwargs (berryMQ 0.3 `send_message`, `berrymq.twitter`). */

@@ -1,7 +1,7 @@
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { BadResponseError, HttpStatusError, RemoteError, UnsendableMessageError } from "./errors.js";
+import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError, UnsendableMessageError } from "./errors.js";
 import { LegacyEchoFilter } from "./legacy-echo-filter.js";
 import { reportOn, sendLegacy } from "./legacy-sender.js";
 import { type RpcCarrier, RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
@@ -76,7 +76,17 @@ export abstract class HttpLink extends Link {
     await this.#token();
   }
 
-  protected override async transmit(batch: Envelope[]): Promise<void> {
+  protected override transmit(batch: Envelope[]): Promise<void> {
+    // The hot path: connected, and a version 2 stream takes the batch (no promise but the stream's).
+    const token = this.token;
+    if (token !== undefined && !this.#legacy) {
+      const sent = this.#sendBatch(batch, token);
+      if (sent !== undefined) return sent;
+    }
+    return this.#transmit(batch);
+  }
+
+  async #transmit(batch: Envelope[]): Promise<void> {
     const token = await this.#token();
     if (!this.legacy) return this.#send(batch, token);
     await sendLegacy(
@@ -116,17 +126,50 @@ export abstract class HttpLink extends Link {
     this.endpoint.close();
   }
 
-  async #send(all: Envelope[], token: string): Promise<void> {
-    // JSON would turn NaN into null: such a message is reported, not sent changed.
-    const batch: Envelope[] = [];
-    for (const envelope of all) {
+  // JSON would turn NaN into null: such a message is reported, not sent changed. The batch itself when
+  // every envelope can go (the usual case: no copy).
+  #sendable(all: Envelope[]): Envelope[] {
+    let batch: Envelope[] | undefined;
+    for (let i = 0; i < all.length; i++) {
+      const envelope = all[i] as Envelope;
       const why = unsendable(envelope);
-      if (why === undefined) batch.push(envelope);
-      else {
-        this.stats.dropped++;
-        reportOn(this, this.bus, new UnsendableMessageError(this.name, envelope, why));
+      if (why === undefined) {
+        batch?.push(envelope);
+        continue;
       }
+      batch ??= all.slice(0, i);
+      this.stats.dropped++;
+      reportOn(this, this.bus, new UnsendableMessageError(this.name, envelope, why));
     }
+    return batch ?? all;
+  }
+
+  // Over a version 2 stream a batch is one numbered frame, acknowledged by number. `undefined` when there
+  // is no such stream or it cannot take the batch (too large): it then goes by the other ways.
+  #sendBatch(all: Envelope[], token: string): Promise<void> | undefined {
+    const carrier = this.carrier;
+    if (carrier?.sendBatch === undefined) return undefined;
+    const batch = this.#sendable(all);
+    if (batch.length === 0) return Promise.resolve();
+    const sent = carrier.sendBatch(batch, this.endpoint.timeout);
+    if (sent === undefined) return batch === all ? undefined : this.#send(batch, token);
+    return sent.then(undefined, (error: unknown) => {
+        // The stream closed under the batch: it goes again as a POST (the far side drops what it took).
+        if (error instanceof StreamClosedError) return this.#send(batch, token);
+        // Refused as a whole (the stream closed itself): retried by the Link, after a new handshake if
+        // the far server lost the token.
+        if (isTokenLost(error)) this.token = undefined;
+        throw error;
+    });
+  }
+
+  /** An envelope the far side refused (as invalid) on a link stream: counted and reported, never retried. */
+  protected refusedOnStream(error: { code: number; message: string; data?: unknown }): void {
+    this.#refused(new RemoteError("berrymq.sendAll", error.code, error.message, error.data));
+  }
+
+  async #send(all: Envelope[], token: string): Promise<void> {
+    const batch = this.#sendable(all);
     if (batch.length === 0) return;
     const carrier = this.carrier;
     if (carrier !== undefined && (await this.#sendAll(batch, token, carrier))) return;

@@ -2,11 +2,39 @@ import { createHmac } from "node:crypto";
 import type { Socket } from "node:net";
 import { StringDecoder } from "node:string_decoder";
 import { isPlainObject } from "../../lib/kwargs.js";
-import { StreamClosedError } from "./errors.js";
+import { RemoteError, StreamClosedError } from "./errors.js";
 import { parseExactJson } from "./exact-json.js";
+import { toRpcError } from "./fault.js";
 
-/** The `Upgrade` protocol a peer link asks for to turn its HTTP connection into a {@link LinkStream}. */
+/**
+ * The first `Upgrade` protocol of link streams (see {@link LinkStream}): JSON-RPC bodies, each answered.
+ * What berrymq peers before version 2 of the stream ask for and take.
+ */
 export const STREAM_PROTOCOL = "berrymq-link/1";
+/** Version 2 of the stream: a link's batches numbered, acknowledged by number (see {@link LinkStream}). */
+export const STREAM_PROTOCOL_2 = "berrymq-link/2";
+/** What an opener offers in its `Upgrade` header, most preferred first (a server takes the newest it knows). */
+export const STREAM_OFFER = `${STREAM_PROTOCOL_2}, ${STREAM_PROTOCOL}`;
+
+/** The stream versions this side speaks. */
+export type StreamVersion = 1 | 2;
+
+/** The newest stream version an `Upgrade` header offers that this side speaks, or undefined (none). */
+export function streamVersionOf(upgrade: string | undefined): StreamVersion | undefined {
+  if (upgrade === undefined) return undefined;
+  let found: StreamVersion | undefined;
+  for (const part of upgrade.split(",")) {
+    const protocol = part.trim().toLowerCase();
+    if (protocol === STREAM_PROTOCOL_2) return 2;
+    if (protocol === STREAM_PROTOCOL) found = 1;
+  }
+  return found;
+}
+
+/** The protocol name of a stream version. */
+export function streamProtocolOf(version: StreamVersion): string {
+  return version === 2 ? STREAM_PROTOCOL_2 : STREAM_PROTOCOL;
+}
 /** Header carrying the token the stream's opener sends with (the far server issued it). */
 export const STREAM_TOKEN_HEADER = "berrymq-token";
 /** Header in which each side of an upgrade states the largest frame it takes, in bytes. */
@@ -41,6 +69,58 @@ export interface LinkStreamOptions {
   answer(payload: unknown, signal: AbortSignal): unknown;
   /** Also ends what waits (the server closing). */
   signal?: AbortSignal;
+  /** The wire: 1 (JSON-RPC bodies, the default) or 2 (numbered batches and acknowledgements). */
+  version?: StreamVersion;
+  /**
+   * Version 2: takes a batch the far side's link sent, as `berrymq.sendAll` would: checks it as a whole
+   * (throws when it refuses it: a lost token, more envelopes than it takes) and returns what delivers its
+   * envelopes `start` to `end` (one result per envelope, `{error}` for one refused), which may be called
+   * after the stream closed. Without it a version 2 stream takes no batches (it closes on one).
+   */
+  take?(envelopes: unknown[]): Deliverer;
+}
+
+/** Delivers envelopes `start` to `end` of a batch a link stream took; one result per envelope. */
+export type Deliverer = (start: number, end: number) => readonly unknown[];
+
+/** A JSON-RPC error object as it travels in a version 2 frame. */
+export interface WireError {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+/**
+ * Envelopes of one batch of requests or answers delivered in one turn of the event loop; a larger one is
+ * delivered in parts, one per turn, so that the answers to its first requests leave (and the requests
+ * its first answers make room for) while this side delivers the rest. Other batches go in one part.
+ */
+export const DELIVERY_PART = 16;
+/**
+ * Batches taken but not yet delivered that a stream acknowledges: a batch arriving behind that many waits
+ * for its acknowledgement until one of them is delivered (the far side then sends no more meanwhile).
+ */
+export const ACKNOWLEDGED_AHEAD = 2;
+/** Most batches that may wait to be delivered; one more closes the stream. */
+export const STREAM_MAX_WAITING_BATCHES = 64;
+
+// A batch taken from the far side, being delivered (in parts) or waiting to be.
+interface Delivery {
+  readonly seq: number;
+  readonly length: number;
+  readonly deliver: Deliverer;
+  /** Envelopes delivered per turn: DELIVERY_PART for requests and answers, else all at once. */
+  readonly part: number;
+  done: number;
+}
+
+// A batch sent on a version 2 stream and not yet acknowledged.
+interface Unacked {
+  readonly seq: number;
+  readonly sentAt: number;
+  readonly timeout: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
 }
 
 /** Most requests of the far side waiting on an answer that is a promise (a long-poll, say); one more closes the stream. */
@@ -53,12 +133,27 @@ interface Waiting {
 }
 
 /**
- * A peer link's HTTP connection after `Upgrade: berrymq-link/1`: both sides write JSON-RPC bodies on it,
- * one per line (JSON.stringify never writes a raw newline). A frame whose (first) entry has a `method`
+ * A peer link's HTTP connection after an upgrade: both sides write frames on it, one JSON value per line
+ * (JSON.stringify never writes a raw newline), and either side's link sends a batch as one write instead
+ * of one HTTP POST.
+ *
+ * Version 1 (`berrymq-link/1`): the frames are JSON-RPC bodies. A frame whose (first) entry has a `method`
  * is a request, answered like a POST body to the bridge server, in order; any other frame answers this
- * side's oldest request. Either side's link then sends a batch as one write instead of one HTTP POST, and
- * both directions share the socket. Anything unexpected (bad JSON, an oversized frame, an answer nobody
- * asked for) closes the stream: the links go back to POSTs, which answer every error in full.
+ * side's oldest request. Frames written in one turn of the event loop leave in one write.
+ *
+ * Version 2 (`berrymq-link/2`): a link's batch is `{"b": n, "e": [envelopes]}`, numbered 1, 2, 3… in each
+ * direction, and is acknowledged by number: `{"a": n}` says every batch up to n was taken (checked, and
+ * delivered to the bus or held to be delivered in order, whatever becomes of the stream). Envelopes the
+ * bus refused come back in a later frame as `"r": [[batch, index, error], …]`. An acknowledgement rides
+ * on the next batch written the other way (`{"a": 5, "b": 8, "e": […]}`); with none to ride on, it goes
+ * alone at the end of the event-loop turn. A batch leaves at once, so the answer to a request is written
+ * as soon as it exists. A large batch is delivered in parts, one per turn, and acknowledged before its
+ * end while few batches wait, so both processes work at once. A batch refused as a whole (a lost token)
+ * is answered `{"a": n - 1, "f": [n, error]}`: the sender closes the stream and retries it by POST, which
+ * says the same in full.
+ *
+ * Anything unexpected (bad JSON, an oversized frame, an answer or acknowledgement nobody waits for, a
+ * batch out of order) closes the stream: the links go back to POSTs, which answer every error in full.
  */
 export class LinkStream {
   readonly #socket: Socket;
@@ -73,6 +168,42 @@ export class LinkStream {
   #queued = 0;
   #corked = false;
   #closed = false;
+  readonly #version: StreamVersion;
+  /** Version 2: called with each error the far side gave for an envelope of this side's batches. */
+  onRefused: ((error: WireError) => void) | undefined;
+  // Version 2, sending: the last batch number used, the batches not yet acknowledged (oldest first), and
+  // one timer that checks the oldest (armed once, not per batch).
+  #sent = 0;
+  readonly #unacked: Unacked[] = [];
+  #ackTimer: NodeJS.Timeout | undefined;
+  // Version 2, taking: the last batch received, the last taken (checked, to be delivered), the last
+  // acknowledged, those still to deliver (the first being delivered), whether an acknowledgement (and
+  // refusals) must be written, whether one is queued for the end of the turn, and whether the far side's
+  // batches are refused from now on.
+  #received = 0;
+  #accepted = 0;
+  #acknowledged = 0;
+  readonly #deliveries: Delivery[] = [];
+  #ackDue = false;
+  #ackQueued = false;
+  #refusals: [number, number, WireError][] | undefined;
+  #refusing = false;
+  readonly #flushAck = (): void => {
+    this.#ackQueued = false;
+    if (this.#ackDue && !this.#closed) {
+      this.#ackDue = false;
+      this.#write2(`${this.#ackFields()}}\n`);
+    }
+  };
+  readonly #deliverMore = (): void => this.#deliverPart();
+  readonly #checkAcks = (): void => {
+    this.#ackTimer = undefined;
+    const oldest = this.#unacked[0];
+    if (oldest === undefined || this.#closed) return;
+    const waited = performance.now() - oldest.sentAt;
+    if (waited >= oldest.timeout) this.close(`no acknowledgement within ${oldest.timeout} ms`);
+    else this.#armAckTimer(oldest.timeout - waited);
+  };
   readonly #uncork = (): void => {
     this.#corked = false;
     if (!this.#closed) this.#socket.uncork();
@@ -81,6 +212,7 @@ export class LinkStream {
   constructor(socket: Socket, head: Buffer, options: LinkStreamOptions) {
     this.#socket = socket;
     this.#options = options;
+    this.#version = options.version ?? 1;
     this.#signal = options.signal === undefined ? this.#ended.signal : AbortSignal.any([this.#ended.signal, options.signal]);
     socket.setNoDelay(true);
     socket.setTimeout(0);
@@ -99,9 +231,38 @@ export class LinkStream {
     return this.#closed;
   }
 
-  /** Whether a request body can go on this stream: it is open and the far side takes a frame that large. */
+  /** The wire version of this stream. */
+  get version(): StreamVersion {
+    return this.#version;
+  }
+
+  /** Whether a request body can go on this stream: it is open, of version 1, and the far side takes a frame that large. */
   carries(body: string): boolean {
-    return !this.#closed && fits(body, this.#options.farMaxFrame);
+    return !this.#closed && this.#version === 1 && fits(body, this.#options.farMaxFrame);
+  }
+
+  /**
+   * Version 2: sends a link's batch of envelopes; resolves once the far side has acknowledged it (the
+   * envelopes it then refuses go to `onRefused`). Rejects with StreamClosedError when the stream closes
+   * first (the batch may or may not have been taken: the caller sends it again, the far side drops what
+   * it took by messageId), or with RemoteError when the far side refused the whole batch. `undefined` when
+   * the stream cannot take it (closed, version 1, or a frame larger than the far side takes): the caller
+   * then POSTs it.
+   */
+  sendBatch(envelopes: readonly unknown[], timeout: number): Promise<void> | undefined {
+    if (this.#closed || this.#version !== 2) return undefined;
+    const seq = this.#sent + 1;
+    // The acknowledgement due, if any, rides on the batch.
+    const head = this.#ackDue ? `${this.#ackFields()},"b":${seq}` : `{"b":${seq}`;
+    const frame = `${head},"e":${JSON.stringify(envelopes)}}\n`;
+    if (!fits(frame, this.#options.farMaxFrame)) return undefined;
+    this.#sent = seq;
+    this.#ackDue = false;
+    return new Promise<void>((resolve, reject) => {
+      this.#unacked.push({ seq, sentAt: performance.now(), timeout, resolve, reject });
+      if (this.#ackTimer === undefined) this.#armAckTimer(timeout);
+      this.#write2(frame);
+    });
   }
 
   /** Sends a JSON-RPC request body; resolves to the decoded answer frame. Rejects when the stream closes first. */
@@ -132,6 +293,13 @@ export class LinkStream {
       clearTimeout(waiting.timer);
       waiting.reject(error);
     }
+    if (this.#ackTimer !== undefined) clearTimeout(this.#ackTimer);
+    for (const unacked of this.#unacked.splice(0)) unacked.reject(error);
+    // What was acknowledged is delivered now, in order, before anything can come another way (the far
+    // side sends the rest again, by POST or on a new stream).
+    const acknowledged = this.#deliveries.filter((delivery) => delivery.seq <= this.#acknowledged);
+    this.#deliveries.length = 0;
+    for (const delivery of acknowledged) if (delivery.done < delivery.length) delivery.deliver(delivery.done, delivery.length);
     for (const listener of this.#onClose.splice(0)) listener();
   }
 
@@ -151,8 +319,155 @@ export class LinkStream {
   }
 
   #frame(text: string): void {
-    const trouble = this.#handle(text);
+    const trouble = this.#version === 2 ? this.#handle2(text) : this.#handle(text);
     if (trouble !== undefined) this.close(trouble);
+  }
+
+  // Version 2: takes one frame (an acknowledgement first, then a batch); returns why the stream must close.
+  #handle2(text: string): string | undefined {
+    if (!fits(text, this.#options.maxFrame)) return `a frame larger than ${this.#options.maxFrame} bytes`;
+    const parsed = parseExactJson(text);
+    if (!parsed.ok) return parsed.message.slice(0, 200);
+    const frame = parsed.value;
+    if (!isPlainObject(frame)) return "a frame that is not a JSON object";
+    const { a, b } = frame;
+    if (a !== undefined) {
+      const trouble = this.#acknowledgement(a, frame.r, frame.f);
+      if (trouble !== undefined) return trouble;
+    } else if (b === undefined) return 'a frame with neither a batch ("b") nor an acknowledgement ("a")';
+    return b === undefined ? undefined : this.#batch(b, frame.e);
+  }
+
+  // Every batch of this side up to `a` was taken: their senders resolve; `r` lists envelopes the far
+  // bus refused; `f` names the next batch, refused as a whole.
+  #acknowledgement(a: unknown, r: unknown, f: unknown): string | undefined {
+    if (!Number.isSafeInteger(a) || (a as number) > this.#sent) return `an acknowledgement of batch ${describeNumber(a)}, never sent`;
+    const upTo = a as number;
+    if (r !== undefined) {
+      const refused = refusalsOf(r, this.#sent);
+      if (refused === undefined) return 'refusals ("r") that are not [[batch, index, error], …]';
+      for (const entry of refused) this.onRefused?.(entry[2]);
+    }
+    for (let oldest = this.#unacked[0]; oldest !== undefined && oldest.seq <= upTo; oldest = this.#unacked[0]) {
+      this.#unacked.shift();
+      oldest.resolve();
+    }
+    if (f === undefined) return undefined;
+    const failed = this.#unacked[0];
+    if (!Array.isArray(f) || f[0] !== upTo + 1 || failed === undefined || failed.seq !== upTo + 1 || !isWireError(f[1])) {
+      return 'a refusal ("f") that is not [the next batch, error]';
+    }
+    this.#unacked.shift();
+    const { code, message, data } = f[1];
+    failed.reject(new RemoteError("berrymq.sendAll", code, message, data));
+    return `the far side refused batch ${failed.seq} as a whole`;
+  }
+
+  // A batch of the far side: checked as a whole, then delivered in order, in parts when large.
+  #batch(b: unknown, e: unknown): string | undefined {
+    const take = this.#options.take;
+    if (take === undefined) return "a batch on a stream that takes none";
+    if (b !== this.#received + 1) return `batch ${describeNumber(b)} where ${this.#received + 1} was due`;
+    if (!Array.isArray(e)) return 'a batch without its envelopes ("e")';
+    this.#received = b;
+    // After a batch refused as a whole nothing more is taken: the far side closes the stream.
+    if (this.#refusing) return undefined;
+    if (this.#deliveries.length >= STREAM_MAX_WAITING_BATCHES) return `more than ${STREAM_MAX_WAITING_BATCHES} batches waiting to be delivered`;
+    let deliver: Deliverer;
+    try {
+      deliver = take(e);
+    } catch (error) {
+      this.#refuse(error);
+      return undefined;
+    }
+    this.#accepted = b;
+    const part = e.length > DELIVERY_PART && asksOrAnswers(e) ? DELIVERY_PART : e.length;
+    this.#deliveries.push({ seq: b, length: e.length, deliver, part, done: 0 });
+    // A large batch is acknowledged before it is delivered (when there is room): the far side's link
+    // sends on while this side delivers.
+    if (e.length > DELIVERY_PART && this.#deliveries.length <= ACKNOWLEDGED_AHEAD) {
+      this.#acknowledged = b;
+      this.#ackDue = false;
+      this.#write2(`${this.#ackFields()}}\n`);
+    }
+    if (this.#deliveries.length === 1) this.#deliverPart();
+    else this.#acknowledge();
+    return undefined;
+  }
+
+  // Delivers the next part of the oldest batch (its first part at once, the others one per turn, even
+  // once the stream closed: what was acknowledged is delivered), then acknowledges what may be.
+  #deliverPart(): void {
+    const delivery = this.#deliveries[0];
+    if (delivery === undefined) return;
+    const start = delivery.done;
+    const end = Math.min(delivery.length, start + delivery.part);
+    let results: readonly unknown[];
+    try {
+      results = delivery.deliver(start, end);
+    } catch (error) {
+      // A deliverer answers each envelope's failure in its result: this is a bug, not the far side's doing.
+      this.#deliveries.length = 0;
+      this.close(`a batch could not be delivered: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i];
+      if (typeof result !== "object" || result === null) continue;
+      const refusals = this.#refusals ?? [];
+      refusals.push([delivery.seq, start + i, (result as { error: WireError }).error]);
+      this.#refusals = refusals;
+      this.#ackDue = true;
+    }
+    delivery.done = end;
+    if (end === delivery.length) this.#deliveries.shift();
+    if (this.#deliveries.length > 0) setImmediate(this.#deliverMore);
+    this.#acknowledge();
+  }
+
+  // Acknowledges every batch received that is delivered, or among the first ACKNOWLEDGED_AHEAD waiting
+  // (the rest wait for room: the far side's link sends nothing more meanwhile). Written with this side's
+  // next batch, or alone at the end of the turn.
+  #acknowledge(): void {
+    if (this.#closed) return;
+    const waiting = this.#deliveries;
+    const upTo = waiting.length <= ACKNOWLEDGED_AHEAD ? this.#accepted : (waiting[ACKNOWLEDGED_AHEAD - 1] as Delivery).seq;
+    if (upTo > this.#acknowledged) {
+      this.#acknowledged = upTo;
+      this.#ackDue = true;
+    }
+    if (this.#ackDue && !this.#ackQueued) {
+      this.#ackQueued = true;
+      setImmediate(this.#flushAck);
+    }
+  }
+
+  // A batch of the far side is refused as a whole: said at once, and nothing more is taken. What was
+  // acknowledged is still delivered; batches taken behind it are dropped with it (the refusal names the
+  // first of them): the far side sends them all again.
+  #refuse(error: unknown): void {
+    this.#refusing = true;
+    const kept = this.#deliveries.filter((delivery) => delivery.seq <= this.#acknowledged);
+    this.#deliveries.length = 0;
+    this.#deliveries.push(...kept);
+    const { code, message, data } = toRpcError(error);
+    const wire: WireError = data === undefined ? { code, message } : { code, message, data };
+    this.#ackDue = false;
+    this.#write2(`${this.#ackFields()},"f":[${this.#acknowledged + 1},${JSON.stringify(wire)}]}\n`);
+  }
+
+  // `{"a":<last batch acknowledged>` and the refusals to report, if any (the caller closes the object).
+  #ackFields(): string {
+    const refusals = this.#refusals;
+    if (refusals === undefined) return `{"a":${this.#acknowledged}`;
+    this.#refusals = undefined;
+    return `{"a":${this.#acknowledged},"r":${JSON.stringify(refusals)}`;
+  }
+
+  #armAckTimer(delay: number): void {
+    // Unreferenced: the socket keeps the process alive while a batch waits, and the timer must not after.
+    this.#ackTimer = setTimeout(this.#checkAcks, delay);
+    this.#ackTimer.unref();
   }
 
   // Takes one frame; returns why the stream must close, if it must.
@@ -206,20 +521,58 @@ export class LinkStream {
     this.#send(`${JSON.stringify(answer)}\n`);
   }
 
-  // Frames written in one turn of the event loop leave in one write: an answer and the acknowledgement
-  // of the batch that asked for it, typically, so the far process wakes once for both.
+  // Version 1: frames written in one turn of the event loop leave in one write (an answer and the
+  // acknowledgement of the batch that asked for it, typically, so the far process wakes once for both).
   #send(frame: string): void {
     if (!this.#corked) {
       this.#corked = true;
       this.#socket.cork();
       setImmediate(this.#uncork);
     }
+    this.#write1(frame);
+  }
+
+  // Version 2: each frame leaves at once (a batch carries the acknowledgement that was due), so the far
+  // process wakes while this one finishes its turn.
+  #write2(frame: string): void {
+    this.#write1(frame);
+  }
+
+  #write1(frame: string): void {
     this.#socket.write(frame);
-    // Answers pile up in memory while the far side reads none: past a few frames' worth, it is cut off.
+    // Frames pile up in memory while the far side reads none: past a few frames' worth, it is cut off.
     if (this.#socket.writableLength > 4 * Math.max(this.#options.maxFrame, this.#options.farMaxFrame)) {
       this.close("the far side reads nothing");
     }
   }
+}
+
+// Whether a batch holds requests or answers (what delivering in parts lets leave or come sooner).
+function asksOrAnswers(envelopes: readonly unknown[]): boolean {
+  for (const envelope of envelopes) {
+    const { replyTo, inReplyTo } = (envelope ?? {}) as { replyTo?: unknown; inReplyTo?: unknown };
+    if (replyTo !== undefined || inReplyTo !== undefined) return true;
+  }
+  return false;
+}
+
+function describeNumber(value: unknown): string {
+  return typeof value === "number" ? String(value) : typeof value;
+}
+
+function isWireError(value: unknown): value is WireError {
+  return isPlainObject(value) && typeof value.code === "number" && typeof value.message === "string";
+}
+
+// The refusals of an acknowledgement, checked (they came from the far side): each names a batch this
+// side sent; undefined when malformed.
+function refusalsOf(r: unknown, sent: number): [number, number, WireError][] | undefined {
+  if (!Array.isArray(r)) return undefined;
+  for (const entry of r as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 3 || !Number.isSafeInteger(entry[1])) return undefined;
+    if (!Number.isSafeInteger(entry[0]) || entry[0] < 1 || entry[0] > sent || !isWireError(entry[2])) return undefined;
+  }
+  return r as [number, number, WireError][];
 }
 
 // At most `limit` bytes in UTF-8; a text of up to limit / 3 UTF-16 units is, without counting.

@@ -5,7 +5,7 @@ import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, RpcFault } from "./errors.js";
 import { HttpLink, type HttpLinkOptions, isLegacyServer, isTokenLost } from "./http-link.js";
 import { legacyHop } from "./legacy-echo-filter.js";
-import { LinkStream } from "./link-stream.js";
+import { type Deliverer, LinkStream, STREAM_OFFER, STREAM_PROTOCOL } from "./link-stream.js";
 import type { RpcCarrier } from "./rpc-endpoint.js";
 
 /** Where a peer link receives: the local bridge server the far side sends to. */
@@ -23,6 +23,11 @@ export interface PeerHost {
    * way). A host without it keeps its links to POSTs.
    */
   answer?(payload: unknown, signal: AbortSignal): unknown;
+  /**
+   * Takes a batch that came over a version 2 link stream, sent with `token`, as `berrymq.sendAll` would:
+   * checks it and returns what delivers its envelopes. A host without it takes version 1 streams only.
+   */
+  take?(token: string, envelopes: unknown[]): Deliverer;
   /** Whether the far server answered the stream's challenge `nonce` with a valid `proof` (see `peerProof`). */
   verifiesPeer?(nonce: string, proof: string | undefined): boolean;
 }
@@ -131,6 +136,11 @@ export class PeerLink extends HttpLink {
     return this.#stream !== undefined && !this.#stream.closed;
   }
 
+  /** The wire version of the link's stream while it streams (2, or 1 with an older berrymq), else undefined. */
+  get streamVersion(): 1 | 2 | undefined {
+    return this.streaming ? this.#stream?.version : undefined;
+  }
+
   protected override get carrier(): RpcCarrier | undefined {
     return this.#stream;
   }
@@ -198,18 +208,28 @@ export class PeerLink extends HttpLink {
     this.#upgrading = true;
     try {
       const nonce = randomBytes(16).toString("hex");
-      const upgraded = await this.endpoint.upgrade(token, maxFrame, nonce);
+      // Version 2 where the host can take its batches; a server that knows only version 1 (an older
+      // berrymq) answers that offer 400, and is asked again for version 1 alone.
+      const take = host.take === undefined ? undefined : host.take.bind(host);
+      let upgraded = await this.endpoint.upgrade(token, maxFrame, nonce, take === undefined ? STREAM_PROTOCOL : STREAM_OFFER);
+      if (upgraded.socket === undefined && upgraded.status === 400 && take !== undefined && !this.#closed) {
+        upgraded = await this.endpoint.upgrade(token, maxFrame, nonce, STREAM_PROTOCOL);
+      }
       // No stream, or one whose far side could not show it may send here (no peerSecret for this server).
-      if (upgraded === undefined || host.verifiesPeer?.(nonce, upgraded.proof) === false) {
-        upgraded?.socket.destroy();
+      if (upgraded.socket === undefined || host.verifiesPeer?.(nonce, upgraded.proof) === false) {
+        upgraded.socket?.destroy();
         this.#noStream = true;
         return;
       }
+      // The far end's batches were sent with the token it was given in the handshake: this link's own.
+      const linkToken = this.#linkToken;
       const stream = new LinkStream(upgraded.socket, upgraded.head, {
         name: this.name,
         maxFrame,
         farMaxFrame: upgraded.farMaxFrame,
         answer: (payload, signal) => host.answer?.(payload, signal) ?? null,
+        version: upgraded.version,
+        ...(take === undefined ? {} : { take: (envelopes: unknown[]) => take(linkToken, envelopes) }),
       });
       if (this.#closed) stream.close("link closed");
       else this.#useStream(stream);
@@ -223,6 +243,7 @@ export class PeerLink extends HttpLink {
   #useStream(stream: LinkStream): void {
     this.#stream?.close("replaced by a new stream");
     this.#stream = stream;
+    stream.onRefused = (error) => this.refusedOnStream(error);
     stream.onClose(() => {
       if (this.#stream === stream) this.#stream = undefined;
     });

@@ -6,8 +6,9 @@ import {
   STREAM_FRAME_HEADER,
   STREAM_NONCE_HEADER,
   STREAM_PROOF_HEADER,
-  STREAM_PROTOCOL,
   STREAM_TOKEN_HEADER,
+  type StreamVersion,
+  streamVersionOf,
 } from "./link-stream.js";
 
 /** Options of an {@link RpcEndpoint}. */
@@ -33,6 +34,11 @@ export interface RpcCarrier {
   carries(body: string): boolean;
   /** Sends the body; resolves to the decoded answer. */
   request(body: string, timeout: number): Promise<unknown>;
+  /**
+   * Sends a link's batch as a numbered batch (a version 2 stream); resolves once acknowledged.
+   * `undefined` when it cannot take it now (see `LinkStream.sendBatch`).
+   */
+  sendBatch?(envelopes: readonly unknown[], timeout: number): Promise<void> | undefined;
 }
 
 /** A connection the server upgraded to a link stream, and the largest frame it takes. */
@@ -42,6 +48,14 @@ export interface Upgraded {
   farMaxFrame: number;
   /** The server's answer to the challenge (`peerProof`), when it sent one. */
   proof: string | undefined;
+  /** The stream version the server took. */
+  version: StreamVersion;
+}
+
+/** An upgrade the server answered with an HTTP status instead (an older server: 405, or 400 for an offer it does not know). */
+export interface NotUpgraded {
+  socket?: undefined;
+  status: number;
 }
 
 /**
@@ -60,6 +74,11 @@ export class RpcEndpoint {
     this.#timeout = options.timeout ?? 30_000;
     this.#headers = { "content-type": "application/json" };
     if (options.secret !== undefined) this.#headers.authorization = `Bearer ${options.secret}`;
+  }
+
+  /** Milliseconds it waits for an answer before failing. */
+  get timeout(): number {
+    return this.#timeout;
   }
 
   /** Calls one JSON-RPC 2.0 method; resolves to its result. */
@@ -173,11 +192,12 @@ export class RpcEndpoint {
   }
 
   /**
-   * Asks the server to turn a new connection into a link stream for `token` (`Upgrade: berrymq-link/1`).
-   * Resolves to the upgraded socket, or `undefined` when the server answers with anything else: an
-   * older berrymq server answers the GET with 405, and the link keeps to POSTs.
+   * Asks the server to turn a new connection into a link stream for `token`, offering the `Upgrade`
+   * protocols `offer` (e.g. `berrymq-link/2, berrymq-link/1`). Resolves to the upgraded socket and the
+   * version the server took, or to the HTTP status it answered instead (an older berrymq server answers
+   * the GET with 405, one that knows only berrymq-link/1 answers an offer without it 400).
    */
-  upgrade(token: string, maxFrame: number, nonce: string, timeout = this.#timeout): Promise<Upgraded | undefined> {
+  upgrade(token: string, maxFrame: number, nonce: string, offer: string, timeout = this.#timeout): Promise<Upgraded | NotUpgraded> {
     return new Promise((resolve, reject) => {
       const req = request(this.url, {
         method: "GET",
@@ -185,7 +205,7 @@ export class RpcEndpoint {
         headers: {
           ...this.#headers,
           connection: "Upgrade",
-          upgrade: STREAM_PROTOCOL,
+          upgrade: offer,
           [STREAM_TOKEN_HEADER]: token,
           [STREAM_FRAME_HEADER]: String(maxFrame),
           [STREAM_NONCE_HEADER]: nonce,
@@ -195,17 +215,20 @@ export class RpcEndpoint {
       req.on("error", reject);
       req.on("response", (res) => {
         res.resume();
-        resolve(undefined);
+        resolve({ status: res.statusCode ?? 0 });
       });
       req.on("upgrade", (res, socket: Socket, head: Buffer) => {
         const farMaxFrame = Number(res.headers[STREAM_FRAME_HEADER]);
-        if (res.headers.upgrade?.toLowerCase() !== STREAM_PROTOCOL || !Number.isInteger(farMaxFrame) || farMaxFrame < 1) {
+        // Exactly one protocol, and one that was offered.
+        const taken = res.headers.upgrade ?? "";
+        const version = taken.includes(",") ? undefined : streamVersionOf(taken);
+        if (version === undefined || !offers(offer, version) || !Number.isInteger(farMaxFrame) || farMaxFrame < 1) {
           socket.destroy();
-          return resolve(undefined);
+          return resolve({ status: 101 });
         }
         req.setTimeout(0);
         const proof = res.headers[STREAM_PROOF_HEADER];
-        resolve({ socket, head, farMaxFrame, proof: typeof proof === "string" ? proof : undefined });
+        resolve({ socket, head, farMaxFrame, proof: typeof proof === "string" ? proof : undefined, version });
       });
       req.end();
     });
@@ -215,6 +238,11 @@ export class RpcEndpoint {
   close(): void {
     this.#agent.destroy();
   }
+}
+
+// Whether the offer lists the protocol of `version`.
+function offers(offer: string, version: StreamVersion): boolean {
+  return offer.split(",").some((part) => streamVersionOf(part) === version);
 }
 
 /** Checks that a URL is http: and returns it parsed. */
