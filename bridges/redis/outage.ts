@@ -17,18 +17,25 @@ export function reportOutages(
   describe: (who: string, cause: Error) => BerryError = (name, cause) => new RedisConnectionError(name, cause),
 ): void {
   const down = new Set<string>();
+  // Whether this outage was reported; it ends once every client that went down is back.
+  let reported = false;
   const fail = (what: string, error: Error): void => {
-    if (down.size === 0) report(describe(who, error));
+    if (!reported) report(describe(who, error));
+    reported = true;
     down.add(what);
   };
+  const back = (what: string): void => {
+    down.delete(what);
+    if (down.size === 0) reported = false;
+  };
   clients.forEach((client, index) => {
-    if (!isCluster(client)) {
-      client.on("error", (error: Error) => fail(String(index), error));
-      client.on("ready", () => void down.delete(String(index)));
-      return;
-    }
+    // A closed connection counts as down before its first failed attempt: else a client back on the
+    // promoted master could end the outage before another one's first attempt fails, which then looked
+    // like a second outage (seen in CI on a Sentinel failover: two reports for one SIGKILL).
+    client.on("close", () => void down.add(String(index)));
     client.on("error", (error: Error) => fail(String(index), error));
-    client.on("ready", () => void down.delete(String(index)));
+    client.on("ready", () => back(String(index)));
+    if (!isCluster(client)) return;
     client.on("node error", (error: Error, node: string) => {
       if (client.status === "ready") fail(`${index}/${node}`, error);
     });
@@ -38,7 +45,7 @@ export function reportOutages(
         if (at !== String(index) || node === undefined) continue;
         const served = client.slots.some((owners) => owners?.[0] === node);
         const answering = client.nodes().some((redis) => `${redis.options.host}:${redis.options.port}` === node && redis.status === "ready");
-        if (!served || answering) down.delete(what);
+        if (!served || answering) back(what);
       }
     };
     client.on("-node", settle);

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import type { RedisConnection } from "../../../bridges/redis/connection.js";
 import { DurableChannel, type SentMessage } from "../../../bridges/redis/durable-channel.js";
+import { NotHeldError } from "../../../bridges/redis/errors.js";
 import type { DurableMessage } from "../../../bridges/redis/durable-message.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
@@ -153,6 +154,7 @@ export function failoverSuite(shape: Shape, total = 1_200, windows: readonly num
         const outcomes = new Map<string, DurableMessage[]>();
         const acknowledged = new Map<string, SentMessage>();
         let rejected = 0;
+        let recordsGone = 0;
         let receiving = true;
         const collector = (async () => {
           while (!stopped && (receiving || outcomes.size < acknowledged.size)) {
@@ -164,7 +166,15 @@ export function failoverSuite(shape: Shape, total = 1_200, windows: readonly num
             }
             const about = message.inReplyTo ?? "";
             outcomes.set(about, [...(outcomes.get(about) ?? []), message]);
-            await sender.close(message);
+            try {
+              await sender.close(message);
+            } catch (error) {
+              // Replication is asynchronous (README): a reply the sender took from the master just before
+              // its SIGKILL may have no record on the promoted replica, so closing it finds nothing. The
+              // reply did arrive (counted above); anything else is a failure.
+              if (!(error instanceof NotHeldError)) throw error;
+              recordsGone++;
+            }
           }
         })();
         let killed: Promise<number> | undefined;
@@ -208,7 +218,7 @@ export function failoverSuite(shape: Shape, total = 1_200, windows: readonly num
         const lost = [...acknowledged.keys()].filter((id) => !outcomes.has(id)).length;
         const timeouts = [...outcomes.values()].filter((list) => list[0]?.kind === "timeout").length;
         console.log(
-          `# ${shape.name} failover: promotion ${promotion} ms, longest stall between acknowledgements ${stall.toFixed(0)} ms, ${timeouts} timeout notices`,
+          `# ${shape.name} failover: promotion ${promotion} ms, longest stall between acknowledgements ${stall.toFixed(0)} ms, ${timeouts} timeout notices, ${recordsGone} replies whose record the failover lost`,
         );
         assert.equal(rejected, 0, "sends rejected");
         assert.equal(acknowledged.size, total, "sends acknowledged");
