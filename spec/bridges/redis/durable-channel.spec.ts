@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import { Cluster, Redis } from "ioredis";
 import { DurableChannel, type DurableChannelOptions, type SentMessage } from "../../../bridges/redis/durable-channel.js";
 import { defineScripts, runScript } from "../../../bridges/redis/connection.js";
@@ -22,9 +22,25 @@ after(async () => {
 });
 
 /** Channels opened by one test, on a prefix of its own; `end()` ends them all. */
+// What a test left open when an assertion failed (its channels, its own redis-server): closed after it,
+// or the spec file would wait for them until its time limit.
+const leftOpen: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const close of leftOpen.splice(0)) await close().catch(() => undefined);
+});
+
+/** A redis-server of the test's own, stopped after the test even when it fails. */
+async function ownRedis(options: Omit<Parameters<typeof startRedis>[0] & object, "own">): Promise<RedisServer> {
+  const own = await startRedis({ ...options, own: true });
+  leftOpen.push(() => own.stop());
+  return own;
+}
+
 function scope(url = (): string => server.url) {
   const prefix = `t-${randomUUID()}:{durable}:`;
   const open: DurableChannel[] = [];
+  // Before the test's own server is stopped (afterEach closes in order).
+  leftOpen.unshift(() => Promise.all(open.map((channel) => channel.end())));
   return {
     prefix,
     async channel(name: string, options: DurableChannelOptions = {}): Promise<DurableChannel> {
@@ -268,7 +284,7 @@ describe("DurableChannel", () => {
   });
 
   it("loses no acknowledged message when Redis (AOF on) is killed and restarted mid-stream", async () => {
-    const own = await startRedis({ aof: true, own: true });
+    const own = await ownRedis({ aof: true });
     const t = scope(() => own.url);
     const sender = await t.channel("stream-sender");
     const worker = runFixture("durable-worker.ts", [own.url, t.prefix, "stream-worker", "reply", "5000"]);
@@ -492,7 +508,7 @@ describe("DurableChannel under concurrency (batched calls)", () => {
   });
   it("fails only the send or reply whose payload Redis refuses, not the calls batched with it", async () => {
     // proto-max-bulk-len at its smallest: an argument over 1 MiB is a protocol error that fails its whole command.
-    const own = await startRedis({ own: true, args: ["--proto-max-bulk-len", "1mb"] });
+    const own = await ownRedis({ args: ["--proto-max-bulk-len", "1mb"] });
     const t = scope(() => own.url);
     const sender = await t.channel("huge-sender");
     const worker = await t.channel("huge");
@@ -522,6 +538,7 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     assert.deepEqual(
       replies.map((outcome) => outcome.status),
       ["rejected", "fulfilled"],
+      `replies: ${replies.map((outcome) => (outcome.status === "rejected" ? String(outcome.reason) : "ok")).join("; ")}`,
     );
     const reply = await sender.receive({ timeout: 30_000 });
     assert.deepEqual([reply.inReplyTo, reply.content], [(sends[2] as PromiseFulfilledResult<SentMessage>).value.id, "fine"]);
@@ -530,7 +547,7 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     await own.stop();
   });
   it("a take that fails after its BLMOVE moved a message (Redis out of memory) leaves it for the next receive()", async () => {
-    const own = await startRedis({ own: true });
+    const own = await ownRedis({});
     const t = scope(() => own.url);
     const sender = await t.channel("oom-sender");
     const worker = await t.channel("oom");
@@ -560,7 +577,7 @@ describe("DurableChannel under concurrency (batched calls)", () => {
   });
 
   it("loses no acknowledged send of a batched burst when Redis (AOF on) is killed and restarted under it, and reports the outage once", async () => {
-    const own = await startRedis({ aof: true, own: true });
+    const own = await ownRedis({ aof: true });
     const t = scope(() => own.url);
     const sender = await t.channel("burst-stream-sender");
     const errors: string[] = [];
@@ -596,7 +613,7 @@ describe("DurableChannel under concurrency (batched calls)", () => {
   });
 
   it("end() while Redis is down and a receive() is blocked returns, failing what waited on Redis", async () => {
-    const own = await startRedis({ own: true });
+    const own = await ownRedis({});
     const t = scope(() => own.url);
     const worker = await t.channel("stranded");
     worker.on("error", () => {});
