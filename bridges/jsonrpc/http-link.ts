@@ -154,12 +154,12 @@ export abstract class HttpLink extends Link {
     const sent = carrier.sendBatch(batch, this.endpoint.timeout);
     if (sent === undefined) return batch === all ? undefined : this.#send(batch, token);
     return sent.then(undefined, (error: unknown) => {
-        // The stream closed under the batch: it goes again as a POST (the far side drops what it took).
-        if (error instanceof StreamClosedError) return this.#send(batch, token);
-        // Refused as a whole (the stream closed itself): retried by the Link, after a new handshake if
-        // the far server lost the token.
-        if (isTokenLost(error)) this.token = undefined;
-        throw error;
+      // The stream closed under the batch: it goes again as a POST (the far side drops what it took).
+      if (error instanceof StreamClosedError) return this.#send(batch, token);
+      // Refused as a whole (the stream closed itself): retried by the Link, after a new handshake if the
+      // far server lost the token.
+      if (isTokenLost(error)) this.token = undefined;
+      throw error;
     });
   }
 
