@@ -191,8 +191,9 @@ export class LinkStream {
   readonly #flushAck = (): void => {
     this.#ackQueued = false;
     if (this.#ackDue && !this.#closed) {
-      this.#ackDue = false;
-      this.#write2(`${this.#ackFields()}}\n`);
+      const frame = `${this.#ackFields()}}\n`;
+      this.#acknowledgementSent();
+      this.#write2(frame);
     }
   };
   readonly #deliverMore = (): void => this.#deliverPart();
@@ -257,7 +258,7 @@ export class LinkStream {
     const frame = `${head},"e":${JSON.stringify(envelopes)}}\n`;
     if (!fits(frame, this.#options.farMaxFrame)) return undefined;
     this.#sent = seq;
-    this.#ackDue = false;
+    if (this.#ackDue) this.#acknowledgementSent();
     return new Promise<void>((resolve, reject) => {
       this.#unacked.push({ seq, sentAt: performance.now(), timeout, resolve, reject });
       if (this.#ackTimer === undefined) this.#armAckTimer(timeout);
@@ -387,8 +388,9 @@ export class LinkStream {
     // sends on while this side delivers.
     if (e.length > DELIVERY_PART && this.#deliveries.length <= ACKNOWLEDGED_AHEAD) {
       this.#acknowledged = b;
-      this.#ackDue = false;
-      this.#write2(`${this.#ackFields()}}\n`);
+      const frame = `${this.#ackFields()}}\n`;
+      this.#acknowledgementSent();
+      this.#write2(frame);
     }
     if (this.#deliveries.length === 1) this.#deliverPart();
     else this.#acknowledge();
@@ -452,16 +454,23 @@ export class LinkStream {
     this.#deliveries.push(...kept);
     const { code, message, data } = toRpcError(error);
     const wire: WireError = data === undefined ? { code, message } : { code, message, data };
-    this.#ackDue = false;
-    this.#write2(`${this.#ackFields()},"f":[${this.#acknowledged + 1},${JSON.stringify(wire)}]}\n`);
+    const frame = `${this.#ackFields()},"f":[${this.#acknowledged + 1},${JSON.stringify(wire)}]}\n`;
+    this.#acknowledgementSent();
+    this.#write2(frame);
   }
 
   // `{"a":<last batch acknowledged>` and the refusals to report, if any (the caller closes the object).
   #ackFields(): string {
     const refusals = this.#refusals;
-    if (refusals === undefined) return `{"a":${this.#acknowledged}`;
+    return refusals === undefined
+      ? `{"a":${this.#acknowledged}`
+      : `{"a":${this.#acknowledged},"r":${JSON.stringify(refusals)}`;
+  }
+
+  // The acknowledgement (and refusals) of #ackFields is in a frame that is being written.
+  #acknowledgementSent(): void {
+    this.#ackDue = false;
     this.#refusals = undefined;
-    return `{"a":${this.#acknowledged},"r":${JSON.stringify(refusals)}`;
   }
 
   #armAckTimer(delay: number): void {

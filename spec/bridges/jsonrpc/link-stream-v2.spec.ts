@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { type IncomingHttpHeaders, type IncomingMessage, request } from "node:http";
 import { connect, createServer, type Socket } from "node:net";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import { BridgeErrorCode, type BridgeServer, PeerLink, RemoteError, RpcFault, serve } from "../../../bridges/jsonrpc/index.js";
 import { StreamClosedError } from "../../../bridges/jsonrpc/errors.js";
 import {
@@ -22,6 +22,13 @@ import type { Message } from "../../../lib/message.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 import { post } from "./raw-http.js";
 
+// Whatever a test opened is closed after it, passed or failed (an open socket would keep the file's process
+// alive after a failure).
+const toClose: { destroy(): void }[] = [];
+afterEach(() => {
+  for (const thing of toClose.splice(0)) thing.destroy();
+});
+
 // Two ends of one TCP connection: a LinkStream goes on one, the spec writes raw frames on the other.
 async function socketPair(): Promise<[Socket, Socket]> {
   const server = createServer();
@@ -31,6 +38,7 @@ async function socketPair(): Promise<[Socket, Socket]> {
   const [accepted] = (await once(server, "connection")) as [Socket];
   await once(client, "connect");
   server.close();
+  toClose.push(client, accepted);
   return [client, accepted];
 }
 
@@ -149,6 +157,30 @@ describe("LinkStream, version 2 (numbered batches, acknowledged by number)", () 
     stream.close();
   });
 
+  it("a batch too large for the far side is not sent on the stream, and the acknowledgement it would have carried still goes, refusals and all", async () => {
+    const [mine, theirs] = await socketPair();
+    const raw = frames(theirs);
+    const holder: { stream?: LinkStream; sent?: unknown } = {};
+    const stream = new LinkStream(mine, Buffer.alloc(0), {
+      name: "spec stream",
+      maxFrame: 1024 * 1024,
+      farMaxFrame: 200,
+      answer: () => null,
+      version: 2,
+      take: (envelopes) => (start, end) => {
+        void Promise.resolve().then(() => {
+          holder.sent = holder.stream?.sendBatch([{ text: "x".repeat(300) }], 5_000);
+        });
+        return envelopes.slice(start, end).map(() => ({ error: { code: -32602, message: "refused" } }));
+      },
+    });
+    holder.stream = stream;
+    raw.write({ b: 1, e: [1] });
+    assert.deepEqual(await raw.next(), { a: 1, r: [[1, 0, { code: -32602, message: "refused" }]] });
+    assert.equal(holder.sent, undefined, "the caller POSTs it instead");
+    stream.close();
+  });
+
   it("envelopes the far bus refused reach onRefused; a batch refused as a whole rejects with the far side's error and closes the stream", async () => {
     const { stream, raw, refused } = await streamPair();
     const first = stream.sendBatch([{ n: 1 }, { n: 2 }], 5_000) as Promise<void>;
@@ -255,7 +287,10 @@ function upgrade(
       res.resume();
       resolve({ status: res.statusCode ?? 0, headers: res.headers });
     });
-    req.on("upgrade", (res, socket: Socket) => resolve({ status: 101, socket, headers: res.headers }));
+    req.on("upgrade", (res, socket: Socket) => {
+      toClose.push(socket);
+      resolve({ status: 101, socket, headers: res.headers });
+    });
     req.end();
   });
 }
@@ -334,6 +369,7 @@ describe("a bridge server's version 2 streams (wire)", () => {
     const got: number[] = [];
     bus.follow("raw:v2", (m: Message) => void got.push(m.args[0] as number));
     const bounded = await serve({ bus, maxBatch: 5 });
+    toClose.push({ destroy: () => void bounded.close() });
     const answer = await post(bounded.url, {
       jsonrpc: "2.0",
       id: 1,
@@ -351,8 +387,6 @@ describe("a bridge server's version 2 streams (wire)", () => {
     assert.deepEqual([refusal.a, refusal.f[0], refusal.f[1].code], [1, 2, BridgeErrorCode.LimitExceeded]);
     await sleep(50);
     assert.deepEqual(got, [10]);
-    opened.socket?.destroy();
-    await bounded.close();
   });
 });
 
@@ -404,6 +438,7 @@ describe("PeerLink streams", () => {
     const a = new Bus({ id: "v2-order-a" });
     const b = new Bus({ id: "v2-order-b" });
     const [serverA, serverB] = await Promise.all([serve({ bus: a }), serve({ bus: b })]);
+    toClose.push({ destroy: () => void Promise.all([serverA.close(), serverB.close()]) });
     const atB: number[] = [];
     const atA: number[] = [];
     b.follow("seq:ab", (m: Message) => void atB.push(m.args[0] as number));
@@ -414,6 +449,7 @@ describe("PeerLink streams", () => {
       return (m.args[0] as number) + (m.args[1] as number);
     });
     const link = await PeerLink.connect(serverB.url, { bus: a, server: serverA });
+    toClose.unshift({ destroy: () => void link.close() });
     await waitFor(() => link.streaming, "the stream is open");
     assert.equal(link.streamVersion, 2);
     for (const i of range(3_000)) {
@@ -431,8 +467,6 @@ describe("PeerLink streams", () => {
     assert.deepEqual(atB, range(3_000));
     assert.deepEqual(atA, range(3_000));
     assert.equal(link.streamVersion, 2);
-    await link.close();
-    await Promise.all([serverA.close(), serverB.close()]);
   });
 
   it("against a server that knows only berrymq-link/1 (an older berrymq) the link asks again for it and streams version 1", async () => {
@@ -440,12 +474,14 @@ describe("PeerLink streams", () => {
     const b = new Bus({ id: "v1-only-b" });
     const [serverA, serverB] = await Promise.all([serve({ bus: a }), serve({ bus: b })]);
     const front = await versionOneOnly(serverB.port);
+    toClose.push({ destroy: () => void Promise.all([front.close(), serverA.close(), serverB.close()]) });
     const atB: number[] = [];
     const atA: number[] = [];
     b.follow("seq:ab", (m: Message) => void atB.push(m.args[0] as number));
     a.follow("seq:ba", (m: Message) => void atA.push(m.args[0] as number));
     b.follow("calc:add", (m: Message) => (m.args[0] as number) + (m.args[1] as number));
     const link = await PeerLink.connect(front.url, { bus: a, server: serverA });
+    toClose.unshift({ destroy: () => void link.close() });
     await waitFor(() => link.streaming, "a stream is open");
     assert.equal(link.streamVersion, 1);
     assert.deepEqual(front.offers, [STREAM_OFFER, STREAM_PROTOCOL]);
@@ -457,8 +493,5 @@ describe("PeerLink streams", () => {
     await waitFor(() => atB.length === 500 && atA.length === 500, "500 messages each way");
     assert.deepEqual(atB, range(500));
     assert.deepEqual(atA, range(500));
-    await link.close();
-    await front.close();
-    await Promise.all([serverA.close(), serverB.close()]);
   });
 });
