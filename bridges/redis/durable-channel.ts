@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
+import type { Redis } from "ioredis";
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
@@ -17,6 +18,7 @@ import { DURABLE_SCRIPTS } from "./durable-scripts.js";
 import { Batcher, MAX_BATCH } from "./script-batcher.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
+import { checkDurability, type Durability, ReplicatedScripts } from "./replicated-script.js";
 import { ChannelEndedError, LateReplyError, NotHeldError, RedisCommandError, ReceiveTimeoutError } from "./errors.js";
 
 /** Options of a {@link DurableChannel}. */
@@ -38,6 +40,13 @@ export interface DurableChannelOptions {
   sweepInterval?: number;
   /** How long a timed-out message is remembered, so a late reply is recognised as late, in ms (default 1 day). */
   retain?: number;
+  /**
+   * Wait until `replicas` replicas have each write of this channel (Redis WAIT, for at most `timeout` ms)
+   * before answering it: sends, replies, closes and takes. With `replicas >= 1` confirmed, a failover
+   * takes back nothing this channel was told had happened (see the README). Default `{ replicas: 0 }`:
+   * the master's acknowledgement only. `send()` may override it per message.
+   */
+  durability?: Durability;
 }
 
 /** Options of `send()` and `reply()`. */
@@ -53,10 +62,11 @@ export interface DurableSendOptions {
   id?: string;
   /**
    * Wait until `replicas` replicas have the message (Redis WAIT), for at most `timeout` ms, before
-   * resolving; `SentMessage.replicas` says how many confirmed. Default: `{ replicas: 0 }` (the master's
-   * acknowledgement only: replication is asynchronous, so a failover can lose the last messages).
+   * resolving; `SentMessage.replicas` says how many confirmed. Default: the channel's `durability`, else
+   * `{ replicas: 0 }` (the master's acknowledgement only: replication is asynchronous, so a failover can
+   * lose the last messages).
    */
-  durability?: { replicas: number; timeout: number };
+  durability?: Durability;
 }
 
 /** What `send()` and `reply()` resolve to once Redis has recorded the message. */
@@ -65,7 +75,7 @@ export interface SentMessage {
   readonly sentAt: number;
   /** `undefined` when it has no timeout. */
   readonly deadline: number | undefined;
-  /** With `durability`: how many replicas confirmed having it (fewer than asked when the wait timed out). */
+  /** With `durability`: how many replicas confirmed having it (fewer than asked when the wait timed out; a reply's count covers the batch of replies and closes it went out with). */
   readonly replicas?: number;
 }
 
@@ -108,6 +118,12 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #retain: number;
   readonly #keys: { deadlines: string; inbox: string; held: string };
   readonly #outageGap: number;
+  /** Replicas every write waits for (none: undefined). */
+  readonly #durability: Durability | undefined;
+  /** Closes of this channel's command connections (on a Cluster, of each node's) so far. */
+  #closes = 0;
+  /** Runs the scripts with durability (WAIT behind each). */
+  readonly #replicated: ReplicatedScripts;
   readonly #ready: Promise<void>;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -131,8 +147,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /** The loop that takes or blocks for waiting `receive()`s (one at a time: one BLMOVE on the connection). */
   #pump: Promise<void> = Promise.resolve();
   #pumping = false;
-  readonly #sends: Batcher<readonly (string | number)[], [number, number]>;
-  readonly #finishes: Batcher<FinishItem, unknown[]>;
+  readonly #sends: Batcher<readonly (string | number)[], SendResult>;
+  readonly #finishes: Batcher<FinishItem, FinishResult>;
 
   /** The Cluster hash slot every key of this channel is in (its prefix's hash tag). */
   get slot(): number {
@@ -173,6 +189,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#lease = duration("lease", options.lease ?? DEFAULTS.lease);
     this.#retain = duration("retain", options.retain ?? DEFAULTS.retain);
     const sweepInterval = duration("sweepInterval", options.sweepInterval ?? DEFAULTS.sweepInterval);
+    const durability = checkDurability("durability", options.durability);
+    this.#durability = durability === undefined || durability.replicas === 0 ? undefined : durability;
     if (sweepInterval > MAX_TIMER_DELAY)
       throw new InvalidArgumentError("sweepInterval", sweepInterval, `an interval of at most ${MAX_TIMER_DELAY} ms`);
     // No sweep for this long means nobody could reach Redis: leases are extended by that time.
@@ -183,6 +201,17 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Commands wait through a Redis restart instead of failing: nothing acknowledged is given up.
     this.#client = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable:${this.consumer}` });
     defineScripts(this.#client, DURABLE_SCRIPTS);
+    // A write answered on a connection that then closed may have been lost with its master: with
+    // durability, runScriptReplicated makes it again when a close came while it was on its way.
+    const closed = (): void => {
+      this.#closes++;
+    };
+    this.#client.on("close", closed);
+    if (isCluster(this.#client)) this.#client.on("+node", (node: Redis) => node.on("close", closed));
+    this.#replicated = new ReplicatedScripts(this.#client, {
+      epoch: () => this.#closes,
+      checkStillWanted: () => this.#checkOpen(),
+    });
     this.#sends = new Batcher(
       (items) => this.#sendMany(items),
       (item) => Buffer.byteLength(String(item[4])),
@@ -196,11 +225,13 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       connectionName: `berrymq-durable-block:${this.consumer}`,
     });
     this.#blocking = new BlockingClient(blocking, this.#client);
-    // On a Cluster this is the whole client's end only: a cut connection to one node is not seen here (a
-    // BLMOVE answer lost with it stays in the held list until end() or the sweep; see the README).
-    blocking.on("close", () => {
+    // A BLMOVE answer lost with its connection left the message in the held list: the next take looks
+    // there. A Cluster client emits "close" only when it ends: the connection to each node tells of its own.
+    const lost = (): void => {
       this.#lostMoves = true;
-    });
+    };
+    blocking.on("close", lost);
+    if (isCluster(blocking)) blocking.on("+node", (node: Redis) => node.on("close", lost));
     // Commands wait out an outage (they are not failed), so losing the connection is reported here.
     reportOutages(`durable channel "${name}"`, [this.#client, blocking], (error) => this.#report(error));
     this.#ready = this.#heartbeat();
@@ -219,29 +250,13 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const id = options.id ?? randomUUID();
     checkName("id", id);
     const item = [id, this.name, options.to, "message", encode(content), "", timeout];
-    const durability = options.durability;
-    if (durability === undefined || durability.replicas === 0) {
-      if (durability !== undefined) checkDurability(durability);
-      return sentMessage(id, await this.#sends.add(item), undefined);
-    }
-    checkDurability(durability);
-    // WAIT counts the replicas that have every write of its own connection: it goes out right behind the
-    // send, in one pipeline (on a Cluster, to the master that took the send).
-    const pipeline = this.#client.pipeline() as unknown as Record<string, (...values: (string | number)[]) => unknown> & {
-      wait(replicas: number, timeout: number): unknown;
-      exec(): Promise<[Error | null, unknown][] | null>;
-    };
-    (pipeline.berrymqDurableSend as (...values: (string | number)[]) => unknown)(this.#keys.deadlines, this.prefix, ...item);
-    pipeline.wait(
-      durability.replicas,
-      durability.timeout === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(durability.timeout)),
-    );
-    const results = await pipeline.exec();
-    if (results === null) throw new RedisCommandError("sending a durable message", new Error("pipeline discarded"));
-    const [[sendError, reply], [waitError, replicas]] = results as [[Error | null, [number, number]], [Error | null, number]];
-    if (sendError) throw sendError;
-    if (waitError) throw waitError;
-    return sentMessage(id, reply, Number(replicas));
+    const wanted = checkDurability("durability", options.durability);
+    const durability = wanted === undefined ? this.#durability : wanted.replicas === 0 ? undefined : wanted;
+    // The channel's durability goes with the batch; another one for this message alone, in a call of its own.
+    if (durability === this.#durability) return sentMessage(id, await this.#sends.add(item));
+    const { result, replicas } = await this.#write("berrymqDurableSend", [this.#keys.deadlines, this.prefix, ...item], durability);
+    const reply = result as number[];
+    return sentMessage(id, [Number(reply[0]), Number(reply[1]), replicas]);
   }
 
   /**
@@ -284,8 +299,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#checkOpen();
     const timeout = checkTimeout(options.timeout);
     const id = randomUUID();
-    const [, sentAt, deadline] = await this.#finish(message, "reply", id, encode(response), timeout);
-    return { id, sentAt, deadline: deadline > 0 ? deadline : undefined };
+    const [, sentAt, deadline, replicas] = await this.#finish(message, "reply", id, encode(response), timeout);
+    const sent = { id, sentAt, deadline: deadline > 0 ? deadline : undefined };
+    return replicas === undefined ? sent : { ...sent, replicas };
   }
 
   /**
@@ -384,7 +400,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#taking += want;
     let result: unknown;
     try {
-      result = await runScript(this.#client, "berrymqDurableTake", [
+      result = await this.#run("berrymqDurableTake", [
         this.#keys.deadlines,
         this.prefix,
         this.name,
@@ -413,21 +429,21 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     replyId: string,
     response: string,
     timeout: number,
-  ): Promise<[string, number, number]> {
+  ): Promise<[string, number, number, number | undefined]> {
     if (typeof message?.id !== "string") throw new InvalidArgumentError("message", message, "a message returned by receive()");
-    return this.#finishes.add([message.id, mode, replyId, response, timeout]).then((result) => {
+    return this.#finishes.add([message.id, mode, replyId, response, timeout]).then(({ outcome: result, replicas }) => {
       this.#givenOut.delete(message.id);
       const outcome = String(result[0]);
       if (outcome === "late") throw new LateReplyError(message.id);
       if (outcome === "notheld") throw new NotHeldError(message.id, String(result[1]));
-      return [outcome, Number(result[1]), Number(result[2])];
+      return [outcome, Number(result[1]), Number(result[2]), replicas];
     });
   }
 
   // Finishes a batch of messages in one call; when more is queued, the same call takes this receiver's
   // next messages: one for each receive() that will follow a finish, plus those waiting, less those held
   // or being taken for them already.
-  async #finishMany(items: readonly FinishItem[]): Promise<unknown[][]> {
+  async #finishMany(items: readonly FinishItem[]): Promise<FinishResult[]> {
     const want =
       this.#more || this.#lostMoves
         ? Math.max(0, Math.min(items.length + this.#waiters.length - this.#prefetched.length - this.#taking, MAX_BATCH))
@@ -438,8 +454,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (scan) this.#lostMoves = false;
     this.#taking += want;
     let result: unknown;
+    let replicas: number | undefined;
     try {
-      result = await runScript(this.#client, "berrymqDurableFinish", [
+      ({ result, replicas } = await this.#write("berrymqDurableFinish", [
         this.#keys.deadlines,
         this.prefix,
         this.consumer,
@@ -449,7 +466,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         want,
         scan ? "1" : "",
         ...items.flat(),
-      ]);
+      ], this.#durability));
     } finally {
       this.#taking -= want;
       if (result === undefined) {
@@ -460,7 +477,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     }
     const [outcomes, taken, more] = result as [unknown[][], unknown[], number];
     if (want > 0) this.#took(taken, more);
-    return outcomes;
+    return outcomes.map((outcome) => ({ outcome, replicas }));
   }
 
   // Messages a take gave this receiver (held by it in Redis: given back by end(), or by the sweep if this
@@ -494,11 +511,25 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#pump = this.#pumpLoop();
   }
 
-  #sendMany(items: readonly (readonly (string | number)[])[]): Promise<[number, number][]> {
-    return runScript(this.#client, "berrymqDurableSend", [this.#keys.deadlines, this.prefix, ...items.flat()]).then((reply) => {
-      const flat = reply as number[];
-      return items.map((_, i) => [Number(flat[2 * i]), Number(flat[2 * i + 1])] as [number, number]);
-    });
+  async #sendMany(items: readonly (readonly (string | number)[])[]): Promise<SendResult[]> {
+    const { result, replicas } = await this.#write("berrymqDurableSend", [this.#keys.deadlines, this.prefix, ...items.flat()], this.#durability);
+    const flat = result as number[];
+    return items.map((_, i): SendResult => [Number(flat[2 * i]), Number(flat[2 * i + 1]), replicas]);
+  }
+
+  // Runs a script that changes what receivers or senders see, waiting for the replicas with durability.
+  async #write(
+    name: string,
+    args: readonly (string | number)[],
+    durability: Durability | undefined,
+  ): Promise<{ result: unknown; replicas: number | undefined }> {
+    if (durability === undefined) return { result: await runScript(this.#client, name, args), replicas: undefined };
+    return this.#replicated.run(name, args, durability);
+  }
+
+  // As #write, for a script whose answer alone matters.
+  async #run(name: string, args: readonly (string | number)[]): Promise<unknown> {
+    return (await this.#write(name, args, this.#durability)).result;
   }
 
   // Heartbeat (lease renewal, at a third of the lease) and sweep, one at a time so none pile up while Redis is away.
@@ -550,6 +581,15 @@ interface Waiter {
   timer: LongTimer | undefined;
 }
 
+/** What a send's script answered (sentAt, deadline), and how many replicas confirmed it (with durability). */
+type SendResult = [number, number, number | undefined];
+
+/** What a finish's script answered for one message, and how many replicas confirmed the batch (with durability). */
+interface FinishResult {
+  outcome: unknown[];
+  replicas: number | undefined;
+}
+
 /** What a finish sends per message: id, mode, reply id (a fresh token for close), response, reply timeout. */
 type FinishItem = readonly [string, "reply" | "close", string, string, number];
 
@@ -589,25 +629,7 @@ function duration(argument: string, value: number): number {
   return value;
 }
 
-function checkDurability(durability: { replicas: number; timeout: number }): void {
-  if (
-    typeof durability !== "object" ||
-    durability === null ||
-    !Number.isInteger(durability.replicas) ||
-    durability.replicas < 0
-  ) {
-    throw new InvalidArgumentError(
-      "durability",
-      durability,
-      "{ replicas: an integer >= 0, timeout: ms (Infinity: wait as long as it takes) }",
-    );
-  }
-  checkDuration("durability.timeout", durability.timeout);
-}
-
-function sentMessage(id: string, reply: [number, number], replicas: number | undefined): SentMessage {
-  const deadline = Number(reply[1]) > 0 ? Number(reply[1]) : undefined;
-  return replicas === undefined
-    ? { id, sentAt: Number(reply[0]), deadline }
-    : { id, sentAt: Number(reply[0]), deadline, replicas };
+function sentMessage(id: string, [sentAt, due, replicas]: SendResult): SentMessage {
+  const deadline = due > 0 ? due : undefined;
+  return replicas === undefined ? { id, sentAt, deadline } : { id, sentAt, deadline, replicas };
 }

@@ -33,6 +33,11 @@ local function record(id, from, to, kind, content, inReplyTo, timeout, t)
   redis.call('RPUSH', P .. 'in:' .. to, id)
   return deadline
 end
+-- A write of this call's own, for a call that found its work done already (resent after a lost answer):
+-- a WAIT behind it then counts replicas that have everything up to now, that work included.
+local function mark(t)
+  redis.call('SET', P .. 'written', t)
+end
 -- Puts back what a receiver held (it died or ended): first in line again, unless finished or timed out.
 local function requeue(consumer)
   local held = P .. 'held:' .. consumer
@@ -66,6 +71,7 @@ for i = 2, #ARGV, 7 do
   local m = P .. 'm:' .. ARGV[i]
   local f = redis.call('HMGET', m, 'sent', 'deadline')
   if f[1] then
+    mark(t)
     table.insert(result, tonumber(f[1]))
     table.insert(result, tonumber(f[2]))
   else
@@ -102,6 +108,7 @@ local function take(consumer, channel, given, retain, token, want, scan, t)
           table.insert(taken, {ids[i], f[5], f[3], f[4], f[6], f[7] or '', f[8], f[9], f[10]})
         end
       end
+      mark(t)
       return taken
     end
   end
@@ -181,6 +188,7 @@ local function finish(id, mode, replyId, response, replyTimeout)
     return {'late'}
   end
   if f[1] == 'done' and f[2] == consumer and f[7] == replyId then
+    mark(t)
     local sep = string.find(f[6], ' ', 1, true)
     return {'ok', tonumber(string.sub(f[6], 1, sep - 1)), tonumber(string.sub(f[6], sep + 1))}
   end

@@ -3,6 +3,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Redis } from "ioredis";
+import { freePort } from "./free-port.js";
 import { withClient } from "./redis-probe.js";
 import { type RedisServer, startRedis } from "./redis-server.js";
 
@@ -41,10 +42,18 @@ export async function startCluster(options: { nodeTimeout?: number } = {}): Prom
   const nodes: RedisServer[] = [];
   try {
     for (let i = 0; i < 6; i++) {
+      // The bus port is chosen too: Redis's default (port + 10000) can fall in the kernel's ephemeral
+      // range, where an outgoing connection took it once (the node exited: "Address already in use").
+      const busPort = await freePort();
       nodes.push(
         await startRedis({
           own: true,
-          args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(nodeTimeout)],
+          args: [
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", "nodes.conf",
+            "--cluster-node-timeout", String(nodeTimeout),
+            "--cluster-port", String(busPort),
+          ],
         }),
       );
     }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
-import { Cluster } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import type { RedisConnection } from "../../../bridges/redis/connection.js";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { hashSlot, prefixInSlots } from "../../../bridges/redis/hash-slot.js";
@@ -20,6 +20,7 @@ import { type RedisCluster, startCluster } from "../../helpers/redis-cluster.js"
 import type { RedisServer } from "../../helpers/redis-server.js";
 import { withClient } from "../../helpers/redis-probe.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
+import { assertLostMoveRecovered } from "./blocking-connection.js";
 import { failoverSuite, type Shape, shapeSuite } from "./shape-suite.js";
 
 let cluster: RedisCluster;
@@ -68,6 +69,22 @@ const shape: Shape = {
 };
 
 shapeSuite(shape);
+
+describe("redis cluster: durable channel", () => {
+  it("after the blocking connection to the prefix's master is cut, a receiver gets what a lost BLMOVE answer left in its held list", async (t) => {
+    const prefix = `cut-${randomUUID()}:{durable}:`;
+    const sender = await DurableChannel.open("cut-sender", { connection: connection(), prefix });
+    const worker = await DurableChannel.open("cut", { connection: connection(), prefix });
+    worker.on("error", () => {});
+    const client = new Redis((await cluster.masterOf(prefix)).port);
+    t.after(async () => {
+      client.disconnect();
+      await Promise.all([sender.end(), worker.end()]);
+    });
+    // One node's connection is cut: the Cluster client itself stays up (and emits no "close").
+    await assertLostMoveRecovered(client, prefix, sender, worker);
+  });
+});
 
 describe("redis cluster: what users configure", () => {
   it("computes the hash slot Redis does, and prefixInSlots puts 3 prefixes on 3 masters (DurableChannel.node() tells)", async () => {

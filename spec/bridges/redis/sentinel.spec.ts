@@ -9,7 +9,7 @@ import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
 import { type RedisSentinelGroup, startSentinelGroup } from "../../helpers/redis-sentinel.js";
-import { waitFor } from "../../helpers/wait-for.js";
+import { sleep, waitFor } from "../../helpers/wait-for.js";
 import { failoverSuite, type Shape, shapeSuite } from "./shape-suite.js";
 
 let group: RedisSentinelGroup;
@@ -99,6 +99,50 @@ describe("redis sentinel: durability and clients users hand over", () => {
     assert.deepEqual(got.map((m) => m.content), ["kept", "maybe"]);
     await channel.end();
     await group.waitHealthy();
+  });
+
+  it("channel durability: sends, replies and takes wait for the replica; with none left, one call waits out the timeout and the next ones answer at once until it is back", async (t) => {
+    const prefix = `dur2-${randomUUID()}:{durable}:`;
+    const durability = { replicas: 1, timeout: 300 };
+    const sender = await DurableChannel.open("dur-sender", { connection: connection(), prefix, durability });
+    const worker = await DurableChannel.open("dur-worker", { connection: connection(), prefix, durability });
+    const master = await group.master();
+    const replica = group.servers.find((server) => server !== master) as (typeof group.servers)[number];
+    t.after(async () => {
+      if (replica.pid === undefined) await replica.restart();
+      await Promise.all([sender.end(), worker.end()]);
+      await group.waitHealthy();
+    });
+    const sent = await sender.send("first", { to: "dur-worker", timeout: 60_000 });
+    assert.equal(sent.replicas, 1, "the send waited for the replica");
+    const task = await worker.receive({ timeout: 5_000 });
+    const replied = await worker.reply(task, "done");
+    assert.equal(replied.replicas, 1, "the reply waited for the replica");
+    await sender.close(await sender.receive({ timeout: 5_000 }));
+
+    await replica.kill();
+    const short = await sender.send("no replica", { to: "dur-worker" });
+    assert.equal(short.replicas, 0, "WAIT gave up after its timeout");
+    // A WAIT of ten minutes would hang here: the master has no replica, so the sends answer at once.
+    for (let i = 0; i < 5; i++) {
+      let guard: NodeJS.Timeout | undefined;
+      const next = await Promise.race([
+        sender.send(i, { to: "dur-worker", durability: { replicas: 1, timeout: 600_000 } }),
+        new Promise<never>((_, reject) => {
+          guard = setTimeout(() => reject(new Error("a send waited for a replica the master does not have")), 30_000);
+        }),
+      ]).finally(() => clearTimeout(guard));
+      assert.equal(next.replicas, 0);
+    }
+    await replica.restart();
+    await group.waitHealthy();
+    let confirmed = 0;
+    for (let tries = 0; confirmed === 0; tries++) {
+      assert.ok(tries < 100, "sends wait for the replica again once it is back");
+      confirmed = (await sender.send("back", { to: "dur-worker" })).replicas ?? 0;
+      if (confirmed === 0) await sleep(100);
+    }
+    assert.equal(confirmed, 1);
   });
 
   it("RedisLink.connect takes a client created with lazyConnect: true (and connects where it says)", async () => {
