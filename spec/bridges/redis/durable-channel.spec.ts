@@ -511,7 +511,11 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     const own = await ownRedis({ args: ["--proto-max-bulk-len", "1mb"] });
     const t = scope(() => own.url);
     const sender = await t.channel("huge-sender");
-    const worker = await t.channel("huge");
+    // A long lease: ioredis resends the refused command after each reconnection that came before Redis's
+    // error, and the worker's heartbeats wait behind it on that connection; under load that outlasted the
+    // 5 s default once, the sender's sweep gave "after" back to the queue, and the reply "fine" failed
+    // NotHeldError (queued). Which calls fail is what this test is about; leases have their own specs.
+    const worker = await t.channel("huge", { lease: 60_000 });
     worker.on("error", () => {});
     sender.on("error", () => {}); // the refused command costs a reconnection
     const huge = "x".repeat(1_100_000);
