@@ -519,11 +519,11 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
         continue;
       }
       if (receiver.guard !== undefined && !this.#passes(receiver, message)) continue;
-      const outcome = limiter === undefined ? this.#invoke(receiver, message) : this.#invokeLimited(limiter, receiver, message);
+      const outcome = limiter === undefined ? this.#invoke(receiver, message) : this.#invokeLimited(limiter, receiver, message, replying);
       if (outcome === GONE) continue;
       reached++;
       if (!collecting) continue;
-      if (replying && outcome !== undefined) this.#replyWith(message, outcome);
+      if (replying && outcome !== undefined && limiter === undefined) this.#replyWith(message, outcome);
       if (results !== undefined) results.push(outcome);
     }
     return reached;
@@ -539,9 +539,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   }
 
   // Apart from #deliver: a closure there would capture `receiver`, and every iteration would then
-  // allocate a context for it, limiter or not.
-  #invokeLimited(limiter: ConcurrencyLimiter, receiver: FollowerEntry, message: Message): unknown {
-    return limiter.run(() => this.#invoke(receiver, message));
+  // allocate a context for it, limiter or not. The answer is sent when the follower ran, which may be
+  // after a wait for a slot: so answers keep the order in which followers ran (a failure's too).
+  #invokeLimited(limiter: ConcurrencyLimiter, receiver: FollowerEntry, message: Message, replying: boolean): unknown {
+    return limiter.run(() => {
+      const outcome = this.#invoke(receiver, message);
+      if (replying && outcome !== undefined && outcome !== GONE) this.#replyWith(message, outcome);
+      return outcome;
+    });
   }
 
   // Never throws or rejects: a failing follower is reported and yields undefined, the others go on.

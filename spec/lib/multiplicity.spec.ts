@@ -45,6 +45,29 @@ describe("multiplicity (bound on followers running at once)", () => {
     assert.deepEqual(await answer, ["first", "second"]);
   });
 
+  it("followers that waited for a slot answer in registration order: ask() gets the first one's value, not the second one's failure", async () => {
+    const bus = new Bus({ multiplicity: 1 });
+    bus.on("error", () => {});
+    const gate = deferred();
+    bus.follow("busy:*", () => gate.promise);
+    bus.twitter("busy:now"); // holds the only slot
+    bus.follow("calc:sum", (m) => (m.args as number[]).reduce((a, b) => a + b, 0));
+    bus.follow("calc:sum", () => {
+      throw new RangeError("overflow");
+    });
+    const first = bus.ask("calc:sum", 1, 2);
+    const both = bus.request("calc:sum", 1, 2);
+    gate.resolve();
+    assert.equal(await first, 3);
+    const answers = await both;
+    assert.deepEqual(
+      answers.map((answer) => (answer.ok ? answer.value : answer.error.remoteName)),
+      [3],
+      "a request's default is the first answer",
+    );
+    bus.close();
+  });
+
   it("raising the bound starts waiting followers; Infinity removes it", async () => {
     const bus = new Bus();
     assert.equal(bus.multiplicity, Number.POSITIVE_INFINITY);
