@@ -34,13 +34,16 @@ describe("zeromq RPC: both directions", () => {
   let server: RpcServer;
   let client: RpcClient;
   before(async () => {
-    server = await RpcServer.listen({ port: await freePort(), heartbeatInterval: 100, callTimeout: 2_000 });
+    // Heartbeats at 1 s (a peer is lost after 3 s of silence). At 100 ms (lost after 300 ms), a loaded
+    // machine (load 20 on 2 cores) starved the peers for 421 ms once, and the slow call below failed with
+    // RpcPeerLostError instead of its own 300 ms RpcTimeoutError.
+    server = await RpcServer.listen({ port: await freePort(), heartbeatInterval: 1_000, callTimeout: 2_000 });
     server.register("hello", (name) => `Hello ${String(name)}`);
     server.register("fail", () => {
       throw new RangeError("value out of range: 42");
     });
     server.register("slow", () => new Promise((resolve) => setTimeout(() => resolve("late"), 1_000)));
-    client = RpcClient.connect({ port: server.port, identity: "worker-1", heartbeatInterval: 100, callTimeout: 300 });
+    client = RpcClient.connect({ port: server.port, identity: "worker-1", heartbeatInterval: 1_000, callTimeout: 300 });
     client.register("status", (verbose) => ({ state: "idle", verbose }));
     client.register("crash", async () => {
       throw new TypeError("client-side failure");
