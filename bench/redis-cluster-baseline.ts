@@ -19,6 +19,7 @@
 // BENCH_BASELINE_ROUNDS sets the measured rounds per mode (default 5).
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -416,8 +417,11 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   };
   const onSignal = (signal: NodeJS.Signals): void => {
-    console.log(`${signal}: stopping the Cluster and removing ${dir}`);
-    void cleanUp().finally(() => process.exit(1));
+    console.log(`${signal}: removing ${dir} and stopping the Cluster`);
+    rmSync(dir, { recursive: true, force: true });
+    // The links are still open: their reconnection attempts to the stopped nodes may throw meanwhile.
+    process.on("uncaughtException", () => {});
+    void cleanUp().finally(() => process.exit(130));
   };
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
