@@ -68,6 +68,7 @@ interface AnyBus {
 interface AnyLink {
   readonly stats: LinkStats;
   readonly patterns: readonly string[];
+  on(event: "error", listener: (error: Error) => void): unknown;
   close(): Promise<unknown>;
 }
 interface BaselineModules {
@@ -170,6 +171,7 @@ interface PairParts {
 
 /** Builds the round of a pair: sends the workload from `sender`, waits until `receiver`'s followers got all of it. */
 function pairOf(
+  label: string,
   workload: Workload,
   names: readonly string[],
   { sender, receiver, links }: PairParts,
@@ -179,6 +181,11 @@ function pairOf(
   let received = 0;
   let total = 0;
   let wake: (() => void) | undefined;
+  // A link's reports (an outage, a lost subscriber connection, an overflow), kept for the failure message.
+  const errors: string[] = [];
+  for (const link of links) link.on("error", (error) => errors.push(`${error.name}: ${error.message}`));
+  const state = (): string =>
+    `sender ${JSON.stringify(links[0].stats)}, receiver ${JSON.stringify(links[1].stats)}, link errors: ${errors.join("; ") || "none"}`;
   for (const name of names) {
     receiver.follow(name, () => {
       total++;
@@ -195,7 +202,12 @@ function pairOf(
       const done = new Promise<void>((resolve, reject) => {
         wake = resolve;
         timer = setTimeout(
-          () => reject(new Error(`round not delivered within ${ROUND_TIMEOUT} ms: ${received} of ${workload.messages}`)),
+          () =>
+            reject(
+              new Error(
+                `${label}, ${workload.label}: ${received} of ${workload.messages} delivered after ${ROUND_TIMEOUT} ms; ${state()}`,
+              ),
+            ),
           ROUND_TIMEOUT,
         );
       });
@@ -226,7 +238,7 @@ function pairOf(
     check(count) {
       const expected = count * workload.messages;
       const [sending, receiving] = links;
-      const problems: string[] = [];
+      const problems: string[] = errors.length > 0 ? [state()] : [];
       if (rounds !== count) problems.push(`${rounds} rounds run, ${count} expected`);
       if (total !== expected) problems.push(`followers got ${total} of ${expected}`);
       if (sending.stats.sent !== expected || sending.stats.dropped !== 0)
@@ -272,6 +284,7 @@ async function openPairs(
       await baseline.RedisLink.connect({ bus: oldReceiver, connection: handBuilt, prefix: oldPrefix, importFilters: names }),
     ];
     const old = pairOf(
+      "dfa1e44",
       workload,
       names,
       { sender: oldSender, receiver: oldReceiver, links: oldLinks },
@@ -286,6 +299,7 @@ async function openPairs(
       const sending = await RedisLink.connect({ ...shared, bus: sender, bufferSize, importFilters: [] });
       const receiving = await RedisLink.connect({ ...shared, bus: receiver, importFilters: names });
       const pair = pairOf(
+        sharded ? "sharded" : "PUBLISH",
         workload,
         names,
         { sender, receiver, links: [sending, receiving] },
@@ -433,7 +447,8 @@ async function main(): Promise<void> {
       ).RedisLink,
     };
     console.log(`baseline: ${BASELINE.slice(0, 7)} (git archive of package.json, bridges/, lib/) in ${dir}`);
-    cluster = await startCluster();
+    // No failover wanted here: with the default 1 s, a node starved by a loaded machine could be voted down.
+    cluster = await startCluster({ nodeTimeout: 15_000 });
     await compare(cluster, baseline);
   } finally {
     await cleanUp();
