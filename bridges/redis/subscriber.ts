@@ -133,7 +133,14 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       this.#retry = undefined;
       if (this.#closed) return;
       failed.disconnect();
-      const client = this.#nodeClient();
+      let client: Redis;
+      try {
+        client = this.#nodeClient();
+      } catch {
+        // No node known now (every node of the Cluster gone): the loss was reported; look again later.
+        this.#move(failed, Math.min(delay * 2, 1_000));
+        return;
+      }
       const patterns = [...this.#patterns];
       (patterns.length > 0 ? client.psubscribe(...patterns) : whenReady(client)).then(
         () => {

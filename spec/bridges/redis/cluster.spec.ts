@@ -444,3 +444,27 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
 });
 
 failoverSuite(shape, 1_200, [20, 200]);
+
+// Last in this file: it kills every node of the Cluster.
+describe("redis cluster: every node gone", () => {
+  it("a link reports the loss once and keeps looking for a node, without throwing; close() returns", async (t) => {
+    const prefix = `gone-${randomUUID()}:`;
+    const bus = new Bus();
+    // `*:*` subscribes with PSUBSCRIBE on one node's connection, which moves to another node when it breaks.
+    const link = await RedisLink.connect({ bus, connection: connection(), prefix, importFilters: ["*:*"] });
+    const codes: string[] = [];
+    link.on("error", (error) => void codes.push(error.code));
+    t.after(async () => {
+      await link.close();
+      bus.close();
+    });
+    await Promise.all(cluster.nodes.map((node) => node.kill()));
+    await waitFor(() => codes.includes("REDIS_MESSAGES_MAY_BE_LOST"), "the loss reported", 15_000);
+    // Its search for a node to subscribe on finds none for a while (an uncaught throw here ended the process).
+    await sleep(3_000);
+    assert.deepEqual(
+      codes.filter((code) => code === "REDIS_MESSAGES_MAY_BE_LOST"),
+      ["REDIS_MESSAGES_MAY_BE_LOST"],
+    );
+  });
+});
