@@ -32,7 +32,7 @@ import { RedisLink } from "../bridges/redis/redis-link.js";
 import { Bus } from "../lib/bus.js";
 import { type RedisCluster, startCluster } from "../spec/helpers/redis-cluster.js";
 import { withClient } from "../spec/helpers/redis-probe.js";
-import { formatRate, machine, printTable } from "./measure.js";
+import { formatRate, machine, median, printTable } from "./measure.js";
 
 const run = promisify(execFile);
 
@@ -120,12 +120,6 @@ async function nodeCounters(ports: readonly number[]): Promise<NodeCounters> {
     publish: sum(/cmdstat_publish:calls=(\d+)/),
     spublish: sum(/cmdstat_spublish:calls=(\d+)/),
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** Why the baseline cannot be had from this checkout, or undefined when it can. */

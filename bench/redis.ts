@@ -21,7 +21,7 @@ import { RedisLink } from "../bridges/redis/redis-link.js";
 import { Bus } from "../lib/bus.js";
 import { startCluster } from "../spec/helpers/redis-cluster.js";
 import { startRedis } from "../spec/helpers/redis-server.js";
-import { formatRate, machine, measure, printTable } from "./measure.js";
+import { formatRate, machine, measure, median, printTable } from "./measure.js";
 
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 2_000);
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "1,8,50").split(",").map(Number);
@@ -178,12 +178,6 @@ interface ModeFigures {
   perSecond: number;
   redisCpuUs: number;
   nodeCpuUs: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /**
