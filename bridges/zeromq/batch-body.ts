@@ -32,6 +32,45 @@ export function sliceLines(body: Buffer, lines: Lines, from: number, to: number)
   return body.subarray(lines.starts[from] ?? 0, lines.ends[to - 1] ?? 0);
 }
 
+// Kept between bodies up to this size: one larger batch does not hold its memory for good.
+const SCRATCH_KEPT = 1 << 20;
+
+/**
+ * Builds a body from lines written one by one, as UTF-8 straight into a reused buffer: joining 1,000
+ * strings of ~300 bytes into one string and handing it to zeromq.js (which encodes it again) cost
+ * ~1.6 µs a line; writing them here and copying the bytes out once costs ~0.15–0.3 µs.
+ */
+export class BodyWriter {
+  #scratch = Buffer.allocUnsafeSlow(64 * 1024);
+  #length = 0;
+  #lines = 0;
+
+  /** Appends one line (a JSON text: it holds no raw newline). */
+  push(line: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; 1 more for the separator.
+    const room = line.length * 3 + 1;
+    if (this.#scratch.length - this.#length < room) this.#grow(room);
+    if (this.#lines++ > 0) this.#scratch[this.#length++] = NEWLINE;
+    this.#length += this.#scratch.write(line, this.#length);
+  }
+
+  /** The body written so far, as a buffer of its own; the writer starts empty again. */
+  take(): Buffer {
+    const body = Buffer.allocUnsafeSlow(this.#length);
+    this.#scratch.copy(body, 0, 0, this.#length);
+    this.#length = 0;
+    this.#lines = 0;
+    if (this.#scratch.length > SCRATCH_KEPT) this.#scratch = Buffer.allocUnsafeSlow(64 * 1024);
+    return body;
+  }
+
+  #grow(room: number): void {
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.#scratch.length * 2, this.#length + room));
+    this.#scratch.copy(grown, 0, 0, this.#length);
+    this.#scratch = grown;
+  }
+}
+
 /** Joins single envelopes into one body. */
 export function joinLines(parts: readonly Buffer[]): Buffer {
   const pieces: Buffer[] = [];

@@ -6,7 +6,7 @@ import { isPlainObject } from "../../lib/kwargs.js";
 import { RecentIds } from "../../lib/recent-ids.js";
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
-import { splitLines } from "./batch-body.js";
+import { BodyWriter, splitLines } from "./batch-body.js";
 import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind } from "./broker-protocol.js";
 import { positiveInteger } from "./check-options.js";
 import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
@@ -98,6 +98,7 @@ export class BrokerLink extends Link {
   // Acknowledged messages a local follower took: a resend of one of them is acknowledged again.
   readonly #consumed = new RecentIds(10_000);
   readonly #ackPolicyCache = new Map<string, HeadPolicy>();
+  readonly #body = new BodyWriter();
   // Bumped by each change of subscriptions; a HELLO carries it and the broker's WELCOME echoes it, so a
   // change is known to be applied once a welcome of its version (or a later one) came back.
   #patternsVersion = 0;
@@ -173,12 +174,13 @@ export class BrokerLink extends Link {
   protected override transmit(batch: Envelope[]): Promise<void> {
     const seq = ++this.#seq;
     const head: (string | HeadPolicy)[] = [];
-    const lines: string[] = [];
+    const body = this.#body;
     for (const envelope of batch) {
       head.push(envelope.id, envelope.messageId, this.#acknowledge.length > 0 ? this.#ackPolicy(envelope.id) : 0);
-      lines.push(JSON.stringify(envelope));
+      body.push(JSON.stringify(envelope));
     }
-    const frames = [Kind.publish, String(seq), JSON.stringify(head), lines.join("\n")];
+    // A Buffer body: zeromq.js hands it over without copying (a string it encodes again).
+    const frames: (string | Buffer)[] = [Kind.publish, String(seq), JSON.stringify(head), body.take()];
     // Naming the broker whose welcome we heard lets it confirm the batch on its broadcast (see broker-protocol.ts).
     if (this.#bootId !== undefined) frames.push(this.#bootId);
     return new Promise<void>((resolve, reject) => {

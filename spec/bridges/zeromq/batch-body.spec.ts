@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { BodyWriter, splitLines } from "../../../bridges/zeromq/batch-body.js";
+
+function linesOf(body: Buffer): string[] {
+  const { starts, ends } = splitLines(body);
+  return starts.map((start, i) => body.toString("utf8", start, ends[i]));
+}
+
+describe("zeromq batch body: BodyWriter", () => {
+  it("writes the lines' UTF-8 joined by newlines, multi-byte characters and a line past the scratch size included", () => {
+    const writer = new BodyWriter();
+    const lines = [JSON.stringify({ a: "é😀\u2028" }), JSON.stringify("x".repeat(200_000)), "{}", JSON.stringify(["ü".repeat(70_000)])];
+    for (const line of lines) writer.push(line);
+    const body = writer.take();
+    assert.deepEqual(body, Buffer.from(lines.join("\n")));
+    assert.deepEqual(linesOf(body), lines);
+  });
+
+  it("starts empty after take, and a body taken stays intact when the writer is used again", () => {
+    const writer = new BodyWriter();
+    writer.push('{"n":1}');
+    writer.push('{"n":2}');
+    const first = writer.take();
+    writer.push('{"n":3}');
+    const second = writer.take();
+    assert.equal(first.toString(), '{"n":1}\n{"n":2}');
+    assert.equal(second.toString(), '{"n":3}');
+    assert.equal(writer.take().length, 0);
+  });
+});
