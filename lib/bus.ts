@@ -317,8 +317,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * @returns how many followers and queues received it, or `undefined` for a duplicate.
    */
   inject(message: Message): number | undefined {
-    if (this.hasSeen(message)) return undefined;
-    this.#injected.add(message.messageId);
+    // `add` answers whether the id was new: one look-up rather than `has` and then `add`.
+    if (message.hops.includes(this.id) || !this.#injected.add(message.messageId)) return undefined;
     return this.dispatch(withHop(message, this.id));
   }
 

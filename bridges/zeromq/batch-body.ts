@@ -109,7 +109,9 @@ export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch 
   let flags = "";
   let policies: (DeliveryPolicy | undefined)[] | undefined;
   for (let i = 0; i < head.length; i += HEAD_STRIDE) {
-    const [identifier, messageId, ack] = [head[i], head[i + 1], head[i + 2]] as unknown[];
+    const identifier: unknown = head[i];
+    const messageId: unknown = head[i + 1];
+    const ack: unknown = head[i + 2];
     if (typeof identifier !== "string" || typeof messageId !== "string") {
       throw new Error(`head entry ${i / HEAD_STRIDE} is not [identifier, messageId, 0|1|policy]`);
     }

@@ -176,7 +176,9 @@ export class BrokerLink extends Link {
     const head: (string | HeadPolicy)[] = [];
     const body = this.#body;
     for (const envelope of batch) {
-      head.push(envelope.id, envelope.messageId, this.#acknowledge.length > 0 ? this.#ackPolicy(envelope.id) : 0);
+      const policy = this.#acknowledge.length > 0 ? this.#ackPolicy(envelope.id) : 0;
+      // The broker reads a messageId only to hold an acknowledged message: "" spares ~50 bytes a message.
+      head.push(envelope.id, policy === 0 ? "" : envelope.messageId, policy);
       body.push(JSON.stringify(envelope));
     }
     // A Buffer body: zeromq.js hands it over without copying (a string it encodes again).

@@ -8,6 +8,7 @@
 //                                                 version counts the client's subscription changes
 //   PUBLISH  ["P", seq, headJson, body, bootId?]  answered by RECEIPT; head = [identifier, messageId, policy, …];
 //                                                 bootId: of the broker whose WELCOME the client heard (see DELIVER seq)
+//                                                 (messageId may be "" when policy is 0: only held messages need it)
 //                                                 (policy: 0, 1 = acknowledge, or {e: expiry ms | null, u: "hold" | "refuse"},
 //                                                 see delivery-policy.ts), one triple per envelope line of body
 //   ACK      ["A", messageIdsJson]               the client's followers finished these
