@@ -94,6 +94,25 @@ interface Held extends HeldMessage {
   lastSent: number;
 }
 
+// A held message keeps its envelope only as the bytes it came in: the text, for the persist file and
+// dead letters, is decoded when they need it. Held as a string too it was ~300 bytes more per message
+// alive until its acknowledgement, which the young-generation GC copied and promoted.
+class HeldEntry implements Held {
+  constructor(
+    readonly messageId: string,
+    readonly identifier: string,
+    readonly senderId: string,
+    readonly frame: Buffer,
+    readonly heldAt: number,
+    public expiresAt: number,
+    public lastSent: number,
+  ) {}
+
+  get payload(): string {
+    return this.frame.toString();
+  }
+}
+
 // A run of consecutive batch lines [from, to) going to the same topics.
 interface Group {
   topics: readonly string[];
@@ -187,7 +206,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         const now = Date.now();
         for (const message of held) {
           const expiresAt = message.expiresAt ?? now + broker.#options.expiry;
-          broker.#take({ ...message, expiresAt, frame: Buffer.from(message.payload), lastSent: 0 });
+          broker.#take(new HeldEntry(message.messageId, message.identifier, message.senderId, Buffer.from(message.payload), message.heldAt, expiresAt, 0));
         }
         // What expired while the broker was down becomes a dead letter at the first sweep, which runs
         // before any held message is sent (and after `start` returned, so that listeners see it).
@@ -373,7 +392,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         const frame = Buffer.from(sliceLines(body, lines, i, i + 1));
         const expiresAt = now + Math.min(policies?.[i]?.expiry ?? this.#options.expiry, this.#options.maxExpiry);
         const messageId = messageIds[i] as string;
-        const held: Held = { messageId, identifier, senderId, payload: frame.toString(), heldAt: now, expiresAt, frame, lastSent: now };
+        const held = new HeldEntry(messageId, identifier, senderId, frame, now, expiresAt, now);
         this.#take(held);
         newlyHeld.push(held);
         topics = targets.filter((id) => id !== senderId);
