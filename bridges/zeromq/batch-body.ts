@@ -32,6 +32,8 @@ export function sliceLines(body: Buffer, lines: Lines, from: number, to: number)
   return body.subarray(lines.starts[from] ?? 0, lines.ends[to - 1] ?? 0);
 }
 
+// Bodies up to this size go to zeromq.js as strings (see BodyWriter.take).
+const SMALL_BODY = 8 * 1024;
 // Kept between bodies up to this size: one larger batch does not hold its memory for good.
 const SCRATCH_KEPT = 1 << 20;
 
@@ -54,10 +56,18 @@ export class BodyWriter {
     this.#length += this.#scratch.write(line, this.#length);
   }
 
-  /** The body written so far, as a buffer of its own; the writer starts empty again. */
-  take(): Buffer {
-    const body = Buffer.allocUnsafeSlow(this.#length);
-    this.#scratch.copy(body, 0, 0, this.#length);
+  /**
+   * The body written so far, as a buffer of its own, or up to {@link SMALL_BODY} bytes as a string (what
+   * zeromq.js copies and frees on its own thread: a Buffer over 128 bytes it shares, and releases later
+   * through a wake-up of the JS thread, one more on every one-message round trip). Starts empty again.
+   */
+  take(): Buffer | string {
+    let body: Buffer | string;
+    if (this.#length <= SMALL_BODY) body = this.#scratch.toString("utf8", 0, this.#length);
+    else {
+      body = Buffer.allocUnsafeSlow(this.#length);
+      this.#scratch.copy(body, 0, 0, this.#length);
+    }
     this.#length = 0;
     this.#lines = 0;
     if (this.#scratch.length > SCRATCH_KEPT) this.#scratch = Buffer.allocUnsafeSlow(64 * 1024);

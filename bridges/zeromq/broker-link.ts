@@ -181,7 +181,7 @@ export class BrokerLink extends Link {
       head.push(envelope.id, policy === 0 ? "" : envelope.messageId, policy);
       body.push(JSON.stringify(envelope));
     }
-    // A Buffer body: zeromq.js hands it over without copying (a string it encodes again).
+    // Written as UTF-8 as it goes, not joined into one large string (see BodyWriter).
     const frames: (string | Buffer)[] = [Kind.publish, String(seq), JSON.stringify(head), body.take()];
     // Naming the broker whose welcome we heard lets it confirm the batch on its broadcast (see broker-protocol.ts).
     if (this.#bootId !== undefined) frames.push(this.#bootId);

@@ -13,8 +13,16 @@ describe("zeromq batch body: BodyWriter", () => {
     const lines = [JSON.stringify({ a: "é😀\u2028" }), JSON.stringify("x".repeat(200_000)), "{}", JSON.stringify(["ü".repeat(70_000)])];
     for (const line of lines) writer.push(line);
     const body = writer.take();
+    assert.ok(Buffer.isBuffer(body), "a large body is a Buffer");
     assert.deepEqual(body, Buffer.from(lines.join("\n")));
     assert.deepEqual(linesOf(body), lines);
+  });
+
+  it("gives a small body as a string, multi-byte characters intact", () => {
+    const writer = new BodyWriter();
+    const lines = [JSON.stringify({ a: "é😀" }), "{}"];
+    for (const line of lines) writer.push(line);
+    assert.equal(writer.take(), lines.join("\n"));
   });
 
   it("starts empty after take, and a body taken stays intact when the writer is used again", () => {
@@ -24,8 +32,13 @@ describe("zeromq batch body: BodyWriter", () => {
     const first = writer.take();
     writer.push('{"n":3}');
     const second = writer.take();
-    assert.equal(first.toString(), '{"n":1}\n{"n":2}');
-    assert.equal(second.toString(), '{"n":3}');
-    assert.equal(writer.take().length, 0);
+    assert.equal(first, '{"n":1}\n{"n":2}');
+    assert.equal(second, '{"n":3}');
+    assert.equal(writer.take(), "");
+    for (let i = 0; i < 100; i++) writer.push(JSON.stringify("y".repeat(200)));
+    const large = writer.take();
+    writer.push('{"n":4}');
+    writer.take();
+    assert.equal(large.toString(), Array.from({ length: 100 }, () => JSON.stringify("y".repeat(200))).join("\n"));
   });
 });
