@@ -32,8 +32,17 @@ export function sliceLines(body: Buffer, lines: Lines, from: number, to: number)
   return body.subarray(lines.starts[from] ?? 0, lines.ends[to - 1] ?? 0);
 }
 
-// Bodies up to this size go to zeromq.js as strings (see BodyWriter.take).
-const SMALL_BODY = 8 * 1024;
+/** Bodies up to this size go to zeromq.js as strings (see BodyWriter.take). */
+export const SMALL_BODY = 8 * 1024;
+
+/**
+ * A body (or a run of its lines) as zeromq.js sends it at the least cost: small ones as a string, which it
+ * copies, rather than a Buffer it shares and must hand back to the JS thread (see BodyWriter.take).
+ * Bytes that are not UTF-8 decode to U+FFFD, as every receiver decodes them anyway; a newline stays one.
+ */
+export function forSending(body: Buffer): Buffer | string {
+  return body.length <= SMALL_BODY ? body.toString("utf8") : body;
+}
 // Kept between bodies up to this size: one larger batch does not hold its memory for good.
 const SCRATCH_KEPT = 1 << 20;
 

@@ -4,7 +4,7 @@ import * as zmq from "zeromq";
 import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration } from "../../lib/long-timer.js";
 import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
-import { joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
+import { forSending, joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
 import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind } from "./broker-protocol.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
@@ -486,7 +486,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (group.topics.length === 0) return;
     const count = group.to - group.from;
     const flags = batch.flags.slice(group.from, group.to);
-    const body = sliceLines(batch.body, batch.lines, group.from, group.to);
+    const body = forSending(sliceLines(batch.body, batch.lines, group.from, group.to));
     for (const topic of group.topics) {
       this.stats.delivered += count;
       this.#sendPub(receiptSeq === undefined ? [topic, Kind.deliver, senderId, flags, body] : [topic, Kind.deliver, senderId, flags, body, receiptSeq]);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BodyWriter, splitLines } from "../../../bridges/zeromq/batch-body.js";
+import { BodyWriter, forSending, SMALL_BODY, splitLines } from "../../../bridges/zeromq/batch-body.js";
 
 function linesOf(body: Buffer): string[] {
   const { starts, ends } = splitLines(body);
@@ -40,5 +40,14 @@ describe("zeromq batch body: BodyWriter", () => {
     writer.push('{"n":4}');
     writer.take();
     assert.equal(large.toString(), Array.from({ length: 100 }, () => JSON.stringify("y".repeat(200))).join("\n"));
+  });
+});
+
+describe("zeromq batch body: forSending", () => {
+  it("hands a small body over as its UTF-8 text and a large one as the Buffer itself", () => {
+    const small = Buffer.from('{"a":"é😀"}\n{}');
+    assert.equal(forSending(small), '{"a":"é😀"}\n{}');
+    const large = Buffer.from("z".repeat(SMALL_BODY + 1));
+    assert.equal(forSending(large), large);
   });
 });
