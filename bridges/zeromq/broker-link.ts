@@ -7,7 +7,7 @@ import { RecentIds } from "../../lib/recent-ids.js";
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BodyWriter, splitLines } from "./batch-body.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind } from "./broker-protocol.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, FEATURE_CARRIED_RECEIPT, Kind } from "./broker-protocol.js";
 import { positiveInteger } from "./check-options.js";
 import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
 import { BrokerFullError, BrokerNoSubscriberError, BrokerQuotaError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
@@ -255,7 +255,7 @@ export class BrokerLink extends Link {
     if (this.#closed || this.#helloInFlight) return;
     this.#helloInFlight = true;
     this.#dealerQueue
-      .send([Kind.hello, this.#patterns, String(this.#patternsVersion)])
+      .send([Kind.hello, this.#patterns, String(this.#patternsVersion), FEATURE_CARRIED_RECEIPT])
       .catch(() => undefined) // the broker is down: the next heartbeat tries again
       .finally(() => {
         this.#helloInFlight = false;
@@ -337,12 +337,15 @@ export class BrokerLink extends Link {
   }
 
   #deliver(frames: Buffer[]): void {
-    const [, , sender, flagsFrame, body, receiptSeq] = frames;
+    const [topic, , sender, flagsFrame, body, receiptSeq] = frames;
     if (sender?.toString() === this.clientId) {
       // Our own batch, broadcast to everyone; a sixth frame makes it the batch's receipt (see broker-protocol.ts).
       if (frames.length === 6) this.#settle(receiptSeq, undefined);
       return;
     }
+    // A delivery addressed to this client may carry the receipt of its own batch (on a broadcast from
+    // another client, a sixth frame is that client's receipt, not ours).
+    if (frames.length === 6 && topic?.toString() === this.clientId) this.#settle(receiptSeq, undefined);
     const flags = flagsFrame?.toString() ?? "";
     // Line by line from the bytes: decoding each envelope on its own is faster than decoding the whole
     // body into one large string and splitting it.

@@ -4,8 +4,9 @@
 // (one JS Buffer each way), so one frame per envelope made the framing cost more than the messages.
 //
 // client → broker (DEALER → ROUTER on the recv port):
-//   HELLO    ["H", patternsJson, version?]       register / refresh (doubles as the client heartbeat);
-//                                                 version counts the client's subscription changes
+//   HELLO    ["H", patternsJson, version?, features?]  register / refresh (doubles as the client heartbeat);
+//                                                 version counts the client's subscription changes; features:
+//                                                 "r" = this client takes its receipts on DELIVERs to it (below)
 //   PUBLISH  ["P", seq, headJson, body, bootId?]  answered by RECEIPT; head = [identifier, messageId, policy, …];
 //                                                 bootId: of the broker whose WELCOME the client heard (see DELIVER seq)
 //                                                 (messageId may be "" when policy is 0: only held messages need it)
@@ -18,7 +19,13 @@
 //                                                 noSubscriber = [[messageId, identifier], …] refused at once
 // broker → clients (PUB on the pub port; the first frame is the topic: a client id or "*" for all):
 //   DELIVER  [topic, "M", senderId, flags, body, seq?]  flags: one "0"/"1" per envelope line of body (1 = acknowledge);
-//                                                 seq: only on a broadcast ("*") that ends a batch with nothing to log
+//                                                 seq, on a DELIVER to one client (topic = its id): the RECEIPT of
+//                                                 that client's batch seq, for a client whose HELLO has feature "r"
+//                                                 and whose PUBLISH named this broker's bootId, when the batch held no
+//                                                 acknowledged message and refused nothing; no "R" follows. Such a
+//                                                 receipt waits at most the broker's receiptDelay for a DELIVER to
+//                                                 that client, then goes alone as "R" (a ping-pong needs no "R").
+//                                                 seq, on a broadcast ("*") that ends a batch with nothing to log
 //                                                 or report, from a registered client whose PUBLISH named this
 //                                                 broker's bootId: it is that batch's RECEIPT (the sender hears its
 //                                                 own broadcast), and no "R" follows
@@ -42,6 +49,9 @@ export const Kind = Object.freeze({
   welcome: "W",
   beat: "T",
 });
+
+/** HELLO feature: the client takes the receipt of its batch on a DELIVER addressed to it. */
+export const FEATURE_CARRIED_RECEIPT = "r";
 
 /** PUB topic that reaches every client. */
 export const BROADCAST = "*";

@@ -5,7 +5,7 @@ import { type BerryError, errorText, InvalidArgumentError } from "../../lib/erro
 import { checkDuration } from "../../lib/long-timer.js";
 import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
 import { forSending, joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind } from "./broker-protocol.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, FEATURE_CARRIED_RECEIPT, Kind } from "./broker-protocol.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
@@ -46,6 +46,13 @@ export interface BrokerOptions {
   heartbeatInterval?: number;
   /** A client silent this long (ms) is forgotten (default 5,000); it registers again on its next heartbeat. */
   clientTimeout?: number;
+  /**
+   * How long the receipt of a batch from a client that takes receipts on deliveries (every BrokerLink) may
+   * wait for a DELIVER to that client to ride on, in ms, before it goes alone (default 1; 0: at once).
+   * A ping-pong then needs no separate receipt; a client that only publishes gets each receipt this much
+   * later. Receipts that report a refusal, and those of batches holding acknowledged messages, never wait.
+   */
+  receiptDelay?: number;
   /** Most clients registered at once (default 10,000); a HELLO from one more is refused until one leaves. */
   maxClients?: number;
   /** Most subscription patterns of one client (default 1,000); a HELLO with more is refused. */
@@ -159,6 +166,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #log: AckLog | undefined;
   #deadLetters: DeadLetterFile | undefined;
   #timers: NodeJS.Timeout[] = [];
+  // Clients whose HELLO said they take the receipt of their batch on a DELIVER to them (feature "r").
+  readonly #takeCarried = new Set<string>();
+  // Receipts owed to such clients, oldest first, at most one each (a link has one batch in flight): each
+  // rides on the next DELIVER to its client, or goes alone as "R" once receiptDelay has passed.
+  readonly #owed = new Map<string, { seq: Buffer; due: number }>();
+  #owedTimer: NodeJS.Timeout | undefined;
   #pubPort = 0;
   #recvPort = 0;
   #closed = false;
@@ -178,6 +191,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       noSubscriber: checkPolicy("options", { noSubscriber: options.noSubscriber ?? "hold" }).noSubscriber ?? "hold",
       heartbeatInterval: positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000),
       clientTimeout: positiveInteger("clientTimeout", options.clientTimeout ?? 5_000),
+      receiptDelay: nonNegativeInteger("receiptDelay", options.receiptDelay ?? 1),
       maxClients: positiveInteger("maxClients", options.maxClients ?? 10_000),
       maxPatterns: positiveInteger("maxPatterns", options.maxPatterns ?? 1_000),
     };
@@ -255,6 +269,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    if (this.#owedTimer !== undefined) clearTimeout(this.#owedTimer);
     this.#router.close();
     this.#pub.close();
     for (const file of [this.#log, this.#deadLetters]) {
@@ -288,6 +303,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     switch (kind.toString()) {
       case Kind.hello:
         this.#hello(clientId, frames[2], frames[3], now);
+        if (frames[4]?.toString().includes(FEATURE_CARRIED_RECEIPT) === true) this.#takeCarried.add(clientId);
+        else this.#takeCarried.delete(clientId);
         return;
       case Kind.publish:
         this.#clients.touch(clientId, now);
@@ -427,6 +444,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#clients.has(senderId);
     if (group !== undefined) this.#deliver(senderId, group, batch, carriesReceipt ? seq : undefined);
     if (carriesReceipt) return;
+    const mayWait =
+      newlyHeld.length === 0 &&
+      noSubscriber === undefined &&
+      this.#options.receiptDelay > 0 &&
+      this.#takeCarried.has(senderId) &&
+      heardBoot?.toString() === this.bootId &&
+      this.#clients.has(senderId);
+    if (mayWait) {
+      this.#owe(senderId, seq);
+      return;
+    }
     if (newlyHeld.length > 0 && this.#log !== undefined) {
       try {
         this.#log.hold(newlyHeld);
@@ -481,7 +509,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     else this.#heldBy.delete(senderId);
   }
 
-  // `receiptSeq`: this DELIVER also confirms the sender's batch of that seq (see #publish).
+  // `receiptSeq`: this broadcast also confirms the sender's batch of that seq (see #publish). A DELIVER to
+  // one client carries the receipt owed to that client, if any.
   #deliver(senderId: string, group: Group, batch: PublishBatch, receiptSeq?: Buffer): void {
     if (group.topics.length === 0) return;
     const count = group.to - group.from;
@@ -489,7 +518,42 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const body = forSending(sliceLines(batch.body, batch.lines, group.from, group.to));
     for (const topic of group.topics) {
       this.stats.delivered += count;
-      this.#sendPub(receiptSeq === undefined ? [topic, Kind.deliver, senderId, flags, body] : [topic, Kind.deliver, senderId, flags, body, receiptSeq]);
+      const seq = receiptSeq ?? this.#takeOwed(topic);
+      this.#sendPub(seq === undefined ? [topic, Kind.deliver, senderId, flags, body] : [topic, Kind.deliver, senderId, flags, body, seq]);
+    }
+  }
+
+  // The receipt of `clientId`'s batch `seq` waits for a DELIVER to that client (see receiptDelay).
+  #owe(clientId: string, seq: Buffer): void {
+    const earlier = this.#owed.get(clientId);
+    if (earlier !== undefined) {
+      this.#owed.delete(clientId);
+      this.#receipt(clientId, earlier.seq, undefined);
+    }
+    this.#owed.set(clientId, { seq, due: performance.now() + this.#options.receiptDelay });
+    this.#owedTimer ??= setTimeout(() => this.#payOwed(), this.#options.receiptDelay).unref();
+  }
+
+  #takeOwed(clientId: string): Buffer | undefined {
+    if (this.#owed.size === 0) return undefined;
+    const owed = this.#owed.get(clientId);
+    if (owed === undefined) return undefined;
+    this.#owed.delete(clientId);
+    return owed.seq;
+  }
+
+  // Sends the receipts that waited receiptDelay for a DELIVER in vain; one timer, armed for the oldest left.
+  #payOwed(): void {
+    this.#owedTimer = undefined;
+    if (this.#closed) return;
+    const now = performance.now();
+    for (const [clientId, owed] of this.#owed) {
+      if (owed.due > now) {
+        this.#owedTimer = setTimeout(() => this.#payOwed(), Math.max(1, Math.ceil(owed.due - now))).unref();
+        return;
+      }
+      this.#owed.delete(clientId);
+      this.#receipt(clientId, owed.seq, undefined);
     }
   }
 
@@ -594,6 +658,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   #gone(clientId: string, why: string): void {
+    this.#takeCarried.delete(clientId);
+    this.#owed.delete(clientId);
     this.#say(`client ${clientId} ${why}`);
     this.emit("client-gone", clientId);
   }
@@ -625,6 +691,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#say(error.message);
     if (!this.emit("error", error)) process.emitWarning(error);
   }
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError(name, value, "an integer >= 0");
+  return value;
 }
 
 async function bindTo(socket: zmq.Socket, address: string, portNumber: number): Promise<number> {
