@@ -20,8 +20,9 @@
 // broker → clients (PUB on the pub port; the first frame is the topic: a client id or "*" for all):
 //   DELIVER  [topic, "M", senderId, flags, body, seq?]  flags: one "0"/"1" per envelope line of body (1 = acknowledge);
 //                                                 seq, on a DELIVER to one client (topic = its id): the RECEIPT of
-//                                                 that client's batch seq, for a client whose HELLO has feature "r"
-//                                                 and whose PUBLISH named this broker's bootId, when the batch held no
+//                                                 that client's batch seq, for a client whose HELLO has feature "r",
+//                                                 whose PUBLISH named this broker's bootId and which was sent a
+//                                                 DELIVER lately (see Broker's receiptDelay), when the batch held no
 //                                                 acknowledged message and refused nothing; no "R" follows. Such a
 //                                                 receipt waits at most the broker's receiptDelay for a DELIVER to
 //                                                 that client, then goes alone as "R" (a ping-pong needs no "R").

@@ -49,8 +49,9 @@ export interface BrokerOptions {
   /**
    * How long the receipt of a batch from a client that takes receipts on deliveries (every BrokerLink) may
    * wait for a DELIVER to that client to ride on, in ms, before it goes alone (default 1; 0: at once).
-   * A ping-pong then needs no separate receipt; a client that only publishes gets each receipt this much
-   * later. Receipts that report a refusal, and those of batches holding acknowledged messages, never wait.
+   * Only a client sent a delivery lately (within ten receiptDelays, at least 10 ms) waits: a ping-pong then
+   * needs no separate receipt, and a client that only publishes gets its receipts at once. Receipts that
+   * report a refusal, and those of batches holding acknowledged messages, never wait.
    */
   receiptDelay?: number;
   /** Most clients registered at once (default 10,000); a HELLO from one more is refused until one leaves. */
@@ -172,6 +173,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
   // rides on the next DELIVER to its client, or goes alone as "R" once receiptDelay has passed.
   readonly #owed = new Map<string, { seq: Buffer; due: number }>();
   #owedTimer: NodeJS.Timeout | undefined;
+  // When each client was last sent a DELIVER (performance.now()), and the last broadcast: a receipt waits
+  // only for a client in a conversation, so that one that only publishes never waits for nothing.
+  readonly #lastDeliveryTo = new Map<string, number>();
+  #lastBroadcast = Number.NEGATIVE_INFINITY;
   #pubPort = 0;
   #recvPort = 0;
   #closed = false;
@@ -450,7 +455,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#options.receiptDelay > 0 &&
       this.#takeCarried.has(senderId) &&
       heardBoot?.toString() === this.bootId &&
-      this.#clients.has(senderId);
+      this.#clients.has(senderId) &&
+      this.#inConversation(senderId);
     if (mayWait) {
       this.#owe(senderId, seq);
       return;
@@ -516,11 +522,21 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const count = group.to - group.from;
     const flags = batch.flags.slice(group.from, group.to);
     const body = forSending(sliceLines(batch.body, batch.lines, group.from, group.to));
+    const now = performance.now();
     for (const topic of group.topics) {
       this.stats.delivered += count;
+      if (topic === BROADCAST) this.#lastBroadcast = now;
+      else this.#lastDeliveryTo.set(topic, now);
       const seq = receiptSeq ?? this.#takeOwed(topic);
       this.#sendPub(seq === undefined ? [topic, Kind.deliver, senderId, flags, body] : [topic, Kind.deliver, senderId, flags, body, seq]);
     }
+  }
+
+  // Whether `clientId` was sent a delivery lately (within ten receiptDelays, at least 10 ms): then the next
+  // one is likely to come soon enough to carry its receipt.
+  #inConversation(clientId: string): boolean {
+    const last = Math.max(this.#lastDeliveryTo.get(clientId) ?? Number.NEGATIVE_INFINITY, this.#lastBroadcast);
+    return performance.now() - last <= Math.max(10, this.#options.receiptDelay * 10);
   }
 
   // The receipt of `clientId`'s batch `seq` waits for a DELIVER to that client (see receiptDelay).
@@ -660,6 +676,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #gone(clientId: string, why: string): void {
     this.#takeCarried.delete(clientId);
     this.#owed.delete(clientId);
+    this.#lastDeliveryTo.delete(clientId);
     this.#say(`client ${clientId} ${why}`);
     this.emit("client-gone", clientId);
   }

@@ -304,7 +304,7 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
 describe("zeromq broker protocol: a receipt rides on the next delivery to its client", () => {
   const delivers = (heard: Buffer[][]): Buffer[][] => heard.filter((frames) => frames[1]?.toString() === "M");
 
-  it("gives a client whose HELLO has feature r the receipt of its batch as the sixth frame of the next DELIVER to it", async (t) => {
+  it("gives a client whose HELLO has feature r, in a conversation, the receipt of its batch as the sixth frame of the next DELIVER to it", async (t) => {
     // A long receiptDelay: within this test a receipt can only come riding on a delivery.
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 60_000 });
     broker.on("error", () => undefined);
@@ -315,23 +315,30 @@ describe("zeromq broker protocol: a receipt rides on the next delivery to its cl
       b.close();
       broker.close();
     });
+    // a has been sent no delivery yet: a client that only publishes gets its receipt at once.
     await a.dealer.send(["P", "1", JSON.stringify(["ping:a", "", 0]), envelopeLine("ping:a", "a/1", 1), a.bootId]);
+    const [kind, seq] = await Promise.race([a.dealer.receive(), sleep(5_000).then((): Buffer[] => [])]);
+    assert.deepEqual([kind?.toString(), seq?.toString()], ["R", "1"], "not in a conversation: the receipt at once, alone");
     await waitFor(() => delivers(b.heard).length === 1, "b got the ping");
     assert.equal(delivers(b.heard)[0]?.length, 5, "b owes nothing yet: no receipt rides on its delivery");
+    // b was just sent the ping: the receipt of its answer waits for the next delivery to b.
     await b.dealer.send(["P", "7", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "b/7", 7), b.bootId]);
     await waitFor(() => delivers(a.heard).length === 1, "a got the pong");
-    assert.deepEqual(
-      delivers(a.heard)[0]?.map((frame) => frame.toString()).filter((_, i) => i !== 4),
-      [a.id, "M", b.id, "0", "1"],
-      "the pong carries the receipt of a's batch 1",
-    );
     await a.dealer.send(["P", "2", JSON.stringify(["ping:a", "", 0]), envelopeLine("ping:a", "a/2", 2), a.bootId]);
     await waitFor(() => delivers(b.heard).length === 2, "b got the second ping");
-    assert.equal(delivers(b.heard)[1]?.[5]?.toString(), "7", "the second ping carries the receipt of b's batch 7");
+    assert.deepEqual(
+      delivers(b.heard)[1]?.map((frame) => frame.toString()).filter((_, i) => i !== 4),
+      [b.id, "M", a.id, "0", "7"],
+      "the second ping carries the receipt of b's batch 7",
+    );
+    await b.dealer.send(["P", "8", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "b/8", 8), b.bootId]);
+    await waitFor(() => delivers(a.heard).length === 2, "a got the second pong");
+    assert.equal(delivers(a.heard)[1]?.[5]?.toString(), "2", "the second pong carries the receipt of a's batch 2");
   });
 
   it("sends the receipt alone once receiptDelay has passed without a delivery to its client", async (t) => {
-    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 20 });
+    // receiptDelay 1,000 ms: a stays in a conversation (sent a delivery within ten of them) through the test.
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 1_000 });
     broker.on("error", () => undefined);
     const a = await registeredClient(broker, ["pong:*"], "r");
     const b = await registeredClient(broker, ["ping:*"]);
@@ -340,6 +347,8 @@ describe("zeromq broker protocol: a receipt rides on the next delivery to its cl
       b.close();
       broker.close();
     });
+    await b.dealer.send(["P", "1", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "b/1", 1), b.bootId]);
+    await waitFor(() => delivers(a.heard).length === 1, "a was sent a delivery");
     await a.dealer.send(["P", "1", JSON.stringify(["ping:a", "", 0]), envelopeLine("ping:a", "a/1", 1), a.bootId]);
     const [kind, seq, error] = await Promise.race([a.dealer.receive(), sleep(5_000).then((): Buffer[] => [])]);
     assert.deepEqual([kind?.toString(), seq?.toString(), error?.toString()], ["R", "1", ""], "the receipt, alone, on the recv port");
