@@ -121,8 +121,10 @@ function isCleanJson(value: unknown, depth: number): boolean {
     return true;
   }
   if (prototypeKey(value) !== undefined) return false;
-  const keys = Object.keys(value);
-  for (let i = 0; i < keys.length; i++) if (!isCleanJson((value as Record<string, unknown>)[keys[i] as string], depth + 1)) return false;
+  // for-in, not Object.keys: no array per object (the own keys are the same: inherited ones are skipped).
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && !isCleanJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
   return true;
 }
 

@@ -117,6 +117,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // Set once close() gave up on the buffer: the flush loop stops instead of retrying on.
   #closed = false;
   readonly #onMessage = (message: Message): void => this.#forward(message);
+  // Bound once: a closure per received message was an allocation on the receive path.
+  readonly #injectValid = (message: Message): number | undefined => this.#inject(message);
   readonly #onFollow = (pattern: Identifier): void => {
     this.subscribe(pattern.id).catch((error: unknown) => this.#report(error as BerryError));
   };
@@ -298,7 +300,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   /** Like `receive`, for a message the transport already built. */
   protected receiveMessage(message: Message): number | undefined {
     if (!this.#admits(message)) return undefined;
-    const reached = this.#schemas.pass(message, (valid) => this.#inject(valid));
+    const reached = this.#schemas.pass(message, this.#injectValid);
     return typeof reached === "number" ? reached : undefined;
   }
 

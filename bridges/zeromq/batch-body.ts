@@ -32,6 +32,64 @@ export function sliceLines(body: Buffer, lines: Lines, from: number, to: number)
   return body.subarray(lines.starts[from] ?? 0, lines.ends[to - 1] ?? 0);
 }
 
+/** Bodies up to this size go to zeromq.js as strings (see BodyWriter.take). */
+export const SMALL_BODY = 8 * 1024;
+
+/**
+ * A body (or a run of its lines) as zeromq.js sends it at the least cost: small ones as a string, which it
+ * copies, rather than a Buffer it shares and must hand back to the JS thread (see BodyWriter.take).
+ * Bytes that are not UTF-8 decode to U+FFFD, as every receiver decodes them anyway; a newline stays one.
+ */
+export function forSending(body: Buffer): Buffer | string {
+  return body.length <= SMALL_BODY ? body.toString("utf8") : body;
+}
+// Kept between bodies up to this size: one larger batch does not hold its memory for good.
+const SCRATCH_KEPT = 1 << 20;
+
+/**
+ * Builds a body from lines written one by one, as UTF-8 straight into a reused buffer: joining 1,000
+ * strings of ~300 bytes into one string and handing it to zeromq.js (which encodes it again) cost
+ * ~1.6 µs a line; writing them here and copying the bytes out once costs ~0.15–0.3 µs.
+ */
+export class BodyWriter {
+  #scratch = Buffer.allocUnsafeSlow(64 * 1024);
+  #length = 0;
+  #lines = 0;
+
+  /** Appends one line (a JSON text: it holds no raw newline). */
+  push(line: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; 1 more for the separator.
+    const room = line.length * 3 + 1;
+    if (this.#scratch.length - this.#length < room) this.#grow(room);
+    if (this.#lines++ > 0) this.#scratch[this.#length++] = NEWLINE;
+    this.#length += this.#scratch.write(line, this.#length);
+  }
+
+  /**
+   * The body written so far, as a buffer of its own, or up to {@link SMALL_BODY} bytes as a string (what
+   * zeromq.js copies and frees on its own thread: a Buffer over 128 bytes it shares, and releases later
+   * through a wake-up of the JS thread, one more on every one-message round trip). Starts empty again.
+   */
+  take(): Buffer | string {
+    let body: Buffer | string;
+    if (this.#length <= SMALL_BODY) body = this.#scratch.toString("utf8", 0, this.#length);
+    else {
+      body = Buffer.allocUnsafeSlow(this.#length);
+      this.#scratch.copy(body, 0, 0, this.#length);
+    }
+    this.#length = 0;
+    this.#lines = 0;
+    if (this.#scratch.length > SCRATCH_KEPT) this.#scratch = Buffer.allocUnsafeSlow(64 * 1024);
+    return body;
+  }
+
+  #grow(room: number): void {
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.#scratch.length * 2, this.#length + room));
+    this.#scratch.copy(grown, 0, 0, this.#length);
+    this.#scratch = grown;
+  }
+}
+
 /** Joins single envelopes into one body. */
 export function joinLines(parts: readonly Buffer[]): Buffer {
   const pieces: Buffer[] = [];
@@ -70,7 +128,9 @@ export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch 
   let flags = "";
   let policies: (DeliveryPolicy | undefined)[] | undefined;
   for (let i = 0; i < head.length; i += HEAD_STRIDE) {
-    const [identifier, messageId, ack] = [head[i], head[i + 1], head[i + 2]] as unknown[];
+    const identifier: unknown = head[i];
+    const messageId: unknown = head[i + 1];
+    const ack: unknown = head[i + 2];
     if (typeof identifier !== "string" || typeof messageId !== "string") {
       throw new Error(`head entry ${i / HEAD_STRIDE} is not [identifier, messageId, 0|1|policy]`);
     }

@@ -4,10 +4,12 @@
 // (one JS Buffer each way), so one frame per envelope made the framing cost more than the messages.
 //
 // client → broker (DEALER → ROUTER on the recv port):
-//   HELLO    ["H", patternsJson, version?]       register / refresh (doubles as the client heartbeat);
-//                                                 version counts the client's subscription changes
+//   HELLO    ["H", patternsJson, version?, features?]  register / refresh (doubles as the client heartbeat);
+//                                                 version counts the client's subscription changes; features:
+//                                                 "r" = this client takes its receipts on DELIVERs to it (below)
 //   PUBLISH  ["P", seq, headJson, body, bootId?]  answered by RECEIPT; head = [identifier, messageId, policy, …];
 //                                                 bootId: of the broker whose WELCOME the client heard (see DELIVER seq)
+//                                                 (messageId may be "" when policy is 0: only held messages need it)
 //                                                 (policy: 0, 1 = acknowledge, or {e: expiry ms | null, u: "hold" | "refuse"},
 //                                                 see delivery-policy.ts), one triple per envelope line of body
 //   ACK      ["A", messageIdsJson]               the client's followers finished these
@@ -17,7 +19,14 @@
 //                                                 noSubscriber = [[messageId, identifier], …] refused at once
 // broker → clients (PUB on the pub port; the first frame is the topic: a client id or "*" for all):
 //   DELIVER  [topic, "M", senderId, flags, body, seq?]  flags: one "0"/"1" per envelope line of body (1 = acknowledge);
-//                                                 seq: only on a broadcast ("*") that ends a batch with nothing to log
+//                                                 seq, on a DELIVER to one client (topic = its id): the RECEIPT of
+//                                                 that client's batch seq, for a client whose HELLO has feature "r",
+//                                                 whose PUBLISH named this broker's bootId and which was sent a
+//                                                 DELIVER lately (see Broker's receiptDelay), when the batch held no
+//                                                 acknowledged message and refused nothing; no "R" follows. Such a
+//                                                 receipt waits at most the broker's receiptDelay for a DELIVER to
+//                                                 that client, then goes alone as "R" (a ping-pong needs no "R").
+//                                                 seq, on a broadcast ("*") that ends a batch with nothing to log
 //                                                 or report, from a registered client whose PUBLISH named this
 //                                                 broker's bootId: it is that batch's RECEIPT (the sender hears its
 //                                                 own broadcast), and no "R" follows
@@ -41,6 +50,9 @@ export const Kind = Object.freeze({
   welcome: "W",
   beat: "T",
 });
+
+/** HELLO feature: the client takes the receipt of its batch on a DELIVER addressed to it. */
+export const FEATURE_CARRIED_RECEIPT = "r";
 
 /** PUB topic that reaches every client. */
 export const BROADCAST = "*";

@@ -4,8 +4,8 @@ import * as zmq from "zeromq";
 import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration } from "../../lib/long-timer.js";
 import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
-import { joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, Kind } from "./broker-protocol.js";
+import { forSending, joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, FEATURE_CARRIED_RECEIPT, Kind } from "./broker-protocol.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
@@ -46,6 +46,14 @@ export interface BrokerOptions {
   heartbeatInterval?: number;
   /** A client silent this long (ms) is forgotten (default 5,000); it registers again on its next heartbeat. */
   clientTimeout?: number;
+  /**
+   * How long the receipt of a batch from a client that takes receipts on deliveries (every BrokerLink) may
+   * wait for a DELIVER to that client to ride on, in ms, before it goes alone (default 1; 0: at once).
+   * Only a client sent a delivery lately (within ten receiptDelays, at least 10 ms) waits: a ping-pong then
+   * needs no separate receipt, and a client that only publishes gets its receipts at once. Receipts that
+   * report a refusal, and those of batches holding acknowledged messages, never wait.
+   */
+  receiptDelay?: number;
   /** Most clients registered at once (default 10,000); a HELLO from one more is refused until one leaves. */
   maxClients?: number;
   /** Most subscription patterns of one client (default 1,000); a HELLO with more is refused. */
@@ -94,6 +102,25 @@ interface Held extends HeldMessage {
   lastSent: number;
 }
 
+// A held message keeps its envelope only as the bytes it came in: the text, for the persist file and
+// dead letters, is decoded when they need it. Held as a string too it was ~300 bytes more per message
+// alive until its acknowledgement, which the young-generation GC copied and promoted.
+class HeldEntry implements Held {
+  constructor(
+    readonly messageId: string,
+    readonly identifier: string,
+    readonly senderId: string,
+    readonly frame: Buffer,
+    readonly heldAt: number,
+    public expiresAt: number,
+    public lastSent: number,
+  ) {}
+
+  get payload(): string {
+    return this.frame.toString();
+  }
+}
+
 // A run of consecutive batch lines [from, to) going to the same topics.
 interface Group {
   topics: readonly string[];
@@ -140,6 +167,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #log: AckLog | undefined;
   #deadLetters: DeadLetterFile | undefined;
   #timers: NodeJS.Timeout[] = [];
+  // Clients whose HELLO said they take the receipt of their batch on a DELIVER to them (feature "r").
+  readonly #takeCarried = new Set<string>();
+  // Receipts owed to such clients, oldest first, at most one each (a link has one batch in flight): each
+  // rides on the next DELIVER to its client, or goes alone as "R" once receiptDelay has passed.
+  readonly #owed = new Map<string, { seq: Buffer; due: number }>();
+  #owedTimer: NodeJS.Timeout | undefined;
+  // When each client was last sent a DELIVER (performance.now()), and the last broadcast: a receipt waits
+  // only for a client in a conversation, so that one that only publishes never waits for nothing.
+  readonly #lastDeliveryTo = new Map<string, number>();
+  #lastBroadcast = Number.NEGATIVE_INFINITY;
   #pubPort = 0;
   #recvPort = 0;
   #closed = false;
@@ -159,6 +196,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       noSubscriber: checkPolicy("options", { noSubscriber: options.noSubscriber ?? "hold" }).noSubscriber ?? "hold",
       heartbeatInterval: positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000),
       clientTimeout: positiveInteger("clientTimeout", options.clientTimeout ?? 5_000),
+      receiptDelay: nonNegativeInteger("receiptDelay", options.receiptDelay ?? 1),
       maxClients: positiveInteger("maxClients", options.maxClients ?? 10_000),
       maxPatterns: positiveInteger("maxPatterns", options.maxPatterns ?? 1_000),
     };
@@ -187,7 +225,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         const now = Date.now();
         for (const message of held) {
           const expiresAt = message.expiresAt ?? now + broker.#options.expiry;
-          broker.#take({ ...message, expiresAt, frame: Buffer.from(message.payload), lastSent: 0 });
+          broker.#take(new HeldEntry(message.messageId, message.identifier, message.senderId, Buffer.from(message.payload), message.heldAt, expiresAt, 0));
         }
         // What expired while the broker was down becomes a dead letter at the first sweep, which runs
         // before any held message is sent (and after `start` returned, so that listeners see it).
@@ -236,6 +274,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    if (this.#owedTimer !== undefined) clearTimeout(this.#owedTimer);
     this.#router.close();
     this.#pub.close();
     for (const file of [this.#log, this.#deadLetters]) {
@@ -269,6 +308,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     switch (kind.toString()) {
       case Kind.hello:
         this.#hello(clientId, frames[2], frames[3], now);
+        if (frames[4]?.toString().includes(FEATURE_CARRIED_RECEIPT) === true) this.#takeCarried.add(clientId);
+        else this.#takeCarried.delete(clientId);
         return;
       case Kind.publish:
         this.#clients.touch(clientId, now);
@@ -373,7 +414,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         const frame = Buffer.from(sliceLines(body, lines, i, i + 1));
         const expiresAt = now + Math.min(policies?.[i]?.expiry ?? this.#options.expiry, this.#options.maxExpiry);
         const messageId = messageIds[i] as string;
-        const held: Held = { messageId, identifier, senderId, payload: frame.toString(), heldAt: now, expiresAt, frame, lastSent: now };
+        const held = new HeldEntry(messageId, identifier, senderId, frame, now, expiresAt, now);
         this.#take(held);
         newlyHeld.push(held);
         topics = targets.filter((id) => id !== senderId);
@@ -408,6 +449,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#clients.has(senderId);
     if (group !== undefined) this.#deliver(senderId, group, batch, carriesReceipt ? seq : undefined);
     if (carriesReceipt) return;
+    const mayWait =
+      newlyHeld.length === 0 &&
+      noSubscriber === undefined &&
+      this.#options.receiptDelay > 0 &&
+      this.#takeCarried.has(senderId) &&
+      heardBoot?.toString() === this.bootId &&
+      this.#clients.has(senderId) &&
+      this.#inConversation(senderId);
+    if (mayWait) {
+      this.#owe(senderId, seq);
+      return;
+    }
     if (newlyHeld.length > 0 && this.#log !== undefined) {
       try {
         this.#log.hold(newlyHeld);
@@ -462,15 +515,61 @@ export class Broker extends EventEmitter<BrokerEvents> {
     else this.#heldBy.delete(senderId);
   }
 
-  // `receiptSeq`: this DELIVER also confirms the sender's batch of that seq (see #publish).
+  // `receiptSeq`: this broadcast also confirms the sender's batch of that seq (see #publish). A DELIVER to
+  // one client carries the receipt owed to that client, if any.
   #deliver(senderId: string, group: Group, batch: PublishBatch, receiptSeq?: Buffer): void {
     if (group.topics.length === 0) return;
     const count = group.to - group.from;
     const flags = batch.flags.slice(group.from, group.to);
-    const body = sliceLines(batch.body, batch.lines, group.from, group.to);
+    const body = forSending(sliceLines(batch.body, batch.lines, group.from, group.to));
+    const now = performance.now();
     for (const topic of group.topics) {
       this.stats.delivered += count;
-      this.#sendPub(receiptSeq === undefined ? [topic, Kind.deliver, senderId, flags, body] : [topic, Kind.deliver, senderId, flags, body, receiptSeq]);
+      if (topic === BROADCAST) this.#lastBroadcast = now;
+      else this.#lastDeliveryTo.set(topic, now);
+      const seq = receiptSeq ?? this.#takeOwed(topic);
+      this.#sendPub(seq === undefined ? [topic, Kind.deliver, senderId, flags, body] : [topic, Kind.deliver, senderId, flags, body, seq]);
+    }
+  }
+
+  // Whether `clientId` was sent a delivery lately (within ten receiptDelays, at least 10 ms): then the next
+  // one is likely to come soon enough to carry its receipt.
+  #inConversation(clientId: string): boolean {
+    const last = Math.max(this.#lastDeliveryTo.get(clientId) ?? Number.NEGATIVE_INFINITY, this.#lastBroadcast);
+    return performance.now() - last <= Math.max(10, this.#options.receiptDelay * 10);
+  }
+
+  // The receipt of `clientId`'s batch `seq` waits for a DELIVER to that client (see receiptDelay).
+  #owe(clientId: string, seq: Buffer): void {
+    const earlier = this.#owed.get(clientId);
+    if (earlier !== undefined) {
+      this.#owed.delete(clientId);
+      this.#receipt(clientId, earlier.seq, undefined);
+    }
+    this.#owed.set(clientId, { seq, due: performance.now() + this.#options.receiptDelay });
+    this.#owedTimer ??= setTimeout(() => this.#payOwed(), this.#options.receiptDelay).unref();
+  }
+
+  #takeOwed(clientId: string): Buffer | undefined {
+    if (this.#owed.size === 0) return undefined;
+    const owed = this.#owed.get(clientId);
+    if (owed === undefined) return undefined;
+    this.#owed.delete(clientId);
+    return owed.seq;
+  }
+
+  // Sends the receipts that waited receiptDelay for a DELIVER in vain; one timer, armed for the oldest left.
+  #payOwed(): void {
+    this.#owedTimer = undefined;
+    if (this.#closed) return;
+    const now = performance.now();
+    for (const [clientId, owed] of this.#owed) {
+      if (owed.due > now) {
+        this.#owedTimer = setTimeout(() => this.#payOwed(), Math.max(1, Math.ceil(owed.due - now))).unref();
+        return;
+      }
+      this.#owed.delete(clientId);
+      this.#receipt(clientId, owed.seq, undefined);
     }
   }
 
@@ -575,6 +674,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   #gone(clientId: string, why: string): void {
+    this.#takeCarried.delete(clientId);
+    this.#owed.delete(clientId);
+    this.#lastDeliveryTo.delete(clientId);
     this.#say(`client ${clientId} ${why}`);
     this.emit("client-gone", clientId);
   }
@@ -606,6 +708,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#say(error.message);
     if (!this.emit("error", error)) process.emitWarning(error);
   }
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError(name, value, "an integer >= 0");
+  return value;
 }
 
 async function bindTo(socket: zmq.Socket, address: string, portNumber: number): Promise<number> {

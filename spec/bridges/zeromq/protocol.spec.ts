@@ -143,6 +143,8 @@ describe("zeromq broker protocol: bounded registrations", () => {
 // the broker welcomed it on the pub port, with the bootId that welcome carried.
 async function registeredClient(
   broker: Broker,
+  patterns: string[] = ["none:none"],
+  features?: string,
 ): Promise<{ id: string; dealer: zmq.Dealer; heard: Buffer[][]; bootId: string; close: () => void }> {
   const id = randomBytes(8).toString("hex");
   const dealer = new zmq.Dealer({ routingId: id, linger: 0 });
@@ -160,7 +162,7 @@ async function registeredClient(
   })();
   // Slow joiner: say hello until the welcome comes back on the pub port.
   while (!heard.some((frames) => frames[1]?.toString() === "W")) {
-    await dealer.send(["H", JSON.stringify(["none:none"]), "0"]);
+    await dealer.send(features === undefined ? ["H", JSON.stringify(patterns), "0"] : ["H", JSON.stringify(patterns), "0", features]);
     await sleep(50);
   }
   const bootId = heard.find((frames) => frames[1]?.toString() === "W")?.[2]?.toString() ?? "";
@@ -296,6 +298,90 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
     publisher.bus.twitter("rc:plain", 2);
     await waitFor(() => acked === 1 && broker.stats.acked === 1 && publisher.backlog === 0, "acknowledged and confirmed");
     assert.equal(publisher.stats.retries, 0, "confirmed by its receipt, not after a timeout");
+  });
+});
+
+describe("zeromq broker protocol: a receipt rides on the next delivery to its client", () => {
+  const delivers = (heard: Buffer[][]): Buffer[][] => heard.filter((frames) => frames[1]?.toString() === "M");
+
+  it("gives a client whose HELLO has feature r, in a conversation, the receipt of its batch as the sixth frame of the next DELIVER to it", async (t) => {
+    // A long receiptDelay: within this test a receipt can only come riding on a delivery.
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 60_000 });
+    broker.on("error", () => undefined);
+    const a = await registeredClient(broker, ["pong:*"], "r");
+    const b = await registeredClient(broker, ["ping:*"], "r");
+    t.after(() => {
+      a.close();
+      b.close();
+      broker.close();
+    });
+    // a has been sent no delivery yet: a client that only publishes gets its receipt at once.
+    await a.dealer.send(["P", "1", JSON.stringify(["ping:a", "", 0]), envelopeLine("ping:a", "a/1", 1), a.bootId]);
+    const [kind, seq] = await Promise.race([a.dealer.receive(), sleep(5_000).then((): Buffer[] => [])]);
+    assert.deepEqual([kind?.toString(), seq?.toString()], ["R", "1"], "not in a conversation: the receipt at once, alone");
+    await waitFor(() => delivers(b.heard).length === 1, "b got the ping");
+    assert.equal(delivers(b.heard)[0]?.length, 5, "b owes nothing yet: no receipt rides on its delivery");
+    // b was just sent the ping: the receipt of its answer waits for the next delivery to b.
+    await b.dealer.send(["P", "7", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "b/7", 7), b.bootId]);
+    await waitFor(() => delivers(a.heard).length === 1, "a got the pong");
+    await a.dealer.send(["P", "2", JSON.stringify(["ping:a", "", 0]), envelopeLine("ping:a", "a/2", 2), a.bootId]);
+    await waitFor(() => delivers(b.heard).length === 2, "b got the second ping");
+    assert.deepEqual(
+      delivers(b.heard)[1]?.map((frame) => frame.toString()).filter((_, i) => i !== 4),
+      [b.id, "M", a.id, "0", "7"],
+      "the second ping carries the receipt of b's batch 7",
+    );
+    await b.dealer.send(["P", "8", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "b/8", 8), b.bootId]);
+    await waitFor(() => delivers(a.heard).length === 2, "a got the second pong");
+    assert.equal(delivers(a.heard)[1]?.[5]?.toString(), "2", "the second pong carries the receipt of a's batch 2");
+  });
+
+  it("sends the receipt alone once receiptDelay has passed without a delivery to its client", async (t) => {
+    // receiptDelay 1,000 ms: a stays in a conversation (sent a delivery within ten of them) through the test.
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 1_000 });
+    broker.on("error", () => undefined);
+    const a = await registeredClient(broker, ["pong:*"], "r");
+    const b = await registeredClient(broker, ["ping:*"]);
+    t.after(() => {
+      a.close();
+      b.close();
+      broker.close();
+    });
+    await b.dealer.send(["P", "1", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "b/1", 1), b.bootId]);
+    await waitFor(() => delivers(a.heard).length === 1, "a was sent a delivery");
+    await a.dealer.send(["P", "1", JSON.stringify(["ping:a", "", 0]), envelopeLine("ping:a", "a/1", 1), a.bootId]);
+    const [kind, seq, error] = await Promise.race([a.dealer.receive(), sleep(5_000).then((): Buffer[] => [])]);
+    assert.deepEqual([kind?.toString(), seq?.toString(), error?.toString()], ["R", "1", ""], "the receipt, alone, on the recv port");
+    assert.equal(delivers(b.heard).length, 1, "b got the ping");
+  });
+
+  it("lets a BrokerLink take the receipts that ride on deliveries: its batches are confirmed without a separate receipt or a retry", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 60_000 });
+    broker.on("error", () => undefined);
+    const link = await BrokerLink.connect({
+      bus: new Bus(),
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["pong:*"],
+      sendTimeout: 30_000,
+    });
+    const echo = await registeredClient(broker, ["ping:*"]);
+    t.after(async () => {
+      echo.close();
+      await link.close();
+      broker.close();
+    });
+    let pongs = 0;
+    link.bus.follow("pong:*", () => void pongs++);
+    // Whatever the link sent at start (its neighbour list) is confirmed by the first delivery to it.
+    await echo.dealer.send(["P", "1", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "e/1", 1), echo.bootId]);
+    await waitFor(() => pongs === 1 && link.backlog === 0, "the first pong, and nothing waiting");
+    link.bus.twitter("ping:a", 1);
+    await waitFor(() => delivers(echo.heard).length === 1, "the echo got the ping");
+    assert.equal(link.stats.sent, 0, "not confirmed yet");
+    await echo.dealer.send(["P", "2", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "e/2", 2), echo.bootId]);
+    await waitFor(() => link.stats.sent === 1 && pongs === 2, "the ping confirmed by the pong");
+    assert.equal(link.stats.retries, 0, "confirmed by the receipt on the pong, not by a resend");
   });
 });
 
