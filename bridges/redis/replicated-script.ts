@@ -75,14 +75,30 @@ export class ReplicatedScripts {
   readonly #watch: ReplicationWatch;
   /** Replicas the master listed when a WAIT last came back short (Infinity: WAIT as asked). */
   #short = Number.POSITIVE_INFINITY;
+  /** Calls on their way. */
+  #running = 0;
 
   constructor(client: RedisClient, watch: ReplicationWatch) {
     this.#client = client;
     this.#watch = watch;
   }
 
+  /** Whether calls are on their way (their WAIT may be blocked). */
+  get busy(): boolean {
+    return this.#running > 0;
+  }
+
   /** Runs script `name` with `args`, answering once `durability.replicas` replicas have its writes (or the wait timed out). */
   async run(name: string, args: readonly (string | number)[], durability: Durability): Promise<ReplicatedResult> {
+    this.#running++;
+    try {
+      return await this.#run(name, args, durability);
+    } finally {
+      this.#running--;
+    }
+  }
+
+  async #run(name: string, args: readonly (string | number)[], durability: Durability): Promise<ReplicatedResult> {
     const timeout = durability.timeout === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(durability.timeout));
     for (let attempt = 0; ; attempt++) {
       // The first attempt goes out even when the caller stops meanwhile (a call made before it stopped).

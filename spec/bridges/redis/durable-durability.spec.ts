@@ -1,5 +1,6 @@
 // DurableChannel against real servers: what a failover that takes writes back (asynchronous replication)
-// does to takes.
+// does to takes; with durability, on a master and a replica (standalone, `--replicaof`), what a slow
+// replica (SIGSTOP: connected, not answering) and a WAIT with no timeout do to the channel's promises.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { type TestContext, test } from "node:test";
@@ -7,7 +8,8 @@ import { Redis } from "ioredis";
 import { defineScripts, runScript } from "../../../bridges/redis/connection.js";
 import { DurableChannel, type DurableChannelOptions } from "../../../bridges/redis/durable-channel.js";
 import { DURABLE_SCRIPTS } from "../../../bridges/redis/durable-scripts.js";
-import { startRedis } from "../../helpers/redis-server.js";
+import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
+import { sleep } from "../../helpers/wait-for.js";
 
 /**
  * Registers what to close after the test, closed last first (node:test runs `t.after` hooks first first:
@@ -19,6 +21,34 @@ function closer(t: TestContext): (close: () => unknown) => void {
     for (const close of stack.reverse()) await Promise.resolve().then(close).catch(() => undefined);
   });
   return (close) => void stack.push(close);
+}
+
+/** A master and one replica in sync with it, stopped (and the replica woken first) after the test. */
+async function replicated(later: (close: () => unknown) => void): Promise<{ master: RedisServer; replica: RedisServer; admin: Redis }> {
+  const master = await startRedis({ own: true });
+  later(() => master.stop());
+  const replica = await startRedis({ own: true, args: ["--replicaof", "127.0.0.1", String(master.port)] });
+  later(async () => {
+    wake(replica);
+    await replica.stop();
+  });
+  const admin = new Redis(master.url);
+  later(() => admin.disconnect());
+  const deadline = Date.now() + 20_000;
+  while (!/slave0:[^\n]*state=online/.test(await admin.info("replication"))) {
+    if (Date.now() > deadline) throw new Error("the replica did not come online within 20 s");
+    await sleep(50);
+  }
+  return { master, replica, admin };
+}
+
+/** SIGSTOPs a server: it stays connected (its replication link is up) but answers nothing. */
+function freeze(server: RedisServer): void {
+  if (server.pid !== undefined) process.kill(server.pid, "SIGSTOP");
+}
+
+function wake(server: RedisServer): void {
+  if (server.pid !== undefined) process.kill(server.pid, "SIGCONT");
 }
 
 /** Opens channels on one prefix of their own; all are ended after the test. */
@@ -36,6 +66,67 @@ function channels(later: (close: () => unknown) => void, url: string) {
     },
   };
 }
+
+/** Whether `promise` settles within `ms` (a bound against hanging, not a speed check). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test("a slow replica (WAIT timing out while it is connected) does not cost a live worker its lease: the message it holds is neither given to another worker nor refused its reply", { timeout: 60_000 }, async (t) => {
+  const later = closer(t);
+  const { master, replica } = await replicated(later);
+  const c = channels(later, master.url);
+  const sender = await c.open("slow-sender");
+  // The WAIT (6 s) is far longer than the lease (1 s): a heartbeat waiting behind it would let the lease run out.
+  const worker = await c.open("slow", { lease: 1_000, durability: { replicas: 1, timeout: 6_000 } });
+  const other = await c.open("slow", { lease: 1_000 });
+  const sent = await sender.send("work", { to: "slow", timeout: 60_000 });
+  const task = await worker.receive({ timeout: 10_000 });
+  assert.equal(task.id, sent.id);
+  const stolen = other.receive({ timeout: 9_000 }).then(
+    (message) => message.id,
+    () => undefined,
+  );
+  freeze(replica);
+  // A write of the worker's own, waiting for a replica that answers nothing.
+  const side = await worker.send("side", { to: "nobody", timeout: 60_000 });
+  assert.equal(side.replicas, 0);
+  wake(replica);
+  assert.equal(await stolen, undefined, "the held message was not given to another worker");
+  const reply = await worker.reply(task, "done"); // NotHeldError ('queued') when the lease ran out
+  assert.equal(typeof reply.sentAt, "number");
+  const answer = await sender.receive({ timeout: 10_000 });
+  assert.deepEqual([answer.kind, answer.inReplyTo, answer.content], ["reply", sent.id, "done"]);
+  await sender.close(answer);
+});
+
+test("end() returns while a call waits for a replica with timeout Infinity (WAIT 0), and that call resolves with the replicas counted so far", { timeout: 60_000 }, async (t) => {
+  const later = closer(t);
+  const { master, replica } = await replicated(later);
+  const c = channels(later, master.url);
+  const forever = { replicas: 1, timeout: Number.POSITIVE_INFINITY };
+  const sender = await c.open("forever", { durability: forever });
+  // Durability for one send only: its WAIT holds the channel's command connection.
+  const plain = await c.open("forever-plain");
+  await sender.send("before", { to: "nobody" }); // confirmed: the replica is up
+  freeze(replica);
+  const pending = [sender.send("waits", { to: "nobody" }), plain.send("waits too", { to: "nobody", durability: forever })];
+  for (const promise of pending) promise.catch(() => {});
+  await sleep(300);
+  assert.ok(await settlesWithin(sender.end(), 20_000), "end() returned");
+  assert.ok(await settlesWithin(plain.end(), 20_000), "end() returned (durability per send)");
+  const replicas = (await Promise.all(pending)).map((sent) => sent.replicas);
+  assert.deepEqual(replicas, [0, 0]);
+  wake(replica);
+});
 
 test("a take resent after a failover lost its BLMOVE (the message back in the inbox) moves the message into the held list: when that worker dies, another one gets it", { timeout: 60_000 }, async (t) => {
   const later = closer(t);
@@ -63,3 +154,4 @@ test("a take resent after a failover lost its BLMOVE (the message back in the in
   assert.deepEqual([answer.kind, answer.inReplyTo], ["reply", sent.id]);
   await sender.close(answer);
 });
+
