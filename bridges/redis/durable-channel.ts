@@ -18,7 +18,7 @@ import { DURABLE_SCRIPTS } from "./durable-scripts.js";
 import { Batcher, MAX_BATCH } from "./script-batcher.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
-import { checkDurability, type Durability, ReplicatedScripts } from "./replicated-script.js";
+import { checkDurability, type Durability, isFailoverError, pause, ReplicatedScripts } from "./replicated-script.js";
 import { ChannelEndedError, LateReplyError, NotHeldError, RedisCommandError, ReceiveTimeoutError } from "./errors.js";
 
 /** Options of a {@link DurableChannel}. */
@@ -412,22 +412,16 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   async #pumpLoop(): Promise<void> {
     try {
       while (!this.#ended && this.#waiters.length > this.#taking) {
-        const want = Math.min(this.#waiters.length - this.#taking, MAX_BATCH);
-        if (this.#more || this.#lostMoves) {
-          // After a reconnection, a BLMOVE answer it lost is in the held list: the take looks there too.
-          const scan = this.#lostMoves;
-          this.#lostMoves = false;
-          await this.#take("", want, scan);
-          continue;
+        try {
+          if (await this.#pumpStep()) return;
+        } catch (error) {
+          // A failover refused the step (READONLY, MOVED...) or ended its BLMOVE (UNBLOCKED: a planned
+          // failover made the master a replica): the receive()s wait for the promoted master, and the
+          // next take looks in the held list, where a lost answer would have left a message.
+          if (this.#ended || !isFailoverError(error)) throw error;
+          this.#lostMoves = true;
+          await pause();
         }
-        const moved = await this.#blocking.run(this.#keys.inbox, (client) =>
-          client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", this.#blockFor() / 1000),
-        );
-        // Ended while blocked: whatever was moved meanwhile sits in the held list, which end() gives back.
-        if (this.#ended) return;
-        // Claimed even if every receive() was served meanwhile: it is kept for the next one.
-        if (moved !== null)
-          await this.#take(String(moved), Math.max(1, Math.min(this.#waiters.length - this.#taking, MAX_BATCH)), false);
       }
     } catch (error) {
       for (const waiter of this.#waiters.splice(0)) {
@@ -438,6 +432,26 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       // In the same step as the last check of the loop: a take answered later starts a new pump.
       this.#pumping = false;
     }
+  }
+
+  // One take, or one BLMOVE and a take of what it moved; true when the channel ended meanwhile.
+  async #pumpStep(): Promise<boolean> {
+    const want = Math.min(this.#waiters.length - this.#taking, MAX_BATCH);
+    if (this.#more || this.#lostMoves) {
+      // After a reconnection, a BLMOVE answer it lost is in the held list: the take looks there too.
+      const scan = this.#lostMoves;
+      this.#lostMoves = false;
+      await this.#take("", want, scan);
+      return false;
+    }
+    const moved = await this.#blocking.run(this.#keys.inbox, (client) =>
+      client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", this.#blockFor() / 1000),
+    );
+    // Ended while blocked: whatever was moved meanwhile sits in the held list, which end() gives back.
+    if (this.#ended) return true;
+    // Claimed even if every receive() was served meanwhile: it is kept for the next one.
+    if (moved !== null) await this.#take(String(moved), Math.max(1, Math.min(this.#waiters.length - this.#taking, MAX_BATCH)), false);
+    return false;
   }
 
   // How long one BLMOVE may block, in ms: a slice, or less when every waiting receive() has a timeout sooner.
