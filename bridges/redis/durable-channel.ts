@@ -362,7 +362,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // unless Redis is away: then they fail now (ioredis would keep them for a reconnection that never comes).
     // A WAIT for replicas is cut short (with timeout Infinity and no replica it would never answer): the
     // call answers with the replicas that confirmed so far.
-    if (this.#client.status === "ready") {
+    if (this.#client.status === "ready" && this.#writer.status === "ready") {
       let idle = false;
       const settled = Promise.all([this.#sends.idle(), this.#finishes.idle()]).finally(() => {
         idle = true;
