@@ -9,7 +9,7 @@ import { defineScripts, runScript } from "../../../bridges/redis/connection.js";
 import { DurableChannel, type DurableChannelOptions } from "../../../bridges/redis/durable-channel.js";
 import { DURABLE_SCRIPTS } from "../../../bridges/redis/durable-scripts.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
-import { sleep } from "../../helpers/wait-for.js";
+import { settlesWithin, sleep } from "../../helpers/wait-for.js";
 
 /**
  * Registers what to close after the test, closed last first (node:test runs `t.after` hooks first first:
@@ -65,19 +65,6 @@ function channels(later: (close: () => unknown) => void, url: string) {
       return channel;
     },
   };
-}
-
-/** Whether `promise` settles within `ms` (a bound against hanging, not a speed check). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 test("a slow replica (WAIT timing out while it is connected) does not cost a live worker its lease: the message it holds is neither given to another worker nor refused its reply", { timeout: 60_000 }, async (t) => {
