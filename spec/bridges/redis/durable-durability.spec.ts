@@ -1,12 +1,14 @@
 // DurableChannel against real servers: what a failover that takes writes back (asynchronous replication)
 // does to takes; with durability, on a master and a replica (standalone, `--replicaof`), what a slow
-// replica (SIGSTOP: connected, not answering) and a WAIT with no timeout do to the channel's promises.
+// replica (SIGSTOP: connected, not answering), a WAIT with no timeout and a payload Redis refuses do to
+// the channel's promises.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { type TestContext, test } from "node:test";
 import { Redis } from "ioredis";
 import { defineScripts, runScript } from "../../../bridges/redis/connection.js";
 import { DurableChannel, type DurableChannelOptions } from "../../../bridges/redis/durable-channel.js";
+import type { DurableMessage } from "../../../bridges/redis/durable-message.js";
 import { DURABLE_SCRIPTS } from "../../../bridges/redis/durable-scripts.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
 import { settlesWithin, sleep } from "../../helpers/wait-for.js";
@@ -24,10 +26,13 @@ function closer(t: TestContext): (close: () => unknown) => void {
 }
 
 /** A master and one replica in sync with it, stopped (and the replica woken first) after the test. */
-async function replicated(later: (close: () => unknown) => void): Promise<{ master: RedisServer; replica: RedisServer; admin: Redis }> {
-  const master = await startRedis({ own: true });
+async function replicated(
+  later: (close: () => unknown) => void,
+  args: readonly string[] = [],
+): Promise<{ master: RedisServer; replica: RedisServer; admin: Redis }> {
+  const master = await startRedis({ own: true, args });
   later(() => master.stop());
-  const replica = await startRedis({ own: true, args: ["--replicaof", "127.0.0.1", String(master.port)] });
+  const replica = await startRedis({ own: true, args: [...args, "--replicaof", "127.0.0.1", String(master.port)] });
   later(async () => {
     wake(replica);
     await replica.stop();
@@ -142,3 +147,37 @@ test("a take resent after a failover lost its BLMOVE (the message back in the in
   await sender.close(answer);
 });
 
+test("with durability, a payload Redis refuses fails its own send or reply only, and the calls around it are confirmed", { timeout: 90_000 }, async (t) => {
+  const later = closer(t);
+  // proto-max-bulk-len at its smallest: an argument over 1 MiB is a protocol error (Redis then closes the connection).
+  const { master } = await replicated(later, ["--proto-max-bulk-len", "1mb"]);
+  const c = channels(later, master.url);
+  // A generous WAIT timeout: the replica is up, so each call is confirmed unless it lags that long.
+  const durability = { replicas: 1, timeout: 15_000 };
+  const sender = await c.open("huge-sender", { durability });
+  const worker = await c.open("huge", { durability, lease: 60_000 });
+  const huge = "x".repeat(1_100_000);
+  const sends = await Promise.allSettled([
+    sender.send("before", { to: "huge", timeout: 60_000 }),
+    sender.send(huge, { to: "huge", timeout: 60_000 }),
+    sender.send("after", { to: "huge", timeout: 60_000 }),
+  ]);
+  assert.deepEqual(
+    sends.map((outcome) => (outcome.status === "fulfilled" ? outcome.value.replicas : "rejected")),
+    [1, "rejected", 1],
+  );
+  const tasks = [await worker.receive({ timeout: 30_000 }), await worker.receive({ timeout: 30_000 })];
+  assert.deepEqual(
+    tasks.map((task) => task.content),
+    ["before", "after"],
+  );
+  const [first, second] = tasks as [DurableMessage, DurableMessage];
+  const replies = await Promise.allSettled([worker.reply(first, huge), worker.reply(second, "fine")]);
+  assert.deepEqual(
+    replies.map((outcome) => outcome.status),
+    ["rejected", "fulfilled"],
+  );
+  const answer = await sender.receive({ timeout: 30_000 });
+  assert.deepEqual([answer.inReplyTo, answer.content], [second.id, "fine"]);
+  await sender.close(answer);
+});
