@@ -44,7 +44,10 @@ export interface DurableChannelOptions {
    * Wait until `replicas` replicas have each write of this channel (Redis WAIT, for at most `timeout` ms)
    * before answering it: sends, replies, closes and takes. With `replicas >= 1` confirmed, a failover
    * takes back nothing this channel was told had happened (see the README). Default `{ replicas: 0 }`:
-   * the master's acknowledgement only. `send()` may override it per message.
+   * the master's acknowledgement only. `send()` may override it per message. With `replicas >= 1` the
+   * channel opens a third connection for these writes (a WAIT holds its connection): the heartbeat and
+   * the sweep never wait behind a WAIT, and `end()` cuts the WAITs on their way short (those calls answer
+   * with the replicas that confirmed so far).
    */
   durability?: Durability;
 }
@@ -64,7 +67,8 @@ export interface DurableSendOptions {
    * Wait until `replicas` replicas have the message (Redis WAIT), for at most `timeout` ms, before
    * resolving; `SentMessage.replicas` says how many confirmed. Default: the channel's `durability`, else
    * `{ replicas: 0 }` (the master's acknowledgement only: replication is asynchronous, so a failover can
-   * lose the last messages).
+   * lose the last messages). On a channel without channel-wide durability this send's WAIT holds the
+   * channel's command connection, heartbeat included: keep its timeout well under the lease.
    */
   durability?: Durability;
 }
