@@ -9,7 +9,7 @@ export const BLOCK_SLICE = 1_000;
  * The connection a command on `key` goes out on: the client itself, or on a Cluster the connection to
  * the master that serves the key's slot now (`undefined` before the slots are known).
  */
-function connectionFor(client: RedisClient, key: string): Redis | undefined {
+export function connectionFor(client: RedisClient, key: string): Redis | undefined {
   if (!isCluster(client)) return client;
   const node = client.slots[hashSlot(key)]?.[0];
   if (node === undefined) return undefined;

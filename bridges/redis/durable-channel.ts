@@ -3,7 +3,7 @@ import { EventEmitter } from "eventemitter3";
 import type { Redis } from "ioredis";
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
-import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
+import { BLOCK_SLICE, BlockingClient, connectionFor } from "./blocking-client.js";
 import {
   closeClient,
   defineScripts,
@@ -18,7 +18,7 @@ import { DURABLE_SCRIPTS } from "./durable-scripts.js";
 import { Batcher, MAX_BATCH } from "./script-batcher.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
-import { checkDurability, type Durability, ReplicatedScripts } from "./replicated-script.js";
+import { checkDurability, type Durability, isFailoverError, pause, ReplicatedScripts } from "./replicated-script.js";
 import { ChannelEndedError, LateReplyError, NotHeldError, RedisCommandError, ReceiveTimeoutError } from "./errors.js";
 
 /** Options of a {@link DurableChannel}. */
@@ -44,7 +44,10 @@ export interface DurableChannelOptions {
    * Wait until `replicas` replicas have each write of this channel (Redis WAIT, for at most `timeout` ms)
    * before answering it: sends, replies, closes and takes. With `replicas >= 1` confirmed, a failover
    * takes back nothing this channel was told had happened (see the README). Default `{ replicas: 0 }`:
-   * the master's acknowledgement only. `send()` may override it per message.
+   * the master's acknowledgement only. `send()` may override it per message. With `replicas >= 1` the
+   * channel opens a third connection for these writes (a WAIT holds its connection): the heartbeat and
+   * the sweep never wait behind a WAIT, and `end()` cuts the WAITs on their way short (those calls answer
+   * with the replicas that confirmed so far).
    */
   durability?: Durability;
 }
@@ -64,7 +67,8 @@ export interface DurableSendOptions {
    * Wait until `replicas` replicas have the message (Redis WAIT), for at most `timeout` ms, before
    * resolving; `SentMessage.replicas` says how many confirmed. Default: the channel's `durability`, else
    * `{ replicas: 0 }` (the master's acknowledgement only: replication is asynchronous, so a failover can
-   * lose the last messages).
+   * lose the last messages). On a channel without channel-wide durability this send's WAIT holds the
+   * channel's command connection, heartbeat included: keep its timeout well under the lease.
    */
   durability?: Durability;
 }
@@ -120,8 +124,18 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #outageGap: number;
   /** Replicas every write waits for (none: undefined). */
   readonly #durability: Durability | undefined;
-  /** Closes of this channel's command connections (on a Cluster, of each node's) so far. */
+  /** Closes of the connections scripts with durability go out on (on a Cluster, of each node's) so far. */
   #closes = 0;
+  /**
+   * The client scripts with durability go out on: with channel-wide durability a connection of its own,
+   * because a WAIT holds its connection until the replicas confirm (or its timeout), and the heartbeat
+   * and the sweep must not wait behind it (a slow replica would let this receiver's lease run out).
+   */
+  readonly #writer: RedisClient;
+  /** The connection name of {@link #writer} (CLIENT UNBLOCK finds its WAITs by it at end()). */
+  readonly #writerName: string;
+  /** A connection that no WAIT holds, for CLIENT UNBLOCK at end(): the blocking one when the writer is the command connection. */
+  readonly #control: RedisClient;
   /** Runs the scripts with durability (WAIT behind each). */
   readonly #replicated: ReplicatedScripts;
   readonly #ready: Promise<void>;
@@ -201,14 +215,20 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Commands wait through a Redis restart instead of failing: nothing acknowledged is given up.
     this.#client = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable:${this.consumer}` });
     defineScripts(this.#client, DURABLE_SCRIPTS);
+    this.#writerName = `berrymq-durable${this.#durability === undefined ? "" : "-wait"}:${this.consumer}`;
+    this.#writer =
+      this.#durability === undefined
+        ? this.#client
+        : openClient(connection, { maxRetriesPerRequest: null, connectionName: this.#writerName });
+    if (this.#writer !== this.#client) defineScripts(this.#writer, DURABLE_SCRIPTS);
     // A write answered on a connection that then closed may have been lost with its master: with
-    // durability, runScriptReplicated makes it again when a close came while it was on its way.
+    // durability, ReplicatedScripts makes it again when a close came while it was on its way.
     const closed = (): void => {
       this.#closes++;
     };
-    this.#client.on("close", closed);
-    if (isCluster(this.#client)) this.#client.on("+node", (node: Redis) => node.on("close", closed));
-    this.#replicated = new ReplicatedScripts(this.#client, {
+    this.#writer.on("close", closed);
+    if (isCluster(this.#writer)) this.#writer.on("+node", (node: Redis) => node.on("close", closed));
+    this.#replicated = new ReplicatedScripts(this.#writer, {
       epoch: () => this.#closes,
       checkStillWanted: () => this.#checkOpen(),
     });
@@ -225,6 +245,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       connectionName: `berrymq-durable-block:${this.consumer}`,
     });
     this.#blocking = new BlockingClient(blocking, this.#client);
+    // The pump (the blocking connection's only user) is stopped before end() unblocks WAITs.
+    this.#control = this.#writer === this.#client ? blocking : this.#client;
     // A BLMOVE answer lost with its connection left the message in the held list: the next take looks
     // there. A Cluster client emits "close" only when it ends: the connection to each node tells of its own.
     const lost = (): void => {
@@ -233,7 +255,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     blocking.on("close", lost);
     if (isCluster(blocking)) blocking.on("+node", (node: Redis) => node.on("close", lost));
     // Commands wait out an outage (they are not failed), so losing the connection is reported here.
-    reportOutages(`durable channel "${name}"`, [this.#client, blocking], (error) => this.#report(error));
+    const clients = this.#writer === this.#client ? [this.#client, blocking] : [this.#client, blocking, this.#writer];
+    reportOutages(`durable channel "${name}"`, clients, (error) => this.#report(error));
     this.#ready = this.#heartbeat();
     this.#ready.catch(() => {});
     this.#timer = setInterval(() => void this.#tick(), sweepInterval);
@@ -333,14 +356,27 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // With Redis away no CLIENT UNBLOCK can reach it, and ioredis keeps a blocked command for the
     // reconnection (closing the connection does not fail it): the pump is left behind then. What its
     // BLMOVE moves stays in the held list, which the sweep gives back once this receiver's lease ran out.
+    // A take of the pump may wait for replicas too (below).
     while (this.#pumping && this.#client.status === "ready") {
       await this.#blocking.unblock();
+      await this.#unblockWaits();
       await Promise.race([this.#pump, new Promise((resolve) => setTimeout(resolve, 5))]);
     }
     // Sends and finishes called before end() still go out (behind the one on its way) and are answered,
     // unless Redis is away: then they fail now (ioredis would keep them for a reconnection that never comes).
-    if (this.#client.status === "ready") await Promise.all([this.#sends.idle(), this.#finishes.idle()]);
-    else {
+    // A WAIT for replicas is cut short (with timeout Infinity and no replica it would never answer): the
+    // call answers with the replicas that confirmed so far.
+    if (this.#client.status === "ready" && this.#writer.status === "ready") {
+      let idle = false;
+      const settled = Promise.all([this.#sends.idle(), this.#finishes.idle()]).finally(() => {
+        idle = true;
+      });
+      while (!idle && this.#writer.status === "ready") {
+        await this.#unblockWaits();
+        await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 5))]);
+      }
+      await settled;
+    } else {
       const error = new ChannelEndedError(this.name);
       this.#sends.fail(error);
       this.#finishes.fail(error);
@@ -352,7 +388,26 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       this.#report(new RedisCommandError("releasing held messages at end", error));
     }
     await this.#blocking.close();
+    if (this.#writer !== this.#client) await closeClient(this.#writer);
     await closeClient(this.#client);
+  }
+
+  // Makes the WAITs of this channel's calls answer now (CLIENT UNBLOCK: a WAIT returns the replicas that
+  // confirmed so far), on the node serving this channel's keys; their connections are found by name.
+  async #unblockWaits(): Promise<void> {
+    if (!this.#replicated.busy) return;
+    const control = connectionFor(this.#control, this.#keys.deadlines);
+    if (control === undefined || control.status !== "ready") return;
+    try {
+      const list = String(await control.client("LIST"));
+      for (const line of list.split("\n")) {
+        const fields = new Map(line.split(" ").map((field) => field.split("=", 2) as [string, string]));
+        const id = fields.get("id");
+        if (fields.get("name") === this.#writerName && id !== undefined && fields.get("cmd") === "wait") await control.client("UNBLOCK", id);
+      }
+    } catch {
+      // Redis went away: the calls wait for it, or fail when the connections close below.
+    }
   }
 
   // Serves waiting receive()s, one call at a time: as many as wait in one take while the inbox has more,
@@ -361,22 +416,16 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   async #pumpLoop(): Promise<void> {
     try {
       while (!this.#ended && this.#waiters.length > this.#taking) {
-        const want = Math.min(this.#waiters.length - this.#taking, MAX_BATCH);
-        if (this.#more || this.#lostMoves) {
-          // After a reconnection, a BLMOVE answer it lost is in the held list: the take looks there too.
-          const scan = this.#lostMoves;
-          this.#lostMoves = false;
-          await this.#take("", want, scan);
-          continue;
+        try {
+          if (await this.#pumpStep()) return;
+        } catch (error) {
+          // A failover refused the step (READONLY, MOVED...) or ended its BLMOVE (UNBLOCKED: a planned
+          // failover made the master a replica): the receive()s wait for the promoted master, and the
+          // next take looks in the held list, where a lost answer would have left a message.
+          if (this.#ended || !isFailoverError(error)) throw error;
+          this.#lostMoves = true;
+          await pause();
         }
-        const moved = await this.#blocking.run(this.#keys.inbox, (client) =>
-          client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", this.#blockFor() / 1000),
-        );
-        // Ended while blocked: whatever was moved meanwhile sits in the held list, which end() gives back.
-        if (this.#ended) return;
-        // Claimed even if every receive() was served meanwhile: it is kept for the next one.
-        if (moved !== null)
-          await this.#take(String(moved), Math.max(1, Math.min(this.#waiters.length - this.#taking, MAX_BATCH)), false);
       }
     } catch (error) {
       for (const waiter of this.#waiters.splice(0)) {
@@ -387,6 +436,26 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       // In the same step as the last check of the loop: a take answered later starts a new pump.
       this.#pumping = false;
     }
+  }
+
+  // One take, or one BLMOVE and a take of what it moved; true when the channel ended meanwhile.
+  async #pumpStep(): Promise<boolean> {
+    const want = Math.min(this.#waiters.length - this.#taking, MAX_BATCH);
+    if (this.#more || this.#lostMoves) {
+      // After a reconnection, a BLMOVE answer it lost is in the held list: the take looks there too.
+      const scan = this.#lostMoves;
+      this.#lostMoves = false;
+      await this.#take("", want, scan);
+      return false;
+    }
+    const moved = await this.#blocking.run(this.#keys.inbox, (client) =>
+      client.blmove(this.#keys.inbox, this.#keys.held, "LEFT", "RIGHT", this.#blockFor() / 1000),
+    );
+    // Ended while blocked: whatever was moved meanwhile sits in the held list, which end() gives back.
+    if (this.#ended) return true;
+    // Claimed even if every receive() was served meanwhile: it is kept for the next one.
+    if (moved !== null) await this.#take(String(moved), Math.max(1, Math.min(this.#waiters.length - this.#taking, MAX_BATCH)), false);
+    return false;
   }
 
   // How long one BLMOVE may block, in ms: a slice, or less when every waiting receive() has a timeout sooner.

@@ -136,6 +136,13 @@ local function take(consumer, channel, given, retain, token, want, scan, t)
     end
     local m = P .. 'm:' .. id
     local f = redis.call('HMGET', m, 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
+    if f[1] == 'queued' and id == given and not redis.call('LPOS', held, id, 'RANK', -1) then
+      -- The BLMOVE that gave this id was taken back by a failover (the promoted replica never had it) and
+      -- the take was resent: the id is in the inbox again. Moved as BLMOVE would have, or a take from the
+      -- inbox would drop it as another's, and a death of this receiver would requeue nothing.
+      redis.call('LREM', inbox, 1, id)
+      redis.call('RPUSH', held, id)
+    end
     if f[1] == 'queued' then
       local deadline = tonumber(f[9])
       if deadline > 0 and t >= deadline then

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration } from "../../lib/long-timer.js";
-import type { RedisClient } from "./connection.js";
+import type { Cluster } from "ioredis";
+import { isCluster, type RedisClient } from "./connection.js";
 
 /**
  * How many replicas must have a write before it is acknowledged (Redis `WAIT`), and for how long to wait
@@ -28,10 +29,12 @@ export interface ReplicationWatch {
 // Pause between two attempts while a master fails over, in ms (as the Cluster client's own retries).
 const RETRY_PAUSE = 100;
 
-// Replies that mean "this node cannot run it now, another one will soon" (a failover in progress), and
-// ioredis's errors for a connection lost under a call (a pipeline answered in part is aborted, not resent).
+// Replies that mean "this node cannot run it now, another one will soon" (a failover in progress: also a
+// blocked command or WAIT ended because its master was made a replica, and a WAIT sent to a master made
+// a replica before the client learned of it), and ioredis's errors for a connection lost under a call
+// (a pipeline answered in part is aborted, not resent).
 const FAILOVER_REPLIES =
-  /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|MASTERDOWN|NOREPLICAS)\b|^Connection is closed|^Command aborted due to connection close|^Node is disconnected|^Too many Cluster redirections|^Cluster isn't ready|^Stream isn't writeable/;
+  /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|MASTERDOWN|NOREPLICAS)\b|^UNBLOCKED force unblock|^ERR WAIT cannot be used with replica|^Connection is closed|^Command aborted due to connection close|^Node is disconnected|^Too many Cluster redirections|^Cluster isn't ready|^Stream isn't writeable/;
 
 /** Whether `error` is one a failover causes (the call can be made again on the promoted master). */
 export function isFailoverError(error: unknown): boolean {
@@ -75,14 +78,30 @@ export class ReplicatedScripts {
   readonly #watch: ReplicationWatch;
   /** Replicas the master listed when a WAIT last came back short (Infinity: WAIT as asked). */
   #short = Number.POSITIVE_INFINITY;
+  /** Calls on their way. */
+  #running = 0;
 
   constructor(client: RedisClient, watch: ReplicationWatch) {
     this.#client = client;
     this.#watch = watch;
   }
 
+  /** Whether calls are on their way (their WAIT may be blocked). */
+  get busy(): boolean {
+    return this.#running > 0;
+  }
+
   /** Runs script `name` with `args`, answering once `durability.replicas` replicas have its writes (or the wait timed out). */
   async run(name: string, args: readonly (string | number)[], durability: Durability): Promise<ReplicatedResult> {
+    this.#running++;
+    try {
+      return await this.#run(name, args, durability);
+    } finally {
+      this.#running--;
+    }
+  }
+
+  async #run(name: string, args: readonly (string | number)[], durability: Durability): Promise<ReplicatedResult> {
     const timeout = durability.timeout === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(durability.timeout));
     for (let attempt = 0; ; attempt++) {
       // The first attempt goes out even when the caller stops meanwhile (a call made before it stopped).
@@ -112,7 +131,13 @@ export class ReplicatedScripts {
       const [[scriptError, result] = [null, undefined], [checkError, check] = [null, undefined]] = results ?? [];
       if (scriptError !== null && !isFailoverError(scriptError)) throw scriptError;
       if (checkError !== null && !isFailoverError(checkError)) throw checkError;
-      if (results === null || scriptError !== null || checkError !== null) continue;
+      if (results === null || scriptError !== null || checkError !== null) {
+        // A Cluster follows MOVED for a pipeline only when every reply in it is one: with the WAIT refused
+        // by the master made a replica (a planned failover), it would send the pair there again forever.
+        if (isCluster(this.#client) && [scriptError, checkError].some((error) => MOVED_OR_REPLICA.test(error?.message ?? "")))
+          await refreshSlots(this.#client);
+        continue;
+      }
       // What the master said of its replicas holds whichever connection it came on.
       let replicas = 0;
       if (waits) {
@@ -130,6 +155,15 @@ export class ReplicatedScripts {
   }
 }
 
-function pause(): Promise<void> {
+// Replies that say the slot is served by another node now (or this node is a replica now).
+const MOVED_OR_REPLICA = /^(MOVED|ASK)\b|^ERR WAIT cannot be used with replica/;
+
+/** Resolves once the Cluster client read again which node serves which slot (or failed to). */
+function refreshSlots(cluster: Cluster): Promise<void> {
+  return new Promise((resolve) => cluster.refreshSlotsCache(() => resolve()));
+}
+
+/** Waits the pause between two attempts while a master fails over. */
+export function pause(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE));
 }

@@ -84,7 +84,59 @@ describe("redis cluster: durable channel", () => {
     // One node's connection is cut: the Cluster client itself stays up (and emits no "close").
     await assertLostMoveRecovered(client, prefix, sender, worker);
   });
+
+  it("a planned failover (CLUSTER FAILOVER: the master made a replica while a worker blocks on it) rejects no receive() and no send() with durability", async (t) => {
+    const prefix = `planned-${randomUUID()}:{durable}:`;
+    const durability = { replicas: 1, timeout: 2_000 };
+    const open: DurableChannel[] = [];
+    t.after(() => Promise.all(open.map((channel) => channel.end())));
+    for (const name of ["planned-sender", "planned"]) {
+      const channel = await DurableChannel.open(name, { connection: connection(), prefix, durability });
+      channel.on("error", () => {});
+      open.push(channel);
+    }
+    const [sender, worker] = open as [DurableChannel, DurableChannel];
+    const master = await cluster.masterOf(prefix);
+    const replica = await syncedReplicaOf(master);
+    const pending = worker.receive({ timeout: 60_000 });
+    pending.catch(() => {});
+    // Its BLMOVE blocks on the master.
+    const blocked = async (): Promise<boolean> =>
+      withClient(master.port, async (client) => /name=berrymq-durable-block:\S+ [^\n]*cmd=blmove/.test(String(await client.client("LIST"))));
+    while (!(await blocked())) await sleep(50);
+    await withClient(replica, (client) => client.cluster("FAILOVER"));
+    while ((await cluster.masterOf(prefix)).port === master.port) await sleep(100);
+    // The sender's client still sends to the old master: MOVED for the script, "ERR WAIT cannot be used
+    // with replica instances" for its WAIT (a pipeline ioredis does not follow): rejected, or sent there
+    // again forever, before the fix.
+    const sent = await sender.send("after", { to: "planned", timeout: 30_000 });
+    const task = await pending; // "UNBLOCKED force unblock from blocking operation" before the fix
+    assert.equal(task.id, sent.id);
+    await worker.reply(task, "done");
+    const answer = await sender.receive({ timeout: 30_000 });
+    assert.deepEqual([answer.kind, answer.inReplyTo], ["reply", sent.id]);
+    await sender.close(answer);
+    await cluster.waitHealthy();
+  });
 });
+
+/** The port of a replica of `master` whose replication link is up (waits up to 30 s for one). */
+async function syncedReplicaOf(master: RedisServer): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ports = await withClient(master.port, async (client) => {
+      const id = String(await client.cluster("MYID"));
+      const nodes = String(await client.cluster("NODES")).split("\n");
+      return nodes.filter((line) => line.split(" ")[3] === id).map((line) => Number(/:(\d+)@/.exec(line)?.[1]));
+    }).catch(() => []);
+    for (const port of ports) {
+      const info = await withClient(port, (replica) => replica.info("replication")).catch(() => "");
+      if (info.includes("master_link_status:up")) return port;
+    }
+    if (Date.now() > deadline) throw new Error(`no replica of 127.0.0.1:${master.port} synced within 30 s`);
+    await sleep(100);
+  }
+}
 
 describe("redis cluster: what users configure", () => {
   it("computes the hash slot Redis does, and prefixInSlots puts 3 prefixes on 3 masters (DurableChannel.node() tells)", async () => {

@@ -9,7 +9,7 @@ import { DURABLE_SCRIPTS } from "../../../bridges/redis/durable-scripts.js";
 import { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError } from "../../../bridges/redis/errors.js";
 import { InvalidArgumentError } from "../../../lib/errors.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
-import { sleep } from "../../helpers/wait-for.js";
+import { settlesWithin, sleep } from "../../helpers/wait-for.js";
 import { assertLostMoveRecovered, killBlockingConnection } from "./blocking-connection.js";
 import { runFixture } from "./fixtures/run-fixture.js";
 
@@ -103,18 +103,6 @@ async function outcomesOf(sender: DurableChannel, acknowledged: ReadonlySet<stri
   return outcomes;
 }
 
-/** Whether `promise` settles within `ms` (a bound against hanging, not a speed check). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe("DurableChannel", () => {
   it("sends, receives, replies and closes (muppet's round trip)", async () => {
