@@ -119,8 +119,9 @@ interface Unacked {
   readonly seq: number;
   readonly sentAt: number;
   readonly timeout: number;
-  readonly resolve: () => void;
+  readonly resolve: (value?: unknown) => void;
   readonly reject: (error: Error) => void;
+  readonly recover: ((error: Error) => Promise<unknown>) | undefined;
 }
 
 /** Microtask turns an acknowledgement waits for a batch of this side to ride on before it goes alone. */
@@ -259,11 +260,12 @@ export class LinkStream {
    * Version 2: sends a link's batch of envelopes; resolves once the far side has acknowledged it (the
    * envelopes it then refuses go to `onRefused`). Rejects with StreamClosedError when the stream closes
    * first (the batch may or may not have been taken: the caller sends it again, the far side drops what
-   * it took by messageId), or with RemoteError when the far side refused the whole batch. `undefined` when
-   * the stream cannot take it (closed, version 1, or a frame larger than the far side takes): the caller
-   * then POSTs it.
+   * it took by messageId), or with RemoteError when the far side refused the whole batch; given `recover`,
+   * it settles instead as what `recover` makes of that error (the caller's fallback, without a `then` of
+   * its own per batch). `undefined` when the stream cannot take it (closed, version 1, or a frame larger
+   * than the far side takes): the caller then POSTs it.
    */
-  sendBatch(envelopes: readonly unknown[], timeout: number): Promise<void> | undefined {
+  sendBatch(envelopes: readonly unknown[], timeout: number, recover?: (error: Error) => Promise<unknown>): Promise<unknown> | undefined {
     if (this.#closed || this.#version !== 2) return undefined;
     const seq = this.#sent + 1;
     // The acknowledgement due, if any, rides on the batch.
@@ -272,8 +274,8 @@ export class LinkStream {
     if (!fits(frame, this.#options.farMaxFrame)) return undefined;
     this.#sent = seq;
     if (this.#ackDue) this.#acknowledgementSent();
-    return new Promise<void>((resolve, reject) => {
-      this.#unacked.push({ seq, sentAt: performance.now(), timeout, resolve, reject });
+    return new Promise<unknown>((resolve, reject) => {
+      this.#unacked.push({ seq, sentAt: performance.now(), timeout, resolve, reject, recover });
       if (this.#ackTimer === undefined) this.#armAckTimer(timeout);
       this.#write2(frame);
     });
@@ -308,7 +310,7 @@ export class LinkStream {
       waiting.reject(error);
     }
     if (this.#ackTimer !== undefined) clearTimeout(this.#ackTimer);
-    for (const unacked of this.#unacked.splice(0)) unacked.reject(error);
+    for (const unacked of this.#unacked.splice(0)) failBatch(unacked, error);
     // What was acknowledged is delivered now, in order, before anything can come another way (the far
     // side sends the rest again, by POST or on a new stream).
     const acknowledged = this.#deliveries.filter((delivery) => delivery.seq <= this.#acknowledged);
@@ -373,7 +375,7 @@ export class LinkStream {
     }
     this.#unacked.shift();
     const { code, message, data } = f[1];
-    failed.reject(new RemoteError("berrymq.sendAll", code, message, data));
+    failBatch(failed, new RemoteError("berrymq.sendAll", code, message, data));
     return `the far side refused batch ${failed.seq} as a whole`;
   }
 
@@ -567,6 +569,19 @@ export class LinkStream {
     if (this.#socket.writableLength > 4 * Math.max(this.#options.maxFrame, this.#options.farMaxFrame)) {
       this.close("the far side reads nothing");
     }
+  }
+}
+
+// A batch that was not acknowledged: rejected, or settled as its sender's recovery from the error.
+function failBatch(unacked: Unacked, error: Error): void {
+  if (unacked.recover === undefined) {
+    unacked.reject(error);
+    return;
+  }
+  try {
+    unacked.resolve(unacked.recover(error));
+  } catch (thrown) {
+    unacked.reject(thrown as Error);
   }
 }
 
