@@ -92,7 +92,10 @@ interface Round {
   cpu: number;
 }
 
-const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? 0;
+// A declaration, not a const: main() runs from the top of the module, before consts below it exist.
+function median(values: number[]): number {
+  return values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? 0;
+}
 
 // Throughput and CPU of the median round; p50 and p99 over every round's latencies.
 function summary(rounds: readonly Round[]): Result {

@@ -456,7 +456,10 @@ export class LinkStream {
     if (this.#ackDue && !this.#ackQueued) {
       this.#ackQueued = true;
       this.#ackTurns = 0;
-      void RESOLVED.then(this.#ackLater);
+      // While a batch is delivered in parts, its next part (the next turn of the loop) sends answers
+      // the acknowledgement can ride on: it waits for them, as it always did.
+      if (this.#deliveries.length > 0) setImmediate(this.#flushAck);
+      else void RESOLVED.then(this.#ackLater);
     }
   }
 
