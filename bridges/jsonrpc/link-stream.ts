@@ -151,7 +151,8 @@ interface Waiting {
  * delivered to the bus or held to be delivered in order, whatever becomes of the stream). Envelopes the
  * bus refused come back in a later frame as `"r": [[batch, index, error], …]`. An acknowledgement rides
  * on the next batch written the other way (`{"a": 5, "b": 8, "e": […]}`); with none to ride on, it goes
- * alone at the end of the event-loop turn. A batch leaves at once, so the answer to a request is written
+ * alone after a few microtask turns (at the end of the event-loop turn while a batch is being delivered in
+ * parts: the next part's answers carry it). A batch leaves at once, so the answer to a request is written
  * as soon as it exists. A large batch is delivered in parts, one per turn, and acknowledged before its
  * end while few batches wait, so both processes work at once. A batch refused as a whole (a lost token)
  * is answered `{"a": n - 1, "f": [n, error]}`: the sender closes the stream and retries it by POST, which
@@ -183,8 +184,8 @@ export class LinkStream {
   #ackTimer: NodeJS.Timeout | undefined;
   // Version 2, taking: the last batch received, the last taken (checked, to be delivered), the last
   // acknowledged, those still to deliver (the first being delivered), whether an acknowledgement (and
-  // refusals) must be written, whether one is queued for the end of the turn, and whether the far side's
-  // batches are refused from now on.
+  // refusals) must be written, whether a lone one is queued (and how many microtask turns it waited),
+  // and whether the far side's batches are refused from now on.
   #received = 0;
   #accepted = 0;
   #acknowledged = 0;
@@ -444,7 +445,7 @@ export class LinkStream {
 
   // Acknowledges every batch received that is delivered, or among the first ACKNOWLEDGED_AHEAD waiting
   // (the rest wait for room: the far side's link sends nothing more meanwhile). Written with this side's
-  // next batch, or alone at the end of the turn.
+  // next batch, or alone (see #ackLater).
   #acknowledge(): void {
     if (this.#closed) return;
     const waiting = this.#deliveries;
