@@ -3,6 +3,7 @@
 // moleculer has one (TCP transporter for the direct case, Redis transporter for Redis; none for ZeroMQ).
 // Throughput and p50/p99 latency, all in one run. Each pair has its own bus/broker on both sides.
 import { spawn } from "node:child_process";
+import { loadavg } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ServiceBroker } from "moleculer";
@@ -69,30 +70,50 @@ async function child(config: ChildConfig): Promise<void> {
     await broker.start();
   }
   process.stdout.write("ready\n");
-  createInterface({ input: process.stdin }).on("close", () => process.exit(0));
+  // "cpu": the parent asks for this process's CPU time, to count the CPU a round trip costs both sides.
+  createInterface({ input: process.stdin })
+    .on("line", (line) => {
+      if (line === "cpu") process.stdout.write(`${JSON.stringify(process.cpuUsage())}\n`);
+    })
+    .on("close", () => process.exit(0));
 }
 
 interface Result {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU time (user + system) of both processes per request, µs: the median round's. */
+  cpu: number;
 }
 
 interface Round {
   perSecond: number;
   latencies: number[];
+  cpu: number;
 }
 
-// Throughput of the median round; p50 and p99 over every round's latencies.
+// A declaration, not a const: main() runs from the top of the module, before consts below it exist.
+function median(values: number[]): number {
+  return values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? 0;
+}
+
+// Throughput and CPU of the median round; p50 and p99 over every round's latencies.
 function summary(rounds: readonly Round[]): Result {
-  const rates = rounds.map((round) => round.perSecond).sort((a, b) => a - b);
   const latencies = rounds.flatMap((round) => round.latencies).sort((a, b) => a - b);
   const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { perSecond: rates[Math.floor((rates.length - 1) / 2)] ?? 0, p50: at(0.5), p99: at(0.99) };
+  return {
+    perSecond: median(rounds.map((round) => round.perSecond)),
+    p50: at(0.5),
+    p99: at(0.99),
+    cpu: median(rounds.map((round) => round.cpu)),
+  };
 }
 
-// `count` calls, `inFlight` at a time; latency of each call in ms.
-async function run(call: (i: number) => Promise<unknown>, inFlight: number, count: number): Promise<Round> {
+// This process's and the child's CPU time (µs, user + system), read together.
+type CpuReader = () => Promise<number>;
+
+// `count` calls, `inFlight` at a time; latency of each call in ms, CPU of both processes per call in µs.
+async function run(call: (i: number) => Promise<unknown>, inFlight: number, count: number, cpu: CpuReader): Promise<Round> {
   const latencies: number[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -105,10 +126,12 @@ async function run(call: (i: number) => Promise<unknown>, inFlight: number, coun
     }
   };
   globalThis.gc?.();
+  const cpuBefore = await cpu();
   const started = performance.now();
   await Promise.all(Array.from({ length: inFlight }, worker));
   const seconds = (performance.now() - started) / 1_000;
-  return { perSecond: count / seconds, latencies };
+  const cpuAfter = await cpu();
+  return { perSecond: count / seconds, latencies, cpu: (cpuAfter - cpuBefore) / count };
 }
 
 async function main(): Promise<void> {
@@ -127,7 +150,18 @@ async function main(): Promise<void> {
   const proc = spawn(process.execPath, ["--import", "tsx", "--expose-gc", fileURLToPath(import.meta.url), "--child", JSON.stringify(config)], {
     stdio: ["pipe", "pipe", "inherit"],
   });
-  await new Promise<void>((resolve) => createInterface({ input: proc.stdout }).once("line", () => resolve()));
+  const lines = createInterface({ input: proc.stdout });
+  const waiting: ((line: string) => void)[] = [];
+  lines.on("line", (line) => waiting.shift()?.(line));
+  const nextLine = (): Promise<string> => new Promise((resolve) => waiting.push(resolve));
+  await nextLine();
+  const cpu: CpuReader = async () => {
+    proc.stdin.write("cpu\n");
+    const child = JSON.parse(await nextLine()) as NodeJS.CpuUsage;
+    const own = process.cpuUsage();
+    return own.user + own.system + child.user + child.system;
+  };
+  const loadBefore = loadavg()[0] ?? 0;
   const redisBus = new Bus({ id: "ask-redis" });
   const redisLink = await RedisLink.connect({ bus: redisBus, connection: redis.url, prefix: "bench-rq:", importFilters: "followers" });
   const zmqBus = new Bus({ id: "ask-zmq" });
@@ -158,20 +192,20 @@ async function main(): Promise<void> {
     }
   }
   const rows: string[][] = [];
-  const fmt = (r: Result): string[] => [Math.round(r.perSecond).toLocaleString("en-US"), r.p50.toFixed(2), r.p99.toFixed(2)];
+  const fmt = (r: Result): string[] => [Math.round(r.perSecond).toLocaleString("en-US"), r.p50.toFixed(2), r.p99.toFixed(2), r.cpu.toFixed(0)];
   for (const [name, berry, peerName, peer] of pairs) {
     for (const inFlight of [1, 64]) {
       const count = COUNTS[inFlight] as number;
       const warmup = WARMUP[inFlight] as number;
-      await run(berry, inFlight, warmup);
-      if (peer !== undefined) await run(peer, inFlight, warmup);
+      await run(berry, inFlight, warmup, cpu);
+      if (peer !== undefined) await run(peer, inFlight, warmup, cpu);
       const berryRounds: Round[] = [];
       const peerRounds: Round[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         // Which goes first alternates too.
-        if (peer !== undefined && round % 2 === 1) peerRounds.push(await run(peer, inFlight, count));
-        berryRounds.push(await run(berry, inFlight, count));
-        if (peer !== undefined && round % 2 === 0) peerRounds.push(await run(peer, inFlight, count));
+        if (peer !== undefined && round % 2 === 1) peerRounds.push(await run(peer, inFlight, count, cpu));
+        berryRounds.push(await run(berry, inFlight, count, cpu));
+        if (peer !== undefined && round % 2 === 0) peerRounds.push(await run(peer, inFlight, count, cpu));
       }
       const b = summary(berryRounds);
       const m = peer === undefined ? undefined : summary(peerRounds);
@@ -180,18 +214,19 @@ async function main(): Promise<void> {
         String(inFlight),
         ...fmt(b),
         peerName,
-        ...(m === undefined ? ["–", "–", "–", "–", "–"] : [...fmt(m), `${(b.perSecond / m.perSecond).toFixed(2)}×`, `${(b.p99 / m.p99).toFixed(2)}×`]),
+        ...(m === undefined ? ["–", "–", "–", "–", "–", "–"] : [...fmt(m), `${(b.perSecond / m.perSecond).toFixed(2)}×`, `${(b.p99 / m.p99).toFixed(2)}×`]),
       ]);
     }
   }
-  console.log(`machine: ${machine()}; redis-server on port ${redis.port}`);
+  const load = (n: number): string => n.toFixed(2);
+  console.log(`machine: ${machine()}; redis-server on port ${redis.port}; ${new Date().toISOString()}; load average ${load(loadBefore)} → ${load(loadavg()[0] ?? 0)}`);
   console.log(
     LEGACY
       ? "legacy method: one round of 2,000 (1 in flight) / 20,000 (64) after a warm-up of 1,000"
-      : `${ROUNDS} alternating rounds of ${COUNTS[1]} (1 in flight) / ${COUNTS[64]} (64) after a warm-up of ${WARMUP[1]} / ${WARMUP[64]}; req/s: the median round, p50/p99: all rounds`,
+      : `${ROUNDS} alternating rounds of ${COUNTS[1]} (1 in flight) / ${COUNTS[64]} (64) after a warm-up of ${WARMUP[1]} / ${WARMUP[64]}; req/s and CPU (user + system of both processes per request): the median round, p50/p99: all rounds`,
   );
   printTable(
-    ["berrymq link", "in flight", "req/s", "p50 ms", "p99 ms", "moleculer", "req/s", "p50 ms", "p99 ms", "throughput ÷ moleculer", "p99 ÷ moleculer"],
+    ["berrymq link", "in flight", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "moleculer", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "throughput ÷ moleculer", "p99 ÷ moleculer"],
     rows,
   );
   proc.stdin.end();

@@ -11,6 +11,8 @@ import { LinkDownError, LinkOverflowError, LinkUndeliveredError } from "./errors
 import { type LinkTable, linkTableOf, NEIGHBOURS_LIMIT, type Neighbour, type RoutedLink } from "./link-table.js";
 import { SchemaGate } from "./schema-check.js";
 
+const RESOLVED = Promise.resolve();
+
 /** Options every link takes. */
 export interface LinkOptions {
   /** Local bus (default: `defaultBus`). */
@@ -107,7 +109,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   readonly #schemas: SchemaGate;
   #inflight: Message[] = [];
   #scheduled = false;
-  #flushing: Promise<void> | undefined;
+  // A batch is with the transport, or the loop waits out a retry backoff; `#idle` hears when it stops.
+  #running = false;
+  #idle: (() => void)[] = [];
+  // The announcement that went with the batch in flight (cleared once that batch was taken).
+  #announced: Message | undefined;
   #delay = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
@@ -117,6 +123,16 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // Set once close() gave up on the buffer: the flush loop stops instead of retrying on.
   #closed = false;
   readonly #onMessage = (message: Message): void => this.#forward(message);
+  // The send loop is callbacks rather than an async function: a round trip at one request in flight
+  // made an async function's promise, an await and a `finally` per batch on each side, and a
+  // queueMicrotask (an AsyncResource and a bound function) per tick.
+  readonly #kick = (): void => {
+    this.#scheduled = false;
+    if (!this.#running) this.#pump();
+  };
+  readonly #pumpNext = (): void => this.#pump();
+  readonly #onSent = (): void => this.#sent();
+  readonly #onFailed = (error: unknown): void => this.#failed(error);
   // Bound once: a closure per received message was an allocation on the receive path.
   readonly #injectValid = (message: Message): number | undefined => this.#inject(message);
   readonly #onFollow = (pattern: Identifier): void => {
@@ -212,7 +228,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       hops: [this.bus.id],
     });
     this.#announcement = message;
-    void this.#drain();
+    this.#schedule();
   }
 
   /** Messages waiting to be sent (including a batch in flight). */
@@ -273,8 +289,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
    */
   protected async importFiltersChanged(_added: readonly Identifier[], _removed: readonly Identifier[]): Promise<void> {}
 
-  /** Sends one batch of envelopes; rejects when the far side did not take them (they are retried). */
-  protected abstract transmit(batch: Envelope[]): Promise<void>;
+  /**
+   * Sends one batch of envelopes; resolves (to anything) once the far side took them, rejects when it did
+   * not (they are retried).
+   */
+  protected abstract transmit(batch: Envelope[]): Promise<unknown>;
 
   /** Releases the transport's sockets and timers; called once by `close()` after the flush. */
   protected async closeTransport(): Promise<void> {}
@@ -486,63 +505,88 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return;
     }
     this.#pending.push(message);
-    if (!this.#scheduled && this.#flushing === undefined) {
-      this.#scheduled = true;
-      // Everything dispatched in this tick goes out as one batch.
-      queueMicrotask(() => {
-        this.#scheduled = false;
-        void this.#drain();
-      });
-    }
+    this.#schedule();
   }
 
-  // The loop may end a moment before `#flushing` is cleared: what was queued meanwhile starts a new one.
+  // Everything dispatched in this tick goes out as one batch: the loop starts in a microtask (a resolved
+  // promise's then), unless it runs already (it takes what is pending once its batch is through).
+  #schedule(): void {
+    if (this.#scheduled || this.#running) return;
+    this.#scheduled = true;
+    void RESOLVED.then(this.#kick);
+  }
+
+  // Resolves once the send loop has stopped (nothing left to send, or closed), starting it if need be.
   #drain(): Promise<void> {
-    this.#flushing ??= this.#flushLoop().finally(() => {
-      this.#flushing = undefined;
-      if (this.#pending.length > 0 || this.#announcement !== undefined) void this.#drain();
-    });
-    return this.#flushing;
+    const stopped = new Promise<void>((resolve) => this.#idle.push(resolve));
+    if (!this.#running) this.#pump();
+    return stopped;
   }
 
   async #drainAll(): Promise<void> {
     while (this.backlog > 0) await this.#drain();
   }
 
-  async #flushLoop(): Promise<void> {
-    while (!this.#closed && (this.#inflight.length > 0 || this.#pending.length > 0 || this.#announcement !== undefined)) {
-      if (this.#inflight.length === 0) {
-        for (let next = this.#pending.shift(); next !== undefined; next = this.#pending.shift()) {
-          this.#inflight.push(next);
-          if (this.#inflight.length >= this.#maxBatch) break;
-        }
+  // Hands the next batch to the transport (the batch in flight again after a failure); `#sent` or
+  // `#failed` go on. Stops, telling `#idle`, when there is nothing to send or the link is closed.
+  #pump(): void {
+    if (this.#closed || (this.#inflight.length === 0 && this.#pending.length === 0 && this.#announcement === undefined)) {
+      this.#running = false;
+      const idle = this.#idle;
+      if (idle.length > 0) {
+        this.#idle = [];
+        for (const resolve of idle) resolve();
       }
-      const announcement = this.#announcement;
-      const batch = this.#inflight.map(toEnvelope);
-      if (announcement !== undefined) batch.unshift(toEnvelope(announcement));
-      try {
-        await this.transmit(batch);
-        if (this.#announcement === announcement) this.#announcement = undefined;
-      } catch (error) {
-        if (this.#closed) return; // what failed is already reported undelivered by close()
-        this.stats.retries++;
-        if (!this.#down) {
-          this.#down = true;
-          const down = new LinkDownError(this.name, error);
-          this.emit("down", down);
-          this.#report(down);
-        }
-        await this.#sleep();
-        continue;
-      }
-      this.stats.sent += this.#inflight.length;
-      this.#inflight = [];
-      this.#delay = this.#retry.initial;
-      if (this.#down) {
-        this.#down = false;
-        this.emit("up");
+      return;
+    }
+    this.#running = true;
+    if (this.#inflight.length === 0) {
+      for (let next = this.#pending.shift(); next !== undefined; next = this.#pending.shift()) {
+        this.#inflight.push(next);
+        if (this.#inflight.length >= this.#maxBatch) break;
       }
     }
+    const announcement = this.#announcement;
+    this.#announced = announcement;
+    const batch = this.#inflight.map(toEnvelope);
+    if (announcement !== undefined) batch.unshift(toEnvelope(announcement));
+    let sent: Promise<unknown>;
+    try {
+      sent = this.transmit(batch);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    sent.then(this.#onSent, this.#onFailed);
+  }
+
+  #sent(): void {
+    if (this.#announcement === this.#announced) this.#announcement = undefined;
+    this.#announced = undefined;
+    this.stats.sent += this.#inflight.length;
+    this.#inflight = [];
+    this.#delay = this.#retry.initial;
+    if (this.#down) {
+      this.#down = false;
+      this.emit("up");
+    }
+    this.#pump();
+  }
+
+  #failed(error: unknown): void {
+    this.#announced = undefined;
+    // What failed is already reported undelivered by close().
+    if (this.#closed) {
+      this.#pump();
+      return;
+    }
+    this.stats.retries++;
+    if (!this.#down) {
+      this.#down = true;
+      const down = new LinkDownError(this.name, error);
+      this.emit("down", down);
+      this.#report(down);
+    }
+    void this.#sleep().then(this.#pumpNext);
   }
 
   #sleep(): Promise<void> {

@@ -102,13 +102,6 @@ const GONE: unique symbol = Symbol("berrymq.gone");
 
 const RESOLVED = Promise.resolve();
 
-// What `ask` resolves to: the one answer's value; a follower's failure rejects with its RemoteError.
-function firstValue(answers: Answer[]): unknown {
-  const answer = answers[0] as Answer;
-  if (!answer.ok) throw answer.error;
-  return answer.value;
-}
-
 /**
  * An in-process message bus: routes each message to every matching follower and queue, in registration
  * order, and on to any links. Isolated from every other bus; the module-level functions use `defaultBus`.
@@ -227,7 +220,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     const replyTo = parseIdentifier(callbackIdentifier).id;
     const last = args[args.length - 1];
     if (last instanceof Within) {
-      const answers = await this.#request(identifier, replyTo, args.slice(0, -1), last.options, "all");
+      const answers = (await this.#request(identifier, replyTo, args.slice(0, -1), last.options, "all")) as Answer[];
       return answers.flatMap((answer) => (answer.ok ? [answer.value] : []));
     }
     const { args: plain, kwargs } = splitKwargs(args);
@@ -266,10 +259,11 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     }
     const options = last instanceof Within ? last.options : {};
     const plain = last instanceof Within ? args.slice(0, -1) : args;
-    return this.#request(identifier, this.#replyId, plain, options, 1).then(firstValue) as Promise<R>;
+    return this.#request(identifier, this.#replyId, plain, options, 1, true) as Promise<R>;
   }
 
-  #request(identifier: string, replyTo: string, args: unknown[], options: RequestOptions, defaultCount: number | "all"): Promise<Answer[]> {
+  // `first` (ask): the promise is of the one answer's value, not of the list.
+  #request(identifier: string, replyTo: string, args: unknown[], options: RequestOptions, defaultCount: number | "all", first = false): Promise<unknown> {
     try {
       this.#checkOpen();
       const checked = checkRequestOptions(options, defaultCount);
@@ -279,7 +273,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       const to = checked.balanced ? this.#requests.pick(route.identifier.id) : undefined;
       const message = newMessage(route.identifier, plain, kwargs, this.#hops, ++this.#counter, replyTo, undefined, to);
       if (checked.balanced && to === undefined) this.#requests.probe(message.messageId, route.identifier.id);
-      const answers = this.#requests.open(message.messageId, route.identifier.id, checked, to);
+      const answers = this.#requests.open(message.messageId, route.identifier.id, checked, to, first);
       if (to === undefined || to === this.id) this.#deliver(route.receivers, message, undefined);
       this.emit("message", message);
       return answers;

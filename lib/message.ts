@@ -99,7 +99,7 @@ class FrozenMessage implements Message {
   }
 
   get messageId(): string {
-    if (typeof this.#messageId === "number") this.#messageId = `${this.hops[0]}/${this.#messageId}`;
+    if (typeof this.#messageId === "number") this.#messageId = `${this.hops[0]}/${decimal(this.#messageId)}`;
     return this.#messageId;
   }
 
@@ -151,6 +151,17 @@ export function createMessage(init: MessageInit): Message {
     init.to,
   );
 }
+
+// `String(n)` for a sequence number. Numbers start at a random point below 2^40, past what V8 keeps as
+// small integers: their own conversion took ~200 ns (a double printed digit by digit), two halves
+// that are small integers ~50 ns.
+function decimal(n: number): string {
+  if (n < 1e9) return `${n}`;
+  const high = Math.floor(n / 1e9);
+  const low = `${n - high * 1e9}`;
+  return `${high}${ZEROS.slice(low.length)}${low}`;
+}
+const ZEROS = "000000000";
 
 // Received envelopes mostly carry `{}`: the shared frozen one saves a copy and a freeze per message.
 function isEmpty(record: Readonly<Record<string, unknown>>): boolean {

@@ -66,7 +66,9 @@ interface Pending {
   /** `count: "all"`: the timeout resolves rather than rejects. */
   readonly all: boolean;
   readonly timeout: number;
-  readonly resolve: (answers: Answer[]) => void;
+  /** `ask`: resolves to the first answer's value (or rejects with its RemoteError), not the list. */
+  readonly first: boolean;
+  readonly resolve: (settled: unknown) => void;
   readonly reject: (error: Error) => void;
   /** Beyond what setTimeout takes: a LongTimer of its own; else its place in its timeout's Deadlines. */
   long: LongTimer | undefined;
@@ -156,7 +158,8 @@ export class RequestTable {
   }
 
   /**
-   * Waits for the answers to the request `messageId`.
+   * Waits for the answers to the request `messageId`; with `first` (what `ask` wants, `count` 1), resolves
+   * to the one answer's value or rejects with its RemoteError, sparing a `then` per request.
    * @throws RequestAbortedError at once when `signal` is already aborted (the request must not be sent).
    */
   open(
@@ -164,11 +167,12 @@ export class RequestTable {
     identifier: string,
     options: { count: number | "all"; timeout: number; signal: AbortSignal | undefined },
     to: string | undefined,
-  ): Promise<Answer[]> {
+    first = false,
+  ): Promise<unknown> {
     const { count, timeout, signal } = options;
     // Thrown before the request is sent: the bus then neither delivers nor forwards it.
     if (signal?.aborted) throw new RequestAbortedError(identifier, [], signal.reason);
-    return new Promise<Answer[]>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const pending: Pending = {
         messageId,
         identifier,
@@ -176,6 +180,7 @@ export class RequestTable {
         wanted: count === "all" ? MAX_ANSWERS_PER_REQUEST : count,
         all: count === "all",
         timeout,
+        first: first && count === 1,
         resolve,
         reject,
         long: undefined,
@@ -208,8 +213,12 @@ export class RequestTable {
     if (learnt !== undefined && !isErrorAnswer(message)) this.#learn(learnt, bus);
     const pending = this.#pending.get(requestId);
     if (pending === undefined) return;
-    pending.answers.push(toAnswer(message, pending.identifier, bus));
-    if (pending.answers.length >= pending.wanted && this.#finish(requestId) !== undefined) pending.resolve(pending.answers);
+    const answer = toAnswer(message, pending.identifier, bus);
+    pending.answers.push(answer);
+    if (pending.answers.length < pending.wanted || this.#finish(requestId) === undefined) return;
+    if (!pending.first) pending.resolve(pending.answers);
+    else if (answer.ok) pending.resolve(answer.value);
+    else pending.reject(answer.error);
   }
 
   /** Rejects every waiting request (the bus closed). */

@@ -76,7 +76,7 @@ export abstract class HttpLink extends Link {
     await this.#token();
   }
 
-  protected override transmit(batch: Envelope[]): Promise<void> {
+  protected override transmit(batch: Envelope[]): Promise<unknown> {
     // The hot path: connected, and a version 2 stream takes the batch (no promise but the stream's).
     const token = this.token;
     if (token !== undefined && !this.#legacy) {
@@ -146,14 +146,12 @@ export abstract class HttpLink extends Link {
 
   // Over a version 2 stream a batch is one numbered frame, acknowledged by number. `undefined` when there
   // is no such stream or it cannot take the batch (too large): it then goes by the other ways.
-  #sendBatch(all: Envelope[], token: string): Promise<void> | undefined {
+  #sendBatch(all: Envelope[], token: string): Promise<unknown> | undefined {
     const carrier = this.carrier;
     if (carrier?.sendBatch === undefined) return undefined;
     const batch = this.#sendable(all);
     if (batch.length === 0) return Promise.resolve();
-    const sent = carrier.sendBatch(batch, this.endpoint.timeout);
-    if (sent === undefined) return batch === all ? undefined : this.#send(batch, token);
-    return sent.then(undefined, (error: unknown) => {
+    const sent = carrier.sendBatch(batch, this.endpoint.timeout, (error) => {
       // The stream closed under the batch: it goes again as a POST (the far side drops what it took).
       if (error instanceof StreamClosedError) return this.#send(batch, token);
       // Refused as a whole (the stream closed itself): retried by the Link, after a new handshake if the
@@ -161,6 +159,8 @@ export abstract class HttpLink extends Link {
       if (isTokenLost(error)) this.token = undefined;
       throw error;
     });
+    if (sent === undefined) return batch === all ? undefined : this.#send(batch, token);
+    return sent;
   }
 
   /** An envelope the far side refused (as invalid) on a link stream: counted and reported, never retried. */

@@ -119,9 +119,14 @@ interface Unacked {
   readonly seq: number;
   readonly sentAt: number;
   readonly timeout: number;
-  readonly resolve: () => void;
+  readonly resolve: (value?: unknown) => void;
   readonly reject: (error: Error) => void;
+  readonly recover: ((error: Error) => Promise<unknown>) | undefined;
 }
+
+/** Microtask turns an acknowledgement waits for a batch of this side to ride on before it goes alone. */
+export const ACK_WAIT_TURNS = 16;
+const RESOLVED = Promise.resolve();
 
 /** Most requests of the far side waiting on an answer that is a promise (a long-poll, say); one more closes the stream. */
 export const STREAM_MAX_QUEUED = 64;
@@ -146,7 +151,8 @@ interface Waiting {
  * delivered to the bus or held to be delivered in order, whatever becomes of the stream). Envelopes the
  * bus refused come back in a later frame as `"r": [[batch, index, error], …]`. An acknowledgement rides
  * on the next batch written the other way (`{"a": 5, "b": 8, "e": […]}`); with none to ride on, it goes
- * alone at the end of the event-loop turn. A batch leaves at once, so the answer to a request is written
+ * alone after a few microtask turns (at the end of the event-loop turn while a batch is being delivered in
+ * parts: the next part's answers carry it). A batch leaves at once, so the answer to a request is written
  * as soon as it exists. A large batch is delivered in parts, one per turn, and acknowledged before its
  * end while few batches wait, so both processes work at once. A batch refused as a whole (a lost token)
  * is answered `{"a": n - 1, "f": [n, error]}`: the sender closes the stream and retries it by POST, which
@@ -178,16 +184,25 @@ export class LinkStream {
   #ackTimer: NodeJS.Timeout | undefined;
   // Version 2, taking: the last batch received, the last taken (checked, to be delivered), the last
   // acknowledged, those still to deliver (the first being delivered), whether an acknowledgement (and
-  // refusals) must be written, whether one is queued for the end of the turn, and whether the far side's
-  // batches are refused from now on.
+  // refusals) must be written, whether a lone one is queued (and how many microtask turns it waited),
+  // and whether the far side's batches are refused from now on.
   #received = 0;
   #accepted = 0;
   #acknowledged = 0;
   readonly #deliveries: Delivery[] = [];
   #ackDue = false;
   #ackQueued = false;
+  #ackTurns = 0;
   #refusals: [number, number, WireError][] | undefined;
   #refusing = false;
+  // The acknowledgement waits a few microtask turns for a batch to ride on (an answer leaves about two
+  // turns after its request was delivered; the next request as many after the answer settled its
+  // caller), then goes alone. A setImmediate here cost an Immediate and a loop phase per batch received,
+  // and found nothing to do at one request in flight.
+  readonly #ackLater = (): void => {
+    if (this.#ackDue && !this.#closed && ++this.#ackTurns < ACK_WAIT_TURNS) void RESOLVED.then(this.#ackLater);
+    else this.#flushAck();
+  };
   readonly #flushAck = (): void => {
     this.#ackQueued = false;
     if (this.#ackDue && !this.#closed) {
@@ -246,11 +261,12 @@ export class LinkStream {
    * Version 2: sends a link's batch of envelopes; resolves once the far side has acknowledged it (the
    * envelopes it then refuses go to `onRefused`). Rejects with StreamClosedError when the stream closes
    * first (the batch may or may not have been taken: the caller sends it again, the far side drops what
-   * it took by messageId), or with RemoteError when the far side refused the whole batch. `undefined` when
-   * the stream cannot take it (closed, version 1, or a frame larger than the far side takes): the caller
-   * then POSTs it.
+   * it took by messageId), or with RemoteError when the far side refused the whole batch; given `recover`,
+   * it settles instead as what `recover` makes of that error (the caller's fallback, without a `then` of
+   * its own per batch). `undefined` when the stream cannot take it (closed, version 1, or a frame larger
+   * than the far side takes): the caller then POSTs it.
    */
-  sendBatch(envelopes: readonly unknown[], timeout: number): Promise<void> | undefined {
+  sendBatch(envelopes: readonly unknown[], timeout: number, recover?: (error: Error) => Promise<unknown>): Promise<unknown> | undefined {
     if (this.#closed || this.#version !== 2) return undefined;
     const seq = this.#sent + 1;
     // The acknowledgement due, if any, rides on the batch.
@@ -259,8 +275,8 @@ export class LinkStream {
     if (!fits(frame, this.#options.farMaxFrame)) return undefined;
     this.#sent = seq;
     if (this.#ackDue) this.#acknowledgementSent();
-    return new Promise<void>((resolve, reject) => {
-      this.#unacked.push({ seq, sentAt: performance.now(), timeout, resolve, reject });
+    return new Promise<unknown>((resolve, reject) => {
+      this.#unacked.push({ seq, sentAt: performance.now(), timeout, resolve, reject, recover });
       if (this.#ackTimer === undefined) this.#armAckTimer(timeout);
       this.#write2(frame);
     });
@@ -295,7 +311,7 @@ export class LinkStream {
       waiting.reject(error);
     }
     if (this.#ackTimer !== undefined) clearTimeout(this.#ackTimer);
-    for (const unacked of this.#unacked.splice(0)) unacked.reject(error);
+    for (const unacked of this.#unacked.splice(0)) failBatch(unacked, error);
     // What was acknowledged is delivered now, in order, before anything can come another way (the far
     // side sends the rest again, by POST or on a new stream).
     const acknowledged = this.#deliveries.filter((delivery) => delivery.seq <= this.#acknowledged);
@@ -360,7 +376,7 @@ export class LinkStream {
     }
     this.#unacked.shift();
     const { code, message, data } = f[1];
-    failed.reject(new RemoteError("berrymq.sendAll", code, message, data));
+    failBatch(failed, new RemoteError("berrymq.sendAll", code, message, data));
     return `the far side refused batch ${failed.seq} as a whole`;
   }
 
@@ -429,7 +445,7 @@ export class LinkStream {
 
   // Acknowledges every batch received that is delivered, or among the first ACKNOWLEDGED_AHEAD waiting
   // (the rest wait for room: the far side's link sends nothing more meanwhile). Written with this side's
-  // next batch, or alone at the end of the turn.
+  // next batch, or alone (see #ackLater).
   #acknowledge(): void {
     if (this.#closed) return;
     const waiting = this.#deliveries;
@@ -440,7 +456,11 @@ export class LinkStream {
     }
     if (this.#ackDue && !this.#ackQueued) {
       this.#ackQueued = true;
-      setImmediate(this.#flushAck);
+      this.#ackTurns = 0;
+      // While a batch is delivered in parts, its next part (the next turn of the loop) sends answers
+      // the acknowledgement can ride on: it waits for them, as it always did.
+      if (this.#deliveries.length > 0) setImmediate(this.#flushAck);
+      else void RESOLVED.then(this.#ackLater);
     }
   }
 
@@ -553,6 +573,19 @@ export class LinkStream {
     if (this.#socket.writableLength > 4 * Math.max(this.#options.maxFrame, this.#options.farMaxFrame)) {
       this.close("the far side reads nothing");
     }
+  }
+}
+
+// A batch that was not acknowledged: rejected, or settled as its sender's recovery from the error.
+function failBatch(unacked: Unacked, error: Error): void {
+  if (unacked.recover === undefined) {
+    unacked.reject(error);
+    return;
+  }
+  try {
+    unacked.resolve(unacked.recover(error));
+  } catch (thrown) {
+    unacked.reject(thrown as Error);
   }
 }
 
