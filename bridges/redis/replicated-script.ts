@@ -71,7 +71,9 @@ export function checkDurability(argument: string, durability: Durability | undef
  * A master with fewer replicas than asked (right after a failover, before the old master is back as a
  * replica) would make every call wait the whole timeout, one after the other: once a WAIT came back
  * short, calls send ROLE instead of WAIT (answering at once with `replicas: 0`) until ROLE lists enough
- * replicas again.
+ * replicas again. After a connection closed (a failover, perhaps), the next call asks ROLE first too, and
+ * sends the pair again with WAIT only when the master lists enough replicas: the first call on a promoted
+ * master does not wait out its timeout for a replica it cannot have.
  */
 export class ReplicatedScripts {
   readonly #client: RedisClient;
@@ -80,6 +82,8 @@ export class ReplicatedScripts {
   #short = Number.POSITIVE_INFINITY;
   /** Calls on their way. */
   #running = 0;
+  /** The connection closes counted when ROLE last answered (a close since: ROLE first). */
+  #checked = 0;
 
   constructor(client: RedisClient, watch: ReplicationWatch) {
     this.#client = client;
@@ -103,14 +107,17 @@ export class ReplicatedScripts {
 
   async #run(name: string, args: readonly (string | number)[], durability: Durability): Promise<ReplicatedResult> {
     const timeout = durability.timeout === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(durability.timeout));
+    let again = false;
     for (let attempt = 0; ; attempt++) {
-      // The first attempt goes out even when the caller stops meanwhile (a call made before it stopped).
-      if (attempt > 0) {
+      // The first attempt goes out even when the caller stops meanwhile (a call made before it stopped);
+      // a call sent again because ROLE listed enough replicas goes at once.
+      if (attempt > 0 && !again) {
         await pause();
         this.#watch.checkStillWanted();
       }
+      again = false;
       const epoch = this.#watch.epoch();
-      const waits = this.#short >= durability.replicas;
+      const waits = this.#short >= durability.replicas && this.#checked === epoch;
       const pipeline = this.#client.pipeline() as unknown as Record<string, (...values: (string | number)[]) => unknown> & {
         wait(replicas: number, timeout: number): unknown;
         role(): unknown;
@@ -147,6 +154,12 @@ export class ReplicatedScripts {
         // ROLE of a master: ["master", offset, [[host, port, offset], ...]], one entry per connected replica.
         const listed = Array.isArray(check) && Array.isArray(check[2]) ? check[2].length : 0;
         this.#short = listed >= durability.replicas ? Number.POSITIVE_INFINITY : listed;
+        if (this.#watch.epoch() === epoch) this.#checked = epoch;
+        // Enough replicas: the pair again, now with WAIT (the script finds its work done and marks it).
+        if (listed >= durability.replicas) {
+          again = true;
+          continue;
+        }
       }
       // ioredis resends a pipeline whole or aborts it, so both parts ran on one connection; the count is
       // only trusted, still, when no connection closed meanwhile.
