@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { Cluster, Redis } from "ioredis";
 import type { RedisConnection } from "../../../bridges/redis/connection.js";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
+import { ChannelEndedError } from "../../../bridges/redis/errors.js";
 import { hashSlot, prefixInSlots } from "../../../bridges/redis/hash-slot.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
@@ -499,8 +500,12 @@ failoverSuite(shape, 1_200, [20, 200]);
 
 // Last in this file: it kills every node of the Cluster.
 describe("redis cluster: every node gone", () => {
-  it("a link reports the loss once and keeps looking for a node, without throwing; close() returns", async (t) => {
+  it("a link reports the loss once and keeps looking for a node, without throwing; close() returns; a durable channel's end() returns", async (t) => {
     const prefix = `gone-${randomUUID()}:`;
+    const channel = await DurableChannel.open("gone", { connection: connection(), prefix: `gone-${randomUUID()}:{durable}:` });
+    const channelErrors: string[] = [];
+    channel.on("error", (error) => void channelErrors.push(error.message));
+    const waiting = channel.receive().catch((error: unknown) => error);
     const bus = new Bus();
     // `*:*` subscribes with PSUBSCRIBE on one node's connection, which moves to another node when it breaks.
     const link = await RedisLink.connect({ bus, connection: connection(), prefix, importFilters: ["*:*"] });
@@ -518,5 +523,15 @@ describe("redis cluster: every node gone", () => {
       codes.filter((code) => code === "REDIS_MESSAGES_MAY_BE_LOST"),
       ["REDIS_MESSAGES_MAY_BE_LOST"],
     );
+    // Nothing can be released with every node gone: end() still returns (what it held goes back after its lease).
+    let guard: NodeJS.Timeout | undefined;
+    await Promise.race([
+      channel.end(),
+      new Promise<never>((_, reject) => {
+        guard = setTimeout(() => reject(new Error("end() did not return with every node gone")), 30_000);
+      }),
+    ]).finally(() => clearTimeout(guard));
+    assert.ok(await waiting instanceof ChannelEndedError, "the waiting receive() ends with the channel");
+    assert.ok(channelErrors.length > 0, "the channel reported the outage");
   });
 });
