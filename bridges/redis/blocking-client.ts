@@ -82,4 +82,9 @@ export class BlockingClient {
   close(): Promise<void> {
     return closeClient(this.#client);
   }
+
+  /** Cuts the connection at once (what is in flight fails). */
+  disconnect(): void {
+    this.#client.disconnect();
+  }
 }

@@ -94,6 +94,8 @@ export interface DurableChannelEvents {
 }
 
 const DEFAULTS = { lease: 5_000, sweepInterval: 100, retain: 86_400_000 };
+/** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
+const END_GRACE = 5_000;
 
 /**
  * A named queue of messages in Redis that loses none (muppet's DurableChannel): several receivers of one
@@ -338,7 +340,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 
   /**
    * Stops this receiver: pending `receive()`s reject with ChannelEndedError, messages it holds go back to
-   * the front of their channel for another receiver, and its connections close.
+   * the front of their channel for another receiver, and its connections close. When Redis does not
+   * answer within 5 s (hung, or unreachable while the client still counts it connected), the connections
+   * are cut instead, the calls still waiting fail with ChannelEndedError, an `error` says so, and what this
+   * receiver held goes back once its lease runs out.
    */
   async end(): Promise<void> {
     if (this.#ended) return;
@@ -353,6 +358,36 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // calls on their way (which may take more) are answered.
     this.#prefetched.length = 0;
     this.#givenOut.clear();
+    // A Redis that is hung (connected, answering nothing) would hold every step below for ever.
+    const steps = this.#endSteps();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), END_GRACE);
+    });
+    let gaveUp: boolean;
+    try {
+      gaveUp = await Promise.race([steps.then(() => false), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!gaveUp) return;
+    steps.catch(() => {});
+    this.#report(
+      new RedisCommandError(
+        "ending the channel",
+        new Error(`Redis did not answer within ${END_GRACE} ms: connections cut; what this receiver held goes back to its channel once its lease runs out`),
+      ),
+    );
+    const error = new ChannelEndedError(this.name);
+    this.#sends.fail(error);
+    this.#finishes.fail(error);
+    this.#blocking.disconnect();
+    this.#writer.disconnect();
+    this.#client.disconnect();
+  }
+
+  // What end() waits for: the calls on their way, the release of what this receiver holds, the closes.
+  async #endSteps(): Promise<void> {
     // With Redis away no CLIENT UNBLOCK can reach it, and ioredis keeps a blocked command for the
     // reconnection (closing the connection does not fail it): the pump is left behind then. What its
     // BLMOVE moves stays in the held list, which the sweep gives back once this receiver's lease ran out.

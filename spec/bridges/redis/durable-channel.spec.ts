@@ -668,6 +668,34 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     await t.end();
   });
 
+  it("end() returns when Redis is hung (SIGSTOP: connected, answering nothing), says what it could not do, and fails the calls still waiting", async () => {
+    const own = await ownRedis({});
+    const t = scope(() => own.url);
+    const channel = await t.channel("hung");
+    const reports: string[] = [];
+    channel.on("error", (error) => void reports.push(error.message));
+    const waiting = channel.receive().catch((error: unknown) => error);
+    await sleep(100); // its BLMOVE blocks on the empty inbox
+    const pid = own.pid as number;
+    process.kill(pid, "SIGSTOP");
+    try {
+      const sending = channel.send("late", { to: "nobody" }).catch((error: unknown) => error);
+      await sleep(50);
+      let guard: NodeJS.Timeout | undefined;
+      await Promise.race([
+        channel.end(),
+        new Promise<never>((_, reject) => {
+          guard = setTimeout(() => reject(new Error("end() did not return while Redis was hung")), 30_000);
+        }),
+      ]).finally(() => clearTimeout(guard));
+      assert.ok((await waiting) instanceof ChannelEndedError, "the waiting receive() ends with the channel");
+      assert.ok((await sending) instanceof Error, "the send Redis never answered fails");
+      assert.ok(reports.some((message) => /did not answer/.test(message)), `the channel says it gave up: ${reports.join("; ")}`);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+  });
+
   it("end() while batched finishes (which take ahead) and takes are on their way gives back every message not finished", async () => {
     const t = scope();
     const sender = await t.channel("ending-sender");
