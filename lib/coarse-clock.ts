@@ -8,6 +8,9 @@ let reads = 0;
 const markStale = (): void => {
   freshThisTick = false;
 };
+// A resolved promise's then, not queueMicrotask (which builds an AsyncResource and a bound function:
+// ~270 against ~55 ns, about twice per process per request/response round trip).
+const RESOLVED = Promise.resolve();
 
 /** Milliseconds since the epoch, as `Date.now()`, give or take the time of 128 calls in one tick. */
 export function coarseNow(): number {
@@ -16,7 +19,7 @@ export function coarseNow(): number {
   reads = 0;
   if (!freshThisTick) {
     freshThisTick = true;
-    queueMicrotask(markStale);
+    void RESOLVED.then(markStale);
   }
   return cached;
 }
