@@ -122,6 +122,15 @@ export function isCluster(client: RedisClient): client is Cluster {
   return (client as Partial<Cluster>).isCluster === true;
 }
 
+/**
+ * Calls `listener` whenever a connection of `client` closes: the client's own, or on a Cluster each node's
+ * (a Cluster client emits "close" only when it ends itself).
+ */
+export function onConnectionClose(client: RedisClient, listener: () => void): void {
+  client.on("close", listener);
+  if (isCluster(client)) client.on("+node", (node: Redis) => node.on("close", listener));
+}
+
 /** Defines Lua scripts on a client (ioredis runs them with EVALSHA, loading them on NOSCRIPT). */
 export function defineScripts(client: RedisClient, scripts: Readonly<Record<string, { lua: string; keys: number }>>): void {
   for (const [name, { lua, keys }] of Object.entries(scripts)) client.defineCommand(name, { lua, numberOfKeys: keys });

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
-import type { Redis } from "ioredis";
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
 import { BLOCK_SLICE, BlockingClient, connectionFor } from "./blocking-client.js";
@@ -8,6 +7,7 @@ import {
   closeClient,
   defineScripts,
   isCluster,
+  onConnectionClose,
   openClient,
   type RedisClient,
   type RedisConnection,
@@ -225,11 +225,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (this.#writer !== this.#client) defineScripts(this.#writer, DURABLE_SCRIPTS);
     // A write answered on a connection that then closed may have been lost with its master: with
     // durability, ReplicatedScripts makes it again when a close came while it was on its way.
-    const closed = (): void => {
+    onConnectionClose(this.#writer, () => {
       this.#closes++;
-    };
-    this.#writer.on("close", closed);
-    if (isCluster(this.#writer)) this.#writer.on("+node", (node: Redis) => node.on("close", closed));
+    });
     this.#replicated = new ReplicatedScripts(this.#writer, {
       epoch: () => this.#closes,
       checkStillWanted: () => this.#checkOpen(),
@@ -249,13 +247,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#blocking = new BlockingClient(blocking, this.#client);
     // The pump (the blocking connection's only user) is stopped before end() unblocks WAITs.
     this.#control = this.#writer === this.#client ? blocking : this.#client;
-    // A BLMOVE answer lost with its connection left the message in the held list: the next take looks
-    // there. A Cluster client emits "close" only when it ends: the connection to each node tells of its own.
-    const lost = (): void => {
+    // A BLMOVE answer lost with its connection left the message in the held list: the next take looks there.
+    onConnectionClose(blocking, () => {
       this.#lostMoves = true;
-    };
-    blocking.on("close", lost);
-    if (isCluster(blocking)) blocking.on("+node", (node: Redis) => node.on("close", lost));
+    });
     // Commands wait out an outage (they are not failed), so losing the connection is reported here.
     const clients = this.#writer === this.#client ? [this.#client, blocking] : [this.#client, blocking, this.#writer];
     reportOutages(`durable channel "${name}"`, clients, (error) => this.#report(error));
@@ -280,8 +275,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // The channel's durability goes with the batch; another one for this message alone, in a call of its own.
     if (durability === this.#durability) return sentMessage(id, await this.#sends.add(item));
     const { result, replicas } = await this.#write("berrymqDurableSend", [this.#keys.deadlines, this.prefix, ...item], durability);
-    const reply = result as number[];
-    return sentMessage(id, [Number(reply[0]), Number(reply[1]), replicas]);
+    return sentMessage(id, sendResultAt(result, 0, replicas));
   }
 
   /**
@@ -617,8 +611,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 
   async #sendMany(items: readonly (readonly (string | number)[])[]): Promise<SendResult[]> {
     const { result, replicas } = await this.#write("berrymqDurableSend", [this.#keys.deadlines, this.prefix, ...items.flat()], this.#durability);
-    const flat = result as number[];
-    return items.map((_, i): SendResult => [Number(flat[2 * i]), Number(flat[2 * i + 1]), replicas]);
+    return items.map((_, i) => sendResultAt(result, i, replicas));
   }
 
   // Runs a script that changes what receivers or senders see, waiting for the replicas with durability.
@@ -731,6 +724,12 @@ function duration(argument: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
     throw new InvalidArgumentError(argument, value, "an integer number of ms >= 1, or Infinity");
   return value;
+}
+
+// The SEND script answers sentAt and deadline for each message, one after the other.
+function sendResultAt(reply: unknown, i: number, replicas: number | undefined): SendResult {
+  const flat = reply as number[];
+  return [Number(flat[2 * i]), Number(flat[2 * i + 1]), replicas];
 }
 
 function sentMessage(id: string, [sentAt, due, replicas]: SendResult): SentMessage {

@@ -681,13 +681,7 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     try {
       const sending = channel.send("late", { to: "nobody" }).catch((error: unknown) => error);
       await sleep(50);
-      let guard: NodeJS.Timeout | undefined;
-      await Promise.race([
-        channel.end(),
-        new Promise<never>((_, reject) => {
-          guard = setTimeout(() => reject(new Error("end() did not return while Redis was hung")), 30_000);
-        }),
-      ]).finally(() => clearTimeout(guard));
+      assert.ok(await settlesWithin(channel.end(), 30_000), "end() returns while Redis is hung");
       assert.ok((await waiting) instanceof ChannelEndedError, "the waiting receive() ends with the channel");
       assert.ok((await sending) instanceof Error, "the send Redis never answered fails");
       assert.ok(reports.some((message) => /did not answer/.test(message)), `the channel says it gave up: ${reports.join("; ")}`);
