@@ -96,6 +96,8 @@ export interface DurableChannelEvents {
 const DEFAULTS = { lease: 5_000, sweepInterval: 100, retain: 86_400_000 };
 /** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const END_GRACE = 5_000;
+// How long after a connection closed the promoted master is watched for WAITs it cannot answer, in ms.
+const PROMOTION_WATCH = 60_000;
 
 /**
  * A named queue of messages in Redis that loses none (muppet's DurableChannel): several receivers of one
@@ -145,6 +147,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #ticking = false;
   #lastBeat = 0;
   #ended = false;
+  /** Whether {@link #watchPromotedMaster} runs. */
+  #watchingPromotion = false;
   /** Whether the inbox had more queued at the last take (else the pump blocks at once). */
   #more = true;
   /** Whether the held list may have ids no take claimed: the blocking connection was re-established, or a take after a BLMOVE failed. */
@@ -227,6 +231,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // durability, ReplicatedScripts makes it again when a close came while it was on its way.
     onConnectionClose(this.#writer, () => {
       this.#closes++;
+      this.#watchPromotedMaster();
     });
     this.#replicated = new ReplicatedScripts(this.#writer, {
       epoch: () => this.#closes,
@@ -419,6 +424,40 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     await this.#blocking.close();
     if (this.#writer !== this.#client) await closeClient(this.#writer);
     await closeClient(this.#client);
+  }
+
+  // ioredis sends a call on its way when its master died again to the promoted master, WAIT included:
+  // with no replica there yet, that WAIT runs out its whole timeout, then each one queued behind it on
+  // the writer connection its own (measured: promotion + 2 s of stall at a 1 s timeout). So while calls
+  // are on their way after a close, the master serving the keys is asked ROLE every pause; while it lists
+  // no replica, the channel's WAITs are cut short (ReplicatedScripts then asks ROLE and answers at once
+  // with `replicas: 0`). It stops once the master lists a replica, nothing is on its way, or after a minute.
+  #watchPromotedMaster(): void {
+    if (this.#watchingPromotion) return;
+    this.#watchingPromotion = true;
+    const until = performance.now() + PROMOTION_WATCH;
+    void (async () => {
+      while (!this.#ended && this.#replicated.busy && performance.now() < until) {
+        await pause();
+        const listed = await this.#replicasListed();
+        if (listed === 0) await this.#unblockWaits();
+        else if (listed !== undefined) break;
+      }
+    })().finally(() => {
+      this.#watchingPromotion = false;
+    });
+  }
+
+  // How many replicas the master serving this channel's keys lists (undefined: not reachable or not a master now).
+  async #replicasListed(): Promise<number | undefined> {
+    const control = connectionFor(this.#control, this.#keys.deadlines);
+    if (control === undefined || control.status !== "ready") return undefined;
+    try {
+      const role: unknown = await control.role();
+      return Array.isArray(role) && role[0] === "master" && Array.isArray(role[2]) ? role[2].length : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   // Makes the WAITs of this channel's calls answer now (CLIENT UNBLOCK: a WAIT returns the replicas that

@@ -20,9 +20,9 @@ export interface RedisCluster {
   /**
    * SIGKILLs `node`, waits until no slot is served by it (its replica was promoted, if it was a master),
    * then starts it again (it rejoins as a replica) and waits until the cluster is healthy. Resolves to
-   * the ms from the kill to the promotion.
+   * the ms from the kill to the promotion. `killed` is called right after the SIGKILL.
    */
-  fail(node: RedisServer): Promise<number>;
+  fail(node: RedisServer, killed?: () => void): Promise<number>;
   /** The live node a client named `name` (CLIENT SETNAME) is connected to. */
   nodeWithClient(name: string): Promise<RedisServer>;
   /** Resolves once every slot is served by a master that answers and the cluster says `ok` everywhere alive. */
@@ -84,9 +84,10 @@ export async function startCluster(options: { nodeTimeout?: number } = {}): Prom
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
-    async fail(node) {
+    async fail(node, killed) {
       const killedAt = performance.now();
       await node.kill();
+      killed?.();
       for (;;) {
         const stillServes = await withNode(nodes, async (client) => {
           const ranges = await client.cluster("SLOTS");

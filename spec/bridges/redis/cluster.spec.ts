@@ -40,7 +40,7 @@ const connection = (): RedisConnection => ({ cluster: [...cluster.startupNodes] 
  * replica and syncs: killing its new master then left no replica fit for promotion, and the spec file
  * hung in the failover test (seen: the slot range "fail", its only replica at offset 0).
  */
-async function failReplicated(node: RedisServer): Promise<number> {
+async function failReplicated(node: RedisServer, killed?: () => void): Promise<number> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const synced = await withClient(node.port, async (client) => {
@@ -58,14 +58,14 @@ async function failReplicated(node: RedisServer): Promise<number> {
     if (Date.now() > deadline) throw new Error(`no replica of 127.0.0.1:${node.port} synced within 30 s`);
     await sleep(100);
   }
-  return cluster.fail(node);
+  return cluster.fail(node, killed);
 }
 
 const shape: Shape = {
   name: "cluster",
   connection,
   argument: () => JSON.stringify(connection()),
-  killMaster: async (key) => failReplicated(await cluster.masterOf(key)),
+  killMaster: async (key, killed) => failReplicated(await cluster.masterOf(key), killed),
   killServerOf: async (clientName) => failReplicated(await cluster.nodeWithClient(clientName)),
 };
 

@@ -48,10 +48,11 @@ async function namedMasters(): Promise<(number | undefined)[]> {
  * reconnecting then was sent there and cut again when the sentinels made it a replica — a second outage
  * and a second MessagesMayBeLostError in the "fails over" spec, under load.)
  */
-async function failMaster(): Promise<number> {
+async function failMaster(killed?: () => void): Promise<number> {
   const master = await group.master();
   const killedAt = performance.now();
   await master.kill();
+  killed?.();
   await group.master(); // names a live server: the replica, promoted
   const promotion = Math.round(performance.now() - killedAt);
   for (;;) {
@@ -68,8 +69,8 @@ const shape: Shape = {
   name: "sentinel",
   connection,
   argument: () => JSON.stringify(connection()),
-  killMaster: failMaster,
-  killServerOf: failMaster,
+  killMaster: (_key, killed) => failMaster(killed),
+  killServerOf: () => failMaster(),
 };
 
 shapeSuite(shape);

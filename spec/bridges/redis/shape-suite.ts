@@ -24,8 +24,11 @@ export interface Shape {
   connection(): RedisConnection;
   /** The same, as a fixture's command-line argument. */
   argument(): string;
-  /** SIGKILLs the master that serves `key` and resolves once a replica was promoted (ms it took). */
-  killMaster(key: string): Promise<number>;
+  /**
+   * SIGKILLs the master that serves `key` and resolves once a replica was promoted (ms it took);
+   * `killed` is called as soon as the master is dead.
+   */
+  killMaster(key: string, killed?: () => void): Promise<number>;
   /** SIGKILLs the server a client named `clientName` is connected to, as `killMaster` (ms to promotion, or to the kill). */
   killServerOf(clientName: string): Promise<number>;
 }
@@ -139,7 +142,9 @@ export function failoverSuite(shape: Shape, total = 1_200, windows: readonly num
     for (const window of windows)
       it(`SIGKILL of the master mid-stream (${total} sends, ${window} at once): none rejected, none lost, one outcome each, one outage reported`, async (t) => {
         const prefix = `fo-${randomUUID()}:{failover}:`;
-        const durability = { replicas: 1, timeout: 1_000 };
+        // A WAIT timeout far above the promotion time: a WAIT sent again to the promoted master (which has
+        // no replica yet) that waited it out would show as a stall of promotion + 5 s or more.
+        const durability = { replicas: 1, timeout: 5_000 };
         const sender = await DurableChannel.open("fo-sender", { connection: shape.connection(), prefix, durability });
         const errors: BerryError[] = [];
         sender.on("error", (error) => void errors.push(error));
@@ -173,12 +178,28 @@ export function failoverSuite(shape: Shape, total = 1_200, windows: readonly num
           }
         })();
         let killed: Promise<number> | undefined;
+        let killedAt = Number.POSITIVE_INFINITY;
+        let markKilled = (): void => {};
+        const dead = new Promise<void>((resolve) => {
+          markKilled = () => {
+            killedAt = performance.now();
+            resolve();
+          };
+        });
         let lastAck = performance.now();
         let stall = 0;
+        let acknowledgedAfterKill = 0;
         const inFlight = new Set<Promise<void>>();
         let unconfirmed = 0;
         for (let i = 0; i < total; i++) {
-          if (i === Math.floor(total / 4)) killed = shape.killMaster(prefix);
+          if (i === Math.floor(total / 4)) killed = shape.killMaster(prefix, markKilled);
+          // The second half goes out once the master is dead (finding a synced master takes a while:
+          // 200 at once finished every send before it died), so the kill always lands mid-stream; the
+          // pause before it is not a stall.
+          if (i === Math.floor(total / 2) && killedAt === Number.POSITIVE_INFINITY) {
+            await dead;
+            lastAck = killedAt;
+          }
           const id = randomUUID();
           const send = sender
             .send({ i }, { to: "fo-worker", timeout: 15_000, id })
@@ -188,6 +209,7 @@ export function failoverSuite(shape: Shape, total = 1_200, windows: readonly num
                 // Right after the promotion the new master has no replica yet: WAIT gives up after its timeout.
                 if ((sent.replicas ?? 0) < durability.replicas) unconfirmed++;
                 const now = performance.now();
+                if (now > killedAt) acknowledgedAfterKill++;
                 stall = Math.max(stall, now - lastAck);
                 lastAck = now;
               },
@@ -216,8 +238,11 @@ export function failoverSuite(shape: Shape, total = 1_200, windows: readonly num
         const lost = [...acknowledged.keys()].filter((id) => !outcomes.has(id)).length;
         const timeouts = [...outcomes.values()].filter((list) => list[0]?.kind === "timeout").length;
         console.log(
-          `# ${shape.name} failover: promotion ${promotion} ms, longest stall between acknowledgements ${stall.toFixed(0)} ms, ${timeouts} timeout notices, ${unconfirmed} sends confirmed by no replica (the promoted master had none yet)`,
+          `# ${shape.name} failover: promotion ${promotion} ms, longest stall between acknowledgements ${stall.toFixed(0)} ms, ${acknowledgedAfterKill} acknowledged after the kill, ${timeouts} timeout notices, ${unconfirmed} sends confirmed by no replica (the promoted master had none yet)`,
         );
+        // The issue's goal is promotion + 1 s (met on a quiet machine: +0.3–0.5 s); the bound leaves room for a loaded one.
+        assert.ok(stall <= promotion + 3_000, `stall ${stall.toFixed(0)} ms after a promotion of ${promotion} ms`);
+        assert.ok(acknowledgedAfterKill >= total / 2, `only ${acknowledgedAfterKill} sends acknowledged after the kill: it did not land mid-stream`);
         assert.equal(rejected, 0, "sends rejected");
         assert.equal(acknowledged.size, total, "sends acknowledged");
         assert.equal(lost, 0, "acknowledged sends without an outcome");
