@@ -67,8 +67,8 @@ export interface DurableSendOptions {
    * Wait until `replicas` replicas have the message (Redis WAIT), for at most `timeout` ms, before
    * resolving; `SentMessage.replicas` says how many confirmed. Default: the channel's `durability`, else
    * `{ replicas: 0 }` (the master's acknowledgement only: replication is asynchronous, so a failover can
-   * lose the last messages). On a channel without channel-wide durability this send's WAIT holds the
-   * channel's command connection, heartbeat included: keep its timeout well under the lease.
+   * lose the last messages). Its WAIT goes out on a connection of its own (opened at the first such send
+   * on a channel without channel-wide durability): the heartbeat never waits behind it.
    */
   durability?: Durability;
 }
@@ -130,18 +130,21 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #durability: Durability | undefined;
   /** Closes of the connections scripts with durability go out on (on a Cluster, of each node's) so far. */
   #closes = 0;
+  /** Where this channel's connections go. */
+  readonly #connection: RedisConnection;
   /**
-   * The client scripts with durability go out on: with channel-wide durability a connection of its own,
-   * because a WAIT holds its connection until the replicas confirm (or its timeout), and the heartbeat
-   * and the sweep must not wait behind it (a slow replica would let this receiver's lease run out).
+   * The connection scripts with durability go out on, of their own (opened with the channel when it has
+   * channel-wide durability, else at the first send with durability of its own): a WAIT holds its
+   * connection until the replicas confirm (or its timeout), and the heartbeat and the sweep must not wait
+   * behind it (a slow replica would let this receiver's lease run out).
    */
-  readonly #writer: RedisClient;
-  /** The connection name of {@link #writer} (CLIENT UNBLOCK finds its WAITs by it at end()). */
+  #writer: RedisClient | undefined;
+  /** The connection name of {@link #writer} (CLIENT UNBLOCK finds its WAITs by it). */
   readonly #writerName: string;
-  /** A connection that no WAIT holds, for CLIENT UNBLOCK at end(): the blocking one when the writer is the command connection. */
-  readonly #control: RedisClient;
-  /** Runs the scripts with durability (WAIT behind each). */
-  readonly #replicated: ReplicatedScripts;
+  /** Runs the scripts with durability (WAIT behind each), on {@link #writer}. */
+  #replicated: ReplicatedScripts | undefined;
+  /** Adds a connection to the ones whose outages this channel reports. */
+  readonly #watchOutages: (client: RedisClient) => void;
   readonly #ready: Promise<void>;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -221,22 +224,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Commands wait through a Redis restart instead of failing: nothing acknowledged is given up.
     this.#client = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable:${this.consumer}` });
     defineScripts(this.#client, DURABLE_SCRIPTS);
-    this.#writerName = `berrymq-durable${this.#durability === undefined ? "" : "-wait"}:${this.consumer}`;
-    this.#writer =
-      this.#durability === undefined
-        ? this.#client
-        : openClient(connection, { maxRetriesPerRequest: null, connectionName: this.#writerName });
-    if (this.#writer !== this.#client) defineScripts(this.#writer, DURABLE_SCRIPTS);
-    // A write answered on a connection that then closed may have been lost with its master: with
-    // durability, ReplicatedScripts makes it again when a close came while it was on its way.
-    onConnectionClose(this.#writer, () => {
-      this.#closes++;
-      this.#watchPromotedMaster();
-    });
-    this.#replicated = new ReplicatedScripts(this.#writer, {
-      epoch: () => this.#closes,
-      checkStillWanted: () => this.#checkOpen(),
-    });
+    this.#connection = connection;
+    this.#writerName = `berrymq-durable-wait:${this.consumer}`;
     this.#sends = new Batcher(
       (items) => this.#sendMany(items),
       (item) => Buffer.byteLength(String(item[4])),
@@ -250,15 +239,13 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       connectionName: `berrymq-durable-block:${this.consumer}`,
     });
     this.#blocking = new BlockingClient(blocking, this.#client);
-    // The pump (the blocking connection's only user) is stopped before end() unblocks WAITs.
-    this.#control = this.#writer === this.#client ? blocking : this.#client;
     // A BLMOVE answer lost with its connection left the message in the held list: the next take looks there.
     onConnectionClose(blocking, () => {
       this.#lostMoves = true;
     });
     // Commands wait out an outage (they are not failed), so losing the connection is reported here.
-    const clients = this.#writer === this.#client ? [this.#client, blocking] : [this.#client, blocking, this.#writer];
-    reportOutages(`durable channel "${name}"`, clients, (error) => this.#report(error));
+    this.#watchOutages = reportOutages(`durable channel "${name}"`, [this.#client, blocking], (error) => this.#report(error));
+    if (this.#durability !== undefined) this.#replicatedScripts();
     this.#ready = this.#heartbeat();
     this.#ready.catch(() => {});
     this.#timer = setInterval(() => void this.#tick(), sweepInterval);
@@ -381,7 +368,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#sends.fail(error);
     this.#finishes.fail(error);
     this.#blocking.disconnect();
-    this.#writer.disconnect();
+    this.#writer?.disconnect();
     this.#client.disconnect();
   }
 
@@ -400,14 +387,17 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // unless Redis is away: then they fail now (ioredis would keep them for a reconnection that never comes).
     // A WAIT for replicas is cut short (with timeout Infinity and no replica it would never answer): the
     // call answers with the replicas that confirmed so far.
-    if (this.#client.status === "ready" && this.#writer.status === "ready") {
+    const writerReady = (): boolean => this.#writer === undefined || this.#writer.status === "ready";
+    if (this.#client.status === "ready" && writerReady()) {
       let idle = false;
       const settled = Promise.all([this.#sends.idle(), this.#finishes.idle()]).finally(() => {
         idle = true;
       });
-      while (!idle && this.#writer.status === "ready") {
+      // Sends with durability of their own are not batched: their WAITs are cut short too.
+      while ((!idle || this.#replicated?.busy === true) && writerReady()) {
         await this.#unblockWaits();
-        await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 5))]);
+        const pause = new Promise((resolve) => setTimeout(resolve, 5));
+        await (idle ? pause : Promise.race([settled, pause]));
       }
       await settled;
     } else {
@@ -422,8 +412,28 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       this.#report(new RedisCommandError("releasing held messages at end", error));
     }
     await this.#blocking.close();
-    if (this.#writer !== this.#client) await closeClient(this.#writer);
+    if (this.#writer !== undefined) await closeClient(this.#writer);
     await closeClient(this.#client);
+  }
+
+  // The scripts with durability and their connection, opened at the first use.
+  #replicatedScripts(): ReplicatedScripts {
+    if (this.#replicated !== undefined) return this.#replicated;
+    const writer = openClient(this.#connection, { maxRetriesPerRequest: null, connectionName: this.#writerName });
+    defineScripts(writer, DURABLE_SCRIPTS);
+    // A write answered on a connection that then closed may have been lost with its master:
+    // ReplicatedScripts makes it again when a close came while it was on its way.
+    onConnectionClose(writer, () => {
+      this.#closes++;
+      this.#watchPromotedMaster();
+    });
+    this.#watchOutages(writer);
+    this.#writer = writer;
+    this.#replicated = new ReplicatedScripts(writer, {
+      epoch: () => this.#closes,
+      checkStillWanted: () => this.#checkOpen(),
+    });
+    return this.#replicated;
   }
 
   // ioredis sends a call on its way when its master died again to the promoted master, WAIT included:
@@ -437,7 +447,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#watchingPromotion = true;
     const until = performance.now() + PROMOTION_WATCH;
     void (async () => {
-      while (!this.#ended && this.#replicated.busy && performance.now() < until) {
+      while (!this.#ended && this.#replicated?.busy === true && performance.now() < until) {
         await pause();
         const listed = await this.#replicasListed();
         if (listed === 0) await this.#unblockWaits();
@@ -450,7 +460,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 
   // How many replicas the master serving this channel's keys lists (undefined: not reachable or not a master now).
   async #replicasListed(): Promise<number | undefined> {
-    const control = connectionFor(this.#control, this.#keys.deadlines);
+    const control = connectionFor(this.#client, this.#keys.deadlines);
     if (control === undefined || control.status !== "ready") return undefined;
     try {
       const role: unknown = await control.role();
@@ -463,8 +473,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   // Makes the WAITs of this channel's calls answer now (CLIENT UNBLOCK: a WAIT returns the replicas that
   // confirmed so far), on the node serving this channel's keys; their connections are found by name.
   async #unblockWaits(): Promise<void> {
-    if (!this.#replicated.busy) return;
-    const control = connectionFor(this.#control, this.#keys.deadlines);
+    if (this.#replicated?.busy !== true) return;
+    const control = connectionFor(this.#client, this.#keys.deadlines);
     if (control === undefined || control.status !== "ready") return;
     try {
       const list = String(await control.client("LIST"));
@@ -660,7 +670,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     durability: Durability | undefined,
   ): Promise<{ result: unknown; replicas: number | undefined }> {
     if (durability === undefined) return { result: await runScript(this.#client, name, args), replicas: undefined };
-    return this.#replicated.run(name, args, durability);
+    return this.#replicatedScripts().run(name, args, durability);
   }
 
   // As #write, for a script whose answer alone matters.

@@ -8,14 +8,14 @@ import { RedisConnectionError } from "./errors.js";
  * reported, the retries that follow are not, until every client (or Cluster node) that failed is back.
  * ioredis reconnects by itself and emits an `error` on every failed attempt; a Cluster instead emits
  * `node error` per node, and a failed master counts as back once the Cluster no longer routes to it
- * (its replica was promoted) or it answers again.
+ * (its replica was promoted) or it answers again. Returns a function that adds a client to the group.
  */
 export function reportOutages(
   who: string,
   clients: readonly RedisClient[],
   report: (error: BerryError) => void,
   describe: (who: string, cause: Error) => BerryError = (name, cause) => new RedisConnectionError(name, cause),
-): void {
+): (client: RedisClient) => void {
   const down = new Set<string>();
   // Whether this outage was reported; it ends once every client that went down is back.
   let reported = false;
@@ -28,7 +28,10 @@ export function reportOutages(
     down.delete(what);
     if (down.size === 0) reported = false;
   };
-  clients.forEach((client, index) => {
+  let count = 0;
+  // Watches one more client of the group (a connection opened later belongs to the same outages).
+  const watch = (client: RedisClient): void => {
+    const index = count++;
     // A closed connection counts as down before its first failed attempt: else a client back on the
     // promoted master could end the outage before another one's first attempt fails, which then looked
     // like a second outage (seen in CI on a Sentinel failover: two reports for one SIGKILL).
@@ -54,5 +57,7 @@ export function reportOutages(
       redis.once("ready", settle);
       settle();
     });
-  });
+  };
+  for (const client of clients) watch(client);
+  return watch;
 }

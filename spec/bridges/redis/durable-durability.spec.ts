@@ -20,7 +20,10 @@ import { settlesWithin, sleep } from "../../helpers/wait-for.js";
 function closer(t: TestContext): (close: () => unknown) => void {
   const stack: (() => unknown)[] = [];
   t.after(async () => {
-    for (const close of stack.reverse()) await Promise.resolve().then(close).catch(() => undefined);
+    for (const close of stack.reverse())
+      await Promise.resolve()
+        .then(close)
+        .catch(() => undefined);
   });
   return (close) => void stack.push(close);
 }
@@ -72,41 +75,55 @@ function channels(later: (close: () => unknown) => void, url: string) {
   };
 }
 
-test("a slow replica (WAIT timing out while it is connected) does not cost a live worker its lease: the message it holds is neither given to another worker nor refused its reply", { timeout: 60_000 }, async (t) => {
-  const later = closer(t);
-  const { master, replica } = await replicated(later);
-  const c = channels(later, master.url);
-  const sender = await c.open("slow-sender");
-  // The WAIT (6 s) is far longer than the lease (1 s): a heartbeat waiting behind it would let the lease run out.
-  const worker = await c.open("slow", { lease: 1_000, durability: { replicas: 1, timeout: 6_000 } });
-  const other = await c.open("slow", { lease: 1_000 });
-  const sent = await sender.send("work", { to: "slow", timeout: 60_000 });
-  const task = await worker.receive({ timeout: 10_000 });
-  assert.equal(task.id, sent.id);
-  const stolen = other.receive({ timeout: 9_000 }).then(
-    (message) => message.id,
-    () => undefined,
-  );
-  freeze(replica);
-  // A write of the worker's own, waiting for a replica that answers nothing.
-  const side = await worker.send("side", { to: "nobody", timeout: 60_000 });
-  assert.equal(side.replicas, 0);
-  wake(replica);
-  assert.equal(await stolen, undefined, "the held message was not given to another worker");
-  const reply = await worker.reply(task, "done"); // NotHeldError ('queued') when the lease ran out
-  assert.equal(typeof reply.sentAt, "number");
-  const answer = await sender.receive({ timeout: 10_000 });
-  assert.deepEqual([answer.kind, answer.inReplyTo, answer.content], ["reply", sent.id, "done"]);
-  await sender.close(answer);
-});
+for (const mode of ["channel-wide durability", "durability of one send"] as const) {
+  test(`a slow replica (WAIT timing out while it is connected) does not cost a live worker its lease (${mode}): the message it holds is neither given to another worker nor refused its reply`, {
+    timeout: 60_000,
+  }, async (t) => {
+    const later = closer(t);
+    const { master, replica } = await replicated(later);
+    const c = channels(later, master.url);
+    const sender = await c.open("slow-sender");
+    // The WAIT (6 s) is far longer than the lease (1 s): a heartbeat waiting behind it would let the lease run out.
+    const slow = { replicas: 1, timeout: 6_000 };
+    const worker = await c.open(
+      "slow",
+      mode === "channel-wide durability" ? { lease: 1_000, durability: slow } : { lease: 1_000 },
+    );
+    const other = await c.open("slow", { lease: 1_000 });
+    const sent = await sender.send("work", { to: "slow", timeout: 60_000 });
+    const task = await worker.receive({ timeout: 10_000 });
+    assert.equal(task.id, sent.id);
+    const stolen = other.receive({ timeout: 9_000 }).then(
+      (message) => message.id,
+      () => undefined,
+    );
+    freeze(replica);
+    // A write of the worker's own, waiting for a replica that answers nothing.
+    const side = await worker.send("side", {
+      to: "nobody",
+      timeout: 60_000,
+      ...(mode === "durability of one send" ? { durability: slow } : {}),
+    });
+    assert.equal(side.replicas, 0);
+    wake(replica);
+    assert.equal(await stolen, undefined, "the held message was not given to another worker");
+    const reply = await worker.reply(task, "done"); // NotHeldError ('queued') when the lease ran out
+    assert.equal(typeof reply.sentAt, "number");
+    const answer = await sender.receive({ timeout: 10_000 });
+    assert.deepEqual([answer.kind, answer.inReplyTo, answer.content], ["reply", sent.id, "done"]);
+    await sender.close(answer);
+  });
+}
 
-test("end() returns while a call waits for a replica with timeout Infinity (WAIT 0), and that call resolves with the replicas counted so far", { timeout: 60_000 }, async (t) => {
+test("end() returns while a call waits for a replica with timeout Infinity (WAIT 0), and that call resolves with the replicas counted so far", {
+  timeout: 60_000,
+}, async (t) => {
   const later = closer(t);
   const { master, replica } = await replicated(later);
   const c = channels(later, master.url);
   const forever = { replicas: 1, timeout: Number.POSITIVE_INFINITY };
   const sender = await c.open("forever", { durability: forever });
-  // Durability for one send only: its WAIT holds the channel's command connection.
+  // Durability for one send only: its WAIT goes out on a connection the channel opens for it.
   const plain = await c.open("forever-plain");
   await sender.send("before", { to: "nobody" }); // confirmed: the replica is up
   freeze(replica);
@@ -120,7 +137,9 @@ test("end() returns while a call waits for a replica with timeout Infinity (WAIT
   wake(replica);
 });
 
-test("a take resent after a failover lost its BLMOVE (the message back in the inbox) moves the message into the held list: when that worker dies, another one gets it", { timeout: 60_000 }, async (t) => {
+test("a take resent after a failover lost its BLMOVE (the message back in the inbox) moves the message into the held list: when that worker dies, another one gets it", {
+  timeout: 60_000,
+}, async (t) => {
   const later = closer(t);
   const server = await startRedis();
   later(() => server.stop());
@@ -135,7 +154,17 @@ test("a take resent after a failover lost its BLMOVE (the message back in the in
   const dead = `lost-move/${randomUUID()}`;
   const deadlines = `${c.prefix}deadlines`;
   await runScript(raw, "berrymqDurableBeat", [deadlines, c.prefix, dead, "lost-move", 500]);
-  const [taken] = (await runScript(raw, "berrymqDurableTake", [deadlines, c.prefix, "lost-move", dead, sent.id, 86_400_000, randomUUID(), 1, ""])) as [unknown[][], number];
+  const [taken] = (await runScript(raw, "berrymqDurableTake", [
+    deadlines,
+    c.prefix,
+    "lost-move",
+    dead,
+    sent.id,
+    86_400_000,
+    randomUUID(),
+    1,
+    "",
+  ])) as [unknown[][], number];
   assert.equal(taken[0]?.[0], sent.id, "the dead worker had taken it");
   assert.equal(await raw.lpos(`${c.prefix}held:${dead}`, sent.id), 0, "in the dead worker's held list");
   const worker = await c.open("lost-move", { lease: 1_000 });
@@ -147,7 +176,9 @@ test("a take resent after a failover lost its BLMOVE (the message back in the in
   await sender.close(answer);
 });
 
-test("with durability, a payload Redis refuses fails its own send or reply only, and the calls around it are confirmed", { timeout: 90_000 }, async (t) => {
+test("with durability, a payload Redis refuses fails its own send or reply only, and the calls around it are confirmed", {
+  timeout: 90_000,
+}, async (t) => {
   const later = closer(t);
   // proto-max-bulk-len at its smallest: an argument over 1 MiB is a protocol error (Redis then closes the connection).
   const { master } = await replicated(later, ["--proto-max-bulk-len", "1mb"]);
