@@ -450,7 +450,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       while (!this.#ended && this.#replicated?.busy === true && performance.now() < until) {
         await pause();
         const listed = await this.#replicasListed();
-        if (listed === 0) await this.#unblockWaits();
+        // A WAIT with timeout Infinity waits for a replica as asked: the watch leaves the connection to it.
+        if (listed === 0 && this.#replicated?.patient !== true) await this.#unblockWaits();
         else if (listed !== undefined) break;
       }
     })().finally(() => {

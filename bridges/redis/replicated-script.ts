@@ -73,7 +73,8 @@ export function checkDurability(argument: string, durability: Durability | undef
  * short, calls send ROLE instead of WAIT (answering at once with `replicas: 0`) until ROLE lists enough
  * replicas again. After a connection closed (a failover, perhaps), the next call asks ROLE first too, and
  * sends the pair again with WAIT only when the master lists enough replicas: the first call on a promoted
- * master does not wait out its timeout for a replica it cannot have.
+ * master does not wait out its timeout for a replica it cannot have. A call with timeout Infinity always
+ * sends WAIT: it answers once its replicas have its writes, or when it is cut short at the channel's end.
  */
 export class ReplicatedScripts {
   readonly #client: RedisClient;
@@ -82,6 +83,8 @@ export class ReplicatedScripts {
   #short = Number.POSITIVE_INFINITY;
   /** Calls on their way. */
   #running = 0;
+  /** Calls on their way whose timeout is Infinity (they wait for their replicas, however long). */
+  #patient = 0;
   /** The connection closes counted when ROLE last answered (a close since: ROLE first). */
   #checked = 0;
 
@@ -95,18 +98,27 @@ export class ReplicatedScripts {
     return this.#running > 0;
   }
 
+  /** Whether a call with timeout Infinity is on its way: its WAIT must not be cut short but at the end. */
+  get patient(): boolean {
+    return this.#patient > 0;
+  }
+
   /** Runs script `name` with `args`, answering once `durability.replicas` replicas have its writes (or the wait timed out). */
   async run(name: string, args: readonly (string | number)[], durability: Durability): Promise<ReplicatedResult> {
+    const patient = durability.timeout === Number.POSITIVE_INFINITY;
     this.#running++;
+    if (patient) this.#patient++;
     try {
       return await this.#run(name, args, durability);
     } finally {
       this.#running--;
+      if (patient) this.#patient--;
     }
   }
 
   async #run(name: string, args: readonly (string | number)[], durability: Durability): Promise<ReplicatedResult> {
-    const timeout = durability.timeout === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(durability.timeout));
+    const patient = durability.timeout === Number.POSITIVE_INFINITY;
+    const timeout = patient ? 0 : Math.max(1, Math.ceil(durability.timeout));
     let again = false;
     for (let attempt = 0; ; attempt++) {
       // The first attempt goes out even when the caller stops meanwhile (a call made before it stopped);
@@ -117,7 +129,8 @@ export class ReplicatedScripts {
       }
       again = false;
       const epoch = this.#watch.epoch();
-      const waits = this.#short >= durability.replicas && this.#checked === epoch;
+      // A call with timeout Infinity waits for its replicas however few the master lists now.
+      const waits = (patient || this.#short >= durability.replicas) && this.#checked === epoch;
       const pipeline = this.#client.pipeline() as unknown as Record<string, (...values: (string | number)[]) => unknown> & {
         wait(replicas: number, timeout: number): unknown;
         role(): unknown;
@@ -155,8 +168,9 @@ export class ReplicatedScripts {
         const listed = Array.isArray(check) && Array.isArray(check[2]) ? check[2].length : 0;
         this.#short = listed >= durability.replicas ? Number.POSITIVE_INFINITY : listed;
         if (this.#watch.epoch() === epoch) this.#checked = epoch;
-        // Enough replicas: the pair again, now with WAIT (the script finds its work done and marks it).
-        if (listed >= durability.replicas) {
+        // Enough replicas (or a call that waits for them anyway): the pair again, now with WAIT (the
+        // script finds its work done and marks it).
+        if (listed >= durability.replicas || patient) {
           again = true;
           continue;
         }

@@ -137,6 +137,24 @@ test("end() returns while a call waits for a replica with timeout Infinity (WAIT
   wake(replica);
 });
 
+test("a send with timeout Infinity waits for its replica even after another WAIT came back short on a master that lists none: it answers once a replica is back", { timeout: 60_000 }, async (t) => {
+  const later = closer(t);
+  const { master, replica, admin } = await replicated(later);
+  const c = channels(later, master.url);
+  const sender = await c.open("patient");
+  await replica.kill();
+  while (!/connected_slaves:0/.test(await admin.info("replication"))) await sleep(50);
+  const short = await sender.send("short", { to: "nobody", durability: { replicas: 1, timeout: 200 } });
+  assert.equal(short.replicas, 0);
+  // Before: answered at once with replicas: 0 (the master listed no replica after a short WAIT).
+  const patient = sender.send("patient", { to: "nobody", durability: { replicas: 1, timeout: Number.POSITIVE_INFINITY } });
+  patient.catch(() => {});
+  assert.equal(await settlesWithin(patient, 1_000), false, "it waits for a replica");
+  await replica.restart();
+  assert.ok(await settlesWithin(patient, 30_000), "it answers once the replica is back");
+  assert.equal((await patient).replicas, 1);
+});
+
 test("a take resent after a failover lost its BLMOVE (the message back in the inbox) moves the message into the held list: when that worker dies, another one gets it", {
   timeout: 60_000,
 }, async (t) => {
