@@ -4,10 +4,11 @@ import type { BerryError } from "../../lib/errors.js";
 import { type Identifier, parseIdentifier, partMatches } from "../../lib/identifier.js";
 import { isPlainObject } from "../../lib/kwargs.js";
 import { RecentIds } from "../../lib/recent-ids.js";
+import { fromCompactEnvelope, toCompactEnvelope } from "../compact-envelope.js";
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BodyWriter, splitLines } from "./batch-body.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, FEATURE_CARRIED_RECEIPT, Kind } from "./broker-protocol.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, CLIENT_FEATURES, Kind } from "./broker-protocol.js";
 import { positiveInteger } from "./check-options.js";
 import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
 import { BrokerFullError, BrokerNoSubscriberError, BrokerQuotaError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
@@ -179,7 +180,7 @@ export class BrokerLink extends Link {
       const policy = this.#acknowledge.length > 0 ? this.#ackPolicy(envelope.id) : 0;
       // The broker reads a messageId only to hold an acknowledged message: "" spares ~50 bytes a message.
       head.push(envelope.id, policy === 0 ? "" : envelope.messageId, policy);
-      body.push(JSON.stringify(envelope));
+      body.push(JSON.stringify(toCompactEnvelope(envelope)));
     }
     // Written as UTF-8 as it goes, not joined into one large string (see BodyWriter).
     const frames: (string | Buffer)[] = [Kind.publish, String(seq), JSON.stringify(head), body.take()];
@@ -255,7 +256,7 @@ export class BrokerLink extends Link {
     if (this.#closed || this.#helloInFlight) return;
     this.#helloInFlight = true;
     this.#dealerQueue
-      .send([Kind.hello, this.#patterns, String(this.#patternsVersion), FEATURE_CARRIED_RECEIPT])
+      .send([Kind.hello, this.#patterns, String(this.#patternsVersion), CLIENT_FEATURES])
       .catch(() => undefined) // the broker is down: the next heartbeat tries again
       .finally(() => {
         this.#helloInFlight = false;
@@ -362,6 +363,15 @@ export class BrokerLink extends Link {
       } catch (error) {
         this.stats.rejected++;
         this.#report(new ZmqProtocolError("delivery that is not JSON:", (error as Error).message));
+        continue;
+      }
+      try {
+        // A compact envelope becomes the object fromEnvelope validates (in `receive`); an envelope
+        // object (held in a persist file by an older broker) passes as it is.
+        value = fromCompactEnvelope(value);
+      } catch (error) {
+        this.stats.rejected++;
+        this.#report(error as BerryError);
         continue;
       }
       if (flags[i] === ACK_REQUIRED) {

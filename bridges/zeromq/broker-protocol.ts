@@ -4,9 +4,11 @@
 // (one JS Buffer each way), so one frame per envelope made the framing cost more than the messages.
 //
 // client → broker (DEALER → ROUTER on the recv port):
-//   HELLO    ["H", patternsJson, version?, features?]  register / refresh (doubles as the client heartbeat);
+//   HELLO    ["H", patternsJson, version, features]  register / refresh (doubles as the client heartbeat);
 //                                                 version counts the client's subscription changes; features:
-//                                                 "r" = this client takes its receipts on DELIVERs to it (below)
+//                                                 "r" = this client takes its receipts on DELIVERs to it (below),
+//                                                 "c" = it reads compact envelope lines (protocol 2; required:
+//                                                 a HELLO without it is refused and gets no welcome)
 //   PUBLISH  ["P", seq, headJson, body, bootId?]  answered by RECEIPT; head = [identifier, messageId, policy, …];
 //                                                 bootId: of the broker whose WELCOME the client heard (see DELIVER seq)
 //                                                 (messageId may be "" when policy is 0: only held messages need it)
@@ -38,6 +40,9 @@
 //
 // body = the envelopes' JSON joined by "\n": JSON.stringify never writes a raw newline, and no byte of a
 // multi-byte UTF-8 character is 0x0A, so splitting the bytes on 0x0A gives back the envelopes.
+// Protocol 2: a BrokerLink writes each envelope in its compact form (a JSON array, compact-envelope.ts);
+// a receiver takes either form per line (an envelope object is what protocol 1 wrote, and what a persist
+// file of an older broker holds). The broker never reads the lines: it routes on the head.
 
 /** Frame kinds of the broker protocol. */
 export const Kind = Object.freeze({
@@ -53,6 +58,16 @@ export const Kind = Object.freeze({
 
 /** HELLO feature: the client takes the receipt of its batch on a DELIVER addressed to it. */
 export const FEATURE_CARRIED_RECEIPT = "r";
+
+/**
+ * HELLO feature: the client reads compact envelopes (protocol 2, see compact-envelope.ts). A broker
+ * refuses a HELLO without it: a client of protocol 1 (an older berrymq) would refuse every compact line
+ * it is sent.
+ */
+export const FEATURE_COMPACT = "c";
+
+/** The features a BrokerLink says in its HELLO. */
+export const CLIENT_FEATURES = `${FEATURE_CARRIED_RECEIPT}${FEATURE_COMPACT}`;
 
 /** PUB topic that reaches every client. */
 export const BROADCAST = "*";

@@ -5,7 +5,7 @@ import { type BerryError, errorText, InvalidArgumentError } from "../../lib/erro
 import { checkDuration } from "../../lib/long-timer.js";
 import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
 import { forSending, joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, FEATURE_CARRIED_RECEIPT, Kind } from "./broker-protocol.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, FEATURE_CARRIED_RECEIPT, FEATURE_COMPACT, Kind } from "./broker-protocol.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
@@ -306,11 +306,19 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     const now = Date.now();
     switch (kind.toString()) {
-      case Kind.hello:
+      case Kind.hello: {
+        const features = frames[4]?.toString() ?? "";
+        if (!features.includes(FEATURE_COMPACT)) {
+          // A client of protocol 1 would refuse every compact envelope it is sent: it is not welcomed.
+          this.stats.rejected++;
+          this.#report(new ZmqProtocolError(`hello from ${clientId} refused: a client of broker protocol 1 (an older berrymq; it lacks feature "c", compact envelopes), this broker speaks protocol 2:`, features));
+          return;
+        }
         this.#hello(clientId, frames[2], frames[3], now);
-        if (frames[4]?.toString().includes(FEATURE_CARRIED_RECEIPT) === true) this.#takeCarried.add(clientId);
+        if (features.includes(FEATURE_CARRIED_RECEIPT)) this.#takeCarried.add(clientId);
         else this.#takeCarried.delete(clientId);
         return;
+      }
       case Kind.publish:
         this.#clients.touch(clientId, now);
         this.#publish(clientId, frames);

@@ -62,6 +62,39 @@ describe("zeromq broker protocol: a batch is validated envelope by envelope", ()
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
+  it("validates compact envelope lines (protocol 2) as strictly: each hostile one rejected, counted and reported", async () => {
+    const rejectedBefore = link.stats.rejected;
+    const errorsBefore = linkErrors.length;
+    const gotBefore = got.length;
+    const compact = (arg: unknown, messageId: string): unknown[] => ["raw:a", [arg], {}, messageId, Date.now()];
+    const deep = Array.from({ length: 70 }).reduce<unknown>((inner) => [inner], 1);
+    const lines = [
+      JSON.stringify(compact(21, "raw/21")),
+      JSON.stringify(["raw:a", 22, {}, "raw/22", 1]), // args not an array
+      JSON.stringify(["raw:a", [23], [], "raw/23", 1]), // kwargs not an object
+      JSON.stringify(["raw:a", [24], {}, "raw/24", "now"]), // timestamp not a number
+      JSON.stringify(["raw:a", [25], {}, 25, 1]), // messageId not a string
+      JSON.stringify(compact(26, `raw/${"9".repeat(300)}`)), // a huge messageId
+      JSON.stringify(["raw:a".padEnd(2_000, "a"), [27], {}, "raw/27", 1]), // a huge identifier
+      '["raw:a",[28],{"__proto__":{"polluted":true}},"raw/28",1]', // a prototype key
+      JSON.stringify(compact(deep, "raw/29")), // nested too deep
+      JSON.stringify(["raw:a", [30], {}, "no-origin", 1]), // hops left out, and no origin to take them from
+      JSON.stringify(["raw:a", [31], {}]), // too short
+      JSON.stringify(compact(32, "raw/32")),
+    ];
+    const head = lines.flatMap(() => ["raw:a", "", 0]);
+    assert.equal(await publishRaw(dealer, "c1", head, lines), "");
+    await waitFor(() => got.length === gotBefore + 2 && link.stats.rejected === rejectedBefore + 10, "two good lines in, ten hostile ones rejected");
+    assert.deepEqual(got.slice(gotBefore), [21, 32]);
+    const reported = linkErrors.slice(errorsBefore);
+    assert.equal(reported.length, 10, "each hostile line reported");
+    assert.deepEqual(
+      reported.map((error) => (error as { field?: string }).field ?? error.name),
+      ["args", "kwargs", "timestamp", "messageId", "messageId", "id", "kwargs.__proto__", `args[0]${"[0]".repeat(64)}`, "hops", "envelope"],
+    );
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
   it("refuses a batch whose head does not match its body, naming the mismatch in the receipt", async () => {
     const before = broker.stats.rejected;
     const error = await publishRaw(dealer, "2", ["raw:a", "raw/9", 0], [envelopeLine("raw:a", "raw/9", 9), envelopeLine("raw:a", "raw/10", 10)]);
@@ -106,6 +139,28 @@ describe("zeromq broker protocol: a batch sent twice (a lost receipt) counts onc
   });
 });
 
+describe("zeromq broker protocol 2: a client of protocol 1 is refused at its HELLO", () => {
+  it("refuses a HELLO without feature c (compact envelopes), naming the protocol, and sends no welcome", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+    const errors: BerryError[] = [];
+    broker.on("error", (error) => void errors.push(error));
+    const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
+    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+    t.after(() => {
+      dealer.close();
+      broker.close();
+    });
+    await dealer.send(["H", JSON.stringify(["a:1"]), "0", "r"]); // what a BrokerLink of protocol 1 says
+    await dealer.send(["H", JSON.stringify(["a:1"]), "0"]); // and one from before feature "r"
+    await waitFor(() => errors.length === 2, "both refusals");
+    assert.match(errors[0]?.message ?? "", /refused: a client of broker protocol 1 .*protocol 2/);
+    assert.equal(broker.clients, 0);
+    assert.equal(broker.stats.rejected, 2);
+    await dealer.send(["H", JSON.stringify(["a:1"]), "0", "rc"]);
+    await waitFor(() => broker.clients === 1, "a client of protocol 2 registers");
+  });
+});
+
 describe("zeromq broker protocol: bounded registrations", () => {
   it("refuses a HELLO with more than maxPatterns patterns, and one more client past maxClients", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), maxPatterns: 3, maxClients: 2 });
@@ -121,20 +176,20 @@ describe("zeromq broker protocol: bounded registrations", () => {
       broker.close();
     });
     const [first, second, third] = dealers as [zmq.Dealer, zmq.Dealer, zmq.Dealer];
-    await first.send(["H", JSON.stringify(["a:1", "a:2", "a:3", "a:4"])]);
+    await first.send(["H", JSON.stringify(["a:1", "a:2", "a:3", "a:4"]), "0", "c"]);
     await waitFor(() => errors.length === 1, "the refusal");
     assert.match(errors[0]?.message ?? "", /4 patterns, more than maxPatterns 3/);
     assert.equal(broker.clients, 0);
-    await first.send(["H", JSON.stringify(["a:1"])]);
-    await second.send(["H", JSON.stringify(["a:1"])]);
+    await first.send(["H", JSON.stringify(["a:1"]), "0", "c"]);
+    await second.send(["H", JSON.stringify(["a:1"]), "0", "c"]);
     await waitFor(() => broker.clients === 2, "two clients");
-    await third.send(["H", JSON.stringify(["a:1"])]);
+    await third.send(["H", JSON.stringify(["a:1"]), "0", "c"]);
     await waitFor(() => errors.length === 2, "the third refused");
     assert.match(errors[1]?.message ?? "", /2 clients registered already \(maxClients\)/);
     assert.equal(broker.clients, 2);
     await second.send(["B"]);
     await waitFor(() => broker.clients === 1, "second left");
-    await third.send(["H", JSON.stringify(["a:1"])]);
+    await third.send(["H", JSON.stringify(["a:1"]), "0", "c"]);
     await waitFor(() => broker.clients === 2, "room for the third now");
   });
 });
@@ -144,7 +199,7 @@ describe("zeromq broker protocol: bounded registrations", () => {
 async function registeredClient(
   broker: Broker,
   patterns: string[] = ["none:none"],
-  features?: string,
+  features = "c",
 ): Promise<{ id: string; dealer: zmq.Dealer; heard: Buffer[][]; bootId: string; close: () => void }> {
   const id = randomBytes(8).toString("hex");
   const dealer = new zmq.Dealer({ routingId: id, linger: 0 });
@@ -162,7 +217,7 @@ async function registeredClient(
   })();
   // Slow joiner: say hello until the welcome comes back on the pub port.
   while (!heard.some((frames) => frames[1]?.toString() === "W")) {
-    await dealer.send(features === undefined ? ["H", JSON.stringify(patterns), "0"] : ["H", JSON.stringify(patterns), "0", features]);
+    await dealer.send(["H", JSON.stringify(patterns), "0", features]);
     await sleep(50);
   }
   const bootId = heard.find((frames) => frames[1]?.toString() === "W")?.[2]?.toString() ?? "";
@@ -308,8 +363,8 @@ describe("zeromq broker protocol: a receipt rides on the next delivery to its cl
     // A long receiptDelay: within this test a receipt can only come riding on a delivery.
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 60_000 });
     broker.on("error", () => undefined);
-    const a = await registeredClient(broker, ["pong:*"], "r");
-    const b = await registeredClient(broker, ["ping:*"], "r");
+    const a = await registeredClient(broker, ["pong:*"], "rc");
+    const b = await registeredClient(broker, ["ping:*"], "rc");
     t.after(() => {
       a.close();
       b.close();
@@ -340,7 +395,7 @@ describe("zeromq broker protocol: a receipt rides on the next delivery to its cl
     // receiptDelay 1,000 ms: a stays in a conversation (sent a delivery within ten of them) through the test.
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 1_000 });
     broker.on("error", () => undefined);
-    const a = await registeredClient(broker, ["pong:*"], "r");
+    const a = await registeredClient(broker, ["pong:*"], "rc");
     const b = await registeredClient(broker, ["ping:*"]);
     t.after(() => {
       a.close();
