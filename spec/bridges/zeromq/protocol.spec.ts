@@ -386,7 +386,7 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
 describe("zeromq broker protocol: a receipt rides on the next delivery to its client", () => {
   const delivers = (heard: Buffer[][]): Buffer[][] => heard.filter((frames) => kindOf(frames) === "M");
 
-  it("gives a client whose HELLO has feature r, in a conversation, the receipt of its batch as the sixth frame of the next DELIVER to it", async (t) => {
+  it("gives a client whose HELLO has feature r, in a conversation, the receipt of its batch as the seq field of the next DELIVER to it", async (t) => {
     // A long receiptDelay: within this test a receipt can only come riding on a delivery.
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 60_000 });
     broker.on("error", () => undefined);
