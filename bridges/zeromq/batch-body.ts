@@ -1,5 +1,5 @@
 // The body frame of PUBLISH and DELIVER: envelope JSON lines joined by "\n" (see broker-protocol.ts).
-import { ACK_REQUIRED, HEAD_STRIDE, NO_ACK } from "./broker-protocol.js";
+import { ACK_REQUIRED, HEAD_PREFIX, HEAD_STRIDE, NO_ACK, SEQ } from "./broker-protocol.js";
 import { type DeliveryPolicy, readHeadPolicy } from "./delivery-policy.js";
 
 const NEWLINE = 0x0a;
@@ -102,9 +102,13 @@ export function joinLines(parts: readonly Buffer[]): Buffer {
 
 /** A PUBLISH batch as the broker reads it: per envelope its identifier, messageId and ack flag. */
 export interface PublishBatch {
+  /** The client's number for the batch, echoed by its receipt. */
+  seq: string;
+  /** The bootId of the broker whose welcome the client heard; `""` when none yet. */
+  bootId: string;
   identifiers: string[];
   messageIds: string[];
-  /** One `"1"` (acknowledge) or `"0"` per envelope: the DELIVER flags frame is a slice of it. */
+  /** One `"1"` (acknowledge) or `"0"` per envelope: the DELIVER flags are a slice of it. */
   flags: string;
   /** Per envelope, the policy its sender gave (undefined: the broker's defaults); absent when none gave one. */
   policies: (DeliveryPolicy | undefined)[] | undefined;
@@ -112,27 +116,47 @@ export interface PublishBatch {
   lines: Lines;
 }
 
+/** A PUBLISH the broker refuses; `seq` is the batch's, when its head got that far (a receipt can name it). */
+export class BadBatchError extends Error {
+  constructor(
+    message: string,
+    readonly seq: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * Reads the head and body frames of a PUBLISH.
- * @throws Error saying what is wrong when the head is not `[identifier, messageId, 0|1|policy, …]` with
- * one triple per body line.
+ * @throws BadBatchError saying what is wrong when the head is not `[seq, bootId, identifier, messageId,
+ * 0|1|policy, …]` with one triple per body line.
  */
 export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch {
-  const head: unknown = JSON.parse(headFrame.toString());
-  if (!Array.isArray(head) || head.length % HEAD_STRIDE !== 0) throw new Error("the head is not an array of [identifier, messageId, ack] triples");
+  let head: unknown;
+  try {
+    head = JSON.parse(headFrame.toString());
+  } catch (error) {
+    throw new BadBatchError(`the head is not JSON: ${(error as Error).message}`, undefined);
+  }
+  if (!Array.isArray(head) || typeof head[0] !== "string" || !SEQ.test(head[0]) || typeof head[1] !== "string" || head[1].includes(" ")) {
+    throw new BadBatchError("the head does not start with a seq (1 to 32 visible ASCII characters) and a bootId (a string without spaces)", undefined);
+  }
+  const seq = head[0];
+  const bootId = head[1];
+  if ((head.length - HEAD_PREFIX) % HEAD_STRIDE !== 0) throw new BadBatchError("the head is not [seq, bootId] and [identifier, messageId, ack] triples", seq);
   const lines = splitLines(body);
-  const count = head.length / HEAD_STRIDE;
-  if (lines.starts.length !== count) throw new Error(`the head names ${count} envelope(s), the body holds ${lines.starts.length}`);
+  const count = (head.length - HEAD_PREFIX) / HEAD_STRIDE;
+  if (lines.starts.length !== count) throw new BadBatchError(`the head names ${count} envelope(s), the body holds ${lines.starts.length}`, seq);
   const identifiers: string[] = [];
   const messageIds: string[] = [];
   let flags = "";
   let policies: (DeliveryPolicy | undefined)[] | undefined;
-  for (let i = 0; i < head.length; i += HEAD_STRIDE) {
+  for (let i = HEAD_PREFIX, entry = 0; i < head.length; i += HEAD_STRIDE, entry++) {
     const identifier: unknown = head[i];
     const messageId: unknown = head[i + 1];
     const ack: unknown = head[i + 2];
     if (typeof identifier !== "string" || typeof messageId !== "string") {
-      throw new Error(`head entry ${i / HEAD_STRIDE} is not [identifier, messageId, 0|1|policy]`);
+      throw new BadBatchError(`head entry ${entry} is not [identifier, messageId, 0|1|policy]`, seq);
     }
     identifiers.push(identifier);
     messageIds.push(messageId);
@@ -144,11 +168,11 @@ export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch 
     try {
       policy = readHeadPolicy(ack);
     } catch (error) {
-      throw new Error(`head entry ${i / HEAD_STRIDE}: ${(error as Error).message}`);
+      throw new BadBatchError(`head entry ${entry}: ${(error as Error).message}`, seq);
     }
     flags += ACK_REQUIRED;
     policies ??= [];
-    policies[i / HEAD_STRIDE] = policy;
+    policies[entry] = policy;
   }
-  return { identifiers, messageIds, flags, policies, body, lines };
+  return { seq, bootId, identifiers, messageIds, flags, policies, body, lines };
 }

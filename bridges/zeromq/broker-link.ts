@@ -4,10 +4,11 @@ import type { BerryError } from "../../lib/errors.js";
 import { type Identifier, parseIdentifier, partMatches } from "../../lib/identifier.js";
 import { isPlainObject } from "../../lib/kwargs.js";
 import { RecentIds } from "../../lib/recent-ids.js";
+import { fromCompactEnvelope, toCompactEnvelope } from "../compact-envelope.js";
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BodyWriter, splitLines } from "./batch-body.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, FEATURE_CARRIED_RECEIPT, Kind } from "./broker-protocol.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_FEATURES, CLIENT_ID_LENGTH, FIELD_SEPARATOR, Kind } from "./broker-protocol.js";
 import { positiveInteger } from "./check-options.js";
 import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
 import { BrokerFullError, BrokerNoSubscriberError, BrokerQuotaError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
@@ -173,18 +174,17 @@ export class BrokerLink extends Link {
 
   protected override transmit(batch: Envelope[]): Promise<void> {
     const seq = ++this.#seq;
-    const head: (string | HeadPolicy)[] = [];
+    // Naming the broker whose welcome we heard lets it confirm the batch on a delivery (see broker-protocol.ts).
+    const head: (string | HeadPolicy)[] = [String(seq), this.#bootId ?? ""];
     const body = this.#body;
     for (const envelope of batch) {
       const policy = this.#acknowledge.length > 0 ? this.#ackPolicy(envelope.id) : 0;
       // The broker reads a messageId only to hold an acknowledged message: "" spares ~50 bytes a message.
       head.push(envelope.id, policy === 0 ? "" : envelope.messageId, policy);
-      body.push(JSON.stringify(envelope));
+      body.push(JSON.stringify(toCompactEnvelope(envelope)));
     }
     // Written as UTF-8 as it goes, not joined into one large string (see BodyWriter).
-    const frames: (string | Buffer)[] = [Kind.publish, String(seq), JSON.stringify(head), body.take()];
-    // Naming the broker whose welcome we heard lets it confirm the batch on its broadcast (see broker-protocol.ts).
-    if (this.#bootId !== undefined) frames.push(this.#bootId);
+    const frames: (string | Buffer)[] = [Kind.publish, JSON.stringify(head), body.take()];
     return new Promise<void>((resolve, reject) => {
       this.#receipts.set(seq, { resolve, reject, deadline: performance.now() + this.#sendTimeout });
       if (this.#receiptTimer === undefined) this.#receiptTimer = setTimeout(() => this.#expireReceipts(), this.#sendTimeout);
@@ -255,7 +255,7 @@ export class BrokerLink extends Link {
     if (this.#closed || this.#helloInFlight) return;
     this.#helloInFlight = true;
     this.#dealerQueue
-      .send([Kind.hello, this.#patterns, String(this.#patternsVersion), FEATURE_CARRIED_RECEIPT])
+      .send([Kind.hello, this.#patterns, String(this.#patternsVersion), CLIENT_FEATURES])
       .catch(() => undefined) // the broker is down: the next heartbeat tries again
       .finally(() => {
         this.#helloInFlight = false;
@@ -270,7 +270,7 @@ export class BrokerLink extends Link {
         // A receipt that comes after its batch timed out settles nothing: the batch is being sent again, and
         // that send's receipt says what became of its messages. Reporting this one's refusals too would tell
         // of a refusal for a message still being sent, which a subscriber that joined meanwhile then gets.
-        if (this.#settle(seqFrame, error) && refusedFrame !== undefined) this.#reportNoSubscriber(refusedFrame.toString());
+        if (this.#settle(seqFrame?.toString(), error) && refusedFrame !== undefined) this.#reportNoSubscriber(refusedFrame.toString());
       }
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
@@ -279,8 +279,8 @@ export class BrokerLink extends Link {
 
   // A receipt came (on the recv port, or riding on the broadcast of our own batch): the batch is settled.
   // False when the batch was not waiting for it (timed out already and sent again).
-  #settle(seqFrame: Buffer | undefined, error: BerryError | undefined): boolean {
-    const seq = Number(seqFrame?.toString());
+  #settle(seqText: string | undefined, error: BerryError | undefined): boolean {
+    const seq = Number(seqText);
     const pending = this.#receipts.get(seq);
     if (pending === undefined) return false; // timed out already; the batch was sent again
     this.#receipts.delete(seq);
@@ -294,10 +294,12 @@ export class BrokerLink extends Link {
   async #receiveDeliveries(): Promise<void> {
     try {
       for await (const frames of this.#sub) {
-        const kind = frames[1]?.toString();
-        if (kind === Kind.deliver) this.#deliver(frames);
-        else if (kind === Kind.welcome) this.#welcome(frames[2]?.toString(), Number(frames[3]?.toString() ?? 0));
-        else if (kind === Kind.beat && this.#bootId !== undefined && frames[2]?.toString() !== this.#bootId) {
+        // "<topic> <kind> <fields…>", then the body of a DELIVER (see broker-protocol.ts).
+        const fields = frames[0]?.toString().split(FIELD_SEPARATOR) ?? [];
+        const kind = fields[1];
+        if (kind === Kind.deliver) this.#deliver(fields, frames);
+        else if (kind === Kind.welcome) this.#welcome(fields[2], Number(fields[3] ?? 0));
+        else if (kind === Kind.beat && this.#bootId !== undefined && fields[2] !== this.#bootId) {
           // The broker restarted and forgot this client: register again.
           this.#hello();
         }
@@ -336,21 +338,22 @@ export class BrokerLink extends Link {
     welcomed?.();
   }
 
-  #deliver(frames: Buffer[]): void {
-    const [topic, , sender, flagsFrame, body, receiptSeq] = frames;
-    if (sender?.toString() === this.clientId) {
-      // Our own batch, broadcast to everyone; a sixth frame makes it the batch's receipt (see broker-protocol.ts).
-      if (frames.length === 6) this.#settle(receiptSeq, undefined);
+  // `fields`: topic, kind, senderId, flags and maybe a seq, from the first frame; the body is the second.
+  #deliver(fields: string[], frames: Buffer[]): void {
+    const [topic, , sender, flags = "", receiptSeq] = fields;
+    const body = frames[1];
+    if (sender === this.clientId) {
+      // Our own batch, broadcast to everyone; a seq makes it the batch's receipt (see broker-protocol.ts).
+      if (receiptSeq !== undefined) this.#settle(receiptSeq, undefined);
       return;
     }
     // A delivery addressed to this client may carry the receipt of its own batch (on a broadcast from
-    // another client, a sixth frame is that client's receipt, not ours).
-    if (frames.length === 6 && topic?.toString() === this.clientId) this.#settle(receiptSeq, undefined);
-    const flags = flagsFrame?.toString() ?? "";
+    // another client, a seq is that client's receipt, not ours).
+    if (receiptSeq !== undefined && topic === this.clientId) this.#settle(receiptSeq, undefined);
     // Line by line from the bytes: decoding each envelope on its own is faster than decoding the whole
     // body into one large string and splitting it.
     const { starts, ends } = body === undefined ? { starts: [], ends: [] } : splitLines(body);
-    if (frames.length < 5 || frames.length > 6 || body === undefined || flags.length !== starts.length || !FLAGS.test(flags)) {
+    if (frames.length !== 2 || fields.length < 4 || fields.length > 5 || body === undefined || flags.length !== starts.length || !FLAGS.test(flags)) {
       this.stats.rejected += Math.max(1, starts.length);
       this.#report(new ZmqProtocolError("delivery whose flags do not match its envelopes:", `${flags.length} flag(s), ${starts.length} line(s)`));
       return;
@@ -362,6 +365,15 @@ export class BrokerLink extends Link {
       } catch (error) {
         this.stats.rejected++;
         this.#report(new ZmqProtocolError("delivery that is not JSON:", (error as Error).message));
+        continue;
+      }
+      try {
+        // A compact envelope becomes the object fromEnvelope validates (in `receive`); an envelope
+        // object (held in a persist file by an older broker) passes as it is.
+        value = fromCompactEnvelope(value);
+      } catch (error) {
+        this.stats.rejected++;
+        this.#report(error as BerryError);
         continue;
       }
       if (flags[i] === ACK_REQUIRED) {

@@ -1,14 +1,21 @@
 // The broker's wire protocol, shared by the broker and its client link. Every message is a ZeroMQ
 // multipart message; the first frame (after the Router's identity frame) is one of these kinds.
 // A batch of messages travels as a fixed number of frames, whatever its size: zeromq.js pays per frame
-// (one JS Buffer each way), so one frame per envelope made the framing cost more than the messages.
+// (one JS Buffer each way), so one frame per envelope made the framing cost more than the messages. For the
+// same reason (protocol 2) a PUBLISH is 3 frames and a DELIVER 2: small fields share a frame (a raw relay
+// making 6-frame sends instead of 2-frame ones spent ~35 µs more CPU a round trip).
 //
 // client → broker (DEALER → ROUTER on the recv port):
-//   HELLO    ["H", patternsJson, version?, features?]  register / refresh (doubles as the client heartbeat);
+//   HELLO    ["H", patternsJson, version, features]  register / refresh (doubles as the client heartbeat);
 //                                                 version counts the client's subscription changes; features:
-//                                                 "r" = this client takes its receipts on DELIVERs to it (below)
-//   PUBLISH  ["P", seq, headJson, body, bootId?]  answered by RECEIPT; head = [identifier, messageId, policy, …];
-//                                                 bootId: of the broker whose WELCOME the client heard (see DELIVER seq)
+//                                                 "r" = this client takes its receipts on DELIVERs to it (below),
+//                                                 "c" = it reads compact envelope lines (protocol 2; required:
+//                                                 a HELLO without it is refused and gets no welcome)
+//   PUBLISH  ["P", headJson, body]              answered by RECEIPT; head = [seq, bootId, identifier, messageId, policy, …];
+//                                                 seq: the client's number for the batch (1 to 32 visible ASCII
+//                                                 characters); bootId: of the broker whose WELCOME the client heard,
+//                                                 "" if none yet (see DELIVER seq); a head with no readable seq gets
+//                                                 no RECEIPT (the client times out)
 //                                                 (messageId may be "" when policy is 0: only held messages need it)
 //                                                 (policy: 0, 1 = acknowledge, or {e: expiry ms | null, u: "hold" | "refuse"},
 //                                                 see delivery-policy.ts), one triple per envelope line of body
@@ -17,8 +24,9 @@
 // broker → client (ROUTER → DEALER):
 //   RECEIPT  ["R", seq, errorJson | "", noSubscriberJson?]  the batch was taken (and logged) or refused;
 //                                                 noSubscriber = [[messageId, identifier], …] refused at once
-// broker → clients (PUB on the pub port; the first frame is the topic: a client id or "*" for all):
-//   DELIVER  [topic, "M", senderId, flags, body, seq?]  flags: one "0"/"1" per envelope line of body (1 = acknowledge);
+// broker → clients (PUB on the pub port; the first frame starts with the topic, a client id or "*" for all,
+// which is what SUB filters on, and holds the message's small fields separated by spaces):
+//   DELIVER  ["<topic> M <senderId> <flags>[ <seq>]", body]  flags: one "0"/"1" per envelope line of body (1 = acknowledge);
 //                                                 seq, on a DELIVER to one client (topic = its id): the RECEIPT of
 //                                                 that client's batch seq, for a client whose HELLO has feature "r",
 //                                                 whose PUBLISH named this broker's bootId and which was sent a
@@ -33,11 +41,14 @@
 //                                                 topic "*" only when every client but the sender wants them and
 //                                                 there are two or more (a broadcast reaches the sender too: for one
 //                                                 other client, a DELIVER to it and a RECEIPT cost less)
-//   WELCOME  [clientId, "W", bootId, version]     answer to HELLO, proves the PUB path is up; echoes its version
-//   BEAT     ["*", "T", bootId]                   broker heartbeat; a new bootId means a restart
+//   WELCOME  ["<clientId> W <bootId> <version>"]  answer to HELLO, proves the PUB path is up; echoes its version
+//   BEAT     ["* T <bootId>"]                    broker heartbeat; a new bootId means a restart
 //
 // body = the envelopes' JSON joined by "\n": JSON.stringify never writes a raw newline, and no byte of a
 // multi-byte UTF-8 character is 0x0A, so splitting the bytes on 0x0A gives back the envelopes.
+// Protocol 2: a BrokerLink writes each envelope in its compact form (a JSON array, compact-envelope.ts);
+// a receiver takes either form per line (an envelope object is what protocol 1 wrote, and what a persist
+// file of an older broker holds). The broker never reads the lines: it routes on the head.
 
 /** Frame kinds of the broker protocol. */
 export const Kind = Object.freeze({
@@ -54,11 +65,40 @@ export const Kind = Object.freeze({
 /** HELLO feature: the client takes the receipt of its batch on a DELIVER addressed to it. */
 export const FEATURE_CARRIED_RECEIPT = "r";
 
+/**
+ * HELLO feature: the client reads compact envelopes (protocol 2, see compact-envelope.ts). A broker
+ * refuses a HELLO without it: a client of protocol 1 (an older berrymq) would refuse every compact line
+ * it is sent.
+ */
+export const FEATURE_COMPACT = "c";
+
+/** The features a BrokerLink says in its HELLO. */
+export const CLIENT_FEATURES = `${FEATURE_CARRIED_RECEIPT}${FEATURE_COMPACT}`;
+
 /** PUB topic that reaches every client. */
 export const BROADCAST = "*";
 
+/** Entries before the envelopes' in a PUBLISH head: seq, bootId. */
+export const HEAD_PREFIX = 2;
+
 /** Entries per envelope in a PUBLISH head: identifier, messageId, ack flag. */
 export const HEAD_STRIDE = 3;
+
+/** A batch's seq: it is echoed in DELIVER's space-separated first frame, so it holds no space. */
+export const SEQ = /^[\x21-\x7e]{1,32}$/;
+
+/** Separates the fields of a PUB message's first frame (DELIVER, WELCOME, BEAT). */
+export const FIELD_SEPARATOR = " ";
+
+/**
+ * The first frame of a PUB message: the topic (what SUB filters on), the kind and the small fields,
+ * separated by spaces (no field holds one: ids are hex, bootIds UUIDs, flags 0/1, a seq is checked).
+ */
+export function pubFrame(topic: string, kind: string, ...fields: string[]): string {
+  let frame = `${topic}${FIELD_SEPARATOR}${kind}`;
+  for (const field of fields) frame += `${FIELD_SEPARATOR}${field}`;
+  return frame;
+}
 
 /** Client ids are fixed-length hex, so that no id's PUB topic is a prefix of another's. */
 export const CLIENT_ID_LENGTH = 16;

@@ -4,8 +4,8 @@ import * as zmq from "zeromq";
 import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration } from "../../lib/long-timer.js";
 import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
-import { forSending, joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, FEATURE_CARRIED_RECEIPT, Kind } from "./broker-protocol.js";
+import { BadBatchError, forSending, joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, FEATURE_CARRIED_RECEIPT, FEATURE_COMPACT, Kind, pubFrame } from "./broker-protocol.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
@@ -171,7 +171,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly #takeCarried = new Set<string>();
   // Receipts owed to such clients, oldest first, at most one each (a link has one batch in flight): each
   // rides on the next DELIVER to its client, or goes alone as "R" once receiptDelay has passed.
-  readonly #owed = new Map<string, { seq: Buffer; due: number }>();
+  readonly #owed = new Map<string, { seq: string; due: number }>();
   #owedTimer: NodeJS.Timeout | undefined;
   // When each client was last sent a DELIVER (performance.now()), and the last broadcast: a receipt waits
   // only for a client in a conversation, so that one that only publishes never waits for nothing.
@@ -306,11 +306,19 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     const now = Date.now();
     switch (kind.toString()) {
-      case Kind.hello:
+      case Kind.hello: {
+        const features = frames[4]?.toString() ?? "";
+        if (!features.includes(FEATURE_COMPACT)) {
+          // A client of protocol 1 would refuse every compact envelope it is sent: it is not welcomed.
+          this.stats.rejected++;
+          this.#report(new ZmqProtocolError(`hello from ${clientId} refused: a client of broker protocol 1 (an older berrymq; it lacks feature "c", compact envelopes), this broker speaks protocol 2:`, features));
+          return;
+        }
         this.#hello(clientId, frames[2], frames[3], now);
-        if (frames[4]?.toString().includes(FEATURE_CARRIED_RECEIPT) === true) this.#takeCarried.add(clientId);
+        if (features.includes(FEATURE_CARRIED_RECEIPT)) this.#takeCarried.add(clientId);
         else this.#takeCarried.delete(clientId);
         return;
+      }
       case Kind.publish:
         this.#clients.touch(clientId, now);
         this.#publish(clientId, frames);
@@ -352,18 +360,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
       return;
     }
     // The welcome echoes the version of the client's patterns: it knows which change was applied.
-    this.#sendPub([clientId, Kind.welcome, this.bootId, version ?? "0"]);
+    this.#sendPub([pubFrame(clientId, Kind.welcome, this.bootId, welcomeVersion(version))]);
     this.#resendDue();
   }
 
   #publish(senderId: string, frames: Buffer[]): void {
-    const [, , seq, headFrame, body, heardBoot] = frames;
-    if (seq === undefined || headFrame === undefined || body === undefined || frames.length < 5 || frames.length > 6) {
+    const [, , headFrame, body] = frames;
+    if (headFrame === undefined || body === undefined || frames.length !== 4) {
       this.stats.rejected++;
       this.#report(new ZmqProtocolError(`publish batch from ${senderId} with a frame count of`, frames.length - 1));
       return;
     }
-    let batch: PublishBatch;
+    let batch: PublishBatch | undefined;
     try {
       batch = readPublishBatch(headFrame, body);
       // Validates every identifier before anything of the batch is taken.
@@ -371,9 +379,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     } catch (error) {
       this.stats.rejected++;
       this.#report(new ZmqProtocolError(`publish batch from ${senderId} refused:`, errorText(error)));
-      this.#receipt(senderId, seq, { code: "ZMQ_PROTOCOL", message: errorText(error) });
+      // A head without a readable seq cannot be answered: its sender times out.
+      const seq = batch?.seq ?? (error instanceof BadBatchError ? error.seq : undefined);
+      if (seq !== undefined) this.#receipt(senderId, seq, { code: "ZMQ_PROTOCOL", message: errorText(error) });
       return;
     }
+    const { seq, bootId: heardBoot } = batch;
     const { identifiers, messageIds, flags, policies, lines } = batch;
     const count = identifiers.length;
     let ackCount = 0;
@@ -445,7 +456,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       group?.key === BROADCAST &&
       newlyHeld.length === 0 &&
       noSubscriber === undefined &&
-      heardBoot?.toString() === this.bootId &&
+      heardBoot === this.bootId &&
       this.#clients.has(senderId);
     if (group !== undefined) this.#deliver(senderId, group, batch, carriesReceipt ? seq : undefined);
     if (carriesReceipt) return;
@@ -454,7 +465,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       noSubscriber === undefined &&
       this.#options.receiptDelay > 0 &&
       this.#takeCarried.has(senderId) &&
-      heardBoot?.toString() === this.bootId &&
+      heardBoot === this.bootId &&
       this.#clients.has(senderId) &&
       this.#inConversation(senderId);
     if (mayWait) {
@@ -488,7 +499,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return targets.length > (targets.includes(senderId) ? 1 : 0);
   }
 
-  #refuse(senderId: string, seq: Buffer, refused: BrokerFullError | BrokerQuotaError, count: number): void {
+  #refuse(senderId: string, seq: string, refused: BrokerFullError | BrokerQuotaError, count: number): void {
     this.stats.refused += count;
     this.#report(refused);
     this.#receipt(senderId, seq, { code: refused.code, message: refused.message, limit: refused.limit, refused: count });
@@ -517,7 +528,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   // `receiptSeq`: this broadcast also confirms the sender's batch of that seq (see #publish). A DELIVER to
   // one client carries the receipt owed to that client, if any.
-  #deliver(senderId: string, group: Group, batch: PublishBatch, receiptSeq?: Buffer): void {
+  #deliver(senderId: string, group: Group, batch: PublishBatch, receiptSeq?: string): void {
     if (group.topics.length === 0) return;
     const count = group.to - group.from;
     const flags = batch.flags.slice(group.from, group.to);
@@ -528,7 +539,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (topic === BROADCAST) this.#lastBroadcast = now;
       else this.#lastDeliveryTo.set(topic, now);
       const seq = receiptSeq ?? this.#takeOwed(topic);
-      this.#sendPub(seq === undefined ? [topic, Kind.deliver, senderId, flags, body] : [topic, Kind.deliver, senderId, flags, body, seq]);
+      this.#sendPub([seq === undefined ? pubFrame(topic, Kind.deliver, senderId, flags) : pubFrame(topic, Kind.deliver, senderId, flags, seq), body]);
     }
   }
 
@@ -540,7 +551,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   // The receipt of `clientId`'s batch `seq` waits for a DELIVER to that client (see receiptDelay).
-  #owe(clientId: string, seq: Buffer): void {
+  #owe(clientId: string, seq: string): void {
     const earlier = this.#owed.get(clientId);
     if (earlier !== undefined) {
       this.#owed.delete(clientId);
@@ -550,7 +561,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#owedTimer ??= setTimeout(() => this.#payOwed(), this.#options.receiptDelay).unref();
   }
 
-  #takeOwed(clientId: string): Buffer | undefined {
+  #takeOwed(clientId: string): string | undefined {
     if (this.#owed.size === 0) return undefined;
     const owed = this.#owed.get(clientId);
     if (owed === undefined) return undefined;
@@ -664,12 +675,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     for (const { topic, senderId, parts } of byTopic.values()) {
       this.stats.delivered += parts.length;
-      this.#sendPub([topic, Kind.deliver, senderId, ACK_REQUIRED.repeat(parts.length), joinLines(parts)]);
+      this.#sendPub([pubFrame(topic, Kind.deliver, senderId, ACK_REQUIRED.repeat(parts.length)), joinLines(parts)]);
     }
   }
 
   #beat(): void {
-    this.#sendPub([BROADCAST, Kind.beat, this.bootId]);
+    this.#sendPub([pubFrame(BROADCAST, Kind.beat, this.bootId)]);
     for (const gone of this.#clients.expire(Date.now() - this.#options.clientTimeout)) this.#gone(gone, "silent");
   }
 
@@ -683,7 +694,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #receipt(
     clientId: string,
-    seq: Buffer,
+    seq: string,
     error: { code: string; message: string; limit?: number; refused?: number } | undefined,
     noSubscriber?: string[][],
   ): void {
@@ -730,3 +741,9 @@ function reachesAllOthers(targets: readonly string[], senderId: string, others: 
   return others > 1 && matching === others;
 }
 
+
+// The version a HELLO gave, as the WELCOME echoes it (a field of a space-separated frame: digits only).
+function welcomeVersion(version: Buffer | undefined): string {
+  const text = version?.toString() ?? "0";
+  return /^\d{1,15}$/.test(text) ? text : "0";
+}

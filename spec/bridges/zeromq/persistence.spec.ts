@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { Bus } from "../../../lib/bus.js";
 import { AckLog } from "../../../bridges/zeromq/ack-log.js";
-import { BrokerLink } from "../../../bridges/zeromq/index.js";
+import { toCompactEnvelope } from "../../../bridges/compact-envelope.js";
+import { toEnvelope } from "../../../bridges/envelope.js";
+import { Broker, BrokerLink } from "../../../bridges/zeromq/index.js";
+import { createMessage } from "../../../lib/message.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { startBrokerChild } from "./broker-helpers.js";
@@ -67,6 +70,29 @@ describe("zeromq broker: persistence", () => {
     const { log, held } = AckLog.open(file, "batch");
     log.close();
     assert.deepEqual(held, []);
+  });
+
+  it("loads a persist file written by protocol 1 (envelope objects) beside compact records, and delivers both", async (t) => {
+    const file = join(dir, "protocol-1.log");
+    const now = Date.now();
+    const envelope = (n: number) => toEnvelope(createMessage({ identifier: "job:run", args: [n], messageId: `old-bus/${n}`, hops: ["old-bus"] }));
+    const record = (n: number, payload: unknown): string =>
+      `${JSON.stringify({ m: `old-bus/${n}`, i: "job:run", s: "0123456789abcdef", p: JSON.stringify(payload), t: now, e: null })}\n`;
+    // What the broker of the previous round wrote (payload: the envelope object), then one of this protocol.
+    writeFileSync(file, record(1, envelope(1)) + record(2, toCompactEnvelope(envelope(2))));
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), persistFile: file });
+    const worker = new Bus({ id: "worker" });
+    const runs: number[] = [];
+    worker.follow("job:run", (m) => void runs.push(m.args[0] as number));
+    const link = await BrokerLink.connect({ bus: worker, pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["job:*"] });
+    t.after(async () => {
+      await link.close();
+      broker.close();
+    });
+    await waitFor(() => runs.length === 2, "both replayed messages delivered");
+    assert.deepEqual(runs.sort(), [1, 2]);
+    await waitFor(() => broker.held === 0, "both acknowledged and released");
+    assert.equal(link.stats.rejected, 0);
   });
 
   it("replays held messages, ignores a torn last line, and compacts acknowledged ones away", () => {

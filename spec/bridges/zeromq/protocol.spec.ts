@@ -10,9 +10,23 @@ import { createMessage } from "../../../lib/message.js";
 import { freePort } from "../../helpers/free-port.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
+// A PUBLISH as protocol 2 frames it: ["P", [seq, bootId, identifier, messageId, policy, …], body].
+function publishFrames(seq: string, head: unknown[], lines: string[], bootId = ""): string[] {
+  return ["P", JSON.stringify([seq, bootId, ...head]), lines.join("\n")];
+}
+
+// The fields of a PUB message's first frame: topic, kind, then the kind's own (see broker-protocol.ts).
+function fieldsOf(frames: Buffer[] | undefined): string[] {
+  return frames?.[0]?.toString().split(" ") ?? [];
+}
+
+function kindOf(frames: Buffer[]): string | undefined {
+  return fieldsOf(frames)[1];
+}
+
 // A hand-written client on a real DEALER socket: it can send what no BrokerLink would.
-async function publishRaw(dealer: zmq.Dealer, seq: string, head: unknown, lines: string[]): Promise<string> {
-  await dealer.send(["P", seq, JSON.stringify(head), lines.join("\n")]);
+async function publishRaw(dealer: zmq.Dealer, seq: string, head: unknown[], lines: string[]): Promise<string> {
+  await dealer.send(publishFrames(seq, head, lines));
   const [kind, answeredSeq, error] = await dealer.receive();
   assert.equal(kind?.toString(), "R");
   assert.equal(answeredSeq?.toString(), seq);
@@ -62,6 +76,39 @@ describe("zeromq broker protocol: a batch is validated envelope by envelope", ()
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
+  it("validates compact envelope lines (protocol 2) as strictly: each hostile one rejected, counted and reported", async () => {
+    const rejectedBefore = link.stats.rejected;
+    const errorsBefore = linkErrors.length;
+    const gotBefore = got.length;
+    const compact = (arg: unknown, messageId: string): unknown[] => ["raw:a", [arg], {}, messageId, Date.now()];
+    const deep = Array.from({ length: 70 }).reduce<unknown>((inner) => [inner], 1);
+    const lines = [
+      JSON.stringify(compact(21, "raw/21")),
+      JSON.stringify(["raw:a", 22, {}, "raw/22", 1]), // args not an array
+      JSON.stringify(["raw:a", [23], [], "raw/23", 1]), // kwargs not an object
+      JSON.stringify(["raw:a", [24], {}, "raw/24", "now"]), // timestamp not a number
+      JSON.stringify(["raw:a", [25], {}, 25, 1]), // messageId not a string
+      JSON.stringify(compact(26, `raw/${"9".repeat(300)}`)), // a huge messageId
+      JSON.stringify(["raw:a".padEnd(2_000, "a"), [27], {}, "raw/27", 1]), // a huge identifier
+      '["raw:a",[28],{"__proto__":{"polluted":true}},"raw/28",1]', // a prototype key
+      JSON.stringify(compact(deep, "raw/29")), // nested too deep
+      JSON.stringify(["raw:a", [30], {}, "no-origin", 1]), // hops left out, and no origin to take them from
+      JSON.stringify(["raw:a", [31], {}]), // too short
+      JSON.stringify(compact(32, "raw/32")),
+    ];
+    const head = lines.flatMap(() => ["raw:a", "", 0]);
+    assert.equal(await publishRaw(dealer, "c1", head, lines), "");
+    await waitFor(() => got.length === gotBefore + 2 && link.stats.rejected === rejectedBefore + 10, "two good lines in, ten hostile ones rejected");
+    assert.deepEqual(got.slice(gotBefore), [21, 32]);
+    const reported = linkErrors.slice(errorsBefore);
+    assert.equal(reported.length, 10, "each hostile line reported");
+    assert.deepEqual(
+      reported.map((error) => (error as { field?: string }).field ?? error.name),
+      ["args", "kwargs", "timestamp", "messageId", "messageId", "id", "kwargs.__proto__", `args[0]${"[0]".repeat(64)}`, "hops", "envelope"],
+    );
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
   it("refuses a batch whose head does not match its body, naming the mismatch in the receipt", async () => {
     const before = broker.stats.rejected;
     const error = await publishRaw(dealer, "2", ["raw:a", "raw/9", 0], [envelopeLine("raw:a", "raw/9", 9), envelopeLine("raw:a", "raw/10", 10)]);
@@ -75,6 +122,19 @@ describe("zeromq broker protocol: a batch is validated envelope by envelope", ()
     assert.equal(broker.stats.rejected, before + 4);
     await sleep(100);
     assert.ok(![9, 11, 12, 13].some((n) => got.includes(n)), "nothing of a refused batch is delivered");
+  });
+
+  it("refuses a PUBLISH whose head names no usable seq, without a receipt (nothing to name it by)", async () => {
+    const before = broker.stats.rejected;
+    const line = envelopeLine("raw:a", "raw/14", 14);
+    await dealer.send(["P", JSON.stringify(["has space", "", "raw:a", "", 0]), line]); // a seq would break DELIVER's first frame
+    await dealer.send(["P", JSON.stringify([14, "", "raw:a", "", 0]), line]); // not a string
+    await dealer.send(["P", "{not json", line]);
+    await dealer.send(["P", JSON.stringify(["15", "", "raw:a", "", 0])]); // no body frame
+    await waitFor(() => broker.stats.rejected === before + 4, "all four refused");
+    const answer = await Promise.race([dealer.receive(), sleep(300).then(() => undefined)]);
+    assert.equal(answer, undefined, "no receipt");
+    assert.ok(!got.includes(14), "nothing delivered");
   });
 });
 
@@ -106,6 +166,28 @@ describe("zeromq broker protocol: a batch sent twice (a lost receipt) counts onc
   });
 });
 
+describe("zeromq broker protocol 2: a client of protocol 1 is refused at its HELLO", () => {
+  it("refuses a HELLO without feature c (compact envelopes), naming the protocol, and sends no welcome", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+    const errors: BerryError[] = [];
+    broker.on("error", (error) => void errors.push(error));
+    const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
+    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+    t.after(() => {
+      dealer.close();
+      broker.close();
+    });
+    await dealer.send(["H", JSON.stringify(["a:1"]), "0", "r"]); // what a BrokerLink of protocol 1 says
+    await dealer.send(["H", JSON.stringify(["a:1"]), "0"]); // and one from before feature "r"
+    await waitFor(() => errors.length === 2, "both refusals");
+    assert.match(errors[0]?.message ?? "", /refused: a client of broker protocol 1 .*protocol 2/);
+    assert.equal(broker.clients, 0);
+    assert.equal(broker.stats.rejected, 2);
+    await dealer.send(["H", JSON.stringify(["a:1"]), "0", "rc"]);
+    await waitFor(() => broker.clients === 1, "a client of protocol 2 registers");
+  });
+});
+
 describe("zeromq broker protocol: bounded registrations", () => {
   it("refuses a HELLO with more than maxPatterns patterns, and one more client past maxClients", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), maxPatterns: 3, maxClients: 2 });
@@ -121,20 +203,20 @@ describe("zeromq broker protocol: bounded registrations", () => {
       broker.close();
     });
     const [first, second, third] = dealers as [zmq.Dealer, zmq.Dealer, zmq.Dealer];
-    await first.send(["H", JSON.stringify(["a:1", "a:2", "a:3", "a:4"])]);
+    await first.send(["H", JSON.stringify(["a:1", "a:2", "a:3", "a:4"]), "0", "c"]);
     await waitFor(() => errors.length === 1, "the refusal");
     assert.match(errors[0]?.message ?? "", /4 patterns, more than maxPatterns 3/);
     assert.equal(broker.clients, 0);
-    await first.send(["H", JSON.stringify(["a:1"])]);
-    await second.send(["H", JSON.stringify(["a:1"])]);
+    await first.send(["H", JSON.stringify(["a:1"]), "0", "c"]);
+    await second.send(["H", JSON.stringify(["a:1"]), "0", "c"]);
     await waitFor(() => broker.clients === 2, "two clients");
-    await third.send(["H", JSON.stringify(["a:1"])]);
+    await third.send(["H", JSON.stringify(["a:1"]), "0", "c"]);
     await waitFor(() => errors.length === 2, "the third refused");
     assert.match(errors[1]?.message ?? "", /2 clients registered already \(maxClients\)/);
     assert.equal(broker.clients, 2);
     await second.send(["B"]);
     await waitFor(() => broker.clients === 1, "second left");
-    await third.send(["H", JSON.stringify(["a:1"])]);
+    await third.send(["H", JSON.stringify(["a:1"]), "0", "c"]);
     await waitFor(() => broker.clients === 2, "room for the third now");
   });
 });
@@ -144,7 +226,7 @@ describe("zeromq broker protocol: bounded registrations", () => {
 async function registeredClient(
   broker: Broker,
   patterns: string[] = ["none:none"],
-  features?: string,
+  features = "c",
 ): Promise<{ id: string; dealer: zmq.Dealer; heard: Buffer[][]; bootId: string; close: () => void }> {
   const id = randomBytes(8).toString("hex");
   const dealer = new zmq.Dealer({ routingId: id, linger: 0 });
@@ -161,11 +243,11 @@ async function registeredClient(
     }
   })();
   // Slow joiner: say hello until the welcome comes back on the pub port.
-  while (!heard.some((frames) => frames[1]?.toString() === "W")) {
-    await dealer.send(features === undefined ? ["H", JSON.stringify(patterns), "0"] : ["H", JSON.stringify(patterns), "0", features]);
+  while (!heard.some((frames) => kindOf(frames) === "W")) {
+    await dealer.send(["H", JSON.stringify(patterns), "0", features]);
     await sleep(50);
   }
-  const bootId = heard.find((frames) => frames[1]?.toString() === "W")?.[2]?.toString() ?? "";
+  const bootId = fieldsOf(heard.find((frames) => kindOf(frames) === "W"))[2] ?? "";
   const close = (): void => {
     dealer.close();
     sub.close();
@@ -197,28 +279,28 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
     });
     assert.equal(bootId, broker.bootId);
     // Batch 0 names no broker: a receipt on the recv port, as for any client that has not heard this broker.
-    await dealer.send(["P", "0", JSON.stringify(["rc:a", "rc/0", 0]), envelopeLine("rc:a", "rc/0", 0)]);
+    await dealer.send(publishFrames("0", ["rc:a", "rc/0", 0], [envelopeLine("rc:a", "rc/0", 0)]));
     const [kind0, seq0] = await dealer.receive();
     assert.deepEqual([kind0?.toString(), seq0?.toString()], ["R", "0"]);
-    await waitFor(() => heard.some((frames) => frames[1]?.toString() === "M"), "our own broadcast of batch 0");
-    assert.equal(heard.find((frames) => frames[1]?.toString() === "M")?.length, 5, "batch 0's broadcast carries no seq");
+    await waitFor(() => heard.some((frames) => kindOf(frames) === "M"), "our own broadcast of batch 0");
+    assert.equal(fieldsOf(heard.find((frames) => kindOf(frames) === "M")).length, 4, "batch 0's broadcast carries no seq");
     heard.length = 0;
     // Batch 1 names this broker and reaches every other client (the two links): one broadcast, which the sender hears too.
-    await dealer.send(["P", "1", JSON.stringify(["rc:a", "rc/1", 0]), envelopeLine("rc:a", "rc/1", 1), bootId]);
-    await waitFor(() => heard.some((frames) => frames[1]?.toString() === "M"), "our own broadcast");
-    const own = heard.find((frames) => frames[1]?.toString() === "M") ?? [];
+    await dealer.send(publishFrames("1", ["rc:a", "rc/1", 0], [envelopeLine("rc:a", "rc/1", 1)], bootId));
+    await waitFor(() => heard.some((frames) => kindOf(frames) === "M"), "our own broadcast");
+    const own = heard.find((frames) => kindOf(frames) === "M") ?? [];
     assert.deepEqual(
-      own.map((frame) => frame.toString()).filter((_, i) => i !== 4),
+      fieldsOf(own),
       ["*", "M", id, "0", "1"],
       "topic, kind, sender, flags and the seq of the batch it confirms",
     );
     // Batch 2 reaches nobody, so no broadcast: its receipt comes on the recv port. The ROUTER keeps order,
     // so the first receipt there being batch 2's proves that batch 1 had none.
-    await dealer.send(["P", "2", JSON.stringify(["nobody:a", "rc/2", 0]), envelopeLine("nobody:a", "rc/2", 2), bootId]);
+    await dealer.send(publishFrames("2", ["nobody:a", "rc/2", 0], [envelopeLine("nobody:a", "rc/2", 2)], bootId));
     const [kind, seq, error] = await dealer.receive();
     assert.deepEqual([kind?.toString(), seq?.toString(), error?.toString()], ["R", "2", ""]);
     // A bootId of another broker (this one restarted since): a receipt on the recv port again.
-    await dealer.send(["P", "3", JSON.stringify(["rc:a", "rc/3", 0]), envelopeLine("rc:a", "rc/3", 3), "an-earlier-broker"]);
+    await dealer.send(publishFrames("3", ["rc:a", "rc/3", 0], [envelopeLine("rc:a", "rc/3", 3)], "an-earlier-broker"));
     const [kind3, seq3] = await dealer.receive();
     assert.deepEqual([kind3?.toString(), seq3?.toString()], ["R", "3"]);
     await waitFor(() => got.length === 3, "the link got batches 0, 1 and 3");
@@ -242,7 +324,7 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
     });
     heard.length = 0;
     const delivered = broker.stats.delivered;
-    await dealer.send(["P", "1", JSON.stringify(["rc:a", "rc/1", 0]), envelopeLine("rc:a", "rc/1", 1), bootId]);
+    await dealer.send(publishFrames("1", ["rc:a", "rc/1", 0], [envelopeLine("rc:a", "rc/1", 1)], bootId));
     const [kind, seq, error] = await Promise.race([dealer.receive(), sleep(2_000).then((): Buffer[] => [])]);
     assert.deepEqual(
       [kind?.toString(), seq?.toString(), error?.toString()],
@@ -260,12 +342,12 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
       recvPort: broker.recvPort,
       importFilters: ["rc:*"],
     });
-    await dealer.send(["P", "2", JSON.stringify(["rc:a", "rc/2", 0]), envelopeLine("rc:a", "rc/2", 2), bootId]);
-    await waitFor(() => heard.some((frames) => frames[1]?.toString() === "M"), "our own broadcast of batch 2");
-    const delivers = heard.filter((frames) => frames[1]?.toString() === "M");
+    await dealer.send(publishFrames("2", ["rc:a", "rc/2", 0], [envelopeLine("rc:a", "rc/2", 2)], bootId));
+    await waitFor(() => heard.some((frames) => kindOf(frames) === "M"), "our own broadcast of batch 2");
+    const delivers = heard.filter((frames) => kindOf(frames) === "M");
     assert.equal(delivers.length, 1, "batch 1 never came back to its sender");
     assert.deepEqual(
-      delivers[0]?.map((frame) => frame.toString()).filter((_, i) => i !== 4),
+      fieldsOf(delivers[0]),
       ["*", "M", id, "0", "2"],
       "topic, kind, sender, flags and the seq of the batch it confirms",
     );
@@ -302,54 +384,54 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
 });
 
 describe("zeromq broker protocol: a receipt rides on the next delivery to its client", () => {
-  const delivers = (heard: Buffer[][]): Buffer[][] => heard.filter((frames) => frames[1]?.toString() === "M");
+  const delivers = (heard: Buffer[][]): Buffer[][] => heard.filter((frames) => kindOf(frames) === "M");
 
-  it("gives a client whose HELLO has feature r, in a conversation, the receipt of its batch as the sixth frame of the next DELIVER to it", async (t) => {
+  it("gives a client whose HELLO has feature r, in a conversation, the receipt of its batch as the seq field of the next DELIVER to it", async (t) => {
     // A long receiptDelay: within this test a receipt can only come riding on a delivery.
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 60_000 });
     broker.on("error", () => undefined);
-    const a = await registeredClient(broker, ["pong:*"], "r");
-    const b = await registeredClient(broker, ["ping:*"], "r");
+    const a = await registeredClient(broker, ["pong:*"], "rc");
+    const b = await registeredClient(broker, ["ping:*"], "rc");
     t.after(() => {
       a.close();
       b.close();
       broker.close();
     });
     // a has been sent no delivery yet: a client that only publishes gets its receipt at once.
-    await a.dealer.send(["P", "1", JSON.stringify(["ping:a", "", 0]), envelopeLine("ping:a", "a/1", 1), a.bootId]);
+    await a.dealer.send(publishFrames("1", ["ping:a", "", 0], [envelopeLine("ping:a", "a/1", 1)], a.bootId));
     const [kind, seq] = await Promise.race([a.dealer.receive(), sleep(5_000).then((): Buffer[] => [])]);
     assert.deepEqual([kind?.toString(), seq?.toString()], ["R", "1"], "not in a conversation: the receipt at once, alone");
     await waitFor(() => delivers(b.heard).length === 1, "b got the ping");
-    assert.equal(delivers(b.heard)[0]?.length, 5, "b owes nothing yet: no receipt rides on its delivery");
+    assert.equal(fieldsOf(delivers(b.heard)[0]).length, 4, "b owes nothing yet: no receipt rides on its delivery");
     // b was just sent the ping: the receipt of its answer waits for the next delivery to b.
-    await b.dealer.send(["P", "7", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "b/7", 7), b.bootId]);
+    await b.dealer.send(publishFrames("7", ["pong:a", "", 0], [envelopeLine("pong:a", "b/7", 7)], b.bootId));
     await waitFor(() => delivers(a.heard).length === 1, "a got the pong");
-    await a.dealer.send(["P", "2", JSON.stringify(["ping:a", "", 0]), envelopeLine("ping:a", "a/2", 2), a.bootId]);
+    await a.dealer.send(publishFrames("2", ["ping:a", "", 0], [envelopeLine("ping:a", "a/2", 2)], a.bootId));
     await waitFor(() => delivers(b.heard).length === 2, "b got the second ping");
     assert.deepEqual(
-      delivers(b.heard)[1]?.map((frame) => frame.toString()).filter((_, i) => i !== 4),
+      fieldsOf(delivers(b.heard)[1]),
       [b.id, "M", a.id, "0", "7"],
       "the second ping carries the receipt of b's batch 7",
     );
-    await b.dealer.send(["P", "8", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "b/8", 8), b.bootId]);
+    await b.dealer.send(publishFrames("8", ["pong:a", "", 0], [envelopeLine("pong:a", "b/8", 8)], b.bootId));
     await waitFor(() => delivers(a.heard).length === 2, "a got the second pong");
-    assert.equal(delivers(a.heard)[1]?.[5]?.toString(), "2", "the second pong carries the receipt of a's batch 2");
+    assert.equal(fieldsOf(delivers(a.heard)[1])[4], "2", "the second pong carries the receipt of a's batch 2");
   });
 
   it("sends the receipt alone once receiptDelay has passed without a delivery to its client", async (t) => {
     // receiptDelay 1,000 ms: a stays in a conversation (sent a delivery within ten of them) through the test.
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 1_000 });
     broker.on("error", () => undefined);
-    const a = await registeredClient(broker, ["pong:*"], "r");
+    const a = await registeredClient(broker, ["pong:*"], "rc");
     const b = await registeredClient(broker, ["ping:*"]);
     t.after(() => {
       a.close();
       b.close();
       broker.close();
     });
-    await b.dealer.send(["P", "1", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "b/1", 1), b.bootId]);
+    await b.dealer.send(publishFrames("1", ["pong:a", "", 0], [envelopeLine("pong:a", "b/1", 1)], b.bootId));
     await waitFor(() => delivers(a.heard).length === 1, "a was sent a delivery");
-    await a.dealer.send(["P", "1", JSON.stringify(["ping:a", "", 0]), envelopeLine("ping:a", "a/1", 1), a.bootId]);
+    await a.dealer.send(publishFrames("1", ["ping:a", "", 0], [envelopeLine("ping:a", "a/1", 1)], a.bootId));
     const [kind, seq, error] = await Promise.race([a.dealer.receive(), sleep(5_000).then((): Buffer[] => [])]);
     assert.deepEqual([kind?.toString(), seq?.toString(), error?.toString()], ["R", "1", ""], "the receipt, alone, on the recv port");
     assert.equal(delivers(b.heard).length, 1, "b got the ping");
@@ -374,12 +456,12 @@ describe("zeromq broker protocol: a receipt rides on the next delivery to its cl
     let pongs = 0;
     link.bus.follow("pong:*", () => void pongs++);
     // Whatever the link sent at start (its neighbour list) is confirmed by the first delivery to it.
-    await echo.dealer.send(["P", "1", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "e/1", 1), echo.bootId]);
+    await echo.dealer.send(publishFrames("1", ["pong:a", "", 0], [envelopeLine("pong:a", "e/1", 1)], echo.bootId));
     await waitFor(() => pongs === 1 && link.backlog === 0, "the first pong, and nothing waiting");
     link.bus.twitter("ping:a", 1);
     await waitFor(() => delivers(echo.heard).length === 1, "the echo got the ping");
     assert.equal(link.stats.sent, 0, "not confirmed yet");
-    await echo.dealer.send(["P", "2", JSON.stringify(["pong:a", "", 0]), envelopeLine("pong:a", "e/2", 2), echo.bootId]);
+    await echo.dealer.send(publishFrames("2", ["pong:a", "", 0], [envelopeLine("pong:a", "e/2", 2)], echo.bootId));
     await waitFor(() => link.stats.sent === 1 && pongs === 2, "the ping confirmed by the pong");
     assert.equal(link.stats.retries, 0, "confirmed by the receipt on the pong, not by a resend");
   });
@@ -411,10 +493,10 @@ describe("zeromq broker protocol: a receipt that comes after its batch timed out
       try {
         for await (const frames of router) {
           const [id, kind] = frames;
-          if (kind?.toString() === "H") await pub.send([id as Buffer, "W", "fake-boot", frames[3] ?? "0"]);
+          if (kind?.toString() === "H") await pub.send([`${id?.toString()} W fake-boot ${frames[3]?.toString() ?? "0"}`]);
           if (kind?.toString() !== "P") continue;
-          const head = JSON.parse(frames[3]?.toString() ?? "[]") as string[];
-          const publish = { id: id as Buffer, seq: frames[2]?.toString() ?? "", messageId: head[1] ?? "" };
+          const head = JSON.parse(frames[2]?.toString() ?? "[]") as string[];
+          const publish = { id: id as Buffer, seq: head[0] ?? "", messageId: head[3] ?? "" };
           state.publishes.push(publish);
           if (state.answer !== undefined) await state.receipt(publish, state.answer(publish));
         }

@@ -1,0 +1,94 @@
+import type { Envelope } from "./envelope.js";
+import { InvalidEnvelopeError } from "./errors.js";
+
+/**
+ * An envelope as a positional JSON array, for wires that carry many small messages (the ZeroMQ broker's
+ * batches): `[id, args, kwargs, messageId, timestamp, hops?, replyTo?, inReplyTo?, to?]`. `hops` is left
+ * out (or `0` when a later entry follows) when it is just the origin bus named in the messageId
+ * (`"<origin>/<n>"`, what a bus names its own messages); `0` stands for an absent optional string, and
+ * absent trailing entries are left out. No field names and one bus id instead of two: ~200 bytes for the
+ * bench's message instead of ~300, ~25–30 % less to stringify and parse.
+ * @example ["app:log", ["hi"], {}, "b1/1", 1733443200000]
+ */
+export type CompactEnvelope = [
+  id: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+  messageId: string,
+  timestamp: number,
+  hops?: string[] | 0,
+  replyTo?: string | 0,
+  inReplyTo?: string | 0,
+  to?: string | 0,
+];
+
+/** Entries of a compact envelope: the five fields every message has, up to four more. */
+const REQUIRED = 5;
+const MOST = 9;
+
+/** The compact form of an envelope, ready for `JSON.stringify`. */
+export function toCompactEnvelope(envelope: Envelope): CompactEnvelope {
+  const compact: CompactEnvelope = [envelope.id, envelope.args, envelope.kwargs, envelope.messageId, envelope.timestamp];
+  const { replyTo, inReplyTo, to } = envelope;
+  const tail = to !== undefined ? 4 : inReplyTo !== undefined ? 3 : replyTo !== undefined ? 2 : 0;
+  const ownHops = isOriginOnly(envelope.hops, envelope.messageId);
+  if (tail === 0 && ownHops) return compact;
+  compact.push(ownHops ? 0 : envelope.hops);
+  if (tail >= 2) compact.push(replyTo ?? 0);
+  if (tail >= 3) compact.push(inReplyTo ?? 0);
+  if (tail >= 4) compact.push(to ?? 0);
+  return compact;
+}
+
+/**
+ * A decoded wire value as the envelope object `fromEnvelope` validates: a compact array is spread into its
+ * named fields (nothing is checked here but its shape: `fromEnvelope` checks every field, as for any
+ * envelope); anything else (an envelope object as older senders write it, or garbage) is returned as it
+ * is, for `fromEnvelope` to take or refuse.
+ * @throws InvalidEnvelopeError for an array of the wrong length, a `0` where an entry may not be
+ * absent, or hops left out of a messageId that names no origin.
+ */
+export function fromCompactEnvelope(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  const length = value.length;
+  if (length < REQUIRED || length > MOST) {
+    throw new InvalidEnvelopeError("envelope", `(an array of ${length})`, `a compact envelope array of ${REQUIRED} to ${MOST} entries`);
+  }
+  const messageId: unknown = value[3];
+  const hops: unknown = length > REQUIRED && value[5] !== 0 ? value[5] : originHops(messageId);
+  return {
+    v: 1,
+    id: value[0],
+    args: value[1],
+    kwargs: value[2],
+    messageId,
+    timestamp: value[4],
+    hops,
+    replyTo: optional(value, 6, "replyTo"),
+    inReplyTo: optional(value, 7, "inReplyTo"),
+    to: optional(value, 8, "to"),
+  };
+}
+
+// `[origin]` when the messageId is `<origin>/<n>`; otherwise the compact form must carry the hops.
+function isOriginOnly(hops: readonly string[], messageId: string): boolean {
+  if (hops.length !== 1) return false;
+  const origin = hops[0] as string;
+  return origin.length > 0 && messageId.length > origin.length + 1 && messageId.lastIndexOf("/") === origin.length && messageId.startsWith(origin);
+}
+
+function originHops(messageId: unknown): unknown {
+  // A bad messageId is fromEnvelope's to name (it checks it before hops).
+  if (typeof messageId !== "string") return [];
+  const slash = messageId.lastIndexOf("/");
+  if (slash <= 0) throw new InvalidEnvelopeError("hops", "(left out)", 'the hops, or a messageId "<origin bus id>/<n>" naming them');
+  return [messageId.slice(0, slash)];
+}
+
+// An absent optional string is `0` (or left out at the end); `undefined` is what fromEnvelope takes as absent.
+function optional(value: unknown[], at: number, field: string): unknown {
+  const entry: unknown = value[at];
+  if (entry === 0 || at >= value.length) return undefined;
+  if (entry === undefined || entry === null) throw new InvalidEnvelopeError(field, entry, "a string, or 0 for none");
+  return entry;
+}
