@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ENVELOPE_LIMITS, fromEnvelope, toEnvelope } from "../../bridges/envelope.js";
+import { ENVELOPE_LIMITS, envelopesJson, fromEnvelope, toEnvelope } from "../../bridges/envelope.js";
 import { InvalidEnvelopeError } from "../../bridges/errors.js";
 import { createMessage, InvalidIdentifierError } from "../../lib/index.js";
 
@@ -19,6 +19,28 @@ describe("envelope", () => {
     const message = createMessage({ identifier: "a:b", args: [1, [2]], kwargs: { k: "v" }, messageId: "m1", hops: ["x"], replyTo: "r:s" });
     const back = fromEnvelope(JSON.parse(JSON.stringify(toEnvelope(message))));
     assert.deepEqual(back.toJSON(), message.toJSON());
+  });
+
+  it("writes a batch of envelopes as JSON.stringify does, escapes, optional fields and odd numbers included", () => {
+    const messages = [
+      createMessage({ identifier: "a:b", args: [1, [2], null, "x"], kwargs: { k: "v" }, messageId: "m1", hops: ["x"], replyTo: "r:s" }),
+      createMessage({
+        identifier: 'q"uote\\:ünï',
+        args: ['"\\\n\u0000\u2028\ud800 é 😀', { toJSON: () => "custom" }, undefined, -0, 1e21, 5e-324],
+        kwargs: { "ke\"y": [{ deep: ["\t"] }], gone: undefined },
+        messageId: "b\"us/1",
+        timestamp: 1_700_000_000_123,
+        hops: ["b\"us", "é"],
+        inReplyTo: "r/1",
+        to: "asker\n",
+      }),
+      createMessage({ identifier: "c:d", messageId: "m3", timestamp: Number.NaN, hops: [] }),
+      createMessage({ identifier: "berrymq-reply:x", args: [1.5], messageId: "m4", timestamp: -0, hops: ["y"], inReplyTo: "x/9", to: "x" }),
+    ];
+    const envelopes = messages.map(toEnvelope);
+    assert.equal(envelopesJson(envelopes), JSON.stringify(envelopes));
+    assert.equal(envelopesJson([]), "[]");
+    for (const envelope of envelopes) assert.equal(envelopesJson([envelope]), JSON.stringify([envelope]));
   });
 
   const bad: [string, (e: Record<string, unknown>) => unknown, string][] = [
