@@ -1,5 +1,6 @@
 import { isPlainObject } from "../lib/kwargs.js";
-import { createMessage, type Message } from "../lib/message.js";
+import { parseIdentifier } from "../lib/identifier.js";
+import { type Message, rebuiltMessage } from "../lib/message.js";
 import { InvalidEnvelopeError } from "./errors.js";
 
 /**
@@ -112,17 +113,11 @@ export function fromEnvelope(value: unknown): Message {
       throw new InvalidEnvelopeError("hops[]", hop, "a non-empty bus id string");
     }
   }
-  return createMessage({
-    identifier: id,
-    args,
-    kwargs,
-    messageId,
-    timestamp,
-    hops: hops as string[],
-    replyTo: optionalString(value, "replyTo", ENVELOPE_LIMITS.identifierLength),
-    inReplyTo: optionalString(value, "inReplyTo", ENVELOPE_LIMITS.messageIdLength),
-    to: optionalString(value, "to", ENVELOPE_LIMITS.messageIdLength),
-  });
+  const replyTo = optionalString(value, "replyTo", ENVELOPE_LIMITS.identifierLength);
+  const inReplyTo = optionalString(value, "inReplyTo", ENVELOPE_LIMITS.messageIdLength);
+  const to = optionalString(value, "to", ENVELOPE_LIMITS.messageIdLength);
+  // Every field is checked: rebuilt without createMessage's init object and second checks.
+  return rebuiltMessage(parseIdentifier(id), args, kwargs, messageId, timestamp, hops as string[], replyTo, inReplyTo, to);
 }
 
 /**
