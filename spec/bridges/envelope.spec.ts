@@ -43,6 +43,20 @@ describe("envelope", () => {
     for (const envelope of envelopes) assert.equal(envelopesJson([envelope]), JSON.stringify([envelope]));
   });
 
+  it("writes each batch afresh: fields repeated from the last batch, or changed since, come out as they are now", () => {
+    const make = (id: string, hops: string[], replyTo?: string, to?: string) =>
+      toEnvelope(createMessage({ identifier: id, args: [1], messageId: `${id}/1`, hops, replyTo, inReplyTo: to && "x/1", to }));
+    const first = make("a:b", ["b1"], "r:s", "b9");
+    const second = make("c:d", ["b2", "b3"], "t:u", "b8");
+    for (const batch of [[first], [second], [first, second, first], [second]]) assert.equal(envelopesJson(batch), JSON.stringify(batch));
+    // A hops array that is not frozen may change between two batches.
+    const hops = ["h1"];
+    const open = { ...first, hops };
+    assert.equal(envelopesJson([open]), JSON.stringify([open]));
+    hops.push("h2");
+    assert.equal(envelopesJson([open]), JSON.stringify([open]));
+  });
+
   const bad: [string, (e: Record<string, unknown>) => unknown, string][] = [
     ["not an object", () => [1], "envelope"],
     ["wrong version", (e) => ({ ...e, v: 2 }), "v"],
