@@ -1,5 +1,6 @@
-import { isPlainObject } from "../lib/kwargs.js";
-import { createMessage, type Message } from "../lib/message.js";
+import { isPlainObject, NO_KWARGS } from "../lib/kwargs.js";
+import { parseIdentifier } from "../lib/identifier.js";
+import { type Message, rebuiltMessage } from "../lib/message.js";
 import { InvalidEnvelopeError } from "./errors.js";
 
 /**
@@ -60,6 +61,63 @@ export function toEnvelope(message: Message): Envelope {
 }
 
 /**
+ * `JSON.stringify(envelopes)` for envelopes as `toEnvelope` builds them (the same text), written field by
+ * field: the fields a bus repeats from message to message (identifier, hops, reply identifier, asker,
+ * empty kwargs) are written once and reused, the rest with JSON.stringify. Every batch a link sends over
+ * a stream passes here.
+ */
+export function envelopesJson(envelopes: readonly Envelope[]): string {
+  let json = "[";
+  for (let i = 0; i < envelopes.length; i++) {
+    const e = envelopes[i] as Envelope;
+    if (i > 0) json += ",";
+    const kwargs = e.kwargs === NO_KWARGS ? "{}" : JSON.stringify(e.kwargs);
+    json += `{"v":1,"id":${ids.json(e.id)},"args":${JSON.stringify(e.args)},"kwargs":${kwargs},"messageId":${JSON.stringify(e.messageId)},"timestamp":${jsonNumber(e.timestamp)},"hops":${hopsJson(e.hops)}`;
+    if (e.replyTo !== undefined) json += `,"replyTo":${replyTos.json(e.replyTo)}`;
+    if (e.inReplyTo !== undefined) json += `,"inReplyTo":${JSON.stringify(e.inReplyTo)}`;
+    if (e.to !== undefined) json += `,"to":${tos.json(e.to)}`;
+    json += "}";
+  }
+  return `${json}]`;
+}
+
+// The JSON of the last string it was asked for, kept (a string's JSON depends on its text only).
+class LastStringJson {
+  #text: string | undefined;
+  #json = "";
+
+  json(text: string): string {
+    if (text !== this.#text) {
+      this.#json = JSON.stringify(text);
+      this.#text = text;
+    }
+    return this.#json;
+  }
+}
+const ids = new LastStringJson();
+const replyTos = new LastStringJson();
+const tos = new LastStringJson();
+
+// A frozen hops array cannot change: its JSON is kept by identity (a bus sends every message it makes
+// with the same one). Others are written afresh.
+let lastHops: readonly string[] | undefined;
+let lastHopsJson = "";
+function hopsJson(hops: readonly string[]): string {
+  if (hops === lastHops) return lastHopsJson;
+  const json = JSON.stringify(hops);
+  if (Object.isFrozen(hops)) {
+    lastHops = hops;
+    lastHopsJson = json;
+  }
+  return json;
+}
+
+// What JSON.stringify writes for a number, without its call.
+function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? `${n}` : "null";
+}
+
+/**
  * Validates a decoded envelope (this is the security boundary) and rebuilds the frozen message.
  * @throws InvalidEnvelopeError naming the offending field; InvalidIdentifierError for a bad `id`.
  */
@@ -88,17 +146,11 @@ export function fromEnvelope(value: unknown): Message {
       throw new InvalidEnvelopeError("hops[]", hop, "a non-empty bus id string");
     }
   }
-  return createMessage({
-    identifier: id,
-    args,
-    kwargs,
-    messageId,
-    timestamp,
-    hops: hops as string[],
-    replyTo: optionalString(value, "replyTo", ENVELOPE_LIMITS.identifierLength),
-    inReplyTo: optionalString(value, "inReplyTo", ENVELOPE_LIMITS.messageIdLength),
-    to: optionalString(value, "to", ENVELOPE_LIMITS.messageIdLength),
-  });
+  const replyTo = optionalString(value, "replyTo", ENVELOPE_LIMITS.identifierLength);
+  const inReplyTo = optionalString(value, "inReplyTo", ENVELOPE_LIMITS.messageIdLength);
+  const to = optionalString(value, "to", ENVELOPE_LIMITS.messageIdLength);
+  // Every field is checked: rebuilt without createMessage's init object and second checks.
+  return rebuiltMessage(parseIdentifier(id), args, kwargs, messageId, timestamp, hops as string[], replyTo, inReplyTo, to);
 }
 
 /**

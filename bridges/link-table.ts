@@ -42,17 +42,20 @@ export class LinkTable {
   readonly #links = new Set<RoutedLink>();
   readonly #routes = new Map<string, Route>();
   readonly #neighbours = new Map<string, Map<string, readonly Identifier[]>>();
-  readonly #requestPaths = new Map<string, RoutedLink>();
-  // The requests of #requestPaths in arrival order, a ring once full: the oldest is found by index.
-  // (Deleting a Map's first key, found with keys().next(), scans its deleted slots: every request made
-  // the scan longer once the table was full, a cost that grew to most of a request's time.)
-  readonly #requestOrder: string[] = [];
+  // The requests remembered and the link each came in by, in arrival order: two rings once full (the
+  // oldest is found by index; deleting a Map's first key scans its deleted slots).
+  readonly #requestIds: string[] = [];
+  readonly #requestLinks: (RoutedLink | undefined)[] = [];
   #oldestRequest = 0;
+  // The same, by id: built only once the bus has a second link. With one link there is no choice to
+  // make, and a Map's has/set/delete of a fresh string per request cost ~0.8 µs of a round trip.
+  #requestPaths: Map<string, RoutedLink> | undefined;
   #announcing = false;
 
   /** A link of this bus started (or learnt its far bus): every link re-announces. */
   add(link: RoutedLink): void {
     this.#links.add(link);
+    if (this.#links.size > 1 && this.#requestPaths === undefined) this.#requestPaths = this.#pathsFromRings();
     this.changed();
   }
 
@@ -60,30 +63,62 @@ export class LinkTable {
   remove(link: RoutedLink): void {
     this.#links.delete(link);
     for (const [bus, route] of this.#routes) if (route.link === link) this.#routes.delete(bus);
-    for (const [request, from] of this.#requestPaths) if (from === link) this.#requestPaths.delete(request);
+    const ids = this.#requestIds;
+    const links = this.#requestLinks;
+    for (let i = 0; i < links.length; i++) {
+      if (links[i] !== link) continue;
+      links[i] = undefined;
+      this.#requestPaths?.delete(ids[i] as string);
+    }
     this.changed();
   }
 
   /** Remembers that the request `messageId` came in through `link` (the first time it came). */
   requestCameThrough(messageId: string, link: RoutedLink): void {
-    if (this.#requestPaths.has(messageId)) return;
-    this.#requestPaths.set(messageId, link);
-    if (this.#requestOrder.length < REQUEST_PATHS_LIMIT) {
-      this.#requestOrder.push(messageId);
+    const paths = this.#requestPaths;
+    if (paths !== undefined) {
+      if (paths.has(messageId)) return;
+      paths.set(messageId, link);
+    }
+    const ids = this.#requestIds;
+    if (ids.length < REQUEST_PATHS_LIMIT) {
+      ids.push(messageId);
+      this.#requestLinks.push(link);
       return;
     }
-    this.#requestPaths.delete(this.#requestOrder[this.#oldestRequest] as string);
-    this.#requestOrder[this.#oldestRequest] = messageId;
-    this.#oldestRequest = (this.#oldestRequest + 1) % REQUEST_PATHS_LIMIT;
+    const oldest = this.#oldestRequest;
+    if (paths !== undefined && this.#requestLinks[oldest] !== undefined) paths.delete(ids[oldest] as string);
+    ids[oldest] = messageId;
+    this.#requestLinks[oldest] = link;
+    this.#oldestRequest = (oldest + 1) % REQUEST_PATHS_LIMIT;
   }
 
   /**
    * The link an answer to `requestId` goes back through: the one the request came in by, when it is
-   * remembered and open. Unlike learnt routes, a far side cannot forge this with made-up `hops`.
+   * remembered and open. Unlike learnt routes, a far side cannot forge this with made-up `hops`. While
+   * the bus has one link, that link (open), whatever the id: an answer has no other way to go.
    */
   answerPath(requestId: string): RoutedLink | undefined {
-    const link = this.#requestPaths.get(requestId);
+    const paths = this.#requestPaths;
+    let link: RoutedLink | undefined;
+    if (paths !== undefined) link = paths.get(requestId);
+    else for (const only of this.#links) link = only;
     return link === undefined || link.closing ? undefined : link;
+  }
+
+  // The requests of the rings by id (first arrival kept), when a second link starts.
+  #pathsFromRings(): Map<string, RoutedLink> {
+    const paths = new Map<string, RoutedLink>();
+    const ids = this.#requestIds;
+    const links = this.#requestLinks;
+    // Oldest first, so that an id remembered twice keeps its first link, as set-if-absent did.
+    for (let n = 0; n < ids.length; n++) {
+      const i = (this.#oldestRequest + n) % ids.length;
+      const link = links[i];
+      const id = ids[i] as string;
+      if (link !== undefined && !paths.has(id)) paths.set(id, link);
+    }
+    return paths;
   }
 
   /** The set of neighbours changed: tell every link's far side, once per tick. */

@@ -389,7 +389,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     }
     this.#table.learn(message.hops, this);
     if (message.name === REPLY_NAME) return true;
-    return this.#importFilters.some((filter) => matchesFilter(filter, message));
+    return matchesAny(this.#importFilters, message);
   }
 
   // A neighbour list from the far bus (hostile input: checked, bounded). Only the far bus itself may say
@@ -470,7 +470,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (far !== undefined && message.hops.includes(far)) return;
     if (message.to !== undefined) {
       if (!this.#routes(message, message.to)) return;
-    } else if (!this.#exportFilters.some((filter) => matchesFilter(filter, message)) || this.#sentAlready(message, far)) {
+    } else if (!matchesAny(this.#exportFilters, message) || this.#sentAlready(message, far)) {
       return;
     }
     this.#enqueue(message);
@@ -483,7 +483,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // balanced request, and a talk() callback, whose identifier must be exported on the way back.
   #routes(message: Message, to: string): boolean {
     if (to === this.bus.id) return false;
-    if (message.name !== REPLY_NAME && !this.#exportFilters.some((filter) => matchesFilter(filter, message))) return false;
+    if (message.name !== REPLY_NAME && !matchesAny(this.#exportFilters, message)) return false;
     // An answer goes back the way its request came (hops can be forged; that path cannot).
     const route = (message.inReplyTo !== undefined ? this.#table.answerPath(message.inReplyTo) : undefined) ?? this.#table.routeTo(to);
     return route === undefined || route === this;
@@ -495,7 +495,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (far === undefined || message.hops.length < 2) return false;
     const sender = message.hops[message.hops.length - 2] as string;
     const exports = this.#table.exportsOf(sender, far);
-    return exports?.some((filter) => matchesFilter(filter, message)) === true;
+    return exports !== undefined && matchesAny(exports, message);
   }
 
   #enqueue(message: Message): void {
@@ -623,6 +623,13 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
 function matchesFilter(filter: Identifier, message: Message): boolean {
   if (filter.namespace !== DEFAULT_NAMESPACE) return matches(filter, message.id);
   return partMatches(filter.name, message.name) && partMatches(filter.action, message.action);
+}
+
+// Whether one of `filters` passes `message`: a loop, not `some` with a closure per message (every message
+// a link forwards or receives passes here once or twice).
+function matchesAny(filters: readonly Identifier[], message: Message): boolean {
+  for (let i = 0; i < filters.length; i++) if (matchesFilter(filters[i] as Identifier, message)) return true;
+  return false;
 }
 
 function positiveInteger(name: string, value: number): number {

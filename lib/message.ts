@@ -139,16 +139,36 @@ export function createMessage(init: MessageInit): Message {
   if (typeof init.messageId !== "string" || init.messageId.length === 0) {
     throw new InvalidArgumentError("messageId", init.messageId, "a non-empty string");
   }
+  return rebuiltMessage(parsed, args, kwargs, init.messageId, init.timestamp ?? Date.now(), init.hops, init.replyTo, init.inReplyTo, init.to);
+}
+
+/**
+ * What `createMessage` builds, from fields the caller has already checked (a link's received envelope:
+ * `fromEnvelope` checks every field itself, and the init object and second checks cost ~0.1 µs a
+ * message). `args` and `hops` are copied, `kwargs` too unless frozen; `replyTo` is parsed (it may throw
+ * InvalidIdentifierError) and kept canonical.
+ */
+export function rebuiltMessage(
+  identifier: Identifier,
+  args: readonly unknown[],
+  kwargs: Readonly<Record<string, unknown>>,
+  messageId: string,
+  timestamp: number,
+  hops: readonly string[],
+  replyTo: string | undefined,
+  inReplyTo: string | undefined,
+  to: string | undefined,
+): Message {
   return new FrozenMessage(
-    parsed,
+    identifier,
     args.slice(),
     Object.isFrozen(kwargs) ? kwargs : isEmpty(kwargs) ? NO_KWARGS : Object.freeze({ ...kwargs }),
-    init.timestamp ?? Date.now(),
-    Object.freeze(init.hops.slice()),
-    init.messageId,
-    init.replyTo === undefined ? undefined : parseIdentifier(init.replyTo).id,
-    init.inReplyTo,
-    init.to,
+    timestamp,
+    Object.freeze(hops.slice()),
+    messageId,
+    replyTo === undefined ? undefined : parseIdentifier(replyTo).id,
+    inReplyTo,
+    to,
   );
 }
 

@@ -213,12 +213,17 @@ export class RequestTable {
     if (learnt !== undefined && !isErrorAnswer(message)) this.#learn(learnt, bus);
     const pending = this.#pending.get(requestId);
     if (pending === undefined) return;
+    // `ask`: its one answer settles it, as a value or an error; no Answer record to build and keep.
+    if (pending.first) {
+      this.#finish(requestId);
+      if (!isErrorAnswer(message)) pending.resolve(message.args[0]);
+      else pending.reject((toAnswer(message, pending.identifier, bus) as { error: RemoteError }).error);
+      return;
+    }
     const answer = toAnswer(message, pending.identifier, bus);
     pending.answers.push(answer);
     if (pending.answers.length < pending.wanted || this.#finish(requestId) === undefined) return;
-    if (!pending.first) pending.resolve(pending.answers);
-    else if (answer.ok) pending.resolve(answer.value);
-    else pending.reject(answer.error);
+    pending.resolve(pending.answers);
   }
 
   /** Rejects every waiting request (the bus closed). */

@@ -1,4 +1,4 @@
-import type { Envelope } from "../envelope.js";
+import { type Envelope, envelopesJson } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError, UnsendableMessageError } from "./errors.js";
@@ -148,10 +148,10 @@ export abstract class HttpLink extends Link {
   // is no such stream or it cannot take the batch (too large): it then goes by the other ways.
   #sendBatch(all: Envelope[], token: string): Promise<unknown> | undefined {
     const carrier = this.carrier;
-    if (carrier?.sendBatch === undefined) return undefined;
+    if (carrier?.sendEncodedBatch === undefined) return undefined;
     const batch = this.#sendable(all);
     if (batch.length === 0) return Promise.resolve();
-    const sent = carrier.sendBatch(batch, this.endpoint.timeout, (error) => {
+    const sent = carrier.sendEncodedBatch(envelopesJson(batch), this.endpoint.timeout, (error) => {
       // The stream closed under the batch: it goes again as a POST (the far side drops what it took).
       if (error instanceof StreamClosedError) return this.#send(batch, token);
       // Refused as a whole (the stream closed itself): retried by the Link, after a new handshake if the

@@ -268,10 +268,16 @@ export class LinkStream {
    */
   sendBatch(envelopes: readonly unknown[], timeout: number, recover?: (error: Error) => Promise<unknown>): Promise<unknown> | undefined {
     if (this.#closed || this.#version !== 2) return undefined;
+    return this.sendEncodedBatch(JSON.stringify(envelopes), timeout, recover);
+  }
+
+  /** Like `sendBatch`, for envelopes already written as the JSON text of their array (a link's batch). */
+  sendEncodedBatch(envelopesJson: string, timeout: number, recover?: (error: Error) => Promise<unknown>): Promise<unknown> | undefined {
+    if (this.#closed || this.#version !== 2) return undefined;
     const seq = this.#sent + 1;
     // The acknowledgement due, if any, rides on the batch.
     const head = this.#ackDue ? `${this.#ackFields()},"b":${seq}` : `{"b":${seq}`;
-    const frame = `${head},"e":${JSON.stringify(envelopes)}}\n`;
+    const frame = `${head},"e":${envelopesJson}}\n`;
     if (!fits(frame, this.#options.farMaxFrame)) return undefined;
     this.#sent = seq;
     if (this.#ackDue) this.#acknowledgementSent();

@@ -35,10 +35,11 @@ export interface RpcCarrier {
   /** Sends the body; resolves to the decoded answer. */
   request(body: string, timeout: number): Promise<unknown>;
   /**
-   * Sends a link's batch as a numbered batch (a version 2 stream); resolves once acknowledged, or settles
-   * as `recover` makes of a failure. `undefined` when it cannot take it now (see `LinkStream.sendBatch`).
+   * Sends a link's batch, given as the JSON text of its envelopes array, as a numbered batch (a version 2
+   * stream); resolves once acknowledged, or settles as `recover` makes of a failure. `undefined` when it
+   * cannot take it now (see `LinkStream.sendBatch`).
    */
-  sendBatch?(envelopes: readonly unknown[], timeout: number, recover?: (error: Error) => Promise<unknown>): Promise<unknown> | undefined;
+  sendEncodedBatch?(envelopesJson: string, timeout: number, recover?: (error: Error) => Promise<unknown>): Promise<unknown> | undefined;
 }
 
 /** A connection the server upgraded to a link stream, and the largest frame it takes. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ENVELOPE_LIMITS, fromEnvelope, toEnvelope } from "../../bridges/envelope.js";
+import { ENVELOPE_LIMITS, envelopesJson, fromEnvelope, toEnvelope } from "../../bridges/envelope.js";
 import { InvalidEnvelopeError } from "../../bridges/errors.js";
 import { createMessage, InvalidIdentifierError } from "../../lib/index.js";
 
@@ -19,6 +19,42 @@ describe("envelope", () => {
     const message = createMessage({ identifier: "a:b", args: [1, [2]], kwargs: { k: "v" }, messageId: "m1", hops: ["x"], replyTo: "r:s" });
     const back = fromEnvelope(JSON.parse(JSON.stringify(toEnvelope(message))));
     assert.deepEqual(back.toJSON(), message.toJSON());
+  });
+
+  it("writes a batch of envelopes as JSON.stringify does, escapes, optional fields and odd numbers included", () => {
+    const messages = [
+      createMessage({ identifier: "a:b", args: [1, [2], null, "x"], kwargs: { k: "v" }, messageId: "m1", hops: ["x"], replyTo: "r:s" }),
+      createMessage({
+        identifier: 'q"uote\\:ünï',
+        args: ['"\\\n\u0000\u2028\ud800 é 😀', { toJSON: () => "custom" }, undefined, -0, 1e21, 5e-324],
+        kwargs: { "ke\"y": [{ deep: ["\t"] }], gone: undefined },
+        messageId: "b\"us/1",
+        timestamp: 1_700_000_000_123,
+        hops: ["b\"us", "é"],
+        inReplyTo: "r/1",
+        to: "asker\n",
+      }),
+      createMessage({ identifier: "c:d", messageId: "m3", timestamp: Number.NaN, hops: [] }),
+      createMessage({ identifier: "berrymq-reply:x", args: [1.5], messageId: "m4", timestamp: -0, hops: ["y"], inReplyTo: "x/9", to: "x" }),
+    ];
+    const envelopes = messages.map(toEnvelope);
+    assert.equal(envelopesJson(envelopes), JSON.stringify(envelopes));
+    assert.equal(envelopesJson([]), "[]");
+    for (const envelope of envelopes) assert.equal(envelopesJson([envelope]), JSON.stringify([envelope]));
+  });
+
+  it("writes each batch afresh: fields repeated from the last batch, or changed since, come out as they are now", () => {
+    const make = (id: string, hops: string[], replyTo?: string, to?: string) =>
+      toEnvelope(createMessage({ identifier: id, args: [1], messageId: `${id}/1`, hops, replyTo, inReplyTo: to && "x/1", to }));
+    const first = make("a:b", ["b1"], "r:s", "b9");
+    const second = make("c:d", ["b2", "b3"], "t:u", "b8");
+    for (const batch of [[first], [second], [first, second, first], [second]]) assert.equal(envelopesJson(batch), JSON.stringify(batch));
+    // A hops array that is not frozen may change between two batches.
+    const hops = ["h1"];
+    const open = { ...first, hops };
+    assert.equal(envelopesJson([open]), JSON.stringify([open]));
+    hops.push("h2");
+    assert.equal(envelopesJson([open]), JSON.stringify([open]));
   });
 
   const bad: [string, (e: Record<string, unknown>) => unknown, string][] = [
