@@ -12,6 +12,9 @@ import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
 import { WildcardRegistry } from "./wildcard-registry.js";
 
+/** Frames longer than this (in UTF-16 units) are handed to ioredis as a Buffer. */
+const STRING_FRAME = 8_192;
+
 /** The sharded pub/sub parts of a link on a Redis Cluster. */
 interface Sharded {
   subscriber: ShardSubscriber;
@@ -158,30 +161,33 @@ export class RedisLink extends Link {
 
   // On a Cluster: SPUBLISH reaches the concrete filters (served by the channel's master alone); PUBLISH,
   // copied to every node, only while some link has wildcard filters. A bus with both gets both copies and
-  // keeps the first (messageId).
-  async #transmitSharded(batch: Envelope[], cluster: Cluster, broadcast: boolean): Promise<void> {
+  // keeps the first (messageId). Not `async`, as transmit: a lone command's promise goes back as it is.
+  #transmitSharded(batch: Envelope[], cluster: Cluster, broadcast: boolean): Promise<unknown> {
     // PUBLISH copies keep the batch order (one node); SPUBLISH ones only the order within a slot.
     const runs = broadcast ? runsOf(batch) : this.#slotRuns(batch);
     // A lone run (the steady-flow case) is one command: no pipeline to build.
-    if (runs.length === 1 && !broadcast) {
-      await cluster.spublish(channelOf(this.prefix, (batch[0] as Envelope).id), this.#frame(batch));
-      return;
-    }
+    if (runs.length === 1 && !broadcast) return cluster.spublish(channelOf(this.prefix, (batch[0] as Envelope).id), this.#frame(batch));
     // One pipeline per group of nodes that serves the channels' slots (an ioredis Cluster pipeline must
     // stay on one): one write per master instead of one per run, and each master's runs stay in order.
-    const pipelines = new Map<string, ChainableCommander>();
+    const groups = new Map<string, [channel: string, frame: string | Buffer][]>();
     // PUBLISH has no key: one pipeline keeps the batch on one node, in order.
     const broadcasts = broadcast ? cluster.pipeline() : undefined;
     for (const run of runs) {
       const channel = channelOf(this.prefix, (run[0] as Envelope).id);
       const frame = this.#frame(run);
       const group = cluster.slots[this.#slots.of(channel)]?.join(";") ?? "";
-      const pipeline = pipelines.get(group) ?? cluster.pipeline();
-      pipelines.set(group, pipeline.spublish(channel, frame));
+      const commands = groups.get(group);
+      if (commands === undefined) groups.set(group, [[channel, frame]]);
+      else commands.push([channel, frame]);
       broadcasts?.publish(channel, frame);
     }
-    if (broadcasts !== undefined) pipelines.set("publish", broadcasts);
-    await Promise.all([...pipelines.values()].map(execPipeline));
+    const sent: Promise<unknown>[] = broadcasts === undefined ? [] : [execPipeline(broadcasts)];
+    for (const commands of groups.values()) {
+      // A master with one command needs no pipeline either.
+      if (commands.length === 1) sent.push(cluster.spublish(...(commands[0] as [string, string | Buffer])));
+      else sent.push(execPipeline(commands.reduce((pipeline, [channel, frame]) => pipeline.spublish(channel, frame), cluster.pipeline())));
+    }
+    return Promise.all(sent);
   }
 
   // The batch cut into one run per identifier, except where identifiers share a slot: there (a hash-tagged
@@ -209,9 +215,11 @@ export class RedisLink extends Link {
     return runs;
   }
 
-  // A frame is "<origin bus id>\n<JSON array of envelopes>" (see #accept).
-  #frame(run: readonly Envelope[]): string {
-    return `${this.bus.id}\n${JSON.stringify(run)}`;
+  // A frame is "<origin bus id>\n<JSON array of envelopes>" (see #accept). A large one goes as bytes,
+  // encoded once: as a string, ioredis measures its UTF-8 length, then the socket flattens and encodes it.
+  #frame(run: readonly Envelope[]): string | Buffer {
+    const frame = `${this.bus.id}\n${JSON.stringify(run)}`;
+    return frame.length > STRING_FRAME ? Buffer.from(frame) : frame;
   }
 
   protected override async closeTransport(): Promise<void> {

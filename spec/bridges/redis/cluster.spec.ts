@@ -324,6 +324,27 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     }
   });
 
+  it("frames large and small (bytes and strings) in one master's pipeline carry non-ASCII text intact, in order", async (t) => {
+    // A hash-tagged prefix: the three runs (big, small, big) go to one master, in one pipeline.
+    const prefix = `utf-${randomUUID()}:{bus}:`;
+    const a = new Bus();
+    const b = new Bus();
+    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
+    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: ["big:x", "small:x"] });
+    t.after(async () => {
+      await la.close();
+      await lb.close();
+    });
+    const text = "ünïcode ✓ 🚀 ".repeat(20);
+    const got: [string, number, unknown][] = [];
+    for (const name of ["big:x", "small:x"]) b.follow(name, (m) => void got.push([m.id, m.args[0] as number, m.args[1]]));
+    const sent: [string, number, unknown][] = [];
+    for (let n = 0; n < 201; n++) sent.push([n === 100 ? "small:x" : "big:x", n, `${text}${n}`]);
+    for (const [id, n, body] of sent) a.twitter(id, n, body);
+    await waitFor(() => got.length === sent.length, `${sent.length} messages`);
+    assert.deepEqual(got, sent);
+  });
+
   it("wildcard filters get every match through PUBLISH while they exist; a bus with both kinds gets each message once", async () => {
     const prefix = `shw-${randomUUID()}:`;
     const a = new Bus();
