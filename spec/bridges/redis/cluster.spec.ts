@@ -324,6 +324,42 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     }
   });
 
+  it("identifiers whose channels share a slot keep their order across each other; the others go one frame each", async (t) => {
+    const prefix = `slot-${randomUUID()}:`;
+    // "{t}a" and "{t}b" hash their tag "t" alone: one slot. The two others land in slots of their own.
+    const shared = ["{t}a:tick", "{t}b:tick"];
+    const own: string[] = [];
+    const used = new Set([hashSlot(prefix + (shared[0] as string))]);
+    for (let i = 0; own.length < 2; i++) {
+      const slot = hashSlot(`${prefix}n${i}:tick`);
+      if (!used.has(slot)) own.push(`n${i}:tick`);
+      used.add(slot);
+    }
+    const names = [...shared, ...own];
+    const a = new Bus();
+    const b = new Bus();
+    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
+    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: names });
+    t.after(async () => {
+      await la.close();
+      await lb.close();
+    });
+    const got: [string, number][] = [];
+    for (const name of names) b.follow(name, (m) => void got.push([m.id, m.args[0] as number]));
+    await resetStats();
+    // One turn, one batch: {t}a, {t}b, own0, own1, {t}a, …
+    for (let n = 0; n < 400; n++) a.twitter(names[n % names.length] as string, n);
+    await waitFor(() => got.length === 400, "400 messages");
+    const sharedOrder = got.filter(([id]) => shared.includes(id)).map(([, n]) => n);
+    assert.deepEqual(sharedOrder, [...sharedOrder].sort((x, y) => x - y), "one slot: in order across identifiers");
+    for (const name of own) {
+      const sequence = got.filter(([id]) => id === name).map(([, n]) => n);
+      assert.deepEqual(sequence, [...sequence].sort((x, y) => x - y), `${name} in order`);
+    }
+    // The shared slot alternates identifiers: a run per message (200); each other identifier: one frame.
+    assert.equal((await publishCalls()).spublish, 202, "SPUBLISH calls");
+  });
+
   it("frames large and small (bytes and strings) in one master's pipeline carry non-ASCII text intact, in order", async (t) => {
     // A hash-tagged prefix: the three runs (big, small, big) go to one master, in one pipeline.
     const prefix = `utf-${randomUUID()}:{bus}:`;
