@@ -12,6 +12,7 @@
 // BENCH_REDIS_PARTS=durable,pubsub,cluster chooses the parts.
 // Targets: durable ≥ BullMQ at 1, 8 and 50; pub/sub ≥ 0.7 × raw; 3 prefixes ≥ 1.5 × one.
 import { randomUUID } from "node:crypto";
+import { loadavg } from "node:os";
 import { Queue as BullQueue, QueueEvents, Worker as BullWorker } from "bullmq";
 import { Redis } from "ioredis";
 import type { RedisConnection } from "../bridges/redis/connection.js";
@@ -154,8 +155,9 @@ async function pubsubBerrymq(connection: RedisConnection, label = "berrymq Redis
  *   thousand messages, so both paths are bound by the Node side (JSON both ways, dispatch);
  * - 1 and 10 per turn, one identifier: a steady flow; what a batch holds is what was sent while the last
  *   one was on its way, so there are many small frames and Redis's per-command cost shows;
- * - 10 per turn, 8 identifiers: a batch is many runs of one message each, one command per run (and, sharded,
- *   on several masters): the per-command cost on both sides.
+ * - 10 per turn, 8 identifiers: with PUBLISH a batch is many runs of one message each, one command per run
+ *   (one node keeps the batch order); sharded, one frame per identifier (their channels sit in different
+ *   slots, whose relative order is not kept anyway), over several masters: the per-command cost on both sides.
  */
 interface ClusterWorkload {
   label: string;
@@ -170,6 +172,8 @@ const CLUSTER_WORKLOADS: readonly ClusterWorkload[] = [
   { label: "10 per turn, 1 identifier", names: 1, perTurn: 10, messages: 20_000 },
   { label: "10 per turn, 8 identifiers", names: 8, perTurn: 10, messages: 20_000 },
 ];
+/** A Cluster link round that has not delivered everything by then fails the bench (a lost message would hang it). */
+const CLUSTER_ROUND_TIMEOUT = 120_000;
 /** Alternated rounds per mode and workload (PUBLISH, sharded, PUBLISH, …): the figure is each mode's median. */
 const CLUSTER_ROUNDS = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 5);
 
@@ -195,6 +199,9 @@ async function clusterPubsub(connection: RedisConnection, workload: ClusterWorkl
       await RedisLink.connect({ bus: a, connection, prefix, sharded, bufferSize: workload.messages * 2, importFilters: [] }),
       await RedisLink.connect({ bus: b, connection, prefix, sharded, importFilters: names }),
     ];
+    // What the links reported (an outage, a lost subscriber connection), for a round that fails.
+    const errors: string[] = [];
+    for (const link of links) link.on("error", (error) => errors.push(`${error.name}: ${error.message}`));
     let received = 0;
     let wake: (() => void) | undefined;
     for (const name of names) {
@@ -205,8 +212,14 @@ async function clusterPubsub(connection: RedisConnection, workload: ClusterWorkl
     const payload = { value: 1 };
     const round = async (): Promise<{ seconds: number; redisCpuUs: number; nodeCpuUs: number }> => {
       received = 0;
-      const done = new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      // A lost message (pub/sub is at most once) would hang the bench: the round fails, saying what it saw.
+      const done = new Promise<void>((resolve, reject) => {
         wake = resolve;
+        timer = setTimeout(() => {
+          const stats = links.map((link) => JSON.stringify(link.stats)).join(", ");
+          reject(new Error(`${sharded ? "sharded" : "PUBLISH"}, ${workload.label}: ${received} of ${workload.messages} after ${CLUSTER_ROUND_TIMEOUT} ms; links ${stats}; errors: ${errors.join("; ") || "none"}`));
+        }, CLUSTER_ROUND_TIMEOUT);
       });
       globalThis.gc?.();
       const redisBefore = await redisCpu();
@@ -216,7 +229,11 @@ async function clusterPubsub(connection: RedisConnection, workload: ClusterWorkl
         a.twitter(names[i % names.length] as string, i, payload);
         if ((i + 1) % workload.perTurn === 0) await new Promise((resolve) => setImmediate(resolve));
       }
-      await done;
+      try {
+        await done;
+      } finally {
+        clearTimeout(timer);
+      }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const node = process.cpuUsage(nodeBefore);
       const redisCpuUs = ((await redisCpu()) - redisBefore) * 1e6 / workload.messages;
@@ -253,15 +270,29 @@ interface CpuRate {
   perSecond: number;
   redisCpuUs: number;
   nodeCpuUs: number;
+  /** CPU the servers and this process used meanwhile, in cores (CPU seconds per second). */
+  cores: number;
+  /** The 1-minute load average at the end: what the rest of the machine was doing. */
+  load: number;
 }
 
 /** Runs `run` (which handles `items` items in all, warm-up included) and adds the CPU it took per item. */
 async function withCpu(run: () => Promise<number>, items: number, redisCpu: () => Promise<number>): Promise<CpuRate> {
   const redisBefore = await redisCpu();
   const nodeBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
   const perSecond = await run();
   const node = process.cpuUsage(nodeBefore);
-  return { perSecond, redisCpuUs: ((await redisCpu()) - redisBefore) * 1e6 / items, nodeCpuUs: (node.user + node.system) / items };
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const redisSeconds = (await redisCpu()) - redisBefore;
+  const nodeSeconds = (node.user + node.system) / 1e6;
+  return {
+    perSecond,
+    redisCpuUs: (redisSeconds * 1e6) / items,
+    nodeCpuUs: (nodeSeconds * 1e6) / items,
+    cores: (redisSeconds + nodeSeconds) / seconds,
+    load: loadavg()[0] ?? 0,
+  };
 }
 
 /** Seconds of CPU (user + sys) the servers listening on `ports` have used. */
@@ -319,7 +350,9 @@ try {
     const raw = await pubsubRaw();
     rows.push(["pub/sub link", formatRate(link), "raw ioredis 6.0.0 publish/subscribe", formatRate(raw), (link / raw).toFixed(2), "≥ 0.70"]);
   }
-  const cluster = PARTS.has("cluster") ? await startCluster() : undefined;
+  // No failover wanted here: with the helper's 1 s, a node starved by a loaded machine could be voted down
+  // (and pub/sub, at most once, lose what was published meanwhile).
+  const cluster = PARTS.has("cluster") ? await startCluster({ nodeTimeout: 15_000 }) : undefined;
   if (cluster !== undefined) try {
     const connection: RedisConnection = { cluster: [...cluster.startupNodes] };
     // redis-cli --cluster create gives the three masters these slot ranges.
@@ -334,10 +367,17 @@ try {
       }
       const one = median(figures.one.map((f) => f.perSecond));
       const three = median(figures.three.map((f) => f.perSecond));
-      console.log(`  Cluster durable, 1 prefix: ${figures.one.map((f) => formatRate(f.perSecond)).join(" / ")}; 3 prefixes: ${figures.three.map((f) => formatRate(f.perSecond)).join(" / ")}`);
+      // Three prefixes can only carry more with CPU that one prefix leaves idle: each call says how many cores
+      // the bench used (servers and this process) and how loaded the machine was.
+      const call = (f: CpuRate): string => `${formatRate(f.perSecond)} (${f.cores.toFixed(2)} cores, load ${f.load.toFixed(1)})`;
+      console.log(`  Cluster durable, 1 prefix: ${figures.one.map(call).join(" / ")}`);
+      console.log(`  Cluster durable, 3 prefixes: ${figures.three.map(call).join(" / ")}`);
+      console.log(`  Cluster durable, 3 ÷ 1 per alternated pair of calls: ${figures.three.map((f, i) => (f.perSecond / (figures.one[i] as CpuRate).perSecond).toFixed(2)).join(" / ")}`);
       rows.push([`Cluster: durable, 3 prefixes on 3 masters, concurrency 8 each, median of ${CLUSTER_ROUNDS}`, formatRate(three), "Cluster: 1 prefix (1 master), concurrency 8, alternated", formatRate(one), (three / one).toFixed(2), "≥ 1.50"]);
       const cpuOf = (list: CpuRate[]): string => `${median(list.map((f) => f.redisCpuUs)).toFixed(0)} µs / ${median(list.map((f) => f.nodeCpuUs)).toFixed(0)} µs`;
       rows.push(["  Redis CPU / Node CPU per round trip: 3 prefixes", cpuOf(figures.three), "1 prefix", cpuOf(figures.one), "", ""]);
+      const coresOf = (list: CpuRate[]): string => `${median(list.map((f) => f.cores)).toFixed(2)} cores, load ${median(list.map((f) => f.load)).toFixed(1)}`;
+      rows.push(["  cores used by the bench (servers + Node), load average: 3 prefixes", coresOf(figures.three), "1 prefix", coresOf(figures.one), "", ""]);
     }
     // Concrete filters (the receiver imports only what it follows): sharded pub/sub against PUBLISH (sharded: false).
     const cpu = (us: number): string => `${us.toFixed(1)} µs`;

@@ -50,6 +50,28 @@ export function hashSlot(key: string): number {
   return crc % HASH_SLOTS;
 }
 
+/** How many keys a {@link HashSlots} remembers before it starts again. */
+const REMEMBERED_SLOTS = 4_096;
+
+/**
+ * {@link hashSlot} remembered per key (bounded): a link computes the slot of the same few channels for
+ * every message it sends.
+ */
+export class HashSlots {
+  readonly #slots = new Map<string, number>();
+
+  /** The hash slot of `key`. */
+  of(key: string): number {
+    let slot = this.#slots.get(key);
+    if (slot === undefined) {
+      if (this.#slots.size >= REMEMBERED_SLOTS) this.#slots.clear();
+      slot = hashSlot(key);
+      this.#slots.set(key, slot);
+    }
+    return slot;
+  }
+}
+
 /**
  * A prefix `<base>{<tag>}:` whose tag hashes to a slot in `[from, to]` (inclusive), e.g. one a given
  * Cluster master serves: lets durable prefixes be spread over masters on purpose.

@@ -7,10 +7,13 @@ import { Link, type LinkOptions } from "../link.js";
 import { closeClient, isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
 import { MessagesMayBeLostError } from "./errors.js";
 import { channelOf, type ShardedPlan, shardedPlan, subscriptionPatterns } from "./glob.js";
-import { hashSlot } from "./hash-slot.js";
+import { HashSlots } from "./hash-slot.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
 import { WildcardRegistry } from "./wildcard-registry.js";
+
+/** Frames longer than this (in UTF-16 units) are handed to ioredis as a Buffer. */
+const STRING_FRAME = 8_192;
 
 /** The sharded pub/sub parts of a link on a Redis Cluster. */
 interface Sharded {
@@ -59,6 +62,8 @@ export class RedisLink extends Link {
   readonly #lost = new Set<Subscriber | ShardSubscriber>();
   /** Set on a Cluster with `sharded` (the default). */
   readonly #sharded: Sharded | undefined;
+  /** The slots of the channels this link publishes on (sharded). */
+  readonly #slots = new HashSlots();
 
   /** Opens a link and waits until it is subscribed; closes it again and rethrows if that fails. */
   static async connect(options: RedisLinkOptions = {}): Promise<RedisLink> {
@@ -156,34 +161,65 @@ export class RedisLink extends Link {
 
   // On a Cluster: SPUBLISH reaches the concrete filters (served by the channel's master alone); PUBLISH,
   // copied to every node, only while some link has wildcard filters. A bus with both gets both copies and
-  // keeps the first (messageId).
-  async #transmitSharded(batch: Envelope[], cluster: Cluster, broadcast: boolean): Promise<void> {
-    const runs = runsOf(batch);
+  // keeps the first (messageId). Not `async`, as transmit: a lone command's promise goes back as it is.
+  #transmitSharded(batch: Envelope[], cluster: Cluster, broadcast: boolean): Promise<unknown> {
+    // PUBLISH copies keep the batch order (one node); SPUBLISH ones only the order within a slot.
+    const runs = broadcast ? runsOf(batch) : this.#slotRuns(batch);
     // A lone run (the steady-flow case) is one command: no pipeline to build.
-    if (runs.length === 1 && !broadcast) {
-      await cluster.spublish(channelOf(this.prefix, (batch[0] as Envelope).id), this.#frame(batch));
-      return;
-    }
+    if (runs.length === 1 && !broadcast) return cluster.spublish(channelOf(this.prefix, (batch[0] as Envelope).id), this.#frame(batch));
     // One pipeline per group of nodes that serves the channels' slots (an ioredis Cluster pipeline must
     // stay on one): one write per master instead of one per run, and each master's runs stay in order.
-    const pipelines = new Map<string, ChainableCommander>();
+    const groups = new Map<string, [channel: string, frame: string | Buffer][]>();
     // PUBLISH has no key: one pipeline keeps the batch on one node, in order.
     const broadcasts = broadcast ? cluster.pipeline() : undefined;
     for (const run of runs) {
       const channel = channelOf(this.prefix, (run[0] as Envelope).id);
       const frame = this.#frame(run);
-      const group = cluster.slots[hashSlot(channel)]?.join(";") ?? "";
-      const pipeline = pipelines.get(group) ?? cluster.pipeline();
-      pipelines.set(group, pipeline.spublish(channel, frame));
+      const group = cluster.slots[this.#slots.of(channel)]?.join(";") ?? "";
+      const commands = groups.get(group);
+      if (commands === undefined) groups.set(group, [[channel, frame]]);
+      else commands.push([channel, frame]);
       broadcasts?.publish(channel, frame);
     }
-    if (broadcasts !== undefined) pipelines.set("publish", broadcasts);
-    await Promise.all([...pipelines.values()].map(execPipeline));
+    const sent: Promise<unknown>[] = broadcasts === undefined ? [] : [execPipeline(broadcasts)];
+    for (const commands of groups.values()) {
+      // A master with one command needs no pipeline either.
+      if (commands.length === 1) sent.push(cluster.spublish(...(commands[0] as [string, string | Buffer])));
+      else sent.push(execPipeline(commands.reduce((pipeline, [channel, frame]) => pipeline.spublish(channel, frame), cluster.pipeline())));
+    }
+    return Promise.all(sent);
   }
 
-  // A frame is "<origin bus id>\n<JSON array of envelopes>" (see #accept).
-  #frame(run: readonly Envelope[]): string {
-    return `${this.bus.id}\n${JSON.stringify(run)}`;
+  // The batch cut into one run per identifier, except where identifiers share a slot: there (a hash-tagged
+  // prefix puts every channel in one) runs stay consecutive, so that a slot's messages keep the batch order.
+  // Channels of different slots may travel through different masters, so their relative order was never
+  // kept: merging each identifier's messages there makes fewer, bigger frames (fewer SPUBLISHes and
+  // deliveries) in the same per-identifier order.
+  #slotRuns(batch: Envelope[]): Envelope[][] {
+    const first = batch[0] as Envelope;
+    if (batch.every((envelope) => envelope.id === first.id)) return [batch];
+    const runs: Envelope[][] = [];
+    // Each slot's run being filled, and that run's identifier.
+    const open = new Map<number, { id: string; run: Envelope[] }>();
+    for (const envelope of batch) {
+      const slot = this.#slots.of(channelOf(this.prefix, envelope.id));
+      const current = open.get(slot);
+      if (current?.id === envelope.id) {
+        current.run.push(envelope);
+        continue;
+      }
+      const run = [envelope];
+      runs.push(run);
+      open.set(slot, { id: envelope.id, run });
+    }
+    return runs;
+  }
+
+  // A frame is "<origin bus id>\n<JSON array of envelopes>" (see #accept). A large one goes as bytes,
+  // encoded once: as a string, ioredis measures its UTF-8 length, then the socket flattens and encodes it.
+  #frame(run: readonly Envelope[]): string | Buffer {
+    const frame = `${this.bus.id}\n${JSON.stringify(run)}`;
+    return frame.length > STRING_FRAME ? Buffer.from(frame) : frame;
   }
 
   protected override async closeTransport(): Promise<void> {

@@ -287,13 +287,16 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     await lb.close();
   });
 
-  it("a batch over channels of all three masters arrives complete and in order per identifier; with a hash-tagged prefix, in order across identifiers", async (t) => {
+  it("a batch over channels of all three masters arrives complete and in order per identifier, one SPUBLISH per identifier; with a hash-tagged prefix, in order across identifiers", async (t) => {
     for (const prefix of [`mix-${randomUUID()}:`, `mix-${randomUUID()}:{bus}:`]) {
       // redis-cli --cluster create gives the three masters the slot ranges 0–5460, 5461–10922, 10923–16383.
       const masterOf = (name: string): number => Math.min(2, Math.floor(hashSlot(prefix + name) / 5461));
       const names: string[] = [];
-      // At least 12 names, and (without a hash tag) names on every master.
-      for (let i = 0; names.length < 12 || (!prefix.includes("{") && new Set(names.map(masterOf)).size < 3); i++) names.push(`n${i}:tick`);
+      // At least 12 names, and (without a hash tag) names on every master, each in a slot of its own.
+      for (let i = 0; names.length < 12 || (!prefix.includes("{") && new Set(names.map(masterOf)).size < 3); i++) {
+        const name = `n${i}:tick`;
+        if (prefix.includes("{") || !names.some((other) => hashSlot(prefix + other) === hashSlot(prefix + name))) names.push(name);
+      }
       const a = new Bus();
       const b = new Bus();
       const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
@@ -314,8 +317,68 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
         assert.deepEqual(sequence, [...sequence].sort((x, y) => x - y), `${name} in order`);
       }
       if (prefix.includes("{")) assert.deepEqual(got.map(([, n]) => n), Array.from({ length: 600 }, (_, n) => n), "one master: in order across identifiers");
-      assert.equal((await publishCalls()).publish, 0, "nothing broadcast");
+      const calls = await publishCalls();
+      assert.equal(calls.publish, 0, "nothing broadcast");
+      // Channels in slots of their own: one frame per identifier; in one slot: one per run (of one message).
+      assert.equal(calls.spublish, prefix.includes("{") ? 600 : names.length, "SPUBLISH calls");
     }
+  });
+
+  it("identifiers whose channels share a slot keep their order across each other; the others go one frame each", async (t) => {
+    const prefix = `slot-${randomUUID()}:`;
+    // "{t}a" and "{t}b" hash their tag "t" alone: one slot. The two others land in slots of their own.
+    const shared = ["{t}a:tick", "{t}b:tick"];
+    const own: string[] = [];
+    const used = new Set([hashSlot(prefix + (shared[0] as string))]);
+    for (let i = 0; own.length < 2; i++) {
+      const slot = hashSlot(`${prefix}n${i}:tick`);
+      if (!used.has(slot)) own.push(`n${i}:tick`);
+      used.add(slot);
+    }
+    const names = [...shared, ...own];
+    const a = new Bus();
+    const b = new Bus();
+    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
+    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: names });
+    t.after(async () => {
+      await la.close();
+      await lb.close();
+    });
+    const got: [string, number][] = [];
+    for (const name of names) b.follow(name, (m) => void got.push([m.id, m.args[0] as number]));
+    await resetStats();
+    // One turn, one batch: {t}a, {t}b, own0, own1, {t}a, …
+    for (let n = 0; n < 400; n++) a.twitter(names[n % names.length] as string, n);
+    await waitFor(() => got.length === 400, "400 messages");
+    const sharedOrder = got.filter(([id]) => shared.includes(id)).map(([, n]) => n);
+    assert.deepEqual(sharedOrder, [...sharedOrder].sort((x, y) => x - y), "one slot: in order across identifiers");
+    for (const name of own) {
+      const sequence = got.filter(([id]) => id === name).map(([, n]) => n);
+      assert.deepEqual(sequence, [...sequence].sort((x, y) => x - y), `${name} in order`);
+    }
+    // The shared slot alternates identifiers: a run per message (200); each other identifier: one frame.
+    assert.equal((await publishCalls()).spublish, 202, "SPUBLISH calls");
+  });
+
+  it("frames large and small (bytes and strings) in one master's pipeline carry non-ASCII text intact, in order", async (t) => {
+    // A hash-tagged prefix: the three runs (big, small, big) go to one master, in one pipeline.
+    const prefix = `utf-${randomUUID()}:{bus}:`;
+    const a = new Bus();
+    const b = new Bus();
+    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
+    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: ["big:x", "small:x"] });
+    t.after(async () => {
+      await la.close();
+      await lb.close();
+    });
+    const text = "ünïcode ✓ 🚀 ".repeat(20);
+    const got: [string, number, unknown][] = [];
+    for (const name of ["big:x", "small:x"]) b.follow(name, (m) => void got.push([m.id, m.args[0] as number, m.args[1]]));
+    const sent: [string, number, unknown][] = [];
+    for (let n = 0; n < 201; n++) sent.push([n === 100 ? "small:x" : "big:x", n, `${text}${n}`]);
+    for (const [id, n, body] of sent) a.twitter(id, n, body);
+    await waitFor(() => got.length === sent.length, `${sent.length} messages`);
+    assert.deepEqual(got, sent);
   });
 
   it("wildcard filters get every match through PUBLISH while they exist; a bus with both kinds gets each message once", async () => {

@@ -113,6 +113,20 @@ describe("RedisLink", () => {
     await two.link.close();
   });
 
+  it("a large frame (sent as bytes) carries non-ASCII text intact", async () => {
+    const prefix = `utf-${randomUUID()}:`;
+    const sender = await linkedBus(prefix, []);
+    const receiver = await linkedBus(prefix, ["text:x"]);
+    const got: unknown[] = [];
+    receiver.bus.follow("text:x", (m) => void got.push(m.args[0]));
+    const sent = Array.from({ length: 300 }, (_, n) => `ünïcode ✓ 🚀 ${n}`);
+    for (const text of sent) sender.bus.twitter("text:x", text);
+    await waitFor(() => got.length === sent.length, `${sent.length} messages`);
+    assert.deepEqual(got, sent);
+    await sender.link.close();
+    await receiver.link.close();
+  });
+
   it("reports a malformed frame from Redis and counts it, without stopping", async () => {
     const prefix = `bad-${randomUUID()}:`;
     const { bus, link } = await linkedBus(prefix);
