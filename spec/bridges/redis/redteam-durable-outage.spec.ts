@@ -76,3 +76,28 @@ test("red team: two outages, the second with only the lazily opened connection n
   await sleep(500);
   assert.equal(errors.length, 2, errors.map((error) => error.message).join("\n"));
 });
+
+test("BREAK: a channel whose name holds a space (a name DurableChannel takes): end() cuts its Infinity WAIT short at once, as for any other name (its connections are found by name, and Redis refuses a connection name with a space)", {
+  timeout: 30_000,
+}, async (t) => {
+  const server = await startRedis({ own: true });
+  t.after(() => server.stop());
+  const channel = await DurableChannel.open("my jobs", { connection: server.url, prefix: `rt-${randomUUID()}:{d}:` });
+  const errors: BerryError[] = [];
+  channel.on("error", (error) => void errors.push(error));
+  const sent = channel.send("x", { to: "b", durability: { replicas: 1, timeout: Number.POSITIVE_INFINITY } });
+  sent.catch(() => undefined);
+  await sleep(300);
+  const started = performance.now();
+  await channel.end();
+  const took = performance.now() - started;
+  // With the name "jobs" end() takes ~10 ms and the send answers replicas: 0; with "my jobs" CLIENT SETNAME
+  // failed (silently), CLIENT UNBLOCK finds no WAIT: end() waits out its 5 s grace, cuts the connections,
+  // reports an error and fails the send.
+  assert.deepEqual(
+    errors.map((error) => error.message),
+    [],
+  );
+  assert.equal((await sent).replicas, 0);
+  assert.ok(took < 2_000, `end() took ${Math.round(took)} ms`);
+});
