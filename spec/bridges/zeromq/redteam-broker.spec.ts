@@ -372,3 +372,46 @@ describe("red team: a hostile persist file replayed at restart", () => {
 
   it("cleans up", () => rmSync(dir, { recursive: true, force: true }));
 });
+
+describe("red team: what a BrokerLink is given to send", () => {
+  it("BREAK: a message with a BigInt argument (twitter takes it) is refused alone; the messages before and after it still arrive", {
+    timeout: 20_000,
+  }, async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+    broker.on("error", () => undefined);
+    const senderBus = new Bus({ id: "rt-big-sender" });
+    const receiverBus = new Bus({ id: "rt-big-receiver" });
+    const got: unknown[] = [];
+    receiverBus.follow("n:*", (m) => void got.push(m.args[0]));
+    const receiver = await BrokerLink.connect({
+      bus: receiverBus,
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["n:*"],
+    });
+    const sender = await BrokerLink.connect({
+      bus: senderBus,
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      exportFilters: ["n:*"],
+    });
+    const errors: Error[] = [];
+    sender.on("error", (error) => void errors.push(error));
+    t.after(async () => {
+      await sender.close();
+      await receiver.close();
+      broker.close();
+    });
+    senderBus.twitter("n:x", 1);
+    senderBus.twitter("n:x", 2n);
+    senderBus.twitter("n:x", 3);
+    await sleep(1_000);
+    senderBus.twitter("n:x", 4);
+    await sleep(1_500);
+    assert.deepEqual(
+      got,
+      [1, 3, 4],
+      `delivered ${JSON.stringify(got.map(String))}; errors: ${errors.map((e) => e.message).join(" | ")}`,
+    );
+  });
+});
