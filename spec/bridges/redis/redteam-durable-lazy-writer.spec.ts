@@ -176,3 +176,41 @@ log("errors", errors);`,
     assert.equal(code, 0, `the process did not exit: ${out}`);
   });
 }
+
+test("BREAK: the WAIT connection killed under a WAIT (CLIENT KILL; Redis itself stays up), then end() 150-275 ms later: every send settles (answered, or ChannelEndedError), none is left pending forever; no error; the process exits", {
+  timeout: 60_000,
+}, async (t) => {
+  const redis = await startRedis({ own: true });
+  t.after(() => redis.stop());
+  const { code, out } = await inChild(
+    `const { Redis } = await import(${JSON.stringify(resolve("node_modules/ioredis/built/index.js"))});
+const admin = new Redis(url);
+let errors = 0;
+let pending = 0;
+// Measured by hand, one run each: at 150-200 ms after the kill about one end() in two leaves its send pending.
+for (const delay of [150, 150, 175, 175, 200, 200, 225, 250]) {
+  const channel = await DurableChannel.open("kw", { connection: url, prefix: "rt4-" + delay + ":{d}:" });
+  channel.on("error", (error) => { errors++; log("error", error.name, error.message.slice(0, 60)); });
+  let settled = false;
+  const sent = channel.send("x", { to: "b", durability: { replicas: 1, timeout: 3_000 } }).then(
+    () => { settled = true; },
+    () => { settled = true; },
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const line = String(await admin.client("LIST")).split("\\n").find((l) => l.includes("name=berrymq-durable-wait:" + "kw/") && l.includes("cmd=wait"));
+  const id = line?.match(/id=(\\d+)/)?.[1];
+  if (id !== undefined) await admin.client("KILL", "ID", id);
+  await new Promise((r) => setTimeout(r, delay));
+  await channel.end();
+  await Promise.race([sent, new Promise((r) => setTimeout(r, 2_000))]);
+  if (!settled) pending++;
+  log("delay", delay, settled ? "settled" : "PENDING");
+}
+admin.disconnect();
+log("pending", pending, "errors", errors);`,
+    redis.url,
+    50_000,
+  );
+  assert.match(out, /pending 0 errors 0/, out);
+  assert.equal(code, 0, `the process did not exit: ${out}`);
+});
