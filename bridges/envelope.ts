@@ -71,6 +71,12 @@ export function envelopesJson(envelopes: readonly Envelope[]): string {
   for (let i = 0; i < envelopes.length; i++) {
     const e = envelopes[i] as Envelope;
     if (i > 0) json += ",";
+    // A toJSON of args or kwargs themselves is called with its key, and may drop the field (undefined):
+    // JSON.stringify writes such an envelope as it alone can.
+    if (hasToJson(e.args) || hasToJson(e.kwargs)) {
+      json += JSON.stringify(e);
+      continue;
+    }
     const kwargs = e.kwargs === NO_KWARGS ? "{}" : JSON.stringify(e.kwargs);
     json += `{"v":1,"id":${ids.json(e.id)},"args":${JSON.stringify(e.args)},"kwargs":${kwargs},"messageId":${JSON.stringify(e.messageId)},"timestamp":${jsonNumber(e.timestamp)},"hops":${hopsJson(e.hops)}`;
     if (e.replyTo !== undefined) json += `,"replyTo":${replyTos.json(e.replyTo)}`;
@@ -110,6 +116,10 @@ function hopsJson(hops: readonly string[]): string {
     lastHopsJson = json;
   }
   return json;
+}
+
+function hasToJson(value: object): boolean {
+  return typeof (value as { toJSON?: unknown }).toJSON === "function";
 }
 
 // What JSON.stringify writes for a number, without its call.
@@ -166,7 +176,7 @@ export function checkJsonValue(value: unknown, path: string, depth: number): voi
 // The rules of checkJsonValue, without building paths (every received envelope passes here).
 function isCleanJson(value: unknown, depth: number): boolean {
   if (depth > ENVELOPE_LIMITS.depth) return false;
-  if (typeof value !== "object") return typeof value !== "number" || Number.isFinite(value);
+  if (typeof value !== "object") return typeof value !== "bigint" && (typeof value !== "number" || Number.isFinite(value));
   if (value === null) return true;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) if (!isCleanJson(value[i], depth + 1)) return false;
@@ -187,6 +197,7 @@ function locateUncleanJson(value: unknown, path: string, depth: number): void {
     if (!Number.isFinite(value)) throw new InvalidEnvelopeError(path, value, "a finite number (JSON carries no NaN or Infinity)");
     return;
   }
+  if (typeof value === "bigint") throw new InvalidEnvelopeError(path, value, "a JSON value (JSON carries no BigInt: send it as a string)");
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) locateUncleanJson(value[i], `${path}[${i}]`, depth + 1);
     return;

@@ -1,4 +1,4 @@
-import { BerryError, describe } from "../lib/errors.js";
+import { BerryError, describe, errorText } from "../lib/errors.js";
 
 /** A frame from the wire that is not a valid message envelope; `field` names the offending part. */
 export class InvalidEnvelopeError extends BerryError {
@@ -26,9 +26,13 @@ export class LinkOverflowError extends BerryError {
 /** The far side of a link could not be reached; the link keeps the messages and retries. */
 export class LinkDownError extends BerryError {
   constructor(link: string, cause: unknown) {
-    super("LINK_DOWN", `link ${link}: far side unreachable, retrying: ${cause instanceof Error ? cause.message : describe(cause)}`, {
-      cause,
-    });
+    super(
+      "LINK_DOWN",
+      `link ${link}: far side unreachable, retrying: ${cause instanceof Error ? cause.message : describe(cause)}`,
+      {
+        cause,
+      },
+    );
   }
 }
 
@@ -39,5 +43,12 @@ export class LinkUndeliveredError extends BerryError {
   constructor(link: string, undelivered: readonly { id: string; messageId: string }[]) {
     super("LINK_UNDELIVERED", `link ${link}: closed with ${undelivered.length} message(s) not delivered`);
     this.undelivered = undelivered;
+  }
+}
+
+/** A message held a value the wire cannot carry exactly (NaN, Infinity): it was not sent. */
+export class UnsendableMessageError extends BerryError {
+  constructor(link: string, dropped: { id: string; messageId: string }, cause: unknown) {
+    super("UNSENDABLE", `link ${link}: "${dropped.id}" (${dropped.messageId}) not sent: ${errorText(cause)}`, { cause });
   }
 }

@@ -7,9 +7,10 @@ import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, 
 import { createMessage, type Message } from "../lib/message.js";
 import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
-import { LinkDownError, LinkOverflowError, LinkUndeliveredError } from "./errors.js";
+import { LinkDownError, LinkOverflowError, LinkUndeliveredError, UnsendableMessageError } from "./errors.js";
 import { type LinkTable, linkTableOf, NEIGHBOURS_LIMIT, type Neighbour, type RoutedLink } from "./link-table.js";
 import { SchemaGate } from "./schema-check.js";
+import { unsendable } from "./sendable.js";
 
 const RESOLVED = Promise.resolve();
 
@@ -254,7 +255,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   protected get subscriptionFilters(): readonly string[] {
     const filters = this.importFilters;
     const replies = this.#replies;
-    const covered = this.#importFilters.some((filter) => partMatches(filter.name, replies.name) && partMatches(filter.action, replies.action));
+    const covered = this.#importFilters.some(
+      (filter) => partMatches(filter.name, replies.name) && partMatches(filter.action, replies.action),
+    );
     return covered ? filters : [...filters, replies.id];
   }
 
@@ -359,7 +362,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     try {
       const message = this.#parse(frame);
       if (!this.#admits(message)) return Promise.resolve(undefined);
-      return Promise.resolve(this.#schemas.pass(message, (valid) => (this.#accepts(valid) ? this.#injectSettled(valid) : undefined)));
+      return Promise.resolve(
+        this.#schemas.pass(message, (valid) => (this.#accepts(valid) ? this.#injectSettled(valid) : undefined)),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -485,7 +490,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (to === this.bus.id) return false;
     if (message.name !== REPLY_NAME && !matchesAny(this.#exportFilters, message)) return false;
     // An answer goes back the way its request came (hops can be forged; that path cannot).
-    const route = (message.inReplyTo !== undefined ? this.#table.answerPath(message.inReplyTo) : undefined) ?? this.#table.routeTo(to);
+    const route =
+      (message.inReplyTo !== undefined ? this.#table.answerPath(message.inReplyTo) : undefined) ?? this.#table.routeTo(to);
     return route === undefined || route === this;
   }
 
@@ -499,6 +505,14 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   #enqueue(message: Message): void {
+    // What JSON cannot carry exactly is reported and not sent (a BigInt would make every retry of its
+    // batch throw, holding up everything behind it).
+    const why = unsendable(message);
+    if (why !== undefined) {
+      this.stats.dropped++;
+      this.#report(new UnsendableMessageError(this.name, message, why));
+      return;
+    }
     if (this.backlog >= this.#bufferSize) {
       this.stats.dropped++;
       this.#report(new LinkOverflowError(this.name, this.#bufferSize, message));

@@ -1,6 +1,8 @@
 import { BerryError, describe, errorText } from "../../lib/errors.js";
 import { BridgeErrorCode } from "./error-codes.js";
 
+export { UnsendableMessageError } from "../errors.js";
+
 /** A JSON-RPC error answered by a bridge server; `rpcCode` is the wire code, `data` what came with it. */
 export class RemoteError extends BerryError {
   /** The JSON-RPC error code, see {@link BridgeErrorCode}. */
@@ -60,13 +62,6 @@ export class PeerRefusedError extends BerryError {
 export class PeerExpiredError extends BerryError {
   constructor(link: string, ttl: number) {
     super("PEER_EXPIRED", `${link}: no traffic either way for more than its ttl of ${ttl} s: the link back was closed`);
-  }
-}
-
-/** A message held a value the wire cannot carry exactly (NaN, Infinity): it was not sent. */
-export class UnsendableMessageError extends BerryError {
-  constructor(link: string, dropped: { id: string; messageId: string }, cause: unknown) {
-    super("UNSENDABLE", `link ${link}: "${dropped.id}" (${dropped.messageId}) not sent: ${errorText(cause)}`, { cause });
   }
 }
 

@@ -1,11 +1,10 @@
 import { type Envelope, envelopesJson } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError, UnsendableMessageError } from "./errors.js";
+import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
 import { LegacyEchoFilter } from "./legacy-echo-filter.js";
 import { reportOn, sendLegacy } from "./legacy-sender.js";
 import { type RpcCarrier, RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
-import { unsendable } from "./sendable.js";
 
 /** Options of the links that send to a bridge server over HTTP. */
 export interface HttpLinkOptions extends LinkOptions, RpcEndpointOptions {
@@ -126,30 +125,11 @@ export abstract class HttpLink extends Link {
     this.endpoint.close();
   }
 
-  // JSON would turn NaN into null: such a message is reported, not sent changed. The batch itself when
-  // every envelope can go (the usual case: no copy).
-  #sendable(all: Envelope[]): Envelope[] {
-    let batch: Envelope[] | undefined;
-    for (let i = 0; i < all.length; i++) {
-      const envelope = all[i] as Envelope;
-      const why = unsendable(envelope);
-      if (why === undefined) {
-        batch?.push(envelope);
-        continue;
-      }
-      batch ??= all.slice(0, i);
-      this.stats.dropped++;
-      reportOn(this, this.bus, new UnsendableMessageError(this.name, envelope, why));
-    }
-    return batch ?? all;
-  }
-
   // Over a version 2 stream a batch is one numbered frame, acknowledged by number. `undefined` when there
   // is no such stream or it cannot take the batch (too large): it then goes by the other ways.
-  #sendBatch(all: Envelope[], token: string): Promise<unknown> | undefined {
+  #sendBatch(batch: Envelope[], token: string): Promise<unknown> | undefined {
     const carrier = this.carrier;
     if (carrier?.sendEncodedBatch === undefined) return undefined;
-    const batch = this.#sendable(all);
     if (batch.length === 0) return Promise.resolve();
     const sent = carrier.sendEncodedBatch(envelopesJson(batch), this.endpoint.timeout, (error) => {
       // The stream closed under the batch: it goes again as a POST (the far side drops what it took).
@@ -159,7 +139,6 @@ export abstract class HttpLink extends Link {
       if (isTokenLost(error)) this.token = undefined;
       throw error;
     });
-    if (sent === undefined) return batch === all ? undefined : this.#send(batch, token);
     return sent;
   }
 
@@ -168,8 +147,7 @@ export abstract class HttpLink extends Link {
     this.#refused(new RemoteError("berrymq.sendAll", error.code, error.message, error.data));
   }
 
-  async #send(all: Envelope[], token: string): Promise<void> {
-    const batch = this.#sendable(all);
+  async #send(batch: Envelope[], token: string): Promise<void> {
     if (batch.length === 0) return;
     const carrier = this.carrier;
     if (carrier !== undefined && (await this.#sendAll(batch, token, carrier))) return;

@@ -4,7 +4,7 @@ import type { Envelope } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { PeerRefusedError, RemoteError, RpcFault, UnsendableMessageError } from "./errors.js";
 import type { RpcEndpoint } from "./rpc-endpoint.js";
-import { unsendable } from "./sendable.js";
+import { unsendable } from "../sendable.js";
 
 /** What a {@link sendLegacy} call needs from its link. */
 export interface LegacySendContext {

@@ -118,7 +118,7 @@ describe("red team: envelopesJson against JSON.stringify", () => {
     assert.equal(envelopesJson([sent]), JSON.stringify([sent]));
   });
 
-  it('BREAK: kwargs with a toJSON that reads its key (JSON.stringify passes it "kwargs") is written as JSON.stringify writes it', () => {
+  it('red team: kwargs with a toJSON that reads its key (JSON.stringify passes it "kwargs") is written as JSON.stringify writes it', () => {
     // kw() copies own properties, toJSON included: a bus builds this message. JSON.stringify(envelope)
     // calls kwargs.toJSON("kwargs"); envelopesJson calls JSON.stringify(kwargs), i.e. toJSON("").
     const m = createMessage({
@@ -131,7 +131,7 @@ describe("red team: envelopesJson against JSON.stringify", () => {
     assert.equal(envelopesJson(batch), JSON.stringify(batch));
   });
 
-  it("BREAK: kwargs whose toJSON gives undefined does not make the batch text invalid JSON (JSON.stringify leaves the field out: one envelope refused, the others of its batch delivered)", () => {
+  it("red team: kwargs whose toJSON gives undefined does not make the batch text invalid JSON (JSON.stringify leaves the field out: one envelope refused, the others of its batch delivered)", () => {
     const good = toEnvelope(createMessage({ identifier: "a:b", args: ["kept"], messageId: "b/1", hops: ["b"] }));
     const odd = toEnvelope(
       createMessage({ identifier: "a:b", kwargs: { toJSON: () => undefined }, messageId: "b/2", hops: ["b"] }),

@@ -8,7 +8,7 @@ import { kw } from "../../lib/kwargs.js";
 import type { Message } from "../../lib/message.js";
 import { sleep, waitFor } from "../helpers/wait-for.js";
 
-test("BREAK: a message whose kwargs' toJSON gives undefined, sent in one batch between two others on a version 2 stream: the two others arrive, in order, and the stream stays open", {
+test("red team: a message whose kwargs' toJSON gives undefined, sent in one batch between two others on a version 2 stream: the two others arrive, in order, and the stream stays open", {
   timeout: 20_000,
 }, async (t) => {
   const a = new Bus({ id: "rt-stream-a" });
@@ -35,7 +35,7 @@ test("BREAK: a message whose kwargs' toJSON gives undefined, sent in one batch b
   assert.equal(link.streaming, true, "the stream was closed by the far side (the batch frame was not JSON)");
 });
 
-test("BREAK: a message with a BigInt argument (twitter takes it) is refused alone as unsendable; the messages before and after it still arrive", {
+test("red team: a message with a BigInt argument (twitter takes it) is refused alone as unsendable; the messages before and after it still arrive", {
   timeout: 20_000,
 }, async (t) => {
   const a = new Bus({ id: "rt-bigint-a" });
