@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { CLIENT_ID } from "./broker-protocol.js";
 import { PersistError } from "./errors.js";
 
 /** An acknowledged message the broker holds until a subscriber acknowledges it. */
@@ -49,16 +50,24 @@ export class AckLog {
    * @returns the log and the messages still held, oldest first.
    * @throws PersistError when the file cannot be read or opened.
    */
-  static open(file: string, fsync: FsyncPolicy): { log: AckLog; held: HeldMessage[] } {
+  static open(file: string, fsync: FsyncPolicy): { log: AckLog; held: HeldMessage[]; skipped: number } {
     const held = new Map<string, HeldMessage>();
     let records = 0;
+    let skipped = 0;
     try {
       if (existsSync(file)) {
-        for (const line of readFileSync(file, "utf8").split("\n")) {
+        const lines = readFileSync(file, "utf8").split("\n");
+        while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+        for (let i = 0; i < lines.length; i++) {
+          const line = lines[i] as string;
           if (line.length === 0) continue;
           const record = parseRecord(line);
-          // A line that does not parse can only be the last one, cut short by a crash.
-          if (record === undefined) break;
+          // The last line may be cut short by a crash; any other that does not read is skipped and counted
+          // (the records after it still count: stopping there would lose them without a word).
+          if (record === undefined) {
+            if (i < lines.length - 1) skipped++;
+            continue;
+          }
           records++;
           if ("a" in record) held.delete(record.a);
           else held.set(record.messageId, record);
@@ -66,7 +75,7 @@ export class AckLog {
       }
       const log = new AckLog(file, fsync, openSync(file, "a"), records);
       log.compact([...held.values()]);
-      return { log, held: [...held.values()] };
+      return { log, held: [...held.values()], skipped };
     } catch (error) {
       throw error instanceof PersistError ? error : new PersistError(file, error);
     }
@@ -163,7 +172,16 @@ function parseRecord(line: string): LogRecord | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const record = value as Record<string, unknown>;
   if (typeof record.a === "string") return { a: record.a };
-  if (typeof record.m === "string" && typeof record.i === "string" && typeof record.s === "string" && typeof record.p === "string") {
+  // A sender that is no client id, or a payload over several lines, would break the DELIVER frames it is
+  // written into: no broker writes either.
+  if (
+    typeof record.m === "string" &&
+    typeof record.i === "string" &&
+    typeof record.s === "string" &&
+    CLIENT_ID.test(record.s) &&
+    typeof record.p === "string" &&
+    !record.p.includes("\n")
+  ) {
     const held: HeldMessage = {
       messageId: record.m,
       identifier: record.i,

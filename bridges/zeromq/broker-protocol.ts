@@ -103,6 +103,9 @@ export function pubFrame(topic: string, kind: string, ...fields: string[]): stri
 /** Client ids are fixed-length hex, so that no id's PUB topic is a prefix of another's. */
 export const CLIENT_ID_LENGTH = 16;
 
+/** What a client id looks like (lower-case hex). */
+export const CLIENT_ID = new RegExp(`^[0-9a-f]{${CLIENT_ID_LENGTH}}$`);
+
 /** The flag of a message that must be acknowledged (in DELIVER flags; `1` in a PUBLISH head). */
 export const ACK_REQUIRED = "1";
 

@@ -5,7 +5,7 @@ import { type BerryError, errorText, InvalidArgumentError } from "../../lib/erro
 import { checkDuration } from "../../lib/long-timer.js";
 import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
 import { BadBatchError, forSending, joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_ID_LENGTH, FEATURE_CARRIED_RECEIPT, FEATURE_COMPACT, Kind, pubFrame } from "./broker-protocol.js";
+import { ACK_REQUIRED, BROADCAST, CLIENT_ID, FEATURE_CARRIED_RECEIPT, FEATURE_COMPACT, Kind, pubFrame } from "./broker-protocol.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
@@ -129,7 +129,6 @@ interface Group {
   to: number;
 }
 
-const CLIENT_ID = new RegExp(`^[0-9a-f]{${CLIENT_ID_LENGTH}}$`);
 
 /**
  * The message broker (mezzenger's server, done right): clients send on the recv port and receive on the
@@ -220,8 +219,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
     try {
       if (options.deadLetterFile !== undefined) broker.#deadLetters = new DeadLetterFile(options.deadLetterFile);
       if (options.persistFile !== undefined) {
-        const { log, held } = AckLog.open(options.persistFile, broker.#options.fsync);
+        const { log, held, skipped } = AckLog.open(options.persistFile, broker.#options.fsync);
         broker.#log = log;
+        // Reported once `start` returned, so that listeners see it.
+        if (skipped > 0) {
+          const why = new Error(`${skipped} record(s) that are no held message or release were skipped (not a torn last line: the file was changed by hand, or damaged)`);
+          setImmediate(() => broker.#report(new PersistError(options.persistFile as string, why)));
+        }
         const now = Date.now();
         for (const message of held) {
           const expiresAt = message.expiresAt ?? now + broker.#options.expiry;

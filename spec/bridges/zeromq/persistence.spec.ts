@@ -98,7 +98,7 @@ describe("zeromq broker: persistence", () => {
   it("replays held messages, ignores a torn last line, and compacts acknowledged ones away", () => {
     const file = join(dir, "compact.log");
     const first = AckLog.open(file, "batch").log;
-    const messages = Array.from({ length: 3_000 }, (_, i) => ({ messageId: `m${i}`, identifier: "job:run", senderId: "s", payload: `{"n":${i}}`, heldAt: 0 }));
+    const messages = Array.from({ length: 3_000 }, (_, i) => ({ messageId: `m${i}`, identifier: "job:run", senderId: "0123456789abcdef", payload: `{"n":${i}}`, heldAt: 0 }));
     first.hold(messages);
     first.sync();
     first.acked(messages.slice(0, 2_999).map((m) => m.messageId));
@@ -116,9 +116,9 @@ describe("zeromq broker: persistence", () => {
     const file = join(dir, "deadlines.log");
     const first = AckLog.open(file, "batch").log;
     first.hold([
-      { messageId: "never", identifier: "a:b", senderId: "s", payload: "{}", heldAt: 1, expiresAt: Number.POSITIVE_INFINITY },
-      { messageId: "soon", identifier: "a:b", senderId: "s", payload: "{}", heldAt: 2, expiresAt: 5_000 },
-      { messageId: "old", identifier: "a:b", senderId: "s", payload: "{}", heldAt: 3 },
+      { messageId: "never", identifier: "a:b", senderId: "0123456789abcdef", payload: "{}", heldAt: 1, expiresAt: Number.POSITIVE_INFINITY },
+      { messageId: "soon", identifier: "a:b", senderId: "0123456789abcdef", payload: "{}", heldAt: 2, expiresAt: 5_000 },
+      { messageId: "old", identifier: "a:b", senderId: "0123456789abcdef", payload: "{}", heldAt: 3 },
     ]);
     first.close();
     const { log, held } = AckLog.open(file, "batch");

@@ -309,7 +309,7 @@ describe("red team: a hostile persist file replayed at restart", () => {
     assert.deepEqual(runs, [2]);
   });
 
-  it("BREAK: a well-formed JSON record of the wrong shape in the middle of the file (or a torn middle line) does not silently drop every record after it", {
+  it("red team: a well-formed JSON record of the wrong shape in the middle of the file (or a torn middle line) does not silently drop every record after it", {
     timeout: 20_000,
   }, async (t) => {
     const file = join(dir, "middle.log");
@@ -332,7 +332,7 @@ describe("red team: a hostile persist file replayed at restart", () => {
     );
   });
 
-  it("BREAK: a record whose payload holds a raw newline does not make the legitimate held messages of the same sender undeliverable (one DELIVER, its lines no longer matching its flags)", {
+  it("red team: a record whose payload holds a raw newline does not make the legitimate held messages of the same sender undeliverable (one DELIVER, its lines no longer matching its flags)", {
     timeout: 20_000,
   }, async (t) => {
     const file = join(dir, "newline.log");
@@ -351,7 +351,7 @@ describe("red team: a hostile persist file replayed at restart", () => {
     );
   });
 
-  it("BREAK: a record whose senderId holds a space is refused at load (its senderId is written into DELIVER's space-separated first frame: fields shift, flags read as the sender's id's tail)", {
+  it("red team: a record whose senderId holds a space is refused at load (its senderId is written into DELIVER's space-separated first frame: fields shift, flags read as the sender's id's tail)", {
     timeout: 20_000,
   }, async (t) => {
     const file = join(dir, "space.log");
@@ -374,7 +374,7 @@ describe("red team: a hostile persist file replayed at restart", () => {
 });
 
 describe("red team: what a BrokerLink is given to send", () => {
-  it("BREAK: a message with a BigInt argument (twitter takes it) is refused alone; the messages before and after it still arrive", {
+  it("red team: a message with a BigInt argument (twitter takes it) is refused alone; the messages before and after it still arrive", {
     timeout: 20_000,
   }, async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
