@@ -66,7 +66,8 @@ function isForeignClient(value: object): value is ForeignClient {
  * `lazyConnect: true` is copied without it: the copy connects at once.
  * @throws InvalidArgumentError for anything that is not a connection (never falls back to a default address).
  */
-export function openClient(connection: RedisConnection, overrides: ClientOverrides = {}): RedisClient {
+export function openClient(connection: RedisConnection, given: ClientOverrides = {}): RedisClient {
+  const overrides = given.connectionName === undefined ? given : { ...given, connectionName: clientName(given.connectionName) };
   const wait = overrides.maxRetriesPerRequest === null;
   if (typeof connection === "string") {
     if (!/^rediss?:\/\//.test(connection)) throw new InvalidArgumentError("connection", connection, "a redis:// or rediss:// URL");
@@ -115,6 +116,14 @@ export function openClient(connection: RedisConnection, overrides: ClientOverrid
   // (ioredis backs off to 2 s) so that the stall ends soon after the promotion, unless told otherwise.
   const sentinel = Array.isArray(options.sentinels) && options.retryStrategy === undefined ? { retryStrategy: (times: number) => Math.min(times * 50, SENTINEL_RETRY) } : {};
   return new Redis({ ...sentinel, ...options, ...plain, lazyConnect: false });
+}
+
+/**
+ * `name` as Redis takes it for CLIENT SETNAME (printable ASCII, no space): it refuses any other, and the
+ * connection is then left unnamed without a word (CLIENT LIST could not find it by name).
+ */
+export function clientName(name: string): string {
+  return name.replace(/[^!-~]/g, "_");
 }
 
 /** Whether `client` talks to a Redis Cluster. */

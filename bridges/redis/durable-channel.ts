@@ -4,6 +4,7 @@ import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
 import { BLOCK_SLICE, BlockingClient, connectionFor } from "./blocking-client.js";
 import {
+  clientName,
   closeClient,
   defineScripts,
   isCluster,
@@ -225,7 +226,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#client = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-durable:${this.consumer}` });
     defineScripts(this.#client, DURABLE_SCRIPTS);
     this.#connection = connection;
-    this.#writerName = `berrymq-durable-wait:${this.consumer}`;
+    this.#writerName = clientName(`berrymq-durable-wait:${this.consumer}`);
     this.#sends = new Batcher(
       (items) => this.#sendMany(items),
       (item) => Buffer.byteLength(String(item[4])),
@@ -367,6 +368,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const error = new ChannelEndedError(this.name);
     this.#sends.fail(error);
     this.#finishes.fail(error);
+    this.#replicated?.end(error);
     this.#blocking.disconnect();
     this.#writer?.disconnect();
     this.#client.disconnect();
@@ -414,6 +416,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     await this.#blocking.close();
     if (this.#writer !== undefined) await closeClient(this.#writer);
     await closeClient(this.#client);
+    // A call with durability of its own whose connection was not ready (Redis away, or reconnecting) is
+    // not in the batches failed above, and its command would wait for ever.
+    this.#replicated?.end(new ChannelEndedError(this.name));
   }
 
   // The scripts with durability and their connection, opened at the first use.

@@ -1,7 +1,7 @@
 import type { BerryError } from "../../lib/errors.js";
 import type { ChainableCommander, Cluster } from "ioredis";
 import type { Identifier } from "../../lib/identifier.js";
-import type { Envelope } from "../envelope.js";
+import { type Envelope, envelopesJson } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
 import { closeClient, isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
@@ -218,7 +218,7 @@ export class RedisLink extends Link {
   // A frame is "<origin bus id>\n<JSON array of envelopes>" (see #accept). A large one goes as bytes,
   // encoded once: as a string, ioredis measures its UTF-8 length, then the socket flattens and encodes it.
   #frame(run: readonly Envelope[]): string | Buffer {
-    const frame = `${this.bus.id}\n${JSON.stringify(run)}`;
+    const frame = `${this.bus.id}\n${envelopesJson(run)}`;
     return frame.length > STRING_FRAME ? Buffer.from(frame) : frame;
   }
 

@@ -85,6 +85,10 @@ export class ReplicatedScripts {
   #running = 0;
   /** Calls on their way whose timeout is Infinity (they wait for their replicas, however long). */
   #patient = 0;
+  /** Fails each call on its way (see {@link end}). */
+  readonly #callers = new Set<(error: Error) => void>();
+  /** Why calls fail, once {@link end} was called. */
+  #ended: Error | undefined;
   /** The connection closes counted when ROLE last answered (a close since: ROLE first). */
   #checked = 0;
 
@@ -105,15 +109,32 @@ export class ReplicatedScripts {
 
   /** Runs script `name` with `args`, answering once `durability.replicas` replicas have its writes (or the wait timed out). */
   async run(name: string, args: readonly (string | number)[], durability: Durability): Promise<ReplicatedResult> {
+    if (this.#ended !== undefined) throw this.#ended;
     const patient = durability.timeout === Number.POSITIVE_INFINITY;
+    let fail: (error: Error) => void = () => {};
+    const ended = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    this.#callers.add(fail);
     this.#running++;
     if (patient) this.#patient++;
     try {
-      return await this.#run(name, args, durability);
+      return await Promise.race([this.#run(name, args, durability), ended]);
     } finally {
+      this.#callers.delete(fail);
       this.#running--;
       if (patient) this.#patient--;
     }
+  }
+
+  /**
+   * Fails every call still on its way with `error`, and every later one: their connection is closing, and
+   * ioredis keeps a command it could not send for a reconnection that will not come (it would never settle).
+   */
+  end(error: Error): void {
+    this.#ended = error;
+    for (const fail of this.#callers) fail(error);
+    this.#callers.clear();
   }
 
   async #run(name: string, args: readonly (string | number)[], durability: Durability): Promise<ReplicatedResult> {

@@ -77,7 +77,7 @@ test("red team: two outages, the second with only the lazily opened connection n
   assert.equal(errors.length, 2, errors.map((error) => error.message).join("\n"));
 });
 
-test("BREAK: a channel whose name holds a space (a name DurableChannel takes): end() cuts its Infinity WAIT short at once, as for any other name (its connections are found by name, and Redis refuses a connection name with a space)", {
+test("red team: a channel whose name holds a space (a name DurableChannel takes): end() cuts its Infinity WAIT short at once, as for any other name (its connections are found by name, and Redis refuses a connection name with a space)", {
   timeout: 30_000,
 }, async (t) => {
   const server = await startRedis({ own: true });
