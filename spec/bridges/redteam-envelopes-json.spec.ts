@@ -5,18 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { envelopesJson, fromEnvelope, toEnvelope } from "../../bridges/envelope.js";
 import { createMessage, kw, type Message } from "../../lib/index.js";
-
-/** mulberry32: a small seeded PRNG. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from "../helpers/seeded-random.js";
 
 // Characters JSON.stringify escapes or that are easy to get wrong: lone surrogates, U+2028/9, controls.
 const ODD = [

@@ -6,23 +6,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { LinkTable, type Neighbour, REQUEST_PATHS_LIMIT, type RoutedLink } from "../../bridges/link-table.js";
 import type { Identifier } from "../../lib/identifier.js";
+import { random } from "../helpers/seeded-random.js";
 
 class FakeLink implements RoutedLink {
   readonly exports: readonly Identifier[] = [];
   closing = false;
   constructor(readonly linkedBusId: string | undefined) {}
   announce(_neighbours: readonly Neighbour[]): void {}
-}
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("red team: LinkTable answer paths under churn", () => {

@@ -15,18 +15,8 @@ import { Bus } from "../../../lib/bus.js";
 import type { BerryError } from "../../../lib/errors.js";
 import { createMessage } from "../../../lib/message.js";
 import { freePort } from "../../helpers/free-port.js";
+import { random } from "../../helpers/seeded-random.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
 

@@ -6,17 +6,7 @@ import { describe, it } from "node:test";
 import { fromCompactEnvelope, toCompactEnvelope } from "../../../bridges/compact-envelope.js";
 import { fromEnvelope, toEnvelope } from "../../../bridges/envelope.js";
 import { createMessage, type Message } from "../../../lib/message.js";
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from "../../helpers/seeded-random.js";
 
 const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
 const BUSES = ["b", "a/b", "a/", "/a", "//", "x/1", "b\u2028", "\ud800", "0", "b b"];
