@@ -173,7 +173,7 @@ export function checkJsonValue(value: unknown, path: string, depth: number): voi
   if (!isCleanJson(value, depth)) locateUncleanJson(value, path, depth);
 }
 
-// The rules of checkJsonValue, without building paths (every received envelope passes here).
+// The rules of checkJsonValue, without building paths (every envelope received or sent passes here).
 function isCleanJson(value: unknown, depth: number): boolean {
   if (depth > ENVELOPE_LIMITS.depth) return false;
   if (typeof value !== "object") return typeof value !== "bigint" && (typeof value !== "number" || Number.isFinite(value));
