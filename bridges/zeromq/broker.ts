@@ -329,7 +329,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         return;
       case Kind.ack:
         this.#clients.touch(clientId, now);
-        this.#ack(frames);
+        this.#ack(clientId, frames);
         return;
       case Kind.bye:
         if (this.#clients.delete(clientId)) this.#gone(clientId, "left");
@@ -588,7 +588,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
   }
 
-  #ack(frames: Buffer[]): void {
+  #ack(clientId: string, frames: Buffer[]): void {
     let ids: unknown;
     try {
       ids = JSON.parse(frames[2]?.toString() ?? "");
@@ -601,11 +601,28 @@ export class Broker extends EventEmitter<BrokerEvents> {
       return;
     }
     const acked: string[] = [];
+    // Only a client a held message goes to (registered, its patterns matching) may release it: any other
+    // client could drop messages meant for others by naming their ids.
+    const allowed = new Map<string, boolean>();
+    let foreign = 0;
     for (const messageId of ids) {
       const held = typeof messageId === "string" ? this.#held.get(messageId) : undefined;
       if (held === undefined) continue;
+      let mayAck = allowed.get(held.identifier);
+      if (mayAck === undefined) {
+        mayAck = this.#clients.targets(held.identifier).includes(clientId);
+        allowed.set(held.identifier, mayAck);
+      }
+      if (!mayAck) {
+        foreign++;
+        continue;
+      }
       this.#release(held);
       acked.push(held.messageId);
+    }
+    if (foreign > 0) {
+      this.stats.rejected += foreign;
+      this.#report(new ZmqProtocolError(`ack from ${clientId} ignored for messages it is not subscribed to; count:`, String(foreign)));
     }
     if (acked.length === 0) return;
     this.stats.acked += acked.length;

@@ -157,12 +157,46 @@ describe("zeromq broker protocol: a batch sent twice (a lost receipt) counts onc
     assert.equal(broker.held, 2);
     assert.equal(await publishRaw(dealer, "2b", ...batch([8, 9])), "", "the quota has room for two more");
     assert.equal(await publishRaw(dealer, "2c", ...batch([8, 9])), "", "a retry at a full quota is not refused: it takes no room");
+    // Only a client the messages go to may release them: this one registers for them.
+    await dealer.send(["H", JSON.stringify(["dup:*"]), "0", "c"]);
+    await waitFor(() => broker.clients === 1, "registered");
     await dealer.send(["A", JSON.stringify(["dup/8", "dup/9"])]);
     await dealer.send(["A", JSON.stringify(["dup/1", "dup/2"])]);
     await waitFor(() => broker.held === 0, "both released");
     assert.equal(await publishRaw(dealer, "3", ...batch([3, 4, 5, 6])), "", "all four of the quota are free again");
     assert.equal(broker.held, 4);
     assert.match(await publishRaw(dealer, "4", ...batch([7])), /BROKER_QUOTA/);
+  });
+});
+
+describe("zeromq broker protocol: an acknowledgement releases a held message only from a client it goes to", () => {
+  it("ignores (and reports) an ack from a client that is not registered, or whose patterns do not match; the message stays held for its subscriber", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+    const errors: BerryError[] = [];
+    broker.on("error", (error) => void errors.push(error));
+    const dealer = (): zmq.Dealer => {
+      const socket = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
+      socket.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+      return socket;
+    };
+    const [publisher, stranger, other, subscriber] = [dealer(), dealer(), dealer(), dealer()];
+    t.after(() => {
+      for (const socket of [publisher, stranger, other, subscriber]) socket.close();
+      broker.close();
+    });
+    assert.equal(await publishRaw(publisher, "1", ["ack:a", "ack/1", 1], [envelopeLine("ack:a", "ack/1", 1)]), "");
+    assert.equal(broker.held, 1);
+    await other.send(["H", JSON.stringify(["else:*"]), "0", "c"]);
+    await subscriber.send(["H", JSON.stringify(["ack:*"]), "0", "c"]);
+    await waitFor(() => broker.clients === 2, "two registered");
+    await stranger.send(["A", JSON.stringify(["ack/1"])]); // never registered
+    await other.send(["A", JSON.stringify(["ack/1"])]); // registered for other messages
+    await waitFor(() => broker.stats.rejected === 2, "both acks refused");
+    assert.equal(broker.held, 1, "still held: before, either ack released it, and its subscriber never got it");
+    assert.equal(errors.filter((error) => /ack from .* ignored/.test(error.message)).length, 2);
+    await subscriber.send(["A", JSON.stringify(["ack/1"])]);
+    await waitFor(() => broker.held === 0, "released by its subscriber");
+    assert.equal(broker.stats.acked, 1);
   });
 });
 
