@@ -394,13 +394,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
     let ackCount = 0;
     // Acknowledged messages that match no subscriber and must be refused rather than held.
     let noSubscriber: Set<number> | undefined;
+    // Acknowledged messages whose id is held for another client: neither taken nor delivered (they would
+    // replace that client's message, and subscribers would drop its resends as duplicates).
+    let foreign: Set<number> | undefined;
     for (let i = flags.indexOf(ACK_REQUIRED); i !== -1; i = flags.indexOf(ACK_REQUIRED, i + 1)) {
-      if ((policies?.[i]?.noSubscriber ?? this.#options.noSubscriber) === "refuse" && !this.#routed(identifiers[i] as string, senderId)) {
+      const heldFor = this.#held.get(messageIds[i] as string)?.senderId;
+      if (heldFor !== undefined && heldFor !== senderId) {
+        foreign ??= new Set();
+        foreign.add(i);
+      } else if ((policies?.[i]?.noSubscriber ?? this.#options.noSubscriber) === "refuse" && !this.#routed(identifiers[i] as string, senderId)) {
         noSubscriber ??= new Set();
         noSubscriber.add(i);
-      } else if (this.#held.get(messageIds[i] as string)?.senderId !== senderId) {
+      } else if (heldFor === undefined) {
         ackCount++; // a message held already (the batch sent again after a lost receipt) takes no more room
       }
+    }
+    if (foreign !== undefined) {
+      this.stats.rejected += foreign.size;
+      const ids = [...foreign].map((i) => messageIds[i]);
+      this.#report(new ZmqProtocolError(`publish from ${senderId}: acknowledged messages whose ids are held for another client, dropped:`, ids));
     }
     const quota = this.#options.maxUnackedPerClient;
     if (ackCount > 0 && (this.#heldBy.get(senderId) ?? 0) + ackCount > quota) {
@@ -421,7 +433,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const targets = this.#clients.targets(identifier);
       let topics: readonly string[];
       let key: string;
-      if (flags[i] === ACK_REQUIRED && noSubscriber?.has(i) === true) {
+      if (flags[i] === ACK_REQUIRED && (noSubscriber?.has(i) === true || foreign?.has(i) === true)) {
         topics = [];
         key = "";
       } else if (flags[i] === ACK_REQUIRED) {

@@ -200,6 +200,40 @@ describe("zeromq broker protocol: an acknowledgement releases a held message onl
   });
 });
 
+describe("zeromq broker protocol: a held message's id cannot be taken over by another client", () => {
+  it("drops (and reports) an acknowledged message whose id is held for another client: the held message is not replaced, and its subscriber gets the original", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+    const errors: BerryError[] = [];
+    broker.on("error", (error) => void errors.push(error));
+    const dealer = (): zmq.Dealer => {
+      const socket = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
+      socket.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+      return socket;
+    };
+    const [owner, impostor] = [dealer(), dealer()];
+    const got: unknown[] = [];
+    const bus = new Bus();
+    bus.follow("own:*", (m) => void got.push(m.args[0]));
+    let link: BrokerLink | undefined;
+    t.after(async () => {
+      await link?.close();
+      owner.close();
+      impostor.close();
+      broker.close();
+    });
+    assert.equal(await publishRaw(owner, "1", ["own:a", "own/1", 1], [envelopeLine("own:a", "own/1", "original")]), "");
+    assert.equal(await publishRaw(impostor, "1", ["own:a", "own/1", 1], [envelopeLine("own:a", "own/1", "impostor")]), "");
+    assert.equal(broker.held, 1);
+    assert.equal(broker.stats.rejected, 1);
+    assert.match(errors[0]?.message ?? "", /held for another client/);
+    // The subscriber comes later: it gets what is held for it.
+    link = await BrokerLink.connect({ bus, pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["own:*"] });
+    await waitFor(() => got.length > 0 && broker.held === 0, "the held message delivered and acknowledged");
+    await sleep(200);
+    assert.deepEqual(got, ["original"]);
+  });
+});
+
 describe("zeromq broker protocol 2: a client of protocol 1 is refused at its HELLO", () => {
   it("refuses a HELLO without feature c (compact envelopes), naming the protocol, and sends no welcome", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
