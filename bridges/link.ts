@@ -6,13 +6,12 @@ import { Fifo } from "../lib/fifo.js";
 import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, partMatches } from "../lib/identifier.js";
 import { createMessage, type Message } from "../lib/message.js";
 import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
+import { RESOLVED } from "../lib/resolved.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
 import { LinkDownError, LinkOverflowError, LinkUndeliveredError, UnsendableMessageError } from "./errors.js";
 import { type LinkTable, linkTableOf, NEIGHBOURS_LIMIT, type Neighbour, type RoutedLink } from "./link-table.js";
 import { SchemaGate } from "./schema-check.js";
 import { unsendable } from "./sendable.js";
-
-const RESOLVED = Promise.resolve();
 
 /** Options every link takes. */
 export interface LinkOptions {

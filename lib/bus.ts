@@ -18,6 +18,7 @@ import {
   Within,
 } from "./request.js";
 import { REPLY_NAME, replyIdentifierFor } from "./reserved.js";
+import { RESOLVED } from "./resolved.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
 import type { MatchingIds as MatchingIdsOf, MessageFor, PatternOf, SendArgs } from "./typed-identifiers.js";
 
@@ -100,8 +101,6 @@ const ROUTE_CACHE_LIMIT = 10_000;
 
 const GONE: unique symbol = Symbol("berrymq.gone");
 
-const RESOLVED = Promise.resolve();
-
 /**
  * An in-process message bus: routes each message to every matching follower and queue, in registration
  * order, and on to any links. Isolated from every other bus; the module-level functions use `defaultBus`.
@@ -118,7 +117,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   readonly #hops: readonly string[];
   // Per registered instance, its method followers by their `@following` declaration.
   readonly #instances = new WeakMap<object, Map<FollowingSpec, FollowerEntry>>();
-  readonly #finalizer = new FinalizationRegistry<Map<FollowingSpec, FollowerEntry>>((entries) => this.#removeAll([...entries.values()]));
+  readonly #finalizer = new FinalizationRegistry<Map<FollowingSpec, FollowerEntry>>((entries) =>
+    this.#removeAll([...entries.values()]),
+  );
   #seq = 0;
   // Message sequence numbers start at a random point: a process restarted under the same bus id must
   // not reuse the messageIds its predecessor sent (peers would drop them as duplicates).
@@ -255,7 +256,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   ask<R = unknown>(identifier: string, ...args: unknown[]): Promise<R> {
     const last = args[args.length - 1];
     if (last instanceof Within && last.options.count !== undefined && last.options.count !== 1) {
-      return Promise.reject(new InvalidArgumentError("count", last.options.count, "1 (or left out) for ask(); use request() for more"));
+      return Promise.reject(
+        new InvalidArgumentError("count", last.options.count, "1 (or left out) for ask(); use request() for more"),
+      );
     }
     const options = last instanceof Within ? last.options : {};
     const plain = last instanceof Within ? args.slice(0, -1) : args;
@@ -263,7 +266,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   }
 
   // `first` (ask): the promise is of the one answer's value, not of the list.
-  #request(identifier: string, replyTo: string, args: unknown[], options: RequestOptions, defaultCount: number | "all", first = false): Promise<unknown> {
+  #request(
+    identifier: string,
+    replyTo: string,
+    args: unknown[],
+    options: RequestOptions,
+    defaultCount: number | "all",
+    first = false,
+  ): Promise<unknown> {
     try {
       this.#checkOpen();
       const checked = checkRequestOptions(options, defaultCount);
@@ -519,7 +529,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
         continue;
       }
       if (receiver.guard !== undefined && !this.#passes(receiver, message)) continue;
-      const outcome = limiter === undefined ? this.#invoke(receiver, message) : this.#invokeLimited(limiter, receiver, message, replying);
+      const outcome =
+        limiter === undefined ? this.#invoke(receiver, message) : this.#invokeLimited(limiter, receiver, message, replying);
       if (outcome === GONE) continue;
       reached++;
       if (!collecting) continue;

@@ -2,9 +2,8 @@ import type { Bus } from "../../lib/bus.js";
 import type { BerryError } from "../../lib/errors.js";
 import type { Envelope } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { PeerRefusedError, RemoteError, RpcFault, UnsendableMessageError } from "./errors.js";
+import { PeerRefusedError, RemoteError, RpcFault } from "./errors.js";
 import type { RpcEndpoint } from "./rpc-endpoint.js";
-import { unsendable } from "../sendable.js";
 
 /** What a {@link sendLegacy} call needs from its link. */
 export interface LegacySendContext {
@@ -19,19 +18,12 @@ export interface LegacySendContext {
 
 /**
  * Sends envelopes to a berryMQ 0.3 server as `send_message` calls, one at a time, in order (0.3 has no
- * batches). A message the peer
- * refuses (its follower raised: an `error` answer) or that JSON cannot carry exactly is reported and
- * skipped, never retried; an unreachable peer rejects, keeping what is left of `batch` for the retry.
+ * batches). A message the peer refuses (its follower raised: an `error` answer) is reported and skipped,
+ * never retried (one JSON cannot carry exactly never gets here: every Link refuses it when it is queued); an unreachable peer rejects, keeping what is left of `batch` for the retry.
  */
 export async function sendLegacy(context: LegacySendContext, batch: Envelope[]): Promise<void> {
   while (batch.length > 0) {
     const envelope = batch[0] as Envelope;
-    const why = unsendable(envelope);
-    if (why !== undefined) {
-      context.skip(new UnsendableMessageError(context.name, envelope, why));
-      batch.shift();
-      continue;
-    }
     let answer: unknown;
     try {
       answer = await context.endpoint.legacyCall("send_message", [context.token, envelope.id, envelope.args, envelope.kwargs]);
@@ -43,7 +35,10 @@ export async function sendLegacy(context: LegacySendContext, batch: Envelope[]):
     }
     if (answer === "invalid token" || answer === "timeout") {
       context.lost();
-      throw new RpcFault(BridgeErrorCode.InvalidToken, `link ${context.name}: the berryMQ 0.3 peer answered ${JSON.stringify(answer)}`);
+      throw new RpcFault(
+        BridgeErrorCode.InvalidToken,
+        `link ${context.name}: the berryMQ 0.3 peer answered ${JSON.stringify(answer)}`,
+      );
     }
     // Dropped once sent: a failure later in this batch makes the Link retry the rest only (0.3 peers
     // have no de-duplication, so nothing may go twice).

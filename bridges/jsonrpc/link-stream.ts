@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import type { Socket } from "node:net";
 import { StringDecoder } from "node:string_decoder";
 import { isPlainObject } from "../../lib/kwargs.js";
+import { RESOLVED } from "../../lib/resolved.js";
 import { RemoteError, StreamClosedError } from "./errors.js";
 import { parseExactJson } from "./exact-json.js";
 import { toRpcError } from "./fault.js";
@@ -126,7 +127,6 @@ interface Unacked {
 
 /** Microtask turns an acknowledgement waits for a batch of this side to ride on before it goes alone. */
 export const ACK_WAIT_TURNS = 16;
-const RESOLVED = Promise.resolve();
 
 /** Most requests of the far side waiting on an answer that is a promise (a long-poll, say); one more closes the stream. */
 export const STREAM_MAX_QUEUED = 64;
@@ -266,13 +266,21 @@ export class LinkStream {
    * its own per batch). `undefined` when the stream cannot take it (closed, version 1, or a frame larger
    * than the far side takes): the caller then POSTs it.
    */
-  sendBatch(envelopes: readonly unknown[], timeout: number, recover?: (error: Error) => Promise<unknown>): Promise<unknown> | undefined {
+  sendBatch(
+    envelopes: readonly unknown[],
+    timeout: number,
+    recover?: (error: Error) => Promise<unknown>,
+  ): Promise<unknown> | undefined {
     if (this.#closed || this.#version !== 2) return undefined;
     return this.sendEncodedBatch(JSON.stringify(envelopes), timeout, recover);
   }
 
   /** Like `sendBatch`, for envelopes already written as the JSON text of their array (a link's batch). */
-  sendEncodedBatch(envelopesJson: string, timeout: number, recover?: (error: Error) => Promise<unknown>): Promise<unknown> | undefined {
+  sendEncodedBatch(
+    envelopesJson: string,
+    timeout: number,
+    recover?: (error: Error) => Promise<unknown>,
+  ): Promise<unknown> | undefined {
     if (this.#closed || this.#version !== 2) return undefined;
     const seq = this.#sent + 1;
     // The acknowledgement due, if any, rides on the batch.
@@ -364,7 +372,8 @@ export class LinkStream {
   // Every batch of this side up to `a` was taken: their senders resolve; `r` lists envelopes the far
   // bus refused; `f` names the next batch, refused as a whole.
   #acknowledgement(a: unknown, r: unknown, f: unknown): string | undefined {
-    if (!Number.isSafeInteger(a) || (a as number) > this.#sent) return `an acknowledgement of batch ${describeNumber(a)}, never sent`;
+    if (!Number.isSafeInteger(a) || (a as number) > this.#sent)
+      return `an acknowledgement of batch ${describeNumber(a)}, never sent`;
     const upTo = a as number;
     if (r !== undefined) {
       const refused = refusalsOf(r, this.#sent);
@@ -395,7 +404,8 @@ export class LinkStream {
     this.#received = b;
     // After a batch refused as a whole nothing more is taken: the far side closes the stream.
     if (this.#refusing) return undefined;
-    if (this.#deliveries.length >= STREAM_MAX_WAITING_BATCHES) return `more than ${STREAM_MAX_WAITING_BATCHES} batches waiting to be delivered`;
+    if (this.#deliveries.length >= STREAM_MAX_WAITING_BATCHES)
+      return `more than ${STREAM_MAX_WAITING_BATCHES} batches waiting to be delivered`;
     let deliver: Deliverer;
     try {
       deliver = take(e);
@@ -488,9 +498,7 @@ export class LinkStream {
   // `{"a":<last batch acknowledged>` and the refusals to report, if any (the caller closes the object).
   #ackFields(): string {
     const refusals = this.#refusals;
-    return refusals === undefined
-      ? `{"a":${this.#acknowledged}`
-      : `{"a":${this.#acknowledged},"r":${JSON.stringify(refusals)}`;
+    return refusals === undefined ? `{"a":${this.#acknowledged}` : `{"a":${this.#acknowledged},"r":${JSON.stringify(refusals)}`;
   }
 
   // The acknowledgement (and refusals) of #ackFields is in a frame that is being written.
