@@ -130,7 +130,7 @@ describe("red team: envelopesJson against JSON.stringify", () => {
     const written = envelopesJson(batch);
     // JSON.stringify's text parses, and its first envelope is valid (the receiver keeps it).
     assert.equal(fromEnvelope((JSON.parse(expected) as unknown[])[0]).args[0], "kept");
-    // envelopesJson writes `"kwargs":undefined`: the whole frame is not JSON, the good envelope is lost with it.
+    // envelopesJson used to write `"kwargs":undefined`: the whole frame was not JSON, the good envelope lost with it.
     assert.doesNotThrow(() => JSON.parse(written), `envelopesJson wrote text that is not JSON: ${written}`);
     assert.equal(written, expected);
   });

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import * as zmq from "zeromq";
+import { toEnvelope } from "../../../bridges/envelope.js";
+import { Broker, BrokerLink, BrokerNoSubscriberError } from "../../../bridges/zeromq/index.js";
 import { Bus } from "../../../lib/bus.js";
 import type { BerryError } from "../../../lib/errors.js";
-import { Broker, BrokerLink, BrokerNoSubscriberError } from "../../../bridges/zeromq/index.js";
-import { toEnvelope } from "../../../bridges/envelope.js";
 import { createMessage } from "../../../lib/message.js";
 import { freePort } from "../../helpers/free-port.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
@@ -34,7 +34,16 @@ async function publishRaw(dealer: zmq.Dealer, seq: string, head: unknown[], line
 }
 
 function envelopeLine(identifier: string, messageId: string, arg: unknown): string {
-  return JSON.stringify(toEnvelope(createMessage({ identifier, args: [arg], kwargs: {}, messageId, timestamp: Date.now(), hops: ["raw"] })));
+  return JSON.stringify(
+    toEnvelope(createMessage({ identifier, args: [arg], kwargs: {}, messageId, timestamp: Date.now(), hops: ["raw"] })),
+  );
+}
+
+/** A raw client of `broker`'s recv port (a client id as its routing id, or the one given). */
+function rawDealer(broker: Broker, routingId = randomBytes(8).toString("hex")): zmq.Dealer {
+  const dealer = new zmq.Dealer({ routingId, linger: 0 });
+  dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+  return dealer;
 }
 
 describe("zeromq broker protocol: a batch is validated envelope by envelope", () => {
@@ -50,8 +59,7 @@ describe("zeromq broker protocol: a batch is validated envelope by envelope", ()
     bus.follow("raw:*", (m) => void got.push(m.args[0]));
     link = await BrokerLink.connect({ bus, pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["raw:*"] });
     link.on("error", (error) => void linkErrors.push(error));
-    dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
-    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+    dealer = rawDealer(broker);
   });
   after(async () => {
     dealer.close();
@@ -98,20 +106,39 @@ describe("zeromq broker protocol: a batch is validated envelope by envelope", ()
     ];
     const head = lines.flatMap(() => ["raw:a", "", 0]);
     assert.equal(await publishRaw(dealer, "c1", head, lines), "");
-    await waitFor(() => got.length === gotBefore + 2 && link.stats.rejected === rejectedBefore + 10, "two good lines in, ten hostile ones rejected");
+    await waitFor(
+      () => got.length === gotBefore + 2 && link.stats.rejected === rejectedBefore + 10,
+      "two good lines in, ten hostile ones rejected",
+    );
     assert.deepEqual(got.slice(gotBefore), [21, 32]);
     const reported = linkErrors.slice(errorsBefore);
     assert.equal(reported.length, 10, "each hostile line reported");
     assert.deepEqual(
       reported.map((error) => (error as { field?: string }).field ?? error.name),
-      ["args", "kwargs", "timestamp", "messageId", "messageId", "id", "kwargs.__proto__", `args[0]${"[0]".repeat(64)}`, "hops", "envelope"],
+      [
+        "args",
+        "kwargs",
+        "timestamp",
+        "messageId",
+        "messageId",
+        "id",
+        "kwargs.__proto__",
+        `args[0]${"[0]".repeat(64)}`,
+        "hops",
+        "envelope",
+      ],
     );
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
   it("refuses a batch whose head does not match its body, naming the mismatch in the receipt", async () => {
     const before = broker.stats.rejected;
-    const error = await publishRaw(dealer, "2", ["raw:a", "raw/9", 0], [envelopeLine("raw:a", "raw/9", 9), envelopeLine("raw:a", "raw/10", 10)]);
+    const error = await publishRaw(
+      dealer,
+      "2",
+      ["raw:a", "raw/9", 0],
+      [envelopeLine("raw:a", "raw/9", 9), envelopeLine("raw:a", "raw/10", 10)],
+    );
     assert.match(error, /the head names 1 envelope\(s\), the body holds 2/);
     const badFlag = await publishRaw(dealer, "3", ["raw:a", "raw/11", 7], [envelopeLine("raw:a", "raw/11", 11)]);
     assert.match(badFlag, /head entry 0: not 0, 1 or a policy object/);
@@ -142,8 +169,7 @@ describe("zeromq broker protocol: a batch sent twice (a lost receipt) counts onc
   it("holds the same messageIds once, and releasing them frees the whole quota", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), maxUnackedPerClient: 4 });
     broker.on("error", () => undefined);
-    const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
-    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+    const dealer = rawDealer(broker);
     t.after(() => {
       dealer.close();
       broker.close();
@@ -156,7 +182,11 @@ describe("zeromq broker protocol: a batch sent twice (a lost receipt) counts onc
     assert.equal(await publishRaw(dealer, "2", ...batch([1, 2])), "", "the same batch again, as after a lost receipt");
     assert.equal(broker.held, 2);
     assert.equal(await publishRaw(dealer, "2b", ...batch([8, 9])), "", "the quota has room for two more");
-    assert.equal(await publishRaw(dealer, "2c", ...batch([8, 9])), "", "a retry at a full quota is not refused: it takes no room");
+    assert.equal(
+      await publishRaw(dealer, "2c", ...batch([8, 9])),
+      "",
+      "a retry at a full quota is not refused: it takes no room",
+    );
     // Only a client the messages go to may release them: this one registers for them.
     await dealer.send(["H", JSON.stringify(["dup:*"]), "0", "c"]);
     await waitFor(() => broker.clients === 1, "registered");
@@ -174,12 +204,12 @@ describe("zeromq broker protocol: an acknowledgement releases a held message onl
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
     const errors: BerryError[] = [];
     broker.on("error", (error) => void errors.push(error));
-    const dealer = (): zmq.Dealer => {
-      const socket = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
-      socket.connect(`tcp://127.0.0.1:${broker.recvPort}`);
-      return socket;
-    };
-    const [publisher, stranger, other, subscriber] = [dealer(), dealer(), dealer(), dealer()];
+    const [publisher, stranger, other, subscriber] = [1, 2, 3, 4].map(() => rawDealer(broker)) as [
+      zmq.Dealer,
+      zmq.Dealer,
+      zmq.Dealer,
+      zmq.Dealer,
+    ];
     t.after(() => {
       for (const socket of [publisher, stranger, other, subscriber]) socket.close();
       broker.close();
@@ -205,12 +235,7 @@ describe("zeromq broker protocol: a held message's id cannot be taken over by an
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
     const errors: BerryError[] = [];
     broker.on("error", (error) => void errors.push(error));
-    const dealer = (): zmq.Dealer => {
-      const socket = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
-      socket.connect(`tcp://127.0.0.1:${broker.recvPort}`);
-      return socket;
-    };
-    const [owner, impostor] = [dealer(), dealer()];
+    const [owner, impostor] = [rawDealer(broker), rawDealer(broker)];
     const got: unknown[] = [];
     const bus = new Bus();
     bus.follow("own:*", (m) => void got.push(m.args[0]));
@@ -239,8 +264,7 @@ describe("zeromq broker protocol 2: a client of protocol 1 is refused at its HEL
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
     const errors: BerryError[] = [];
     broker.on("error", (error) => void errors.push(error));
-    const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
-    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+    const dealer = rawDealer(broker);
     t.after(() => {
       dealer.close();
       broker.close();
@@ -262,8 +286,7 @@ describe("zeromq broker protocol: bounded registrations", () => {
     const errors: BerryError[] = [];
     broker.on("error", (error) => void errors.push(error));
     const dealers = Array.from({ length: 3 }, () => {
-      const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
-      dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+      const dealer = rawDealer(broker);
       return dealer;
     });
     t.after(() => {
@@ -297,8 +320,7 @@ async function registeredClient(
   features = "c",
 ): Promise<{ id: string; dealer: zmq.Dealer; heard: Buffer[][]; bootId: string; close: () => void }> {
   const id = randomBytes(8).toString("hex");
-  const dealer = new zmq.Dealer({ routingId: id, linger: 0 });
-  dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+  const dealer = rawDealer(broker, id);
   const sub = new zmq.Subscriber({ linger: 0 });
   sub.connect(`tcp://127.0.0.1:${broker.pubPort}`);
   sub.subscribe(id, "*");
@@ -357,11 +379,7 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
     await dealer.send(publishFrames("1", ["rc:a", "rc/1", 0], [envelopeLine("rc:a", "rc/1", 1)], bootId));
     await waitFor(() => heard.some((frames) => kindOf(frames) === "M"), "our own broadcast");
     const own = heard.find((frames) => kindOf(frames) === "M") ?? [];
-    assert.deepEqual(
-      fieldsOf(own),
-      ["*", "M", id, "0", "1"],
-      "topic, kind, sender, flags and the seq of the batch it confirms",
-    );
+    assert.deepEqual(fieldsOf(own), ["*", "M", id, "0", "1"], "topic, kind, sender, flags and the seq of the batch it confirms");
     // Batch 2 reaches nobody, so no broadcast: its receipt comes on the recv port. The ROUTER keeps order,
     // so the first receipt there being batch 2's proves that batch 1 had none.
     await dealer.send(publishFrames("2", ["nobody:a", "rc/2", 0], [envelopeLine("nobody:a", "rc/2", 2)], bootId));
@@ -425,7 +443,12 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
   it("keeps sending separate receipts to a client that never registered, and for batches holding acknowledged messages", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
     broker.on("error", () => undefined);
-    const link = await BrokerLink.connect({ bus: new Bus(), pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["rc:*"] });
+    const link = await BrokerLink.connect({
+      bus: new Bus(),
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["rc:*"],
+    });
     const publisher = await BrokerLink.connect({
       bus: new Bus(),
       pubPort: broker.pubPort,
@@ -433,15 +456,18 @@ describe("zeromq broker protocol: a broadcast batch carries its own receipt", ()
       importFilters: ["none:none"],
       acknowledge: ["rc:acked"],
     });
-    const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
-    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
+    const dealer = rawDealer(broker);
     t.after(async () => {
       dealer.close();
       await publisher.close();
       await link.close();
       broker.close();
     });
-    assert.equal(await publishRaw(dealer, "1", ["rc:a", "rc/1", 0], [envelopeLine("rc:a", "rc/1", 1)]), "", "unregistered: a receipt on the recv port");
+    assert.equal(
+      await publishRaw(dealer, "1", ["rc:a", "rc/1", 0], [envelopeLine("rc:a", "rc/1", 1)]),
+      "",
+      "unregistered: a receipt on the recv port",
+    );
     let acked = 0;
     link.bus.follow("rc:acked", () => void acked++);
     publisher.bus.twitter("rc:acked", 1);
@@ -501,7 +527,11 @@ describe("zeromq broker protocol: a receipt rides on the next delivery to its cl
     await waitFor(() => delivers(a.heard).length === 1, "a was sent a delivery");
     await a.dealer.send(publishFrames("1", ["ping:a", "", 0], [envelopeLine("ping:a", "a/1", 1)], a.bootId));
     const [kind, seq, error] = await Promise.race([a.dealer.receive(), sleep(5_000).then((): Buffer[] => [])]);
-    assert.deepEqual([kind?.toString(), seq?.toString(), error?.toString()], ["R", "1", ""], "the receipt, alone, on the recv port");
+    assert.deepEqual(
+      [kind?.toString(), seq?.toString(), error?.toString()],
+      ["R", "1", ""],
+      "the receipt, alone, on the recv port",
+    );
     assert.equal(delivers(b.heard).length, 1, "b got the ping");
   });
 
@@ -593,7 +623,8 @@ describe("zeromq broker protocol: a receipt that comes after its batch timed out
     t.after(() => link.close());
     const errors: BerryError[] = [];
     link.on("error", (error) => void errors.push(error));
-    const refusals = () => errors.filter((e) => e instanceof BrokerNoSubscriberError).map((e) => (e as BrokerNoSubscriberError).identifier);
+    const refusals = () =>
+      errors.filter((e) => e instanceof BrokerNoSubscriberError).map((e) => (e as BrokerNoSubscriberError).identifier);
 
     link.bus.twitter("pay:now", 1);
     // The broker was too slow: the link gave up on the first send and sent the batch again.
