@@ -47,3 +47,31 @@ export function median(values: readonly number[]): number {
   const middle = sorted.length >> 1;
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
+
+/**
+ * Sends `messages` through `send` (names round robin, `perTurn` a turn of the event loop), then waits for
+ * `done`; `timer` (the caller's give-up timer) is cleared either way.
+ * @returns the seconds it took and this process's CPU per message, µs.
+ */
+export async function pacedRound(
+  send: (name: string, i: number) => void,
+  workload: { messages: number; perTurn: number },
+  names: readonly string[],
+  done: Promise<void>,
+  timer: NodeJS.Timeout | undefined,
+): Promise<{ seconds: number; nodeCpuUs: number }> {
+  const nodeBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < workload.messages; i++) {
+    send(names[i % names.length] as string, i);
+    if ((i + 1) % workload.perTurn === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  try {
+    await done;
+  } finally {
+    clearTimeout(timer);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const node = process.cpuUsage(nodeBefore);
+  return { seconds, nodeCpuUs: (node.user + node.system) / workload.messages };
+}

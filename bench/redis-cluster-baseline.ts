@@ -32,7 +32,7 @@ import { RedisLink } from "../bridges/redis/redis-link.js";
 import { Bus } from "../lib/bus.js";
 import { type RedisCluster, startCluster } from "../spec/helpers/redis-cluster.js";
 import { withClient } from "../spec/helpers/redis-probe.js";
-import { formatRate, machine, median, printTable } from "./measure.js";
+import { formatRate, machine, median, pacedRound, printTable } from "./measure.js";
 
 const run = promisify(execFile);
 
@@ -207,23 +207,11 @@ function pairOf(
       });
       globalThis.gc?.();
       const before = await counters();
-      const nodeBefore = process.cpuUsage();
-      const started = process.hrtime.bigint();
-      for (let i = 0; i < workload.messages; i++) {
-        sender.twitter(names[i % names.length] as string, i, payload);
-        if ((i + 1) % workload.perTurn === 0) await new Promise((resolve) => setImmediate(resolve));
-      }
-      try {
-        await done;
-      } finally {
-        clearTimeout(timer);
-      }
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const node = process.cpuUsage(nodeBefore);
+      const { seconds, nodeCpuUs } = await pacedRound((name, i) => sender.twitter(name, i, payload), workload, names, done, timer);
       const after = await counters();
       return {
         perSecond: workload.messages / seconds,
-        nodeCpuUs: (node.user + node.system) / workload.messages,
+        nodeCpuUs,
         redisCpuUs: ((after.cpuSeconds - before.cpuSeconds) * 1e6) / workload.messages,
         publish: after.publish - before.publish,
         spublish: after.spublish - before.spublish,

@@ -22,7 +22,7 @@ import { RedisLink } from "../bridges/redis/redis-link.js";
 import { Bus } from "../lib/bus.js";
 import { startCluster } from "../spec/helpers/redis-cluster.js";
 import { startRedis } from "../spec/helpers/redis-server.js";
-import { formatRate, machine, measure, median, printTable } from "./measure.js";
+import { formatRate, machine, measure, median, pacedRound, printTable } from "./measure.js";
 
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 2_000);
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "1,8,50").split(",").map(Number);
@@ -223,21 +223,9 @@ async function clusterPubsub(connection: RedisConnection, workload: ClusterWorkl
       });
       globalThis.gc?.();
       const redisBefore = await redisCpu();
-      const nodeBefore = process.cpuUsage();
-      const started = process.hrtime.bigint();
-      for (let i = 0; i < workload.messages; i++) {
-        a.twitter(names[i % names.length] as string, i, payload);
-        if ((i + 1) % workload.perTurn === 0) await new Promise((resolve) => setImmediate(resolve));
-      }
-      try {
-        await done;
-      } finally {
-        clearTimeout(timer);
-      }
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const node = process.cpuUsage(nodeBefore);
+      const { seconds, nodeCpuUs } = await pacedRound((name, i) => a.twitter(name, i, payload), workload, names, done, timer);
       const redisCpuUs = ((await redisCpu()) - redisBefore) * 1e6 / workload.messages;
-      return { seconds, redisCpuUs, nodeCpuUs: (node.user + node.system) / workload.messages };
+      return { seconds, redisCpuUs, nodeCpuUs };
     };
     return { round, close: () => Promise.all(links.map((link) => link.close())) };
   };
