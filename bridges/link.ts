@@ -3,6 +3,7 @@ import type { Bus } from "../lib/bus.js";
 import { defaultBus } from "../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError } from "../lib/errors.js";
 import { Fifo } from "../lib/fifo.js";
+import { checkTimerDelay } from "../lib/long-timer.js";
 import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, partMatches } from "../lib/identifier.js";
 import { createMessage, type Message } from "../lib/message.js";
 import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
@@ -160,9 +161,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#bufferSize = positiveInteger("bufferSize", options.bufferSize ?? 10_000);
     this.#maxBatch = positiveInteger("maxBatch", options.maxBatch ?? 1_000);
     this.#retry = options.retryDelay ?? { initial: 50, max: 1_000 };
-    positiveInteger("retryDelay.initial", this.#retry.initial);
-    positiveInteger("retryDelay.max", this.#retry.max);
-    this.#closeTimeout = options.closeTimeout ?? 2_000;
+    checkTimerDelay("retryDelay.initial", this.#retry.initial);
+    checkTimerDelay("retryDelay.max", this.#retry.max);
+    this.#closeTimeout = checkTimerDelay("closeTimeout", options.closeTimeout ?? 2_000, 0);
     this.#delay = this.#retry.initial;
     this.#schemas = new SchemaGate(this.bus, (error) => {
       this.stats.rejected++;

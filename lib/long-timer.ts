@@ -58,3 +58,14 @@ export function checkDuration(name: string, value: unknown): number {
   }
   return value;
 }
+
+/**
+ * Checks a user's interval or timeout in ms that runs on Node's own timers: an integer from `min` to
+ * 2³¹−1. A larger one would overflow and fire every millisecond (a ping, beat or retry storm).
+ * @throws InvalidArgumentError naming `name` and the value.
+ */
+export function checkTimerDelay(name: string, value: unknown, min = 1): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > MAX_TIMER_DELAY)
+    throw new InvalidArgumentError(name, value, `an integer number of ms from ${min} to ${MAX_TIMER_DELAY} (Node's timers overflow above it)`);
+  return value;
+}

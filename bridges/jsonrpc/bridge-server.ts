@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Bus } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
-import { checkDuration } from "../../lib/long-timer.js";
+import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
 import type { LinkOptions } from "../link.js";
 import { BridgeState, type PeerEnd } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
@@ -144,7 +144,7 @@ export class BridgeServer implements PeerHost {
     this.#state = new BridgeState({
       bus: this.bus,
       queues: options.queues ?? [],
-      sweepInterval: checkDuration("sweepInterval", options.sweepInterval ?? 1_000),
+      sweepInterval: checkTimerDelay("sweepInterval", options.sweepInterval ?? 1_000),
       peerLink: options.peerLink ?? {},
       peerSecret: options.peerSecret,
       peerHosts: options.peerHosts ?? [],

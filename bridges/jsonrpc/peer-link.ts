@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { InvalidArgumentError } from "../../lib/errors.js";
+import { checkTimerDelay } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, RpcFault } from "./errors.js";
@@ -85,10 +86,7 @@ export class PeerLink extends HttpLink {
     accepted?: AcceptedPeer,
   ) {
     super(url, options);
-    this.#pingInterval = options.pingInterval ?? 2_000;
-    if (!Number.isInteger(this.#pingInterval) || this.#pingInterval < 1) {
-      throw new InvalidArgumentError("pingInterval", options.pingInterval, "an integer number of ms >= 1");
-    }
+    this.#pingInterval = checkTimerDelay("pingInterval", options.pingInterval ?? 2_000);
     if (accepted !== undefined) {
       this.#accepted = accepted;
       this.#linkToken = accepted.token;

@@ -1,6 +1,7 @@
 import { Agent, request } from "node:http";
 import type { Socket } from "node:net";
 import { describe, InvalidArgumentError } from "../../lib/errors.js";
+import { checkTimerDelay } from "../../lib/long-timer.js";
 import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
 import {
   STREAM_FRAME_HEADER,
@@ -72,7 +73,7 @@ export class RpcEndpoint {
 
   constructor(url: string | URL, options: RpcEndpointOptions = {}) {
     this.url = parseHttpUrl(url);
-    this.#timeout = options.timeout ?? 30_000;
+    this.#timeout = checkTimerDelay("timeout", options.timeout ?? 30_000);
     this.#headers = { "content-type": "application/json" };
     if (options.secret !== undefined) this.#headers.authorization = `Bearer ${options.secret}`;
   }

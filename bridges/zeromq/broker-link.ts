@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { checkTimerDelay } from "../../lib/long-timer.js";
 import * as zmq from "zeromq";
 import type { BerryError } from "../../lib/errors.js";
 import { type Identifier, parseIdentifier, partMatches } from "../../lib/identifier.js";
@@ -9,7 +10,6 @@ import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BodyWriter, splitLines } from "./batch-body.js";
 import { ACK_REQUIRED, BROADCAST, CLIENT_FEATURES, CLIENT_ID_LENGTH, FIELD_SEPARATOR, Kind } from "./broker-protocol.js";
-import { positiveInteger } from "./check-options.js";
 import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
 import { BrokerFullError, BrokerNoSubscriberError, BrokerQuotaError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
 import { SendQueue } from "./send-queue.js";
@@ -124,8 +124,8 @@ export class BrokerLink extends Link {
       const { filter, ...policy } = rule;
       return { filter: parseIdentifier(filter), head: headPolicy(checkPolicy(`acknowledge[${i}]`, policy)) };
     });
-    this.#sendTimeout = positiveInteger("sendTimeout", options.sendTimeout ?? 2_000);
-    this.#heartbeatInterval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000);
+    this.#sendTimeout = checkTimerDelay("sendTimeout", options.sendTimeout ?? 2_000);
+    this.#heartbeatInterval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 1_000);
     // `immediate`: while the broker is down, sends wait (up to sendTimeout) instead of piling up in a pipe.
     this.#dealer = new zmq.Dealer({ routingId: this.clientId, linger: 0, immediate: true, sendTimeout: this.#sendTimeout });
     this.#sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
@@ -142,7 +142,7 @@ export class BrokerLink extends Link {
    */
   static async connect(options: BrokerLinkOptions = {}): Promise<BrokerLink> {
     const link = new BrokerLink(options);
-    const timeout = positiveInteger("connectTimeout", options.connectTimeout ?? 5_000);
+    const timeout = checkTimerDelay("connectTimeout", options.connectTimeout ?? 5_000);
     const welcomed = new Promise<void>((resolve) => {
       link.#welcomed = resolve;
     });

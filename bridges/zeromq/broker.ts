@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { checkTimerDelay } from "../../lib/long-timer.js";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
@@ -187,15 +188,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
       pubPort: portNumber("pubPort", options.pubPort ?? 7201),
       recvPort: portNumber("recvPort", options.recvPort ?? 7202),
       fsync: options.fsync ?? "batch",
-      resendInterval: positiveInteger("resendInterval", options.resendInterval ?? 1_000),
+      resendInterval: checkTimerDelay("resendInterval", options.resendInterval ?? 1_000),
       maxUnacked: positiveInteger("maxUnacked", options.maxUnacked ?? 10_000),
       maxUnackedPerClient: positiveInteger("maxUnackedPerClient", options.maxUnackedPerClient ?? 1_000),
       expiry: checkDuration("expiry", options.expiry ?? 3_600_000),
       maxExpiry: checkDuration("maxExpiry", options.maxExpiry ?? 86_400_000),
       noSubscriber: checkPolicy("options", { noSubscriber: options.noSubscriber ?? "hold" }).noSubscriber ?? "hold",
-      heartbeatInterval: positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 1_000),
-      clientTimeout: positiveInteger("clientTimeout", options.clientTimeout ?? 5_000),
-      receiptDelay: nonNegativeInteger("receiptDelay", options.receiptDelay ?? 1),
+      heartbeatInterval: checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 1_000),
+      clientTimeout: checkTimerDelay("clientTimeout", options.clientTimeout ?? 5_000),
+      receiptDelay: checkTimerDelay("receiptDelay", options.receiptDelay ?? 1, 0),
       maxClients: positiveInteger("maxClients", options.maxClients ?? 10_000),
       maxPatterns: positiveInteger("maxPatterns", options.maxPatterns ?? 1_000),
     };
@@ -752,11 +753,6 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#say(error.message);
     if (!this.emit("error", error)) process.emitWarning(error);
   }
-}
-
-function nonNegativeInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError(name, value, "an integer >= 0");
-  return value;
 }
 
 async function bindTo(socket: zmq.Socket, address: string, portNumber: number): Promise<number> {

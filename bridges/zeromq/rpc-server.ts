@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import type { BerryError } from "../../lib/errors.js";
@@ -95,9 +96,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
 
   private constructor(options: RpcServerOptions) {
     super();
-    this.#callTimeout = positiveInteger("callTimeout", options.callTimeout ?? 5_000);
-    const interval = positiveInteger("heartbeatInterval", options.heartbeatInterval ?? 500);
-    this.#heartbeatTimeout = positiveInteger("heartbeatTimeout", options.heartbeatTimeout ?? interval * 3);
+    this.#callTimeout = checkTimerDelay("callTimeout", options.callTimeout ?? 5_000);
+    const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
+    this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
     this.#maxClients = positiveInteger("maxClients", options.maxClients ?? 10_000);
     this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)));
     const { curve, proxy } = options;
