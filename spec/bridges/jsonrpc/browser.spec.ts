@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type BridgeServer, PeerLink, serve } from "../../../bridges/jsonrpc/index.js";
+import { BridgeErrorCode, type BridgeServer, PeerLink, serve } from "../../../bridges/jsonrpc/index.js";
 import { Bus } from "../../../lib/bus.js";
 import type { Message } from "../../../lib/message.js";
 import {
@@ -503,5 +503,103 @@ describe("a web page in Chromium attacks `berrymq serve` (the CLI, its own proce
       .result as string;
     const got = ((await post(url, { id: null, method: "get_nowait", params: [queue] })).body as Legacy).result;
     assert.deepEqual(got, ["legit:cli", [], {}]);
+  });
+});
+
+describe("a page at an allowed origin (allowOrigins) calls the server from Chromium", () => {
+  let browser: TestBrowser;
+  let site: AttackerSite;
+  let victim: Victim;
+  before(async () => {
+    browser = await launchBrowser();
+    site = await startAttackerSite();
+    victim = await startVictim("browser-allowed", { allowOrigins: [`http://127.0.0.1:${site.port}`] });
+  });
+  after(async () => {
+    await victim?.stop();
+    await site?.close();
+    await browser?.close();
+  });
+
+  it("gets its preflight granted and its JSON answered; another origin is still refused", async () => {
+    const allowed = await browser.open(`http://127.0.0.1:${site.port}/`, victim.server.port);
+    const other = await browser.open(`http://localhost:${site.port}/`, victim.server.port);
+    try {
+      const call = ([target, twitterToken]: readonly [string, string]) =>
+        fetch(target, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 7,
+            method: "berrymq.twitter",
+            params: { token: twitterToken, identifier: "web:click", args: [1] },
+          }),
+        }).then(
+          async (answer) => `HTTP ${answer.status} ${await answer.text()}`,
+          (error: Error) => `error ${error.name}`,
+        );
+      const answer = await allowed.page.evaluate(call, [victim.server.url, victim.oneway] as const);
+      assert.match(answer, /^HTTP 200 .*"result"/, answer);
+      await waitFor(() => victim.delivered.some((m) => m.id === "web:click"), "the allowed page's message");
+      const preflight = allowed.exchanges.find((e) => e.method === "OPTIONS");
+      assert.equal(preflight?.status, 204);
+      assert.equal(preflight?.responseHeaders?.["access-control-allow-origin"], `http://127.0.0.1:${site.port}`);
+      // A refusal is readable by the allowed page (it says why), e.g. text/plain answers 415 / −32009.
+      const plain = await allowed.page.evaluate(
+        (target) =>
+          fetch(target, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" }).then(
+            async (a) => `HTTP ${a.status} ${await a.text()}`,
+          ),
+        victim.server.url,
+      );
+      assert.match(plain, new RegExp(`^HTTP 415 .*"code":${BridgeErrorCode.Forbidden}`));
+      victim.delivered.length = 0;
+      const refused = await other.page.evaluate(call, [victim.server.url, victim.oneway] as const);
+      assert.equal(refused, "error TypeError");
+      const otherPreflight = other.exchanges.find((e) => e.method === "OPTIONS");
+      assert.equal(otherPreflight?.status, 405);
+      assert.equal(otherPreflight?.responseHeaders?.["access-control-allow-origin"], undefined);
+      // The allowed page through a rebinding name: its preflight names a Host that is not this server.
+      const rebound = await allowed.page.evaluate(call, [`http://${EVIL_HOST}:${victim.server.port}/`, victim.oneway] as const);
+      assert.equal(rebound, "error TypeError");
+      await sleep(100);
+      assert.deepEqual(victim.delivered, []);
+    } finally {
+      await allowed.close();
+      await other.close();
+    }
+  });
+
+  it("sends the server's secret (Authorization) after a granted preflight; without it reads HTTP 401", async () => {
+    const bus = new Bus({ id: "browser-secret" });
+    const got: Message[] = [];
+    const stop = bus.follow("*:*", (m) => void got.push(m));
+    const origin = `http://127.0.0.1:${site.port}`;
+    const server = await serve({ bus, secret: "s3cret", allowOrigins: [origin] });
+    const page = await browser.open(`${origin}/`, server.port);
+    try {
+      const connect = ([target, authorization]: readonly [string, string]) =>
+        fetch(target, {
+          method: "POST",
+          headers:
+            authorization === "" ? { "content-type": "application/json" } : { "content-type": "application/json", authorization },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "oneway", ttl: 60 } }),
+        }).then(
+          async (answer) => `HTTP ${answer.status} ${await answer.text()}`,
+          (error: Error) => `error ${error.name}`,
+        );
+      assert.match(await page.page.evaluate(connect, [server.url, "Bearer s3cret"] as const), /^HTTP 200 .*"token"/);
+      assert.match(
+        await page.page.evaluate(connect, [server.url, ""] as const),
+        new RegExp(`^HTTP 401 .*"code":${BridgeErrorCode.Unauthorized}`),
+      );
+      assert.equal(server.connections, 1);
+      assert.deepEqual(got, []);
+    } finally {
+      stop();
+      await page.close();
+      await server.close();
+    }
   });
 });
