@@ -353,6 +353,47 @@ describe("a web page in Chromium attacks the bridge server", () => {
       }
     });
   }
+
+  it("refuses a rebinding page loaded from the attacker's server, whose port a berrymq server then takes", async () => {
+    // The attack as it happens: evil.test first names the attacker's server, which serves the page; then
+    // the attacker's server goes and a berrymq server listens behind the same name and port, so the page's
+    // requests to its own origin reach berrymq (same origin: JSON without a preflight, answers readable).
+    const attacker = await startAttackerSite();
+    const page = await browser.open(`http://${EVIL_HOST}:${attacker.port}/`, attacker.port);
+    const bus = new Bus({ id: "rebound" });
+    const got: Message[] = [];
+    const stop = bus.follow("*:*", (m) => void got.push(m));
+    await attacker.close();
+    const server = await serve({ bus, port: attacker.port });
+    try {
+      const oneway = ((await post(server.url, { id: null, method: "connect_oneway", params: [1000] })).body as Legacy)
+        .result as string;
+      const bodies = [JSON.stringify({ id: null, method: "send_message", params: [oneway, "attack:rebound", [], {}] })];
+      await page.page.addScriptTag({ content: PAGE_SCRIPT });
+      for (const vector of ["fetch application/json", "fetch text/plain", "fetch no-cors", "sendBeacon", "websocket"]) {
+        const seen = await page.page.evaluate(([v, b]) => (globalThis as unknown as PageApi).attack(v, "/", b), [
+          vector,
+          bodies,
+        ] as const);
+        if (vector.startsWith("fetch application/json"))
+          assert.match(seen[0] ?? "", /^HTTP 403 .*"code":-32009.*Origin \\"http:\/\/evil\.test:\d+\\" is not allowed/);
+        if (vector === "websocket") assert.deepEqual(seen, ["ws refused, closed 1006", "ws refused, closed 1006"]);
+      }
+      await sleep(200);
+      assertRefusedOnTheWire(page.exchanges, "rebound page", 4);
+      assert.ok(page.exchanges.every((e) => e.headers.host === undefined || e.headers.host === `${EVIL_HOST}:${attacker.port}`));
+      assert.deepEqual(got, []);
+      assert.equal(server.connections, 1);
+      const sent = (await post(server.url, { id: null, method: "send_message", params: [oneway, "legit:rebound", [], {}] }))
+        .body as Legacy;
+      assert.equal(sent.result, "ok");
+      await waitFor(() => got.length === 1, "the legitimate message");
+    } finally {
+      stop();
+      await page.close();
+      await server.close();
+    }
+  });
 });
 
 describe("a web page in Chromium attacks a link stream (PeerLink) while it streams", () => {
