@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Bus } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
@@ -9,6 +9,7 @@ import type { LinkOptions } from "../link.js";
 import { BridgeState, type PeerEnd } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { parseExactJson } from "./exact-json.js";
+import { toRpcError } from "./fault.js";
 import { readBody } from "./http-body.js";
 import {
   type Deliverer,
@@ -25,9 +26,8 @@ import {
 } from "./link-stream.js";
 import type { PeerHost, PeerLink } from "./peer-link.js";
 import { errorAnswer, type RouterAnswer, routeRequest } from "./request-router.js";
-import { toRpcError } from "./fault.js";
 import { createRpcServer } from "./rpc-methods.js";
-import { refuseWebRequest } from "./web-guard.js";
+import { corsHeaders, grantPreflight, refuseWebRequest } from "./web-guard.js";
 
 /** Options of a bridge server. */
 export interface BridgeServerOptions {
@@ -249,6 +249,9 @@ export class BridgeServer implements PeerHost {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // An allow-listed page may read every answer (refusals say why); any other page reads none.
+    const cors = corsHeaders(req.headers, this.#allowOrigins);
+    if (cors !== undefined) for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
     // A kept-alive socket can still carry requests while close() runs: none is taken, each socket is told
     // to close.
     if (this.#closed !== undefined) {
@@ -265,6 +268,14 @@ export class BridgeServer implements PeerHost {
         404,
         errorBody(BridgeErrorCode.InvalidRequest, `no JSON-RPC endpoint at ${JSON.stringify(shown)}: use / or /JSON`),
       );
+    }
+    if (req.method === "OPTIONS" && cors !== undefined) {
+      const grant = grantPreflight(req.headers, this.#allowOrigins, this.#allowHosts);
+      if (grant !== undefined) {
+        req.resume();
+        res.writeHead(204, grant).end();
+        return;
+      }
     }
     if (req.method !== "POST") {
       req.resume();

@@ -32,11 +32,53 @@ export function refuseWebRequest(
       message: `unsupported content type ${quote(type)}: send Content-Type: application/json (text/plain and forms are refused: a web page can send them)`,
     };
   }
-  const host = hostName(headers.host ?? "");
-  if (host === undefined || !(host === "localhost" || isIP(host) !== 0 || allowHosts.has(host))) {
-    return { status: 403, message: `forbidden: Host ${quote(headers.host ?? "")} is not this server (see the allowHosts option)` };
+  if (!hostAccepted(headers.host, allowHosts)) {
+    return {
+      status: 403,
+      message: `forbidden: Host ${quote(headers.host ?? "")} is not this server (see the allowHosts option)`,
+    };
   }
   return undefined;
+}
+
+/**
+ * The CORS headers an answer to an allow-listed `Origin` carries (without them Chromium hides every answer
+ * from the page, refusals included); none for any other request.
+ */
+export function corsHeaders(headers: IncomingHttpHeaders, allowOrigins: ReadonlySet<string>): Record<string, string> | undefined {
+  const origin = headers.origin;
+  if (origin === undefined || !allowOrigins.has(origin)) return undefined;
+  return { "access-control-allow-origin": origin, vary: "Origin" };
+}
+
+/**
+ * The headers granting a CORS preflight (`OPTIONS`) from an allow-listed `Origin` to this server's `Host`
+ * for a POST with `Content-Type` and `Authorization`: a browser sends `application/json` cross-site only
+ * after one. Undefined for any other preflight, which is then refused like any other verb (HTTP 405).
+ */
+export function grantPreflight(
+  headers: IncomingHttpHeaders,
+  allowOrigins: ReadonlySet<string>,
+  allowHosts: ReadonlySet<string>,
+): Record<string, string> | undefined {
+  const cors = corsHeaders(headers, allowOrigins);
+  if (cors === undefined || headers["access-control-request-method"] !== "POST" || !hostAccepted(headers.host, allowHosts))
+    return undefined;
+  const grant: Record<string, string> = {
+    ...cors,
+    "access-control-allow-methods": "POST",
+    "access-control-allow-headers": "content-type, authorization",
+    "access-control-max-age": "600",
+  };
+  // Chromium's Private Network Access asks before a public page may reach loopback: an allowed origin may.
+  if (headers["access-control-request-private-network"] === "true") grant["access-control-allow-private-network"] = "true";
+  return grant;
+}
+
+// localhost, an IP literal or an allowed name: anything else means DNS rebinding.
+function hostAccepted(header: string | undefined, allowHosts: ReadonlySet<string>): boolean {
+  const host = hostName(header ?? "");
+  return host !== undefined && (host === "localhost" || isIP(host) !== 0 || allowHosts.has(host));
 }
 
 // "name:port", "[v6]:port" or "name" → the name, lower-cased; undefined for an empty header.
