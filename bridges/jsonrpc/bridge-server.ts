@@ -27,7 +27,7 @@ import {
 import type { PeerHost, PeerLink } from "./peer-link.js";
 import { errorAnswer, type RouterAnswer, routeRequest } from "./request-router.js";
 import { createRpcServer } from "./rpc-methods.js";
-import { corsHeaders, grantPreflight, refuseWebRequest } from "./web-guard.js";
+import { checkAllowedOrigin, corsHeaders, grantPreflight, refuseWebRequest } from "./web-guard.js";
 
 /** Options of a bridge server. */
 export interface BridgeServerOptions {
@@ -136,7 +136,7 @@ export class BridgeServer implements PeerHost {
     }
     this.#secret = options.secret === undefined ? undefined : digest(options.secret);
     this.#peerSecret = options.peerSecret === undefined ? undefined : digest(options.peerSecret);
-    this.#allowOrigins = new Set(options.allowOrigins ?? []);
+    this.#allowOrigins = new Set((options.allowOrigins ?? []).map(checkAllowedOrigin));
     this.#allowHosts = new Set((options.allowHosts ?? []).map((host) => host.toLowerCase()));
     const defaultTtl = options.defaultTtl ?? SERVER_DEFAULTS.defaultTtl;
     if (typeof defaultTtl !== "number" || !(defaultTtl > 0) || !Number.isFinite(defaultTtl))

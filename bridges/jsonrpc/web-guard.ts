@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
+import { InvalidArgumentError } from "../../lib/errors.js";
 
 /** Why a request was refused before its body was read: an HTTP status and a message. */
 export interface Refusal {
@@ -94,4 +95,21 @@ function hostName(header: string): string | undefined {
 
 function quote(text: string): string {
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+}
+
+/**
+ * An `allowOrigins` entry, as browsers send an `Origin`: `scheme://host[:port]`, lower case, no default
+ * port, no path. Anything else would never match (a trailing slash) or match too much: `"null"` is the
+ * origin of every sandboxed iframe and `data:` page, from any site.
+ * @throws InvalidArgumentError naming the entry.
+ */
+export function checkAllowedOrigin(origin: unknown): string {
+  if (typeof origin === "string" && origin !== "null") {
+    try {
+      if (new URL(origin).origin === origin) return origin;
+    } catch {
+      // not a URL: refused below
+    }
+  }
+  throw new InvalidArgumentError("allowOrigins", origin, 'an origin as a browser sends it, "scheme://host[:port]" (not "null", "*" or a URL with a path)');
 }

@@ -91,6 +91,21 @@ describe("web pages and other hosts", () => {
     assert.equal(server.events.filter((e) => e.event === "message").length, 0);
   });
 
+  it("refuses an allowOrigins entry that would never match or would admit too much, naming it", async () => {
+    // "null" is the Origin of every sandboxed iframe and data: page, from any site; a trailing slash, a
+    // default port or upper case never equal what a browser sends, so the page would be refused silently.
+    for (const origin of ["null", "*", "http://localhost:3000/", "http://localhost:80", "HTTP://Localhost:3000", "localhost:3000", ""]) {
+      await assert.rejects(serve({ port: 0, allowOrigins: [origin] }), (error: Error & { argument?: string; value?: unknown }) => {
+        assert.equal(error.name, "InvalidArgumentError");
+        assert.equal(error.argument, "allowOrigins");
+        assert.equal(error.value, origin);
+        return true;
+      });
+    }
+    const server = await serve({ port: 0, allowOrigins: ["http://localhost:3000", "https://app.example"] });
+    await server.close();
+  });
+
   it("refuses a Host that is not this server (DNS rebinding) and accepts IP literals and localhost", async () => {
     const hello = { jsonrpc: "2.0", id: 1, method: "berrymq.hello" };
     const rebound = await post(server.url, hello, { host: "evil.example:80" });
