@@ -7,8 +7,17 @@ import { RecentIds } from "../../lib/recent-ids.js";
 import { fromCompactEnvelope, toCompactEnvelope } from "../compact-envelope.js";
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
-import { BodyWriter, splitLines } from "./batch-body.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_FEATURES, CLIENT_ID_LENGTH, FIELD_SEPARATOR, Kind } from "./broker-protocol.js";
+import { BodyWriter, SMALL_BODY, splitLines } from "./batch-body.js";
+import {
+  ACK_REQUIRED,
+  BROADCAST,
+  CLIENT_FEATURES,
+  CLIENT_ID_LENGTH,
+  FIELD_SEPARATOR,
+  HEAD_PREFIX,
+  HEAD_STRIDE,
+  Kind,
+} from "./broker-protocol.js";
 import { positiveInteger } from "./check-options.js";
 import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
 import { BrokerFullError, BrokerNoSubscriberError, BrokerQuotaError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
@@ -62,6 +71,7 @@ const FLAGS = /^[01]*$/;
 const ACK_POLICY_CACHE = 10_000;
 
 interface PendingReceipt {
+  seq: number;
   resolve(): void;
   reject(error: BerryError): void;
   /** When the batch is given up on (`performance.now()` ms). */
@@ -91,8 +101,10 @@ export class BrokerLink extends Link {
   readonly #sendTimeout: number;
   readonly #heartbeatInterval: number;
   readonly #endpoint: string;
-  // Batches waiting for their receipt, in sending order (so in deadline order: one sendTimeout each).
-  readonly #receipts = new Map<number, PendingReceipt>();
+  // Batches waiting for their receipt, in sending order (so in deadline order: one sendTimeout each). An
+  // array, not a Map: a Map emptied by delete shrinks its table and grows it again at the next set, ~300
+  // bytes on every one-message round trip; a link has one batch in flight, so the array holds one or two.
+  readonly #receipts: PendingReceipt[] = [];
   // One timer for all of them, armed for the oldest one's deadline: a batch sets and clears no timer of
   // its own (a timer per batch was two timer-list operations on every one-message round trip).
   #receiptTimer: NodeJS.Timeout | undefined;
@@ -175,37 +187,60 @@ export class BrokerLink extends Link {
   protected override transmit(batch: Envelope[]): Promise<void> {
     const seq = ++this.#seq;
     // Naming the broker whose welcome we heard lets it confirm the batch on a delivery (see broker-protocol.ts).
-    const head: (string | HeadPolicy)[] = [String(seq), this.#bootId ?? ""];
-    const body = this.#body;
-    for (const envelope of batch) {
+    // Allocated at its size: pushed onto, it grew twice for a one-message batch.
+    const head = new Array<string | HeadPolicy>(HEAD_PREFIX + HEAD_STRIDE * batch.length);
+    head[0] = String(seq);
+    head[1] = this.#bootId ?? "";
+    let line = "";
+    for (let i = 0, at = HEAD_PREFIX; i < batch.length; i++, at += HEAD_STRIDE) {
+      const envelope = batch[i] as Envelope;
       const policy = this.#acknowledge.length > 0 ? this.#ackPolicy(envelope.id) : 0;
       // The broker reads a messageId only to hold an acknowledged message: "" spares ~50 bytes a message.
-      head.push(envelope.id, policy === 0 ? "" : envelope.messageId, policy);
-      body.push(JSON.stringify(toCompactEnvelope(envelope)));
+      head[at] = envelope.id;
+      head[at + 1] = policy === 0 ? "" : envelope.messageId;
+      head[at + 2] = policy;
+      line = JSON.stringify(toCompactEnvelope(envelope));
+      if (batch.length > 1) this.#body.push(line);
     }
-    // Written as UTF-8 as it goes, not joined into one large string (see BodyWriter).
-    const frames: (string | Buffer)[] = [Kind.publish, JSON.stringify(head), body.take()];
+    // Written as UTF-8 as it goes, not joined into one large string (see BodyWriter). A single small line
+    // is the body as it is: through the writer it was written out and decoded into a second string.
+    const body = batch.length > 1 || line.length > SMALL_BODY / 3 ? this.#bodyOf(batch.length, line) : line;
+    const frames: (string | Buffer)[] = [Kind.publish, JSON.stringify(head), body];
     return new Promise<void>((resolve, reject) => {
-      this.#receipts.set(seq, { resolve, reject, deadline: performance.now() + this.#sendTimeout });
+      this.#receipts.push({ seq, resolve, reject, deadline: performance.now() + this.#sendTimeout });
       if (this.#receiptTimer === undefined) this.#receiptTimer = setTimeout(() => this.#expireReceipts(), this.#sendTimeout);
-      else if (this.#receipts.size === 1) this.#receiptTimer.ref();
+      else if (this.#receipts.length === 1) this.#receiptTimer.ref();
       this.#dealerQueue.send(frames).catch((error: unknown) => {
-        if (!this.#receipts.delete(seq)) return;
+        if (this.#takeReceipt(seq) === undefined) return;
         reject(new ZmqProtocolError("send to broker failed:", error instanceof Error ? error.message : error));
       });
     });
+  }
+
+  // The body of a batch through the writer (its lines pushed already, unless it is the one `line`).
+  #bodyOf(count: number, line: string): Buffer | string {
+    if (count === 1) this.#body.push(line);
+    return this.#body.take();
+  }
+
+  // Removes and returns the batch `seq` waiting for its receipt (usually the first and only one).
+  #takeReceipt(seq: number): PendingReceipt | undefined {
+    const receipts = this.#receipts;
+    if (receipts.length > 0 && (receipts[0] as PendingReceipt).seq === seq) return receipts.shift();
+    const at = receipts.findIndex((pending) => pending.seq === seq);
+    return at === -1 ? undefined : receipts.splice(at, 1)[0];
   }
 
   // Rejects the batches past their deadline; the timer is armed again for the oldest one left, if any.
   #expireReceipts(): void {
     this.#receiptTimer = undefined;
     const now = performance.now();
-    for (const [seq, pending] of this.#receipts) {
+    for (let pending = this.#receipts[0]; pending !== undefined; pending = this.#receipts[0]) {
       if (pending.deadline > now) {
         this.#receiptTimer = setTimeout(() => this.#expireReceipts(), pending.deadline - now);
         return;
       }
-      this.#receipts.delete(seq);
+      this.#receipts.shift();
       pending.reject(new BrokerTimeoutError(this.#endpoint, this.#sendTimeout));
     }
   }
@@ -214,9 +249,12 @@ export class BrokerLink extends Link {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     if (this.#receiptTimer !== undefined) clearTimeout(this.#receiptTimer);
-    this.#receipts.clear();
+    this.#receipts.length = 0;
     // Best effort: tell the broker at once rather than letting it time this client out.
-    await Promise.race([this.#dealerQueue.send([Kind.bye]).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 50))]);
+    await Promise.race([
+      this.#dealerQueue.send([Kind.bye]).catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 50)),
+    ]);
     this.#dealer.close();
     this.#sub.close();
   }
@@ -225,7 +263,9 @@ export class BrokerLink extends Link {
     let policy = this.#ackPolicyCache.get(identifier);
     if (policy === undefined) {
       const id = parseIdentifier(identifier);
-      const rule = this.#acknowledge.find(({ filter }) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action));
+      const rule = this.#acknowledge.find(
+        ({ filter }) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action),
+      );
       policy = rule?.head ?? 0;
       if (this.#ackPolicyCache.size >= ACK_POLICY_CACHE) this.#ackPolicyCache.clear();
       this.#ackPolicyCache.set(identifier, policy);
@@ -266,11 +306,13 @@ export class BrokerLink extends Link {
     try {
       for await (const [kind, seqFrame, errorFrame, refusedFrame] of this.#dealer) {
         if (kind?.toString() !== Kind.receipt) continue;
-        const error = errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
+        const error =
+          errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
         // A receipt that comes after its batch timed out settles nothing: the batch is being sent again, and
         // that send's receipt says what became of its messages. Reporting this one's refusals too would tell
         // of a refusal for a message still being sent, which a subscriber that joined meanwhile then gets.
-        if (this.#settle(seqFrame?.toString(), error) && refusedFrame !== undefined) this.#reportNoSubscriber(refusedFrame.toString());
+        if (this.#settle(seqFrame?.toString(), error) && refusedFrame !== undefined)
+          this.#reportNoSubscriber(refusedFrame.toString());
       }
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
@@ -280,12 +322,10 @@ export class BrokerLink extends Link {
   // A receipt came (on the recv port, or riding on the broadcast of our own batch): the batch is settled.
   // False when the batch was not waiting for it (timed out already and sent again).
   #settle(seqText: string | undefined, error: BerryError | undefined): boolean {
-    const seq = Number(seqText);
-    const pending = this.#receipts.get(seq);
+    const pending = this.#takeReceipt(Number(seqText));
     if (pending === undefined) return false; // timed out already; the batch was sent again
-    this.#receipts.delete(seq);
     // Left armed for the next batch, but it keeps the process alive only while a batch waits, as before.
-    if (this.#receipts.size === 0) this.#receiptTimer?.unref();
+    if (this.#receipts.length === 0) this.#receiptTimer?.unref();
     if (error === undefined) pending.resolve();
     else pending.reject(error);
     return true;
@@ -353,9 +393,21 @@ export class BrokerLink extends Link {
     // Line by line from the bytes: decoding each envelope on its own is faster than decoding the whole
     // body into one large string and splitting it.
     const { starts, ends } = body === undefined ? { starts: [], ends: [] } : splitLines(body);
-    if (frames.length !== 2 || fields.length < 4 || fields.length > 5 || body === undefined || flags.length !== starts.length || !FLAGS.test(flags)) {
+    if (
+      frames.length !== 2 ||
+      fields.length < 4 ||
+      fields.length > 5 ||
+      body === undefined ||
+      flags.length !== starts.length ||
+      !FLAGS.test(flags)
+    ) {
       this.stats.rejected += Math.max(1, starts.length);
-      this.#report(new ZmqProtocolError("delivery whose flags do not match its envelopes:", `${flags.length} flag(s), ${starts.length} line(s)`));
+      this.#report(
+        new ZmqProtocolError(
+          "delivery whose flags do not match its envelopes:",
+          `${flags.length} flag(s), ${starts.length} line(s)`,
+        ),
+      );
       return;
     }
     for (let i = 0; i < starts.length; i++) {
@@ -441,4 +493,3 @@ function brokerError(text: string, clientId: string): BerryError {
   if (parsed.code === "BROKER_QUOTA") return new BrokerQuotaError(clientId, Number(parsed.limit), Number(parsed.refused));
   return new ZmqProtocolError("broker refused a batch:", String(parsed.message));
 }
-
