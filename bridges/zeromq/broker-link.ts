@@ -21,6 +21,7 @@ import {
 import { positiveInteger } from "./check-options.js";
 import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
 import { BrokerFullError, BrokerNoSubscriberError, BrokerQuotaError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
+import { receiveEach } from "./receive-loop.js";
 import { SendQueue } from "./send-queue.js";
 
 /** Options of {@link BrokerLink}. The import filters are also the patterns subscribed at the broker. */
@@ -304,8 +305,8 @@ export class BrokerLink extends Link {
 
   async #receiveReceipts(): Promise<void> {
     try {
-      for await (const [kind, seqFrame, errorFrame, refusedFrame] of this.#dealer) {
-        if (kind?.toString() !== Kind.receipt) continue;
+      await receiveEach(this.#dealer, ([kind, seqFrame, errorFrame, refusedFrame]) => {
+        if (kind?.toString() !== Kind.receipt) return;
         const error =
           errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
         // A receipt that comes after its batch timed out settles nothing: the batch is being sent again, and
@@ -313,7 +314,7 @@ export class BrokerLink extends Link {
         // of a refusal for a message still being sent, which a subscriber that joined meanwhile then gets.
         if (this.#settle(seqFrame?.toString(), error) && refusedFrame !== undefined)
           this.#reportNoSubscriber(refusedFrame.toString());
-      }
+      });
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
     }
@@ -331,19 +332,21 @@ export class BrokerLink extends Link {
     return true;
   }
 
+  readonly #onPublished = (frames: Buffer[]): void => {
+    // "<topic> <kind> <fields…>", then the body of a DELIVER (see broker-protocol.ts).
+    const fields = frames[0]?.toString().split(FIELD_SEPARATOR) ?? [];
+    const kind = fields[1];
+    if (kind === Kind.deliver) this.#deliver(fields, frames);
+    else if (kind === Kind.welcome) this.#welcome(fields[2], Number(fields[3] ?? 0));
+    else if (kind === Kind.beat && this.#bootId !== undefined && fields[2] !== this.#bootId) {
+      // The broker restarted and forgot this client: register again.
+      this.#hello();
+    }
+  };
+
   async #receiveDeliveries(): Promise<void> {
     try {
-      for await (const frames of this.#sub) {
-        // "<topic> <kind> <fields…>", then the body of a DELIVER (see broker-protocol.ts).
-        const fields = frames[0]?.toString().split(FIELD_SEPARATOR) ?? [];
-        const kind = fields[1];
-        if (kind === Kind.deliver) this.#deliver(fields, frames);
-        else if (kind === Kind.welcome) this.#welcome(fields[2], Number(fields[3] ?? 0));
-        else if (kind === Kind.beat && this.#bootId !== undefined && fields[2] !== this.#bootId) {
-          // The broker restarted and forgot this client: register again.
-          this.#hello();
-        }
-      }
+      await receiveEach(this.#sub, this.#onPublished);
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
     }

@@ -18,6 +18,7 @@ import { portNumber, positiveInteger } from "./check-options.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
 import { BrokerFullError, BrokerQuotaError, PersistError, ZmqProtocolError } from "./errors.js";
+import { receiveEach } from "./receive-loop.js";
 import { SendQueue } from "./send-queue.js";
 import { SubscriptionTable } from "./subscription-table.js";
 
@@ -331,9 +332,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#deadLetters = undefined;
   }
 
+  readonly #onFrames = (frames: Buffer[]): void => this.#handle(frames);
+
   async #serve(): Promise<void> {
     try {
-      for await (const frames of this.#router) this.#handle(frames);
+      await receiveEach(this.#router, this.#onFrames);
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive loop failed:", String(error)));
     }
