@@ -232,7 +232,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#router = new zmq.Router({ linger: 0, receiveHighWaterMark: 10_000 });
     // A PUB socket drops past its high-water mark: keep it well above any burst a batch can make.
     this.#pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 });
-    this.#pubQueue = new SendQueue(this.#pub);
+    this.#pubQueue = new SendQueue(this.#pub, (failure) => {
+      if (!this.#closed) this.#report(new ZmqProtocolError("publish failed:", errorText(failure)));
+    });
     this.#routerQueue = new SendQueue(this.#router);
   }
 
@@ -821,9 +823,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   #sendPub(frames: (string | Buffer)[]): void {
-    this.#pubQueue.send(frames).catch((failure: unknown) => {
-      if (!this.#closed) this.#report(new ZmqProtocolError("publish failed:", errorText(failure)));
-    });
+    this.#pubQueue.post(frames);
   }
 
   #say(line: string): void {

@@ -16,9 +16,16 @@ export class SendQueue {
   readonly #settled = (): void => {
     this.#unsettled--;
   };
+  readonly #onError: (error: unknown) => void;
+  readonly #failed = (error: unknown): void => {
+    this.#unsettled--;
+    this.#onError(error);
+  };
 
-  constructor(socket: FrameSender) {
+  /** `onError`: what {@link post} does with a send that failed. */
+  constructor(socket: FrameSender, onError: (error: unknown) => void = () => undefined) {
     this.#socket = socket;
+    this.#onError = onError;
   }
 
   /** Queues `frames` behind every earlier send. */
@@ -27,6 +34,21 @@ export class SendQueue {
     this.#unsettled++;
     this.#tail = next.then(this.#settled, this.#settled);
     return next;
+  }
+
+  /**
+   * Queues `frames` like {@link send}, for a caller that needs no outcome of its own: a failure goes to the
+   * queue's `onError`. One promise per send instead of three (the send's, its settling for the queue, and
+   * the caller's `catch`), on every message the broker publishes.
+   */
+  post(frames: (string | Buffer)[]): void {
+    if (this.#unsettled > 0) {
+      this.#unsettled++;
+      this.#tail = this.#tail.then(() => this.#socket.send(frames)).then(this.#settled, this.#failed);
+      return;
+    }
+    this.#unsettled++;
+    this.#tail = this.#sendNow(frames).then(this.#settled, this.#failed);
   }
 
   // A send that throws instead of rejecting becomes a rejection, as it would inside `then`.
