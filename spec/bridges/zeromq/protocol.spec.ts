@@ -535,6 +535,65 @@ describe("zeromq broker protocol: a receipt rides on the next delivery to its cl
     assert.equal(delivers(b.heard).length, 1, "b got the ping");
   });
 
+  it("owes receipts to several clients at once: each rides on a delivery to its own client or goes alone after receiptDelay, and a client that left is owed nothing", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 800 });
+    broker.on("error", () => undefined);
+    const a = await registeredClient(broker, ["to-a:*"], "rc");
+    const b = await registeredClient(broker, ["to-b:*"], "rc");
+    const c = await registeredClient(broker, ["to-c:*"], "rc");
+    const d = await registeredClient(broker, ["none:none"]);
+    t.after(() => {
+      for (const client of [a, b, c, d]) client.close();
+      broker.close();
+    });
+    const receipts = (client: { dealer: zmq.Dealer }): Buffer[][] => {
+      const got: Buffer[][] = [];
+      void (async () => {
+        try {
+          for await (const frames of client.dealer) got.push(frames);
+        } catch {
+          // closed
+        }
+      })();
+      return got;
+    };
+    const [fromA, fromB, fromC] = [receipts(a), receipts(b), receipts(c)];
+    // d puts a, b and c in a conversation: each was sent a delivery just now.
+    for (const [i, client, to] of [
+      [1, a, "to-a:x"],
+      [2, b, "to-b:x"],
+      [3, c, "to-c:x"],
+    ] as const) {
+      await d.dealer.send(publishFrames(String(i), [to, "", 0], [envelopeLine(to, `d/${i}`, i)], d.bootId));
+      await waitFor(() => delivers(client.heard).length === 1, `${to} delivered`);
+    }
+    // All three publish to each other: three receipts owed at once.
+    await a.dealer.send(publishFrames("11", ["to-b:y", "", 0], [envelopeLine("to-b:y", "a/11", 11)], a.bootId));
+    await waitFor(() => delivers(b.heard).length === 2, "b got a's message");
+    await b.dealer.send(publishFrames("21", ["to-a:y", "", 0], [envelopeLine("to-a:y", "b/21", 21)], b.bootId));
+    await c.dealer.send(publishFrames("31", ["none:none", "", 0], [envelopeLine("none:none", "c/31", 31)], c.bootId));
+    c.dealer.send(["B"]).catch(() => undefined); // c leaves with its receipt owed
+    await waitFor(() => delivers(a.heard).length === 2, "a got b's message");
+    assert.equal(fieldsOf(delivers(a.heard)[1])[4], "11", "b's message to a carries a's receipt 11");
+    await waitFor(() => fromB.length === 1, "b's receipt goes alone after receiptDelay", 5_000);
+    assert.deepEqual(
+      fromB[0]?.map((frame) => frame.toString()),
+      ["R", "21", ""],
+      "b's receipt, alone",
+    );
+    await sleep(1_200);
+    assert.equal(fromA.length, 0, "a's receipt rode on a delivery: no R follows");
+    assert.equal(fromC.length, 0, "c left: its owed receipt is dropped");
+    assert.equal(fromB.length, 1, "b's receipt goes once");
+    // The queue of owed receipts goes on working after all that.
+    await a.dealer.send(publishFrames("12", ["to-b:z", "", 0], [envelopeLine("to-b:z", "a/12", 12)], a.bootId));
+    await waitFor(() => fromA.length === 1, "a's next receipt goes alone after receiptDelay", 5_000);
+    assert.deepEqual(
+      fromA[0]?.map((frame) => frame.toString()),
+      ["R", "12", ""],
+    );
+  });
+
   it("lets a BrokerLink take the receipts that ride on deliveries: its batches are confirmed without a separate receipt or a retry", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 60_000 });
     broker.on("error", () => undefined);
