@@ -9,6 +9,7 @@ import {
   ACK_REQUIRED,
   BROADCAST,
   CLIENT_ID,
+  deliverFrame,
   FEATURE_CARRIED_RECEIPT,
   FEATURE_COMPACT,
   Kind,
@@ -613,10 +614,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (topic === BROADCAST) this.#lastBroadcast = now;
       else this.#peer(topic).lastDelivery = now;
       const seq = receiptSeq ?? (this.#owedCount === 0 ? undefined : this.#takeOwed(this.#peers.get(topic)));
-      this.#sendPub([
-        seq === undefined ? pubFrame(topic, Kind.deliver, senderId, flags) : pubFrame(topic, Kind.deliver, senderId, flags, seq),
-        body,
-      ]);
+      this.#sendPub([deliverFrame(topic, senderId, flags, seq), body]);
     }
   }
 
