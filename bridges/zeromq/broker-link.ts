@@ -476,8 +476,12 @@ export class BrokerLink extends Link {
   }
 
   // Whether bytes [start, end) of `frame` are this client's id.
+  // Byte by byte: Buffer#compare with offsets checks its arguments and calls into C++ (~70 ns against ~17).
   #isMe(frame: Buffer, start: number, end: number): boolean {
-    return end - start === this.#idBytes.length && this.#idBytes.compare(frame, start, end) === 0;
+    const id = this.#idBytes;
+    if (end - start !== id.length) return false;
+    for (let i = 0; i < id.length; i++) if (frame[start + i] !== id[i]) return false;
+    return true;
   }
 
   // One envelope line of a delivery, bytes [start, end) of its body.
