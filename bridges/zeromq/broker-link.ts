@@ -166,7 +166,11 @@ export class BrokerLink extends Link {
     this.#sub.subscribe(this.clientId, BROADCAST);
     this.#dealer.connect(this.#endpoint);
     this.#sub.connect(`tcp://${host}:${pubPort}`);
-    this.#dealerQueue = new SendQueue(this.#dealer);
+    // A batch is posted with its seq as the tag: a failed send rejects that batch.
+    this.#dealerQueue = new SendQueue(this.#dealer, (error, seq) => {
+      const pending = this.#takeReceipt(seq);
+      pending?.reject(new ZmqProtocolError("send to broker failed:", error instanceof Error ? error.message : error));
+    });
   }
 
   /**
@@ -232,10 +236,7 @@ export class BrokerLink extends Link {
       this.#receipts.push({ seq, resolve, reject, deadline: performance.now() + this.#sendTimeout });
       if (this.#receiptTimer === undefined) this.#receiptTimer = setTimeout(() => this.#expireReceipts(), this.#sendTimeout);
       else if (this.#receipts.length === 1) this.#receiptTimer.ref();
-      this.#dealerQueue.send(frames).catch((error: unknown) => {
-        if (this.#takeReceipt(seq) === undefined) return;
-        reject(new ZmqProtocolError("send to broker failed:", error instanceof Error ? error.message : error));
-      });
+      this.#dealerQueue.post(frames, seq);
     });
   }
 

@@ -85,4 +85,18 @@ describe("zeromq SendQueue.post and receiveEach on real sockets", () => {
     await waitFor(() => failures.length === 1, "the failed send reported");
     assert.ok(failures[0] instanceof Error);
   });
+
+  it("hands each failed post's tag to the handler, in order, sends in between failing on their own", async () => {
+    const push = new zmq.Push({ linger: 0 });
+    push.close();
+    const failed: number[] = [];
+    const queue = new SendQueue(push, (_error, tag) => void failed.push(tag));
+    queue.post(["a"], 7);
+    const sent = queue.send(["b"]);
+    queue.post(["c"], 9);
+    queue.post(["d"]);
+    await assert.rejects(sent);
+    await waitFor(() => failed.length === 3, "every failed post reported");
+    assert.deepEqual(failed, [7, 9, 0], "the tags in posting order; the send's failure is its caller's");
+  });
 });
