@@ -34,9 +34,11 @@ export function splitLines(body: Buffer): Lines {
   return { starts, ends };
 }
 
-// An array to be filled by index 0 to count - 1, allocated at its size when that is small enough for V8
-// to keep it a fast array (`new Array(n)` of a large n makes a dictionary; filled in order, [] grows fast).
-function sized<T>(count: number): T[] {
+/**
+ * An array to be filled by index 0 to count - 1, allocated at its size when that is small enough for V8
+ * to keep it a fast array (`new Array(n)` of a large n makes a dictionary; filled in order, [] grows fast).
+ */
+export function sized<T>(count: number): T[] {
   return count <= 4_096 ? new Array<T>(count) : [];
 }
 

@@ -7,7 +7,7 @@ import { RecentIds } from "../../lib/recent-ids.js";
 import { fromCompactEnvelope, toCompactEnvelope } from "../compact-envelope.js";
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
-import { BodyWriter, SMALL_BODY, splitLines } from "./batch-body.js";
+import { BodyWriter, SMALL_BODY, sized, splitLines } from "./batch-body.js";
 import {
   ACK_REQUIRED,
   BROADCAST,
@@ -214,7 +214,7 @@ export class BrokerLink extends Link {
     const seq = ++this.#seq;
     // Naming the broker whose welcome we heard lets it confirm the batch on a delivery (see broker-protocol.ts).
     // Allocated at its size: pushed onto, it grew twice for a one-message batch.
-    const head = new Array<string | HeadPolicy>(HEAD_PREFIX + HEAD_STRIDE * batch.length);
+    const head = sized<string | HeadPolicy>(HEAD_PREFIX + HEAD_STRIDE * batch.length);
     head[0] = String(seq);
     head[1] = this.#bootId ?? "";
     let line = "";

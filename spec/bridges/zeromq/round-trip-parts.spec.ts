@@ -4,9 +4,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as zmq from "zeromq";
 import { linesForSending, SMALL_BODY, splitLines } from "../../../bridges/zeromq/batch-body.js";
+import { Broker, BrokerLink } from "../../../bridges/zeromq/index.js";
 import { receiveEach } from "../../../bridges/zeromq/receive-loop.js";
 import { SendQueue } from "../../../bridges/zeromq/send-queue.js";
 import { SubscriptionTable } from "../../../bridges/zeromq/subscription-table.js";
+import { Bus } from "../../../lib/bus.js";
+import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 function linesOf(text: string): string[] {
@@ -98,5 +101,29 @@ describe("zeromq SendQueue.post and receiveEach on real sockets", () => {
     await assert.rejects(sent);
     await waitFor(() => failed.length === 3, "every failed post reported");
     assert.deepEqual(failed, [7, 9, 0], "the tags in posting order; the send's failure is its caller's");
+  });
+});
+
+describe("zeromq BrokerLink: batches of one message and batches past the sized arrays", () => {
+  it("carries a one-message batch, a batch of 3,000 (a head of 9,002 entries) and a one-line body past 8 KiB, in order", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+    const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort, bufferSize: 10_000 };
+    const publisher = await BrokerLink.connect({ bus: new Bus(), ...ports, importFilters: ["none:none"], maxBatch: 3_000 });
+    const subscriber = await BrokerLink.connect({ bus: new Bus(), ...ports, importFilters: ["big:*"] });
+    t.after(async () => {
+      await publisher.close();
+      await subscriber.close();
+      broker.close();
+    });
+    const got: unknown[] = [];
+    subscriber.bus.follow("big:*", (m) => void got.push(m.args[0]));
+    publisher.bus.twitter("big:one", "first");
+    await waitFor(() => got.length === 1, "the one-message batch");
+    for (let i = 0; i < 3_000; i++) publisher.bus.twitter("big:many", i);
+    await waitFor(() => got.length === 3_001, "the batch of 3,000", 20_000);
+    const long = "é".repeat(5_000); // 10,000 bytes of UTF-8 in one line
+    publisher.bus.twitter("big:long", long);
+    await waitFor(() => got.length === 3_002, "the long line");
+    assert.deepEqual(got, ["first", ...Array.from({ length: 3_000 }, (_, i) => i), long]);
   });
 });
