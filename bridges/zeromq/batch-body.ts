@@ -11,20 +11,35 @@ export interface Lines {
   ends: number[];
 }
 
-/** Finds the lines of a body without decoding it (an empty body holds no line). */
+/**
+ * Finds the lines of a body without decoding it (an empty body holds no line). The newlines are counted
+ * first so that both arrays are allocated at their size: growing them by `push` allocated 17 slots for a
+ * one-line body, twice, on every hop of a one-message round trip (memchr makes the second pass cheap).
+ */
 export function splitLines(body: Buffer): Lines {
-  const starts: number[] = [];
-  const ends: number[] = [];
-  if (body.length === 0) return { starts, ends };
+  if (body.length === 0) return { starts: [], ends: [] };
+  let count = 1;
+  for (let at = body.indexOf(NEWLINE); at !== -1; at = body.indexOf(NEWLINE, at + 1)) count++;
+  const starts = sized<number>(count);
+  const ends = sized<number>(count);
   let start = 0;
-  for (let end = body.indexOf(NEWLINE); end !== -1; end = body.indexOf(NEWLINE, start)) {
-    starts.push(start);
-    ends.push(end);
+  for (let i = 0; i < count - 1; i++) {
+    const end = body.indexOf(NEWLINE, start);
+    starts[i] = start;
+    ends[i] = end;
     start = end + 1;
   }
-  starts.push(start);
-  ends.push(body.length);
+  starts[count - 1] = start;
+  ends[count - 1] = body.length;
   return { starts, ends };
+}
+
+/**
+ * An array to be filled by index 0 to count - 1, allocated at its size when that is small enough for V8
+ * to keep it a fast array (`new Array(n)` of a large n makes a dictionary; filled in order, [] grows fast).
+ */
+export function sized<T>(count: number): T[] {
+  return count <= 4_096 ? new Array<T>(count) : [];
 }
 
 /** Lines `from` (inclusive) to `to` (exclusive) as one body: a view of the same bytes, no copy. */
@@ -43,6 +58,16 @@ export const SMALL_BODY = 8 * 1024;
 export function forSending(body: Buffer): Buffer | string {
   return body.length <= SMALL_BODY ? body.toString("utf8") : body;
 }
+/**
+ * Lines `from` to `to` of a body, as {@link forSending} gives them: a small run is decoded straight from
+ * the body's bytes, without the view that `sliceLines` makes of them first (one object less per DELIVER).
+ */
+export function linesForSending(body: Buffer, lines: Lines, from: number, to: number): Buffer | string {
+  const start = lines.starts[from] ?? 0;
+  const end = lines.ends[to - 1] ?? 0;
+  return end - start <= SMALL_BODY ? body.toString("utf8", start, end) : body.subarray(start, end);
+}
+
 // Kept between bodies up to this size: one larger batch does not hold its memory for good.
 const SCRATCH_KEPT = 1 << 20;
 
@@ -138,17 +163,29 @@ export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch 
   } catch (error) {
     throw new BadBatchError(`the head is not JSON: ${(error as Error).message}`, undefined);
   }
-  if (!Array.isArray(head) || typeof head[0] !== "string" || !SEQ.test(head[0]) || typeof head[1] !== "string" || head[1].includes(" ")) {
-    throw new BadBatchError("the head does not start with a seq (1 to 32 visible ASCII characters) and a bootId (a string without spaces)", undefined);
+  if (
+    !Array.isArray(head) ||
+    typeof head[0] !== "string" ||
+    !SEQ.test(head[0]) ||
+    typeof head[1] !== "string" ||
+    head[1].includes(" ")
+  ) {
+    throw new BadBatchError(
+      "the head does not start with a seq (1 to 32 visible ASCII characters) and a bootId (a string without spaces)",
+      undefined,
+    );
   }
   const seq = head[0];
   const bootId = head[1];
-  if ((head.length - HEAD_PREFIX) % HEAD_STRIDE !== 0) throw new BadBatchError("the head is not [seq, bootId] and [identifier, messageId, ack] triples", seq);
+  if ((head.length - HEAD_PREFIX) % HEAD_STRIDE !== 0)
+    throw new BadBatchError("the head is not [seq, bootId] and [identifier, messageId, ack] triples", seq);
   const lines = splitLines(body);
   const count = (head.length - HEAD_PREFIX) / HEAD_STRIDE;
-  if (lines.starts.length !== count) throw new BadBatchError(`the head names ${count} envelope(s), the body holds ${lines.starts.length}`, seq);
-  const identifiers: string[] = [];
-  const messageIds: string[] = [];
+  if (lines.starts.length !== count)
+    throw new BadBatchError(`the head names ${count} envelope(s), the body holds ${lines.starts.length}`, seq);
+  // At their size (see splitLines).
+  const identifiers = sized<string>(count);
+  const messageIds = sized<string>(count);
   let flags = "";
   let policies: (DeliveryPolicy | undefined)[] | undefined;
   for (let i = HEAD_PREFIX, entry = 0; i < head.length; i += HEAD_STRIDE, entry++) {
@@ -158,8 +195,8 @@ export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch 
     if (typeof identifier !== "string" || typeof messageId !== "string") {
       throw new BadBatchError(`head entry ${entry} is not [identifier, messageId, 0|1|policy]`, seq);
     }
-    identifiers.push(identifier);
-    messageIds.push(messageId);
+    identifiers[entry] = identifier;
+    messageIds[entry] = messageId;
     if (ack === 0 || ack === 1) {
       flags += ack === 1 ? ACK_REQUIRED : NO_ACK;
       continue;

@@ -8,10 +8,21 @@ import { RecentIds } from "../../lib/recent-ids.js";
 import { fromCompactEnvelope, toCompactEnvelope } from "../compact-envelope.js";
 import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
-import { BodyWriter, splitLines } from "./batch-body.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_FEATURES, CLIENT_ID_LENGTH, FIELD_SEPARATOR, Kind } from "./broker-protocol.js";
+import { BodyWriter, SMALL_BODY, sized, splitLines } from "./batch-body.js";
+import {
+  ACK_REQUIRED,
+  BROADCAST,
+  CLIENT_FEATURES,
+  CLIENT_ID_LENGTH,
+  FIELD_SEPARATOR,
+  HEAD_PREFIX,
+  HEAD_STRIDE,
+  Kind,
+  NO_ACK,
+} from "./broker-protocol.js";
 import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
 import { BrokerFullError, BrokerNoSubscriberError, BrokerQuotaError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
+import { receiveEach } from "./receive-loop.js";
 import { SendQueue } from "./send-queue.js";
 
 /** Options of {@link BrokerLink}. The import filters are also the patterns subscribed at the broker. */
@@ -60,8 +71,28 @@ export interface BrokerLinkStats {
 // DELIVER flags: one per envelope, "1" = acknowledge, "0" = not.
 const FLAGS = /^[01]*$/;
 const ACK_POLICY_CACHE = 10_000;
+const SPACE = 0x20;
+const DELIVER_KIND = Kind.deliver.charCodeAt(0);
+const FLAG_ACK = ACK_REQUIRED.charCodeAt(0);
+const FLAG_NO_ACK = NO_ACK.charCodeAt(0);
+const ZERO = 0x30;
+const NINE = 0x39;
+
+// The seq at `from` to the end of `frame`, as the broker writes it (1 to 15 digits); -1 for anything else.
+function seqNumber(frame: Buffer, from: number): number {
+  const length = frame.length - from;
+  if (length < 1 || length > 15) return -1;
+  let seq = 0;
+  for (let i = from; i < frame.length; i++) {
+    const digit = frame[i] as number;
+    if (digit < ZERO || digit > NINE) return -1;
+    seq = seq * 10 + (digit - ZERO);
+  }
+  return seq;
+}
 
 interface PendingReceipt {
+  seq: number;
   resolve(): void;
   reject(error: BerryError): void;
   /** When the batch is given up on (`performance.now()` ms). */
@@ -82,6 +113,7 @@ interface PendingReceipt {
 export class BrokerLink extends Link {
   /** This client's id at the broker (its ROUTER routing id and PUB topic). */
   readonly clientId = randomBytes(CLIENT_ID_LENGTH / 2).toString("hex");
+  readonly #idBytes = Buffer.from(this.clientId);
   readonly brokerStats: BrokerLinkStats = { acksSent: 0, unconsumed: 0, reconnects: 0 };
   readonly #dealer: zmq.Dealer;
   readonly #sub: zmq.Subscriber;
@@ -91,8 +123,10 @@ export class BrokerLink extends Link {
   readonly #sendTimeout: number;
   readonly #heartbeatInterval: number;
   readonly #endpoint: string;
-  // Batches waiting for their receipt, in sending order (so in deadline order: one sendTimeout each).
-  readonly #receipts = new Map<number, PendingReceipt>();
+  // Batches waiting for their receipt, in sending order (so in deadline order: one sendTimeout each). An
+  // array, not a Map: a Map emptied by delete shrinks its table and grows it again at the next set, ~300
+  // bytes on every one-message round trip; a link has one batch in flight, so the array holds one or two.
+  readonly #receipts: PendingReceipt[] = [];
   // One timer for all of them, armed for the oldest one's deadline: a batch sets and clears no timer of
   // its own (a timer per batch was two timer-list operations on every one-message round trip).
   #receiptTimer: NodeJS.Timeout | undefined;
@@ -132,7 +166,11 @@ export class BrokerLink extends Link {
     this.#sub.subscribe(this.clientId, BROADCAST);
     this.#dealer.connect(this.#endpoint);
     this.#sub.connect(`tcp://${host}:${pubPort}`);
-    this.#dealerQueue = new SendQueue(this.#dealer);
+    // A batch is posted with its seq as the tag: a failed send rejects that batch.
+    this.#dealerQueue = new SendQueue(this.#dealer, (error, seq) => {
+      const pending = this.#takeReceipt(seq);
+      pending?.reject(new ZmqProtocolError("send to broker failed:", error instanceof Error ? error.message : error));
+    });
   }
 
   /**
@@ -175,37 +213,57 @@ export class BrokerLink extends Link {
   protected override transmit(batch: Envelope[]): Promise<void> {
     const seq = ++this.#seq;
     // Naming the broker whose welcome we heard lets it confirm the batch on a delivery (see broker-protocol.ts).
-    const head: (string | HeadPolicy)[] = [String(seq), this.#bootId ?? ""];
-    const body = this.#body;
-    for (const envelope of batch) {
+    // Allocated at its size: pushed onto, it grew twice for a one-message batch.
+    const head = sized<string | HeadPolicy>(HEAD_PREFIX + HEAD_STRIDE * batch.length);
+    head[0] = String(seq);
+    head[1] = this.#bootId ?? "";
+    let line = "";
+    for (let i = 0, at = HEAD_PREFIX; i < batch.length; i++, at += HEAD_STRIDE) {
+      const envelope = batch[i] as Envelope;
       const policy = this.#acknowledge.length > 0 ? this.#ackPolicy(envelope.id) : 0;
       // The broker reads a messageId only to hold an acknowledged message: "" spares ~50 bytes a message.
-      head.push(envelope.id, policy === 0 ? "" : envelope.messageId, policy);
-      body.push(JSON.stringify(toCompactEnvelope(envelope)));
+      head[at] = envelope.id;
+      head[at + 1] = policy === 0 ? "" : envelope.messageId;
+      head[at + 2] = policy;
+      line = JSON.stringify(toCompactEnvelope(envelope));
+      if (batch.length > 1) this.#body.push(line);
     }
-    // Written as UTF-8 as it goes, not joined into one large string (see BodyWriter).
-    const frames: (string | Buffer)[] = [Kind.publish, JSON.stringify(head), body.take()];
+    // Written as UTF-8 as it goes, not joined into one large string (see BodyWriter). A single small line
+    // is the body as it is: through the writer it was written out and decoded into a second string.
+    const body = batch.length > 1 || line.length > SMALL_BODY / 3 ? this.#bodyOf(batch.length, line) : line;
+    const frames: (string | Buffer)[] = [Kind.publish, JSON.stringify(head), body];
     return new Promise<void>((resolve, reject) => {
-      this.#receipts.set(seq, { resolve, reject, deadline: performance.now() + this.#sendTimeout });
+      this.#receipts.push({ seq, resolve, reject, deadline: performance.now() + this.#sendTimeout });
       if (this.#receiptTimer === undefined) this.#receiptTimer = setTimeout(() => this.#expireReceipts(), this.#sendTimeout);
-      else if (this.#receipts.size === 1) this.#receiptTimer.ref();
-      this.#dealerQueue.send(frames).catch((error: unknown) => {
-        if (!this.#receipts.delete(seq)) return;
-        reject(new ZmqProtocolError("send to broker failed:", error instanceof Error ? error.message : error));
-      });
+      else if (this.#receipts.length === 1) this.#receiptTimer.ref();
+      this.#dealerQueue.post(frames, seq);
     });
+  }
+
+  // The body of a batch through the writer (its lines pushed already, unless it is the one `line`).
+  #bodyOf(count: number, line: string): Buffer | string {
+    if (count === 1) this.#body.push(line);
+    return this.#body.take();
+  }
+
+  // Removes and returns the batch `seq` waiting for its receipt (usually the first and only one).
+  #takeReceipt(seq: number): PendingReceipt | undefined {
+    const receipts = this.#receipts;
+    if (receipts.length > 0 && (receipts[0] as PendingReceipt).seq === seq) return receipts.shift();
+    const at = receipts.findIndex((pending) => pending.seq === seq);
+    return at === -1 ? undefined : receipts.splice(at, 1)[0];
   }
 
   // Rejects the batches past their deadline; the timer is armed again for the oldest one left, if any.
   #expireReceipts(): void {
     this.#receiptTimer = undefined;
     const now = performance.now();
-    for (const [seq, pending] of this.#receipts) {
+    for (let pending = this.#receipts[0]; pending !== undefined; pending = this.#receipts[0]) {
       if (pending.deadline > now) {
         this.#receiptTimer = setTimeout(() => this.#expireReceipts(), pending.deadline - now);
         return;
       }
-      this.#receipts.delete(seq);
+      this.#receipts.shift();
       pending.reject(new BrokerTimeoutError(this.#endpoint, this.#sendTimeout));
     }
   }
@@ -214,9 +272,12 @@ export class BrokerLink extends Link {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     if (this.#receiptTimer !== undefined) clearTimeout(this.#receiptTimer);
-    this.#receipts.clear();
+    this.#receipts.length = 0;
     // Best effort: tell the broker at once rather than letting it time this client out.
-    await Promise.race([this.#dealerQueue.send([Kind.bye]).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 50))]);
+    await Promise.race([
+      this.#dealerQueue.send([Kind.bye]).catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 50)),
+    ]);
     this.#dealer.close();
     this.#sub.close();
   }
@@ -225,7 +286,9 @@ export class BrokerLink extends Link {
     let policy = this.#ackPolicyCache.get(identifier);
     if (policy === undefined) {
       const id = parseIdentifier(identifier);
-      const rule = this.#acknowledge.find(({ filter }) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action));
+      const rule = this.#acknowledge.find(
+        ({ filter }) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action),
+      );
       policy = rule?.head ?? 0;
       if (this.#ackPolicyCache.size >= ACK_POLICY_CACHE) this.#ackPolicyCache.clear();
       this.#ackPolicyCache.set(identifier, policy);
@@ -264,14 +327,16 @@ export class BrokerLink extends Link {
 
   async #receiveReceipts(): Promise<void> {
     try {
-      for await (const [kind, seqFrame, errorFrame, refusedFrame] of this.#dealer) {
-        if (kind?.toString() !== Kind.receipt) continue;
-        const error = errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
+      await receiveEach(this.#dealer, ([kind, seqFrame, errorFrame, refusedFrame]) => {
+        if (kind?.toString() !== Kind.receipt) return;
+        const error =
+          errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
         // A receipt that comes after its batch timed out settles nothing: the batch is being sent again, and
         // that send's receipt says what became of its messages. Reporting this one's refusals too would tell
         // of a refusal for a message still being sent, which a subscriber that joined meanwhile then gets.
-        if (this.#settle(seqFrame?.toString(), error) && refusedFrame !== undefined) this.#reportNoSubscriber(refusedFrame.toString());
-      }
+        if (this.#settle(seqFrame?.toString(), error) && refusedFrame !== undefined)
+          this.#reportNoSubscriber(refusedFrame.toString());
+      });
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
     }
@@ -279,31 +344,32 @@ export class BrokerLink extends Link {
 
   // A receipt came (on the recv port, or riding on the broadcast of our own batch): the batch is settled.
   // False when the batch was not waiting for it (timed out already and sent again).
-  #settle(seqText: string | undefined, error: BerryError | undefined): boolean {
-    const seq = Number(seqText);
-    const pending = this.#receipts.get(seq);
+  #settle(seqText: string | number | undefined, error: BerryError | undefined): boolean {
+    const pending = this.#takeReceipt(Number(seqText));
     if (pending === undefined) return false; // timed out already; the batch was sent again
-    this.#receipts.delete(seq);
     // Left armed for the next batch, but it keeps the process alive only while a batch waits, as before.
-    if (this.#receipts.size === 0) this.#receiptTimer?.unref();
+    if (this.#receipts.length === 0) this.#receiptTimer?.unref();
     if (error === undefined) pending.resolve();
     else pending.reject(error);
     return true;
   }
 
+  readonly #onPublished = (frames: Buffer[]): void => {
+    if (frames.length === 2 && this.#deliverFast(frames[0] as Buffer, frames[1] as Buffer)) return;
+    // "<topic> <kind> <fields…>", then the body of a DELIVER (see broker-protocol.ts).
+    const fields = frames[0]?.toString().split(FIELD_SEPARATOR) ?? [];
+    const kind = fields[1];
+    if (kind === Kind.deliver) this.#deliver(fields, frames);
+    else if (kind === Kind.welcome) this.#welcome(fields[2], Number(fields[3] ?? 0));
+    else if (kind === Kind.beat && this.#bootId !== undefined && fields[2] !== this.#bootId) {
+      // The broker restarted and forgot this client: register again.
+      this.#hello();
+    }
+  };
+
   async #receiveDeliveries(): Promise<void> {
     try {
-      for await (const frames of this.#sub) {
-        // "<topic> <kind> <fields…>", then the body of a DELIVER (see broker-protocol.ts).
-        const fields = frames[0]?.toString().split(FIELD_SEPARATOR) ?? [];
-        const kind = fields[1];
-        if (kind === Kind.deliver) this.#deliver(fields, frames);
-        else if (kind === Kind.welcome) this.#welcome(fields[2], Number(fields[3] ?? 0));
-        else if (kind === Kind.beat && this.#bootId !== undefined && fields[2] !== this.#bootId) {
-          // The broker restarted and forgot this client: register again.
-          this.#hello();
-        }
-      }
+      await receiveEach(this.#sub, this.#onPublished);
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
     }
@@ -353,38 +419,99 @@ export class BrokerLink extends Link {
     // Line by line from the bytes: decoding each envelope on its own is faster than decoding the whole
     // body into one large string and splitting it.
     const { starts, ends } = body === undefined ? { starts: [], ends: [] } : splitLines(body);
-    if (frames.length !== 2 || fields.length < 4 || fields.length > 5 || body === undefined || flags.length !== starts.length || !FLAGS.test(flags)) {
+    if (
+      frames.length !== 2 ||
+      fields.length < 4 ||
+      fields.length > 5 ||
+      body === undefined ||
+      flags.length !== starts.length ||
+      !FLAGS.test(flags)
+    ) {
       this.stats.rejected += Math.max(1, starts.length);
-      this.#report(new ZmqProtocolError("delivery whose flags do not match its envelopes:", `${flags.length} flag(s), ${starts.length} line(s)`));
+      this.#report(
+        new ZmqProtocolError(
+          "delivery whose flags do not match its envelopes:",
+          `${flags.length} flag(s), ${starts.length} line(s)`,
+        ),
+      );
       return;
     }
     for (let i = 0; i < starts.length; i++) {
-      let value: unknown;
-      try {
-        value = JSON.parse(body.toString("utf8", starts[i], ends[i]));
-      } catch (error) {
-        this.stats.rejected++;
-        this.#report(new ZmqProtocolError("delivery that is not JSON:", (error as Error).message));
-        continue;
-      }
-      try {
-        // A compact envelope becomes the object fromEnvelope validates (in `receive`); an envelope
-        // object (held in a persist file by an older broker) passes as it is.
-        value = fromCompactEnvelope(value);
-      } catch (error) {
-        this.stats.rejected++;
-        this.#report(error as BerryError);
-        continue;
-      }
-      if (flags[i] === ACK_REQUIRED) {
-        this.#receiveAcknowledged(value);
-        continue;
-      }
-      try {
-        this.receive(value); // validates the envelope: the security boundary
-      } catch (error) {
-        this.#report(error as BerryError);
-      }
+      this.#deliverLine(body, starts[i] as number, ends[i] as number, flags[i] === ACK_REQUIRED);
+    }
+  }
+
+  /**
+   * A well-formed DELIVER (see broker-protocol.ts), its first frame read as bytes: `#deliver` splits it into
+   * strings (the frame, its fields), ~470 bytes on every one-message round trip. False, having done
+   * nothing, for any other frame or any doubt (a field missing or extra, a flag or seq not as this link's
+   * broker writes them, flags not matching the lines): the general path then takes it, and reports it.
+   */
+  #deliverFast(first: Buffer, body: Buffer): boolean {
+    const topicEnd = first.indexOf(SPACE);
+    if (topicEnd <= 0 || first[topicEnd + 1] !== DELIVER_KIND || first[topicEnd + 2] !== SPACE) return false;
+    const senderStart = topicEnd + 3;
+    const senderEnd = first.indexOf(SPACE, senderStart);
+    if (senderEnd === -1) return false;
+    const flagsStart = senderEnd + 1;
+    const seqSpace = first.indexOf(SPACE, flagsStart);
+    const flagsEnd = seqSpace === -1 ? first.length : seqSpace;
+    if (flagsEnd === flagsStart) return false;
+    for (let i = flagsStart; i < flagsEnd; i++) if (first[i] !== FLAG_NO_ACK && first[i] !== FLAG_ACK) return false;
+    const seq = seqSpace === -1 ? undefined : seqNumber(first, seqSpace + 1);
+    if (seq === -1) return false;
+    if (this.#isMe(first, senderStart, senderEnd)) {
+      // Our own batch, broadcast to everyone; a seq makes it the batch's receipt (see broker-protocol.ts).
+      if (seq !== undefined) this.#settle(seq, undefined);
+      return true;
+    }
+    if (body.length === 0) return false;
+    const { starts, ends } = splitLines(body);
+    if (starts.length !== flagsEnd - flagsStart) return false;
+    // A delivery addressed to this client may carry the receipt of its own batch (see #deliver).
+    if (seq !== undefined && this.#isMe(first, 0, topicEnd)) this.#settle(seq, undefined);
+    for (let i = 0; i < starts.length; i++) {
+      this.#deliverLine(body, starts[i] as number, ends[i] as number, first[flagsStart + i] === FLAG_ACK);
+    }
+    return true;
+  }
+
+  // Whether bytes [start, end) of `frame` are this client's id.
+  // Byte by byte: Buffer#compare with offsets checks its arguments and calls into C++ (~70 ns against ~17).
+  #isMe(frame: Buffer, start: number, end: number): boolean {
+    const id = this.#idBytes;
+    if (end - start !== id.length) return false;
+    for (let i = 0; i < id.length; i++) if (frame[start + i] !== id[i]) return false;
+    return true;
+  }
+
+  // One envelope line of a delivery, bytes [start, end) of its body.
+  #deliverLine(body: Buffer, start: number, end: number, acknowledged: boolean): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(body.toString("utf8", start, end));
+    } catch (error) {
+      this.stats.rejected++;
+      this.#report(new ZmqProtocolError("delivery that is not JSON:", (error as Error).message));
+      return;
+    }
+    try {
+      // A compact envelope becomes the object fromEnvelope validates (in `receive`); an envelope
+      // object (held in a persist file by an older broker) passes as it is.
+      value = fromCompactEnvelope(value);
+    } catch (error) {
+      this.stats.rejected++;
+      this.#report(error as BerryError);
+      return;
+    }
+    if (acknowledged) {
+      this.#receiveAcknowledged(value);
+      return;
+    }
+    try {
+      this.receive(value); // validates the envelope: the security boundary
+    } catch (error) {
+      this.#report(error as BerryError);
     }
   }
 
@@ -441,4 +568,3 @@ function brokerError(text: string, clientId: string): BerryError {
   if (parsed.code === "BROKER_QUOTA") return new BrokerQuotaError(clientId, Number(parsed.limit), Number(parsed.refused));
   return new ZmqProtocolError("broker refused a batch:", String(parsed.message));
 }
-

@@ -5,12 +5,22 @@ import * as zmq from "zeromq";
 import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration } from "../../lib/long-timer.js";
 import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
-import { BadBatchError, forSending, joinLines, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
-import { ACK_REQUIRED, BROADCAST, CLIENT_ID, FEATURE_CARRIED_RECEIPT, FEATURE_COMPACT, Kind, pubFrame } from "./broker-protocol.js";
-import { positiveInteger, portNumber } from "./check-options.js";
+import { BadBatchError, joinLines, linesForSending, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
+import {
+  ACK_REQUIRED,
+  BROADCAST,
+  CLIENT_ID,
+  deliverFrame,
+  FEATURE_CARRIED_RECEIPT,
+  FEATURE_COMPACT,
+  Kind,
+  pubFrame,
+} from "./broker-protocol.js";
+import { portNumber, positiveInteger } from "./check-options.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
 import { BrokerFullError, BrokerQuotaError, PersistError, ZmqProtocolError } from "./errors.js";
+import { receiveEach } from "./receive-loop.js";
 import { SendQueue } from "./send-queue.js";
 import { SubscriptionTable } from "./subscription-table.js";
 
@@ -122,6 +132,23 @@ class HeldEntry implements Held {
   }
 }
 
+const TO_ALL: readonly string[] = Object.freeze([BROADCAST]);
+
+// What the broker keeps of a client between its messages, in one record that lives as long as the client
+// is known: the receipt it is owed and when it was last sent a delivery change on most messages, and kept
+// in Maps (set, then deleted: a Map emptied shrinks its table and grows it again) they allocated ~300
+// bytes on every one-message round trip.
+class Peer {
+  takesCarried = false;
+  // The receipt owed to this client (a link has one batch in flight) and when it must go alone as "R".
+  owedSeq: string | undefined = undefined;
+  owedDue = 0;
+  // Whether it is in #owedQueue.
+  queued = false;
+  lastDelivery = Number.NEGATIVE_INFINITY;
+  constructor(readonly clientId: string) {}
+}
+
 // A run of consecutive batch lines [from, to) going to the same topics.
 interface Group {
   topics: readonly string[];
@@ -129,7 +156,6 @@ interface Group {
   from: number;
   to: number;
 }
-
 
 /**
  * The message broker (mezzenger's server, done right): clients send on the recv port and receive on the
@@ -167,15 +193,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #log: AckLog | undefined;
   #deadLetters: DeadLetterFile | undefined;
   #timers: NodeJS.Timeout[] = [];
-  // Clients whose HELLO said they take the receipt of their batch on a DELIVER to them (feature "r").
-  readonly #takeCarried = new Set<string>();
-  // Receipts owed to such clients, oldest first, at most one each (a link has one batch in flight): each
-  // rides on the next DELIVER to its client, or goes alone as "R" once receiptDelay has passed.
-  readonly #owed = new Map<string, { seq: string; due: number }>();
+  // Per client: whether its HELLO said it takes the receipt of its batch on a DELIVER to it (feature "r"),
+  // the receipt owed to it, and when it was last sent a DELIVER (performance.now()). A receipt waits only
+  // for a client in a conversation (sent a delivery lately), so that one that only publishes never waits
+  // for nothing; an owed receipt rides on the next DELIVER to its client, or goes alone as "R" once
+  // receiptDelay has passed.
+  readonly #peers = new Map<string, Peer>();
+  // Clients owed a receipt, oldest first (an entry whose receipt went out already is dropped by #payOwed).
+  readonly #owedQueue: Peer[] = [];
+  #owedCount = 0;
   #owedTimer: NodeJS.Timeout | undefined;
-  // When each client was last sent a DELIVER (performance.now()), and the last broadcast: a receipt waits
-  // only for a client in a conversation, so that one that only publishes never waits for nothing.
-  readonly #lastDeliveryTo = new Map<string, number>();
   #lastBroadcast = Number.NEGATIVE_INFINITY;
   #pubPort = 0;
   #recvPort = 0;
@@ -207,7 +234,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#router = new zmq.Router({ linger: 0, receiveHighWaterMark: 10_000 });
     // A PUB socket drops past its high-water mark: keep it well above any burst a batch can make.
     this.#pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 });
-    this.#pubQueue = new SendQueue(this.#pub);
+    this.#pubQueue = new SendQueue(this.#pub, (failure) => {
+      if (!this.#closed) this.#report(new ZmqProtocolError("publish failed:", errorText(failure)));
+    });
     this.#routerQueue = new SendQueue(this.#router);
   }
 
@@ -224,13 +253,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
         broker.#log = log;
         // Reported once `start` returned, so that listeners see it.
         if (skipped > 0) {
-          const why = new Error(`${skipped} record(s) that are no held message or release were skipped (not a torn last line: the file was changed by hand, or damaged)`);
+          const why = new Error(
+            `${skipped} record(s) that are no held message or release were skipped (not a torn last line: the file was changed by hand, or damaged)`,
+          );
           setImmediate(() => broker.#report(new PersistError(options.persistFile as string, why)));
         }
         const now = Date.now();
         for (const message of held) {
           const expiresAt = message.expiresAt ?? now + broker.#options.expiry;
-          broker.#take(new HeldEntry(message.messageId, message.identifier, message.senderId, Buffer.from(message.payload), message.heldAt, expiresAt, 0));
+          broker.#take(
+            new HeldEntry(
+              message.messageId,
+              message.identifier,
+              message.senderId,
+              Buffer.from(message.payload),
+              message.heldAt,
+              expiresAt,
+              0,
+            ),
+          );
         }
         // What expired while the broker was down becomes a dead letter at the first sweep, which runs
         // before any held message is sent (and after `start` returned, so that listeners see it).
@@ -243,7 +284,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
       broker.close();
       throw error;
     }
-    broker.#say(`listening: pub tcp://${broker.#options.bind}:${broker.#pubPort}, recv tcp://${broker.#options.bind}:${broker.#recvPort}`);
+    broker.#say(
+      `listening: pub tcp://${broker.#options.bind}:${broker.#pubPort}, recv tcp://${broker.#options.bind}:${broker.#recvPort}`,
+    );
     void broker.#serve();
     const { heartbeatInterval, resendInterval } = broker.#options;
     broker.#timers.push(
@@ -293,9 +336,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#deadLetters = undefined;
   }
 
+  readonly #onFrames = (frames: Buffer[]): void => this.#handle(frames);
+
   async #serve(): Promise<void> {
     try {
-      for await (const frames of this.#router) this.#handle(frames);
+      await receiveEach(this.#router, this.#onFrames);
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive loop failed:", String(error)));
     }
@@ -316,12 +361,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
         if (!features.includes(FEATURE_COMPACT)) {
           // A client of protocol 1 would refuse every compact envelope it is sent: it is not welcomed.
           this.stats.rejected++;
-          this.#report(new ZmqProtocolError(`hello from ${clientId} refused: a client of broker protocol 1 (an older berrymq; it lacks feature "c", compact envelopes), this broker speaks protocol 2:`, features));
+          this.#report(
+            new ZmqProtocolError(
+              `hello from ${clientId} refused: a client of broker protocol 1 (an older berrymq; it lacks feature "c", compact envelopes), this broker speaks protocol 2:`,
+              features,
+            ),
+          );
           return;
         }
         this.#hello(clientId, frames[2], frames[3], now);
-        if (features.includes(FEATURE_CARRIED_RECEIPT)) this.#takeCarried.add(clientId);
-        else this.#takeCarried.delete(clientId);
+        // Only a registered client gets a record (#gone forgets it): a HELLO refused leaves none behind.
+        if (this.#clients.has(clientId)) this.#peer(clientId).takesCarried = features.includes(FEATURE_CARRIED_RECEIPT);
         return;
       }
       case Kind.publish:
@@ -346,7 +396,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     try {
       patterns = JSON.parse(patternsFrame?.toString() ?? "");
       if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === "string")) throw new Error("not an array of strings");
-      if (patterns.length > this.#options.maxPatterns) throw new Error(`${patterns.length} patterns, more than maxPatterns ${this.#options.maxPatterns}`);
+      if (patterns.length > this.#options.maxPatterns)
+        throw new Error(`${patterns.length} patterns, more than maxPatterns ${this.#options.maxPatterns}`);
       if (!this.#clients.has(clientId) && this.#clients.size >= this.#options.maxClients) {
         throw new Error(`${this.#clients.size} clients registered already (maxClients)`);
       }
@@ -361,7 +412,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (change !== "same") for (const held of this.#held.values()) held.lastSent = 0;
     } catch (error) {
       this.stats.rejected++;
-      this.#report(new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()));
+      this.#report(
+        new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()),
+      );
       return;
     }
     // The welcome echoes the version of the client's patterns: it knows which change was applied.
@@ -403,7 +456,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (heldFor !== undefined && heldFor !== senderId) {
         foreign ??= new Set();
         foreign.add(i);
-      } else if ((policies?.[i]?.noSubscriber ?? this.#options.noSubscriber) === "refuse" && !this.#routed(identifiers[i] as string, senderId)) {
+      } else if (
+        (policies?.[i]?.noSubscriber ?? this.#options.noSubscriber) === "refuse" &&
+        !this.#routed(identifiers[i] as string, senderId)
+      ) {
         noSubscriber ??= new Set();
         noSubscriber.add(i);
       } else if (heldFor === undefined) {
@@ -413,7 +469,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (foreign !== undefined) {
       this.stats.rejected += foreign.size;
       const ids = [...foreign].map((i) => messageIds[i]);
-      this.#report(new ZmqProtocolError(`publish from ${senderId}: acknowledged messages whose ids are held for another client, dropped:`, ids));
+      this.#report(
+        new ZmqProtocolError(
+          `publish from ${senderId}: acknowledged messages whose ids are held for another client, dropped:`,
+          ids,
+        ),
+      );
     }
     const quota = this.#options.maxUnackedPerClient;
     if (ackCount > 0 && (this.#heldBy.get(senderId) ?? 0) + ackCount > quota) {
@@ -445,15 +506,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
         const held = new HeldEntry(messageId, identifier, senderId, frame, now, expiresAt, now);
         this.#take(held);
         newlyHeld.push(held);
-        topics = targets.filter((id) => id !== senderId);
-        key = topics.join();
+        ({ topics, key } = this.#clients.others(identifier, senderId));
       } else if (reachesAllOthers(targets, senderId, others)) {
         // Every other client (two or more) wants it: one broadcast; the sender skips its own message.
-        topics = [BROADCAST];
+        topics = TO_ALL;
         key = BROADCAST;
       } else {
-        topics = targets.filter((id) => id !== senderId);
-        key = topics.join();
+        ({ topics, key } = this.#clients.others(identifier, senderId));
         if (topics.length === 0) this.stats.unrouted++;
       }
       // Consecutive messages with the same recipients share one DELIVER: a run of body lines, sent as is.
@@ -481,7 +540,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       newlyHeld.length === 0 &&
       noSubscriber === undefined &&
       this.#options.receiptDelay > 0 &&
-      this.#takeCarried.has(senderId) &&
+      this.#peers.get(senderId)?.takesCarried === true &&
       heardBoot === this.bootId &&
       this.#clients.has(senderId) &&
       this.#inConversation(senderId);
@@ -549,41 +608,46 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (group.topics.length === 0) return;
     const count = group.to - group.from;
     const flags = batch.flags.slice(group.from, group.to);
-    const body = forSending(sliceLines(batch.body, batch.lines, group.from, group.to));
+    const body = linesForSending(batch.body, batch.lines, group.from, group.to);
     const now = performance.now();
     for (const topic of group.topics) {
       this.stats.delivered += count;
       if (topic === BROADCAST) this.#lastBroadcast = now;
-      else this.#lastDeliveryTo.set(topic, now);
-      const seq = receiptSeq ?? this.#takeOwed(topic);
-      this.#sendPub([seq === undefined ? pubFrame(topic, Kind.deliver, senderId, flags) : pubFrame(topic, Kind.deliver, senderId, flags, seq), body]);
+      else this.#peer(topic).lastDelivery = now;
+      const seq = receiptSeq ?? (this.#owedCount === 0 ? undefined : this.#takeOwed(this.#peers.get(topic)));
+      this.#sendPub([deliverFrame(topic, senderId, flags, seq), body]);
     }
   }
 
   // Whether `clientId` was sent a delivery lately (within ten receiptDelays, at least 10 ms): then the next
   // one is likely to come soon enough to carry its receipt.
   #inConversation(clientId: string): boolean {
-    const last = Math.max(this.#lastDeliveryTo.get(clientId) ?? Number.NEGATIVE_INFINITY, this.#lastBroadcast);
+    const last = Math.max(this.#peers.get(clientId)?.lastDelivery ?? Number.NEGATIVE_INFINITY, this.#lastBroadcast);
     return performance.now() - last <= Math.max(10, this.#options.receiptDelay * 10);
   }
 
   // The receipt of `clientId`'s batch `seq` waits for a DELIVER to that client (see receiptDelay).
   #owe(clientId: string, seq: string): void {
-    const earlier = this.#owed.get(clientId);
-    if (earlier !== undefined) {
-      this.#owed.delete(clientId);
-      this.#receipt(clientId, earlier.seq, undefined);
+    const peer = this.#peer(clientId);
+    const earlier = this.#takeOwed(peer);
+    if (earlier !== undefined) this.#receipt(clientId, earlier, undefined);
+    peer.owedSeq = seq;
+    peer.owedDue = performance.now() + this.#options.receiptDelay;
+    this.#owedCount++;
+    if (!peer.queued) {
+      peer.queued = true;
+      this.#owedQueue.push(peer);
     }
-    this.#owed.set(clientId, { seq, due: performance.now() + this.#options.receiptDelay });
     this.#owedTimer ??= setTimeout(() => this.#payOwed(), this.#options.receiptDelay).unref();
   }
 
-  #takeOwed(clientId: string): string | undefined {
-    if (this.#owed.size === 0) return undefined;
-    const owed = this.#owed.get(clientId);
-    if (owed === undefined) return undefined;
-    this.#owed.delete(clientId);
-    return owed.seq;
+  // The receipt owed to `peer`, if any, which is then no longer owed.
+  #takeOwed(peer: Peer | undefined): string | undefined {
+    const seq = peer?.owedSeq;
+    if (seq === undefined) return undefined;
+    (peer as Peer).owedSeq = undefined;
+    this.#owedCount--;
+    return seq;
   }
 
   // Sends the receipts that waited receiptDelay for a DELIVER in vain; one timer, armed for the oldest left.
@@ -591,14 +655,31 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#owedTimer = undefined;
     if (this.#closed) return;
     const now = performance.now();
-    for (const [clientId, owed] of this.#owed) {
-      if (owed.due > now) {
-        this.#owedTimer = setTimeout(() => this.#payOwed(), Math.max(1, Math.ceil(owed.due - now))).unref();
-        return;
+    const queue = this.#owedQueue;
+    let kept = 0;
+    let next = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < queue.length; i++) {
+      const peer = queue[i] as Peer;
+      if (peer.owedSeq !== undefined && peer.owedDue > now) {
+        queue[kept++] = peer;
+        next = Math.min(next, peer.owedDue);
+        continue;
       }
-      this.#owed.delete(clientId);
-      this.#receipt(clientId, owed.seq, undefined);
+      peer.queued = false;
+      const seq = this.#takeOwed(peer);
+      if (seq !== undefined) this.#receipt(peer.clientId, seq, undefined);
     }
+    queue.length = kept;
+    if (kept > 0) this.#owedTimer = setTimeout(() => this.#payOwed(), Math.max(1, Math.ceil(next - now))).unref();
+  }
+
+  #peer(clientId: string): Peer {
+    let peer = this.#peers.get(clientId);
+    if (peer === undefined) {
+      peer = new Peer(clientId);
+      this.#peers.set(clientId, peer);
+    }
+    return peer;
   }
 
   #ack(clientId: string, frames: Buffer[]): void {
@@ -635,7 +716,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     if (foreign > 0) {
       this.stats.rejected += foreign;
-      this.#report(new ZmqProtocolError(`ack from ${clientId} ignored for messages it is not subscribed to; count:`, String(foreign)));
+      this.#report(
+        new ZmqProtocolError(`ack from ${clientId} ignored for messages it is not subscribed to; count:`, String(foreign)),
+      );
     }
     if (acked.length === 0) return;
     this.stats.acked += acked.length;
@@ -719,9 +802,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   #gone(clientId: string, why: string): void {
-    this.#takeCarried.delete(clientId);
-    this.#owed.delete(clientId);
-    this.#lastDeliveryTo.delete(clientId);
+    this.#takeOwed(this.#peers.get(clientId));
+    this.#peers.delete(clientId);
     this.#say(`client ${clientId} ${why}`);
     this.emit("client-gone", clientId);
   }
@@ -740,9 +822,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   #sendPub(frames: (string | Buffer)[]): void {
-    this.#pubQueue.send(frames).catch((failure: unknown) => {
-      if (!this.#closed) this.#report(new ZmqProtocolError("publish failed:", errorText(failure)));
-    });
+    this.#pubQueue.post(frames);
   }
 
   #say(line: string): void {
@@ -769,7 +849,6 @@ function reachesAllOthers(targets: readonly string[], senderId: string, others: 
   const matching = targets.includes(senderId) ? targets.length - 1 : targets.length;
   return others > 1 && matching === others;
 }
-
 
 // The version a HELLO gave, as the WELCOME echoes it (a field of a space-separated frame: digits only).
 function welcomeVersion(version: Buffer | undefined): string {

@@ -7,13 +7,22 @@ interface Client {
 
 const CACHE_LIMIT = 10_000;
 
+// The clients an identifier goes to, and (for the last sender asked about) those other than the sender:
+// a one-message round trip otherwise filtered and joined a fresh array and key on every message.
+interface Route {
+  targets: readonly string[];
+  sender: string | undefined;
+  others: readonly string[];
+  othersKey: string;
+}
+
 /**
  * The broker's clients and their berryMQ patterns. Matching is symmetric (a wildcard on either side
  * matches), and the targets of each identifier are cached until a subscription changes.
  */
 export class SubscriptionTable {
   readonly #clients = new Map<string, Client>();
-  readonly #cache = new Map<string, readonly string[]>();
+  readonly #cache = new Map<string, Route>();
 
   /** Number of registered clients. */
   get size(): number {
@@ -64,18 +73,45 @@ export class SubscriptionTable {
 
   /** Ids of the clients with a pattern matching `identifier`, in registration order. */
   targets(identifier: string): readonly string[] {
-    let targets = this.#cache.get(identifier);
-    if (targets === undefined) {
+    return this.#route(identifier).targets;
+  }
+
+  /**
+   * {@link targets} without `senderId`, and those ids joined by commas (a key that tells apart the sets of
+   * recipients); the arrays returned are shared and must not be changed.
+   */
+  others(identifier: string, senderId: string): { readonly topics: readonly string[]; readonly key: string } {
+    const route = this.#route(identifier);
+    if (route.sender !== senderId) {
+      route.others = route.targets.includes(senderId) ? route.targets.filter((id) => id !== senderId) : route.targets;
+      route.othersKey = route.others.join();
+      route.sender = senderId;
+    }
+    return this.#answer(route.others, route.othersKey);
+  }
+
+  // One reused answer object: `others` is called once per message, and its caller reads both fields at once.
+  readonly #reply = { topics: [] as readonly string[], key: "" };
+
+  #answer(topics: readonly string[], key: string): { readonly topics: readonly string[]; readonly key: string } {
+    this.#reply.topics = topics;
+    this.#reply.key = key;
+    return this.#reply;
+  }
+
+  #route(identifier: string): Route {
+    let route = this.#cache.get(identifier);
+    if (route === undefined) {
       const id = parseIdentifier(identifier);
       const found: string[] = [];
       for (const [clientId, client] of this.#clients) {
         if (client.patterns.some((p) => partMatches(p.name, id.name) && partMatches(p.action, id.action))) found.push(clientId);
       }
       if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-      targets = found;
-      this.#cache.set(identifier, targets);
+      route = { targets: found, sender: undefined, others: found, othersKey: "" };
+      this.#cache.set(identifier, route);
     }
-    return targets;
+    return route;
   }
 }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import * as zmq from "zeromq";
+import { toCompactEnvelope } from "../../../bridges/compact-envelope.js";
 import { toEnvelope } from "../../../bridges/envelope.js";
 import { Broker, BrokerLink, BrokerNoSubscriberError } from "../../../bridges/zeromq/index.js";
 import { Bus } from "../../../lib/bus.js";
@@ -535,6 +536,65 @@ describe("zeromq broker protocol: a receipt rides on the next delivery to its cl
     assert.equal(delivers(b.heard).length, 1, "b got the ping");
   });
 
+  it("owes receipts to several clients at once: each rides on a delivery to its own client or goes alone after receiptDelay, and a client that left is owed nothing", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 800 });
+    broker.on("error", () => undefined);
+    const a = await registeredClient(broker, ["to-a:*"], "rc");
+    const b = await registeredClient(broker, ["to-b:*"], "rc");
+    const c = await registeredClient(broker, ["to-c:*"], "rc");
+    const d = await registeredClient(broker, ["none:none"]);
+    t.after(() => {
+      for (const client of [a, b, c, d]) client.close();
+      broker.close();
+    });
+    const receipts = (client: { dealer: zmq.Dealer }): Buffer[][] => {
+      const got: Buffer[][] = [];
+      void (async () => {
+        try {
+          for await (const frames of client.dealer) got.push(frames);
+        } catch {
+          // closed
+        }
+      })();
+      return got;
+    };
+    const [fromA, fromB, fromC] = [receipts(a), receipts(b), receipts(c)];
+    // d puts a, b and c in a conversation: each was sent a delivery just now.
+    for (const [i, client, to] of [
+      [1, a, "to-a:x"],
+      [2, b, "to-b:x"],
+      [3, c, "to-c:x"],
+    ] as const) {
+      await d.dealer.send(publishFrames(String(i), [to, "", 0], [envelopeLine(to, `d/${i}`, i)], d.bootId));
+      await waitFor(() => delivers(client.heard).length === 1, `${to} delivered`);
+    }
+    // All three publish to each other: three receipts owed at once.
+    await a.dealer.send(publishFrames("11", ["to-b:y", "", 0], [envelopeLine("to-b:y", "a/11", 11)], a.bootId));
+    await waitFor(() => delivers(b.heard).length === 2, "b got a's message");
+    await b.dealer.send(publishFrames("21", ["to-a:y", "", 0], [envelopeLine("to-a:y", "b/21", 21)], b.bootId));
+    await c.dealer.send(publishFrames("31", ["none:none", "", 0], [envelopeLine("none:none", "c/31", 31)], c.bootId));
+    c.dealer.send(["B"]).catch(() => undefined); // c leaves with its receipt owed
+    await waitFor(() => delivers(a.heard).length === 2, "a got b's message");
+    assert.equal(fieldsOf(delivers(a.heard)[1])[4], "11", "b's message to a carries a's receipt 11");
+    await waitFor(() => fromB.length === 1, "b's receipt goes alone after receiptDelay", 5_000);
+    assert.deepEqual(
+      fromB[0]?.map((frame) => frame.toString()),
+      ["R", "21", ""],
+      "b's receipt, alone",
+    );
+    await sleep(1_200);
+    assert.equal(fromA.length, 0, "a's receipt rode on a delivery: no R follows");
+    assert.equal(fromC.length, 0, "c left: its owed receipt is dropped");
+    assert.equal(fromB.length, 1, "b's receipt goes once");
+    // The queue of owed receipts goes on working after all that.
+    await a.dealer.send(publishFrames("12", ["to-b:z", "", 0], [envelopeLine("to-b:z", "a/12", 12)], a.bootId));
+    await waitFor(() => fromA.length === 1, "a's next receipt goes alone after receiptDelay", 5_000);
+    assert.deepEqual(
+      fromA[0]?.map((frame) => frame.toString()),
+      ["R", "12", ""],
+    );
+  });
+
   it("lets a BrokerLink take the receipts that ride on deliveries: its batches are confirmed without a separate receipt or a retry", async (t) => {
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), receiptDelay: 60_000 });
     broker.on("error", () => undefined);
@@ -651,5 +711,92 @@ describe("zeromq broker protocol: a receipt that comes after its batch timed out
     await waitFor(() => link.stats.sent === 2 && link.backlog === 0, "the second batch confirmed");
     await waitFor(() => refusals().length > 0, "the refusal");
     assert.deepEqual(refusals(), ["pay:later"], "one refusal, from the receipt that settled the batch");
+  });
+});
+
+describe("zeromq broker protocol: a BrokerLink reads DELIVER frames strictly", () => {
+  // A hand-written broker that welcomes every hello, answers no PUBLISH and sends what the spec says.
+  async function scriptedBroker(t: { after(fn: () => void): void }) {
+    const router = new zmq.Router({ linger: 0 });
+    const pub = new zmq.Publisher({ linger: 0 });
+    const recvPort = await freePort();
+    const pubPort = await freePort();
+    await router.bind(`tcp://127.0.0.1:${recvPort}`);
+    await pub.bind(`tcp://127.0.0.1:${pubPort}`);
+    const heard: string[][] = [];
+    void (async () => {
+      try {
+        for await (const [id, ...frames] of router) {
+          const kind = frames[0]?.toString();
+          if (kind === "H") await pub.send([`${id?.toString()} W fake-boot ${frames[2]?.toString() ?? "0"}`]);
+          else heard.push(frames.map((frame) => frame.toString()));
+        }
+      } catch {
+        // closed
+      }
+    })();
+    t.after(() => {
+      router.close();
+      pub.close();
+    });
+    return { recvPort, pubPort, heard, send: (frames: string[]) => pub.send(frames) };
+  }
+
+  const line = (identifier: string, n: number): string =>
+    JSON.stringify(
+      toCompactEnvelope(
+        toEnvelope(
+          createMessage({ identifier, args: [n], kwargs: {}, messageId: `far/${n}`, timestamp: Date.now(), hops: ["far"] }),
+        ),
+      ),
+    );
+
+  it("delivers well-formed ones, takes a carried receipt only from a seq of digits on a delivery to it, and rejects and reports flags that do not match", async (t) => {
+    const broker = await scriptedBroker(t);
+    const bus = new Bus();
+    const got: unknown[] = [];
+    bus.follow("in:*", (m) => void got.push(m.args[0]));
+    const link = await BrokerLink.connect({ bus, pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["in:*"] });
+    t.after(() => link.close());
+    const errors: BerryError[] = [];
+    link.on("error", (error) => void errors.push(error));
+    const me = link.clientId;
+    const other = "f".repeat(me.length);
+
+    await broker.send([`${me} M ${other} 0`, line("in:a", 1)]);
+    await waitFor(() => got.length === 1, "a delivery to this client");
+    await broker.send([`* M ${other} 00`, `${line("in:a", 2)}\n${line("in:a", 3)}`]);
+    await waitFor(() => got.length === 3, "a broadcast of two lines");
+
+    // A batch of this link's waits for its receipt (the broker answers none); a seq that is not digits,
+    // or rides on a broadcast, is no receipt of it (the lines are delivered all the same).
+    link.bus.twitter("out:x", 1);
+    await waitFor(() => broker.heard.some((frames) => frames[0] === "P"), "the link's batch");
+    const seq = (JSON.parse(broker.heard.find((frames) => frames[0] === "P")?.[1] ?? "[]") as string[])[0];
+    await broker.send([`${me} M ${other} 0 x${seq}`, line("in:a", 4)]);
+    await broker.send([`* M ${other} 0 ${seq}`, line("in:a", 5)]);
+    await waitFor(() => got.length === 5, "both delivered");
+    assert.equal(link.stats.sent, 0, "not confirmed by either");
+    // Its own batch, broadcast back with a seq that is not its own: nothing is delivered or confirmed.
+    await broker.send([`* M ${me} 0 999`, line("in:a", 6)]);
+    // The receipt riding on a delivery to it, with a leading zero (the broker echoes the seq as sent).
+    await broker.send([`${me} M ${other} 0 0${seq}`, line("in:a", 7)]);
+    await waitFor(() => link.stats.sent === 1, "confirmed by the carried receipt");
+    assert.deepEqual(got, [1, 2, 3, 4, 5, 7], "its own batch was not delivered to it");
+
+    // Flags that do not match the lines, a flag that is no 0 or 1, an extra field: each rejected and reported.
+    const rejected = link.stats.rejected;
+    await broker.send([`${me} M ${other} 0`, `${line("in:a", 8)}\n${line("in:a", 9)}`]);
+    await broker.send([`${me} M ${other} 2`, line("in:a", 10)]);
+    await broker.send([`${me} M ${other} 0 1 2`, line("in:a", 11)]);
+    await broker.send([`${me} M ${other}`, line("in:a", 12)]);
+    await broker.send([`${me} M ${other} 0`, ""]);
+    await waitFor(() => link.stats.rejected === rejected + 6, "every bad delivery rejected");
+    await broker.send([`${me} M ${other} 1`, line("in:a", 13)]);
+    await waitFor(() => got.includes(13), "a good one after them");
+    assert.equal(got.length, 7, "none of the bad ones delivered");
+    assert.equal(errors.filter((error) => error.message.includes("flags do not match")).length, 5);
+    // The acknowledged one is acknowledged.
+    await waitFor(() => broker.heard.some((frames) => frames[0] === "A" && frames[1] === JSON.stringify(["far/13"])), "its ack");
   });
 });
