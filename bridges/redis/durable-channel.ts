@@ -16,11 +16,11 @@ import {
 } from "./connection.js";
 import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
-import { Batcher, MAX_BATCH } from "./script-batcher.js";
+import { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError, RedisCommandError } from "./errors.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { checkDurability, type Durability, isFailoverError, pause, ReplicatedScripts } from "./replicated-script.js";
-import { ChannelEndedError, LateReplyError, NotHeldError, RedisCommandError, ReceiveTimeoutError } from "./errors.js";
+import { Batcher, MAX_BATCH } from "./script-batcher.js";
 
 /** Options of a {@link DurableChannel}. */
 export interface DurableChannelOptions {
@@ -171,7 +171,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /** The loop that takes or blocks for waiting `receive()`s (one at a time: one BLMOVE on the connection). */
   #pump: Promise<void> = Promise.resolve();
   #pumping = false;
-  readonly #sends: Batcher<readonly (string | number)[], SendResult>;
+  readonly #sends: Batcher<SendItem, SendResult>;
   readonly #finishes: Batcher<FinishItem, FinishResult>;
 
   /** The Cluster hash slot every key of this channel is in (its prefix's hash tag). */
@@ -230,6 +230,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#sends = new Batcher(
       (items) => this.#sendMany(items),
       (item) => Buffer.byteLength(String(item[4])),
+      // Late: a request loop's send (made when the last one was answered) can then go with the close
+      // of the reply that came in the same read, made a few awaits later (SEND_FINISH).
+      true,
     );
     this.#finishes = new Batcher(
       (items) => this.#finishMany(items),
@@ -267,7 +270,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const durability = wanted === undefined ? this.#durability : wanted.replicas === 0 ? undefined : wanted;
     // The channel's durability goes with the batch; another one for this message alone, in a call of its own.
     if (durability === this.#durability) return sentMessage(id, await this.#sends.add(item));
-    const { result, replicas } = await this.#write("berrymqDurableSend", [this.#keys.deadlines, this.prefix, ...item], durability);
+    const { result, replicas } = await this.#write(
+      "berrymqDurableSend",
+      [this.#keys.deadlines, this.prefix, ...item],
+      durability,
+    );
     return sentMessage(id, sendResultAt(result, 0, replicas));
   }
 
@@ -362,7 +369,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#report(
       new RedisCommandError(
         "ending the channel",
-        new Error(`Redis did not answer within ${END_GRACE} ms: connections cut; what this receiver held goes back to its channel once its lease runs out`),
+        new Error(
+          `Redis did not answer within ${END_GRACE} ms: connections cut; what this receiver held goes back to its channel once its lease runs out`,
+        ),
       ),
     );
     const error = new ChannelEndedError(this.name);
@@ -487,7 +496,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       for (const line of list.split("\n")) {
         const fields = new Map(line.split(" ").map((field) => field.split("=", 2) as [string, string]));
         const id = fields.get("id");
-        if (fields.get("name") === this.#writerName && id !== undefined && fields.get("cmd") === "wait") await control.client("UNBLOCK", id);
+        if (fields.get("name") === this.#writerName && id !== undefined && fields.get("cmd") === "wait")
+          await control.client("UNBLOCK", id);
       }
     } catch {
       // Redis went away: the calls wait for it, or fail when the connections close below.
@@ -538,7 +548,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Ended while blocked: whatever was moved meanwhile sits in the held list, which end() gives back.
     if (this.#ended) return true;
     // Claimed even if every receive() was served meanwhile: it is kept for the next one.
-    if (moved !== null) await this.#take(String(moved), Math.max(1, Math.min(this.#waiters.length - this.#taking, MAX_BATCH)), false);
+    if (moved !== null)
+      await this.#take(String(moved), Math.max(1, Math.min(this.#waiters.length - this.#taking, MAX_BATCH)), false);
     return false;
   }
 
@@ -593,10 +604,22 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     });
   }
 
+  // Finishes a batch of messages in one call, which also carries the sends queued meanwhile.
+  #finishMany(items: readonly FinishItem[]): Promise<FinishResult[]> {
+    const sends = this.#sends.claim(() => this.#finishes.bytes(items));
+    const call = this.#finishCall(items, sends?.items ?? []);
+    sends?.settle(call.then(({ sent, replicas }) => sends.items.map((_, i) => sendResultAt(sent, i, replicas))));
+    return call.then(({ outcomes, replicas }) => outcomes.map((outcome) => ({ outcome, replicas })));
+  }
+
   // Finishes a batch of messages in one call; when more is queued, the same call takes this receiver's
   // next messages: one for each receive() that will follow a finish, plus those waiting, less those held
-  // or being taken for them already.
-  async #finishMany(items: readonly FinishItem[]): Promise<FinishResult[]> {
+  // or being taken for them already. With `sends`, the call records them too (SEND_FINISH): the sender
+  // of a request loop typically closes a reply and sends the next request in the same tick.
+  async #finishCall(
+    items: readonly FinishItem[],
+    sends: readonly SendItem[],
+  ): Promise<{ outcomes: unknown[][]; sent: unknown; replicas: number | undefined }> {
     const want =
       this.#more || this.#lostMoves
         ? Math.max(0, Math.min(items.length + this.#waiters.length - this.#prefetched.length - this.#taking, MAX_BATCH))
@@ -606,20 +629,18 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const scan = want > 0 && this.#lostMoves;
     if (scan) this.#lostMoves = false;
     this.#taking += want;
+    const args = [this.#keys.deadlines, this.prefix, this.consumer, this.#retain, this.name, token, want, scan ? "1" : ""];
     let result: unknown;
     let replicas: number | undefined;
     try {
-      ({ result, replicas } = await this.#write("berrymqDurableFinish", [
-        this.#keys.deadlines,
-        this.prefix,
-        this.consumer,
-        this.#retain,
-        this.name,
-        token,
-        want,
-        scan ? "1" : "",
-        ...items.flat(),
-      ], this.#durability));
+      ({ result, replicas } =
+        sends.length === 0
+          ? await this.#write("berrymqDurableFinish", [...args, ...items.flat()], this.#durability)
+          : await this.#write(
+              "berrymqDurableSendFinish",
+              [...args, items.length, ...items.flat(), ...sends.flat()],
+              this.#durability,
+            ));
     } finally {
       this.#taking -= want;
       if (result === undefined) {
@@ -628,9 +649,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         this.#wake();
       }
     }
-    const [outcomes, taken, more] = result as [unknown[][], unknown[], number];
+    const [outcomes, taken, more, sent] = result as [unknown[][], unknown[], number, unknown];
     if (want > 0) this.#took(taken, more);
-    return outcomes.map((outcome) => ({ outcome, replicas }));
+    return { outcomes, sent, replicas };
   }
 
   // Messages a take gave this receiver (held by it in Redis: given back by end(), or by the sweep if this
@@ -664,8 +685,21 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#pump = this.#pumpLoop();
   }
 
-  async #sendMany(items: readonly (readonly (string | number)[])[]): Promise<SendResult[]> {
-    const { result, replicas } = await this.#write("berrymqDurableSend", [this.#keys.deadlines, this.prefix, ...items.flat()], this.#durability);
+  // Records a batch of sends; finishes queued meanwhile go in the same call (see #finishCall).
+  #sendMany(items: readonly SendItem[]): Promise<SendResult[]> {
+    const finishes = this.#finishes.claim(() => this.#sends.bytes(items));
+    if (finishes === undefined) return this.#sendCall(items);
+    const call = this.#finishCall(finishes.items, items);
+    finishes.settle(call.then(({ outcomes, replicas }) => outcomes.map((outcome) => ({ outcome, replicas }))));
+    return call.then(({ sent, replicas }) => items.map((_, i) => sendResultAt(sent, i, replicas)));
+  }
+
+  async #sendCall(items: readonly SendItem[]): Promise<SendResult[]> {
+    const { result, replicas } = await this.#write(
+      "berrymqDurableSend",
+      [this.#keys.deadlines, this.prefix, ...items.flat()],
+      this.#durability,
+    );
     return items.map((_, i) => sendResultAt(result, i, replicas));
   }
 
@@ -732,6 +766,9 @@ interface Waiter {
   until: number;
   timer: LongTimer | undefined;
 }
+
+/** What a send gives the script per message: id, from, to, kind, content, inReplyTo, timeout. */
+type SendItem = readonly (string | number)[];
 
 /** What a send's script answered (sentAt, deadline), and how many replicas confirmed it (with durability). */
 type SendResult = [number, number, number | undefined];

@@ -62,12 +62,10 @@ local function requeue(consumer)
 end
 `;
 
-// ARGV: prefix, then 7 per message: id, from, to, kind, content, inReplyTo, timeout. Returns sent,
-// deadline for each. Idempotent: a resent SEND finds the record and answers with the first call's values.
-const SEND = `${COMMON}
-local t = now()
-local result = {}
-for i = 2, #ARGV, 7 do
+// Sends the message of the 7 ARGV from i (id, from, to, kind, content, inReplyTo, timeout), appending its
+// sent and deadline to result. Idempotent: a resent send finds the record and answers as the first did.
+const SEND_FUNCTION = `
+local function send(i, t, result)
   local m = P .. 'm:' .. ARGV[i]
   local f = redis.call('HMGET', m, 'sent', 'deadline')
   if f[1] then
@@ -79,6 +77,14 @@ for i = 2, #ARGV, 7 do
     table.insert(result, record(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6]), t))
   end
 end
+`;
+
+// ARGV: prefix, then 7 per message: id, from, to, kind, content, inReplyTo, timeout. Returns sent,
+// deadline for each.
+const SEND = `${COMMON}${SEND_FUNCTION}
+local t = now()
+local result = {}
+for i = 2, #ARGV, 7 do send(i, t, result) end
 return result
 `;
 
@@ -182,7 +188,7 @@ return {taken, redis.call('LLEN', P .. 'in:' .. ARGV[2])}
 // deadline}, {'late'} or {'notheld', state}. With a take token, the call also takes this receiver's next
 // messages (as TAKE would), saving it a call. A finished message is kept a minute as 'done', so that the
 // same call resent after a reconnection (same replyId, same take token) gets the same answer.
-const FINISH = `${COMMON}${TAKE_FUNCTION}
+const FINISH_FUNCTION = `
 local consumer = ARGV[2]
 local retain = tonumber(ARGV[3])
 local held = P .. 'held:' .. consumer
@@ -221,6 +227,9 @@ local function finish(id, mode, replyId, response, replyTimeout)
   redis.call('PEXPIRE', m, 60000)
   return {'ok', t, replyDeadline}
 end
+`;
+
+const FINISH = `${COMMON}${TAKE_FUNCTION}${FINISH_FUNCTION}
 local outcomes = {}
 for i = 8, #ARGV, 5 do
   table.insert(outcomes, finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])))
@@ -228,6 +237,23 @@ end
 if ARGV[5] == '' then return {outcomes, {}, -1} end
 local taken = take(consumer, ARGV[4], '', retain, ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1', t)
 return {outcomes, taken, redis.call('LLEN', P .. 'in:' .. ARGV[4])}
+`;
+
+// A SEND and a FINISH of one channel in one call (they were made in the same tick: one round trip and
+// one script run instead of two). ARGV: FINISH's first 7, the number of finished messages, their 5
+// each, then SEND's 7 per message. The sends run first, as if the SEND call had gone first. Returns
+// FINISH's answer with SEND's appended: {outcomes, messages taken, inbox length, sent and deadlines}.
+const SEND_FINISH = `${COMMON}${TAKE_FUNCTION}${SEND_FUNCTION}${FINISH_FUNCTION}
+local sends = 9 + 5 * tonumber(ARGV[8])
+local sent = {}
+for i = sends, #ARGV, 7 do send(i, t, sent) end
+local outcomes = {}
+for i = 9, sends - 1, 5 do
+  table.insert(outcomes, finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])))
+end
+if ARGV[5] == '' then return {outcomes, {}, -1, sent} end
+local taken = take(consumer, ARGV[4], '', retain, ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1', t)
+return {outcomes, taken, redis.call('LLEN', P .. 'in:' .. ARGV[4]), sent}
 `;
 
 // ARGV: prefix, retain, batch, outage gap. Times out what is due and requeues what dead receivers held.
@@ -282,6 +308,7 @@ export const DURABLE_SCRIPTS = Object.freeze({
   berrymqDurableSend: { lua: SEND, keys: 1 },
   berrymqDurableTake: { lua: TAKE, keys: 1 },
   berrymqDurableFinish: { lua: FINISH, keys: 1 },
+  berrymqDurableSendFinish: { lua: SEND_FINISH, keys: 1 },
   berrymqDurableSweep: { lua: SWEEP, keys: 1 },
   berrymqDurableRelease: { lua: RELEASE, keys: 1 },
   berrymqDurableBeat: { lua: BEAT, keys: 1 },

@@ -23,13 +23,21 @@ export class Batcher<Item, Result> {
   readonly #queue: Entry<Item, Result>[] = [];
   #running = 0;
   #scheduled = false;
+  readonly #schedule: (flush: () => void) => void;
   readonly #idle: (() => void)[] = [];
   /** The batches on their way. */
   readonly #sent = new Set<readonly Entry<Item, Result>[]>();
 
-  constructor(run: (items: readonly Item[]) => Promise<Result[]>, size: (item: Item) => number) {
+  /**
+   * With `late`, a batch goes out once the tick's microtasks are done (process.nextTick, queued from a
+   * promise callback, runs when the microtask queue is empty), not at the next microtask: calls made a
+   * few awaits later in the same tick still join it, or another kind's call made meanwhile can carry it
+   * ({@link claim}). No timer: it goes before any I/O is looked at.
+   */
+  constructor(run: (items: readonly Item[]) => Promise<Result[]>, size: (item: Item) => number, late = false) {
     this.#run = run;
     this.#size = size;
+    this.#schedule = late ? (flush) => process.nextTick(flush) : queueMicrotask;
   }
 
   add(item: Item): Promise<Result> {
@@ -38,7 +46,7 @@ export class Batcher<Item, Result> {
       if (this.#scheduled || this.#running >= IN_FLIGHT) return;
       this.#scheduled = true;
       // Calls made in the same tick go out together.
-      queueMicrotask(() => {
+      this.#schedule(() => {
         this.#scheduled = false;
         this.#flush();
       });
@@ -57,13 +65,38 @@ export class Batcher<Item, Result> {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  // How many of the queued items the next batch takes: at most MAX_BATCH, within MAX_BATCH_BYTES, at least one.
-  #fits(): number {
+  /** The payload bytes of `items`, as batches count them. */
+  bytes(items: readonly Item[]): number {
+    let bytes = 0;
+    for (const item of items) bytes += this.#size(item);
+    return bytes;
+  }
+
+  /**
+   * Takes the calls queued now (at most a batch, within MAX_BATCH_BYTES less `used()`, the bytes of the call
+   * they are to go with), for another kind's call to carry: one round trip instead of two. They count as
+   * on their way (idle(), fail()) until `settle` is given that call's results for them. Only while fewer
+   * than IN_FLIGHT batches are on their way (when this batcher would send them now itself): no more
+   * calls of a kind are on their way than before (a finish's take is remembered for 4 at most).
+   */
+  claim(used: () => number): Claimed<Item, Result> | undefined {
+    if (this.#queue.length === 0 || this.#running >= IN_FLIGHT) return undefined;
+    const count = this.#fits(MAX_BATCH_BYTES - used(), false);
+    if (count === 0) return undefined;
+    const batch = this.#queue.splice(0, count);
+    this.#sent.add(batch);
+    this.#running++;
+    return { items: batch.map((entry) => entry.item), settle: (running) => this.#settle(batch, running) };
+  }
+
+  // How many of the queued items a batch takes: at most MAX_BATCH, within `room` bytes; a first item
+  // bigger than that goes alone when `alone` (it is refused alone), else not at all.
+  #fits(room: number, alone: boolean): number {
     let bytes = 0;
     let count = 0;
     for (const { item } of this.#queue) {
       bytes += this.#size(item);
-      if (count >= MAX_BATCH || (count > 0 && bytes > MAX_BATCH_BYTES)) break;
+      if (count >= MAX_BATCH || ((count > 0 || !alone) && bytes > room)) break;
       count++;
     }
     return count;
@@ -71,7 +104,7 @@ export class Batcher<Item, Result> {
 
   #flush(): void {
     while (this.#running < IN_FLIGHT && this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#fits());
+      const batch = this.#queue.splice(0, this.#fits(MAX_BATCH_BYTES, true));
       this.#sent.add(batch);
       this.#running++;
       let running: Promise<Result[]>;
@@ -80,23 +113,35 @@ export class Batcher<Item, Result> {
       } catch (error) {
         running = Promise.reject(error);
       }
-      running
-        .then(
-          (results) => {
-            for (const [i, entry] of batch.entries()) entry.resolve(results[i] as Result);
-          },
-          (error: unknown) => {
-            for (const entry of batch) entry.reject(error);
-          },
-        )
-        .finally(() => {
-          this.#sent.delete(batch);
-          this.#running--;
-          this.#flush();
-          if (this.#running === 0 && this.#queue.length === 0) for (const resolve of this.#idle.splice(0)) resolve();
-        });
+      this.#settle(batch, running);
     }
   }
+
+  // Answers a batch on its way with its call's results, then sends what queued meanwhile.
+  #settle(batch: readonly Entry<Item, Result>[], running: Promise<Result[]>): void {
+    running
+      .then(
+        (results) => {
+          for (const [i, entry] of batch.entries()) entry.resolve(results[i] as Result);
+        },
+        (error: unknown) => {
+          for (const entry of batch) entry.reject(error);
+        },
+      )
+      .finally(() => {
+        this.#sent.delete(batch);
+        this.#running--;
+        this.#flush();
+        if (this.#running === 0 && this.#queue.length === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      });
+  }
+}
+
+/** Calls taken by {@link Batcher.claim} to go with another call. */
+export interface Claimed<Item, Result> {
+  readonly items: readonly Item[];
+  /** Answers the calls with `running`'s results (one per item, in order), or its error. */
+  settle(running: Promise<Result[]>): void;
 }
 
 /** A call waiting in a {@link Batcher}. */

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Cluster, Redis } from "ioredis";
-import { DurableChannel, type DurableChannelOptions, type SentMessage } from "../../../bridges/redis/durable-channel.js";
 import { defineScripts, runScript } from "../../../bridges/redis/connection.js";
+import { DurableChannel, type DurableChannelOptions, type SentMessage } from "../../../bridges/redis/durable-channel.js";
 import { type DurableMessage, parseDurableMessage } from "../../../bridges/redis/durable-message.js";
 import { DURABLE_SCRIPTS } from "../../../bridges/redis/durable-scripts.js";
 import { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError } from "../../../bridges/redis/errors.js";
@@ -102,7 +102,6 @@ async function outcomesOf(sender: DurableChannel, acknowledged: ReadonlySet<stri
   }
   return outcomes;
 }
-
 
 describe("DurableChannel", () => {
   it("sends, receives, replies and closes (muppet's round trip)", async () => {
@@ -384,6 +383,51 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     assert.deepEqual([byId.get(fine.id)?.kind, byId.get(fine.id)?.content], ["reply", "ok"]);
     assert.deepEqual([byId.get(twice.id)?.kind, byId.get(twice.id)?.content], ["reply", "first"]);
     await Promise.all(got.map((message) => sender.close(message)));
+    await assertNothingMore(sender);
+    await t.end();
+  });
+
+  it("carries sends made in the tick a finish goes out in the finish's script call, each call answered on its own", async () => {
+    const own = await ownRedis({});
+    const t = scope(() => own.url);
+    // No heartbeat or sweep during the test: every script call counted is one of the test's.
+    const quiet = { lease: 600_000, sweepInterval: 600_000 };
+    const sender = await t.channel("carry-sender", quiet);
+    const worker = await t.channel("carry", quiet);
+    const first = await sender.send("ping", { to: "carry", timeout: 10_000 });
+    await worker.reply(await worker.receive({ timeout: 5_000 }), "pong");
+    const reply = await sender.receive({ timeout: 5_000 });
+    assert.equal(reply.inReplyTo, first.id);
+    const watcher = new Redis(own.url);
+    leftOpen.push(() => watcher.quit());
+    const scriptCalls = async (): Promise<number> => {
+      const stats = await watcher.info("commandstats");
+      return [...stats.matchAll(/cmdstat_(?:eval|evalsha):calls=(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+    };
+    const before = await scriptCalls();
+    // A request loop's tick: the reply closed, the next request sent; and a close of the same reply again.
+    const outcomes = await Promise.allSettled([
+      sender.close(reply),
+      sender.send("next", { to: "carry", timeout: 10_000 }),
+      sender.close(reply),
+      sender.send("after", { to: "carry" }),
+    ]);
+    assert.equal((await scriptCalls()) - before, 1, "one script call for both closes and both sends");
+    assert.equal(outcomes[0].status, "fulfilled");
+    assert.ok(outcomes[2].status === "rejected" && outcomes[2].reason instanceof NotHeldError, "a message is closed once");
+    assert.ok(outcomes[1].status === "fulfilled" && outcomes[3].status === "fulfilled", "the sends go on");
+    const [next, last] = [outcomes[1].value, outcomes[3].value];
+    assert.ok(next.deadline !== undefined && next.deadline === next.sentAt + 10_000, "the send's own deadline");
+    assert.equal(last.deadline, undefined);
+    const tasks = await receiveAll(worker, 2);
+    assert.deepEqual(
+      tasks.map((task) => [task.id, task.content]),
+      [
+        [next.id, "next"],
+        [last.id, "after"],
+      ],
+    );
+    await Promise.all(tasks.map((task) => worker.close(task)));
     await assertNothingMore(sender);
     await t.end();
   });
@@ -684,7 +728,10 @@ describe("DurableChannel under concurrency (batched calls)", () => {
       assert.ok(await settlesWithin(channel.end(), 30_000), "end() returns while Redis is hung");
       assert.ok((await waiting) instanceof ChannelEndedError, "the waiting receive() ends with the channel");
       assert.ok((await sending) instanceof Error, "the send Redis never answered fails");
-      assert.ok(reports.some((message) => /did not answer/.test(message)), `the channel says it gave up: ${reports.join("; ")}`);
+      assert.ok(
+        reports.some((message) => /did not answer/.test(message)),
+        `the channel says it gave up: ${reports.join("; ")}`,
+      );
     } finally {
       process.kill(pid, "SIGCONT");
     }

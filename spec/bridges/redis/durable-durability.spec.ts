@@ -137,7 +137,9 @@ test("end() returns while a call waits for a replica with timeout Infinity (WAIT
   wake(replica);
 });
 
-test("a send with timeout Infinity waits for its replica even after another WAIT came back short on a master that lists none: it answers once a replica is back", { timeout: 60_000 }, async (t) => {
+test("a send with timeout Infinity waits for its replica even after another WAIT came back short on a master that lists none: it answers once a replica is back", {
+  timeout: 60_000,
+}, async (t) => {
   const later = closer(t);
   const { master, replica, admin } = await replicated(later);
   const c = channels(later, master.url);
@@ -229,4 +231,34 @@ test("with durability, a payload Redis refuses fails its own send or reply only,
   const answer = await sender.receive({ timeout: 30_000 });
   assert.deepEqual([answer.inReplyTo, answer.content], [second.id, "fine"]);
   await sender.close(answer);
+});
+
+test("with durability, a send carried in a close's script call is confirmed by the replica with it, and both are on the replica", {
+  timeout: 60_000,
+}, async (t) => {
+  const later = closer(t);
+  const { master, replica, admin } = await replicated(later);
+  const c = channels(later, master.url);
+  const durability = { replicas: 1, timeout: 15_000 };
+  // No heartbeat or sweep during the test: the script calls counted are the test's.
+  const quiet = { durability, lease: 600_000, sweepInterval: 600_000 };
+  const sender = await c.open("carried-sender", quiet);
+  const worker = await c.open("carried", quiet);
+  await sender.send("ping", { to: "carried", timeout: 30_000 });
+  await worker.reply(await worker.receive({ timeout: 10_000 }), "pong");
+  const reply = await sender.receive({ timeout: 10_000 });
+  const scriptCalls = async (): Promise<number> => {
+    const stats = await admin.info("commandstats");
+    return [...stats.matchAll(/cmdstat_(?:eval|evalsha):calls=(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+  };
+  const before = await scriptCalls();
+  // The request loop's tick: the reply closed and the next request sent together.
+  const [closed, next] = await Promise.all([sender.close(reply), sender.send("next", { to: "carried", timeout: 30_000 })]);
+  assert.equal(closed, undefined);
+  assert.equal((await scriptCalls()) - before, 1, "one script call for the close and the send");
+  assert.equal(next.replicas, 1, "confirmed by the replica");
+  const onReplica = new Redis(replica.url);
+  later(() => onReplica.disconnect());
+  assert.deepEqual(await onReplica.lrange(`${c.prefix}in:carried`, 0, -1), [next.id], "the send is on the replica");
+  assert.equal(await onReplica.hget(`${c.prefix}m:${reply.id}`, "state"), "done", "so is the close");
 });
