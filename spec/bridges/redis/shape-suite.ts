@@ -147,7 +147,12 @@ export function failoverSuite(shape: Shape, total = 1_200, windows: readonly num
         const durability = { replicas: 1, timeout: 5_000 };
         const sender = await DurableChannel.open("fo-sender", { connection: shape.connection(), prefix, durability });
         const errors: BerryError[] = [];
-        sender.on("error", (error) => void errors.push(error));
+        // When each report came, for the message of a failure (two reports for one SIGKILL were seen in CI).
+        const reportedAt: number[] = [];
+        sender.on("error", (error) => {
+          errors.push(error);
+          reportedAt.push(performance.now());
+        });
         const worker = runFixture("durable-worker.ts", [shape.argument(), prefix, "fo-worker", "reply", "10000", "", JSON.stringify(durability)]);
         // Stopped even when an assertion fails: a live worker, sender or collector would keep the spec
         // process alive until its timeout.
@@ -251,7 +256,7 @@ export function failoverSuite(shape: Shape, total = 1_200, windows: readonly num
         assert.deepEqual(
           errors.map((error) => error.code),
           ["REDIS_CONNECTION"],
-          "one outage reported",
+          `one outage reported; got, in ms from the kill (promotion ${promotion} ms): ${errors.map((error, i) => `${((reportedAt[i] as number) - killedAt).toFixed(0)}: ${error.message}`).join(" | ")}`,
         );
       });
 
