@@ -146,6 +146,9 @@ class HeldEntry implements Held {
 
 const TO_ALL: readonly string[] = Object.freeze([BROADCAST]);
 
+/** The reason a receipt gives for an acknowledged message whose messageId is held for another client. */
+const HELD_FOR_ANOTHER = "its messageId is held for another client";
+
 // What the broker keeps of a client between its messages, in one record that lives as long as the client
 // is known: the receipt it is owed and when it was last sent a delivery change on most messages, and kept
 // in Maps (set, then deleted: a Map emptied shrinks its table and grows it again) they allocated ~300
@@ -554,6 +557,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       newlyHeld.length === 0 &&
       noSubscriber === undefined &&
       invalid === undefined &&
+      foreign === undefined &&
       heardBoot === this.bootId &&
       this.#clients.has(senderId);
     if (group !== undefined) this.#deliver(senderId, group, batch, carriesReceipt ? seq : undefined);
@@ -562,6 +566,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       newlyHeld.length === 0 &&
       noSubscriber === undefined &&
       invalid === undefined &&
+      foreign === undefined &&
       this.#options.receiptDelay > 0 &&
       this.#peers.get(senderId)?.takesCarried === true &&
       heardBoot === this.bootId &&
@@ -590,9 +595,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#say(`refused ${noSubscriber.size} acknowledged message(s) from ${senderId} with no subscriber`);
     }
     let invalidIds: string[][] | undefined;
+    // A message whose id is held for another client is lost to its sender for good (counted and reported
+    // above as a protocol error): the receipt says so rather than confirming it.
+    if (foreign !== undefined) {
+      invalidIds = [];
+      for (const i of foreign) invalidIds.push([messageIds[i] as string, identifiers[i] as string, HELD_FOR_ANOTHER]);
+    }
     if (invalid !== undefined) {
       this.stats.invalid += invalid.size;
-      invalidIds = [];
+      invalidIds ??= [];
       for (const [i, reason] of invalid) {
         const refused = new BrokerRefusedError(identifiers[i] as string, messageIds[i] as string, reason);
         this.#report(refused);

@@ -180,3 +180,42 @@ describe("zeromq broker trust: a BrokerLink's acknowledged message the broker re
     assert.deepEqual(subscriberErrors, []);
   });
 });
+
+describe("zeromq broker trust: a message whose id another client holds is not confirmed", () => {
+  it("a BrokerLink's acknowledged message whose messageId another client holds already gets BrokerRefusedError, not a silent drop", async (t) => {
+    const { broker, dealer } = await setUp(t);
+    const bus = new Bus({ id: "victim" });
+    // A bus numbers its messages from a random start: the next one's id, as a squatter could guess it.
+    let probed = "";
+    bus.follow("probe:*", (m) => {
+      probed = m.messageId;
+    });
+    bus.twitter("probe:x");
+    const [origin, n] = probed.split("/");
+    const next = `${origin}/${BigInt(n as string) + 1n}`;
+    const squatter = dealer();
+    // Nobody subscribes to solo:*: the squatter's message stays held under the id the victim will use.
+    const [, error] = await publish(squatter, "1", ["solo:x", next, 1], [line("solo:x", next, "squatted")]);
+    assert.equal(error, "");
+    assert.equal(broker.held, 1);
+    const victim = await BrokerLink.connect({
+      bus,
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      exportFilters: ["solo:*"],
+      acknowledge: ["solo:*"],
+    });
+    t.after(async () => void (await victim.close()));
+    const errors: BerryError[] = [];
+    victim.on("error", (e) => void errors.push(e));
+    bus.twitter("solo:x", "mine");
+    await waitFor(() => victim.backlog === 0 && victim.stats.sent === 1, "the batch settled");
+    await waitFor(() => errors.length === 1, "the refusal reported");
+    const [refused] = errors;
+    assert.ok(refused instanceof BrokerRefusedError, String(refused));
+    assert.equal(refused.messageId, next);
+    assert.match(refused.reason, /held for another client/);
+    assert.equal(victim.brokerStats.refused, 1);
+    assert.equal(victim.stats.retries, 0);
+  });
+});
