@@ -1,4 +1,6 @@
 // The body frame of PUBLISH and DELIVER: envelope JSON lines joined by "\n" (see broker-protocol.ts).
+import { fromCompactEnvelope } from "../compact-envelope.js";
+import { fromEnvelope } from "../envelope.js";
 import { ACK_REQUIRED, HEAD_PREFIX, HEAD_STRIDE, NO_ACK, SEQ } from "./broker-protocol.js";
 import { type DeliveryPolicy, readHeadPolicy } from "./delivery-policy.js";
 
@@ -212,4 +214,35 @@ export function readPublishBatch(headFrame: Buffer, body: Buffer): PublishBatch 
     policies[entry] = policy;
   }
   return { seq, bootId, identifiers, messageIds, flags, policies, body, lines };
+}
+
+/**
+ * Why the broker must refuse line `i` of a batch as an acknowledged message, or undefined when it may hold
+ * it: the line must be an envelope every subscriber would take (validated as a receiver validates it) with
+ * the identifier and messageId of its head entry. The broker holds, counts and releases a held message by
+ * the head's messageId while subscribers de-duplicate and acknowledge by the line's: were they allowed to
+ * differ, a client could have another client's message dropped as a duplicate and released unseen, and a
+ * line no subscriber takes would be resent until its expiry. Only acknowledged lines pay for this (one
+ * parse and validation each); the others are routed on the head unread, and each receiver validates them.
+ */
+export function acknowledgedLineFault(batch: PublishBatch, i: number): string | undefined {
+  const text = batch.body.toString("utf8", batch.lines.starts[i], batch.lines.ends[i]);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "its line is not JSON";
+  }
+  let envelope: unknown;
+  try {
+    envelope = fromCompactEnvelope(value);
+    fromEnvelope(envelope);
+  } catch (error) {
+    return `its line is not a valid envelope: ${(error as Error).message}`;
+  }
+  // fromEnvelope took it: a plain object with string id and messageId (as written, not normalised).
+  const { id, messageId } = envelope as { id: string; messageId: string };
+  if (messageId !== batch.messageIds[i]) return `its line's messageId ${JSON.stringify(messageId)} is not its head's`;
+  if (id !== batch.identifiers[i]) return `its line's identifier ${JSON.stringify(id)} is not its head's`;
+  return undefined;
 }

@@ -9,6 +9,7 @@ export {
   BrokerFullError,
   BrokerNoSubscriberError,
   BrokerQuotaError,
+  BrokerRefusedError,
   BrokerTimeoutError,
   PersistError,
   RpcAuthError,
@@ -21,7 +22,7 @@ export {
   ZmqProtocolError,
 } from "./errors.js";
 export { type Procedure, RpcErrorCode, type RpcOptions } from "./rpc-calls.js";
-export { DEFAULT_MAX_MESSAGE_BYTES, type RpcCodecName } from "./rpc-codec.js";
 export { type ClientCurve, RpcClient, type RpcClientEvents, type RpcClientOptions } from "./rpc-client.js";
+export { DEFAULT_MAX_MESSAGE_BYTES, type RpcCodecName } from "./rpc-codec.js";
 export { RpcServer, type RpcServerEvents, type RpcServerOptions, type ServerCurve } from "./rpc-server.js";
 export type { Authenticate, AuthMechanism, Credentials, ZapDecision } from "./zap-handler.js";

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { checkTimerDelay } from "../../lib/long-timer.js";
 import * as zmq from "zeromq";
 import type { BerryError } from "../../lib/errors.js";
 import { type Identifier, parseIdentifier, partMatches } from "../../lib/identifier.js";
 import { isPlainObject } from "../../lib/kwargs.js";
+import { checkTimerDelay } from "../../lib/long-timer.js";
 import { RecentIds } from "../../lib/recent-ids.js";
 import { fromCompactEnvelope, toCompactEnvelope } from "../compact-envelope.js";
 import type { Envelope } from "../envelope.js";
@@ -21,7 +21,14 @@ import {
   NO_ACK,
 } from "./broker-protocol.js";
 import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
-import { BrokerFullError, BrokerNoSubscriberError, BrokerQuotaError, BrokerTimeoutError, ZmqProtocolError } from "./errors.js";
+import {
+  BrokerFullError,
+  BrokerNoSubscriberError,
+  BrokerQuotaError,
+  BrokerRefusedError,
+  BrokerTimeoutError,
+  ZmqProtocolError,
+} from "./errors.js";
 import { receiveEach } from "./receive-loop.js";
 import { SendQueue } from "./send-queue.js";
 
@@ -66,6 +73,11 @@ export interface BrokerLinkStats {
   unconsumed: number;
   /** Times the broker was seen restarting (this link registered again). */
   reconnects: number;
+  /**
+   * Acknowledged messages the broker refused for good (each reported as BrokerRefusedError): settled, not
+   * sent again.
+   */
+  refused: number;
 }
 
 // DELIVER flags: one per envelope, "1" = acknowledge, "0" = not.
@@ -114,7 +126,7 @@ export class BrokerLink extends Link {
   /** This client's id at the broker (its ROUTER routing id and PUB topic). */
   readonly clientId = randomBytes(CLIENT_ID_LENGTH / 2).toString("hex");
   readonly #idBytes = Buffer.from(this.clientId);
-  readonly brokerStats: BrokerLinkStats = { acksSent: 0, unconsumed: 0, reconnects: 0 };
+  readonly brokerStats: BrokerLinkStats = { acksSent: 0, unconsumed: 0, reconnects: 0, refused: 0 };
   readonly #dealer: zmq.Dealer;
   readonly #sub: zmq.Subscriber;
   readonly #dealerQueue: SendQueue;
@@ -327,15 +339,16 @@ export class BrokerLink extends Link {
 
   async #receiveReceipts(): Promise<void> {
     try {
-      await receiveEach(this.#dealer, ([kind, seqFrame, errorFrame, refusedFrame]) => {
+      await receiveEach(this.#dealer, ([kind, seqFrame, errorFrame, refusedFrame, invalidFrame]) => {
         if (kind?.toString() !== Kind.receipt) return;
         const error =
           errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
         // A receipt that comes after its batch timed out settles nothing: the batch is being sent again, and
         // that send's receipt says what became of its messages. Reporting this one's refusals too would tell
         // of a refusal for a message still being sent, which a subscriber that joined meanwhile then gets.
-        if (this.#settle(seqFrame?.toString(), error) && refusedFrame !== undefined)
-          this.#reportNoSubscriber(refusedFrame.toString());
+        if (!this.#settle(seqFrame?.toString(), error)) return;
+        if (refusedFrame !== undefined) this.#reportNoSubscriber(refusedFrame.toString());
+        if (invalidFrame !== undefined) this.#reportInvalid(invalidFrame.toString());
       });
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("receive from broker failed:", String(error)));
@@ -390,6 +403,27 @@ export class BrokerLink extends Link {
     for (const entry of refused) {
       if (Array.isArray(entry) && typeof entry[0] === "string" && typeof entry[1] === "string") {
         this.#report(new BrokerNoSubscriberError(entry[1], entry[0]));
+      }
+    }
+  }
+
+  // The broker took the batch but refused these acknowledged messages for good (see BrokerRefusedError):
+  // the batch is settled, so they are not sent again; each is reported and counted.
+  #reportInvalid(text: string): void {
+    let refused: unknown;
+    try {
+      refused = JSON.parse(text);
+    } catch {
+      refused = undefined;
+    }
+    if (!Array.isArray(refused)) {
+      this.#report(new ZmqProtocolError("receipt with a bad list of refused messages:", text));
+      return;
+    }
+    for (const entry of refused) {
+      if (Array.isArray(entry) && typeof entry[0] === "string" && typeof entry[1] === "string" && typeof entry[2] === "string") {
+        this.brokerStats.refused++;
+        this.#report(new BrokerRefusedError(entry[1], entry[0], entry[2]));
       }
     }
   }

@@ -22,8 +22,11 @@
 //   ACK      ["A", messageIdsJson]               the client's followers finished these
 //   BYE      ["B"]                                the client leaves
 // broker → client (ROUTER → DEALER):
-//   RECEIPT  ["R", seq, errorJson | "", noSubscriberJson?]  the batch was taken (and logged) or refused;
+//   RECEIPT  ["R", seq, errorJson | "", noSubscriberJson?, invalidJson?]  the batch was taken (and logged) or refused;
 //                                                 noSubscriber = [[messageId, identifier], …] refused at once
+//                                                 ("[]" when only invalid follows); invalid = [[messageId,
+//                                                 identifier, reason], …] acknowledged lines refused for good:
+//                                                 not a valid envelope, or not the head's identifier and messageId
 // broker → clients (PUB on the pub port; the first frame starts with the topic, a client id or "*" for all,
 // which is what SUB filters on, and holds the message's small fields separated by spaces):
 //   DELIVER  ["<topic> M <senderId> <flags>[ <seq>]", body]  flags: one "0"/"1" per envelope line of body (1 = acknowledge);

@@ -1,11 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { checkTimerDelay } from "../../lib/long-timer.js";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
-import { checkDuration } from "../../lib/long-timer.js";
+import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
 import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
-import { BadBatchError, joinLines, linesForSending, type PublishBatch, readPublishBatch, sliceLines } from "./batch-body.js";
+import {
+  acknowledgedLineFault,
+  BadBatchError,
+  joinLines,
+  linesForSending,
+  type PublishBatch,
+  readPublishBatch,
+  sliceLines,
+} from "./batch-body.js";
 import {
   ACK_REQUIRED,
   BROADCAST,
@@ -19,7 +26,7 @@ import {
 import { portNumber, positiveInteger } from "./check-options.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
-import { BrokerFullError, BrokerQuotaError, PersistError, ZmqProtocolError } from "./errors.js";
+import { BrokerFullError, BrokerQuotaError, BrokerRefusedError, PersistError, ZmqProtocolError } from "./errors.js";
 import { receiveEach } from "./receive-loop.js";
 import { SendQueue } from "./send-queue.js";
 import { SubscriptionTable } from "./subscription-table.js";
@@ -87,6 +94,11 @@ export interface BrokerStats {
   refused: number;
   /** Acknowledged messages refused at once because no subscriber matched (`noSubscriber: "refuse"`). */
   noSubscriber: number;
+  /**
+   * Acknowledged messages refused at once, for good, because their line is not a valid envelope or names
+   * another identifier or messageId than its head entry (BrokerRefusedError; see acknowledgedLineFault).
+   */
+  invalid: number;
   /** Held messages that expired into dead letters. */
   expired: number;
   /** Messages without acknowledgement that no client subscribed to. */
@@ -134,6 +146,9 @@ class HeldEntry implements Held {
 
 const TO_ALL: readonly string[] = Object.freeze([BROADCAST]);
 
+/** The reason a receipt gives for an acknowledged message whose messageId is held for another client. */
+const HELD_FOR_ANOTHER = "its messageId is held for another client";
+
 // What the broker keeps of a client between its messages, in one record that lives as long as the client
 // is known: the receipt it is owed and when it was last sent a delivery change on most messages, and kept
 // in Maps (set, then deleted: a Map emptied shrinks its table and grows it again) they allocated ~300
@@ -176,6 +191,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     acked: 0,
     refused: 0,
     noSubscriber: 0,
+    invalid: 0,
     expired: 0,
     unrouted: 0,
     rejected: 0,
@@ -451,7 +467,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
     // Acknowledged messages whose id is held for another client: neither taken nor delivered (they would
     // replace that client's message, and subscribers would drop its resends as duplicates).
     let foreign: Set<number> | undefined;
+    // Acknowledged messages refused for good, with why: neither taken nor delivered, named in the receipt.
+    let invalid: Map<number, string> | undefined;
     for (let i = flags.indexOf(ACK_REQUIRED); i !== -1; i = flags.indexOf(ACK_REQUIRED, i + 1)) {
+      const fault = acknowledgedLineFault(batch, i);
+      if (fault !== undefined) {
+        invalid ??= new Map();
+        invalid.set(i, fault);
+        continue;
+      }
       const heldFor = this.#held.get(messageIds[i] as string)?.senderId;
       if (heldFor !== undefined && heldFor !== senderId) {
         foreign ??= new Set();
@@ -495,7 +519,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const targets = this.#clients.targets(identifier);
       let topics: readonly string[];
       let key: string;
-      if (flags[i] === ACK_REQUIRED && (noSubscriber?.has(i) === true || foreign?.has(i) === true)) {
+      if (flags[i] === ACK_REQUIRED && (noSubscriber?.has(i) === true || foreign?.has(i) === true || invalid?.has(i) === true)) {
         topics = [];
         key = "";
       } else if (flags[i] === ACK_REQUIRED) {
@@ -532,6 +556,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
       group?.key === BROADCAST &&
       newlyHeld.length === 0 &&
       noSubscriber === undefined &&
+      invalid === undefined &&
+      foreign === undefined &&
       heardBoot === this.bootId &&
       this.#clients.has(senderId);
     if (group !== undefined) this.#deliver(senderId, group, batch, carriesReceipt ? seq : undefined);
@@ -539,6 +565,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const mayWait =
       newlyHeld.length === 0 &&
       noSubscriber === undefined &&
+      invalid === undefined &&
+      foreign === undefined &&
       this.#options.receiptDelay > 0 &&
       this.#peers.get(senderId)?.takesCarried === true &&
       heardBoot === this.bootId &&
@@ -566,7 +594,23 @@ export class Broker extends EventEmitter<BrokerEvents> {
       refusedIds = [...noSubscriber].map((i) => [messageIds[i] as string, identifiers[i] as string]);
       this.#say(`refused ${noSubscriber.size} acknowledged message(s) from ${senderId} with no subscriber`);
     }
-    this.#receipt(senderId, seq, undefined, refusedIds);
+    let invalidIds: string[][] | undefined;
+    // A message whose id is held for another client is lost to its sender for good (counted and reported
+    // above as a protocol error): the receipt says so rather than confirming it.
+    if (foreign !== undefined) {
+      invalidIds = [];
+      for (const i of foreign) invalidIds.push([messageIds[i] as string, identifiers[i] as string, HELD_FOR_ANOTHER]);
+    }
+    if (invalid !== undefined) {
+      this.stats.invalid += invalid.size;
+      invalidIds ??= [];
+      for (const [i, reason] of invalid) {
+        const refused = new BrokerRefusedError(identifiers[i] as string, messageIds[i] as string, reason);
+        this.#report(refused);
+        invalidIds.push([refused.messageId, refused.identifier, reason]);
+      }
+    }
+    this.#receipt(senderId, seq, undefined, refusedIds, invalidIds);
   }
 
   // Whether a client other than the sender subscribes to `identifier`.
@@ -813,9 +857,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     seq: string,
     error: { code: string; message: string; limit?: number; refused?: number } | undefined,
     noSubscriber?: string[][],
+    invalid?: string[][],
   ): void {
     const frames = [clientId, Kind.receipt, seq, error === undefined ? "" : JSON.stringify(error)];
-    if (noSubscriber !== undefined) frames.push(JSON.stringify(noSubscriber));
+    // "[]" rather than "" before the invalid list: a client that reads only the noSubscriber frame reads it.
+    if (noSubscriber !== undefined || invalid !== undefined) frames.push(JSON.stringify(noSubscriber ?? []));
+    if (invalid !== undefined) frames.push(JSON.stringify(invalid));
     this.#routerQueue.send(frames).catch((failure: unknown) => {
       if (!this.#closed) this.#report(new ZmqProtocolError(`receipt to ${clientId} failed:`, errorText(failure)));
     });

@@ -131,7 +131,10 @@ export class BrokerNoSubscriberError extends BerryError {
   readonly messageId: string;
 
   constructor(identifier: string, messageId: string) {
-    super("BROKER_NO_SUBSCRIBER", `no subscriber for ${JSON.stringify(identifier)} (message ${messageId}): the broker refused it (noSubscriber: "refuse")`);
+    super(
+      "BROKER_NO_SUBSCRIBER",
+      `no subscriber for ${JSON.stringify(identifier)} (message ${messageId}): the broker refused it (noSubscriber: "refuse")`,
+    );
     this.identifier = identifier;
     this.messageId = messageId;
   }
@@ -142,7 +145,31 @@ export class RpcTooManyClientsError extends BerryError {
   readonly limit: number;
 
   constructor(limit: number, identity: string) {
-    super("RPC_TOO_MANY_CLIENTS", `RPC server full: ${limit} clients (maxClients); dropped a frame from ${JSON.stringify(identity)}`);
+    super(
+      "RPC_TOO_MANY_CLIENTS",
+      `RPC server full: ${limit} clients (maxClients); dropped a frame from ${JSON.stringify(identity)}`,
+    );
     this.limit = limit;
+  }
+}
+
+/**
+ * The broker refused one acknowledged message at once, for good: its line is not an envelope a subscriber
+ * would take, or it names another identifier or messageId than the PUBLISH head it came with (the broker
+ * holds and releases by the head's, subscribers de-duplicate by the line's). Not resent; `reason` says why.
+ */
+export class BrokerRefusedError extends BerryError {
+  readonly identifier: string;
+  readonly messageId: string;
+  readonly reason: string;
+
+  constructor(identifier: string, messageId: string, reason: string) {
+    super(
+      "BROKER_REFUSED",
+      `the broker refused acknowledged message ${JSON.stringify(messageId)} (${JSON.stringify(identifier)}) for good: ${reason}`,
+    );
+    this.identifier = identifier;
+    this.messageId = messageId;
+    this.reason = reason;
   }
 }

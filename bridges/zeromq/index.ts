@@ -9,8 +9,8 @@ const bridge: typeof Bridge = await import("./bridge.js");
 
 export type {
   AcknowledgeRule,
-  AuthMechanism,
   Authenticate,
+  AuthMechanism,
   BrokerEvents,
   BrokerLinkOptions,
   BrokerLinkStats,
@@ -63,6 +63,11 @@ export type BrokerNoSubscriberError = Bridge.BrokerNoSubscriberError;
 export const BrokerQuotaError = bridge.BrokerQuotaError;
 /** An instance of BrokerQuotaError. */
 export type BrokerQuotaError = Bridge.BrokerQuotaError;
+
+/** `BrokerRefusedError` of bridge.ts. */
+export const BrokerRefusedError = bridge.BrokerRefusedError;
+/** An instance of BrokerRefusedError. */
+export type BrokerRefusedError = Bridge.BrokerRefusedError;
 
 /** `BrokerTimeoutError` of bridge.ts. */
 export const BrokerTimeoutError = bridge.BrokerTimeoutError;

@@ -11,19 +11,42 @@ export interface BrokerChild {
   output(): string;
 }
 
-/** Starts `fixtures/broker-child.ts` and resolves once it printed "ready". */
-export function startBrokerChild(pubPort: number, recvPort: number, persistFile: string, more?: object): Promise<BrokerChild> {
-  const args = [FIXTURE, String(pubPort), String(recvPort), persistFile, "200", ...(more === undefined ? [] : [JSON.stringify(more)])];
+/**
+ * Starts `fixtures/broker-child.ts` and resolves once it printed "ready". `quiet`: the child does not print
+ * its errors (a spec that sends thousands of hostile frames would have it write a line for each to a
+ * shared stderr pipe, which blocks a writer whose reader falls behind).
+ */
+export function startBrokerChild(
+  pubPort: number,
+  recvPort: number,
+  persistFile: string,
+  more?: object,
+  quiet = false,
+): Promise<BrokerChild> {
+  const args = [
+    FIXTURE,
+    String(pubPort),
+    String(recvPort),
+    persistFile,
+    "200",
+    ...(more === undefined ? [] : [JSON.stringify(more)]),
+  ];
   const child = spawn(process.execPath, ["--import", "tsx", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
+    env: quiet ? { ...process.env, BROKER_CHILD_QUIET: "1" } : process.env,
   });
   return new Promise((resolve, reject) => {
     let out = "";
-    child.once("exit", (code) => reject(new Error(`broker child exited (${code}) before it was ready: ${out}`)));
+    let ready = false;
+    const early = (code: number | null): void => reject(new Error(`broker child exited (${code}) before it was ready: ${out}`));
+    child.once("exit", early);
     child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes("ready")) {
-        child.removeAllListeners("exit");
+      // Once only: output after "ready" (a dead-letter line) must not remove the exit listener that
+      // killHard adds (it did, with removeAllListeners: a kill then waited forever for its exit).
+      if (!ready && out.includes("ready")) {
+        ready = true;
+        child.off("exit", early);
         resolve({ kill: () => killHard(child), output: () => out });
       }
     });
