@@ -28,11 +28,48 @@ export type Answer<R = unknown> =
   | { readonly ok: true; readonly value: R; readonly bus: string; readonly messageId: string }
   | { readonly ok: false; readonly error: RemoteError; readonly bus: string; readonly messageId: string };
 
+/** Request options as checked: complete, `signal` possibly undefined. */
+export type CheckedRequestOptions = Required<Omit<RequestOptions, "signal">> & { signal: AbortSignal | undefined };
+
 /** Marks the last argument of `request`/`ask`/`talk` as options rather than an argument. */
 export class Within {
   readonly options: RequestOptions;
+  // The options as last checked, with the values they were checked from and the default count used: a
+  // stub or a caller that keeps its `within(...)` asks with the same options each time, and checking them
+  // again built an object per request. `options` stays mutable: any change is seen and checked afresh.
+  #checked: CheckedRequestOptions | undefined;
+  #defaultCount: number | "all" = 1;
+  #count: number | "all" | undefined;
+  #timeout: number | undefined;
+  #signal: AbortSignal | undefined;
+  #balanced: boolean | undefined;
+
   constructor(options: RequestOptions) {
     this.options = options;
+  }
+
+  /** The options checked (see `checkRequestOptions`), from the last check while they did not change. */
+  checked(defaultCount: number | "all"): CheckedRequestOptions {
+    const options = this.options;
+    const checked = this.#checked;
+    if (
+      checked !== undefined &&
+      this.#defaultCount === defaultCount &&
+      this.#count === options.count &&
+      this.#timeout === options.timeout &&
+      this.#signal === options.signal &&
+      this.#balanced === options.balanced
+    ) {
+      return checked;
+    }
+    const fresh = checkRequestOptions(options, defaultCount);
+    this.#checked = fresh;
+    this.#defaultCount = defaultCount;
+    this.#count = options.count;
+    this.#timeout = options.timeout;
+    this.#signal = options.signal;
+    this.#balanced = options.balanced;
+    return fresh;
   }
 }
 
@@ -43,6 +80,9 @@ export class Within {
 export function within(options: RequestOptions): Within {
   return new Within(options);
 }
+
+/** The options of a request given none (internal: not exported from the package). */
+export const NO_OPTIONS = new Within({});
 
 /** Default timeout of a request, in ms. */
 export const DEFAULT_REQUEST_TIMEOUT = 5_000;
@@ -103,7 +143,7 @@ interface Servers {
 }
 
 /** Checks request options at the API boundary; returns them complete. */
-export function checkRequestOptions(options: RequestOptions, defaultCount: number | "all"): Required<Omit<RequestOptions, "signal">> & { signal: AbortSignal | undefined } {
+export function checkRequestOptions(options: RequestOptions, defaultCount: number | "all"): CheckedRequestOptions {
   const count = options.count ?? defaultCount;
   if (count !== "all" && (!Number.isInteger(count) || count < 1 || count > MAX_ANSWERS_PER_REQUEST)) {
     throw new InvalidArgumentError("count", count, `an integer from 1 to ${MAX_ANSWERS_PER_REQUEST}, or "all"`);
@@ -113,7 +153,8 @@ export function checkRequestOptions(options: RequestOptions, defaultCount: numbe
     throw new InvalidArgumentError("timeout", timeout, 'a finite duration when count is "all"');
   }
   const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError("signal", signal, "an AbortSignal");
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new InvalidArgumentError("signal", signal, "an AbortSignal");
   return { count, timeout, signal, balanced: options.balanced === true };
 }
 
@@ -209,7 +250,8 @@ export class RequestTable {
   settle(message: Message): void {
     const requestId = message.inReplyTo as string;
     const bus = message.hops[0] ?? "";
-    const learnt = this.#probes.get(requestId);
+    // Probes exist only while balanced requests learn: most answers skip the look-up.
+    const learnt = this.#probes.size === 0 ? undefined : this.#probes.get(requestId);
     if (learnt !== undefined && !isErrorAnswer(message)) this.#learn(learnt, bus);
     const pending = this.#pending.get(requestId);
     if (pending === undefined) return;
