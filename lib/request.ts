@@ -108,8 +108,9 @@ interface Pending {
   readonly timeout: number;
   /** `ask`: resolves to the first answer's value (or rejects with its RemoteError), not the list. */
   readonly first: boolean;
-  readonly resolve: (settled: unknown) => void;
-  readonly reject: (error: Error) => void;
+  /** Set by the table's one Promise executor, right after the record is made. */
+  resolve: (settled: unknown) => void;
+  reject: (error: Error) => void;
   /** Beyond what setTimeout takes: a LongTimer of its own; else its place in its timeout's Deadlines. */
   long: LongTimer | undefined;
   /** When it expires (performance.now() ms), with the neighbours of its Deadlines list. */
@@ -168,6 +169,14 @@ export class RequestTable {
   readonly #servers = new Map<string, Servers>();
   readonly #probes = new Map<string, string>();
   readonly #limit: number;
+  // One executor for every request's Promise: it hands the resolving functions to the request being opened
+  // (a closure per request made a function and a context of nine variables each time).
+  #opening: Pending | undefined;
+  readonly #executor = (resolve: (settled: unknown) => void, reject: (error: Error) => void): void => {
+    const pending = this.#opening as Pending;
+    pending.resolve = resolve;
+    pending.reject = reject;
+  };
 
   constructor(limit: number) {
     this.#limit = limit;
@@ -213,37 +222,39 @@ export class RequestTable {
     const { count, timeout, signal } = options;
     // Thrown before the request is sent: the bus then neither delivers nor forwards it.
     if (signal?.aborted) throw new RequestAbortedError(identifier, [], signal.reason);
-    return new Promise<unknown>((resolve, reject) => {
-      const pending: Pending = {
-        messageId,
-        identifier,
-        answers: [],
-        wanted: count === "all" ? MAX_ANSWERS_PER_REQUEST : count,
-        all: count === "all",
-        timeout,
-        first: first && count === 1,
-        resolve,
-        reject,
-        long: undefined,
-        deadline: 0,
-        deadlines: undefined,
-        prev: undefined,
-        next: undefined,
-        cleanup: undefined,
-        to,
+    const pending: Pending = {
+      messageId,
+      identifier,
+      answers: [],
+      wanted: count === "all" ? MAX_ANSWERS_PER_REQUEST : count,
+      all: count === "all",
+      timeout,
+      first: first && count === 1,
+      resolve: unset,
+      reject: unset,
+      long: undefined,
+      deadline: 0,
+      deadlines: undefined,
+      prev: undefined,
+      next: undefined,
+      cleanup: undefined,
+      to,
+    };
+    this.#opening = pending;
+    const settled = new Promise<unknown>(this.#executor);
+    this.#opening = undefined;
+    this.#pending.set(messageId, pending);
+    if (timeout <= MAX_TIMER_DELAY) this.#enlist(pending);
+    else if (timeout !== Number.POSITIVE_INFINITY) pending.long = setLongTimeout(() => this.#expire(messageId), timeout);
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        if (this.#finish(messageId) === undefined) return;
+        pending.reject(new RequestAbortedError(identifier, pending.answers, signal.reason));
       };
-      this.#pending.set(messageId, pending);
-      if (timeout <= MAX_TIMER_DELAY) this.#enlist(pending);
-      else if (timeout !== Number.POSITIVE_INFINITY) pending.long = setLongTimeout(() => this.#expire(messageId), timeout);
-      if (signal !== undefined) {
-        const onAbort = (): void => {
-          if (this.#finish(messageId) === undefined) return;
-          reject(new RequestAbortedError(identifier, pending.answers, signal.reason));
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        pending.cleanup = () => signal.removeEventListener("abort", onAbort);
-      }
-    });
+      signal.addEventListener("abort", onAbort, { once: true });
+      pending.cleanup = () => signal.removeEventListener("abort", onAbort);
+    }
+    return settled;
   }
 
   /** Takes an answer (a message with `inReplyTo`) addressed to this bus; ignores answers nobody waits for. */
@@ -365,6 +376,9 @@ export class RequestTable {
     if (servers !== undefined) servers.buses = servers.buses.filter((known) => known !== bus);
   }
 }
+
+// What a request's resolve and reject are until its Promise's executor has run (at once, in `open`).
+function unset(): void {}
 
 function isErrorAnswer(message: Message): boolean {
   return message.name === REPLY_NAME && message.kwargs.error !== undefined;

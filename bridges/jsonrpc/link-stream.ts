@@ -120,8 +120,9 @@ interface Unacked {
   readonly seq: number;
   readonly sentAt: number;
   readonly timeout: number;
-  readonly resolve: (value?: unknown) => void;
-  readonly reject: (error: Error) => void;
+  /** Set by the stream's one Promise executor, right after the record is made. */
+  resolve: (value?: unknown) => void;
+  reject: (error: Error) => void;
   readonly recover: ((error: Error) => Promise<unknown>) | undefined;
 }
 
@@ -212,6 +213,14 @@ export class LinkStream {
     }
   };
   readonly #deliverMore = (): void => this.#deliverPart();
+  // One executor for every batch's Promise: it hands the resolving functions to the batch being sent (a
+  // closure per batch made a function and a context each time).
+  #sending: Unacked | undefined;
+  readonly #executor = (resolve: (value?: unknown) => void, reject: (error: Error) => void): void => {
+    const unacked = this.#sending as Unacked;
+    unacked.resolve = resolve;
+    unacked.reject = reject;
+  };
   readonly #checkAcks = (): void => {
     this.#ackTimer = undefined;
     const oldest = this.#unacked[0];
@@ -293,11 +302,14 @@ export class LinkStream {
     if (!fits(frame, this.#options.farMaxFrame)) return undefined;
     this.#sent = seq;
     if (this.#ackDue) this.#acknowledgementSent();
-    return new Promise<unknown>((resolve, reject) => {
-      this.#unacked.push({ seq, sentAt: performance.now(), timeout, resolve, reject, recover });
-      if (this.#ackTimer === undefined) this.#armAckTimer(timeout);
-      this.#write2(frame);
-    });
+    const unacked: Unacked = { seq, sentAt: performance.now(), timeout, resolve: unset, reject: unset, recover };
+    this.#sending = unacked;
+    const acknowledged = new Promise<unknown>(this.#executor);
+    this.#sending = undefined;
+    this.#unacked.push(unacked);
+    if (this.#ackTimer === undefined) this.#armAckTimer(timeout);
+    this.#write2(frame);
+    return acknowledged;
   }
 
   /** Sends a JSON-RPC request body; resolves to the decoded answer frame. Rejects when the stream closes first. */
@@ -599,6 +611,9 @@ export class LinkStream {
     }
   }
 }
+
+// What a batch's resolve and reject are until its Promise's executor has run (at once, in sendEncodedBatch).
+function unset(): void {}
 
 // A batch that was not acknowledged: rejected, or settled as its sender's recovery from the error.
 function failBatch(unacked: Unacked, error: Error): void {
