@@ -82,7 +82,10 @@ interface Taken {
 }
 
 // A version 2 stream on one end of a fresh pair; what it delivers is recorded in `taken`.
-async function streamPair(results: (envelope: unknown) => unknown = () => 1): Promise<{
+async function streamPair(
+  results: (envelope: unknown) => unknown = () => 1,
+  maxFrame = 1024 * 1024,
+): Promise<{
   stream: LinkStream;
   raw: ReturnType<typeof frames>;
   socket: Socket;
@@ -94,7 +97,7 @@ async function streamPair(results: (envelope: unknown) => unknown = () => 1): Pr
   const refused: WireError[] = [];
   const stream = new LinkStream(mine, Buffer.alloc(0), {
     name: "spec stream",
-    maxFrame: 1024 * 1024,
+    maxFrame,
     farMaxFrame: 1024 * 1024,
     answer: () => null,
     version: 2,
@@ -277,6 +280,42 @@ describe("LinkStream, version 2 (numbered batches, acknowledged by number)", () 
     assert.equal(refusal.f[0], 2);
     assert.equal(refusal.f[1].code, BridgeErrorCode.LimitExceeded);
     stream.close();
+  });
+
+  // A chunk holding one whole frame is parsed with its newline (no slice): the bound must stay the frame's
+  // own size in UTF-8, whether it comes in one chunk or in pieces.
+  it("a frame of exactly maxFrame bytes is taken, one byte more closes the stream: in one chunk or in pieces, in UTF-8", async () => {
+    const frameOf = (bytes: number, char = "x"): string => {
+      const head = '{"b":1,"e":["';
+      const tail = '"]}';
+      const fill = bytes - head.length - tail.length;
+      return head + (char === "x" ? "x".repeat(fill) : `${char.repeat(Math.floor(fill / 2))}${fill % 2 === 1 ? "x" : ""}`) + tail;
+    };
+    for (const char of ["x", "é"]) {
+      for (const pieces of [1, 3]) {
+        for (const bytes of [200, 201]) {
+          const { stream, raw, socket, taken } = await streamPair(() => 1, 200);
+          const text = `${frameOf(bytes, char)}\n`;
+          assert.equal(Buffer.byteLength(text), bytes + 1);
+          const buffer = Buffer.from(text);
+          const size = Math.ceil(buffer.length / pieces);
+          for (let at = 0; at < buffer.length; at += size) {
+            socket.write(buffer.subarray(at, at + size));
+            await sleep(5);
+          }
+          const what = `${bytes} bytes of ${char} in ${pieces} piece(s)`;
+          if (bytes === 200) {
+            assert.deepEqual(await raw.next(), { a: 1 }, what);
+            assert.equal(taken.envelopes.length, 1, what);
+          } else {
+            await Promise.race([closed(stream), sleep(2_000)]);
+            assert.equal(stream.closed, true, what);
+            assert.deepEqual(taken.envelopes, [], what);
+          }
+          stream.close();
+        }
+      }
+    }
   });
 
   // Frames are parsed, then only the numbers parsing made are looked at (not the text): a number that
