@@ -164,6 +164,10 @@ export function checkRequestOptions(options: RequestOptions, defaultCount: numbe
  * requests learned about who answers which identifier. Used by {@link Bus}.
  */
 export class RequestTable {
+  // The waiting requests by messageId: the first in a slot of its own while the Map is empty. One request
+  // at a time then never reaches the Map: its set, get and delete hashed two fresh strings per request,
+  // and a Map emptied by a delete shrinks, allocating a new table, every time.
+  #only: Pending | undefined;
   readonly #pending = new Map<string, Pending>();
   readonly #deadlines = new Map<number, Deadlines>();
   readonly #servers = new Map<string, Servers>();
@@ -184,12 +188,12 @@ export class RequestTable {
 
   /** Requests waiting for answers. */
   get size(): number {
-    return this.#pending.size;
+    return this.#pending.size + (this.#only === undefined ? 0 : 1);
   }
 
   /** Throws RequestOverflowError when no further request may wait. */
   checkRoom(identifier: string): void {
-    if (this.#pending.size >= this.#limit) throw new RequestOverflowError(identifier, this.#limit);
+    if (this.size >= this.#limit) throw new RequestOverflowError(identifier, this.#limit);
   }
 
   /** The bus a balanced request for `identifier` goes to, or `undefined` to ask everybody (and learn). */
@@ -243,7 +247,8 @@ export class RequestTable {
     this.#opening = pending;
     const settled = new Promise<unknown>(this.#executor);
     this.#opening = undefined;
-    this.#pending.set(messageId, pending);
+    if (this.#only === undefined && this.#pending.size === 0) this.#only = pending;
+    else this.#pending.set(messageId, pending);
     if (timeout <= MAX_TIMER_DELAY) this.#enlist(pending);
     else if (timeout !== Number.POSITIVE_INFINITY) pending.long = setLongTimeout(() => this.#expire(messageId), timeout);
     if (signal !== undefined) {
@@ -264,7 +269,7 @@ export class RequestTable {
     // Probes exist only while balanced requests learn: most answers skip the look-up.
     const learnt = this.#probes.size === 0 ? undefined : this.#probes.get(requestId);
     if (learnt !== undefined && !isErrorAnswer(message)) this.#learn(learnt, bus);
-    const pending = this.#pending.get(requestId);
+    const pending = this.#find(requestId);
     if (pending === undefined) return;
     // `ask`: its one answer settles it, as a value or an error; no Answer record to build and keep.
     if (pending.first) {
@@ -281,7 +286,9 @@ export class RequestTable {
 
   /** Rejects every waiting request (the bus closed). */
   closeAll(error: Error): void {
-    for (const [messageId, pending] of [...this.#pending]) {
+    const all = [...this.#pending];
+    if (this.#only !== undefined) all.unshift([this.#only.messageId, this.#only]);
+    for (const [messageId, pending] of all) {
       this.#finish(messageId);
       pending.reject(error);
     }
@@ -352,13 +359,20 @@ export class RequestTable {
   }
 
   #finish(messageId: string): Pending | undefined {
-    const pending = this.#pending.get(messageId);
+    const pending = this.#find(messageId);
     if (pending === undefined) return undefined;
-    this.#pending.delete(messageId);
+    if (pending === this.#only) this.#only = undefined;
+    else this.#pending.delete(messageId);
     if (pending.deadlines !== undefined) RequestTable.#delist(pending);
     else pending.long?.clear();
     pending.cleanup?.();
     return pending;
+  }
+
+  #find(messageId: string): Pending | undefined {
+    const only = this.#only;
+    if (only !== undefined && only.messageId === messageId) return only;
+    return this.#pending.size === 0 ? undefined : this.#pending.get(messageId);
   }
 
   #learn(identifier: string, bus: string): void {
