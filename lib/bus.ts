@@ -8,15 +8,7 @@ import { type Identifier, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
 import { RecentIds } from "./recent-ids.js";
-import {
-  type Answer,
-  checkRequestOptions,
-  DEFAULT_MAX_PENDING_REQUESTS,
-  errorPayload,
-  type RequestOptions,
-  RequestTable,
-  Within,
-} from "./request.js";
+import { type Answer, DEFAULT_MAX_PENDING_REQUESTS, errorPayload, NO_OPTIONS, RequestTable, Within } from "./request.js";
 import { REPLY_NAME, replyIdentifierFor } from "./reserved.js";
 import { RESOLVED } from "./resolved.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
@@ -221,7 +213,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     const replyTo = parseIdentifier(callbackIdentifier).id;
     const last = args[args.length - 1];
     if (last instanceof Within) {
-      const answers = (await this.#request(identifier, replyTo, args.slice(0, -1), last.options, "all")) as Answer[];
+      const answers = (await this.#request(identifier, replyTo, args, "all")) as Answer[];
       return answers.flatMap((answer) => (answer.ok ? [answer.value] : []));
     }
     const { args: plain, kwargs } = splitKwargs(args);
@@ -242,10 +234,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * @example const [answer] = await bus.request("calc:add", 1, 2); // { ok: true, value: 3, bus: "…" }
    */
   request<R = unknown>(identifier: string, ...args: unknown[]): Promise<Answer<R>[]> {
-    const last = args[args.length - 1];
-    const options = last instanceof Within ? last.options : {};
-    const plain = last instanceof Within ? args.slice(0, -1) : args;
-    return this.#request(identifier, this.#replyId, plain, options, 1) as Promise<Answer<R>[]>;
+    return this.#request(identifier, this.#replyId, args, 1) as Promise<Answer<R>[]>;
   }
 
   /**
@@ -260,24 +249,33 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
         new InvalidArgumentError("count", last.options.count, "1 (or left out) for ask(); use request() for more"),
       );
     }
-    const options = last instanceof Within ? last.options : {};
-    const plain = last instanceof Within ? args.slice(0, -1) : args;
-    return this.#request(identifier, this.#replyId, plain, options, 1, true) as Promise<R>;
+    return this.#request(identifier, this.#replyId, args, 1, true) as Promise<R>;
   }
 
-  // `first` (ask): the promise is of the one answer's value, not of the list.
-  #request(
-    identifier: string,
-    replyTo: string,
-    args: unknown[],
-    options: RequestOptions,
-    defaultCount: number | "all",
-    first = false,
-  ): Promise<unknown> {
+  // `args` is the caller's rest array (ours to keep: it becomes the message's args once the options and
+  // kwargs markers at its end are taken off). `first` (ask): the promise is of the one answer's value,
+  // not of the list.
+  #request(identifier: string, replyTo: string, args: unknown[], defaultCount: number | "all", first = false): Promise<unknown> {
     try {
       this.#checkOpen();
-      const checked = checkRequestOptions(options, defaultCount);
-      const { args: plain, kwargs } = splitKwargs(args);
+      let end = args.length;
+      const last = args[end - 1];
+      // A kept within() is checked once, not per request (see Within.checked).
+      let within = NO_OPTIONS;
+      if (last instanceof Within) {
+        within = last;
+        end--;
+      }
+      const checked = within.checked(defaultCount);
+      const marker = args[end - 1];
+      let kwargs = NO_KWARGS;
+      if (end > 0 && marker instanceof Kwargs) {
+        kwargs = marker.values;
+        end--;
+      }
+      if (end < args.length) args.length = end;
+      checkNoKwargs(args);
+      const plain = args;
       const route = this.#route(identifier);
       this.#requests.checkRoom(route.identifier.id);
       const to = checked.balanced ? this.#requests.pick(route.identifier.id) : undefined;

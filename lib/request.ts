@@ -28,11 +28,48 @@ export type Answer<R = unknown> =
   | { readonly ok: true; readonly value: R; readonly bus: string; readonly messageId: string }
   | { readonly ok: false; readonly error: RemoteError; readonly bus: string; readonly messageId: string };
 
+/** Request options as checked: complete, `signal` possibly undefined. */
+export type CheckedRequestOptions = Required<Omit<RequestOptions, "signal">> & { signal: AbortSignal | undefined };
+
 /** Marks the last argument of `request`/`ask`/`talk` as options rather than an argument. */
 export class Within {
   readonly options: RequestOptions;
+  // The options as last checked, with the values they were checked from and the default count used: a
+  // stub or a caller that keeps its `within(...)` asks with the same options each time, and checking them
+  // again built an object per request. `options` stays mutable: any change is seen and checked afresh.
+  #checked: CheckedRequestOptions | undefined;
+  #defaultCount: number | "all" = 1;
+  #count: number | "all" | undefined;
+  #timeout: number | undefined;
+  #signal: AbortSignal | undefined;
+  #balanced: boolean | undefined;
+
   constructor(options: RequestOptions) {
     this.options = options;
+  }
+
+  /** The options checked (see `checkRequestOptions`), from the last check while they did not change. */
+  checked(defaultCount: number | "all"): CheckedRequestOptions {
+    const options = this.options;
+    const checked = this.#checked;
+    if (
+      checked !== undefined &&
+      this.#defaultCount === defaultCount &&
+      this.#count === options.count &&
+      this.#timeout === options.timeout &&
+      this.#signal === options.signal &&
+      this.#balanced === options.balanced
+    ) {
+      return checked;
+    }
+    const fresh = checkRequestOptions(options, defaultCount);
+    this.#checked = fresh;
+    this.#defaultCount = defaultCount;
+    this.#count = options.count;
+    this.#timeout = options.timeout;
+    this.#signal = options.signal;
+    this.#balanced = options.balanced;
+    return fresh;
   }
 }
 
@@ -43,6 +80,9 @@ export class Within {
 export function within(options: RequestOptions): Within {
   return new Within(options);
 }
+
+/** The options of a request given none (internal: not exported from the package). */
+export const NO_OPTIONS = new Within({});
 
 /** Default timeout of a request, in ms. */
 export const DEFAULT_REQUEST_TIMEOUT = 5_000;
@@ -68,8 +108,9 @@ interface Pending {
   readonly timeout: number;
   /** `ask`: resolves to the first answer's value (or rejects with its RemoteError), not the list. */
   readonly first: boolean;
-  readonly resolve: (settled: unknown) => void;
-  readonly reject: (error: Error) => void;
+  /** Set by the table's one Promise executor, right after the record is made. */
+  resolve: (settled: unknown) => void;
+  reject: (error: Error) => void;
   /** Beyond what setTimeout takes: a LongTimer of its own; else its place in its timeout's Deadlines. */
   long: LongTimer | undefined;
   /** When it expires (performance.now() ms), with the neighbours of its Deadlines list. */
@@ -103,7 +144,7 @@ interface Servers {
 }
 
 /** Checks request options at the API boundary; returns them complete. */
-export function checkRequestOptions(options: RequestOptions, defaultCount: number | "all"): Required<Omit<RequestOptions, "signal">> & { signal: AbortSignal | undefined } {
+export function checkRequestOptions(options: RequestOptions, defaultCount: number | "all"): CheckedRequestOptions {
   const count = options.count ?? defaultCount;
   if (count !== "all" && (!Number.isInteger(count) || count < 1 || count > MAX_ANSWERS_PER_REQUEST)) {
     throw new InvalidArgumentError("count", count, `an integer from 1 to ${MAX_ANSWERS_PER_REQUEST}, or "all"`);
@@ -113,7 +154,8 @@ export function checkRequestOptions(options: RequestOptions, defaultCount: numbe
     throw new InvalidArgumentError("timeout", timeout, 'a finite duration when count is "all"');
   }
   const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError("signal", signal, "an AbortSignal");
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new InvalidArgumentError("signal", signal, "an AbortSignal");
   return { count, timeout, signal, balanced: options.balanced === true };
 }
 
@@ -122,11 +164,23 @@ export function checkRequestOptions(options: RequestOptions, defaultCount: numbe
  * requests learned about who answers which identifier. Used by {@link Bus}.
  */
 export class RequestTable {
+  // The waiting requests by messageId: the first in a slot of its own while the Map is empty. One request
+  // at a time then never reaches the Map: its set, get and delete hashed two fresh strings per request,
+  // and a Map emptied by a delete shrinks, allocating a new table, every time.
+  #only: Pending | undefined;
   readonly #pending = new Map<string, Pending>();
   readonly #deadlines = new Map<number, Deadlines>();
   readonly #servers = new Map<string, Servers>();
   readonly #probes = new Map<string, string>();
   readonly #limit: number;
+  // One executor for every request's Promise: it hands the resolving functions to the request being opened
+  // (a closure per request made a function and a context of nine variables each time).
+  #opening: Pending | undefined;
+  readonly #executor = (resolve: (settled: unknown) => void, reject: (error: Error) => void): void => {
+    const pending = this.#opening as Pending;
+    pending.resolve = resolve;
+    pending.reject = reject;
+  };
 
   constructor(limit: number) {
     this.#limit = limit;
@@ -134,12 +188,12 @@ export class RequestTable {
 
   /** Requests waiting for answers. */
   get size(): number {
-    return this.#pending.size;
+    return this.#pending.size + (this.#only === undefined ? 0 : 1);
   }
 
   /** Throws RequestOverflowError when no further request may wait. */
   checkRoom(identifier: string): void {
-    if (this.#pending.size >= this.#limit) throw new RequestOverflowError(identifier, this.#limit);
+    if (this.size >= this.#limit) throw new RequestOverflowError(identifier, this.#limit);
   }
 
   /** The bus a balanced request for `identifier` goes to, or `undefined` to ask everybody (and learn). */
@@ -172,46 +226,50 @@ export class RequestTable {
     const { count, timeout, signal } = options;
     // Thrown before the request is sent: the bus then neither delivers nor forwards it.
     if (signal?.aborted) throw new RequestAbortedError(identifier, [], signal.reason);
-    return new Promise<unknown>((resolve, reject) => {
-      const pending: Pending = {
-        messageId,
-        identifier,
-        answers: [],
-        wanted: count === "all" ? MAX_ANSWERS_PER_REQUEST : count,
-        all: count === "all",
-        timeout,
-        first: first && count === 1,
-        resolve,
-        reject,
-        long: undefined,
-        deadline: 0,
-        deadlines: undefined,
-        prev: undefined,
-        next: undefined,
-        cleanup: undefined,
-        to,
+    const pending: Pending = {
+      messageId,
+      identifier,
+      answers: [],
+      wanted: count === "all" ? MAX_ANSWERS_PER_REQUEST : count,
+      all: count === "all",
+      timeout,
+      first: first && count === 1,
+      resolve: unset,
+      reject: unset,
+      long: undefined,
+      deadline: 0,
+      deadlines: undefined,
+      prev: undefined,
+      next: undefined,
+      cleanup: undefined,
+      to,
+    };
+    this.#opening = pending;
+    const settled = new Promise<unknown>(this.#executor);
+    this.#opening = undefined;
+    if (this.#only === undefined && this.#pending.size === 0) this.#only = pending;
+    else this.#pending.set(messageId, pending);
+    if (timeout <= MAX_TIMER_DELAY) this.#enlist(pending);
+    else if (timeout !== Number.POSITIVE_INFINITY) pending.long = setLongTimeout(() => this.#expire(messageId), timeout);
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        if (this.#finish(messageId) === undefined) return;
+        pending.reject(new RequestAbortedError(identifier, pending.answers, signal.reason));
       };
-      this.#pending.set(messageId, pending);
-      if (timeout <= MAX_TIMER_DELAY) this.#enlist(pending);
-      else if (timeout !== Number.POSITIVE_INFINITY) pending.long = setLongTimeout(() => this.#expire(messageId), timeout);
-      if (signal !== undefined) {
-        const onAbort = (): void => {
-          if (this.#finish(messageId) === undefined) return;
-          reject(new RequestAbortedError(identifier, pending.answers, signal.reason));
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        pending.cleanup = () => signal.removeEventListener("abort", onAbort);
-      }
-    });
+      signal.addEventListener("abort", onAbort, { once: true });
+      pending.cleanup = () => signal.removeEventListener("abort", onAbort);
+    }
+    return settled;
   }
 
   /** Takes an answer (a message with `inReplyTo`) addressed to this bus; ignores answers nobody waits for. */
   settle(message: Message): void {
     const requestId = message.inReplyTo as string;
     const bus = message.hops[0] ?? "";
-    const learnt = this.#probes.get(requestId);
+    // Probes exist only while balanced requests learn: most answers skip the look-up.
+    const learnt = this.#probes.size === 0 ? undefined : this.#probes.get(requestId);
     if (learnt !== undefined && !isErrorAnswer(message)) this.#learn(learnt, bus);
-    const pending = this.#pending.get(requestId);
+    const pending = this.#find(requestId);
     if (pending === undefined) return;
     // `ask`: its one answer settles it, as a value or an error; no Answer record to build and keep.
     if (pending.first) {
@@ -228,7 +286,9 @@ export class RequestTable {
 
   /** Rejects every waiting request (the bus closed). */
   closeAll(error: Error): void {
-    for (const [messageId, pending] of [...this.#pending]) {
+    const all = [...this.#pending];
+    if (this.#only !== undefined) all.unshift([this.#only.messageId, this.#only]);
+    for (const [messageId, pending] of all) {
       this.#finish(messageId);
       pending.reject(error);
     }
@@ -299,13 +359,20 @@ export class RequestTable {
   }
 
   #finish(messageId: string): Pending | undefined {
-    const pending = this.#pending.get(messageId);
+    const pending = this.#find(messageId);
     if (pending === undefined) return undefined;
-    this.#pending.delete(messageId);
+    if (pending === this.#only) this.#only = undefined;
+    else this.#pending.delete(messageId);
     if (pending.deadlines !== undefined) RequestTable.#delist(pending);
     else pending.long?.clear();
     pending.cleanup?.();
     return pending;
+  }
+
+  #find(messageId: string): Pending | undefined {
+    const only = this.#only;
+    if (only !== undefined && only.messageId === messageId) return only;
+    return this.#pending.size === 0 ? undefined : this.#pending.get(messageId);
   }
 
   #learn(identifier: string, bus: string): void {
@@ -323,6 +390,9 @@ export class RequestTable {
     if (servers !== undefined) servers.buses = servers.buses.filter((known) => known !== bus);
   }
 }
+
+// What a request's resolve and reject are until its Promise's executor has run (at once, in `open`).
+function unset(): void {}
 
 function isErrorAnswer(message: Message): boolean {
   return message.name === REPLY_NAME && message.kwargs.error !== undefined;

@@ -4,7 +4,7 @@ import { StringDecoder } from "node:string_decoder";
 import { isPlainObject } from "../../lib/kwargs.js";
 import { RESOLVED } from "../../lib/resolved.js";
 import { RemoteError, StreamClosedError } from "./errors.js";
-import { parseExactJson } from "./exact-json.js";
+import { type ExactJson, parseExactJson } from "./exact-json.js";
 import { toRpcError } from "./fault.js";
 
 /**
@@ -120,8 +120,9 @@ interface Unacked {
   readonly seq: number;
   readonly sentAt: number;
   readonly timeout: number;
-  readonly resolve: (value?: unknown) => void;
-  readonly reject: (error: Error) => void;
+  /** Set by the stream's one Promise executor, right after the record is made. */
+  resolve: (value?: unknown) => void;
+  reject: (error: Error) => void;
   readonly recover: ((error: Error) => Promise<unknown>) | undefined;
 }
 
@@ -212,6 +213,14 @@ export class LinkStream {
     }
   };
   readonly #deliverMore = (): void => this.#deliverPart();
+  // One executor for every batch's Promise: it hands the resolving functions to the batch being sent (a
+  // closure per batch made a function and a context each time).
+  #sending: Unacked | undefined;
+  readonly #executor = (resolve: (value?: unknown) => void, reject: (error: Error) => void): void => {
+    const unacked = this.#sending as Unacked;
+    unacked.resolve = resolve;
+    unacked.reject = reject;
+  };
   readonly #checkAcks = (): void => {
     this.#ackTimer = undefined;
     const oldest = this.#unacked[0];
@@ -283,17 +292,24 @@ export class LinkStream {
   ): Promise<unknown> | undefined {
     if (this.#closed || this.#version !== 2) return undefined;
     const seq = this.#sent + 1;
-    // The acknowledgement due, if any, rides on the batch.
-    const head = this.#ackDue ? `${this.#ackFields()},"b":${seq}` : `{"b":${seq}`;
-    const frame = `${head},"e":${envelopesJson}}\n`;
+    // The acknowledgement due, if any, rides on the batch. One template per case: a head built apart was
+    // one more string (and cons) per frame.
+    const frame = !this.#ackDue
+      ? `{"b":${seq},"e":${envelopesJson}}\n`
+      : this.#refusals === undefined
+        ? `{"a":${this.#acknowledged},"b":${seq},"e":${envelopesJson}}\n`
+        : `${this.#ackFields()},"b":${seq},"e":${envelopesJson}}\n`;
     if (!fits(frame, this.#options.farMaxFrame)) return undefined;
     this.#sent = seq;
     if (this.#ackDue) this.#acknowledgementSent();
-    return new Promise<unknown>((resolve, reject) => {
-      this.#unacked.push({ seq, sentAt: performance.now(), timeout, resolve, reject, recover });
-      if (this.#ackTimer === undefined) this.#armAckTimer(timeout);
-      this.#write2(frame);
-    });
+    const unacked: Unacked = { seq, sentAt: performance.now(), timeout, resolve: unset, reject: unset, recover };
+    this.#sending = unacked;
+    const acknowledged = new Promise<unknown>(this.#executor);
+    this.#sending = undefined;
+    this.#unacked.push(unacked);
+    if (this.#ackTimer === undefined) this.#armAckTimer(timeout);
+    this.#write2(frame);
+    return acknowledged;
   }
 
   /** Sends a JSON-RPC request body; resolves to the decoded answer frame. Rejects when the stream closes first. */
@@ -335,13 +351,18 @@ export class LinkStream {
   }
 
   #take(text: string): void {
+    // The usual chunk: one whole frame. JSON.parse skips the newline as white space: no slice to take.
+    if (this.#partial === "" && text.indexOf("\n") === text.length - 1 && !this.#closed) {
+      this.#frame(text, text.length - 1);
+      return;
+    }
     let start = 0;
     for (let end = text.indexOf("\n"); end !== -1 && !this.#closed; end = text.indexOf("\n", start)) {
       const piece = text.slice(start, end);
       const frame = this.#partial === "" ? piece : this.#partial + piece;
       this.#partial = "";
       start = end + 1;
-      this.#frame(frame);
+      this.#frame(frame, frame.length);
     }
     if (this.#closed) return;
     this.#partial += text.slice(start);
@@ -349,15 +370,16 @@ export class LinkStream {
     if (this.#partial.length > this.#options.maxFrame) this.close(`a frame larger than ${this.#options.maxFrame} bytes`);
   }
 
-  #frame(text: string): void {
-    const trouble = this.#version === 2 ? this.#handle2(text) : this.#handle(text);
+  // `length`: of the frame without its newline, which `text` may end with.
+  #frame(text: string, length: number): void {
+    const trouble = this.#version === 2 ? this.#handle2(text, length) : this.#handle(text, length);
     if (trouble !== undefined) this.close(trouble);
   }
 
   // Version 2: takes one frame (an acknowledgement first, then a batch); returns why the stream must close.
-  #handle2(text: string): string | undefined {
-    if (!fits(text, this.#options.maxFrame)) return `a frame larger than ${this.#options.maxFrame} bytes`;
-    const parsed = parseExactJson(text);
+  #handle2(text: string, length: number): string | undefined {
+    if (!fits(text, this.#options.maxFrame + text.length - length)) return `a frame larger than ${this.#options.maxFrame} bytes`;
+    const parsed = parseFrame(text);
     if (!parsed.ok) return parsed.message.slice(0, 200);
     const frame = parsed.value;
     if (!isPlainObject(frame)) return "a frame that is not a JSON object";
@@ -514,11 +536,11 @@ export class LinkStream {
   }
 
   // Takes one frame; returns why the stream must close, if it must.
-  #handle(text: string): string | undefined {
-    if (!fits(text, this.#options.maxFrame)) {
+  #handle(text: string, length: number): string | undefined {
+    if (!fits(text, this.#options.maxFrame + text.length - length)) {
       return `a frame larger than ${this.#options.maxFrame} bytes`;
     }
-    const parsed = parseExactJson(text);
+    const parsed = parseFrame(text);
     if (!parsed.ok) return parsed.message.slice(0, 200);
     if (isRequest(parsed.value)) return this.#answerRequest(parsed.value);
     const waiting = this.#waiting.shift();
@@ -590,6 +612,9 @@ export class LinkStream {
   }
 }
 
+// What a batch's resolve and reject are until its Promise's executor has run (at once, in sendEncodedBatch).
+function unset(): void {}
+
 // A batch that was not acknowledged: rejected, or settled as its sender's recovery from the error.
 function failBatch(unacked: Unacked, error: Error): void {
   if (unacked.recover === undefined) {
@@ -629,6 +654,40 @@ function refusalsOf(r: unknown, sent: number): [number, number, WireError][] | u
     if (!Number.isSafeInteger(entry[0]) || entry[0] < 1 || entry[0] > sent || !isWireError(entry[2])) return undefined;
   }
   return r as [number, number, WireError][];
+}
+
+// Values nested deeper than this are not walked: the frame's text is scanned instead.
+const WALK_DEPTH = 64;
+
+/**
+ * `parseExactJson`'s verdict on a frame, sooner: JSON.parse, then a walk of the numbers it made. Only a
+ * number whose magnitude is 10^15 or more (an integer literal of 16 digits or more, whatever rounding did to
+ * it) or infinite (a literal that overflowed) can come from a literal that parsing changed; for a frame
+ * holding one (or nested deeper than the walk goes), or that JSON.parse refuses, `parseExactJson` decides,
+ * with the same messages. Its scan of the text for such literals cost about three times the walk.
+ */
+function parseFrame(text: string): ExactJson {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return parseExactJson(text);
+  }
+  return mayHoldInexact(value, 0) ? parseExactJson(text) : { ok: true, value };
+}
+
+function mayHoldInexact(value: unknown, depth: number): boolean {
+  if (typeof value === "number") return !(value < 1e15 && value > -1e15);
+  if (typeof value !== "object" || value === null) return false;
+  if (depth >= WALK_DEPTH) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (mayHoldInexact(value[i], depth + 1)) return true;
+    return false;
+  }
+  // JSON.parse makes plain objects with own enumerable properties only (a "__proto__" key included).
+  const object = value as Record<string, unknown>;
+  for (const key in object) if (mayHoldInexact(object[key], depth + 1)) return true;
+  return false;
 }
 
 // At most `limit` bytes in UTF-8; a text of up to limit / 3 UTF-16 units is, without counting.

@@ -20,7 +20,10 @@ describe("request/response on one bus", () => {
     bus.follow("calc:add", (m) => (m.args as number[]).reduce((a, b) => a + b, 0) + Number(m.kwargs.extra ?? 0));
     assert.equal(await bus.ask<number>("calc:add", 1, 2, kw({ extra: 10 })), 13);
     const answers = await bus.request("calc:add", 4, 5);
-    assert.deepEqual(answers.map((a) => (a.ok ? a.value : a.error)), [9]);
+    assert.deepEqual(
+      answers.map((a) => (a.ok ? a.value : a.error)),
+      [9],
+    );
     assert.equal(answers[0]?.bus, "solo");
     assert.equal(bus.pendingRequests, 0);
   });
@@ -43,7 +46,10 @@ describe("request/response on one bus", () => {
     assert.equal(failed.error.remoteName, "TypeError");
     assert.equal(failed.error.bus, "errs");
     assert.match(failed.error.message, /bad job/);
-    assert.deepEqual(answers.filter((a) => a.ok).map((a) => a.ok && a.value), ["done"]);
+    assert.deepEqual(
+      answers.filter((a) => a.ok).map((a) => a.ok && a.value),
+      ["done"],
+    );
     await assert.rejects(bus.ask("job:run"), (e: unknown) => e instanceof RemoteError && e.code === "REMOTE_ERROR");
   });
 
@@ -57,7 +63,10 @@ describe("request/response on one bus", () => {
       (e: unknown) => e,
     );
     assert.ok(error instanceof RequestTimeoutError, String(error));
-    assert.deepEqual(error.answers.map((a) => a.ok && a.value), ["quick"]);
+    assert.deepEqual(
+      error.answers.map((a) => a.ok && a.value),
+      ["quick"],
+    );
     assert.ok(Date.now() - started < 5_000);
     bus.close();
   });
@@ -95,6 +104,38 @@ describe("request/response on one bus", () => {
     await assert.rejects(bus.request("a:b"), RequestOverflowError);
     bus.close();
     await assert.rejects(first, /closed/);
+  });
+
+  // A within() kept and reused is checked once while its options stay the same (a stub keeps one): a
+  // change to them must still be seen, a bad one refused, and the same marker serve request, ask and talk.
+  it("a within() reused sees its options change: checked again, bad values refused, each method its own default count", async () => {
+    const bus = new Bus();
+    bus.follow("svc:slow", async () => {
+      await sleep(60);
+      return "late";
+    });
+    bus.follow("svc:echo", (m) => m.args);
+    const options: { timeout?: number; count?: number | "all"; signal?: AbortSignal } = { timeout: 1_000 };
+    const marker = within(options);
+    assert.equal(await bus.ask("svc:slow", marker), "late");
+    options.timeout = 10;
+    await assert.rejects(bus.ask("svc:slow", marker), RequestTimeoutError);
+    options.timeout = Number.NaN;
+    await assert.rejects(bus.ask("svc:slow", marker), /invalid timeout NaN/);
+    options.timeout = 200;
+    assert.deepEqual(await bus.ask("svc:echo", 1, kw({ a: 1 }), marker), [1]);
+    assert.equal((await bus.request("svc:echo", 2, marker)).length, 1);
+    bus.follow("svc:echo", (m) => m.args.length);
+    assert.deepEqual(await bus.ask("svc:echo", 3, marker), [3]);
+    assert.deepEqual(await bus.talk("svc:echo", "svc:echoed", 3, marker), [[3], 1], "talk: every answer within the timeout");
+    options.count = 2;
+    await assert.rejects(bus.ask("svc:echo", marker), /invalid count 2/);
+    const controller = new AbortController();
+    options.count = 1;
+    options.signal = controller.signal;
+    controller.abort();
+    await assert.rejects(bus.ask("svc:echo", marker), RequestAbortedError);
+    await assert.rejects(bus.ask("svc:echo", kw({ a: 1 }), 2, marker), /kw\(\) only as the last argument/);
   });
 
   it("talk() keeps its meaning, and with within() collects every answer", async () => {

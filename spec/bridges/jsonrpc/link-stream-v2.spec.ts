@@ -6,8 +6,8 @@ import { once } from "node:events";
 import { type IncomingHttpHeaders, type IncomingMessage, request } from "node:http";
 import { connect, createServer, type Socket } from "node:net";
 import { after, afterEach, before, describe, it } from "node:test";
-import { BridgeErrorCode, type BridgeServer, PeerLink, RemoteError, RpcFault, serve } from "../../../bridges/jsonrpc/index.js";
 import { StreamClosedError } from "../../../bridges/jsonrpc/errors.js";
+import { BridgeErrorCode, type BridgeServer, PeerLink, RemoteError, RpcFault, serve } from "../../../bridges/jsonrpc/index.js";
 import {
   DELIVERY_PART,
   type Deliverer,
@@ -82,7 +82,10 @@ interface Taken {
 }
 
 // A version 2 stream on one end of a fresh pair; what it delivers is recorded in `taken`.
-async function streamPair(results: (envelope: unknown) => unknown = () => 1): Promise<{
+async function streamPair(
+  results: (envelope: unknown) => unknown = () => 1,
+  maxFrame = 1024 * 1024,
+): Promise<{
   stream: LinkStream;
   raw: ReturnType<typeof frames>;
   socket: Socket;
@@ -94,7 +97,7 @@ async function streamPair(results: (envelope: unknown) => unknown = () => 1): Pr
   const refused: WireError[] = [];
   const stream = new LinkStream(mine, Buffer.alloc(0), {
     name: "spec stream",
-    maxFrame: 1024 * 1024,
+    maxFrame,
     farMaxFrame: 1024 * 1024,
     answer: () => null,
     version: 2,
@@ -144,7 +147,12 @@ describe("LinkStream, version 2 (numbered batches, acknowledged by number)", () 
       // Answers each envelope at once, the way a follower's answer leaves after the dispatch.
       take: (envelopes) => (start, end) => {
         void Promise.resolve().then(() =>
-          stream?.sendBatch(envelopes.slice(start, end).map((n) => ({ answer: n })), 5_000)?.catch(() => {}),
+          stream
+            ?.sendBatch(
+              envelopes.slice(start, end).map((n) => ({ answer: n })),
+              5_000,
+            )
+            ?.catch(() => {}),
         );
         return envelopes.slice(start, end).map(() => 1);
       },
@@ -272,6 +280,76 @@ describe("LinkStream, version 2 (numbered batches, acknowledged by number)", () 
     assert.equal(refusal.f[0], 2);
     assert.equal(refusal.f[1].code, BridgeErrorCode.LimitExceeded);
     stream.close();
+  });
+
+  // A chunk holding one whole frame is parsed with its newline (no slice): the bound must stay the frame's
+  // own size in UTF-8, whether it comes in one chunk or in pieces.
+  it("a frame of exactly maxFrame bytes is taken, one byte more closes the stream: in one chunk or in pieces, in UTF-8", async () => {
+    const frameOf = (bytes: number, char = "x"): string => {
+      const head = '{"b":1,"e":["';
+      const tail = '"]}';
+      const fill = bytes - head.length - tail.length;
+      return head + (char === "x" ? "x".repeat(fill) : `${char.repeat(Math.floor(fill / 2))}${fill % 2 === 1 ? "x" : ""}`) + tail;
+    };
+    for (const char of ["x", "é"]) {
+      for (const pieces of [1, 3]) {
+        for (const bytes of [200, 201]) {
+          const { stream, raw, socket, taken } = await streamPair(() => 1, 200);
+          const text = `${frameOf(bytes, char)}\n`;
+          assert.equal(Buffer.byteLength(text), bytes + 1);
+          const buffer = Buffer.from(text);
+          const size = Math.ceil(buffer.length / pieces);
+          for (let at = 0; at < buffer.length; at += size) {
+            socket.write(buffer.subarray(at, at + size));
+            await sleep(5);
+          }
+          const what = `${bytes} bytes of ${char} in ${pieces} piece(s)`;
+          if (bytes === 200) {
+            assert.deepEqual(await raw.next(), { a: 1 }, what);
+            assert.equal(taken.envelopes.length, 1, what);
+          } else {
+            await Promise.race([closed(stream), sleep(2_000)]);
+            assert.equal(stream.closed, true, what);
+            assert.deepEqual(taken.envelopes, [], what);
+          }
+          stream.close();
+        }
+      }
+    }
+  });
+
+  // Frames are parsed, then only the numbers parsing made are looked at (not the text): a number that
+  // parsing changed must still close the stream, wherever it is in the frame; exact ones near the bound
+  // must still go through.
+  it("a frame holding a number JSON.parse would change closes the stream, wherever it is; exact numbers near it are taken", async () => {
+    const inexact = [
+      '{"b":1,"e":[{"args":[9007199254740993]}]}',
+      '{"b":1,"e":[{"kwargs":{"deep":[[{"n":-12345678901234567}]]}}]}',
+      '{"b":1,"e":[{"args":[1e400]}]}',
+      '{"b":1,"e":[{"args":[-1.5e999]}]}',
+      '{"a":0,"b":1,"e":[{"__proto__":{"n":99999999999999999999}}]}',
+      `{"b":1,"e":[${"[".repeat(100)}123456789012345678${"]".repeat(100)}]}`,
+    ];
+    for (const frame of inexact) {
+      const { stream, raw, taken } = await streamPair();
+      raw.write(frame);
+      await Promise.race([closed(stream), sleep(2_000)]);
+      assert.equal(stream.closed, true, `closed by ${frame.slice(0, 60)}`);
+      assert.deepEqual(taken.envelopes, [], `nothing of ${frame.slice(0, 60)} delivered`);
+    }
+    const exact = [
+      '{"b":1,"e":[{"args":[9007199254740992,999999999999999,-999999999999999,1e15,1.5e300,-0,0.1]}]}',
+      `{"b":1,"e":[${"[".repeat(100)}1${"]".repeat(100)}]}`,
+      '{"b":1,"e":[{"id":"x:y","messageId":"a/12345678901234567890","args":["1e999"]}]}',
+    ];
+    for (const frame of exact) {
+      const { stream, raw, taken } = await streamPair();
+      raw.write(frame);
+      assert.deepEqual(await raw.next(), { a: 1 }, frame.slice(0, 60));
+      assert.deepEqual(taken.envelopes, (JSON.parse(frame) as { e: unknown[] }).e);
+      assert.equal(stream.closed, false);
+      stream.close();
+    }
   });
 });
 
