@@ -1,6 +1,6 @@
-import { parseIdentifier } from "../lib/identifier.js";
 import { isPlainObject, NO_KWARGS } from "../lib/kwargs.js";
-import { type Message, rebuiltMessage, wireTextOf } from "../lib/message.js";
+import { parseIdentifier } from "../lib/identifier.js";
+import { type Message, rebuiltMessage } from "../lib/message.js";
 import { InvalidEnvelopeError } from "./errors.js";
 
 /**
@@ -60,63 +60,10 @@ export function toEnvelope(message: Message): Envelope {
   return envelope;
 }
 
-// Gives a plain object private fields: a derived class's fields land on whatever its base constructor
-// returns. The envelope stays a plain object (JSON.stringify, deepEqual and isPlainObject see no change);
-// a WeakMap would cost ~160 ns a message against ~15.
-class Returns {
-  constructor(object: object) {
-    // biome-ignore lint/correctness/noConstructorReturn: the point, see above
-    return object;
-  }
-}
-
-// The wire text of a message (its envelope's JSON) on the envelope built from it, with the message:
-// envelopesJson takes the text only while every field of the envelope is still the message's.
-class WireText extends Returns {
-  readonly #message: Message;
-  readonly #text: string;
-
-  constructor(envelope: Envelope, message: Message, text: string) {
-    super(envelope);
-    this.#message = message;
-    this.#text = text;
-  }
-
-  static of(e: Envelope): string | undefined {
-    if (!(#text in e)) return undefined;
-    const stamped = e as unknown as WireText;
-    const m = stamped.#message;
-    return e.id === m.id &&
-      e.args === m.args &&
-      e.kwargs === m.kwargs &&
-      e.messageId === m.messageId &&
-      e.timestamp === m.timestamp &&
-      e.hops === m.hops &&
-      e.replyTo === m.replyTo &&
-      e.inReplyTo === m.inReplyTo &&
-      e.to === m.to &&
-      e.v === 1
-      ? stamped.#text
-      : undefined;
-  }
-}
-
-/**
- * `toEnvelope`, carrying the wire text a link kept for the message (see `unsendableWriting` in
- * bridges/sendable.ts) so that `envelopesJson` does not write it again.
- */
-export function toWireEnvelope(message: Message): Envelope {
-  const envelope = toEnvelope(message);
-  const text = wireTextOf(message);
-  if (text !== undefined) new WireText(envelope, message, text);
-  return envelope;
-}
-
 /**
  * `JSON.stringify(envelopes)` for envelopes as `toEnvelope` builds them (the same text), written field by
  * field: the fields a bus repeats from message to message (identifier, hops, reply identifier, asker,
- * empty kwargs) are written once and reused, the rest with JSON.stringify. An envelope a link built
- * (`toWireEnvelope`) brings its text, written when the message was queued. Every batch a link sends over
+ * empty kwargs) are written once and reused, the rest with JSON.stringify. Every batch a link sends over
  * a stream passes here.
  */
 export function envelopesJson(envelopes: readonly Envelope[]): string {
@@ -124,11 +71,6 @@ export function envelopesJson(envelopes: readonly Envelope[]): string {
   for (let i = 0; i < envelopes.length; i++) {
     const e = envelopes[i] as Envelope;
     if (i > 0) json += ",";
-    const wire = WireText.of(e);
-    if (wire !== undefined) {
-      json += wire;
-      continue;
-    }
     // A toJSON of args or kwargs themselves is called with its key, and may drop the field (undefined):
     // JSON.stringify writes such an envelope as it alone can.
     if (hasToJson(e.args) || hasToJson(e.kwargs)) {
@@ -136,35 +78,13 @@ export function envelopesJson(envelopes: readonly Envelope[]): string {
       continue;
     }
     const kwargs = e.kwargs === NO_KWARGS ? "{}" : JSON.stringify(e.kwargs);
-    json += envelopeJson(e, JSON.stringify(e.args), kwargs);
+    json += `{"v":1,"id":${ids.json(e.id)},"args":${JSON.stringify(e.args)},"kwargs":${kwargs},"messageId":${JSON.stringify(e.messageId)},"timestamp":${jsonNumber(e.timestamp)},"hops":${hopsJson(e.hops)}`;
+    if (e.replyTo !== undefined) json += `,"replyTo":${replyTos.json(e.replyTo)}`;
+    if (e.inReplyTo !== undefined) json += `,"inReplyTo":${JSON.stringify(e.inReplyTo)}`;
+    if (e.to !== undefined) json += `,"to":${tos.json(e.to)}`;
+    json += "}";
   }
   return `${json}]`;
-}
-
-/**
- * The JSON of `e` (an envelope as `toEnvelope` builds it, whose args and kwargs have no toJSON of their
- * own), given those of its args and kwargs.
- */
-export function envelopeJson(
-  e: Pick<Message, "id" | "messageId" | "timestamp" | "hops" | "replyTo" | "inReplyTo" | "to">,
-  argsJson: string,
-  kwargsJson: string,
-): string {
-  let json = `{"v":1,"id":${ids.json(e.id)},"args":${argsJson},"kwargs":${kwargsJson},"messageId":${stringJson(e.messageId)},"timestamp":${jsonNumber(e.timestamp)},"hops":${hopsJson(e.hops)}`;
-  if (e.replyTo !== undefined) json += `,"replyTo":${replyTos.json(e.replyTo)}`;
-  if (e.inReplyTo !== undefined) json += `,"inReplyTo":${stringJson(e.inReplyTo)}`;
-  if (e.to !== undefined) json += `,"to":${tos.json(e.to)}`;
-  return `${json}}`;
-}
-
-// Characters JSON.stringify writes escaped (surrogates: a lone one is escaped; any sends it the slow way).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-// JSON.stringify of a string, without its call (and the copy it makes) for one that needs no escape:
-// messageIds are mostly `<bus id>/<number>`.
-function stringJson(text: string): string {
-  return ESCAPED.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 // The JSON of the last string it was asked for, kept (a string's JSON depends on its text only).
@@ -198,8 +118,7 @@ function hopsJson(hops: readonly string[]): string {
   return json;
 }
 
-/** Whether JSON.stringify would call a `toJSON` of `value` itself. */
-export function hasToJson(value: object): boolean {
+function hasToJson(value: object): boolean {
   return typeof (value as { toJSON?: unknown }).toJSON === "function";
 }
 
@@ -273,22 +192,19 @@ function isCleanJson(value: unknown, depth: number): boolean {
 
 // Walks an unclean value again, naming the first offending place in the error.
 function locateUncleanJson(value: unknown, path: string, depth: number): void {
-  if (depth > ENVELOPE_LIMITS.depth)
-    throw new InvalidEnvelopeError(path, "(nested too deep)", `at most ${ENVELOPE_LIMITS.depth} levels`);
+  if (depth > ENVELOPE_LIMITS.depth) throw new InvalidEnvelopeError(path, "(nested too deep)", `at most ${ENVELOPE_LIMITS.depth} levels`);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new InvalidEnvelopeError(path, value, "a finite number (JSON carries no NaN or Infinity)");
     return;
   }
-  if (typeof value === "bigint")
-    throw new InvalidEnvelopeError(path, value, "a JSON value (JSON carries no BigInt: send it as a string)");
+  if (typeof value === "bigint") throw new InvalidEnvelopeError(path, value, "a JSON value (JSON carries no BigInt: send it as a string)");
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) locateUncleanJson(value[i], `${path}[${i}]`, depth + 1);
     return;
   }
   if (typeof value !== "object" || value === null) return;
   const bad = prototypeKey(value);
-  if (bad !== undefined)
-    throw new InvalidEnvelopeError(`${path}.${bad}`, bad, "no __proto__ key, and no constructor holding a prototype key");
+  if (bad !== undefined) throw new InvalidEnvelopeError(`${path}.${bad}`, bad, "no __proto__ key, and no constructor holding a prototype key");
   for (const key of Object.keys(value)) locateUncleanJson((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
 }
 

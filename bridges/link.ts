@@ -7,11 +7,11 @@ import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, 
 import { createMessage, type Message } from "../lib/message.js";
 import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
 import { RESOLVED } from "../lib/resolved.js";
-import { type Envelope, fromEnvelope, toWireEnvelope } from "./envelope.js";
+import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
 import { LinkDownError, LinkOverflowError, LinkUndeliveredError, UnsendableMessageError } from "./errors.js";
 import { type LinkTable, linkTableOf, NEIGHBOURS_LIMIT, type Neighbour, type RoutedLink } from "./link-table.js";
 import { SchemaGate } from "./schema-check.js";
-import { unsendableWriting } from "./sendable.js";
+import { unsendable } from "./sendable.js";
 
 /** Options every link takes. */
 export interface LinkOptions {
@@ -505,9 +505,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
 
   #enqueue(message: Message): void {
     // What JSON cannot carry exactly is reported and not sent (a BigInt would make every retry of its
-    // batch throw, holding up everything behind it). The check writes the message's JSON, once for
-    // every link that sends it.
-    const why = unsendableWriting(message);
+    // batch throw, holding up everything behind it).
+    const why = unsendable(message);
     if (why !== undefined) {
       this.stats.dropped++;
       this.#report(new UnsendableMessageError(this.name, message, why));
@@ -562,10 +561,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     }
     const announcement = this.#announcement;
     this.#announced = announcement;
-    const inflight = this.#inflight;
-    const batch: Envelope[] = [];
-    if (announcement !== undefined) batch.push(toWireEnvelope(announcement));
-    for (let i = 0; i < inflight.length; i++) batch.push(toWireEnvelope(inflight[i] as Message));
+    const batch = this.#inflight.map(toEnvelope);
+    if (announcement !== undefined) batch.unshift(toEnvelope(announcement));
     let sent: Promise<unknown>;
     try {
       sent = this.transmit(batch);

@@ -1,6 +1,6 @@
-import { coarseNow } from "./coarse-clock.js";
 import { InvalidArgumentError } from "./errors.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
+import { coarseNow } from "./coarse-clock.js";
 import { isPlainObject, NO_KWARGS } from "./kwargs.js";
 
 /**
@@ -63,8 +63,6 @@ class FrozenMessage implements Message {
   #args: readonly unknown[];
   // A number until first read: the sequence number the origin bus (hops[0]) gave it.
   #messageId: string | number;
-  // What a link wrote of it (see keepWireText): written once however many links send it, or resend it.
-  #wire: string | undefined;
 
   constructor(
     identifier: Pick<Identifier, "id" | "name" | "action">,
@@ -85,7 +83,6 @@ class FrozenMessage implements Message {
     this.hops = hops;
     this.#args = args;
     this.#messageId = messageId;
-    this.#wire = undefined;
     if (replyTo !== undefined) (this as { replyTo?: string }).replyTo = replyTo;
     if (inReplyTo !== undefined) (this as { inReplyTo?: string }).inReplyTo = inReplyTo;
     if (to !== undefined) (this as { to?: string }).to = to;
@@ -95,14 +92,6 @@ class FrozenMessage implements Message {
   /** The args as held, frozen or not yet (both messages then share the one array, frozen on first read). */
   static argsOf(message: FrozenMessage): readonly unknown[] {
     return message.#args;
-  }
-
-  static wireOf(message: FrozenMessage): string | undefined {
-    return message.#wire;
-  }
-
-  static keepWire(message: FrozenMessage, text: string): void {
-    message.#wire = text;
   }
 
   get args(): readonly unknown[] {
@@ -150,17 +139,7 @@ export function createMessage(init: MessageInit): Message {
   if (typeof init.messageId !== "string" || init.messageId.length === 0) {
     throw new InvalidArgumentError("messageId", init.messageId, "a non-empty string");
   }
-  return rebuiltMessage(
-    parsed,
-    args,
-    kwargs,
-    init.messageId,
-    init.timestamp ?? Date.now(),
-    init.hops,
-    init.replyTo,
-    init.inReplyTo,
-    init.to,
-  );
+  return rebuiltMessage(parsed, args, kwargs, init.messageId, init.timestamp ?? Date.now(), init.hops, init.replyTo, init.inReplyTo, init.to);
 }
 
 /**
@@ -226,19 +205,6 @@ export function newMessage(
   to?: string,
 ): Message {
   return new FrozenMessage(identifier, args, kwargs, coarseNow(), hops, seq, replyTo, inReplyTo, to);
-}
-
-/**
- * The text a link wrote for this message (its envelope's JSON: see bridges/sendable.ts), or undefined.
- * A message never changes, so one sent over several links, or resent, is written once.
- */
-export function wireTextOf(message: Message): string | undefined {
-  return message instanceof FrozenMessage ? FrozenMessage.wireOf(message) : undefined;
-}
-
-/** Keeps `text` as the message's wire text (a message that is not this module's keeps nothing). */
-export function keepWireText(message: Message, text: string): void {
-  if (message instanceof FrozenMessage) FrozenMessage.keepWire(message, text);
 }
 
 /** The same message, recorded as having passed through one more bus. */
