@@ -1,5 +1,5 @@
-import { isPlainObject, NO_KWARGS } from "../lib/kwargs.js";
 import { parseIdentifier } from "../lib/identifier.js";
+import { isPlainObject, NO_KWARGS } from "../lib/kwargs.js";
 import { type Message, rebuiltMessage } from "../lib/message.js";
 import { InvalidEnvelopeError } from "./errors.js";
 
@@ -77,32 +77,65 @@ export function envelopesJson(envelopes: readonly Envelope[]): string {
       json += JSON.stringify(e);
       continue;
     }
-    const kwargs = e.kwargs === NO_KWARGS ? "{}" : JSON.stringify(e.kwargs);
-    json += `{"v":1,"id":${ids.json(e.id)},"args":${JSON.stringify(e.args)},"kwargs":${kwargs},"messageId":${JSON.stringify(e.messageId)},"timestamp":${jsonNumber(e.timestamp)},"hops":${hopsJson(e.hops)}`;
-    if (e.replyTo !== undefined) json += `,"replyTo":${replyTos.json(e.replyTo)}`;
+    // Few, long pieces: each `+=` is a rope node (32 bytes), and the pieces that repeat from message to
+    // message (identifier, timestamp and hops) are kept whole.
+    json += heads.json(e.id);
+    json += JSON.stringify(e.args);
+    json += e.kwargs === NO_KWARGS ? ',"kwargs":{},"messageId":' : `,"kwargs":${JSON.stringify(e.kwargs)},"messageId":`;
+    json += JSON.stringify(e.messageId);
+    if (e.replyTo === undefined && e.inReplyTo === undefined && e.to === undefined) {
+      json += tailJson(e.timestamp, e.hops, true);
+      continue;
+    }
+    json += tailJson(e.timestamp, e.hops, false);
+    if (e.replyTo !== undefined) json += replyTos.json(e.replyTo);
     if (e.inReplyTo !== undefined) json += `,"inReplyTo":${JSON.stringify(e.inReplyTo)}`;
-    if (e.to !== undefined) json += `,"to":${tos.json(e.to)}`;
+    if (e.to !== undefined) json += tos.json(e.to);
     json += "}";
   }
   return `${json}]`;
 }
 
-// The JSON of the last string it was asked for, kept (a string's JSON depends on its text only).
+// The JSON of the last string it was asked for, between a fixed text before and after, kept (a string's
+// JSON depends on its text only).
 class LastStringJson {
   #text: string | undefined;
   #json = "";
 
+  constructor(
+    private readonly before: string,
+    private readonly after: string,
+  ) {}
+
   json(text: string): string {
     if (text !== this.#text) {
-      this.#json = JSON.stringify(text);
+      this.#json = `${this.before}${JSON.stringify(text)}${this.after}`;
       this.#text = text;
     }
     return this.#json;
   }
 }
-const ids = new LastStringJson();
-const replyTos = new LastStringJson();
-const tos = new LastStringJson();
+const heads = new LastStringJson('{"v":1,"id":', ',"args":');
+const replyTos = new LastStringJson(',"replyTo":', "");
+const tos = new LastStringJson(',"to":', "");
+
+// `,"timestamp":…,"hops":…` and the envelope's closing brace (`closed`), kept for the last timestamp and
+// frozen hops array: a bus's messages of the same millisecond share both.
+let lastTimestamp = Number.NaN;
+let lastTailHops: readonly string[] | undefined;
+let lastTail = "";
+let lastTailClosed = "";
+function tailJson(timestamp: number, hops: readonly string[], closed: boolean): string {
+  if (timestamp !== lastTimestamp || hops !== lastTailHops) {
+    const tail = `,"timestamp":${jsonNumber(timestamp)},"hops":${hopsJson(hops)}`;
+    if (!Object.isFrozen(hops)) return closed ? `${tail}}` : tail;
+    lastTimestamp = timestamp;
+    lastTailHops = hops;
+    lastTail = tail;
+    lastTailClosed = `${tail}}`;
+  }
+  return closed ? lastTailClosed : lastTail;
+}
 
 // A frozen hops array cannot change: its JSON is kept by identity (a bus sends every message it makes
 // with the same one). Others are written afresh.
@@ -192,19 +225,22 @@ function isCleanJson(value: unknown, depth: number): boolean {
 
 // Walks an unclean value again, naming the first offending place in the error.
 function locateUncleanJson(value: unknown, path: string, depth: number): void {
-  if (depth > ENVELOPE_LIMITS.depth) throw new InvalidEnvelopeError(path, "(nested too deep)", `at most ${ENVELOPE_LIMITS.depth} levels`);
+  if (depth > ENVELOPE_LIMITS.depth)
+    throw new InvalidEnvelopeError(path, "(nested too deep)", `at most ${ENVELOPE_LIMITS.depth} levels`);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new InvalidEnvelopeError(path, value, "a finite number (JSON carries no NaN or Infinity)");
     return;
   }
-  if (typeof value === "bigint") throw new InvalidEnvelopeError(path, value, "a JSON value (JSON carries no BigInt: send it as a string)");
+  if (typeof value === "bigint")
+    throw new InvalidEnvelopeError(path, value, "a JSON value (JSON carries no BigInt: send it as a string)");
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) locateUncleanJson(value[i], `${path}[${i}]`, depth + 1);
     return;
   }
   if (typeof value !== "object" || value === null) return;
   const bad = prototypeKey(value);
-  if (bad !== undefined) throw new InvalidEnvelopeError(`${path}.${bad}`, bad, "no __proto__ key, and no constructor holding a prototype key");
+  if (bad !== undefined)
+    throw new InvalidEnvelopeError(`${path}.${bad}`, bad, "no __proto__ key, and no constructor holding a prototype key");
   for (const key of Object.keys(value)) locateUncleanJson((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
 }
 
