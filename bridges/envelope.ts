@@ -96,11 +96,14 @@ export function envelopesJson(envelopes: readonly Envelope[]): string {
   return `${json}]`;
 }
 
-// The JSON of the last string it was asked for, between a fixed text before and after, kept (a string's
-// JSON depends on its text only).
+// The JSON of the last two strings it was asked for, between a fixed text before and after, kept (a
+// string's JSON depends on its text only). Two: a process that both asks and answers, or relays, sends
+// two identifiers in turn.
 class LastStringJson {
   #text: string | undefined;
   #json = "";
+  #otherText: string | undefined;
+  #otherJson = "";
 
   constructor(
     private readonly before: string,
@@ -108,47 +111,52 @@ class LastStringJson {
   ) {}
 
   json(text: string): string {
-    if (text !== this.#text) {
-      this.#json = `${this.before}${JSON.stringify(text)}${this.after}`;
-      this.#text = text;
+    if (text === this.#text) return this.#json;
+    if (text !== this.#otherText) {
+      this.#otherText = text;
+      this.#otherJson = `${this.before}${JSON.stringify(text)}${this.after}`;
     }
-    return this.#json;
+    // The one just used becomes the first tried.
+    const json = this.#otherJson;
+    this.#otherText = this.#text;
+    this.#otherJson = this.#json;
+    this.#text = text;
+    this.#json = json;
+    return json;
   }
 }
 const heads = new LastStringJson('{"v":1,"id":', ',"args":');
 const replyTos = new LastStringJson(',"replyTo":', "");
 const tos = new LastStringJson(',"to":', "");
 
-// `,"timestamp":…,"hops":…` and the envelope's closing brace (`closed`), kept for the last timestamp and
-// frozen hops array: a bus's messages of the same millisecond share both.
-let lastTimestamp = Number.NaN;
-let lastTailHops: readonly string[] | undefined;
-let lastTail = "";
-let lastTailClosed = "";
-function tailJson(timestamp: number, hops: readonly string[], closed: boolean): string {
-  if (timestamp !== lastTimestamp || hops !== lastTailHops) {
-    const tail = `,"timestamp":${jsonNumber(timestamp)},"hops":${hopsJson(hops)}`;
-    if (!Object.isFrozen(hops)) return closed ? `${tail}}` : tail;
-    lastTimestamp = timestamp;
-    lastTailHops = hops;
-    lastTail = tail;
-    lastTailClosed = `${tail}}`;
-  }
-  return closed ? lastTailClosed : lastTail;
+// `,"timestamp":…,"hops":…` with and without the envelope's closing brace, kept for the last two pairs
+// of a timestamp and a frozen hops array (a bus's messages of the same millisecond share both; two: a
+// process that asks and answers, or relays, sends two hops arrays in turn). A frozen array cannot
+// change: it is known by identity. Others are written afresh.
+interface Tail {
+  timestamp: number;
+  hops: readonly string[] | undefined;
+  open: string;
+  closed: string;
 }
-
-// A frozen hops array cannot change: its JSON is kept by identity (a bus sends every message it makes
-// with the same one). Others are written afresh.
-let lastHops: readonly string[] | undefined;
-let lastHopsJson = "";
-function hopsJson(hops: readonly string[]): string {
-  if (hops === lastHops) return lastHopsJson;
-  const json = JSON.stringify(hops);
-  if (Object.isFrozen(hops)) {
-    lastHops = hops;
-    lastHopsJson = json;
+let tail: Tail = { timestamp: Number.NaN, hops: undefined, open: "", closed: "" };
+let otherTail: Tail = { timestamp: Number.NaN, hops: undefined, open: "", closed: "" };
+function tailJson(timestamp: number, hops: readonly string[], closed: boolean): string {
+  if (timestamp !== tail.timestamp || hops !== tail.hops) {
+    if (timestamp !== otherTail.timestamp || hops !== otherTail.hops) {
+      const open = `,"timestamp":${jsonNumber(timestamp)},"hops":${JSON.stringify(hops)}`;
+      if (!Object.isFrozen(hops)) return closed ? `${open}}` : open;
+      // The older entry is rewritten in place: no object a message.
+      otherTail.timestamp = timestamp;
+      otherTail.hops = hops;
+      otherTail.open = open;
+      otherTail.closed = `${open}}`;
+    }
+    const used = otherTail;
+    otherTail = tail;
+    tail = used;
   }
-  return json;
+  return closed ? tail.closed : tail.open;
 }
 
 function hasToJson(value: object): boolean {
