@@ -219,16 +219,28 @@ function isCleanJson(value: unknown, depth: number): boolean {
   if (depth > ENVELOPE_LIMITS.depth) return false;
   if (typeof value !== "object") return typeof value !== "bigint" && (typeof value !== "number" || Number.isFinite(value));
   if (value === null) return true;
+  const inner = depth + 1;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!isCleanJson(value[i], depth + 1)) return false;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (!isCleanLeaf(item, inner) && !isCleanJson(item, inner)) return false;
+    }
     return true;
   }
   if (prototypeKey(value) !== undefined) return false;
   // for-in, not Object.keys: no array per object (the own keys are the same: inherited ones are skipped).
   for (const key in value) {
-    if (Object.hasOwn(value, key) && !isCleanJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+    if (!Object.hasOwn(value, key)) continue;
+    const item = (value as Record<string, unknown>)[key];
+    if (!isCleanLeaf(item, inner) && !isCleanJson(item, inner)) return false;
   }
   return true;
+}
+
+// A string or finite number within the depth limit: the common leaves, passed without a recursive call
+// (~30 % of the walk of the bench's payload). False only means "not known clean here".
+function isCleanLeaf(item: unknown, depth: number): boolean {
+  return depth <= ENVELOPE_LIMITS.depth && (typeof item === "string" || (typeof item === "number" && Number.isFinite(item)));
 }
 
 // Walks an unclean value again, naming the first offending place in the error.
