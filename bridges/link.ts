@@ -108,7 +108,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // this at the cost of two hash look-ups per message.)
   #arriving: string | undefined;
   readonly #schemas: SchemaGate;
-  #inflight: Message[] = [];
+  #inflight: readonly Message[] = NONE;
   #scheduled = false;
   // A batch is with the transport, or the loop waits out a retry backoff; `#idle` hears when it stops.
   #running = false;
@@ -462,7 +462,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#closed = true;
     this.#announcement = undefined;
     const undelivered = [...this.#inflight, ...this.#pending.drain()];
-    this.#inflight = [];
+    this.#inflight = NONE;
     await this.closeTransport();
     if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
     return { undelivered };
@@ -554,16 +554,16 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return;
     }
     this.#running = true;
-    if (this.#inflight.length === 0) {
-      for (let next = this.#pending.shift(); next !== undefined; next = this.#pending.shift()) {
-        this.#inflight.push(next);
-        if (this.#inflight.length >= this.#maxBatch) break;
-      }
-    }
+    // Arrays of the batch's size: a round trip at one request in flight sends batches of one, and an
+    // array grown by push takes room for 16.
+    if (this.#inflight.length === 0) this.#inflight = takeUpTo(this.#pending, this.#maxBatch);
+    const inflight = this.#inflight;
     const announcement = this.#announcement;
     this.#announced = announcement;
-    const batch = this.#inflight.map(toEnvelope);
-    if (announcement !== undefined) batch.unshift(toEnvelope(announcement));
+    const first = announcement === undefined ? 0 : 1;
+    const batch = sized<Envelope>(inflight.length + first);
+    if (announcement !== undefined) batch[0] = toEnvelope(announcement);
+    for (let i = 0; i < inflight.length; i++) batch[first + i] = toEnvelope(inflight[i] as Message);
     let sent: Promise<unknown>;
     try {
       sent = this.transmit(batch);
@@ -577,7 +577,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (this.#announcement === this.#announced) this.#announcement = undefined;
     this.#announced = undefined;
     this.stats.sent += this.#inflight.length;
-    this.#inflight = [];
+    this.#inflight = NONE;
     this.#delay = this.#retry.initial;
     if (this.#down) {
       this.#down = false;
@@ -644,6 +644,23 @@ function matchesFilter(filter: Identifier, message: Message): boolean {
 function matchesAny(filters: readonly Identifier[], message: Message): boolean {
   for (let i = 0; i < filters.length; i++) if (matchesFilter(filters[i] as Identifier, message)) return true;
   return false;
+}
+
+// No batch in flight.
+const NONE: readonly Message[] = Object.freeze([]);
+
+// An array of `length` slots, all to be filled by the caller in order. Large ones grow as they are
+// filled instead (V8 makes a very long preallocated array sparse).
+function sized<T>(length: number): T[] {
+  return length <= 1024 ? new Array<T>(length) : [];
+}
+
+// The next `most` items of `fifo` (fewer if it holds fewer), oldest first.
+function takeUpTo<T>(fifo: Fifo<T>, most: number): T[] {
+  const n = Math.min(fifo.length, most);
+  const taken = sized<T>(n);
+  for (let i = 0; i < n; i++) taken[i] = fifo.shift() as T;
+  return taken;
 }
 
 function positiveInteger(name: string, value: number): number {

@@ -1,6 +1,6 @@
+import { coarseNow } from "./coarse-clock.js";
 import { InvalidArgumentError } from "./errors.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
-import { coarseNow } from "./coarse-clock.js";
 import { isPlainObject, NO_KWARGS } from "./kwargs.js";
 
 /**
@@ -99,7 +99,7 @@ class FrozenMessage implements Message {
   }
 
   get messageId(): string {
-    if (typeof this.#messageId === "number") this.#messageId = `${this.hops[0]}/${decimal(this.#messageId)}`;
+    if (typeof this.#messageId === "number") this.#messageId = messageIdOf(this.hops[0] as string, this.#messageId);
     return this.#messageId;
   }
 
@@ -139,7 +139,17 @@ export function createMessage(init: MessageInit): Message {
   if (typeof init.messageId !== "string" || init.messageId.length === 0) {
     throw new InvalidArgumentError("messageId", init.messageId, "a non-empty string");
   }
-  return rebuiltMessage(parsed, args, kwargs, init.messageId, init.timestamp ?? Date.now(), init.hops, init.replyTo, init.inReplyTo, init.to);
+  return rebuiltMessage(
+    parsed,
+    args,
+    kwargs,
+    init.messageId,
+    init.timestamp ?? Date.now(),
+    init.hops,
+    init.replyTo,
+    init.inReplyTo,
+    init.to,
+  );
 }
 
 /**
@@ -172,14 +182,24 @@ export function rebuiltMessage(
   );
 }
 
-// `String(n)` for a sequence number. Numbers start at a random point below 2^40, past what V8 keeps as
-// small integers: their own conversion took ~200 ns (a double printed digit by digit), two halves
-// that are small integers ~50 ns.
-function decimal(n: number): string {
-  if (n < 1e9) return `${n}`;
+// `${origin}/${n}` for a sequence number. Numbers start at a random point below 2^40, past what V8 keeps
+// as small integers: their own conversion took ~200 ns (a double printed digit by digit), two halves
+// that are small integers ~50 ns. `${origin}/${high}` (the digits above the last nine change once in
+// 10^9 messages) is kept: a messageId is then a string of nine digits and one rope node, rather than
+// four strings and three nodes (~70 bytes less a message a link sends).
+let lastOrigin: string | undefined;
+let lastHigh = -1;
+let lastPrefix = "";
+function messageIdOf(origin: string, n: number): string {
+  if (n < 1e9) return `${origin}/${n}`;
   const high = Math.floor(n / 1e9);
+  if (origin !== lastOrigin || high !== lastHigh) {
+    lastPrefix = `${origin}/${high}`;
+    lastOrigin = origin;
+    lastHigh = high;
+  }
   const low = `${n - high * 1e9}`;
-  return `${high}${ZEROS.slice(low.length)}${low}`;
+  return low.length === 9 ? `${lastPrefix}${low}` : `${lastPrefix}${ZEROS.slice(low.length)}${low}`;
 }
 const ZEROS = "000000000";
 
@@ -215,10 +235,21 @@ export function withHop(message: Message, busId: string): Message {
     message instanceof FrozenMessage ? FrozenMessage.argsOf(message) : message.args,
     message.kwargs,
     message.timestamp,
-    Object.freeze([...message.hops, busId]),
+    hopsWith(message.hops, busId),
     message.messageId,
     message.replyTo,
     message.inReplyTo,
     message.to,
   );
+}
+
+// `Object.freeze([...hops, busId])` without the spread, whose iteration and over-allocated array cost
+// ~140 ns and ~200 bytes a received message, against ~50 ns and ~65 bytes.
+function hopsWith(hops: readonly string[], busId: string): readonly string[] {
+  const n = hops.length;
+  if (n === 1) return Object.freeze([hops[0] as string, busId]);
+  const copy = new Array<string>(n + 1);
+  for (let i = 0; i < n; i++) copy[i] = hops[i] as string;
+  copy[n] = busId;
+  return Object.freeze(copy);
 }

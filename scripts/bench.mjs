@@ -6,7 +6,7 @@ import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const wanted = process.argv.slice(2);
-const order = ["dispatch", "bridge", "redis", "zeromq"];
+const order = ["dispatch", "bridge", "link-path", "redis", "zeromq"];
 const benches = readdirSync(join(root, "bench"))
   // measure.ts is the shared timing helper, not a benchmark.
   .filter((file) => file.endsWith(".ts") && file !== "measure.ts")

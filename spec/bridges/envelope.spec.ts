@@ -16,26 +16,48 @@ const valid = (): Record<string, unknown> => ({
 
 describe("envelope", () => {
   it("round-trips a message through JSON", () => {
-    const message = createMessage({ identifier: "a:b", args: [1, [2]], kwargs: { k: "v" }, messageId: "m1", hops: ["x"], replyTo: "r:s" });
+    const message = createMessage({
+      identifier: "a:b",
+      args: [1, [2]],
+      kwargs: { k: "v" },
+      messageId: "m1",
+      hops: ["x"],
+      replyTo: "r:s",
+    });
     const back = fromEnvelope(JSON.parse(JSON.stringify(toEnvelope(message))));
     assert.deepEqual(back.toJSON(), message.toJSON());
   });
 
   it("writes a batch of envelopes as JSON.stringify does, escapes, optional fields and odd numbers included", () => {
     const messages = [
-      createMessage({ identifier: "a:b", args: [1, [2], null, "x"], kwargs: { k: "v" }, messageId: "m1", hops: ["x"], replyTo: "r:s" }),
+      createMessage({
+        identifier: "a:b",
+        args: [1, [2], null, "x"],
+        kwargs: { k: "v" },
+        messageId: "m1",
+        hops: ["x"],
+        replyTo: "r:s",
+      }),
       createMessage({
         identifier: 'q"uote\\:ünï',
         args: ['"\\\n\u0000\u2028\ud800 é 😀', { toJSON: () => "custom" }, undefined, -0, 1e21, 5e-324],
-        kwargs: { "ke\"y": [{ deep: ["\t"] }], gone: undefined },
-        messageId: "b\"us/1",
+        kwargs: { 'ke"y': [{ deep: ["\t"] }], gone: undefined },
+        messageId: 'b"us/1',
         timestamp: 1_700_000_000_123,
-        hops: ["b\"us", "é"],
+        hops: ['b"us', "é"],
         inReplyTo: "r/1",
         to: "asker\n",
       }),
       createMessage({ identifier: "c:d", messageId: "m3", timestamp: Number.NaN, hops: [] }),
-      createMessage({ identifier: "berrymq-reply:x", args: [1.5], messageId: "m4", timestamp: -0, hops: ["y"], inReplyTo: "x/9", to: "x" }),
+      createMessage({
+        identifier: "berrymq-reply:x",
+        args: [1.5],
+        messageId: "m4",
+        timestamp: -0,
+        hops: ["y"],
+        inReplyTo: "x/9",
+        to: "x",
+      }),
     ];
     const envelopes = messages.map(toEnvelope);
     assert.equal(envelopesJson(envelopes), JSON.stringify(envelopes));
@@ -48,7 +70,8 @@ describe("envelope", () => {
       toEnvelope(createMessage({ identifier: id, args: [1], messageId: `${id}/1`, hops, replyTo, inReplyTo: to && "x/1", to }));
     const first = make("a:b", ["b1"], "r:s", "b9");
     const second = make("c:d", ["b2", "b3"], "t:u", "b8");
-    for (const batch of [[first], [second], [first, second, first], [second]]) assert.equal(envelopesJson(batch), JSON.stringify(batch));
+    for (const batch of [[first], [second], [first, second, first], [second]])
+      assert.equal(envelopesJson(batch), JSON.stringify(batch));
     // A hops array that is not frozen may change between two batches.
     const hops = ["h1"];
     const open = { ...first, hops };
@@ -82,10 +105,31 @@ describe("envelope", () => {
     it(`refuses ${what}, naming ${field}`, () => {
       assert.throws(
         () => fromEnvelope(mutate(valid())),
-        (error: unknown) => error instanceof InvalidEnvelopeError && error.field.startsWith(field) && error.code === "INVALID_ENVELOPE",
+        (error: unknown) =>
+          error instanceof InvalidEnvelopeError && error.field.startsWith(field) && error.code === "INVALID_ENVELOPE",
       );
     });
   }
+
+  it("takes a string or number nested exactly to the depth limit, and refuses one a level deeper (arrays and objects)", () => {
+    const nest = (leaf: unknown, levels: number, kind: "array" | "object"): unknown => {
+      let value = leaf;
+      for (let i = 0; i < levels; i++) value = kind === "array" ? [value] : { k: value };
+      return value;
+    };
+    // args is level 0: `levels` containers inside it put the leaf at depth levels + 1.
+    for (const kind of ["array", "object"] as const) {
+      for (const leaf of ["x", 1]) {
+        const within = ENVELOPE_LIMITS.depth - 1;
+        assert.doesNotThrow(() => fromEnvelope({ ...valid(), args: [nest(leaf, within, kind)] }), `${kind} ${leaf}`);
+        assert.throws(
+          () => fromEnvelope({ ...valid(), args: [nest(leaf, within + 1, kind)] }),
+          InvalidEnvelopeError,
+          `${kind} ${leaf}`,
+        );
+      }
+    }
+  });
 
   it("refuses an invalid identifier with InvalidIdentifierError", () => {
     assert.throws(() => fromEnvelope({ ...valid(), id: "a b" }), InvalidIdentifierError);

@@ -32,6 +32,28 @@ describe("Link base", () => {
     await right.close();
   });
 
+  it("splits what is dispatched in one tick into batches of at most maxBatch, in order, small and large (past 1,024) alike", async () => {
+    for (const [maxBatch, count, sizes] of [
+      [1, 3, [1, 1, 1]],
+      [4, 10, [4, 4, 2]],
+      [5_000, 3_000, [3_000]],
+      [2_000, 4_500, [2_000, 2_000, 500]],
+    ] as const) {
+      const [left, right] = MemoryLink.pair({ bus: new Bus(), maxBatch }, { bus: new Bus() });
+      const got: number[] = [];
+      right.bus.follow("batch:x", (m) => void got.push(m.args[0] as number));
+      for (let i = 0; i < count; i++) left.bus.twitter("batch:x", i);
+      await waitFor(() => left.stats.sent === count, `${count} sent`);
+      assert.deepEqual(left.batches, sizes);
+      assert.deepEqual(
+        got,
+        Array.from({ length: count }, (_, i) => i),
+      );
+      await left.close();
+      await right.close();
+    }
+  });
+
   it("forwards only what matches the export filters and injects only what matches the import filters", async () => {
     const [left, right] = MemoryLink.pair(
       { bus: new Bus(), exportFilters: ["public:*", "*:announce"] },
@@ -63,14 +85,20 @@ describe("Link base", () => {
     assert.equal(got.length, 0);
     left.reachable = true;
     await waitFor(() => got.length === 50, "50 delivered after recovery");
-    assert.deepEqual(got, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      got,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     assert.deepEqual(events, ["down", "LINK_DOWN", "up"], "one down report per outage");
     await left.close();
     await right.close();
   });
 
   it("never holds more than bufferSize: further messages are dropped, counted and reported", async () => {
-    const [left, right] = MemoryLink.pair({ bus: new Bus(), bufferSize: 5, retryDelay: { initial: 1000, max: 1000 } }, { bus: new Bus() });
+    const [left, right] = MemoryLink.pair(
+      { bus: new Bus(), bufferSize: 5, retryDelay: { initial: 1000, max: 1000 } },
+      { bus: new Bus() },
+    );
     const overflows: LinkOverflowError[] = [];
     left.on("error", (e) => {
       if (e instanceof LinkOverflowError) overflows.push(e);
@@ -101,7 +129,10 @@ describe("Link base", () => {
   });
 
   it("close() returns and reports what it could not deliver", async () => {
-    const [left, right] = MemoryLink.pair({ bus: new Bus(), closeTimeout: 50, retryDelay: { initial: 5, max: 5 } }, { bus: new Bus() });
+    const [left, right] = MemoryLink.pair(
+      { bus: new Bus(), closeTimeout: 50, retryDelay: { initial: 5, max: 5 } },
+      { bus: new Bus() },
+    );
     const errors: string[] = [];
     left.on("error", (e) => void errors.push(e.code));
     left.reachable = false;
@@ -116,7 +147,10 @@ describe("Link base", () => {
 
   it("refuses invalid frames with a typed error naming the field, and counts them", async () => {
     const [left, right] = MemoryLink.pair({ bus: new Bus() }, { bus: new Bus() });
-    assert.throws(() => right.accept({ v: 1, id: "a:b" }), (e: unknown) => e instanceof InvalidEnvelopeError && e.field === "messageId");
+    assert.throws(
+      () => right.accept({ v: 1, id: "a:b" }),
+      (e: unknown) => e instanceof InvalidEnvelopeError && e.field === "messageId",
+    );
     assert.throws(() => right.accept("nope"), InvalidEnvelopeError);
     assert.equal(right.stats.rejected, 2);
     await left.close();
@@ -124,9 +158,12 @@ describe("Link base", () => {
   });
 });
 
-
 /** Links every listed pair of buses with MemoryLinks; returns the links. */
-function connect(buses: Bus[], edges: [number, number][], exports?: (from: number, to: number) => string[] | undefined): MemoryLink[] {
+function connect(
+  buses: Bus[],
+  edges: [number, number][],
+  exports?: (from: number, to: number) => string[] | undefined,
+): MemoryLink[] {
   const links: MemoryLink[] = [];
   for (const [i, j] of edges) {
     const left = exports?.(i, j);
@@ -150,19 +187,30 @@ function countDeliveries(buses: Bus[], pattern: string): Map<string, number>[] {
   });
 }
 
-const crossed = (links: MemoryLink[]): number => links.reduce((sum, link) => sum + link.stats.received + link.stats.duplicates, 0);
+const crossed = (links: MemoryLink[]): number =>
+  links.reduce((sum, link) => sum + link.stats.received + link.stats.duplicates, 0);
 
 describe("Link routing in meshes", () => {
   it("a full mesh of 4 carries each message over each link at most once, and delivers it once everywhere", async () => {
     const buses = Array.from({ length: 4 }, (_, i) => new Bus({ id: `mesh${i}` }));
-    const edges: [number, number][] = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]];
+    const edges: [number, number][] = [
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [1, 2],
+      [1, 3],
+      [2, 3],
+    ];
     const links = connect(buses, edges);
     const seen = countDeliveries(buses, "mesh:*");
     await sleep(20); // the links tell each other their neighbours
     for (let i = 0; i < 40; i++) (buses[i % 4] as Bus).twitter("mesh:x", i);
     await waitFor(() => seen.every((s) => s.size === 40), "40 messages on every bus");
     await sleep(50);
-    assert.ok(seen.every((s) => [...s.values()].every((n) => n === 1)), "each message delivered once per bus");
+    assert.ok(
+      seen.every((s) => [...s.values()].every((n) => n === 1)),
+      "each message delivered once per bus",
+    );
     assert.equal(crossed(links), 40 * 3, "each message crossed 3 links (from its origin), not re-forwarded");
     for (const link of links) await link.close();
   });
@@ -170,7 +218,15 @@ describe("Link routing in meshes", () => {
   it("still forwards what the sender's own link to that bus does not export", async () => {
     const buses = Array.from({ length: 3 }, (_, i) => new Bus({ id: `part${i}` }));
     // 0 sends only "x:*" to 2 directly; "y:*" must reach 2 through 1.
-    const links = connect(buses, [[0, 1], [0, 2], [1, 2]], (from, to) => (from === 0 && to === 2 ? ["x:*"] : undefined));
+    const links = connect(
+      buses,
+      [
+        [0, 1],
+        [0, 2],
+        [1, 2],
+      ],
+      (from, to) => (from === 0 && to === 2 ? ["x:*"] : undefined),
+    );
     const seen = countDeliveries(buses, "*:*");
     await sleep(20);
     (buses[0] as Bus).twitter("x:1");
@@ -183,8 +239,19 @@ describe("Link routing in meshes", () => {
 
   it("rings and chains deliver everywhere exactly once", async () => {
     for (const edges of [
-      [[0, 1], [1, 2], [2, 3], [3, 4], [4, 0]],
-      [[0, 1], [1, 2], [2, 3], [3, 4]],
+      [
+        [0, 1],
+        [1, 2],
+        [2, 3],
+        [3, 4],
+        [4, 0],
+      ],
+      [
+        [0, 1],
+        [1, 2],
+        [2, 3],
+        [3, 4],
+      ],
     ] as [number, number][][]) {
       const buses = Array.from({ length: 5 }, () => new Bus());
       const links = connect(buses, edges);
@@ -193,7 +260,10 @@ describe("Link routing in meshes", () => {
       for (let i = 0; i < 10; i++) (buses[(i * 3) % 5] as Bus).twitter("ring:x", i);
       await waitFor(() => seen.every((s) => s.size === 10), "10 messages on every bus");
       await sleep(50);
-      assert.ok(seen.every((s) => [...s.values()].every((n) => n === 1)), "exactly once");
+      assert.ok(
+        seen.every((s) => [...s.values()].every((n) => n === 1)),
+        "exactly once",
+      );
       for (const link of links) await link.close();
     }
   });
@@ -201,15 +271,19 @@ describe("Link routing in meshes", () => {
   it("routes answers back along the request's path to the asker only, several hops away", async () => {
     // A chain 0-1-2-3 and a spoke 1-4: 0 asks, 3 and 4 answer.
     const buses = Array.from({ length: 5 }, (_, i) => new Bus({ id: `hop${i}` }));
-    const links = connect(buses, [[0, 1], [1, 2], [2, 3], [1, 4]]);
+    const links = connect(buses, [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [1, 4],
+    ]);
     (buses[3] as Bus).follow("far:sum", (m) => (m.args as number[]).reduce((a, b) => a + b, 0));
     (buses[4] as Bus).follow("far:sum", () => "from 4");
     const answers = await (buses[0] as Bus).request("far:sum", 1, 2, within({ count: 2, timeout: 5_000 }));
     assert.deepEqual(answers.map((a) => a.ok && a.value).sort(), [3, "from 4"].sort());
     assert.deepEqual(answers.map((a) => a.bus).sort(), ["hop3", "hop4"]);
     await sleep(50);
-    const answersInto = (bus: Bus): number =>
-      links.filter((l) => l.bus === bus).reduce((sum, l) => sum + l.answersReceived, 0);
+    const answersInto = (bus: Bus): number => links.filter((l) => l.bus === bus).reduce((sum, l) => sum + l.answersReceived, 0);
     assert.equal(answersInto(buses[4] as Bus), 0, "3's answer did not go to bus 4");
     assert.equal(answersInto(buses[3] as Bus), 0, "4's answer did not go to bus 3");
     assert.equal(answersInto(buses[2] as Bus), 1, "3's answer passed 2 only on its way");
@@ -233,13 +307,21 @@ describe("Link routing in meshes", () => {
 
   it("refuses a neighbour list claiming to come from another bus, and keeps forwarding", async () => {
     const buses = Array.from({ length: 3 }, (_, i) => new Bus({ id: `spoof${i}` }));
-    const links = connect(buses, [[0, 1], [1, 2]]);
+    const links = connect(buses, [
+      [0, 1],
+      [1, 2],
+    ]);
     await sleep(20);
     // Bus 2 (or whoever holds the 1–2 link) claims, in bus 0's name, that bus 0 links to bus 2 itself:
     // believed, it would stop bus 1 forwarding bus 0's messages to bus 2.
     const forged = {
-      v: 1, id: "berrymq-link:neighbours", args: [[{ bus: "spoof2", exports: ["*:*"] }]], kwargs: {},
-      messageId: "spoof0/forged", timestamp: 1, hops: ["spoof0"],
+      v: 1,
+      id: "berrymq-link:neighbours",
+      args: [[{ bus: "spoof2", exports: ["*:*"] }]],
+      kwargs: {},
+      messageId: "spoof0/forged",
+      timestamp: 1,
+      hops: ["spoof0"],
     };
     const intoOne = links[2] as MemoryLink; // bus 1's end of the 1–2 link
     intoOne.accept(forged);
@@ -251,11 +333,21 @@ describe("Link routing in meshes", () => {
   });
 
   it("a message addressed to this bus still needs the import filters (only berrymq-reply answers skip them)", async () => {
-    const [left, right] = MemoryLink.pair({ bus: new Bus({ id: "sender" }) }, { bus: new Bus({ id: "guarded" }), importFilters: ["public:*"] });
+    const [left, right] = MemoryLink.pair(
+      { bus: new Bus({ id: "sender" }) },
+      { bus: new Bus({ id: "guarded" }), importFilters: ["public:*"] },
+    );
     const got: string[] = [];
     right.bus.follow("*:*", (m) => void got.push(m.id));
     const frame = (id: string, extra: Record<string, unknown>) => ({
-      v: 1, id, args: [], kwargs: {}, messageId: `sender/${id}`, timestamp: 1, hops: ["sender"], ...extra,
+      v: 1,
+      id,
+      args: [],
+      kwargs: {},
+      messageId: `sender/${id}`,
+      timestamp: 1,
+      hops: ["sender"],
+      ...extra,
     });
     right.accept(frame("admin:shutdown", { to: "guarded", inReplyTo: "x" }));
     right.accept(frame("admin:reboot", { to: "guarded" }));

@@ -3,7 +3,7 @@
 // failure names the seed and round that reproduce it).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { envelopesJson, fromEnvelope, toEnvelope } from "../../bridges/envelope.js";
+import { type Envelope, envelopesJson, fromEnvelope, toEnvelope } from "../../bridges/envelope.js";
 import { createMessage, kw, type Message } from "../../lib/index.js";
 import { random } from "../helpers/seeded-random.js";
 
@@ -94,6 +94,35 @@ describe("red team: envelopesJson against JSON.stringify", () => {
       const batch = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => toEnvelope(message(rand, shared)));
       assert.equal(envelopesJson(batch), JSON.stringify(batch), `seed ${seed}, round ${round}`);
     }
+  });
+
+  it("envelopes of two or three buses in turn (asker, answerer, relay: identifiers and hops arrays alternating, one timestamp), and an unfrozen hops array changed between batches, come out as JSON.stringify writes them", () => {
+    const hopsOf = [Object.freeze(["asker"]), Object.freeze(["answerer"]), Object.freeze(["asker", "relay"])];
+    const idsOf = ["calc:add", "berrymq-reply:asker", "calc:add"];
+    const loose = ["x"];
+    for (let round = 0; round < 60; round++) {
+      const batch: Envelope[] = [];
+      for (let k = 0; k < 1 + (round % 4); k++) {
+        const which = (round + k) % 3;
+        batch.push({
+          v: 1,
+          id: idsOf[which] as string,
+          args: [round, k],
+          kwargs: {},
+          messageId: `${round}/${k}`,
+          timestamp: 1_733_443_200_000 + (round >> 3),
+          hops: (round % 5 === 0 ? loose : hopsOf[which]) as string[],
+          ...(which === 1 ? { inReplyTo: `r/${round}`, to: "asker" } : {}),
+        });
+      }
+      assert.equal(envelopesJson(batch), JSON.stringify(batch), `round ${round}`);
+      loose.push(`h${round}`);
+    }
+    // The same unfrozen array, changed between two batches of the same millisecond.
+    const again: Envelope = { v: 1, id: "a:b", args: [], kwargs: {}, messageId: "b/1", timestamp: 1, hops: ["b"] };
+    assert.equal(envelopesJson([again]), JSON.stringify([again]));
+    again.hops.push("c");
+    assert.equal(envelopesJson([again]), JSON.stringify([again]));
   });
 
   it("a value reached by a frozen message but not frozen itself (a nested object) changed between two batches is written as it is now", () => {

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { inspect } from "node:util";
+import { parseIdentifier } from "../../lib/identifier.js";
 import { Bus, createMessage, InvalidArgumentError, InvalidIdentifierError, type Message, withHop } from "../../lib/index.js";
+import { NO_KWARGS } from "../../lib/kwargs.js";
+import { newMessage } from "../../lib/message.js";
 
 describe("messages", () => {
   it("are frozen, args included, and cannot be changed by a follower", () => {
@@ -61,11 +64,39 @@ describe("messages", () => {
   });
 
   it("withHop records one more bus and keeps everything else", () => {
-    const message = createMessage({ identifier: "a:b", args: [1], kwargs: { k: 1 }, messageId: "id", hops: ["one"], replyTo: "r:s" });
+    const message = createMessage({
+      identifier: "a:b",
+      args: [1],
+      kwargs: { k: 1 },
+      messageId: "id",
+      hops: ["one"],
+      replyTo: "r:s",
+    });
     const moved = withHop(message, "two");
     assert.deepEqual(moved.hops, ["one", "two"]);
     assert.deepEqual(message.hops, ["one"]);
     assert.deepEqual(moved.toJSON(), { ...message.toJSON(), hops: ["one", "two"] });
+  });
+
+  it("withHop copies hops of any length into a new frozen array, the source untouched", () => {
+    for (const hops of [[], ["one"], ["one", "two"], ["a", "b", "c", "d"]]) {
+      const message = createMessage({ identifier: "a:b", messageId: "id", hops });
+      const moved = withHop(message, "next");
+      assert.deepEqual(moved.hops, [...hops, "next"]);
+      assert.ok(Object.isFrozen(moved.hops));
+      assert.deepEqual(message.hops, hops);
+    }
+  });
+
+  it("a messageId is the origin bus id, a slash and the sequence number in decimal, whatever the number and however buses take turns", () => {
+    const identifier = parseIdentifier("a:b");
+    const numbers = [0, 7, 999_999_999, 1e9, 1e9 + 5, 1e9 + 123_456_789, 2e9 + 1, 2 ** 40 - 1, 1_099_511_627_775, 5e14 + 12];
+    for (const n of numbers) {
+      for (const origin of ["b1", "bus/2", "b1"]) {
+        const message = newMessage(identifier, [], NO_KWARGS, Object.freeze([origin]), n, undefined, undefined);
+        assert.equal(message.messageId, `${origin}/${String(n)}`);
+      }
+    }
   });
 });
 
