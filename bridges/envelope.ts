@@ -219,6 +219,9 @@ function isCleanJson(value: unknown, depth: number): boolean {
   if (depth > ENVELOPE_LIMITS.depth) return false;
   if (typeof value !== "object") return typeof value !== "bigint" && (typeof value !== "number" || Number.isFinite(value));
   if (value === null) return true;
+  // A toJSON decides what JSON.stringify writes (a Date's text; a throw would fail every resend of the
+  // batch): the walk that names the place calls it and checks what it gives.
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
   const inner = depth + 1;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -253,6 +256,16 @@ function locateUncleanJson(value: unknown, path: string, depth: number): void {
   }
   if (typeof value === "bigint")
     throw new InvalidEnvelopeError(path, value, "a JSON value (JSON carries no BigInt: send it as a string)");
+  if (typeof value === "object" && value !== null && typeof (value as { toJSON?: unknown }).toJSON === "function") {
+    let written: unknown;
+    try {
+      written = (value as { toJSON(key: string): unknown }).toJSON(path.slice(path.lastIndexOf(".") + 1));
+    } catch (error) {
+      throw new InvalidEnvelopeError(path, value, `a value JSON can write (its toJSON threw: ${String((error as Error)?.message ?? error)})`);
+    }
+    locateUncleanJson(written, path, depth);
+    return;
+  }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) locateUncleanJson(value[i], `${path}[${i}]`, depth + 1);
     return;

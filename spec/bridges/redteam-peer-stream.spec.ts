@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { PeerLink, serve } from "../../bridges/jsonrpc/index.js";
+import { UnsendableMessageError } from "../../bridges/errors.js";
 import { Bus } from "../../lib/bus.js";
 import { kw } from "../../lib/kwargs.js";
 import type { Message } from "../../lib/message.js";
@@ -59,4 +60,24 @@ test("red team: a message with a BigInt argument (twitter takes it) is refused a
     [0, 1, 3, 4],
     `delivered ${JSON.stringify(atB.map(String))}; errors: ${errors.map((e) => e.message).join(" | ")}`,
   );
+});
+
+test("a message whose argument's toJSON throws (or gives a BigInt) is refused alone as unsendable; a Date still goes as its ISO text; the messages around them arrive", {
+  timeout: 20_000,
+}, async (t) => {
+  const { a, errors, atB } = await streamingPair(t, "rt-tojson");
+  const when = new Date(Date.UTC(2026, 11, 6));
+  a.twitter("seq:ab", 1);
+  a.twitter("seq:ab", 2, { toJSON: () => { throw new Error("cannot be written"); } });
+  a.twitter("seq:ab", 3, { nested: [{ toJSON: () => 10n }] });
+  a.twitter("seq:ab", when);
+  await sleep(1_000);
+  a.twitter("seq:ab", 5);
+  await sleep(1_500);
+  // Before: the sendable check walked past a toJSON, JSON.stringify then threw inside transmit, and the
+  // Link retried the whole batch for ever: 1, the Date, 5 and everything after them never arrived.
+  assert.deepEqual(atB, [0, 1, when.toISOString(), 5], `delivered ${JSON.stringify(atB)}; errors: ${errors.map((e) => e.message).join(" | ")}`);
+  const refused = errors.filter((error) => error instanceof UnsendableMessageError);
+  assert.equal(refused.length, 2, errors.map((e) => e.message).join(" | "));
+  assert.match(refused[0]?.message ?? "", /toJSON/);
 });
