@@ -3,6 +3,9 @@ import type { BerryError } from "../../lib/errors.js";
 import { isCluster, type RedisClient } from "./connection.js";
 import { RedisConnectionError } from "./errors.js";
 
+// The error ioredis emits when a pass over its sentinel list found no master.
+const SENTINEL_PASS = /^All sentinels are unreachable/;
+
 /**
  * Reports connection loss of a group of clients once per outage: the first failure while all were up is
  * reported, the retries that follow are not, until every client (or Cluster node) that failed is back.
@@ -32,11 +35,30 @@ export function reportOutages(
   // Watches one more client of the group (a connection opened later belongs to the same outages).
   const watch = (client: RedisClient): void => {
     const index = count++;
+    // Sentinels asked in this pass over ioredis's sentinel list (see the "error" listener).
+    let asked = 0;
     // A closed connection counts as down before its first failed attempt: else a client back on the
     // promoted master could end the outage before another one's first attempt fails, which then looked
     // like a second outage (seen in CI on a Sentinel failover: two reports for one SIGKILL).
-    client.on("close", () => void down.add(String(index)));
-    client.on("error", (error: Error) => fail(String(index), error));
+    client.on("close", () => {
+      down.add(String(index));
+      asked = 0;
+    });
+    // ioredis's Sentinel connector walks its sentinel list on from where its last lookup stopped: a
+    // reconnection that starts at the end of the list emits "All sentinels are unreachable" before
+    // asking any, then starts over (and connects). A failure is only counted when a sentinel was asked
+    // (each one that gives no master emits `sentinelError` first): else a connection the server closed
+    // and that came back at once was a second outage (seen 12 s after a Sentinel failover, at the time
+    // the sentinels turn the restarted old master into a replica). Counted per reconnection and per pass.
+    client.on("sentinelError", () => void asked++);
+    client.on("error", (error: Error) => {
+      if (SENTINEL_PASS.test(error.message)) {
+        const empty = asked === 0;
+        asked = 0;
+        if (empty) return;
+      }
+      fail(String(index), error);
+    });
     client.on("ready", () => back(String(index)));
     if (!isCluster(client)) return;
     client.on("node error", (error: Error, node: string) => {
@@ -47,7 +69,9 @@ export function reportOutages(
         const [at, node] = what.split("/", 2);
         if (at !== String(index) || node === undefined) continue;
         const served = client.slots.some((owners) => owners?.[0] === node);
-        const answering = client.nodes().some((redis) => `${redis.options.host}:${redis.options.port}` === node && redis.status === "ready");
+        const answering = client
+          .nodes()
+          .some((redis) => `${redis.options.host}:${redis.options.port}` === node && redis.status === "ready");
         if (!served || answering) back(what);
       }
     };

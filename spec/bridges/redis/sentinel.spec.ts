@@ -8,6 +8,7 @@ import type { RedisConnection } from "../../../bridges/redis/connection.js";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
+import { withClient } from "../../helpers/redis-probe.js";
 import { type RedisSentinelGroup, startSentinelGroup } from "../../helpers/redis-sentinel.js";
 import { settlesWithin, sleep, waitFor } from "../../helpers/wait-for.js";
 import { failoverSuite, type Shape, shapeSuite } from "./shape-suite.js";
@@ -93,11 +94,17 @@ describe("redis sentinel: durability and clients users hand over", () => {
       process.kill(pid, "SIGCONT");
     }
     await assert.rejects(channel.send("x", { to: "dur", durability: { replicas: -1, timeout: 1 } }), /invalid durability/);
-    await assert.rejects(channel.send("x", { to: "dur", durability: { replicas: 1, timeout: Number.NaN } }), /invalid durability.timeout NaN/);
+    await assert.rejects(
+      channel.send("x", { to: "dur", durability: { replicas: 1, timeout: Number.NaN } }),
+      /invalid durability.timeout NaN/,
+    );
     const again = await channel.send("kept", { to: "dur", id: sent.id });
     assert.deepEqual([again.id, again.sentAt], [sent.id, sent.sentAt], "the same id is recorded once");
     const got = [await channel.receive({ timeout: 5_000 }), await channel.receive({ timeout: 5_000 })];
-    assert.deepEqual(got.map((m) => m.content), ["kept", "maybe"]);
+    assert.deepEqual(
+      got.map((m) => m.content),
+      ["kept", "maybe"],
+    );
     await channel.end();
     await group.waitHealthy();
   });
@@ -139,6 +146,43 @@ describe("redis sentinel: durability and clients users hand over", () => {
       if (confirmed === 0) await sleep(100);
     }
     assert.equal(confirmed, 1);
+  });
+
+  it("a connection the server closes and ioredis reconnects at once through the sentinels is no outage: nothing is reported", async (t) => {
+    // ioredis walks its sentinel list on from where the last lookup stopped; once at its end, the next
+    // reconnection first emits "All sentinels are unreachable" without asking one, then starts over
+    // and connects. Seen 12 s after a failover (when the sentinels turn the restarted old master into a
+    // replica): a second REDIS_CONNECTION for one SIGKILL. Each round closes both connections once,
+    // so within 3 rounds (3 sentinels, once ioredis learned the other two) each one reaches the end.
+    const prefix = `moved-${randomUUID()}:{durable}:`;
+    const channel = await DurableChannel.open("moved-probe", { connection: connection(), prefix });
+    const reports: string[] = [];
+    channel.on("error", (error) => void reports.push(error.message));
+    t.after(() => channel.end());
+    const master = await group.master();
+    const ours = async (): Promise<string[]> =>
+      withClient(master.port, async (client) => {
+        const list = String(await client.client("LIST"));
+        return [...list.matchAll(/\bid=(\d+) .*\bname=berrymq-durable(?:-block)?:moved-probe\//g)].map((match) =>
+          String(match[1]),
+        );
+      });
+    for (let round = 0; round < 4; round++) {
+      const ids = await ours();
+      assert.equal(ids.length, 2, "the command and blocking connections, named");
+      await withClient(master.port, async (client) => {
+        for (const id of ids) await client.client("KILL", "ID", id);
+      });
+      // Back on the master: a send goes through, and both connections are listed again with new ids.
+      await channel.send(round, { to: "moved-probe" });
+      for (let tries = 0; ; tries++) {
+        const now = await ours();
+        if (now.length === 2 && now.every((id) => !ids.includes(id))) break;
+        assert.ok(tries < 100, "both connections reconnected");
+        await sleep(50);
+      }
+    }
+    assert.deepEqual(reports, [], "no outage reported: Redis was never unreachable");
   });
 
   it("RedisLink.connect takes a client created with lazyConnect: true (and connects where it says)", async () => {
