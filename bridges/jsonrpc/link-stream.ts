@@ -4,7 +4,7 @@ import { StringDecoder } from "node:string_decoder";
 import { isPlainObject } from "../../lib/kwargs.js";
 import { RESOLVED } from "../../lib/resolved.js";
 import { RemoteError, StreamClosedError } from "./errors.js";
-import { type ExactJson, parseExactJson } from "./exact-json.js";
+import { parseExactJson } from "./exact-json.js";
 import { toRpcError } from "./fault.js";
 
 /**
@@ -379,7 +379,7 @@ export class LinkStream {
   // Version 2: takes one frame (an acknowledgement first, then a batch); returns why the stream must close.
   #handle2(text: string, length: number): string | undefined {
     if (!fits(text, this.#options.maxFrame + text.length - length)) return `a frame larger than ${this.#options.maxFrame} bytes`;
-    const parsed = parseFrame(text);
+    const parsed = parseExactJson(text);
     if (!parsed.ok) return parsed.message.slice(0, 200);
     const frame = parsed.value;
     if (!isPlainObject(frame)) return "a frame that is not a JSON object";
@@ -540,7 +540,7 @@ export class LinkStream {
     if (!fits(text, this.#options.maxFrame + text.length - length)) {
       return `a frame larger than ${this.#options.maxFrame} bytes`;
     }
-    const parsed = parseFrame(text);
+    const parsed = parseExactJson(text);
     if (!parsed.ok) return parsed.message.slice(0, 200);
     if (isRequest(parsed.value)) return this.#answerRequest(parsed.value);
     const waiting = this.#waiting.shift();
@@ -654,40 +654,6 @@ function refusalsOf(r: unknown, sent: number): [number, number, WireError][] | u
     if (!Number.isSafeInteger(entry[0]) || entry[0] < 1 || entry[0] > sent || !isWireError(entry[2])) return undefined;
   }
   return r as [number, number, WireError][];
-}
-
-// Values nested deeper than this are not walked: the frame's text is scanned instead.
-const WALK_DEPTH = 64;
-
-/**
- * `parseExactJson`'s verdict on a frame, sooner: JSON.parse, then a walk of the numbers it made. Only a
- * number whose magnitude is 10^15 or more (an integer literal of 16 digits or more, whatever rounding did to
- * it) or infinite (a literal that overflowed) can come from a literal that parsing changed; for a frame
- * holding one (or nested deeper than the walk goes), or that JSON.parse refuses, `parseExactJson` decides,
- * with the same messages. Its scan of the text for such literals cost about three times the walk.
- */
-function parseFrame(text: string): ExactJson {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return parseExactJson(text);
-  }
-  return mayHoldInexact(value, 0) ? parseExactJson(text) : { ok: true, value };
-}
-
-function mayHoldInexact(value: unknown, depth: number): boolean {
-  if (typeof value === "number") return !(value < 1e15 && value > -1e15);
-  if (typeof value !== "object" || value === null) return false;
-  if (depth >= WALK_DEPTH) return true;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (mayHoldInexact(value[i], depth + 1)) return true;
-    return false;
-  }
-  // JSON.parse makes plain objects with own enumerable properties only (a "__proto__" key included).
-  const object = value as Record<string, unknown>;
-  for (const key in object) if (mayHoldInexact(object[key], depth + 1)) return true;
-  return false;
 }
 
 // At most `limit` bytes in UTF-8; a text of up to limit / 3 UTF-16 units is, without counting.

@@ -1,5 +1,5 @@
-import type { BerryError } from "../../lib/errors.js";
 import type { ChainableCommander, Cluster } from "ioredis";
+import type { BerryError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
 import { type Envelope, envelopesJson } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
@@ -64,6 +64,12 @@ export class RedisLink extends Link {
   readonly #sharded: Sharded | undefined;
   /** The slots of the channels this link publishes on (sharded). */
   readonly #slots = new HashSlots();
+  /** `<bus id>\n`, which starts every frame this link publishes; and the bus id in UTF-8. */
+  readonly #origin: string;
+  readonly #originBytes: Buffer;
+  /** The channel of the identifier last published on (a lone asker or answerer uses one or two). */
+  #lastId = "";
+  #lastChannel = "";
 
   /** Opens a link and waits until it is subscribed; closes it again and rethrows if that fails. */
   static async connect(options: RedisLinkOptions = {}): Promise<RedisLink> {
@@ -80,6 +86,8 @@ export class RedisLink extends Link {
   constructor(options: RedisLinkOptions = {}) {
     super(options);
     this.prefix = options.prefix ?? "berrymq:bus:";
+    this.#origin = `${this.bus.id}\n`;
+    this.#originBytes = Buffer.from(this.bus.id);
     const connection = options.connection ?? "redis://127.0.0.1:6379";
     // Publishing fails at once while Redis is down, so the Link buffers, reports and retries.
     this.#publisher = openClient(connection, { enableOfflineQueue: false, connectionName: `berrymq-link-pub:${this.bus.id}` });
@@ -147,12 +155,14 @@ export class RedisLink extends Link {
     try {
       if (this.#sharded !== undefined)
         return this.#transmitSharded(batch, this.#publisher as Cluster, this.#sharded.registry.present);
+      // A lone envelope (a request or answer at 1 in flight) is one PUBLISH, without cutting the batch.
+      if (batch.length === 1) return this.#publisher.publish(this.#channel((batch[0] as Envelope).id), this.#frame(batch));
       // One frame per run of messages with the same identifier: fewer PUBLISHes, same order.
       const runs = runsOf(batch);
-      // A batch of one run (a lone request or answer, typically) is one PUBLISH: no pipeline to build.
-      if (runs.length === 1) return this.#publisher.publish(channelOf(this.prefix, (batch[0] as Envelope).id), this.#frame(batch));
+      // A batch of one run is one PUBLISH: no pipeline to build.
+      if (runs.length === 1) return this.#publisher.publish(this.#channel((batch[0] as Envelope).id), this.#frame(batch));
       const pipeline = this.#publisher.pipeline();
-      for (const run of runs) pipeline.publish(channelOf(this.prefix, (run[0] as Envelope).id), this.#frame(run));
+      for (const run of runs) pipeline.publish(this.#channel((run[0] as Envelope).id), this.#frame(run));
       return execPipeline(pipeline);
     } catch (error) {
       return Promise.reject(error);
@@ -166,7 +176,8 @@ export class RedisLink extends Link {
     // PUBLISH copies keep the batch order (one node); SPUBLISH ones only the order within a slot.
     const runs = broadcast ? runsOf(batch) : this.#slotRuns(batch);
     // A lone run (the steady-flow case) is one command: no pipeline to build.
-    if (runs.length === 1 && !broadcast) return cluster.spublish(channelOf(this.prefix, (batch[0] as Envelope).id), this.#frame(batch));
+    if (runs.length === 1 && !broadcast)
+      return cluster.spublish(channelOf(this.prefix, (batch[0] as Envelope).id), this.#frame(batch));
     // One pipeline per group of nodes that serves the channels' slots (an ioredis Cluster pipeline must
     // stay on one): one write per master instead of one per run, and each master's runs stay in order.
     const groups = new Map<string, [channel: string, frame: string | Buffer][]>();
@@ -185,7 +196,10 @@ export class RedisLink extends Link {
     for (const commands of groups.values()) {
       // A master with one command needs no pipeline either.
       if (commands.length === 1) sent.push(cluster.spublish(...(commands[0] as [string, string | Buffer])));
-      else sent.push(execPipeline(commands.reduce((pipeline, [channel, frame]) => pipeline.spublish(channel, frame), cluster.pipeline())));
+      else
+        sent.push(
+          execPipeline(commands.reduce((pipeline, [channel, frame]) => pipeline.spublish(channel, frame), cluster.pipeline())),
+        );
     }
     return Promise.all(sent);
   }
@@ -218,8 +232,18 @@ export class RedisLink extends Link {
   // A frame is "<origin bus id>\n<JSON array of envelopes>" (see #accept). A large one goes as bytes,
   // encoded once: as a string, ioredis measures its UTF-8 length, then the socket flattens and encodes it.
   #frame(run: readonly Envelope[]): string | Buffer {
-    const frame = `${this.bus.id}\n${envelopesJson(run)}`;
+    const frame = this.#origin + envelopesJson(run);
     return frame.length > STRING_FRAME ? Buffer.from(frame) : frame;
+  }
+
+  // The same string while the identifier stays: ioredis measures a fresh concatenation's length by
+  // flattening it first, each time.
+  #channel(id: string): string {
+    if (id !== this.#lastId) {
+      this.#lastChannel = channelOf(this.prefix, id);
+      this.#lastId = id;
+    }
+    return this.#lastChannel;
   }
 
   protected override async closeTransport(): Promise<void> {
@@ -247,19 +271,31 @@ export class RedisLink extends Link {
     return shardedPlan(this.prefix, this.subscriptionFilters);
   }
 
-  // A frame is "<origin bus id>\n<JSON array of envelopes>"; the origin lets a bus skip its own frames unparsed.
-  #accept(frame: string): void {
-    const newline = frame.indexOf("\n");
-    if (newline > 0 && frame.slice(0, newline) === this.bus.id) return;
+  // A frame is "<origin bus id>\n<JSON array of envelopes>"; the origin lets a bus skip its own frames
+  // undecoded. From the pattern subscriber it comes as bytes: only the JSON after the origin is decoded.
+  #accept(frame: string | Buffer): void {
+    let json: string | undefined;
+    if (typeof frame === "string") {
+      const newline = frame.indexOf("\n");
+      if (newline > 0 && newline === this.bus.id.length && frame.startsWith(this.bus.id)) return;
+      if (newline >= 0) json = frame.slice(newline + 1);
+    } else {
+      // UTF-8 never puts byte 10 inside a character: the first 10 is the first newline.
+      const newline = frame.indexOf(10);
+      const origin = this.#originBytes;
+      if (newline > 0 && newline === origin.length && frame.compare(origin, 0, newline, 0, newline) === 0) return;
+      if (newline >= 0) json = frame.toString("utf8", newline + 1);
+    }
     let envelopes: unknown;
     try {
-      envelopes = JSON.parse(frame.slice(newline + 1));
+      envelopes = json === undefined ? undefined : JSON.parse(json);
     } catch {
       envelopes = undefined;
     }
-    if (newline < 0 || !Array.isArray(envelopes)) {
+    if (!Array.isArray(envelopes)) {
       this.stats.rejected++;
-      this.#report(new InvalidEnvelopeError("frame", frame, "<bus id>\\n<JSON array of envelopes>"));
+      const text = typeof frame === "string" ? frame : frame.toString();
+      this.#report(new InvalidEnvelopeError("frame", text, "<bus id>\\n<JSON array of envelopes>"));
       return;
     }
     for (const envelope of envelopes) {

@@ -4,8 +4,8 @@ import { isCluster, openClient, type RedisClient, type RedisConnection, whenRead
 
 /** Events of a {@link Subscriber}. */
 export interface SubscriberEvents {
-  /** A message on a subscribed pattern. */
-  pmessage: [pattern: string, channel: string, message: string];
+  /** A message on a subscribed pattern, as bytes (its reader decodes only what it needs). */
+  pmessage: [pattern: string, channel: Buffer, message: Buffer];
   /** The subscribed connection broke: whatever is published until `resubscribed` is missed. */
   lost: [cause: Error];
   /** Subscribed again after a loss. */
@@ -105,7 +105,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     this.#client = client;
     // Through Sentinel, client.options holds no server address: the one connected to says where it was.
     let server = `${client.options.host}:${client.options.port}`;
-    client.on("pmessage", (pattern: string, channel: string, message: string) => this.emit("pmessage", pattern, channel, message));
+    // The bytes: with no "pmessage" listener ioredis decodes neither channel nor message to strings.
+    client.on("pmessageBuffer", (pattern: string, channel: Buffer, message: Buffer) =>
+      this.emit("pmessage", pattern, channel, message),
+    );
     client.on("error", () => {}); // a loss is reported once, as `lost`, from `close`
     client.on("close", () => {
       if (this.#closed || this.#client !== client) return;

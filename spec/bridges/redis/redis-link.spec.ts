@@ -136,11 +136,45 @@ describe("RedisLink", () => {
     bus.follow("x:*", (m) => void got.push(m));
     const raw = new Redis(server.url);
     await raw.publish(`${prefix}x:y`, "not a frame");
-    await raw.publish(`${prefix}x:y`, `other\n[{"v":1,"id":"x:y","args":[],"kwargs":{"__proto__":1},"messageId":"m1","timestamp":1,"hops":["o"]}]`);
-    await raw.publish(`${prefix}x:y`, `other\n[{"v":1,"id":"x:y","args":[1],"kwargs":{},"messageId":"m2","timestamp":1,"hops":["o"]}]`);
+    await raw.publish(
+      `${prefix}x:y`,
+      `other\n[{"v":1,"id":"x:y","args":[],"kwargs":{"__proto__":1},"messageId":"m1","timestamp":1,"hops":["o"]}]`,
+    );
+    await raw.publish(
+      `${prefix}x:y`,
+      `other\n[{"v":1,"id":"x:y","args":[1],"kwargs":{},"messageId":"m2","timestamp":1,"hops":["o"]}]`,
+    );
     await waitFor(() => got.length === 1, "the valid message");
     assert.equal(link.stats.rejected, 2);
-    assert.deepEqual(errors.map((error) => error.code), ["INVALID_ENVELOPE", "INVALID_ENVELOPE"]);
+    assert.deepEqual(
+      errors.map((error) => error.code),
+      ["INVALID_ENVELOPE", "INVALID_ENVELOPE"],
+    );
+    raw.disconnect();
+    await link.close();
+  });
+
+  it("skips a frame only when its origin line is exactly this bus's id (non-ASCII ids included), and counts nothing for it", async () => {
+    const prefix = `origin-${randomUUID()}:`;
+    const id = `bús-ü-${randomUUID()}`;
+    const bus = new Bus({ id });
+    const link = await RedisLink.connect({ bus, connection: server.url, prefix });
+    const got: unknown[] = [];
+    bus.follow("o:*", (m) => void got.push(m.args[0]));
+    const raw = new Redis(server.url);
+    const frame = (origin: string, n: number): string =>
+      `${origin}\n[{"v":1,"id":"o:k","args":[${n}],"kwargs":{},"messageId":"m-${n}-${randomUUID()}","timestamp":1,"hops":["h"]}]`;
+    await raw.publish(`${prefix}o:k`, frame(id, 1));
+    await raw.publish(`${prefix}o:k`, `${id}\nnot JSON: skipped before parsing`);
+    await raw.publish(`${prefix}o:k`, frame(`${id}x`, 2));
+    await raw.publish(`${prefix}o:k`, frame(id.slice(0, -1), 3));
+    await raw.publish(`${prefix}o:k`, frame(`x${id}`, 4));
+    // The same characters in another encoding (ü as u + combining diaeresis): another id.
+    await raw.publish(`${prefix}o:k`, frame(id.replace("ü", "u\u0308"), 5));
+    await raw.publish(`${prefix}o:k`, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(frame("", 6))]));
+    await waitFor(() => got.length === 5, "the frames of other origins");
+    assert.deepEqual(got, [2, 3, 4, 5, 6]);
+    assert.equal(link.stats.rejected, 0);
     raw.disconnect();
     await link.close();
   });
@@ -160,7 +194,7 @@ describe("RedisLink", () => {
     await link.close();
   });
 
-  it("importFilters: \"followers\": the PSUBSCRIBE set follows the bus's followers as they come and go", async () => {
+  it('importFilters: "followers": the PSUBSCRIBE set follows the bus\'s followers as they come and go', async () => {
     const prefix = `fol-${randomUUID()}:`;
     const sender = await linkedBus(prefix);
     const bus = new Bus();
@@ -199,7 +233,11 @@ describe("RedisLink", () => {
     assert.equal(lazy.status, "wait");
     await link.close();
     // What another copy of ioredis hands over: same methods, another class. Duplicated, not mistaken for options.
-    const foreign = { status: "wait", options: { host: "127.0.0.1", port: server.port }, duplicate: (overrides: object) => new Redis(server.url, overrides) };
+    const foreign = {
+      status: "wait",
+      options: { host: "127.0.0.1", port: server.port },
+      duplicate: (overrides: object) => new Redis(server.url, overrides),
+    };
     const viaForeign = await RedisLink.connect({ bus, connection: foreign as unknown as Redis, prefix });
     await viaForeign.close();
     await assert.rejects(RedisLink.connect({ bus, connection: 42 as unknown as string }), /invalid connection 42/);
