@@ -179,3 +179,29 @@ test("envelopesJson equals JSON.stringify byte for byte across alternating buses
     assert.equal(envelopesJson(batch), JSON.stringify(batch), `seed ${seed}`);
   }
 });
+
+test("red team: a message whose getter passes the check at enqueue and gives a BigInt when the batch is written is dropped alone as unsendable; the messages after it arrive", {
+  timeout: 20_000,
+}, async (t) => {
+  const { a, errors, atB } = await streamingPair(t, "rt19-getter");
+  let reads = 0;
+  const shifty = {
+    get v(): unknown {
+      reads++;
+      return reads === 1 ? 1 : big;
+    },
+  };
+  a.twitter("seq:ab", 1);
+  a.twitter("seq:ab", shifty);
+  a.twitter("seq:ab", 3);
+  await sleep(1_000);
+  a.twitter("seq:ab", 4);
+  await waitFor(() => atB.length >= 4, "1, 3 and 4", 5_000).catch(() => {});
+  // Before: JSON.stringify threw inside transmit on every retry of the batch: nothing after 0 arrived.
+  assert.deepEqual(atB, [0, 1, 3, 4], `delivered ${JSON.stringify(atB)}; errors: ${errors.map((e) => e.message).join(" | ")}`);
+  assert.equal(
+    errors.filter((error) => error instanceof UnsendableMessageError).length,
+    1,
+    errors.map((e) => e.message).join(" | "),
+  );
+});
