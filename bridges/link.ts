@@ -3,8 +3,8 @@ import type { Bus } from "../lib/bus.js";
 import { defaultBus } from "../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError } from "../lib/errors.js";
 import { Fifo } from "../lib/fifo.js";
-import { checkTimerDelay } from "../lib/long-timer.js";
 import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, partMatches } from "../lib/identifier.js";
+import { checkTimerDelay } from "../lib/long-timer.js";
 import { createMessage, type Message } from "../lib/message.js";
 import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
 import { RESOLVED } from "../lib/resolved.js";
@@ -593,6 +593,13 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       this.#pump();
       return;
     }
+    // A message JSON cannot write although the check at enqueue passed it (a getter or toJSON that
+    // answers otherwise the second time) would fail every retry of its batch, and everything behind it:
+    // on a failure, and only then, each message of the batch is written alone, and one that throws goes.
+    if (this.#dropUnwritable()) {
+      this.#pump();
+      return;
+    }
     this.stats.retries++;
     if (!this.#down) {
       this.#down = true;
@@ -601,6 +608,26 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       this.#report(down);
     }
     void this.#sleep().then(this.#pumpNext);
+  }
+
+  // Takes what JSON.stringify throws on out of the batch in flight, reported as unsendable; true if any.
+  #dropUnwritable(): boolean {
+    let kept: Message[] | undefined;
+    const inflight = this.#inflight;
+    for (let i = 0; i < inflight.length; i++) {
+      const message = inflight[i] as Message;
+      try {
+        JSON.stringify(toEnvelope(message));
+        kept?.push(message);
+      } catch (error) {
+        kept ??= inflight.slice(0, i);
+        this.stats.dropped++;
+        this.#report(new UnsendableMessageError(this.name, message, error));
+      }
+    }
+    if (kept === undefined) return false;
+    this.#inflight = kept.length === 0 ? NONE : kept;
+    return true;
   }
 
   #sleep(): Promise<void> {

@@ -380,7 +380,7 @@ export class LinkStream {
   #handle2(text: string, length: number): string | undefined {
     if (!fits(text, this.#options.maxFrame + text.length - length)) return `a frame larger than ${this.#options.maxFrame} bytes`;
     const parsed = parseExactJson(text);
-    if (!parsed.ok) return parsed.message.slice(0, 200);
+    if (!parsed.ok) return refusal(parsed.message, text, length);
     const frame = parsed.value;
     if (!isPlainObject(frame)) return "a frame that is not a JSON object";
     const { a, b } = frame;
@@ -541,7 +541,7 @@ export class LinkStream {
       return `a frame larger than ${this.#options.maxFrame} bytes`;
     }
     const parsed = parseExactJson(text);
-    if (!parsed.ok) return parsed.message.slice(0, 200);
+    if (!parsed.ok) return refusal(parsed.message, text, length);
     if (isRequest(parsed.value)) return this.#answerRequest(parsed.value);
     const waiting = this.#waiting.shift();
     if (waiting === undefined) return "an answer to no request";
@@ -610,6 +610,16 @@ export class LinkStream {
       this.close("the far side reads nothing");
     }
   }
+}
+
+// Why a frame is refused, as it reads without the newline a whole-chunk frame is parsed with (JSON.parse
+// quotes the text it could not read): only on this path is the frame cut.
+function refusal(message: string, text: string, length: number): string {
+  if (length < text.length) {
+    const bare = parseExactJson(text.slice(0, length));
+    if (!bare.ok) message = bare.message;
+  }
+  return message.slice(0, 200);
 }
 
 // What a batch's resolve and reject are until its Promise's executor has run (at once, in sendEncodedBatch).
