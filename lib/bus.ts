@@ -30,7 +30,7 @@ export interface FollowOptions<M extends Message = Message> {
 
 /** Options of a bus. */
 export interface BusOptions {
-  /** Unique id of this bus (default: a random UUID); it appears in every message's `hops`. */
+  /** Unique id of this bus (default: a random UUID); it appears in every message's `hops` and starts its messageIds: 1 to 200 characters, no control characters. */
   id?: string;
   /** Bound on followers running at once; see {@link Bus.setMultiplicity}. */
   multiplicity?: number;
@@ -137,8 +137,10 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   constructor(options: BusOptions = {}) {
     super();
-    if (options.id !== undefined && (typeof options.id !== "string" || options.id.length === 0)) {
-      throw new InvalidArgumentError("id", options.id, "a non-empty string");
+    if (options.id !== undefined && !isBusId(options.id)) {
+      // It starts every messageId (at most 256 characters on the wire) and names the bus in link frames,
+      // where a newline ends it: a longer id or a control character got every message refused far away.
+      throw new InvalidArgumentError("id", options.id, `a string of 1 to ${MAX_BUS_ID_LENGTH} characters without control characters`);
     }
     this.id = options.id ?? randomUUID();
     this.#hops = Object.freeze([this.id]);
@@ -651,4 +653,16 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     }
     return removed;
   }
+}
+
+/** Longest bus id: `<id>/<sequence>` must stay within an envelope's 256-character messageId. */
+const MAX_BUS_ID_LENGTH = 200;
+
+function isBusId(id: unknown): id is string {
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_BUS_ID_LENGTH) return false;
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
 }

@@ -147,3 +147,17 @@ describe("inject (the entry of remote messages)", () => {
     assert.equal(bus.hasSeen(remote("c")), true);
   });
 });
+
+describe("bus ids", () => {
+  it("refuses an id that would break the wire (control characters end a RedisLink frame's origin line; past 200 characters every messageId is too long for an envelope), naming it", () => {
+    for (const id of ["a\nb", "tab\there", "nul\u0000", "del\u007f", "x".repeat(201), ""]) {
+      assert.throws(() => new Bus({ id }), (error: Error & { argument?: string; value?: unknown }) => {
+        assert.equal(error.name, "InvalidArgumentError");
+        assert.equal(error.argument, "id");
+        assert.equal(error.value, id);
+        return true;
+      });
+    }
+    for (const id of ["x".repeat(200), "bus-1", "名前", "x\ud800"]) assert.equal(new Bus({ id }).id, id);
+  });
+});
