@@ -606,8 +606,13 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 
   // Finishes a batch of messages in one call, which also carries the sends queued meanwhile.
   #finishMany(items: readonly FinishItem[], first: number): Promise<FinishResult[]> {
-    const sends = this.#sends.claim(() => this.#finishes.bytes(items));
-    const call = this.#finishCall(items, sends?.items ?? [], sends !== undefined && first < sends.first);
+    // The sends made before the first finish go first (the later ones follow in a call of their own);
+    // only if none was, the sends go after the finishes (one made between two finishes of the batch goes
+    // after both, as it did when each kind had calls of its own).
+    const used = (): number => this.#finishes.bytes(items);
+    const earlier = this.#sends.claim(used, first);
+    const sends = earlier ?? this.#sends.claim(used);
+    const call = this.#finishCall(items, sends?.items ?? [], earlier === undefined && sends !== undefined);
     sends?.settle(call.then(({ sent, replicas }) => sends.items.map((_, i) => sendResultAt(sent, i, replicas))));
     return call.then(({ outcomes, replicas }) => outcomes.map((outcome) => ({ outcome, replicas })));
   }

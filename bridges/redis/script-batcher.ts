@@ -81,11 +81,14 @@ export class Batcher<Item, Result> {
    * they are to go with), for another kind's call to carry: one round trip instead of two. They count as
    * on their way (idle(), fail()) until `settle` is given that call's results for them. Only while fewer
    * than IN_FLIGHT batches are on their way (when this batcher would send them now itself): no more
-   * calls of a kind are on their way than before (a finish's take is remembered for 4 at most).
+   * calls of a kind are on their way than before (a finish's take is remembered for 4 at most). With
+   * `before` (a call's number, see {@link Claimed.first}), only the calls made before it.
    */
-  claim(used: () => number): Claimed<Item, Result> | undefined {
+  claim(used: () => number, before = Number.POSITIVE_INFINITY): Claimed<Item, Result> | undefined {
     if (this.#queue.length === 0 || this.#running >= IN_FLIGHT) return undefined;
-    const count = this.#fits(MAX_BATCH_BYTES - used(), false);
+    let count = this.#fits(MAX_BATCH_BYTES - used(), false);
+    // With `before`, only calls made before that one (see Claimed.first).
+    while (count > 0 && (this.#queue[count - 1] as Entry<Item, Result>).seq >= before) count--;
     if (count === 0) return undefined;
     const batch = this.#queue.splice(0, count);
     this.#sent.add(batch);
