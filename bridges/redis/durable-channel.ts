@@ -228,14 +228,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#connection = connection;
     this.#writerName = clientName(`berrymq-durable-wait:${this.consumer}`);
     this.#sends = new Batcher(
-      (items) => this.#sendMany(items),
+      (items, first) => this.#sendMany(items, first),
       (item) => Buffer.byteLength(String(item[4])),
       // Late: a request loop's send (made when the last one was answered) can then go with the close
       // of the reply that came in the same read, made a few awaits later (SEND_FINISH).
       true,
     );
     this.#finishes = new Batcher(
-      (items) => this.#finishMany(items),
+      (items, first) => this.#finishMany(items, first),
       (item) => Buffer.byteLength(item[3]),
     );
     const blocking = openClient(connection, {
@@ -605,9 +605,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   }
 
   // Finishes a batch of messages in one call, which also carries the sends queued meanwhile.
-  #finishMany(items: readonly FinishItem[]): Promise<FinishResult[]> {
-    const sends = this.#sends.claim(() => this.#finishes.bytes(items));
-    const call = this.#finishCall(items, sends?.items ?? []);
+  #finishMany(items: readonly FinishItem[], first: number): Promise<FinishResult[]> {
+    // The sends made before the first finish go first (the later ones follow in a call of their own);
+    // only if none was, the sends go after the finishes (one made between two finishes of the batch goes
+    // after both, as it did when each kind had calls of its own).
+    const used = (): number => this.#finishes.bytes(items);
+    const earlier = this.#sends.claim(used, first);
+    const sends = earlier ?? this.#sends.claim(used);
+    const call = this.#finishCall(items, sends?.items ?? [], earlier === undefined && sends !== undefined);
     sends?.settle(call.then(({ sent, replicas }) => sends.items.map((_, i) => sendResultAt(sent, i, replicas))));
     return call.then(({ outcomes, replicas }) => outcomes.map((outcome) => ({ outcome, replicas })));
   }
@@ -615,10 +620,13 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   // Finishes a batch of messages in one call; when more is queued, the same call takes this receiver's
   // next messages: one for each receive() that will follow a finish, plus those waiting, less those held
   // or being taken for them already. With `sends`, the call records them too (SEND_FINISH): the sender
-  // of a request loop typically closes a reply and sends the next request in the same tick.
+  // of a request loop typically closes a reply and sends the next request in the same tick. The kind
+  // whose first call was made first runs first (`finishesFirst`), as in calls of their own: a reply and
+  // then a send to the same channel arrive in that order.
   async #finishCall(
     items: readonly FinishItem[],
     sends: readonly SendItem[],
+    finishesFirst: boolean,
   ): Promise<{ outcomes: unknown[][]; sent: unknown; replicas: number | undefined }> {
     const want =
       this.#more || this.#lostMoves
@@ -638,7 +646,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
           ? await this.#write("berrymqDurableFinish", [...args, ...items.flat()], this.#durability)
           : await this.#write(
               "berrymqDurableSendFinish",
-              [...args, items.length, ...items.flat(), ...sends.flat()],
+              [...args, items.length, finishesFirst ? "f" : "s", ...items.flat(), ...sends.flat()],
               this.#durability,
             ));
     } finally {
@@ -686,10 +694,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   }
 
   // Records a batch of sends; finishes queued meanwhile go in the same call (see #finishCall).
-  #sendMany(items: readonly SendItem[]): Promise<SendResult[]> {
+  #sendMany(items: readonly SendItem[], first: number): Promise<SendResult[]> {
     const finishes = this.#finishes.claim(() => this.#sends.bytes(items));
     if (finishes === undefined) return this.#sendCall(items);
-    const call = this.#finishCall(finishes.items, items);
+    const call = this.#finishCall(finishes.items, items, finishes.first < first);
     finishes.settle(call.then(({ outcomes, replicas }) => outcomes.map((outcome) => ({ outcome, replicas }))));
     return call.then(({ sent, replicas }) => items.map((_, i) => sendResultAt(sent, i, replicas)));
   }

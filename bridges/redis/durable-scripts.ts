@@ -240,17 +240,23 @@ return {outcomes, taken, redis.call('LLEN', P .. 'in:' .. ARGV[4])}
 `;
 
 // A SEND and a FINISH of one channel in one call (they were made in the same tick: one round trip and
-// one script run instead of two). ARGV: FINISH's first 7, the number of finished messages, their 5
-// each, then SEND's 7 per message. The sends run first, as if the SEND call had gone first. Returns
-// FINISH's answer with SEND's appended: {outcomes, messages taken, inbox length, sent and deadlines}.
+// one script run instead of two). ARGV: FINISH's first 7, the number of finished messages, 'f' when the
+// finishes run first ('s': the sends), the finished messages' 5 each, then SEND's 7 per message. The
+// kind whose first call was made first runs first, as if its call had gone first (a reply, then a send
+// to the same channel, arrive in that order). Returns FINISH's answer with SEND's appended: {outcomes,
+// messages taken, inbox length, sent and deadlines}.
 const SEND_FINISH = `${COMMON}${TAKE_FUNCTION}${SEND_FUNCTION}${FINISH_FUNCTION}
-local sends = 9 + 5 * tonumber(ARGV[8])
+local sends = 10 + 5 * tonumber(ARGV[8])
 local sent = {}
-for i = sends, #ARGV, 7 do send(i, t, sent) end
 local outcomes = {}
-for i = 9, sends - 1, 5 do
-  table.insert(outcomes, finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])))
+local function finishes()
+  for i = 10, sends - 1, 5 do
+    table.insert(outcomes, finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])))
+  end
 end
+if ARGV[9] == 'f' then finishes() end
+for i = sends, #ARGV, 7 do send(i, t, sent) end
+if ARGV[9] ~= 'f' then finishes() end
 if ARGV[5] == '' then return {outcomes, {}, -1, sent} end
 local taken = take(consumer, ARGV[4], '', retain, ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1', t)
 return {outcomes, taken, redis.call('LLEN', P .. 'in:' .. ARGV[4]), sent}

@@ -3,8 +3,10 @@ import type { BerryError } from "../../lib/errors.js";
 import { isCluster, type RedisClient } from "./connection.js";
 import { RedisConnectionError } from "./errors.js";
 
-// The error ioredis emits when a pass over its sentinel list found no master.
-const SENTINEL_PASS = /^All sentinels are unreachable/;
+// The error ioredis emits when a pass over its sentinel list found no master and it will pass again. Not
+// "... and retry is disabled" (sentinelRetryStrategy gave no delay): the client ends there, an outage
+// even after a pass that asked no sentinel.
+const SENTINEL_PASS = /^All sentinels are unreachable\. Retrying/;
 
 /**
  * Reports connection loss of a group of clients once per outage: the first failure while all were up is

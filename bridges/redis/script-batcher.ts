@@ -11,6 +11,10 @@ const MAX_BATCH_BYTES = 1024 * 1024;
  */
 const IN_FLIGHT = 2;
 
+// Numbers every call added to any batcher, in the order they were made: a call that carries another
+// kind's batch runs the two in the order their first calls were made (see Claimed.first).
+let added = 0;
+
 /**
  * Gathers the calls made while earlier ones are on their way into the next script call: a call made
  * while fewer than {@link IN_FLIGHT} are on their way goes out at once (with the others of the same tick),
@@ -18,7 +22,7 @@ const IN_FLIGHT = 2;
  * back at its index.
  */
 export class Batcher<Item, Result> {
-  readonly #run: (items: readonly Item[]) => Promise<Result[]>;
+  readonly #run: (items: readonly Item[], first: number) => Promise<Result[]>;
   readonly #size: (item: Item) => number;
   readonly #queue: Entry<Item, Result>[] = [];
   #running = 0;
@@ -34,7 +38,7 @@ export class Batcher<Item, Result> {
    * few awaits later in the same tick still join it, or another kind's call made meanwhile can carry it
    * ({@link claim}). No timer: it goes before any I/O is looked at.
    */
-  constructor(run: (items: readonly Item[]) => Promise<Result[]>, size: (item: Item) => number, late = false) {
+  constructor(run: (items: readonly Item[], first: number) => Promise<Result[]>, size: (item: Item) => number, late = false) {
     this.#run = run;
     this.#size = size;
     this.#schedule = late ? (flush) => process.nextTick(flush) : queueMicrotask;
@@ -42,7 +46,7 @@ export class Batcher<Item, Result> {
 
   add(item: Item): Promise<Result> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ item, resolve, reject });
+      this.#queue.push({ item, resolve, reject, seq: ++added });
       if (this.#scheduled || this.#running >= IN_FLIGHT) return;
       this.#scheduled = true;
       // Calls made in the same tick go out together.
@@ -77,16 +81,23 @@ export class Batcher<Item, Result> {
    * they are to go with), for another kind's call to carry: one round trip instead of two. They count as
    * on their way (idle(), fail()) until `settle` is given that call's results for them. Only while fewer
    * than IN_FLIGHT batches are on their way (when this batcher would send them now itself): no more
-   * calls of a kind are on their way than before (a finish's take is remembered for 4 at most).
+   * calls of a kind are on their way than before (a finish's take is remembered for 4 at most). With
+   * `before` (a call's number, see {@link Claimed.first}), only the calls made before it.
    */
-  claim(used: () => number): Claimed<Item, Result> | undefined {
+  claim(used: () => number, before = Number.POSITIVE_INFINITY): Claimed<Item, Result> | undefined {
     if (this.#queue.length === 0 || this.#running >= IN_FLIGHT) return undefined;
-    const count = this.#fits(MAX_BATCH_BYTES - used(), false);
+    let count = this.#fits(MAX_BATCH_BYTES - used(), false);
+    // With `before`, only calls made before that one (see Claimed.first).
+    while (count > 0 && (this.#queue[count - 1] as Entry<Item, Result>).seq >= before) count--;
     if (count === 0) return undefined;
     const batch = this.#queue.splice(0, count);
     this.#sent.add(batch);
     this.#running++;
-    return { items: batch.map((entry) => entry.item), settle: (running) => this.#settle(batch, running) };
+    return {
+      items: batch.map((entry) => entry.item),
+      first: (batch[0] as Entry<Item, Result>).seq,
+      settle: (running) => this.#settle(batch, running),
+    };
   }
 
   // How many of the queued items a batch takes: at most MAX_BATCH, within `room` bytes; a first item
@@ -109,7 +120,10 @@ export class Batcher<Item, Result> {
       this.#running++;
       let running: Promise<Result[]>;
       try {
-        running = this.#run(batch.map((entry) => entry.item));
+        running = this.#run(
+          batch.map((entry) => entry.item),
+          (batch[0] as Entry<Item, Result>).seq,
+        );
       } catch (error) {
         running = Promise.reject(error);
       }
@@ -140,6 +154,11 @@ export class Batcher<Item, Result> {
 /** Calls taken by {@link Batcher.claim} to go with another call. */
 export interface Claimed<Item, Result> {
   readonly items: readonly Item[];
+  /**
+   * When the first of them was made, against the carrier's `first` (run's second argument): the batch whose
+   * first call was made first runs first, as it would have in a call of its own.
+   */
+  readonly first: number;
   /** Answers the calls with `running`'s results (one per item, in order), or its error. */
   settle(running: Promise<Result[]>): void;
 }
@@ -147,6 +166,8 @@ export interface Claimed<Item, Result> {
 /** A call waiting in a {@link Batcher}. */
 interface Entry<Item, Result> {
   item: Item;
+  /** When it was added, among every batcher's calls. */
+  seq: number;
   resolve: (result: Result) => void;
   reject: (error: unknown) => void;
 }

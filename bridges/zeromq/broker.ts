@@ -3,6 +3,8 @@ import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
+import { fromCompactEnvelope } from "../compact-envelope.js";
+import { fromEnvelope } from "../envelope.js";
 import { AckLog, type FsyncPolicy, type HeldMessage } from "./ack-log.js";
 import {
   acknowledgedLineFault,
@@ -262,6 +264,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   static async start(options: BrokerOptions = {}): Promise<Broker> {
     const broker = new Broker(options);
+    const refused: BrokerRefusedError[] = [];
     try {
       if (options.deadLetterFile !== undefined) broker.#deadLetters = new DeadLetterFile(options.deadLetterFile);
       if (options.persistFile !== undefined) {
@@ -275,7 +278,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
           setImmediate(() => broker.#report(new PersistError(options.persistFile as string, why)));
         }
         const now = Date.now();
+        // A file written before acknowledged lines were checked may hold lines the check now refuses (a
+        // forgery taking another message's id): refused for good here too, never delivered.
         for (const message of held) {
+          const fault = heldLineFault(message);
+          if (fault !== undefined) {
+            refused.push(new BrokerRefusedError(message.identifier, message.messageId, fault));
+            continue;
+          }
           const expiresAt = message.expiresAt ?? now + broker.#options.expiry;
           broker.#take(
             new HeldEntry(
@@ -291,11 +301,21 @@ export class Broker extends EventEmitter<BrokerEvents> {
         }
         // What expired while the broker was down becomes a dead letter at the first sweep, which runs
         // before any held message is sent (and after `start` returned, so that listeners see it).
-        broker.#say(`replayed ${held.length} unacknowledged message(s) from ${options.persistFile}`);
+        if (refused.length > 0) {
+          broker.stats.invalid += refused.length;
+          log.acked(refused.map((error) => error.messageId));
+          log.sync();
+        }
+        broker.#say(`replayed ${held.length - refused.length} unacknowledged message(s) from ${options.persistFile}`);
       }
       const { bind } = broker.#options;
       broker.#pubPort = await bindTo(broker.#pub, bind, broker.#options.pubPort);
       broker.#recvPort = await bindTo(broker.#router, bind, broker.#options.recvPort);
+      // Reported once `start` returned, so that listeners see them.
+      if (refused.length > 0)
+        setImmediate(() => {
+          for (const error of refused) broker.#report(error);
+        });
     } catch (error) {
       broker.close();
       throw error;
@@ -880,6 +900,21 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#say(error.message);
     if (!this.emit("error", error)) process.emitWarning(error);
   }
+}
+
+// Why a replayed held line would be refused now (as acknowledgedLineFault refuses a received one).
+function heldLineFault(message: HeldMessage): string | undefined {
+  let envelope: unknown;
+  try {
+    envelope = fromCompactEnvelope(JSON.parse(message.payload));
+    fromEnvelope(envelope);
+  } catch (error) {
+    return `its held line is not a valid envelope: ${errorText(error)}`;
+  }
+  const { id, messageId } = envelope as { id: string; messageId: string };
+  if (messageId !== message.messageId) return `its held line's messageId ${JSON.stringify(messageId)} is not its own`;
+  if (id !== message.identifier) return `its held line's identifier ${JSON.stringify(id)} is not its own`;
+  return undefined;
 }
 
 async function bindTo(socket: zmq.Socket, address: string, portNumber: number): Promise<number> {
