@@ -390,17 +390,7 @@ export class BrokerLink extends Link {
 
   // The broker took the batch but refused these acknowledged messages at once: nobody subscribes to them.
   #reportNoSubscriber(text: string): void {
-    let refused: unknown;
-    try {
-      refused = JSON.parse(text);
-    } catch {
-      refused = undefined;
-    }
-    if (!Array.isArray(refused)) {
-      this.#report(new ZmqProtocolError("receipt with a bad list of refused messages:", text));
-      return;
-    }
-    for (const entry of refused) {
+    for (const entry of this.#refusals(text)) {
       if (Array.isArray(entry) && typeof entry[0] === "string" && typeof entry[1] === "string") {
         this.#report(new BrokerNoSubscriberError(entry[1], entry[0]));
       }
@@ -410,22 +400,25 @@ export class BrokerLink extends Link {
   // The broker took the batch but refused these acknowledged messages for good (see BrokerRefusedError):
   // the batch is settled, so they are not sent again; each is reported and counted.
   #reportInvalid(text: string): void {
+    for (const entry of this.#refusals(text)) {
+      if (Array.isArray(entry) && typeof entry[0] === "string" && typeof entry[1] === "string" && typeof entry[2] === "string") {
+        this.brokerStats.refused++;
+        this.#report(new BrokerRefusedError(entry[1], entry[0], entry[2]));
+      }
+    }
+  }
+
+  // A receipt's list of refused messages (JSON array); anything else is reported and taken as empty.
+  #refusals(text: string): unknown[] {
     let refused: unknown;
     try {
       refused = JSON.parse(text);
     } catch {
       refused = undefined;
     }
-    if (!Array.isArray(refused)) {
-      this.#report(new ZmqProtocolError("receipt with a bad list of refused messages:", text));
-      return;
-    }
-    for (const entry of refused) {
-      if (Array.isArray(entry) && typeof entry[0] === "string" && typeof entry[1] === "string" && typeof entry[2] === "string") {
-        this.brokerStats.refused++;
-        this.#report(new BrokerRefusedError(entry[1], entry[0], entry[2]));
-      }
-    }
+    if (Array.isArray(refused)) return refused;
+    this.#report(new ZmqProtocolError("receipt with a bad list of refused messages:", text));
+    return [];
   }
 
   #welcome(bootId: string | undefined, version: number): void {

@@ -264,18 +264,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   static async start(options: BrokerOptions = {}): Promise<Broker> {
     const broker = new Broker(options);
-    const refused: BrokerRefusedError[] = [];
+    // Reported once the ports are bound and `start` returned, so that listeners see them.
+    const refused: (BrokerRefusedError | PersistError)[] = [];
     try {
       if (options.deadLetterFile !== undefined) broker.#deadLetters = new DeadLetterFile(options.deadLetterFile);
       if (options.persistFile !== undefined) {
         const { log, held, skipped } = AckLog.open(options.persistFile, broker.#options.fsync);
         broker.#log = log;
-        // Reported once `start` returned, so that listeners see it.
         if (skipped > 0) {
           const why = new Error(
             `${skipped} record(s) that are no held message or release were skipped (not a torn last line: the file was changed by hand, or damaged)`,
           );
-          setImmediate(() => broker.#report(new PersistError(options.persistFile as string, why)));
+          refused.push(new PersistError(options.persistFile as string, why));
         }
         const now = Date.now();
         // A file written before acknowledged lines were checked may hold lines the check now refuses (a
@@ -301,17 +301,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
         }
         // What expired while the broker was down becomes a dead letter at the first sweep, which runs
         // before any held message is sent (and after `start` returned, so that listeners see it).
-        if (refused.length > 0) {
-          broker.stats.invalid += refused.length;
-          log.acked(refused.map((error) => error.messageId));
+        const invalid = refused.filter((error): error is BrokerRefusedError => error instanceof BrokerRefusedError);
+        if (invalid.length > 0) {
+          broker.stats.invalid += invalid.length;
+          log.acked(invalid.map((error) => error.messageId));
           log.sync();
         }
-        broker.#say(`replayed ${held.length - refused.length} unacknowledged message(s) from ${options.persistFile}`);
+        broker.#say(`replayed ${held.length - invalid.length} unacknowledged message(s) from ${options.persistFile}`);
       }
       const { bind } = broker.#options;
       broker.#pubPort = await bindTo(broker.#pub, bind, broker.#options.pubPort);
       broker.#recvPort = await bindTo(broker.#router, bind, broker.#options.recvPort);
-      // Reported once `start` returned, so that listeners see them.
       if (refused.length > 0)
         setImmediate(() => {
           for (const error of refused) broker.#report(error);

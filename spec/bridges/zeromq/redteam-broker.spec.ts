@@ -331,6 +331,12 @@ describe("red team: a hostile persist file replayed at restart", () => {
       [1, 2, 3],
       `held messages after the bad line were lost without a word (broker errors: ${errors.length}, held ${broker.held})`,
     );
+    // Reported to the listener attached right after `start` (it used to fire while the ports were being
+    // bound, before any listener: a process warning instead).
+    assert.ok(
+      errors.some((error) => error.name === "PersistError" && /2 record\(s\)/.test(error.message)),
+      `no PersistError about the 2 skipped records reached the broker's error listener: ${errors.map((e) => e.message).join(" | ")}`,
+    );
   });
 
   it("red team: a record whose payload holds a raw newline does not make the legitimate held messages of the same sender undeliverable (one DELIVER, its lines no longer matching its flags)", {
