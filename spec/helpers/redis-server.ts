@@ -67,6 +67,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   else if (options.sentinelConfig === undefined) args.push("--appendonly", "no");
   args.push(...(options.args ?? []));
   let child: ChildProcess | undefined;
+  let watcher: ChildProcess | undefined;
   let output = "";
 
   const launch = async (): Promise<void> => {
@@ -90,9 +91,12 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       attempt.given = true;
       started.removeAllListeners("exit");
     }
+    if (started.pid !== undefined) watcher = watchdog(started.pid);
   };
 
   const kill = async (): Promise<void> => {
+    watcher?.kill("SIGKILL");
+    watcher = undefined;
     const running = child;
     child = undefined;
     if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
@@ -149,4 +153,17 @@ function ping(port: number): Promise<boolean> {
       if (reply.includes("\r\n")) done(reply.startsWith("+PONG"));
     });
   });
+}
+
+/**
+ * Kills the server once this process is gone, however it went: a spec file the test runner killed (its
+ * timeout) left its servers running for good. A shell of its own process group polls this process every
+ * second; it kills only a process that is still a redis-server (its pid could have been reused).
+ */
+function watchdog(pid: number): ChildProcess {
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; case "$(cat /proc/${pid}/comm 2>/dev/null)" in redis*) kill -9 ${pid};; esac`;
+  const dog = spawn("sh", ["-c", script], { stdio: "ignore", detached: true });
+  dog.on("error", () => {}); // no sh: the server is still stopped by stop()/kill() as before
+  dog.unref();
+  return dog;
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { startRedis } from "../../helpers/redis-server.js";
@@ -20,3 +21,29 @@ describe("redis-server spec helper", () => {
     await server.stop();
   });
 });
+
+describe("redis-server spec helper: no orphans", () => {
+  it("a server outlives no spec process: SIGKILL of the process that started it kills it within seconds", async () => {
+    const helper = new URL("../../helpers/redis-server.ts", import.meta.url).pathname;
+    const code = `const { startRedis } = await import(${JSON.stringify(helper)}); const s = await startRedis({ own: true }); console.log(s.pid); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+    const pid = Number(await new Promise<string>((resolve) => child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()))));
+    assert.ok(Number.isInteger(pid) && pid > 0, `no pid printed: ${pid}`);
+    assert.ok(alive(pid), "the server runs");
+    child.kill("SIGKILL");
+    const deadline = Date.now() + 5_000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const orphaned = alive(pid);
+    if (orphaned) process.kill(pid, "SIGKILL");
+    assert.equal(orphaned, false, `redis-server ${pid} still ran 5 s after the process that started it was killed`);
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
