@@ -1,33 +1,11 @@
 // Red team (r18): a link's batch written by envelopesJson on a version 2 link stream, end to end between
 // two buses (PeerLink over HTTP): a message whose JSON the sender writes differently from JSON.stringify.
 import assert from "node:assert/strict";
-import { type TestContext, test } from "node:test";
-import { PeerLink, serve } from "../../bridges/jsonrpc/index.js";
+import { test } from "node:test";
 import { UnsendableMessageError } from "../../bridges/errors.js";
-import { Bus } from "../../lib/bus.js";
 import { kw } from "../../lib/kwargs.js";
-import type { Message } from "../../lib/message.js";
-import { sleep, waitFor } from "../helpers/wait-for.js";
-
-/** Bus a linked to bus b by a PeerLink whose version 2 stream is open, and one message (0) through it. */
-async function streamingPair(t: TestContext, id: string) {
-  const a = new Bus({ id: `${id}-a` });
-  const b = new Bus({ id: `${id}-b` });
-  const [serverA, serverB] = await Promise.all([serve({ bus: a }), serve({ bus: b })]);
-  const link = await PeerLink.connect(serverB.url, { bus: a, server: serverA });
-  const errors: Error[] = [];
-  link.on("error", (error) => void errors.push(error));
-  t.after(async () => {
-    await link.close();
-    await Promise.all([serverA.close(), serverB.close()]);
-  });
-  await waitFor(() => link.streaming, "the stream is open");
-  const atB: unknown[] = [];
-  b.follow("seq:ab", (m: Message) => void atB.push(m.args[0]));
-  a.twitter("seq:ab", 0);
-  await waitFor(() => atB.length === 1, "a first message");
-  return { a, link, errors, atB };
-}
+import { sleep } from "../helpers/wait-for.js";
+import { streamingPair } from "../helpers/streaming-pair.js";
 
 test("red team: a message whose kwargs' toJSON gives undefined, sent in one batch between two others on a version 2 stream: the two others arrive, in order, and the stream stays open", {
   timeout: 20_000,

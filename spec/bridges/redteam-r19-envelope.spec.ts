@@ -1,15 +1,14 @@
 // Red team (r19): the sendable check against what JSON.stringify really does with toJSON, boxed primitives
 // and functions, and envelopesJson's head/tail caches against JSON.stringify byte for byte.
 import assert from "node:assert/strict";
-import { type TestContext, test } from "node:test";
+import { test } from "node:test";
 import { checkJsonValue, envelopesJson, toEnvelope } from "../../bridges/envelope.js";
 import { UnsendableMessageError } from "../../bridges/errors.js";
-import { PeerLink, serve } from "../../bridges/jsonrpc/index.js";
 import { unsendable } from "../../bridges/sendable.js";
-import { Bus } from "../../lib/bus.js";
-import { createMessage, type Message } from "../../lib/message.js";
+import { createMessage } from "../../lib/message.js";
 import { random } from "../helpers/seeded-random.js";
 import { sleep, waitFor } from "../helpers/wait-for.js";
+import { streamingPair } from "../helpers/streaming-pair.js";
 
 // What JSON.stringify does with the value: the text, or its throw.
 function written(value: unknown): { text: string } | { threw: string } {
@@ -110,26 +109,6 @@ test("red team: seeded random values with toJSONs, boxes, sparse arrays, symbols
     assertAgrees(`seed ${seed}`, [value(0)]);
   }
 });
-
-/** Bus a linked to bus b by a PeerLink whose version 2 stream is open, and one message (0) through it. */
-async function streamingPair(t: TestContext, id: string) {
-  const a = new Bus({ id: `${id}-a` });
-  const b = new Bus({ id: `${id}-b` });
-  const [serverA, serverB] = await Promise.all([serve({ bus: a }), serve({ bus: b })]);
-  const link = await PeerLink.connect(serverB.url, { bus: a, server: serverA });
-  const errors: Error[] = [];
-  link.on("error", (error) => void errors.push(error));
-  t.after(async () => {
-    await link.close();
-    await Promise.all([serverA.close(), serverB.close()]);
-  });
-  await waitFor(() => link.streaming, "the stream is open");
-  const atB: unknown[] = [];
-  b.follow("seq:ab", (m: Message) => void atB.push(m.args[0]));
-  a.twitter("seq:ab", 0);
-  await waitFor(() => atB.length === 1, "a first message");
-  return { a, errors, atB };
-}
 
 test("red team: a message whose toJSON gives an object holding a BigInt (behind a toJSON JSON.stringify does not call) is refused alone; the messages after it arrive", {
   timeout: 20_000,

@@ -21,6 +21,7 @@ import { Bus } from "../../../lib/bus.js";
 import type { Message } from "../../../lib/message.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 import { post } from "./raw-http.js";
+import { socketPair } from "../../helpers/socket-pair.js";
 
 // Whatever a test opened is closed after it, passed or failed (an open socket would keep the file's process
 // alive after a failure).
@@ -28,19 +29,6 @@ const toClose: { destroy(): void }[] = [];
 afterEach(() => {
   for (const thing of toClose.splice(0)) thing.destroy();
 });
-
-// Two ends of one TCP connection: a LinkStream goes on one, the spec writes raw frames on the other.
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const client = connect((server.address() as { port: number }).port, "127.0.0.1");
-  const [accepted] = (await once(server, "connection")) as [Socket];
-  await once(client, "connect");
-  server.close();
-  toClose.push(client, accepted);
-  return [client, accepted];
-}
 
 // The frames written on a raw socket, one JSON value per line, in order.
 function frames(socket: Socket): { next(timeout?: number): Promise<unknown>; write(frame: unknown): void } {
@@ -92,7 +80,7 @@ async function streamPair(
   taken: Taken;
   refused: WireError[];
 }> {
-  const [mine, theirs] = await socketPair();
+  const [mine, theirs] = await socketPair(toClose);
   const taken: Taken = { parts: [], envelopes: [] };
   const refused: WireError[] = [];
   const stream = new LinkStream(mine, Buffer.alloc(0), {
@@ -135,7 +123,7 @@ describe("LinkStream, version 2 (numbered batches, acknowledged by number)", () 
   });
 
   it("an acknowledgement rides on the batch this side sends in the same turn (an answer, say): no frame of its own", async () => {
-    const [mine, theirs] = await socketPair();
+    const [mine, theirs] = await socketPair(toClose);
     const raw = frames(theirs);
     let stream: LinkStream | undefined;
     stream = new LinkStream(mine, Buffer.alloc(0), {
@@ -166,7 +154,7 @@ describe("LinkStream, version 2 (numbered batches, acknowledged by number)", () 
   });
 
   it("a batch too large for the far side is not sent on the stream, and the acknowledgement it would have carried still goes, refusals and all", async () => {
-    const [mine, theirs] = await socketPair();
+    const [mine, theirs] = await socketPair(toClose);
     const raw = frames(theirs);
     const holder: { stream?: LinkStream; sent?: unknown } = {};
     const stream = new LinkStream(mine, Buffer.alloc(0), {

@@ -1,33 +1,20 @@
 // Red team (r19): a chunk holding one whole frame is parsed with its newline; a refused frame must be
 // refused for the same reason, in the same words, as when it came in pieces (and as before).
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import { connect, createServer, type Socket } from "node:net";
 import { afterEach, it } from "node:test";
 import { parseExactJson } from "../../../bridges/jsonrpc/exact-json.js";
 import { LinkStream } from "../../../bridges/jsonrpc/link-stream.js";
 import { sleep } from "../../helpers/wait-for.js";
+import { socketPair } from "../../helpers/socket-pair.js";
 
 const toClose: { destroy(): void }[] = [];
 afterEach(() => {
   for (const thing of toClose.splice(0)) thing.destroy();
 });
 
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const client = connect((server.address() as { port: number }).port, "127.0.0.1");
-  const [accepted] = (await once(server, "connection")) as [Socket];
-  await once(client, "connect");
-  server.close();
-  toClose.push(client, accepted);
-  return [client, accepted];
-}
-
 // The reason a version 2 stream closes when `frame` (without its newline) arrives in `pieces` chunks.
 async function closeReason(frame: string, pieces: number): Promise<string> {
-  const [mine, theirs] = await socketPair();
+  const [mine, theirs] = await socketPair(toClose);
   const stream = new LinkStream(mine, Buffer.alloc(0), {
     name: "spec stream",
     maxFrame: 1024 * 1024,

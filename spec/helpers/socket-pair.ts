@@ -1,0 +1,15 @@
+import { once } from "node:events";
+import { connect, createServer, type Socket } from "node:net";
+
+/** Two ends of one TCP connection on 127.0.0.1 (a stream goes on one, a spec writes raw bytes on the other); both are added to `toClose`. */
+export async function socketPair(toClose: { destroy(): void }[]): Promise<[Socket, Socket]> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const client = connect((server.address() as { port: number }).port, "127.0.0.1");
+  const [accepted] = (await once(server, "connection")) as [Socket];
+  await once(client, "connect");
+  server.close();
+  toClose.push(client, accepted);
+  return [client, accepted];
+}
