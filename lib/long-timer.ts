@@ -30,7 +30,7 @@ export function setLongTimeout(callback: () => void, delay: number): LongTimer {
         timeout = undefined;
         callback();
       }
-    }, Math.min(Math.max(remaining, 0), MAX_TIMER_DELAY));
+    }, Math.ceil(Math.min(Math.max(remaining, 0), MAX_TIMER_DELAY))); // whole ms: see RequestTable's #arm
     if (unref) timeout.unref();
   };
   arm(delay);

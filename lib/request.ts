@@ -329,8 +329,10 @@ export class RequestTable {
     if (list.head === undefined) list.timer?.unref();
   }
 
+  // Whole ms, rounded up: one Timeout armed with a fractional delay makes every Timeout's delay field a
+  // double, which deoptimizes every function that handled a timer (recompiled inside the round trips).
   #arm(list: Deadlines, delay: number): void {
-    list.timer = setTimeout(RequestTable.#fired, delay, this, list);
+    list.timer = setTimeout(RequestTable.#fired, Math.ceil(delay), this, list);
   }
 
   // Expires every request of the list whose deadline passed, then re-arms for the next one (a list left

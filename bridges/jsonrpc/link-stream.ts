@@ -531,7 +531,8 @@ export class LinkStream {
 
   #armAckTimer(delay: number): void {
     // Unreferenced: the socket keeps the process alive while a batch waits, and the timer must not after.
-    this.#ackTimer = setTimeout(this.#checkAcks, delay);
+    // Whole ms: a fractional delay deoptimizes every function that handled a timer (see RequestTable's #arm).
+    this.#ackTimer = setTimeout(this.#checkAcks, Math.ceil(delay));
     this.#ackTimer.unref();
   }
 
