@@ -100,6 +100,8 @@ const REDISCOVER_EVERY = 100;
 interface Pending {
   readonly messageId: string;
   readonly identifier: string;
+  /** Identifier its answers come under (error answers to `talk` come under the `berrymq-reply:*` one). */
+  readonly replyTo: string;
   readonly answers: Answer[];
   /** Answers that settle it: `count`, or MAX_ANSWERS_PER_REQUEST for `"all"`. */
   readonly wanted: number;
@@ -225,6 +227,7 @@ export class RequestTable {
   open(
     messageId: string,
     identifier: string,
+    replyTo: string,
     options: { count: number | "all"; timeout: number; signal: AbortSignal | undefined },
     to: string | undefined,
     first = false,
@@ -235,6 +238,7 @@ export class RequestTable {
     const pending: Pending = {
       messageId,
       identifier,
+      replyTo,
       answers: [],
       wanted: count === "all" ? MAX_ANSWERS_PER_REQUEST : count,
       all: count === "all",
@@ -276,7 +280,7 @@ export class RequestTable {
     const learnt = this.#probes.size === 0 ? undefined : this.#probes.get(requestId);
     if (learnt !== undefined && !isErrorAnswer(message)) this.#learn(learnt, bus);
     const pending = this.#find(requestId);
-    if (pending === undefined) return;
+    if (pending === undefined || !isAnswerTo(pending, message, bus)) return;
     // `ask`: its one answer settles it, as a value or an error; no Answer record to build and keep.
     if (pending.first) {
       this.#finish(requestId);
@@ -419,6 +423,14 @@ export class RequestTable {
 
 // What a request's resolve and reject are until its Promise's executor has run (at once, in `open`).
 function unset(): void {}
+
+// Whether `message` can be an answer to `pending`, whose messageId it names in `inReplyTo` (a far side can
+// name any): it comes under the request's `replyTo`, or is an error answer (under `berrymq-reply:*`, where
+// errors to talk() come too); a balanced request's comes from the bus it went to.
+function isAnswerTo(pending: Pending, message: Message, bus: string): boolean {
+  if (pending.to !== undefined && bus !== pending.to) return false;
+  return message.id === pending.replyTo || (message.name === REPLY_NAME && isErrorAnswer(message));
+}
 
 function isErrorAnswer(message: Message): boolean {
   return message.name === REPLY_NAME && message.kwargs.error !== undefined;
