@@ -7,6 +7,7 @@ import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, 
 import { checkTimerDelay } from "../lib/long-timer.js";
 import { createMessage, type Message } from "../lib/message.js";
 import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
+import { requestTableOf } from "../lib/request.js";
 import { RESOLVED } from "../lib/resolved.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
 import { LinkDownError, LinkOverflowError, LinkUndeliveredError, UnsendableMessageError } from "./errors.js";
@@ -120,6 +121,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #wake: (() => void) | undefined;
   #down = false;
   #started = false;
+  #startedAt = Number.POSITIVE_INFINITY;
   #closing = false;
   // Set once close() gave up on the buffer: the flush loop stops instead of retrying on.
   #closed = false;
@@ -207,6 +209,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   /** Whether `close()` was called. */
   get closing(): boolean {
     return this.#closing;
+  }
+
+  /** When the link started forwarding (performance.now() ms; Infinity before). */
+  get startedAt(): number {
+    return this.#startedAt;
   }
 
   /** The export filters, parsed. */
@@ -305,6 +312,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   protected start(): void {
     if (this.#started) return;
     this.#started = true;
+    this.#startedAt = performance.now();
     this.bus.on("message", this.#onMessage);
     this.#table.add(this);
   }
@@ -464,6 +472,12 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     const undelivered = [...this.#inflight, ...this.#pending.drain()];
     this.#inflight = NONE;
     await this.closeTransport();
+    // Requests of this bus that went out on closed links only, with no follower here to answer them,
+    // end now (RequestLinkClosedError) rather than at their timeout, or never with `Infinity`.
+    const bus = this.bus;
+    requestTableOf(bus)?.linkClosed(bus.id, this.name, this.#table.oldestOpenLink(), (identifier) =>
+      bus.patterns().some((pattern) => matches(pattern, identifier)),
+    );
     if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
     return { undelivered };
   }

@@ -151,7 +151,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     if (!Number.isInteger(maxPending) || maxPending < 1) {
       throw new InvalidArgumentError("maxPendingRequests", maxPending, "an integer >= 1");
     }
-    this.#requests = new RequestTable(maxPending);
+    this.#requests = new RequestTable(maxPending, this);
     this.#replyId = replyIdentifierFor(this.id);
     if (options.multiplicity !== undefined) this.setMultiplicity(options.multiplicity);
   }

@@ -1,7 +1,13 @@
 import { InvalidArgumentError } from "./errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
 import type { Message } from "./message.js";
-import { RemoteError, RequestAbortedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
+import {
+  RemoteError,
+  RequestAbortedError,
+  RequestLinkClosedError,
+  RequestOverflowError,
+  RequestTimeoutError,
+} from "./request-errors.js";
 import { REPLY_NAME } from "./reserved.js";
 
 /** How a request waits for its answers. */
@@ -115,6 +121,8 @@ interface Pending {
   reject: (error: Error) => void;
   /** Beyond what setTimeout takes: a LongTimer of its own; else its place in its timeout's Deadlines. */
   long: LongTimer | undefined;
+  /** When it was opened (performance.now() ms): links started later never carried it. */
+  readonly opened: number;
   /** When it expires (performance.now() ms), with the neighbours of its Deadlines list. */
   deadline: number;
   deadlines: Deadlines | undefined;
@@ -190,8 +198,10 @@ export class RequestTable {
     pending.reject = reject;
   };
 
-  constructor(limit: number) {
+  /** `owner`: the bus whose table this is; its links find the table with {@link requestTableOf}. */
+  constructor(limit: number, owner?: object) {
     this.#limit = limit;
+    if (owner !== undefined) tables.set(owner, this);
   }
 
   /** Requests waiting for answers. */
@@ -247,6 +257,7 @@ export class RequestTable {
       resolve: unset,
       reject: unset,
       long: undefined,
+      opened: performance.now(),
       deadline: 0,
       deadlines: undefined,
       prev: undefined,
@@ -292,6 +303,25 @@ export class RequestTable {
     pending.answers.push(answer);
     if (pending.answers.length < pending.wanted || this.#finish(requestId) === undefined) return;
     pending.resolve(pending.answers);
+  }
+
+  /**
+   * A link of bus `busId` closed (named `link`): a request opened before every link still open started
+   * (`oldestOpenLink`, Infinity when none is left) went out on closed links only, so it can get no further
+   * answer unless a follower here may still give one (`followedHere`; never, for a balanced request
+   * addressed to another bus: it was delivered nowhere here). Such a request ends now: `"all"` resolves
+   * with its answers, a number of answers rejects with RequestLinkClosedError.
+   */
+  linkClosed(busId: string, link: string, oldestOpenLink: number, followedHere: (identifier: string) => boolean): void {
+    const stranded: Pending[] = [];
+    const only = this.#only;
+    if (only !== undefined && isStranded(only, busId, oldestOpenLink, followedHere)) stranded.push(only);
+    for (const pending of this.#pending.values()) if (isStranded(pending, busId, oldestOpenLink, followedHere)) stranded.push(pending);
+    for (const pending of stranded) {
+      this.#finish(pending.messageId);
+      if (pending.all) pending.resolve(pending.answers);
+      else pending.reject(new RequestLinkClosedError(pending.identifier, link, pending.answers));
+    }
   }
 
   /** Rejects every waiting request (the bus closed). */
@@ -419,6 +449,20 @@ export class RequestTable {
     const servers = this.#servers.get(identifier);
     if (servers !== undefined) servers.buses = servers.buses.filter((known) => known !== bus);
   }
+}
+
+const tables = new WeakMap<object, RequestTable>();
+
+/** The request table of `bus` (for its links: not exported from the package). */
+export function requestTableOf(bus: object): RequestTable | undefined {
+  return tables.get(bus);
+}
+
+// Whether a waiting request can get no answer any more (see `linkClosed`).
+function isStranded(pending: Pending, busId: string, oldestOpenLink: number, followedHere: (identifier: string) => boolean): boolean {
+  if (pending.opened >= oldestOpenLink) return false;
+  const deliveredHere = pending.to === undefined || pending.to === busId;
+  return !deliveredHere || !followedHere(pending.identifier);
 }
 
 // What a request's resolve and reject are until its Promise's executor has run (at once, in `open`).

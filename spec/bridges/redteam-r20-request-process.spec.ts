@@ -10,10 +10,10 @@ import { RedisLink } from "../../bridges/redis/redis-link.js";
 import { Broker, BrokerLink } from "../../bridges/zeromq/index.js";
 import { Bus } from "../../lib/bus.js";
 import { within } from "../../lib/request.js";
-import { RemoteError, RequestTimeoutError } from "../../lib/request-errors.js";
+import { RemoteError, RequestLinkClosedError, RequestTimeoutError } from "../../lib/request-errors.js";
 import { freePort } from "../helpers/free-port.js";
 import { type RedisServer, startRedis } from "../helpers/redis-server.js";
-import { sleep } from "../helpers/wait-for.js";
+import { settlesWithin, sleep } from "../helpers/wait-for.js";
 import type { RequestSetup } from "./link-conformance.js";
 import { type RequestPeer, startRequestPeer } from "./request-process.js";
 
@@ -28,9 +28,14 @@ async function untilLinked(bus: Bus, busId: string): Promise<number> {
   }
 }
 
-function attack(transport: string, setup: () => Promise<RequestSetup>): void {
+/** A RequestSetup whose link (or the links its bridge server made back) can be closed alone. */
+interface ClosableSetup extends RequestSetup {
+  closeLink(): Promise<void>;
+}
+
+function attack(transport: string, setup: () => Promise<ClosableSetup>): void {
   describe(`red team r20: requests to child processes over ${transport}`, () => {
-    let linked: RequestSetup;
+    let linked: ClosableSetup;
     const children: RequestPeer[] = [];
     const spawn = async (busId: string): Promise<RequestPeer> => {
       const child = await startRequestPeer({ ...linked.peer, busId });
@@ -122,6 +127,24 @@ function attack(transport: string, setup: () => Promise<RequestSetup>): void {
       assert.deepEqual(new Set(after.slice(-6)), new Set([second]), after.join(","));
       assert.equal(linked.bus.pendingRequests, 0);
     });
+
+    // Last: it closes the parent's link.
+    it("the parent's link closed with 100 requests waiting on the child, no timeout: each ends with RequestLinkClosedError", async () => {
+      await spawn(`rt20-${transport}-closed`);
+      const waiting = Array.from({ length: 100 }, (_, i) => {
+        const options = within({ timeout: Number.POSITIVE_INFINITY });
+        const asked = i % 2 === 0 ? linked.bus.ask("rq:slow", i, options) : linked.bus.request("rq:slow", i, options);
+        return asked.then(
+          () => "answered",
+          (error: unknown) => (error instanceof RequestLinkClosedError ? "link closed" : String(error)),
+        );
+      });
+      await sleep(50);
+      await linked.closeLink();
+      assert.ok(await settlesWithin(Promise.all(waiting), 5_000), "they ended when the link closed");
+      assert.deepEqual(new Set(await Promise.all(waiting)), new Set(["link closed"]));
+      assert.equal(linked.bus.pendingRequests, 0);
+    });
   });
 }
 
@@ -131,6 +154,7 @@ attack("jsonrpc", async () => {
   return {
     bus,
     peer: { transport: "jsonrpc", url: server.url },
+    closeLink: () => server.close(),
     close: async () => {
       await server.close();
       bus.close();
@@ -153,6 +177,7 @@ attack("redis", async () => {
   return {
     bus,
     peer: { transport: "redis", url: redis.url, prefix },
+    closeLink: async () => void (await link.close()),
     close: async () => {
       await link.close();
       bus.close();
@@ -167,6 +192,7 @@ attack("zeromq", async () => {
   return {
     bus,
     peer: { transport: "zeromq", pubPort: broker.pubPort, recvPort: broker.recvPort },
+    closeLink: async () => void (await link.close()),
     close: async () => {
       await link.close();
       bus.close();
