@@ -342,7 +342,7 @@ export class RequestTable {
       list = { timeout, head: undefined, tail: undefined, timer: undefined };
       this.#deadlines.set(timeout, list);
     }
-    pending.deadline = performance.now() + timeout;
+    pending.deadline = pending.opened + timeout;
     pending.deadlines = list;
     const tail = list.tail;
     if (tail === undefined) {
