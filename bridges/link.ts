@@ -475,9 +475,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     // Requests of this bus that went out on closed links only, with no follower here to answer them,
     // end now (RequestLinkClosedError) rather than at their timeout, or never with `Infinity`.
     const bus = this.bus;
-    requestTableOf(bus)?.linkClosed(bus.id, this.name, this.#table.oldestOpenLink(), (identifier) =>
-      bus.patterns().some((pattern) => matches(pattern, identifier)),
-    );
+    let followed: Identifier[] | undefined; // taken once, when a request asks
+    requestTableOf(bus)?.linkClosed(bus.id, this.name, this.#table.oldestOpenLink(), (identifier) => {
+      followed ??= bus.patterns();
+      return followed.some((pattern) => matches(pattern, identifier));
+    });
     if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
     return { undelivered };
   }
