@@ -134,6 +134,11 @@ export class LinkTable {
     });
   }
 
+  /** Links open (started, not closing). */
+  get size(): number {
+    return this.#links.size;
+  }
+
   /** When the oldest link still open started (performance.now() ms); Infinity when none is open. */
   oldestOpenLink(): number {
     let oldest = Number.POSITIVE_INFINITY;

@@ -474,12 +474,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     await this.closeTransport();
     // Requests of this bus that went out on closed links only, with no follower here to answer them,
     // end now (RequestLinkClosedError) rather than at their timeout, or never with `Infinity`.
-    const bus = this.bus;
-    let followed: Identifier[] | undefined; // taken once, when a request asks
-    requestTableOf(bus)?.linkClosed(bus.id, this.name, this.#table.oldestOpenLink(), (identifier) => {
-      followed ??= bus.patterns();
-      return followed.some((pattern) => matches(pattern, identifier));
-    });
+    requestTableOf(this.bus)?.linkClosed(this.bus.id, this.name, this.#table.oldestOpenLink(), followedBy(this.bus));
     if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
     return { undelivered };
   }
@@ -525,13 +520,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     // batch throw, holding up everything behind it).
     const why = unsendable(message);
     if (why !== undefined) {
-      this.stats.dropped++;
-      this.#report(new UnsendableMessageError(this.name, message, why));
+      this.#drop(message, new UnsendableMessageError(this.name, message, why));
       return;
     }
     if (this.backlog >= this.#bufferSize) {
-      this.stats.dropped++;
-      this.#report(new LinkOverflowError(this.name, this.#bufferSize, message));
+      this.#drop(message, new LinkOverflowError(this.name, this.#bufferSize, message));
       return;
     }
     this.#pending.push(message);
@@ -637,8 +630,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
         kept?.push(message);
       } catch (error) {
         kept ??= inflight.slice(0, i);
-        this.stats.dropped++;
-        this.#report(new UnsendableMessageError(this.name, message, error));
+        this.#drop(message, new UnsendableMessageError(this.name, message, error));
       }
     }
     if (kept === undefined) return false;
@@ -670,6 +662,16 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     wake?.();
   }
 
+  // Counts and reports a message not sent. A request of this bus that no link carries, and no follower
+  // here may answer, rejects with the error at once rather than at its timeout.
+  #drop(message: Message, error: BerryError): void {
+    this.stats.dropped++;
+    this.#report(error);
+    const bus = this.bus;
+    if (message.replyTo === undefined || message.hops.length !== 1 || message.hops[0] !== bus.id) return;
+    requestTableOf(bus)?.refused(message.messageId, bus.id, this.#table.size, followedBy(bus), error);
+  }
+
   #report(error: BerryError): void {
     if (!this.emit("error", error)) this.bus.report(error);
   }
@@ -687,6 +689,15 @@ function matchesFilter(filter: Identifier, message: Message): boolean {
 function matchesAny(filters: readonly Identifier[], message: Message): boolean {
   for (let i = 0; i < filters.length; i++) if (matchesFilter(filters[i] as Identifier, message)) return true;
   return false;
+}
+
+// Whether a follower or queue of `bus` matches an identifier (its patterns taken once, when first asked).
+function followedBy(bus: Bus): (identifier: string) => boolean {
+  let followed: Identifier[] | undefined;
+  return (identifier) => {
+    followed ??= bus.patterns();
+    return followed.some((pattern) => matches(pattern, identifier));
+  };
 }
 
 // No batch in flight.

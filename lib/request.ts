@@ -123,6 +123,8 @@ interface Pending {
   long: LongTimer | undefined;
   /** When it was opened (performance.now() ms): links started later never carried it. */
   readonly opened: number;
+  /** Links that refused to carry it (their buffer was full, or JSON cannot carry it). */
+  refusals: number;
   /** When it expires (performance.now() ms), with the neighbours of its Deadlines list. */
   deadline: number;
   deadlines: Deadlines | undefined;
@@ -258,6 +260,7 @@ export class RequestTable {
       reject: unset,
       long: undefined,
       opened: performance.now(),
+      refusals: 0,
       deadline: 0,
       deadlines: undefined,
       prev: undefined,
@@ -322,6 +325,19 @@ export class RequestTable {
       if (pending.all) pending.resolve(pending.answers);
       else pending.reject(new RequestLinkClosedError(pending.identifier, link, pending.answers));
     }
+  }
+
+  /**
+   * One of the `links` open links of bus `busId` refused to carry the request `messageId` (`error` says
+   * why). Once each of them has, and no follower here may answer it (`followedHere`), it can get no
+   * answer: it rejects with that error now rather than at its timeout.
+   */
+  refused(messageId: string, busId: string, links: number, followedHere: (identifier: string) => boolean, error: Error): void {
+    const pending = this.#find(messageId);
+    if (pending === undefined || ++pending.refusals < links) return;
+    if ((pending.to === undefined || pending.to === busId) && followedHere(pending.identifier)) return;
+    this.#finish(messageId);
+    pending.reject(error);
   }
 
   /** Rejects every waiting request (the bus closed). */
