@@ -142,4 +142,35 @@ describe("red team r20: forged answers over a link", () => {
     assert.equal(s.asker.pendingRequests, 0);
     await s.close();
   });
+  it("hostile answer payloads: prototype keys and deep nesting are refused, odd error payloads bounded, nothing crashes", async () => {
+    const s = setup();
+    await sleep(10);
+    const refused: [string, Partial<Envelope>][] = [
+      ["__proto__ in a value", JSON.parse('{"args":[{"__proto__":{"polluted":1}}]}') as Partial<Envelope>],
+      ["__proto__ in an error", JSON.parse('{"args":[],"kwargs":{"error":{"__proto__":{"name":"X"}}}}') as Partial<Envelope>],
+      ["deep", { args: [JSON.parse(`${"[".repeat(5_000)}${"]".repeat(5_000)}`)] }],
+      ["100 hops", { hops: Array.from({ length: 100 }, (_, i) => `h${i}`) }],
+    ];
+    for (const [what, over] of refused) {
+      const requested = s.asker.request("svc:x", what, within({ count: 2, timeout: 300 }));
+      assert.throws(() => s.fromEvil.accept(forgery(s.lastRequest(), over)), /invalid|envelope|deep|hops|__proto__/i, what);
+      const error = await requested.then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof RequestTimeoutError, `${what}: ${String(error)}`);
+      assert.deepEqual(values(error.answers), ["genuine"], what);
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    const odd: Partial<Envelope>[] = [
+      { args: [], kwargs: { error: { name: { a: 1 }, message: ["m"] } } },
+      { args: [], kwargs: { error: null } },
+      { args: [], kwargs: { error: { name: "N".repeat(100_000), message: "M".repeat(1_000_000) } } },
+    ];
+    for (const over of odd) {
+      const requested = s.asker.request("svc:x", within({ count: 2, timeout: 2_000 }));
+      s.fromEvil.accept(forgery(s.lastRequest(), over));
+      const [forged] = await requested;
+      assert.ok(forged !== undefined && !forged.ok && forged.error instanceof RemoteError);
+      assert.ok(forged.error.remoteName.length <= 200 && forged.error.message.length < 5_000, "bounded");
+    }
+    await s.close();
+  });
 });
