@@ -9,6 +9,8 @@ export interface RoutedLink {
   readonly exports: readonly Identifier[];
   /** Whether the link is closing or closed (its routes are dead). */
   readonly closing: boolean;
+  /** When it started forwarding (performance.now() ms): it carried no request opened before (absent: any). */
+  readonly startedAt?: number;
   /** Sends a control message listing this bus's neighbours (the link knows how). */
   announce(neighbours: readonly Neighbour[]): void;
 }
@@ -130,6 +132,18 @@ export class LinkTable {
       const neighbours = this.neighbours();
       for (const link of this.#links) if (!link.closing && link.linkedBusId !== undefined) link.announce(neighbours);
     });
+  }
+
+  /** Links open (started, not closing). */
+  get size(): number {
+    return this.#links.size;
+  }
+
+  /** When the oldest link still open started (performance.now() ms); Infinity when none is open. */
+  oldestOpenLink(): number {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const link of this.#links) if (!link.closing) oldest = Math.min(oldest, link.startedAt ?? 0);
+    return oldest;
   }
 
   /** This bus's neighbours: the far buses of its links, with what each link exports. */

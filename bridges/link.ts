@@ -7,6 +7,7 @@ import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, 
 import { checkTimerDelay } from "../lib/long-timer.js";
 import { createMessage, type Message } from "../lib/message.js";
 import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
+import { requestTableOf } from "../lib/request.js";
 import { RESOLVED } from "../lib/resolved.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
 import { LinkDownError, LinkOverflowError, LinkUndeliveredError, UnsendableMessageError } from "./errors.js";
@@ -120,6 +121,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #wake: (() => void) | undefined;
   #down = false;
   #started = false;
+  #startedAt = Number.POSITIVE_INFINITY;
   #closing = false;
   // Set once close() gave up on the buffer: the flush loop stops instead of retrying on.
   #closed = false;
@@ -207,6 +209,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   /** Whether `close()` was called. */
   get closing(): boolean {
     return this.#closing;
+  }
+
+  /** When the link started forwarding (performance.now() ms; Infinity before). */
+  get startedAt(): number {
+    return this.#startedAt;
   }
 
   /** The export filters, parsed. */
@@ -305,6 +312,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   protected start(): void {
     if (this.#started) return;
     this.#started = true;
+    this.#startedAt = performance.now();
     this.bus.on("message", this.#onMessage);
     this.#table.add(this);
   }
@@ -464,6 +472,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     const undelivered = [...this.#inflight, ...this.#pending.drain()];
     this.#inflight = NONE;
     await this.closeTransport();
+    // Requests of this bus that went out on closed links only, with no follower here to answer them,
+    // end now (RequestLinkClosedError) rather than at their timeout, or never with `Infinity`.
+    requestTableOf(this.bus)?.linkClosed(this.bus.id, this.name, this.#table.oldestOpenLink(), followedBy(this.bus));
     if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
     return { undelivered };
   }
@@ -509,13 +520,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     // batch throw, holding up everything behind it).
     const why = unsendable(message);
     if (why !== undefined) {
-      this.stats.dropped++;
-      this.#report(new UnsendableMessageError(this.name, message, why));
+      this.#drop(message, new UnsendableMessageError(this.name, message, why));
       return;
     }
     if (this.backlog >= this.#bufferSize) {
-      this.stats.dropped++;
-      this.#report(new LinkOverflowError(this.name, this.#bufferSize, message));
+      this.#drop(message, new LinkOverflowError(this.name, this.#bufferSize, message));
       return;
     }
     this.#pending.push(message);
@@ -621,8 +630,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
         kept?.push(message);
       } catch (error) {
         kept ??= inflight.slice(0, i);
-        this.stats.dropped++;
-        this.#report(new UnsendableMessageError(this.name, message, error));
+        this.#drop(message, new UnsendableMessageError(this.name, message, error));
       }
     }
     if (kept === undefined) return false;
@@ -654,6 +662,16 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     wake?.();
   }
 
+  // Counts and reports a message not sent. A request of this bus that no link carries, and no follower
+  // here may answer, rejects with the error at once rather than at its timeout.
+  #drop(message: Message, error: BerryError): void {
+    this.stats.dropped++;
+    this.#report(error);
+    const bus = this.bus;
+    if (message.replyTo === undefined || message.hops.length !== 1 || message.hops[0] !== bus.id) return;
+    requestTableOf(bus)?.refused(message.messageId, bus.id, this.#table.size, followedBy(bus), error);
+  }
+
   #report(error: BerryError): void {
     if (!this.emit("error", error)) this.bus.report(error);
   }
@@ -671,6 +689,15 @@ function matchesFilter(filter: Identifier, message: Message): boolean {
 function matchesAny(filters: readonly Identifier[], message: Message): boolean {
   for (let i = 0; i < filters.length; i++) if (matchesFilter(filters[i] as Identifier, message)) return true;
   return false;
+}
+
+// Whether a follower or queue of `bus` matches an identifier (its patterns taken once, when first asked).
+function followedBy(bus: Bus): (identifier: string) => boolean {
+  let followed: Identifier[] | undefined;
+  return (identifier) => {
+    followed ??= bus.patterns();
+    return followed.some((pattern) => matches(pattern, identifier));
+  };
 }
 
 // No batch in flight.

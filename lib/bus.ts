@@ -151,7 +151,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     if (!Number.isInteger(maxPending) || maxPending < 1) {
       throw new InvalidArgumentError("maxPendingRequests", maxPending, "an integer >= 1");
     }
-    this.#requests = new RequestTable(maxPending);
+    this.#requests = new RequestTable(maxPending, this);
     this.#replyId = replyIdentifierFor(this.id);
     if (options.multiplicity !== undefined) this.setMultiplicity(options.multiplicity);
   }
@@ -283,7 +283,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       const to = checked.balanced ? this.#requests.pick(route.identifier.id) : undefined;
       const message = newMessage(route.identifier, plain, kwargs, this.#hops, ++this.#counter, replyTo, undefined, to);
       if (checked.balanced && to === undefined) this.#requests.probe(message.messageId, route.identifier.id);
-      const answers = this.#requests.open(message.messageId, route.identifier.id, checked, to, first);
+      const answers = this.#requests.open(message.messageId, route.identifier.id, replyTo, checked, to, first);
       if (to === undefined || to === this.id) this.#deliver(route.receivers, message, undefined);
       this.emit("message", message);
       return answers;

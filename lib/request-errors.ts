@@ -43,6 +43,21 @@ export class RequestAbortedError extends BerryError {
   }
 }
 
+/**
+ * Every link a request could have gone out on closed before enough answers came, and no follower in this
+ * process could still answer it: it can get no further answer, so it ends now rather than at its timeout.
+ * `answers` holds those received before.
+ */
+export class RequestLinkClosedError extends BerryError {
+  /** Answers received before the links closed. */
+  readonly answers: readonly Answer[];
+
+  constructor(identifier: string, link: string, answers: readonly Answer[]) {
+    super("REQUEST_LINK_CLOSED", `request "${identifier}" got ${answers.length} answers: no answer can come since link ${link} closed`);
+    this.answers = answers;
+  }
+}
+
 /** More requests were waiting for answers than the bus allows (`maxPendingRequests`). */
 export class RequestOverflowError extends BerryError {
   constructor(identifier: string, limit: number) {

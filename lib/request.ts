@@ -1,7 +1,13 @@
 import { InvalidArgumentError } from "./errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
 import type { Message } from "./message.js";
-import { RemoteError, RequestAbortedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
+import {
+  RemoteError,
+  RequestAbortedError,
+  RequestLinkClosedError,
+  RequestOverflowError,
+  RequestTimeoutError,
+} from "./request-errors.js";
 import { REPLY_NAME } from "./reserved.js";
 
 /** How a request waits for its answers. */
@@ -100,6 +106,8 @@ const REDISCOVER_EVERY = 100;
 interface Pending {
   readonly messageId: string;
   readonly identifier: string;
+  /** Identifier its answers come under (error answers to `talk` come under the `berrymq-reply:*` one). */
+  readonly replyTo: string;
   readonly answers: Answer[];
   /** Answers that settle it: `count`, or MAX_ANSWERS_PER_REQUEST for `"all"`. */
   readonly wanted: number;
@@ -113,12 +121,17 @@ interface Pending {
   reject: (error: Error) => void;
   /** Beyond what setTimeout takes: a LongTimer of its own; else its place in its timeout's Deadlines. */
   long: LongTimer | undefined;
+  /** When it was opened (performance.now() ms): links started later never carried it. */
+  readonly opened: number;
+  /** Links that refused to carry it (their buffer was full, or JSON cannot carry it). */
+  refusals: number;
   /** When it expires (performance.now() ms), with the neighbours of its Deadlines list. */
   deadline: number;
   deadlines: Deadlines | undefined;
   prev: Pending | undefined;
   next: Pending | undefined;
-  cleanup: (() => void) | undefined;
+  /** Its AbortSignal: the table listens to each signal once, however many requests share it. */
+  readonly signal: AbortSignal | undefined;
   /** Bus a balanced request was addressed to: forgotten as an answerer when it does not answer. */
   readonly to: string | undefined;
 }
@@ -172,6 +185,11 @@ export class RequestTable {
   readonly #deadlines = new Map<number, Deadlines>();
   readonly #servers = new Map<string, Servers>();
   readonly #probes = new Map<string, string>();
+  // The waiting requests of each AbortSignal, in the order they were opened. One listener per signal, not
+  // one per request: Node warns from the 11th listener on an EventTarget, and adds and removes each in
+  // time linear in the listeners it holds (100,000 requests sharing a signal took 110 s to open).
+  readonly #aborts = new Map<AbortSignal, Set<Pending>>();
+  readonly #onAbort = (event: Event): void => this.#aborted(event.target as AbortSignal);
   readonly #limit: number;
   // One executor for every request's Promise: it hands the resolving functions to the request being opened
   // (a closure per request made a function and a context of nine variables each time).
@@ -182,8 +200,10 @@ export class RequestTable {
     pending.reject = reject;
   };
 
-  constructor(limit: number) {
+  /** `owner`: the bus whose table this is; its links find the table with {@link requestTableOf}. */
+  constructor(limit: number, owner?: object) {
     this.#limit = limit;
+    if (owner !== undefined) tables.set(owner, this);
   }
 
   /** Requests waiting for answers. */
@@ -219,6 +239,7 @@ export class RequestTable {
   open(
     messageId: string,
     identifier: string,
+    replyTo: string,
     options: { count: number | "all"; timeout: number; signal: AbortSignal | undefined },
     to: string | undefined,
     first = false,
@@ -229,6 +250,7 @@ export class RequestTable {
     const pending: Pending = {
       messageId,
       identifier,
+      replyTo,
       answers: [],
       wanted: count === "all" ? MAX_ANSWERS_PER_REQUEST : count,
       all: count === "all",
@@ -237,11 +259,13 @@ export class RequestTable {
       resolve: unset,
       reject: unset,
       long: undefined,
+      opened: performance.now(),
+      refusals: 0,
       deadline: 0,
       deadlines: undefined,
       prev: undefined,
       next: undefined,
-      cleanup: undefined,
+      signal,
       to,
     };
     this.#opening = pending;
@@ -252,12 +276,12 @@ export class RequestTable {
     if (timeout <= MAX_TIMER_DELAY) this.#enlist(pending);
     else if (timeout !== Number.POSITIVE_INFINITY) pending.long = setLongTimeout(() => this.#expire(messageId), timeout);
     if (signal !== undefined) {
-      const onAbort = (): void => {
-        if (this.#finish(messageId) === undefined) return;
-        pending.reject(new RequestAbortedError(identifier, pending.answers, signal.reason));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      pending.cleanup = () => signal.removeEventListener("abort", onAbort);
+      const sharing = this.#aborts.get(signal);
+      if (sharing !== undefined) sharing.add(pending);
+      else {
+        this.#aborts.set(signal, new Set([pending]));
+        signal.addEventListener("abort", this.#onAbort);
+      }
     }
     return settled;
   }
@@ -270,7 +294,7 @@ export class RequestTable {
     const learnt = this.#probes.size === 0 ? undefined : this.#probes.get(requestId);
     if (learnt !== undefined && !isErrorAnswer(message)) this.#learn(learnt, bus);
     const pending = this.#find(requestId);
-    if (pending === undefined) return;
+    if (pending === undefined || !isAnswerTo(pending, message, bus)) return;
     // `ask`: its one answer settles it, as a value or an error; no Answer record to build and keep.
     if (pending.first) {
       this.#finish(requestId);
@@ -282,6 +306,38 @@ export class RequestTable {
     pending.answers.push(answer);
     if (pending.answers.length < pending.wanted || this.#finish(requestId) === undefined) return;
     pending.resolve(pending.answers);
+  }
+
+  /**
+   * A link of bus `busId` closed (named `link`): a request opened before every link still open started
+   * (`oldestOpenLink`, Infinity when none is left) went out on closed links only, so it can get no further
+   * answer unless a follower here may still give one (`followedHere`; never, for a balanced request
+   * addressed to another bus: it was delivered nowhere here). Such a request ends now: `"all"` resolves
+   * with its answers, a number of answers rejects with RequestLinkClosedError.
+   */
+  linkClosed(busId: string, link: string, oldestOpenLink: number, followedHere: (identifier: string) => boolean): void {
+    const stranded: Pending[] = [];
+    const only = this.#only;
+    if (only !== undefined && isStranded(only, busId, oldestOpenLink, followedHere)) stranded.push(only);
+    for (const pending of this.#pending.values()) if (isStranded(pending, busId, oldestOpenLink, followedHere)) stranded.push(pending);
+    for (const pending of stranded) {
+      this.#finish(pending.messageId);
+      if (pending.all) pending.resolve(pending.answers);
+      else pending.reject(new RequestLinkClosedError(pending.identifier, link, pending.answers));
+    }
+  }
+
+  /**
+   * One of the `links` open links of bus `busId` refused to carry the request `messageId` (`error` says
+   * why). Once each of them has, and no follower here may answer it (`followedHere`), it can get no
+   * answer: it rejects with that error now rather than at its timeout.
+   */
+  refused(messageId: string, busId: string, links: number, followedHere: (identifier: string) => boolean, error: Error): void {
+    const pending = this.#find(messageId);
+    if (pending === undefined || ++pending.refusals < links) return;
+    if ((pending.to === undefined || pending.to === busId) && followedHere(pending.identifier)) return;
+    this.#finish(messageId);
+    pending.reject(error);
   }
 
   /** Rejects every waiting request (the bus closed). */
@@ -302,7 +358,7 @@ export class RequestTable {
       list = { timeout, head: undefined, tail: undefined, timer: undefined };
       this.#deadlines.set(timeout, list);
     }
-    pending.deadline = performance.now() + timeout;
+    pending.deadline = pending.opened + timeout;
     pending.deadlines = list;
     const tail = list.tail;
     if (tail === undefined) {
@@ -367,8 +423,28 @@ export class RequestTable {
     else this.#pending.delete(messageId);
     if (pending.deadlines !== undefined) RequestTable.#delist(pending);
     else pending.long?.clear();
-    pending.cleanup?.();
+    if (pending.signal !== undefined) this.#unwatch(pending.signal, pending);
     return pending;
+  }
+
+  // A request no longer waits: its signal's listener goes with the last request sharing it.
+  #unwatch(signal: AbortSignal, pending: Pending): void {
+    const sharing = this.#aborts.get(signal);
+    if (sharing === undefined || !sharing.delete(pending) || sharing.size > 0) return;
+    this.#aborts.delete(signal);
+    signal.removeEventListener("abort", this.#onAbort);
+  }
+
+  // Rejects every request waiting on `signal`, oldest first.
+  #aborted(signal: AbortSignal): void {
+    const sharing = this.#aborts.get(signal);
+    if (sharing === undefined) return;
+    this.#aborts.delete(signal);
+    signal.removeEventListener("abort", this.#onAbort);
+    for (const pending of sharing) {
+      if (this.#finish(pending.messageId) !== pending) continue;
+      pending.reject(new RequestAbortedError(pending.identifier, pending.answers, signal.reason));
+    }
   }
 
   #find(messageId: string): Pending | undefined {
@@ -393,8 +469,30 @@ export class RequestTable {
   }
 }
 
+const tables = new WeakMap<object, RequestTable>();
+
+/** The request table of `bus` (for its links: not exported from the package). */
+export function requestTableOf(bus: object): RequestTable | undefined {
+  return tables.get(bus);
+}
+
+// Whether a waiting request can get no answer any more (see `linkClosed`).
+function isStranded(pending: Pending, busId: string, oldestOpenLink: number, followedHere: (identifier: string) => boolean): boolean {
+  if (pending.opened >= oldestOpenLink) return false;
+  const deliveredHere = pending.to === undefined || pending.to === busId;
+  return !deliveredHere || !followedHere(pending.identifier);
+}
+
 // What a request's resolve and reject are until its Promise's executor has run (at once, in `open`).
 function unset(): void {}
+
+// Whether `message` can be an answer to `pending`, whose messageId it names in `inReplyTo` (a far side can
+// name any): it comes under the request's `replyTo`, or is an error answer (under `berrymq-reply:*`, where
+// errors to talk() come too); a balanced request's comes from the bus it went to.
+function isAnswerTo(pending: Pending, message: Message, bus: string): boolean {
+  if (pending.to !== undefined && bus !== pending.to) return false;
+  return message.id === pending.replyTo || (message.name === REPLY_NAME && isErrorAnswer(message));
+}
 
 function isErrorAnswer(message: Message): boolean {
   return message.name === REPLY_NAME && message.kwargs.error !== undefined;
