@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Bus } from "../../lib/bus.js";
 import { within } from "../../lib/request.js";
-import { RequestLinkClosedError, RequestTimeoutError } from "../../lib/request-errors.js";
+import { RequestLinkClosedError, RequestTimeoutError } from "../../lib/index.js"; // the public entry exports it
 import { MemoryLink } from "../helpers/memory-link.js";
 import { settlesWithin, sleep } from "../helpers/wait-for.js";
 
