@@ -1,3 +1,4 @@
+import { LinkStream, type LinkStreamOptions } from "../../bridges/jsonrpc/link-stream.js";
 import { once } from "node:events";
 import { connect, createServer, type Socket } from "node:net";
 
@@ -12,4 +13,17 @@ export async function socketPair(toClose: { destroy(): void }[]): Promise<[Socke
   server.close();
   toClose.push(client, accepted);
   return [client, accepted];
+}
+
+/** A version 2 link stream on `socket` that takes nothing (specs override what they need: `take`, frame limits…). */
+export function specStream(socket: Socket, options: Partial<LinkStreamOptions> = {}): LinkStream {
+  return new LinkStream(socket, Buffer.alloc(0), {
+    name: "spec stream",
+    maxFrame: 1024 * 1024,
+    farMaxFrame: 1024 * 1024,
+    answer: () => null,
+    version: 2,
+    take: () => () => [],
+    ...options,
+  });
 }

@@ -7,12 +7,11 @@
 // (spec/bridges/zeromq/timer-delays.spec.ts).
 import assert from "node:assert/strict";
 import { afterEach, it, type TestContext } from "node:test";
-import { LinkStream } from "../../bridges/jsonrpc/link-stream.js";
 import { Bus } from "../../lib/bus.js";
 import { setLongTimeout } from "../../lib/long-timer.js";
 import { RequestTimeoutError } from "../../lib/request-errors.js";
 import { within } from "../../lib/request.js";
-import { socketPair } from "../helpers/socket-pair.js";
+import { socketPair, specStream } from "../helpers/socket-pair.js";
 import { sleep, waitFor } from "../helpers/wait-for.js";
 
 const toClose: { destroy(): void }[] = [];
@@ -75,14 +74,7 @@ it("setLongTimeout: a fractional delay is armed in whole ms and fires no earlier
 
 it("link stream: the acknowledgement timer re-armed for a later batch is whole ms", async (t) => {
   const [mine, theirs] = await socketPair(toClose);
-  const stream = new LinkStream(mine, Buffer.alloc(0), {
-    name: "spec stream",
-    maxFrame: 1024 * 1024,
-    farMaxFrame: 1024 * 1024,
-    answer: () => null,
-    version: 2,
-    take: () => () => [],
-  });
+  const stream = specStream(mine);
   t.after(() => stream.close());
   const delays = spyOnTimers(t, "LinkStream");
   const timeout = 150;

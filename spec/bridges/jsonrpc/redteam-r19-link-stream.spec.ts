@@ -3,9 +3,8 @@
 import assert from "node:assert/strict";
 import { afterEach, it } from "node:test";
 import { parseExactJson } from "../../../bridges/jsonrpc/exact-json.js";
-import { LinkStream } from "../../../bridges/jsonrpc/link-stream.js";
 import { sleep } from "../../helpers/wait-for.js";
-import { socketPair } from "../../helpers/socket-pair.js";
+import { socketPair, specStream } from "../../helpers/socket-pair.js";
 
 const toClose: { destroy(): void }[] = [];
 afterEach(() => {
@@ -15,14 +14,7 @@ afterEach(() => {
 // The reason a version 2 stream closes when `frame` (without its newline) arrives in `pieces` chunks.
 async function closeReason(frame: string, pieces: number): Promise<string> {
   const [mine, theirs] = await socketPair(toClose);
-  const stream = new LinkStream(mine, Buffer.alloc(0), {
-    name: "spec stream",
-    maxFrame: 1024 * 1024,
-    farMaxFrame: 1024 * 1024,
-    answer: () => null,
-    version: 2,
-    take: () => () => [],
-  });
+  const stream = specStream(mine);
   // A batch waiting for its acknowledgement rejects with the reason the stream closed for.
   const outcome = (stream.sendBatch([{ n: 1 }], 5_000) as Promise<unknown>).then(
     () => new Error("acknowledged"),
