@@ -71,34 +71,38 @@ export async function confirmMaster(options: SentinelConnectionOptions, address:
   );
 }
 
-// The master `sentinel` names (after natMap), or undefined when it names none, fails or times out.
+// The master `sentinel` names (after natMap), or undefined when it names none, fails or does not answer
+// within `sentinelCommandTimeout` (else `connectTimeout`): a stopped sentinel accepts the connection and
+// never answers, and ioredis's own timeouts leave its connection handshake waiting seconds longer.
 async function masterNamedBy(options: SentinelConnectionOptions, sentinel: Partial<SentinelAddress>): Promise<Address | undefined> {
-  // As ioredis connects to its sentinels, with a bound on the answer too (a stopped sentinel accepts the
-  // connection and never answers).
+  // As ioredis connects to its sentinels (its defaults: localhost, port 26379; no auth, TLS or family: null).
   const client = new Redis({
     host: sentinel.host ?? "localhost",
     port: sentinel.port ?? 26379,
     ...(sentinel.family ? { family: sentinel.family } : {}),
-    // ioredis's defaults for these are null, not undefined.
     ...(options.sentinelUsername ? { username: options.sentinelUsername } : {}),
     ...(options.sentinelPassword ? { password: options.sentinelPassword } : {}),
     ...(options.sentinelTLS ? { tls: options.sentinelTLS } : {}),
     connectTimeout: options.connectTimeout ?? CONNECT_TIMEOUT,
-    commandTimeout: options.sentinelCommandTimeout ?? options.connectTimeout ?? CONNECT_TIMEOUT,
     retryStrategy: () => null,
     maxRetriesPerRequest: 0,
     enableReadyCheck: false,
-    enableOfflineQueue: true,
     lazyConnect: true,
   });
   client.on("error", () => {});
-  try {
+  const ask = async (): Promise<Address | undefined> => {
     await client.connect();
     const reply = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", options.name ?? "")) as unknown[] | null;
     return Array.isArray(reply) ? natResolve(options.natMap, { host: String(reply[0]), port: Number(reply[1]) }) : undefined;
-  } catch {
-    return undefined;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), options.sentinelCommandTimeout ?? options.connectTimeout ?? CONNECT_TIMEOUT);
+  });
+  try {
+    return await Promise.race([ask().catch(() => undefined), late]);
   } finally {
+    clearTimeout(timer);
     client.disconnect();
   }
 }
