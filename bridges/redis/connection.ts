@@ -1,5 +1,6 @@
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import { InvalidArgumentError } from "../../lib/errors.js";
+import { MajoritySentinelConnector } from "./sentinel-majority.js";
 
 /** A client of a standalone Redis (or one found through Sentinel), or of a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -91,7 +92,7 @@ export function openClient(connection: RedisConnection, given: ClientOverrides =
   }
   if (connection instanceof Redis || isForeignClient(connection)) {
     const { shardedSubscribers: _sharded, ...plain } = overrides;
-    return (connection as Redis).duplicate({ ...plain, lazyConnect: false }) as Redis;
+    return (connection as Redis).duplicate({ ...confirmedMaster(connection.options), ...plain, lazyConnect: false }) as Redis;
   }
   if ("cluster" in connection) {
     if (!Array.isArray(connection.cluster) || connection.cluster.length === 0) {
@@ -115,7 +116,16 @@ export function openClient(connection: RedisConnection, given: ClientOverrides =
   // Through Sentinel, a failover is a reconnection to the promoted replica: retry at a steady short pace
   // (ioredis backs off to 2 s) so that the stall ends soon after the promotion, unless told otherwise.
   const sentinel = Array.isArray(options.sentinels) && options.retryStrategy === undefined ? { retryStrategy: (times: number) => Math.min(times * 50, SENTINEL_RETRY) } : {};
-  return new Redis({ ...sentinel, ...options, ...plain, lazyConnect: false });
+  return new Redis({ ...sentinel, ...options, ...confirmedMaster(options), ...plain, lazyConnect: false });
+}
+
+/**
+ * Through Sentinel, the connector that connects only to a master most listed sentinels name (see
+ * sentinel-majority.ts), unless the options bring a connector of their own.
+ */
+function confirmedMaster(options: object): Pick<RedisOptions, "Connector"> {
+  const given = options as RedisOptions;
+  return Array.isArray(given.sentinels) && given.Connector === undefined ? { Connector: MajoritySentinelConnector } : {};
 }
 
 /**
