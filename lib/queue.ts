@@ -38,6 +38,8 @@ export interface GetOptions {
 
 interface Waiter {
   readonly owner: object;
+  /** Its get timed out or was aborted: skipped, and dropped when the list is next compacted. */
+  abandoned: boolean;
   resolve(message: Message): void;
   reject(error: Error): void;
 }
@@ -48,6 +50,8 @@ class QueueStore implements QueueSink {
   readonly waiters = new Fifo<Waiter>();
   handles = 0;
   closed = false;
+  // Abandoned waiters still in `waiters`.
+  #abandoned = 0;
   readonly #detach: Unsubscribe;
 
   constructor(
@@ -62,7 +66,7 @@ class QueueStore implements QueueSink {
 
   offer(message: Message): boolean {
     if (this.closed) return false;
-    const waiter = this.waiters.shift();
+    const waiter = this.nextWaiter();
     if (waiter !== undefined) {
       waiter.resolve(message);
       return true;
@@ -84,9 +88,41 @@ class QueueStore implements QueueSink {
     this.closed = true;
     this.#detach();
     this.onClose();
-    for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) {
+    for (let waiter = this.nextWaiter(); waiter !== undefined; waiter = this.nextWaiter()) {
       waiter.reject(new QueueClosedError(this.filter.id));
     }
+  }
+
+  /** Removes and returns the oldest waiter still waiting. */
+  nextWaiter(): Waiter | undefined {
+    for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) {
+      if (!waiter.abandoned) return waiter;
+      this.#abandoned--;
+    }
+    return undefined;
+  }
+
+  /**
+   * Marks a waiter whose get timed out or was aborted. Splicing it out cost O(waiters) each, so many gets
+   * timing out at once blocked the process for minutes (O(n²)); abandoned waiters are dropped in one pass
+   * once they are most of the list.
+   */
+  abandon(waiter: Waiter): void {
+    waiter.abandoned = true;
+    this.#abandoned++;
+    if (this.#abandoned > 1024 && this.#abandoned * 2 > this.waiters.length) this.keepWaiters(() => true);
+  }
+
+  /** Keeps the waiters still waiting for which `keep` holds, in order; returns the others. */
+  keepWaiters(keep: (waiter: Waiter) => boolean): Waiter[] {
+    const others: Waiter[] = [];
+    for (const waiter of this.waiters.drain()) {
+      if (waiter.abandoned) continue;
+      if (keep(waiter)) this.waiters.push(waiter);
+      else others.push(waiter);
+    }
+    this.#abandoned = 0;
+    return others;
   }
 }
 
@@ -177,6 +213,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
       };
       const waiter: Waiter = {
         owner: this,
+        abandoned: false,
         resolve: (message) => {
           settle();
           resolve(message as QueuedMessage<Events, P>);
@@ -187,7 +224,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
         },
       };
       const abandon = (error: unknown): void => {
-        this.#store.waiters.delete(waiter);
+        this.#store.abandon(waiter);
         settle();
         reject(error);
       };
@@ -220,10 +257,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
     this.#closed = true;
     const store = this.#store;
     store.handles--;
-    for (const waiter of store.waiters.drain()) {
-      if (waiter.owner === this) waiter.reject(new QueueClosedError(this.filter));
-      else store.waiters.push(waiter);
-    }
+    for (const waiter of store.keepWaiters((waiter) => waiter.owner !== this)) waiter.reject(new QueueClosedError(this.filter));
     if (store.handles > 0) return [];
     store.close();
     return store.buffer.drain() as QueuedMessage<Events, P>[];
