@@ -113,6 +113,21 @@ export class QueueOverflowError extends BerryError {
   }
 }
 
+/** Every multiplicity slot was taken and `maxWaiting` deliveries already waited for one: `dropped` was not delivered to `follower`. */
+export class DeliveryOverflowError extends BerryError {
+  readonly follower: string;
+  readonly dropped: unknown;
+
+  constructor(follower: string, maxWaiting: number, dropped: { id: string; messageId: string }) {
+    super(
+      "DELIVERY_OVERFLOW",
+      `${maxWaiting} deliveries already wait for a multiplicity slot (the maxWaiting option): follower ${follower} dropped message "${dropped.id}" (${dropped.messageId})`,
+    );
+    this.follower = follower;
+    this.dropped = dropped;
+  }
+}
+
 /** The bus was closed; it accepts no more messages or followers. */
 export class BusClosedError extends BerryError {
   constructor(busId: string) {
