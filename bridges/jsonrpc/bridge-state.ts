@@ -8,6 +8,8 @@ import { Queue } from "../../lib/queue.js";
 import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
 import type { CloseReport, LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
+import { UnsendableMessageError } from "../errors.js";
+import { unsendable } from "../sendable.js";
 import { PeerExpiredError, RpcFault } from "./errors.js";
 import { toRpcError } from "./fault.js";
 import { LegacyEchoFilter, legacyHop } from "./legacy-echo-filter.js";
@@ -266,13 +268,21 @@ export class BridgeState {
     return this.bus.inject(message) ?? null;
   }
 
-  /** Waits up to `timeout` ms (undefined: until a message or abort) for a message of the token's queue. */
+  /**
+   * Waits up to `timeout` ms (undefined: until a message or abort) for a message of the token's queue.
+   * Messages JSON cannot carry are reported and skipped (see `#sendable`).
+   */
   async get(token: unknown, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Message> {
     const queue = this.#queueOf(token);
     // A client waiting here is not idle: its token must not expire under the wait (ttl < timeout).
     const release = this.sessions.hold(token as string);
+    const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     try {
-      return await queue.get({ ...(timeout === undefined ? {} : { timeout }), ...(signal === undefined ? {} : { signal }) });
+      for (;;) {
+        const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+        const message = await queue.get({ ...(left === undefined ? {} : { timeout: left }), ...(signal === undefined ? {} : { signal }) });
+        if (this.#sendable(message, queue)) return message;
+      }
     } catch (error) {
       // The server closing ended the wait: the queue is closed, not broken.
       if (this.closing) throw new QueueClosedError(queue.filter);
@@ -282,9 +292,23 @@ export class BridgeState {
     }
   }
 
-  /** The oldest message of the token's queue, at once (QueueEmptyError when none). */
+  /** The oldest message of the token's queue JSON can carry, at once (QueueEmptyError when none). */
   getNowait(token: unknown): Message {
-    return this.#queueOf(token).getNowait();
+    const queue = this.#queueOf(token);
+    for (;;) {
+      const message = queue.getNowait();
+      if (this.#sendable(message, queue)) return message;
+    }
+  }
+
+  // A local message in a queue session may hold what JSON cannot carry (a BigInt, a cycle, NaN): its
+  // answer failed as a whole (-32603, a batch's other messages lost with it) or changed it (NaN as null).
+  // It is reported and skipped, as a link drops what it cannot send.
+  #sendable(message: Message, queue: Queue): boolean {
+    const why = unsendable(message);
+    if (why === undefined) return true;
+    this.bus.report(new UnsendableMessageError(`queue session "${queue.filter}"`, message, why));
+    return false;
   }
 
   /** Keeps a token alive; throws when it is unknown or expired. */
