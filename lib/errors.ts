@@ -104,11 +104,9 @@ export class QueueClosedError extends BerryError {
 export class QueueOverflowError extends BerryError {
   readonly dropped: unknown;
 
-  constructor(filter: string, maxsize: number, dropped: { id: string; messageId: string }) {
-    super(
-      "QUEUE_OVERFLOW",
-      `queue "${filter}" is full (maxsize ${maxsize}): dropped message "${dropped.id}" (${dropped.messageId})`,
-    );
+  /** `bound` names the bound that was reached (default: `maxsize <maxsize>`). */
+  constructor(filter: string, maxsize: number, dropped: { id: string; messageId: string }, bound = `maxsize ${maxsize}`) {
+    super("QUEUE_OVERFLOW", `queue "${filter}" is full (${bound}): dropped message "${dropped.id}" (${dropped.messageId})`);
     this.dropped = dropped;
   }
 }

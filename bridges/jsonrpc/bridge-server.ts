@@ -61,6 +61,8 @@ export interface BridgeServerOptions {
   defaultTtl?: number;
   /** Most messages a queue session holds; older ones are kept, newer ones dropped and reported (default 1,000). */
   queueSize?: number;
+  /** Most characters of JSON (args and kwargs) a queue session holds, as `queueSize` does messages (default 16 MiB). */
+  queueBytes?: number;
   /** Most entries of one JSON-RPC batch (default 1,000); a larger batch answers one LimitExceeded error. */
   maxBatch?: number;
   /** Most open HTTP connections (default 256); further ones are closed at once. */
@@ -94,6 +96,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxSessions: 10_000,
   defaultTtl: 300,
   queueSize: 1_000,
+  queueBytes: 16 * 1024 * 1024,
   maxBatch: 1_000,
   maxConnections: 256,
   headersTimeout: 5_000,
@@ -161,6 +164,7 @@ export class BridgeServer implements PeerHost {
       maxSessions: count("maxSessions", options.maxSessions, SERVER_DEFAULTS.maxSessions),
       defaultTtl,
       queueSize: count("queueSize", options.queueSize, SERVER_DEFAULTS.queueSize),
+      queueBytes: count("queueBytes", options.queueBytes, SERVER_DEFAULTS.queueBytes),
       legacyEchoWindow: checkDuration("legacyEchoWindow", options.legacyEchoWindow ?? SERVER_DEFAULTS.legacyEchoWindow),
       maxBatch: this.#maxBatch,
     });

@@ -58,6 +58,8 @@ export interface BridgeStateOptions {
   defaultTtl: number;
   /** Most messages a queue session holds. */
   queueSize: number;
+  /** Most characters of JSON a queue session holds. */
+  queueBytes: number;
   /** Ms within which an echo of a berryMQ 0.3 peer is recognised. */
   legacyEchoWindow: number;
   /** Most envelopes of one `sendAll` (the server's maxBatch). */
@@ -92,7 +94,7 @@ export class BridgeState {
     });
     // Shared, so that every client pulling the same filter competes for the messages these collect.
     this.#ownQueues = options.queues.map(
-      (filter) => new Queue(filter, { bus: this.bus, shared: true, maxsize: options.queueSize }),
+      (filter) => new Queue(filter, { bus: this.bus, shared: true, ...queueBounds(options) }),
     );
     this.queueFilters = this.#ownQueues.map((queue) => queue.filter);
   }
@@ -111,7 +113,7 @@ export class BridgeState {
     const checked = this.#ttl(ttl);
     this.sessions.checkRoom();
     const owned = this.queueFilters.includes(parseIdentifier(filter).id);
-    const queue = new Queue(filter, { bus: this.bus, shared: shared || owned, maxsize: this.#options.queueSize });
+    const queue = new Queue(filter, { bus: this.bus, shared: shared || owned, ...queueBounds(this.#options) });
     return this.sessions.open({ kind: "queue", queue, close: () => void queue.close() }, checked);
   }
 
@@ -361,6 +363,12 @@ export class BridgeState {
       throw new InvalidArgumentError("ttl", ttl, "seconds > 0, or null for the server's default");
     return ttl;
   }
+}
+
+// A queue session holds a bounded number of messages, and of characters: 1,000 messages of 1 MiB each
+// (the body limit) held a GiB per session.
+function queueBounds(options: BridgeStateOptions): { maxsize: number; maxBytes: number } {
+  return { maxsize: options.queueSize, maxBytes: options.queueBytes };
 }
 
 function checkIdentifier(name: string, value: unknown): asserts value is string {
