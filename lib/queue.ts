@@ -102,15 +102,22 @@ class QueueStore implements QueueSink {
       waiter.resolve(message);
       return true;
     }
-    const { maxsize, maxBytes, overflow } = this.bounds;
+    const { maxsize, maxBytes } = this.bounds;
+    if (maxsize === 0 && maxBytes === 0) {
+      this.buffer.push(message);
+      return true;
+    }
+    return this.#offerBounded(message, maxsize, maxBytes);
+  }
+
+  #offerBounded(message: Message, maxsize: number, maxBytes: number): boolean {
     const size = maxBytes > 0 ? sizeOf(message) : 0;
-    const full = (): boolean => (maxsize > 0 && this.buffer.length >= maxsize) || (maxBytes > 0 && this.bytes + size > maxBytes);
-    if (full()) {
-      if (overflow === "reject-new" || size > maxBytes) {
+    if (!this.#fits(size)) {
+      if (this.bounds.overflow === "reject-new" || (maxBytes > 0 && size > maxBytes)) {
         this.bus.report(new QueueOverflowError(this.filter.id, maxsize, message, this.#bound(size)));
         return false;
       }
-      while (full()) {
+      while (!this.#fits(size)) {
         const bound = this.#bound(size);
         this.bus.report(new QueueOverflowError(this.filter.id, maxsize, this.take() as Message, bound));
       }
@@ -118,6 +125,11 @@ class QueueStore implements QueueSink {
     this.buffer.push(message);
     this.bytes += size;
     return true;
+  }
+
+  #fits(size: number): boolean {
+    const { maxsize, maxBytes } = this.bounds;
+    return (maxsize === 0 || this.buffer.length < maxsize) && (maxBytes === 0 || this.bytes + size <= maxBytes);
   }
 
   /** Removes and returns the oldest queued message. */
