@@ -1,7 +1,7 @@
 import { Agent, request } from "node:http";
 import type { Socket } from "node:net";
 import { describe, InvalidArgumentError } from "../../lib/errors.js";
-import { checkTimerDelay } from "../../lib/long-timer.js";
+import { checkTimerDelay, setLongTimeout } from "../../lib/long-timer.js";
 import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
 import {
   STREAM_FRAME_HEADER,
@@ -207,7 +207,10 @@ export class RpcEndpoint {
           });
         },
       );
-      req.setTimeout(timeout, () => req.destroy(new Error(`${this.url.href}: no answer within ${timeout} ms`)));
+      // A deadline for the whole answer: a socket timeout starts again on every byte, so a server that
+      // trickled its answer held the call past `timeout` for good.
+      const deadline = setLongTimeout(() => req.destroy(new Error(`${this.url.href}: no answer within ${timeout} ms`)), timeout);
+      req.on("close", () => deadline.clear());
       req.on("error", reject);
       req.end(body);
     });

@@ -8,12 +8,20 @@ import { after, before, describe, it } from "node:test";
 import { BadResponseError, RemoteQueueClient, RpcEndpoint } from "../../../bridges/jsonrpc/index.js";
 import { settlesWithin } from "../../helpers/wait-for.js";
 
-// Answers every POST with a declared 1 GB JSON body, sends 3 MiB of it, then stalls (never ends).
+// Answers every POST with a declared 1 GB JSON body and sends 3 MiB of it, then stalls (never ends); on
+// /trickle it sends one byte every 100 ms instead.
 const HOSTILE = `
 const { createServer } = require("node:http");
 const piece = Buffer.alloc(64 * 1024, 0x20);
 const server = createServer((req, res) => {
   req.resume();
+  if (req.url === "/trickle") {
+    // One byte every 100 ms, for good.
+    res.writeHead(200, { "content-type": "application/json", "content-length": String(1e9) });
+    const timer = setInterval(() => res.write(" "), 100);
+    res.on("close", () => clearInterval(timer));
+    return;
+  }
   res.writeHead(200, { "content-type": "application/json", "content-length": String(1e9) });
   let sent = 0;
   const more = () => {
@@ -27,7 +35,7 @@ const server = createServer((req, res) => {
 server.listen(0, "127.0.0.1", () => console.log(server.address().port));
 `;
 
-describe("an answer larger than maxAnswerSize", () => {
+describe("a hostile server's answer: too large, or trickled", () => {
   let hostile: ChildProcess;
   let url: string;
   before(async () => {
@@ -67,5 +75,19 @@ describe("an answer larger than maxAnswerSize", () => {
     const outcome = await connecting;
     if (outcome instanceof RemoteQueueClient) await outcome.close();
     assert.ok(outcome instanceof BadResponseError, `BadResponseError, got ${String(outcome)}`);
+  });
+
+  it("a server that trickles its answer fails the call after its timeout (a socket timeout started again on every byte)", async () => {
+    const endpoint = new RpcEndpoint(`${url}trickle`, { timeout: 1_000 });
+    try {
+      const call = endpoint.call("berrymq.hello", {}).then(
+        () => "resolved",
+        (error: unknown) => error,
+      );
+      assert.ok(await settlesWithin(call, 15_000), "the call ended (before: never, while bytes kept coming)");
+      assert.match(String(await call), /no answer within 1000 ms/);
+    } finally {
+      endpoint.close();
+    }
   });
 });
