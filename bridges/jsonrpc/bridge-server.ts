@@ -57,6 +57,8 @@ export interface BridgeServerOptions {
   peerHosts?: readonly string[];
   /** Most open tokens (default 10,000); one more answers LimitExceeded. */
   maxSessions?: number;
+  /** Most open links back to peers that called interconnect, among the tokens (default 100); one more answers LimitExceeded. */
+  maxPeers?: number;
   /** Idle seconds after which a token asked for without a ttl (null, 0) expires (default 300). */
   defaultTtl?: number;
   /** Most messages a queue session holds; older ones are kept, newer ones dropped and reported (default 1,000). */
@@ -94,6 +96,7 @@ interface StreamRefusal {
 export const SERVER_DEFAULTS = Object.freeze({
   maxBodySize: 1024 * 1024,
   maxSessions: 10_000,
+  maxPeers: 100,
   defaultTtl: 300,
   queueSize: 1_000,
   queueBytes: 16 * 1024 * 1024,
@@ -162,6 +165,7 @@ export class BridgeServer implements PeerHost {
       peerHosts: options.peerHosts ?? [],
       secured: options.secret !== undefined,
       maxSessions: count("maxSessions", options.maxSessions, SERVER_DEFAULTS.maxSessions),
+      maxPeers: count("maxPeers", options.maxPeers, SERVER_DEFAULTS.maxPeers),
       defaultTtl,
       queueSize: count("queueSize", options.queueSize, SERVER_DEFAULTS.queueSize),
       queueBytes: count("queueBytes", options.queueBytes, SERVER_DEFAULTS.queueBytes),

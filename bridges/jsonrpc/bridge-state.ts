@@ -54,6 +54,8 @@ export interface BridgeStateOptions {
   secured: boolean;
   /** Most open tokens. */
   maxSessions: number;
+  /** Most open links back to peers (interconnect), among the tokens. */
+  maxPeers: number;
   /** Seconds of idleness after which a token asked for without a ttl expires. */
   defaultTtl: number;
   /** Most messages a queue session holds. */
@@ -81,6 +83,8 @@ export class BridgeState {
   readonly #ownQueues: Queue[];
   readonly #options: BridgeStateOptions;
   #legacySeq = 0;
+  // Open links back to peers that called interconnect.
+  #peers = 0;
 
   constructor(options: BridgeStateOptions) {
     this.bus = options.bus;
@@ -130,6 +134,7 @@ export class BridgeState {
       throw new InvalidArgumentError("busId", busId, "the peer's bus id");
     const checked = this.#ttl(ttl);
     this.sessions.checkRoom();
+    this.#checkPeerRoom();
     const issued = randomUUID();
     const onLost = (): void => void this.sessions.close(issued);
     const link = new PeerLink(
@@ -167,6 +172,7 @@ export class BridgeState {
     const url = `http://${host}:${addr[1]}/`;
     checkPeerUrl(url, this.#options.peerHosts, this.#options.secured);
     this.sessions.checkRoom();
+    this.#checkPeerRoom();
     const name = `berryMQ 0.3 peer ${url}`;
     const link = new LegacyPeerLink(
       url,
@@ -332,18 +338,32 @@ export class BridgeState {
   }
 
   #openPeer(link: PeerEnd, name: string, token: string, ttl: number): string {
-    return this.sessions.open(
+    let open = true;
+    const opened = this.sessions.open(
       {
         kind: "peer",
         link,
         name,
         close: async () => {
+          if (open) this.#peers--;
+          open = false;
           await link.close();
         },
       },
       ttl,
       token,
     );
+    this.#peers++;
+    return opened;
+  }
+
+  // A link back costs far more than a token (sockets, a ping timer, a buffer of up to bufferSize messages):
+  // maxSessions of them was tens of thousands of sockets and pings to wherever callers pointed them.
+  #checkPeerRoom(): void {
+    const max = this.#options.maxPeers;
+    if (this.#peers >= max) {
+      throw new RpcFault(BridgeErrorCode.LimitExceeded, `too many peer links (${max}, the maxPeers option): close some or wait for their ttl`);
+    }
   }
 
   #queueOf(token: unknown): Queue {
