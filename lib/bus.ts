@@ -1,7 +1,14 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import { ConcurrencyLimiter, isThenable } from "./concurrency-limiter.js";
-import { type BerryError, BusClosedError, ErrorListenerError, FollowerError, InvalidArgumentError } from "./errors.js";
+import {
+  type BerryError,
+  BusClosedError,
+  DeliveryOverflowError,
+  ErrorListenerError,
+  FollowerError,
+  InvalidArgumentError,
+} from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { type FollowingSpec, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
@@ -34,6 +41,8 @@ export interface BusOptions {
   id?: string;
   /** Bound on followers running at once; see {@link Bus.setMultiplicity}. */
   multiplicity?: number;
+  /** Deliveries waiting for a multiplicity slot at once (default 100,000); past it one is dropped and reported (DeliveryOverflowError). */
+  maxWaiting?: number;
   /** How many injected messageIds `inject` remembers to drop duplicates (default 100,000). */
   dedupeWindow?: number;
   /** Requests waiting for answers at once; past this `request` refuses (default 100,000). */
@@ -117,6 +126,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   // not reuse the messageIds its predecessor sent (peers would drop them as duplicates).
   #counter = randomInt(2 ** 40);
   #limiter: ConcurrencyLimiter | undefined;
+  readonly #maxWaiting: number;
   #closed = false;
   readonly #injected: RecentIds;
   readonly #requests: RequestTable;
@@ -153,6 +163,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     }
     this.#requests = new RequestTable(maxPending, this);
     this.#replyId = replyIdentifierFor(this.id);
+    const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING;
+    if (!Number.isInteger(maxWaiting) || maxWaiting < 1) throw new InvalidArgumentError("maxWaiting", maxWaiting, "an integer >= 1");
+    this.#maxWaiting = maxWaiting;
     if (options.multiplicity !== undefined) this.setMultiplicity(options.multiplicity);
   }
 
@@ -441,7 +454,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   /**
    * Bounds how many followers run at once (berryMQ's `set_multiplicity`): a follower holds its slot until
    * the promise it returned settles. While every slot is taken, further deliveries wait in order, so
-   * `twitter()` returns before they run. `Infinity` removes the bound.
+   * `twitter()` returns before they run; past `maxWaiting` of them (a BusOptions bound) one more is
+   * dropped, reported as a DeliveryOverflowError and not counted. `Infinity` removes the bound.
    */
   setMultiplicity(limit: number): void {
     if (limit === Number.POSITIVE_INFINITY && this.#limiter === undefined) return;
@@ -553,6 +567,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   // allocate a context for it, limiter or not. The answer is sent when the follower ran, which may be
   // after a wait for a slot: so answers keep the order in which followers ran (a failure's too).
   #invokeLimited(limiter: ConcurrencyLimiter, receiver: FollowerEntry, message: Message, replying: boolean): unknown {
+    // Deliveries waiting for a slot hold their message each: a flood into slow followers grew them without end.
+    if (limiter.waiting >= this.#maxWaiting && limiter.running >= limiter.limit) {
+      const dropped = new DeliveryOverflowError(receiver.label, this.#maxWaiting, message);
+      this.report(dropped);
+      // An asker hears of it as of a failed follower, rather than waiting out its timeout.
+      if (replying) this.#answerLater(message, undefined, errorPayload(dropped));
+      return GONE;
+    }
     return limiter.run(() => {
       const outcome = this.#invoke(receiver, message);
       if (replying && outcome !== undefined && outcome !== GONE) this.#replyWith(message, outcome);
@@ -654,6 +676,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     return removed;
   }
 }
+
+/** Deliveries that may wait for a multiplicity slot at once, by default. */
+const DEFAULT_MAX_WAITING = 100_000;
 
 /** Longest bus id: `<id>/<sequence>` must stay within an envelope's 256-character messageId. */
 const MAX_BUS_ID_LENGTH = 200;

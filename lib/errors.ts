@@ -104,11 +104,24 @@ export class QueueClosedError extends BerryError {
 export class QueueOverflowError extends BerryError {
   readonly dropped: unknown;
 
-  constructor(filter: string, maxsize: number, dropped: { id: string; messageId: string }) {
+  /** `bound` names the bound that was reached (default: `maxsize <maxsize>`). */
+  constructor(filter: string, maxsize: number, dropped: { id: string; messageId: string }, bound = `maxsize ${maxsize}`) {
+    super("QUEUE_OVERFLOW", `queue "${filter}" is full (${bound}): dropped message "${dropped.id}" (${dropped.messageId})`);
+    this.dropped = dropped;
+  }
+}
+
+/** Every multiplicity slot was taken and `maxWaiting` deliveries already waited for one: `dropped` was not delivered to `follower`. */
+export class DeliveryOverflowError extends BerryError {
+  readonly follower: string;
+  readonly dropped: unknown;
+
+  constructor(follower: string, maxWaiting: number, dropped: { id: string; messageId: string }) {
     super(
-      "QUEUE_OVERFLOW",
-      `queue "${filter}" is full (maxsize ${maxsize}): dropped message "${dropped.id}" (${dropped.messageId})`,
+      "DELIVERY_OVERFLOW",
+      `${maxWaiting} deliveries already wait for a multiplicity slot (the maxWaiting option): follower ${follower} dropped message "${dropped.id}" (${dropped.messageId})`,
     );
+    this.follower = follower;
     this.dropped = dropped;
   }
 }

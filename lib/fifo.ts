@@ -31,12 +31,4 @@ export class Fifo<T> {
     this.#head = 0;
     return items;
   }
-
-  /** Removes the first item equal to `item`; returns whether one was there. */
-  delete(item: T): boolean {
-    const at = this.#items.indexOf(item, this.#head);
-    if (at === -1) return false;
-    this.#items.splice(at, 1);
-    return true;
-  }
 }

@@ -84,11 +84,16 @@ export function followingSpecsOf(target: object): FollowingSpec[] {
     found.push(...((Reflect.getOwnMetadata(METADATA_KEY, proto) as FollowingSpec[] | undefined) ?? []));
     found.push(...metadataSpecsOf(proto));
   }
-  const seen = new Set<string>();
+  // Keyed by the method itself: two symbols with one description are two methods (String() would merge them).
+  const seen = new Map<string | symbol, Set<string>>();
   return found.filter((spec) => {
-    const key = `${String(spec.method)}\u0000${spec.pattern.id}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
+    let patterns = seen.get(spec.method);
+    if (patterns === undefined) {
+      patterns = new Set();
+      seen.set(spec.method, patterns);
+    }
+    if (patterns.has(spec.pattern.id)) return false;
+    patterns.add(spec.pattern.id);
     return true;
   });
 }

@@ -40,6 +40,7 @@ export {
   BerryError,
   BusClosedError,
   ErrorListenerError,
+  DeliveryOverflowError,
   FollowerError,
   InvalidArgumentError,
   InvalidIdentifierError,

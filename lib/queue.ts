@@ -23,6 +23,12 @@ export interface QueueOptions<Events extends EventMap | Untyped = Untyped> {
   shared?: boolean;
   /** Bound on queued messages; 0 (default) means unbounded. */
   maxsize?: number;
+  /**
+   * Bound on the queued messages' size, each counted as the length of its args and kwargs in JSON (0
+   * for one JSON cannot carry); 0 (default) means unbounded. Past it, `overflow` applies as for
+   * `maxsize`; a message larger than the bound alone is never queued.
+   */
+  maxBytes?: number;
   overflow?: OverflowPolicy;
   /** The bus to listen on (default: `defaultBus`); a typed bus types the queue's messages. */
   bus?: Bus<Events>;
@@ -38,23 +44,52 @@ export interface GetOptions {
 
 interface Waiter {
   readonly owner: object;
+  /** Its get timed out or was aborted: skipped, and dropped when the list is next compacted. */
+  abandoned: boolean;
   resolve(message: Message): void;
   reject(error: Error): void;
+}
+
+/** What bounds a queue's buffer. */
+interface Bounds {
+  readonly maxsize: number;
+  readonly maxBytes: number;
+  readonly overflow: OverflowPolicy;
+}
+
+// Each message's size is measured once, however many queues hold it.
+const sizes = new WeakMap<Message, number>();
+
+/** The length of a message's args and kwargs in JSON; 0 for one JSON cannot carry. */
+function sizeOf(message: Message): number {
+  let size = sizes.get(message);
+  if (size === undefined) {
+    try {
+      size = JSON.stringify(message.args).length + JSON.stringify(message.kwargs).length;
+    } catch {
+      size = 0;
+    }
+    sizes.set(message, size);
+  }
+  return size;
 }
 
 /** The buffer behind one queue, or behind every shared queue with the same filter. */
 class QueueStore implements QueueSink {
   readonly buffer = new Fifo<Message>();
+  /** Summed size of the buffered messages (counted only under a maxBytes bound). */
+  bytes = 0;
   readonly waiters = new Fifo<Waiter>();
   handles = 0;
   closed = false;
+  // Abandoned waiters still in `waiters`.
+  #abandoned = 0;
   readonly #detach: Unsubscribe;
 
   constructor(
     readonly bus: Bus,
     readonly filter: Identifier,
-    readonly maxsize: number,
-    readonly overflow: OverflowPolicy,
+    readonly bounds: Bounds,
     private readonly onClose: () => void,
   ) {
     this.#detach = bus.attachQueue(filter, this);
@@ -62,21 +97,58 @@ class QueueStore implements QueueSink {
 
   offer(message: Message): boolean {
     if (this.closed) return false;
-    const waiter = this.waiters.shift();
+    const waiter = this.nextWaiter();
     if (waiter !== undefined) {
       waiter.resolve(message);
       return true;
     }
-    if (this.maxsize > 0 && this.buffer.length >= this.maxsize) {
-      if (this.overflow === "reject-new") {
-        this.bus.report(new QueueOverflowError(this.filter.id, this.maxsize, message));
+    const { maxsize, maxBytes } = this.bounds;
+    if (maxsize === 0 && maxBytes === 0) {
+      this.buffer.push(message);
+      return true;
+    }
+    return this.#offerBounded(message, maxsize, maxBytes);
+  }
+
+  #offerBounded(message: Message, maxsize: number, maxBytes: number): boolean {
+    const size = maxBytes > 0 ? sizeOf(message) : 0;
+    if (!this.#fits(size)) {
+      if (this.bounds.overflow === "reject-new" || (maxBytes > 0 && size > maxBytes)) {
+        this.bus.report(new QueueOverflowError(this.filter.id, maxsize, message, this.#bound(size)));
         return false;
       }
-      const oldest = this.buffer.shift() as Message;
-      this.bus.report(new QueueOverflowError(this.filter.id, this.maxsize, oldest));
+      while (!this.#fits(size)) {
+        const bound = this.#bound(size);
+        this.bus.report(new QueueOverflowError(this.filter.id, maxsize, this.take() as Message, bound));
+      }
     }
     this.buffer.push(message);
+    this.bytes += size;
     return true;
+  }
+
+  #fits(size: number): boolean {
+    const { maxsize, maxBytes } = this.bounds;
+    return (maxsize === 0 || this.buffer.length < maxsize) && (maxBytes === 0 || this.bytes + size <= maxBytes);
+  }
+
+  /** Removes and returns the oldest queued message. */
+  take(): Message | undefined {
+    const message = this.buffer.shift();
+    if (message !== undefined && this.bounds.maxBytes > 0) this.bytes -= sizeOf(message);
+    return message;
+  }
+
+  /** Removes every queued message, oldest first. */
+  takeAll(): Message[] {
+    this.bytes = 0;
+    return this.buffer.drain();
+  }
+
+  // Which bound a message of `size` meets, as the overflow error names it.
+  #bound(size: number): string {
+    const { maxsize, maxBytes } = this.bounds;
+    return maxsize > 0 && this.buffer.length >= maxsize ? `maxsize ${maxsize}` : `maxBytes ${maxBytes}, the message ${size}`;
   }
 
   close(): void {
@@ -84,9 +156,41 @@ class QueueStore implements QueueSink {
     this.closed = true;
     this.#detach();
     this.onClose();
-    for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) {
+    for (let waiter = this.nextWaiter(); waiter !== undefined; waiter = this.nextWaiter()) {
       waiter.reject(new QueueClosedError(this.filter.id));
     }
+  }
+
+  /** Removes and returns the oldest waiter still waiting. */
+  nextWaiter(): Waiter | undefined {
+    for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) {
+      if (!waiter.abandoned) return waiter;
+      this.#abandoned--;
+    }
+    return undefined;
+  }
+
+  /**
+   * Marks a waiter whose get timed out or was aborted. Splicing it out cost O(waiters) each, so many gets
+   * timing out at once blocked the process for minutes (O(n²)); abandoned waiters are dropped in one pass
+   * once they are most of the list.
+   */
+  abandon(waiter: Waiter): void {
+    waiter.abandoned = true;
+    this.#abandoned++;
+    if (this.#abandoned > 1024 && this.#abandoned * 2 > this.waiters.length) this.keepWaiters(() => true);
+  }
+
+  /** Keeps the waiters still waiting for which `keep` holds, in order; returns the others. */
+  keepWaiters(keep: (waiter: Waiter) => boolean): Waiter[] {
+    const others: Waiter[] = [];
+    for (const waiter of this.waiters.drain()) {
+      if (waiter.abandoned) continue;
+      if (keep(waiter)) this.waiters.push(waiter);
+      else others.push(waiter);
+    }
+    this.#abandoned = 0;
+    return others;
   }
 }
 
@@ -111,6 +215,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
   readonly filter: string;
   readonly shared: boolean;
   readonly maxsize: number;
+  readonly maxBytes: number;
   readonly #store: QueueStore;
   #closed = false;
 
@@ -121,6 +226,10 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
     if (!Number.isInteger(maxsize) || maxsize < 0) {
       throw new InvalidArgumentError("maxsize", maxsize, "an integer >= 0 (0 = unbounded)");
     }
+    const maxBytes = options.maxBytes ?? 0;
+    if (!Number.isInteger(maxBytes) || maxBytes < 0) {
+      throw new InvalidArgumentError("maxBytes", maxBytes, "an integer >= 0 (0 = unbounded)");
+    }
     const overflow = options.overflow ?? "reject-new";
     if (overflow !== "reject-new" && overflow !== "drop-oldest") {
       throw new InvalidArgumentError("overflow", overflow, '"reject-new" or "drop-oldest"');
@@ -128,7 +237,9 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
     this.filter = parsed.id;
     this.shared = options.shared === true;
     this.maxsize = maxsize;
-    this.#store = this.shared ? sharedStore(bus, parsed, maxsize, overflow) : new QueueStore(bus, parsed, maxsize, overflow, () => {});
+    this.maxBytes = maxBytes;
+    const bounds: Bounds = { maxsize, maxBytes, overflow };
+    this.#store = this.shared ? sharedStore(bus, parsed, bounds) : new QueueStore(bus, parsed, bounds, () => {});
     this.#store.handles++;
   }
 
@@ -166,7 +277,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
       }
     }
     if (this.closed) return Promise.reject(new QueueClosedError(this.filter));
-    const queued = this.#store.buffer.shift();
+    const queued = this.#store.take();
     if (queued !== undefined) return Promise.resolve(queued as QueuedMessage<Events, P>);
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<QueuedMessage<Events, P>>((resolve, reject) => {
@@ -177,6 +288,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
       };
       const waiter: Waiter = {
         owner: this,
+        abandoned: false,
         resolve: (message) => {
           settle();
           resolve(message as QueuedMessage<Events, P>);
@@ -187,7 +299,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
         },
       };
       const abandon = (error: unknown): void => {
-        this.#store.waiters.delete(waiter);
+        this.#store.abandon(waiter);
         settle();
         reject(error);
       };
@@ -205,7 +317,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
    */
   getNowait(): QueuedMessage<Events, P> {
     if (this.closed) throw new QueueClosedError(this.filter);
-    const queued = this.#store.buffer.shift();
+    const queued = this.#store.take();
     if (queued === undefined) throw new QueueEmptyError(this.filter);
     return queued as QueuedMessage<Events, P>;
   }
@@ -220,13 +332,10 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
     this.#closed = true;
     const store = this.#store;
     store.handles--;
-    for (const waiter of store.waiters.drain()) {
-      if (waiter.owner === this) waiter.reject(new QueueClosedError(this.filter));
-      else store.waiters.push(waiter);
-    }
+    for (const waiter of store.keepWaiters((waiter) => waiter.owner !== this)) waiter.reject(new QueueClosedError(this.filter));
     if (store.handles > 0) return [];
     store.close();
-    return store.buffer.drain() as QueuedMessage<Events, P>[];
+    return store.takeAll() as QueuedMessage<Events, P>[];
   }
 
   /** Yields messages as they come, until the queue is closed. */
@@ -235,7 +344,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
   }
 }
 
-function sharedStore(bus: Bus, filter: Identifier, maxsize: number, overflow: OverflowPolicy): QueueStore {
+function sharedStore(bus: Bus, filter: Identifier, bounds: Bounds): QueueStore {
   let stores = sharedStores.get(bus);
   if (stores === undefined) {
     stores = new Map();
@@ -243,16 +352,17 @@ function sharedStore(bus: Bus, filter: Identifier, maxsize: number, overflow: Ov
   }
   const existing = stores.get(filter.id);
   if (existing !== undefined && !existing.closed) {
-    if (existing.maxsize !== maxsize || existing.overflow !== overflow) {
+    const { maxsize, maxBytes, overflow } = existing.bounds;
+    if (maxsize !== bounds.maxsize || maxBytes !== bounds.maxBytes || overflow !== bounds.overflow) {
       throw new InvalidArgumentError(
         "shared queue options",
-        { maxsize, overflow },
-        `the options of the open shared queue "${filter.id}" ({ maxsize: ${existing.maxsize}, overflow: "${existing.overflow}" })`,
+        bounds,
+        `the options of the open shared queue "${filter.id}" ({ maxsize: ${maxsize}, maxBytes: ${maxBytes}, overflow: "${overflow}" })`,
       );
     }
     return existing;
   }
-  const created = new QueueStore(bus, filter, maxsize, overflow, () => {
+  const created = new QueueStore(bus, filter, bounds, () => {
     if (stores.get(filter.id) === created) stores.delete(filter.id);
   });
   stores.set(filter.id, created);

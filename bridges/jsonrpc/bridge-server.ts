@@ -57,10 +57,14 @@ export interface BridgeServerOptions {
   peerHosts?: readonly string[];
   /** Most open tokens (default 10,000); one more answers LimitExceeded. */
   maxSessions?: number;
+  /** Most open links back to peers that called interconnect, among the tokens (default 100); one more answers LimitExceeded. */
+  maxPeers?: number;
   /** Idle seconds after which a token asked for without a ttl (null, 0) expires (default 300). */
   defaultTtl?: number;
   /** Most messages a queue session holds; older ones are kept, newer ones dropped and reported (default 1,000). */
   queueSize?: number;
+  /** Most characters of JSON (args and kwargs) a queue session holds, as `queueSize` does messages (default 16 MiB). */
+  queueBytes?: number;
   /** Most entries of one JSON-RPC batch (default 1,000); a larger batch answers one LimitExceeded error. */
   maxBatch?: number;
   /** Most open HTTP connections (default 256); further ones are closed at once. */
@@ -69,6 +73,8 @@ export interface BridgeServerOptions {
   headersTimeout?: number;
   /** Ms to receive a whole request, body included (default 10,000; long-polls wait on the answer, not here). */
   requestTimeout?: number;
+  /** Ms a client may take none of an answer being sent before its connection is cut (default 10,000). */
+  responseTimeout?: number;
   /** Ms an idle kept-alive connection stays open (default 5,000). */
   keepAliveTimeout?: number;
   /** Requests served on one kept-alive connection before it is closed (default 10,000). */
@@ -90,12 +96,15 @@ interface StreamRefusal {
 export const SERVER_DEFAULTS = Object.freeze({
   maxBodySize: 1024 * 1024,
   maxSessions: 10_000,
+  maxPeers: 100,
   defaultTtl: 300,
   queueSize: 1_000,
+  queueBytes: 16 * 1024 * 1024,
   maxBatch: 1_000,
   maxConnections: 256,
   headersTimeout: 5_000,
   requestTimeout: 10_000,
+  responseTimeout: 10_000,
   keepAliveTimeout: 5_000,
   maxRequestsPerSocket: 10_000,
   legacyEchoWindow: 2_000,
@@ -117,11 +126,16 @@ export class BridgeServer implements PeerHost {
   readonly #peerSecret: Buffer | undefined;
   readonly #maxBody: number;
   readonly #maxBatch: number;
+  readonly #responseTimeout: number;
   readonly #host: string;
   readonly #allowOrigins: ReadonlySet<string>;
   readonly #allowHosts: ReadonlySet<string>;
   readonly #closing = new AbortController();
   readonly #streams = new Set<LinkStream>();
+  // Each request until its answer is sent or its connection closes → the socket's bytesWritten at the
+  // last sweep (-1 before any).
+  readonly #answering = new Map<ServerResponse, number>();
+  readonly #sweeper: NodeJS.Timeout;
   #closed: Promise<void> | undefined;
 
   /** @internal use {@link serve}. */
@@ -131,6 +145,7 @@ export class BridgeServer implements PeerHost {
     this.#host = options.host ?? "127.0.0.1";
     this.#maxBody = count("maxBodySize", options.maxBodySize, SERVER_DEFAULTS.maxBodySize);
     this.#maxBatch = count("maxBatch", options.maxBatch, SERVER_DEFAULTS.maxBatch);
+    this.#responseTimeout = checkTimerDelay("responseTimeout", options.responseTimeout ?? SERVER_DEFAULTS.responseTimeout);
     if (options.secret !== undefined && (typeof options.secret !== "string" || options.secret === "")) {
       throw new InvalidArgumentError("secret", options.secret, "a non-empty string");
     }
@@ -150,13 +165,19 @@ export class BridgeServer implements PeerHost {
       peerHosts: options.peerHosts ?? [],
       secured: options.secret !== undefined,
       maxSessions: count("maxSessions", options.maxSessions, SERVER_DEFAULTS.maxSessions),
+      maxPeers: count("maxPeers", options.maxPeers, SERVER_DEFAULTS.maxPeers),
       defaultTtl,
       queueSize: count("queueSize", options.queueSize, SERVER_DEFAULTS.queueSize),
+      queueBytes: count("queueBytes", options.queueBytes, SERVER_DEFAULTS.queueBytes),
       legacyEchoWindow: checkDuration("legacyEchoWindow", options.legacyEchoWindow ?? SERVER_DEFAULTS.legacyEchoWindow),
       maxBatch: this.#maxBatch,
     });
     this.#rpc = createRpcServer(this.#state);
+    this.#sweeper = setInterval(() => this.#cutStalled(), this.#responseTimeout);
+    this.#sweeper.unref();
     http.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      this.#answering.set(res, -1);
+      res.once("close", () => this.#answering.delete(res));
       this.#handle(req, res).catch((error: unknown) => this.#failed(res, error));
     });
     http.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => this.#upgrade(req, socket, head));
@@ -236,6 +257,7 @@ export class BridgeServer implements PeerHost {
       const stopped = new Promise<void>((resolve) => this.#http.close(() => resolve()));
       this.#state.closing = true;
       this.#closing.abort();
+      clearInterval(this.#sweeper);
       await this.#state.close();
       // Upgraded connections are no longer the HTTP server's to close.
       for (const stream of this.#streams) stream.close("server closing");
@@ -331,7 +353,7 @@ export class BridgeServer implements PeerHost {
       res.writeHead(204).end();
       return;
     }
-    reply(res, 200, JSON.stringify(answer));
+    sendInPieces(res, JSON.stringify(answer));
   }
 
   // What a decoded body gets, over POST or a link stream.
@@ -413,6 +435,21 @@ export class BridgeServer implements PeerHost {
     return { status: 403, code: BridgeErrorCode.WrongConnection, message };
   }
 
+  // A client that stops reading held its connection, and the answer buffered for it, for good: Node's
+  // timeouts cover receiving a request and idle keep-alive, not sending an answer. Every answer being
+  // sent must have moved on (see sendInPieces) since the last sweep, or its connection is cut. Requests
+  // still waiting for their answer (long-polls) have sent no headers and are left alone.
+  #cutStalled(): void {
+    for (const [res, mark] of this.#answering) {
+      const socket = res.socket;
+      // A pipelined answer waits for the socket behind the one being sent, which is judged instead.
+      if (!res.headersSent || socket === null) continue;
+      const sent = socket.bytesWritten;
+      if (sent === mark) res.destroy();
+      else this.#answering.set(res, sent);
+    }
+  }
+
   // Whatever escaped: the client hears -32603 and the server keeps serving.
   #failed(res: ServerResponse, error: unknown): void {
     if (res.headersSent || res.destroyed) return void res.destroy();
@@ -469,6 +506,36 @@ export async function serve(options: BridgeServerOptions = {}): Promise<BridgeSe
 function reply(res: ServerResponse, status: number, body: string): void {
   // A known length spares chunked encoding (and lets pipelining clients find each answer's end).
   res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(body) }).end(body);
+}
+
+// Large answers go in pieces, each once the socket took the last: one write of many megabytes makes no
+// progress Node can see until all of it is taken, and a slow reader would look like one that stopped.
+const PIECE = 64 * 1024;
+
+function sendInPieces(res: ServerResponse, body: string): void {
+  if (body.length <= PIECE / 3) {
+    reply(res, 200, body);
+    return;
+  }
+  const bytes = Buffer.from(body, "utf8");
+  res.writeHead(200, { ...JSON_HEADERS, "content-length": bytes.length });
+  let at = 0;
+  const next = (): void => {
+    while (!res.destroyed) {
+      const end = Math.min(at + PIECE, bytes.length);
+      const piece = bytes.subarray(at, end);
+      at = end;
+      if (at === bytes.length) {
+        res.end(piece);
+        return;
+      }
+      if (!res.write(piece)) {
+        res.once("drain", next);
+        return;
+      }
+    }
+  };
+  next();
 }
 
 function errorBody(code: BridgeErrorCode, message: string): string {

@@ -8,6 +8,8 @@ import { Queue } from "../../lib/queue.js";
 import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
 import type { CloseReport, LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
+import { UnsendableMessageError } from "../errors.js";
+import { unsendable } from "../sendable.js";
 import { PeerExpiredError, RpcFault } from "./errors.js";
 import { toRpcError } from "./fault.js";
 import { LegacyEchoFilter, legacyHop } from "./legacy-echo-filter.js";
@@ -52,10 +54,14 @@ export interface BridgeStateOptions {
   secured: boolean;
   /** Most open tokens. */
   maxSessions: number;
+  /** Most open links back to peers (interconnect), among the tokens. */
+  maxPeers: number;
   /** Seconds of idleness after which a token asked for without a ttl expires. */
   defaultTtl: number;
   /** Most messages a queue session holds. */
   queueSize: number;
+  /** Most characters of JSON a queue session holds. */
+  queueBytes: number;
   /** Ms within which an echo of a berryMQ 0.3 peer is recognised. */
   legacyEchoWindow: number;
   /** Most envelopes of one `sendAll` (the server's maxBatch). */
@@ -77,6 +83,8 @@ export class BridgeState {
   readonly #ownQueues: Queue[];
   readonly #options: BridgeStateOptions;
   #legacySeq = 0;
+  // Open links back to peers that called interconnect.
+  #peers = 0;
 
   constructor(options: BridgeStateOptions) {
     this.bus = options.bus;
@@ -90,7 +98,7 @@ export class BridgeState {
     });
     // Shared, so that every client pulling the same filter competes for the messages these collect.
     this.#ownQueues = options.queues.map(
-      (filter) => new Queue(filter, { bus: this.bus, shared: true, maxsize: options.queueSize }),
+      (filter) => new Queue(filter, { bus: this.bus, shared: true, ...queueBounds(options) }),
     );
     this.queueFilters = this.#ownQueues.map((queue) => queue.filter);
   }
@@ -109,7 +117,7 @@ export class BridgeState {
     const checked = this.#ttl(ttl);
     this.sessions.checkRoom();
     const owned = this.queueFilters.includes(parseIdentifier(filter).id);
-    const queue = new Queue(filter, { bus: this.bus, shared: shared || owned, maxsize: this.#options.queueSize });
+    const queue = new Queue(filter, { bus: this.bus, shared: shared || owned, ...queueBounds(this.#options) });
     return this.sessions.open({ kind: "queue", queue, close: () => void queue.close() }, checked);
   }
 
@@ -126,6 +134,7 @@ export class BridgeState {
       throw new InvalidArgumentError("busId", busId, "the peer's bus id");
     const checked = this.#ttl(ttl);
     this.sessions.checkRoom();
+    this.#checkPeerRoom();
     const issued = randomUUID();
     const onLost = (): void => void this.sessions.close(issued);
     const link = new PeerLink(
@@ -163,6 +172,7 @@ export class BridgeState {
     const url = `http://${host}:${addr[1]}/`;
     checkPeerUrl(url, this.#options.peerHosts, this.#options.secured);
     this.sessions.checkRoom();
+    this.#checkPeerRoom();
     const name = `berryMQ 0.3 peer ${url}`;
     const link = new LegacyPeerLink(
       url,
@@ -266,13 +276,21 @@ export class BridgeState {
     return this.bus.inject(message) ?? null;
   }
 
-  /** Waits up to `timeout` ms (undefined: until a message or abort) for a message of the token's queue. */
+  /**
+   * Waits up to `timeout` ms (undefined: until a message or abort) for a message of the token's queue.
+   * Messages JSON cannot carry are reported and skipped (see `#sendable`).
+   */
   async get(token: unknown, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Message> {
     const queue = this.#queueOf(token);
     // A client waiting here is not idle: its token must not expire under the wait (ttl < timeout).
     const release = this.sessions.hold(token as string);
+    const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     try {
-      return await queue.get({ ...(timeout === undefined ? {} : { timeout }), ...(signal === undefined ? {} : { signal }) });
+      for (;;) {
+        const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+        const message = await queue.get({ ...(left === undefined ? {} : { timeout: left }), ...(signal === undefined ? {} : { signal }) });
+        if (this.#sendable(message, queue)) return message;
+      }
     } catch (error) {
       // The server closing ended the wait: the queue is closed, not broken.
       if (this.closing) throw new QueueClosedError(queue.filter);
@@ -282,9 +300,23 @@ export class BridgeState {
     }
   }
 
-  /** The oldest message of the token's queue, at once (QueueEmptyError when none). */
+  /** The oldest message of the token's queue JSON can carry, at once (QueueEmptyError when none). */
   getNowait(token: unknown): Message {
-    return this.#queueOf(token).getNowait();
+    const queue = this.#queueOf(token);
+    for (;;) {
+      const message = queue.getNowait();
+      if (this.#sendable(message, queue)) return message;
+    }
+  }
+
+  // A local message in a queue session may hold what JSON cannot carry (a BigInt, a cycle, NaN): its
+  // answer failed as a whole (-32603, a batch's other messages lost with it) or changed it (NaN as null).
+  // It is reported and skipped, as a link drops what it cannot send.
+  #sendable(message: Message, queue: Queue): boolean {
+    const why = unsendable(message);
+    if (why === undefined) return true;
+    this.bus.report(new UnsendableMessageError(`queue session "${queue.filter}"`, message, why));
+    return false;
   }
 
   /** Keeps a token alive; throws when it is unknown or expired. */
@@ -306,18 +338,32 @@ export class BridgeState {
   }
 
   #openPeer(link: PeerEnd, name: string, token: string, ttl: number): string {
-    return this.sessions.open(
+    let open = true;
+    const opened = this.sessions.open(
       {
         kind: "peer",
         link,
         name,
         close: async () => {
+          if (open) this.#peers--;
+          open = false;
           await link.close();
         },
       },
       ttl,
       token,
     );
+    this.#peers++;
+    return opened;
+  }
+
+  // A link back costs far more than a token (sockets, a ping timer, a buffer of up to bufferSize messages):
+  // maxSessions of them was tens of thousands of sockets and pings to wherever callers pointed them.
+  #checkPeerRoom(): void {
+    const max = this.#options.maxPeers;
+    if (this.#peers >= max) {
+      throw new RpcFault(BridgeErrorCode.LimitExceeded, `too many peer links (${max}, the maxPeers option): close some or wait for their ttl`);
+    }
   }
 
   #queueOf(token: unknown): Queue {
@@ -337,6 +383,12 @@ export class BridgeState {
       throw new InvalidArgumentError("ttl", ttl, "seconds > 0, or null for the server's default");
     return ttl;
   }
+}
+
+// A queue session holds a bounded number of messages, and of characters: 1,000 messages of 1 MiB each
+// (the body limit) held a GiB per session.
+function queueBounds(options: BridgeStateOptions): { maxsize: number; maxBytes: number } {
+  return { maxsize: options.queueSize, maxBytes: options.queueBytes };
 }
 
 function checkIdentifier(name: string, value: unknown): asserts value is string {

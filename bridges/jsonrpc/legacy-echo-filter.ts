@@ -30,7 +30,10 @@ export class LegacyEchoFilter {
 
   private constructor(bus: Bus, window: number) {
     this.window = window;
-    bus.on("message", (message) => this.record(LegacyEchoFilter.fingerprint(message), cameFromLegacy(message.hops)));
+    bus.on("message", (message) => {
+      const fingerprint = LegacyEchoFilter.fingerprint(message);
+      if (fingerprint !== undefined) this.record(fingerprint, cameFromLegacy(message.hops));
+    });
   }
 
   /** The filter of `bus`, created (with `window` ms) when the bus gets its first 0.3 peer. */
@@ -48,14 +51,25 @@ export class LegacyEchoFilter {
     return filters.get(bus);
   }
 
-  /** The fingerprint of a message's content. */
-  static fingerprint(message: Pick<Message, "id" | "args" | "kwargs">): string {
-    return createHash("sha1").update(JSON.stringify([message.id, message.args, message.kwargs])).digest("base64");
+  /**
+   * The fingerprint of a message's content; undefined for one JSON cannot carry (a BigInt, a cycle: a
+   * local message no wire takes, hence none a 0.3 node could echo). This runs in the bus's `message`
+   * event: a throw here escaped from `twitter()` and kept the message from the listeners after it.
+   */
+  static fingerprint(message: Pick<Message, "id" | "args" | "kwargs">): string | undefined {
+    let text: string;
+    try {
+      text = JSON.stringify([message.id, message.args, message.kwargs]);
+    } catch {
+      return undefined;
+    }
+    return createHash("sha1").update(text).digest("base64");
   }
 
   /** Whether an arriving message is the echo of one seen within the window (and if so keeps it in mind longer). */
   isEcho(message: Pick<Message, "id" | "args" | "kwargs" | "hops">): boolean {
     const fingerprint = LegacyEchoFilter.fingerprint(message);
+    if (fingerprint === undefined) return false;
     const seen = this.#seen.get(fingerprint);
     const now = coarseNow();
     if (seen === undefined || seen.until < now) return false;

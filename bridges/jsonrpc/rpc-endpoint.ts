@@ -1,7 +1,7 @@
 import { Agent, request } from "node:http";
 import type { Socket } from "node:net";
 import { describe, InvalidArgumentError } from "../../lib/errors.js";
-import { checkTimerDelay } from "../../lib/long-timer.js";
+import { checkTimerDelay, setLongTimeout } from "../../lib/long-timer.js";
 import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
 import {
   STREAM_FRAME_HEADER,
@@ -18,7 +18,12 @@ export interface RpcEndpointOptions {
   secret?: string;
   /** Milliseconds to wait for an answer before failing (default 30,000). */
   timeout?: number;
+  /** Largest answer it reads, in bytes (default 64 MiB); past it the request fails with BadResponseError. */
+  maxAnswerSize?: number;
 }
+
+/** The largest answer an endpoint reads by default. */
+export const DEFAULT_MAX_ANSWER_SIZE = 64 * 1024 * 1024;
 
 /** One JSON-RPC 2.0 call of a batch. */
 export interface RpcCall {
@@ -69,11 +74,15 @@ export class RpcEndpoint {
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 4 });
   readonly #headers: Record<string, string>;
   readonly #timeout: number;
+  readonly #maxAnswer: number;
   #nextId = 1;
 
   constructor(url: string | URL, options: RpcEndpointOptions = {}) {
     this.url = parseHttpUrl(url);
     this.#timeout = checkTimerDelay("timeout", options.timeout ?? 30_000);
+    const maxAnswer = options.maxAnswerSize ?? DEFAULT_MAX_ANSWER_SIZE;
+    if (!Number.isInteger(maxAnswer) || maxAnswer < 1) throw new InvalidArgumentError("maxAnswerSize", maxAnswer, "an integer >= 1");
+    this.#maxAnswer = maxAnswer;
     this.#headers = { "content-type": "application/json" };
     if (options.secret !== undefined) this.#headers.authorization = `Bearer ${options.secret}`;
   }
@@ -172,7 +181,18 @@ export class RpcEndpoint {
         { method: "POST", agent: this.#agent, headers: { ...this.#headers, "content-length": Buffer.byteLength(body) } },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          // A server (or whatever answers at that address) could send without end: it is read up to the bound.
+          let size = 0;
+          res.on("data", (chunk: Buffer) => {
+            size += chunk.length;
+            if (size <= this.#maxAnswer) {
+              chunks.push(chunk);
+              return;
+            }
+            chunks.length = 0;
+            const why = `an answer of at most ${this.#maxAnswer} bytes (the maxAnswerSize option)`;
+            req.destroy(new BadResponseError(this.url.href, `(more than ${this.#maxAnswer} bytes)`, why));
+          });
           res.on("error", reject);
           res.on("end", () => {
             const text = Buffer.concat(chunks).toString("utf8");
@@ -187,7 +207,10 @@ export class RpcEndpoint {
           });
         },
       );
-      req.setTimeout(timeout, () => req.destroy(new Error(`${this.url.href}: no answer within ${timeout} ms`)));
+      // A deadline for the whole answer: a socket timeout starts again on every byte, so a server that
+      // trickled its answer held the call past `timeout` for good.
+      const deadline = setLongTimeout(() => req.destroy(new Error(`${this.url.href}: no answer within ${timeout} ms`)), timeout);
+      req.on("close", () => deadline.clear());
       req.on("error", reject);
       req.end(body);
     });
