@@ -20,6 +20,9 @@ import { checkPeerUrl } from "./peer-address.js";
 import { PeerLink } from "./peer-link.js";
 import { type Session, SessionTable } from "./session-table.js";
 
+/** Longest ttl a client may ask for, in seconds (~68 years): every token expires. */
+const MAX_TTL = 2_147_483_647;
+
 /** The receiving end of a peer connection: a link that injects what the peer sends. */
 export interface PeerEnd {
   accept(frame: unknown): number | undefined;
@@ -379,8 +382,9 @@ export class BridgeState {
   // Every token expires: none, null or 0 (0.3's "never") gets the server's default ttl.
   #ttl(ttl: unknown): number {
     if (ttl === null || ttl === undefined || ttl === 0) return this.#options.defaultTtl;
-    if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0)
-      throw new InvalidArgumentError("ttl", ttl, "seconds > 0, or null for the server's default");
+    // Bounded: 1e308 s is finite, but its ms are not, and such a token would never expire.
+    if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0 || ttl > MAX_TTL)
+      throw new InvalidArgumentError("ttl", ttl, `seconds > 0 and at most ${MAX_TTL}, or null for the server's default`);
     return ttl;
   }
 }

@@ -10,6 +10,22 @@ type Legacy = { id: unknown; result: unknown; error: unknown };
 type Rpc = { result?: unknown; error?: { code: number; message: string } };
 
 describe("session ttl and long-polls", () => {
+  it("a ttl whose milliseconds overflow (1e308 s) is refused in both styles: every token expires", async () => {
+    const server = await startPeer({ busId: "ttl-huge" });
+    try {
+      const connect = { jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "oneway", ttl: 1e308 } };
+      const answer = (await post(server.url, connect)).body as Rpc;
+      assert.equal(answer.error?.code, -32602, JSON.stringify(answer));
+      assert.match(answer.error?.message ?? "", /ttl.*at most 2147483647/);
+      const legacy = (await post(server.url, { id: null, method: "connect_oneway", params: [1e308] })).body as Legacy;
+      assert.equal(legacy.result, null, `no token for 1e308 s: ${JSON.stringify(legacy)}`);
+      const fine = (await post(server.url, { ...connect, params: { style: "oneway", ttl: 2_147_483_647 } })).body as Rpc;
+      assert.equal(typeof (fine.result as { token?: unknown })?.token, "string", JSON.stringify(fine));
+    } finally {
+      await server.stop();
+    }
+  });
+
   it("a 0.3 get() blocked longer than the token's ttl is not cut: the token stays alive while it waits", async () => {
     const server = await startPeer({ busId: "ttl-get", server: { sweepInterval: 50 } });
     try {
