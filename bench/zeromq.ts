@@ -181,6 +181,11 @@ const PINGS = 2_000;
 // The two relays' pings alternate in blocks, so that both see the same load from the rest of the machine
 // (measured one after the other, a burst of load on this shared 2-core machine lands on one of them only).
 const PING_BLOCK = 250;
+// Pings through each relay before the measured ones, taking turns the same way. V8 optimises a function
+// once it ran enough: the raw relay's few functions are optimised within 100 pings, berrymq's ~100 on the
+// round-trip path were still being compiled through the measured pings (40–60 TurboFan compiles of ~1–2 ms
+// of a core each, about one slow round trip each: 2 % of them, its p99). Both relays are measured warm.
+const WARM_PINGS = 2_000;
 
 /** Median and 99th percentile of round trips, in µs. */
 interface Latency {
@@ -303,7 +308,9 @@ async function brokerRelay(): Promise<Pinger> {
 /** PINGS round trips through each relay, one after another, the relays taking turns every PING_BLOCK pings. */
 async function latencies(): Promise<[Latency, Latency]> {
   const relays = [await rawRelay(), await brokerRelay()];
-  for (const relay of relays) for (let i = 0; i < 100; i++) await relay.ping(-1); // warm-up
+  for (let done = 0; done < WARM_PINGS; done += PING_BLOCK) {
+    for (const relay of relays) for (let i = 0; i < PING_BLOCK; i++) await relay.ping(-1);
+  }
   const samples: number[][] = relays.map(() => []);
   const cpu = relays.map(() => 0);
   for (let done = 0; done < PINGS; done += PING_BLOCK) {
@@ -355,7 +362,7 @@ printTable(
   ]),
 );
 console.log(
-  `\nRound trip of one message, ${PINGS} pings one after another through each, taking turns every ${PING_BLOCK} (µs):\n`,
+  `\nRound trip of one message, ${PINGS} pings one after another through each, taking turns every ${PING_BLOCK}, after ${WARM_PINGS} warm-up pings each (µs):\n`,
 );
 printTable(
   ["what", "p50 µs", "p99 µs", "CPU µs per round trip"],

@@ -272,7 +272,11 @@ export class BrokerLink extends Link {
     const now = performance.now();
     for (let pending = this.#receipts[0]; pending !== undefined; pending = this.#receipts[0]) {
       if (pending.deadline > now) {
-        this.#receiptTimer = setTimeout(() => this.#expireReceipts(), pending.deadline - now);
+        // Whole ms: one Timeout with a fractional delay turns Node's Timeout class's `_idleTimeout` field
+        // from small integers to doubles, which deoptimizes every optimized function that handled a timer
+        // (Node's timer list code, and transmit, #settle, the broker's #owe…): they are compiled again,
+        // ~2 ms of a core each, inside the round trips of the moment (see bench/results/zeromq.md).
+        this.#receiptTimer = setTimeout(() => this.#expireReceipts(), Math.ceil(pending.deadline - now));
         return;
       }
       this.#receipts.shift();
