@@ -322,6 +322,9 @@ export class RequestTable {
     for (const pending of this.#pending.values()) if (isStranded(pending, busId, oldestOpenLink, followedHere)) stranded.push(pending);
     for (const pending of stranded) {
       this.#finish(pending.messageId);
+      // The bus a balanced call was addressed to is out of reach now, as after a timeout: the next call
+      // goes to another answerer instead of waiting out its timeout on this one.
+      if (pending.to !== undefined && pending.answers.length === 0) this.#forget(pending.identifier, pending.to);
       if (pending.all) pending.resolve(pending.answers);
       else pending.reject(new RequestLinkClosedError(pending.identifier, link, pending.answers));
     }

@@ -6,7 +6,7 @@ import { defaultBus } from "../../lib/default-bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
 import type { LinkOptions } from "../link.js";
-import { BridgeState, type PeerEnd } from "./bridge-state.js";
+import { BridgeState, MAX_TTL, type PeerEnd } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { parseExactJson } from "./exact-json.js";
 import { toRpcError } from "./fault.js";
@@ -154,8 +154,8 @@ export class BridgeServer implements PeerHost {
     this.#allowOrigins = new Set((options.allowOrigins ?? []).map(checkAllowedOrigin));
     this.#allowHosts = new Set((options.allowHosts ?? []).map((host) => host.toLowerCase()));
     const defaultTtl = options.defaultTtl ?? SERVER_DEFAULTS.defaultTtl;
-    if (typeof defaultTtl !== "number" || !(defaultTtl > 0) || !Number.isFinite(defaultTtl))
-      throw new InvalidArgumentError("defaultTtl", options.defaultTtl, "seconds > 0");
+    if (typeof defaultTtl !== "number" || !(defaultTtl > 0) || !(defaultTtl <= MAX_TTL))
+      throw new InvalidArgumentError("defaultTtl", options.defaultTtl, `seconds > 0 and at most ${MAX_TTL}`);
     this.#state = new BridgeState({
       bus: this.bus,
       queues: options.queues ?? [],

@@ -20,8 +20,8 @@ import { checkPeerUrl } from "./peer-address.js";
 import { PeerLink } from "./peer-link.js";
 import { type Session, SessionTable } from "./session-table.js";
 
-/** Longest ttl a client may ask for, in seconds (~68 years): every token expires. */
-const MAX_TTL = 2_147_483_647;
+/** Longest ttl a client may ask for (and the server's defaultTtl), in seconds (~68 years): every token expires. */
+export const MAX_TTL = 2_147_483_647;
 
 /** The receiving end of a peer connection: a link that injects what the peer sends. */
 export interface PeerEnd {

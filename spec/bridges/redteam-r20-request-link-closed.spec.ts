@@ -110,6 +110,34 @@ describe("red team r20: a link closed with requests waiting", () => {
     await back.close();
   });
 
+  it("a balanced call ended by its addressee's link closing forgets that bus: the retry goes to another answerer at once", async () => {
+    const asker = new Bus({ id: "lc-retry-asker" });
+    const gone = new Bus({ id: "lc-retry-gone" });
+    const other = new Bus({ id: "lc-retry-other" });
+    // `gone` answers the discovery call, then never again (as a process that hangs before it goes).
+    let calls = 0;
+    gone.follow("svc:who", () => (++calls === 1 ? "gone" : new Promise(() => {})));
+    other.follow("svc:who", () => "other");
+    const [toGone, goneBack] = MemoryLink.pair({ bus: asker }, { bus: gone });
+    await sleep(10);
+    // Discovery while only `gone` is linked: it is the one known answerer.
+    const balanced = within({ balanced: true, timeout: 1_000 });
+    assert.deepEqual(await asker.ask("svc:who", balanced), "gone");
+    const addressed = outcome(asker.ask("svc:who", balanced));
+    await sleep(20);
+    await toGone.close();
+    await goneBack.close();
+    assert.ok((await addressed) instanceof RequestLinkClosedError, String(await addressed));
+    const [toOther, otherBack] = MemoryLink.pair({ bus: asker }, { bus: other });
+    await sleep(10);
+    const started = performance.now();
+    const retried = await outcome(asker.ask("svc:who", balanced));
+    assert.equal(retried, "other", `the retry: ${String(retried)}`);
+    assert.ok(performance.now() - started < 500, "the retry did not wait out a timeout on the forgotten bus");
+    await toOther.close();
+    await otherBack.close();
+  });
+
   it("closing the link of a process with nothing waiting changes nothing; a request opened after is not touched", async () => {
     const asker = new Bus({ id: "lc-after-asker" });
     const answerer = new Bus({ id: "lc-after-answerer" });

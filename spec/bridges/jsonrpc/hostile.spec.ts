@@ -106,6 +106,23 @@ describe("web pages and other hosts", () => {
     await server.close();
   });
 
+  it("refuses a defaultTtl whose milliseconds overflow (its tokens would never expire), naming it", async () => {
+    for (const defaultTtl of [1e308, 2_147_483_648, Number.POSITIVE_INFINITY, 0, -1]) {
+      // A server that starts anyway is closed, so that the failure does not leave it listening.
+      const started = serve({ port: 0, defaultTtl }).then(async (server) => {
+        await server.close();
+        throw new Error(`defaultTtl ${defaultTtl} was accepted`);
+      });
+      await assert.rejects(started, (error: Error & { argument?: string }) => {
+        assert.equal(error.name, "InvalidArgumentError");
+        assert.equal(error.argument, "defaultTtl");
+        return true;
+      });
+    }
+    const server = await serve({ port: 0, defaultTtl: 2_147_483_647 });
+    await server.close();
+  });
+
   it("refuses a Host that is not this server (DNS rebinding) and accepts IP literals and localhost", async () => {
     const hello = { jsonrpc: "2.0", id: 1, method: "berrymq.hello" };
     const rebound = await post(server.url, hello, { host: "evil.example:80" });
