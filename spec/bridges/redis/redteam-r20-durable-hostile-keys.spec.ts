@@ -8,6 +8,7 @@ import { after, before, it } from "node:test";
 import { Redis } from "ioredis";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import type { DurableMessage } from "../../../bridges/redis/durable-message.js";
+import { RedisCommandError } from "../../../bridges/redis/errors.js";
 import type { BerryError } from "../../../lib/errors.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
 import { sleep } from "../../helpers/wait-for.js";
@@ -111,3 +112,28 @@ for (const [name, write] of hostile) {
     }
   });
 }
+
+it("red team: the inbox or the held list overwritten with a string: send() and receive() reject with a typed RedisCommandError, and work again once the key is gone", async () => {
+  const prefix = `rt20-${randomUUID()}:{durable}:`;
+  const worker = await DurableChannel.open("w", { connection: server.url, prefix });
+  const sender = await DurableChannel.open("s", { connection: server.url, prefix });
+  // Before: Redis's own ReplyError, with no BerryError code.
+  const wrongType = (error: BerryError): boolean =>
+    error instanceof RedisCommandError && error.code === "REDIS_COMMAND_FAILED" && /WRONGTYPE/.test(error.message);
+  try {
+    await raw.set(`${prefix}in:w`, "not a list");
+    await assert.rejects(sender.send("refused", { to: "w" }), wrongType);
+    await assert.rejects(worker.receive({ timeout: 3_000 }), wrongType);
+    await raw.del(`${prefix}in:w`);
+    // A message waits in the inbox: the take moving it into a held list that is a string fails.
+    await sender.send("queued", { to: "w" });
+    await raw.set(`${prefix}held:${worker.consumer}`, "not a list");
+    await assert.rejects(worker.receive({ timeout: 3_000 }), wrongType);
+    await raw.del(`${prefix}held:${worker.consumer}`);
+    const message = await worker.receive({ timeout: 3_000 });
+    assert.equal(message.content, "queued");
+    await worker.close(message);
+  } finally {
+    await Promise.all([worker.end(), sender.end()]);
+  }
+});
