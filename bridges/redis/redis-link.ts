@@ -5,9 +5,10 @@ import { type Envelope, envelopesJson } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
 import { closeClient, isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
-import { MessagesMayBeLostError } from "./errors.js";
+import { MessagesMayBeLostError, RedisCommandError } from "./errors.js";
 import { channelOf, type ShardedPlan, shardedPlan, subscriptionPatterns } from "./glob.js";
 import { HashSlots } from "./hash-slot.js";
+import { settlesWithin } from "./settles-within.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
 import { WildcardRegistry } from "./wildcard-registry.js";
@@ -26,6 +27,8 @@ export const MAX_FRAME_BYTES = 1_048_576;
  * seconds and make a million reports.
  */
 export const MAX_INVALID_ENVELOPES = 16;
+/** How long closing waits for Redis to answer its QUITs before it cuts the connections, in ms. */
+const CLOSE_GRACE = 5_000;
 
 /** The sharded pub/sub parts of a link on a Redis Cluster. */
 interface Sharded {
@@ -279,9 +282,20 @@ export class RedisLink extends Link {
     return this.#lastChannel;
   }
 
+  // A Redis that is hung (connected, answering nothing) would hold the QUITs, and close(), for ever.
   protected override async closeTransport(): Promise<void> {
-    await this.#sharded?.registry.close();
-    await Promise.all([closeClient(this.#publisher), this.#subscriber.close(), this.#sharded?.subscriber.close()]);
+    const closed = (async () => {
+      await this.#sharded?.registry.close();
+      await Promise.all([closeClient(this.#publisher), this.#subscriber.close(), this.#sharded?.subscriber.close()]);
+    })();
+    if (await settlesWithin(closed, CLOSE_GRACE)) return closed;
+    this.#report(
+      new RedisCommandError("closing the link", new Error(`Redis did not answer within ${CLOSE_GRACE} ms: connections cut`)),
+    );
+    this.#publisher.disconnect();
+    this.#subscriber.disconnect();
+    this.#sharded?.subscriber.disconnect();
+    await closed.catch(() => {});
   }
 
   async #open(): Promise<void> {
