@@ -73,8 +73,9 @@ local function send(i, t, result)
   local f = redis.call('HMGET', m, 'sent', 'deadline')
   if f[1] then
     mark(t)
-    table.insert(result, tonumber(f[1]))
-    table.insert(result, tonumber(f[2]))
+    -- A nil would leave a hole: the batch's later messages would read their neighbours' answers.
+    table.insert(result, tonumber(f[1]) or 0)
+    table.insert(result, tonumber(f[2]) or 0)
   else
     table.insert(result, t)
     table.insert(result, record(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6]), t))

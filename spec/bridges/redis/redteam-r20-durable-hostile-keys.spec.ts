@@ -137,3 +137,22 @@ it("red team: the inbox or the held list overwritten with a string: send() and r
     await Promise.all([worker.end(), sender.end()]);
   }
 });
+
+it("red team: a record another client wrote under a send's id, with a non-numeric sent time: the other sends of the batch still get their own sentAt and deadline", async () => {
+  const prefix = `rt20-${randomUUID()}:{durable}:`;
+  const sender = await DurableChannel.open("s", { connection: server.url, prefix });
+  try {
+    await raw.hset(`${prefix}m:order-42`, { sent: "junk", deadline: "junk" });
+    // One tick: one batch, one SEND script run.
+    const [first, second] = await Promise.all([
+      sender.send("first", { to: "w", id: "order-42" }),
+      sender.send("second", { to: "w", timeout: 60_000 }),
+    ]);
+    assert.equal(first.id, "order-42");
+    // Before: the nil left a hole in the script's answer, so the second read the first's (NaN, or none).
+    assert.ok(Number.isInteger(second.sentAt) && second.sentAt > 0, String(second.sentAt));
+    assert.equal(second.deadline, second.sentAt + 60_000);
+  } finally {
+    await sender.end();
+  }
+});
