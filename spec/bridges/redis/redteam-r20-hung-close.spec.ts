@@ -10,6 +10,14 @@ import { type BerryError, QueueClosedError } from "../../../lib/errors.js";
 import { startRedis } from "../../helpers/redis-server.js";
 import { settlesWithin, sleep } from "../../helpers/wait-for.js";
 
+/** The close reported that Redis did not answer and the connections were cut. */
+function assertSaidItCut(errors: readonly BerryError[]): void {
+  assert.ok(
+    errors.some((error) => error.code === "REDIS_COMMAND_FAILED" && /did not answer/.test(error.message)),
+    errors.map((error) => error.message).join("; "),
+  );
+}
+
 it("red team: RedisLink.close() returns while Redis is hung, says it cut the connections, and gives back what it could not send", async () => {
   const own = await startRedis({ own: true });
   const bus = new Bus();
@@ -23,10 +31,7 @@ it("red team: RedisLink.close() returns while Redis is hung, says it cut the con
     const closing = link.close();
     assert.ok(await settlesWithin(closing, 30_000), "close() returns while Redis is hung");
     assert.deepEqual((await closing).undelivered.map((message) => message.args[0]), [1]);
-    assert.ok(
-      errors.some((error) => error.code === "REDIS_COMMAND_FAILED" && /did not answer/.test(error.message)),
-      errors.map((error) => error.message).join("; "),
-    );
+    assertSaidItCut(errors);
   } finally {
     process.kill(pid, "SIGCONT");
     await own.stop();
@@ -46,10 +51,7 @@ it("red team: RedisQueue.close() returns while Redis is hung (a get() blocked in
   try {
     assert.ok(await settlesWithin(queue.close(), 30_000), "close() returns while Redis is hung");
     assert.ok((await getting) instanceof QueueClosedError, String(await getting));
-    assert.ok(
-      errors.some((error) => error.code === "REDIS_COMMAND_FAILED" && /did not answer/.test(error.message)),
-      errors.map((error) => error.message).join("; "),
-    );
+    assertSaidItCut(errors);
   } finally {
     process.kill(pid, "SIGCONT");
     await own.stop();
