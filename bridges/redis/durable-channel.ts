@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
-import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
+import { BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
 import { BLOCK_SLICE, BlockingClient, connectionFor } from "./blocking-client.js";
 import {
@@ -268,14 +268,18 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const item = [id, this.name, options.to, "message", encode(content), "", timeout];
     const wanted = checkDurability("durability", options.durability);
     const durability = wanted === undefined ? this.#durability : wanted.replicas === 0 ? undefined : wanted;
-    // The channel's durability goes with the batch; another one for this message alone, in a call of its own.
-    if (durability === this.#durability) return sentMessage(id, await this.#sends.add(item));
-    const { result, replicas } = await this.#write(
-      "berrymqDurableSend",
-      [this.#keys.deadlines, this.prefix, ...item],
-      durability,
-    );
-    return sentMessage(id, sendResultAt(result, 0, replicas));
+    try {
+      // The channel's durability goes with the batch; another one for this message alone, in a call of its own.
+      if (durability === this.#durability) return sentMessage(id, await this.#sends.add(item));
+      const { result, replicas } = await this.#write(
+        "berrymqDurableSend",
+        [this.#keys.deadlines, this.prefix, ...item],
+        durability,
+      );
+      return sentMessage(id, sendResultAt(result, 0, replicas));
+    } catch (error) {
+      throw typed(`sending to durable channel "${options.to}"`, error);
+    }
   }
 
   /**
@@ -522,9 +526,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         }
       }
     } catch (error) {
+      const failure = typed(`receiving from durable channel "${this.name}"`, error);
       for (const waiter of this.#waiters.splice(0)) {
         waiter.timer?.clear();
-        waiter.reject(error);
+        waiter.reject(failure);
       }
     } finally {
       // In the same step as the last check of the loop: a take answered later starts a new pump.
@@ -595,13 +600,18 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     timeout: number,
   ): Promise<[string, number, number, number | undefined]> {
     if (typeof message?.id !== "string") throw new InvalidArgumentError("message", message, "a message returned by receive()");
-    return this.#finishes.add([message.id, mode, replyId, response, timeout]).then(({ outcome: result, replicas }) => {
-      this.#givenOut.delete(message.id);
-      const outcome = String(result[0]);
-      if (outcome === "late") throw new LateReplyError(message.id);
-      if (outcome === "notheld") throw new NotHeldError(message.id, String(result[1]));
-      return [outcome, Number(result[1]), Number(result[2]), replicas];
-    });
+    return this.#finishes.add([message.id, mode, replyId, response, timeout]).then(
+      ({ outcome: result, replicas }) => {
+        this.#givenOut.delete(message.id);
+        const outcome = String(result[0]);
+        if (outcome === "late") throw new LateReplyError(message.id);
+        if (outcome === "notheld") throw new NotHeldError(message.id, String(result[1]));
+        return [outcome, Number(result[1]), Number(result[2]), replicas];
+      },
+      (error: unknown) => {
+        throw typed(`${mode === "reply" ? "replying to" : "closing"} durable message ${message.id}`, error);
+      },
+    );
   }
 
   // Finishes a batch of messages in one call, which also carries the sends queued meanwhile.
@@ -789,6 +799,12 @@ interface FinishResult {
 
 /** What a finish sends per message: id, mode, reply id (a fresh token for close), response, reply timeout. */
 type FinishItem = readonly [string, "reply" | "close", string, string, number];
+
+// What a call rejects with: a BerryError as it is; anything Redis refused (WRONGTYPE for a key another
+// client wrote, OOM...) as a RedisCommandError, whose cause is Redis's error.
+function typed(what: string, error: unknown): BerryError {
+  return error instanceof BerryError ? error : new RedisCommandError(what, error);
+}
 
 function encode(content: unknown): string {
   let text: string | undefined;

@@ -41,12 +41,15 @@ end
 -- Puts back what a receiver held (it died or ended): first in line again, unless finished or timed out.
 local function requeue(consumer)
   local held = P .. 'held:' .. consumer
-  local ids = redis.call('LRANGE', held, 0, -1)
+  -- Another type under the name (written by another client) holds nothing: LRANGE would fail every sweep.
+  local ids = {}
+  if redis.call('TYPE', held).ok == 'list' then ids = redis.call('LRANGE', held, 0, -1) end
   local n = 0
   for i = #ids, 1, -1 do
     local m = P .. 'm:' .. ids[i]
     local f = redis.call('HMGET', m, 'state', 'to')
-    if f[1] == 'taken' or f[1] == 'queued' then
+    -- A record without a channel (written by another client) has nowhere to go: the held list drops it.
+    if (f[1] == 'taken' or f[1] == 'queued') and f[2] then
       redis.call('HSET', m, 'state', 'queued')
       redis.call('HDEL', m, 'holder')
       redis.call('LPUSH', P .. 'in:' .. f[2], ids[i])
@@ -70,8 +73,9 @@ local function send(i, t, result)
   local f = redis.call('HMGET', m, 'sent', 'deadline')
   if f[1] then
     mark(t)
-    table.insert(result, tonumber(f[1]))
-    table.insert(result, tonumber(f[2]))
+    -- A nil would leave a hole: the batch's later messages would read their neighbours' answers.
+    table.insert(result, tonumber(f[1]) or 0)
+    table.insert(result, tonumber(f[2]) or 0)
   else
     table.insert(result, t)
     table.insert(result, record(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6]), t))
@@ -149,8 +153,16 @@ local function take(consumer, channel, given, retain, token, want, scan, t)
       redis.call('LREM', inbox, 1, id)
       redis.call('RPUSH', held, id)
     end
-    if f[1] == 'queued' then
-      local deadline = tonumber(f[9])
+    if f[1] == 'queued' and not (f[3] and f[4] and f[5] and f[6]) then
+      -- Not a message (a record another client wrote): never given out nor requeued, and answered as the
+      -- lone id, which the receiver reports as an invalid record.
+      redis.call('HSET', m, 'state', 'invalid')
+      redis.call('LREM', held, 1, id)
+      table.insert(taken, {id})
+    elseif f[1] == 'queued' then
+      -- A deadline that is not a number (written by another client) is no deadline: a Lua error here
+      -- would fail the whole take, leaving what it took before held and given to nobody.
+      local deadline = tonumber(f[9]) or 0
       if deadline > 0 and t >= deadline then
         expire(id, t, retain)
         redis.call('LREM', held, 1, id)
@@ -209,7 +221,7 @@ local function finish(id, mode, replyId, response, replyTimeout)
   -- failover lost (asynchronous replication), the move into the held list having reached the replica.
   if f[1] == 'queued' and redis.call('LPOS', held, id) then f[1], f[2] = 'taken', consumer end
   if f[1] ~= 'taken' or f[2] ~= consumer then return {'notheld', f[1] or 'finished or unknown'} end
-  local deadline = tonumber(f[3])
+  local deadline = tonumber(f[3]) or 0
   redis.call('LREM', held, 1, id)
   if deadline > 0 and t >= deadline then
     expire(id, t, retain)
@@ -275,13 +287,17 @@ redis.call('SET', P .. 'swept', t)
 if not last or t - last > tonumber(ARGV[4]) then
   local all = redis.call('HGETALL', leases)
   for i = 1, #all, 2 do
+    -- A lease that is not a number (written by another client) is left as it is: below, it counts as run
+    -- out. Adding to it would fail every sweep of the prefix, for ever.
     local lease = tonumber(all[i + 1])
-    if last then
-      lease = lease + (t - last)
-    else
-      lease = math.max(lease, t + (tonumber(redis.call('HGET', P .. 'leasems', all[i])) or 0))
+    if lease then
+      if last then
+        lease = lease + (t - last)
+      else
+        lease = math.max(lease, t + (tonumber(redis.call('HGET', P .. 'leasems', all[i])) or 0))
+      end
+      redis.call('HSET', leases, all[i], lease)
     end
-    redis.call('HSET', leases, all[i], lease)
   end
 end
 local expired = 0

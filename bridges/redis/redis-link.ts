@@ -5,15 +5,30 @@ import { type Envelope, envelopesJson } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
 import { closeClient, isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
-import { MessagesMayBeLostError } from "./errors.js";
+import { MessagesMayBeLostError, RedisCommandError } from "./errors.js";
 import { channelOf, type ShardedPlan, shardedPlan, subscriptionPatterns } from "./glob.js";
 import { HashSlots } from "./hash-slot.js";
+import { settlesWithin } from "./settles-within.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
 import { WildcardRegistry } from "./wildcard-registry.js";
 
 /** Frames longer than this (in UTF-16 units) are handed to ioredis as a Buffer. */
 const STRING_FRAME = 8_192;
+/**
+ * Frames of several envelopes are cut to at most this many bytes. Redis cuts a subscriber whose output
+ * buffer passes 32 MB (client-output-buffer-limit pubsub, by default): one frame of a batch of large
+ * messages cut every subscriber, and all of the batch was lost.
+ */
+export const MAX_FRAME_BYTES = 1_048_576;
+/**
+ * A frame with this many invalid envelopes is refused from there on, unread. A bus writes none (a relayed
+ * message past the hop limit, say, is one): a forged frame of a million would hold the event loop for
+ * seconds and make a million reports.
+ */
+export const MAX_INVALID_ENVELOPES = 16;
+/** How long closing waits for Redis to answer its QUITs before it cuts the connections, in ms. */
+const CLOSE_GRACE = 5_000;
 
 /** The sharded pub/sub parts of a link on a Redis Cluster. */
 interface Sharded {
@@ -164,10 +179,14 @@ export class RedisLink extends Link {
       if (batch.length === 1) return this.#publisher.publish(this.#channel((batch[0] as Envelope).id), this.#frame(batch));
       // One frame per run of messages with the same identifier: fewer PUBLISHes, same order.
       const runs = runsOf(batch);
-      // A batch of one run is one PUBLISH: no pipeline to build.
-      if (runs.length === 1) return this.#publisher.publish(this.#channel((batch[0] as Envelope).id), this.#frame(batch));
+      // A batch of one run in one frame is one PUBLISH: no pipeline to build.
+      const frame = runs.length === 1 ? this.#frame(batch) : undefined;
+      if (frame !== undefined && fits(frame)) return this.#publisher.publish(this.#channel((batch[0] as Envelope).id), frame);
       const pipeline = this.#publisher.pipeline();
-      for (const run of runs) pipeline.publish(this.#channel((run[0] as Envelope).id), this.#frame(run));
+      for (const run of runs) {
+        const channel = this.#channel((run[0] as Envelope).id);
+        for (const part of this.#frames(run, frame)) pipeline.publish(channel, part);
+      }
       return execPipeline(pipeline);
     } catch (error) {
       return Promise.reject(error);
@@ -181,8 +200,8 @@ export class RedisLink extends Link {
     // PUBLISH copies keep the batch order (one node); SPUBLISH ones only the order within a slot.
     const runs = broadcast ? runsOf(batch) : this.#slotRuns(batch);
     // A lone run (the steady-flow case) is one command: no pipeline to build.
-    if (runs.length === 1 && !broadcast)
-      return cluster.spublish(channelOf(this.prefix, (batch[0] as Envelope).id), this.#frame(batch));
+    const lone = runs.length === 1 && !broadcast ? this.#frame(batch) : undefined;
+    if (lone !== undefined && fits(lone)) return cluster.spublish(channelOf(this.prefix, (batch[0] as Envelope).id), lone);
     // One pipeline per group of nodes that serves the channels' slots (an ioredis Cluster pipeline must
     // stay on one): one write per master instead of one per run, and each master's runs stay in order.
     const groups = new Map<string, [channel: string, frame: string | Buffer][]>();
@@ -190,12 +209,16 @@ export class RedisLink extends Link {
     const broadcasts = broadcast ? cluster.pipeline() : undefined;
     for (const run of runs) {
       const channel = channelOf(this.prefix, (run[0] as Envelope).id);
-      const frame = this.#frame(run);
       const group = cluster.slots[this.#slots.of(channel)]?.join(";") ?? "";
-      const commands = groups.get(group);
-      if (commands === undefined) groups.set(group, [[channel, frame]]);
-      else commands.push([channel, frame]);
-      broadcasts?.publish(channel, frame);
+      let commands = groups.get(group);
+      if (commands === undefined) {
+        commands = [];
+        groups.set(group, commands);
+      }
+      for (const frame of this.#frames(run, lone)) {
+        commands.push([channel, frame]);
+        broadcasts?.publish(channel, frame);
+      }
     }
     const sent: Promise<unknown>[] = broadcasts === undefined ? [] : [execPipeline(broadcasts)];
     for (const commands of groups.values()) {
@@ -241,6 +264,14 @@ export class RedisLink extends Link {
     return frame.length > STRING_FRAME ? Buffer.from(frame) : frame;
   }
 
+  // The run's frame (`frame` when built already), cut in halves until each part fits MAX_FRAME_BYTES or
+  // is one envelope (which goes whole: see the README), in order.
+  #frames(run: Envelope[], frame = this.#frame(run)): (string | Buffer)[] {
+    if (run.length === 1 || fits(frame)) return [frame];
+    const half = Math.ceil(run.length / 2);
+    return [...this.#frames(run.slice(0, half)), ...this.#frames(run.slice(half))];
+  }
+
   // The same string while the identifier stays: ioredis measures a fresh concatenation's length by
   // flattening it first, each time.
   #channel(id: string): string {
@@ -251,9 +282,20 @@ export class RedisLink extends Link {
     return this.#lastChannel;
   }
 
+  // A Redis that is hung (connected, answering nothing) would hold the QUITs, and close(), for ever.
   protected override async closeTransport(): Promise<void> {
-    await this.#sharded?.registry.close();
-    await Promise.all([closeClient(this.#publisher), this.#subscriber.close(), this.#sharded?.subscriber.close()]);
+    const closed = (async () => {
+      await this.#sharded?.registry.close();
+      await Promise.all([closeClient(this.#publisher), this.#subscriber.close(), this.#sharded?.subscriber.close()]);
+    })();
+    if (await settlesWithin(closed, CLOSE_GRACE)) return closed;
+    this.#report(
+      new RedisCommandError("closing the link", new Error(`Redis did not answer within ${CLOSE_GRACE} ms: connections cut`)),
+    );
+    this.#publisher.disconnect();
+    this.#subscriber.disconnect();
+    this.#sharded?.subscriber.disconnect();
+    await closed.catch(() => {});
   }
 
   async #open(): Promise<void> {
@@ -303,15 +345,24 @@ export class RedisLink extends Link {
     }
     if (!Array.isArray(envelopes)) {
       this.stats.rejected++;
-      const text = typeof frame === "string" ? frame : frame.toString();
+      // Its start says enough (the report shows 80 characters): a frame may be tens of MB.
+      const text = typeof frame === "string" ? frame.slice(0, 200) : frame.toString("utf8", 0, 200);
       this.#report(new InvalidEnvelopeError("frame", text, "<bus id>\\n<JSON array of envelopes>"));
       return;
     }
-    for (const envelope of envelopes) {
+    let invalid = 0;
+    for (let i = 0; i < envelopes.length; i++) {
       try {
-        this.receive(envelope);
+        this.receive(envelopes[i]);
       } catch (error) {
         this.#report(error as BerryError);
+        if (++invalid < MAX_INVALID_ENVELOPES || i === envelopes.length - 1) continue;
+        const unread = envelopes.length - i - 1;
+        this.stats.rejected += unread;
+        this.#report(
+          new InvalidEnvelopeError("frame", `${MAX_INVALID_ENVELOPES} invalid envelopes, then ${unread} more`, `fewer than ${MAX_INVALID_ENVELOPES} invalid envelopes (the rest is refused unread)`),
+        );
+        return;
       }
     }
   }
@@ -337,6 +388,11 @@ function difference(before: readonly string[], after: readonly string[]): [added
   const old = new Set(before);
   const now = new Set(after);
   return [after.filter((item) => !old.has(item)), before.filter((item) => !now.has(item))];
+}
+
+/** Whether a frame is within MAX_FRAME_BYTES (a string frame is short: see STRING_FRAME). */
+function fits(frame: string | Buffer): boolean {
+  return typeof frame === "string" || frame.length <= MAX_FRAME_BYTES;
 }
 
 /** The batch cut into runs of consecutive envelopes with the same identifier (the batch itself when it is one). */

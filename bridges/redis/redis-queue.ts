@@ -12,6 +12,7 @@ import { closeClient, defineScripts, openClient, type RedisClient, type RedisCon
 import { RedisCommandError } from "./errors.js";
 import { checkHashTagPrefix } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
+import { settlesWithin } from "./settles-within.js";
 import { untilClosed } from "../../lib/until-closed.js";
 
 /** Options of a {@link RedisQueue}. */
@@ -56,6 +57,9 @@ const PUSH_ONCE = {
 return 0`,
   keys: 2,
 };
+
+/** How long close() waits for Redis to answer its last steps before it cuts the connections, in ms. */
+const CLOSE_GRACE = 5_000;
 
 /**
  * A queue in Redis with the interface of the in-process `Queue`: every process that opens the same queue
@@ -140,7 +144,14 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         if (signal?.aborted) throw signal.reason;
         const wait = Math.min(until - Date.now(), BLOCK_SLICE);
         if (wait <= 0) throw new QueueTimeoutError(this.filter, timeout ?? 0);
-        const popped = await this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000));
+        let popped: [string, string] | null;
+        try {
+          popped = await this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000));
+        } catch (error) {
+          // Its connection cut by a close() that Redis did not answer.
+          if (this.#closed) throw new QueueClosedError(this.filter);
+          throw error;
+        }
         if (popped !== null) {
           // Closed or aborted while the pop was on its way: put it back first in line for the others.
           if (this.#closed || signal?.aborted) await this.#client.lpush(this.key, popped[1]);
@@ -175,13 +186,23 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     if (this.#closed) return;
     this.#closed = true;
     this.#detach?.();
-    while (this.#getting > 0) {
-      await this.#blocking.unblock();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    await Promise.all(this.#pushes);
-    await this.#blocking.close();
-    await closeClient(this.#client);
+    const steps = (async () => {
+      while (this.#getting > 0) {
+        await this.#blocking.unblock();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await Promise.all(this.#pushes);
+      await this.#blocking.close();
+      await closeClient(this.#client);
+    })();
+    // A Redis that is hung (connected, answering nothing) would hold these steps, and close(), for ever.
+    if (await settlesWithin(steps, CLOSE_GRACE)) return steps;
+    this.#report(
+      new RedisCommandError(`closing queue ${this.key}`, new Error(`Redis did not answer within ${CLOSE_GRACE} ms: connections cut`)),
+    );
+    this.#blocking.disconnect();
+    this.#client.disconnect();
+    await steps.catch(() => {});
   }
 
   /** Yields messages as they come, until the queue is closed. */

@@ -80,4 +80,11 @@ export class ShardSubscriber extends EventEmitter<ShardSubscriberEvents> {
     clearTimeout(this.#stable);
     await closeClient(this.#client);
   }
+
+  /** Cuts the connections at once (for a close that Redis does not answer). */
+  disconnect(): void {
+    this.#closed = true;
+    clearTimeout(this.#stable);
+    this.#client.disconnect();
+  }
 }

@@ -22,6 +22,8 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   readonly #name: string;
   readonly #cluster: RedisClient | undefined;
   #client: Redis | undefined;
+  /** The connection close() is quitting (disconnect() cuts it). */
+  #quitting: Redis | undefined;
   #patterns = new Set<string>();
   #closed = false;
   #lost = false;
@@ -60,6 +62,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     const client = this.#client;
     this.#client = undefined;
+    this.#quitting = client;
     if (client === undefined || client.status === "end") return;
     try {
       if (client.status === "ready") await client.quit();
@@ -67,6 +70,13 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     } catch {
       client.disconnect();
     }
+  }
+
+  /** Cuts the connection at once (for a close that Redis does not answer). */
+  disconnect(): void {
+    this.#closed = true;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    (this.#client ?? this.#quitting)?.disconnect();
   }
 
   async #connection(): Promise<Redis> {

@@ -1,0 +1,59 @@
+// Red team (r20): close() while Redis is hung (SIGSTOP: connected, answering nothing). The QUITs were
+// awaited with no bound: close() never returned.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { it } from "node:test";
+import { RedisLink } from "../../../bridges/redis/redis-link.js";
+import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
+import { Bus } from "../../../lib/bus.js";
+import { type BerryError, QueueClosedError } from "../../../lib/errors.js";
+import { startRedis } from "../../helpers/redis-server.js";
+import { settlesWithin, sleep } from "../../helpers/wait-for.js";
+
+/** The close reported that Redis did not answer and the connections were cut. */
+function assertSaidItCut(errors: readonly BerryError[]): void {
+  assert.ok(
+    errors.some((error) => error.code === "REDIS_COMMAND_FAILED" && /did not answer/.test(error.message)),
+    errors.map((error) => error.message).join("; "),
+  );
+}
+
+it("red team: RedisLink.close() returns while Redis is hung, says it cut the connections, and gives back what it could not send", async () => {
+  const own = await startRedis({ own: true });
+  const bus = new Bus();
+  const link = await RedisLink.connect({ bus, connection: own.url, prefix: `rt20-${randomUUID()}:`, importFilters: ["s:*"], exportFilters: ["s:*"] });
+  const errors: BerryError[] = [];
+  link.on("error", (error) => void errors.push(error));
+  const pid = own.pid as number;
+  process.kill(pid, "SIGSTOP");
+  try {
+    bus.twitter("s:x", 1);
+    const closing = link.close();
+    assert.ok(await settlesWithin(closing, 30_000), "close() returns while Redis is hung");
+    assert.deepEqual((await closing).undelivered.map((message) => message.args[0]), [1]);
+    assertSaidItCut(errors);
+  } finally {
+    process.kill(pid, "SIGCONT");
+    await own.stop();
+  }
+});
+
+it("red team: RedisQueue.close() returns while Redis is hung (a get() blocked in BLPOP), says it cut the connections, and the get() rejects with QueueClosedError", async () => {
+  const own = await startRedis({ own: true });
+  const queue = new RedisQueue(`rt20-${randomUUID()}:*`, { bus: new Bus(), connection: own.url });
+  const errors: BerryError[] = [];
+  queue.on("error", (error) => void errors.push(error));
+  await queue.qsize(); // connected
+  const getting = queue.get().catch((error: unknown) => error);
+  await sleep(200); // its BLPOP blocks on the empty list
+  const pid = own.pid as number;
+  process.kill(pid, "SIGSTOP");
+  try {
+    assert.ok(await settlesWithin(queue.close(), 30_000), "close() returns while Redis is hung");
+    assert.ok((await getting) instanceof QueueClosedError, String(await getting));
+    assertSaidItCut(errors);
+  } finally {
+    process.kill(pid, "SIGCONT");
+    await own.stop();
+  }
+});
