@@ -120,8 +120,10 @@ export class ReplylessPublisher {
     const stream = this.#client.stream as Socket | undefined;
     const host = stream?.remoteAddress;
     const port = stream?.remotePort;
-    if (host === undefined || port === undefined) return;
-    const socket = connect({ host, port, family: stream?.remoteFamily === "IPv6" ? 6 : 4 });
+    const path = this.#client.options.path;
+    // A unix socket has no remote address: its path is in the options (Sentinel never gives one).
+    if (path === undefined && (host === undefined || port === undefined)) return;
+    const socket = path !== undefined ? connect({ path }) : connect({ host, port: port as number, family: stream?.remoteFamily === "IPv6" ? 6 : 4 });
     socket.setNoDelay(true);
     this.#socket = socket;
     socket.on("error", () => {}); // the ioredis client reports the outage; the Link reports failed publishes

@@ -9,8 +9,10 @@ import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus, within } from "../../../lib/index.js";
 import type { BerryError } from "../../../lib/errors.js";
 import { freePort } from "../../helpers/free-port.js";
+import { join } from "node:path";
+import { startSentinelGroup } from "../../helpers/redis-sentinel.js";
 import { startRedis } from "../../helpers/redis-server.js";
-import { waitFor } from "../../helpers/wait-for.js";
+import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 /** The CLIENT LIST lines whose name starts with `name`. */
 async function clientsNamed(port: number, name: string, auth?: { username: string; password: string }): Promise<string[]> {
@@ -170,6 +172,67 @@ describe("RedisLink replylessPublish", () => {
     await out.close();
     await into.close();
     await redis.stop();
+  });
+
+  it("publishes over a unix socket when the connection is one", async () => {
+    const port = await freePort();
+    const redis = await startRedis({ own: true, args: ["--unixsocket", join("/tmp", `berrymq-rl-${port}.sock`)] });
+    const path = join("/tmp", `berrymq-rl-${port}.sock`);
+    const prefix = `ru-${randomUUID()}:`;
+    const sender = new Bus();
+    const receiver = new Bus();
+    const out = await RedisLink.connect({ bus: sender, connection: { path }, prefix, replylessPublish: true });
+    const into = await RedisLink.connect({ bus: receiver, connection: redis.url, prefix, importFilters: ["n:*"] });
+    const got: number[] = [];
+    receiver.follow("n:*", (m) => void got.push(m.args[0] as number));
+    for (let i = 0; i < 50; i++) sender.twitter("n:x", i);
+    await waitFor(() => got.length === 50, "50 messages");
+    assert.equal((await clientsNamed(redis.port, `berrymq-link-rpub:${sender.id}`)).length, 1);
+    await out.close();
+    await into.close();
+    await redis.stop();
+  });
+
+  it("follows a Sentinel failover to the promoted master", async () => {
+    const group = await startSentinelGroup();
+    try {
+      const connection = { sentinels: [...group.sentinelAddresses], name: group.name };
+      const prefix = `rs-${randomUUID()}:`;
+      const sender = new Bus();
+      const receiver = new Bus();
+      const out = await RedisLink.connect({ bus: sender, connection, prefix, replylessPublish: true, retryDelay: { initial: 20, max: 100 } });
+      const into = await RedisLink.connect({ bus: receiver, connection, prefix, importFilters: ["n:*"] });
+      out.on("error", () => {});
+      into.on("error", () => {});
+      const got = new Set<number>();
+      receiver.follow("n:*", (m) => void got.add(m.args[0] as number));
+      for (let i = 0; i < 20; i++) sender.twitter("n:x", i);
+      await waitFor(() => got.size === 20, "20 before the failover");
+      const before = await group.master();
+      await group.failMaster();
+      const master = await group.master();
+      assert.notEqual(master.port, before.port);
+      // Both links on the promoted master: the replyless socket (by its name) and the receiver's pattern.
+      const moved = async (): Promise<boolean> => {
+        const direct = new Redis({ port: master.port, host: "127.0.0.1" });
+        try {
+          return Number(await direct.pubsub("NUMPAT")) > 0 && (await clientsNamed(master.port, `berrymq-link-rpub:${sender.id}`)).length === 1;
+        } finally {
+          direct.disconnect();
+        }
+      };
+      const deadline = Date.now() + 20_000;
+      while (!(await moved())) {
+        assert.ok(Date.now() < deadline, "both links on the promoted master within 20 s");
+        await sleep(50);
+      }
+      for (let i = 20; i < 70; i++) sender.twitter("n:x", i);
+      await waitFor(() => got.size === 70, "the 50 after the failover", 10_000);
+      await out.close();
+      await into.close();
+    } finally {
+      await group.stop();
+    }
   });
 
   it("is refused on a TLS connection", () => {
