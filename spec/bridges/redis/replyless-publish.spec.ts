@@ -6,6 +6,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
+import { linkConformance } from "../link-conformance.js";
 import { Bus, within } from "../../../lib/index.js";
 import type { BerryError } from "../../../lib/errors.js";
 import { freePort } from "../../helpers/free-port.js";
@@ -57,6 +58,26 @@ async function gate(target: number): Promise<{ port: number; open: boolean; shut
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return state;
 }
+
+// Everything a link must do, with both sides publishing without replies.
+linkConformance("redis replylessPublish", async () => {
+  const redis = await startRedis({ own: true });
+  const prefix = `conf-${randomUUID()}:`;
+  const a = new Bus();
+  const b = new Bus();
+  const links = [
+    await RedisLink.connect({ bus: a, connection: redis.url, prefix, replylessPublish: true }),
+    await RedisLink.connect({ bus: b, connection: redis.url, prefix, replylessPublish: true }),
+  ];
+  return {
+    a,
+    b,
+    close: async () => {
+      for (const link of links) await link.close();
+      await redis.stop();
+    },
+  };
+});
 
 describe("RedisLink replylessPublish", () => {
   it("carries messages and requests/answers, publishing on a named socket of its own", async () => {
