@@ -2,10 +2,14 @@ import { connect, type Socket } from "node:net";
 import type { Redis } from "ioredis";
 import { clientName } from "./connection.js";
 
-/** How long written batches wait, at most, before a sync asks Redis to confirm them, in ms. */
+/**
+ * How long after a write (or after the previous sync's answer, if one was on its way) a sync asks Redis
+ * to confirm the batches written, in ms: one write and one read per 5 ms of traffic, not per batch.
+ */
 export const SYNC_INTERVAL = 5;
 /** Written batches kept until a sync confirms them; past this, publishing fails (the Link buffers and retries). */
 const MAX_UNCONFIRMED_BATCHES = 4_096;
+/** In UTF-16 units for a string batch (close enough for a bound). */
 const MAX_UNCONFIRMED_BYTES = 32 * 1024 * 1024;
 /** Pause before opening the socket again when it closed while the ioredis client stayed up, in ms. */
 const REOPEN_DELAY = 100;
@@ -33,7 +37,7 @@ export class ReplylessUnavailableError extends Error {}
  * each side of a round trip reads one message instead of two. It follows an ioredis client (same server,
  * credentials): opened on its every `ready` (a Sentinel failover moves it), closed on its `close`.
  * At least once: written batches are kept until a sync (`CLIENT REPLY ON` + `OFF`, one +OK back) confirms
- * them, at most {@link SYNC_INTERVAL} ms after they were written; the ones unconfirmed when the socket
+ * them, {@link SYNC_INTERVAL} ms after they were written (one sync on its way at a time); the ones unconfirmed when the socket
  * closes are written again, first, on the next socket (receivers drop the copies by messageId).
  */
 export class ReplylessPublisher {

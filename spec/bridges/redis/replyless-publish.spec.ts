@@ -142,6 +142,38 @@ describe("RedisLink replylessPublish", () => {
     });
   }
 
+  // A batch Redis ran whose sync never came back (the connection cut as the receiver gets it, before the
+  // sync 5 ms after the write) is published again: the receiving link drops the copy by messageId.
+  it("a batch published again after a cut connection reaches the receiver once", async () => {
+    const redis = await startRedis({ own: true });
+    const forward = await gate(redis.port);
+    const prefix = `rd-${randomUUID()}:`;
+    const sender = new Bus();
+    const receiver = new Bus();
+    const out = await RedisLink.connect({ bus: sender, connection: `redis://127.0.0.1:${forward.port}`, prefix, replylessPublish: true, retryDelay: { initial: 20, max: 100 } });
+    const into = await RedisLink.connect({ bus: receiver, connection: redis.url, prefix, importFilters: ["n:*"] });
+    out.on("error", () => {});
+    const got: number[] = [];
+    receiver.follow("n:*", (m) => {
+      got.push(m.args[0] as number);
+      forward.shut(); // Redis ran it: cut the sender before the sync confirms it
+      forward.open = true;
+    });
+    // Each try: one message; the cut may come after its sync on a slow machine, so up to 10 tries.
+    for (let i = 0; i < 10 && into.stats.duplicates === 0; i++) {
+      sender.twitter("n:x", i);
+      await waitFor(() => got.length === i + 1, `message ${i}`);
+      await waitFor(() => out.stats.sent === i + 1, `message ${i} taken`);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the reconnection and the copy
+    }
+    assert.ok(into.stats.duplicates >= 1, "a copy came and was dropped");
+    assert.deepEqual(got, Array.from({ length: got.length }, (_, i) => i), "each message once");
+    await out.close();
+    await into.close();
+    await forward.close();
+    await redis.stop();
+  });
+
   it("close() waits for the sync, and reports batches Redis never confirmed", async () => {
     const redis = await startRedis({ own: true });
     const prefix = `rc-${randomUUID()}:`;
