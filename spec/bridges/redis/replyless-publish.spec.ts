@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import { Redis } from "ioredis";
+import type { RedisConnection } from "../../../bridges/redis/connection.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { linkConformance } from "../link-conformance.js";
 import { Bus, within } from "../../../lib/index.js";
@@ -59,6 +60,27 @@ async function gate(target: number): Promise<{ port: number; open: boolean; shut
   return state;
 }
 
+/**
+ * A sending link (`replylessPublish` unless told) and a receiving link importing `n:*`, on a fresh prefix;
+ * `got` collects the args of the receiver's `n:*` messages.
+ */
+async function senderAndReceiver(to: RedisConnection, from: RedisConnection, replylessPublish = true) {
+  const prefix = `rl-${randomUUID()}:`;
+  const sender = new Bus();
+  const receiver = new Bus();
+  const out = await RedisLink.connect({ bus: sender, connection: to, prefix, replylessPublish, retryDelay: { initial: 20, max: 100 } });
+  const into = await RedisLink.connect({ bus: receiver, connection: from, prefix, importFilters: ["n:*"] });
+  out.on("error", () => {});
+  into.on("error", () => {});
+  const got: number[] = [];
+  receiver.follow("n:*", (m) => void got.push(m.args[0] as number));
+  const close = async (): Promise<void> => {
+    await out.close();
+    await into.close();
+  };
+  return { sender, receiver, out, into, got, close };
+}
+
 // Everything a link must do, with both sides publishing without replies.
 linkConformance("redis replylessPublish", async () => {
   const redis = await startRedis({ own: true });
@@ -108,15 +130,7 @@ describe("RedisLink replylessPublish", () => {
     it(`loses none of the batches written before Redis was killed (-9) and restarted (replylessPublish ${replylessPublish})`, async () => {
       const redis = await startRedis({ own: true });
       const forward = await gate(redis.port);
-      const prefix = `rk-${randomUUID()}:`;
-      const sender = new Bus();
-      const receiver = new Bus();
-      const out = await RedisLink.connect({ bus: sender, connection: `redis://127.0.0.1:${forward.port}`, prefix, replylessPublish, retryDelay: { initial: 20, max: 100 } });
-      const into = await RedisLink.connect({ bus: receiver, connection: redis.url, prefix, importFilters: ["n:*"] });
-      out.on("error", () => {});
-      into.on("error", () => {});
-      const got: number[] = [];
-      receiver.follow("n:*", (m) => void got.push(m.args[0] as number));
+      const { sender, out, got, close } = await senderAndReceiver(`redis://127.0.0.1:${forward.port}`, redis.url, replylessPublish);
       for (let i = 0; i < 10; i++) sender.twitter("n:x", i);
       await waitFor(() => got.length === 10, "the first 10");
       process.kill(redis.pid as number, "SIGSTOP");
@@ -135,8 +149,7 @@ describe("RedisLink replylessPublish", () => {
       forward.open = true;
       await waitFor(() => got.length >= 40, "all 40 after the restart", 15_000);
       assert.deepEqual(got, Array.from({ length: 40 }, (_, i) => i), "every message once, in order");
-      await out.close();
-      await into.close();
+      await close();
       await forward.close();
       await redis.stop();
     });
@@ -147,15 +160,8 @@ describe("RedisLink replylessPublish", () => {
   it("a batch published again after a cut connection reaches the receiver once", async () => {
     const redis = await startRedis({ own: true });
     const forward = await gate(redis.port);
-    const prefix = `rd-${randomUUID()}:`;
-    const sender = new Bus();
-    const receiver = new Bus();
-    const out = await RedisLink.connect({ bus: sender, connection: `redis://127.0.0.1:${forward.port}`, prefix, replylessPublish: true, retryDelay: { initial: 20, max: 100 } });
-    const into = await RedisLink.connect({ bus: receiver, connection: redis.url, prefix, importFilters: ["n:*"] });
-    out.on("error", () => {});
-    const got: number[] = [];
-    receiver.follow("n:*", (m) => {
-      got.push(m.args[0] as number);
+    const { sender, receiver, out, into, got, close } = await senderAndReceiver(`redis://127.0.0.1:${forward.port}`, redis.url);
+    receiver.follow("n:*", () => {
       forward.shut(); // Redis ran it: cut the sender before the sync confirms it
       forward.open = true;
     });
@@ -168,8 +174,7 @@ describe("RedisLink replylessPublish", () => {
     }
     assert.ok(into.stats.duplicates >= 1, "a copy came and was dropped");
     assert.deepEqual(got, Array.from({ length: got.length }, (_, i) => i), "each message once");
-    await out.close();
-    await into.close();
+    await close();
     await forward.close();
     await redis.stop();
   });
@@ -209,21 +214,14 @@ describe("RedisLink replylessPublish", () => {
 
   it("authenticates with the connection's username and password", async () => {
     const redis = await startRedis({ own: true, args: ["--user", "alice", "on", ">s3cret", "~*", "&*", "+@all"] });
-    const prefix = `ra-${randomUUID()}:`;
-    const sender = new Bus();
-    const receiver = new Bus();
     const url = `redis://alice:s3cret@127.0.0.1:${redis.port}`;
-    const out = await RedisLink.connect({ bus: sender, connection: url, prefix, replylessPublish: true });
-    const into = await RedisLink.connect({ bus: receiver, connection: url, prefix, importFilters: ["n:*"] });
-    const got: number[] = [];
-    receiver.follow("n:*", (m) => void got.push(m.args[0] as number));
+    const { sender, got, close } = await senderAndReceiver(url, url);
     for (let i = 0; i < 50; i++) sender.twitter("n:x", i);
     await waitFor(() => got.length === 50, "50 messages");
     const named = await clientsNamed(redis.port, `berrymq-link-rpub:${sender.id}`);
     assert.equal(named.length, 1);
     assert.match(named[0] as string, / user=alice /);
-    await out.close();
-    await into.close();
+    await close();
     await redis.stop();
   });
 
@@ -231,18 +229,11 @@ describe("RedisLink replylessPublish", () => {
     const port = await freePort();
     const redis = await startRedis({ own: true, args: ["--unixsocket", join("/tmp", `berrymq-rl-${port}.sock`)] });
     const path = join("/tmp", `berrymq-rl-${port}.sock`);
-    const prefix = `ru-${randomUUID()}:`;
-    const sender = new Bus();
-    const receiver = new Bus();
-    const out = await RedisLink.connect({ bus: sender, connection: { path }, prefix, replylessPublish: true });
-    const into = await RedisLink.connect({ bus: receiver, connection: redis.url, prefix, importFilters: ["n:*"] });
-    const got: number[] = [];
-    receiver.follow("n:*", (m) => void got.push(m.args[0] as number));
+    const { sender, got, close } = await senderAndReceiver({ path }, redis.url);
     for (let i = 0; i < 50; i++) sender.twitter("n:x", i);
     await waitFor(() => got.length === 50, "50 messages");
     assert.equal((await clientsNamed(redis.port, `berrymq-link-rpub:${sender.id}`)).length, 1);
-    await out.close();
-    await into.close();
+    await close();
     await redis.stop();
   });
 
@@ -250,17 +241,9 @@ describe("RedisLink replylessPublish", () => {
     const group = await startSentinelGroup();
     try {
       const connection = { sentinels: [...group.sentinelAddresses], name: group.name };
-      const prefix = `rs-${randomUUID()}:`;
-      const sender = new Bus();
-      const receiver = new Bus();
-      const out = await RedisLink.connect({ bus: sender, connection, prefix, replylessPublish: true, retryDelay: { initial: 20, max: 100 } });
-      const into = await RedisLink.connect({ bus: receiver, connection, prefix, importFilters: ["n:*"] });
-      out.on("error", () => {});
-      into.on("error", () => {});
-      const got = new Set<number>();
-      receiver.follow("n:*", (m) => void got.add(m.args[0] as number));
+      const { sender, got, close } = await senderAndReceiver(connection, connection);
       for (let i = 0; i < 20; i++) sender.twitter("n:x", i);
-      await waitFor(() => got.size === 20, "20 before the failover");
+      await waitFor(() => got.length === 20, "20 before the failover");
       const before = await group.master();
       await group.failMaster();
       const master = await group.master();
@@ -280,9 +263,9 @@ describe("RedisLink replylessPublish", () => {
         await sleep(50);
       }
       for (let i = 20; i < 70; i++) sender.twitter("n:x", i);
-      await waitFor(() => got.size === 70, "the 50 after the failover", 10_000);
-      await out.close();
-      await into.close();
+      await waitFor(() => got.length === 70, "the 50 after the failover", 10_000);
+      assert.deepEqual(got, Array.from({ length: 70 }, (_, i) => i));
+      await close();
     } finally {
       await group.stop();
     }
