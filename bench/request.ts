@@ -33,7 +33,9 @@ interface ChildConfig {
 const LEGACY = process.env.REQUEST_BENCH === "legacy";
 const COUNTS: Record<number, number> = LEGACY ? { 1: 2_000, 64: 20_000 } : { 1: 3_000, 64: 20_000 };
 const WARMUP: Record<number, number> = LEGACY ? { 1: 1_000, 64: 1_000 } : { 1: 5_000, 64: 20_000 };
-const ROUNDS = LEGACY ? 1 : 3;
+const ROUNDS = LEGACY ? 1 : Number(process.env.REQUEST_BENCH_ROUNDS ?? 3);
+// REQUEST_BENCH_ROWS=Redis: only the rows whose berrymq link name contains it (a shorter run).
+const ROWS = process.env.REQUEST_BENCH_ROWS ?? "";
 
 if (process.argv[2] === "--child") await child(JSON.parse(process.argv[3] as string) as ChildConfig);
 else await main();
@@ -61,6 +63,9 @@ async function child(config: ChildConfig): Promise<void> {
   // its own channels): with the default "*:*" it would also get back every answer it publishes.
   await RedisLink.connect({ bus: redisBus, connection: config.redisUrl, prefix: "bench-rq:", importFilters: "followers" });
   redisBus.follow("calc:add", add);
+  const replylessBus = new Bus({ id: "answer-redis-replyless" });
+  await RedisLink.connect({ bus: replylessBus, connection: config.redisUrl, prefix: "bench-rq-rl:", importFilters: "followers", replylessPublish: true });
+  replylessBus.follow("calc:add", add);
   const zmqBus = new Bus({ id: "answer-zmq" });
   await BrokerLink.connect({ bus: zmqBus, pubPort: config.pubPort, recvPort: config.recvPort });
   zmqBus.follow("calc:add", add);
@@ -164,6 +169,8 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;
   const redisBus = new Bus({ id: "ask-redis" });
   const redisLink = await RedisLink.connect({ bus: redisBus, connection: redis.url, prefix: "bench-rq:", importFilters: "followers" });
+  const replylessBus = new Bus({ id: "ask-redis-replyless" });
+  const replylessLink = await RedisLink.connect({ bus: replylessBus, connection: redis.url, prefix: "bench-rq-rl:", importFilters: "followers", replylessPublish: true });
   const zmqBus = new Bus({ id: "ask-zmq" });
   const zmqLink = await BrokerLink.connect({ bus: zmqBus, pubPort: zmq.pubPort, recvPort: zmq.recvPort, importFilters: "followers" });
   const tcp = tcpBroker("ask-tcp", config.tcpParent, "answer-tcp", config.tcpChild);
@@ -175,11 +182,14 @@ async function main(): Promise<void> {
   const options = within({ timeout: 30_000 });
   const ask = (bus: Bus) => (i: number) => bus.ask<number>("calc:add", i, 1, options);
   const call = (broker: ServiceBroker) => (i: number) => broker.call("calc.add", { a: i, b: 1 }) as Promise<number>;
-  const pairs: [string, (i: number) => Promise<unknown>, string, ((i: number) => Promise<unknown>) | undefined][] = [
+  const every: [string, (i: number) => Promise<unknown>, string, ((i: number) => Promise<unknown>) | undefined][] = [
     ["PeerLink (JSON-RPC/HTTP)", ask(peerBus), "moleculer TCP", call(tcp)],
     ["RedisLink (pub/sub)", ask(redisBus), "moleculer Redis", call(mredis)],
     ["BrokerLink (ZeroMQ broker)", ask(zmqBus), "(moleculer has no ZeroMQ transporter)", undefined],
+    // The A/B of replylessPublish: compared with the default RedisLink (in the moleculer columns), alternated.
+    ["RedisLink (replyless) vs RedisLink (pub/sub)", ask(replylessBus), "RedisLink (pub/sub)", ask(redisBus)],
   ];
+  const pairs = every.filter(([name]) => name.includes(ROWS));
   // Links need a moment after the child joined: ask until each pair answers.
   for (const [, berry] of pairs) {
     for (let tries = 0; ; tries++) {
@@ -232,6 +242,7 @@ async function main(): Promise<void> {
   proc.stdin.end();
   await Promise.all([tcp.stop(), mredis.stop()]);
   await redisLink.close();
+  await replylessLink.close();
   await zmqLink.close();
   await server.close();
   zmq.close();

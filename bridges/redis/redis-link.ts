@@ -1,5 +1,5 @@
-import type { ChainableCommander, Cluster } from "ioredis";
-import type { BerryError } from "../../lib/errors.js";
+import type { ChainableCommander, Cluster, Redis } from "ioredis";
+import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
 import { type Envelope, envelopesJson } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
@@ -8,6 +8,7 @@ import { closeClient, isCluster, openClient, type RedisClient, type RedisConnect
 import { MessagesMayBeLostError, RedisCommandError } from "./errors.js";
 import { channelOf, type ShardedPlan, shardedPlan, subscriptionPatterns } from "./glob.js";
 import { HashSlots } from "./hash-slot.js";
+import { type Publication, ReplylessPublisher } from "./replyless-publisher.js";
 import { settlesWithin } from "./settles-within.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
@@ -51,6 +52,12 @@ export interface RedisLinkOptions extends LinkOptions {
    * filter without `@ns` takes only the default namespace (see the README).
    */
   sharded?: boolean;
+  /**
+   * Publish over a socket of berrymq's own with `CLIENT REPLY OFF` (no reply per PUBLISH), confirmed
+   * by a sync at most every 5 ms; unconfirmed batches are published again after a reconnection (at least
+   * once). Standalone and Sentinel only, without TLS: refused on a Cluster or a TLS connection (default false).
+   */
+  replylessPublish?: boolean;
 }
 
 /**
@@ -86,6 +93,9 @@ export class RedisLink extends Link {
    * another bus's origin could read as this one's; such a link skips no frame by its origin.
    */
   readonly #originBytes: Buffer | undefined;
+  /** Set with `replylessPublish`: publishes instead of the ioredis client (which still picks the server). */
+  readonly #replyless: ReplylessPublisher | undefined;
+  readonly #closeTimeout: number;
   /** The channel of the identifier last published on (a lone asker or answerer uses one or two). */
   #lastId = "";
   #lastChannel = "";
@@ -113,6 +123,8 @@ export class RedisLink extends Link {
     this.#publisher = openClient(connection, { enableOfflineQueue: false, connectionName: `berrymq-link-pub:${this.bus.id}` });
     // A failed publish is buffered and retried by the Link, which reports the outage (LINK_DOWN).
     this.#publisher.on("error", () => {});
+    this.#closeTimeout = options.closeTimeout ?? 2_000;
+    this.#replyless = options.replylessPublish === true ? this.#replylessOf(this.#publisher) : undefined;
     this.#subscriber = new Subscriber(connection, `berrymq-link-sub:${this.bus.id}`, this.#publisher);
     this.#subscriber.on("pmessage", (_pattern, _channel, frame) => this.#accept(frame));
     // Pub/sub is at most once: an outage (or a Cluster failover) may lose what was published meanwhile.
@@ -175,6 +187,7 @@ export class RedisLink extends Link {
     try {
       if (this.#sharded !== undefined)
         return this.#transmitSharded(batch, this.#publisher as Cluster, this.#sharded.registry.present);
+      if (this.#replyless !== undefined) return this.#replyless.publish(this.#publications(batch));
       // A lone envelope (a request or answer at 1 in flight) is one PUBLISH, without cutting the batch.
       if (batch.length === 1) return this.#publisher.publish(this.#channel((batch[0] as Envelope).id), this.#frame(batch));
       // One frame per run of messages with the same identifier: fewer PUBLISHes, same order.
@@ -191,6 +204,29 @@ export class RedisLink extends Link {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  // The PUBLISHes of a batch, as transmit cuts it: one per run of the same identifier, each run cut to
+  // frames of at most MAX_FRAME_BYTES.
+  #publications(batch: Envelope[]): Publication[] {
+    const runs = batch.length === 1 ? [batch] : runsOf(batch);
+    const publications: Publication[] = [];
+    for (const run of runs) {
+      const channel = this.#channel((run[0] as Envelope).id);
+      for (const frame of this.#frames(run)) publications.push([channel, frame]);
+    }
+    return publications;
+  }
+
+  // Refused where it cannot follow the client: a Cluster (many servers) or TLS (a plain socket only).
+  #replylessOf(client: RedisClient): ReplylessPublisher {
+    const refuse = (why: string): never => {
+      client.disconnect();
+      throw new InvalidArgumentError("replylessPublish", true, `false ${why}`);
+    };
+    if (isCluster(client)) return refuse("on a Redis Cluster");
+    if (client.options.tls !== undefined) return refuse("on a TLS connection");
+    return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`);
   }
 
   // On a Cluster: SPUBLISH reaches the concrete filters (served by the channel's master alone); PUBLISH,
@@ -286,9 +322,15 @@ export class RedisLink extends Link {
   protected override async closeTransport(): Promise<void> {
     const closed = (async () => {
       await this.#sharded?.registry.close();
+      // Replyless batches not yet confirmed get one last sync (bounded by closeTimeout); the rest are reported.
+      const unconfirmed = (await this.#replyless?.close(this.#closeTimeout)) ?? 0;
+      if (unconfirmed > 0)
+        this.#report(
+          new RedisCommandError(`confirming ${unconfirmed} published batches before close`, new Error("no confirmation within closeTimeout")),
+        );
       await Promise.all([closeClient(this.#publisher), this.#subscriber.close(), this.#sharded?.subscriber.close()]);
     })();
-    if (await settlesWithin(closed, CLOSE_GRACE)) return closed;
+    if (await settlesWithin(closed, CLOSE_GRACE + this.#closeTimeout)) return closed;
     this.#report(
       new RedisCommandError("closing the link", new Error(`Redis did not answer within ${CLOSE_GRACE} ms: connections cut`)),
     );
@@ -302,6 +344,7 @@ export class RedisLink extends Link {
     const sharded = this.#sharded;
     await Promise.all([
       whenReady(this.#publisher),
+      this.#replyless?.opened,
       this.#subscriber.psubscribe(this.#patterns),
       sharded?.subscriber.ssubscribe([...sharded.channels, sharded.registry.key]),
     ]);

@@ -18,11 +18,12 @@ after(async () => {
   await server.stop();
 });
 
-it("red team: a batch of 1,000 messages of 40 KB (one 40 MB frame before) reaches the other bus whole, and no subscriber is cut", async () => {
+for (const replylessPublish of [false, true])
+it(`red team: a batch of 1,000 messages of 40 KB (one 40 MB frame before) reaches the other bus whole, and no subscriber is cut${replylessPublish ? " (replylessPublish)" : ""}`, async () => {
   const prefix = `rt20-${randomUUID()}:`;
   const sender = new Bus();
   const receiver = new Bus();
-  const out = await RedisLink.connect({ bus: sender, connection: server.url, prefix, exportFilters: ["big:*"] });
+  const out = await RedisLink.connect({ bus: sender, connection: server.url, prefix, exportFilters: ["big:*"], replylessPublish });
   const into = await RedisLink.connect({ bus: receiver, connection: server.url, prefix, importFilters: ["big:*"] });
   const errors: BerryError[] = [];
   out.on("error", (error) => void errors.push(error));
