@@ -186,6 +186,8 @@ async function main(): Promise<void> {
     ["PeerLink (JSON-RPC/HTTP)", ask(peerBus), "moleculer TCP", call(tcp)],
     ["RedisLink (pub/sub)", ask(redisBus), "moleculer Redis", call(mredis)],
     ["BrokerLink (ZeroMQ broker)", ask(zmqBus), "(moleculer has no ZeroMQ transporter)", undefined],
+    // The same pair with RedisLink's opt-in replylessPublish (README, Redis section).
+    ["RedisLink (pub/sub, replylessPublish)", ask(replylessBus), "moleculer Redis", call(mredis)],
     // The A/B of replylessPublish: compared with the default RedisLink (in the moleculer columns), alternated.
     ["RedisLink (replyless) vs RedisLink (pub/sub)", ask(replylessBus), "RedisLink (pub/sub)", ask(redisBus)],
   ];
