@@ -30,7 +30,9 @@ interface Written {
 }
 
 /** Publishing failed at once: no socket is ready, or too many batches wait for confirmation. */
-export class ReplylessUnavailableError extends Error {}
+export class ReplylessUnavailableError extends Error {
+  override name = "ReplylessUnavailableError";
+}
 
 /**
  * Publishes over a socket of its own with `CLIENT REPLY OFF`: Redis sends no reply per PUBLISH, so
