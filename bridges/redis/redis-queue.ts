@@ -127,7 +127,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   /**
    * The oldest message in the queue; waits for one.
    * @throws QueueTimeoutError after `timeout` ms, QueueClosedError when the queue is closed meanwhile,
-   * the signal's reason when it aborts.
+   * the signal's reason when it aborts, RedisCommandError for what Redis refuses (e.g. WRONGTYPE).
    */
   async get(options: GetOptions = {}): Promise<Message> {
     const { timeout, signal } = options;
@@ -150,7 +150,8 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         } catch (error) {
           // Its connection cut by a close() that Redis did not answer.
           if (this.#closed) throw new QueueClosedError(this.filter);
-          throw error;
+          // What Redis refused (WRONGTYPE: another client wrote the key), typed as the channel's are.
+          throw new RedisCommandError(`popping from queue ${this.key}`, error);
         }
         if (popped !== null) {
           // Closed or aborted while the pop was on its way: put it back first in line for the others.
@@ -169,11 +170,14 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
 
   /**
    * The oldest message, without waiting (a promise: it asks Redis).
-   * @throws QueueEmptyError when there is none, QueueClosedError when closed.
+   * @throws QueueEmptyError when there is none, QueueClosedError when closed, RedisCommandError for what
+   * Redis refuses.
    */
   async getNowait(): Promise<Message> {
     if (this.#closed) throw new QueueClosedError(this.filter);
-    const value = await this.#client.lpop(this.key);
+    const value = await this.#client.lpop(this.key).catch((error: unknown) => {
+      throw new RedisCommandError(`popping from queue ${this.key}`, error);
+    });
     if (value === null) throw new QueueEmptyError(this.filter);
     return this.#decode(value, true) as Message;
   }
