@@ -1,6 +1,7 @@
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { MajoritySentinelConnector } from "./sentinel-majority.js";
+import { settlesWithin } from "./settles-within.js";
 
 /** A client of a standalone Redis (or one found through Sentinel), or of a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -33,6 +34,8 @@ export interface ClientOverrides {
 
 // How long a Cluster command waits between attempts while a master fails over, in ms.
 const FAILOVER_RETRY = 100;
+// How long closeClient waits for the answer to QUIT before it cuts the connection, in ms.
+const QUIT_GRACE = 5_000;
 // Longest pause between reconnection attempts through Sentinel, in ms.
 const SENTINEL_RETRY = 250;
 
@@ -162,18 +165,25 @@ export function runScript(client: RedisClient, name: string, args: readonly (str
   return command.apply(client, args as (string | number)[]);
 }
 
-/** Closes a client politely (QUIT), or at once when it is not connected. */
-export async function closeClient(client: RedisClient): Promise<void> {
+/**
+ * Closes a client politely (QUIT), or at once when it is not connected, or when the QUIT has no answer
+ * within `grace` ms (a hung Redis, connected but answering nothing, would hold it for ever).
+ */
+export async function closeClient(client: RedisClient, grace = QUIT_GRACE): Promise<void> {
   if (client.status === "end") return;
   if (client.status !== "ready") {
     client.disconnect();
     return;
   }
-  try {
-    await client.quit();
-  } catch {
-    client.disconnect();
-  }
+  let answered = false;
+  const quit = client.quit().then(
+    () => {
+      answered = true;
+    },
+    () => {},
+  );
+  await settlesWithin(quit, grace);
+  if (!answered) client.disconnect();
 }
 
 /** Resolves when the client is ready for commands; rejects on its first connection error before that. */

@@ -3,12 +3,13 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { it } from "node:test";
+import { closeClient, openClient } from "../../../bridges/redis/connection.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
 import { Bus } from "../../../lib/bus.js";
 import { type BerryError, QueueClosedError } from "../../../lib/errors.js";
 import { startRedis } from "../../helpers/redis-server.js";
-import { settlesWithin, sleep } from "../../helpers/wait-for.js";
+import { settlesWithin, sleep, waitFor } from "../../helpers/wait-for.js";
 
 /** The close reported that Redis did not answer and the connections were cut. */
 function assertSaidItCut(errors: readonly BerryError[]): void {
@@ -52,6 +53,24 @@ it("red team: RedisQueue.close() returns while Redis is hung (a get() blocked in
     assert.ok(await settlesWithin(queue.close(), 30_000), "close() returns while Redis is hung");
     assert.ok((await getting) instanceof QueueClosedError, String(await getting));
     assertSaidItCut(errors);
+  } finally {
+    process.kill(pid, "SIGCONT");
+    await own.stop();
+  }
+});
+
+it("closeClient (public in berrymq/redis) returns while Redis is hung: the QUIT has no answer within its grace, the connection is cut", async () => {
+  const own = await startRedis({ own: true });
+  const client = openClient(own.url);
+  await client.ping();
+  const pid = own.pid as number;
+  process.kill(pid, "SIGSTOP");
+  try {
+    const started = performance.now();
+    const closing = closeClient(client, 300);
+    assert.ok(await settlesWithin(closing, 10_000), "closeClient returns while Redis is hung");
+    assert.ok(performance.now() - started >= 250, "it waited for the QUIT's answer first");
+    await waitFor(() => client.status === "end", "the connection cut", 5_000);
   } finally {
     process.kill(pid, "SIGCONT");
     await own.stop();
