@@ -69,6 +69,11 @@ export interface BridgeServerOptions {
   maxBatch?: number;
   /** Most open HTTP connections (default 256); further ones are closed at once. */
   maxConnections?: number;
+  /**
+   * Most `get` long-polls waiting at once (default half of maxConnections, 128): one more answers
+   * LimitExceeded at once, so that clients waiting for messages cannot take every connection.
+   */
+  maxWaitingGets?: number;
   /** Ms to receive a request's headers (default 5,000). */
   headersTimeout?: number;
   /** Ms to receive a whole request, body included (default 10,000; long-polls wait on the answer, not here). */
@@ -169,6 +174,7 @@ export class BridgeServer implements PeerHost {
       defaultTtl,
       queueSize: count("queueSize", options.queueSize, SERVER_DEFAULTS.queueSize),
       queueBytes: count("queueBytes", options.queueBytes, SERVER_DEFAULTS.queueBytes),
+      maxWaitingGets: count("maxWaitingGets", options.maxWaitingGets, Math.max(1, Math.floor(http.maxConnections / 2))),
       legacyEchoWindow: checkDuration("legacyEchoWindow", options.legacyEchoWindow ?? SERVER_DEFAULTS.legacyEchoWindow),
       maxBatch: this.#maxBatch,
     });

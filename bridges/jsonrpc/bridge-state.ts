@@ -65,6 +65,8 @@ export interface BridgeStateOptions {
   queueSize: number;
   /** Most characters of JSON a queue session holds. */
   queueBytes: number;
+  /** Most `get` long-polls waiting at once (each holds an HTTP connection). */
+  maxWaitingGets: number;
   /** Ms within which an echo of a berryMQ 0.3 peer is recognised. */
   legacyEchoWindow: number;
   /** Most envelopes of one `sendAll` (the server's maxBatch). */
@@ -85,6 +87,8 @@ export class BridgeState {
   closing = false;
   readonly #ownQueues: Queue[];
   readonly #options: BridgeStateOptions;
+  /** The get calls waiting for a message now (see maxWaitingGets). */
+  #waitingGets = 0;
   #legacySeq = 0;
   // Open links back to peers that called interconnect.
   #peers = 0;
@@ -285,6 +289,15 @@ export class BridgeState {
    */
   async get(token: unknown, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Message> {
     const queue = this.#queueOf(token);
+    // A message already queued is answered at once; only a wait holds a connection, and only so many may.
+    if (timeout !== 0 && queue.qsize() === 0 && this.#waitingGets >= this.#options.maxWaitingGets) {
+      const max = this.#options.maxWaitingGets;
+      throw new RpcFault(
+        BridgeErrorCode.LimitExceeded,
+        `too many get calls waiting (${max}, the maxWaitingGets option): retry later, or call getNowait`,
+      );
+    }
+    this.#waitingGets++;
     // A client waiting here is not idle: its token must not expire under the wait (ttl < timeout).
     const release = this.sessions.hold(token as string);
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
@@ -299,6 +312,7 @@ export class BridgeState {
       if (this.closing) throw new QueueClosedError(queue.filter);
       throw error;
     } finally {
+      this.#waitingGets--;
       release();
     }
   }
