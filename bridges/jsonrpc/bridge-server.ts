@@ -5,12 +5,12 @@ import type { Bus } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
-import type { LinkOptions } from "../link.js";
 import { BridgeState, MAX_TTL, type PeerEnd } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { parseExactJson } from "./exact-json.js";
 import { toRpcError } from "./fault.js";
 import { readBody } from "./http-body.js";
+import type { PeerLinkDefaults } from "./legacy-peer-link.js";
 import {
   type Deliverer,
   LinkStream,
@@ -43,8 +43,8 @@ export interface BridgeServerOptions {
   maxBodySize?: number;
   /** Filters of queues the server owns from the start: clients pulling that filter share what they collect. */
   queues?: readonly string[];
-  /** Options of the links the server opens back to peers (buffer size, retry, filters). */
-  peerLink?: LinkOptions;
+  /** Options of the links the server opens back to peers, both wire forms (buffer size, retry, filters, and their calls' `timeout` and `maxAnswerSize`). */
+  peerLink?: PeerLinkDefaults;
   /** Secret the server's links back to peers send, when the peers' servers require one. */
   peerSecret?: string;
   /** How often idle tokens are checked for expiry, in ms (default 1,000). */

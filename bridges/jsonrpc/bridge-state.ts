@@ -6,7 +6,7 @@ import { parseIdentifier } from "../../lib/identifier.js";
 import type { Message } from "../../lib/message.js";
 import { Queue } from "../../lib/queue.js";
 import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
-import type { CloseReport, LinkOptions } from "../link.js";
+import type { CloseReport } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { UnsendableMessageError } from "../errors.js";
 import { unsendable } from "../sendable.js";
@@ -14,7 +14,7 @@ import { PeerExpiredError, RpcFault } from "./errors.js";
 import { toRpcError } from "./fault.js";
 import { LegacyEchoFilter, legacyHop } from "./legacy-echo-filter.js";
 import { fromLegacy } from "./legacy-message.js";
-import { LegacyPeerLink } from "./legacy-peer-link.js";
+import { LegacyPeerLink, type PeerLinkDefaults } from "./legacy-peer-link.js";
 import type { LinkStream } from "./link-stream.js";
 import { checkPeerUrl } from "./peer-address.js";
 import { PeerLink } from "./peer-link.js";
@@ -48,7 +48,7 @@ export interface BridgeStateOptions {
   /** How often expired tokens are swept, in ms. */
   sweepInterval: number;
   /** Options of the links the server opens back to peers that interconnect. */
-  peerLink: LinkOptions;
+  peerLink: PeerLinkDefaults;
   /** Secret the server's links back to peers present (the peers' servers may require one). */
   peerSecret: string | undefined;
   /** Hosts besides loopback that `interconnect` may link back to. */

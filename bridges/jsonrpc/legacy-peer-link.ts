@@ -3,7 +3,10 @@ import type { Envelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import type { LegacyEchoFilter } from "./legacy-echo-filter.js";
 import { reportOn, sendLegacy } from "./legacy-sender.js";
-import { RpcEndpoint } from "./rpc-endpoint.js";
+import { RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
+
+/** Options of the links a bridge server opens back to its peers (both wire forms): a link's, and its endpoint's answer bounds. */
+export type PeerLinkDefaults = LinkOptions & Pick<RpcEndpointOptions, "timeout" | "maxAnswerSize">;
 
 /** How the server wires a {@link LegacyPeerLink} (internal). */
 export interface LegacyPeerWiring {
@@ -33,10 +36,14 @@ export class LegacyPeerLink extends Link {
     return false;
   }
 
-  constructor(url: string, token: string, wiring: LegacyPeerWiring, options: LinkOptions = {}) {
+  constructor(url: string, token: string, wiring: LegacyPeerWiring, options: PeerLinkDefaults = {}) {
     // One message per attempt: a retry never sends again what a 0.3 peer (no de-duplication) already took.
     super({ ...options, maxBatch: 1 });
-    this.#endpoint = new RpcEndpoint(url);
+    const { timeout, maxAnswerSize } = options;
+    this.#endpoint = new RpcEndpoint(url, {
+      ...(timeout === undefined ? {} : { timeout }),
+      ...(maxAnswerSize === undefined ? {} : { maxAnswerSize }),
+    });
     this.#token = token;
     this.#wiring = wiring;
     this.remoteBusId = wiring.hop;

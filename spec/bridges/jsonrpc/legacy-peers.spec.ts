@@ -2,6 +2,8 @@
 // that behaves as 0.3 does on the wire) in a ring with berrymq processes, refusing messages, only
 // listening, and serving berrymq's own clients.
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import { PeerLink, RemoteQueueClient, SendOnlyClient, serve } from "../../../bridges/jsonrpc/index.js";
 import { Bus } from "../../../lib/bus.js";
@@ -15,6 +17,32 @@ async function stopAll(processes: (PeerProcess | undefined)[]): Promise<void> {
 }
 
 describe("berryMQ 0.3 peers in a mesh", () => {
+  it("the server's link back to a 0.3 peer takes serve()'s peerLink timeout: a peer that never answers is given up on in that time, not 30 s", async () => {
+    // A "0.3 peer" that takes every request and never answers; it notes when the server gives up (closes).
+    const closedAt: number[] = [];
+    const hanging = createServer((socket) => {
+      socket.on("data", () => {});
+      socket.on("close", () => void closedAt.push(performance.now()));
+    });
+    hanging.listen(0, "127.0.0.1");
+    await once(hanging, "listening");
+    const bus = new Bus({ id: "legacy-timeout" });
+    const server = await serve({ bus, port: 0, peerLink: { timeout: 300, maxAnswerSize: 4_096, retryDelay: { initial: 10_000, max: 10_000 } } });
+    try {
+      const port = (hanging.address() as { port: number }).port;
+      const answer = await fetch(server.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: 1, method: "interconnect", params: [["127.0.0.1", port], null, 60] }) });
+      assert.equal(((await answer.json()) as { error: unknown }).error, null);
+      const sentAt = performance.now();
+      bus.twitter("x:y", 1);
+      await waitFor(() => closedAt.length > 0, "the server's link to give up on the silent peer", 5_000);
+      const after = (closedAt[0] as number) - sentAt;
+      assert.ok(after >= 250 && after < 3_000, `gave up after ${after.toFixed(0)} ms`);
+    } finally {
+      await server.close();
+      hanging.close();
+    }
+  });
+
   it("a ring berrymq A — 0.3 B — berrymq C — A delivers each message once per berrymq process, from any node", async () => {
     let a: PeerProcess | undefined;
     let b: PeerProcess | undefined;
