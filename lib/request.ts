@@ -322,9 +322,8 @@ export class RequestTable {
     for (const pending of this.#pending.values()) if (isStranded(pending, busId, oldestOpenLink, followedHere)) stranded.push(pending);
     for (const pending of stranded) {
       this.#finish(pending.messageId);
-      // The bus a balanced call was addressed to is out of reach now, as after a timeout: the next call
-      // goes to another answerer instead of waiting out its timeout on this one.
-      if (pending.to !== undefined && pending.answers.length === 0) this.#forget(pending.identifier, pending.to);
+      // The bus a balanced call was addressed to is out of reach now, as after a timeout.
+      this.#forgetSilent(pending);
       if (pending.all) pending.resolve(pending.answers);
       else pending.reject(new RequestLinkClosedError(pending.identifier, link, pending.answers));
     }
@@ -415,7 +414,7 @@ export class RequestTable {
       pending.resolve(pending.answers);
       return;
     }
-    if (pending.to !== undefined && pending.answers.length === 0) this.#forget(pending.identifier, pending.to);
+    this.#forgetSilent(pending);
     pending.reject(new RequestTimeoutError(pending.identifier, pending.timeout, pending.wanted, pending.answers));
   }
 
@@ -464,6 +463,12 @@ export class RequestTable {
       this.#servers.set(identifier, servers);
     }
     if (!servers.buses.includes(bus) && servers.buses.length < MAX_SERVERS) servers.buses.push(bus);
+  }
+
+  // A balanced call that ended with no answer from the bus it was addressed to: the next call goes to
+  // another answerer instead of waiting out its timeout on this one.
+  #forgetSilent(pending: Pending): void {
+    if (pending.to !== undefined && pending.answers.length === 0) this.#forget(pending.identifier, pending.to);
   }
 
   #forget(identifier: string, bus: string): void {

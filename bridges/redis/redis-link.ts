@@ -196,10 +196,7 @@ export class RedisLink extends Link {
       const frame = runs.length === 1 ? this.#frame(batch) : undefined;
       if (frame !== undefined && fits(frame)) return this.#publisher.publish(this.#channel((batch[0] as Envelope).id), frame);
       const pipeline = this.#publisher.pipeline();
-      for (const run of runs) {
-        const channel = this.#channel((run[0] as Envelope).id);
-        for (const part of this.#frames(run, frame)) pipeline.publish(channel, part);
-      }
+      for (const [channel, part] of this.#publications(batch, runs, frame)) pipeline.publish(channel, part);
       return execPipeline(pipeline);
     } catch (error) {
       return Promise.reject(error);
@@ -207,13 +204,12 @@ export class RedisLink extends Link {
   }
 
   // The PUBLISHes of a batch, as transmit cuts it: one per run of the same identifier, each run cut to
-  // frames of at most MAX_FRAME_BYTES.
-  #publications(batch: Envelope[]): Publication[] {
-    const runs = batch.length === 1 ? [batch] : runsOf(batch);
+  // frames of at most MAX_FRAME_BYTES (`frame`: a lone run's frame, when built already).
+  #publications(batch: Envelope[], runs = batch.length === 1 ? [batch] : runsOf(batch), frame?: string | Buffer): Publication[] {
     const publications: Publication[] = [];
     for (const run of runs) {
       const channel = this.#channel((run[0] as Envelope).id);
-      for (const frame of this.#frames(run)) publications.push([channel, frame]);
+      for (const part of this.#frames(run, frame)) publications.push([channel, part]);
     }
     return publications;
   }

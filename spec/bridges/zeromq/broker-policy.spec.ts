@@ -1,7 +1,7 @@
 // The broker's policy for held messages: expiry into dead letters, a per-client quota, and what happens
 // when no subscriber matches. Each rule is checked across a SIGKILL and restart of a broker child process.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
@@ -19,6 +19,7 @@ import {
 import { freePort } from "../../helpers/free-port.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 import { type BrokerChild, startBrokerChild } from "./broker-helpers.js";
+import { heldInLog } from "../../helpers/persist-file.js";
 
 const dir = mkdtempSync(join(tmpdir(), "berrymq-zmq-policy-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -119,7 +120,7 @@ describe("zeromq broker policy: expiry into dead letters", () => {
     await waitFor(() => got.length === 1, "the held job:long");
     await sleep(300);
     assert.deepEqual(got, [2]);
-    await waitFor(() => heldInLog(s.persistFile).length === 0, "job:long acknowledged, job:short released in the log");
+    await waitFor(() => heldInLog(s.persistFile, []).length === 0, "job:long acknowledged, job:short released in the log");
   });
 });
 
@@ -193,7 +194,7 @@ describe("zeromq broker policy: a per-client quota", () => {
     assert.equal(flooder.stats.sent, 5, "still refused: the five held messages were replayed and counted");
     other.bus.twitter("orders:new", "b");
     await waitFor(() => other.stats.sent === 2, "the other client still sends after the restart", 10_000);
-    assert.equal(heldInLog(s.persistFile).length, 7);
+    assert.equal(heldInLog(s.persistFile, []).length, 7);
   });
 });
 
@@ -238,7 +239,7 @@ describe("zeromq broker policy: no subscriber at send time", () => {
     const refused = errors.find((e) => e instanceof BrokerNoSubscriberError) as BrokerNoSubscriberError;
     assert.equal(refused.identifier, "pay:now");
     assert.equal(refused.code, "BROKER_NO_SUBSCRIBER");
-    await waitFor(() => heldInLog(s.persistFile).length === 1, "only job:run held");
+    await waitFor(() => heldInLog(s.persistFile, []).length === 1, "only job:run held");
 
     await s.restart();
     const worker = new Bus();
@@ -256,24 +257,3 @@ describe("zeromq broker policy: no subscriber at send time", () => {
     assert.equal(errors.filter((e) => e instanceof BrokerNoSubscriberError).length, errors.slice(0, before).filter((e) => e instanceof BrokerNoSubscriberError).length);
   });
 });
-
-/** The messageIds a persist file still holds, read without opening it as the broker would. */
-function heldInLog(file: string): string[] {
-  const held = new Set<string>();
-  let text = "";
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    return [];
-  }
-  for (const line of text.split("\n")) {
-    try {
-      const record = JSON.parse(line) as { m?: string; a?: string };
-      if (record.m !== undefined) held.add(record.m);
-      if (record.a !== undefined) held.delete(record.a);
-    } catch {
-      // A line being written (or empty) is not a record yet.
-    }
-  }
-  return [...held];
-}

@@ -12,6 +12,7 @@ import { createMessage } from "../../../lib/message.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { startBrokerChild } from "./broker-helpers.js";
+import { heldInLog } from "../../helpers/persist-file.js";
 
 const dir = mkdtempSync(join(tmpdir(), "berrymq-zmq-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -133,18 +134,3 @@ describe("zeromq broker: persistence", () => {
     );
   });
 });
-
-/** The messageIds a persist file still holds, read without opening it as the broker would. */
-function heldInLog(file: string): string[] {
-  const held = new Set<string>();
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    try {
-      const record = JSON.parse(line) as { m?: string; a?: string };
-      if (record.m !== undefined) held.add(record.m);
-      if (record.a !== undefined) held.delete(record.a);
-    } catch {
-      // A line being written (or empty) is not a record yet.
-    }
-  }
-  return [...held];
-}

@@ -5,7 +5,7 @@
 // every acknowledged message exactly once, with its counters adding up.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -20,6 +20,7 @@ import { freePort } from "../../helpers/free-port.js";
 import { random } from "../../helpers/seeded-random.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 import { startBrokerChild } from "./broker-helpers.js";
+import { heldInLog } from "../../helpers/persist-file.js";
 
 const dir = mkdtempSync(join(tmpdir(), "berrymq-zmq-rt-ack-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -171,7 +172,7 @@ describe("red team: acknowledged delivery under hostile clients and a SIGKILL", 
     await waitFor(() => alice.backlog === 0 && bob.backlog === 0, "both senders' batches confirmed", 10_000);
     // The good messages all acknowledged and logged as such: none of them is held after the replay below.
     await waitFor(
-      () => heldIn(file).filter((id) => id.startsWith("alice/") || id.startsWith("bob/")).length === 0,
+      () => heldInLog(file).filter((id) => id.startsWith("alice/") || id.startsWith("bob/")).length === 0,
       "the broker to log every good message's acknowledgement",
       10_000,
     );
@@ -197,18 +198,3 @@ describe("red team: acknowledged delivery under hostile clients and a SIGKILL", 
     await waitFor(() => gotByBob.includes("after"), "a message after the attack");
   });
 });
-
-// The messageIds a persist file still holds, read without opening it as a broker would (that compacts it).
-function heldIn(file: string): string[] {
-  const held = new Set<string>();
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    try {
-      const record = JSON.parse(line) as { m?: string; a?: string };
-      if (record.m !== undefined) held.add(record.m);
-      if (record.a !== undefined) held.delete(record.a);
-    } catch {
-      // A line being written (or empty) is not a record yet.
-    }
-  }
-  return [...held];
-}
