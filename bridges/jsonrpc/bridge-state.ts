@@ -67,6 +67,8 @@ export interface BridgeStateOptions {
   queueBytes: number;
   /** Most `get` long-polls waiting at once (each holds an HTTP connection). */
   maxWaitingGets: number;
+  /** Most `get` long-polls waiting at once on one token. */
+  maxWaitingGetsPerSession: number;
   /** Ms within which an echo of a berryMQ 0.3 peer is recognised. */
   legacyEchoWindow: number;
   /** Most envelopes of one `sendAll` (the server's maxBatch). */
@@ -289,16 +291,26 @@ export class BridgeState {
    */
   async get(token: unknown, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Message> {
     const queue = this.#queueOf(token);
-    // A message already queued is answered at once; only a wait holds a connection, and only so many may.
-    if (timeout !== 0 && queue.qsize() === 0 && this.#waitingGets >= this.#options.maxWaitingGets) {
-      const max = this.#options.maxWaitingGets;
-      throw new RpcFault(
-        BridgeErrorCode.LimitExceeded,
-        `too many get calls waiting (${max}, the maxWaitingGets option): retry later, or call getNowait`,
-      );
+    // A message already queued is answered at once; only a wait holds a connection, and only so many may:
+    // so many on the whole server, and fewer on one token, so that one client cannot take them all.
+    if (timeout !== 0 && queue.qsize() === 0) {
+      const { maxWaitingGets, maxWaitingGetsPerSession } = this.#options;
+      if (this.sessions.holds(token as string) >= maxWaitingGetsPerSession) {
+        throw new RpcFault(
+          BridgeErrorCode.LimitExceeded,
+          `too many get calls waiting on this token (${maxWaitingGetsPerSession}, the maxWaitingGetsPerSession option): retry later, or call getNowait`,
+        );
+      }
+      if (this.#waitingGets >= maxWaitingGets) {
+        throw new RpcFault(
+          BridgeErrorCode.LimitExceeded,
+          `too many get calls waiting (${maxWaitingGets}, the maxWaitingGets option): retry later, or call getNowait`,
+        );
+      }
     }
     this.#waitingGets++;
-    // A client waiting here is not idle: its token must not expire under the wait (ttl < timeout).
+    // A client waiting here is not idle: its token must not expire under the wait (ttl < timeout). The
+    // hold also counts the token's waits (see maxWaitingGetsPerSession).
     const release = this.sessions.hold(token as string);
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     try {
