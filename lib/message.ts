@@ -2,7 +2,7 @@ import { coarseNow } from "./coarse-clock.js";
 import { InvalidArgumentError } from "./errors.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
 import { isPlainObject, NO_KWARGS } from "./kwargs.js";
-import { unguessableSuffix } from "./unguessable-suffix.js";
+import { unguessableMessageId, unguessableSuffix } from "./unguessable-suffix.js";
 
 /**
  * One message on a bus. Frozen once created (its args too): followers, queues and links all see the same
@@ -192,7 +192,7 @@ let lastOrigin: string | undefined;
 let lastHigh = -1;
 let lastPrefix = "";
 function messageIdOf(origin: string, n: number): string {
-  if (n < 1e9) return `${origin}/${n}${unguessableSuffix()}`;
+  if (n < 1e9) return unguessableMessageId(origin, n);
   const high = Math.floor(n / 1e9);
   if (origin !== lastOrigin || high !== lastHigh) {
     lastPrefix = `${origin}/${high}`;

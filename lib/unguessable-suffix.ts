@@ -23,3 +23,11 @@ export function unguessableSuffix(): string {
   next += SUFFIX_LENGTH;
   return pool.slice(start, next);
 }
+
+/**
+ * `<origin>/<n><8 random characters>`: the messageId of a message built outside a bus (one a berryMQ 0.3
+ * peer sent without an id), as unguessable as a bus's own. `n` keeps it unique for its origin.
+ */
+export function unguessableMessageId(origin: string, n: number): string {
+  return `${origin}/${n}${unguessableSuffix()}`;
+}

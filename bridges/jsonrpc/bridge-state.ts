@@ -5,6 +5,7 @@ import { InvalidArgumentError, QueueClosedError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
 import type { Message } from "../../lib/message.js";
 import { Queue } from "../../lib/queue.js";
+import { unguessableMessageId } from "../../lib/unguessable-suffix.js";
 import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
 import type { CloseReport } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
@@ -279,7 +280,9 @@ export class BridgeState {
     // The origin names this server, never the token (tokens are credentials, messages travel on).
     const origin = `client@${this.bus.id}`;
     const hops = legacyPeer === undefined ? [origin] : [legacyPeer, origin];
-    const message = fromLegacy(identifier, args, kwargs, `${origin}/${++this.#legacySeq}`, hops);
+    // Unguessable: whoever saw one (on any link it travels) could send junk under the next ones first and
+    // have the real ones dropped as duplicates; and a restarted server would start again at 1.
+    const message = fromLegacy(identifier, args, kwargs, unguessableMessageId(origin, ++this.#legacySeq), hops);
     if (legacyPeer !== undefined && LegacyEchoFilter.of(this.bus, this.#options.legacyEchoWindow).isEcho(message)) return null;
     if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
     return this.bus.inject(message) ?? null;
