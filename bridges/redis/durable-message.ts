@@ -1,6 +1,6 @@
-import { InvalidEnvelopeError } from "../errors.js";
-import { checkJsonValue } from "../envelope.js";
 import { describe } from "../../lib/errors.js";
+import { checkJsonValue } from "../envelope.js";
+import { InvalidEnvelopeError } from "../errors.js";
 
 /** What a durable message is: a request, a reply to one, or the notice that one timed out. */
 export type DurableKind = "message" | "reply" | "timeout";
