@@ -680,7 +680,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 /** Deliveries that may wait for a multiplicity slot at once, by default. */
 const DEFAULT_MAX_WAITING = 100_000;
 
-/** Longest bus id: `<id>/<sequence>` must stay within an envelope's 256-character messageId. */
+/** Longest bus id: `<id>/<sequence><8 random characters>` must stay within an envelope's 256-character messageId. */
 const MAX_BUS_ID_LENGTH = 200;
 
 function isBusId(id: unknown): id is string {

@@ -2,6 +2,7 @@ import { coarseNow } from "./coarse-clock.js";
 import { InvalidArgumentError } from "./errors.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
 import { isPlainObject, NO_KWARGS } from "./kwargs.js";
+import { unguessableMessageId, unguessableSuffix } from "./unguessable-suffix.js";
 
 /**
  * One message on a bus. Frozen once created (its args too): followers, queues and links all see the same
@@ -46,7 +47,7 @@ export interface MessageInit {
 
 /**
  * The one implementation of Message, frozen. Two fields are getters, to keep plain dispatch cheap:
- * `messageId` is built from the bus's prefix and sequence number on first read, and `args` is frozen on
+ * `messageId` is built from the bus's id, sequence number and a random suffix on first read, and `args` is frozen on
  * first read (nobody can reach the array before that). `toJSON()` gives every field as plain data.
  */
 class FrozenMessage implements Message {
@@ -182,16 +183,16 @@ export function rebuiltMessage(
   );
 }
 
-// `${origin}/${n}` for a sequence number. Numbers start at a random point below 2^40, past what V8 keeps
-// as small integers: their own conversion took ~200 ns (a double printed digit by digit), two halves
-// that are small integers ~50 ns. `${origin}/${high}` (the digits above the last nine change once in
-// 10^9 messages) is kept: a messageId is then a string of nine digits and one rope node, rather than
-// four strings and three nodes (~70 bytes less a message a link sends).
+// `${origin}/${n}${suffix}`: the sequence number keeps ids unique, the random suffix (fixed length,
+// never "/") makes the next ones unguessable to whoever saw earlier ones. Numbers start at a random point
+// below 2^40, past what V8 keeps as small integers: their own conversion took ~200 ns (a double printed
+// digit by digit), two halves that are small integers ~50 ns. `${origin}/${high}` (the digits above the
+// last nine change once in 10^9 messages) is kept.
 let lastOrigin: string | undefined;
 let lastHigh = -1;
 let lastPrefix = "";
 function messageIdOf(origin: string, n: number): string {
-  if (n < 1e9) return `${origin}/${n}`;
+  if (n < 1e9) return unguessableMessageId(origin, n);
   const high = Math.floor(n / 1e9);
   if (origin !== lastOrigin || high !== lastHigh) {
     lastPrefix = `${origin}/${high}`;
@@ -199,7 +200,8 @@ function messageIdOf(origin: string, n: number): string {
     lastHigh = high;
   }
   const low = `${n - high * 1e9}`;
-  return low.length === 9 ? `${lastPrefix}${low}` : `${lastPrefix}${ZEROS.slice(low.length)}${low}`;
+  const digits = low.length === 9 ? low : `${ZEROS.slice(low.length)}${low}`;
+  return `${lastPrefix}${digits}${unguessableSuffix()}`;
 }
 const ZEROS = "000000000";
 
@@ -212,7 +214,8 @@ function isEmpty(record: Readonly<Record<string, unknown>>): boolean {
 /**
  * A bus's own new message, on the dispatch hot path: `args` must be a fresh array that the caller hands
  * over (nobody else may hold it), `kwargs` frozen, `hops` frozen with the bus's id first; the messageId
- * is `${hops[0]}/${seq}` (a bus's sequence starts at a random point, so a restarted bus does not repeat it).
+ * is `${hops[0]}/${seq}` and eight random characters (a bus's sequence starts at a random point, so a
+ * restarted bus does not repeat it; the random part keeps its next ids unguessable).
  */
 export function newMessage(
   identifier: Identifier,

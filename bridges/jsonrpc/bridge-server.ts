@@ -74,6 +74,11 @@ export interface BridgeServerOptions {
    * LimitExceeded at once, so that clients waiting for messages cannot take every connection.
    */
   maxWaitingGets?: number;
+  /**
+   * Most `get` long-polls waiting at once on one token (default 8): one more answers LimitExceeded at
+   * once, so that one client cannot hold all of `maxWaitingGets` and lock every other client's out.
+   */
+  maxWaitingGetsPerSession?: number;
   /** Ms to receive a request's headers (default 5,000). */
   headersTimeout?: number;
   /** Ms to receive a whole request, body included (default 10,000; long-polls wait on the answer, not here). */
@@ -113,6 +118,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   keepAliveTimeout: 5_000,
   maxRequestsPerSocket: 10_000,
   legacyEchoWindow: 2_000,
+  maxWaitingGetsPerSession: 8,
 });
 
 /**
@@ -175,6 +181,11 @@ export class BridgeServer implements PeerHost {
       queueSize: count("queueSize", options.queueSize, SERVER_DEFAULTS.queueSize),
       queueBytes: count("queueBytes", options.queueBytes, SERVER_DEFAULTS.queueBytes),
       maxWaitingGets: count("maxWaitingGets", options.maxWaitingGets, Math.max(1, Math.floor(http.maxConnections / 2))),
+      maxWaitingGetsPerSession: count(
+        "maxWaitingGetsPerSession",
+        options.maxWaitingGetsPerSession,
+        SERVER_DEFAULTS.maxWaitingGetsPerSession,
+      ),
       legacyEchoWindow: checkDuration("legacyEchoWindow", options.legacyEchoWindow ?? SERVER_DEFAULTS.legacyEchoWindow),
       maxBatch: this.#maxBatch,
     });

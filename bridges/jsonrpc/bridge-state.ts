@@ -5,6 +5,7 @@ import { InvalidArgumentError, QueueClosedError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
 import type { Message } from "../../lib/message.js";
 import { Queue } from "../../lib/queue.js";
+import { unguessableMessageId } from "../../lib/unguessable-suffix.js";
 import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
 import type { CloseReport } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
@@ -67,6 +68,8 @@ export interface BridgeStateOptions {
   queueBytes: number;
   /** Most `get` long-polls waiting at once (each holds an HTTP connection). */
   maxWaitingGets: number;
+  /** Most `get` long-polls waiting at once on one token. */
+  maxWaitingGetsPerSession: number;
   /** Ms within which an echo of a berryMQ 0.3 peer is recognised. */
   legacyEchoWindow: number;
   /** Most envelopes of one `sendAll` (the server's maxBatch). */
@@ -277,7 +280,9 @@ export class BridgeState {
     // The origin names this server, never the token (tokens are credentials, messages travel on).
     const origin = `client@${this.bus.id}`;
     const hops = legacyPeer === undefined ? [origin] : [legacyPeer, origin];
-    const message = fromLegacy(identifier, args, kwargs, `${origin}/${++this.#legacySeq}`, hops);
+    // Unguessable: whoever saw one (on any link it travels) could send junk under the next ones first and
+    // have the real ones dropped as duplicates; and a restarted server would start again at 1.
+    const message = fromLegacy(identifier, args, kwargs, unguessableMessageId(origin, ++this.#legacySeq), hops);
     if (legacyPeer !== undefined && LegacyEchoFilter.of(this.bus, this.#options.legacyEchoWindow).isEcho(message)) return null;
     if (session.kind === "peer") return session.link.acceptMessage(message) ?? null;
     return this.bus.inject(message) ?? null;
@@ -289,16 +294,26 @@ export class BridgeState {
    */
   async get(token: unknown, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Message> {
     const queue = this.#queueOf(token);
-    // A message already queued is answered at once; only a wait holds a connection, and only so many may.
-    if (timeout !== 0 && queue.qsize() === 0 && this.#waitingGets >= this.#options.maxWaitingGets) {
-      const max = this.#options.maxWaitingGets;
-      throw new RpcFault(
-        BridgeErrorCode.LimitExceeded,
-        `too many get calls waiting (${max}, the maxWaitingGets option): retry later, or call getNowait`,
-      );
+    // A message already queued is answered at once; only a wait holds a connection, and only so many may:
+    // so many on the whole server, and fewer on one token, so that one client cannot take them all.
+    if (timeout !== 0 && queue.qsize() === 0) {
+      const { maxWaitingGets, maxWaitingGetsPerSession } = this.#options;
+      if (this.sessions.holds(token as string) >= maxWaitingGetsPerSession) {
+        throw new RpcFault(
+          BridgeErrorCode.LimitExceeded,
+          `too many get calls waiting on this token (${maxWaitingGetsPerSession}, the maxWaitingGetsPerSession option): retry later, or call getNowait`,
+        );
+      }
+      if (this.#waitingGets >= maxWaitingGets) {
+        throw new RpcFault(
+          BridgeErrorCode.LimitExceeded,
+          `too many get calls waiting (${maxWaitingGets}, the maxWaitingGets option): retry later, or call getNowait`,
+        );
+      }
     }
     this.#waitingGets++;
-    // A client waiting here is not idle: its token must not expire under the wait (ttl < timeout).
+    // A client waiting here is not idle: its token must not expire under the wait (ttl < timeout). The
+    // hold also counts the token's waits (see maxWaitingGetsPerSession).
     const release = this.sessions.hold(token as string);
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     try {

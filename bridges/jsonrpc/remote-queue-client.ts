@@ -1,5 +1,6 @@
 import { InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import type { Message } from "../../lib/message.js";
+import { unguessableMessageId } from "../../lib/unguessable-suffix.js";
 import { fromEnvelope } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, RemoteError } from "./errors.js";
@@ -162,7 +163,8 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
     if (!Array.isArray(answer) || answer.length !== 3)
       throw new BadResponseError(this.#endpoint.url.href, answer, "[identifier, args, kwargs]");
     const origin = `0.3-queue@${this.#endpoint.url.host}`;
-    return fromLegacy(answer[0], answer[1], answer[2], `${origin}/${this.#token}/${++this.#legacySeq}`, [origin]);
+    // Not the token: it is this client's credential, and the messageId travels on every link.
+    return fromLegacy(answer[0], answer[1], answer[2], unguessableMessageId(origin, ++this.#legacySeq), [origin]);
   }
 }
 

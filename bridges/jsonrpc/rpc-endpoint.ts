@@ -236,7 +236,10 @@ export class RpcEndpoint {
           [STREAM_NONCE_HEADER]: nonce,
         },
       });
-      req.setTimeout(timeout, () => req.destroy(new Error(`${this.url.href}: no answer to the upgrade within ${timeout} ms`)));
+      // A deadline, as for calls: a socket timeout starts again on every byte, so a server that trickled
+      // its answer held the upgrade for good. It stops once the socket is the stream's.
+      const deadline = setLongTimeout(() => req.destroy(new Error(`${this.url.href}: no answer to the upgrade within ${timeout} ms`)), timeout);
+      req.on("close", () => deadline.clear());
       req.on("error", reject);
       req.on("response", (res) => {
         res.resume();
@@ -251,7 +254,7 @@ export class RpcEndpoint {
           socket.destroy();
           return resolve({ status: 101 });
         }
-        req.setTimeout(0);
+        deadline.clear();
         const proof = res.headers[STREAM_PROOF_HEADER];
         resolve({ socket, head, farMaxFrame, proof: typeof proof === "string" ? proof : undefined, version });
       });

@@ -114,6 +114,11 @@ export class SessionTable<S extends Session = Session> {
     };
   }
 
+  /** How many requests of a token are running now (see `hold`); 0 for an unknown token. */
+  holds(token: string): number {
+    return this.#entries.get(token)?.busy ?? 0;
+  }
+
   /**
    * The session of a token, marking it used.
    * @throws RpcFault InvalidToken for an unknown token, TokenExpired for one idle past its ttl.

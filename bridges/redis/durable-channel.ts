@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
-import { BerryError, InvalidArgumentError } from "../../lib/errors.js";
+import { BerryError, describe, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
 import { BLOCK_SLICE, BlockingClient, connectionFor } from "./blocking-client.js";
 import {
@@ -682,6 +682,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         message = parseDurableMessage(fields);
       } catch (error) {
         this.#report(error as BerryError);
+        this.#markInvalid(fields);
         continue;
       }
       if (this.#ended || this.#givenOut.has(message.id)) continue;
@@ -694,6 +695,17 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       }
     }
     this.#wake();
+  }
+
+  // A record taken whole that cannot be read (reported already) ends here, marked invalid: left held, it
+  // went back to the channel when this receiver ended, and the next receiver reported it again, for ever.
+  // (A record without fields comes as its lone id, marked invalid by the take itself.)
+  #markInvalid(fields: unknown): void {
+    if (!Array.isArray(fields) || fields.length < 2 || typeof fields[0] !== "string") return;
+    const id = fields[0];
+    this.#run("berrymqDurableInvalid", [this.#keys.deadlines, this.prefix, this.consumer, id]).catch((error: unknown) => {
+      if (!this.#ended) this.#report(new RedisCommandError(`marking unreadable durable record ${describe(id)} invalid`, error));
+    });
   }
 
   // Starts the pump when receive()s wait that no take on its way is for.

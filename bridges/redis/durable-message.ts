@@ -1,5 +1,6 @@
-import { InvalidEnvelopeError } from "../errors.js";
+import { describe } from "../../lib/errors.js";
 import { checkJsonValue } from "../envelope.js";
+import { InvalidEnvelopeError } from "../errors.js";
 
 /** What a durable message is: a request, a reply to one, or the notice that one timed out. */
 export type DurableKind = "message" | "reply" | "timeout";
@@ -35,23 +36,25 @@ export function parseDurableMessage(fields: unknown): DurableMessage {
   if (!Array.isArray(fields) || fields.length !== 9)
     throw new InvalidEnvelopeError("durable record", fields, "a list of 9 fields");
   const [id, kind, from, to, text, inReplyTo, sent, deadline, attempts] = fields as unknown[];
+  if (typeof id !== "string") throw new InvalidEnvelopeError("durable record.id", id, "a string");
+  // Every later report names the record, so that it can be found in Redis.
+  const record = `durable record ${describe(id)}`;
   for (const [name, value] of [
-    ["id", id],
     ["kind", kind],
     ["from", from],
     ["to", to],
     ["content", text],
   ] as const) {
-    if (typeof value !== "string") throw new InvalidEnvelopeError(`durable record.${name}`, value, "a string");
+    if (typeof value !== "string") throw new InvalidEnvelopeError(`${record}.${name}`, value, "a string");
   }
-  if (!KINDS.has(kind as string)) throw new InvalidEnvelopeError("durable record.kind", kind, '"message", "reply" or "timeout"');
+  if (!KINDS.has(kind as string)) throw new InvalidEnvelopeError(`${record}.kind`, kind, '"message", "reply" or "timeout"');
   let content: unknown;
   try {
     content = JSON.parse(text as string);
   } catch {
-    throw new InvalidEnvelopeError("durable record.content", text, "JSON");
+    throw new InvalidEnvelopeError(`${record}.content`, text, "JSON");
   }
-  checkJsonValue(content, "content", 0);
+  checkJsonValue(content, `${record}.content`, 0);
   const due = Number(deadline);
   return {
     id: id as string,

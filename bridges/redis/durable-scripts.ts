@@ -320,6 +320,21 @@ redis.call('HSET', P .. 'consumers', ARGV[2], ARGV[3])
 return 1
 `;
 
+// ARGV: prefix, consumer, id. A record this receiver took and cannot read (content that is not JSON, an
+// unknown kind: written by another client) is marked invalid, as TAKE marks a record without fields: out
+// of the held list and the deadlines (no timeout notice carries it on), never given out again. Returns 1,
+// or 0 when it was finished or timed out meanwhile.
+const INVALID = `${COMMON}
+local m = P .. 'm:' .. ARGV[3]
+redis.call('LREM', P .. 'held:' .. ARGV[2], 1, ARGV[3])
+local state = redis.call('HGET', m, 'state')
+if state ~= 'taken' and state ~= 'queued' then return 0 end
+redis.call('HSET', m, 'state', 'invalid')
+redis.call('HDEL', m, 'holder')
+redis.call('ZREM', DEADLINES, ARGV[3])
+return 1
+`;
+
 // ARGV: prefix, consumer. A receiver that ends gives back what it held.
 const RELEASE = `${COMMON}
 return requeue(ARGV[2])
@@ -334,4 +349,5 @@ export const DURABLE_SCRIPTS = Object.freeze({
   berrymqDurableSweep: { lua: SWEEP, keys: 1 },
   berrymqDurableRelease: { lua: RELEASE, keys: 1 },
   berrymqDurableBeat: { lua: BEAT, keys: 1 },
+  berrymqDurableInvalid: { lua: INVALID, keys: 1 },
 });

@@ -1,6 +1,9 @@
 import { EventEmitter } from "eventemitter3";
 import { Redis } from "ioredis";
-import { isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
+import { closeClient, isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
+
+/** How long {@link Subscriber.close} waits for its QUIT's answer by default before it cuts the connection, in ms. */
+export const SUBSCRIBER_CLOSE_GRACE = 30_000;
 
 /** Events of a {@link Subscriber}. */
 export interface SubscriberEvents {
@@ -56,20 +59,18 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     if (patterns.length > 0) await client.punsubscribe(...patterns);
   }
 
-  /** Closes the connection. */
-  async close(): Promise<void> {
+  /**
+   * Closes the connection: QUIT, cut after `grace` ms without an answer (a hung Redis, connected but
+   * answering nothing, held it for ever). The default is a backstop longer than RedisLink's own bound
+   * (5 s + closeTimeout), so that the link cuts first and reports it.
+   */
+  async close(grace = SUBSCRIBER_CLOSE_GRACE): Promise<void> {
     this.#closed = true;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     const client = this.#client;
     this.#client = undefined;
     this.#quitting = client;
-    if (client === undefined || client.status === "end") return;
-    try {
-      if (client.status === "ready") await client.quit();
-      else client.disconnect();
-    } catch {
-      client.disconnect();
-    }
+    if (client !== undefined) await closeClient(client, grace);
   }
 
   /** Cuts the connection at once (for a close that Redis does not answer). */

@@ -31,7 +31,8 @@ describe("messages", () => {
     });
     bus.twitter("m:x", 1);
     assert.deepEqual(Object.keys(json).sort(), ["action", "args", "hops", "id", "kwargs", "messageId", "name", "timestamp"]);
-    assert.match(String(json.messageId), /^bus-1\/\d+$/);
+    // The sequence number, then eight random base64url characters (never "/": compact envelopes split there).
+    assert.match(String(json.messageId), /^bus-1\/\d+[\w-]{8}$/);
     assert.deepEqual(json.hops, ["bus-1"]);
     assert.ok(Math.abs((json.timestamp as number) - Date.now()) < 1000);
   });
@@ -88,13 +89,15 @@ describe("messages", () => {
     }
   });
 
-  it("a messageId is the origin bus id, a slash and the sequence number in decimal, whatever the number and however buses take turns", () => {
+  it("a messageId is the origin bus id, a slash, the sequence number in decimal and 8 random characters, whatever the number and however buses take turns", () => {
     const identifier = parseIdentifier("a:b");
     const numbers = [0, 7, 999_999_999, 1e9, 1e9 + 5, 1e9 + 123_456_789, 2e9 + 1, 2 ** 40 - 1, 1_099_511_627_775, 5e14 + 12];
     for (const n of numbers) {
       for (const origin of ["b1", "bus/2", "b1"]) {
         const message = newMessage(identifier, [], NO_KWARGS, Object.freeze([origin]), n, undefined, undefined);
-        assert.equal(message.messageId, `${origin}/${String(n)}`);
+        const { messageId } = message;
+        assert.ok(messageId.startsWith(`${origin}/${String(n)}`) && /^[\w-]{8}$/.test(messageId.slice(-8)), messageId);
+        assert.equal(messageId.length, `${origin}/${String(n)}`.length + 8);
       }
     }
   });
