@@ -8,7 +8,7 @@ import { positiveInteger, portNumber } from "./check-options.js";
 import { curveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
 import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
-import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec } from "./rpc-codec.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
 
@@ -84,7 +84,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#callTimeout = checkTimerDelay("callTimeout", options.callTimeout ?? 5_000);
     const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
-    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)));
+    const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes));
     const { curve, plain } = options;
     if (plain !== undefined) {
       if (curve !== undefined) throw new InvalidArgumentError("plain", "(credentials)", "not together with curve (one mechanism per socket)");
@@ -108,6 +109,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       // Calls wait for a working connection (up to the call timeout) rather than queue behind a dead one.
       immediate: true,
       sendTimeout: this.#callTimeout,
+      maxMessageSize: transportFrameLimit(maxMessageBytes),
       ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
       ...(plain === undefined ? {} : { plainUsername: plain.username, plainPassword: plain.password }),
     });

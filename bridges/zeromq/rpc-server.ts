@@ -9,7 +9,7 @@ import { checkCurveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, RpcTooManyClientsError, ZmqProtocolError } from "./errors.js";
 import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import type { RpcClient } from "./rpc-client.js";
-import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec } from "./rpc-codec.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
 import { isCurveKey } from "./z85.js";
@@ -100,7 +100,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
     this.#maxClients = positiveInteger("maxClients", options.maxClients ?? 10_000);
-    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)));
+    const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes));
     const { curve, proxy } = options;
     this.#plain = options.plain === true;
     this.#authenticate = options.authenticate;
@@ -125,6 +126,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.#router = new zmq.Router({
       linger: 0,
       mandatory: true, // a call to an unknown identity fails at once instead of vanishing
+      maxMessageSize: transportFrameLimit(maxMessageBytes),
       ...(this.#context === undefined ? {} : { context: this.#context, zapDomain: "berrymq" }),
       ...(curve === undefined ? {} : { curveServer: true, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
       ...(this.#plain ? { plainServer: true } : {}),
