@@ -7,6 +7,7 @@ import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { checkCurveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, RpcTooManyClientsError, ZmqProtocolError } from "./errors.js";
+import { guardAuthenticate } from "./rpc-authenticate.js";
 import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import type { RpcClient } from "./rpc-client.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
@@ -41,6 +42,10 @@ export interface RpcServerOptions extends RpcOptions {
    * secret key, and `call` reaches a client by its user id. Without it, CURVE clients are called by identity.
    */
   authenticate?: Authenticate;
+  /** An `authenticate` call not settled after this many ms refuses the client (default 5,000). */
+  authenticateTimeout?: number;
+  /** `authenticate` calls in progress at once, handshakes and logins together (default 100); one more is refused at once. */
+  maxPendingAuthentications?: number;
   /** Procedures this server does not have are delegated to the server behind this client (pseud's proxy). */
   proxy?: RpcClient;
   /** Most clients tracked at once (default 10,000); frames from further identities are dropped until one is lost. */
@@ -81,6 +86,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #userOf = new Map<string, string>();
   readonly #identityOf = new Map<string, string>();
   readonly #nonces = new Map<string, string>();
+  // Identities whose login is being checked: a login frame crossing it is dropped (one authenticate each).
+  readonly #loggingIn = new Set<string>();
   readonly #plain: boolean;
   readonly #curve: ServerCurve | undefined;
   readonly #loginRequired: boolean;
@@ -104,10 +111,15 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes));
     const { curve, proxy } = options;
     this.#plain = options.plain === true;
-    this.#authenticate = options.authenticate;
-    if (this.#authenticate !== undefined && typeof this.#authenticate !== "function") {
-      throw new InvalidArgumentError("authenticate", this.#authenticate, "a function");
-    }
+    const { authenticate } = options;
+    if (authenticate !== undefined && typeof authenticate !== "function") throw new InvalidArgumentError("authenticate", authenticate, "a function");
+    this.#authenticate =
+      authenticate === undefined
+        ? undefined
+        : guardAuthenticate(authenticate, {
+            timeout: checkTimerDelay("authenticateTimeout", options.authenticateTimeout ?? 5_000),
+            maxPending: positiveInteger("maxPendingAuthentications", options.maxPendingAuthentications ?? 100),
+          });
     if (this.#plain && curve !== undefined) throw new InvalidArgumentError("plain", true, "not together with curve (one mechanism per socket)");
     if (this.#plain && this.#authenticate === undefined) throw new InvalidArgumentError("authenticate", undefined, "a function when plain is set");
     if (curve !== undefined) {
@@ -232,7 +244,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         this.#peers.set(identity, Date.now());
         const kind = kindFrame?.toString();
         if (kind === RpcKind.login) {
-          void this.#login(identity, body);
+          if (this.#loggingIn.has(identity)) continue;
+          this.#loggingIn.add(identity);
+          void this.#login(identity, body).finally(() => this.#loggingIn.delete(identity));
         } else if (kind === RpcKind.loginAsk) {
           if (this.#loginRequired) this.#askLogin(identity);
           else this.#send([identity, RpcKind.loginOk, ""]); // nothing to prove here
@@ -271,6 +285,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const nonce = this.#nonces.get(identity);
     let who = "";
     let userId: string | undefined;
+    let reason = "credentials refused";
     try {
       const parsed: unknown = JSON.parse(body?.toString() ?? "");
       const { username, password, publicKey, proof } = (parsed ?? {}) as Record<string, unknown>;
@@ -285,13 +300,14 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
           userId = await this.#authenticate("CURVE", { address: "", publicKey });
         }
       }
-    } catch {
+    } catch (error) {
       userId = undefined;
+      reason = (error as Error).message;
     }
     if (typeof userId !== "string" || userId.length === 0) {
       const mechanism = this.#plain ? "PLAIN" : "CURVE";
-      this.#refused({ mechanism, publicKey: this.#plain ? "" : who, username: this.#plain ? who : "", address: "", allowed: false, reason: "login refused" });
-      this.#send([identity, RpcKind.loginRefused, "login refused"]);
+      this.#refused({ mechanism, publicKey: this.#plain ? "" : who, username: this.#plain ? who : "", address: "", allowed: false, reason });
+      this.#send([identity, RpcKind.loginRefused, reason]);
       return;
     }
     // The newest login of a user wins (a restarted client comes back under a new identity).

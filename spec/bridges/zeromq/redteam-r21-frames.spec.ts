@@ -29,7 +29,11 @@ describe("zeromq RPC red team r21: huge frames", () => {
     assert.equal(await client.call("ping"), "pong");
     await sleep(500);
     const read = errors.filter((error) => /over maxMessageBytes/.test(error.message));
-    assert.deepEqual(read.map((error) => error.message), [], "the 64 MiB frame was never read (libzmq cut the connection)");
+    assert.deepEqual(
+      read.map((error) => error.message),
+      [],
+      "the 64 MiB frame was never read (libzmq cut the connection)",
+    );
   });
 
   it("the client drops a server that sends it a frame far over maxMessageBytes, unread", async (t) => {
@@ -47,6 +51,10 @@ describe("zeromq RPC red team r21: huge frames", () => {
     await hostile.send([identity as Buffer, "rpc", HUGE]);
     await sleep(1_000);
     const read = errors.filter((error) => /over maxMessageBytes/.test(error.message));
-    assert.deepEqual(read.map((error) => error.message), [], "the 64 MiB frame was never read");
+    assert.deepEqual(
+      read.map((error) => error.message),
+      [],
+      "the 64 MiB frame was never read",
+    );
   });
 });
