@@ -31,7 +31,15 @@ export const RpcErrorCode = Object.freeze({
   timeout: -32001,
   /** A proxied call's peer was lost further on; `data.peer` names it. */
   peerLost: -32002,
+  /** A proxy refused a call that came back to it through other proxies, or passed too many of them. */
+  proxyLoop: -32003,
 });
+
+/** Most proxies a call may pass through (each one adds its id to the request's `via`). */
+export const MAX_PROXY_HOPS = 8;
+
+// Longest proxy id accepted in a request's `via` (ours are 16 hex digits).
+const MAX_PROXY_ID_LENGTH = 64;
 
 /** Frame kinds of the RPC protocol. */
 export const RpcKind = Object.freeze({
@@ -55,8 +63,11 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-/** Where a procedure this side does not have goes (the RPC proxy): another server's client. */
-export type Fallback = (procedure: string, args: unknown[]) => Promise<unknown>;
+/**
+ * Where a procedure this side does not have goes (the RPC proxy): another server's client. `via` lists the
+ * proxies the call passed through, this one last, for the request it sends on.
+ */
+export type Fallback = (procedure: string, args: unknown[], via: readonly string[]) => Promise<unknown>;
 
 type Send = (frame: Buffer | string) => Promise<void>;
 
@@ -75,6 +86,8 @@ export class RpcCalls {
   readonly #pending = new Map<number, Pending>();
   readonly #codec: RpcCodec;
   #fallback: Fallback | undefined;
+  // This side's proxy id, in the `via` of the calls it delegates (a call that comes back with it loops).
+  #proxyId = "";
   #nextId = 0;
 
   constructor(codec: RpcCodec) {
@@ -88,9 +101,10 @@ export class RpcCalls {
     this.#procedures.set(name, fn);
   }
 
-  /** Sends calls to procedures not registered here to `fallback` (the proxy). */
-  delegate(fallback: Fallback | undefined): void {
+  /** Sends calls to procedures not registered here to `fallback` (the proxy), which this side joins as `proxyId`. */
+  delegate(fallback: Fallback | undefined, proxyId: string): void {
     this.#fallback = fallback;
+    this.#proxyId = proxyId;
   }
 
   /** Calls waiting for an answer. */
@@ -103,14 +117,15 @@ export class RpcCalls {
    * @throws RpcRemoteError, RpcMethodNotFoundError, RpcTimeoutError, RpcPeerLostError (from a proxy), or
    * what `fail` was given.
    */
-  call(peer: string, procedure: string, args: unknown[], timeout: number, send: Send): Promise<unknown> {
+  call(peer: string, procedure: string, args: unknown[], timeout: number, send: Send, via?: readonly string[]): Promise<unknown> {
     if (typeof procedure !== "string" || procedure.length === 0) {
       return Promise.reject(new InvalidArgumentError("procedure", procedure, "a non-empty procedure name"));
     }
     const id = ++this.#nextId;
     let frame: Buffer | string;
     try {
-      frame = this.#codec.encode({ jsonrpc: "2.0", id, method: procedure, params: args });
+      const request = { jsonrpc: "2.0", id, method: procedure, params: args };
+      frame = this.#codec.encode(via === undefined ? request : { ...request, via });
     } catch (error) {
       return Promise.reject(new InvalidArgumentError("args", args, `data the ${this.#codec.name} codec carries (${String(error)})`));
     }
@@ -174,9 +189,23 @@ export class RpcCalls {
     const name = request.method as string;
     if (!Array.isArray(request.params)) return this.#errorAnswer(id, RpcErrorCode.invalidParams, "params must be an array");
     const fn = this.#procedures.get(name);
-    if (fn === undefined && this.#fallback === undefined) return this.#errorAnswer(id, RpcErrorCode.methodNotFound, `method not found: ${name}`);
+    const fallback = this.#fallback;
+    if (fn === undefined && fallback === undefined) return this.#errorAnswer(id, RpcErrorCode.methodNotFound, `method not found: ${name}`);
+    let via: string[] = [];
+    if (fn === undefined) {
+      const passed = request.via ?? [];
+      if (!Array.isArray(passed) || !passed.every((hop) => typeof hop === "string" && hop.length > 0 && hop.length <= MAX_PROXY_ID_LENGTH)) {
+        return this.#errorAnswer(id, RpcErrorCode.invalidRequest, "via must be an array of proxy ids");
+      }
+      if (passed.includes(this.#proxyId) || passed.length >= MAX_PROXY_HOPS) {
+        const why = passed.includes(this.#proxyId) ? "it came back to this proxy" : `it passed ${passed.length} proxies (at most ${MAX_PROXY_HOPS})`;
+        const message = `proxy loop: "${name}" refused, ${why}`;
+        return this.#errorAnswer(id, RpcErrorCode.proxyLoop, message, { name: "RpcProxyLoop", message });
+      }
+      via = [...(passed as string[]), this.#proxyId];
+    }
     try {
-      const result = fn === undefined ? await this.#fallback?.(name, request.params) : await fn(...request.params);
+      const result = fn === undefined ? await fallback?.(name, request.params, via) : await fn(...request.params);
       return this.#codec.encode({ jsonrpc: "2.0", id, result: result ?? null });
     } catch (error) {
       return this.#encodeError(id, error);

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { curveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
-import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { type Fallback, type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
@@ -160,9 +160,24 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
    * RpcTimeoutError, RpcPeerLostError (the server died during the call), RpcAuthError, RpcClosedError.
    */
   call(name: string, ...args: unknown[]): Promise<unknown> {
+    return this.#call(name, args, undefined);
+  }
+
+  /** Calls waiting for an answer from the server. */
+  get pending(): number {
+    return this.#calls.pending;
+  }
+
+  #call(name: string, args: unknown[], via: readonly string[] | undefined): Promise<unknown> {
     if (this.#closed) return Promise.reject(new RpcClosedError(`RPC client ${this.identity}`));
     if (this.#refused !== undefined) return Promise.reject(this.#refused);
-    return this.#calls.call("server", name, args, this.#callTimeout, (frame) => this.#loggedIn.then(() => this.#queue.send([RpcKind.rpc, frame])));
+    const send = (frame: Buffer | string): Promise<void> => this.#loggedIn.then(() => this.#queue.send([RpcKind.rpc, frame]));
+    return this.#calls.call("server", name, args, this.#callTimeout, send, via);
+  }
+
+  /** How a server proxying to `client` delegates a call: it says which proxies the call passed through. */
+  static forwarder(client: RpcClient): Fallback {
+    return (name, args, via) => client.#call(name, args, via);
   }
 
   /** The user id the server accepted this client's login as (undefined before that, or when the server wants no login). */

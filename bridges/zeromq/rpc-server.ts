@@ -9,7 +9,7 @@ import { checkCurveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, RpcTooManyClientsError, ZmqProtocolError } from "./errors.js";
 import { guardAuthenticate } from "./rpc-authenticate.js";
 import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
-import type { RpcClient } from "./rpc-client.js";
+import { RpcClient } from "./rpc-client.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
@@ -132,7 +132,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     }
     this.#curve = curve;
     this.#loginRequired = this.#plain || (curve !== undefined && this.#authenticate !== undefined);
-    if (proxy !== undefined) this.#calls.delegate((name, args) => proxy.call(name, ...args));
+    if (proxy !== undefined) {
+      if (!(proxy instanceof RpcClient)) throw new InvalidArgumentError("proxy", proxy, "an RpcClient");
+      // A random proxy id: a call whose `via` already holds it went round a loop of proxies.
+      this.#calls.delegate(RpcClient.forwarder(proxy), randomBytes(8).toString("hex"));
+    }
     // Its own context, so that its ZAP handler (and its decisions) is not shared with other sockets.
     if (curve !== undefined || this.#plain) this.#context = new zmq.Context();
     this.#router = new zmq.Router({
@@ -197,6 +201,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   /** User ids of the clients logged in and not lost. */
   get users(): string[] {
     return [...this.#identityOf.keys()];
+  }
+
+  /** Calls to clients waiting for an answer. */
+  get pending(): number {
+    return this.#calls.pending;
   }
 
   /** Registers a procedure clients may call. */
