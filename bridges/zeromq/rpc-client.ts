@@ -7,7 +7,7 @@ import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { curveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
-import { type Fallback, type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { type Fallback, type Procedure, callBounds, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
@@ -85,7 +85,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
     const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
-    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes));
+    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes), callBounds(options));
     const { curve, plain } = options;
     if (plain !== undefined) {
       if (curve !== undefined) throw new InvalidArgumentError("plain", "(credentials)", "not together with curve (one mechanism per socket)");

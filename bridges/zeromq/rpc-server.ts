@@ -8,7 +8,7 @@ import { positiveInteger, portNumber } from "./check-options.js";
 import { checkCurveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, RpcTooManyClientsError, ZmqProtocolError } from "./errors.js";
 import { guardAuthenticate } from "./rpc-authenticate.js";
-import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { type Procedure, callBounds, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import { RpcClient } from "./rpc-client.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
@@ -108,7 +108,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
     this.#maxClients = positiveInteger("maxClients", options.maxClients ?? 10_000);
     const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
-    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes));
+    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes), callBounds(options));
     const { curve, proxy } = options;
     this.#plain = options.plain === true;
     const { authenticate } = options;
