@@ -15,6 +15,9 @@ import { SendQueue } from "./send-queue.js";
 import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
 import { isCurveKey } from "./z85.js";
 
+// Why a client whose user logged in again on another connection is refused.
+const REPLACED = "replaced by a newer login of the same user";
+
 /** CURVE settings of a server: its key pair and the public keys of the clients it lets in. */
 export interface ServerCurve {
   publicKey: string;
@@ -86,6 +89,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #userOf = new Map<string, string>();
   readonly #identityOf = new Map<string, string>();
   readonly #nonces = new Map<string, string>();
+  // Identities whose user logged in again elsewhere: refused, not asked to log in again (which would take
+  // the user back, and the other one would do the same, at every heartbeat).
+  readonly #replaced = new Set<string>();
   // Identities whose login is being checked: a login frame crossing it is dropped (one authenticate each).
   readonly #loggingIn = new Set<string>();
   readonly #plain: boolean;
@@ -260,8 +266,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
           if (this.#loginRequired) this.#askLogin(identity);
           else this.#send([identity, RpcKind.loginOk, ""]); // nothing to prove here
         } else if (this.#loginRequired && !this.#userOf.has(identity) && (kind === RpcKind.rpc || kind === RpcKind.heartbeat)) {
-          // Not logged in (a new connection, or this server restarted): nothing is served before that.
-          this.#askLogin(identity);
+          // Not logged in (a new connection, or this server restarted): nothing is served before that. A
+          // replaced one is still alive (its heartbeats are answered) but its calls are refused.
+          if (!this.#replaced.has(identity)) this.#askLogin(identity);
+          else if (kind === RpcKind.heartbeat) this.#send([identity, RpcKind.heartbeat]);
+          else this.#send([identity, RpcKind.loginRefused, REPLACED]);
         } else if (kind === RpcKind.heartbeat) {
           this.#send([identity, RpcKind.heartbeat]);
         } else if (kind === RpcKind.rpc && body !== undefined) {
@@ -321,7 +330,12 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     }
     // The newest login of a user wins (a restarted client comes back under a new identity).
     const previous = this.#identityOf.get(userId);
-    if (previous !== undefined && previous !== identity) this.#userOf.delete(previous);
+    if (previous !== undefined && previous !== identity) {
+      this.#userOf.delete(previous);
+      this.#replaced.add(previous);
+      this.#send([previous, RpcKind.loginRefused, REPLACED]);
+    }
+    this.#replaced.delete(identity);
     const known = this.#userOf.get(identity) === userId;
     this.#userOf.set(identity, userId);
     this.#identityOf.set(userId, identity);
@@ -339,6 +353,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       if (lastSeen >= cutoff) continue;
       this.#peers.delete(identity);
       this.#nonces.delete(identity);
+      this.#replaced.delete(identity);
       const userId = this.#userOf.get(identity);
       this.#userOf.delete(identity);
       if (userId !== undefined && this.#identityOf.get(userId) === identity) this.#identityOf.delete(userId);
