@@ -96,6 +96,9 @@ export type Fallback = (procedure: string, args: unknown[], via: readonly string
 
 type Send = (frame: Buffer | string) => Promise<void>;
 
+/** Sends a call's request; `wanted` says, when its turn to go comes, whether the call still waits for it. */
+export type SendCall = (frame: Buffer | string, wanted: () => boolean) => Promise<void>;
+
 interface WireError {
   code?: unknown;
   message?: unknown;
@@ -147,7 +150,7 @@ export class RpcCalls {
    * @throws RpcRemoteError, RpcMethodNotFoundError, RpcTimeoutError, RpcPeerLostError (from a proxy), or
    * what `fail` was given.
    */
-  call(peer: string, procedure: string, args: unknown[], timeout: number, send: Send, via?: readonly string[]): Promise<unknown> {
+  call(peer: string, procedure: string, args: unknown[], timeout: number, send: SendCall, via?: readonly string[]): Promise<unknown> {
     if (typeof procedure !== "string" || procedure.length === 0) {
       return Promise.reject(new InvalidArgumentError("procedure", procedure, "a non-empty procedure name"));
     }
@@ -169,7 +172,7 @@ export class RpcCalls {
       }, timeout);
       this.#pending.set(id, { peer, procedure, resolve, reject, timer });
       // A failed send leaves the call to its timeout, or to the heartbeat that notices the peer is gone.
-      send(frame).catch(() => undefined);
+      send(frame, () => this.#pending.has(id)).catch(() => undefined);
     });
   }
 
