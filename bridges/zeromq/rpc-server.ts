@@ -305,7 +305,13 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     let userId: string | undefined;
     let reason = "credentials refused";
     try {
-      const parsed: unknown = JSON.parse(body?.toString() ?? "");
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body?.toString() ?? "");
+      } catch {
+        // Not V8's message: it quotes the frame, which holds a password.
+        throw new Error("a login frame that is not JSON");
+      }
       const { username, password, publicKey, proof } = (parsed ?? {}) as Record<string, unknown>;
       if (!this.#loginRequired || this.#authenticate === undefined) throw new Error("no login here");
       if (this.#plain && typeof username === "string" && typeof password === "string") {
@@ -325,7 +331,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     if (typeof userId !== "string" || userId.length === 0) {
       const mechanism = this.#plain ? "PLAIN" : "CURVE";
       this.#refused({ mechanism, publicKey: this.#plain ? "" : who, username: this.#plain ? who : "", address: "", allowed: false, reason });
-      this.#send([identity, RpcKind.loginRefused, reason]);
+      // The client learns only that it was refused: why (a hook's error, a bound) is for the server's events.
+      this.#send([identity, RpcKind.loginRefused, "credentials refused"]);
       return;
     }
     // The newest login of a user wins (a restarted client comes back under a new identity).

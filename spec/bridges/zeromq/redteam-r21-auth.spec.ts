@@ -3,6 +3,7 @@
 // handshake behind it.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as zmq from "zeromq";
 import { type Credentials, RpcAuthError, RpcClient, RpcServer } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { sleep } from "../../helpers/wait-for.js";
@@ -99,5 +100,29 @@ describe("zeromq RPC red team r21: a misbehaving authenticate hook", () => {
       reasons.some((reason) => /^alice: .*maxPendingAuthentications/.test(reason)),
       reasons.join("\n"),
     );
+  });
+
+  it("a malformed login frame is refused without echoing it (V8's JSON.parse message quotes the input)", async (t) => {
+    const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate });
+    const reported: string[] = [];
+    server.on("error", (error) => void reported.push(error.message));
+    server.on("refused", (decision) => void reported.push(decision.reason ?? ""));
+    const raw = new zmq.Dealer({
+      routingId: "raw",
+      linger: 0,
+      plainUsername: "alice",
+      plainPassword: "secret",
+      receiveTimeout: 3_000,
+    });
+    raw.connect(`tcp://127.0.0.1:${server.port}`);
+    t.after(() => {
+      raw.close();
+      server.close();
+    });
+    await raw.send(["login", '{"username":"alice","password":hunter2-secret}']);
+    const [kind, reason] = await raw.receive();
+    assert.equal(String(kind), "login-no");
+    assert.equal(String(reason), "credentials refused", "the client is told no more than that");
+    assert.ok(reported.length > 0 && reported.every((text) => !text.includes("hunter2")), reported.join("\n"));
   });
 });
