@@ -15,6 +15,9 @@ import { SendQueue } from "./send-queue.js";
 import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
 import { isCurveKey } from "./z85.js";
 
+// Errors caused by peers emitted per second at most (see #reportPeerError).
+const REPORTS_PER_SECOND = 10;
+
 // Why a client whose user logged in again on another connection is refused.
 const REPLACED = "replaced by a newer login of the same user";
 
@@ -78,8 +81,12 @@ export interface RpcServerEvents {
  * const answer = await server.call("worker-1", "status");
  */
 export class RpcServer extends EventEmitter<RpcServerEvents> {
-  /** `refused`: authentication refusals; `lost`: clients lost by heartbeat; `dropped`: frames from clients past `maxClients`. */
-  readonly stats = { refused: 0, lost: 0, dropped: 0 };
+  /**
+   * `refused`: authentication refusals; `lost`: clients lost by heartbeat; `dropped`: frames from clients past
+   * `maxClients`; `protocolErrors`: frames refused (malformed, unknown kind); `unreported`: errors caused by
+   * peers and not emitted, past 10 a second.
+   */
+  readonly stats = { refused: 0, lost: 0, dropped: 0, protocolErrors: 0, unreported: 0 };
   readonly #calls: RpcCalls;
   readonly #router: zmq.Router;
   readonly #queue: SendQueue;
@@ -102,6 +109,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #heartbeatTimeout: number;
   readonly #maxClients: number;
   #full = false;
+  #reportWindow = 0;
+  #reportsInWindow = 0;
   #zap: ZapHandler | undefined;
   #timer: NodeJS.Timeout | undefined;
   #port = 0;
@@ -275,10 +284,13 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
           this.#send([identity, RpcKind.heartbeat]);
         } else if (kind === RpcKind.rpc && body !== undefined) {
           this.#calls.handle(identity, body, (frame) => this.#queue.send([identity, RpcKind.rpc, frame])).catch((error: unknown) => {
-            if (error instanceof ZmqProtocolError) this.#report(error);
+            if (!(error instanceof ZmqProtocolError)) return;
+            this.stats.protocolErrors++;
+            this.#reportPeerError(error);
           });
         } else {
-          this.#report(new ZmqProtocolError(`RPC frame from ${JSON.stringify(identity)} of unknown kind`, kind));
+          this.stats.protocolErrors++;
+          this.#reportPeerError(new ZmqProtocolError(`RPC frame from ${JSON.stringify(identity)} of unknown kind`, kind));
         }
       }
     } catch (error) {
@@ -374,7 +386,23 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.stats.refused++;
     this.emit("refused", decision);
     const who = decision.publicKey || decision.username || decision.address || "a client";
-    this.#report(new RpcAuthError(`RPC server port ${this.#port}`, `${decision.mechanism} ${who}: ${decision.reason ?? "refused"}`));
+    this.#reportPeerError(new RpcAuthError(`RPC server port ${this.#port}`, `${decision.mechanism} ${who}: ${decision.reason ?? "refused"}`));
+  }
+
+  // Errors peers cause (a bad frame, a refusal) are emitted at most REPORTS_PER_SECOND times a second: a
+  // peer sending junk must not become as many events, or, with no listener, process warnings on stderr.
+  #reportPeerError(error: BerryError): void {
+    const now = Date.now();
+    if (now - this.#reportWindow >= 1_000) {
+      this.#reportWindow = now;
+      this.#reportsInWindow = 0;
+    }
+    if (this.#reportsInWindow >= REPORTS_PER_SECOND) {
+      this.stats.unreported++;
+      return;
+    }
+    this.#reportsInWindow++;
+    this.#report(error);
   }
 
   #report(error: BerryError): void {
