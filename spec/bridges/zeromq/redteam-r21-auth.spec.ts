@@ -20,7 +20,7 @@ function authenticate(_mechanism: string, { username, password }: Credentials): 
 
 describe("zeromq RPC red team r21: a misbehaving authenticate hook", () => {
   it("one hook call that never settles does not hold other clients' handshakes; it is refused after authenticateTimeout", async (t) => {
-    const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate, authenticateTimeout: 3_000 });
+    const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate, authenticateTimeout: 5_000 });
     server.register("ping", () => "pong");
     server.on("error", () => undefined);
     const mallory = RpcClient.connect({
@@ -32,7 +32,7 @@ describe("zeromq RPC red team r21: a misbehaving authenticate hook", () => {
     mallory.on("error", () => undefined);
     const malloryCall = mallory.call("ping").catch((error: unknown) => error);
     await sleep(200); // mallory's handshake reaches the ZAP handler first
-    const alice = RpcClient.connect({ port: server.port, plain: { username: "alice", password: "secret" }, callTimeout: 1_500 });
+    const alice = RpcClient.connect({ port: server.port, plain: { username: "alice", password: "secret" }, callTimeout: 2_500 });
     t.after(() => {
       alice.close();
       mallory.close();

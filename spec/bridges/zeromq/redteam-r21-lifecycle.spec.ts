@@ -28,7 +28,7 @@ function startServerChild(port: number): Promise<ChildProcess> {
 describe("zeromq RPC red team r21: lifecycle", () => {
   it("calls that failed while the server was away are not run when it comes back", async (t) => {
     const port = await freePort();
-    const client = RpcClient.connect({ port, callTimeout: 300, heartbeatInterval: 100, heartbeatTimeout: 400 });
+    const client = RpcClient.connect({ port, callTimeout: 1_000, heartbeatInterval: 100, heartbeatTimeout: 1_500 });
     let server: RpcServer | undefined;
     t.after(() => {
       client.close();

@@ -14,6 +14,7 @@ describe("zeromq RPC red team r21: one user on two connections", () => {
       port: await freePort(),
       plain: true,
       heartbeatInterval: 100,
+      heartbeatTimeout: 3_000, // ten heartbeats in the second below, none lost on a loaded machine
       authenticate: (_mechanism, { username, password }) => {
         authentications++;
         return password === "pw" ? `user:${username}` : undefined;
@@ -27,6 +28,7 @@ describe("zeromq RPC red team r21: one user on two connections", () => {
       identity: "laptop",
       plain: { username: "alice", password: "pw" },
       heartbeatInterval: 100,
+      heartbeatTimeout: 3_000,
     });
     laptop.on("error", () => undefined);
     laptop.register("who", () => "laptop");
@@ -42,6 +44,7 @@ describe("zeromq RPC red team r21: one user on two connections", () => {
       identity: "phone",
       plain: { username: "alice", password: "pw" },
       heartbeatInterval: 100,
+      heartbeatTimeout: 3_000,
     });
     phone.on("error", () => undefined);
     phone.register("who", () => "phone");
