@@ -173,3 +173,22 @@ export class BrokerRefusedError extends BerryError {
     this.reason = reason;
   }
 }
+
+/**
+ * An RPC end refused a call at once because `limit` calls are in progress already: calls this end runs
+ * for one peer (`maxRunningCalls`) or for all (`maxRunningCallsTotal`) — the caller gets it from the
+ * wire, code -32004 — or calls it waits answers for (`maxPendingCalls`).
+ */
+export class RpcBusyError extends BerryError {
+  readonly procedure: string;
+  readonly limit: number;
+  /** The option whose limit was reached. */
+  readonly bound: string;
+
+  constructor(procedure: string, limit: number, bound: string) {
+    super("RPC_BUSY", `call to "${procedure}" refused: ${limit} calls in progress (${bound})`);
+    this.procedure = procedure;
+    this.limit = limit;
+    this.bound = bound;
+  }
+}

@@ -1,5 +1,6 @@
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
-import { RpcMethodNotFoundError, RpcPeerLostError, RpcRemoteError, RpcTimeoutError } from "./errors.js";
+import { RpcBusyError, RpcMethodNotFoundError, RpcPeerLostError, RpcRemoteError, RpcTimeoutError } from "./errors.js";
+import { positiveInteger } from "./check-options.js";
 import type { RpcCodec, RpcCodecName } from "./rpc-codec.js";
 
 /** A procedure the far side may call; its (awaited) result must be data the codec carries. */
@@ -17,6 +18,28 @@ export interface RpcOptions {
   codec?: RpcCodecName;
   /** Largest RPC frame decoded, in bytes (default 1,048,576); a bigger one is refused unread. */
   maxMessageBytes?: number;
+  /** Calls from one peer this end runs at once (default 1,000); one more is refused at once with `RpcBusyError`. */
+  maxRunningCalls?: number;
+  /** Calls from all peers this end runs at once (default 10,000); one more is refused at once with `RpcBusyError`. */
+  maxRunningCallsTotal?: number;
+  /** Calls this end waits answers for at once (default 10,000); one more fails at once with `RpcBusyError`. */
+  maxPendingCalls?: number;
+}
+
+/** The bounds on calls of one RPC end (see {@link RpcOptions}). */
+export interface CallBounds {
+  maxRunning: number;
+  maxRunningTotal: number;
+  maxPending: number;
+}
+
+/** The bounds `options` ask for, checked, with their defaults. @throws InvalidArgumentError naming a bad one. */
+export function callBounds(options: RpcOptions): CallBounds {
+  return {
+    maxRunning: positiveInteger("maxRunningCalls", options.maxRunningCalls ?? 1_000),
+    maxRunningTotal: positiveInteger("maxRunningCallsTotal", options.maxRunningCallsTotal ?? 10_000),
+    maxPending: positiveInteger("maxPendingCalls", options.maxPendingCalls ?? 10_000),
+  };
 }
 
 /** JSON-RPC 2.0 error codes used on the wire. */
@@ -31,7 +54,17 @@ export const RpcErrorCode = Object.freeze({
   timeout: -32001,
   /** A proxied call's peer was lost further on; `data.peer` names it. */
   peerLost: -32002,
+  /** A proxy refused a call that came back to it through other proxies, or passed too many of them. */
+  proxyLoop: -32003,
+  /** Refused at once: too many calls in progress (`data.limit`); the caller gets RpcBusyError. */
+  busy: -32004,
 });
+
+/** Most proxies a call may pass through (each one adds its id to the request's `via`). */
+export const MAX_PROXY_HOPS = 8;
+
+// Longest proxy id accepted in a request's `via` (ours are 16 hex digits).
+const MAX_PROXY_ID_LENGTH = 64;
 
 /** Frame kinds of the RPC protocol. */
 export const RpcKind = Object.freeze({
@@ -55,15 +88,21 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-/** Where a procedure this side does not have goes (the RPC proxy): another server's client. */
-export type Fallback = (procedure: string, args: unknown[]) => Promise<unknown>;
+/**
+ * Where a procedure this side does not have goes (the RPC proxy): another server's client. `via` lists the
+ * proxies the call passed through, this one last, for the request it sends on.
+ */
+export type Fallback = (procedure: string, args: unknown[], via: readonly string[]) => Promise<unknown>;
 
 type Send = (frame: Buffer | string) => Promise<void>;
+
+/** Sends a call's request; `wanted` says, when its turn to go comes, whether the call still waits for it. */
+export type SendCall = (frame: Buffer | string, wanted: () => boolean) => Promise<void>;
 
 interface WireError {
   code?: unknown;
   message?: unknown;
-  data?: { name?: unknown; message?: unknown; timeout?: unknown; peer?: unknown; silentMs?: unknown };
+  data?: { name?: unknown; message?: unknown; timeout?: unknown; peer?: unknown; silentMs?: unknown; limit?: unknown; bound?: unknown };
 }
 
 /**
@@ -74,11 +113,18 @@ export class RpcCalls {
   readonly #procedures = new Map<string, Procedure>();
   readonly #pending = new Map<number, Pending>();
   readonly #codec: RpcCodec;
+  readonly #bounds: CallBounds;
+  // Calls being run, per peer and in all: each holds what its procedure holds until it settles.
+  readonly #running = new Map<string, number>();
+  #runningTotal = 0;
   #fallback: Fallback | undefined;
+  // This side's proxy id, in the `via` of the calls it delegates (a call that comes back with it loops).
+  #proxyId = "";
   #nextId = 0;
 
-  constructor(codec: RpcCodec) {
+  constructor(codec: RpcCodec, bounds: CallBounds) {
     this.#codec = codec;
+    this.#bounds = bounds;
   }
 
   /** Registers `fn` under `name` (replacing an earlier one). */
@@ -88,9 +134,10 @@ export class RpcCalls {
     this.#procedures.set(name, fn);
   }
 
-  /** Sends calls to procedures not registered here to `fallback` (the proxy). */
-  delegate(fallback: Fallback | undefined): void {
+  /** Sends calls to procedures not registered here to `fallback` (the proxy), which this side joins as `proxyId`. */
+  delegate(fallback: Fallback | undefined, proxyId: string): void {
     this.#fallback = fallback;
+    this.#proxyId = proxyId;
   }
 
   /** Calls waiting for an answer. */
@@ -103,14 +150,18 @@ export class RpcCalls {
    * @throws RpcRemoteError, RpcMethodNotFoundError, RpcTimeoutError, RpcPeerLostError (from a proxy), or
    * what `fail` was given.
    */
-  call(peer: string, procedure: string, args: unknown[], timeout: number, send: Send): Promise<unknown> {
+  call(peer: string, procedure: string, args: unknown[], timeout: number, send: SendCall, via?: readonly string[]): Promise<unknown> {
     if (typeof procedure !== "string" || procedure.length === 0) {
       return Promise.reject(new InvalidArgumentError("procedure", procedure, "a non-empty procedure name"));
+    }
+    if (this.#pending.size >= this.#bounds.maxPending) {
+      return Promise.reject(new RpcBusyError(procedure, this.#bounds.maxPending, "maxPendingCalls"));
     }
     const id = ++this.#nextId;
     let frame: Buffer | string;
     try {
-      frame = this.#codec.encode({ jsonrpc: "2.0", id, method: procedure, params: args });
+      const request = { jsonrpc: "2.0", id, method: procedure, params: args };
+      frame = this.#codec.encode(via === undefined ? request : { ...request, via });
     } catch (error) {
       return Promise.reject(new InvalidArgumentError("args", args, `data the ${this.#codec.name} codec carries (${String(error)})`));
     }
@@ -121,7 +172,7 @@ export class RpcCalls {
       }, timeout);
       this.#pending.set(id, { peer, procedure, resolve, reject, timer });
       // A failed send leaves the call to its timeout, or to the heartbeat that notices the peer is gone.
-      send(frame).catch(() => undefined);
+      send(frame, () => this.#pending.has(id)).catch(() => undefined);
     });
   }
 
@@ -157,7 +208,28 @@ export class RpcCalls {
       throw error;
     }
     if (typeof message.method === "string") {
-      await reply(await this.#run(message));
+      const running = this.#running.get(peer) ?? 0;
+      // Refused at once past a bound: each call run holds what its procedure holds until it settles.
+      const busy =
+        running >= this.#bounds.maxRunning
+          ? new RpcBusyError(message.method, this.#bounds.maxRunning, "maxRunningCalls")
+          : this.#runningTotal >= this.#bounds.maxRunningTotal
+            ? new RpcBusyError(message.method, this.#bounds.maxRunningTotal, "maxRunningCallsTotal")
+            : undefined;
+      if (busy !== undefined) {
+        await reply(this.#encodeError(typeof message.id === "number" || typeof message.id === "string" ? message.id : null, busy));
+        return;
+      }
+      this.#running.set(peer, running + 1);
+      this.#runningTotal++;
+      try {
+        await reply(await this.#run(message));
+      } finally {
+        this.#runningTotal--;
+        const left = (this.#running.get(peer) ?? 1) - 1;
+        if (left === 0) this.#running.delete(peer);
+        else this.#running.set(peer, left);
+      }
       return;
     }
     const pending = typeof message.id === "number" ? this.#pending.get(message.id) : undefined;
@@ -174,9 +246,23 @@ export class RpcCalls {
     const name = request.method as string;
     if (!Array.isArray(request.params)) return this.#errorAnswer(id, RpcErrorCode.invalidParams, "params must be an array");
     const fn = this.#procedures.get(name);
-    if (fn === undefined && this.#fallback === undefined) return this.#errorAnswer(id, RpcErrorCode.methodNotFound, `method not found: ${name}`);
+    const fallback = this.#fallback;
+    if (fn === undefined && fallback === undefined) return this.#errorAnswer(id, RpcErrorCode.methodNotFound, `method not found: ${name}`);
+    let via: string[] = [];
+    if (fn === undefined) {
+      const passed = request.via ?? [];
+      if (!Array.isArray(passed) || !passed.every((hop) => typeof hop === "string" && hop.length > 0 && hop.length <= MAX_PROXY_ID_LENGTH)) {
+        return this.#errorAnswer(id, RpcErrorCode.invalidRequest, "via must be an array of proxy ids");
+      }
+      if (passed.includes(this.#proxyId) || passed.length >= MAX_PROXY_HOPS) {
+        const why = passed.includes(this.#proxyId) ? "it came back to this proxy" : `it passed ${passed.length} proxies (at most ${MAX_PROXY_HOPS})`;
+        const message = `proxy loop: "${name}" refused, ${why}`;
+        return this.#errorAnswer(id, RpcErrorCode.proxyLoop, message, { name: "RpcProxyLoop", message });
+      }
+      via = [...(passed as string[]), this.#proxyId];
+    }
     try {
-      const result = fn === undefined ? await this.#fallback?.(name, request.params) : await fn(...request.params);
+      const result = fn === undefined ? await fallback?.(name, request.params, via) : await fn(...request.params);
       return this.#codec.encode({ jsonrpc: "2.0", id, result: result ?? null });
     } catch (error) {
       return this.#encodeError(id, error);
@@ -196,6 +282,10 @@ export class RpcCalls {
       const data = { name: error.name, message: error.message, peer: error.peer, silentMs: error.silentMs };
       return this.#errorAnswer(id, RpcErrorCode.peerLost, error.message, data);
     }
+    if (error instanceof RpcBusyError) {
+      const data = { name: error.name, message: error.message, limit: error.limit, bound: error.bound };
+      return this.#errorAnswer(id, RpcErrorCode.busy, error.message, data);
+    }
     const name = error instanceof Error ? error.name : "Error";
     const text = error instanceof Error ? error.message : String(error);
     return this.#errorAnswer(id, RpcErrorCode.procedureFailed, text, { name, message: text });
@@ -212,6 +302,9 @@ function fromWire(procedure: string, error: WireError): BerryError {
   if (error.code === RpcErrorCode.timeout && typeof error.data?.timeout === "number") return new RpcTimeoutError(procedure, error.data.timeout);
   if (error.code === RpcErrorCode.peerLost && typeof error.data?.peer === "string") {
     return new RpcPeerLostError(error.data.peer, typeof error.data.silentMs === "number" ? error.data.silentMs : 0);
+  }
+  if (error.code === RpcErrorCode.busy && typeof error.data?.limit === "number") {
+    return new RpcBusyError(procedure, error.data.limit, String(error.data.bound ?? "busy"));
   }
   const code = typeof error.code === "number" ? error.code : RpcErrorCode.procedureFailed;
   return new RpcRemoteError(procedure, code, String(error.data?.name ?? "Error"), String(error.data?.message ?? error.message));

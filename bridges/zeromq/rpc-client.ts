@@ -7,10 +7,13 @@ import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { curveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
-import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
-import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec } from "./rpc-codec.js";
+import { type Fallback, type Procedure, callBounds, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
+
+// How often a send waiting for a connection tries again, in ms, when no handshake wakes it first.
+const SEND_RETRY_MS = 50;
 
 /** CURVE settings of a client: the server's public key and this client's key pair. */
 export interface ClientCurve {
@@ -58,6 +61,10 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   readonly #calls: RpcCalls;
   readonly #dealer: zmq.Dealer;
   readonly #queue: SendQueue;
+  // Requests queued to send, each with whether its call still waits for an answer.
+  readonly #wanted = new WeakMap<(string | Buffer)[], () => boolean>();
+  // Sends waiting for a connection, woken by the next handshake.
+  readonly #senders: (() => void)[] = [];
   readonly #endpoint: string;
   readonly #callTimeout: number;
   readonly #heartbeatTimeout: number;
@@ -84,7 +91,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#callTimeout = checkTimerDelay("callTimeout", options.callTimeout ?? 5_000);
     const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
-    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)));
+    const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes), callBounds(options));
     const { curve, plain } = options;
     if (plain !== undefined) {
       if (curve !== undefined) throw new InvalidArgumentError("plain", "(credentials)", "not together with curve (one mechanism per socket)");
@@ -105,9 +113,11 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#dealer = new zmq.Dealer({
       routingId: this.identity,
       linger: 0,
-      // Calls wait for a working connection (up to the call timeout) rather than queue behind a dead one.
+      // Nothing is queued towards a connection that is not up: a send fails at once (EAGAIN), and
+      // #sendWhenConnected tries again once a handshake succeeded, for as long as the frame is wanted.
       immediate: true,
-      sendTimeout: this.#callTimeout,
+      sendTimeout: 0,
+      maxMessageSize: transportFrameLimit(maxMessageBytes),
       ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
       ...(plain === undefined ? {} : { plainUsername: plain.username, plainPassword: plain.password }),
     });
@@ -119,6 +129,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       if (curve !== undefined) this.#refuse(`connection closed during the CURVE handshake (${event.error.message}): wrong server key?`);
     });
     this.#dealer.events.on("handshake", () => {
+      this.#wakeSenders();
       this.#refused = undefined; // a handshake that succeeds clears an earlier refusal
       if (this.#curve === undefined && this.#plain === undefined) return;
       this.#awaitLogin();
@@ -128,7 +139,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#dealer.events.on("disconnect", () => {
       if (this.#curve !== undefined || this.#plain !== undefined) this.#awaitLogin();
     });
-    this.#queue = new SendQueue(this.#dealer);
+    this.#queue = new SendQueue({ send: (frames) => this.#sendWhenConnected(frames) });
     this.#dealer.connect(this.#endpoint);
     this.#timer = setInterval(() => this.#beat(), interval);
   }
@@ -158,9 +169,29 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
    * RpcTimeoutError, RpcPeerLostError (the server died during the call), RpcAuthError, RpcClosedError.
    */
   call(name: string, ...args: unknown[]): Promise<unknown> {
+    return this.#call(name, args, undefined);
+  }
+
+  /** Calls waiting for an answer from the server. */
+  get pending(): number {
+    return this.#calls.pending;
+  }
+
+  #call(name: string, args: unknown[], via: readonly string[] | undefined): Promise<unknown> {
     if (this.#closed) return Promise.reject(new RpcClosedError(`RPC client ${this.identity}`));
     if (this.#refused !== undefined) return Promise.reject(this.#refused);
-    return this.#calls.call("server", name, args, this.#callTimeout, (frame) => this.#loggedIn.then(() => this.#queue.send([RpcKind.rpc, frame])));
+    const send = (frame: Buffer | string, wanted: () => boolean): Promise<void> =>
+      this.#loggedIn.then(() => {
+        const frames = [RpcKind.rpc, frame];
+        this.#wanted.set(frames, wanted);
+        return this.#queue.send(frames);
+      });
+    return this.#calls.call("server", name, args, this.#callTimeout, send, via);
+  }
+
+  /** How a server proxying to `client` delegates a call: it says which proxies the call passed through. */
+  static forwarder(client: RpcClient): Fallback {
+    return (name, args, via) => client.#call(name, args, via);
   }
 
   /** The user id the server accepted this client's login as (undefined before that, or when the server wants no login). */
@@ -175,6 +206,34 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     clearInterval(this.#timer);
     this.#calls.fail(undefined, new RpcClosedError(`RPC client ${this.identity}`));
     this.#dealer.close();
+    this.#wakeSenders();
+  }
+
+  // Sends `frames` once a connection takes them. While the server is away, a request whose call failed
+  // meanwhile (timed out, server lost) is dropped instead: the server must never run a call its caller
+  // was told had failed. Heartbeats, logins and answers wait for the connection (or close()).
+  async #sendWhenConnected(frames: (string | Buffer)[]): Promise<void> {
+    for (;;) {
+      if (this.#closed || this.#wanted.get(frames)?.() === false) return;
+      try {
+        await this.#dealer.send(frames);
+        return;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== "EAGAIN") throw error;
+      }
+      // Woken by the next handshake; polled too, as a connection's queue can also fill up (high-water mark).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, SEND_RETRY_MS);
+        this.#senders.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  #wakeSenders(): void {
+    for (const wake of this.#senders.splice(0)) wake();
   }
 
   async #serve(): Promise<void> {

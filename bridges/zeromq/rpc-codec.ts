@@ -11,6 +11,16 @@ export type RpcCodecName = "json" | "msgpack";
 /** Largest RPC frame decoded, in bytes, unless `maxMessageBytes` says otherwise (1 MiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_576;
 
+/**
+ * The frame size past which libzmq cuts the connection before reading the frame (`maxMessageSize`):
+ * twice `maxMessageBytes`, so a frame a little too big is still read and answered with a parse error,
+ * while a peer declaring a far bigger one cannot make this side allocate it (libzmq allocates a frame
+ * whole from its header).
+ */
+export function transportFrameLimit(maxMessageBytes: number): number {
+  return Math.min(maxMessageBytes * 2, Number.MAX_SAFE_INTEGER);
+}
+
 /** Encodes RPC messages into frames and decodes (and validates) frames into messages. */
 export interface RpcCodec {
   readonly name: RpcCodecName;

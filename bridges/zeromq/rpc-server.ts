@@ -7,12 +7,19 @@ import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { checkCurveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, RpcTooManyClientsError, ZmqProtocolError } from "./errors.js";
-import { type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
-import type { RpcClient } from "./rpc-client.js";
-import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec } from "./rpc-codec.js";
+import { guardAuthenticate } from "./rpc-authenticate.js";
+import { type Procedure, callBounds, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { RpcClient } from "./rpc-client.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
 import { isCurveKey } from "./z85.js";
+
+// Errors caused by peers emitted per second at most (see #reportPeerError).
+const REPORTS_PER_SECOND = 10;
+
+// Why a client whose user logged in again on another connection is refused.
+const REPLACED = "replaced by a newer login of the same user";
 
 /** CURVE settings of a server: its key pair and the public keys of the clients it lets in. */
 export interface ServerCurve {
@@ -41,6 +48,10 @@ export interface RpcServerOptions extends RpcOptions {
    * secret key, and `call` reaches a client by its user id. Without it, CURVE clients are called by identity.
    */
   authenticate?: Authenticate;
+  /** An `authenticate` call not settled after this many ms refuses the client (default 5,000). */
+  authenticateTimeout?: number;
+  /** `authenticate` calls in progress at once, handshakes and logins together (default 100); one more is refused at once. */
+  maxPendingAuthentications?: number;
   /** Procedures this server does not have are delegated to the server behind this client (pseud's proxy). */
   proxy?: RpcClient;
   /** Most clients tracked at once (default 10,000); frames from further identities are dropped until one is lost. */
@@ -70,8 +81,12 @@ export interface RpcServerEvents {
  * const answer = await server.call("worker-1", "status");
  */
 export class RpcServer extends EventEmitter<RpcServerEvents> {
-  /** `refused`: authentication refusals; `lost`: clients lost by heartbeat; `dropped`: frames from clients past `maxClients`. */
-  readonly stats = { refused: 0, lost: 0, dropped: 0 };
+  /**
+   * `refused`: authentication refusals; `lost`: clients lost by heartbeat; `dropped`: frames from clients past
+   * `maxClients`; `protocolErrors`: frames refused (malformed, unknown kind); `unreported`: errors caused by
+   * peers and not emitted, past 10 a second.
+   */
+  readonly stats = { refused: 0, lost: 0, dropped: 0, protocolErrors: 0, unreported: 0 };
   readonly #calls: RpcCalls;
   readonly #router: zmq.Router;
   readonly #queue: SendQueue;
@@ -81,6 +96,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #userOf = new Map<string, string>();
   readonly #identityOf = new Map<string, string>();
   readonly #nonces = new Map<string, string>();
+  // Identities whose user logged in again elsewhere: refused, not asked to log in again (which would take
+  // the user back, and the other one would do the same, at every heartbeat).
+  readonly #replaced = new Set<string>();
+  // Identities whose login is being checked: a login frame crossing it is dropped (one authenticate each).
+  readonly #loggingIn = new Set<string>();
   readonly #plain: boolean;
   readonly #curve: ServerCurve | undefined;
   readonly #loginRequired: boolean;
@@ -89,6 +109,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #heartbeatTimeout: number;
   readonly #maxClients: number;
   #full = false;
+  #reportWindow = 0;
+  #reportsInWindow = 0;
   #zap: ZapHandler | undefined;
   #timer: NodeJS.Timeout | undefined;
   #port = 0;
@@ -100,13 +122,19 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
     this.#maxClients = positiveInteger("maxClients", options.maxClients ?? 10_000);
-    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)));
+    const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes), callBounds(options));
     const { curve, proxy } = options;
     this.#plain = options.plain === true;
-    this.#authenticate = options.authenticate;
-    if (this.#authenticate !== undefined && typeof this.#authenticate !== "function") {
-      throw new InvalidArgumentError("authenticate", this.#authenticate, "a function");
-    }
+    const { authenticate } = options;
+    if (authenticate !== undefined && typeof authenticate !== "function") throw new InvalidArgumentError("authenticate", authenticate, "a function");
+    this.#authenticate =
+      authenticate === undefined
+        ? undefined
+        : guardAuthenticate(authenticate, {
+            timeout: checkTimerDelay("authenticateTimeout", options.authenticateTimeout ?? 5_000),
+            maxPending: positiveInteger("maxPendingAuthentications", options.maxPendingAuthentications ?? 100),
+          });
     if (this.#plain && curve !== undefined) throw new InvalidArgumentError("plain", true, "not together with curve (one mechanism per socket)");
     if (this.#plain && this.#authenticate === undefined) throw new InvalidArgumentError("authenticate", undefined, "a function when plain is set");
     if (curve !== undefined) {
@@ -119,12 +147,17 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     }
     this.#curve = curve;
     this.#loginRequired = this.#plain || (curve !== undefined && this.#authenticate !== undefined);
-    if (proxy !== undefined) this.#calls.delegate((name, args) => proxy.call(name, ...args));
+    if (proxy !== undefined) {
+      if (!(proxy instanceof RpcClient)) throw new InvalidArgumentError("proxy", proxy, "an RpcClient");
+      // A random proxy id: a call whose `via` already holds it went round a loop of proxies.
+      this.#calls.delegate(RpcClient.forwarder(proxy), randomBytes(8).toString("hex"));
+    }
     // Its own context, so that its ZAP handler (and its decisions) is not shared with other sockets.
     if (curve !== undefined || this.#plain) this.#context = new zmq.Context();
     this.#router = new zmq.Router({
       linger: 0,
       mandatory: true, // a call to an unknown identity fails at once instead of vanishing
+      maxMessageSize: transportFrameLimit(maxMessageBytes),
       ...(this.#context === undefined ? {} : { context: this.#context, zapDomain: "berrymq" }),
       ...(curve === undefined ? {} : { curveServer: true, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
       ...(this.#plain ? { plainServer: true } : {}),
@@ -185,6 +218,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     return [...this.#identityOf.keys()];
   }
 
+  /** Calls to clients waiting for an answer. */
+  get pending(): number {
+    return this.#calls.pending;
+  }
+
   /** Registers a procedure clients may call. */
   register(name: string, fn: Procedure): this {
     this.#calls.register(name, fn);
@@ -230,21 +268,29 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         this.#peers.set(identity, Date.now());
         const kind = kindFrame?.toString();
         if (kind === RpcKind.login) {
-          void this.#login(identity, body);
+          if (this.#loggingIn.has(identity)) continue;
+          this.#loggingIn.add(identity);
+          void this.#login(identity, body).finally(() => this.#loggingIn.delete(identity));
         } else if (kind === RpcKind.loginAsk) {
           if (this.#loginRequired) this.#askLogin(identity);
           else this.#send([identity, RpcKind.loginOk, ""]); // nothing to prove here
         } else if (this.#loginRequired && !this.#userOf.has(identity) && (kind === RpcKind.rpc || kind === RpcKind.heartbeat)) {
-          // Not logged in (a new connection, or this server restarted): nothing is served before that.
-          this.#askLogin(identity);
+          // Not logged in (a new connection, or this server restarted): nothing is served before that. A
+          // replaced one is still alive (its heartbeats are answered) but its calls are refused.
+          if (!this.#replaced.has(identity)) this.#askLogin(identity);
+          else if (kind === RpcKind.heartbeat) this.#send([identity, RpcKind.heartbeat]);
+          else this.#send([identity, RpcKind.loginRefused, REPLACED]);
         } else if (kind === RpcKind.heartbeat) {
           this.#send([identity, RpcKind.heartbeat]);
         } else if (kind === RpcKind.rpc && body !== undefined) {
           this.#calls.handle(identity, body, (frame) => this.#queue.send([identity, RpcKind.rpc, frame])).catch((error: unknown) => {
-            if (error instanceof ZmqProtocolError) this.#report(error);
+            if (!(error instanceof ZmqProtocolError)) return;
+            this.stats.protocolErrors++;
+            this.#reportPeerError(error);
           });
         } else {
-          this.#report(new ZmqProtocolError(`RPC frame from ${JSON.stringify(identity)} of unknown kind`, kind));
+          this.stats.protocolErrors++;
+          this.#reportPeerError(new ZmqProtocolError(`RPC frame from ${JSON.stringify(identity)} of unknown kind`, kind));
         }
       }
     } catch (error) {
@@ -269,8 +315,15 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const nonce = this.#nonces.get(identity);
     let who = "";
     let userId: string | undefined;
+    let reason = "credentials refused";
     try {
-      const parsed: unknown = JSON.parse(body?.toString() ?? "");
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body?.toString() ?? "");
+      } catch {
+        // Not V8's message: it quotes the frame, which holds a password.
+        throw new Error("a login frame that is not JSON");
+      }
       const { username, password, publicKey, proof } = (parsed ?? {}) as Record<string, unknown>;
       if (!this.#loginRequired || this.#authenticate === undefined) throw new Error("no login here");
       if (this.#plain && typeof username === "string" && typeof password === "string") {
@@ -283,18 +336,25 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
           userId = await this.#authenticate("CURVE", { address: "", publicKey });
         }
       }
-    } catch {
+    } catch (error) {
       userId = undefined;
+      reason = (error as Error).message;
     }
     if (typeof userId !== "string" || userId.length === 0) {
       const mechanism = this.#plain ? "PLAIN" : "CURVE";
-      this.#refused({ mechanism, publicKey: this.#plain ? "" : who, username: this.#plain ? who : "", address: "", allowed: false, reason: "login refused" });
-      this.#send([identity, RpcKind.loginRefused, "login refused"]);
+      this.#refused({ mechanism, publicKey: this.#plain ? "" : who, username: this.#plain ? who : "", address: "", allowed: false, reason });
+      // The client learns only that it was refused: why (a hook's error, a bound) is for the server's events.
+      this.#send([identity, RpcKind.loginRefused, "credentials refused"]);
       return;
     }
     // The newest login of a user wins (a restarted client comes back under a new identity).
     const previous = this.#identityOf.get(userId);
-    if (previous !== undefined && previous !== identity) this.#userOf.delete(previous);
+    if (previous !== undefined && previous !== identity) {
+      this.#userOf.delete(previous);
+      this.#replaced.add(previous);
+      this.#send([previous, RpcKind.loginRefused, REPLACED]);
+    }
+    this.#replaced.delete(identity);
     const known = this.#userOf.get(identity) === userId;
     this.#userOf.set(identity, userId);
     this.#identityOf.set(userId, identity);
@@ -312,6 +372,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       if (lastSeen >= cutoff) continue;
       this.#peers.delete(identity);
       this.#nonces.delete(identity);
+      this.#replaced.delete(identity);
       const userId = this.#userOf.get(identity);
       this.#userOf.delete(identity);
       if (userId !== undefined && this.#identityOf.get(userId) === identity) this.#identityOf.delete(userId);
@@ -325,7 +386,23 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.stats.refused++;
     this.emit("refused", decision);
     const who = decision.publicKey || decision.username || decision.address || "a client";
-    this.#report(new RpcAuthError(`RPC server port ${this.#port}`, `${decision.mechanism} ${who}: ${decision.reason ?? "refused"}`));
+    this.#reportPeerError(new RpcAuthError(`RPC server port ${this.#port}`, `${decision.mechanism} ${who}: ${decision.reason ?? "refused"}`));
+  }
+
+  // Errors peers cause (a bad frame, a refusal) are emitted at most REPORTS_PER_SECOND times a second: a
+  // peer sending junk must not become as many events, or, with no listener, process warnings on stderr.
+  #reportPeerError(error: BerryError): void {
+    const now = Date.now();
+    if (now - this.#reportWindow >= 1_000) {
+      this.#reportWindow = now;
+      this.#reportsInWindow = 0;
+    }
+    if (this.#reportsInWindow >= REPORTS_PER_SECOND) {
+      this.stats.unreported++;
+      return;
+    }
+    this.#reportsInWindow++;
+    this.#report(error);
   }
 
   #report(error: BerryError): void {

@@ -17,11 +17,19 @@ export function z85Encode(bytes: Uint8Array): string {
   return text;
 }
 
-/** Whether `text` is a Z85-encoded 32-byte CURVE key (40 characters of the Z85 alphabet). */
+/**
+ * Whether `text` is a Z85-encoded 32-byte CURVE key: 40 characters of the Z85 alphabet whose every group of
+ * 5 decodes within 32 bits. ("#####…" is 40 such characters but decodes past 32 bits: libzmq refuses it
+ * with EINVAL, and a zeromq.js socket whose constructor failed that way crashed the process at exit.)
+ */
 export function isCurveKey(text: unknown): text is string {
   if (typeof text !== "string" || text.length !== 40) return false;
-  for (const char of text) if (!ALPHABET.includes(char)) return false;
-  return true;
+  try {
+    z85Decode(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Decodes Z85 text (ZeroMQ RFC 32); the length must be a multiple of 5. @throws RangeError on bad text. */

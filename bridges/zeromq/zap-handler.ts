@@ -1,4 +1,5 @@
 import * as zmq from "zeromq";
+import { SendQueue } from "./send-queue.js";
 import { z85Encode } from "./z85.js";
 
 /** The ZAP mechanisms an RPC server authenticates. */
@@ -48,11 +49,13 @@ const REFUSED = "credentials refused";
  */
 export class ZapHandler {
   readonly #router: zmq.Router;
+  readonly #queue: SendQueue;
   readonly #authenticate: Authenticate;
   readonly #onDecision: (decision: ZapDecision) => void;
 
   private constructor(context: zmq.Context, authenticate: Authenticate, onDecision: (decision: ZapDecision) => void) {
     this.#router = new zmq.Router({ context, linger: 0 });
+    this.#queue = new SendQueue(this.#router);
     this.#authenticate = authenticate;
     this.#onDecision = onDecision;
   }
@@ -67,27 +70,25 @@ export class ZapHandler {
 
   async #serve(): Promise<void> {
     try {
-      for await (const frames of this.#router) {
-        // [routing id, "", version, request id, domain, address, identity, mechanism, ...credentials]
-        const [peer, empty, , requestId, , addressFrame, , mechanismFrame, first, second] = frames;
-        if (peer === undefined || empty === undefined || requestId === undefined) continue;
-        const decision = await this.#decide(mechanismFrame?.toString() ?? "", addressFrame?.toString() ?? "", first, second);
-        this.#onDecision(decision);
-        await this.#router.send([
-          peer,
-          empty,
-          "1.0",
-          requestId,
-          decision.allowed ? "200" : "400",
-          decision.allowed ? "OK" : (decision.reason ?? REFUSED),
-          decision.userId ?? "",
-          "",
-        ]);
-      }
+      // Each request is decided on its own: one slow (or never settling) authenticate must not hold the
+      // handshakes of every other client behind it. libzmq routes each reply to its session by routing id.
+      for await (const frames of this.#router) void this.#answer(frames);
     } catch (error) {
       // Closing the socket ends the loop with an error: that is the normal way out.
       if (!this.#router.closed) throw error;
     }
+  }
+
+  async #answer(frames: Buffer[]): Promise<void> {
+    // [routing id, "", version, request id, domain, address, identity, mechanism, ...credentials]
+    const [peer, empty, , requestId, , addressFrame, , mechanismFrame, first, second] = frames;
+    if (peer === undefined || empty === undefined || requestId === undefined) return;
+    const decision = await this.#decide(mechanismFrame?.toString() ?? "", addressFrame?.toString() ?? "", first, second);
+    if (this.#router.closed) return;
+    this.#onDecision(decision);
+    const status = decision.allowed ? ["200", "OK"] : ["400", decision.reason ?? REFUSED];
+    // The session may be gone (the client left, or libzmq's handshake timed out): nothing to tell then.
+    await this.#queue.send([peer, empty, "1.0", requestId, ...status, decision.userId ?? "", ""]).catch(() => undefined);
   }
 
   async #decide(mechanism: string, address: string, first: Buffer | undefined, second: Buffer | undefined): Promise<ZapDecision> {
