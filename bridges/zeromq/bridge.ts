@@ -13,6 +13,7 @@ export {
   BrokerTimeoutError,
   PersistError,
   RpcAuthError,
+  RpcBusyError,
   RpcClosedError,
   RpcMethodNotFoundError,
   RpcPeerLostError,

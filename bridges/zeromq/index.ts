@@ -84,6 +84,11 @@ export const RpcAuthError = bridge.RpcAuthError;
 /** An instance of RpcAuthError. */
 export type RpcAuthError = Bridge.RpcAuthError;
 
+/** `RpcBusyError` of bridge.ts. */
+export const RpcBusyError = bridge.RpcBusyError;
+/** An instance of RpcBusyError. */
+export type RpcBusyError = Bridge.RpcBusyError;
+
 /** `RpcClosedError` of bridge.ts. */
 export const RpcClosedError = bridge.RpcClosedError;
 /** An instance of RpcClosedError. */

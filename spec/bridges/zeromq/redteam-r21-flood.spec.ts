@@ -4,9 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as zmq from "zeromq";
-// RpcBusyError is not exported by berrymq/zeromq yet (index.ts and bridge.ts are outside this change).
-import { RpcBusyError } from "../../../bridges/zeromq/errors.js";
-import { RpcClient, RpcErrorCode, RpcServer } from "../../../bridges/zeromq/index.js";
+import { RpcBusyError, RpcClient, RpcErrorCode, RpcServer } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
