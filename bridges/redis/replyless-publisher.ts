@@ -113,8 +113,9 @@ export class ReplylessPublisher {
   }
 
   /**
-   * Writes the PUBLISHes in one write. Resolves at once when written; rejects at once when no socket is
-   * ready or too much waits for confirmation (nothing is written then).
+   * Writes the PUBLISHes in one write. Resolves once the socket took them (at once, unless its buffer is
+   * full: then once it drained or closed); rejects at once when no socket is ready or too much waits for
+   * confirmation (nothing is written then).
    */
   publish(publications: readonly Publication[]): Promise<void> {
     if (!this.#ready || this.#socket === undefined) return Promise.reject(new ReplylessUnavailableError("redis: the replyless publisher is not connected"));
@@ -124,9 +125,20 @@ export class ReplylessPublisher {
     const written: Written = { seq: ++this.#seq, data, bytes: typeof data === "string" ? data.length : data.byteLength, publications };
     this.#unconfirmed.push(written);
     this.#unconfirmedBytes += written.bytes;
-    this.#socket.write(data);
+    const socket = this.#socket;
+    const flushed = socket.write(data);
     this.#scheduleSync();
-    return Promise.resolve();
+    if (flushed) return Promise.resolve();
+    // The kernel took less than was written: the Link's next batch waits until it drained (or the socket
+    // closed: the batch is kept unconfirmed, written again on the next one), so that sending does not
+    // run ahead of Redis and the subscribers, as one reply per PUBLISH paced it.
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off("drain", done).off("close", done);
+        resolve();
+      };
+      socket.on("drain", done).on("close", done);
+    });
   }
 
   /**

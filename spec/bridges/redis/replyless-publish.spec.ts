@@ -232,3 +232,26 @@ describe("RedisLink replylessPublish", () => {
     assert.throws(() => new RedisLink({ bus: new Bus(), connection: "rediss://127.0.0.1:1", replylessPublish: true }), /TLS/);
   });
 });
+
+// The socket paces the link as one reply per PUBLISH did: a batch the kernel did not take whole holds the
+// next one in the Link's buffer (bounded, reported on overflow, given back by close()) until it drained,
+// instead of piling up in the socket's memory while Redis does not read.
+it("RedisLink replylessPublish: a Redis that does not read holds batches in the Link's buffer, not in the socket", async () => {
+  const redis = await startRedis({ own: true });
+  const { sender, out, got, close } = await senderAndReceiver(redis.url, redis.url);
+  const big = "x".repeat(1_000_000);
+  process.kill(redis.pid as number, "SIGSTOP");
+  try {
+    for (let i = 0; i < 20; i++) {
+      sender.twitter("n:x", i, big);
+      await sleep(20); // one batch each
+    }
+    assert.ok(out.stats.sent < 20 && out.backlog > 0, `${out.stats.sent} taken, ${out.backlog} waiting: the socket took them all`);
+  } finally {
+    process.kill(redis.pid as number, "SIGCONT");
+  }
+  await waitFor(() => got.length === 20, "all 20 once Redis reads again", 15_000);
+  assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
+  await close();
+  await redis.stop();
+});
