@@ -63,9 +63,9 @@ async function child(config: ChildConfig): Promise<void> {
   // its own channels): with the default "*:*" it would also get back every answer it publishes.
   await RedisLink.connect({ bus: redisBus, connection: config.redisUrl, prefix: "bench-rq:", importFilters: "followers" });
   redisBus.follow("calc:add", add);
-  const replylessBus = new Bus({ id: "answer-redis-replyless" });
-  await RedisLink.connect({ bus: replylessBus, connection: config.redisUrl, prefix: "bench-rq-rl:", importFilters: "followers", replylessPublish: true });
-  replylessBus.follow("calc:add", add);
+  const clientBus = new Bus({ id: "answer-redis-client" });
+  await RedisLink.connect({ bus: clientBus, connection: config.redisUrl, prefix: "bench-rq-cl:", importFilters: "followers", replylessPublish: false });
+  clientBus.follow("calc:add", add);
   const zmqBus = new Bus({ id: "answer-zmq" });
   await BrokerLink.connect({ bus: zmqBus, pubPort: config.pubPort, recvPort: config.recvPort });
   zmqBus.follow("calc:add", add);
@@ -169,8 +169,10 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;
   const redisBus = new Bus({ id: "ask-redis" });
   const redisLink = await RedisLink.connect({ bus: redisBus, connection: redis.url, prefix: "bench-rq:", importFilters: "followers" });
-  const replylessBus = new Bus({ id: "ask-redis-replyless" });
-  const replylessLink = await RedisLink.connect({ bus: replylessBus, connection: redis.url, prefix: "bench-rq-rl:", importFilters: "followers", replylessPublish: true });
+  // The default publishes without replies here (a plain local Redis); a fallback would measure the other path.
+  if (redisLink.publishPath !== "replyless") throw new Error(`the default RedisLink fell back: ${redisLink.replylessFallback}`);
+  const clientBus = new Bus({ id: "ask-redis-client" });
+  const clientLink = await RedisLink.connect({ bus: clientBus, connection: redis.url, prefix: "bench-rq-cl:", importFilters: "followers", replylessPublish: false });
   const zmqBus = new Bus({ id: "ask-zmq" });
   const zmqLink = await BrokerLink.connect({ bus: zmqBus, pubPort: zmq.pubPort, recvPort: zmq.recvPort, importFilters: "followers" });
   const tcp = tcpBroker("ask-tcp", config.tcpParent, "answer-tcp", config.tcpChild);
@@ -184,12 +186,13 @@ async function main(): Promise<void> {
   const call = (broker: ServiceBroker) => (i: number) => broker.call("calc.add", { a: i, b: 1 }) as Promise<number>;
   const every: [string, (i: number) => Promise<unknown>, string, ((i: number) => Promise<unknown>) | undefined][] = [
     ["PeerLink (JSON-RPC/HTTP)", ask(peerBus), "moleculer TCP", call(tcp)],
-    ["RedisLink (pub/sub)", ask(redisBus), "moleculer Redis", call(mredis)],
+    // The default: publishing over the replyless socket (replylessPublish "auto" on a plain Redis).
+    ["RedisLink (pub/sub, default)", ask(redisBus), "moleculer Redis", call(mredis)],
     ["BrokerLink (ZeroMQ broker)", ask(zmqBus), "(moleculer has no ZeroMQ transporter)", undefined],
-    // The same pair with RedisLink's opt-in replylessPublish (README, Redis section).
-    ["RedisLink (pub/sub, replylessPublish)", ask(replylessBus), "moleculer Redis", call(mredis)],
-    // The A/B of replylessPublish: compared with the default RedisLink (in the moleculer columns), alternated.
-    ["RedisLink (replyless) vs RedisLink (pub/sub)", ask(replylessBus), "RedisLink (pub/sub)", ask(redisBus)],
+    // The same pair publishing over the ioredis client (a reply per PUBLISH), as before "auto" became the default.
+    ["RedisLink (pub/sub, replylessPublish: false)", ask(clientBus), "moleculer Redis", call(mredis)],
+    // The A/B of replylessPublish: the default compared with false (in the moleculer columns), alternated.
+    ["RedisLink (default) vs RedisLink (false)", ask(redisBus), "RedisLink (replylessPublish: false)", ask(clientBus)],
   ];
   const pairs = every.filter(([name]) => name.includes(ROWS));
   // Links need a moment after the child joined: ask until each pair answers.
@@ -244,7 +247,7 @@ async function main(): Promise<void> {
   proc.stdin.end();
   await Promise.all([tcp.stop(), mredis.stop()]);
   await redisLink.close();
-  await replylessLink.close();
+  await clientLink.close();
   await zmqLink.close();
   await server.close();
   zmq.close();

@@ -8,6 +8,7 @@ import { closeClient, isCluster, openClient, type RedisClient, type RedisConnect
 import { MessagesMayBeLostError, RedisCommandError } from "./errors.js";
 import { channelOf, type ShardedPlan, shardedPlan, subscriptionPatterns } from "./glob.js";
 import { HashSlots } from "./hash-slot.js";
+import { ReplylessFallbackError } from "./replyless-errors.js";
 import { type Publication, ReplylessPublisher } from "./replyless-publisher.js";
 import { settlesWithin } from "./settles-within.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
@@ -55,10 +56,22 @@ export interface RedisLinkOptions extends LinkOptions {
   /**
    * Publish over a socket of berrymq's own with `CLIENT REPLY OFF` (no reply per PUBLISH), confirmed
    * by a sync at most every 5 ms; unconfirmed batches are published again after a reconnection (at least
-   * once). Standalone and Sentinel only, without TLS: refused on a Cluster or a TLS connection (default false).
+   * once). Standalone and Sentinel only, without TLS.
+   * - `"auto"` (default): that socket where it works, else the ioredis client: on a Cluster or TLS from
+   *   the start; and from the moment Redis refuses `CLIENT REPLY` on it (CLIENT renamed or forbidden, an
+   *   ACL user without `+client|reply`, Redis < 3.2), at connect or at any reconnection, reported once
+   *   (`REDIS_REPLYLESS_FALLBACK`), its unconfirmed batches published again over the client first.
+   *   `publishPath` says which is in use.
+   * - `true`: that socket or nothing: refused on a Cluster or TLS, `connect()` rejects
+   *   (`REDIS_REPLYLESS_REFUSED`) where Redis refuses it, and a later refusal holds publishing (the link
+   *   buffers and retries) until Redis takes it again.
+   * - `false`: always the ioredis client.
    */
-  replylessPublish?: boolean;
+  replylessPublish?: boolean | "auto";
 }
+
+/** How a {@link RedisLink} publishes: over its replyless socket, or over its ioredis client. */
+export type PublishPath = "replyless" | "client";
 
 /**
  * Links the local bus to every other bus on the same Redis and prefix, over pub/sub (muppet's
@@ -94,7 +107,16 @@ export class RedisLink extends Link {
    */
   readonly #originBytes: Buffer | undefined;
   /** Set with `replylessPublish`: publishes instead of the ioredis client (which still picks the server). */
-  readonly #replyless: ReplylessPublisher | undefined;
+  #replyless: ReplylessPublisher | undefined;
+  /** Why `"auto"` publishes over the client (undefined while replyless, or with `false`). */
+  #fallback: string | undefined;
+  /**
+   * The PUBLISHes of the batches the replyless socket held unconfirmed when Redis refused it: published
+   * over the client before any later batch (at least once: the socket may have had them run).
+   */
+  #held: Publication[] = [];
+  /** The publishing of #held on its way. */
+  #heldSending: Promise<void> | undefined;
   readonly #closeTimeout: number;
   /** The channel of the identifier last published on (a lone asker or answerer uses one or two). */
   #lastId = "";
@@ -124,7 +146,7 @@ export class RedisLink extends Link {
     // A failed publish is buffered and retried by the Link, which reports the outage (LINK_DOWN).
     this.#publisher.on("error", () => {});
     this.#closeTimeout = options.closeTimeout ?? 2_000;
-    this.#replyless = options.replylessPublish === true ? this.#replylessOf(this.#publisher) : undefined;
+    this.#replyless = this.#replylessOf(this.#publisher, options.replylessPublish ?? "auto");
     this.#subscriber = new Subscriber(connection, `berrymq-link-sub:${this.bus.id}`, this.#publisher);
     this.#subscriber.on("pmessage", (_pattern, _channel, frame) => this.#accept(frame));
     // Pub/sub is at most once: an outage (or a Cluster failover) may lose what was published meanwhile.
@@ -150,6 +172,19 @@ export class RedisLink extends Link {
   /** The PSUBSCRIBE patterns this link listens on (they follow `subscribe`/`unsubscribe` and `importFilters: "followers"`). */
   get patterns(): readonly string[] {
     return this.#patterns;
+  }
+
+  /**
+   * How this link publishes now: `"replyless"` (its own socket with CLIENT REPLY OFF; until `ready`, the
+   * socket being tried) or `"client"` (its ioredis client: `replylessPublish` false, or "auto" fell back).
+   */
+  get publishPath(): PublishPath {
+    return this.#replyless !== undefined ? "replyless" : "client";
+  }
+
+  /** Why `replylessPublish: "auto"` publishes over the client (Cluster, TLS, Redis's refusal); else undefined. */
+  get replylessFallback(): string | undefined {
+    return this.#fallback;
   }
 
   /** The SSUBSCRIBE channels this link listens on (on a Cluster with `sharded`; else none). */
@@ -184,6 +219,12 @@ export class RedisLink extends Link {
   // Not `async`: the lone PUBLISH's own promise goes back as it is (an async function's promise and an
   // await cost two more per batch); a throw is still a rejection.
   protected override transmit(batch: Envelope[]): Promise<unknown> {
+    // After a fallback, what the replyless socket held goes first; a failure fails this batch too (retried).
+    if (this.#held.length > 0) return this.#publishHeld().then(() => this.#transmitNow(batch));
+    return this.#transmitNow(batch);
+  }
+
+  #transmitNow(batch: Envelope[]): Promise<unknown> {
     try {
       if (this.#sharded !== undefined)
         return this.#transmitSharded(batch, this.#publisher as Cluster, this.#sharded.registry.present);
@@ -214,15 +255,58 @@ export class RedisLink extends Link {
     return publications;
   }
 
-  // Refused where it cannot follow the client: a Cluster (many servers) or TLS (a plain socket only).
-  #replylessOf(client: RedisClient): ReplylessPublisher {
-    const refuse = (why: string): never => {
+  // It cannot follow a Cluster (many servers) nor TLS (a plain socket only): refused with `true`, the
+  // client with "auto". With "auto", Redis's refusal of the socket hands over to the client (#fellBack).
+  #replylessOf(client: RedisClient, mode: boolean | "auto"): ReplylessPublisher | undefined {
+    if (mode !== true && mode !== false && mode !== "auto") {
       client.disconnect();
-      throw new InvalidArgumentError("replylessPublish", true, `false ${why}`);
+      throw new InvalidArgumentError("replylessPublish", mode, 'true, false or "auto"');
+    }
+    if (mode === false) return undefined;
+    const unable = isCluster(client) ? "on a Redis Cluster" : client.options.tls !== undefined ? "on a TLS connection" : undefined;
+    if (unable !== undefined && mode === true) {
+      client.disconnect();
+      throw new InvalidArgumentError("replylessPublish", true, `false or "auto" ${unable}`);
+    }
+    if (unable !== undefined) {
+      this.#fallback = `no replyless socket ${unable}`;
+      return undefined;
+    }
+    const onRefused = mode === "auto" ? this.#fellBack : undefined;
+    return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`, onRefused);
+  }
+
+  // Redis refused the replyless socket (the publisher closed itself): the client publishes from now on,
+  // starting with what the socket held unconfirmed, now, and at the client's next `ready` if that fails.
+  readonly #fellBack = (reason: string, unconfirmed: Publication[]): void => {
+    this.#replyless = undefined;
+    this.#fallback = reason;
+    this.#held = unconfirmed;
+    this.#report(new ReplylessFallbackError(this.name, reason, unconfirmed.length));
+    if (unconfirmed.length === 0) return;
+    const retry = (): void => {
+      if (this.#held.length === 0) this.#publisher.off("ready", retry);
+      else this.#publishHeld().catch(() => {});
     };
-    if (isCluster(client)) return refuse("on a Redis Cluster");
-    if (client.options.tls !== undefined) return refuse("on a TLS connection");
-    return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`);
+    this.#publisher.on("ready", retry);
+    retry();
+  };
+
+  // Publishes #held over the client in one pipeline (one attempt at a time); empties it once Redis took it.
+  #publishHeld(): Promise<void> {
+    this.#heldSending ??= execPipeline(
+      this.#held.reduce((pipeline, [channel, frame]) => pipeline.publish(channel, frame), this.#publisher.pipeline()),
+    ).then(
+      () => {
+        this.#held = [];
+        this.#heldSending = undefined;
+      },
+      (error: unknown) => {
+        this.#heldSending = undefined;
+        throw error;
+      },
+    );
+    return this.#heldSending;
   }
 
   // On a Cluster: SPUBLISH reaches the concrete filters (served by the channel's master alone); PUBLISH,
@@ -318,11 +402,17 @@ export class RedisLink extends Link {
   protected override async closeTransport(): Promise<void> {
     const closed = (async () => {
       await this.#sharded?.registry.close();
-      // Replyless batches not yet confirmed get one last sync (bounded by closeTimeout); the rest are reported.
+      // Replyless batches not yet confirmed get one last sync (bounded by closeTimeout), or, held after a
+      // fallback, one last attempt over the client; the rest are reported.
+      if (this.#held.length > 0) await settlesWithin(this.#publishHeld().catch(() => {}), this.#closeTimeout);
       const unconfirmed = (await this.#replyless?.close(this.#closeTimeout)) ?? 0;
       if (unconfirmed > 0)
         this.#report(
           new RedisCommandError(`confirming ${unconfirmed} published batches before close`, new Error("no confirmation within closeTimeout")),
+        );
+      if (this.#held.length > 0)
+        this.#report(
+          new RedisCommandError(`publishing again the ${this.#held.length} PUBLISHes the replyless socket held`, new Error("not done within closeTimeout")),
         );
       await Promise.all([closeClient(this.#publisher), this.#subscriber.close(), this.#sharded?.subscriber.close()]);
     })();

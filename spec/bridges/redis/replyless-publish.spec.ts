@@ -2,7 +2,6 @@
 // syncs. Each test owns its redis-server (some stop, kill and restart it).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import { Redis } from "ioredis";
 import type { RedisConnection } from "../../../bridges/redis/connection.js";
@@ -11,54 +10,12 @@ import { linkConformance } from "../link-conformance.js";
 import { Bus, within } from "../../../lib/index.js";
 import type { BerryError } from "../../../lib/errors.js";
 import { freePort } from "../../helpers/free-port.js";
+import { clientsNamed } from "../../helpers/redis-clients.js";
 import { join } from "node:path";
 import { startSentinelGroup } from "../../helpers/redis-sentinel.js";
 import { startRedis } from "../../helpers/redis-server.js";
+import { tcpGate } from "../../helpers/tcp-gate.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
-
-/** The CLIENT LIST lines whose name starts with `name`. */
-async function clientsNamed(port: number, name: string, auth?: { username: string; password: string }): Promise<string[]> {
-  const admin = new Redis({ port, host: "127.0.0.1", ...auth });
-  try {
-    const list = (await admin.client("LIST")) as string;
-    return list.split("\n").filter((line) => line.includes(` name=${name}`));
-  } finally {
-    admin.disconnect();
-  }
-}
-
-/**
- * A TCP forwarder to Redis that the test opens and shuts: while shut it drops every connection, so the
- * sending link reconnects only once the test lets it (after the receiver is subscribed again).
- */
-async function gate(target: number): Promise<{ port: number; open: boolean; shut(): void; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const port = await freePort();
-  const state = {
-    port,
-    open: true,
-    shut() {
-      state.open = false;
-      for (const socket of sockets) socket.destroy();
-    },
-    close: () => new Promise<void>((resolve) => {
-      state.shut();
-      server.close(() => resolve());
-    }),
-  };
-  const server: Server = createServer((client) => {
-    if (!state.open) return void client.destroy();
-    const upstream = connect(target, "127.0.0.1");
-    sockets.add(client).add(upstream);
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
-      from.on("error", () => to.destroy());
-      from.on("close", () => to.destroy());
-      from.pipe(to);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return state;
-}
 
 /**
  * A sending link (`replylessPublish` unless told) and a receiving link importing `n:*`, on a fresh prefix;
@@ -129,7 +86,7 @@ describe("RedisLink replylessPublish", () => {
   for (const replylessPublish of [true, false]) {
     it(`loses none of the batches written before Redis was killed (-9) and restarted (replylessPublish ${replylessPublish})`, async () => {
       const redis = await startRedis({ own: true });
-      const forward = await gate(redis.port);
+      const forward = await tcpGate(redis.port);
       const { sender, out, got, close } = await senderAndReceiver(`redis://127.0.0.1:${forward.port}`, redis.url, replylessPublish);
       for (let i = 0; i < 10; i++) sender.twitter("n:x", i);
       await waitFor(() => got.length === 10, "the first 10");
@@ -159,7 +116,7 @@ describe("RedisLink replylessPublish", () => {
   // sync 5 ms after the write) is published again: the receiving link drops the copy by messageId.
   it("a batch published again after a cut connection reaches the receiver once", async () => {
     const redis = await startRedis({ own: true });
-    const forward = await gate(redis.port);
+    const forward = await tcpGate(redis.port);
     const { sender, receiver, out, into, got, close } = await senderAndReceiver(`redis://127.0.0.1:${forward.port}`, redis.url);
     receiver.follow("n:*", () => {
       forward.shut(); // Redis ran it: cut the sender before the sync confirms it
@@ -274,4 +231,27 @@ describe("RedisLink replylessPublish", () => {
   it("is refused on a TLS connection", () => {
     assert.throws(() => new RedisLink({ bus: new Bus(), connection: "rediss://127.0.0.1:1", replylessPublish: true }), /TLS/);
   });
+});
+
+// The socket paces the link as one reply per PUBLISH did: a batch the kernel did not take whole holds the
+// next one in the Link's buffer (bounded, reported on overflow, given back by close()) until it drained,
+// instead of piling up in the socket's memory while Redis does not read.
+it("RedisLink replylessPublish: a Redis that does not read holds batches in the Link's buffer, not in the socket", async () => {
+  const redis = await startRedis({ own: true });
+  const { sender, out, got, close } = await senderAndReceiver(redis.url, redis.url);
+  const big = "x".repeat(1_000_000);
+  process.kill(redis.pid as number, "SIGSTOP");
+  try {
+    for (let i = 0; i < 20; i++) {
+      sender.twitter("n:x", i, big);
+      await sleep(20); // one batch each
+    }
+    assert.ok(out.stats.sent < 20 && out.backlog > 0, `${out.stats.sent} taken, ${out.backlog} waiting: the socket took them all`);
+  } finally {
+    process.kill(redis.pid as number, "SIGCONT");
+  }
+  await waitFor(() => got.length === 20, "all 20 once Redis reads again", 15_000);
+  assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
+  await close();
+  await redis.stop();
 });
