@@ -19,5 +19,6 @@ export {
 } from "./errors.js";
 export { channelOf, escapeGlob, subscriptionPatterns } from "./glob.js";
 export { checkHashTagPrefix, effectiveHashTag, HASH_SLOTS, hashSlot, prefixInSlots } from "./hash-slot.js";
-export { RedisLink, type RedisLinkOptions } from "./redis-link.js";
+export { type PublishPath, RedisLink, type RedisLinkOptions } from "./redis-link.js";
+export { ReplylessFallbackError, ReplylessRefusedError } from "./replyless-errors.js";
 export { RedisQueue, type RedisQueueEvents, type RedisQueueOptions, type RedisQueueStats } from "./redis-queue.js";

@@ -15,6 +15,7 @@ export type {
   DurableKind,
   DurableMessage,
   DurableSendOptions,
+  PublishPath,
   RedisClient,
   RedisConnection,
   RedisLinkOptions,
@@ -69,6 +70,16 @@ export type RedisCommandError = Bridge.RedisCommandError;
 export const RedisConnectionError = bridge.RedisConnectionError;
 /** An instance of RedisConnectionError. */
 export type RedisConnectionError = Bridge.RedisConnectionError;
+
+/** `ReplylessFallbackError` of bridge.ts. */
+export const ReplylessFallbackError = bridge.ReplylessFallbackError;
+/** An instance of ReplylessFallbackError. */
+export type ReplylessFallbackError = Bridge.ReplylessFallbackError;
+
+/** `ReplylessRefusedError` of bridge.ts. */
+export const ReplylessRefusedError = bridge.ReplylessRefusedError;
+/** An instance of ReplylessRefusedError. */
+export type ReplylessRefusedError = Bridge.ReplylessRefusedError;
 
 /** `channelOf` of bridge.ts. */
 export const channelOf = bridge.channelOf;

@@ -414,7 +414,13 @@ export class RedisLink extends Link {
         this.#report(
           new RedisCommandError(`publishing again the ${this.#held.length} PUBLISHes the replyless socket held`, new Error("not done within closeTimeout")),
         );
-      await Promise.all([closeClient(this.#publisher), this.#subscriber.close(), this.#sharded?.subscriber.close()]);
+      // The subscribers' own bound outlasts this close's: the cut is made, and reported, here.
+      const subscriberGrace = CLOSE_GRACE + this.#closeTimeout + 1_000;
+      await Promise.all([
+        closeClient(this.#publisher),
+        this.#subscriber.close(subscriberGrace),
+        this.#sharded?.subscriber.close(subscriberGrace),
+      ]);
     })();
     if (await settlesWithin(closed, CLOSE_GRACE + this.#closeTimeout)) return closed;
     this.#report(

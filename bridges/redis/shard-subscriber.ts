@@ -74,11 +74,11 @@ export class ShardSubscriber extends EventEmitter<ShardSubscriberEvents> {
     await Promise.all(known.map((channel) => this.#client.sunsubscribe(channel)));
   }
 
-  /** Closes every subscriber connection. */
-  async close(): Promise<void> {
+  /** Closes every subscriber connection: QUIT, cut after `grace` ms without an answer (closeClient's default). */
+  async close(grace?: number): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#stable);
-    await closeClient(this.#client);
+    await closeClient(this.#client, grace);
   }
 
   /** Cuts the connections at once (for a close that Redis does not answer). */

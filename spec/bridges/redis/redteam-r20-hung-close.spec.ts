@@ -49,6 +49,24 @@ for (const replylessPublish of [false, "auto"] as const) {
   });
 }
 
+// Found by the r21 red team: the Subscriber's own 30 s QUIT bound (SUBSCRIBER_CLOSE_GRACE) ended the
+// close first when closeTimeout + 5 s outlasted it, and the link then said nothing of the cut.
+it("red team: RedisLink.close() with a closeTimeout of 26 s on a hung Redis still says it cut the connections", async () => {
+  const own = await startRedis({ own: true });
+  const link = await RedisLink.connect({ bus: new Bus(), connection: own.url, prefix: `rt21-${randomUUID()}:`, importFilters: ["s:*"], replylessPublish: false, closeTimeout: 26_000 });
+  const errors: BerryError[] = [];
+  link.on("error", (error) => void errors.push(error));
+  const pid = own.pid as number;
+  process.kill(pid, "SIGSTOP");
+  try {
+    assert.ok(await settlesWithin(link.close(), 40_000), "close() returns while Redis is hung");
+    assertSaidItCut(errors);
+  } finally {
+    process.kill(pid, "SIGCONT");
+    await own.stop();
+  }
+});
+
 it("red team: RedisQueue.close() returns while Redis is hung (a get() blocked in BLPOP), says it cut the connections, and the get() rejects with QueueClosedError", async () => {
   const own = await startRedis({ own: true });
   const queue = new RedisQueue(`rt20-${randomUUID()}:*`, { bus: new Bus(), connection: own.url });

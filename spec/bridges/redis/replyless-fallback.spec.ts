@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import { Redis } from "ioredis";
 import type { RedisConnection } from "../../../bridges/redis/connection.js";
-import { RedisLink } from "../../../bridges/redis/redis-link.js";
+import { RedisLink, ReplylessFallbackError, ReplylessRefusedError } from "../../../bridges/redis/index.js";
 import { SYNC_TIMEOUT } from "../../../bridges/redis/replyless-publisher.js";
 import { Bus, within } from "../../../lib/index.js";
 import type { BerryError } from "../../../lib/errors.js";
@@ -25,7 +25,9 @@ const NO_CLIENT_USER = ["--user", "alice", "on", ">s3cret", "~*", "&*", "+@all",
 function fallbackReports(bus: Bus): BerryError[] {
   const reports: BerryError[] = [];
   bus.on("error", (error) => {
-    if (error.code === "REDIS_REPLYLESS_FALLBACK") reports.push(error);
+    if (error.code !== "REDIS_REPLYLESS_FALLBACK") return;
+    assert.ok(error instanceof ReplylessFallbackError, "exported by berrymq/redis");
+    reports.push(error);
   });
   return reports;
 }
@@ -100,6 +102,7 @@ describe("RedisLink replylessPublish: \"auto\" (the default)", () => {
     const redis = await startRedis({ own: true, args: RENAMED_CLIENT });
     await assert.rejects(RedisLink.connect({ bus: new Bus(), connection: redis.url, replylessPublish: true }), (error: BerryError) => {
       assert.equal(error.code, "REDIS_REPLYLESS_REFUSED");
+      assert.ok(error instanceof ReplylessRefusedError, "exported by berrymq/redis");
       assert.match(error.message, /replylessPublish: true.*ERR unknown command/);
       return true;
     });
