@@ -164,10 +164,19 @@ function hasToJson(value: object): boolean {
   return typeof (value as { toJSON?: unknown }).toJSON === "function";
 }
 
-// What JSON.stringify writes for a number, without its call.
+// What JSON.stringify writes for a number, without its call. A timestamp (ms since the epoch, ~1.8e12) is
+// past V8's small integers, and printing such a double took ~180 ns; an integer from 10^6 to 2^53 is
+// printed as two small-integer halves instead (~35 ns), the same digits.
 function jsonNumber(n: number): string {
+  if (Number.isSafeInteger(n) && n >= MILLION) {
+    const high = Math.floor(n / MILLION);
+    const low = `${n - high * MILLION}`;
+    return `${high}${SIX_ZEROS.slice(low.length)}${low}`;
+  }
   return Number.isFinite(n) ? `${n}` : "null";
 }
+const MILLION = 1_000_000;
+const SIX_ZEROS = "000000";
 
 /**
  * Validates a decoded envelope (this is the security boundary) and rebuilds the frozen message.
@@ -176,8 +185,11 @@ function jsonNumber(n: number): string {
 export function fromEnvelope(value: unknown): Message {
   if (!isPlainObject(value)) throw new InvalidEnvelopeError("envelope", value, "a JSON object");
   if (value.v !== 1) throw new InvalidEnvelopeError("v", value.v, "1");
-  const id = checkString(value, "id", ENVELOPE_LIMITS.identifierLength);
-  const messageId = checkString(value, "messageId", ENVELOPE_LIMITS.messageIdLength);
+  // Each field is read by name here and its value handed to the checks: a helper reading `value[field]`
+  // made a keyed load that saw every field name and went megamorphic (~0.4 % of a process's CPU in a
+  // round trip at one request in flight).
+  const id = checkString(value.id, "id", ENVELOPE_LIMITS.identifierLength);
+  const messageId = checkString(value.messageId, "messageId", ENVELOPE_LIMITS.messageIdLength);
   const args = value.args;
   const kwargs = value.kwargs;
   if (!Array.isArray(args)) throw new InvalidEnvelopeError("args", args, "an array");
@@ -198,9 +210,9 @@ export function fromEnvelope(value: unknown): Message {
       throw new InvalidEnvelopeError("hops[]", hop, "a non-empty bus id string");
     }
   }
-  const replyTo = optionalString(value, "replyTo", ENVELOPE_LIMITS.identifierLength);
-  const inReplyTo = optionalString(value, "inReplyTo", ENVELOPE_LIMITS.messageIdLength);
-  const to = optionalString(value, "to", ENVELOPE_LIMITS.messageIdLength);
+  const replyTo = optionalString(value.replyTo, "replyTo", ENVELOPE_LIMITS.identifierLength);
+  const inReplyTo = optionalString(value.inReplyTo, "inReplyTo", ENVELOPE_LIMITS.messageIdLength);
+  const to = optionalString(value.to, "to", ENVELOPE_LIMITS.messageIdLength);
   // Every field is checked: rebuilt without createMessage's init object and second checks.
   return rebuiltMessage(parseIdentifier(id), args, kwargs, messageId, timestamp, hops as string[], replyTo, inReplyTo, to);
 }
@@ -306,14 +318,14 @@ function locateUncleanJson(value: unknown, path: string, depth: number, key = pa
     locateUncleanJson((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, key);
 }
 
-function checkString(value: Record<string, unknown>, field: string, max: number): string {
-  const text = value[field];
+// `text`: the value of the envelope's `field`.
+function checkString(text: unknown, field: string, max: number): string {
   if (typeof text !== "string" || text.length === 0 || text.length > max) {
     throw new InvalidEnvelopeError(field, text, `a non-empty string of at most ${max} characters`);
   }
   return text;
 }
 
-function optionalString(value: Record<string, unknown>, field: string, max: number): string | undefined {
-  return value[field] === undefined ? undefined : checkString(value, field, max);
+function optionalString(text: unknown, field: string, max: number): string | undefined {
+  return text === undefined ? undefined : checkString(text, field, max);
 }

@@ -2,8 +2,9 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { checkTimerDelay } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
+import { type Envelope, envelopesJson } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { BadResponseError, RpcFault } from "./errors.js";
+import { BadResponseError, RpcFault, StreamClosedError } from "./errors.js";
 import { HttpLink, type HttpLinkOptions, isLegacyServer, isTokenLost } from "./http-link.js";
 import { legacyHop } from "./legacy-echo-filter.js";
 import { type Deliverer, LinkStream, STREAM_OFFER, STREAM_PROTOCOL } from "./link-stream.js";
@@ -76,6 +77,12 @@ export class PeerLink extends HttpLink {
   #upgrading = false;
   // The far server did not upgrade (an older berrymq): asked again only after the next handshake.
   #noStream = false;
+  // The batch on the stream (a link has one in flight) and what the Link is told of it: kept here so that
+  // a batch makes no closure (see transmitWith).
+  #streamBatch: Envelope[] = [];
+  #batchSent: () => void = ignore;
+  #batchFailed: (error: unknown) => void = ignore;
+  readonly #onStreamFailed = (error: Error): void => this.#streamFailed(error);
 
   constructor(url: string | URL, options: PeerLinkOptions);
   /** @internal the server's end of a link a peer opened. */
@@ -141,6 +148,32 @@ export class PeerLink extends HttpLink {
 
   protected override get carrier(): RpcCarrier | undefined {
     return this.#stream;
+  }
+
+  // On a version 2 stream a batch is one numbered frame whose acknowledgement tells the Link directly (no
+  // Promise a batch); anything else goes by `transmit` (POST, version 1, a frame too large).
+  protected override transmitWith(batch: Envelope[], sent: () => void, failed: (error: unknown) => void): boolean {
+    const stream = this.#stream;
+    if (stream === undefined || stream.closed || stream.version !== 2 || this.token === undefined || this.legacy) return false;
+    if (batch.length === 0) return false;
+    this.#streamBatch = batch;
+    this.#batchSent = sent;
+    this.#batchFailed = failed;
+    return stream.sendEncodedBatchTo(envelopesJson(batch), this.endpoint.timeout, sent, this.#onStreamFailed);
+  }
+
+  // What HttpLink does when a stream batch fails: closed under the batch, it goes again by the other ways
+  // (a POST; the far side drops what it took by messageId); refused as a whole, the Link retries it, after
+  // a new handshake if the far server lost the token.
+  #streamFailed(error: Error): void {
+    const sent = this.#batchSent;
+    const failed = this.#batchFailed;
+    if (error instanceof StreamClosedError) {
+      this.transmit(this.#streamBatch).then(sent, failed);
+      return;
+    }
+    if (isTokenLost(error)) this.token = undefined;
+    failed(error);
   }
 
   /**
@@ -290,3 +323,6 @@ export class PeerLink extends HttpLink {
     }
   }
 }
+
+// What a batch's callbacks are before the first batch.
+function ignore(): void {}

@@ -66,6 +66,7 @@ describe("RecentIds: message ids kept as bits per origin remember exactly what a
     [100, 5],
     [1_000, 3],
     [500, 100], // more origins than get a window of their own
+    [10_000, 3], // a ring of three chunks (4,096 entries each), filled and wrapped around
   ] as const) {
     it(`capacity ${capacity}, ${origins} origins: every add, has and size as the reference`, () => {
       const ids = new RecentIds(capacity);
