@@ -2,28 +2,11 @@
 // behind their callers' backs; a server killed with 1,000 calls in flight fails them all by heartbeat;
 // close() settles every call on both sides.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { RpcClient, RpcClosedError, RpcPeerLostError, RpcServer } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
-
-const PEER = fileURLToPath(new URL("./fixtures/rpc-peer-child.ts", import.meta.url));
-
-function startServerChild(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", PEER, "server", String(port)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`rpc peer exited (${code}) before it was ready`)));
-    child.stdout?.on("data", (chunk: Buffer) => {
-      if (!chunk.toString().includes("ready")) return;
-      child.removeAllListeners("exit");
-      resolve(child);
-    });
-  });
-}
+import { startRpcPeer } from "./rpc-peer-process.js";
 
 describe("zeromq RPC red team r21: lifecycle", () => {
   it("calls that failed while the server was away are not run when it comes back", async (t) => {
@@ -56,7 +39,7 @@ describe("zeromq RPC red team r21: lifecycle", () => {
 
   it("a server killed -9 with 1,000 calls in flight: every call fails with RpcPeerLostError within the heartbeat timeout", async (t) => {
     const port = await freePort();
-    const child = await startServerChild(port);
+    const child = await startRpcPeer(["server", String(port)]);
     const client = RpcClient.connect({ port, heartbeatInterval: 100, heartbeatTimeout: 500, callTimeout: 60_000 });
     t.after(() => {
       child.kill("SIGKILL");

@@ -1,26 +1,11 @@
 // An RpcServer delegates procedures it does not have to another server (pseud's proxy); remote errors,
 // timeouts and a lost peer behind the proxy reach the caller as what they are.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { RpcClient, RpcMethodNotFoundError, RpcPeerLostError, RpcRemoteError, RpcServer, RpcTimeoutError } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
-
-const PEER = fileURLToPath(new URL("./fixtures/rpc-peer-child.ts", import.meta.url));
-
-function startServerChild(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", PEER, "server", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`rpc peer exited (${code}) before it was ready`)));
-    child.stdout?.on("data", (chunk: Buffer) => {
-      if (!chunk.toString().includes("ready")) return;
-      child.removeAllListeners("exit");
-      resolve(child);
-    });
-  });
-}
+import { startRpcPeer } from "./rpc-peer-process.js";
 
 describe("zeromq RPC: proxy", () => {
   it("delegates what it does not have; errors, method-not-found and timeouts come through faithfully", async (t) => {
@@ -58,7 +43,7 @@ describe("zeromq RPC: proxy", () => {
 
   it("a server behind the proxy killed mid-call is RpcPeerLostError for the caller, found by the proxy's heartbeats", async (t) => {
     const port = await freePort();
-    const child = await startServerChild(port);
+    const child = await startRpcPeer(["server", String(port)]);
     const upstream = RpcClient.connect({ port, heartbeatInterval: 100, heartbeatTimeout: 400, callTimeout: 30_000 });
     const front = await RpcServer.listen({ port: await freePort(), proxy: upstream });
     const caller = RpcClient.connect({ port: front.port, callTimeout: 30_000 });

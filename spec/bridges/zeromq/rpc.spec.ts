@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import {
   curveKeyPair,
@@ -15,20 +13,7 @@ import {
 } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
-
-const PEER = fileURLToPath(new URL("./fixtures/rpc-peer-child.ts", import.meta.url));
-
-function startPeer(args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", PEER, ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`rpc peer exited (${code}) before it was ready`)));
-    child.stdout?.on("data", (chunk: Buffer) => {
-      if (!chunk.toString().includes("ready")) return;
-      child.removeAllListeners("exit");
-      resolve(child);
-    });
-  });
-}
+import { startRpcPeer } from "./rpc-peer-process.js";
 
 describe("zeromq RPC: both directions", () => {
   let server: RpcServer;
@@ -88,7 +73,7 @@ describe("zeromq RPC: both directions", () => {
 describe("zeromq RPC: heartbeats find a dead peer", () => {
   it("a killed server fails the client's pending call well before the call timeout", async () => {
     const port = await freePort();
-    const child = await startPeer(["server", String(port)]);
+    const child = await startRpcPeer(["server", String(port)]);
     const client = RpcClient.connect({ port, heartbeatInterval: 100, heartbeatTimeout: 400, callTimeout: 30_000 });
     await waitFor(() => client.connected, "client connected");
     const started = Date.now();
@@ -105,7 +90,7 @@ describe("zeromq RPC: heartbeats find a dead peer", () => {
     const server = await RpcServer.listen({ port: await freePort(), heartbeatInterval: 100, heartbeatTimeout: 400, callTimeout: 30_000 });
     const gone: string[] = [];
     server.on("disconnect", (identity) => void gone.push(identity));
-    const child = await startPeer(["client", String(server.port), "doomed"]);
+    const child = await startRpcPeer(["client", String(server.port), "doomed"]);
     await waitFor(() => server.clients.includes("doomed"), "doomed connected");
     const call = server.call("doomed", "hang").catch((error: unknown) => error);
     child.kill("SIGKILL");
