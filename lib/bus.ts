@@ -15,7 +15,7 @@ import { type Identifier, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
 import { RecentIds } from "./recent-ids.js";
-import { type Answer, DEFAULT_MAX_PENDING_REQUESTS, errorPayload, NO_OPTIONS, RequestTable, Within } from "./request.js";
+import { type Answer, DEFAULT_MAX_HELD_ANSWERS, DEFAULT_MAX_PENDING_REQUESTS, errorPayload, NO_OPTIONS, RequestTable, Within } from "./request.js";
 import { REPLY_NAME, replyIdentifierFor } from "./reserved.js";
 import { RESOLVED } from "./resolved.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
@@ -47,6 +47,11 @@ export interface BusOptions {
   dedupeWindow?: number;
   /** Requests waiting for answers at once; past this `request` refuses (default 100,000). */
   maxPendingRequests?: number;
+  /**
+   * Answers held at once by the requests waiting here, all together (default 1,000,000); an answer past it
+   * ends its request at once with AnswerOverflowError, which carries the answers it had.
+   */
+  maxHeldAnswers?: number;
 }
 
 /** What a queue hands the bus when it attaches: `offer` returns whether the message was taken. */
@@ -161,7 +166,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     if (!Number.isInteger(maxPending) || maxPending < 1) {
       throw new InvalidArgumentError("maxPendingRequests", maxPending, "an integer >= 1");
     }
-    this.#requests = new RequestTable(maxPending, this);
+    const maxHeld = options.maxHeldAnswers ?? DEFAULT_MAX_HELD_ANSWERS;
+    if (!Number.isInteger(maxHeld) || maxHeld < 1) throw new InvalidArgumentError("maxHeldAnswers", maxHeld, "an integer >= 1");
+    this.#requests = new RequestTable(maxPending, this, maxHeld);
     this.#replyId = replyIdentifierFor(this.id);
     const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING;
     if (!Number.isInteger(maxWaiting) || maxWaiting < 1) throw new InvalidArgumentError("maxWaiting", maxWaiting, "an integer >= 1");

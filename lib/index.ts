@@ -91,5 +91,5 @@ export type {
   TypedMessage,
 } from "./typed-identifiers.js";
 export { type Answer, type RequestOptions, Within, within } from "./request.js";
-export { RemoteError, RequestAbortedError, RequestLinkClosedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
+export { AnswerOverflowError, RemoteError, RequestAbortedError, RequestLinkClosedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
 export { type ExposedDecorator, expose, exposed, type Stub, type StubOptions, stub } from "./stub.js";

@@ -64,3 +64,20 @@ export class RequestOverflowError extends BerryError {
     super("REQUEST_OVERFLOW", `request "${identifier}" refused: ${limit} requests are already waiting for answers`);
   }
 }
+
+/**
+ * An answer came while requests still waiting held `maxHeldAnswers` answers between them: the request it
+ * answers ends at once rather than hold more. `answers` holds those it received before.
+ */
+export class AnswerOverflowError extends BerryError {
+  /** Answers received before the bound was reached. */
+  readonly answers: readonly Answer[];
+
+  constructor(identifier: string, limit: number, answers: readonly Answer[]) {
+    super(
+      "ANSWER_OVERFLOW",
+      `request "${identifier}" ended after ${answers.length} answers: requests waiting here already hold ${limit} answers (maxHeldAnswers)`,
+    );
+    this.answers = answers;
+  }
+}

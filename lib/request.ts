@@ -2,6 +2,7 @@ import { InvalidArgumentError } from "./errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
 import type { Message } from "./message.js";
 import {
+  AnswerOverflowError,
   RemoteError,
   RequestAbortedError,
   RequestLinkClosedError,
@@ -94,6 +95,8 @@ export const NO_OPTIONS = new Within({});
 export const DEFAULT_REQUEST_TIMEOUT = 5_000;
 /** Most answers one request keeps: it settles with them (`count` may not ask for more). */
 export const MAX_ANSWERS_PER_REQUEST = 10_000;
+/** Default bound on the answers held at once by the requests waiting on one bus. */
+export const DEFAULT_MAX_HELD_ANSWERS = 1_000_000;
 /** Default bound on requests waiting for answers on one bus. */
 export const DEFAULT_MAX_PENDING_REQUESTS = 100_000;
 // Bounds of what balanced requests learn: identifiers remembered, buses per identifier, probes.
@@ -191,6 +194,10 @@ export class RequestTable {
   readonly #aborts = new Map<AbortSignal, Set<Pending>>();
   readonly #onAbort = (event: Event): void => this.#aborted(event.target as AbortSignal);
   readonly #limit: number;
+  // Answers held by the waiting requests together, and its bound: 100,000 requests of up to 10,000
+  // answers each could otherwise hold a billion.
+  #held = 0;
+  readonly #maxHeld: number;
   // One executor for every request's Promise: it hands the resolving functions to the request being opened
   // (a closure per request made a function and a context of nine variables each time).
   #opening: Pending | undefined;
@@ -201,8 +208,9 @@ export class RequestTable {
   };
 
   /** `owner`: the bus whose table this is; its links find the table with {@link requestTableOf}. */
-  constructor(limit: number, owner?: object) {
+  constructor(limit: number, owner?: object, maxHeldAnswers = DEFAULT_MAX_HELD_ANSWERS) {
     this.#limit = limit;
+    this.#maxHeld = maxHeldAnswers;
     if (owner !== undefined) tables.set(owner, this);
   }
 
@@ -302,8 +310,14 @@ export class RequestTable {
       else pending.reject((toAnswer(message, pending.identifier, bus) as { error: RemoteError }).error);
       return;
     }
+    if (this.#held >= this.#maxHeld) {
+      this.#finish(requestId);
+      pending.reject(new AnswerOverflowError(pending.identifier, this.#maxHeld, pending.answers));
+      return;
+    }
     const answer = toAnswer(message, pending.identifier, bus);
     pending.answers.push(answer);
+    this.#held++;
     if (pending.answers.length < pending.wanted || this.#finish(requestId) === undefined) return;
     pending.resolve(pending.answers);
   }
@@ -423,6 +437,7 @@ export class RequestTable {
     if (pending === undefined) return undefined;
     if (pending === this.#only) this.#only = undefined;
     else this.#pending.delete(messageId);
+    this.#held -= pending.answers.length;
     if (pending.deadlines !== undefined) RequestTable.#delist(pending);
     else pending.long?.clear();
     if (pending.signal !== undefined) this.#unwatch(pending.signal, pending);
