@@ -636,17 +636,31 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     const inflight = this.#inflight;
     for (let i = 0; i < inflight.length; i++) {
       const message = inflight[i] as Message;
+      let why: unknown;
       try {
         JSON.stringify(toEnvelope(message));
-        kept?.push(message);
+        why = this.unwritable(message);
       } catch (error) {
+        why = error;
+      }
+      if (why === undefined) kept?.push(message);
+      else {
         kept ??= inflight.slice(0, i);
-        this.#drop(message, new UnsendableMessageError(this.name, message, error));
+        this.#drop(message, new UnsendableMessageError(this.name, message, why));
       }
     }
     if (kept === undefined) return false;
     this.#inflight = kept.length === 0 ? NONE : kept;
     return true;
+  }
+
+  /**
+   * Why this transport can never carry `message` (e.g. larger than it takes), or `undefined`. Asked only
+   * after a failed transmit, for each message of the batch: one it names is dropped and reported
+   * (UnsendableMessageError) and the rest go again, rather than the batch failing for ever.
+   */
+  protected unwritable(_message: Message): string | undefined {
+    return undefined;
   }
 
   #sleep(): Promise<void> {

@@ -1,7 +1,8 @@
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
-import { type Envelope, envelopesJson } from "../envelope.js";
+import type { Message } from "../../lib/message.js";
+import { type Envelope, envelopesJson, toEnvelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
 import { closeClient, isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
@@ -29,6 +30,11 @@ export const MAX_FRAME_BYTES = 1_048_576;
  * seconds and make a million reports.
  */
 export const MAX_INVALID_ENVELOPES = 16;
+/**
+ * Default bound on one message's frame: Redis cuts every subscriber of a PUBLISH over its pub/sub output
+ * limit (32 MB by default), losing whatever else they were sent meanwhile, so a larger message is refused.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16_777_216;
 /** How long closing waits for Redis to answer its QUITs before it cuts the connections, in ms. */
 const CLOSE_GRACE = 5_000;
 
@@ -68,6 +74,12 @@ export interface RedisLinkOptions extends LinkOptions {
    * - `false`: always the ioredis client.
    */
   replylessPublish?: boolean | "auto";
+  /**
+   * Bytes of one message's frame (its envelope, JSON, and the sender's id) at most (default 16 MiB, from
+   * 1 MiB to 512 MiB): a larger message is not sent but dropped and reported (UnsendableMessageError),
+   * because a PUBLISH over Redis's pub/sub output limit (32 MB by default) cuts every subscriber.
+   */
+  maxMessageBytes?: number;
 }
 
 /** How a {@link RedisLink} publishes: over its replyless socket, or over its ioredis client. */
@@ -118,6 +130,7 @@ export class RedisLink extends Link {
   /** The publishing of #held on its way. */
   #heldSending: Promise<void> | undefined;
   readonly #closeTimeout: number;
+  readonly #maxMessageBytes: number;
   /** The channel of the identifier last published on (a lone asker or answerer uses one or two). */
   #lastId = "";
   #lastChannel = "";
@@ -136,6 +149,12 @@ export class RedisLink extends Link {
 
   constructor(options: RedisLinkOptions = {}) {
     super(options);
+    // Not below MAX_FRAME_BYTES: a larger message then always has a frame of its own, where it is measured.
+    const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < MAX_FRAME_BYTES || maxMessageBytes > 536_870_912) {
+      throw new InvalidArgumentError("maxMessageBytes", maxMessageBytes, "an integer from 1,048,576 (1 MiB) to 536,870,912 (512 MiB)");
+    }
+    this.#maxMessageBytes = maxMessageBytes;
     this.prefix = options.prefix ?? "berrymq:bus:";
     this.#origin = `${this.bus.id}\n`;
     const originBytes = Buffer.from(this.bus.id);
@@ -375,9 +394,25 @@ export class RedisLink extends Link {
 
   // A frame is "<origin bus id>\n<JSON array of envelopes>" (see #accept). A large one goes as bytes,
   // encoded once: as a string, ioredis measures its UTF-8 length, then the socket flattens and encodes it.
+  // A lone envelope over maxMessageBytes throws: the Link then asks `unwritable`, which names it.
   #frame(run: readonly Envelope[]): string | Buffer {
     const frame = this.#origin + envelopesJson(run);
-    return frame.length > STRING_FRAME ? Buffer.from(frame) : frame;
+    if (frame.length <= STRING_FRAME) return frame;
+    const bytes = Buffer.from(frame);
+    if (run.length === 1 && bytes.length > this.#maxMessageBytes) throw new RangeError(this.#tooLarge(bytes.length));
+    return bytes;
+  }
+
+  protected override unwritable(message: Message): string | undefined {
+    const frame = this.#origin + envelopesJson([toEnvelope(message)]);
+    // UTF-8 takes at most 3 bytes for a UTF-16 unit: only a frame that may be over is measured.
+    if (frame.length * 3 <= this.#maxMessageBytes) return undefined;
+    const bytes = Buffer.byteLength(frame);
+    return bytes > this.#maxMessageBytes ? this.#tooLarge(bytes) : undefined;
+  }
+
+  #tooLarge(bytes: number): string {
+    return `its frame is ${bytes} bytes, over maxMessageBytes (${this.#maxMessageBytes}): Redis would cut every subscriber`;
   }
 
   // The run's frame (`frame` when built already), cut in halves until each part fits MAX_FRAME_BYTES or
