@@ -299,17 +299,9 @@ export class BridgeState {
     if (timeout !== 0 && queue.qsize() === 0) {
       const { maxWaitingGets, maxWaitingGetsPerSession } = this.#options;
       if (this.sessions.holds(token as string) >= maxWaitingGetsPerSession) {
-        throw new RpcFault(
-          BridgeErrorCode.LimitExceeded,
-          `too many get calls waiting on this token (${maxWaitingGetsPerSession}, the maxWaitingGetsPerSession option): retry later, or call getNowait`,
-        );
+        throw tooManyWaiting("get calls waiting on this token", maxWaitingGetsPerSession, "maxWaitingGetsPerSession");
       }
-      if (this.#waitingGets >= maxWaitingGets) {
-        throw new RpcFault(
-          BridgeErrorCode.LimitExceeded,
-          `too many get calls waiting (${maxWaitingGets}, the maxWaitingGets option): retry later, or call getNowait`,
-        );
-      }
+      if (this.#waitingGets >= maxWaitingGets) throw tooManyWaiting("get calls waiting", maxWaitingGets, "maxWaitingGets");
     }
     this.#waitingGets++;
     // A client waiting here is not idle: its token must not expire under the wait (ttl < timeout). The
@@ -447,4 +439,9 @@ function checkUnaddressed(message: Message): Message {
 
 function wrongKind(kind: string, what: string): RpcFault {
   return new RpcFault(BridgeErrorCode.WrongConnection, `a ${kind} connection's token cannot ${what}`);
+}
+
+/** The −32010 answer of a long-poll past one of its bounds, naming the option. */
+function tooManyWaiting(what: string, max: number, option: string): RpcFault {
+  return new RpcFault(BridgeErrorCode.LimitExceeded, `too many ${what} (${max}, the ${option} option): retry later, or call getNowait`);
 }

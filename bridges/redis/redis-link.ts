@@ -399,20 +399,18 @@ export class RedisLink extends Link {
     const frame = this.#origin + envelopesJson(run);
     if (frame.length <= STRING_FRAME) return frame;
     const bytes = Buffer.from(frame);
-    if (run.length === 1 && bytes.length > this.#maxMessageBytes) throw new RangeError(this.#tooLarge(bytes.length));
+    if (run.length === 1 && bytes.length > this.#maxMessageBytes) throw new FrameTooLargeError(bytes.length, this.#maxMessageBytes);
     return bytes;
   }
 
+  // The message's lone frame, built as transmit builds it: the one measure of what is too large.
   protected override unwritable(message: Message): string | undefined {
-    const frame = this.#origin + envelopesJson([toEnvelope(message)]);
-    // UTF-8 takes at most 3 bytes for a UTF-16 unit: only a frame that may be over is measured.
-    if (frame.length * 3 <= this.#maxMessageBytes) return undefined;
-    const bytes = Buffer.byteLength(frame);
-    return bytes > this.#maxMessageBytes ? this.#tooLarge(bytes) : undefined;
-  }
-
-  #tooLarge(bytes: number): string {
-    return `its frame is ${bytes} bytes, over maxMessageBytes (${this.#maxMessageBytes}): Redis would cut every subscriber`;
+    try {
+      this.#frame([toEnvelope(message)]);
+      return undefined;
+    } catch (error) {
+      return error instanceof FrameTooLargeError ? error.message : undefined;
+    }
   }
 
   // The run's frame (`frame` when built already), cut in halves until each part fits MAX_FRAME_BYTES or
@@ -558,6 +556,13 @@ function difference(before: readonly string[], after: readonly string[]): [added
   const old = new Set(before);
   const now = new Set(after);
   return [after.filter((item) => !old.has(item)), before.filter((item) => !now.has(item))];
+}
+
+/** A lone message's frame over maxMessageBytes (thrown by transmit, named by `unwritable`). */
+class FrameTooLargeError extends RangeError {
+  constructor(bytes: number, max: number) {
+    super(`its frame is ${bytes} bytes, over maxMessageBytes (${max}): Redis would cut every subscriber`);
+  }
 }
 
 /** Whether a frame is within MAX_FRAME_BYTES (a string frame is short: see STRING_FRAME). */

@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import { type BridgeServer, RemoteQueueClient, serve } from "../../../bridges/jsonrpc/index.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
+import { spyOnMessageIds } from "../../helpers/frame-spy.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 import { startLegacyNode } from "./peer-process.js";
@@ -40,12 +41,7 @@ it("red team: junk published on Redis under the messageIds predicted for a 0.3 c
   const spy = new Redis(redis.url);
   const forger = new Redis(redis.url);
   try {
-    const seen: string[] = [];
-    spy.on("pmessage", (_pattern: string, _channel: string, frame: string) => {
-      for (const envelope of JSON.parse(frame.slice(frame.indexOf("\n") + 1)) as unknown[])
-        seen.push(String(Array.isArray(envelope) ? envelope[3] : (envelope as { messageId: unknown }).messageId));
-    });
-    await spy.psubscribe(`${prefix}*`);
+    const seen = await spyOnMessageIds(spy, prefix);
     const real: unknown[] = [];
     const farReal: unknown[] = [];
     bus.follow("s:*", (message) => void (message.args[0] === "junk" ? undefined : real.push(message.args[0])));

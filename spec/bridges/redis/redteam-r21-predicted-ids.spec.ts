@@ -7,6 +7,7 @@ import { after, before, it } from "node:test";
 import { Redis } from "ioredis";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
+import { spyOnMessageIds } from "../../helpers/frame-spy.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
@@ -35,15 +36,7 @@ it("red team: junk published first under the messageIds a bus will use next (as 
   const spy = new Redis(server.url);
   const forger = new Redis(server.url);
   try {
-    const seen: string[] = [];
-    spy.on("pmessage", (_pattern: string, _channel: string, frame: string) => {
-      const envelopes = JSON.parse(frame.slice(frame.indexOf("\n") + 1)) as unknown[];
-      for (const envelope of envelopes) {
-        const messageId = Array.isArray(envelope) ? envelope[3] : (envelope as { messageId: unknown }).messageId;
-        seen.push(String(messageId));
-      }
-    });
-    await spy.psubscribe(`${prefix}*`);
+    const seen = await spyOnMessageIds(spy, prefix);
     const real: unknown[] = [];
     const junk: unknown[] = [];
     receiver.follow("s:*", (message) => void (message.args[0] === "junk" ? junk : real).push(message.args[0]));
