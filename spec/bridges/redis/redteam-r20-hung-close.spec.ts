@@ -67,6 +67,21 @@ it("red team: RedisLink.close() with a closeTimeout of 26 s on a hung Redis stil
   }
 });
 
+// Found in the r21 review: the close's bound (5 s + closeTimeout) passed 2^31-1 ms with the largest
+// closeTimeout allowed, and Node fires such a timer at once: a healthy Redis was cut and reported hung.
+it("RedisLink.close() with closeTimeout 2^31-1 ms on a healthy Redis closes cleanly, reporting nothing", async () => {
+  const own = await startRedis({ own: true });
+  const link = await RedisLink.connect({ bus: new Bus(), connection: own.url, prefix: `rt21-${randomUUID()}:`, closeTimeout: 2_147_483_647 });
+  const errors: BerryError[] = [];
+  link.on("error", (error) => void errors.push(error));
+  await link.close();
+  await own.stop();
+  assert.deepEqual(
+    errors.map((error) => error.message),
+    [],
+  );
+});
+
 it("red team: RedisQueue.close() returns while Redis is hung (a get() blocked in BLPOP), says it cut the connections, and the get() rejects with QueueClosedError", async () => {
   const own = await startRedis({ own: true });
   const queue = new RedisQueue(`rt20-${randomUUID()}:*`, { bus: new Bus(), connection: own.url });
