@@ -222,12 +222,18 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
         if ((error as { code?: unknown }).code !== "EAGAIN") throw error;
       }
       // Woken by the next handshake; polled too, as a connection's queue can also fill up (high-water mark).
+      // A poll that fires takes its waker back out: the list holds only the sends waiting now.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, SEND_RETRY_MS);
-        this.#senders.push(() => {
+        const wake = (): void => {
           clearTimeout(timer);
           resolve();
-        });
+        };
+        const timer = setTimeout(() => {
+          const at = this.#senders.indexOf(wake);
+          if (at !== -1) this.#senders.splice(at, 1);
+          resolve();
+        }, SEND_RETRY_MS);
+        this.#senders.push(wake);
       });
     }
   }
