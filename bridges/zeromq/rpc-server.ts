@@ -1,19 +1,20 @@
 import { randomBytes } from "node:crypto";
-import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import type { BerryError } from "../../lib/errors.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
-import { positiveInteger, portNumber } from "./check-options.js";
+import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
+import { portNumber, positiveInteger } from "./check-options.js";
 import { checkCurveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, RpcTooManyClientsError, ZmqProtocolError } from "./errors.js";
+import { LoginThrottle } from "./login-throttle.js";
 import { guardAuthenticate } from "./rpc-authenticate.js";
-import { type Procedure, callBounds, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { callBounds, type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import { RpcClient } from "./rpc-client.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
-import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
 import { isCurveKey } from "./z85.js";
+import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
 
 // Errors caused by peers emitted per second at most (see #reportPeerError).
 const REPORTS_PER_SECOND = 10;
@@ -52,6 +53,13 @@ export interface RpcServerOptions extends RpcOptions {
   authenticateTimeout?: number;
   /** `authenticate` calls in progress at once, handshakes and logins together (default 100); one more is refused at once. */
   maxPendingAuthentications?: number;
+  /**
+   * PLAIN password guessing: after 3 refused logins in a row from one source (an address and user name at
+   * the handshake, a connection at its login frames), the source's next attempt is checked only after this
+   * many ms, doubling with each refusal up to 60 s; attempts in the wait are refused without asking
+   * `authenticate` (default 1,000; 0 turns it off).
+   */
+  loginRetryDelay?: number;
   /** Procedures this server does not have are delegated to the server behind this client (pseud's proxy). */
   proxy?: RpcClient;
   /** Most clients tracked at once (default 10,000); frames from further identities are dropped until one is lost. */
@@ -105,6 +113,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #curve: ServerCurve | undefined;
   readonly #loginRequired: boolean;
   readonly #authenticate: Authenticate | undefined;
+  readonly #throttle: LoginThrottle;
   readonly #callTimeout: number;
   readonly #heartbeatTimeout: number;
   readonly #maxClients: number;
@@ -120,14 +129,18 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     super();
     this.#callTimeout = checkTimerDelay("callTimeout", options.callTimeout ?? 5_000);
     const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
-    this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
+    this.#heartbeatTimeout = checkTimerDelay(
+      "heartbeatTimeout",
+      options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY),
+    );
     this.#maxClients = positiveInteger("maxClients", options.maxClients ?? 10_000);
     const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes), callBounds(options));
     const { curve, proxy } = options;
     this.#plain = options.plain === true;
     const { authenticate } = options;
-    if (authenticate !== undefined && typeof authenticate !== "function") throw new InvalidArgumentError("authenticate", authenticate, "a function");
+    if (authenticate !== undefined && typeof authenticate !== "function")
+      throw new InvalidArgumentError("authenticate", authenticate, "a function");
     this.#authenticate =
       authenticate === undefined
         ? undefined
@@ -135,15 +148,21 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
             timeout: checkTimerDelay("authenticateTimeout", options.authenticateTimeout ?? 5_000),
             maxPending: positiveInteger("maxPendingAuthentications", options.maxPendingAuthentications ?? 100),
           });
-    if (this.#plain && curve !== undefined) throw new InvalidArgumentError("plain", true, "not together with curve (one mechanism per socket)");
-    if (this.#plain && this.#authenticate === undefined) throw new InvalidArgumentError("authenticate", undefined, "a function when plain is set");
+    this.#throttle = new LoginThrottle(checkTimerDelay("loginRetryDelay", options.loginRetryDelay ?? 1_000, 0));
+    if (this.#plain && curve !== undefined)
+      throw new InvalidArgumentError("plain", true, "not together with curve (one mechanism per socket)");
+    if (this.#plain && this.#authenticate === undefined)
+      throw new InvalidArgumentError("authenticate", undefined, "a function when plain is set");
     if (curve !== undefined) {
-      if (!isCurveKey(curve.publicKey)) throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
-      if (!isCurveKey(curve.secretKey)) throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
+      if (!isCurveKey(curve.publicKey))
+        throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
+      if (!isCurveKey(curve.secretKey))
+        throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
       if (curve.allow === undefined && this.#authenticate === undefined) {
         throw new InvalidArgumentError("curve.allow", undefined, "a list of public keys (or an authenticate function)");
       }
-      for (const key of curve.allow ?? []) if (!isCurveKey(key)) throw new InvalidArgumentError("curve.allow[]", key, "a Z85 CURVE public key");
+      for (const key of curve.allow ?? [])
+        if (!isCurveKey(key)) throw new InvalidArgumentError("curve.allow[]", key, "a Z85 CURVE public key");
     }
     this.#curve = curve;
     this.#loginRequired = this.#plain || (curve !== undefined && this.#authenticate !== undefined);
@@ -164,7 +183,13 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     });
     // A client with a wrong server key fails the CURVE handshake here; say so at once.
     this.#router.events.on("handshake:error:protocol", (event) => {
-      this.#refused({ mechanism: curve === undefined ? "PLAIN" : "CURVE", publicKey: "", address: event.address, allowed: false, reason: event.error.message });
+      this.#refused({
+        mechanism: curve === undefined ? "PLAIN" : "CURVE",
+        publicKey: "",
+        address: event.address,
+        allowed: false,
+        reason: event.error.message,
+      });
     });
     this.#queue = new SendQueue(this.#router);
     this.#timer = setInterval(() => this.#checkPeers(), interval);
@@ -185,7 +210,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
           server.#context,
           (mechanism, credentials) => {
             if (mechanism === "CURVE" && allow !== undefined && !allow.has(credentials.publicKey ?? "")) return undefined;
-            return authenticate === undefined ? credentials.publicKey : authenticate(mechanism, credentials);
+            if (authenticate === undefined) return credentials.publicKey;
+            if (mechanism !== "PLAIN") return authenticate(mechanism, credentials);
+            return server.#throttled(`zap\n${credentials.address}\n${credentials.username ?? ""}`, () =>
+              authenticate(mechanism, credentials),
+            );
           },
           (decision) => {
             if (!decision.allowed) server.#refused(decision);
@@ -238,7 +267,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   call(peer: string, name: string, ...args: unknown[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new RpcClosedError("RPC server"));
     const identity = this.#loginRequired ? this.#identityOf.get(peer) : peer;
-    if (identity === undefined || !this.#peers.has(identity)) return Promise.reject(new RpcPeerLostError(peer, this.#heartbeatTimeout));
+    if (identity === undefined || !this.#peers.has(identity))
+      return Promise.reject(new RpcPeerLostError(peer, this.#heartbeatTimeout));
     return this.#calls.call(identity, name, args, this.#callTimeout, (frame) => this.#queue.send([identity, RpcKind.rpc, frame]));
   }
 
@@ -283,11 +313,13 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         } else if (kind === RpcKind.heartbeat) {
           this.#send([identity, RpcKind.heartbeat]);
         } else if (kind === RpcKind.rpc && body !== undefined) {
-          this.#calls.handle(identity, body, (frame) => this.#queue.send([identity, RpcKind.rpc, frame])).catch((error: unknown) => {
-            if (!(error instanceof ZmqProtocolError)) return;
-            this.stats.protocolErrors++;
-            this.#reportPeerError(error);
-          });
+          this.#calls
+            .handle(identity, body, (frame) => this.#queue.send([identity, RpcKind.rpc, frame]))
+            .catch((error: unknown) => {
+              if (!(error instanceof ZmqProtocolError)) return;
+              this.stats.protocolErrors++;
+              this.#reportPeerError(error);
+            });
         } else {
           this.stats.protocolErrors++;
           this.#reportPeerError(new ZmqProtocolError(`RPC frame from ${JSON.stringify(identity)} of unknown kind`, kind));
@@ -328,7 +360,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       if (!this.#loginRequired || this.#authenticate === undefined) throw new Error("no login here");
       if (this.#plain && typeof username === "string" && typeof password === "string") {
         who = username;
-        userId = await this.#authenticate("PLAIN", { address: "", username, password });
+        const authenticate = this.#authenticate;
+        userId = await this.#throttled(`login\n${identity}`, () => authenticate("PLAIN", { address: "", username, password }));
       } else if (this.#curve !== undefined && typeof publicKey === "string" && typeof proof === "string" && nonce !== undefined) {
         who = publicKey;
         const allowed = this.#curve.allow === undefined || this.#curve.allow.includes(publicKey);
@@ -342,7 +375,14 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     }
     if (typeof userId !== "string" || userId.length === 0) {
       const mechanism = this.#plain ? "PLAIN" : "CURVE";
-      this.#refused({ mechanism, publicKey: this.#plain ? "" : who, username: this.#plain ? who : "", address: "", allowed: false, reason });
+      this.#refused({
+        mechanism,
+        publicKey: this.#plain ? "" : who,
+        username: this.#plain ? who : "",
+        address: "",
+        allowed: false,
+        reason,
+      });
       // The client learns only that it was refused: why (a hook's error, a bound) is for the server's events.
       this.#send([identity, RpcKind.loginRefused, "credentials refused"]);
       return;
@@ -360,6 +400,19 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.#identityOf.set(userId, identity);
     if (!known) this.emit("login", identity, userId); // a second login crossing an ask is no news
     this.#send([identity, RpcKind.loginOk, userId]);
+  }
+
+  // A password guess is checked only when its source is not waiting (LoginThrottle); a refusal (not a
+  // failure of the hook, which says nothing of the password) makes it wait longer.
+  async #throttled(
+    source: string,
+    authenticate: () => string | undefined | Promise<string | undefined>,
+  ): Promise<string | undefined> {
+    if (this.#throttle.waiting(source)) throw new Error("too many refused logins from this source: waiting (loginRetryDelay)");
+    const userId = await authenticate();
+    if (userId === undefined) this.#throttle.refused(source);
+    else this.#throttle.accepted(source);
+    return userId;
   }
 
   #send(frames: (string | Buffer)[]): void {
@@ -386,7 +439,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.stats.refused++;
     this.emit("refused", decision);
     const who = decision.publicKey || decision.username || decision.address || "a client";
-    this.#reportPeerError(new RpcAuthError(`RPC server port ${this.#port}`, `${decision.mechanism} ${who}: ${decision.reason ?? "refused"}`));
+    this.#reportPeerError(
+      new RpcAuthError(`RPC server port ${this.#port}`, `${decision.mechanism} ${who}: ${decision.reason ?? "refused"}`),
+    );
   }
 
   // Errors peers cause (a bad frame, a refusal) are emitted at most REPORTS_PER_SECOND times a second: a
