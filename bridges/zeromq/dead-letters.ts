@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { PersistError } from "./errors.js";
 
 /** An acknowledged message nobody acknowledged before its expiry: the broker released it as a dead letter. */
@@ -25,12 +25,29 @@ export class DeadLetterFile {
   readonly file: string;
   #fd: number;
 
-  /** Opens (or creates) `file` for appending. @throws PersistError. */
+  /**
+   * Opens (or creates) `file` for appending. A last line without its newline (a write cut short by a
+   * crash) is ended first, so that the next letter starts a line of its own: appended to the torn one, it
+   * was unreadable (lost from the file; its message was released). The torn line is left as it is (the
+   * reader reports it); its message was not released yet, so it expires again and is written whole.
+   * @throws PersistError.
+   */
   constructor(file: string) {
     this.file = file;
     try {
-      this.#fd = openSync(file, "a");
+      this.#fd = openSync(file, "a+");
     } catch (error) {
+      throw new PersistError(file, error);
+    }
+    try {
+      const size = fstatSync(this.#fd).size;
+      const last = Buffer.alloc(1);
+      if (size > 0 && readSync(this.#fd, last, 0, 1, size - 1) === 1 && last[0] !== NEWLINE) {
+        writeSync(this.#fd, "\n");
+        fdatasyncSync(this.#fd);
+      }
+    } catch (error) {
+      closeSync(this.#fd);
       throw new PersistError(file, error);
     }
   }
@@ -54,23 +71,121 @@ export class DeadLetterFile {
   }
 }
 
-/** Reads a dead-letter file (a torn last line from a crash is skipped). @throws PersistError. */
-export function readDeadLetters(file: string): DeadLetter[] {
-  let text: string;
+const NEWLINE = 0x0a;
+
+/**
+ * Longest line {@link eachDeadLetter} reads (256 MiB, under V8's ~512 MiB string limit); a longer one is
+ * reported unreadable, skipped without being held in memory.
+ */
+export const MAX_DEAD_LETTER_LINE = 256 * 1024 * 1024;
+
+// Bytes read from the file at a time: memory stays bounded whatever its size.
+const CHUNK = 1024 * 1024;
+
+/** A line of a dead-letter file that is no dead letter: its 1-based number and why. */
+export interface UnreadableLine {
+  line: number;
+  reason: string;
+}
+
+/**
+ * Reads a dead-letter file line by line, in bounded memory whatever its size, handing each dead letter to
+ * `onLetter` and each line that is none (torn by a crash, damaged, of the wrong shape, longer than
+ * {@link MAX_DEAD_LETTER_LINE}) to `onUnreadable`. A missing file holds none.
+ * @throws PersistError when the file cannot be read.
+ */
+export function eachDeadLetter(
+  file: string,
+  onLetter: (letter: DeadLetter) => void,
+  onUnreadable: (unreadable: UnreadableLine) => void = () => undefined,
+  maxLine = MAX_DEAD_LETTER_LINE,
+): void {
+  let fd: number;
   try {
-    text = existsSync(file) ? readFileSync(file, "utf8") : "";
+    if (!existsSync(file)) return;
+    fd = openSync(file, "r");
   } catch (error) {
     throw new PersistError(file, error);
   }
-  const letters: DeadLetter[] = [];
-  for (const line of text.split("\n")) {
-    if (line.length === 0) continue;
-    try {
-      const value = JSON.parse(line) as Partial<DeadLetter>;
-      if (typeof value.messageId === "string" && typeof value.identifier === "string") letters.push(value as DeadLetter);
-    } catch {
-      // A line cut short by a crash.
+  try {
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    let parts: Buffer[] = [];
+    let partBytes = 0;
+    let tooLong = false;
+    let lineNumber = 0;
+    const endLine = (): void => {
+      lineNumber++;
+      if (tooLong) onUnreadable({ line: lineNumber, reason: `longer than ${maxLine} bytes` });
+      else if (partBytes > 0) {
+        const text = (parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, partBytes)).toString();
+        const fault = letterFault(text);
+        if (typeof fault === "string") onUnreadable({ line: lineNumber, reason: fault });
+        else onLetter(fault);
+      }
+      parts = [];
+      partBytes = 0;
+      tooLong = false;
+    };
+    for (;;) {
+      let read: number;
+      try {
+        read = readSync(fd, chunk, 0, CHUNK, null);
+      } catch (error) {
+        throw new PersistError(file, error);
+      }
+      if (read === 0) break;
+      let start = 0;
+      while (start < read) {
+        const end = chunk.indexOf(NEWLINE, start);
+        const stop = end === -1 || end >= read ? read : end;
+        if (!tooLong) {
+          if (partBytes + stop - start > maxLine) {
+            tooLong = true;
+            parts = [];
+            partBytes = 0;
+          } else if (stop > start) {
+            parts.push(Buffer.from(chunk.subarray(start, stop)));
+            partBytes += stop - start;
+          }
+        }
+        if (stop === read) break;
+        endLine();
+        start = stop + 1;
+      }
     }
+    if (partBytes > 0 || tooLong) endLine();
+  } finally {
+    closeSync(fd);
   }
+}
+
+/**
+ * Reads a dead-letter file. Lines that are no dead letter (a line torn by a crash, damage) are skipped:
+ * `onUnreadable` hears each, with its line number. @throws PersistError.
+ */
+export function readDeadLetters(file: string, onUnreadable?: (unreadable: UnreadableLine) => void): DeadLetter[] {
+  const letters: DeadLetter[] = [];
+  eachDeadLetter(file, (letter) => void letters.push(letter), onUnreadable);
   return letters;
+}
+
+// The letter a line holds, or why it holds none: every field of the shape the broker writes (a record
+// without its dates printed as "Invalid time value" and stopped the listing).
+function letterFault(line: string): DeadLetter | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return "not JSON (a line cut short by a crash, or damaged)";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
+  const v = value as Record<string, unknown>;
+  for (const key of ["messageId", "identifier", "senderId", "payload", "reason"] as const) {
+    if (typeof v[key] !== "string") return `its ${key} is not a string`;
+  }
+  for (const key of ["heldAt", "deadAt"] as const) {
+    const time = v[key];
+    if (typeof time !== "number" || !Number.isFinite(new Date(time).getTime())) return `its ${key} is not a time in epoch ms`;
+  }
+  return value as DeadLetter;
 }
