@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
+import type { Identifier } from "../../lib/identifier.js";
 import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
 import { fromCompactEnvelope } from "../compact-envelope.js";
 import { fromEnvelope } from "../envelope.js";
@@ -163,6 +164,8 @@ class Peer {
   // Whether it is in #owedQueue.
   queued = false;
   lastDelivery = Number.NEGATIVE_INFINITY;
+  // When it was last offered the held messages its changed patterns match (Date-free: performance.now()).
+  lastOffer = Number.NEGATIVE_INFINITY;
   constructor(readonly clientId: string) {}
 }
 
@@ -429,6 +432,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #hello(clientId: string, patternsFrame: Buffer | undefined, version: Buffer | undefined, now: number): void {
     let patterns: unknown;
+    let offer = false;
+    let oldPatterns: readonly Identifier[] | undefined;
     try {
       patterns = JSON.parse(patternsFrame?.toString() ?? "");
       if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === "string")) throw new Error("not an array of strings");
@@ -437,6 +442,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (!this.#clients.has(clientId) && this.#clients.size >= this.#options.maxClients) {
         throw new Error(`${this.#clients.size} clients registered already (maxClients)`);
       }
+      const before = this.#clients.patternsOf(clientId);
       const change = this.#clients.set(clientId, patterns, now);
       if (change === "new") {
         this.#say(`client ${clientId} registered: ${patterns.join(", ")}`);
@@ -444,8 +450,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
       } else if (change === "changed") {
         this.#say(`client ${clientId} subscribes to: ${patterns.join(", ")}`);
       }
-      // Held messages go to a newcomer (or a client with new patterns) right after its welcome.
-      if (change !== "same") for (const held of this.#held.values()) held.lastSent = 0;
+      offer = change !== "same";
+      oldPatterns = before;
     } catch (error) {
       this.stats.rejected++;
       this.#report(
@@ -455,7 +461,44 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     // The welcome echoes the version of the client's patterns: it knows which change was applied.
     this.#sendPub([pubFrame(clientId, Kind.welcome, this.bootId, welcomeVersion(version))]);
-    this.#resendDue();
+    // Held messages go to a newcomer (or a client with new patterns) right after its welcome.
+    if (offer) this.#offerHeld(clientId, oldPatterns, now);
+  }
+
+  // Sends `clientId` alone the held messages its new patterns match and its old ones did not, at most once
+  // per resendInterval: the rest reach it at their next resend. It reset every held message's resend time
+  // and swept: each HELLO changing one client's patterns (a flood of them) resent everything held to every
+  // subscriber.
+  #offerHeld(clientId: string, oldPatterns: readonly Identifier[] | undefined, now: number): void {
+    if (this.#held.size === 0) return;
+    const peer = this.#peer(clientId);
+    const clock = performance.now();
+    if (clock - peer.lastOffer < this.#options.resendInterval) return;
+    peer.lastOffer = clock;
+    const wanted = new Map<string, boolean>();
+    const bySender = new Map<string, Buffer[]>();
+    for (const held of this.#held.values()) {
+      if (held.senderId === clientId || held.expiresAt <= now) continue;
+      let want = wanted.get(held.identifier);
+      if (want === undefined) {
+        want =
+          this.#clients.matches(clientId, held.identifier) &&
+          !(oldPatterns !== undefined && this.#clients.matches(clientId, held.identifier, oldPatterns));
+        wanted.set(held.identifier, want);
+      }
+      if (!want) continue;
+      let parts = bySender.get(held.senderId);
+      if (parts === undefined) {
+        parts = [];
+        bySender.set(held.senderId, parts);
+      }
+      parts.push(held.frame);
+    }
+    for (const [senderId, parts] of bySender) {
+      this.stats.delivered += parts.length;
+      this.stats.resent += parts.length;
+      this.#sendPub([pubFrame(clientId, Kind.deliver, senderId, ACK_REQUIRED.repeat(parts.length)), joinLines(parts)]);
+    }
   }
 
   #publish(senderId: string, frames: Buffer[]): void {
