@@ -122,8 +122,13 @@ export interface BrokerEvents {
   "dead-letter": [letter: DeadLetter];
 }
 
+// Times in a held message: `heldAt` and `expiresAt` are wall-clock epoch ms, written to the persist file
+// (a deadline must survive a restart); `deadline` and `lastSent` are performance.now(), which the broker
+// runs on: a wall clock stepped back an hour stopped every resend for an hour, and one stepped forward
+// dead-lettered at once messages held a second.
 interface Held extends HeldMessage {
   expiresAt: number;
+  deadline: number;
   frame: Buffer;
   lastSent: number;
 }
@@ -139,6 +144,7 @@ class HeldEntry implements Held {
     readonly frame: Buffer,
     readonly heldAt: number,
     public expiresAt: number,
+    public deadline: number,
     public lastSent: number,
   ) {}
 
@@ -281,6 +287,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
           refused.push(new PersistError(options.persistFile as string, why));
         }
         const now = Date.now();
+        const clock = performance.now();
         // A file written before acknowledged lines were checked may hold lines the check now refuses (a
         // forgery taking another message's id): refused for good here too, never delivered.
         for (const message of held) {
@@ -298,7 +305,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
               Buffer.from(message.payload),
               message.heldAt,
               expiresAt,
-              0,
+              clock + (expiresAt - now),
+              Number.NEGATIVE_INFINITY,
             ),
           );
         }
@@ -393,7 +401,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#report(new ZmqProtocolError("frame from an unknown kind of client, routing id", clientId));
       return;
     }
-    const now = Date.now();
+    // Client liveness runs on the monotonic clock (a wall clock stepped forward forgot every client).
+    const now = performance.now();
     switch (kind.toString()) {
       case Kind.hello: {
         const features = frames[4]?.toString() ?? "";
@@ -472,13 +481,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #offerHeld(clientId: string, oldPatterns: readonly Identifier[] | undefined, now: number): void {
     if (this.#held.size === 0) return;
     const peer = this.#peer(clientId);
-    const clock = performance.now();
-    if (clock - peer.lastOffer < this.#options.resendInterval) return;
-    peer.lastOffer = clock;
+    if (now - peer.lastOffer < this.#options.resendInterval) return;
+    peer.lastOffer = now;
     const wanted = new Map<string, boolean>();
     const bySender = new Map<string, Buffer[]>();
     for (const held of this.#held.values()) {
-      if (held.senderId === clientId || held.expiresAt <= now) continue;
+      if (held.senderId === clientId || held.deadline <= now) continue;
       let want = wanted.get(held.identifier);
       if (want === undefined) {
         want =
@@ -574,6 +582,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     this.stats.received += count;
     const now = Date.now();
+    const clock = performance.now();
     const others = this.#clients.has(senderId) ? this.#clients.size - 1 : this.#clients.size;
     const newlyHeld: Held[] = [];
     let group: Group | undefined;
@@ -588,9 +597,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
       } else if (flags[i] === ACK_REQUIRED) {
         // A copy: one held message must not keep its whole batch's buffer alive.
         const frame = Buffer.from(sliceLines(body, lines, i, i + 1));
-        const expiresAt = now + Math.min(policies?.[i]?.expiry ?? this.#options.expiry, this.#options.maxExpiry);
+        const expiry = Math.min(policies?.[i]?.expiry ?? this.#options.expiry, this.#options.maxExpiry);
         const messageId = messageIds[i] as string;
-        const held = new HeldEntry(messageId, identifier, senderId, frame, now, expiresAt, now);
+        const held = new HeldEntry(messageId, identifier, senderId, frame, now, now + expiry, clock + expiry, clock);
         this.#take(held);
         newlyHeld.push(held);
         ({ topics, key } = this.#clients.others(identifier, senderId));
@@ -844,10 +853,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   // Held messages past their expiry become dead letters: file first (synced), then released from the log.
-  #expireDue(now: number): void {
+  #expireDue(clock: number): void {
     const due: Held[] = [];
-    for (const held of this.#held.values()) if (held.expiresAt <= now) due.push(held);
+    for (const held of this.#held.values()) if (held.deadline <= clock) due.push(held);
     if (due.length === 0) return;
+    const now = Date.now();
     const letters: DeadLetter[] = due.map((held) => ({
       messageId: held.messageId,
       identifier: held.identifier,
@@ -873,8 +883,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #resendDue(): void {
     if (this.#closed || this.#held.size === 0) return;
-    this.#expireDue(Date.now());
-    const due = Date.now() - this.#options.resendInterval;
+    const clock = performance.now();
+    this.#expireDue(clock);
+    const due = clock - this.#options.resendInterval;
     const byTopic = new Map<string, { topic: string; senderId: string; parts: Buffer[] }>();
     for (const held of this.#held.values()) {
       if (held.lastSent > due) continue;
@@ -885,7 +896,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         continue;
       }
       if (targets.length === 0) continue;
-      held.lastSent = Date.now();
+      held.lastSent = clock;
       this.stats.resent++;
       for (const topic of targets) {
         const key = `${topic}\u0000${held.senderId}`;
@@ -905,7 +916,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #beat(): void {
     this.#sendPub([pubFrame(BROADCAST, Kind.beat, this.bootId)]);
-    for (const gone of this.#clients.expire(Date.now() - this.#options.clientTimeout)) this.#gone(gone, "silent");
+    for (const gone of this.#clients.expire(performance.now() - this.#options.clientTimeout)) this.#gone(gone, "silent");
   }
 
   #gone(clientId: string, why: string): void {
