@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { PersistError } from "./errors.js";
 
 /** An acknowledged message nobody acknowledged before its expiry: the broker released it as a dead letter. */
@@ -34,29 +34,19 @@ export class DeadLetterFile {
    */
   constructor(file: string) {
     this.file = file;
-    try {
-      this.#fd = openSync(file, "a+");
-    } catch (error) {
-      throw new PersistError(file, error);
-    }
-    try {
-      const size = fstatSync(this.#fd).size;
-      const last = Buffer.alloc(1);
-      if (size > 0 && readSync(this.#fd, last, 0, 1, size - 1) === 1 && last[0] !== NEWLINE) {
-        writeSync(this.#fd, "\n");
-        fdatasyncSync(this.#fd);
-      }
-    } catch (error) {
-      closeSync(this.#fd);
-      throw new PersistError(file, error);
-    }
+    this.#fd = openLetters(file);
   }
 
-  /** Appends dead letters and syncs them to the disk. @throws PersistError. */
+  /**
+   * Appends dead letters and syncs them to the disk. When the file was moved away or deleted since it was
+   * opened (the way to keep it from growing), a new one is opened at its path first: the letters went to
+   * the moved file, or to a deleted one (lost). @throws PersistError.
+   */
   append(letters: readonly DeadLetter[]): void {
     if (letters.length === 0) return;
     let text = "";
     for (const letter of letters) text += `${JSON.stringify(letter)}\n`;
+    this.#reopenIfMoved();
     try {
       writeSync(this.#fd, text);
       fdatasyncSync(this.#fd);
@@ -69,6 +59,44 @@ export class DeadLetterFile {
   close(): void {
     closeSync(this.#fd);
   }
+
+  #reopenIfMoved(): void {
+    let moved: boolean;
+    try {
+      const open = fstatSync(this.#fd);
+      const atPath = statSync(this.file, { throwIfNoEntry: false });
+      moved = atPath === undefined || atPath.ino !== open.ino || atPath.dev !== open.dev;
+    } catch (error) {
+      throw new PersistError(this.file, error);
+    }
+    if (!moved) return;
+    const fd = openLetters(this.file);
+    closeSync(this.#fd);
+    this.#fd = fd;
+  }
+}
+
+// Opens (or creates) a dead-letter file for appending. A last line without its newline (a write cut short
+// by a crash) is ended first, so that the next letter starts a line of its own.
+function openLetters(file: string): number {
+  let fd: number;
+  try {
+    fd = openSync(file, "a+");
+  } catch (error) {
+    throw new PersistError(file, error);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== NEWLINE) {
+      writeSync(fd, "\n");
+      fdatasyncSync(fd);
+    }
+  } catch (error) {
+    closeSync(fd);
+    throw new PersistError(file, error);
+  }
+  return fd;
 }
 
 const NEWLINE = 0x0a;
