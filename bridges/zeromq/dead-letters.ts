@@ -1,4 +1,5 @@
 import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { eachLine, MAX_LINE } from "./ack-log.js";
 import { PersistError } from "./errors.js";
 
 /** An acknowledged message nobody acknowledged before its expiry: the broker released it as a dead letter. */
@@ -105,10 +106,7 @@ const NEWLINE = 0x0a;
  * Longest line {@link eachDeadLetter} reads (256 MiB, under V8's ~512 MiB string limit); a longer one is
  * reported unreadable, skipped without being held in memory.
  */
-export const MAX_DEAD_LETTER_LINE = 256 * 1024 * 1024;
-
-// Bytes read from the file at a time: memory stays bounded whatever its size.
-const CHUNK = 1024 * 1024;
+export const MAX_DEAD_LETTER_LINE = MAX_LINE;
 
 /** A line of a dead-letter file that is no dead letter: its 1-based number and why. */
 export interface UnreadableLine {
@@ -128,63 +126,15 @@ export function eachDeadLetter(
   onUnreadable: (unreadable: UnreadableLine) => void = () => undefined,
   maxLine = MAX_DEAD_LETTER_LINE,
 ): void {
-  let fd: number;
-  try {
-    if (!existsSync(file)) return;
-    fd = openSync(file, "r");
-  } catch (error) {
-    throw new PersistError(file, error);
-  }
-  try {
-    const chunk = Buffer.allocUnsafe(CHUNK);
-    let parts: Buffer[] = [];
-    let partBytes = 0;
-    let tooLong = false;
-    let lineNumber = 0;
-    const endLine = (): void => {
-      lineNumber++;
-      if (tooLong) onUnreadable({ line: lineNumber, reason: `longer than ${maxLine} bytes` });
-      else if (partBytes > 0) {
-        const text = (parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, partBytes)).toString();
-        const fault = letterFault(text);
-        if (typeof fault === "string") onUnreadable({ line: lineNumber, reason: fault });
-        else onLetter(fault);
-      }
-      parts = [];
-      partBytes = 0;
-      tooLong = false;
-    };
-    for (;;) {
-      let read: number;
-      try {
-        read = readSync(fd, chunk, 0, CHUNK, null);
-      } catch (error) {
-        throw new PersistError(file, error);
-      }
-      if (read === 0) break;
-      let start = 0;
-      while (start < read) {
-        const end = chunk.indexOf(NEWLINE, start);
-        const stop = end === -1 || end >= read ? read : end;
-        if (!tooLong) {
-          if (partBytes + stop - start > maxLine) {
-            tooLong = true;
-            parts = [];
-            partBytes = 0;
-          } else if (stop > start) {
-            parts.push(Buffer.from(chunk.subarray(start, stop)));
-            partBytes += stop - start;
-          }
-        }
-        if (stop === read) break;
-        endLine();
-        start = stop + 1;
-      }
-    }
-    if (partBytes > 0 || tooLong) endLine();
-  } finally {
-    closeSync(fd);
-  }
+  eachLine(
+    file,
+    (text, line) => {
+      const fault = text === undefined ? `longer than ${maxLine} bytes` : letterFault(text);
+      if (typeof fault === "string") onUnreadable({ line, reason: fault });
+      else onLetter(fault);
+    },
+    maxLine,
+  );
 }
 
 /**
