@@ -37,6 +37,10 @@ export class AckLog {
   #fd: number;
   #records = 0;
   #dirty = false;
+  // After a compaction failed (a disk full), none is tried before the log holds this many records: twice
+  // as many as at the failure. Tried again on every acknowledgement, it rewrote everything held and
+  // reported an error for each.
+  #retryAt = 0;
 
   private constructor(file: string, fsync: FsyncPolicy, fd: number, records: number) {
     this.file = file;
@@ -107,7 +111,7 @@ export class AckLog {
 
   /** Whether the log has grown enough, relative to `held` messages, to be worth rewriting. */
   wantsCompaction(held: number): boolean {
-    return this.#records > held * 2 + COMPACT_SLACK;
+    return this.#records > held * 2 + COMPACT_SLACK && this.#records >= this.#retryAt;
   }
 
   /** Rewrites the log to hold exactly `held`, atomically (temp file, fsync, rename, directory fsync). */
@@ -126,7 +130,9 @@ export class AckLog {
       this.#fd = openSync(this.file, "a");
       this.#records = held.length;
       this.#dirty = false;
+      this.#retryAt = 0;
     } catch (error) {
+      this.#retryAt = Math.max(this.#records * 2, this.#records + COMPACT_SLACK);
       throw new PersistError(this.file, error);
     }
   }
