@@ -108,6 +108,11 @@ export interface BrokerStats {
   unrouted: number;
   /** Frames refused as not following the protocol. */
   rejected: number;
+  /**
+   * Errors clients caused (a bad frame, a refused batch or line, a foreign ack) not emitted on `error`:
+   * at most 10 are, a second.
+   */
+  unreported: number;
 }
 
 /** Events of a broker. */
@@ -152,6 +157,9 @@ class HeldEntry implements Held {
     return this.frame.toString();
   }
 }
+
+/** Errors clients cause emitted on `error` per second, at most (see stats.unreported). */
+const REPORTS_PER_SECOND = 10;
 
 const TO_ALL: readonly string[] = Object.freeze([BROADCAST]);
 
@@ -206,6 +214,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     expired: 0,
     unrouted: 0,
     rejected: 0,
+    unreported: 0,
   };
   readonly #router: zmq.Router;
   readonly #pub: zmq.Publisher;
@@ -234,6 +243,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #pubPort = 0;
   #recvPort = 0;
   #closed = false;
+  #reportWindow = Number.NEGATIVE_INFINITY;
+  #reportsInWindow = 0;
 
   private constructor(options: BrokerOptions) {
     super();
@@ -398,7 +409,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const clientId = identity?.toString() ?? "";
     if (!CLIENT_ID.test(clientId) || kind === undefined) {
       this.stats.rejected++;
-      this.#report(new ZmqProtocolError("frame from an unknown kind of client, routing id", clientId));
+      this.#reportPeerError(new ZmqProtocolError("frame from an unknown kind of client, routing id", clientId));
       return;
     }
     // Client liveness runs on the monotonic clock (a wall clock stepped forward forgot every client).
@@ -409,7 +420,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         if (!features.includes(FEATURE_COMPACT)) {
           // A client of protocol 1 would refuse every compact envelope it is sent: it is not welcomed.
           this.stats.rejected++;
-          this.#report(
+          this.#reportPeerError(
             new ZmqProtocolError(
               `hello from ${clientId} refused: a client of broker protocol 1 (an older berrymq; it lacks feature "c", compact envelopes), this broker speaks protocol 2:`,
               features,
@@ -435,7 +446,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         return;
       default:
         this.stats.rejected++;
-        this.#report(new ZmqProtocolError("unknown frame kind", kind.toString()));
+        this.#reportPeerError(new ZmqProtocolError("unknown frame kind", kind.toString()));
     }
   }
 
@@ -463,7 +474,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       oldPatterns = before;
     } catch (error) {
       this.stats.rejected++;
-      this.#report(
+      this.#reportPeerError(
         new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()),
       );
       return;
@@ -513,7 +524,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const [, , headFrame, body] = frames;
     if (headFrame === undefined || body === undefined || frames.length !== 4) {
       this.stats.rejected++;
-      this.#report(new ZmqProtocolError(`publish batch from ${senderId} with a frame count of`, frames.length - 1));
+      this.#reportPeerError(new ZmqProtocolError(`publish batch from ${senderId} with a frame count of`, frames.length - 1));
       return;
     }
     let batch: PublishBatch | undefined;
@@ -523,7 +534,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       for (const identifier of batch.identifiers) this.#clients.targets(identifier);
     } catch (error) {
       this.stats.rejected++;
-      this.#report(new ZmqProtocolError(`publish batch from ${senderId} refused:`, errorText(error)));
+      this.#reportPeerError(new ZmqProtocolError(`publish batch from ${senderId} refused:`, errorText(error)));
       // A head without a readable seq cannot be answered: its sender times out.
       const seq = batch?.seq ?? (error instanceof BadBatchError ? error.seq : undefined);
       if (seq !== undefined) this.#receipt(senderId, seq, { code: "ZMQ_PROTOCOL", message: errorText(error) });
@@ -564,7 +575,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (foreign !== undefined) {
       this.stats.rejected += foreign.size;
       const ids = [...foreign].map((i) => messageIds[i]);
-      this.#report(
+      this.#reportPeerError(
         new ZmqProtocolError(
           `publish from ${senderId}: acknowledged messages whose ids are held for another client, dropped:`,
           ids,
@@ -678,7 +689,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       invalidIds ??= [];
       for (const [i, reason] of invalid) {
         const refused = new BrokerRefusedError(identifiers[i] as string, messageIds[i] as string, reason);
-        this.#report(refused);
+        this.#reportPeerError(refused);
         invalidIds.push([refused.messageId, refused.identifier, reason]);
       }
     }
@@ -693,7 +704,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #refuse(senderId: string, seq: string, refused: BrokerFullError | BrokerQuotaError, count: number): void {
     this.stats.refused += count;
-    this.#report(refused);
+    this.#reportPeerError(refused);
     this.#receipt(senderId, seq, { code: refused.code, message: refused.message, limit: refused.limit, refused: count });
   }
 
@@ -807,7 +818,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     if (!Array.isArray(ids) || frames.length !== 3) {
       this.stats.rejected++;
-      this.#report(new ZmqProtocolError("ack frame that is not a JSON array of message ids:", frames[2]?.toString()));
+      this.#reportPeerError(new ZmqProtocolError("ack frame that is not a JSON array of message ids:", frames[2]?.toString()));
       return;
     }
     const acked: string[] = [];
@@ -832,7 +843,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     if (foreign > 0) {
       this.stats.rejected += foreign;
-      this.#report(
+      this.#reportPeerError(
         new ZmqProtocolError(`ack from ${clientId} ignored for messages it is not subscribed to; count:`, String(foreign)),
       );
     }
@@ -948,6 +959,24 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #say(line: string): void {
     this.#logLine?.(line);
+  }
+
+  // Errors clients cause are emitted (and logged) at most REPORTS_PER_SECOND times a second, the rest
+  // counted in stats.unreported: a client sending junk as fast as it could made as many events, or, with
+  // no listener, process warnings; the CLI wrote a line for each to stderr, a pipe whose slow reader
+  // blocks the whole broker.
+  #reportPeerError(error: BerryError): void {
+    const now = performance.now();
+    if (now - this.#reportWindow >= 1_000) {
+      this.#reportWindow = now;
+      this.#reportsInWindow = 0;
+    }
+    if (this.#reportsInWindow >= REPORTS_PER_SECOND) {
+      this.stats.unreported++;
+      return;
+    }
+    this.#reportsInWindow++;
+    this.#report(error);
   }
 
   #report(error: BerryError): void {
