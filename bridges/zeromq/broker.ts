@@ -477,6 +477,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#reportPeerError(
         new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()),
       );
+      // A registered client keeps the patterns it had and, being alive, its registration: its HELLOs all
+      // refused, it was forgotten after clientTimeout, and its link never knew (a subscribe past
+      // maxPatterns silently cut it off). The client is told, with its HELLO's version.
+      this.#clients.touch(clientId, now);
+      const refusal = JSON.stringify({ code: "ZMQ_PROTOCOL", message: errorText(error) });
+      this.#routerQueue.send([clientId, Kind.helloRefused, welcomeVersion(version), refusal]).catch((failure: unknown) => {
+        if (!this.#closed) this.#report(new ZmqProtocolError(`hello refusal to ${clientId} failed:`, errorText(failure)));
+      });
       return;
     }
     // The welcome echoes the version of the client's patterns: it knows which change was applied.
