@@ -28,11 +28,14 @@ export function deadLettersCommand(argv: string[]): number {
   let unreadable = 0;
   const onLetter = (letter: DeadLetter): void => {
     count++;
-    if (json) console.log(JSON.stringify(letter));
+    if (json) console.log(escapeControls(JSON.stringify(letter)));
     else {
       const held = Math.round((letter.deadAt - letter.heldAt) / 1_000);
+      const { reason, identifier, messageId, senderId, payload } = letter;
       console.log(
-        `${new Date(letter.deadAt).toISOString()}  ${letter.reason}  ${letter.identifier}  ${letter.messageId}  from ${letter.senderId}, held ${held} s  ${letter.payload}`,
+        escapeControls(
+          `${new Date(letter.deadAt).toISOString()}  ${reason}  ${identifier}  ${messageId}  from ${senderId}, held ${held} s  ${payload}`,
+        ),
       );
     }
   };
@@ -51,4 +54,21 @@ export function deadLettersCommand(argv: string[]): number {
   if (unreadable > NAMED_UNREADABLE) console.error(`berrymq broker dead-letters: ${file}: ${skipped}`);
   if (!json) console.log(`${count} dead letter(s) in ${file}${unreadable > 0 ? `; ${skipped}` : ""}`);
   return 0;
+}
+
+// Terminal control characters (C0, DEL, C1) as \uXXXX: a client chooses its messageId (any 256 characters)
+// and its payload (JSON leaves DEL and C1 unescaped), and they were printed raw to the operator's terminal
+// (ESC ]0;… BEL retitled it, ESC [2J cleared it). In --json output they can only stand inside strings, where
+// the escape reads back as the same character.
+function escapeControls(text: string): string {
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
+      out += `${text.slice(from, i)}\\u${code.toString(16).padStart(4, "0")}`;
+      from = i + 1;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
 }
