@@ -56,11 +56,13 @@ export function deadLettersCommand(argv: string[]): number {
   return 0;
 }
 
-// Terminal control characters (C0, DEL, C1) as \uXXXX: a client chooses its messageId (any 256 characters)
-// and its payload (JSON leaves DEL and C1 unescaped), and they were printed raw to the operator's terminal
-// (ESC ]0;… BEL retitled it, ESC [2J cleared it). In --json output they can only stand inside strings, where
-// the escape reads back as the same character.
-function escapeControls(text: string): string {
+/**
+ * `text` with its terminal control characters (C0, DEL, C1) as `\uXXXX`, for printing what clients chose:
+ * a messageId may hold any 256 characters and JSON leaves DEL and C1 unescaped, and they were printed raw
+ * to the operator's terminal (ESC ]0;… BEL retitled it, ESC [2J cleared it). In JSON text they can only
+ * stand inside strings, where the escape reads back as the same character.
+ */
+export function escapeControls(text: string): string {
   let out = "";
   let from = 0;
   for (let i = 0; i < text.length; i++) {
