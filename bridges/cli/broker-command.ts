@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { InvalidArgumentError, MissingDependencyError } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
-import { deadLettersCommand } from "./dead-letters-command.js";
+import { deadLettersCommand, escapeControls } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
                       [--persist-file FILE] [--fsync batch|none] [--resend-interval MS]
@@ -17,8 +17,9 @@ const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-
   --resend-interval  ms before an unacknowledged message is sent again (default 1000)
   --max-unacked      most unacknowledged messages held (default 10000)
   --max-unacked-per-client  most held for one publishing client (default 1000)
-  --expiry           ms before an unacknowledged message becomes a dead letter (default 3600000)
-  --max-expiry       longest expiry a message may ask for, in ms (default 86400000)
+  --expiry           ms before an unacknowledged message becomes a dead letter (default 3600000;
+                     Infinity: never)
+  --max-expiry       longest expiry a message may ask for, in ms (default 86400000; Infinity: no limit)
   --no-subscriber    hold (default) or refuse acknowledged messages nobody subscribes to
   --dead-letter-file append expired messages here (JSON lines)
   --verbose          print what the broker does`;
@@ -74,24 +75,29 @@ export const brokerCommand = {
         ...numberOption("resendInterval", values["resend-interval"]),
         ...numberOption("maxUnacked", values["max-unacked"]),
         ...numberOption("maxUnackedPerClient", values["max-unacked-per-client"]),
-        ...numberOption("expiry", values.expiry),
-        ...numberOption("maxExpiry", values["max-expiry"]),
+        ...durationOption("expiry", values.expiry),
+        ...durationOption("maxExpiry", values["max-expiry"]),
         ...(typeof values["no-subscriber"] === "string" ? { noSubscriber: values["no-subscriber"] as "hold" } : {}),
         ...(typeof values["dead-letter-file"] === "string" ? { deadLetterFile: values["dead-letter-file"] } : {}),
         ...(typeof values["persist-file"] === "string" ? { persistFile: values["persist-file"] } : {}),
         ...(typeof values.fsync === "string" ? { fsync: values.fsync as "batch" } : {}),
-        ...(verbose ? { log: (line: string) => console.log(`[broker] ${line}`) } : {}),
+        // Log lines and errors name what clients sent (messageIds, patterns): printed with their terminal
+        // control characters escaped, or a client could write escape sequences to the operator's terminal.
+        ...(verbose ? { log: (line: string) => console.log(escapeControls(`[broker] ${line}`)) } : {}),
       });
     } catch (error) {
       console.error(`berrymq broker: ${error instanceof Error ? error.message : String(error)}`);
-      if (error instanceof MissingDependencyError) console.error("  (the broker runs on ZeroMQ; the other commands do not need it)");
+      if (error instanceof MissingDependencyError)
+        console.error("  (the broker runs on ZeroMQ; the other commands do not need it)");
       return error instanceof InvalidArgumentError ? 2 : 1;
     }
     // Errors are printed by the verbose log; without it, still say something on stderr.
     broker.on("error", (error) => {
-      if (!verbose) console.error(`[broker] ${error.message}`);
+      if (!verbose) console.error(escapeControls(`[broker] ${error.message}`));
     });
-    console.log(`berrymq broker: pub tcp://${values.bind ?? "127.0.0.1"}:${broker.pubPort}, recv tcp://${values.bind ?? "127.0.0.1"}:${broker.recvPort}`);
+    console.log(
+      `berrymq broker: pub tcp://${values.bind ?? "127.0.0.1"}:${broker.pubPort}, recv tcp://${values.bind ?? "127.0.0.1"}:${broker.recvPort}`,
+    );
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
@@ -106,4 +112,11 @@ function numberOption(key: string, value: string | boolean | undefined): Record<
   const number = Number(value);
   if (value.trim() === "" || !Number.isInteger(number)) throw new InvalidArgumentError(key, value, "an integer");
   return { [key]: number };
+}
+
+// An expiry: an integer of ms, or "Infinity" (never), as the broker's options take it (the CLI took
+// integers only: the documented "never" could not be said).
+function durationOption(key: string, value: string | boolean | undefined): Record<string, number> {
+  if (value === "Infinity") return { [key]: Number.POSITIVE_INFINITY };
+  return numberOption(key, value);
 }

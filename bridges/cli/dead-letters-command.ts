@@ -1,8 +1,13 @@
 import { parseArgs } from "node:util";
-import { readDeadLetters } from "../zeromq/dead-letters.js";
+import { type DeadLetter, eachDeadLetter, type UnreadableLine } from "../zeromq/dead-letters.js";
+
+// Unreadable lines named one by one on stderr; past this many, only counted.
+const NAMED_UNREADABLE = 20;
 
 /**
- * `berrymq broker dead-letters FILE [--json]`: lists the broker's dead letters, one per line (or as JSON lines).
+ * `berrymq broker dead-letters FILE [--json]`: lists the broker's dead letters, one per line (or as JSON
+ * lines), reading the file as it prints (bounded memory, whatever its size). Lines that are no dead letter
+ * (a line torn by a crash, damage) are named on stderr with their line numbers and counted in the summary.
  * @returns the exit code: 0, 1 when the file cannot be read, 2 for bad arguments.
  */
 export function deadLettersCommand(argv: string[]): number {
@@ -14,22 +19,58 @@ export function deadLettersCommand(argv: string[]): number {
     file = positionals[0];
     json = values.json === true;
   } catch (error) {
-    console.error(`berrymq broker dead-letters: ${error instanceof Error ? error.message : String(error)}\nusage: berrymq broker dead-letters FILE [--json]`);
+    console.error(
+      `berrymq broker dead-letters: ${error instanceof Error ? error.message : String(error)}\nusage: berrymq broker dead-letters FILE [--json]`,
+    );
     return 2;
   }
-  try {
-    const letters = readDeadLetters(file as string);
-    for (const letter of letters) {
-      if (json) console.log(JSON.stringify(letter));
-      else {
-        const held = Math.round((letter.deadAt - letter.heldAt) / 1_000);
-        console.log(`${new Date(letter.deadAt).toISOString()}  ${letter.reason}  ${letter.identifier}  ${letter.messageId}  from ${letter.senderId}, held ${held} s  ${letter.payload}`);
-      }
+  let count = 0;
+  let unreadable = 0;
+  const onLetter = (letter: DeadLetter): void => {
+    count++;
+    if (json) console.log(escapeControls(JSON.stringify(letter)));
+    else {
+      const held = Math.round((letter.deadAt - letter.heldAt) / 1_000);
+      const { reason, identifier, messageId, senderId, payload } = letter;
+      console.log(
+        escapeControls(
+          `${new Date(letter.deadAt).toISOString()}  ${reason}  ${identifier}  ${messageId}  from ${senderId}, held ${held} s  ${payload}`,
+        ),
+      );
     }
-    if (!json) console.log(`${letters.length} dead letter(s) in ${file}`);
-    return 0;
+  };
+  const onUnreadable = ({ line, reason }: UnreadableLine): void => {
+    unreadable++;
+    if (unreadable <= NAMED_UNREADABLE)
+      console.error(`berrymq broker dead-letters: ${file}: line ${line} is no dead letter: ${reason}`);
+  };
+  try {
+    eachDeadLetter(file as string, onLetter, onUnreadable);
   } catch (error) {
     console.error(`berrymq broker dead-letters: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
+  const skipped = `${unreadable} unreadable line(s) skipped (a line torn by a crash, or damage)`;
+  if (unreadable > NAMED_UNREADABLE) console.error(`berrymq broker dead-letters: ${file}: ${skipped}`);
+  if (!json) console.log(`${count} dead letter(s) in ${file}${unreadable > 0 ? `; ${skipped}` : ""}`);
+  return 0;
+}
+
+/**
+ * `text` with its terminal control characters (C0, DEL, C1) as `\uXXXX`, for printing what clients chose:
+ * a messageId may hold any 256 characters and JSON leaves DEL and C1 unescaped, and they were printed raw
+ * to the operator's terminal (ESC ]0;… BEL retitled it, ESC [2J cleared it). In JSON text they can only
+ * stand inside strings, where the escape reads back as the same character.
+ */
+export function escapeControls(text: string): string {
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
+      out += `${text.slice(from, i)}\\u${code.toString(16).padStart(4, "0")}`;
+      from = i + 1;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
 }

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { CLIENT_ID } from "./broker-protocol.js";
 import { PersistError } from "./errors.js";
@@ -37,6 +37,10 @@ export class AckLog {
   #fd: number;
   #records = 0;
   #dirty = false;
+  // After a compaction failed (a disk full), none is tried before the log holds this many records: twice
+  // as many as at the failure. Tried again on every acknowledgement, it rewrote everything held and
+  // reported an error for each.
+  #retryAt = 0;
 
   private constructor(file: string, fsync: FsyncPolicy, fd: number, records: number) {
     this.file = file;
@@ -55,24 +59,21 @@ export class AckLog {
     let records = 0;
     let skipped = 0;
     try {
-      if (existsSync(file)) {
-        const lines = readFileSync(file, "utf8").split("\n");
-        while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-        for (let i = 0; i < lines.length; i++) {
-          const line = lines[i] as string;
-          if (line.length === 0) continue;
-          const record = parseRecord(line);
-          // The last line may be cut short by a crash; any other that does not read is skipped and counted
-          // (the records after it still count: stopping there would lose them without a word).
-          if (record === undefined) {
-            if (i < lines.length - 1) skipped++;
-            continue;
-          }
-          records++;
-          if ("a" in record) held.delete(record.a);
-          else held.set(record.messageId, record);
-        }
-      }
+      // Read in chunks, line by line: read whole into one string, a file past V8's longest string
+      // (~512 MiB: 10,000 held messages of 50 KB, or a region of zeros a crash of the machine left)
+      // stopped the broker from starting at all.
+      // The last line may be cut short by a crash; any other that does not read is skipped and counted
+      // (the records after it still count: stopping there would lose them without a word).
+      let unread = false;
+      eachLine(file, (line) => {
+        if (unread) skipped++;
+        const record = line === undefined ? undefined : parseRecord(line);
+        unread = record === undefined;
+        if (record === undefined) return;
+        records++;
+        if ("a" in record) held.delete(record.a);
+        else held.set(record.messageId, record);
+      });
       const log = new AckLog(file, fsync, openSync(file, "a"), records);
       log.compact([...held.values()]);
       return { log, held: [...held.values()], skipped };
@@ -110,7 +111,7 @@ export class AckLog {
 
   /** Whether the log has grown enough, relative to `held` messages, to be worth rewriting. */
   wantsCompaction(held: number): boolean {
-    return this.#records > held * 2 + COMPACT_SLACK;
+    return this.#records > held * 2 + COMPACT_SLACK && this.#records >= this.#retryAt;
   }
 
   /** Rewrites the log to hold exactly `held`, atomically (temp file, fsync, rename, directory fsync). */
@@ -129,7 +130,9 @@ export class AckLog {
       this.#fd = openSync(this.file, "a");
       this.#records = held.length;
       this.#dirty = false;
+      this.#retryAt = 0;
     } catch (error) {
+      this.#retryAt = Math.max(this.#records * 2, this.#records + COMPACT_SLACK);
       throw new PersistError(this.file, error);
     }
   }
@@ -155,6 +158,75 @@ export class AckLog {
 }
 
 type LogRecord = HeldMessage | { a: string };
+
+const NEWLINE = 0x0a;
+
+/** Longest line {@link eachLine} reads (256 MiB, under V8's ~512 MiB string limit). */
+export const MAX_LINE = 256 * 1024 * 1024;
+
+// Bytes read from a file at a time.
+const CHUNK = 1024 * 1024;
+
+/**
+ * Reads `file` line by line in bounded memory (1 MiB chunks), whatever its size: `onLine` hears each
+ * non-empty line with its 1-based number, `undefined` for one longer than `maxLine` (skipped unread). A
+ * missing file has no lines. @throws PersistError when it cannot be read.
+ */
+export function eachLine(file: string, onLine: (line: string | undefined, lineNumber: number) => void, maxLine = MAX_LINE): void {
+  let fd: number;
+  try {
+    if (!existsSync(file)) return;
+    fd = openSync(file, "r");
+  } catch (error) {
+    throw new PersistError(file, error);
+  }
+  try {
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    let parts: Buffer[] = [];
+    let partBytes = 0;
+    let tooLong = false;
+    let lineNumber = 0;
+    const endLine = (): void => {
+      lineNumber++;
+      if (tooLong) onLine(undefined, lineNumber);
+      else if (partBytes > 0)
+        onLine((parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, partBytes)).toString(), lineNumber);
+      parts = [];
+      partBytes = 0;
+      tooLong = false;
+    };
+    for (;;) {
+      let read: number;
+      try {
+        read = readSync(fd, chunk, 0, CHUNK, null);
+      } catch (error) {
+        throw new PersistError(file, error);
+      }
+      if (read === 0) break;
+      let start = 0;
+      while (start < read) {
+        const end = chunk.indexOf(NEWLINE, start);
+        const stop = end === -1 || end >= read ? read : end;
+        if (!tooLong) {
+          if (partBytes + stop - start > maxLine) {
+            tooLong = true;
+            parts = [];
+            partBytes = 0;
+          } else if (stop > start) {
+            parts.push(Buffer.from(chunk.subarray(start, stop)));
+            partBytes += stop - start;
+          }
+        }
+        if (stop === read) break;
+        endLine();
+        start = stop + 1;
+      }
+    }
+    if (partBytes > 0 || tooLong) endLine();
+  } finally {
+    closeSync(fd);
+  }
+}
 
 function recordLine(m: HeldMessage): string {
   // JSON has no Infinity: `"e": null` is "never expires".

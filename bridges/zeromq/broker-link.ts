@@ -149,7 +149,9 @@ export class BrokerLink extends Link {
   // Bumped by each change of subscriptions; a HELLO carries it and the broker's WELCOME echoes it, so a
   // change is known to be applied once a welcome of its version (or a later one) came back.
   #patternsVersion = 0;
-  #welcomeWaiters: { version: number; resolve: () => void }[] = [];
+  #welcomeWaiters: { version: number; resolve: () => void; reject: (error: BerryError) => void }[] = [];
+  // The last patterns version whose refusal was reported without a waiter (a heartbeat's HELLO): once each.
+  #refusedVersion = -1;
   #acks: string[] = [];
   #seq = 0;
   #bootId: string | undefined;
@@ -314,20 +316,47 @@ export class BrokerLink extends Link {
 
   // Run-time subscriptions: the new pattern set goes to the broker at once; resolves once it welcomed it.
   // Past `sendTimeout` (the broker is down), it resolves anyway: every later heartbeat carries the patterns.
-  protected override async importFiltersChanged(): Promise<void> {
+  // A change the broker refuses (past its maxPatterns) rejects with its ZmqProtocolError, and the filters
+  // it added are taken back (the broker keeps the patterns it had); before, it resolved as if the broker
+  // were down, and every later HELLO was refused until the broker forgot this link.
+  protected override async importFiltersChanged(added: readonly Identifier[] = []): Promise<void> {
     this.#patterns = JSON.stringify(this.subscriptionFilters);
     const version = ++this.#patternsVersion;
     if (this.#closed) return;
     let timer: NodeJS.Timeout | undefined;
-    const applied = new Promise<void>((resolve) => {
-      this.#welcomeWaiters.push({ version, resolve });
+    const applied = new Promise<void>((resolve, reject) => {
+      this.#welcomeWaiters.push({ version, resolve, reject });
       timer = setTimeout(resolve, this.#sendTimeout);
     });
     this.#helloInFlight = false; // this HELLO carries new patterns: it must not wait behind a heartbeat
     this.#hello();
-    await applied;
-    clearTimeout(timer);
-    this.#welcomeWaiters = this.#welcomeWaiters.filter((waiter) => waiter.version !== version);
+    try {
+      await applied;
+    } catch (error) {
+      for (const filter of added) await this.unsubscribe(filter.id);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.#welcomeWaiters = this.#welcomeWaiters.filter((waiter) => waiter.version !== version);
+    }
+  }
+
+  // The broker refused the HELLO of patterns `version`: that change fails; a refusal nobody waits for (a
+  // heartbeat's) is reported, once per version.
+  #helloRefused(version: number, text: string | undefined): void {
+    let message = text;
+    try {
+      message = String((JSON.parse(text ?? "") as { message?: unknown }).message);
+    } catch {
+      // reported as it came
+    }
+    const error = new ZmqProtocolError("broker refused this link's subscriptions:", message);
+    const waiters = this.#welcomeWaiters.filter((waiter) => waiter.version === version);
+    for (const waiter of waiters) waiter.reject(error);
+    if (waiters.length === 0 && version !== this.#refusedVersion) {
+      this.#refusedVersion = version;
+      this.#report(error);
+    }
   }
 
   #hello(): void {
@@ -344,7 +373,9 @@ export class BrokerLink extends Link {
   async #receiveReceipts(): Promise<void> {
     try {
       await receiveEach(this.#dealer, ([kind, seqFrame, errorFrame, refusedFrame, invalidFrame]) => {
-        if (kind?.toString() !== Kind.receipt) return;
+        const kindText = kind?.toString();
+        if (kindText === Kind.helloRefused) this.#helloRefused(Number(seqFrame?.toString()), errorFrame?.toString());
+        if (kindText !== Kind.receipt) return;
         const error =
           errorFrame === undefined || errorFrame.length === 0 ? undefined : brokerError(errorFrame.toString(), this.clientId);
         // A receipt that comes after its batch timed out settles nothing: the batch is being sent again, and

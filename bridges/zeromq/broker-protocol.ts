@@ -27,6 +27,9 @@
 //                                                 ("[]" when only invalid follows); invalid = [[messageId,
 //                                                 identifier, reason], …] acknowledged lines refused for good:
 //                                                 not a valid envelope, or not the head's identifier and messageId
+//   REFUSED  ["N", version, errorJson]            a HELLO was refused (too many patterns, a bad one, maxClients):
+//                                                 its version and {code, message}; a registered client keeps
+//                                                 the patterns it had and stays registered (older links ignore it)
 // broker → clients (PUB on the pub port; the first frame starts with the topic, a client id or "*" for all,
 // which is what SUB filters on, and holds the message's small fields separated by spaces):
 //   DELIVER  ["<topic> M <senderId> <flags>[ <seq>]", body]  flags: one "0"/"1" per envelope line of body (1 = acknowledge);
@@ -63,6 +66,7 @@ export const Kind = Object.freeze({
   deliver: "M",
   welcome: "W",
   beat: "T",
+  helloRefused: "N",
 });
 
 /** HELLO feature: the client takes the receipt of its batch on a DELIVER addressed to it. */

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
+import type { Identifier } from "../../lib/identifier.js";
 import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
 import { fromCompactEnvelope } from "../compact-envelope.js";
 import { fromEnvelope } from "../envelope.js";
@@ -107,6 +108,11 @@ export interface BrokerStats {
   unrouted: number;
   /** Frames refused as not following the protocol. */
   rejected: number;
+  /**
+   * Errors clients caused (a bad frame, a refused batch or line, a foreign ack) not emitted on `error`:
+   * at most 10 are, a second.
+   */
+  unreported: number;
 }
 
 /** Events of a broker. */
@@ -121,8 +127,13 @@ export interface BrokerEvents {
   "dead-letter": [letter: DeadLetter];
 }
 
+// Times in a held message: `heldAt` and `expiresAt` are wall-clock epoch ms, written to the persist file
+// (a deadline must survive a restart); `deadline` and `lastSent` are performance.now(), which the broker
+// runs on: a wall clock stepped back an hour stopped every resend for an hour, and one stepped forward
+// dead-lettered at once messages held a second.
 interface Held extends HeldMessage {
   expiresAt: number;
+  deadline: number;
   frame: Buffer;
   lastSent: number;
 }
@@ -138,6 +149,7 @@ class HeldEntry implements Held {
     readonly frame: Buffer,
     readonly heldAt: number,
     public expiresAt: number,
+    public deadline: number,
     public lastSent: number,
   ) {}
 
@@ -145,6 +157,9 @@ class HeldEntry implements Held {
     return this.frame.toString();
   }
 }
+
+/** Errors clients cause emitted on `error` per second, at most (see stats.unreported). */
+const REPORTS_PER_SECOND = 10;
 
 const TO_ALL: readonly string[] = Object.freeze([BROADCAST]);
 
@@ -163,6 +178,8 @@ class Peer {
   // Whether it is in #owedQueue.
   queued = false;
   lastDelivery = Number.NEGATIVE_INFINITY;
+  // When it was last offered the held messages its changed patterns match (Date-free: performance.now()).
+  lastOffer = Number.NEGATIVE_INFINITY;
   constructor(readonly clientId: string) {}
 }
 
@@ -197,6 +214,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     expired: 0,
     unrouted: 0,
     rejected: 0,
+    unreported: 0,
   };
   readonly #router: zmq.Router;
   readonly #pub: zmq.Publisher;
@@ -225,6 +243,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #pubPort = 0;
   #recvPort = 0;
   #closed = false;
+  #reportWindow = Number.NEGATIVE_INFINITY;
+  #reportsInWindow = 0;
 
   private constructor(options: BrokerOptions) {
     super();
@@ -278,6 +298,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
           refused.push(new PersistError(options.persistFile as string, why));
         }
         const now = Date.now();
+        const clock = performance.now();
         // A file written before acknowledged lines were checked may hold lines the check now refuses (a
         // forgery taking another message's id): refused for good here too, never delivered.
         for (const message of held) {
@@ -295,7 +316,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
               Buffer.from(message.payload),
               message.heldAt,
               expiresAt,
-              0,
+              clock + (expiresAt - now),
+              Number.NEGATIVE_INFINITY,
             ),
           );
         }
@@ -387,17 +409,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const clientId = identity?.toString() ?? "";
     if (!CLIENT_ID.test(clientId) || kind === undefined) {
       this.stats.rejected++;
-      this.#report(new ZmqProtocolError("frame from an unknown kind of client, routing id", clientId));
+      this.#reportPeerError(new ZmqProtocolError("frame from an unknown kind of client, routing id", clientId));
       return;
     }
-    const now = Date.now();
+    // Client liveness runs on the monotonic clock (a wall clock stepped forward forgot every client).
+    const now = performance.now();
     switch (kind.toString()) {
       case Kind.hello: {
         const features = frames[4]?.toString() ?? "";
         if (!features.includes(FEATURE_COMPACT)) {
           // A client of protocol 1 would refuse every compact envelope it is sent: it is not welcomed.
           this.stats.rejected++;
-          this.#report(
+          this.#reportPeerError(
             new ZmqProtocolError(
               `hello from ${clientId} refused: a client of broker protocol 1 (an older berrymq; it lacks feature "c", compact envelopes), this broker speaks protocol 2:`,
               features,
@@ -423,12 +446,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
         return;
       default:
         this.stats.rejected++;
-        this.#report(new ZmqProtocolError("unknown frame kind", kind.toString()));
+        this.#reportPeerError(new ZmqProtocolError("unknown frame kind", kind.toString()));
     }
   }
 
   #hello(clientId: string, patternsFrame: Buffer | undefined, version: Buffer | undefined, now: number): void {
     let patterns: unknown;
+    let offer = false;
+    let oldPatterns: readonly Identifier[] | undefined;
     try {
       patterns = JSON.parse(patternsFrame?.toString() ?? "");
       if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === "string")) throw new Error("not an array of strings");
@@ -437,6 +462,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (!this.#clients.has(clientId) && this.#clients.size >= this.#options.maxClients) {
         throw new Error(`${this.#clients.size} clients registered already (maxClients)`);
       }
+      const before = this.#clients.patternsOf(clientId);
       const change = this.#clients.set(clientId, patterns, now);
       if (change === "new") {
         this.#say(`client ${clientId} registered: ${patterns.join(", ")}`);
@@ -444,25 +470,69 @@ export class Broker extends EventEmitter<BrokerEvents> {
       } else if (change === "changed") {
         this.#say(`client ${clientId} subscribes to: ${patterns.join(", ")}`);
       }
-      // Held messages go to a newcomer (or a client with new patterns) right after its welcome.
-      if (change !== "same") for (const held of this.#held.values()) held.lastSent = 0;
+      offer = change !== "same";
+      oldPatterns = before;
     } catch (error) {
       this.stats.rejected++;
-      this.#report(
+      this.#reportPeerError(
         new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()),
       );
+      // A registered client keeps the patterns it had and, being alive, its registration: its HELLOs all
+      // refused, it was forgotten after clientTimeout, and its link never knew (a subscribe past
+      // maxPatterns silently cut it off). The client is told, with its HELLO's version.
+      this.#clients.touch(clientId, now);
+      const refusal = JSON.stringify({ code: "ZMQ_PROTOCOL", message: errorText(error) });
+      this.#routerQueue.send([clientId, Kind.helloRefused, welcomeVersion(version), refusal]).catch((failure: unknown) => {
+        if (!this.#closed) this.#report(new ZmqProtocolError(`hello refusal to ${clientId} failed:`, errorText(failure)));
+      });
       return;
     }
     // The welcome echoes the version of the client's patterns: it knows which change was applied.
     this.#sendPub([pubFrame(clientId, Kind.welcome, this.bootId, welcomeVersion(version))]);
-    this.#resendDue();
+    // Held messages go to a newcomer (or a client with new patterns) right after its welcome.
+    if (offer) this.#offerHeld(clientId, oldPatterns, now);
+  }
+
+  // Sends `clientId` alone the held messages its new patterns match and its old ones did not, at most once
+  // per resendInterval: the rest reach it at their next resend. It reset every held message's resend time
+  // and swept: each HELLO changing one client's patterns (a flood of them) resent everything held to every
+  // subscriber.
+  #offerHeld(clientId: string, oldPatterns: readonly Identifier[] | undefined, now: number): void {
+    if (this.#held.size === 0) return;
+    const peer = this.#peer(clientId);
+    if (now - peer.lastOffer < this.#options.resendInterval) return;
+    peer.lastOffer = now;
+    const wanted = new Map<string, boolean>();
+    const bySender = new Map<string, Buffer[]>();
+    for (const held of this.#held.values()) {
+      if (held.senderId === clientId || held.deadline <= now) continue;
+      let want = wanted.get(held.identifier);
+      if (want === undefined) {
+        want =
+          this.#clients.matches(clientId, held.identifier) &&
+          !(oldPatterns !== undefined && this.#clients.matches(clientId, held.identifier, oldPatterns));
+        wanted.set(held.identifier, want);
+      }
+      if (!want) continue;
+      let parts = bySender.get(held.senderId);
+      if (parts === undefined) {
+        parts = [];
+        bySender.set(held.senderId, parts);
+      }
+      parts.push(held.frame);
+    }
+    for (const [senderId, parts] of bySender) {
+      this.stats.delivered += parts.length;
+      this.stats.resent += parts.length;
+      this.#sendPub([pubFrame(clientId, Kind.deliver, senderId, ACK_REQUIRED.repeat(parts.length)), joinLines(parts)]);
+    }
   }
 
   #publish(senderId: string, frames: Buffer[]): void {
     const [, , headFrame, body] = frames;
     if (headFrame === undefined || body === undefined || frames.length !== 4) {
       this.stats.rejected++;
-      this.#report(new ZmqProtocolError(`publish batch from ${senderId} with a frame count of`, frames.length - 1));
+      this.#reportPeerError(new ZmqProtocolError(`publish batch from ${senderId} with a frame count of`, frames.length - 1));
       return;
     }
     let batch: PublishBatch | undefined;
@@ -472,7 +542,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       for (const identifier of batch.identifiers) this.#clients.targets(identifier);
     } catch (error) {
       this.stats.rejected++;
-      this.#report(new ZmqProtocolError(`publish batch from ${senderId} refused:`, errorText(error)));
+      this.#reportPeerError(new ZmqProtocolError(`publish batch from ${senderId} refused:`, errorText(error)));
       // A head without a readable seq cannot be answered: its sender times out.
       const seq = batch?.seq ?? (error instanceof BadBatchError ? error.seq : undefined);
       if (seq !== undefined) this.#receipt(senderId, seq, { code: "ZMQ_PROTOCOL", message: errorText(error) });
@@ -513,7 +583,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (foreign !== undefined) {
       this.stats.rejected += foreign.size;
       const ids = [...foreign].map((i) => messageIds[i]);
-      this.#report(
+      this.#reportPeerError(
         new ZmqProtocolError(
           `publish from ${senderId}: acknowledged messages whose ids are held for another client, dropped:`,
           ids,
@@ -531,6 +601,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     this.stats.received += count;
     const now = Date.now();
+    const clock = performance.now();
     const others = this.#clients.has(senderId) ? this.#clients.size - 1 : this.#clients.size;
     const newlyHeld: Held[] = [];
     let group: Group | undefined;
@@ -545,9 +616,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
       } else if (flags[i] === ACK_REQUIRED) {
         // A copy: one held message must not keep its whole batch's buffer alive.
         const frame = Buffer.from(sliceLines(body, lines, i, i + 1));
-        const expiresAt = now + Math.min(policies?.[i]?.expiry ?? this.#options.expiry, this.#options.maxExpiry);
+        const expiry = Math.min(policies?.[i]?.expiry ?? this.#options.expiry, this.#options.maxExpiry);
         const messageId = messageIds[i] as string;
-        const held = new HeldEntry(messageId, identifier, senderId, frame, now, expiresAt, now);
+        const held = new HeldEntry(messageId, identifier, senderId, frame, now, now + expiry, clock + expiry, clock);
         this.#take(held);
         newlyHeld.push(held);
         ({ topics, key } = this.#clients.others(identifier, senderId));
@@ -626,7 +697,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       invalidIds ??= [];
       for (const [i, reason] of invalid) {
         const refused = new BrokerRefusedError(identifiers[i] as string, messageIds[i] as string, reason);
-        this.#report(refused);
+        this.#reportPeerError(refused);
         invalidIds.push([refused.messageId, refused.identifier, reason]);
       }
     }
@@ -641,7 +712,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #refuse(senderId: string, seq: string, refused: BrokerFullError | BrokerQuotaError, count: number): void {
     this.stats.refused += count;
-    this.#report(refused);
+    this.#reportPeerError(refused);
     this.#receipt(senderId, seq, { code: refused.code, message: refused.message, limit: refused.limit, refused: count });
   }
 
@@ -755,7 +826,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     if (!Array.isArray(ids) || frames.length !== 3) {
       this.stats.rejected++;
-      this.#report(new ZmqProtocolError("ack frame that is not a JSON array of message ids:", frames[2]?.toString()));
+      this.#reportPeerError(new ZmqProtocolError("ack frame that is not a JSON array of message ids:", frames[2]?.toString()));
       return;
     }
     const acked: string[] = [];
@@ -780,7 +851,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     if (foreign > 0) {
       this.stats.rejected += foreign;
-      this.#report(
+      this.#reportPeerError(
         new ZmqProtocolError(`ack from ${clientId} ignored for messages it is not subscribed to; count:`, String(foreign)),
       );
     }
@@ -801,10 +872,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   // Held messages past their expiry become dead letters: file first (synced), then released from the log.
-  #expireDue(now: number): void {
+  #expireDue(clock: number): void {
     const due: Held[] = [];
-    for (const held of this.#held.values()) if (held.expiresAt <= now) due.push(held);
+    for (const held of this.#held.values()) if (held.deadline <= clock) due.push(held);
     if (due.length === 0) return;
+    const now = Date.now();
     const letters: DeadLetter[] = due.map((held) => ({
       messageId: held.messageId,
       identifier: held.identifier,
@@ -830,8 +902,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #resendDue(): void {
     if (this.#closed || this.#held.size === 0) return;
-    this.#expireDue(Date.now());
-    const due = Date.now() - this.#options.resendInterval;
+    const clock = performance.now();
+    this.#expireDue(clock);
+    const due = clock - this.#options.resendInterval;
     const byTopic = new Map<string, { topic: string; senderId: string; parts: Buffer[] }>();
     for (const held of this.#held.values()) {
       if (held.lastSent > due) continue;
@@ -842,7 +915,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         continue;
       }
       if (targets.length === 0) continue;
-      held.lastSent = Date.now();
+      held.lastSent = clock;
       this.stats.resent++;
       for (const topic of targets) {
         const key = `${topic}\u0000${held.senderId}`;
@@ -862,7 +935,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #beat(): void {
     this.#sendPub([pubFrame(BROADCAST, Kind.beat, this.bootId)]);
-    for (const gone of this.#clients.expire(Date.now() - this.#options.clientTimeout)) this.#gone(gone, "silent");
+    for (const gone of this.#clients.expire(performance.now() - this.#options.clientTimeout)) this.#gone(gone, "silent");
   }
 
   #gone(clientId: string, why: string): void {
@@ -894,6 +967,24 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #say(line: string): void {
     this.#logLine?.(line);
+  }
+
+  // Errors clients cause are emitted (and logged) at most REPORTS_PER_SECOND times a second, the rest
+  // counted in stats.unreported: a client sending junk as fast as it could made as many events, or, with
+  // no listener, process warnings; the CLI wrote a line for each to stderr, a pipe whose slow reader
+  // blocks the whole broker.
+  #reportPeerError(error: BerryError): void {
+    const now = performance.now();
+    if (now - this.#reportWindow >= 1_000) {
+      this.#reportWindow = now;
+      this.#reportsInWindow = 0;
+    }
+    if (this.#reportsInWindow >= REPORTS_PER_SECOND) {
+      this.stats.unreported++;
+      return;
+    }
+    this.#reportsInWindow++;
+    this.#report(error);
   }
 
   #report(error: BerryError): void {

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { eachLine, MAX_LINE } from "./ack-log.js";
 import { PersistError } from "./errors.js";
 
 /** An acknowledged message nobody acknowledged before its expiry: the broker released it as a dead letter. */
@@ -25,21 +26,28 @@ export class DeadLetterFile {
   readonly file: string;
   #fd: number;
 
-  /** Opens (or creates) `file` for appending. @throws PersistError. */
+  /**
+   * Opens (or creates) `file` for appending. A last line without its newline (a write cut short by a
+   * crash) is ended first, so that the next letter starts a line of its own: appended to the torn one, it
+   * was unreadable (lost from the file; its message was released). The torn line is left as it is (the
+   * reader reports it); its message was not released yet, so it expires again and is written whole.
+   * @throws PersistError.
+   */
   constructor(file: string) {
     this.file = file;
-    try {
-      this.#fd = openSync(file, "a");
-    } catch (error) {
-      throw new PersistError(file, error);
-    }
+    this.#fd = openLetters(file);
   }
 
-  /** Appends dead letters and syncs them to the disk. @throws PersistError. */
+  /**
+   * Appends dead letters and syncs them to the disk. When the file was moved away or deleted since it was
+   * opened (the way to keep it from growing), a new one is opened at its path first: the letters went to
+   * the moved file, or to a deleted one (lost). @throws PersistError.
+   */
   append(letters: readonly DeadLetter[]): void {
     if (letters.length === 0) return;
     let text = "";
     for (const letter of letters) text += `${JSON.stringify(letter)}\n`;
+    this.#reopenIfMoved();
     try {
       writeSync(this.#fd, text);
       fdatasyncSync(this.#fd);
@@ -52,25 +60,110 @@ export class DeadLetterFile {
   close(): void {
     closeSync(this.#fd);
   }
+
+  #reopenIfMoved(): void {
+    let moved: boolean;
+    try {
+      const open = fstatSync(this.#fd);
+      const atPath = statSync(this.file, { throwIfNoEntry: false });
+      moved = atPath === undefined || atPath.ino !== open.ino || atPath.dev !== open.dev;
+    } catch (error) {
+      throw new PersistError(this.file, error);
+    }
+    if (!moved) return;
+    const fd = openLetters(this.file);
+    closeSync(this.#fd);
+    this.#fd = fd;
+  }
 }
 
-/** Reads a dead-letter file (a torn last line from a crash is skipped). @throws PersistError. */
-export function readDeadLetters(file: string): DeadLetter[] {
-  let text: string;
+// Opens (or creates) a dead-letter file for appending. A last line without its newline (a write cut short
+// by a crash) is ended first, so that the next letter starts a line of its own.
+function openLetters(file: string): number {
+  let fd: number;
   try {
-    text = existsSync(file) ? readFileSync(file, "utf8") : "";
+    fd = openSync(file, "a+");
   } catch (error) {
     throw new PersistError(file, error);
   }
-  const letters: DeadLetter[] = [];
-  for (const line of text.split("\n")) {
-    if (line.length === 0) continue;
-    try {
-      const value = JSON.parse(line) as Partial<DeadLetter>;
-      if (typeof value.messageId === "string" && typeof value.identifier === "string") letters.push(value as DeadLetter);
-    } catch {
-      // A line cut short by a crash.
+  try {
+    const size = fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== NEWLINE) {
+      writeSync(fd, "\n");
+      fdatasyncSync(fd);
     }
+  } catch (error) {
+    closeSync(fd);
+    throw new PersistError(file, error);
   }
+  return fd;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Longest line {@link eachDeadLetter} reads (256 MiB, under V8's ~512 MiB string limit); a longer one is
+ * reported unreadable, skipped without being held in memory.
+ */
+export const MAX_DEAD_LETTER_LINE = MAX_LINE;
+
+/** A line of a dead-letter file that is no dead letter: its 1-based number and why. */
+export interface UnreadableLine {
+  line: number;
+  reason: string;
+}
+
+/**
+ * Reads a dead-letter file line by line, in bounded memory whatever its size, handing each dead letter to
+ * `onLetter` and each line that is none (torn by a crash, damaged, of the wrong shape, longer than
+ * {@link MAX_DEAD_LETTER_LINE}) to `onUnreadable`. A missing file holds none.
+ * @throws PersistError when the file cannot be read.
+ */
+export function eachDeadLetter(
+  file: string,
+  onLetter: (letter: DeadLetter) => void,
+  onUnreadable: (unreadable: UnreadableLine) => void = () => undefined,
+  maxLine = MAX_DEAD_LETTER_LINE,
+): void {
+  eachLine(
+    file,
+    (text, line) => {
+      const fault = text === undefined ? `longer than ${maxLine} bytes` : letterFault(text);
+      if (typeof fault === "string") onUnreadable({ line, reason: fault });
+      else onLetter(fault);
+    },
+    maxLine,
+  );
+}
+
+/**
+ * Reads a dead-letter file. Lines that are no dead letter (a line torn by a crash, damage) are skipped:
+ * `onUnreadable` hears each, with its line number. @throws PersistError.
+ */
+export function readDeadLetters(file: string, onUnreadable?: (unreadable: UnreadableLine) => void): DeadLetter[] {
+  const letters: DeadLetter[] = [];
+  eachDeadLetter(file, (letter) => void letters.push(letter), onUnreadable);
   return letters;
+}
+
+// The letter a line holds, or why it holds none: every field of the shape the broker writes (a record
+// without its dates printed as "Invalid time value" and stopped the listing).
+function letterFault(line: string): DeadLetter | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return "not JSON (a line cut short by a crash, or damaged)";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
+  const v = value as Record<string, unknown>;
+  for (const key of ["messageId", "identifier", "senderId", "payload", "reason"] as const) {
+    if (typeof v[key] !== "string") return `its ${key} is not a string`;
+  }
+  for (const key of ["heldAt", "deadAt"] as const) {
+    const time = v[key];
+    if (typeof time !== "number" || !Number.isFinite(new Date(time).getTime())) return `its ${key} is not a time in epoch ms`;
+  }
+  return value as DeadLetter;
 }

@@ -51,6 +51,25 @@ export class SubscriptionTable {
     if (client !== undefined) client.lastSeen = now;
   }
 
+  /**
+   * Whether `clientId`'s patterns, as they are now, match `identifier` (false for a client not registered);
+   * `patterns` (from {@link patternsOf}) asks about patterns it had before.
+   */
+  matches(
+    clientId: string,
+    identifier: string,
+    patterns: readonly Identifier[] | undefined = this.#clients.get(clientId)?.patterns,
+  ): boolean {
+    if (patterns === undefined) return false;
+    const id = parseIdentifier(identifier);
+    return patterns.some((p) => partMatches(p.name, id.name) && partMatches(p.action, id.action));
+  }
+
+  /** The parsed patterns of a registered client (kept as they are: {@link set} replaces them, never changes them). */
+  patternsOf(clientId: string): readonly Identifier[] | undefined {
+    return this.#clients.get(clientId)?.patterns;
+  }
+
   /** Whether the client is registered. */
   has(clientId: string): boolean {
     return this.#clients.has(clientId);

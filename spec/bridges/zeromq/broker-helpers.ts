@@ -60,3 +60,52 @@ function killHard(child: ChildProcess): Promise<void> {
     child.kill("SIGKILL");
   });
 }
+
+/** A client speaking the broker protocol by hand (DEALER + SUB), as a hostile or slow client would. */
+export interface RawClient {
+  readonly clientId: string;
+  readonly dealer: import("zeromq").Dealer;
+  /** DELIVERs received: [senderId, flags, body lines]. */
+  readonly delivered: { senderId: string; flags: string; lines: string[] }[];
+  /** Welcomes received (their version field). */
+  readonly welcomes: string[];
+  /** Sends a HELLO with `patterns` (no welcome awaited). */
+  hello(patterns: string[], version?: number): Promise<void>;
+  close(): void;
+}
+
+/** Connects a raw client with `clientId` (16 hex) to a broker's ports; SUB on its own topic and broadcasts. */
+export async function rawClient(pubPort: number, recvPort: number, clientId: string): Promise<RawClient> {
+  const zmq = await import("zeromq");
+  const dealer = new zmq.Dealer({ routingId: clientId, linger: 0 });
+  const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 1_000_000 });
+  dealer.connect(`tcp://127.0.0.1:${recvPort}`);
+  sub.connect(`tcp://127.0.0.1:${pubPort}`);
+  sub.subscribe(`${clientId} `);
+  sub.subscribe("* ");
+  const delivered: RawClient["delivered"] = [];
+  const welcomes: string[] = [];
+  void (async () => {
+    try {
+      for await (const [first, body] of sub) {
+        const fields = first?.toString().split(" ") ?? [];
+        if (fields[1] === "M")
+          delivered.push({ senderId: fields[2] ?? "", flags: fields[3] ?? "", lines: (body?.toString() ?? "").split("\n") });
+        else if (fields[1] === "W") welcomes.push(fields[3] ?? "");
+      }
+    } catch {
+      // closed
+    }
+  })();
+  return {
+    clientId,
+    dealer,
+    delivered,
+    welcomes,
+    hello: (patterns, version = 0) => dealer.send(["H", JSON.stringify(patterns), String(version), "rc"]),
+    close() {
+      dealer.close();
+      sub.close();
+    },
+  };
+}
