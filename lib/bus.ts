@@ -11,7 +11,7 @@ import {
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { type FollowingSpec, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
-import { type Identifier, parseIdentifier } from "./identifier.js";
+import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
 import { RecentIds } from "./recent-ids.js";
@@ -511,7 +511,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (this.#routes.size >= ROUTE_CACHE_LIMIT) this.#routes.clear();
       const parsed = parseIdentifier(identifier);
       route = { identifier: parsed, receivers: this.#index.lookup(parsed), version: this.#index.version };
-      this.#routes.set(identifier, route);
+      if (identifier.length <= MAX_CACHED_IDENTIFIER_LENGTH) this.#routes.set(identifier, route);
     } else if (route.version !== this.#index.version) {
       route.receivers = this.#index.lookup(route.identifier);
       route.version = this.#index.version;

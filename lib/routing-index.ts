@@ -1,4 +1,4 @@
-import { formatIdentifier, type Identifier, isWildcard, parseIdentifier, partMatches, WILDCARD } from "./identifier.js";
+import { formatIdentifier, type Identifier, isWildcard, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier, partMatches, WILDCARD } from "./identifier.js";
 
 /** What the index holds: anything with a pattern (its canonical id) and a registration sequence number. */
 export interface Routable {
@@ -95,6 +95,7 @@ export class RoutingIndex<T extends Routable> {
     if (cached !== undefined) return cached;
     const identifier = parseIdentifier(target.id);
     const found = isWildcard(identifier) ? this.#scan(identifier) : this.#probe(identifier);
+    if (identifier.id.length > MAX_CACHED_IDENTIFIER_LENGTH) return found;
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
     this.#cache.set(identifier.id, found);
     return found;

@@ -1,4 +1,4 @@
-import { type Identifier, parseIdentifier, partMatches } from "../../lib/identifier.js";
+import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier, partMatches } from "../../lib/identifier.js";
 
 interface Client {
   patterns: Identifier[];
@@ -126,8 +126,9 @@ export class SubscriptionTable {
       for (const [clientId, client] of this.#clients) {
         if (client.patterns.some((p) => partMatches(p.name, id.name) && partMatches(p.action, id.action))) found.push(clientId);
       }
-      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
       route = { targets: found, sender: undefined, others: found, othersKey: "" };
+      if (identifier.length > MAX_CACHED_IDENTIFIER_LENGTH) return route;
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
       this.#cache.set(identifier, route);
     }
     return route;
