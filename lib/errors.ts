@@ -147,7 +147,18 @@ export function describe(value: unknown): string {
       text = Object.prototype.toString.call(value);
     }
   }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  const short = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return UNPRINTABLE.test(short) ? short.replace(UNPRINTABLE_ALL, escapeCharacter) : short;
+}
+
+// What JSON.stringify leaves raw and a terminal or log viewer acts on: DEL and C1 (CSI is U+009B), bidi
+// overrides and isolates, line and paragraph separators; C0 too, for names and symbols, which skip JSON.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, "g");
+
+function escapeCharacter(character: string): string {
+  return `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
 
 /** The message of an error-like value, or the value described. */
