@@ -6,7 +6,8 @@ import { deadLettersCommand, escapeControls } from "./dead-letters-command.js";
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
                       [--persist-file FILE] [--fsync batch|none] [--resend-interval MS]
                       [--max-unacked N] [--max-unacked-per-client N] [--expiry MS] [--max-expiry MS]
-                      [--no-subscriber hold|refuse] [--dead-letter-file FILE] [--verbose]
+                      [--no-subscriber hold|refuse] [--dead-letter-file FILE]
+                      [--max-message-bytes N] [--verbose]
        berrymq broker dead-letters FILE [--json]
 
   --bind             address to bind on (default 127.0.0.1)
@@ -22,6 +23,8 @@ const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-
   --max-expiry       longest expiry a message may ask for, in ms (default 86400000; Infinity: no limit)
   --no-subscriber    hold (default) or refuse acknowledged messages nobody subscribes to
   --dead-letter-file append expired messages here (JSON lines)
+  --max-message-bytes  largest batch body a client should send (default 16777216); a client sending
+                     a frame over twice this is cut unread
   --verbose          print what the broker does`;
 
 /**
@@ -51,6 +54,7 @@ export const brokerCommand = {
           "max-expiry": { type: "string" },
           "no-subscriber": { type: "string" },
           "dead-letter-file": { type: "string" },
+          "max-message-bytes": { type: "string" },
           verbose: { type: "boolean" },
           help: { type: "boolean", short: "h" },
         },
@@ -75,6 +79,7 @@ export const brokerCommand = {
         ...numberOption("resendInterval", values["resend-interval"]),
         ...numberOption("maxUnacked", values["max-unacked"]),
         ...numberOption("maxUnackedPerClient", values["max-unacked-per-client"]),
+        ...numberOption("maxMessageBytes", values["max-message-bytes"]),
         ...durationOption("expiry", values.expiry),
         ...durationOption("maxExpiry", values["max-expiry"]),
         ...(typeof values["no-subscriber"] === "string" ? { noSubscriber: values["no-subscriber"] as "hold" } : {}),

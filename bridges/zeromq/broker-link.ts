@@ -4,9 +4,10 @@ import type { BerryError } from "../../lib/errors.js";
 import { type Identifier, parseIdentifier, partMatches } from "../../lib/identifier.js";
 import { isPlainObject } from "../../lib/kwargs.js";
 import { checkTimerDelay } from "../../lib/long-timer.js";
+import type { Message } from "../../lib/message.js";
 import { RecentIds } from "../../lib/recent-ids.js";
 import { fromCompactEnvelope, toCompactEnvelope } from "../compact-envelope.js";
-import type { Envelope } from "../envelope.js";
+import { type Envelope, toEnvelope } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BodyWriter, SMALL_BODY, sized, splitLines } from "./batch-body.js";
 import {
@@ -29,6 +30,7 @@ import {
   BrokerTimeoutError,
   ZmqProtocolError,
 } from "./errors.js";
+import { checkMaxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES } from "./message-bytes.js";
 import { receiveEach } from "./receive-loop.js";
 import { SendQueue } from "./send-queue.js";
 
@@ -52,6 +54,12 @@ export interface BrokerLinkOptions extends LinkOptions {
   heartbeatInterval?: number;
   /** How long `connect` waits for the broker's welcome, in ms (default 5,000). */
   connectTimeout?: number;
+  /**
+   * Largest batch body sent, in bytes (default 16 MiB, from 1 KiB; at most the broker's own
+   * `maxMessageBytes`, which cuts a client sending a frame over twice its value): a larger batch goes as
+   * several, and a message whose line alone passes it is dropped and reported (UnsendableMessageError).
+   */
+  maxMessageBytes?: number;
 }
 
 /** An `acknowledge` entry with its own delivery policy. */
@@ -153,6 +161,7 @@ export class BrokerLink extends Link {
   // The last patterns version whose refusal was reported without a waiter (a heartbeat's HELLO): once each.
   #refusedVersion = -1;
   #acks: string[] = [];
+  readonly #maxMessageBytes: number;
   #seq = 0;
   #bootId: string | undefined;
   #welcomed: (() => void) | undefined;
@@ -174,6 +183,7 @@ export class BrokerLink extends Link {
     });
     this.#sendTimeout = checkTimerDelay("sendTimeout", options.sendTimeout ?? 2_000);
     this.#heartbeatInterval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 1_000);
+    this.#maxMessageBytes = checkMaxMessageBytes(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     // `immediate`: while the broker is down, sends wait (up to sendTimeout) instead of piling up in a pipe.
     this.#dealer = new zmq.Dealer({ routingId: this.clientId, linger: 0, immediate: true, sendTimeout: this.#sendTimeout });
     this.#sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
@@ -245,6 +255,16 @@ export class BrokerLink extends Link {
     // Written as UTF-8 as it goes, not joined into one large string (see BodyWriter). A single small line
     // is the body as it is: through the writer it was written out and decoded into a second string.
     const body = batch.length > 1 || line.length > SMALL_BODY / 3 ? this.#bodyOf(batch.length, line) : line;
+    // A string body is the one small line (its bytes counted only when it could be too many).
+    const max = this.#maxMessageBytes;
+    const bytes = typeof body !== "string" ? body.length : body.length * 3 <= max ? 0 : Buffer.byteLength(body);
+    if (bytes > max) {
+      this.#seq--; // never sent: the seq is free again
+      if (batch.length === 1) return Promise.reject(new RangeError(tooLarge(bytes, max)));
+      // Rare (batches are cut by count): the halves go as batches of their own, confirmed each.
+      const half = Math.ceil(batch.length / 2);
+      return Promise.all([this.transmit(batch.slice(0, half)), this.transmit(batch.slice(half))]).then(() => undefined);
+    }
     const frames: (string | Buffer)[] = [Kind.publish, JSON.stringify(head), body];
     return new Promise<void>((resolve, reject) => {
       this.#receipts.push({ seq, resolve, reject, deadline: performance.now() + this.#sendTimeout });
@@ -252,6 +272,12 @@ export class BrokerLink extends Link {
       else if (this.#receipts.length === 1) this.#receiptTimer.ref();
       this.#dealerQueue.post(frames, seq);
     });
+  }
+
+  // A message whose line alone passes maxMessageBytes: the Link drops it and reports why.
+  protected override unwritable(message: Message): string | undefined {
+    const bytes = Buffer.byteLength(JSON.stringify(toCompactEnvelope(toEnvelope(message))));
+    return bytes > this.#maxMessageBytes ? tooLarge(bytes, this.#maxMessageBytes) : undefined;
   }
 
   // The body of a batch through the writer (its lines pushed already, unless it is the one `line`).
@@ -629,4 +655,8 @@ function brokerError(text: string, clientId: string): BerryError {
   if (parsed.code === "BROKER_FULL") return new BrokerFullError(Number(parsed.limit), Number(parsed.refused));
   if (parsed.code === "BROKER_QUOTA") return new BrokerQuotaError(clientId, Number(parsed.limit), Number(parsed.refused));
   return new ZmqProtocolError("broker refused a batch:", String(parsed.message));
+}
+
+function tooLarge(bytes: number, max: number): string {
+  return `its line is ${bytes} bytes, over maxMessageBytes (${max}): the broker would cut the connection`;
 }

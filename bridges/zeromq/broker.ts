@@ -27,6 +27,7 @@ import {
   pubFrame,
 } from "./broker-protocol.js";
 import { portNumber, positiveInteger } from "./check-options.js";
+import { checkMaxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES } from "./message-bytes.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
 import { BrokerFullError, BrokerQuotaError, BrokerRefusedError, PersistError, ZmqProtocolError } from "./errors.js";
@@ -44,6 +45,12 @@ export interface BrokerOptions {
   recvPort?: number;
   /** Append-only log of unacknowledged messages; without it they live in memory only. */
   persistFile?: string;
+  /**
+   * Largest batch body a client should send, in bytes (default 16 MiB, from 1 KiB): a client sending a
+   * frame over twice this is cut by libzmq before the frame is read (a hostile 1 GB frame was read whole).
+   * Give each BrokerLink a `maxMessageBytes` no larger.
+   */
+  maxMessageBytes?: number;
   /** When the persist file reaches the disk (default `"batch"`); see {@link FsyncPolicy}. */
   fsync?: FsyncPolicy;
   /** How long an unacknowledged message waits before it is sent again, in ms (default 1,000). */
@@ -264,12 +271,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
       receiptDelay: checkTimerDelay("receiptDelay", options.receiptDelay ?? 1, 0),
       maxClients: positiveInteger("maxClients", options.maxClients ?? 10_000),
       maxPatterns: positiveInteger("maxPatterns", options.maxPatterns ?? 1_000),
+      maxMessageBytes: checkMaxMessageBytes(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES),
     };
     if (options.fsync !== undefined && options.fsync !== "batch" && options.fsync !== "none") {
       throw new InvalidArgumentError("fsync", options.fsync, '"batch" or "none"');
     }
     this.#logLine = options.log;
-    this.#router = new zmq.Router({ linger: 0, receiveHighWaterMark: 10_000 });
+    const { maxMessageBytes } = this.#options;
+    // Twice the bound, as the RPC sockets: the head frame beside a full body, and room for a link set a
+    // little above the broker; libzmq cuts the sender's connection past it without reading the frame.
+    this.#router = new zmq.Router({ linger: 0, receiveHighWaterMark: 10_000, maxMessageSize: Math.min(maxMessageBytes * 2, Number.MAX_SAFE_INTEGER) });
     // A PUB socket drops past its high-water mark: keep it well above any burst a batch can make.
     this.#pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 });
     this.#pubQueue = new SendQueue(this.#pub, (failure) => {
