@@ -97,10 +97,12 @@ export function envelopesJson(envelopes: readonly Envelope[]): string {
   return `${json}]`;
 }
 
-// The JSON of the last two strings it was asked for, between a fixed text before and after, kept (a
-// string's JSON depends on its text only). Two: a process that both asks and answers, or relays, sends
-// two identifiers in turn.
-class LastStringJson {
+/**
+ * The JSON of the last two strings it was asked for, between a fixed text before and after, kept (a
+ * string's JSON depends on its text only). Two: a process that both asks and answers, or relays, sends
+ * two identifiers in turn.
+ */
+export class LastStringJson {
   #text: string | undefined;
   #json = "";
   #otherText: string | undefined;
@@ -160,14 +162,15 @@ function tailJson(timestamp: number, hops: readonly string[], closed: boolean): 
   return closed ? tail.closed : tail.open;
 }
 
-function hasToJson(value: object): boolean {
+/** Whether JSON.stringify would call a `toJSON` of the value itself. */
+export function hasToJson(value: object): boolean {
   return typeof (value as { toJSON?: unknown }).toJSON === "function";
 }
 
-// What JSON.stringify writes for a number, without its call. A timestamp (ms since the epoch, ~1.8e12) is
+// What JSON.stringify writes for a number, without its call (exported for the compact form's writer). A timestamp (ms since the epoch, ~1.8e12) is
 // past V8's small integers, and printing such a double took ~180 ns; an integer from 10^6 to 2^53 is
 // printed as two small-integer halves instead (~35 ns), the same digits.
-function jsonNumber(n: number): string {
+export function jsonNumber(n: number): string {
   if (Number.isSafeInteger(n) && n >= MILLION) {
     const high = Math.floor(n / MILLION);
     const low = `${n - high * MILLION}`;

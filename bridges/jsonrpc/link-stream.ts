@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import { StringDecoder } from "node:string_decoder";
 import { isPlainObject } from "../../lib/kwargs.js";
 import { RESOLVED } from "../../lib/resolved.js";
+import { fromCompactEnvelope } from "../compact-envelope.js";
 import { RemoteError, StreamClosedError } from "./errors.js";
 import { parseExactJson } from "./exact-json.js";
 import { toRpcError } from "./fault.js";
@@ -14,11 +15,16 @@ import { toRpcError } from "./fault.js";
 export const STREAM_PROTOCOL = "berrymq-link/1";
 /** Version 2 of the stream: a link's batches numbered, acknowledged by number (see {@link LinkStream}). */
 export const STREAM_PROTOCOL_2 = "berrymq-link/2";
+/**
+ * Version 3: version 2's frames, the envelopes of batches in the compact form (`bridges/compact-envelope.ts`,
+ * ~40 % fewer bytes to write and parse for a request or an answer).
+ */
+export const STREAM_PROTOCOL_3 = "berrymq-link/3";
 /** What an opener offers in its `Upgrade` header, most preferred first (a server takes the newest it knows). */
-export const STREAM_OFFER = `${STREAM_PROTOCOL_2}, ${STREAM_PROTOCOL}`;
+export const STREAM_OFFER = `${STREAM_PROTOCOL_3}, ${STREAM_PROTOCOL_2}, ${STREAM_PROTOCOL}`;
 
 /** The stream versions this side speaks. */
-export type StreamVersion = 1 | 2;
+export type StreamVersion = 1 | 2 | 3;
 
 /** The newest stream version an `Upgrade` header offers that this side speaks, or undefined (none). */
 export function streamVersionOf(upgrade: string | undefined): StreamVersion | undefined {
@@ -26,15 +32,16 @@ export function streamVersionOf(upgrade: string | undefined): StreamVersion | un
   let found: StreamVersion | undefined;
   for (const part of upgrade.split(",")) {
     const protocol = part.trim().toLowerCase();
-    if (protocol === STREAM_PROTOCOL_2) return 2;
-    if (protocol === STREAM_PROTOCOL) found = 1;
+    const version =
+      protocol === STREAM_PROTOCOL_3 ? 3 : protocol === STREAM_PROTOCOL_2 ? 2 : protocol === STREAM_PROTOCOL ? 1 : undefined;
+    if (version !== undefined && (found === undefined || version > found)) found = version;
   }
   return found;
 }
 
 /** The protocol name of a stream version. */
 export function streamProtocolOf(version: StreamVersion): string {
-  return version === 2 ? STREAM_PROTOCOL_2 : STREAM_PROTOCOL;
+  return version === 3 ? STREAM_PROTOCOL_3 : version === 2 ? STREAM_PROTOCOL_2 : STREAM_PROTOCOL;
 }
 /** Header carrying the token the stream's opener sends with (the far server issued it). */
 export const STREAM_TOKEN_HEADER = "berrymq-token";
@@ -161,6 +168,11 @@ interface Waiting {
  * is answered `{"a": n - 1, "f": [n, error]}`: the sender closes the stream and retries it by POST, which
  * says the same in full.
  *
+ * Version 3 (`berrymq-link/3`): version 2, the envelopes of a batch in the compact form of
+ * `bridges/compact-envelope.ts` (a positional array; an envelope object is still taken), each decoded and
+ * then checked as any envelope. An opener offers `berrymq-link/3, berrymq-link/2, berrymq-link/1` and the
+ * server answers the newest it speaks: a berrymq that knows only version 2 keeps the named form.
+ *
  * Anything unexpected (bad JSON, an oversized frame, an answer or acknowledgement nobody waits for, a
  * batch out of order) closes the stream: the links go back to POSTs, which answer every error in full.
  */
@@ -284,7 +296,7 @@ export class LinkStream {
     timeout: number,
     recover?: (error: Error) => Promise<unknown>,
   ): Promise<unknown> | undefined {
-    if (this.#closed || this.#version !== 2) return undefined;
+    if (this.#closed || this.#version === 1) return undefined;
     return this.sendEncodedBatch(JSON.stringify(envelopes), timeout, recover);
   }
 
@@ -294,7 +306,7 @@ export class LinkStream {
     timeout: number,
     recover?: (error: Error) => Promise<unknown>,
   ): Promise<unknown> | undefined {
-    if (this.#closed || this.#version !== 2) return undefined;
+    if (this.#closed || this.#version === 1) return undefined;
     const seq = this.#sent + 1;
     const frame = this.#batchFrame(seq, envelopesJson);
     if (frame === undefined) return undefined;
@@ -314,7 +326,7 @@ export class LinkStream {
    * per round trip: this spares a Promise, the `then` on it and a microtask job per batch.
    */
   sendEncodedBatchTo(envelopesJson: string, timeout: number, acknowledged: () => void, failed: (error: Error) => void): boolean {
-    if (this.#closed || this.#version !== 2) return false;
+    if (this.#closed || this.#version === 1) return false;
     const seq = this.#sent + 1;
     const frame = this.#batchFrame(seq, envelopesJson);
     if (frame === undefined) return false;
@@ -404,7 +416,7 @@ export class LinkStream {
 
   // `length`: of the frame without its newline, which `text` may end with.
   #frame(text: string, length: number): void {
-    const trouble = this.#version === 2 ? this.#handle2(text, length) : this.#handle(text, length);
+    const trouble = this.#version === 1 ? this.#handle(text, length) : this.#handle2(text, length);
     if (trouble !== undefined) this.close(trouble);
     if (this.#acked.length > 0) this.#tellAcknowledged();
   }
@@ -477,7 +489,7 @@ export class LinkStream {
       return `more than ${STREAM_MAX_WAITING_BATCHES} batches waiting to be delivered`;
     let deliver: Deliverer;
     try {
-      deliver = take(e);
+      deliver = this.#version === 3 ? takeCompact(take, e) : take(e);
     } catch (error) {
       this.#refuse(error);
       return undefined;
@@ -689,6 +701,31 @@ function failBatch(unacked: Unacked, error: Error): void {
   } catch (thrown) {
     unacked.reject(thrown as Error);
   }
+}
+
+// Version 3: a batch's compact envelopes become the objects `take` checks, in place (an envelope object
+// is taken as it is: a batch written another way than `PeerLink`'s). One the decoder refuses (its shape)
+// is left as it came, for the deliverer to refuse with the others' checks and count, and its result is
+// the decoder's error, which names what was wrong.
+function takeCompact(take: (envelopes: unknown[]) => Deliverer, e: unknown[]): Deliverer {
+  // Checked as a whole first (the bound on envelopes a batch): the deliverer reads the array as decoded below.
+  const deliver = take(e);
+  let refused: Map<number, unknown> | undefined;
+  for (let i = 0; i < e.length; i++) {
+    try {
+      e[i] = fromCompactEnvelope(e[i]);
+    } catch (error) {
+      refused ??= new Map();
+      refused.set(i, error);
+    }
+  }
+  if (refused === undefined) return deliver;
+  const errors = refused;
+  return (start, end) => {
+    const results = deliver(start, end).slice();
+    for (const [index, error] of errors) if (index >= start && index < end) results[index - start] = { error: toRpcError(error) };
+    return results;
+  };
 }
 
 // Whether a batch holds requests or answers (what delivering in parts lets leave or come sooner).

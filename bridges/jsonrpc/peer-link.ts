@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { checkTimerDelay } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
+import { compactEnvelopesJson } from "../compact-envelope.js";
 import { type Envelope, envelopesJson } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, RpcFault, StreamClosedError } from "./errors.js";
@@ -141,8 +142,8 @@ export class PeerLink extends HttpLink {
     return this.#stream !== undefined && !this.#stream.closed;
   }
 
-  /** The wire version of the link's stream while it streams (2, or 1 with an older berrymq), else undefined. */
-  get streamVersion(): 1 | 2 | undefined {
+  /** The wire version of the link's stream while it streams (3, or 2 or 1 with an older berrymq), else undefined. */
+  get streamVersion(): 1 | 2 | 3 | undefined {
     return this.streaming ? this.#stream?.version : undefined;
   }
 
@@ -150,16 +151,18 @@ export class PeerLink extends HttpLink {
     return this.#stream;
   }
 
-  // On a version 2 stream a batch is one numbered frame whose acknowledgement tells the Link directly (no
-  // Promise a batch); anything else goes by `transmit` (POST, version 1, a frame too large).
+  // On a version 2 or 3 stream a batch is one numbered frame whose acknowledgement tells the Link directly
+  // (no Promise a batch); anything else goes by `transmit` (POST, version 1, a frame too large). Version 3
+  // carries the envelopes in the compact form.
   protected override transmitWith(batch: Envelope[], sent: () => void, failed: (error: unknown) => void): boolean {
     const stream = this.#stream;
-    if (stream === undefined || stream.closed || stream.version !== 2 || this.token === undefined || this.legacy) return false;
+    if (stream === undefined || stream.closed || stream.version === 1 || this.token === undefined || this.legacy) return false;
     if (batch.length === 0) return false;
     this.#streamBatch = batch;
     this.#batchSent = sent;
     this.#batchFailed = failed;
-    return stream.sendEncodedBatchTo(envelopesJson(batch), this.endpoint.timeout, sent, this.#onStreamFailed);
+    const json = stream.version === 3 ? compactEnvelopesJson(batch) : envelopesJson(batch);
+    return stream.sendEncodedBatchTo(json, this.endpoint.timeout, sent, this.#onStreamFailed);
   }
 
   // What HttpLink does when a stream batch fails: closed under the batch, it goes again by the other ways

@@ -15,13 +15,14 @@ import {
   STREAM_OFFER,
   STREAM_PROTOCOL,
   STREAM_PROTOCOL_2,
+  STREAM_PROTOCOL_3,
   type WireError,
 } from "../../../bridges/jsonrpc/link-stream.js";
 import { Bus } from "../../../lib/bus.js";
 import type { Message } from "../../../lib/message.js";
+import { socketPair } from "../../helpers/socket-pair.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 import { post } from "./raw-http.js";
-import { socketPair } from "../../helpers/socket-pair.js";
 
 // Whatever a test opened is closed after it, passed or failed (an open socket would keep the file's process
 // alive after a failure).
@@ -399,17 +400,22 @@ describe("a bridge server's version 2 streams (wire)", () => {
     await peerServer.close();
   });
 
-  it("takes the newest version offered: berrymq-link/2 from a berrymq peer, berrymq-link/1 from an older one", async () => {
+  it("takes the newest version offered: berrymq-link/3 from a berrymq peer, berrymq-link/2 or /1 from an older one", async () => {
     const token = await interconnect();
     const newer = await upgrade(server.url, headers(token, STREAM_OFFER));
     assert.equal(newer.status, 101);
-    assert.equal(newer.headers.upgrade, STREAM_PROTOCOL_2);
+    assert.equal(newer.headers.upgrade, STREAM_PROTOCOL_3);
     newer.socket?.destroy();
+    // What a berrymq from before version 3 offers.
+    const version2 = await upgrade(server.url, headers(await interconnect(), `${STREAM_PROTOCOL_2}, ${STREAM_PROTOCOL}`));
+    assert.equal(version2.status, 101);
+    assert.equal(version2.headers.upgrade, STREAM_PROTOCOL_2);
+    version2.socket?.destroy();
     const older = await upgrade(server.url, headers(await interconnect(), STREAM_PROTOCOL));
     assert.equal(older.status, 101);
     assert.equal(older.headers.upgrade, STREAM_PROTOCOL);
     older.socket?.destroy();
-    assert.equal((await upgrade(server.url, headers(token, "berrymq-link/3"))).status, 400);
+    assert.equal((await upgrade(server.url, headers(token, "berrymq-link/4"))).status, 400);
   });
 
   it("a batch is delivered and acknowledged; a refused envelope comes back in `r`; a batch out of order closes the stream", async () => {
@@ -500,7 +506,7 @@ async function versionOneOnly(target: number): Promise<{ url: string; offers: st
 }
 
 describe("PeerLink streams", () => {
-  it("berrymq peers stream version 2: messages both ways in order, 1,000 requests at once each answered once", async () => {
+  it("berrymq peers stream version 3 (version 2 with compact envelopes): messages both ways in order, 1,000 requests at once each answered once", async () => {
     const a = new Bus({ id: "v2-order-a" });
     const b = new Bus({ id: "v2-order-b" });
     const [serverA, serverB] = await Promise.all([serve({ bus: a }), serve({ bus: b })]);
@@ -517,7 +523,7 @@ describe("PeerLink streams", () => {
     const link = await PeerLink.connect(serverB.url, { bus: a, server: serverA });
     toClose.unshift({ destroy: () => void link.close() });
     await waitFor(() => link.streaming, "the stream is open");
-    assert.equal(link.streamVersion, 2);
+    assert.equal(link.streamVersion, 3);
     for (const i of range(3_000)) {
       a.twitter("seq:ab", i);
       b.twitter("seq:ba", i);
@@ -532,7 +538,7 @@ describe("PeerLink streams", () => {
     await waitFor(() => atB.length === 3_000 && atA.length === 3_000, "3,000 messages each way");
     assert.deepEqual(atB, range(3_000));
     assert.deepEqual(atA, range(3_000));
-    assert.equal(link.streamVersion, 2);
+    assert.equal(link.streamVersion, 3);
   });
 
   it("against a server that knows only berrymq-link/1 (an older berrymq) the link asks again for it and streams version 1", async () => {
