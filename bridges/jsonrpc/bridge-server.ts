@@ -20,6 +20,7 @@ import {
   STREAM_PROOF_HEADER,
   STREAM_PROTOCOL,
   STREAM_PROTOCOL_2,
+  STREAM_PROTOCOL_3,
   STREAM_TOKEN_HEADER,
   streamProtocolOf,
   streamVersionOf,
@@ -405,7 +406,7 @@ export class BridgeServer implements PeerHost {
     // The newest version the opener offers (an older berrymq offers only berrymq-link/1).
     const version = streamVersionOf(req.headers.upgrade);
     if ((path !== "/" && path !== "/JSON") || req.method !== "GET" || version === undefined) {
-      const message = `only Upgrade: ${STREAM_PROTOCOL_2} or ${STREAM_PROTOCOL} (GET / from a berrymq peer) is served`;
+      const message = `only Upgrade: ${STREAM_PROTOCOL_3}, ${STREAM_PROTOCOL_2} or ${STREAM_PROTOCOL} (GET / from a berrymq peer) is served`;
       return { status: 400, code: BridgeErrorCode.InvalidRequest, message };
     }
     const refusal = refuseWebRequest(req.headers, this.#allowOrigins, this.#allowHosts);
