@@ -27,9 +27,11 @@ const SYNC = resp(["CLIENT", "REPLY", "ON"]) + resp(["CLIENT", "REPLY", "OFF"]);
 // The handshake turns replies off and syncs: its +OK proves Redis takes CLIENT REPLY on this socket (a
 // refusal answers an error per command instead, even to OFF).
 const REPLY_OFF_AND_SYNC = resp(["CLIENT", "REPLY", "OFF"]) + SYNC;
-// Errors that say "not now" rather than "never" (a script running, a dataset loading, too many clients):
-// the socket is opened again later instead of the refusal being taken as Redis's answer.
-const TRANSIENT = /^-(BUSY|LOADING|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b|max number of clients/i;
+// Errors that say "not now" rather than "never" (a script running, a dataset loading): the socket is
+// opened again later instead of the refusal being taken as Redis's answer. Not `max number of clients`:
+// Redis at maxclients took the ioredis client but has no room for this socket, and waiting for room held
+// connect() for ever; it is a refusal (with "auto", the client publishes, reported).
+const TRANSIENT = /^-(BUSY|LOADING|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/i;
 
 /** One PUBLISH to make: a channel and a frame. */
 export type Publication = readonly [channel: string, frame: string | Buffer];
