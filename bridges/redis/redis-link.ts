@@ -292,7 +292,8 @@ export class RedisLink extends Link {
       return undefined;
     }
     const onRefused = mode === "auto" ? this.#fellBack : undefined;
-    return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`, onRefused);
+    // A PUBLISH Redis refused after its batch counted sent (see CHANNEL_RECHECK) is reported, not retried.
+    return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`, onRefused, (error) => this.#report(error));
   }
 
   // Redis refused the replyless socket (the publisher closed itself): the client publishes from now on,
