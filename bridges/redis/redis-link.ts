@@ -131,6 +131,11 @@ export class RedisLink extends Link {
   #heldSending: Promise<void> | undefined;
   readonly #closeTimeout: number;
   readonly #maxMessageBytes: number;
+  /**
+   * The server's `proto-max-bulk-len` when below maxMessageBytes (read at each connection; undefined where
+   * CONFIG is refused): a PUBLISH of a larger frame is a protocol error, and Redis closes the connection.
+   */
+  #maxBulk: number | undefined;
   /** The channel of the identifier last published on (a lone asker or answerer uses one or two). */
   #lastId = "";
   #lastChannel = "";
@@ -401,8 +406,22 @@ export class RedisLink extends Link {
     if (frame.length <= STRING_FRAME) return frame;
     const bytes = Buffer.from(frame);
     if (run.length === 1 && bytes.length > this.#maxMessageBytes) throw new FrameTooLargeError(bytes.length, this.#maxMessageBytes);
+    if (run.length === 1 && this.#maxBulk !== undefined && bytes.length > this.#maxBulk)
+      throw new FrameTooLargeError(bytes.length, this.#maxBulk, "proto-max-bulk-len");
     return bytes;
   }
+
+  // Reads the server's proto-max-bulk-len (see #maxBulk); where CONFIG is refused, maxMessageBytes alone.
+  // A multi-envelope frame is at most MAX_FRAME_BYTES, 1 MiB: the smallest the setting takes.
+  readonly #readMaxBulk = async (): Promise<void> => {
+    try {
+      const answer = (await this.#publisher.config("GET", "proto-max-bulk-len")) as unknown;
+      const value = Array.isArray(answer) ? Number(answer[1]) : Number.NaN;
+      this.#maxBulk = Number.isSafeInteger(value) && value < this.#maxMessageBytes ? value : undefined;
+    } catch {
+      // Renamed or forbidden (managed services): nothing learnt.
+    }
+  };
 
   // The message's lone frame, built as transmit builds it: the one measure of what is too large.
   protected override unwritable(message: Message): string | undefined {
@@ -469,11 +488,13 @@ export class RedisLink extends Link {
   async #open(): Promise<void> {
     const sharded = this.#sharded;
     await Promise.all([
-      whenReady(this.#publisher),
+      whenReady(this.#publisher).then(this.#readMaxBulk),
       this.#replyless?.opened,
       this.#subscriber.psubscribe(this.#patterns),
       sharded?.subscriber.ssubscribe([...sharded.channels, sharded.registry.key]),
     ]);
+    // Read again at each reconnection (a failover may reach a server configured otherwise).
+    this.#publisher.on("ready", () => void this.#readMaxBulk());
     if (sharded !== undefined) {
       await sharded.registry.register(this.#patterns.length > 0);
       await sharded.registry.check();
@@ -561,8 +582,12 @@ function difference(before: readonly string[], after: readonly string[]): [added
 
 /** A lone message's frame over maxMessageBytes (thrown by transmit, named by `unwritable`). */
 class FrameTooLargeError extends RangeError {
-  constructor(bytes: number, max: number) {
-    super(`its frame is ${bytes} bytes, over maxMessageBytes (${max}): Redis would cut every subscriber`);
+  constructor(bytes: number, max: number, limit: "maxMessageBytes" | "proto-max-bulk-len" = "maxMessageBytes") {
+    super(
+      limit === "maxMessageBytes"
+        ? `its frame is ${bytes} bytes, over maxMessageBytes (${max}): Redis would cut every subscriber`
+        : `its frame is ${bytes} bytes, over this Redis's proto-max-bulk-len (${max}): Redis would refuse it and close the connection`,
+    );
   }
 }
 
