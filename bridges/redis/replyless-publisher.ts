@@ -25,9 +25,10 @@ export const SYNC_TIMEOUT = 3_000;
  * With replies off Redis sends no error either: a PUBLISH it refuses (an ACL user without that channel,
  * `NOPERM`) would be lost unseen. So the first PUBLISH on a channel in a batch, when the channel was not
  * checked on this socket within this many ms, goes with replies on (a check). A refused check is reported
- * (`onLost`: its batch's PUBLISHes there are lost); and a batch on a channel refused before, or whose check
- * is still on its way, waits for its own check's answer, a refusal failing it (the Link buffers, reports
- * and retries, as over the ioredis client). A permission taken away at run time is thus noticed within
+ * (`onLost`: its batch's PUBLISHes there are lost; so is each batch written before that answer came, each
+ * with a check of its own); and a batch on a channel refused before waits for its own check's answer, a
+ * refusal failing it (the Link buffers, reports and retries, as over the ioredis client). A batch on a
+ * channel Redis takes never waits (the socket takes it while Redis is stopped, as before). A permission taken away at run time is thus noticed within
  * this time; PUBLISHes refused before that are not.
  */
 export const CHANNEL_RECHECK = 1_000;
@@ -114,8 +115,6 @@ export class ReplylessPublisher {
   readonly #checked = new Map<string, number>();
   /** Channels whose last check Redis refused: a batch on one waits for its check's answer. */
   readonly #refusedChannels = new Set<string>();
-  /** Checks on their way, by channel: a batch on one waits for its check's answer. */
-  readonly #checking = new Map<string, number>();
   readonly #onLost: OnLost | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
   /** Runs while a sync or check is on its way: see {@link SYNC_TIMEOUT}. */
@@ -173,8 +172,7 @@ export class ReplylessPublisher {
     if (unchecked !== undefined) {
       let waits = false;
       for (const channel of unchecked) {
-        if (this.#refusedChannels.has(channel) || this.#checking.has(channel)) waits = true;
-        this.#checking.set(channel, (this.#checking.get(channel) ?? 0) + 1);
+        if (this.#refusedChannels.has(channel)) waits = true;
         this.#awaited.push({ written, channel, on: false });
       }
       if (waits)
@@ -347,9 +345,6 @@ export class ReplylessPublisher {
   // the batch (it is not written again on a later socket: the Link sends it again, reported).
   #checkAnswered(written: Written, channel: string, line: string): void {
     const checking = written.checking;
-    const inFlight = (this.#checking.get(channel) ?? 1) - 1;
-    if (inFlight > 0) this.#checking.set(channel, inFlight);
-    else this.#checking.delete(channel);
     if (!line.startsWith("-")) {
       if (this.#checked.size >= MAX_CHECKED_CHANNELS) this.#checked.clear();
       this.#checked.set(channel, Date.now());
@@ -431,7 +426,6 @@ export class ReplylessPublisher {
     const awaited = this.#awaited;
     this.#awaited = [];
     this.#syncs = 0;
-    this.#checking.clear();
     for (const answer of awaited)
       if ("written" in answer)
         this.#abandon(answer.written, new ReplylessUnavailableError("redis: the replyless socket closed before Redis answered a PUBLISH"));
