@@ -131,6 +131,14 @@ export class RedisLink extends Link {
   #heldSending: Promise<void> | undefined;
   readonly #closeTimeout: number;
   readonly #maxMessageBytes: number;
+  /**
+   * The server's `proto-max-bulk-len`, or its `client-query-buffer-limit` less 1 KiB (the command around
+   * the frame), whichever is lower, when below maxMessageBytes (read at each connection; undefined where
+   * CONFIG is refused): Redis closes the connection of a PUBLISH with a larger frame.
+   */
+  #maxBulk: number | undefined;
+  /** Which setting #maxBulk comes from. */
+  #maxBulkSetting: "proto-max-bulk-len" | "client-query-buffer-limit" = "proto-max-bulk-len";
   /** The channel of the identifier last published on (a lone asker or answerer uses one or two). */
   #lastId = "";
   #lastChannel = "";
@@ -254,7 +262,7 @@ export class RedisLink extends Link {
       const runs = runsOf(batch);
       // A batch of one run in one frame is one PUBLISH: no pipeline to build.
       const frame = runs.length === 1 ? this.#frame(batch) : undefined;
-      if (frame !== undefined && fits(frame)) return this.#publisher.publish(this.#channel((batch[0] as Envelope).id), frame);
+      if (frame !== undefined && this.#fits(frame)) return this.#publisher.publish(this.#channel((batch[0] as Envelope).id), frame);
       const pipeline = this.#publisher.pipeline();
       for (const [channel, part] of this.#publications(batch, runs, frame)) pipeline.publish(channel, part);
       return execPipeline(pipeline);
@@ -292,7 +300,8 @@ export class RedisLink extends Link {
       return undefined;
     }
     const onRefused = mode === "auto" ? this.#fellBack : undefined;
-    return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`, onRefused);
+    // A PUBLISH Redis refused after its batch counted sent (see CHANNEL_RECHECK) is reported, not retried.
+    return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`, onRefused, (error) => this.#report(error));
   }
 
   // Redis refused the replyless socket (the publisher closed itself): the client publishes from now on,
@@ -336,7 +345,7 @@ export class RedisLink extends Link {
     const runs = broadcast ? runsOf(batch) : this.#slotRuns(batch);
     // A lone run (the steady-flow case) is one command: no pipeline to build.
     const lone = runs.length === 1 && !broadcast ? this.#frame(batch) : undefined;
-    if (lone !== undefined && fits(lone)) return cluster.spublish(channelOf(this.prefix, (batch[0] as Envelope).id), lone);
+    if (lone !== undefined && this.#fits(lone)) return cluster.spublish(channelOf(this.prefix, (batch[0] as Envelope).id), lone);
     // One pipeline per group of nodes that serves the channels' slots (an ioredis Cluster pipeline must
     // stay on one): one write per master instead of one per run, and each master's runs stay in order.
     const groups = new Map<string, [channel: string, frame: string | Buffer][]>();
@@ -400,8 +409,33 @@ export class RedisLink extends Link {
     if (frame.length <= STRING_FRAME) return frame;
     const bytes = Buffer.from(frame);
     if (run.length === 1 && bytes.length > this.#maxMessageBytes) throw new FrameTooLargeError(bytes.length, this.#maxMessageBytes);
+    if (run.length === 1 && this.#maxBulk !== undefined && bytes.length > this.#maxBulk)
+      throw new FrameTooLargeError(bytes.length, this.#maxBulk, this.#maxBulkSetting);
     return bytes;
   }
+
+  // Whether a frame is within MAX_FRAME_BYTES, and #maxBulk (a string frame is short: see STRING_FRAME).
+  #fits(frame: string | Buffer): boolean {
+    return typeof frame === "string" || (frame.length <= MAX_FRAME_BYTES && (this.#maxBulk === undefined || frame.length <= this.#maxBulk));
+  }
+
+  // Reads the server's limits (see #maxBulk); where CONFIG is refused, maxMessageBytes alone. A
+  // multi-envelope frame is cut to within them too (#fits), a lone envelope's frame over them dropped.
+  readonly #readMaxBulk = async (): Promise<void> => {
+    const read = async (name: string): Promise<number> => {
+      const answer = (await this.#publisher.config("GET", name)) as unknown;
+      const value = Array.isArray(answer) ? Number(answer[1]) : Number.NaN;
+      return Number.isSafeInteger(value) && value > 0 ? value : Number.POSITIVE_INFINITY;
+    };
+    try {
+      const [bulk, query] = await Promise.all([read("proto-max-bulk-len"), read("client-query-buffer-limit")]);
+      const limit = Math.min(bulk, query - 1_024);
+      this.#maxBulk = limit < this.#maxMessageBytes ? limit : undefined;
+      this.#maxBulkSetting = bulk <= query - 1_024 ? "proto-max-bulk-len" : "client-query-buffer-limit";
+    } catch {
+      // Renamed or forbidden (managed services): nothing learnt.
+    }
+  };
 
   // The message's lone frame, built as transmit builds it: the one measure of what is too large.
   protected override unwritable(message: Message): string | undefined {
@@ -416,7 +450,7 @@ export class RedisLink extends Link {
   // The run's frame (`frame` when built already), cut in halves until each part fits MAX_FRAME_BYTES or
   // is one envelope (which goes whole: see the README), in order.
   #frames(run: Envelope[], frame = this.#frame(run)): (string | Buffer)[] {
-    if (run.length === 1 || fits(frame)) return [frame];
+    if (run.length === 1 || this.#fits(frame)) return [frame];
     const half = Math.ceil(run.length / 2);
     return [...this.#frames(run.slice(0, half)), ...this.#frames(run.slice(half))];
   }
@@ -468,11 +502,13 @@ export class RedisLink extends Link {
   async #open(): Promise<void> {
     const sharded = this.#sharded;
     await Promise.all([
-      whenReady(this.#publisher),
+      whenReady(this.#publisher).then(this.#readMaxBulk),
       this.#replyless?.opened,
       this.#subscriber.psubscribe(this.#patterns),
       sharded?.subscriber.ssubscribe([...sharded.channels, sharded.registry.key]),
     ]);
+    // Read again at each reconnection (a failover may reach a server configured otherwise).
+    this.#publisher.on("ready", () => void this.#readMaxBulk());
     if (sharded !== undefined) {
       await sharded.registry.register(this.#patterns.length > 0);
       await sharded.registry.check();
@@ -560,15 +596,16 @@ function difference(before: readonly string[], after: readonly string[]): [added
 
 /** A lone message's frame over maxMessageBytes (thrown by transmit, named by `unwritable`). */
 class FrameTooLargeError extends RangeError {
-  constructor(bytes: number, max: number) {
-    super(`its frame is ${bytes} bytes, over maxMessageBytes (${max}): Redis would cut every subscriber`);
+  constructor(bytes: number, max: number, limit: "maxMessageBytes" | "proto-max-bulk-len" | "client-query-buffer-limit" = "maxMessageBytes") {
+    super(
+      limit === "maxMessageBytes"
+        ? `its frame is ${bytes} bytes, over maxMessageBytes (${max}): Redis would cut every subscriber`
+        : `its frame is ${bytes} bytes, over this Redis's ${limit === "proto-max-bulk-len" ? "proto-max-bulk-len" : "client-query-buffer-limit less 1 KiB"} (${max}): Redis would refuse it and close the connection`,
+    );
   }
 }
 
-/** Whether a frame is within MAX_FRAME_BYTES (a string frame is short: see STRING_FRAME). */
-function fits(frame: string | Buffer): boolean {
-  return typeof frame === "string" || frame.length <= MAX_FRAME_BYTES;
-}
+
 
 /** The batch cut into runs of consecutive envelopes with the same identifier (the batch itself when it is one). */
 function runsOf(batch: Envelope[]): Envelope[][] {

@@ -1,6 +1,7 @@
 import { connect, type Socket } from "node:net";
 import type { Redis } from "ioredis";
 import { clientName } from "./connection.js";
+import { RedisCommandError } from "./errors.js";
 import { ReplylessRefusedError } from "./replyless-errors.js";
 
 /**
@@ -20,16 +21,33 @@ const REOPEN_DELAY = 100;
  * again, whose handshake then says why. A slow Redis only costs a reconnection and copies of the batches.
  */
 export const SYNC_TIMEOUT = 3_000;
+/**
+ * With replies off Redis sends no error either: a PUBLISH it refuses (an ACL user without that channel,
+ * `NOPERM`) would be lost unseen. So the first PUBLISH on a channel in a batch, when the channel was not
+ * checked on this socket within this many ms, goes with replies on (a check). A refused check is reported
+ * (`onLost`: its batch's PUBLISHes there are lost; so is each batch written before that answer came, each
+ * with a check of its own); and a batch on a channel refused before waits for its own check's answer, a
+ * refusal failing it (the Link buffers, reports and retries, as over the ioredis client). A batch on a
+ * channel Redis takes never waits (the socket takes it while Redis is stopped, as before). A permission taken away at run time is thus noticed within
+ * this time; PUBLISHes refused before that are not.
+ */
+export const CHANNEL_RECHECK = 1_000;
+/** Channels remembered as checked, or as refused (all forgotten when full: they are checked again). */
+const MAX_CHECKED_CHANNELS = 4_096;
 
 // `CLIENT REPLY ON` answers +OK (and turns replies on for this one answer); `CLIENT REPLY OFF` answers
 // nothing. So one +OK back means Redis ran everything written before it.
-const SYNC = resp(["CLIENT", "REPLY", "ON"]) + resp(["CLIENT", "REPLY", "OFF"]);
+const REPLY_ON = resp(["CLIENT", "REPLY", "ON"]);
+const REPLY_OFF = resp(["CLIENT", "REPLY", "OFF"]);
+const SYNC = REPLY_ON + REPLY_OFF;
 // The handshake turns replies off and syncs: its +OK proves Redis takes CLIENT REPLY on this socket (a
 // refusal answers an error per command instead, even to OFF).
-const REPLY_OFF_AND_SYNC = resp(["CLIENT", "REPLY", "OFF"]) + SYNC;
-// Errors that say "not now" rather than "never" (a script running, a dataset loading, too many clients):
-// the socket is opened again later instead of the refusal being taken as Redis's answer.
-const TRANSIENT = /^-(BUSY|LOADING|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b|max number of clients/i;
+const REPLY_OFF_AND_SYNC = REPLY_OFF + SYNC;
+// Errors that say "not now" rather than "never" (a script running, a dataset loading): the socket is
+// opened again later instead of the refusal being taken as Redis's answer. Not `max number of clients`:
+// Redis at maxclients took the ioredis client but has no room for this socket, and waiting for room held
+// connect() for ever; it is a refusal (with "auto", the client publishes, reported).
+const TRANSIENT = /^-(BUSY|LOADING|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/i;
 
 /** One PUBLISH to make: a channel and a frame. */
 export type Publication = readonly [channel: string, frame: string | Buffer];
@@ -40,10 +58,22 @@ export type Publication = readonly [channel: string, frame: string | Buffer];
  */
 interface Written {
   readonly seq: number;
+  /** Without the channel checks (see {@link CHANNEL_RECHECK}): what a later socket is written. */
   readonly data: string | Buffer;
   readonly bytes: number;
   readonly publications: readonly Publication[];
+  /** Its channel checks not answered yet, and its publish() waiting for them. */
+  checking?: { left: number; resolve: () => void; reject: (error: Error) => void } | undefined;
 }
+
+/**
+ * An answer the socket waits for, in order: a sync's +OK (`upTo`: the last batch written before it), or a
+ * channel check's two (`CLIENT REPLY ON`'s +OK, then the PUBLISH's `:<receivers>` or its error).
+ */
+type Awaited = { readonly upTo: number } | { readonly written: Written; readonly channel: string; on: boolean };
+
+/** Told of PUBLISHes Redis refused after their batch's publish() resolved (see {@link CHANNEL_RECHECK}). */
+export type OnLost = (error: RedisCommandError) => void;
 
 /**
  * Called, instead of failing, when Redis refuses the socket's handshake: the publisher has closed itself
@@ -77,10 +107,17 @@ export class ReplylessPublisher {
   readonly #unconfirmed: Written[] = [];
   #unconfirmedBytes = 0;
   #seq = 0;
-  /** For each sync on its way, the sequence number of the last batch written before it, oldest first. */
-  #syncs: number[] = [];
+  /** The syncs and channel checks on their way, oldest first. */
+  #awaited: Awaited[] = [];
+  /** Syncs among #awaited. */
+  #syncs = 0;
+  /** When each channel's PUBLISH was last answered without an error (see {@link CHANNEL_RECHECK}). */
+  readonly #checked = new Map<string, number>();
+  /** Channels whose last check Redis refused: a batch on one waits for its check's answer. */
+  readonly #refusedChannels = new Set<string>();
+  readonly #onLost: OnLost | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
-  /** Runs while a sync is on its way: see {@link SYNC_TIMEOUT}. */
+  /** Runs while a sync or check is on its way: see {@link SYNC_TIMEOUT}. */
   #stallTimer: NodeJS.Timeout | undefined;
   readonly #onRefused: OnRefused | undefined;
   #reopenTimer: NodeJS.Timeout | undefined;
@@ -94,7 +131,8 @@ export class ReplylessPublisher {
    * @param name the CLIENT SETNAME of the socket (made printable as Redis takes it).
    * @param onRefused takes over when Redis refuses the socket (see the class); `opened` then resolves.
    */
-  constructor(client: Redis, name: string, onRefused?: OnRefused) {
+  constructor(client: Redis, name: string, onRefused?: OnRefused, onLost?: OnLost) {
+    this.#onLost = onLost;
     this.#client = client;
     this.#name = clientName(name);
     this.#onRefused = onRefused;
@@ -114,8 +152,10 @@ export class ReplylessPublisher {
 
   /**
    * Writes the PUBLISHes in one write. Resolves once the socket took them (at once, unless its buffer is
-   * full: then once it drained or closed); rejects at once when no socket is ready or too much waits for
-   * confirmation (nothing is written then).
+   * full: then once it drained or closed) and Redis took the PUBLISHes of its channels being checked (see
+   * {@link CHANNEL_RECHECK}); rejects at once when no socket is ready or too much waits for confirmation
+   * (nothing is written then), and with a RedisCommandError when Redis refused a checked PUBLISH, or a
+   * ReplylessUnavailableError when the socket closed before answering one (the Link sends it again).
    */
   publish(publications: readonly Publication[]): Promise<void> {
     if (!this.#ready || this.#socket === undefined) return Promise.reject(new ReplylessUnavailableError("redis: the replyless publisher is not connected"));
@@ -126,19 +166,47 @@ export class ReplylessPublisher {
     this.#unconfirmed.push(written);
     this.#unconfirmedBytes += written.bytes;
     const socket = this.#socket;
-    const flushed = socket.write(data);
+    const unchecked = this.#unchecked(publications);
+    const flushed = socket.write(unchecked === undefined ? data : publishCommands(publications, new Set(unchecked)));
+    let checked: Promise<void> | undefined;
+    if (unchecked !== undefined) {
+      let waits = false;
+      for (const channel of unchecked) {
+        if (this.#refusedChannels.has(channel)) waits = true;
+        this.#awaited.push({ written, channel, on: false });
+      }
+      if (waits)
+        checked = new Promise((resolve, reject) => {
+          written.checking = { left: unchecked.size, resolve, reject };
+        });
+      this.#stallTimer ??= setTimeout(this.#stalled, SYNC_TIMEOUT).unref();
+    }
     this.#scheduleSync();
-    if (flushed) return Promise.resolve();
+    if (flushed) return checked ?? Promise.resolve();
     // The kernel took less than was written: the Link's next batch waits until it drained (or the socket
     // closed: the batch is kept unconfirmed, written again on the next one), so that sending does not
     // run ahead of Redis and the subscribers, as one reply per PUBLISH paced it.
-    return new Promise((resolve) => {
+    const drained = new Promise<void>((resolve) => {
       const done = (): void => {
         socket.off("drain", done).off("close", done);
         resolve();
       };
       socket.on("drain", done).on("close", done);
     });
+    return checked === undefined ? drained : Promise.all([checked, drained]).then(() => {});
+  }
+
+  // The channels of the batch to check (see CHANNEL_RECHECK), or undefined when none.
+  #unchecked(publications: readonly Publication[]): Set<string> | undefined {
+    let unchecked: Set<string> | undefined;
+    const now = Date.now();
+    for (const [channel] of publications) {
+      const at = this.#checked.get(channel);
+      if (at !== undefined && now - at < CHANNEL_RECHECK) continue;
+      unchecked ??= new Set();
+      unchecked.add(channel);
+    }
+    return unchecked;
   }
 
   /**
@@ -201,15 +269,20 @@ export class ReplylessPublisher {
         const line = pending.slice(0, end);
         pending = pending.slice(end + 2);
         end = pending.indexOf("\r\n");
+        if (this.#ready) {
+          if (!this.#answered(line)) {
+            socket.destroy();
+            return;
+          }
+          continue;
+        }
         if (line.startsWith("-")) {
           // The socket closes (and opens again, unless it was Redis's refusal and onRefused takes over).
-          if (!this.#ready && !TRANSIENT.test(line)) this.#refused(line.slice(1));
+          if (!TRANSIENT.test(line)) this.#refused(line.slice(1));
           socket.destroy();
           return;
         }
-        if (!this.#ready) {
-          if (++answers === expected) this.#begin(socket);
-        } else this.#confirmed();
+        if (++answers === expected) this.#begin(socket);
       }
     });
   };
@@ -217,6 +290,8 @@ export class ReplylessPublisher {
   // Replies are off; the batches unconfirmed on the former socket go first, in order.
   #begin(socket: Socket): void {
     this.#ready = true;
+    // Maybe another server (a failover), or other ACLs: every channel is checked again.
+    this.#checked.clear();
     this.#opened?.resolve();
     this.#opened = undefined;
     const again = this.#unconfirmed.map((written) => written.data);
@@ -244,12 +319,69 @@ export class ReplylessPublisher {
     onRefused(reason, unconfirmed);
   }
 
-  // A sync's +OK: every batch written before it ran.
-  #confirmed(): void {
-    const upTo = this.#syncs.shift();
-    if (upTo === undefined) return;
+  // An answer on the ready socket, to the oldest sync or check on its way; false if it cannot be one (an
+  // error where none may come, or nothing awaited): the socket is closed then.
+  #answered(line: string): boolean {
+    const awaited = this.#awaited[0];
+    if (awaited === undefined) return false;
+    if ("written" in awaited && !awaited.on) {
+      // CLIENT REPLY ON's +OK; the PUBLISH's answer comes next.
+      if (line.startsWith("-")) return false;
+      awaited.on = true;
+      return true;
+    }
+    this.#awaited.shift();
     clearTimeout(this.#stallTimer);
-    this.#stallTimer = this.#syncs.length > 0 ? setTimeout(this.#stalled, SYNC_TIMEOUT).unref() : undefined;
+    this.#stallTimer = this.#awaited.length > 0 ? setTimeout(this.#stalled, SYNC_TIMEOUT).unref() : undefined;
+    if ("upTo" in awaited) {
+      if (line.startsWith("-")) return false;
+      this.#syncs--;
+      this.#confirmed(awaited.upTo);
+    } else this.#checkAnswered(awaited.written, awaited.channel, line);
+    return true;
+  }
+
+  // A checked PUBLISH's answer: `:<receivers>` (the channel is taken), or Redis's refusal, which fails
+  // the batch (it is not written again on a later socket: the Link sends it again, reported).
+  #checkAnswered(written: Written, channel: string, line: string): void {
+    const checking = written.checking;
+    if (!line.startsWith("-")) {
+      if (this.#checked.size >= MAX_CHECKED_CHANNELS) this.#checked.clear();
+      this.#checked.set(channel, Date.now());
+      this.#refusedChannels.delete(channel);
+      if (checking !== undefined && --checking.left === 0) {
+        written.checking = undefined;
+        checking.resolve();
+      }
+      return;
+    }
+    if (this.#refusedChannels.size >= MAX_CHECKED_CHANNELS) this.#refusedChannels.clear();
+    this.#refusedChannels.add(channel);
+    if (checking !== undefined) {
+      this.#abandon(written, new RedisCommandError(`PUBLISH on "${channel}"`, new Error(line.slice(1))));
+      return;
+    }
+    // Its publish() resolved already (the Link counted it sent): reported lost.
+    const lost = written.publications.filter(([on]) => on === channel).length;
+    this.#onLost?.(new RedisCommandError(`PUBLISH on "${channel}" (${lost} PUBLISHes of a batch sent, lost)`, new Error(line.slice(1))));
+  }
+
+  // Fails a batch whose check went wrong: out of the unconfirmed ones, its publish() rejected.
+  #abandon(written: Written, error: Error): void {
+    const checking = written.checking;
+    if (checking === undefined) return;
+    written.checking = undefined;
+    const at = this.#unconfirmed.indexOf(written);
+    if (at >= 0) {
+      this.#unconfirmed.splice(at, 1);
+      this.#unconfirmedBytes -= written.bytes;
+    }
+    checking.reject(error);
+    if (this.#unconfirmed.length === 0) this.#onConfirmed?.();
+  }
+
+  // A sync's +OK: every batch written before it ran.
+  #confirmed(upTo: number): void {
     while (this.#unconfirmed.length > 0 && (this.#unconfirmed[0] as Written).seq <= upTo) {
       this.#unconfirmedBytes -= (this.#unconfirmed.shift() as Written).bytes;
     }
@@ -259,7 +391,7 @@ export class ReplylessPublisher {
 
   // One sync on its way at a time; the next goes once it is answered, if batches still wait.
   #scheduleSync(): void {
-    if (this.#syncTimer !== undefined || this.#syncs.length > 0) return;
+    if (this.#syncTimer !== undefined || this.#syncs > 0) return;
     this.#syncTimer = setTimeout(() => {
       this.#syncTimer = undefined;
       if (this.#ready && this.#unconfirmed.length > 0) this.#sync();
@@ -269,7 +401,8 @@ export class ReplylessPublisher {
   #sync(): void {
     if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
-    this.#syncs.push(this.#seq);
+    this.#awaited.push({ upTo: this.#seq });
+    this.#syncs++;
     this.#stallTimer ??= setTimeout(this.#stalled, SYNC_TIMEOUT).unref();
     this.#socket?.write(SYNC);
   }
@@ -288,7 +421,14 @@ export class ReplylessPublisher {
     this.#reopenTimer = undefined;
     this.#syncTimer = undefined;
     this.#stallTimer = undefined;
-    this.#syncs = [];
+    // A batch waiting for its checks fails (its PUBLISHes may have been refused): the Link sends it again.
+    // One not waiting stays unconfirmed, written again (unchecked) on the next socket.
+    const awaited = this.#awaited;
+    this.#awaited = [];
+    this.#syncs = 0;
+    for (const answer of awaited)
+      if ("written" in answer)
+        this.#abandon(answer.written, new ReplylessUnavailableError("redis: the replyless socket closed before Redis answered a PUBLISH"));
     this.#ready = false;
     const socket = this.#socket;
     this.#socket = undefined;
@@ -303,19 +443,25 @@ function resp(args: readonly string[]): string {
   return text;
 }
 
-/** The PUBLISHes as one RESP string, or as bytes when a frame is bytes. */
-function publishCommands(publications: readonly Publication[]): string | Buffer {
+/**
+ * The PUBLISHes as one RESP string, or as bytes when a frame is bytes. The first PUBLISH on each channel
+ * of `check` (emptied) goes between CLIENT REPLY ON and OFF: Redis answers it.
+ */
+function publishCommands(publications: readonly Publication[], check?: Set<string>): string | Buffer {
   let text = "";
   const parts: Buffer[] = [];
   for (const [channel, frame] of publications) {
+    const checked = check?.delete(channel) === true;
+    if (checked) text += REPLY_ON;
     const size = typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength;
     text += `*3\r\n$7\r\nPUBLISH\r\n$${Buffer.byteLength(channel)}\r\n${channel}\r\n$${size}\r\n`;
     if (typeof frame === "string") {
       text += `${frame}\r\n`;
-      continue;
+    } else {
+      parts.push(Buffer.from(text), frame);
+      text = "\r\n";
     }
-    parts.push(Buffer.from(text), frame);
-    text = "\r\n";
+    if (checked) text += REPLY_OFF;
   }
   if (parts.length === 0) return text;
   parts.push(Buffer.from(text));
