@@ -120,17 +120,23 @@ export class AckLog {
     try {
       const fd = openSync(temp, "w");
       let text = "";
-      for (const m of held) text += recordLine(m);
-      writeSync(fd, text);
-      fsyncSync(fd);
-      closeSync(fd);
-      renameSync(temp, this.file);
-      syncDirectory(dirname(this.file));
+      try {
+        for (const m of held) text += recordLine(m);
+        writeSync(fd, text);
+        fsyncSync(fd);
+        renameSync(temp, this.file);
+      } catch (error) {
+        closeSync(fd);
+        throw error;
+      }
+      // The compacted file's own descriptor (at its end) takes the appends: opening the file again after
+      // the rename could fail, and the old descriptor then wrote on into the replaced, unlinked file.
       closeSync(this.#fd);
-      this.#fd = openSync(this.file, "a");
+      this.#fd = fd;
       this.#records = held.length;
       this.#dirty = false;
       this.#retryAt = 0;
+      syncDirectory(dirname(this.file));
     } catch (error) {
       this.#retryAt = Math.max(this.#records * 2, this.#records + COMPACT_SLACK);
       throw new PersistError(this.file, error);
