@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as zmq from "zeromq";
 import type { BerryError } from "../../lib/errors.js";
-import { type Identifier, parseIdentifier, partMatches } from "../../lib/identifier.js";
+import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier, partMatches } from "../../lib/identifier.js";
 import { isPlainObject } from "../../lib/kwargs.js";
 import { checkTimerDelay } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
@@ -261,9 +261,12 @@ export class BrokerLink extends Link {
     if (bytes > max) {
       this.#seq--; // never sent: the seq is free again
       if (batch.length === 1) return Promise.reject(new RangeError(tooLarge(bytes, max)));
-      // Rare (batches are cut by count): the halves go as batches of their own, confirmed each.
+      // Rare (batches are cut by count): the halves go as batches of their own, the second once the broker
+      // confirmed the first, so that order holds (the broker may refuse one half: a quota, a full broker);
+      // a failure fails the batch and the Link sends it again whole (receivers drop what they had).
       const half = Math.ceil(batch.length / 2);
-      return Promise.all([this.transmit(batch.slice(0, half)), this.transmit(batch.slice(half))]).then(() => undefined);
+      const rest = batch.slice(half);
+      return this.transmit(batch.slice(0, half)).then(() => this.transmit(rest));
     }
     const frames: (string | Buffer)[] = [Kind.publish, JSON.stringify(head), body];
     return new Promise<void>((resolve, reject) => {
@@ -334,6 +337,7 @@ export class BrokerLink extends Link {
         ({ filter }) => partMatches(filter.name, id.name) && partMatches(filter.action, id.action),
       );
       policy = rule?.head ?? 0;
+      if (identifier.length > MAX_CACHED_IDENTIFIER_LENGTH) return policy;
       if (this.#ackPolicyCache.size >= ACK_POLICY_CACHE) this.#ackPolicyCache.clear();
       this.#ackPolicyCache.set(identifier, policy);
     }

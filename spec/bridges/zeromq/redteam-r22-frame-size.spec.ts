@@ -77,6 +77,46 @@ describe("zeromq broker red team r22: frame sizes", () => {
     assert.match(String(unsendable[0]?.message), /maxMessageBytes/);
   });
 
+  it("the halves of a split batch keep their order: a half the broker refuses holds back the next (found in review)", async (t) => {
+    // The first half is refused (the publisher's quota is full), the second would be taken: it must not
+    // be delivered ahead of the first.
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), maxUnackedPerClient: 3 });
+    broker.on("error", () => undefined);
+    const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort };
+    const a = new Bus();
+    const holder = new Bus();
+    const c = new Bus();
+    const linkA = await BrokerLink.connect({
+      bus: a,
+      ...ports,
+      maxMessageBytes: KIB,
+      acknowledge: ["ack:*", "hold:*"],
+      importFilters: ["none:none"],
+      retryDelay: { initial: 50, max: 100 },
+    });
+    linkA.on("error", () => undefined);
+    const linkH = await BrokerLink.connect({ bus: holder, ...ports, importFilters: ["hold:*"] }); // never acknowledges
+    const linkC = await BrokerLink.connect({ bus: c, ...ports, importFilters: ["ack:*", "plain:*"] });
+    t.after(async () => {
+      await linkA.close();
+      await linkH.close();
+      await linkC.close();
+      broker.close();
+    });
+    const got: string[] = [];
+    c.follow("*", (m) => void got.push(`${m.id}#${String(m.args[0])}`));
+    a.twitter("hold:x", 0);
+    a.twitter("hold:x", 1);
+    await waitFor(() => linkA.stats.sent >= 2, "two held");
+    const pad = "p".repeat(400);
+    a.twitter("ack:x", 1, pad);
+    a.twitter("ack:x", 2, pad);
+    a.twitter("plain:x", 3, pad);
+    a.twitter("plain:x", 4, pad);
+    await sleep(1_500);
+    assert.deepEqual(got, [], "nothing after a refused half is delivered ahead of it");
+  });
+
   it("maxMessageBytes is checked on both ends", async () => {
     for (const bad of [0, 100, 1023.5, Number.NaN, "16"]) {
       await assert.rejects(
