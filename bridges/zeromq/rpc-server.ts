@@ -212,9 +212,12 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
             if (mechanism === "CURVE" && allow !== undefined && !allow.has(credentials.publicKey ?? "")) return undefined;
             if (authenticate === undefined) return credentials.publicKey;
             if (mechanism !== "PLAIN") return authenticate(mechanism, credentials);
-            return server.#throttled(`zap\n${credentials.address}\n${credentials.username ?? ""}`, () =>
-              authenticate(mechanism, credentials),
-            );
+            const { username = "", password = "" } = credentials;
+            return server.#throttled(`zap\n${credentials.address}\n${username}`, false, async () => {
+              const userId = await authenticate(mechanism, credentials);
+              if (userId !== undefined) server.#throttle.verified(username, password);
+              return userId;
+            });
           },
           (decision) => {
             if (!decision.allowed) server.#refused(decision);
@@ -361,7 +364,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       if (this.#plain && typeof username === "string" && typeof password === "string") {
         who = username;
         const authenticate = this.#authenticate;
-        userId = await this.#throttled(`login\n${identity}`, () => authenticate("PLAIN", { address: "", username, password }));
+        // By account, not connection: a guesser opening a connection for every few guesses was not held.
+        // Credentials a handshake just accepted are checked even so (they are no guess): the account's
+        // owner logs in while someone else guesses at it.
+        const verified = this.#throttle.wasVerified(username, password);
+        userId = await this.#throttled(`login\n${username}`, verified, () => authenticate("PLAIN", { address: "", username, password }));
       } else if (this.#curve !== undefined && typeof publicKey === "string" && typeof proof === "string" && nonce !== undefined) {
         who = publicKey;
         const allowed = this.#curve.allow === undefined || this.#curve.allow.includes(publicKey);
@@ -406,9 +413,10 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   // failure of the hook, which says nothing of the password) makes it wait longer.
   async #throttled(
     source: string,
+    verified: boolean,
     authenticate: () => string | undefined | Promise<string | undefined>,
   ): Promise<string | undefined> {
-    if (this.#throttle.waiting(source)) throw new Error("too many refused logins from this source: waiting (loginRetryDelay)");
+    if (!verified && this.#throttle.waiting(source)) throw new Error("too many refused logins from this source: waiting (loginRetryDelay)");
     const userId = await authenticate();
     if (userId === undefined) this.#throttle.refused(source);
     else this.#throttle.accepted(source);

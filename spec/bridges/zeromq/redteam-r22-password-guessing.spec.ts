@@ -87,6 +87,39 @@ describe("zeromq RPC red team r22: password guessing", () => {
     assert.ok(server.users.includes("user:alice"));
   });
 
+  it("login frames from a new connection every 3 guesses are throttled too: by account, not connection (found in review)", async (t) => {
+    const hook = countingHook();
+    const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate: hook.authenticate, loginRetryDelay: 1_000 });
+    server.on("error", () => undefined);
+    server.register("ping", () => "pong");
+    t.after(() => server.close());
+    let connections = 0;
+    const started = Date.now();
+    // At most 200 connections: libzmq reaps closed sockets lazily.
+    while (Date.now() - started < 2_000 && connections < 200) {
+      connections++;
+      const mallory = new zmq.Dealer({ routingId: `mallory-${connections}`, linger: 0, receiveTimeout: 3_000, plainUsername: "mallory", plainPassword: PASSWORDS.mallory });
+      mallory.connect(`tcp://127.0.0.1:${server.port}`);
+      try {
+        for (let guess = 0; guess < 3; guess++) {
+          await mallory.send(["login", JSON.stringify({ username: "alice", password: `guess ${connections}.${guess}` })]);
+          for (;;) {
+            const [kind] = await mallory.receive();
+            if (kind?.toString() === "login-no") break;
+          }
+        }
+      } finally {
+        mallory.close();
+      }
+    }
+    assert.ok(connections >= 10, `mallory made ${connections} connections`);
+    assert.ok(hook.calls.alice <= 6, `authenticate was asked about alice ${hook.calls.alice} times over ${connections} connections`);
+    // alice herself gets in at once: credentials her handshake just passed are no guess.
+    const alice = RpcClient.connect({ port: server.port, plain: { username: "alice", password: PASSWORDS.alice }, callTimeout: 5_000 });
+    t.after(() => alice.close());
+    assert.equal(await alice.call("ping"), "pong");
+  });
+
   it("handshakes (ZAP) with wrong passwords from one address: after 3 refusals the next ones wait; the right password gets in after the wait", async (t) => {
     const hook = countingHook();
     const server = await RpcServer.listen({
