@@ -4,7 +4,8 @@ export class BerryError extends Error {
   readonly code: string;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // Messages name what peers sent (user names, identities, frames): what a terminal acts on is escaped.
+    super(printable(message), options);
     this.code = code;
     this.name = new.target.name;
   }
@@ -147,8 +148,12 @@ export function describe(value: unknown): string {
       text = Object.prototype.toString.call(value);
     }
   }
-  const short = text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  return UNPRINTABLE.test(short) ? short.replace(UNPRINTABLE_ALL, escapeCharacter) : short;
+  return printable(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+}
+
+/** The text with what a terminal or log viewer acts on written as `\uXXXX` (see UNPRINTABLE). */
+export function printable(text: string): string {
+  return UNPRINTABLE.test(text) ? text.replace(UNPRINTABLE_ALL, escapeCharacter) : text;
 }
 
 // What JSON.stringify leaves raw and a terminal or log viewer acts on: DEL and C1 (CSI is U+009B), bidi

@@ -3,7 +3,7 @@
 // option reached a log or terminal able to recolour or reorder it. They are escaped as \uXXXX now.
 import assert from "node:assert/strict";
 import { describe as suite, it } from "node:test";
-import { describe, InvalidArgumentError } from "../../lib/errors.js";
+import { BerryError, describe, InvalidArgumentError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
@@ -26,5 +26,12 @@ suite("red team r22: error messages escape what terminals act on", () => {
     assert.equal(describe(named), "function \\u009b0m");
     assert.equal(describe("plain é ü 漢字 🙂"), '"plain é ü 漢字 🙂"');
     assert.equal(describe({ a: [1, "b"] }), '{"a":[1,"b"]}');
+  });
+
+  it("every BerryError's message is escaped, whatever built it (found in review: an RPC login's user name went raw into RpcAuthError)", () => {
+    const error = new BerryError("X", "user \u001b]0;owned\u0007\u009b2J\u202eevil refused\nforged line");
+    assert.ok(!RAW.test(error.message), error.message);
+    assert.equal(error.message, "user \\u001b]0;owned\\u0007\\u009b2J\\u202eevil refused\\u000aforged line");
+    assert.equal(new BerryError("X", "plain é 漢字").message, "plain é 漢字");
   });
 });
