@@ -64,6 +64,8 @@ interface Written {
   readonly publications: readonly Publication[];
   /** Its channel checks not answered yet, and its publish() waiting for them. */
   checking?: { left: number; resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** Its publish() was rejected (a check refused): the Link sends it again, so no later check reports it lost. */
+  abandoned?: true;
 }
 
 /**
@@ -361,6 +363,8 @@ export class ReplylessPublisher {
       this.#abandon(written, new RedisCommandError(`PUBLISH on "${channel}"`, new Error(line.slice(1))));
       return;
     }
+    // Failed already by another of its checks: the Link has it back, nothing is lost.
+    if (written.abandoned === true) return;
     // Its publish() resolved already (the Link counted it sent): reported lost.
     const lost = written.publications.filter(([on]) => on === channel).length;
     this.#onLost?.(new RedisCommandError(`PUBLISH on "${channel}" (${lost} PUBLISHes of a batch sent, lost)`, new Error(line.slice(1))));
@@ -371,6 +375,7 @@ export class ReplylessPublisher {
     const checking = written.checking;
     if (checking === undefined) return;
     written.checking = undefined;
+    written.abandoned = true;
     const at = this.#unconfirmed.indexOf(written);
     if (at >= 0) {
       this.#unconfirmed.splice(at, 1);

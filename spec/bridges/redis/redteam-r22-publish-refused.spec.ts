@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import { Redis } from "ioredis";
 import type { LinkUndeliveredError } from "../../../bridges/errors.js";
 import { RedisLink } from "../../../bridges/redis/index.js";
-import { CHANNEL_RECHECK } from "../../../bridges/redis/replyless-publisher.js";
+import { CHANNEL_RECHECK, ReplylessPublisher } from "../../../bridges/redis/replyless-publisher.js";
 import type { BerryError } from "../../../lib/errors.js";
 import { Bus } from "../../../lib/index.js";
 import { startRedis } from "../../helpers/redis-server.js";
@@ -93,5 +93,38 @@ describe("RedisLink replyless PUBLISH refused by Redis (red team r22)", () => {
     await into.close();
     admin.disconnect();
     await redis.stop();
+  });
+
+  it("a batch failed by its first refused check is not also reported lost by its second (found in review)", async (t) => {
+    const redis = await startRedis({ own: true, args: ["--user", "bob", "on", ">pw", "~*", "resetchannels", "+@all"] });
+    const client = new Redis(`redis://bob:pw@127.0.0.1:${redis.port}`);
+    const lost: string[] = [];
+    const publisher = new ReplylessPublisher(client, "probe", undefined, (error) => void lost.push(error.message));
+    t.after(async () => {
+      await publisher.close(100);
+      client.disconnect();
+      await redis.stop();
+    });
+    await publisher.opened;
+    // Both channels unchecked: the batch goes, and both refusals are reported lost (it was counted sent).
+    await publisher.publish([
+      ["A", "1"],
+      ["B", "1"],
+    ]);
+    await waitFor(() => lost.length === 2, "the first batch's two refusals reported");
+    lost.length = 0;
+    // Both refused before: this batch waits for its checks, and the first refusal fails it.
+    const outcome = await publisher
+      .publish([
+        ["A", "2"],
+        ["B", "2"],
+      ])
+      .then(
+        () => "resolved",
+        (error: Error) => `rejected: ${error.message}`,
+      );
+    assert.match(outcome, /^rejected: .*NOPERM/);
+    await sleep(300);
+    assert.deepEqual(lost, [], "the Link sends the rejected batch again: nothing of it is lost");
   });
 });
