@@ -139,8 +139,13 @@ export class AckLog {
       }
       // The compacted file's own descriptor (at its end) takes the appends: opening the file again after
       // the rename could fail, and the old descriptor then wrote on into the replaced, unlinked file.
-      closeSync(this.#fd);
+      const old = this.#fd;
       this.#fd = fd;
+      try {
+        closeSync(old);
+      } catch {
+        // The old file is replaced already; its descriptor is no longer written.
+      }
       this.#records = held.length;
       this.#dirty = false;
       this.#retryAt = 0;

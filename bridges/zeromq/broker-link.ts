@@ -242,15 +242,22 @@ export class BrokerLink extends Link {
     head[0] = String(seq);
     head[1] = this.#bootId ?? "";
     let line = "";
-    for (let i = 0, at = HEAD_PREFIX; i < batch.length; i++, at += HEAD_STRIDE) {
-      const envelope = batch[i] as Envelope;
-      const policy = this.#acknowledge.length > 0 ? this.#ackPolicy(envelope.id) : 0;
-      // The broker reads a messageId only to hold an acknowledged message: "" spares ~50 bytes a message.
-      head[at] = envelope.id;
-      head[at + 1] = policy === 0 ? "" : envelope.messageId;
-      head[at + 2] = policy;
-      line = JSON.stringify(toCompactEnvelope(envelope));
-      if (batch.length > 1) this.#body.push(line);
+    try {
+      for (let i = 0, at = HEAD_PREFIX; i < batch.length; i++, at += HEAD_STRIDE) {
+        const envelope = batch[i] as Envelope;
+        const policy = this.#acknowledge.length > 0 ? this.#ackPolicy(envelope.id) : 0;
+        // The broker reads a messageId only to hold an acknowledged message: "" spares ~50 bytes a message.
+        head[at] = envelope.id;
+        head[at + 1] = policy === 0 ? "" : envelope.messageId;
+        head[at + 2] = policy;
+        line = JSON.stringify(toCompactEnvelope(envelope));
+        if (batch.length > 1) this.#body.push(line);
+      }
+    } catch (error) {
+      // The lines pushed so far must not open the next batch's body (found in review).
+      if (batch.length > 1) this.#body.take();
+      this.#seq--;
+      throw error;
     }
     // Written as UTF-8 as it goes, not joined into one large string (see BodyWriter). A single small line
     // is the body as it is: through the writer it was written out and decoded into a second string.
