@@ -100,8 +100,13 @@ describe("RedisLink replylessPublish", () => {
       for (let i = 30; i < 40; i++) sender.twitter("n:x", i); // while the sender is cut off: buffered by the Link
       const direct = new Redis({ port: redis.port, host: "127.0.0.1" });
       await waitFor(() => got.length === 10 && direct.status === "ready", "direct client");
+      // Until the receiver has subscribed again. A helper saw this poll fail once under load ("Connection is
+      // closed."): a failed poll is tried again, and the wait is bounded.
       let subscribed = 0;
-      while (subscribed === 0) subscribed = Number(await direct.pubsub("NUMPAT"));
+      for (const deadline = Date.now() + 15_000; subscribed === 0; await sleep(20)) {
+        if (Date.now() > deadline) throw new Error("the receiver did not subscribe again within 15 s (NUMPAT stayed 0)");
+        subscribed = await direct.pubsub("NUMPAT").then(Number, () => 0);
+      }
       direct.disconnect();
       forward.open = true;
       await waitFor(() => got.length >= 40, "all 40 after the restart", 15_000);
