@@ -32,6 +32,7 @@ import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
 import { BrokerFullError, BrokerQuotaError, BrokerRefusedError, PersistError, ZmqProtocolError } from "./errors.js";
 import { receiveEach } from "./receive-loop.js";
+import { ReportRate } from "./report-rate.js";
 import { SendQueue } from "./send-queue.js";
 import { SubscriptionTable } from "./subscription-table.js";
 
@@ -165,9 +166,6 @@ class HeldEntry implements Held {
   }
 }
 
-/** Errors clients cause emitted on `error` per second, at most (see stats.unreported). */
-const REPORTS_PER_SECOND = 10;
-
 const TO_ALL: readonly string[] = Object.freeze([BROADCAST]);
 
 /** The reason a receipt gives for an acknowledged message whose messageId is held for another client. */
@@ -250,8 +248,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #pubPort = 0;
   #recvPort = 0;
   #closed = false;
-  #reportWindow = Number.NEGATIVE_INFINITY;
-  #reportsInWindow = 0;
+  readonly #reportRate = new ReportRate();
 
   private constructor(options: BrokerOptions) {
     super();
@@ -985,16 +982,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
   // no listener, process warnings; the CLI wrote a line for each to stderr, a pipe whose slow reader
   // blocks the whole broker.
   #reportPeerError(error: BerryError): void {
-    const now = performance.now();
-    if (now - this.#reportWindow >= 1_000) {
-      this.#reportWindow = now;
-      this.#reportsInWindow = 0;
-    }
-    if (this.#reportsInWindow >= REPORTS_PER_SECOND) {
+    if (!this.#reportRate.allow()) {
       this.stats.unreported++;
       return;
     }
-    this.#reportsInWindow++;
     this.#report(error);
   }
 

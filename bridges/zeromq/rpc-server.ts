@@ -12,12 +12,10 @@ import { guardAuthenticate } from "./rpc-authenticate.js";
 import { callBounds, type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import { RpcClient } from "./rpc-client.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
+import { ReportRate } from "./report-rate.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
 import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
-
-// Errors caused by peers emitted per second at most (see #reportPeerError).
-const REPORTS_PER_SECOND = 10;
 
 // Why a client whose user logged in again on another connection is refused.
 const REPLACED = "replaced by a newer login of the same user";
@@ -118,8 +116,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #heartbeatTimeout: number;
   readonly #maxClients: number;
   #full = false;
-  #reportWindow = 0;
-  #reportsInWindow = 0;
+  readonly #reportRate = new ReportRate();
   #zap: ZapHandler | undefined;
   #timer: NodeJS.Timeout | undefined;
   #port = 0;
@@ -455,16 +452,10 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   // Errors peers cause (a bad frame, a refusal) are emitted at most REPORTS_PER_SECOND times a second: a
   // peer sending junk must not become as many events, or, with no listener, process warnings on stderr.
   #reportPeerError(error: BerryError): void {
-    const now = Date.now();
-    if (now - this.#reportWindow >= 1_000) {
-      this.#reportWindow = now;
-      this.#reportsInWindow = 0;
-    }
-    if (this.#reportsInWindow >= REPORTS_PER_SECOND) {
+    if (!this.#reportRate.allow()) {
       this.stats.unreported++;
       return;
     }
-    this.#reportsInWindow++;
     this.#report(error);
   }
 
