@@ -1,6 +1,9 @@
 // Shared by the ZeroMQ specs: a broker child process that can be SIGKILLed and restarted.
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { Broker, BrokerLink, type DeadLetter } from "../../../bridges/zeromq/index.js";
+import { Bus } from "../../../lib/bus.js";
+import { freePort } from "../../helpers/free-port.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/broker-child.ts", import.meta.url));
 
@@ -108,4 +111,26 @@ export async function rawClient(pubPort: number, recvPort: number, clientId: str
       sub.close();
     },
   };
+}
+
+/**
+ * A broker whose held messages expire fast into `deadLetterFile` (expiry 100 ms, resendInterval 50 ms),
+ * with the dead letters it emits collected, for the dead-letter specs.
+ */
+export async function expiringBroker(deadLetterFile: string): Promise<{ broker: Broker; letters: DeadLetter[] }> {
+  const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), resendInterval: 50, expiry: 100, deadLetterFile });
+  const letters: DeadLetter[] = [];
+  broker.on("dead-letter", (letter) => void letters.push(letter));
+  return { broker, letters };
+}
+
+/** A link that sends every message acknowledged and receives nothing: what it sends to nobody expires. */
+export function acknowledgingSender(broker: Broker): Promise<BrokerLink> {
+  return BrokerLink.connect({
+    bus: new Bus(),
+    pubPort: broker.pubPort,
+    recvPort: broker.recvPort,
+    importFilters: ["none:none"],
+    acknowledge: ["*:*"],
+  });
 }

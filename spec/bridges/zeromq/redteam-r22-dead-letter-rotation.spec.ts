@@ -5,9 +5,8 @@ import { mkdtempSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { Broker, BrokerLink, type DeadLetter, readDeadLetters } from "../../../bridges/zeromq/index.js";
-import { Bus } from "../../../lib/bus.js";
-import { freePort } from "../../helpers/free-port.js";
+import { readDeadLetters } from "../../../bridges/zeromq/index.js";
+import { acknowledgingSender, expiringBroker } from "./broker-helpers.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 const dir = mkdtempSync(join(tmpdir(), "berrymq-r22-rotate-"));
@@ -18,22 +17,8 @@ describe("zeromq broker: red team r22 (dead-letter file moved or deleted while t
     timeout: 20_000,
   }, async (t) => {
     const deadLetterFile = join(dir, "dead.log");
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      resendInterval: 50,
-      expiry: 100,
-      deadLetterFile,
-    });
-    const letters: DeadLetter[] = [];
-    broker.on("dead-letter", (letter) => void letters.push(letter));
-    const sender = await BrokerLink.connect({
-      bus: new Bus(),
-      pubPort: broker.pubPort,
-      recvPort: broker.recvPort,
-      importFilters: ["none:none"],
-      acknowledge: ["*:*"],
-    });
+    const { broker, letters } = await expiringBroker(deadLetterFile);
+    const sender = await acknowledgingSender(broker);
     t.after(async () => {
       await sender.close();
       broker.close();

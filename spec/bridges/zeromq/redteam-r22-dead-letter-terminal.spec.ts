@@ -11,9 +11,9 @@ import { fileURLToPath } from "node:url";
 import * as zmq from "zeromq";
 import { toCompactEnvelope } from "../../../bridges/compact-envelope.js";
 import { toEnvelope } from "../../../bridges/envelope.js";
-import { Broker, type DeadLetter } from "../../../bridges/zeromq/index.js";
+import type { DeadLetter } from "../../../bridges/zeromq/index.js";
 import { createMessage } from "../../../lib/message.js";
-import { freePort } from "../../helpers/free-port.js";
+import { expiringBroker } from "./broker-helpers.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 const CLI = fileURLToPath(new URL("../../../bridges/cli/main.ts", import.meta.url));
@@ -45,15 +45,7 @@ describe("zeromq broker: red team r22 (dead letters shown in a terminal)", () =>
     timeout: 20_000,
   }, async (t) => {
     const deadLetterFile = join(dir, "hostile.dead");
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      resendInterval: 50,
-      expiry: 100,
-      deadLetterFile,
-    });
-    const letters: DeadLetter[] = [];
-    broker.on("dead-letter", (letter) => void letters.push(letter));
+    const { broker, letters } = await expiringBroker(deadLetterFile);
     broker.on("error", () => undefined);
     const dealer = new zmq.Dealer({ routingId: randomBytes(8).toString("hex"), linger: 0 });
     dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);

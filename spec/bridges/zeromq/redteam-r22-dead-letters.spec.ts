@@ -6,9 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Broker, BrokerLink, type DeadLetter, readDeadLetters } from "../../../bridges/zeromq/index.js";
-import { Bus } from "../../../lib/bus.js";
-import { freePort } from "../../helpers/free-port.js";
+import { type DeadLetter, readDeadLetters } from "../../../bridges/zeromq/index.js";
+import { acknowledgingSender, expiringBroker } from "./broker-helpers.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 const CLI = fileURLToPath(new URL("../../../bridges/cli/main.ts", import.meta.url));
@@ -50,22 +49,8 @@ describe("zeromq broker: red team r22 (dead-letter file)", () => {
     const deadLetterFile = join(dir, "torn.dead");
     // What a kill -9 in the middle of DeadLetterFile.append leaves: a whole letter, then a cut one.
     writeFileSync(deadLetterFile, `${letterLine("old:one", "old/1")}{"messageId":"old/2","identifier":"old:tw`);
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      resendInterval: 50,
-      expiry: 100,
-      deadLetterFile,
-    });
-    const letters: DeadLetter[] = [];
-    broker.on("dead-letter", (letter) => void letters.push(letter));
-    const sender = await BrokerLink.connect({
-      bus: new Bus(),
-      pubPort: broker.pubPort,
-      recvPort: broker.recvPort,
-      importFilters: ["none:none"],
-      acknowledge: ["*:*"],
-    });
+    const { broker, letters } = await expiringBroker(deadLetterFile);
+    const sender = await acknowledgingSender(broker);
     t.after(async () => {
       await sender.close();
       broker.close();
