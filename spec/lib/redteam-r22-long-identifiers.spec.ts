@@ -3,19 +3,9 @@
 // ~200 MB behind in one process. Identifiers over MAX_CACHED_IDENTIFIER_LENGTH are parsed and routed anew.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { Bus } from "../../lib/bus.js";
 import { MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "../../lib/identifier.js";
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-function heapUsed(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
+import { heapUsed } from "../helpers/heap.js";
 
 describe("red team r22: long identifiers are not cached", () => {
   it("100 messages under distinct 1 MB identifiers leave no 1 MB entries behind, and are still delivered", () => {

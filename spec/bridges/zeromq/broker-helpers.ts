@@ -118,7 +118,13 @@ export async function rawClient(pubPort: number, recvPort: number, clientId: str
  * with the dead letters it emits collected, for the dead-letter specs.
  */
 export async function expiringBroker(deadLetterFile: string): Promise<{ broker: Broker; letters: DeadLetter[] }> {
-  const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), resendInterval: 50, expiry: 100, deadLetterFile });
+  const broker = await Broker.start({
+    pubPort: await freePort(),
+    recvPort: await freePort(),
+    resendInterval: 50,
+    expiry: 100,
+    deadLetterFile,
+  });
   const letters: DeadLetter[] = [];
   broker.on("dead-letter", (letter) => void letters.push(letter));
   return { broker, letters };
@@ -133,4 +139,19 @@ export function acknowledgingSender(broker: Broker): Promise<BrokerLink> {
     importFilters: ["none:none"],
     acknowledge: ["*:*"],
   });
+}
+
+const CLI = fileURLToPath(new URL("../../../bridges/cli/main.ts", import.meta.url));
+
+/** `berrymq broker …` through the real entry point, in a child process, its stdout and stderr collected. */
+export function runBrokerCli(args: string[]): { output: () => string; exited: Promise<number | null>; kill: () => void } {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "broker", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const collect = (chunk: Buffer): void => {
+    output += chunk.toString();
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { output: () => output, exited, kill: () => child.kill("SIGTERM") };
 }

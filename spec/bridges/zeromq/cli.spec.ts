@@ -1,35 +1,27 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
-import { Bus } from "../../../lib/bus.js";
 import { BrokerLink } from "../../../bridges/zeromq/index.js";
+import { Bus } from "../../../lib/bus.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
-
-// The real entry point, as `berrymq broker …` runs it: this also proves the command is registered.
-const CLI = fileURLToPath(new URL("../../../bridges/cli/main.ts", import.meta.url));
-
-function run(args: string[]): { output: () => string; exited: Promise<number | null>; kill: () => void } {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "broker", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const collect = (chunk: Buffer): void => {
-    output += chunk.toString();
-  };
-  child.stdout.on("data", collect);
-  child.stderr.on("data", collect);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { output: () => output, exited, kill: () => child.kill("SIGTERM") };
-}
+import { runBrokerCli } from "./broker-helpers.js";
 
 describe("berrymq broker (CLI)", () => {
   it("serves clients on the given ports, logs with --verbose, and exits 0 on SIGTERM", async () => {
     const pubPort = await freePort();
     const recvPort = await freePort();
-    const broker = run(["--bind", "127.0.0.1", "--pub-port", String(pubPort), "--recv-port", String(recvPort), "--verbose"]);
+    const broker = runBrokerCli([
+      "--bind",
+      "127.0.0.1",
+      "--pub-port",
+      String(pubPort),
+      "--recv-port",
+      String(recvPort),
+      "--verbose",
+    ]);
     await waitFor(() => broker.output().includes("berrymq broker: pub"), "the broker's banner", 10_000);
     const a = await BrokerLink.connect({ bus: new Bus(), pubPort, recvPort });
     const b = await BrokerLink.connect({ bus: new Bus(), pubPort, recvPort });
@@ -46,7 +38,7 @@ describe("berrymq broker (CLI)", () => {
   });
 
   it("refuses a bad option value with exit code 2, naming the value", async () => {
-    const broker = run(["--pub-port", "seventy"]);
+    const broker = runBrokerCli(["--pub-port", "seventy"]);
     assert.equal(await broker.exited, 2);
     assert.match(broker.output(), /invalid pubPort "seventy": expected an integer/);
   });
@@ -58,21 +50,40 @@ describe("berrymq broker dead-letters (CLI)", () => {
     const file = join(dir, "dead.log");
     const pubPort = await freePort();
     const recvPort = await freePort();
-    const broker = run(["--pub-port", String(pubPort), "--recv-port", String(recvPort), "--expiry", "200", "--dead-letter-file", file]);
+    const broker = runBrokerCli([
+      "--pub-port",
+      String(pubPort),
+      "--recv-port",
+      String(recvPort),
+      "--expiry",
+      "200",
+      "--dead-letter-file",
+      file,
+    ]);
     try {
       await waitFor(() => broker.output().includes("berrymq broker: pub"), "the broker's banner", 10_000);
-      const sender = await BrokerLink.connect({ bus: new Bus(), pubPort, recvPort, importFilters: ["none:none"], acknowledge: ["*:*"] });
+      const sender = await BrokerLink.connect({
+        bus: new Bus(),
+        pubPort,
+        recvPort,
+        importFilters: ["none:none"],
+        acknowledge: ["*:*"],
+      });
       sender.bus.twitter("ordres:new", "typo");
-      await waitFor(() => existsSync(file) && readFileSync(file, "utf8").includes("ordres:new"), "the dead letter in the file", 10_000);
+      await waitFor(
+        () => existsSync(file) && readFileSync(file, "utf8").includes("ordres:new"),
+        "the dead letter in the file",
+        10_000,
+      );
       await sender.close();
-      const list = run(["dead-letters", file]);
+      const list = runBrokerCli(["dead-letters", file]);
       assert.equal(await list.exited, 0);
       assert.match(list.output(), /expired {2}ordres:new {2}\S+ {2}from [0-9a-f]{16}/);
       assert.match(list.output(), /1 dead letter\(s\) in /);
-      const json = run(["dead-letters", file, "--json"]);
+      const json = runBrokerCli(["dead-letters", file, "--json"]);
       assert.equal(await json.exited, 0);
       assert.equal((JSON.parse(json.output().trim()) as { identifier: string }).identifier, "ordres:new");
-      const bad = run(["dead-letters"]);
+      const bad = runBrokerCli(["dead-letters"]);
       assert.equal(await bad.exited, 2);
     } finally {
       broker.kill();

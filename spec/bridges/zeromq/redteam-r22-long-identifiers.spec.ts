@@ -3,21 +3,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import * as zmq from "zeromq";
 import { Broker } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
+import { heapUsed } from "../../helpers/heap.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-function heapUsed(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 describe("zeromq broker: red team r22 (long identifiers)", () => {
   it("red team: 100 unacknowledged messages under distinct 1 MB identifiers do not leave 100 MB in the broker's route cache", {
