@@ -1,54 +1,74 @@
-// What SequenceWindow.test says of a number.
+// What SequenceWindow.test says of a number, besides the ring slot (+ 1) of the id holding it.
 const NOT_SEEN = 0;
-const SEEN = 1;
-const ABOVE = 2; // past the window (or the window is empty): not seen
-const BELOW = 3; // older than the window: a number moved out of it, or never in it, is in the Set
+const ABOVE = -1; // past the window (or the window is empty): not seen
+const BELOW = -2; // older than the window: a number moved out of it, or never in it, is in the Set
 const WORD = 32;
 
-// Origins given a window of their own; ids of further origins go to the Set.
+// Origins given a window of their own; ids of further origins go to the Set. A window costs 4 bytes a
+// number it covers (plus a bit): all of them together are kept under WINDOW_BYTES.
 const MAX_WINDOWS = 64;
+const WINDOW_BYTES = 4 * 1024 * 1024;
 // Ids of a window's origin are numbers of up to this many digits (exact as doubles).
 const MAX_DIGITS = 15;
+// A bus's messageIds end with this many random base64url characters (lib/unguessable-suffix.ts).
+const SUFFIX_LENGTH = 8;
 const SLASH = 0x2f;
 const ZERO = 0x30;
 // Ring entries per chunk (see RecentIds' #order): 4,096, a chunk of 32 KiB.
 const ORDER_CHUNK_BITS = 12;
 const ORDER_CHUNK_MASK = (1 << ORDER_CHUNK_BITS) - 1;
+// #numbers of an id kept in the Set: 0, or CONFLICT for a window-form id whose number's slot another
+// id of the same number held (a forged id; counted so that has() looks in the Set only while any is kept).
+const CONFLICT = 1;
 
 /**
  * A bounded set of recently seen ids: exactly the last `capacity` ids added are remembered; the oldest
  * are forgotten first.
  *
- * An id of the form `<origin>/<n>` (what a bus names its messages: its id, a slash, a sequence number
- * without leading zeros) is kept as one bit in a window of its origin's numbers; other ids in a Set.
- * A look-up in a Set of 100,000 fresh strings missed the CPU caches (~0.3–0.5 µs); a bit in a window
- * of a few KiB does not. The windows change only the cost: what is remembered is the same.
+ * An id of the form `<origin>/<n>` or `<origin>/<n><8 base64url characters>` (what a bus names its
+ * messages: its id, a slash, a sequence number without leading zeros, a random suffix) is kept in a
+ * window of its origin's numbers: a bit, and the ring slot of the id, whose suffix is compared. Other ids
+ * go to a Set. A look-up in a Set of 100,000 fresh strings missed the CPU caches (~0.3–0.5 µs), and the
+ * strings it keeps were promoted and then collected by the old generation; a window does neither. The
+ * windows change only the cost: what is remembered is the same. Two ids of one number (an id forged
+ * with another suffix) are both remembered: the second goes to the Set.
  */
 export class RecentIds {
   readonly #ids = new Set<string>();
   readonly #windows = new Map<string, SequenceWindow>();
+  readonly #maxWindows: number;
   #lastWindow: SequenceWindow | undefined;
   // The ids in arrival order, as a ring once full: the oldest is found by index. An entry is the id
-  // (kept in the Set) or the window holding its number (in #numbers at the same index). Kept in chunks
-  // of 4,096 entries made as the ring fills: one array grown by push to 100,000 entries was copied again
-  // and again as it grew, and an add cost about twice as much until the ring was full (284 against 151
-  // ns, medians of 9 alternated runs): the first 100,000 messages a bus receives, a whole bench row.
+  // (kept in the Set) or the window holding its number (in #numbers at the same index, its suffix in
+  // #suffixes). Kept in chunks of 4,096 entries made as the ring fills: one array grown by push to
+  // 100,000 entries was copied again and again as it grew, and an add cost about twice as much until
+  // the ring was full (284 against 151 ns, medians of 9 alternated runs).
   readonly #order: (string | SequenceWindow)[][] = [];
   #filled = 0;
   readonly #numbers: Float64Array;
+  // The suffix of a window entry: 0 for none, else 1 + its 48 bits.
+  readonly #suffixes: Float64Array;
   #oldest = 0;
   #size = 0;
-  // The last id `#numberOf` read, its number and where its slash is (`has` then `add` read the same id).
+  // Ids of a window's form kept in the Set while their number's slot held another id (see CONFLICT).
+  #conflicts = 0;
+  // The last id `#numberOf` read: its number, suffix and where its slash is (`has` then `add` read it).
   #parsed: string | undefined;
   #number = -1;
+  #suffix = 0;
   #slash = -1;
-  // Moves an id whose number left its window (the origin's numbers jumped ahead) into the Set.
-  readonly #moveOut = (window: SequenceWindow, n: number): void => {
-    this.#ids.add(`${window.origin}/${n}`);
+  // Moves the id of ring slot `at` out of its window (the origin's numbers jumped ahead) into the Set.
+  readonly #moveOut = (window: SequenceWindow, n: number, at: number): void => {
+    const id = `${window.origin}/${n}${suffixText(this.#suffixes[at] as number)}`;
+    this.#ids.add(id);
+    this.#put(at, id);
+    this.#numbers[at] = 0;
   };
 
   constructor(readonly capacity: number) {
     this.#numbers = new Float64Array(capacity);
+    this.#suffixes = new Float64Array(capacity);
+    this.#maxWindows = Math.max(1, Math.min(MAX_WINDOWS, Math.floor(WINDOW_BYTES / SequenceWindow.bytesFor(capacity))));
   }
 
   has(id: string): boolean {
@@ -57,7 +77,8 @@ export class RecentIds {
       const window = this.#windowOf(id, false);
       if (window !== undefined) {
         const seen = window.test(n);
-        if (seen !== BELOW) return seen === SEEN;
+        if (seen > 0 && this.#suffixes[seen - 1] === this.#suffix) return true;
+        if (seen !== BELOW) return this.#conflicts > 0 && this.#ids.has(id);
       }
     }
     return this.#ids.size > 0 && this.#ids.has(id);
@@ -69,11 +90,21 @@ export class RecentIds {
     const window = n >= 0 ? this.#windowOf(id, true) : undefined;
     if (window !== undefined) {
       const seen = window.test(n);
-      if (seen === SEEN) return false;
       if (seen !== BELOW) {
+        if (seen > 0 && this.#suffixes[seen - 1] === this.#suffix) return false;
+        if (this.#conflicts > 0 && this.#ids.has(id)) return false;
+        const suffix = this.#suffix;
         this.#makeRoom();
-        window.set(n, this.#moveOut);
-        this.#record(window, n);
+        // Evicting the oldest may have emptied this number's slot.
+        if (window.test(n) <= 0) {
+          const at = this.#record(window, n);
+          this.#suffixes[at] = suffix;
+          window.set(n, at, this.#moveOut);
+          return true;
+        }
+        this.#ids.add(id);
+        this.#conflicts++;
+        this.#numbers[this.#record(id, 0)] = CONFLICT;
         return true;
       }
     }
@@ -88,16 +119,18 @@ export class RecentIds {
     return this.#size;
   }
 
-  #record(entry: string | SequenceWindow, n: number): void {
+  // Takes a ring slot for `entry`; returns its index.
+  #record(entry: string | SequenceWindow, n: number): number {
     this.#size++;
-    if (this.#filled < this.capacity) {
-      this.#numbers[this.#filled] = n;
-      this.#put(this.#filled++, entry);
-      return;
+    let at: number;
+    if (this.#filled < this.capacity) at = this.#filled++;
+    else {
+      at = this.#oldest;
+      this.#oldest = (this.#oldest + 1) % this.capacity;
     }
-    this.#put(this.#oldest, entry);
-    this.#numbers[this.#oldest] = n;
-    this.#oldest = (this.#oldest + 1) % this.capacity;
+    this.#numbers[at] = n;
+    this.#put(at, entry);
+    return at;
   }
 
   // Writes ring slot `at`; while the ring fills, slots come in order, each chunk's first one making it.
@@ -111,35 +144,42 @@ export class RecentIds {
   #makeRoom(): void {
     if (this.#size < this.capacity) return;
     this.#size--;
-    const oldest = (this.#order[this.#oldest >>> ORDER_CHUNK_BITS] as (string | SequenceWindow)[])[
-      this.#oldest & ORDER_CHUNK_MASK
-    ] as string | SequenceWindow;
+    const at = this.#oldest;
+    const oldest = (this.#order[at >>> ORDER_CHUNK_BITS] as (string | SequenceWindow)[])[at & ORDER_CHUNK_MASK] as
+      | string
+      | SequenceWindow;
     if (typeof oldest === "string") {
       this.#ids.delete(oldest);
+      if (this.#numbers[at] === CONFLICT) this.#conflicts--;
       return;
     }
-    const n = this.#numbers[this.#oldest] as number;
-    if (!oldest.clear(n)) this.#ids.delete(`${oldest.origin}/${n}`); // it had been moved out
+    oldest.clear(this.#numbers[at] as number);
   }
 
-  // The sequence number of an id `<origin>/<n>`, or -1 for any other id.
+  // The sequence number of an id `<origin>/<n>` or `<origin>/<n><suffix>` (its suffix in #suffix), or -1
+  // for any other id. Digits alone are a number when they can be (so each id reads one way only).
   #numberOf(id: string): number {
     if (id === this.#parsed) return this.#number;
     this.#parsed = id;
     this.#number = -1;
     let slash = id.length - 1;
     while (slash >= 0 && id.charCodeAt(slash) !== SLASH) slash--; // measured faster than lastIndexOf
-    const digits = id.length - slash - 1;
-    if (slash <= 0 || digits === 0 || digits > MAX_DIGITS) return -1;
-    if (digits > 1 && id.charCodeAt(slash + 1) === ZERO) return -1; // not how a number is written
-    let n = 0;
-    for (let i = slash + 1; i < id.length; i++) {
-      const digit = id.charCodeAt(i) - ZERO;
-      if (digit < 0 || digit > 9) return -1;
-      n = n * 10 + digit;
+    if (slash <= 0) return -1;
+    let end = id.length;
+    let n = digitsAt(id, slash + 1, end);
+    let suffix = 0;
+    if (n < 0) {
+      end -= SUFFIX_LENGTH;
+      if (end <= slash + 1) return -1;
+      suffix = suffixValue(id, end);
+      if (suffix < 0) return -1;
+      n = digitsAt(id, slash + 1, end);
+      if (n < 0) return -1;
+      suffix += 1;
     }
     this.#slash = slash;
     this.#number = n;
+    this.#suffix = suffix;
     return n;
   }
 
@@ -151,7 +191,7 @@ export class RecentIds {
     if (last !== undefined && last.origin === origin) return last;
     let window = this.#windows.get(origin);
     if (window === undefined) {
-      if (!create || this.#windows.size >= MAX_WINDOWS) return undefined;
+      if (!create || this.#windows.size >= this.#maxWindows) return undefined;
       window = new SequenceWindow(origin, this.capacity);
       this.#windows.set(origin, window);
     }
@@ -160,57 +200,114 @@ export class RecentIds {
   }
 }
 
+// The number written by id[start, end) in decimal without leading zeros, of 1 to MAX_DIGITS digits; else -1.
+function digitsAt(id: string, start: number, end: number): number {
+  const digits = end - start;
+  if (digits === 0 || digits > MAX_DIGITS) return -1;
+  if (digits > 1 && id.charCodeAt(start) === ZERO) return -1; // not how a number is written
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const digit = id.charCodeAt(i) - ZERO;
+    if (digit < 0 || digit > 9) return -1;
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const BASE64URL_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE64URL.length; i++) BASE64URL_VALUE[BASE64URL.charCodeAt(i)] = i;
+
+// The 48 bits written by the SUFFIX_LENGTH base64url characters from `start` to the end; else -1.
+function suffixValue(id: string, start: number): number {
+  let value = 0;
+  for (let i = start; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    const digit = code < 128 ? (BASE64URL_VALUE[code] as number) : -1;
+    if (digit < 0) return -1;
+    value = value * 64 + digit;
+  }
+  return value;
+}
+
+// The characters of a suffix kept as 1 + its value (0: none).
+function suffixText(kept: number): string {
+  if (kept === 0) return "";
+  let value = kept - 1;
+  let text = "";
+  for (let i = 0; i < SUFFIX_LENGTH; i++) {
+    text = BASE64URL[value % 64] + text;
+    value = Math.floor(value / 64);
+  }
+  return text;
+}
+
 /**
- * The numbers seen of one origin, as bits: a window over `[base, base + span)` that moves up as newer
- * numbers come. `span` is at least the capacity plus a word, so with consecutive numbers an id is
- * forgotten (by the ring) before the window leaves it; a number left behind by a jump is moved out.
- * Numbers reach 2^53: only offsets from `base` (under `span`) go through integer operations.
+ * The numbers seen of one origin: a bit each, and the ring slot (+ 1) of the id that holds it, in a
+ * window over `[base, base + span)` that moves up as newer numbers come. `span` is at least the capacity
+ * plus a word, so with consecutive numbers an id is forgotten (by the ring) before the window leaves it;
+ * a number left behind by a jump is moved out. Numbers reach 2^53: only offsets from `base` (under
+ * `span`) go through integer operations.
  */
 class SequenceWindow {
   readonly #words: Int32Array;
+  readonly #slots: Int32Array;
   readonly #mask: number;
   readonly #span: number;
   // First number covered, a multiple of WORD; -1 while empty. `#baseAt`: the index of its word.
   #base = -1;
   #baseAt = 0;
 
+  /** Bytes of one window for a ring of `capacity`. */
+  static bytesFor(capacity: number): number {
+    return SequenceWindow.#wordsFor(capacity) * (WORD * 4 + 4);
+  }
+
+  static #wordsFor(capacity: number): number {
+    let words = 1;
+    while (words < Math.ceil(capacity / WORD) + 1) words *= 2;
+    return words;
+  }
+
   constructor(
     readonly origin: string,
     capacity: number,
   ) {
-    let words = 1;
-    while (words < Math.ceil(capacity / WORD) + 1) words *= 2;
+    const words = SequenceWindow.#wordsFor(capacity);
     this.#words = new Int32Array(words);
+    this.#slots = new Int32Array(words * WORD);
     this.#mask = words - 1;
     this.#span = words * WORD;
   }
 
+  /** ABOVE, BELOW, NOT_SEEN, or 1 + the ring slot of the id holding `n`. */
   test(n: number): number {
     const offset = n - this.#base;
     if (this.#base < 0 || offset >= this.#span) return ABOVE;
     if (offset < 0) return BELOW;
-    return ((this.#words[(this.#baseAt + (offset >>> 5)) & this.#mask] as number) >>> (offset & 31)) & 1 ? SEEN : NOT_SEEN;
+    const at = (this.#baseAt + (offset >>> 5)) & this.#mask;
+    if ((((this.#words[at] as number) >>> (offset & 31)) & 1) === 0) return NOT_SEEN;
+    return this.#slots[at * WORD + (offset & 31)] as number;
   }
 
-  /** Sets the bit of `n`, which is not below the window; numbers the window leaves go to `moveOut`. */
-  set(n: number, moveOut: (window: SequenceWindow, n: number) => void): void {
+  /** Marks `n` (not below the window) as held by ring slot `slot`; numbers the window leaves go to `moveOut`. */
+  set(n: number, slot: number, moveOut: (window: SequenceWindow, n: number, slot: number) => void): void {
     if (this.#base < 0 || n - this.#base >= this.#span) this.#slide(n, moveOut);
     const offset = n - this.#base;
     const at = (this.#baseAt + (offset >>> 5)) & this.#mask;
     this.#words[at] = (this.#words[at] as number) | (1 << (offset & 31));
+    this.#slots[at * WORD + (offset & 31)] = slot + 1;
   }
 
-  /** Clears the bit of `n`; false when `n` is below the window (it was moved out). */
-  clear(n: number): boolean {
+  /** Clears the bit of `n`, in the window (an id moved out is no longer a window entry). */
+  clear(n: number): void {
     const offset = n - this.#base;
-    if (offset < 0) return false;
     const at = (this.#baseAt + (offset >>> 5)) & this.#mask;
     this.#words[at] = (this.#words[at] as number) & ~(1 << (offset & 31));
-    return true;
   }
 
   // Moves the window up so that `n` is in its top word.
-  #slide(n: number, moveOut: (window: SequenceWindow, n: number) => void): void {
+  #slide(n: number, moveOut: (window: SequenceWindow, n: number, slot: number) => void): void {
     const base = Math.max(0, (Math.floor(n / WORD) + 1) * WORD - this.#span);
     if (this.#base >= 0) {
       const leaving = Math.min(base - this.#base, this.#span) / WORD;
@@ -218,8 +315,11 @@ class SequenceWindow {
         const at = (this.#baseAt + k) & this.#mask;
         const bits = this.#words[at] as number;
         if (bits === 0) continue;
-        for (let bit = 0; bit < WORD; bit++) if ((bits >>> bit) & 1) moveOut(this, this.#base + k * WORD + bit);
+        // Cleared first: moveOut rewrites the ring entry, which no longer points here.
         this.#words[at] = 0;
+        for (let bit = 0; bit < WORD; bit++) {
+          if ((bits >>> bit) & 1) moveOut(this, this.#base + k * WORD + bit, (this.#slots[at * WORD + bit] as number) - 1);
+        }
       }
     }
     this.#base = base;
