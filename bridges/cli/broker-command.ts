@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
-import { InvalidArgumentError, MissingDependencyError } from "../../lib/errors.js";
+import { InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
-import { deadLettersCommand, escapeControls } from "./dead-letters-command.js";
+import { deadLettersCommand } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
                       [--persist-file FILE] [--fsync batch|none] [--resend-interval MS]
@@ -88,7 +88,7 @@ export const brokerCommand = {
         ...(typeof values.fsync === "string" ? { fsync: values.fsync as "batch" } : {}),
         // Log lines and errors name what clients sent (messageIds, patterns): printed with their terminal
         // control characters escaped, or a client could write escape sequences to the operator's terminal.
-        ...(verbose ? { log: (line: string) => console.log(escapeControls(`[broker] ${line}`)) } : {}),
+        ...(verbose ? { log: (line: string) => console.log(printable(`[broker] ${line}`)) } : {}),
       });
     } catch (error) {
       console.error(`berrymq broker: ${error instanceof Error ? error.message : String(error)}`);
@@ -98,7 +98,7 @@ export const brokerCommand = {
     }
     // Errors are printed by the verbose log; without it, still say something on stderr.
     broker.on("error", (error) => {
-      if (!verbose) console.error(escapeControls(`[broker] ${error.message}`));
+      if (!verbose) console.error(printable(`[broker] ${error.message}`));
     });
     console.log(
       `berrymq broker: pub tcp://${values.bind ?? "127.0.0.1"}:${broker.pubPort}, recv tcp://${values.bind ?? "127.0.0.1"}:${broker.recvPort}`,

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { errorText, printable } from "../../lib/errors.js";
 
 /** One `berrymq` subcommand; main.ts lists them all in one array. */
 export interface Command {
@@ -135,6 +136,7 @@ export function parseWithSecret<O extends NonNullable<ParseArgsConfig["options"]
 
 /** Prints an error as `berrymq <name>: <message>` and returns exit code 1. */
 export function failed(name: string, error: unknown): number {
-  console.error(`berrymq ${name}: ${error instanceof Error ? error.message : String(error)}`);
+  // What a server or broker said reaches the terminal: printable, or it could write escape sequences.
+  console.error(printable(`berrymq ${name}: ${errorText(error)}`));
   return 1;
 }

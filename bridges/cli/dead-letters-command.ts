@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { type DeadLetter, eachDeadLetter, type UnreadableLine } from "../zeromq/dead-letters.js";
+import { errorText, printable } from "../../lib/errors.js";
 
 // Unreadable lines named one by one on stderr; past this many, only counted.
 const NAMED_UNREADABLE = 20;
@@ -28,12 +29,12 @@ export function deadLettersCommand(argv: string[]): number {
   let unreadable = 0;
   const onLetter = (letter: DeadLetter): void => {
     count++;
-    if (json) console.log(escapeControls(JSON.stringify(letter)));
+    if (json) console.log(printable(JSON.stringify(letter)));
     else {
       const held = Math.round((letter.deadAt - letter.heldAt) / 1_000);
       const { reason, identifier, messageId, senderId, payload } = letter;
       console.log(
-        escapeControls(
+        printable(
           `${new Date(letter.deadAt).toISOString()}  ${reason}  ${identifier}  ${messageId}  from ${senderId}, held ${held} s  ${payload}`,
         ),
       );
@@ -42,35 +43,16 @@ export function deadLettersCommand(argv: string[]): number {
   const onUnreadable = ({ line, reason }: UnreadableLine): void => {
     unreadable++;
     if (unreadable <= NAMED_UNREADABLE)
-      console.error(`berrymq broker dead-letters: ${file}: line ${line} is no dead letter: ${reason}`);
+      console.error(printable(`berrymq broker dead-letters: ${file}: line ${line} is no dead letter: ${reason}`));
   };
   try {
     eachDeadLetter(file as string, onLetter, onUnreadable);
   } catch (error) {
-    console.error(`berrymq broker dead-letters: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(printable(`berrymq broker dead-letters: ${errorText(error)}`));
     return 1;
   }
   const skipped = `${unreadable} unreadable line(s) skipped (a line torn by a crash, or damage)`;
   if (unreadable > NAMED_UNREADABLE) console.error(`berrymq broker dead-letters: ${file}: ${skipped}`);
   if (!json) console.log(`${count} dead letter(s) in ${file}${unreadable > 0 ? `; ${skipped}` : ""}`);
   return 0;
-}
-
-/**
- * `text` with its terminal control characters (C0, DEL, C1) as `\uXXXX`, for printing what clients chose:
- * a messageId may hold any 256 characters and JSON leaves DEL and C1 unescaped, and they were printed raw
- * to the operator's terminal (ESC ]0;… BEL retitled it, ESC [2J cleared it). In JSON text they can only
- * stand inside strings, where the escape reads back as the same character.
- */
-export function escapeControls(text: string): string {
-  let out = "";
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
-      out += `${text.slice(from, i)}\\u${code.toString(16).padStart(4, "0")}`;
-      from = i + 1;
-    }
-  }
-  return from === 0 ? text : out + text.slice(from);
 }

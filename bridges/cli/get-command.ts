@@ -1,6 +1,7 @@
 import { QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { RemoteQueueClient } from "../jsonrpc/index.js";
 import { type Command, failed, parseWithSecret, SECRET_USAGE, usageError } from "./command.js";
+import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
 
@@ -57,12 +58,12 @@ export const getCommand: Command = {
     try {
       for (let i = 0; i < count; i++) {
         const message = values.nowait === true ? await queue.getNowait() : await queue.get({ timeout });
-        console.log(JSON.stringify(message));
+        console.log(printable(JSON.stringify(message)));
       }
       return 0;
     } catch (error) {
       if (error instanceof QueueEmptyError || error instanceof QueueTimeoutError) {
-        console.error(`berrymq get: ${error.message}`);
+        console.error(printable(`berrymq get: ${error.message}`));
         return 1;
       }
       return failed(this.name, error);

@@ -1,6 +1,7 @@
 import { PeerLink, serve } from "../jsonrpc/index.js";
 import { Bus } from "../../lib/bus.js";
 import { type Command, failed, parseWithSecret, SECRET_USAGE, untilSignal, usageError } from "./command.js";
+import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq serve [--host HOST] [--port PORT] [--queue FILTER]... [--peer URL]...
                      [--secret-file FILE] [--allow-origin ORIGIN]... [--allow-host NAME]...
@@ -49,8 +50,8 @@ export const serveCommand: Command = {
     if (!Number.isInteger(port) || port < 0 || port > 65_535)
       return usageError(this, `invalid --port ${JSON.stringify(values.port)}: expected 0 to 65535`).code;
     const bus = new Bus();
-    bus.on("error", (error) => console.error(`[bus] ${error.message}`));
-    if (values.verbose === true) bus.on("message", (message) => console.log(JSON.stringify(message)));
+    bus.on("error", (error) => console.error(printable(`[bus] ${error.message}`)));
+    if (values.verbose === true) bus.on("message", (message) => console.log(printable(JSON.stringify(message))));
     const secret = parsed.secret;
     const links: PeerLink[] = [];
     let server: Awaited<ReturnType<typeof serve>>;

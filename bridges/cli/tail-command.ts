@@ -1,5 +1,6 @@
 import { RemoteQueueClient } from "../jsonrpc/index.js";
 import { type Command, failed, parseWithSecret, SECRET_USAGE, untilSignal } from "./command.js";
+import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq tail URL [FILTER] [--secret-file FILE]
 
@@ -23,15 +24,16 @@ export const tailCommand: Command = {
     const [url, filter = "*:*"] = parsed.positionals as [string, string?];
     let queue: RemoteQueueClient;
     try {
-      // Its own queue (not shared): tail sees a copy of every message and takes none from other clients.
-      queue = await RemoteQueueClient.connect(url, { filter, ttl: 60, ...parsed.secret });
+      // Its own queue (not shared, even on a filter the server owns): tail sees a copy of every message and
+      // takes none from other clients.
+      queue = await RemoteQueueClient.connect(url, { filter, shared: false, ttl: 60, ...parsed.secret });
     } catch (error) {
       return failed(this.name, error);
     }
-    console.error(`berrymq tail: following "${queue.filter}" on ${url}`);
+    console.error(printable(`berrymq tail: following "${queue.filter}" on ${url}`));
     const stopped = untilSignal().then(() => queue.close());
     try {
-      for await (const message of queue) console.log(JSON.stringify(message));
+      for await (const message of queue) console.log(printable(JSON.stringify(message)));
     } catch (error) {
       return failed(this.name, error);
     }

@@ -119,15 +119,17 @@ export class BridgeState {
   }
 
   /**
-   * Style 03: a token for a queue of `filter` on this server (bounded by `queueSize`). A filter the server
-   * owns a queue for shares that queue (and what it collected so far); `shared` makes clients compete.
+   * Style 03: a token for a queue of `filter` on this server (bounded by `queueSize`). `shared` true makes
+   * clients of the filter compete, false gives this client a copy of each message; left out, a filter the
+   * server owns a queue for shares that queue (and what it collected so far), any other gets a copy.
    */
-  connectQueue(filter: unknown, ttl: unknown, shared: boolean): string {
+  connectQueue(filter: unknown, ttl: unknown, shared: boolean | undefined): string {
     checkIdentifier("identifier", filter);
     const checked = this.#ttl(ttl);
     this.sessions.checkRoom();
     const owned = this.queueFilters.includes(parseIdentifier(filter).id);
-    const queue = new Queue(filter, { bus: this.bus, shared: shared || owned, ...queueBounds(this.#options) });
+    // A client asking for its own copy (`berrymq tail`) must not take an owned queue's messages from others.
+    const queue = new Queue(filter, { bus: this.bus, shared: shared ?? owned, ...queueBounds(this.#options) });
     return this.sessions.open({ kind: "queue", queue, close: () => void queue.close() }, checked);
   }
 

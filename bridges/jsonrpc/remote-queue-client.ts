@@ -12,7 +12,11 @@ import { RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
 export interface RemoteQueueOptions extends RpcEndpointOptions {
   /** Filter of the queue (default: the first queue the server owns, see `serve --queue`). */
   filter?: string;
-  /** Compete with other clients of the same filter for its messages instead of getting a copy of each. */
+  /**
+   * `true`: compete with other clients of the same filter for its messages; `false`: get a copy of each,
+   * even of a filter the server owns a queue for. Left out: compete on a filter the server owns
+   * (`serve({ queues })`, `berrymq serve --queue`), a copy of any other.
+   */
   shared?: boolean;
   /** Idle seconds after which the server drops the queue (default 300; 0 = the server's defaultTtl: every token expires). */
   ttl?: number;
@@ -177,9 +181,8 @@ async function open(endpoint: RpcEndpoint, filter: string, options: RemoteQueueO
   const ttl = options.ttl ?? 300;
   let result: { token?: unknown };
   try {
-    result = (await endpoint.call("berrymq.connect", { style: "queue", filter, ttl, shared: options.shared === true })) as {
-      token?: unknown;
-    };
+    const shared = options.shared === undefined ? {} : { shared: options.shared };
+    result = (await endpoint.call("berrymq.connect", { style: "queue", filter, ttl, ...shared })) as { token?: unknown };
   } catch (error) {
     if (!isLegacyServer(error)) throw error;
     const token = await endpoint.legacyCall("connect_via_queue", [filter, ttl]);

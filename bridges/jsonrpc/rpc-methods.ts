@@ -28,7 +28,11 @@ export function createRpcServer(state: BridgeState): JSONRPCServer<CallContext> 
   rpc.addMethod("berrymq.connect", (params) => {
     const p = named(params);
     if (p.style === "oneway") return { token: state.connectOneway(p.ttl) };
-    if (p.style === "queue") return { token: state.connectQueue(p.filter, p.ttl, p.shared === true) };
+    if (p.style === "queue") {
+      if (p.shared !== undefined && typeof p.shared !== "boolean")
+        throw new InvalidArgumentError("shared", p.shared, "true, false, or left out");
+      return { token: state.connectQueue(p.filter, p.ttl, p.shared) };
+    }
     throw new InvalidArgumentError("style", p.style, '"oneway" or "queue"');
   });
   rpc.addMethod("berrymq.interconnect", (params) => {

@@ -1,52 +1,12 @@
 // The berrymq CLI run as child processes: serve, send, tail, get, and --help on each.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
+import { cli, finished, type Running } from "../../helpers/cli-process.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
-
-const MAIN = fileURLToPath(new URL("../../../bridges/cli/main.ts", import.meta.url));
-
-interface Running {
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<number | null>;
-  signal(name: NodeJS.Signals): void;
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Running {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, BERRYMQ_SECRET: "", ...env },
-  });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  return {
-    stdout: () => out,
-    stderr: () => err,
-    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
-    signal: (name) => void child.kill(name),
-  };
-}
-
-async function finished(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = cli(args, env);
-  const code = await run.exited;
-  return { code, stdout: run.stdout(), stderr: run.stderr() };
-}
 
 const lines = (text: string): Record<string, unknown>[] =>
   text

@@ -1,0 +1,45 @@
+// The berrymq CLI (bridges/cli/main.ts) run as a child process through tsx, its output collected.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../../bridges/cli/main.ts", import.meta.url));
+
+/** A running CLI: its output so far, its exit, a signal to send it. */
+export interface Running {
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+  signal(name: NodeJS.Signals): void;
+}
+
+/** Starts `berrymq ...args` ($BERRYMQ_SECRET empty unless `env` sets it). */
+export function cli(args: string[], env: Record<string, string> = {}): Running {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, BERRYMQ_SECRET: "", ...env },
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  return {
+    stdout: () => out,
+    stderr: () => err,
+    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
+    signal: (name) => void child.kill(name),
+  };
+}
+
+/** Runs `berrymq ...args` to its exit. */
+export async function finished(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = cli(args, env);
+  const code = await run.exited;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
