@@ -58,6 +58,11 @@ export interface LinkStats {
   retries: number;
   /** Frames refused as invalid (bad envelopes, and payloads the bus's schemas refused). */
   rejected: number;
+  /**
+   * Messages counted in `sent` that the transport learned afterwards it lost, each reported on the `error`
+   * event (a RedisLink's PUBLISH refused by Redis after its batch went without replies).
+   */
+  lost: number;
 }
 
 /** Events of a link. */
@@ -87,7 +92,7 @@ export interface CloseReport {
 export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLink {
   readonly bus: Bus;
   readonly name: string;
-  readonly stats: LinkStats = { sent: 0, received: 0, duplicates: 0, dropped: 0, retries: 0, rejected: 0 };
+  readonly stats: LinkStats = { sent: 0, received: 0, duplicates: 0, dropped: 0, retries: 0, rejected: 0, lost: 0 };
   #remoteBusId: string | undefined;
   readonly #table: LinkTable;
   #controlSeq = 0;

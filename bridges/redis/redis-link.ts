@@ -300,8 +300,13 @@ export class RedisLink extends Link {
       return undefined;
     }
     const onRefused = mode === "auto" ? this.#fellBack : undefined;
-    // A PUBLISH Redis refused after its batch counted sent (see CHANNEL_RECHECK) is reported, not retried.
-    return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`, onRefused, (error) => this.#report(error));
+    // A PUBLISH Redis refused after its batch counted sent (see CHANNEL_RECHECK) is reported and counted
+    // in stats.lost, not retried.
+    const onLost = (error: RedisCommandError, lost: number): void => {
+      this.stats.lost += lost;
+      this.#report(error);
+    };
+    return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`, onRefused, onLost);
   }
 
   // Redis refused the replyless socket (the publisher closed itself): the client publishes from now on,

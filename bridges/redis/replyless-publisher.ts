@@ -75,7 +75,7 @@ interface Written {
 type Awaited = { readonly upTo: number } | { readonly written: Written; readonly channel: string; on: boolean };
 
 /** Told of PUBLISHes Redis refused after their batch's publish() resolved (see {@link CHANNEL_RECHECK}). */
-export type OnLost = (error: RedisCommandError) => void;
+export type OnLost = (error: RedisCommandError, lost: number) => void;
 
 /**
  * Called, instead of failing, when Redis refuses the socket's handshake: the publisher has closed itself
@@ -367,7 +367,7 @@ export class ReplylessPublisher {
     if (written.abandoned === true) return;
     // Its publish() resolved already (the Link counted it sent): reported lost.
     const lost = written.publications.filter(([on]) => on === channel).length;
-    this.#onLost?.(new RedisCommandError(`PUBLISH on "${channel}" (${lost} PUBLISHes of a batch sent, lost)`, new Error(line.slice(1))));
+    this.#onLost?.(new RedisCommandError(`PUBLISH on "${channel}" (${lost} PUBLISHes of a batch sent, lost)`, new Error(line.slice(1))), lost);
   }
 
   // Fails a batch whose check went wrong: out of the unconfirmed ones, its publish() rejected.

@@ -52,6 +52,7 @@ describe("RedisLink replyless PUBLISH refused by Redis (red team r22)", () => {
       10_000,
     );
     assert.equal(out.stats.sent, 1);
+    assert.equal(out.stats.lost, 1, "the lost message is counted");
     for (let i = 1; i <= 10; i++) sender.twitter("n:x", i);
     await waitFor(() => reported("LINK_DOWN", /PUBLISH on "[^"]*n:x" failed: NOPERM/), "LINK_DOWN", 10_000);
     await sleep(200);
@@ -79,6 +80,7 @@ describe("RedisLink replyless PUBLISH refused by Redis (red team r22)", () => {
     await waitFor(() => reported("LINK_DOWN", /PUBLISH on "[^"]*m:y" failed: NOPERM/), "LINK_DOWN", 10_000);
     await sleep(200);
     assert.equal(out.stats.sent, 13, "the refused batch is not counted sent");
+    assert.equal(out.stats.lost, 2, "m:y 1 is counted lost");
     assert.equal(out.publishPath, "replyless", "the socket stays");
 
     // Closing with it still refused reports the messages undelivered, as over the client.
