@@ -304,8 +304,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       const message = newMessage(route.identifier, plain, kwargs, this.#hops, ++this.#counter, replyTo, undefined, to);
       if (checked.balanced && to === undefined) this.#requests.probe(message.messageId, route.identifier.id);
       const answers = this.#requests.open(message.messageId, route.identifier.id, replyTo, checked, to, first);
-      if (to === undefined || to === this.id) this.#deliver(route.receivers, message, undefined);
-      this.emit("message", message);
+      try {
+        if (to === undefined || to === this.id) this.#deliver(route.receivers, message, undefined);
+        this.emit("message", message);
+      } catch (error) {
+        // A `message` listener threw: the request ends with its error now. Left waiting, its promise
+        // (the caller had the error instead) rejected again at the timeout, unhandled.
+        this.#requests.cancel(message.messageId, error);
+      }
       return answers;
     } catch (error) {
       return Promise.reject(error);
@@ -607,9 +613,16 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   // Reported here; the asker of a request gets the error's name and message as an error answer.
   #failed(receiver: FollowerEntry, message: Message, error: unknown): void {
-    this.report(new FollowerError(receiver.label, message.id, message.messageId, error));
     // Like results, after the current dispatch (and after the answers of followers that ran before it).
     if (message.replyTo !== undefined) this.#answerLater(message, undefined, errorPayload(error));
+    let failure: FollowerError;
+    try {
+      failure = new FollowerError(receiver.label, message.id, message.messageId, error);
+    } catch {
+      // Its message reads the thrown value, which may throw (a Proxy, a throwing `message` getter).
+      failure = new FollowerError(receiver.label, message.id, message.messageId, errorPayload(error).message);
+    }
+    this.report(failure);
   }
 
   // Results go out as their own messages after the current dispatch, never nested inside it; a promise's

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "./errors.js";
+import { describe, InvalidArgumentError } from "./errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
 import type { Message } from "./message.js";
 import {
@@ -356,6 +356,11 @@ export class RequestTable {
     pending.reject(error);
   }
 
+  /** Ends the waiting request `messageId` with `error` (sending it failed). */
+  cancel(messageId: string, error: unknown): void {
+    this.#finish(messageId)?.reject(error as Error);
+  }
+
   /** Rejects every waiting request (the bus closed). */
   closeAll(error: Error): void {
     const all = [...this.#pending];
@@ -531,11 +536,37 @@ function toAnswer(message: Message, identifier: string, bus: string): Answer {
   return { ok: false, error: new RemoteError(bounded.name, bounded.message, bus, identifier), bus, messageId: message.messageId };
 }
 
-/** The error answer's payload for what a follower threw: its name and message, bounded in length. */
+/**
+ * The error answer's payload for what a follower threw: its name and message, bounded in length. Never
+ * throws, whatever was thrown: `String()` of a null-prototype object, a `message` that is no string, a
+ * throwing `name` getter or a Proxy threw here, and the asker got no answer (a TypeError instead, or an
+ * unhandled rejection for an async follower).
+ */
 export function errorPayload(error: unknown): { name: string; message: string } {
-  const name = error instanceof Error ? error.name : "Error";
-  const message = error instanceof Error ? error.message : String(error);
-  return boundedError(name, message);
+  if (!isError(error)) return boundedError("Error", readable(() => (typeof error === "object" && error !== null ? describe(error) : String(error))));
+  const name = readable(() => error.name);
+  return boundedError(typeof name === "string" && name !== UNREADABLE ? name : "Error", readable(() => error.message));
+}
+
+const UNREADABLE = "(a thrown value that could not be read)";
+
+// `instanceof` runs a Proxy's getPrototypeOf trap, which may throw.
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
+// A string read from a thrown value: a non-string described, a throwing getter or trap as UNREADABLE.
+function readable(read: () => unknown): string {
+  try {
+    const value = read();
+    return typeof value === "string" ? value : describe(value);
+  } catch {
+    return UNREADABLE;
+  }
 }
 
 // Both when sending and when receiving (a far side need not have bounded them).
