@@ -85,6 +85,8 @@ export class Within {
  * @example const all = await bus.request("svc:ping", within({ count: "all", timeout: 200 }));
  */
 export function within(options: RequestOptions): Within {
+  // `within(null)` read `null.count` at the request (a TypeError); `within(5)` asked with the defaults.
+  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("within() options", options, "an object");
   return new Within(options);
 }
 
@@ -174,7 +176,10 @@ export function checkRequestOptions(options: RequestOptions, defaultCount: numbe
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal))
     throw new InvalidArgumentError("signal", signal, "an AbortSignal");
-  return { count, timeout, signal, balanced: options.balanced === true };
+  const balanced = options.balanced ?? false;
+  // `balanced: "yes"` asked everybody, as if left out.
+  if (typeof balanced !== "boolean") throw new InvalidArgumentError("balanced", balanced, "a boolean");
+  return { count, timeout, signal, balanced };
 }
 
 /**

@@ -24,7 +24,10 @@ export type Stub<Args extends unknown[], Result> = (...args: Args) => Promise<Re
  */
 export function stub<Args extends unknown[], Result>(identifier: string, options: StubOptions = {}): Stub<Args, Result> {
   const id = parseIdentifier(identifier).id;
+  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("stub options", options, "an object");
   const { bus = defaultBus, ...requestOptions } = options;
+  // A bus that is none failed only at the first call, as a TypeError.
+  if (typeof (bus as Partial<Bus> | null)?.ask !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
   const marker = within(requestOptions);
   return (...args: Args) => bus.ask<Result>(id, ...args, marker);
 }
@@ -41,7 +44,9 @@ export function expose<Args extends unknown[], Result>(
   options: FollowOptions & { bus?: Bus } = {},
 ): Unsubscribe {
   if (typeof fn !== "function") throw new InvalidArgumentError("fn", fn, "a function");
+  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("expose options", options, "an object");
   const { bus = defaultBus, ...followOptions } = options;
+  if (typeof (bus as Partial<Bus> | null)?.follow !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
   return bus.follow(identifier, (message) => fn(...(message.args as Args)), { label: fn.name || identifier, ...followOptions });
 }
 
