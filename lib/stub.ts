@@ -1,4 +1,5 @@
 import type { Bus, FollowOptions, Unsubscribe } from "./bus.js";
+import { isThenable } from "./concurrency-limiter.js";
 import { isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -34,7 +35,7 @@ export function stub<Args extends unknown[], Result>(identifier: string, options
 
 /**
  * Exposes a plain function under `identifier`: a request's args become its arguments, its (awaited)
- * result is the answer, what it throws goes back as a RemoteError.
+ * result is the answer (`null` when it returns nothing), what it throws goes back as a RemoteError.
  * @returns a function that stops exposing it.
  * @example expose("calc:add", (a: number, b: number) => a + b, { bus });
  */
@@ -47,7 +48,15 @@ export function expose<Args extends unknown[], Result>(
   if (typeof options !== "object" || options === null) throw new InvalidArgumentError("expose options", options, "an object");
   const { bus = defaultBus, ...followOptions } = options;
   if (typeof (bus as Partial<Bus> | null)?.follow !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
-  return bus.follow(identifier, (message) => fn(...(message.args as Args)), { label: fn.name || identifier, ...followOptions });
+  return bus.follow(identifier, (message) => answerOf(fn(...(message.args as Args))), { label: fn.name || identifier, ...followOptions });
+}
+
+// What an exposed function or method answers: its result, `null` for nothing. A follower's `undefined`
+// is no answer, so a stub of a function returning nothing (`stub<[], void>`) always timed out.
+function answerOf(result: unknown): unknown {
+  if (result === undefined) return null;
+  if (!isThenable(result)) return result;
+  return Promise.resolve(result).then((value) => (value === undefined ? null : value));
 }
 
 /** A method decorator for both decorator modes (`experimentalDecorators` and TC39). */
@@ -58,7 +67,8 @@ export interface ExposedDecorator {
 
 /**
  * Exposes a method of a `@Follower` class under `identifier`, called with the request's args (unlike
- * `@following`, whose methods receive the message); the method stays callable as it is.
+ * `@following`, whose methods receive the message); it answers its result, `null` when it returns
+ * nothing. The method stays callable as it is.
  * @example
  * ＠Follower
  * class Catalog {
@@ -107,5 +117,5 @@ export function exposed(identifier: string): ExposedDecorator {
 function callWithArgs(instance: Record<string | symbol, unknown>, name: string | symbol, message: Message): unknown {
   const method = instance[name];
   if (typeof method !== "function") throw new InvalidArgumentError(`method ${String(name)}`, method, "a function");
-  return method.apply(instance, message.args);
+  return answerOf(method.apply(instance, message.args));
 }
