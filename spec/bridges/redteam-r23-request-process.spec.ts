@@ -6,6 +6,8 @@
 //   rejection (Node's default), its other followers gone with it.
 // - 1,000 concurrent talk()s with within(): each caller gets its own answer, once.
 // - A timeout above 2^31-1 ms across a link does not fire at once.
+// - The child killed -9 between two answers and restarted under its bus id: the timeout carries the
+//   answer it gave; the new process answers new requests.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -14,7 +16,7 @@ import { after, before, describe, it } from "node:test";
 import type { Link } from "../../bridges/link.js";
 import { Bus } from "../../lib/bus.js";
 import { within } from "../../lib/request.js";
-import { RemoteError } from "../../lib/request-errors.js";
+import { RemoteError, RequestTimeoutError } from "../../lib/request-errors.js";
 
 interface ChildConfig {
   busId: string;
@@ -54,6 +56,8 @@ async function runChild(config: ChildConfig): Promise<void> {
   });
   bus.follow("r23:add", (m) => (m.args as number[]).reduce((x, y) => x + y, 0));
   bus.follow("r23:slow", () => new Promise((resolve) => setTimeout(() => resolve("slow"), 300)));
+  bus.follow("r23:some", () => `quick from ${process.pid}`);
+  bus.follow("r23:some", () => new Promise(() => {})); // never settles
   process.on("SIGTERM", () => {
     void link.close().then(() => process.exit(0));
   });
@@ -62,6 +66,8 @@ async function runChild(config: ChildConfig): Promise<void> {
 
 interface Child {
   readonly pid: number;
+  /** SIGKILLs it, as a crash would, and waits for the exit. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -91,6 +97,11 @@ async function startChild(config: ChildConfig): Promise<Child> {
   });
   return {
     pid: child.pid as number,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");
@@ -165,6 +176,28 @@ function attack(transport: ChildConfig["transport"], setup: () => Promise<Setup>
     it("a timeout above 2^31-1 ms waits for the child's slow answer rather than firing at once", async () => {
       const answer = await linked.bus.ask("r23:slow", within({ timeout: 2 ** 31 + 1 }));
       assert.equal(answer, "slow");
+      assert.equal(linked.bus.pendingRequests, 0);
+    });
+
+    // Last: it kills the child.
+    it("killed -9 after one of two answers, restarted under its bus id: the timeout carries that answer; the new process answers", async () => {
+      const firstPid = child.pid;
+      const waiting = linked.bus.request<string>("r23:some", within({ count: 2, timeout: 3_000 })).catch((e: unknown) => e);
+      // The request's first answer is in once a later ask of the same follower is answered (one link, in order).
+      assert.equal(await linked.bus.ask<string>("r23:some", within({ timeout: 2_000 })), `quick from ${firstPid}`);
+      assert.equal(linked.bus.pendingRequests, 1);
+      await child.kill();
+      const ended = await waiting;
+      assert.ok(ended instanceof RequestTimeoutError, String(ended));
+      assert.deepEqual(
+        ended.answers.map((a) => (a.ok ? [a.value, a.bus] : a.error.message)),
+        [[`quick from ${firstPid}`, busId]],
+      );
+      child = await startChild({ ...linked.peer, busId });
+      const newPid = await untilLinked(linked.bus, busId);
+      assert.equal(newPid, child.pid);
+      assert.notEqual(newPid, firstPid);
+      assert.equal(await linked.bus.ask("r23:some", within({ timeout: 5_000 })), `quick from ${newPid}`);
       assert.equal(linked.bus.pendingRequests, 0);
     });
   });
