@@ -15,7 +15,16 @@ import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
 import { RecentIds } from "./recent-ids.js";
-import { type Answer, DEFAULT_MAX_HELD_ANSWERS, DEFAULT_MAX_PENDING_REQUESTS, errorPayload, NO_OPTIONS, RequestTable, Within } from "./request.js";
+import {
+  type Answer,
+  checkNoWithin,
+  DEFAULT_MAX_HELD_ANSWERS,
+  DEFAULT_MAX_PENDING_REQUESTS,
+  errorPayload,
+  NO_OPTIONS,
+  RequestTable,
+  Within,
+} from "./request.js";
 import { REPLY_NAME, replyIdentifierFor } from "./reserved.js";
 import { RESOLVED } from "./resolved.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
@@ -239,6 +248,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       return answers.flatMap((answer) => (answer.ok ? [answer.value] : []));
     }
     const { args: plain, kwargs } = splitKwargs(args);
+    checkNoWithin(plain);
     const route = this.#route(identifier);
     const message = newMessage(route.identifier, plain, kwargs, this.#hops, ++this.#counter, replyTo, undefined);
     const results: unknown[] = [];
@@ -297,6 +307,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       }
       if (end < args.length) args.length = end;
       checkNoKwargs(args);
+      checkNoWithin(args);
       const plain = args;
       const route = this.#route(identifier);
       this.#requests.checkRoom(route.identifier.id);

@@ -90,6 +90,19 @@ export function within(options: RequestOptions): Within {
   return new Within(options);
 }
 
+/**
+ * Throws when a `within()` is among a request's arguments (not last, or twice): it was sent to the
+ * followers as an argument and its options were not applied (a misplaced timeout waited 5 s).
+ */
+export function checkNoWithin(args: readonly unknown[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    if (value instanceof Within) {
+      throw new InvalidArgumentError(`within() at argument ${i + 1}`, value.options, "within() only as the last argument, after any kw()");
+    }
+  }
+}
+
 /** The options of a request given none (internal: not exported from the package). */
 export const NO_OPTIONS = new Within({});
 

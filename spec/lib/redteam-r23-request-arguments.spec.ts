@@ -2,10 +2,11 @@
 // Before: within(null) failed at the request with a TypeError (reading null.count), within(5) asked with
 // the defaults, `balanced: "yes"` asked everybody as if left out, stub(id, null) and expose(id, fn, null)
 // threw TypeErrors, and a stub or expose given a bus that is none failed with a TypeError (the stub only
-// at its first call).
+// at its first call); a within() not last (before kw(), or twice) went to the followers as an argument and
+// its options were not applied.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Bus, expose, InvalidArgumentError, stub, within } from "../../lib/index.js";
+import { Bus, expose, InvalidArgumentError, kw, stub, within } from "../../lib/index.js";
 
 function invalid(argument: string, shown: string): (error: unknown) => boolean {
   return (error) =>
@@ -29,6 +30,23 @@ describe("red team r23: request arguments", () => {
     assert.equal(runs, 0, "the refused request was not sent");
     assert.equal(await bus.ask("svc:x", within({ balanced: false })), 1);
     assert.equal(await bus.ask("svc:x", within({ balanced: undefined as unknown as boolean })), 2);
+    assert.equal(bus.pendingRequests, 0);
+    bus.close();
+  });
+
+  it("a within() that is not last (before kw(), twice, or first in talk()) is refused rather than sent as an argument", async () => {
+    const bus = new Bus();
+    const seen: unknown[][] = [];
+    bus.follow("svc:y", (m) => {
+      seen.push([...m.args]);
+      return "ran";
+    });
+    const misplaced = within({ timeout: 100 });
+    await assert.rejects(bus.ask("svc:y", 1, misplaced, kw({ x: 1 })), invalid("within() at argument 2", '{"timeout":100}'));
+    await assert.rejects(bus.request("svc:y", misplaced, within({ timeout: 200 })), invalid("within() at argument 1", '{"timeout":100}'));
+    await assert.rejects(bus.talk("svc:y", "svc:done", misplaced, 1), invalid("within() at argument 1", '{"timeout":100}'));
+    assert.deepEqual(seen, [], "no follower got a within() as an argument");
+    assert.equal(await bus.ask("svc:y", 1, kw({ x: 1 }), misplaced), "ran");
     assert.equal(bus.pendingRequests, 0);
     bus.close();
   });
