@@ -667,7 +667,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     const kwargs = error === undefined ? NO_KWARGS : Object.freeze({ error: Object.freeze(error) });
     const reply = newMessage(route.identifier, args, kwargs, this.#hops, ++this.#counter, undefined, request.messageId, to);
     if (to === this.id && this.#forHere(reply)) this.#deliver(route.receivers, reply, undefined);
-    this.emit("message", reply);
+    try {
+      this.emit("message", reply);
+    } catch (thrown) {
+      // A `message` listener threw on this answer. Nobody awaits an answer's sending: thrown, it was an
+      // unhandled rejection, and it lost the answers sent after it in the same tick. Reported instead.
+      this.report(new FollowerError("'message' listener (an answer)", request.id, request.messageId, thrown));
+    }
   }
 
   #follower(key: string, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {

@@ -2,10 +2,11 @@
 // whose `message` is no string, a throwing getter or a Proxy threw inside the bus while it built the error
 // answer: the asker got a TypeError instead of a RemoteError (sync), or no answer and an unhandled
 // rejection (async), which ends a Node process. A request whose sending threw was left waiting and
-// rejected again, unhandled, at its timeout.
+// rejected again, unhandled, at its timeout; a `message` listener throwing on one answer lost every
+// answer sent in the same tick after it (and ended the process: an unhandled rejection); it is reported.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type Answer, Bus, RemoteError, within } from "../../lib/index.js";
+import { type Answer, Bus, FollowerError, RemoteError, within } from "../../lib/index.js";
 
 // Every unhandled rejection while `run` goes on (and a moment after): each one would end a plain Node process.
 async function unhandledDuring(run: () => Promise<void>): Promise<unknown[]> {
@@ -105,6 +106,31 @@ describe("red team r23: followers that throw or reject hostile values", () => {
       bus.close();
     });
   }
+
+  it("a `message` listener throwing on one answer loses none of the answers sent with it", async () => {
+    const bus = new Bus();
+    bus.follow("echo:x", (m) => m.args[0]);
+    const broken = new Error("listener broke on answer 0");
+    let thrown = 0;
+    bus.on("message", (m) => {
+      if (m.inReplyTo !== undefined && m.args[0] === 0 && thrown++ === 0) throw broken;
+    });
+    const reported: unknown[] = [];
+    bus.on("error", (error) => reported.push(error));
+    let answers: unknown[] = [];
+    const unhandled = await unhandledDuring(async () => {
+      // Answered in one tick: their answers go out together.
+      answers = await Promise.all(Array.from({ length: 100 }, (_, i) => bus.ask("echo:x", i, within({ timeout: 500 })).catch((e: unknown) => e)));
+    });
+    assert.deepEqual(
+      answers,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    assert.deepEqual(unhandled, []);
+    assert.equal(reported.length, 1);
+    assert.ok(reported[0] instanceof FollowerError && reported[0].cause === broken, String(reported[0]));
+    bus.close();
+  });
 
   it("a `message` listener that throws: the request rejects with its error once, and does not wait on", async () => {
     const bus = new Bus();
