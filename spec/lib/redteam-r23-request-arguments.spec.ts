@@ -6,7 +6,7 @@
 // its options were not applied.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Bus, expose, InvalidArgumentError, kw, stub, within } from "../../lib/index.js";
+import { Bus, expose, InvalidArgumentError, kw, RequestOverflowError, RequestTimeoutError, stub, within } from "../../lib/index.js";
 
 function invalid(argument: string, shown: string): (error: unknown) => boolean {
   return (error) =>
@@ -47,6 +47,18 @@ describe("red team r23: request arguments", () => {
     await assert.rejects(bus.talk("svc:y", "svc:done", misplaced, 1), invalid("within() at argument 1", '{"timeout":100}'));
     assert.deepEqual(seen, [], "no follower got a within() as an argument");
     assert.equal(await bus.ask("svc:y", 1, kw({ x: 1 }), misplaced), "ran");
+    assert.equal(bus.pendingRequests, 0);
+    bus.close();
+  });
+
+  it("the request table's bound names its option and value", async () => {
+    const bus = new Bus({ maxPendingRequests: 2 });
+    const waiting = [bus.request("none:a", within({ timeout: 50 })), bus.request("none:b", within({ timeout: 50 }))];
+    await assert.rejects(
+      bus.request("none:c"),
+      (e: unknown) => e instanceof RequestOverflowError && e.limit === 2 && e.message.includes("2 requests are already waiting for answers (maxPendingRequests)"),
+    );
+    for (const request of waiting) await assert.rejects(request, RequestTimeoutError);
     assert.equal(bus.pendingRequests, 0);
     bus.close();
   });
