@@ -581,8 +581,9 @@ function toAnswer(message: Message, identifier: string, bus: string): Answer {
  */
 export function errorPayload(error: unknown): { name: string; message: string } {
   if (!isError(error)) return boundedError("Error", readable(() => (typeof error === "object" && error !== null ? describe(error) : String(error))));
-  const name = readable(() => error.name);
-  return boundedError(typeof name === "string" && name !== UNREADABLE ? name : "Error", readable(() => error.message));
+  // A name that is no string (or cannot be read) is "Error"; a message that is no string is described.
+  const name = readable(() => (typeof error.name === "string" ? error.name : "Error"));
+  return boundedError(name === UNREADABLE ? "Error" : name, readable(() => error.message));
 }
 
 const UNREADABLE = "(a thrown value that could not be read)";

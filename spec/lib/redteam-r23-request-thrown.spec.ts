@@ -40,6 +40,11 @@ function hostileError(kind: string): unknown {
       });
       return error;
     }
+    case "name that is no string": {
+      const error = new Error("odd name");
+      (error as { name: unknown }).name = { not: "a string" };
+      return error;
+    }
     case "throwing toString":
       return {
         toString() {
@@ -63,6 +68,7 @@ const KINDS: readonly [string, string, string][] = [
   ["null prototype", "Error", ": {}"],
   ["object message", "RangeError", ': {"why":"an object"}'],
   ["throwing name getter", "Error", ": named badly"],
+  ["name that is no string", "Error", ": odd name"],
   ["throwing toString", "Error", ": {}"],
   ["Proxy", "Error", ": (a thrown value that could not be read)"],
 ];
