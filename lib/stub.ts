@@ -30,6 +30,7 @@ export function stub<Args extends unknown[], Result>(identifier: string, options
   // A bus that is none failed only at the first call, as a TypeError.
   if (typeof (bus as Partial<Bus> | null)?.ask !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
   const marker = within(requestOptions);
+  marker.checked(1); // a bad timeout or balanced is refused here, not at every call
   return (...args: Args) => bus.ask<Result>(id, ...args, marker);
 }
 

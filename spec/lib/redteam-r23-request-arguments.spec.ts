@@ -1,8 +1,8 @@
 // Red team r23: misused request arguments get an InvalidArgumentError naming the value, at once.
 // Before: within(null) failed at the request with a TypeError (reading null.count), within(5) asked with
 // the defaults, `balanced: "yes"` asked everybody as if left out, stub(id, null) and expose(id, fn, null)
-// threw TypeErrors, and a stub or expose given a bus that is none failed with a TypeError (the stub only
-// at its first call); a within() not last (before kw(), or twice) went to the followers as an argument and
+// threw TypeErrors, a stub or expose given a bus that is none failed with a TypeError, and a stub's bad
+// timeout failed only at each call; a within() not last (before kw(), or twice) went to the followers as an argument and
 // its options were not applied.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -72,6 +72,8 @@ describe("red team r23: request arguments", () => {
     assert.throws(() => looseStub("calc:add", null), invalid("stub options", "null"));
     assert.throws(() => looseStub("calc:add", { bus: {} }), invalid("bus", "{}"));
     assert.throws(() => looseStub("calc:add", { bus: "main" }), invalid("bus", '"main"'));
+    assert.throws(() => stub("calc:add", { bus, timeout: -1 }), invalid("timeout", "-1"));
+    assert.throws(() => looseStub("calc:add", { bus, balanced: 1 }), invalid("balanced", "1"));
     assert.throws(() => looseExpose("calc:add", () => 1, null), invalid("expose options", "null"));
     assert.throws(() => looseExpose("calc:add", () => 1, { bus: 5 }), invalid("bus", "5"));
     // The same calls with a bus work.
