@@ -15,7 +15,16 @@ import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
 import { RecentIds } from "./recent-ids.js";
-import { type Answer, DEFAULT_MAX_HELD_ANSWERS, DEFAULT_MAX_PENDING_REQUESTS, errorPayload, NO_OPTIONS, RequestTable, Within } from "./request.js";
+import {
+  type Answer,
+  checkNoWithin,
+  DEFAULT_MAX_HELD_ANSWERS,
+  DEFAULT_MAX_PENDING_REQUESTS,
+  errorPayload,
+  NO_OPTIONS,
+  RequestTable,
+  Within,
+} from "./request.js";
 import { REPLY_NAME, replyIdentifierFor } from "./reserved.js";
 import { RESOLVED } from "./resolved.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
@@ -239,6 +248,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       return answers.flatMap((answer) => (answer.ok ? [answer.value] : []));
     }
     const { args: plain, kwargs } = splitKwargs(args);
+    checkNoWithin(plain);
     const route = this.#route(identifier);
     const message = newMessage(route.identifier, plain, kwargs, this.#hops, ++this.#counter, replyTo, undefined);
     const results: unknown[] = [];
@@ -297,6 +307,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       }
       if (end < args.length) args.length = end;
       checkNoKwargs(args);
+      checkNoWithin(args);
       const plain = args;
       const route = this.#route(identifier);
       this.#requests.checkRoom(route.identifier.id);
@@ -304,8 +315,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       const message = newMessage(route.identifier, plain, kwargs, this.#hops, ++this.#counter, replyTo, undefined, to);
       if (checked.balanced && to === undefined) this.#requests.probe(message.messageId, route.identifier.id);
       const answers = this.#requests.open(message.messageId, route.identifier.id, replyTo, checked, to, first);
-      if (to === undefined || to === this.id) this.#deliver(route.receivers, message, undefined);
-      this.emit("message", message);
+      try {
+        if (to === undefined || to === this.id) this.#deliver(route.receivers, message, undefined);
+        this.emit("message", message);
+      } catch (error) {
+        // A `message` listener threw: the request ends with its error now. Left waiting, its promise
+        // (the caller had the error instead) rejected again at the timeout, unhandled.
+        this.#requests.cancel(message.messageId, error);
+      }
       return answers;
     } catch (error) {
       return Promise.reject(error);
@@ -607,9 +624,16 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   // Reported here; the asker of a request gets the error's name and message as an error answer.
   #failed(receiver: FollowerEntry, message: Message, error: unknown): void {
-    this.report(new FollowerError(receiver.label, message.id, message.messageId, error));
     // Like results, after the current dispatch (and after the answers of followers that ran before it).
     if (message.replyTo !== undefined) this.#answerLater(message, undefined, errorPayload(error));
+    let failure: FollowerError;
+    try {
+      failure = new FollowerError(receiver.label, message.id, message.messageId, error);
+    } catch {
+      // Its message reads the thrown value, which may throw (a Proxy, a throwing `message` getter).
+      failure = new FollowerError(receiver.label, message.id, message.messageId, errorPayload(error).message);
+    }
+    this.report(failure);
   }
 
   // Results go out as their own messages after the current dispatch, never nested inside it; a promise's
@@ -643,7 +667,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     const kwargs = error === undefined ? NO_KWARGS : Object.freeze({ error: Object.freeze(error) });
     const reply = newMessage(route.identifier, args, kwargs, this.#hops, ++this.#counter, undefined, request.messageId, to);
     if (to === this.id && this.#forHere(reply)) this.#deliver(route.receivers, reply, undefined);
-    this.emit("message", reply);
+    try {
+      this.emit("message", reply);
+    } catch (thrown) {
+      // A `message` listener threw on this answer. Nobody awaits an answer's sending: thrown, it was an
+      // unhandled rejection, and it lost the answers sent after it in the same tick. Reported instead.
+      this.report(new FollowerError("'message' listener (an answer)", request.id, request.messageId, thrown));
+    }
   }
 
   #follower(key: string, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {

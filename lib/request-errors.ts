@@ -60,8 +60,12 @@ export class RequestLinkClosedError extends BerryError {
 
 /** More requests were waiting for answers than the bus allows (`maxPendingRequests`). */
 export class RequestOverflowError extends BerryError {
+  /** The bound reached (the bus's `maxPendingRequests`). */
+  readonly limit: number;
+
   constructor(identifier: string, limit: number) {
-    super("REQUEST_OVERFLOW", `request "${identifier}" refused: ${limit} requests are already waiting for answers`);
+    super("REQUEST_OVERFLOW", `request "${identifier}" refused: ${limit} requests are already waiting for answers (maxPendingRequests)`);
+    this.limit = limit;
   }
 }
 

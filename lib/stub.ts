@@ -1,4 +1,5 @@
 import type { Bus, FollowOptions, Unsubscribe } from "./bus.js";
+import { isThenable } from "./concurrency-limiter.js";
 import { isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -24,14 +25,18 @@ export type Stub<Args extends unknown[], Result> = (...args: Args) => Promise<Re
  */
 export function stub<Args extends unknown[], Result>(identifier: string, options: StubOptions = {}): Stub<Args, Result> {
   const id = parseIdentifier(identifier).id;
+  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("stub options", options, "an object");
   const { bus = defaultBus, ...requestOptions } = options;
+  // A bus that is none failed only at the first call, as a TypeError.
+  if (typeof (bus as Partial<Bus> | null)?.ask !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
   const marker = within(requestOptions);
+  marker.checked(1); // a bad timeout or balanced is refused here, not at every call
   return (...args: Args) => bus.ask<Result>(id, ...args, marker);
 }
 
 /**
  * Exposes a plain function under `identifier`: a request's args become its arguments, its (awaited)
- * result is the answer, what it throws goes back as a RemoteError.
+ * result is the answer (`null` when it returns nothing), what it throws goes back as a RemoteError.
  * @returns a function that stops exposing it.
  * @example expose("calc:add", (a: number, b: number) => a + b, { bus });
  */
@@ -41,8 +46,18 @@ export function expose<Args extends unknown[], Result>(
   options: FollowOptions & { bus?: Bus } = {},
 ): Unsubscribe {
   if (typeof fn !== "function") throw new InvalidArgumentError("fn", fn, "a function");
+  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("expose options", options, "an object");
   const { bus = defaultBus, ...followOptions } = options;
-  return bus.follow(identifier, (message) => fn(...(message.args as Args)), { label: fn.name || identifier, ...followOptions });
+  if (typeof (bus as Partial<Bus> | null)?.follow !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
+  return bus.follow(identifier, (message) => answerOf(fn(...(message.args as Args))), { label: fn.name || identifier, ...followOptions });
+}
+
+// What an exposed function or method answers: its result, `null` for nothing. A follower's `undefined`
+// is no answer, so a stub of a function returning nothing (`stub<[], void>`) always timed out.
+function answerOf(result: unknown): unknown {
+  if (result === undefined) return null;
+  if (!isThenable(result)) return result;
+  return Promise.resolve(result).then((value) => (value === undefined ? null : value));
 }
 
 /** A method decorator for both decorator modes (`experimentalDecorators` and TC39). */
@@ -53,7 +68,8 @@ export interface ExposedDecorator {
 
 /**
  * Exposes a method of a `@Follower` class under `identifier`, called with the request's args (unlike
- * `@following`, whose methods receive the message); the method stays callable as it is.
+ * `@following`, whose methods receive the message); it answers its result, `null` when it returns
+ * nothing. The method stays callable as it is.
  * @example
  * ＠Follower
  * class Catalog {
@@ -102,5 +118,5 @@ export function exposed(identifier: string): ExposedDecorator {
 function callWithArgs(instance: Record<string | symbol, unknown>, name: string | symbol, message: Message): unknown {
   const method = instance[name];
   if (typeof method !== "function") throw new InvalidArgumentError(`method ${String(name)}`, method, "a function");
-  return method.apply(instance, message.args);
+  return answerOf(method.apply(instance, message.args));
 }

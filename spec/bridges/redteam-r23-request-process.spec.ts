@@ -1,0 +1,261 @@
+// Red team r23: request/response with a child process over PeerLink, RedisLink (a real redis-server) and
+// BrokerLink (a real ZeroMQ broker). This file is also the child: run with R23_CHILD set, it links a bus
+// to the parent and follows what the tests ask.
+// - A follower rejecting with a null-prototype object, or throwing an Error whose message is an object:
+//   building the error answer threw, so the asker got no answer and the child died of the unhandled
+//   rejection (Node's default), its other followers gone with it.
+// - 1,000 concurrent talk()s with within(): each caller gets its own answer, once.
+// - A timeout above 2^31-1 ms across a link does not fire at once.
+// - The child killed -9 between two answers and restarted under its bus id: the timeout carries the
+//   answer it gave; the new process answers new requests.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import type { Link } from "../../bridges/link.js";
+import { Bus } from "../../lib/bus.js";
+import { within } from "../../lib/request.js";
+import { RemoteError, RequestTimeoutError } from "../../lib/request-errors.js";
+
+interface ChildConfig {
+  busId: string;
+  transport: "jsonrpc" | "redis" | "zeromq";
+  url?: string;
+  prefix?: string;
+  pubPort?: number;
+  recvPort?: number;
+}
+
+const childConfig = process.env.R23_CHILD;
+if (childConfig !== undefined) await runChild(JSON.parse(childConfig) as ChildConfig);
+else declareSpecs();
+
+async function runChild(config: ChildConfig): Promise<void> {
+  const bus = new Bus({ id: config.busId });
+  bus.on("error", () => {}); // failing followers are the point
+  const retryDelay = { initial: 20, max: 200 };
+  let link: Link;
+  if (config.transport === "jsonrpc") {
+    const { PeerLink, serve } = await import("../../bridges/jsonrpc/index.js");
+    const server = await serve({ bus });
+    link = await PeerLink.connect(config.url as string, { bus, server, pingInterval: 100, retryDelay });
+  } else if (config.transport === "redis") {
+    const { RedisLink } = await import("../../bridges/redis/redis-link.js");
+    link = await RedisLink.connect({ bus, connection: config.url as string, prefix: config.prefix as string, retryDelay });
+  } else {
+    const { BrokerLink } = await import("../../bridges/zeromq/index.js");
+    link = await BrokerLink.connect({ bus, pubPort: config.pubPort as number, recvPort: config.recvPort as number, retryDelay });
+  }
+  bus.follow("r23:whoami", () => ({ bus: config.busId, pid: process.pid }));
+  bus.follow("r23:null-proto", () => Promise.reject(Object.create(null)));
+  bus.follow("r23:object-message", () => {
+    const error = new SyntaxError("replaced");
+    (error as { message: unknown }).message = { code: 7 };
+    throw error;
+  });
+  bus.follow("r23:add", (m) => (m.args as number[]).reduce((x, y) => x + y, 0));
+  bus.follow("r23:slow", () => new Promise((resolve) => setTimeout(() => resolve("slow"), 300)));
+  bus.follow("r23:some", () => `quick from ${process.pid}`);
+  bus.follow("r23:some", () => new Promise(() => {})); // never settles
+  process.on("SIGTERM", () => {
+    void link.close().then(() => process.exit(0));
+  });
+  process.stdout.write('{"event":"ready"}\n');
+}
+
+interface Child {
+  readonly pid: number;
+  /** SIGKILLs it, as a crash would, and waits for the exit. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startChild(config: ChildConfig): Promise<Child> {
+  const file = fileURLToPath(import.meta.url);
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", file], {
+    env: { ...process.env, R23_CHILD: JSON.stringify(config) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`child not ready after 20 s: ${stderr}`)), 20_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes('"ready"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`child exited early: ${stderr}`));
+    });
+  });
+  return {
+    pid: child.pid as number,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// Asks until the child answers (a link needs a moment after a process starts); its pid.
+async function untilLinked(bus: Bus, busId: string): Promise<number> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const answers = await bus.request<{ bus: string; pid: number }>("r23:whoami", within({ count: "all", timeout: 300 }));
+    const mine = answers.find((a) => a.ok && a.value.bus === busId);
+    if (mine?.ok) return mine.value.pid;
+    if (Date.now() > deadline) throw new Error(`${busId} never answered`);
+  }
+}
+
+interface Setup {
+  bus: Bus;
+  peer: Omit<ChildConfig, "busId">;
+  close(): Promise<void>;
+}
+
+function attack(transport: ChildConfig["transport"], setup: () => Promise<Setup>): void {
+  describe(`red team r23: requests to a child process over ${transport}`, () => {
+    let linked: Setup;
+    let child: Child;
+    const busId = `r23-${transport}-child`;
+    before(async () => {
+      linked = await setup();
+      linked.bus.on("error", () => {});
+      child = await startChild({ ...linked.peer, busId });
+      assert.equal(await untilLinked(linked.bus, busId), child.pid);
+    });
+    after(async () => {
+      await child?.stop();
+      await linked?.close();
+    });
+
+    it("followers failing with a null-prototype object or an object message: RemoteErrors from the child, which lives on", async () => {
+      const rejected = await linked.bus.ask("r23:null-proto", within({ timeout: 5_000 })).catch((e: unknown) => e);
+      assert.ok(rejected instanceof RemoteError, String(rejected));
+      assert.equal(rejected.bus, busId);
+      assert.equal(rejected.remoteName, "Error");
+      assert.ok(rejected.message.endsWith(": {}"), rejected.message);
+      const thrown = await linked.bus.request("r23:object-message", within({ timeout: 5_000 }));
+      assert.equal(thrown.length, 1);
+      const [answer] = thrown;
+      assert.ok(answer !== undefined && !answer.ok && answer.error.remoteName === "SyntaxError", JSON.stringify(answer));
+      assert.ok(answer.error.message.endsWith(': {"code":7}'), answer.error.message);
+      // The child still answers, from the same process.
+      const who = await linked.bus.ask<{ pid: number }>("r23:whoami", within({ timeout: 5_000 }));
+      assert.equal(who.pid, child.pid);
+      assert.equal(linked.bus.pendingRequests, 0);
+    });
+
+    it("1,000 concurrent talk()s with within(): each caller gets exactly its own answer", async () => {
+      const results = await Promise.all(
+        Array.from({ length: 1_000 }, (_, i) => linked.bus.talk("r23:add", "r23:sum", i, 7, within({ count: 1, timeout: 20_000 }))),
+      );
+      assert.deepEqual(
+        results,
+        Array.from({ length: 1_000 }, (_, i) => [i + 7]),
+      );
+      assert.equal(linked.bus.pendingRequests, 0);
+    });
+
+    it("a timeout above 2^31-1 ms waits for the child's slow answer rather than firing at once", async () => {
+      const answer = await linked.bus.ask("r23:slow", within({ timeout: 2 ** 31 + 1 }));
+      assert.equal(answer, "slow");
+      assert.equal(linked.bus.pendingRequests, 0);
+    });
+
+    // Last: it kills the child.
+    it("killed -9 after one of two answers, restarted under its bus id: the timeout carries that answer; the new process answers", async () => {
+      const firstPid = child.pid;
+      const waiting = linked.bus.request<string>("r23:some", within({ count: 2, timeout: 3_000 })).catch((e: unknown) => e);
+      // The request's first answer is in once a later ask of the same follower is answered (one link, in order).
+      assert.equal(await linked.bus.ask<string>("r23:some", within({ timeout: 2_000 })), `quick from ${firstPid}`);
+      assert.equal(linked.bus.pendingRequests, 1);
+      await child.kill();
+      const ended = await waiting;
+      assert.ok(ended instanceof RequestTimeoutError, String(ended));
+      assert.deepEqual(
+        ended.answers.map((a) => (a.ok ? [a.value, a.bus] : a.error.message)),
+        [[`quick from ${firstPid}`, busId]],
+      );
+      child = await startChild({ ...linked.peer, busId });
+      const newPid = await untilLinked(linked.bus, busId);
+      assert.equal(newPid, child.pid);
+      assert.notEqual(newPid, firstPid);
+      assert.equal(await linked.bus.ask("r23:some", within({ timeout: 5_000 })), `quick from ${newPid}`);
+      assert.equal(linked.bus.pendingRequests, 0);
+    });
+  });
+}
+
+function declareSpecs(): void {
+  attack("jsonrpc", async () => {
+    const { serve } = await import("../../bridges/jsonrpc/index.js");
+    const bus = new Bus({ id: "r23-parent-jsonrpc" });
+    const server = await serve({ bus });
+    return {
+      bus,
+      peer: { transport: "jsonrpc", url: server.url },
+      close: async () => {
+        await server.close();
+        bus.close();
+      },
+    };
+  });
+
+  let redis: { url: string; stop(): Promise<void> } | undefined;
+  before(async () => {
+    const { startRedis } = await import("../helpers/redis-server.js");
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+  attack("redis", async () => {
+    const { RedisLink } = await import("../../bridges/redis/redis-link.js");
+    const bus = new Bus({ id: "r23-parent-redis" });
+    const prefix = `r23-${randomUUID()}:`;
+    const url = (redis as { url: string }).url;
+    const link = await RedisLink.connect({ bus, connection: url, prefix });
+    return {
+      bus,
+      peer: { transport: "redis", url, prefix },
+      close: async () => {
+        await link.close();
+        bus.close();
+      },
+    };
+  });
+
+  attack("zeromq", async () => {
+    const { Broker, BrokerLink } = await import("../../bridges/zeromq/index.js");
+    const { freePort } = await import("../helpers/free-port.js");
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
+    const bus = new Bus({ id: "r23-parent-zeromq" });
+    const link = await BrokerLink.connect({ bus, pubPort: broker.pubPort, recvPort: broker.recvPort });
+    return {
+      bus,
+      peer: { transport: "zeromq", pubPort: broker.pubPort, recvPort: broker.recvPort },
+      close: async () => {
+        await link.close();
+        bus.close();
+        broker.close();
+      },
+    };
+  });
+}
