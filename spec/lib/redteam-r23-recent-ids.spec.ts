@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { RecentIds } from "../../lib/recent-ids.js";
+import { random } from "../helpers/seeded-random.js";
+
+// What RecentIds promises: exactly the ids a Set of the last `capacity` added would hold. A ring, so
+// that a reference of 100,000 ids costs O(1) an add (Array.shift copies).
+class ReferenceIds {
+  readonly #ids = new Set<string>();
+  readonly #ring: (string | undefined)[];
+  #next = 0;
+  constructor(readonly capacity: number) {
+    this.#ring = new Array(capacity);
+  }
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+  add(id: string): boolean {
+    if (this.#ids.has(id)) return false;
+    const oldest = this.#ring[this.#next];
+    if (oldest !== undefined) this.#ids.delete(oldest);
+    this.#ring[this.#next] = id;
+    this.#next = (this.#next + 1) % this.capacity;
+    this.#ids.add(id);
+    return true;
+  }
+  get size(): number {
+    return this.#ids.size;
+  }
+}
+
+// Origins an attacker or an odd peer may use: empty, slashes at either end, non-ASCII, a lone surrogate.
+const ORIGINS = ["b", "", "b/", "/b", "a/b", "ü", "\ud800", "x".repeat(300), "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"];
+// Suffixes: few, so that forged ids of one number collide often; some are not 8 base64url characters
+// (digits only, 7 or 9 characters, non-ASCII, a lone surrogate, a slash).
+const SUFFIXES = [
+  "AAAAAAAA",
+  "AAAAAAAB",
+  "________",
+  "-_-_-_-_",
+  "00000000",
+  "12345678",
+  "99999999",
+  "zzzzzzzz",
+  "",
+  "AAAAAAA",
+  "AAAAAAAAA",
+  "AAAAAAA\u00e9",
+  "AAAAAAA\ud800",
+  "\udc00AAAAAAA",
+  "AAA/AAAA",
+];
+// Numbers that read both ways or at the edges: past 15 digits, near 2^53, 9+ digit tails.
+const EDGE_NUMBERS = [
+  0,
+  1,
+  9,
+  10,
+  99_999_999,
+  100_000_000,
+  999_999_999_999_999,
+  1_000_000_000_000_000,
+  2 ** 53 - 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  123_456_789_012_345,
+];
+
+// A stream of ids of `origins` origins: numbers consecutive, late, resent, jumping ahead by about
+// `span` (the window of a ring of `capacity`) and back, written with or without leading zeros, with
+// a suffix of a small set (forged ids of a seen number in any order), or as digit strings of 16-23
+// characters (read as a number of up to 15 digits and a suffix of 8 digits).
+function nastyStream(seed: number, count: number, capacity: number, origins: number): string[] {
+  const next = random(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
+  const span = 32 * 2 ** Math.ceil(Math.log2(Math.ceil(capacity / 32) + 1));
+  const cursors = Array.from({ length: origins }, () => Math.floor(next() * 1_000));
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const o = Math.floor(next() ** 2 * origins);
+    const origin = ORIGINS[o] ?? `o${o}`;
+    const roll = next();
+    let n = cursors[o] as number;
+    if (roll < 0.45) n = ++(cursors[o] as number);
+    else if (roll < 0.6) n = Math.max(0, n - Math.floor(next() * (capacity + 40)));
+    else if (roll < 0.66) n = (cursors[o] as number) += span - 33 + Math.floor(next() * 66);
+    else if (roll < 0.7) n = (cursors[o] as number) += Math.floor(next() * 3 * span);
+    else if (roll < 0.72)
+      n = cursors[o] = Math.max(0, n - span - Math.floor(next() * span)); // back
+    else if (roll < 0.74) n = pick(EDGE_NUMBERS);
+    else if (roll < 0.76) {
+      ids.push(`${origin}/${"1234567890123456789012".slice(0, 16 + Math.floor(next() * 8))}`);
+      continue;
+    }
+    let digits = String(n);
+    const shape = next();
+    if (shape < 0.03) digits = `0${digits}`;
+    else if (shape < 0.05) digits = `${digits}${String(Math.floor(next() * 100_000_000)).padStart(8, "0")}`;
+    const suffix = next() < 0.15 ? pick(SUFFIXES) : (SUFFIXES[(n * 7) % 4] as string);
+    ids.push(next() < 0.01 ? `/${digits}${suffix}` : `${origin}/${digits}${suffix}`);
+  }
+  return ids;
+}
+
+function compare(capacity: number, origins: number, seed: number, count: number): void {
+  const ids = new RecentIds(capacity);
+  const reference = new ReferenceIds(capacity);
+  const stream = nastyStream(seed, count, capacity, origins);
+  const next = random(seed + 1);
+  for (let i = 0; i < stream.length; i++) {
+    const id = stream[i] as string;
+    const probe = stream[Math.floor(next() * (i + 1))] as string;
+    assert.equal(ids.has(probe), reference.has(probe), `seed ${seed}: has(${JSON.stringify(probe)}) before add #${i}`);
+    assert.equal(ids.add(id), reference.add(id), `seed ${seed}: add(${JSON.stringify(id)}) #${i}`);
+    assert.equal(ids.size, reference.size, `seed ${seed}: size after add #${i}`);
+  }
+  for (const id of new Set(stream))
+    assert.equal(ids.has(id), reference.has(id), `seed ${seed}: has(${JSON.stringify(id)}) at the end`);
+}
+
+describe("red team r23: RecentIds remembers exactly what a Set of the last `capacity` ids would, on nasty streams", () => {
+  for (const capacity of [1, 2, 3, 31, 32, 33, 63, 64, 65, 127, 128, 129, 4_095, 4_096, 4_097]) {
+    it(`capacity ${capacity}: forged suffixes, edge numbers, odd origins, jumps ahead and back`, () => {
+      for (const origins of [1, 4, 16]) compare(capacity, origins, capacity * 101 + origins, 12_000);
+    });
+  }
+
+  it("capacity 100,000 with more origins (16) than windows (about 7), the ring wrapped three times", () => {
+    compare(100_000, 16, 7, 400_000);
+  });
+});
+
+// ns an add over `count` ids made by `idOf`, each looked up first as a receiver does.
+function nsPerAdd(capacity: number, count: number, idOf: (k: number) => string): number {
+  const ids = new RecentIds(capacity);
+  for (let k = 0; k < count; k++) {
+    const id = idOf(k);
+    if (!ids.has(id)) ids.add(id);
+  }
+  const start = process.hrtime.bigint();
+  for (let k = count; k < 2 * count; k++) {
+    const id = idOf(k);
+    if (!ids.has(id)) ids.add(id);
+  }
+  return Number(process.hrtime.bigint() - start) / count;
+}
+
+describe("red team r23: ids jumping a window's span ahead cost about what the Set costs", () => {
+  it("each jump of a whole span does not scan every word of the window (capacity 100,000: 4,096 words)", () => {
+    const capacity = 100_000;
+    const span = 32 * 4_096; // the window of a ring of 100,000
+    // The attack: each id of one origin a span past the last, so that every add slides the whole window.
+    const jumping = (k: number): string => `attacker/${1_000_000 + k * span}AAAAAAAA`;
+    // The same numbers written with a leading zero: ids of no window, kept in the Set (what every id cost
+    // before the windows).
+    const inTheSet = (k: number): string => `attacker/0${1_000_000 + k * span}AAAAAAAA`;
+    const jumps: number[] = [];
+    const sets: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      jumps.push(nsPerAdd(capacity, 20_000, jumping));
+      sets.push(nsPerAdd(capacity, 20_000, inTheSet));
+    }
+    const median = (values: number[]): number => values.sort((a, b) => a - b)[2] as number;
+    // a3ce996: 7.5-9 times the Set's cost (11-17 µs an add); with the summary of non-empty words ~2.
+    assert.ok(
+      median(jumps) < 4 * median(sets),
+      `an add of a jumping id costs ${median(jumps).toFixed(0)} ns against ${median(sets).toFixed(0)} ns in the Set`,
+    );
+  });
+});
