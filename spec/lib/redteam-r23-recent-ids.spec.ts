@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Bus } from "../../lib/bus.js";
+import { createMessage } from "../../lib/message.js";
 import { RecentIds } from "../../lib/recent-ids.js";
 import { random } from "../helpers/seeded-random.js";
 
@@ -28,6 +30,8 @@ class ReferenceIds {
     return this.#ids.size;
   }
 }
+
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 // Origins an attacker or an odd peer may use: empty, slashes at either end, non-ASCII, a lone surrogate.
 const ORIGINS = ["b", "", "b/", "/b", "a/b", "ü", "\ud800", "x".repeat(300), "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"];
@@ -167,4 +171,49 @@ describe("red team r23: ids jumping a window's span ahead cost about what the Se
       `an add of a jumping id costs ${median(jumps).toFixed(0)} ns against ${median(sets).toFixed(0)} ns in the Set`,
     );
   });
+});
+
+describe("red team r23: a Bus receiving forged ids of messages it has seen or will see", () => {
+  for (const dedupeWindow of [1, 64, 1_000, 100_000]) {
+    it(`dedupeWindow ${dedupeWindow}: each injected id delivered as a Set of the window says; real ones never dropped`, () => {
+      const source = new Bus({ id: "real" });
+      const ids: string[] = [];
+      source.follow("t:x", (message) => void ids.push(message.messageId));
+      for (let i = 0; i < 600; i++) source.twitter("t:x", i);
+      source.close();
+      const next = random(dedupeWindow);
+      const otherSuffix = (): string => Array.from({ length: 8 }, () => BASE64URL[Math.floor(next() * 64)]).join("");
+      const victim = new Bus({ id: "victim", dedupeWindow });
+      const delivered: string[] = [];
+      victim.follow("t:x", (message) => void delivered.push(message.messageId));
+      const reference = new ReferenceIds(dedupeWindow);
+      const expected: string[] = [];
+      const inject = (messageId: string): void => {
+        const reached = victim.inject(createMessage({ identifier: "t:x", messageId, hops: ["real"] }));
+        const fresh = reference.add(messageId);
+        if (fresh) expected.push(messageId);
+        assert.equal(reached !== undefined, fresh, `inject(${messageId})`);
+      };
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i] as string;
+        const digits = /^real\/(\d+)[A-Za-z0-9_-]{8}$/.exec(id)?.[1];
+        assert.ok(digits !== undefined, `a bus's messageId: ${id}`);
+        const n = Number(digits);
+        // The attacker knows the numbers (seen and next), never the suffixes.
+        for (const ahead of [0, 1, 2, 40]) inject(`real/${n + ahead}${otherSuffix()}`);
+        inject(`real/${n + 1}`);
+        inject(`real/${n}${id.slice(-8, -1)}`);
+        inject(id);
+        inject(ids[Math.max(0, i - 1 - (i % 7))] as string); // a resend of an earlier one
+        inject(id);
+      }
+      victim.close();
+      assert.deepEqual(delivered, expected);
+      for (const id of ids) {
+        const times = delivered.filter((d) => d === id).length;
+        if (dedupeWindow >= 1_000) assert.equal(times, 1, `${id} delivered ${times} times`);
+        else assert.ok(times >= 1, `${id} dropped`);
+      }
+    });
+  }
 });
