@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from "./errors.js";
+
 // What SequenceWindow.test says of a number, besides the ring slot (+ 1) of the id holding it.
 const NOT_SEEN = 0;
 const ABOVE = -1; // past the window (or the window is empty): not seen
@@ -20,6 +22,9 @@ const ORDER_CHUNK_MASK = (1 << ORDER_CHUNK_BITS) - 1;
 // #numbers of an id kept in the Set: 0, or CONFLICT for a window-form id whose number's slot another
 // id of the same number held (a forged id; counted so that has() looks in the Set only while any is kept).
 const CONFLICT = 1;
+// A window keeps ring slots + 1 as 32-bit integers: 2^31 - 1 at most. Past it a slot would read back
+// negative, as "above" or "below the window" (a Bus with dedupeWindow 2^31 was built: 36 GiB of typed arrays).
+const MAX_CAPACITY = 2 ** 31 - 2;
 
 /**
  * A bounded set of recently seen ids: exactly the last `capacity` ids added are remembered; the oldest
@@ -65,7 +70,11 @@ export class RecentIds {
     this.#numbers[at] = 0;
   };
 
+  /** @throws InvalidArgumentError unless `capacity` is an integer from 1 to 2^31 - 2. */
   constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) {
+      throw new InvalidArgumentError("capacity", capacity, `an integer from 1 to ${MAX_CAPACITY}`);
+    }
     this.#numbers = new Float64Array(capacity);
     this.#suffixes = new Float64Array(capacity);
     this.#maxWindows = Math.max(1, Math.min(MAX_WINDOWS, Math.floor(WINDOW_BYTES / SequenceWindow.bytesFor(capacity))));

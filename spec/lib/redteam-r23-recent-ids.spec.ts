@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Bus } from "../../lib/bus.js";
+import { InvalidArgumentError } from "../../lib/errors.js";
 import { createMessage } from "../../lib/message.js";
 import { RecentIds } from "../../lib/recent-ids.js";
 import { random } from "../helpers/seeded-random.js";
@@ -216,4 +217,20 @@ describe("red team r23: a Bus receiving forged ids of messages it has seen or wi
       }
     });
   }
+});
+
+describe("red team r23: a RecentIds of a capacity it cannot keep is refused, naming it", () => {
+  for (const capacity of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31 - 1, 2 ** 31, 2 ** 33]) {
+    it(`capacity ${capacity}: InvalidArgumentError (a3ce996: a TypeError at the first add, a RangeError, or built: past 2^31 - 2 a ring slot does not fit a window's 32-bit entry)`, () => {
+      assert.throws(
+        () => new RecentIds(capacity),
+        (error: unknown) =>
+          error instanceof InvalidArgumentError && error.argument === "capacity" && Object.is(error.value, capacity),
+      );
+    });
+  }
+
+  it("a Bus whose dedupeWindow is past what a window can number is refused before it allocates anything", () => {
+    assert.throws(() => new Bus({ dedupeWindow: 2 ** 31 }), InvalidArgumentError);
+  });
 });
