@@ -7,7 +7,10 @@ const BELOW = -2; // older than the window: a number moved out of it, or never i
 const WORD = 32;
 
 // Origins given a window of their own; ids of further origins go to the Set. A window costs 4 bytes a
-// number it covers (plus a bit): all of them together are kept under WINDOW_BYTES.
+// number it covers (plus a bit), and covers the capacity plus a word rounded up to a power of two: all
+// of them together are kept under WINDOW_BYTES, but one is always given, however large. Past a capacity
+// of 524,256 that one alone is over it (4.1 MiB at 1,000,000, 66 MiB at 10,000,000): still 4-9 bytes an
+// id, where a Set kept ~117 (the id's string). The ring (#numbers, #suffixes) is 16 bytes an id.
 const MAX_WINDOWS = 64;
 const WINDOW_BYTES = 4 * 1024 * 1024;
 // Ids of a window's origin are numbers of up to this many digits (exact as doubles).

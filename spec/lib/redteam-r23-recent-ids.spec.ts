@@ -234,3 +234,19 @@ describe("red team r23: a RecentIds of a capacity it cannot keep is refused, nam
     assert.throws(() => new Bus({ dedupeWindow: 2 ** 31 }), InvalidArgumentError);
   });
 });
+
+describe("red team r23: the typed arrays a RecentIds keeps stay within its budget", () => {
+  // Windows under 4 MiB in all (WINDOW_BYTES) for up to 64 origins; the ring 16 bytes an id.
+  for (const capacity of [1_000, 10_000, 100_000, 500_000]) {
+    it(`capacity ${capacity}, 64 origins: windows under 4 MiB, the ring 16 bytes an id`, () => {
+      const before = process.memoryUsage().arrayBuffers;
+      const ids = new RecentIds(capacity);
+      const ring = process.memoryUsage().arrayBuffers - before;
+      for (let o = 0; o < 64; o++) ids.add(`bus-${o}/1000000000000AAAAAAAA`);
+      const windows = process.memoryUsage().arrayBuffers - before - ring;
+      assert.ok(ring <= 16 * capacity + 1_024, `the ring keeps ${ring} bytes`);
+      assert.ok(windows <= 4 * 1024 * 1024, `64 origins' windows keep ${windows} bytes`);
+      assert.equal(ids.size, 64);
+    });
+  }
+});
