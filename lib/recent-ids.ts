@@ -6,7 +6,8 @@ const ABOVE = -1; // past the window (or the window is empty): not seen
 const BELOW = -2; // older than the window: a number moved out of it, or never in it, is in the Set
 const WORD = 32;
 
-// Origins given a window of their own; ids of further origins go to the Set. A window costs 4 bytes a
+// Origins given a window of their own; ids of further origins go to the Set, until a window none of
+// whose numbers is held any more is taken over (see #windowOf). A window costs 4 bytes a
 // number it covers (plus a bit), and covers the capacity plus a word rounded up to a power of two: all
 // of them together are kept under WINDOW_BYTES, but one is always given, however large. Past a capacity
 // of 524,256 that one alone is over it (4.1 MiB at 1,000,000, 66 MiB at 10,000,000): still 4-9 bytes an
@@ -28,6 +29,8 @@ const CONFLICT = 1;
 // A window keeps ring slots + 1 as 32-bit integers: 2^31 - 1 at most. Past it a slot would read back
 // negative, as "above" or "below the window" (a Bus with dedupeWindow 2^31 was built: 36 GiB of typed arrays).
 const MAX_CAPACITY = 2 ** 31 - 2;
+// Adds between two searches for a window none of whose numbers is held, for an origin without one.
+const RECLAIM_EVERY = 1_024;
 
 /**
  * A bounded set of recently seen ids: exactly the last `capacity` ids added are remembered; the oldest
@@ -58,6 +61,9 @@ export class RecentIds {
   readonly #suffixes: Float64Array;
   #oldest = 0;
   #size = 0;
+  // Ids recorded so far, and when an origin without a window may next look for one to take over.
+  #added = 0;
+  #nextReclaim = 0;
   // Ids of a window's form kept in the Set while their number's slot held another id (see CONFLICT).
   #conflicts = 0;
   // The last id `#numberOf` read: its number, suffix and where its slash is (`has` then `add` read it).
@@ -90,7 +96,7 @@ export class RecentIds {
       if (window !== undefined) {
         const seen = window.test(n);
         if (seen > 0 && this.#suffixes[seen - 1] === this.#suffix) return true;
-        if (seen !== BELOW) return this.#conflicts > 0 && this.#ids.has(id);
+        if (seen !== BELOW) return this.#mayBeInSet(window) && this.#ids.has(id);
       }
     }
     return this.#ids.size > 0 && this.#ids.has(id);
@@ -101,10 +107,16 @@ export class RecentIds {
     const n = this.#numberOf(id);
     const window = n >= 0 ? this.#windowOf(id, true) : undefined;
     if (window !== undefined) {
-      const seen = window.test(n);
+      let seen = window.test(n);
+      if (seen === BELOW && window.held === 0) {
+        // None of the window's numbers is held (a forged id far ahead moved it there, and is forgotten):
+        // it starts again here rather than send this origin's ids to the Set for good.
+        window.restart(window.origin, this.#startedAt());
+        seen = ABOVE;
+      }
       if (seen !== BELOW) {
         if (seen > 0 && this.#suffixes[seen - 1] === this.#suffix) return false;
-        if (this.#conflicts > 0 && this.#ids.has(id)) return false;
+        if (this.#mayBeInSet(window) && this.#ids.has(id)) return false;
         const suffix = this.#suffix;
         this.#makeRoom();
         // Evicting the oldest may have emptied this number's slot.
@@ -131,9 +143,22 @@ export class RecentIds {
     return this.#size;
   }
 
+  // Whether an id of `window`'s form and origin, not below it, may be in the Set: a forged one (CONFLICT),
+  // or one added before the window (re)started there, until `capacity` ids later have forgotten it.
+  #mayBeInSet(window: SequenceWindow): boolean {
+    return this.#conflicts > 0 || this.#added - window.startedAt < this.capacity;
+  }
+
+  // What a window (re)started now is given as `startedAt`: when the Set holds no id, none of its ids
+  // can be there, and it needs no look-up in it.
+  #startedAt(): number {
+    return this.#ids.size > 0 ? this.#added : Number.NEGATIVE_INFINITY;
+  }
+
   // Takes a ring slot for `entry`; returns its index.
   #record(entry: string | SequenceWindow, n: number): number {
     this.#size++;
+    this.#added++;
     let at: number;
     if (this.#filled < this.capacity) at = this.#filled++;
     else {
@@ -203,8 +228,23 @@ export class RecentIds {
     if (last !== undefined && last.origin === origin) return last;
     let window = this.#windows.get(origin);
     if (window === undefined) {
-      if (!create || this.#windows.size >= this.#maxWindows) return undefined;
-      window = new SequenceWindow(origin, this.capacity);
+      if (!create) return undefined;
+      if (this.#windows.size < this.#maxWindows) window = new SequenceWindow(origin, this.capacity, this.#startedAt());
+      else {
+        // All taken: an origin none of whose numbers a window holds (a bus gone, restarted under a new id)
+        // gives its window up. Looked for once in RECLAIM_EVERY adds; meanwhile this origin's ids go to the Set.
+        if (this.#added < this.#nextReclaim) return undefined;
+        this.#nextReclaim = this.#added + RECLAIM_EVERY;
+        for (const idle of this.#windows.values()) {
+          if (idle.held === 0) {
+            window = idle;
+            break;
+          }
+        }
+        if (window === undefined) return undefined;
+        this.#windows.delete(window.origin);
+        window.restart(origin, this.#startedAt());
+      }
       this.#windows.set(origin, window);
     }
     this.#lastWindow = window;
@@ -284,6 +324,8 @@ class SequenceWindow {
   // stops once none are left, so ids each a span past the last scan one word, not the window.
   #held = 0;
   #lowest = Number.POSITIVE_INFINITY;
+  /** How many ids RecentIds had recorded when this window (re)started: see RecentIds' #mayBeInSet. */
+  startedAt: number;
   // First number covered, a multiple of WORD; -1 while empty. `#baseAt`: the index of its word.
   #base = -1;
   #baseAt = 0;
@@ -301,15 +343,32 @@ class SequenceWindow {
   }
 
   constructor(
-    readonly origin: string,
+    public origin: string,
     capacity: number,
+    startedAt: number,
   ) {
+    this.startedAt = startedAt;
     const words = SequenceWindow.#wordsFor(capacity);
     this.#words = new Int32Array(words);
     this.#nonEmpty = new Int32Array(Math.ceil(words / WORD));
     this.#slots = new Int32Array(words * WORD);
     this.#mask = words - 1;
     this.#span = words * WORD;
+  }
+
+  /** Numbers held (no ring entry refers to a window holding none). */
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Empties a window holding no number, for `origin` (its own again, or another's). */
+  restart(origin: string, startedAt: number): void {
+    this.origin = origin;
+    this.startedAt = startedAt;
+    this.#base = -1;
+    this.#baseAt = 0;
+    this.#lowest = Number.POSITIVE_INFINITY;
+    this.#nonEmpty.fill(0);
   }
 
   /** ABOVE, BELOW, NOT_SEEN, or 1 + the ring slot of the id holding `n`. */

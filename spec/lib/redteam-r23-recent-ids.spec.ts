@@ -4,6 +4,7 @@ import { Bus } from "../../lib/bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { createMessage } from "../../lib/message.js";
 import { RecentIds } from "../../lib/recent-ids.js";
+import { heapUsed } from "../helpers/heap.js";
 import { random } from "../helpers/seeded-random.js";
 
 // What RecentIds promises: exactly the ids a Set of the last `capacity` added would hold. A ring, so
@@ -107,10 +108,36 @@ function nastyStream(seed: number, count: number, capacity: number, origins: num
   return ids;
 }
 
-function compare(capacity: number, origins: number, seed: number, count: number): void {
+// Buses that come and go: the origins sending move on (a bus restarted under a new id) and old ones
+// come back now and then with numbers seen long ago, ids forged far ahead of a bus's numbers and with
+// other suffixes, resends: windows are taken over by new origins and start again, while the Set holds
+// ids of their numbers.
+function churnStream(seed: number, count: number, capacity: number, totalOrigins: number): string[] {
+  const next = random(seed);
+  const period = Math.max(3, Math.floor(capacity / 4));
+  const cursors = Array.from({ length: totalOrigins }, () => 1_000 + Math.floor(next() * 1_000));
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    let o = Math.floor(i / period) + Math.floor(next() * 3);
+    if (next() < 0.1) o -= Math.floor(next() * 80); // an old bus back
+    o = ((o % totalOrigins) + totalOrigins) % totalOrigins;
+    const roll = next();
+    let n = cursors[o] as number;
+    if (roll < 0.55) n = ++(cursors[o] as number);
+    else if (roll < 0.75) n = Math.max(0, n - Math.floor(next() * (capacity * 3 + 40)));
+    else if (roll < 0.78)
+      n = 999_999_999_999_000 + Math.floor(next() * 1_000); // forged far ahead
+    else if (roll < 0.8) n = cursors[o] = Math.max(0, n - Math.floor(next() * 100_000)); // numbers start lower
+    const suffix = next() < 0.1 ? (SUFFIXES[Math.floor(next() * 8)] as string) : (SUFFIXES[(n * 7) % 4] as string);
+    ids.push(`c${o}/${n}${suffix}`);
+  }
+  return ids;
+}
+
+function compare(capacity: number, origins: number, seed: number, count: number, churn = false): void {
   const ids = new RecentIds(capacity);
   const reference = new ReferenceIds(capacity);
-  const stream = nastyStream(seed, count, capacity, origins);
+  const stream = churn ? churnStream(seed, count, capacity, origins) : nastyStream(seed, count, capacity, origins);
   const next = random(seed + 1);
   for (let i = 0; i < stream.length; i++) {
     const id = stream[i] as string;
@@ -132,6 +159,16 @@ describe("red team r23: RecentIds remembers exactly what a Set of the last `capa
 
   it("capacity 100,000 with more origins (16) than windows (about 7), the ring wrapped three times", () => {
     compare(100_000, 16, 7, 400_000);
+  });
+
+  for (const capacity of [1, 2, 7, 33, 100, 1_000, 5_000]) {
+    it(`capacity ${capacity}: buses come and go (200 origins, 64 windows at most), old ones come back, forged ids far ahead`, () => {
+      for (const seed of [1, 2, 3]) compare(capacity, 200, capacity * 7 + seed, 40_000, true);
+    });
+  }
+
+  it("capacity 100,000 (7 windows), 40 origins coming and going", () => {
+    compare(100_000, 40, 11, 400_000, true);
   });
 });
 
@@ -249,4 +286,43 @@ describe("red team r23: the typed arrays a RecentIds keeps stay within its budge
       assert.equal(ids.size, 64);
     });
   }
+});
+
+describe("red team r23: windows go back to the origins that send now", () => {
+  const suffix = (n: number): string => Array.from({ length: 8 }, (_, k) => BASE64URL[(n * 7 + k * 13) % 64]).join("");
+  const add = (ids: RecentIds, origin: string, from: number, to: number): void => {
+    for (let n = from; n < to; n++) assert.equal(ids.add(`${origin}/${1_000_000_000_000 + n}${suffix(n)}`), true);
+  };
+
+  it("after 8 buses came and went (a new id each restart), the 9th bus's ids are kept in a window, not as strings", () => {
+    const before = heapUsed();
+    const ids = new RecentIds(100_000); // 7 windows
+    for (let bus = 0; bus < 8; bus++) add(ids, `bus-${bus}`, 0, 20_000);
+    add(ids, "bus-8", 0, 100_000);
+    // The ring's references are 0.8 MB; a3ce996 kept the 7 windows for buses long gone, and the 9th
+    // bus's ids went to the Set as strings (8.8 MB in all).
+    const kept = heapUsed() - before;
+    assert.ok(kept < 2_000_000, `100,000 ids of the 9th bus keep ${kept} bytes of heap`);
+    assert.equal(ids.has(`bus-8/${1_000_000_000_000 + 99_999}${suffix(99_999)}`), true);
+    assert.equal(ids.has(`bus-7/${1_000_000_000_000 + 19_999}${suffix(19_999)}`), false);
+  });
+
+  it("one forged id far ahead of a bus's numbers does not send its ids to the Set for good", () => {
+    const forged = "real/999999999999999AAAAAAAA";
+    const before = heapUsed();
+    const ids = new RecentIds(100_000);
+    add(ids, "real", 0, 1_000);
+    assert.equal(ids.add(forged), true); // the window jumps there
+    // The real ids, now below the window, go to the Set until the forged one is forgotten.
+    add(ids, "real", 1_000, 101_000);
+    assert.equal(ids.has(forged), false);
+    add(ids, "real", 101_000, 201_000);
+    // a3ce996: every later id of that bus went to the Set as a string (11.3 MB in all).
+    const kept = heapUsed() - before;
+    assert.ok(kept < 2_000_000, `the last 100,000 ids of that bus keep ${kept} bytes of heap`);
+    assert.equal(ids.has(`real/${1_000_000_000_000 + 101_000}${suffix(101_000)}`), true);
+    assert.equal(ids.has(`real/${1_000_000_000_000 + 100_999}${suffix(100_999)}`), false);
+    assert.equal(ids.add(forged), true);
+    assert.equal(ids.add(forged), false);
+  });
 });
