@@ -311,10 +311,10 @@ describe("red team r23: windows go back to the origins that send now", () => {
     const forged = "real/999999999999999AAAAAAAA";
     const before = heapUsed();
     const ids = new RecentIds(100_000);
-    add(ids, "real", 0, 1_000);
-    assert.equal(ids.add(forged), true); // the window jumps there
+    add(ids, "real", 0, 10);
+    assert.equal(ids.add(forged), true); // the window, holding only 10 numbers, jumps there
     // The real ids, now below the window, go to the Set until the forged one is forgotten.
-    add(ids, "real", 1_000, 101_000);
+    add(ids, "real", 10, 101_000);
     assert.equal(ids.has(forged), false);
     add(ids, "real", 101_000, 201_000);
     // a3ce996: every later id of that bus went to the Set as a string (11.3 MB in all).
@@ -324,5 +324,24 @@ describe("red team r23: windows go back to the origins that send now", () => {
     assert.equal(ids.has(`real/${1_000_000_000_000 + 100_999}${suffix(100_999)}`), false);
     assert.equal(ids.add(forged), true);
     assert.equal(ids.add(forged), false);
+  });
+});
+
+describe("red team r23: one id forged far ahead of a bus's numbers does not move them all out at once", () => {
+  it("after 100,000 ids of a bus, the forged id is kept in the Set and theirs stay in the window", () => {
+    const suffix = (n: number): string => Array.from({ length: 8 }, (_, k) => BASE64URL[(n * 5 + k * 11) % 64]).join("");
+    const ids = new RecentIds(100_000);
+    for (let n = 0; n < 100_000; n++) ids.add(`real/${1_000_000_000_000 + n}${suffix(n)}`);
+    const before = heapUsed();
+    assert.equal(ids.add("real/999999999999999AAAAAAAA"), true);
+    // a3ce996: the window jumped there and made the strings of the 100,000 ids it held (17 MB with the Set grown), in one add.
+    const made = heapUsed() - before;
+    assert.ok(made < 1_000_000, `one forged id made ${made} bytes of heap`);
+    assert.equal(ids.has("real/999999999999999AAAAAAAA"), true);
+    assert.equal(ids.add("real/999999999999999AAAAAAAA"), false);
+    assert.equal(ids.has(`real/${1_000_000_000_000 + 1}${suffix(1)}`), true);
+    assert.equal(ids.has(`real/${1_000_000_000_000}${suffix(0)}`), false);
+    for (let n = 100_000; n < 100_100; n++) assert.equal(ids.add(`real/${1_000_000_000_000 + n}${suffix(n)}`), true);
+    assert.equal(ids.has("real/999999999999999AAAAAAAA"), true);
   });
 });
