@@ -1,11 +1,17 @@
+import { InvalidArgumentError } from "./errors.js";
+
 // What SequenceWindow.test says of a number, besides the ring slot (+ 1) of the id holding it.
 const NOT_SEEN = 0;
 const ABOVE = -1; // past the window (or the window is empty): not seen
 const BELOW = -2; // older than the window: a number moved out of it, or never in it, is in the Set
 const WORD = 32;
 
-// Origins given a window of their own; ids of further origins go to the Set. A window costs 4 bytes a
-// number it covers (plus a bit): all of them together are kept under WINDOW_BYTES.
+// Origins given a window of their own; ids of further origins go to the Set, until a window none of
+// whose numbers is held any more is taken over (see #windowOf). A window costs 4 bytes a
+// number it covers (plus a bit), and covers the capacity plus a word rounded up to a power of two: all
+// of them together are kept under WINDOW_BYTES, but one is always given, however large. Past a capacity
+// of 524,256 that one alone is over it (4.1 MiB at 1,000,000, 66 MiB at 10,000,000): still 4-9 bytes an
+// id, where a Set kept ~117 (the id's string). The ring (#numbers, #suffixes) is 16 bytes an id.
 const MAX_WINDOWS = 64;
 const WINDOW_BYTES = 4 * 1024 * 1024;
 // Ids of a window's origin are numbers of up to this many digits (exact as doubles).
@@ -18,8 +24,18 @@ const ZERO = 0x30;
 const ORDER_CHUNK_BITS = 12;
 const ORDER_CHUNK_MASK = (1 << ORDER_CHUNK_BITS) - 1;
 // #numbers of an id kept in the Set: 0, or CONFLICT for a window-form id whose number's slot another
-// id of the same number held (a forged id; counted so that has() looks in the Set only while any is kept).
+// id of the same number held (a forged id), or far ahead of a window holding more than FAR_HELD numbers
+// (counted so that has() looks in the Set only while any is kept).
 const CONFLICT = 1;
+// An id that would slide its window by a quarter of its span or more goes to the Set while the window
+// holds more than this many numbers: sliding would move them all out at once. One id forged far ahead
+// of a bus's 100,000 numbers made their 100,000 strings in one add (66 ms, load 7).
+const FAR_HELD = 64;
+// A window keeps ring slots + 1 as 32-bit integers: 2^31 - 1 at most. Past it a slot would read back
+// negative, as "above" or "below the window" (a Bus with dedupeWindow 2^31 was built: 36 GiB of typed arrays).
+const MAX_CAPACITY = 2 ** 31 - 2;
+// Adds between two searches for a window none of whose numbers is held, for an origin without one.
+const RECLAIM_EVERY = 1_024;
 
 /**
  * A bounded set of recently seen ids: exactly the last `capacity` ids added are remembered; the oldest
@@ -50,6 +66,9 @@ export class RecentIds {
   readonly #suffixes: Float64Array;
   #oldest = 0;
   #size = 0;
+  // Ids recorded so far, and when an origin without a window may next look for one to take over.
+  #added = 0;
+  #nextReclaim = 0;
   // Ids of a window's form kept in the Set while their number's slot held another id (see CONFLICT).
   #conflicts = 0;
   // The last id `#numberOf` read: its number, suffix and where its slash is (`has` then `add` read it).
@@ -65,7 +84,11 @@ export class RecentIds {
     this.#numbers[at] = 0;
   };
 
+  /** @throws InvalidArgumentError unless `capacity` is an integer from 1 to 2^31 - 2. */
   constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) {
+      throw new InvalidArgumentError("capacity", capacity, `an integer from 1 to ${MAX_CAPACITY}`);
+    }
     this.#numbers = new Float64Array(capacity);
     this.#suffixes = new Float64Array(capacity);
     this.#maxWindows = Math.max(1, Math.min(MAX_WINDOWS, Math.floor(WINDOW_BYTES / SequenceWindow.bytesFor(capacity))));
@@ -78,7 +101,7 @@ export class RecentIds {
       if (window !== undefined) {
         const seen = window.test(n);
         if (seen > 0 && this.#suffixes[seen - 1] === this.#suffix) return true;
-        if (seen !== BELOW) return this.#conflicts > 0 && this.#ids.has(id);
+        if (seen !== BELOW) return this.#mayBeInSet(window) && this.#ids.has(id);
       }
     }
     return this.#ids.size > 0 && this.#ids.has(id);
@@ -89,14 +112,21 @@ export class RecentIds {
     const n = this.#numberOf(id);
     const window = n >= 0 ? this.#windowOf(id, true) : undefined;
     if (window !== undefined) {
-      const seen = window.test(n);
+      let seen = window.test(n);
+      if (seen === BELOW && window.held === 0) {
+        // None of the window's numbers is held (a forged id far ahead moved it there, and is forgotten):
+        // it starts again here rather than send this origin's ids to the Set for good.
+        window.restart(window.origin, this.#startedAt());
+        seen = ABOVE;
+      }
       if (seen !== BELOW) {
         if (seen > 0 && this.#suffixes[seen - 1] === this.#suffix) return false;
-        if (this.#conflicts > 0 && this.#ids.has(id)) return false;
+        if (this.#mayBeInSet(window) && this.#ids.has(id)) return false;
         const suffix = this.#suffix;
         this.#makeRoom();
         // Evicting the oldest may have emptied this number's slot.
-        if (window.test(n) <= 0) {
+        const now = window.test(n);
+        if (now === NOT_SEEN || (now === ABOVE && (window.held <= FAR_HELD || !window.isFarAhead(n)))) {
           const at = this.#record(window, n);
           this.#suffixes[at] = suffix;
           window.set(n, at, this.#moveOut);
@@ -119,9 +149,22 @@ export class RecentIds {
     return this.#size;
   }
 
+  // Whether an id of `window`'s form and origin, not below it, may be in the Set: a forged one (CONFLICT),
+  // or one added before the window (re)started there, until `capacity` ids later have forgotten it.
+  #mayBeInSet(window: SequenceWindow): boolean {
+    return this.#conflicts > 0 || this.#added - window.startedAt < this.capacity;
+  }
+
+  // What a window (re)started now is given as `startedAt`: when the Set holds no id, none of its ids
+  // can be there, and it needs no look-up in it.
+  #startedAt(): number {
+    return this.#ids.size > 0 ? this.#added : Number.NEGATIVE_INFINITY;
+  }
+
   // Takes a ring slot for `entry`; returns its index.
   #record(entry: string | SequenceWindow, n: number): number {
     this.#size++;
+    this.#added++;
     let at: number;
     if (this.#filled < this.capacity) at = this.#filled++;
     else {
@@ -191,8 +234,23 @@ export class RecentIds {
     if (last !== undefined && last.origin === origin) return last;
     let window = this.#windows.get(origin);
     if (window === undefined) {
-      if (!create || this.#windows.size >= this.#maxWindows) return undefined;
-      window = new SequenceWindow(origin, this.capacity);
+      if (!create) return undefined;
+      if (this.#windows.size < this.#maxWindows) window = new SequenceWindow(origin, this.capacity, this.#startedAt());
+      else {
+        // All taken: an origin none of whose numbers a window holds (a bus gone, restarted under a new id)
+        // gives its window up. Looked for once in RECLAIM_EVERY adds; meanwhile this origin's ids go to the Set.
+        if (this.#added < this.#nextReclaim) return undefined;
+        this.#nextReclaim = this.#added + RECLAIM_EVERY;
+        for (const idle of this.#windows.values()) {
+          if (idle.held === 0) {
+            window = idle;
+            break;
+          }
+        }
+        if (window === undefined) return undefined;
+        this.#windows.delete(window.origin);
+        window.restart(origin, this.#startedAt());
+      }
       this.#windows.set(origin, window);
     }
     this.#lastWindow = window;
@@ -216,7 +274,11 @@ function digitsAt(id: string, start: number, end: number): number {
 
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const BASE64URL_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < BASE64URL.length; i++) BASE64URL_VALUE[BASE64URL.charCodeAt(i)] = i;
+const BASE64URL_CODE = new Uint8Array(64);
+for (let i = 0; i < BASE64URL.length; i++) {
+  BASE64URL_VALUE[BASE64URL.charCodeAt(i)] = i;
+  BASE64URL_CODE[i] = BASE64URL.charCodeAt(i);
+}
 
 // The 48 bits written by the SUFFIX_LENGTH base64url characters from `start` to the end; else -1.
 function suffixValue(id: string, start: number): number {
@@ -233,13 +295,19 @@ function suffixValue(id: string, start: number): number {
 // The characters of a suffix kept as 1 + its value (0: none).
 function suffixText(kept: number): string {
   if (kept === 0) return "";
-  let value = kept - 1;
-  let text = "";
-  for (let i = 0; i < SUFFIX_LENGTH; i++) {
-    text = BASE64URL[value % 64] + text;
-    value = Math.floor(value / 64);
-  }
-  return text;
+  const value = kept - 1;
+  const high = Math.floor(value / 2 ** 24); // two halves of 24 bits: small integers, no double arithmetic
+  const low = value - high * 2 ** 24;
+  return String.fromCharCode(
+    BASE64URL_CODE[(high >>> 18) & 63] as number,
+    BASE64URL_CODE[(high >>> 12) & 63] as number,
+    BASE64URL_CODE[(high >>> 6) & 63] as number,
+    BASE64URL_CODE[high & 63] as number,
+    BASE64URL_CODE[(low >>> 18) & 63] as number,
+    BASE64URL_CODE[(low >>> 12) & 63] as number,
+    BASE64URL_CODE[(low >>> 6) & 63] as number,
+    BASE64URL_CODE[low & 63] as number,
+  );
 }
 
 /**
@@ -251,16 +319,27 @@ function suffixText(kept: number): string {
  */
 class SequenceWindow {
   readonly #words: Int32Array;
+  // A bit per word of #words that may hold a bit (set with it, cleared when the word leaves): a slide
+  // skips 32 empty words at a time. Without it ids jumping a span ahead each made every add scan every
+  // word (4,096 at a capacity of 100,000: ~11 µs an add against ~0.5).
+  readonly #nonEmpty: Int32Array;
   readonly #slots: Int32Array;
   readonly #mask: number;
   readonly #span: number;
+  // Bits set, and a number no greater than any of them (Infinity while none): a slide starts there and
+  // stops once none are left, so ids each a span past the last scan one word, not the window.
+  #held = 0;
+  #lowest = Number.POSITIVE_INFINITY;
+  /** How many ids RecentIds had recorded when this window (re)started: see RecentIds' #mayBeInSet. */
+  startedAt: number;
   // First number covered, a multiple of WORD; -1 while empty. `#baseAt`: the index of its word.
   #base = -1;
   #baseAt = 0;
 
   /** Bytes of one window for a ring of `capacity`. */
   static bytesFor(capacity: number): number {
-    return SequenceWindow.#wordsFor(capacity) * (WORD * 4 + 4);
+    const words = SequenceWindow.#wordsFor(capacity);
+    return words * (WORD * 4 + 4) + Math.ceil(words / WORD) * 4;
   }
 
   static #wordsFor(capacity: number): number {
@@ -270,14 +349,37 @@ class SequenceWindow {
   }
 
   constructor(
-    readonly origin: string,
+    public origin: string,
     capacity: number,
+    startedAt: number,
   ) {
+    this.startedAt = startedAt;
     const words = SequenceWindow.#wordsFor(capacity);
     this.#words = new Int32Array(words);
+    this.#nonEmpty = new Int32Array(Math.ceil(words / WORD));
     this.#slots = new Int32Array(words * WORD);
     this.#mask = words - 1;
     this.#span = words * WORD;
+  }
+
+  /** Numbers held (no ring entry refers to a window holding none). */
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Empties a window holding no number, for `origin` (its own again, or another's). */
+  restart(origin: string, startedAt: number): void {
+    this.origin = origin;
+    this.startedAt = startedAt;
+    this.#base = -1;
+    this.#baseAt = 0;
+    this.#lowest = Number.POSITIVE_INFINITY;
+    this.#nonEmpty.fill(0);
+  }
+
+  /** Whether `n` (above the window) would slide it by a quarter of its span or more. */
+  isFarAhead(n: number): boolean {
+    return this.#base >= 0 && n - this.#base >= this.#span + (this.#span >>> 2);
   }
 
   /** ABOVE, BELOW, NOT_SEEN, or 1 + the ring slot of the id holding `n`. */
@@ -296,6 +398,9 @@ class SequenceWindow {
     const offset = n - this.#base;
     const at = (this.#baseAt + (offset >>> 5)) & this.#mask;
     this.#words[at] = (this.#words[at] as number) | (1 << (offset & 31));
+    this.#nonEmpty[at >>> 5] = (this.#nonEmpty[at >>> 5] as number) | (1 << (at & 31));
+    this.#held++;
+    if (n < this.#lowest) this.#lowest = n;
     this.#slots[at * WORD + (offset & 31)] = slot + 1;
   }
 
@@ -304,6 +409,7 @@ class SequenceWindow {
     const offset = n - this.#base;
     const at = (this.#baseAt + (offset >>> 5)) & this.#mask;
     this.#words[at] = (this.#words[at] as number) & ~(1 << (offset & 31));
+    if (--this.#held === 0) this.#lowest = Number.POSITIVE_INFINITY;
   }
 
   // Moves the window up so that `n` is in its top word.
@@ -311,17 +417,33 @@ class SequenceWindow {
     const base = Math.max(0, (Math.floor(n / WORD) + 1) * WORD - this.#span);
     if (this.#base >= 0) {
       const leaving = Math.min(base - this.#base, this.#span) / WORD;
-      for (let k = 0; k < leaving; k++) {
-        const at = (this.#baseAt + k) & this.#mask;
-        const bits = this.#words[at] as number;
-        if (bits === 0) continue;
+      const nonEmpty = this.#nonEmpty;
+      const mask = this.#mask;
+      const group = Math.min(WORD, mask + 1); // a group of words ends at the ring's end when under 32
+      let k = Math.max(0, Math.floor((this.#lowest - this.#base) / WORD));
+      while (k < leaving && this.#held > 0) {
+        const at = (this.#baseAt + k) & mask;
+        const shifted = (nonEmpty[at >>> 5] as number) >>> (at & 31);
+        if (shifted === 0) {
+          k += group - (at & 31); // this word and the rest of its group are empty
+          continue;
+        }
+        const first = this.#base + k * WORD;
+        k++;
+        if ((shifted & 1) === 0) continue;
+        nonEmpty[at >>> 5] = (nonEmpty[at >>> 5] as number) & ~(1 << (at & 31));
+        let bits = this.#words[at] as number;
         // Cleared first: moveOut rewrites the ring entry, which no longer points here.
         this.#words[at] = 0;
-        for (let bit = 0; bit < WORD; bit++) {
-          if ((bits >>> bit) & 1) moveOut(this, this.#base + k * WORD + bit, (this.#slots[at * WORD + bit] as number) - 1);
+        while (bits !== 0) {
+          const bit = 31 - Math.clz32(bits & -bits);
+          bits &= bits - 1;
+          this.#held--;
+          moveOut(this, first + bit, (this.#slots[at * WORD + bit] as number) - 1);
         }
       }
     }
+    this.#lowest = this.#held === 0 ? Number.POSITIVE_INFINITY : Math.max(this.#lowest, base);
     this.#base = base;
     this.#baseAt = (base / WORD) % this.#words.length;
   }
