@@ -1,5 +1,5 @@
 import { EventEmitter } from "eventemitter3";
-import type { Bus } from "../lib/bus.js";
+import { answerUndeliverable, type Bus } from "../lib/bus.js";
 import { defaultBus } from "../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError } from "../lib/errors.js";
 import { Fifo } from "../lib/fifo.js";
@@ -693,13 +693,15 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   // Counts and reports a message not sent. A request of this bus that no link carries, and no follower
-  // here may answer, rejects with the error at once rather than at its timeout.
+  // here may answer, rejects with the error at once rather than at its timeout; an answer of this bus
+  // goes to its asker as an error answer naming the error instead.
   #drop(message: Message, error: BerryError): void {
     this.stats.dropped++;
     this.#report(error);
     const bus = this.bus;
-    if (message.replyTo === undefined || message.hops.length !== 1 || message.hops[0] !== bus.id) return;
-    requestTableOf(bus)?.refused(message.messageId, bus.id, this.#table.size, followedBy(bus), error);
+    if (message.hops.length !== 1 || message.hops[0] !== bus.id) return;
+    if (message.inReplyTo !== undefined) answerUndeliverable(bus, message, error);
+    else if (message.replyTo !== undefined) requestTableOf(bus)?.refused(message.messageId, bus.id, this.#table.size, followedBy(bus), error);
   }
 
   #report(error: BerryError): void {

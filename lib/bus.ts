@@ -14,7 +14,7 @@ import { type FollowingSpec, followingSpecsOf, type Guard, registrationKey } fro
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
-import { RecentIds } from "./recent-ids.js";
+import { MAX_RECENT_IDS, RecentIds } from "./recent-ids.js";
 import {
   type Answer,
   checkNoWithin,
@@ -169,7 +169,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.id = options.id ?? randomUUID();
     this.#hops = Object.freeze([this.id]);
     const window = options.dedupeWindow ?? 100_000;
-    if (!Number.isInteger(window) || window < 1) throw new InvalidArgumentError("dedupeWindow", window, "an integer >= 1");
+    if (!Number.isInteger(window) || window < 1 || window > MAX_RECENT_IDS) {
+      throw new InvalidArgumentError("dedupeWindow", window, `an integer from 1 to ${MAX_RECENT_IDS}`);
+    }
     this.#injected = new RecentIds(window);
     const maxPending = options.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS;
     if (!Number.isInteger(maxPending) || maxPending < 1) {
@@ -178,6 +180,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     const maxHeld = options.maxHeldAnswers ?? DEFAULT_MAX_HELD_ANSWERS;
     if (!Number.isInteger(maxHeld) || maxHeld < 1) throw new InvalidArgumentError("maxHeldAnswers", maxHeld, "an integer >= 1");
     this.#requests = new RequestTable(maxPending, this, maxHeld);
+    errorAnswerSenders.set(this, this.#answerFailed);
     this.#replyId = replyIdentifierFor(this.id);
     const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING;
     if (!Number.isInteger(maxWaiting) || maxWaiting < 1) throw new InvalidArgumentError("maxWaiting", maxWaiting, "an integer >= 1");
@@ -211,6 +214,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (last instanceof Kwargs) {
         args.pop();
         kwargs = last.values;
+      } else if (last instanceof Within) {
+        // It went to the followers as an argument: nothing waits for answers here.
+        throw new InvalidArgumentError("within()", last.options, "no twitter() argument: talk(), ask() and request() take it, last");
       }
       // The last argument was checked just above: a lone argument needs no scan.
       if (lastAt > 0) checkNoKwargs(args);
@@ -611,11 +617,12 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     let outcome: unknown;
     try {
       outcome = receiver.call(message);
+      // Inside the try: reading `then` runs a getter (or a Proxy's trap) of the follower's result.
+      if (!isThenable(outcome)) return outcome;
     } catch (error) {
       this.#failed(receiver, message, error);
       return undefined;
     }
-    if (!isThenable(outcome)) return outcome;
     return Promise.resolve(outcome).then(undefined, (error: unknown) => {
       this.#failed(receiver, message, error);
       return undefined;
@@ -667,14 +674,37 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     const kwargs = error === undefined ? NO_KWARGS : Object.freeze({ error: Object.freeze(error) });
     const reply = newMessage(route.identifier, args, kwargs, this.#hops, ++this.#counter, undefined, request.messageId, to);
     if (to === this.id && this.#forHere(reply)) this.#deliver(route.receivers, reply, undefined);
+    this.#emitAnswer(reply, request);
+  }
+
+  #emitAnswer(reply: Message, about: Message): void {
     try {
       this.emit("message", reply);
     } catch (thrown) {
       // A `message` listener threw on this answer. Nobody awaits an answer's sending: thrown, it was an
       // unhandled rejection, and it lost the answers sent after it in the same tick. Reported instead.
-      this.report(new FollowerError("'message' listener (an answer)", request.id, request.messageId, thrown));
+      this.report(new FollowerError("'message' listener (an answer)", about.id, about.messageId, thrown));
     }
   }
+
+  // An answer of this bus a link could not carry (a BigInt, past the far side's frame limit, a full
+  // buffer): the asker gets an error answer naming why, rather than waiting out its timeout. Only for a
+  // value answer: an error answer dropped in turn is reported only (no loop).
+  readonly #answerFailed = (answer: Message, error: BerryError): void => {
+    if (this.#closed || answer.inReplyTo === undefined || answer.to === undefined || answer.args.length === 0) return;
+    const reply = newMessage(
+      this.#route(answer.id).identifier,
+      [],
+      Object.freeze({ error: Object.freeze(errorPayload(error)) }),
+      this.#hops,
+      ++this.#counter,
+      undefined,
+      answer.inReplyTo,
+      answer.to,
+    );
+    // After the send that dropped the answer, not inside it.
+    void RESOLVED.then(() => this.#emitAnswer(reply, answer));
+  };
 
   #follower(key: string, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {
     if (guard !== undefined && typeof guard !== "function") throw new InvalidArgumentError("guard", guard, "a function");
@@ -727,4 +757,14 @@ function isBusId(id: unknown): id is string {
     if (code < 0x20 || code === 0x7f) return false;
   }
   return true;
+}
+
+const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryError) => void>();
+
+/**
+ * For a link that dropped `answer`, an answer of `bus`'s: sends the asker an error answer naming `error`
+ * instead (nothing for an error answer). Not exported from the package.
+ */
+export function answerUndeliverable(bus: object, answer: Message, error: BerryError): void {
+  errorAnswerSenders.get(bus)?.(answer, error);
 }

@@ -168,5 +168,12 @@ function escapeCharacter(character: string): string {
 
 /** The message of an error-like value, or the value described. */
 export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : describe(error);
+  // A thrown value may be hostile: a Proxy whose traps throw, a `message` getter that throws or is no string.
+  try {
+    if (!(error instanceof Error)) return describe(error);
+    const message: unknown = error.message;
+    return typeof message === "string" ? message : describe(message);
+  } catch {
+    return "(a thrown value that could not be read)";
+  }
 }

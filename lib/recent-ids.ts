@@ -34,6 +34,8 @@ const FAR_HELD = 64;
 // A window keeps ring slots + 1 as 32-bit integers: 2^31 - 1 at most. Past it a slot would read back
 // negative, as "above" or "below the window" (a Bus with dedupeWindow 2^31 was built: 36 GiB of typed arrays).
 const MAX_CAPACITY = 2 ** 31 - 2;
+/** The largest capacity a RecentIds (a bus's `dedupeWindow`) takes. */
+export const MAX_RECENT_IDS = MAX_CAPACITY;
 // Adds between two searches for a window none of whose numbers is held, for an origin without one.
 const RECLAIM_EVERY = 1_024;
 

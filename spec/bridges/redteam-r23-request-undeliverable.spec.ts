@@ -1,0 +1,137 @@
+// Red team (round 23), from the request/response red team's notes: an answer a link cannot carry, and
+// follower results and thrown values that fight back. The asker must hear of each at once, typed, never
+// wait out its timeout (for ever with `timeout: Infinity`), and delivery to other followers must go on.
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { type BridgeServer, PeerLink, serve } from "../../bridges/jsonrpc/index.js";
+import { Bus } from "../../lib/bus.js";
+import { FollowerError, InvalidArgumentError, RemoteError } from "../../lib/index.js";
+import { within } from "../../lib/request.js";
+import { MemoryLink } from "../helpers/memory-link.js";
+import { sleep } from "../helpers/wait-for.js";
+
+const outcome = (promise: Promise<unknown>): Promise<unknown> => promise.then((value) => value, (error: unknown) => error);
+
+describe("red team r23: an answer its link cannot carry", () => {
+  const closing: (() => Promise<void> | void)[] = [];
+  after(async () => {
+    for (const close of closing.reverse()) await close();
+  });
+
+  it("a BigInt answer across a PeerLink reaches the asker as a RemoteError naming why, at once", async () => {
+    const asker = new Bus({ id: "ud-asker" });
+    const answerer = new Bus({ id: "ud-answerer" });
+    for (const bus of [asker, answerer]) bus.on("error", () => {});
+    const servers: BridgeServer[] = [await serve({ bus: asker }), await serve({ bus: answerer })];
+    const link = await PeerLink.connect((servers[1] as BridgeServer).url, { bus: asker, server: servers[0] as BridgeServer });
+    closing.push(async () => {
+      await link.close();
+      for (const server of servers) await server.close();
+      asker.close();
+      answerer.close();
+    });
+    answerer.follow("calc:big", () => 2n ** 70n);
+    answerer.follow("calc:fine", (m) => m.args[0]);
+    assert.equal(await asker.ask("calc:fine", 7, within({ timeout: 5_000 })), 7, "the link works");
+    const started = Date.now();
+    const error = await outcome(asker.ask("calc:big", within({ timeout: Number.POSITIVE_INFINITY })));
+    assert.ok(error instanceof RemoteError, String(error));
+    assert.equal(error.remoteName, "UnsendableMessageError");
+    assert.equal(error.bus, "ud-answerer");
+    assert.match(error.message, /BigInt/);
+    assert.ok(Date.now() - started < 3_000, `answered in ${Date.now() - started} ms`);
+    assert.equal(asker.pendingRequests, 0);
+    assert.equal(await asker.ask("calc:fine", 8, within({ timeout: 5_000 })), 8, "and the link goes on");
+  });
+
+  it("with several followers, the undeliverable answer is one RemoteError among the others' answers", async () => {
+    const asker = new Bus({ id: "ud2-asker" });
+    const answerer = new Bus({ id: "ud2-answerer" });
+    answerer.on("error", () => {});
+    const [link, back] = MemoryLink.pair({ bus: asker }, { bus: answerer });
+    closing.push(async () => {
+      await link.close();
+      await back.close();
+    });
+    await sleep(10);
+    answerer.follow("calc:mixed", () => 1);
+    answerer.follow("calc:mixed", () => 10n);
+    answerer.follow("calc:mixed", () => 3);
+    const answers = await asker.request("calc:mixed", within({ count: 3, timeout: 5_000 }));
+    // The error answer goes after the send that dropped the answer: last.
+    assert.deepEqual(
+      answers.map((a) => (a.ok ? a.value : (a.error as RemoteError).remoteName)),
+      [1, 3, "UnsendableMessageError"],
+    );
+  });
+});
+
+describe("red team r23: follower results and thrown values that fight back", () => {
+  it("a result whose `then` getter throws is that follower's failure: the others still run, the asker gets a RemoteError", async () => {
+    const bus = new Bus({ id: "then-getter" });
+    const reports: unknown[] = [];
+    bus.on("error", (error) => void reports.push(error));
+    const ran: string[] = [];
+    bus.follow("svc:x", () => {
+      ran.push("first");
+      return Object.defineProperty({}, "then", {
+        get() {
+          throw new Error("then getter");
+        },
+      });
+    });
+    bus.follow("svc:x", () => {
+      ran.push("second");
+      return "two";
+    });
+    assert.equal(bus.twitter("svc:x"), 2);
+    assert.deepEqual(ran, ["first", "second"]);
+    const answers = await bus.request("svc:x", within({ count: 2, timeout: 2_000 }));
+    assert.equal(answers.length, 2);
+    const [failed, two] = answers;
+    assert.equal(failed?.ok, false);
+    assert.match((failed?.error as RemoteError).message, /then getter/);
+    assert.equal(two?.ok && two.value, "two");
+    assert.ok(reports.some((error) => error instanceof FollowerError));
+  });
+
+  it("a guard that throws a Proxy is reported, and delivery goes on", () => {
+    const bus = new Bus({ id: "proxy-guard" });
+    const reports: FollowerError[] = [];
+    bus.on("error", (error) => void reports.push(error as FollowerError));
+    const hostile = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error("trap");
+        },
+        get() {
+          throw new Error("trap");
+        },
+      },
+    );
+    const got: string[] = [];
+    bus.follow("svc:y", () => void got.push("guarded"), {
+      guard: () => {
+        throw hostile;
+      },
+    });
+    bus.follow("svc:y", () => void got.push("plain"));
+    assert.equal(bus.twitter("svc:y"), 1);
+    assert.deepEqual(got, ["plain"]);
+    assert.equal(reports.length, 1);
+    assert.match(reports[0]?.message ?? "", /guard/);
+  });
+
+  it("twitter() refuses a within(): nothing waits for answers there, and it went to followers as an argument", () => {
+    const bus = new Bus({ id: "twitter-within" });
+    const got: unknown[] = [];
+    bus.follow("svc:z", (m) => void got.push(m.args));
+    assert.throws(() => bus.twitter("svc:z", 1, within({ timeout: 100 })), (error: unknown) => {
+      assert.ok(error instanceof InvalidArgumentError);
+      assert.match(error.message, /within\(\)/);
+      return true;
+    });
+    assert.deepEqual(got, []);
+  });
+});
