@@ -16,7 +16,14 @@ import {
 } from "./connection.js";
 import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
-import { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError, RedisCommandError } from "./errors.js";
+import {
+  ChannelEndedError,
+  LateReplyError,
+  NotHeldError,
+  ReceiveTimeoutError,
+  RedisCommandError,
+  RedisDataLostError,
+} from "./errors.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { checkDurability, type Durability, isFailoverError, pause, ReplicatedScripts } from "./replicated-script.js";
@@ -39,8 +46,20 @@ export interface DurableChannelOptions {
   lease?: number;
   /** How often this channel times out due messages and requeues dead receivers' ones, in ms (default 100). */
   sweepInterval?: number;
-  /** How long a timed-out message is remembered, so a late reply is recognised as late, in ms (default 1 day). */
+  /**
+   * How long a timed-out message is remembered, so a late reply is recognised as late, in ms (default 1
+   * day); a finished one too (at least a minute), so that a reply, close or send resent later gets the
+   * first call's answer, within {@link finishedRecords}.
+   */
   retain?: number;
+  /**
+   * How many finished messages of the prefix are remembered beyond a minute after they finished, the
+   * newest first (default 10,000, about 6 MB in Redis; 0: a minute only). A reply or close that ioredis
+   * resends after a longer outage, or a `send()` retried with the id of a message finished longer ago, is
+   * answered as the first call was while its record is kept; after that, it gets NotHeldError (a close or
+   * reply) or records the message again (a send).
+   */
+  finishedRecords?: number;
   /**
    * Wait until `replicas` replicas have each write of this channel (Redis WAIT, for at most `timeout` ms)
    * before answering it: sends, replies, closes and takes. With `replicas >= 1` confirmed, a failover
@@ -94,7 +113,7 @@ export interface DurableChannelEvents {
   error: [error: BerryError];
 }
 
-const DEFAULTS = { lease: 5_000, sweepInterval: 100, retain: 86_400_000 };
+const DEFAULTS = { lease: 5_000, sweepInterval: 100, retain: 86_400_000, finishedRecords: 10_000 };
 /** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const END_GRACE = 5_000;
 // How long after a connection closed the promoted master is watched for WAITs it cannot answer, in ms.
@@ -125,6 +144,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #blocking: BlockingClient;
   readonly #lease: number;
   readonly #retain: number;
+  /** FINISH's retain argument: `<retain>:<finishedRecords>`. */
+  readonly #keepFinished: string;
   readonly #keys: { deadlines: string; inbox: string; held: string };
   readonly #outageGap: number;
   /** Replicas every write waits for (none: undefined). */
@@ -150,6 +171,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
   #lastBeat = 0;
+  /** The prefix's mark (`P instance`) the last heartbeat saw: it changes when Redis lost the prefix's keys. */
+  #instance: string | undefined;
   #ended = false;
   /** Whether {@link #watchPromotedMaster} runs. */
   #watchingPromotion = false;
@@ -212,6 +235,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.prefix = checkHashTagPrefix("prefix", options.prefix ?? "berrymq:{durable}:");
     this.#lease = duration("lease", options.lease ?? DEFAULTS.lease);
     this.#retain = duration("retain", options.retain ?? DEFAULTS.retain);
+    const finishedRecords = options.finishedRecords ?? DEFAULTS.finishedRecords;
+    if (!Number.isSafeInteger(finishedRecords) || finishedRecords < 0)
+      throw new InvalidArgumentError("finishedRecords", finishedRecords, "an integer >= 0");
+    this.#keepFinished = `${this.#retain}:${finishedRecords}`;
     const sweepInterval = duration("sweepInterval", options.sweepInterval ?? DEFAULTS.sweepInterval);
     const durability = checkDurability("durability", options.durability);
     this.#durability = durability === undefined || durability.replicas === 0 ? undefined : durability;
@@ -647,7 +674,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const scan = want > 0 && this.#lostMoves;
     if (scan) this.#lostMoves = false;
     this.#taking += want;
-    const args = [this.#keys.deadlines, this.prefix, this.consumer, this.#retain, this.name, token, want, scan ? "1" : ""];
+    const args = [this.#keys.deadlines, this.prefix, this.consumer, this.#keepFinished, this.name, token, want, scan ? "1" : ""];
     let result: unknown;
     let replicas: number | undefined;
     try {
@@ -770,13 +797,20 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 
   async #heartbeat(): Promise<void> {
     this.#lastBeat = Date.now();
-    await runScript(this.#client, "berrymqDurableBeat", [
-      this.#keys.deadlines,
-      this.prefix,
-      this.consumer,
-      this.name,
-      this.#lease,
-    ]);
+    const mark = String(
+      await runScript(this.#client, "berrymqDurableBeat", [
+        this.#keys.deadlines,
+        this.prefix,
+        this.consumer,
+        this.name,
+        this.#lease,
+        randomUUID(),
+      ]),
+    );
+    // Another mark than the last one seen: the prefix's keys were lost and made again meanwhile.
+    if (this.#instance !== undefined && mark !== "" && mark !== this.#instance && !this.#ended)
+      this.#report(new RedisDataLostError(`durable channel "${this.name}"`, this.prefix));
+    if (mark !== "") this.#instance = mark;
   }
 
   #checkOpen(): void {

@@ -48,6 +48,23 @@ export class RedisCommandError extends BerryError {
   }
 }
 
+/**
+ * The keys of a durable prefix were lost (Redis restarted without persistence, was flushed, or failed
+ * over to a replica that never had them): messages sent, queued or held before may be gone, and no
+ * timeout notice will come for them. Reported once per loss by each channel of the prefix.
+ */
+export class RedisDataLostError extends BerryError {
+  readonly prefix: string;
+
+  constructor(who: string, prefix: string) {
+    super(
+      "REDIS_DATA_LOST",
+      `${who}: the keys of prefix ${describe(prefix)} were lost (Redis restarted empty, was flushed, or failed over to a replica without them): messages sent, queued or held before may be gone, and no reply or timeout notice will come for them`,
+    );
+    this.prefix = prefix;
+  }
+}
+
 /** The connection to Redis failed; the client reconnects by itself (reported once per outage). */
 export class RedisConnectionError extends BerryError {
   constructor(who: string, cause: unknown) {
