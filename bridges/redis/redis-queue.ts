@@ -86,8 +86,11 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   readonly #blocking: BlockingClient;
   readonly #detach: Unsubscribe | undefined;
   readonly #window: number;
-  readonly #pushes = new Set<Promise<void>>();
+  /** Pushes on their way, with the message each pushes (close() reports those Redis never answered). */
+  readonly #pushes = new Map<Promise<void>, Message>();
   #closed = false;
+  /** Rejected when close() cuts the connections: what waits for an answer that will never come stops waiting. */
+  readonly #cut: { promise: Promise<never>; reject: (error: unknown) => void };
   #getting = 0;
 
   constructor(filter: string, options: RedisQueueOptions = {}) {
@@ -110,6 +113,12 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     const blocking = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-queue-block:${this.name}` });
     this.#blocking = new BlockingClient(blocking, this.#client);
     reportOutages(`redis queue ${this.key}`, [this.#client, blocking], (error) => this.#report(error));
+    let reject: (error: unknown) => void = () => {};
+    const promise = new Promise<never>((_, fail) => {
+      reject = fail;
+    });
+    promise.catch(() => {});
+    this.#cut = { promise, reject };
     const sink: QueueSink = { offer: (message) => this.#offer(message), close: () => void this.close() };
     this.#detach = options.feed === false ? undefined : this.bus.attachQueue(parsed, sink);
   }
@@ -146,7 +155,12 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         if (wait <= 0) throw new QueueTimeoutError(this.filter, timeout ?? 0);
         let popped: [string, string] | null;
         try {
-          popped = await this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000));
+          // Raced against the cut: ioredis keeps a command of a client that is reconnecting when
+          // close() disconnects it, and never settles it.
+          popped = await Promise.race([
+            this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000)),
+            this.#cut.promise,
+          ]);
         } catch (error) {
           // Its connection cut by a close() that Redis did not answer.
           if (this.#closed) throw new QueueClosedError(this.filter);
@@ -190,22 +204,43 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     if (this.#closed) return;
     this.#closed = true;
     this.#detach?.();
+    let cut = false;
     const steps = (async () => {
-      while (this.#getting > 0) {
+      while (this.#getting > 0 && !cut) {
         await this.#blocking.unblock();
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
-      await Promise.all(this.#pushes);
+      await Promise.race([Promise.all(this.#pushes.keys()), this.#cut.promise]);
       await this.#blocking.close();
       await closeClient(this.#client);
     })();
-    // A Redis that is hung (connected, answering nothing) would hold these steps, and close(), for ever.
+    // A Redis that is hung (connected, answering nothing) or down would hold these steps, and close(), for ever.
     if (await settlesWithin(steps, CLOSE_GRACE)) return steps;
+    cut = true;
+    const unanswered = [...this.#pushes.values()];
+    this.#pushes.clear();
     this.#report(
-      new RedisCommandError(`closing queue ${this.key}`, new Error(`Redis did not answer within ${CLOSE_GRACE} ms: connections cut`)),
+      new RedisCommandError(
+        `closing queue ${this.key}`,
+        new Error(
+          `Redis did not answer within ${CLOSE_GRACE} ms: connections cut; ${unanswered.length} push(es) unanswered, each reported`,
+        ),
+      ),
     );
+    // Counted and reported here, once: a push a disconnect() fails later finds itself gone from #pushes.
+    for (const message of unanswered) {
+      this.stats.failed++;
+      this.#report(
+        new RedisCommandError(
+          `pushing to queue ${this.key}`,
+          new Error("no answer from Redis before close() cut the connection (it may or may not have been queued)"),
+          message,
+        ),
+      );
+    }
     this.#blocking.disconnect();
     this.#client.disconnect();
+    this.#cut.reject(new QueueClosedError(this.filter));
     await steps.catch(() => {});
   }
 
@@ -216,18 +251,25 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
 
   #offer(message: Message): boolean {
     if (this.#closed) return false;
-    const push = runScript(this.#client, "berrymqQueuePush", [this.key, `${this.key}:seen:${message.messageId}`, JSON.stringify(toEnvelope(message)), this.#window]).then(
+    // Whoever takes the push out of #pushes first accounts for it: its answer, or close() cutting it short.
+    const tracked: Promise<void> = runScript(this.#client, "berrymqQueuePush", [
+      this.key,
+      `${this.key}:seen:${message.messageId}`,
+      JSON.stringify(toEnvelope(message)),
+      this.#window,
+    ]).then(
       (result) => {
+        if (!this.#pushes.delete(tracked)) return;
         if (Number(result) === 0) this.stats.duplicates++;
         else this.stats.pushed++;
       },
       (error: unknown) => {
+        if (!this.#pushes.delete(tracked)) return;
         this.stats.failed++;
         this.#report(new RedisCommandError(`pushing to queue ${this.key}`, error, message));
       },
     );
-    const tracked = push.finally(() => this.#pushes.delete(tracked));
-    this.#pushes.add(tracked);
+    this.#pushes.set(tracked, message);
     return true;
   }
 
