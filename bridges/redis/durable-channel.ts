@@ -305,6 +305,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       );
       return sentMessage(id, sendResultAt(result, 0, replicas));
     } catch (error) {
+      // Ended on its way (Redis away): the caller learns the id to resend it with safely.
+      if (error instanceof ChannelEndedError && error.messageId === undefined)
+        throw new ChannelEndedError(this.name, id, "it may or may not have been recorded; send it again with this id to be sure");
       throw typed(`sending to durable channel "${options.to}"`, error);
     }
   }
@@ -636,6 +639,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         return [outcome, Number(result[1]), Number(result[2]), replicas];
       },
       (error: unknown) => {
+        if (error instanceof ChannelEndedError && error.messageId === undefined)
+          throw new ChannelEndedError(this.name, message.id, `its ${mode} may or may not have been recorded`);
         throw typed(`${mode === "reply" ? "replying to" : "closing"} durable message ${message.id}`, error);
       },
     );

@@ -30,10 +30,18 @@ export class ReceiveTimeoutError extends BerryError {
   }
 }
 
-/** The durable channel was ended: pending and later calls reject with this. */
+/**
+ * The durable channel was ended: pending and later calls reject with this. A `send()`, `reply()` or
+ * `close()` that was on its way names its message (`messageId`): Redis may or may not have recorded it.
+ */
 export class ChannelEndedError extends BerryError {
-  constructor(channel: string) {
-    super("CHANNEL_ENDED", `durable channel "${channel}" has ended`);
+  /** The message a call on its way concerned (the id sent, or the message replied to or closed). */
+  readonly messageId: string | undefined;
+
+  constructor(channel: string, messageId?: string, outcome?: string) {
+    const about = messageId === undefined ? "" : `: message ${messageId}${outcome === undefined ? "" : `: ${outcome}`}`;
+    super("CHANNEL_ENDED", `durable channel "${channel}" has ended${about}`);
+    this.messageId = messageId;
   }
 }
 
