@@ -57,17 +57,22 @@ export class RedisCommandError extends BerryError {
 }
 
 /**
- * The keys of a durable prefix were lost (Redis restarted without persistence, was flushed, or failed
- * over to a replica that never had them): messages sent, queued or held before may be gone, and no
- * timeout notice will come for them. Reported once per loss by each channel of the prefix.
+ * The keys of a durable prefix or a Redis queue were lost (Redis restarted without persistence, was
+ * flushed, or failed over to a replica that never had them): messages sent, queued or held before may be
+ * gone, and no timeout notice will come for them. Reported once per loss by each channel of the prefix,
+ * or each RedisQueue of the queue.
  */
 export class RedisDataLostError extends BerryError {
   readonly prefix: string;
 
-  constructor(who: string, prefix: string) {
+  constructor(
+    who: string,
+    prefix: string,
+    lost = "messages sent, queued or held before may be gone, and no reply or timeout notice will come for them",
+  ) {
     super(
       "REDIS_DATA_LOST",
-      `${who}: the keys of prefix ${describe(prefix)} were lost (Redis restarted empty, was flushed, or failed over to a replica without them): messages sent, queued or held before may be gone, and no reply or timeout notice will come for them`,
+      `${who}: the keys of prefix ${describe(prefix)} were lost (Redis restarted empty, was flushed, or failed over to a replica without them): ${lost}`,
     );
     this.prefix = prefix;
   }

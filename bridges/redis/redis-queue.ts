@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
@@ -9,7 +10,7 @@ import { fromEnvelope, toEnvelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
-import { RedisCommandError } from "./errors.js";
+import { RedisCommandError, RedisDataLostError } from "./errors.js";
 import { checkHashTagPrefix } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { settlesWithin } from "./settles-within.js";
@@ -46,7 +47,8 @@ export interface RedisQueueEvents {
   /**
    * The connection to Redis was lost (RedisConnectionError, once per outage; the clients reconnect by
    * themselves), a push failed (RedisCommandError) or a queued value was not a valid envelope
-   * (InvalidEnvelopeError). With no listener, the error goes to the bus's `report()`.
+   * (InvalidEnvelopeError), or Redis came back without the queue's keys (RedisDataLostError: restarted
+   * empty or flushed). With no listener, the error goes to the bus's `report()`.
    */
   error: [error: BerryError];
 }
@@ -56,6 +58,19 @@ const PUSH_ONCE = {
   lua: `if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return redis.call('RPUSH', KEYS[1], ARGV[1]) end
 return 0`,
   keys: 2,
+};
+
+// KEYS: the queue's mark; ARGV: a new mark. Returns the mark, set to the new one when there is none (the
+// keys were lost: Redis restarted empty, or flushed); '' when another type is under the name (no check).
+const MARK = {
+  lua: `local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'none' then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return ARGV[1]
+end
+if kind == 'string' then return redis.call('GET', KEYS[1]) end
+return ''`,
+  keys: 1,
 };
 
 /** How long close() waits for Redis to answer its last steps before it cuts the connections, in ms. */
@@ -89,6 +104,8 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   /** Pushes on their way, with the message each pushes (close() reports those Redis never answered). */
   readonly #pushes = new Map<Promise<void>, Message>();
   #closed = false;
+  /** The queue's mark (`<key>:instance`) seen at the last connection: it changes when Redis lost the queue's keys. */
+  #mark: string | undefined;
   /** Rejected when close() cuts the connections: what waits for an answer that will never come stops waiting. */
   readonly #cut: { promise: Promise<never>; reject: (error: unknown) => void };
   #getting = 0;
@@ -109,7 +126,9 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     if (!Number.isInteger(this.#window) || this.#window < 1) throw new InvalidArgumentError("dedupeWindow", this.#window, "an integer >= 1 (ms)");
     const connection = options.connection ?? "redis://127.0.0.1:6379";
     this.#client = openClient(connection, { connectionName: `berrymq-queue:${this.name}` });
-    defineScripts(this.#client, { berrymqQueuePush: PUSH_ONCE });
+    defineScripts(this.#client, { berrymqQueuePush: PUSH_ONCE, berrymqQueueMark: MARK });
+    // At each connection: a mark other than the last one seen means what was queued was lost meanwhile.
+    this.#client.on("ready", () => void this.#checkMark());
     const blocking = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-queue-block:${this.name}` });
     this.#blocking = new BlockingClient(blocking, this.#client);
     reportOutages(`redis queue ${this.key}`, [this.#client, blocking], (error) => this.#report(error));
@@ -283,6 +302,19 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
       if (raise) throw failure;
       return undefined;
     }
+  }
+
+  async #checkMark(): Promise<void> {
+    let mark: string;
+    try {
+      mark = String(await runScript(this.#client, "berrymqQueueMark", [`${this.key}:instance`, randomUUID()]));
+    } catch (error) {
+      if (!this.#closed) this.#report(new RedisCommandError(`checking the mark of queue ${this.key}`, error));
+      return;
+    }
+    if (this.#mark !== undefined && mark !== "" && mark !== this.#mark && !this.#closed)
+      this.#report(new RedisDataLostError(`redis queue ${this.key}`, this.key, "the messages queued before are gone"));
+    if (mark !== "") this.#mark = mark;
   }
 
   #report(error: BerryError): void {

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
+import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
+import { Bus } from "../../../lib/bus.js";
 import { NotHeldError, ReceiveTimeoutError } from "../../../bridges/redis/errors.js";
 import type { BerryError } from "../../../lib/errors.js";
 import { withClient } from "../../helpers/redis-probe.js";
@@ -19,6 +21,41 @@ before(async () => {
 });
 after(async () => {
   await server.stop();
+});
+
+describe("RedisQueue: Redis restarted empty (red team r23)", () => {
+  it("red team: the queued messages lost are reported (RedisDataLostError naming the queue); a restart with AOF is not", {
+    timeout: 60_000,
+  }, async (t) => {
+    for (const aof of [false, true]) {
+      const own = await startRedis({ own: true, aof });
+      t.after(() => own.stop());
+      const bus = new Bus();
+      const queue = new RedisQueue("job:*", { bus, connection: own.url, name: `rt23-${randomUUID()}` });
+      t.after(() => queue.close());
+      const errors: BerryError[] = [];
+      queue.on("error", (error) => void errors.push(error));
+      bus.twitter("job:a", 1);
+      bus.twitter("job:b", 2);
+      await waitFor(() => queue.stats.pushed === 2, "both pushed");
+      await own.restart();
+      const size = await queue.qsize(); // connected again
+      if (aof) {
+        await sleep(1_000); // the mark is checked at the reconnection
+        assert.equal(size, 2, "kept by AOF");
+        assert.deepEqual(
+          errors.filter((error) => error.code === "REDIS_DATA_LOST"),
+          [],
+        );
+      } else {
+        assert.equal(size, 0, "lost by the empty restart");
+        await waitFor(() => errors.some((error) => error.code === "REDIS_DATA_LOST"), "the loss reported", 10_000);
+        const lost = errors.filter((error) => error.code === "REDIS_DATA_LOST");
+        assert.equal(lost.length, 1, "once");
+        assert.ok(lost[0]?.message.includes(queue.key), lost[0]?.message);
+      }
+    }
+  });
 });
 
 describe("durable channel: Redis restarted empty (red team r23)", () => {
