@@ -148,6 +148,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #keepFinished: string;
   readonly #keys: { deadlines: string; inbox: string; held: string };
   readonly #outageGap: number;
+  /** How long this channel's sweep keeps the prefix's other channels from sweeping, in ms (half its interval). */
+  readonly #sweepHold: number;
   /** Replicas every write waits for (none: undefined). */
   readonly #durability: Durability | undefined;
   /** Closes of the connections scripts with durability go out on (on a Cluster, of each node's) so far. */
@@ -246,6 +248,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       throw new InvalidArgumentError("sweepInterval", sweepInterval, `an interval of at most ${MAX_TIMER_DELAY} ms`);
     // No sweep for this long means nobody could reach Redis: leases are extended by that time.
     this.#outageGap = Math.max(1_000, 3 * sweepInterval);
+    this.#sweepHold = Math.max(1, Math.floor(sweepInterval / 2));
     const p = this.prefix;
     this.#keys = { deadlines: `${p}deadlines`, inbox: `${p}in:${name}`, held: `${p}held:${this.consumer}` };
     const connection = options.connection ?? "redis://127.0.0.1:6379";
@@ -792,6 +795,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         this.#retain,
         100,
         this.#outageGap,
+        this.#sweepHold,
       ]);
     } catch (error) {
       if (!this.#ended) this.#report(new RedisCommandError("durable channel sweep", error));

@@ -308,12 +308,26 @@ local taken = take(consumer, ARGV[4], '', retain, ARGV[5], tonumber(ARGV[6]), AR
 return {outcomes, taken, redis.call('LLEN', P .. 'in:' .. ARGV[4]), sent}
 `;
 
-// ARGV: prefix, retain, batch, outage gap. Times out what is due and requeues what dead receivers held.
+// ARGV: prefix, retain, batch, outage gap, optional hold (ms). Times out what is due (up to 10 batches)
+// and requeues what dead receivers held. With a hold, the first sweep of the prefix sets P sweeping for
+// that long and the other channels' sweeps meanwhile return at once: every open channel sweeps, and each
+// sweep reads every receiver's lease, so without it n channels cost n * n reads every interval (200 idle
+// channels: 247,000 commands a second measured, 39% of a core).
 // A receiver is dead when its lease (renewed by its heartbeat) ran out. Time in which nobody could sweep
 // (Redis was down, restarting or failing over: no sweep came for longer than the outage gap) is added
 // to every lease first, so that a live receiver does not lose what it holds because Redis was away. With
 // no record of the last sweep (lost in a failover, or never written), every lease starts again from now.
 const SWEEP = `${COMMON}
+if ARGV[5] then
+  local hold = tonumber(ARGV[5])
+  local lock = P .. 'sweeping'
+  local ttl = redis.call('PTTL', lock)
+  -- Held by another sweep: only a string this script could have set (a TTL within the hold) counts, so a
+  -- key another client wrote without a TTL, or with a longer one, cannot stop the sweeps.
+  if ttl > 0 and ttl <= hold and redis.call('TYPE', lock).ok == 'string' then return {0, 0} end
+  local kind = redis.call('TYPE', lock).ok
+  if kind == 'string' or kind == 'none' then redis.call('SET', lock, '1', 'PX', hold) end
+end
 local t = now()
 local leases = P .. 'leases'
 local last = tonumber(redis.call('GET', P .. 'swept'))
@@ -335,8 +349,12 @@ if not last or t - last > tonumber(ARGV[4]) then
   end
 end
 local expired = 0
-local due = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', t, 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(due) do expired = expired + expire(id, t, tonumber(ARGV[2])) end
+local batch = tonumber(ARGV[3])
+for _ = 1, 10 do
+  local due = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', t, 'LIMIT', 0, batch)
+  for _, id in ipairs(due) do expired = expired + expire(id, t, tonumber(ARGV[2])) end
+  if #due < batch then break end
+end
 local requeued = 0
 local consumers = redis.call('HKEYS', P .. 'consumers')
 for _, consumer in ipairs(consumers) do
