@@ -55,3 +55,13 @@ for (const [what, write] of [
     );
   });
 }
+
+it("red team: finishedRecords that is not an integer >= 0 is refused, naming the value", () => {
+  for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "5" as unknown as number]) {
+    assert.throws(
+      () => new DurableChannel("bad", { connection: server.url, prefix: "r23:{durable}:", finishedRecords: bad }),
+      (error: BerryError) => error.code === "INVALID_ARGUMENT" && error.message.includes("finishedRecords"),
+      String(bad),
+    );
+  }
+});
