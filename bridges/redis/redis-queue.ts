@@ -30,6 +30,12 @@ export interface RedisQueueOptions {
   feed?: boolean;
   /** How long a pushed messageId is remembered so that a copy arriving through another bus is not queued twice, in ms (default 600,000). */
   dedupeWindow?: number;
+  /**
+   * How many pushes may wait for Redis at once (default 10,000): while Redis is away they are held in
+   * memory. A message fed past it is not queued but counted in `stats.failed` and reported
+   * (RedisCommandError naming it).
+   */
+  maxPending?: number;
 }
 
 /** Counters of a Redis queue. */
@@ -101,6 +107,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   readonly #blocking: BlockingClient;
   readonly #detach: Unsubscribe | undefined;
   readonly #window: number;
+  readonly #maxPending: number;
   /** Pushes on their way, with the message each pushes (close() reports those Redis never answered). */
   readonly #pushes = new Map<Promise<void>, Message>();
   #closed = false;
@@ -124,6 +131,9 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     this.bus = options.bus ?? defaultBus;
     this.#window = options.dedupeWindow ?? 600_000;
     if (!Number.isInteger(this.#window) || this.#window < 1) throw new InvalidArgumentError("dedupeWindow", this.#window, "an integer >= 1 (ms)");
+    this.#maxPending = options.maxPending ?? 10_000;
+    if (!Number.isSafeInteger(this.#maxPending) || this.#maxPending < 1)
+      throw new InvalidArgumentError("maxPending", this.#maxPending, "an integer >= 1");
     const connection = options.connection ?? "redis://127.0.0.1:6379";
     this.#client = openClient(connection, { connectionName: `berrymq-queue:${this.name}` });
     defineScripts(this.#client, { berrymqQueuePush: PUSH_ONCE, berrymqQueueMark: MARK });
@@ -270,6 +280,18 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
 
   #offer(message: Message): boolean {
     if (this.#closed) return false;
+    // While Redis is away pushes wait in memory: past the bound, refused and reported rather than held.
+    if (this.#pushes.size >= this.#maxPending) {
+      this.stats.failed++;
+      this.#report(
+        new RedisCommandError(
+          `pushing to queue ${this.key}`,
+          new Error(`${this.#maxPending} pushes already wait for Redis (maxPending): not queued`),
+          message,
+        ),
+      );
+      return false;
+    }
     // Whoever takes the push out of #pushes first accounts for it: its answer, or close() cutting it short.
     const tracked: Promise<void> = runScript(this.#client, "berrymqQueuePush", [
       this.key,
