@@ -61,6 +61,11 @@ export interface DurableChannelOptions {
    */
   finishedRecords?: number;
   /**
+   * How many `send()`s may wait for Redis at once (default 10,000): while Redis is away they are held in
+   * memory. A send past it rejects at once with RedisCommandError naming its id (nothing recorded).
+   */
+  maxPending?: number;
+  /**
    * Wait until `replicas` replicas have each write of this channel (Redis WAIT, for at most `timeout` ms)
    * before answering it: sends, replies, closes and takes. With `replicas >= 1` confirmed, a failover
    * takes back nothing this channel was told had happened (see the README). Default `{ replicas: 0 }`:
@@ -113,7 +118,7 @@ export interface DurableChannelEvents {
   error: [error: BerryError];
 }
 
-const DEFAULTS = { lease: 5_000, sweepInterval: 100, retain: 86_400_000, finishedRecords: 10_000 };
+const DEFAULTS = { lease: 5_000, sweepInterval: 100, retain: 86_400_000, finishedRecords: 10_000, maxPending: 10_000 };
 /** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const END_GRACE = 5_000;
 // How long after a connection closed the promoted master is watched for WAITs it cannot answer, in ms.
@@ -146,6 +151,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #retain: number;
   /** FINISH's retain argument: `<retain>:<finishedRecords>`. */
   readonly #keepFinished: string;
+  readonly #maxPending: number;
   readonly #keys: { deadlines: string; inbox: string; held: string };
   readonly #outageGap: number;
   /** How long this channel's sweep keeps the prefix's other channels from sweeping, in ms (half its interval). */
@@ -241,6 +247,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (!Number.isSafeInteger(finishedRecords) || finishedRecords < 0)
       throw new InvalidArgumentError("finishedRecords", finishedRecords, "an integer >= 0");
     this.#keepFinished = `${this.#retain}:${finishedRecords}`;
+    this.#maxPending = options.maxPending ?? DEFAULTS.maxPending;
+    if (!Number.isSafeInteger(this.#maxPending) || this.#maxPending < 1)
+      throw new InvalidArgumentError("maxPending", this.#maxPending, "an integer >= 1");
     const sweepInterval = duration("sweepInterval", options.sweepInterval ?? DEFAULTS.sweepInterval);
     const durability = checkDurability("durability", options.durability);
     this.#durability = durability === undefined || durability.replicas === 0 ? undefined : durability;
@@ -298,6 +307,12 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const item = [id, this.name, options.to, "message", encode(content), "", timeout];
     const wanted = checkDurability("durability", options.durability);
     const durability = wanted === undefined ? this.#durability : wanted.replicas === 0 ? undefined : wanted;
+    // While Redis is away sends wait in memory: past the bound, refused (nothing recorded) rather than held.
+    if (this.#sends.pending + (this.#replicated?.pending ?? 0) >= this.#maxPending)
+      throw new RedisCommandError(
+        `sending to durable channel "${options.to}"`,
+        new Error(`${this.#maxPending} sends already wait for Redis (maxPending): message ${id} not sent`),
+      );
     try {
       // The channel's durability goes with the batch; another one for this message alone, in a call of its own.
       if (durability === this.#durability) return sentMessage(id, await this.#sends.add(item));
