@@ -154,7 +154,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #maxPending: number;
   readonly #keys: { deadlines: string; inbox: string; held: string };
   readonly #outageGap: number;
-  /** How long this channel's sweep keeps the prefix's other channels from sweeping, in ms (half its interval). */
+  /** How long this channel's sweep keeps the prefix's other channels from sweeping, in ms (half its interval, at most 50). */
   readonly #sweepHold: number;
   /** Replicas every write waits for (none: undefined). */
   readonly #durability: Durability | undefined;
@@ -257,7 +257,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       throw new InvalidArgumentError("sweepInterval", sweepInterval, `an interval of at most ${MAX_TIMER_DELAY} ms`);
     // No sweep for this long means nobody could reach Redis: leases are extended by that time.
     this.#outageGap = Math.max(1_000, 3 * sweepInterval);
-    this.#sweepHold = Math.max(1, Math.floor(sweepInterval / 2));
+    // At most 50 ms: a channel with a long interval must not hold off the others' sweeps (their timeouts
+    // would wait, and a gap longer than their outage gap would extend every lease).
+    this.#sweepHold = Math.max(1, Math.min(50, Math.floor(sweepInterval / 2)));
     const p = this.prefix;
     this.#keys = { deadlines: `${p}deadlines`, inbox: `${p}in:${name}`, held: `${p}held:${this.consumer}` };
     const connection = options.connection ?? "redis://127.0.0.1:6379";

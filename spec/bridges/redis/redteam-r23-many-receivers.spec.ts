@@ -50,3 +50,26 @@ it("red team: 150 idle receivers on one prefix cost Redis a bounded number of co
   }
   assert.equal(notices.size, 1_500);
 });
+
+it("red team: a channel with a long sweepInterval on the prefix does not hold off the others' sweeps (timeouts stay prompt)", {
+  timeout: 30_000,
+}, async (t) => {
+  const own = await startRedis({ own: true });
+  const prefix = `r23-${randomUUID()}:{durable}:`;
+  const slow = await DurableChannel.open("slow-sweeper", { connection: own.url, prefix, sweepInterval: 4_000 });
+  const opened = performance.now();
+  const sender = await DurableChannel.open("sender", { connection: own.url, prefix });
+  t.after(async () => {
+    await Promise.all([slow.end(), sender.end()]);
+    await own.stop();
+  });
+  // Right after the slow channel's first sweep (4 s after it opened): its hold, half its interval
+  // before r23 (2 s), would keep the sender's sweeps off.
+  await sleep(4_150 - (performance.now() - opened));
+  const sent = await sender.send("lost", { to: "nobody", timeout: 100 });
+  const start = performance.now();
+  const notice = await sender.receive({ timeout: 10_000 });
+  const late = performance.now() - start;
+  assert.equal(notice.inReplyTo, sent.id);
+  assert.ok(late < 1_000, `the timeout notice came ${Math.round(late)} ms after the send (timeout 100 ms)`);
+});
