@@ -312,7 +312,7 @@ return {outcomes, taken, redis.call('LLEN', P .. 'in:' .. ARGV[4]), sent}
 // and requeues what dead receivers held. With a hold, the first sweep of the prefix sets P sweeping for
 // that long and the other channels' sweeps meanwhile return at once: every open channel sweeps, and each
 // sweep reads every receiver's lease, so without it n channels cost n * n reads every interval (200 idle
-// channels: 247,000 commands a second measured, 39% of a core).
+// channels: 411,000 commands a second measured, 75% of a core; with it 10,300, 7%).
 // A receiver is dead when its lease (renewed by its heartbeat) ran out. Time in which nobody could sweep
 // (Redis was down, restarting or failing over: no sweep came for longer than the outage gap) is added
 // to every lease first, so that a live receiver does not lose what it holds because Redis was away. With
