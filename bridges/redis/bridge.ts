@@ -16,6 +16,7 @@ export {
   ReceiveTimeoutError,
   RedisCommandError,
   RedisConnectionError,
+  RedisDataLostError,
 } from "./errors.js";
 export { channelOf, escapeGlob, subscriptionPatterns } from "./glob.js";
 export { checkHashTagPrefix, effectiveHashTag, HASH_SLOTS, hashSlot, prefixInSlots } from "./hash-slot.js";

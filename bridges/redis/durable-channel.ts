@@ -16,7 +16,14 @@ import {
 } from "./connection.js";
 import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
-import { ChannelEndedError, LateReplyError, NotHeldError, ReceiveTimeoutError, RedisCommandError } from "./errors.js";
+import {
+  ChannelEndedError,
+  LateReplyError,
+  NotHeldError,
+  ReceiveTimeoutError,
+  RedisCommandError,
+  RedisDataLostError,
+} from "./errors.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { checkDurability, type Durability, isFailoverError, pause, ReplicatedScripts } from "./replicated-script.js";
@@ -39,8 +46,25 @@ export interface DurableChannelOptions {
   lease?: number;
   /** How often this channel times out due messages and requeues dead receivers' ones, in ms (default 100). */
   sweepInterval?: number;
-  /** How long a timed-out message is remembered, so a late reply is recognised as late, in ms (default 1 day). */
+  /**
+   * How long a timed-out message is remembered, so a late reply is recognised as late, in ms (default 1
+   * day); a finished one too (at least a minute), so that a reply, close or send resent later gets the
+   * first call's answer, within {@link finishedRecords}.
+   */
   retain?: number;
+  /**
+   * How many finished messages of the prefix are remembered beyond a minute after they finished, the
+   * newest first (default 10,000, about 6 MB in Redis; 0: a minute only). A reply or close that ioredis
+   * resends after a longer outage, or a `send()` retried with the id of a message finished longer ago, is
+   * answered as the first call was while its record is kept; after that, it gets NotHeldError (a close or
+   * reply) or records the message again (a send).
+   */
+  finishedRecords?: number;
+  /**
+   * How many `send()`s may wait for Redis at once (default 10,000): while Redis is away they are held in
+   * memory. A send past it rejects at once with RedisCommandError naming its id (nothing recorded).
+   */
+  maxPending?: number;
   /**
    * Wait until `replicas` replicas have each write of this channel (Redis WAIT, for at most `timeout` ms)
    * before answering it: sends, replies, closes and takes. With `replicas >= 1` confirmed, a failover
@@ -94,7 +118,7 @@ export interface DurableChannelEvents {
   error: [error: BerryError];
 }
 
-const DEFAULTS = { lease: 5_000, sweepInterval: 100, retain: 86_400_000 };
+const DEFAULTS = { lease: 5_000, sweepInterval: 100, retain: 86_400_000, finishedRecords: 10_000, maxPending: 10_000 };
 /** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const END_GRACE = 5_000;
 // How long after a connection closed the promoted master is watched for WAITs it cannot answer, in ms.
@@ -125,8 +149,13 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #blocking: BlockingClient;
   readonly #lease: number;
   readonly #retain: number;
+  /** FINISH's retain argument: `<retain>:<finishedRecords>`. */
+  readonly #keepFinished: string;
+  readonly #maxPending: number;
   readonly #keys: { deadlines: string; inbox: string; held: string };
   readonly #outageGap: number;
+  /** How long this channel's sweep keeps the prefix's other channels from sweeping, in ms (half its interval, at most 50). */
+  readonly #sweepHold: number;
   /** Replicas every write waits for (none: undefined). */
   readonly #durability: Durability | undefined;
   /** Closes of the connections scripts with durability go out on (on a Cluster, of each node's) so far. */
@@ -150,6 +179,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
   #lastBeat = 0;
+  /** The prefix's mark (`P instance`) the last heartbeat saw: it changes when Redis lost the prefix's keys. */
+  #instance: string | undefined;
   #ended = false;
   /** Whether {@link #watchPromotedMaster} runs. */
   #watchingPromotion = false;
@@ -212,6 +243,13 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.prefix = checkHashTagPrefix("prefix", options.prefix ?? "berrymq:{durable}:");
     this.#lease = duration("lease", options.lease ?? DEFAULTS.lease);
     this.#retain = duration("retain", options.retain ?? DEFAULTS.retain);
+    const finishedRecords = options.finishedRecords ?? DEFAULTS.finishedRecords;
+    if (!Number.isSafeInteger(finishedRecords) || finishedRecords < 0)
+      throw new InvalidArgumentError("finishedRecords", finishedRecords, "an integer >= 0");
+    this.#keepFinished = `${this.#retain}:${finishedRecords}`;
+    this.#maxPending = options.maxPending ?? DEFAULTS.maxPending;
+    if (!Number.isSafeInteger(this.#maxPending) || this.#maxPending < 1)
+      throw new InvalidArgumentError("maxPending", this.#maxPending, "an integer >= 1");
     const sweepInterval = duration("sweepInterval", options.sweepInterval ?? DEFAULTS.sweepInterval);
     const durability = checkDurability("durability", options.durability);
     this.#durability = durability === undefined || durability.replicas === 0 ? undefined : durability;
@@ -219,6 +257,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       throw new InvalidArgumentError("sweepInterval", sweepInterval, `an interval of at most ${MAX_TIMER_DELAY} ms`);
     // No sweep for this long means nobody could reach Redis: leases are extended by that time.
     this.#outageGap = Math.max(1_000, 3 * sweepInterval);
+    // At most 50 ms: a channel with a long interval must not hold off the others' sweeps (their timeouts
+    // would wait, and a gap longer than their outage gap would extend every lease).
+    this.#sweepHold = Math.max(1, Math.min(50, Math.floor(sweepInterval / 2)));
     const p = this.prefix;
     this.#keys = { deadlines: `${p}deadlines`, inbox: `${p}in:${name}`, held: `${p}held:${this.consumer}` };
     const connection = options.connection ?? "redis://127.0.0.1:6379";
@@ -268,6 +309,12 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const item = [id, this.name, options.to, "message", encode(content), "", timeout];
     const wanted = checkDurability("durability", options.durability);
     const durability = wanted === undefined ? this.#durability : wanted.replicas === 0 ? undefined : wanted;
+    // While Redis is away sends wait in memory: past the bound, refused (nothing recorded) rather than held.
+    if (this.#sends.pending + (this.#replicated?.pending ?? 0) >= this.#maxPending)
+      throw new RedisCommandError(
+        `sending to durable channel "${options.to}"`,
+        new Error(`${this.#maxPending} sends already wait for Redis (maxPending): message ${id} not sent`),
+      );
     try {
       // The channel's durability goes with the batch; another one for this message alone, in a call of its own.
       if (durability === this.#durability) return sentMessage(id, await this.#sends.add(item));
@@ -278,6 +325,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       );
       return sentMessage(id, sendResultAt(result, 0, replicas));
     } catch (error) {
+      // Ended on its way (Redis away): the caller learns the id to resend it with safely.
+      if (error instanceof ChannelEndedError && error.messageId === undefined)
+        throw new ChannelEndedError(this.name, id, "it may or may not have been recorded; send it again with this id to be sure");
       throw typed(`sending to durable channel "${options.to}"`, error);
     }
   }
@@ -609,6 +659,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         return [outcome, Number(result[1]), Number(result[2]), replicas];
       },
       (error: unknown) => {
+        if (error instanceof ChannelEndedError && error.messageId === undefined)
+          throw new ChannelEndedError(this.name, message.id, `its ${mode} may or may not have been recorded`);
         throw typed(`${mode === "reply" ? "replying to" : "closing"} durable message ${message.id}`, error);
       },
     );
@@ -647,7 +699,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const scan = want > 0 && this.#lostMoves;
     if (scan) this.#lostMoves = false;
     this.#taking += want;
-    const args = [this.#keys.deadlines, this.prefix, this.consumer, this.#retain, this.name, token, want, scan ? "1" : ""];
+    const args = [this.#keys.deadlines, this.prefix, this.consumer, this.#keepFinished, this.name, token, want, scan ? "1" : ""];
     let result: unknown;
     let replicas: number | undefined;
     try {
@@ -760,6 +812,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         this.#retain,
         100,
         this.#outageGap,
+        this.#sweepHold,
       ]);
     } catch (error) {
       if (!this.#ended) this.#report(new RedisCommandError("durable channel sweep", error));
@@ -770,13 +823,20 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 
   async #heartbeat(): Promise<void> {
     this.#lastBeat = Date.now();
-    await runScript(this.#client, "berrymqDurableBeat", [
-      this.#keys.deadlines,
-      this.prefix,
-      this.consumer,
-      this.name,
-      this.#lease,
-    ]);
+    const mark = String(
+      await runScript(this.#client, "berrymqDurableBeat", [
+        this.#keys.deadlines,
+        this.prefix,
+        this.consumer,
+        this.name,
+        this.#lease,
+        randomUUID(),
+      ]),
+    );
+    // Another mark than the last one seen: the prefix's keys were lost and made again meanwhile.
+    if (this.#instance !== undefined && mark !== "" && mark !== this.#instance && !this.#ended)
+      this.#report(new RedisDataLostError(`durable channel "${this.name}"`, this.prefix));
+    if (mark !== "") this.#instance = mark;
   }
 
   #checkOpen(): void {

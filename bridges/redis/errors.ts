@@ -30,10 +30,18 @@ export class ReceiveTimeoutError extends BerryError {
   }
 }
 
-/** The durable channel was ended: pending and later calls reject with this. */
+/**
+ * The durable channel was ended: pending and later calls reject with this. A `send()`, `reply()` or
+ * `close()` that was on its way names its message (`messageId`): Redis may or may not have recorded it.
+ */
 export class ChannelEndedError extends BerryError {
-  constructor(channel: string) {
-    super("CHANNEL_ENDED", `durable channel "${channel}" has ended`);
+  /** The message a call on its way concerned (the id sent, or the message replied to or closed). */
+  readonly messageId: string | undefined;
+
+  constructor(channel: string, messageId?: string, outcome?: string) {
+    const about = messageId === undefined ? "" : `: message ${messageId}${outcome === undefined ? "" : `: ${outcome}`}`;
+    super("CHANNEL_ENDED", `durable channel "${channel}" has ended${about}`);
+    this.messageId = messageId;
   }
 }
 
@@ -45,6 +53,28 @@ export class RedisCommandError extends BerryError {
     const about = dropped === undefined ? "" : ` (message "${dropped.id}" ${dropped.messageId})`;
     super("REDIS_COMMAND_FAILED", `redis: ${what} failed${about}: ${cause instanceof Error ? cause.message : describe(cause)}`, { cause });
     this.dropped = dropped === undefined ? undefined : { id: dropped.id, messageId: dropped.messageId };
+  }
+}
+
+/**
+ * The keys of a durable prefix or a Redis queue were lost (Redis restarted without persistence, was
+ * flushed, or failed over to a replica that never had them): messages sent, queued or held before may be
+ * gone, and no timeout notice will come for them. Reported once per loss by each channel of the prefix,
+ * or each RedisQueue of the queue.
+ */
+export class RedisDataLostError extends BerryError {
+  readonly prefix: string;
+
+  constructor(
+    who: string,
+    prefix: string,
+    lost = "messages sent, queued or held before may be gone, and no reply or timeout notice will come for them",
+  ) {
+    super(
+      "REDIS_DATA_LOST",
+      `${who}: the keys of prefix ${describe(prefix)} were lost (Redis restarted empty, was flushed, or failed over to a replica without them): ${lost}`,
+    );
+    this.prefix = prefix;
   }
 }
 

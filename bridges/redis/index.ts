@@ -71,6 +71,11 @@ export const RedisConnectionError = bridge.RedisConnectionError;
 /** An instance of RedisConnectionError. */
 export type RedisConnectionError = Bridge.RedisConnectionError;
 
+/** `RedisDataLostError` of bridge.ts. */
+export const RedisDataLostError = bridge.RedisDataLostError;
+/** An instance of RedisDataLostError. */
+export type RedisDataLostError = Bridge.RedisDataLostError;
+
 /** `ReplylessFallbackError` of bridge.ts. */
 export const ReplylessFallbackError = bridge.ReplylessFallbackError;
 /** An instance of ReplylessFallbackError. */

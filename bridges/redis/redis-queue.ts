@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
@@ -9,7 +10,7 @@ import { fromEnvelope, toEnvelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
-import { RedisCommandError } from "./errors.js";
+import { RedisCommandError, RedisDataLostError } from "./errors.js";
 import { checkHashTagPrefix } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { settlesWithin } from "./settles-within.js";
@@ -29,6 +30,12 @@ export interface RedisQueueOptions {
   feed?: boolean;
   /** How long a pushed messageId is remembered so that a copy arriving through another bus is not queued twice, in ms (default 600,000). */
   dedupeWindow?: number;
+  /**
+   * How many pushes may wait for Redis at once (default 10,000): while Redis is away they are held in
+   * memory. A message fed past it is not queued but counted in `stats.failed` and reported
+   * (RedisCommandError naming it).
+   */
+  maxPending?: number;
 }
 
 /** Counters of a Redis queue. */
@@ -46,7 +53,8 @@ export interface RedisQueueEvents {
   /**
    * The connection to Redis was lost (RedisConnectionError, once per outage; the clients reconnect by
    * themselves), a push failed (RedisCommandError) or a queued value was not a valid envelope
-   * (InvalidEnvelopeError). With no listener, the error goes to the bus's `report()`.
+   * (InvalidEnvelopeError), or Redis came back without the queue's keys (RedisDataLostError: restarted
+   * empty or flushed). With no listener, the error goes to the bus's `report()`.
    */
   error: [error: BerryError];
 }
@@ -56,6 +64,19 @@ const PUSH_ONCE = {
   lua: `if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return redis.call('RPUSH', KEYS[1], ARGV[1]) end
 return 0`,
   keys: 2,
+};
+
+// KEYS: the queue's mark; ARGV: a new mark. Returns the mark, set to the new one when there is none (the
+// keys were lost: Redis restarted empty, or flushed); '' when another type is under the name (no check).
+const MARK = {
+  lua: `local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'none' then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return ARGV[1]
+end
+if kind == 'string' then return redis.call('GET', KEYS[1]) end
+return ''`,
+  keys: 1,
 };
 
 /** How long close() waits for Redis to answer its last steps before it cuts the connections, in ms. */
@@ -86,8 +107,14 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   readonly #blocking: BlockingClient;
   readonly #detach: Unsubscribe | undefined;
   readonly #window: number;
-  readonly #pushes = new Set<Promise<void>>();
+  readonly #maxPending: number;
+  /** Pushes on their way, with the message each pushes (close() reports those Redis never answered). */
+  readonly #pushes = new Map<Promise<void>, Message>();
   #closed = false;
+  /** The queue's mark (`<key>:instance`) seen at the last connection: it changes when Redis lost the queue's keys. */
+  #mark: string | undefined;
+  /** Rejected when close() cuts the connections: what waits for an answer that will never come stops waiting. */
+  readonly #cut: { promise: Promise<never>; reject: (error: unknown) => void };
   #getting = 0;
 
   constructor(filter: string, options: RedisQueueOptions = {}) {
@@ -104,12 +131,23 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     this.bus = options.bus ?? defaultBus;
     this.#window = options.dedupeWindow ?? 600_000;
     if (!Number.isInteger(this.#window) || this.#window < 1) throw new InvalidArgumentError("dedupeWindow", this.#window, "an integer >= 1 (ms)");
+    this.#maxPending = options.maxPending ?? 10_000;
+    if (!Number.isSafeInteger(this.#maxPending) || this.#maxPending < 1)
+      throw new InvalidArgumentError("maxPending", this.#maxPending, "an integer >= 1");
     const connection = options.connection ?? "redis://127.0.0.1:6379";
     this.#client = openClient(connection, { connectionName: `berrymq-queue:${this.name}` });
-    defineScripts(this.#client, { berrymqQueuePush: PUSH_ONCE });
+    defineScripts(this.#client, { berrymqQueuePush: PUSH_ONCE, berrymqQueueMark: MARK });
+    // At each connection: a mark other than the last one seen means what was queued was lost meanwhile.
+    this.#client.on("ready", () => void this.#checkMark());
     const blocking = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-queue-block:${this.name}` });
     this.#blocking = new BlockingClient(blocking, this.#client);
     reportOutages(`redis queue ${this.key}`, [this.#client, blocking], (error) => this.#report(error));
+    let reject: (error: unknown) => void = () => {};
+    const promise = new Promise<never>((_, fail) => {
+      reject = fail;
+    });
+    promise.catch(() => {});
+    this.#cut = { promise, reject };
     const sink: QueueSink = { offer: (message) => this.#offer(message), close: () => void this.close() };
     this.#detach = options.feed === false ? undefined : this.bus.attachQueue(parsed, sink);
   }
@@ -146,7 +184,12 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         if (wait <= 0) throw new QueueTimeoutError(this.filter, timeout ?? 0);
         let popped: [string, string] | null;
         try {
-          popped = await this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000));
+          // Raced against the cut: ioredis keeps a command of a client that is reconnecting when
+          // close() disconnects it, and never settles it.
+          popped = await Promise.race([
+            this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000)),
+            this.#cut.promise,
+          ]);
         } catch (error) {
           // Its connection cut by a close() that Redis did not answer.
           if (this.#closed) throw new QueueClosedError(this.filter);
@@ -190,22 +233,43 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     if (this.#closed) return;
     this.#closed = true;
     this.#detach?.();
+    let cut = false;
     const steps = (async () => {
-      while (this.#getting > 0) {
+      while (this.#getting > 0 && !cut) {
         await this.#blocking.unblock();
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
-      await Promise.all(this.#pushes);
+      await Promise.race([Promise.all(this.#pushes.keys()), this.#cut.promise]);
       await this.#blocking.close();
       await closeClient(this.#client);
     })();
-    // A Redis that is hung (connected, answering nothing) would hold these steps, and close(), for ever.
+    // A Redis that is hung (connected, answering nothing) or down would hold these steps, and close(), for ever.
     if (await settlesWithin(steps, CLOSE_GRACE)) return steps;
+    cut = true;
+    const unanswered = [...this.#pushes.values()];
+    this.#pushes.clear();
     this.#report(
-      new RedisCommandError(`closing queue ${this.key}`, new Error(`Redis did not answer within ${CLOSE_GRACE} ms: connections cut`)),
+      new RedisCommandError(
+        `closing queue ${this.key}`,
+        new Error(
+          `Redis did not answer within ${CLOSE_GRACE} ms: connections cut; ${unanswered.length} push(es) unanswered, each reported`,
+        ),
+      ),
     );
+    // Counted and reported here, once: a push a disconnect() fails later finds itself gone from #pushes.
+    for (const message of unanswered) {
+      this.stats.failed++;
+      this.#report(
+        new RedisCommandError(
+          `pushing to queue ${this.key}`,
+          new Error("no answer from Redis before close() cut the connection (it may or may not have been queued)"),
+          message,
+        ),
+      );
+    }
     this.#blocking.disconnect();
     this.#client.disconnect();
+    this.#cut.reject(new QueueClosedError(this.filter));
     await steps.catch(() => {});
   }
 
@@ -216,18 +280,37 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
 
   #offer(message: Message): boolean {
     if (this.#closed) return false;
-    const push = runScript(this.#client, "berrymqQueuePush", [this.key, `${this.key}:seen:${message.messageId}`, JSON.stringify(toEnvelope(message)), this.#window]).then(
+    // While Redis is away pushes wait in memory: past the bound, refused and reported rather than held.
+    if (this.#pushes.size >= this.#maxPending) {
+      this.stats.failed++;
+      this.#report(
+        new RedisCommandError(
+          `pushing to queue ${this.key}`,
+          new Error(`${this.#maxPending} pushes already wait for Redis (maxPending): not queued`),
+          message,
+        ),
+      );
+      return false;
+    }
+    // Whoever takes the push out of #pushes first accounts for it: its answer, or close() cutting it short.
+    const tracked: Promise<void> = runScript(this.#client, "berrymqQueuePush", [
+      this.key,
+      `${this.key}:seen:${message.messageId}`,
+      JSON.stringify(toEnvelope(message)),
+      this.#window,
+    ]).then(
       (result) => {
+        if (!this.#pushes.delete(tracked)) return;
         if (Number(result) === 0) this.stats.duplicates++;
         else this.stats.pushed++;
       },
       (error: unknown) => {
+        if (!this.#pushes.delete(tracked)) return;
         this.stats.failed++;
         this.#report(new RedisCommandError(`pushing to queue ${this.key}`, error, message));
       },
     );
-    const tracked = push.finally(() => this.#pushes.delete(tracked));
-    this.#pushes.add(tracked);
+    this.#pushes.set(tracked, message);
     return true;
   }
 
@@ -241,6 +324,19 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
       if (raise) throw failure;
       return undefined;
     }
+  }
+
+  async #checkMark(): Promise<void> {
+    let mark: string;
+    try {
+      mark = String(await runScript(this.#client, "berrymqQueueMark", [`${this.key}:instance`, randomUUID()]));
+    } catch (error) {
+      if (!this.#closed) this.#report(new RedisCommandError(`checking the mark of queue ${this.key}`, error));
+      return;
+    }
+    if (this.#mark !== undefined && mark !== "" && mark !== this.#mark && !this.#closed)
+      this.#report(new RedisDataLostError(`redis queue ${this.key}`, this.key, "the messages queued before are gone"));
+    if (mark !== "") this.#mark = mark;
   }
 
   #report(error: BerryError): void {

@@ -102,6 +102,11 @@ export class ReplicatedScripts {
     return this.#running > 0;
   }
 
+  /** How many calls are on their way. */
+  get pending(): number {
+    return this.#running;
+  }
+
   /** Whether a call with timeout Infinity is on its way: its WAIT must not be cut short but at the end. */
   get patient(): boolean {
     return this.#patient > 0;

@@ -44,6 +44,13 @@ export class Batcher<Item, Result> {
     this.#schedule = late ? (flush) => process.nextTick(flush) : queueMicrotask;
   }
 
+  /** Calls not answered yet: queued, or on their way. */
+  get pending(): number {
+    let count = this.#queue.length;
+    for (const batch of this.#sent) count += batch.length;
+    return count;
+  }
+
   add(item: Item): Promise<Result> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject, seq: ++added });

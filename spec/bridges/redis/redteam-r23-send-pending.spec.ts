@@ -1,0 +1,50 @@
+// Red team (r23): send() while Redis is down queued every call in memory, unbounded (the batcher's queue
+// and ioredis's offline queue). Sends waiting for Redis are now bounded by `maxPending` (default 10,000):
+// one past it rejects at once with RedisCommandError naming its id, and nothing is recorded for it.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { it } from "node:test";
+import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
+import { RedisCommandError } from "../../../bridges/redis/errors.js";
+import { startRedis } from "../../helpers/redis-server.js";
+
+it("red team: sends waiting for a Redis that is down are bounded by maxPending; those past it reject at once naming their id", {
+  timeout: 60_000,
+}, async (t) => {
+  const own = await startRedis({ own: true, aof: true });
+  const prefix = `r23-${randomUUID()}:{durable}:`;
+  const sender = await DurableChannel.open("sender", { connection: own.url, prefix, maxPending: 100 });
+  const worker = await DurableChannel.open("worker", { connection: own.url, prefix });
+  t.after(async () => {
+    await Promise.all([sender.end(), worker.end()]);
+    await own.stop();
+  });
+  for (const channel of [sender, worker]) channel.on("error", () => {});
+  await own.kill();
+  const ids = Array.from({ length: 150 }, () => randomUUID());
+  const outcomes = ids.map((id, i) =>
+    sender.send(i, { to: "worker", id }).then(
+      () => "sent",
+      (error: unknown) => error,
+    ),
+  );
+  const early = await Promise.race([
+    Promise.all(outcomes.slice(100)),
+    new Promise((resolve) => setTimeout(resolve, 1_000, "pending")),
+  ]);
+  assert.notEqual(early, "pending", "the 50 past the bound reject at once, with Redis still down");
+  for (const [i, outcome] of (early as unknown[]).entries()) {
+    assert.ok(outcome instanceof RedisCommandError, String(outcome));
+    assert.ok(outcome.message.includes(ids[100 + i] as string), "names the message's id");
+  }
+  await own.restart();
+  assert.deepEqual(
+    await Promise.all(outcomes.slice(0, 100)),
+    Array(100).fill("sent"),
+    "the 100 held are sent once Redis is back",
+  );
+  const received = new Set<unknown>();
+  for (let i = 0; i < 100; i++) received.add((await worker.receive({ timeout: 5_000 })).content);
+  assert.equal(received.size, 100);
+  assert.throws(() => new DurableChannel("bad", { connection: own.url, prefix, maxPending: 0 }), /maxPending/);
+});
