@@ -278,11 +278,15 @@ export class BrokerLink extends Link {
       const rest = batch.slice(half);
       return this.transmit(batch.slice(0, half)).then(() => this.transmit(rest));
     }
-    // One frame to a broker that takes it (a string body: small enough to copy once more), else three.
+    // One frame to a broker that takes it (a string body: small enough to copy once more), else three. Only
+    // while the frame surely stays within the broker's bound, twice its maxMessageBytes (at least twice
+    // ours), which libzmq applies per frame: a head can be longer than its body (a policy object, a long
+    // identifier), and head and body as two frames were each within it (UTF-8: at most 3 bytes a unit).
+    const headJson = JSON.stringify(head);
     const frames: (string | Buffer)[] =
-      this.#oneFramePublish && typeof body === "string"
-        ? [`${Kind.publish}${JSON.stringify(head)}\n${body}`]
-        : [Kind.publish, JSON.stringify(head), body];
+      this.#oneFramePublish && typeof body === "string" && (headJson.length + body.length) * 3 + 2 <= 2 * max
+        ? [`${Kind.publish}${headJson}\n${body}`]
+        : [Kind.publish, headJson, body];
     return new Promise<void>((resolve, reject) => {
       this.#receipts.push({ seq, resolve, reject, deadline: performance.now() + this.#sendTimeout });
       if (this.#receiptTimer === undefined) this.#receiptTimer = setTimeout(() => this.#expireReceipts(), this.#sendTimeout);

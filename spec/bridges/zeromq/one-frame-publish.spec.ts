@@ -172,4 +172,58 @@ describe("zeromq BrokerLink: one-frame PUBLISH only to a broker that takes it", 
       await waitFor(() => link.backlog === 0, "the batch confirmed");
     });
   }
+
+  it("sends three frames when one could pass the broker's per-frame bound (twice maxMessageBytes): a head longer than its body", async (t) => {
+    const broker = await fakeBroker("p");
+    const bus = new Bus();
+    // 1 KiB, the least: the broker cuts a frame over 2 KiB. A long identifier and a policy make the head
+    // longer than the line, so head and line together may pass 2 KiB while each is under it.
+    const link = await BrokerLink.connect({
+      bus,
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["none:none"],
+      maxMessageBytes: 1024,
+      acknowledge: [{ filter: "big:*", expiry: 60_000, noSubscriber: "hold" }],
+    });
+    t.after(async () => {
+      await link.close();
+      broker.close();
+    });
+    bus.twitter("one:a", 1);
+    await waitFor(() => broker.publishes.length === 1, "the small PUBLISH");
+    assert.equal(broker.publishes[0]?.length, 1, "a small batch goes in one frame");
+    const identifier = `big:${"x".repeat(925)}`;
+    bus.twitter(identifier, 2);
+    await waitFor(() => broker.publishes.length === 2, "the PUBLISH with the long identifier");
+    const frames = broker.publishes[1] ?? [];
+    assert.equal(frames.length, 3, "kind, head and body apart");
+    const [head, body] = [frames[1]?.length ?? 0, frames[2]?.length ?? 0];
+    assert.ok(head > body && head + body > 2048 - 2 && body <= 1024, `head ${head} and body ${body} bytes`);
+    assert.equal((JSON.parse(frames[1]?.toString() ?? "") as unknown[])[2], identifier);
+  });
+
+  it("such a message reaches a subscriber through a broker at maxMessageBytes 1 KiB (as one frame, libzmq cut the link)", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), maxMessageBytes: 1024 });
+    broker.on("error", () => undefined);
+    const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort, maxMessageBytes: 1024 };
+    const sender = await BrokerLink.connect({
+      bus: new Bus(),
+      ...ports,
+      importFilters: ["none:none"],
+      acknowledge: [{ filter: "big:*", expiry: 60_000, noSubscriber: "hold" }],
+    });
+    const receiverBus = new Bus();
+    const got: unknown[] = [];
+    receiverBus.follow("big:*", (m) => void got.push(m.args[0]));
+    const receiver = await BrokerLink.connect({ bus: receiverBus, ...ports, importFilters: ["big:*"] });
+    t.after(async () => {
+      await sender.close();
+      await receiver.close();
+      broker.close();
+    });
+    sender.bus.twitter(`big:${"x".repeat(925)}`, 2);
+    await waitFor(() => got.length === 1, "the message with the long identifier", 4_000);
+    assert.deepEqual(got, [2]);
+  });
 });
