@@ -22,6 +22,7 @@
 //   PUBLISH  ["P<headJson>\n<body>"]             the same publish in one frame (head and body joined by the first
 //                                                 newline: JSON holds none), to a broker whose WELCOME says feature
 //                                                 "p"; a BrokerLink sends a body of up to SMALL_BODY bytes this way
+//                                                 when the frame surely stays within twice its maxMessageBytes
 //                                                 (two frames less each way: a one-message round trip took ~2 %
 //                                                 less p50, ~4.5 % less p90, ~2 % less CPU than with 3 frames)
 //   ACK      ["A", messageIdsJson]               the client's followers finished these
