@@ -15,6 +15,7 @@ import {
   BROADCAST,
   CLIENT_FEATURES,
   CLIENT_ID_LENGTH,
+  FEATURE_ONE_FRAME_PUBLISH,
   FIELD_SEPARATOR,
   HEAD_PREFIX,
   HEAD_STRIDE,
@@ -164,6 +165,8 @@ export class BrokerLink extends Link {
   readonly #maxMessageBytes: number;
   #seq = 0;
   #bootId: string | undefined;
+  // Whether the broker whose welcome we heard takes a PUBLISH as one frame (its WELCOME's feature "p").
+  #oneFramePublish = false;
   #welcomed: (() => void) | undefined;
   #helloInFlight = false;
   #timer: NodeJS.Timeout | undefined;
@@ -275,7 +278,15 @@ export class BrokerLink extends Link {
       const rest = batch.slice(half);
       return this.transmit(batch.slice(0, half)).then(() => this.transmit(rest));
     }
-    const frames: (string | Buffer)[] = [Kind.publish, JSON.stringify(head), body];
+    // One frame to a broker that takes it (a string body: small enough to copy once more), else three. Only
+    // while the frame surely stays within the broker's bound, twice its maxMessageBytes (at least twice
+    // ours), which libzmq applies per frame: a head can be longer than its body (a policy object, a long
+    // identifier), and head and body as two frames were each within it (UTF-8: at most 3 bytes a unit).
+    const headJson = JSON.stringify(head);
+    const frames: (string | Buffer)[] =
+      this.#oneFramePublish && typeof body === "string" && (headJson.length + body.length) * 3 + 2 <= 2 * max
+        ? [`${Kind.publish}${headJson}\n${body}`]
+        : [Kind.publish, headJson, body];
     return new Promise<void>((resolve, reject) => {
       this.#receipts.push({ seq, resolve, reject, deadline: performance.now() + this.#sendTimeout });
       if (this.#receiptTimer === undefined) this.#receiptTimer = setTimeout(() => this.#expireReceipts(), this.#sendTimeout);
@@ -445,7 +456,7 @@ export class BrokerLink extends Link {
     const fields = frames[0]?.toString().split(FIELD_SEPARATOR) ?? [];
     const kind = fields[1];
     if (kind === Kind.deliver) this.#deliver(fields, frames);
-    else if (kind === Kind.welcome) this.#welcome(fields[2], Number(fields[3] ?? 0));
+    else if (kind === Kind.welcome) this.#welcome(fields[2], Number(fields[3] ?? 0), fields[4]);
     else if (kind === Kind.beat && this.#bootId !== undefined && fields[2] !== this.#bootId) {
       // The broker restarted and forgot this client: register again.
       this.#hello();
@@ -493,8 +504,10 @@ export class BrokerLink extends Link {
     return [];
   }
 
-  #welcome(bootId: string | undefined, version: number): void {
+  // `features`: what the broker takes beyond protocol 2 (none from an older broker).
+  #welcome(bootId: string | undefined, version: number, features = ""): void {
     if (bootId === undefined) return;
+    this.#oneFramePublish = features.includes(FEATURE_ONE_FRAME_PUBLISH);
     for (const waiter of this.#welcomeWaiters) if (waiter.version <= version) waiter.resolve();
     if (this.#bootId !== undefined && this.#bootId !== bootId) this.brokerStats.reconnects++;
     this.#bootId = bootId;

@@ -19,6 +19,7 @@ import {
 import {
   ACK_REQUIRED,
   BROADCAST,
+  BROKER_FEATURES,
   CLIENT_ID,
   deliverFrame,
   FEATURE_CARRIED_RECEIPT,
@@ -167,6 +168,10 @@ class HeldEntry implements Held {
 }
 
 const TO_ALL: readonly string[] = Object.freeze([BROADCAST]);
+
+// The first byte of a one-frame PUBLISH ("P<headJson>\n<body>"), and what ends its head.
+const PUBLISH_BYTE = Kind.publish.charCodeAt(0);
+const NEWLINE = 0x0a;
 
 /** The reason a receipt gives for an acknowledged message whose messageId is held for another client. */
 const HELD_FOR_ANOTHER = "its messageId is held for another client";
@@ -422,6 +427,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     // Client liveness runs on the monotonic clock (a wall clock stepped forward forgot every client).
     const now = performance.now();
+    if (frames.length === 2 && kind.length > 1 && kind[0] === PUBLISH_BYTE) {
+      this.#clients.touch(clientId, now);
+      this.#publishOneFrame(clientId, kind);
+      return;
+    }
     switch (kind.toString()) {
       case Kind.hello: {
         const features = frames[4]?.toString() ?? "";
@@ -496,7 +506,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       return;
     }
     // The welcome echoes the version of the client's patterns: it knows which change was applied.
-    this.#sendPub([pubFrame(clientId, Kind.welcome, this.bootId, welcomeVersion(version))]);
+    this.#sendPub([pubFrame(clientId, Kind.welcome, this.bootId, welcomeVersion(version), BROKER_FEATURES)]);
     // Held messages go to a newcomer (or a client with new patterns) right after its welcome.
     if (offer) this.#offerHeld(clientId, oldPatterns, now);
   }
@@ -543,6 +553,28 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#reportPeerError(new ZmqProtocolError(`publish batch from ${senderId} with a frame count of`, frames.length - 1));
       return;
     }
+    this.#publishBatch(senderId, headFrame, body);
+  }
+
+  // A PUBLISH in one frame (feature "p" of the WELCOME): the head runs from after the "P" to the first
+  // newline (JSON.stringify writes none), the body is the rest. Two frames less on the way (the kind and the
+  // head: each one a zeromq message to encode, decode and hand to JS as a Buffer).
+  #publishOneFrame(senderId: string, frame: Buffer): void {
+    const newline = frame.indexOf(NEWLINE);
+    if (newline === -1) {
+      this.stats.rejected++;
+      this.#reportPeerError(
+        new ZmqProtocolError(
+          `publish batch from ${senderId} refused: a one-frame PUBLISH has no newline between its head and its body:`,
+          frame.toString("utf8", 0, 80),
+        ),
+      );
+      return;
+    }
+    this.#publishBatch(senderId, frame.subarray(1, newline), frame.subarray(newline + 1));
+  }
+
+  #publishBatch(senderId: string, headFrame: Buffer, body: Buffer): void {
     let batch: PublishBatch | undefined;
     try {
       batch = readPublishBatch(headFrame, body);
