@@ -10,13 +10,13 @@
 //   answer it gave; the new process answers new requests.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import type { Link } from "../../bridges/link.js";
 import { Bus } from "../../lib/bus.js";
 import { within } from "../../lib/request.js";
 import { RemoteError, RequestTimeoutError } from "../../lib/request-errors.js";
+import { jsonrpcParent, type RequestParent, redisParent, zeromqParent } from "./request-parents.js";
 
 interface ChildConfig {
   busId: string;
@@ -123,11 +123,7 @@ async function untilLinked(bus: Bus, busId: string): Promise<number> {
   }
 }
 
-interface Setup {
-  bus: Bus;
-  peer: Omit<ChildConfig, "busId">;
-  close(): Promise<void>;
-}
+type Setup = RequestParent;
 
 function attack(transport: ChildConfig["transport"], setup: () => Promise<Setup>): void {
   describe(`red team r23: requests to a child process over ${transport}`, () => {
@@ -204,19 +200,7 @@ function attack(transport: ChildConfig["transport"], setup: () => Promise<Setup>
 }
 
 function declareSpecs(): void {
-  attack("jsonrpc", async () => {
-    const { serve } = await import("../../bridges/jsonrpc/index.js");
-    const bus = new Bus({ id: "r23-parent-jsonrpc" });
-    const server = await serve({ bus });
-    return {
-      bus,
-      peer: { transport: "jsonrpc", url: server.url },
-      close: async () => {
-        await server.close();
-        bus.close();
-      },
-    };
-  });
+  attack("jsonrpc", () => jsonrpcParent("r23-parent-jsonrpc"));
 
   let redis: { url: string; stop(): Promise<void> } | undefined;
   before(async () => {
@@ -226,36 +210,7 @@ function declareSpecs(): void {
   after(async () => {
     await redis?.stop();
   });
-  attack("redis", async () => {
-    const { RedisLink } = await import("../../bridges/redis/redis-link.js");
-    const bus = new Bus({ id: "r23-parent-redis" });
-    const prefix = `r23-${randomUUID()}:`;
-    const url = (redis as { url: string }).url;
-    const link = await RedisLink.connect({ bus, connection: url, prefix });
-    return {
-      bus,
-      peer: { transport: "redis", url, prefix },
-      close: async () => {
-        await link.close();
-        bus.close();
-      },
-    };
-  });
+  attack("redis", () => redisParent("r23-parent-redis", (redis as { url: string }).url, "r23-"));
 
-  attack("zeromq", async () => {
-    const { Broker, BrokerLink } = await import("../../bridges/zeromq/index.js");
-    const { freePort } = await import("../helpers/free-port.js");
-    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
-    const bus = new Bus({ id: "r23-parent-zeromq" });
-    const link = await BrokerLink.connect({ bus, pubPort: broker.pubPort, recvPort: broker.recvPort });
-    return {
-      bus,
-      peer: { transport: "zeromq", pubPort: broker.pubPort, recvPort: broker.recvPort },
-      close: async () => {
-        await link.close();
-        bus.close();
-        broker.close();
-      },
-    };
-  });
+  attack("zeromq", () => zeromqParent("r23-parent-zeromq"));
 }

@@ -8,6 +8,7 @@ import { within } from "../../lib/request.js";
 import { type RedisServer, startRedis } from "../helpers/redis-server.js";
 import { sleep } from "../helpers/wait-for.js";
 import { requestConformance } from "./link-conformance.js";
+import { redisParent } from "./request-parents.js";
 
 let server: RedisServer;
 before(async () => {
@@ -17,19 +18,7 @@ after(async () => {
   await server.stop();
 });
 
-requestConformance("redis", async () => {
-  const bus = new Bus({ id: "rq-parent-redis" });
-  const prefix = `rq-${randomUUID()}:`;
-  const link = await RedisLink.connect({ bus, connection: server.url, prefix });
-  return {
-    bus,
-    peer: { transport: "redis", url: server.url, prefix },
-    close: async () => {
-      await link.close();
-      bus.close();
-    },
-  };
-});
+requestConformance("redis", () => redisParent("rq-parent-redis", server.url, "rq-"));
 
 describe("answers over Redis pub/sub", () => {
   it("reach the asking bus only: a bystander importing what it follows receives none", async () => {

@@ -87,6 +87,20 @@ function suffixedIdStream(seed: number, count: number, origins: number): string[
   });
 }
 
+// Every has (of the id and of one seen a while before), add and size of a RecentIds as the reference's.
+function asTheReference(capacity: number, stream: readonly string[]): void {
+  const ids = new RecentIds(capacity);
+  const reference = new ReferenceIds(capacity);
+  for (let i = 0; i < stream.length; i++) {
+    const id = stream[i] as string;
+    const probe = stream[Math.max(0, i - 1 - (i % (capacity + 5)))] as string;
+    assert.equal(ids.has(probe), reference.has(probe), `has(${probe}) before add #${i}`);
+    assert.equal(ids.has(id), reference.has(id), `has(${id}) before add #${i}`);
+    assert.equal(ids.add(id), reference.add(id), `add(${id}) #${i}`);
+    assert.equal(ids.size, reference.size, `size after add #${i}`);
+  }
+}
+
 describe("RecentIds: message ids kept as bits per origin remember exactly what a Set of the last `capacity` would", () => {
   for (const [capacity, origins] of [
     [1, 2],
@@ -97,17 +111,7 @@ describe("RecentIds: message ids kept as bits per origin remember exactly what a
     [10_000, 3], // a ring of three chunks (4,096 entries each), filled and wrapped around
   ] as const) {
     it(`capacity ${capacity}, ${origins} origins: every add, has and size as the reference`, () => {
-      const ids = new RecentIds(capacity);
-      const reference = new ReferenceIds(capacity);
-      const stream = idStream(capacity * 31 + origins, 20_000, origins);
-      for (let i = 0; i < stream.length; i++) {
-        const id = stream[i] as string;
-        const probe = stream[Math.max(0, i - 1 - (i % (capacity + 5)))] as string;
-        assert.equal(ids.has(probe), reference.has(probe), `has(${probe}) before add #${i}`);
-        assert.equal(ids.has(id), reference.has(id), `has(${id}) before add #${i}`);
-        assert.equal(ids.add(id), reference.add(id), `add(${id}) #${i}`);
-        assert.equal(ids.size, reference.size, `size after add #${i}`);
-      }
+      asTheReference(capacity, idStream(capacity * 31 + origins, 20_000, origins));
     });
   }
 
@@ -120,17 +124,7 @@ describe("RecentIds: message ids kept as bits per origin remember exactly what a
     [10_000, 3],
   ] as const) {
     it(`capacity ${capacity}, ${origins} origins, ids with random suffixes and forged ones: as the reference`, () => {
-      const ids = new RecentIds(capacity);
-      const reference = new ReferenceIds(capacity);
-      const stream = suffixedIdStream(capacity * 37 + origins, 20_000, origins);
-      for (let i = 0; i < stream.length; i++) {
-        const id = stream[i] as string;
-        const probe = stream[Math.max(0, i - 1 - (i % (capacity + 5)))] as string;
-        assert.equal(ids.has(probe), reference.has(probe), `has(${probe}) before add #${i}`);
-        assert.equal(ids.has(id), reference.has(id), `has(${id}) before add #${i}`);
-        assert.equal(ids.add(id), reference.add(id), `add(${id}) #${i}`);
-        assert.equal(ids.size, reference.size, `size after add #${i}`);
-      }
+      asTheReference(capacity, suffixedIdStream(capacity * 37 + origins, 20_000, origins));
     });
   }
 
