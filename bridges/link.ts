@@ -515,10 +515,14 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #routes(message: Message, to: string): boolean {
     if (to === this.bus.id) return false;
     if (message.name !== REPLY_NAME && !matchesAny(this.#exportFilters, message)) return false;
-    // An answer goes back the way its request came (hops can be forged; that path cannot).
-    const route =
-      (message.inReplyTo !== undefined ? this.#table.answerPath(message.inReplyTo) : undefined) ?? this.#table.routeTo(to);
+    const route = this.#routeOf(message, to);
     return route === undefined || route === this;
+  }
+
+  // The one link an addressed message goes by, or undefined: over every link. An answer goes back the
+  // way its request came (hops can be forged; that path cannot).
+  #routeOf(message: Message, to: string): RoutedLink | undefined {
+    return (message.inReplyTo !== undefined ? this.#table.answerPath(message.inReplyTo) : undefined) ?? this.#table.routeTo(to);
   }
 
   // In a mesh: the bus that sent us this message links to our far bus itself and forwards this message
@@ -693,15 +697,19 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   // Counts and reports a message not sent. A request of this bus that no link carries, and no follower
-  // here may answer, rejects with the error at once rather than at its timeout; an answer of this bus
-  // goes to its asker as an error answer naming the error instead.
+  // here may answer, rejects with the error at once rather than at its timeout. An answer (this bus's, or
+  // one it relays) that this link was the one way back for goes to its asker as an error answer naming
+  // the error instead; one sent over every link (no way back known) may reach it by another.
   #drop(message: Message, error: BerryError): void {
     this.stats.dropped++;
     this.#report(error);
     const bus = this.bus;
-    if (message.hops.length !== 1 || message.hops[0] !== bus.id) return;
-    if (message.inReplyTo !== undefined) answerUndeliverable(bus, message, error);
-    else if (message.replyTo !== undefined) requestTableOf(bus)?.refused(message.messageId, bus.id, this.#table.size, followedBy(bus), error);
+    if (message.inReplyTo !== undefined && message.to !== undefined) {
+      if (this.#routeOf(message, message.to) === this) answerUndeliverable(bus, message, error);
+      return;
+    }
+    if (message.replyTo === undefined || message.hops.length !== 1 || message.hops[0] !== bus.id) return;
+    requestTableOf(bus)?.refused(message.messageId, bus.id, this.#table.size, followedBy(bus), error);
   }
 
   #report(error: BerryError): void {

@@ -222,7 +222,10 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
         throw new InvalidArgumentError("within()", last.options, "no twitter() argument: talk(), ask() and request() take it, last");
       }
       // The last argument was checked just above: a lone argument needs no scan.
-      if (lastAt > 0) checkNoKwargs(args);
+      if (lastAt > 0) {
+        checkNoKwargs(args);
+        checkNoWithin(args);
+      }
     }
     const route = this.#route(identifier);
     const message = newMessage(route.identifier, args, kwargs, this.#hops, ++this.#counter, undefined, undefined);
@@ -680,13 +683,25 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.#emitAnswer(reply, request);
   }
 
+  // A `message` listener that throws on an answer is reported. Thrown out of emit, it was an unhandled
+  // rejection (nobody awaits an answer's sending) and lost the answers sent after it in the same tick;
+  // and emit stops at it, so the listeners after it (links: the way back to the asker) missed the answer.
+  // They get it now, each in its own try: those before the thrower get it twice (a link's far side drops
+  // the copy by messageId), once-listeners not again (emit removed them).
   #emitAnswer(reply: Message, about: Message): void {
     try {
       this.emit("message", reply);
+      return;
     } catch (thrown) {
-      // A `message` listener threw on this answer. Nobody awaits an answer's sending: thrown, it was an
-      // unhandled rejection, and it lost the answers sent after it in the same tick. Reported instead.
       this.report(new FollowerError("'message' listener (an answer)", about.id, about.messageId, thrown));
+    }
+    const listeners = this.listeners("message");
+    for (let i = 0; i < listeners.length; i++) {
+      try {
+        (listeners[i] as (message: Message) => void).call(this, reply);
+      } catch {
+        // Reported once above: the same listener throwing again is not reported twice.
+      }
     }
   }
 

@@ -7,6 +7,8 @@ import { type BridgeServer, PeerLink, serve } from "../../bridges/jsonrpc/index.
 import { Bus } from "../../lib/bus.js";
 import { FollowerError, InvalidArgumentError, RemoteError } from "../../lib/index.js";
 import { within } from "../../lib/request.js";
+import type { Envelope } from "../../bridges/envelope.js";
+import type { Message } from "../../lib/message.js";
 import { MemoryLink } from "../helpers/memory-link.js";
 import { sleep } from "../helpers/wait-for.js";
 
@@ -63,6 +65,81 @@ describe("red team r23: an answer its link cannot carry", () => {
       answers.map((a) => (a.ok ? a.value : (a.error as RemoteError).remoteName)),
       [1, 3, "UnsendableMessageError"],
     );
+  });
+});
+
+// A link whose far side takes frames of at most `limit` characters (as a PeerLink server's body bound).
+class BoundedLink extends MemoryLink {
+  limit = Number.POSITIVE_INFINITY;
+  protected override async transmit(batch: Envelope[]): Promise<void> {
+    if (batch.some((envelope) => JSON.stringify(envelope).length > this.limit)) throw new Error("413: over the far side's limit");
+    return super.transmit(batch);
+  }
+  protected override unwritable(message: Message): string | undefined {
+    return JSON.stringify(message.args).length > this.limit ? "over the far side's limit" : undefined;
+  }
+}
+
+describe("red team r23 (review): answers relayed, sent everywhere, or held up by a listener", () => {
+  it("an answer a hub's link toward the asker cannot carry comes back as a RemoteError too", async () => {
+    const [asker, hub, answerer] = [new Bus({ id: "rl-asker" }), new Bus({ id: "rl-hub" }), new Bus({ id: "rl-answerer" })];
+    for (const bus of [asker, hub, answerer]) bus.on("error", () => {});
+    answerer.follow("svc:big", () => "x".repeat(5_000));
+    answerer.follow("svc:small", () => "ok");
+    const links = [...BoundedLink.pair({ bus: asker }, { bus: hub }), ...BoundedLink.pair({ bus: hub }, { bus: answerer })];
+    (links[1] as BoundedLink).limit = 2_000; // hub -> asker
+    await sleep(50);
+    assert.equal(await asker.ask("svc:small", within({ timeout: 2_000 })), "ok");
+    const error = await outcome(asker.ask("svc:big", within({ timeout: Number.POSITIVE_INFINITY })));
+    assert.ok(error instanceof RemoteError, String(error));
+    assert.equal(error.remoteName, "UnsendableMessageError");
+    assert.equal(error.bus, "rl-hub", "the bus that could not pass it on says so");
+    for (const link of links) await link.close();
+  });
+
+  it("an answer sent over every link (its way back closed) is not also turned into an error by a dead end", async () => {
+    const [a, h, k, b, d] = ["A", "H", "K", "B", "D"].map((id) => new Bus({ id: `bc-${id}` })) as [Bus, Bus, Bus, Bus, Bus];
+    for (const bus of [a, h, k, b, d]) bus.on("error", () => {});
+    b.follow("svc:slow", async () => {
+      await sleep(300);
+      return "value";
+    });
+    const ah = MemoryLink.pair({ bus: a }, { bus: h });
+    const bh = MemoryLink.pair({ bus: b }, { bus: h });
+    await sleep(50); // the request reaches B through H first
+    const ak = MemoryLink.pair({ bus: a }, { bus: k });
+    const bk = MemoryLink.pair({ bus: b }, { bus: k });
+    const bd = MemoryLink.pair({ bus: b, bufferSize: 2 }, { bus: d });
+    await sleep(100);
+    bd[0].reachable = false; // B -> D is down: its buffer fills
+    for (let i = 0; i < 5; i++) b.twitter("fill:x", i);
+    await sleep(20);
+    const answers = a.request("svc:slow", within({ count: "all", timeout: 1_000 }));
+    await sleep(100);
+    for (const link of bh) await link.close(); // the request's way back closes before B answers
+    const got = await answers;
+    assert.deepEqual(
+      got.map((answer) => (answer.ok ? `ok ${String(answer.value)}` : `error ${(answer.error as RemoteError).remoteName}`)),
+      ["ok value"],
+    );
+    for (const link of [...ah, ...ak, ...bk, ...bd]) await link.close();
+  });
+
+  it("a message listener throwing on an answer does not keep it from the links registered after it", async () => {
+    const asker = new Bus({ id: "tl-asker" });
+    const answerer = new Bus({ id: "tl-answerer" });
+    const reported: unknown[] = [];
+    answerer.on("error", (error) => void reported.push(error));
+    answerer.on("message", (m) => {
+      if (m.inReplyTo !== undefined) throw new Error("audit listener failed");
+    });
+    answerer.follow("svc:x", () => 42);
+    const links = MemoryLink.pair({ bus: asker }, { bus: answerer });
+    await sleep(50);
+    assert.equal(await asker.ask("svc:x", within({ timeout: 2_000 })), 42);
+    assert.equal(reported.length, 1);
+    assert.ok(reported[0] instanceof FollowerError);
+    for (const link of links) await link.close();
   });
 });
 
@@ -133,6 +210,8 @@ describe("red team r23: follower results and thrown values that fight back", () 
       assert.match(error.message, /within\(\)/);
       return true;
     });
+    assert.throws(() => bus.twitter("svc:z", within({ timeout: 100 }), 2), InvalidArgumentError, "not last either");
+    assert.throws(() => bus.twitter("svc:z", 1, within({ timeout: 100 }), 2), InvalidArgumentError);
     assert.deepEqual(got, []);
   });
 });
