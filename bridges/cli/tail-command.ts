@@ -24,9 +24,8 @@ export const tailCommand: Command = {
     const [url, filter = "*:*"] = parsed.positionals as [string, string?];
     let queue: RemoteQueueClient;
     try {
-      // Its own queue (not shared, even on a filter the server owns): tail sees a copy of every message and
-      // takes none from other clients.
-      queue = await RemoteQueueClient.connect(url, { filter, shared: false, ttl: 60, ...parsed.secret });
+      // A copy, even of a filter the server owns: tail sees every message and takes none from other clients.
+      queue = await RemoteQueueClient.connect(url, { filter, copy: true, ttl: 60, ...parsed.secret });
     } catch (error) {
       return failed(this.name, error);
     }

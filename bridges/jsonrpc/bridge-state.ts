@@ -119,17 +119,18 @@ export class BridgeState {
   }
 
   /**
-   * Style 03: a token for a queue of `filter` on this server (bounded by `queueSize`). `shared` true makes
-   * clients of the filter compete, false gives this client a copy of each message; left out, a filter the
-   * server owns a queue for shares that queue (and what it collected so far), any other gets a copy.
+   * Style 03: a token for a queue of `filter` on this server (bounded by `queueSize`). `shared` makes
+   * clients of the filter compete, and a filter the server owns a queue for shares that queue (and what it
+   * collected so far); `copy` gives this client a copy of each message even there (`berrymq tail`).
    */
-  connectQueue(filter: unknown, ttl: unknown, shared: boolean | undefined): string {
+  connectQueue(filter: unknown, ttl: unknown, shared: boolean, copy: boolean): string {
     checkIdentifier("identifier", filter);
     const checked = this.#ttl(ttl);
     this.sessions.checkRoom();
     const owned = this.queueFilters.includes(parseIdentifier(filter).id);
+    if (shared && copy) throw new InvalidArgumentError("copy", copy, "false with shared: true (a copy is not shared)");
     // A client asking for its own copy (`berrymq tail`) must not take an owned queue's messages from others.
-    const queue = new Queue(filter, { bus: this.bus, shared: shared ?? owned, ...queueBounds(this.#options) });
+    const queue = new Queue(filter, { bus: this.bus, shared: !copy && (shared || owned), ...queueBounds(this.#options) });
     return this.sessions.open({ kind: "queue", queue, close: () => void queue.close() }, checked);
   }
 

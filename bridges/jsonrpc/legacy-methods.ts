@@ -26,7 +26,7 @@ const METHODS: Record<string, LegacyMethod> = {
   // Named in berryMQ 0.3's docs (its code calls `interconnect`): no token, the server makes one.
   connect_interactively: (state, [addr, ttl]) => state.interconnectLegacy(addr, null, ttl),
   connect_oneway: (state, [ttl = 1000]) => state.connectOneway(ttl),
-  connect_via_queue: (state, [identifier, ttl]) => state.connectQueue(identifier, ttl, undefined),
+  connect_via_queue: (state, [identifier, ttl]) => state.connectQueue(identifier, ttl, false, false),
   send_message: (state, [token, identifier, args, kwargs]) => {
     state.sendPlain(token, identifier, args, kwargs);
     return "ok";

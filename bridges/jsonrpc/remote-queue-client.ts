@@ -1,5 +1,6 @@
 import { InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import type { Message } from "../../lib/message.js";
+import { parseIdentifier } from "../../lib/identifier.js";
 import { unguessableMessageId } from "../../lib/unguessable-suffix.js";
 import { fromEnvelope } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
@@ -13,11 +14,17 @@ export interface RemoteQueueOptions extends RpcEndpointOptions {
   /** Filter of the queue (default: the first queue the server owns, see `serve --queue`). */
   filter?: string;
   /**
-   * `true`: compete with other clients of the same filter for its messages; `false`: get a copy of each,
-   * even of a filter the server owns a queue for. Left out: compete on a filter the server owns
-   * (`serve({ queues })`, `berrymq serve --queue`), a copy of any other.
+   * Compete with other clients of the same filter for its messages instead of getting a copy of each. On a
+   * filter the server owns a queue for (`serve({ queues })`, `berrymq serve --queue`) clients compete
+   * unless they ask for `copy`.
    */
   shared?: boolean;
+  /**
+   * A copy of each message even of a filter the server owns a queue for, taking none from the clients
+   * that compete for it (what `berrymq tail` asks). A server too old to give one refuses the connection
+   * (InvalidArgumentError) when it owns the filter, rather than hand this client its workers' messages.
+   */
+  copy?: boolean;
   /** Idle seconds after which the server drops the queue (default 300; 0 = the server's defaultTtl: every token expires). */
   ttl?: number;
 }
@@ -179,10 +186,13 @@ interface Opened {
 
 async function open(endpoint: RpcEndpoint, filter: string, options: RemoteQueueOptions): Promise<Opened> {
   const ttl = options.ttl ?? 300;
-  let result: { token?: unknown };
+  let result: { token?: unknown; copy?: unknown };
   try {
-    const shared = options.shared === undefined ? {} : { shared: options.shared };
-    result = (await endpoint.call("berrymq.connect", { style: "queue", filter, ttl, ...shared })) as { token?: unknown };
+    const copy = options.copy === true ? { copy: true } : {};
+    result = (await endpoint.call("berrymq.connect", { style: "queue", filter, ttl, shared: options.shared === true, ...copy })) as {
+      token?: unknown;
+      copy?: unknown;
+    };
   } catch (error) {
     if (!isLegacyServer(error)) throw error;
     const token = await endpoint.legacyCall("connect_via_queue", [filter, ttl]);
@@ -190,6 +200,7 @@ async function open(endpoint: RpcEndpoint, filter: string, options: RemoteQueueO
     return { token, legacy: true };
   }
   if (typeof result?.token !== "string") throw new BadResponseError(endpoint.url.href, result, '{"token": "..."}');
+  if (options.copy === true && result.copy !== true) await refuseOlderOwner(endpoint, filter, result.token);
   return { token: result.token, legacy: false };
 }
 
@@ -200,4 +211,18 @@ function localError(error: unknown, filter: string, timeout: number): unknown {
   if (error.rpcCode === BridgeErrorCode.QueueEmpty) return new QueueEmptyError(filter);
   if (error.rpcCode === BridgeErrorCode.QueueClosed) return new QueueClosedError(filter);
   return error;
+}
+
+// A server that did not echo `copy` is older: on a filter it owns, the queue it gave competes with its
+// workers. Closed and refused then; on any other filter the queue is a copy anyway.
+async function refuseOlderOwner(endpoint: RpcEndpoint, filter: string, token: string): Promise<void> {
+  const hello = (await endpoint.call("berrymq.hello", {})) as { queues?: unknown };
+  const owned = Array.isArray(hello?.queues) && hello.queues.includes(parseIdentifier(filter).id);
+  if (!owned) return;
+  await endpoint.call("berrymq.close", { token }, 1_000).catch(() => undefined);
+  throw new InvalidArgumentError(
+    "copy",
+    true,
+    `a server that gives copies: ${endpoint.url.href} is older and owns a queue of "${filter}", whose workers this client would take messages from`,
+  );
 }

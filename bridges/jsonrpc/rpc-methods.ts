@@ -29,9 +29,12 @@ export function createRpcServer(state: BridgeState): JSONRPCServer<CallContext> 
     const p = named(params);
     if (p.style === "oneway") return { token: state.connectOneway(p.ttl) };
     if (p.style === "queue") {
-      if (p.shared !== undefined && typeof p.shared !== "boolean")
-        throw new InvalidArgumentError("shared", p.shared, "true, false, or left out");
-      return { token: state.connectQueue(p.filter, p.ttl, p.shared) };
+      for (const [name, value] of [["shared", p.shared], ["copy", p.copy]] as const) {
+        if (value !== undefined && typeof value !== "boolean") throw new InvalidArgumentError(name, value, "true, false, or left out");
+      }
+      // `copy: true` is echoed: a client asking for a copy learns that this server knows what it is.
+      const copy = p.copy === true;
+      return { token: state.connectQueue(p.filter, p.ttl, p.shared === true, copy), ...(copy ? { copy } : {}) };
     }
     throw new InvalidArgumentError("style", p.style, '"oneway" or "queue"');
   });
