@@ -151,6 +151,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #retain: number;
   /** FINISH's retain argument: `<retain>:<finishedRecords>`. */
   readonly #keepFinished: string;
+  /** Finished records kept beyond a minute (the sweep trims those past it). */
+  readonly #finishedRecords: number;
   readonly #maxPending: number;
   readonly #keys: { deadlines: string; inbox: string; held: string };
   readonly #outageGap: number;
@@ -247,6 +249,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (!Number.isSafeInteger(finishedRecords) || finishedRecords < 0)
       throw new InvalidArgumentError("finishedRecords", finishedRecords, "an integer >= 0");
     this.#keepFinished = `${this.#retain}:${finishedRecords}`;
+    this.#finishedRecords = finishedRecords;
     this.#maxPending = options.maxPending ?? DEFAULTS.maxPending;
     if (!Number.isSafeInteger(this.#maxPending) || this.#maxPending < 1)
       throw new InvalidArgumentError("maxPending", this.#maxPending, "an integer >= 1");
@@ -813,6 +816,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         100,
         this.#outageGap,
         this.#sweepHold,
+        this.#finishedRecords,
       ]);
     } catch (error) {
       if (!this.#ended) this.#report(new RedisCommandError("durable channel sweep", error));

@@ -308,7 +308,7 @@ local taken = take(consumer, ARGV[4], '', retain, ARGV[5], tonumber(ARGV[6]), AR
 return {outcomes, taken, redis.call('LLEN', P .. 'in:' .. ARGV[4]), sent}
 `;
 
-// ARGV: prefix, retain, batch, outage gap, optional hold (ms). Times out what is due (up to 10 batches)
+// ARGV: prefix, retain, batch, outage gap, optional hold (ms), optional finishedRecords. Times out what is due (up to 10 batches)
 // and requeues what dead receivers held. With a hold, the first sweep of the prefix sets P sweeping for
 // that long and the other channels' sweeps meanwhile return at once: every open channel sweeps, and each
 // sweep reads every receiver's lease, so without it n channels cost n * n reads every interval (200 idle
@@ -360,6 +360,21 @@ local consumers = redis.call('HKEYS', P .. 'consumers')
 for _, consumer in ipairs(consumers) do
   local lease = tonumber(redis.call('HGET', leases, consumer))
   if not lease or lease < t then requeued = requeued + requeue(consumer) end
+end
+-- ARGV[6]: finishedRecords. Finished records older than a minute beyond the newest n go, up to 1,000 a
+-- sweep: FINISH trims two a call, so after a burst of finishes (then quiet) they all lived the whole retain.
+if ARGV[6] then
+  local FINISHED = P .. 'finished'
+  if redis.call('TYPE', FINISHED).ok == 'zset' then
+    local over = redis.call('ZCARD', FINISHED) - tonumber(ARGV[6])
+    if over > 0 then
+      for _, old in ipairs(redis.call('ZRANGEBYSCORE', FINISHED, '-inf', t - 60000, 'LIMIT', 0, math.min(over, 1000))) do
+        redis.call('ZREM', FINISHED, old)
+        local om = P .. 'm:' .. old
+        if redis.call('HGET', om, 'state') == 'done' then redis.call('DEL', om) end
+      end
+    end
+  end
 end
 return {expired, requeued}
 `;
