@@ -721,7 +721,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       answer.to,
     );
     // After the send that dropped the answer, not inside it.
-    void RESOLVED.then(() => this.#emitAnswer(reply, answer));
+    void RESOLVED.then(() => {
+      if (!this.#closed) this.#emitAnswer(reply, answer);
+    });
   };
 
   #follower(key: string, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {
