@@ -1,10 +1,20 @@
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { RpcBusyError, RpcMethodNotFoundError, RpcPeerLostError, RpcRemoteError, RpcTimeoutError } from "./errors.js";
+import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
 import { positiveInteger } from "./check-options.js";
 import type { RpcCodec, RpcCodecName } from "./rpc-codec.js";
 
+/**
+ * What a procedure gets as `this` (a `function`, not an arrow function, to see it): `signal` aborts when
+ * the call's run time is up (`runTimeout`, or the caller's own timeout, whichever is shorter), after which
+ * the caller has its answer (RpcTimeoutError) and whatever the procedure returns is dropped.
+ */
+export interface RpcCallContext {
+  readonly signal: AbortSignal;
+}
+
 /** A procedure the far side may call; its (awaited) result must be data the codec carries. */
-export type Procedure = (...args: unknown[]) => unknown;
+export type Procedure = (this: RpcCallContext, ...args: unknown[]) => unknown;
 
 /** Options shared by the RPC server and client. */
 export interface RpcOptions {
@@ -24,6 +34,12 @@ export interface RpcOptions {
   maxRunningCallsTotal?: number;
   /** Calls this end waits answers for at once (default 10,000); one more fails at once with `RpcBusyError`. */
   maxPendingCalls?: number;
+  /**
+   * Longest a call from the far side runs here, in ms (default 60,000; at most 2³¹−1): past it, or past the
+   * caller's own `callTimeout` (sent with the request) if shorter, the call is answered with RpcTimeoutError,
+   * its slot (`maxRunningCalls`) is freed and the procedure's `this.signal` aborts.
+   */
+  runTimeout?: number;
 }
 
 /** The bounds on calls of one RPC end (see {@link RpcOptions}). */
@@ -31,6 +47,7 @@ export interface CallBounds {
   maxRunning: number;
   maxRunningTotal: number;
   maxPending: number;
+  runTimeout: number;
 }
 
 /** The bounds `options` ask for, checked, with their defaults. @throws InvalidArgumentError naming a bad one. */
@@ -39,6 +56,7 @@ export function callBounds(options: RpcOptions): CallBounds {
     maxRunning: positiveInteger("maxRunningCalls", options.maxRunningCalls ?? 1_000),
     maxRunningTotal: positiveInteger("maxRunningCallsTotal", options.maxRunningCallsTotal ?? 10_000),
     maxPending: positiveInteger("maxPendingCalls", options.maxPendingCalls ?? 10_000),
+    runTimeout: checkTimerDelay("runTimeout", options.runTimeout ?? 60_000),
   };
 }
 
@@ -160,7 +178,8 @@ export class RpcCalls {
     const id = ++this.#nextId;
     let frame: Buffer | string;
     try {
-      const request = { jsonrpc: "2.0", id, method: procedure, params: args };
+      // `timeout`: the far side stops running the call when this side gives up waiting for it.
+      const request = { jsonrpc: "2.0", id, method: procedure, params: args, timeout };
       frame = this.#codec.encode(via === undefined ? request : { ...request, via });
     } catch (error) {
       return Promise.reject(new InvalidArgumentError("args", args, `data the ${this.#codec.name} codec carries (${String(error)})`));
@@ -223,7 +242,7 @@ export class RpcCalls {
       this.#running.set(peer, running + 1);
       this.#runningTotal++;
       try {
-        await reply(await this.#run(message));
+        await reply(await this.#runBounded(message));
       } finally {
         this.#runningTotal--;
         const left = (this.#running.get(peer) ?? 1) - 1;
@@ -241,7 +260,33 @@ export class RpcCalls {
     else pending.reject(fromWire(pending.procedure, error));
   }
 
-  async #run(request: Record<string, unknown>): Promise<Buffer | string> {
+  // Runs a request for at most runTimeout, or the caller's timeout if it sent a shorter one: then the call
+  // is answered with a timeout, its slot freed, and the procedure's signal aborted (it may stop; its late
+  // result is dropped, never sent as a second answer).
+  async #runBounded(request: Record<string, unknown>): Promise<Buffer | string> {
+    const id = typeof request.id === "number" || typeof request.id === "string" ? request.id : null;
+    const asked = request.timeout;
+    const limit =
+      typeof asked === "number" && Number.isInteger(asked) && asked >= 1 && asked <= MAX_TIMER_DELAY
+        ? Math.min(asked, this.#bounds.runTimeout)
+        : this.#bounds.runTimeout;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<Buffer | string>((resolve) => {
+      timer = setTimeout(() => {
+        const error = new RpcTimeoutError(String(request.method), limit);
+        controller.abort(error);
+        resolve(this.#encodeError(id, error));
+      }, limit);
+    });
+    try {
+      return await Promise.race([this.#run(request, controller.signal), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #run(request: Record<string, unknown>, signal: AbortSignal): Promise<Buffer | string> {
     const id = typeof request.id === "number" || typeof request.id === "string" ? request.id : null;
     const name = request.method as string;
     if (!Array.isArray(request.params)) return this.#errorAnswer(id, RpcErrorCode.invalidParams, "params must be an array");
@@ -262,7 +307,7 @@ export class RpcCalls {
       via = [...(passed as string[]), this.#proxyId];
     }
     try {
-      const result = fn === undefined ? await fallback?.(name, request.params, via) : await fn(...request.params);
+      const result = fn === undefined ? await fallback?.(name, request.params, via) : await fn.apply({ signal }, request.params);
       return this.#codec.encode({ jsonrpc: "2.0", id, result: result ?? null });
     } catch (error) {
       return this.#encodeError(id, error);
