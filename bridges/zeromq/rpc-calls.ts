@@ -98,6 +98,11 @@ export const RpcKind = Object.freeze({
   loginAsk: "login?",
 });
 
+interface RunningCall {
+  peer: string;
+  stop(error: BerryError): void;
+}
+
 interface Pending {
   peer: string;
   procedure: string;
@@ -135,6 +140,8 @@ export class RpcCalls {
   // Calls being run, per peer and in all: each holds what its procedure holds until it settles.
   readonly #running = new Map<string, number>();
   #runningTotal = 0;
+  // The calls being run, each with how to stop it (runTimeout, close, its peer lost).
+  readonly #runs = new Set<RunningCall>();
   #fallback: Fallback | undefined;
   // This side's proxy id, in the `via` of the calls it delegates (a call that comes back with it loops).
   #proxyId = "";
@@ -183,6 +190,12 @@ export class RpcCalls {
       frame = this.#codec.encode(via === undefined ? request : { ...request, via });
     } catch (error) {
       return Promise.reject(new InvalidArgumentError("args", args, `data the ${this.#codec.name} codec carries (${String(error)})`));
+    }
+    // The far side refuses a frame over maxMessageBytes unanswered (or, far over, cuts the connection): say so now.
+    const bytes = Buffer.byteLength(frame);
+    if (bytes > this.#codec.maxBytes) {
+      const expected = `at most maxMessageBytes (${this.#codec.maxBytes}) once encoded`;
+      return Promise.reject(new InvalidArgumentError(`args of "${procedure}"`, `(${bytes} bytes encoded)`, expected));
     }
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -242,7 +255,7 @@ export class RpcCalls {
       this.#running.set(peer, running + 1);
       this.#runningTotal++;
       try {
-        await reply(await this.#runBounded(message));
+        await reply(await this.#runBounded(peer, message));
       } finally {
         this.#runningTotal--;
         const left = (this.#running.get(peer) ?? 1) - 1;
@@ -263,7 +276,7 @@ export class RpcCalls {
   // Runs a request for at most runTimeout, or the caller's timeout if it sent a shorter one: then the call
   // is answered with a timeout, its slot freed, and the procedure's signal aborted (it may stop; its late
   // result is dropped, never sent as a second answer).
-  async #runBounded(request: Record<string, unknown>): Promise<Buffer | string> {
+  async #runBounded(peer: string, request: Record<string, unknown>): Promise<Buffer | string> {
     const id = typeof request.id === "number" || typeof request.id === "string" ? request.id : null;
     const asked = request.timeout;
     const limit =
@@ -272,18 +285,31 @@ export class RpcCalls {
         : this.#bounds.runTimeout;
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<Buffer | string>((resolve) => {
-      timer = setTimeout(() => {
-        const error = new RpcTimeoutError(String(request.method), limit);
+    let run: RunningCall | undefined;
+    const stopped = new Promise<Buffer | string>((resolve) => {
+      const stop = (error: BerryError): void => {
+        clearTimeout(timer);
         controller.abort(error);
         resolve(this.#encodeError(id, error));
-      }, limit);
+      };
+      run = { peer, stop };
+      timer = setTimeout(() => stop(new RpcTimeoutError(String(request.method), limit)), limit);
     });
+    if (run !== undefined) this.#runs.add(run);
     try {
-      return await Promise.race([this.#run(request, controller.signal), timedOut]);
+      return await Promise.race([this.#run(request, controller.signal), stopped]);
     } finally {
       clearTimeout(timer);
+      if (run !== undefined) this.#runs.delete(run);
     }
+  }
+
+  /**
+   * Stops the calls from `peer` (every peer when undefined) being run here: their signals abort with
+   * `error`, which is their answer (the peer is gone or this end is closing: it is sent if it still can be).
+   */
+  abortRunning(peer: string | undefined, error: BerryError): void {
+    for (const run of this.#runs) if (peer === undefined || run.peer === peer) run.stop(error);
   }
 
   async #run(request: Record<string, unknown>, signal: AbortSignal): Promise<Buffer | string> {
@@ -308,7 +334,12 @@ export class RpcCalls {
     }
     try {
       const result = fn === undefined ? await fallback?.(name, request.params, via) : await fn.apply({ signal }, request.params);
-      return this.#codec.encode({ jsonrpc: "2.0", id, result: result ?? null });
+      const answer = this.#codec.encode({ jsonrpc: "2.0", id, result: result ?? null });
+      const bytes = Buffer.byteLength(answer);
+      if (bytes <= this.#codec.maxBytes) return answer;
+      // The caller would refuse it unread (or lose the connection) and wait for its timeout: tell it why.
+      const message = `the result of "${name}" is ${bytes} bytes encoded, over maxMessageBytes (${this.#codec.maxBytes})`;
+      return this.#errorAnswer(id, RpcErrorCode.procedureFailed, message, { name: "RpcAnswerTooBig", message });
     } catch (error) {
       return this.#encodeError(id, error);
     }
@@ -331,9 +362,27 @@ export class RpcCalls {
       const data = { name: error.name, message: error.message, limit: error.limit, bound: error.bound };
       return this.#errorAnswer(id, RpcErrorCode.busy, error.message, data);
     }
-    const name = error instanceof Error ? error.name : "Error";
-    const text = error instanceof Error ? error.message : String(error);
-    return this.#errorAnswer(id, RpcErrorCode.procedureFailed, text, { name, message: text });
+    // Whatever was thrown (a null-prototype object, a throwing getter or toString, a huge message) is
+    // answered: a call whose answer cannot be built used to get none, and its caller waited its timeout.
+    let name = "Error";
+    let text: string;
+    try {
+      name = error instanceof Error ? String(error.name) : "Error";
+      text = error instanceof Error ? String(error.message) : String(error);
+    } catch {
+      text = "a thrown value that cannot be described";
+    }
+    if (name.length > 256) name = name.slice(0, 256);
+    let answer: Buffer | string;
+    try {
+      answer = this.#errorAnswer(id, RpcErrorCode.procedureFailed, text, { name, message: text });
+    } catch {
+      return this.#errorAnswer(id, RpcErrorCode.procedureFailed, "a thrown value that cannot be encoded");
+    }
+    const bytes = Buffer.byteLength(answer);
+    if (bytes <= this.#codec.maxBytes) return answer;
+    const message = `the error thrown (${name}) is ${bytes} bytes encoded, over maxMessageBytes (${this.#codec.maxBytes})`;
+    return this.#errorAnswer(id, RpcErrorCode.procedureFailed, message, { name: "RpcAnswerTooBig", message });
   }
 
   #errorAnswer(id: number | string | null, code: number, message: string, data?: Record<string, unknown>): Buffer | string {

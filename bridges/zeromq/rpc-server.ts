@@ -278,6 +278,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#calls.fail(undefined, new RpcClosedError("RPC server"));
+    this.#calls.abortRunning(undefined, new RpcClosedError("RPC server"));
     this.#router.close();
     this.#zap?.close();
   }
@@ -435,7 +436,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       this.#userOf.delete(identity);
       if (userId !== undefined && this.#identityOf.get(userId) === identity) this.#identityOf.delete(userId);
       this.stats.lost++;
-      this.#calls.fail(identity, new RpcPeerLostError(userId ?? identity, Date.now() - lastSeen));
+      const lost = new RpcPeerLostError(userId ?? identity, Date.now() - lastSeen);
+      this.#calls.fail(identity, lost);
+      this.#calls.abortRunning(identity, lost); // nobody waits for their answers any more
       this.emit("disconnect", identity);
     }
   }
