@@ -1,10 +1,20 @@
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { RpcBusyError, RpcMethodNotFoundError, RpcPeerLostError, RpcRemoteError, RpcTimeoutError } from "./errors.js";
+import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
 import { positiveInteger } from "./check-options.js";
 import type { RpcCodec, RpcCodecName } from "./rpc-codec.js";
 
+/**
+ * What a procedure gets as `this` (a `function`, not an arrow function, to see it): `signal` aborts when
+ * the call's run time is up (`runTimeout`, or the caller's own timeout, whichever is shorter), after which
+ * the caller has its answer (RpcTimeoutError) and whatever the procedure returns is dropped.
+ */
+export interface RpcCallContext {
+  readonly signal: AbortSignal;
+}
+
 /** A procedure the far side may call; its (awaited) result must be data the codec carries. */
-export type Procedure = (...args: unknown[]) => unknown;
+export type Procedure = (this: RpcCallContext, ...args: unknown[]) => unknown;
 
 /** Options shared by the RPC server and client. */
 export interface RpcOptions {
@@ -24,6 +34,12 @@ export interface RpcOptions {
   maxRunningCallsTotal?: number;
   /** Calls this end waits answers for at once (default 10,000); one more fails at once with `RpcBusyError`. */
   maxPendingCalls?: number;
+  /**
+   * Longest a call from the far side runs here, in ms (default 60,000; at most 2³¹−1): past it, or past the
+   * caller's own `callTimeout` (sent with the request) if shorter, the call is answered with RpcTimeoutError,
+   * its slot (`maxRunningCalls`) is freed and the procedure's `this.signal` aborts.
+   */
+  runTimeout?: number;
 }
 
 /** The bounds on calls of one RPC end (see {@link RpcOptions}). */
@@ -31,6 +47,7 @@ export interface CallBounds {
   maxRunning: number;
   maxRunningTotal: number;
   maxPending: number;
+  runTimeout: number;
 }
 
 /** The bounds `options` ask for, checked, with their defaults. @throws InvalidArgumentError naming a bad one. */
@@ -39,6 +56,7 @@ export function callBounds(options: RpcOptions): CallBounds {
     maxRunning: positiveInteger("maxRunningCalls", options.maxRunningCalls ?? 1_000),
     maxRunningTotal: positiveInteger("maxRunningCallsTotal", options.maxRunningCallsTotal ?? 10_000),
     maxPending: positiveInteger("maxPendingCalls", options.maxPendingCalls ?? 10_000),
+    runTimeout: checkTimerDelay("runTimeout", options.runTimeout ?? 60_000),
   };
 }
 
@@ -80,6 +98,11 @@ export const RpcKind = Object.freeze({
   loginAsk: "login?",
 });
 
+interface RunningCall {
+  peer: string;
+  stop(error: BerryError): void;
+}
+
 interface Pending {
   peer: string;
   procedure: string;
@@ -117,6 +140,8 @@ export class RpcCalls {
   // Calls being run, per peer and in all: each holds what its procedure holds until it settles.
   readonly #running = new Map<string, number>();
   #runningTotal = 0;
+  // The calls being run, each with how to stop it (runTimeout, close, its peer lost).
+  readonly #runs = new Set<RunningCall>();
   #fallback: Fallback | undefined;
   // This side's proxy id, in the `via` of the calls it delegates (a call that comes back with it loops).
   #proxyId = "";
@@ -160,10 +185,17 @@ export class RpcCalls {
     const id = ++this.#nextId;
     let frame: Buffer | string;
     try {
-      const request = { jsonrpc: "2.0", id, method: procedure, params: args };
+      // `timeout`: the far side stops running the call when this side gives up waiting for it.
+      const request = { jsonrpc: "2.0", id, method: procedure, params: args, timeout };
       frame = this.#codec.encode(via === undefined ? request : { ...request, via });
     } catch (error) {
       return Promise.reject(new InvalidArgumentError("args", args, `data the ${this.#codec.name} codec carries (${String(error)})`));
+    }
+    // The far side refuses a frame over maxMessageBytes unanswered (or, far over, cuts the connection): say so now.
+    const bytes = Buffer.byteLength(frame);
+    if (bytes > this.#codec.maxBytes) {
+      const expected = `at most maxMessageBytes (${this.#codec.maxBytes}) once encoded`;
+      return Promise.reject(new InvalidArgumentError(`args of "${procedure}"`, `(${bytes} bytes encoded)`, expected));
     }
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -223,7 +255,7 @@ export class RpcCalls {
       this.#running.set(peer, running + 1);
       this.#runningTotal++;
       try {
-        await reply(await this.#run(message));
+        await reply(await this.#runBounded(peer, message));
       } finally {
         this.#runningTotal--;
         const left = (this.#running.get(peer) ?? 1) - 1;
@@ -241,7 +273,46 @@ export class RpcCalls {
     else pending.reject(fromWire(pending.procedure, error));
   }
 
-  async #run(request: Record<string, unknown>): Promise<Buffer | string> {
+  // Runs a request for at most runTimeout, or the caller's timeout if it sent a shorter one: then the call
+  // is answered with a timeout, its slot freed, and the procedure's signal aborted (it may stop; its late
+  // result is dropped, never sent as a second answer).
+  async #runBounded(peer: string, request: Record<string, unknown>): Promise<Buffer | string> {
+    const id = typeof request.id === "number" || typeof request.id === "string" ? request.id : null;
+    const asked = request.timeout;
+    const limit =
+      typeof asked === "number" && Number.isInteger(asked) && asked >= 1 && asked <= MAX_TIMER_DELAY
+        ? Math.min(asked, this.#bounds.runTimeout)
+        : this.#bounds.runTimeout;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let run: RunningCall | undefined;
+    const stopped = new Promise<Buffer | string>((resolve) => {
+      const stop = (error: BerryError): void => {
+        clearTimeout(timer);
+        controller.abort(error);
+        resolve(this.#encodeError(id, error));
+      };
+      run = { peer, stop };
+      timer = setTimeout(() => stop(new RpcTimeoutError(String(request.method), limit)), limit);
+    });
+    if (run !== undefined) this.#runs.add(run);
+    try {
+      return await Promise.race([this.#run(request, controller.signal), stopped]);
+    } finally {
+      clearTimeout(timer);
+      if (run !== undefined) this.#runs.delete(run);
+    }
+  }
+
+  /**
+   * Stops the calls from `peer` (every peer when undefined) being run here: their signals abort with
+   * `error`, which is their answer (the peer is gone or this end is closing: it is sent if it still can be).
+   */
+  abortRunning(peer: string | undefined, error: BerryError): void {
+    for (const run of this.#runs) if (peer === undefined || run.peer === peer) run.stop(error);
+  }
+
+  async #run(request: Record<string, unknown>, signal: AbortSignal): Promise<Buffer | string> {
     const id = typeof request.id === "number" || typeof request.id === "string" ? request.id : null;
     const name = request.method as string;
     if (!Array.isArray(request.params)) return this.#errorAnswer(id, RpcErrorCode.invalidParams, "params must be an array");
@@ -262,8 +333,13 @@ export class RpcCalls {
       via = [...(passed as string[]), this.#proxyId];
     }
     try {
-      const result = fn === undefined ? await fallback?.(name, request.params, via) : await fn(...request.params);
-      return this.#codec.encode({ jsonrpc: "2.0", id, result: result ?? null });
+      const result = fn === undefined ? await fallback?.(name, request.params, via) : await fn.apply({ signal }, request.params);
+      const answer = this.#codec.encode({ jsonrpc: "2.0", id, result: result ?? null });
+      const bytes = Buffer.byteLength(answer);
+      if (bytes <= this.#codec.maxBytes) return answer;
+      // The caller would refuse it unread (or lose the connection) and wait for its timeout: tell it why.
+      const message = `the result of "${name}" is ${bytes} bytes encoded, over maxMessageBytes (${this.#codec.maxBytes})`;
+      return this.#errorAnswer(id, RpcErrorCode.procedureFailed, message, { name: "RpcAnswerTooBig", message });
     } catch (error) {
       return this.#encodeError(id, error);
     }
@@ -286,9 +362,27 @@ export class RpcCalls {
       const data = { name: error.name, message: error.message, limit: error.limit, bound: error.bound };
       return this.#errorAnswer(id, RpcErrorCode.busy, error.message, data);
     }
-    const name = error instanceof Error ? error.name : "Error";
-    const text = error instanceof Error ? error.message : String(error);
-    return this.#errorAnswer(id, RpcErrorCode.procedureFailed, text, { name, message: text });
+    // Whatever was thrown (a null-prototype object, a throwing getter or toString, a huge message) is
+    // answered: a call whose answer cannot be built used to get none, and its caller waited its timeout.
+    let name = "Error";
+    let text: string;
+    try {
+      name = error instanceof Error ? String(error.name) : "Error";
+      text = error instanceof Error ? String(error.message) : String(error);
+    } catch {
+      text = "a thrown value that cannot be described";
+    }
+    if (name.length > 256) name = name.slice(0, 256);
+    let answer: Buffer | string;
+    try {
+      answer = this.#errorAnswer(id, RpcErrorCode.procedureFailed, text, { name, message: text });
+    } catch {
+      return this.#errorAnswer(id, RpcErrorCode.procedureFailed, "a thrown value that cannot be encoded");
+    }
+    const bytes = Buffer.byteLength(answer);
+    if (bytes <= this.#codec.maxBytes) return answer;
+    const message = `the error thrown (${name}) is ${bytes} bytes encoded, over maxMessageBytes (${this.#codec.maxBytes})`;
+    return this.#errorAnswer(id, RpcErrorCode.procedureFailed, message, { name: "RpcAnswerTooBig", message });
   }
 
   #errorAnswer(id: number | string | null, code: number, message: string, data?: Record<string, unknown>): Buffer | string {

@@ -205,6 +205,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#calls.fail(undefined, new RpcClosedError(`RPC client ${this.identity}`));
+    this.#calls.abortRunning(undefined, new RpcClosedError(`RPC client ${this.identity}`));
     this.#dealer.close();
     this.#wakeSenders();
   }
@@ -289,7 +290,9 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     }
     const silent = Date.now() - this.#lastSeen;
     if (silent <= this.#heartbeatTimeout) return;
-    this.#calls.fail(undefined, new RpcPeerLostError(this.#endpoint, silent));
+    const lost = new RpcPeerLostError(this.#endpoint, silent);
+    this.#calls.fail(undefined, lost);
+    this.#calls.abortRunning(undefined, lost); // the server's calls being run here: nobody waits for them
     if (this.#connected) {
       this.#connected = false;
       this.emit("disconnect");

@@ -24,6 +24,8 @@ export function transportFrameLimit(maxMessageBytes: number): number {
 /** Encodes RPC messages into frames and decodes (and validates) frames into messages. */
 export interface RpcCodec {
   readonly name: RpcCodecName;
+  /** Largest frame decoded (`maxMessageBytes`); this side sends none bigger either. */
+  readonly maxBytes: number;
   /** @throws Error when `value` cannot be encoded. */
   encode(value: unknown): Buffer | string;
   /** @throws ZmqProtocolError naming what is wrong (too big, not decodable, a forbidden key, too deep, a foreign type). */
@@ -46,6 +48,7 @@ export function rpcCodec(name: RpcCodecName, maxBytes: number): RpcCodec {
   if (name === "json") {
     return {
       name,
+      maxBytes,
       encode: (value) => JSON.stringify(value),
       decode(frame) {
         checkSize(frame);
@@ -68,6 +71,7 @@ export function rpcCodec(name: RpcCodecName, maxBytes: number): RpcCodec {
   const packr = loadPackr();
   return {
     name,
+    maxBytes,
     encode: (value) => packr.pack(value),
     decode(frame) {
       checkSize(frame);
