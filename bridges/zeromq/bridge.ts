@@ -22,7 +22,7 @@ export {
   RpcTooManyClientsError,
   ZmqProtocolError,
 } from "./errors.js";
-export { type Procedure, RpcErrorCode, type RpcOptions } from "./rpc-calls.js";
+export { type Procedure, type RpcCallContext, RpcErrorCode, type RpcOptions } from "./rpc-calls.js";
 export { type ClientCurve, RpcClient, type RpcClientEvents, type RpcClientOptions } from "./rpc-client.js";
 export { DEFAULT_MAX_MESSAGE_BYTES, type RpcCodecName } from "./rpc-codec.js";
 export { RpcServer, type RpcServerEvents, type RpcServerOptions, type ServerCurve } from "./rpc-server.js";

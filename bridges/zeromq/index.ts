@@ -23,6 +23,7 @@ export type {
   FsyncPolicy,
   NoSubscriberPolicy,
   Procedure,
+  RpcCallContext,
   RpcClientEvents,
   RpcClientOptions,
   RpcCodecName,
