@@ -254,14 +254,17 @@ export class RpcCalls {
       }
       this.#running.set(peer, running + 1);
       this.#runningTotal++;
-      try {
-        await reply(await this.#runBounded(peer, message));
-      } finally {
+      const release = (): void => {
         this.#runningTotal--;
         const left = (this.#running.get(peer) ?? 1) - 1;
         if (left === 0) this.#running.delete(peer);
         else this.#running.set(peer, left);
-      }
+      };
+      const { answer, ran } = this.#runBounded(peer, message);
+      // The slot is held until the procedure settles, not until its answer: freed at the timeout, a caller
+      // sending timeout 1 had as many procedures running at once as it sent calls (50 against a bound of 2).
+      void ran.then(release, release);
+      await reply(await answer);
       return;
     }
     const pending = typeof message.id === "number" ? this.#pending.get(message.id) : undefined;
@@ -274,9 +277,9 @@ export class RpcCalls {
   }
 
   // Runs a request for at most runTimeout, or the caller's timeout if it sent a shorter one: then the call
-  // is answered with a timeout, its slot freed, and the procedure's signal aborted (it may stop; its late
-  // result is dropped, never sent as a second answer).
-  async #runBounded(peer: string, request: Record<string, unknown>): Promise<Buffer | string> {
+  // is answered with a timeout and the procedure's signal aborted (it may stop; its late result is
+  // dropped, never sent as a second answer). `ran` settles when the procedure does.
+  #runBounded(peer: string, request: Record<string, unknown>): { answer: Promise<Buffer | string>; ran: Promise<unknown> } {
     const id = typeof request.id === "number" || typeof request.id === "string" ? request.id : null;
     const asked = request.timeout;
     const limit =
@@ -296,12 +299,12 @@ export class RpcCalls {
       timer = setTimeout(() => stop(new RpcTimeoutError(String(request.method), limit)), limit);
     });
     if (run !== undefined) this.#runs.add(run);
-    try {
-      return await Promise.race([this.#run(request, controller.signal), stopped]);
-    } finally {
+    const ran = this.#run(request, controller.signal);
+    const answer = Promise.race([ran, stopped]).finally(() => {
       clearTimeout(timer);
       if (run !== undefined) this.#runs.delete(run);
-    }
+    });
+    return { answer, ran };
   }
 
   /**

@@ -12,6 +12,11 @@ import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 const hang = (): Promise<never> => new Promise(() => undefined);
+// Settles when its call's signal aborts, as a procedure that honours it does: its slot is then freed.
+function untilAborted(this: { signal: AbortSignal }): Promise<never> {
+  const signal = this.signal;
+  return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+}
 const FAST = 2_000; // well under the callTimeout of 20 s below: an answer, not a timeout
 
 async function rejectsFast(call: Promise<unknown>, check: (error: unknown) => boolean): Promise<void> {
@@ -77,7 +82,7 @@ describe("zeromq RPC red team r23: answers and aborted runs", () => {
     const signals: AbortSignal[] = [];
     server.register("hang", function (this: { signal: AbortSignal }) {
       signals.push(this.signal);
-      return hang();
+      return untilAborted.call(this);
     });
     server.register("ping", () => "pong");
     const zeromq = import.meta.resolve("zeromq");
@@ -106,11 +111,11 @@ describe("zeromq RPC red team r23: answers and aborted runs", () => {
     const signals = new Map<string, AbortSignal>();
     server.register("hang", function (this: { signal: AbortSignal }) {
       signals.set("server", this.signal);
-      return hang();
+      return untilAborted.call(this);
     });
     client.register("hang", function (this: { signal: AbortSignal }) {
       signals.set("client", this.signal);
-      return hang();
+      return untilAborted.call(this);
     });
     t.after(() => {
       client.close();

@@ -1,8 +1,8 @@
 // Red team r23, RPC: a procedure that never settles used to keep its call slot for ever, while its caller
 // had given up at its callTimeout; after maxRunningCalls of them, every call of that peer was refused
 // (RpcBusyError). Now a call runs at most runTimeout (default 60 s), or the caller's own timeout (sent with
-// the request) if shorter: then it is answered with RpcTimeoutError, its slot is freed and the
-// procedure's signal aborts.
+// the request) if shorter: then it is answered with RpcTimeoutError and the procedure's signal aborts; its
+// slot is freed when the procedure settles (review: freed at the timeout, short timeouts piled them up).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as zmq from "zeromq";
@@ -12,6 +12,11 @@ import { freePort } from "../../helpers/free-port.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 const hang = (): Promise<never> => new Promise(() => undefined);
+// Settles when its call's signal aborts, as a procedure that honours it does: its slot is then freed.
+function untilAborted(this: { signal: AbortSignal }): Promise<never> {
+  const signal = this.signal;
+  return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+}
 
 describe("zeromq RPC red team r23: calls that never settle", () => {
   it("a call past runTimeout is answered RpcTimeoutError, its slot freed, its signal aborted", async (t) => {
@@ -19,7 +24,7 @@ describe("zeromq RPC red team r23: calls that never settle", () => {
     const signals: AbortSignal[] = [];
     server.register("hang", function (this: { signal: AbortSignal }) {
       signals.push(this.signal);
-      return hang();
+      return untilAborted.call(this);
     });
     server.register("ping", () => "pong");
     const client = RpcClient.connect({ port: server.port, callTimeout: 10_000 });
@@ -48,7 +53,7 @@ describe("zeromq RPC red team r23: calls that never settle", () => {
       this.signal.addEventListener("abort", () => {
         aborted = true;
       });
-      return hang();
+      return untilAborted.call(this);
     });
     server.register("ping", () => "pong");
     const client = RpcClient.connect({ port: server.port, callTimeout: 300 });
@@ -61,10 +66,37 @@ describe("zeromq RPC red team r23: calls that never settle", () => {
     assert.equal(await client.call("ping"), "pong", "the slot was freed (it was RpcBusyError until the default 60 s)");
   });
 
+  it("review: the slot is held until the procedure settles: short caller timeouts cannot pile procedures up past maxRunningCalls", async (t) => {
+    const server = await RpcServer.listen({ port: await freePort(), maxRunningCalls: 2, runTimeout: 300 });
+    let running = 0;
+    let most = 0;
+    // Ignores its signal and takes 1 s: answered at the timeout, it still runs.
+    server.register("slow", async () => {
+      most = Math.max(most, ++running);
+      await sleep(1_000);
+      running--;
+      return "late";
+    });
+    server.register("ping", () => "pong");
+    const client = RpcClient.connect({ port: server.port, callTimeout: 10_000 });
+    t.after(() => {
+      client.close();
+      server.close();
+    });
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => client.call("slow")));
+    const names = results.map((result) => (result.status === "rejected" ? (result.reason as Error).name : "answered"));
+    assert.equal(names.filter((name) => name === "RpcTimeoutError").length, 2, names.join(", "));
+    assert.equal(names.filter((name) => name === "RpcBusyError").length, 18);
+    assert.equal(most, 2, "never more than maxRunningCalls procedures at once");
+    await assert.rejects(client.call("ping"), (error: unknown) => (error as Error).name === "RpcBusyError", "still running: still held");
+    await waitFor(() => running === 0, "the two procedures to end", 3_000);
+    assert.equal(await client.call("ping"), "pong", "freed when they settled");
+  });
+
   it("the same bound holds on the client for the server's calls", async (t) => {
     const server = await RpcServer.listen({ port: await freePort(), callTimeout: 10_000 });
     const client = RpcClient.connect({ port: server.port, identity: "worker", maxRunningCalls: 1, runTimeout: 200 });
-    client.register("hang", hang);
+    client.register("hang", untilAborted);
     client.register("ping", () => "pong");
     t.after(() => {
       client.close();
