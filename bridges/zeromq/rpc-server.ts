@@ -17,11 +17,6 @@ import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
 import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
 
-// libzmq's draft ZMQ_ROUTER_NOTIFY and its flags.
-const ZMQ_ROUTER_NOTIFY = 97;
-const ZMQ_NOTIFY_CONNECT = 1;
-const ZMQ_NOTIFY_DISCONNECT = 2;
-
 // Why a client whose user logged in again on another connection is refused.
 const REPLACED = "replaced by a newer login of the same user";
 
@@ -193,20 +188,6 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         reason: event.error.message,
       });
     });
-    // Each connection and disconnection of a peer arrives as [identity, empty frame] (libzmq's draft
-    // ZMQ_ROUTER_NOTIFY): a login belongs to its connection, not to the identity, which the next
-    // connection may reuse (it could, within the heartbeat timeout, be served as the user logged in before).
-    if (this.#loginRequired) {
-      try {
-        (this.#router as unknown as { setInt32Option(option: number, value: number): void }).setInt32Option(
-          ZMQ_ROUTER_NOTIFY,
-          ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT,
-        );
-      } catch (error) {
-        this.#router.close();
-        throw new InvalidArgumentError("authenticate", "(set)", `a libzmq with draft ZMQ_ROUTER_NOTIFY (${String(error)})`);
-      }
-    }
     this.#queue = new SendQueue(this.#router);
     this.#timer = setInterval(() => this.#checkPeers(), interval);
   }
@@ -306,11 +287,6 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     try {
       for await (const [identityFrame, kindFrame, body] of this.#router) {
         const identity = identityFrame?.toString() ?? "";
-        if (this.#loginRequired && kindFrame !== undefined && kindFrame.length === 0 && body === undefined) {
-          // A connection of this identity began or ended (or a peer mimics that, which only logs itself out).
-          this.#logout(identity);
-          continue;
-        }
         if (!this.#peers.has(identity) && this.#peers.size >= this.#maxClients) {
           this.stats.dropped++;
           // Said once per episode, not per frame: a flood of identities must not become a flood of events.
@@ -353,15 +329,6 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("RPC receive loop failed:", String(error)));
     }
-  }
-
-  // Forgets the login of `identity` (its connection changed): its next frames must log in again.
-  #logout(identity: string): void {
-    const userId = this.#userOf.get(identity);
-    this.#userOf.delete(identity);
-    if (userId !== undefined && this.#identityOf.get(userId) === identity) this.#identityOf.delete(userId);
-    this.#nonces.delete(identity);
-    this.#replaced.delete(identity);
   }
 
   // One nonce per identity until it is lost: a login crossing a second ask still signs the right one.
@@ -433,10 +400,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       this.#send([previous, RpcKind.loginRefused, REPLACED]);
     }
     this.#replaced.delete(identity);
-    // This identity logged in as another user before: that user is no longer reached here.
-    const before = this.#userOf.get(identity);
-    if (before !== undefined && before !== userId && this.#identityOf.get(before) === identity) this.#identityOf.delete(before);
-    const known = before === userId;
+    const known = this.#userOf.get(identity) === userId;
     this.#userOf.set(identity, userId);
     this.#identityOf.set(userId, identity);
     if (!known) this.emit("login", identity, userId); // a second login crossing an ask is no news
