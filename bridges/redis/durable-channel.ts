@@ -57,7 +57,8 @@ export interface DurableChannelOptions {
    * newest first (default 10,000, about 6 MB in Redis; 0: a minute only). A reply or close that ioredis
    * resends after a longer outage, or a `send()` retried with the id of a message finished longer ago, is
    * answered as the first call was while its record is kept; after that, it gets NotHeldError (a close or
-   * reply) or records the message again (a send).
+   * reply) or records the message again (a send). The prefix keeps the largest value any of its channels
+   * asked (`P keepfinished`), so a channel asking fewer does not drop another's records.
    */
   finishedRecords?: number;
   /**

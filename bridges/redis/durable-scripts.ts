@@ -9,6 +9,18 @@ local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- How many finished records are kept past a minute: the largest finishedRecords any channel of the prefix
+-- asked (P keepfinished), so that a channel asking fewer does not drop another's (a resend of the other
+-- would then get NotHeldError). Another type under the name (written by another client): this call's own.
+local function keptFinished(n)
+  local key = P .. 'keepfinished'
+  local kind = redis.call('TYPE', key).ok
+  if kind ~= 'string' and kind ~= 'none' then return n end
+  local stored = tonumber(redis.call('GET', key))
+  if stored and stored >= n then return stored end
+  redis.call('SET', key, n)
+  return n
+end
 -- Times a message out: exactly once, because only the call that removes it from DEADLINES goes on.
 local function expire(id, t, retain)
   if redis.call('ZREM', DEADLINES, id) == 0 then return 0 end
@@ -211,6 +223,7 @@ if retain then
 else
   retain, keepFinished = tonumber(ARGV[3]), 10000
 end
+keepFinished = keptFinished(keepFinished)
 local held = P .. 'held:' .. consumer
 local t = now()
 local FINISHED = P .. 'finished'
@@ -366,7 +379,7 @@ end
 if ARGV[6] then
   local FINISHED = P .. 'finished'
   if redis.call('TYPE', FINISHED).ok == 'zset' then
-    local over = redis.call('ZCARD', FINISHED) - tonumber(ARGV[6])
+    local over = redis.call('ZCARD', FINISHED) - keptFinished(tonumber(ARGV[6]))
     if over > 0 then
       for _, old in ipairs(redis.call('ZRANGEBYSCORE', FINISHED, '-inf', t - 60000, 'LIMIT', 0, math.min(over, 1000))) do
         redis.call('ZREM', FINISHED, old)
