@@ -21,6 +21,18 @@ local function keptFinished(n)
   redis.call('SET', key, n)
   return n
 end
+-- Drops up to most finished records (P finished, a sorted set) of those past the prefix's bound and
+-- finished before the time given: the oldest first, each record only if it is still a done one.
+local function trimFinished(asked, before, most)
+  local FINISHED = P .. 'finished'
+  local over = redis.call('ZCARD', FINISHED) - keptFinished(asked)
+  if over <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGEBYSCORE', FINISHED, '-inf', before, 'LIMIT', 0, math.min(over, most))) do
+    redis.call('ZREM', FINISHED, old)
+    local om = P .. 'm:' .. old
+    if redis.call('HGET', om, 'state') == 'done' then redis.call('DEL', om) end
+  end
+end
 -- Times a message out: exactly once, because only the call that removes it from DEADLINES goes on.
 local function expire(id, t, retain)
   if redis.call('ZREM', DEADLINES, id) == 0 then return 0 end
@@ -223,7 +235,6 @@ if retain then
 else
   retain, keepFinished = tonumber(ARGV[3]), 10000
 end
-keepFinished = keptFinished(keepFinished)
 local held = P .. 'held:' .. consumer
 local t = now()
 local FINISHED = P .. 'finished'
@@ -243,14 +254,7 @@ local function keep(id, m)
   for _, old in ipairs(redis.call('ZRANGEBYSCORE', FINISHED, '-inf', t - life, 'LIMIT', 0, 2)) do
     redis.call('ZREM', FINISHED, old)
   end
-  local over = redis.call('ZCARD', FINISHED) - keepFinished
-  if over > 0 then
-    for _, old in ipairs(redis.call('ZRANGEBYSCORE', FINISHED, '-inf', t - MINUTE, 'LIMIT', 0, math.min(over, 2))) do
-      redis.call('ZREM', FINISHED, old)
-      local om = P .. 'm:' .. old
-      if redis.call('HGET', om, 'state') == 'done' then redis.call('DEL', om) end
-    end
-  end
+  trimFinished(keepFinished, t - MINUTE, 2)
 end
 local function finish(id, mode, replyId, response, replyTimeout)
   local m = P .. 'm:' .. id
@@ -376,19 +380,7 @@ for _, consumer in ipairs(consumers) do
 end
 -- ARGV[6]: finishedRecords. Finished records older than a minute beyond the newest n go, up to 1,000 a
 -- sweep: FINISH trims two a call, so after a burst of finishes (then quiet) they all lived the whole retain.
-if ARGV[6] then
-  local FINISHED = P .. 'finished'
-  if redis.call('TYPE', FINISHED).ok == 'zset' then
-    local over = redis.call('ZCARD', FINISHED) - keptFinished(tonumber(ARGV[6]))
-    if over > 0 then
-      for _, old in ipairs(redis.call('ZRANGEBYSCORE', FINISHED, '-inf', t - 60000, 'LIMIT', 0, math.min(over, 1000))) do
-        redis.call('ZREM', FINISHED, old)
-        local om = P .. 'm:' .. old
-        if redis.call('HGET', om, 'state') == 'done' then redis.call('DEL', om) end
-      end
-    end
-  end
-end
+if ARGV[6] and redis.call('TYPE', P .. 'finished').ok == 'zset' then trimFinished(tonumber(ARGV[6]), t - 60000, 1000) end
 return {expired, requeued}
 `;
 
