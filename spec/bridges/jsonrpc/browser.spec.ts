@@ -583,6 +583,8 @@ describe("a page at an allowed origin (allowOrigins) calls the server from Chrom
       const answer = await allowed.page.evaluate(call, [victim.server.url, victim.oneway] as const);
       assert.match(answer, /^HTTP 200 .*"result"/, answer);
       await waitFor(() => victim.delivered.some((m) => m.id === "web:click"), "the allowed page's message");
+      // Chromium reports a preflight's answer over CDP after the page's fetch settles: waited for.
+      await waitFor(() => allowed.exchanges.some((e) => e.method === "OPTIONS" && e.status !== undefined), "the preflight's answer");
       const preflight = allowed.exchanges.find((e) => e.method === "OPTIONS");
       assert.equal(preflight?.status, 204);
       assert.equal(preflight?.responseHeaders?.["access-control-allow-origin"], `http://127.0.0.1:${site.port}`);
@@ -598,6 +600,7 @@ describe("a page at an allowed origin (allowOrigins) calls the server from Chrom
       victim.delivered.length = 0;
       const refused = await other.page.evaluate(call, [victim.server.url, victim.oneway] as const);
       assert.equal(refused, "error TypeError");
+      await waitFor(() => other.exchanges.some((e) => e.method === "OPTIONS" && e.status !== undefined), "the refused preflight's answer");
       const otherPreflight = other.exchanges.find((e) => e.method === "OPTIONS");
       assert.equal(otherPreflight?.status, 405);
       assert.equal(otherPreflight?.responseHeaders?.["access-control-allow-origin"], undefined);
