@@ -1,6 +1,5 @@
 // Red team r23: request/response with a child process over PeerLink, RedisLink (a real redis-server) and
-// BrokerLink (a real ZeroMQ broker). This file is also the child: run with R23_CHILD set, it links a bus
-// to the parent and follows what the tests ask.
+// BrokerLink (a real ZeroMQ broker). The child is spec/bridges/fixtures/request-peer.ts (its r23:* followers).
 // - A follower rejecting with a null-prototype object, or throwing an Error whose message is an object:
 //   building the error answer threw, so the asker got no answer and the child died of the unhandled
 //   rejection (Node's default), its other followers gone with it.
@@ -9,108 +8,14 @@
 // - The child killed -9 between two answers and restarted under its bus id: the timeout carries the
 //   answer it gave; the new process answers new requests.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import type { Link } from "../../bridges/link.js";
 import { Bus } from "../../lib/bus.js";
 import { within } from "../../lib/request.js";
 import { RemoteError, RequestTimeoutError } from "../../lib/request-errors.js";
 import { jsonrpcParent, type RequestParent, redisParent, zeromqParent } from "./request-parents.js";
+import { type RequestPeer, startRequestPeer } from "./request-process.js";
 
-interface ChildConfig {
-  busId: string;
-  transport: "jsonrpc" | "redis" | "zeromq";
-  url?: string;
-  prefix?: string;
-  pubPort?: number;
-  recvPort?: number;
-}
-
-const childConfig = process.env.R23_CHILD;
-if (childConfig !== undefined) await runChild(JSON.parse(childConfig) as ChildConfig);
-else declareSpecs();
-
-async function runChild(config: ChildConfig): Promise<void> {
-  const bus = new Bus({ id: config.busId });
-  bus.on("error", () => {}); // failing followers are the point
-  const retryDelay = { initial: 20, max: 200 };
-  let link: Link;
-  if (config.transport === "jsonrpc") {
-    const { PeerLink, serve } = await import("../../bridges/jsonrpc/index.js");
-    const server = await serve({ bus });
-    link = await PeerLink.connect(config.url as string, { bus, server, pingInterval: 100, retryDelay });
-  } else if (config.transport === "redis") {
-    const { RedisLink } = await import("../../bridges/redis/redis-link.js");
-    link = await RedisLink.connect({ bus, connection: config.url as string, prefix: config.prefix as string, retryDelay });
-  } else {
-    const { BrokerLink } = await import("../../bridges/zeromq/index.js");
-    link = await BrokerLink.connect({ bus, pubPort: config.pubPort as number, recvPort: config.recvPort as number, retryDelay });
-  }
-  bus.follow("r23:whoami", () => ({ bus: config.busId, pid: process.pid }));
-  bus.follow("r23:null-proto", () => Promise.reject(Object.create(null)));
-  bus.follow("r23:object-message", () => {
-    const error = new SyntaxError("replaced");
-    (error as { message: unknown }).message = { code: 7 };
-    throw error;
-  });
-  bus.follow("r23:add", (m) => (m.args as number[]).reduce((x, y) => x + y, 0));
-  bus.follow("r23:slow", () => new Promise((resolve) => setTimeout(() => resolve("slow"), 300)));
-  bus.follow("r23:some", () => `quick from ${process.pid}`);
-  bus.follow("r23:some", () => new Promise(() => {})); // never settles
-  process.on("SIGTERM", () => {
-    void link.close().then(() => process.exit(0));
-  });
-  process.stdout.write('{"event":"ready"}\n');
-}
-
-interface Child {
-  readonly pid: number;
-  /** SIGKILLs it, as a crash would, and waits for the exit. */
-  kill(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-async function startChild(config: ChildConfig): Promise<Child> {
-  const file = fileURLToPath(import.meta.url);
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", file], {
-    env: { ...process.env, R23_CHILD: JSON.stringify(config) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child not ready after 20 s: ${stderr}`)), 20_000);
-    child.stdout?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes('"ready"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`child exited early: ${stderr}`));
-    });
-  });
-  return {
-    pid: child.pid as number,
-    kill: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGKILL");
-      await exited;
-    },
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
+declareSpecs();
 
 // Asks until the child answers (a link needs a moment after a process starts); its pid.
 async function untilLinked(bus: Bus, busId: string): Promise<number> {
@@ -125,15 +30,15 @@ async function untilLinked(bus: Bus, busId: string): Promise<number> {
 
 type Setup = RequestParent;
 
-function attack(transport: ChildConfig["transport"], setup: () => Promise<Setup>): void {
+function attack(transport: RequestParent["peer"]["transport"], setup: () => Promise<Setup>): void {
   describe(`red team r23: requests to a child process over ${transport}`, () => {
     let linked: Setup;
-    let child: Child;
+    let child: RequestPeer;
     const busId = `r23-${transport}-child`;
     before(async () => {
       linked = await setup();
       linked.bus.on("error", () => {});
-      child = await startChild({ ...linked.peer, busId });
+      child = await startRequestPeer({ ...linked.peer, busId });
       assert.equal(await untilLinked(linked.bus, busId), child.pid);
     });
     after(async () => {
@@ -189,7 +94,7 @@ function attack(transport: ChildConfig["transport"], setup: () => Promise<Setup>
         ended.answers.map((a) => (a.ok ? [a.value, a.bus] : a.error.message)),
         [[`quick from ${firstPid}`, busId]],
       );
-      child = await startChild({ ...linked.peer, busId });
+      child = await startRequestPeer({ ...linked.peer, busId });
       const newPid = await untilLinked(linked.bus, busId);
       assert.equal(newPid, child.pid);
       assert.notEqual(newPid, firstPid);
