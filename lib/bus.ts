@@ -222,10 +222,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
         throw new InvalidArgumentError("within()", last.options, "no twitter() argument: talk(), ask() and request() take it, last");
       }
       // The last argument was checked just above: a lone argument needs no scan.
-      if (lastAt > 0) {
-        checkNoKwargs(args);
-        checkNoWithin(args);
-      }
+      if (lastAt > 0) checkNoMarkers(args);
     }
     const route = this.#route(identifier);
     const message = newMessage(route.identifier, args, kwargs, this.#hops, ++this.#counter, undefined, undefined);
@@ -777,6 +774,18 @@ function isBusId(id: unknown): id is string {
     if (code < 0x20 || code === 0x7f) return false;
   }
   return true;
+}
+
+// One pass over a twitter()'s arguments (the hot path) for a kw() or within() that is not last; the
+// checks that name it run only when one is there.
+function checkNoMarkers(args: readonly unknown[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    if (value instanceof Kwargs || value instanceof Within) {
+      checkNoKwargs(args);
+      checkNoWithin(args);
+    }
+  }
 }
 
 const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryError) => void>();
