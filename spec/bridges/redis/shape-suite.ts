@@ -293,7 +293,7 @@ export function failoverSuite(shape: Shape, total = 1_200, windows: readonly num
       assert.deepEqual(
         codes.filter((code) => code === "REDIS_MESSAGES_MAY_BE_LOST"),
         ["REDIS_MESSAGES_MAY_BE_LOST"],
-        "reported once",
+        `reported once; got: ${messages.join(" | ")}`,
       );
       // It names the server the connection was to (through Sentinel, not the client's default localhost:6379).
       assert.match(messages[codes.indexOf("REDIS_MESSAGES_MAY_BE_LOST")] ?? "", /connection to (127\.0\.0\.1|::ffff:127\.0\.0\.1):(?!6379\b)\d+ closed|sharded subscriber/);
