@@ -57,12 +57,13 @@ describe("red team r23: copies of an owned queue, and older clients", () => {
       });
       request.on("end", () => {
         const call = JSON.parse(body) as { id: number; method: string; params: Record<string, unknown> };
+        if (call.method !== "berrymq.hello" && call.method !== "berrymq.connect") closed.push(call.params.token);
         const result =
           call.method === "berrymq.hello"
             ? { busId: "older", version: 2, queues: ["job:*"] }
             : call.method === "berrymq.connect"
               ? { token: `t-${String(call.params.filter)}` }
-              : (closed.push(call.params.token), true);
+              : true;
         response.setHeader("content-type", "application/json");
         response.end(JSON.stringify({ jsonrpc: "2.0", id: call.id, result }));
       });

@@ -11,7 +11,6 @@ import { RpcClient, RpcErrorCode, RpcServer, RpcTimeoutError } from "../../../br
 import { freePort } from "../../helpers/free-port.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
-const hang = (): Promise<never> => new Promise(() => undefined);
 // Settles when its call's signal aborts, as a procedure that honours it does: its slot is then freed.
 function untilAborted(this: { signal: AbortSignal }): Promise<never> {
   const signal = this.signal;
