@@ -14,6 +14,7 @@ export {
   PersistError,
   RpcAuthError,
   RpcBusyError,
+  RpcCancelledError,
   RpcClosedError,
   RpcMethodNotFoundError,
   RpcPeerLostError,

@@ -103,6 +103,21 @@ export class RpcAuthError extends BerryError {
   }
 }
 
+/**
+ * The caller stopped waiting for call `id` of `procedure` (`rpc.cancel`: a proxy whose own caller was lost,
+ * timed out or closed): the reason the procedure's `this.signal` aborts with.
+ */
+export class RpcCancelledError extends BerryError {
+  readonly procedure: string;
+  readonly id: number | string;
+
+  constructor(procedure: string, id: number | string) {
+    super("RPC_CANCELLED", `call ${JSON.stringify(id)} of "${procedure}" cancelled by its caller`);
+    this.procedure = procedure;
+    this.id = id;
+  }
+}
+
 /** The RPC end was closed: pending and later calls fail with this. */
 export class RpcClosedError extends BerryError {
   constructor(what: string) {

@@ -90,6 +90,11 @@ export const RpcBusyError = bridge.RpcBusyError;
 /** An instance of RpcBusyError. */
 export type RpcBusyError = Bridge.RpcBusyError;
 
+/** `RpcCancelledError` of bridge.ts. */
+export const RpcCancelledError = bridge.RpcCancelledError;
+/** An instance of RpcCancelledError. */
+export type RpcCancelledError = Bridge.RpcCancelledError;
+
 /** `RpcClosedError` of bridge.ts. */
 export const RpcClosedError = bridge.RpcClosedError;
 /** An instance of RpcClosedError. */

@@ -1,5 +1,5 @@
 import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
-import { RpcBusyError, RpcMethodNotFoundError, RpcPeerLostError, RpcRemoteError, RpcTimeoutError } from "./errors.js";
+import { RpcBusyError, RpcCancelledError, RpcMethodNotFoundError, RpcPeerLostError, RpcRemoteError, RpcTimeoutError } from "./errors.js";
 import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
 import { positiveInteger } from "./check-options.js";
 import type { RpcCodec, RpcCodecName } from "./rpc-codec.js";
@@ -100,6 +100,8 @@ export const RpcKind = Object.freeze({
 
 interface RunningCall {
   peer: string;
+  id: number | string | null;
+  procedure: string;
   stop(error: BerryError): void;
 }
 
@@ -115,7 +117,23 @@ interface Pending {
  * Where a procedure this side does not have goes (the RPC proxy): another server's client. `via` lists the
  * proxies the call passed through, this one last, for the request it sends on.
  */
-export type Fallback = (procedure: string, args: unknown[], via: readonly string[]) => Promise<unknown>;
+export type Fallback = (procedure: string, args: unknown[], via: readonly string[], caller: CallerBounds) => Promise<unknown>;
+
+/**
+ * What a delegated call passes on from its caller: how long the caller still waits (`timeout`, ms) and a
+ * signal that aborts when this side stops running the call (caller lost or timed out, this end closing).
+ */
+export interface CallerBounds {
+  timeout: number;
+  signal: AbortSignal;
+}
+
+/**
+ * The notification that stops a call the caller no longer waits for (JSON-RPC reserves `rpc.` names):
+ * `{"jsonrpc":"2.0","method":"rpc.cancel","params":[id]}`. A server before r24 answers it "method not
+ * found" with id null, which no caller waits for.
+ */
+export const CANCEL_METHOD = "rpc.cancel";
 
 type Send = (frame: Buffer | string) => Promise<void>;
 
@@ -175,10 +193,11 @@ export class RpcCalls {
    * @throws RpcRemoteError, RpcMethodNotFoundError, RpcTimeoutError, RpcPeerLostError (from a proxy), or
    * what `fail` was given.
    */
-  call(peer: string, procedure: string, args: unknown[], timeout: number, send: SendCall, via?: readonly string[]): Promise<unknown> {
+  call(peer: string, procedure: string, args: unknown[], timeout: number, send: SendCall, via?: readonly string[], signal?: AbortSignal): Promise<unknown> {
     if (typeof procedure !== "string" || procedure.length === 0) {
       return Promise.reject(new InvalidArgumentError("procedure", procedure, "a non-empty procedure name"));
     }
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
     if (this.#pending.size >= this.#bounds.maxPending) {
       return Promise.reject(new RpcBusyError(procedure, this.#bounds.maxPending, "maxPendingCalls"));
     }
@@ -197,7 +216,7 @@ export class RpcCalls {
       const expected = `at most maxMessageBytes (${this.#codec.maxBytes}) once encoded`;
       return Promise.reject(new InvalidArgumentError(`args of "${procedure}"`, `(${bytes} bytes encoded)`, expected));
     }
-    return new Promise<unknown>((resolve, reject) => {
+    const settled = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new RpcTimeoutError(procedure, timeout));
@@ -206,6 +225,24 @@ export class RpcCalls {
       // A failed send leaves the call to its timeout, or to the heartbeat that notices the peer is gone.
       send(frame, () => this.#pending.has(id)).catch(() => undefined);
     });
+    if (signal === undefined) return settled;
+    // Aborted (a proxy's caller gone or timed out): the call ends here, and the far side is told to stop it.
+    const abort = (): void => {
+      const pending = this.#pending.get(id);
+      if (pending === undefined) return;
+      this.#pending.delete(id);
+      clearTimeout(pending.timer);
+      pending.reject(signal.reason);
+      let cancel: Buffer | string;
+      try {
+        cancel = this.#codec.encode({ jsonrpc: "2.0", method: CANCEL_METHOD, params: [id] });
+      } catch {
+        return; // an integer array: every codec carries it
+      }
+      send(cancel, () => true).catch(() => undefined);
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    return settled.finally(() => signal.removeEventListener("abort", abort));
   }
 
   /** Fails every pending call to `peer` (or to every peer when `peer` is undefined) with `error`. */
@@ -238,6 +275,10 @@ export class RpcCalls {
     } catch (error) {
       await reply(this.#errorAnswer(null, RpcErrorCode.parseError, `parse error: ${(error as Error).message}`));
       throw error;
+    }
+    if (message.method === CANCEL_METHOD && message.id === undefined) {
+      this.#cancel(peer, message.params);
+      return;
     }
     if (typeof message.method === "string") {
       const running = this.#running.get(peer) ?? 0;
@@ -295,11 +336,11 @@ export class RpcCalls {
         controller.abort(error);
         resolve(this.#encodeError(id, error));
       };
-      run = { peer, stop };
+      run = { peer, id, procedure: String(request.method), stop };
       timer = setTimeout(() => stop(new RpcTimeoutError(String(request.method), limit)), limit);
     });
     if (run !== undefined) this.#runs.add(run);
-    const ran = this.#run(request, controller.signal);
+    const ran = this.#run(request, controller.signal, limit);
     const answer = Promise.race([ran, stopped]).finally(() => {
       clearTimeout(timer);
       if (run !== undefined) this.#runs.delete(run);
@@ -315,7 +356,16 @@ export class RpcCalls {
     for (const run of this.#runs) if (peer === undefined || run.peer === peer) run.stop(error);
   }
 
-  async #run(request: Record<string, unknown>, signal: AbortSignal): Promise<Buffer | string> {
+  // A caller's `rpc.cancel`: stops the call of that id it is running here (an unknown or ended id is ignored).
+  #cancel(peer: string, params: unknown): void {
+    const id = Array.isArray(params) && params.length === 1 ? params[0] : undefined;
+    if (typeof id !== "number" && typeof id !== "string") return;
+    for (const run of this.#runs) {
+      if (run.peer === peer && run.id === id) run.stop(new RpcCancelledError(run.procedure, id));
+    }
+  }
+
+  async #run(request: Record<string, unknown>, signal: AbortSignal, limit: number): Promise<Buffer | string> {
     const id = typeof request.id === "number" || typeof request.id === "string" ? request.id : null;
     const name = request.method as string;
     if (!Array.isArray(request.params)) return this.#errorAnswer(id, RpcErrorCode.invalidParams, "params must be an array");
@@ -336,7 +386,7 @@ export class RpcCalls {
       via = [...(passed as string[]), this.#proxyId];
     }
     try {
-      const result = fn === undefined ? await fallback?.(name, request.params, via) : await fn.apply({ signal }, request.params);
+      const result = fn === undefined ? await fallback?.(name, request.params, via, { timeout: limit, signal }) : await fn.apply({ signal }, request.params);
       const answer = this.#codec.encode({ jsonrpc: "2.0", id, result: result ?? null });
       const bytes = Buffer.byteLength(answer);
       if (bytes <= this.#codec.maxBytes) return answer;

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { curveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
-import { type Fallback, type Procedure, callBounds, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { type CallerBounds, type Fallback, type Procedure, callBounds, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
@@ -177,7 +177,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     return this.#calls.pending;
   }
 
-  #call(name: string, args: unknown[], via: readonly string[] | undefined): Promise<unknown> {
+  #call(name: string, args: unknown[], via: readonly string[] | undefined, caller?: CallerBounds): Promise<unknown> {
     if (this.#closed) return Promise.reject(new RpcClosedError(`RPC client ${this.identity}`));
     if (this.#refused !== undefined) return Promise.reject(this.#refused);
     const send = (frame: Buffer | string, wanted: () => boolean): Promise<void> =>
@@ -186,12 +186,14 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
         this.#wanted.set(frames, wanted);
         return this.#queue.send(frames);
       });
-    return this.#calls.call("server", name, args, this.#callTimeout, send, via);
+    // Delegated (a proxy): the caller's time left bounds this call too, and the caller's end stops it.
+    const timeout = caller === undefined ? this.#callTimeout : Math.min(this.#callTimeout, caller.timeout);
+    return this.#calls.call("server", name, args, timeout, send, via, caller?.signal);
   }
 
   /** How a server proxying to `client` delegates a call: it says which proxies the call passed through. */
   static forwarder(client: RpcClient): Fallback {
-    return (name, args, via) => client.#call(name, args, via);
+    return (name, args, via, caller) => client.#call(name, args, via, caller);
   }
 
   /** The user id the server accepted this client's login as (undefined before that, or when the server wants no login). */
