@@ -205,7 +205,8 @@ export class RpcCalls {
     let frame: Buffer | string;
     try {
       // `timeout`: the far side stops running the call when this side gives up waiting for it.
-      const request = { jsonrpc: "2.0", id, method: procedure, params: args, timeout };
+      // `maxAnswerBytes`: this side refuses a bigger answer unread; the far side answers RpcAnswerTooBig instead.
+      const request = { jsonrpc: "2.0", id, method: procedure, params: args, timeout, maxAnswerBytes: this.#codec.maxBytes };
       frame = this.#codec.encode(via === undefined ? request : { ...request, via });
     } catch (error) {
       return Promise.reject(new InvalidArgumentError("args", args, `data the ${this.#codec.name} codec carries (${String(error)})`));
@@ -385,21 +386,27 @@ export class RpcCalls {
       }
       via = [...(passed as string[]), this.#proxyId];
     }
+    const maxBytes = this.#answerBound(request.maxAnswerBytes);
     try {
       const result = fn === undefined ? await fallback?.(name, request.params, via, { timeout: limit, signal }) : await fn.apply({ signal }, request.params);
       const answer = this.#codec.encode({ jsonrpc: "2.0", id, result: result ?? null });
       const bytes = Buffer.byteLength(answer);
-      if (bytes <= this.#codec.maxBytes) return answer;
+      if (bytes <= maxBytes) return answer;
       // The caller would refuse it unread (or lose the connection) and wait for its timeout: tell it why.
-      const message = `the result of "${name}" is ${bytes} bytes encoded, over maxMessageBytes (${this.#codec.maxBytes})`;
+      const message = `the result of "${name}" is ${bytes} bytes encoded, over maxMessageBytes (${maxBytes}${maxBytes < this.#codec.maxBytes ? ", the caller's" : ""})`;
       return this.#errorAnswer(id, RpcErrorCode.procedureFailed, message, { name: "RpcAnswerTooBig", message });
     } catch (error) {
-      return this.#encodeError(id, error);
+      return this.#encodeError(id, error, maxBytes);
     }
   }
 
+  // The largest answer the caller reads: its own maxMessageBytes when it said so (r24) and it is smaller.
+  #answerBound(asked: unknown): number {
+    return typeof asked === "number" && Number.isSafeInteger(asked) && asked >= 1 ? Math.min(asked, this.#codec.maxBytes) : this.#codec.maxBytes;
+  }
+
   // An error as it goes on the wire; errors of a proxied call keep their kind (see fromWire).
-  #encodeError(id: number | string | null, error: unknown): Buffer | string {
+  #encodeError(id: number | string | null, error: unknown, maxBytes = this.#codec.maxBytes): Buffer | string {
     if (error instanceof RpcMethodNotFoundError) return this.#errorAnswer(id, RpcErrorCode.methodNotFound, error.message);
     if (error instanceof RpcRemoteError) {
       return this.#errorAnswer(id, error.rpcCode, error.remoteMessage, { name: error.remoteName, message: error.remoteMessage });
@@ -433,8 +440,8 @@ export class RpcCalls {
       return this.#errorAnswer(id, RpcErrorCode.procedureFailed, "a thrown value that cannot be encoded");
     }
     const bytes = Buffer.byteLength(answer);
-    if (bytes <= this.#codec.maxBytes) return answer;
-    const message = `the error thrown (${name}) is ${bytes} bytes encoded, over maxMessageBytes (${this.#codec.maxBytes})`;
+    if (bytes <= maxBytes) return answer;
+    const message = `the error thrown (${name}) is ${bytes} bytes encoded, over maxMessageBytes (${maxBytes}${maxBytes < this.#codec.maxBytes ? ", the caller's" : ""})`;
     return this.#errorAnswer(id, RpcErrorCode.procedureFailed, message, { name: "RpcAnswerTooBig", message });
   }
 

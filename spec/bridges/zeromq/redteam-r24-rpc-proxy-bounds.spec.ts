@@ -1,6 +1,7 @@
 // The RPC proxy passes its caller's bounds on: the caller's timeout bounds the call behind the proxy, and
 // a caller that is gone (killed, timed out) stops the procedure behind the proxy at once (`rpc.cancel`).
 // Before r24 the proxy forwarded with its own client's callTimeout, and the procedure behind it ran on.
+// And a caller's own maxMessageBytes bounds the answers it is sent (it travels with each call).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
@@ -8,6 +9,7 @@ import {
   RpcCancelledError,
   RpcClient,
   RpcMethodNotFoundError,
+  RpcRemoteError,
   RpcServer,
   RpcTimeoutError,
 } from "../../../bridges/zeromq/index.js";
@@ -75,6 +77,27 @@ describe("red team r24: the RPC proxy passes its caller's bounds on", () => {
     assert.equal(abort.reason.procedure, "slow");
     assert.equal(abort.reason.code, "RPC_CANCELLED");
     assert.equal(upstream.pending, 0, "the proxy's delegated call ended with its caller");
+  });
+
+  it("a caller with a smaller maxMessageBytes than the server: a result or error over the caller's bound is answered RpcAnswerTooBig, not cut by the caller's libzmq", async (t) => {
+    const server = await RpcServer.listen({ port: await freePort() }); // 1 MiB
+    server.register("big", () => "x".repeat(50_000));
+    server.register("bigError", () => {
+      throw new Error("y".repeat(50_000));
+    });
+    server.register("small", () => "fine");
+    const client = RpcClient.connect({ port: server.port, maxMessageBytes: 10_000, callTimeout: 3_000 });
+    t.after(() => {
+      client.close();
+      server.close();
+    });
+    for (const name of ["big", "bigError"]) {
+      const failed = await client.call(name).catch((error: unknown) => error);
+      assert.ok(failed instanceof RpcRemoteError, `${name}: got ${String(failed)}`);
+      assert.equal(failed.remoteName, "RpcAnswerTooBig");
+      assert.match(failed.remoteMessage, /over maxMessageBytes \(10000, the caller's\)/);
+    }
+    assert.equal(await client.call("small"), "fine", "the connection is still fine");
   });
 
   it("a call named rpc.cancel with an id is a call like any other (only the notification cancels)", async (t) => {
