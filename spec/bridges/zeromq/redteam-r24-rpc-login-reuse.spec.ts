@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import * as zmq from "zeromq";
 import { type Authenticate, RpcClient, RpcPeerLostError, RpcServer } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
+import { tcpGate } from "../../helpers/tcp-gate.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 const passwords = new Map([
@@ -26,7 +27,7 @@ async function aliceCameAndWent(server: RpcServer): Promise<void> {
   await sleep(50); // well within the heartbeat timeout (1.5 s)
 }
 
-// Every frame `dealer` gets until it has been silent for `quietMs`.
+// Every frame `dealer` gets until it is silent for its receive timeout.
 async function drain(dealer: zmq.Dealer, got: string[][]): Promise<void> {
   for (;;) {
     try {
@@ -35,6 +36,15 @@ async function drain(dealer: zmq.Dealer, got: string[][]): Promise<void> {
       return; // nothing more within its receive timeout
     }
   }
+}
+
+// Resolves `released` when `release` is called.
+function latch(): { released: Promise<void>; release: () => void } {
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { released, release };
 }
 
 const ping = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping", params: [] });
@@ -119,5 +129,89 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
     );
     assert.ok((await forAlice) instanceof RpcPeerLostError, `got ${String(await forAlice)}`);
     assert.ok(server.stats.voidLogins >= 1, `voidLogins ${server.stats.voidLogins}`);
+  });
+
+  it("what was held for alice while she was away is dropped, not sent, when eve logs in under her identity", async (t) => {
+    const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate, heartbeatTimeout: 4_000 });
+    server.on("error", () => undefined);
+    const logouts: unknown[] = [];
+    server.on("logout", (...args) => void logouts.push(args));
+    const { released, release } = latch();
+    server.register("ping", () => "pong");
+    server.register("slow", async () => {
+      await released;
+      return "alice's answer";
+    });
+    const gate = await tcpGate(server.port);
+    const alice = RpcClient.connect({ port: gate.port, identity: "desk-7", plain: { username: "alice", password: "a-pass" }, heartbeatTimeout: 4_000 });
+    alice.on("error", () => undefined);
+    alice.register("secret", () => "alice's own");
+    t.after(async () => {
+      alice.close();
+      server.close();
+      await gate.close();
+    });
+    assert.equal(await alice.call("ping"), "pong");
+    void alice.call("slow").catch(() => undefined); // alice does not come back for it
+    await sleep(100); // the server runs it
+    gate.shut(); // alice is cut off, for good
+    await sleep(300);
+    release(); // her answer is ready: held for her
+    const forAlice = server.call("user:alice", "secret", "for alice only").catch((error: unknown) => error);
+    await sleep(100);
+    const eve = new zmq.Dealer({ routingId: "desk-7", linger: 0, plainUsername: "eve", plainPassword: "e-pass", receiveTimeout: 1_500 });
+    t.after(() => eve.close());
+    eve.connect(`tcp://127.0.0.1:${server.port}`);
+    await eve.send(["login?"]);
+    await eve.send(["login", JSON.stringify({ username: "eve", password: "e-pass" })]);
+    const got: string[][] = [];
+    await drain(eve, got);
+    assert.ok(
+      got.some(([kind, userId]) => kind === "login-ok" && userId === "user:eve"),
+      `eve logged in, got ${JSON.stringify(got)}`,
+    );
+    const leaked = got.filter(([kind]) => kind === "rpc");
+    assert.deepEqual(leaked, [], "nothing held for alice went to eve");
+    const lost = await forAlice;
+    assert.ok(lost instanceof RpcPeerLostError && lost.peer === "user:alice", `got ${String(lost)}`);
+    assert.ok(server.stats.undelivered >= 2, `undelivered ${server.stats.undelivered}`);
+    assert.deepEqual(
+      logouts.map(([identity, userId]) => [identity, userId]),
+      [["desk-7", "user:alice"]],
+    );
+    assert.deepEqual(server.users, ["user:eve"]);
+  });
+
+  it("a login whose connection ended and that nobody proves again within heartbeatTimeout ends", async (t) => {
+    const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate, heartbeatTimeout: 1_000 });
+    server.register("ping", () => "pong");
+    const logouts: unknown[] = [];
+    server.on("logout", (...args) => void logouts.push(args));
+    t.after(() => server.close());
+    const raw = new zmq.Dealer({ routingId: "desk-7", linger: 0, plainUsername: "alice", plainPassword: "a-pass", receiveTimeout: 1_000 });
+    raw.connect(`tcp://127.0.0.1:${server.port}`);
+    await raw.send(["login", JSON.stringify({ username: "alice", password: "a-pass" })]);
+    assert.deepEqual((await raw.receive()).map(String), ["login-ok", "user:alice"]);
+    raw.close();
+    await sleep(100);
+    // Eve connects under desk-7, and keeps the identity known (heartbeats), but never logs in as alice.
+    const eve = new zmq.Dealer({ routingId: "desk-7", linger: 0, plainUsername: "eve", plainPassword: "e-pass", receiveTimeout: 100 });
+    t.after(() => eve.close());
+    eve.connect(`tcp://127.0.0.1:${server.port}`);
+    const forAlice = server.call("user:alice", "secret").catch((error: unknown) => error);
+    const got: string[][] = [];
+    const until = Date.now() + 2_000;
+    while (Date.now() < until) {
+      await eve.send(["hb"]);
+      await eve.send(["rpc", ping]);
+      await drain(eve, got);
+    }
+    assert.ok(got.length > 0 && got.every(([kind]) => kind === "login?"), `only asked to log in, got ${JSON.stringify(got)}`);
+    assert.ok((await forAlice) instanceof RpcPeerLostError, `got ${String(await forAlice)}`);
+    assert.deepEqual(
+      logouts.map(([identity, userId]) => [identity, userId]),
+      [["desk-7", "user:alice"]],
+    );
+    assert.deepEqual(server.users, []);
   });
 });
