@@ -31,6 +31,11 @@ const MAX_HELD_FRAMES = 1_000;
 // Bytes of frames from new connections held, for all suspended logins together.
 const MAX_HELD_INBOUND_BYTES = 64 * 1024 * 1024;
 
+// What the calls of a login that ended fail with: its user is lost, since its connection went away.
+function away(session: Session): RpcPeerLostError {
+  return new RpcPeerLostError(session.userId, session.awaySince === undefined ? 0 : Date.now() - session.awaySince);
+}
+
 /**
  * A client's login while it lasts. Identities are the clients' to choose, and a frame does not say which
  * connection it came on: the login is tied to its connection through libzmq's notifications. When that
@@ -327,7 +332,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       return Promise.reject(new RpcPeerLostError(peer, this.#heartbeatTimeout));
     // While its connection is away, the request waits for the same user's next login (or for the call's end).
     const session = this.#sessions.get(identity);
-    return this.#calls.call(identity, name, args, this.#callTimeout, (frame) => this.#sendTo(identity, session, [identity, RpcKind.rpc, frame]));
+    return this.#calls.call(identity, name, args, this.#callTimeout, (frame) =>
+      this.#sendTo(identity, session, [identity, RpcKind.rpc, frame]),
+    );
   }
 
   /** Closes the socket (linger 0) and the ZAP handler; pending calls fail with RpcClosedError. */
@@ -413,7 +420,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     if (session === undefined) return this.#queue.send(frames);
     if (this.#sessions.get(identity) !== session) {
       this.stats.undelivered++;
-      return Promise.reject(new RpcPeerLostError(session.userId, Date.now() - (session.awaySince ?? Date.now())));
+      return Promise.reject(away(session));
     }
     if (session.outgoing !== undefined) return this.#holdOutgoing(session, frames);
     return this.#queue.send(frames).catch((error: unknown) => {
@@ -428,7 +435,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   #holdOutgoing(session: Session, frames: (string | Buffer)[]): Promise<void> {
     if ((session.outgoing?.length ?? 0) >= MAX_HELD_FRAMES) {
       this.stats.undelivered++;
-      return Promise.reject(new RpcPeerLostError(session.userId, Date.now() - (session.awaySince ?? Date.now())));
+      return Promise.reject(away(session));
     }
     session.outgoing?.push(frames);
     return Promise.resolve();
@@ -459,7 +466,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const session = this.#sessions.get(identity);
     if (session === undefined) return;
     if (session.replaced) {
-      this.#endSession(identity, session, new RpcPeerLostError(session.userId, 0));
+      this.#endSession(identity, session, away(session));
       return;
     }
     this.#dropInbound(session);
@@ -570,14 +577,14 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const known = session !== undefined && session.userId === userId && !session.replaced;
     if (session !== undefined && session.userId !== userId) {
       // Another user on this identity: the login before ends here, and nothing held for it is given to this one.
-      this.#endSession(identity, session, new RpcPeerLostError(session.userId, Date.now() - (session.awaySince ?? Date.now())));
+      this.#endSession(identity, session, away(session));
       session = undefined;
     }
     // The newest login of a user wins (a restarted client comes back under a new identity).
     const previous = this.#identityOf.get(userId);
     const before = previous === undefined ? undefined : this.#sessions.get(previous);
     if (previous !== undefined && previous !== identity && before !== undefined) {
-      if (before.suspended) this.#endSession(previous, before, new RpcPeerLostError(userId, Date.now() - (before.awaySince ?? Date.now())));
+      if (before.suspended) this.#endSession(previous, before, away(before));
       else {
         before.replaced = true;
         this.#send([previous, RpcKind.loginRefused, REPLACED]);
@@ -631,7 +638,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     for (const [identity, session] of this.#sessions) {
       if (session.awaySince === undefined || session.awaySince >= cutoff) continue;
       this.stats.lost++;
-      this.#endSession(identity, session, new RpcPeerLostError(session.userId, now - session.awaySince));
+      this.#endSession(identity, session, away(session));
     }
     for (const identity of this.#connections.keys())
       if (!this.#peers.has(identity) && !this.#loggingIn.has(identity)) this.#connections.delete(identity);

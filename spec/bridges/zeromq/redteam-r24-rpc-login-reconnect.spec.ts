@@ -26,15 +26,25 @@ async function aliceBehindGate(t: { after(fn: () => unknown): void }) {
   const timing = { heartbeatInterval: 100, heartbeatTimeout: 3_000, callTimeout: 8_000 };
   const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate, ...timing });
   const gate = await tcpGate(server.port);
-  const alice = RpcClient.connect({ port: gate.port, identity: "desk-7", plain: { username: "alice", password: "pw" }, ...timing });
+  const alice = RpcClient.connect({
+    port: gate.port,
+    identity: "desk-7",
+    plain: { username: "alice", password: "pw" },
+    ...timing,
+  });
   const errors: BerryError[] = [];
   alice.on("error", (error) => void errors.push(error));
   server.on("error", (error) => void errors.push(error));
-  const logouts: unknown[] = [];
+  const logouts: [string, string, number][] = [];
   server.on("logout", (...args) => void logouts.push(args));
   // Another client, connected all along: with none, a send to alice's identity while she is away waited
   // (zeromq.js waits for the socket to take it); with one, it failed at once (no such peer).
-  const bob = RpcClient.connect({ port: server.port, identity: "desk-8", plain: { username: "bob", password: "pw" }, ...timing });
+  const bob = RpcClient.connect({
+    port: server.port,
+    identity: "desk-8",
+    plain: { username: "bob", password: "pw" },
+    ...timing,
+  });
   bob.on("error", (error) => void errors.push(error));
   t.after(async () => {
     bob.close();

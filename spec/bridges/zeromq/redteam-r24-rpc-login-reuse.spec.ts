@@ -72,7 +72,13 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
     const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate });
     server.register("ping", () => "pong");
     await aliceCameAndWent(server);
-    const raw = new zmq.Dealer({ routingId: "desk-7", linger: 0, plainUsername: "eve", plainPassword: "e-pass", receiveTimeout: 2_000 });
+    const raw = new zmq.Dealer({
+      routingId: "desk-7",
+      linger: 0,
+      plainUsername: "eve",
+      plainPassword: "e-pass",
+      receiveTimeout: 2_000,
+    });
     t.after(() => {
       raw.close();
       server.close();
@@ -113,7 +119,13 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
     await waitFor(() => server.clients.includes("desk-7"), "alice's login frame read");
     alice.close(); // while authenticate runs
     await sleep(50);
-    const eve = new zmq.Dealer({ routingId: "desk-7", linger: 0, plainUsername: "eve", plainPassword: "e-pass", receiveTimeout: 2_500 });
+    const eve = new zmq.Dealer({
+      routingId: "desk-7",
+      linger: 0,
+      plainUsername: "eve",
+      plainPassword: "e-pass",
+      receiveTimeout: 2_500,
+    });
     t.after(() => eve.close());
     eve.connect(`tcp://127.0.0.1:${server.port}`);
     await eve.send(["hb"]);
@@ -134,7 +146,7 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
   it("what was held for alice while she was away is dropped, not sent, when eve logs in under her identity", async (t) => {
     const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate, heartbeatTimeout: 4_000 });
     server.on("error", () => undefined);
-    const logouts: unknown[] = [];
+    const logouts: [string, string, number][] = [];
     server.on("logout", (...args) => void logouts.push(args));
     const { released, release } = latch();
     server.register("ping", () => "pong");
@@ -143,7 +155,12 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
       return "alice's answer";
     });
     const gate = await tcpGate(server.port);
-    const alice = RpcClient.connect({ port: gate.port, identity: "desk-7", plain: { username: "alice", password: "a-pass" }, heartbeatTimeout: 4_000 });
+    const alice = RpcClient.connect({
+      port: gate.port,
+      identity: "desk-7",
+      plain: { username: "alice", password: "a-pass" },
+      heartbeatTimeout: 4_000,
+    });
     alice.on("error", () => undefined);
     alice.register("secret", () => "alice's own");
     t.after(async () => {
@@ -159,7 +176,13 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
     release(); // her answer is ready: held for her
     const forAlice = server.call("user:alice", "secret", "for alice only").catch((error: unknown) => error);
     await sleep(100);
-    const eve = new zmq.Dealer({ routingId: "desk-7", linger: 0, plainUsername: "eve", plainPassword: "e-pass", receiveTimeout: 1_500 });
+    const eve = new zmq.Dealer({
+      routingId: "desk-7",
+      linger: 0,
+      plainUsername: "eve",
+      plainPassword: "e-pass",
+      receiveTimeout: 1_500,
+    });
     t.after(() => eve.close());
     eve.connect(`tcp://127.0.0.1:${server.port}`);
     await eve.send(["login?"]);
@@ -185,17 +208,29 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
   it("a login whose connection ended and that nobody proves again within heartbeatTimeout ends", async (t) => {
     const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate, heartbeatTimeout: 1_000 });
     server.register("ping", () => "pong");
-    const logouts: unknown[] = [];
+    const logouts: [string, string, number][] = [];
     server.on("logout", (...args) => void logouts.push(args));
     t.after(() => server.close());
-    const raw = new zmq.Dealer({ routingId: "desk-7", linger: 0, plainUsername: "alice", plainPassword: "a-pass", receiveTimeout: 1_000 });
+    const raw = new zmq.Dealer({
+      routingId: "desk-7",
+      linger: 0,
+      plainUsername: "alice",
+      plainPassword: "a-pass",
+      receiveTimeout: 1_000,
+    });
     raw.connect(`tcp://127.0.0.1:${server.port}`);
     await raw.send(["login", JSON.stringify({ username: "alice", password: "a-pass" })]);
     assert.deepEqual((await raw.receive()).map(String), ["login-ok", "user:alice"]);
     raw.close();
     await sleep(100);
     // Eve connects under desk-7, and keeps the identity known (heartbeats), but never logs in as alice.
-    const eve = new zmq.Dealer({ routingId: "desk-7", linger: 0, plainUsername: "eve", plainPassword: "e-pass", receiveTimeout: 100 });
+    const eve = new zmq.Dealer({
+      routingId: "desk-7",
+      linger: 0,
+      plainUsername: "eve",
+      plainPassword: "e-pass",
+      receiveTimeout: 100,
+    });
     t.after(() => eve.close());
     eve.connect(`tcp://127.0.0.1:${server.port}`);
     const forAlice = server.call("user:alice", "secret").catch((error: unknown) => error);
@@ -206,7 +241,10 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
       await eve.send(["rpc", ping]);
       await drain(eve, got);
     }
-    assert.ok(got.length > 0 && got.every(([kind]) => kind === "login?"), `only asked to log in, got ${JSON.stringify(got)}`);
+    assert.ok(
+      got.length > 0 && got.every(([kind]) => kind === "login?"),
+      `only asked to log in, got ${JSON.stringify(got)}`,
+    );
     assert.ok((await forAlice) instanceof RpcPeerLostError, `got ${String(await forAlice)}`);
     assert.deepEqual(
       logouts.map(([identity, userId]) => [identity, userId]),
