@@ -36,6 +36,11 @@ function away(session: Session): RpcPeerLostError {
   return new RpcPeerLostError(session.userId, session.awaySince === undefined ? 0 : Date.now() - session.awaySince);
 }
 
+interface Held {
+  frames: (string | Buffer)[];
+  wanted: (() => boolean) | undefined;
+}
+
 /**
  * A client's login while it lasts. Identities are the clients' to choose, and a frame does not say which
  * connection it came on: the login is tied to its connection through libzmq's notifications. When that
@@ -51,8 +56,9 @@ interface Session {
   suspended: boolean;
   // Since when this login's connection is away (notified, or a send to it found no connection).
   awaySince: number | undefined;
-  // Frames to the client held while it is away, in order (undefined: they go out at once).
-  outgoing: (string | Buffer)[][] | undefined;
+  // Frames to the client held while it is away, in order (undefined: they go out at once); a request goes
+  // out only if its call still waits for it (it may have timed out meanwhile).
+  outgoing: Held[] | undefined;
   // RPC frames from the new connection, held until its login.
   inbound: Buffer[];
 }
@@ -332,8 +338,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       return Promise.reject(new RpcPeerLostError(peer, this.#heartbeatTimeout));
     // While its connection is away, the request waits for the same user's next login (or for the call's end).
     const session = this.#sessions.get(identity);
-    return this.#calls.call(identity, name, args, this.#callTimeout, (frame) =>
-      this.#sendTo(identity, session, [identity, RpcKind.rpc, frame]),
+    return this.#calls.call(identity, name, args, this.#callTimeout, (frame, wanted) =>
+      this.#sendTo(identity, session, [identity, RpcKind.rpc, frame], wanted),
     );
   }
 
@@ -416,28 +422,28 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
 
   // Sends to the client of `session` (none: no login here): held while its connection is away, dropped once
   // the login ended (never sent to whoever uses the identity next).
-  #sendTo(identity: string, session: Session | undefined, frames: (string | Buffer)[]): Promise<void> {
+  #sendTo(identity: string, session: Session | undefined, frames: (string | Buffer)[], wanted?: () => boolean): Promise<void> {
     if (session === undefined) return this.#queue.send(frames);
     if (this.#sessions.get(identity) !== session) {
       this.stats.undelivered++;
       return Promise.reject(away(session));
     }
-    if (session.outgoing !== undefined) return this.#holdOutgoing(session, frames);
+    if (session.outgoing !== undefined) return this.#holdOutgoing(session, { frames, wanted });
     return this.#queue.send(frames).catch((error: unknown) => {
       // Its connection is gone and the notification not read yet: held like the frames sent after it.
       if ((error as { code?: unknown }).code !== "EHOSTUNREACH" || this.#sessions.get(identity) !== session) throw error;
       session.awaySince ??= Date.now();
       session.outgoing ??= [];
-      return this.#holdOutgoing(session, frames);
+      return this.#holdOutgoing(session, { frames, wanted });
     });
   }
 
-  #holdOutgoing(session: Session, frames: (string | Buffer)[]): Promise<void> {
+  #holdOutgoing(session: Session, held: Held): Promise<void> {
     if ((session.outgoing?.length ?? 0) >= MAX_HELD_FRAMES) {
       this.stats.undelivered++;
       return Promise.reject(away(session));
     }
-    session.outgoing?.push(frames);
+    session.outgoing?.push(held);
     return Promise.resolve();
   }
 
@@ -481,7 +487,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     session.suspended = false;
     session.awaySince = undefined;
     session.outgoing = undefined;
-    for (const frames of outgoing) this.#sendTo(identity, session, frames).catch(() => undefined);
+    for (const { frames, wanted } of outgoing) {
+      if (wanted?.() !== false) this.#sendTo(identity, session, frames, wanted).catch(() => undefined);
+    }
     const inbound = session.inbound.splice(0);
     for (const body of inbound) {
       this.#heldInboundBytes -= body.length;

@@ -5,7 +5,7 @@
 // new connection proves the same user, and what waited for it goes out then.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type Authenticate, RpcClient, RpcServer } from "../../../bridges/zeromq/index.js";
+import { type Authenticate, RpcClient, RpcServer, RpcTimeoutError } from "../../../bridges/zeromq/index.js";
 import type { BerryError } from "../../../lib/errors.js";
 import { freePort } from "../../helpers/free-port.js";
 import { tcpGate } from "../../helpers/tcp-gate.js";
@@ -22,9 +22,15 @@ function latch(): { released: Promise<void>; release: () => void } {
   return { released, release };
 }
 
-async function aliceBehindGate(t: { after(fn: () => unknown): void }) {
+async function aliceBehindGate(t: { after(fn: () => unknown): void }, serverCallTimeout = 8_000) {
   const timing = { heartbeatInterval: 100, heartbeatTimeout: 3_000, callTimeout: 8_000 };
-  const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate, ...timing });
+  const server = await RpcServer.listen({
+    port: await freePort(),
+    plain: true,
+    authenticate,
+    ...timing,
+    callTimeout: serverCallTimeout,
+  });
   const gate = await tcpGate(server.port);
   const alice = RpcClient.connect({
     port: gate.port,
@@ -121,5 +127,19 @@ describe("zeromq RPC red team r24: a login survives its client's reconnection", 
     assert.deepEqual(errors, []);
     assert.deepEqual(logouts, []);
     assert.equal(server.stats.undelivered, 0);
+  });
+
+  it("a call to alice that timed out while she was away is not sent to her when she is back", async (t) => {
+    const { server, gate, alice } = await aliceBehindGate(t, 1_000);
+    let runs = 0;
+    alice.register("count", () => ++runs);
+    gate.shut();
+    await sleep(300);
+    await assert.rejects(server.call("user:alice", "count"), RpcTimeoutError);
+    gate.open = true;
+    assert.equal(await alice.call("ping"), "pong"); // she is back and logged in again
+    await sleep(200); // what was held for her has gone out
+    assert.equal(runs, 0, "the call her server gave up on did not run");
+    assert.equal(await server.call("user:alice", "count"), 1);
   });
 });
