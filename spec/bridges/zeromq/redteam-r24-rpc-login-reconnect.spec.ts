@@ -5,7 +5,7 @@
 // new connection proves the same user, and what waited for it goes out then.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type Authenticate, RpcClient, RpcServer, RpcTimeoutError } from "../../../bridges/zeromq/index.js";
+import { type Authenticate, curveKeyPair, RpcClient, RpcServer, RpcTimeoutError } from "../../../bridges/zeromq/index.js";
 import type { BerryError } from "../../../lib/errors.js";
 import { freePort } from "../../helpers/free-port.js";
 import { tcpGate } from "../../helpers/tcp-gate.js";
@@ -141,5 +141,52 @@ describe("zeromq RPC red team r24: a login survives its client's reconnection", 
     await sleep(200); // what was held for her has gone out
     assert.equal(runs, 0, "the call her server gave up on did not run");
     assert.equal(await server.call("user:alice", "count"), 1);
+  });
+
+  it("with CURVE, a client proves its key again on its new connection (a new nonce) and keeps its login", async (t) => {
+    const serverKeys = curveKeyPair();
+    const aliceKeys = curveKeyPair();
+    const timing = { heartbeatInterval: 100, heartbeatTimeout: 3_000, callTimeout: 8_000 };
+    const server = await RpcServer.listen({
+      port: await freePort(),
+      curve: serverKeys,
+      authenticate: (_mechanism, { publicKey }) => (publicKey === aliceKeys.publicKey ? "user:alice" : undefined),
+      ...timing,
+    });
+    const gate = await tcpGate(server.port);
+    const alice = RpcClient.connect({
+      port: gate.port,
+      identity: "desk-7",
+      curve: { serverKey: serverKeys.publicKey, ...aliceKeys },
+      ...timing,
+    });
+    const errors: unknown[] = [];
+    alice.on("error", (error) => void errors.push(error));
+    server.on("error", (error) => void errors.push(error));
+    t.after(async () => {
+      alice.close();
+      server.close();
+      await gate.close();
+    });
+    server.register("ping", () => "pong");
+    alice.register("who", () => "alice");
+    assert.equal(await alice.call("ping"), "pong");
+    const { released, release } = latch();
+    server.register("slow", async () => {
+      await released;
+      return "slow done";
+    });
+    const slow = alice.call("slow");
+    await sleep(100);
+    gate.shut();
+    await sleep(300);
+    release(); // held for her
+    const who = server.call("user:alice", "who");
+    gate.open = true;
+    assert.equal(await slow, "slow done");
+    assert.equal(await who, "alice");
+    assert.equal(await alice.call("ping"), "pong");
+    assert.deepEqual(errors, []);
+    assert.deepEqual(server.users, ["user:alice"]);
   });
 });
