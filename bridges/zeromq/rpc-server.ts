@@ -26,6 +26,9 @@ const ZMQ_NOTIFY_DISCONNECT = 2;
 // Why a client whose user logged in again on another connection is refused.
 const REPLACED = "replaced by a newer login of the same user";
 
+// A frame whose login went away or ended while it waited in the send queue (see #sendTo).
+const NOT_NOW = new Error("not sent: its login is away or over");
+
 // Frames held for one suspended login, each way (answers and calls to it; frames from its new connection).
 const MAX_HELD_FRAMES = 1_000;
 // Bytes of frames from new connections held, for all suspended logins together.
@@ -162,6 +165,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #connections = new Map<string, number>();
   #notifications = 0;
   #heldInboundBytes = 0;
+  // The login each frame in the send queue is for (see #sendTo).
+  readonly #bound = new WeakMap<(string | Buffer)[], Session>();
   readonly #plain: boolean;
   readonly #curve: ServerCurve | undefined;
   readonly #loginRequired: boolean;
@@ -255,7 +260,16 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         throw new InvalidArgumentError("authenticate", "(set)", `a libzmq with draft ZMQ_ROUTER_NOTIFY (${String(error)})`);
       }
     }
-    this.#queue = new SendQueue(this.#router);
+    // A frame for a login waits in the queue behind others: its turn may come after its connection ended.
+    this.#queue = new SendQueue({
+      send: (frames) => {
+        const session = this.#bound.get(frames);
+        const identity = String(frames[0]);
+        if (session !== undefined && (this.#sessions.get(identity) !== session || session.outgoing !== undefined))
+          return Promise.reject(NOT_NOW);
+        return this.#router.send(frames);
+      },
+    });
     this.#timer = setInterval(() => this.#checkPeers(), interval);
   }
 
@@ -429,7 +443,10 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       return Promise.reject(away(session));
     }
     if (session.outgoing !== undefined) return this.#holdOutgoing(session, { frames, wanted });
+    this.#bound.set(frames, session);
     return this.#queue.send(frames).catch((error: unknown) => {
+      // Its turn came once the login was away (held) or over (dropped): decided again.
+      if (error === NOT_NOW) return this.#sendTo(identity, session, frames, wanted);
       // Its connection is gone and the notification not read yet: held like the frames sent after it.
       if ((error as { code?: unknown }).code !== "EHOSTUNREACH" || this.#sessions.get(identity) !== session) throw error;
       session.awaySince ??= Date.now();
