@@ -73,6 +73,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   #connected = false;
   #beating = false;
   #refused: RpcAuthError | undefined;
+  // A handshake with the server succeeded once (its key is right).
+  #handshaken = false;
   #closed = false;
   readonly #plain: { username: string; password: string } | undefined;
   readonly #curve: ClientCurve | undefined;
@@ -124,11 +126,16 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#dealer.events.on("handshake:error:auth", (event) => this.#refuse(`${event.error.message} (status ${event.error.status})`));
     this.#dealer.events.on("handshake:error:protocol", (event) => this.#refuse(event.error.message));
     // libzmq's CURVE server drops a HELLO it cannot decrypt without a word: this side only sees the
-    // connection closed mid-handshake. With CURVE, that is a wrong server key (or the wrong server).
+    // connection closed mid-handshake. With CURVE, that is a wrong server key (or the wrong server), until
+    // a handshake succeeded: after that, it is a connection cut (a network blip, a proxy whose server is
+    // away), and calls wait for the next one, within their timeouts, instead of failing with RpcAuthError.
     this.#dealer.events.on("handshake:error:other", (event) => {
-      if (curve !== undefined) this.#refuse(`connection closed during the CURVE handshake (${event.error.message}): wrong server key?`);
+      if (curve !== undefined && !this.#handshaken) {
+        this.#refuse(`connection closed during the CURVE handshake (${event.error.message}): wrong server key?`);
+      }
     });
     this.#dealer.events.on("handshake", () => {
+      this.#handshaken = true;
       this.#wakeSenders();
       this.#refused = undefined; // a handshake that succeeds clears an earlier refusal
       if (this.#curve === undefined && this.#plain === undefined) return;

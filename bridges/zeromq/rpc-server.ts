@@ -17,8 +17,54 @@ import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
 import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
 
+// libzmq's draft ZMQ_ROUTER_NOTIFY and its flags: each connection of a peer that completed its handshake,
+// and each end of one, arrives as [identity, empty frame], in order with that connection's frames.
+const ZMQ_ROUTER_NOTIFY = 97;
+const ZMQ_NOTIFY_CONNECT = 1;
+const ZMQ_NOTIFY_DISCONNECT = 2;
+
 // Why a client whose user logged in again on another connection is refused.
 const REPLACED = "replaced by a newer login of the same user";
+
+// A frame whose login went away or ended while it waited in the send queue (see #sendTo).
+const NOT_NOW = new Error("not sent: its login is away or over");
+
+// Frames held for one suspended login, each way (answers and calls to it; frames from its new connection).
+const MAX_HELD_FRAMES = 1_000;
+// Bytes of frames from new connections held, for all suspended logins together.
+const MAX_HELD_INBOUND_BYTES = 64 * 1024 * 1024;
+
+// What the calls of a login that ended fail with: its user is lost, since its connection went away.
+function away(session: Session): RpcPeerLostError {
+  return new RpcPeerLostError(session.userId, session.awaySince === undefined ? 0 : Date.now() - session.awaySince);
+}
+
+interface Held {
+  frames: (string | Buffer)[];
+  wanted: (() => boolean) | undefined;
+}
+
+/**
+ * A client's login while it lasts. Identities are the clients' to choose, and a frame does not say which
+ * connection it came on: the login is tied to its connection through libzmq's notifications. When that
+ * connection ends, the login is suspended, not forgotten: nothing is served to or from the identity until a
+ * login on the new connection proves the same user (then what was held goes out and is served), or the
+ * login ends (another user logged in there, or none within heartbeatTimeout): what was held is dropped.
+ */
+interface Session {
+  readonly userId: string;
+  // The same user logged in on another identity since: refused here until this connection logs in again.
+  replaced: boolean;
+  // The connection of this login ended: a new one must prove the same user before anything is served.
+  suspended: boolean;
+  // Since when this login's connection is away (notified, or a send to it found no connection).
+  awaySince: number | undefined;
+  // Frames to the client held while it is away, in order (undefined: they go out at once); a request goes
+  // out only if its call still waits for it (it may have timed out meanwhile).
+  outgoing: Held[] | undefined;
+  // RPC frames from the new connection, held until its login.
+  inbound: Buffer[];
+}
 
 /** CURVE settings of a server: its key pair and the public keys of the clients it lets in. */
 export interface ServerCurve {
@@ -74,6 +120,12 @@ export interface RpcServerEvents {
   refused: [decision: ZapDecision];
   /** A client logged in as `userId` (PLAIN, or CURVE with `authenticate`). */
   login: [identity: string, userId: string];
+  /**
+   * A login ended: its client was lost, another user logged in under its identity, or its connection ended
+   * and no login of the same user came within `heartbeatTimeout`. `undelivered`: frames held for it (or from
+   * its new connection) and dropped, never given to anyone else.
+   */
+  logout: [identity: string, userId: string, undelivered: number];
   error: [error: BerryError];
 }
 
@@ -90,23 +142,31 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   /**
    * `refused`: authentication refusals; `lost`: clients lost by heartbeat; `dropped`: frames from clients past
    * `maxClients`; `protocolErrors`: frames refused (malformed, unknown kind); `unreported`: errors caused by
-   * peers and not emitted, past 10 a second.
+   * peers and not emitted, past 10 a second; `undelivered`: frames held for a login whose connection ended
+   * (or from its new connection) and dropped, as the login ended or past the bound; `voidLogins`: logins
+   * whose connection ended while `authenticate` ran (not applied: the next connection must log in itself).
    */
-  readonly stats = { refused: 0, lost: 0, dropped: 0, protocolErrors: 0, unreported: 0 };
+  readonly stats = { refused: 0, lost: 0, dropped: 0, protocolErrors: 0, unreported: 0, undelivered: 0, voidLogins: 0 };
   readonly #calls: RpcCalls;
   readonly #router: zmq.Router;
   readonly #queue: SendQueue;
   readonly #context: zmq.Context | undefined;
   readonly #peers = new Map<string, number>();
-  // With a login: the user id each identity logged in as, and back; the nonce each CURVE login must sign.
-  readonly #userOf = new Map<string, string>();
+  // With a login: the login of each identity, and the identity of each user id; the nonce each CURVE login
+  // must sign. A replaced session (its user logged in again elsewhere) is refused, not asked to log in again
+  // (which would take the user back, and the other one would do the same, at every heartbeat).
+  readonly #sessions = new Map<string, Session>();
   readonly #identityOf = new Map<string, string>();
   readonly #nonces = new Map<string, string>();
-  // Identities whose user logged in again elsewhere: refused, not asked to log in again (which would take
-  // the user back, and the other one would do the same, at every heartbeat).
-  readonly #replaced = new Set<string>();
   // Identities whose login is being checked: a login frame crossing it is dropped (one authenticate each).
   readonly #loggingIn = new Set<string>();
+  // The connection each identity is on, as a number changed at each notification: a login is applied only
+  // to the connection it came on.
+  readonly #connections = new Map<string, number>();
+  #notifications = 0;
+  #heldInboundBytes = 0;
+  // The login each frame in the send queue is for (see #sendTo).
+  readonly #bound = new WeakMap<(string | Buffer)[], Session>();
   readonly #plain: boolean;
   readonly #curve: ServerCurve | undefined;
   readonly #loginRequired: boolean;
@@ -188,7 +248,28 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         reason: event.error.message,
       });
     });
-    this.#queue = new SendQueue(this.#router);
+    // With logins, a login belongs to its connection (see Session): libzmq tells of each one.
+    if (this.#loginRequired) {
+      try {
+        (this.#router as unknown as { setInt32Option(option: number, value: number): void }).setInt32Option(
+          ZMQ_ROUTER_NOTIFY,
+          ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT,
+        );
+      } catch (error) {
+        this.#router.close();
+        throw new InvalidArgumentError("authenticate", "(set)", `a libzmq with draft ZMQ_ROUTER_NOTIFY (${String(error)})`);
+      }
+    }
+    // A frame for a login waits in the queue behind others: its turn may come after its connection ended.
+    this.#queue = new SendQueue({
+      send: (frames) => {
+        const session = this.#bound.get(frames);
+        const identity = String(frames[0]);
+        if (session !== undefined && (this.#sessions.get(identity) !== session || session.outgoing !== undefined))
+          return Promise.reject(NOT_NOW);
+        return this.#router.send(frames);
+      },
+    });
     this.#timer = setInterval(() => this.#checkPeers(), interval);
   }
 
@@ -242,7 +323,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     return [...this.#peers.keys()];
   }
 
-  /** User ids of the clients logged in and not lost. */
+  /** User ids of the clients logged in and not lost (a login whose connection ended counts until it ends). */
   get users(): string[] {
     return [...this.#identityOf.keys()];
   }
@@ -269,7 +350,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const identity = this.#loginRequired ? this.#identityOf.get(peer) : peer;
     if (identity === undefined || !this.#peers.has(identity))
       return Promise.reject(new RpcPeerLostError(peer, this.#heartbeatTimeout));
-    return this.#calls.call(identity, name, args, this.#callTimeout, (frame) => this.#queue.send([identity, RpcKind.rpc, frame]));
+    // While its connection is away, the request waits for the same user's next login (or for the call's end).
+    const session = this.#sessions.get(identity);
+    return this.#calls.call(identity, name, args, this.#callTimeout, (frame, wanted) =>
+      this.#sendTo(identity, session, [identity, RpcKind.rpc, frame], wanted),
+    );
   }
 
   /** Closes the socket (linger 0) and the ZAP handler; pending calls fail with RpcClosedError. */
@@ -287,6 +372,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     try {
       for await (const [identityFrame, kindFrame, body] of this.#router) {
         const identity = identityFrame?.toString() ?? "";
+        if (this.#loginRequired && kindFrame !== undefined && kindFrame.length === 0 && body === undefined) {
+          // A connection of this identity began or ended (or its peer mimics that, which suspends only itself).
+          this.#connectionChanged(identity);
+          continue;
+        }
         if (!this.#peers.has(identity) && this.#peers.size >= this.#maxClients) {
           this.stats.dropped++;
           // Said once per episode, not per frame: a flood of identities must not become a flood of events.
@@ -298,6 +388,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         if (!this.#peers.has(identity)) this.emit("connect", identity);
         this.#peers.set(identity, Date.now());
         const kind = kindFrame?.toString();
+        const session = this.#sessions.get(identity);
         if (kind === RpcKind.login) {
           if (this.#loggingIn.has(identity)) continue;
           this.#loggingIn.add(identity);
@@ -305,22 +396,22 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         } else if (kind === RpcKind.loginAsk) {
           if (this.#loginRequired) this.#askLogin(identity);
           else this.#send([identity, RpcKind.loginOk, ""]); // nothing to prove here
-        } else if (this.#loginRequired && !this.#userOf.has(identity) && (kind === RpcKind.rpc || kind === RpcKind.heartbeat)) {
+        } else if (
+          this.#loginRequired &&
+          (session === undefined || session.suspended || session.replaced) &&
+          (kind === RpcKind.rpc || kind === RpcKind.heartbeat)
+        ) {
           // Not logged in (a new connection, or this server restarted): nothing is served before that. A
+          // suspended login holds the new connection's calls and answers until it proves the same user. A
           // replaced one is still alive (its heartbeats are answered) but its calls are refused.
-          if (!this.#replaced.has(identity)) this.#askLogin(identity);
+          if (session?.suspended === true && kind === RpcKind.rpc && body !== undefined) this.#holdInbound(session, body);
+          else if (session?.replaced !== true) this.#askLogin(identity);
           else if (kind === RpcKind.heartbeat) this.#send([identity, RpcKind.heartbeat]);
           else this.#send([identity, RpcKind.loginRefused, REPLACED]);
         } else if (kind === RpcKind.heartbeat) {
           this.#send([identity, RpcKind.heartbeat]);
         } else if (kind === RpcKind.rpc && body !== undefined) {
-          this.#calls
-            .handle(identity, body, (frame) => this.#queue.send([identity, RpcKind.rpc, frame]))
-            .catch((error: unknown) => {
-              if (!(error instanceof ZmqProtocolError)) return;
-              this.stats.protocolErrors++;
-              this.#reportPeerError(error);
-            });
+          this.#serveRpc(identity, session, body);
         } else {
           this.stats.protocolErrors++;
           this.#reportPeerError(new ZmqProtocolError(`RPC frame from ${JSON.stringify(identity)} of unknown kind`, kind));
@@ -329,6 +420,111 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     } catch (error) {
       if (!this.#closed) this.#report(new ZmqProtocolError("RPC receive loop failed:", String(error)));
     }
+  }
+
+  // Answers go to the connection the request came on: with a login, only while that login lasts (held while
+  // its connection is away, see Session).
+  #serveRpc(identity: string, session: Session | undefined, body: Buffer): void {
+    this.#calls
+      .handle(identity, body, (frame) => this.#sendTo(identity, session, [identity, RpcKind.rpc, frame]))
+      .catch((error: unknown) => {
+        if (!(error instanceof ZmqProtocolError)) return;
+        this.stats.protocolErrors++;
+        this.#reportPeerError(error);
+      });
+  }
+
+  // Sends to the client of `session` (none: no login here): held while its connection is away, dropped once
+  // the login ended (never sent to whoever uses the identity next).
+  #sendTo(identity: string, session: Session | undefined, frames: (string | Buffer)[], wanted?: () => boolean): Promise<void> {
+    if (session === undefined) return this.#queue.send(frames);
+    if (this.#sessions.get(identity) !== session) {
+      this.stats.undelivered++;
+      return Promise.reject(away(session));
+    }
+    if (session.outgoing !== undefined) return this.#holdOutgoing(session, { frames, wanted });
+    this.#bound.set(frames, session);
+    return this.#queue.send(frames).catch((error: unknown) => {
+      // Its turn came once the login was away (held) or over (dropped): decided again.
+      if (error === NOT_NOW) return this.#sendTo(identity, session, frames, wanted);
+      // Its connection is gone and the notification not read yet: held like the frames sent after it.
+      if ((error as { code?: unknown }).code !== "EHOSTUNREACH" || this.#sessions.get(identity) !== session) throw error;
+      session.awaySince ??= Date.now();
+      session.outgoing ??= [];
+      return this.#holdOutgoing(session, { frames, wanted });
+    });
+  }
+
+  #holdOutgoing(session: Session, held: Held): Promise<void> {
+    if ((session.outgoing?.length ?? 0) >= MAX_HELD_FRAMES) {
+      this.stats.undelivered++;
+      return Promise.reject(away(session));
+    }
+    session.outgoing?.push(held);
+    return Promise.resolve();
+  }
+
+  #holdInbound(session: Session, body: Buffer): void {
+    if (session.inbound.length >= MAX_HELD_FRAMES || this.#heldInboundBytes + body.length > MAX_HELD_INBOUND_BYTES) {
+      this.stats.undelivered++;
+      return;
+    }
+    session.inbound.push(body);
+    this.#heldInboundBytes += body.length;
+  }
+
+  #dropInbound(session: Session): number {
+    const dropped = session.inbound.length;
+    for (const body of session.inbound.splice(0)) this.#heldInboundBytes -= body.length;
+    this.stats.undelivered += dropped;
+    return dropped;
+  }
+
+  // A connection of `identity` began or ended: logins being checked no longer apply to it, and its login is
+  // suspended until the client proves the same user again. What came from the ended connection while
+  // suspended is dropped (a later connection may be someone else's).
+  #connectionChanged(identity: string): void {
+    this.#connections.set(identity, ++this.#notifications);
+    this.#nonces.delete(identity);
+    const session = this.#sessions.get(identity);
+    if (session === undefined) return;
+    if (session.replaced) {
+      this.#endSession(identity, session, away(session));
+      return;
+    }
+    this.#dropInbound(session);
+    session.suspended = true;
+    session.awaySince ??= Date.now();
+    session.outgoing ??= [];
+  }
+
+  // The same user logged in on the new connection: what was held goes out, then what it sent is served.
+  #resume(identity: string, session: Session): void {
+    const outgoing = session.outgoing ?? [];
+    session.suspended = false;
+    session.awaySince = undefined;
+    session.outgoing = undefined;
+    for (const { frames, wanted } of outgoing) {
+      if (wanted?.() !== false) this.#sendTo(identity, session, frames, wanted).catch(() => undefined);
+    }
+    const inbound = session.inbound.splice(0);
+    for (const body of inbound) {
+      this.#heldInboundBytes -= body.length;
+      this.#serveRpc(identity, session, body);
+    }
+  }
+
+  // Ends a login: its pending calls fail with `error`, the calls it made stop, and what was held is dropped.
+  #endSession(identity: string, session: Session, error: BerryError): void {
+    if (this.#sessions.get(identity) !== session) return;
+    this.#sessions.delete(identity);
+    if (this.#identityOf.get(session.userId) === identity) this.#identityOf.delete(session.userId);
+    const undelivered = (session.outgoing?.length ?? 0) + this.#dropInbound(session);
+    this.stats.undelivered += session.outgoing?.length ?? 0;
+    session.outgoing = undefined;
+    this.#calls.fail(identity, error);
+    this.#calls.abortRunning(identity, error); // their answers are for this login only: dropped
+    this.emit("logout", identity, session.userId, undelivered);
   }
 
   // One nonce per identity until it is lost: a login crossing a second ask still signs the right one.
@@ -345,6 +541,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   // ZAP user id belongs to: PLAIN sends the credentials ZAP checked again; CURVE proves it holds the
   // secret key of the public key it names, for this server's nonce and this identity.
   async #login(identity: string, body: Buffer | undefined): Promise<void> {
+    const connection = this.#connections.get(identity);
     const nonce = this.#nonces.get(identity);
     let who = "";
     let userId: string | undefined;
@@ -378,6 +575,14 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       userId = undefined;
       reason = (error as Error).message;
     }
+    // The connection it came on ended while it was checked: void either way (a refusal must not reach the
+    // next connection, an acceptance must not make it that user); whoever is there now is asked to log in.
+    const stale = this.#connections.get(identity) !== connection;
+    if (stale && typeof userId === "string" && userId.length > 0) {
+      this.stats.voidLogins++;
+      this.#askLogin(identity);
+      return;
+    }
     if (typeof userId !== "string" || userId.length === 0) {
       const mechanism = this.#plain ? "PLAIN" : "CURVE";
       this.#refused({
@@ -389,22 +594,36 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         reason,
       });
       // The client learns only that it was refused: why (a hook's error, a bound) is for the server's events.
-      this.#send([identity, RpcKind.loginRefused, "credentials refused"]);
+      if (stale) this.#askLogin(identity);
+      else this.#send([identity, RpcKind.loginRefused, "credentials refused"]);
       return;
+    }
+    let session = this.#sessions.get(identity);
+    const known = session !== undefined && session.userId === userId && !session.replaced;
+    if (session !== undefined && session.userId !== userId) {
+      // Another user on this identity: the login before ends here, and nothing held for it is given to this one.
+      this.#endSession(identity, session, away(session));
+      session = undefined;
     }
     // The newest login of a user wins (a restarted client comes back under a new identity).
     const previous = this.#identityOf.get(userId);
-    if (previous !== undefined && previous !== identity) {
-      this.#userOf.delete(previous);
-      this.#replaced.add(previous);
-      this.#send([previous, RpcKind.loginRefused, REPLACED]);
+    const before = previous === undefined ? undefined : this.#sessions.get(previous);
+    if (previous !== undefined && previous !== identity && before !== undefined) {
+      if (before.suspended) this.#endSession(previous, before, away(before));
+      else {
+        before.replaced = true;
+        this.#send([previous, RpcKind.loginRefused, REPLACED]);
+      }
     }
-    this.#replaced.delete(identity);
-    const known = this.#userOf.get(identity) === userId;
-    this.#userOf.set(identity, userId);
+    if (session === undefined) {
+      session = { userId, replaced: false, suspended: false, awaySince: undefined, outgoing: undefined, inbound: [] };
+      this.#sessions.set(identity, session);
+    }
+    session.replaced = false;
     this.#identityOf.set(userId, identity);
     if (!known) this.emit("login", identity, userId); // a second login crossing an ask is no news
     this.#send([identity, RpcKind.loginOk, userId]);
+    if (session.suspended || session.outgoing !== undefined) this.#resume(identity, session);
   }
 
   // A password guess is checked only when its source is not waiting (LoginThrottle); a refusal (not a
@@ -426,21 +645,28 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   }
 
   #checkPeers(): void {
-    const cutoff = Date.now() - this.#heartbeatTimeout;
+    const now = Date.now();
+    const cutoff = now - this.#heartbeatTimeout;
     for (const [identity, lastSeen] of this.#peers) {
       if (lastSeen >= cutoff) continue;
       this.#peers.delete(identity);
       this.#nonces.delete(identity);
-      this.#replaced.delete(identity);
-      const userId = this.#userOf.get(identity);
-      this.#userOf.delete(identity);
-      if (userId !== undefined && this.#identityOf.get(userId) === identity) this.#identityOf.delete(userId);
+      const session = this.#sessions.get(identity);
       this.stats.lost++;
-      const lost = new RpcPeerLostError(userId ?? identity, Date.now() - lastSeen);
+      const lost = new RpcPeerLostError(session?.userId ?? identity, now - lastSeen);
+      if (session !== undefined) this.#endSession(identity, session, lost);
       this.#calls.fail(identity, lost);
       this.#calls.abortRunning(identity, lost); // nobody waits for their answers any more
       this.emit("disconnect", identity);
     }
+    // A login whose connection ended and no login of the same user came within the heartbeat timeout.
+    for (const [identity, session] of this.#sessions) {
+      if (session.awaySince === undefined || session.awaySince >= cutoff) continue;
+      this.stats.lost++;
+      this.#endSession(identity, session, away(session));
+    }
+    for (const identity of this.#connections.keys())
+      if (!this.#peers.has(identity) && !this.#loggingIn.has(identity)) this.#connections.delete(identity);
   }
 
   #refused(decision: ZapDecision): void {

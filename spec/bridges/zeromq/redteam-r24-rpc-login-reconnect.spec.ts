@@ -1,0 +1,192 @@
+// Red team r24, RPC: a login belongs to its connection, and a client whose connection drops and comes back
+// (a network blip, cut here by a TCP forwarder between client and server) keeps its answers and the
+// server's calls to it. The r23 attempt at tying logins to connections forgot the login at the drop: the
+// answers and calls meanwhile were lost until their timeouts. Now the login is suspended until the client's
+// new connection proves the same user, and what waited for it goes out then.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type Authenticate, curveKeyPair, RpcClient, RpcServer, RpcTimeoutError } from "../../../bridges/zeromq/index.js";
+import type { BerryError } from "../../../lib/errors.js";
+import { freePort } from "../../helpers/free-port.js";
+import { tcpGate } from "../../helpers/tcp-gate.js";
+import { sleep, waitFor } from "../../helpers/wait-for.js";
+
+const authenticate: Authenticate = (_mechanism, { username, password }) => (password === "pw" ? `user:${username}` : undefined);
+
+// Resolves `released` when `release` is called.
+function latch(): { released: Promise<void>; release: () => void } {
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { released, release };
+}
+
+async function aliceBehindGate(t: { after(fn: () => unknown): void }, serverCallTimeout = 8_000) {
+  const timing = { heartbeatInterval: 100, heartbeatTimeout: 3_000, callTimeout: 8_000 };
+  const server = await RpcServer.listen({
+    port: await freePort(),
+    plain: true,
+    authenticate,
+    ...timing,
+    callTimeout: serverCallTimeout,
+  });
+  const gate = await tcpGate(server.port);
+  const alice = RpcClient.connect({
+    port: gate.port,
+    identity: "desk-7",
+    plain: { username: "alice", password: "pw" },
+    ...timing,
+  });
+  const errors: BerryError[] = [];
+  alice.on("error", (error) => void errors.push(error));
+  server.on("error", (error) => void errors.push(error));
+  const logouts: [string, string, number][] = [];
+  server.on("logout", (...args) => void logouts.push(args));
+  // Another client, connected all along: with none, a send to alice's identity while she is away waited
+  // (zeromq.js waits for the socket to take it); with one, it failed at once (no such peer).
+  const bob = RpcClient.connect({
+    port: server.port,
+    identity: "desk-8",
+    plain: { username: "bob", password: "pw" },
+    ...timing,
+  });
+  bob.on("error", (error) => void errors.push(error));
+  t.after(async () => {
+    bob.close();
+    alice.close();
+    server.close();
+    await gate.close();
+  });
+  server.register("ping", () => "pong");
+  alice.register("who", () => "alice");
+  assert.equal(await alice.call("ping"), "pong");
+  assert.equal(await server.call("user:alice", "who"), "alice");
+  assert.equal(await bob.call("ping"), "pong");
+  return { server, gate, alice, errors, logouts };
+}
+
+describe("zeromq RPC red team r24: a login survives its client's reconnection", () => {
+  it("after a blip, answers to calls made before it and calls both ways work without error", async (t) => {
+    const { server, gate, alice, errors, logouts } = await aliceBehindGate(t);
+    const { released, release } = latch();
+    server.register("slow", async () => {
+      await released;
+      return "slow done";
+    });
+    const client_ = latch();
+    alice.register("slowWho", async () => {
+      await client_.released;
+      return "alice, slowly";
+    });
+    const slow = alice.call("slow");
+    const slowWho = server.call("user:alice", "slowWho");
+    await waitFor(() => server.pending === 1, "the server's call sent");
+    await sleep(100); // both procedures run
+    gate.shut();
+    await sleep(300);
+    client_.release(); // her answer waits for the connection: it goes out as soon as it is back
+    gate.open = true;
+    assert.equal(await alice.call("ping"), "pong", "a call made during the blip");
+    assert.equal(await slowWho, "alice, slowly");
+    release(); // answered on the new connection
+    assert.equal(await slow, "slow done");
+    assert.equal(await server.call("user:alice", "who"), "alice");
+    assert.deepEqual(server.users.sort(), ["user:alice", "user:bob"]);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(logouts, []);
+  });
+
+  it("answers and calls for alice made while her connection is away reach her once she is back", async (t) => {
+    const { server, gate, alice, errors, logouts } = await aliceBehindGate(t);
+    const server_ = latch();
+    server.register("slow", async () => {
+      await server_.released;
+      return "slow done";
+    });
+    const client_ = latch();
+    alice.register("slowWho", async () => {
+      await client_.released;
+      return "alice, slowly";
+    });
+    const slow = alice.call("slow");
+    const slowWho = server.call("user:alice", "slowWho");
+    await waitFor(() => server.pending === 1, "the server's call sent");
+    await sleep(100); // both procedures run
+    gate.shut();
+    await sleep(300); // the server saw the connection end
+    server_.release(); // its answer is ready while alice is away
+    client_.release(); // and so is hers
+    const who = server.call("user:alice", "who"); // a call made while she is away
+    await sleep(300);
+    gate.open = true;
+    assert.equal(await slow, "slow done");
+    assert.equal(await slowWho, "alice, slowly");
+    assert.equal(await who, "alice");
+    assert.equal(await alice.call("ping"), "pong");
+    assert.deepEqual(errors, []);
+    assert.deepEqual(logouts, []);
+    assert.equal(server.stats.undelivered, 0);
+  });
+
+  it("a call to alice that timed out while she was away is not sent to her when she is back", async (t) => {
+    const { server, gate, alice } = await aliceBehindGate(t, 1_000);
+    let runs = 0;
+    alice.register("count", () => ++runs);
+    gate.shut();
+    await sleep(300);
+    await assert.rejects(server.call("user:alice", "count"), RpcTimeoutError);
+    gate.open = true;
+    assert.equal(await alice.call("ping"), "pong"); // she is back and logged in again
+    await sleep(200); // what was held for her has gone out
+    assert.equal(runs, 0, "the call her server gave up on did not run");
+    assert.equal(await server.call("user:alice", "count"), 1);
+  });
+
+  it("with CURVE, a client proves its key again on its new connection (a new nonce) and keeps its login", async (t) => {
+    const serverKeys = curveKeyPair();
+    const aliceKeys = curveKeyPair();
+    const timing = { heartbeatInterval: 100, heartbeatTimeout: 3_000, callTimeout: 8_000 };
+    const server = await RpcServer.listen({
+      port: await freePort(),
+      curve: serverKeys,
+      authenticate: (_mechanism, { publicKey }) => (publicKey === aliceKeys.publicKey ? "user:alice" : undefined),
+      ...timing,
+    });
+    const gate = await tcpGate(server.port);
+    const alice = RpcClient.connect({
+      port: gate.port,
+      identity: "desk-7",
+      curve: { serverKey: serverKeys.publicKey, ...aliceKeys },
+      ...timing,
+    });
+    const errors: unknown[] = [];
+    alice.on("error", (error) => void errors.push(error));
+    server.on("error", (error) => void errors.push(error));
+    t.after(async () => {
+      alice.close();
+      server.close();
+      await gate.close();
+    });
+    server.register("ping", () => "pong");
+    alice.register("who", () => "alice");
+    assert.equal(await alice.call("ping"), "pong");
+    const { released, release } = latch();
+    server.register("slow", async () => {
+      await released;
+      return "slow done";
+    });
+    const slow = alice.call("slow");
+    await sleep(100);
+    gate.shut();
+    await sleep(300);
+    release(); // held for her
+    const who = server.call("user:alice", "who");
+    gate.open = true;
+    assert.equal(await slow, "slow done");
+    assert.equal(await who, "alice");
+    assert.equal(await alice.call("ping"), "pong");
+    assert.deepEqual(errors, []);
+    assert.deepEqual(server.users, ["user:alice"]);
+  });
+});
