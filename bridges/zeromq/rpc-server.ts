@@ -31,8 +31,10 @@ const NOT_NOW = new Error("not sent: its login is away or over");
 
 // Frames held for one suspended login, each way (answers and calls to it; frames from its new connection).
 const MAX_HELD_FRAMES = 1_000;
-// Bytes of frames from new connections held, for all suspended logins together.
+// Bytes held for all suspended logins together, each way: frames from their new connections, and
+// answers and calls to them (1,000 answers of maxMessageBytes each would be 1 GiB for one login).
 const MAX_HELD_INBOUND_BYTES = 64 * 1024 * 1024;
+const MAX_HELD_OUTGOING_BYTES = 64 * 1024 * 1024;
 
 // What the calls of a login that ended fail with: its user is lost, since its connection went away.
 function away(session: Session): RpcPeerLostError {
@@ -42,6 +44,7 @@ function away(session: Session): RpcPeerLostError {
 interface Held {
   frames: (string | Buffer)[];
   wanted: (() => boolean) | undefined;
+  bytes: number;
 }
 
 /**
@@ -165,6 +168,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #connections = new Map<string, number>();
   #notifications = 0;
   #heldInboundBytes = 0;
+  #heldOutgoingBytes = 0;
   // The login each frame in the send queue is for (see #sendTo).
   readonly #bound = new WeakMap<(string | Buffer)[], Session>();
   readonly #plain: boolean;
@@ -442,7 +446,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       this.stats.undelivered++;
       return Promise.reject(away(session));
     }
-    if (session.outgoing !== undefined) return this.#holdOutgoing(session, { frames, wanted });
+    if (session.outgoing !== undefined) return this.#holdOutgoing(session, frames, wanted);
     this.#bound.set(frames, session);
     return this.#queue.send(frames).catch((error: unknown) => {
       // Its turn came once the login was away (held) or over (dropped): decided again.
@@ -451,17 +455,28 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       if ((error as { code?: unknown }).code !== "EHOSTUNREACH" || this.#sessions.get(identity) !== session) throw error;
       session.awaySince ??= Date.now();
       session.outgoing ??= [];
-      return this.#holdOutgoing(session, { frames, wanted });
+      return this.#holdOutgoing(session, frames, wanted);
     });
   }
 
-  #holdOutgoing(session: Session, held: Held): Promise<void> {
-    if ((session.outgoing?.length ?? 0) >= MAX_HELD_FRAMES) {
+  #holdOutgoing(session: Session, frames: (string | Buffer)[], wanted: (() => boolean) | undefined): Promise<void> {
+    let bytes = 0;
+    for (const frame of frames) bytes += typeof frame === "string" ? Buffer.byteLength(frame) : frame.length;
+    if ((session.outgoing?.length ?? 0) >= MAX_HELD_FRAMES || this.#heldOutgoingBytes + bytes > MAX_HELD_OUTGOING_BYTES) {
       this.stats.undelivered++;
       return Promise.reject(away(session));
     }
-    session.outgoing?.push(held);
+    session.outgoing?.push({ frames, wanted, bytes });
+    this.#heldOutgoingBytes += bytes;
     return Promise.resolve();
+  }
+
+  // Empties the frames held for `session`'s client, giving their bytes back to the bound.
+  #takeOutgoing(session: Session): Held[] {
+    const outgoing = session.outgoing ?? [];
+    session.outgoing = undefined;
+    for (const held of outgoing) this.#heldOutgoingBytes -= held.bytes;
+    return outgoing;
   }
 
   #holdInbound(session: Session, body: Buffer): void {
@@ -500,10 +515,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
 
   // The same user logged in on the new connection: what was held goes out, then what it sent is served.
   #resume(identity: string, session: Session): void {
-    const outgoing = session.outgoing ?? [];
+    const outgoing = this.#takeOutgoing(session);
     session.suspended = false;
     session.awaySince = undefined;
-    session.outgoing = undefined;
     for (const { frames, wanted } of outgoing) {
       if (wanted?.() !== false) this.#sendTo(identity, session, frames, wanted).catch(() => undefined);
     }
@@ -519,9 +533,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     if (this.#sessions.get(identity) !== session) return;
     this.#sessions.delete(identity);
     if (this.#identityOf.get(session.userId) === identity) this.#identityOf.delete(session.userId);
-    const undelivered = (session.outgoing?.length ?? 0) + this.#dropInbound(session);
-    this.stats.undelivered += session.outgoing?.length ?? 0;
-    session.outgoing = undefined;
+    const dropped = this.#takeOutgoing(session).length;
+    const undelivered = dropped + this.#dropInbound(session);
+    this.stats.undelivered += dropped;
     this.#calls.fail(identity, error);
     this.#calls.abortRunning(identity, error); // their answers are for this login only: dropped
     this.emit("logout", identity, session.userId, undelivered);

@@ -143,6 +143,35 @@ describe("zeromq RPC red team r24: a login survives its client's reconnection", 
     assert.equal(await server.call("user:alice", "count"), 1);
   });
 
+  it("what is held for a login that is away is bounded in bytes too (64 MiB): 70 answers of 1 MB, the ones past it dropped and counted", async (t) => {
+    const { server, gate, alice } = await aliceBehindGate(t);
+    const { released, release } = latch();
+    const blob = "b".repeat(1_000_000);
+    server.register("blob", async () => {
+      await released;
+      return blob;
+    });
+    let answered = 0;
+    const calls = Array.from({ length: 70 }, () =>
+      alice.call("blob").then(
+        (value) => (answered++, value === blob),
+        () => false,
+      ),
+    );
+    await sleep(500); // every call running on the server
+    gate.shut();
+    await sleep(300);
+    release(); // 70 answers of 1 MB for a login that is away
+    await waitFor(() => server.stats.undelivered > 0, "the answers past the bound dropped", 5_000);
+    const dropped = server.stats.undelivered;
+    assert.ok(dropped >= 3 && dropped <= 10, `${dropped} answers dropped (64 MiB holds 67 of them)`);
+    gate.open = true;
+    await waitFor(() => answered === 70 - dropped, "every answer held went out after her login", 10_000);
+    alice.close(); // the dropped calls end here rather than at their timeout
+    const results = await Promise.all(calls);
+    assert.equal(results.filter(Boolean).length, 70 - dropped, "every answer held went out after her login");
+  });
+
   it("with CURVE, a client proves its key again on its new connection (a new nonce) and keeps its login", async (t) => {
     const serverKeys = curveKeyPair();
     const aliceKeys = curveKeyPair();
