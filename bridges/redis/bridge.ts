@@ -10,6 +10,7 @@ export {
 export type { DurableKind, DurableMessage } from "./durable-message.js";
 export {
   ChannelEndedError,
+  DurableOverflowError,
   LateReplyError,
   MessagesMayBeLostError,
   NotHeldError,

@@ -18,6 +18,7 @@ import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
 import {
   ChannelEndedError,
+  DurableOverflowError,
   LateReplyError,
   NotHeldError,
   ReceiveTimeoutError,
@@ -63,7 +64,8 @@ export interface DurableChannelOptions {
   finishedRecords?: number;
   /**
    * How many `send()`s may wait for Redis at once (default 10,000): while Redis is away they are held in
-   * memory. A send past it rejects at once with RedisCommandError naming its id (nothing recorded).
+   * memory. A send past it rejects at once with DurableOverflowError (`DURABLE_OVERFLOW`; its `messageId`
+   * and `dropped` name the message; nothing recorded).
    */
   maxPending?: number;
   /**
@@ -315,10 +317,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const durability = wanted === undefined ? this.#durability : wanted.replicas === 0 ? undefined : wanted;
     // While Redis is away sends wait in memory: past the bound, refused (nothing recorded) rather than held.
     if (this.#sends.pending + (this.#replicated?.pending ?? 0) >= this.#maxPending)
-      throw new RedisCommandError(
-        `sending to durable channel "${options.to}"`,
-        new Error(`${this.#maxPending} sends already wait for Redis (maxPending): message ${id} not sent`),
-      );
+      throw new DurableOverflowError(this.name, this.#maxPending, { to: options.to, messageId: id });
     try {
       // The channel's durability goes with the batch; another one for this message alone, in a call of its own.
       if (durability === this.#durability) return sentMessage(id, await this.#sends.add(item));

@@ -57,6 +57,29 @@ export class RedisCommandError extends BerryError {
 }
 
 /**
+ * `maxPending` sends of a durable channel already waited for Redis (it is away): this one was not sent and
+ * nothing was recorded for it. `messageId` (also in `dropped`) is its id: send it again with that id once
+ * Redis is back.
+ */
+export class DurableOverflowError extends BerryError {
+  /** The id of the message not sent. */
+  readonly messageId: string;
+  /** The message not sent: the channel it was for and its id. */
+  readonly dropped: { to: string; messageId: string };
+  readonly maxPending: number;
+
+  constructor(channel: string, maxPending: number, dropped: { to: string; messageId: string }) {
+    super(
+      "DURABLE_OVERFLOW",
+      `durable channel "${channel}": ${maxPending} sends already wait for Redis (maxPending): dropped message ${dropped.messageId} to "${dropped.to}" (not sent, nothing recorded)`,
+    );
+    this.messageId = dropped.messageId;
+    this.dropped = { to: dropped.to, messageId: dropped.messageId };
+    this.maxPending = maxPending;
+  }
+}
+
+/**
  * The keys of a durable prefix or a Redis queue were lost (Redis restarted without persistence, was
  * flushed, or failed over to a replica that never had them): messages sent, queued or held before may be
  * gone, and no timeout notice will come for them. Reported once per loss by each channel of the prefix,

@@ -41,6 +41,11 @@ export const ChannelEndedError = bridge.ChannelEndedError;
 /** An instance of ChannelEndedError. */
 export type ChannelEndedError = Bridge.ChannelEndedError;
 
+/** `DurableOverflowError` of bridge.ts. */
+export const DurableOverflowError = bridge.DurableOverflowError;
+/** An instance of DurableOverflowError. */
+export type DurableOverflowError = Bridge.DurableOverflowError;
+
 /** `LateReplyError` of bridge.ts. */
 export const LateReplyError = bridge.LateReplyError;
 /** An instance of LateReplyError. */
