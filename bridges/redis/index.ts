@@ -81,6 +81,11 @@ export const RedisDataLostError = bridge.RedisDataLostError;
 /** An instance of RedisDataLostError. */
 export type RedisDataLostError = Bridge.RedisDataLostError;
 
+/** `RedisQueuePushBackError` of bridge.ts. */
+export const RedisQueuePushBackError = bridge.RedisQueuePushBackError;
+/** An instance of RedisQueuePushBackError. */
+export type RedisQueuePushBackError = Bridge.RedisQueuePushBackError;
+
 /** `ReplylessFallbackError` of bridge.ts. */
 export const ReplylessFallbackError = bridge.ReplylessFallbackError;
 /** An instance of ReplylessFallbackError. */

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
+import { ReplyError } from "ioredis";
 import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
@@ -10,7 +11,7 @@ import { fromEnvelope, toEnvelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
-import { RedisCommandError, RedisDataLostError } from "./errors.js";
+import { RedisCommandError, RedisDataLostError, RedisQueuePushBackError } from "./errors.js";
 import { checkHashTagPrefix } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { settlesWithin } from "./settles-within.js";
@@ -46,13 +47,19 @@ export interface RedisQueueStats {
   duplicates: number;
   /** Messages that could not be pushed (reported on the bus as RedisCommandError). */
   failed: number;
+  /**
+   * Messages popped while the queue closed (or their get() was aborted) that could not be put back in
+   * Redis (reported as RedisQueuePushBackError, which carries each whole).
+   */
+  unreturned: number;
 }
 
 /** Events of a Redis queue. */
 export interface RedisQueueEvents {
   /**
    * The connection to Redis was lost (RedisConnectionError, once per outage; the clients reconnect by
-   * themselves), a push failed (RedisCommandError) or a queued value was not a valid envelope
+   * themselves), a push failed (RedisCommandError), a message popped while the queue closed could not be
+   * put back (RedisQueuePushBackError, carrying it) or a queued value was not a valid envelope
    * (InvalidEnvelopeError), or Redis came back without the queue's keys (RedisDataLostError: restarted
    * empty or flushed). With no listener, the error goes to the bus's `report()`.
    */
@@ -101,7 +108,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   readonly name: string;
   /** Redis key of the list. */
   readonly key: string;
-  readonly stats: RedisQueueStats = { pushed: 0, duplicates: 0, failed: 0 };
+  readonly stats: RedisQueueStats = { pushed: 0, duplicates: 0, failed: 0, unreturned: 0 };
   readonly bus: Bus;
   readonly #client: RedisClient;
   readonly #blocking: BlockingClient;
@@ -198,7 +205,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         }
         if (popped !== null) {
           // Closed or aborted while the pop was on its way: put it back first in line for the others.
-          if (this.#closed || signal?.aborted) await this.#client.lpush(this.key, popped[1]);
+          if (this.#closed || signal?.aborted) await this.#pushBack(popped[1]);
           else {
             const message = this.#decode(popped[1], false);
             if (message !== undefined) return message;
@@ -323,6 +330,30 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
       this.#report(failure);
       if (raise) throw failure;
       return undefined;
+    }
+  }
+
+  // A value that cannot go back (Redis hung or gone: close() cuts the push short) is in no queue any more:
+  // counted, and reported with the message whole, so that the application can requeue or handle it.
+  async #pushBack(value: string): Promise<void> {
+    try {
+      // Raced against the cut: the LPUSH of a client close() disconnects while reconnecting never settles.
+      await Promise.race([this.#client.lpush(this.key, value), this.#cut.promise]);
+    } catch (error) {
+      let popped: Message | undefined;
+      try {
+        popped = fromEnvelope(JSON.parse(value));
+      } catch {
+        popped = undefined;
+      }
+      // Only an error reply says Redis did not apply it; cut short or broken, it may still (a hung Redis
+      // resumes and reads the LPUSH the closed connection had sent).
+      const cause =
+        error instanceof QueueClosedError
+          ? new Error(`no answer from Redis within ${CLOSE_GRACE} ms: close() cut the connection`)
+          : error;
+      this.stats.unreturned++;
+      this.#report(new RedisQueuePushBackError(this.key, value, popped, !(error instanceof ReplyError), cause));
     }
   }
 
