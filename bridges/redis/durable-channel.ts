@@ -58,8 +58,9 @@ export interface DurableChannelOptions {
    * newest first (default 10,000, about 6 MB in Redis; 0: a minute only). A reply or close that ioredis
    * resends after a longer outage, or a `send()` retried with the id of a message finished longer ago, is
    * answered as the first call was while its record is kept; after that, it gets NotHeldError (a close or
-   * reply) or records the message again (a send). The prefix keeps the largest value any of its channels
-   * asked (`P keepfinished`), so a channel asking fewer does not drop another's records.
+   * reply) or records the message again (a send). The prefix keeps the largest value of its channels alive
+   * now (`P keepby`, refreshed by each heartbeat), so a channel asking fewer does not drop another's
+   * records, and one that asked more stops counting once it ended or died.
    */
   finishedRecords?: number;
   /**
@@ -835,6 +836,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         this.name,
         this.#lease,
         randomUUID(),
+        this.#finishedRecords,
       ]),
     );
     // Another mark than the last one seen: the prefix's keys were lost and made again meanwhile.
