@@ -27,7 +27,8 @@ async function seedFinished(prefix: string): Promise<void> {
     const [s, us] = (await admin.time()) as [number | string, number | string];
     const finished = Number(s) * 1_000 + Math.floor(Number(us) / 1_000) - 120_000;
     for (let i = 0; i < 50; i++) {
-      await admin.hset(`${prefix}m:job-${i}`, "state", "done", "holder", "w", "finished", `${finished} 0`, "finishedBy", "r", "sent", finished);
+      const record = { state: "done", holder: "w", finished: `${finished} 0`, finishedBy: "r", sent: finished };
+      await admin.hset(`${prefix}m:job-${i}`, record);
       await admin.pexpire(`${prefix}m:job-${i}`, 86_400_000);
       await admin.zadd(`${prefix}finished`, finished - 50 + i, `job-${i}`);
     }
@@ -46,7 +47,9 @@ async function settlesAt(prefix: string, expected: number, what: string): Promis
   assert.equal(last, expected, what);
 }
 
-it("red team: the finished records kept follow the channels alive: a channel that asked many stops counting once it ended", { timeout: 60_000 }, async (t) => {
+it("red team: the finished records kept follow the channels alive: a channel that asked many stops counting once it ended", {
+  timeout: 60_000,
+}, async (t) => {
   const prefix = `r24-keep-${randomUUID()}:{durable}:`;
   await seedFinished(prefix);
   const big = await DurableChannel.open("big", { connection: server.url, prefix, finishedRecords: 1_000, sweepInterval: 50 });
@@ -57,10 +60,16 @@ it("red team: the finished records kept follow the channels alive: a channel tha
   await big.end();
   await settlesAt(prefix, 10, "once big ended, small's bound (10) applies");
   const newest = await withClient(server.port, (admin) => admin.zrange(`${prefix}finished`, "0", "-1"));
-  assert.deepEqual(newest, Array.from({ length: 10 }, (_, i) => `job-${40 + i}`), "the newest 10 are those kept");
+  assert.deepEqual(
+    newest,
+    Array.from({ length: 10 }, (_, i) => `job-${40 + i}`),
+    "the newest 10 are those kept",
+  );
 });
 
-it("red team: a channel that died (its lease ran out) stops counting once the sweep finds it dead", { timeout: 60_000 }, async (t) => {
+it("red team: a channel that died (its lease ran out) stops counting once the sweep finds it dead", {
+  timeout: 60_000,
+}, async (t) => {
   const prefix = `r24-keep-${randomUUID()}:{durable}:`;
   await seedFinished(prefix);
   // What a channel with finishedRecords 1,000 left when its process was killed: its heartbeat's writes.
@@ -79,7 +88,9 @@ it("red team: a channel that died (its lease ran out) stops counting once the sw
   assert.equal(await withClient(server.port, (admin) => admin.zscore(`${prefix}keepby`, "dead")), null, "its bound is gone");
 });
 
-it("red team: P keepfinished written before r24 counts while a channel of that version is alive, and goes once none is", { timeout: 60_000 }, async (t) => {
+it("red team: P keepfinished written before r24 counts while a channel of that version is alive, and goes once none is", {
+  timeout: 60_000,
+}, async (t) => {
   const prefix = `r24-keep-${randomUUID()}:{durable}:`;
   await seedFinished(prefix);
   // A channel of the previous version: a lease and a consumer (its heartbeat) but no bound in P keepby;

@@ -25,11 +25,16 @@ after(async () => {
 
 // CLIENT IDs of a queue's two connections: unchanged means no reconnection.
 async function connectionIds(name: string): Promise<string[]> {
-  const lines = [...(await clientsNamed(server.port, `berrymq-queue:${name}`)), ...(await clientsNamed(server.port, `berrymq-queue-block:${name}`))];
+  const lines = [
+    ...(await clientsNamed(server.port, `berrymq-queue:${name}`)),
+    ...(await clientsNamed(server.port, `berrymq-queue-block:${name}`)),
+  ];
   return lines.map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1] ?? "?").sort();
 }
 
-it("red team: a consumer whose get() waits notices a FLUSHALL on its live connection (RedisDataLostError, once)", { timeout: 60_000 }, async (t) => {
+it("red team: a consumer whose get() waits notices a FLUSHALL on its live connection (RedisDataLostError, once)", {
+  timeout: 60_000,
+}, async (t) => {
   const name = `rt24-${randomUUID()}`;
   const feeder = new Bus();
   const queue = new RedisQueue("job:*", { bus: feeder, connection: server.url, name });
@@ -61,7 +66,9 @@ it("red team: a consumer whose get() waits notices a FLUSHALL on its live connec
   assert.equal(((await getting) as { args: unknown[] }).args[0], 3, "the queue goes on");
 });
 
-it("red team: a queue that only feeds notices a FLUSHALL at its next push (RedisDataLostError, once)", { timeout: 60_000 }, async (t) => {
+it("red team: a queue that only feeds notices a FLUSHALL at its next push (RedisDataLostError, once)", {
+  timeout: 60_000,
+}, async (t) => {
   const name = `rt24-${randomUUID()}`;
   const bus = new Bus();
   const queue = new RedisQueue("job:*", { bus, connection: server.url, name });

@@ -9,7 +9,9 @@ import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { DurableOverflowError } from "../../../bridges/redis/errors.js";
 import { startRedis } from "../../helpers/redis-server.js";
 
-it("red team: a send past maxPending rejects with DurableOverflowError carrying the message's id and channel", { timeout: 60_000 }, async (t) => {
+it("red team: a send past maxPending rejects with DurableOverflowError carrying the message's id and channel", {
+  timeout: 60_000,
+}, async (t) => {
   const own = await startRedis({ own: true, aof: true });
   const prefix = `r24-${randomUUID()}:{durable}:`;
   const sender = await DurableChannel.open("sender", { connection: own.url, prefix, maxPending: 5 });
