@@ -268,7 +268,8 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     let cut = false;
     const steps = (async () => {
       while (this.#getting > 0 && !cut) {
-        await this.#blocking.unblock();
+        // Raced against the cut too: an UNBLOCK on its way when Redis dies is kept for a resend that never comes.
+        await Promise.race([this.#blocking.unblock(), this.#cut.promise]);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       await Promise.race([Promise.all(this.#pushes.keys()), this.#cut.promise]);
