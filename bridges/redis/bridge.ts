@@ -10,6 +10,7 @@ export {
 export type { DurableKind, DurableMessage } from "./durable-message.js";
 export {
   ChannelEndedError,
+  DurableOverflowError,
   LateReplyError,
   MessagesMayBeLostError,
   NotHeldError,
@@ -17,6 +18,7 @@ export {
   RedisCommandError,
   RedisConnectionError,
   RedisDataLostError,
+  RedisQueuePushBackError,
 } from "./errors.js";
 export { channelOf, escapeGlob, subscriptionPatterns } from "./glob.js";
 export { checkHashTagPrefix, effectiveHashTag, HASH_SLOTS, hashSlot, prefixInSlots } from "./hash-slot.js";

@@ -18,6 +18,7 @@ import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
 import {
   ChannelEndedError,
+  DurableOverflowError,
   LateReplyError,
   NotHeldError,
   ReceiveTimeoutError,
@@ -57,13 +58,15 @@ export interface DurableChannelOptions {
    * newest first (default 10,000, about 6 MB in Redis; 0: a minute only). A reply or close that ioredis
    * resends after a longer outage, or a `send()` retried with the id of a message finished longer ago, is
    * answered as the first call was while its record is kept; after that, it gets NotHeldError (a close or
-   * reply) or records the message again (a send). The prefix keeps the largest value any of its channels
-   * asked (`P keepfinished`), so a channel asking fewer does not drop another's records.
+   * reply) or records the message again (a send). The prefix keeps the largest value of its channels alive
+   * now (`P keepby`, refreshed by each heartbeat), so a channel asking fewer does not drop another's
+   * records, and one that asked more stops counting once it ended or died.
    */
   finishedRecords?: number;
   /**
    * How many `send()`s may wait for Redis at once (default 10,000): while Redis is away they are held in
-   * memory. A send past it rejects at once with RedisCommandError naming its id (nothing recorded).
+   * memory. A send past it rejects at once with DurableOverflowError (`DURABLE_OVERFLOW`; its `messageId`
+   * and `dropped` name the message; nothing recorded).
    */
   maxPending?: number;
   /**
@@ -315,10 +318,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const durability = wanted === undefined ? this.#durability : wanted.replicas === 0 ? undefined : wanted;
     // While Redis is away sends wait in memory: past the bound, refused (nothing recorded) rather than held.
     if (this.#sends.pending + (this.#replicated?.pending ?? 0) >= this.#maxPending)
-      throw new RedisCommandError(
-        `sending to durable channel "${options.to}"`,
-        new Error(`${this.#maxPending} sends already wait for Redis (maxPending): message ${id} not sent`),
-      );
+      throw new DurableOverflowError(this.name, this.#maxPending, { to: options.to, messageId: id });
     try {
       // The channel's durability goes with the batch; another one for this message alone, in a call of its own.
       if (durability === this.#durability) return sentMessage(id, await this.#sends.add(item));
@@ -836,6 +836,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         this.name,
         this.#lease,
         randomUUID(),
+        this.#finishedRecords,
       ]),
     );
     // Another mark than the last one seen: the prefix's keys were lost and made again meanwhile.

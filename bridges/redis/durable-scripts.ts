@@ -9,17 +9,30 @@ local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
--- How many finished records are kept past a minute: the largest finishedRecords any channel of the prefix
--- asked (P keepfinished), so that a channel asking fewer does not drop another's (a resend of the other
--- would then get NotHeldError). Another type under the name (written by another client): this call's own.
+-- How many finished records are kept past a minute: the largest finishedRecords of the channels of the
+-- prefix alive now, so that a channel asking fewer does not drop another's (a resend of the other would then
+-- get NotHeldError), and a channel that asked more stops counting once it ended or died. Each channel's
+-- bound is in P keepby (consumer -> its finishedRecords), written by its heartbeat (BEAT) and removed with
+-- its lease when it ends or the sweep finds it dead (requeue): the largest member whose lease is still
+-- recorded counts (one left by a client that removed the lease without it is dropped here). P keepfinished
+-- is the bound channels before r24 kept (the largest ever asked): it counts while it is there, and the sweep
+-- deletes it once no channel of that version is alive. Another type under a name (written by another
+-- client): that key counts for nothing, this call's own bound always does.
 local function keptFinished(n)
-  local key = P .. 'keepfinished'
-  local kind = redis.call('TYPE', key).ok
-  if kind ~= 'string' and kind ~= 'none' then return n end
-  local stored = tonumber(redis.call('GET', key))
-  if stored and stored >= n then return stored end
-  redis.call('SET', key, n)
-  return n
+  local bound = n
+  local legacy = P .. 'keepfinished'
+  if redis.call('TYPE', legacy).ok == 'string' then bound = math.max(bound, tonumber(redis.call('GET', legacy)) or 0) end
+  local keepby = P .. 'keepby'
+  if redis.call('TYPE', keepby).ok ~= 'zset' then return bound end
+  for _ = 1, 10 do
+    local top = redis.call('ZREVRANGE', keepby, 0, 0, 'WITHSCORES')
+    if not top[1] then break end
+    if redis.call('HEXISTS', P .. 'leases', top[1]) == 1 then
+      return math.max(bound, tonumber(top[2]) or 0)
+    end
+    redis.call('ZREM', keepby, top[1])
+  end
+  return bound
 end
 -- Drops up to most finished records (P finished, a sorted set) of those past the prefix's bound and
 -- finished before the time given: the oldest first, each record only if it is still a done one.
@@ -85,6 +98,7 @@ local function requeue(consumer)
   redis.call('HDEL', P .. 'leases', consumer)
   redis.call('HDEL', P .. 'leasems', consumer)
   redis.call('HDEL', P .. 'lasttake', consumer)
+  if redis.call('TYPE', P .. 'keepby').ok == 'zset' then redis.call('ZREM', P .. 'keepby', consumer) end
   return n
 end
 `;
@@ -374,24 +388,37 @@ for _ = 1, 10 do
 end
 local requeued = 0
 local consumers = redis.call('HKEYS', P .. 'consumers')
+-- Whether a receiver alive has no bound in P keepby: a channel before r24, which counts on P keepfinished.
+local keepby = P .. 'keepby'
+local bounds = redis.call('TYPE', keepby).ok == 'zset'
+local older = false
 for _, consumer in ipairs(consumers) do
   local lease = tonumber(redis.call('HGET', leases, consumer))
-  if not lease or lease < t then requeued = requeued + requeue(consumer) end
+  if not lease or lease < t then requeued = requeued + requeue(consumer)
+  elseif not bounds or not redis.call('ZSCORE', keepby, consumer) then older = true end
 end
+-- The largest bound ever asked by a channel before r24: it goes once none of them is alive (one that is
+-- writes it again), so that the bound follows the channels alive now.
+if not older and redis.call('TYPE', P .. 'keepfinished').ok == 'string' then redis.call('DEL', P .. 'keepfinished') end
 -- ARGV[6]: finishedRecords. Finished records older than a minute beyond the newest n go, up to 1,000 a
 -- sweep: FINISH trims two a call, so after a burst of finishes (then quiet) they all lived the whole retain.
 if ARGV[6] and redis.call('TYPE', P .. 'finished').ok == 'zset' then trimFinished(tonumber(ARGV[6]), t - 60000, 1000) end
 return {expired, requeued}
 `;
 
-// ARGV: prefix, consumer, channel, lease, optional mark. A receiver's heartbeat: its lease runs until now
-// + lease. With a mark, returns the prefix's mark (P instance), set to the given one when there is none:
-// a mark that changed means the prefix's keys were lost meanwhile (Redis restarted empty, or flushed).
-// '' when another type is under the name (written by another client): no check.
+// ARGV: prefix, consumer, channel, lease, optional mark, optional finishedRecords. A receiver's heartbeat:
+// its lease runs until now + lease, and its finishedRecords is its bound in P keepby (keptFinished), for as
+// long as it has a lease. With a mark, returns the prefix's mark (P instance), set to the given one when
+// there is none: a mark that changed means the prefix's keys were lost meanwhile (Redis restarted empty,
+// or flushed). '' when another type is under the name (written by another client): no check.
 const BEAT = `${COMMON}
 redis.call('HSET', P .. 'leases', ARGV[2], now() + tonumber(ARGV[4]))
 redis.call('HSET', P .. 'leasems', ARGV[2], ARGV[4])
 redis.call('HSET', P .. 'consumers', ARGV[2], ARGV[3])
+if ARGV[6] then
+  local kind = redis.call('TYPE', P .. 'keepby').ok
+  if kind == 'zset' or kind == 'none' then redis.call('ZADD', P .. 'keepby', tonumber(ARGV[6]), ARGV[2]) end
+end
 if not ARGV[5] then return 1 end
 local instance = P .. 'instance'
 local kind = redis.call('TYPE', instance).ok

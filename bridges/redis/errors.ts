@@ -1,4 +1,5 @@
-import { BerryError, describe } from "../../lib/errors.js";
+import { BerryError, describe, errorText } from "../../lib/errors.js";
+import type { Message } from "../../lib/message.js";
 
 /** A durable message's reply or close came after its deadline: the sender was notified of a timeout instead. */
 export class LateReplyError extends BerryError {
@@ -53,6 +54,66 @@ export class RedisCommandError extends BerryError {
     const about = dropped === undefined ? "" : ` (message "${dropped.id}" ${dropped.messageId})`;
     super("REDIS_COMMAND_FAILED", `redis: ${what} failed${about}: ${cause instanceof Error ? cause.message : describe(cause)}`, { cause });
     this.dropped = dropped === undefined ? undefined : { id: dropped.id, messageId: dropped.messageId };
+  }
+}
+
+/**
+ * `maxPending` sends of a durable channel already waited for Redis (it is away): this one was not sent and
+ * nothing was recorded for it. `messageId` (also in `dropped`) is its id: send it again with that id once
+ * Redis is back.
+ */
+export class DurableOverflowError extends BerryError {
+  /** The id of the message not sent. */
+  readonly messageId: string;
+  /** The message not sent: the channel it was for and its id. */
+  readonly dropped: { to: string; messageId: string };
+  readonly maxPending: number;
+
+  constructor(channel: string, maxPending: number, dropped: { to: string; messageId: string }) {
+    super(
+      "DURABLE_OVERFLOW",
+      `durable channel "${channel}": ${maxPending} sends already wait for Redis (maxPending): dropped message ${dropped.messageId} to "${dropped.to}" (not sent, nothing recorded)`,
+    );
+    this.messageId = dropped.messageId;
+    this.dropped = { to: dropped.to, messageId: dropped.messageId };
+    this.maxPending = maxPending;
+  }
+}
+
+/**
+ * A RedisQueue popped a message while it closed (or while the get() that popped it was aborted), and
+ * could not put it back (Redis hung, gone or refusing). The error carries it whole: `popped` (the
+ * message; `undefined` when the value was no valid envelope) and `envelope` (the value as it was in the
+ * list: LPUSH it to `queue` again to requeue it). `mayBeQueued`: Redis never answered the push-back (hung,
+ * or the connection broke with it on its way), so a Redis that resumes may still apply it: the message
+ * may be in the queue again (check by its messageId before requeueing it); false: Redis refused it, the
+ * message is in no queue.
+ */
+export class RedisQueuePushBackError extends BerryError {
+  /** The queue's key. */
+  readonly queue: string;
+  /** The message's id and messageId (`undefined` when the value was no valid envelope). */
+  readonly dropped: { id: string; messageId: string } | undefined;
+  /** The message, decoded (`undefined` when the value was no valid envelope). */
+  readonly popped: Message | undefined;
+  /** The value popped, as it was in the list. */
+  readonly envelope: string;
+  /** Whether Redis may still apply the push-back (it never answered it); false: it refused it. */
+  readonly mayBeQueued: boolean;
+
+  constructor(queue: string, envelope: string, popped: Message | undefined, mayBeQueued: boolean, cause: unknown) {
+    const about = popped === undefined ? `value ${describe(envelope)}` : `message "${popped.id}" (${popped.messageId})`;
+    const where = mayBeQueued ? "it may or may not be in the queue again" : "it is in no queue now";
+    super(
+      "REDIS_QUEUE_PUSHBACK_FAILED",
+      `redis queue ${queue}: ${about}, popped while the queue closed, could not be put back (${where}: the error carries it): ${errorText(cause)}`,
+      { cause },
+    );
+    this.queue = queue;
+    this.mayBeQueued = mayBeQueued;
+    this.dropped = popped === undefined ? undefined : { id: popped.id, messageId: popped.messageId };
+    this.popped = popped;
+    this.envelope = envelope;
   }
 }
 

@@ -41,6 +41,11 @@ export const ChannelEndedError = bridge.ChannelEndedError;
 /** An instance of ChannelEndedError. */
 export type ChannelEndedError = Bridge.ChannelEndedError;
 
+/** `DurableOverflowError` of bridge.ts. */
+export const DurableOverflowError = bridge.DurableOverflowError;
+/** An instance of DurableOverflowError. */
+export type DurableOverflowError = Bridge.DurableOverflowError;
+
 /** `LateReplyError` of bridge.ts. */
 export const LateReplyError = bridge.LateReplyError;
 /** An instance of LateReplyError. */
@@ -75,6 +80,11 @@ export type RedisConnectionError = Bridge.RedisConnectionError;
 export const RedisDataLostError = bridge.RedisDataLostError;
 /** An instance of RedisDataLostError. */
 export type RedisDataLostError = Bridge.RedisDataLostError;
+
+/** `RedisQueuePushBackError` of bridge.ts. */
+export const RedisQueuePushBackError = bridge.RedisQueuePushBackError;
+/** An instance of RedisQueuePushBackError. */
+export type RedisQueuePushBackError = Bridge.RedisQueuePushBackError;
 
 /** `ReplylessFallbackError` of bridge.ts. */
 export const ReplylessFallbackError = bridge.ReplylessFallbackError;

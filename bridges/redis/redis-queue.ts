@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
+import { ReplyError } from "ioredis";
 import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
@@ -10,7 +11,7 @@ import { fromEnvelope, toEnvelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
-import { RedisCommandError, RedisDataLostError } from "./errors.js";
+import { RedisCommandError, RedisDataLostError, RedisQueuePushBackError } from "./errors.js";
 import { checkHashTagPrefix } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { settlesWithin } from "./settles-within.js";
@@ -46,38 +47,60 @@ export interface RedisQueueStats {
   duplicates: number;
   /** Messages that could not be pushed (reported on the bus as RedisCommandError). */
   failed: number;
+  /**
+   * Messages popped while the queue closed (or their get() was aborted) that could not be put back in
+   * Redis (reported as RedisQueuePushBackError, which carries each whole).
+   */
+  unreturned: number;
 }
 
 /** Events of a Redis queue. */
 export interface RedisQueueEvents {
   /**
    * The connection to Redis was lost (RedisConnectionError, once per outage; the clients reconnect by
-   * themselves), a push failed (RedisCommandError) or a queued value was not a valid envelope
+   * themselves), a push failed (RedisCommandError), a message popped while the queue closed could not be
+   * put back (RedisQueuePushBackError, carrying it) or a queued value was not a valid envelope
    * (InvalidEnvelopeError), or Redis came back without the queue's keys (RedisDataLostError: restarted
    * empty or flushed). With no listener, the error goes to the bus's `report()`.
    */
   error: [error: BerryError];
 }
 
-// KEYS: list, seen-marker; ARGV: envelope, window. Pushes once per messageId within the window.
+// The queue's mark (KEYS[n], ARGV[m] a new one): returned, set to the new one when there is none (the keys
+// were lost: Redis restarted empty, or flushed); '' when another type is under the name (no check).
+const READ_MARK = `local function mark(key, fresh)
+  local kind = redis.call('TYPE', key).ok
+  if kind == 'none' then
+    redis.call('SET', key, fresh)
+    return fresh
+  end
+  if kind == 'string' then return redis.call('GET', key) end
+  return ''
+end
+`;
+
+// KEYS: list, seen-marker, the queue's mark; ARGV: envelope, window, a new mark. Pushes once per messageId
+// within the window. Returns {the list's length, or 0 for a duplicate; the mark}: each push checks the
+// mark as it goes (no round trip of its own), so a queue that feeds notices a FLUSHALL at its next push.
 const PUSH_ONCE = {
-  lua: `if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return redis.call('RPUSH', KEYS[1], ARGV[1]) end
-return 0`,
-  keys: 2,
+  lua: `${READ_MARK}local seen = mark(KEYS[3], ARGV[3])
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return {redis.call('RPUSH', KEYS[1], ARGV[1]), seen} end
+return {0, seen}`,
+  keys: 3,
 };
 
-// KEYS: the queue's mark; ARGV: a new mark. Returns the mark, set to the new one when there is none (the
-// keys were lost: Redis restarted empty, or flushed); '' when another type is under the name (no check).
+// KEYS: the queue's mark; ARGV: a new mark. Returns the mark (READ_MARK).
 const MARK = {
-  lua: `local kind = redis.call('TYPE', KEYS[1]).ok
-if kind == 'none' then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return ARGV[1]
-end
-if kind == 'string' then return redis.call('GET', KEYS[1]) end
-return ''`,
+  lua: `${READ_MARK}return mark(KEYS[1], ARGV[1])`,
   keys: 1,
 };
+
+/**
+ * How often a waiting get() checks the queue's mark at most, in ms: a FLUSHALL on a live connection is
+ * noticed within about this (plus a blocking slice) by a queue that consumes, at its next push by one that
+ * feeds. One MARK call per interval, on the other connection, never one per message.
+ */
+const MARK_CHECK = 1_000;
 
 /** How long close() waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const CLOSE_GRACE = 5_000;
@@ -101,7 +124,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   readonly name: string;
   /** Redis key of the list. */
   readonly key: string;
-  readonly stats: RedisQueueStats = { pushed: 0, duplicates: 0, failed: 0 };
+  readonly stats: RedisQueueStats = { pushed: 0, duplicates: 0, failed: 0, unreturned: 0 };
   readonly bus: Bus;
   readonly #client: RedisClient;
   readonly #blocking: BlockingClient;
@@ -113,6 +136,9 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   #closed = false;
   /** The queue's mark (`<key>:instance`) seen at the last connection: it changes when Redis lost the queue's keys. */
   #mark: string | undefined;
+  /** When the get() loop last asked for the mark (Date.now() ms), and whether that check is on its way. */
+  #markAsked = Number.NEGATIVE_INFINITY;
+  #markChecking = false;
   /** Rejected when close() cuts the connections: what waits for an answer that will never come stops waiting. */
   readonly #cut: { promise: Promise<never>; reject: (error: unknown) => void };
   #getting = 0;
@@ -182,6 +208,12 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         if (signal?.aborted) throw signal.reason;
         const wait = Math.min(until - Date.now(), BLOCK_SLICE);
         if (wait <= 0) throw new QueueTimeoutError(this.filter, timeout ?? 0);
+        // A live connection sees no reconnection when Redis is flushed: the mark is read here too, at
+        // most once per MARK_CHECK, alongside the pop (not before it: the get waits for nothing more).
+        if (Date.now() - this.#markAsked >= MARK_CHECK && !this.#markChecking && this.#client.status === "ready") {
+          this.#markAsked = Date.now();
+          void this.#checkMark();
+        }
         let popped: [string, string] | null;
         try {
           // Raced against the cut: ioredis keeps a command of a client that is reconnecting when
@@ -198,7 +230,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         }
         if (popped !== null) {
           // Closed or aborted while the pop was on its way: put it back first in line for the others.
-          if (this.#closed || signal?.aborted) await this.#client.lpush(this.key, popped[1]);
+          if (this.#closed || signal?.aborted) await this.#pushBack(popped[1]);
           else {
             const message = this.#decode(popped[1], false);
             if (message !== undefined) return message;
@@ -236,7 +268,8 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     let cut = false;
     const steps = (async () => {
       while (this.#getting > 0 && !cut) {
-        await this.#blocking.unblock();
+        // Raced against the cut too: an UNBLOCK on its way when Redis dies is kept for a resend that never comes.
+        await Promise.race([this.#blocking.unblock(), this.#cut.promise]);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       await Promise.race([Promise.all(this.#pushes.keys()), this.#cut.promise]);
@@ -296,12 +329,16 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     const tracked: Promise<void> = runScript(this.#client, "berrymqQueuePush", [
       this.key,
       `${this.key}:seen:${message.messageId}`,
+      `${this.key}:instance`,
       JSON.stringify(toEnvelope(message)),
       this.#window,
+      randomUUID(),
     ]).then(
       (result) => {
+        const [length, mark] = Array.isArray(result) ? result : [result, ""];
+        this.#seeMark(String(mark ?? ""));
         if (!this.#pushes.delete(tracked)) return;
-        if (Number(result) === 0) this.stats.duplicates++;
+        if (Number(length) === 0) this.stats.duplicates++;
         else this.stats.pushed++;
       },
       (error: unknown) => {
@@ -326,14 +363,46 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     }
   }
 
+  // A value that cannot go back (Redis hung or gone: close() cuts the push short) is in no queue any more:
+  // counted, and reported with the message whole, so that the application can requeue or handle it.
+  async #pushBack(value: string): Promise<void> {
+    try {
+      // Raced against the cut: the LPUSH of a client close() disconnects while reconnecting never settles.
+      await Promise.race([this.#client.lpush(this.key, value), this.#cut.promise]);
+    } catch (error) {
+      let popped: Message | undefined;
+      try {
+        popped = fromEnvelope(JSON.parse(value));
+      } catch {
+        popped = undefined;
+      }
+      // Only an error reply says Redis did not apply it; cut short or broken, it may still (a hung Redis
+      // resumes and reads the LPUSH the closed connection had sent).
+      const cause =
+        error instanceof QueueClosedError
+          ? new Error(`no answer from Redis within ${CLOSE_GRACE} ms: close() cut the connection`)
+          : error;
+      this.stats.unreturned++;
+      this.#report(new RedisQueuePushBackError(this.key, value, popped, !(error instanceof ReplyError), cause));
+    }
+  }
+
   async #checkMark(): Promise<void> {
     let mark: string;
+    this.#markChecking = true;
     try {
       mark = String(await runScript(this.#client, "berrymqQueueMark", [`${this.key}:instance`, randomUUID()]));
     } catch (error) {
       if (!this.#closed) this.#report(new RedisCommandError(`checking the mark of queue ${this.key}`, error));
       return;
+    } finally {
+      this.#markChecking = false;
     }
+    this.#seeMark(mark);
+  }
+
+  // Answers come in order on the one connection: the first that carries a new mark reports the loss, once.
+  #seeMark(mark: string): void {
     if (this.#mark !== undefined && mark !== "" && mark !== this.#mark && !this.#closed)
       this.#report(new RedisDataLostError(`redis queue ${this.key}`, this.key, "the messages queued before are gone"));
     if (mark !== "") this.#mark = mark;

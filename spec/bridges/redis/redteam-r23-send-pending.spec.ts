@@ -1,11 +1,11 @@
 // Red team (r23): send() while Redis is down queued every call in memory, unbounded (the batcher's queue
 // and ioredis's offline queue). Sends waiting for Redis are now bounded by `maxPending` (default 10,000):
-// one past it rejects at once with RedisCommandError naming its id, and nothing is recorded for it.
+// one past it rejects at once naming its id (DurableOverflowError since r24), and nothing is recorded for it.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { it } from "node:test";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
-import { RedisCommandError } from "../../../bridges/redis/errors.js";
+import { DurableOverflowError } from "../../../bridges/redis/errors.js";
 import { startRedis } from "../../helpers/redis-server.js";
 
 it("red team: sends waiting for a Redis that is down are bounded by maxPending; those past it reject at once naming their id", {
@@ -34,7 +34,7 @@ it("red team: sends waiting for a Redis that is down are bounded by maxPending; 
   ]);
   assert.notEqual(early, "pending", "the 50 past the bound reject at once, with Redis still down");
   for (const [i, outcome] of (early as unknown[]).entries()) {
-    assert.ok(outcome instanceof RedisCommandError, String(outcome));
+    assert.ok(outcome instanceof DurableOverflowError, String(outcome));
     assert.ok(outcome.message.includes(ids[100 + i] as string), "names the message's id");
   }
   await own.restart();
