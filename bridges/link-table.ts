@@ -1,5 +1,6 @@
 import type { Bus } from "../lib/bus.js";
 import type { Identifier } from "../lib/identifier.js";
+import type { Message } from "../lib/message.js";
 
 /** What the routing table needs of a link. */
 export interface RoutedLink {
@@ -13,6 +14,11 @@ export interface RoutedLink {
   readonly startedAt?: number;
   /** Sends a control message listing this bus's neighbours (the link knows how). */
   announce(neighbours: readonly Neighbour[]): void;
+  /**
+   * Whether the link sends `message` (addressed to another bus) on when no route to that bus is known,
+   * i.e. whether it is one of the links the message goes out on "everywhere" (absent: counted as one).
+   */
+  carriesUnrouted?(message: Message): boolean;
 }
 
 /** A bus one link away, and what that link forwards to it. */
@@ -32,6 +38,8 @@ export const ROUTE_TABLE_LIMIT = 10_000;
 export const REQUEST_PATHS_LIMIT = 20_000;
 /** Most neighbours kept per announcing bus. */
 export const NEIGHBOURS_LIMIT = 64;
+/** Answers sent on every link and dropped by some of them that a table counts the drops of (oldest dropped). */
+export const UNROUTED_DROPS_LIMIT = 1_000;
 
 /**
  * What the links of one bus know together: which link leads toward which bus (learned from the `hops`
@@ -52,6 +60,9 @@ export class LinkTable {
   // The same, by id: built only once the bus has a second link. With one link there is no choice to
   // make, and a Map's has/set/delete of a fresh string per request cost ~0.8 µs of a round trip.
   #requestPaths: Map<string, RoutedLink> | undefined;
+  // Answers that went out on every link (no way back known) and that some of those links dropped: how many
+  // links carried each, and how many dropped it.
+  readonly #unroutedDrops = new Map<string, { carriers: number; drops: number }>();
   #announcing = false;
 
   /** A link of this bus started (or learnt its far bus): every link re-announces. */
@@ -106,6 +117,27 @@ export class LinkTable {
     if (paths !== undefined) link = paths.get(requestId);
     else for (const only of this.#links) link = only;
     return link === undefined || link.closing ? undefined : link;
+  }
+
+  /**
+   * A link dropped `answer`, which went out on every link because no way back to its asker is known:
+   * true once each link that carried it has dropped it (then nothing of it can reach the asker). The
+   * links that carry it are counted at its first drop (synchronous with its sending, as drops at
+   * enqueue are); a table remembers the counts of UNROUTED_DROPS_LIMIT answers.
+   */
+  droppedEverywhere(answer: Message): boolean {
+    const drops = this.#unroutedDrops;
+    let count = drops.get(answer.messageId);
+    if (count === undefined) {
+      let carriers = 0;
+      for (const link of this.#links) if (!link.closing && (link.carriesUnrouted?.(answer) ?? true)) carriers++;
+      count = { carriers, drops: 0 };
+      if (drops.size >= UNROUTED_DROPS_LIMIT) drops.delete(drops.keys().next().value as string);
+      drops.set(answer.messageId, count);
+    }
+    if (++count.drops < count.carriers) return false;
+    drops.delete(answer.messageId);
+    return true;
   }
 
   // The requests of the rings by id (first arrival kept), when a second link starts.

@@ -507,6 +507,19 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#enqueue(message);
   }
 
+  /**
+   * @internal whether this link sends `message` (addressed to another bus) on when no route to that bus
+   * is known: what `#forward` checks, the route aside.
+   */
+  carriesUnrouted(message: Message): boolean {
+    if (this.#closing || isLocal(message)) return false;
+    if (this.#arriving !== undefined && message.messageId === this.#arriving) return false;
+    const far = this.#remoteBusId;
+    if (far !== undefined && message.hops.includes(far)) return false;
+    if (message.to === undefined || message.to === this.bus.id) return false;
+    return message.name === REPLY_NAME || matchesAny(this.#exportFilters, message);
+  }
+
   // An addressed message goes only toward its bus: over the link to it or the learnt route; with no route
   // known, over every link (the far buses drop what is not theirs; `hops` stops loops). Answers
   // (`berrymq-reply:*`, seen by no follower) skip the export filters: the request they answer came in
@@ -699,13 +712,16 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // Counts and reports a message not sent. A request of this bus that no link carries, and no follower
   // here may answer, rejects with the error at once rather than at its timeout. An answer (this bus's, or
   // one it relays) that this link was the one way back for goes to its asker as an error answer naming
-  // the error instead; one sent over every link (no way back known) may reach it by another.
+  // the error instead; so does one sent over every link (no way back known) once each of them dropped it
+  // (the error answer goes out on the same links: it reaches the asker when one of them leads there).
   #drop(message: Message, error: BerryError): void {
     this.stats.dropped++;
     this.#report(error);
     const bus = this.bus;
     if (message.inReplyTo !== undefined && message.to !== undefined) {
-      if (this.#routeOf(message, message.to) === this) answerUndeliverable(bus, message, error);
+      const route = this.#routeOf(message, message.to);
+      if (route === this || (route === undefined && this.#table.droppedEverywhere(message)))
+        answerUndeliverable(bus, message, error);
       return;
     }
     if (message.replyTo === undefined || message.hops.length !== 1 || message.hops[0] !== bus.id) return;
