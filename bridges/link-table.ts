@@ -10,7 +10,10 @@ export interface RoutedLink {
   readonly exports: readonly Identifier[];
   /** Whether the link is closing or closed (its routes are dead). */
   readonly closing: boolean;
-  /** When it started forwarding (performance.now() ms): it carried no request opened before (absent: any). */
+  /**
+   * When it started forwarding, or last lost its far side (performance.now() ms): it carried no request
+   * opened before to a far side that can still answer (absent: any).
+   */
   readonly startedAt?: number;
   /** Sends a control message listing this bus's neighbours (the link knows how). */
   announce(neighbours: readonly Neighbour[]): void;
@@ -171,10 +174,13 @@ export class LinkTable {
     return this.#links.size;
   }
 
-  /** When the oldest link still open started (performance.now() ms); Infinity when none is open. */
-  oldestOpenLink(): number {
+  /**
+   * When the oldest link still open started (performance.now() ms), `except` aside; Infinity when none
+   * is open.
+   */
+  oldestOpenLink(except?: RoutedLink): number {
     let oldest = Number.POSITIVE_INFINITY;
-    for (const link of this.#links) if (!link.closing) oldest = Math.min(oldest, link.startedAt ?? 0);
+    for (const link of this.#links) if (!link.closing && link !== except) oldest = Math.min(oldest, link.startedAt ?? 0);
     return oldest;
   }
 
