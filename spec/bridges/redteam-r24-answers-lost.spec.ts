@@ -52,7 +52,7 @@ async function untilLinked(bus: Bus, busId: string): Promise<number> {
 }
 
 describe("red team r24: requests across a PeerLink whose far process is killed -9", () => {
-  const closing: (() => Promise<unknown> | void)[] = [];
+  const closing: (() => Promise<unknown>)[] = [];
   after(async () => {
     for (const close of closing.reverse()) await close();
   });
