@@ -221,7 +221,8 @@ export class PeerLink extends HttpLink {
     const host = this.#host as PeerHost;
     // A handshake after one succeeded: the far server no longer knows the token (it restarted, or it
     // dropped the link after its ttl), and with it the link back that carried its answers.
-    if (this.#connectedOnce && !this.legacy) this.#lose("the far server no longer knows this link (it restarted, or dropped the link)");
+    if (this.#connectedOnce && !this.legacy)
+      this.#lose("the far server no longer knows this link (it restarted, or dropped the link)");
     let result: unknown;
     try {
       result = await this.endpoint.call("berrymq.interconnect", {
@@ -361,7 +362,10 @@ export class PeerLink extends HttpLink {
     if (this.#lost || this.ttl <= 0 || this.legacy || !this.#connectedOnce) return;
     const silent = performance.now() - this.#heardAt;
     if (silent <= this.ttl * 1000 + this.#pingInterval) return;
-    this.#lose(`not heard from for ${Math.round(silent)} ms, past its ttl (${this.ttl} s): a far server still running dropped this link`, error);
+    this.#lose(
+      `not heard from for ${Math.round(silent)} ms, past its ttl (${this.ttl} s): a far server still running dropped this link`,
+      error,
+    );
   }
 
   // Tells the Link its far side is gone for good (once until it is heard from again): the requests of this

@@ -154,4 +154,26 @@ describe("red team r24: requests across a PeerLink whose far process is killed -
     assert.equal(ended.cause, undefined, "ended by the close");
     assert.equal(bus.pendingRequests, 0);
   });
+
+  it("the far process opened the link (this bus's end is its link back): its ttl expiring closes that end, the request ends", async () => {
+    // Already so before r24 (the server closes a link back whose peer's token expired): kept as the
+    // counterpart of the link this bus opens.
+    const { bus, server } = await asker("r24b-asker");
+    const busId = "r24b-child";
+    const child: RequestPeer = await startRequestPeer({ busId, transport: "jsonrpc", url: server.url, ttl: 1 });
+    closing.push(async () => {
+      await child.kill();
+      await server.close();
+      bus.close();
+    });
+    const pid = await untilLinked(bus, busId);
+    const waiting = outcome(bus.request<string>("r23:some", within({ count: 2, timeout: Number.POSITIVE_INFINITY })));
+    assert.equal(await bus.ask<string>("r23:some", within({ timeout: 5_000 })), `quick from ${pid}`);
+    await child.kill();
+    assert.ok(await settlesWithin(waiting, 20_000), "the request ended");
+    const ended = await waiting;
+    assert.ok(ended instanceof RequestLinkClosedError, String(ended));
+    assert.deepEqual(values(ended.answers), [[`quick from ${pid}`, busId]]);
+    assert.equal(bus.pendingRequests, 0);
+  });
 });
