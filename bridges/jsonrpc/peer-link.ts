@@ -57,6 +57,8 @@ export interface AcceptedPeer {
  * the far side is opened with `berrymq.interconnect` and sends back through the local `server`. Messages
  * dispatched in one tick travel as one JSON-RPC batch request. While the far side is down the link
  * buffers and retries; when it comes back (even restarted) it reconnects and delivers them in order.
+ * A far side lost for good (it restarted and no longer knows the link, or was silent past `ttl`) is
+ * reported as a LinkLostError, and the requests of this bus that only it carried end (see the README).
  * Against a berryMQ 0.3 server it falls back to 0.3's `interconnect` and `send_message`, so a berrymq
  * process can join an existing 0.3 deployment.
  * @example
