@@ -1,5 +1,6 @@
 import type { Bus } from "../lib/bus.js";
 import type { Identifier } from "../lib/identifier.js";
+import type { Message } from "../lib/message.js";
 
 /** What the routing table needs of a link. */
 export interface RoutedLink {
@@ -9,10 +10,18 @@ export interface RoutedLink {
   readonly exports: readonly Identifier[];
   /** Whether the link is closing or closed (its routes are dead). */
   readonly closing: boolean;
-  /** When it started forwarding (performance.now() ms): it carried no request opened before (absent: any). */
+  /**
+   * When it started forwarding, or last lost its far side (performance.now() ms): it carried no request
+   * opened before to a far side that can still answer (absent: any).
+   */
   readonly startedAt?: number;
   /** Sends a control message listing this bus's neighbours (the link knows how). */
   announce(neighbours: readonly Neighbour[]): void;
+  /**
+   * Whether the link sends `message` (addressed to another bus) on when no route to that bus is known,
+   * i.e. whether it is one of the links the message goes out on "everywhere" (absent: counted as one).
+   */
+  carriesUnrouted?(message: Message): boolean;
 }
 
 /** A bus one link away, and what that link forwards to it. */
@@ -32,6 +41,8 @@ export const ROUTE_TABLE_LIMIT = 10_000;
 export const REQUEST_PATHS_LIMIT = 20_000;
 /** Most neighbours kept per announcing bus. */
 export const NEIGHBOURS_LIMIT = 64;
+/** Answers sent on every link and dropped by some of them that a table counts the drops of (oldest dropped). */
+export const UNROUTED_DROPS_LIMIT = 1_000;
 
 /**
  * What the links of one bus know together: which link leads toward which bus (learned from the `hops`
@@ -52,6 +63,9 @@ export class LinkTable {
   // The same, by id: built only once the bus has a second link. With one link there is no choice to
   // make, and a Map's has/set/delete of a fresh string per request cost ~0.8 µs of a round trip.
   #requestPaths: Map<string, RoutedLink> | undefined;
+  // Answers that went out on every link (no way back known) and that some of those links dropped: how many
+  // links carried each, and how many dropped it.
+  readonly #unroutedDrops = new Map<string, { carriers: number; drops: number }>();
   #announcing = false;
 
   /** A link of this bus started (or learnt its far bus): every link re-announces. */
@@ -108,6 +122,27 @@ export class LinkTable {
     return link === undefined || link.closing ? undefined : link;
   }
 
+  /**
+   * A link dropped `answer`, which went out on every link because no way back to its asker is known:
+   * true once each link that carried it has dropped it (then nothing of it can reach the asker). The
+   * links that carry it are counted at its first drop (synchronous with its sending, as drops at
+   * enqueue are); a table remembers the counts of UNROUTED_DROPS_LIMIT answers.
+   */
+  droppedEverywhere(answer: Message): boolean {
+    const drops = this.#unroutedDrops;
+    let count = drops.get(answer.messageId);
+    if (count === undefined) {
+      let carriers = 0;
+      for (const link of this.#links) if (!link.closing && (link.carriesUnrouted?.(answer) ?? true)) carriers++;
+      count = { carriers, drops: 0 };
+      if (drops.size >= UNROUTED_DROPS_LIMIT) drops.delete(drops.keys().next().value as string);
+      drops.set(answer.messageId, count);
+    }
+    if (++count.drops < count.carriers) return false;
+    drops.delete(answer.messageId);
+    return true;
+  }
+
   // The requests of the rings by id (first arrival kept), when a second link starts.
   #pathsFromRings(): Map<string, RoutedLink> {
     const paths = new Map<string, RoutedLink>();
@@ -139,10 +174,13 @@ export class LinkTable {
     return this.#links.size;
   }
 
-  /** When the oldest link still open started (performance.now() ms); Infinity when none is open. */
-  oldestOpenLink(): number {
+  /**
+   * When the oldest link still open started (performance.now() ms), `except` aside; Infinity when none
+   * is open.
+   */
+  oldestOpenLink(except?: RoutedLink): number {
     let oldest = Number.POSITIVE_INFINITY;
-    for (const link of this.#links) if (!link.closing) oldest = Math.min(oldest, link.startedAt ?? 0);
+    for (const link of this.#links) if (!link.closing && link !== except) oldest = Math.min(oldest, link.startedAt ?? 0);
     return oldest;
   }
 

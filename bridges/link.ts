@@ -1,7 +1,7 @@
 import { EventEmitter } from "eventemitter3";
 import { answerUndeliverable, type Bus } from "../lib/bus.js";
 import { defaultBus } from "../lib/default-bus.js";
-import { type BerryError, InvalidArgumentError } from "../lib/errors.js";
+import { type BerryError, InvalidArgumentError, type LinkLostError } from "../lib/errors.js";
 import { Fifo } from "../lib/fifo.js";
 import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, partMatches } from "../lib/identifier.js";
 import { checkTimerDelay } from "../lib/long-timer.js";
@@ -126,7 +126,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #wake: (() => void) | undefined;
   #down = false;
   #started = false;
-  #startedAt = Number.POSITIVE_INFINITY;
+  // `startedAt`: when the link started, moved to the moment it lost its far side.
+  #carriesSince = Number.POSITIVE_INFINITY;
   #closing = false;
   // Set once close() gave up on the buffer: the flush loop stops instead of retrying on.
   #closed = false;
@@ -216,9 +217,12 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     return this.#closing;
   }
 
-  /** When the link started forwarding (performance.now() ms; Infinity before). */
+  /**
+   * When the link started forwarding (performance.now() ms; Infinity before), or, once it lost its far
+   * side (see `farSideLost`), when it last did: requests opened before went to a far side that is gone.
+   */
   get startedAt(): number {
-    return this.#startedAt;
+    return this.#carriesSince;
   }
 
   /** The export filters, parsed. */
@@ -327,7 +331,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   protected start(): void {
     if (this.#started) return;
     this.#started = true;
-    this.#startedAt = performance.now();
+    this.#carriesSince = performance.now();
     this.bus.on("message", this.#onMessage);
     this.#table.add(this);
   }
@@ -494,6 +498,48 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     return { undelivered };
   }
 
+  /**
+   * For a transport that knows its far side is gone for good (it restarted and forgot the link, or it kept
+   * the link no longer: see LinkLostError), not just unreachable for a while: reports `lost`, and ends the
+   * requests of this bus that went out on this link, with no other link open since before them to carry
+   * them and no follower here to answer them (RequestLinkClosedError caused by `lost`; `count: "all"`
+   * resolves). Those still in this link's buffer wait: they go to the far side it reaches next.
+   */
+  protected farSideLost(lost: LinkLostError): void {
+    this.#report(lost);
+    if (!this.#started || this.#closing) return;
+    const since = this.#carriesSince;
+    this.#carriesSince = performance.now();
+    const requests = requestTableOf(this.bus);
+    if (requests === undefined || requests.size === 0) return;
+    const unsent = this.#bufferedRequests();
+    requests.linkLost(
+      this.bus.id,
+      this.name,
+      since,
+      this.#table.oldestOpenLink(this),
+      (messageId) => unsent.has(messageId),
+      followedBy(this.bus),
+      lost,
+    );
+  }
+
+  // The messageIds of this bus's requests still buffered (in flight included): the far side has not taken them.
+  #bufferedRequests(): Set<string> {
+    const ids = new Set<string>();
+    const own = (message: Message): void => {
+      if (message.replyTo !== undefined && message.hops[0] === this.bus.id) ids.add(message.messageId);
+    };
+    for (const message of this.#inflight) own(message);
+    // The Fifo has no iterator: drained and refilled in order (a rare event).
+    const pending = this.#pending.drain();
+    for (const message of pending) {
+      own(message);
+      this.#pending.push(message);
+    }
+    return ids;
+  }
+
   #forward(message: Message): void {
     if (isLocal(message)) return; // a name starting with "_" is local to its process: never exported
     if (this.#arriving !== undefined && message.messageId === this.#arriving) return;
@@ -505,6 +551,19 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return;
     }
     this.#enqueue(message);
+  }
+
+  /**
+   * @internal whether this link sends `message` (addressed to another bus) on when no route to that bus
+   * is known: what `#forward` checks, the route aside.
+   */
+  carriesUnrouted(message: Message): boolean {
+    if (this.#closing || isLocal(message)) return false;
+    if (this.#arriving !== undefined && message.messageId === this.#arriving) return false;
+    const far = this.#remoteBusId;
+    if (far !== undefined && message.hops.includes(far)) return false;
+    if (message.to === undefined || message.to === this.bus.id) return false;
+    return message.name === REPLY_NAME || matchesAny(this.#exportFilters, message);
   }
 
   // An addressed message goes only toward its bus: over the link to it or the learnt route; with no route
@@ -699,13 +758,16 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // Counts and reports a message not sent. A request of this bus that no link carries, and no follower
   // here may answer, rejects with the error at once rather than at its timeout. An answer (this bus's, or
   // one it relays) that this link was the one way back for goes to its asker as an error answer naming
-  // the error instead; one sent over every link (no way back known) may reach it by another.
+  // the error instead; so does one sent over every link (no way back known) once each of them dropped it
+  // (the error answer goes out on the same links: it reaches the asker when one of them leads there).
   #drop(message: Message, error: BerryError): void {
     this.stats.dropped++;
     this.#report(error);
     const bus = this.bus;
     if (message.inReplyTo !== undefined && message.to !== undefined) {
-      if (this.#routeOf(message, message.to) === this) answerUndeliverable(bus, message, error);
+      const route = this.#routeOf(message, message.to);
+      if (route === this || (route === undefined && this.#table.droppedEverywhere(message)))
+        answerUndeliverable(bus, message, error);
       return;
     }
     if (message.replyTo === undefined || message.hops.length !== 1 || message.hops[0] !== bus.id) return;

@@ -680,25 +680,30 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.#emitAnswer(reply, request);
   }
 
-  // A `message` listener that throws on an answer is reported. Thrown out of emit, it was an unhandled
-  // rejection (nobody awaits an answer's sending) and lost the answers sent after it in the same tick;
-  // and emit stops at it, so the listeners after it (links: the way back to the asker) missed the answer.
-  // They get it now, each in its own try: those before the thrower get it twice (a link's far side drops
-  // the copy by messageId), once-listeners not again (emit removed them).
+  // The `message` event for an answer: like emit (once-listeners removed before their call, a listener
+  // added meanwhile not called), each listener in its own try. A listener that throws is reported; thrown
+  // out of emit, it was an unhandled rejection (nobody awaits an answer's sending) and lost the answers
+  // sent after it in the same tick, and the listeners after it (links: the way back to the asker) missed
+  // the answer. Replaying emit after a throw gave the listeners before it the answer twice.
   #emitAnswer(reply: Message, about: Message): void {
-    try {
-      this.emit("message", reply);
+    const listeners = (this as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })._events[
+      MESSAGE_EVENT
+    ];
+    if (listeners === undefined) return;
+    if (!Array.isArray(listeners)) {
+      this.#callAnswerListener(listeners, reply, about);
       return;
+    }
+    const length = listeners.length;
+    for (let i = 0; i < length; i++) this.#callAnswerListener(listeners[i] as ListenerRecord, reply, about);
+  }
+
+  #callAnswerListener(listener: ListenerRecord, reply: Message, about: Message): void {
+    if (listener.once) this.removeListener("message", listener.fn, undefined, true);
+    try {
+      listener.fn.call(listener.context, reply);
     } catch (thrown) {
       this.report(new FollowerError("'message' listener (an answer)", about.id, about.messageId, thrown));
-    }
-    const listeners = this.listeners("message");
-    for (let i = 0; i < listeners.length; i++) {
-      try {
-        (listeners[i] as (message: Message) => void).call(this, reply);
-      } catch {
-        // Reported once above: the same listener throwing again is not reported twice.
-      }
     }
   }
 
@@ -787,6 +792,15 @@ function checkNoMarkers(args: readonly unknown[]): void {
     }
   }
 }
+
+// eventemitter3's record of a listener, and its key for the `message` event: an answer's event is
+// emitted listener by listener (see #emitAnswer).
+interface ListenerRecord {
+  readonly fn: (message: Message) => void;
+  readonly context: unknown;
+  readonly once: boolean;
+}
+const MESSAGE_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}message` : "message";
 
 const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryError) => void>();
 

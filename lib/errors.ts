@@ -134,6 +134,25 @@ export class BusClosedError extends BerryError {
   }
 }
 
+/**
+ * A link's far side is gone for good, as far as the requests it carried go: it restarted (it no longer
+ * knows the link), or it was not heard from for longer than it keeps the link (its ttl). The link goes on
+ * (it reconnects to whatever answers there later); requests of this bus that it carried, and nothing else
+ * could answer, end with a RequestLinkClosedError caused by this.
+ */
+export class LinkLostError extends BerryError {
+  /** Name of the link. */
+  readonly link: string;
+  /** Id of the far bus it lost, when known. */
+  readonly farBus: string | undefined;
+
+  constructor(link: string, farBus: string | undefined, reason: string, cause?: unknown) {
+    super("LINK_LOST", `link ${link} lost its far side${farBus === undefined ? "" : ` (bus ${farBus})`}: ${reason}`, { cause });
+    this.link = link;
+    this.farBus = farBus;
+  }
+}
+
 /** Renders any value for an error message: strings quoted, the rest JSON-ish and truncated. */
 export function describe(value: unknown): string {
   let text: string;

@@ -44,16 +44,21 @@ export class RequestAbortedError extends BerryError {
 }
 
 /**
- * Every link a request could have gone out on closed before enough answers came, and no follower in this
- * process could still answer it: it can get no further answer, so it ends now rather than at its timeout.
- * `answers` holds those received before.
+ * Every link a request could have gone out on closed (or lost its far side: see LinkLostError, then the
+ * `cause`) before enough answers came, and no follower in this process could still answer it: it can get
+ * no further answer, so it ends now rather than at its timeout. `answers` holds those received before.
  */
 export class RequestLinkClosedError extends BerryError {
   /** Answers received before the links closed. */
   readonly answers: readonly Answer[];
 
-  constructor(identifier: string, link: string, answers: readonly Answer[]) {
-    super("REQUEST_LINK_CLOSED", `request "${identifier}" got ${answers.length} answers: no answer can come since link ${link} closed`);
+  /** `lost`: the link did not close but lost its far side (a LinkLostError, then the error's `cause`). */
+  constructor(identifier: string, link: string, answers: readonly Answer[], lost?: Error) {
+    super(
+      "REQUEST_LINK_CLOSED",
+      `request "${identifier}" got ${answers.length} answers: no answer can come since link ${link} ${lost === undefined ? "closed" : "lost its far side"}`,
+      lost === undefined ? undefined : { cause: lost },
+    );
     this.answers = answers;
   }
 }

@@ -364,6 +364,37 @@ export class RequestTable {
   }
 
   /**
+   * A link of bus `busId` (named `link`, started at `startedAt`) lost its far side for good (`lost`, a
+   * LinkLostError): a request opened since it started went out on it, and ends now unless another open
+   * link started before it (`oldestOtherLink`: it carried it too), it is still in the link's buffer
+   * (`unsent`: it goes to whatever far side the link reaches next), or a follower here may still answer
+   * it (as for `linkClosed`). `"all"` resolves with its answers; a number of answers rejects with
+   * RequestLinkClosedError caused by `lost`.
+   */
+  linkLost(
+    busId: string,
+    link: string,
+    startedAt: number,
+    oldestOtherLink: number,
+    unsent: (messageId: string) => boolean,
+    followedHere: (identifier: string) => boolean,
+    lost: Error,
+  ): void {
+    const stranded: Pending[] = [];
+    const candidates = this.#only === undefined ? [...this.#pending.values()] : [this.#only, ...this.#pending.values()];
+    for (const pending of candidates) {
+      if (pending.opened < startedAt || unsent(pending.messageId)) continue;
+      if (isStranded(pending, busId, oldestOtherLink, followedHere)) stranded.push(pending);
+    }
+    for (const pending of stranded) {
+      this.#finish(pending.messageId);
+      this.#forgetSilent(pending);
+      if (pending.all) pending.resolve(pending.answers);
+      else pending.reject(new RequestLinkClosedError(pending.identifier, link, pending.answers, lost));
+    }
+  }
+
+  /**
    * One of the `links` open links of bus `busId` refused to carry the request `messageId` (`error` says
    * why). Once each of them has, and no follower here may answer it (`followedHere`), it can get no
    * answer: it rejects with that error now rather than at its timeout.

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { InvalidArgumentError } from "../../lib/errors.js";
+import { InvalidArgumentError, LinkLostError } from "../../lib/errors.js";
 import { checkTimerDelay } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import { compactEnvelopesJson } from "../compact-envelope.js";
@@ -57,6 +57,8 @@ export interface AcceptedPeer {
  * the far side is opened with `berrymq.interconnect` and sends back through the local `server`. Messages
  * dispatched in one tick travel as one JSON-RPC batch request. While the far side is down the link
  * buffers and retries; when it comes back (even restarted) it reconnects and delivers them in order.
+ * A far side lost for good (it restarted and no longer knows the link, or was silent past `ttl`) is
+ * reported as a LinkLostError, and the requests of this bus that only it carried end (see the README).
  * Against a berryMQ 0.3 server it falls back to 0.3's `interconnect` and `send_message`, so a berrymq
  * process can join an existing 0.3 deployment.
  * @example
@@ -84,6 +86,14 @@ export class PeerLink extends HttpLink {
   #batchSent: () => void = ignore;
   #batchFailed: (error: unknown) => void = ignore;
   readonly #onStreamFailed = (error: Error): void => this.#streamFailed(error);
+  // Requests that crossed to a far side that is gone for good can get no answer (see #lose). The link
+  // that opened: whether a handshake succeeded (a later one means the far server lost the token), whether
+  // the far side was heard from since the last ping (a frame it sent here) and when it last was, and
+  // whether its loss was told (once until it is heard from again).
+  #connectedOnce = false;
+  #heard = false;
+  #heardAt = performance.now();
+  #lost = false;
 
   constructor(url: string | URL, options: PeerLinkOptions);
   /** @internal the server's end of a link a peer opened. */
@@ -191,11 +201,13 @@ export class PeerLink extends HttpLink {
 
   /** Takes an envelope the far side sent (the server calls this); see `Link.receive`. */
   accept(frame: unknown): number | undefined {
+    this.#heard = true;
     return this.receive(frame);
   }
 
   /** Takes a message the far side sent in the berryMQ 0.3 form, already rebuilt. */
   acceptMessage(message: Message): number | undefined {
+    this.#heard = true;
     return this.receiveMessage(message);
   }
 
@@ -209,6 +221,10 @@ export class PeerLink extends HttpLink {
       );
     }
     const host = this.#host as PeerHost;
+    // A handshake after one succeeded: the far server no longer knows the token (it restarted, or it
+    // dropped the link after its ttl), and with it the link back that carried its answers.
+    if (this.#connectedOnce && !this.legacy)
+      this.#lose("the far server no longer knows this link (it restarted, or dropped the link)");
     let result: unknown;
     try {
       result = await this.endpoint.call("berrymq.interconnect", {
@@ -226,6 +242,8 @@ export class PeerLink extends HttpLink {
       throw new BadResponseError(this.endpoint.url.href, result, '{"busId": "<far bus id>"}');
     this.remoteBusId = busId;
     this.legacy = false;
+    this.#connectedOnce = true;
+    this.#heardFrom();
     // The far server issues the token we send with; one that does not (older berrymq) takes ours.
     const sendWith = typeof token === "string" && token !== "" ? token : this.#linkToken;
     this.#noStream = false;
@@ -310,20 +328,54 @@ export class PeerLink extends HttpLink {
   // Keeps the far end alive, and notices a restarted far side even while nothing is being sent.
   async #ping(): Promise<void> {
     if (this.#closed) return;
+    if (this.#heard) {
+      this.#heard = false;
+      this.#heardAt = performance.now();
+    }
     try {
       if (this.token === undefined) await this.connected();
       // berryMQ 0.3 has no ping: its connection lives as long as messages go.
       else if (!this.legacy) {
         const token = this.token;
         await this.endpoint.call("berrymq.ping", { token }, this.#pingInterval);
+        this.#heardFrom();
         if (!this.streaming) await this.#upgrade(token);
       }
     } catch (error) {
       // An unreachable far side is tried again at the next ping (and by sends); a lost token reconnects.
-      if (!isTokenLost(error) || this.#closed) return;
+      if (!isTokenLost(error) || this.#closed) {
+        if (!this.#closed) this.#checkSilence(error);
+        return;
+      }
       this.token = undefined;
       await this.connected().catch(() => undefined);
     }
+  }
+
+  #heardFrom(): void {
+    this.#heardAt = performance.now();
+    this.#lost = false;
+  }
+
+  // A far server not heard from for longer than the link's ttl (and a ping's timeout: the last ping it
+  // may have taken) has dropped the link if it still runs: the answers it owes this bus cannot come. A
+  // ttl of 0 (the far server's default, unknown here) decides nothing.
+  #checkSilence(error: unknown): void {
+    if (this.#lost || this.ttl <= 0 || this.legacy || !this.#connectedOnce) return;
+    const silent = performance.now() - this.#heardAt;
+    if (silent <= this.ttl * 1000 + this.#pingInterval) return;
+    this.#lose(
+      `not heard from for ${Math.round(silent)} ms, past its ttl (${this.ttl} s): a far server still running dropped this link`,
+      error,
+    );
+  }
+
+  // Tells the Link its far side is gone for good (once until it is heard from again): the requests of this
+  // bus it carried, which nothing else could answer, end (see Link.farSideLost).
+  #lose(reason: string, cause?: unknown): void {
+    if (this.#lost || this.#closed) return;
+    this.#lost = true;
+    this.farSideLost(new LinkLostError(this.name, this.remoteBusId, reason, cause));
   }
 }
 

@@ -7,6 +7,8 @@ const FIXTURE = fileURLToPath(new URL("./fixtures/request-peer.ts", import.meta.
 /** A child process running a bus with the request fixtures' followers. */
 export interface RequestPeer {
   readonly pid: number;
+  /** Its bridge server's URL, when it serves (config `transport: "jsonrpc-server"`). */
+  readonly url: string | undefined;
   /** SIGKILLs it, as a crash would, and waits for the exit. */
   kill(): Promise<void>;
   /** SIGTERMs it (it closes its link) and waits for the exit; SIGKILL after 5 s. */
@@ -23,13 +25,17 @@ export async function startRequestPeer(config: Record<string, unknown>): Promise
     stderr += chunk.toString();
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let url: string | undefined;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`request peer ${String(config.busId)} not ready after 20 s: ${stderr}`));
     }, 20_000);
     child.stdout?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes('"ready"')) {
+      const text = chunk.toString();
+      if (text.includes('"ready"')) {
+        const line = text.split("\n").find((l) => l.includes('"ready"')) as string;
+        url = (JSON.parse(line) as { url?: string }).url;
         clearTimeout(timer);
         resolve();
       }
@@ -42,6 +48,7 @@ export async function startRequestPeer(config: Record<string, unknown>): Promise
   const done = (): boolean => child.exitCode !== null || child.signalCode !== null;
   return {
     pid: child.pid as number,
+    url,
     kill: async () => {
       if (done()) return;
       child.kill("SIGKILL");
