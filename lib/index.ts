@@ -44,6 +44,7 @@ export {
   FollowerError,
   InvalidArgumentError,
   InvalidIdentifierError,
+  LinkLostError,
   MissingDependencyError,
   QueueClosedError,
   QueueEmptyError,

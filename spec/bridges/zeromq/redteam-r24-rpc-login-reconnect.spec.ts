@@ -154,7 +154,10 @@ describe("zeromq RPC red team r24: a login survives its client's reconnection", 
     let answered = 0;
     const calls = Array.from({ length: 70 }, () =>
       alice.call("blob").then(
-        (value) => (answered++, value === blob),
+        (value) => {
+          answered++;
+          return value === blob;
+        },
         () => false,
       ),
     );
