@@ -64,6 +64,30 @@ describe("compactEnvelopesJson", () => {
     assert.equal(compactEnvelopesJson([]), "[]");
   });
 
+  it("writes args of numbers only as JSON.stringify does (its own writer), and any other args through it", () => {
+    const argsCases: unknown[][] = [
+      [],
+      [0],
+      [-0],
+      [5, 1],
+      [-1.5e-7, 0.1, 1e21, 1e-7, 5e-324, Number.MAX_VALUE, 2 ** 53 + 2, 123456789012],
+      [Number.NaN, 1],
+      [1, Number.POSITIVE_INFINITY],
+      [Number.NEGATIVE_INFINITY],
+      [1, "2"],
+      [1, null],
+      [1, [2]],
+      // A hole reads as undefined: JSON.stringify writes null.
+      Object.assign(new Array<unknown>(3), { 0: 1, 2: 3 }),
+      Object.freeze([7, 8]) as unknown[],
+    ];
+    for (const args of argsCases) {
+      for (const e of [envelope({ args }), envelope({ args, hops: ["ask"], replyTo: "berrymq-reply:ask" })]) {
+        assert.equal(compactEnvelopesJson([e]), JSON.stringify([toCompactEnvelope(e)]), String(args));
+      }
+    }
+  });
+
   it("writes a bus's own messages with their hops implied, and a message's text as toEnvelope gives it", () => {
     const message = createMessage({
       identifier: "calc:add",
