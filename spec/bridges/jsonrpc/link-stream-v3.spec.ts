@@ -88,6 +88,32 @@ describe("compactEnvelopesJson", () => {
     }
   });
 
+  it("writes messageIds and inReplyTo as JSON.stringify does, whatever characters they hold", () => {
+    const ids = [
+      "ask/1",
+      "ask-peer/1234567890AbCd_-Ef",
+      "a b~!#$%&'()*+,-./:;<=>?@[]^`{|}/7",
+      'quote"d/1',
+      "back\\slash/1",
+      "tab\there/1",
+      "nul\u0000/1",
+      "del\u007f/1",
+      "é/1",
+      "line\u2028sep/1",
+      "lone\ud800/1",
+      "pair\ud83d\ude00/1",
+      "",
+    ];
+    for (const id of ids) {
+      const cases = [
+        envelope({ messageId: id, hops: ["elsewhere"] }),
+        envelope({ id: "berrymq-reply:ask", args: [3], messageId: "answer/9", hops: ["answer"], inReplyTo: id, to: "ask" }),
+        envelope({ messageId: id, hops: ["elsewhere"], replyTo: "x:y", inReplyTo: id }),
+      ];
+      for (const e of cases) assert.equal(compactEnvelopesJson([e]), JSON.stringify([toCompactEnvelope(e)]), JSON.stringify(id));
+    }
+  });
+
   it("writes a bus's own messages with their hops implied, and a message's text as toEnvelope gives it", () => {
     const message = createMessage({
       identifier: "calc:add",
