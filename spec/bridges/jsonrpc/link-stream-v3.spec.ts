@@ -64,6 +64,56 @@ describe("compactEnvelopesJson", () => {
     assert.equal(compactEnvelopesJson([]), "[]");
   });
 
+  it("writes args of numbers only as JSON.stringify does (its own writer), and any other args through it", () => {
+    const argsCases: unknown[][] = [
+      [],
+      [0],
+      [-0],
+      [5, 1],
+      [-1.5e-7, 0.1, 1e21, 1e-7, 5e-324, Number.MAX_VALUE, 2 ** 53 + 2, 123456789012],
+      [Number.NaN, 1],
+      [1, Number.POSITIVE_INFINITY],
+      [Number.NEGATIVE_INFINITY],
+      [1, "2"],
+      [1, null],
+      [1, [2]],
+      // A hole reads as undefined: JSON.stringify writes null.
+      Object.assign(new Array<unknown>(3), { 0: 1, 2: 3 }),
+      Object.freeze([7, 8]) as unknown[],
+    ];
+    for (const args of argsCases) {
+      for (const e of [envelope({ args }), envelope({ args, hops: ["ask"], replyTo: "berrymq-reply:ask" })]) {
+        assert.equal(compactEnvelopesJson([e]), JSON.stringify([toCompactEnvelope(e)]), String(args));
+      }
+    }
+  });
+
+  it("writes messageIds and inReplyTo as JSON.stringify does, whatever characters they hold", () => {
+    const ids = [
+      "ask/1",
+      "ask-peer/1234567890AbCd_-Ef",
+      "a b~!#$%&'()*+,-./:;<=>?@[]^`{|}/7",
+      'quote"d/1',
+      "back\\slash/1",
+      "tab\there/1",
+      "nul\u0000/1",
+      "del\u007f/1",
+      "é/1",
+      "line\u2028sep/1",
+      "lone\ud800/1",
+      "pair\ud83d\ude00/1",
+      "",
+    ];
+    for (const id of ids) {
+      const cases = [
+        envelope({ messageId: id, hops: ["elsewhere"] }),
+        envelope({ id: "berrymq-reply:ask", args: [3], messageId: "answer/9", hops: ["answer"], inReplyTo: id, to: "ask" }),
+        envelope({ messageId: id, hops: ["elsewhere"], replyTo: "x:y", inReplyTo: id }),
+      ];
+      for (const e of cases) assert.equal(compactEnvelopesJson([e]), JSON.stringify([toCompactEnvelope(e)]), JSON.stringify(id));
+    }
+  });
+
   it("writes a bus's own messages with their hops implied, and a message's text as toEnvelope gives it", () => {
     const message = createMessage({
       identifier: "calc:add",
