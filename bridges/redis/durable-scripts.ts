@@ -397,6 +397,14 @@ for _, consumer in ipairs(consumers) do
   if not lease or lease < t then requeued = requeued + requeue(consumer)
   elseif not bounds or not redis.call('ZSCORE', keepby, consumer) then older = true end
 end
+-- Members of P keepby whose lease is gone (a channel before r24 requeued their channel: it leaves them)
+-- are dropped here, 100 picked at random a sweep while there are more members than leases (keptFinished
+-- drops only the top one).
+if bounds and redis.call('ZCARD', keepby) > redis.call('HLEN', leases) then
+  for _, c in ipairs(redis.call('ZRANDMEMBER', keepby, 100)) do
+    if redis.call('HEXISTS', leases, c) == 0 then redis.call('ZREM', keepby, c) end
+  end
+end
 -- The largest bound ever asked by a channel before r24: it goes once none of them is alive (one that is
 -- writes it again), so that the bound follows the channels alive now.
 if not older and redis.call('TYPE', P .. 'keepfinished').ok == 'string' then redis.call('DEL', P .. 'keepfinished') end
@@ -418,6 +426,14 @@ redis.call('HSET', P .. 'consumers', ARGV[2], ARGV[3])
 if ARGV[6] then
   local kind = redis.call('TYPE', P .. 'keepby').ok
   if kind == 'zset' or kind == 'none' then redis.call('ZADD', P .. 'keepby', tonumber(ARGV[6]), ARGV[2]) end
+  -- Raised as channels before r24 did: they read only P keepfinished, and trimmed this channel's records
+  -- to their own bound. The sweep deletes it once no such channel is alive; the beats then write it again
+  -- from the channels alive, so it follows them within a sweep.
+  local legacy = P .. 'keepfinished'
+  local lk = redis.call('TYPE', legacy).ok
+  if lk == 'none' or (lk == 'string' and (tonumber(redis.call('GET', legacy)) or 0) < tonumber(ARGV[6])) then
+    redis.call('SET', legacy, ARGV[6])
+  end
 end
 if not ARGV[5] then return 1 end
 local instance = P .. 'instance'

@@ -106,7 +106,7 @@ export class RedisQueuePushBackError extends BerryError {
     const where = mayBeQueued ? "it may or may not be in the queue again" : "it is in no queue now";
     super(
       "REDIS_QUEUE_PUSHBACK_FAILED",
-      `redis queue ${queue}: ${about}, popped while the queue closed, could not be put back (${where}: the error carries it): ${errorText(cause)}`,
+      `redis queue ${queue}: ${about}, popped as the get() that took it ended (the queue closing or the get aborted), could not be put back (${where}: the error carries it): ${errorText(cause)}`,
       { cause },
     );
     this.queue = queue;
