@@ -111,5 +111,40 @@ it("red team: P keepfinished written before r24 counts while a channel of that v
     await admin.hdel(`${prefix}leases`, "old");
   });
   await settlesAt(prefix, 10, "no channel of the old version alive: the bound follows the live ones");
-  assert.equal(await withClient(server.port, (admin) => admin.exists(`${prefix}keepfinished`)), 0, "P keepfinished deleted");
+  // The old value is gone; what is there now is the live channels' own (r24 channels write it for older ones).
+  const legacy = await withClient(server.port, (admin) => admin.get(`${prefix}keepfinished`));
+  assert.ok(legacy === null || Number(legacy) <= 10, `P keepfinished ${legacy}: the old 1,000,000 deleted`);
+});
+
+it("review: a channel of r24 raises P keepfinished to its bound too, since channels before r24 read only that key", {
+  timeout: 60_000,
+}, async (t) => {
+  const prefix = `r24-keep-${randomUUID()}:{durable}:`;
+  const big = await DurableChannel.open("big", { connection: server.url, prefix, finishedRecords: 1_000, sweepInterval: 50 });
+  t.after(() => big.end());
+  let legacy: string | null = null;
+  for (let i = 0; i < 50 && legacy !== "1000"; i++) {
+    await sleep(100);
+    legacy = await withClient(server.port, (admin) => admin.get(`${prefix}keepfinished`));
+  }
+  // Before this, an older channel on the prefix trimmed big's records to its own bound (it knows no P keepby).
+  assert.equal(legacy, "1000", "P keepfinished holds big's bound");
+});
+
+it("review: members of P keepby without a lease (left when a channel before r24 requeued a dead r24 channel) are dropped by the sweep", {
+  timeout: 60_000,
+}, async (t) => {
+  const prefix = `r24-keep-${randomUUID()}:{durable}:`;
+  // 200 bounds below the live channel's, so keptFinished (which drops only stale members at the top) never meets them.
+  await withClient(server.port, async (admin) => {
+    for (let i = 0; i < 200; i++) await admin.zadd(`${prefix}keepby`, 5, `gone-${i}`);
+  });
+  const small = await DurableChannel.open("small", { connection: server.url, prefix, finishedRecords: 10, sweepInterval: 50 });
+  t.after(() => small.end());
+  let members = -1;
+  for (let i = 0; i < 100 && members !== 1; i++) {
+    await sleep(100);
+    members = await withClient(server.port, (admin) => admin.zcard(`${prefix}keepby`));
+  }
+  assert.equal(members, 1, "only the live channel's bound is left");
 });
