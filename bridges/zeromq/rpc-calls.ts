@@ -217,6 +217,7 @@ export class RpcCalls {
       const expected = `at most maxMessageBytes (${this.#codec.maxBytes}) once encoded`;
       return Promise.reject(new InvalidArgumentError(`args of "${procedure}"`, `(${bytes} bytes encoded)`, expected));
     }
+    let sent = false;
     const settled = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
@@ -224,7 +225,12 @@ export class RpcCalls {
       }, timeout);
       this.#pending.set(id, { peer, procedure, resolve, reject, timer });
       // A failed send leaves the call to its timeout, or to the heartbeat that notices the peer is gone.
-      send(frame, () => this.#pending.has(id)).catch(() => undefined);
+      send(frame, () => this.#pending.has(id)).then(
+        () => {
+          sent = true;
+        },
+        () => undefined,
+      );
     });
     if (signal === undefined) return settled;
     // Aborted (a proxy's caller gone or timed out): the call ends here, and the far side is told to stop it.
@@ -234,6 +240,7 @@ export class RpcCalls {
       this.#pending.delete(id);
       clearTimeout(pending.timer);
       pending.reject(signal.reason);
+      if (!sent) return; // still queued: the queue drops it (no longer wanted), nothing to cancel
       let cancel: Buffer | string;
       try {
         cancel = this.#codec.encode({ jsonrpc: "2.0", method: CANCEL_METHOD, params: [id] });
@@ -409,7 +416,12 @@ export class RpcCalls {
   #encodeError(id: number | string | null, error: unknown, maxBytes = this.#codec.maxBytes): Buffer | string {
     if (error instanceof RpcMethodNotFoundError) return this.#errorAnswer(id, RpcErrorCode.methodNotFound, error.message);
     if (error instanceof RpcRemoteError) {
-      return this.#errorAnswer(id, error.rpcCode, error.remoteMessage, { name: error.remoteName, message: error.remoteMessage });
+      // A proxied error is as big as the server behind allowed: checked against this caller's bound too.
+      const answer = this.#errorAnswer(id, error.rpcCode, error.remoteMessage, { name: error.remoteName, message: error.remoteMessage });
+      const bytes = Buffer.byteLength(answer);
+      if (bytes <= maxBytes) return answer;
+      const message = `the error (${error.remoteName}) is ${bytes} bytes encoded, over maxMessageBytes (${maxBytes}${maxBytes < this.#codec.maxBytes ? ", the caller's" : ""})`;
+      return this.#errorAnswer(id, RpcErrorCode.procedureFailed, message, { name: "RpcAnswerTooBig", message });
     }
     if (error instanceof RpcTimeoutError) {
       return this.#errorAnswer(id, RpcErrorCode.timeout, error.message, { name: error.name, message: error.message, timeout: error.timeout });

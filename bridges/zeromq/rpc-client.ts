@@ -262,7 +262,10 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
         }
         const kind = kindFrame?.toString();
         if (kind === RpcKind.rpc && body !== undefined) {
-          this.#calls.handle("server", body, (frame) => this.#queue.send([RpcKind.rpc, frame])).catch((error: unknown) => {
+          // Answers wait for the login too: sent on a new connection before it, they were held by the server
+          // and dropped if that connection ended before its login was decided (a second blip).
+          const reply = (frame: Buffer | string): Promise<void> => this.#loggedIn.then(() => this.#queue.send([RpcKind.rpc, frame]));
+          this.#calls.handle("server", body, reply).catch((error: unknown) => {
             if (error instanceof ZmqProtocolError) this.#report(error);
           });
         } else if (kind === RpcKind.loginOk) {

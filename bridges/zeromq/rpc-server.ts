@@ -35,6 +35,9 @@ const MAX_HELD_FRAMES = 1_000;
 // answers and calls to them (1,000 answers of maxMessageBytes each would be 1 GiB for one login).
 const MAX_HELD_INBOUND_BYTES = 64 * 1024 * 1024;
 const MAX_HELD_OUTGOING_BYTES = 64 * 1024 * 1024;
+// Bytes held for one suspended login, each way: one login (a valid user closing its connection with many
+// large answers due) cannot take the whole of the bounds above from the others.
+const MAX_HELD_BYTES_PER_LOGIN = 8 * 1024 * 1024;
 
 // What the calls of a login that ended fail with: its user is lost, since its connection went away.
 function away(session: Session): RpcPeerLostError {
@@ -67,6 +70,9 @@ interface Session {
   outgoing: Held[] | undefined;
   // RPC frames from the new connection, held until its login.
   inbound: Buffer[];
+  // Bytes of `outgoing` and of `inbound` (MAX_HELD_BYTES_PER_LOGIN each).
+  outgoingBytes: number;
+  inboundBytes: number;
 }
 
 /** CURVE settings of a server: its key pair and the public keys of the clients it lets in. */
@@ -462,11 +468,16 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   #holdOutgoing(session: Session, frames: (string | Buffer)[], wanted: (() => boolean) | undefined): Promise<void> {
     let bytes = 0;
     for (const frame of frames) bytes += typeof frame === "string" ? Buffer.byteLength(frame) : frame.length;
-    if ((session.outgoing?.length ?? 0) >= MAX_HELD_FRAMES || this.#heldOutgoingBytes + bytes > MAX_HELD_OUTGOING_BYTES) {
+    if (
+      (session.outgoing?.length ?? 0) >= MAX_HELD_FRAMES ||
+      session.outgoingBytes + bytes > MAX_HELD_BYTES_PER_LOGIN ||
+      this.#heldOutgoingBytes + bytes > MAX_HELD_OUTGOING_BYTES
+    ) {
       this.stats.undelivered++;
       return Promise.reject(away(session));
     }
     session.outgoing?.push({ frames, wanted, bytes });
+    session.outgoingBytes += bytes;
     this.#heldOutgoingBytes += bytes;
     return Promise.resolve();
   }
@@ -476,21 +487,28 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const outgoing = session.outgoing ?? [];
     session.outgoing = undefined;
     for (const held of outgoing) this.#heldOutgoingBytes -= held.bytes;
+    session.outgoingBytes = 0;
     return outgoing;
   }
 
   #holdInbound(session: Session, body: Buffer): void {
-    if (session.inbound.length >= MAX_HELD_FRAMES || this.#heldInboundBytes + body.length > MAX_HELD_INBOUND_BYTES) {
+    if (
+      session.inbound.length >= MAX_HELD_FRAMES ||
+      session.inboundBytes + body.length > MAX_HELD_BYTES_PER_LOGIN ||
+      this.#heldInboundBytes + body.length > MAX_HELD_INBOUND_BYTES
+    ) {
       this.stats.undelivered++;
       return;
     }
     session.inbound.push(body);
+    session.inboundBytes += body.length;
     this.#heldInboundBytes += body.length;
   }
 
   #dropInbound(session: Session): number {
     const dropped = session.inbound.length;
     for (const body of session.inbound.splice(0)) this.#heldInboundBytes -= body.length;
+    session.inboundBytes = 0;
     this.stats.undelivered += dropped;
     return dropped;
   }
@@ -522,6 +540,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       if (wanted?.() !== false) this.#sendTo(identity, session, frames, wanted).catch(() => undefined);
     }
     const inbound = session.inbound.splice(0);
+    session.inboundBytes = 0;
     for (const body of inbound) {
       this.#heldInboundBytes -= body.length;
       this.#serveRpc(identity, session, body);
@@ -630,7 +649,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       }
     }
     if (session === undefined) {
-      session = { userId, replaced: false, suspended: false, awaySince: undefined, outgoing: undefined, inbound: [] };
+      session = { userId, replaced: false, suspended: false, awaySince: undefined, outgoing: undefined, inbound: [], outgoingBytes: 0, inboundBytes: 0 };
       this.#sessions.set(identity, session);
     }
     session.replaced = false;

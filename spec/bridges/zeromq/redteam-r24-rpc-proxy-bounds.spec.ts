@@ -4,6 +4,7 @@
 // And a caller's own maxMessageBytes bounds the answers it is sent (it travels with each call).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as zmq from "zeromq";
 import {
   type RpcCallContext,
   RpcCancelledError,
@@ -14,7 +15,7 @@ import {
   RpcTimeoutError,
 } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
-import { waitFor } from "../../helpers/wait-for.js";
+import { sleep, waitFor } from "../../helpers/wait-for.js";
 import { startRpcPeer } from "./rpc-peer-process.js";
 
 /** A back server whose "slow" procedure waits until its signal aborts, and records when and why. */
@@ -98,6 +99,57 @@ describe("red team r24: the RPC proxy passes its caller's bounds on", () => {
       assert.match(failed.remoteMessage, /over maxMessageBytes \(10000, the caller's\)/);
     }
     assert.equal(await client.call("small"), "fine", "the connection is still fine");
+  });
+
+  it("review: through a proxy, an error of the server behind over the caller's maxMessageBytes is answered RpcAnswerTooBig too", async (t) => {
+    const back = await RpcServer.listen({ port: await freePort() });
+    back.register("bigError", () => {
+      throw new Error("y".repeat(50_000));
+    });
+    const upstream = RpcClient.connect({ port: back.port, callTimeout: 5_000 });
+    const front = await RpcServer.listen({ port: await freePort(), proxy: upstream });
+    const caller = RpcClient.connect({ port: front.port, maxMessageBytes: 10_000, callTimeout: 3_000 });
+    t.after(() => {
+      caller.close();
+      front.close();
+      upstream.close();
+      back.close();
+    });
+    const failed = await caller.call("bigError").catch((error: unknown) => error);
+    assert.ok(failed instanceof RpcRemoteError, `got ${String(failed)}`);
+    assert.equal(failed.remoteName, "RpcAnswerTooBig");
+    assert.match(failed.remoteMessage, /over maxMessageBytes \(10000, the caller's\)/);
+  });
+
+  it("review: calls that timed out while the server behind the proxy was away send it no rpc.cancel (they were never sent)", async (t) => {
+    const backPort = await freePort();
+    const upstream = RpcClient.connect({ port: backPort, callTimeout: 30_000 });
+    upstream.on("error", () => undefined);
+    const front = await RpcServer.listen({ port: await freePort(), proxy: upstream });
+    const caller = RpcClient.connect({ port: front.port, callTimeout: 100 });
+    const back = new zmq.Router({ linger: 0 });
+    t.after(() => {
+      caller.close();
+      front.close();
+      upstream.close();
+      back.close();
+    });
+    const results = await Promise.allSettled(Array.from({ length: 200 }, () => caller.call("later")));
+    assert.ok(results.every((result) => result.status === "rejected" && result.reason instanceof RpcTimeoutError));
+    await waitFor(() => upstream.pending === 0, "the proxy's delegated calls ended with their callers", 5_000);
+    // The server behind comes up (a raw ROUTER, to see every frame the proxy's client sends it).
+    await back.bind(`tcp://127.0.0.1:${backPort}`);
+    let cancels = 0;
+    let frames = 0;
+    void (async () => {
+      for await (const [, , body] of back) {
+        frames++;
+        if (String(body ?? "").includes('"rpc.cancel"')) cancels++;
+      }
+    })().catch(() => undefined);
+    await waitFor(() => frames > 0, "the proxy's client reached it", 5_000);
+    await sleep(1_000);
+    assert.equal(cancels, 0, "before the review fix: one rpc.cancel for each call the proxy never sent");
   });
 
   it("a call named rpc.cancel with an id is a call like any other (only the notification cancels)", async (t) => {
