@@ -100,3 +100,38 @@ for (const signal of ["SIGSTOP", "SIGKILL"] as const) {
     }
   });
 }
+
+it("review: a push-back Redis refuses (WRONGTYPE: another client made the key a string) is reported with mayBeQueued false", {
+  timeout: 60_000,
+}, async (t) => {
+  const own = await startRedis({ own: true });
+  t.after(() => own.stop());
+  const bus = new Bus();
+  const name = `rt24-${randomUUID()}`;
+  const queue = new RedisQueue("job:*", { bus, connection: own.url, name });
+  const errors: BerryError[] = [];
+  queue.on("error", (error) => void errors.push(error));
+  bus.twitter("job:late", 42);
+  while (queue.stats.pushed < 1) await sleep(20);
+  const envelope = (await withClient(own.port, (client) => client.lpop(queue.key))) as string;
+  const getting = queue.get().catch((error: unknown) => error);
+  for (let tries = 0; ; tries++) {
+    assert.ok(tries < 250, "the queue's BLPOP is waiting");
+    if ((await clientsNamed(own.port, `berrymq-queue-block:${name}`)).some((line) => line.includes("cmd=blpop"))) break;
+    await sleep(20);
+  }
+  // One synchronous stretch (the event loop blocked): the message goes to the waiting BLPOP, the key
+  // becomes a string, and close() begins before the queue reads what it popped.
+  execFileSync("redis-cli", ["-p", String(own.port), "RPUSH", queue.key, envelope]);
+  execFileSync("redis-cli", ["-p", String(own.port), "SET", queue.key, "not-a-list"]);
+  assert.ok(await settlesWithin(queue.close(), 5_000), "close() returns");
+  assert.ok((await getting) instanceof QueueClosedError, `get() rejected with ${String(await getting)}`);
+  const reported = errors.filter((error) => error instanceof RedisQueuePushBackError);
+  assert.equal(reported.length, 1, `reported: ${errors.map((error) => error.message).join(" | ")}`);
+  const [pushBack] = reported as RedisQueuePushBackError[];
+  assert.equal(pushBack?.mayBeQueued, false, "Redis refused it: it is in no queue");
+  assert.equal(pushBack?.envelope, envelope);
+  assert.equal(pushBack?.popped?.id, "job:late");
+  assert.match(pushBack?.message ?? "", /WRONGTYPE/);
+  assert.equal(queue.stats.unreturned, 1);
+});
