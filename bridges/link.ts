@@ -497,6 +497,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     // end now (RequestLinkClosedError) rather than at their timeout, or never with `Infinity`.
     requestTableOf(this.bus)?.linkClosed(this.bus.id, this.name, this.#table.oldestOpenLink(), followedBy(this.bus));
     if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
+    if (this.#unrouted !== undefined && this.#unrouted.size > 0) this.#unsentUnrouted(undelivered);
     return { undelivered };
   }
 
@@ -586,6 +587,17 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     for (let i = 0; i < inflight.length; i++) {
       const id = (inflight[i] as Message).messageId;
       if (mine.delete(id)) this.#table.carried(id);
+    }
+  }
+
+  // Answers of `#unrouted` this link closed without sending: dropped by it (see `#drop`), as undelivered.
+  #unsentUnrouted(undelivered: readonly Message[]): void {
+    const mine = this.#unrouted;
+    const bus = this.bus;
+    for (const message of undelivered) {
+      if (mine?.delete(message.messageId) !== true) continue;
+      const error = new LinkUndeliveredError(this.name, [message]);
+      this.#table.dropped(message.messageId, () => answerUndeliverable(bus, message, error));
     }
   }
 

@@ -188,4 +188,34 @@ describe("red team r24 review: the links an unrouted answer went out on, counted
     assert.equal(a.pendingRequests, 0);
     for (const link of [...ah, ...ak, ...kb, ...bx, ...by]) await link.close();
   });
+  it("a carrier that closes with the answer still buffered counts as dropping it: the error answer goes", async () => {
+    // As the first test, but J is unreachable: B-J holds the answer and closes with it undelivered.
+    const [a, h, k, j, b] = buses("r24r7", "A", "H", "K", "J", "B");
+    b.follow("svc:big", async () => {
+      await sleep(200);
+      return "x".repeat(500);
+    });
+    const ah = MemoryLink.pair({ bus: a }, { bus: h });
+    const bh = MemoryLink.pair({ bus: b }, { bus: h });
+    const ak = MemoryLink.pair({ bus: a }, { bus: k });
+    const kb = FramedLink.pair({ bus: k, exportFilters: ["other:*"] }, { bus: b });
+    const aj = MemoryLink.pair({ bus: a }, { bus: j });
+    const jb = MemoryLink.pair({ bus: j, exportFilters: ["other:*"] }, { bus: b, closeTimeout: 50 });
+    await sleep(50);
+    const asked = a.ask("svc:big", within({ timeout: 2_000 })).then(
+      (value) => value,
+      (error: unknown) => error,
+    );
+    await sleep(50);
+    jb[1].reachable = false;
+    for (const link of bh) await link.close();
+    await waitFor(() => kb[1].failing > 0 && jb[1].backlog > 0, "B-K failing on the answer, B-J holding it");
+    await jb[1].close();
+    await jb[0].close();
+    const error = await asked;
+    assert.ok(error instanceof RemoteError, String(error));
+    assert.equal(error.remoteName, "UnsendableMessageError");
+    assert.equal(a.pendingRequests, 0);
+    for (const link of [...ah, ...ak, ...kb, ...aj]) await link.close();
+  });
 });
