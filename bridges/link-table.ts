@@ -1,6 +1,5 @@
 import type { Bus } from "../lib/bus.js";
 import type { Identifier } from "../lib/identifier.js";
-import type { Message } from "../lib/message.js";
 
 /** What the routing table needs of a link. */
 export interface RoutedLink {
@@ -17,11 +16,6 @@ export interface RoutedLink {
   readonly startedAt?: number;
   /** Sends a control message listing this bus's neighbours (the link knows how). */
   announce(neighbours: readonly Neighbour[]): void;
-  /**
-   * Whether the link sends `message` (addressed to another bus) on when no route to that bus is known,
-   * i.e. whether it is one of the links the message goes out on "everywhere" (absent: counted as one).
-   */
-  carriesUnrouted?(message: Message): boolean;
 }
 
 /** A bus one link away, and what that link forwards to it. */
@@ -41,8 +35,21 @@ export const ROUTE_TABLE_LIMIT = 10_000;
 export const REQUEST_PATHS_LIMIT = 20_000;
 /** Most neighbours kept per announcing bus. */
 export const NEIGHBOURS_LIMIT = 64;
-/** Answers sent on every link and dropped by some of them that a table counts the drops of (oldest dropped). */
+/**
+ * Answers sent on every link (no way back known) whose carriers and drops a table counts until one of
+ * those links sent it or each dropped it (oldest forgotten: no error answer for those).
+ */
 export const UNROUTED_DROPS_LIMIT = 1_000;
+
+// An answer sent on every link: how many links took it, how many dropped it, and what to do when each
+// did (the last drop's), once the dispatch that sent it is over.
+interface Unrouted {
+  carriers: number;
+  drops: number;
+  deciding: boolean;
+  undeliverable: () => void;
+}
+const NOTHING = (): void => {};
 
 /**
  * What the links of one bus know together: which link leads toward which bus (learned from the `hops`
@@ -63,9 +70,8 @@ export class LinkTable {
   // The same, by id: built only once the bus has a second link. With one link there is no choice to
   // make, and a Map's has/set/delete of a fresh string per request cost ~0.8 µs of a round trip.
   #requestPaths: Map<string, RoutedLink> | undefined;
-  // Answers that went out on every link (no way back known) and that some of those links dropped: how many
-  // links carried each, and how many dropped it.
-  readonly #unroutedDrops = new Map<string, { carriers: number; drops: number }>();
+  // Answers that went out on every link (no way back known) and that none of those links has sent yet.
+  readonly #unrouted = new Map<string, Unrouted>();
   #announcing = false;
 
   /** A link of this bus started (or learnt its far bus): every link re-announces. */
@@ -123,24 +129,48 @@ export class LinkTable {
   }
 
   /**
-   * A link dropped `answer`, which went out on every link because no way back to its asker is known:
-   * true once each link that carried it has dropped it (then nothing of it can reach the asker). The
-   * links that carry it are counted at its first drop (synchronous with its sending, as drops at
-   * enqueue are); a table remembers the counts of UNROUTED_DROPS_LIMIT answers.
+   * A link took the answer `answerId` to send on, no way back to its asker being known (as it goes out:
+   * one of the links it goes out on "everywhere"). Counted until one of them sent it or each dropped it.
    */
-  droppedEverywhere(answer: Message): boolean {
-    const drops = this.#unroutedDrops;
-    let count = drops.get(answer.messageId);
-    if (count === undefined) {
-      let carriers = 0;
-      for (const link of this.#links) if (!link.closing && (link.carriesUnrouted?.(answer) ?? true)) carriers++;
-      count = { carriers, drops: 0 };
-      if (drops.size >= UNROUTED_DROPS_LIMIT) drops.delete(drops.keys().next().value as string);
-      drops.set(answer.messageId, count);
+  carrying(answerId: string): void {
+    const unrouted = this.#unrouted;
+    let entry = unrouted.get(answerId);
+    if (entry === undefined) {
+      if (unrouted.size >= UNROUTED_DROPS_LIMIT) unrouted.delete(unrouted.keys().next().value as string);
+      entry = { carriers: 0, drops: 0, deciding: false, undeliverable: NOTHING };
+      unrouted.set(answerId, entry);
     }
-    if (++count.drops < count.carriers) return false;
-    drops.delete(answer.messageId);
-    return true;
+    entry.carriers++;
+  }
+
+  /**
+   * A link that took `answerId` (see `carrying`) sent it: it may reach the asker, so no error answer goes
+   * for it, whatever the other links do with it (and whether this one closes afterwards).
+   */
+  carried(answerId: string): void {
+    this.#unrouted.delete(answerId);
+  }
+
+  /**
+   * A link that took `answerId` (see `carrying`) dropped it. Once each link that took it did (and none
+   * sent it), `undeliverable` (this drop's, if last) runs, after the dispatch that sent the answer: a
+   * link that drops it at once must not decide before the links after it took it. Nothing for an answer
+   * already sent by one of them, or forgotten.
+   */
+  dropped(answerId: string, undeliverable: () => void): void {
+    const unrouted = this.#unrouted;
+    const entry = unrouted.get(answerId);
+    if (entry === undefined) return;
+    entry.drops++;
+    entry.undeliverable = undeliverable;
+    if (entry.drops < entry.carriers || entry.deciding) return;
+    entry.deciding = true;
+    queueMicrotask(() => {
+      entry.deciding = false;
+      if (unrouted.get(answerId) !== entry || entry.drops < entry.carriers) return;
+      unrouted.delete(answerId);
+      entry.undeliverable();
+    });
   }
 
   // The requests of the rings by id (first arrival kept), when a second link starts.

@@ -129,6 +129,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // `startedAt`: when the link started, moved to the moment it lost its far side.
   #carriesSince = Number.POSITIVE_INFINITY;
   #closing = false;
+  // The answers this link took to send on every link (no way back known) and has neither sent nor dropped.
+  #unrouted: Set<string> | undefined;
   // Set once close() gave up on the buffer: the flush loop stops instead of retrying on.
   #closed = false;
   readonly #onMessage = (message: Message): void => this.#forward(message);
@@ -495,6 +497,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     // end now (RequestLinkClosedError) rather than at their timeout, or never with `Infinity`.
     requestTableOf(this.bus)?.linkClosed(this.bus.id, this.name, this.#table.oldestOpenLink(), followedBy(this.bus));
     if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
+    if (this.#unrouted !== undefined && this.#unrouted.size > 0) this.#unsentUnrouted(undelivered);
     return { undelivered };
   }
 
@@ -553,29 +556,49 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#enqueue(message);
   }
 
-  /**
-   * @internal whether this link sends `message` (addressed to another bus) on when no route to that bus
-   * is known: what `#forward` checks, the route aside.
-   */
-  carriesUnrouted(message: Message): boolean {
-    if (this.#closing || isLocal(message)) return false;
-    if (this.#arriving !== undefined && message.messageId === this.#arriving) return false;
-    const far = this.#remoteBusId;
-    if (far !== undefined && message.hops.includes(far)) return false;
-    if (message.to === undefined || message.to === this.bus.id) return false;
-    return message.name === REPLY_NAME || matchesAny(this.#exportFilters, message);
-  }
-
   // An addressed message goes only toward its bus: over the link to it or the learnt route; with no route
   // known, over every link (the far buses drop what is not theirs; `hops` stops loops). Answers
   // (`berrymq-reply:*`, seen by no follower) skip the export filters: the request they answer came in
   // this way. Everything else does not, whatever its `inReplyTo` says (a far side can forge it): a
   // balanced request, and a talk() callback, whose identifier must be exported on the way back.
+  // An answer with no way back known is counted as one this link carries (see `#drop`), as it goes out.
   #routes(message: Message, to: string): boolean {
     if (to === this.bus.id) return false;
     if (message.name !== REPLY_NAME && !matchesAny(this.#exportFilters, message)) return false;
     const route = this.#routeOf(message, to);
-    return route === undefined || route === this;
+    if (route !== undefined) return route === this;
+    if (message.inReplyTo !== undefined) this.#carryUnrouted(message.messageId);
+    return true;
+  }
+
+  // This link takes an answer that goes out on every link (see LinkTable.carrying); remembered until it
+  // is sent or dropped here, so that only a link carrying such answers looks at what it sent.
+  #carryUnrouted(answerId: string): void {
+    this.#unrouted ??= new Set();
+    const mine = this.#unrouted;
+    if (mine.has(answerId)) return;
+    mine.add(answerId);
+    this.#table.carrying(answerId);
+  }
+
+  // Answers of `#unrouted` in the batch just sent: sent, so no error answer for them (LinkTable.carried).
+  #carriedUnrouted(mine: Set<string>): void {
+    const inflight = this.#inflight;
+    for (let i = 0; i < inflight.length; i++) {
+      const id = (inflight[i] as Message).messageId;
+      if (mine.delete(id)) this.#table.carried(id);
+    }
+  }
+
+  // Answers of `#unrouted` this link closed without sending: dropped by it (see `#drop`), as undelivered.
+  #unsentUnrouted(undelivered: readonly Message[]): void {
+    const mine = this.#unrouted;
+    const bus = this.bus;
+    for (const message of undelivered) {
+      if (mine?.delete(message.messageId) !== true) continue;
+      const error = new LinkUndeliveredError(this.name, [message]);
+      this.#table.dropped(message.messageId, () => answerUndeliverable(bus, message, error));
+    }
   }
 
   // The one link an addressed message goes by, or undefined: over every link. An answer goes back the
@@ -665,6 +688,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (this.#announcement === this.#announced) this.#announcement = undefined;
     this.#announced = undefined;
     this.stats.sent += this.#inflight.length;
+    if (this.#unrouted !== undefined && this.#unrouted.size > 0) this.#carriedUnrouted(this.#unrouted);
     this.#inflight = NONE;
     this.#delay = this.#retry.initial;
     if (this.#down) {
@@ -758,16 +782,17 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // Counts and reports a message not sent. A request of this bus that no link carries, and no follower
   // here may answer, rejects with the error at once rather than at its timeout. An answer (this bus's, or
   // one it relays) that this link was the one way back for goes to its asker as an error answer naming
-  // the error instead; so does one sent over every link (no way back known) once each of them dropped it
-  // (the error answer goes out on the same links: it reaches the asker when one of them leads there).
+  // the error instead; so does one sent over every link (no way back known) once each link that took it
+  // dropped it and none sent it (the error answer goes out on the links then open: it reaches the asker
+  // when one of them leads there).
   #drop(message: Message, error: BerryError): void {
     this.stats.dropped++;
     this.#report(error);
     const bus = this.bus;
     if (message.inReplyTo !== undefined && message.to !== undefined) {
-      const route = this.#routeOf(message, message.to);
-      if (route === this || (route === undefined && this.#table.droppedEverywhere(message)))
-        answerUndeliverable(bus, message, error);
+      if (this.#unrouted?.delete(message.messageId) === true)
+        this.#table.dropped(message.messageId, () => answerUndeliverable(bus, message, error));
+      else if (this.#routeOf(message, message.to) === this) answerUndeliverable(bus, message, error);
       return;
     }
     if (message.replyTo === undefined || message.hops.length !== 1 || message.hops[0] !== bus.id) return;
