@@ -116,19 +116,26 @@ it("red team: P keepfinished written before r24 counts while a channel of that v
   assert.ok(legacy === null || Number(legacy) <= 10, `P keepfinished ${legacy}: the old 1,000,000 deleted`);
 });
 
-it("review: a channel of r24 raises P keepfinished to its bound too, since channels before r24 read only that key", {
+it("review: with a channel before r24 alive, a channel of r24 raises P keepfinished to its bound (the only key the older one reads)", {
   timeout: 60_000,
 }, async (t) => {
   const prefix = `r24-keep-${randomUUID()}:{durable}:`;
+  // A channel of the previous version, alive: a lease and a consumer, no bound in P keepby.
+  await withClient(server.port, async (admin) => {
+    await admin.hset(`${prefix}consumers`, "old", "old");
+    await admin.hset(`${prefix}leases`, "old", Date.now() + 3_600_000);
+  });
   const big = await DurableChannel.open("big", { connection: server.url, prefix, finishedRecords: 1_000, sweepInterval: 50 });
   t.after(() => big.end());
   let legacy: string | null = null;
-  for (let i = 0; i < 50 && legacy !== "1000"; i++) {
+  for (let i = 0; i < 100 && legacy !== "1000"; i++) {
     await sleep(100);
     legacy = await withClient(server.port, (admin) => admin.get(`${prefix}keepfinished`));
   }
-  // Before this, an older channel on the prefix trimmed big's records to its own bound (it knows no P keepby).
+  // Before this, the older channel trimmed big's records to its own bound (it knows no P keepby).
   assert.equal(legacy, "1000", "P keepfinished holds big's bound");
+  await sleep(500);
+  assert.equal(await withClient(server.port, (admin) => admin.get(`${prefix}keepfinished`)), "1000", "kept while the older channel is alive");
 });
 
 it("review: members of P keepby without a lease (left when a channel before r24 requeued a dead r24 channel) are dropped by the sweep", {
