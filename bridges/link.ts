@@ -499,21 +499,23 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   /**
-   * For a transport that knows its far side is gone for good (it restarted and forgot the link, or it kept
-   * the link no longer: see LinkLostError), not just unreachable for a while: reports `lost`, and ends the
-   * requests of this bus that went out on this link, with no other link open since before them to carry
-   * them and no follower here to answer them (RequestLinkClosedError caused by `lost`; `count: "all"`
-   * resolves). Those still in this link's buffer wait: they go to the far side it reaches next.
+   * For a transport that knows its far side is gone for good (another process answers there now, or nothing
+   * does: see LinkLostError), not just unreachable for a while: reports `lost`, and ends the requests of
+   * this bus that went out on this link, with no other link open since before them to carry them and no
+   * follower here to answer them (RequestLinkClosedError caused by `lost`; `count: "all"` resolves). Those
+   * still in this link's buffer wait: they go to the far side it reaches next, so the link counts as
+   * carrying them from then on (a later loss, or the last other link closing, ends them).
    */
   protected farSideLost(lost: LinkLostError): void {
     this.#report(lost);
     if (!this.#started || this.#closing) return;
     const since = this.#carriesSince;
-    this.#carriesSince = performance.now();
+    const now = performance.now();
+    this.#carriesSince = now;
     const requests = requestTableOf(this.bus);
     if (requests === undefined || requests.size === 0) return;
     const unsent = this.#bufferedRequests();
-    requests.linkLost(
+    const earliestUnsent = requests.linkLost(
       this.bus.id,
       this.name,
       since,
@@ -522,6 +524,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       followedBy(this.bus),
       lost,
     );
+    this.#carriesSince = Math.min(now, earliestUnsent);
   }
 
   // The messageIds of this bus's requests still buffered (in flight included): the far side has not taken them.
