@@ -40,8 +40,8 @@ export interface PeerLinkOptions extends HttpLinkOptions {
   /** The local bridge server the far side sends its messages to. */
   server: PeerHost;
   /**
-   * How often the link checks (and keeps alive) its connection on the far server, in ms: less than the
-   * `ttl` (default 2,000, or half the ttl when that is less).
+   * How often the link checks (and keeps alive) its connection on the far server, in ms (default 2,000, or
+   * half the `ttl` when that is less). With a `ttl` given, it must be less than it (InvalidArgumentError).
    */
   pingInterval?: number;
 }
@@ -109,8 +109,9 @@ export class PeerLink extends HttpLink {
     super(url, options);
     this.#pingInterval = checkTimerDelay("pingInterval", options.pingInterval ?? defaultPingInterval(this.ttl));
     // Pings further apart than the far server keeps an idle token: it expires between them, with the link
-    // back that carries the far side's messages (reopened only by the next handshake).
-    if (accepted === undefined && this.ttl > 0 && this.#pingInterval >= this.ttl * 1000)
+    // back that carries the far side's messages (reopened only by the next handshake). Refused when both
+    // were chosen; the default ttl (300 s) takes any pingInterval, as before.
+    if (accepted === undefined && options.ttl !== undefined && this.ttl > 0 && this.#pingInterval >= this.ttl * 1000)
       throw new InvalidArgumentError("pingInterval", options.pingInterval, `less than the ttl (${this.ttl} s), in ms`);
     if (accepted !== undefined) {
       this.#accepted = accepted;
