@@ -5,7 +5,7 @@ import type { Message } from "../../lib/message.js";
 import { compactEnvelopesJson } from "../compact-envelope.js";
 import { type Envelope, envelopesJson } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { BadResponseError, RpcFault, StreamClosedError } from "./errors.js";
+import { BadResponseError, HttpStatusError, RemoteError, RpcFault, StreamClosedError } from "./errors.js";
 import { HttpLink, type HttpLinkOptions, isLegacyServer, isTokenLost } from "./http-link.js";
 import { legacyHop } from "./legacy-echo-filter.js";
 import { type Deliverer, LinkStream, STREAM_OFFER, STREAM_PROTOCOL } from "./link-stream.js";
@@ -364,22 +364,27 @@ export class PeerLink extends HttpLink {
     this.#lost = false;
   }
 
-  // Nothing listening at the far side's address for longer than the link's ttl and a ping: the process that
-  // took the requests is gone (killed, or its server closed), and a far server that were only out of reach
-  // has dropped the link by then. Only refused connections count: a process paused (SIGSTOP) or too busy
-  // to answer still accepts them, and may answer the requests yet. The far server's default ttl (0) is
-  // unknown here: then nothing is decided.
+  // Nothing listening at the far side's address, and no answer from it since, for longer than the link's
+  // ttl and a ping: the process that took the requests is gone (killed, or its server closed), and a far
+  // server that were only out of reach has dropped the link by then. Only a refused connection starts that
+  // span: a process paused (SIGSTOP) or too busy to answer still accepts connections (its calls time out),
+  // and may answer the requests yet. An answer ends the span, even an error (a server listens there); a
+  // timeout or a reset neither starts nor ends it (a loaded machine times out calls to a closed port too).
+  // The far server's default ttl (0) is unknown here: then nothing is decided.
   #unreachable(error: unknown): void {
-    if (!isRefused(error)) {
+    if (error instanceof RemoteError || error instanceof HttpStatusError || error instanceof BadResponseError) {
       this.#refusedSince = undefined;
       return;
     }
     const now = performance.now();
-    this.#refusedSince ??= now;
-    if (this.#lost || this.ttl <= 0 || this.legacy || this.remoteBusId === undefined) return;
+    if (isRefused(error)) this.#refusedSince ??= now;
+    if (this.#refusedSince === undefined || this.#lost || this.ttl <= 0 || this.legacy || this.remoteBusId === undefined) return;
     const refused = now - this.#refusedSince;
     if (refused <= this.ttl * 1000 + this.#pingInterval) return;
-    this.#lose(`its address refused connections for ${Math.round(refused)} ms, past its ttl (${this.ttl} s)`, error);
+    this.#lose(
+      `its address refused connections, and nothing answered there for ${Math.round(refused)} ms, past its ttl (${this.ttl} s)`,
+      error,
+    );
   }
 
   // Tells the Link its far side is gone for good (once until it answers again): the requests of this

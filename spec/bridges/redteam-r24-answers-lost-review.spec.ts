@@ -9,8 +9,11 @@
 // - a request still in the link's buffer at a loss (spared: it goes to the far side reached next) was
 //   counted as carried by nothing: an unrelated link closing rejected it while the restarted far side was
 //   answering it, and a second loss of the far side that took it never ended it.
-// The child is spec/bridges/fixtures/request-peer.ts (transport jsonrpc-server: the parent links to it).
+// An older berrymq server (no instance) is not told restarted by its handshake: its requests wait (or end by
+// refusals past the ttl). The child is spec/bridges/fixtures/request-peer.ts (transport jsonrpc-server: the
+// parent links to it), or spec/bridges/fixtures/older-peer-server.ts.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { after, describe, it } from "node:test";
 import { PeerLink, serve } from "../../bridges/jsonrpc/index.js";
 import { Bus } from "../../lib/bus.js";
@@ -133,14 +136,16 @@ describe("red team r24 review: a far side that can still answer is not lost", ()
 
   it("a far side paused (SIGSTOP) longer than ttl + pingInterval: no loss, its answer comes after SIGCONT", async () => {
     const { bus, lost, child } = await linked("r24v-stop", { ttl: 1, pingInterval: 100 });
-    const asked = outcome(bus.ask("rq:slow", within({ timeout: Number.POSITIVE_INFINITY })));
+    // Answered 4 s after it was taken: after the link is up again (the far server may expire the token
+    // once it runs again, and the link then interconnects again: the same instance).
+    const asked = outcome(bus.ask("r24:late", 4_000, within({ timeout: Number.POSITIVE_INFINITY })));
     await sleep(150);
     process.kill(child().pid, "SIGSTOP");
     await sleep(2_500);
     assert.equal(await settlesWithin(asked, 0), false, "still waiting while paused");
     process.kill(child().pid, "SIGCONT");
     assert.ok(await settlesWithin(asked, 10_000), "answered after SIGCONT");
-    assert.deepEqual(await asked, { value: "slow" });
+    assert.deepEqual(await asked, { value: `late from ${child().pid}` });
     assert.deepEqual(lost, []);
   });
 });
@@ -186,5 +191,86 @@ describe("red team r24 review: a request buffered across a loss is carried by th
       [`quick from ${second.pid}`],
     );
     assert.equal(bus.pendingRequests, 0);
+  });
+});
+
+// The far server as an older berrymq answers (spec/bridges/fixtures/older-peer-server.ts): no `instance`.
+async function startOlder(busId: string, port: number): Promise<{ pid: number; kill: () => Promise<void> }> {
+  const fixture = new URL("./fixtures/older-peer-server.ts", import.meta.url).pathname;
+  const child = spawn(process.execPath, ["--import", "tsx", fixture, JSON.stringify({ busId, port })], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes('"ready"') && resolve());
+    void exited.then(() => reject(new Error(`${busId} exited early`)));
+  });
+  return {
+    pid: child.pid as number,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+describe("red team r24 review: an older berrymq server tells no instance", () => {
+  it("restarted on its port within the ttl: no loss told (it cannot be told apart from a dropped token)", async () => {
+    const bus = new Bus({ id: "r24v-older-asker" });
+    bus.on("error", () => {});
+    const server = await serve({ bus });
+    const busId = "r24v-older-child";
+    const port = await freePort();
+    let child = await startOlder(busId, port);
+    const link = await PeerLink.connect(`http://127.0.0.1:${port}/`, { bus, server, ttl: 60, pingInterval: 100, retryDelay });
+    const lost: LinkLostError[] = [];
+    link.on("error", (error) => {
+      if (error instanceof LinkLostError) lost.push(error);
+    });
+    closing.push(async () => {
+      await child.kill();
+      await link.close();
+      await server.close();
+      bus.close();
+    });
+    const first = await untilLinked(bus, busId);
+    assert.equal(first, child.pid);
+    const asked = outcome(bus.request<string>("r23:some", within({ count: 2, timeout: Number.POSITIVE_INFINITY })));
+    assert.equal(await bus.ask<string>("r23:some", within({ timeout: 5_000 })), `quick from ${first}`);
+    await child.kill();
+    child = await startOlder(busId, port);
+    assert.equal(await untilLinked(bus, busId), child.pid, "linked to the new process");
+    assert.deepEqual(lost, []);
+    assert.equal(await settlesWithin(asked, 300), false, "the request waits (for its timeout, or the link closing)");
+    await link.close();
+    assert.ok((await asked) instanceof RequestLinkClosedError);
+  });
+
+  it("killed for good: refused past the ttl and a ping, the requests it carried end", async () => {
+    const bus = new Bus({ id: "r24v-gone-asker" });
+    bus.on("error", () => {});
+    const server = await serve({ bus });
+    const busId = "r24v-gone-child";
+    const port = await freePort();
+    const child = await startOlder(busId, port);
+    const link = await PeerLink.connect(`http://127.0.0.1:${port}/`, { bus, server, ttl: 1, pingInterval: 100, retryDelay });
+    closing.push(async () => {
+      await child.kill();
+      await link.close();
+      await server.close();
+      bus.close();
+    });
+    const pid = await untilLinked(bus, busId);
+    const asked = outcome(bus.request<string>("r23:some", within({ count: 2, timeout: Number.POSITIVE_INFINITY })));
+    assert.equal(await bus.ask<string>("r23:some", within({ timeout: 5_000 })), `quick from ${pid}`);
+    const killed = performance.now();
+    await child.kill();
+    assert.ok(await settlesWithin(asked, 20_000), "the request ended");
+    assert.ok(performance.now() - killed >= 1_000, "not before the ttl");
+    const ended = await asked;
+    assert.ok(ended instanceof RequestLinkClosedError, String(ended));
+    assert.ok(ended.cause instanceof LinkLostError);
+    assert.match(ended.cause.message, /refused/);
   });
 });
