@@ -126,7 +126,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #wake: (() => void) | undefined;
   #down = false;
   #started = false;
-  // `startedAt`: when the link started, moved to the moment it lost its far side.
+  // `startedAt`: when the link started, moved at a loss of its far side (to its oldest buffered request).
   #carriesSince = Number.POSITIVE_INFINITY;
   #closing = false;
   // Set once close() gave up on the buffer: the flush loop stops instead of retrying on.
@@ -219,7 +219,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
 
   /**
    * When the link started forwarding (performance.now() ms; Infinity before), or, once it lost its far
-   * side (see `farSideLost`), when it last did: requests opened before went to a far side that is gone.
+   * side (see `farSideLost`), when the oldest request still in its buffer then was opened, or the loss if
+   * none was: the other requests opened before went to a far side that is gone.
    */
   get startedAt(): number {
     return this.#carriesSince;

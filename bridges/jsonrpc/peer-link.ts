@@ -60,8 +60,9 @@ export interface AcceptedPeer {
  * the far side is opened with `berrymq.interconnect` and sends back through the local `server`. Messages
  * dispatched in one tick travel as one JSON-RPC batch request. While the far side is down the link
  * buffers and retries; when it comes back (even restarted) it reconnects and delivers them in order.
- * A far side lost for good (another process answers at its address, or nothing has listened there for
- * longer than `ttl` and a ping) is reported as a LinkLostError, and the requests of this bus that only it carried end (see the README).
+ * A far side lost for good (another process answers at its address, or it refused a connection and has
+ * answered nothing for longer than `ttl` and a ping) is reported as a LinkLostError, and the requests of
+ * this bus that only it carried end (see the README); one only paused, busy or slow never is.
  * Against a berryMQ 0.3 server it falls back to 0.3's `interconnect` and `send_message`, so a berrymq
  * process can join an existing 0.3 deployment.
  * @example
@@ -91,9 +92,9 @@ export class PeerLink extends HttpLink {
   readonly #onStreamFailed = (error: Error): void => this.#streamFailed(error);
   // Requests that crossed to a far side that is gone for good can get no answer (see #lose). The link
   // that opened: the far bus's instance id from its last handshake (a new one means a new process: the
-  // old one's followers are gone), since when every attempt to reach it was refused (nothing listens on
-  // its port: a paused or busy process still accepts connections), and whether its loss was told (once
-  // until it answers again).
+  // old one's followers are gone), since when it has not answered after refusing a connection (nothing
+  // listened on its port: a paused or busy process still accepts connections), and whether its loss was
+  // told (once until it answers again).
   #farInstance: string | undefined;
   #refusedSince: number | undefined;
   #lost = false;

@@ -238,6 +238,9 @@ describe("red team r24 review: an older berrymq server tells no instance", () =>
     assert.equal(first, child.pid);
     const asked = outcome(bus.request<string>("r23:some", within({ count: 2, timeout: Number.POSITIVE_INFINITY })));
     assert.equal(await bus.ask<string>("r23:some", within({ timeout: 5_000 })), `quick from ${first}`);
+    // Its batch acknowledged too (answers come by the link back, the acknowledgement by the front): a batch
+    // still in flight at the kill would go again, to the new process, and be answered there.
+    await waitFor(() => link.backlog === 0, "the batch acknowledged", 10_000);
     await child.kill();
     child = await startOlder(busId, port);
     assert.equal(await untilLinked(bus, busId), child.pid, "linked to the new process");
@@ -264,6 +267,8 @@ describe("red team r24 review: an older berrymq server tells no instance", () =>
     const pid = await untilLinked(bus, busId);
     const asked = outcome(bus.request<string>("r23:some", within({ count: 2, timeout: Number.POSITIVE_INFINITY })));
     assert.equal(await bus.ask<string>("r23:some", within({ timeout: 5_000 })), `quick from ${pid}`);
+    // A request whose batch is still in flight at the kill counts as unsent: it waits for the next far side.
+    await waitFor(() => link.backlog === 0, "the batch acknowledged", 10_000);
     const killed = performance.now();
     await child.kill();
     assert.ok(await settlesWithin(asked, 20_000), "the request ended");
