@@ -126,7 +126,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #wake: (() => void) | undefined;
   #down = false;
   #started = false;
-  // `startedAt`: when the link started, moved to the moment it lost its far side.
+  // `startedAt`: when the link started, moved at a loss of its far side (to its oldest buffered request).
   #carriesSince = Number.POSITIVE_INFINITY;
   #closing = false;
   // The answers this link took to send on every link (no way back known) and has neither sent nor dropped.
@@ -221,7 +221,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
 
   /**
    * When the link started forwarding (performance.now() ms; Infinity before), or, once it lost its far
-   * side (see `farSideLost`), when it last did: requests opened before went to a far side that is gone.
+   * side (see `farSideLost`), when the oldest request still in its buffer then was opened, or the loss if
+   * none was: the other requests opened before went to a far side that is gone.
    */
   get startedAt(): number {
     return this.#carriesSince;
@@ -502,21 +503,23 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   /**
-   * For a transport that knows its far side is gone for good (it restarted and forgot the link, or it kept
-   * the link no longer: see LinkLostError), not just unreachable for a while: reports `lost`, and ends the
-   * requests of this bus that went out on this link, with no other link open since before them to carry
-   * them and no follower here to answer them (RequestLinkClosedError caused by `lost`; `count: "all"`
-   * resolves). Those still in this link's buffer wait: they go to the far side it reaches next.
+   * For a transport that knows its far side is gone for good (another process answers there now, or nothing
+   * does: see LinkLostError), not just unreachable for a while: reports `lost`, and ends the requests of
+   * this bus that went out on this link, with no other link open since before them to carry them and no
+   * follower here to answer them (RequestLinkClosedError caused by `lost`; `count: "all"` resolves). Those
+   * still in this link's buffer wait: they go to the far side it reaches next, so the link counts as
+   * carrying them from then on (a later loss, or the last other link closing, ends them).
    */
   protected farSideLost(lost: LinkLostError): void {
     this.#report(lost);
     if (!this.#started || this.#closing) return;
     const since = this.#carriesSince;
-    this.#carriesSince = performance.now();
+    const now = performance.now();
+    this.#carriesSince = now;
     const requests = requestTableOf(this.bus);
     if (requests === undefined || requests.size === 0) return;
     const unsent = this.#bufferedRequests();
-    requests.linkLost(
+    const earliestUnsent = requests.linkLost(
       this.bus.id,
       this.name,
       since,
@@ -525,6 +528,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       followedBy(this.bus),
       lost,
     );
+    this.#carriesSince = Math.min(now, earliestUnsent);
   }
 
   // The messageIds of this bus's requests still buffered (in flight included): the far side has not taken them.

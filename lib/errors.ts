@@ -135,10 +135,11 @@ export class BusClosedError extends BerryError {
 }
 
 /**
- * A link's far side is gone for good, as far as the requests it carried go: it restarted (it no longer
- * knows the link), or it was not heard from for longer than it keeps the link (its ttl). The link goes on
- * (it reconnects to whatever answers there later); requests of this bus that it carried, and nothing else
- * could answer, end with a RequestLinkClosedError caused by this.
+ * A link's far side is gone for good, as far as the requests it carried go: another process answers at its
+ * address now, or nothing has listened there for longer than the link's ttl (a PeerLink: see its README
+ * paragraph; a far side that is only paused or busy is never lost). The link goes on (it reconnects to
+ * whatever answers there later); requests of this bus that it carried, and nothing else could answer, end
+ * with a RequestLinkClosedError caused by this.
  */
 export class LinkLostError extends BerryError {
   /** Name of the link. */

@@ -369,7 +369,8 @@ export class RequestTable {
    * link started before it (`oldestOtherLink`: it carried it too), it is still in the link's buffer
    * (`unsent`: it goes to whatever far side the link reaches next), or a follower here may still answer
    * it (as for `linkClosed`). `"all"` resolves with its answers; a number of answers rejects with
-   * RequestLinkClosedError caused by `lost`.
+   * RequestLinkClosedError caused by `lost`. Returns when the earliest of those still unsent was opened
+   * (Infinity when none is): the link carries them from then on.
    */
   linkLost(
     busId: string,
@@ -379,12 +380,13 @@ export class RequestTable {
     unsent: (messageId: string) => boolean,
     followedHere: (identifier: string) => boolean,
     lost: Error,
-  ): void {
+  ): number {
     const stranded: Pending[] = [];
+    let earliestUnsent = Number.POSITIVE_INFINITY;
     const candidates = this.#only === undefined ? [...this.#pending.values()] : [this.#only, ...this.#pending.values()];
     for (const pending of candidates) {
-      if (pending.opened < startedAt || unsent(pending.messageId)) continue;
-      if (isStranded(pending, busId, oldestOtherLink, followedHere)) stranded.push(pending);
+      if (unsent(pending.messageId)) earliestUnsent = Math.min(earliestUnsent, pending.opened);
+      else if (pending.opened >= startedAt && isStranded(pending, busId, oldestOtherLink, followedHere)) stranded.push(pending);
     }
     for (const pending of stranded) {
       this.#finish(pending.messageId);
@@ -392,6 +394,7 @@ export class RequestTable {
       if (pending.all) pending.resolve(pending.answers);
       else pending.reject(new RequestLinkClosedError(pending.identifier, link, pending.answers, lost));
     }
+    return earliestUnsent;
   }
 
   /**

@@ -136,9 +136,10 @@ export class BridgeState {
 
   /**
    * Style 01 (JSON-RPC 2.0): opens the link back to the peer's server at `url` (sending with the peer's
-   * `token`); the peer sends here with the token this returns, issued by this server.
+   * `token`); the peer sends here with the token this returns, issued by this server. `instance` tells the
+   * peer whether it still reaches the same bus when it interconnects again (see PeerLink).
    */
-  interconnect(url: unknown, token: unknown, busId: unknown, ttl: unknown): { busId: string; token: string } {
+  interconnect(url: unknown, token: unknown, busId: unknown, ttl: unknown): { busId: string; token: string; instance: string } {
     if (typeof url !== "string" || url.length > 2_048) throw new InvalidArgumentError("url", url, "the peer's bridge server URL");
     checkPeerUrl(url, this.#options.peerHosts, this.#options.secured);
     if (typeof token !== "string" || token.length === 0 || token.length > 256)
@@ -156,7 +157,7 @@ export class BridgeState {
       { token, busId, onLost },
     );
     this.#openPeer(link, `peer ${url}`, issued, checked);
-    return { busId: this.bus.id, token: issued };
+    return { busId: this.bus.id, token: issued, instance: instanceOf(this.bus) };
   }
 
   /**
@@ -447,4 +448,19 @@ function wrongKind(kind: string, what: string): RpcFault {
 /** The −32010 answer of a long-poll past one of its bounds, naming the option. */
 function tooManyWaiting(what: string, max: number, option: string): RpcFault {
   return new RpcFault(BridgeErrorCode.LimitExceeded, `too many ${what} (${max}, the ${option} option): retry later, or call getNowait`);
+}
+
+// A random id of each bus this process serves, in `berrymq.interconnect` answers: a peer that interconnects
+// again and gets another one knows that the bus which took its requests is gone (the process restarted),
+// and the same one that they may still be answered (the server only dropped its token, or was restarted
+// over the same bus). Older peers ignore the field.
+const instances = new WeakMap<Bus, string>();
+
+function instanceOf(bus: Bus): string {
+  let instance = instances.get(bus);
+  if (instance === undefined) {
+    instance = randomUUID();
+    instances.set(bus, instance);
+  }
+  return instance;
 }

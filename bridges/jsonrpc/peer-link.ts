@@ -5,7 +5,7 @@ import type { Message } from "../../lib/message.js";
 import { compactEnvelopesJson } from "../compact-envelope.js";
 import { type Envelope, envelopesJson } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { BadResponseError, RpcFault, StreamClosedError } from "./errors.js";
+import { BadResponseError, HttpStatusError, RemoteError, RpcFault, StreamClosedError } from "./errors.js";
 import { HttpLink, type HttpLinkOptions, isLegacyServer, isTokenLost } from "./http-link.js";
 import { legacyHop } from "./legacy-echo-filter.js";
 import { type Deliverer, LinkStream, STREAM_OFFER, STREAM_PROTOCOL } from "./link-stream.js";
@@ -39,7 +39,10 @@ export interface PeerHost {
 export interface PeerLinkOptions extends HttpLinkOptions {
   /** The local bridge server the far side sends its messages to. */
   server: PeerHost;
-  /** How often the link checks (and keeps alive) its connection on the far server, in ms (default 2,000). */
+  /**
+   * How often the link checks (and keeps alive) its connection on the far server, in ms (default 2,000, or
+   * half the `ttl` when that is less). With a `ttl` given, it must be less than it (InvalidArgumentError).
+   */
   pingInterval?: number;
 }
 
@@ -57,8 +60,9 @@ export interface AcceptedPeer {
  * the far side is opened with `berrymq.interconnect` and sends back through the local `server`. Messages
  * dispatched in one tick travel as one JSON-RPC batch request. While the far side is down the link
  * buffers and retries; when it comes back (even restarted) it reconnects and delivers them in order.
- * A far side lost for good (it restarted and no longer knows the link, or was silent past `ttl`) is
- * reported as a LinkLostError, and the requests of this bus that only it carried end (see the README).
+ * A far side lost for good (another process answers at its address, or it refused a connection and has
+ * answered nothing for longer than `ttl` and a ping) is reported as a LinkLostError, and the requests of
+ * this bus that only it carried end (see the README); one only paused, busy or slow never is.
  * Against a berryMQ 0.3 server it falls back to 0.3's `interconnect` and `send_message`, so a berrymq
  * process can join an existing 0.3 deployment.
  * @example
@@ -87,12 +91,12 @@ export class PeerLink extends HttpLink {
   #batchFailed: (error: unknown) => void = ignore;
   readonly #onStreamFailed = (error: Error): void => this.#streamFailed(error);
   // Requests that crossed to a far side that is gone for good can get no answer (see #lose). The link
-  // that opened: whether a handshake succeeded (a later one means the far server lost the token), whether
-  // the far side was heard from since the last ping (a frame it sent here) and when it last was, and
-  // whether its loss was told (once until it is heard from again).
-  #connectedOnce = false;
-  #heard = false;
-  #heardAt = performance.now();
+  // that opened: the far bus's instance id from its last handshake (a new one means a new process: the
+  // old one's followers are gone), since when it has not answered after refusing a connection (nothing
+  // listened on its port: a paused or busy process still accepts connections), and whether its loss was
+  // told (once until it answers again).
+  #farInstance: string | undefined;
+  #refusedSince: number | undefined;
   #lost = false;
 
   constructor(url: string | URL, options: PeerLinkOptions);
@@ -104,7 +108,12 @@ export class PeerLink extends HttpLink {
     accepted?: AcceptedPeer,
   ) {
     super(url, options);
-    this.#pingInterval = checkTimerDelay("pingInterval", options.pingInterval ?? 2_000);
+    this.#pingInterval = checkTimerDelay("pingInterval", options.pingInterval ?? defaultPingInterval(this.ttl));
+    // Pings further apart than the far server keeps an idle token: it expires between them, with the link
+    // back that carries the far side's messages (reopened only by the next handshake). Refused when both
+    // were chosen; the default ttl (300 s) takes any pingInterval, as before.
+    if (accepted === undefined && options.ttl !== undefined && this.ttl > 0 && this.#pingInterval >= this.ttl * 1000)
+      throw new InvalidArgumentError("pingInterval", options.pingInterval, `less than the ttl (${this.ttl} s), in ms`);
     if (accepted !== undefined) {
       this.#accepted = accepted;
       this.#linkToken = accepted.token;
@@ -201,13 +210,13 @@ export class PeerLink extends HttpLink {
 
   /** Takes an envelope the far side sent (the server calls this); see `Link.receive`. */
   accept(frame: unknown): number | undefined {
-    this.#heard = true;
+    this.#refusedSince = undefined;
     return this.receive(frame);
   }
 
   /** Takes a message the far side sent in the berryMQ 0.3 form, already rebuilt. */
   acceptMessage(message: Message): number | undefined {
-    this.#heard = true;
+    this.#refusedSince = undefined;
     return this.receiveMessage(message);
   }
 
@@ -221,10 +230,6 @@ export class PeerLink extends HttpLink {
       );
     }
     const host = this.#host as PeerHost;
-    // A handshake after one succeeded: the far server no longer knows the token (it restarted, or it
-    // dropped the link after its ttl), and with it the link back that carried its answers.
-    if (this.#connectedOnce && !this.legacy)
-      this.#lose("the far server no longer knows this link (it restarted, or dropped the link)");
     let result: unknown;
     try {
       result = await this.endpoint.call("berrymq.interconnect", {
@@ -237,13 +242,20 @@ export class PeerLink extends HttpLink {
       if (!isLegacyServer(error)) throw error;
       return this.#legacyHandshake(host);
     }
-    const { busId, token } = (result ?? {}) as { busId?: unknown; token?: unknown };
+    const { busId, token, instance } = (result ?? {}) as { busId?: unknown; token?: unknown; instance?: unknown };
     if (typeof busId !== "string" || busId === "")
       throw new BadResponseError(this.endpoint.url.href, result, '{"busId": "<far bus id>"}');
+    // Another instance id: another process (or bus) answers there now, and the one that took the requests
+    // is gone. The same one (it only dropped the token, after its ttl) may still answer them; an older
+    // berrymq server tells none, so its restarts are not told by the handshake.
+    const known = this.#farInstance;
+    const now = typeof instance === "string" && instance !== "" ? instance : undefined;
+    if (known !== undefined && now !== undefined && now !== known)
+      this.#lose("another process answers at its address now (the far bus restarted)");
+    this.#farInstance = now;
     this.remoteBusId = busId;
     this.legacy = false;
-    this.#connectedOnce = true;
-    this.#heardFrom();
+    this.#answered();
     // The far server issues the token we send with; one that does not (older berrymq) takes ours.
     const sendWith = typeof token === "string" && token !== "" ? token : this.#linkToken;
     this.#noStream = false;
@@ -328,23 +340,19 @@ export class PeerLink extends HttpLink {
   // Keeps the far end alive, and notices a restarted far side even while nothing is being sent.
   async #ping(): Promise<void> {
     if (this.#closed) return;
-    if (this.#heard) {
-      this.#heard = false;
-      this.#heardAt = performance.now();
-    }
     try {
       if (this.token === undefined) await this.connected();
       // berryMQ 0.3 has no ping: its connection lives as long as messages go.
       else if (!this.legacy) {
         const token = this.token;
         await this.endpoint.call("berrymq.ping", { token }, this.#pingInterval);
-        this.#heardFrom();
+        this.#answered();
         if (!this.streaming) await this.#upgrade(token);
       }
     } catch (error) {
       // An unreachable far side is tried again at the next ping (and by sends); a lost token reconnects.
       if (!isTokenLost(error) || this.#closed) {
-        if (!this.#closed) this.#checkSilence(error);
+        if (!this.#closed) this.#unreachable(error);
         return;
       }
       this.token = undefined;
@@ -352,31 +360,54 @@ export class PeerLink extends HttpLink {
     }
   }
 
-  #heardFrom(): void {
-    this.#heardAt = performance.now();
+  #answered(): void {
+    this.#refusedSince = undefined;
     this.#lost = false;
   }
 
-  // A far server not heard from for longer than the link's ttl (and a ping's timeout: the last ping it
-  // may have taken) has dropped the link if it still runs: the answers it owes this bus cannot come. A
-  // ttl of 0 (the far server's default, unknown here) decides nothing.
-  #checkSilence(error: unknown): void {
-    if (this.#lost || this.ttl <= 0 || this.legacy || !this.#connectedOnce) return;
-    const silent = performance.now() - this.#heardAt;
-    if (silent <= this.ttl * 1000 + this.#pingInterval) return;
+  // Nothing listening at the far side's address, and no answer from it since, for longer than the link's
+  // ttl and a ping: the process that took the requests is gone (killed, or its server closed), and a far
+  // server that were only out of reach has dropped the link by then. Only a refused connection starts that
+  // span: a process paused (SIGSTOP) or too busy to answer still accepts connections (its calls time out),
+  // and may answer the requests yet. An answer ends the span, even an error (a server listens there); a
+  // timeout or a reset neither starts nor ends it (a loaded machine times out calls to a closed port too).
+  // The far server's default ttl (0) is unknown here: then nothing is decided.
+  #unreachable(error: unknown): void {
+    if (error instanceof RemoteError || error instanceof HttpStatusError || error instanceof BadResponseError) {
+      this.#refusedSince = undefined;
+      return;
+    }
+    const now = performance.now();
+    if (isRefused(error)) this.#refusedSince ??= now;
+    if (this.#refusedSince === undefined || this.#lost || this.ttl <= 0 || this.legacy || this.remoteBusId === undefined) return;
+    const refused = now - this.#refusedSince;
+    if (refused <= this.ttl * 1000 + this.#pingInterval) return;
     this.#lose(
-      `not heard from for ${Math.round(silent)} ms, past its ttl (${this.ttl} s): a far server still running dropped this link`,
+      `its address refused connections, and nothing answered there for ${Math.round(refused)} ms, past its ttl (${this.ttl} s)`,
       error,
     );
   }
 
-  // Tells the Link its far side is gone for good (once until it is heard from again): the requests of this
+  // Tells the Link its far side is gone for good (once until it answers again): the requests of this
   // bus it carried, which nothing else could answer, end (see Link.farSideLost).
   #lose(reason: string, cause?: unknown): void {
     if (this.#lost || this.#closed) return;
     this.#lost = true;
     this.farSideLost(new LinkLostError(this.name, this.remoteBusId, reason, cause));
   }
+}
+
+// Pings well within the ttl the far server keeps an idle token for (seconds; 0: its default, unknown).
+function defaultPingInterval(ttl: number): number {
+  return ttl > 0 ? Math.max(1, Math.min(2_000, Math.floor(ttl * 500))) : 2_000;
+}
+
+// Whether a call failed because nothing listens at the address (the connection was refused, on each of
+// its addresses when the host name has several).
+function isRefused(error: unknown): boolean {
+  const { code, errors } = (error ?? {}) as { code?: unknown; errors?: unknown };
+  if (code === "ECONNREFUSED") return true;
+  return Array.isArray(errors) && errors.length > 0 && errors.every(isRefused);
 }
 
 // What a batch's callbacks are before the first batch.
