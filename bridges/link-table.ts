@@ -10,8 +10,9 @@ export interface RoutedLink {
   /** Whether the link is closing or closed (its routes are dead). */
   readonly closing: boolean;
   /**
-   * When it started forwarding, or last lost its far side (performance.now() ms): it carried no request
-   * opened before to a far side that can still answer (absent: any).
+   * When it started forwarding, or last lost its far side (performance.now() ms; after a loss, no later
+   * than the oldest request still in its buffer): it carried no request opened before to a far side that
+   * can still answer (absent: any).
    */
   readonly startedAt?: number;
   /** Sends a control message listing this bus's neighbours (the link knows how). */

@@ -1,8 +1,9 @@
 // Red team r24: a request whose only answerer is across a PeerLink this bus opened, and the far process is
 // killed -9. The link buffers and retries for ever (it reconnects to whatever answers there later), so a
 // request with `timeout: Infinity` never ended, even once the far process came back without it. Now a far
-// side gone for good (restarted: it no longer knows the link; or silent past the link's ttl, after which a
-// far server still running drops the link) ends the requests that went out on that link only, with no
+// side gone for good (another bus answers the handshake: its instance id changed; or connections refused
+// for longer than ttl + pingInterval — a paused or busy process still accepts TCP, so silence alone is no
+// loss since the r24 review) ends the requests that went out on that link only, with no
 // follower here: RequestLinkClosedError caused by a LinkLostError, carrying the answers that came;
 // `count: "all"` resolves with them. A request still in the link's buffer (never taken by the far side)
 // waits: it goes to whatever far side the link reaches next. The child is spec/bridges/fixtures/request-peer.ts.
