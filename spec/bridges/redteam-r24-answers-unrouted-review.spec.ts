@@ -24,10 +24,12 @@ const tooLarge = (args: unknown): boolean => JSON.stringify(args ?? null).length
 class FramedLink extends MemoryLink {
   /** Transmits that failed on a frame too large, begun so far. */
   failing = 0;
+  /** When set, a transmit of a frame too large fails once this settles (else after 300 ms). */
+  failWhen: Promise<void> | undefined;
   protected override async transmit(batch: Envelope[]): Promise<void> {
     if (batch.some((envelope) => tooLarge((envelope as { args?: unknown }).args))) {
       this.failing++;
-      await sleep(300);
+      await (this.failWhen ?? sleep(300));
       throw new Error("frame too large");
     }
     return super.transmit(batch);
@@ -157,8 +159,13 @@ describe("red team r24 review: the links an unrouted answer went out on, counted
     const bh = MemoryLink.pair({ bus: b }, { bus: h });
     const ak = MemoryLink.pair({ bus: a }, { bus: k });
     const kb = FramedLink.pair({ bus: k, exportFilters: ["other:*"] }, { bus: b });
+    // B-K fails on the answer only once the flood below is sent on (300 ms were too short on a loaded CI).
+    let flooded = (): void => {};
+    kb[1].failWhen = new Promise<void>((resolve) => {
+      flooded = resolve;
+    });
     await sleep(50);
-    const asked = a.ask("svc:big", within({ timeout: 2_000 })).then(
+    const asked = a.ask("svc:big", within({ timeout: 10_000 })).then(
       (value) => value,
       (error: unknown) => error,
     );
@@ -182,6 +189,7 @@ describe("red team r24 review: the links an unrouted answer went out on, counted
       if ((i + 1) % chunk === 0) await waitFor(() => by[0].stats.sent > i, "B-Y sending the answers on", 1_000);
     }
     assert.equal(kb[1].stats.dropped, 0, "B-K still failing on the answer");
+    flooded();
     const error = await asked;
     assert.ok(error instanceof RemoteError, String(error));
     assert.equal(error.remoteName, "UnsendableMessageError");
