@@ -147,7 +147,9 @@ describe("zeromq RPC red team r24: a login survives its client's reconnection", 
     const { server, gate, alice } = await aliceBehindGate(t);
     const { released, release } = latch();
     const blob = "b".repeat(1_000_000);
+    let started = 0;
     server.register("blob", async () => {
+      started++;
       await released;
       return blob;
     });
@@ -161,7 +163,7 @@ describe("zeromq RPC red team r24: a login survives its client's reconnection", 
         () => false,
       ),
     );
-    await sleep(500); // every call running on the server
+    await waitFor(() => started === 70, "every call running on the server", 10_000);
     gate.shut();
     await sleep(300);
     release(); // 70 answers of 1 MB for a login that is away
