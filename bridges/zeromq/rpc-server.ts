@@ -12,6 +12,7 @@ import { guardAuthenticate } from "./rpc-authenticate.js";
 import { callBounds, type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import { RpcClient } from "./rpc-client.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
+import { HeldFrames, type HeldPool } from "./held-frames.js";
 import { ReportRate } from "./report-rate.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
@@ -47,7 +48,6 @@ function away(session: Session): RpcPeerLostError {
 interface Held {
   frames: (string | Buffer)[];
   wanted: (() => boolean) | undefined;
-  bytes: number;
 }
 
 /**
@@ -67,12 +67,9 @@ interface Session {
   awaySince: number | undefined;
   // Frames to the client held while it is away, in order (undefined: they go out at once); a request goes
   // out only if its call still waits for it (it may have timed out meanwhile).
-  outgoing: Held[] | undefined;
+  outgoing: HeldFrames<Held> | undefined;
   // RPC frames from the new connection, held until its login.
-  inbound: Buffer[];
-  // Bytes of `outgoing` and of `inbound` (MAX_HELD_BYTES_PER_LOGIN each).
-  outgoingBytes: number;
-  inboundBytes: number;
+  readonly inbound: HeldFrames<Buffer>;
 }
 
 /** CURVE settings of a server: its key pair and the public keys of the clients it lets in. */
@@ -173,8 +170,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   // to the connection it came on.
   readonly #connections = new Map<string, number>();
   #notifications = 0;
-  #heldInboundBytes = 0;
-  #heldOutgoingBytes = 0;
+  // Bytes held for every suspended login together, each way.
+  readonly #heldInbound: HeldPool = { bytes: 0, max: MAX_HELD_INBOUND_BYTES };
+  readonly #heldOutgoing: HeldPool = { bytes: 0, max: MAX_HELD_OUTGOING_BYTES };
   // The login each frame in the send queue is for (see #sendTo).
   readonly #bound = new WeakMap<(string | Buffer)[], Session>();
   readonly #plain: boolean;
@@ -459,8 +457,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       if (error === NOT_NOW) return this.#sendTo(identity, session, frames, wanted);
       // Its connection is gone and the notification not read yet: held like the frames sent after it.
       if ((error as { code?: unknown }).code !== "EHOSTUNREACH" || this.#sessions.get(identity) !== session) throw error;
-      session.awaySince ??= Date.now();
-      session.outgoing ??= [];
+      this.#away(session);
       return this.#holdOutgoing(session, frames, wanted);
     });
   }
@@ -468,47 +465,30 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   #holdOutgoing(session: Session, frames: (string | Buffer)[], wanted: (() => boolean) | undefined): Promise<void> {
     let bytes = 0;
     for (const frame of frames) bytes += typeof frame === "string" ? Buffer.byteLength(frame) : frame.length;
-    if (
-      (session.outgoing?.length ?? 0) >= MAX_HELD_FRAMES ||
-      session.outgoingBytes + bytes > MAX_HELD_BYTES_PER_LOGIN ||
-      this.#heldOutgoingBytes + bytes > MAX_HELD_OUTGOING_BYTES
-    ) {
-      this.stats.undelivered++;
-      return Promise.reject(away(session));
-    }
-    session.outgoing?.push({ frames, wanted, bytes });
-    session.outgoingBytes += bytes;
-    this.#heldOutgoingBytes += bytes;
-    return Promise.resolve();
+    if (session.outgoing?.hold({ frames, wanted }, bytes) === true) return Promise.resolve();
+    this.stats.undelivered++;
+    return Promise.reject(away(session));
   }
 
-  // Empties the frames held for `session`'s client, giving their bytes back to the bound.
+  // Its connection is away: what is sent to it is held from now on.
+  #away(session: Session): void {
+    session.awaySince ??= Date.now();
+    session.outgoing ??= new HeldFrames(this.#heldOutgoing, MAX_HELD_FRAMES, MAX_HELD_BYTES_PER_LOGIN);
+  }
+
+  // Empties the frames held for `session`'s client: they go out at once from now on.
   #takeOutgoing(session: Session): Held[] {
-    const outgoing = session.outgoing ?? [];
+    const outgoing = session.outgoing?.take() ?? [];
     session.outgoing = undefined;
-    for (const held of outgoing) this.#heldOutgoingBytes -= held.bytes;
-    session.outgoingBytes = 0;
     return outgoing;
   }
 
   #holdInbound(session: Session, body: Buffer): void {
-    if (
-      session.inbound.length >= MAX_HELD_FRAMES ||
-      session.inboundBytes + body.length > MAX_HELD_BYTES_PER_LOGIN ||
-      this.#heldInboundBytes + body.length > MAX_HELD_INBOUND_BYTES
-    ) {
-      this.stats.undelivered++;
-      return;
-    }
-    session.inbound.push(body);
-    session.inboundBytes += body.length;
-    this.#heldInboundBytes += body.length;
+    if (!session.inbound.hold(body, body.length)) this.stats.undelivered++;
   }
 
   #dropInbound(session: Session): number {
-    const dropped = session.inbound.length;
-    for (const body of session.inbound.splice(0)) this.#heldInboundBytes -= body.length;
-    session.inboundBytes = 0;
+    const dropped = session.inbound.take().length;
     this.stats.undelivered += dropped;
     return dropped;
   }
@@ -527,8 +507,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     }
     this.#dropInbound(session);
     session.suspended = true;
-    session.awaySince ??= Date.now();
-    session.outgoing ??= [];
+    this.#away(session);
   }
 
   // The same user logged in on the new connection: what was held goes out, then what it sent is served.
@@ -539,12 +518,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     for (const { frames, wanted } of outgoing) {
       if (wanted?.() !== false) this.#sendTo(identity, session, frames, wanted).catch(() => undefined);
     }
-    const inbound = session.inbound.splice(0);
-    session.inboundBytes = 0;
-    for (const body of inbound) {
-      this.#heldInboundBytes -= body.length;
-      this.#serveRpc(identity, session, body);
-    }
+    for (const body of session.inbound.take()) this.#serveRpc(identity, session, body);
   }
 
   // Ends a login: its pending calls fail with `error`, the calls it made stop, and what was held is dropped.
@@ -649,7 +623,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       }
     }
     if (session === undefined) {
-      session = { userId, replaced: false, suspended: false, awaySince: undefined, outgoing: undefined, inbound: [], outgoingBytes: 0, inboundBytes: 0 };
+      const inbound = new HeldFrames<Buffer>(this.#heldInbound, MAX_HELD_FRAMES, MAX_HELD_BYTES_PER_LOGIN);
+      session = { userId, replaced: false, suspended: false, awaySince: undefined, outgoing: undefined, inbound };
       this.#sessions.set(identity, session);
     }
     session.replaced = false;

@@ -1,0 +1,42 @@
+/** The bytes held by every `HeldFrames` of one kind together, and their bound. */
+export interface HeldPool {
+  bytes: number;
+  readonly max: number;
+}
+
+/**
+ * What is held for one suspended RPC login, one way (see rpc-server.ts, Session): in order, bounded in
+ * count and bytes alone, and in bytes together with every login's of the same `pool`.
+ */
+export class HeldFrames<T> {
+  readonly #items: { item: T; bytes: number }[] = [];
+  #bytes = 0;
+
+  constructor(
+    readonly pool: HeldPool,
+    readonly maxItems: number,
+    readonly maxBytes: number,
+  ) {}
+
+  /** Items held. */
+  get length(): number {
+    return this.#items.length;
+  }
+
+  /** Holds `item` of `bytes`; false (nothing held) past a bound. */
+  hold(item: T, bytes: number): boolean {
+    if (this.#items.length >= this.maxItems || this.#bytes + bytes > this.maxBytes || this.pool.bytes + bytes > this.pool.max) return false;
+    this.#items.push({ item, bytes });
+    this.#bytes += bytes;
+    this.pool.bytes += bytes;
+    return true;
+  }
+
+  /** Empties it, giving its bytes back to the pool: what it held, in order. */
+  take(): T[] {
+    const items = this.#items.splice(0);
+    this.pool.bytes -= this.#bytes;
+    this.#bytes = 0;
+    return items.map(({ item }) => item);
+  }
+}
