@@ -34,8 +34,11 @@ export interface RedisServer {
   readonly owned: boolean;
   /** Kills the server with SIGKILL (no shutdown save), as a crash would. */
   kill(): Promise<void>;
-  /** Starts it again on the same port and dir (with AOF on, its data comes back). */
-  restart(): Promise<void>;
+  /**
+   * Starts it again on the same port and dir (with AOF on, its data comes back); `extraArgs` for this start
+   * only, after its own (e.g. `--replicaof 127.0.0.1 <port>`: back as a replica, never as an empty master).
+   */
+  restart(extraArgs?: readonly string[]): Promise<void>;
   /** Stops the server and removes its dir. */
   stop(): Promise<void>;
 }
@@ -70,8 +73,8 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   let watcher: ChildProcess | undefined;
   let output = "";
 
-  const launch = async (): Promise<void> => {
-    const started = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const launch = async (extraArgs: readonly string[] = []): Promise<void> => {
+    const started = spawn(binary, [...args, ...extraArgs], { stdio: ["ignore", "pipe", "pipe"] });
     child = started;
     const collect = (chunk: Buffer): void => {
       output += chunk.toString();
@@ -115,9 +118,9 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     dir,
     owned: true,
     kill,
-    restart: async () => {
+    restart: async (extraArgs) => {
       await kill();
-      await launch();
+      await launch(extraArgs);
     },
     stop: async () => {
       await kill();
