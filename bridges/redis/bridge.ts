@@ -18,6 +18,7 @@ export {
   RedisCommandError,
   RedisConnectionError,
   RedisDataLostError,
+  RedisQueueOverflowError,
   RedisQueuePushBackError,
 } from "./errors.js";
 export { channelOf, escapeGlob, subscriptionPatterns } from "./glob.js";

@@ -81,6 +81,29 @@ export class DurableOverflowError extends BerryError {
 }
 
 /**
+ * `maxPending` pushes of a RedisQueue already waited for Redis (it is away): this message was not queued
+ * and nothing was written for it. `dropped` names it (`id`, `messageId`); `refused` is the message itself,
+ * to send again once Redis is back.
+ */
+export class RedisQueueOverflowError extends BerryError {
+  /** The message not queued: its identifier and id. */
+  readonly dropped: { id: string; messageId: string };
+  /** The message not queued, whole. */
+  readonly refused: Message;
+  readonly maxPending: number;
+
+  constructor(queue: string, maxPending: number, refused: Message) {
+    super(
+      "REDIS_QUEUE_OVERFLOW",
+      `redis queue ${describe(queue)}: ${maxPending} pushes already wait for Redis (maxPending): dropped message ${describe(refused.id)} ${refused.messageId} (not queued)`,
+    );
+    this.dropped = { id: refused.id, messageId: refused.messageId };
+    this.refused = refused;
+    this.maxPending = maxPending;
+  }
+}
+
+/**
  * A RedisQueue popped a message while it closed (or while the get() that popped it was aborted), and
  * could not put it back (Redis hung, gone or refusing). The error carries it whole: `popped` (the
  * message; `undefined` when the value was no valid envelope) and `envelope` (the value as it was in the

@@ -81,6 +81,11 @@ export const RedisDataLostError = bridge.RedisDataLostError;
 /** An instance of RedisDataLostError. */
 export type RedisDataLostError = Bridge.RedisDataLostError;
 
+/** `RedisQueueOverflowError` of bridge.ts. */
+export const RedisQueueOverflowError = bridge.RedisQueueOverflowError;
+/** An instance of RedisQueueOverflowError. */
+export type RedisQueueOverflowError = Bridge.RedisQueueOverflowError;
+
 /** `RedisQueuePushBackError` of bridge.ts. */
 export const RedisQueuePushBackError = bridge.RedisQueuePushBackError;
 /** An instance of RedisQueuePushBackError. */

@@ -11,7 +11,7 @@ import { fromEnvelope, toEnvelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
-import { RedisCommandError, RedisDataLostError, RedisQueuePushBackError } from "./errors.js";
+import { RedisCommandError, RedisDataLostError, RedisQueueOverflowError, RedisQueuePushBackError } from "./errors.js";
 import { checkHashTagPrefix } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { settlesWithin } from "./settles-within.js";
@@ -316,13 +316,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     // While Redis is away pushes wait in memory: past the bound, refused and reported rather than held.
     if (this.#pushes.size >= this.#maxPending) {
       this.stats.failed++;
-      this.#report(
-        new RedisCommandError(
-          `pushing to queue ${this.key}`,
-          new Error(`${this.#maxPending} pushes already wait for Redis (maxPending): not queued`),
-          message,
-        ),
-      );
+      this.#report(new RedisQueueOverflowError(this.key, this.#maxPending, message));
       return false;
     }
     // Whoever takes the push out of #pushes first accounts for it: its answer, or close() cutting it short.
