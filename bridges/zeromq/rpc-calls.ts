@@ -369,10 +369,13 @@ export class RpcCalls {
 
   #track(run: RunningCall): void {
     let byId = this.#runs.get(run.peer);
-    if (byId === undefined) this.#runs.set(run.peer, (byId = new Map()));
-    let runs = byId.get(run.id);
-    if (runs === undefined) byId.set(run.id, (runs = new Set()));
-    runs.add(run);
+    if (byId === undefined) {
+      byId = new Map();
+      this.#runs.set(run.peer, byId);
+    }
+    const runs = byId.get(run.id);
+    if (runs === undefined) byId.set(run.id, new Set([run]));
+    else runs.add(run);
   }
 
   #untrack(run: RunningCall): void {

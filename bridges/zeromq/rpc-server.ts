@@ -18,6 +18,9 @@ import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
 import { type Authenticate, type ZapDecision, ZapHandler } from "./zap-handler.js";
 
+// ZMTP PLAIN carries a username and a password of at most 255 bytes each: a login frame may not exceed it.
+const MAX_PLAIN_FIELD_BYTES = 255;
+
 // libzmq's draft ZMQ_ROUTER_NOTIFY and its flags: each connection of a peer that completed its handshake,
 // and each end of one, arrives as [identity, empty frame], in order with that connection's frames.
 const ZMQ_ROUTER_NOTIFY = 97;
@@ -370,6 +373,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    // Each login ends: what was held for it or from it is dropped, counted and told (\`logout\`).
+    for (const [identity, session] of [...this.#sessions]) this.#endSession(identity, session, new RpcClosedError("RPC server"));
     this.#calls.fail(undefined, new RpcClosedError("RPC server"));
     this.#calls.abortRunning(undefined, new RpcClosedError("RPC server"));
     this.#router.close();
@@ -564,6 +569,10 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       const { username, password, publicKey, proof } = (parsed ?? {}) as Record<string, unknown>;
       if (!this.#loginRequired || this.#authenticate === undefined) throw new Error("no login here");
       if (this.#plain && typeof username === "string" && typeof password === "string") {
+        // PLAIN's own bound (ZMTP gives each a length byte): a longer name is no account of a handshake,
+        // and the throttle must not keep one for each of 10,000 sources (a 60 KB name each: 600 MB).
+        if (Buffer.byteLength(username) > MAX_PLAIN_FIELD_BYTES || Buffer.byteLength(password) > MAX_PLAIN_FIELD_BYTES)
+          throw new Error(`a PLAIN username or password over ${MAX_PLAIN_FIELD_BYTES} bytes`);
         who = username;
         const authenticate = this.#authenticate;
         // By account, not connection: a guesser opening a connection for every few guesses was not held.
@@ -582,6 +591,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       userId = undefined;
       reason = (error as Error).message;
     }
+    // Closed while it was checked: nothing held may be served now (close() dropped and counted it).
+    if (this.#closed) return;
     // The connection it came on ended while it was checked: void either way (a refusal must not reach the
     // next connection, an acceptance must not make it that user); whoever is there now is asked to log in.
     const stale = this.#connections.get(identity) !== connection;
