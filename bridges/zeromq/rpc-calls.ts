@@ -1,4 +1,4 @@
-import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
+import { BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { RpcBusyError, RpcCancelledError, RpcMethodNotFoundError, RpcPeerLostError, RpcRemoteError, RpcTimeoutError } from "./errors.js";
 import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
 import { positiveInteger } from "./check-options.js";
@@ -226,12 +226,20 @@ export class RpcCalls {
         reject(new RpcTimeoutError(procedure, timeout));
       }, timeout);
       this.#pending.set(id, { peer, procedure, resolve, reject, timer });
-      // A failed send leaves the call to its timeout, or to the heartbeat that notices the peer is gone.
+      // A send refused with a reason of ours (the login ended, or what is held for it while away is full)
+      // fails the call now; any other failed send leaves it to its timeout, or to the heartbeat that
+      // notices the peer is gone.
       send(frame, () => this.#pending.has(id)).then(
         () => {
           sent = true;
         },
-        () => undefined,
+        (error: unknown) => {
+          const pending = this.#pending.get(id);
+          if (!(error instanceof BerryError) || pending === undefined) return;
+          this.#pending.delete(id);
+          clearTimeout(pending.timer);
+          pending.reject(error);
+        },
       );
     });
     if (signal === undefined) return settled;
