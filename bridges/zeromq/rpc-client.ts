@@ -70,6 +70,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   readonly #heartbeatTimeout: number;
   readonly #timer: NodeJS.Timeout;
   #lastSeen = Date.now();
+  // When the last handshake succeeded, until the connection is made again (see #beat).
+  #handshakeAt: number | undefined;
   #connected = false;
   #beating = false;
   #refused: RpcAuthError | undefined;
@@ -136,6 +138,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     });
     this.#dealer.events.on("handshake", () => {
       this.#handshaken = true;
+      this.#handshakeAt = Date.now();
       this.#wakeSenders();
       this.#refused = undefined; // a handshake that succeeds clears an earlier refusal
       if (this.#curve === undefined && this.#plain === undefined) return;
@@ -300,8 +303,19 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
           this.#beating = false;
         });
     }
-    const silent = Date.now() - this.#lastSeen;
+    const now = Date.now();
+    const silent = now - this.#lastSeen;
     if (silent <= this.#heartbeatTimeout) return;
+    // A connection whose handshake succeeded and that brought nothing since, for a heartbeat timeout, is
+    // made again. The server's ROUTER refuses a connection under an identity it still holds on another
+    // one (a connection whose client side is gone, its server side still open) and never serves it, even
+    // once that other one closes (the server's ZMTP heartbeats close it): only a new connection is. A
+    // handshake still being decided (a slow authenticate) is not cut: it has not succeeded yet.
+    if (this.#handshakeAt !== undefined && now - Math.max(this.#lastSeen, this.#handshakeAt) > this.#heartbeatTimeout) {
+      this.#handshakeAt = undefined;
+      this.#dealer.disconnect(this.#endpoint);
+      this.#dealer.connect(this.#endpoint);
+    }
     const lost = new RpcPeerLostError(this.#endpoint, silent);
     this.#calls.fail(undefined, lost);
     this.#calls.abortRunning(undefined, lost); // the server's calls being run here: nobody waits for them
