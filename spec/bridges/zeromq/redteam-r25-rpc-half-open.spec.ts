@@ -92,6 +92,28 @@ describe("zeromq RPC red team r25: a connection whose client side is gone while 
     });
   }
 
+  it("a handshake held by a slow authenticate (twice the heartbeat timeout) is not cut by the client", async (t) => {
+    let handshakes = 0;
+    const slow: Authenticate = async (mechanism, credentials) => {
+      if (credentials.address !== "") {
+        handshakes++; // ZAP, at the handshake (a login frame has no address)
+        await sleep(2 * timing.heartbeatTimeout);
+      }
+      return authenticate(mechanism, credentials);
+    };
+    const server = await RpcServer.listen({ port: await freePort(), ...timing, plain: true, authenticate: slow });
+    const client = RpcClient.connect({ port: server.port, ...timing, plain: { username: "alice", password: "pw" } });
+    t.after(() => {
+      client.close();
+      server.close();
+    });
+    server.register("ping", () => "pong");
+    // Calls made before the handshake is decided fail when the client's heartbeat timeout passes (as before).
+    const { answer } = await servedAgain(() => client.call("ping"), 8 * timing.heartbeatTimeout);
+    assert.equal(answer, "pong");
+    assert.equal(handshakes, 1, "one handshake: the client did not make its connection again meanwhile");
+  });
+
   it("a silent server side is closed within its heartbeat interval and timeout, whatever the client does", async (t) => {
     const { relay, client } = await setUp(t, false);
     client.close(); // no reconnection: only the server's heartbeats can end the half-open side
