@@ -7,7 +7,7 @@
 // the client makes a connection that hears nothing after its handshake again, once per heartbeat timeout.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type Authenticate, RpcClient, RpcServer } from "../../../bridges/zeromq/index.js";
+import { type Authenticate, curveKeyPair, RpcClient, RpcServer } from "../../../bridges/zeromq/index.js";
 import type { BerryError } from "../../../lib/errors.js";
 import { freePort } from "../../helpers/free-port.js";
 import { halfOpenRelay } from "../../helpers/half-open-relay.js";
@@ -37,18 +37,26 @@ async function servedAgain(call: () => Promise<unknown>, within: number): Promis
   }
 }
 
-async function setUp(t: { after(fn: () => unknown): void }, logins: boolean) {
+// none: no login, called by identity; plain: PLAIN login; curve: CURVE with authenticate (a login by proof).
+type Mode = "none" | "plain" | "curve";
+
+async function setUp(t: { after(fn: () => unknown): void }, mode: Mode) {
+  const serverKeys = curveKeyPair();
+  const aliceKeys = curveKeyPair();
+  const byKey: Authenticate = (_mechanism, { publicKey }) => (publicKey === aliceKeys.publicKey ? "user:alice" : undefined);
   const server = await RpcServer.listen({
     port: await freePort(),
     ...timing,
-    ...(logins ? { plain: true, authenticate } : {}),
+    ...(mode === "plain" ? { plain: true, authenticate } : {}),
+    ...(mode === "curve" ? { curve: serverKeys, authenticate: byKey } : {}),
   });
   const relay = await halfOpenRelay(server.port);
   const client = RpcClient.connect({
     port: relay.port,
     identity: "desk-7",
     ...timing,
-    ...(logins ? { plain: { username: "alice", password: "pw" } } : {}),
+    ...(mode === "plain" ? { plain: { username: "alice", password: "pw" } } : {}),
+    ...(mode === "curve" ? { curve: { serverKey: serverKeys.publicKey, ...aliceKeys } } : {}),
   });
   const errors: BerryError[] = [];
   client.on("error", (error) => void errors.push(error));
@@ -60,17 +68,18 @@ async function setUp(t: { after(fn: () => unknown): void }, logins: boolean) {
   });
   server.register("ping", () => "pong");
   client.register("who", () => "desk-7 here");
+  const logins = mode !== "none";
   const peer = logins ? "user:alice" : "desk-7";
   assert.equal(await client.call("ping"), "pong");
   assert.equal(await server.call(peer, "who"), "desk-7 here");
-  return { server, relay, client, errors, peer };
+  return { server, relay, client, errors, peer, logins };
 }
 
 describe("zeromq RPC red team r25: a connection whose client side is gone while the server's stays open", () => {
-  for (const logins of [false, true]) {
-    const what = logins ? "with PLAIN logins" : "without logins";
+  for (const mode of ["none", "plain", "curve"] as const) {
+    const what = { none: "without logins", plain: "with PLAIN logins", curve: "with CURVE logins (authenticate)" }[mode];
     it(`${what}: the client reconnecting under its identity is served again within the bound`, async (t) => {
-      const { server, relay, client, errors, peer } = await setUp(t, logins);
+      const { server, relay, client, errors, peer, logins } = await setUp(t, mode);
       relay.cutClientSide();
       assert.equal(relay.halfOpen, 1);
       const { ms, answer } = await servedAgain(() => client.call("ping"), SERVED_WITHIN);
@@ -115,11 +124,15 @@ describe("zeromq RPC red team r25: a connection whose client side is gone while 
   });
 
   it("a silent server side is closed within its heartbeat interval and timeout, whatever the client does", async (t) => {
-    const { relay, client } = await setUp(t, false);
+    const { relay, client } = await setUp(t, "none");
     client.close(); // no reconnection: only the server's heartbeats can end the half-open side
     relay.cutClientSide();
     const cut = Date.now();
-    await waitFor(() => relay.closedByServer === 1, "the server closing the half-open connection", 3 * (timing.heartbeatInterval + timing.heartbeatTimeout));
+    await waitFor(
+      () => relay.closedByServer === 1,
+      "the server closing the half-open connection",
+      3 * (timing.heartbeatInterval + timing.heartbeatTimeout),
+    );
     t.diagnostic(`closed ${Date.now() - cut} ms after the cut`);
   });
 });
