@@ -68,6 +68,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   readonly #endpoint: string;
   readonly #callTimeout: number;
   readonly #heartbeatTimeout: number;
+  // How long a connection that succeeded its handshake may bring nothing before it is made again (see #beat).
+  readonly #remakeAfter: number;
   readonly #timer: NodeJS.Timeout;
   #lastSeen = Date.now();
   // When the last handshake succeeded, until the connection is made again (see #beat).
@@ -95,6 +97,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#callTimeout = checkTimerDelay("callTimeout", options.callTimeout ?? 5_000);
     const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
+    this.#remakeAfter = this.#heartbeatTimeout + interval;
     const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes), callBounds(options));
     const { curve, plain } = options;
@@ -306,12 +309,14 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     const now = Date.now();
     const silent = now - this.#lastSeen;
     if (silent <= this.#heartbeatTimeout) return;
-    // A connection whose handshake succeeded and that brought nothing since, for a heartbeat timeout, is
-    // made again. The server's ROUTER refuses a connection under an identity it still holds on another
-    // one (a connection whose client side is gone, its server side still open) and never serves it, even
-    // once that other one closes (the server's ZMTP heartbeats close it): only a new connection is. A
-    // handshake still being decided (a slow authenticate) is not cut: it has not succeeded yet.
-    if (this.#handshakeAt !== undefined && now - Math.max(this.#lastSeen, this.#handshakeAt) > this.#heartbeatTimeout) {
+    // A connection whose handshake succeeded and that brought nothing since, for a heartbeat timeout and an
+    // interval, is made again. The server's ROUTER refuses a connection under an identity it still holds on
+    // another one (a connection whose client side is gone, its server side still open) and never serves it,
+    // even once that other one closes: only a new connection is. The server's ZMTP heartbeats close that
+    // other one within an interval and a timeout of its last traffic (same settings both ends): waiting as
+    // long here makes the first new connection come after it, not race it. A handshake still being decided
+    // (a slow authenticate) is not cut: it has not succeeded yet.
+    if (this.#handshakeAt !== undefined && now - Math.max(this.#lastSeen, this.#handshakeAt) > this.#remakeAfter) {
       this.#handshakeAt = undefined;
       this.#dealer.disconnect(this.#endpoint);
       this.#dealer.connect(this.#endpoint);
