@@ -68,8 +68,12 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   readonly #endpoint: string;
   readonly #callTimeout: number;
   readonly #heartbeatTimeout: number;
+  // How long a connection that succeeded its handshake may bring nothing before it is made again (see #beat).
+  readonly #remakeAfter: number;
   readonly #timer: NodeJS.Timeout;
   #lastSeen = Date.now();
+  // When the last handshake succeeded, until the connection is made again (see #beat).
+  #handshakeAt: number | undefined;
   #connected = false;
   #beating = false;
   #refused: RpcAuthError | undefined;
@@ -93,6 +97,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#callTimeout = checkTimerDelay("callTimeout", options.callTimeout ?? 5_000);
     const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
     this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
+    this.#remakeAfter = this.#heartbeatTimeout + interval;
     const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes), callBounds(options));
     const { curve, plain } = options;
@@ -136,6 +141,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     });
     this.#dealer.events.on("handshake", () => {
       this.#handshaken = true;
+      this.#handshakeAt = Date.now();
       this.#wakeSenders();
       this.#refused = undefined; // a handshake that succeeds clears an earlier refusal
       if (this.#curve === undefined && this.#plain === undefined) return;
@@ -300,8 +306,21 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
           this.#beating = false;
         });
     }
-    const silent = Date.now() - this.#lastSeen;
+    const now = Date.now();
+    const silent = now - this.#lastSeen;
     if (silent <= this.#heartbeatTimeout) return;
+    // A connection whose handshake succeeded and that brought nothing since, for a heartbeat timeout and an
+    // interval, is made again. The server's ROUTER refuses a connection under an identity it still holds on
+    // another one (a connection whose client side is gone, its server side still open) and never serves it,
+    // even once that other one closes: only a new connection is. The server's ZMTP heartbeats close that
+    // other one within an interval and a timeout of its last traffic (same settings both ends): waiting as
+    // long here makes the first new connection come after it, not race it. A handshake still being decided
+    // (a slow authenticate) is not cut: it has not succeeded yet.
+    if (this.#handshakeAt !== undefined && now - Math.max(this.#lastSeen, this.#handshakeAt) > this.#remakeAfter) {
+      this.#handshakeAt = undefined;
+      this.#dealer.disconnect(this.#endpoint);
+      this.#dealer.connect(this.#endpoint);
+    }
     const lost = new RpcPeerLostError(this.#endpoint, silent);
     this.#calls.fail(undefined, lost);
     this.#calls.abortRunning(undefined, lost); // the server's calls being run here: nobody waits for them

@@ -244,6 +244,12 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.#router = new zmq.Router({
       linger: 0,
       mandatory: true, // a call to an unknown identity fails at once instead of vanishing
+      // ZMTP heartbeats, answered by the client's libzmq (not its JavaScript): a connection that brings
+      // nothing for heartbeatTimeout after a PING is closed. Without them, a connection whose client side
+      // was gone while this side stayed open (a NAT rebinding, a link dead without a TCP close) held the
+      // client's identity for good, and the ROUTER refused its new connections under that identity.
+      heartbeatInterval: interval,
+      heartbeatTimeout: this.#heartbeatTimeout,
       maxMessageSize: transportFrameLimit(maxMessageBytes),
       ...(this.#context === undefined ? {} : { context: this.#context, zapDomain: "berrymq" }),
       ...(curve === undefined ? {} : { curveServer: true, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
