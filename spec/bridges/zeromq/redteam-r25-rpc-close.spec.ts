@@ -13,10 +13,26 @@ import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 const credentials = JSON.stringify({ username: "alice", password: "a-pass" });
 
-function dealer(port: number): zmq.Dealer {
-  const socket = new zmq.Dealer({ routingId: "desk-1", plainUsername: "alice", plainPassword: "a-pass", linger: 0, receiveTimeout: 5_000 });
+function dealer(port: number, receiveTimeout = 5_000): zmq.Dealer {
+  const socket = new zmq.Dealer({ routingId: "desk-1", plainUsername: "alice", plainPassword: "a-pass", linger: 0, receiveTimeout });
   socket.connect(`tcp://127.0.0.1:${port}`);
   return socket;
+}
+
+// A connection under the same identity that the server serves: one opened before the server read the end
+// of the previous one is refused as a duplicate identity, and libzmq never takes it up again: open another.
+async function servedDealer(port: number): Promise<zmq.Dealer> {
+  for (;;) {
+    const socket = dealer(port, 1_000);
+    await socket.send(["hb"]);
+    try {
+      const [kind] = await socket.receive();
+      if (String(kind) === "login?") return socket; // asked to log in again: the login is suspended
+    } catch {
+      // not served: refused as a duplicate
+    }
+    socket.close();
+  }
 }
 
 describe("zeromq RPC red team r25: close() during a login", () => {
@@ -50,7 +66,7 @@ describe("zeromq RPC red team r25: close() during a login", () => {
     assert.deepEqual((await first.receive()).map(String), ["login-ok", "user:alice"]);
     first.close();
     // The same identity again, on a new connection: its login is suspended, its call held until it logs in.
-    const second = dealer(server.port);
+    const second = await servedDealer(server.port);
     t.after(() => second.close());
     let release = (): void => undefined;
     gate = new Promise<void>((resolve) => {
