@@ -5,7 +5,7 @@ import { deadLettersCommand } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
                       [--persist-file FILE] [--fsync batch|none] [--resend-interval MS]
-                      [--max-unacked N] [--max-unacked-per-client N] [--expiry MS] [--max-expiry MS]
+                      [--max-unacked N] [--max-unacked-bytes N] [--max-unacked-per-client N] [--expiry MS] [--max-expiry MS]
                       [--no-subscriber hold|refuse] [--dead-letter-file FILE]
                       [--max-message-bytes N] [--verbose]
        berrymq broker dead-letters FILE [--json]
@@ -17,6 +17,7 @@ const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-
   --fsync            batch: fdatasync before confirming a batch (default); none: leave it to the OS
   --resend-interval  ms before an unacknowledged message is sent again (default 1000)
   --max-unacked      most unacknowledged messages held (default 10000)
+  --max-unacked-bytes  most bytes of unacknowledged messages held (default 268435456)
   --max-unacked-per-client  most held for one publishing client (default 1000)
   --expiry           ms before an unacknowledged message becomes a dead letter (default 3600000;
                      Infinity: never)
@@ -49,6 +50,7 @@ export const brokerCommand = {
           fsync: { type: "string" },
           "resend-interval": { type: "string" },
           "max-unacked": { type: "string" },
+          "max-unacked-bytes": { type: "string" },
           "max-unacked-per-client": { type: "string" },
           expiry: { type: "string" },
           "max-expiry": { type: "string" },
@@ -78,6 +80,7 @@ export const brokerCommand = {
         ...numberOption("recvPort", values["recv-port"]),
         ...numberOption("resendInterval", values["resend-interval"]),
         ...numberOption("maxUnacked", values["max-unacked"]),
+        ...numberOption("maxUnackedBytes", values["max-unacked-bytes"]),
         ...numberOption("maxUnackedPerClient", values["max-unacked-per-client"]),
         ...numberOption("maxMessageBytes", values["max-message-bytes"]),
         ...durationOption("expiry", values.expiry),

@@ -60,6 +60,11 @@ export interface BrokerOptions {
   /** Most unacknowledged messages held; batches past it are refused with BrokerFullError (default 10,000). */
   maxUnacked?: number;
   /**
+   * Most bytes of unacknowledged messages held (their lines as sent); batches past it are refused with
+   * BrokerFullError (default 268,435,456: 256 MiB). A count alone let 10,000 messages of 16 MiB hold 160 GB.
+   */
+  maxUnackedBytes?: number;
+  /**
    * Most unacknowledged messages held for one publishing client; its batches past it are refused with
    * BrokerQuotaError, so one publisher cannot fill `maxUnacked` for everyone (default 1,000).
    */
@@ -232,6 +237,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly #routerQueue: SendQueue;
   readonly #clients = new SubscriptionTable();
   readonly #held = new Map<string, Held>();
+  // Bytes of the lines in #held, bounded by maxUnackedBytes.
+  #heldBytes = 0;
   // Held messages per publishing client: what maxUnackedPerClient bounds.
   readonly #heldBy = new Map<string, number>();
   readonly #options: Required<Omit<BrokerOptions, "persistFile" | "log" | "deadLetterFile">>;
@@ -264,6 +271,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       fsync: options.fsync ?? "batch",
       resendInterval: checkTimerDelay("resendInterval", options.resendInterval ?? 1_000),
       maxUnacked: positiveInteger("maxUnacked", options.maxUnacked ?? 10_000),
+      maxUnackedBytes: positiveInteger("maxUnackedBytes", options.maxUnackedBytes ?? 256 * 1024 * 1024),
       maxUnackedPerClient: positiveInteger("maxUnackedPerClient", options.maxUnackedPerClient ?? 1_000),
       expiry: checkDuration("expiry", options.expiry ?? 3_600_000),
       maxExpiry: checkDuration("maxExpiry", options.maxExpiry ?? 86_400_000),
@@ -592,6 +600,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const { identifiers, messageIds, flags, policies, lines } = batch;
     const count = identifiers.length;
     let ackCount = 0;
+    let ackBytes = 0;
     // Acknowledged messages that match no subscriber and must be refused rather than held.
     let noSubscriber: Set<number> | undefined;
     // Acknowledged messages whose id is held for another client: neither taken nor delivered (they would
@@ -618,6 +627,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         noSubscriber.add(i);
       } else if (heldFor === undefined) {
         ackCount++; // a message held already (the batch sent again after a lost receipt) takes no more room
+        ackBytes += (lines.ends[i] ?? 0) - (lines.starts[i] ?? 0);
       }
     }
     if (foreign !== undefined) {
@@ -637,6 +647,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     if (ackCount > 0 && this.#held.size + ackCount > this.#options.maxUnacked) {
       this.#refuse(senderId, seq, new BrokerFullError(this.#options.maxUnacked, ackCount), ackCount);
+      return;
+    }
+    if (ackCount > 0 && this.#heldBytes + ackBytes > this.#options.maxUnackedBytes) {
+      this.#refuse(senderId, seq, new BrokerFullError(this.#options.maxUnackedBytes, ackCount, "maxUnackedBytes"), ackCount);
       return;
     }
     this.stats.received += count;
@@ -759,6 +773,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #take(held: Held): void {
     const known = this.#held.get(held.messageId);
     this.#held.set(held.messageId, held);
+    this.#heldBytes += held.frame.length - (known?.frame.length ?? 0);
     // A batch sent again after a lost receipt holds the same messages again: count each once.
     if (known !== undefined && known.senderId === held.senderId) return;
     if (known !== undefined) this.#uncount(known.senderId);
@@ -768,6 +783,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #release(held: Held): void {
     if (this.#held.get(held.messageId) !== held) return;
     this.#held.delete(held.messageId);
+    this.#heldBytes -= held.frame.length;
     this.#uncount(held.senderId);
   }
 

@@ -4,11 +4,9 @@ import { BerryError, describe } from "../../lib/errors.js";
 export class BrokerFullError extends BerryError {
   readonly limit: number;
 
-  constructor(limit: number, refused: number) {
-    super(
-      "BROKER_FULL",
-      `broker full: ${limit} unacknowledged messages held (maxUnacked); refused a batch of ${refused} acknowledged message(s)`,
-    );
+  constructor(limit: number, refused: number, bound: "maxUnacked" | "maxUnackedBytes" = "maxUnacked") {
+    const held = bound === "maxUnacked" ? `${limit} unacknowledged messages` : `${limit} bytes of unacknowledged messages`;
+    super("BROKER_FULL", `broker full: ${held} held (${bound}); refused a batch of ${refused} acknowledged message(s)`);
     this.limit = limit;
   }
 }
