@@ -9,7 +9,7 @@ import { BadResponseError, HttpStatusError, RemoteError, RpcFault, StreamClosedE
 import { HttpLink, type HttpLinkOptions, isLegacyServer, isTokenLost } from "./http-link.js";
 import { legacyHop } from "./legacy-echo-filter.js";
 import { type Deliverer, LinkStream, STREAM_OFFER, STREAM_PROTOCOL } from "./link-stream.js";
-import type { RpcCarrier } from "./rpc-endpoint.js";
+import { type RpcCarrier, reachedServer } from "./rpc-endpoint.js";
 
 /** Where a peer link receives: the local bridge server the far side sends to. */
 export interface PeerHost {
@@ -108,6 +108,13 @@ export class PeerLink extends HttpLink {
     accepted?: AcceptedPeer,
   ) {
     super(url, options);
+    // Pings go at least 1 ms apart and less than the ttl: no pingInterval fits in a ttl of 1 ms or less.
+    if (accepted === undefined && options.ttl !== undefined && this.ttl > 0 && this.ttl * 1000 <= 1)
+      throw new InvalidArgumentError(
+        "ttl",
+        options.ttl,
+        "more than 0.001 s (1 ms) for a peer link: its pings, at least 1 ms apart, must be less than it",
+      );
     this.#pingInterval = checkTimerDelay("pingInterval", options.pingInterval ?? defaultPingInterval(this.ttl));
     // Pings further apart than the far server keeps an idle token: it expires between them, with the link
     // back that carries the far side's messages (reopened only by the next handshake). Refused when both
@@ -246,12 +253,15 @@ export class PeerLink extends HttpLink {
     if (typeof busId !== "string" || busId === "")
       throw new BadResponseError(this.endpoint.url.href, result, '{"busId": "<far bus id>"}');
     // Another instance id: another process (or bus) answers there now, and the one that took the requests
-    // is gone. The same one (it only dropped the token, after its ttl) may still answer them; an older
-    // berrymq server tells none, so its restarts are not told by the handshake.
+    // is gone. The same one (it only dropped the token, after its ttl) may still answer them. None after
+    // one was known: an older berrymq server answers there now, another process too. An older server tells
+    // none, so its own restarts are not told by the handshake.
     const known = this.#farInstance;
     const now = typeof instance === "string" && instance !== "" ? instance : undefined;
-    if (known !== undefined && now !== undefined && now !== known)
-      this.#lose("another process answers at its address now (the far bus restarted)");
+    if (known !== undefined && now !== known)
+      this.#lose(
+        `another process answers at its address now (${now === undefined ? "an older berrymq server, telling no instance" : "the far bus restarted"})`,
+      );
     this.#farInstance = now;
     this.remoteBusId = busId;
     this.legacy = false;
@@ -319,6 +329,9 @@ export class PeerLink extends HttpLink {
     const port = Number(own.port || 80);
     const hostname = own.hostname.startsWith("[") ? own.hostname.slice(1, -1) : own.hostname;
     await this.endpoint.legacyCall("interconnect", [[hostname, port], this.#linkToken, this.ttl]);
+    // A berryMQ 0.3 server where a current one told its instance: another process (see handshake).
+    if (this.#farInstance !== undefined) this.#lose("another process answers at its address now (a berryMQ 0.3 server)");
+    this.#farInstance = undefined;
     this.legacy = true;
     this.remoteBusId = this.legacyHop;
     return this.#linkToken;
@@ -365,15 +378,22 @@ export class PeerLink extends HttpLink {
     this.#lost = false;
   }
 
-  // Nothing listening at the far side's address, and no answer from it since, for longer than the link's
-  // ttl and a ping: the process that took the requests is gone (killed, or its server closed), and a far
-  // server that were only out of reach has dropped the link by then. Only a refused connection starts that
-  // span: a process paused (SIGSTOP) or too busy to answer still accepts connections (its calls time out),
-  // and may answer the requests yet. An answer ends the span, even an error (a server listens there); a
-  // timeout or a reset neither starts nor ends it (a loaded machine times out calls to a closed port too).
+  // Nothing listening at the far side's address, and nothing accepting a connection there since, for longer
+  // than the link's ttl and a ping: the process that took the requests is gone (killed, or its server
+  // closed), and a far server that were only out of reach has dropped the link by then. Only a refused
+  // connection starts that span: a process paused (SIGSTOP) or too busy to answer still accepts connections
+  // (its calls time out), and may answer the requests yet. An answer ends the span, even an error, and so
+  // does a call whose connection was established, even if it then timed out or was reset (something
+  // listened there). A call that failed before its connection was established neither starts nor ends it
+  // (a loaded machine times out calls to a closed port too, before the refusal is seen).
   // The far server's default ttl (0) is unknown here: then nothing is decided.
   #unreachable(error: unknown): void {
-    if (error instanceof RemoteError || error instanceof HttpStatusError || error instanceof BadResponseError) {
+    if (
+      error instanceof RemoteError ||
+      error instanceof HttpStatusError ||
+      error instanceof BadResponseError ||
+      reachedServer(error)
+    ) {
       this.#refusedSince = undefined;
       return;
     }
@@ -383,7 +403,7 @@ export class PeerLink extends HttpLink {
     const refused = now - this.#refusedSince;
     if (refused <= this.ttl * 1000 + this.#pingInterval) return;
     this.#lose(
-      `its address refused connections, and nothing answered there for ${Math.round(refused)} ms, past its ttl (${this.ttl} s)`,
+      `its address refused connections, and nothing accepted one there for ${Math.round(refused)} ms, past its ttl (${this.ttl} s)`,
       error,
     );
   }
