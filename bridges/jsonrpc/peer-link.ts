@@ -41,7 +41,8 @@ export interface PeerLinkOptions extends HttpLinkOptions {
   server: PeerHost;
   /**
    * How often the link checks (and keeps alive) its connection on the far server, in ms (default 2,000, or
-   * half the `ttl` when that is less). With a `ttl` given, it must be less than it (InvalidArgumentError).
+   * half the `ttl` when that is less). With a `ttl` given, it must be less than it (InvalidArgumentError), and a
+   * `ttl` of 1 ms or less, which no pingInterval fits in, is refused.
    */
   pingInterval?: number;
 }
@@ -61,8 +62,9 @@ export interface AcceptedPeer {
  * dispatched in one tick travel as one JSON-RPC batch request. While the far side is down the link
  * buffers and retries; when it comes back (even restarted) it reconnects and delivers them in order.
  * A far side lost for good (another process answers at its address, or it refused a connection and has
- * answered nothing for longer than `ttl` and a ping) is reported as a LinkLostError, and the requests of
- * this bus that only it carried end (see the README); one only paused, busy or slow never is.
+ * accepted none for longer than `ttl` and a ping) is reported as a LinkLostError, and the requests of this
+ * bus that only it carried end (not those that also went out on another open link: see the README); one
+ * only paused, busy or slow never is.
  * Against a berryMQ 0.3 server it falls back to 0.3's `interconnect` and `send_message`, so a berrymq
  * process can join an existing 0.3 deployment.
  * @example
@@ -91,10 +93,10 @@ export class PeerLink extends HttpLink {
   #batchFailed: (error: unknown) => void = ignore;
   readonly #onStreamFailed = (error: Error): void => this.#streamFailed(error);
   // Requests that crossed to a far side that is gone for good can get no answer (see #lose). The link
-  // that opened: the far bus's instance id from its last handshake (a new one means a new process: the
-  // old one's followers are gone), since when it has not answered after refusing a connection (nothing
-  // listened on its port: a paused or busy process still accepts connections), and whether its loss was
-  // told (once until it answers again).
+  // that opened: the far bus's instance id from its last handshake (a new one, or none after one, means a
+  // new process: the old one's followers are gone), since when it has accepted no connection after refusing
+  // one (nothing listened on its port: a paused or busy process still accepts connections), and whether its
+  // loss was told (once until it answers again).
   #farInstance: string | undefined;
   #refusedSince: number | undefined;
   #lost = false;
