@@ -355,18 +355,23 @@ export class PeerLink extends HttpLink {
   // Keeps the far end alive, and notices a restarted far side even while nothing is being sent.
   async #ping(): Promise<void> {
     if (this.#closed) return;
+    let pinging = false;
     try {
       if (this.token === undefined) await this.connected();
       // berryMQ 0.3 has no ping: its connection lives as long as messages go.
       else if (!this.legacy) {
         const token = this.token;
+        pinging = true;
         await this.endpoint.call("berrymq.ping", { token }, this.#pingInterval);
+        pinging = false;
         this.#answered();
         if (!this.streaming) await this.#upgrade(token);
       }
     } catch (error) {
-      // An unreachable far side is tried again at the next ping (and by sends); a lost token reconnects.
-      if (!isTokenLost(error) || this.#closed) {
+      // An unreachable far side is tried again at the next ping (and by sends); a lost token reconnects, and
+      // so does a ping answered as a berryMQ 0.3 server answers (every berrymq server knows berrymq.ping):
+      // a 0.3 node is at the far side's address now, which the handshake tells (see #legacyHandshake).
+      if (!(isTokenLost(error) || (pinging && isLegacyServer(error))) || this.#closed) {
         if (!this.#closed) this.#unreachable(error);
         return;
       }

@@ -6,12 +6,14 @@
 //   accepts connections for a paused process) did not end it. Now a call whose TCP connection was
 //   established ends the span even if it times out; one that failed before its connection was established
 //   (a loaded machine times out calls to a closed port too) neither starts nor ends it;
-// - a far side that told its instance, replaced on its port by an older berrymq server (which tells none),
-//   was not told lost: the requests it carried waited for ever (timeout Infinity);
+// - a far side that told its instance, replaced on its port by an older berrymq server (which tells none)
+//   or by a berryMQ 0.3 node (whose answer to berrymq.ping the link took for an unreachable far side: it
+//   did not interconnect again), was not told lost: the requests it carried waited for ever (timeout Infinity);
 // - a ttl no pingInterval fits in (1 ms or less) was refused as "invalid pingInterval undefined".
 // RpcEndpoint tells which failed calls had their connection established (reachedServer): a call queued for
 // a socket, or to a closed port, that times out did not (such timeouts decide nothing).
-// Children: spec/bridges/fixtures/restart-pause-peer.ts and spec/bridges/fixtures/older-peer-server.ts.
+// Children: spec/bridges/fixtures/restart-pause-peer.ts, spec/bridges/fixtures/older-peer-server.ts and
+// spec/bridges/jsonrpc/fixtures/legacy-node.ts.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { type AddressInfo, createServer, type Socket } from "node:net";
@@ -159,6 +161,20 @@ describe("red team r25: a far side that told its instance, then one that tells n
     assert.ok(ended instanceof RequestLinkClosedError, String(ended));
     assert.equal(ended.cause, lost[0]);
     assert.equal(bus.pendingRequests, 0);
+  });
+});
+
+describe("red team r25: a far side that told its instance, then a berryMQ 0.3 node on its port", () => {
+  it("is another process: LinkLostError, and the request it carried ends", async () => {
+    const { lost, far, asked, port, children } = await linked("r25-legacy", {}, 60);
+    await far.kill();
+    children.push(await startChild("../jsonrpc/fixtures/legacy-node.ts", { port }));
+    await waitFor(() => lost.length === 1, "the loss (a 0.3 node answers there)", 10_000);
+    assert.match(lost[0]?.message ?? "", /another process answers at its address now \(a berryMQ 0.3 server\)/);
+    assert.ok(await settlesWithin(asked, 5_000), "the request ended");
+    const ended = await asked;
+    assert.ok(ended instanceof RequestLinkClosedError, String(ended));
+    assert.equal(ended.cause, lost[0]);
   });
 });
 
