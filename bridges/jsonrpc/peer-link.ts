@@ -9,7 +9,7 @@ import { BadResponseError, HttpStatusError, RemoteError, RpcFault, StreamClosedE
 import { HttpLink, type HttpLinkOptions, isLegacyServer, isTokenLost } from "./http-link.js";
 import { legacyHop } from "./legacy-echo-filter.js";
 import { type Deliverer, LinkStream, STREAM_OFFER, STREAM_PROTOCOL } from "./link-stream.js";
-import type { RpcCarrier } from "./rpc-endpoint.js";
+import { type RpcCarrier, reachedServer } from "./rpc-endpoint.js";
 
 /** Where a peer link receives: the local bridge server the far side sends to. */
 export interface PeerHost {
@@ -41,7 +41,8 @@ export interface PeerLinkOptions extends HttpLinkOptions {
   server: PeerHost;
   /**
    * How often the link checks (and keeps alive) its connection on the far server, in ms (default 2,000, or
-   * half the `ttl` when that is less). With a `ttl` given, it must be less than it (InvalidArgumentError).
+   * half the `ttl` when that is less). With a `ttl` given, it must be less than it (InvalidArgumentError), and a
+   * `ttl` of 1 ms or less, which no pingInterval fits in, is refused.
    */
   pingInterval?: number;
 }
@@ -61,8 +62,9 @@ export interface AcceptedPeer {
  * dispatched in one tick travel as one JSON-RPC batch request. While the far side is down the link
  * buffers and retries; when it comes back (even restarted) it reconnects and delivers them in order.
  * A far side lost for good (another process answers at its address, or it refused a connection and has
- * answered nothing for longer than `ttl` and a ping) is reported as a LinkLostError, and the requests of
- * this bus that only it carried end (see the README); one only paused, busy or slow never is.
+ * accepted none for longer than `ttl` and a ping) is reported as a LinkLostError, and the requests of this
+ * bus that only it carried end (not those that also went out on another open link: see the README); one
+ * only paused, busy or slow never is.
  * Against a berryMQ 0.3 server it falls back to 0.3's `interconnect` and `send_message`, so a berrymq
  * process can join an existing 0.3 deployment.
  * @example
@@ -91,10 +93,10 @@ export class PeerLink extends HttpLink {
   #batchFailed: (error: unknown) => void = ignore;
   readonly #onStreamFailed = (error: Error): void => this.#streamFailed(error);
   // Requests that crossed to a far side that is gone for good can get no answer (see #lose). The link
-  // that opened: the far bus's instance id from its last handshake (a new one means a new process: the
-  // old one's followers are gone), since when it has not answered after refusing a connection (nothing
-  // listened on its port: a paused or busy process still accepts connections), and whether its loss was
-  // told (once until it answers again).
+  // that opened: the far bus's instance id from its last handshake (a new one, or none after one, means a
+  // new process: the old one's followers are gone), since when it has accepted no connection after refusing
+  // one (nothing listened on its port: a paused or busy process still accepts connections), and whether its
+  // loss was told (once until it answers again).
   #farInstance: string | undefined;
   #refusedSince: number | undefined;
   #lost = false;
@@ -108,6 +110,13 @@ export class PeerLink extends HttpLink {
     accepted?: AcceptedPeer,
   ) {
     super(url, options);
+    // Pings go at least 1 ms apart and less than the ttl: no pingInterval fits in a ttl of 1 ms or less.
+    if (accepted === undefined && options.ttl !== undefined && this.ttl > 0 && this.ttl * 1000 <= 1)
+      throw new InvalidArgumentError(
+        "ttl",
+        options.ttl,
+        "more than 0.001 s (1 ms) for a peer link: its pings, at least 1 ms apart, must be less than it",
+      );
     this.#pingInterval = checkTimerDelay("pingInterval", options.pingInterval ?? defaultPingInterval(this.ttl));
     // Pings further apart than the far server keeps an idle token: it expires between them, with the link
     // back that carries the far side's messages (reopened only by the next handshake). Refused when both
@@ -246,12 +255,15 @@ export class PeerLink extends HttpLink {
     if (typeof busId !== "string" || busId === "")
       throw new BadResponseError(this.endpoint.url.href, result, '{"busId": "<far bus id>"}');
     // Another instance id: another process (or bus) answers there now, and the one that took the requests
-    // is gone. The same one (it only dropped the token, after its ttl) may still answer them; an older
-    // berrymq server tells none, so its restarts are not told by the handshake.
+    // is gone. The same one (it only dropped the token, after its ttl) may still answer them. None after
+    // one was known: an older berrymq server answers there now, another process too. An older server tells
+    // none, so its own restarts are not told by the handshake.
     const known = this.#farInstance;
     const now = typeof instance === "string" && instance !== "" ? instance : undefined;
-    if (known !== undefined && now !== undefined && now !== known)
-      this.#lose("another process answers at its address now (the far bus restarted)");
+    if (known !== undefined && now !== known)
+      this.#lose(
+        `another process answers at its address now (${now === undefined ? "an older berrymq server, telling no instance" : "the far bus restarted"})`,
+      );
     this.#farInstance = now;
     this.remoteBusId = busId;
     this.legacy = false;
@@ -319,6 +331,9 @@ export class PeerLink extends HttpLink {
     const port = Number(own.port || 80);
     const hostname = own.hostname.startsWith("[") ? own.hostname.slice(1, -1) : own.hostname;
     await this.endpoint.legacyCall("interconnect", [[hostname, port], this.#linkToken, this.ttl]);
+    // A berryMQ 0.3 server where a current one told its instance: another process (see handshake).
+    if (this.#farInstance !== undefined) this.#lose("another process answers at its address now (a berryMQ 0.3 server)");
+    this.#farInstance = undefined;
     this.legacy = true;
     this.remoteBusId = this.legacyHop;
     return this.#linkToken;
@@ -340,18 +355,23 @@ export class PeerLink extends HttpLink {
   // Keeps the far end alive, and notices a restarted far side even while nothing is being sent.
   async #ping(): Promise<void> {
     if (this.#closed) return;
+    let pinging = false;
     try {
       if (this.token === undefined) await this.connected();
       // berryMQ 0.3 has no ping: its connection lives as long as messages go.
       else if (!this.legacy) {
         const token = this.token;
+        pinging = true;
         await this.endpoint.call("berrymq.ping", { token }, this.#pingInterval);
+        pinging = false;
         this.#answered();
         if (!this.streaming) await this.#upgrade(token);
       }
     } catch (error) {
-      // An unreachable far side is tried again at the next ping (and by sends); a lost token reconnects.
-      if (!isTokenLost(error) || this.#closed) {
+      // An unreachable far side is tried again at the next ping (and by sends); a lost token reconnects, and
+      // so does a ping answered as a berryMQ 0.3 server answers (every berrymq server knows berrymq.ping):
+      // a 0.3 node is at the far side's address now, which the handshake tells (see #legacyHandshake).
+      if (!(isTokenLost(error) || (pinging && isLegacyServer(error))) || this.#closed) {
         if (!this.#closed) this.#unreachable(error);
         return;
       }
@@ -365,15 +385,22 @@ export class PeerLink extends HttpLink {
     this.#lost = false;
   }
 
-  // Nothing listening at the far side's address, and no answer from it since, for longer than the link's
-  // ttl and a ping: the process that took the requests is gone (killed, or its server closed), and a far
-  // server that were only out of reach has dropped the link by then. Only a refused connection starts that
-  // span: a process paused (SIGSTOP) or too busy to answer still accepts connections (its calls time out),
-  // and may answer the requests yet. An answer ends the span, even an error (a server listens there); a
-  // timeout or a reset neither starts nor ends it (a loaded machine times out calls to a closed port too).
+  // Nothing listening at the far side's address, and nothing accepting a connection there since, for longer
+  // than the link's ttl and a ping: the process that took the requests is gone (killed, or its server
+  // closed), and a far server that were only out of reach has dropped the link by then. Only a refused
+  // connection starts that span: a process paused (SIGSTOP) or too busy to answer still accepts connections
+  // (its calls time out), and may answer the requests yet. An answer ends the span, even an error, and so
+  // does a call whose connection was established, even if it then timed out or was reset (something
+  // listened there). A call that failed before its connection was established neither starts nor ends it
+  // (a loaded machine times out calls to a closed port too, before the refusal is seen).
   // The far server's default ttl (0) is unknown here: then nothing is decided.
   #unreachable(error: unknown): void {
-    if (error instanceof RemoteError || error instanceof HttpStatusError || error instanceof BadResponseError) {
+    if (
+      error instanceof RemoteError ||
+      error instanceof HttpStatusError ||
+      error instanceof BadResponseError ||
+      reachedServer(error)
+    ) {
       this.#refusedSince = undefined;
       return;
     }
@@ -383,7 +410,7 @@ export class PeerLink extends HttpLink {
     const refused = now - this.#refusedSince;
     if (refused <= this.ttl * 1000 + this.#pingInterval) return;
     this.#lose(
-      `its address refused connections, and nothing answered there for ${Math.round(refused)} ms, past its ttl (${this.ttl} s)`,
+      `its address refused connections, and nothing accepted one there for ${Math.round(refused)} ms, past its ttl (${this.ttl} s)`,
       error,
     );
   }

@@ -25,6 +25,19 @@ export interface RpcEndpointOptions {
 /** The largest answer an endpoint reads by default. */
 export const DEFAULT_MAX_ANSWER_SIZE = 64 * 1024 * 1024;
 
+// The errors of calls that failed after their TCP connection was established (see `reachedServer`).
+const reached = new WeakSet<object>();
+
+/**
+ * Whether a call of an endpoint failed with `error` after its TCP connection was established (a new
+ * connection's 'connect', or a kept-alive one): something listened at the address then, even if it did not
+ * answer (a process paused or busy still accepts connections). False for a refused connection, and for a
+ * call that timed out or failed before its connection was established.
+ */
+export function reachedServer(error: unknown): boolean {
+  return typeof error === "object" && error !== null && reached.has(error);
+}
+
 /** One JSON-RPC 2.0 call of a batch. */
 export interface RpcCall {
   method: string;
@@ -211,7 +224,19 @@ export class RpcEndpoint {
       // trickled its answer held the call past `timeout` for good.
       const deadline = setLongTimeout(() => req.destroy(new Error(`${this.url.href}: no answer within ${timeout} ms`)), timeout);
       req.on("close", () => deadline.clear());
-      req.on("error", reject);
+      // Whether the connection was established (see `reachedServer`): a kept-alive socket was.
+      let connected = false;
+      req.on("socket", (socket) => {
+        if (!socket.connecting) connected = true;
+        else
+          socket.once("connect", () => {
+            connected = true;
+          });
+      });
+      req.on("error", (error) => {
+        if (connected) reached.add(error);
+        reject(error);
+      });
       req.end(body);
     });
   }
