@@ -52,3 +52,21 @@ export class UnsendableMessageError extends BerryError {
     super("UNSENDABLE", `link ${link}: "${dropped.id}" (${dropped.messageId}) not sent: ${errorText(cause)}`, { cause });
   }
 }
+
+/**
+ * A connection was not made within its bound (`connectTimeout`): what was opened for it was closed again.
+ * `timeout` is the bound in ms; `cause` the last connection error seen, if any.
+ */
+export class ConnectTimeoutError extends BerryError {
+  readonly timeout: number;
+
+  constructor(who: string, where: string, timeout: number, cause?: unknown) {
+    const last = cause === undefined ? "" : `; last error: ${cause instanceof Error ? cause.message : describe(cause)}`;
+    super(
+      "CONNECT_TIMEOUT",
+      `${who}: could not reach ${where} within ${timeout} ms (the connectTimeout option)${last}`,
+      cause === undefined ? undefined : { cause },
+    );
+    this.timeout = timeout;
+  }
+}
