@@ -164,10 +164,6 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       options.importFilters === "followers"
         ? this.bus.patterns()
         : (options.importFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
-    if (this.#followBus) {
-      this.bus.on("follow", this.#onFollow);
-      this.bus.on("unfollow", this.#onUnfollow);
-    }
     this.#bufferSize = positiveInteger("bufferSize", options.bufferSize ?? 10_000);
     this.#maxBatch = positiveInteger("maxBatch", options.maxBatch ?? 1_000);
     this.#retry = options.retryDelay ?? { initial: 50, max: 1_000 };
@@ -175,6 +171,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     checkTimerDelay("retryDelay.max", this.#retry.max);
     this.#closeTimeout = checkTimerDelay("closeTimeout", options.closeTimeout ?? 2_000, 0);
     this.#delay = this.#retry.initial;
+    // Only once every option is checked: a constructor that throws leaves no listener on the bus.
+    if (this.#followBus) {
+      this.bus.on("follow", this.#onFollow);
+      this.bus.on("unfollow", this.#onUnfollow);
+    }
     this.#schemas = new SchemaGate(this.bus, (error) => {
       this.stats.rejected++;
       this.#report(error);
