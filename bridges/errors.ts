@@ -10,15 +10,13 @@ export class InvalidEnvelopeError extends BerryError {
   }
 }
 
-/** A link's outgoing buffer was full: the message was not forwarded. */
+/** A link's outgoing buffer was full (`bufferSize` messages, or `bufferBytes`): the message was not forwarded. */
 export class LinkOverflowError extends BerryError {
   readonly dropped: { id: string; messageId: string };
 
-  constructor(link: string, bufferSize: number, dropped: { id: string; messageId: string }) {
-    super(
-      "LINK_OVERFLOW",
-      `link ${link}: buffer full (${bufferSize} messages waiting): dropped "${dropped.id}" (${dropped.messageId})`,
-    );
+  /** `bound` says which bound was reached (default: `${bufferSize} messages waiting`). */
+  constructor(link: string, bufferSize: number, dropped: { id: string; messageId: string }, bound = `${bufferSize} messages waiting`) {
+    super("LINK_OVERFLOW", `link ${link}: buffer full (${bound}): dropped "${dropped.id}" (${dropped.messageId})`);
     this.dropped = { id: dropped.id, messageId: dropped.messageId };
   }
 }
