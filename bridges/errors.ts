@@ -15,7 +15,12 @@ export class LinkOverflowError extends BerryError {
   readonly dropped: { id: string; messageId: string };
 
   /** `bound` says which bound was reached (default: `${bufferSize} messages waiting`). */
-  constructor(link: string, bufferSize: number, dropped: { id: string; messageId: string }, bound = `${bufferSize} messages waiting`) {
+  constructor(
+    link: string,
+    bufferSize: number,
+    dropped: { id: string; messageId: string },
+    bound = `${bufferSize} messages waiting`,
+  ) {
     super("LINK_OVERFLOW", `link ${link}: buffer full (${bound}): dropped "${dropped.id}" (${dropped.messageId})`);
     this.dropped = { id: dropped.id, messageId: dropped.messageId };
   }

@@ -966,7 +966,8 @@ function checkTimeout(timeout: number | undefined): number {
 function whereIs(client: RedisClient): string {
   if (isCluster(client)) return "the Redis Cluster";
   const { host, port, path, sentinels, name } = client.options;
-  if (sentinels !== undefined && sentinels !== null && sentinels.length > 0) return `the master "${name ?? "mymaster"}" of ${sentinels.length} sentinel(s)`;
+  if (sentinels !== undefined && sentinels !== null && sentinels.length > 0)
+    return `the master "${name ?? "mymaster"}" of ${sentinels.length} sentinel(s)`;
   return path !== undefined && path !== null ? `Redis at ${path}` : `Redis at ${host ?? "127.0.0.1"}:${port ?? 6379}`;
 }
 

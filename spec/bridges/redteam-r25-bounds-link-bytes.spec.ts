@@ -46,7 +46,10 @@ it("red team: a link keeps at most bufferBytes while the far side is down, repor
 });
 
 it("red team: by default a link whose far side is down holds far less than 200 messages of 1 MB (the heap says so)", async () => {
-  const [left, right] = MemoryLink.pair({ bus: new Bus({ id: "r25-heap-a" }), retryDelay: { initial: 50, max: 100 } }, { bus: new Bus() });
+  const [left, right] = MemoryLink.pair(
+    { bus: new Bus({ id: "r25-heap-a" }), retryDelay: { initial: 50, max: 100 } },
+    { bus: new Bus() },
+  );
   left.on("error", () => {});
   try {
     left.reachable = false;

@@ -21,7 +21,10 @@ it("red team: a Link whose constructor throws on an option leaves no follow or u
   let thrown = 0;
   for (let i = 0; i < 400; i++) {
     const bad = BAD[i % BAD.length];
-    assert.throws(() => new MemoryLink({ bus, importFilters: "followers", ...bad }), /bufferSize|maxBatch|retryDelay|closeTimeout/);
+    assert.throws(
+      () => new MemoryLink({ bus, importFilters: "followers", ...bad }),
+      /bufferSize|maxBatch|retryDelay|closeTimeout/,
+    );
     thrown++;
   }
   assert.equal(thrown, 400);

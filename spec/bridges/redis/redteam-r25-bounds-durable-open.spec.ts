@@ -6,8 +6,8 @@
 // file, with R25_DURABLE_OPEN_CHILD set): the spec checks what they answer and that the process exits.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { freePort } from "../../helpers/free-port.js";
 
