@@ -10,15 +10,18 @@ export class InvalidEnvelopeError extends BerryError {
   }
 }
 
-/** A link's outgoing buffer was full: the message was not forwarded. */
+/** A link's outgoing buffer was full (`bufferSize` messages, or `bufferBytes`): the message was not forwarded. */
 export class LinkOverflowError extends BerryError {
   readonly dropped: { id: string; messageId: string };
 
-  constructor(link: string, bufferSize: number, dropped: { id: string; messageId: string }) {
-    super(
-      "LINK_OVERFLOW",
-      `link ${link}: buffer full (${bufferSize} messages waiting): dropped "${dropped.id}" (${dropped.messageId})`,
-    );
+  /** `bound` says which bound was reached (default: `${bufferSize} messages waiting`). */
+  constructor(
+    link: string,
+    bufferSize: number,
+    dropped: { id: string; messageId: string },
+    bound = `${bufferSize} messages waiting`,
+  ) {
+    super("LINK_OVERFLOW", `link ${link}: buffer full (${bound}): dropped "${dropped.id}" (${dropped.messageId})`);
     this.dropped = { id: dropped.id, messageId: dropped.messageId };
   }
 }
@@ -50,5 +53,23 @@ export class LinkUndeliveredError extends BerryError {
 export class UnsendableMessageError extends BerryError {
   constructor(link: string, dropped: { id: string; messageId: string }, cause: unknown) {
     super("UNSENDABLE", `link ${link}: "${dropped.id}" (${dropped.messageId}) not sent: ${errorText(cause)}`, { cause });
+  }
+}
+
+/**
+ * A connection was not made within its bound (`connectTimeout`): what was opened for it was closed again.
+ * `timeout` is the bound in ms; `cause` the last connection error seen, if any.
+ */
+export class ConnectTimeoutError extends BerryError {
+  readonly timeout: number;
+
+  constructor(who: string, where: string, timeout: number, cause?: unknown) {
+    const last = cause === undefined ? "" : `; last error: ${cause instanceof Error ? cause.message : describe(cause)}`;
+    super(
+      "CONNECT_TIMEOUT",
+      `${who}: could not reach ${where} within ${timeout} ms (the connectTimeout option)${last}`,
+      cause === undefined ? undefined : { cause },
+    );
+    this.timeout = timeout;
   }
 }

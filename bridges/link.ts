@@ -33,6 +33,13 @@ export interface LinkOptions {
   importFilters?: readonly string[] | "followers";
   /** Messages kept while the far side is down; past this, new ones are dropped and reported (default 10,000). */
   bufferSize?: number;
+  /**
+   * Characters of the kept messages' args and kwargs as JSON writes them, estimated without writing them
+   * (a string's length plus 2, 8 per number, 1 to 5 per other value and key); past this, new ones are
+   * dropped and reported as past `bufferSize` (default 64 Mi, 67,108,864). A message larger than this alone
+   * is never kept.
+   */
+  bufferBytes?: number;
   /** Most messages handed to the transport at once (default 1,000). */
   maxBatch?: number;
   /**
@@ -105,6 +112,12 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   readonly #followBus: boolean;
   readonly #replies: Identifier;
   readonly #bufferSize: number;
+  readonly #bufferBytes: number;
+  // What the buffered messages count against bufferBytes (see jsonSize): those of `#pendingSizes` (one
+  // per message of `#pending`, in order) and `#inflightBytes`.
+  #bufferedBytes = 0;
+  readonly #pendingSizes = new Fifo<number>();
+  #inflightBytes = 0;
   readonly #maxBatch: number;
   readonly #retry: { initial: number; max: number };
   readonly #closeTimeout: number;
@@ -164,17 +177,19 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       options.importFilters === "followers"
         ? this.bus.patterns()
         : (options.importFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
-    if (this.#followBus) {
-      this.bus.on("follow", this.#onFollow);
-      this.bus.on("unfollow", this.#onUnfollow);
-    }
     this.#bufferSize = positiveInteger("bufferSize", options.bufferSize ?? 10_000);
+    this.#bufferBytes = positiveInteger("bufferBytes", options.bufferBytes ?? 64 * 1024 * 1024);
     this.#maxBatch = positiveInteger("maxBatch", options.maxBatch ?? 1_000);
     this.#retry = options.retryDelay ?? { initial: 50, max: 1_000 };
     checkTimerDelay("retryDelay.initial", this.#retry.initial);
     checkTimerDelay("retryDelay.max", this.#retry.max);
     this.#closeTimeout = checkTimerDelay("closeTimeout", options.closeTimeout ?? 2_000, 0);
     this.#delay = this.#retry.initial;
+    // Only once every option is checked: a constructor that throws leaves no listener on the bus.
+    if (this.#followBus) {
+      this.bus.on("follow", this.#onFollow);
+      this.bus.on("unfollow", this.#onUnfollow);
+    }
     this.#schemas = new SchemaGate(this.bus, (error) => {
       this.stats.rejected++;
       this.#report(error);
@@ -493,6 +508,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#announcement = undefined;
     const undelivered = [...this.#inflight, ...this.#pending.drain()];
     this.#inflight = NONE;
+    this.#pendingSizes.drain();
+    this.#bufferedBytes = 0;
+    this.#inflightBytes = 0;
     await this.closeTransport();
     // Requests of this bus that went out on closed links only, with no follower here to answer them,
     // end now (RequestLinkClosedError) rather than at their timeout, or never with `Infinity`.
@@ -632,6 +650,14 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       this.#drop(message, new LinkOverflowError(this.name, this.#bufferSize, message));
       return;
     }
+    const size = jsonSize(message.args) + jsonSize(message.kwargs);
+    if (this.#bufferedBytes + size > this.#bufferBytes) {
+      const bound = `bufferBytes ${this.#bufferBytes}: ${this.#bufferedBytes} held, the message ${size}`;
+      this.#drop(message, new LinkOverflowError(this.name, this.#bufferSize, message, bound));
+      return;
+    }
+    this.#bufferedBytes += size;
+    this.#pendingSizes.push(size);
     this.#pending.push(message);
     this.#schedule();
   }
@@ -670,7 +696,10 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#running = true;
     // Arrays of the batch's size: a round trip at one request in flight sends batches of one, and an
     // array grown by push takes room for 16.
-    if (this.#inflight.length === 0) this.#inflight = takeUpTo(this.#pending, this.#maxBatch);
+    if (this.#inflight.length === 0) {
+      this.#inflight = takeUpTo(this.#pending, this.#maxBatch);
+      for (let i = 0; i < this.#inflight.length; i++) this.#inflightBytes += this.#pendingSizes.shift() as number;
+    }
     const inflight = this.#inflight;
     const announcement = this.#announcement;
     this.#announced = announcement;
@@ -692,6 +721,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (this.#announcement === this.#announced) this.#announcement = undefined;
     this.#announced = undefined;
     this.stats.sent += this.#inflight.length;
+    this.#bufferedBytes -= this.#inflightBytes;
+    this.#inflightBytes = 0;
     if (this.#unrouted !== undefined && this.#unrouted.size > 0) this.#carriedUnrouted(this.#unrouted);
     this.#inflight = NONE;
     this.#delay = this.#retry.initial;
@@ -747,6 +778,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     }
     if (kept === undefined) return false;
     this.#inflight = kept.length === 0 ? NONE : kept;
+    // What the batch in flight counts against bufferBytes, measured again for what is kept (a rare path).
+    this.#bufferedBytes -= this.#inflightBytes;
+    this.#inflightBytes = 0;
+    for (const message of kept) this.#inflightBytes += jsonSize(message.args) + jsonSize(message.kwargs);
+    this.#bufferedBytes += this.#inflightBytes;
     return true;
   }
 
@@ -846,6 +882,29 @@ function takeUpTo<T>(fifo: Fifo<T>, most: number): T[] {
   const taken = sized<T>(n);
   for (let i = 0; i < n; i++) taken[i] = fifo.shift() as T;
   return taken;
+}
+
+// Characters JSON would write for a value (already checked by `unsendable`: no cycle, bounded depth), estimated
+// without writing it: a string's length plus its quotes (escapes not counted), 8 per number.
+function jsonSize(value: unknown): number {
+  if (typeof value === "string") return value.length + 2;
+  if (typeof value !== "object" || value === null) return typeof value === "number" ? 8 : 5;
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
+    try {
+      return JSON.stringify(value)?.length ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+  let size = 2;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) size += jsonSize(value[i]) + 1;
+    return size;
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key)) size += key.length + 4 + jsonSize((value as Record<string, unknown>)[key]);
+  }
+  return size;
 }
 
 function positiveInteger(name: string, value: number): number {

@@ -66,6 +66,12 @@ export interface BridgeServerOptions {
   queueSize?: number;
   /** Most characters of JSON (args and kwargs) a queue session holds, as `queueSize` does messages (default 16 MiB). */
   queueBytes?: number;
+  /**
+   * Most characters of JSON (counted as `queueBytes` counts them) all the server's queues hold together:
+   * its queue sessions and the queues it owns (default 256 Mi). Past it, a message a queue would buffer is
+   * dropped and reported as a session's queue past its `queueBytes` (a waiting `get` still takes it).
+   */
+  queueBytesTotal?: number;
   /** Most entries of one JSON-RPC batch (default 1,000); a larger batch answers one LimitExceeded error. */
   maxBatch?: number;
   /** Most open HTTP connections (default 256); further ones are closed at once. */
@@ -111,6 +117,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   defaultTtl: 300,
   queueSize: 1_000,
   queueBytes: 16 * 1024 * 1024,
+  queueBytesTotal: 256 * 1024 * 1024,
   maxBatch: 1_000,
   maxConnections: 256,
   headersTimeout: 5_000,
@@ -181,6 +188,7 @@ export class BridgeServer implements PeerHost {
       defaultTtl,
       queueSize: count("queueSize", options.queueSize, SERVER_DEFAULTS.queueSize),
       queueBytes: count("queueBytes", options.queueBytes, SERVER_DEFAULTS.queueBytes),
+      queueBytesTotal: count("queueBytesTotal", options.queueBytesTotal, SERVER_DEFAULTS.queueBytesTotal),
       maxWaitingGets: count("maxWaitingGets", options.maxWaitingGets, Math.max(1, Math.floor(http.maxConnections / 2))),
       maxWaitingGetsPerSession: count(
         "maxWaitingGetsPerSession",

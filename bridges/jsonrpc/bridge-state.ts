@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { JSONRPCError } from "json-rpc-2.0";
-import type { Bus } from "../../lib/bus.js";
-import { InvalidArgumentError, QueueClosedError } from "../../lib/errors.js";
+import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
+import type { BerryError } from "../../lib/errors.js";
+import { InvalidArgumentError, QueueClosedError, QueueOverflowError } from "../../lib/errors.js";
+import type { Identifier } from "../../lib/identifier.js";
 import { parseIdentifier } from "../../lib/identifier.js";
 import type { Message } from "../../lib/message.js";
 import { Queue } from "../../lib/queue.js";
@@ -66,6 +68,8 @@ export interface BridgeStateOptions {
   queueSize: number;
   /** Most characters of JSON a queue session holds. */
   queueBytes: number;
+  /** Most characters of JSON all the server's queues (sessions and owned) hold together. */
+  queueBytesTotal: number;
   /** Most `get` long-polls waiting at once (each holds an HTTP connection). */
   maxWaitingGets: number;
   /** Most `get` long-polls waiting at once on one token. */
@@ -90,6 +94,7 @@ export class BridgeState {
   closing = false;
   readonly #ownQueues: Queue[];
   readonly #options: BridgeStateOptions;
+  readonly #budget: QueueBudget;
   /** The get calls waiting for a message now (see maxWaitingGets). */
   #waitingGets = 0;
   #legacySeq = 0;
@@ -106,10 +111,9 @@ export class BridgeState {
         if (session.kind === "peer") this.bus.report(new PeerExpiredError(session.name, ttl));
       },
     });
+    this.#budget = new QueueBudget(options.bus, options);
     // Shared, so that every client pulling the same filter competes for the messages these collect.
-    this.#ownQueues = options.queues.map(
-      (filter) => new Queue(filter, { bus: this.bus, shared: true, ...queueBounds(options) }),
-    );
+    this.#ownQueues = options.queues.map((filter) => this.#budget.queue(filter, true));
     this.queueFilters = this.#ownQueues.map((queue) => queue.filter);
   }
 
@@ -130,8 +134,17 @@ export class BridgeState {
     const owned = this.queueFilters.includes(parseIdentifier(filter).id);
     if (shared && copy) throw new InvalidArgumentError("copy", copy, "false with shared: true (a copy is not shared)");
     // A client asking for its own copy (`berrymq tail`) must not take an owned queue's messages from others.
-    const queue = new Queue(filter, { bus: this.bus, shared: !copy && (shared || owned), ...queueBounds(this.#options) });
-    return this.sessions.open({ kind: "queue", queue, close: () => void queue.close() }, checked);
+    const queue = this.#budget.queue(filter, !copy && (shared || owned));
+    const close = (): void => {
+      queue.close();
+      this.#budget.update(queue);
+    };
+    try {
+      return this.sessions.open({ kind: "queue", queue, close }, checked);
+    } catch (error) {
+      close();
+      throw error;
+    }
   }
 
   /**
@@ -325,15 +338,20 @@ export class BridgeState {
     } finally {
       this.#waitingGets--;
       release();
+      this.#budget.update(queue);
     }
   }
 
   /** The oldest message of the token's queue JSON can carry, at once (QueueEmptyError when none). */
   getNowait(token: unknown): Message {
     const queue = this.#queueOf(token);
-    for (;;) {
-      const message = queue.getNowait();
-      if (this.#sendable(message, queue)) return message;
+    try {
+      for (;;) {
+        const message = queue.getNowait();
+        if (this.#sendable(message, queue)) return message;
+      }
+    } finally {
+      this.#budget.update(queue);
     }
   }
 
@@ -362,7 +380,10 @@ export class BridgeState {
   async close(): Promise<void> {
     this.closing = true;
     await this.sessions.closeAll();
-    for (const queue of this.#ownQueues) queue.close();
+    for (const queue of this.#ownQueues) {
+      queue.close();
+      this.#budget.update(queue);
+    }
   }
 
   #openPeer(link: PeerEnd, name: string, token: string, ttl: number): string {
@@ -414,10 +435,123 @@ export class BridgeState {
   }
 }
 
-// A queue session holds a bounded number of messages, and of characters: 1,000 messages of 1 MiB each
-// (the body limit) held a GiB per session.
-function queueBounds(options: BridgeStateOptions): { maxsize: number; maxBytes: number } {
-  return { maxsize: options.queueSize, maxBytes: options.queueBytes };
+// What the server sees of a queue's buffer: the sink lib/queue.ts's Queue attaches to its bus (its
+// QueueStore, one per standalone queue and one per shared filter), with the characters it holds (counted
+// under its maxBytes bound, which the server's queues always have) and the gets waiting on it.
+interface HeldSink extends QueueSink {
+  readonly bytes: number;
+  readonly closed: boolean;
+  readonly waiters: { readonly length: number };
+}
+
+// A buffer the budget counts: what it held when last looked at.
+interface Counted {
+  readonly sink: HeldSink;
+  readonly filter: string;
+  held: number;
+}
+
+// Each message's size (as a queue counts it) is measured once, however many queues it is offered to.
+const sizes = new WeakMap<Message, number>();
+
+function sizeOf(message: Message): number {
+  let size = sizes.get(message);
+  if (size === undefined) {
+    try {
+      size = JSON.stringify(message.args).length + JSON.stringify(message.kwargs).length;
+    } catch {
+      size = 0;
+    }
+    sizes.set(message, size);
+  }
+  return size;
+}
+
+/**
+ * The server's queues (its queue sessions and the queues it owns) and the bound on what they hold together.
+ * A queue session holds a bounded number of messages, and of characters: 1,000 messages of 1 MiB each (the
+ * body limit) held a GiB per session. That alone left maxSessions × queueBytes (10,000 × 16 Mi characters)
+ * to one client opening many sessions: `queueBytesTotal` bounds them all. Its queues attach to the bus
+ * through this budget, which sees each message before a queue buffers it; a message that would take the
+ * total past the bound is refused as a queue past its own `queueBytes` refuses one (dropped, reported as a
+ * QueueOverflowError on the bus), unless a `get` waits for it (then nothing holds it).
+ */
+class QueueBudget {
+  readonly #bus: Bus;
+  readonly #options: BridgeStateOptions;
+  // What the queues hold together, as last counted (exact after each offer, take and close).
+  #held = 0;
+  readonly #counted = new WeakMap<Queue, Counted>();
+  // The open buffer of each shared filter: a shared queue of a filter already open attaches nothing.
+  readonly #shared = new Map<string, Counted>();
+  #attached: Counted | undefined;
+  // The bus as the server's queues see it: they attach to it through this budget.
+  readonly #view: Bus;
+
+  constructor(bus: Bus, options: BridgeStateOptions) {
+    this.#bus = bus;
+    this.#options = options;
+    const view = {
+      attachQueue: (filter: Identifier, sink: QueueSink): Unsubscribe => this.#attach(filter, sink as HeldSink),
+      report: (error: BerryError): void => bus.report(error),
+    };
+    this.#view = view as unknown as Bus;
+  }
+
+  /** A queue of `filter`, bounded by queueSize and queueBytes, and counted here. */
+  queue(filter: string, shared: boolean): Queue {
+    this.#attached = undefined;
+    const { queueSize, queueBytes } = this.#options;
+    const queue = new Queue(filter, { bus: this.#view, shared, maxsize: queueSize, maxBytes: queueBytes });
+    const counted = this.#attached ?? this.#shared.get(queue.filter);
+    this.#attached = undefined;
+    if (counted !== undefined) {
+      this.#counted.set(queue, counted);
+      if (shared) this.#shared.set(queue.filter, counted);
+    }
+    return queue;
+  }
+
+  /** Counts again what `queue`'s buffer holds (after a take or a close). */
+  update(queue: Queue): void {
+    const counted = this.#counted.get(queue);
+    if (counted !== undefined) this.#update(counted);
+  }
+
+  #update(counted: Counted): void {
+    const held = counted.sink.closed ? 0 : counted.sink.bytes;
+    this.#held += held - counted.held;
+    counted.held = held;
+    if (counted.sink.closed && this.#shared.get(counted.filter) === counted) this.#shared.delete(counted.filter);
+  }
+
+  #attach(filter: Identifier, sink: HeldSink): Unsubscribe {
+    const counted: Counted = { sink, filter: filter.id, held: sink.bytes };
+    this.#held += counted.held;
+    this.#attached = counted;
+    return this.#bus.attachQueue(filter, {
+      offer: (message) => this.#offer(counted, message),
+      close: () => sink.close(),
+    });
+  }
+
+  #offer(counted: Counted, message: Message): boolean {
+    const { sink } = counted;
+    const { queueBytes, queueBytesTotal, queueSize } = this.#options;
+    // Measured only once the total is near the bound (a message of up to queueBytes always fits below it),
+    // and only for a buffer no get waits on.
+    if (this.#held + queueBytes > queueBytesTotal && !sink.closed && sink.waiters.length === 0) {
+      const size = sizeOf(message);
+      if (this.#held + size > queueBytesTotal) {
+        const bound = `queueBytesTotal ${queueBytesTotal} for all the server's queues, which hold ${this.#held}; the message ${size}`;
+        this.#bus.report(new QueueOverflowError(counted.filter, queueSize, message, bound));
+        return false;
+      }
+    }
+    const taken = sink.offer(message);
+    this.#update(counted);
+    return taken;
+  }
 }
 
 function checkIdentifier(name: string, value: unknown): asserts value is string {

@@ -68,7 +68,12 @@ export interface LinkStreamOptions {
   name: string;
   /** Largest frame this side takes, in bytes (the bridge server's maxBodySize); a larger one closes the stream. */
   maxFrame: number;
-  /** Largest frame the far side takes: larger bodies are not sent here (`carries` says no). */
+  /**
+   * Largest frame the far side takes: larger bodies are not sent here (`carries` says no). Counted at most
+   * as `maxFrame`: it is the far side's claim (its `berrymq-max-frame` header), and this side's write
+   * buffer is bounded by the larger frame either side sends (see `#write1`), so a claim above this side's
+   * own limit must not raise it; a larger body goes as a POST.
+   */
   farMaxFrame: number;
   /**
    * Answers a request frame as the bridge server answers a POST body (null: nothing to answer); `signal`
@@ -179,6 +184,8 @@ interface Waiting {
 export class LinkStream {
   readonly #socket: Socket;
   readonly #options: LinkStreamOptions;
+  // The far side's frame limit, at most this side's own (its claim never raises what this side buffers).
+  readonly #farMaxFrame: number;
   readonly #waiting: Waiting[] = [];
   readonly #onClose: (() => void)[] = [];
   readonly #ended = new AbortController();
@@ -253,6 +260,7 @@ export class LinkStream {
   constructor(socket: Socket, head: Buffer, options: LinkStreamOptions) {
     this.#socket = socket;
     this.#options = options;
+    this.#farMaxFrame = Math.min(options.farMaxFrame, options.maxFrame);
     this.#version = options.version ?? 1;
     this.#signal = options.signal === undefined ? this.#ended.signal : AbortSignal.any([this.#ended.signal, options.signal]);
     socket.setNoDelay(true);
@@ -279,7 +287,7 @@ export class LinkStream {
 
   /** Whether a request body can go on this stream: it is open, of version 1, and the far side takes a frame that large. */
   carries(body: string): boolean {
-    return !this.#closed && this.#version === 1 && fits(body, this.#options.farMaxFrame);
+    return !this.#closed && this.#version === 1 && fits(body, this.#farMaxFrame);
   }
 
   /**
@@ -343,7 +351,7 @@ export class LinkStream {
       : this.#refusals === undefined
         ? `{"a":${this.#acknowledged},"b":${seq},"e":${envelopesJson}}\n`
         : `${this.#ackFields()},"b":${seq},"e":${envelopesJson}}\n`;
-    return fits(frame, this.#options.farMaxFrame) ? frame : undefined;
+    return fits(frame, this.#farMaxFrame) ? frame : undefined;
   }
 
   // Writes a batch's frame, its sender's resolve and reject already set (a write can close the stream,
@@ -665,8 +673,9 @@ export class LinkStream {
 
   #write1(frame: string): void {
     this.#socket.write(frame);
-    // Frames pile up in memory while the far side reads none: past a few frames' worth, it is cut off.
-    if (this.#socket.writableLength > 4 * Math.max(this.#options.maxFrame, this.#options.farMaxFrame)) {
+    // Frames pile up in memory while the far side reads none: past four frames' worth (of this side's
+    // maxFrame, which bounds the batches it sends too), it is cut off.
+    if (this.#socket.writableLength > 4 * this.#options.maxFrame) {
       this.close("the far side reads nothing");
     }
   }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import { BerryError, describe, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
+import { ConnectTimeoutError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient, connectionFor } from "./blocking-client.js";
 import {
   clientName,
@@ -79,6 +80,16 @@ export interface DurableChannelOptions {
    * with the replicas that confirmed so far).
    */
   durability?: Durability;
+  /**
+   * How long `DurableChannel.open()` waits for Redis to register the channel, in ms (default 10,000:
+   * ioredis's `connectTimeout`, which bounds `RedisLink.connect` against a Redis that does not answer;
+   * Infinity: wait through the outage). Past it, open() closes what it opened and rejects with
+   * ConnectTimeoutError (`CONNECT_TIMEOUT`, naming the Redis it tried and the last connection error).
+   * Not used by `new DurableChannel()`, whose calls wait through an outage.
+   */
+  connectTimeout?: number;
+  /** Aborting it ends a `DurableChannel.open()` still waiting: it closes what it opened and rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Options of `send()` and `reply()`. */
@@ -122,7 +133,14 @@ export interface DurableChannelEvents {
   error: [error: BerryError];
 }
 
-const DEFAULTS = { lease: 5_000, sweepInterval: 100, retain: 86_400_000, finishedRecords: 10_000, maxPending: 10_000 };
+const DEFAULTS = {
+  lease: 5_000,
+  sweepInterval: 100,
+  retain: 86_400_000,
+  finishedRecords: 10_000,
+  maxPending: 10_000,
+  connectTimeout: 10_000,
+};
 /** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const END_GRACE = 5_000;
 // How long after a connection closed the promoted master is watched for WAITs it cannot answer, in ms.
@@ -226,16 +244,48 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     return remoteAddress === undefined ? "unknown" : `${remoteAddress}:${remotePort}`;
   }
 
-  /** Opens a channel and waits until Redis has registered it as a live receiver. */
+  /**
+   * Opens a channel and waits until Redis has registered it as a live receiver: at most `connectTimeout`
+   * ms (then ConnectTimeoutError), or until `signal` aborts; either way what it opened is closed again.
+   */
   static async open(name: string, options: DurableChannelOptions = {}): Promise<DurableChannel> {
+    const timeout = duration("connectTimeout", options.connectTimeout ?? DEFAULTS.connectTimeout);
+    const { signal } = options;
+    signal?.throwIfAborted();
     const channel = new DurableChannel(name, options);
     try {
-      await channel.#ready;
+      await channel.#opened(timeout, signal);
     } catch (error) {
       await channel.end();
       throw error;
     }
     return channel;
+  }
+
+  // The channel registered (`#ready`), within `timeout` ms and before `signal` aborts.
+  #opened(timeout: number, signal: AbortSignal | undefined): Promise<void> {
+    let last: unknown;
+    const onError = (error: unknown): void => {
+      last = error;
+    };
+    this.#client.on("error", onError);
+    let timer: LongTimer | undefined;
+    let onAbort: (() => void) | undefined;
+    return new Promise<void>((resolve, reject) => {
+      this.#ready.then(resolve, reject);
+      if (timeout !== NEVER) {
+        const who = `durable channel "${this.name}"`;
+        timer = setLongTimeout(() => reject(new ConnectTimeoutError(who, whereIs(this.#client), timeout, last)), timeout);
+      }
+      if (signal !== undefined) {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+      }
+    }).finally(() => {
+      timer?.clear();
+      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+      this.#client.off("error", onError);
+    });
   }
 
   constructor(name: string, options: DurableChannelOptions = {}) {
@@ -910,6 +960,15 @@ function checkTimeout(timeout: number | undefined): number {
   if (timeout === Number.POSITIVE_INFINITY) return 0;
   if (!Number.isInteger(timeout)) throw new InvalidArgumentError("timeout", timeout, "an integer number of ms >= 0, or Infinity");
   return timeout;
+}
+
+// The Redis a client connects to, as an error names it (never the credentials a URL may hold).
+function whereIs(client: RedisClient): string {
+  if (isCluster(client)) return "the Redis Cluster";
+  const { host, port, path, sentinels, name } = client.options;
+  if (sentinels !== undefined && sentinels !== null && sentinels.length > 0)
+    return `the master "${name ?? "mymaster"}" of ${sentinels.length} sentinel(s)`;
+  return path !== undefined && path !== null ? `Redis at ${path}` : `Redis at ${host ?? "127.0.0.1"}:${port ?? 6379}`;
 }
 
 function duration(argument: string, value: number): number {
