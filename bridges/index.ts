@@ -1,3 +1,3 @@
 export { type Envelope, ENVELOPE_LIMITS, checkJsonValue, fromEnvelope, toEnvelope } from "./envelope.js";
-export { InvalidEnvelopeError, LinkDownError, LinkOverflowError, LinkUndeliveredError, UnsendableMessageError } from "./errors.js";
+export { ConnectTimeoutError, InvalidEnvelopeError, LinkDownError, LinkOverflowError, LinkUndeliveredError, UnsendableMessageError } from "./errors.js";
 export { type CloseReport, Link, type LinkEvents, type LinkOptions, type LinkStats } from "./link.js";
