@@ -220,12 +220,18 @@ export class RpcEndpoint {
           });
         },
       );
-      // A deadline for the whole answer: a socket timeout starts again on every byte, so a server that
-      // trickled its answer held the call past `timeout` for good.
-      const deadline = setLongTimeout(() => req.destroy(new Error(`${this.url.href}: no answer within ${timeout} ms`)), timeout);
-      req.on("close", () => deadline.clear());
       // Whether the connection was established (see `reachedServer`): a kept-alive socket was.
       let connected = false;
+      // A deadline for the whole answer: a socket timeout starts again on every byte, so a server that
+      // trickled its answer held the call past `timeout` for good. It rejects at once: a request still
+      // waiting for one of the agent's sockets (all busy) emits its error only once it gets one.
+      const deadline = setLongTimeout(() => {
+        const late = new Error(`${this.url.href}: no answer within ${timeout} ms`);
+        if (connected) reached.add(late);
+        reject(late);
+        req.destroy(late);
+      }, timeout);
+      req.on("close", () => deadline.clear());
       req.on("socket", (socket) => {
         if (!socket.connecting) connected = true;
         else
