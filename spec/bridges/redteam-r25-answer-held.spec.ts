@@ -237,7 +237,7 @@ describe("red team r25: answers that fall due while the answering bus has no lin
     await sleep(2_500);
     far.signal("SIGCONT");
     assert.ok(await settlesWithin(asked, 15_000), "the answer came after the pause");
-    assert.match(String((await asked as { value?: unknown }).value), /^late from /);
+    assert.match(String(((await asked) as { value?: unknown }).value), /^late from /);
     assert.equal(lost.length, 0, "a pause is no loss");
     assert.equal(bus.pendingRequests, 0);
   });
