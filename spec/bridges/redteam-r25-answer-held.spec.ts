@@ -6,6 +6,9 @@
 // request waited for ever. Now the answering bus holds it (bounded: count and time) and sends it once a link
 // to its asker opens again (the far server's new link back); one dropped past the bounds is reported
 // (HeldAnswerDroppedError), never lost silently. The far process is spec/bridges/fixtures/held-answers-peer.ts.
+// Also: a message alone over the far server's body limit (HTTP 413) was counted and reported, but an answer's
+// asker (and a request's own bus) waited for ever; now it is dropped like any message a link cannot carry:
+// the asker gets a RemoteError (UnsendableMessageError), the request rejects.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -265,5 +268,25 @@ describe("red team r25: answers that fall due while the answering bus has no lin
     // The link carries on: a small answer passes.
     assert.equal(await bus.ask("held:small", within({ timeout: 5_000 })), "small");
     assert.equal(bus.pendingRequests, 0);
+  });
+
+  it("a request over the far server's body limit (HTTP 413) rejects at once with UnsendableMessageError", async () => {
+    const asker = new Bus({ id: "r25q-asker" });
+    const answerer = new Bus({ id: "r25q-answerer" });
+    for (const bus of [asker, answerer]) bus.on("error", () => {});
+    answerer.follow("big:in", () => "taken");
+    const askerServer = await serve({ bus: asker });
+    const answererServer = await serve({ bus: answerer, maxBodySize: 20_000 });
+    const link = await PeerLink.connect(answererServer.url, { bus: asker, server: askerServer, retryDelay });
+    closing.push(async () => {
+      await link.close();
+      await Promise.all([askerServer.close(), answererServer.close()]);
+    });
+    const asked = outcome(asker.ask("big:in", "x".repeat(100_000), within({ timeout: Number.POSITIVE_INFINITY })));
+    assert.ok(await settlesWithin(asked, 10_000), "the request ended");
+    const error = await asked;
+    assert.equal((error as Error).name, "UnsendableMessageError", String(error));
+    assert.equal(link.stats.dropped, 1);
+    assert.equal(await asker.ask("big:in", "small", within({ timeout: 5_000 })), "taken");
   });
 });
