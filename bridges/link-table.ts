@@ -263,6 +263,17 @@ export class LinkTable {
     });
   }
 
+  /**
+   * An answer a closing link could not deliver (its far side unreachable until it closed): it goes by the
+   * link now leading to its asker (the asker reconnected meanwhile), or is held while no link is open.
+   */
+  undelivered(answer: Message): void {
+    const to = answer.to;
+    if (to === undefined || answer.inReplyTo === undefined) return;
+    if (this.routeTo(to)?.carryHeld?.(answer) === true) return;
+    if (this.#links.size === 0) this.#holdAnswer(answer);
+  }
+
   // An answer of this bus (or one it relays) to another bus, dispatched while no link is open: held.
   #holdAnswer(answer: Message): void {
     const bus = this.#bus;

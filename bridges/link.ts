@@ -528,6 +528,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     // end now (RequestLinkClosedError) rather than at their timeout, or never with `Infinity`.
     requestTableOf(this.bus)?.linkClosed(this.bus.id, this.name, this.#table.oldestOpenLink(), followedBy(this.bus));
     if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
+    // Answers this link was the way back for go by the link now leading to their asker, or are held while
+    // none is open (see LinkTable); those sent on every link are dropped by this one instead.
+    for (const message of undelivered)
+      if (message.inReplyTo !== undefined && message.to !== undefined && this.#unrouted?.has(message.messageId) !== true)
+        this.#table.undelivered(message);
     if (this.#unrouted !== undefined && this.#unrouted.size > 0) this.#unsentUnrouted(undelivered);
     return { undelivered };
   }

@@ -42,4 +42,37 @@ describe("red team r25: held answers go to their own asker", () => {
     assert.equal(linkTableOf(far).heldDropped, 0);
     for (const link of [aOld, cOld, aNew, cNew, farToA2, farToC2]) await link.close();
   });
+
+  it("an answer a closing link could not deliver (its asker unreachable) goes by the asker's new link, or is held till one opens", async () => {
+    const [a, far] = [new Bus({ id: "r25u-a" }), new Bus({ id: "r25u-far" })];
+    for (const bus of [a, far]) bus.on("error", () => {});
+    const release: (() => void)[] = [];
+    far.follow("svc:wait", (m) => new Promise((resolve) => release.push(() => resolve(`for ${String(m.args[0])}`))));
+    const [aOld, farOld] = MemoryLink.pair({ bus: a }, { bus: far, closeTimeout: 50 });
+    const first = a.ask("svc:wait", 1, within({ timeout: Number.POSITIVE_INFINITY }));
+    const second = a.ask("svc:wait", 2, within({ timeout: Number.POSITIVE_INFINITY }));
+    await waitFor(() => release.length === 2, "both requests at the far follower");
+    // The asker is out of reach (paused): the far side's answer waits in its link's buffer.
+    farOld.reachable = false;
+    aOld.peer = undefined;
+    (release[0] as () => void)();
+    await waitFor(() => farOld.backlog === 1, "the first answer buffered");
+    // The far server closes that link (the asker's token expired): none is left, the answer is held.
+    const report = await farOld.close();
+    assert.equal(report.undelivered.length, 1);
+    const [aNew, farNew] = MemoryLink.pair({ bus: a }, { bus: far, closeTimeout: 50 });
+    assert.ok(await settlesWithin(first, 5_000), "the held answer came once a link to the asker opened");
+    assert.equal(await first, "for 1");
+    // Closing while the asker already reconnected: the undelivered answer goes by the new link at once.
+    farNew.reachable = false;
+    (release[1] as () => void)();
+    await waitFor(() => farNew.backlog === 1, "the second answer buffered");
+    const closed = farNew.close();
+    const [aLast, farLast] = MemoryLink.pair({ bus: a }, { bus: far });
+    assert.equal((await closed).undelivered.length, 1);
+    assert.ok(await settlesWithin(second, 5_000), "the answer went by the link opened meanwhile");
+    assert.equal(await second, "for 2");
+    assert.equal(aNew.answersReceived + aLast.answersReceived, 2, "each answer once");
+    for (const link of [aOld, aNew, aLast, farLast]) await link.close();
+  });
 });
