@@ -1,5 +1,7 @@
 import type { Bus } from "../lib/bus.js";
-import type { Identifier } from "../lib/identifier.js";
+import { BerryError } from "../lib/errors.js";
+import { type Identifier, isLocal } from "../lib/identifier.js";
+import type { Message } from "../lib/message.js";
 
 /** What the routing table needs of a link. */
 export interface RoutedLink {
@@ -17,6 +19,11 @@ export interface RoutedLink {
   readonly startedAt?: number;
   /** Sends a control message listing this bus's neighbours (the link knows how). */
   announce(neighbours: readonly Neighbour[]): void;
+  /**
+   * Takes an answer the table held while no link was open (see `LinkTable`), to send toward its asker;
+   * false when this link does not carry it (its export filters), and it stays held.
+   */
+  carryHeld?(answer: Message): boolean;
 }
 
 /** A bus one link away, and what that link forwards to it. */
@@ -41,6 +48,42 @@ export const NEIGHBOURS_LIMIT = 64;
  * those links sent it or each dropped it (oldest forgotten: no error answer for those).
  */
 export const UNROUTED_DROPS_LIMIT = 1_000;
+/**
+ * Answers a bus holds at once while it has no link open (its links back closed: the far server that
+ * carried the request restarted, or expired the asker's token), until a link to their asker opens
+ * (oldest dropped and reported past it).
+ */
+export const HELD_ANSWERS_LIMIT = 1_000;
+/** How long a bus holds such an answer, in ms, before it drops it and reports it. */
+export const HELD_ANSWERS_MS = 60_000;
+
+/**
+ * An answer this bus held while it had no link open (see LinkTable), dropped: past the time it holds
+ * answers (`reason` "expired"), or past the number it holds (`reason` "overflow"). The asker gets no
+ * error answer (no link leads to it): its request waits out its timeout.
+ */
+export class HeldAnswerDroppedError extends BerryError {
+  readonly dropped: { id: string; messageId: string; to: string };
+  readonly reason: "expired" | "overflow";
+
+  constructor(answer: Message, reason: "expired" | "overflow", bound: number) {
+    const why =
+      reason === "expired"
+        ? `no link to its asker opened within ${bound} ms`
+        : `more than ${bound} answers were held at once (the oldest goes)`;
+    super(
+      "HELD_ANSWER_DROPPED",
+      `answer "${answer.id}" (${answer.messageId}) to bus ${answer.to}, held while no link was open, dropped: ${why}`,
+    );
+    this.dropped = { id: answer.id, messageId: answer.messageId, to: answer.to as string };
+    this.reason = reason;
+  }
+}
+
+interface Held {
+  readonly answer: Message;
+  readonly timer: NodeJS.Timeout;
+}
 
 // An answer sent on every link: how many links took it, how many dropped it, and what to do when each
 // did (the last drop's), once the dispatch that sent it is over.
@@ -58,6 +101,11 @@ const NOTHING = (): void => {};
  * L, at that many hops), and which buses each neighbouring bus links to (learned from its announcements),
  * so a message is not re-forwarded to a bus its sender already sent it to; and which link each request
  * came in by, so its answers go back that way whatever routes other messages' hops claim.
+ * While the bus has no link open (its last one closed: the far server that took a request restarted, or
+ * expired the asker's token, and closed its link back), answers of the bus to other buses are held
+ * (bounded: `HELD_ANSWERS_LIMIT`, `HELD_ANSWERS_MS`) and sent once a link to their asker opens (the asker
+ * reconnecting), or a route to it is learnt; one dropped is reported (HeldAnswerDroppedError), never lost
+ * silently.
  */
 export class LinkTable {
   readonly #links = new Set<RoutedLink>();
@@ -74,17 +122,58 @@ export class LinkTable {
   // Answers that went out on every link (no way back known) and that none of those links has sent yet.
   readonly #unrouted = new Map<string, Unrouted>();
   #announcing = false;
+  // The bus (absent for a table built alone): answers are held only for it.
+  readonly #bus: Bus | undefined;
+  // Answers held while no link is open, by messageId, oldest first; whether `#hold` listens on the bus.
+  readonly #held = new Map<string, Held>();
+  #holding = false;
+  #heldLimit = HELD_ANSWERS_LIMIT;
+  #heldMs = HELD_ANSWERS_MS;
+  #releasing = false;
+  readonly #hold = (message: Message): void => this.#holdAnswer(message);
+  /** Held answers dropped (past `HELD_ANSWERS_MS` or `HELD_ANSWERS_LIMIT`), each reported. */
+  heldDropped = 0;
+
+  constructor(bus?: Bus) {
+    this.#bus = bus;
+  }
 
   /** A link of this bus started (or learnt its far bus): every link re-announces. */
   add(link: RoutedLink): void {
     this.#links.add(link);
     if (this.#links.size > 1 && this.#requestPaths === undefined) this.#requestPaths = this.#pathsFromRings();
+    if (this.#holding) {
+      this.#holding = false;
+      this.#bus?.off("message", this.#hold);
+    }
+    this.#release();
     this.changed();
+  }
+
+  /** A link of this bus learnt its far bus: answers held for that bus go by it. */
+  linked(link: RoutedLink): void {
+    if (this.#links.has(link)) this.#release();
+    this.changed();
+  }
+
+  /** Answers held while no link was open (see the class). */
+  get heldAnswers(): number {
+    return this.#held.size;
+  }
+
+  /** Changes the bounds of held answers (most at once, ms each): for tests and tuning. */
+  holdAnswers(limit: number, ms: number): void {
+    this.#heldLimit = limit;
+    this.#heldMs = ms;
   }
 
   /** A link of this bus closed. */
   remove(link: RoutedLink): void {
     this.#links.delete(link);
+    if (this.#links.size === 0 && !this.#holding && this.#bus !== undefined && !this.#bus.closed) {
+      this.#holding = true;
+      this.#bus.on("message", this.#hold);
+    }
     for (const [bus, route] of this.#routes) if (route.link === link) this.#routes.delete(bus);
     const ids = this.#requestIds;
     const links = this.#requestLinks;
@@ -174,6 +263,59 @@ export class LinkTable {
     });
   }
 
+  /**
+   * An answer a closing link could not deliver (its far side unreachable until it closed): it goes by the
+   * link now leading to its asker (the asker reconnected meanwhile), or is held while no link is open.
+   */
+  undelivered(answer: Message): void {
+    const to = answer.to;
+    if (to === undefined || answer.inReplyTo === undefined) return;
+    if (this.routeTo(to)?.carryHeld?.(answer) === true) return;
+    if (this.#links.size === 0) this.#holdAnswer(answer);
+  }
+
+  // An answer of this bus (or one it relays) to another bus, dispatched while no link is open: held.
+  #holdAnswer(answer: Message): void {
+    const bus = this.#bus;
+    const to = answer.to;
+    if (bus === undefined || answer.inReplyTo === undefined || to === undefined || to === bus.id || isLocal(answer)) return;
+    if (this.#held.has(answer.messageId)) return;
+    if (this.#held.size >= this.#heldLimit) {
+      const oldest = this.#held.values().next().value as Held;
+      this.#dropHeld(oldest, "overflow", this.#heldLimit);
+    }
+    const held: Held = {
+      answer,
+      timer: setTimeout(() => this.#dropHeld(held, "expired", this.#heldMs), this.#heldMs).unref(),
+    };
+    this.#held.set(answer.messageId, held);
+  }
+
+  #dropHeld(held: Held, reason: "expired" | "overflow", bound: number): void {
+    if (this.#held.get(held.answer.messageId) !== held) return;
+    this.#held.delete(held.answer.messageId);
+    clearTimeout(held.timer);
+    this.heldDropped++;
+    this.#bus?.report(new HeldAnswerDroppedError(held.answer, reason, bound));
+  }
+
+  // Held answers go to the link now leading to their asker (its far bus, or a learnt route), after the
+  // current call: a link that just started is not yet done starting, and one tick's answers go together.
+  #release(): void {
+    if (this.#held.size === 0 || this.#releasing) return;
+    this.#releasing = true;
+    queueMicrotask(() => {
+      this.#releasing = false;
+      for (const held of [...this.#held.values()]) {
+        const link = this.routeTo(held.answer.to as string);
+        if (link?.carryHeld === undefined || this.#held.get(held.answer.messageId) !== held) continue;
+        if (!link.carryHeld(held.answer)) continue;
+        this.#held.delete(held.answer.messageId);
+        clearTimeout(held.timer);
+      }
+    });
+  }
+
   // The requests of the rings by id (first arrival kept), when a second link starts.
   #pathsFromRings(): Map<string, RoutedLink> {
     const paths = new Map<string, RoutedLink>();
@@ -236,6 +378,7 @@ export class LinkTable {
         this.#routes.delete(this.#routes.keys().next().value as string);
       this.#routes.set(bus, { link, distance });
     }
+    if (this.#held.size > 0) this.#release();
   }
 
   /** The link toward `bus`: the link whose far side it is, else the shortest learnt route, else none. */
@@ -265,7 +408,7 @@ const tables = new WeakMap<Bus, LinkTable>();
 export function linkTableOf(bus: Bus): LinkTable {
   let table = tables.get(bus);
   if (table === undefined) {
-    table = new LinkTable();
+    table = new LinkTable(bus);
     tables.set(bus, table);
   }
   return table;

@@ -212,7 +212,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     const early = this.#earlyControl;
     this.#earlyControl = undefined;
     if (early !== undefined) this.#control(early);
-    if (this.#started) this.#table.changed();
+    if (this.#started) this.#table.linked(this);
   }
 
   /**
@@ -264,6 +264,36 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     });
     this.#announcement = message;
     this.#schedule();
+  }
+
+  /**
+   * Takes an answer the bus held while it had no link open (see LinkTable), now that this link leads to
+   * its asker: sent like any answer (an error answer goes instead if this link cannot carry it). False
+   * when this link does not take it: closing, or its export filters refuse a `talk()` callback.
+   */
+  carryHeld(answer: Message): boolean {
+    if (this.#closing || (answer.name !== REPLY_NAME && !matchesAny(this.#exportFilters, answer))) return false;
+    this.#enqueue(answer);
+    return true;
+  }
+
+  /**
+   * For a transport whose far side refused a message of the batch in flight for good (larger than it
+   * takes: an HTTP 413 for that message alone): dropped like any message this link cannot carry (counted,
+   * reported as UnsendableMessageError caused by `why`); an answer's asker gets an error answer instead of
+   * waiting out its timeout, a request of this bus no other link carries rejects. A message not in flight
+   * (the neighbour list) is only counted and reported (`why`).
+   */
+  protected refusedForGood(messageId: string, why: BerryError): void {
+    const inflight = this.#inflight;
+    for (let i = 0; i < inflight.length; i++) {
+      const message = inflight[i] as Message;
+      if (message.messageId !== messageId) continue;
+      this.#drop(message, new UnsendableMessageError(this.name, message, why));
+      return;
+    }
+    this.stats.dropped++;
+    this.#report(why);
   }
 
   /** Messages waiting to be sent (including a batch in flight). */
@@ -516,6 +546,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     // end now (RequestLinkClosedError) rather than at their timeout, or never with `Infinity`.
     requestTableOf(this.bus)?.linkClosed(this.bus.id, this.name, this.#table.oldestOpenLink(), followedBy(this.bus));
     if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
+    // Answers this link was the way back for go by the link now leading to their asker, or are held while
+    // none is open (see LinkTable); those sent on every link are dropped by this one instead.
+    for (const message of undelivered)
+      if (message.inReplyTo !== undefined && message.to !== undefined && this.#unrouted?.has(message.messageId) !== true)
+        this.#table.undelivered(message);
     if (this.#unrouted !== undefined && this.#unrouted.size > 0) this.#unsentUnrouted(undelivered);
     return { undelivered };
   }

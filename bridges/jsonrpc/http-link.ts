@@ -157,8 +157,12 @@ export abstract class HttpLink extends Link {
     } catch (error) {
       // Too large for the server's body limit: halves go separately; one message alone cannot go at all.
       if (error instanceof HttpStatusError && error.status === 413) {
+        // Dropped like any message the link cannot carry: an answer's asker gets an error answer.
         if (batch.length === 1)
-          return this.#refused(new RemoteError("berrymq.send", BridgeErrorCode.PayloadTooLarge, error.message));
+          return this.refusedForGood(
+            (batch[0] as Envelope).messageId,
+            new RemoteError("berrymq.send", BridgeErrorCode.PayloadTooLarge, error.message),
+          );
         const half = Math.ceil(batch.length / 2);
         await this.#send(batch.slice(0, half), token);
         await this.#send(batch.slice(half), token);
