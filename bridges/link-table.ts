@@ -296,7 +296,8 @@ export class LinkTable {
     this.#held.delete(held.answer.messageId);
     clearTimeout(held.timer);
     this.heldDropped++;
-    this.#bus?.report(new HeldAnswerDroppedError(held.answer, reason, bound));
+    // A bus closed since has no listener left: its owner closed it, knowing its links were down.
+    if (this.#bus?.closed === false) this.#bus.report(new HeldAnswerDroppedError(held.answer, reason, bound));
   }
 
   // Held answers go to the link now leading to their asker (its far bus, or a learnt route), after the
