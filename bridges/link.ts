@@ -37,7 +37,7 @@ export interface LinkOptions {
    * Characters of the kept messages' args and kwargs as JSON writes them, estimated without writing them
    * (a string's length plus 2, 8 per number, 1 to 5 per other value and key); past this, new ones are
    * dropped and reported as past `bufferSize` (default 64 Mi, 67,108,864). A message larger than this alone
-   * is never kept.
+   * is kept only while nothing else is (the transport's own limit decides whether it can be carried).
    */
   bufferBytes?: number;
   /** Most messages handed to the transport at once (default 1,000). */
@@ -289,6 +289,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     for (let i = 0; i < inflight.length; i++) {
       const message = inflight[i] as Message;
       if (message.messageId !== messageId) continue;
+      // Out of the batch in flight: a retry of the batch (a later half failed) must not drop it, and send
+      // its error answer, a second time; nor is it counted as sent.
+      this.#keepInflight([...inflight.slice(0, i), ...inflight.slice(i + 1)]);
       this.#drop(message, new UnsendableMessageError(this.name, message, why));
       return;
     }
@@ -686,7 +689,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return;
     }
     const size = jsonSize(message.args) + jsonSize(message.kwargs);
-    if (this.#bufferedBytes + size > this.#bufferBytes) {
+    // A message alone larger than the bound still goes when nothing else is kept: the transport's own
+    // limit (maxMessageBytes, the far side's body limit) decides whether it can be carried.
+    if (this.#bufferedBytes > 0 && this.#bufferedBytes + size > this.#bufferBytes) {
       const bound = `bufferBytes ${this.#bufferBytes}: ${this.#bufferedBytes} held, the message ${size}`;
       this.#drop(message, new LinkOverflowError(this.name, this.#bufferSize, message, bound));
       return;
@@ -812,13 +817,18 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       }
     }
     if (kept === undefined) return false;
+    this.#keepInflight(kept);
+    return true;
+  }
+
+  // The batch in flight becomes `kept` (messages taken out of it); what it counts against bufferBytes is
+  // measured again (a rare path).
+  #keepInflight(kept: Message[]): void {
     this.#inflight = kept.length === 0 ? NONE : kept;
-    // What the batch in flight counts against bufferBytes, measured again for what is kept (a rare path).
     this.#bufferedBytes -= this.#inflightBytes;
     this.#inflightBytes = 0;
     for (const message of kept) this.#inflightBytes += jsonSize(message.args) + jsonSize(message.kwargs);
     this.#bufferedBytes += this.#inflightBytes;
-    return true;
   }
 
   /**

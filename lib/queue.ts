@@ -84,6 +84,11 @@ class QueueStore implements QueueSink {
   closed = false;
   // Abandoned waiters still in `waiters`.
   #abandoned = 0;
+
+  /** Gets waiting on this buffer now (abandoned ones, still in `waiters` until a pass drops them, not counted). */
+  get waiting(): number {
+    return this.waiters.length - this.#abandoned;
+  }
   readonly #detach: Unsubscribe;
 
   constructor(

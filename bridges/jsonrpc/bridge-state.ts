@@ -441,7 +441,8 @@ export class BridgeState {
 interface HeldSink extends QueueSink {
   readonly bytes: number;
   readonly closed: boolean;
-  readonly waiters: { readonly length: number };
+  /** Gets waiting on it now (not those that timed out or were aborted). */
+  readonly waiting: number;
 }
 
 // A buffer the budget counts: what it held when last looked at.
@@ -540,7 +541,7 @@ class QueueBudget {
     const { queueBytes, queueBytesTotal, queueSize } = this.#options;
     // Measured only once the total is near the bound (a message of up to queueBytes always fits below it),
     // and only for a buffer no get waits on.
-    if (this.#held + queueBytes > queueBytesTotal && !sink.closed && sink.waiters.length === 0) {
+    if (this.#held + queueBytes > queueBytesTotal && !sink.closed && sink.waiting === 0) {
       const size = sizeOf(message);
       if (this.#held + size > queueBytesTotal) {
         const bound = `queueBytesTotal ${queueBytesTotal} for all the server's queues, which hold ${this.#held}; the message ${size}`;

@@ -670,13 +670,16 @@ export class BrokerLink extends Link {
 }
 
 function brokerError(text: string, clientId: string): BerryError {
-  let parsed: { code?: unknown; message?: unknown; limit?: unknown; refused?: unknown } = {};
+  let parsed: { code?: unknown; message?: unknown; limit?: unknown; refused?: unknown; bound?: unknown } = {};
   try {
     parsed = JSON.parse(text) as typeof parsed;
   } catch {
     return new ZmqProtocolError("broker refused a batch:", text);
   }
-  if (parsed.code === "BROKER_FULL") return new BrokerFullError(Number(parsed.limit), Number(parsed.refused));
+  if (parsed.code === "BROKER_FULL") {
+    const bound = parsed.bound === "maxUnackedBytes" ? "maxUnackedBytes" : "maxUnacked"; // older brokers: count only
+    return new BrokerFullError(Number(parsed.limit), Number(parsed.refused), bound);
+  }
   if (parsed.code === "BROKER_QUOTA") return new BrokerQuotaError(clientId, Number(parsed.limit), Number(parsed.refused));
   return new ZmqProtocolError("broker refused a batch:", String(parsed.message));
 }

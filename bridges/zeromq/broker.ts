@@ -649,7 +649,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#refuse(senderId, seq, new BrokerFullError(this.#options.maxUnacked, ackCount), ackCount);
       return;
     }
-    if (ackCount > 0 && this.#heldBytes + ackBytes > this.#options.maxUnackedBytes) {
+    // A batch larger than the bound alone is taken while nothing is held: refused, it would be refused for
+    // ever (nothing held, nothing to free room), and every batch of its link behind it with it.
+    if (ackCount > 0 && this.#heldBytes > 0 && this.#heldBytes + ackBytes > this.#options.maxUnackedBytes) {
       this.#refuse(senderId, seq, new BrokerFullError(this.#options.maxUnackedBytes, ackCount, "maxUnackedBytes"), ackCount);
       return;
     }
@@ -767,7 +769,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #refuse(senderId: string, seq: string, refused: BrokerFullError | BrokerQuotaError, count: number): void {
     this.stats.refused += count;
     this.#reportPeerError(refused);
-    this.#receipt(senderId, seq, { code: refused.code, message: refused.message, limit: refused.limit, refused: count });
+    const bound = refused instanceof BrokerFullError ? { bound: refused.bound } : {};
+    this.#receipt(senderId, seq, { code: refused.code, message: refused.message, limit: refused.limit, refused: count, ...bound });
   }
 
   #take(held: Held): void {

@@ -4,10 +4,14 @@ import { BerryError, describe } from "../../lib/errors.js";
 export class BrokerFullError extends BerryError {
   readonly limit: number;
 
+  /** Which of the broker's bounds was reached. */
+  readonly bound: "maxUnacked" | "maxUnackedBytes";
+
   constructor(limit: number, refused: number, bound: "maxUnacked" | "maxUnackedBytes" = "maxUnacked") {
     const held = bound === "maxUnacked" ? `${limit} unacknowledged messages` : `${limit} bytes of unacknowledged messages`;
     super("BROKER_FULL", `broker full: ${held} held (${bound}); refused a batch of ${refused} acknowledged message(s)`);
     this.limit = limit;
+    this.bound = bound;
   }
 }
 

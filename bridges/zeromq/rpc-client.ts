@@ -72,8 +72,11 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   readonly #remakeAfter: number;
   readonly #timer: NodeJS.Timeout;
   #lastSeen = Date.now();
-  // When the last handshake succeeded, until the connection is made again (see #beat).
+  // When the handshake of the current connection succeeded, while nothing came on it since (see #beat):
+  // undefined once the server sent anything on it, and while no connection is up.
   #handshakeAt: number | undefined;
+  // Connections made again in a row that brought nothing (see #beat): each waits twice as long.
+  #remakes = 0;
   #connected = false;
   #beating = false;
   #refused: RpcAuthError | undefined;
@@ -150,6 +153,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       this.#queue.send([RpcKind.loginAsk]).catch(() => undefined);
     });
     this.#dealer.events.on("disconnect", () => {
+      this.#handshakeAt = undefined; // the next connection's handshake is not decided yet
       if (this.#curve !== undefined || this.#plain !== undefined) this.#awaitLogin();
     });
     this.#queue = new SendQueue({ send: (frames) => this.#sendWhenConnected(frames) });
@@ -262,6 +266,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     try {
       for await (const [kindFrame, body] of this.#dealer) {
         this.#lastSeen = Date.now();
+        this.#handshakeAt = undefined; // the connection serves: it is not one the server parked
+        this.#remakes = 0;
         if (!this.#connected) {
           this.#connected = true;
           this.emit("connect");
@@ -309,15 +315,19 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     const now = Date.now();
     const silent = now - this.#lastSeen;
     if (silent <= this.#heartbeatTimeout) return;
-    // A connection whose handshake succeeded and that brought nothing since, for a heartbeat timeout and an
-    // interval, is made again. The server's ROUTER refuses a connection under an identity it still holds on
-    // another one (a connection whose client side is gone, its server side still open) and never serves it,
-    // even once that other one closes: only a new connection is. The server's ZMTP heartbeats close that
+    // A new connection whose handshake succeeded and that brought nothing since, for a heartbeat timeout and
+    // an interval, is made again. The server's ROUTER refuses a connection under an identity it still holds
+    // on another one (a connection whose client side is gone, its server side still open) and never serves
+    // it, even once that other one closes: only a new connection is. The server's ZMTP heartbeats close that
     // other one within an interval and a timeout of its last traffic (same settings both ends): waiting as
-    // long here makes the first new connection come after it, not race it. A handshake still being decided
-    // (a slow authenticate) is not cut: it has not succeeded yet.
-    if (this.#handshakeAt !== undefined && now - Math.max(this.#lastSeen, this.#handshakeAt) > this.#remakeAfter) {
+    // long here makes the first new connection come after it, not race it. A connection that served before
+    // is never made again for a silence (a server busy for seconds: made again, every client would log in
+    // again at once), nor is a handshake still being decided (a slow authenticate). Each new connection in a
+    // row that brings nothing (a server at maxClients drops its frames) waits twice as long, up to a minute.
+    const wait = Math.min(this.#remakeAfter * 2 ** this.#remakes, Math.max(this.#remakeAfter, 60_000));
+    if (this.#handshakeAt !== undefined && now - this.#handshakeAt > wait) {
       this.#handshakeAt = undefined;
+      this.#remakes++;
       this.#dealer.disconnect(this.#endpoint);
       this.#dealer.connect(this.#endpoint);
     }

@@ -379,12 +379,16 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    // Each login ends: what was held for it or from it is dropped, counted and told (\`logout\`).
-    for (const [identity, session] of [...this.#sessions]) this.#endSession(identity, session, new RpcClosedError("RPC server"));
-    this.#calls.fail(undefined, new RpcClosedError("RPC server"));
-    this.#calls.abortRunning(undefined, new RpcClosedError("RPC server"));
-    this.#router.close();
-    this.#zap?.close();
+    try {
+      // Each login ends: what was held for it or from it is dropped, counted and told (`logout`).
+      for (const [identity, session] of [...this.#sessions]) this.#endSession(identity, session, new RpcClosedError("RPC server"));
+    } finally {
+      // Closed whatever a `logout` listener throws (thrown on from here once all is closed).
+      this.#calls.fail(undefined, new RpcClosedError("RPC server"));
+      this.#calls.abortRunning(undefined, new RpcClosedError("RPC server"));
+      this.#router.close();
+      this.#zap?.close();
+    }
   }
 
   async #serve(): Promise<void> {

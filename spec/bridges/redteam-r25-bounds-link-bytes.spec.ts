@@ -65,3 +65,33 @@ it("red team: by default a link whose far side is down holds far less than 200 m
     await right.close();
   }
 });
+
+// Review r25: the bound refused a message larger than it alone, on a link with nothing kept (a RedisLink
+// set to carry 256 MiB dropped a 70 MB message as "buffer full" while connected). A message alone goes
+// when nothing else is kept: the transport's own limit decides whether it can be carried.
+it("review: a message larger than bufferBytes alone is kept when nothing else is, and goes once the far side is up", async () => {
+  const [left, right] = MemoryLink.pair({ bus: new Bus({ id: "r25-alone-a" }), bufferBytes: 1_000 }, { bus: new Bus({ id: "r25-alone-b" }) });
+  const got: number[] = [];
+  right.bus.follow("big:*", (message: Message) => void got.push(String(message.args[0]).length));
+  const errors: BerryError[] = [];
+  left.on("error", (error) => void errors.push(error));
+  try {
+    left.bus.twitter("big:m", "x".repeat(5_000)); // connected: sent
+    await waitFor(() => got.length === 1, "the large message on a connected link");
+    left.reachable = false;
+    left.bus.twitter("big:m", "y".repeat(5_000)); // down, nothing kept: kept
+    left.bus.twitter("big:m", "z".repeat(10)); // down, something kept, past the bound: dropped
+    assert.equal(left.backlog, 1);
+    assert.deepEqual(
+      errors.map((error) => error.code),
+      ["LINK_OVERFLOW"],
+    );
+    left.reachable = true;
+    await waitFor(() => got.length === 2, "the kept large message");
+    assert.deepEqual(got, [5_000, 5_000]);
+  } finally {
+    left.reachable = true;
+    await left.close();
+    await right.close();
+  }
+});

@@ -87,6 +87,32 @@ describe("the queues of a bridge server are bounded together (queueBytesTotal)",
     }
   });
 
+  // Review r25: the bound was skipped for a buffer a get waited on, and a get that had timed out (or was
+  // aborted) still counted as waiting until a later pass dropped it: after one `berrymq.get` with
+  // timeout 0 on each of 40 sessions, all 40 messages were kept, 8 times the total, nothing reported.
+  it("a get that timed out does not lift the bound from its session", async () => {
+    const bus = new Bus({ id: "r25-total-timedout" });
+    const errors: BerryError[] = [];
+    bus.on("error", (error) => void errors.push(error));
+    const server = await serve({ bus, queueBytes: 120_000, queueBytesTotal: 255_000 });
+    try {
+      const tokens: string[] = [];
+      for (let q = 0; q < 40; q++) tokens.push(await queueSession(server.url, `tq${q}:*`));
+      for (const token of tokens) {
+        const answer = await call(server.url, "berrymq.get", { token, timeout: 0 });
+        assert.ok(answer.error !== undefined, "the get timed out");
+      }
+      const blob = "x".repeat(50_000);
+      for (let q = 0; q < 40; q++) bus.twitter(`tq${q}:m`, q, blob);
+      let kept = 0;
+      for (const token of tokens) kept += (await drain(server.url, token)).length;
+      assert.equal(kept, 5, `messages kept: ${kept} (five of ~50,000 characters fit in 255,000)`);
+      assert.equal(errors.filter((error) => error.code === "QUEUE_OVERFLOW").length, 35);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("twenty sessions filled with 1 MB messages hold no more than the total (the heap says so)", async () => {
     const bus = new Bus({ id: "r25-queue-total-heap" });
     bus.on("error", () => {});

@@ -32,7 +32,8 @@ describe("zeromq broker red team r25: held bytes", () => {
       retryDelay: { initial: 50, max: 100 },
     });
     t.after(() => link.close());
-    link.on("error", () => undefined);
+    const linkErrors: BerryError[] = [];
+    link.on("error", (error) => void linkErrors.push(error));
     const text = "x".repeat(4_000); // ~4.1 KB a line: two fit in 10,000 bytes, not three
     for (let i = 0; i < 3; i++) {
       link.bus.twitter("job:run", i, text);
@@ -46,6 +47,10 @@ describe("zeromq broker red team r25: held bytes", () => {
     assert.equal(refusal.limit, 10_000);
     assert.match(refusal.message, /10000 bytes of unacknowledged messages held \(maxUnackedBytes\)/);
     assert.equal(link.backlog, 1, "the refused message waits in the link to be retried");
+    // The link names the bound the broker reached (review r25: it said maxUnacked).
+    await waitFor(() => linkErrors.length > 0, "the link reports the refusal");
+    const cause = (linkErrors[0] as Error).cause;
+    assert.ok(cause instanceof BrokerFullError && cause.bound === "maxUnackedBytes", String(cause));
     // A subscriber acknowledges what is held: the room is freed, and the retried message is taken.
     const seen: number[] = [];
     const worker = new Bus();
@@ -57,6 +62,28 @@ describe("zeromq broker red team r25: held bytes", () => {
     });
     assert.deepEqual([...seen].sort(), [0, 1, 2]);
     await waitFor(() => broker.held === 0, "all acknowledged");
+  });
+
+  // Review r25: a batch larger than the bound alone was refused for ever (nothing held, so nothing could
+  // free room), and everything its link sent after it waited behind it.
+  it("takes a batch larger than the bound while nothing is held, so its link is never stuck", async (t) => {
+    const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort(), heartbeatInterval: 100, maxUnackedBytes: 10_000 });
+    t.after(() => broker.close());
+    broker.on("error", () => undefined);
+    const seen: number[] = [];
+    const worker = new Bus();
+    worker.follow("job:run", (message) => void seen.push(Number(message.args[0])));
+    const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort };
+    const subscriber = await BrokerLink.connect({ bus: worker, ...ports, importFilters: ["job:*"] });
+    t.after(() => subscriber.close());
+    const link = await BrokerLink.connect({ bus: new Bus(), ...ports, importFilters: ["none:none"], acknowledge: ["job:*"] });
+    t.after(() => link.close());
+    link.on("error", () => undefined);
+    const text = "x".repeat(4_000);
+    for (let i = 0; i < 3; i++) link.bus.twitter("job:run", i, text); // one batch of ~12.3 KB
+    link.bus.twitter("job:run", 3, "small");
+    await waitFor(() => seen.length === 4, "all four delivered", 10_000);
+    assert.deepEqual([...seen].sort(), [0, 1, 2, 3]);
   });
 
   it("refuses a bad maxUnackedBytes, naming it", async () => {

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as zmq from "zeromq";
-import { type Authenticate, type RpcCallContext, RpcServer } from "../../../bridges/zeromq/index.js";
+import { createServer } from "node:net";
+import { type Authenticate, type RpcCallContext, RpcClient, RpcServer } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
@@ -81,5 +82,28 @@ describe("zeromq RPC red team r25: close() during a login", () => {
     assert.deepEqual(ran, [], "nothing runs on a closed server");
     await waitFor(() => logouts.length === 1, "the suspended login ends at close()", 5_000);
     assert.deepEqual(logouts[0]?.slice(0, 2), ["desk-1", "user:alice"]);
+  });
+
+  // Review r25: close() tells each login's end (logout) before it closed the socket; a listener that threw
+  // left the server half-closed (its port still bound, close() a no-op the second time).
+  it("a logout listener that throws does not leave the server open", async (t) => {
+    const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate: (_m, c) => `user:${c.username}` });
+    server.register("ping", () => "pong");
+    const client = RpcClient.connect({ port: server.port, plain: { username: "alice", password: "pw" } });
+    client.on("error", () => undefined);
+    t.after(() => client.close());
+    assert.equal(await client.call("ping"), "pong");
+    server.on("logout", () => {
+      throw new Error("listener bug");
+    });
+    assert.throws(() => server.close(), /listener bug/);
+    await sleep(200);
+    const probe = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      probe.once("error", () => resolve(false));
+      probe.listen(server.port, "127.0.0.1", () => resolve(true));
+    });
+    probe.close();
+    assert.ok(free, "the server's port is free after close()");
   });
 });
