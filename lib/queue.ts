@@ -60,8 +60,8 @@ interface Bounds {
 // Each message's size is measured once, however many queues hold it.
 const sizes = new WeakMap<Message, number>();
 
-/** The length of a message's args and kwargs in JSON; 0 for one JSON cannot carry. */
-function sizeOf(message: Message): number {
+/** The length of a message's args and kwargs in JSON, as a queue counts it; 0 for one JSON cannot carry. */
+export function sizeOf(message: Message): number {
   let size = sizes.get(message);
   if (size === undefined) {
     try {

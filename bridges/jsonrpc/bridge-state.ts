@@ -6,7 +6,7 @@ import { InvalidArgumentError, QueueClosedError, QueueOverflowError } from "../.
 import type { Identifier } from "../../lib/identifier.js";
 import { parseIdentifier } from "../../lib/identifier.js";
 import type { Message } from "../../lib/message.js";
-import { Queue } from "../../lib/queue.js";
+import { Queue, sizeOf } from "../../lib/queue.js";
 import { unguessableMessageId } from "../../lib/unguessable-suffix.js";
 import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
 import type { CloseReport } from "../link.js";
@@ -452,21 +452,6 @@ interface Counted {
   held: number;
 }
 
-// Each message's size (as a queue counts it) is measured once, however many queues it is offered to.
-const sizes = new WeakMap<Message, number>();
-
-function sizeOf(message: Message): number {
-  let size = sizes.get(message);
-  if (size === undefined) {
-    try {
-      size = JSON.stringify(message.args).length + JSON.stringify(message.kwargs).length;
-    } catch {
-      size = 0;
-    }
-    sizes.set(message, size);
-  }
-  return size;
-}
 
 /**
  * The server's queues (its queue sessions and the queues it owns) and the bound on what they hold together.
