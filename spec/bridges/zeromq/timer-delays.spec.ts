@@ -16,8 +16,10 @@ describe("zeromq link: the receipt timer is armed in whole milliseconds", () => 
     const broker = await Broker.start({ pubPort: await freePort(), recvPort: await freePort() });
     const ports = { pubPort: broker.pubPort, recvPort: broker.recvPort };
     const bus = new Bus();
-    // Long enough that the first batch's receipt comes well within it on a loaded machine.
-    const sendTimeout = 1_000;
+    // Long enough that the first batch's receipt, and the second batch after it, come well within it on a
+    // loaded machine: at 1,000 ms a full run with three other jobs on the 2 cores once took longer than that
+    // to get the first receipt, so the timer fired with nothing waiting and was never re-armed.
+    const sendTimeout = 3_000;
     const link = await BrokerLink.connect({
       bus,
       ...ports,
