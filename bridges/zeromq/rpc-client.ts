@@ -12,6 +12,9 @@ import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
 
+// Longest wait before a connection that never served is made again (see #beat).
+const MAX_REMAKE_WAIT = 10_000;
+
 // How often a send waiting for a connection tries again, in ms, when no handshake wakes it first.
 const SEND_RETRY_MS = 50;
 
@@ -127,6 +130,12 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       // #sendWhenConnected tries again once a handshake succeeded, for as long as the frame is wanted.
       immediate: true,
       sendTimeout: 0,
+      // ZMTP heartbeats, answered by the server's libzmq (not its JavaScript: a busy server still answers):
+      // a connection that brings nothing for heartbeatTimeout after a PING is closed and made again. Without
+      // them a dead link that ends without a TCP close (a host powered off, a cable cut) kept a connection
+      // that had served for as long as TCP took to give up (minutes).
+      heartbeatInterval: interval,
+      heartbeatTimeout: this.#heartbeatTimeout,
       maxMessageSize: transportFrameLimit(maxMessageBytes),
       ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
       ...(plain === undefined ? {} : { plainUsername: plain.username, plainPassword: plain.password }),
@@ -315,16 +324,17 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     const now = Date.now();
     const silent = now - this.#lastSeen;
     if (silent <= this.#heartbeatTimeout) return;
-    // A new connection whose handshake succeeded and that brought nothing since, for a heartbeat timeout and
-    // an interval, is made again. The server's ROUTER refuses a connection under an identity it still holds
+    // A connection whose handshake succeeded and that brought nothing since, for a heartbeat timeout and an
+    // interval, is made again. The server's ROUTER refuses a connection under an identity it still holds
     // on another one (a connection whose client side is gone, its server side still open) and never serves
     // it, even once that other one closes: only a new connection is. The server's ZMTP heartbeats close that
     // other one within an interval and a timeout of its last traffic (same settings both ends): waiting as
     // long here makes the first new connection come after it, not race it. A connection that served before
     // is never made again for a silence (a server busy for seconds: made again, every client would log in
     // again at once), nor is a handshake still being decided (a slow authenticate). Each new connection in a
-    // row that brings nothing (a server at maxClients drops its frames) waits twice as long, up to a minute.
-    const wait = Math.min(this.#remakeAfter * 2 ** this.#remakes, Math.max(this.#remakeAfter, 60_000));
+    // row that brings nothing (a server at maxClients drops its frames) waits twice as long, up to 10 s (a
+    // client waiting for a free slot is served at most that long after one frees).
+    const wait = Math.min(this.#remakeAfter * 2 ** this.#remakes, Math.max(this.#remakeAfter, MAX_REMAKE_WAIT));
     if (this.#handshakeAt !== undefined && now - this.#handshakeAt > wait) {
       this.#handshakeAt = undefined;
       this.#remakes++;

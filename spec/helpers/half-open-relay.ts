@@ -15,31 +15,39 @@ export interface HalfOpenRelay {
   readonly closedByServer: number;
   /** Cuts the client's side of every open connection; their server sides stay open and silent. */
   cutClientSide(): void;
+  /**
+   * Makes every open connection a dead link: nothing passes either way and nothing is closed from here (a
+   * host powered off, a cable cut): each end learns of it only by its own heartbeats.
+   */
+  silence(): void;
   /** Closes every socket and stops listening. */
   close(): Promise<void>;
 }
 
 /** Starts a relay from a free port to 127.0.0.1:`target`. */
 export async function halfOpenRelay(target: number): Promise<HalfOpenRelay> {
-  const pairs = new Set<{ client: Socket; upstream: Socket; cut: boolean }>();
+  const pairs = new Set<{ client: Socket; upstream: Socket; cut: boolean; silent: boolean }>();
   const port = await freePort();
   let halfOpen = 0;
   let closedByServer = 0;
   const server: Server = createServer((client) => {
     const upstream = connect(target, "127.0.0.1");
-    const pair = { client, upstream, cut: false };
+    const pair = { client, upstream, cut: false, silent: false };
     pairs.add(pair);
-    client.on("data", (data) => upstream.write(data));
+    client.on("data", (data) => {
+      if (!pair.silent) upstream.write(data);
+    });
     upstream.on("data", (data) => {
-      if (!pair.cut) client.write(data);
+      if (!pair.cut && !pair.silent) client.write(data);
     });
     client.on("error", () => undefined);
     upstream.on("error", () => undefined);
     client.on("close", () => {
-      if (!pair.cut) upstream.destroy();
+      if (!pair.cut && !pair.silent) upstream.destroy();
     });
     upstream.on("close", () => {
       pairs.delete(pair);
+      if (pair.silent) return;
       if (!pair.cut) return void client.destroy();
       halfOpen--;
       closedByServer++;
@@ -60,6 +68,9 @@ export async function halfOpenRelay(target: number): Promise<HalfOpenRelay> {
         halfOpen++;
         pair.client.destroy();
       }
+    },
+    silence() {
+      for (const pair of pairs) pair.silent = true;
     },
     close: () =>
       new Promise<void>((resolve) => {

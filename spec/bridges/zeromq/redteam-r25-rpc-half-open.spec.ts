@@ -103,6 +103,20 @@ describe("zeromq RPC red team r25: a connection whose client side is gone while 
     });
   }
 
+  // Review r25: a connection that had served was never made again for a silence (so that a busy server
+  // does not see every client reconnect), and the client had no ZMTP heartbeats: a dead link ending without
+  // a TCP close either way (a host powered off) kept the client on it for as long as TCP took to give up.
+  for (const mode of ["none", "plain"] as const) {
+    it(`a dead link (nothing passes either way, nothing closed; ${mode === "none" ? "without logins" : "PLAIN logins"}): the client is served again on a new connection`, async (t) => {
+      const { server, relay, client, peer } = await setUp(t, mode);
+      relay.silence();
+      const { ms, answer } = await servedAgain(() => client.call("ping"), SERVED_WITHIN);
+      assert.equal(answer, "pong");
+      assert.equal(await server.call(peer, "who"), "desk-7 here");
+      t.diagnostic(`served again ${ms} ms after the link died`);
+    });
+  }
+
   it("a handshake held by a slow authenticate (twice the heartbeat timeout) is not cut by the client", async (t) => {
     let handshakes = 0;
     const slow: Authenticate = async (mechanism, credentials) => {
