@@ -73,3 +73,30 @@ export class ConnectTimeoutError extends BerryError {
     this.timeout = timeout;
   }
 }
+
+/**
+ * An answer this bus held while it had no link open (see LinkTable), dropped: past the time it holds
+ * answers (`reason` "expired"), or past the number it holds (`reason` "overflow"). The asker gets no
+ * error answer (no link leads to it): its request waits out its timeout.
+ */
+export class HeldAnswerDroppedError extends BerryError {
+  readonly dropped: { id: string; messageId: string; to: string };
+  readonly reason: "expired" | "overflow";
+
+  constructor(
+    answer: { readonly id: string; readonly messageId: string; readonly to?: string },
+    reason: "expired" | "overflow",
+    bound: number,
+  ) {
+    const why =
+      reason === "expired"
+        ? `no link to its asker opened within ${bound} ms`
+        : `more than ${bound} answers were held at once (the oldest goes)`;
+    super(
+      "HELD_ANSWER_DROPPED",
+      `answer "${answer.id}" (${answer.messageId}) to bus ${answer.to}, held while no link was open, dropped: ${why}`,
+    );
+    this.dropped = { id: answer.id, messageId: answer.messageId, to: answer.to as string };
+    this.reason = reason;
+  }
+}

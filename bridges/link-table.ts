@@ -1,7 +1,7 @@
 import type { Bus } from "../lib/bus.js";
-import { BerryError } from "../lib/errors.js";
 import { type Identifier, isLocal } from "../lib/identifier.js";
 import type { Message } from "../lib/message.js";
+import { HeldAnswerDroppedError } from "./errors.js";
 
 /** What the routing table needs of a link. */
 export interface RoutedLink {
@@ -56,29 +56,6 @@ export const UNROUTED_DROPS_LIMIT = 1_000;
 export const HELD_ANSWERS_LIMIT = 1_000;
 /** How long a bus holds such an answer, in ms, before it drops it and reports it. */
 export const HELD_ANSWERS_MS = 60_000;
-
-/**
- * An answer this bus held while it had no link open (see LinkTable), dropped: past the time it holds
- * answers (`reason` "expired"), or past the number it holds (`reason` "overflow"). The asker gets no
- * error answer (no link leads to it): its request waits out its timeout.
- */
-export class HeldAnswerDroppedError extends BerryError {
-  readonly dropped: { id: string; messageId: string; to: string };
-  readonly reason: "expired" | "overflow";
-
-  constructor(answer: Message, reason: "expired" | "overflow", bound: number) {
-    const why =
-      reason === "expired"
-        ? `no link to its asker opened within ${bound} ms`
-        : `more than ${bound} answers were held at once (the oldest goes)`;
-    super(
-      "HELD_ANSWER_DROPPED",
-      `answer "${answer.id}" (${answer.messageId}) to bus ${answer.to}, held while no link was open, dropped: ${why}`,
-    );
-    this.dropped = { id: answer.id, messageId: answer.messageId, to: answer.to as string };
-    this.reason = reason;
-  }
-}
 
 interface Held {
   readonly answer: Message;
