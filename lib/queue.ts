@@ -256,6 +256,8 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
   readonly shared: boolean;
   readonly maxsize: number;
   readonly maxBytes: number;
+  /** The bound this queue shares with the other queues on it, if any. */
+  readonly budget: QueueBudget | undefined;
   readonly #store: QueueStore;
   #closed = false;
 
@@ -282,6 +284,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
     this.shared = options.shared === true;
     this.maxsize = maxsize;
     this.maxBytes = maxBytes;
+    this.budget = budget;
     const bounds: Bounds = { maxsize, maxBytes, overflow, budget };
     this.#store = this.shared ? sharedStore(bus, parsed, bounds) : new QueueStore(bus, parsed, bounds, () => {});
     this.#store.handles++;
