@@ -25,6 +25,16 @@ function overflowsOf(bus: Bus): QueueOverflowError[] {
   return errors;
 }
 
+// A bus, its overflow reports, and a budget shared by a reject-new queue of "r:*" and a drop-oldest one of "d:*".
+function rejectingAndDropping(maxBytes: number) {
+  const bus = new Bus();
+  const overflows = overflowsOf(bus);
+  const budget = new QueueBudget(maxBytes);
+  const rejecting = new Queue("r:*", { bus, budget });
+  const dropping = new Queue("d:*", { bus, budget, overflow: "drop-oldest" });
+  return { bus, overflows, budget, rejecting, dropping };
+}
+
 const droppedArg = (error: QueueOverflowError | undefined): string => firstArg(error?.dropped as Message);
 
 describe("QueueBudget", () => {
@@ -92,21 +102,17 @@ describe("QueueBudget", () => {
   });
 
   it("drop-oldest drops this queue's oldest until the new one fits, and nothing for one that never would", () => {
-    const bus = new Bus();
-    const overflows = overflowsOf(bus);
-    const budget = new QueueBudget(300);
-    const full = new Queue("f:*", { bus, budget });
-    const recent = new Queue("r:*", { bus, budget, overflow: "drop-oldest" });
-    bus.twitter("f:m", sized(150, "f1"));
-    bus.twitter("r:m", sized(50, "r1"));
-    bus.twitter("r:m", sized(100, "r2"));
-    bus.twitter("r:m", sized(100, "r3"));
-    assert.deepEqual(overflows.map(droppedArg), ["r1", "r2"], "r1 alone left too little room");
+    const { bus, overflows, budget, rejecting, dropping } = rejectingAndDropping(300);
+    bus.twitter("r:m", sized(150, "r1"));
+    bus.twitter("d:m", sized(50, "d1"));
+    bus.twitter("d:m", sized(100, "d2"));
+    bus.twitter("d:m", sized(100, "d3"));
+    assert.deepEqual(overflows.map(droppedArg), ["d1", "d2"], "d1 alone left too little room");
     assert.equal(budget.held, 250);
-    // 200 would fit only without f's 150: r's message is kept and the new one refused.
-    bus.twitter("r:m", sized(200, "big"));
-    assert.deepEqual(overflows.map(droppedArg), ["r1", "r2", "big"]);
-    assert.deepEqual([firstArg(recent.getNowait()), full.qsize()], ["r3", 1]);
+    // 200 would fit only without r's 150: d's message is kept and the new one refused.
+    bus.twitter("d:m", sized(200, "big"));
+    assert.deepEqual(overflows.map(droppedArg), ["d1", "d2", "big"]);
+    assert.deepEqual([firstArg(dropping.getNowait()), rejecting.qsize()], ["d3", 1]);
   });
 
   it("does not count a message a waiting get takes", async () => {
@@ -180,11 +186,7 @@ describe("QueueBudget", () => {
   });
 
   it("never queues a message larger than the budget alone, under either policy, and drops nothing for it", () => {
-    const bus = new Bus();
-    const overflows = overflowsOf(bus);
-    const budget = new QueueBudget(100);
-    const rejecting = new Queue("r:*", { bus, budget });
-    const dropping = new Queue("d:*", { bus, budget, overflow: "drop-oldest" });
+    const { bus, overflows, budget, rejecting, dropping } = rejectingAndDropping(100);
     bus.twitter("d:m", sized(40, "small"));
     bus.twitter("r:m", sized(101, "huge-r"));
     bus.twitter("d:m", sized(101, "huge-d"));
