@@ -66,6 +66,7 @@ export { Kwargs, kw } from "./kwargs.js";
 export { createMessage, type Message, type MessageInit, withHop } from "./message.js";
 export type { FunctionWrapper } from "./method-wrapper.js";
 export { type GetOptions, type OverflowPolicy, Queue, type QueueOptions, type QueuedMessage } from "./queue.js";
+export { QueueBudget, type QueueBudgetOptions } from "./queue-budget.js";
 export { checkDuration, checkTimerDelay, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
 export { type TwitterExceptionOptions, twitterException } from "./twitter-exception.js";
 export type { ArgsOf, EventMap, IsUntyped, KwargsOf, Payload, SendArgsOf, Untyped } from "./event-map.js";

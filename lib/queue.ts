@@ -6,6 +6,7 @@ import { type Identifier, parseIdentifier } from "./identifier.js";
 import type { EventMap, Untyped } from "./event-map.js";
 import { checkDuration, type LongTimer, setLongTimeout } from "./long-timer.js";
 import type { Message } from "./message.js";
+import { type BudgetLedger, budgetLedger, QueueBudget } from "./queue-budget.js";
 import type { MessageFor, PatternOf } from "./typed-identifiers.js";
 import { untilClosed } from "./until-closed.js";
 
@@ -29,6 +30,11 @@ export interface QueueOptions<Events extends EventMap | Untyped = Untyped> {
    * `maxsize`; a message larger than the bound alone is never queued.
    */
   maxBytes?: number;
+  /**
+   * A bound this queue shares with the other queues on the same budget (see QueueBudget): past it,
+   * `overflow` applies as for `maxBytes`; under `"drop-oldest"` only this queue's messages make room.
+   */
+  budget?: QueueBudget;
   overflow?: OverflowPolicy;
   /** The bus to listen on (default: `defaultBus`); a typed bus types the queue's messages. */
   bus?: Bus<Events>;
@@ -55,6 +61,7 @@ interface Bounds {
   readonly maxsize: number;
   readonly maxBytes: number;
   readonly overflow: OverflowPolicy;
+  readonly budget: QueueBudget | undefined;
 }
 
 // Each message's size is measured once, however many queues hold it.
@@ -77,7 +84,7 @@ export function sizeOf(message: Message): number {
 /** The buffer behind one queue, or behind every shared queue with the same filter. */
 class QueueStore implements QueueSink {
   readonly buffer = new Fifo<Message>();
-  /** Summed size of the buffered messages (counted only under a maxBytes bound). */
+  /** Summed size of the buffered messages (counted only under a maxBytes bound or a budget). */
   bytes = 0;
   readonly waiters = new Fifo<Waiter>();
   handles = 0;
@@ -90,6 +97,10 @@ class QueueStore implements QueueSink {
     return this.waiters.length - this.#abandoned;
   }
   readonly #detach: Unsubscribe;
+  // Whether any bound applies (an unbounded buffer takes each message as it comes), and whether sizes count.
+  readonly #bounded: boolean;
+  readonly #sized: boolean;
+  readonly #ledger: BudgetLedger | undefined;
 
   constructor(
     readonly bus: Bus,
@@ -97,6 +108,9 @@ class QueueStore implements QueueSink {
     readonly bounds: Bounds,
     private readonly onClose: () => void,
   ) {
+    this.#sized = bounds.maxBytes > 0 || bounds.budget !== undefined;
+    this.#bounded = this.#sized || bounds.maxsize > 0;
+    this.#ledger = bounds.budget === undefined ? undefined : budgetLedger(bounds.budget);
     this.#detach = bus.attachQueue(filter, this);
   }
 
@@ -107,18 +121,22 @@ class QueueStore implements QueueSink {
       waiter.resolve(message);
       return true;
     }
-    const { maxsize, maxBytes } = this.bounds;
-    if (maxsize === 0 && maxBytes === 0) {
+    if (!this.#bounded) {
       this.buffer.push(message);
       return true;
     }
-    return this.#offerBounded(message, maxsize, maxBytes);
+    return this.#offerBounded(message);
   }
 
-  #offerBounded(message: Message, maxsize: number, maxBytes: number): boolean {
-    const size = maxBytes > 0 ? sizeOf(message) : 0;
+  #offerBounded(message: Message): boolean {
+    const { maxsize, maxBytes, overflow } = this.bounds;
+    const ledger = this.#ledger;
+    const size = this.#sized ? sizeOf(message) : 0;
     if (!this.#fits(size)) {
-      if (this.bounds.overflow === "reject-new" || (maxBytes > 0 && size > maxBytes)) {
+      // Nothing is dropped for a message that would not fit even in this buffer emptied.
+      const never =
+        (maxBytes > 0 && size > maxBytes) || (ledger !== undefined && ledger.held - this.bytes + size > ledger.maxBytes);
+      if (overflow === "reject-new" || never) {
         this.bus.report(new QueueOverflowError(this.filter.id, maxsize, message, this.#bound(size)));
         return false;
       }
@@ -128,37 +146,54 @@ class QueueStore implements QueueSink {
       }
     }
     this.buffer.push(message);
-    this.bytes += size;
+    this.#count(size);
     return true;
   }
 
   #fits(size: number): boolean {
     const { maxsize, maxBytes } = this.bounds;
-    return (maxsize === 0 || this.buffer.length < maxsize) && (maxBytes === 0 || this.bytes + size <= maxBytes);
+    const ledger = this.#ledger;
+    return (
+      (maxsize === 0 || this.buffer.length < maxsize) &&
+      (maxBytes === 0 || this.bytes + size <= maxBytes) &&
+      (ledger === undefined || ledger.held + size <= ledger.maxBytes)
+    );
+  }
+
+  // Counts `size` more characters held here (negative: given back), on the budget too.
+  #count(size: number): void {
+    this.bytes += size;
+    if (this.#ledger !== undefined) this.#ledger.held += size;
   }
 
   /** Removes and returns the oldest queued message. */
   take(): Message | undefined {
     const message = this.buffer.shift();
-    if (message !== undefined && this.bounds.maxBytes > 0) this.bytes -= sizeOf(message);
+    if (message !== undefined && this.#sized) this.#count(-sizeOf(message));
     return message;
   }
 
   /** Removes every queued message, oldest first. */
   takeAll(): Message[] {
-    this.bytes = 0;
+    this.#count(-this.bytes);
     return this.buffer.drain();
   }
 
   // Which bound a message of `size` meets, as the overflow error names it.
   #bound(size: number): string {
-    const { maxsize, maxBytes } = this.bounds;
-    return maxsize > 0 && this.buffer.length >= maxsize ? `maxsize ${maxsize}` : `maxBytes ${maxBytes}, the message ${size}`;
+    const { maxsize, maxBytes, budget } = this.bounds;
+    if (maxsize > 0 && this.buffer.length >= maxsize) return `maxsize ${maxsize}`;
+    if (budget === undefined || (maxBytes > 0 && this.bytes + size > maxBytes)) {
+      return `maxBytes ${maxBytes}, the message ${size}`;
+    }
+    return `${budget.name} ${budget.maxBytes} for all the queues sharing it, which hold ${budget.held}; the message ${size}`;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // What it still buffers is no one's to take now (gets refuse a closed queue): the budget gets it back.
+    this.#count(-this.bytes);
     this.#detach();
     this.onClose();
     for (let waiter = this.nextWaiter(); waiter !== undefined; waiter = this.nextWaiter()) {
@@ -221,6 +256,8 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
   readonly shared: boolean;
   readonly maxsize: number;
   readonly maxBytes: number;
+  /** The bound this queue shares with the other queues on it, if any. */
+  readonly budget: QueueBudget | undefined;
   readonly #store: QueueStore;
   #closed = false;
 
@@ -235,6 +272,10 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
     if (!Number.isInteger(maxBytes) || maxBytes < 0) {
       throw new InvalidArgumentError("maxBytes", maxBytes, "an integer >= 0 (0 = unbounded)");
     }
+    const budget = options.budget;
+    if (budget !== undefined && !(budget instanceof QueueBudget)) {
+      throw new InvalidArgumentError("budget", budget, "a QueueBudget");
+    }
     const overflow = options.overflow ?? "reject-new";
     if (overflow !== "reject-new" && overflow !== "drop-oldest") {
       throw new InvalidArgumentError("overflow", overflow, '"reject-new" or "drop-oldest"');
@@ -243,7 +284,8 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
     this.shared = options.shared === true;
     this.maxsize = maxsize;
     this.maxBytes = maxBytes;
-    const bounds: Bounds = { maxsize, maxBytes, overflow };
+    this.budget = budget;
+    const bounds: Bounds = { maxsize, maxBytes, overflow, budget };
     this.#store = this.shared ? sharedStore(bus, parsed, bounds) : new QueueStore(bus, parsed, bounds, () => {});
     this.#store.handles++;
   }
@@ -350,19 +392,15 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
 }
 
 function sharedStore(bus: Bus, filter: Identifier, bounds: Bounds): QueueStore {
-  let stores = sharedStores.get(bus);
-  if (stores === undefined) {
-    stores = new Map();
-    sharedStores.set(bus, stores);
-  }
+  const stores = sharedStoresOf(bus, bounds.budget);
   const existing = stores.get(filter.id);
   if (existing !== undefined && !existing.closed) {
-    const { maxsize, maxBytes, overflow } = existing.bounds;
-    if (maxsize !== bounds.maxsize || maxBytes !== bounds.maxBytes || overflow !== bounds.overflow) {
+    const { maxsize, maxBytes, overflow, budget } = existing.bounds;
+    if (maxsize !== bounds.maxsize || maxBytes !== bounds.maxBytes || overflow !== bounds.overflow || budget !== bounds.budget) {
       throw new InvalidArgumentError(
         "shared queue options",
-        bounds,
-        `the options of the open shared queue "${filter.id}" ({ maxsize: ${maxsize}, maxBytes: ${maxBytes}, overflow: "${overflow}" })`,
+        shown(bounds),
+        `the options of the open shared queue "${filter.id}" (${optionsText(existing.bounds)}, the same budget object)`,
       );
     }
     return existing;
@@ -372,4 +410,30 @@ function sharedStore(bus: Bus, filter: Identifier, bounds: Bounds): QueueStore {
   });
   stores.set(filter.id, created);
   return created;
+}
+
+// The shared buffers of a bus, or of an isolated budget's queues on it, by filter.
+const isolatedStores = new WeakMap<QueueBudget, WeakMap<Bus, Map<string, QueueStore>>>();
+
+function sharedStoresOf(bus: Bus, budget: QueueBudget | undefined): Map<string, QueueStore> {
+  let byBus = sharedStores;
+  if (budget?.isolated === true) {
+    byBus = isolatedStores.get(budget) ?? new WeakMap();
+    isolatedStores.set(budget, byBus);
+  }
+  let stores = byBus.get(bus);
+  if (stores === undefined) {
+    stores = new Map();
+    byBus.set(bus, stores);
+  }
+  return stores;
+}
+
+// Bounds as a shared-options error shows them (the budget by name).
+function shown(bounds: Bounds): object {
+  return { ...bounds, budget: bounds.budget?.name ?? null };
+}
+
+function optionsText({ maxsize, maxBytes, overflow, budget }: Bounds): string {
+  return `{ maxsize: ${maxsize}, maxBytes: ${maxBytes}, overflow: "${overflow}", budget: ${budget === undefined ? "none" : JSON.stringify(budget.name)} }`;
 }

@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { JSONRPCError } from "json-rpc-2.0";
-import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
-import type { BerryError } from "../../lib/errors.js";
-import { InvalidArgumentError, QueueClosedError, QueueOverflowError } from "../../lib/errors.js";
-import type { Identifier } from "../../lib/identifier.js";
+import type { Bus } from "../../lib/bus.js";
+import { InvalidArgumentError, QueueClosedError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
 import type { Message } from "../../lib/message.js";
-import { Queue, sizeOf } from "../../lib/queue.js";
+import { Queue } from "../../lib/queue.js";
+import { QueueBudget } from "../../lib/queue-budget.js";
 import { unguessableMessageId } from "../../lib/unguessable-suffix.js";
 import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
 import type { CloseReport } from "../link.js";
@@ -111,9 +110,13 @@ export class BridgeState {
         if (session.kind === "peer") this.bus.report(new PeerExpiredError(session.name, ttl));
       },
     });
-    this.#budget = new QueueBudget(options.bus, options);
+    // A queue session holds a bounded number of messages, and of characters: 1,000 messages of 1 MiB each (the
+    // body limit) held a GiB per session. That alone left maxSessions × queueBytes (10,000 × 16 Mi characters)
+    // to one client opening many sessions: queueBytesTotal bounds them all. Isolated: a client's shared
+    // queue neither takes from nor is refused by a shared Queue the application opens on the bus.
+    this.#budget = new QueueBudget(options.queueBytesTotal, { name: "queueBytesTotal", isolated: true });
     // Shared, so that every client pulling the same filter competes for the messages these collect.
-    this.#ownQueues = options.queues.map((filter) => this.#budget.queue(filter, true));
+    this.#ownQueues = options.queues.map((filter) => this.#queue(filter, true));
     this.queueFilters = this.#ownQueues.map((queue) => queue.filter);
   }
 
@@ -134,11 +137,8 @@ export class BridgeState {
     const owned = this.queueFilters.includes(parseIdentifier(filter).id);
     if (shared && copy) throw new InvalidArgumentError("copy", copy, "false with shared: true (a copy is not shared)");
     // A client asking for its own copy (`berrymq tail`) must not take an owned queue's messages from others.
-    const queue = this.#budget.queue(filter, !copy && (shared || owned));
-    const close = (): void => {
-      queue.close();
-      this.#budget.update(queue);
-    };
+    const queue = this.#queue(filter, !copy && (shared || owned));
+    const close = (): void => void queue.close();
     try {
       return this.sessions.open({ kind: "queue", queue, close }, checked);
     } catch (error) {
@@ -338,20 +338,15 @@ export class BridgeState {
     } finally {
       this.#waitingGets--;
       release();
-      this.#budget.update(queue);
     }
   }
 
   /** The oldest message of the token's queue JSON can carry, at once (QueueEmptyError when none). */
   getNowait(token: unknown): Message {
     const queue = this.#queueOf(token);
-    try {
-      for (;;) {
-        const message = queue.getNowait();
-        if (this.#sendable(message, queue)) return message;
-      }
-    } finally {
-      this.#budget.update(queue);
+    for (;;) {
+      const message = queue.getNowait();
+      if (this.#sendable(message, queue)) return message;
     }
   }
 
@@ -380,10 +375,7 @@ export class BridgeState {
   async close(): Promise<void> {
     this.closing = true;
     await this.sessions.closeAll();
-    for (const queue of this.#ownQueues) {
-      queue.close();
-      this.#budget.update(queue);
-    }
+    for (const queue of this.#ownQueues) queue.close();
   }
 
   #openPeer(link: PeerEnd, name: string, token: string, ttl: number): string {
@@ -415,6 +407,12 @@ export class BridgeState {
     }
   }
 
+  // A queue of `filter`, bounded by queueSize and queueBytes, and with the server's other queues by queueBytesTotal.
+  #queue(filter: string, shared: boolean): Queue {
+    const { bus, queueSize, queueBytes } = this.#options;
+    return new Queue(filter, { bus, shared, maxsize: queueSize, maxBytes: queueBytes, budget: this.#budget });
+  }
+
   #queueOf(token: unknown): Queue {
     const session = this.sessions.use(token);
     if (session.kind !== "queue") throw wrongKind(session.kind, "get");
@@ -432,111 +430,6 @@ export class BridgeState {
     if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0 || ttl > MAX_TTL)
       throw new InvalidArgumentError("ttl", ttl, `seconds > 0 and at most ${MAX_TTL}, or null for the server's default`);
     return ttl;
-  }
-}
-
-// What the server sees of a queue's buffer: the sink lib/queue.ts's Queue attaches to its bus (its
-// QueueStore, one per standalone queue and one per shared filter), with the characters it holds (counted
-// under its maxBytes bound, which the server's queues always have) and the gets waiting on it.
-interface HeldSink extends QueueSink {
-  readonly bytes: number;
-  readonly closed: boolean;
-  /** Gets waiting on it now (not those that timed out or were aborted). */
-  readonly waiting: number;
-}
-
-// A buffer the budget counts: what it held when last looked at.
-interface Counted {
-  readonly sink: HeldSink;
-  readonly filter: string;
-  held: number;
-}
-
-
-/**
- * The server's queues (its queue sessions and the queues it owns) and the bound on what they hold together.
- * A queue session holds a bounded number of messages, and of characters: 1,000 messages of 1 MiB each (the
- * body limit) held a GiB per session. That alone left maxSessions × queueBytes (10,000 × 16 Mi characters)
- * to one client opening many sessions: `queueBytesTotal` bounds them all. Its queues attach to the bus
- * through this budget, which sees each message before a queue buffers it; a message that would take the
- * total past the bound is refused as a queue past its own `queueBytes` refuses one (dropped, reported as a
- * QueueOverflowError on the bus), unless a `get` waits for it (then nothing holds it).
- */
-class QueueBudget {
-  readonly #bus: Bus;
-  readonly #options: BridgeStateOptions;
-  // What the queues hold together, as last counted (exact after each offer, take and close).
-  #held = 0;
-  readonly #counted = new WeakMap<Queue, Counted>();
-  // The open buffer of each shared filter: a shared queue of a filter already open attaches nothing.
-  readonly #shared = new Map<string, Counted>();
-  #attached: Counted | undefined;
-  // The bus as the server's queues see it: they attach to it through this budget.
-  readonly #view: Bus;
-
-  constructor(bus: Bus, options: BridgeStateOptions) {
-    this.#bus = bus;
-    this.#options = options;
-    const view = {
-      attachQueue: (filter: Identifier, sink: QueueSink): Unsubscribe => this.#attach(filter, sink as HeldSink),
-      report: (error: BerryError): void => bus.report(error),
-    };
-    this.#view = view as unknown as Bus;
-  }
-
-  /** A queue of `filter`, bounded by queueSize and queueBytes, and counted here. */
-  queue(filter: string, shared: boolean): Queue {
-    this.#attached = undefined;
-    const { queueSize, queueBytes } = this.#options;
-    const queue = new Queue(filter, { bus: this.#view, shared, maxsize: queueSize, maxBytes: queueBytes });
-    const counted = this.#attached ?? this.#shared.get(queue.filter);
-    this.#attached = undefined;
-    if (counted !== undefined) {
-      this.#counted.set(queue, counted);
-      if (shared) this.#shared.set(queue.filter, counted);
-    }
-    return queue;
-  }
-
-  /** Counts again what `queue`'s buffer holds (after a take or a close). */
-  update(queue: Queue): void {
-    const counted = this.#counted.get(queue);
-    if (counted !== undefined) this.#update(counted);
-  }
-
-  #update(counted: Counted): void {
-    const held = counted.sink.closed ? 0 : counted.sink.bytes;
-    this.#held += held - counted.held;
-    counted.held = held;
-    if (counted.sink.closed && this.#shared.get(counted.filter) === counted) this.#shared.delete(counted.filter);
-  }
-
-  #attach(filter: Identifier, sink: HeldSink): Unsubscribe {
-    const counted: Counted = { sink, filter: filter.id, held: sink.bytes };
-    this.#held += counted.held;
-    this.#attached = counted;
-    return this.#bus.attachQueue(filter, {
-      offer: (message) => this.#offer(counted, message),
-      close: () => sink.close(),
-    });
-  }
-
-  #offer(counted: Counted, message: Message): boolean {
-    const { sink } = counted;
-    const { queueBytes, queueBytesTotal, queueSize } = this.#options;
-    // Measured only once the total is near the bound (a message of up to queueBytes always fits below it),
-    // and only for a buffer no get waits on.
-    if (this.#held + queueBytes > queueBytesTotal && !sink.closed && sink.waiting === 0) {
-      const size = sizeOf(message);
-      if (this.#held + size > queueBytesTotal) {
-        const bound = `queueBytesTotal ${queueBytesTotal} for all the server's queues, which hold ${this.#held}; the message ${size}`;
-        this.#bus.report(new QueueOverflowError(counted.filter, queueSize, message, bound));
-        return false;
-      }
-    }
-    const taken = sink.offer(message);
-    this.#update(counted);
-    return taken;
   }
 }
 
