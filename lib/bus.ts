@@ -167,7 +167,11 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     if (options.id !== undefined && !isBusId(options.id)) {
       // It starts every messageId (at most 256 characters on the wire) and names the bus in link frames,
       // where a newline ends it: a longer id or a control character got every message refused far away.
-      throw new InvalidArgumentError("id", options.id, `a string of 1 to ${MAX_BUS_ID_LENGTH} characters without control characters`);
+      throw new InvalidArgumentError(
+        "id",
+        options.id,
+        `a string of 1 to ${MAX_BUS_ID_LENGTH} characters without control characters`,
+      );
     }
     this.id = options.id ?? randomUUID();
     this.#hops = Object.freeze([this.id]);
@@ -186,7 +190,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     errorAnswerSenders.set(this, this.#answerFailed);
     this.#replyId = replyIdentifierFor(this.id);
     const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING;
-    if (!Number.isInteger(maxWaiting) || maxWaiting < 1) throw new InvalidArgumentError("maxWaiting", maxWaiting, "an integer >= 1");
+    if (!Number.isInteger(maxWaiting) || maxWaiting < 1)
+      throw new InvalidArgumentError("maxWaiting", maxWaiting, "an integer >= 1");
     this.#maxWaiting = maxWaiting;
     if (options.multiplicity !== undefined) this.setMultiplicity(options.multiplicity);
   }
@@ -219,7 +224,11 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
         kwargs = last.values;
       } else if (last instanceof Within) {
         // It went to the followers as an argument: nothing waits for answers here.
-        throw new InvalidArgumentError("within()", last.options, "no twitter() argument: talk(), ask() and request() take it, last");
+        throw new InvalidArgumentError(
+          "within()",
+          last.options,
+          "no twitter() argument: talk(), ask() and request() take it, last",
+        );
       }
       // The last argument was checked just above: a lone argument needs no scan.
       if (lastAt > 0) checkNoMarkers(args);
@@ -264,7 +273,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.#deliver(route.receivers, message, results);
     this.emit("message", message);
     const settled = await Promise.all(results);
-    return settled.filter((value) => value !== undefined);
+    // GONE: a method follower whose instance was collected while its delivery waited for a slot.
+    return settled.filter((value) => value !== undefined && value !== GONE);
   }
 
   /**
@@ -609,6 +619,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       return GONE;
     }
     return limiter.run(() => {
+      // Removed, or the bus closed, while it waited for a slot: skipped, as a dispatch skips it.
+      if (!receiver.active || this.#closed) return undefined;
       const outcome = this.#invoke(receiver, message);
       if (replying && outcome !== undefined && outcome !== GONE) this.#replyWith(message, outcome);
       return outcome;
