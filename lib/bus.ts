@@ -8,6 +8,7 @@ import {
   ErrorListenerError,
   FollowerError,
   InvalidArgumentError,
+  ListenerError,
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { type FollowingSpec, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
@@ -425,7 +426,12 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   follow(pattern: string, follower: FollowerFunction<never>, options: FollowOptions<never> = {}): Unsubscribe {
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
-    const label = options.label ?? (follower.name || "(anonymous)");
+    // Error reports put it in their text: a Symbol there threw out of twitter() (or, for an async follower,
+    // became an unhandled rejection) in place of the report, and the followers after it never ran.
+    if (options.label !== undefined && typeof options.label !== "string") {
+      throw new InvalidArgumentError("label", options.label, "a string");
+    }
+    const label = options.label ?? (typeof follower.name === "string" && follower.name !== "" ? follower.name : "(anonymous)");
     const parsed = parseIdentifier(pattern);
     // The caller's string when it is canonical already, rather than another copy of it.
     const key = parsed.id === pattern ? pattern : parsed.id;
@@ -763,7 +769,33 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   }
 
   #add(entry: Receiver, pattern: Identifier): void {
-    if (this.#index.add(entry)) this.emit("follow", pattern);
+    if (this.#index.add(entry)) this.#emitPattern("follow", pattern);
+  }
+
+  // `follow`/`unfollow` like emit, each listener in its own try (as #emitAnswer): one that threw made
+  // follow() throw with the follower registered and no unsubscribe handle, stopped an unregister halfway,
+  // became an uncaught exception from the finalizer, and kept the pattern from the listeners after it
+  // (links that import only what is followed).
+  #emitPattern(event: "follow" | "unfollow", pattern: Identifier): void {
+    const listeners = (this as unknown as { _events: Record<string, PatternListener | PatternListener[] | undefined> })._events[
+      event === "follow" ? FOLLOW_EVENT : UNFOLLOW_EVENT
+    ];
+    if (listeners === undefined) return;
+    if (!Array.isArray(listeners)) {
+      this.#callPatternListener(event, listeners, pattern);
+      return;
+    }
+    const length = listeners.length;
+    for (let i = 0; i < length; i++) this.#callPatternListener(event, listeners[i] as PatternListener, pattern);
+  }
+
+  #callPatternListener(event: "follow" | "unfollow", listener: PatternListener, pattern: Identifier): void {
+    if (listener.once) this.removeListener(event, listener.fn, undefined, true);
+    try {
+      listener.fn.call(listener.context, pattern);
+    } catch (thrown) {
+      this.report(new ListenerError(event, pattern.id, thrown));
+    }
   }
 
   #removeAll(entries: readonly Receiver[]): boolean {
@@ -771,7 +803,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     for (const entry of entries) {
       entry.active = false;
       const outcome = this.#index.remove(entry);
-      if (outcome === "last" && !this.#closed) this.emit("unfollow", parseIdentifier(entry.key));
+      if (outcome === "last" && !this.#closed) this.#emitPattern("unfollow", parseIdentifier(entry.key));
       removed = outcome !== false || removed;
     }
     return removed;
@@ -813,6 +845,14 @@ interface ListenerRecord {
   readonly once: boolean;
 }
 const MESSAGE_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}message` : "message";
+// Its record of a `follow`/`unfollow` listener, and their keys (see #emitPattern).
+interface PatternListener {
+  readonly fn: (pattern: Identifier) => void;
+  readonly context: unknown;
+  readonly once: boolean;
+}
+const FOLLOW_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}follow` : "follow";
+const UNFOLLOW_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}unfollow` : "unfollow";
 
 const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryError) => void>();
 
