@@ -144,6 +144,10 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   // not reuse the messageIds its predecessor sent (peers would drop them as duplicates).
   #counter = randomInt(2 ** 40);
   #limiter: ConcurrencyLimiter | undefined;
+  // Whether #invoke's last outcome is its own promise. A follower's result has its `then` read once, in
+  // #invoke's try: read again (a getter, a Proxy's trap) it threw out of a dispatch, and the followers
+  // after it never ran. Read right after each #invoke, before anything else can invoke.
+  #settling = false;
   readonly #maxWaiting: number;
   #closed = false;
   readonly #injected: RecentIds;
@@ -274,8 +278,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.#deliver(route.receivers, message, results);
     this.emit("message", message);
     const settled = await Promise.all(results);
-    // GONE: a method follower whose instance was collected while its delivery waited for a slot.
-    return settled.filter((value) => value !== undefined && value !== GONE);
+    const values: unknown[] = [];
+    for (let i = 0; i < settled.length; i++) {
+      const value = Held.unwrap(settled[i]);
+      // GONE: a method follower whose instance was collected while its delivery waited for a slot.
+      if (value !== undefined && value !== GONE) values.push(value);
+    }
+    return values;
   }
 
   /**
@@ -597,8 +606,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (outcome === GONE) continue;
       reached++;
       if (!collecting) continue;
-      if (replying && outcome !== undefined && limiter === undefined) this.#replyWith(message, outcome);
-      if (results !== undefined) results.push(outcome);
+      if (limiter !== undefined) {
+        // Already answered, and a synchronous result held (see #invokeLimited).
+        if (results !== undefined) results.push(outcome);
+        continue;
+      }
+      const settling = this.#settling;
+      if (replying && outcome !== undefined) this.#replyWith(message, outcome, settling);
+      if (results !== undefined) results.push(settling ? outcome : held(outcome));
     }
     return reached;
   }
@@ -628,22 +643,30 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       // Removed, or the bus closed, while it waited for a slot: skipped, as a dispatch skips it.
       if (!receiver.active || this.#closed) return undefined;
       const outcome = this.#invoke(receiver, message);
-      if (replying && outcome !== undefined && outcome !== GONE) this.#replyWith(message, outcome);
-      return outcome;
+      const settling = this.#settling;
+      if (replying && outcome !== undefined && outcome !== GONE) this.#replyWith(message, outcome, settling);
+      // The limiter reads `then` of what it gets, and a waiting delivery's promise resolves with it.
+      return settling ? outcome : held(outcome);
     });
   }
 
   // Never throws or rejects: a failing follower is reported and yields undefined, the others go on.
+  // Sets #settling: whether the outcome is this method's own promise.
   #invoke(receiver: FollowerEntry, message: Message): unknown {
     let outcome: unknown;
     try {
       outcome = receiver.call(message);
       // Inside the try: reading `then` runs a getter (or a Proxy's trap) of the follower's result.
-      if (!isThenable(outcome)) return outcome;
+      if (!isThenable(outcome)) {
+        this.#settling = false;
+        return outcome;
+      }
     } catch (error) {
       this.#failed(receiver, message, error);
+      this.#settling = false;
       return undefined;
     }
+    this.#settling = true;
     return Promise.resolve(outcome).then(undefined, (error: unknown) => {
       this.#failed(receiver, message, error);
       return undefined;
@@ -666,8 +689,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   // Results go out as their own messages after the current dispatch, never nested inside it; a promise's
   // once it settles.
-  #replyWith(message: Message, outcome: unknown): void {
-    if (!isThenable(outcome)) {
+  #replyWith(message: Message, outcome: unknown, settling: boolean): void {
+    if (!settling) {
       this.#answerLater(message, outcome, undefined);
       return;
     }
@@ -808,6 +831,25 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     }
     return removed;
   }
+}
+
+// A follower's synchronous result that is an object, on its way to talk() or through the limiter: held,
+// so that no promise resolution reads its `then` again. Told apart by its private field, which no Proxy
+// trap sees.
+class Held {
+  readonly #value: unknown;
+
+  constructor(value: unknown) {
+    this.#value = value;
+  }
+
+  static unwrap(value: unknown): unknown {
+    return typeof value === "object" && value !== null && #value in value ? (value as Held).#value : value;
+  }
+}
+
+function held(value: unknown): unknown {
+  return (typeof value === "object" && value !== null) || typeof value === "function" ? new Held(value) : value;
 }
 
 /** Deliveries that may wait for a multiplicity slot at once, by default. */
