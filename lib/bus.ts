@@ -8,6 +8,7 @@ import {
   ErrorListenerError,
   FollowerError,
   InvalidArgumentError,
+  ListenerError,
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { type FollowingSpec, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
@@ -143,6 +144,10 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   // not reuse the messageIds its predecessor sent (peers would drop them as duplicates).
   #counter = randomInt(2 ** 40);
   #limiter: ConcurrencyLimiter | undefined;
+  // Whether #invoke's last outcome is its own promise. A follower's result has its `then` read once, in
+  // #invoke's try: read again (a getter, a Proxy's trap) it threw out of a dispatch, and the followers
+  // after it never ran. Read right after each #invoke, before anything else can invoke.
+  #settling = false;
   readonly #maxWaiting: number;
   #closed = false;
   readonly #injected: RecentIds;
@@ -167,7 +172,11 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     if (options.id !== undefined && !isBusId(options.id)) {
       // It starts every messageId (at most 256 characters on the wire) and names the bus in link frames,
       // where a newline ends it: a longer id or a control character got every message refused far away.
-      throw new InvalidArgumentError("id", options.id, `a string of 1 to ${MAX_BUS_ID_LENGTH} characters without control characters`);
+      throw new InvalidArgumentError(
+        "id",
+        options.id,
+        `a string of 1 to ${MAX_BUS_ID_LENGTH} characters without control characters`,
+      );
     }
     this.id = options.id ?? randomUUID();
     this.#hops = Object.freeze([this.id]);
@@ -186,7 +195,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     errorAnswerSenders.set(this, this.#answerFailed);
     this.#replyId = replyIdentifierFor(this.id);
     const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING;
-    if (!Number.isInteger(maxWaiting) || maxWaiting < 1) throw new InvalidArgumentError("maxWaiting", maxWaiting, "an integer >= 1");
+    if (!Number.isInteger(maxWaiting) || maxWaiting < 1)
+      throw new InvalidArgumentError("maxWaiting", maxWaiting, "an integer >= 1");
     this.#maxWaiting = maxWaiting;
     if (options.multiplicity !== undefined) this.setMultiplicity(options.multiplicity);
   }
@@ -219,7 +229,11 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
         kwargs = last.values;
       } else if (last instanceof Within) {
         // It went to the followers as an argument: nothing waits for answers here.
-        throw new InvalidArgumentError("within()", last.options, "no twitter() argument: talk(), ask() and request() take it, last");
+        throw new InvalidArgumentError(
+          "within()",
+          last.options,
+          "no twitter() argument: talk(), ask() and request() take it, last",
+        );
       }
       // The last argument was checked just above: a lone argument needs no scan.
       if (lastAt > 0) checkNoMarkers(args);
@@ -264,7 +278,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.#deliver(route.receivers, message, results);
     this.emit("message", message);
     const settled = await Promise.all(results);
-    return settled.filter((value) => value !== undefined);
+    const values: unknown[] = [];
+    for (let i = 0; i < settled.length; i++) {
+      const value = Held.unwrap(settled[i]);
+      // GONE: a method follower whose instance was collected while its delivery waited for a slot.
+      if (value !== undefined && value !== GONE) values.push(value);
+    }
+    return values;
   }
 
   /**
@@ -415,7 +435,12 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   follow(pattern: string, follower: FollowerFunction<never>, options: FollowOptions<never> = {}): Unsubscribe {
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
-    const label = options.label ?? (follower.name || "(anonymous)");
+    // Error reports put it in their text: a Symbol there threw out of twitter() (or, for an async follower,
+    // became an unhandled rejection) in place of the report, and the followers after it never ran.
+    if (options.label !== undefined && typeof options.label !== "string") {
+      throw new InvalidArgumentError("label", options.label, "a string");
+    }
+    const label = options.label ?? (typeof follower.name === "string" && follower.name !== "" ? follower.name : "(anonymous)");
     const parsed = parseIdentifier(pattern);
     // The caller's string when it is canonical already, rather than another copy of it.
     const key = parsed.id === pattern ? pattern : parsed.id;
@@ -581,8 +606,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (outcome === GONE) continue;
       reached++;
       if (!collecting) continue;
-      if (replying && outcome !== undefined && limiter === undefined) this.#replyWith(message, outcome);
-      if (results !== undefined) results.push(outcome);
+      if (limiter !== undefined) {
+        // Already answered, and a synchronous result held (see #invokeLimited).
+        if (results !== undefined) results.push(outcome);
+        continue;
+      }
+      const settling = this.#settling;
+      if (replying && outcome !== undefined) this.#replyWith(message, outcome, settling);
+      if (results !== undefined) results.push(settling ? outcome : held(outcome));
     }
     return reached;
   }
@@ -609,23 +640,33 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       return GONE;
     }
     return limiter.run(() => {
+      // Removed, or the bus closed, while it waited for a slot: skipped, as a dispatch skips it.
+      if (!receiver.active || this.#closed) return undefined;
       const outcome = this.#invoke(receiver, message);
-      if (replying && outcome !== undefined && outcome !== GONE) this.#replyWith(message, outcome);
-      return outcome;
+      const settling = this.#settling;
+      if (replying && outcome !== undefined && outcome !== GONE) this.#replyWith(message, outcome, settling);
+      // The limiter reads `then` of what it gets, and a waiting delivery's promise resolves with it.
+      return settling ? outcome : held(outcome);
     });
   }
 
   // Never throws or rejects: a failing follower is reported and yields undefined, the others go on.
+  // Sets #settling: whether the outcome is this method's own promise.
   #invoke(receiver: FollowerEntry, message: Message): unknown {
     let outcome: unknown;
     try {
       outcome = receiver.call(message);
       // Inside the try: reading `then` runs a getter (or a Proxy's trap) of the follower's result.
-      if (!isThenable(outcome)) return outcome;
+      if (!isThenable(outcome)) {
+        this.#settling = false;
+        return outcome;
+      }
     } catch (error) {
       this.#failed(receiver, message, error);
+      this.#settling = false;
       return undefined;
     }
+    this.#settling = true;
     return Promise.resolve(outcome).then(undefined, (error: unknown) => {
       this.#failed(receiver, message, error);
       return undefined;
@@ -648,8 +689,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   // Results go out as their own messages after the current dispatch, never nested inside it; a promise's
   // once it settles.
-  #replyWith(message: Message, outcome: unknown): void {
-    if (!isThenable(outcome)) {
+  #replyWith(message: Message, outcome: unknown, settling: boolean): void {
+    if (!settling) {
       this.#answerLater(message, outcome, undefined);
       return;
     }
@@ -751,7 +792,33 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   }
 
   #add(entry: Receiver, pattern: Identifier): void {
-    if (this.#index.add(entry)) this.emit("follow", pattern);
+    if (this.#index.add(entry)) this.#emitPattern("follow", pattern);
+  }
+
+  // `follow`/`unfollow` like emit, each listener in its own try (as #emitAnswer): one that threw made
+  // follow() throw with the follower registered and no unsubscribe handle, stopped an unregister halfway,
+  // became an uncaught exception from the finalizer, and kept the pattern from the listeners after it
+  // (links that import only what is followed).
+  #emitPattern(event: "follow" | "unfollow", pattern: Identifier): void {
+    const listeners = (this as unknown as { _events: Record<string, PatternListener | PatternListener[] | undefined> })._events[
+      event === "follow" ? FOLLOW_EVENT : UNFOLLOW_EVENT
+    ];
+    if (listeners === undefined) return;
+    if (!Array.isArray(listeners)) {
+      this.#callPatternListener(event, listeners, pattern);
+      return;
+    }
+    const length = listeners.length;
+    for (let i = 0; i < length; i++) this.#callPatternListener(event, listeners[i] as PatternListener, pattern);
+  }
+
+  #callPatternListener(event: "follow" | "unfollow", listener: PatternListener, pattern: Identifier): void {
+    if (listener.once) this.removeListener(event, listener.fn, undefined, true);
+    try {
+      listener.fn.call(listener.context, pattern);
+    } catch (thrown) {
+      this.report(new ListenerError(event, pattern.id, thrown));
+    }
   }
 
   #removeAll(entries: readonly Receiver[]): boolean {
@@ -759,11 +826,30 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     for (const entry of entries) {
       entry.active = false;
       const outcome = this.#index.remove(entry);
-      if (outcome === "last" && !this.#closed) this.emit("unfollow", parseIdentifier(entry.key));
+      if (outcome === "last" && !this.#closed) this.#emitPattern("unfollow", parseIdentifier(entry.key));
       removed = outcome !== false || removed;
     }
     return removed;
   }
+}
+
+// A follower's synchronous result that is an object, on its way to talk() or through the limiter: held,
+// so that no promise resolution reads its `then` again. Told apart by its private field, which no Proxy
+// trap sees.
+class Held {
+  readonly #value: unknown;
+
+  constructor(value: unknown) {
+    this.#value = value;
+  }
+
+  static unwrap(value: unknown): unknown {
+    return typeof value === "object" && value !== null && #value in value ? (value as Held).#value : value;
+  }
+}
+
+function held(value: unknown): unknown {
+  return (typeof value === "object" && value !== null) || typeof value === "function" ? new Held(value) : value;
 }
 
 /** Deliveries that may wait for a multiplicity slot at once, by default. */
@@ -801,6 +887,14 @@ interface ListenerRecord {
   readonly once: boolean;
 }
 const MESSAGE_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}message` : "message";
+// Its record of a `follow`/`unfollow` listener, and their keys (see #emitPattern).
+interface PatternListener {
+  readonly fn: (pattern: Identifier) => void;
+  readonly context: unknown;
+  readonly once: boolean;
+}
+const FOLLOW_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}follow` : "follow";
+const UNFOLLOW_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}unfollow` : "unfollow";
 
 const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryError) => void>();
 

@@ -45,6 +45,7 @@ export {
   InvalidArgumentError,
   InvalidIdentifierError,
   LinkLostError,
+  ListenerError,
   MissingDependencyError,
   QueueClosedError,
   QueueEmptyError,
@@ -93,5 +94,12 @@ export type {
   TypedMessage,
 } from "./typed-identifiers.js";
 export { type Answer, type RequestOptions, Within, within } from "./request.js";
-export { AnswerOverflowError, RemoteError, RequestAbortedError, RequestLinkClosedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
+export {
+  AnswerOverflowError,
+  RemoteError,
+  RequestAbortedError,
+  RequestLinkClosedError,
+  RequestOverflowError,
+  RequestTimeoutError,
+} from "./request-errors.js";
 export { type ExposedDecorator, expose, exposed, type Stub, type StubOptions, stub } from "./stub.js";
