@@ -10,7 +10,7 @@ import {
   InvalidArgumentError,
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
-import { type FollowingSpec, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
+import { type FollowingSpec, followerThis, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
@@ -736,11 +736,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   #methodFollower(ref: WeakRef<object>, className: string, spec: FollowingSpec): FollowerEntry {
     const label = `${className}.${String(spec.method)}`;
     const entry = this.#follower(spec.pattern.id, label, spec.guard, (message) => {
-      const instance = ref.deref() as Record<string | symbol, unknown> | undefined;
-      if (instance === undefined) {
+      const key = ref.deref();
+      if (key === undefined) {
         this.#removeAll([entry]);
         return GONE;
       }
+      // A static follower runs on the class as `@Follower` returned it, not on the class it wraps.
+      const instance = followerThis(key) as Record<string | symbol, unknown>;
       const method = instance[spec.method];
       if (typeof method !== "function") {
         throw new InvalidArgumentError(`method ${label}`, method, "a function");

@@ -91,10 +91,12 @@ export function exposed(identifier: string): ExposedDecorator {
       }
       // The spec is the class's (so subclasses and one registration see it); each instance gets the
       // symbol-keyed adapter that calls the method with the request's args.
-      const key = Symbol(`exposed ${String(name)}`);
+      const key = exposedKey(name);
       addMetadataSpec(metadata, followingSpec(identifier, key, undefined));
       keyOrContext.addInitializer(function (this: unknown) {
         const instance = this as Record<string | symbol, unknown>;
+        // A base class's @exposed on the same method defined it already (it calls the override too).
+        if (Object.hasOwn(instance, key)) return;
         Object.defineProperty(instance, key, { value: (message: Message) => callWithArgs(instance, name, message) });
       });
       return;
@@ -105,14 +107,30 @@ export function exposed(identifier: string): ExposedDecorator {
     if (typeof target === "function") {
       throw new InvalidArgumentError("@exposed target", keyOrContext, "an instance method, not a static one");
     }
-    const key = Symbol(`exposed ${String(keyOrContext)}`);
-    Object.defineProperty(target as object, key, {
-      value(this: Record<string | symbol, unknown>, message: Message) {
-        return callWithArgs(this, keyOrContext, message);
-      },
-    });
+    const key = exposedKey(keyOrContext);
+    // Another @exposed on the same method defined it already.
+    if (!Object.hasOwn(target as object, key)) {
+      Object.defineProperty(target as object, key, {
+        value(this: Record<string | symbol, unknown>, message: Message) {
+          return callWithArgs(this, keyOrContext, message);
+        },
+      });
+    }
     addPrototypeSpec(target as object, followingSpec(identifier, key, undefined));
   }) as ExposedDecorator;
+}
+
+// One adapter key per method name, for every class: an override exposed again under the identifier its
+// base exposes is the same method/pattern pair, so it is registered once (each decoration had a key of
+// its own, and an overridden method answered every request twice).
+const exposedKeys = new Map<string | symbol, symbol>();
+function exposedKey(name: string | symbol): symbol {
+  let key = exposedKeys.get(name);
+  if (key === undefined) {
+    key = Symbol(`exposed ${String(name)}`);
+    exposedKeys.set(name, key);
+  }
+  return key;
 }
 
 function callWithArgs(instance: Record<string | symbol, unknown>, name: string | symbol, message: Message): unknown {
