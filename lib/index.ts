@@ -12,6 +12,7 @@ export {
   type FollowerFunction,
   type FollowOptions,
   type QueueSink,
+  type RequestArgs,
   type TalkResult,
   type Unsubscribe,
 } from "./bus.js";
@@ -67,7 +68,12 @@ export { createMessage, type Message, type MessageInit, withHop } from "./messag
 export type { FunctionWrapper } from "./method-wrapper.js";
 export { type GetOptions, type OverflowPolicy, Queue, type QueueOptions, type QueuedMessage } from "./queue.js";
 export { checkDuration, checkTimerDelay, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
-export { type TwitterExceptionOptions, twitterException } from "./twitter-exception.js";
+export {
+  type ExceptionArgs,
+  type ExceptionIdOf,
+  type TwitterExceptionOptions,
+  twitterException,
+} from "./twitter-exception.js";
 export type { ArgsOf, EventMap, IsUntyped, KwargsOf, Payload, SendArgsOf, Untyped } from "./event-map.js";
 export { SchemaValidationError } from "./schema-error.js";
 export {
@@ -81,6 +87,7 @@ export {
   useSchemas,
 } from "./schema-map.js";
 export type {
+  AnswerOf,
   IdMatches,
   IdsReaching,
   MatchingIds,
@@ -93,4 +100,13 @@ export type {
 } from "./typed-identifiers.js";
 export { type Answer, type RequestOptions, Within, within } from "./request.js";
 export { AnswerOverflowError, RemoteError, RequestAbortedError, RequestLinkClosedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
-export { type ExposedDecorator, expose, exposed, type Stub, type StubOptions, stub } from "./stub.js";
+export {
+  type ExposedDecorator,
+  type ExposeFits,
+  type ExposeOptions,
+  expose,
+  exposed,
+  type Stub,
+  type StubOptions,
+  stub,
+} from "./stub.js";
