@@ -63,9 +63,9 @@ function isNew(declared: readonly FollowingSpec[], spec: FollowingSpec): boolean
   if (same === undefined) return true;
   if (same.guard === spec.guard) return false;
   throw new InvalidArgumentError(
-    `@following("${spec.pattern.id}") on method ${String(spec.method)}`,
+    `guard of @following("${spec.pattern.id}") on method ${String(spec.method)}`,
     spec.guard,
-    "one declaration per method and pattern (this pattern is declared again with another guard: combine the guards into one)",
+    "the guard of the method's other declaration of this pattern: one declaration per method and pattern (combine the guards into one)",
   );
 }
 
