@@ -66,6 +66,7 @@ export {
 export { Kwargs, kw } from "./kwargs.js";
 export { createMessage, type Message, type MessageInit, withHop } from "./message.js";
 export type { FunctionWrapper } from "./method-wrapper.js";
+export type { ExposeFits, ExposeOptions } from "./stub.js";
 export { type GetOptions, type OverflowPolicy, Queue, type QueueOptions, type QueuedMessage } from "./queue.js";
 export { checkDuration, checkTimerDelay, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
 export {
@@ -100,13 +101,4 @@ export type {
 } from "./typed-identifiers.js";
 export { type Answer, type RequestOptions, Within, within } from "./request.js";
 export { AnswerOverflowError, RemoteError, RequestAbortedError, RequestLinkClosedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
-export {
-  type ExposedDecorator,
-  type ExposeFits,
-  type ExposeOptions,
-  expose,
-  exposed,
-  type Stub,
-  type StubOptions,
-  stub,
-} from "./stub.js";
+export { type ExposedDecorator, expose, exposed, type Stub, type StubOptions, stub } from "./stub.js";
