@@ -11,7 +11,7 @@ import {
   ListenerError,
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
-import { type FollowingSpec, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
+import { type FollowingSpec, followerThis, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
@@ -29,7 +29,7 @@ import {
 import { REPLY_NAME, replyIdentifierFor } from "./reserved.js";
 import { RESOLVED } from "./resolved.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
-import type { MatchingIds as MatchingIdsOf, MessageFor, PatternOf, SendArgs } from "./typed-identifiers.js";
+import type { AnswerOf, MatchingIds as MatchingIdsOf, MessageFor, PatternOf, SendArgs } from "./typed-identifiers.js";
 
 /** A plain-function follower: receives the message, may return a value (or a promise) for `talk()`. */
 export type FollowerFunction<M extends Message = Message> = (message: M) => unknown;
@@ -115,6 +115,18 @@ interface Route {
 /** What `talk()` resolves to on a typed bus: the first arg of the callback identifier's payload. */
 export type TalkResult<E, C extends string> =
   IsUntyped<E> extends true ? unknown : E extends EventMap ? ArgsOf<E[MatchingIdsOf<E, C>]>[0] : unknown;
+
+/**
+ * What `talk`, `ask` and `request` take after the identifier(s): what `twitter` takes, then optionally
+ * `within({...})` last.
+ */
+export type RequestArgs<E, P extends string> =
+  | Extract<SendArgs<E, P>, unknown[]>
+  | [...Extract<SendArgs<E, P>, unknown[]>, Within];
+
+// `ask`/`request`'s first overload takes an identifier literal only: `ask<string>(...)` on an untyped bus
+// (an answer type, where `string` also fits that overload's pattern) goes on to the one with the answer type.
+type Literal<P extends string> = string extends P ? never : P;
 
 const ROUTE_CACHE_LIMIT = 10_000;
 
@@ -260,7 +272,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   talk<const P extends PatternOf<Events>, const C extends PatternOf<Events>>(
     identifier: P,
     callbackIdentifier: C,
-    ...args: Extract<SendArgs<Events, P>, unknown[]>
+    ...args: RequestArgs<Events, P>
   ): Promise<TalkResult<Events, C>[]>;
   async talk(identifier: string, callbackIdentifier: string, ...args: unknown[]): Promise<unknown[]> {
     this.#checkOpen();
@@ -292,25 +304,39 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * (values, or RemoteErrors of followers that failed). Options go last, as `within({...})`: how many
    * answers (default 1), `timeout` (default 5,000 ms; too few answers reject with RequestTimeoutError
    * carrying those received), an AbortSignal, `balanced`.
+   * On a typed bus the identifier and args are checked like `twitter`'s, and the answers' type is the
+   * map's `answer` for the identifier (`unknown` where it declares none); `request<R, P>` names it instead.
    * @example const [answer] = await bus.request("calc:add", 1, 2); // { ok: true, value: 3, bus: "…" }
    */
-  request<R = unknown>(identifier: string, ...args: unknown[]): Promise<Answer<R>[]> {
-    return this.#request(identifier, this.#replyId, args, 1) as Promise<Answer<R>[]>;
+  request<const P extends PatternOf<Events>>(
+    identifier: Literal<P>,
+    ...args: RequestArgs<Events, P>
+  ): Promise<Answer<AnswerOf<Events, P>>[]>;
+  // An explicit answer type: on a typed bus name the identifier too (`request<R, "calc:add">`), or P is every pattern.
+  request<R, const P extends PatternOf<Events> = PatternOf<Events>>(
+    identifier: P,
+    ...args: RequestArgs<Events, P>
+  ): Promise<Answer<R>[]>;
+  request(identifier: string, ...args: unknown[]): Promise<Answer[]> {
+    return this.#request(identifier, this.#replyId, args, 1) as Promise<Answer[]>;
   }
 
   /**
    * Asks like `request` and resolves to the first answer's value; a follower's failure rejects with its
    * RemoteError. Options as `request`'s, last: `within({ timeout: 500 })`.
+   * Typed like `request`.
    * @example const sum = await bus.ask<number>("calc:add", 1, 2);
    */
-  ask<R = unknown>(identifier: string, ...args: unknown[]): Promise<R> {
+  ask<const P extends PatternOf<Events>>(identifier: Literal<P>, ...args: RequestArgs<Events, P>): Promise<AnswerOf<Events, P>>;
+  ask<R, const P extends PatternOf<Events> = PatternOf<Events>>(identifier: P, ...args: RequestArgs<Events, P>): Promise<R>;
+  ask(identifier: string, ...args: unknown[]): Promise<unknown> {
     const last = args[args.length - 1];
     if (last instanceof Within && last.options.count !== undefined && last.options.count !== 1) {
       return Promise.reject(
         new InvalidArgumentError("count", last.options.count, "1 (or left out) for ask(); use request() for more"),
       );
     }
-    return this.#request(identifier, this.#replyId, args, 1, true) as Promise<R>;
+    return this.#request(identifier, this.#replyId, args, 1, true);
   }
 
   // `args` is the caller's rest array (ours to keep: it becomes the message's args once the options and
@@ -777,11 +803,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   #methodFollower(ref: WeakRef<object>, className: string, spec: FollowingSpec): FollowerEntry {
     const label = `${className}.${String(spec.method)}`;
     const entry = this.#follower(spec.pattern.id, label, spec.guard, (message) => {
-      const instance = ref.deref() as Record<string | symbol, unknown> | undefined;
-      if (instance === undefined) {
+      const key = ref.deref();
+      if (key === undefined) {
         this.#removeAll([entry]);
         return GONE;
       }
+      // A static follower runs on the class as `@Follower` returned it, not on the class it wraps.
+      const instance = followerThis(key) as Record<string | symbol, unknown>;
       const method = instance[spec.method];
       if (typeof method !== "function") {
         throw new InvalidArgumentError(`method ${label}`, method, "a function");

@@ -12,6 +12,7 @@ export {
   type FollowerFunction,
   type FollowOptions,
   type QueueSink,
+  type RequestArgs,
   type TalkResult,
   type Unsubscribe,
 } from "./bus.js";
@@ -66,10 +67,16 @@ export {
 export { Kwargs, kw } from "./kwargs.js";
 export { createMessage, type Message, type MessageInit, withHop } from "./message.js";
 export type { FunctionWrapper } from "./method-wrapper.js";
+export type { ExposeFits, ExposeOptions } from "./stub.js";
 export { type GetOptions, type OverflowPolicy, Queue, type QueueOptions, type QueuedMessage } from "./queue.js";
 export { QueueBudget, type QueueBudgetOptions } from "./queue-budget.js";
 export { checkDuration, checkTimerDelay, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
-export { type TwitterExceptionOptions, twitterException } from "./twitter-exception.js";
+export {
+  type ExceptionArgs,
+  type ExceptionIdOf,
+  type TwitterExceptionOptions,
+  twitterException,
+} from "./twitter-exception.js";
 export type { ArgsOf, EventMap, IsUntyped, KwargsOf, Payload, SendArgsOf, Untyped } from "./event-map.js";
 export { SchemaValidationError } from "./schema-error.js";
 export {
@@ -83,6 +90,7 @@ export {
   useSchemas,
 } from "./schema-map.js";
 export type {
+  AnswerOf,
   IdMatches,
   IdsReaching,
   MatchingIds,
