@@ -30,7 +30,15 @@ describe("red team r20: closes on a hung Redis", { concurrency: true }, () => {
     it(`red team: RedisLink.close() returns while Redis is hung, says it cut the connections, and gives back or reports what it could not send (replylessPublish ${replylessPublish})`, async () => {
       const own = await startRedis({ own: true });
       const bus = new Bus();
-      const link = await RedisLink.connect({ bus, connection: own.url, prefix: `rt20-${randomUUID()}:`, importFilters: ["s:*"], exportFilters: ["s:*"], replylessPublish, closeTimeout: 200 });
+      const link = await RedisLink.connect({
+        bus,
+        connection: own.url,
+        prefix: `rt20-${randomUUID()}:`,
+        importFilters: ["s:*"],
+        exportFilters: ["s:*"],
+        replylessPublish,
+        closeTimeout: 200,
+      });
       const errors: BerryError[] = [];
       link.on("error", (error) => void errors.push(error));
       const pid = own.pid as number;
@@ -43,7 +51,10 @@ describe("red team r20: closes on a hung Redis", { concurrency: true }, () => {
         if (replylessPublish === false) assert.deepEqual(undelivered, [1]);
         else {
           assert.deepEqual(undelivered, []);
-          assert.ok(errors.some((error) => /confirming 1 published batches before close/.test(error.message)), "the unconfirmed batch reported");
+          assert.ok(
+            errors.some((error) => /confirming 1 published batches before close/.test(error.message)),
+            "the unconfirmed batch reported",
+          );
         }
         assertSaidItCut(errors);
       } finally {
@@ -57,7 +68,14 @@ describe("red team r20: closes on a hung Redis", { concurrency: true }, () => {
   // close first when closeTimeout + 5 s outlasted it, and the link then said nothing of the cut.
   it("red team: RedisLink.close() with a closeTimeout of 26 s on a hung Redis still says it cut the connections", async () => {
     const own = await startRedis({ own: true });
-    const link = await RedisLink.connect({ bus: new Bus(), connection: own.url, prefix: `rt21-${randomUUID()}:`, importFilters: ["s:*"], replylessPublish: false, closeTimeout: 26_000 });
+    const link = await RedisLink.connect({
+      bus: new Bus(),
+      connection: own.url,
+      prefix: `rt21-${randomUUID()}:`,
+      importFilters: ["s:*"],
+      replylessPublish: false,
+      closeTimeout: 26_000,
+    });
     const errors: BerryError[] = [];
     link.on("error", (error) => void errors.push(error));
     const pid = own.pid as number;
@@ -75,7 +93,12 @@ describe("red team r20: closes on a hung Redis", { concurrency: true }, () => {
   // closeTimeout allowed, and Node fires such a timer at once: a healthy Redis was cut and reported hung.
   it("RedisLink.close() with closeTimeout 2^31-1 ms on a healthy Redis closes cleanly, reporting nothing", async () => {
     const own = await startRedis({ own: true });
-    const link = await RedisLink.connect({ bus: new Bus(), connection: own.url, prefix: `rt21-${randomUUID()}:`, closeTimeout: 2_147_483_647 });
+    const link = await RedisLink.connect({
+      bus: new Bus(),
+      connection: own.url,
+      prefix: `rt21-${randomUUID()}:`,
+      closeTimeout: 2_147_483_647,
+    });
     const errors: BerryError[] = [];
     link.on("error", (error) => void errors.push(error));
     await link.close();
