@@ -5,6 +5,7 @@ import {
   type BerryError,
   BusClosedError,
   DeliveryOverflowError,
+  FollowerRemovedError,
   ErrorListenerError,
   FollowerError,
   InvalidArgumentError,
@@ -666,8 +667,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       return GONE;
     }
     return limiter.run(() => {
-      // Removed, or the bus closed, while it waited for a slot: skipped, as a dispatch skips it.
-      if (!receiver.active || this.#closed) return undefined;
+      // Removed, or the bus closed, while it waited for a slot: skipped, as a dispatch skips it. An asker
+      // (the bus still open) hears of it rather than waiting out its timeout.
+      if (this.#closed) return undefined;
+      if (!receiver.active) {
+        if (replying) this.#answerLater(message, undefined, errorPayload(new FollowerRemovedError(receiver.label, message)));
+        return undefined;
+      }
       const outcome = this.#invoke(receiver, message);
       const settling = this.#settling;
       if (replying && outcome !== undefined && outcome !== GONE) this.#replyWith(message, outcome, settling);
@@ -692,11 +698,19 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       this.#settling = false;
       return undefined;
     }
-    this.#settling = true;
-    return Promise.resolve(outcome).then(undefined, (error: unknown) => {
+    try {
+      // Also in a try: a native promise's own `then` or `constructor` (a getter, a subclass) runs here.
+      const settled = Promise.resolve(outcome).then(undefined, (error: unknown) => {
+        this.#failed(receiver, message, error);
+        return undefined;
+      });
+      this.#settling = true;
+      return settled;
+    } catch (error) {
       this.#failed(receiver, message, error);
+      this.#settling = false;
       return undefined;
-    });
+    }
   }
 
   // Reported here; the asker of a request gets the error's name and message as an error answer.

@@ -141,6 +141,22 @@ export class DeliveryOverflowError extends BerryError {
   }
 }
 
+/**
+ * The error answer a request gets from a follower removed while its delivery waited for a multiplicity
+ * slot: it never ran (the asker hears of it rather than waiting out its timeout).
+ */
+export class FollowerRemovedError extends BerryError {
+  readonly follower: string;
+
+  constructor(follower: string, message: { id: string; messageId: string }) {
+    super(
+      "FOLLOWER_REMOVED",
+      `follower ${follower} was removed while message "${message.id}" (${message.messageId}) waited for a multiplicity slot: it did not run`,
+    );
+    this.follower = follower;
+  }
+}
+
 /** The bus was closed; it accepts no more messages or followers. */
 export class BusClosedError extends BerryError {
   constructor(busId: string) {

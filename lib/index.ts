@@ -42,6 +42,7 @@ export {
   BusClosedError,
   ErrorListenerError,
   DeliveryOverflowError,
+  FollowerRemovedError,
   FollowerError,
   InvalidArgumentError,
   InvalidIdentifierError,
