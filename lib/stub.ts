@@ -4,12 +4,12 @@ import { isThenable } from "./concurrency-limiter.js";
 import { isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
-import type { ArgsOf, EventMap } from "./event-map.js";
+import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { addMetadataSpec, addPrototypeSpec, followingSpec } from "./follower-metadata.js";
 import { parseIdentifier } from "./identifier.js";
 import type { Message } from "./message.js";
 import { type RequestOptions, within } from "./request.js";
-import type { AnswerOf, MessageFor, PatternOf, PayloadOf } from "./typed-identifiers.js";
+import type { AnswerOf, MatchingIds, MessageFor, PatternOf, PayloadOf } from "./typed-identifiers.js";
 
 /** Options of a stub. */
 export interface StubOptions extends Omit<RequestOptions, "count" | "signal"> {
@@ -43,9 +43,9 @@ export function stub<Args extends unknown[], Result>(identifier: string, options
  * @returns a function that stops exposing it.
  * @example expose("calc:add", (a: number, b: number) => a + b, { bus });
  */
-export function expose<Events extends EventMap, const P extends PatternOf<Events>, Args extends unknown[], Result>(
+export function expose<Events extends EventMap, const P extends PatternOf<Events>>(
   identifier: P,
-  fn: ((...args: Args) => Result) & ExposeFits<Events, P, Args, Result>,
+  fn: ExposedFunction<Events, P>,
   options: FollowOptions<Extract<MessageFor<Events, P>, Message>> & { bus: Bus<Events> },
 ): Unsubscribe;
 export function expose<Args extends unknown[], Result, O extends ExposeOptions = ExposeOptions>(
@@ -53,33 +53,59 @@ export function expose<Args extends unknown[], Result, O extends ExposeOptions =
   fn: (...args: Args) => Result,
   options?: O & UntypedBusOnly<O>,
 ): Unsubscribe;
-export function expose(
-  identifier: string,
-  fn: (...args: unknown[]) => unknown,
-  options: FollowOptions<never> & { bus?: Bus<never> } = {},
-): Unsubscribe {
+// Last, for the refusals only (the two above take every call that fits): when no overload fits,
+// TypeScript reports the last one's error, so this one takes either kind of bus and names what is wrong
+// with the function (its parameters or answer) or the options. The untyped overload, last, said of a
+// typed bus only that `{ bus }` is not `undefined`. The typed one must stay first: a callback in the
+// options (a guard) is typed by the first overload tried, and the untyped one types it as a plain Message.
+export function expose<Events extends EventMap | Untyped = Untyped, const P extends PatternOf<Events> = PatternOf<Events>>(
+  identifier: P,
+  fn: IsUntyped<Events> extends true ? (...args: never[]) => unknown : ExposedFunction<Extract<Events, EventMap>, P>,
+  options?: FollowOptions<Extract<MessageFor<Events, P>, Message>> & { bus?: Bus<Events> },
+): Unsubscribe;
+export function expose(identifier: string, fn: unknown, options: FollowOptions<never> & { bus?: Bus<never> } = {}): Unsubscribe {
   if (typeof fn !== "function") throw new InvalidArgumentError("fn", fn, "a function");
+  const call = fn as (...args: readonly unknown[]) => unknown; // the overloads typed its parameters
   if (typeof options !== "object" || options === null) throw new InvalidArgumentError("expose options", options, "an object");
   const { bus = defaultBus as Bus, ...followOptions } = options as FollowOptions & { bus?: Bus };
   if (typeof (bus as Partial<Bus> | null)?.follow !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
-  return bus.follow(identifier, (message) => answerOf(fn(...message.args)), { label: fn.name || identifier, ...followOptions });
+  return bus.follow(identifier, (message) => answerOf(call(...message.args)), { label: fn.name || identifier, ...followOptions });
 }
 
 /** Options of `expose` on an untyped bus. */
 export type ExposeOptions = FollowOptions & { bus?: Bus };
 
 /**
- * `unknown` when a function exposed under `P` on a bus typed by `Events` takes the args of every
- * identifier `P` matches and answers the map's `answer` (when declared); otherwise a type naming the problem.
+ * What a function exposed under `P` on a bus typed by `Events` must be: for every identifier `P` matches,
+ * one that takes its args (it may ignore trailing ones, or add optional ones) and answers its `answer`,
+ * or a promise of it, where the map declares one.
  */
-export type ExposeFits<Events extends EventMap, P extends string, Args, Result> = [RequestArgsOf<Events, P>] extends [Args]
-  ? [Awaited<Result>] extends [AnswerOf<Events, P>]
+export type ExposedFunction<Events extends EventMap, P extends string> = PerIdentifier<Events, P, true>;
+
+/**
+ * `unknown` when a function `(...args: Args) => Result` may be exposed under `P` on a bus typed by
+ * `Events` (it is an {@link ExposedFunction} of them); otherwise a type whose `~error` says what is wrong.
+ */
+export type ExposeFits<Events extends EventMap, P extends string, Args extends unknown[], Result> = [
+  (...args: Args) => Result,
+] extends [PerIdentifier<Events, P, false>]
+  ? [(...args: Args) => Result] extends [ExposedFunction<Events, P>]
     ? unknown
     : { "~error": `the result does not fit the answer of "${P}"`; expected: AnswerOf<Events, P> }
-  : { "~error": `the parameters do not take the args of "${P}"`; expected: ArgsOf<PayloadOf<Events, P>> };
+  : { "~error": `the parameters do not take the args of "${P}"`; expected: [...ArgsOf<PayloadOf<Events, P>>] };
 
-// The args of the requests a pattern receives, as mutable tuples (one per identifier it matches).
-type RequestArgsOf<Events extends EventMap, P extends string> = [...ArgsOf<PayloadOf<Events, P>>];
+// One function type per identifier `P` matches, intersected, so a function must fit each: a union of
+// args tuples as one rest parameter refused a function that ignores trailing args. `Answering`: whether
+// the result must be the map's answer.
+type PerIdentifier<Events extends EventMap, P extends string, Answering extends boolean> = UnionToIntersection<
+  {
+    [K in MatchingIds<Events, P>]: (
+      ...args: [...ArgsOf<Events[K]>]
+    ) => Answering extends true ? AnswerOf<Events, K> | PromiseLike<AnswerOf<Events, K>> : unknown;
+  }[MatchingIds<Events, P>]
+>;
+
+type UnionToIntersection<U> = (U extends unknown ? (value: U) => void : never) extends (value: infer I) => void ? I : never;
 
 // What an exposed function or method answers: its result, `null` for nothing. A follower's `undefined`
 // is no answer, so a stub of a function returning nothing (`stub<[], void>`) always timed out.

@@ -13,6 +13,7 @@ import {
   type PatternOf,
   type PayloadOf,
   expose,
+  type ExposeFits,
   Queue,
   type SendArgs,
   twitterException,
@@ -175,13 +176,40 @@ twitterException("anything:failed", { bus: new Bus() }); // untyped bus: as befo
 // expose: the identifier from the map, the function taking its args (and answering its `answer`).
 expose("calc:add", (a: number, b: number) => a + b, { bus });
 expose("calc:mul", (a: number, b: number) => a * b, { bus: asking });
+// A function that takes fewer parameters ignores the rest, as anywhere in TypeScript; optional ones fit.
+expose("calc:add", (a: number) => a, { bus });
+expose("calc:add", () => 0, { bus });
+expose("disk:read", (c: number) => c, { bus }); // the map's unit? is optional: ignoring it is fine
+expose("disk:read", (c: number, unit?: string) => `${c}${unit ?? "C"}`, { bus });
+expose("calc:add", (a: number, b: number, scale = 1) => (a + b) * scale, { bus }); // an optional parameter the identifier never sends
+expose("calc:mul", async (a: number) => a, { bus: asking }); // answers a Promise of the map's number
+expose("temp:read", (celsius) => celsius.toFixed(1), { bus }); // parameters typed by the map
+expose("calc:*", (n: number) => n, { bus }); // calc:add and calc:sum both send a number first
+expose("calc:add", (a: number) => a, { bus, guard: (m) => m.args[1] > 0 }); // the guard's message typed too
 // @ts-expect-error not in the map
 expose("calc:div", (a: number, b: number) => a / b, { bus });
 // @ts-expect-error calc:add's args are numbers
 expose("calc:add", (a: string) => a, { bus });
 // @ts-expect-error calc:mul answers a number
 expose("calc:mul", (a: number, b: number) => `${a * b}`, { bus: asking });
+// @ts-expect-error calc:mul answers a number, not a Promise of a string
+expose("calc:mul", async (a: number) => `${a}`, { bus: asking });
+// @ts-expect-error "disk:read" may come without a unit: a required second parameter does not fit
+expose("disk:read", (c: number, unit: string) => `${c}${unit}`, { bus });
+// @ts-expect-error calc:add sends two args: a required third parameter would be undefined
+expose("calc:add", (a: number, b: number, c: number) => a + b + c, { bus });
+// @ts-expect-error calc:add sends two args, calc:sum one: a required second parameter does not fit both
+expose("calc:*", (a: number, b: number) => a + b, { bus });
 expose("calc:any", (text: string) => text.length, { bus: new Bus() }); // untyped bus: as before
+// ExposeFits: the same check for APIs built on expose (unknown when the function fits).
+expectType<Same<ExposeFits<Events, "calc:add", [a: number], number>, unknown>>();
+expectType<Same<ExposeFits<Asked, "calc:mul", [a: number], Promise<number>>, unknown>>();
+expectType<
+  Equal<ExposeFits<Events, "calc:add", [a: string], string>["~error"], 'the parameters do not take the args of "calc:add"'>
+>();
+expectType<
+  Equal<ExposeFits<Asked, "calc:mul", [a: number], string>["~error"], 'the result does not fit the answer of "calc:mul"'>
+>();
 
 // Short forms: "n" for "n:*" only where the name has no ":" ("a:b" is name a, action b at run time).
 const deep = new Bus<{ "a:b:c": [n: number]; "d:e": [] }>();
