@@ -121,7 +121,13 @@ export class PeerLink extends HttpLink {
     } else {
       this.#host = checked.server as PeerHost;
       this.#linkToken = randomUUID();
-      this.#host.attachPeer(this.#linkToken, this);
+      try {
+        this.#host.attachPeer(this.#linkToken, this);
+      } catch (error) {
+        // A closed server refuses it: nothing of the link stays on the bus.
+        this.abandon();
+        throw error;
+      }
       this.#pinger = setInterval(() => void this.#ping(), this.#pingInterval);
       this.#pinger.unref();
     }

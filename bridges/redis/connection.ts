@@ -74,7 +74,9 @@ export function openClient(connection: RedisConnection, given: ClientOverrides =
   const overrides = given.connectionName === undefined ? given : { ...given, connectionName: clientName(given.connectionName) };
   const wait = overrides.maxRetriesPerRequest === null;
   if (typeof connection === "string") {
-    if (!/^rediss?:\/\//.test(connection)) throw new InvalidArgumentError("connection", connection, "a redis:// or rediss:// URL");
+    if (!/^rediss?:\/\//.test(connection)) {
+      throw new InvalidArgumentError("connection", withoutSecret(connection), "a redis:// or rediss:// URL");
+    }
     const { shardedSubscribers: _sharded, ...plain } = overrides;
     return new Redis(connection, { ...plain, lazyConnect: false });
   }
@@ -99,7 +101,8 @@ export function openClient(connection: RedisConnection, given: ClientOverrides =
   }
   if ("cluster" in connection) {
     if (!Array.isArray(connection.cluster) || connection.cluster.length === 0) {
-      throw new InvalidArgumentError("connection.cluster", connection.cluster, "a non-empty list of startup nodes ({ host, port }, \"host:port\" or a port)");
+      const given = typeof connection.cluster === "string" ? withoutSecret(connection.cluster) : connection.cluster;
+      throw new InvalidArgumentError("connection.cluster", given, "a non-empty list of startup nodes ({ host, port }, \"host:port\" or a port)");
     }
     const { enableOfflineQueue, shardedSubscribers, ...perNode } = overrides;
     const given = connection.options ?? {};
@@ -201,4 +204,9 @@ export function whenReady(client: RedisClient): Promise<void> {
     client.once("ready", onReady);
     client.once("error", onError);
   });
+}
+
+// A connection string as an error shows it: a password in it (`redis://user:pass@host`) is not printed.
+function withoutSecret(url: string): string {
+  return url.replace(/^([^@]*?:\/*)?[^@]*@/, "$1***@");
 }

@@ -87,11 +87,19 @@ export class RpcTimeoutError extends BerryError {
 export class RpcPeerLostError extends BerryError {
   readonly peer: string;
   readonly silentMs: number;
+  /** The server is there but at its maxClients: it said `full` and serves this client nothing for now. */
+  readonly full: boolean;
 
-  constructor(peer: string, silentMs: number) {
-    super("RPC_PEER_LOST", `peer ${JSON.stringify(peer)} lost: no heartbeat for ${silentMs} ms`);
+  constructor(peer: string, silentMs: number, full = false) {
+    super(
+      "RPC_PEER_LOST",
+      full
+        ? `peer ${JSON.stringify(peer)} not serving: it is at its maxClients (it answers "full"); nothing for ${silentMs} ms`
+        : `peer ${JSON.stringify(peer)} lost: no heartbeat for ${silentMs} ms`,
+    );
     this.peer = peer;
     this.silentMs = silentMs;
+    this.full = full;
   }
 }
 

@@ -80,6 +80,9 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   #handshakeAt: number | undefined;
   // Connections made again in a row that brought nothing (see #beat): each waits twice as long.
   #remakes = 0;
+  // When the server last said it is at maxClients (`full`), while it serves us nothing: calls then fail
+  // saying so, not as if the server were gone.
+  #fullAt: number | undefined;
   #connected = false;
   #beating = false;
   #refused: RpcAuthError | undefined;
@@ -281,8 +284,10 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
           // still held this one under our identity, and the ROUTER never serves such a connection.
           this.#handshakeAt = undefined;
           this.#remakes = 0;
+          this.#fullAt = Date.now();
           continue;
         }
+        this.#fullAt = undefined;
         this.#lastSeen = Date.now();
         this.#handshakeAt = undefined; // the connection serves: it is not one the server parked
         this.#remakes = 0;
@@ -349,7 +354,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       this.#dealer.disconnect(this.#endpoint);
       this.#dealer.connect(this.#endpoint);
     }
-    const lost = new RpcPeerLostError(this.#endpoint, silent);
+    const full = this.#fullAt !== undefined && now - this.#fullAt <= this.#heartbeatTimeout;
+    const lost = new RpcPeerLostError(this.#endpoint, silent, full);
     this.#calls.fail(undefined, lost);
     this.#calls.abortRunning(undefined, lost); // the server's calls being run here: nobody waits for them
     if (this.#connected) {

@@ -15,6 +15,7 @@ import { PeerLink, type PeerLinkOptions } from "../../bridges/jsonrpc/peer-link.
 import { SendOnlyClient } from "../../bridges/jsonrpc/send-only-client.js";
 import { RedisLink, type RedisLinkOptions } from "../../bridges/redis/redis-link.js";
 import { BrokerLink, type BrokerLinkOptions } from "../../bridges/zeromq/broker-link.js";
+import { serve } from "../../bridges/jsonrpc/bridge-server.js";
 import { Bus } from "../../lib/bus.js";
 
 const FAR = "http://127.0.0.1:1/";
@@ -69,6 +70,12 @@ const CASES: Case[] = [
   { cls: "RedisLink", names: /maxMessageBytes 5/, build: (bus) => redis(bus, { maxMessageBytes: 5 }) },
   { cls: "RedisLink", names: /replylessPublish "yes"/, build: (bus) => redis(bus, { replylessPublish: "yes" }) },
   { cls: "RedisLink", names: /connection "http:\/\/x"/, build: (bus) => redis(bus, { connection: "http://x" }) },
+  // Named without the password it holds (review r26).
+  {
+    cls: "RedisLink",
+    names: /connection "valkey:\/\/\*\*\*@127\.0\.0\.1:6379"/,
+    build: (bus) => redis(bus, { connection: "valkey://user:S3cretPw@127.0.0.1:6379" }),
+  },
   // Known only once the client is open: TLS takes no replyless socket.
   {
     cls: "RedisLink",
@@ -114,6 +121,17 @@ it("a link subclass whose constructor throws on its own option leaves nothing on
     bus.close();
   }
   assert.deepEqual(wrong, []);
+});
+
+it("a PeerLink refused by a closed bridge server leaves nothing on the bus (review r26)", async () => {
+  const bus = new Bus();
+  const server = await serve({ bus: new Bus(), port: 0 });
+  await server.close();
+  for (let i = 0; i < 5; i++) {
+    assert.throws(() => peer(bus, { ttl: 2, server }), /closing/);
+  }
+  assert.deepEqual([bus.listenerCount("follow"), bus.listenerCount("unfollow"), bus.listenerCount("message")], [0, 0, 0]);
+  bus.close();
 });
 
 it("every Link subclass in bridges/ is among those checked above", () => {

@@ -10,7 +10,7 @@
 // connection: no new one while it waits, served at its next heartbeat once a slot frees.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type Authenticate, RpcClient, RpcServer } from "../../../bridges/zeromq/index.js";
+import { type Authenticate, RpcClient, RpcPeerLostError, RpcServer } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { tcpGate } from "../../helpers/tcp-gate.js";
 import { waitFor } from "../../helpers/wait-for.js";
@@ -89,5 +89,28 @@ describe("zeromq RPC: a client waiting past maxClients", () => {
     const results = await Promise.all((["plain", "none"] as const).map((mode) => waitForSlot(mode)));
     const late = results.filter((r) => r.connections !== 1 || r.servedMs > SERVED_WITHIN);
     assert.deepEqual(late, [], `connections made (1 expected), ms to be served after the slot freed (<= ${SERVED_WITHIN})`);
+  });
+
+  it("has its calls fail saying the server is full, not that it is gone (review r26)", async () => {
+    const server = await RpcServer.listen({ port: await freePort(), ...timing, maxClients: 1 });
+    server.on("error", () => undefined);
+    server.register("ping", () => "pong");
+    const a = RpcClient.connect({ port: server.port, identity: "a", ...timing });
+    // Its calls wait longer than a heartbeat timeout: they end when the client stops waiting for the server.
+    const b = RpcClient.connect({ port: server.port, identity: "b", ...timing, callTimeout: 5_000 });
+    b.on("error", () => undefined);
+    try {
+      assert.equal(await a.call("ping"), "pong");
+      await assert.rejects(b.call("ping"), (error: unknown) => {
+        assert.ok(error instanceof RpcPeerLostError, String(error));
+        assert.equal(error.full, true);
+        assert.match(error.message, /maxClients/);
+        return true;
+      });
+    } finally {
+      a.close();
+      b.close();
+      server.close();
+    }
   });
 });
