@@ -12,11 +12,11 @@ describe("berrymq serve --peer to a paused peer", () => {
     const farPort = await freePort();
     const farUrl = `http://127.0.0.1:${farPort}/`;
     const far = cli(["serve", "--port", String(farPort), "--verbose"]);
+    await waitFor(() => far.stdout().includes("listening on"), `the far serve to listen (${far.stderr()})`, 15_000);
     const nearPort = await freePort();
     const nearUrl = `http://127.0.0.1:${nearPort}/`;
     const near = cli(["serve", "--port", String(nearPort), "--peer", farUrl]);
     try {
-      await waitFor(() => far.stdout().includes("listening on"), "the far serve to listen", 15_000);
       await waitFor(() => near.stdout().includes("listening on"), `the near serve to listen (${near.stderr()})`, 15_000);
       // The link asks for its stream right after the handshake.
       await sleep(500);
