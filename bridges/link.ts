@@ -166,6 +166,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.unsubscribe(pattern.id).catch((error: unknown) => this.#report(error as BerryError));
   };
 
+  /**
+   * Attaches to the bus (with `importFilters: "followers"`, to its follow and unfollow events) once
+   * `options` are checked. A subclass checks its own options before calling `super()`, so that a bad one
+   * throws before anything is attached; what can only fail after (opening a client) calls `abandon()`.
+   */
   constructor(options: LinkOptions = {}) {
     super();
     this.bus = options.bus ?? defaultBus;
@@ -195,6 +200,20 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       this.#report(error);
     });
     this.#table = linkTableOf(this.bus);
+  }
+
+  /**
+   * For a subclass constructor that fails after `super()`: takes off the bus what this constructor put on
+   * it (and what `start()` did), so the half-built link neither leaks nor keeps receiving.
+   */
+  protected abandon(): void {
+    this.#closing = true;
+    if (this.#started) {
+      this.#table.remove(this);
+      this.bus.off("message", this.#onMessage);
+    }
+    this.bus.off("follow", this.#onFollow);
+    this.bus.off("unfollow", this.#onUnfollow);
   }
 
   /**

@@ -55,8 +55,8 @@ type EntryArgs<Events extends EventMap, N extends string> = `${N}:entry` extends
 type ExitArg<Events extends EventMap, N extends string> = `${N}:exit` extends keyof Events
   ? ArgsOf<Events[`${N}:exit`]>[0]
   : unknown;
-// A typed bus must go through the typed overload: this one refuses it rather than skip the check.
-type UntypedBusOnly<O> = O extends { bus?: Bus<infer E> } ? (IsUntyped<E> extends true ? unknown : { bus?: never }) : unknown;
+/** For an untyped overload's options: a typed bus must go through the typed overload, this refuses it rather than skip the check. */
+export type UntypedBusOnly<O> = O extends { bus?: Bus<infer E> } ? (IsUntyped<E> extends true ? unknown : { bus?: never }) : unknown;
 
 type NameOnMap<Events extends EventMap> = {
   [K in keyof Events & string]: K extends `${infer N}:${"entry" | "exit" | "error"}` ? N : never;

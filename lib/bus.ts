@@ -5,12 +5,14 @@ import {
   type BerryError,
   BusClosedError,
   DeliveryOverflowError,
+  FollowerRemovedError,
   ErrorListenerError,
   FollowerError,
   InvalidArgumentError,
+  ListenerError,
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
-import { type FollowingSpec, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
+import { type FollowingSpec, followerThis, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
@@ -28,7 +30,7 @@ import {
 import { REPLY_NAME, replyIdentifierFor } from "./reserved.js";
 import { RESOLVED } from "./resolved.js";
 import { type Routable, RoutingIndex } from "./routing-index.js";
-import type { MatchingIds as MatchingIdsOf, MessageFor, PatternOf, SendArgs } from "./typed-identifiers.js";
+import type { AnswerOf, MatchingIds as MatchingIdsOf, MessageFor, PatternOf, SendArgs } from "./typed-identifiers.js";
 
 /** A plain-function follower: receives the message, may return a value (or a promise) for `talk()`. */
 export type FollowerFunction<M extends Message = Message> = (message: M) => unknown;
@@ -115,6 +117,18 @@ interface Route {
 export type TalkResult<E, C extends string> =
   IsUntyped<E> extends true ? unknown : E extends EventMap ? ArgsOf<E[MatchingIdsOf<E, C>]>[0] : unknown;
 
+/**
+ * What `talk`, `ask` and `request` take after the identifier(s): what `twitter` takes, then optionally
+ * `within({...})` last.
+ */
+export type RequestArgs<E, P extends string> =
+  | Extract<SendArgs<E, P>, unknown[]>
+  | [...Extract<SendArgs<E, P>, unknown[]>, Within];
+
+// `ask`/`request`'s first overload takes an identifier literal only: `ask<string>(...)` on an untyped bus
+// (an answer type, where `string` also fits that overload's pattern) goes on to the one with the answer type.
+type Literal<P extends string> = string extends P ? never : P;
+
 const ROUTE_CACHE_LIMIT = 10_000;
 
 const GONE: unique symbol = Symbol("berrymq.gone");
@@ -143,6 +157,10 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   // not reuse the messageIds its predecessor sent (peers would drop them as duplicates).
   #counter = randomInt(2 ** 40);
   #limiter: ConcurrencyLimiter | undefined;
+  // Whether #invoke's last outcome is its own promise. A follower's result has its `then` read once, in
+  // #invoke's try: read again (a getter, a Proxy's trap) it threw out of a dispatch, and the followers
+  // after it never ran. Read right after each #invoke, before anything else can invoke.
+  #settling = false;
   readonly #maxWaiting: number;
   #closed = false;
   readonly #injected: RecentIds;
@@ -167,7 +185,11 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     if (options.id !== undefined && !isBusId(options.id)) {
       // It starts every messageId (at most 256 characters on the wire) and names the bus in link frames,
       // where a newline ends it: a longer id or a control character got every message refused far away.
-      throw new InvalidArgumentError("id", options.id, `a string of 1 to ${MAX_BUS_ID_LENGTH} characters without control characters`);
+      throw new InvalidArgumentError(
+        "id",
+        options.id,
+        `a string of 1 to ${MAX_BUS_ID_LENGTH} characters without control characters`,
+      );
     }
     this.id = options.id ?? randomUUID();
     this.#hops = Object.freeze([this.id]);
@@ -186,7 +208,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     errorAnswerSenders.set(this, this.#answerFailed);
     this.#replyId = replyIdentifierFor(this.id);
     const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING;
-    if (!Number.isInteger(maxWaiting) || maxWaiting < 1) throw new InvalidArgumentError("maxWaiting", maxWaiting, "an integer >= 1");
+    if (!Number.isInteger(maxWaiting) || maxWaiting < 1)
+      throw new InvalidArgumentError("maxWaiting", maxWaiting, "an integer >= 1");
     this.#maxWaiting = maxWaiting;
     if (options.multiplicity !== undefined) this.setMultiplicity(options.multiplicity);
   }
@@ -219,7 +242,11 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
         kwargs = last.values;
       } else if (last instanceof Within) {
         // It went to the followers as an argument: nothing waits for answers here.
-        throw new InvalidArgumentError("within()", last.options, "no twitter() argument: talk(), ask() and request() take it, last");
+        throw new InvalidArgumentError(
+          "within()",
+          last.options,
+          "no twitter() argument: talk(), ask() and request() take it, last",
+        );
       }
       // The last argument was checked just above: a lone argument needs no scan.
       if (lastAt > 0) checkNoMarkers(args);
@@ -246,7 +273,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   talk<const P extends PatternOf<Events>, const C extends PatternOf<Events>>(
     identifier: P,
     callbackIdentifier: C,
-    ...args: Extract<SendArgs<Events, P>, unknown[]>
+    ...args: RequestArgs<Events, P>
   ): Promise<TalkResult<Events, C>[]>;
   async talk(identifier: string, callbackIdentifier: string, ...args: unknown[]): Promise<unknown[]> {
     this.#checkOpen();
@@ -264,7 +291,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.#deliver(route.receivers, message, results);
     this.emit("message", message);
     const settled = await Promise.all(results);
-    return settled.filter((value) => value !== undefined);
+    const values: unknown[] = [];
+    for (let i = 0; i < settled.length; i++) {
+      const value = Held.unwrap(settled[i]);
+      // GONE: a method follower whose instance was collected while its delivery waited for a slot.
+      if (value !== undefined && value !== GONE) values.push(value);
+    }
+    return values;
   }
 
   /**
@@ -272,25 +305,39 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * (values, or RemoteErrors of followers that failed). Options go last, as `within({...})`: how many
    * answers (default 1), `timeout` (default 5,000 ms; too few answers reject with RequestTimeoutError
    * carrying those received), an AbortSignal, `balanced`.
+   * On a typed bus the identifier and args are checked like `twitter`'s, and the answers' type is the
+   * map's `answer` for the identifier (`unknown` where it declares none); `request<R, P>` names it instead.
    * @example const [answer] = await bus.request("calc:add", 1, 2); // { ok: true, value: 3, bus: "…" }
    */
-  request<R = unknown>(identifier: string, ...args: unknown[]): Promise<Answer<R>[]> {
-    return this.#request(identifier, this.#replyId, args, 1) as Promise<Answer<R>[]>;
+  request<const P extends PatternOf<Events>>(
+    identifier: Literal<P>,
+    ...args: RequestArgs<Events, P>
+  ): Promise<Answer<AnswerOf<Events, P>>[]>;
+  // An explicit answer type: on a typed bus name the identifier too (`request<R, "calc:add">`), or P is every pattern.
+  request<R, const P extends PatternOf<Events> = PatternOf<Events>>(
+    identifier: P,
+    ...args: RequestArgs<Events, P>
+  ): Promise<Answer<R>[]>;
+  request(identifier: string, ...args: unknown[]): Promise<Answer[]> {
+    return this.#request(identifier, this.#replyId, args, 1) as Promise<Answer[]>;
   }
 
   /**
    * Asks like `request` and resolves to the first answer's value; a follower's failure rejects with its
    * RemoteError. Options as `request`'s, last: `within({ timeout: 500 })`.
+   * Typed like `request`.
    * @example const sum = await bus.ask<number>("calc:add", 1, 2);
    */
-  ask<R = unknown>(identifier: string, ...args: unknown[]): Promise<R> {
+  ask<const P extends PatternOf<Events>>(identifier: Literal<P>, ...args: RequestArgs<Events, P>): Promise<AnswerOf<Events, P>>;
+  ask<R, const P extends PatternOf<Events> = PatternOf<Events>>(identifier: P, ...args: RequestArgs<Events, P>): Promise<R>;
+  ask(identifier: string, ...args: unknown[]): Promise<unknown> {
     const last = args[args.length - 1];
     if (last instanceof Within && last.options.count !== undefined && last.options.count !== 1) {
       return Promise.reject(
         new InvalidArgumentError("count", last.options.count, "1 (or left out) for ask(); use request() for more"),
       );
     }
-    return this.#request(identifier, this.#replyId, args, 1, true) as Promise<R>;
+    return this.#request(identifier, this.#replyId, args, 1, true);
   }
 
   // `args` is the caller's rest array (ours to keep: it becomes the message's args once the options and
@@ -415,7 +462,12 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   follow(pattern: string, follower: FollowerFunction<never>, options: FollowOptions<never> = {}): Unsubscribe {
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
-    const label = options.label ?? (follower.name || "(anonymous)");
+    // Error reports put it in their text: a Symbol there threw out of twitter() (or, for an async follower,
+    // became an unhandled rejection) in place of the report, and the followers after it never ran.
+    if (options.label !== undefined && typeof options.label !== "string") {
+      throw new InvalidArgumentError("label", options.label, "a string");
+    }
+    const label = options.label ?? (typeof follower.name === "string" && follower.name !== "" ? follower.name : "(anonymous)");
     const parsed = parseIdentifier(pattern);
     // The caller's string when it is canonical already, rather than another copy of it.
     const key = parsed.id === pattern ? pattern : parsed.id;
@@ -581,8 +633,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (outcome === GONE) continue;
       reached++;
       if (!collecting) continue;
-      if (replying && outcome !== undefined && limiter === undefined) this.#replyWith(message, outcome);
-      if (results !== undefined) results.push(outcome);
+      if (limiter !== undefined) {
+        // Already answered, and a synchronous result held (see #invokeLimited).
+        if (results !== undefined) results.push(outcome);
+        continue;
+      }
+      const settling = this.#settling;
+      if (replying && outcome !== undefined) this.#replyWith(message, outcome, settling);
+      if (results !== undefined) results.push(settling ? outcome : held(outcome));
     }
     return reached;
   }
@@ -609,27 +667,50 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       return GONE;
     }
     return limiter.run(() => {
+      // Removed, or the bus closed, while it waited for a slot: skipped, as a dispatch skips it. An asker
+      // (the bus still open) hears of it rather than waiting out its timeout.
+      if (this.#closed) return undefined;
+      if (!receiver.active) {
+        if (replying) this.#answerLater(message, undefined, errorPayload(new FollowerRemovedError(receiver.label, message)));
+        return undefined;
+      }
       const outcome = this.#invoke(receiver, message);
-      if (replying && outcome !== undefined && outcome !== GONE) this.#replyWith(message, outcome);
-      return outcome;
+      const settling = this.#settling;
+      if (replying && outcome !== undefined && outcome !== GONE) this.#replyWith(message, outcome, settling);
+      // The limiter reads `then` of what it gets, and a waiting delivery's promise resolves with it.
+      return settling ? outcome : held(outcome);
     });
   }
 
   // Never throws or rejects: a failing follower is reported and yields undefined, the others go on.
+  // Sets #settling: whether the outcome is this method's own promise.
   #invoke(receiver: FollowerEntry, message: Message): unknown {
     let outcome: unknown;
     try {
       outcome = receiver.call(message);
       // Inside the try: reading `then` runs a getter (or a Proxy's trap) of the follower's result.
-      if (!isThenable(outcome)) return outcome;
+      if (!isThenable(outcome)) {
+        this.#settling = false;
+        return outcome;
+      }
     } catch (error) {
       this.#failed(receiver, message, error);
+      this.#settling = false;
       return undefined;
     }
-    return Promise.resolve(outcome).then(undefined, (error: unknown) => {
+    try {
+      // Also in a try: a native promise's own `then` or `constructor` (a getter, a subclass) runs here.
+      const settled = Promise.resolve(outcome).then(undefined, (error: unknown) => {
+        this.#failed(receiver, message, error);
+        return undefined;
+      });
+      this.#settling = true;
+      return settled;
+    } catch (error) {
       this.#failed(receiver, message, error);
+      this.#settling = false;
       return undefined;
-    });
+    }
   }
 
   // Reported here; the asker of a request gets the error's name and message as an error answer.
@@ -648,8 +729,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   // Results go out as their own messages after the current dispatch, never nested inside it; a promise's
   // once it settles.
-  #replyWith(message: Message, outcome: unknown): void {
-    if (!isThenable(outcome)) {
+  #replyWith(message: Message, outcome: unknown, settling: boolean): void {
+    if (!settling) {
       this.#answerLater(message, outcome, undefined);
       return;
     }
@@ -736,11 +817,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   #methodFollower(ref: WeakRef<object>, className: string, spec: FollowingSpec): FollowerEntry {
     const label = `${className}.${String(spec.method)}`;
     const entry = this.#follower(spec.pattern.id, label, spec.guard, (message) => {
-      const instance = ref.deref() as Record<string | symbol, unknown> | undefined;
-      if (instance === undefined) {
+      const key = ref.deref();
+      if (key === undefined) {
         this.#removeAll([entry]);
         return GONE;
       }
+      // A static follower runs on the class as `@Follower` returned it, not on the class it wraps.
+      const instance = followerThis(key) as Record<string | symbol, unknown>;
       const method = instance[spec.method];
       if (typeof method !== "function") {
         throw new InvalidArgumentError(`method ${label}`, method, "a function");
@@ -751,7 +834,33 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   }
 
   #add(entry: Receiver, pattern: Identifier): void {
-    if (this.#index.add(entry)) this.emit("follow", pattern);
+    if (this.#index.add(entry)) this.#emitPattern("follow", pattern);
+  }
+
+  // `follow`/`unfollow` like emit, each listener in its own try (as #emitAnswer): one that threw made
+  // follow() throw with the follower registered and no unsubscribe handle, stopped an unregister halfway,
+  // became an uncaught exception from the finalizer, and kept the pattern from the listeners after it
+  // (links that import only what is followed).
+  #emitPattern(event: "follow" | "unfollow", pattern: Identifier): void {
+    const listeners = (this as unknown as { _events: Record<string, PatternListener | PatternListener[] | undefined> })._events[
+      event === "follow" ? FOLLOW_EVENT : UNFOLLOW_EVENT
+    ];
+    if (listeners === undefined) return;
+    if (!Array.isArray(listeners)) {
+      this.#callPatternListener(event, listeners, pattern);
+      return;
+    }
+    const length = listeners.length;
+    for (let i = 0; i < length; i++) this.#callPatternListener(event, listeners[i] as PatternListener, pattern);
+  }
+
+  #callPatternListener(event: "follow" | "unfollow", listener: PatternListener, pattern: Identifier): void {
+    if (listener.once) this.removeListener(event, listener.fn, undefined, true);
+    try {
+      listener.fn.call(listener.context, pattern);
+    } catch (thrown) {
+      this.report(new ListenerError(event, pattern.id, thrown));
+    }
   }
 
   #removeAll(entries: readonly Receiver[]): boolean {
@@ -759,11 +868,30 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     for (const entry of entries) {
       entry.active = false;
       const outcome = this.#index.remove(entry);
-      if (outcome === "last" && !this.#closed) this.emit("unfollow", parseIdentifier(entry.key));
+      if (outcome === "last" && !this.#closed) this.#emitPattern("unfollow", parseIdentifier(entry.key));
       removed = outcome !== false || removed;
     }
     return removed;
   }
+}
+
+// A follower's synchronous result that is an object, on its way to talk() or through the limiter: held,
+// so that no promise resolution reads its `then` again. Told apart by its private field, which no Proxy
+// trap sees.
+class Held {
+  readonly #value: unknown;
+
+  constructor(value: unknown) {
+    this.#value = value;
+  }
+
+  static unwrap(value: unknown): unknown {
+    return typeof value === "object" && value !== null && #value in value ? (value as Held).#value : value;
+  }
+}
+
+function held(value: unknown): unknown {
+  return (typeof value === "object" && value !== null) || typeof value === "function" ? new Held(value) : value;
 }
 
 /** Deliveries that may wait for a multiplicity slot at once, by default. */
@@ -801,6 +929,14 @@ interface ListenerRecord {
   readonly once: boolean;
 }
 const MESSAGE_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}message` : "message";
+// Its record of a `follow`/`unfollow` listener, and their keys (see #emitPattern).
+interface PatternListener {
+  readonly fn: (pattern: Identifier) => void;
+  readonly context: unknown;
+  readonly once: boolean;
+}
+const FOLLOW_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}follow` : "follow";
+const UNFOLLOW_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}unfollow` : "unfollow";
 
 const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryError) => void>();
 

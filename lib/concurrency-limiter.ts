@@ -8,6 +8,9 @@ import { Fifo } from "./fifo.js";
 export class ConcurrencyLimiter {
   #limit: number;
   #running = 0;
+  // Set while #pump's loop runs: a task that ends inside it only frees its slot, and the loop starts the
+  // next. Pumping from each release nested one call per waiting task (~2,600 overflowed the stack).
+  #pumping = false;
   readonly #waiting = new Fifo<() => void>();
 
   constructor(limit: number) {
@@ -37,8 +40,15 @@ export class ConcurrencyLimiter {
   /** Runs `task` now if a slot is free (returning its result), or later (returning a promise of it). */
   run(task: () => unknown): unknown {
     if (this.#running < this.#limit) return this.#start(task);
-    return new Promise<unknown>((resolve) => {
-      this.#waiting.push(() => resolve(this.#start(task)));
+    return new Promise<unknown>((resolve, reject) => {
+      this.#waiting.push(() => {
+        try {
+          resolve(this.#start(task));
+        } catch (error) {
+          // Its caller awaits the promise: the error is theirs, and the tasks after it still start.
+          reject(error);
+        }
+      });
     });
   }
 
@@ -64,10 +74,16 @@ export class ConcurrencyLimiter {
   }
 
   #pump(): void {
-    while (this.#running < this.#limit) {
-      const next = this.#waiting.shift();
-      if (next === undefined) return;
-      next();
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#running < this.#limit) {
+        const next = this.#waiting.shift();
+        if (next === undefined) return;
+        next();
+      }
+    } finally {
+      this.#pumping = false;
     }
   }
 }

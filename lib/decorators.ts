@@ -141,8 +141,11 @@ export interface FollowerOptions {
 }
 
 // `any[]` is what TypeScript requires of a class that is extended generically (a mixin); internal only.
+// `abstract`: an abstract class may be a `@Follower` too (its concrete subclasses' instances register).
 // biome-ignore lint/suspicious/noExplicitAny: mixin constructor signature
-type Constructor = new (...args: any[]) => object;
+type Constructor = abstract new (...args: any[]) => object;
+// biome-ignore lint/suspicious/noExplicitAny: mixin constructor signature
+type ConcreteConstructor = new (...args: any[]) => object;
 
 /** A class decorator usable with `experimentalDecorators` and with standard decorators. */
 export type FollowerClassDecorator = <C extends Constructor>(target: C, context?: ClassDecoratorContext<C>) => C;
@@ -169,7 +172,8 @@ export function Follower<C extends Constructor>(
 const followerBuses = new WeakMap<object, Bus | undefined>();
 
 function followerClass<C extends Constructor>(target: C, bus: Bus | undefined): C {
-  const registering = class extends target {
+  // Extended as a concrete class: an abstract one is only ever constructed through a subclass.
+  const registering = class extends (target as unknown as ConcreteConstructor) {
     // biome-ignore lint/suspicious/noExplicitAny: forwards any constructor arguments
     constructor(...args: any[]) {
       super(...args);
@@ -179,7 +183,7 @@ function followerClass<C extends Constructor>(target: C, bus: Bus | undefined): 
   Object.defineProperty(registering, "name", { value: target.name });
   followerBuses.set(registering, bus);
   recordWrapper(registering, target);
-  return registering;
+  return registering as unknown as C;
 }
 
 // Registration happens once, when the instance is built: in the outermost @Follower constructor of its

@@ -1,4 +1,4 @@
-import { Bus, type FollowerFunction, type FollowOptions, type TalkResult, type Unsubscribe } from "./bus.js";
+import { Bus, type FollowerFunction, type FollowOptions, type RequestArgs, type TalkResult, type Unsubscribe } from "./bus.js";
 import type { EventMap, Untyped } from "./event-map.js";
 import type { Message } from "./message.js";
 import type { MessageFor, PatternOf, SendArgs } from "./typed-identifiers.js";
@@ -30,7 +30,7 @@ export function twitter(identifier: string, ...args: unknown[]): number {
 export function talk<const P extends PatternOf<DefaultEvents>, const C extends PatternOf<DefaultEvents>>(
   identifier: P,
   callbackIdentifier: C,
-  ...args: Extract<SendArgs<DefaultEvents, P>, unknown[]>
+  ...args: RequestArgs<DefaultEvents, P>
 ): Promise<TalkResult<DefaultEvents, C>[]>;
 export function talk(identifier: string, callbackIdentifier: string, ...args: unknown[]): Promise<unknown[]> {
   return (defaultBus as Bus).talk(identifier, callbackIdentifier, ...args);

@@ -40,11 +40,9 @@ export class FollowerError extends BerryError {
   readonly messageId: string;
 
   constructor(follower: string, identifier: string, messageId: string, cause: unknown) {
-    super(
-      "FOLLOWER_FAILED",
-      `follower ${follower} failed on message "${identifier}" (${messageId}): ${errorText(cause)}`,
-      { cause },
-    );
+    super("FOLLOWER_FAILED", `follower ${follower} failed on message "${identifier}" (${messageId}): ${errorText(cause)}`, {
+      cause,
+    });
     this.follower = follower;
     this.identifier = identifier;
     this.messageId = messageId;
@@ -56,10 +54,26 @@ export class ErrorListenerError extends BerryError {
   readonly reported: BerryError;
 
   constructor(reported: BerryError, cause: unknown) {
-    super("ERROR_LISTENER_FAILED", `an 'error' listener threw while handling ${reported.code} (${reported.message}): ${errorText(cause)}`, {
-      cause,
-    });
+    super(
+      "ERROR_LISTENER_FAILED",
+      `an 'error' listener threw while handling ${reported.code} (${reported.message}): ${errorText(cause)}`,
+      {
+        cause,
+      },
+    );
     this.reported = reported;
+  }
+}
+
+/** A `follow` or `unfollow` listener of a bus threw; reported on the bus's `error` event, never thrown to the caller. */
+export class ListenerError extends BerryError {
+  readonly event: string;
+  readonly pattern: string;
+
+  constructor(event: string, pattern: string, cause: unknown) {
+    super("LISTENER_FAILED", `a listener of '${event}' threw on pattern "${pattern}": ${errorText(cause)}`, { cause });
+    this.event = event;
+    this.pattern = pattern;
   }
 }
 
@@ -124,6 +138,22 @@ export class DeliveryOverflowError extends BerryError {
     );
     this.follower = follower;
     this.dropped = dropped;
+  }
+}
+
+/**
+ * The error answer a request gets from a follower removed while its delivery waited for a multiplicity
+ * slot: it never ran (the asker hears of it rather than waiting out its timeout).
+ */
+export class FollowerRemovedError extends BerryError {
+  readonly follower: string;
+
+  constructor(follower: string, message: { id: string; messageId: string }) {
+    super(
+      "FOLLOWER_REMOVED",
+      `follower ${follower} was removed while message "${message.id}" (${message.messageId}) waited for a multiplicity slot: it did not run`,
+    );
+    this.follower = follower;
   }
 }
 

@@ -2,12 +2,13 @@ import type { Kwargs } from "./kwargs.js";
 
 /**
  * What one identifier carries in an {@link EventMap}: its args as a tuple, or `{ args, kwargs }` when it
- * takes keyword arguments too (`kwargs?` when they may be left out).
+ * takes keyword arguments too (`kwargs?` when they may be left out); `answer`: what its followers answer
+ * `ask`/`request` (compile time only).
  * @example type Events = { "temp:read": [celsius: number]; "app:log": { args: [text: string]; kwargs: { level: number } } };
  */
 export type Payload =
   | readonly unknown[]
-  | { readonly args: readonly unknown[]; readonly kwargs?: Readonly<Record<string, unknown>> };
+  | { readonly args: readonly unknown[]; readonly kwargs?: Readonly<Record<string, unknown>>; readonly answer?: unknown };
 
 /**
  * A map from concrete identifiers (`"name:action"`, `"name@ns:action"`) to payloads: `new Bus<Events>()`.

@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { InvalidArgumentError } from "./errors.js";
 import { type Identifier, parseIdentifier } from "./identifier.js";
 import type { Message } from "./message.js";
 
@@ -26,8 +27,9 @@ const METADATA_KEY = "berrymq:following";
 const STANDARD_KEY = Symbol("berrymq.following");
 // Static (class-level) specs, both modes, keyed by the class that declares them.
 const staticSpecs = new WeakMap<object, FollowingSpec[]>();
-// `@Follower` replaces a class by a subclass of it: wrapper → the class it wraps.
+// `@Follower` replaces a class by a subclass of it: wrapper → the class it wraps, and back.
 const wrapped = new WeakMap<object, object>();
+const wrappers = new WeakMap<object, object>();
 
 /** Builds a spec, validating the pattern at decoration time. */
 export function followingSpec(pattern: string, method: string | symbol, guard: Guard | undefined): FollowingSpec {
@@ -37,26 +39,51 @@ export function followingSpec(pattern: string, method: string | symbol, guard: G
 /** Records a spec on a prototype (experimentalDecorators). */
 export function addPrototypeSpec(prototype: object, spec: FollowingSpec): void {
   const own = (Reflect.getOwnMetadata(METADATA_KEY, prototype) as FollowingSpec[] | undefined) ?? [];
-  Reflect.defineMetadata(METADATA_KEY, [...own, spec], prototype);
+  if (isNew(own, spec)) Reflect.defineMetadata(METADATA_KEY, [...own, spec], prototype);
 }
 
 /** Records a spec in a class's standard decorator metadata (standard decorators). */
 export function addMetadataSpec(metadata: object, spec: FollowingSpec): void {
   const store = metadata as Record<symbol, FollowingSpec[] | undefined>;
-  if (Object.hasOwn(metadata, STANDARD_KEY)) (store[STANDARD_KEY] as FollowingSpec[]).push(spec);
-  else store[STANDARD_KEY] = [spec];
+  if (!Object.hasOwn(metadata, STANDARD_KEY)) store[STANDARD_KEY] = [spec];
+  else if (isNew(store[STANDARD_KEY] as FollowingSpec[], spec)) (store[STANDARD_KEY] as FollowingSpec[]).push(spec);
 }
 
 /** Records a static method's spec on its class (both modes). */
 export function addStaticSpec(cls: object, spec: FollowingSpec): void {
   const list = staticSpecs.get(cls);
   if (list === undefined) staticSpecs.set(cls, [spec]);
-  else list.push(spec);
+  else if (isNew(list, spec)) list.push(spec);
+}
+
+// One class's method follows a pattern once: the same declaration again adds nothing; the same pattern
+// with another guard is refused (one of the two guards was silently dropped).
+function isNew(declared: readonly FollowingSpec[], spec: FollowingSpec): boolean {
+  const same = declared.find((other) => other.method === spec.method && other.pattern.id === spec.pattern.id);
+  if (same === undefined) return true;
+  if (same.guard === spec.guard) return false;
+  throw new InvalidArgumentError(
+    `guard of @following("${spec.pattern.id}") on method ${String(spec.method)}`,
+    spec.guard,
+    "the guard of the method's other declaration of this pattern: one declaration per method and pattern (combine the guards into one)",
+  );
 }
 
 /** Records that `wrapper` (made by `@Follower`) stands for `target`. */
 export function recordWrapper(wrapper: object, target: object): void {
   wrapped.set(wrapper, target);
+  wrappers.set(target, wrapper);
+}
+
+/**
+ * What a follower of registration key `key` runs on: an instance is itself; a class is its outermost
+ * `@Follower` wrapper, the class its code names (static writes to `this` went to the wrapped class).
+ */
+export function followerThis(key: object): object {
+  if (typeof key !== "function") return key;
+  let outer: object = key;
+  for (let wrapper = wrappers.get(outer); wrapper !== undefined; wrapper = wrappers.get(outer)) outer = wrapper;
+  return outer;
 }
 
 /**
@@ -71,7 +98,8 @@ export function registrationKey(target: object): object {
 
 /**
  * Every `@following` spec of a registration key: for an instance, its class chain's instance methods,
- * base classes first; for a class, its own static methods. Each method/pattern pair once.
+ * base classes first; for a class, its own static methods. Each method/pattern pair once: where a
+ * subclass declares a pair its base declares too, the subclass's declaration (its guard) is the one kept.
  */
 export function followingSpecsOf(target: object): FollowingSpec[] {
   if (typeof target === "function") return [...(staticSpecs.get(target) ?? [])];
@@ -84,18 +112,23 @@ export function followingSpecsOf(target: object): FollowingSpec[] {
     found.push(...((Reflect.getOwnMetadata(METADATA_KEY, proto) as FollowingSpec[] | undefined) ?? []));
     found.push(...metadataSpecsOf(proto));
   }
-  // Keyed by the method itself: two symbols with one description are two methods (String() would merge them).
-  const seen = new Map<string | symbol, Set<string>>();
-  return found.filter((spec) => {
-    let patterns = seen.get(spec.method);
+  // Keyed by the method itself: two symbols with one description are two methods (String() would merge
+  // them). A later (more derived) declaration takes the place of the earlier one, in its position.
+  const at = new Map<string | symbol, Map<string, number>>();
+  const kept: FollowingSpec[] = [];
+  for (const spec of found) {
+    let patterns = at.get(spec.method);
     if (patterns === undefined) {
-      patterns = new Set();
-      seen.set(spec.method, patterns);
+      patterns = new Map();
+      at.set(spec.method, patterns);
     }
-    if (patterns.has(spec.pattern.id)) return false;
-    patterns.add(spec.pattern.id);
-    return true;
-  });
+    const index = patterns.get(spec.pattern.id);
+    if (index === undefined) {
+      patterns.set(spec.pattern.id, kept.length);
+      kept.push(spec);
+    } else kept[index] = spec;
+  }
+  return kept;
 }
 
 // The standard-decorator specs a prototype's own class declared.

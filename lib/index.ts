@@ -12,6 +12,7 @@ export {
   type FollowerFunction,
   type FollowOptions,
   type QueueSink,
+  type RequestArgs,
   type TalkResult,
   type Unsubscribe,
 } from "./bus.js";
@@ -41,10 +42,12 @@ export {
   BusClosedError,
   ErrorListenerError,
   DeliveryOverflowError,
+  FollowerRemovedError,
   FollowerError,
   InvalidArgumentError,
   InvalidIdentifierError,
   LinkLostError,
+  ListenerError,
   MissingDependencyError,
   QueueClosedError,
   QueueEmptyError,
@@ -65,10 +68,16 @@ export {
 export { Kwargs, kw } from "./kwargs.js";
 export { createMessage, type Message, type MessageInit, withHop } from "./message.js";
 export type { FunctionWrapper } from "./method-wrapper.js";
+export type { ExposeFits, ExposeOptions } from "./stub.js";
 export { type GetOptions, type OverflowPolicy, Queue, type QueueOptions, type QueuedMessage } from "./queue.js";
 export { QueueBudget, type QueueBudgetOptions } from "./queue-budget.js";
 export { checkDuration, checkTimerDelay, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "./long-timer.js";
-export { type TwitterExceptionOptions, twitterException } from "./twitter-exception.js";
+export {
+  type ExceptionArgs,
+  type ExceptionIdOf,
+  type TwitterExceptionOptions,
+  twitterException,
+} from "./twitter-exception.js";
 export type { ArgsOf, EventMap, IsUntyped, KwargsOf, Payload, SendArgsOf, Untyped } from "./event-map.js";
 export { SchemaValidationError } from "./schema-error.js";
 export {
@@ -82,6 +91,7 @@ export {
   useSchemas,
 } from "./schema-map.js";
 export type {
+  AnswerOf,
   IdMatches,
   IdsReaching,
   MatchingIds,
@@ -93,5 +103,12 @@ export type {
   TypedMessage,
 } from "./typed-identifiers.js";
 export { type Answer, type RequestOptions, Within, within } from "./request.js";
-export { AnswerOverflowError, RemoteError, RequestAbortedError, RequestLinkClosedError, RequestOverflowError, RequestTimeoutError } from "./request-errors.js";
+export {
+  AnswerOverflowError,
+  RemoteError,
+  RequestAbortedError,
+  RequestLinkClosedError,
+  RequestOverflowError,
+  RequestTimeoutError,
+} from "./request-errors.js";
 export { type ExposedDecorator, expose, exposed, type Stub, type StubOptions, stub } from "./stub.js";

@@ -18,7 +18,11 @@ export interface Message {
   readonly kwargs: Readonly<Record<string, unknown>>;
   /** Unique across processes; links use it to drop duplicates. */
   readonly messageId: string;
-  /** Milliseconds since the epoch, when the message was created. */
+  /**
+   * Milliseconds since the epoch, when the message was created, from a cached clock: read for the first
+   * message after each microtask checkpoint and every 128th one, so sends within one synchronous run (no
+   * `await` between them) may all carry the time of the first. Read `Date.now()` for the exact time.
+   */
   readonly timestamp: number;
   /** Ids of the buses this message went through, the origin first. */
   readonly hops: readonly string[];

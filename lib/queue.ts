@@ -140,10 +140,20 @@ class QueueStore implements QueueSink {
         this.bus.report(new QueueOverflowError(this.filter.id, maxsize, message, this.#bound(size)));
         return false;
       }
+      // Reported once the new message is in: an `error` listener runs inside report(), and one that closed
+      // this queue (or filled the budget from another queue) mid-loop left the budget counting a closed
+      // buffer's message for good, or emptied this buffer under the loop (twitter() threw).
+      const dropped: QueueOverflowError[] = [];
       while (!this.#fits(size)) {
         const bound = this.#bound(size);
-        this.bus.report(new QueueOverflowError(this.filter.id, maxsize, this.take() as Message, bound));
+        const oldest = this.take();
+        if (oldest === undefined) break;
+        dropped.push(new QueueOverflowError(this.filter.id, maxsize, oldest, bound));
       }
+      this.buffer.push(message);
+      this.#count(size);
+      for (const error of dropped) this.bus.report(error);
+      return true;
     }
     this.buffer.push(message);
     this.#count(size);

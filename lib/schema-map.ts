@@ -125,6 +125,8 @@ function run(
   }
 }
 
+// Every field but the payload kept: without `to`, an answer checked here no longer settled its request,
+// and a balanced request relayed through here reached every follower rather than its one bus.
 function rebuild(message: Message, args: readonly unknown[], kwargs: Readonly<Record<string, unknown>>): Message {
   if (!Array.isArray(args)) return message;
   return createMessage({
@@ -136,6 +138,7 @@ function rebuild(message: Message, args: readonly unknown[], kwargs: Readonly<Re
     hops: message.hops,
     replyTo: message.replyTo,
     inReplyTo: message.inReplyTo,
+    to: message.to,
   });
 }
 

@@ -1,12 +1,15 @@
+import type { UntypedBusOnly } from "./auto-twitter.js";
 import type { Bus, FollowOptions, Unsubscribe } from "./bus.js";
 import { isThenable } from "./concurrency-limiter.js";
 import { isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
+import type { ArgsOf, EventMap } from "./event-map.js";
 import { addMetadataSpec, addPrototypeSpec, followingSpec } from "./follower-metadata.js";
 import { parseIdentifier } from "./identifier.js";
 import type { Message } from "./message.js";
 import { type RequestOptions, within } from "./request.js";
+import type { AnswerOf, MessageFor, PatternOf, PayloadOf } from "./typed-identifiers.js";
 
 /** Options of a stub. */
 export interface StubOptions extends Omit<RequestOptions, "count" | "signal"> {
@@ -40,17 +43,43 @@ export function stub<Args extends unknown[], Result>(identifier: string, options
  * @returns a function that stops exposing it.
  * @example expose("calc:add", (a: number, b: number) => a + b, { bus });
  */
-export function expose<Args extends unknown[], Result>(
+export function expose<Events extends EventMap, const P extends PatternOf<Events>, Args extends unknown[], Result>(
+  identifier: P,
+  fn: ((...args: Args) => Result) & ExposeFits<Events, P, Args, Result>,
+  options: FollowOptions<Extract<MessageFor<Events, P>, Message>> & { bus: Bus<Events> },
+): Unsubscribe;
+export function expose<Args extends unknown[], Result, O extends ExposeOptions = ExposeOptions>(
   identifier: string,
   fn: (...args: Args) => Result,
-  options: FollowOptions & { bus?: Bus } = {},
+  options?: O & UntypedBusOnly<O>,
+): Unsubscribe;
+export function expose(
+  identifier: string,
+  fn: (...args: unknown[]) => unknown,
+  options: FollowOptions<never> & { bus?: Bus<never> } = {},
 ): Unsubscribe {
   if (typeof fn !== "function") throw new InvalidArgumentError("fn", fn, "a function");
   if (typeof options !== "object" || options === null) throw new InvalidArgumentError("expose options", options, "an object");
-  const { bus = defaultBus, ...followOptions } = options;
+  const { bus = defaultBus as Bus, ...followOptions } = options as FollowOptions & { bus?: Bus };
   if (typeof (bus as Partial<Bus> | null)?.follow !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
-  return bus.follow(identifier, (message) => answerOf(fn(...(message.args as Args))), { label: fn.name || identifier, ...followOptions });
+  return bus.follow(identifier, (message) => answerOf(fn(...message.args)), { label: fn.name || identifier, ...followOptions });
 }
+
+/** Options of `expose` on an untyped bus. */
+export type ExposeOptions = FollowOptions & { bus?: Bus };
+
+/**
+ * `unknown` when a function exposed under `P` on a bus typed by `Events` takes the args of every
+ * identifier `P` matches and answers the map's `answer` (when declared); otherwise a type naming the problem.
+ */
+export type ExposeFits<Events extends EventMap, P extends string, Args, Result> = [RequestArgsOf<Events, P>] extends [Args]
+  ? [Awaited<Result>] extends [AnswerOf<Events, P>]
+    ? unknown
+    : { "~error": `the result does not fit the answer of "${P}"`; expected: AnswerOf<Events, P> }
+  : { "~error": `the parameters do not take the args of "${P}"`; expected: ArgsOf<PayloadOf<Events, P>> };
+
+// The args of the requests a pattern receives, as mutable tuples (one per identifier it matches).
+type RequestArgsOf<Events extends EventMap, P extends string> = [...ArgsOf<PayloadOf<Events, P>>];
 
 // What an exposed function or method answers: its result, `null` for nothing. A follower's `undefined`
 // is no answer, so a stub of a function returning nothing (`stub<[], void>`) always timed out.
@@ -91,10 +120,12 @@ export function exposed(identifier: string): ExposedDecorator {
       }
       // The spec is the class's (so subclasses and one registration see it); each instance gets the
       // symbol-keyed adapter that calls the method with the request's args.
-      const key = Symbol(`exposed ${String(name)}`);
+      const key = exposedKey(name);
       addMetadataSpec(metadata, followingSpec(identifier, key, undefined));
       keyOrContext.addInitializer(function (this: unknown) {
         const instance = this as Record<string | symbol, unknown>;
+        // A base class's @exposed on the same method defined it already (it calls the override too).
+        if (Object.hasOwn(instance, key)) return;
         Object.defineProperty(instance, key, { value: (message: Message) => callWithArgs(instance, name, message) });
       });
       return;
@@ -105,14 +136,30 @@ export function exposed(identifier: string): ExposedDecorator {
     if (typeof target === "function") {
       throw new InvalidArgumentError("@exposed target", keyOrContext, "an instance method, not a static one");
     }
-    const key = Symbol(`exposed ${String(keyOrContext)}`);
-    Object.defineProperty(target as object, key, {
-      value(this: Record<string | symbol, unknown>, message: Message) {
-        return callWithArgs(this, keyOrContext, message);
-      },
-    });
+    const key = exposedKey(keyOrContext);
+    // Another @exposed on the same method defined it already.
+    if (!Object.hasOwn(target as object, key)) {
+      Object.defineProperty(target as object, key, {
+        value(this: Record<string | symbol, unknown>, message: Message) {
+          return callWithArgs(this, keyOrContext, message);
+        },
+      });
+    }
     addPrototypeSpec(target as object, followingSpec(identifier, key, undefined));
   }) as ExposedDecorator;
+}
+
+// One adapter key per method name, for every class: an override exposed again under the identifier its
+// base exposes is the same method/pattern pair, so it is registered once (each decoration had a key of
+// its own, and an overridden method answered every request twice).
+const exposedKeys = new Map<string | symbol, symbol>();
+function exposedKey(name: string | symbol): symbol {
+  let key = exposedKeys.get(name);
+  if (key === undefined) {
+    key = Symbol(`exposed ${String(name)}`);
+    exposedKeys.set(name, key);
+  }
+  return key;
 }
 
 function callWithArgs(instance: Record<string | symbol, unknown>, name: string | symbol, message: Message): unknown {

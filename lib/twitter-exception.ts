@@ -1,20 +1,39 @@
+import type { UntypedBusOnly } from "./auto-twitter.js";
 import type { Bus } from "./bus.js";
 import { isThenable } from "./concurrency-limiter.js";
 import { defaultBus } from "./default-bus.js";
 import { describe } from "./errors.js";
 import { parseIdentifier } from "./identifier.js";
-import { kw } from "./kwargs.js";
+import type { EventMap, SendArgsOf, Untyped } from "./event-map.js";
+import { type Kwargs, kw } from "./kwargs.js";
 import { type FunctionWrapper, functionWrapper } from "./method-wrapper.js";
 
-/** Options of `twitterException`. */
-export interface TwitterExceptionOptions {
+/** Options of `twitterException` (`Events`: the map of a typed bus). */
+export interface TwitterExceptionOptions<Events extends EventMap | Untyped = Untyped> {
   /** Throw the error on after sending it (default false: the call returns `undefined`, as in berryMQ 0.3). */
   reraise?: boolean;
   /** Send the stack trace, not just `"Name: message"` (default true). */
   withTraceback?: boolean;
-  /** Bus to send on (default: `defaultBus`). */
-  bus?: Bus;
+  /** Bus to send on (default: `defaultBus`); on a typed bus the identifier must carry what is sent. */
+  bus?: Bus<Events>;
 }
+
+/** What `twitterException` sends after the identifier: the error text, and kwargs `{ type, message }`. */
+export type ExceptionArgs = [text: string, kwargs: Kwargs<{ type: string; message: string }>];
+
+/**
+ * The identifiers of a map whose payload takes what `twitterException` sends: {@link ExceptionArgs}, or
+ * an args tuple taking the text (kwargs a map leaves undeclared are any record).
+ */
+export type ExceptionIdOf<Events extends EventMap> = {
+  [K in keyof Events & string]: ExceptionArgs extends SendArgsOf<Events[K]>
+    ? K
+    : Events[K] extends readonly unknown[]
+      ? [text: string] extends Events[K]
+        ? K
+        : never
+      : never;
+}[keyof Events & string];
 
 /**
  * berryMQ 0.3's `twitter_exception`: when the wrapped function or method throws (or its promise
@@ -24,13 +43,21 @@ export interface TwitterExceptionOptions {
  * const parse = twitterException("parse:failed")((text: string) => JSON.parse(text));
  * parse("{"); // sends "parse:failed" ["SyntaxError: ..."] { type: "SyntaxError", message: "..." }; returns undefined
  */
-export function twitterException(identifier: string, options: TwitterExceptionOptions = {}): FunctionWrapper {
+export function twitterException<Events extends EventMap, const P extends ExceptionIdOf<Events>>(
+  identifier: P,
+  options: TwitterExceptionOptions<Events> & { bus: Bus<Events> },
+): FunctionWrapper;
+export function twitterException<O extends TwitterExceptionOptions>(
+  identifier: string,
+  options?: O & UntypedBusOnly<O>,
+): FunctionWrapper;
+export function twitterException(identifier: string, options: TwitterExceptionOptions<never> = {}): FunctionWrapper {
   const id = parseIdentifier(identifier).id;
   const report = (error: unknown): void => {
     const type = error instanceof Error ? error.name : typeof error;
     const message = error instanceof Error ? error.message : describe(error);
     const text = error instanceof Error && options.withTraceback !== false && error.stack ? error.stack : `${type}: ${message}`;
-    (options.bus ?? defaultBus).twitter(id, text, kw({ type, message }));
+    ((options.bus as Bus | undefined) ?? defaultBus).twitter(id, text, kw({ type, message }));
   };
   const failed = (error: unknown): undefined => {
     report(error);

@@ -88,13 +88,16 @@ export type PatternOf<E> =
       ? { [K in keyof E & string]: IdsReaching<K> | ShortFormsOf<K> }[keyof E & string]
       : never;
 
-// `"n"` means `"n:*"`, `"*"` means `"*:*"` (and `"n@ns"` means `"n@ns:*"`).
+// `"n"` means `"n:*"`, `"*"` means `"*:*"` (and `"n@ns"` means `"n@ns:*"`). A name with a ":" has no
+// short form: `"a:b"` for the key `"a:b:c"` is name `a`, action `b` at run time, which matches nothing.
 type ShortFormsOf<K extends string> =
   ParsedId<K> extends infer X extends ParsedIdShape
     ? X["ns"] extends ""
-      ? X["name"] | "*"
-      : `${X["name"] | "*"}@${X["ns"]}`
+      ? ShortName<X["name"]> | "*"
+      : `${ShortName<X["name"]> | "*"}@${X["ns"]}`
     : never;
+
+type ShortName<N extends string> = N extends `${string}:${string}` ? never : N;
 
 /** Every identifier string naming `K` or a wildcard that reaches it: `K`, `"n:*"`, `"*:a"`, `"*:*"` (namespace kept). */
 export type IdsReaching<K extends string> =
@@ -157,3 +160,12 @@ export type SendArgs<E, P extends string> =
           : A
         : never
       : never;
+
+/**
+ * What a follower of `P` answers an `ask`/`request`: the map's `answer` for each identifier `P` matches
+ * (`{ args, answer }`), `unknown` where one declares none.
+ */
+export type AnswerOf<E, P extends string> =
+  IsUntyped<E> extends true ? unknown : E extends EventMap ? AnswerOfPayload<E[MatchingIds<E, P>]> : unknown;
+
+type AnswerOfPayload<T> = T extends { readonly answer: infer A } ? A : unknown;

@@ -46,8 +46,10 @@ export abstract class HttpLink extends Link {
   #connecting: Promise<string> | undefined;
 
   constructor(url: string | URL, options: HttpLinkOptions = {}) {
+    // Built (its url and options checked) before super(): a bad one throws before the link is on the bus.
+    const endpoint = new RpcEndpoint(url, options);
     super(options);
-    this.endpoint = new RpcEndpoint(url, options);
+    this.endpoint = endpoint;
     this.ttl = options.ttl ?? 300;
   }
 

@@ -37,13 +37,15 @@ export class LegacyPeerLink extends Link {
   }
 
   constructor(url: string, token: string, wiring: LegacyPeerWiring, options: PeerLinkDefaults = {}) {
-    // One message per attempt: a retry never sends again what a 0.3 peer (no de-duplication) already took.
-    super({ ...options, maxBatch: 1 });
     const { timeout, maxAnswerSize } = options;
-    this.#endpoint = new RpcEndpoint(url, {
+    // Built (its url and options checked) before super(): a bad one throws before the link is on the bus.
+    const endpoint = new RpcEndpoint(url, {
       ...(timeout === undefined ? {} : { timeout }),
       ...(maxAnswerSize === undefined ? {} : { maxAnswerSize }),
     });
+    // One message per attempt: a retry never sends again what a 0.3 peer (no de-duplication) already took.
+    super({ ...options, maxBatch: 1 });
+    this.#endpoint = endpoint;
     this.#token = token;
     this.#wiring = wiring;
     this.remoteBusId = wiring.hop;

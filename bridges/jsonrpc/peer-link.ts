@@ -109,29 +109,17 @@ export class PeerLink extends HttpLink {
     options: HttpLinkOptions & { server?: PeerHost; pingInterval?: number },
     accepted?: AcceptedPeer,
   ) {
+    // Checked before super(): a bad option throws before the link is attached to the bus.
+    const checked = checkPeerOptions(options, accepted);
     super(url, options);
-    // Pings go at least 1 ms apart and less than the ttl: no pingInterval fits in a ttl of 1 ms or less.
-    if (accepted === undefined && options.ttl !== undefined && this.ttl > 0 && this.ttl * 1000 <= 1)
-      throw new InvalidArgumentError(
-        "ttl",
-        options.ttl,
-        "more than 0.001 s (1 ms) for a peer link: its pings, at least 1 ms apart, must be less than it",
-      );
-    this.#pingInterval = checkTimerDelay("pingInterval", options.pingInterval ?? defaultPingInterval(this.ttl));
-    // Pings further apart than the far server keeps an idle token: it expires between them, with the link
-    // back that carries the far side's messages (reopened only by the next handshake). Refused when both
-    // were chosen; the default ttl (300 s) takes any pingInterval, as before.
-    if (accepted === undefined && options.ttl !== undefined && this.ttl > 0 && this.#pingInterval >= this.ttl * 1000)
-      throw new InvalidArgumentError("pingInterval", options.pingInterval, `less than the ttl (${this.ttl} s), in ms`);
+    this.#pingInterval = checked.pingInterval;
     if (accepted !== undefined) {
       this.#accepted = accepted;
       this.#linkToken = accepted.token;
       this.token = accepted.token;
       this.remoteBusId = accepted.busId;
     } else {
-      if (options.server === undefined)
-        throw new InvalidArgumentError("server", options.server, "the local BridgeServer the far side sends to");
-      this.#host = options.server;
+      this.#host = checked.server as PeerHost;
       this.#linkToken = randomUUID();
       this.#host.attachPeer(this.#linkToken, this);
       this.#pinger = setInterval(() => void this.#ping(), this.#pingInterval);
@@ -426,6 +414,30 @@ export class PeerLink extends HttpLink {
 }
 
 // Pings well within the ttl the far server keeps an idle token for (seconds; 0: its default, unknown).
+// A PeerLink's own options, checked before its super(): its pingInterval, and the server a link it opens needs.
+function checkPeerOptions(
+  options: HttpLinkOptions & { server?: PeerHost; pingInterval?: number },
+  accepted: AcceptedPeer | undefined,
+): { pingInterval: number; server: PeerHost | undefined } {
+  const ttl = options.ttl ?? 300;
+  // Pings go at least 1 ms apart and less than the ttl: no pingInterval fits in a ttl of 1 ms or less.
+  if (accepted === undefined && options.ttl !== undefined && ttl > 0 && ttl * 1000 <= 1)
+    throw new InvalidArgumentError(
+      "ttl",
+      options.ttl,
+      "more than 0.001 s (1 ms) for a peer link: its pings, at least 1 ms apart, must be less than it",
+    );
+  const pingInterval = checkTimerDelay("pingInterval", options.pingInterval ?? defaultPingInterval(ttl));
+  // Pings further apart than the far server keeps an idle token: it expires between them, with the link
+  // back that carries the far side's messages (reopened only by the next handshake). Refused when both
+  // were chosen; the default ttl (300 s) takes any pingInterval, as before.
+  if (accepted === undefined && options.ttl !== undefined && ttl > 0 && pingInterval >= ttl * 1000)
+    throw new InvalidArgumentError("pingInterval", options.pingInterval, `less than the ttl (${ttl} s), in ms`);
+  if (accepted === undefined && options.server === undefined)
+    throw new InvalidArgumentError("server", options.server, "the local BridgeServer the far side sends to");
+  return { pingInterval, server: options.server };
+}
+
 function defaultPingInterval(ttl: number): number {
   return ttl > 0 ? Math.max(1, Math.min(2_000, Math.floor(ttl * 500))) : 2_000;
 }

@@ -156,24 +156,36 @@ export class RedisLink extends Link {
   }
 
   constructor(options: RedisLinkOptions = {}) {
-    super(options);
+    // Checked before super(): a bad option throws before the link is attached to the bus.
     // Not below MAX_FRAME_BYTES: a larger message then always has a frame of its own, where it is measured.
     const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < MAX_FRAME_BYTES || maxMessageBytes > 536_870_912) {
       throw new InvalidArgumentError("maxMessageBytes", maxMessageBytes, "an integer from 1,048,576 (1 MiB) to 536,870,912 (512 MiB)");
     }
+    const replyless = options.replylessPublish ?? "auto";
+    if (replyless !== true && replyless !== false && replyless !== "auto") {
+      throw new InvalidArgumentError("replylessPublish", replyless, 'true, false or "auto"');
+    }
+    super(options);
     this.#maxMessageBytes = maxMessageBytes;
     this.prefix = options.prefix ?? "berrymq:bus:";
     this.#origin = `${this.bus.id}\n`;
     const originBytes = Buffer.from(this.bus.id);
     this.#originBytes = originBytes.toString() === this.bus.id && !this.bus.id.includes("\ufffd") ? originBytes : undefined;
     const connection = options.connection ?? "redis://127.0.0.1:6379";
-    // Publishing fails at once while Redis is down, so the Link buffers, reports and retries.
-    this.#publisher = openClient(connection, { enableOfflineQueue: false, connectionName: `berrymq-link-pub:${this.bus.id}` });
-    // A failed publish is buffered and retried by the Link, which reports the outage (LINK_DOWN).
-    this.#publisher.on("error", () => {});
+    // What only the connection tells (its form; no replyless socket on a Cluster or TLS) throws after
+    // super(): nothing of the link is left on the bus then either.
+    try {
+      // Publishing fails at once while Redis is down, so the Link buffers, reports and retries.
+      this.#publisher = openClient(connection, { enableOfflineQueue: false, connectionName: `berrymq-link-pub:${this.bus.id}` });
+      // A failed publish is buffered and retried by the Link, which reports the outage (LINK_DOWN).
+      this.#publisher.on("error", () => {});
+      this.#replyless = this.#replylessOf(this.#publisher, replyless);
+    } catch (error) {
+      this.abandon();
+      throw error;
+    }
     this.#closeTimeout = options.closeTimeout ?? 2_000;
-    this.#replyless = this.#replylessOf(this.#publisher, options.replylessPublish ?? "auto");
     this.#subscriber = new Subscriber(connection, `berrymq-link-sub:${this.bus.id}`, this.#publisher);
     this.#subscriber.on("pmessage", (_pattern, _channel, frame) => this.#accept(frame));
     // Pub/sub is at most once: an outage (or a Cluster failover) may lose what was published meanwhile.
@@ -285,10 +297,6 @@ export class RedisLink extends Link {
   // It cannot follow a Cluster (many servers) nor TLS (a plain socket only): refused with `true`, the
   // client with "auto". With "auto", Redis's refusal of the socket hands over to the client (#fellBack).
   #replylessOf(client: RedisClient, mode: boolean | "auto"): ReplylessPublisher | undefined {
-    if (mode !== true && mode !== false && mode !== "auto") {
-      client.disconnect();
-      throw new InvalidArgumentError("replylessPublish", mode, 'true, false or "auto"');
-    }
     if (mode === false) return undefined;
     const unable = isCluster(client) ? "on a Redis Cluster" : client.options.tls !== undefined ? "on a TLS connection" : undefined;
     if (unable !== undefined && mode === true) {

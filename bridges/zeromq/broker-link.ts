@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as zmq from "zeromq";
-import type { BerryError } from "../../lib/errors.js";
+import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier, partMatches } from "../../lib/identifier.js";
 import { isPlainObject } from "../../lib/kwargs.js";
 import { checkTimerDelay } from "../../lib/long-timer.js";
@@ -22,6 +22,7 @@ import {
   Kind,
   NO_ACK,
 } from "./broker-protocol.js";
+import { portNumber } from "./check-options.js";
 import { checkPolicy, type DeliveryPolicy, type HeadPolicy, headPolicy } from "./delivery-policy.js";
 import {
   BrokerFullError,
@@ -173,26 +174,43 @@ export class BrokerLink extends Link {
   #closed = false;
 
   private constructor(options: BrokerLinkOptions) {
-    super(options);
+    // Checked before super(): a bad option throws before the link is attached to the bus.
     const host = options.host ?? "127.0.0.1";
-    const pubPort = options.pubPort ?? 7201;
-    const recvPort = options.recvPort ?? 7202;
-    this.#endpoint = `tcp://${host}:${recvPort}`;
-    this.#patterns = JSON.stringify(this.subscriptionFilters);
-    this.#acknowledge = (options.acknowledge ?? []).map((rule, i) => {
-      if (typeof rule === "string") return { filter: parseIdentifier(rule), head: 1 as const };
+    const pubPort = portNumber("pubPort", options.pubPort ?? 7201);
+    const recvPort = portNumber("recvPort", options.recvPort ?? 7202);
+    const acknowledge = (options.acknowledge ?? []).map((rule, i): AckRule => {
+      if (typeof rule === "string") return { filter: parseIdentifier(rule), head: 1 };
       const { filter, ...policy } = rule;
       return { filter: parseIdentifier(filter), head: headPolicy(checkPolicy(`acknowledge[${i}]`, policy)) };
     });
-    this.#sendTimeout = checkTimerDelay("sendTimeout", options.sendTimeout ?? 2_000);
-    this.#heartbeatInterval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 1_000);
-    this.#maxMessageBytes = checkMaxMessageBytes(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    const sendTimeout = checkTimerDelay("sendTimeout", options.sendTimeout ?? 2_000);
+    const heartbeatInterval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 1_000);
+    const maxMessageBytes = checkMaxMessageBytes(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    super(options);
+    this.#endpoint = `tcp://${host}:${recvPort}`;
+    this.#patterns = JSON.stringify(this.subscriptionFilters);
+    this.#acknowledge = acknowledge;
+    this.#sendTimeout = sendTimeout;
+    this.#heartbeatInterval = heartbeatInterval;
+    this.#maxMessageBytes = maxMessageBytes;
     // `immediate`: while the broker is down, sends wait (up to sendTimeout) instead of piling up in a pipe.
     this.#dealer = new zmq.Dealer({ routingId: this.clientId, linger: 0, immediate: true, sendTimeout: this.#sendTimeout });
     this.#sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
     this.#sub.subscribe(this.clientId, BROADCAST);
-    this.#dealer.connect(this.#endpoint);
-    this.#sub.connect(`tcp://${host}:${pubPort}`);
+    try {
+      this.#dealer.connect(this.#endpoint);
+      this.#sub.connect(`tcp://${host}:${pubPort}`);
+    } catch (error) {
+      // Only ZeroMQ knows which hosts it takes (it refuses one with a space at once, "Invalid argument").
+      this.#dealer.close();
+      this.#sub.close();
+      this.abandon();
+      throw new InvalidArgumentError(
+        "host",
+        host,
+        `a host ZeroMQ connects to (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
     // A batch is posted with its seq as the tag: a failed send rejects that batch.
     this.#dealerQueue = new SendQueue(this.#dealer, (error, seq) => {
       const pending = this.#takeReceipt(seq);
@@ -206,8 +224,9 @@ export class BrokerLink extends Link {
    * @throws BrokerTimeoutError when no welcome came within `connectTimeout`.
    */
   static async connect(options: BrokerLinkOptions = {}): Promise<BrokerLink> {
-    const link = new BrokerLink(options);
+    // Before the link is built: a bad one leaves no link on the bus.
     const timeout = checkTimerDelay("connectTimeout", options.connectTimeout ?? 5_000);
+    const link = new BrokerLink(options);
     const welcomed = new Promise<void>((resolve) => {
       link.#welcomed = resolve;
     });

@@ -96,6 +96,11 @@ export const RpcKind = Object.freeze({
   loginRefused: "login-no",
   /** server → client: log in first (this identity is not bound to a user). */
   loginAsk: "login?",
+  /**
+   * server → client, answering a heartbeat: at maxClients, this identity is not served now; the server
+   * serves this same connection once a slot frees (the client must not make it again, see RpcClient).
+   */
+  full: "full",
 });
 
 interface RunningCall {

@@ -274,6 +274,15 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   async #serve(): Promise<void> {
     try {
       for await (const [kindFrame, body] of this.#dealer) {
+        const kind = kindFrame?.toString();
+        if (kind === RpcKind.full) {
+          // The server is at maxClients and holds this connection: it serves it once a slot frees (at our
+          // next heartbeat). Not made again (see #beat): a new one could come while the server's ROUTER
+          // still held this one under our identity, and the ROUTER never serves such a connection.
+          this.#handshakeAt = undefined;
+          this.#remakes = 0;
+          continue;
+        }
         this.#lastSeen = Date.now();
         this.#handshakeAt = undefined; // the connection serves: it is not one the server parked
         this.#remakes = 0;
@@ -281,7 +290,6 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
           this.#connected = true;
           this.emit("connect");
         }
-        const kind = kindFrame?.toString();
         if (kind === RpcKind.rpc && body !== undefined) {
           // Answers wait for the login too: sent on a new connection before it, they were held by the server
           // and dropped if that connection ended before its login was decided (a second blip).

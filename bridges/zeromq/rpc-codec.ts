@@ -2,7 +2,7 @@
 // types: Uint8Array/Buffer, Date, Map, Set, BigInt). Either way, what is decoded is validated before use.
 import { createRequire } from "node:module";
 import { checkJsonValue, ENVELOPE_LIMITS } from "../envelope.js";
-import { InvalidArgumentError } from "../../lib/errors.js";
+import { InvalidArgumentError, MissingDependencyError } from "../../lib/errors.js";
 import { ZmqProtocolError } from "./errors.js";
 
 /** The RPC wire encodings: `"json"` (default) or `"msgpack"` (needs the optional `msgpackr` package). */
@@ -40,7 +40,7 @@ interface Packr {
   unpack(frame: Buffer): unknown;
 }
 
-/** The codec called `name`, refusing frames over `maxBytes`. @throws InvalidArgumentError; a ZmqProtocolError when msgpackr is missing. */
+/** The codec called `name`, refusing frames over `maxBytes`. @throws InvalidArgumentError; MissingDependencyError when msgpackr is not installed. */
 export function rpcCodec(name: RpcCodecName, maxBytes: number): RpcCodec {
   const checkSize = (frame: Buffer): void => {
     if (frame.length > maxBytes) throw new ZmqProtocolError(`RPC frame of ${frame.length} bytes over maxMessageBytes`, maxBytes);
@@ -92,7 +92,12 @@ function loadPackr(): Packr {
   try {
     msgpackr = createRequire(import.meta.url)("msgpackr") as typeof msgpackr;
   } catch (error) {
-    throw new ZmqProtocolError('the msgpack codec needs the optional package "msgpackr" (npm install msgpackr):', (error as Error).message);
+    // Not installed: said as every optional package says it (requirePeer); any other failure as it is.
+    const code = (error as { code?: unknown }).code;
+    if (code === "MODULE_NOT_FOUND" && String((error as Error).message).includes("'msgpackr'")) {
+      throw new MissingDependencyError("msgpackr", 'the "msgpack" codec of berrymq/zeromq', error);
+    }
+    throw error;
   }
   // Records keep objects and Maps apart; moreTypes carries Set, Uint8Array and the like; 64-bit integers
   // come back as BigInt.

@@ -405,6 +405,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
           // Said once per episode, not per frame: a flood of identities must not become a flood of events.
           if (!this.#full) this.#report(new RpcTooManyClientsError(this.#maxClients, identity));
           this.#full = true;
+          // Its heartbeat is answered (one frame, no state kept): told, the client keeps this connection,
+          // which its next heartbeat gets served once a slot frees. A connection it made again instead could
+          // come while the ROUTER still held the old one under its identity: the ROUTER never serves that
+          // one, and the client waited for its next try (up to 10 s) after the slot freed.
+          if (kindFrame?.toString() === RpcKind.heartbeat) this.#send([identity, RpcKind.full]);
           continue;
         }
         if (this.#peers.size < this.#maxClients) this.#full = false; // room again: the next drop is news

@@ -118,7 +118,8 @@ async function untilLinked(bus: Bus, busId: string): Promise<void> {
   }
 }
 
-describe("red team r25: answers that fall due while the answering bus has no link open", () => {
+// The tests run at once: each has its own far process, port and buses, and most of their time is waiting.
+describe("red team r25: answers that fall due while the answering bus has no link open", { concurrency: true }, () => {
   const closing: (() => Promise<unknown>)[] = [];
   after(async () => {
     for (const close of closing.reverse()) await close();
@@ -135,8 +136,10 @@ describe("red team r25: answers that fall due while the answering bus has no lin
     });
     await untilLinked(bus, "r25h-far");
     const asked = outcome(bus.ask("held:wait", 1, within({ timeout: Number.POSITIVE_INFINITY })));
-    // Asks two answers of the one follower: it gets one, exactly once (a second copy would resolve it).
-    const twice = outcome(bus.request("held:wait", 2, within({ count: 2, timeout: 10_000 })));
+    // Asks two answers of the one follower: it gets one, exactly once (a second copy would resolve it). The
+    // held answer comes ~0.6 s after this ask (close, serve, reconnect): the timeout leaves over 4 s after it
+    // for a second copy to show (it would come with the first, on the reconnected link).
+    const twice = outcome(bus.request("held:wait", 2, within({ count: 2, timeout: 5_000 })));
     // Both requests are at the far follower once a later request was answered (one link, in order).
     await untilLinked(bus, "r25h-far");
     far.command("close"); // the server closes (its link back too); then both answers fall due
@@ -224,7 +227,7 @@ describe("red team r25: answers that fall due while the answering bus has no lin
 
   it("the far process paused past the link's ttl: the far server drops the token and the link back; the answer still comes", async () => {
     const far = await startFar({ busId: "r25p-far", port: await freePort() });
-    const { bus, server, link, lost } = await askerOf("r25p-asker", far, { ttl: 1 });
+    const { bus, server, link, lost } = await askerOf("r25p-asker", far, { ttl: 0.5 });
     closing.push(async () => {
       far.signal("SIGCONT");
       await far.kill();
@@ -236,8 +239,8 @@ describe("red team r25: answers that fall due while the answering bus has no lin
     const asked = outcome(bus.ask("held:late", 1_000, within({ timeout: Number.POSITIVE_INFINITY })));
     await untilLinked(bus, "r25p-far"); // the request is at the far follower
     far.signal("SIGSTOP");
-    // The pause itself (longer than the ttl of 1 s): the answer falls due meanwhile.
-    await sleep(2_500);
+    // The pause itself (3 times the ttl of 0.5 s): the answer (due 1 s after the ask) falls due meanwhile.
+    await sleep(1_500);
     far.signal("SIGCONT");
     assert.ok(await settlesWithin(asked, 15_000), "the answer came after the pause");
     assert.match(String(((await asked) as { value?: unknown }).value), /^late from /);

@@ -11,7 +11,7 @@ import { test } from "node:test";
 const root = new URL("../..", import.meta.url).pathname;
 
 function program(index: string): string {
-  return `import { defaultBus, followingFunction, kw, talk, twitter, Queue } from ${JSON.stringify(index)};
+  return `import { defaultBus, followingFunction, kw, talk, twitter, Queue, within } from ${JSON.stringify(index)};
 
 declare module ${JSON.stringify(index)} {
   interface Register {
@@ -35,6 +35,11 @@ followingFunction("*:read", (m) => m.args[0].toFixed(1));
 followingFunction("temp:read", (m: { args: readonly [string] }) => m);
 const sums: Promise<number[]> = talk("calc:add", "calc:sum", 1, 2);
 void sums;
+const everywhere: Promise<number[]> = talk("calc:add", "calc:sum", 1, 2, within({ timeout: 300 }));
+void everywhere;
+void defaultBus.ask("calc:add", 1, 2, within({ timeout: 300 }));
+// @ts-expect-error calc:add takes numbers, on the default bus too
+void defaultBus.request("calc:add", "1", 2);
 defaultBus.follow("app:log", (m) => m.kwargs.level + 1);
 new Queue("temp:*", { bus: defaultBus }).close();
 `;

@@ -2,6 +2,7 @@
 // spec/lib/types-decorators.spec.ts compiles this file again with experimentalDecorators. Each
 // `@ts-expect-error` line must fail to type-check; an unneeded one is itself an error.
 import {
+  type Answer,
   autoTwitter,
   Bus,
   type EventMap,
@@ -11,9 +12,12 @@ import {
   type MessageFor,
   type PatternOf,
   type PayloadOf,
+  expose,
   Queue,
   type SendArgs,
+  twitterException,
   typedFollowing,
+  within,
 } from "../../lib/index.js";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -123,6 +127,68 @@ const sums: Promise<number[]> = bus.talk("calc:add", "calc:sum", 1, 2);
 void sums;
 // @ts-expect-error calc:add takes two numbers
 void bus.talk("calc:add", "calc:sum", 1);
+
+// talk with within() last (answers from linked processes too): the same checks.
+const everywhere: Promise<number[]> = bus.talk("calc:add", "calc:sum", 1, 2, within({ timeout: 300 }));
+void everywhere;
+// @ts-expect-error calc:add takes two numbers, within() or not
+void bus.talk("calc:add", "calc:sum", 1, within({ timeout: 300 }));
+
+// ask/request: identifier and args checked like twitter's; the answer type is the map's `answer`.
+type Asked = Events & { "calc:mul": { args: [a: number, b: number]; answer: number } };
+const asking = new Bus<Asked>();
+const product: Promise<number> = asking.ask("calc:mul", 2, 3);
+const products: Promise<Answer<number>[]> = asking.request("calc:mul", 2, 3, within({ count: "all", timeout: 300 }));
+void [product, products];
+const undeclared = bus.ask("calc:add", 1, 2);
+expectType<Equal<typeof undeclared, Promise<unknown>>>(); // no answer declared
+const named: Promise<string> = bus.ask<string, "temp:read">("temp:read", 20);
+void named;
+void bus.ask("temp:read", 20, within({ timeout: 300 }));
+// @ts-expect-error wrong payload
+void bus.ask("temp:read", "hot");
+// @ts-expect-error wrong payload, within() last
+void bus.request("temp:read", "hot", within({ timeout: 300 }));
+// @ts-expect-error not in the map
+void bus.request("temp:raed", 1);
+// @ts-expect-error an answer type on a typed bus names the identifier too: P is then every pattern
+void bus.ask<number>("calc:add", 1, 2);
+// @ts-expect-error the map's answer is a number
+const wrongAnswer: Promise<string> = asking.ask("calc:mul", 2, 3);
+void wrongAnswer;
+
+// twitterException: the identifier must carry the error text (and kwargs { type, message }, when declared).
+type Failures = {
+  "parse:failed": [code: number];
+  "parse:error": [text: string];
+  "load:error": { args: [text: string]; kwargs: { type: string; message: string } };
+};
+const failures = new Bus<Failures>();
+twitterException("parse:error", { bus: failures })((text: string) => JSON.parse(text) as unknown);
+twitterException("load:error", { bus: failures, reraise: true })((text: string) => JSON.parse(text) as unknown);
+// @ts-expect-error "parse:failed" carries a number, not the error text
+twitterException("parse:failed", { bus: failures });
+// @ts-expect-error not in the map
+twitterException("parse:lost", { bus: failures });
+twitterException("anything:failed", { bus: new Bus() }); // untyped bus: as before
+
+// expose: the identifier from the map, the function taking its args (and answering its `answer`).
+expose("calc:add", (a: number, b: number) => a + b, { bus });
+expose("calc:mul", (a: number, b: number) => a * b, { bus: asking });
+// @ts-expect-error not in the map
+expose("calc:div", (a: number, b: number) => a / b, { bus });
+// @ts-expect-error calc:add's args are numbers
+expose("calc:add", (a: string) => a, { bus });
+// @ts-expect-error calc:mul answers a number
+expose("calc:mul", (a: number, b: number) => `${a * b}`, { bus: asking });
+expose("calc:any", (text: string) => text.length, { bus: new Bus() }); // untyped bus: as before
+
+// Short forms: "n" for "n:*" only where the name has no ":" ("a:b" is name a, action b at run time).
+const deep = new Bus<{ "a:b:c": [n: number]; "d:e": [] }>();
+deep.follow("a:b:*", () => {});
+deep.follow("d", () => {});
+// @ts-expect-error "a:b" is not "a:b:*": it matches nothing in the map
+deep.follow("a:b", () => {});
 
 // Queue: typed by its bus and filter.
 const queue = new Queue("*:stop", { bus });

@@ -1,6 +1,17 @@
 // Type-level tests (as mitt does): compiled by `tsc --noEmit` in `npm test`, never run. Each
 // `@ts-expect-error` line must fail to type-check; an unneeded one is itself an error.
-import { type BerryError, Bus, Follower, following, kw, type Message, Queue } from "../../lib/index.js";
+import {
+  type Answer,
+  type BerryError,
+  Bus,
+  expose,
+  Follower,
+  following,
+  kw,
+  type Message,
+  Queue,
+  within,
+} from "../../lib/index.js";
 
 const bus = new Bus();
 
@@ -43,6 +54,19 @@ void Typed;
 
 const talked: Promise<unknown[]> = bus.talk("a:b", "a:c", 1);
 void talked;
+const talkedEverywhere: Promise<unknown[]> = bus.talk("a:b", "a:c", 1, within({ timeout: 300 }));
+void talkedEverywhere;
+
+// ask/request on an untyped bus: any identifier and args; the answer type as given, else unknown.
+const sum: Promise<number> = bus.ask<number>("calc:add", 1, 2, within({ timeout: 300 }));
+const answers: Promise<Answer<string>[]> = bus.request<string>("who:am", within({ count: "all" }));
+const anything: Promise<unknown> = bus.ask("any:thing");
+const text: Promise<string> = bus.ask<string>("any:thing");
+const dynamic: Promise<unknown> = bus.ask("any:thing" as string, 1);
+void [sum, answers, anything, text, dynamic];
+// @ts-expect-error an identifier is a string
+void bus.ask(42);
+expose<[number], number>("calc:twice", (n) => n * 2, { bus });
 
 class StaticTyped {
   @following("a:b", { bus })

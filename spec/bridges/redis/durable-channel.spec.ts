@@ -793,10 +793,10 @@ describe("DurableChannel under concurrency (batched calls)", () => {
     );
     const answered = tasks.filter((_, i) => i % 2 === 0);
     await Promise.all(answered.map((task) => worker.reply(task, "ok")));
-    // Past every deadline: the others' timeout notices are queued before the new sender collects.
+    // Past every deadline: the others' timeout notices are queued before the new sender collects. Its
+    // process starts now, and opens its channel (the restart) only then.
     const latest = Math.max(...tasks.map((task) => task.deadline ?? 0));
-    await sleep(Math.max(0, latest - Date.now()) + 500);
-    const second = runFixture("durable-sender.ts", [server.url, t.prefix, "burster", "collect", "1500"]);
+    const second = runFixture("durable-sender.ts", [server.url, t.prefix, "burster", "collect", "1500", String(latest + 500)]);
     await second.line("end", 30_000);
     assert.equal(await second.exit(), 0);
     const got = second.lines.filter((line) => line.startsWith("got ")).sort();

@@ -65,18 +65,34 @@ describe("durable channel: calls resent long after they ran (red team r23)", () 
   }, async (t) => {
     const prefix = `r23-${randomUUID()}:{durable}:`;
     const gate = await mutingGate(server.port);
-    t.after(() => gate.close());
+    // Hooks run in the order registered: the channels end first, then the gate closes. (With the gate
+    // closed first, the worker, connected through it, waited END_GRACE, 5 s, in end() for a Redis it could
+    // no longer reach: after every assertion, so no part of what the test shows.)
+    const ends: (() => Promise<unknown>)[] = [];
+    t.after(async () => {
+      try {
+        await Promise.all(ends.map((end) => end()));
+      } finally {
+        await gate.close();
+      }
+    });
     const sender = await DurableChannel.open("sender", { connection: server.url, prefix });
     // The worker's lease outlasts the outage (the sender's sweep goes on meanwhile).
     const worker = await DurableChannel.open("w", { connection: `redis://127.0.0.1:${gate.port}`, prefix, lease: 600_000 });
-    t.after(() => Promise.all([sender.end(), worker.end()]));
+    ends.push(
+      () => sender.end(),
+      () => worker.end(),
+    );
     worker.on("error", () => {});
     // Meanwhile, a prefix that keeps 2 finished records beyond a minute: 5 finish now, 3 after the wait.
     const bounded = `r23-${randomUUID()}:{durable}:`;
     const boundedOptions = { connection: server.url, prefix: bounded, finishedRecords: 2 };
     const boundedSender = await DurableChannel.open("bounded-sender", boundedOptions);
     const boundedWorker = await DurableChannel.open("bounded", boundedOptions);
-    t.after(() => Promise.all([boundedSender.end(), boundedWorker.end()]));
+    ends.push(
+      () => boundedSender.end(),
+      () => boundedWorker.end(),
+    );
     const finishSome = async (n: number): Promise<string[]> => {
       const ids: string[] = [];
       for (let i = 0; i < n; i++) {

@@ -12,7 +12,7 @@ import type { BerryError } from "../../../lib/errors.js";
 import { freePort } from "../../helpers/free-port.js";
 import { clientsNamed } from "../../helpers/redis-clients.js";
 import { join } from "node:path";
-import { startSentinelGroup } from "../../helpers/redis-sentinel.js";
+import { QUICK_HEALING, startSentinelGroup } from "../../helpers/redis-sentinel.js";
 import { startRedis } from "../../helpers/redis-server.js";
 import { tcpGate } from "../../helpers/tcp-gate.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
@@ -200,7 +200,8 @@ describe("RedisLink replylessPublish", () => {
   });
 
   it("follows a Sentinel failover to the promoted master", async () => {
-    const group = await startSentinelGroup();
+    // The killed master, restarted, is a replica again in seconds (QUICK_HEALING): failMaster() waits for it.
+    const group = await startSentinelGroup(QUICK_HEALING);
     try {
       const connection = { sentinels: [...group.sentinelAddresses], name: group.name };
       const { sender, got, close } = await senderAndReceiver(connection, connection);

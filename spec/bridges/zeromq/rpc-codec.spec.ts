@@ -1,10 +1,14 @@
 // The msgpack codec carries native types; decoded input is validated as strictly as JSON (size, depth,
 // prototype keys, foreign types), checked with hostile frames sent on a raw socket.
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import Module from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Packr } from "msgpackr";
 import * as zmq from "zeromq";
-import type { BerryError } from "../../../lib/errors.js";
+import { type BerryError, MissingDependencyError } from "../../../lib/errors.js";
 import { RpcClient, RpcServer, ZmqProtocolError } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
@@ -122,5 +126,41 @@ describe("zeromq RPC: msgpack codec", () => {
     const deep = await send(`{"jsonrpc":"2.0","id":1,"method":"echo","params":${"[".repeat(80)}${"]".repeat(80)}}`);
     assert.equal(deep.code, -32700);
     assert.match(deep.message, /RPC message refused: "invalid envelope: message\.params(\[0\])+/);
+  });
+
+  it('without msgpackr, codec "msgpack" fails with MissingDependencyError naming it, as the other optional packages do', async (t) => {
+    // msgpackr is installed here (and loaded already): its require is made to resolve it from an empty
+    // directory, so that Node itself answers as where it is not installed (MODULE_NOT_FOUND, "Cannot find
+    // module 'msgpackr'"). Module._load is where require starts, before its caches.
+    const empty = mkdtempSync(join(tmpdir(), "berrymq-no-msgpackr-"));
+    const loader = Module as unknown as {
+      _load(request: string, parent: unknown, isMain: boolean): unknown;
+      _resolveFilename(request: string, parent: unknown, isMain: boolean, options?: object): string;
+    };
+    const load = loader._load;
+    loader._load = function (request, parent, isMain) {
+      if (request === "msgpackr") loader._resolveFilename(request, parent, isMain, { paths: [empty] });
+      return load.call(this, request, parent, isMain);
+    };
+    t.after(() => {
+      loader._load = load;
+      rmSync(empty, { recursive: true, force: true });
+    });
+    const expected = (error: unknown): boolean => {
+      assert.ok(error instanceof MissingDependencyError, String(error));
+      assert.equal(error.code, "MISSING_DEPENDENCY");
+      assert.equal(error.packageName, "msgpackr");
+      assert.equal(
+        error.message,
+        'the "msgpack" codec of berrymq/zeromq needs the package "msgpackr", which is not installed: run `npm install msgpackr`',
+      );
+      assert.equal((error.cause as { code?: unknown }).code, "MODULE_NOT_FOUND");
+      return true;
+    };
+    // Closed at once should they open after all (a failure here must not leave the process running).
+    const listening = RpcServer.listen({ port: await freePort(), codec: "msgpack" }).then((server) => void server.close());
+    await assert.rejects(listening, expected);
+    const port = await freePort();
+    assert.throws(() => RpcClient.connect({ port, codec: "msgpack" }).close(), expected);
   });
 });
