@@ -254,6 +254,14 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   /**
+   * Whether `close()` is past its flush: what was buffered then is reported undelivered, so a transport
+   * must not send it after all (a fallback started by the transport's own close, say).
+   */
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
    * When the link started forwarding (performance.now() ms; Infinity before), or, once it lost its far
    * side (see `farSideLost`), when the oldest request still in its buffer then was opened, or the loss if
    * none was: the other requests opened before went to a far side that is gone.

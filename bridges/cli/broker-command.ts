@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
-import { InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
+import { MissingDependencyError, printable } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
+import { failed, integerOption } from "./command.js";
 import { deadLettersCommand } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
@@ -94,10 +95,10 @@ export const brokerCommand = {
         ...(verbose ? { log: (line: string) => console.log(printable(`[broker] ${line}`)) } : {}),
       });
     } catch (error) {
-      console.error(`berrymq broker: ${error instanceof Error ? error.message : String(error)}`);
+      const code = failed("broker", error);
       if (error instanceof MissingDependencyError)
         console.error("  (the broker runs on ZeroMQ; the other commands do not need it)");
-      return error instanceof InvalidArgumentError ? 2 : 1;
+      return code;
     }
     // Errors are printed by the verbose log; without it, still say something on stderr.
     broker.on("error", (error) => {
@@ -115,11 +116,9 @@ export const brokerCommand = {
   },
 };
 
+// An integer option given (see integerOption), as the broker's option `key`.
 function numberOption(key: string, value: string | boolean | undefined): Record<string, number> {
-  if (typeof value !== "string") return {};
-  const number = Number(value);
-  if (value.trim() === "" || !Number.isInteger(number)) throw new InvalidArgumentError(key, value, "an integer");
-  return { [key]: number };
+  return typeof value === "string" ? { [key]: integerOption(key, value) } : {};
 }
 
 // An expiry: an integer of ms, or "Infinity" (never), as the broker's options take it (the CLI took

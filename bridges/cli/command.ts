@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { errorText, printable } from "../../lib/errors.js";
+import { errorText, InvalidArgumentError, InvalidIdentifierError, printable } from "../../lib/errors.js";
 
 /** One `berrymq` subcommand; main.ts lists them all in one array. */
 export interface Command {
@@ -105,7 +105,9 @@ export function secretOption(values: {
     }
     if (secret === "") return { ok: false, problem: `--secret-file ${JSON.stringify(file)} is empty` };
   } else if (flag !== undefined) {
-    console.error("berrymq: warning: --secret is visible to other users (ps, shell history); use --secret-file FILE or $BERRYMQ_SECRET");
+    console.error(
+      "berrymq: warning: --secret is visible to other users (ps, shell history); use --secret-file FILE or $BERRYMQ_SECRET",
+    );
     secret = flag;
   } else secret = process.env.BERRYMQ_SECRET;
   return { ok: true, options: secret === undefined || secret === "" ? {} : { secret } };
@@ -134,9 +136,25 @@ export function parseWithSecret<O extends NonNullable<ParseArgsConfig["options"]
   return { ...parsed, secret: secret.options };
 }
 
-/** Prints an error as `berrymq <name>: <message>` and returns exit code 1. */
+/**
+ * Prints an error as `berrymq <name>: <message>` and returns the exit code: 2 for misuse (an argument the
+ * library refused: InvalidArgumentError, InvalidIdentifierError), 1 for anything else.
+ */
 export function failed(name: string, error: unknown): number {
   // What a server or broker said reaches the terminal: printable, or it could write escape sequences.
   console.error(printable(`berrymq ${name}: ${errorText(error)}`));
-  return 1;
+  return error instanceof InvalidArgumentError || error instanceof InvalidIdentifierError ? 2 : 1;
+}
+
+/**
+ * An integer option's value, given in decimal digits only (Number() took "" and " " as 0, "0x1F90" as
+ * 8080, "1e3" as 1000), from `min` to `max`; else an InvalidArgumentError naming `name` and the value.
+ */
+export function integerOption(name: string, value: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const number = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(number >= min && number <= max)) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new InvalidArgumentError(name, value, `an integer ${range}, in decimal digits`);
+  }
+  return number;
 }

@@ -1,6 +1,6 @@
 import { QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, parseWithSecret, SECRET_USAGE, usageError } from "./command.js";
+import { type Command, failed, integerOption, parseWithSecret, SECRET_USAGE } from "./command.js";
 import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
@@ -37,12 +37,14 @@ export const getCommand: Command = {
     );
     if (!parsed.ok) return parsed.code;
     const { values } = parsed;
-    const count = Number(values.count ?? 1);
-    const timeout = Number(values.timeout ?? 10_000);
-    if (!Number.isInteger(count) || count < 1)
-      return usageError(this, `invalid --count ${JSON.stringify(values.count)}: expected an integer >= 1`).code;
-    if (!Number.isFinite(timeout) || timeout < 0)
-      return usageError(this, `invalid --timeout ${JSON.stringify(values.timeout)}: expected ms >= 0`).code;
+    let count: number;
+    let timeout: number;
+    try {
+      count = integerOption("--count", values.count ?? "1", 1);
+      timeout = integerOption("--timeout", values.timeout ?? "10000");
+    } catch (error) {
+      return failed(this.name, error);
+    }
     let queue: RemoteQueueClient;
     try {
       // Shared: several `get` clients of one server queue each take different messages.

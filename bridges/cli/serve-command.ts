@@ -1,6 +1,7 @@
 import { PeerLink, serve } from "../jsonrpc/index.js";
+import { isLoopback } from "../jsonrpc/peer-address.js";
 import { Bus } from "../../lib/bus.js";
-import { type Command, failed, parseWithSecret, SECRET_USAGE, untilSignal, usageError } from "./command.js";
+import { type Command, failed, integerOption, parseWithSecret, SECRET_USAGE, untilSignal } from "./command.js";
 import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq serve [--host HOST] [--port PORT] [--queue FILTER]... [--peer URL]...
@@ -46,9 +47,12 @@ export const serveCommand: Command = {
     );
     if (!parsed.ok) return parsed.code;
     const { values } = parsed;
-    const port = Number(values.port ?? 7200);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535)
-      return usageError(this, `invalid --port ${JSON.stringify(values.port)}: expected 0 to 65535`).code;
+    let port: number;
+    try {
+      port = integerOption("--port", values.port ?? "7200", 0, 65_535);
+    } catch (error) {
+      return failed(this.name, error);
+    }
     const bus = new Bus();
     bus.on("error", (error) => console.error(printable(`[bus] ${error.message}`)));
     if (values.verbose === true) bus.on("message", (message) => console.log(printable(JSON.stringify(message))));
@@ -75,9 +79,13 @@ export const serveCommand: Command = {
       await server.close();
       return failed(this.name, error);
     }
-    console.log(
-      `berrymq serve: listening on ${server.url}${server.queues.length > 0 ? ` (queues: ${server.queues.join(", ")})` : ""}`,
-    );
+    // The address it is bound to (server.url is where this machine reaches it: 127.0.0.1 for 0.0.0.0), and
+    // whether other machines may reach it too.
+    const host = values.host ?? "127.0.0.1";
+    const bound = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/`;
+    const reach = isLoopback(host) ? "" : " (not loopback only: other machines may connect)";
+    const queues = server.queues.length > 0 ? ` (queues: ${server.queues.join(", ")})` : "";
+    console.log(printable(`berrymq serve: listening on ${bound}${reach}${queues}`));
     await untilSignal();
     for (const link of links) await link.close();
     await server.close();

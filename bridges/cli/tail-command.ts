@@ -30,13 +30,24 @@ export const tailCommand: Command = {
       return failed(this.name, error);
     }
     console.error(printable(`berrymq tail: following "${queue.filter}" on ${url}`));
-    const stopped = untilSignal().then(() => queue.close());
+    // The loop ends on a signal (which closes the queue) or by itself, when the server closed the queue:
+    // then no signal comes, and waiting for one left an unsettled await (Node's exit code 13, no message).
+    let signalled = false;
+    const stopped = untilSignal().then(() => {
+      signalled = true;
+      return queue.close();
+    });
     try {
       for await (const message of queue) console.log(printable(JSON.stringify(message)));
     } catch (error) {
-      return failed(this.name, error);
+      if (!signalled) return failed(this.name, error);
     }
-    await stopped;
-    return 0;
+    if (signalled) {
+      await stopped;
+      return 0;
+    }
+    await queue.close();
+    console.error("berrymq tail: the server closed the queue");
+    return 1;
   },
 };

@@ -489,7 +489,8 @@ export class BridgeServer implements PeerHost {
 
   #authorized(req: IncomingMessage): boolean {
     const header = req.headers.authorization;
-    if (typeof header !== "string" || !header.startsWith("Bearer ")) return false;
+    // The scheme is case-insensitive (RFC 7235 §2.1): `bearer` and `BEARER` are Bearer too.
+    if (typeof header !== "string" || header.length < 7 || header.slice(0, 7).toLowerCase() !== "bearer ") return false;
     return timingSafeEqual(digest(header.slice(7)), this.#secret as Buffer);
   }
 }

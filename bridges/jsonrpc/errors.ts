@@ -71,3 +71,10 @@ export class StreamClosedError extends BerryError {
     super("STREAM_CLOSED", `${name}: link stream closed: ${reason}`);
   }
 }
+
+/** A call of an endpoint that was closed: refused before it went, or ended unanswered by the close. */
+export class EndpointClosedError extends BerryError {
+  constructor(url: string) {
+    super("ENDPOINT_CLOSED", `${url}: endpoint closed`);
+  }
+}

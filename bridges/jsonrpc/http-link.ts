@@ -1,7 +1,7 @@
 import { type Envelope, envelopesJson } from "../envelope.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
+import { BadResponseError, EndpointClosedError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
 import { LegacyEchoFilter } from "./legacy-echo-filter.js";
 import { reportOn, sendLegacy } from "./legacy-sender.js";
 import { type RpcCarrier, RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
@@ -134,8 +134,9 @@ export abstract class HttpLink extends Link {
     if (carrier?.sendEncodedBatch === undefined) return undefined;
     if (batch.length === 0) return Promise.resolve();
     const sent = carrier.sendEncodedBatch(envelopesJson(batch), this.endpoint.timeout, (error) => {
-      // The stream closed under the batch: it goes again as a POST (the far side drops what it took).
-      if (error instanceof StreamClosedError) return this.#send(batch, token);
+      // The stream closed under the batch: it goes again as a POST (the far side drops what it took);
+      // unless the link closed it, having reported the batch undelivered.
+      if (error instanceof StreamClosedError && !this.closed) return this.#send(batch, token);
       // Refused as a whole (the stream closed itself): retried by the Link, after a new handshake if the
       // far server lost the token.
       if (isTokenLost(error)) this.token = undefined;
@@ -153,6 +154,9 @@ export abstract class HttpLink extends Link {
     if (batch.length === 0) return;
     const carrier = this.carrier;
     if (carrier !== undefined && (await this.#sendAll(batch, token, carrier))) return;
+    // Closed past its flush (the stream closed under the batch as the link closed): the batch is reported
+    // undelivered, and a POST now would deliver it after all, past the close deadline.
+    if (this.closed) throw new EndpointClosedError(this.endpoint.url.href);
     let outcomes: Awaited<ReturnType<RpcEndpoint["batch"]>>;
     try {
       outcomes = await this.endpoint.batch(batch.map((envelope) => ({ method: "berrymq.send", params: { token, envelope } })));

@@ -3,6 +3,7 @@ export { BridgeServer, type BridgeServerOptions, SERVER_DEFAULTS, serve } from "
 export { BridgeErrorCode } from "./error-codes.js";
 export {
   BadResponseError,
+  EndpointClosedError,
   HttpStatusError,
   PeerExpiredError,
   PeerRefusedError,

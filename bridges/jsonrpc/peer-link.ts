@@ -188,12 +188,13 @@ export class PeerLink extends HttpLink {
   }
 
   // What HttpLink does when a stream batch fails: closed under the batch, it goes again by the other ways
-  // (a POST; the far side drops what it took by messageId); refused as a whole, the Link retries it, after
-  // a new handshake if the far server lost the token.
+  // (a POST; the far side drops what it took by messageId), unless the link closed it, having reported the
+  // batch undelivered; refused as a whole, the Link retries it, after a new handshake if the far server
+  // lost the token.
   #streamFailed(error: Error): void {
     const sent = this.#batchSent;
     const failed = this.#batchFailed;
-    if (error instanceof StreamClosedError) {
+    if (error instanceof StreamClosedError && !this.closed) {
       this.transmit(this.#streamBatch).then(sent, failed);
       return;
     }

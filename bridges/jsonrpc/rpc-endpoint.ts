@@ -1,8 +1,8 @@
-import { Agent, request } from "node:http";
+import { Agent, type ClientRequest, request } from "node:http";
 import type { Socket } from "node:net";
 import { describe, InvalidArgumentError } from "../../lib/errors.js";
 import { checkTimerDelay, setLongTimeout } from "../../lib/long-timer.js";
-import { BadResponseError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
+import { BadResponseError, EndpointClosedError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
 import {
   STREAM_FRAME_HEADER,
   STREAM_NONCE_HEADER,
@@ -58,7 +58,11 @@ export interface RpcCarrier {
    * stream); resolves once acknowledged, or settles as `recover` makes of a failure. `undefined` when it
    * cannot take it now (see `LinkStream.sendBatch`).
    */
-  sendEncodedBatch?(envelopesJson: string, timeout: number, recover?: (error: Error) => Promise<unknown>): Promise<unknown> | undefined;
+  sendEncodedBatch?(
+    envelopesJson: string,
+    timeout: number,
+    recover?: (error: Error) => Promise<unknown>,
+  ): Promise<unknown> | undefined;
 }
 
 /** A connection the server upgraded to a link stream, and the largest frame it takes. */
@@ -89,12 +93,16 @@ export class RpcEndpoint {
   readonly #timeout: number;
   readonly #maxAnswer: number;
   #nextId = 1;
+  // The requests not yet settled (POSTs and upgrades) and what ends each (its deadline too), called by
+  // close(); undefined once closed.
+  #pending: Map<ClientRequest, (error: Error) => void> | undefined = new Map();
 
   constructor(url: string | URL, options: RpcEndpointOptions = {}) {
     this.url = parseHttpUrl(url);
     this.#timeout = checkTimerDelay("timeout", options.timeout ?? 30_000);
     const maxAnswer = options.maxAnswerSize ?? DEFAULT_MAX_ANSWER_SIZE;
-    if (!Number.isInteger(maxAnswer) || maxAnswer < 1) throw new InvalidArgumentError("maxAnswerSize", maxAnswer, "an integer >= 1");
+    if (!Number.isInteger(maxAnswer) || maxAnswer < 1)
+      throw new InvalidArgumentError("maxAnswerSize", maxAnswer, "an integer >= 1");
     this.#maxAnswer = maxAnswer;
     this.#headers = { "content-type": "application/json" };
     if (options.secret !== undefined) this.#headers.authorization = `Bearer ${options.secret}`;
@@ -189,6 +197,8 @@ export class RpcEndpoint {
   /** POSTs a JSON body and resolves to the decoded answer (undefined for an empty 204 answer). */
   post(body: string, timeout = this.#timeout): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      const pending = this.#pending;
+      if (pending === undefined) return reject(new EndpointClosedError(this.url.href));
       const req = request(
         this.url,
         { method: "POST", agent: this.#agent, headers: { ...this.#headers, "content-length": Buffer.byteLength(body) } },
@@ -231,7 +241,15 @@ export class RpcEndpoint {
         reject(late);
         req.destroy(late);
       }, timeout);
-      req.on("close", () => deadline.clear());
+      pending.set(req, (error) => {
+        deadline.clear();
+        reject(error);
+        req.destroy(error);
+      });
+      req.on("close", () => {
+        deadline.clear();
+        pending.delete(req);
+      });
       req.on("socket", (socket) => {
         if (!socket.connecting) connected = true;
         else
@@ -253,8 +271,16 @@ export class RpcEndpoint {
    * version the server took, or to the HTTP status it answered instead (an older berrymq server answers
    * the GET with 405, one that knows only berrymq-link/1 answers an offer without it 400).
    */
-  upgrade(token: string, maxFrame: number, nonce: string, offer: string, timeout = this.#timeout): Promise<Upgraded | NotUpgraded> {
+  upgrade(
+    token: string,
+    maxFrame: number,
+    nonce: string,
+    offer: string,
+    timeout = this.#timeout,
+  ): Promise<Upgraded | NotUpgraded> {
     return new Promise((resolve, reject) => {
+      const pending = this.#pending;
+      if (pending === undefined) return reject(new EndpointClosedError(this.url.href));
       const req = request(this.url, {
         method: "GET",
         agent: false,
@@ -269,8 +295,19 @@ export class RpcEndpoint {
       });
       // A deadline, as for calls: a socket timeout starts again on every byte, so a server that trickled
       // its answer held the upgrade for good. It stops once the socket is the stream's.
-      const deadline = setLongTimeout(() => req.destroy(new Error(`${this.url.href}: no answer to the upgrade within ${timeout} ms`)), timeout);
-      req.on("close", () => deadline.clear());
+      const deadline = setLongTimeout(
+        () => req.destroy(new Error(`${this.url.href}: no answer to the upgrade within ${timeout} ms`)),
+        timeout,
+      );
+      pending.set(req, (error) => {
+        deadline.clear();
+        reject(error);
+        req.destroy(error);
+      });
+      req.on("close", () => {
+        deadline.clear();
+        pending.delete(req);
+      });
       req.on("error", reject);
       req.on("response", (res) => {
         res.resume();
@@ -286,6 +323,8 @@ export class RpcEndpoint {
           return resolve({ status: 101 });
         }
         deadline.clear();
+        // The socket is the stream's now: close() leaves it to the link.
+        pending.delete(req);
         const proof = res.headers[STREAM_PROOF_HEADER];
         resolve({ socket, head, farMaxFrame, proof: typeof proof === "string" ? proof : undefined, version });
       });
@@ -293,8 +332,18 @@ export class RpcEndpoint {
     });
   }
 
-  /** Closes the kept-alive sockets. */
+  /**
+   * Closes the endpoint: calls not yet answered fail with EndpointClosedError (their deadlines stop), later
+   * ones are refused with it, and the kept-alive sockets close. Destroying the agent alone let a later call
+   * open a new socket, and a call in flight hold the process until its timeout.
+   */
   close(): void {
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    this.#pending = undefined;
+    // Each fails at once: a request still waiting for one of the agent's sockets emits its error only once
+    // it gets one.
+    for (const end of pending.values()) end(new EndpointClosedError(this.url.href));
     this.#agent.destroy();
   }
 }

@@ -1,0 +1,107 @@
+// Red team r26, the CLI as an operator meets it: tail when its server closes, integer options given as
+// something other than decimal digits, misuse the library refuses (exit 2, not 1), and serve's banner.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { serve } from "../../../bridges/jsonrpc/index.js";
+import { Bus } from "../../../lib/bus.js";
+import { cli, finished } from "../../helpers/cli-process.js";
+import { freePort } from "../../helpers/free-port.js";
+import { settlesWithin, waitFor } from "../../helpers/wait-for.js";
+
+// Runs `berrymq ...args` to its exit, killed after 15 s (a serve that took a bad --port listens for good).
+async function bounded(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = cli(args);
+  if (!(await settlesWithin(run.exited, 15_000))) run.signal("SIGKILL");
+  return { code: await run.exited, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+describe("berrymq tail when its server closes", () => {
+  it("says the server closed the queue and exits 1 (not Node's 13 for a top-level await left unsettled)", async () => {
+    const server = await serve({ bus: new Bus() });
+    const tail = cli(["tail", server.url, "app:*"]);
+    try {
+      await waitFor(() => tail.stderr().includes("following"), `tail to start (${tail.stderr()})`, 15_000);
+      await server.close();
+      assert.ok(await settlesWithin(tail.exited, 10_000), "tail still runs 10 s after its server closed");
+      assert.equal(await tail.exited, 1, tail.stderr());
+      assert.match(tail.stderr(), /berrymq tail: the server closed the queue\n/);
+    } finally {
+      tail.signal("SIGKILL");
+      await server.close();
+    }
+  });
+});
+
+describe("berrymq integer options", () => {
+  it("take decimal digits only: serve --port, get --count and --timeout, broker --pub-port refuse the rest with exit 2", async () => {
+    for (const bad of ["", " ", "0x1F90", "1e3", "-1", "80.0", "70000"]) {
+      const run = await bounded(["serve", `--port=${bad}`]);
+      assert.equal(run.code, 2, `serve --port ${JSON.stringify(bad)}: ${run.stdout}${run.stderr}`);
+      assert.ok(run.stderr.includes(`invalid --port ${JSON.stringify(bad)}`), run.stderr);
+      assert.doesNotMatch(run.stdout, /listening/);
+    }
+    const url = `http://127.0.0.1:${await freePort()}/`;
+    for (const [option, bad] of [
+      ["--count", ""],
+      ["--count", "0x10"],
+      ["--timeout", " "],
+      ["--timeout", "1e3"],
+    ] as const) {
+      const run = await finished(["get", url, `${option}=${bad}`]);
+      assert.equal(run.code, 2, `get ${option} ${JSON.stringify(bad)}: ${run.stderr}`);
+      assert.ok(run.stderr.includes(`invalid ${option} ${JSON.stringify(bad)}`), run.stderr);
+    }
+    // The broker's own parser took "0x10" as port 16 and " " apart: one parser for every command now.
+    for (const bad of ["0x10", " "]) {
+      const run = await bounded(["broker", `--pub-port=${bad}`, "--recv-port", "0"]);
+      assert.equal(run.code, 2, `broker --pub-port ${JSON.stringify(bad)}: ${run.stdout}${run.stderr}`);
+      assert.ok(run.stderr.includes(`invalid pubPort ${JSON.stringify(bad)}`), run.stderr);
+    }
+  });
+});
+
+describe("berrymq misuse the library refuses", () => {
+  it("exits 2 naming the value, as a bad option does", async () => {
+    const port = String(await freePort());
+    for (const [args, named] of [
+      [["serve", "--port", port, "--allow-origin", "null"], /invalid allowOrigins "null"/],
+      [["serve", "--port", port, "--queue", ""], /invalid identifier ""/],
+      [["serve", "--port", port, "--peer", "not a url"], /invalid url "not a url"/],
+      [["get", "not a url"], /invalid url "not a url"/],
+      [["tail", "not a url"], /invalid url "not a url"/],
+    ] as const) {
+      const run = await bounded([...args]);
+      assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+      assert.match(run.stderr, named);
+    }
+    // Failures that are no misuse still exit 1.
+    const nobody = await finished(["get", `http://127.0.0.1:${await freePort()}/`, "--filter", "a:*"]);
+    assert.equal(nobody.code, 1, nobody.stderr);
+  });
+});
+
+describe("berrymq serve's banner", () => {
+  it("prints the address it is bound to, and says when other machines may connect", async () => {
+    for (const [host, expected] of [
+      ["0.0.0.0", "http://0.0.0.0:PORT/ (not loopback only: other machines may connect)"],
+      ["127.0.0.1", "http://127.0.0.1:PORT/\n"],
+    ] as const) {
+      const port = await freePort();
+      const server = cli(["serve", "--host", host, "--port", String(port)]);
+      try {
+        await waitFor(
+          () => server.stdout().includes("listening on"),
+          `serve --host ${host} to listen (${server.stderr()})`,
+          15_000,
+        );
+        assert.ok(
+          server.stdout().includes(`berrymq serve: listening on ${expected.replace("PORT", String(port))}`),
+          server.stdout(),
+        );
+      } finally {
+        server.signal("SIGTERM");
+        await server.exited;
+      }
+    }
+  });
+});
