@@ -6,28 +6,30 @@ import { deadLettersCommand } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
                       [--persist-file FILE] [--fsync batch|none] [--resend-interval MS]
-                      [--max-unacked N] [--max-unacked-bytes N] [--max-unacked-per-client N] [--expiry MS] [--max-expiry MS]
-                      [--no-subscriber hold|refuse] [--dead-letter-file FILE]
-                      [--max-message-bytes N] [--verbose]
+                      [--max-unacked N] [--max-unacked-bytes N] [--max-unacked-per-client N]
+                      [--expiry MS] [--max-expiry MS] [--no-subscriber hold|refuse]
+                      [--dead-letter-file FILE] [--max-message-bytes N] [--verbose]
        berrymq broker dead-letters FILE [--json]
 
-  --bind             address to bind on (default 127.0.0.1)
-  --pub-port         port clients receive on (default 7201)
-  --recv-port        port clients send to (default 7202)
-  --persist-file     append-only log keeping unacknowledged messages across restarts
-  --fsync            batch: fdatasync before confirming a batch (default); none: leave it to the OS
-  --resend-interval  ms before an unacknowledged message is sent again (default 1000)
-  --max-unacked      most unacknowledged messages held (default 10000)
-  --max-unacked-bytes  most bytes of unacknowledged messages held (default 268435456)
+  --bind                    address to bind on (default 127.0.0.1)
+  --pub-port                port clients receive on (default 7201)
+  --recv-port               port clients send to (default 7202)
+  --persist-file            append-only log keeping unacknowledged messages across restarts
+  --fsync                   batch: fdatasync before confirming a batch (default); none: leave it to
+                            the OS
+  --resend-interval         ms before an unacknowledged message is sent again (default 1000)
+  --max-unacked             most unacknowledged messages held (default 10000)
+  --max-unacked-bytes       most bytes of unacknowledged messages held (default 268435456)
   --max-unacked-per-client  most held for one publishing client (default 1000)
-  --expiry           ms before an unacknowledged message becomes a dead letter (default 3600000;
-                     Infinity: never)
-  --max-expiry       longest expiry a message may ask for, in ms (default 86400000; Infinity: no limit)
-  --no-subscriber    hold (default) or refuse acknowledged messages nobody subscribes to
-  --dead-letter-file append expired messages here (JSON lines)
-  --max-message-bytes  largest batch body a client should send (default 16777216); a client sending
-                     a frame over twice this is cut unread
-  --verbose          print what the broker does`;
+  --expiry                  ms before an unacknowledged message becomes a dead letter (default
+                            3600000; Infinity: never)
+  --max-expiry              longest expiry a message may ask for, in ms (default 86400000;
+                            Infinity: no limit)
+  --no-subscriber           hold (default) or refuse acknowledged messages nobody subscribes to
+  --dead-letter-file        append expired messages here (JSON lines)
+  --max-message-bytes       largest batch body a client should send (default 16777216); a client
+                            sending a frame over twice this is cut unread
+  --verbose                 print what the broker does`;
 
 /**
  * `berrymq broker`: runs the ZeroMQ broker until SIGINT or SIGTERM.

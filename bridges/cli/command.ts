@@ -81,9 +81,15 @@ export const SECRET_OPTIONS = {
 } as const;
 
 /** Usage lines of {@link SECRET_OPTIONS}. */
-export const SECRET_USAGE = `  --secret-file  read the shared secret from FILE (trailing newline ignored)
-  --secret       the shared secret itself (visible to other users in \`ps\`: prefer
-                 --secret-file or $BERRYMQ_SECRET; a warning is printed)`;
+/** The usage lines of `--secret-file` and `--secret`, descriptions from `column` on. */
+export function secretUsage(column: number): string {
+  // Descriptions start at `column`, as the command's other options' do (at least one space after the name).
+  const at = Math.max(column, "  --secret-file ".length);
+  const option = (name: string): string => `  ${name}`.padEnd(at);
+  return `${option("--secret-file")}read the shared secret from FILE (trailing newline ignored)
+${option("--secret")}the shared secret itself (visible to other users in \`ps\`: prefer
+${" ".repeat(at)}--secret-file or $BERRYMQ_SECRET; a warning is printed)`;
+}
 
 /**
  * The shared secret from `--secret-file`, `--secret` (with a warning: the command line is visible in

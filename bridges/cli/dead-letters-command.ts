@@ -1,6 +1,15 @@
-import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
 import { type DeadLetter, eachDeadLetter, type UnreadableLine } from "../zeromq/dead-letters.js";
 import { errorText, printable } from "../../lib/errors.js";
+import { parseCommand } from "./command.js";
+
+const DEAD_LETTERS = {
+  name: "broker dead-letters",
+  usage: `usage: berrymq broker dead-letters FILE [--json]
+
+Lists the dead letters the broker wrote to FILE (its --dead-letter-file), one per line, or as JSON lines
+with --json. Lines that are no dead letter (torn by a crash, damaged) are named on stderr and counted.`,
+};
 
 // Unreadable lines named one by one on stderr; past this many, only counted.
 const NAMED_UNREADABLE = 20;
@@ -12,19 +21,13 @@ const NAMED_UNREADABLE = 20;
  * @returns the exit code: 0, 1 when the file cannot be read, 2 for bad arguments.
  */
 export function deadLettersCommand(argv: string[]): number {
-  let file: string | undefined;
-  let json = false;
-  try {
-    const { values, positionals } = parseArgs({ args: argv, options: { json: { type: "boolean" } }, allowPositionals: true });
-    if (positionals.length !== 1) throw new Error("expected exactly one dead-letter FILE");
-    file = positionals[0];
-    json = values.json === true;
-  } catch (error) {
-    console.error(
-      `berrymq broker dead-letters: ${error instanceof Error ? error.message : String(error)}\nusage: berrymq broker dead-letters FILE [--json]`,
-    );
-    return 2;
-  }
+  const parsed = parseCommand(DEAD_LETTERS, argv, { json: { type: "boolean" } }, { min: 1, max: 1 });
+  if (!parsed.ok) return parsed.code;
+  const file = parsed.positionals[0] as string;
+  const json = parsed.values.json === true;
+  // The broker writes the file with its first dead letter: none yet, or a wrong path (said, not silent).
+  if (!existsSync(file))
+    console.error(printable(`berrymq broker dead-letters: ${file} does not exist (no dead letter written yet, or a wrong path)`));
   let count = 0;
   let unreadable = 0;
   const onLetter = (letter: DeadLetter): void => {
@@ -46,7 +49,7 @@ export function deadLettersCommand(argv: string[]): number {
       console.error(printable(`berrymq broker dead-letters: ${file}: line ${line} is no dead letter: ${reason}`));
   };
   try {
-    eachDeadLetter(file as string, onLetter, onUnreadable);
+    eachDeadLetter(file, onLetter, onUnreadable);
   } catch (error) {
     console.error(printable(`berrymq broker dead-letters: ${errorText(error)}`));
     return 1;

@@ -1,6 +1,6 @@
 import { QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, integerOption, parseWithSecret, SECRET_USAGE } from "./command.js";
+import { type Command, failed, integerOption, parseWithSecret, secretUsage } from "./command.js";
 import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
@@ -8,11 +8,11 @@ const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout M
 Pulls messages from a queue on the bridge server at URL (style 03) and prints each as a JSON line.
 Exits 0 after N messages, 1 when none came in time.
 
-  --filter   the queue's filter (default: the first queue the server owns, see serve --queue)
-  --count    how many messages to take (default 1)
-  --timeout  ms to wait for each message (default 10000)
-  --nowait   do not wait: take only what is queued now
-${SECRET_USAGE}
+  --filter       the queue's filter (default: the first queue the server owns, see serve --queue)
+  --count        how many messages to take (default 1)
+  --timeout      ms to wait for each message (default 10000)
+  --nowait       do not wait: take only what is queued now
+${secretUsage(17)}
   The server's shared secret defaults to $BERRYMQ_SECRET.`;
 
 /**

@@ -2,15 +2,15 @@ import { isPlainObject } from "../../lib/kwargs.js";
 import { Bus } from "../../lib/bus.js";
 import { kw } from "../../lib/kwargs.js";
 import { SendOnlyClient } from "../jsonrpc/index.js";
-import { type Command, failed, parseWithSecret, SECRET_USAGE, usageError } from "./command.js";
+import { type Command, failed, parseWithSecret, secretUsage, usageError } from "./command.js";
 
 const USAGE = `usage: berrymq send URL IDENTIFIER [ARGS_JSON] [KWARGS_JSON] [--secret-file FILE]
 
 Sends one message to the bridge server at URL (style 02) and exits once the server took it.
 
-  ARGS_JSON    a JSON array of arguments (default [])
-  KWARGS_JSON  a JSON object of keyword arguments (default {})
-${SECRET_USAGE}
+  ARGS_JSON      a JSON array of arguments (default [])
+  KWARGS_JSON    a JSON object of keyword arguments (default {})
+${secretUsage(17)}
   The server's shared secret defaults to $BERRYMQ_SECRET.
 
 example: berrymq send http://127.0.0.1:7200/ app:log '["disk full"]' '{"level": 3}'`;

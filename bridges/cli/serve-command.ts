@@ -1,7 +1,7 @@
 import { PeerLink, serve } from "../jsonrpc/index.js";
 import { isLoopback } from "../jsonrpc/peer-address.js";
 import { Bus } from "../../lib/bus.js";
-import { type Command, failed, integerOption, parseWithSecret, SECRET_USAGE, untilSignal } from "./command.js";
+import { type Command, failed, integerOption, parseWithSecret, secretUsage, untilSignal } from "./command.js";
 import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq serve [--host HOST] [--port PORT] [--queue FILTER]... [--peer URL]...
@@ -14,12 +14,12 @@ Runs a JSON-RPC bridge server (berryMQ 0.3 and JSON-RPC 2.0 on / and /JSON) unti
   --port          port (default 7200; 0 picks a free one)
   --queue         own a queue with this filter from the start (clients of \`berrymq get\` share it)
   --peer          link this server's bus with the bridge server at URL (style 01)
-${SECRET_USAGE}
-                 Requires Authorization: Bearer SECRET (default: $BERRYMQ_SECRET).
+${secretUsage(18)}
   --allow-origin  a web origin allowed to call (default none: requests with an Origin are refused)
   --allow-host    a DNS name accepted in the Host header besides localhost and IP literals
   --peer-host     a host interconnect may link back to besides loopback (needs a secret)
-  --verbose       print every message the bus sees as a JSON line`;
+  --verbose       print every message the bus sees as a JSON line
+  With a secret (default: $BERRYMQ_SECRET), every request needs Authorization: Bearer SECRET.`;
 
 /**
  * `berrymq serve`: a bridge server until SIGINT or SIGTERM.

@@ -1,5 +1,5 @@
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, parseWithSecret, SECRET_USAGE, untilSignal } from "./command.js";
+import { type Command, failed, parseWithSecret, secretUsage, untilSignal } from "./command.js";
 import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq tail URL [FILTER] [--secret-file FILE]
@@ -7,7 +7,7 @@ const USAGE = `usage: berrymq tail URL [FILTER] [--secret-file FILE]
 Prints every message matching FILTER (default "*:*") that reaches the bridge server at URL, one JSON
 line each, until Ctrl-C.
 
-${SECRET_USAGE}
+${secretUsage(17)}
   The server's shared secret defaults to $BERRYMQ_SECRET.`;
 
 /**

@@ -105,3 +105,31 @@ describe("berrymq serve's banner", () => {
     }
   });
 });
+
+describe("berrymq help (docs review r26)", () => {
+  it("broker dead-letters takes --help (exit 0), and every command's option descriptions start in one column", async () => {
+    const help = await bounded(["broker", "dead-letters", "--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^usage: berrymq broker dead-letters FILE \[--json\]/);
+    for (const command of ["serve", "get", "send", "tail", "broker"]) {
+      const run = await bounded([command, "--help"]);
+      assert.equal(run.code, 0, `${command}: ${run.stderr}`);
+      // An option line: two spaces, the option, spaces, its description; continuation lines aside.
+      const columns = new Set(
+        run.stdout
+          .split("\n")
+          .map((line) => /^ {2}(--[a-z-]+|[A-Z_]+)( +)\S/.exec(line))
+          .filter((match) => match !== null)
+          .map((match) => 2 + (match[1] as string).length + (match[2] as string).length),
+      );
+      assert.equal(columns.size, 1, `${command} --help: descriptions start at columns ${[...columns].join(", ")}\n${run.stdout}`);
+    }
+  });
+
+  it("broker dead-letters on a file that does not exist says so on stderr", async () => {
+    const run = await bounded(["broker", "dead-letters", "/nonexistent/dead-letters.jsonl"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /does not exist \(no dead letter written yet, or a wrong path\)/);
+    assert.match(run.stdout, /^0 dead letter\(s\)/);
+  });
+});
