@@ -28,11 +28,16 @@ function closer(t: TestContext): (close: () => unknown) => void {
   return (close) => void stack.push(close);
 }
 
-/** A master and one replica in sync with it, stopped (and the replica woken first) after the test. */
+/**
+ * A master and one replica in sync with it, stopped (and the replica woken first) after the test. The
+ * master starts the replica's full sync at once (`--repl-diskless-sync-delay 0`; Redis 7 waits 5 s by
+ * default for more replicas to share it): "in sync" ~5 s sooner, nothing else about replication changed.
+ */
 async function replicated(
   later: (close: () => unknown) => void,
-  args: readonly string[] = [],
+  extraArgs: readonly string[] = [],
 ): Promise<{ master: RedisServer; replica: RedisServer; admin: Redis }> {
+  const args = ["--repl-diskless-sync-delay", "0", ...extraArgs];
   const master = await startRedis({ own: true, args });
   later(() => master.stop());
   const replica = await startRedis({ own: true, args: [...args, "--replicaof", "127.0.0.1", String(master.port)] });
