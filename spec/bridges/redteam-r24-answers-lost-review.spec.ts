@@ -52,6 +52,10 @@ interface Setup {
   start: () => Promise<RequestPeer>;
 }
 
+// Each describe runs its tests at once (concurrency: true): every test has its own asking bus (own id,
+// bridge server, link), its own child process on a port of its own, and asserts on its own link's losses
+// and its own bus's requests only. What must not happen (a loss told while the far side is silent or
+// paused) is watched as long as before; extra load only makes a silence longer.
 const closing: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const close of closing.reverse()) await close();
@@ -90,7 +94,7 @@ async function linked(id: string, options: { ttl?: number; pingInterval?: number
   };
 }
 
-describe("red team r24 review: a far side that can still answer is not lost", () => {
+describe("red team r24 review: a far side that can still answer is not lost", { concurrency: true }, () => {
   it("ttl 1 s, default pingInterval: a far side answering after 3 s is answered, no loss", async () => {
     const { bus, lost, child } = await linked("r24v-ttl", { ttl: 1 });
     const started = performance.now();
@@ -150,7 +154,9 @@ describe("red team r24 review: a far side that can still answer is not lost", ()
   });
 });
 
-describe("red team r24 review: a request buffered across a loss is carried by the link from then on", () => {
+describe("red team r24 review: a request buffered across a loss is carried by the link from then on", {
+  concurrency: true,
+}, () => {
   it("an unrelated link closing does not end it while the restarted far side answers it", async () => {
     const { bus, link, lost, child, start } = await linked("r24v-p1b", { pingInterval: 100 });
     const other = new Bus({ id: "r24v-p1b-other" });
@@ -215,7 +221,7 @@ async function startOlder(busId: string, port: number): Promise<{ pid: number; k
   };
 }
 
-describe("red team r24 review: an older berrymq server tells no instance", () => {
+describe("red team r24 review: an older berrymq server tells no instance", { concurrency: true }, () => {
   it("restarted on its port within the ttl: no loss told (it cannot be told apart from a dropped token)", async () => {
     const bus = new Bus({ id: "r24v-older-asker" });
     bus.on("error", () => {});

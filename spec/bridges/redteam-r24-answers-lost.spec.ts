@@ -52,7 +52,9 @@ async function untilLinked(bus: Bus, busId: string): Promise<number> {
   }
 }
 
-describe("red team r24: requests across a PeerLink whose far process is killed -9", () => {
+// The four tests run at once: each has its own asker bus (its own id, bridge server and links), its own
+// child process (its own bus id and port) and counts only what its own bus reports.
+describe("red team r24: requests across a PeerLink whose far process is killed -9", { concurrency: true }, () => {
   const closing: (() => Promise<unknown>)[] = [];
   after(async () => {
     for (const close of closing.reverse()) await close();

@@ -17,7 +17,7 @@ import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
 import { Bus } from "../../../lib/bus.js";
 import { within } from "../../../lib/request.js";
 import { replyIdentifierFor } from "../../../lib/reserved.js";
-import { type RedisCluster, startCluster } from "../../helpers/redis-cluster.js";
+import { QUICK_SYNC, type RedisCluster, startCluster } from "../../helpers/redis-cluster.js";
 import type { RedisServer } from "../../helpers/redis-server.js";
 import { withClient } from "../../helpers/redis-probe.js";
 import { settlesWithin, sleep, waitFor } from "../../helpers/wait-for.js";
@@ -26,7 +26,9 @@ import { failoverSuite, type Shape, shapeSuite } from "./shape-suite.js";
 
 let cluster: RedisCluster;
 before(async () => {
-  cluster = await startCluster();
+  // Replicas synced without Redis's 5 s diskless-sync delay (QUICK_SYNC): at the start and after each
+  // fail(), which waits for the restarted node to be a synced replica. cluster-node-timeout unchanged.
+  cluster = await startCluster(QUICK_SYNC);
 });
 after(async () => {
   await cluster?.stop();
@@ -61,11 +63,30 @@ async function failReplicated(node: RedisServer, killed?: () => void): Promise<n
   return cluster.fail(node, killed);
 }
 
+/**
+ * failReplicated with Redis's default 5 s repl-diskless-sync-delay on the live nodes (as without
+ * QUICK_SYNC), set back to 0 once the cluster is healthy: the failover spec's sends after the kill meet a
+ * promoted master with no synced replica yet, as before ("sends confirmed by no replica"; with the delay 0
+ * the restarted node synced at once and the channel's cut-short WAITs went unexercised).
+ */
+async function failWithSyncDelay(node: RedisServer, killed?: () => void): Promise<number> {
+  const setDelay = (seconds: string) =>
+    Promise.all(
+      cluster.nodes
+        .filter((other) => other.pid !== undefined)
+        .map((other) => withClient(other.port, (client) => client.config("SET", "repl-diskless-sync-delay", seconds))),
+    );
+  await setDelay("5");
+  const promotion = await failReplicated(node, killed);
+  await setDelay("0");
+  return promotion;
+}
+
 const shape: Shape = {
   name: "cluster",
   connection,
   argument: () => JSON.stringify(connection()),
-  killMaster: async (key, killed) => failReplicated(await cluster.masterOf(key), killed),
+  killMaster: async (key, killed) => failWithSyncDelay(await cluster.masterOf(key), killed),
   killServerOf: async (clientName) => failReplicated(await cluster.nodeWithClient(clientName)),
 };
 
