@@ -6,9 +6,10 @@ export type ExactJson = { ok: true; value: unknown } | { ok: false; parseError: 
 // space; matching only there spares the full scan for bodies whose strings merely hold such runs (a
 // UUID token often holds "e" and 3 digits, which sent every frame of a link the slow way).
 const MAYBE_INEXACT = /(?:^|[:,[\s])-?(?:\d{16}|\d+(?:\.\d+)?[eE][+-]?\d{3})/;
-// A literal that underflows to 0 has a negative exponent of 3 digits (matched above) or a fraction of 300
-// zeros or more (the smallest double is 5e-324).
-const MAYBE_UNDERFLOW = /\.0{300}/;
+// A literal that underflows to 0 has a negative exponent of 3 digits (matched above) or a fraction of 224
+// zeros or more: the smallest double is 5e-324, and a 2-digit exponent takes off at most 99 places
+// (`0.<230 zeros>1e-99` was missed with 300). Looked for from 200.
+const MAYBE_UNDERFLOW = /\.0{200}/;
 
 // Whether a body whose numbers include 0 (and none large) may hold a literal that underflowed. Many bodies
 // hold a 0, and UUIDs often hold "e-": rather than a scan by regular expression, each "e-" found is looked

@@ -58,6 +58,9 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
 
   /** Opens a queue on the server at `url`. */
   static async connect(url: string | URL, options: RemoteQueueOptions = {}): Promise<RemoteQueueClient> {
+    // Checked here, as the bus checks it: refused by the server instead, it was a remote error (the CLI's
+    // exit 1, not 2 for misuse).
+    if (options.filter !== undefined) parseIdentifier(options.filter);
     const endpoint = new RpcEndpoint(url, options);
     try {
       let filter = options.filter;

@@ -101,8 +101,7 @@ export function openClient(connection: RedisConnection, given: ClientOverrides =
   }
   if ("cluster" in connection) {
     if (!Array.isArray(connection.cluster) || connection.cluster.length === 0) {
-      const given = typeof connection.cluster === "string" ? withoutSecret(connection.cluster) : connection.cluster;
-      throw new InvalidArgumentError("connection.cluster", given, "a non-empty list of startup nodes ({ host, port }, \"host:port\" or a port)");
+      throw new InvalidArgumentError("connection.cluster", shownWithoutSecret(connection.cluster), "a non-empty list of startup nodes ({ host, port }, \"host:port\" or a port)");
     }
     const { enableOfflineQueue, shardedSubscribers, ...perNode } = overrides;
     const given = connection.options ?? {};
@@ -206,7 +205,22 @@ export function whenReady(client: RedisClient): Promise<void> {
   });
 }
 
-// A connection string as an error shows it: a password in it (`redis://user:pass@host`) is not printed.
-function withoutSecret(url: string): string {
-  return url.replace(/^([^@]*?:\/*)?[^@]*@/, "$1***@");
+// A connection as an error shows it: no password in it (`redis://user:pass@host`, up to the last `@` as
+// URL parsers take it; `?password=`; a `password` field), whatever else is wrong with it.
+function withoutSecret(text: string): string {
+  return text
+    .replace(/((?:^|[\s"])(?:[^\s"@/?#]*?:)?\/*)[^\s"/?#]*@/g, "$1***@")
+    .replace(/([?&](?:password|pass|username|user)=)[^&#\s"]*/gi, "$1***")
+    .replace(/("(?:password|username)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi, '$1"***"');
+}
+
+// Any value as an error shows it, through withoutSecret (objects as their JSON, read back).
+function shownWithoutSecret(value: unknown): unknown {
+  if (typeof value === "string") return withoutSecret(value);
+  if (typeof value !== "object" || value === null) return value;
+  try {
+    return JSON.parse(withoutSecret(JSON.stringify(value))) as unknown;
+  } catch {
+    return "(an object)";
+  }
 }

@@ -126,6 +126,22 @@ describe("berrymq help (docs review r26)", () => {
     }
   });
 
+  it("tail and get refuse a filter that is no identifier with exit 2 (misuse), before asking the server (review r26)", async () => {
+    const server = await serve({ bus: new Bus() });
+    try {
+      for (const args of [
+        ["tail", server.url, "bad filter"],
+        ["get", server.url, "--filter", "bad filter"],
+      ]) {
+        const run = await bounded(args);
+        assert.equal(run.code, 2, `${args[0]}: ${run.stderr}`);
+        assert.match(run.stderr, /invalid identifier "bad filter"/);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   it("broker dead-letters on a file that does not exist says so on stderr", async () => {
     const run = await bounded(["broker", "dead-letters", "/nonexistent/dead-letters.jsonl"]);
     assert.equal(run.code, 0, run.stderr);

@@ -12,7 +12,19 @@ const tinyFraction = `0.${"0".repeat(330)}1`;
 
 describe("parseExactJson: literals that underflow", () => {
   it("refuses a non-zero literal that parses to 0, in any spelling, shallow or past the walk's depth", () => {
-    for (const literal of ["1e-400", "-1e-400", "1E-400", "2.4e-324", "0.5e-324", "100e-330", tinyFraction]) {
+    // A fraction of 230 zeros and a 2-digit exponent (review r26: missed while only 300 zeros were looked for).
+    const twoDigitExponent = `0.${"0".repeat(230)}1e-99`;
+    for (const literal of [
+      "1e-400",
+      "-1e-400",
+      "1E-400",
+      "2.4e-324",
+      "0.5e-324",
+      "100e-330",
+      tinyFraction,
+      twoDigitExponent,
+      `0.${"0".repeat(299)}1e-30`,
+    ]) {
       for (const depth of [0, 1, 70]) {
         const text = `${"[".repeat(depth)}{"n":${literal},"zero":0}${"]".repeat(depth)}`;
         const parsed = parseExactJson(text);

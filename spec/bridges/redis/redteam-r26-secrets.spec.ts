@@ -1,0 +1,35 @@
+// Review r26: an invalid Redis connection is named in its InvalidArgumentError, and so was its password
+// (`valkey://user:pw@host`, `?password=`, a URL inside a `connection.cluster` object). Now never.
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { openClient } from "../../../bridges/redis/connection.js";
+import { InvalidArgumentError } from "../../../lib/errors.js";
+import type { RedisConnection } from "../../../bridges/redis/connection.js";
+
+const SECRET = "S3cr3t-pw";
+
+it("an invalid connection is named without the password it holds", () => {
+  const connections: unknown[] = [
+    `valkey://user:${SECRET}@10.0.0.1:6379`,
+    `redis:/user:${SECRET}@h`,
+    ` redis://u:${SECRET}@h`,
+    `//u:${SECRET}@h`,
+    `reddis://u:p@${SECRET}@h`,
+    `reddis://h:6379/0?password=${SECRET}`,
+    `h:6379/0?db=1&password=${SECRET}`,
+    { cluster: `redis://u:${SECRET}@h:1` },
+    { cluster: { url: `redis://u:${SECRET}@h` } },
+    { cluster: { password: SECRET, host: "h" } },
+  ];
+  for (const connection of connections) {
+    assert.throws(
+      () => openClient(connection as RedisConnection),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidArgumentError, String(error));
+        assert.ok(!error.message.includes(SECRET), error.message);
+        assert.match(error.message, /\*\*\*/);
+        return true;
+      },
+    );
+  }
+});
