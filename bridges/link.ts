@@ -326,6 +326,43 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#report(why);
   }
 
+  /**
+   * For a transport that sends the batch in flight in parts (the halves of a batch the far side refused as
+   * too large): the far side acknowledged the messages of `part`, so they leave the batch in flight, counted
+   * as sent: a retry of the batch (a later part failed) does not send them again, and `close()` does not
+   * report them undelivered. Envelopes not in the batch in flight (the neighbour list; everything once
+   * closed) are passed over, but for the neighbour list, which is not sent again either.
+   */
+  protected partSent(part: readonly Envelope[]): void {
+    if (this.#closed) return;
+    const ids = new Set<string>();
+    for (const envelope of part) ids.add(envelope.messageId);
+    if (this.#announced !== undefined && ids.has(this.#announced.messageId)) {
+      if (this.#announcement === this.#announced) this.#announcement = undefined;
+      this.#announced = undefined;
+    }
+    const inflight = this.#inflight;
+    const kept: Message[] = [];
+    let bytes = 0;
+    for (const message of inflight) {
+      if (!ids.has(message.messageId)) kept.push(message);
+      else {
+        bytes += jsonSize(message.args) + jsonSize(message.kwargs);
+        const mine = this.#unrouted;
+        if (mine?.delete(message.messageId) === true) this.#table.carried(message.messageId);
+      }
+    }
+    const sent = inflight.length - kept.length;
+    if (sent === 0) return;
+    this.stats.sent += sent;
+    // Measured as at enqueue (never below what the batch in flight counts against bufferBytes: a message
+    // whose toJSON answers otherwise now).
+    const gone = kept.length === 0 ? this.#inflightBytes : Math.min(bytes, this.#inflightBytes);
+    this.#inflight = kept.length === 0 ? NONE : kept;
+    this.#inflightBytes -= gone;
+    this.#bufferedBytes -= gone;
+  }
+
   /** Messages waiting to be sent (including a batch in flight). */
   get backlog(): number {
     return this.#pending.length + this.#inflight.length;

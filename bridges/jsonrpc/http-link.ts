@@ -102,6 +102,7 @@ export abstract class HttpLink extends Link {
         lost: () => {
           this.token = undefined;
         },
+        answered: (envelope) => this.partSent([envelope]),
       },
       batch,
     );
@@ -150,10 +151,15 @@ export abstract class HttpLink extends Link {
     this.#refused(new RemoteError("berrymq.sendAll", error.code, error.message, error.data));
   }
 
-  async #send(batch: Envelope[], token: string): Promise<void> {
+  // `part`: one of the parts of a batch split after an HTTP 413, taken out of the Link's batch in flight
+  // once the far side acknowledged it (see Link.partSent).
+  async #send(batch: Envelope[], token: string, part = false): Promise<void> {
     if (batch.length === 0) return;
     const carrier = this.carrier;
-    if (carrier !== undefined && (await this.#sendAll(batch, token, carrier))) return;
+    if (carrier !== undefined && (await this.#sendAll(batch, token, carrier))) {
+      if (part) this.partSent(batch);
+      return;
+    }
     // Closed past its flush (the stream closed under the batch as the link closed): the batch is reported
     // undelivered, and a POST now would deliver it after all, past the close deadline.
     if (this.closed) throw new EndpointClosedError(this.endpoint.url.href);
@@ -170,8 +176,8 @@ export abstract class HttpLink extends Link {
             new RemoteError("berrymq.send", BridgeErrorCode.PayloadTooLarge, error.message),
           );
         const half = Math.ceil(batch.length / 2);
-        await this.#send(batch.slice(0, half), token);
-        await this.#send(batch.slice(half), token);
+        await this.#send(batch.slice(0, half), token, true);
+        await this.#send(batch.slice(half), token, true);
         return;
       }
       throw error;
@@ -186,6 +192,7 @@ export abstract class HttpLink extends Link {
       }
       this.#refused(outcome.error);
     }
+    if (part) this.partSent(batch);
   }
 
   // Over a link stream a batch is one `berrymq.sendAll` call (a third of the bytes of as many `berrymq.send`

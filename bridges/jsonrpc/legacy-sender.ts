@@ -14,6 +14,8 @@ export interface LegacySendContext {
   skip(error: BerryError): void;
   /** The peer answered "invalid token" or "timeout": it forgot us. */
   lost(): void;
+  /** The peer answered for `envelope` (took it, or refused it: skipped): it is not to go again. */
+  answered(envelope: Envelope): void;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function sendLegacy(context: LegacySendContext, batch: Envelope[]):
       if (!(error instanceof RemoteError)) throw error;
       context.skip(new PeerRefusedError(context.name, envelope, error));
       batch.shift();
+      context.answered(envelope);
       continue;
     }
     if (answer === "invalid token" || answer === "timeout") {
@@ -40,9 +43,11 @@ export async function sendLegacy(context: LegacySendContext, batch: Envelope[]):
         `link ${context.name}: the berryMQ 0.3 peer answered ${JSON.stringify(answer)}`,
       );
     }
-    // Dropped once sent: a failure later in this batch makes the Link retry the rest only (0.3 peers
-    // have no de-duplication, so nothing may go twice).
+    // Dropped once sent (out of the Link's batch in flight too): a failure later in this batch makes the
+    // Link retry the rest only (0.3 peers have no de-duplication, so nothing may go twice), and close()
+    // does not report it undelivered.
     batch.shift();
+    context.answered(envelope);
   }
 }
 
