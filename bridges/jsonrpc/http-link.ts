@@ -102,7 +102,7 @@ export abstract class HttpLink extends Link {
         lost: () => {
           this.token = undefined;
         },
-        answered: (envelope) => this.partSent([envelope]),
+        answered: (envelope, taken) => this.partSent([envelope], taken),
       },
       batch,
     );

@@ -78,7 +78,7 @@ export class LegacyPeerLink extends Link {
           reportOn(this, this.bus, error);
         },
         lost: () => setImmediate(this.#wiring.onLost),
-        answered: (envelope) => this.partSent([envelope]),
+        answered: (envelope, taken) => this.partSent([envelope], taken),
       },
       batch,
     );

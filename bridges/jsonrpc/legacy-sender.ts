@@ -14,8 +14,8 @@ export interface LegacySendContext {
   skip(error: BerryError): void;
   /** The peer answered "invalid token" or "timeout": it forgot us. */
   lost(): void;
-  /** The peer answered for `envelope` (took it, or refused it: skipped): it is not to go again. */
-  answered(envelope: Envelope): void;
+  /** The peer answered for `envelope` (took it, or refused it: `taken` false, skipped): it is not to go again. */
+  answered(envelope: Envelope, taken: boolean): void;
 }
 
 /**
@@ -33,7 +33,7 @@ export async function sendLegacy(context: LegacySendContext, batch: Envelope[]):
       if (!(error instanceof RemoteError)) throw error;
       context.skip(new PeerRefusedError(context.name, envelope, error));
       batch.shift();
-      context.answered(envelope);
+      context.answered(envelope, false);
       continue;
     }
     if (answer === "invalid token" || answer === "timeout") {
@@ -47,7 +47,7 @@ export async function sendLegacy(context: LegacySendContext, batch: Envelope[]):
     // Link retry the rest only (0.3 peers have no de-duplication, so nothing may go twice), and close()
     // does not report it undelivered.
     batch.shift();
-    context.answered(envelope);
+    context.answered(envelope, true);
   }
 }
 

@@ -205,22 +205,39 @@ export function whenReady(client: RedisClient): Promise<void> {
   });
 }
 
-// A connection as an error shows it: no password in it (`redis://user:pass@host`, up to the last `@` as
-// URL parsers take it; `?password=`; a `password` field), whatever else is wrong with it.
+// A connection as an error shows it: no password in it, whatever else is wrong with it. A string keeps its
+// scheme and what follows its last `@` (URL parsers take the user info up to there, and a password may hold
+// `/`, `#`, `?` or spaces), with `password=` query values masked; an object is walked, any key that names a
+// secret masked whatever its value. Linear in the input (a regular expression here backtracked on a long
+// string of ':').
 function withoutSecret(text: string): string {
-  return text
-    .replace(/((?:^|[\s"])(?:[^\s"@/?#]*?:)?\/*)[^\s"/?#]*@/g, "$1***@")
-    .replace(/([?&](?:password|pass|username|user)=)[^&#\s"]*/gi, "$1***")
-    .replace(/("(?:password|username)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi, '$1"***"');
+  const at = text.lastIndexOf("@");
+  const masked = at < 0 ? text : `${SCHEME.exec(text)?.[0] ?? ""}***${text.slice(at)}`;
+  const query = masked.indexOf("?");
+  if (query < 0) return masked;
+  // Split, not matched: a pattern over the query backtracked for minutes on "?pass" repeated.
+  const fields = masked
+    .slice(query + 1)
+    .split("&")
+    .map((field) => {
+      const equals = field.indexOf("=");
+      return equals >= 0 && SECRET_KEY.test(field.slice(0, equals)) ? `${field.slice(0, equals)}=***` : field;
+    });
+  return `${masked.slice(0, query + 1)}${fields.join("&")}`;
 }
 
-// Any value as an error shows it, through withoutSecret (objects as their JSON, read back).
-function shownWithoutSecret(value: unknown): unknown {
+const SCHEME = /^\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?\/*/;
+const SECRET_KEY = /pass|secret|token|auth|user|key/i;
+
+// Any value as an error shows it, through withoutSecret and SECRET_KEY (objects to a depth of 8).
+function shownWithoutSecret(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return withoutSecret(value);
   if (typeof value !== "object" || value === null) return value;
-  try {
-    return JSON.parse(withoutSecret(JSON.stringify(value))) as unknown;
-  } catch {
-    return "(an object)";
+  if (depth >= 8) return "(…)";
+  if (Array.isArray(value)) return value.slice(0, 100).map((item) => shownWithoutSecret(item, depth + 1));
+  const shown: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value).slice(0, 100)) {
+    shown[key] = SECRET_KEY.test(key) ? "***" : shownWithoutSecret(item, depth + 1);
   }
+  return shown;
 }
