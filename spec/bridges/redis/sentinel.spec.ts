@@ -168,7 +168,7 @@ describe("redis sentinel: durability and clients users hand over", () => {
     assert.equal(confirmed, 1);
   });
 
-  it("a connection the server closes and ioredis reconnects at once through the sentinels is no outage: nothing is reported", async (t) => {
+  it("a connection the server closes and ioredis reconnects at once through the sentinels is no outage: no false report from its pass over the sentinels", async (t) => {
     // ioredis walks its sentinel list on from where the last lookup stopped; once at its end, the next
     // reconnection first emits "All sentinels are unreachable" without asking one, then starts over
     // and connects. Seen 12 s after a failover (when the sentinels turn the restarted old master into a
