@@ -13,6 +13,7 @@ import {
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { type FollowingSpec, followerThis, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
+import { Held, held } from "./held.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { type Message, newMessage, withHop } from "./message.js";
@@ -688,6 +689,11 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     let outcome: unknown;
     try {
       outcome = receiver.call(message);
+      // A result whose `then` its maker read already (expose's answers): taken as it is, not read again.
+      if (Held.is(outcome)) {
+        this.#settling = false;
+        return Held.unwrap(outcome);
+      }
       // Inside the try: reading `then` runs a getter (or a Proxy's trap) of the follower's result.
       if (!isThenable(outcome)) {
         this.#settling = false;
@@ -873,25 +879,6 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     }
     return removed;
   }
-}
-
-// A follower's synchronous result that is an object, on its way to talk() or through the limiter: held,
-// so that no promise resolution reads its `then` again. Told apart by its private field, which no Proxy
-// trap sees.
-class Held {
-  readonly #value: unknown;
-
-  constructor(value: unknown) {
-    this.#value = value;
-  }
-
-  static unwrap(value: unknown): unknown {
-    return typeof value === "object" && value !== null && #value in value ? (value as Held).#value : value;
-  }
-}
-
-function held(value: unknown): unknown {
-  return (typeof value === "object" && value !== null) || typeof value === "function" ? new Held(value) : value;
 }
 
 /** Deliveries that may wait for a multiplicity slot at once, by default. */

@@ -1,11 +1,11 @@
 import type { UntypedBusOnly } from "./auto-twitter.js";
 import type { Bus, FollowOptions, Unsubscribe } from "./bus.js";
-import { isThenable } from "./concurrency-limiter.js";
 import { isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { addMetadataSpec, addPrototypeSpec, followingSpec } from "./follower-metadata.js";
+import { Held } from "./held.js";
 import { parseIdentifier } from "./identifier.js";
 import type { Message } from "./message.js";
 import { type RequestOptions, within } from "./request.js";
@@ -109,10 +109,16 @@ type UnionToIntersection<U> = (U extends unknown ? (value: U) => void : never) e
 
 // What an exposed function or method answers: its result, `null` for nothing. A follower's `undefined`
 // is no answer, so a stub of a function returning nothing (`stub<[], void>`) always timed out.
+// Its `then` is read once (a getter runs once, as for a plain follower's result): a result read again by
+// Promise.resolve and then by the bus answered what a second read gave, or threw.
 function answerOf(result: unknown): unknown {
   if (result === undefined) return null;
-  if (!isThenable(result)) return result;
-  return Promise.resolve(result).then((value) => (value === undefined ? null : value));
+  if ((typeof result !== "object" && typeof result !== "function") || result === null) return result;
+  const then = (result as { then?: unknown }).then;
+  if (typeof then !== "function") return new Held(result);
+  return new Promise<unknown>((resolve, reject) => {
+    (then as (onFulfilled: (value: unknown) => void, onRejected: (error: unknown) => void) => void).call(result, resolve, reject);
+  }).then((value) => (value === undefined ? null : value));
 }
 
 /** A method decorator for both decorator modes (`experimentalDecorators` and TC39). */

@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import {
   type BerryError,
   Bus,
+  expose,
   FollowerRemovedError,
   type Message,
   Queue,
@@ -109,5 +110,47 @@ describe("review of r26: budgets, promises, removed followers", () => {
     });
     assert.ok(Date.now() - started < 1_000, "not its timeout");
     assert.equal(new FollowerRemovedError("f", { id: "a:b", messageId: "m" }).code, "FOLLOWER_REMOVED");
+  });
+
+  it("expose() reads its result's then once, as a plain follower's is read (requests review r26)", async () => {
+    const bus = new Bus();
+    bus.on("error", () => undefined);
+    // A `then` that is nothing on its first read and a function (or a throw) on the next.
+    const readOnce = () => {
+      let reads = 0;
+      return {
+        tag: "object",
+        get then() {
+          reads++;
+          if (reads === 1) return undefined;
+          return (resolve: (value: unknown) => void) => resolve("read again");
+        },
+      };
+    };
+    const throwsAgain = () => {
+      let reads = 0;
+      return {
+        tag: "object",
+        get then() {
+          reads++;
+          if (reads > 1) throw new Error("then read twice");
+          return undefined;
+        },
+      };
+    };
+    expose("e:once", readOnce, { bus });
+    expose("e:throws", throwsAgain, { bus });
+    for (const id of ["e:once", "e:throws"]) {
+      const [answer] = await bus.request(id, within({ timeout: 1_000 }));
+      assert.ok(answer?.ok === true, `${id}: ${answer?.ok === false ? answer.error.message : "no answer"}`);
+      assert.equal((answer.value as { tag?: string }).tag, "object", id);
+      const talked = await bus.talk(id, "cb:x");
+      assert.deepEqual(
+        talked.map((value) => (value as { tag?: string }).tag),
+        ["object"],
+        id,
+      );
+    }
+    bus.close();
   });
 });
