@@ -120,6 +120,7 @@ describe("review of r26: budgets, promises, removed followers", () => {
       let reads = 0;
       return {
         tag: "object",
+        // biome-ignore lint/suspicious/noThenProperty: the result under test
         get then() {
           reads++;
           if (reads === 1) return undefined;
@@ -131,6 +132,7 @@ describe("review of r26: budgets, promises, removed followers", () => {
       let reads = 0;
       return {
         tag: "object",
+        // biome-ignore lint/suspicious/noThenProperty: the result under test
         get then() {
           reads++;
           if (reads > 1) throw new Error("then read twice");
