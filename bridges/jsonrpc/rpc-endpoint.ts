@@ -1,7 +1,7 @@
 import { Agent, type ClientRequest, request } from "node:http";
 import type { Socket } from "node:net";
 import { describe, InvalidArgumentError } from "../../lib/errors.js";
-import { checkTimerDelay, setLongTimeout } from "../../lib/long-timer.js";
+import { checkTimerDelay, type LongTimer, setLongTimeout } from "../../lib/long-timer.js";
 import { BadResponseError, EndpointClosedError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
 import {
   STREAM_FRAME_HEADER,
@@ -241,15 +241,7 @@ export class RpcEndpoint {
         reject(late);
         req.destroy(late);
       }, timeout);
-      pending.set(req, (error) => {
-        deadline.clear();
-        reject(error);
-        req.destroy(error);
-      });
-      req.on("close", () => {
-        deadline.clear();
-        pending.delete(req);
-      });
+      track(pending, req, deadline, reject);
       req.on("socket", (socket) => {
         if (!socket.connecting) connected = true;
         else
@@ -299,15 +291,7 @@ export class RpcEndpoint {
         () => req.destroy(new Error(`${this.url.href}: no answer to the upgrade within ${timeout} ms`)),
         timeout,
       );
-      pending.set(req, (error) => {
-        deadline.clear();
-        reject(error);
-        req.destroy(error);
-      });
-      req.on("close", () => {
-        deadline.clear();
-        pending.delete(req);
-      });
+      track(pending, req, deadline, reject);
       req.on("error", reject);
       req.on("response", (res) => {
         res.resume();
@@ -378,4 +362,23 @@ function outcomeOf(url: string, method: string, response: unknown): RpcOutcome {
     };
   }
   return { ok: true, result };
+}
+
+// Keeps `req` among the endpoint's pending requests until it closes (its deadline then stopped): close()
+// ends each, rejecting its caller.
+function track(
+  pending: Map<ClientRequest, (error: Error) => void>,
+  req: ClientRequest,
+  deadline: LongTimer,
+  reject: (error: Error) => void,
+): void {
+  pending.set(req, (error) => {
+    deadline.clear();
+    reject(error);
+    req.destroy(error);
+  });
+  req.on("close", () => {
+    deadline.clear();
+    pending.delete(req);
+  });
 }
