@@ -1,5 +1,5 @@
 import { EventEmitter } from "eventemitter3";
-import { answerUndeliverable, type Bus } from "../lib/bus.js";
+import { answerRefused, answerUndeliverable, type Bus } from "../lib/bus.js";
 import { defaultBus } from "../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError, type LinkLostError } from "../lib/errors.js";
 import { Fifo } from "../lib/fifo.js";
@@ -195,9 +195,13 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       this.bus.on("follow", this.#onFollow);
       this.bus.on("unfollow", this.#onUnfollow);
     }
-    this.#schemas = new SchemaGate(this.bus, (error) => {
+    this.#schemas = new SchemaGate(this.bus, (error, refused) => {
       this.stats.rejected++;
       this.#report(error);
+      // A refused request the bus would have answered: its asker hears why, rather than waiting out its
+      // timeout; the error answer goes back through this link, as an answer to a request it brought.
+      if (refused !== undefined && answerRefused(this.bus, refused, error))
+        this.#table.requestCameThrough(refused.messageId, this);
     });
     this.#table = linkTableOf(this.bus);
   }

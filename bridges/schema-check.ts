@@ -14,7 +14,8 @@ export const REFUSED_MEMORY = 10_000;
 
 /**
  * A link's receive path through the bus's schemas (see `useSchemas`): a message no schema covers, or
- * that passes, goes on to `then`; an invalid one goes to `onInvalid` and never reaches a follower.
+ * that passes, goes on to `then`; an invalid one goes to `onInvalid`, with the refused message, and never
+ * reaches a follower.
  * Synchronous schemas answer at once. While an asynchronous check is pending, later messages wait behind
  * it, so arrival order is kept; at most {@link MAX_PENDING_CHECKS} wait, past that they are refused.
  * A message refused once (by its messageId) and sent again, as an acknowledging broker resends, is
@@ -27,7 +28,7 @@ export class SchemaGate {
 
   constructor(
     private readonly bus: Bus,
-    private readonly onInvalid: (error: BerryError) => void,
+    private readonly onInvalid: (error: BerryError, refused?: Message) => void,
   ) {}
 
   /** Passes a valid message to `then`: its result at once when no check is pending, else a promise of it. */
@@ -45,6 +46,7 @@ export class SchemaGate {
         new SchemaValidationError(message.id, message.messageId, [
           { message: `${MAX_PENDING_CHECKS} messages already wait for asynchronous schema checks` },
         ]),
+        message,
       );
       return undefined;
     }
@@ -63,7 +65,7 @@ export class SchemaGate {
   #settle<R>(message: Message, outcome: SchemaOutcome, then: (valid: Message) => R): R | undefined {
     if (outcome.issues === undefined) return then(outcome.message);
     this.#refused.add(message.messageId);
-    this.onInvalid(new SchemaValidationError(message.id, message.messageId, outcome.issues));
+    this.onInvalid(new SchemaValidationError(message.id, message.messageId, outcome.issues), message);
     return undefined;
   }
 

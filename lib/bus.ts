@@ -165,6 +165,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   readonly #maxWaiting: number;
   #closed = false;
   readonly #injected: RecentIds;
+  // The messageIds of refused requests answered (see #answerRefused); made at the first.
+  #refusalsAnswered: RecentIds | undefined;
   readonly #requests: RequestTable;
   readonly #replyId: string;
   // Answers to send after the current dispatch, in order (request, value or error, ...): one microtask
@@ -207,6 +209,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     if (!Number.isInteger(maxHeld) || maxHeld < 1) throw new InvalidArgumentError("maxHeldAnswers", maxHeld, "an integer >= 1");
     this.#requests = new RequestTable(maxPending, this, maxHeld);
     errorAnswerSenders.set(this, this.#answerFailed);
+    refusalAnswerers.set(this, this.#answerRefused);
     this.#replyId = replyIdentifierFor(this.id);
     const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING;
     if (!Number.isInteger(maxWaiting) || maxWaiting < 1)
@@ -815,6 +818,20 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     });
   };
 
+  // A request a link's schema check refused (see answerRefused): its asker gets the refusal as an error
+  // answer, as from a failed follower, when this bus would have answered it: a request (no answer itself)
+  // for this bus or for everybody, not seen here before, that a follower here follows. Once per messageId
+  // (a mesh brings the same request over several links, each refusing it).
+  readonly #answerRefused = (request: Message, error: BerryError): boolean => {
+    if (this.#closed || request.replyTo === undefined || request.inReplyTo !== undefined) return false;
+    if ((request.to !== undefined && request.to !== this.id) || this.hasSeen(request)) return false;
+    if (!this.#index.lookup(request).some((receiver) => receiver.kind === "follower" && receiver.active)) return false;
+    this.#refusalsAnswered ??= new RecentIds(REFUSALS_ANSWERED);
+    if (!this.#refusalsAnswered.add(request.messageId)) return false;
+    this.#answerLater(request, undefined, errorPayload(error));
+    return true;
+  };
+
   #follower(key: string, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {
     if (guard !== undefined && typeof guard !== "function") throw new InvalidArgumentError("guard", guard, "a function");
     return { kind: "follower", seq: ++this.#seq, key, label, guard, active: true, call };
@@ -881,6 +898,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   }
 }
 
+/** How many refused requests' messageIds a bus remembers, so each is answered once. */
+const REFUSALS_ANSWERED = 10_000;
+
 /** Deliveries that may wait for a multiplicity slot at once, by default. */
 const DEFAULT_MAX_WAITING = 100_000;
 
@@ -926,6 +946,7 @@ const FOLLOW_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter
 const UNFOLLOW_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}unfollow` : "unfollow";
 
 const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryError) => void>();
+const refusalAnswerers = new WeakMap<object, (request: Message, error: BerryError) => boolean>();
 
 /**
  * For a link that dropped `answer`, an answer of `bus`'s: sends the asker an error answer naming `error`
@@ -933,4 +954,14 @@ const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryErr
  */
 export function answerUndeliverable(bus: object, answer: Message, error: BerryError): void {
   errorAnswerSenders.get(bus)?.(answer, error);
+}
+
+/**
+ * For a link whose schema check refused `request` on its way into `bus`: answers the asker with `error`
+ * as an error answer, when `bus` would have answered the request (for it or for everybody, not an answer
+ * itself, a follower here follows its identifier); once per messageId. Not exported from the package.
+ * @returns whether an error answer is to go out (after the current dispatch, as every answer).
+ */
+export function answerRefused(bus: object, request: Message, error: BerryError): boolean {
+  return refusalAnswerers.get(bus)?.(request, error) ?? false;
 }
