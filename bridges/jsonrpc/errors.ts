@@ -20,10 +20,13 @@ export class RemoteError extends BerryError {
 /** The server answered with an HTTP status other than 200 (401 wrong secret, 413 body too large, ...). */
 export class HttpStatusError extends BerryError {
   readonly status: number;
+  /** The size in bytes of the request body the server answered so, when known. */
+  readonly requestBytes: number | undefined;
 
-  constructor(url: string, status: number, body: string) {
+  constructor(url: string, status: number, body: string, requestBytes?: number) {
     super("HTTP_STATUS", `${url}: HTTP ${status}${body === "" ? "" : `: ${body.slice(0, 200)}`}`);
     this.status = status;
+    this.requestBytes = requestBytes;
   }
 }
 

@@ -4,7 +4,7 @@ import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, EndpointClosedError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
 import { LegacyEchoFilter } from "./legacy-echo-filter.js";
 import { reportOn, sendLegacy } from "./legacy-sender.js";
-import { type RpcCarrier, RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
+import { type EncodedCall, type RpcCarrier, RpcEndpoint, type RpcEndpointOptions, type RpcOutcome } from "./rpc-endpoint.js";
 
 /** Options of the links that send to a bridge server over HTTP. */
 export interface HttpLinkOptions extends LinkOptions, RpcEndpointOptions {
@@ -44,6 +44,8 @@ export abstract class HttpLink extends Link {
   protected token: string | undefined;
   #legacy = false;
   #connecting: Promise<string> | undefined;
+  // The smallest body size (bytes) the far side is known to refuse (HTTP 413); none until one was refused.
+  #tooLarge: number | undefined;
 
   constructor(url: string | URL, options: HttpLinkOptions = {}) {
     // Built (its url and options checked) before super(): a bad one throws before the link is on the bus.
@@ -112,6 +114,8 @@ export abstract class HttpLink extends Link {
     if (this.token !== undefined) return Promise.resolve(this.token);
     this.#connecting ??= this.handshake().then(
       (token) => {
+        // A new token may be a new far side, with another body limit.
+        this.#tooLarge = undefined;
         this.token = token;
         this.#connecting = undefined;
         return token;
@@ -163,25 +167,90 @@ export abstract class HttpLink extends Link {
     // Closed past its flush (the stream closed under the batch as the link closed): the batch is reported
     // undelivered, and a POST now would deliver it after all, past the close deadline.
     if (this.closed) throw new EndpointClosedError(this.endpoint.url.href);
-    let outcomes: Awaited<ReturnType<RpcEndpoint["batch"]>>;
+    // Once the far side refused a body (413), bodies are cut to fit below the bound learned (#fitted).
+    if (this.#tooLarge !== undefined) return this.#fitted(batch, token, part, this.#tooLarge);
+    let outcomes: RpcOutcome[];
     try {
       outcomes = await this.endpoint.batch(batch.map((envelope) => ({ method: "berrymq.send", params: { token, envelope } })));
     } catch (error) {
-      // Too large for the server's body limit: halves go separately; one message alone cannot go at all.
-      if (error instanceof HttpStatusError && error.status === 413) {
-        // Dropped like any message the link cannot carry: an answer's asker gets an error answer.
-        if (batch.length === 1)
-          return this.refusedForGood(
-            (batch[0] as Envelope).messageId,
-            new RemoteError("berrymq.send", BridgeErrorCode.PayloadTooLarge, error.message),
-          );
-        const half = Math.ceil(batch.length / 2);
-        await this.#send(batch.slice(0, half), token, true);
-        await this.#send(batch.slice(half), token, true);
-        return;
-      }
+      if (error instanceof HttpStatusError && error.status === 413) return this.#refusedBody(batch, token, error);
       throw error;
     }
+    this.#outcomes(outcomes);
+    if (part) this.partSent(batch);
+  }
+
+  // A body the far side refused as too large (413): the bound is lowered; one message alone cannot go at
+  // all, and the halves of several go separately (each cut to fit the new bound).
+  async #refusedBody(batch: Envelope[], token: string, error: HttpStatusError): Promise<void> {
+    this.#lowerBound(error);
+    // Dropped like any message the link cannot carry: an answer's asker gets an error answer.
+    if (batch.length === 1) return this.#tooLargeAlone(batch[0] as Envelope, error.message);
+    const half = Math.ceil(batch.length / 2);
+    await this.#send(batch.slice(0, half), token, true);
+    await this.#send(batch.slice(half), token, true);
+  }
+
+  // A 413 for a body of B bytes proves the far limit is below B; our server also says its limit in the
+  // answer ("request body larger than N bytes"), a tighter bound it is taken at its word for.
+  #lowerBound(error: HttpStatusError): void {
+    let bound = error.requestBytes;
+    const said = /request body larger than (\d+) bytes/.exec(error.message);
+    if (said !== null) {
+      const stated = Number(said[1]) + 1;
+      if (Number.isSafeInteger(stated) && (bound === undefined || stated < bound)) bound = stated;
+    }
+    if (bound !== undefined && (this.#tooLarge === undefined || bound < this.#tooLarge)) this.#tooLarge = bound;
+  }
+
+  #tooLargeAlone(envelope: Envelope, why: string): void {
+    this.refusedForGood(envelope.messageId, new RemoteError("berrymq.send", BridgeErrorCode.PayloadTooLarge, why));
+  }
+
+  // The far side is known to refuse bodies of `bound` bytes or more: each message whose body alone would be
+  // that large is refused at once (never posted), and the others go in order, in bodies each below it.
+  async #fitted(batch: Envelope[], token: string, part: boolean, bound: number): Promise<void> {
+    const calls = this.endpoint.encodeCalls(batch.map((envelope) => ({ method: "berrymq.send", params: { token, envelope } })));
+    const kept: Envelope[] = [];
+    const keptCalls: EncodedCall[] = [];
+    const sizes: number[] = [];
+    for (let i = 0; i < calls.length; i++) {
+      const size = Buffer.byteLength((calls[i] as EncodedCall).json);
+      if (size + 2 >= bound) {
+        this.#tooLargeAlone(
+          batch[i] as Envelope,
+          `a message of ${size + 2} bytes or more, over the far side's body limit (below ${bound} bytes)`,
+        );
+        continue;
+      }
+      kept.push(batch[i] as Envelope);
+      keptCalls.push(calls[i] as EncodedCall);
+      sizes.push(size);
+    }
+    let start = 0;
+    while (start < kept.length) {
+      // "[" + calls joined by "," + "]"
+      let end = start + 1;
+      let body = 2 + (sizes[start] as number);
+      while (end < kept.length && body + 1 + (sizes[end] as number) < bound) body += 1 + (sizes[end++] as number);
+      const envelopes = kept.slice(start, end);
+      let outcomes: RpcOutcome[];
+      try {
+        outcomes = await this.endpoint.batchEncoded(keptCalls.slice(start, end));
+      } catch (error) {
+        if (error instanceof HttpStatusError && error.status === 413) await this.#refusedBody(envelopes, token, error);
+        else throw error;
+        start = end;
+        continue;
+      }
+      this.#outcomes(outcomes);
+      // A part of the Link's batch in flight unless it is that batch whole.
+      if (part || start > 0 || end < kept.length || kept.length < batch.length) this.partSent(envelopes);
+      start = end;
+    }
+  }
+
+  #outcomes(outcomes: readonly RpcOutcome[]): void {
     for (const outcome of outcomes) {
       if (outcome.ok) continue;
       if (isTokenLost(outcome.error)) {
@@ -192,7 +261,6 @@ export abstract class HttpLink extends Link {
       }
       this.#refused(outcome.error);
     }
-    if (part) this.partSent(batch);
   }
 
   // Over a link stream a batch is one `berrymq.sendAll` call (a third of the bytes of as many `berrymq.send`

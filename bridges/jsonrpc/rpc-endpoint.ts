@@ -44,6 +44,14 @@ export interface RpcCall {
   params: unknown;
 }
 
+/** One JSON-RPC 2.0 call of a batch, numbered and encoded (see `RpcEndpoint.encodeCalls`). */
+export interface EncodedCall {
+  id: number;
+  method: string;
+  /** The request's JSON text. */
+  json: string;
+}
+
 /** The outcome of one call of a batch: its result, or the error the server answered. */
 export type RpcOutcome = { ok: true; result: unknown } | { ok: false; error: RemoteError };
 
@@ -132,6 +140,43 @@ export class RpcEndpoint {
       requests[i] = { jsonrpc: "2.0", id: first + i, method, params };
     }
     const answer = await this.post(JSON.stringify(requests));
+    return this.#outcomes(
+      answer,
+      calls.length,
+      (i) => first + i,
+      (i) => (calls[i] as RpcCall).method,
+    );
+  }
+
+  /**
+   * Encodes calls as JSON-RPC 2.0 requests, numbered now, each its own JSON text (so a caller can measure
+   * them and group them into bodies of a size it chooses, sent by `batchEncoded`).
+   */
+  encodeCalls(calls: readonly RpcCall[]): EncodedCall[] {
+    const encoded = new Array<EncodedCall>(calls.length);
+    for (let i = 0; i < calls.length; i++) {
+      const { method, params } = calls[i] as RpcCall;
+      const id = this.#nextId++;
+      encoded[i] = { id, method, json: JSON.stringify({ jsonrpc: "2.0", id, method, params }) };
+    }
+    return encoded;
+  }
+
+  /** Sends calls encoded by `encodeCalls` as one JSON-RPC 2.0 batch; resolves to their outcomes, in order. */
+  async batchEncoded(calls: readonly EncodedCall[]): Promise<RpcOutcome[]> {
+    let body = "[";
+    for (let i = 0; i < calls.length; i++)
+      body += i === 0 ? (calls[i] as EncodedCall).json : `,${(calls[i] as EncodedCall).json}`;
+    const answer = await this.post(`${body}]`);
+    return this.#outcomes(
+      answer,
+      calls.length,
+      (i) => (calls[i] as EncodedCall).id,
+      (i) => (calls[i] as EncodedCall).method,
+    );
+  }
+
+  #outcomes(answer: unknown, count: number, idOf: (i: number) => number, methodOf: (i: number) => string): RpcOutcome[] {
     if (!Array.isArray(answer)) {
       // A batch the server refused as a whole comes back as one error object.
       const whole = outcomeOf(this.url.href, "batch", answer);
@@ -141,14 +186,15 @@ export class RpcEndpoint {
     // Servers may answer a batch in any order; ours keeps it, so responses are matched by position
     // first and looked up by id only when that does not fit.
     let byId: Map<unknown, unknown> | undefined;
-    const outcomes = new Array<RpcOutcome>(calls.length);
-    for (let i = 0; i < calls.length; i++) {
+    const outcomes = new Array<RpcOutcome>(count);
+    for (let i = 0; i < count; i++) {
       let response: unknown = answer[i];
-      if ((response as { id?: unknown } | null | undefined)?.id !== first + i) {
+      const id = idOf(i);
+      if ((response as { id?: unknown } | null | undefined)?.id !== id) {
         byId ??= new Map(answer.map((each: unknown) => [(each as { id?: unknown } | null)?.id, each]));
-        response = byId.get(first + i);
+        response = byId.get(id);
       }
-      outcomes[i] = outcomeOf(this.url.href, (calls[i] as RpcCall).method, response);
+      outcomes[i] = outcomeOf(this.url.href, methodOf(i), response);
     }
     return outcomes;
   }
@@ -199,9 +245,10 @@ export class RpcEndpoint {
     return new Promise((resolve, reject) => {
       const pending = this.#pending;
       if (pending === undefined) return reject(new EndpointClosedError(this.url.href));
+      const length = Buffer.byteLength(body);
       const req = request(
         this.url,
-        { method: "POST", agent: this.#agent, headers: { ...this.#headers, "content-length": Buffer.byteLength(body) } },
+        { method: "POST", agent: this.#agent, headers: { ...this.#headers, "content-length": length } },
         (res) => {
           const chunks: Buffer[] = [];
           // A server (or whatever answers at that address) could send without end: it is read up to the bound.
@@ -221,7 +268,7 @@ export class RpcEndpoint {
             const text = Buffer.concat(chunks).toString("utf8");
             const status = res.statusCode ?? 0;
             if (status === 204) return resolve(undefined);
-            if (status !== 200) return reject(new HttpStatusError(this.url.href, status, text));
+            if (status !== 200) return reject(new HttpStatusError(this.url.href, status, text, length));
             try {
               resolve(JSON.parse(text));
             } catch {
