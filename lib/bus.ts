@@ -820,12 +820,18 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   // A request a link's schema check refused (see answerRefused): its asker gets the refusal as an error
   // answer, as from a failed follower, when this bus would have answered it: a request (no answer itself)
-  // for this bus or for everybody, not seen here before, that a follower here follows. Once per messageId
+  // for this bus or for everybody, not seen here before, that a follower here follows (its guard passing).
+  // As a failing follower's, the error answer may be the first: ask() then rejects with it. Once per messageId
   // (a mesh brings the same request over several links, each refusing it).
   readonly #answerRefused = (request: Message, error: BerryError): boolean => {
     if (this.#closed || request.replyTo === undefined || request.inReplyTo !== undefined) return false;
     if ((request.to !== undefined && request.to !== this.id) || this.hasSeen(request)) return false;
-    if (!this.#index.lookup(request).some((receiver) => receiver.kind === "follower" && receiver.active)) return false;
+    // A follower that would have run it: its guard passes too (a bus sharded by guards answers only its own).
+    const answering = (receiver: Receiver): boolean =>
+      receiver.kind === "follower" &&
+      receiver.active &&
+      (receiver.guard === undefined || this.#passes(receiver, request));
+    if (!this.#index.lookup(request).some(answering)) return false;
     this.#refusalsAnswered ??= new RecentIds(REFUSALS_ANSWERED);
     if (!this.#refusalsAnswered.add(request.messageId)) return false;
     this.#answerLater(request, undefined, errorPayload(error));

@@ -200,6 +200,9 @@ export abstract class HttpLink extends Link {
       const stated = Number(said[1]) + 1;
       if (Number.isSafeInteger(stated) && (bound === undefined || stated < bound)) bound = stated;
     }
+    // Never below a floor: a server that said "larger than 1 bytes" made the link drop every message until
+    // its next handshake (bodies under the floor that are still refused are halved as before).
+    if (bound !== undefined) bound = Math.max(bound, MIN_BODY_BOUND);
     if (bound !== undefined && (this.#tooLarge === undefined || bound < this.#tooLarge)) this.#tooLarge = bound;
   }
 
@@ -294,3 +297,6 @@ export abstract class HttpLink extends Link {
     if (!this.emit("error", error)) this.bus.report(error);
   }
 }
+
+// The lowest body bound a link learns from 413 answers, in bytes.
+const MIN_BODY_BOUND = 1_024;

@@ -122,6 +122,9 @@ describe("answerRefused answers only what the bus would have answered, once", ()
       assert.equal(answerRefused(bus, request({ replyTo: undefined }, 4), error), false, "no request");
       assert.equal(answerRefused(bus, request({ inReplyTo: "worker/1", to: "worker" }, 5), error), false, "an answer");
       assert.equal(answerRefused(bus, request({ identifier: "calc:sub" }, 6), error), false, "nobody follows it here");
+      // Review r26: a follower whose guard would not have taken it does not count (a bus sharded by guards).
+      bus.follow("calc:mul", () => 0, { guard: (message) => message.args[0] === "shard-a" });
+      assert.equal(answerRefused(bus, request({ identifier: "calc:mul" }, 7), error), false, "its guard refuses it");
       await waitFor(() => sent.length >= 2, "two error answers", 2_000);
       await new Promise((resolve) => setTimeout(resolve, 20));
       assert.deepEqual(
