@@ -361,19 +361,10 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       kept = inflight.filter((message) => !ids.has(message.messageId));
     }
     if (taken.length === 0) return;
-    let bytes = 0;
     const mine = this.#unrouted;
-    for (const message of taken) {
-      bytes += jsonSize(message.args) + jsonSize(message.kwargs);
-      if (mine?.delete(message.messageId) === true) this.#table.carried(message.messageId);
-    }
+    for (const message of taken) if (mine?.delete(message.messageId) === true) this.#table.carried(message.messageId);
     if (counted) this.stats.sent += taken.length;
-    // Measured as at enqueue (never below what the batch in flight counts against bufferBytes: a message
-    // whose toJSON answers otherwise now).
-    const gone = kept.length === 0 ? this.#inflightBytes : Math.min(bytes, this.#inflightBytes);
-    this.#inflight = kept.length === 0 ? NONE : kept;
-    this.#inflightBytes -= gone;
-    this.#bufferedBytes -= gone;
+    this.#keepInflight(kept, taken);
   }
 
   /** Messages waiting to be sent (including a batch in flight). */
@@ -765,7 +756,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       this.#drop(message, new LinkOverflowError(this.name, this.#bufferSize, message));
       return;
     }
-    const size = jsonSize(message.args) + jsonSize(message.kwargs);
+    const size = messageBytes(message);
     // A message alone larger than the bound still goes when nothing else is kept: the transport's own
     // limit (maxMessageBytes, the far side's body limit) decides whether it can be carried.
     if (this.#bufferedBytes > 0 && this.#bufferedBytes + size > this.#bufferBytes) {
@@ -898,14 +889,19 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     return true;
   }
 
-  // The batch in flight becomes `kept` (messages taken out of it); what it counts against bufferBytes is
-  // measured again (a rare path).
-  #keepInflight(kept: Message[]): void {
+  // The batch in flight becomes `kept` (messages taken out of it). What it counts against bufferBytes: less
+  // what `taken` counts, when given (measured as at enqueue; never below zero: a message whose toJSON
+  // answers otherwise now), else measured again (a rare path).
+  #keepInflight(kept: Message[], taken?: readonly Message[]): void {
     this.#inflight = kept.length === 0 ? NONE : kept;
-    this.#bufferedBytes -= this.#inflightBytes;
-    this.#inflightBytes = 0;
-    for (const message of kept) this.#inflightBytes += jsonSize(message.args) + jsonSize(message.kwargs);
-    this.#bufferedBytes += this.#inflightBytes;
+    let counted = 0;
+    if (kept.length > 0 && taken !== undefined) {
+      let gone = 0;
+      for (const message of taken) gone += messageBytes(message);
+      counted = Math.max(0, this.#inflightBytes - gone);
+    } else for (const message of kept) counted += messageBytes(message);
+    this.#bufferedBytes += counted - this.#inflightBytes;
+    this.#inflightBytes = counted;
   }
 
   /**
@@ -1004,6 +1000,11 @@ function takeUpTo<T>(fifo: Fifo<T>, most: number): T[] {
   const taken = sized<T>(n);
   for (let i = 0; i < n; i++) taken[i] = fifo.shift() as T;
   return taken;
+}
+
+// What a message counts against bufferBytes: its args and kwargs (see jsonSize).
+function messageBytes(message: Message): number {
+  return jsonSize(message.args) + jsonSize(message.kwargs);
 }
 
 // Characters JSON would write for a value (already checked by `unsendable`: no cycle, bounded depth), estimated

@@ -776,24 +776,38 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   // sent after it in the same tick, and the listeners after it (links: the way back to the asker) missed
   // the answer. Replaying emit after a throw gave the listeners before it the answer twice.
   #emitAnswer(reply: Message, about: Message): void {
+    this.#emitEach("message", reply, about);
+  }
+
+  // `event` like emit, each listener in its own try, a throw reported (see #emitAnswer; for `follow` and
+  // `unfollow`, one that threw made follow() throw with the follower registered and no unsubscribe handle,
+  // stopped an unregister halfway, became an uncaught exception from the finalizer, and kept the pattern
+  // from the listeners after it: links that import only what is followed).
+  #emitEach(event: "message", value: Message, about: Message): void;
+  #emitEach(event: "follow" | "unfollow", value: Identifier): void;
+  #emitEach(event: ListenedEvent, value: Message | Identifier, about?: Message): void {
     const listeners = (this as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })._events[
-      MESSAGE_EVENT
+      EVENT_KEYS[event]
     ];
     if (listeners === undefined) return;
     if (!Array.isArray(listeners)) {
-      this.#callAnswerListener(listeners, reply, about);
+      this.#callListener(event, listeners, value, about);
       return;
     }
     const length = listeners.length;
-    for (let i = 0; i < length; i++) this.#callAnswerListener(listeners[i] as ListenerRecord, reply, about);
+    for (let i = 0; i < length; i++) this.#callListener(event, listeners[i] as ListenerRecord, value, about);
   }
 
-  #callAnswerListener(listener: ListenerRecord, reply: Message, about: Message): void {
-    if (listener.once) this.removeListener("message", listener.fn, undefined, true);
+  #callListener(event: ListenedEvent, listener: ListenerRecord, value: Message | Identifier, about: Message | undefined): void {
+    if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
     try {
-      listener.fn.call(listener.context, reply);
+      listener.fn.call(listener.context, value);
     } catch (thrown) {
-      this.report(new FollowerError("'message' listener (an answer)", about.id, about.messageId, thrown));
+      this.report(
+        about === undefined
+          ? new ListenerError(event, (value as Identifier).id, thrown)
+          : new FollowerError("'message' listener (an answer)", about.id, about.messageId, thrown),
+      );
     }
   }
 
@@ -863,33 +877,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   }
 
   #add(entry: Receiver, pattern: Identifier): void {
-    if (this.#index.add(entry)) this.#emitPattern("follow", pattern);
-  }
-
-  // `follow`/`unfollow` like emit, each listener in its own try (as #emitAnswer): one that threw made
-  // follow() throw with the follower registered and no unsubscribe handle, stopped an unregister halfway,
-  // became an uncaught exception from the finalizer, and kept the pattern from the listeners after it
-  // (links that import only what is followed).
-  #emitPattern(event: "follow" | "unfollow", pattern: Identifier): void {
-    const listeners = (this as unknown as { _events: Record<string, PatternListener | PatternListener[] | undefined> })._events[
-      event === "follow" ? FOLLOW_EVENT : UNFOLLOW_EVENT
-    ];
-    if (listeners === undefined) return;
-    if (!Array.isArray(listeners)) {
-      this.#callPatternListener(event, listeners, pattern);
-      return;
-    }
-    const length = listeners.length;
-    for (let i = 0; i < length; i++) this.#callPatternListener(event, listeners[i] as PatternListener, pattern);
-  }
-
-  #callPatternListener(event: "follow" | "unfollow", listener: PatternListener, pattern: Identifier): void {
-    if (listener.once) this.removeListener(event, listener.fn, undefined, true);
-    try {
-      listener.fn.call(listener.context, pattern);
-    } catch (thrown) {
-      this.report(new ListenerError(event, pattern.id, thrown));
-    }
+    if (this.#index.add(entry)) this.#emitEach("follow", pattern);
   }
 
   #removeAll(entries: readonly Receiver[]): boolean {
@@ -897,7 +885,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     for (const entry of entries) {
       entry.active = false;
       const outcome = this.#index.remove(entry);
-      if (outcome === "last" && !this.#closed) this.#emitPattern("unfollow", parseIdentifier(entry.key));
+      if (outcome === "last" && !this.#closed) this.#emitEach("unfollow", parseIdentifier(entry.key));
       removed = outcome !== false || removed;
     }
     return removed;
@@ -934,22 +922,23 @@ function checkNoMarkers(args: readonly unknown[]): void {
   }
 }
 
-// eventemitter3's record of a listener, and its key for the `message` event: an answer's event is
-// emitted listener by listener (see #emitAnswer).
+// eventemitter3's record of a listener, and the keys of the events emitted listener by listener (see
+// #emitEach): an answer's `message`, `follow` and `unfollow`.
 interface ListenerRecord {
-  readonly fn: (message: Message) => void;
+  readonly fn: (value: Message | Identifier) => void;
   readonly context: unknown;
   readonly once: boolean;
 }
-const MESSAGE_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}message` : "message";
-// Its record of a `follow`/`unfollow` listener, and their keys (see #emitPattern).
-interface PatternListener {
-  readonly fn: (pattern: Identifier) => void;
-  readonly context: unknown;
-  readonly once: boolean;
+type ListenedEvent = "message" | "follow" | "unfollow";
+const EVENT_KEYS: Readonly<Record<ListenedEvent, string>> = Object.freeze({
+  message: eventKey("message"),
+  follow: eventKey("follow"),
+  unfollow: eventKey("unfollow"),
+});
+
+function eventKey(event: ListenedEvent): string {
+  return typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}${event}` : event;
 }
-const FOLLOW_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}follow` : "follow";
-const UNFOLLOW_EVENT = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}unfollow` : "unfollow";
 
 const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryError) => void>();
 const refusalAnswerers = new WeakMap<object, (request: Message, error: BerryError) => boolean>();

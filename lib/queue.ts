@@ -68,7 +68,7 @@ interface Bounds {
 const sizes = new WeakMap<Message, number>();
 
 /** The length of a message's args and kwargs in JSON, as a queue counts it; 0 for one JSON cannot carry. */
-export function sizeOf(message: Message): number {
+function sizeOf(message: Message): number {
   let size = sizes.get(message);
   if (size === undefined) {
     try {
@@ -92,10 +92,6 @@ class QueueStore implements QueueSink {
   // Abandoned waiters still in `waiters`.
   #abandoned = 0;
 
-  /** Gets waiting on this buffer now (abandoned ones, still in `waiters` until a pass drops them, not counted). */
-  get waiting(): number {
-    return this.waiters.length - this.#abandoned;
-  }
   readonly #detach: Unsubscribe;
   // Whether any bound applies (an unbounded buffer takes each message as it comes), and whether sizes count.
   readonly #bounded: boolean;
