@@ -68,3 +68,26 @@ describe("envelope limits checked before a PeerLink sends (HTTP, 127.0.0.1)", ()
     assert.ok(!got.includes("ok:far"));
   });
 });
+
+describe("a talk() whose callback identifier is over the limit (HTTP, 127.0.0.1)", () => {
+  it("is reported by the link as unsendable rather than refused by the far side", async () => {
+    const a = new Bus({ id: "r27ta" });
+    const b = new Bus({ id: "r27tb" });
+    b.on("error", () => {});
+    const sa = await serve({ bus: a });
+    const sb = await serve({ bus: b });
+    const link = await PeerLink.connect(sb.url, { bus: a, server: sa });
+    const errors: BerryError[] = [];
+    link.on("error", (error) => void errors.push(error));
+    try {
+      void a.talk("calc:add", `${"c".repeat(ENVELOPE_LIMITS.identifierLength)}:result`, 1, 2).catch(() => undefined);
+      await waitFor(() => errors.length > 0, "an error");
+      assert.ok(errors[0] instanceof UnsendableMessageError, `${errors[0]?.name}: ${errors[0]?.message.slice(0, 120)}`);
+      assert.match(errors[0].message, /"calc:add" .* not sent: invalid envelope: replyTo/);
+    } finally {
+      await link.close();
+      await sa.close();
+      await sb.close();
+    }
+  });
+});
