@@ -180,6 +180,9 @@ export class PeerLink extends HttpLink {
     const stream = this.#stream;
     if (stream === undefined || stream.closed || stream.version === 1 || this.token === undefined || this.legacy) return false;
     if (batch.length === 0) return false;
+    // Larger than the far server takes in one batch: `transmit` sends it in parts.
+    const bound = this.batchBound;
+    if (bound !== undefined && batch.length > bound) return false;
     this.#streamBatch = batch;
     this.#batchSent = sent;
     this.#batchFailed = failed;
@@ -199,6 +202,7 @@ export class PeerLink extends HttpLink {
       return;
     }
     if (isTokenLost(error)) this.token = undefined;
+    this.learnBatchBound(error, this.#streamBatch.length);
     failed(error);
   }
 
