@@ -293,7 +293,9 @@ export class PeerLink extends HttpLink {
       // No stream, or one whose far side could not show it may send here (no peerSecret for this server).
       if (upgraded.socket === undefined || host.verifiesPeer?.(nonce, upgraded.proof) === false) {
         upgraded.socket?.destroy();
-        this.#noStream = true;
+        // Not for a token a new handshake replaced meanwhile (a restarted far server refuses the old one):
+        // that handshake's own upgrade, skipped while this one ran, is asked for at the next ping.
+        if (this.token === token) this.#noStream = true;
         return;
       }
       // The far end's batches were sent with the token it was given in the handshake: this link's own.
