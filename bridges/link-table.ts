@@ -9,6 +9,8 @@ export interface RoutedLink {
   readonly linkedBusId: string | undefined;
   /** What the link forwards (its export filters). */
   readonly exports: readonly Identifier[];
+  /** What the link takes from its far bus (its import filters); absent: everything. */
+  readonly imports?: readonly Identifier[];
   /** Whether the link is closing or closed (its routes are dead). */
   readonly closing: boolean;
   /**
@@ -30,6 +32,8 @@ export interface RoutedLink {
 export interface Neighbour {
   bus: string;
   exports: readonly Identifier[];
+  /** What this bus takes from that bus (its link's import filters); absent: everything, or not told (an older peer). */
+  imports?: readonly Identifier[];
 }
 
 interface Route {
@@ -87,7 +91,7 @@ const NOTHING = (): void => {};
 export class LinkTable {
   readonly #links = new Set<RoutedLink>();
   readonly #routes = new Map<string, Route>();
-  readonly #neighbours = new Map<string, Map<string, readonly Identifier[]>>();
+  readonly #neighbours = new Map<string, Map<string, Neighbour>>();
   // The requests remembered and the link each came in by, in arrival order: two rings once full (the
   // oldest is found by index; deleting a Map's first key scans its deleted slots).
   readonly #requestIds: string[] = [];
@@ -340,7 +344,9 @@ export class LinkTable {
     const list: Neighbour[] = [];
     for (const link of this.#links) {
       const bus = link.linkedBusId;
-      if (bus !== undefined && !link.closing) list.push({ bus, exports: link.exports });
+      if (bus === undefined || link.closing) continue;
+      const imports = link.imports;
+      list.push(imports === undefined ? { bus, exports: link.exports } : { bus, exports: link.exports, imports });
     }
     return list;
   }
@@ -367,7 +373,7 @@ export class LinkTable {
   }
 
   /** Stores what a neighbouring bus announced. */
-  setNeighbours(bus: string, neighbours: Map<string, readonly Identifier[]>): void {
+  setNeighbours(bus: string, neighbours: Map<string, Neighbour>): void {
     if (!this.#neighbours.has(bus) && this.#neighbours.size >= ROUTE_TABLE_LIMIT) {
       this.#neighbours.delete(this.#neighbours.keys().next().value as string);
     }
@@ -376,6 +382,14 @@ export class LinkTable {
 
   /** What `bus` forwards to `far` (from its announcement), or `undefined` when it has no link to it. */
   exportsOf(bus: string, far: string): readonly Identifier[] | undefined {
+    return this.#neighbours.get(bus)?.get(far)?.exports;
+  }
+
+  /**
+   * What `bus` announced of its link to `far` (what it sends there, and takes from there when it said), or
+   * `undefined` when it announced no link to it.
+   */
+  neighbourOf(bus: string, far: string): Neighbour | undefined {
     return this.#neighbours.get(bus)?.get(far);
   }
 }

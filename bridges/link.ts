@@ -286,7 +286,14 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
    */
   announce(neighbours: readonly Neighbour[]): void {
     if (this.#closing || !this.carriesControl) return;
-    const list = neighbours.slice(0, NEIGHBOURS_LIMIT).map((n) => ({ bus: n.bus, exports: n.exports.map((e) => e.id) }));
+    // What this bus takes from each neighbour goes too (at most as many filters as a receiver reads: one
+    // cut off only makes it forward more): a neighbour must not count on another sending us what our link
+    // to that one does not take.
+    const list = neighbours.slice(0, NEIGHBOURS_LIMIT).map((n) =>
+      n.imports === undefined
+        ? { bus: n.bus, exports: n.exports.map((e) => e.id) }
+        : { bus: n.bus, exports: n.exports.map((e) => e.id), imports: n.imports.slice(0, FILTERS_LIMIT).map((e) => e.id) },
+    );
     const message = createMessage({
       identifier: NEIGHBOURS_ID,
       args: [list],
@@ -377,6 +384,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     return this.#down;
   }
 
+  /** The import filters, parsed (what the link takes from its far side; answers to this bus aside). */
+  get imports(): readonly Identifier[] {
+    return this.#importFilters;
+  }
+
   /** The current import filters, as canonical identifiers. */
   get importFilters(): readonly string[] {
     return this.#importFilters.map((filter) => filter.id);
@@ -405,6 +417,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     const parsed = parseIdentifier(filter);
     if (this.#importFilters.some((known) => known.id === parsed.id)) return;
     this.#importFilters.push(parsed);
+    // The neighbours learn what this bus takes from each (see #sentAlready).
+    this.#table.changed();
     await this.importFiltersChanged([parsed], []);
   }
 
@@ -417,6 +431,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     const at = this.#importFilters.findIndex((known) => known.id === id);
     if (at === -1) return false;
     const [removed] = this.#importFilters.splice(at, 1) as [Identifier];
+    this.#table.changed();
     await this.importFiltersChanged([], [removed]);
     return true;
   }
@@ -556,20 +571,13 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       this.stats.rejected++;
       return;
     }
-    const neighbours = new Map<string, readonly Identifier[]>();
+    const neighbours = new Map<string, Neighbour>();
     for (const entry of list.slice(0, NEIGHBOURS_LIMIT) as unknown[]) {
-      const { bus, exports } = (entry ?? {}) as { bus?: unknown; exports?: unknown };
+      const { bus, exports, imports } = (entry ?? {}) as { bus?: unknown; exports?: unknown; imports?: unknown };
       if (typeof bus !== "string" || !Array.isArray(exports)) continue;
-      const filters: Identifier[] = [];
-      for (const filter of exports.slice(0, 64) as unknown[]) {
-        if (typeof filter !== "string") continue;
-        try {
-          filters.push(parseIdentifier(filter));
-        } catch {
-          // A filter we cannot parse never suppresses forwarding.
-        }
-      }
-      neighbours.set(bus, filters);
+      // No `imports`: an older peer, taken to take everything (as before). Anything else but a list: nothing.
+      if (imports === undefined) neighbours.set(bus, { bus, exports: parseFilters(exports) });
+      else neighbours.set(bus, { bus, exports: parseFilters(exports), imports: Array.isArray(imports) ? parseFilters(imports) : [] });
     }
     this.#table.setNeighbours(farBus, neighbours);
   }
@@ -736,12 +744,16 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   }
 
   // In a mesh: the bus that sent us this message links to our far bus itself and forwards this message
-  // there, so it need not cross this link too.
+  // there, and the far bus takes it from that bus, so it need not cross this link too. Both as announced:
+  // the sender's list says what it sends to the far bus, the far bus's list what it takes from the sender
+  // (its link's import filters). A far bus that has not listed the sender (yet) gets it from us too.
   #sentAlready(message: Message, far: string | undefined): boolean {
     if (far === undefined || message.hops.length < 2) return false;
     const sender = message.hops[message.hops.length - 2] as string;
     const exports = this.#table.exportsOf(sender, far);
-    return exports !== undefined && matchesAny(exports, message);
+    if (exports === undefined || !matchesAny(exports, message)) return false;
+    const taken = this.#table.neighbourOf(far, sender);
+    return taken !== undefined && (taken.imports === undefined || matchesAny(taken.imports, message));
   }
 
   #enqueue(message: Message): void {
@@ -960,6 +972,24 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #report(error: BerryError): void {
     if (!this.emit("error", error)) this.bus.report(error);
   }
+}
+
+// Most filters read from (and written to) one entry of a neighbour list.
+const FILTERS_LIMIT = 64;
+
+// The filters of a neighbour list's entry (hostile input): strings only, at most FILTERS_LIMIT. One we cannot
+// parse is left out: a filter cut off never suppresses forwarding.
+function parseFilters(list: unknown[]): Identifier[] {
+  const filters: Identifier[] = [];
+  for (const filter of list.slice(0, FILTERS_LIMIT) as unknown[]) {
+    if (typeof filter !== "string") continue;
+    try {
+      filters.push(parseIdentifier(filter));
+    } catch {
+      // Left out (see above).
+    }
+  }
+  return filters;
 }
 
 // A filter written without `@ns` (the default `*:*` included) passes every namespace; one with `@ns`

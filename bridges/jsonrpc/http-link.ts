@@ -46,6 +46,9 @@ export abstract class HttpLink extends Link {
   #connecting: Promise<string> | undefined;
   // The smallest body size (bytes) the far side is known to refuse (HTTP 413); none until one was refused.
   #tooLarge: number | undefined;
+  // The most envelopes the far server takes in one batch, once it refused a batch as larger than its
+  // maxBatch (LimitExceeded); none until then. The Link's batch is then sent in parts of at most that many.
+  #batchBound: number | undefined;
 
   constructor(url: string | URL, options: HttpLinkOptions = {}) {
     // Built (its url and options checked) before super(): a bad one throws before the link is on the bus.
@@ -79,7 +82,17 @@ export abstract class HttpLink extends Link {
     await this.#token();
   }
 
+  /**
+   * The most envelopes the far server was found to take in one batch (its `maxBatch`, learnt from its
+   * refusal of a larger one), or undefined: a larger batch goes by `transmit`, in parts.
+   */
+  protected get batchBound(): number | undefined {
+    return this.#batchBound;
+  }
+
   protected override transmit(batch: Envelope[]): Promise<unknown> {
+    const bound = this.#batchBound;
+    if (bound !== undefined && batch.length > bound && !this.#legacy) return this.#inParts(batch, bound);
     // The hot path: connected, and a version 2 stream takes the batch (no promise but the stream's).
     const token = this.token;
     if (token !== undefined && !this.#legacy) {
@@ -87,6 +100,32 @@ export abstract class HttpLink extends Link {
       if (sent !== undefined) return sent;
     }
     return this.#transmit(batch);
+  }
+
+  // A batch larger than the far server takes: sent in parts of `bound` envelopes, in order, each taken out of
+  // the Link's batch in flight once acknowledged (a retry after a failed part sends only the rest).
+  async #inParts(batch: Envelope[], bound: number): Promise<void> {
+    for (let start = 0; start < batch.length; start += bound) {
+      const part = batch.slice(start, start + bound);
+      const token = await this.#token();
+      await (this.#sendBatch(part, token) ?? this.#send(part, token));
+      this.partSent(part);
+    }
+  }
+
+  /**
+   * Learns the far server's bound on envelopes a batch from its refusal of a batch of `size` (LimitExceeded,
+   * "at most N (the maxBatch option)"; half the batch when it names no number): the batch, retried by the
+   * Link, then goes in parts. Without it a batch larger than the far server's maxBatch was refused at every
+   * retry, for ever, and everything behind it waited. Nothing for any other error.
+   */
+  protected learnBatchBound(error: unknown, size: number): void {
+    if (!(error instanceof RemoteError) || error.rpcCode !== BridgeErrorCode.LimitExceeded || size <= 1) return;
+    const said = /at most (\d+) \(the maxBatch option\)/.exec(error.message);
+    const stated = said === null ? Math.ceil(size / 2) : Number(said[1]);
+    // Below the size refused, whatever the far side says (or it would be refused again), and at least 1.
+    const bound = Math.max(1, Math.min(Number.isSafeInteger(stated) ? stated : 1, size - 1));
+    if (this.#batchBound === undefined || bound < this.#batchBound) this.#batchBound = bound;
   }
 
   async #transmit(batch: Envelope[]): Promise<void> {
@@ -114,8 +153,9 @@ export abstract class HttpLink extends Link {
     if (this.token !== undefined) return Promise.resolve(this.token);
     this.#connecting ??= this.handshake().then(
       (token) => {
-        // A new token may be a new far side, with another body limit.
+        // A new token may be a new far side, with another body limit and maxBatch.
         this.#tooLarge = undefined;
+        this.#batchBound = undefined;
         this.token = token;
         this.#connecting = undefined;
         return token;
@@ -145,6 +185,7 @@ export abstract class HttpLink extends Link {
       // Refused as a whole (the stream closed itself): retried by the Link, after a new handshake if the
       // far server lost the token.
       if (isTokenLost(error)) this.token = undefined;
+      this.learnBatchBound(error, batch.length);
       throw error;
     });
     return sent;
@@ -174,6 +215,7 @@ export abstract class HttpLink extends Link {
       outcomes = await this.endpoint.batch(batch.map((envelope) => ({ method: "berrymq.send", params: { token, envelope } })));
     } catch (error) {
       if (error instanceof HttpStatusError && error.status === 413) return this.#refusedBody(batch, token, error);
+      this.learnBatchBound(error, batch.length);
       throw error;
     }
     this.#outcomes(outcomes);
@@ -242,7 +284,10 @@ export abstract class HttpLink extends Link {
         outcomes = await this.endpoint.batchEncoded(keptCalls.slice(start, end));
       } catch (error) {
         if (error instanceof HttpStatusError && error.status === 413) await this.#refusedBody(envelopes, token, error);
-        else throw error;
+        else {
+          this.learnBatchBound(error, envelopes.length);
+          throw error;
+        }
         start = end;
         continue;
       }
@@ -274,6 +319,7 @@ export abstract class HttpLink extends Link {
     if (!outcome.ok) {
       // Thrown so the Link base keeps the batch and retries it (after a new handshake if the token was lost).
       if (isTokenLost(outcome.error)) this.token = undefined;
+      this.learnBatchBound(outcome.error, batch.length);
       throw outcome.error;
     }
     const results = outcome.result;

@@ -180,6 +180,9 @@ export class PeerLink extends HttpLink {
     const stream = this.#stream;
     if (stream === undefined || stream.closed || stream.version === 1 || this.token === undefined || this.legacy) return false;
     if (batch.length === 0) return false;
+    // Larger than the far server takes in one batch: `transmit` sends it in parts.
+    const bound = this.batchBound;
+    if (bound !== undefined && batch.length > bound) return false;
     this.#streamBatch = batch;
     this.#batchSent = sent;
     this.#batchFailed = failed;
@@ -199,6 +202,7 @@ export class PeerLink extends HttpLink {
       return;
     }
     if (isTokenLost(error)) this.token = undefined;
+    this.learnBatchBound(error, this.#streamBatch.length);
     failed(error);
   }
 
@@ -289,7 +293,9 @@ export class PeerLink extends HttpLink {
       // No stream, or one whose far side could not show it may send here (no peerSecret for this server).
       if (upgraded.socket === undefined || host.verifiesPeer?.(nonce, upgraded.proof) === false) {
         upgraded.socket?.destroy();
-        this.#noStream = true;
+        // Not for a token a new handshake replaced meanwhile (a restarted far server refuses the old one):
+        // that handshake's own upgrade, skipped while this one ran, is asked for at the next ping.
+        if (this.token === token) this.#noStream = true;
         return;
       }
       // The far end's batches were sent with the token it was given in the handshake: this link's own.
