@@ -52,11 +52,31 @@ export const QUICK_HEALING: Readonly<Pick<SentinelGroupOptions, "debug" | "serve
   serverArgs: ["--repl-diskless-sync-delay", "0"],
 };
 
+/**
+ * Sentinel's PING period for a group whose master is down after `downAfter` ms: half of it, at most
+ * Sentinel's default 1,000 (`SENTINEL DEBUG ping-period`). At +switch-master a sentinel resets the master
+ * it monitors to the promoted replica's address but keeps its link, whose next connection waits out the
+ * ping period since the last attempt (made to the dead master) and whose unanswered-PING clock restarts at
+ * the reset: with down-after 1,000 equal to that period, a sentinel could connect to the promoted master
+ * only ~1,000 ms after the reset, and flagged it down then, before its first PONG (and a reset master may
+ * be failed over again at once). Measured (sentinel.spec on QUICK_HEALING, 6 failovers, r27): 3 saw the
+ * promoted master +sdown/+odown 1.03-1.07 s after +switch-master and a second failover begin (epoch 2);
+ * 2 found no replica to promote (the restarted one flagged down too), 1 promoted the restarted old master
+ * while it was an empty replica (waiting out repl-diskless-sync-delay), and made the promoted master its
+ * replica 3 s later, which wiped its data: a durable channel reconnected there reports REDIS_DATA_LOST
+ * (CI: 7.3 s after the kill), a subscriber there a second closed connection. With half of down-after: no
+ * +sdown of a promoted master in 16 failovers.
+ */
+function pingPeriod(downAfter: number): number {
+  return Math.max(100, Math.min(1_000, Math.floor(downAfter / 2)));
+}
+
 /** Starts a master, its replica and three sentinels (quorum 2). */
 export async function startSentinelGroup(options: SentinelGroupOptions = {}): Promise<RedisSentinelGroup> {
   const name = "mymaster";
   const downAfter = options.downAfter ?? 1_000;
-  const debug = Object.entries(options.debug ?? {}).flatMap(([key, value]) => [key, String(value)]);
+  const periods = { "ping-period": pingPeriod(downAfter), ...options.debug };
+  const debug = Object.entries(periods).flatMap(([key, value]) => [key, String(value)]);
   const serverArgs = options.serverArgs ?? [];
   const started: RedisServer[] = [];
   try {
@@ -76,7 +96,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
       const sentinel = await startRedis({ own: true, sentinelConfig: config });
       started.push(sentinel);
       sentinels.push(sentinel);
-      if (debug.length > 0) await withClient(sentinel.port, (client) => client.call("SENTINEL", "DEBUG", ...debug));
+      await withClient(sentinel.port, (client) => client.call("SENTINEL", "DEBUG", ...debug));
     }
     const servers = [master, replica];
     const group: RedisSentinelGroup = {
@@ -102,10 +122,13 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         const master = await group.master();
         const killedAt = performance.now();
         await master.kill();
-        await group.master(); // names a live server: the replica
+        const promoted = await group.master(); // names a live server: the replica, promoted
         const promotion = Math.round(performance.now() - killedAt);
         await master.restart();
         await group.waitHealthy();
+        // A second failover (the promoted master taken for down) would have promoted the restarted one.
+        const now = await group.master();
+        if (now.port !== promoted.port) throw new Error(`the sentinels failed over again, from ${promoted.port} to ${now.port}`);
         return promotion;
       },
       async waitHealthy(timeout = 30_000) {

@@ -1,7 +1,7 @@
 // A real redis-server for the Redis specs and bench: its own process on a free port in a temp dir, never
 // the machine's Redis on 6379. With REDIS_URL set, that server is used instead (and never stopped).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -65,7 +65,14 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     writeFileSync(config, options.sentinelConfig);
     args.push(config, "--sentinel");
   }
-  args.push("--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--daemonize", "no", "--loglevel", "warning");
+  args.push("--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--daemonize", "no");
+  // BERRYMQ_REDIS_LOGS=<dir>: every server logs at notice level to <dir>/<port>.log (kept after stop), e.g.
+  // to read what the sentinels decided (+sdown, +switch-master, +convert-to-slave, +tilt) when a spec failed.
+  const logs = process.env.BERRYMQ_REDIS_LOGS;
+  if (logs !== undefined && logs !== "") {
+    mkdirSync(logs, { recursive: true });
+    args.push("--loglevel", "notice", "--logfile", join(logs, `${port}${options.sentinelConfig === undefined ? "" : "-sentinel"}.log`));
+  } else args.push("--loglevel", "warning");
   if (options.aof === true) args.push("--appendonly", "yes", "--appendfsync", "always");
   else if (options.sentinelConfig === undefined) args.push("--appendonly", "no");
   args.push(...(options.args ?? []));
