@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
-import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
+import { type BerryError, ErrorListenerError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
 import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
 import { fromCompactEnvelope } from "../compact-envelope.js";
@@ -31,7 +31,14 @@ import { portNumber, positiveInteger } from "./check-options.js";
 import { checkMaxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES } from "./message-bytes.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
-import { BrokerFullError, BrokerQuotaError, BrokerRefusedError, PersistError, ZmqProtocolError } from "./errors.js";
+import {
+  BrokerFullError,
+  BrokerListenerError,
+  BrokerQuotaError,
+  BrokerRefusedError,
+  PersistError,
+  ZmqProtocolError,
+} from "./errors.js";
 import { receiveEach } from "./receive-loop.js";
 import { ReportRate } from "./report-rate.js";
 import { SendQueue } from "./send-queue.js";
@@ -173,6 +180,13 @@ class HeldEntry implements Held {
 }
 
 const TO_ALL: readonly string[] = Object.freeze([BROADCAST]);
+
+// eventemitter3's record of a listener (see #emitEach).
+interface ListenerRecord {
+  readonly fn: (value: unknown) => void;
+  readonly context: unknown;
+  readonly once: boolean;
+}
 
 // The first byte of a one-frame PUBLISH ("P<headJson>\n<body>"), and what ends its head.
 const PUBLISH_BYTE = Kind.publish.charCodeAt(0);
@@ -415,7 +429,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#deadLetters = undefined;
   }
 
-  readonly #onFrames = (frames: Buffer[]): void => this.#handle(frames);
+  // A frame whose handling throws is reported and the loop goes on: thrown out of it, it ended the loop,
+  // the broker bound and beating but reading nothing more.
+  readonly #onFrames = (frames: Buffer[]): void => {
+    try {
+      this.#handle(frames);
+    } catch (error) {
+      this.#report(new ZmqProtocolError("frame handling failed:", errorText(error)));
+    }
+  };
 
   async #serve(): Promise<void> {
     try {
@@ -492,7 +514,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const change = this.#clients.set(clientId, patterns, now);
       if (change === "new") {
         this.#say(`client ${clientId} registered: ${patterns.join(", ")}`);
-        this.emit("client", clientId);
+        this.#emitEach("client", clientId, `client ${clientId}`);
       } else if (change === "changed") {
         this.#say(`client ${clientId} subscribes to: ${patterns.join(", ")}`);
       }
@@ -956,7 +978,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.stats.expired += due.length;
     this.#logReleased(due.map((held) => held.messageId));
     this.#say(`${due.length} unacknowledged message(s) expired into dead letters`);
-    for (const letter of letters) this.emit("dead-letter", letter);
+    for (const letter of letters) this.#emitEach("dead-letter", letter, `message ${JSON.stringify(letter.messageId)}`);
   }
 
   #resendDue(): void {
@@ -1001,7 +1023,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#takeOwed(this.#peers.get(clientId));
     this.#peers.delete(clientId);
     this.#say(`client ${clientId} ${why}`);
-    this.emit("client-gone", clientId);
+    this.#emitEach("client-gone", clientId, `client ${clientId}`);
   }
 
   #receipt(
@@ -1040,9 +1062,35 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#report(error);
   }
 
+  // An `error` listener that throws becomes a process warning (as a bus's does): thrown into the frame
+  // handler it ended the receive loop, the broker bound and beating but reading nothing more.
   #report(error: BerryError): void {
     this.#say(error.message);
-    if (!this.emit("error", error)) process.emitWarning(error);
+    let heard: boolean;
+    try {
+      heard = this.emit("error", error);
+    } catch (thrown) {
+      process.emitWarning(new ErrorListenerError(error, thrown));
+      return;
+    }
+    if (!heard) process.emitWarning(error);
+  }
+
+  // `event` like emit, each listener in its own try, a throw reported (BrokerListenerError): one that threw
+  // ended the receive loop (a "client" or "client-gone" listener, from a frame) or was an uncaught exception
+  // (from a timer: a dead letter, a client gone silent), and the listeners after it missed the event.
+  #emitEach<E extends "client" | "client-gone" | "dead-letter">(event: E, value: BrokerEvents[E][0], about: string): void {
+    const key = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}${event}` : event;
+    const listeners = (this as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })._events[key];
+    if (listeners === undefined) return;
+    for (const listener of Array.isArray(listeners) ? [...listeners] : [listeners]) {
+      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
+      try {
+        listener.fn.call(listener.context, value);
+      } catch (thrown) {
+        this.#report(new BrokerListenerError(event, about, thrown));
+      }
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { BerryError, describe } from "../../lib/errors.js";
+import { BerryError, describe, errorText } from "../../lib/errors.js";
 
 /** The broker holds `limit` unacknowledged messages already: it refused a batch that would go past it. */
 export class BrokerFullError extends BerryError {
@@ -215,5 +215,18 @@ export class RpcBusyError extends BerryError {
     this.procedure = procedure;
     this.limit = limit;
     this.bound = bound;
+  }
+}
+
+/**
+ * A listener of a broker event (`client`, `client-gone`, `dead-letter`) threw; reported on the broker's
+ * `error` event, never thrown into the broker (it stopped its receive loop, or was an uncaught exception).
+ */
+export class BrokerListenerError extends BerryError {
+  readonly event: string;
+
+  constructor(event: string, about: string, cause: unknown) {
+    super("BROKER_LISTENER_FAILED", `a listener of the broker's '${event}' event threw on ${about}: ${errorText(cause)}`, { cause });
+    this.event = event;
   }
 }
