@@ -708,7 +708,10 @@ function brokerError(text: string, clientId: string): BerryError {
     const bound = parsed.bound === "maxUnackedBytes" ? "maxUnackedBytes" : "maxUnacked"; // older brokers: count only
     return new BrokerFullError(Number(parsed.limit), Number(parsed.refused), bound);
   }
-  if (parsed.code === "BROKER_QUOTA") return new BrokerQuotaError(clientId, Number(parsed.limit), Number(parsed.refused));
+  if (parsed.code === "BROKER_QUOTA") {
+    const bound = parsed.bound === "maxUnackedBytesPerClient" ? "maxUnackedBytesPerClient" : "maxUnackedPerClient"; // older brokers: count only
+    return new BrokerQuotaError(clientId, Number(parsed.limit), Number(parsed.refused), bound);
+  }
   return new ZmqProtocolError("broker refused a batch:", String(parsed.message));
 }
 

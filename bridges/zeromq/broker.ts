@@ -76,6 +76,13 @@ export interface BrokerOptions {
    * BrokerQuotaError, so one publisher cannot fill `maxUnacked` for everyone (default 1,000).
    */
   maxUnackedPerClient?: number;
+  /**
+   * Most bytes of unacknowledged messages held for one publishing client (their lines as sent); its batches
+   * past it are refused with BrokerQuotaError (default a tenth of `maxUnackedBytes`: 26,843,545). A count
+   * alone let one client's 1,000 messages of 300 KB fill maxUnackedBytes for every client. A batch larger
+   * than it alone is taken while the client holds nothing, else it could never be.
+   */
+  maxUnackedBytesPerClient?: number;
   /** Default ms an unacknowledged message is held before it becomes a dead letter (default 3,600,000: 1 h; `Infinity`: never). */
   expiry?: number;
   /** Longest expiry a message may ask for, in ms; longer ones (`Infinity` included) are cut to it (default 86,400,000: 24 h). */
@@ -255,6 +262,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #heldBytes = 0;
   // Held messages per publishing client: what maxUnackedPerClient bounds.
   readonly #heldBy = new Map<string, number>();
+  // Bytes of the held messages per publishing client: what maxUnackedBytesPerClient bounds.
+  readonly #heldBytesBy = new Map<string, number>();
   readonly #options: Required<Omit<BrokerOptions, "persistFile" | "log" | "deadLetterFile">>;
   readonly #logLine: ((line: string) => void) | undefined;
   #log: AckLog | undefined;
@@ -287,6 +296,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
       maxUnacked: positiveInteger("maxUnacked", options.maxUnacked ?? 10_000),
       maxUnackedBytes: positiveInteger("maxUnackedBytes", options.maxUnackedBytes ?? 256 * 1024 * 1024),
       maxUnackedPerClient: positiveInteger("maxUnackedPerClient", options.maxUnackedPerClient ?? 1_000),
+      maxUnackedBytesPerClient: positiveInteger(
+        "maxUnackedBytesPerClient",
+        options.maxUnackedBytesPerClient ?? Math.max(1, Math.floor((options.maxUnackedBytes ?? 256 * 1024 * 1024) / 10)),
+      ),
       expiry: checkDuration("expiry", options.expiry ?? 3_600_000),
       maxExpiry: checkDuration("maxExpiry", options.maxExpiry ?? 86_400_000),
       noSubscriber: checkPolicy("options", { noSubscriber: options.noSubscriber ?? "hold" }).noSubscriber ?? "hold",
@@ -667,6 +680,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#refuse(senderId, seq, new BrokerQuotaError(senderId, quota, ackCount), ackCount);
       return;
     }
+    // Bytes too (see maxUnackedBytesPerClient); a batch larger than the quota alone is taken while the
+    // client holds nothing, as for maxUnackedBytes.
+    const bytesQuota = this.#options.maxUnackedBytesPerClient;
+    const heldBytesBy = this.#heldBytesBy.get(senderId) ?? 0;
+    if (ackCount > 0 && heldBytesBy > 0 && heldBytesBy + ackBytes > bytesQuota) {
+      this.#refuse(senderId, seq, new BrokerQuotaError(senderId, bytesQuota, ackCount, "maxUnackedBytesPerClient"), ackCount);
+      return;
+    }
     if (ackCount > 0 && this.#held.size + ackCount > this.#options.maxUnacked) {
       this.#refuse(senderId, seq, new BrokerFullError(this.#options.maxUnacked, ackCount), ackCount);
       return;
@@ -791,7 +812,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #refuse(senderId: string, seq: string, refused: BrokerFullError | BrokerQuotaError, count: number): void {
     this.stats.refused += count;
     this.#reportPeerError(refused);
-    const bound = refused instanceof BrokerFullError ? { bound: refused.bound } : {};
+    const bound = { bound: refused.bound };
     this.#receipt(senderId, seq, { code: refused.code, message: refused.message, limit: refused.limit, refused: count, ...bound });
   }
 
@@ -800,22 +821,31 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#held.set(held.messageId, held);
     this.#heldBytes += held.frame.length - (known?.frame.length ?? 0);
     // A batch sent again after a lost receipt holds the same messages again: count each once.
-    if (known !== undefined && known.senderId === held.senderId) return;
-    if (known !== undefined) this.#uncount(known.senderId);
+    if (known !== undefined && known.senderId === held.senderId) {
+      this.#heldBytesBy.set(held.senderId, (this.#heldBytesBy.get(held.senderId) ?? 0) + held.frame.length - known.frame.length);
+      return;
+    }
+    if (known !== undefined) this.#uncount(known.senderId, known.frame.length);
     this.#heldBy.set(held.senderId, (this.#heldBy.get(held.senderId) ?? 0) + 1);
+    this.#heldBytesBy.set(held.senderId, (this.#heldBytesBy.get(held.senderId) ?? 0) + held.frame.length);
   }
 
   #release(held: Held): void {
     if (this.#held.get(held.messageId) !== held) return;
     this.#held.delete(held.messageId);
     this.#heldBytes -= held.frame.length;
-    this.#uncount(held.senderId);
+    this.#uncount(held.senderId, held.frame.length);
   }
 
-  #uncount(senderId: string): void {
+  #uncount(senderId: string, bytes: number): void {
     const left = (this.#heldBy.get(senderId) ?? 1) - 1;
-    if (left > 0) this.#heldBy.set(senderId, left);
-    else this.#heldBy.delete(senderId);
+    if (left > 0) {
+      this.#heldBy.set(senderId, left);
+      this.#heldBytesBy.set(senderId, (this.#heldBytesBy.get(senderId) ?? bytes) - bytes);
+    } else {
+      this.#heldBy.delete(senderId);
+      this.#heldBytesBy.delete(senderId);
+    }
   }
 
   // `receiptSeq`: this broadcast also confirms the sender's batch of that seq (see #publish). A DELIVER to

@@ -140,13 +140,23 @@ export class BrokerQuotaError extends BerryError {
   readonly clientId: string;
   readonly limit: number;
 
-  constructor(clientId: string, limit: number, refused: number) {
+  /** Which of the client's quotas was reached. */
+  readonly bound: "maxUnackedPerClient" | "maxUnackedBytesPerClient";
+
+  constructor(
+    clientId: string,
+    limit: number,
+    refused: number,
+    bound: "maxUnackedPerClient" | "maxUnackedBytesPerClient" = "maxUnackedPerClient",
+  ) {
+    const held = bound === "maxUnackedPerClient" ? `${limit} unacknowledged messages` : `${limit} bytes of unacknowledged messages`;
     super(
       "BROKER_QUOTA",
-      `broker quota: client ${clientId} holds ${limit} unacknowledged messages (maxUnackedPerClient); refused a batch of ${refused} acknowledged message(s)`,
+      `broker quota: client ${clientId} holds ${held} (${bound}); refused a batch of ${refused} acknowledged message(s)`,
     );
     this.clientId = clientId;
     this.limit = limit;
+    this.bound = bound;
   }
 }
 
