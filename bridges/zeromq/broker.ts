@@ -317,7 +317,21 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const { maxMessageBytes } = this.#options;
     // Twice the bound, as the RPC sockets: the head frame beside a full body, and room for a link set a
     // little above the broker; libzmq cuts the sender's connection past it without reading the frame.
-    this.#router = new zmq.Router({ linger: 0, receiveHighWaterMark: 10_000, maxMessageSize: Math.min(maxMessageBytes * 2, Number.MAX_SAFE_INTEGER) });
+    this.#router = new zmq.Router({
+      linger: 0,
+      receiveHighWaterMark: 10_000,
+      maxMessageSize: Math.min(maxMessageBytes * 2, Number.MAX_SAFE_INTEGER),
+      // A link's new connection takes its routing id from the old one. Without it, a connection whose
+      // client side was gone while this side stayed open (a NAT rebinding, a link dead without a TCP close)
+      // kept the id for good, and the ROUTER never served the link's new connection under it (libzmq leaves
+      // a refused connection unserved even once the old one closed): the link was cut off silently. The
+      // clients are trusted peers (README): one could take another's id as well by connecting when it is away.
+      handover: true,
+      // ZMTP heartbeats, answered by the client's libzmq (not its JavaScript): a connection that brings
+      // nothing for clientTimeout after a PING is closed, rather than held open for good.
+      heartbeatInterval: this.#options.heartbeatInterval,
+      heartbeatTimeout: this.#options.clientTimeout,
+    });
     // A PUB socket drops past its high-water mark: keep it well above any burst a batch can make.
     this.#pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 });
     this.#pubQueue = new SendQueue(this.#pub, (failure) => {
