@@ -333,7 +333,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
       heartbeatTimeout: this.#options.clientTimeout,
     });
     // A PUB socket drops past its high-water mark: keep it well above any burst a batch can make.
-    this.#pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 });
+    // ZMTP heartbeats as on the ROUTER: a subscriber's connection dead without a TCP close is closed after
+    // clientTimeout, rather than kept, with up to sendHighWaterMark messages queued for it.
+    this.#pub = new zmq.Publisher({
+      linger: 0,
+      sendHighWaterMark: 100_000,
+      heartbeatInterval: this.#options.heartbeatInterval,
+      heartbeatTimeout: this.#options.clientTimeout,
+    });
     this.#pubQueue = new SendQueue(this.#pub, (failure) => {
       if (!this.#closed) this.#report(new ZmqProtocolError("publish failed:", errorText(failure)));
     });
