@@ -2,7 +2,9 @@ import {
   closeSync,
   existsSync,
   fdatasyncSync,
+  fstatSync,
   fsyncSync,
+  ftruncateSync,
   openSync,
   readFileSync,
   readSync,
@@ -47,6 +49,10 @@ export class AckLog {
   readonly #fsync: FsyncPolicy;
   readonly #lock: PersistLock;
   #fd: number;
+  // The file's length: a write cut short is cut off back to it.
+  #size: number;
+  // A write cut short could not be cut off: the next append starts a line of its own.
+  #torn = false;
   #records = 0;
   #dirty = false;
   // After a compaction failed (a disk full), none is tried before the log holds this many records: twice
@@ -59,6 +65,7 @@ export class AckLog {
     this.#fsync = fsync;
     this.#lock = lock;
     this.#fd = fd;
+    this.#size = fstatSync(fd).size;
     this.#records = records;
   }
 
@@ -144,20 +151,23 @@ export class AckLog {
   /** Rewrites the log to hold exactly `held`, atomically (temp file, fsync, rename, directory fsync). */
   compact(held: readonly HeldMessage[]): void {
     const temp = `${this.file}.compact`;
+    let compactedSize = 0;
     try {
       const fd = openSync(temp, "w");
       try {
         // Written in pieces of about 1 MiB: one string of everything held passed V8's longest string
         // (~512 MiB) with 600 held messages of 1 MiB, and the broker could not start (found in review).
         let text = "";
+        let size = 0;
         for (const m of held) {
           text += recordLine(m);
           if (text.length >= COMPACT_PIECE) {
-            writeAll(fd, text);
+            size += writeAll(fd, text);
             text = "";
           }
         }
-        if (text.length > 0) writeAll(fd, text);
+        if (text.length > 0) size += writeAll(fd, text);
+        compactedSize = size;
         fsyncSync(fd);
         renameSync(temp, this.file);
       } catch (error) {
@@ -174,6 +184,8 @@ export class AckLog {
         // The old file is replaced already; its descriptor is no longer written.
       }
       this.#records = held.length;
+      this.#size = compactedSize;
+      this.#torn = false;
       this.#dirty = false;
       this.#retryAt = 0;
       syncDirectory(dirname(this.file));
@@ -196,15 +208,31 @@ export class AckLog {
     }
   }
 
+  // Every byte or an error: writeSync takes part of a buffer when a disk fills or a file size limit is
+  // reached, and the rest was dropped unsaid: the broker confirmed a batch whose record was torn (lost at
+  // the next start), and the next record, glued to it, was lost too. A write cut short is cut off.
   #append(text: string, records: number): void {
+    const bytes = Buffer.from(this.#torn ? `\n${text}` : text);
+    let written = 0;
     try {
-      writeSync(this.#fd, text);
+      while (written < bytes.length) written += writeSync(this.#fd, bytes, written, bytes.length - written);
     } catch (error) {
+      if (written > 0) {
+        try {
+          ftruncateSync(this.#fd, this.#size);
+        } catch {
+          this.#size += written;
+          this.#torn = true;
+        }
+      }
       throw new PersistError(this.file, error);
     }
+    this.#size += bytes.length;
+    this.#torn = false;
     this.#records += records;
     this.#dirty = true;
   }
+
 }
 
 // Persist files this process has open (by absolute path): a lock file naming this process's id may be
@@ -412,7 +440,9 @@ function syncDirectory(dir: string): void {
 const COMPACT_PIECE = 1_048_576;
 
 // writeSync may take part of a buffer (a full disk takes what it can, then throws): write the rest.
-function writeAll(fd: number, text: string): void {
+// Returns the bytes written.
+function writeAll(fd: number, text: string): number {
   const bytes = Buffer.from(text);
   for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+  return bytes.length;
 }
