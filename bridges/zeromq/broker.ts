@@ -724,6 +724,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const clock = performance.now();
     const others = this.#clients.has(senderId) ? this.#clients.size - 1 : this.#clients.size;
     const newlyHeld: Held[] = [];
+    // What the batch's messages replaced (the batch sent again after a lost receipt): held and logged
+    // already, kept if this batch cannot be logged.
+    let replaced: Held[] | undefined;
     let group: Group | undefined;
     for (let i = 0; i < count; i++) {
       const identifier = identifiers[i] as string;
@@ -739,6 +742,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
         const expiry = Math.min(policies?.[i]?.expiry ?? this.#options.expiry, this.#options.maxExpiry);
         const messageId = messageIds[i] as string;
         const held = new HeldEntry(messageId, identifier, senderId, frame, now, now + expiry, clock + expiry, clock);
+        const known = this.#held.get(messageId);
+        if (known !== undefined) (replaced ??= []).push(known);
         this.#take(held);
         newlyHeld.push(held);
         ({ topics, key } = this.#clients.others(identifier, senderId));
@@ -793,6 +798,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
         this.#log.sync();
       } catch (error) {
         for (const held of newlyHeld) this.#release(held);
+        // Released with the batch, a message confirmed by an earlier send of it was no longer sent to anyone.
+        // (Not one of this batch's own: a messageId twice in one batch.)
+        for (const known of replaced ?? []) if (!this.#held.has(known.messageId) && !newlyHeld.includes(known)) this.#take(known);
         const failed = error instanceof PersistError ? error : new PersistError(this.#log.file, error);
         this.#report(failed);
         this.#receipt(senderId, seq, { code: failed.code, message: failed.message });
