@@ -743,7 +743,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
         const messageId = messageIds[i] as string;
         const held = new HeldEntry(messageId, identifier, senderId, frame, now, now + expiry, clock + expiry, clock);
         const known = this.#held.get(messageId);
-        if (known !== undefined) (replaced ??= []).push(known);
+        if (known !== undefined) {
+          replaced ??= [];
+          replaced.push(known);
+        }
         this.#take(held);
         newlyHeld.push(held);
         ({ topics, key } = this.#clients.others(identifier, senderId));
