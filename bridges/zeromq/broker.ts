@@ -121,7 +121,7 @@ export interface BrokerStats {
   resent: number;
   /** Acknowledged (and so released) messages. */
   acked: number;
-  /** Acknowledged messages refused because `maxUnacked` or `maxUnackedPerClient` was reached. */
+  /** Acknowledged messages refused because `maxUnacked`, `maxUnackedBytes` or a client quota was reached. */
   refused: number;
   /** Acknowledged messages refused at once because no subscriber matched (`noSubscriber: "refuse"`). */
   noSubscriber: number;
