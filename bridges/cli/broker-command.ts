@@ -7,6 +7,7 @@ import { deadLettersCommand } from "./dead-letters-command.js";
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
                       [--persist-file FILE] [--fsync batch|none] [--resend-interval MS]
                       [--max-unacked N] [--max-unacked-bytes N] [--max-unacked-per-client N]
+                      [--max-unacked-bytes-per-client N]
                       [--expiry MS] [--max-expiry MS] [--no-subscriber hold|refuse]
                       [--dead-letter-file FILE] [--max-message-bytes N] [--verbose]
        berrymq broker dead-letters FILE [--json]
@@ -21,6 +22,9 @@ const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-
   --max-unacked             most unacknowledged messages held (default 10000)
   --max-unacked-bytes       most bytes of unacknowledged messages held (default 268435456)
   --max-unacked-per-client  most held for one publishing client (default 1000)
+  --max-unacked-bytes-per-client
+                            most bytes held for one publishing client (default a tenth of
+                            --max-unacked-bytes)
   --expiry                  ms before an unacknowledged message becomes a dead letter (default
                             3600000; Infinity: never)
   --max-expiry              longest expiry a message may ask for, in ms (default 86400000;
@@ -55,6 +59,7 @@ export const brokerCommand = {
           "max-unacked": { type: "string" },
           "max-unacked-bytes": { type: "string" },
           "max-unacked-per-client": { type: "string" },
+          "max-unacked-bytes-per-client": { type: "string" },
           expiry: { type: "string" },
           "max-expiry": { type: "string" },
           "no-subscriber": { type: "string" },
@@ -85,6 +90,7 @@ export const brokerCommand = {
         ...numberOption("maxUnacked", values["max-unacked"]),
         ...numberOption("maxUnackedBytes", values["max-unacked-bytes"]),
         ...numberOption("maxUnackedPerClient", values["max-unacked-per-client"]),
+        ...numberOption("maxUnackedBytesPerClient", values["max-unacked-bytes-per-client"]),
         ...numberOption("maxMessageBytes", values["max-message-bytes"]),
         ...durationOption("expiry", values.expiry),
         ...durationOption("maxExpiry", values["max-expiry"]),

@@ -14,6 +14,24 @@ with --json. Lines that are no dead letter (torn by a crash, damaged) are named 
 // Unreadable lines named one by one on stderr; past this many, only counted.
 const NAMED_UNREADABLE = 20;
 
+// Set once stdout's reader went away (`| head`): the rest of the listing is not wanted.
+let stdoutClosed = false;
+let watchingStdout = false;
+
+// A listing piped into `head` lost its reader after the first lines: the EPIPE was an unhandled 'error'
+// event, a stack trace and exit code 1. Now the listing stops there (exit code 0).
+function watchStdout(): void {
+  if (watchingStdout) return;
+  watchingStdout = true;
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    stdoutClosed = true;
+  });
+}
+
+// Thrown out of the reading loop once stdout is closed.
+const STOP = Symbol("stdout closed");
+
 /**
  * `berrymq broker dead-letters FILE [--json]`: lists the broker's dead letters, one per line (or as JSON
  * lines), reading the file as it prints (bounded memory, whatever its size). Lines that are no dead letter
@@ -30,7 +48,9 @@ export function deadLettersCommand(argv: string[]): number {
     console.error(printable(`berrymq broker dead-letters: ${file} does not exist (no dead letter written yet, or a wrong path)`));
   let count = 0;
   let unreadable = 0;
+  watchStdout();
   const onLetter = (letter: DeadLetter): void => {
+    if (stdoutClosed) throw STOP;
     count++;
     if (json) console.log(printable(JSON.stringify(letter)));
     else {
@@ -51,6 +71,7 @@ export function deadLettersCommand(argv: string[]): number {
   try {
     eachDeadLetter(file, onLetter, onUnreadable);
   } catch (error) {
+    if (error === STOP) return 0;
     console.error(printable(`berrymq broker dead-letters: ${errorText(error)}`));
     return 1;
   }

@@ -1,5 +1,18 @@
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readSync, renameSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { dirname, resolve } from "node:path";
 import { CLIENT_ID } from "./broker-protocol.js";
 import { PersistError } from "./errors.js";
 
@@ -34,7 +47,12 @@ const COMPACT_SLACK = 1_000;
 export class AckLog {
   readonly file: string;
   readonly #fsync: FsyncPolicy;
+  readonly #lock: PersistLock;
   #fd: number;
+  // The file's length: a write cut short is cut off back to it.
+  #size: number;
+  // A write cut short could not be cut off: the next append starts a line of its own.
+  #torn = false;
   #records = 0;
   #dirty = false;
   // After a compaction failed (a disk full), none is tried before the log holds this many records: twice
@@ -42,19 +60,35 @@ export class AckLog {
   // reported an error for each.
   #retryAt = 0;
 
-  private constructor(file: string, fsync: FsyncPolicy, fd: number, records: number) {
+  private constructor(file: string, fsync: FsyncPolicy, lock: PersistLock, fd: number, records: number) {
     this.file = file;
     this.#fsync = fsync;
+    this.#lock = lock;
     this.#fd = fd;
+    this.#size = fstatSync(fd).size;
     this.#records = records;
   }
 
   /**
    * Opens (or creates) the log and replays it.
+   * The file is locked (`<file>.lock`, holding the process id) until {@link close}: a second broker on it
+   * compacted it (a rename over it) while the first went on writing to the replaced, unlinked file, so
+   * everything the first confirmed from then on was lost at its next restart.
    * @returns the log and the messages still held, oldest first.
-   * @throws PersistError when the file cannot be read or opened.
+   * @throws PersistError when the file cannot be read or opened, or another live process (or this one)
+   * has it open.
    */
   static open(file: string, fsync: FsyncPolicy): { log: AckLog; held: HeldMessage[]; skipped: number } {
+    const lock = PersistLock.take(file);
+    try {
+      return AckLog.#open(file, fsync, lock);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  static #open(file: string, fsync: FsyncPolicy, lock: PersistLock): { log: AckLog; held: HeldMessage[]; skipped: number } {
     const held = new Map<string, HeldMessage>();
     let records = 0;
     let skipped = 0;
@@ -74,7 +108,7 @@ export class AckLog {
         if ("a" in record) held.delete(record.a);
         else held.set(record.messageId, record);
       });
-      const log = new AckLog(file, fsync, openSync(file, "a"), records);
+      const log = new AckLog(file, fsync, lock, openSync(file, "a"), records);
       log.compact([...held.values()]);
       return { log, held: [...held.values()], skipped };
     } catch (error) {
@@ -117,20 +151,23 @@ export class AckLog {
   /** Rewrites the log to hold exactly `held`, atomically (temp file, fsync, rename, directory fsync). */
   compact(held: readonly HeldMessage[]): void {
     const temp = `${this.file}.compact`;
+    let compactedSize = 0;
     try {
       const fd = openSync(temp, "w");
       try {
         // Written in pieces of about 1 MiB: one string of everything held passed V8's longest string
         // (~512 MiB) with 600 held messages of 1 MiB, and the broker could not start (found in review).
         let text = "";
+        let size = 0;
         for (const m of held) {
           text += recordLine(m);
           if (text.length >= COMPACT_PIECE) {
-            writeAll(fd, text);
+            size += writeAll(fd, text);
             text = "";
           }
         }
-        if (text.length > 0) writeAll(fd, text);
+        if (text.length > 0) size += writeAll(fd, text);
+        compactedSize = size;
         fsyncSync(fd);
         renameSync(temp, this.file);
       } catch (error) {
@@ -147,6 +184,8 @@ export class AckLog {
         // The old file is replaced already; its descriptor is no longer written.
       }
       this.#records = held.length;
+      this.#size = compactedSize;
+      this.#torn = false;
       this.#dirty = false;
       this.#retryAt = 0;
       syncDirectory(dirname(this.file));
@@ -156,23 +195,123 @@ export class AckLog {
     }
   }
 
-  /** Syncs and closes the file. */
+  /** Syncs and closes the file, and releases its lock. */
   close(): void {
     try {
       if (this.#dirty) fdatasyncSync(this.#fd);
     } finally {
-      closeSync(this.#fd);
+      try {
+        closeSync(this.#fd);
+      } finally {
+        this.#lock.release();
+      }
     }
   }
 
+  // Every byte or an error: writeSync takes part of a buffer when a disk fills or a file size limit is
+  // reached, and the rest was dropped unsaid: the broker confirmed a batch whose record was torn (lost at
+  // the next start), and the next record, glued to it, was lost too. A write cut short is cut off.
   #append(text: string, records: number): void {
+    const bytes = Buffer.from(this.#torn ? `\n${text}` : text);
+    let written = 0;
     try {
-      writeSync(this.#fd, text);
+      while (written < bytes.length) written += writeSync(this.#fd, bytes, written, bytes.length - written);
     } catch (error) {
+      if (written > 0) {
+        try {
+          ftruncateSync(this.#fd, this.#size);
+        } catch {
+          this.#size += written;
+          this.#torn = true;
+        }
+      }
       throw new PersistError(this.file, error);
     }
+    this.#size += bytes.length;
+    this.#torn = false;
     this.#records += records;
     this.#dirty = true;
+  }
+
+}
+
+// Persist files this process has open (by absolute path): a lock file naming this process's id may be
+// left by a killed predecessor that had the same id (a container's broker is often pid 1).
+const lockedHere = new Set<string>();
+
+/**
+ * A persist file's lock: `<file>.lock`, created exclusively, holding the id of the process that has the
+ * file open. One left by a process no longer alive (a broker killed with SIGKILL) is taken over.
+ */
+class PersistLock {
+  private constructor(
+    readonly path: string,
+    readonly key: string,
+  ) {}
+
+  /** @throws PersistError naming the process that holds `file`. */
+  static take(file: string): PersistLock {
+    const path = `${file}.lock`;
+    const key = resolve(path);
+    if (lockedHere.has(key)) throw new PersistError(file, new Error(`in use by this process (another broker has it open; lock ${path})`));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fd = openSync(path, "wx");
+        try {
+          writeSync(fd, `${process.pid}\n`);
+        } finally {
+          closeSync(fd);
+        }
+        lockedHere.add(key);
+        return new PersistLock(path, key);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) {
+          const holder = attempt > 0 ? holderOf(path) : undefined;
+          throw new PersistError(file, holder === undefined ? error : inUse(holder, path));
+        }
+      }
+      const holder = holderOf(path);
+      if (holder !== undefined && holder !== process.pid && alive(holder)) throw new PersistError(file, inUse(holder, path));
+      try {
+        unlinkSync(path); // stale: its process is gone
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new PersistError(file, error);
+      }
+    }
+  }
+
+  release(): void {
+    if (!lockedHere.delete(this.key)) return;
+    try {
+      if (holderOf(this.path) === process.pid) unlinkSync(this.path);
+    } catch {
+      // Gone already: nothing to release.
+    }
+  }
+}
+
+function inUse(pid: number, path: string): Error {
+  return new Error(`in use by process ${pid} (its lock ${path}; delete the lock if no broker of that process runs)`);
+}
+
+// The process id a lock file names, if it names one.
+function holderOf(path: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  const pid = Number(text.trim());
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
   }
 }
 
@@ -301,7 +440,9 @@ function syncDirectory(dir: string): void {
 const COMPACT_PIECE = 1_048_576;
 
 // writeSync may take part of a buffer (a full disk takes what it can, then throws): write the rest.
-function writeAll(fd: number, text: string): void {
+// Returns the bytes written.
+function writeAll(fd: number, text: string): number {
   const bytes = Buffer.from(text);
   for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+  return bytes.length;
 }

@@ -7,6 +7,7 @@ export { type DeadLetter, readDeadLetters } from "./dead-letters.js";
 export type { DeliveryPolicy, NoSubscriberPolicy } from "./delivery-policy.js";
 export {
   BrokerFullError,
+  BrokerListenerError,
   BrokerNoSubscriberError,
   BrokerQuotaError,
   BrokerRefusedError,

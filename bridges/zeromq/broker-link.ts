@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import * as zmq from "zeromq";
-import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
+import { type BerryError, ErrorListenerError, InvalidArgumentError } from "../../lib/errors.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier, partMatches } from "../../lib/identifier.js";
 import { isPlainObject } from "../../lib/kwargs.js";
-import { checkTimerDelay } from "../../lib/long-timer.js";
+import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import { RecentIds } from "../../lib/recent-ids.js";
 import { fromCompactEnvelope, toCompactEnvelope } from "../compact-envelope.js";
@@ -194,8 +194,13 @@ export class BrokerLink extends Link {
     this.#heartbeatInterval = heartbeatInterval;
     this.#maxMessageBytes = maxMessageBytes;
     // `immediate`: while the broker is down, sends wait (up to sendTimeout) instead of piling up in a pipe.
-    this.#dealer = new zmq.Dealer({ routingId: this.clientId, linger: 0, immediate: true, sendTimeout: this.#sendTimeout });
-    this.#sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
+    // ZMTP heartbeats on both sockets, answered by the broker's libzmq: a connection that brings nothing
+    // for five heartbeatIntervals after a PING is closed and made again. Without them a connection dead
+    // without a TCP close (a host powered off, a cable cut) was kept for good, and the link never reached
+    // the broker again (the SUB sends nothing, so TCP never gave up on it).
+    const heartbeats = { heartbeatInterval, heartbeatTimeout: Math.min(heartbeatInterval * 5, MAX_TIMER_DELAY) };
+    this.#dealer = new zmq.Dealer({ routingId: this.clientId, linger: 0, immediate: true, sendTimeout: this.#sendTimeout, ...heartbeats });
+    this.#sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 100_000, ...heartbeats });
     this.#sub.subscribe(this.clientId, BROADCAST);
     try {
       this.#dealer.connect(this.#endpoint);
@@ -683,8 +688,17 @@ export class BrokerLink extends Link {
     });
   }
 
+  // An `error` listener that throws becomes a process warning (as a bus's does): thrown inside a receive
+  // loop it ended the loop, and receipts or deliveries were never read again.
   #report(error: BerryError): void {
-    if (!this.emit("error", error)) this.bus.report(error);
+    let heard: boolean;
+    try {
+      heard = this.emit("error", error);
+    } catch (thrown) {
+      process.emitWarning(new ErrorListenerError(error, thrown));
+      return;
+    }
+    if (!heard) this.bus.report(error);
   }
 }
 
@@ -699,7 +713,10 @@ function brokerError(text: string, clientId: string): BerryError {
     const bound = parsed.bound === "maxUnackedBytes" ? "maxUnackedBytes" : "maxUnacked"; // older brokers: count only
     return new BrokerFullError(Number(parsed.limit), Number(parsed.refused), bound);
   }
-  if (parsed.code === "BROKER_QUOTA") return new BrokerQuotaError(clientId, Number(parsed.limit), Number(parsed.refused));
+  if (parsed.code === "BROKER_QUOTA") {
+    const bound = parsed.bound === "maxUnackedBytesPerClient" ? "maxUnackedBytesPerClient" : "maxUnackedPerClient"; // older brokers: count only
+    return new BrokerQuotaError(clientId, Number(parsed.limit), Number(parsed.refused), bound);
+  }
   return new ZmqProtocolError("broker refused a batch:", String(parsed.message));
 }
 

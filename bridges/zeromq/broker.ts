@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
-import { type BerryError, errorText, InvalidArgumentError } from "../../lib/errors.js";
+import { type BerryError, ErrorListenerError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
 import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
 import { fromCompactEnvelope } from "../compact-envelope.js";
@@ -31,7 +31,14 @@ import { portNumber, positiveInteger } from "./check-options.js";
 import { checkMaxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES } from "./message-bytes.js";
 import { type DeadLetter, DeadLetterFile } from "./dead-letters.js";
 import { checkPolicy, type NoSubscriberPolicy } from "./delivery-policy.js";
-import { BrokerFullError, BrokerQuotaError, BrokerRefusedError, PersistError, ZmqProtocolError } from "./errors.js";
+import {
+  BrokerFullError,
+  BrokerListenerError,
+  BrokerQuotaError,
+  BrokerRefusedError,
+  PersistError,
+  ZmqProtocolError,
+} from "./errors.js";
 import { receiveEach } from "./receive-loop.js";
 import { ReportRate } from "./report-rate.js";
 import { SendQueue } from "./send-queue.js";
@@ -69,6 +76,13 @@ export interface BrokerOptions {
    * BrokerQuotaError, so one publisher cannot fill `maxUnacked` for everyone (default 1,000).
    */
   maxUnackedPerClient?: number;
+  /**
+   * Most bytes of unacknowledged messages held for one publishing client (their lines as sent); its batches
+   * past it are refused with BrokerQuotaError (default a tenth of `maxUnackedBytes`: 26,843,545). A count
+   * alone let one client's 1,000 messages of 300 KB fill maxUnackedBytes for every client. A batch larger
+   * than it alone is taken while the client holds nothing, else it could never be.
+   */
+  maxUnackedBytesPerClient?: number;
   /** Default ms an unacknowledged message is held before it becomes a dead letter (default 3,600,000: 1 h; `Infinity`: never). */
   expiry?: number;
   /** Longest expiry a message may ask for, in ms; longer ones (`Infinity` included) are cut to it (default 86,400,000: 24 h). */
@@ -107,7 +121,7 @@ export interface BrokerStats {
   resent: number;
   /** Acknowledged (and so released) messages. */
   acked: number;
-  /** Acknowledged messages refused because `maxUnacked` or `maxUnackedPerClient` was reached. */
+  /** Acknowledged messages refused because `maxUnacked`, `maxUnackedBytes` or a client quota was reached. */
   refused: number;
   /** Acknowledged messages refused at once because no subscriber matched (`noSubscriber: "refuse"`). */
   noSubscriber: number;
@@ -173,6 +187,13 @@ class HeldEntry implements Held {
 }
 
 const TO_ALL: readonly string[] = Object.freeze([BROADCAST]);
+
+// eventemitter3's record of a listener (see #emitEach).
+interface ListenerRecord {
+  readonly fn: (value: unknown) => void;
+  readonly context: unknown;
+  readonly once: boolean;
+}
 
 // The first byte of a one-frame PUBLISH ("P<headJson>\n<body>"), and what ends its head.
 const PUBLISH_BYTE = Kind.publish.charCodeAt(0);
@@ -241,6 +262,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #heldBytes = 0;
   // Held messages per publishing client: what maxUnackedPerClient bounds.
   readonly #heldBy = new Map<string, number>();
+  // Bytes of the held messages per publishing client: what maxUnackedBytesPerClient bounds.
+  readonly #heldBytesBy = new Map<string, number>();
   readonly #options: Required<Omit<BrokerOptions, "persistFile" | "log" | "deadLetterFile">>;
   readonly #logLine: ((line: string) => void) | undefined;
   #log: AckLog | undefined;
@@ -273,6 +296,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
       maxUnacked: positiveInteger("maxUnacked", options.maxUnacked ?? 10_000),
       maxUnackedBytes: positiveInteger("maxUnackedBytes", options.maxUnackedBytes ?? 256 * 1024 * 1024),
       maxUnackedPerClient: positiveInteger("maxUnackedPerClient", options.maxUnackedPerClient ?? 1_000),
+      maxUnackedBytesPerClient: positiveInteger(
+        "maxUnackedBytesPerClient",
+        options.maxUnackedBytesPerClient ?? Math.max(1, Math.floor((options.maxUnackedBytes ?? 256 * 1024 * 1024) / 10)),
+      ),
       expiry: checkDuration("expiry", options.expiry ?? 3_600_000),
       maxExpiry: checkDuration("maxExpiry", options.maxExpiry ?? 86_400_000),
       noSubscriber: checkPolicy("options", { noSubscriber: options.noSubscriber ?? "hold" }).noSubscriber ?? "hold",
@@ -290,9 +317,30 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const { maxMessageBytes } = this.#options;
     // Twice the bound, as the RPC sockets: the head frame beside a full body, and room for a link set a
     // little above the broker; libzmq cuts the sender's connection past it without reading the frame.
-    this.#router = new zmq.Router({ linger: 0, receiveHighWaterMark: 10_000, maxMessageSize: Math.min(maxMessageBytes * 2, Number.MAX_SAFE_INTEGER) });
+    this.#router = new zmq.Router({
+      linger: 0,
+      receiveHighWaterMark: 10_000,
+      maxMessageSize: Math.min(maxMessageBytes * 2, Number.MAX_SAFE_INTEGER),
+      // A link's new connection takes its routing id from the old one. Without it, a connection whose
+      // client side was gone while this side stayed open (a NAT rebinding, a link dead without a TCP close)
+      // kept the id for good, and the ROUTER never served the link's new connection under it (libzmq leaves
+      // a refused connection unserved even once the old one closed): the link was cut off silently. The
+      // clients are trusted peers (README): one could take another's id as well by connecting when it is away.
+      handover: true,
+      // ZMTP heartbeats, answered by the client's libzmq (not its JavaScript): a connection that brings
+      // nothing for clientTimeout after a PING is closed, rather than held open for good.
+      heartbeatInterval: this.#options.heartbeatInterval,
+      heartbeatTimeout: this.#options.clientTimeout,
+    });
     // A PUB socket drops past its high-water mark: keep it well above any burst a batch can make.
-    this.#pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 });
+    // ZMTP heartbeats as on the ROUTER: a subscriber's connection dead without a TCP close is closed after
+    // clientTimeout, rather than kept, with up to sendHighWaterMark messages queued for it.
+    this.#pub = new zmq.Publisher({
+      linger: 0,
+      sendHighWaterMark: 100_000,
+      heartbeatInterval: this.#options.heartbeatInterval,
+      heartbeatTimeout: this.#options.clientTimeout,
+    });
     this.#pubQueue = new SendQueue(this.#pub, (failure) => {
       if (!this.#closed) this.#report(new ZmqProtocolError("publish failed:", errorText(failure)));
     });
@@ -415,7 +463,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#deadLetters = undefined;
   }
 
-  readonly #onFrames = (frames: Buffer[]): void => this.#handle(frames);
+  // A frame whose handling throws is reported and the loop goes on: thrown out of it, it ended the loop,
+  // the broker bound and beating but reading nothing more.
+  readonly #onFrames = (frames: Buffer[]): void => {
+    try {
+      this.#handle(frames);
+    } catch (error) {
+      this.#report(new ZmqProtocolError("frame handling failed:", errorText(error)));
+    }
+  };
 
   async #serve(): Promise<void> {
     try {
@@ -491,10 +547,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const before = this.#clients.patternsOf(clientId);
       const change = this.#clients.set(clientId, patterns, now);
       if (change === "new") {
-        this.#say(`client ${clientId} registered: ${patterns.join(", ")}`);
-        this.emit("client", clientId);
+        this.#say(`client ${clientId} registered: ${patternList(patterns)}`);
+        this.#emitEach("client", clientId, `client ${clientId}`);
       } else if (change === "changed") {
-        this.#say(`client ${clientId} subscribes to: ${patterns.join(", ")}`);
+        this.#say(`client ${clientId} subscribes to: ${patternList(patterns)}`);
       }
       offer = change !== "same";
       oldPatterns = before;
@@ -645,6 +701,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#refuse(senderId, seq, new BrokerQuotaError(senderId, quota, ackCount), ackCount);
       return;
     }
+    // Bytes too (see maxUnackedBytesPerClient); a batch larger than the quota alone is taken while the
+    // client holds nothing, as for maxUnackedBytes.
+    const bytesQuota = this.#options.maxUnackedBytesPerClient;
+    const heldBytesBy = this.#heldBytesBy.get(senderId) ?? 0;
+    if (ackCount > 0 && heldBytesBy > 0 && heldBytesBy + ackBytes > bytesQuota) {
+      this.#refuse(senderId, seq, new BrokerQuotaError(senderId, bytesQuota, ackCount, "maxUnackedBytesPerClient"), ackCount);
+      return;
+    }
     if (ackCount > 0 && this.#held.size + ackCount > this.#options.maxUnacked) {
       this.#refuse(senderId, seq, new BrokerFullError(this.#options.maxUnacked, ackCount), ackCount);
       return;
@@ -660,6 +724,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const clock = performance.now();
     const others = this.#clients.has(senderId) ? this.#clients.size - 1 : this.#clients.size;
     const newlyHeld: Held[] = [];
+    // What the batch's messages replaced (the batch sent again after a lost receipt): held and logged
+    // already, kept if this batch cannot be logged.
+    let replaced: Held[] | undefined;
     let group: Group | undefined;
     for (let i = 0; i < count; i++) {
       const identifier = identifiers[i] as string;
@@ -675,6 +742,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
         const expiry = Math.min(policies?.[i]?.expiry ?? this.#options.expiry, this.#options.maxExpiry);
         const messageId = messageIds[i] as string;
         const held = new HeldEntry(messageId, identifier, senderId, frame, now, now + expiry, clock + expiry, clock);
+        const known = this.#held.get(messageId);
+        if (known !== undefined) {
+          replaced ??= [];
+          replaced.push(known);
+        }
         this.#take(held);
         newlyHeld.push(held);
         ({ topics, key } = this.#clients.others(identifier, senderId));
@@ -729,6 +801,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
         this.#log.sync();
       } catch (error) {
         for (const held of newlyHeld) this.#release(held);
+        // Released with the batch, a message confirmed by an earlier send of it was no longer sent to anyone.
+        // (Not one of this batch's own: a messageId twice in one batch.)
+        for (const known of replaced ?? []) if (!this.#held.has(known.messageId) && !newlyHeld.includes(known)) this.#take(known);
         const failed = error instanceof PersistError ? error : new PersistError(this.#log.file, error);
         this.#report(failed);
         this.#receipt(senderId, seq, { code: failed.code, message: failed.message });
@@ -769,7 +844,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #refuse(senderId: string, seq: string, refused: BrokerFullError | BrokerQuotaError, count: number): void {
     this.stats.refused += count;
     this.#reportPeerError(refused);
-    const bound = refused instanceof BrokerFullError ? { bound: refused.bound } : {};
+    const bound = { bound: refused.bound };
     this.#receipt(senderId, seq, { code: refused.code, message: refused.message, limit: refused.limit, refused: count, ...bound });
   }
 
@@ -778,22 +853,31 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#held.set(held.messageId, held);
     this.#heldBytes += held.frame.length - (known?.frame.length ?? 0);
     // A batch sent again after a lost receipt holds the same messages again: count each once.
-    if (known !== undefined && known.senderId === held.senderId) return;
-    if (known !== undefined) this.#uncount(known.senderId);
+    if (known !== undefined && known.senderId === held.senderId) {
+      this.#heldBytesBy.set(held.senderId, (this.#heldBytesBy.get(held.senderId) ?? 0) + held.frame.length - known.frame.length);
+      return;
+    }
+    if (known !== undefined) this.#uncount(known.senderId, known.frame.length);
     this.#heldBy.set(held.senderId, (this.#heldBy.get(held.senderId) ?? 0) + 1);
+    this.#heldBytesBy.set(held.senderId, (this.#heldBytesBy.get(held.senderId) ?? 0) + held.frame.length);
   }
 
   #release(held: Held): void {
     if (this.#held.get(held.messageId) !== held) return;
     this.#held.delete(held.messageId);
     this.#heldBytes -= held.frame.length;
-    this.#uncount(held.senderId);
+    this.#uncount(held.senderId, held.frame.length);
   }
 
-  #uncount(senderId: string): void {
+  #uncount(senderId: string, bytes: number): void {
     const left = (this.#heldBy.get(senderId) ?? 1) - 1;
-    if (left > 0) this.#heldBy.set(senderId, left);
-    else this.#heldBy.delete(senderId);
+    if (left > 0) {
+      this.#heldBy.set(senderId, left);
+      this.#heldBytesBy.set(senderId, (this.#heldBytesBy.get(senderId) ?? bytes) - bytes);
+    } else {
+      this.#heldBy.delete(senderId);
+      this.#heldBytesBy.delete(senderId);
+    }
   }
 
   // `receiptSeq`: this broadcast also confirms the sender's batch of that seq (see #publish). A DELIVER to
@@ -956,7 +1040,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.stats.expired += due.length;
     this.#logReleased(due.map((held) => held.messageId));
     this.#say(`${due.length} unacknowledged message(s) expired into dead letters`);
-    for (const letter of letters) this.emit("dead-letter", letter);
+    for (const letter of letters) this.#emitEach("dead-letter", letter, `message ${JSON.stringify(letter.messageId)}`);
   }
 
   #resendDue(): void {
@@ -1001,7 +1085,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#takeOwed(this.#peers.get(clientId));
     this.#peers.delete(clientId);
     this.#say(`client ${clientId} ${why}`);
-    this.emit("client-gone", clientId);
+    this.#emitEach("client-gone", clientId, `client ${clientId}`);
   }
 
   #receipt(
@@ -1040,9 +1124,35 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#report(error);
   }
 
+  // An `error` listener that throws becomes a process warning (as a bus's does): thrown into the frame
+  // handler it ended the receive loop, the broker bound and beating but reading nothing more.
   #report(error: BerryError): void {
     this.#say(error.message);
-    if (!this.emit("error", error)) process.emitWarning(error);
+    let heard: boolean;
+    try {
+      heard = this.emit("error", error);
+    } catch (thrown) {
+      process.emitWarning(new ErrorListenerError(error, thrown));
+      return;
+    }
+    if (!heard) process.emitWarning(error);
+  }
+
+  // `event` like emit, each listener in its own try, a throw reported (BrokerListenerError): one that threw
+  // ended the receive loop (a "client" or "client-gone" listener, from a frame) or was an uncaught exception
+  // (from a timer: a dead letter, a client gone silent), and the listeners after it missed the event.
+  #emitEach<E extends "client" | "client-gone" | "dead-letter">(event: E, value: BrokerEvents[E][0], about: string): void {
+    const key = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}${event}` : event;
+    const listeners = (this as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })._events[key];
+    if (listeners === undefined) return;
+    for (const listener of Array.isArray(listeners) ? [...listeners] : [listeners]) {
+      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
+      try {
+        listener.fn.call(listener.context, value);
+      } catch (thrown) {
+        this.#report(new BrokerListenerError(event, about, thrown));
+      }
+    }
   }
 }
 
@@ -1074,6 +1184,14 @@ async function bindTo(socket: zmq.Socket, address: string, portNumber: number): 
 function reachesAllOthers(targets: readonly string[], senderId: string, others: number): boolean {
   const matching = targets.includes(senderId) ? targets.length - 1 : targets.length;
   return others > 1 && matching === others;
+}
+
+// A client's patterns as a log line names them: at most 10, each cut to 80 characters. Listed whole, a
+// client's 1,000 patterns of 30 KB made a 30 MB line on every change of its subscriptions (the CLI's
+// --verbose writes each to stdout, which blocks the broker while its reader is slow).
+function patternList(patterns: readonly string[]): string {
+  const shown = patterns.slice(0, 10).map((pattern) => (pattern.length > 80 ? `${pattern.slice(0, 77)}...` : pattern));
+  return patterns.length > 10 ? `${shown.join(", ")} and ${patterns.length - 10} more` : shown.join(", ");
 }
 
 // The version a HELLO gave, as the WELCOME echoes it (a field of a space-separated frame: digits only).

@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { eachLine, MAX_LINE } from "./ack-log.js";
 import { PersistError } from "./errors.js";
 
@@ -48,10 +48,24 @@ export class DeadLetterFile {
     let text = "";
     for (const letter of letters) text += `${JSON.stringify(letter)}\n`;
     this.#reopenIfMoved();
+    // Every byte or an error: writeSync takes part of a buffer when a disk fills or a file size limit is
+    // reached, and the rest was dropped unsaid (a torn letter whose message was then released: lost). A
+    // write cut short is cut off, so the letters stay held and are written whole at a later sweep.
+    const bytes = Buffer.from(text);
+    let size = -1;
+    let written = 0;
     try {
-      writeSync(this.#fd, text);
+      size = fstatSync(this.#fd).size;
+      while (written < bytes.length) written += writeSync(this.#fd, bytes, written, bytes.length - written);
       fdatasyncSync(this.#fd);
     } catch (error) {
+      if (written > 0 && written < bytes.length && size >= 0) {
+        try {
+          ftruncateSync(this.#fd, size);
+        } catch {
+          // Left torn: the reader skips the line, and the letters are written whole again.
+        }
+      }
       throw new PersistError(this.file, error);
     }
   }

@@ -1,4 +1,4 @@
-import { BerryError, describe } from "../../lib/errors.js";
+import { BerryError, describe, errorText } from "../../lib/errors.js";
 
 /** The broker holds `limit` unacknowledged messages already: it refused a batch that would go past it. */
 export class BrokerFullError extends BerryError {
@@ -140,13 +140,23 @@ export class BrokerQuotaError extends BerryError {
   readonly clientId: string;
   readonly limit: number;
 
-  constructor(clientId: string, limit: number, refused: number) {
+  /** Which of the client's quotas was reached. */
+  readonly bound: "maxUnackedPerClient" | "maxUnackedBytesPerClient";
+
+  constructor(
+    clientId: string,
+    limit: number,
+    refused: number,
+    bound: "maxUnackedPerClient" | "maxUnackedBytesPerClient" = "maxUnackedPerClient",
+  ) {
+    const held = bound === "maxUnackedPerClient" ? `${limit} unacknowledged messages` : `${limit} bytes of unacknowledged messages`;
     super(
       "BROKER_QUOTA",
-      `broker quota: client ${clientId} holds ${limit} unacknowledged messages (maxUnackedPerClient); refused a batch of ${refused} acknowledged message(s)`,
+      `broker quota: client ${clientId} holds ${held} (${bound}); refused a batch of ${refused} acknowledged message(s)`,
     );
     this.clientId = clientId;
     this.limit = limit;
+    this.bound = bound;
   }
 }
 
@@ -215,5 +225,18 @@ export class RpcBusyError extends BerryError {
     this.procedure = procedure;
     this.limit = limit;
     this.bound = bound;
+  }
+}
+
+/**
+ * A listener of a broker event (`client`, `client-gone`, `dead-letter`) threw; reported on the broker's
+ * `error` event, never thrown into the broker (it stopped its receive loop, or was an uncaught exception).
+ */
+export class BrokerListenerError extends BerryError {
+  readonly event: string;
+
+  constructor(event: string, about: string, cause: unknown) {
+    super("BROKER_LISTENER_FAILED", `a listener of the broker's '${event}' event threw on ${about}: ${errorText(cause)}`, { cause });
+    this.event = event;
   }
 }

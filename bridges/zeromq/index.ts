@@ -55,6 +55,11 @@ export const BrokerFullError = bridge.BrokerFullError;
 /** An instance of BrokerFullError. */
 export type BrokerFullError = Bridge.BrokerFullError;
 
+/** `BrokerListenerError` of bridge.ts. */
+export const BrokerListenerError = bridge.BrokerListenerError;
+/** An instance of BrokerListenerError. */
+export type BrokerListenerError = Bridge.BrokerListenerError;
+
 /** `BrokerNoSubscriberError` of bridge.ts. */
 export const BrokerNoSubscriberError = bridge.BrokerNoSubscriberError;
 /** An instance of BrokerNoSubscriberError. */

@@ -19,6 +19,7 @@ describe("zeromq broker red team r25: held bytes", () => {
       resendInterval: 100,
       heartbeatInterval: 100,
       maxUnackedBytes: 10_000,
+      maxUnackedBytesPerClient: 1_000_000, // one client here fills the broker's bound, not its own quota (r27)
     });
     t.after(() => broker.close());
     const brokerErrors: BerryError[] = [];
