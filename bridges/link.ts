@@ -816,12 +816,16 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#running = true;
     // Arrays of the batch's size: a round trip at one request in flight sends batches of one, and an
     // array grown by push takes room for 16.
+    // The announcement due rides in the batch, within maxBatch with it: the far server (maxBatch 1,000 by
+    // default too) refuses a larger batch as a whole, and a full batch with an announcement on top was
+    // 1,001 envelopes, refused at every retry.
     if (this.#inflight.length === 0) {
-      this.#inflight = takeUpTo(this.#pending, this.#maxBatch);
+      this.#inflight = takeUpTo(this.#pending, this.#maxBatch - (this.#announcement === undefined ? 0 : 1));
       for (let i = 0; i < this.#inflight.length; i++) this.#inflightBytes += this.#pendingSizes.shift() as number;
     }
     const inflight = this.#inflight;
-    const announcement = this.#announcement;
+    // A batch taken before the announcement came (a retry) has no room for it: it goes with the next one.
+    const announcement = inflight.length < this.#maxBatch ? this.#announcement : undefined;
     this.#announced = announcement;
     const first = announcement === undefined ? 0 : 1;
     const batch = sized<Envelope>(inflight.length + first);
