@@ -5,6 +5,14 @@
 const COMMON = `
 local P = ARGV[1]
 local DEADLINES = KEYS[1]
+-- A Cluster resharding the prefix's slot (MIGRATING here, or IMPORTING and asked with ASKING) holds some of
+-- its keys on each node, and a script that meets a moved key fails there, its earlier writes kept (a take
+-- that moved an id into a held list, a finish that dropped a deadline, then failed: the message was lost).
+-- Two keys never written are missing on either side then, which makes this read fail before any write:
+-- answered TRYAGAIN, which ioredis retries until the slot has moved.
+if not pcall(redis.call, 'EXISTS', P .. 'unwritten:1', P .. 'unwritten:2') then
+  return redis.error_reply('TRYAGAIN berrymq: the slot of prefix ' .. P .. ' is being migrated')
+end
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
