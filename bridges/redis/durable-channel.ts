@@ -101,6 +101,8 @@ export interface DurableSendOptions {
   /**
    * The message's id (`send` only; default a new UUID). Sending again with the same id after a failed or
    * timed-out `send()` is safe: Redis records the message once, and the second call gets the first's result.
+   * A send of another message under it (from or to another channel) is refused (InvalidArgumentError), as
+   * is an id ending in "/timeout" (timeout notices' ids).
    */
   id?: string;
   /**
@@ -363,6 +365,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const timeout = checkTimeout(options.timeout);
     const id = options.id ?? randomUUID();
     checkName("id", id);
+    // A message's timeout notice is recorded under its id and this suffix: a message of that id would be overwritten.
+    if (id.endsWith(NOTICE_SUFFIX))
+      throw new InvalidArgumentError("id", id, `an id that does not end in "${NOTICE_SUFFIX}" (timeout notices' ids do)`);
     const item = [id, this.name, options.to, "message", encode(content), "", timeout];
     const wanted = checkDurability("durability", options.durability);
     const durability = wanted === undefined ? this.#durability : wanted.replicas === 0 ? undefined : wanted;
@@ -951,6 +956,9 @@ function checkName(argument: string, value: unknown): void {
   }
 }
 
+// What the expiry of a message appends to its id to make its timeout notice's (durable-scripts.ts).
+const NOTICE_SUFFIX = "/timeout";
+
 // Redis keeps durations as Lua numbers: "never" is a span no deployment reaches (about 285,000 years).
 const NEVER = 2 ** 53;
 
@@ -986,6 +994,9 @@ function sendResultAt(reply: unknown, i: number, replicas: number | undefined): 
 }
 
 function sentMessage(id: string, [sentAt, due, replicas]: SendResult): SentMessage {
+  // The SEND script's -1: another message (from or to another channel) has the id; nothing was recorded.
+  if (sentAt < 0)
+    throw new InvalidArgumentError("id", id, "the id of no other message (a resend with it goes from the same channel to the same channel)");
   const deadline = due > 0 ? due : undefined;
   return replicas === undefined ? { id, sentAt, deadline } : { id, sentAt, deadline, replicas };
 }

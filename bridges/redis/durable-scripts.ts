@@ -116,8 +116,13 @@ end
 const SEND_FUNCTION = `
 local function send(i, t, result)
   local m = P .. 'm:' .. ARGV[i]
-  local f = redis.call('HMGET', m, 'sent', 'deadline')
-  if f[1] then
+  local f = redis.call('HMGET', m, 'sent', 'deadline', 'from', 'to')
+  if f[1] and ((f[3] and f[3] ~= ARGV[i + 1]) or (f[4] and f[4] ~= ARGV[i + 2])) then
+    -- Another message has the id (from or to another channel): answered -1, refused, nothing recorded.
+    -- (Answered as a resend, it was taken as sent and went nowhere.)
+    table.insert(result, -1)
+    table.insert(result, 0)
+  elseif f[1] then
     mark(t)
     -- A nil would leave a hole: the batch's later messages would read their neighbours' answers.
     table.insert(result, tonumber(f[1]) or 0)
@@ -130,7 +135,7 @@ end
 `;
 
 // ARGV: prefix, then 7 per message: id, from, to, kind, content, inReplyTo, timeout. Returns sent,
-// deadline for each.
+// deadline for each (-1, 0: another message, from or to another channel, has the id).
 const SEND = `${COMMON}${SEND_FUNCTION}
 local t = now()
 local result = {}
@@ -306,9 +311,11 @@ local function finish(id, mode, replyId, response, replyTimeout)
     replyDeadline = record(replyId, f[5], f[4], 'reply', response, id, replyTimeout, t)
   end
   redis.call('DEL', m)
-  -- 'sent' and 'deadline' stay, so that a resent SEND of this id finds it and answers as the first did.
+  -- 'sent' and 'deadline' stay, so that a resent SEND of this id finds it and answers as the first did ('from'
+  -- and 'to', so that a send of another message under the id is refused).
   redis.call('HSET', m, 'state', 'done', 'holder', consumer, 'finished', t .. ' ' .. replyDeadline, 'finishedBy', replyId,
     'sent', f[8], 'deadline', f[3])
+  if f[4] and f[5] then redis.call('HSET', m, 'from', f[4], 'to', f[5]) end
   keep(id, m)
   return {'ok', t, replyDeadline}
 end
