@@ -376,13 +376,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       throw new DurableOverflowError(this.name, this.#maxPending, { to: options.to, messageId: id });
     try {
       // The channel's durability goes with the batch; another one for this message alone, in a call of its own.
-      if (durability === this.#durability) return sentMessage(id, await this.#sends.add(item));
+      const inbox = `${this.prefix}in:${options.to}`;
+      if (durability === this.#durability) return sentMessage(id, inbox, await this.#sends.add(item));
       const { result, replicas } = await this.#write(
         "berrymqDurableSend",
         [this.#keys.deadlines, this.prefix, ...item],
         durability,
       );
-      return sentMessage(id, sendResultAt(result, 0, replicas));
+      return sentMessage(id, inbox, sendResultAt(result, 0, replicas));
     } catch (error) {
       // Ended on its way (Redis away): the caller learns the id to resend it with safely.
       if (error instanceof ChannelEndedError && error.messageId === undefined)
@@ -715,6 +716,12 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         const outcome = String(result[0]);
         if (outcome === "late") throw new LateReplyError(message.id);
         if (outcome === "notheld") throw new NotHeldError(message.id, String(result[1]));
+        // Nothing written: this receiver still holds it (another client wrote another type under the inbox).
+        if (outcome === "refused")
+          throw new RedisCommandError(
+            `${mode === "reply" ? "replying to" : "closing"} durable message ${message.id}`,
+            new Error(String(result[1])),
+          );
         return [outcome, Number(result[1]), Number(result[2]), replicas];
       },
       (error: unknown) => {
@@ -993,10 +1000,16 @@ function sendResultAt(reply: unknown, i: number, replicas: number | undefined): 
   return [Number(flat[2 * i]), Number(flat[2 * i + 1]), replicas];
 }
 
-function sentMessage(id: string, [sentAt, due, replicas]: SendResult): SentMessage {
+function sentMessage(id: string, inbox: string, [sentAt, due, replicas]: SendResult): SentMessage {
   // The SEND script's -1: another message (from or to another channel) has the id; nothing was recorded.
-  if (sentAt < 0)
-    throw new InvalidArgumentError("id", id, "the id of no other message (a resend with it goes from the same channel to the same channel)");
+  if (sentAt === -1)
+    throw new InvalidArgumentError(
+      "id",
+      id,
+      "the id of no other message (a resend with it goes from the same channel to the same channel)",
+    );
+  // -2: another client wrote another type under the channel's inbox; nothing was recorded.
+  if (sentAt === -2) throw new RedisCommandError(`sending durable message ${id}`, new Error(`WRONGTYPE ${inbox} is not a list`));
   const deadline = due > 0 ? due : undefined;
   return replicas === undefined ? { id, sentAt, deadline } : { id, sentAt, deadline, replicas };
 }

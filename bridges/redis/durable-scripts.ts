@@ -54,10 +54,21 @@ local function trimFinished(asked, before, most)
     if redis.call('HGET', om, 'state') == 'done' then redis.call('DEL', om) end
   end
 end
--- Times a message out: exactly once, because only the call that removes it from DEADLINES goes on.
+-- Whether a write of that type can go to key: another type under it (written by another client) fails the
+-- write, and a script's writes before an error stay. So a script checks where it will write before its
+-- first write (before r27, a finish had dropped the message's deadline and held entry when its reply's RPUSH
+-- failed: the message was lost).
+local function writable(key, kind)
+  local found = redis.call('TYPE', key).ok
+  return found == kind or found == 'none', found
+end
+-- Times a message out: exactly once, because only the call that removes it from DEADLINES goes on. A
+-- notice its sender's inbox cannot take (another type there) waits, the message still due, until it can.
 local function expire(id, t, retain)
-  if redis.call('ZREM', DEADLINES, id) == 0 then return 0 end
   local m = P .. 'm:' .. id
+  local from = redis.call('HGET', m, 'from')
+  if from and not writable(P .. 'in:' .. from, 'list') then return 0 end
+  if redis.call('ZREM', DEADLINES, id) == 0 then return 0 end
   local f = redis.call('HMGET', m, 'from', 'to', 'content')
   if not f[1] then return 0 end
   redis.call('HSET', m, 'state', 'timedout')
@@ -127,6 +138,10 @@ local function send(i, t, result)
     -- A nil would leave a hole: the batch's later messages would read their neighbours' answers.
     table.insert(result, tonumber(f[1]) or 0)
     table.insert(result, tonumber(f[2]) or 0)
+  elseif not writable(P .. 'in:' .. ARGV[i + 2], 'list') then
+    -- The channel's inbox is another type (written by another client): -2, refused, nothing recorded.
+    table.insert(result, -2)
+    table.insert(result, 0)
   else
     table.insert(result, t)
     table.insert(result, record(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6]), t))
@@ -135,7 +150,8 @@ end
 `;
 
 // ARGV: prefix, then 7 per message: id, from, to, kind, content, inReplyTo, timeout. Returns sent,
-// deadline for each (-1, 0: another message, from or to another channel, has the id).
+// deadline for each (-1, 0: another message, from or to another channel, has the id; -2, 0: the channel's
+// inbox is another type than a list).
 const SEND = `${COMMON}${SEND_FUNCTION}
 local t = now()
 local result = {}
@@ -249,8 +265,9 @@ return {taken, redis.call('LLEN', P .. 'in:' .. ARGV[2])}
 // in the held list too, as TAKE's), then 5 per message: id, mode ('reply' | 'close'), replyId (a fresh
 // token for close), response, replyTimeout.
 // Returns {outcomes, messages taken, inbox length (-1 without a take)}, an outcome being {'ok', sent,
-// deadline}, {'late'} or {'notheld', state}. With a take token, the call also takes this receiver's next
-// messages (as TAKE would), saving it a call. A finished message is kept as 'done' for at least a minute
+// deadline}, {'late'}, {'notheld', state} or {'refused', why} (nothing written: the sender's inbox is
+// another type). With a take token, the call also takes this receiver's next messages (as TAKE would),
+// saving it a call. A finished message is kept as 'done' for at least a minute
 // and at most retain (as a timed-out one), so that the same call resent after a reconnection (same
 // replyId, same take token), or a send() retried with the message's id, gets the same answer. Beyond a
 // minute, only the newest n are kept (the sorted set P finished lists them by finish time).
@@ -300,6 +317,12 @@ local function finish(id, mode, replyId, response, replyTimeout)
   if f[1] == 'queued' and redis.call('LPOS', held, id) then f[1], f[2] = 'taken', consumer end
   if f[1] ~= 'taken' or f[2] ~= consumer then return {'notheld', f[1] or 'finished or unknown'} end
   local deadline = tonumber(f[3]) or 0
+  -- A reply, or a timeout notice, goes to the sender's inbox: refused, nothing written, when it cannot.
+  if mode == 'reply' or (deadline > 0 and t >= deadline) then
+    local inbox = P .. 'in:' .. (f[4] or '')
+    local ok, found = writable(inbox, 'list')
+    if not ok then return {'refused', 'WRONGTYPE ' .. inbox .. ' holds a ' .. found .. ', not a list'} end
+  end
   redis.call('LREM', held, 1, id)
   if deadline > 0 and t >= deadline then
     expire(id, t, retain)
