@@ -95,23 +95,33 @@ local function mark(t)
   redis.call('SET', P .. 'written', t)
 end
 -- Puts back what a receiver held (it died or ended): first in line again, unless finished or timed out.
+-- One whose channel's inbox is another type (written by another client) stays held, and so does the
+-- receiver's entry, for the next sweep to try again (an LPUSH failing there failed every sweep of the
+-- prefix, timeouts included, and the held list lost what it had put back already).
 local function requeue(consumer)
   local held = P .. 'held:' .. consumer
   -- Another type under the name (written by another client) holds nothing: LRANGE would fail every sweep.
   local ids = {}
   if redis.call('TYPE', held).ok == 'list' then ids = redis.call('LRANGE', held, 0, -1) end
   local n = 0
+  local stuck = false
   for i = #ids, 1, -1 do
     local m = P .. 'm:' .. ids[i]
     local f = redis.call('HMGET', m, 'state', 'to')
     -- A record without a channel (written by another client) has nowhere to go: the held list drops it.
     if (f[1] == 'taken' or f[1] == 'queued') and f[2] then
-      redis.call('HSET', m, 'state', 'queued')
-      redis.call('HDEL', m, 'holder')
-      redis.call('LPUSH', P .. 'in:' .. f[2], ids[i])
-      n = n + 1
+      if writable(P .. 'in:' .. f[2], 'list') then
+        redis.call('HSET', m, 'state', 'queued')
+        redis.call('HDEL', m, 'holder')
+        redis.call('LPUSH', P .. 'in:' .. f[2], ids[i])
+        redis.call('LREM', held, 1, ids[i])
+        n = n + 1
+      else
+        stuck = true
+      end
     end
   end
+  if stuck then return n end
   redis.call('DEL', held)
   redis.call('HDEL', P .. 'consumers', consumer)
   redis.call('HDEL', P .. 'leases', consumer)
