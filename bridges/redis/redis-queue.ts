@@ -5,6 +5,7 @@ import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
+import { checkDuration } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import type { GetOptions } from "../../lib/queue.js";
 import { fromEnvelope, toEnvelope } from "../envelope.js";
@@ -195,10 +196,10 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
    */
   async get(options: GetOptions = {}): Promise<Message> {
     const { timeout, signal } = options;
-    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
-      throw new InvalidArgumentError("timeout", timeout, "a finite number of ms >= 0");
-    }
+    // As the in-process Queue's: Infinity (or none) waits, 0 takes a message only if one is there.
+    if (timeout !== undefined) checkDuration("timeout", timeout);
     const until = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
+    let first = true;
     const onAbort = (): void => void this.#blocking.unblock();
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#getting++;
@@ -207,7 +208,9 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         if (this.#closed) throw new QueueClosedError(this.filter);
         if (signal?.aborted) throw signal.reason;
         const wait = Math.min(until - Date.now(), BLOCK_SLICE);
-        if (wait <= 0) throw new QueueTimeoutError(this.filter, timeout ?? 0);
+        // No time left at the first pass (timeout 0): one pop without blocking, as a poll (before r27, none).
+        if (wait <= 0 && !first) throw new QueueTimeoutError(this.filter, timeout ?? 0);
+        first = false;
         // A live connection sees no reconnection when Redis is flushed: the mark is read here too, at
         // most once per MARK_CHECK, alongside the pop (not before it: the get waits for nothing more).
         if (Date.now() - this.#markAsked >= MARK_CHECK && !this.#markChecking && this.#client.status === "ready") {
@@ -219,7 +222,9 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
           // Raced against the cut: ioredis keeps a command of a client that is reconnecting when
           // close() disconnects it, and never settles it.
           popped = await Promise.race([
-            this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000)),
+            wait <= 0
+              ? this.#client.lpop(this.key).then((value) => (value === null ? null : ([this.key, value] as [string, string])))
+              : this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000)),
             this.#cut.promise,
           ]);
         } catch (error) {
