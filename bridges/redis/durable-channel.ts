@@ -402,7 +402,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#checkOpen();
     const { timeout } = options;
     if (timeout !== undefined) checkDuration("timeout", timeout);
-    const until = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
+    // Monotonic (performance.now), as every local span here: a wall clock set back would stretch it.
+    const until = timeout === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeout;
     await this.#ready;
     if (this.#ended) throw new ChannelEndedError(this.name);
     const prefetched = this.#prefetched.shift();
@@ -672,7 +673,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #blockFor(): number {
     let latest = 0;
     for (const waiter of this.#waiters) latest = Math.max(latest, waiter.until);
-    return Math.max(10, Math.min(latest - Date.now(), BLOCK_SLICE));
+    return Math.max(10, Math.min(latest - performance.now(), BLOCK_SLICE));
   }
 
   async #take(given: string, want: number, scan: boolean): Promise<void> {
@@ -871,7 +872,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (this.#ticking || this.#ended) return;
     this.#ticking = true;
     try {
-      if (Date.now() - this.#lastBeat >= this.#lease / 3) await this.#heartbeat();
+      // Monotonic: with a wall clock set back, heartbeats stopped until it caught up, and the lease (on
+      // Redis's clock) ran out under a live receiver (before r27).
+      if (performance.now() - this.#lastBeat >= this.#lease / 3) await this.#heartbeat();
       await runScript(this.#client, "berrymqDurableSweep", [
         this.#keys.deadlines,
         this.prefix,
@@ -889,7 +892,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   }
 
   async #heartbeat(): Promise<void> {
-    this.#lastBeat = Date.now();
+    this.#lastBeat = performance.now();
     const mark = String(
       await runScript(this.#client, "berrymqDurableBeat", [
         this.#keys.deadlines,
@@ -920,7 +923,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 interface Waiter {
   resolve(message: DurableMessage): void;
   reject(error: unknown): void;
-  /** When its timeout ends (Date.now() ms; Infinity: none). */
+  /** When its timeout ends (performance.now() ms; Infinity: none). */
   until: number;
   timer: LongTimer | undefined;
 }

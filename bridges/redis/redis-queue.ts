@@ -137,7 +137,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   #closed = false;
   /** The queue's mark (`<key>:instance`) seen at the last connection: it changes when Redis lost the queue's keys. */
   #mark: string | undefined;
-  /** When the get() loop last asked for the mark (Date.now() ms), and whether that check is on its way. */
+  /** When the get() loop last asked for the mark (performance.now() ms), and whether that check is on its way. */
   #markAsked = Number.NEGATIVE_INFINITY;
   #markChecking = false;
   /** Rejected when close() cuts the connections: what waits for an answer that will never come stops waiting. */
@@ -198,7 +198,8 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     const { timeout, signal } = options;
     // As the in-process Queue's: Infinity (or none) waits, 0 takes a message only if one is there.
     if (timeout !== undefined) checkDuration("timeout", timeout);
-    const until = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
+    // Monotonic: with a wall clock set back, a get()'s timeout was stretched by as much (before r27).
+    const until = timeout === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeout;
     let first = true;
     const onAbort = (): void => void this.#blocking.unblock();
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -207,14 +208,14 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
       for (;;) {
         if (this.#closed) throw new QueueClosedError(this.filter);
         if (signal?.aborted) throw signal.reason;
-        const wait = Math.min(until - Date.now(), BLOCK_SLICE);
+        const wait = Math.min(until - performance.now(), BLOCK_SLICE);
         // No time left at the first pass (timeout 0): one pop without blocking, as a poll (before r27, none).
         if (wait <= 0 && !first) throw new QueueTimeoutError(this.filter, timeout ?? 0);
         first = false;
         // A live connection sees no reconnection when Redis is flushed: the mark is read here too, at
         // most once per MARK_CHECK, alongside the pop (not before it: the get waits for nothing more).
-        if (Date.now() - this.#markAsked >= MARK_CHECK && !this.#markChecking && this.#client.status === "ready") {
-          this.#markAsked = Date.now();
+        if (performance.now() - this.#markAsked >= MARK_CHECK && !this.#markChecking && this.#client.status === "ready") {
+          this.#markAsked = performance.now();
           void this.#checkMark();
         }
         let popped: [string, string] | null;
