@@ -9,8 +9,11 @@ local DEADLINES = KEYS[1]
 -- its keys on each node, and a script that meets a moved key fails there, its earlier writes kept (a take
 -- that moved an id into a held list, a finish that dropped a deadline, then failed: the message was lost).
 -- Two keys never written are missing on either side then, which makes this read fail before any write:
--- answered TRYAGAIN, which ioredis retries until the slot has moved.
-if not pcall(redis.call, 'EXISTS', P .. 'unwritten:1', P .. 'unwritten:2') then
+-- answered TRYAGAIN, which ioredis retries until the slot has moved. Any other refusal (an ACL...) as it is.
+local gate, refused = pcall(redis.call, 'EXISTS', P .. 'unwritten:1', P .. 'unwritten:2')
+if not gate then
+  local text = type(refused) == 'table' and tostring(refused.err) or tostring(refused)
+  if not string.find(text, 'non local key', 1, true) then error(refused) end
   return redis.error_reply('TRYAGAIN berrymq: the slot of prefix ' .. P .. ' is being migrated')
 end
 local function now()
