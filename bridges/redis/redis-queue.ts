@@ -5,7 +5,7 @@ import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
-import { checkDuration } from "../../lib/long-timer.js";
+import { checkDuration, setLongTimeout } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import type { GetOptions } from "../../lib/queue.js";
 import { fromEnvelope, toEnvelope } from "../envelope.js";
@@ -102,6 +102,9 @@ const MARK = {
  * feeds. One MARK call per interval, on the other connection, never one per message.
  */
 const MARK_CHECK = 1_000;
+
+/** How long past its timeout (or its signal) a get() whose pop Redis does not answer gives up, in ms. */
+const GIVE_UP_SLACK = 250;
 
 /** How long close() waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const CLOSE_GRACE = 5_000;
@@ -201,7 +204,18 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     // Monotonic: with a wall clock set back, a get()'s timeout was stretched by as much (before r27).
     const until = timeout === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeout;
     let first = true;
-    const onAbort = (): void => void this.#blocking.unblock();
+    // Redis down or hung: ioredis holds the pop until it is back (the blocking client waits through an
+    // outage), so the timeout and the signal end the get() themselves, GIVE_UP_SLACK ms past its time.
+    let expire: ((value: "expired") => void) | undefined;
+    const expired = new Promise<"expired">((resolve) => {
+      expire = resolve;
+    });
+    const timer =
+      until === Number.POSITIVE_INFINITY ? undefined : setLongTimeout(() => expire?.("expired"), (timeout ?? 0) + GIVE_UP_SLACK);
+    const onAbort = (): void => {
+      void this.#blocking.unblock();
+      setTimeout(() => expire?.("expired"), GIVE_UP_SLACK).unref();
+    };
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#getting++;
     try {
@@ -220,15 +234,24 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         }
         let popped: [string, string] | null;
         try {
-          // Raced against the cut: ioredis keeps a command of a client that is reconnecting when
-          // close() disconnects it, and never settles it.
-          popped = await Promise.race([
+          const pop =
             wait <= 0
               ? this.#client.lpop(this.key).then((value) => (value === null ? null : ([this.key, value] as [string, string])))
-              : this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000)),
-            this.#cut.promise,
-          ]);
+              : this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000));
+          // Raced against the cut: ioredis keeps a command of a client that is reconnecting when
+          // close() disconnects it, and never settles it.
+          const answer = await Promise.race([pop, this.#cut.promise, expired]);
+          if (answer === "expired") {
+            // Before r27 the get() waited for Redis whatever its timeout. What the pop takes once Redis
+            // answers goes back to the front (or is reported, as a push-back is).
+            void pop.then((late) => (late === null ? undefined : this.#pushBack(late[1])), () => {});
+            if (this.#closed) throw new QueueClosedError(this.filter);
+            if (signal?.aborted) throw signal.reason;
+            throw new QueueTimeoutError(this.filter, timeout ?? 0);
+          }
+          popped = answer;
         } catch (error) {
+          if (error instanceof QueueTimeoutError || (signal?.aborted && error === signal.reason)) throw error;
           // Its connection cut by a close() that Redis did not answer.
           if (this.#closed) throw new QueueClosedError(this.filter);
           // What Redis refused (WRONGTYPE: another client wrote the key), typed as the channel's are.
@@ -244,6 +267,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         }
       }
     } finally {
+      timer?.clear();
       this.#getting--;
       signal?.removeEventListener("abort", onAbort);
     }
