@@ -713,11 +713,12 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (typeof message?.id !== "string") throw new InvalidArgumentError("message", message, "a message returned by receive()");
     return this.#finishes.add([message.id, mode, replyId, response, timeout]).then(
       ({ outcome: result, replicas }) => {
-        this.#givenOut.delete(message.id);
         const outcome = String(result[0]);
+        // Nothing written: this receiver still holds it (another client wrote another type under the inbox),
+        // so it stays given out.
+        if (outcome !== "refused") this.#givenOut.delete(message.id);
         if (outcome === "late") throw new LateReplyError(message.id);
         if (outcome === "notheld") throw new NotHeldError(message.id, String(result[1]));
-        // Nothing written: this receiver still holds it (another client wrote another type under the inbox).
         if (outcome === "refused")
           throw new RedisCommandError(
             `${mode === "reply" ? "replying to" : "closing"} durable message ${message.id}`,
