@@ -143,6 +143,8 @@ const DEFAULTS = {
   maxPending: 10_000,
   connectTimeout: 10_000,
 };
+/** The longest time between two heartbeats, in ms, whatever the lease (each checks for lost data). */
+const MAX_BEAT = 5_000;
 /** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const END_GRACE = 5_000;
 // How long after a connection closed the promoted master is watched for WAITs it cannot answer, in ms.
@@ -875,7 +877,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     try {
       // Monotonic: with a wall clock set back, heartbeats stopped until it caught up, and the lease (on
       // Redis's clock) ran out under a live receiver (before r27).
-      if (performance.now() - this.#lastBeat >= this.#lease / 3) await this.#heartbeat();
+      // At least every MAX_BEAT: the beat also checks the prefix's mark (lost data), which a long lease
+      // (Infinity: one beat, at open) left unchecked for ever (before r27).
+      if (performance.now() - this.#lastBeat >= Math.min(this.#lease / 3, MAX_BEAT)) await this.#heartbeat();
       await runScript(this.#client, "berrymqDurableSweep", [
         this.#keys.deadlines,
         this.prefix,
