@@ -46,7 +46,10 @@ export interface DurableChannelOptions {
    * 5,000). Time in which Redis itself was unreachable does not count against it.
    */
   lease?: number;
-  /** How often this channel times out due messages and requeues dead receivers' ones, in ms (default 100). */
+  /**
+   * How often this channel times out due messages and requeues dead receivers' ones, in ms (default 100).
+   * The heartbeat keeps its own pace (a third of the lease, at most 5 s), however long this is.
+   */
   sweepInterval?: number;
   /**
    * How long a timed-out message is remembered, so a late reply is recognised as late, in ms (default 1
@@ -182,6 +185,12 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #maxPending: number;
   readonly #keys: { deadlines: string; inbox: string; held: string };
   readonly #outageGap: number;
+  /** How often the sweep runs, and the heartbeat (at a third of the lease, at most MAX_BEAT), in ms. */
+  readonly #sweepInterval: number;
+  readonly #beatEvery: number;
+  /** How often #tick runs: the shorter of the two, so that a long sweepInterval does not space the beats out. */
+  readonly #tickEvery: number;
+  #lastSweep = Number.NEGATIVE_INFINITY;
   /** How long this channel's sweep keeps the prefix's other channels from sweeping, in ms (half its interval, at most 50). */
   readonly #sweepHold: number;
   /** Replicas every write waits for (none: undefined). */
@@ -354,7 +363,12 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (this.#durability !== undefined) this.#replicatedScripts();
     this.#ready = this.#heartbeat();
     this.#ready.catch(() => {});
-    this.#timer = setInterval(() => void this.#tick(), sweepInterval);
+    // Before r27 the heartbeat went with the sweep only: with a sweepInterval longer than the lease, the
+    // lease ran out between beats, under a live receiver (its messages went to others).
+    this.#sweepInterval = sweepInterval;
+    this.#beatEvery = Math.min(this.#lease / 3, MAX_BEAT);
+    this.#tickEvery = Math.max(1, Math.floor(Math.min(sweepInterval, this.#beatEvery)));
+    this.#timer = setInterval(() => void this.#tick(), this.#tickEvery);
   }
 
   /**
@@ -879,7 +893,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       // Redis's clock) ran out under a live receiver (before r27).
       // At least every MAX_BEAT: the beat also checks the prefix's mark (lost data), which a long lease
       // (Infinity: one beat, at open) left unchecked for ever (before r27).
-      if (performance.now() - this.#lastBeat >= Math.min(this.#lease / 3, MAX_BEAT)) await this.#heartbeat();
+      if (performance.now() - this.#lastBeat >= this.#beatEvery) await this.#heartbeat();
+      // Half a tick early at most: the interval's ticks may come a little short of it.
+      if (performance.now() - this.#lastSweep < this.#sweepInterval - this.#tickEvery / 2) return;
+      this.#lastSweep = performance.now();
       await runScript(this.#client, "berrymqDurableSweep", [
         this.#keys.deadlines,
         this.prefix,
