@@ -165,7 +165,9 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     if (!Number.isSafeInteger(this.#maxPending) || this.#maxPending < 1)
       throw new InvalidArgumentError("maxPending", this.#maxPending, "an integer >= 1");
     const connection = options.connection ?? "redis://127.0.0.1:6379";
-    this.#client = openClient(connection, { connectionName: `berrymq-queue:${this.name}` });
+    // A push during a reshard of the queue's slot is answered TRYAGAIN (its seen-marker is new) until the
+    // slot has moved: followed as long as it lasts (before r27, 16 tries, then failed and reported).
+    this.#client = openClient(connection, { connectionName: `berrymq-queue:${this.name}`, followMoves: true });
     defineScripts(this.#client, { berrymqQueuePush: PUSH_ONCE, berrymqQueueMark: MARK });
     // At each connection: a mark other than the last one seen means what was queued was lost meanwhile.
     this.#client.on("ready", () => void this.#checkMark());
