@@ -30,6 +30,11 @@ export interface ClientOverrides {
   connectionName?: string;
   /** Cluster only: SSUBSCRIBE through one subscriber connection per master (ioredis `shardedSubscribers`). */
   shardedSubscribers?: boolean;
+  /**
+   * Cluster only: follow redirections (MOVED, ASK, TRYAGAIN: a slot resharded; CLUSTERDOWN) for as long as
+   * they come, as `maxRetriesPerRequest: null` does, without waiting through a standalone outage.
+   */
+  followMoves?: boolean;
 }
 
 // How long a Cluster command waits between attempts while a master fails over, in ms.
@@ -72,7 +77,13 @@ function isForeignClient(value: object): value is ForeignClient {
  */
 export function openClient(connection: RedisConnection, given: ClientOverrides = {}): RedisClient {
   const overrides = given.connectionName === undefined ? given : { ...given, connectionName: clientName(given.connectionName) };
-  const wait = overrides.maxRetriesPerRequest === null;
+  const { followMoves, ...clientOverrides } = overrides;
+  const wait = overrides.maxRetriesPerRequest === null || followMoves === true;
+  return openWith(connection, clientOverrides, wait);
+}
+
+// openClient's work; `wait`: a Cluster follows redirections without end (see clusterRetries).
+function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, "followMoves">, wait: boolean): RedisClient {
   if (typeof connection === "string") {
     if (!/^rediss?:\/\//.test(connection)) {
       throw new InvalidArgumentError("connection", withoutSecret(connection), "a redis:// or rediss:// URL");

@@ -46,7 +46,10 @@ export interface DurableChannelOptions {
    * 5,000). Time in which Redis itself was unreachable does not count against it.
    */
   lease?: number;
-  /** How often this channel times out due messages and requeues dead receivers' ones, in ms (default 100). */
+  /**
+   * How often this channel times out due messages and requeues dead receivers' ones, in ms (default 100).
+   * The heartbeat keeps its own pace (a third of the lease, at most 5 s), however long this is.
+   */
   sweepInterval?: number;
   /**
    * How long a timed-out message is remembered, so a late reply is recognised as late, in ms (default 1
@@ -101,6 +104,8 @@ export interface DurableSendOptions {
   /**
    * The message's id (`send` only; default a new UUID). Sending again with the same id after a failed or
    * timed-out `send()` is safe: Redis records the message once, and the second call gets the first's result.
+   * A send of another message under it (from or to another channel) is refused (InvalidArgumentError), as
+   * is an id ending in "/timeout" (timeout notices' ids).
    */
   id?: string;
   /**
@@ -141,6 +146,8 @@ const DEFAULTS = {
   maxPending: 10_000,
   connectTimeout: 10_000,
 };
+/** The longest time between two heartbeats, in ms, whatever the lease (each checks for lost data). */
+const MAX_BEAT = 5_000;
 /** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const END_GRACE = 5_000;
 // How long after a connection closed the promoted master is watched for WAITs it cannot answer, in ms.
@@ -178,6 +185,12 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #maxPending: number;
   readonly #keys: { deadlines: string; inbox: string; held: string };
   readonly #outageGap: number;
+  /** How often the sweep runs, and the heartbeat (at a third of the lease, at most MAX_BEAT), in ms. */
+  readonly #sweepInterval: number;
+  readonly #beatEvery: number;
+  /** How often #tick runs: the shorter of the two, so that a long sweepInterval does not space the beats out. */
+  readonly #tickEvery: number;
+  #lastSweep = Number.NEGATIVE_INFINITY;
   /** How long this channel's sweep keeps the prefix's other channels from sweeping, in ms (half its interval, at most 50). */
   readonly #sweepHold: number;
   /** Replicas every write waits for (none: undefined). */
@@ -350,7 +363,12 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (this.#durability !== undefined) this.#replicatedScripts();
     this.#ready = this.#heartbeat();
     this.#ready.catch(() => {});
-    this.#timer = setInterval(() => void this.#tick(), sweepInterval);
+    // Before r27 the heartbeat went with the sweep only: with a sweepInterval longer than the lease, the
+    // lease ran out between beats, under a live receiver (its messages went to others).
+    this.#sweepInterval = sweepInterval;
+    this.#beatEvery = Math.min(this.#lease / 3, MAX_BEAT);
+    this.#tickEvery = Math.max(1, Math.floor(Math.min(sweepInterval, this.#beatEvery)));
+    this.#timer = setInterval(() => void this.#tick(), this.#tickEvery);
   }
 
   /**
@@ -363,6 +381,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const timeout = checkTimeout(options.timeout);
     const id = options.id ?? randomUUID();
     checkName("id", id);
+    // A message's timeout notice is recorded under its id and this suffix: a message of that id would be overwritten.
+    if (id.endsWith(NOTICE_SUFFIX))
+      throw new InvalidArgumentError("id", id, `an id that does not end in "${NOTICE_SUFFIX}" (timeout notices' ids do)`);
     const item = [id, this.name, options.to, "message", encode(content), "", timeout];
     const wanted = checkDurability("durability", options.durability);
     const durability = wanted === undefined ? this.#durability : wanted.replicas === 0 ? undefined : wanted;
@@ -371,13 +392,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       throw new DurableOverflowError(this.name, this.#maxPending, { to: options.to, messageId: id });
     try {
       // The channel's durability goes with the batch; another one for this message alone, in a call of its own.
-      if (durability === this.#durability) return sentMessage(id, await this.#sends.add(item));
+      const inbox = `${this.prefix}in:${options.to}`;
+      if (durability === this.#durability) return sentMessage(id, inbox, await this.#sends.add(item));
       const { result, replicas } = await this.#write(
         "berrymqDurableSend",
         [this.#keys.deadlines, this.prefix, ...item],
         durability,
       );
-      return sentMessage(id, sendResultAt(result, 0, replicas));
+      return sentMessage(id, inbox, sendResultAt(result, 0, replicas));
     } catch (error) {
       // Ended on its way (Redis away): the caller learns the id to resend it with safely.
       if (error instanceof ChannelEndedError && error.messageId === undefined)
@@ -396,7 +418,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#checkOpen();
     const { timeout } = options;
     if (timeout !== undefined) checkDuration("timeout", timeout);
-    const until = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
+    // Monotonic (performance.now), as every local span here: a wall clock set back would stretch it.
+    const until = timeout === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeout;
     await this.#ready;
     if (this.#ended) throw new ChannelEndedError(this.name);
     const prefetched = this.#prefetched.shift();
@@ -666,7 +689,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #blockFor(): number {
     let latest = 0;
     for (const waiter of this.#waiters) latest = Math.max(latest, waiter.until);
-    return Math.max(10, Math.min(latest - Date.now(), BLOCK_SLICE));
+    return Math.max(10, Math.min(latest - performance.now(), BLOCK_SLICE));
   }
 
   async #take(given: string, want: number, scan: boolean): Promise<void> {
@@ -706,10 +729,17 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (typeof message?.id !== "string") throw new InvalidArgumentError("message", message, "a message returned by receive()");
     return this.#finishes.add([message.id, mode, replyId, response, timeout]).then(
       ({ outcome: result, replicas }) => {
-        this.#givenOut.delete(message.id);
         const outcome = String(result[0]);
+        // Nothing written: this receiver still holds it (another client wrote another type under the inbox),
+        // so it stays given out.
+        if (outcome !== "refused") this.#givenOut.delete(message.id);
         if (outcome === "late") throw new LateReplyError(message.id);
         if (outcome === "notheld") throw new NotHeldError(message.id, String(result[1]));
+        if (outcome === "refused")
+          throw new RedisCommandError(
+            `${mode === "reply" ? "replying to" : "closing"} durable message ${message.id}`,
+            new Error(String(result[1])),
+          );
         return [outcome, Number(result[1]), Number(result[2]), replicas];
       },
       (error: unknown) => {
@@ -859,7 +889,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (this.#ticking || this.#ended) return;
     this.#ticking = true;
     try {
-      if (Date.now() - this.#lastBeat >= this.#lease / 3) await this.#heartbeat();
+      // Monotonic: with a wall clock set back, heartbeats stopped until it caught up, and the lease (on
+      // Redis's clock) ran out under a live receiver (before r27).
+      // At least every MAX_BEAT: the beat also checks the prefix's mark (lost data), which a long lease
+      // (Infinity: one beat, at open) left unchecked for ever (before r27).
+      if (performance.now() - this.#lastBeat >= this.#beatEvery) await this.#heartbeat();
+      // Half a tick early at most: the interval's ticks may come a little short of it.
+      if (performance.now() - this.#lastSweep < this.#sweepInterval - this.#tickEvery / 2) return;
+      this.#lastSweep = performance.now();
       await runScript(this.#client, "berrymqDurableSweep", [
         this.#keys.deadlines,
         this.prefix,
@@ -877,7 +914,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   }
 
   async #heartbeat(): Promise<void> {
-    this.#lastBeat = Date.now();
+    this.#lastBeat = performance.now();
     const mark = String(
       await runScript(this.#client, "berrymqDurableBeat", [
         this.#keys.deadlines,
@@ -908,7 +945,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 interface Waiter {
   resolve(message: DurableMessage): void;
   reject(error: unknown): void;
-  /** When its timeout ends (Date.now() ms; Infinity: none). */
+  /** When its timeout ends (performance.now() ms; Infinity: none). */
   until: number;
   timer: LongTimer | undefined;
 }
@@ -951,6 +988,9 @@ function checkName(argument: string, value: unknown): void {
   }
 }
 
+// What the expiry of a message appends to its id to make its timeout notice's (durable-scripts.ts).
+const NOTICE_SUFFIX = "/timeout";
+
 // Redis keeps durations as Lua numbers: "never" is a span no deployment reaches (about 285,000 years).
 const NEVER = 2 ** 53;
 
@@ -985,7 +1025,16 @@ function sendResultAt(reply: unknown, i: number, replicas: number | undefined): 
   return [Number(flat[2 * i]), Number(flat[2 * i + 1]), replicas];
 }
 
-function sentMessage(id: string, [sentAt, due, replicas]: SendResult): SentMessage {
+function sentMessage(id: string, inbox: string, [sentAt, due, replicas]: SendResult): SentMessage {
+  // The SEND script's -1: another message (from or to another channel) has the id; nothing was recorded.
+  if (sentAt === -1)
+    throw new InvalidArgumentError(
+      "id",
+      id,
+      "the id of no other message (a resend with it goes from the same channel to the same channel)",
+    );
+  // -2: another client wrote another type under the channel's inbox; nothing was recorded.
+  if (sentAt === -2) throw new RedisCommandError(`sending durable message ${id}`, new Error(`WRONGTYPE ${inbox} is not a list`));
   const deadline = due > 0 ? due : undefined;
   return replicas === undefined ? { id, sentAt, deadline } : { id, sentAt, deadline, replicas };
 }

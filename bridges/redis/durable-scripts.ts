@@ -5,6 +5,17 @@
 const COMMON = `
 local P = ARGV[1]
 local DEADLINES = KEYS[1]
+-- A Cluster resharding the prefix's slot (MIGRATING here, or IMPORTING and asked with ASKING) holds some of
+-- its keys on each node, and a script that meets a moved key fails there, its earlier writes kept (a take
+-- that moved an id into a held list, a finish that dropped a deadline, then failed: the message was lost).
+-- Two keys never written are missing on either side then, which makes this read fail before any write:
+-- answered TRYAGAIN, which ioredis retries until the slot has moved. Any other refusal (an ACL...) as it is.
+local gate, refused = pcall(redis.call, 'EXISTS', P .. 'unwritten:1', P .. 'unwritten:2')
+if not gate then
+  local text = type(refused) == 'table' and tostring(refused.err) or tostring(refused)
+  if not string.find(text, 'non local key', 1, true) then error(refused) end
+  return redis.error_reply('TRYAGAIN berrymq: the slot of prefix ' .. P .. ' is being migrated')
+end
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -46,10 +57,21 @@ local function trimFinished(asked, before, most)
     if redis.call('HGET', om, 'state') == 'done' then redis.call('DEL', om) end
   end
 end
--- Times a message out: exactly once, because only the call that removes it from DEADLINES goes on.
+-- Whether a write of that type can go to key: another type under it (written by another client) fails the
+-- write, and a script's writes before an error stay. So a script checks where it will write before its
+-- first write (before r27, a finish had dropped the message's deadline and held entry when its reply's RPUSH
+-- failed: the message was lost).
+local function writable(key, kind)
+  local found = redis.call('TYPE', key).ok
+  return found == kind or found == 'none', found
+end
+-- Times a message out: exactly once, because only the call that removes it from DEADLINES goes on. A
+-- notice its sender's inbox cannot take (another type there) waits, the message still due, until it can.
 local function expire(id, t, retain)
-  if redis.call('ZREM', DEADLINES, id) == 0 then return 0 end
   local m = P .. 'm:' .. id
+  local from = redis.call('HGET', m, 'from')
+  if from and not writable(P .. 'in:' .. from, 'list') then return 0 end
+  if redis.call('ZREM', DEADLINES, id) == 0 then return 0 end
   local f = redis.call('HMGET', m, 'from', 'to', 'content')
   if not f[1] then return 0 end
   redis.call('HSET', m, 'state', 'timedout')
@@ -76,23 +98,33 @@ local function mark(t)
   redis.call('SET', P .. 'written', t)
 end
 -- Puts back what a receiver held (it died or ended): first in line again, unless finished or timed out.
+-- One whose channel's inbox is another type (written by another client) stays held, and so does the
+-- receiver's entry, for the next sweep to try again (an LPUSH failing there failed every sweep of the
+-- prefix, timeouts included, and the held list lost what it had put back already).
 local function requeue(consumer)
   local held = P .. 'held:' .. consumer
   -- Another type under the name (written by another client) holds nothing: LRANGE would fail every sweep.
   local ids = {}
   if redis.call('TYPE', held).ok == 'list' then ids = redis.call('LRANGE', held, 0, -1) end
   local n = 0
+  local stuck = false
   for i = #ids, 1, -1 do
     local m = P .. 'm:' .. ids[i]
     local f = redis.call('HMGET', m, 'state', 'to')
     -- A record without a channel (written by another client) has nowhere to go: the held list drops it.
     if (f[1] == 'taken' or f[1] == 'queued') and f[2] then
-      redis.call('HSET', m, 'state', 'queued')
-      redis.call('HDEL', m, 'holder')
-      redis.call('LPUSH', P .. 'in:' .. f[2], ids[i])
-      n = n + 1
+      if writable(P .. 'in:' .. f[2], 'list') then
+        redis.call('HSET', m, 'state', 'queued')
+        redis.call('HDEL', m, 'holder')
+        redis.call('LPUSH', P .. 'in:' .. f[2], ids[i])
+        redis.call('LREM', held, 1, ids[i])
+        n = n + 1
+      else
+        stuck = true
+      end
     end
   end
+  if stuck then return n end
   redis.call('DEL', held)
   redis.call('HDEL', P .. 'consumers', consumer)
   redis.call('HDEL', P .. 'leases', consumer)
@@ -108,12 +140,21 @@ end
 const SEND_FUNCTION = `
 local function send(i, t, result)
   local m = P .. 'm:' .. ARGV[i]
-  local f = redis.call('HMGET', m, 'sent', 'deadline')
-  if f[1] then
+  local f = redis.call('HMGET', m, 'sent', 'deadline', 'from', 'to')
+  if f[1] and ((f[3] and f[3] ~= ARGV[i + 1]) or (f[4] and f[4] ~= ARGV[i + 2])) then
+    -- Another message has the id (from or to another channel): answered -1, refused, nothing recorded.
+    -- (Answered as a resend, it was taken as sent and went nowhere.)
+    table.insert(result, -1)
+    table.insert(result, 0)
+  elseif f[1] then
     mark(t)
     -- A nil would leave a hole: the batch's later messages would read their neighbours' answers.
     table.insert(result, tonumber(f[1]) or 0)
     table.insert(result, tonumber(f[2]) or 0)
+  elseif not writable(P .. 'in:' .. ARGV[i + 2], 'list') then
+    -- The channel's inbox is another type (written by another client): -2, refused, nothing recorded.
+    table.insert(result, -2)
+    table.insert(result, 0)
   else
     table.insert(result, t)
     table.insert(result, record(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6]), t))
@@ -122,7 +163,8 @@ end
 `;
 
 // ARGV: prefix, then 7 per message: id, from, to, kind, content, inReplyTo, timeout. Returns sent,
-// deadline for each.
+// deadline for each (-1, 0: another message, from or to another channel, has the id; -2, 0: the channel's
+// inbox is another type than a list).
 const SEND = `${COMMON}${SEND_FUNCTION}
 local t = now()
 local result = {}
@@ -236,8 +278,9 @@ return {taken, redis.call('LLEN', P .. 'in:' .. ARGV[2])}
 // in the held list too, as TAKE's), then 5 per message: id, mode ('reply' | 'close'), replyId (a fresh
 // token for close), response, replyTimeout.
 // Returns {outcomes, messages taken, inbox length (-1 without a take)}, an outcome being {'ok', sent,
-// deadline}, {'late'} or {'notheld', state}. With a take token, the call also takes this receiver's next
-// messages (as TAKE would), saving it a call. A finished message is kept as 'done' for at least a minute
+// deadline}, {'late'}, {'notheld', state} or {'refused', why} (nothing written: the sender's inbox is
+// another type). With a take token, the call also takes this receiver's next messages (as TAKE would),
+// saving it a call. A finished message is kept as 'done' for at least a minute
 // and at most retain (as a timed-out one), so that the same call resent after a reconnection (same
 // replyId, same take token), or a send() retried with the message's id, gets the same answer. Beyond a
 // minute, only the newest n are kept (the sorted set P finished lists them by finish time).
@@ -287,6 +330,12 @@ local function finish(id, mode, replyId, response, replyTimeout)
   if f[1] == 'queued' and redis.call('LPOS', held, id) then f[1], f[2] = 'taken', consumer end
   if f[1] ~= 'taken' or f[2] ~= consumer then return {'notheld', f[1] or 'finished or unknown'} end
   local deadline = tonumber(f[3]) or 0
+  -- A reply, or a timeout notice, goes to the sender's inbox: refused, nothing written, when it cannot.
+  if mode == 'reply' or (deadline > 0 and t >= deadline) then
+    local inbox = P .. 'in:' .. (f[4] or '')
+    local ok, found = writable(inbox, 'list')
+    if not ok then return {'refused', 'WRONGTYPE ' .. inbox .. ' holds a ' .. found .. ', not a list'} end
+  end
   redis.call('LREM', held, 1, id)
   if deadline > 0 and t >= deadline then
     expire(id, t, retain)
@@ -298,9 +347,11 @@ local function finish(id, mode, replyId, response, replyTimeout)
     replyDeadline = record(replyId, f[5], f[4], 'reply', response, id, replyTimeout, t)
   end
   redis.call('DEL', m)
-  -- 'sent' and 'deadline' stay, so that a resent SEND of this id finds it and answers as the first did.
+  -- 'sent' and 'deadline' stay, so that a resent SEND of this id finds it and answers as the first did ('from'
+  -- and 'to', so that a send of another message under the id is refused).
   redis.call('HSET', m, 'state', 'done', 'holder', consumer, 'finished', t .. ' ' .. replyDeadline, 'finishedBy', replyId,
     'sent', f[8], 'deadline', f[3])
+  if f[4] and f[5] then redis.call('HSET', m, 'from', f[4], 'to', f[5]) end
   keep(id, m)
   return {'ok', t, replyDeadline}
 end

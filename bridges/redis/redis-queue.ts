@@ -5,6 +5,7 @@ import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { type BerryError, InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
+import { checkDuration, setLongTimeout } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import type { GetOptions } from "../../lib/queue.js";
 import { fromEnvelope, toEnvelope } from "../envelope.js";
@@ -102,6 +103,9 @@ const MARK = {
  */
 const MARK_CHECK = 1_000;
 
+/** How long past its timeout (or its signal) a get() whose pop Redis does not answer gives up, in ms. */
+const GIVE_UP_SLACK = 250;
+
 /** How long close() waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const CLOSE_GRACE = 5_000;
 
@@ -136,7 +140,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   #closed = false;
   /** The queue's mark (`<key>:instance`) seen at the last connection: it changes when Redis lost the queue's keys. */
   #mark: string | undefined;
-  /** When the get() loop last asked for the mark (Date.now() ms), and whether that check is on its way. */
+  /** When the get() loop last asked for the mark (performance.now() ms), and whether that check is on its way. */
   #markAsked = Number.NEGATIVE_INFINITY;
   #markChecking = false;
   /** Rejected when close() cuts the connections: what waits for an answer that will never come stops waiting. */
@@ -161,7 +165,9 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     if (!Number.isSafeInteger(this.#maxPending) || this.#maxPending < 1)
       throw new InvalidArgumentError("maxPending", this.#maxPending, "an integer >= 1");
     const connection = options.connection ?? "redis://127.0.0.1:6379";
-    this.#client = openClient(connection, { connectionName: `berrymq-queue:${this.name}` });
+    // A push during a reshard of the queue's slot is answered TRYAGAIN (its seen-marker is new) until the
+    // slot has moved: followed as long as it lasts (before r27, 16 tries, then failed and reported).
+    this.#client = openClient(connection, { connectionName: `berrymq-queue:${this.name}`, followMoves: true });
     defineScripts(this.#client, { berrymqQueuePush: PUSH_ONCE, berrymqQueueMark: MARK });
     // At each connection: a mark other than the last one seen means what was queued was lost meanwhile.
     this.#client.on("ready", () => void this.#checkMark());
@@ -195,34 +201,59 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
    */
   async get(options: GetOptions = {}): Promise<Message> {
     const { timeout, signal } = options;
-    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
-      throw new InvalidArgumentError("timeout", timeout, "a finite number of ms >= 0");
-    }
-    const until = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
-    const onAbort = (): void => void this.#blocking.unblock();
+    // As the in-process Queue's: Infinity (or none) waits, 0 takes a message only if one is there.
+    if (timeout !== undefined) checkDuration("timeout", timeout);
+    // Monotonic: with a wall clock set back, a get()'s timeout was stretched by as much (before r27).
+    const until = timeout === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeout;
+    let first = true;
+    // Redis down or hung: ioredis holds the pop until it is back (the blocking client waits through an
+    // outage), so the timeout and the signal end the get() themselves, GIVE_UP_SLACK ms past its time.
+    let expire: ((value: "expired") => void) | undefined;
+    const expired = new Promise<"expired">((resolve) => {
+      expire = resolve;
+    });
+    const timer =
+      until === Number.POSITIVE_INFINITY ? undefined : setLongTimeout(() => expire?.("expired"), (timeout ?? 0) + GIVE_UP_SLACK);
+    const onAbort = (): void => {
+      void this.#blocking.unblock();
+      setTimeout(() => expire?.("expired"), GIVE_UP_SLACK).unref();
+    };
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#getting++;
     try {
       for (;;) {
         if (this.#closed) throw new QueueClosedError(this.filter);
         if (signal?.aborted) throw signal.reason;
-        const wait = Math.min(until - Date.now(), BLOCK_SLICE);
-        if (wait <= 0) throw new QueueTimeoutError(this.filter, timeout ?? 0);
+        const wait = Math.min(until - performance.now(), BLOCK_SLICE);
+        // No time left at the first pass (timeout 0): one pop without blocking, as a poll (before r27, none).
+        if (wait <= 0 && !first) throw new QueueTimeoutError(this.filter, timeout ?? 0);
+        first = false;
         // A live connection sees no reconnection when Redis is flushed: the mark is read here too, at
         // most once per MARK_CHECK, alongside the pop (not before it: the get waits for nothing more).
-        if (Date.now() - this.#markAsked >= MARK_CHECK && !this.#markChecking && this.#client.status === "ready") {
-          this.#markAsked = Date.now();
+        if (performance.now() - this.#markAsked >= MARK_CHECK && !this.#markChecking && this.#client.status === "ready") {
+          this.#markAsked = performance.now();
           void this.#checkMark();
         }
         let popped: [string, string] | null;
         try {
+          const pop =
+            wait <= 0
+              ? this.#client.lpop(this.key).then((value) => (value === null ? null : ([this.key, value] as [string, string])))
+              : this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000));
           // Raced against the cut: ioredis keeps a command of a client that is reconnecting when
           // close() disconnects it, and never settles it.
-          popped = await Promise.race([
-            this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000)),
-            this.#cut.promise,
-          ]);
+          const answer = await Promise.race([pop, this.#cut.promise, expired]);
+          if (answer === "expired") {
+            // Before r27 the get() waited for Redis whatever its timeout. What the pop takes once Redis
+            // answers goes back to the front (or is reported, as a push-back is).
+            void pop.then((late) => (late === null ? undefined : this.#pushBack(late[1])), () => {});
+            if (this.#closed) throw new QueueClosedError(this.filter);
+            if (signal?.aborted) throw signal.reason;
+            throw new QueueTimeoutError(this.filter, timeout ?? 0);
+          }
+          popped = answer;
         } catch (error) {
+          if (error instanceof QueueTimeoutError || (signal?.aborted && error === signal.reason)) throw error;
           // Its connection cut by a close() that Redis did not answer.
           if (this.#closed) throw new QueueClosedError(this.filter);
           // What Redis refused (WRONGTYPE: another client wrote the key), typed as the channel's are.
@@ -238,6 +269,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         }
       }
     } finally {
+      timer?.clear();
       this.#getting--;
       signal?.removeEventListener("abort", onAbort);
     }

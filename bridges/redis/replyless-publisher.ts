@@ -201,7 +201,8 @@ export class ReplylessPublisher {
   // The channels of the batch to check (see CHANNEL_RECHECK), or undefined when none.
   #unchecked(publications: readonly Publication[]): Set<string> | undefined {
     let unchecked: Set<string> | undefined;
-    const now = Date.now();
+    // Monotonic: with a wall clock set back, no channel was checked again until it caught up (before r27).
+    const now = performance.now();
     for (const [channel] of publications) {
       const at = this.#checked.get(channel);
       if (at !== undefined && now - at < CHANNEL_RECHECK) continue;
@@ -349,7 +350,7 @@ export class ReplylessPublisher {
     const checking = written.checking;
     if (!line.startsWith("-")) {
       if (this.#checked.size >= MAX_CHECKED_CHANNELS) this.#checked.clear();
-      this.#checked.set(channel, Date.now());
+      this.#checked.set(channel, performance.now());
       this.#refusedChannels.delete(channel);
       if (checking !== undefined && --checking.left === 0) {
         written.checking = undefined;

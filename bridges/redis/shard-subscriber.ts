@@ -41,6 +41,16 @@ export class ShardSubscriber extends EventEmitter<ShardSubscriberEvents> {
       this.#lost = true;
       this.emit("lost", new Error("a sharded subscriber connection to a Redis Cluster node ended"));
     });
+    // A slot moved to another master (resharding: Redis unsubscribes its channels, SUNSUBSCRIBE pushed
+    // unasked) also loses what is published until ioredis subscribes on the new master. ioredis hears it
+    // only on its subscribers' group emitter (internal in ioredis 6, not re-emitted by the Cluster); before
+    // r27 such a loss went unreported.
+    const group = (this.#client as unknown as { subscriberGroupEmitter?: EventEmitter }).subscriberGroupEmitter;
+    group?.on("moved", () => {
+      if (this.#closed || !this.#wasReady || this.#lost || this.#channels.size === 0) return;
+      this.#lost = true;
+      this.emit("lost", new Error("a sharded channel's slot moved to another Redis Cluster master (resharding)"));
+    });
     // ioredis retries a failed node's subscriber until the replica is promoted, saying "ready" between
     // tries: the outage is over once the subscribers have been ready for STABLE ms.
     this.#client.on("subscribersReady", () => {

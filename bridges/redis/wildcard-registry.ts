@@ -1,4 +1,5 @@
 import type { Cluster } from "ioredis";
+import { defineScripts, runScript } from "./connection.js";
 
 /** How long a link's wildcard registration lives without being renewed, in ms. */
 const LEASE = 30_000;
@@ -7,11 +8,28 @@ const RENEW = 10_000;
 /** How often a publisher reads the registry again, besides when told of a change, in ms. */
 const RECHECK = 5_000;
 
+// Leases run on Redis's clock (TIME), never a host's: a publisher whose clock ran a lease (30 s) ahead of
+// a registered link's took every registration for expired and SPUBLISHed only, so that link's wildcard
+// filters (PSUBSCRIBE) got nothing, without a word (before r27).
+const NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
+const SCRIPTS = {
+  // KEYS: the registry; ARGV: member, lease (ms). Returns 1 when the member was not registered (any more).
+  berrymqWildcardRenew: {
+    lua: `${NOW}
+local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return added`,
+    keys: 1,
+  },
+  // KEYS: the registry. Returns how many registrations are live.
+  berrymqWildcardCount: { lua: `${NOW}\nreturn redis.call('ZCOUNT', KEYS[1], now, '+inf')`, keys: 1 },
+};
+
 /**
  * Which links of a prefix on a Redis Cluster have wildcard import filters, so that publishers PUBLISH
  * (broadcast to every node, where PSUBSCRIBE sees it) only while one exists, and SPUBLISH alone otherwise.
  * The registry is a sorted set `<prefix>berrymq-wildcards` (member: link, score: lease end in ms, one
- * entry per live link, renewed every 10 s, gone 30 s after its link died); changes are announced on the
+ * entry per live link, renewed every 10 s, gone 30 s after its link died, by Redis's clock); changes are announced on the
  * sharded channel of the same name, which every publisher SSUBSCRIBEs. Until a publisher has read it, or
  * while it cannot, it assumes there are wildcard listeners (it publishes both ways: nothing is missed).
  */
@@ -31,6 +49,7 @@ export class WildcardRegistry {
     this.key = `${prefix}berrymq-wildcards`;
     this.#client = client;
     this.#member = member;
+    defineScripts(client, SCRIPTS);
     this.#recheck = setInterval(() => void this.check(), RECHECK);
     this.#recheck.unref();
   }
@@ -45,7 +64,7 @@ export class WildcardRegistry {
     const started = ++this.#checked;
     let present = true;
     try {
-      present = (await this.#client.zcount(this.key, Date.now(), "+inf")) > 0;
+      present = Number(await runScript(this.#client, "berrymqWildcardCount", [this.key])) > 0;
     } catch {
       present = true;
     }
@@ -77,9 +96,7 @@ export class WildcardRegistry {
   }
 
   async #renewNow(announce: boolean): Promise<void> {
-    const now = Date.now();
-    const added = await this.#client.zadd(this.key, now + LEASE, this.#member);
-    await this.#client.zremrangebyscore(this.key, "-inf", now);
+    const added = await runScript(this.#client, "berrymqWildcardRenew", [this.key, this.#member, LEASE]);
     // A registration that had expired (Redis unreachable for a lease) is announced again.
     if (announce || Number(added) > 0) await this.#client.spublish(this.key, "+");
   }
