@@ -100,3 +100,13 @@ export class HeldAnswerDroppedError extends BerryError {
     this.reason = reason;
   }
 }
+
+/** A link's `up` or `down` listener threw; reported on the link's `error` event, never thrown into its sending. */
+export class LinkListenerError extends BerryError {
+  readonly event: string;
+
+  constructor(link: string, event: string, cause: unknown) {
+    super("LINK_LISTENER_FAILED", `a listener of link ${link}'s '${event}' event threw: ${errorText(cause)}`, { cause });
+    this.event = event;
+  }
+}

@@ -4,6 +4,7 @@ export {
   HeldAnswerDroppedError,
   InvalidEnvelopeError,
   LinkDownError,
+  LinkListenerError,
   LinkOverflowError,
   LinkUndeliveredError,
   UnsendableMessageError,

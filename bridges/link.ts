@@ -1,7 +1,7 @@
 import { EventEmitter } from "eventemitter3";
 import { answerRefused, answerUndeliverable, type Bus } from "../lib/bus.js";
 import { defaultBus } from "../lib/default-bus.js";
-import { type BerryError, InvalidArgumentError, type LinkLostError } from "../lib/errors.js";
+import { type BerryError, emitError, InvalidArgumentError, type LinkLostError } from "../lib/errors.js";
 import { Fifo } from "../lib/fifo.js";
 import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, partMatches } from "../lib/identifier.js";
 import { checkTimerDelay } from "../lib/long-timer.js";
@@ -10,7 +10,7 @@ import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from
 import { requestTableOf } from "../lib/request.js";
 import { RESOLVED } from "../lib/resolved.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
-import { LinkDownError, LinkOverflowError, LinkUndeliveredError, UnsendableMessageError } from "./errors.js";
+import { LinkDownError, LinkListenerError, LinkOverflowError, LinkUndeliveredError, UnsendableMessageError } from "./errors.js";
 import { type LinkTable, linkTableOf, NEIGHBOURS_LIMIT, type Neighbour, type RoutedLink } from "./link-table.js";
 import { SchemaGate } from "./schema-check.js";
 import { unsendable } from "./sendable.js";
@@ -852,7 +852,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#delay = this.#retry.initial;
     if (this.#down) {
       this.#down = false;
-      this.emit("up");
+      this.#tell("up", () => this.emit("up"));
     }
     this.#pump();
   }
@@ -875,7 +875,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (!this.#down) {
       this.#down = true;
       const down = new LinkDownError(this.name, error);
-      this.emit("down", down);
+      this.#tell("down", () => this.emit("down", down));
       this.#report(down);
     }
     void this.#sleep().then(this.#pumpNext);
@@ -973,8 +973,18 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     requestTableOf(bus)?.refused(message.messageId, bus.id, this.#table.size, followedBy(bus), error);
   }
 
+  // A listener that throws (error: a process warning; up, down: reported as LinkListenerError) never throws
+  // into the pump: #failed threw before its retry was armed, and the link never sent again.
   #report(error: BerryError): void {
-    if (!this.emit("error", error)) this.bus.report(error);
+    emitError(() => this.emit("error", error), error, (unheard) => this.bus.report(unheard));
+  }
+
+  #tell(event: "up" | "down", emit: () => unknown): void {
+    try {
+      emit();
+    } catch (thrown) {
+      this.#report(new LinkListenerError(this.name, event, thrown));
+    }
   }
 }
 

@@ -5,8 +5,8 @@ import {
   type BerryError,
   BusClosedError,
   DeliveryOverflowError,
+  emitError,
   FollowerRemovedError,
-  ErrorListenerError,
   FollowerError,
   InvalidArgumentError,
   ListenerError,
@@ -563,14 +563,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * still to run: its failure becomes one process warning.
    */
   report(error: BerryError): void {
-    let heard: boolean;
-    try {
-      heard = this.emit("error", error);
-    } catch (thrown) {
-      process.emitWarning(new ErrorListenerError(error, thrown));
-      return;
-    }
-    if (!heard) process.emitWarning(error);
+    emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
   }
 
   /** Closes the bus: every queue is closed, every follower removed; later sends throw BusClosedError. */

@@ -65,6 +65,22 @@ export class ErrorListenerError extends BerryError {
   }
 }
 
+/**
+ * Emits `error` through `emit` (which answers whether a listener heard it); unheard, hands it to `unheard`.
+ * A listener that throws becomes one process warning (`ErrorListenerError`) instead of a throw into the code
+ * that reported: a link's retry, a receive loop or a timer would stop there for good.
+ */
+export function emitError(emit: () => boolean, error: BerryError, unheard: (error: BerryError) => void): void {
+  let heard: boolean;
+  try {
+    heard = emit();
+  } catch (thrown) {
+    process.emitWarning(new ErrorListenerError(error, thrown));
+    return;
+  }
+  if (!heard) unheard(error);
+}
+
 /** A `follow` or `unfollow` listener of a bus threw; reported on the bus's `error` event, never thrown to the caller. */
 export class ListenerError extends BerryError {
   readonly event: string;

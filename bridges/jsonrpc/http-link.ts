@@ -340,7 +340,7 @@ export abstract class HttpLink extends Link {
   // The server refused a message as invalid: retrying cannot help, so it is counted and reported.
   #refused(error: RemoteError): void {
     this.stats.dropped++;
-    if (!this.emit("error", error)) this.bus.report(error);
+    reportOn(this, this.bus, error);
   }
 }
 

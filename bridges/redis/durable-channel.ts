@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
-import { BerryError, describe, InvalidArgumentError } from "../../lib/errors.js";
+import { BerryError, describe, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
 import { ConnectTimeoutError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient, connectionFor } from "./blocking-client.js";
@@ -937,7 +937,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   }
 
   #report(error: BerryError): void {
-    if (!this.emit("error", error)) process.emitWarning(error);
+    emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
   }
 }
 

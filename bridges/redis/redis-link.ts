@@ -1,5 +1,5 @@
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
-import { type BerryError, InvalidArgumentError } from "../../lib/errors.js";
+import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
 import type { Message } from "../../lib/message.js";
 import { type Envelope, envelopesJson, toEnvelope } from "../envelope.js";
@@ -596,7 +596,7 @@ export class RedisLink extends Link {
   }
 
   #report(error: BerryError): void {
-    if (!this.emit("error", error)) this.bus.report(error);
+    emitError(() => this.emit("error", error), error, (unheard) => this.bus.report(unheard));
   }
 }
 

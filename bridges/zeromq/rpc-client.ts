@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
-import type { BerryError } from "../../lib/errors.js";
-import { InvalidArgumentError } from "../../lib/errors.js";
+import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { curveProof } from "./curve-proof.js";
 import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
@@ -391,6 +390,6 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   }
 
   #report(error: BerryError): void {
-    if (!this.emit("error", error)) process.emitWarning(error);
+    emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
   }
 }

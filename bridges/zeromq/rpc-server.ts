@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
-import type { BerryError } from "../../lib/errors.js";
-import { InvalidArgumentError } from "../../lib/errors.js";
+import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
 import { portNumber, positiveInteger } from "./check-options.js";
 import { checkCurveProof } from "./curve-proof.js";
@@ -723,6 +722,6 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   }
 
   #report(error: BerryError): void {
-    if (!this.emit("error", error)) process.emitWarning(error);
+    emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
   }
 }
