@@ -6,8 +6,8 @@ import { Fifo } from "../lib/fifo.js";
 import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, partMatches } from "../lib/identifier.js";
 import { checkTimerDelay } from "../lib/long-timer.js";
 import { createMessage, type Message } from "../lib/message.js";
-import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
 import { requestTableOf } from "../lib/request.js";
+import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
 import { RESOLVED } from "../lib/resolved.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
 import { LinkDownError, LinkOverflowError, LinkUndeliveredError, UnsendableMessageError } from "./errors.js";
@@ -40,7 +40,10 @@ export interface LinkOptions {
    * is kept only while nothing else is (the transport's own limit decides whether it can be carried).
    */
   bufferBytes?: number;
-  /** Most messages handed to the transport at once (default 1,000). */
+  /**
+   * Most messages handed to the transport at once (default 1,000), a neighbour list that goes with them
+   * counted (as a far server's `maxBatch` counts it).
+   */
   maxBatch?: number;
   /**
    * Retry backoff in ms: starts at `initial`, doubles up to `max` (default 50 → 1,000, so a far side that
@@ -857,7 +860,10 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     // Arrays of the batch's size: a round trip at one request in flight sends batches of one, and an
     // array grown by push takes room for 16.
     if (this.#inflight.length === 0) {
-      this.#inflight = takeUpTo(this.#pending, this.#maxBatch);
+      // A neighbour list going with the batch counts against maxBatch (a far server's maxBatch counts every
+      // envelope: with both at their default, 1,000 messages and the list were refused as one too many).
+      const room = this.#announcement === undefined || this.#maxBatch === 1 ? this.#maxBatch : this.#maxBatch - 1;
+      this.#inflight = takeUpTo(this.#pending, room);
       for (let i = 0; i < this.#inflight.length; i++) this.#inflightBytes += this.#pendingSizes.shift() as number;
     }
     const inflight = this.#inflight;
