@@ -867,7 +867,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       for (let i = 0; i < this.#inflight.length; i++) this.#inflightBytes += this.#pendingSizes.shift() as number;
     }
     const inflight = this.#inflight;
-    const announcement = this.#announcement;
+    // Nor does a list due since a full batch was taken (it is retried) make it one too many: it goes next.
+    const announcement = inflight.length < this.#maxBatch || this.#maxBatch === 1 ? this.#announcement : undefined;
     this.#announced = announcement;
     const first = announcement === undefined ? 0 : 1;
     const batch = sized<Envelope>(inflight.length + first);

@@ -7,9 +7,11 @@
 // counts against the link's maxBatch.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { Envelope } from "../../../bridges/envelope.js";
 import { type BridgeServer, PeerLink, serve } from "../../../bridges/jsonrpc/index.js";
 import type { PeerHost } from "../../../bridges/jsonrpc/peer-link.js";
 import { Bus } from "../../../lib/bus.js";
+import { MemoryLink } from "../../helpers/memory-link.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 async function pair(streams: boolean): Promise<{ a: Bus; b: Bus; link: PeerLink; close(): Promise<void> }> {
@@ -64,3 +66,39 @@ for (const streams of [true, false]) {
     });
   });
 }
+
+// Envelopes handed to each transmit call, neighbour lists included.
+class CountingLink extends MemoryLink {
+  readonly envelopes: number[] = [];
+  protected override transmit(batch: Envelope[]): Promise<void> {
+    this.envelopes.push(batch.length);
+    return super.transmit(batch);
+  }
+}
+
+describe("a neighbour list due while a full batch waits for its retry (in-process links)", () => {
+  it("goes after it, not with it: no batch of more than maxBatch envelopes", async () => {
+    const [left, right] = CountingLink.pair(
+      { bus: new Bus(), maxBatch: 4, retryDelay: { initial: 20, max: 20 } },
+      { bus: new Bus() },
+    );
+    left.on("error", () => {});
+    const got: number[] = [];
+    right.bus.follow("rb:*", (m) => void got.push(m.args[0] as number));
+    await sleep(10); // the first neighbour list has gone
+    left.reachable = false;
+    for (let i = 0; i < 4; i++) left.bus.twitter("rb:x", i);
+    await waitFor(() => left.stats.retries > 0, "a failed batch");
+    // An import filter change while the full batch waits: a neighbour list is due.
+    void left.subscribe("other:*");
+    await sleep(5);
+    left.reachable = true;
+    await waitFor(() => got.length === 4, "the batch delivered");
+    await sleep(30);
+    assert.deepEqual(got, [0, 1, 2, 3]);
+    assert.ok(Math.max(...left.envelopes) <= 4, `batches of ${JSON.stringify(left.envelopes)} envelopes`);
+    assert.equal(left.envelopes.at(-1), 1, "the list went after the batch");
+    await left.close();
+    await right.close();
+  });
+});
