@@ -253,6 +253,15 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     return true;
   }
 
+  /**
+   * Whether the far side takes berrymq envelopes, and their limits (an identifier of at most 1,024
+   * characters, at most 64 hops: see `unsendable`). A transport to a berryMQ 0.3 peer, which takes an
+   * identifier of any length and no hops, says no.
+   */
+  protected get carriesEnvelopes(): boolean {
+    return true;
+  }
+
   /** Id of the far bus, when this link reaches exactly one (see `remoteBusId`). */
   get linkedBusId(): string | undefined {
     return this.#remoteBusId;
@@ -802,7 +811,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #enqueue(message: Message): void {
     // What JSON cannot carry exactly is reported and not sent (a BigInt would make every retry of its
     // batch throw, holding up everything behind it).
-    const why = unsendable(message);
+    const why = unsendable(message, this.carriesEnvelopes);
     if (why !== undefined) {
       this.#drop(message, new UnsendableMessageError(this.name, message, why));
       return;
