@@ -12,6 +12,7 @@ import type { BerryError } from "../../../lib/errors.js";
 import { createMessage } from "../../../lib/message.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { type PeerProcess, startLegacyNode } from "./peer-process.js";
+import { post } from "./raw-http.js";
 
 describe("berrymq's envelope limits and a berryMQ 0.3 peer (child process, 127.0.0.1)", () => {
   it("a PeerLink to a 0.3 node sends an identifier over 1,024 characters and a message of more than 64 hops", async () => {
@@ -64,6 +65,28 @@ describe("berrymq's envelope limits and a berryMQ 0.3 peer (child process, 127.0
     } finally {
       await server.close();
       await node?.stop();
+    }
+  });
+
+  it("a 0.3 client's queue session answers an identifier over 1,024 characters (get_nowait and get)", async () => {
+    const bus = new Bus({ id: "r27-legacy-queue" });
+    const server = await serve({ bus });
+    const errors: BerryError[] = [];
+    bus.on("error", (error) => void errors.push(error));
+    try {
+      const opened = await post(server.url, { id: null, method: "connect_via_queue", params: ["*:*", 60] });
+      const token = (opened.body as { result: string }).result;
+      const long = `${"q".repeat(1_100)}:z`;
+      bus.twitter(long, 1);
+      bus.twitter(long, 2);
+      const now = await post(server.url, { id: 1, method: "get_nowait", params: [token] });
+      assert.deepEqual((now.body as { result: unknown }).result, [long, [1], {}], now.text.slice(0, 200));
+      const waited = await post(server.url, { id: 2, method: "get", params: [token, true, 1] });
+      assert.deepEqual((waited.body as { result: unknown }).result, [long, [2], {}], waited.text.slice(0, 200));
+      assert.deepEqual(errors, []);
+    } finally {
+      await server.close();
+      bus.close();
     }
   });
 });
