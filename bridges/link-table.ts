@@ -11,6 +11,11 @@ export interface RoutedLink {
   readonly exports: readonly Identifier[];
   /** What the link takes from its far bus (its import filters); absent: everything. */
   readonly imports?: readonly Identifier[];
+  /**
+   * Whether the import filters are what the bus's followers and queues follow (`importFilters: "followers"`,
+   * never changed by hand): every such link of a bus takes the same messages, at every moment.
+   */
+  readonly followers?: boolean;
   /** Whether the link is closing or closed (its routes are dead). */
   readonly closing: boolean;
   /**
@@ -34,6 +39,8 @@ export interface Neighbour {
   exports: readonly Identifier[];
   /** What this bus takes from that bus (its link's import filters); absent: everything, or not told (an older peer). */
   imports?: readonly Identifier[];
+  /** Whether those import filters are what this bus's followers follow (see RoutedLink.followers). */
+  followers?: boolean;
 }
 
 interface Route {
@@ -346,7 +353,10 @@ export class LinkTable {
       const bus = link.linkedBusId;
       if (bus === undefined || link.closing) continue;
       const imports = link.imports;
-      list.push(imports === undefined ? { bus, exports: link.exports } : { bus, exports: link.exports, imports });
+      const neighbour: Neighbour =
+        imports === undefined ? { bus, exports: link.exports } : { bus, exports: link.exports, imports };
+      if (link.followers === true) neighbour.followers = true;
+      list.push(neighbour);
     }
     return list;
   }

@@ -40,7 +40,10 @@ export interface LinkOptions {
    * is kept only while nothing else is (the transport's own limit decides whether it can be carried).
    */
   bufferBytes?: number;
-  /** Most messages handed to the transport at once (default 1,000). */
+  /**
+   * Most messages handed to the transport at once (default 1,000), a neighbour list that goes with them
+   * counted (as a far server's `maxBatch` counts it).
+   */
   maxBatch?: number;
   /**
    * Retry backoff in ms: starts at `initial`, doubles up to `max` (default 50 → 1,000, so a far side that
@@ -110,6 +113,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   readonly #exportFilters: Identifier[];
   readonly #importFilters: Identifier[];
   readonly #followBus: boolean;
+  // Set once `subscribe`/`unsubscribe` changed the import filters of a "followers" link by hand: they are
+  // no longer just what the bus follows (see `followers`).
+  #byHand = false;
   readonly #replies: Identifier;
   readonly #bufferSize: number;
   readonly #bufferBytes: number;
@@ -160,10 +166,10 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // Bound once: a closure per received message was an allocation on the receive path.
   readonly #injectValid = (message: Message): number | undefined => this.#inject(message);
   readonly #onFollow = (pattern: Identifier): void => {
-    this.subscribe(pattern.id).catch((error: unknown) => this.#report(error as BerryError));
+    this.#subscribe(pattern.id, false).catch((error: unknown) => this.#report(error as BerryError));
   };
   readonly #onUnfollow = (pattern: Identifier): void => {
-    this.unsubscribe(pattern.id).catch((error: unknown) => this.#report(error as BerryError));
+    this.#unsubscribe(pattern.id, false).catch((error: unknown) => this.#report(error as BerryError));
   };
 
   /**
@@ -247,6 +253,15 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     return true;
   }
 
+  /**
+   * Whether the far side takes berrymq envelopes, and their limits (an identifier of at most 1,024
+   * characters, at most 64 hops: see `unsendable`). A transport to a berryMQ 0.3 peer, which takes an
+   * identifier of any length and no hops, says no.
+   */
+  protected get carriesEnvelopes(): boolean {
+    return true;
+  }
+
   /** Id of the far bus, when this link reaches exactly one (see `remoteBusId`). */
   get linkedBusId(): string | undefined {
     return this.#remoteBusId;
@@ -289,11 +304,15 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     // What this bus takes from each neighbour goes too (at most as many filters as a receiver reads: one
     // cut off only makes it forward more): a neighbour must not count on another sending us what our link
     // to that one does not take.
-    const list = neighbours.slice(0, NEIGHBOURS_LIMIT).map((n) =>
-      n.imports === undefined
-        ? { bus: n.bus, exports: n.exports.map((e) => e.id) }
-        : { bus: n.bus, exports: n.exports.map((e) => e.id), imports: n.imports.slice(0, FILTERS_LIMIT).map((e) => e.id) },
-    );
+    const list = neighbours.slice(0, NEIGHBOURS_LIMIT).map((n) => {
+      const entry: { bus: string; exports: string[]; imports?: string[]; followers?: true } = {
+        bus: n.bus,
+        exports: n.exports.map((e) => e.id),
+      };
+      if (n.imports !== undefined) entry.imports = n.imports.slice(0, FILTERS_LIMIT).map((e) => e.id);
+      if (n.followers === true) entry.followers = true;
+      return entry;
+    });
     const message = createMessage({
       identifier: NEIGHBOURS_ID,
       args: [list],
@@ -389,6 +408,14 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     return this.#importFilters;
   }
 
+  /**
+   * Whether the import filters are what the bus's followers and queues follow (`importFilters: "followers"`,
+   * not changed by hand since): all such links of a bus take the same messages at every moment.
+   */
+  get followers(): boolean {
+    return this.#followBus && !this.#byHand;
+  }
+
   /** The current import filters, as canonical identifiers. */
   get importFilters(): readonly string[] {
     return this.#importFilters.map((filter) => filter.id);
@@ -414,7 +441,12 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
    * @example await link.subscribe("orders:*");
    */
   async subscribe(filter: string): Promise<void> {
+    return this.#subscribe(filter, true);
+  }
+
+  async #subscribe(filter: string, byHand: boolean): Promise<void> {
     const parsed = parseIdentifier(filter);
+    if (byHand && this.#followBus) this.#byHand = true;
     if (this.#importFilters.some((known) => known.id === parsed.id)) return;
     this.#importFilters.push(parsed);
     // The neighbours learn what this bus takes from each (see #sentAlready).
@@ -427,7 +459,12 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
    * @returns whether it was an import filter.
    */
   async unsubscribe(filter: string): Promise<boolean> {
+    return this.#unsubscribe(filter, true);
+  }
+
+  async #unsubscribe(filter: string, byHand: boolean): Promise<boolean> {
     const id = parseIdentifier(filter).id;
+    if (byHand && this.#followBus) this.#byHand = true;
     const at = this.#importFilters.findIndex((known) => known.id === id);
     if (at === -1) return false;
     const [removed] = this.#importFilters.splice(at, 1) as [Identifier];
@@ -573,11 +610,20 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     }
     const neighbours = new Map<string, Neighbour>();
     for (const entry of list.slice(0, NEIGHBOURS_LIMIT) as unknown[]) {
-      const { bus, exports, imports } = (entry ?? {}) as { bus?: unknown; exports?: unknown; imports?: unknown };
+      const { bus, exports, imports, followers } = (entry ?? {}) as {
+        bus?: unknown;
+        exports?: unknown;
+        imports?: unknown;
+        followers?: unknown;
+      };
       if (typeof bus !== "string" || !Array.isArray(exports)) continue;
       // No `imports`: an older peer, taken to take everything (as before). Anything else but a list: nothing.
-      if (imports === undefined) neighbours.set(bus, { bus, exports: parseFilters(exports) });
-      else neighbours.set(bus, { bus, exports: parseFilters(exports), imports: Array.isArray(imports) ? parseFilters(imports) : [] });
+      const neighbour: Neighbour =
+        imports === undefined
+          ? { bus, exports: parseFilters(exports) }
+          : { bus, exports: parseFilters(exports), imports: Array.isArray(imports) ? parseFilters(imports) : [] };
+      if (followers === true) neighbour.followers = true;
+      neighbours.set(bus, neighbour);
     }
     this.#table.setNeighbours(farBus, neighbours);
   }
@@ -753,13 +799,19 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     const exports = this.#table.exportsOf(sender, far);
     if (exports === undefined || !matchesAny(exports, message)) return false;
     const taken = this.#table.neighbourOf(far, sender);
-    return taken !== undefined && (taken.imports === undefined || matchesAny(taken.imports, message));
+    if (taken === undefined) return false;
+    if (taken.imports === undefined || matchesAny(taken.imports, message)) return true;
+    // The far bus's links to the sender and to this bus both import what its followers follow: it takes
+    // from us exactly what it takes from the sender (the same filters at every moment, whatever its list
+    // says yet), so not from us either. Sent, it would be refused there: in a full mesh of such links a
+    // message crossed up to N²/4 links rather than N−1.
+    return taken.followers === true && this.#table.neighbourOf(far, this.bus.id)?.followers === true;
   }
 
   #enqueue(message: Message): void {
     // What JSON cannot carry exactly is reported and not sent (a BigInt would make every retry of its
     // batch throw, holding up everything behind it).
-    const why = unsendable(message);
+    const why = unsendable(message, this.carriesEnvelopes);
     if (why !== undefined) {
       this.#drop(message, new UnsendableMessageError(this.name, message, why));
       return;

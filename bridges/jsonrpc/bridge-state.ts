@@ -307,9 +307,10 @@ export class BridgeState {
 
   /**
    * Waits up to `timeout` ms (undefined: until a message or abort) for a message of the token's queue.
-   * Messages JSON cannot carry are reported and skipped (see `#sendable`).
+   * Messages JSON cannot carry are reported and skipped (see `#sendable`); `envelopeLimits` false for a
+   * berryMQ 0.3 client, which takes an identifier of any length (and no hops).
    */
-  async get(token: unknown, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Message> {
+  async get(token: unknown, timeout: number | undefined, signal: AbortSignal | undefined, envelopeLimits = true): Promise<Message> {
     const queue = this.#queueOf(token);
     // A message already queued is answered at once; only a wait holds a connection, and only so many may:
     // so many on the whole server, and fewer on one token, so that one client cannot take them all.
@@ -329,7 +330,7 @@ export class BridgeState {
       for (;;) {
         const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
         const message = await queue.get({ ...(left === undefined ? {} : { timeout: left }), ...(signal === undefined ? {} : { signal }) });
-        if (this.#sendable(message, queue)) return message;
+        if (this.#sendable(message, queue, envelopeLimits)) return message;
       }
     } catch (error) {
       // The server closing ended the wait: the queue is closed, not broken.
@@ -342,19 +343,19 @@ export class BridgeState {
   }
 
   /** The oldest message of the token's queue JSON can carry, at once (QueueEmptyError when none). */
-  getNowait(token: unknown): Message {
+  getNowait(token: unknown, envelopeLimits = true): Message {
     const queue = this.#queueOf(token);
     for (;;) {
       const message = queue.getNowait();
-      if (this.#sendable(message, queue)) return message;
+      if (this.#sendable(message, queue, envelopeLimits)) return message;
     }
   }
 
   // A local message in a queue session may hold what JSON cannot carry (a BigInt, a cycle, NaN): its
   // answer failed as a whole (-32603, a batch's other messages lost with it) or changed it (NaN as null).
   // It is reported and skipped, as a link drops what it cannot send.
-  #sendable(message: Message, queue: Queue): boolean {
-    const why = unsendable(message);
+  #sendable(message: Message, queue: Queue, envelopeLimits: boolean): boolean {
+    const why = unsendable(message, envelopeLimits);
     if (why === undefined) return true;
     this.bus.report(new UnsendableMessageError(`queue session "${queue.filter}"`, message, why));
     return false;

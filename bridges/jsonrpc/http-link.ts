@@ -72,6 +72,11 @@ export abstract class HttpLink extends Link {
     this.#legacy = legacy;
   }
 
+  // A berryMQ 0.3 server takes an identifier of any length, and no hops (berrymq's envelope limits aside).
+  protected override get carriesEnvelopes(): boolean {
+    return !this.#legacy;
+  }
+
   /** Where batches go instead of a POST when it takes them (a peer link's stream); none by default. */
   protected get carrier(): RpcCarrier | undefined {
     return undefined;

@@ -32,7 +32,8 @@ const METHODS: Record<string, LegacyMethod> = {
     return "ok";
   },
   get: async (state, [token, block, timeout], signal) => {
-    if (block === false) return toLegacy(state.getNowait(token));
+    // 0.3 takes an identifier of any length, and no hops: berrymq's envelope limits do not apply.
+    if (block === false) return toLegacy(state.getNowait(token, false));
     // 0.3 timeouts are seconds (Python's Queue.get); null waits until a message or the client hangs up.
     if (timeout !== null && timeout !== undefined && (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0)) {
       throw new RpcFault(
@@ -40,9 +41,9 @@ const METHODS: Record<string, LegacyMethod> = {
         `invalid timeout ${kindOf(timeout)}: expected seconds >= 0 or null`,
       );
     }
-    return toLegacy(await state.get(token, typeof timeout === "number" ? timeout * 1000 : undefined, signal));
+    return toLegacy(await state.get(token, typeof timeout === "number" ? timeout * 1000 : undefined, signal, false));
   },
-  get_nowait: (state, [token]) => toLegacy(state.getNowait(token)),
+  get_nowait: (state, [token]) => toLegacy(state.getNowait(token, false)),
   close_connection: async (state, [token]) => {
     await state.closeToken(token);
     return "ok";

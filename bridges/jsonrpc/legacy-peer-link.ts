@@ -36,6 +36,11 @@ export class LegacyPeerLink extends Link {
     return false;
   }
 
+  // Nor does it hold to berrymq's envelope limits (an identifier of any length goes).
+  protected override get carriesEnvelopes(): boolean {
+    return false;
+  }
+
   constructor(url: string, token: string, wiring: LegacyPeerWiring, options: PeerLinkDefaults = {}) {
     const { timeout, maxAnswerSize } = options;
     // Built (its url and options checked) before super(): a bad one throws before the link is on the bus.

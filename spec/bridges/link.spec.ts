@@ -42,6 +42,8 @@ describe("Link base", () => {
       const [left, right] = MemoryLink.pair({ bus: new Bus(), maxBatch }, { bus: new Bus() });
       const got: number[] = [];
       right.bus.follow("batch:x", (m) => void got.push(m.args[0] as number));
+      // The first neighbour list goes first: one going with a batch counts against maxBatch (r27 review).
+      await sleep(10);
       for (let i = 0; i < count; i++) left.bus.twitter("batch:x", i);
       await waitFor(() => left.stats.sent === count, `${count} sent`);
       assert.deepEqual(left.batches, sizes);
