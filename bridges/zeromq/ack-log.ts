@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import {
   closeSync,
   existsSync,
@@ -5,11 +6,13 @@ import {
   fstatSync,
   fsyncSync,
   ftruncateSync,
+  linkSync,
   openSync,
   readFileSync,
   readSync,
   renameSync,
   unlinkSync,
+  writeFileSync,
   writeSync,
 } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -239,14 +242,23 @@ export class AckLog {
 // left by a killed predecessor that had the same id (a container's broker is often pid 1).
 const lockedHere = new Set<string>();
 
+// Tries to take a lock before giving up (each lost to another process taking the same stale lock).
+const LOCK_ATTEMPTS = 5;
+
 /**
- * A persist file's lock: `<file>.lock`, created exclusively, holding the id of the process that has the
- * file open. One left by a process no longer alive (a broker killed with SIGKILL) is taken over.
+ * A persist file's lock: `<file>.lock`, holding the id of the process that has the file open and a random
+ * token. One left by a process no longer alive (a broker killed with SIGKILL) is taken over.
+ * The lock is written whole to a temp file and linked in (never seen empty), and a stale one is moved
+ * aside and checked before it is dropped: created empty then written, and deleted after its holder was
+ * read, two processes starting at once both took it (an empty lock read as stale, or a stale lock deleted
+ * after the other process had replaced it with its own; found in review: 3 and 7 double owners in 200
+ * races), and both ran on the file.
  */
 class PersistLock {
   private constructor(
     readonly path: string,
     readonly key: string,
+    readonly text: string,
   ) {}
 
   /** @throws PersistError naming the process that holds `file`. */
@@ -254,39 +266,82 @@ class PersistLock {
     const path = `${file}.lock`;
     const key = resolve(path);
     if (lockedHere.has(key)) throw new PersistError(file, new Error(`in use by this process (another broker has it open; lock ${path})`));
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const fd = openSync(path, "wx");
-        try {
-          writeSync(fd, `${process.pid}\n`);
-        } finally {
-          closeSync(fd);
-        }
+    const text = `${process.pid} ${randomBytes(8).toString("hex")}\n`;
+    for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
+      if (linkLock(file, path, text)) {
         lockedHere.add(key);
-        return new PersistLock(path, key);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) {
-          const holder = attempt > 0 ? holderOf(path) : undefined;
-          throw new PersistError(file, holder === undefined ? error : inUse(holder, path));
-        }
+        return new PersistLock(path, key, text);
       }
-      const holder = holderOf(path);
+      const seen = readLock(file, path);
+      if (seen === undefined) continue; // gone since: try again
+      const holder = holderIn(seen);
       if (holder !== undefined && holder !== process.pid && alive(holder)) throw new PersistError(file, inUse(holder, path));
+      // Stale: moved aside, then dropped only if it is still the lock read (not one another process took
+      // meanwhile, which is put back).
+      const aside = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.stale`;
       try {
-        unlinkSync(path); // stale: its process is gone
+        renameSync(path, aside);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new PersistError(file, error);
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw new PersistError(file, error);
       }
+      const moved = readLock(file, aside);
+      if (moved !== seen && moved !== undefined) {
+        try {
+          linkSync(aside, path);
+        } catch {
+          // Another process took the lock meanwhile; this one is refused either way.
+        }
+        unlinkQuietly(aside);
+        const taker = holderIn(moved);
+        throw new PersistError(file, taker === undefined ? new Error(`its lock ${path} is being taken`) : inUse(taker, path));
+      }
+      unlinkQuietly(aside);
     }
+    const holder = holderIn(readLock(file, path) ?? "");
+    throw new PersistError(file, holder === undefined ? new Error(`its lock ${path} could not be taken`) : inUse(holder, path));
   }
 
   release(): void {
     if (!lockedHere.delete(this.key)) return;
     try {
-      if (holderOf(this.path) === process.pid) unlinkSync(this.path);
+      if (readFileSync(this.path, "utf8") === this.text) unlinkSync(this.path);
     } catch {
       // Gone already: nothing to release.
     }
+  }
+}
+
+// Links a lock holding `text` in at `path`; false if one is there. The text is whole before the lock exists.
+function linkLock(file: string, path: string, text: string): boolean {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.new`;
+  try {
+    writeFileSync(temp, text, { flag: "wx" });
+    linkSync(temp, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw new PersistError(file, error);
+  } finally {
+    unlinkQuietly(temp);
+  }
+}
+
+// A lock's text; undefined if it is gone. @throws PersistError when it cannot be read (a directory).
+function readLock(file: string, path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new PersistError(file, error);
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already.
   }
 }
 
@@ -294,15 +349,9 @@ function inUse(pid: number, path: string): Error {
   return new Error(`in use by process ${pid} (its lock ${path}; delete the lock if no broker of that process runs)`);
 }
 
-// The process id a lock file names, if it names one.
-function holderOf(path: string): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
-  const pid = Number(text.trim());
+// The process id a lock's text names, if it names one.
+function holderIn(text: string): number | undefined {
+  const pid = Number(text.trim().split(/\s+/)[0]);
   return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
 
