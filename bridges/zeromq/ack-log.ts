@@ -241,6 +241,10 @@ export class AckLog {
 // Persist files this process has open (by absolute path): a lock file naming this process's id may be
 // left by a killed predecessor that had the same id (a container's broker is often pid 1).
 const lockedHere = new Set<string>();
+// The texts of the locks this process holds: a lock naming this process is its own (not a predecessor's)
+// when it is one of them, whatever path reached it (a symlinked directory: found in review, a second
+// broker in the process took over the first's lock as a predecessor's, and both ran on the file).
+const heldTexts = new Set<string>();
 
 // Tries to take a lock before giving up (each lost to another process taking the same stale lock).
 const LOCK_ATTEMPTS = 5;
@@ -270,10 +274,12 @@ class PersistLock {
     for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
       if (linkLock(file, path, text)) {
         lockedHere.add(key);
+        heldTexts.add(text);
         return new PersistLock(path, key, text);
       }
       const seen = readLock(file, path);
       if (seen === undefined) continue; // gone since: try again
+      if (heldTexts.has(seen)) throw new PersistError(file, new Error(`in use by this process (another broker has it open; lock ${path})`));
       const holder = holderIn(seen);
       if (holder !== undefined && holder !== process.pid && alive(holder)) throw new PersistError(file, inUse(holder, path));
       // Stale: moved aside, then dropped only if it is still the lock read (not one another process took
@@ -304,6 +310,7 @@ class PersistLock {
 
   release(): void {
     if (!lockedHere.delete(this.key)) return;
+    heldTexts.delete(this.text);
     try {
       if (readFileSync(this.path, "utf8") === this.text) unlinkSync(this.path);
     } catch {

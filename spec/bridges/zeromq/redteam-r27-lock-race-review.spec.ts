@@ -7,7 +7,7 @@
 // on fresh files, 7 in 200 on stale locks.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,5 +61,23 @@ describe("zeromq broker: the persist-file lock under a race (r27 review)", () =>
       broker.close();
       assert.equal(existsSync(`${file}.lock`), false, "the lock is gone after close()");
     }
+  });
+
+  it("in one process, the same file by another path (a symlinked directory): refused, the first keeps its lock", async () => {
+    const real = join(dir, "real");
+    mkdirSync(real);
+    symlinkSync(real, join(dir, "alias"));
+    const first = await Broker.start({ pubPort: 0, recvPort: 0, persistFile: join(real, "acks.log") });
+    try {
+      const aliased = join(dir, "alias", "acks.log");
+      const second = await Broker.start({ pubPort: 0, recvPort: 0, persistFile: aliased }).catch((error: unknown) => error);
+      if (second instanceof Broker) second.close();
+      assert.ok(second instanceof PersistError && /in use by this process/.test(second.message), `refused: ${String(second)}`);
+      assert.ok(existsSync(join(real, "acks.log.lock")), "the first broker's lock is still there");
+    } finally {
+      first.close();
+    }
+    const again = await Broker.start({ pubPort: 0, recvPort: 0, persistFile: join(dir, "alias", "acks.log") });
+    again.close();
   });
 });
