@@ -32,6 +32,14 @@ function watchStdout(): void {
 // Thrown out of the reading loop once stdout is closed.
 const STOP = Symbol("stdout closed");
 
+// The listing reads the file synchronously, so the 'error' event (emitted on the next tick) came only after
+// the whole file was read and printed to nobody (an 85 MB file: 7 s after `head` had its line, found in
+// review); a write's error is on the stream at once (an error other than EPIPE is still thrown by the
+// 'error' listener).
+function stdoutGone(): boolean {
+  return stdoutClosed || process.stdout.errored != null;
+}
+
 /**
  * `berrymq broker dead-letters FILE [--json]`: lists the broker's dead letters, one per line (or as JSON
  * lines), reading the file as it prints (bounded memory, whatever its size). Lines that are no dead letter
@@ -50,7 +58,7 @@ export function deadLettersCommand(argv: string[]): number {
   let unreadable = 0;
   watchStdout();
   const onLetter = (letter: DeadLetter): void => {
-    if (stdoutClosed) throw STOP;
+    if (stdoutGone()) throw STOP;
     count++;
     if (json) console.log(printable(JSON.stringify(letter)));
     else {
