@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as zmq from "zeromq";
-import { type BerryError, ErrorListenerError, InvalidArgumentError } from "../../lib/errors.js";
+import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier, partMatches } from "../../lib/identifier.js";
 import { isPlainObject } from "../../lib/kwargs.js";
 import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
@@ -691,14 +691,7 @@ export class BrokerLink extends Link {
   // An `error` listener that throws becomes a process warning (as a bus's does): thrown inside a receive
   // loop it ended the loop, and receipts or deliveries were never read again.
   #report(error: BerryError): void {
-    let heard: boolean;
-    try {
-      heard = this.emit("error", error);
-    } catch (thrown) {
-      process.emitWarning(new ErrorListenerError(error, thrown));
-      return;
-    }
-    if (!heard) this.bus.report(error);
+    emitError(() => this.emit("error", error), error, (unheard) => this.bus.report(unheard));
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
-import { type BerryError, ErrorListenerError, errorText, InvalidArgumentError } from "../../lib/errors.js";
+import { type BerryError, emitError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
 import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
 import { fromCompactEnvelope } from "../compact-envelope.js";
@@ -1128,14 +1128,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   // handler it ended the receive loop, the broker bound and beating but reading nothing more.
   #report(error: BerryError): void {
     this.#say(error.message);
-    let heard: boolean;
-    try {
-      heard = this.emit("error", error);
-    } catch (thrown) {
-      process.emitWarning(new ErrorListenerError(error, thrown));
-      return;
-    }
-    if (!heard) process.emitWarning(error);
+    emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
   }
 
   // `event` like emit, each listener in its own try, a throw reported (BrokerListenerError): one that threw
