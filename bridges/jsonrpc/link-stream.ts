@@ -110,10 +110,11 @@ export interface WireError {
  */
 export const DELIVERY_PART = 16;
 /**
- * Batches taken but not yet delivered that a stream acknowledges: a batch arriving behind that many waits
- * for its acknowledgement until one of them is delivered (the far side then sends no more meanwhile).
+ * Ms without a write on the stream after which a side delivering a batch in parts writes its last
+ * acknowledgement again (`{"a": n}`, a no-op for the far side): the far side's acknowledgement timeout
+ * counts from the last bytes it received, so a batch that takes long to deliver does not cut the stream.
  */
-export const ACKNOWLEDGED_AHEAD = 2;
+export const STREAM_LIVENESS_MS = 100;
 /** Most batches that may wait to be delivered; one more closes the stream. */
 export const STREAM_MAX_WAITING_BATCHES = 64;
 
@@ -162,14 +163,18 @@ interface Waiting {
  * side's oldest request. Frames written in one turn of the event loop leave in one write.
  *
  * Version 2 (`berrymq-link/2`): a link's batch is `{"b": n, "e": [envelopes]}`, numbered 1, 2, 3… in each
- * direction, and is acknowledged by number: `{"a": n}` says every batch up to n was taken (checked, and
- * delivered to the bus or held to be delivered in order, whatever becomes of the stream). Envelopes the
+ * direction, and is acknowledged by number: `{"a": n}` says every batch up to n was delivered (checked,
+ * and each of its envelopes handed to the bus: never sooner, so a process killed meanwhile loses nothing
+ * its far side was told was delivered). Envelopes the
  * bus refused come back in a later frame as `"r": [[batch, index, error], …]`. An acknowledgement rides
  * on the next batch written the other way (`{"a": 5, "b": 8, "e": […]}`); with none to ride on, it goes
  * alone after a few microtask turns (at the end of the event-loop turn while a batch is being delivered in
  * parts: the next part's answers carry it). A batch leaves at once, so the answer to a request is written
- * as soon as it exists. A large batch is delivered in parts, one per turn, and acknowledged before its
- * end while few batches wait, so both processes work at once. A batch refused as a whole (a lost token)
+ * as soon as it exists. A large batch of requests or answers is delivered in parts, one per turn (the
+ * answers to its first requests leave meanwhile), and acknowledged after its last part. The sender's
+ * acknowledgement timeout counts from the batch or the far side's last bytes, whichever is later: a side
+ * delivering in parts that has written nothing for STREAM_LIVENESS_MS writes its last acknowledgement
+ * again, so a slow far side is not cut off. A batch refused as a whole (a lost token)
  * is answered `{"a": n - 1, "f": [n, error]}`: the sender closes the stream and retries it by POST, which
  * says the same in full.
  *
@@ -217,6 +222,10 @@ export class LinkStream {
   #ackTurns = 0;
   #refusals: [number, number, WireError][] | undefined;
   #refusing = false;
+  // When bytes last came from the far side (its liveness, for #checkAcks), and when this side last wrote
+  // (version 2: see STREAM_LIVENESS_MS).
+  #heardAt = 0;
+  #wroteAt = 0;
   // The acknowledgement waits a few microtask turns for a batch to ride on (an answer leaves about two
   // turns after its request was delivered; the next request as many after the answer settled its
   // caller), then goes alone. A setImmediate here cost an Immediate and a loop phase per batch received,
@@ -248,8 +257,10 @@ export class LinkStream {
     this.#ackTimer = undefined;
     const oldest = this.#unacked[0];
     if (oldest === undefined || this.#closed) return;
-    const waited = performance.now() - oldest.sentAt;
-    if (waited >= oldest.timeout) this.close(`no acknowledgement within ${oldest.timeout} ms`);
+    // From the batch or the last bytes of the far side, whichever is later: a far side delivering a long
+    // batch writes its answers, or its last acknowledgement again, meanwhile (see STREAM_LIVENESS_MS).
+    const waited = performance.now() - Math.max(oldest.sentAt, this.#heardAt);
+    if (waited >= oldest.timeout) this.close(`no acknowledgement within ${oldest.timeout} ms, nor anything else`);
     else this.#armAckTimer(oldest.timeout - waited);
   };
   readonly #uncork = (): void => {
@@ -268,7 +279,10 @@ export class LinkStream {
     // Decoded here: an HTTP server's socket refuses setEncoding. The decoder keeps a character split
     // between two chunks whole.
     const decoder = new StringDecoder("utf8");
-    socket.on("data", (chunk: Buffer) => this.#take(decoder.write(chunk)));
+    socket.on("data", (chunk: Buffer) => {
+      if (this.#version !== 1) this.#heardAt = performance.now();
+      this.#take(decoder.write(chunk));
+    });
     socket.on("error", () => this.close("socket error"));
     socket.on("close", () => this.close("socket closed"));
     socket.on("end", () => this.close("far side ended the stream"));
@@ -394,11 +408,9 @@ export class LinkStream {
     }
     if (this.#ackTimer !== undefined) clearTimeout(this.#ackTimer);
     for (const unacked of this.#unacked.splice(0)) failBatch(unacked, error);
-    // What was acknowledged is delivered now, in order, before anything can come another way (the far
-    // side sends the rest again, by POST or on a new stream).
-    const acknowledged = this.#deliveries.filter((delivery) => delivery.seq <= this.#acknowledged);
+    // Only delivered batches were acknowledged: the far side sends the rest again, by POST or on a new
+    // stream (its bus drops the envelopes of a batch cut mid-delivery that came twice, by messageId).
     this.#deliveries.length = 0;
-    for (const delivery of acknowledged) if (delivery.done < delivery.length) delivery.deliver(delivery.done, delivery.length);
     for (const listener of this.#onClose.splice(0)) listener();
   }
 
@@ -505,26 +517,44 @@ export class LinkStream {
     this.#accepted = b;
     const part = e.length > DELIVERY_PART && asksOrAnswers(e) ? DELIVERY_PART : e.length;
     this.#deliveries.push({ seq: b, length: e.length, deliver, part, done: 0 });
-    // A large batch is acknowledged before it is delivered (when there is room): the far side's link
-    // sends on while this side delivers.
-    if (e.length > DELIVERY_PART && this.#deliveries.length <= ACKNOWLEDGED_AHEAD) {
-      this.#acknowledged = b;
-      const frame = `${this.#ackFields()}}\n`;
-      this.#acknowledgementSent();
-      this.#write2(frame);
-    }
+    // Acknowledged once delivered, never before: a process killed meanwhile loses no batch it acknowledged.
     if (this.#deliveries.length === 1) this.#deliverPart();
-    else this.#acknowledge();
     return undefined;
   }
 
-  // Delivers the next part of the oldest batch (its first part at once, the others one per turn, even
-  // once the stream closed: what was acknowledged is delivered), then acknowledges what may be.
+  // Delivers the next part of the oldest batch (its first part at once, the others one per turn), then
+  // acknowledges what is delivered. Once the stream closed nothing more is: the far side sends again
+  // what was not acknowledged (its bus drops what came twice by messageId).
   #deliverPart(): void {
     const delivery = this.#deliveries[0];
     if (delivery === undefined) return;
     const start = delivery.done;
     const end = Math.min(delivery.length, start + delivery.part);
+    if (!this.#deliverRange(delivery, end)) return;
+    if (end === delivery.length) {
+      this.#deliveries.shift();
+      // A large batch's acknowledgement goes at once, alone: its sender's next batch waits for it, and
+      // there is seldom a batch of this side to ride on.
+      if (delivery.length > DELIVERY_PART && !this.#closed) {
+        this.#acknowledge();
+        if (this.#ackDue) this.#flushAck();
+      }
+    }
+    if (this.#deliveries.length > 0 && !this.#closed) {
+      setImmediate(this.#deliverMore);
+      // Nothing written for a while (no answers, nothing delivered whole): the last acknowledgement
+      // again, which keeps the far side's timer (counted from the batch or its last bytes received)
+      // from cutting a stream that is only slow.
+      const quiet = performance.now() - Math.max(this.#wroteAt, this.#heardAt);
+      if (!this.#ackDue && quiet >= STREAM_LIVENESS_MS) this.#write2(`{"a":${this.#acknowledged}}\n`);
+    }
+    this.#acknowledge();
+  }
+
+  // Delivers `delivery` up to `end`, its refusals noted for the next acknowledgement; false when the
+  // deliverer threw (the stream is then closed).
+  #deliverRange(delivery: Delivery, end: number): boolean {
+    const start = delivery.done;
     let results: readonly unknown[];
     try {
       results = delivery.deliver(start, end);
@@ -532,7 +562,7 @@ export class LinkStream {
       // A deliverer answers each envelope's failure in its result: this is a bug, not the far side's doing.
       this.#deliveries.length = 0;
       this.close(`a batch could not be delivered: ${error instanceof Error ? error.message : String(error)}`);
-      return;
+      return false;
     }
     for (let i = 0; i < results.length; i++) {
       const result = results[i];
@@ -543,18 +573,15 @@ export class LinkStream {
       this.#ackDue = true;
     }
     delivery.done = end;
-    if (end === delivery.length) this.#deliveries.shift();
-    if (this.#deliveries.length > 0) setImmediate(this.#deliverMore);
-    this.#acknowledge();
+    return true;
   }
 
-  // Acknowledges every batch received that is delivered, or among the first ACKNOWLEDGED_AHEAD waiting
-  // (the rest wait for room: the far side's link sends nothing more meanwhile). Written with this side's
-  // next batch, or alone (see #ackLater).
+  // Acknowledges every batch received that is delivered (the far side's link sends nothing more
+  // meanwhile). Written with this side's next batch, or alone (see #ackLater).
   #acknowledge(): void {
     if (this.#closed) return;
-    const waiting = this.#deliveries;
-    const upTo = waiting.length <= ACKNOWLEDGED_AHEAD ? this.#accepted : (waiting[ACKNOWLEDGED_AHEAD - 1] as Delivery).seq;
+    const waiting = this.#deliveries[0];
+    const upTo = waiting === undefined ? this.#accepted : waiting.seq - 1;
     if (upTo > this.#acknowledged) {
       this.#acknowledged = upTo;
       this.#ackDue = true;
@@ -569,14 +596,16 @@ export class LinkStream {
     }
   }
 
-  // A batch of the far side is refused as a whole: said at once, and nothing more is taken. What was
-  // acknowledged is still delivered; batches taken behind it are dropped with it (the refusal names the
-  // first of them): the far side sends them all again.
+  // A batch of the far side is refused as a whole: said at once, and nothing more is taken. The batches
+  // taken before it are delivered first, at once, so that the refusal names that batch and acknowledges
+  // every one before it (its sender closes the stream and sends it, and what follows it, again).
   #refuse(error: unknown): void {
     this.#refusing = true;
-    const kept = this.#deliveries.filter((delivery) => delivery.seq <= this.#acknowledged);
-    this.#deliveries.length = 0;
-    this.#deliveries.push(...kept);
+    for (let delivery = this.#deliveries[0]; delivery !== undefined; delivery = this.#deliveries[0]) {
+      if (!this.#deliverRange(delivery, delivery.length)) return;
+      this.#deliveries.shift();
+    }
+    this.#acknowledged = this.#accepted;
     const { code, message, data } = toRpcError(error);
     const wire: WireError = data === undefined ? { code, message } : { code, message, data };
     const frame = `${this.#ackFields()},"f":[${this.#acknowledged + 1},${JSON.stringify(wire)}]}\n`;
@@ -668,6 +697,7 @@ export class LinkStream {
   // Version 2: each frame leaves at once (a batch carries the acknowledgement that was due), so the far
   // process wakes while this one finishes its turn.
   #write2(frame: string): void {
+    this.#wroteAt = performance.now();
     this.#write1(frame);
   }
 
