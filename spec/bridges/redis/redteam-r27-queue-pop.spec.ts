@@ -25,7 +25,7 @@ describe("redteam r27 chaos: a RedisQueue pop in flight when Redis is killed -9"
     for (const close of closers.reverse()) await close().catch(() => undefined);
   });
 
-  it("every message pushed is got once, across twelve kills of an AOF redis-server", { timeout: 60_000 }, async () => {
+  it("every message pushed is got (none lost), across twelve kills of an AOF redis-server", { timeout: 120_000 }, async () => {
     const redis = await startRedis({ own: true, aof: true });
     closers.push(() => redis.stop());
     const producerBus = new Bus({ id: "producer" });
@@ -70,8 +70,17 @@ describe("redteam r27 chaos: a RedisQueue pop in flight when Redis is killed -9"
       }
       if (i % 20 === 19) await sleep(5);
     }
-    const deadline = Date.now() + 10_000;
-    while (got.size < N && Date.now() < deadline) await sleep(50);
+    // Until all came, or nothing more came for 10 s (a loaded machine drains slowly after the kills: that
+    // is not what is tested; a message lost never comes).
+    let seen = got.size;
+    let still = Date.now();
+    while (got.size < N && Date.now() - still < 10_000) {
+      await sleep(50);
+      if (got.size !== seen) {
+        seen = got.size;
+        still = Date.now();
+      }
+    }
     consuming = false;
     await consuming$;
 
