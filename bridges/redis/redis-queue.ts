@@ -3,20 +3,20 @@ import { EventEmitter } from "eventemitter3";
 import { ReplyError } from "ioredis";
 import type { Bus, QueueSink, Unsubscribe } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
-import { type BerryError, InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
+import { type BerryError, emitError, InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
 import { checkDuration, setLongTimeout } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import type { GetOptions } from "../../lib/queue.js";
+import { untilClosed } from "../../lib/until-closed.js";
 import { fromEnvelope, toEnvelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
 import { RedisCommandError, RedisDataLostError, RedisQueueOverflowError, RedisQueuePushBackError } from "./errors.js";
-import { checkHashTagPrefix } from "./hash-slot.js";
+import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { settlesWithin } from "./settles-within.js";
-import { untilClosed } from "../../lib/until-closed.js";
 
 /** Options of a {@link RedisQueue}. */
 export interface RedisQueueOptions {
@@ -103,6 +103,82 @@ const MARK = {
  */
 const MARK_CHECK = 1_000;
 
+// KEYS: a holding list, the queue; ARGV: how long the holding list lives (ms), values handed over since the
+// last take (removed from the holding list first). The poll's take: what the holding list still has (a
+// take whose answer was lost), else the queue's first, moved into it. A take that is sent again after a
+// lost answer returns the same message.
+const TAKE = {
+  lua: `for i = 2, #ARGV do redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+local held = redis.call('LINDEX', KEYS[1], 0)
+if held then return held end
+local value = redis.call('LMOVE', KEYS[2], KEYS[1], 'LEFT', 'RIGHT')
+if value then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return value`,
+  keys: 2,
+};
+
+// KEYS: a holding list; ARGV: how long the holding list lives (ms), the values handed over. Returns how
+// many values the holding list still has: takes whose answers were lost.
+const HANDED = {
+  lua: `for i = 2, #ARGV do redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+local left = redis.call('LLEN', KEYS[1])
+if left > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return left`,
+  keys: 1,
+};
+
+// KEYS: a holding list, the queue; ARGV: a value taken but not handed over. Back to the queue's front if the
+// holding list still has it (not if close() put it back already): never twice.
+const PUT_BACK = {
+  lua: `if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[2], ARGV[1])
+  return 1
+end
+return 0`,
+  keys: 2,
+};
+
+// KEYS: the holding lists, the queue. Everything held goes back to the queue's front, in its order.
+const RESTORE = {
+  lua: `local moved = 0
+for i = 1, #KEYS - 1 do
+  while redis.call('LMOVE', KEYS[i], KEYS[#KEYS], 'RIGHT', 'LEFT') do moved = moved + 1 end
+end
+return moved`,
+  keys: 3,
+};
+
+/**
+ * How long a holding list lives in Redis past its last take, in ms (24 h): what a consumer that died with
+ * a take unanswered left there is deleted then (it was lost with the consumer: at most once).
+ */
+export const HOLD_TTL = 86_400_000;
+
+/**
+ * The key of a holding list of queue `key`: in the queue's Cluster hash slot (so that a move between them
+ * is one command), `<key>:taking:<id>`, or `{<tag>}<key>:taking:<id>` when the key has no hash tag of its
+ * own that the suffix keeps (a name that starts with "}").
+ */
+export function holdingKey(key: string, id: string): string {
+  const plain = `${key}:taking:${id}`;
+  const slot = hashSlot(key);
+  if (hashSlot(plain) === slot) return plain;
+  for (let n = 0; ; n++) if (hashSlot(`{q${n}}`) === slot) return `{q${n}}${plain}`;
+}
+
+/** One way of taking (blocking, or polling): its holding list, and one take at a time through it. */
+interface Lane {
+  readonly key: string;
+  /** The connection its takes, and the removals of what they hand over, go out on (in order). */
+  readonly client: RedisClient;
+  /** Settles when the last take that asked for the lane is done with it. */
+  tail: Promise<void>;
+  /** Whether the holding list may have a value whose take's answer was lost (looked at before the next take). */
+  recover: boolean;
+  /** Values handed over, to remove from the holding list: sent with the lane's next take, or at the next turn of the event loop. */
+  handed: string[];
+}
+
 /** How long past its timeout (or its signal) a get() whose pop Redis does not answer gives up, in ms. */
 const GIVE_UP_SLACK = 250;
 
@@ -146,13 +222,21 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   /** Rejected when close() cuts the connections: what waits for an answer that will never come stops waiting. */
   readonly #cut: { promise: Promise<never>; reject: (error: unknown) => void };
   #getting = 0;
+  /** Takes holding a lane (a get() that gave up may leave its take in flight). */
+  #holding = 0;
+  /** Holding lists (a take moves the message there; it leaves once handed over): blocking, and polling. */
+  readonly #waitLane: Lane;
+  readonly #pollLane: Lane;
+  /** Removals from a holding list on their way (close() waits for them before it puts back what is held). */
+  readonly #handing = new Set<Promise<void>>();
 
   constructor(filter: string, options: RedisQueueOptions = {}) {
     super();
     const parsed = parseIdentifier(filter);
     this.filter = parsed.id;
     this.name = options.name ?? parsed.id;
-    if (typeof this.name !== "string" || this.name.length === 0) throw new InvalidArgumentError("name", this.name, "a non-empty string");
+    if (typeof this.name !== "string" || this.name.length === 0)
+      throw new InvalidArgumentError("name", this.name, "a non-empty string");
     const prefix = options.prefix ?? "berrymq:";
     // The list and its seen-markers share a slot through the {name} tag, unless the prefix brings a tag of
     // its own first: then that one must not be empty (Redis would hash whole keys, and scatter them).
@@ -160,7 +244,8 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     this.key = `${prefix}queue:{${this.name}}`;
     this.bus = options.bus ?? defaultBus;
     this.#window = options.dedupeWindow ?? 600_000;
-    if (!Number.isInteger(this.#window) || this.#window < 1) throw new InvalidArgumentError("dedupeWindow", this.#window, "an integer >= 1 (ms)");
+    if (!Number.isInteger(this.#window) || this.#window < 1)
+      throw new InvalidArgumentError("dedupeWindow", this.#window, "an integer >= 1 (ms)");
     this.#maxPending = options.maxPending ?? 10_000;
     if (!Number.isSafeInteger(this.#maxPending) || this.#maxPending < 1)
       throw new InvalidArgumentError("maxPending", this.#maxPending, "an integer >= 1");
@@ -168,11 +253,28 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     // A push during a reshard of the queue's slot is answered TRYAGAIN (its seen-marker is new) until the
     // slot has moved: followed as long as it lasts (before r27, 16 tries, then failed and reported).
     this.#client = openClient(connection, { connectionName: `berrymq-queue:${this.name}`, followMoves: true });
-    defineScripts(this.#client, { berrymqQueuePush: PUSH_ONCE, berrymqQueueMark: MARK });
+    defineScripts(this.#client, {
+      berrymqQueuePush: PUSH_ONCE,
+      berrymqQueueMark: MARK,
+      berrymqQueueTake: TAKE,
+      berrymqQueueHanded: HANDED,
+      berrymqQueuePutBack: PUT_BACK,
+      berrymqQueueRestore: RESTORE,
+    });
     // At each connection: a mark other than the last one seen means what was queued was lost meanwhile.
     this.#client.on("ready", () => void this.#checkMark());
     const blocking = openClient(connection, { maxRetriesPerRequest: null, connectionName: `berrymq-queue-block:${this.name}` });
     this.#blocking = new BlockingClient(blocking, this.#client);
+    defineScripts(blocking, { berrymqQueueHanded: HANDED });
+    const id = randomUUID();
+    this.#waitLane = { key: holdingKey(this.key, id), client: blocking, tail: Promise.resolve(), recover: false, handed: [] };
+    this.#pollLane = {
+      key: holdingKey(this.key, `${id}:poll`),
+      client: this.#client,
+      tail: Promise.resolve(),
+      recover: false,
+      handed: [],
+    };
     reportOutages(`redis queue ${this.key}`, [this.#client, blocking], (error) => this.#report(error));
     let reject: (error: unknown) => void = () => {};
     const promise = new Promise<never>((_, fail) => {
@@ -234,25 +336,27 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
           this.#markAsked = performance.now();
           void this.#checkMark();
         }
-        let popped: [string, string] | null;
+        const take = this.#take(
+          wait <= 0 ? this.#pollLane : this.#waitLane,
+          wait,
+          () => this.#closed || signal?.aborted === true,
+        );
+        let popped: string | null;
         try {
-          const pop =
-            wait <= 0
-              ? this.#client.lpop(this.key).then((value) => (value === null ? null : ([this.key, value] as [string, string])))
-              : this.#blocking.run(this.key, (client) => client.blpop(this.key, wait / 1000));
           // Raced against the cut: ioredis keeps a command of a client that is reconnecting when
           // close() disconnects it, and never settles it.
-          const answer = await Promise.race([pop, this.#cut.promise, expired]);
-          if (answer === "expired") {
-            // Before r27 the get() waited for Redis whatever its timeout. What the pop takes once Redis
+          const answer = await Promise.race([take.value, this.#cut.promise, expired]);
+          if (answer === "expired" && !take.decided()) {
+            // Before r27 the get() waited for Redis whatever its timeout. What the take moves once Redis
             // answers goes back to the front (or is reported, as a push-back is).
-            void pop.then((late) => (late === null ? undefined : this.#pushBack(late[1])), () => {});
+            take.giveUp();
             if (this.#closed) throw new QueueClosedError(this.filter);
             if (signal?.aborted) throw signal.reason;
             throw new QueueTimeoutError(this.filter, timeout ?? 0);
           }
-          popped = answer;
+          popped = answer === "expired" ? await take.value : answer;
         } catch (error) {
+          take.giveUp();
           if (error instanceof QueueTimeoutError || (signal?.aborted && error === signal.reason)) throw error;
           // Its connection cut by a close() that Redis did not answer.
           if (this.#closed) throw new QueueClosedError(this.filter);
@@ -260,12 +364,8 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
           throw new RedisCommandError(`popping from queue ${this.key}`, error);
         }
         if (popped !== null) {
-          // Closed or aborted while the pop was on its way: put it back first in line for the others.
-          if (this.#closed || signal?.aborted) await this.#pushBack(popped[1]);
-          else {
-            const message = this.#decode(popped[1], false);
-            if (message !== undefined) return message;
-          }
+          const message = this.#decode(popped, false);
+          if (message !== undefined) return message;
         }
       }
     } finally {
@@ -282,7 +382,9 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
    */
   async getNowait(): Promise<Message> {
     if (this.#closed) throw new QueueClosedError(this.filter);
-    const value = await this.#client.lpop(this.key).catch((error: unknown) => {
+    const take = this.#take(this.#pollLane, 0, () => this.#closed);
+    const value = await take.value.catch((error: unknown) => {
+      take.giveUp();
       throw new RedisCommandError(`popping from queue ${this.key}`, error);
     });
     if (value === null) throw new QueueEmptyError(this.filter);
@@ -299,12 +401,23 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     this.#detach?.();
     let cut = false;
     const steps = (async () => {
-      while (this.#getting > 0 && !cut) {
+      while ((this.#getting > 0 || this.#holding > 0) && !cut) {
         // Raced against the cut too: an UNBLOCK on its way when Redis dies is kept for a resend that never comes.
         await Promise.race([this.#blocking.unblock(), this.#cut.promise]);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
-      await Promise.race([Promise.all(this.#pushes.keys()), this.#cut.promise]);
+      this.#sendHanded(this.#waitLane);
+      this.#sendHanded(this.#pollLane);
+      await Promise.race([Promise.all([...this.#pushes.keys(), ...this.#handing]), this.#cut.promise]);
+      // What this queue still holds (takes whose answers were lost) goes back to the front, for the others.
+      if (!cut) {
+        await Promise.race([
+          runScript(this.#client, "berrymqQueueRestore", [this.#waitLane.key, this.#pollLane.key, this.key]),
+          this.#cut.promise,
+        ]).catch((error: unknown) => {
+          if (!cut) this.#report(new RedisCommandError(`putting back what queue ${this.key} held`, error));
+        });
+      }
       await this.#blocking.close();
       await closeClient(this.#client);
     })();
@@ -382,28 +495,180 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     try {
       return fromEnvelope(JSON.parse(value));
     } catch (error) {
-      const failure = error instanceof SyntaxError ? new InvalidEnvelopeError("queued value", value, "a JSON envelope") : (error as BerryError);
+      const failure =
+        error instanceof SyntaxError ? new InvalidEnvelopeError("queued value", value, "a JSON envelope") : (error as BerryError);
       this.#report(failure);
       if (raise) throw failure;
       return undefined;
     }
   }
 
+  /**
+   * One take through `lane`, once the takes before it there are done: the message moves into the lane's
+   * holding list as it leaves the queue (BLMOVE, or the TAKE script for a poll), so that a take whose answer
+   * is lost with the connection (Redis ran it; ioredis sends it again, or the get() fails) leaves it there,
+   * and the lane's next take returns it instead of the queue's next. The value is handed over (removed from
+   * the holding list) as soon as the answer comes, or put back in front when `back()` says so then, or once
+   * the caller gave up. One take at a time per lane: all the holding list has besides is a lost answer's.
+   */
+  #take(
+    lane: Lane,
+    wait: number,
+    back: () => boolean,
+  ): { value: Promise<string | null>; decided: () => boolean; giveUp: () => void } {
+    let gaveUp = false;
+    let decided = false;
+    const before = lane.tail;
+    let release: () => void = () => {};
+    lane.tail = new Promise((resolve) => {
+      release = resolve;
+    });
+    this.#holding++;
+    const value = before
+      .then(async () => {
+        if (gaveUp || back()) return null;
+        // The values handed over since the last take are removed ahead of it, in the same write (one fsync
+        // for both under `appendfsync always`).
+        if (lane === this.#pollLane) {
+          const handed = lane.handed;
+          lane.handed = [];
+          try {
+            return (await runScript(this.#client, "berrymqQueueTake", [lane.key, this.key, HOLD_TTL, ...handed])) as
+              | string
+              | null;
+          } catch (error) {
+            // Maybe not removed: sent again with the next take (a second removal of a value finds nothing).
+            lane.handed.unshift(...handed);
+            throw error;
+          }
+        }
+        if (lane.recover) {
+          this.#sendHanded(lane);
+          const held = await lane.client.lindex(lane.key, 0);
+          if (held !== null) return held;
+          lane.recover = false;
+        }
+        const handed = lane.handed;
+        lane.handed = [];
+        try {
+          const moved = await this.#blocking.run(this.key, async (client) => {
+            const pipeline = client.pipeline();
+            if (handed.length > 0)
+              (pipeline as unknown as Record<string, (...args: unknown[]) => void>).berrymqQueueHanded?.(
+                lane.key,
+                HOLD_TTL,
+                ...handed,
+              );
+            pipeline.blmove(this.key, lane.key, "LEFT", "RIGHT", wait / 1000);
+            // A consumer that dies before it hands the value over leaves the holding list for HOLD_TTL, not for ever.
+            pipeline.pexpire(lane.key, HOLD_TTL);
+            const results = (await pipeline.exec()) ?? [];
+            if (handed.length > 0) {
+              const [error, left] = results[0] ?? [null, 0];
+              if (error !== null || Number(left) > 0) lane.recover = true;
+              if (error !== null && !this.#closed)
+                this.#report(
+                  new RedisCommandError(
+                    `handing over ${handed.length} message(s) of queue ${this.key} (they may be given again)`,
+                    error,
+                  ),
+                );
+            }
+            const [error, value] = results[handed.length > 0 ? 1 : 0] ?? [new Error("no answer to BLMOVE"), null];
+            if (error !== null) throw error;
+            return value as string | null;
+          });
+          // Timed out, or unblocked: a take sent again after a lost answer may have found nothing more.
+          if (moved === null) lane.recover = true;
+          return moved;
+        } catch (error) {
+          lane.recover = true;
+          // Maybe not removed: sent again with the next take (a second removal of a value finds nothing).
+          lane.handed.unshift(...handed);
+          throw error;
+        }
+      })
+      .then(
+        async (taken) => {
+          decided = true;
+          if (taken === null) return null;
+          if (gaveUp || back()) {
+            await this.#pushBack(lane, taken);
+            return null;
+          }
+          this.#handOver(lane, taken);
+          return taken;
+        },
+        (error: unknown) => {
+          decided = true;
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.#holding--;
+        release();
+      });
+    value.catch(() => {});
+    return {
+      value,
+      decided: () => decided,
+      giveUp: () => {
+        gaveUp = true;
+      },
+    };
+  }
+
+  // Removes a value handed over from its holding list: with the lane's next take when it comes at once (as
+  // a consumer's loop asks), else alone at the next turn of the event loop. Either way on the connection of
+  // the lane's takes, ahead of the next one: what it finds left there besides is a take's whose answer was lost.
+  #handOver(lane: Lane, value: string): void {
+    lane.handed.push(value);
+    if (lane.handed.length === 1) setImmediate(() => this.#sendHanded(lane));
+  }
+
+  #sendHanded(lane: Lane): void {
+    if (lane.handed.length === 0) return;
+    const values = lane.handed;
+    lane.handed = [];
+    const handing: Promise<void> = runScript(lane.client, "berrymqQueueHanded", [lane.key, HOLD_TTL, ...values])
+      .then(
+        (left) => {
+          if (Number(left) > 0) lane.recover = true;
+        },
+        (error: unknown) => {
+          // They stay in the holding list: given again by this queue's next get(), or put back by its close().
+          lane.recover = true;
+          if (!this.#closed)
+            this.#report(
+              new RedisCommandError(
+                `handing over ${values.length} message(s) of queue ${this.key} (they may be given again)`,
+                error,
+              ),
+            );
+        },
+      )
+      .finally(() => this.#handing.delete(handing));
+    this.#handing.add(handing);
+  }
+
+  #tryDecode(value: string): Message | undefined {
+    try {
+      return fromEnvelope(JSON.parse(value));
+    } catch {
+      return undefined;
+    }
+  }
+
   // A value that cannot go back (Redis hung or gone: close() cuts the push short) is in no queue any more:
   // counted, and reported with the message whole, so that the application can requeue or handle it.
-  async #pushBack(value: string): Promise<void> {
+  async #pushBack(lane: Lane, value: string): Promise<void> {
     try {
-      // Raced against the cut: the LPUSH of a client close() disconnects while reconnecting never settles.
-      await Promise.race([this.#client.lpush(this.key, value), this.#cut.promise]);
+      // Raced against the cut: the script of a client close() disconnects while reconnecting never settles.
+      await Promise.race([runScript(this.#client, "berrymqQueuePutBack", [lane.key, this.key, value]), this.#cut.promise]);
     } catch (error) {
-      let popped: Message | undefined;
-      try {
-        popped = fromEnvelope(JSON.parse(value));
-      } catch {
-        popped = undefined;
-      }
+      const popped = this.#tryDecode(value);
       // Only an error reply says Redis did not apply it; cut short or broken, it may still (a hung Redis
-      // resumes and reads the LPUSH the closed connection had sent).
+      // resumes and reads the script the closed connection had sent).
       const cause =
         error instanceof QueueClosedError
           ? new Error(`no answer from Redis within ${CLOSE_GRACE} ms: close() cut the connection`)
@@ -435,6 +700,6 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   }
 
   #report(error: BerryError): void {
-    if (!this.emit("error", error)) this.bus.report(error);
+    emitError(() => this.emit("error", error), error, (unheard) => this.bus.report(unheard));
   }
 }

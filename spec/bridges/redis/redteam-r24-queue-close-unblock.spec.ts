@@ -24,7 +24,7 @@ it("red team: RedisQueue.close() returns when Redis dies with its CLIENT UNBLOCK
   const getting = queue.get().catch((error: unknown) => error);
   for (let i = 0; ; i++) {
     const blocked = await clientsNamed(own.port, `berrymq-queue-block:${name}`);
-    if (blocked.some((line) => line.includes("cmd=blpop"))) break;
+    if (blocked.some((line) => line.includes("cmd=blmove"))) break;
     assert.ok(i < 250, "the get() blocks in BLPOP");
     await sleep(20);
   }

@@ -52,7 +52,7 @@ for (const signal of ["SIGSTOP", "SIGKILL"] as const) {
     const getting = queue.get().catch((error: unknown) => error);
     for (let i = 0; ; i++) {
       const blocked = await clientsNamed(own.port, `berrymq-queue-block:${name}`);
-      if (blocked.some((line) => line.includes("cmd=blpop"))) break;
+      if (blocked.some((line) => line.includes("cmd=blmove"))) break;
       assert.ok(i < 250, "the get() blocks in BLPOP");
       await sleep(20);
     }
@@ -117,7 +117,7 @@ it("review: a push-back Redis refuses (WRONGTYPE: another client made the key a 
   const getting = queue.get().catch((error: unknown) => error);
   for (let tries = 0; ; tries++) {
     assert.ok(tries < 250, "the queue's BLPOP is waiting");
-    if ((await clientsNamed(own.port, `berrymq-queue-block:${name}`)).some((line) => line.includes("cmd=blpop"))) break;
+    if ((await clientsNamed(own.port, `berrymq-queue-block:${name}`)).some((line) => line.includes("cmd=blmove"))) break;
     await sleep(20);
   }
   // One synchronous stretch (the event loop blocked): the message goes to the waiting BLPOP, the key
