@@ -360,6 +360,13 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
           if (error instanceof QueueTimeoutError || (signal?.aborted && error === signal.reason)) throw error;
           // Its connection cut by a close() that Redis did not answer.
           if (this.#closed) throw new QueueClosedError(this.filter);
+          // The queue's slot is being resharded: a pop moves the message into its holding list, two keys,
+          // which Redis refuses (TRYAGAIN, nothing moved) while only one of them has moved. Asked again
+          // shortly, within the get's time, as a push during a reshard is.
+          if (isTryAgain(error)) {
+            await new Promise((resolve) => setTimeout(resolve, RESHARD_PAUSE));
+            continue;
+          }
           // What Redis refused (WRONGTYPE: another client wrote the key), typed as the channel's are.
           throw new RedisCommandError(`popping from queue ${this.key}`, error);
         }
@@ -702,4 +709,12 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   #report(error: BerryError): void {
     emitError(() => this.emit("error", error), error, (unheard) => this.bus.report(unheard));
   }
+}
+
+// Ms a get() waits before popping again when a reshard of the queue's slot refused its pop.
+const RESHARD_PAUSE = 20;
+
+// Whether Redis refused a command for a slot being resharded (multi-key, some keys moved yet).
+function isTryAgain(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("TRYAGAIN");
 }
