@@ -363,7 +363,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
           // The queue's slot is being resharded: a pop moves the message into its holding list, two keys,
           // which Redis refuses (TRYAGAIN, nothing moved) while only one of them has moved. Asked again
           // shortly, within the get's time, as a push during a reshard is.
-          if (isTryAgain(error)) {
+          if (isRedirected(error)) {
             await new Promise((resolve) => setTimeout(resolve, RESHARD_PAUSE));
             continue;
           }
@@ -572,8 +572,10 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
             const results = (await pipeline.exec()) ?? [];
             if (handed.length > 0) {
               const [error, left] = results[0] ?? [null, 0];
-              if (error !== null || Number(left) > 0) lane.recover = true;
-              if (error !== null && !this.#closed)
+              // Refused for a reshard of the slot (nothing removed): removed with the next take instead.
+              if (error !== null && isRedirected(error)) lane.handed.unshift(...handed);
+              else if (error !== null || Number(left) > 0) lane.recover = true;
+              if (error !== null && !isRedirected(error) && !this.#closed)
                 this.#report(
                   new RedisCommandError(
                     `handing over ${handed.length} message(s) of queue ${this.key} (they may be given again)`,
@@ -714,7 +716,11 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
 // Ms a get() waits before popping again when a reshard of the queue's slot refused its pop.
 const RESHARD_PAUSE = 20;
 
-// Whether Redis refused a command for a slot being resharded (multi-key, some keys moved yet).
-function isTryAgain(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith("TRYAGAIN");
+// Whether Redis refused a command for a slot being resharded or moved (TRYAGAIN: a multi-key command
+// while some keys moved; ASK, MOVED: to a node's own connection, which follows no redirection; a script
+// reaching a key no longer there): nothing was done, and it can be asked again.
+function isRedirected(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const text = error.message;
+  return text.startsWith("TRYAGAIN") || text.startsWith("ASK ") || text.startsWith("MOVED ") || text.includes("non local key");
 }
