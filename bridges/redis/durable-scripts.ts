@@ -432,9 +432,16 @@ if not last or t - last > tonumber(ARGV[4]) then
 end
 local expired = 0
 local batch = tonumber(ARGV[3])
+-- Those expire leaves due (their notice waits for their sender's inbox) stay first in line: the next page
+-- starts past them (before, a batch of them due made every page the same, and no other message timed out).
+local waiting = 0
 for _ = 1, 10 do
-  local due = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', t, 'LIMIT', 0, batch)
-  for _, id in ipairs(due) do expired = expired + expire(id, t, tonumber(ARGV[2])) end
+  local due = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', t, 'LIMIT', waiting, batch)
+  for _, id in ipairs(due) do
+    local n = expire(id, t, tonumber(ARGV[2]))
+    expired = expired + n
+    if n == 0 and redis.call('ZSCORE', DEADLINES, id) then waiting = waiting + 1 end
+  end
   if #due < batch then break end
 end
 local requeued = 0
