@@ -69,6 +69,12 @@ end
 -- notice its sender's inbox cannot take (another type there) waits, the message still due, until it can.
 local function expire(id, t, retain)
   local m = P .. 'm:' .. id
+  -- Another type under the record (written by another client): no message to time out, its deadline goes
+  -- (an HGET there failed every sweep of the prefix, for ever, when it came before the ZREM).
+  if redis.call('TYPE', m).ok ~= 'hash' then
+    redis.call('ZREM', DEADLINES, id)
+    return 0
+  end
   local from = redis.call('HGET', m, 'from')
   if from and not writable(P .. 'in:' .. from, 'list') then return 0 end
   if redis.call('ZREM', DEADLINES, id) == 0 then return 0 end
