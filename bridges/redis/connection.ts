@@ -180,24 +180,29 @@ export function defineScripts(client: RedisClient, scripts: Readonly<Record<stri
   }
 }
 
-// The scripts defineScripts gave each client, for runScript.
-const SCRIPTS = new WeakMap<RedisClient, Map<string, { lua: string; keys: number; sha: string }>>();
+// The scripts defineScripts gave each client, for runScript; `loaded`: run on it already (EVALSHA then).
+const SCRIPTS = new WeakMap<RedisClient, Map<string, { lua: string; keys: number; sha: string; loaded?: boolean }>>();
 
 /**
- * Runs a script defined by {@link defineScripts}: EVALSHA, then EVAL where Redis has not loaded it. Not
- * through ioredis's defined command: that one wraps its reject again at every write, and a Cluster writes
- * it again at every redirection (TRYAGAIN every 100 ms through a slot's migration): after ~7,700 the
- * chain overflowed the stack when a reply came, thrown on its own (uncaught) and the process died.
+ * Runs a script defined by {@link defineScripts}: EVAL at its first run on the client, EVALSHA after (EVAL
+ * again on NOSCRIPT: Redis restarted, another Cluster node). Not through ioredis's defined command: that
+ * one wraps its reject again at every write, and a Cluster writes it again at every redirection (TRYAGAIN
+ * every 100 ms through a slot's migration): after ~7,700 the chain overflowed the stack when a reply came,
+ * thrown on its own (uncaught), and the process died.
  */
 export async function runScript(client: RedisClient, name: string, args: readonly (string | number)[]): Promise<unknown> {
   const script = SCRIPTS.get(client)?.get(name);
   if (script === undefined) throw new Error(`script ${name} was not defined on this client`);
-  try {
-    return await client.evalsha(script.sha, script.keys, ...args);
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-    return await client.eval(script.lua, script.keys, ...args);
+  if (script.loaded === true) {
+    try {
+      return await client.evalsha(script.sha, script.keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+    }
   }
+  const result = await client.eval(script.lua, script.keys, ...args);
+  script.loaded = true;
+  return result;
 }
 
 /**
