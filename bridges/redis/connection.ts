@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import { InvalidArgumentError } from "../../lib/errors.js";
 import { MajoritySentinelConnector } from "./sentinel-majority.js";
@@ -168,14 +169,40 @@ export function onConnectionClose(client: RedisClient, listener: () => void): vo
 
 /** Defines Lua scripts on a client (ioredis runs them with EVALSHA, loading them on NOSCRIPT). */
 export function defineScripts(client: RedisClient, scripts: Readonly<Record<string, { lua: string; keys: number }>>): void {
-  for (const [name, { lua, keys }] of Object.entries(scripts)) client.defineCommand(name, { lua, numberOfKeys: keys });
+  let known = SCRIPTS.get(client);
+  if (known === undefined) {
+    known = new Map();
+    SCRIPTS.set(client, known);
+  }
+  for (const [name, { lua, keys }] of Object.entries(scripts)) {
+    client.defineCommand(name, { lua, numberOfKeys: keys });
+    known.set(name, { lua, keys, sha: createHash("sha1").update(lua).digest("hex") });
+  }
 }
 
-/** Runs a script defined by {@link defineScripts}. */
-export function runScript(client: RedisClient, name: string, args: readonly (string | number)[]): Promise<unknown> {
-  const command = (client as unknown as Record<string, (...values: (string | number)[]) => Promise<unknown>>)[name];
-  if (command === undefined) throw new Error(`script ${name} was not defined on this client`);
-  return command.apply(client, args as (string | number)[]);
+// The scripts defineScripts gave each client, for runScript; `loaded`: run on it already (EVALSHA then).
+const SCRIPTS = new WeakMap<RedisClient, Map<string, { lua: string; keys: number; sha: string; loaded?: boolean }>>();
+
+/**
+ * Runs a script defined by {@link defineScripts}: EVAL at its first run on the client, EVALSHA after (EVAL
+ * again on NOSCRIPT: Redis restarted, another Cluster node). Not through ioredis's defined command: that
+ * one wraps its reject again at every write, and a Cluster writes it again at every redirection (TRYAGAIN
+ * every 100 ms through a slot's migration): after ~7,700 the chain overflowed the stack when a reply came,
+ * thrown on its own (uncaught), and the process died.
+ */
+export async function runScript(client: RedisClient, name: string, args: readonly (string | number)[]): Promise<unknown> {
+  const script = SCRIPTS.get(client)?.get(name);
+  if (script === undefined) throw new Error(`script ${name} was not defined on this client`);
+  if (script.loaded === true) {
+    try {
+      return await client.evalsha(script.sha, script.keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+    }
+  }
+  const result = await client.eval(script.lua, script.keys, ...args);
+  script.loaded = true;
+  return result;
 }
 
 /**

@@ -148,6 +148,12 @@ const DEFAULTS = {
 };
 /** The longest time between two heartbeats, in ms, whatever the lease (each checks for lost data). */
 const MAX_BEAT = 5_000;
+/**
+ * How long a heartbeat or sweep may go unanswered while connected before it is reported (once), in ms: a
+ * Cluster slot of the prefix being migrated (or left half-migrated) answers TRYAGAIN, which every call
+ * waits through, as through an outage, with no other sign.
+ */
+const STALL = 10_000;
 /** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const END_GRACE = 5_000;
 // How long after a connection closed the promoted master is watched for WAITs it cannot answer, in ms.
@@ -215,6 +221,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #ready: Promise<void>;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
+  /** When the running tick started (performance.now() ms), and whether its stall was reported. */
+  #tickStarted = 0;
+  #stallReported = false;
   #lastBeat = 0;
   /** The prefix's mark (`P instance`) the last heartbeat saw: it changes when Redis lost the prefix's keys. */
   #instance: string | undefined;
@@ -886,8 +895,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
 
   // Heartbeat (lease renewal, at a third of the lease) and sweep, one at a time so none pile up while Redis is away.
   async #tick(): Promise<void> {
-    if (this.#ticking || this.#ended) return;
+    if (this.#ended) return;
+    if (this.#ticking) return this.#checkStall();
     this.#ticking = true;
+    this.#tickStarted = performance.now();
     try {
       // Monotonic: with a wall clock set back, heartbeats stopped until it caught up, and the lease (on
       // Redis's clock) ran out under a live receiver (before r27).
@@ -910,7 +921,20 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       if (!this.#ended) this.#report(new RedisCommandError("durable channel sweep", error));
     } finally {
       this.#ticking = false;
+      this.#stallReported = false;
     }
+  }
+
+  // A tick unanswered for STALL ms while every connection is up (an outage is reported as such): reported
+  // once. Before, a slot stuck half-migrated held every call of the channel for ever, unreported.
+  #checkStall(): void {
+    if (this.#stallReported || performance.now() - this.#tickStarted < STALL) return;
+    const client = this.#client;
+    if (client.status !== "ready" || (isCluster(client) && client.nodes("master").some((node) => node.status !== "ready")))
+      return;
+    this.#stallReported = true;
+    const why = `no answer in ${STALL} ms on a live connection (on a Cluster: the slot of prefix ${this.prefix} being migrated, or left half-migrated; else Redis hung); calls wait`;
+    this.#report(new RedisCommandError(`durable channel "${this.name}" heartbeat`, new Error(why)));
   }
 
   async #heartbeat(): Promise<void> {

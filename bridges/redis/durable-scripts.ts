@@ -69,6 +69,12 @@ end
 -- notice its sender's inbox cannot take (another type there) waits, the message still due, until it can.
 local function expire(id, t, retain)
   local m = P .. 'm:' .. id
+  -- Another type under the record (written by another client): no message to time out, its deadline goes
+  -- (an HGET there failed every sweep of the prefix, for ever, when it came before the ZREM).
+  if redis.call('TYPE', m).ok ~= 'hash' then
+    redis.call('ZREM', DEADLINES, id)
+    return 0
+  end
   local from = redis.call('HGET', m, 'from')
   if from and not writable(P .. 'in:' .. from, 'list') then return 0 end
   if redis.call('ZREM', DEADLINES, id) == 0 then return 0 end
@@ -432,9 +438,16 @@ if not last or t - last > tonumber(ARGV[4]) then
 end
 local expired = 0
 local batch = tonumber(ARGV[3])
+-- Those expire leaves due (their notice waits for their sender's inbox) stay first in line: the next page
+-- starts past them (before, a batch of them due made every page the same, and no other message timed out).
+local waiting = 0
 for _ = 1, 10 do
-  local due = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', t, 'LIMIT', 0, batch)
-  for _, id in ipairs(due) do expired = expired + expire(id, t, tonumber(ARGV[2])) end
+  local due = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', t, 'LIMIT', waiting, batch)
+  for _, id in ipairs(due) do
+    local n = expire(id, t, tonumber(ARGV[2]))
+    expired = expired + n
+    if n == 0 and redis.call('ZSCORE', DEADLINES, id) then waiting = waiting + 1 end
+  end
   if #due < batch then break end
 end
 local requeued = 0
