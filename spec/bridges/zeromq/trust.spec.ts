@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import * as zmq from "zeromq";
 import { toCompactEnvelope } from "../../../bridges/compact-envelope.js";
 import { toEnvelope } from "../../../bridges/envelope.js";
+import { UnsendableMessageError } from "../../../bridges/errors.js";
 import { Broker, BrokerLink, BrokerRefusedError } from "../../../bridges/zeromq/index.js";
 import { Bus } from "../../../lib/bus.js";
 import type { BerryError } from "../../../lib/errors.js";
@@ -145,7 +146,7 @@ describe("zeromq broker trust: an acknowledged line must match its head", () => 
 });
 
 describe("zeromq broker trust: a BrokerLink's acknowledged message the broker refuses gets one outcome at once", () => {
-  it("a message no subscriber would take (65 hops) is refused: BrokerRefusedError on the link, counted, not sent again, not held; the messages after it flow", async (t) => {
+  it("a message no subscriber would take (65 hops) is refused by the link before it is sent (since r27; the broker refused it before): UnsendableMessageError naming it, counted, not held; the messages after it flow", async (t) => {
     const { broker, got, subscriber, subscriberErrors } = await setUp(t);
     const bus = new Bus({ id: "sender" });
     const sender = await BrokerLink.connect({
@@ -163,11 +164,11 @@ describe("zeromq broker trust: a BrokerLink's acknowledged message the broker re
     bus.inject(createMessage({ identifier: "pay:far", args: ["too far"], messageId: "far0/1", hops }));
     await waitFor(() => errors.length > 0, "the refusal reported on the sender's link", 3_000);
     const [refused] = errors;
-    assert.ok(refused instanceof BrokerRefusedError, `a BrokerRefusedError, not ${String(refused)}`);
-    assert.equal(refused.messageId, "far0/1");
-    assert.equal(refused.identifier, "pay:far");
-    assert.match(refused.reason, /hops/);
-    assert.equal(sender.brokerStats.refused, 1);
+    // The link checks what a receiver's envelope check would refuse (r27): it never reaches the broker.
+    assert.ok(refused instanceof UnsendableMessageError, `an UnsendableMessageError, not ${String(refused)}`);
+    assert.match(refused.message, /"pay:far" \(far0\/1\) not sent: .*hops/);
+    assert.equal(sender.stats.dropped, 1);
+    assert.equal(sender.brokerStats.refused, 0, "the broker never saw it");
     bus.twitter("pay:near", "near");
     await waitFor(() => got.includes("near"), "the next message delivered");
     await waitFor(() => broker.held === 0, "the next message acknowledged");
