@@ -65,8 +65,9 @@ const result = spawnSync(
     "--test-reporter=tap", `--test-reporter-destination=${tap}`,
     ...files,
   ],
-  // A spec that leaves a handle open keeps its process alive: stop the whole run rather than hang CI.
-  { cwd: root, stdio: "inherit", timeout: 15 * 60_000, killSignal: "SIGKILL" },
+  // A spec that leaves a handle open keeps its process alive: stop the whole run rather than hang CI. A
+  // guard against a hang, not the suite's budget: a whole run took 806 s on a quiet 2-core machine (r27).
+  { cwd: root, stdio: "inherit", timeout: 25 * 60_000, killSignal: "SIGKILL" },
 );
 if (result.error !== undefined) {
   console.error(`✖ node --test did not finish: ${result.error.message} (a spec left a handle open?)`);
