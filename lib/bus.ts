@@ -16,6 +16,7 @@ import { type FollowingSpec, followerThis, followingSpecsOf, type Guard, registr
 import { Held, held } from "./held.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
+import { emitEach, eventKey } from "./emit-each.js";
 import { type Message, newMessage, withHop } from "./message.js";
 import { MAX_RECENT_IDS, RecentIds } from "./recent-ids.js";
 import {
@@ -779,30 +780,18 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   #emitEach(event: "message", value: Message, about: Message): void;
   #emitEach(event: "follow" | "unfollow", value: Identifier): void;
   #emitEach(event: ListenedEvent, value: Message | Identifier, about?: Message): void {
-    const listeners = (this as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })._events[
-      EVENT_KEYS[event]
-    ];
-    if (listeners === undefined) return;
-    if (!Array.isArray(listeners)) {
-      this.#callListener(event, listeners, value, about);
-      return;
-    }
-    const length = listeners.length;
-    for (let i = 0; i < length; i++) this.#callListener(event, listeners[i] as ListenerRecord, value, about);
+    emitEach(this, EVENT_KEYS[event], event, value, about, this.#listenerThrew);
   }
 
-  #callListener(event: ListenedEvent, listener: ListenerRecord, value: Message | Identifier, about: Message | undefined): void {
-    if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
-    try {
-      listener.fn.call(listener.context, value);
-    } catch (thrown) {
-      this.report(
-        about === undefined
-          ? new ListenerError(event, (value as Identifier).id, thrown)
-          : new FollowerError("'message' listener (an answer)", about.id, about.messageId, thrown),
-      );
-    }
-  }
+  // What a listener of #emitEach threw, reported: `about` is the request of an answer's `message` event;
+  // none for `follow` and `unfollow`, whose value is the pattern.
+  readonly #listenerThrew = (thrown: unknown, about: Message | undefined, event: string, value: unknown): void => {
+    this.report(
+      about === undefined
+        ? new ListenerError(event, (value as Identifier).id, thrown)
+        : new FollowerError("'message' listener (an answer)", about.id, about.messageId, thrown),
+    );
+  };
 
   // An answer of this bus a link could not carry (a BigInt, past the far side's frame limit, a full
   // buffer): the asker gets an error answer naming why, rather than waiting out its timeout. Only for a
@@ -915,23 +904,14 @@ function checkNoMarkers(args: readonly unknown[]): void {
   }
 }
 
-// eventemitter3's record of a listener, and the keys of the events emitted listener by listener (see
-// #emitEach): an answer's `message`, `follow` and `unfollow`.
-interface ListenerRecord {
-  readonly fn: (value: Message | Identifier) => void;
-  readonly context: unknown;
-  readonly once: boolean;
-}
+// The keys of the events emitted listener by listener (see #emitEach): an answer's `message`, `follow`
+// and `unfollow`.
 type ListenedEvent = "message" | "follow" | "unfollow";
 const EVENT_KEYS: Readonly<Record<ListenedEvent, string>> = Object.freeze({
   message: eventKey("message"),
   follow: eventKey("follow"),
   unfollow: eventKey("unfollow"),
 });
-
-function eventKey(event: ListenedEvent): string {
-  return typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}${event}` : event;
-}
 
 const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryError) => void>();
 const refusalAnswerers = new WeakMap<object, (request: Message, error: BerryError) => boolean>();

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
+import { emitEach, eventKey } from "../../lib/emit-each.js";
 import { type BerryError, emitError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
 import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
@@ -187,13 +188,6 @@ class HeldEntry implements Held {
 }
 
 const TO_ALL: readonly string[] = Object.freeze([BROADCAST]);
-
-// eventemitter3's record of a listener (see #emitEach).
-interface ListenerRecord {
-  readonly fn: (value: unknown) => void;
-  readonly context: unknown;
-  readonly once: boolean;
-}
 
 // The first byte of a one-frame PUBLISH ("P<headJson>\n<body>"), and what ends its head.
 const PUBLISH_BYTE = Kind.publish.charCodeAt(0);
@@ -1135,18 +1129,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
   // ended the receive loop (a "client" or "client-gone" listener, from a frame) or was an uncaught exception
   // (from a timer: a dead letter, a client gone silent), and the listeners after it missed the event.
   #emitEach<E extends "client" | "client-gone" | "dead-letter">(event: E, value: BrokerEvents[E][0], about: string): void {
-    const key = typeof EventEmitter.prefixed === "string" ? `${EventEmitter.prefixed}${event}` : event;
-    const listeners = (this as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })._events[key];
-    if (listeners === undefined) return;
-    for (const listener of Array.isArray(listeners) ? [...listeners] : [listeners]) {
-      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
-      try {
-        listener.fn.call(listener.context, value);
-      } catch (thrown) {
-        this.#report(new BrokerListenerError(event, about, thrown));
-      }
-    }
+    emitEach(this, eventKey(event), event, value, about, this.#listenerThrew);
   }
+
+  readonly #listenerThrew = (thrown: unknown, about: string, event: string): void => {
+    this.#report(new BrokerListenerError(event, about, thrown));
+  };
 }
 
 // Why a replayed held line would be refused now (as acknowledgedLineFault refuses a received one).
