@@ -178,3 +178,28 @@ async function withNode<T>(nodes: readonly RedisServer[], use: (client: Redis) =
   }
   throw last ?? new Error("no cluster node alive");
 }
+
+/** The two ends of a slot migration: the master serving `key` and another master, with their node ids. */
+export interface ReshardEnds {
+  source: RedisServer;
+  target: RedisServer;
+  sourceId: string;
+  targetId: string;
+  /** Every master now (a migration's last SETSLOT … NODE goes to each). */
+  masters: RedisServer[];
+}
+
+/** Finds where a reshard of `key`'s slot would go from and to (the r27 reshard specs). */
+export async function reshardEnds(cluster: RedisCluster, key: string): Promise<ReshardEnds> {
+  const source = await cluster.masterOf(key);
+  const masters: RedisServer[] = [];
+  for (const node of cluster.nodes) {
+    const role = await withClient(node.port, (c) => c.role()).catch(() => ["none"]);
+    if (role[0] === "master") masters.push(node);
+  }
+  const target = masters.find((node) => node.port !== source.port);
+  if (target === undefined) throw new Error(`no master other than ${source.port} to move ${key}'s slot to`);
+  const sourceId = (await withClient(source.port, (c) => c.cluster("MYID"))) as string;
+  const targetId = (await withClient(target.port, (c) => c.cluster("MYID"))) as string;
+  return { source, target, sourceId, targetId, masters };
+}

@@ -9,9 +9,8 @@ import { after, before, it } from "node:test";
 import { hashSlot } from "../../../bridges/redis/hash-slot.js";
 import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
 import { Bus } from "../../../lib/bus.js";
-import { QUICK_SYNC, type RedisCluster, startCluster } from "../../helpers/redis-cluster.js";
+import { QUICK_SYNC, type RedisCluster, reshardEnds, startCluster } from "../../helpers/redis-cluster.js";
 import { withClient } from "../../helpers/redis-probe.js";
-import type { RedisServer } from "../../helpers/redis-server.js";
 import { sleep } from "../../helpers/wait-for.js";
 
 let cluster: RedisCluster;
@@ -34,15 +33,7 @@ it("red team: a reshard of the queue's slot mid-stream loses no message and queu
   await queue.qsize();
   const key = queue.key;
   const slot = hashSlot(key);
-  const source = await cluster.masterOf(key);
-  const masters: RedisServer[] = [];
-  for (const node of cluster.nodes) {
-    const role = await withClient(node.port, (c) => c.role()).catch(() => ["none"]);
-    if (role[0] === "master") masters.push(node);
-  }
-  const target = masters.find((node) => node.port !== source.port) as RedisServer;
-  const sourceId = await withClient(source.port, (c) => c.cluster("MYID"));
-  const targetId = await withClient(target.port, (c) => c.cluster("MYID"));
+  const { source, target, sourceId, targetId, masters } = await reshardEnds(cluster, key);
   const got: number[] = [];
   let stop = false;
   const consumer = (async () => {

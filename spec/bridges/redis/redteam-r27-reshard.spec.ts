@@ -7,9 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { hashSlot } from "../../../bridges/redis/hash-slot.js";
-import { QUICK_SYNC, type RedisCluster, startCluster } from "../../helpers/redis-cluster.js";
+import { QUICK_SYNC, type RedisCluster, reshardEnds, startCluster } from "../../helpers/redis-cluster.js";
 import { withClient } from "../../helpers/redis-probe.js";
-import type { RedisServer } from "../../helpers/redis-server.js";
 import { sleep } from "../../helpers/wait-for.js";
 
 let cluster: RedisCluster;
@@ -25,16 +24,7 @@ it("red team: a reshard of the durable prefix's slot mid-stream loses no message
 }, async (t) => {
   const prefix = "rt27:{reshard}:";
   const slot = hashSlot(prefix);
-  const source = await cluster.masterOf(`${prefix}deadlines`);
-  const masters: RedisServer[] = [];
-  for (const node of cluster.nodes) {
-    const role = await withClient(node.port, (c) => c.role()).catch(() => ["none"]);
-    if (role[0] === "master") masters.push(node);
-  }
-  const target = masters.find((node) => node.port !== source.port);
-  assert.ok(target);
-  const sourceId = await withClient(source.port, (c) => c.cluster("MYID"));
-  const targetId = await withClient(target.port, (c) => c.cluster("MYID"));
+  const { source, target, sourceId, targetId, masters } = await reshardEnds(cluster, `${prefix}deadlines`);
   const connection = { cluster: [...cluster.startupNodes] };
   const errors: string[] = [];
   const sender = await DurableChannel.open("sender", { connection, prefix });

@@ -10,9 +10,8 @@ import { spawn } from "node:child_process";
 import { after, before, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { hashSlot } from "../../../bridges/redis/hash-slot.js";
-import { QUICK_SYNC, type RedisCluster, startCluster } from "../../helpers/redis-cluster.js";
+import { QUICK_SYNC, type RedisCluster, reshardEnds, startCluster } from "../../helpers/redis-cluster.js";
 import { withClient } from "../../helpers/redis-probe.js";
-import type { RedisServer } from "../../helpers/redis-server.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/script-retries.ts", import.meta.url));
@@ -31,16 +30,7 @@ it(`review r27: a script retried ${TRIES} times through a migration left half-wa
 }, async (t) => {
   const key = "r27r:{retries}:n";
   const slot = hashSlot(key);
-  const source = await cluster.masterOf(key);
-  const masters: RedisServer[] = [];
-  for (const node of cluster.nodes) {
-    const role = await withClient(node.port, (c) => c.role()).catch(() => ["none"]);
-    if (role[0] === "master") masters.push(node);
-  }
-  const target = masters.find((node) => node.port !== source.port);
-  assert.ok(target);
-  const sourceId = await withClient(source.port, (c) => c.cluster("MYID"));
-  const targetId = await withClient(target.port, (c) => c.cluster("MYID"));
+  const { source, target, sourceId, targetId } = await reshardEnds(cluster, key);
   const child = spawn(process.execPath, ["--stack-size=200", "--import", "tsx", FIXTURE, String(source.port), key], {
     stdio: ["pipe", "pipe", "pipe"],
   });

@@ -10,9 +10,8 @@ import { after, before, it } from "node:test";
 import { hashSlot } from "../../../bridges/redis/hash-slot.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
-import { QUICK_SYNC, type RedisCluster, startCluster } from "../../helpers/redis-cluster.js";
+import { QUICK_SYNC, type RedisCluster, reshardEnds, startCluster } from "../../helpers/redis-cluster.js";
 import { withClient } from "../../helpers/redis-probe.js";
-import type { RedisServer } from "../../helpers/redis-server.js";
 import { sleep } from "../../helpers/wait-for.js";
 
 let cluster: RedisCluster;
@@ -28,15 +27,7 @@ it("red team: a reshard of a sharded channel's slot is reported once as REDIS_ME
 }, async (t) => {
   const prefix = `rs-${randomUUID()}:{rs}:`;
   const slot = hashSlot(prefix);
-  const source = await cluster.masterOf(prefix);
-  const masters: RedisServer[] = [];
-  for (const node of cluster.nodes) {
-    const role = await withClient(node.port, (c) => c.role()).catch(() => ["none"]);
-    if (role[0] === "master") masters.push(node);
-  }
-  const target = masters.find((node) => node.port !== source.port) as RedisServer;
-  const sourceId = await withClient(source.port, (c) => c.cluster("MYID"));
-  const targetId = await withClient(target.port, (c) => c.cluster("MYID"));
+  const { source, target, sourceId, targetId, masters } = await reshardEnds(cluster, prefix);
   const connection = { cluster: [...cluster.startupNodes] };
   const a = new Bus();
   const b = new Bus();

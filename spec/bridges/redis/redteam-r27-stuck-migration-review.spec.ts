@@ -8,9 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { hashSlot } from "../../../bridges/redis/hash-slot.js";
-import { QUICK_SYNC, type RedisCluster, startCluster } from "../../helpers/redis-cluster.js";
+import { QUICK_SYNC, type RedisCluster, reshardEnds, startCluster } from "../../helpers/redis-cluster.js";
 import { withClient } from "../../helpers/redis-probe.js";
-import type { RedisServer } from "../../helpers/redis-server.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 let cluster: RedisCluster;
@@ -26,16 +25,7 @@ it("review r27: a migration of the durable prefix's slot left half-way is report
 }, async (t) => {
   const prefix = "r27r:{stuck}:";
   const slot = hashSlot(prefix);
-  const source = await cluster.masterOf(`${prefix}deadlines`);
-  const masters: RedisServer[] = [];
-  for (const node of cluster.nodes) {
-    const role = await withClient(node.port, (c) => c.role()).catch(() => ["none"]);
-    if (role[0] === "master") masters.push(node);
-  }
-  const target = masters.find((node) => node.port !== source.port);
-  assert.ok(target);
-  const sourceId = await withClient(source.port, (c) => c.cluster("MYID"));
-  const targetId = await withClient(target.port, (c) => c.cluster("MYID"));
+  const { source, target, sourceId, targetId } = await reshardEnds(cluster, `${prefix}deadlines`);
   const connection = { cluster: [...cluster.startupNodes] };
   const sender = await DurableChannel.open("sender", { connection, prefix });
   t.after(() => sender.end());
