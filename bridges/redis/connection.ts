@@ -167,7 +167,10 @@ export function onConnectionClose(client: RedisClient, listener: () => void): vo
   if (isCluster(client)) client.on("+node", (node: Redis) => node.on("close", listener));
 }
 
-/** Defines Lua scripts on a client (ioredis runs them with EVALSHA, loading them on NOSCRIPT). */
+/**
+ * Defines Lua scripts on a client: for {@link runScript}, and as ioredis commands for pipelines (which run
+ * them with EVALSHA, loading them on NOSCRIPT).
+ */
 export function defineScripts(client: RedisClient, scripts: Readonly<Record<string, { lua: string; keys: number }>>): void {
   let known = SCRIPTS.get(client);
   if (known === undefined) {
