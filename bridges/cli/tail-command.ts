@@ -1,6 +1,6 @@
 import { RemoteQueueClient } from "../jsonrpc/index.js";
 import { type Command, failed, parseWithSecret, secretUsage, untilSignal } from "./command.js";
-import { printable } from "../../lib/errors.js";
+import { errorText, printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq tail URL [FILTER] [--secret-file FILE]
 
@@ -40,7 +40,15 @@ export const tailCommand: Command = {
     try {
       for await (const message of queue) console.log(printable(JSON.stringify(message)));
     } catch (error) {
-      if (!signalled) return failed(this.name, error);
+      if (signalled) {
+        // The queue closed under a pending get: the signal's close ends it below.
+      } else if (isConnectionLost(error)) {
+        // A closing server cuts a kept-alive socket that carries a get it has not read yet, and then listens
+        // no more: the client cannot hear "closed", only that the server is gone.
+        console.error(printable(`berrymq tail: lost the server at ${url} (${errorText(error)})`));
+        await queue.close();
+        return 1;
+      } else return failed(this.name, error);
     }
     if (signalled) {
       await stopped;
@@ -51,3 +59,9 @@ export const tailCommand: Command = {
     return 1;
   },
 };
+
+// The errors Node's HTTP client gives when the connection ends or cannot be made.
+function isConnectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ECONNRESET" || code === "ECONNREFUSED" || code === "EPIPE";
+}

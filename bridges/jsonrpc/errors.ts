@@ -22,11 +22,26 @@ export class HttpStatusError extends BerryError {
   readonly status: number;
   /** The size in bytes of the request body the server answered so, when known. */
   readonly requestBytes: number | undefined;
+  /** The JSON-RPC error code in the body (a bridge server says why it refused), when the body has one. */
+  readonly rpcCode: number | undefined;
 
   constructor(url: string, status: number, body: string, requestBytes?: number) {
     super("HTTP_STATUS", `${url}: HTTP ${status}${body === "" ? "" : `: ${body.slice(0, 200)}`}`);
     this.status = status;
     this.requestBytes = requestBytes;
+    this.rpcCode = rpcCodeOf(body);
+  }
+}
+
+// A bridge server's refusal body is `{"jsonrpc": "2.0", "id": null, "error": {"code": ...}}`; anything else
+// (a proxy's page) has no code.
+function rpcCodeOf(body: string): number | undefined {
+  if (!body.startsWith("{") || body.length > 4_096) return undefined;
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } } | null)?.error?.code;
+    return typeof code === "number" ? code : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,7 @@ import { parseIdentifier } from "../../lib/identifier.js";
 import { unguessableMessageId } from "../../lib/unguessable-suffix.js";
 import { fromEnvelope } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { BadResponseError, RemoteError } from "./errors.js";
+import { BadResponseError, HttpStatusError, RemoteError } from "./errors.js";
 import { isLegacyServer, isTokenLost } from "./http-link.js";
 import { fromLegacy } from "./legacy-message.js";
 import { RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
@@ -209,6 +209,8 @@ async function open(endpoint: RpcEndpoint, filter: string, options: RemoteQueueO
 
 // The queue errors a local Queue would throw, so callers handle both the same way.
 function localError(error: unknown, filter: string, timeout: number): unknown {
+  // A closing server closes every queue it holds; it answers a call that reaches it then with HTTP 503.
+  if (error instanceof HttpStatusError && error.rpcCode === BridgeErrorCode.ServerClosing) return new QueueClosedError(filter);
   if (!(error instanceof RemoteError)) return error;
   if (error.rpcCode === BridgeErrorCode.QueueTimeout) return new QueueTimeoutError(filter, timeout);
   if (error.rpcCode === BridgeErrorCode.QueueEmpty) return new QueueEmptyError(filter);
