@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { type BridgeServer, PeerLink, serve } from "../../../bridges/jsonrpc/index.js";
 import { Bus } from "../../../lib/bus.js";
+import { DEFAULT_REQUEST_TIMEOUT, within } from "../../../lib/request.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/slow-asks-peer.ts", import.meta.url));
@@ -60,10 +61,10 @@ function lines(file: string): number {
 
 // A mixed batch: `count` requests to the slow follower and `count` plain messages, interleaved, sent in
 // one turn (one batch of the link).
-function sendMixed(bus: Bus, count: number): Promise<unknown>[] {
+function sendMixed(bus: Bus, count: number, timeout = DEFAULT_REQUEST_TIMEOUT): Promise<unknown>[] {
   const asks: Promise<unknown>[] = [];
   for (let n = 0; n < count; n++) {
-    asks.push(bus.ask("slow:ask", n).catch((error: unknown) => error));
+    asks.push(bus.ask("slow:ask", n, within({ timeout })).catch((error: unknown) => error));
     bus.twitter("app:plain", n);
   }
   return asks;
@@ -125,7 +126,9 @@ describe("red team r27: a link stream acknowledges a batch once delivered", () =
     const child = await startChild({ file, askMs: 8, midwayAt: -1 });
     cleanup.push(() => void child.process.kill("SIGKILL"));
     const { bus, server, errors } = await near("r27-ack-slow");
-    const link = await PeerLink.connect(child.url, { bus, server, timeout: 250 });
+    // A timeout of 1 s against the receiver's turns of 16 × 8 ms: 250 ms cut it once on a machine at load 6
+    // (r28), where a child's turn of 128 ms and the wait for the CPU added up.
+    const link = await PeerLink.connect(child.url, { bus, server, timeout: 1_000 });
     cleanup.push(async () => void (await link.close()));
     await waitFor(() => link.streaming, "the link to stream");
     // Cut, the stream would be closed until the link opened another: watched every few ms.
@@ -134,20 +137,20 @@ describe("red team r27: a link stream acknowledges a batch once delivered", () =
       if (!link.streaming) cut = true;
     }, 2);
     try {
-      // 100 requests of 8 ms and 100 plain messages: 800 ms of delivery, whose answers leave meanwhile.
-      const answers = await Promise.all(sendMixed(bus, 100));
+      // 400 requests of 8 ms and 400 plain messages: 3.2 s of delivery, whose answers leave meanwhile.
+      const answers = await Promise.all(sendMixed(bus, 400, 30_000));
       assert.deepEqual(
         answers,
-        Array.from({ length: 100 }, (_, n) => n),
+        Array.from({ length: 400 }, (_, n) => n),
       );
-      await waitFor(() => lines(file) === 100, "100 plain messages recorded");
+      await waitFor(() => lines(file) === 400, "400 plain messages recorded");
       assert.equal(cut, false, "the stream was cut while the receiver answered");
-      // One request and 100 slow plain messages of 8 ms: delivered in parts (a request among them) that
+      // One request and 400 slow plain messages of 8 ms: delivered in parts (a request among them) that
       // write no answer after the first; the receiver writes its last acknowledgement again meanwhile.
       const asked = bus.ask("slow:ask", -1);
-      for (let n = 1_000; n < 1_100; n++) bus.twitter("slow:plain", n);
+      for (let n = 1_000; n < 1_400; n++) bus.twitter("slow:plain", n);
       assert.equal(await asked, -1);
-      await waitFor(() => lines(file) === 200, "100 slow plain messages recorded", 10_000);
+      await waitFor(() => lines(file) === 800, "400 slow plain messages recorded", 20_000);
       assert.equal(cut, false, "the stream was cut while the receiver delivered slow plain messages");
     } finally {
       clearInterval(watch);
