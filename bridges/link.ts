@@ -7,7 +7,7 @@ import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, 
 import { checkTimerDelay } from "../lib/long-timer.js";
 import { createMessage, type Message } from "../lib/message.js";
 import { LINK_CONTROL_NAME, NEIGHBOURS_ID, REPLY_NAME, replyIdentifierFor } from "../lib/reserved.js";
-import { requestTableOf } from "../lib/request.js";
+import { type RequestTable, requestTableOf } from "../lib/request.js";
 import { RESOLVED } from "../lib/resolved.js";
 import { type Envelope, fromEnvelope, toEnvelope } from "./envelope.js";
 import { LinkDownError, LinkListenerError, LinkOverflowError, LinkUndeliveredError, UnsendableMessageError } from "./errors.js";
@@ -73,6 +73,12 @@ export interface LinkStats {
    * event (a RedisLink's PUBLISH refused by Redis after its batch went without replies).
    */
   lost: number;
+  /**
+   * Requests of this bus (`request`, `ask`, stubs) taken out of the buffer unsent because they had ended:
+   * timed out, aborted, or answered in full, so that nobody waits for their answers (not reported: see
+   * `#ended`). A `talk()` is always sent: its answers go on to its callback identifier's followers.
+   */
+  ended: number;
 }
 
 /** Events of a link. */
@@ -102,7 +108,7 @@ export interface CloseReport {
 export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLink {
   readonly bus: Bus;
   readonly name: string;
-  readonly stats: LinkStats = { sent: 0, received: 0, duplicates: 0, dropped: 0, retries: 0, rejected: 0, lost: 0 };
+  readonly stats: LinkStats = { sent: 0, received: 0, duplicates: 0, dropped: 0, retries: 0, rejected: 0, lost: 0, ended: 0 };
   #remoteBusId: string | undefined;
   readonly #table: LinkTable;
   #controlSeq = 0;
@@ -117,6 +123,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // no longer just what the bus follows (see `followers`).
   #byHand = false;
   readonly #replies: Identifier;
+  // The bus's requests and the identifier their answers come under (see #ended).
+  readonly #requests: RequestTable | undefined;
+  readonly #replyId: string;
   readonly #bufferSize: number;
   readonly #bufferBytes: number;
   // What the buffered messages count against bufferBytes (see jsonSize): those of `#pendingSizes` (one
@@ -183,7 +192,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.name = options.name ?? new.target.name;
     this.#exportFilters = (options.exportFilters ?? ["*:*"]).map((filter) => parseIdentifier(filter));
     this.#followBus = options.importFilters === "followers";
-    this.#replies = parseIdentifier(replyIdentifierFor(this.bus.id));
+    this.#replyId = replyIdentifierFor(this.bus.id);
+    this.#replies = parseIdentifier(this.#replyId);
+    this.#requests = requestTableOf(this.bus);
     this.#importFilters =
       options.importFilters === "followers"
         ? this.bus.patterns()
@@ -661,7 +672,12 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#closed = true;
     this.#announcement = undefined;
-    const undelivered = [...this.#inflight, ...this.#pending.drain()];
+    // Requests that ended are not undelivered: nobody waits for them.
+    const undelivered: Message[] = [];
+    for (const message of [...this.#inflight, ...this.#pending.drain()]) {
+      if (message.replyTo !== undefined && this.#ended(message)) this.stats.ended++;
+      else undelivered.push(message);
+    }
     this.#inflight = NONE;
     this.#pendingSizes.drain();
     this.#bufferedBytes = 0;
@@ -856,7 +872,17 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // Hands the next batch to the transport (the batch in flight again after a failure); `#sent` or
   // `#failed` go on. Stops, telling `#idle`, when there is nothing to send or the link is closed.
   #pump(): void {
-    if (this.#closed || (this.#inflight.length === 0 && this.#pending.length === 0 && this.#announcement === undefined)) {
+    if (!this.#closed) {
+      // A batch sent again (after a failure, or the rest of one sent in parts) loses the requests that ended
+      // since it was taken.
+      if (this.#inflight.length > 0) this.#dropEndedInflight();
+      // The announcement due rides in the batch, within maxBatch with it: the far server (maxBatch 1,000 by
+      // default too) refuses a larger batch as a whole, and a full batch with an announcement on top was
+      // 1,001 envelopes, refused at every retry.
+      if (this.#inflight.length === 0 && this.#pending.length > 0)
+        this.#inflight = this.#take(this.#maxBatch - (this.#announcement === undefined ? 0 : 1));
+    }
+    if (this.#closed || (this.#inflight.length === 0 && this.#announcement === undefined)) {
       this.#running = false;
       const idle = this.#idle;
       if (idle.length > 0) {
@@ -866,15 +892,6 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return;
     }
     this.#running = true;
-    // Arrays of the batch's size: a round trip at one request in flight sends batches of one, and an
-    // array grown by push takes room for 16.
-    // The announcement due rides in the batch, within maxBatch with it: the far server (maxBatch 1,000 by
-    // default too) refuses a larger batch as a whole, and a full batch with an announcement on top was
-    // 1,001 envelopes, refused at every retry.
-    if (this.#inflight.length === 0) {
-      this.#inflight = takeUpTo(this.#pending, this.#maxBatch - (this.#announcement === undefined ? 0 : 1));
-      for (let i = 0; i < this.#inflight.length; i++) this.#inflightBytes += this.#pendingSizes.shift() as number;
-    }
     const inflight = this.#inflight;
     // A batch taken before the announcement came (a retry) has no room for it: it goes with the next one.
     const announcement = inflight.length < this.#maxBatch ? this.#announcement : undefined;
@@ -891,6 +908,67 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       sent = Promise.reject(error);
     }
     sent.then(this.#onSent, this.#onFailed);
+  }
+
+  // The next batch: at most `most` messages out of the buffer, oldest first, in an array of the batch's size
+  // (a round trip at one request in flight sends batches of one, and an array grown by push takes room for
+  // 16). Requests of this bus that ended (see #ended) leave the buffer on the way, unsent.
+  #take(most: number): Message[] {
+    const pending = this.#pending;
+    const sizes = this.#pendingSizes;
+    const n = Math.min(pending.length, most);
+    const taken = sized<Message>(n);
+    // At most n kept (n is what the buffer held, or `most`): each goes in a slot of the array as sized.
+    let kept = 0;
+    while (kept < most && pending.length > 0) {
+      const message = pending.shift() as Message;
+      const size = sizes.shift() as number;
+      // Only a message with a replyTo is looked at further: nothing more for plain messages.
+      if (message.replyTo !== undefined && this.#ended(message)) {
+        this.#bufferedBytes -= size;
+        this.stats.ended++;
+        continue;
+      }
+      taken[kept++] = message;
+      this.#inflightBytes += size;
+    }
+    if (kept < n) taken.length = kept;
+    return taken;
+  }
+
+  // The batch in flight, to be sent again, without the requests that ended since it was taken.
+  #dropEndedInflight(): void {
+    const inflight = this.#inflight;
+    const ended: Message[] = [];
+    for (let i = 0; i < inflight.length; i++) {
+      const message = inflight[i] as Message;
+      if (message.replyTo !== undefined && this.#ended(message)) ended.push(message);
+    }
+    if (ended.length === 0) return;
+    this.stats.ended += ended.length;
+    const gone = new Set(ended);
+    this.#keepInflight(
+      inflight.filter((message) => !gone.has(message)),
+      ended,
+    );
+  }
+
+  // Whether `message` is a request this bus asked with `request`/`ask` (or a stub) that nobody waits for any
+  // more: it timed out, was aborted, or got every answer it waits for. Sent, it would only make the far
+  // followers work for answers that go nowhere, ahead of the requests still waiting (after an outage, all
+  // those of the outage). Not reported (nobody waits for it), only counted in `stats.ended`. A talk() is no
+  // such request whatever its promise: its answers come under its callback identifier, whose followers take
+  // them. Nor is a request relayed from another bus (its table is not ours). One message look-up: the
+  // request table's, for this bus's own requests only.
+  #ended(message: Message): boolean {
+    const requests = this.#requests;
+    return (
+      requests !== undefined &&
+      message.replyTo === this.#replyId &&
+      message.hops.length === 1 &&
+      message.hops[0] === this.bus.id &&
+      !requests.waits(message.messageId)
+    );
   }
 
   #sent(): void {
@@ -1088,14 +1166,6 @@ const NONE: readonly Message[] = Object.freeze([]);
 // filled instead (V8 makes a very long preallocated array sparse).
 function sized<T>(length: number): T[] {
   return length <= 1024 ? new Array<T>(length) : [];
-}
-
-// The next `most` items of `fifo` (fewer if it holds fewer), oldest first.
-function takeUpTo<T>(fifo: Fifo<T>, most: number): T[] {
-  const n = Math.min(fifo.length, most);
-  const taken = sized<T>(n);
-  for (let i = 0; i < n; i++) taken[i] = fifo.shift() as T;
-  return taken;
 }
 
 // What a message counts against bufferBytes: its args and kwargs (see jsonSize).

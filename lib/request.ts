@@ -239,6 +239,14 @@ export class RequestTable {
     return this.#pending.size + (this.#only === undefined ? 0 : 1);
   }
 
+  /**
+   * Whether the request `messageId` still waits for answers (false once it timed out, was aborted, got the
+   * answers it waits for, or was never opened here): links do not send one that no longer does.
+   */
+  waits(messageId: string): boolean {
+    return this.#find(messageId) !== undefined;
+  }
+
   /** Throws RequestOverflowError when no further request may wait. */
   checkRoom(identifier: string): void {
     if (this.size >= this.#limit) throw new RequestOverflowError(identifier, this.#limit);

@@ -2,11 +2,13 @@
 // spec calls `linkConformance("redis", connect)` where `connect` links two fresh buses through it.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { Link } from "../../bridges/link.js";
 import type { Bus } from "../../lib/bus.js";
 import { kw } from "../../lib/kwargs.js";
 import type { Message } from "../../lib/message.js";
 import { within } from "../../lib/request.js";
-import { RemoteError, RequestTimeoutError } from "../../lib/request-errors.js";
+import { RemoteError, RequestAbortedError, RequestTimeoutError } from "../../lib/request-errors.js";
+import type { TcpGate } from "../helpers/tcp-gate.js";
 import { sleep, waitFor } from "../helpers/wait-for.js";
 import { type RequestPeer, startRequestPeer } from "./request-process.js";
 
@@ -162,6 +164,13 @@ export interface RequestSetup {
   bus: Bus;
   /** The config of spec/bridges/fixtures/request-peer.ts (without busId) that links a child to `bus`. */
   peer: Record<string, unknown>;
+  /**
+   * TCP gates the bus's link connects through (the child links directly): shut, that link alone is cut
+   * off from the far side. Without them, the outage test is skipped (a PeerLink's is its own spec).
+   */
+  gates?: readonly TcpGate[];
+  /** The link through the gates. */
+  link?: Link;
   close(): Promise<void>;
 }
 
@@ -226,6 +235,49 @@ export function requestConformance(transport: string, setup: () => Promise<Reque
       assert.deepEqual(error.answers, []);
       assert.equal(linked.bus.pendingRequests, 0);
       child = await start();
+    });
+
+    it("an outage of the asking link: the requests that ended in it are not sent after it, a talk() is", async (t) => {
+      const { gates, link } = linked;
+      if (gates === undefined || link === undefined) return void t.skip("no gate in front of this transport's link");
+      const bus = linked.bus;
+      const runs = (): Promise<{ counted: number; talked: number }> => bus.ask<{ counted: number; talked: number }>("rq:runs", within({ timeout: 5_000 }));
+      const before = await runs();
+      const callbacks: unknown[] = [];
+      const stop = bus.follow("rq:talked", (m) => void callbacks.push(m.args[0]));
+      const ended = link.stats.ended;
+      for (const gate of gates) gate.shut();
+      // Asked once the link knows its far side is down: what a transport took before (into a ZeroMQ socket's
+      // queue, a RedisLink's replyless socket, which writes it again on its next connection) is on its way,
+      // no longer in the link's buffer.
+      const deadline = Date.now() + 15_000;
+      while (!link.isDown) {
+        assert.ok(Date.now() < deadline, "the link noticed the outage");
+        bus.twitter("rq:probe");
+        await sleep(100);
+      }
+      const outcome = (promise: Promise<unknown>): Promise<unknown> => promise.then(() => "answered", (e: unknown) => e);
+      const asks = Array.from({ length: 50 }, (_, i) => outcome(bus.ask("rq:counted", i, within({ timeout: 300 }))));
+      const controller = new AbortController();
+      const aborted = outcome(bus.ask("rq:counted", "aborted", within({ timeout: 30_000, signal: controller.signal })));
+      // Its answers go on to rq:talked's followers whatever its promise: it is sent after the outage.
+      const talked = bus.talk("rq:talk", "rq:talked", "during", within({ timeout: 300 }));
+      setTimeout(() => controller.abort(), 50);
+      for (const error of await Promise.all(asks)) assert.ok(error instanceof RequestTimeoutError, String(error));
+      assert.ok((await aborted) instanceof RequestAbortedError);
+      assert.deepEqual(await talked, [], "no answer while the link is cut off");
+      for (const gate of gates) gate.open = true;
+      await untilAnswered(linked.bus, "rq:whoami");
+      const started = performance.now();
+      const after = await runs();
+      assert.ok(performance.now() - started < 2_000, "a fresh ask is answered at once");
+      assert.equal(after.counted - before.counted, 0, "no request that ended reached the far follower");
+      assert.ok(link.stats.ended - ended >= 51, `${link.stats.ended - ended} ended requests counted, not sent`);
+      await waitFor(() => callbacks.length === 1, "the talk()'s answer on rq:talked", 10_000);
+      assert.deepEqual(callbacks, ["talked during"]);
+      assert.equal(after.talked - before.talked, 1, "the talk() ran once");
+      assert.equal(bus.pendingRequests, 0);
+      stop();
     });
 
     it("a far side restarted mid-request: that request times out, the next is answered by the new process", async () => {

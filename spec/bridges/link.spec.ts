@@ -4,6 +4,7 @@ import { InvalidEnvelopeError, LinkOverflowError, LinkUndeliveredError } from ".
 import { Bus } from "../../lib/bus.js";
 import { kw } from "../../lib/kwargs.js";
 import { within } from "../../lib/request.js";
+import { RequestTimeoutError } from "../../lib/request-errors.js";
 import { MemoryLink } from "../helpers/memory-link.js";
 import { sleep, waitFor } from "../helpers/wait-for.js";
 import { linkConformance } from "./link-conformance.js";
@@ -356,6 +357,69 @@ describe("Link routing in meshes", () => {
     right.accept(frame("public:hello", { to: "guarded" }));
     assert.deepEqual(got, ["public:hello"]);
     await left.close();
+    await right.close();
+  });
+});
+
+// r28: a request of this bus that ended (timed out, aborted, answered in full) is not sent by a link that still
+// holds it; a talk() is, and so is a request relayed from another bus (see redteam-r28-ended-requests and the
+// request conformance suite for the same across processes).
+describe("Link: requests that ended before they were sent", () => {
+  it("a request answered in full over one link is not sent by another that was down", async () => {
+    const asker = new Bus({ id: "r28-asker" });
+    const [toUp, upSide] = MemoryLink.pair({ bus: asker }, { bus: new Bus({ id: "r28-up" }) });
+    const [toDown, downSide] = MemoryLink.pair({ bus: asker, retryDelay: { initial: 20, max: 20 } }, { bus: new Bus({ id: "r28-down" }) });
+    upSide.bus.follow("r28:ask", () => "up");
+    let ran = 0;
+    downSide.bus.follow("r28:ask", () => ++ran);
+    asker.on("error", () => {});
+    toDown.reachable = false;
+    assert.equal(await asker.ask("r28:ask", within({ timeout: 5_000 })), "up");
+    assert.equal(toDown.backlog, 1, "the request waits in the link that was down");
+    toDown.reachable = true;
+    await waitFor(() => toDown.backlog === 0, "the link's buffer to empty");
+    await sleep(50);
+    assert.equal(ran, 0, "not sent once answered");
+    assert.equal(toDown.stats.ended, 1);
+    assert.equal(toDown.stats.dropped, 0, "not counted as dropped");
+    for (const link of [toUp, upSide, toDown, downSide]) await link.close();
+  });
+
+  it("a request relayed from another bus is sent, whatever became of it where it was asked", async () => {
+    const [a, b1] = MemoryLink.pair({ bus: new Bus({ id: "r28-a" }) }, { bus: new Bus({ id: "r28-b" }) });
+    const [b2, c] = MemoryLink.pair({ bus: b1.bus, retryDelay: { initial: 20, max: 20 } }, { bus: new Bus({ id: "r28-c" }) });
+    let ran = 0;
+    c.bus.follow("r28:relayed", () => ++ran);
+    b1.bus.on("error", () => {});
+    b2.reachable = false;
+    const error = await a.bus.ask("r28:relayed", within({ timeout: 100 })).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof RequestTimeoutError, String(error));
+    b2.reachable = true;
+    await waitFor(() => ran === 1, "the relayed request on the far bus");
+    assert.equal(b2.stats.ended, 0);
+    for (const link of [a, b1, b2, c]) await link.close();
+  });
+
+  it("close() does not return nor report an ended request as undelivered", async () => {
+    const [left, right] = MemoryLink.pair({ bus: new Bus(), closeTimeout: 100 }, { bus: new Bus() });
+    const reported: unknown[] = [];
+    left.on("error", (error) => void reported.push(error));
+    left.reachable = false;
+    const error = await left.bus.ask("r28:closed", within({ timeout: 50 })).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof RequestTimeoutError, String(error));
+    left.bus.twitter("r28:plain");
+    const { undelivered } = await left.close();
+    assert.deepEqual(
+      undelivered.map((m) => m.id),
+      ["r28:plain"],
+    );
+    const lost = reported.filter((e) => e instanceof LinkUndeliveredError) as LinkUndeliveredError[];
+    assert.equal(lost.length, 1);
+    assert.deepEqual(
+      lost[0]?.undelivered.map((m) => m.id),
+      ["r28:plain"],
+    );
+    assert.equal(left.stats.ended, 1);
     await right.close();
   });
 });

@@ -15,8 +15,16 @@ export interface RequestPeer {
   stop(): Promise<void>;
 }
 
+/** A started child, as {@link startRequestPeer} returns it. */
+export interface StartedRequestPeer extends RequestPeer {
+  /** The events it printed so far, in order ("ready"; "closed", "served" on SIGUSR2 with jsonrpc-server). */
+  readonly events: readonly string[];
+  /** Sends it `signal` (SIGUSR2: a "jsonrpc-server" child closes its server for `downMs`, then serves again). */
+  signal(signal: NodeJS.Signals): void;
+}
+
 /** Spawns the fixture with `config` and resolves once it is linked. */
-export async function startRequestPeer(config: Record<string, unknown>): Promise<RequestPeer> {
+export async function startRequestPeer(config: Record<string, unknown>): Promise<StartedRequestPeer> {
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", FIXTURE, JSON.stringify(config)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -26,16 +34,21 @@ export async function startRequestPeer(config: Record<string, unknown>): Promise
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let url: string | undefined;
+  const events: string[] = [];
+  let rest = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`request peer ${String(config.busId)} not ready after 20 s: ${stderr}`));
     }, 20_000);
     child.stdout?.on("data", (chunk: Buffer) => {
-      const text = chunk.toString();
-      if (text.includes('"ready"')) {
-        const line = text.split("\n").find((l) => l.includes('"ready"')) as string;
-        url = (JSON.parse(line) as { url?: string }).url;
+      const lines = (rest + chunk.toString()).split("\n");
+      rest = lines.pop() as string;
+      for (const line of lines) {
+        const printed = JSON.parse(line) as { event: string; url?: string };
+        events.push(printed.event);
+        if (printed.event !== "ready") continue;
+        url = printed.url;
         clearTimeout(timer);
         resolve();
       }
@@ -49,6 +62,8 @@ export async function startRequestPeer(config: Record<string, unknown>): Promise
   return {
     pid: child.pid as number,
     url,
+    events,
+    signal: (signal) => void child.kill(signal),
     kill: async () => {
       if (done()) return;
       child.kill("SIGKILL");
