@@ -95,6 +95,10 @@ export class AckLog {
     const held = new Map<string, HeldMessage>();
     let records = 0;
     let skipped = 0;
+    // A compaction's temp file left by a broker killed during it (the log itself is whole: the temp file
+    // only replaces it by a rename) is dropped before anything else: it held disk space (up to everything
+    // held) that the compaction below may need.
+    unlinkQuietly(`${file}.compact`);
     try {
       // Read in chunks, line by line: read whole into one string, a file past V8's longest string
       // (~512 MiB: 10,000 held messages of 50 KB, or a region of zeros a crash of the machine left)
@@ -174,7 +178,14 @@ export class AckLog {
         fsyncSync(fd);
         renameSync(temp, this.file);
       } catch (error) {
-        closeSync(fd);
+        try {
+          closeSync(fd);
+        } catch {
+          // The failure thrown below is the one to report.
+        }
+        // A compaction that failed (a write cut short by a full disk, a failed fsync or rename) left its
+        // temp file behind, holding up to everything held on a disk that may be full.
+        unlinkQuietly(temp);
         throw error;
       }
       // The compacted file's own descriptor (at its end) takes the appends: opening the file again after
