@@ -352,7 +352,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     try {
       if (options.deadLetterFile !== undefined) broker.#deadLetters = new DeadLetterFile(options.deadLetterFile);
       if (options.persistFile !== undefined) {
-        const { log, held, skipped } = AckLog.open(options.persistFile, broker.#options.fsync);
+        // A record from before expiry existed expires `expiry` after the first start that reads it.
+        const { log, held, skipped } = AckLog.open(options.persistFile, broker.#options.fsync, Date.now() + broker.#options.expiry);
         broker.#log = log;
         if (skipped > 0) {
           const why = new Error(

@@ -9,8 +9,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { Broker } from "../../../bridges/zeromq/index.js";
 import { freePort } from "../../helpers/free-port.js";
 import { heldInLog } from "../../helpers/persist-file.js";
@@ -65,7 +65,9 @@ describe("zeromq broker: the compaction's temp file (r28)", () => {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     // Killed through its process id: startBrokerChild resolves only once the broker is ready.
-    const pid = Number(execFileSync("bash", ["-c", `pgrep -f "broker-child.ts ${pubPort} ${recvPort}" | head -1`], { encoding: "utf8" }).trim());
+    const pid = Number(
+      execFileSync("bash", ["-c", `pgrep -f "broker-child.ts ${pubPort} ${recvPort}" | head -1`], { encoding: "utf8" }).trim(),
+    );
     process.kill(pid, "SIGKILL");
     await starting.then(
       () => assert.fail("the broker was ready before it was killed: the compaction was not caught"),
