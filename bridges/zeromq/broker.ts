@@ -649,14 +649,35 @@ export class Broker extends EventEmitter<BrokerEvents> {
       }
       parts.push(held.frame);
     }
-    for (const [senderId, parts] of bySender) {
-      const body = joinLines(parts);
-      if (!this.#fits(peer, body.length)) continue;
-      this.stats.delivered += parts.length;
-      this.stats.resent += parts.length;
-      this.#sendPub([pubFrame(clientId, Kind.deliver, senderId, ACK_REQUIRED.repeat(parts.length)), body]);
-      this.#sentTo(peer, body.length);
+    for (const [senderId, parts] of bySender) this.stats.resent += this.#sendHeld(peer, senderId, parts);
+  }
+
+  // Sends `peer` held messages of `senderId` again, in DELIVERs of at most maxMessageBytes each (a message
+  // longer alone goes alone): joined into one, everything held for a subscriber (up to maxUnackedBytes, or
+  // past Node's largest Buffer) made one frame, which the subscriber's libzmq took whole or cut its
+  // connection for. Returns the messages sent (those past maxSubscriberQueueBytes are not).
+  #sendHeld(peer: Peer, senderId: string, parts: readonly Buffer[]): number {
+    const max = this.#options.maxMessageBytes;
+    let sent = 0;
+    let from = 0;
+    let bytes = 0;
+    for (let i = 0; i <= parts.length; i++) {
+      const part = parts[i];
+      if ((part === undefined && i > from) || (part !== undefined && i > from && bytes + 1 + part.length > max)) {
+        const count = i - from;
+        const body = joinLines(count === parts.length ? parts : parts.slice(from, i));
+        if (this.#fits(peer, body.length)) {
+          this.stats.delivered += count;
+          sent += count;
+          this.#sendPub([pubFrame(peer.clientId, Kind.deliver, senderId, ACK_REQUIRED.repeat(count)), body]);
+          this.#sentTo(peer, body.length);
+        }
+        from = i;
+        bytes = 0;
+      }
+      if (part !== undefined) bytes += (i > from ? 1 : 0) + part.length;
     }
+    return sent;
   }
 
   #publish(senderId: string, frames: Buffer[]): void {
@@ -1199,14 +1220,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         resend.parts.push(held.frame);
       }
     }
-    for (const { topic, senderId, parts } of byTopic.values()) {
-      const peer = this.#peer(topic);
-      const body = joinLines(parts);
-      if (!this.#fits(peer, body.length)) continue;
-      this.stats.delivered += parts.length;
-      this.#sendPub([pubFrame(topic, Kind.deliver, senderId, ACK_REQUIRED.repeat(parts.length)), body]);
-      this.#sentTo(peer, body.length);
-    }
+    for (const { topic, senderId, parts } of byTopic.values()) this.#sendHeld(this.#peer(topic), senderId, parts);
   }
 
   #beat(): void {
