@@ -61,7 +61,7 @@ async function sendToStopped(
 
 // A broker bounding each subscriber to BOUND unread bytes, the stopped subscriber child, and a sender of one
 // message per batch (and so per DELIVER: maxMessageBytes just above one message).
-async function setUp(t: { after: (fn: () => Promise<void>) => void }) {
+async function setUp(t: { after: (fn: () => Promise<void>) => void }, acknowledged = false) {
   // clientTimeout long: the stopped subscriber stays registered (and its connection open) throughout.
   const broker = await Broker.start({
     pubPort: await freePort(),
@@ -69,6 +69,9 @@ async function setUp(t: { after: (fn: () => Promise<void>) => void }) {
     maxSubscriberQueueBytes: BOUND,
     heartbeatInterval: 200,
     clientTimeout: 60_000,
+    resendInterval: 300,
+    // 200 held messages of 256 KiB from one sender (its default byte quota is a tenth of 256 MiB).
+    maxUnackedBytesPerClient: 128 * 1024 * 1024,
   });
   broker.on("error", () => undefined);
   const stopped = await subscriberChild(broker.pubPort, broker.recvPort);
@@ -78,6 +81,7 @@ async function setUp(t: { after: (fn: () => Promise<void>) => void }) {
     recvPort: broker.recvPort,
     importFilters: ["none:none"],
     maxMessageBytes: SIZE + 4_096,
+    ...(acknowledged ? { acknowledge: ["big:*"] } : {}),
   });
   const links: BrokerLink[] = [sender];
   t.after(async () => {
@@ -124,5 +128,17 @@ describe("zeromq broker: bytes queued for a subscriber that does not read (r28)"
     t.diagnostic(`the stopped subscriber got ${got} of ${SENT}; ${dropped} deliveries dropped`);
     assert.ok(got < SENT / 2, `the stopped subscriber got ${got} of ${SENT} messages of 256 KiB (bound ${BOUND} bytes)`);
     await waitFor(() => healthyGot === SENT, `the healthy subscriber got every message (${healthyGot})`, 20_000);
+  });
+
+  it("acknowledged messages dropped past the bound stay held and reach the subscriber once it reads again", {
+    timeout: 90_000,
+  }, async (t) => {
+    const { broker, stopped, sender } = await setUp(t, true);
+    await waitFor(() => broker.clients === 2, "both clients registered", 10_000);
+    const { dropped } = await sendToStopped(broker, sender, stopped);
+    t.diagnostic(`${dropped} deliveries dropped while it was stopped`);
+    assert.ok(dropped > 0, "deliveries were dropped past the bound");
+    await waitFor(() => broker.held === 0, `every message acknowledged in the end (${broker.held} held)`, 60_000);
+    assert.ok(stopped.count() >= SENT, `the subscriber took every message (${stopped.count()})`);
   });
 });
