@@ -554,6 +554,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
           const peer = this.#peer(clientId);
           peer.takesCarried = features.includes(FEATURE_CARRIED_RECEIPT);
           peer.takesMarks = features.includes(FEATURE_MARKS);
+          // One that no longer answers marks is bounded by count only: it would stay full for good.
+          if (!peer.takesMarks && peer.full) {
+            peer.full = false;
+            this.#fullPeers.delete(peer);
+          }
         }
         return;
       }
