@@ -77,24 +77,40 @@ export class AckLog {
    * The file is locked (`<file>.lock`, holding the process id) until {@link close}: a second broker on it
    * compacted it (a rename over it) while the first went on writing to the replaced, unlinked file, so
    * everything the first confirmed from then on was lost at its next restart.
+   * `undatedExpiresAt`: the expiry (epoch ms) a record from before expiry existed (one without its own) is
+   * given. The compaction at open writes it into the record: left out, such a record took `now + expiry`
+   * at every start and never expired while the broker restarted more often than that.
    * @returns the log and the messages still held, oldest first.
    * @throws PersistError when the file cannot be read or opened, or another live process (or this one)
    * has it open.
    */
-  static open(file: string, fsync: FsyncPolicy): { log: AckLog; held: HeldMessage[]; skipped: number } {
+  static open(
+    file: string,
+    fsync: FsyncPolicy,
+    undatedExpiresAt?: number,
+  ): { log: AckLog; held: HeldMessage[]; skipped: number } {
     const lock = PersistLock.take(file);
     try {
-      return AckLog.#open(file, fsync, lock);
+      return AckLog.#open(file, fsync, lock, undatedExpiresAt);
     } catch (error) {
       lock.release();
       throw error;
     }
   }
 
-  static #open(file: string, fsync: FsyncPolicy, lock: PersistLock): { log: AckLog; held: HeldMessage[]; skipped: number } {
+  static #open(
+    file: string,
+    fsync: FsyncPolicy,
+    lock: PersistLock,
+    undatedExpiresAt: number | undefined,
+  ): { log: AckLog; held: HeldMessage[]; skipped: number } {
     const held = new Map<string, HeldMessage>();
     let records = 0;
     let skipped = 0;
+    // A compaction's temp file left by a broker killed during it (the log itself is whole: the temp file
+    // only replaces it by a rename) is dropped before anything else: it held disk space (up to everything
+    // held) that the compaction below may need.
+    unlinkQuietly(`${file}.compact`);
     try {
       // Read in chunks, line by line: read whole into one string, a file past V8's longest string
       // (~512 MiB: 10,000 held messages of 50 KB, or a region of zeros a crash of the machine left)
@@ -111,6 +127,7 @@ export class AckLog {
         if ("a" in record) held.delete(record.a);
         else held.set(record.messageId, record);
       });
+      if (undatedExpiresAt !== undefined) for (const message of held.values()) message.expiresAt ??= undatedExpiresAt;
       const log = new AckLog(file, fsync, lock, openSync(file, "a"), records);
       log.compact([...held.values()]);
       return { log, held: [...held.values()], skipped };
@@ -174,7 +191,14 @@ export class AckLog {
         fsyncSync(fd);
         renameSync(temp, this.file);
       } catch (error) {
-        closeSync(fd);
+        try {
+          closeSync(fd);
+        } catch {
+          // The failure thrown below is the one to report.
+        }
+        // A compaction that failed (a write cut short by a full disk, a failed fsync or rename) left its
+        // temp file behind, holding up to everything held on a disk that may be full.
+        unlinkQuietly(temp);
         throw error;
       }
       // The compacted file's own descriptor (at its end) takes the appends: opening the file again after

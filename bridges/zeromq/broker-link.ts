@@ -481,7 +481,10 @@ export class BrokerLink extends Link {
     const kind = fields[1];
     if (kind === Kind.deliver) this.#deliver(fields, frames);
     else if (kind === Kind.welcome) this.#welcome(fields[2], Number(fields[3] ?? 0), fields[4]);
-    else if (kind === Kind.beat && this.#bootId !== undefined && fields[2] !== this.#bootId) {
+    else if (kind === Kind.mark) {
+      // Everything the broker sent before this mark is read: it may send that much more (see FEATURE_MARKS).
+      this.#dealerQueue.send([Kind.mark, fields[2] ?? ""]).catch(() => undefined);
+    } else if (kind === Kind.beat && this.#bootId !== undefined && fields[2] !== this.#bootId) {
       // The broker restarted and forgot this client: register again.
       this.#hello();
     }

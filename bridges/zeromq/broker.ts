@@ -25,6 +25,7 @@ import {
   deliverFrame,
   FEATURE_CARRIED_RECEIPT,
   FEATURE_COMPACT,
+  FEATURE_MARKS,
   Kind,
   pubFrame,
 } from "./broker-protocol.js";
@@ -108,6 +109,15 @@ export interface BrokerOptions {
   maxClients?: number;
   /** Most subscription patterns of one client (default 1,000); a HELLO with more is refused. */
   maxPatterns?: number;
+  /**
+   * Most bytes of deliveries sent to one subscriber and not yet read by it (default 268,435,456: 256 MiB):
+   * past it, deliveries to that subscriber are dropped, as libzmq drops them past the PUB socket's 100,000
+   * messages queued for one subscriber (acknowledged ones are held and resent; the others are lost to it),
+   * until it has read what it was sent. A count alone let 100,000 messages of 16 MiB queue for a subscriber
+   * that does not read. A delivery larger than it alone goes while the subscriber has nothing unread.
+   * Bounds the clients that answer the broker's marks (BrokerLink; HELLO feature "k"); others by count only.
+   */
+  maxSubscriberQueueBytes?: number;
   /** Receives a line per notable event (the CLI's `--verbose` prints them). */
   log?: (line: string) => void;
 }
@@ -137,6 +147,8 @@ export interface BrokerStats {
   unrouted: number;
   /** Frames refused as not following the protocol. */
   rejected: number;
+  /** Deliveries (DELIVER frames) not sent to a subscriber that had `maxSubscriberQueueBytes` unread. */
+  slowDropped: number;
   /**
    * Errors clients caused (a bad frame, a refused batch or line, a foreign ack) not emitted on `error`:
    * at most 10 are, a second.
@@ -210,8 +222,26 @@ class Peer {
   lastDelivery = Number.NEGATIVE_INFINITY;
   // When it was last offered the held messages its changed patterns match (Date-free: performance.now()).
   lastOffer = Number.NEGATIVE_INFINITY;
-  constructor(readonly clientId: string) {}
+  // Its HELLO said it answers marks (feature "k"): what it was sent and has not read is bounded.
+  takesMarks = false;
+  // Bytes of deliveries sent to it alone, and the broadcast bytes sent before it was known (not its own).
+  sent = 0;
+  readonly broadcastBase: number;
+  // The mark it last answered (all it was sent up to then is read), and the last mark sent to it.
+  read = 0;
+  marked = 0;
+  // Whether deliveries to it are dropped, being past maxSubscriberQueueBytes (it is in Broker.#fullPeers).
+  full = false;
+  constructor(
+    readonly clientId: string,
+    broadcastBase: number,
+  ) {
+    this.broadcastBase = broadcastBase;
+  }
 }
+
+// What a delivery counts for a subscriber's unread bytes beside its body: its first frame and libzmq's own.
+const DELIVER_OVERHEAD = 64;
 
 // A run of consecutive batch lines [from, to) going to the same topics.
 interface Group {
@@ -244,6 +274,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     expired: 0,
     unrouted: 0,
     rejected: 0,
+    slowDropped: 0,
     unreported: 0,
   };
   readonly #router: zmq.Router;
@@ -274,6 +305,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #owedCount = 0;
   #owedTimer: NodeJS.Timeout | undefined;
   #lastBroadcast = Number.NEGATIVE_INFINITY;
+  // Bytes of deliveries broadcast so far (each subscriber's count includes them), and when the subscribers
+  // are next checked against maxSubscriberQueueBytes for them.
+  #broadcastBytes = 0;
+  #nextBroadcastCheck = 0;
+  // Subscribers past maxSubscriberQueueBytes: while there is one, nothing is broadcast (it would reach it).
+  readonly #fullPeers = new Set<Peer>();
+  // A subscriber is sent a mark each time this many more bytes were sent to it.
+  readonly #markEvery: number;
   #pubPort = 0;
   #recvPort = 0;
   #closed = false;
@@ -302,12 +341,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
       receiptDelay: checkTimerDelay("receiptDelay", options.receiptDelay ?? 1, 0),
       maxClients: positiveInteger("maxClients", options.maxClients ?? 10_000),
       maxPatterns: positiveInteger("maxPatterns", options.maxPatterns ?? 1_000),
+      maxSubscriberQueueBytes: positiveInteger("maxSubscriberQueueBytes", options.maxSubscriberQueueBytes ?? 256 * 1024 * 1024),
       maxMessageBytes: checkMaxMessageBytes(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES),
     };
     if (options.fsync !== undefined && options.fsync !== "batch" && options.fsync !== "none") {
       throw new InvalidArgumentError("fsync", options.fsync, '"batch" or "none"');
     }
     this.#logLine = options.log;
+    this.#markEvery = Math.max(1, Math.floor(this.#options.maxSubscriberQueueBytes / 8));
+    this.#nextBroadcastCheck = this.#markEvery;
     const { maxMessageBytes } = this.#options;
     // Twice the bound, as the RPC sockets: the head frame beside a full body, and room for a link set a
     // little above the broker; libzmq cuts the sender's connection past it without reading the frame.
@@ -326,7 +368,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
       heartbeatInterval: this.#options.heartbeatInterval,
       heartbeatTimeout: this.#options.clientTimeout,
     });
-    // A PUB socket drops past its high-water mark: keep it well above any burst a batch can make.
+    // A PUB socket drops past its high-water mark: keep it well above any burst a batch can make. It counts
+    // messages, whatever their size: the bytes are bounded by maxSubscriberQueueBytes (see #fits).
     // ZMTP heartbeats as on the ROUTER: a subscriber's connection dead without a TCP close is closed after
     // clientTimeout, rather than kept, with up to sendHighWaterMark messages queued for it.
     this.#pub = new zmq.Publisher({
@@ -352,7 +395,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     try {
       if (options.deadLetterFile !== undefined) broker.#deadLetters = new DeadLetterFile(options.deadLetterFile);
       if (options.persistFile !== undefined) {
-        const { log, held, skipped } = AckLog.open(options.persistFile, broker.#options.fsync);
+        // A record from before expiry existed expires `expiry` after the first start that reads it.
+        const { log, held, skipped } = AckLog.open(options.persistFile, broker.#options.fsync, Date.now() + broker.#options.expiry);
         broker.#log = log;
         if (skipped > 0) {
           const why = new Error(
@@ -506,7 +550,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
         }
         this.#hello(clientId, frames[2], frames[3], now);
         // Only a registered client gets a record (#gone forgets it): a HELLO refused leaves none behind.
-        if (this.#clients.has(clientId)) this.#peer(clientId).takesCarried = features.includes(FEATURE_CARRIED_RECEIPT);
+        if (this.#clients.has(clientId)) {
+          const peer = this.#peer(clientId);
+          peer.takesCarried = features.includes(FEATURE_CARRIED_RECEIPT);
+          peer.takesMarks = features.includes(FEATURE_MARKS);
+          // One that no longer answers marks is bounded by count only: it would stay full for good.
+          if (!peer.takesMarks && peer.full) {
+            peer.full = false;
+            this.#fullPeers.delete(peer);
+          }
+        }
         return;
       }
       case Kind.publish:
@@ -516,6 +569,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
       case Kind.ack:
         this.#clients.touch(clientId, now);
         this.#ack(clientId, frames);
+        return;
+      case Kind.mark:
+        this.#clients.touch(clientId, now);
+        this.#marked(clientId, frames);
         return;
       case Kind.bye:
         if (this.#clients.delete(clientId)) this.#gone(clientId, "left");
@@ -597,11 +654,35 @@ export class Broker extends EventEmitter<BrokerEvents> {
       }
       parts.push(held.frame);
     }
-    for (const [senderId, parts] of bySender) {
-      this.stats.delivered += parts.length;
-      this.stats.resent += parts.length;
-      this.#sendPub([pubFrame(clientId, Kind.deliver, senderId, ACK_REQUIRED.repeat(parts.length)), joinLines(parts)]);
+    for (const [senderId, parts] of bySender) this.stats.resent += this.#sendHeld(peer, senderId, parts);
+  }
+
+  // Sends `peer` held messages of `senderId` again, in DELIVERs of at most maxMessageBytes each (a message
+  // longer alone goes alone): joined into one, everything held for a subscriber (up to maxUnackedBytes, or
+  // past Node's largest Buffer) made one frame, which the subscriber's libzmq took whole or cut its
+  // connection for. Returns the messages sent (those past maxSubscriberQueueBytes are not).
+  #sendHeld(peer: Peer, senderId: string, parts: readonly Buffer[]): number {
+    const max = this.#options.maxMessageBytes;
+    let sent = 0;
+    let from = 0;
+    let bytes = 0;
+    for (let i = 0; i <= parts.length; i++) {
+      const part = parts[i];
+      if ((part === undefined && i > from) || (part !== undefined && i > from && bytes + 1 + part.length > max)) {
+        const count = i - from;
+        const body = joinLines(count === parts.length ? parts : parts.slice(from, i));
+        if (this.#fits(peer, body.length)) {
+          this.stats.delivered += count;
+          sent += count;
+          this.#sendPub([pubFrame(peer.clientId, Kind.deliver, senderId, ACK_REQUIRED.repeat(count)), body]);
+          this.#sentTo(peer, body.length);
+        }
+        from = i;
+        bytes = 0;
+      }
+      if (part !== undefined) bytes += (i > from ? 1 : 0) + part.length;
     }
+    return sent;
   }
 
   #publish(senderId: string, frames: Buffer[]): void {
@@ -744,7 +825,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         this.#take(held);
         newlyHeld.push(held);
         ({ topics, key } = this.#clients.others(identifier, senderId));
-      } else if (reachesAllOthers(targets, senderId, others)) {
+      } else if (this.#fullPeers.size === 0 && reachesAllOthers(targets, senderId, others)) {
         // Every other client (two or more) wants it: one broadcast; the sender skips its own message.
         topics = TO_ALL;
         key = BROADCAST;
@@ -883,11 +964,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const body = linesForSending(batch.body, batch.lines, group.from, group.to);
     const now = performance.now();
     for (const topic of group.topics) {
+      const peer = topic === BROADCAST ? undefined : this.#peer(topic);
+      // Dropped, its receipt owed to the subscriber stays owed (it goes alone as "R").
+      if (peer !== undefined && !this.#fits(peer, body.length)) continue;
       this.stats.delivered += count;
-      if (topic === BROADCAST) this.#lastBroadcast = now;
-      else this.#peer(topic).lastDelivery = now;
-      const seq = receiptSeq ?? (this.#owedCount === 0 ? undefined : this.#takeOwed(this.#peers.get(topic)));
+      if (peer === undefined) this.#lastBroadcast = now;
+      else peer.lastDelivery = now;
+      const seq = receiptSeq ?? (this.#owedCount === 0 ? undefined : this.#takeOwed(peer));
       this.#sendPub([deliverFrame(topic, senderId, flags, seq), body]);
+      if (peer === undefined) this.#broadcast(body.length);
+      else this.#sentTo(peer, body.length);
     }
   }
 
@@ -945,10 +1031,85 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (kept > 0) this.#owedTimer = setTimeout(() => this.#payOwed(), Math.max(1, Math.ceil(next - now))).unref();
   }
 
+  // Bytes sent to `peer` (alone or broadcast) that it has not said it read.
+  #unread(peer: Peer): number {
+    return peer.sent + this.#broadcastBytes - peer.broadcastBase - peer.read;
+  }
+
+  // Whether a delivery of `bytes` may go to `peer` (maxSubscriberQueueBytes); if not, it is counted as
+  // dropped, and the peer is marked full and sent a mark of all it was sent (read, it can take more).
+  #fits(peer: Peer, bytes: number): boolean {
+    if (!peer.takesMarks) return true;
+    const unread = this.#unread(peer);
+    if (unread === 0 || unread + bytes + DELIVER_OVERHEAD <= this.#options.maxSubscriberQueueBytes) return true;
+    this.stats.slowDropped++;
+    if (!peer.full) this.#fill(peer, unread);
+    return false;
+  }
+
+  #fill(peer: Peer, unread: number): void {
+    peer.full = true;
+    this.#fullPeers.add(peer);
+    this.#mark(peer, false);
+    this.#say(
+      `client ${peer.clientId} has ${unread} bytes unread (maxSubscriberQueueBytes ${this.#options.maxSubscriberQueueBytes}): deliveries to it are dropped until it reads them`,
+    );
+  }
+
+  // Counts a delivery of `bytes` sent to `peer`, and marks it each #markEvery bytes.
+  #sentTo(peer: Peer, bytes: number): void {
+    if (!peer.takesMarks) return;
+    peer.sent += bytes + DELIVER_OVERHEAD;
+    if (peer.sent + this.#broadcastBytes - peer.broadcastBase - peer.marked >= this.#markEvery) this.#mark(peer, false);
+  }
+
+  // Counts a broadcast delivery; every #markEvery bytes of them, each subscriber is marked if due and
+  // checked against its bound (checked on each broadcast, it cost one pass over every client per message).
+  #broadcast(bytes: number): void {
+    this.#broadcastBytes += bytes + DELIVER_OVERHEAD;
+    if (this.#broadcastBytes < this.#nextBroadcastCheck) return;
+    this.#nextBroadcastCheck = this.#broadcastBytes + this.#markEvery;
+    for (const peer of this.#peers.values()) {
+      if (!peer.takesMarks) continue;
+      const unread = this.#unread(peer);
+      if (!peer.full && unread > this.#options.maxSubscriberQueueBytes) this.#fill(peer, unread);
+      else if (peer.sent + this.#broadcastBytes - peer.broadcastBase - peer.marked >= this.#markEvery) this.#mark(peer, false);
+    }
+  }
+
+  // Sends `peer` a mark of the bytes it was sent so far (`again`: even if it was sent that one already).
+  #mark(peer: Peer, again: boolean): void {
+    const total = peer.sent + this.#broadcastBytes - peer.broadcastBase;
+    if (total === peer.marked && !again) return;
+    peer.marked = total;
+    this.#sendPub([pubFrame(peer.clientId, Kind.mark, String(total))]);
+  }
+
+  // A client read the mark it echoes: what it was sent up to then is no longer unread.
+  #marked(clientId: string, frames: Buffer[]): void {
+    const total = Number(frames[2]?.toString());
+    if (frames.length !== 3 || !Number.isSafeInteger(total) || total < 0) {
+      this.stats.rejected++;
+      this.#reportPeerError(new ZmqProtocolError(`mark from ${clientId} that is no byte count:`, frames[2]?.toString()));
+      return;
+    }
+    // A client forgotten since (or one answering a mark of this broker's predecessor) has nothing to count.
+    const peer = this.#peers.get(clientId);
+    if (peer === undefined) return;
+    // A mark names what was sent by then: one past it is not this broker's (a predecessor's, or before the
+    // client was forgotten and came back).
+    if (total > peer.read && total <= peer.sent + this.#broadcastBytes - peer.broadcastBase) peer.read = total;
+    if (peer.full && this.#unread(peer) < this.#options.maxSubscriberQueueBytes) {
+      peer.full = false;
+      this.#fullPeers.delete(peer);
+      this.#say(`client ${clientId} read what it was sent: deliveries to it go on`);
+    }
+  }
+
   #peer(clientId: string): Peer {
     let peer = this.#peers.get(clientId);
     if (peer === undefined) {
-      peer = new Peer(clientId);
+      peer = new Peer(clientId, this.#broadcastBytes);
       this.#peers.set(clientId, peer);
     }
     return peer;
@@ -1064,19 +1225,21 @@ export class Broker extends EventEmitter<BrokerEvents> {
         resend.parts.push(held.frame);
       }
     }
-    for (const { topic, senderId, parts } of byTopic.values()) {
-      this.stats.delivered += parts.length;
-      this.#sendPub([pubFrame(topic, Kind.deliver, senderId, ACK_REQUIRED.repeat(parts.length)), joinLines(parts)]);
-    }
+    for (const { topic, senderId, parts } of byTopic.values()) this.#sendHeld(this.#peer(topic), senderId, parts);
   }
 
   #beat(): void {
     this.#sendPub([pubFrame(BROADCAST, Kind.beat, this.bootId)]);
+    // A mark can be lost (a reconnection drops what libzmq queued): a subscriber waiting to be sent more
+    // is marked again, else it waited for good.
+    for (const peer of this.#fullPeers) this.#mark(peer, true);
     for (const gone of this.#clients.expire(performance.now() - this.#options.clientTimeout)) this.#gone(gone, "silent");
   }
 
   #gone(clientId: string, why: string): void {
-    this.#takeOwed(this.#peers.get(clientId));
+    const peer = this.#peers.get(clientId);
+    this.#takeOwed(peer);
+    if (peer !== undefined) this.#fullPeers.delete(peer);
     this.#peers.delete(clientId);
     this.#say(`client ${clientId} ${why}`);
     this.#emitEach("client-gone", clientId, `client ${clientId}`);
