@@ -7,7 +7,7 @@ import { deadLettersCommand } from "./dead-letters-command.js";
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
                       [--persist-file FILE] [--fsync batch|none] [--resend-interval MS]
                       [--max-unacked N] [--max-unacked-bytes N] [--max-unacked-per-client N]
-                      [--max-unacked-bytes-per-client N]
+                      [--max-unacked-bytes-per-client N] [--max-subscriber-queue-bytes N]
                       [--expiry MS] [--max-expiry MS] [--no-subscriber hold|refuse]
                       [--dead-letter-file FILE] [--max-message-bytes N] [--verbose]
        berrymq broker dead-letters FILE [--json]
@@ -25,6 +25,9 @@ const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-
   --max-unacked-bytes-per-client
                             most bytes held for one publishing client (default a tenth of
                             --max-unacked-bytes)
+  --max-subscriber-queue-bytes
+                            most bytes sent to one subscriber and not yet read by it (default
+                            268435456); past it, deliveries to it are dropped until it reads
   --expiry                  ms before an unacknowledged message becomes a dead letter (default
                             3600000; Infinity: never)
   --max-expiry              longest expiry a message may ask for, in ms (default 86400000;
@@ -60,6 +63,7 @@ export const brokerCommand = {
           "max-unacked-bytes": { type: "string" },
           "max-unacked-per-client": { type: "string" },
           "max-unacked-bytes-per-client": { type: "string" },
+          "max-subscriber-queue-bytes": { type: "string" },
           expiry: { type: "string" },
           "max-expiry": { type: "string" },
           "no-subscriber": { type: "string" },
@@ -91,6 +95,7 @@ export const brokerCommand = {
         ...numberOption("maxUnackedBytes", values["max-unacked-bytes"]),
         ...numberOption("maxUnackedPerClient", values["max-unacked-per-client"]),
         ...numberOption("maxUnackedBytesPerClient", values["max-unacked-bytes-per-client"]),
+        ...numberOption("maxSubscriberQueueBytes", values["max-subscriber-queue-bytes"]),
         ...numberOption("maxMessageBytes", values["max-message-bytes"]),
         ...durationOption("expiry", values.expiry),
         ...durationOption("maxExpiry", values["max-expiry"]),
