@@ -126,6 +126,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // The bus's requests and the identifier their answers come under (see #ended).
   readonly #requests: RequestTable | undefined;
   readonly #replyId: string;
+  // Requests of this bus in `#pending` (see #own), and the table's `finished` when `#pending`, and the batch
+  // in flight, were last looked through for requests that ended (see #purgeEnded; -1: a batch not yet).
+  #ownPending = 0;
+  #pendingPurgedAt = 0;
+  #inflightPurgedAt = -1;
   readonly #bufferSize: number;
   readonly #bufferBytes: number;
   // What the buffered messages count against bufferBytes (see jsonSize): those of `#pendingSizes` (one
@@ -680,6 +685,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     }
     this.#inflight = NONE;
     this.#pendingSizes.drain();
+    this.#ownPending = 0;
     this.#bufferedBytes = 0;
     this.#inflightBytes = 0;
     await this.closeTransport();
@@ -832,14 +838,15 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       this.#drop(message, new UnsendableMessageError(this.name, message, why));
       return;
     }
-    if (this.backlog >= this.#bufferSize) {
+    // Requests that ended make room first (only on this path: see #purgeEnded).
+    if (this.backlog >= this.#bufferSize && (!this.#purgeEnded() || this.backlog >= this.#bufferSize)) {
       this.#drop(message, new LinkOverflowError(this.name, this.#bufferSize, message));
       return;
     }
     const size = messageBytes(message);
     // A message alone larger than the bound still goes when nothing else is kept: the transport's own
     // limit (maxMessageBytes, the far side's body limit) decides whether it can be carried.
-    if (this.#bufferedBytes > 0 && this.#bufferedBytes + size > this.#bufferBytes) {
+    if (this.#overBytes(size) && (!this.#purgeEnded() || this.#overBytes(size))) {
       const bound = `bufferBytes ${this.#bufferBytes}: ${this.#bufferedBytes} held, the message ${size}`;
       this.#drop(message, new LinkOverflowError(this.name, this.#bufferSize, message, bound));
       return;
@@ -847,7 +854,53 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     this.#bufferedBytes += size;
     this.#pendingSizes.push(size);
     this.#pending.push(message);
+    if (message.replyTo !== undefined && this.#own(message)) this.#ownPending++;
     this.#schedule();
+  }
+
+  // Whether a message of `size` would take the buffer past bufferBytes (see #enqueue).
+  #overBytes(size: number): boolean {
+    return this.#bufferedBytes > 0 && this.#bufferedBytes + size > this.#bufferBytes;
+  }
+
+  // For a message that would overflow the buffer: takes the requests that ended out of it (counted in
+  // `stats.ended`, as #take would) before anything is refused, so that requests nobody waits for (a long
+  // outage's asks, timed out) do not keep live messages out. True if any went. Looks only when it can find
+  // some: a request of this bus ended since it last looked (the table counts them), and `#pending` holds
+  // requests of this bus; the batch in flight only while the link waits out a retry (a batch with the
+  // transport is the transport's until it is through), and once per batch and request ended.
+  #purgeEnded(): boolean {
+    const requests = this.#requests;
+    if (requests === undefined) return false;
+    const finished = requests.finished;
+    const before = this.stats.ended;
+    if (this.#inflightPurgedAt !== finished && this.#inflight.length > 0 && this.#wake !== undefined) {
+      this.#inflightPurgedAt = finished;
+      this.#dropEndedInflight();
+    }
+    if (this.#pendingPurgedAt !== finished && this.#ownPending > 0) {
+      this.#pendingPurgedAt = finished;
+      // The Fifos have no iterator: drained and refilled in order, without the requests that ended.
+      const messages = this.#pending.drain();
+      const sizes = this.#pendingSizes.drain();
+      let own = 0;
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i] as Message;
+        const size = sizes[i] as number;
+        if (message.replyTo !== undefined && this.#own(message)) {
+          if (!requests.waits(message.messageId)) {
+            this.#bufferedBytes -= size;
+            this.stats.ended++;
+            continue;
+          }
+          own++;
+        }
+        this.#pending.push(message);
+        this.#pendingSizes.push(size);
+      }
+      this.#ownPending = own;
+    }
+    return this.stats.ended > before;
   }
 
   // Everything dispatched in this tick goes out as one batch: the loop starts in a microtask (a resolved
@@ -879,8 +932,10 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       // The announcement due rides in the batch, within maxBatch with it: the far server (maxBatch 1,000 by
       // default too) refuses a larger batch as a whole, and a full batch with an announcement on top was
       // 1,001 envelopes, refused at every retry.
-      if (this.#inflight.length === 0 && this.#pending.length > 0)
+      if (this.#inflight.length === 0 && this.#pending.length > 0) {
         this.#inflight = this.#take(this.#maxBatch - (this.#announcement === undefined ? 0 : 1));
+        this.#inflightPurgedAt = -1;
+      }
     }
     if (this.#closed || (this.#inflight.length === 0 && this.#announcement === undefined)) {
       this.#running = false;
@@ -924,10 +979,13 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       const message = pending.shift() as Message;
       const size = sizes.shift() as number;
       // Only a message with a replyTo is looked at further: nothing more for plain messages.
-      if (message.replyTo !== undefined && this.#ended(message)) {
-        this.#bufferedBytes -= size;
-        this.stats.ended++;
-        continue;
+      if (message.replyTo !== undefined && this.#own(message)) {
+        this.#ownPending--;
+        if (this.#requests?.waits(message.messageId) === false) {
+          this.#bufferedBytes -= size;
+          this.stats.ended++;
+          continue;
+        }
       }
       taken[kept++] = message;
       this.#inflightBytes += size;
@@ -961,14 +1019,12 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // them. Nor is a request relayed from another bus (its table is not ours). One message look-up: the
   // request table's, for this bus's own requests only.
   #ended(message: Message): boolean {
-    const requests = this.#requests;
-    return (
-      requests !== undefined &&
-      message.replyTo === this.#replyId &&
-      message.hops.length === 1 &&
-      message.hops[0] === this.bus.id &&
-      !requests.waits(message.messageId)
-    );
+    return this.#own(message) && this.#requests?.waits(message.messageId) === false;
+  }
+
+  // Whether `message` is a request of this bus (see #ended), whether it still waits or not.
+  #own(message: Message): boolean {
+    return message.replyTo === this.#replyId && message.hops.length === 1 && message.hops[0] === this.bus.id;
   }
 
   #sent(): void {

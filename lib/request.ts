@@ -218,6 +218,8 @@ export class RequestTable {
   // answers each could otherwise hold a billion.
   #held = 0;
   readonly #maxHeld: number;
+  // Requests that stopped waiting, ever (see `finished`).
+  #finished = 0;
   // One executor for every request's Promise: it hands the resolving functions to the request being opened
   // (a closure per request made a function and a context of nine variables each time).
   #opening: Pending | undefined;
@@ -245,6 +247,14 @@ export class RequestTable {
    */
   waits(messageId: string): boolean {
     return this.#find(messageId) !== undefined;
+  }
+
+  /**
+   * How many requests stopped waiting so far (timed out, aborted, answered in full, rejected): a link whose
+   * buffer overflows looks for requests that ended in it only when this moved since it last looked.
+   */
+  get finished(): number {
+    return this.#finished;
   }
 
   /** Throws RequestOverflowError when no further request may wait. */
@@ -508,6 +518,7 @@ export class RequestTable {
   #finish(messageId: string): Pending | undefined {
     const pending = this.#find(messageId);
     if (pending === undefined) return undefined;
+    this.#finished++;
     if (pending === this.#only) this.#only = undefined;
     else this.#pending.delete(messageId);
     this.#held -= pending.answers.length;

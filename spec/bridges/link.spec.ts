@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { InvalidEnvelopeError, LinkOverflowError, LinkUndeliveredError } from "../../bridges/errors.js";
 import { Bus } from "../../lib/bus.js";
 import { kw } from "../../lib/kwargs.js";
@@ -421,5 +421,99 @@ describe("Link: requests that ended before they were sent", () => {
     );
     assert.equal(left.stats.ended, 1);
     await right.close();
+  });
+});
+
+// r28 review: requests that ended make room in a full buffer before a live message is refused, in the batch
+// that waits out a retry as in the buffer behind it; a request still waited for keeps its place.
+describe("Link: a full buffer first lets go of the requests that ended", () => {
+  // A link that is down and retries only when its far side speaks (a long backoff): what its buffer holds
+  // then is what the overflow path made of it, not what a retry took out on its way.
+  function downPair(t: TestContext, options: { bufferSize?: number; bufferBytes?: number }): [MemoryLink, MemoryLink] {
+    const [left, right] = MemoryLink.pair(
+      { bus: new Bus(), maxBatch: 2, retryDelay: { initial: 60_000, max: 60_000 }, closeTimeout: 100, ...options },
+      { bus: new Bus() },
+    );
+    left.reachable = false;
+    // Closed whatever the outcome: a failed assertion left the link retrying, and the run hanging.
+    t.after(async () => {
+      await left.close();
+      await right.close();
+    });
+    return [left, right];
+  }
+
+  const timedOut = (asked: Promise<unknown>): Promise<unknown> =>
+    asked.then(
+      () => assert.fail("answered"),
+      (error: unknown) => assert.ok(error instanceof RequestTimeoutError, String(error)),
+    );
+
+  it("asks that timed out in a down link's full buffer (count) leave room: no live message refused, all delivered", async (t) => {
+    const [left, right] = downPair(t, { bufferSize: 6 });
+    const overflows: unknown[] = [];
+    left.on("error", (error) => void (error instanceof LinkOverflowError && overflows.push(error)));
+    let asked = 0;
+    right.bus.follow("full:ask", () => ++asked);
+    const live: unknown[] = [];
+    right.bus.follow("full:live", (message) => void live.push(message.args[0]));
+    // Two in the batch that failed (maxBatch 2), four behind it.
+    await Promise.all(Array.from({ length: 6 }, () => timedOut(left.bus.ask("full:ask", within({ timeout: 30 })))));
+    assert.equal(left.backlog, 6, "the asks still in the buffer");
+    for (let i = 0; i < 6; i++) left.bus.twitter("full:live", i);
+    assert.equal(left.stats.dropped, 0, "no live message refused");
+    assert.equal(overflows.length, 0);
+    assert.equal(left.stats.ended, 6);
+    assert.equal(left.backlog, 6, "the live messages only");
+    left.reachable = true;
+    right.bus.twitter("full:wake"); // a frame from the far side: the link retries at once
+    await waitFor(() => live.length === 6, "the live messages on the far bus");
+    assert.deepEqual(live, [0, 1, 2, 3, 4, 5]);
+    assert.equal(asked, 0, "the asks that ended are not sent");
+  });
+
+  it("asks that timed out leave room under bufferBytes too", async (t) => {
+    // Each message counts 47 (args ["x" × 40] 45, kwargs 2): two fit in 100.
+    const [left, right] = downPair(t, { bufferBytes: 100 });
+    const overflows: unknown[] = [];
+    left.on("error", (error) => void (error instanceof LinkOverflowError && overflows.push(error)));
+    const live: unknown[] = [];
+    right.bus.follow("bytes:live", (message) => void live.push(message.args[0]));
+    const pad = "x".repeat(40);
+    await Promise.all([1, 2].map(() => timedOut(left.bus.ask("bytes:ask", pad, within({ timeout: 30 })))));
+    left.bus.twitter("bytes:live", pad);
+    left.bus.twitter("bytes:live", pad);
+    assert.equal(left.stats.dropped, 0, "no live message refused");
+    assert.equal(overflows.length, 0);
+    assert.equal(left.stats.ended, 2);
+    left.reachable = true;
+    right.bus.twitter("bytes:wake");
+    await waitFor(() => live.length === 2, "the live messages on the far bus");
+    await waitFor(() => left.backlog === 0, "the buffer to empty");
+    // The bytes the ended asks counted went with them: the buffer takes two again, not a third.
+    left.reachable = false;
+    for (let i = 0; i < 3; i++) left.bus.twitter("bytes:live", pad);
+    assert.equal(left.stats.dropped, 1);
+  });
+
+  it("a request still waited for keeps its place: past the room the ended ones left, live messages are refused", async (t) => {
+    const [left, right] = downPair(t, { bufferSize: 3 });
+    left.on("error", () => {});
+    right.bus.follow("keep:ask", () => "answered");
+    const live: unknown[] = [];
+    right.bus.follow("keep:live", (message) => void live.push(message.args[0]));
+    const ended = timedOut(left.bus.ask("keep:ask", within({ timeout: 30 })));
+    const waiting = [1, 2].map(() => left.bus.ask("keep:ask", within({ timeout: 10_000 })));
+    for (const asked of waiting) asked.catch(() => {}); // rejected at close if the test fails first
+    await ended;
+    left.bus.twitter("keep:live", 1);
+    left.bus.twitter("keep:live", 2);
+    assert.equal(left.stats.ended, 1);
+    assert.equal(left.stats.dropped, 1, "the second live message: the buffer holds two waiting asks and the first");
+    left.reachable = true;
+    right.bus.twitter("keep:wake");
+    assert.deepEqual(await Promise.all(waiting), ["answered", "answered"]);
+    await waitFor(() => live.length === 1, "the live message that fitted");
+    assert.deepEqual(live, [1]);
   });
 });
