@@ -14,6 +14,7 @@ import {
   type RedisClient,
   type RedisConnection,
   runScript,
+  whereTried,
 } from "./connection.js";
 import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
@@ -297,7 +298,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       this.#ready.then(resolve, reject);
       if (timeout !== NEVER) {
         const who = `durable channel "${this.name}"`;
-        timer = setLongTimeout(() => reject(new ConnectTimeoutError(who, whereIs(this.#client), timeout, last)), timeout);
+        // The servers named (for a Cluster or the sentinels, with a probe of each: see whereTried).
+        const fail = (): void =>
+          void whereTried(this.#client).then((where) => reject(new ConnectTimeoutError(who, where, timeout, last)));
+        timer = setLongTimeout(fail, timeout);
       }
       if (signal !== undefined) {
         onAbort = () => reject(signal.reason);
@@ -1024,15 +1028,6 @@ function checkTimeout(timeout: number | undefined): number {
   if (timeout === Number.POSITIVE_INFINITY) return 0;
   if (!Number.isInteger(timeout)) throw new InvalidArgumentError("timeout", timeout, "an integer number of ms >= 0, or Infinity");
   return timeout;
-}
-
-// The Redis a client connects to, as an error names it (never the credentials a URL may hold).
-function whereIs(client: RedisClient): string {
-  if (isCluster(client)) return "the Redis Cluster";
-  const { host, port, path, sentinels, name } = client.options;
-  if (sentinels !== undefined && sentinels !== null && sentinels.length > 0)
-    return `the master "${name ?? "mymaster"}" of ${sentinels.length} sentinel(s)`;
-  return path !== undefined && path !== null ? `Redis at ${path}` : `Redis at ${host ?? "127.0.0.1"}:${port ?? 6379}`;
 }
 
 function duration(argument: string, value: number): number {
