@@ -75,6 +75,16 @@ export interface DurableChannelOptions {
    */
   maxPending?: number;
   /**
+   * How many messages given out by this receiver (to `receive()`, or taken ahead for it) and not finished
+   * yet it keeps a record of (default 10,000, about 1 MB; see `unfinished`): the record keeps a take from
+   * giving one of them twice (after a failover, a scan of the held list can claim again a message whose
+   * first take the replica missed). Past it, the oldest record is dropped: its message stays held by this
+   * receiver in Redis as before (lease, deadline, `end()` giving it back), and can still be replied to or
+   * closed; only after such a failover may it be given out twice (at least once, as after a lease ran
+   * out). Before r28 a message never finished kept its record for ever.
+   */
+  givenOutRecords?: number;
+  /**
    * Wait until `replicas` replicas have each write of this channel (Redis WAIT, for at most `timeout` ms)
    * before answering it: sends, replies, closes and takes. With `replicas >= 1` confirmed, a failover
    * takes back nothing this channel was told had happened (see the README). Default `{ replicas: 0 }`:
@@ -145,6 +155,7 @@ const DEFAULTS = {
   retain: 86_400_000,
   finishedRecords: 10_000,
   maxPending: 10_000,
+  givenOutRecords: 10_000,
   connectTimeout: 10_000,
 };
 /** The longest time between two heartbeats, in ms, whatever the lease (each checks for lost data). */
@@ -240,8 +251,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /**
    * Ids given out (to receive() or prefetched) and not finished yet: a take never gives one twice (a scan
    * of the held list after a failover can claim again a message whose first take the replica missed).
+   * At most #givenOutRecords, oldest first (a Set iterates in insertion order).
    */
   readonly #givenOut = new Set<string>();
+  readonly #givenOutRecords: number;
   /** `receive()`s waiting for a message, oldest first. */
   readonly #waiters: Waiter[] = [];
   /** Messages asked for by takes on their way (so that a finish does not take for the same waiters). */
@@ -251,6 +264,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #pumping = false;
   readonly #sends: Batcher<SendItem, SendResult>;
   readonly #finishes: Batcher<FinishItem, FinishResult>;
+
+  /**
+   * How many messages this receiver gave out and not finished yet it keeps a record of: at most
+   * `givenOutRecords` (the oldest record is dropped past it; its message stays held in Redis).
+   */
+  get unfinished(): number {
+    return this.#givenOut.size;
+  }
 
   /** The Cluster hash slot every key of this channel is in (its prefix's hash tag). */
   get slot(): number {
@@ -333,6 +354,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#maxPending = options.maxPending ?? DEFAULTS.maxPending;
     if (!Number.isSafeInteger(this.#maxPending) || this.#maxPending < 1)
       throw new InvalidArgumentError("maxPending", this.#maxPending, "an integer >= 1");
+    this.#givenOutRecords = options.givenOutRecords ?? DEFAULTS.givenOutRecords;
+    if (!Number.isSafeInteger(this.#givenOutRecords) || this.#givenOutRecords < 1)
+      throw new InvalidArgumentError("givenOutRecords", this.#givenOutRecords, "an integer >= 1");
     const sweepInterval = duration("sweepInterval", options.sweepInterval ?? DEFAULTS.sweepInterval);
     const durability = checkDurability("durability", options.durability);
     this.#durability = durability === undefined || durability.replicas === 0 ? undefined : durability;
@@ -835,6 +859,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         continue;
       }
       if (this.#ended || this.#givenOut.has(message.id)) continue;
+      // Bounded: a message never finished (dropped by the application, or timed out unanswered) kept its
+      // record for ever. Dropping the oldest loses no message (Redis holds it for this receiver, and
+      // finishes it, requeues it or times it out by its own state); refusing takes instead would stall
+      // the receiver for messages the application may never finish.
+      if (this.#givenOut.size >= this.#givenOutRecords) this.#givenOut.delete(this.#givenOut.values().next().value as string);
       this.#givenOut.add(message.id);
       const waiter = this.#waiters.shift();
       if (waiter === undefined) this.#prefetched.push(message);
