@@ -31,6 +31,7 @@ import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { checkDurability, type Durability, isFailoverError, pause, ReplicatedScripts } from "./replicated-script.js";
 import { Batcher, MAX_BATCH } from "./script-batcher.js";
+import { StallWatch } from "./stall-watch.js";
 
 /** Options of a {@link DurableChannel}. */
 export interface DurableChannelOptions {
@@ -160,12 +161,6 @@ const DEFAULTS = {
 };
 /** The longest time between two heartbeats, in ms, whatever the lease (each checks for lost data). */
 const MAX_BEAT = 5_000;
-/**
- * How long a heartbeat or sweep may go unanswered while connected before it is reported (once), in ms: a
- * Cluster slot of the prefix being migrated (or left half-migrated) answers TRYAGAIN, which every call
- * waits through, as through an outage, with no other sign.
- */
-const STALL = 10_000;
 /** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const END_GRACE = 5_000;
 // How long after a connection closed the promoted master is watched for WAITs it cannot answer, in ms.
@@ -233,9 +228,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #ready: Promise<void>;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
-  /** When the running tick started (performance.now() ms), and whether its stall was reported. */
-  #tickStarted = 0;
-  #stallReported = false;
+  /**
+   * Reports a tick (heartbeat, sweep) unanswered for STALL ms on live connections, once. Before r27, a slot
+   * stuck half-migrated held every call of the channel for ever, unreported.
+   */
+  readonly #stall: StallWatch;
   #lastBeat = 0;
   /** The prefix's mark (`P instance`) the last heartbeat saw: it changes when Redis lost the prefix's keys. */
   #instance: string | undefined;
@@ -395,6 +392,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     onConnectionClose(blocking, () => {
       this.#lostMoves = true;
     });
+    this.#stall = new StallWatch(this.#client, `durable channel "${name}" heartbeat`, `prefix ${this.prefix}`, "calls", (error) =>
+      this.#report(error),
+    );
     // Commands wait out an outage (they are not failed), so losing the connection is reported here.
     this.#watchOutages = reportOutages(`durable channel "${name}"`, [this.#client, blocking], (error) => this.#report(error));
     if (this.#durability !== undefined) this.#replicatedScripts();
@@ -511,6 +511,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (this.#ended) return;
     this.#ended = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#stall.stop();
     this.#timer = undefined;
     for (const waiter of this.#waiters.splice(0)) {
       waiter.timer?.clear();
@@ -929,9 +930,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   // Heartbeat (lease renewal, at a third of the lease) and sweep, one at a time so none pile up while Redis is away.
   async #tick(): Promise<void> {
     if (this.#ended) return;
-    if (this.#ticking) return this.#checkStall();
+    if (this.#ticking) return;
     this.#ticking = true;
-    this.#tickStarted = performance.now();
+    this.#stall.waiting();
     try {
       // Monotonic: with a wall clock set back, heartbeats stopped until it caught up, and the lease (on
       // Redis's clock) ran out under a live receiver (before r27).
@@ -954,20 +955,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       if (!this.#ended) this.#report(new RedisCommandError("durable channel sweep", error));
     } finally {
       this.#ticking = false;
-      this.#stallReported = false;
+      this.#stall.answered(false);
     }
-  }
-
-  // A tick unanswered for STALL ms while every connection is up (an outage is reported as such): reported
-  // once. Before, a slot stuck half-migrated held every call of the channel for ever, unreported.
-  #checkStall(): void {
-    if (this.#stallReported || performance.now() - this.#tickStarted < STALL) return;
-    const client = this.#client;
-    if (client.status !== "ready" || (isCluster(client) && client.nodes("master").some((node) => node.status !== "ready")))
-      return;
-    this.#stallReported = true;
-    const why = `no answer in ${STALL} ms on a live connection (on a Cluster: the slot of prefix ${this.prefix} being migrated, or left half-migrated; else Redis hung); calls wait`;
-    this.#report(new RedisCommandError(`durable channel "${this.name}" heartbeat`, new Error(why)));
   }
 
   async #heartbeat(): Promise<void> {
