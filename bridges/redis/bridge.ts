@@ -16,6 +16,7 @@ export {
   NotHeldError,
   ReceiveTimeoutError,
   RedisCommandError,
+  RedisConnectFailedError,
   RedisConnectionError,
   RedisDataLostError,
   RedisQueueOverflowError,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
+import { connect } from "node:net";
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
-import { InvalidArgumentError } from "../../lib/errors.js";
+import { errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { MajoritySentinelConnector } from "./sentinel-majority.js";
 import { settlesWithin } from "./settles-within.js";
 
@@ -42,6 +43,8 @@ export interface ClientOverrides {
 const FAILOVER_RETRY = 100;
 // How long closeClient waits for the answer to QUIT before it cuts the connection, in ms.
 const QUIT_GRACE = 5_000;
+// How long probeServers waits for a TCP connection to a server, in ms.
+const PROBE_TIMEOUT = 1_000;
 // Longest pause between reconnection attempts through Sentinel, in ms.
 const SENTINEL_RETRY = 250;
 
@@ -244,6 +247,88 @@ export function whenReady(client: RedisClient): Promise<void> {
     client.once("ready", onReady);
     client.once("error", onError);
   });
+}
+
+/**
+ * The servers a client was told to reach, as errors name them (`host:port` or a socket path; never a
+ * credential): the server, a Cluster's startup nodes, or the sentinels.
+ */
+export function serversOf(client: RedisClient): string[] {
+  if (isCluster(client)) {
+    // ioredis keeps the startup nodes as given (a port, "host:port", or { host, port }): private in its types.
+    const given = (client as unknown as { startupNodes?: unknown }).startupNodes;
+    return Array.isArray(given) ? given.slice(0, 100).map(nodeText) : [];
+  }
+  const { host, port, path, sentinels } = client.options;
+  if (Array.isArray(sentinels) && sentinels.length > 0) return sentinels.slice(0, 100).map(nodeText);
+  return [path !== undefined && path !== null ? path : `${host ?? "127.0.0.1"}:${port ?? 6379}`];
+}
+
+/** The Redis a client connects to, as an error names it (see {@link serversOf}). */
+export function whereIs(client: RedisClient): string {
+  const servers = serversOf(client).join(", ");
+  if (isCluster(client)) return `the Redis Cluster of startup node(s) ${servers}`;
+  const { path, sentinels, name } = client.options;
+  if (Array.isArray(sentinels) && sentinels.length > 0) return `the master "${name ?? "mymaster"}" of sentinel(s) ${servers}`;
+  return path !== undefined && path !== null ? `Redis at ${path}` : `Redis at ${servers}`;
+}
+
+/**
+ * Why each server (`host:port`, at most 16) cannot be reached, as a TCP connection to it shows within
+ * `timeout` ms (`host:port: <error>`; `host:port: reachable`). A Cluster that reached none of its startup
+ * nodes, or a client that reached none of its sentinels, says only "Connection is closed." (ioredis asks
+ * through connections of its own whose errors it drops), not ECONNREFUSED, ENOTFOUND or a timeout.
+ */
+export async function probeServers(servers: readonly string[], timeout = PROBE_TIMEOUT): Promise<string[]> {
+  return Promise.all(
+    servers.slice(0, 16).map(
+      (server) =>
+        new Promise<string>((resolve) => {
+          const colon = server.lastIndexOf(":");
+          const port = Number(server.slice(colon + 1));
+          if (colon < 0 || !Number.isInteger(port)) return resolve(`${server}: not a host:port`);
+          const socket = connect({ host: server.slice(0, colon), port });
+          const done = (outcome: string): void => {
+            socket.destroy();
+            resolve(`${server}: ${outcome}`);
+          };
+          socket.setTimeout(timeout, () => done(`no TCP answer within ${timeout} ms`));
+          socket.once("connect", () => done("reachable"));
+          socket.once("error", (error) => done(errorText(error)));
+        }),
+    ),
+  );
+}
+
+/**
+ * {@link whereIs}, and for a Cluster or the sentinels what a TCP probe of each server finds (see
+ * {@link probeServers}): their own failures say only "Connection is closed.", or nothing at all (a startup
+ * node whose name does not resolve: ioredis retries without a word).
+ */
+export async function whereTried(client: RedisClient): Promise<string> {
+  const where = whereIs(client);
+  if (!isCluster(client) && !Array.isArray(client.options.sentinels)) return where;
+  return `${where} (${(await probeServers(serversOf(client))).join("; ")})`;
+}
+
+// A Cluster startup node or a sentinel as ioredis takes it (a port, "host:port", a URL or { host, port };
+// defaults 127.0.0.1 and 6379): its host and port alone (never a credential a URL holds).
+function nodeText(node: unknown): string {
+  if (typeof node === "number") return `127.0.0.1:${node}`;
+  if (typeof node === "string") {
+    if (node.includes("://")) {
+      try {
+        const url = new URL(node);
+        return `${url.hostname || "127.0.0.1"}:${url.port || 6379}`;
+      } catch {
+        return withoutSecret(node);
+      }
+    }
+    return node.includes(":") ? withoutSecret(node) : `${node}:6379`;
+  }
+  if (typeof node !== "object" || node === null) return "(unknown)";
+  const { host, port } = node as { host?: unknown; port?: unknown };
+  return `${typeof host === "string" ? host : "127.0.0.1"}:${typeof port === "number" || typeof port === "string" ? port : 6379}`;
 }
 
 // A connection as an error shows it: no password in it, whatever else is wrong with it. A string keeps its

@@ -14,6 +14,7 @@ import {
   type RedisClient,
   type RedisConnection,
   runScript,
+  whereTried,
 } from "./connection.js";
 import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
@@ -30,6 +31,7 @@ import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { checkDurability, type Durability, isFailoverError, pause, ReplicatedScripts } from "./replicated-script.js";
 import { Batcher, MAX_BATCH } from "./script-batcher.js";
+import { StallWatch } from "./stall-watch.js";
 
 /** Options of a {@link DurableChannel}. */
 export interface DurableChannelOptions {
@@ -73,6 +75,16 @@ export interface DurableChannelOptions {
    * and `dropped` name the message; nothing recorded).
    */
   maxPending?: number;
+  /**
+   * How many messages given out by this receiver (to `receive()`, or taken ahead for it) and not finished
+   * yet it keeps a record of (default 10,000, about 1 MB; see `unfinished`): the record keeps a take from
+   * giving one of them twice (after a failover, a scan of the held list can claim again a message whose
+   * first take the replica missed). Past it, the oldest record is dropped: its message stays held by this
+   * receiver in Redis as before (lease, deadline, `end()` giving it back), and can still be replied to or
+   * closed; only after such a failover may it be given out twice (at least once, as after a lease ran
+   * out). Before r28 a message never finished kept its record for ever.
+   */
+  givenOutRecords?: number;
   /**
    * Wait until `replicas` replicas have each write of this channel (Redis WAIT, for at most `timeout` ms)
    * before answering it: sends, replies, closes and takes. With `replicas >= 1` confirmed, a failover
@@ -144,16 +156,11 @@ const DEFAULTS = {
   retain: 86_400_000,
   finishedRecords: 10_000,
   maxPending: 10_000,
+  givenOutRecords: 10_000,
   connectTimeout: 10_000,
 };
 /** The longest time between two heartbeats, in ms, whatever the lease (each checks for lost data). */
 const MAX_BEAT = 5_000;
-/**
- * How long a heartbeat or sweep may go unanswered while connected before it is reported (once), in ms: a
- * Cluster slot of the prefix being migrated (or left half-migrated) answers TRYAGAIN, which every call
- * waits through, as through an outage, with no other sign.
- */
-const STALL = 10_000;
 /** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const END_GRACE = 5_000;
 // How long after a connection closed the promoted master is watched for WAITs it cannot answer, in ms.
@@ -221,9 +228,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   readonly #ready: Promise<void>;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
-  /** When the running tick started (performance.now() ms), and whether its stall was reported. */
-  #tickStarted = 0;
-  #stallReported = false;
+  /**
+   * Reports a tick (heartbeat, sweep) unanswered for STALL ms on live connections, once. Before r27, a slot
+   * stuck half-migrated held every call of the channel for ever, unreported.
+   */
+  readonly #stall: StallWatch;
   #lastBeat = 0;
   /** The prefix's mark (`P instance`) the last heartbeat saw: it changes when Redis lost the prefix's keys. */
   #instance: string | undefined;
@@ -239,8 +248,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /**
    * Ids given out (to receive() or prefetched) and not finished yet: a take never gives one twice (a scan
    * of the held list after a failover can claim again a message whose first take the replica missed).
+   * At most #givenOutRecords, oldest first (a Set iterates in insertion order).
    */
   readonly #givenOut = new Set<string>();
+  readonly #givenOutRecords: number;
   /** `receive()`s waiting for a message, oldest first. */
   readonly #waiters: Waiter[] = [];
   /** Messages asked for by takes on their way (so that a finish does not take for the same waiters). */
@@ -250,6 +261,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   #pumping = false;
   readonly #sends: Batcher<SendItem, SendResult>;
   readonly #finishes: Batcher<FinishItem, FinishResult>;
+
+  /**
+   * How many messages this receiver gave out and not finished yet it keeps a record of: at most
+   * `givenOutRecords` (the oldest record is dropped past it; its message stays held in Redis).
+   */
+  get unfinished(): number {
+    return this.#givenOut.size;
+  }
 
   /** The Cluster hash slot every key of this channel is in (its prefix's hash tag). */
   get slot(): number {
@@ -297,7 +316,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       this.#ready.then(resolve, reject);
       if (timeout !== NEVER) {
         const who = `durable channel "${this.name}"`;
-        timer = setLongTimeout(() => reject(new ConnectTimeoutError(who, whereIs(this.#client), timeout, last)), timeout);
+        // The servers named (for a Cluster or the sentinels, with a probe of each: see whereTried).
+        const fail = (): void =>
+          void whereTried(this.#client).then((where) => reject(new ConnectTimeoutError(who, where, timeout, last)));
+        timer = setLongTimeout(fail, timeout);
       }
       if (signal !== undefined) {
         onAbort = () => reject(signal.reason);
@@ -329,6 +351,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     this.#maxPending = options.maxPending ?? DEFAULTS.maxPending;
     if (!Number.isSafeInteger(this.#maxPending) || this.#maxPending < 1)
       throw new InvalidArgumentError("maxPending", this.#maxPending, "an integer >= 1");
+    this.#givenOutRecords = options.givenOutRecords ?? DEFAULTS.givenOutRecords;
+    if (!Number.isSafeInteger(this.#givenOutRecords) || this.#givenOutRecords < 1)
+      throw new InvalidArgumentError("givenOutRecords", this.#givenOutRecords, "an integer >= 1");
     const sweepInterval = duration("sweepInterval", options.sweepInterval ?? DEFAULTS.sweepInterval);
     const durability = checkDurability("durability", options.durability);
     this.#durability = durability === undefined || durability.replicas === 0 ? undefined : durability;
@@ -367,6 +392,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     onConnectionClose(blocking, () => {
       this.#lostMoves = true;
     });
+    this.#stall = new StallWatch(this.#client, `durable channel "${name}" heartbeat`, `prefix ${this.prefix}`, "calls", (error) =>
+      this.#report(error),
+    );
     // Commands wait out an outage (they are not failed), so losing the connection is reported here.
     this.#watchOutages = reportOutages(`durable channel "${name}"`, [this.#client, blocking], (error) => this.#report(error));
     if (this.#durability !== undefined) this.#replicatedScripts();
@@ -483,6 +511,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     if (this.#ended) return;
     this.#ended = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#stall.stop();
     this.#timer = undefined;
     for (const waiter of this.#waiters.splice(0)) {
       waiter.timer?.clear();
@@ -831,6 +860,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         continue;
       }
       if (this.#ended || this.#givenOut.has(message.id)) continue;
+      // Bounded: a message never finished (dropped by the application, or timed out unanswered) kept its
+      // record for ever. Dropping the oldest loses no message (Redis holds it for this receiver, and
+      // finishes it, requeues it or times it out by its own state); refusing takes instead would stall
+      // the receiver for messages the application may never finish.
+      if (this.#givenOut.size >= this.#givenOutRecords) this.#givenOut.delete(this.#givenOut.values().next().value as string);
       this.#givenOut.add(message.id);
       const waiter = this.#waiters.shift();
       if (waiter === undefined) this.#prefetched.push(message);
@@ -896,9 +930,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   // Heartbeat (lease renewal, at a third of the lease) and sweep, one at a time so none pile up while Redis is away.
   async #tick(): Promise<void> {
     if (this.#ended) return;
-    if (this.#ticking) return this.#checkStall();
+    if (this.#ticking) return;
     this.#ticking = true;
-    this.#tickStarted = performance.now();
+    this.#stall.waiting();
     try {
       // Monotonic: with a wall clock set back, heartbeats stopped until it caught up, and the lease (on
       // Redis's clock) ran out under a live receiver (before r27).
@@ -921,20 +955,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       if (!this.#ended) this.#report(new RedisCommandError("durable channel sweep", error));
     } finally {
       this.#ticking = false;
-      this.#stallReported = false;
+      this.#stall.answered(false);
     }
-  }
-
-  // A tick unanswered for STALL ms while every connection is up (an outage is reported as such): reported
-  // once. Before, a slot stuck half-migrated held every call of the channel for ever, unreported.
-  #checkStall(): void {
-    if (this.#stallReported || performance.now() - this.#tickStarted < STALL) return;
-    const client = this.#client;
-    if (client.status !== "ready" || (isCluster(client) && client.nodes("master").some((node) => node.status !== "ready")))
-      return;
-    this.#stallReported = true;
-    const why = `no answer in ${STALL} ms on a live connection (on a Cluster: the slot of prefix ${this.prefix} being migrated, or left half-migrated; else Redis hung); calls wait`;
-    this.#report(new RedisCommandError(`durable channel "${this.name}" heartbeat`, new Error(why)));
   }
 
   async #heartbeat(): Promise<void> {
@@ -1024,15 +1046,6 @@ function checkTimeout(timeout: number | undefined): number {
   if (timeout === Number.POSITIVE_INFINITY) return 0;
   if (!Number.isInteger(timeout)) throw new InvalidArgumentError("timeout", timeout, "an integer number of ms >= 0, or Infinity");
   return timeout;
-}
-
-// The Redis a client connects to, as an error names it (never the credentials a URL may hold).
-function whereIs(client: RedisClient): string {
-  if (isCluster(client)) return "the Redis Cluster";
-  const { host, port, path, sentinels, name } = client.options;
-  if (sentinels !== undefined && sentinels !== null && sentinels.length > 0)
-    return `the master "${name ?? "mymaster"}" of ${sentinels.length} sentinel(s)`;
-  return path !== undefined && path !== null ? `Redis at ${path}` : `Redis at ${host ?? "127.0.0.1"}:${port ?? 6379}`;
 }
 
 function duration(argument: string, value: number): number {

@@ -170,6 +170,22 @@ export class RedisConnectionError extends BerryError {
 }
 
 /**
+ * `RedisLink.connect()` (and the link's `ready`) could not reach Redis before the link opened: `servers`
+ * names what it tried (`host:port` or a socket path: the server, a Cluster's startup nodes, or the
+ * sentinels; never a credential), the message says why, and `cause` is ioredis's error.
+ * `RedisLink.connect()` closes what the link opened before it rejects.
+ */
+export class RedisConnectFailedError extends BerryError {
+  /** The servers tried: the server, a Cluster's startup nodes, or the sentinels. */
+  readonly servers: readonly string[];
+
+  constructor(who: string, where: string, servers: readonly string[], cause: unknown) {
+    super("REDIS_CONNECT_FAILED", `${who}: could not connect to ${where}: ${errorText(cause)}`, { cause });
+    this.servers = [...servers];
+  }
+}
+
+/**
  * A link's connection to Redis broke (or a Cluster node it used failed over): pub/sub is at most once, so
  * messages published meanwhile may have been missed by this bus. Reported once per outage.
  */

@@ -71,6 +71,11 @@ export const RedisCommandError = bridge.RedisCommandError;
 /** An instance of RedisCommandError. */
 export type RedisCommandError = Bridge.RedisCommandError;
 
+/** `RedisConnectFailedError` of bridge.ts. */
+export const RedisConnectFailedError = bridge.RedisConnectFailedError;
+/** An instance of RedisConnectFailedError. */
+export type RedisConnectFailedError = Bridge.RedisConnectFailedError;
+
 /** `RedisConnectionError` of bridge.ts. */
 export const RedisConnectionError = bridge.RedisConnectionError;
 /** An instance of RedisConnectionError. */

@@ -1,12 +1,22 @@
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
-import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
+import { BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
+import { checkDuration, type LongTimer, setLongTimeout } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import { type Envelope, envelopesJson, toEnvelope } from "../envelope.js";
-import { InvalidEnvelopeError } from "../errors.js";
+import { ConnectTimeoutError, InvalidEnvelopeError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
-import { closeClient, isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "./connection.js";
-import { MessagesMayBeLostError, RedisCommandError } from "./errors.js";
+import {
+  closeClient,
+  isCluster,
+  openClient,
+  type RedisClient,
+  type RedisConnection,
+  serversOf,
+  whenReady,
+  whereTried,
+} from "./connection.js";
+import { MessagesMayBeLostError, RedisCommandError, RedisConnectFailedError } from "./errors.js";
 import { channelOf, type ShardedPlan, shardedPlan, subscriptionPatterns } from "./glob.js";
 import { HashSlots } from "./hash-slot.js";
 import { ReplylessFallbackError } from "./replyless-errors.js";
@@ -35,6 +45,8 @@ export const MAX_INVALID_ENVELOPES = 16;
  * limit (32 MB by default), losing whatever else they were sent meanwhile, so a larger message is refused.
  */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16_777_216;
+/** How long `RedisLink.connect()` waits for the link to open by default, in ms (ioredis's own `connectTimeout`). */
+const DEFAULT_CONNECT_TIMEOUT = 10_000;
 /** How long closing waits for Redis to answer its QUITs before it cuts the connections, in ms. */
 const CLOSE_GRACE = 5_000;
 
@@ -80,6 +92,14 @@ export interface RedisLinkOptions extends LinkOptions {
    * because a PUBLISH over Redis's pub/sub output limit (32 MB by default) cuts every subscriber.
    */
   maxMessageBytes?: number;
+  /**
+   * How long `RedisLink.connect()` waits for the link to open, in ms (default 10,000; Infinity: no bound).
+   * Past it, it closes what it opened and rejects with ConnectTimeoutError (`CONNECT_TIMEOUT`), naming the
+   * servers it tried: a Redis that accepts connections and answers nothing, or a Cluster startup node
+   * whose name does not resolve (ioredis then retries without a word), held it for ever. Not used by
+   * `new RedisLink()`, whose `ready` waits.
+   */
+  connectTimeout?: number;
 }
 
 /** How a {@link RedisLink} publishes: over its replyless socket, or over its ioredis client. */
@@ -143,16 +163,48 @@ export class RedisLink extends Link {
   #lastId = "";
   #lastChannel = "";
 
-  /** Opens a link and waits until it is subscribed; closes it again and rethrows if that fails. */
+  /**
+   * Opens a link and waits until it is subscribed, at most `connectTimeout` ms; closes it again if that
+   * fails.
+   * @throws RedisConnectFailedError (`REDIS_CONNECT_FAILED`) when Redis could not be reached, naming the
+   * servers tried and why (ioredis's error is its `cause`); ConnectTimeoutError past `connectTimeout`.
+   */
   static async connect(options: RedisLinkOptions = {}): Promise<RedisLink> {
+    const timeout = checkDuration("connectTimeout", options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT);
+    if (timeout !== Number.POSITIVE_INFINITY && (!Number.isInteger(timeout) || timeout < 1))
+      throw new InvalidArgumentError("connectTimeout", timeout, "an integer number of ms >= 1, or Infinity");
     const link = new RedisLink(options);
     try {
-      await link.ready;
+      await link.#opened(timeout);
     } catch (error) {
       await link.close();
       throw error;
     }
     return link;
+  }
+
+  // `ready`, within `timeout` ms (then ConnectTimeoutError, naming the servers and the last error seen).
+  async #opened(timeout: number): Promise<void> {
+    if (timeout === Number.POSITIVE_INFINITY) return this.ready;
+    let last: unknown;
+    const onError = (error: unknown): void => {
+      last = error;
+    };
+    this.#publisher.on("error", onError);
+    let timer: LongTimer | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setLongTimeout(() => {
+        void whereTried(this.#publisher).then((where) =>
+          reject(new ConnectTimeoutError(`link ${this.name}`, where, timeout, last)),
+        );
+      }, timeout);
+    });
+    try {
+      await Promise.race([this.ready, late]);
+    } finally {
+      timer?.clear();
+      this.#publisher.off("error", onError);
+    }
   }
 
   constructor(options: RedisLinkOptions = {}) {
@@ -204,7 +256,18 @@ export class RedisLink extends Link {
       subscriber.on("resubscribed", () => void registry.check());
       this.#sharded = { subscriber, registry, channels: plan.channels };
     }
-    this.ready = this.#open();
+    // What ioredis rejects with before the link opened (a bare ECONNREFUSED, "Connection is closed.")
+    // names neither the link nor the server: typed, naming both (a BerryError, e.g. ReplylessRefusedError,
+    // goes as it is).
+    this.ready = this.#open().catch(async (error: unknown) => {
+      if (error instanceof BerryError) throw error;
+      throw new RedisConnectFailedError(
+        `link ${this.name}`,
+        await whereTried(this.#publisher),
+        serversOf(this.#publisher),
+        error,
+      );
+    });
     this.ready.catch(() => {});
   }
 

@@ -17,6 +17,7 @@ import { RedisCommandError, RedisDataLostError, RedisQueueOverflowError, RedisQu
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
 import { settlesWithin } from "./settles-within.js";
+import { StallWatch } from "./stall-watch.js";
 
 /** Options of a {@link RedisQueue}. */
 export interface RedisQueueOptions {
@@ -59,7 +60,8 @@ export interface RedisQueueStats {
 export interface RedisQueueEvents {
   /**
    * The connection to Redis was lost (RedisConnectionError, once per outage; the clients reconnect by
-   * themselves), a push failed (RedisCommandError), a message popped while the queue closed could not be
+   * themselves), a push failed (RedisCommandError), pushes waited 10 s unanswered on live connections (a
+   * RedisCommandError, once per stall: a Cluster slot migration left half-way), a message popped while the queue closed could not be
    * put back (RedisQueuePushBackError, carrying it) or a queued value was not a valid envelope
    * (InvalidEnvelopeError), or Redis came back without the queue's keys (RedisDataLostError: restarted
    * empty or flushed). With no listener, the error goes to the bus's `report()`.
@@ -229,6 +231,11 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   readonly #pollLane: Lane;
   /** Removals from a holding list on their way (close() waits for them before it puts back what is held). */
   readonly #handing = new Set<Promise<void>>();
+  /**
+   * Reports pushes unanswered for STALL ms on live connections, once, as a durable channel reports its
+   * calls: before r28 a Cluster slot stuck half-migrated held every push until maxPending, unreported.
+   */
+  readonly #stall: StallWatch;
 
   constructor(filter: string, options: RedisQueueOptions = {}) {
     super();
@@ -276,6 +283,9 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
       handed: [],
     };
     reportOutages(`redis queue ${this.key}`, [this.#client, blocking], (error) => this.#report(error));
+    this.#stall = new StallWatch(this.#client, `pushing to queue ${this.key}`, `queue ${this.key}`, "pushes", (error) =>
+      this.#report(error),
+    );
     let reject: (error: unknown) => void = () => {};
     const promise = new Promise<never>((_, fail) => {
       reject = fail;
@@ -406,6 +416,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     if (this.#closed) return;
     this.#closed = true;
     this.#detach?.();
+    this.#stall.stop();
     let cut = false;
     const steps = (async () => {
       while ((this.#getting > 0 || this.#holding > 0) && !cut) {
@@ -484,16 +495,19 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         const [length, mark] = Array.isArray(result) ? result : [result, ""];
         this.#seeMark(String(mark ?? ""));
         if (!this.#pushes.delete(tracked)) return;
+        this.#stall.answered(this.#pushes.size > 0);
         if (Number(length) === 0) this.stats.duplicates++;
         else this.stats.pushed++;
       },
       (error: unknown) => {
         if (!this.#pushes.delete(tracked)) return;
+        this.#stall.answered(this.#pushes.size > 0);
         this.stats.failed++;
         this.#report(new RedisCommandError(`pushing to queue ${this.key}`, error, message));
       },
     );
     this.#pushes.set(tracked, message);
+    this.#stall.waiting();
     return true;
   }
 
