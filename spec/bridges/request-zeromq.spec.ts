@@ -2,4 +2,4 @@
 import { requestConformance } from "./link-conformance.js";
 import { zeromqParent } from "./request-parents.js";
 
-requestConformance("zeromq", () => zeromqParent("rq-parent-zeromq", true));
+requestConformance("zeromq", () => zeromqParent("rq-parent-zeromq", true), true);
