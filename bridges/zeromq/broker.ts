@@ -548,18 +548,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
           );
           return;
         }
-        this.#hello(clientId, frames[2], frames[3], now);
-        // Only a registered client gets a record (#gone forgets it): a HELLO refused leaves none behind.
-        if (this.#clients.has(clientId)) {
-          const peer = this.#peer(clientId);
-          peer.takesCarried = features.includes(FEATURE_CARRIED_RECEIPT);
-          peer.takesMarks = features.includes(FEATURE_MARKS);
-          // One that no longer answers marks is bounded by count only: it would stay full for good.
-          if (!peer.takesMarks && peer.full) {
-            peer.full = false;
-            this.#fullPeers.delete(peer);
-          }
-        }
+        this.#hello(clientId, frames[2], frames[3], features, now);
         return;
       }
       case Kind.publish:
@@ -583,7 +572,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
   }
 
-  #hello(clientId: string, patternsFrame: Buffer | undefined, version: Buffer | undefined, now: number): void {
+  #hello(clientId: string, patternsFrame: Buffer | undefined, version: Buffer | undefined, features: string, now: number): void {
     let patterns: unknown;
     let offer = false;
     let oldPatterns: readonly Identifier[] | undefined;
@@ -619,6 +608,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
         if (!this.#closed) this.#report(new ZmqProtocolError(`hello refusal to ${clientId} failed:`, errorText(failure)));
       });
       return;
+    }
+    // Only a registered client gets a record (#gone forgets it): a HELLO refused leaves none behind. Its
+    // features are known before the held messages are offered to it: taken after, the offer on a first
+    // HELLO (up to everything held) went to a client answering marks unbounded and uncounted.
+    const peer = this.#peer(clientId);
+    peer.takesCarried = features.includes(FEATURE_CARRIED_RECEIPT);
+    peer.takesMarks = features.includes(FEATURE_MARKS);
+    // One that no longer answers marks is bounded by count only: it would stay full for good.
+    if (!peer.takesMarks && peer.full) {
+      peer.full = false;
+      this.#fullPeers.delete(peer);
     }
     // The welcome echoes the version of the client's patterns: it knows which change was applied.
     this.#sendPub([pubFrame(clientId, Kind.welcome, this.bootId, welcomeVersion(version), BROKER_FEATURES)]);
