@@ -636,7 +636,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (now - peer.lastOffer < this.#options.resendInterval) return;
     peer.lastOffer = now;
     const wanted = new Map<string, boolean>();
-    const bySender = new Map<string, Buffer[]>();
+    const bySender = new Map<string, Held[]>();
     for (const held of this.#held.values()) {
       if (held.senderId === clientId || held.deadline <= now) continue;
       let want = wanted.get(held.identifier);
@@ -652,7 +652,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         parts = [];
         bySender.set(held.senderId, parts);
       }
-      parts.push(held.frame);
+      parts.push(held);
     }
     for (const [senderId, parts] of bySender) this.stats.resent += this.#sendHeld(peer, senderId, parts);
   }
@@ -660,21 +660,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
   // Sends `peer` held messages of `senderId` again, in DELIVERs of at most maxMessageBytes each (a message
   // longer alone goes alone): joined into one, everything held for a subscriber (up to maxUnackedBytes, or
   // past Node's largest Buffer) made one frame, which the subscriber's libzmq took whole or cut its
-  // connection for. Returns the messages sent (those past maxSubscriberQueueBytes are not).
-  #sendHeld(peer: Peer, senderId: string, parts: readonly Buffer[]): number {
+  // connection for. Returns the messages sent (those past maxSubscriberQueueBytes are not), and adds them to
+  // `sent` if given.
+  #sendHeld(peer: Peer, senderId: string, parts: readonly Held[], sent?: Set<Held>): number {
     const max = this.#options.maxMessageBytes;
-    let sent = 0;
+    let count = 0;
     let from = 0;
     let bytes = 0;
     for (let i = 0; i <= parts.length; i++) {
-      const part = parts[i];
+      const part = parts[i]?.frame;
       if ((part === undefined && i > from) || (part !== undefined && i > from && bytes + 1 + part.length > max)) {
-        const count = i - from;
-        const body = joinLines(count === parts.length ? parts : parts.slice(from, i));
-        if (this.#fits(peer, body.length)) {
-          this.stats.delivered += count;
-          sent += count;
-          this.#sendPub([pubFrame(peer.clientId, Kind.deliver, senderId, ACK_REQUIRED.repeat(count)), body]);
+        // `bytes` is the frame's length: checked before it is joined (a full subscriber was sent nothing,
+        // and everything held for it was copied at every resend all the same).
+        if (this.#fits(peer, bytes)) {
+          const frames = parts.slice(from, i);
+          const body = joinLines(frames.map((held) => held.frame));
+          this.stats.delivered += frames.length;
+          count += frames.length;
+          if (sent !== undefined) for (const held of frames) sent.add(held);
+          this.#sendPub([pubFrame(peer.clientId, Kind.deliver, senderId, ACK_REQUIRED.repeat(frames.length)), body]);
           this.#sentTo(peer, body.length);
         }
         from = i;
@@ -682,7 +686,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       }
       if (part !== undefined) bytes += (i > from ? 1 : 0) + part.length;
     }
-    return sent;
+    return count;
   }
 
   #publish(senderId: string, frames: Buffer[]): void {
@@ -1203,7 +1207,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const clock = performance.now();
     this.#expireDue(clock);
     const due = clock - this.#options.resendInterval;
-    const byTopic = new Map<string, { topic: string; senderId: string; parts: Buffer[] }>();
+    const byTopic = new Map<string, { topic: string; senderId: string; parts: Held[] }>();
     for (const held of this.#held.values()) {
       if (held.lastSent > due) continue;
       let targets: readonly string[];
@@ -1214,7 +1218,6 @@ export class Broker extends EventEmitter<BrokerEvents> {
       }
       if (targets.length === 0) continue;
       held.lastSent = clock;
-      this.stats.resent++;
       for (const topic of targets) {
         const key = `${topic}\u0000${held.senderId}`;
         let resend = byTopic.get(key);
@@ -1222,10 +1225,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
           resend = { topic, senderId: held.senderId, parts: [] };
           byTopic.set(key, resend);
         }
-        resend.parts.push(held.frame);
+        resend.parts.push(held);
       }
     }
-    for (const { topic, senderId, parts } of byTopic.values()) this.#sendHeld(this.#peer(topic), senderId, parts);
+    // A message counts as resent once, however many subscribers it went to, and not when every delivery of
+    // it was dropped past maxSubscriberQueueBytes (it was counted at every resendInterval all the same).
+    const sent = new Set<Held>();
+    for (const { topic, senderId, parts } of byTopic.values()) this.#sendHeld(this.#peer(topic), senderId, parts, sent);
+    this.stats.resent += sent.size;
   }
 
   #beat(): void {
