@@ -1104,7 +1104,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (peer === undefined) return;
     // A mark names what was sent by then: one past it is not this broker's (a predecessor's, or before the
     // client was forgotten and came back).
-    if (total > peer.read && total <= peer.sent + this.#broadcastBytes - peer.broadcastBase) peer.read = total;
+    if (total <= peer.read || total > peer.sent + this.#broadcastBytes - peer.broadcastBase) return;
+    peer.read = total;
+    // Only an echo that says it read more ends its being full: just below the bound when it was filled (the
+    // next delivery would not fit), it was let go on by any echo at all (one it had answered already, or a
+    // mark of no record of it), and broadcasts, unchecked per subscriber, went to it again.
     if (peer.full && this.#unread(peer) < this.#options.maxSubscriberQueueBytes) {
       peer.full = false;
       this.#fullPeers.delete(peer);
