@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { emitEach, eventKey } from "../../lib/emit-each.js";
@@ -224,21 +224,32 @@ class Peer {
   lastOffer = Number.NEGATIVE_INFINITY;
   // Its HELLO said it answers marks (feature "k"): what it was sent and has not read is bounded.
   takesMarks = false;
-  // Bytes of deliveries sent to it alone, and the broadcast bytes sent before it was known (not its own).
+  // Bytes of deliveries sent to it alone, and the broadcast bytes sent before it was known (not its own),
+  // less where its count starts (see MARK_START).
   sent = 0;
   readonly broadcastBase: number;
   // The mark it last answered (all it was sent up to then is read), and the last mark sent to it.
-  read = 0;
-  marked = 0;
+  read: number;
+  marked: number;
   // Whether deliveries to it are dropped, being past maxSubscriberQueueBytes (it is in Broker.#fullPeers).
   full = false;
   constructor(
     readonly clientId: string,
-    broadcastBase: number,
+    broadcastBytes: number,
   ) {
-    this.broadcastBase = broadcastBase;
+    const start = randomInt(MARK_START);
+    this.broadcastBase = broadcastBytes - start;
+    this.read = start;
+    this.marked = start;
   }
 }
+
+// Each record of a client counts the bytes sent to it from a random start below this (2^47): the echo of
+// a mark sent to an earlier record (the client forgotten and back, or a predecessor broker's; a link echoes
+// what was queued for it as it reads it) then falls outside the new record's range and is ignored. Counted
+// from 0, it was taken as a mark of the new record once that was sent as much: read, for a client that
+// had read nothing of it.
+const MARK_START = 2 ** 47;
 
 // What a delivery counts for a subscriber's unread bytes beside its body: its first frame and libzmq's own.
 const DELIVER_OVERHEAD = 64;
