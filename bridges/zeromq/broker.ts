@@ -625,7 +625,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
     // HELLO (up to everything held) went to a client answering marks unbounded and uncounted.
     const peer = this.#peer(clientId);
     peer.takesCarried = features.includes(FEATURE_CARRIED_RECEIPT);
-    peer.takesMarks = features.includes(FEATURE_MARKS);
+    const takesMarks = features.includes(FEATURE_MARKS);
+    if (takesMarks && !peer.takesMarks) {
+      // Answering marks (again), it starts counting afresh, as a new record does: what was broadcast while
+      // it did not was counted unread (never marked), and a client that had read it all was full at once.
+      const total = peer.sent + this.#broadcastBytes - peer.broadcastBase;
+      peer.read = total;
+      peer.marked = total;
+    }
+    peer.takesMarks = takesMarks;
     // One that no longer answers marks is bounded by count only: it would stay full for good.
     if (!peer.takesMarks && peer.full) {
       peer.full = false;
