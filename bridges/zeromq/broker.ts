@@ -1263,8 +1263,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #beat(): void {
     this.#sendPub([pubFrame(BROADCAST, Kind.beat, this.bootId)]);
     // A mark can be lost (a reconnection drops what libzmq queued): a subscriber waiting to be sent more
-    // is marked again, else it waited for good.
+    // is marked again, else it waited for good. So is one with half the bound unread: what was sent to it
+    // while its connection was down stayed unread until a later mark, sent only an eighth of the bound
+    // later, and a subscriber that had read all it got was past the bound at its next delivery (dropped).
     for (const peer of this.#fullPeers) this.#mark(peer, true);
+    const half = this.#options.maxSubscriberQueueBytes / 2;
+    for (const peer of this.#peers.values()) {
+      if (peer.takesMarks && !peer.full && this.#unread(peer) >= half) this.#mark(peer, true);
+    }
     for (const gone of this.#clients.expire(performance.now() - this.#options.clientTimeout)) this.#gone(gone, "silent");
   }
 
