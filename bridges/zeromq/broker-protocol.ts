@@ -60,7 +60,8 @@
 //                                                 (an older broker sends no features field: older links ignore it)
 //   BEAT     ["* T <bootId>"]                    broker heartbeat; a new bootId means a restart
 //   MARK     ["<clientId> K <bytes>"]             to a client whose HELLO has feature "k": the bytes of deliveries
-//                                                 sent to it so far (a count the broker keeps); the client echoes it
+//                                                 sent to it so far (a count the broker keeps, from a random start
+//                                                 below 2^47 per registration of the client); the client echoes it
 //                                                 once it read it, so the broker knows how much it sent is still
 //                                                 unread (see Broker's maxSubscriberQueueBytes)
 //

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { emitEach, eventKey } from "../../lib/emit-each.js";
@@ -224,21 +224,32 @@ class Peer {
   lastOffer = Number.NEGATIVE_INFINITY;
   // Its HELLO said it answers marks (feature "k"): what it was sent and has not read is bounded.
   takesMarks = false;
-  // Bytes of deliveries sent to it alone, and the broadcast bytes sent before it was known (not its own).
+  // Bytes of deliveries sent to it alone, and the broadcast bytes sent before it was known (not its own),
+  // less where its count starts (see MARK_START).
   sent = 0;
   readonly broadcastBase: number;
   // The mark it last answered (all it was sent up to then is read), and the last mark sent to it.
-  read = 0;
-  marked = 0;
+  read: number;
+  marked: number;
   // Whether deliveries to it are dropped, being past maxSubscriberQueueBytes (it is in Broker.#fullPeers).
   full = false;
   constructor(
     readonly clientId: string,
-    broadcastBase: number,
+    broadcastBytes: number,
   ) {
-    this.broadcastBase = broadcastBase;
+    const start = randomInt(MARK_START);
+    this.broadcastBase = broadcastBytes - start;
+    this.read = start;
+    this.marked = start;
   }
 }
+
+// Each record of a client counts the bytes sent to it from a random start below this (2^47): the echo of
+// a mark sent to an earlier record (the client forgotten and back, or a predecessor broker's; a link echoes
+// what was queued for it as it reads it) then falls outside the new record's range and is ignored. Counted
+// from 0, it was taken as a mark of the new record once that was sent as much: read, for a client that
+// had read nothing of it.
+const MARK_START = 2 ** 47;
 
 // What a delivery counts for a subscriber's unread bytes beside its body: its first frame and libzmq's own.
 const DELIVER_OVERHEAD = 64;
@@ -548,18 +559,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
           );
           return;
         }
-        this.#hello(clientId, frames[2], frames[3], now);
-        // Only a registered client gets a record (#gone forgets it): a HELLO refused leaves none behind.
-        if (this.#clients.has(clientId)) {
-          const peer = this.#peer(clientId);
-          peer.takesCarried = features.includes(FEATURE_CARRIED_RECEIPT);
-          peer.takesMarks = features.includes(FEATURE_MARKS);
-          // One that no longer answers marks is bounded by count only: it would stay full for good.
-          if (!peer.takesMarks && peer.full) {
-            peer.full = false;
-            this.#fullPeers.delete(peer);
-          }
-        }
+        this.#hello(clientId, frames[2], frames[3], features, now);
         return;
       }
       case Kind.publish:
@@ -583,7 +583,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
   }
 
-  #hello(clientId: string, patternsFrame: Buffer | undefined, version: Buffer | undefined, now: number): void {
+  #hello(clientId: string, patternsFrame: Buffer | undefined, version: Buffer | undefined, features: string, now: number): void {
     let patterns: unknown;
     let offer = false;
     let oldPatterns: readonly Identifier[] | undefined;
@@ -620,6 +620,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
       });
       return;
     }
+    // Only a registered client gets a record (#gone forgets it): a HELLO refused leaves none behind. Its
+    // features are known before the held messages are offered to it: taken after, the offer on a first
+    // HELLO (up to everything held) went to a client answering marks unbounded and uncounted.
+    const peer = this.#peer(clientId);
+    peer.takesCarried = features.includes(FEATURE_CARRIED_RECEIPT);
+    const takesMarks = features.includes(FEATURE_MARKS);
+    if (takesMarks && !peer.takesMarks) {
+      // Answering marks (again), it starts counting afresh, as a new record does: what was broadcast while
+      // it did not was counted unread (never marked), and a client that had read it all was full at once.
+      const total = peer.sent + this.#broadcastBytes - peer.broadcastBase;
+      peer.read = total;
+      peer.marked = total;
+    }
+    peer.takesMarks = takesMarks;
+    // One that no longer answers marks is bounded by count only: it would stay full for good.
+    if (!peer.takesMarks && peer.full) {
+      peer.full = false;
+      this.#fullPeers.delete(peer);
+    }
     // The welcome echoes the version of the client's patterns: it knows which change was applied.
     this.#sendPub([pubFrame(clientId, Kind.welcome, this.bootId, welcomeVersion(version), BROKER_FEATURES)]);
     // Held messages go to a newcomer (or a client with new patterns) right after its welcome.
@@ -636,7 +655,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (now - peer.lastOffer < this.#options.resendInterval) return;
     peer.lastOffer = now;
     const wanted = new Map<string, boolean>();
-    const bySender = new Map<string, Buffer[]>();
+    const bySender = new Map<string, Held[]>();
     for (const held of this.#held.values()) {
       if (held.senderId === clientId || held.deadline <= now) continue;
       let want = wanted.get(held.identifier);
@@ -652,7 +671,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         parts = [];
         bySender.set(held.senderId, parts);
       }
-      parts.push(held.frame);
+      parts.push(held);
     }
     for (const [senderId, parts] of bySender) this.stats.resent += this.#sendHeld(peer, senderId, parts);
   }
@@ -660,21 +679,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
   // Sends `peer` held messages of `senderId` again, in DELIVERs of at most maxMessageBytes each (a message
   // longer alone goes alone): joined into one, everything held for a subscriber (up to maxUnackedBytes, or
   // past Node's largest Buffer) made one frame, which the subscriber's libzmq took whole or cut its
-  // connection for. Returns the messages sent (those past maxSubscriberQueueBytes are not).
-  #sendHeld(peer: Peer, senderId: string, parts: readonly Buffer[]): number {
+  // connection for. Returns the messages sent (those past maxSubscriberQueueBytes are not), and adds them to
+  // `sent` if given.
+  #sendHeld(peer: Peer, senderId: string, parts: readonly Held[], sent?: Set<Held>): number {
     const max = this.#options.maxMessageBytes;
-    let sent = 0;
+    let count = 0;
     let from = 0;
     let bytes = 0;
     for (let i = 0; i <= parts.length; i++) {
-      const part = parts[i];
+      const part = parts[i]?.frame;
       if ((part === undefined && i > from) || (part !== undefined && i > from && bytes + 1 + part.length > max)) {
-        const count = i - from;
-        const body = joinLines(count === parts.length ? parts : parts.slice(from, i));
-        if (this.#fits(peer, body.length)) {
-          this.stats.delivered += count;
-          sent += count;
-          this.#sendPub([pubFrame(peer.clientId, Kind.deliver, senderId, ACK_REQUIRED.repeat(count)), body]);
+        // `bytes` is the frame's length: checked before it is joined (a full subscriber was sent nothing,
+        // and everything held for it was copied at every resend all the same).
+        if (this.#fits(peer, bytes)) {
+          const frames = parts.slice(from, i);
+          const body = joinLines(frames.map((held) => held.frame));
+          this.stats.delivered += frames.length;
+          count += frames.length;
+          if (sent !== undefined) for (const held of frames) sent.add(held);
+          this.#sendPub([pubFrame(peer.clientId, Kind.deliver, senderId, ACK_REQUIRED.repeat(frames.length)), body]);
           this.#sentTo(peer, body.length);
         }
         from = i;
@@ -682,7 +705,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       }
       if (part !== undefined) bytes += (i > from ? 1 : 0) + part.length;
     }
-    return sent;
+    return count;
   }
 
   #publish(senderId: string, frames: Buffer[]): void {
@@ -1088,7 +1111,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
   // A client read the mark it echoes: what it was sent up to then is no longer unread.
   #marked(clientId: string, frames: Buffer[]): void {
     const total = Number(frames[2]?.toString());
-    if (frames.length !== 3 || !Number.isSafeInteger(total) || total < 0) {
+    // Any whole number (not a safe integer only): the marks count every byte sent to a client, past 2^53
+    // for one sent 8 PiB, and refusing their echoes left it full for good (doubles lose a few bytes there).
+    if (frames.length !== 3 || !Number.isInteger(total) || total < 0) {
       this.stats.rejected++;
       this.#reportPeerError(new ZmqProtocolError(`mark from ${clientId} that is no byte count:`, frames[2]?.toString()));
       return;
@@ -1098,7 +1123,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (peer === undefined) return;
     // A mark names what was sent by then: one past it is not this broker's (a predecessor's, or before the
     // client was forgotten and came back).
-    if (total > peer.read && total <= peer.sent + this.#broadcastBytes - peer.broadcastBase) peer.read = total;
+    if (total <= peer.read || total > peer.sent + this.#broadcastBytes - peer.broadcastBase) return;
+    peer.read = total;
+    // Only an echo that says it read more ends its being full: just below the bound when it was filled (the
+    // next delivery would not fit), it was let go on by any echo at all (one it had answered already, or a
+    // mark of no record of it), and broadcasts, unchecked per subscriber, went to it again.
     if (peer.full && this.#unread(peer) < this.#options.maxSubscriberQueueBytes) {
       peer.full = false;
       this.#fullPeers.delete(peer);
@@ -1203,7 +1232,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const clock = performance.now();
     this.#expireDue(clock);
     const due = clock - this.#options.resendInterval;
-    const byTopic = new Map<string, { topic: string; senderId: string; parts: Buffer[] }>();
+    const byTopic = new Map<string, { topic: string; senderId: string; parts: Held[] }>();
     for (const held of this.#held.values()) {
       if (held.lastSent > due) continue;
       let targets: readonly string[];
@@ -1214,7 +1243,6 @@ export class Broker extends EventEmitter<BrokerEvents> {
       }
       if (targets.length === 0) continue;
       held.lastSent = clock;
-      this.stats.resent++;
       for (const topic of targets) {
         const key = `${topic}\u0000${held.senderId}`;
         let resend = byTopic.get(key);
@@ -1222,17 +1250,27 @@ export class Broker extends EventEmitter<BrokerEvents> {
           resend = { topic, senderId: held.senderId, parts: [] };
           byTopic.set(key, resend);
         }
-        resend.parts.push(held.frame);
+        resend.parts.push(held);
       }
     }
-    for (const { topic, senderId, parts } of byTopic.values()) this.#sendHeld(this.#peer(topic), senderId, parts);
+    // A message counts as resent once, however many subscribers it went to, and not when every delivery of
+    // it was dropped past maxSubscriberQueueBytes (it was counted at every resendInterval all the same).
+    const sent = new Set<Held>();
+    for (const { topic, senderId, parts } of byTopic.values()) this.#sendHeld(this.#peer(topic), senderId, parts, sent);
+    this.stats.resent += sent.size;
   }
 
   #beat(): void {
     this.#sendPub([pubFrame(BROADCAST, Kind.beat, this.bootId)]);
     // A mark can be lost (a reconnection drops what libzmq queued): a subscriber waiting to be sent more
-    // is marked again, else it waited for good.
+    // is marked again, else it waited for good. So is one with half the bound unread: what was sent to it
+    // while its connection was down stayed unread until a later mark, sent only an eighth of the bound
+    // later, and a subscriber that had read all it got was past the bound at its next delivery (dropped).
     for (const peer of this.#fullPeers) this.#mark(peer, true);
+    const half = this.#options.maxSubscriberQueueBytes / 2;
+    for (const peer of this.#peers.values()) {
+      if (peer.takesMarks && !peer.full && this.#unread(peer) >= half) this.#mark(peer, true);
+    }
     for (const gone of this.#clients.expire(performance.now() - this.#options.clientTimeout)) this.#gone(gone, "silent");
   }
 
