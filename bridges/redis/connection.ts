@@ -287,7 +287,8 @@ export async function probeServers(servers: readonly string[], timeout = PROBE_T
           const colon = server.lastIndexOf(":");
           const port = Number(server.slice(colon + 1));
           if (colon < 0 || !Number.isInteger(port)) return resolve(`${server}: not a host:port`);
-          const socket = connect({ host: server.slice(0, colon), port });
+          // An IPv6 address is shown in brackets ("[::1]:6379"), as a URL has it.
+          const socket = connect({ host: server.slice(0, colon).replace(/^\[(.*)\]$/, "$1"), port });
           const done = (outcome: string): void => {
             socket.destroy();
             resolve(`${server}: ${outcome}`);
@@ -311,20 +312,22 @@ export async function whereTried(client: RedisClient): Promise<string> {
   return `${where} (${(await probeServers(serversOf(client))).join("; ")})`;
 }
 
-// A Cluster startup node or a sentinel as ioredis takes it (a port, "host:port", a URL or { host, port };
-// defaults 127.0.0.1 and 6379): its host and port alone (never a credential a URL holds).
+// A Cluster startup node or a sentinel as ioredis takes it (a port, a string of digits, "host:port" with or
+// without a scheme or credentials, or { host, port }; defaults 127.0.0.1 and 6379): its host and port alone
+// (never a credential a URL holds), read as ioredis's parseURL reads it. Before the r28 review a string
+// was split at its last ":": "6380" (a port to ioredis) was probed as the host "6380" (0.0.24.188), and
+// "user:pass@host:6379" as the host "***@host".
 function nodeText(node: unknown): string {
   if (typeof node === "number") return `127.0.0.1:${node}`;
   if (typeof node === "string") {
-    if (node.includes("://")) {
-      try {
-        const url = new URL(node);
-        return `${url.hostname || "127.0.0.1"}:${url.port || 6379}`;
-      } catch {
-        return withoutSecret(node);
-      }
+    if (/^\d+$/.test(node)) return `127.0.0.1:${node}`;
+    if (node.startsWith("/") && !node.startsWith("//")) return node.split("?")[0] ?? node;
+    try {
+      const url = new URL(/^rediss?:\/\//i.test(node) ? node : node.startsWith("//") ? `redis:${node}` : `redis://${node}`);
+      return `${url.hostname || "127.0.0.1"}:${url.port || 6379}`;
+    } catch {
+      return withoutSecret(node);
     }
-    return node.includes(":") ? withoutSecret(node) : `${node}:6379`;
   }
   if (typeof node !== "object" || node === null) return "(unknown)";
   const { host, port } = node as { host?: unknown; port?: unknown };
