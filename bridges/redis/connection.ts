@@ -93,7 +93,18 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
       throw new InvalidArgumentError("connection", withoutSecret(connection), "a redis:// or rediss:// URL");
     }
     const { shardedSubscribers: _sharded, ...plain } = overrides;
-    return new Redis(connection, { ...plain, lazyConnect: false });
+    try {
+      return new Redis(connection, { ...plain, lazyConnect: false });
+    } catch (error) {
+      // Node's TypeError (ERR_INVALID_URL) keeps the whole URL, password included, as `input`, which a
+      // logger prints with the error (before the r28 review it went out as it was).
+      if ((error as { code?: unknown }).code !== "ERR_INVALID_URL") throw error;
+      throw new InvalidArgumentError(
+        "connection",
+        withoutSecret(connection),
+        "a valid redis:// or rediss:// URL (a password percent-encoded)",
+      );
+    }
   }
   if (typeof connection !== "object" || connection === null) {
     throw new InvalidArgumentError("connection", connection, "a redis:// URL, ioredis options, { cluster: [...] }, or a Redis/Cluster client");
