@@ -243,22 +243,40 @@ export async function closeClient(client: RedisClient, grace = QUIT_GRACE): Prom
   if (!answered) client.disconnect();
 }
 
-/** Resolves when the client is ready for commands; rejects on its first connection error before that. */
+/**
+ * Resolves when the client is ready for commands; rejects on its first connection error before that, or
+ * when it ends first ("Connection is closed."): a Cluster, or a client through Sentinel, closed while
+ * connecting emits no error, and before the r28 review a link closed then never settled its `ready`.
+ */
 export function whenReady(client: RedisClient): Promise<void> {
   if (client.status === "ready") return Promise.resolve();
+  if (client.status === "end") return Promise.reject(new Error(CONNECTION_CLOSED));
   return new Promise((resolve, reject) => {
-    const onReady = (): void => {
+    const settle = (): void => {
+      client.off("ready", onReady);
       client.off("error", onError);
+      client.off("end", onEnd);
+    };
+    const onReady = (): void => {
+      settle();
       resolve();
     };
     const onError = (error: Error): void => {
-      client.off("ready", onReady);
+      settle();
       reject(error);
+    };
+    const onEnd = (): void => {
+      settle();
+      reject(new Error(CONNECTION_CLOSED));
     };
     client.once("ready", onReady);
     client.once("error", onError);
+    client.once("end", onEnd);
   });
 }
+
+// ioredis's message for a command on a client that ended.
+const CONNECTION_CLOSED = "Connection is closed.";
 
 /**
  * The servers a client was told to reach, as errors name them (`host:port` or a socket path; never a
