@@ -93,7 +93,18 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
       throw new InvalidArgumentError("connection", withoutSecret(connection), "a redis:// or rediss:// URL");
     }
     const { shardedSubscribers: _sharded, ...plain } = overrides;
-    return new Redis(connection, { ...plain, lazyConnect: false });
+    try {
+      return new Redis(connection, { ...plain, lazyConnect: false });
+    } catch (error) {
+      // Node's TypeError (ERR_INVALID_URL) keeps the whole URL, password included, as `input`, which a
+      // logger prints with the error (before the r28 review it went out as it was).
+      if ((error as { code?: unknown }).code !== "ERR_INVALID_URL") throw error;
+      throw new InvalidArgumentError(
+        "connection",
+        withoutSecret(connection),
+        "a valid redis:// or rediss:// URL (a password percent-encoded)",
+      );
+    }
   }
   if (typeof connection !== "object" || connection === null) {
     throw new InvalidArgumentError("connection", connection, "a redis:// URL, ioredis options, { cluster: [...] }, or a Redis/Cluster client");
@@ -232,22 +243,40 @@ export async function closeClient(client: RedisClient, grace = QUIT_GRACE): Prom
   if (!answered) client.disconnect();
 }
 
-/** Resolves when the client is ready for commands; rejects on its first connection error before that. */
+/**
+ * Resolves when the client is ready for commands; rejects on its first connection error before that, or
+ * when it ends first ("Connection is closed."): a Cluster, or a client through Sentinel, closed while
+ * connecting emits no error, and before the r28 review a link closed then never settled its `ready`.
+ */
 export function whenReady(client: RedisClient): Promise<void> {
   if (client.status === "ready") return Promise.resolve();
+  if (client.status === "end") return Promise.reject(new Error(CONNECTION_CLOSED));
   return new Promise((resolve, reject) => {
-    const onReady = (): void => {
+    const settle = (): void => {
+      client.off("ready", onReady);
       client.off("error", onError);
+      client.off("end", onEnd);
+    };
+    const onReady = (): void => {
+      settle();
       resolve();
     };
     const onError = (error: Error): void => {
-      client.off("ready", onReady);
+      settle();
       reject(error);
+    };
+    const onEnd = (): void => {
+      settle();
+      reject(new Error(CONNECTION_CLOSED));
     };
     client.once("ready", onReady);
     client.once("error", onError);
+    client.once("end", onEnd);
   });
 }
+
+// ioredis's message for a command on a client that ended.
+const CONNECTION_CLOSED = "Connection is closed.";
 
 /**
  * The servers a client was told to reach, as errors name them (`host:port` or a socket path; never a
@@ -287,7 +316,8 @@ export async function probeServers(servers: readonly string[], timeout = PROBE_T
           const colon = server.lastIndexOf(":");
           const port = Number(server.slice(colon + 1));
           if (colon < 0 || !Number.isInteger(port)) return resolve(`${server}: not a host:port`);
-          const socket = connect({ host: server.slice(0, colon), port });
+          // An IPv6 address is shown in brackets ("[::1]:6379"), as a URL has it.
+          const socket = connect({ host: server.slice(0, colon).replace(/^\[(.*)\]$/, "$1"), port });
           const done = (outcome: string): void => {
             socket.destroy();
             resolve(`${server}: ${outcome}`);
@@ -311,20 +341,22 @@ export async function whereTried(client: RedisClient): Promise<string> {
   return `${where} (${(await probeServers(serversOf(client))).join("; ")})`;
 }
 
-// A Cluster startup node or a sentinel as ioredis takes it (a port, "host:port", a URL or { host, port };
-// defaults 127.0.0.1 and 6379): its host and port alone (never a credential a URL holds).
+// A Cluster startup node or a sentinel as ioredis takes it (a port, a string of digits, "host:port" with or
+// without a scheme or credentials, or { host, port }; defaults 127.0.0.1 and 6379): its host and port alone
+// (never a credential a URL holds), read as ioredis's parseURL reads it. Before the r28 review a string
+// was split at its last ":": "6380" (a port to ioredis) was probed as the host "6380" (0.0.24.188), and
+// "user:pass@host:6379" as the host "***@host".
 function nodeText(node: unknown): string {
   if (typeof node === "number") return `127.0.0.1:${node}`;
   if (typeof node === "string") {
-    if (node.includes("://")) {
-      try {
-        const url = new URL(node);
-        return `${url.hostname || "127.0.0.1"}:${url.port || 6379}`;
-      } catch {
-        return withoutSecret(node);
-      }
+    if (/^\d+$/.test(node)) return `127.0.0.1:${node}`;
+    if (node.startsWith("/") && !node.startsWith("//")) return node.split("?")[0] ?? node;
+    try {
+      const url = new URL(/^rediss?:\/\//i.test(node) ? node : node.startsWith("//") ? `redis:${node}` : `redis://${node}`);
+      return `${url.hostname || "127.0.0.1"}:${url.port || 6379}`;
+    } catch {
+      return withoutSecret(node);
     }
-    return node.includes(":") ? withoutSecret(node) : `${node}:6379`;
   }
   if (typeof node !== "object" || node === null) return "(unknown)";
   const { host, port } = node as { host?: unknown; port?: unknown };

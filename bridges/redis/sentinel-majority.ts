@@ -11,7 +11,12 @@ interface Address {
 // a lookup that throws makes ioredis count that sentinel as failed and ask the next one.
 interface Resolving {
   resolve(endpoint: Partial<SentinelAddress>): Promise<Address | null>;
+  /** Opens the connection a lookup (or the failover detector) asks a sentinel through (TypeScript-private). */
+  connectToSentinel?: (endpoint: Partial<SentinelAddress>, options?: unknown) => Redis;
 }
+
+/** A connection to a sentinel on its way: closed by disconnect(). */
+type Asking = Pick<Redis, "disconnect">;
 
 // ioredis's own default when no connectTimeout is given, in ms.
 const CONNECT_TIMEOUT = 10_000;
@@ -24,20 +29,52 @@ const CONNECT_TIMEOUT = 10_000;
  * there are acknowledged, then lost when it resyncs from the promoted replica.
  */
 export class MajoritySentinelConnector extends SentinelConnector {
+  /**
+   * The connections to sentinels asking on its way (ioredis's lookup, the majority check), closed by
+   * disconnect(): a sentinel that accepts connections and answers nothing (stopped) held ioredis's lookup
+   * for ever (no command timeout unless `sentinelCommandTimeout`), and a client closed meanwhile (a
+   * `RedisLink.connect()` past its `connectTimeout`) left those sockets open: the process never exited
+   * (before the r28 review).
+   */
+  readonly #asking = new Set<Asking>();
+
   // ioredis passes the client's options (RedisOptions, which include the Sentinel ones).
   constructor(options: unknown) {
     super(options as SentinelConnectionOptions);
     const self = this as unknown as Resolving;
     // Without the seam the check would be skipped without a word: refuse instead of connecting unconfirmed.
-    if (typeof self.resolve !== "function") throw new Error("berrymq: this ioredis has no SentinelConnector.resolve, which the Sentinel master check needs (ioredis 6)");
+    if (typeof self.resolve !== "function")
+      throw new Error(
+        "berrymq: this ioredis has no SentinelConnector.resolve, which the Sentinel master check needs (ioredis 6)",
+      );
     const resolve = self.resolve.bind(this);
     // An own property ahead of the prototype's method: `connect` calls this one.
     self.resolve = async (endpoint) => {
       const address = await resolve(endpoint);
       if (address === null || this.options.role === "slave") return address;
-      await confirmMaster(this.options, address);
+      await confirmMaster(this.options, address, (client) => this.#track(client));
       return address;
     };
+    if (typeof self.connectToSentinel === "function") {
+      const connectToSentinel = self.connectToSentinel.bind(this);
+      self.connectToSentinel = (endpoint, more) => {
+        const client = connectToSentinel(endpoint, more);
+        this.#track(client);
+        return client;
+      };
+    }
+  }
+
+  /** Also closes the connections to sentinels on their way (see #asking). */
+  override disconnect(): void {
+    super.disconnect();
+    for (const client of [...this.#asking]) client.disconnect();
+    this.#asking.clear();
+  }
+
+  #track(client: Redis): void {
+    this.#asking.add(client);
+    client.once("end", () => this.#asking.delete(client));
   }
 }
 
@@ -46,7 +83,11 @@ export class MajoritySentinelConnector extends SentinelConnector {
  * master; a sentinel that fails or does not answer in time counts against.
  * @throws Error saying how many named it, when fewer did.
  */
-export async function confirmMaster(options: SentinelConnectionOptions, address: Address): Promise<void> {
+export async function confirmMaster(
+  options: SentinelConnectionOptions,
+  address: Address,
+  opened: (client: Redis) => void = () => {},
+): Promise<void> {
   const sentinels = listed(options.sentinels ?? []);
   const needed = Math.floor(sentinels.length / 2) + 1;
   let agreeing = 0;
@@ -55,7 +96,7 @@ export async function confirmMaster(options: SentinelConnectionOptions, address:
   await new Promise<void>((resolve) => {
     if (sentinels.length === 0) resolve();
     for (const sentinel of sentinels) {
-      void masterNamedBy(options, sentinel).then((named) => {
+      void masterNamedBy(options, sentinel, opened).then((named) => {
         answered++;
         if (named !== undefined && sameAddress(named, address)) agreeing++;
         else if (named !== undefined) others.push(`${named.host}:${named.port}`);
@@ -74,7 +115,11 @@ export async function confirmMaster(options: SentinelConnectionOptions, address:
 // The master `sentinel` names (after natMap), or undefined when it names none, fails or does not answer
 // within `sentinelCommandTimeout` (else `connectTimeout`): a stopped sentinel accepts the connection and
 // never answers, and ioredis's own timeouts leave its connection handshake waiting seconds longer.
-async function masterNamedBy(options: SentinelConnectionOptions, sentinel: Partial<SentinelAddress>): Promise<Address | undefined> {
+async function masterNamedBy(
+  options: SentinelConnectionOptions,
+  sentinel: Partial<SentinelAddress>,
+  opened: (client: Redis) => void,
+): Promise<Address | undefined> {
   // As ioredis connects to its sentinels (its defaults: localhost, port 26379; no auth, TLS or family: null).
   const client = new Redis({
     host: sentinel.host ?? "localhost",
@@ -90,6 +135,7 @@ async function masterNamedBy(options: SentinelConnectionOptions, sentinel: Parti
     lazyConnect: true,
   });
   client.on("error", () => {});
+  opened(client);
   const ask = async (): Promise<Address | undefined> => {
     await client.connect();
     const reply = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", options.name ?? "")) as unknown[] | null;

@@ -13,7 +13,7 @@ const RECHECK = 1_000;
 
 /**
  * Watches the calls of a durable channel or a Redis queue for a stall: when none has been answered for
- * {@link STALL} ms while some wait and every connection is up (on a Cluster, every master's), it reports
+ * {@link STALL} ms while some wait and every connection is up (on a Cluster, every master's it opened), it reports
  * once a RedisCommandError saying so (`what` failed; `slotOf` names the keys whose slot may be migrating),
  * and again only after an answer came.
  */
@@ -73,8 +73,11 @@ export class StallWatch {
     if (this.#since === undefined || this.#reported) return;
     const left = STALL - (performance.now() - this.#since);
     const client = this.#client;
+    // A Cluster node in "wait" was never connected (ioredis opens a node's connection on its first command:
+    // a queue or channel uses one slot), not down: before the r28 review it held off the report for ever.
     const up =
-      client.status === "ready" && !(isCluster(client) && client.nodes("master").some((node) => node.status !== "ready"));
+      client.status === "ready" &&
+      !(isCluster(client) && client.nodes("master").some((node) => node.status !== "ready" && node.status !== "wait"));
     if (left > 0 || !up) {
       this.#arm(left > 0 ? left : RECHECK);
       return;

@@ -1,0 +1,78 @@
+// Red team r28 review: RedisLink.connect() through Sentinel, whose sentinel accepts connections and
+// answers nothing (a stopped process: the kernel still accepts), rejected with ConnectTimeoutError past
+// `connectTimeout` and closed the link, but ioredis's lookup asked that sentinel over a connection of its
+// own with no command timeout (unless `sentinelCommandTimeout`), which closing the client does not close:
+// its sockets stayed open and the process never exited by itself. The Sentinel connector
+// (sentinel-majority.ts) now closes the connections to sentinels on their way when the client closes.
+// The connect runs in a child process (this file, with R28_HUNG_SENTINEL set) that must exit by itself.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { RedisLink } from "../../../bridges/redis/redis-link.js";
+import { Bus } from "../../../lib/bus.js";
+import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
+
+const CHILD = "R28_HUNG_SENTINEL";
+
+if (process.env[CHILD] !== undefined) {
+  const port = Number(process.env[CHILD]);
+  try {
+    await RedisLink.connect({
+      bus: new Bus(),
+      connection: { sentinels: [{ host: "127.0.0.1", port }], name: "mymaster" },
+      replylessPublish: false,
+      connectTimeout: 1_000,
+    });
+    console.log("opened");
+  } catch (error) {
+    console.log((error as { code?: string }).code);
+  }
+} else {
+  let stopped: RedisServer;
+  before(async () => {
+    stopped = await startRedis({ own: true });
+    process.kill(stopped.pid as number, "SIGSTOP");
+  });
+  after(async () => {
+    if (stopped?.pid !== undefined) process.kill(stopped.pid, "SIGCONT");
+    await stopped?.stop();
+  });
+
+  it("red team: connect() through a sentinel that answers nothing rejects, and the process exits by itself", {
+    timeout: 40_000,
+  }, async () => {
+    const proc = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
+      env: { ...process.env, [CHILD]: String(stopped.port) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    let printedAt: number | undefined;
+    proc.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      printedAt ??= performance.now();
+    });
+    proc.stderr.on("data", (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    const exited = await new Promise<number | null | "hung">((resolve) => {
+      const timer = setTimeout(() => {
+        proc.kill("SIGKILL");
+        resolve("hung");
+      }, 25_000);
+      proc.on("exit", (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    const exitedAt = performance.now();
+    assert.equal(out.trim(), "CONNECT_TIMEOUT", err);
+    assert.notEqual(exited, "hung", "the child process still ran 25 s after it started (sockets to the sentinel left open)");
+    assert.equal(exited, 0, err);
+    assert.ok(
+      exitedAt - (printedAt ?? 0) < 10_000,
+      `the child exited ${Math.round(exitedAt - (printedAt ?? 0))} ms after the rejection`,
+    );
+  });
+}
