@@ -1,7 +1,7 @@
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
-import { checkDuration, type LongTimer, setLongTimeout } from "../../lib/long-timer.js";
+import { type LongTimer, setLongTimeout } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import { type Envelope, envelopesJson, toEnvelope } from "../envelope.js";
 import { ConnectTimeoutError, InvalidEnvelopeError } from "../errors.js";
@@ -170,8 +170,8 @@ export class RedisLink extends Link {
    * servers tried and why (ioredis's error is its `cause`); ConnectTimeoutError past `connectTimeout`.
    */
   static async connect(options: RedisLinkOptions = {}): Promise<RedisLink> {
-    const timeout = checkDuration("connectTimeout", options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT);
-    if (timeout !== Number.POSITIVE_INFINITY && (!Number.isInteger(timeout) || timeout < 1))
+    const timeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+    if (typeof timeout !== "number" || (timeout !== Number.POSITIVE_INFINITY && (!Number.isInteger(timeout) || timeout < 1)))
       throw new InvalidArgumentError("connectTimeout", timeout, "an integer number of ms >= 1, or Infinity");
     const link = new RedisLink(options);
     try {
