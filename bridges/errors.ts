@@ -29,12 +29,17 @@ export class LinkOverflowError extends BerryError {
 /** The far side of a link could not be reached; the link keeps the messages and retries. */
 export class LinkDownError extends BerryError {
   constructor(link: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : describe(cause);
+    // A far server that answers 401/403 is up but refuses this link's credentials: a misconfigured secret
+    // (a server's `peerSecret` for its links back) is no outage, and read as one it was looked for in vain.
+    const status = (cause as { status?: unknown } | null | undefined)?.status;
+    const refused = status === 401 || status === 403;
     super(
       "LINK_DOWN",
-      `link ${link}: far side unreachable, retrying: ${cause instanceof Error ? cause.message : describe(cause)}`,
-      {
-        cause,
-      },
+      refused
+        ? `link ${link}: the far side refuses this link's credentials (check its secret: a server's links back send its peerSecret), retrying: ${why}`
+        : `link ${link}: far side unreachable, retrying: ${why}`,
+      { cause },
     );
   }
 }
