@@ -148,8 +148,11 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
         if (this.#legacy) return await this.#legacyPull(method, timeout);
         return fromEnvelope(await this.#endpoint.call(method, { ...params, token: this.#token }, httpTimeout));
       } catch (error) {
+        // close() ran meanwhile: the call was interrupted, as a local Queue's get by its close(), whatever
+        // the server answered first (empty, or the token its close ended).
+        if (this.#closed) throw new QueueClosedError(this.filter);
         // A restarted server forgot the queue: open it again, once.
-        if (isTokenLost(error) && attempt === 0 && !this.#closed) {
+        if (isTokenLost(error) && attempt === 0) {
           const opened = await open(this.#endpoint, this.filter, this.#options);
           this.#token = opened.token;
           this.#legacy = opened.legacy;

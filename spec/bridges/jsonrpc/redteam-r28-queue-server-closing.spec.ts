@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { describe, it } from "node:test";
-import { BridgeErrorCode, HttpStatusError, RemoteQueueClient } from "../../../bridges/jsonrpc/index.js";
+import { BridgeErrorCode, HttpStatusError, RemoteQueueClient, serve } from "../../../bridges/jsonrpc/index.js";
+import { Bus } from "../../../lib/bus.js";
 import { QueueClosedError } from "../../../lib/errors.js";
 
 describe("a remote queue's get answered ServerClosing (r28)", () => {
@@ -47,5 +48,23 @@ describe("a remote queue's get answered ServerClosing (r28)", () => {
     assert.equal(new HttpStatusError("http://x/", 503, body).rpcCode, -32012);
     assert.equal(new HttpStatusError("http://x/", 502, "<html>bad gateway</html>").rpcCode, undefined);
     assert.equal(new HttpStatusError("http://x/", 503, '{"error": {"code": "x"}}').rpcCode, undefined);
+  });
+
+  it("a get or getNowait that close() interrupts rejects with QueueClosedError, as a local Queue's (r27 gap)", async () => {
+    const server = await serve({ bus: new Bus() });
+    try {
+      for (const call of ["getNowait", "get"] as const) {
+        const queue = await RemoteQueueClient.connect(server.url, { filter: "app:*" });
+        const pending = (call === "get" ? queue.get({ timeout: 5_000 }) : queue.getNowait()).then(
+          () => "a message",
+          (error: unknown) => error,
+        );
+        await queue.close();
+        const outcome = await pending;
+        assert.ok(outcome instanceof QueueClosedError, `${call} interrupted by close(): ${String(outcome)}`);
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
