@@ -4,12 +4,8 @@
 // broadcasts, which are not checked per subscriber, went to it again. Only an echo that says it read more
 // ends its being full now.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import * as zmq from "zeromq";
-import { Broker, BrokerLink } from "../../../bridges/zeromq/index.js";
-import { Bus } from "../../../lib/bus.js";
-import { freePort } from "../../helpers/free-port.js";
+import { boundedBroker } from "../../helpers/bounded-broker.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 const BOUND = 64 * 1024;
@@ -17,53 +13,12 @@ const SIZE = 4_000;
 
 describe("zeromq broker: a subscriber past maxSubscriberQueueBytes (r28 review)", () => {
   it("stays full on an echo that says it read nothing more", { timeout: 60_000 }, async (t) => {
-    const lines: string[] = [];
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      maxSubscriberQueueBytes: BOUND,
-      maxMessageBytes: BOUND,
-      heartbeatInterval: 100,
-      clientTimeout: 60_000,
-      log: (line) => void lines.push(line),
-    });
-    broker.on("error", () => undefined);
-    const sender = await BrokerLink.connect({
-      bus: new Bus(),
-      pubPort: broker.pubPort,
-      recvPort: broker.recvPort,
-      importFilters: ["none:none"],
-      maxMessageBytes: BOUND,
-    });
+    const { broker, sender, lines, rawClient } = await boundedBroker(t, { bound: BOUND });
     // A raw client saying feature "k" that reads nothing.
-    const clientId = randomBytes(8).toString("hex");
-    const dealer = new zmq.Dealer({ routingId: clientId, linger: 0 });
-    const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 1_000_000 });
-    t.after(async () => {
-      dealer.close();
-      sub.close();
-      await sender.close();
-      broker.close();
-    });
-    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
-    sub.connect(`tcp://127.0.0.1:${broker.pubPort}`);
-    sub.subscribe(`${clientId} `);
-    sub.subscribe("* ");
-    let beats = 0;
-    const marks: string[] = [];
-    void (async () => {
-      try {
-        for await (const [first] of sub) {
-          const fields = first?.toString().split(" ") ?? [];
-          if (fields[1] === "T") beats++;
-          else if (fields[1] === "K") marks.push(fields[2] ?? "");
-        }
-      } catch {
-        // closed
-      }
-    })();
-    await waitFor(() => beats > 0, "a beat on the raw client's SUB", 10_000);
-    await dealer.send(["H", JSON.stringify(["job:*"]), "0", "rck"]);
+    const client = rawClient();
+    const { dealer, marks } = client;
+    await client.heard();
+    await client.hello("rck");
     await waitFor(() => broker.clients === 2, "both clients registered", 10_000);
     const data = "x".repeat(SIZE);
     for (let i = 0; i < 100 && broker.stats.slowDropped === 0; i++) {

@@ -4,12 +4,8 @@
 // everything held was sent all of it (up to maxUnackedBytes) and the broker then counted nothing unread, so
 // as much again could queue behind it.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import * as zmq from "zeromq";
-import { Broker, BrokerLink } from "../../../bridges/zeromq/index.js";
-import { Bus } from "../../../lib/bus.js";
-import { freePort } from "../../helpers/free-port.js";
+import { boundedBroker } from "../../helpers/bounded-broker.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 const BOUND = 256 * 1024;
@@ -21,65 +17,28 @@ describe("zeromq broker: the offer on a client's first HELLO is bounded by maxSu
   it("a newcomer that answers marks but reads none is sent about the bound of what is held, not all of it", {
     timeout: 60_000,
   }, async (t) => {
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      maxSubscriberQueueBytes: BOUND,
+    const { broker, sender, rawClient } = await boundedBroker(t, {
+      bound: BOUND,
       // The offer goes in DELIVERs of at most this (one of the whole offer would go, nothing being unread).
       maxMessageBytes: MAX,
-      heartbeatInterval: 100,
-      clientTimeout: 60_000,
-      // No resend during the test: only the offer reaches the newcomer.
-      resendInterval: 600_000,
-    });
-    broker.on("error", () => undefined);
-    const sender = await BrokerLink.connect({
-      bus: new Bus(),
-      pubPort: broker.pubPort,
-      recvPort: broker.recvPort,
-      importFilters: ["none:none"],
       acknowledge: ["job:*"],
-      maxMessageBytes: MAX,
+      // No resend during the test: only the offer reaches the newcomer.
+      broker: { resendInterval: 600_000 },
     });
     // A raw client saying feature "k" that never answers a mark (a stopped subscriber, as far as the
     // broker can tell).
-    const clientId = randomBytes(8).toString("hex");
-    const dealer = new zmq.Dealer({ routingId: clientId, linger: 0 });
-    const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 1_000_000 });
-    t.after(async () => {
-      dealer.close();
-      sub.close();
-      await sender.close();
-      broker.close();
-    });
-    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
-    sub.connect(`tcp://127.0.0.1:${broker.pubPort}`);
-    sub.subscribe(`${clientId} `);
-    sub.subscribe("* ");
-    let beats = 0;
-    let delivered = 0;
-    void (async () => {
-      try {
-        for await (const [first] of sub) {
-          const fields = first?.toString().split(" ") ?? [];
-          if (fields[1] === "T") beats++;
-          else if (fields[1] === "M") delivered += (fields[3] ?? "").length;
-        }
-      } catch {
-        // closed
-      }
-    })();
+    const client = rawClient();
     const data = "x".repeat(SIZE);
     for (let i = 0; i < COUNT; i++) sender.bus.twitter("job:run", data);
     await waitFor(() => broker.held === COUNT, "every message held (no subscriber yet)", 20_000);
     // Its PUB path is up (it hears beats) before its first HELLO: what the broker sends it arrives.
-    await waitFor(() => beats > 0, "a beat on the raw client's SUB", 10_000);
-    await dealer.send(["H", JSON.stringify(["job:*"]), "0", "rck"]);
-    await waitFor(() => delivered > 0, "the offer", 10_000);
+    await client.heard();
+    await client.hello("rck");
+    await waitFor(() => client.delivered > 0, "the offer", 10_000);
     await sleep(1_000);
-    t.diagnostic(`the newcomer was sent ${delivered} of ${COUNT} held messages; ${broker.stats.slowDropped} deliveries dropped`);
+    t.diagnostic(`the newcomer was sent ${client.delivered} of ${COUNT} held messages; ${broker.stats.slowDropped} deliveries dropped`);
     // The bound holds ~26 of them (one DELIVER of up to maxMessageBytes goes while nothing is unread).
-    assert.ok(delivered * SIZE <= 2 * BOUND, `sent ${delivered} messages of ${SIZE} bytes, bound ${BOUND}`);
+    assert.ok(client.delivered * SIZE <= 2 * BOUND, `sent ${client.delivered} messages of ${SIZE} bytes, bound ${BOUND}`);
     assert.ok(broker.stats.slowDropped > 0, "the rest of the offer is dropped past the bound");
   });
 });

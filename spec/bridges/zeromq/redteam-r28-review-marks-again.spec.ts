@@ -3,12 +3,8 @@
 // client that had read everything was past maxSubscriberQueueBytes at once: deliveries to it dropped and
 // nothing broadcast until it answered a mark. It now starts counting afresh, as a new registration does.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import * as zmq from "zeromq";
-import { Broker, BrokerLink } from "../../../bridges/zeromq/index.js";
-import { Bus } from "../../../lib/bus.js";
-import { freePort } from "../../helpers/free-port.js";
+import { boundedBroker } from "../../helpers/bounded-broker.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 const BOUND = 64 * 1024;
@@ -16,57 +12,14 @@ const SIZE = 4_000;
 
 describe('zeromq broker: a HELLO saying feature "k" again (r28 review)', () => {
   it("does not count what was broadcast while it did not as unread", { timeout: 60_000 }, async (t) => {
-    const lines: string[] = [];
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      maxSubscriberQueueBytes: BOUND,
-      maxMessageBytes: BOUND,
-      heartbeatInterval: 100,
-      clientTimeout: 60_000,
-      log: (line) => void lines.push(line),
-    });
-    broker.on("error", () => undefined);
-    const link = (importFilters: string[]) =>
-      BrokerLink.connect({
-        bus: new Bus(),
-        pubPort: broker.pubPort,
-        recvPort: broker.recvPort,
-        importFilters,
-        maxMessageBytes: BOUND,
-      });
-    const sender = await link(["none:none"]);
+    const { broker, sender, lines, link, rawClient } = await boundedBroker(t, { bound: BOUND });
     // Another subscriber of job:*: with the raw client, every client but the sender wants job:run, which
     // is then broadcast.
-    const other = await link(["job:*"]);
+    await link(["job:*"]);
     // A raw client that reads everything and answers every mark at once.
-    const clientId = randomBytes(8).toString("hex");
-    const dealer = new zmq.Dealer({ routingId: clientId, linger: 0 });
-    const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 1_000_000 });
-    t.after(async () => {
-      dealer.close();
-      sub.close();
-      await sender.close();
-      await other.close();
-      broker.close();
-    });
-    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
-    sub.connect(`tcp://127.0.0.1:${broker.pubPort}`);
-    sub.subscribe(`${clientId} `);
-    sub.subscribe("* ");
-    let beats = 0;
-    void (async () => {
-      try {
-        for await (const [first] of sub) {
-          const fields = first?.toString().split(" ") ?? [];
-          if (fields[1] === "T") beats++;
-          else if (fields[1] === "K") await dealer.send(["K", fields[2] ?? ""]);
-        }
-      } catch {
-        // closed
-      }
-    })();
-    await waitFor(() => beats > 0, "a beat on the raw client's SUB", 10_000);
+    const client = rawClient({ echoMarks: true });
+    const { clientId } = client;
+    await client.heard();
     const send = async (count: number): Promise<void> => {
       const data = "x".repeat(SIZE);
       for (let i = 0; i < count; i++) {
@@ -76,13 +29,13 @@ describe('zeromq broker: a HELLO saying feature "k" again (r28 review)', () => {
         await sleep(2);
       }
     };
-    await dealer.send(["H", JSON.stringify(["job:*"]), "0", "rck"]);
+    await client.hello("rck");
     await waitFor(() => broker.clients === 3, "three clients registered", 10_000);
     // Without "k", then with it again: four times the bound broadcast meanwhile.
-    await dealer.send(["H", JSON.stringify(["job:*"]), "0", "rc"]);
+    await client.hello("rc");
     await sleep(200);
     await send(64);
-    await dealer.send(["H", JSON.stringify(["job:*"]), "0", "rck"]);
+    await client.hello("rck");
     await sleep(200);
     await send(40);
     await sleep(300);

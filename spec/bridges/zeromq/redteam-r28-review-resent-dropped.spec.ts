@@ -3,12 +3,8 @@
 // offer of held messages counted only what it sent). It now counts the held messages a resend sent to at
 // least one subscriber.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import * as zmq from "zeromq";
-import { Broker, BrokerLink } from "../../../bridges/zeromq/index.js";
-import { Bus } from "../../../lib/bus.js";
-import { freePort } from "../../helpers/free-port.js";
+import { boundedBroker } from "../../helpers/bounded-broker.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 const BOUND = 64 * 1024;
@@ -17,54 +13,16 @@ const SIZE = 10_000; // ~500 KB held, eight times the bound
 
 describe("zeromq broker: resends dropped past maxSubscriberQueueBytes (r28 review)", () => {
   it("are not counted as resent while the only subscriber is full", { timeout: 60_000 }, async (t) => {
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      maxSubscriberQueueBytes: BOUND,
-      maxMessageBytes: BOUND,
-      heartbeatInterval: 100,
-      clientTimeout: 60_000,
-      resendInterval: 200,
-    });
-    broker.on("error", () => undefined);
-    const sender = await BrokerLink.connect({
-      bus: new Bus(),
-      pubPort: broker.pubPort,
-      recvPort: broker.recvPort,
-      importFilters: ["none:none"],
+    const { broker, sender, rawClient } = await boundedBroker(t, {
+      bound: BOUND,
       acknowledge: ["job:*"],
-      maxMessageBytes: BOUND,
+      broker: { resendInterval: 200 },
     });
     // A raw client saying feature "k" that never answers a mark nor acknowledges: once it was sent the
     // bound, it stays full.
-    const clientId = randomBytes(8).toString("hex");
-    const dealer = new zmq.Dealer({ routingId: clientId, linger: 0 });
-    const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 1_000_000 });
-    t.after(async () => {
-      dealer.close();
-      sub.close();
-      await sender.close();
-      broker.close();
-    });
-    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
-    sub.connect(`tcp://127.0.0.1:${broker.pubPort}`);
-    sub.subscribe(`${clientId} `);
-    sub.subscribe("* ");
-    let beats = 0;
-    let delivered = 0;
-    void (async () => {
-      try {
-        for await (const [first] of sub) {
-          const fields = first?.toString().split(" ") ?? [];
-          if (fields[1] === "T") beats++;
-          else if (fields[1] === "M") delivered += (fields[3] ?? "").length;
-        }
-      } catch {
-        // closed
-      }
-    })();
-    await waitFor(() => beats > 0, "a beat on the raw client's SUB", 10_000);
-    await dealer.send(["H", JSON.stringify(["job:*"]), "0", "rck"]);
+    const client = rawClient();
+    await client.heard();
+    await client.hello("rck");
     await waitFor(() => broker.clients === 2, "both clients registered", 10_000);
     const data = "x".repeat(SIZE);
     for (let i = 0; i < COUNT; i++) sender.bus.twitter("job:run", data);
@@ -76,7 +34,7 @@ describe("zeromq broker: resends dropped past maxSubscriberQueueBytes (r28 revie
     const resent = broker.stats.resent - before.resent;
     const sent = broker.stats.delivered - before.delivered;
     const dropped = broker.stats.slowDropped - before.dropped;
-    t.diagnostic(`meanwhile: resent ${resent}, delivered ${sent}, dropped ${dropped}; the client got ${delivered}`);
+    t.diagnostic(`meanwhile: resent ${resent}, delivered ${sent}, dropped ${dropped}; the client got ${client.delivered}`);
     assert.ok(dropped > 0, "the resends were dropped");
     assert.equal(sent, 0, "nothing was sent to the full subscriber");
     assert.equal(resent, 0, "resends dropped are not counted as resent");

@@ -6,12 +6,8 @@
 // to it went on). Each record's count now starts at a random offset: an earlier record's mark is not in
 // the new one's range.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import * as zmq from "zeromq";
-import { Broker, BrokerLink } from "../../../bridges/zeromq/index.js";
-import { Bus } from "../../../lib/bus.js";
-import { freePort } from "../../helpers/free-port.js";
+import { boundedBroker } from "../../helpers/bounded-broker.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 const BOUND = 64 * 1024;
@@ -19,52 +15,11 @@ const SIZE = 4_000;
 
 describe("zeromq broker: the echo of a mark sent to a client's earlier registration (r28 review)", () => {
   it("does not count as read what the client was sent since it registered again", { timeout: 60_000 }, async (t) => {
-    const lines: string[] = [];
-    const broker = await Broker.start({
-      pubPort: await freePort(),
-      recvPort: await freePort(),
-      maxSubscriberQueueBytes: BOUND,
-      maxMessageBytes: BOUND,
-      heartbeatInterval: 100,
-      clientTimeout: 60_000,
-      log: (line) => void lines.push(line),
-    });
-    broker.on("error", () => undefined);
-    const sender = await BrokerLink.connect({
-      bus: new Bus(),
-      pubPort: broker.pubPort,
-      recvPort: broker.recvPort,
-      importFilters: ["none:none"],
-      maxMessageBytes: BOUND,
-    });
+    const { broker, sender, lines, rawClient } = await boundedBroker(t, { bound: BOUND });
     // A raw client saying feature "k" that reads nothing (it echoes no mark until told to).
-    const clientId = randomBytes(8).toString("hex");
-    const dealer = new zmq.Dealer({ routingId: clientId, linger: 0 });
-    const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 1_000_000 });
-    t.after(async () => {
-      dealer.close();
-      sub.close();
-      await sender.close();
-      broker.close();
-    });
-    dealer.connect(`tcp://127.0.0.1:${broker.recvPort}`);
-    sub.connect(`tcp://127.0.0.1:${broker.pubPort}`);
-    sub.subscribe(`${clientId} `);
-    sub.subscribe("* ");
-    let beats = 0;
-    const marks: string[] = [];
-    void (async () => {
-      try {
-        for await (const [first] of sub) {
-          const fields = first?.toString().split(" ") ?? [];
-          if (fields[1] === "T") beats++;
-          else if (fields[1] === "K") marks.push(fields[2] ?? "");
-        }
-      } catch {
-        // closed
-      }
-    })();
-    await waitFor(() => beats > 0, "a beat on the raw client's SUB", 10_000);
+    const client = rawClient();
+    const { dealer, marks } = client;
+    await client.heard();
     const data = "x".repeat(SIZE);
     // Sends until the raw client is past the bound (deliveries to it dropped).
     const fill = async (): Promise<void> => {
@@ -76,7 +31,7 @@ describe("zeromq broker: the echo of a mark sent to a client's earlier registrat
       }
       assert.ok(broker.stats.slowDropped > dropped, "the raw client is past the bound");
     };
-    await dealer.send(["H", JSON.stringify(["job:*"]), "0", "rck"]);
+    await client.hello("rck");
     await waitFor(() => broker.clients === 2, "both clients registered", 10_000);
     await fill();
     await waitFor(() => marks.length > 0, "a mark", 5_000);
@@ -84,7 +39,7 @@ describe("zeromq broker: the echo of a mark sent to a client's earlier registrat
     // It leaves and registers again: a new record, which it is sent past the bound too.
     await dealer.send(["B"]);
     await waitFor(() => broker.clients === 1, "the raw client gone", 5_000);
-    await dealer.send(["H", JSON.stringify(["job:*"]), "1", "rck"]);
+    await client.hello("rck", 1);
     await waitFor(() => broker.clients === 2, "the raw client back", 5_000);
     await fill();
     const before = lines.length;
