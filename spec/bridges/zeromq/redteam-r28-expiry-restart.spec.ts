@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { BrokerLink } from "../../../bridges/zeromq/index.js";
+import { BrokerLink, type BrokerLinkOptions } from "../../../bridges/zeromq/index.js";
 import { Bus } from "../../../lib/bus.js";
 import { freePort } from "../../helpers/free-port.js";
 import { heldInLog } from "../../helpers/persist-file.js";
@@ -43,60 +43,50 @@ async function deadLetterAfterRestart(
   return Date.now() - from;
 }
 
+// One message nobody takes, sent to a child broker whose default expiry is `brokerExpiry` through a link
+// acknowledging `acknowledge`; the broker killed and started again: dead-lettered EXPIRY after it was sent.
+async function heldAcrossRestart(
+  t: { after(fn: () => unknown): void },
+  name: string,
+  brokerExpiry: number,
+  acknowledge: NonNullable<BrokerLinkOptions["acknowledge"]>,
+): Promise<void> {
+  const file = join(dir, name);
+  const ports: [number, number] = [await freePort(), await freePort()];
+  const children: BrokerChild[] = [];
+  const first = await startBrokerChild(ports[0], ports[1], file, { expiry: brokerExpiry }, true);
+  children.push(first);
+  const sender = await BrokerLink.connect({
+    bus: new Bus(),
+    pubPort: ports[0],
+    recvPort: ports[1],
+    importFilters: ["none:none"],
+    acknowledge,
+  });
+  t.after(async () => {
+    await sender.close();
+    for (const child of children) await child.kill();
+  });
+  const sentAt = Date.now();
+  sender.bus.twitter("job:lost", "nobody takes it");
+  await waitFor(() => heldInLog(file).length === 1, "the message held and logged", 5_000);
+  const [messageId] = heldInLog(file);
+  const took = await deadLetterAfterRestart(first, sentAt, ports, file, messageId as string, children);
+  assert.ok(took >= EXPIRY - 200 && took <= EXPIRY + SLACK, `dead-lettered ${took} ms after it was sent (expiry ${EXPIRY})`);
+}
+
 describe("zeromq broker: expiry across restarts (r28)", () => {
   it("a message held with the broker's default expiry expires that long after it was sent, not after the restart", {
     timeout: 60_000,
   }, async (t) => {
-    const file = join(dir, "default.log");
-    const ports: [number, number] = [await freePort(), await freePort()];
-    const children: BrokerChild[] = [];
-    const first = await startBrokerChild(ports[0], ports[1], file, { expiry: EXPIRY }, true);
-    children.push(first);
-    const sender = await BrokerLink.connect({
-      bus: new Bus(),
-      pubPort: ports[0],
-      recvPort: ports[1],
-      importFilters: ["none:none"],
-      acknowledge: ["job:*"],
-    });
-    t.after(async () => {
-      await sender.close();
-      for (const child of children) await child.kill();
-    });
-    const sentAt = Date.now();
-    sender.bus.twitter("job:lost", "nobody takes it");
-    await waitFor(() => heldInLog(file).length === 1, "the message held and logged", 5_000);
-    const [messageId] = heldInLog(file);
-    const took = await deadLetterAfterRestart(first, sentAt, ports, file, messageId as string, children);
-    assert.ok(took >= EXPIRY - 200 && took <= EXPIRY + SLACK, `dead-lettered ${took} ms after it was sent (expiry ${EXPIRY})`);
+    await heldAcrossRestart(t, "default.log", EXPIRY, ["job:*"]);
   });
 
   it("a message held with its own expiry (an acknowledge rule's policy) keeps it across the restart", {
     timeout: 60_000,
   }, async (t) => {
-    const file = join(dir, "own.log");
-    const ports: [number, number] = [await freePort(), await freePort()];
-    const children: BrokerChild[] = [];
     // The broker's default is long: the message's own expiry is the one that counts.
-    const first = await startBrokerChild(ports[0], ports[1], file, { expiry: EXPIRY * 10 }, true);
-    children.push(first);
-    const sender = await BrokerLink.connect({
-      bus: new Bus(),
-      pubPort: ports[0],
-      recvPort: ports[1],
-      importFilters: ["none:none"],
-      acknowledge: [{ filter: "job:*", expiry: EXPIRY }],
-    });
-    t.after(async () => {
-      await sender.close();
-      for (const child of children) await child.kill();
-    });
-    const sentAt = Date.now();
-    sender.bus.twitter("job:lost", "nobody takes it");
-    await waitFor(() => heldInLog(file).length === 1, "the message held and logged", 5_000);
-    const [messageId] = heldInLog(file);
-    const took = await deadLetterAfterRestart(first, sentAt, ports, file, messageId as string, children);
-    assert.ok(took >= EXPIRY - 200 && took <= EXPIRY + SLACK, `dead-lettered ${took} ms after it was sent (expiry ${EXPIRY})`);
+    await heldAcrossRestart(t, "own.log", EXPIRY * 10, [{ filter: "job:*", expiry: EXPIRY }]);
   });
 
   it("a record from before expiry existed (no absolute expiry) takes it at the first start and keeps it across a restart", {
