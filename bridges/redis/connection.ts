@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { connect } from "node:net";
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import { errorText, InvalidArgumentError } from "../../lib/errors.js";
+import { type LongTimer, setLongTimeout } from "../../lib/long-timer.js";
+import { ConnectTimeoutError } from "../errors.js";
 import { MajoritySentinelConnector } from "./sentinel-majority.js";
 import { settlesWithin } from "./settles-within.js";
 
@@ -398,4 +400,40 @@ function shownWithoutSecret(value: unknown, depth = 0): unknown {
     shown[key] = SECRET_KEY.test(key) ? "***" : shownWithoutSecret(item, depth + 1);
   }
   return shown;
+}
+
+/**
+ * `ready` (what opens over `client`: a link, a channel), within `timeout` ms (Infinity: no bound), then
+ * ConnectTimeoutError naming `who`, the servers tried (see whereTried) and the last error `client`
+ * emitted; and before `signal` aborts (then its reason).
+ */
+export function readyWithin(
+  client: RedisClient,
+  ready: Promise<void>,
+  who: string,
+  timeout: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  let last: unknown;
+  const onError = (error: unknown): void => {
+    last = error;
+  };
+  client.on("error", onError);
+  let timer: LongTimer | undefined;
+  let onAbort: (() => void) | undefined;
+  return new Promise<void>((resolve, reject) => {
+    ready.then(resolve, reject);
+    if (timeout !== Number.POSITIVE_INFINITY) {
+      const fail = (): void => void whereTried(client).then((where) => reject(new ConnectTimeoutError(who, where, timeout, last)));
+      timer = setLongTimeout(fail, timeout);
+    }
+    if (signal !== undefined) {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+  }).finally(() => {
+    timer?.clear();
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+    client.off("error", onError);
+  });
 }

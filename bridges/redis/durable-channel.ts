@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import { BerryError, describe, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
-import { ConnectTimeoutError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient, connectionFor } from "./blocking-client.js";
 import {
   clientName,
@@ -13,8 +12,8 @@ import {
   openClient,
   type RedisClient,
   type RedisConnection,
+  readyWithin,
   runScript,
-  whereTried,
 } from "./connection.js";
 import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
@@ -295,41 +294,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     signal?.throwIfAborted();
     const channel = new DurableChannel(name, options);
     try {
-      await channel.#opened(timeout, signal);
+      // The channel registered (`#ready`), within `timeout` ms and before `signal` aborts.
+      const bound = timeout === NEVER ? Number.POSITIVE_INFINITY : timeout;
+      await readyWithin(channel.#client, channel.#ready, `durable channel "${name}"`, bound, signal);
     } catch (error) {
       await channel.end();
       throw error;
     }
     return channel;
-  }
-
-  // The channel registered (`#ready`), within `timeout` ms and before `signal` aborts.
-  #opened(timeout: number, signal: AbortSignal | undefined): Promise<void> {
-    let last: unknown;
-    const onError = (error: unknown): void => {
-      last = error;
-    };
-    this.#client.on("error", onError);
-    let timer: LongTimer | undefined;
-    let onAbort: (() => void) | undefined;
-    return new Promise<void>((resolve, reject) => {
-      this.#ready.then(resolve, reject);
-      if (timeout !== NEVER) {
-        const who = `durable channel "${this.name}"`;
-        // The servers named (for a Cluster or the sentinels, with a probe of each: see whereTried).
-        const fail = (): void =>
-          void whereTried(this.#client).then((where) => reject(new ConnectTimeoutError(who, where, timeout, last)));
-        timer = setLongTimeout(fail, timeout);
-      }
-      if (signal !== undefined) {
-        onAbort = () => reject(signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-      }
-    }).finally(() => {
-      timer?.clear();
-      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
-      this.#client.off("error", onError);
-    });
   }
 
   constructor(name: string, options: DurableChannelOptions = {}) {

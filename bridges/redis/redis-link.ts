@@ -1,10 +1,9 @@
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
-import { type LongTimer, setLongTimeout } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import { type Envelope, envelopesJson, toEnvelope } from "../envelope.js";
-import { ConnectTimeoutError, InvalidEnvelopeError } from "../errors.js";
+import { InvalidEnvelopeError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
 import {
   closeClient,
@@ -12,6 +11,7 @@ import {
   openClient,
   type RedisClient,
   type RedisConnection,
+  readyWithin,
   serversOf,
   whenReady,
   whereTried,
@@ -175,36 +175,12 @@ export class RedisLink extends Link {
       throw new InvalidArgumentError("connectTimeout", timeout, "an integer number of ms >= 1, or Infinity");
     const link = new RedisLink(options);
     try {
-      await link.#opened(timeout);
+      await readyWithin(link.#publisher, link.ready, `link ${link.name}`, timeout);
     } catch (error) {
       await link.close();
       throw error;
     }
     return link;
-  }
-
-  // `ready`, within `timeout` ms (then ConnectTimeoutError, naming the servers and the last error seen).
-  async #opened(timeout: number): Promise<void> {
-    if (timeout === Number.POSITIVE_INFINITY) return this.ready;
-    let last: unknown;
-    const onError = (error: unknown): void => {
-      last = error;
-    };
-    this.#publisher.on("error", onError);
-    let timer: LongTimer | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setLongTimeout(() => {
-        void whereTried(this.#publisher).then((where) =>
-          reject(new ConnectTimeoutError(`link ${this.name}`, where, timeout, last)),
-        );
-      }, timeout);
-    });
-    try {
-      await Promise.race([this.ready, late]);
-    } finally {
-      timer?.clear();
-      this.#publisher.off("error", onError);
-    }
   }
 
   constructor(options: RedisLinkOptions = {}) {
