@@ -66,7 +66,7 @@ const result = spawnSync(
     ...files,
   ],
   // A spec that leaves a handle open keeps its process alive: stop the whole run rather than hang CI. A
-  // guard against a hang, not the suite's budget: a whole run took 842 s on a quiet 2-core machine (r28).
+  // guard against a hang, not the suite's budget: a whole run took 842–896 s on a quiet 2-core machine (r28).
   { cwd: root, stdio: "inherit", timeout: 25 * 60_000, killSignal: "SIGKILL" },
 );
 if (result.error !== undefined) {
