@@ -85,7 +85,10 @@ export interface LinkStats {
 export interface LinkEvents {
   /** Overflow, an unreachable far side (once per outage), invalid frames, undelivered messages at close. */
   error: [error: BerryError];
-  /** The far side accepted messages again after an outage. */
+  /**
+   * The far side accepted messages again after an outage; with nothing left to send (what waited ended), it
+   * took the link's probe (its neighbour list), or, for a link that sends none, a frame came from it.
+   */
   up: [];
   /** The far side became unreachable; the link buffers and retries. */
   down: [error: BerryError];
@@ -114,6 +117,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   #controlSeq = 0;
   // The latest neighbour list to tell the far side: sent ahead of the next batch (not counted in it).
   #announcement: Message | undefined;
+  // The list last announced (`args[0]` of the message): told again as the probe of a link down with nothing
+  // left to send (see #probe).
+  #neighbourList: unknown[] | undefined;
   // A neighbour list that came before the transport knew the far bus's id: applied once it does.
   #earlyControl: Message | undefined;
   readonly #exportFilters: Identifier[];
@@ -329,14 +335,18 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       if (n.followers === true) entry.followers = true;
       return entry;
     });
-    const message = createMessage({
+    this.#neighbourList = list;
+    this.#announcement = this.#neighbours(list);
+    this.#schedule();
+  }
+
+  #neighbours(list: unknown[]): Message {
+    return createMessage({
       identifier: NEIGHBOURS_ID,
       args: [list],
       messageId: `${this.bus.id}/${LINK_CONTROL_NAME}-${this.name}-${++this.#controlSeq}`,
       hops: [this.bus.id],
     });
-    this.#announcement = message;
-    this.#schedule();
   }
 
   /**
@@ -414,7 +424,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     return this.#pending.length + this.#inflight.length;
   }
 
-  /** Whether the far side is currently unreachable. */
+  /** Whether the far side is currently unreachable: it refused a send, and has not answered since (see `up`). */
   get isDown(): boolean {
     return this.#down;
   }
@@ -601,7 +611,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // talk() callbacks and balanced requests, addressed here or passing through (a far side could
   // otherwise address anything to a bus beyond this one and slip past these filters).
   #admits(message: Message): boolean {
-    if (this.#down) this.#wakeNow();
+    if (this.#down) this.#answeredWhileDown();
     if (message.name === LINK_CONTROL_NAME) {
       this.#control(message);
       return false;
@@ -936,14 +946,10 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
         this.#inflight = this.#take(this.#maxBatch - (this.#announcement === undefined ? 0 : 1));
         this.#inflightPurgedAt = -1;
       }
+      if (this.#down && this.#inflight.length === 0 && this.#announcement === undefined) this.#probe();
     }
     if (this.#closed || (this.#inflight.length === 0 && this.#announcement === undefined)) {
-      this.#running = false;
-      const idle = this.#idle;
-      if (idle.length > 0) {
-        this.#idle = [];
-        for (const resolve of idle) resolve();
-      }
+      this.#stop();
       return;
     }
     this.#running = true;
@@ -963,6 +969,16 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       sent = Promise.reject(error);
     }
     sent.then(this.#onSent, this.#onFailed);
+  }
+
+  // The send loop stops: `#idle` hears it.
+  #stop(): void {
+    this.#running = false;
+    const idle = this.#idle;
+    if (idle.length > 0) {
+      this.#idle = [];
+      for (const resolve of idle) resolve();
+    }
   }
 
   // The next batch: at most `most` messages out of the buffer, oldest first, in an array of the batch's size
@@ -1027,6 +1043,17 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     return message.replyTo === this.#replyId && message.hops.length === 1 && message.hops[0] === this.bus.id;
   }
 
+  // Down, and nothing left to send: what waited ended (see #ended; `take` and `#dropEndedInflight` took it
+  // out). The link still asks its far side, as it would with messages, so that it tells `up` once the far
+  // side answers rather than stay down until the bus sends again: with the neighbour list it announced last
+  // (the far bus takes it as often as it comes, and injects nothing), retried with the same backoff. A
+  // link with no such list (no one far bus, or one that takes no control messages) stops instead: a frame
+  // from its far side then tells `up` (see #admits). Not once `close()` was called.
+  #probe(): void {
+    if (this.#closing || this.#neighbourList === undefined || !this.carriesControl) return;
+    this.#announcement = this.#neighbours(this.#neighbourList);
+  }
+
   #sent(): void {
     if (this.#announcement === this.#announced) this.#announcement = undefined;
     this.#announced = undefined;
@@ -1064,8 +1091,21 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       this.#tell("down", () => this.emit("down", down));
       this.#report(down);
     }
-    void this.#sleep().then(this.#pumpNext);
+    // Only a neighbour list failed (a probe, see #probe): the loop stops while it waits out the backoff, so
+    // that a message sent meanwhile goes at once (the list with it), and its timer keeps no process alive.
+    if (this.backlog === 0) this.#probeLater();
+    else void this.#sleep().then(this.#pumpNext);
   }
+
+  #probeLater(): void {
+    this.#stop();
+    this.#retryTimer = setTimeout(this.#probeDue, this.#backoff()).unref();
+  }
+
+  readonly #probeDue = (): void => {
+    this.#retryTimer = undefined;
+    if (!this.#running) this.#pump();
+  };
 
   // Takes what JSON.stringify throws on out of the batch in flight, reported as unsendable; true if any.
   #dropUnwritable(): boolean {
@@ -1117,8 +1157,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
 
   #sleep(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    const delay = this.#delay;
-    this.#delay = Math.min(this.#delay * 2, this.#retry.max);
+    const delay = this.#backoff();
+    // A probe's timer (see #probeLater), if one waits: the loop runs again, and this wait retries it too.
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     return new Promise<void>((resolve) => {
       this.#wake = resolve;
       this.#retryTimer = setTimeout(() => {
@@ -1127,6 +1168,34 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
         resolve();
       }, delay);
     });
+  }
+
+  // The next retry's delay; the one after it doubles, up to `retryDelay.max`.
+  #backoff(): number {
+    const delay = this.#delay;
+    this.#delay = Math.min(this.#delay * 2, this.#retry.max);
+    return delay;
+  }
+
+  // A frame from the far side while the link is down: a retry (or probe, see #probe) waiting out its backoff
+  // goes at once (its success tells `up`). A link down with nothing to retry and no probe takes the frame
+  // itself as its far side answering.
+  #answeredWhileDown(): void {
+    if (this.#running || this.#closing) {
+      this.#wakeNow();
+      return;
+    }
+    if (this.#retryTimer !== undefined) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      this.#delay = this.#retry.initial;
+      this.#schedule();
+      return;
+    }
+    if (this.#scheduled || (this.#neighbourList !== undefined && this.carriesControl)) return;
+    this.#down = false;
+    this.#delay = this.#retry.initial;
+    this.#tell("up", () => this.emit("up"));
   }
 
   // close() retries at once instead of waiting out the backoff.
