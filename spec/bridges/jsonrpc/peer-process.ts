@@ -67,12 +67,19 @@ async function startChild(fixture: string, config: Record<string, unknown>, labe
     stderr += chunk.toString();
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await Promise.race([
-    waitFor(() => events.some((e) => e.event === "ready"), `${label} ready`, 15_000),
-    exited.then(() => {
-      throw new Error(`${label} exited early: ${stderr}`);
-    }),
-  ]);
+  try {
+    await Promise.race([
+      waitFor(() => events.some((e) => e.event === "ready"), `${label} ready`, 15_000),
+      exited.then(() => {
+        throw new Error(`${label} exited early: ${stderr}`);
+      }),
+    ]);
+  } catch (error) {
+    // A child not ready in time (a loaded machine) would outlive the failed spec and hold its file's
+    // process until the runner's timeout (300 s in CI of r29's tries).
+    child.kill("SIGKILL");
+    throw error;
+  }
   const url = events.find((e) => e.event === "ready")?.url as string;
   return {
     url,
