@@ -5,6 +5,7 @@ import { errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { type LongTimer, setLongTimeout } from "../../lib/long-timer.js";
 import { ConnectTimeoutError } from "../errors.js";
 import { MajoritySentinelConnector } from "./sentinel-majority.js";
+import { PromptConnector } from "./prompt-connector.js";
 import { settlesWithin } from "./settles-within.js";
 
 /** A client of a standalone Redis (or one found through Sentinel), or of a Redis Cluster. */
@@ -96,7 +97,7 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
     }
     const { shardedSubscribers: _sharded, ...plain } = overrides;
     try {
-      return new Redis(connection, { ...plain, lazyConnect: false });
+      return new Redis(connection, { Connector: PromptConnector, ...plain, lazyConnect: false });
     } catch (error) {
       // Node's TypeError (ERR_INVALID_URL) keeps the whole URL, password included, as `input`, which a
       // logger prints with the error (before the r28 review it went out as it was).
@@ -117,7 +118,7 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
     const options: ClusterOptions = {
       ...clusterRetries(wait),
       lazyConnect: false,
-      redisOptions: { ...basePerNode, ...perNode },
+      redisOptions: { ...ownConnector(basePerNode), ...basePerNode, ...perNode },
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
       ...(shardedSubscribers === undefined ? {} : { shardedSubscribers }),
     };
@@ -125,7 +126,7 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
   }
   if (connection instanceof Redis || isForeignClient(connection)) {
     const { shardedSubscribers: _sharded, ...plain } = overrides;
-    return (connection as Redis).duplicate({ ...confirmedMaster(connection.options), ...plain, lazyConnect: false }) as Redis;
+    return (connection as Redis).duplicate({ ...ownConnector(connection.options), ...plain, lazyConnect: false }) as Redis;
   }
   if ("cluster" in connection) {
     if (!Array.isArray(connection.cluster) || connection.cluster.length === 0) {
@@ -138,7 +139,7 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
       ...clusterRetries(wait),
       ...given,
       lazyConnect: false,
-      redisOptions: { ...givenPerNode, ...perNode },
+      redisOptions: { ...ownConnector(givenPerNode), ...givenPerNode, ...perNode },
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
       ...(shardedSubscribers === undefined ? {} : { shardedSubscribers }),
     });
@@ -149,16 +150,19 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
   // Through Sentinel, a failover is a reconnection to the promoted replica: retry at a steady short pace
   // (ioredis backs off to 2 s) so that the stall ends soon after the promotion, unless told otherwise.
   const sentinel = Array.isArray(options.sentinels) && options.retryStrategy === undefined ? { retryStrategy: (times: number) => Math.min(times * 50, SENTINEL_RETRY) } : {};
-  return new Redis({ ...sentinel, ...options, ...confirmedMaster(options), ...plain, lazyConnect: false });
+  return new Redis({ ...sentinel, ...options, ...ownConnector(options), ...plain, lazyConnect: false });
 }
 
 /**
- * Through Sentinel, the connector that connects only to a master most listed sentinels name (see
- * sentinel-majority.ts), unless the options bring a connector of their own.
+ * berrymq's connector, unless the options bring one of their own: through Sentinel the one that connects
+ * only to a master most listed sentinels name (see sentinel-majority.ts), else ioredis's own that lets its
+ * connection go at once when the client disconnects (see prompt-connector.ts). Both close what they
+ * opened promptly: a process has nothing of theirs left to wait for once a client is disconnected.
  */
-function confirmedMaster(options: object): Pick<RedisOptions, "Connector"> {
+function ownConnector(options: object): Pick<RedisOptions, "Connector"> {
   const given = options as RedisOptions;
-  return Array.isArray(given.sentinels) && given.Connector === undefined ? { Connector: MajoritySentinelConnector } : {};
+  if (given.Connector !== undefined) return {};
+  return { Connector: Array.isArray(given.sentinels) ? MajoritySentinelConnector : PromptConnector };
 }
 
 /**
@@ -342,6 +346,27 @@ export async function whereTried(client: RedisClient): Promise<string> {
   if (!isCluster(client) && !Array.isArray(client.options.sentinels)) return where;
   return `${where} (${(await probeServers(serversOf(client))).join("; ")})`;
 }
+
+/**
+ * Why `client` could not connect, as an error of berrymq says it: ioredis's error's text, except through
+ * Sentinel, where ioredis says "All sentinels are unreachable. Retrying from scratch after …ms. Last
+ * error: …" (also when a sentinel answered but named no master, and berrymq has stopped retrying): that
+ * no sentinel gave the master's address (whereIs names the master and the sentinels), with the last
+ * error a lookup met unless it is only "Connection is closed." (whereTried's probe says why then).
+ */
+export function whyFailed(client: RedisClient, error: unknown): string {
+  const text = errorText(error);
+  if (isCluster(client) || !Array.isArray(client.options.sentinels) || !text.startsWith(SENTINELS_FAILED)) return text;
+  const at = text.indexOf(LAST_ERROR);
+  const last = at < 0 ? "" : text.slice(at + LAST_ERROR.length).trim();
+  const shown = last === "" || last === CONNECTION_CLOSED ? "" : ` (last error: ${last})`;
+  return `no sentinel gave the master's address${shown}`;
+}
+
+// How ioredis's SentinelConnector begins the error of a pass through all sentinels that found no master,
+// and introduces the last error of that pass.
+const SENTINELS_FAILED = "All sentinels are unreachable";
+const LAST_ERROR = " Last error: ";
 
 // A Cluster startup node or a sentinel as ioredis takes it (a port, a string of digits, "host:port" with or
 // without a scheme or credentials, or { host, port }; defaults 127.0.0.1 and 6379): its host and port alone

@@ -1,4 +1,5 @@
 import { type NatMap, Redis, type SentinelAddress, SentinelConnector, type SentinelConnectionOptions } from "ioredis";
+import { letGoAfter, letGoBefore, PromptConnector } from "./prompt-connector.js";
 
 /** A data node's address as a sentinel names it (after `natMap`). */
 interface Address {
@@ -58,16 +59,24 @@ export class MajoritySentinelConnector extends SentinelConnector {
     if (typeof self.connectToSentinel === "function") {
       const connectToSentinel = self.connectToSentinel.bind(this);
       self.connectToSentinel = (endpoint, more) => {
-        const client = connectToSentinel(endpoint, more);
-        this.#track(client);
+        const client = connectToSentinel(endpoint, { Connector: PromptConnector, ...(more as object | undefined) });
+        // ioredis's lookup goes on to the next sentinel (after its retry pause) even once the client
+        // closed: that connection is closed at once, as the lookup's next step then fails anyway.
+        if (!this.connecting) client.disconnect();
+        else this.#track(client);
         return client;
       };
     }
   }
 
-  /** Also closes the connections to sentinels on their way (see #asking). */
+  /**
+   * Also closes the connections to sentinels on their way (see #asking), and lets the master's
+   * connection go at once (see prompt-connector.ts).
+   */
   override disconnect(): void {
+    const stream = letGoBefore(this);
     super.disconnect();
+    letGoAfter(stream);
     for (const client of [...this.#asking]) client.disconnect();
     this.#asking.clear();
   }
@@ -133,6 +142,7 @@ async function masterNamedBy(
     maxRetriesPerRequest: 0,
     enableReadyCheck: false,
     lazyConnect: true,
+    Connector: PromptConnector,
   });
   client.on("error", () => {});
   opened(client);
