@@ -4,8 +4,8 @@ import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOption
 import { errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { type LongTimer, setLongTimeout } from "../../lib/long-timer.js";
 import { ConnectTimeoutError } from "../errors.js";
+import { DISCONNECT_TIMEOUT, promptDisconnect } from "./disconnect-timeout.js";
 import { MajoritySentinelConnector } from "./sentinel-majority.js";
-import { PromptConnector } from "./prompt-connector.js";
 import { settlesWithin } from "./settles-within.js";
 
 /** A client of a standalone Redis (or one found through Sentinel), or of a Redis Cluster. */
@@ -97,7 +97,8 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
     }
     const { shardedSubscribers: _sharded, ...plain } = overrides;
     try {
-      return new Redis(connection, { Connector: PromptConnector, ...plain, lazyConnect: false });
+      // A `disconnectTimeout` in the URL's query wins: ioredis takes the URL's options first.
+      return new Redis(connection, { disconnectTimeout: DISCONNECT_TIMEOUT, ...plain, lazyConnect: false });
     } catch (error) {
       // Node's TypeError (ERR_INVALID_URL) keeps the whole URL, password included, as `input`, which a
       // logger prints with the error (before the r28 review it went out as it was).
@@ -118,7 +119,7 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
     const options: ClusterOptions = {
       ...clusterRetries(wait),
       lazyConnect: false,
-      redisOptions: { ...ownConnector(basePerNode), ...basePerNode, ...perNode },
+      redisOptions: { ...basePerNode, ...promptDisconnect(basePerNode), ...perNode },
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
       ...(shardedSubscribers === undefined ? {} : { shardedSubscribers }),
     };
@@ -126,7 +127,8 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
   }
   if (connection instanceof Redis || isForeignClient(connection)) {
     const { shardedSubscribers: _sharded, ...plain } = overrides;
-    return (connection as Redis).duplicate({ ...ownConnector(connection.options), ...plain, lazyConnect: false }) as Redis;
+    const made = connection.options;
+    return (connection as Redis).duplicate({ ...promptDisconnect(made, true), ...confirmedMaster(made), ...plain, lazyConnect: false }) as Redis;
   }
   if ("cluster" in connection) {
     if (!Array.isArray(connection.cluster) || connection.cluster.length === 0) {
@@ -139,7 +141,7 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
       ...clusterRetries(wait),
       ...given,
       lazyConnect: false,
-      redisOptions: { ...ownConnector(givenPerNode), ...givenPerNode, ...perNode },
+      redisOptions: { ...givenPerNode, ...promptDisconnect(givenPerNode), ...perNode },
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
       ...(shardedSubscribers === undefined ? {} : { shardedSubscribers }),
     });
@@ -150,19 +152,16 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
   // Through Sentinel, a failover is a reconnection to the promoted replica: retry at a steady short pace
   // (ioredis backs off to 2 s) so that the stall ends soon after the promotion, unless told otherwise.
   const sentinel = Array.isArray(options.sentinels) && options.retryStrategy === undefined ? { retryStrategy: (times: number) => Math.min(times * 50, SENTINEL_RETRY) } : {};
-  return new Redis({ ...sentinel, ...options, ...ownConnector(options), ...plain, lazyConnect: false });
+  return new Redis({ ...sentinel, ...options, ...promptDisconnect(options), ...confirmedMaster(options), ...plain, lazyConnect: false });
 }
 
 /**
- * berrymq's connector, unless the options bring one of their own: through Sentinel the one that connects
- * only to a master most listed sentinels name (see sentinel-majority.ts), else ioredis's own that lets its
- * connection go at once when the client disconnects (see prompt-connector.ts). Both close what they
- * opened promptly: a process has nothing of theirs left to wait for once a client is disconnected.
+ * Through Sentinel, the connector that connects only to a master most listed sentinels name (see
+ * sentinel-majority.ts), unless the options bring a connector of their own.
  */
-function ownConnector(options: object): Pick<RedisOptions, "Connector"> {
+function confirmedMaster(options: object): Pick<RedisOptions, "Connector"> {
   const given = options as RedisOptions;
-  if (given.Connector !== undefined) return {};
-  return { Connector: Array.isArray(given.sentinels) ? MajoritySentinelConnector : PromptConnector };
+  return Array.isArray(given.sentinels) && given.Connector === undefined ? { Connector: MajoritySentinelConnector } : {};
 }
 
 /**

@@ -1,5 +1,5 @@
 import { type NatMap, Redis, type SentinelAddress, SentinelConnector, type SentinelConnectionOptions } from "ioredis";
-import { letGoAfter, letGoBefore, PromptConnector } from "./prompt-connector.js";
+import { DISCONNECT_TIMEOUT } from "./disconnect-timeout.js";
 
 /** A data node's address as a sentinel names it (after `natMap`). */
 interface Address {
@@ -59,7 +59,10 @@ export class MajoritySentinelConnector extends SentinelConnector {
     if (typeof self.connectToSentinel === "function") {
       const connectToSentinel = self.connectToSentinel.bind(this);
       self.connectToSentinel = (endpoint, more) => {
-        const client = connectToSentinel(endpoint, { Connector: PromptConnector, ...(more as object | undefined) });
+        // ioredis gives a sentinel connection only a few of the client's options: its `disconnectTimeout`
+        // too (berrymq's unless the user gave one, see disconnect-timeout.ts).
+        const disconnectTimeout = this.options.disconnectTimeout ?? DISCONNECT_TIMEOUT;
+        const client = connectToSentinel(endpoint, { disconnectTimeout, ...(more as object | undefined) });
         // ioredis's lookup goes on to the next sentinel (after its retry pause) even once the client
         // closed: that connection is closed at once, as the lookup's next step then fails anyway.
         if (!this.connecting) client.disconnect();
@@ -69,14 +72,9 @@ export class MajoritySentinelConnector extends SentinelConnector {
     }
   }
 
-  /**
-   * Also closes the connections to sentinels on their way (see #asking), and lets the master's
-   * connection go at once (see prompt-connector.ts).
-   */
+  /** Also closes the connections to sentinels on their way (see #asking). */
   override disconnect(): void {
-    const stream = letGoBefore(this);
     super.disconnect();
-    letGoAfter(stream);
     for (const client of [...this.#asking]) client.disconnect();
     this.#asking.clear();
   }
@@ -142,7 +140,7 @@ async function masterNamedBy(
     maxRetriesPerRequest: 0,
     enableReadyCheck: false,
     lazyConnect: true,
-    Connector: PromptConnector,
+    disconnectTimeout: options.disconnectTimeout ?? DISCONNECT_TIMEOUT,
   });
   client.on("error", () => {});
   opened(client);

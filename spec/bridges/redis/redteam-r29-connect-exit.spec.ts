@@ -3,8 +3,9 @@
 // disconnect() ends its socket and arms a 2 s timer (disconnectTimeout) that only the socket's next
 // "close" clears: a refused socket (a Cluster's slot refresher, a sentinel lookup) had closed already, so
 // the timer ran out; a server or sentinel that accepts and answers nothing never closes its side, so the
-// socket stayed half-open until that timer (a hung sentinel: twice, 4 s). berrymq's connectors
-// (prompt-connector.ts, sentinel-majority.ts) now let a socket go at once. And through Sentinel the
+// socket stayed half-open until that timer (a hung sentinel: twice, 4 s). berrymq now gives every client
+// it opens (and their sentinel lookups) a `disconnectTimeout` of 200 ms (disconnect-timeout.ts), unless
+// the options give their own. And through Sentinel the
 // error said ioredis's "All sentinels are unreachable. Retrying from scratch after 10ms. Last error:
 // Connection is closed."; it now says no sentinel gave the master's address, ioredis's error its cause.
 // Each connect runs in a child process of its own (this file, with R29_EXIT_CHILD set), which prints its
@@ -14,13 +15,17 @@ import { spawn } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
 import { after, before, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { Cluster, Redis } from "ioredis";
+import { isCluster, openClient, type RedisClient, type RedisConnection } from "../../../bridges/redis/connection.js";
+import { DISCONNECT_TIMEOUT } from "../../../bridges/redis/disconnect-timeout.js";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
 import { freePort } from "../../helpers/free-port.js";
 
 const CHILD = "R29_EXIT_CHILD";
-// Exits took 2,000–4,000 ms before the fix, 0–120 ms after it (unloaded); the margin is for a loaded CI.
+// Exits took 2,000–4,000 ms before the fix, 40–480 ms after it (one or two 200 ms timers); the margin is
+// for a loaded CI.
 const EXIT_BOUND = 1_500;
 
 type Scenario = "standalone" | "cluster" | "sentinel" | "hung" | "hungSentinel" | "durableHungSentinel";
@@ -160,5 +165,46 @@ if (given !== undefined) {
     assert.match(String(sentinel.cause?.message), /^All sentinels are unreachable/, "ioredis's error is the cause");
     for (const [index, { outcome }] of results.entries())
       assert.doesNotMatch(JSON.stringify(outcome), /secret/, `${SCENARIOS[index]}: no password in the error`);
+  });
+}
+
+if (given === undefined) {
+  it("berrymq's disconnectTimeout on every client it opens, unless the options give their own", async () => {
+    const port = await freePort();
+    const opened: RedisClient[] = [];
+    const open = (connection: RedisConnection): RedisClient => {
+      const client = openClient(connection);
+      client.on("error", () => {});
+      opened.push(client);
+      return client;
+    };
+    const timeoutOf = (client: RedisClient): unknown =>
+      isCluster(client) ? client.options.redisOptions?.disconnectTimeout : client.options.disconnectTimeout;
+    const own = { disconnectTimeout: 3_000 };
+    const sentinels = [{ host: "127.0.0.1", port }];
+    const givenClients = [
+      new Redis({ port, lazyConnect: true }),
+      new Redis({ port, lazyConnect: true, ...own }),
+      new Cluster([port], { lazyConnect: true }),
+      new Cluster([port], { lazyConnect: true, redisOptions: own }),
+    ] as const;
+    try {
+      assert.equal(timeoutOf(open(`redis://127.0.0.1:${port}`)), DISCONNECT_TIMEOUT);
+      // ioredis reads a URL's query as strings.
+      assert.equal(timeoutOf(open(`redis://127.0.0.1:${port}?disconnectTimeout=3000`)), "3000");
+      assert.equal(timeoutOf(open({ port })), DISCONNECT_TIMEOUT);
+      assert.equal(timeoutOf(open({ port, ...own })), 3_000);
+      assert.equal(timeoutOf(open({ sentinels, name: "mymaster" })), DISCONNECT_TIMEOUT);
+      assert.equal(timeoutOf(open({ sentinels, name: "mymaster", ...own })), 3_000);
+      assert.equal(timeoutOf(open({ cluster: [port] })), DISCONNECT_TIMEOUT);
+      assert.equal(timeoutOf(open({ cluster: [port], options: { redisOptions: own } })), 3_000);
+      // A given client's options hold ioredis's default (2,000) when none was given.
+      assert.equal(timeoutOf(open(givenClients[0])), DISCONNECT_TIMEOUT);
+      assert.equal(timeoutOf(open(givenClients[1])), 3_000);
+      assert.equal(timeoutOf(open(givenClients[2])), DISCONNECT_TIMEOUT);
+      assert.equal(timeoutOf(open(givenClients[3])), 3_000);
+    } finally {
+      for (const client of [...opened, ...givenClients]) client.disconnect();
+    }
   });
 }
