@@ -4,6 +4,7 @@ import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOption
 import { errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { type LongTimer, setLongTimeout } from "../../lib/long-timer.js";
 import { ConnectTimeoutError } from "../errors.js";
+import { DISCONNECT_TIMEOUT, promptDisconnect } from "./disconnect-timeout.js";
 import { MajoritySentinelConnector } from "./sentinel-majority.js";
 import { settlesWithin } from "./settles-within.js";
 
@@ -96,7 +97,8 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
     }
     const { shardedSubscribers: _sharded, ...plain } = overrides;
     try {
-      return new Redis(connection, { ...plain, lazyConnect: false });
+      // A `disconnectTimeout` in the URL's query wins: ioredis takes the URL's options first.
+      return new Redis(connection, { disconnectTimeout: DISCONNECT_TIMEOUT, ...plain, lazyConnect: false });
     } catch (error) {
       // Node's TypeError (ERR_INVALID_URL) keeps the whole URL, password included, as `input`, which a
       // logger prints with the error (before the r28 review it went out as it was).
@@ -117,7 +119,7 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
     const options: ClusterOptions = {
       ...clusterRetries(wait),
       lazyConnect: false,
-      redisOptions: { ...basePerNode, ...perNode },
+      redisOptions: { ...basePerNode, ...promptDisconnect(basePerNode), ...perNode },
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
       ...(shardedSubscribers === undefined ? {} : { shardedSubscribers }),
     };
@@ -125,7 +127,8 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
   }
   if (connection instanceof Redis || isForeignClient(connection)) {
     const { shardedSubscribers: _sharded, ...plain } = overrides;
-    return (connection as Redis).duplicate({ ...confirmedMaster(connection.options), ...plain, lazyConnect: false }) as Redis;
+    const made = connection.options;
+    return (connection as Redis).duplicate({ ...promptDisconnect(made, true), ...confirmedMaster(made), ...plain, lazyConnect: false }) as Redis;
   }
   if ("cluster" in connection) {
     if (!Array.isArray(connection.cluster) || connection.cluster.length === 0) {
@@ -138,7 +141,7 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
       ...clusterRetries(wait),
       ...given,
       lazyConnect: false,
-      redisOptions: { ...givenPerNode, ...perNode },
+      redisOptions: { ...givenPerNode, ...promptDisconnect(givenPerNode), ...perNode },
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
       ...(shardedSubscribers === undefined ? {} : { shardedSubscribers }),
     });
@@ -149,7 +152,7 @@ function openWith(connection: RedisConnection, overrides: Omit<ClientOverrides, 
   // Through Sentinel, a failover is a reconnection to the promoted replica: retry at a steady short pace
   // (ioredis backs off to 2 s) so that the stall ends soon after the promotion, unless told otherwise.
   const sentinel = Array.isArray(options.sentinels) && options.retryStrategy === undefined ? { retryStrategy: (times: number) => Math.min(times * 50, SENTINEL_RETRY) } : {};
-  return new Redis({ ...sentinel, ...options, ...confirmedMaster(options), ...plain, lazyConnect: false });
+  return new Redis({ ...sentinel, ...options, ...promptDisconnect(options), ...confirmedMaster(options), ...plain, lazyConnect: false });
 }
 
 /**
@@ -342,6 +345,27 @@ export async function whereTried(client: RedisClient): Promise<string> {
   if (!isCluster(client) && !Array.isArray(client.options.sentinels)) return where;
   return `${where} (${(await probeServers(serversOf(client))).join("; ")})`;
 }
+
+/**
+ * Why `client` could not connect, as an error of berrymq says it: ioredis's error's text, except through
+ * Sentinel, where ioredis says "All sentinels are unreachable. Retrying from scratch after …ms. Last
+ * error: …" (also when a sentinel answered but named no master, and berrymq has stopped retrying): that
+ * no sentinel gave the master's address (whereIs names the master and the sentinels), with the last
+ * error a lookup met unless it is only "Connection is closed." (whereTried's probe says why then).
+ */
+export function whyFailed(client: RedisClient, error: unknown): string {
+  const text = errorText(error);
+  if (isCluster(client) || !Array.isArray(client.options.sentinels) || !text.startsWith(SENTINELS_FAILED)) return text;
+  const at = text.indexOf(LAST_ERROR);
+  const last = at < 0 ? "" : text.slice(at + LAST_ERROR.length).trim();
+  const shown = last === "" || last === CONNECTION_CLOSED ? "" : ` (last error: ${last})`;
+  return `no sentinel gave the master's address${shown}`;
+}
+
+// How ioredis's SentinelConnector begins the error of a pass through all sentinels that found no master,
+// and introduces the last error of that pass.
+const SENTINELS_FAILED = "All sentinels are unreachable";
+const LAST_ERROR = " Last error: ";
 
 // A Cluster startup node or a sentinel as ioredis takes it (a port, a string of digits, "host:port" with or
 // without a scheme or credentials, or { host, port }; defaults 127.0.0.1 and 6379): its host and port alone

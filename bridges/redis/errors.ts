@@ -179,8 +179,9 @@ export class RedisConnectFailedError extends BerryError {
   /** The servers tried: the server, a Cluster's startup nodes, or the sentinels. */
   readonly servers: readonly string[];
 
-  constructor(who: string, where: string, servers: readonly string[], cause: unknown) {
-    super("REDIS_CONNECT_FAILED", `${who}: could not connect to ${where}: ${errorText(cause)}`, { cause });
+  /** `why`: what failed, when ioredis's own text (the default) would mislead (see whyFailed in connection.ts). */
+  constructor(who: string, where: string, servers: readonly string[], cause: unknown, why = errorText(cause)) {
+    super("REDIS_CONNECT_FAILED", `${who}: could not connect to ${where}: ${why}`, { cause });
     this.servers = [...servers];
   }
 }

@@ -15,6 +15,7 @@ import {
   serversOf,
   whenReady,
   whereTried,
+  whyFailed,
 } from "./connection.js";
 import { MessagesMayBeLostError, RedisCommandError, RedisConnectFailedError } from "./errors.js";
 import { channelOf, type ShardedPlan, shardedPlan, subscriptionPatterns } from "./glob.js";
@@ -242,6 +243,7 @@ export class RedisLink extends Link {
         await whereTried(this.#publisher),
         serversOf(this.#publisher),
         error,
+        whyFailed(this.#publisher, error),
       );
     });
     this.ready.catch(() => {});

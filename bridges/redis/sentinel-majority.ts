@@ -1,4 +1,5 @@
 import { type NatMap, Redis, type SentinelAddress, SentinelConnector, type SentinelConnectionOptions } from "ioredis";
+import { DISCONNECT_TIMEOUT } from "./disconnect-timeout.js";
 
 /** A data node's address as a sentinel names it (after `natMap`). */
 interface Address {
@@ -58,8 +59,14 @@ export class MajoritySentinelConnector extends SentinelConnector {
     if (typeof self.connectToSentinel === "function") {
       const connectToSentinel = self.connectToSentinel.bind(this);
       self.connectToSentinel = (endpoint, more) => {
-        const client = connectToSentinel(endpoint, more);
-        this.#track(client);
+        // ioredis gives a sentinel connection only a few of the client's options: its `disconnectTimeout`
+        // too (berrymq's unless the user gave one, see disconnect-timeout.ts).
+        const disconnectTimeout = this.options.disconnectTimeout ?? DISCONNECT_TIMEOUT;
+        const client = connectToSentinel(endpoint, { disconnectTimeout, ...(more as object | undefined) });
+        // ioredis's lookup goes on to the next sentinel (after its retry pause) even once the client
+        // closed: that connection is closed at once, as the lookup's next step then fails anyway.
+        if (!this.connecting) client.disconnect();
+        else this.#track(client);
         return client;
       };
     }
@@ -133,6 +140,7 @@ async function masterNamedBy(
     maxRetriesPerRequest: 0,
     enableReadyCheck: false,
     lazyConnect: true,
+    disconnectTimeout: options.disconnectTimeout ?? DISCONNECT_TIMEOUT,
   });
   client.on("error", () => {});
   opened(client);

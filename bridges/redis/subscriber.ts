@@ -97,7 +97,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     const pool = ready.length > 0 ? ready : nodes;
     const node = pool[Math.floor(Math.random() * pool.length)];
     if (node === undefined) throw new Error("redis cluster: no node known to subscribe on");
-    const { host, port, username, password, tls } = node.options;
+    const { host, port, username, password, tls, disconnectTimeout } = node.options;
     if (host === undefined || port === undefined) throw new Error("redis cluster: a node without host and port");
     const client = new Redis({
       host,
@@ -107,6 +107,8 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       ...(username === undefined ? {} : { username }),
       ...(password === undefined ? {} : { password }),
       ...(tls === undefined ? {} : { tls }),
+      // The node's: berrymq's unless the Cluster's redisOptions give one (see disconnect-timeout.ts).
+      ...(disconnectTimeout === undefined ? {} : { disconnectTimeout }),
     });
     this.#watch(client, true);
     return client;
