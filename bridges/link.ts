@@ -1063,7 +1063,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (this.#unrouted !== undefined && this.#unrouted.size > 0) this.#carriedUnrouted(this.#unrouted);
     this.#inflight = NONE;
     this.#delay = this.#retry.initial;
-    if (this.#down) {
+    // Not once close() is through (a probe, or a batch it gave up on, the far side took after): the link is gone.
+    if (this.#down && !this.#closed) {
       this.#down = false;
       this.#tell("up", () => this.emit("up"));
     }
@@ -1099,6 +1100,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
 
   #probeLater(): void {
     this.#stop();
+    // A probe's timer may still wait: a neighbour list announced meanwhile went at once and failed. Left
+    // armed (its handle lost), it would run a second probe loop from then on, one more per such list.
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(this.#probeDue, this.#backoff()).unref();
   }
 
