@@ -1,4 +1,5 @@
 import { type Envelope, envelopesJson } from "../envelope.js";
+import { NEIGHBOURS_ID } from "../../lib/reserved.js";
 import { Link, type LinkOptions } from "../link.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, EndpointClosedError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
@@ -77,6 +78,12 @@ export abstract class HttpLink extends Link {
     return !this.#legacy;
   }
 
+  // Nor neighbour lists: a 0.3 node would take one for a message, give it to its followers and forward it
+  // to its peers (before r29 a PeerLink that found a 0.3 server sent it every list it announced).
+  protected override get carriesControl(): boolean {
+    return !this.#legacy;
+  }
+
   /** Where batches go instead of a POST when it takes them (a peer link's stream); none by default. */
   protected get carrier(): RpcCarrier | undefined {
     return undefined;
@@ -136,6 +143,9 @@ export abstract class HttpLink extends Link {
   async #transmit(batch: Envelope[]): Promise<void> {
     const token = await this.#token();
     if (!this.legacy) return this.#send(batch, token);
+    // The batch was built before this handshake found a 0.3 server: a neighbour list in it (announced, or a
+    // down link's probe) stays here, taken as sent.
+    if (batch.some(isNeighbourList)) batch = batch.filter((envelope) => !isNeighbourList(envelope));
     await sendLegacy(
       {
         name: this.name,
@@ -351,3 +361,7 @@ export abstract class HttpLink extends Link {
 
 // The lowest body bound a link learns from 413 answers, in bytes.
 const MIN_BODY_BOUND = 1_024;
+
+function isNeighbourList(envelope: Envelope): boolean {
+  return envelope.id === NEIGHBOURS_ID;
+}
