@@ -10,7 +10,7 @@ import { sendsWhileDown } from "./while-down.js";
 it("red team: sends waiting for a Redis that is down are bounded by maxPending; those past it reject at once naming their id", {
   timeout: 60_000,
 }, async (t) => {
-  const { own, prefix, sender, worker, ids, outcomes } = await sendsWhileDown(t, "r23", 100, 150);
+  const { own, prefix, worker, ids, outcomes } = await sendsWhileDown(t, "r23", 100, 150);
   const early = await Promise.race([
     Promise.all(outcomes.slice(100)),
     new Promise((resolve) => setTimeout(resolve, 1_000, "pending")),
