@@ -23,6 +23,7 @@ import { RequestLinkClosedError } from "../../lib/request-errors.js";
 import { freePort } from "../helpers/free-port.js";
 import { MemoryLink } from "../helpers/memory-link.js";
 import { settlesWithin, sleep, waitFor } from "../helpers/wait-for.js";
+import { closeLinked, untilLinked } from "./linked-child.js";
 import { type RequestPeer, startRequestPeer } from "./request-process.js";
 
 const outcome = (promise: Promise<unknown>): Promise<unknown> =>
@@ -31,17 +32,6 @@ const outcome = (promise: Promise<unknown>): Promise<unknown> =>
     (error: unknown) => error,
   );
 const retryDelay = { initial: 20, max: 200 };
-
-// Asks until the child answers through the link; its pid.
-async function untilLinked(bus: Bus, busId: string): Promise<number> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const answers = await bus.request<{ bus: string; pid: number }>("r23:whoami", within({ count: "all", timeout: 300 }));
-    const mine = answers.find((a) => a.ok && a.value.bus === busId);
-    if (mine?.ok) return mine.value.pid;
-    if (Date.now() > deadline) throw new Error(`${busId} never answered`);
-  }
-}
 
 interface Setup {
   bus: Bus;
@@ -76,10 +66,7 @@ async function linked(id: string, options: { ttl?: number; pingInterval?: number
   });
   closing.push(async () => {
     process.kill(child.pid, "SIGCONT");
-    await child.kill();
-    await link.close();
-    await server.close();
-    bus.close();
+    await closeLinked(() => child, link, server, bus)();
   });
   await untilLinked(bus, busId);
   return {
@@ -234,12 +221,7 @@ describe("red team r24 review: an older berrymq server tells no instance", { con
     link.on("error", (error) => {
       if (error instanceof LinkLostError) lost.push(error);
     });
-    closing.push(async () => {
-      await child.kill();
-      await link.close();
-      await server.close();
-      bus.close();
-    });
+    closing.push(closeLinked(() => child, link, server, bus));
     const first = await untilLinked(bus, busId);
     assert.equal(first, child.pid);
     const asked = outcome(bus.request<string>("r23:some", within({ count: 2, timeout: Number.POSITIVE_INFINITY })));
@@ -264,12 +246,7 @@ describe("red team r24 review: an older berrymq server tells no instance", { con
     const port = await freePort();
     const child = await startOlder(busId, port);
     const link = await PeerLink.connect(`http://127.0.0.1:${port}/`, { bus, server, ttl: 1, pingInterval: 100, retryDelay });
-    closing.push(async () => {
-      await child.kill();
-      await link.close();
-      await server.close();
-      bus.close();
-    });
+    closing.push(closeLinked(() => child, link, server, bus));
     const pid = await untilLinked(bus, busId);
     const asked = outcome(bus.request<string>("r23:some", within({ count: 2, timeout: Number.POSITIVE_INFINITY })));
     assert.equal(await bus.ask<string>("r23:some", within({ timeout: 5_000 })), `quick from ${pid}`);

@@ -18,6 +18,7 @@ import { RequestLinkClosedError } from "../../lib/request-errors.js";
 import { freePort } from "../helpers/free-port.js";
 import { MemoryLink } from "../helpers/memory-link.js";
 import { settlesWithin, sleep, waitFor } from "../helpers/wait-for.js";
+import { closeLinked, untilLinked } from "./linked-child.js";
 import { type RequestPeer, startRequestPeer } from "./request-process.js";
 
 const outcome = (promise: Promise<unknown>): Promise<unknown> =>
@@ -41,17 +42,6 @@ async function asker(id: string): Promise<Asker> {
   return { bus, server: await serve({ bus }), reported };
 }
 
-// Asks until the child answers through the link; its pid.
-async function untilLinked(bus: Bus, busId: string): Promise<number> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const answers = await bus.request<{ bus: string; pid: number }>("r23:whoami", within({ count: "all", timeout: 300 }));
-    const mine = answers.find((a) => a.ok && a.value.bus === busId);
-    if (mine?.ok) return mine.value.pid;
-    if (Date.now() > deadline) throw new Error(`${busId} never answered`);
-  }
-}
-
 // The four tests run at once: each has its own asker bus (its own id, bridge server and links), its own
 // child process (its own bus id and port) and counts only what its own bus reports.
 describe("red team r24: requests across a PeerLink whose far process is killed -9", { concurrency: true }, () => {
@@ -65,12 +55,7 @@ describe("red team r24: requests across a PeerLink whose far process is killed -
     const busId = "r24l-child";
     let child: RequestPeer = await startRequestPeer({ busId, transport: "jsonrpc-server" });
     const link = await PeerLink.connect(child.url as string, { bus, server, ttl: 1, pingInterval: 100, retryDelay });
-    closing.push(async () => {
-      await child.kill();
-      await link.close();
-      await server.close();
-      bus.close();
-    });
+    closing.push(closeLinked(() => child, link, server, bus));
     const pid = await untilLinked(bus, busId);
     const waiting = outcome(bus.request<string>("r23:some", within({ count: 2, timeout: Number.POSITIVE_INFINITY })));
     const all = bus.request<string>("r23:some", within({ count: "all", timeout: 600_000 }));
@@ -104,12 +89,7 @@ describe("red team r24: requests across a PeerLink whose far process is killed -
     let child: RequestPeer = await startRequestPeer({ busId, transport: "jsonrpc-server", port });
     // The default ttl (300 s): the restart, not silence, tells the loss.
     const link = await PeerLink.connect(child.url as string, { bus, server, pingInterval: 100, retryDelay });
-    closing.push(async () => {
-      await child.kill();
-      await link.close();
-      await server.close();
-      bus.close();
-    });
+    closing.push(closeLinked(() => child, link, server, bus));
     const firstPid = await untilLinked(bus, busId);
     const waiting = outcome(bus.request<string>("r23:some", within({ count: 2, timeout: Number.POSITIVE_INFINITY })));
     assert.equal(await bus.ask<string>("r23:some", within({ timeout: 5_000 })), `quick from ${firstPid}`);

@@ -48,6 +48,29 @@ function buses<const Ids extends string[]>(prefix: string, ...ids: Ids): { [K in
   }) as { [K in keyof Ids]: Bus };
 }
 
+/**
+ * A-H-B and A-K-B: B answers svc:big after 200 ms with 500 characters, which B-K cannot carry (K passes
+ * only other:* on to B, so B learns no way to A through K).
+ */
+function bigAnswerThroughK(a: Bus, h: Bus, k: Bus, b: Bus) {
+  b.follow("svc:big", async () => {
+    await sleep(200);
+    return "x".repeat(500);
+  });
+  const ah = MemoryLink.pair({ bus: a }, { bus: h });
+  const bh = MemoryLink.pair({ bus: b }, { bus: h });
+  const ak = MemoryLink.pair({ bus: a }, { bus: k });
+  const kb = FramedLink.pair({ bus: k, exportFilters: ["other:*"] }, { bus: b });
+  return { ah, bh, ak, kb };
+}
+
+/** `a.ask("svc:big")` settled: the value, or the error it rejected with. */
+const askBig = (a: Bus, timeout: number): Promise<unknown> =>
+  a.ask("svc:big", within({ timeout })).then(
+    (value) => value,
+    (error: unknown) => error,
+  );
+
 const shown = (answers: { ok: boolean; value?: unknown; error?: RemoteError }[]): string[] =>
   answers.map((answer) => (answer.ok ? `ok ${String(answer.value).length} chars` : `error ${answer.error?.remoteName}`));
 
@@ -56,14 +79,7 @@ describe("red team r24 review: the links an unrouted answer went out on, counted
   // back through H closes before B answers, so its answer goes out on B-K and B-J. B-K cannot carry it.
   async function mesh(prefix: string, closeJ: boolean): Promise<string[]> {
     const [a, h, k, j, b] = buses(prefix, "A", "H", "K", "J", "B");
-    b.follow("svc:big", async () => {
-      await sleep(200);
-      return "x".repeat(500);
-    });
-    const ah = MemoryLink.pair({ bus: a }, { bus: h });
-    const bh = MemoryLink.pair({ bus: b }, { bus: h });
-    const ak = MemoryLink.pair({ bus: a }, { bus: k });
-    const kb = FramedLink.pair({ bus: k, exportFilters: ["other:*"] }, { bus: b });
+    const { ah, bh, ak, kb } = bigAnswerThroughK(a, h, k, b);
     const aj = MemoryLink.pair({ bus: a }, { bus: j });
     const jb = MemoryLink.pair({ bus: j, exportFilters: ["other:*"] }, { bus: b });
     await sleep(50);
@@ -89,19 +105,9 @@ describe("red team r24 review: the links an unrouted answer went out on, counted
   it("a link opened after the answer went out is no carrier of it: the one carrier's drop sends the error answer", async () => {
     // A-H-B and A-K-B as above; B-X opens after B sent its answer on B-K alone, before B-K drops it.
     const [a, h, k, b, x] = buses("r24r3", "A", "H", "K", "B", "X");
-    b.follow("svc:big", async () => {
-      await sleep(200);
-      return "x".repeat(500);
-    });
-    const ah = MemoryLink.pair({ bus: a }, { bus: h });
-    const bh = MemoryLink.pair({ bus: b }, { bus: h });
-    const ak = MemoryLink.pair({ bus: a }, { bus: k });
-    const kb = FramedLink.pair({ bus: k, exportFilters: ["other:*"] }, { bus: b });
+    const { ah, bh, ak, kb } = bigAnswerThroughK(a, h, k, b);
     await sleep(50);
-    const asked = a.ask("svc:big", within({ timeout: 2_000 })).then(
-      (value) => value,
-      (error: unknown) => error,
-    );
+    const asked = askBig(a, 2_000);
     await sleep(50);
     for (const link of bh) await link.close();
     await waitFor(() => kb[1].failing > 0, "B-K failing on the answer");
@@ -151,24 +157,14 @@ describe("red team r24 review: the links an unrouted answer went out on, counted
     // As the test before last; then B-X and B-Y open, and X sends B more unrouted answers (to a bus Z no one
     // knows) than the table counts: B-Y sends each on (B-K holds them behind the one it is failing on).
     const [a, h, k, b, x, y] = buses("r24r6", "A", "H", "K", "B", "X", "Y");
-    b.follow("svc:big", async () => {
-      await sleep(200);
-      return "x".repeat(500);
-    });
-    const ah = MemoryLink.pair({ bus: a }, { bus: h });
-    const bh = MemoryLink.pair({ bus: b }, { bus: h });
-    const ak = MemoryLink.pair({ bus: a }, { bus: k });
-    const kb = FramedLink.pair({ bus: k, exportFilters: ["other:*"] }, { bus: b });
+    const { ah, bh, ak, kb } = bigAnswerThroughK(a, h, k, b);
     // B-K fails on the answer only once the flood below is sent on (300 ms were too short on a loaded CI).
     let flooded = (): void => {};
     kb[1].failWhen = new Promise<void>((resolve) => {
       flooded = resolve;
     });
     await sleep(50);
-    const asked = a.ask("svc:big", within({ timeout: 10_000 })).then(
-      (value) => value,
-      (error: unknown) => error,
-    );
+    const asked = askBig(a, 10_000);
     await sleep(50);
     for (const link of bh) await link.close();
     await waitFor(() => kb[1].failing > 0, "B-K failing on the answer");
@@ -199,21 +195,11 @@ describe("red team r24 review: the links an unrouted answer went out on, counted
   it("a carrier that closes with the answer still buffered counts as dropping it: the error answer goes", async () => {
     // As the first test, but J is unreachable: B-J holds the answer and closes with it undelivered.
     const [a, h, k, j, b] = buses("r24r7", "A", "H", "K", "J", "B");
-    b.follow("svc:big", async () => {
-      await sleep(200);
-      return "x".repeat(500);
-    });
-    const ah = MemoryLink.pair({ bus: a }, { bus: h });
-    const bh = MemoryLink.pair({ bus: b }, { bus: h });
-    const ak = MemoryLink.pair({ bus: a }, { bus: k });
-    const kb = FramedLink.pair({ bus: k, exportFilters: ["other:*"] }, { bus: b });
+    const { ah, bh, ak, kb } = bigAnswerThroughK(a, h, k, b);
     const aj = MemoryLink.pair({ bus: a }, { bus: j });
     const jb = MemoryLink.pair({ bus: j, exportFilters: ["other:*"] }, { bus: b, closeTimeout: 50 });
     await sleep(50);
-    const asked = a.ask("svc:big", within({ timeout: 2_000 })).then(
-      (value) => value,
-      (error: unknown) => error,
-    );
+    const asked = askBig(a, 2_000);
     await sleep(50);
     jb[1].reachable = false;
     for (const link of bh) await link.close();

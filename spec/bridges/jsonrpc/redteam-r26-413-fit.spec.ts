@@ -6,52 +6,41 @@
 // posted, and the rest go in order in bodies below it. Real servers on 127.0.0.1 behind a TCP forwarder
 // that counts what is sent through it.
 import assert from "node:assert/strict";
-import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
-import { PeerLink, SendOnlyClient, serve } from "../../../bridges/jsonrpc/index.js";
-import type { Link } from "../../../bridges/link.js";
+import { PeerLink, serve } from "../../../bridges/jsonrpc/index.js";
 import { Bus } from "../../../lib/bus.js";
 import type { Message } from "../../../lib/message.js";
 import { within } from "../../../lib/request.js";
 import { waitFor } from "../../helpers/wait-for.js";
+import { connectNearLink, NEAR_LINK_KINDS } from "./near-link.js";
+import { tappedForwarder } from "./tapped-forwarder.js";
 
 const LIMIT = 20_000;
 const BIG = 30_000;
 
 // A TCP forwarder to 127.0.0.1:`target` that keeps the text sent through it towards the target, so the
 // times a marker was sent (posted or framed) can be counted, and counts the HTTP 413 answers coming back.
-async function counter(target: number): Promise<{ url: string; sent(marker: string): number; refused(): number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
+async function counter(
+  target: number,
+): Promise<{ url: string; sent(marker: string): number; refused(): number; close(): Promise<void> }> {
   const outgoing: string[] = [];
   let refused = 0;
-  const server = createTcpServer((client) => {
-    const upstream = connect(target, "127.0.0.1");
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      socket.on("error", () => undefined);
-    }
+  const forwarder = await tappedForwarder(target, () => {
     const index = outgoing.push("") - 1;
-    client.on("data", (chunk: Buffer) => {
-      outgoing[index] += chunk.toString("latin1");
-      upstream.write(chunk);
-    });
-    upstream.on("data", (chunk: Buffer) => {
-      refused += chunk.toString("latin1").split("HTTP/1.1 413").length - 1;
-      client.write(chunk);
-    });
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
+    return {
+      toTarget: (chunk, upstream) => {
+        outgoing[index] += chunk.toString("latin1");
+        upstream.write(chunk);
+      },
+      fromTarget: (chunk) => {
+        refused += chunk.toString("latin1").split("HTTP/1.1 413").length - 1;
+      },
+    };
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    ...forwarder,
     sent: (marker) => outgoing.reduce((sum, text) => sum + text.split(marker).length - 1, 0),
     refused: () => refused,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
   };
 }
 
@@ -59,7 +48,7 @@ const COUNT = 600;
 const BIGS = [100, 250, 400, 550];
 
 describe("review r26: messages over the far side's body limit do not hold up the ones behind them", () => {
-  for (const kind of ["SendOnlyClient (POSTs)", "PeerLink (a link stream open)"] as const) {
+  for (const kind of NEAR_LINK_KINDS) {
     it(`${kind}: each too-large message is posted once at most, the others arrive in order at once`, async () => {
       const far = new Bus({ id: `r26-fit-far-${kind.length}` });
       const near = new Bus({ id: `r26-fit-near-${kind.length}` });
@@ -72,17 +61,7 @@ describe("review r26: messages over the far side's body limit do not hold up the
         received.push(message.args[0] as number);
       });
       const options = { bus: near, exportFilters: ["app:*"], retryDelay: { initial: 20, max: 100 } };
-      let link: Link;
-      if (kind === "SendOnlyClient (POSTs)") {
-        const client = new SendOnlyClient(front.url, options);
-        await client.connected();
-        link = client;
-      } else {
-        const peer = await PeerLink.connect(front.url, { ...options, server: nearServer });
-        await waitFor(() => peer.streaming, "the link stream is open");
-        link = peer;
-      }
-      link.on("error", () => undefined);
+      const link = await connectNearLink(kind, front.url, options, nearServer);
       try {
         const pad = "s".repeat(100);
         const started = Date.now();
@@ -137,7 +116,11 @@ describe("review r26: messages over the far side's body limit do not hold up the
         Array.from({ length: COUNT }, (_, n) =>
           asker.ask("svc:n", n, within({ timeout: 3_000 })).then(
             (value) => ({ n, value, ms: Date.now() - started }),
-            (error: { remoteName?: string; name?: string }) => ({ n, value: error.remoteName ?? error.name, ms: Date.now() - started }),
+            (error: { remoteName?: string; name?: string }) => ({
+              n,
+              value: error.remoteName ?? error.name,
+              ms: Date.now() - started,
+            }),
           ),
         ),
       );

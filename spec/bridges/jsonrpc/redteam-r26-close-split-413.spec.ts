@@ -6,54 +6,39 @@
 // held for a berryMQ 0.3 peer, sent a batch one `send_message` call at a time: what it had taken was
 // reported undelivered, and sent again when a later call of the batch failed (0.3 has no de-duplication).
 import assert from "node:assert/strict";
-import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
-import { PeerLink, SendOnlyClient, serve } from "../../../bridges/jsonrpc/index.js";
-import type { Link } from "../../../bridges/link.js";
+import { SendOnlyClient, serve } from "../../../bridges/jsonrpc/index.js";
 import { Bus } from "../../../lib/bus.js";
 import type { Message } from "../../../lib/message.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
+import { connectNearLink, NEAR_LINK_KINDS } from "./near-link.js";
 import { startLegacyNode } from "./peer-process.js";
+import { tappedForwarder } from "./tapped-forwarder.js";
 
 const COUNT = 1_000;
 
 // A TCP forwarder to 127.0.0.1:`target` that, once frozen, forwards nothing more towards it (what is sent
 // then is held, counted in `held`); answers still come back.
 async function freezer(target: number): Promise<{ url: string; freeze(): void; held(): number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
   let frozen = false;
   let held = 0;
-  const server = createTcpServer((client) => {
-    const upstream = connect(target, "127.0.0.1");
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      socket.on("error", () => undefined);
-    }
-    client.on("data", (chunk: Buffer) => {
+  const forwarder = await tappedForwarder(target, () => ({
+    toTarget: (chunk, upstream) => {
       if (frozen) held += chunk.length;
       else upstream.write(chunk);
-    });
-    upstream.pipe(client);
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    },
+  }));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    ...forwarder,
     freeze: () => {
       frozen = true;
     },
     held: () => held,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
   };
 }
 
 describe("review r26: close() of a link that sent part of a batch reports only what the far side did not take", () => {
-  for (const kind of ["SendOnlyClient (POSTs)", "PeerLink (a link stream open)"] as const) {
+  for (const kind of NEAR_LINK_KINDS) {
     it(`${kind}: a batch split after HTTP 413`, async () => {
       const far = new Bus({ id: `r26-split-far-${kind.length}` });
       const near = new Bus({ id: `r26-split-near-${kind.length}` });
@@ -68,17 +53,7 @@ describe("review r26: close() of a link that sent part of a batch reports only w
         if (received.length === 300) front.freeze();
       });
       const options = { bus: near, closeTimeout: 300, exportFilters: ["app:*"], retryDelay: { initial: 20, max: 100 } };
-      let link: Link;
-      if (kind === "SendOnlyClient (POSTs)") {
-        const client = new SendOnlyClient(front.url, options);
-        await client.connected();
-        link = client;
-      } else {
-        const peer = await PeerLink.connect(front.url, { ...options, server: nearServer });
-        await waitFor(() => peer.streaming, "the link stream is open");
-        link = peer;
-      }
-      link.on("error", () => undefined);
+      const link = await connectNearLink(kind, front.url, options, nearServer);
       try {
         const pad = "x".repeat(100);
         // One batch of 1,000 (~250 kB as berrymq.send calls): split down to parts of ~63 messages.

@@ -268,6 +268,28 @@ async function resetStats(): Promise<void> {
   await Promise.all(live.map((node) => withClient(node.port, (client) => client.config("RESETSTAT"))));
 }
 
+/** Two buses linked through the cluster on `prefix`: `a` imports nothing, `b` imports `importFilters`. */
+interface LinkedPair {
+  a: Bus;
+  b: Bus;
+  la: RedisLink;
+  lb: RedisLink;
+  /** Closes `la`, then `lb`. */
+  close(): Promise<void>;
+}
+
+async function linkedPair(prefix: string, importFilters: string[], sharded = true): Promise<LinkedPair> {
+  const a = new Bus();
+  const b = new Bus();
+  const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded, importFilters: [] });
+  const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded, importFilters });
+  const close = async (): Promise<void> => {
+    await la.close();
+    await lb.close();
+  };
+  return { a, b, la, lb, close };
+}
+
 /** Ids received by followers of `filters` on `bus`, in order. */
 function record(bus: Bus, filters: readonly string[]): string[] {
   const got: string[] = [];
@@ -278,17 +300,8 @@ function record(bus: Bus, filters: readonly string[]): string[] {
 describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
   it("concrete filters take sharded channels: no PUBLISH while no link has a wildcard filter; sender wildcards and answers arrive", async () => {
     const prefix = `sh-${randomUUID()}:`;
-    const a = new Bus();
-    const b = new Bus();
-    // No import filters: only the answers to a's requests, which are sharded channels too.
-    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
-    const lb = await RedisLink.connect({
-      bus: b,
-      connection: connection(),
-      prefix,
-      sharded: true,
-      importFilters: ["orders:new", "job:stop", "calc:add"],
-    });
+    // a: no import filters: only the answers to a's requests, which are sharded channels too.
+    const { a, b, la, lb, close } = await linkedPair(prefix, ["orders:new", "job:stop", "calc:add"]);
     assert.deepEqual(la.patterns, [], "no PSUBSCRIBE");
     assert.deepEqual(lb.patterns, []);
     assert.ok(la.shardedChannels.includes(`${prefix}${replyIdentifierFor(a.id)}`), la.shardedChannels.join());
@@ -306,8 +319,7 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     const calls = await publishCalls();
     assert.equal(calls.publish, 0, "nothing broadcast to every node");
     assert.ok(calls.spublish >= 8, `SPUBLISH used: ${calls.spublish}`);
-    await la.close();
-    await lb.close();
+    await close();
   });
 
   it("a batch over channels of all three masters arrives complete and in order per identifier, one SPUBLISH per identifier; with a hash-tagged prefix, in order across identifiers", async (t) => {
@@ -321,14 +333,8 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
         if (prefix.includes("{") || !names.some((other) => hashSlot(prefix + other) === hashSlot(prefix + name)))
           names.push(name);
       }
-      const a = new Bus();
-      const b = new Bus();
-      const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
-      const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: names });
-      t.after(async () => {
-        await la.close();
-        await lb.close();
-      });
+      const { a, b, close } = await linkedPair(prefix, names);
+      t.after(close);
       assert.equal(new Set(names.map(masterOf)).size, prefix.includes("{") ? 1 : 3, "masters used");
       const got: [string, number][] = [];
       for (const name of names) b.follow(name, (m) => void got.push([m.id, m.args[0] as number]));
@@ -369,14 +375,8 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
       used.add(slot);
     }
     const names = [...shared, ...own];
-    const a = new Bus();
-    const b = new Bus();
-    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
-    const lb = await RedisLink.connect({ bus: b, connection: connection(), prefix, sharded: true, importFilters: names });
-    t.after(async () => {
-      await la.close();
-      await lb.close();
-    });
+    const { a, b, close } = await linkedPair(prefix, names);
+    t.after(close);
     const got: [string, number][] = [];
     for (const name of names) b.follow(name, (m) => void got.push([m.id, m.args[0] as number]));
     await resetStats();
@@ -404,20 +404,8 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
   it("frames large and small (bytes and strings) in one master's pipeline carry non-ASCII text intact, in order", async (t) => {
     // A hash-tagged prefix: the three runs (big, small, big) go to one master, in one pipeline.
     const prefix = `utf-${randomUUID()}:{bus}:`;
-    const a = new Bus();
-    const b = new Bus();
-    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
-    const lb = await RedisLink.connect({
-      bus: b,
-      connection: connection(),
-      prefix,
-      sharded: true,
-      importFilters: ["big:x", "small:x"],
-    });
-    t.after(async () => {
-      await la.close();
-      await lb.close();
-    });
+    const { a, b, close } = await linkedPair(prefix, ["big:x", "small:x"]);
+    t.after(close);
     const text = "ünïcode ✓ 🚀 ".repeat(20);
     const got: [string, number, unknown][] = [];
     for (const name of ["big:x", "small:x"]) b.follow(name, (m) => void got.push([m.id, m.args[0] as number, m.args[1]]));
@@ -430,18 +418,9 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
 
   it("wildcard filters get every match through PUBLISH while they exist; a bus with both kinds gets each message once", async () => {
     const prefix = `shw-${randomUUID()}:`;
-    const a = new Bus();
-    const b = new Bus();
+    const { a, b, close } = await linkedPair(prefix, ["orders:new"]);
     const c = new Bus();
     const d = new Bus();
-    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: true, importFilters: [] });
-    const lb = await RedisLink.connect({
-      bus: b,
-      connection: connection(),
-      prefix,
-      sharded: true,
-      importFilters: ["orders:new"],
-    });
     const lc = await RedisLink.connect({
       bus: c,
       connection: connection(),
@@ -488,8 +467,7 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
       broadcast = (await publishCalls()).publish;
       if (broadcast > 0) await sleep(100);
     }
-    await la.close();
-    await lb.close();
+    await close();
   });
 
   it("subscribe/unsubscribe at run time move filters between sharded channels and patterns; answers keep arriving", async (t) => {
@@ -545,16 +523,7 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
 
   it("sharded: false keeps PUBLISH/PSUBSCRIBE for every filter", async () => {
     const prefix = `plain-${randomUUID()}:`;
-    const a = new Bus();
-    const b = new Bus();
-    const la = await RedisLink.connect({ bus: a, connection: connection(), prefix, sharded: false, importFilters: [] });
-    const lb = await RedisLink.connect({
-      bus: b,
-      connection: connection(),
-      prefix,
-      sharded: false,
-      importFilters: ["orders:new"],
-    });
+    const { a, b, lb, close } = await linkedPair(prefix, ["orders:new"], false);
     assert.deepEqual(lb.shardedChannels, []);
     const got = record(b, ["orders:new"]);
     await resetStats();
@@ -562,8 +531,7 @@ describe("redis cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE)", () => {
     await waitFor(() => got.length === 1, "orders:new");
     const calls = await publishCalls();
     assert.ok(calls.publish >= 1 && calls.spublish === 0, JSON.stringify(calls));
-    await la.close();
-    await lb.close();
+    await close();
   });
 
   it("a failover of the master owning a sharded channel is reported, and delivery resumes (loss counted)", async () => {

@@ -2,28 +2,15 @@
 // messages of 1 KB: +338 MB of heap, none failed 30 s later). Pushes waiting for Redis are now bounded by
 // `maxPending` (default 10,000); a message past it is counted in stats.failed and reported, naming it.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { it } from "node:test";
 import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
-import { Bus } from "../../../lib/bus.js";
-import type { BerryError } from "../../../lib/errors.js";
-import { startRedis } from "../../helpers/redis-server.js";
 import { waitFor } from "../../helpers/wait-for.js";
+import { queueWhileDown } from "./while-down.js";
 
 it("red team: pushes waiting for a Redis that is down are bounded by maxPending; those past it are reported by messageId, the others pushed once Redis is back", {
   timeout: 60_000,
 }, async (t) => {
-  const own = await startRedis({ own: true });
-  const bus = new Bus();
-  const queue = new RedisQueue("job:*", { bus, connection: own.url, name: `rt23-${randomUUID()}`, maxPending: 100 });
-  t.after(async () => {
-    await queue.close();
-    await own.stop();
-  });
-  const errors: BerryError[] = [];
-  queue.on("error", (error) => void errors.push(error));
-  await queue.qsize(); // connected
-  await own.kill();
+  const { own, bus, queue, errors } = await queueWhileDown(t, "rt23", 100);
   for (let i = 0; i < 150; i++) bus.twitter("job:down", i);
   assert.equal(queue.stats.failed, 50, "the 50 past the bound are refused at once");
   const refused = errors.flatMap((error) => {

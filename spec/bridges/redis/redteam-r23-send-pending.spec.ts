@@ -2,32 +2,15 @@
 // and ioredis's offline queue). Sends waiting for Redis are now bounded by `maxPending` (default 10,000):
 // one past it rejects at once naming its id (DurableOverflowError since r24), and nothing is recorded for it.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { it } from "node:test";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { DurableOverflowError } from "../../../bridges/redis/errors.js";
-import { startRedis } from "../../helpers/redis-server.js";
+import { sendsWhileDown } from "./while-down.js";
 
 it("red team: sends waiting for a Redis that is down are bounded by maxPending; those past it reject at once naming their id", {
   timeout: 60_000,
 }, async (t) => {
-  const own = await startRedis({ own: true, aof: true });
-  const prefix = `r23-${randomUUID()}:{durable}:`;
-  const sender = await DurableChannel.open("sender", { connection: own.url, prefix, maxPending: 100 });
-  const worker = await DurableChannel.open("worker", { connection: own.url, prefix });
-  t.after(async () => {
-    await Promise.all([sender.end(), worker.end()]);
-    await own.stop();
-  });
-  for (const channel of [sender, worker]) channel.on("error", () => {});
-  await own.kill();
-  const ids = Array.from({ length: 150 }, () => randomUUID());
-  const outcomes = ids.map((id, i) =>
-    sender.send(i, { to: "worker", id }).then(
-      () => "sent",
-      (error: unknown) => error,
-    ),
-  );
+  const { own, prefix, worker, ids, outcomes } = await sendsWhileDown(t, "r23", 100, 150);
   const early = await Promise.race([
     Promise.all(outcomes.slice(100)),
     new Promise((resolve) => setTimeout(resolve, 1_000, "pending")),

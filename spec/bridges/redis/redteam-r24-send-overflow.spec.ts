@@ -3,32 +3,14 @@
 // rejects with DurableOverflowError (DURABLE_OVERFLOW), the overflow convention of the project: the
 // message not sent is `dropped` ({ to, messageId }), and `messageId` is a property, to resend it with.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { it } from "node:test";
-import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { DurableOverflowError } from "../../../bridges/redis/errors.js";
-import { startRedis } from "../../helpers/redis-server.js";
+import { sendsWhileDown } from "./while-down.js";
 
 it("red team: a send past maxPending rejects with DurableOverflowError carrying the message's id and channel", {
   timeout: 60_000,
 }, async (t) => {
-  const own = await startRedis({ own: true, aof: true });
-  const prefix = `r24-${randomUUID()}:{durable}:`;
-  const sender = await DurableChannel.open("sender", { connection: own.url, prefix, maxPending: 5 });
-  const worker = await DurableChannel.open("worker", { connection: own.url, prefix });
-  t.after(async () => {
-    await Promise.all([sender.end(), worker.end()]);
-    await own.stop();
-  });
-  for (const channel of [sender, worker]) channel.on("error", () => {});
-  await own.kill();
-  const ids = Array.from({ length: 8 }, () => randomUUID());
-  const outcomes = ids.map((id, i) =>
-    sender.send(i, { to: "worker", id }).then(
-      () => "sent",
-      (error: unknown) => error,
-    ),
-  );
+  const { own, sender, worker, ids, outcomes } = await sendsWhileDown(t, "r24", 5, 8);
   const past = await Promise.all(outcomes.slice(5));
   for (const [i, outcome] of past.entries()) {
     const id = ids[5 + i] as string;

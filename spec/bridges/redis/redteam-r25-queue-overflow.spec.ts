@@ -4,29 +4,15 @@
 // (REDIS_QUEUE_OVERFLOW, the overflow convention of DurableOverflowError) carrying the message whole
 // (`refused`, to send again), `dropped` ({ id, messageId }) and `maxPending`.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { it } from "node:test";
 import { RedisQueueOverflowError } from "../../../bridges/redis/index.js";
-import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
-import { Bus } from "../../../lib/bus.js";
-import type { BerryError } from "../../../lib/errors.js";
-import { startRedis } from "../../helpers/redis-server.js";
 import { waitFor } from "../../helpers/wait-for.js";
+import { queueWhileDown } from "./while-down.js";
 
 it("red team: a RedisQueue push past maxPending is reported as RedisQueueOverflowError with the message whole", {
   timeout: 60_000,
 }, async (t) => {
-  const own = await startRedis({ own: true });
-  const bus = new Bus();
-  const queue = new RedisQueue("job:*", { bus, connection: own.url, name: `rt25-${randomUUID()}`, maxPending: 3 });
-  t.after(async () => {
-    await queue.close();
-    await own.stop();
-  });
-  const errors: BerryError[] = [];
-  queue.on("error", (error) => void errors.push(error));
-  await queue.qsize(); // connected
-  await own.kill();
+  const { own, bus, queue, errors } = await queueWhileDown(t, "rt25", 3);
   for (let i = 0; i < 5; i++) bus.twitter("job:down", { n: i });
   assert.equal(queue.stats.failed, 2, "the 2 past the bound are refused at once");
   const overflows = errors.filter((error) => error instanceof RedisQueueOverflowError);

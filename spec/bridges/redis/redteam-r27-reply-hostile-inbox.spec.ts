@@ -8,10 +8,9 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, it } from "node:test";
-import { Redis } from "ioredis";
-import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { RedisCommandError } from "../../../bridges/redis/errors.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
+import { hostileInbox } from "./hostile-inbox.js";
 
 let redis: RedisServer;
 before(async () => {
@@ -24,16 +23,8 @@ after(async () => {
 it("red team: a reply refused because another client made the sender's inbox a string loses nothing: the message stays held, then goes to the next worker", {
   timeout: 30_000,
 }, async (t) => {
-  const prefix = `r27-${randomUUID()}:{durable}:`;
-  const connection = redis.url;
-  const raw = new Redis(redis.url);
-  const sender = await DurableChannel.open("sender", { connection, prefix });
-  const worker = await DurableChannel.open("worker", { connection, prefix, lease: 1_000 });
-  let next: DurableChannel | undefined;
-  t.after(async () => {
-    await Promise.all([sender.end(), worker.end(), next?.end()]);
-    raw.disconnect();
-  });
+  const { prefix, raw, sender, open } = await hostileInbox(t, redis.url);
+  const worker = await open("worker", { lease: 1_000 });
   const sent = await sender.send({ task: 1 }, { to: "worker", timeout: 4_000 });
   const task = await worker.receive({ timeout: 2_000 });
   await raw.set(`${prefix}in:sender`, "hostile");
@@ -48,7 +39,7 @@ it("red team: a reply refused because another client made the sender's inbox a s
   await raw.del(`${prefix}in:sender`);
   // The worker ends without replying: the message goes back, and the next worker gets it.
   await worker.end();
-  next = await DurableChannel.open("worker", { connection, prefix });
+  const next = await open("worker");
   const again = await next.receive({ timeout: 3_000 });
   assert.equal(again.id, sent.id);
   assert.equal(again.attempts, 2);
@@ -61,15 +52,8 @@ it("red team: a reply refused because another client made the sender's inbox a s
 it("red team: a send to a channel whose inbox another client made a string rejects naming the key and records nothing: resent with its id once the key is gone, it arrives", {
   timeout: 30_000,
 }, async (t) => {
-  const prefix = `r27-${randomUUID()}:{durable}:`;
-  const connection = redis.url;
-  const raw = new Redis(redis.url);
-  const sender = await DurableChannel.open("sender", { connection, prefix });
-  const worker = await DurableChannel.open("worker", { connection, prefix });
-  t.after(async () => {
-    await Promise.all([sender.end(), worker.end()]);
-    raw.disconnect();
-  });
+  const { prefix, raw, sender, open } = await hostileInbox(t, redis.url);
+  const worker = await open("worker");
   await raw.set(`${prefix}in:worker`, "hostile");
   const id = randomUUID();
   await assert.rejects(sender.send({ task: 1 }, { to: "worker", id }), (error: unknown) => {
@@ -87,16 +71,9 @@ it("red team: a send to a channel whose inbox another client made a string rejec
 it("red team: a timeout notice whose sender's inbox another client made a string waits, still due, and arrives once the key is gone", {
   timeout: 30_000,
 }, async (t) => {
-  const prefix = `r27-${randomUUID()}:{durable}:`;
-  const connection = redis.url;
-  const raw = new Redis(redis.url);
-  const sender = await DurableChannel.open("sender", { connection, prefix });
+  const { prefix, raw, sender } = await hostileInbox(t, redis.url);
   const errors: unknown[] = [];
   sender.on("error", (error) => errors.push(error));
-  t.after(async () => {
-    await sender.end();
-    raw.disconnect();
-  });
   const sent = await sender.send({ task: 1 }, { to: "nobody", timeout: 200 });
   await raw.set(`${prefix}in:sender`, "hostile");
   await new Promise((resolve) => setTimeout(resolve, 600));

@@ -5,11 +5,9 @@
 // their messages, of other channels, stayed held by nobody. Now that message stays held, the receiver's entry too, the sweep goes on to the others; once the
 // key is gone, the next sweep puts it back.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { after, before, it } from "node:test";
-import { Redis } from "ioredis";
-import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
+import { hostileInbox } from "./hostile-inbox.js";
 
 let redis: RedisServer;
 before(async () => {
@@ -22,18 +20,10 @@ after(async () => {
 it("red team: a held message whose inbox another client made a string stays held; the sweeps go on unfailing (timeouts, other dead receivers); it goes back once the key is gone", {
   timeout: 30_000,
 }, async (t) => {
-  const prefix = `r27-${randomUUID()}:{durable}:`;
-  const connection = redis.url;
-  const raw = new Redis(redis.url);
-  const sender = await DurableChannel.open("sender", { connection, prefix });
-  const worker = await DurableChannel.open("w", { connection, prefix, lease: 600 });
-  let next: DurableChannel | undefined;
+  const { prefix, raw, sender, open } = await hostileInbox(t, redis.url);
+  const worker = await open("w", { lease: 600 });
   const errors: unknown[] = [];
   sender.on("error", (error) => errors.push(error));
-  t.after(async () => {
-    await Promise.all([sender.end(), next?.end()]);
-    raw.disconnect();
-  });
   const held = await sender.send("held", { to: "w" });
   assert.equal((await worker.receive({ timeout: 2_000 })).id, held.id);
   await raw.set(`${prefix}in:w`, "hostile");
@@ -46,8 +36,7 @@ it("red team: a held message whose inbox another client made a string stays held
   await raw.hset(`${prefix}m:${other.id}`, { state: "taken", holder: "dead-v", attempts: 1 });
   await raw.hset(`${prefix}consumers`, "dead-v", "v");
   await raw.hset(`${prefix}leases`, "dead-v", 1);
-  const v = await DurableChannel.open("v", { connection, prefix });
-  t.after(() => v.end());
+  const v = await open("v");
   const back = await v.receive({ timeout: 5_000 });
   assert.equal(back.id, other.id, "the other channel's dead receiver is requeued");
   await v.close(back);
@@ -60,7 +49,7 @@ it("red team: a held message whose inbox another client made a string stays held
   assert.deepEqual(await raw.lrange(`${prefix}held:${worker.consumer}`, 0, -1), [held.id], "still held");
   assert.deepEqual(errors, [], "no sweep failed");
   await raw.del(`${prefix}in:w`);
-  next = await DurableChannel.open("w", { connection, prefix });
+  const next = await open("w");
   const again = await next.receive({ timeout: 5_000 });
   assert.equal(again.id, held.id);
   assert.equal(again.attempts, 2);

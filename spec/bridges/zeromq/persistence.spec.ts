@@ -11,7 +11,7 @@ import { Broker, BrokerLink } from "../../../bridges/zeromq/index.js";
 import { createMessage } from "../../../lib/message.js";
 import { freePort } from "../../helpers/free-port.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { startBrokerChild } from "./broker-helpers.js";
+import { restartableBroker } from "./restartable-broker.js";
 import { heldInLog } from "../../helpers/persist-file.js";
 
 const dir = mkdtempSync(join(tmpdir(), "berrymq-zmq-"));
@@ -20,35 +20,16 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 describe("zeromq broker: persistence", () => {
   it("keeps unacknowledged messages across a SIGKILL and restart; clients reconnect by themselves", async (t) => {
     const file = join(dir, "acks.log");
-    const ports = { pubPort: await freePort(), recvPort: await freePort() };
-    let broker = await startBrokerChild(ports.pubPort, ports.recvPort, file);
-    // A failed assertion must not leave links or the broker child running (the process would not exit).
-    const cleanup: (() => Promise<unknown>)[] = [() => broker.kill()];
-    t.after(async () => {
-      for (const step of cleanup.reverse()) await step().catch(() => undefined);
-    });
-    const sender = await BrokerLink.connect({
-      bus: new Bus({ id: "sender" }),
-      ...ports,
-      importFilters: ["none:none"],
-      acknowledge: ["job:*"],
-      heartbeatInterval: 100,
-      sendTimeout: 300,
-      retryDelay: { initial: 50, max: 200 },
-    });
-    cleanup.push(() => sender.close());
+    const broker = await restartableBroker(t, file);
+    const sender = await broker.connectSender();
     sender.on("error", () => undefined); // the outage is expected
     for (let i = 0; i < 3; i++) sender.bus.twitter("job:run", i);
     await waitFor(() => sender.backlog === 0 && sender.stats.sent === 3, "the broker confirmed the batch");
 
     await broker.kill(); // SIGKILL: no shutdown, no flush
-    broker = await startBrokerChild(ports.pubPort, ports.recvPort, file);
+    await broker.restart();
 
-    const worker = new Bus({ id: "worker" });
-    const runs: number[] = [];
-    worker.follow("job:run", (m) => void runs.push(m.args[0] as number));
-    const workerLink = await BrokerLink.connect({ bus: worker, ...ports, importFilters: ["job:*"], heartbeatInterval: 100 });
-    cleanup.push(() => workerLink.close());
+    const { link: workerLink, runs } = await broker.connectWorker();
     await waitFor(() => runs.length === 3, "the three held messages after the restart", 10_000);
     assert.deepEqual(runs, [0, 1, 2]);
 
@@ -60,7 +41,10 @@ describe("zeromq broker: persistence", () => {
     // The worker having it does not mean the sender is done: a receipt later than sendTimeout (a loaded
     // machine) makes the link send the batch again, and the broker holds it again (logged) until the worker
     // acknowledges it again. Only once the sender's batch is confirmed does an empty log stay empty.
-    await waitFor(() => sender.backlog === 0 && sender.stats.sent === 4, "the broker confirmed the message sent after the restart");
+    await waitFor(
+      () => sender.backlog === 0 && sender.stats.sent === 4,
+      "the broker confirmed the message sent after the restart",
+    );
     // An ack sent is not yet an ack the broker wrote: wait for the log before killing the broker.
     await waitFor(() => heldInLog(file).length === 0, "the broker to log the four acknowledgements");
 
@@ -76,7 +60,8 @@ describe("zeromq broker: persistence", () => {
   it("loads a persist file written by protocol 1 (envelope objects) beside compact records, and delivers both", async (t) => {
     const file = join(dir, "protocol-1.log");
     const now = Date.now();
-    const envelope = (n: number) => toEnvelope(createMessage({ identifier: "job:run", args: [n], messageId: `old-bus/${n}`, hops: ["old-bus"] }));
+    const envelope = (n: number) =>
+      toEnvelope(createMessage({ identifier: "job:run", args: [n], messageId: `old-bus/${n}`, hops: ["old-bus"] }));
     const record = (n: number, payload: unknown): string =>
       `${JSON.stringify({ m: `old-bus/${n}`, i: "job:run", s: "0123456789abcdef", p: JSON.stringify(payload), t: now, e: null })}\n`;
     // What the broker of the previous round wrote (payload: the envelope object), then one of this protocol.
@@ -85,7 +70,12 @@ describe("zeromq broker: persistence", () => {
     const worker = new Bus({ id: "worker" });
     const runs: number[] = [];
     worker.follow("job:run", (m) => void runs.push(m.args[0] as number));
-    const link = await BrokerLink.connect({ bus: worker, pubPort: broker.pubPort, recvPort: broker.recvPort, importFilters: ["job:*"] });
+    const link = await BrokerLink.connect({
+      bus: worker,
+      pubPort: broker.pubPort,
+      recvPort: broker.recvPort,
+      importFilters: ["job:*"],
+    });
     t.after(async () => {
       await link.close();
       broker.close();
@@ -99,7 +89,13 @@ describe("zeromq broker: persistence", () => {
   it("replays held messages, ignores a torn last line, and compacts acknowledged ones away", () => {
     const file = join(dir, "compact.log");
     const first = AckLog.open(file, "batch").log;
-    const messages = Array.from({ length: 3_000 }, (_, i) => ({ messageId: `m${i}`, identifier: "job:run", senderId: "0123456789abcdef", payload: `{"n":${i}}`, heldAt: 0 }));
+    const messages = Array.from({ length: 3_000 }, (_, i) => ({
+      messageId: `m${i}`,
+      identifier: "job:run",
+      senderId: "0123456789abcdef",
+      payload: `{"n":${i}}`,
+      heldAt: 0,
+    }));
     first.hold(messages);
     first.sync();
     first.acked(messages.slice(0, 2_999).map((m) => m.messageId));
@@ -110,14 +106,24 @@ describe("zeromq broker: persistence", () => {
     appendFileSync(file, '{"m":"torn","i":"job:ru'); // a crash mid-write
     const { log, held } = AckLog.open(file, "batch");
     log.close();
-    assert.deepEqual(held.map((m) => m.messageId), ["m2999"]);
+    assert.deepEqual(
+      held.map((m) => m.messageId),
+      ["m2999"],
+    );
   });
 
   it("keeps each held message's deadline across a replay, Infinity (never) included", () => {
     const file = join(dir, "deadlines.log");
     const first = AckLog.open(file, "batch").log;
     first.hold([
-      { messageId: "never", identifier: "a:b", senderId: "0123456789abcdef", payload: "{}", heldAt: 1, expiresAt: Number.POSITIVE_INFINITY },
+      {
+        messageId: "never",
+        identifier: "a:b",
+        senderId: "0123456789abcdef",
+        payload: "{}",
+        heldAt: 1,
+        expiresAt: Number.POSITIVE_INFINITY,
+      },
       { messageId: "soon", identifier: "a:b", senderId: "0123456789abcdef", payload: "{}", heldAt: 2, expiresAt: 5_000 },
       { messageId: "old", identifier: "a:b", senderId: "0123456789abcdef", payload: "{}", heldAt: 3 },
     ]);

@@ -67,30 +67,39 @@ async function aliceBehindGate(t: { after(fn: () => unknown): void }, serverCall
   return { server, gate, alice, errors, logouts };
 }
 
+/**
+ * Alice calls the server's "slow" and the server calls her "slowWho"; resolves once both procedures run.
+ * Each answers ("slow done", "alice, slowly") when its `answer…()` is called.
+ */
+async function slowCallsBothWays(server: RpcServer, alice: RpcClient) {
+  const server_ = latch();
+  server.register("slow", async () => {
+    await server_.released;
+    return "slow done";
+  });
+  const client_ = latch();
+  alice.register("slowWho", async () => {
+    await client_.released;
+    return "alice, slowly";
+  });
+  const slow = alice.call("slow");
+  const slowWho = server.call("user:alice", "slowWho");
+  await waitFor(() => server.pending === 1, "the server's call sent");
+  await sleep(100); // both procedures run
+  return { slow, slowWho, answerSlow: server_.release, answerSlowWho: client_.release };
+}
+
 describe("zeromq RPC red team r24: a login survives its client's reconnection", () => {
   it("after a blip, answers to calls made before it and calls both ways work without error", async (t) => {
     const { server, gate, alice, errors, logouts } = await aliceBehindGate(t);
-    const { released, release } = latch();
-    server.register("slow", async () => {
-      await released;
-      return "slow done";
-    });
-    const client_ = latch();
-    alice.register("slowWho", async () => {
-      await client_.released;
-      return "alice, slowly";
-    });
-    const slow = alice.call("slow");
-    const slowWho = server.call("user:alice", "slowWho");
-    await waitFor(() => server.pending === 1, "the server's call sent");
-    await sleep(100); // both procedures run
+    const { slow, slowWho, answerSlow, answerSlowWho } = await slowCallsBothWays(server, alice);
     gate.shut();
     await sleep(300);
-    client_.release(); // her answer waits for the connection: it goes out as soon as it is back
+    answerSlowWho(); // her answer waits for the connection: it goes out as soon as it is back
     gate.open = true;
     assert.equal(await alice.call("ping"), "pong", "a call made during the blip");
     assert.equal(await slowWho, "alice, slowly");
-    release(); // answered on the new connection
+    answerSlow(); // answered on the new connection
     assert.equal(await slow, "slow done");
     assert.equal(await server.call("user:alice", "who"), "alice");
     assert.deepEqual(server.users.sort(), ["user:alice", "user:bob"]);
@@ -100,24 +109,11 @@ describe("zeromq RPC red team r24: a login survives its client's reconnection", 
 
   it("answers and calls for alice made while her connection is away reach her once she is back", async (t) => {
     const { server, gate, alice, errors, logouts } = await aliceBehindGate(t);
-    const server_ = latch();
-    server.register("slow", async () => {
-      await server_.released;
-      return "slow done";
-    });
-    const client_ = latch();
-    alice.register("slowWho", async () => {
-      await client_.released;
-      return "alice, slowly";
-    });
-    const slow = alice.call("slow");
-    const slowWho = server.call("user:alice", "slowWho");
-    await waitFor(() => server.pending === 1, "the server's call sent");
-    await sleep(100); // both procedures run
+    const { slow, slowWho, answerSlow, answerSlowWho } = await slowCallsBothWays(server, alice);
     gate.shut();
     await sleep(300); // the server saw the connection end
-    server_.release(); // its answer is ready while alice is away
-    client_.release(); // and so is hers
+    answerSlow(); // its answer is ready while alice is away
+    answerSlowWho(); // and so is hers
     const who = server.call("user:alice", "who"); // a call made while she is away
     await sleep(300);
     gate.open = true;
@@ -191,7 +187,12 @@ describe("zeromq RPC red team r24: a login survives its client's reconnection", 
     const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate: slowAuthenticate, ...timing });
     server.on("error", () => undefined);
     const gate = await tcpGate(server.port);
-    const alice = RpcClient.connect({ port: gate.port, identity: "desk-7", plain: { username: "alice", password: "pw" }, ...timing });
+    const alice = RpcClient.connect({
+      port: gate.port,
+      identity: "desk-7",
+      plain: { username: "alice", password: "pw" },
+      ...timing,
+    });
     alice.on("error", () => undefined);
     t.after(async () => {
       alice.close();

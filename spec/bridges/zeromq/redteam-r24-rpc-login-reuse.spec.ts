@@ -47,6 +47,35 @@ function latch(): { released: Promise<void>; release: () => void } {
   return { released, release };
 }
 
+/** A raw DEALER under the identity "desk-7" with `username`'s PLAIN credentials, connected to `port`. */
+function desk7(port: number, username: "alice" | "eve", receiveTimeout: number): zmq.Dealer {
+  const dealer = new zmq.Dealer({
+    routingId: "desk-7",
+    linger: 0,
+    plainUsername: username,
+    plainPassword: passwords.get(username) as string,
+    receiveTimeout,
+  });
+  dealer.connect(`tcp://127.0.0.1:${port}`);
+  return dealer;
+}
+
+/**
+ * Calls user:alice's "secret" on `server`, drains `dealer` (under her old identity), and asserts that the
+ * server answered it only by asking it to log in, and that the call found alice lost.
+ */
+async function assertOnlyAskedToLogIn(server: RpcServer, dealer: zmq.Dealer): Promise<void> {
+  const forAlice = server.call("user:alice", "secret", "for alice only").catch((error: unknown) => error);
+  const got: string[][] = [];
+  await drain(dealer, got);
+  assert.ok(got.length > 0, "the server answered something");
+  assert.ok(
+    got.every(([kind]) => kind === "login?"),
+    `only asked to log in, got ${JSON.stringify(got)}`,
+  );
+  assert.ok((await forAlice) instanceof RpcPeerLostError, `got ${String(await forAlice)}`);
+}
+
 const ping = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping", params: [] });
 
 describe("zeromq RPC red team r24: a login belongs to its connection", () => {
@@ -72,29 +101,14 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
     const server = await RpcServer.listen({ port: await freePort(), plain: true, authenticate });
     server.register("ping", () => "pong");
     await aliceCameAndWent(server);
-    const raw = new zmq.Dealer({
-      routingId: "desk-7",
-      linger: 0,
-      plainUsername: "eve",
-      plainPassword: "e-pass",
-      receiveTimeout: 2_000,
-    });
+    const raw = desk7(server.port, "eve", 2_000);
     t.after(() => {
       raw.close();
       server.close();
     });
-    raw.connect(`tcp://127.0.0.1:${server.port}`);
     await raw.send(["rpc", ping]);
     await raw.send(["hb"]);
-    const forAlice = server.call("user:alice", "secret", "for alice only").catch((error: unknown) => error);
-    const got: string[][] = [];
-    await drain(raw, got);
-    assert.ok(got.length > 0, "the server answered something");
-    assert.ok(
-      got.every(([kind]) => kind === "login?"),
-      `only asked to log in, got ${JSON.stringify(got)}`,
-    );
-    assert.ok((await forAlice) instanceof RpcPeerLostError, `got ${String(await forAlice)}`);
+    await assertOnlyAskedToLogIn(server, raw);
   });
 
   it("a slow login of alice's connection is not applied to the next connection under her identity", async (t) => {
@@ -119,27 +133,12 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
     await waitFor(() => server.clients.includes("desk-7"), "alice's login frame read");
     alice.close(); // while authenticate runs
     await sleep(50);
-    const eve = new zmq.Dealer({
-      routingId: "desk-7",
-      linger: 0,
-      plainUsername: "eve",
-      plainPassword: "e-pass",
-      receiveTimeout: 2_500,
-    });
+    const eve = desk7(server.port, "eve", 2_500);
     t.after(() => eve.close());
-    eve.connect(`tcp://127.0.0.1:${server.port}`);
     await eve.send(["hb"]);
     await sleep(1_200); // alice's login has been decided
     await eve.send(["rpc", ping]);
-    const forAlice = server.call("user:alice", "secret", "for alice only").catch((error: unknown) => error);
-    const got: string[][] = [];
-    await drain(eve, got);
-    assert.ok(got.length > 0, "the server answered something");
-    assert.ok(
-      got.every(([kind]) => kind === "login?"),
-      `only asked to log in, got ${JSON.stringify(got)}`,
-    );
-    assert.ok((await forAlice) instanceof RpcPeerLostError, `got ${String(await forAlice)}`);
+    await assertOnlyAskedToLogIn(server, eve);
     assert.ok(server.stats.voidLogins >= 1, `voidLogins ${server.stats.voidLogins}`);
   });
 
@@ -176,15 +175,8 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
     release(); // her answer is ready: held for her
     const forAlice = server.call("user:alice", "secret", "for alice only").catch((error: unknown) => error);
     await sleep(100);
-    const eve = new zmq.Dealer({
-      routingId: "desk-7",
-      linger: 0,
-      plainUsername: "eve",
-      plainPassword: "e-pass",
-      receiveTimeout: 1_500,
-    });
+    const eve = desk7(server.port, "eve", 1_500);
     t.after(() => eve.close());
-    eve.connect(`tcp://127.0.0.1:${server.port}`);
     await eve.send(["login?"]);
     await eve.send(["login", JSON.stringify({ username: "eve", password: "e-pass" })]);
     const got: string[][] = [];
@@ -211,28 +203,14 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
     const logouts: [string, string, number][] = [];
     server.on("logout", (...args) => void logouts.push(args));
     t.after(() => server.close());
-    const raw = new zmq.Dealer({
-      routingId: "desk-7",
-      linger: 0,
-      plainUsername: "alice",
-      plainPassword: "a-pass",
-      receiveTimeout: 1_000,
-    });
-    raw.connect(`tcp://127.0.0.1:${server.port}`);
+    const raw = desk7(server.port, "alice", 1_000);
     await raw.send(["login", JSON.stringify({ username: "alice", password: "a-pass" })]);
     assert.deepEqual((await raw.receive()).map(String), ["login-ok", "user:alice"]);
     raw.close();
     await sleep(100);
     // Eve connects under desk-7, and keeps the identity known (heartbeats), but never logs in as alice.
-    const eve = new zmq.Dealer({
-      routingId: "desk-7",
-      linger: 0,
-      plainUsername: "eve",
-      plainPassword: "e-pass",
-      receiveTimeout: 100,
-    });
+    const eve = desk7(server.port, "eve", 100);
     t.after(() => eve.close());
-    eve.connect(`tcp://127.0.0.1:${server.port}`);
     const forAlice = server.call("user:alice", "secret").catch((error: unknown) => error);
     const got: string[][] = [];
     const until = Date.now() + 2_000;
@@ -241,10 +219,7 @@ describe("zeromq RPC red team r24: a login belongs to its connection", () => {
       await eve.send(["rpc", ping]);
       await drain(eve, got);
     }
-    assert.ok(
-      got.length > 0 && got.every(([kind]) => kind === "login?"),
-      `only asked to log in, got ${JSON.stringify(got)}`,
-    );
+    assert.ok(got.length > 0 && got.every(([kind]) => kind === "login?"), `only asked to log in, got ${JSON.stringify(got)}`);
     assert.ok((await forAlice) instanceof RpcPeerLostError, `got ${String(await forAlice)}`);
     assert.deepEqual(
       logouts.map(([identity, userId]) => [identity, userId]),

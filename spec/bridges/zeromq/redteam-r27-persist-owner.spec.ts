@@ -7,12 +7,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { Broker, BrokerLink, PersistError } from "../../../bridges/zeromq/index.js";
-import { Bus } from "../../../lib/bus.js";
-import { freePort } from "../../helpers/free-port.js";
+import { Broker, PersistError } from "../../../bridges/zeromq/index.js";
 import { heldInLog } from "../../helpers/persist-file.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { startBrokerChild } from "./broker-helpers.js";
+import { restartableBroker } from "./restartable-broker.js";
 
 const dir = mkdtempSync(join(tmpdir(), "berrymq-r27-owner-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,12 +18,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 describe("zeromq broker: one broker per persist file (r27)", () => {
   it("a second broker on the same ports and persist file fails without touching the file; nothing confirmed is lost", async (t) => {
     const file = join(dir, "acks.log");
-    const ports = { pubPort: await freePort(), recvPort: await freePort() };
-    let broker = await startBrokerChild(ports.pubPort, ports.recvPort, file);
-    const cleanup: (() => Promise<unknown>)[] = [() => broker.kill()];
-    t.after(async () => {
-      for (const step of cleanup.reverse()) await step().catch(() => undefined);
-    });
+    const broker = await restartableBroker(t, file);
+    const { ports } = broker;
     await assert.rejects(Broker.start({ ...ports, persistFile: file }));
     // On other ports it would have run beside it, compacting over its file: refused, naming the holder.
     await assert.rejects(Broker.start({ pubPort: 0, recvPort: 0, persistFile: file }), (error: unknown) => {
@@ -33,27 +27,14 @@ describe("zeromq broker: one broker per persist file (r27)", () => {
       assert.match(error.message, /in use by process \d+/);
       return true;
     });
-    const sender = await BrokerLink.connect({
-      bus: new Bus({ id: "sender" }),
-      ...ports,
-      importFilters: ["none:none"],
-      acknowledge: ["job:*"],
-      heartbeatInterval: 100,
-      sendTimeout: 300,
-      retryDelay: { initial: 50, max: 200 },
-    });
-    cleanup.push(() => sender.close());
+    const sender = await broker.connectSender();
     sender.on("error", () => undefined);
     for (let i = 0; i < 3; i++) sender.bus.twitter("job:run", i);
     await waitFor(() => sender.backlog === 0 && sender.stats.sent === 3, "the broker confirmed the batch");
     assert.equal(heldInLog(file).length, 3, "the confirmed messages are in the persist file");
     await broker.kill();
-    broker = await startBrokerChild(ports.pubPort, ports.recvPort, file);
-    const worker = new Bus({ id: "worker" });
-    const runs: number[] = [];
-    worker.follow("job:run", (m) => void runs.push(m.args[0] as number));
-    const workerLink = await BrokerLink.connect({ bus: worker, ...ports, importFilters: ["job:*"], heartbeatInterval: 100 });
-    cleanup.push(() => workerLink.close());
+    await broker.restart();
+    const { runs } = await broker.connectWorker();
     await waitFor(() => runs.length === 3, "the three held messages after the restart", 5_000);
   });
 
