@@ -64,12 +64,12 @@ test("red team: two outages, the second with only the lazily opened connection n
 }, async (t) => {
   const { restart, kill, channel, errors } = await setUp(t);
   await kill();
-  await waitFor(() => errors.length === 1, "the first outage reported", 5_000);
+  await waitFor(() => errors.length === 1, "the first outage reported", 15_000);
   await restart();
   await channel.send("between", { to: "b", durability: { replicas: 1, timeout: 50 } });
   await sleep(300);
   await kill();
-  await waitFor(() => errors.length >= 2, "the second outage reported", 5_000);
+  await waitFor(() => errors.length >= 2, "the second outage reported", 15_000);
   await sleep(1_000);
   await restart();
   await channel.send("after", { to: "b", durability: { replicas: 1, timeout: 50 } });
