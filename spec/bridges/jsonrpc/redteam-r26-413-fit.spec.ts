@@ -45,6 +45,10 @@ async function counter(
 }
 
 const COUNT = 600;
+// Posted once at most, but a batch whose answer was late under load (a retry) goes once more; halved again
+// and again as before the fix, a too-large message went ~11 times. The waits are bounds against being held
+// up, generous for a loaded machine (a second post of one under load: r29).
+const MOST_POSTS = 2;
 const BIGS = [100, 250, 400, 550];
 
 describe("review r26: messages over the far side's body limit do not hold up the ones behind them", () => {
@@ -73,11 +77,11 @@ describe("review r26: messages over the far side's body limit do not hold up the
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
         const small = Array.from({ length: 2 * COUNT }, (_, n) => n).filter((n) => !BIGS.includes(n % COUNT));
-        await waitFor(() => received.length >= small.length && link.backlog === 0, "every small message received", 3_000);
-        assert.ok(Date.now() - started < 3_000);
+        await waitFor(() => received.length >= small.length && link.backlog === 0, "every small message received", 10_000);
+        assert.ok(Date.now() - started < 10_000);
         assert.deepEqual(received, small, "the small ones, in order");
         for (const n of [...BIGS, ...BIGS.map((i) => COUNT + i)]) {
-          assert.ok(front.sent(`BIG${n}:`) <= 1, `BIG${n} sent ${front.sent(`BIG${n}:`)} times`);
+          assert.ok(front.sent(`BIG${n}:`) <= MOST_POSTS, `BIG${n} sent ${front.sent(`BIG${n}:`)} times`);
         }
         assert.ok(front.refused() <= 2, `the far server answered 413 ${front.refused()} times`);
         assert.equal(link.stats.dropped, 2 * BIGS.length, "each too-large message dropped (counted) once");
@@ -114,7 +118,7 @@ describe("review r26: messages over the far side's body limit do not hold up the
       const started = Date.now();
       const outcomes = await Promise.all(
         Array.from({ length: COUNT }, (_, n) =>
-          asker.ask("svc:n", n, within({ timeout: 3_000 })).then(
+          asker.ask("svc:n", n, within({ timeout: 10_000 })).then(
             (value) => ({ n, value, ms: Date.now() - started }),
             (error: { remoteName?: string; name?: string }) => ({
               n,
@@ -129,8 +133,8 @@ describe("review r26: messages over the far side's body limit do not hold up the
         else assert.equal(value, `small${n}`, `answer ${n}`);
       }
       const slowest = Math.max(...outcomes.map((outcome) => outcome.ms));
-      assert.ok(slowest < 2_000, `the last answer came after ${slowest} ms`);
-      for (const n of BIGS) assert.ok(front.sent(`BIG${n}:`) <= 1, `BIG${n} sent ${front.sent(`BIG${n}:`)} times`);
+      assert.ok(slowest < 8_000, `the last answer came after ${slowest} ms`);
+      for (const n of BIGS) assert.ok(front.sent(`BIG${n}:`) <= MOST_POSTS, `BIG${n} sent ${front.sent(`BIG${n}:`)} times`);
     } finally {
       await peer.close();
       await front.close();
