@@ -16,17 +16,7 @@ import { type RedisServer, startRedis } from "../helpers/redis-server.js";
 import { settlesWithin, sleep } from "../helpers/wait-for.js";
 import type { RequestSetup } from "./link-conformance.js";
 import { type RequestPeer, startRequestPeer } from "./request-process.js";
-
-// Asks until `bus` gets an answer from the child `busId` (a link needs a moment after a process starts).
-async function untilLinked(bus: Bus, busId: string): Promise<number> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const answers = await bus.request<{ bus: string; pid: number }>("rq:whoami", within({ count: "all", timeout: 300 }));
-    const mine = answers.find((a) => a.ok && a.value.bus === busId);
-    if (mine?.ok) return mine.value.pid;
-    if (Date.now() > deadline) throw new Error(`${busId} never answered`);
-  }
-}
+import { untilLinked } from "./linked-child.js";
 
 /** A RequestSetup whose link (or the links its bridge server made back) can be closed alone. */
 interface ClosableSetup extends RequestSetup {
@@ -40,7 +30,7 @@ function attack(transport: string, setup: () => Promise<ClosableSetup>): void {
     const spawn = async (busId: string): Promise<RequestPeer> => {
       const child = await startRequestPeer({ ...linked.peer, busId });
       children.push(child);
-      assert.equal(await untilLinked(linked.bus, busId), child.pid);
+      assert.equal(await untilLinked(linked.bus, busId, "rq:whoami"), child.pid);
       return child;
     };
     before(async () => {

@@ -14,19 +14,9 @@ import { within } from "../../lib/request.js";
 import { RemoteError, RequestTimeoutError } from "../../lib/request-errors.js";
 import { jsonrpcParent, type RequestParent, redisParent, zeromqParent } from "./request-parents.js";
 import { type RequestPeer, startRequestPeer } from "./request-process.js";
+import { untilLinked } from "./linked-child.js";
 
 declareSpecs();
-
-// Asks until the child answers (a link needs a moment after a process starts); its pid.
-async function untilLinked(bus: Bus, busId: string): Promise<number> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const answers = await bus.request<{ bus: string; pid: number }>("r23:whoami", within({ count: "all", timeout: 300 }));
-    const mine = answers.find((a) => a.ok && a.value.bus === busId);
-    if (mine?.ok) return mine.value.pid;
-    if (Date.now() > deadline) throw new Error(`${busId} never answered`);
-  }
-}
 
 type Setup = RequestParent;
 

@@ -27,6 +27,7 @@ import { within } from "../../lib/request.js";
 import { RequestLinkClosedError } from "../../lib/request-errors.js";
 import { freePort } from "../helpers/free-port.js";
 import { settlesWithin, sleep, waitFor } from "../helpers/wait-for.js";
+import { untilLinked } from "./linked-child.js";
 
 const outcome = (promise: Promise<unknown>): Promise<unknown> =>
   promise.then(
@@ -72,17 +73,6 @@ async function startChild(fixture: string, config: Record<string, unknown>): Pro
       await exited;
     },
   };
-}
-
-// Asks until the child answers through the link; its pid.
-async function untilLinked(bus: Bus, busId: string): Promise<number> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const answers = await bus.request<{ bus: string; pid: number }>("r23:whoami", within({ count: "all", timeout: 300 }));
-    const mine = answers.find((a) => a.ok && a.value.bus === busId);
-    if (mine?.ok) return mine.value.pid;
-    if (Date.now() > deadline) throw new Error(`${busId} never answered`);
-  }
 }
 
 const closing: (() => Promise<unknown>)[] = [];
