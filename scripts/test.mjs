@@ -59,14 +59,17 @@ const result = spawnSync(
     "--import", "tsx",
     "--expose-gc",
     "--test",
-    "--test-concurrency=2",
+    // Three spec files at once on 2 cores: most of a spec's time is waiting on child processes, servers and
+    // timers (a run at 2 used ~1.2 cores: 904 s; at 3, 719 s, ~1.45 cores, r29). At 4 under heavy outside
+    // load (load average 10+) start-up waits ran out: 3 keeps a margin.
+    "--test-concurrency=3",
     "--test-timeout=300000",
     "--test-reporter=spec", "--test-reporter-destination=stdout",
     "--test-reporter=tap", `--test-reporter-destination=${tap}`,
     ...files,
   ],
   // A spec that leaves a handle open keeps its process alive: stop the whole run rather than hang CI. A
-  // guard against a hang, not the suite's budget: a whole run took 842–896 s on a quiet 2-core machine (r28).
+  // guard against a hang, not the suite's budget: a whole run took ~720 s on a quiet 2-core machine (r29).
   { cwd: root, stdio: "inherit", timeout: 25 * 60_000, killSignal: "SIGKILL" },
 );
 if (result.error !== undefined) {
