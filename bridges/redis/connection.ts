@@ -5,7 +5,7 @@ import { errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { type LongTimer, setLongTimeout } from "../../lib/long-timer.js";
 import { ConnectTimeoutError } from "../errors.js";
 import { DISCONNECT_TIMEOUT, promptDisconnect } from "./disconnect-timeout.js";
-import { MajoritySentinelConnector } from "./sentinel-majority.js";
+import { MajoritySentinelConnector, NOT_CONFIRMED } from "./sentinel-majority.js";
 import { settlesWithin } from "./settles-within.js";
 
 /** A client of a standalone Redis (or one found through Sentinel), or of a Redis Cluster. */
@@ -351,13 +351,18 @@ export async function whereTried(client: RedisClient): Promise<string> {
  * Sentinel, where ioredis says "All sentinels are unreachable. Retrying from scratch after …ms. Last
  * error: …" (also when a sentinel answered but named no master, and berrymq has stopped retrying): that
  * no sentinel gave the master's address (whereIs names the master and the sentinels), with the last
- * error a lookup met unless it is only "Connection is closed." (whereTried's probe says why then).
+ * error a lookup met unless it is only "Connection is closed." (whereTried's probe says why then); or,
+ * when that error is the majority check's (sentinel-majority.ts), that a sentinel named the master but no
+ * majority confirmed it.
  */
 export function whyFailed(client: RedisClient, error: unknown): string {
   const text = errorText(error);
   if (isCluster(client) || !Array.isArray(client.options.sentinels) || !text.startsWith(SENTINELS_FAILED)) return text;
   const at = text.indexOf(LAST_ERROR);
   const last = at < 0 ? "" : text.slice(at + LAST_ERROR.length).trim();
+  // A sentinel did name the master, which berrymq's majority check refused (said otherwise before the r29 review).
+  if (last.startsWith("master ") && last.includes(NOT_CONFIRMED))
+    return `a sentinel named the master, but no majority of the sentinels confirmed it (${last})`;
   const shown = last === "" || last === CONNECTION_CLOSED ? "" : ` (last error: ${last})`;
   return `no sentinel gave the master's address${shown}`;
 }

@@ -85,6 +85,9 @@ export class MajoritySentinelConnector extends SentinelConnector {
   }
 }
 
+/** What the error of {@link confirmMaster} says after the master's address and name (whyFailed looks for it). */
+export const NOT_CONFIRMED = " not confirmed: ";
+
 /**
  * Resolves when more than half of the listed sentinels (deduplicated by address) name `address` as the
  * master; a sentinel that fails or does not answer in time counts against.
@@ -114,8 +117,11 @@ export async function confirmMaster(
   });
   if (agreeing >= needed) return;
   const elsewhere = others.length > 0 ? `; others name ${[...new Set(others)].join(", ")}` : "";
+  // Decided early, "0 of 3 name it" read as false when the one ioredis asked named it (r29 review).
+  const unheard = sentinels.length - answered;
+  const waited = unheard > 0 ? `; ${unheard} not waited for (a majority was out of reach)` : "";
   throw new Error(
-    `master ${address.host}:${address.port} of "${options.name}" not confirmed: ${agreeing} of ${sentinels.length} sentinels name it (${needed} needed)${elsewhere}`,
+    `master ${address.host}:${address.port} of "${options.name}"${NOT_CONFIRMED}${agreeing} of ${sentinels.length} sentinels name it (${needed} needed)${elsewhere}${waited}`,
   );
 }
 
