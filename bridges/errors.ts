@@ -68,8 +68,10 @@ export class UnsendableMessageError extends BerryError {
 export class ConnectTimeoutError extends BerryError {
   readonly timeout: number;
 
-  constructor(who: string, where: string, timeout: number, cause?: unknown) {
-    const last = cause === undefined ? "" : `; last error: ${cause instanceof Error ? cause.message : describe(cause)}`;
+  /** `said`: the last error as the transport says it, when it says it better than `cause`'s own text. */
+  constructor(who: string, where: string, timeout: number, cause?: unknown, said?: string) {
+    const text = said ?? (cause instanceof Error ? cause.message : describe(cause));
+    const last = cause === undefined ? "" : `; last error: ${text}`;
     super(
       "CONNECT_TIMEOUT",
       `${who}: could not reach ${where} within ${timeout} ms (the connectTimeout option)${last}`,

@@ -453,7 +453,11 @@ export function readyWithin(
   return new Promise<void>((resolve, reject) => {
     ready.then(resolve, reject);
     if (timeout !== Number.POSITIVE_INFINITY) {
-      const fail = (): void => void whereTried(client).then((where) => reject(new ConnectTimeoutError(who, where, timeout, last)));
+      // Through Sentinel, ioredis's "All sentinels are unreachable. Retrying from scratch…" as whyFailed says it.
+      const fail = (): void =>
+        void whereTried(client).then((where) =>
+          reject(new ConnectTimeoutError(who, where, timeout, last, last === undefined ? undefined : whyFailed(client, last))),
+        );
       timer = setLongTimeout(fail, timeout);
     }
     if (signal !== undefined) {

@@ -20,6 +20,7 @@ import { after, before, it } from "node:test";
 import { Redis } from "ioredis";
 import { isCluster, openClient, type RedisClient, type RedisConnection, whenReady } from "../../../bridges/redis/connection.js";
 import { DISCONNECT_TIMEOUT } from "../../../bridges/redis/disconnect-timeout.js";
+import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
 import { freePort } from "../../helpers/free-port.js";
@@ -127,4 +128,22 @@ it("red team: through Sentinel, a master a sentinel named but the majority did n
     /^All sentinels are unreachable/,
     "ioredis's error is the cause",
   );
+});
+
+it("red team: DurableChannel.open() through sentinels that refuse, past connectTimeout, says no sentinel gave the master's address, not ioredis's retrying text", {
+  timeout: 30_000,
+}, async () => {
+  const sentinels = [await freePort(), await freePort()].map((port) => ({ host: "127.0.0.1", port }));
+  const failed = await DurableChannel.open("r29.review", { connection: { sentinels, name: "berry-master" }, connectTimeout: 1_500 }).then(
+    async (channel) => {
+      await channel.end();
+      return undefined;
+    },
+    (error: unknown) => error as Error & { code?: string },
+  );
+  assert.ok(failed !== undefined, "open() rejects: no sentinel answers");
+  assert.equal(failed.code, "CONNECT_TIMEOUT", failed.message);
+  assert.doesNotMatch(failed.message, /Retrying from scratch/, failed.message);
+  assert.match(failed.message, /; last error: no sentinel gave the master's address/, failed.message);
+  assert.match(String((failed.cause as Error | undefined)?.message), /^All sentinels are unreachable/, "ioredis's error is the cause");
 });
