@@ -8,14 +8,13 @@
 // Cluster's nodes the same way. The connects run in a child process (this file, with R28_CONNECT_CHILD
 // set) that must exit by itself: nothing is left open.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer, type Socket } from "node:net";
 import { it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
 import { freePort } from "../../helpers/free-port.js";
+import { runSelf } from "../../helpers/self-child.js";
 
 const CHILD = "R28_CONNECT_CHILD";
 
@@ -91,34 +90,9 @@ if (process.env[CHILD] !== undefined) {
   }, async () => {
     const ports = [await freePort(), await freePort(), await freePort()];
     const [refused, second] = ports;
-    const proc = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
-      env: { ...process.env, [CHILD]: ports.join(",") },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    // When the child printed its last outcome: from there it must exit by itself, within 1.5 s.
-    let lastAt: number | undefined;
-    proc.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (lastAt === undefined && out.includes('{"durable"')) lastAt = performance.now();
-    });
-    proc.stderr.on("data", (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    // Bounded: before the fix the hung connect never settles, and the child never exits.
-    let exitedAt = Number.POSITIVE_INFINITY;
-    const exited = await new Promise<number | null | "hung">((resolve) => {
-      const timer = setTimeout(() => {
-        proc.kill("SIGKILL");
-        resolve("hung");
-      }, 30_000);
-      proc.on("exit", (code) => {
-        exitedAt = performance.now();
-        clearTimeout(timer);
-        resolve(code);
-      });
-    });
+    // From when the child printed its last outcome it must exit by itself, within 1.5 s. Bounded: before the
+    // fix the hung connect never settles, and the child never exits.
+    const { out, err, code: exited, exitAfter } = await runSelf(import.meta.url, { [CHILD]: ports.join(",") }, (text) => text.includes('{"durable"'));
     const lines = out
       .split("\n")
       .filter((line) => line.startsWith("{"))
@@ -171,9 +145,6 @@ if (process.env[CHILD] !== undefined) {
     assert.notEqual(exited, "hung", `the child process still ran after 30 s; it printed: ${out || "(nothing)"}`);
     assert.equal(exited, 0, err);
     // Tightened in r29 (5,000 before): ioredis's 2 s disconnect timers held the process 2–4 s.
-    assert.ok(
-      exitedAt - (lastAt ?? 0) < 1_500,
-      `the child exited ${Math.round(exitedAt - (lastAt ?? 0))} ms after its last connect`,
-    );
+    assert.ok(exitAfter < 1_500, `the child exited ${Math.round(exitAfter)} ms after its last connect`);
   });
 }

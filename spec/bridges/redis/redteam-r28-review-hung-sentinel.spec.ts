@@ -6,12 +6,11 @@
 // (sentinel-majority.ts) now closes the connections to sentinels on their way when the client closes.
 // The connect runs in a child process (this file, with R28_HUNG_SENTINEL set) that must exit by itself.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
 import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
+import { runSelf } from "../../helpers/self-child.js";
 
 const CHILD = "R28_HUNG_SENTINEL";
 
@@ -42,38 +41,11 @@ if (process.env[CHILD] !== undefined) {
   it("red team: connect() through a sentinel that answers nothing rejects, and the process exits by itself", {
     timeout: 40_000,
   }, async () => {
-    const proc = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
-      env: { ...process.env, [CHILD]: String(stopped.port) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    let printedAt: number | undefined;
-    proc.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      printedAt ??= performance.now();
-    });
-    proc.stderr.on("data", (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    const exited = await new Promise<number | null | "hung">((resolve) => {
-      const timer = setTimeout(() => {
-        proc.kill("SIGKILL");
-        resolve("hung");
-      }, 25_000);
-      proc.on("exit", (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-    });
-    const exitedAt = performance.now();
+    const { out, err, code: exited, exitAfter } = await runSelf(import.meta.url, { [CHILD]: String(stopped.port) }, (text) => text.length > 0, 25_000);
     assert.equal(out.trim(), "CONNECT_TIMEOUT", err);
     assert.notEqual(exited, "hung", "the child process still ran 25 s after it started (sockets to the sentinel left open)");
     assert.equal(exited, 0, err);
     // Tightened in r29 (10,000 before): ioredis's 2 s disconnect timers held the process another 4 s.
-    assert.ok(
-      exitedAt - (printedAt ?? 0) < 1_500,
-      `the child exited ${Math.round(exitedAt - (printedAt ?? 0))} ms after the rejection`,
-    );
+    assert.ok(exitAfter < 1_500, `the child exited ${Math.round(exitAfter)} ms after the rejection`);
   });
 }

@@ -11,10 +11,8 @@
 // Each connect runs in a child process of its own (this file, with R29_EXIT_CHILD set), which prints its
 // outcome and must then exit by itself within EXIT_BOUND ms.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
 import { after, before, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { Cluster, Redis } from "ioredis";
 import { isCluster, openClient, type RedisClient, type RedisConnection } from "../../../bridges/redis/connection.js";
 import { DISCONNECT_TIMEOUT } from "../../../bridges/redis/disconnect-timeout.js";
@@ -22,6 +20,7 @@ import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
 import { freePort } from "../../helpers/free-port.js";
+import { runSelf } from "../../helpers/self-child.js";
 
 const CHILD = "R29_EXIT_CHILD";
 // Exits took 2,000–4,000 ms before the fix, 40–480 ms after it (one or two 200 ms timers); the margin is
@@ -77,30 +76,8 @@ async function child(scenario: Scenario, refused: number, second: number, hung: 
 }
 
 // Runs one scenario in a child: what it printed, and the ms from its printing to its exit.
-async function run(scenario: Scenario, ports: readonly number[]): Promise<{ outcome: Outcome; exitAfter: number; code: number | null; err: string }> {
-  const proc = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
-    env: { ...process.env, [CHILD]: [scenario, ...ports].join(",") },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  let printedAt: number | undefined;
-  proc.stdout.on("data", (chunk: Buffer) => {
-    out += chunk.toString();
-    if (out.includes("\n")) printedAt ??= performance.now();
-  });
-  proc.stderr.on("data", (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  // Bounded, so that a child that never exits fails the spec instead of hanging it.
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-    proc.on("exit", (exitCode) => {
-      clearTimeout(timer);
-      resolve(exitCode);
-    });
-  });
-  const exitAfter = printedAt === undefined ? Number.NaN : performance.now() - printedAt;
+async function run(scenario: Scenario, ports: readonly number[]): Promise<{ outcome: Outcome; exitAfter: number; code: number | null | "hung"; err: string }> {
+  const { out, err, code, exitAfter } = await runSelf(import.meta.url, { [CHILD]: [scenario, ...ports].join(",") }, (text) => text.includes("\n"));
   const line = out.split("\n").find((text) => text.startsWith("{"));
   return { outcome: line === undefined ? {} : (JSON.parse(line) as Outcome), exitAfter, code, err };
 }
