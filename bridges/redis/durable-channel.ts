@@ -24,6 +24,7 @@ import {
   NotHeldError,
   ReceiveTimeoutError,
   RedisCommandError,
+  RedisConnectionError,
   RedisDataLostError,
 } from "./errors.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
@@ -162,6 +163,8 @@ const DEFAULTS = {
 const MAX_BEAT = 5_000;
 /** How long `end()` waits for Redis to answer its last steps before it cuts the connections, in ms. */
 const END_GRACE = 5_000;
+// Reports held while open() waits (see #report): an outage is one report, so a few cover what can come.
+const HELD_REPORTS = 16;
 // How long after a connection closed the promoted master is watched for WAITs it cannot answer, in ms.
 const PROMOTION_WATCH = 60_000;
 
@@ -236,6 +239,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /** The prefix's mark (`P instance`) the last heartbeat saw: it changes when Redis lost the prefix's keys. */
   #instance: string | undefined;
   #ended = false;
+  // While open() waits for the channel (nobody can listen to it yet): what it would report, held (see #report).
+  #heldReports: BerryError[] | undefined;
   /** Whether {@link #watchPromotedMaster} runs. */
   #watchingPromotion = false;
   /** Whether the inbox had more queued at the last take (else the pump blocks at once). */
@@ -293,14 +298,22 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     const { signal } = options;
     signal?.throwIfAborted();
     const channel = new DurableChannel(name, options);
+    channel.#heldReports = [];
     try {
       // The channel registered (`#ready`), within `timeout` ms and before `signal` aborts.
       const bound = timeout === NEVER ? Number.POSITIVE_INFINITY : timeout;
       await readyWithin(channel.#client, channel.#ready, `durable channel "${name}"`, bound, signal);
     } catch (error) {
+      // The rejection says what failed: what was held goes no further.
       await channel.end();
       throw error;
     }
+    const held = channel.#heldReports;
+    channel.#heldReports = undefined;
+    // Once the caller has the channel and could listen (after its await). An outage while it connected is
+    // over: not reported, a report would say "reconnecting" of a channel that is open.
+    const rest = held.filter((error) => !(error instanceof RedisConnectionError));
+    if (rest.length > 0) setImmediate(() => rest.forEach((error) => channel.#report(error)));
     return channel;
   }
 
@@ -955,6 +968,12 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   }
 
   #report(error: BerryError): void {
+    // Before open() returned the channel nobody could listen: every report became a process warning (a
+    // "connection lost, reconnecting" for each open() that never connected, before r29). Held, at most a few.
+    if (this.#heldReports !== undefined) {
+      if (this.#heldReports.length < HELD_REPORTS) this.#heldReports.push(error);
+      return;
+    }
     emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
   }
 }

@@ -130,10 +130,15 @@ it("red team: through Sentinel, a master a sentinel named but the majority did n
   );
 });
 
-it("red team: DurableChannel.open() through sentinels that refuse, past connectTimeout, says no sentinel gave the master's address, not ioredis's retrying text", {
+it("red team: DurableChannel.open() through sentinels that refuse, past connectTimeout, says no sentinel gave the master's address, not ioredis's retrying text, and warns nothing", {
   timeout: 30_000,
 }, async () => {
   const sentinels = [await freePort(), await freePort()].map((port) => ({ host: "127.0.0.1", port }));
+  // Nor does it report "connection lost, reconnecting" of a channel nobody could listen to yet (a process
+  // warning for each such open() before r29): the rejection says it.
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(warning.message);
+  process.on("warning", onWarning);
   const failed = await DurableChannel.open("r29.review", { connection: { sentinels, name: "berry-master" }, connectTimeout: 1_500 }).then(
     async (channel) => {
       await channel.end();
@@ -141,9 +146,41 @@ it("red team: DurableChannel.open() through sentinels that refuse, past connectT
     },
     (error: unknown) => error as Error & { code?: string },
   );
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  process.off("warning", onWarning);
+  assert.deepEqual(warnings, [], "no process warning");
   assert.ok(failed !== undefined, "open() rejects: no sentinel answers");
   assert.equal(failed.code, "CONNECT_TIMEOUT", failed.message);
   assert.doesNotMatch(failed.message, /Retrying from scratch/, failed.message);
   assert.match(failed.message, /; last error: no sentinel gave the master's address/, failed.message);
   assert.match(String((failed.cause as Error | undefined)?.message), /^All sentinels are unreachable/, "ioredis's error is the cause");
+});
+
+it("red team: DurableChannel.open() of a Redis that starts late, within connectTimeout, opens and warns nothing (the outage before it opened is not reported)", {
+  timeout: 30_000,
+}, async () => {
+  const late = await startRedis({ own: true });
+  await late.kill();
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(warning.message);
+  process.on("warning", onWarning);
+  const opening = DurableChannel.open("r29.late", { connection: late.url, connectTimeout: 15_000 });
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  await late.restart();
+  try {
+    const channel = await opening;
+    const errors: unknown[] = [];
+    channel.on("error", (error) => void errors.push(error));
+    await channel.send("hello", { to: "r29.late" });
+    const hello = await channel.receive({ timeout: 5_000 });
+    assert.equal(hello.content, "hello");
+    await channel.close(hello);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await channel.end();
+    assert.deepEqual(errors, [], "nothing reported once open");
+  } finally {
+    process.off("warning", onWarning);
+    await late.stop();
+  }
+  assert.deepEqual(warnings, [], "no process warning");
 });
