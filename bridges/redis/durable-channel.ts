@@ -313,7 +313,10 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     // Once the caller has the channel and could listen (after its await). An outage while it connected is
     // over: not reported, a report would say "reconnecting" of a channel that is open.
     const rest = held.filter((error) => !(error instanceof RedisConnectionError));
-    if (rest.length > 0) setImmediate(() => rest.forEach((error) => channel.#report(error)));
+    if (rest.length > 0)
+      setImmediate(() => {
+        for (const error of rest) channel.#report(error);
+      });
     return channel;
   }
 
