@@ -128,6 +128,8 @@ export class RedisLink extends Link {
   #subscribing: Promise<void> = Promise.resolve();
   /** The subscriber connections lost and not yet subscribed again. */
   readonly #lost = new Set<Subscriber | ShardSubscriber>();
+  // Batches waiting for the lost subscriber connections (see transmit).
+  readonly #resubscribeWaiters: (() => void)[] = [];
   /** Set on a Cluster with `sharded` (the default). */
   readonly #sharded: Sharded | undefined;
   /** The slots of the channels this link publishes on (sharded). */
@@ -299,9 +301,36 @@ export class RedisLink extends Link {
   // Not `async`: the lone PUBLISH's own promise goes back as it is (an async function's promise and an
   // await cost two more per batch); a throw is still a rejection.
   protected override transmit(batch: Envelope[]): Promise<unknown> {
+    // A request (or talk) sent while a subscriber connection of this link is lost would be answered while
+    // nobody here listens (pub/sub is at most once): after an outage its answer was missed whenever the
+    // publisher came back before the subscriber (r29, seen in CI). It waits for the subscriber, a while.
+    if (this.#lost.size > 0 && !this.closing && batch.some(asksForAnswers)) return this.#resubscribed().then(() => this.#transmitAfterHeld(batch));
+    return this.#transmitAfterHeld(batch);
+  }
+
+  #transmitAfterHeld(batch: Envelope[]): Promise<unknown> {
     // After a fallback, what the replyless socket held goes first; a failure fails this batch too (retried).
     if (this.#held.length > 0) return this.#publishHeld().then(() => this.#transmitNow(batch));
     return this.#transmitNow(batch);
+  }
+
+  // Resolves once every lost subscriber connection is subscribed again, at most RESUBSCRIBE_WAIT ms later,
+  // or when the link closes.
+  #resubscribed(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        const at = this.#resubscribeWaiters.indexOf(done);
+        if (at >= 0) this.#resubscribeWaiters.splice(at, 1);
+        resolve();
+      };
+      const timer = setTimeout(done, RESUBSCRIBE_WAIT);
+      this.#resubscribeWaiters.push(done);
+    });
+  }
+
+  #releaseResubscribeWaiters(): void {
+    for (const done of [...this.#resubscribeWaiters]) done();
   }
 
   #transmitNow(batch: Envelope[]): Promise<unknown> {
@@ -521,6 +550,7 @@ export class RedisLink extends Link {
 
   // A Redis that is hung (connected, answering nothing) would hold the QUITs, and close(), for ever.
   protected override async closeTransport(): Promise<void> {
+    this.#releaseResubscribeWaiters();
     const closed = (async () => {
       await this.#sharded?.registry.close();
       // Replyless batches not yet confirmed get one last sync (bounded by closeTimeout), or, held after a
@@ -631,7 +661,10 @@ export class RedisLink extends Link {
       if (this.#lost.size === 0) this.#report(new MessagesMayBeLostError(this.name, cause));
       this.#lost.add(subscriber);
     };
-    const back = (): void => void this.#lost.delete(subscriber);
+    const back = (): void => {
+      this.#lost.delete(subscriber);
+      if (this.#lost.size === 0) this.#releaseResubscribeWaiters();
+    };
     if (subscriber instanceof Subscriber) subscriber.on("lost", lost).on("resubscribed", back);
     else subscriber.on("lost", lost).on("resubscribed", back);
   }
@@ -678,4 +711,13 @@ async function execPipeline(pipeline: ChainableCommander): Promise<void> {
   const results = await pipeline.exec();
   if (results === null) throw new Error("redis pipeline was discarded");
   for (const [error] of results) if (error) throw error;
+}
+
+// How long a batch holding a request waits for a lost subscriber connection (see RedisLink's transmit):
+// ioredis retries a connection every 2 s at most, so a subscriber back with its Redis is back within it.
+const RESUBSCRIBE_WAIT = 2_000;
+
+// Whether a message of the batch waits for answers (a request or a talk()), which come back over pub/sub.
+function asksForAnswers(envelope: Envelope): boolean {
+  return envelope.replyTo !== undefined;
 }
