@@ -1189,10 +1189,9 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       this.#wakeNow();
       return;
     }
+    // A probe's timer waits (the loop stopped): it goes now.
     if (this.#retryTimer !== undefined) {
-      clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
-      this.#delay = this.#retry.initial;
+      this.#wakeNow();
       this.#schedule();
       return;
     }
