@@ -5,24 +5,16 @@
 // stopped (SIGSTOP: the kernel accepts connections, nothing answers); `ready` must reject once the link is
 // closed, with RedisConnectFailedError saying the connection is closed.
 import assert from "node:assert/strict";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
-import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
+import { hungRedis } from "../../helpers/hung-redis.js";
 
-let stopped: RedisServer;
-before(async () => {
-  stopped = await startRedis({ own: true });
-  process.kill(stopped.pid as number, "SIGSTOP");
-});
-after(async () => {
-  if (stopped?.pid !== undefined) process.kill(stopped.pid, "SIGCONT");
-  await stopped?.stop();
-});
+const stopped = hungRedis();
 
 for (const [label, connection] of [
-  ["a Redis Cluster", () => ({ cluster: [{ host: "127.0.0.1", port: stopped.port }] })],
-  ["Sentinel", () => ({ sentinels: [{ host: "127.0.0.1", port: stopped.port }], name: "mymaster" })],
+  ["a Redis Cluster", () => ({ cluster: [{ host: "127.0.0.1", port: stopped().port }] })],
+  ["Sentinel", () => ({ sentinels: [{ host: "127.0.0.1", port: stopped().port }], name: "mymaster" })],
 ] as const) {
   it(`red team: a link closed while connecting to ${label} settles its ready`, { timeout: 30_000 }, async () => {
     const link = new RedisLink({ bus: new Bus(), connection: connection(), replylessPublish: false });

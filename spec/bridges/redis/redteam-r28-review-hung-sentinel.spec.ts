@@ -6,10 +6,10 @@
 // (sentinel-majority.ts) now closes the connections to sentinels on their way when the client closes.
 // The connect runs in a child process (this file, with R28_HUNG_SENTINEL set) that must exit by itself.
 import assert from "node:assert/strict";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
 import { Bus } from "../../../lib/bus.js";
-import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
+import { hungRedis } from "../../helpers/hung-redis.js";
 import { runSelf } from "../../helpers/self-child.js";
 
 const CHILD = "R28_HUNG_SENTINEL";
@@ -28,20 +28,12 @@ if (process.env[CHILD] !== undefined) {
     console.log((error as { code?: string }).code);
   }
 } else {
-  let stopped: RedisServer;
-  before(async () => {
-    stopped = await startRedis({ own: true });
-    process.kill(stopped.pid as number, "SIGSTOP");
-  });
-  after(async () => {
-    if (stopped?.pid !== undefined) process.kill(stopped.pid, "SIGCONT");
-    await stopped?.stop();
-  });
+  const stopped = hungRedis();
 
   it("red team: connect() through a sentinel that answers nothing rejects, and the process exits by itself", {
     timeout: 40_000,
   }, async () => {
-    const { out, err, code: exited, exitAfter } = await runSelf(import.meta.url, { [CHILD]: String(stopped.port) }, (text) => text.length > 0, 25_000);
+    const { out, err, code: exited, exitAfter } = await runSelf(import.meta.url, { [CHILD]: String(stopped().port) }, (text) => text.length > 0, 25_000);
     assert.equal(out.trim(), "CONNECT_TIMEOUT", err);
     assert.notEqual(exited, "hung", "the child process still ran 25 s after it started (sockets to the sentinel left open)");
     assert.equal(exited, 0, err);
