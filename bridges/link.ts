@@ -168,6 +168,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // `startedAt`: when the link started, moved at a loss of its far side (to its oldest buffered request).
   #carriesSince = Number.POSITIVE_INFINITY;
   #closing = false;
+  // A transport probe is under way (see #askTransport).
+  #probing = false;
   // The answers this link took to send on every link (no way back known) and has neither sent nor dropped.
   #unrouted: Set<string> | undefined;
   // Set once close() gave up on the buffer: the flush loop stops instead of retrying on.
@@ -523,6 +525,17 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
 
   /** Releases the transport's sockets and timers; called once by `close()` after the flush. */
   protected async closeTransport(): Promise<void> {}
+
+  /**
+   * Asks the far side whether it would take a batch now, sending no message (a Redis PING, the broker's
+   * welcome): resolves when it answers, rejects when it does not. A link down with nothing left to send
+   * and no neighbour list to probe with asks it, with the backoff of its retries, and tells `up` once it
+   * resolves. `undefined` (the default): the transport has no such question, and a frame from the far
+   * side tells `up` instead.
+   */
+  protected probeTransport(): Promise<unknown> | undefined {
+    return undefined;
+  }
 
   /** Starts forwarding the bus's messages; transports call it once they can send. */
   protected start(): void {
@@ -1050,9 +1063,41 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // link with no such list (no one far bus, or one that takes no control messages) stops instead: a frame
   // from its far side then tells `up` (see #admits). Not once `close()` was called.
   #probe(): void {
-    if (this.#closing || this.#neighbourList === undefined || !this.carriesControl) return;
-    this.#announcement = this.#neighbours(this.#neighbourList);
+    if (this.#closing) return;
+    if (this.#neighbourList !== undefined && this.carriesControl) this.#announcement = this.#neighbours(this.#neighbourList);
+    else this.#askTransport();
   }
+
+  // The probe of a link without a neighbour list to probe with: the transport's own question, if it has one
+  // (see probeTransport), one at a time. Its answer tells `up` unless a batch went meanwhile (its outcome
+  // tells); no answer waits out the backoff and asks again, unless the loop has messages to send again.
+  #askTransport(): void {
+    if (this.#probing) return;
+    let asked: Promise<unknown> | undefined;
+    try {
+      asked = this.probeTransport();
+    } catch (error) {
+      asked = Promise.reject(error);
+    }
+    if (asked === undefined) return;
+    this.#probing = true;
+    asked.then(this.#transportAnswered, this.#transportSilent);
+  }
+
+  readonly #transportAnswered = (): void => {
+    this.#probing = false;
+    if (!this.#down || this.#closing || this.#running) return;
+    this.#down = false;
+    this.#delay = this.#retry.initial;
+    this.#tell("up", () => this.emit("up"));
+  };
+
+  readonly #transportSilent = (): void => {
+    this.#probing = false;
+    if (!this.#down || this.#closing || this.#running) return;
+    this.stats.retries++;
+    this.#probeLater();
+  };
 
   #sent(): void {
     if (this.#announcement === this.#announced) this.#announcement = undefined;

@@ -520,6 +520,13 @@ export class RedisLink extends Link {
     }
   };
 
+  // A down link with nothing left to send asks Redis itself (see Link's probeTransport): the publisher
+  // refuses commands while disconnected (no offline queue), so a PONG means publishes go again. A hung Redis
+  // holds the PING, and the link stays down until it answers.
+  protected override probeTransport(): Promise<unknown> {
+    return this.#publisher.ping();
+  }
+
   // The message's lone frame, built as transmit builds it: the one measure of what is too large.
   protected override unwritable(message: Message): string | undefined {
     try {

@@ -319,6 +319,28 @@ export class BrokerLink extends Link {
     });
   }
 
+  // A down link with nothing left to send asks the broker itself (see Link's probeTransport): a HELLO, which
+  // the broker welcomes whenever it is up (a refusal, too, rejects); none within sendTimeout rejects.
+  protected override probeTransport(): Promise<unknown> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        version: this.#patternsVersion,
+        resolve: () => settled(undefined),
+        reject: (error: BerryError) => settled(error),
+      };
+      // Unref'd, as the Link's probe timer: a probe keeps no process alive.
+      const timer = setTimeout(() => settled(new BrokerTimeoutError(this.#endpoint, this.#sendTimeout)), this.#sendTimeout).unref();
+      const settled = (error: BerryError | undefined): void => {
+        clearTimeout(timer);
+        this.#welcomeWaiters = this.#welcomeWaiters.filter((other) => other !== waiter);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      this.#welcomeWaiters.push(waiter);
+      this.#hello();
+    });
+  }
+
   // A message whose line alone passes maxMessageBytes: the Link drops it and reports why.
   protected override unwritable(message: Message): string | undefined {
     const bytes = Buffer.byteLength(JSON.stringify(toCompactEnvelope(toEnvelope(message))));
