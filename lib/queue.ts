@@ -1,3 +1,4 @@
+import { watchAbort } from "./abort-watch.js";
 import type { Bus, QueueSink, Unsubscribe } from "./bus.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueOverflowError, QueueTimeoutError } from "./errors.js";
@@ -322,12 +323,14 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
    */
   get(options: GetOptions = {}): Promise<QueuedMessage<Events, P>> {
     const { timeout, signal } = options;
-    if (timeout !== undefined) {
-      try {
-        checkDuration("timeout", timeout);
-      } catch (error) {
-        return Promise.reject(error);
+    try {
+      if (timeout !== undefined) checkDuration("timeout", timeout);
+      // Anything else (`{ aborted: false }`) threw a TypeError from inside the wait, naming nothing.
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new InvalidArgumentError("signal", signal, "an AbortSignal");
       }
+    } catch (error) {
+      return Promise.reject(error);
     }
     if (this.closed) return Promise.reject(new QueueClosedError(this.filter));
     const queued = this.#store.take();
@@ -335,9 +338,10 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<QueuedMessage<Events, P>>((resolve, reject) => {
       let timer: LongTimer | undefined;
+      let unwatch: (() => void) | undefined;
       const settle = (): void => {
         timer?.clear();
-        signal?.removeEventListener("abort", onAbort);
+        unwatch?.();
       };
       const waiter: Waiter = {
         owner: this,
@@ -356,8 +360,8 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
         settle();
         reject(error);
       };
-      const onAbort = (): void => abandon(signal?.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      // One listener on the signal for every get sharing it (see abort-watch.ts).
+      if (signal !== undefined) unwatch = watchAbort(signal, () => abandon(signal.reason));
       // A user's duration: Infinity waits forever, and more than 2^31-1 ms must not fire at once.
       if (timeout !== undefined) timer = setLongTimeout(() => abandon(new QueueTimeoutError(this.filter, timeout)), timeout);
       this.#store.waiters.push(waiter);
