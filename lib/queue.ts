@@ -397,7 +397,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
 
   /** Yields messages as they come, until the queue is closed. */
   [Symbol.asyncIterator](): AsyncIterator<QueuedMessage<Events, P>> {
-    return untilClosed(() => this.get()) as AsyncIterator<QueuedMessage<Events, P>>;
+    return untilClosed((signal) => this.get({ signal })) as AsyncIterator<QueuedMessage<Events, P>>;
   }
 }
 
