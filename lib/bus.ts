@@ -645,7 +645,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   #passes(receiver: FollowerEntry, message: Message): boolean {
     try {
-      return (receiver.guard as Guard)(message) === true;
+      const passed: unknown = (receiver.guard as Guard)(message);
+      if (passed === true || passed === false) return passed;
+      // An async guard's promise is never `true`: every message was dropped without a word.
+      if (isThenable(passed)) {
+        Promise.resolve(passed).catch(ignore); // reported here, once: its rejection is no unhandled one
+        throw new InvalidArgumentError("guard result", passed, "a boolean: a guard is synchronous (a promise is never true)");
+      }
+      return false;
     } catch (error) {
       this.report(new FollowerError(`${receiver.label} (guard)`, message.id, message.messageId, error));
       return false;
@@ -873,6 +880,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     return removed;
   }
 }
+
+function ignore(): void {}
 
 /** How many refused requests' messageIds a bus remembers, so each is answered once. */
 const REFUSALS_ANSWERED = 10_000;
