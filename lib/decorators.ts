@@ -201,5 +201,7 @@ function registerBuilt(instance: object, constructed: unknown, wrapper: object):
   for (let cls: unknown = constructed; typeof cls === "function"; cls = Object.getPrototypeOf(cls)) {
     if (followerBuses.has(cls)) buses.add(followerBuses.get(cls) ?? defaultBus);
   }
-  for (const bus of buses) bus.register(instance);
+  // A closed bus has no followers to add: registering threw BusClosedError out of the constructor (every
+  // later `new` of the class failed), after the buses before it in the chain had registered the instance.
+  for (const bus of buses) if (!bus.closed) bus.register(instance);
 }
