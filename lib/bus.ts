@@ -586,6 +586,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       this.#index.remove(receiver);
       if (receiver.kind === "queue") receiver.sink.close();
     }
+    this.#routes.clear();
     this.removeAllListeners();
     this.#requests.closeAll(new BusClosedError(this.id));
   }
@@ -887,6 +888,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (outcome === "last" && !this.#closed) this.#emitEach("unfollow", parseIdentifier(entry.key));
       removed = outcome !== false || removed;
     }
+    // A cached route's receivers held the removed followers (their closures and all they captured) until
+    // its identifier was sent again or 10,000 others were: an unsubscribed follower was never collected.
+    if (removed) this.#routes.clear();
     return removed;
   }
 }
