@@ -608,9 +608,16 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   // The `message` event, skipped when nobody listens: an emit costs more than the check (~12 ns against
   // ~1.5 ns once eventemitter3's emit is shared with other emitters).
+  // Each listener in its own try, as for answers (see #emitAnswer): one that threw reached the sender
+  // (for a relayed message, the link that received it) and kept the message from the listeners after it,
+  // so links started after it never forwarded it (the buses beyond a relaying bus lost it).
   #published(message: Message): void {
-    if (this.listenerCount("message") !== 0) this.emit("message", message);
+    if (this.listenerCount("message") !== 0) emitEach(this, EVENT_KEYS.message, "message", message, message, this.#publishThrew);
   }
+
+  readonly #publishThrew = (thrown: unknown, message: Message): void => {
+    this.report(new FollowerError("'message' listener", message.id, message.messageId, thrown));
+  };
 
   // Settles an answer addressed here; false for what only passes through or is for no follower.
   #forHere(message: Message): boolean {
