@@ -404,7 +404,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   dispatch(message: Message): number {
     this.#checkOpen();
     if (!this.#forHere(message)) {
-      this.emit("message", message);
+      this.#published(message);
       return 0;
     }
     const reached = this.#deliver(this.#index.lookup(message), message, undefined);
@@ -440,7 +440,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (message.to !== undefined || message.inReplyTo !== undefined) return Promise.resolve(this.dispatch(hopped));
       const outcomes: unknown[] = [];
       const reached = this.#deliver(this.#index.lookup(hopped), hopped, outcomes);
-      this.emit("message", hopped);
+      this.#published(hopped);
       for (let i = 0; i < outcomes.length; i++) if (isThenable(outcomes[i])) return Promise.all(outcomes).then(() => reached);
       return Promise.resolve(reached);
     } catch (error) {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type BerryError, Bus, FollowerError, type Message } from "../../lib/index.js";
+import { createMessage } from "../../lib/message.js";
 import { MemoryLink } from "../helpers/memory-link.js";
 import { sleep, waitFor } from "../helpers/wait-for.js";
 
@@ -60,5 +61,50 @@ describe("red team r30: a `message` listener that throws on a plain message", ()
     assert.deepEqual(linkErrors, [], "no link took it for a failed transfer");
     for (const link of links) await link.close();
     for (const bus of [a, b, c]) bus.close();
+  });
+});
+
+describe("red team r30: a throwing `message` listener on what a bus injects or only passes on", () => {
+  const throwing = (bus: Bus): BerryError[] => {
+    const reported: BerryError[] = [];
+    bus.on("error", (error) => void reported.push(error));
+    bus.on("message", () => {
+      throw new Error("audit hook broke");
+    });
+    return reported;
+  };
+
+  it("injectSettled resolves with what it reached, and the listeners after it hear the message", async () => {
+    const bus = new Bus({ id: "r30-settled" });
+    const reported = throwing(bus);
+    const after: string[] = [];
+    bus.on("message", (m: Message) => void after.push(m.id));
+    let ran = 0;
+    bus.follow("x:*", async () => void ran++);
+    const message = createMessage({ identifier: "x:y", args: [1], messageId: "far/1", hops: ["far"] });
+    assert.equal(await bus.injectSettled(message), 1);
+    assert.equal(ran, 1);
+    assert.deepEqual(after, ["x:y"]);
+    assert.equal(reported.length, 1);
+    bus.close();
+  });
+
+  it("a message addressed to another bus passes on to the listeners after it (a relay's links): dispatch does not throw", () => {
+    const bus = new Bus({ id: "r30-relay" });
+    const reported = throwing(bus);
+    const passed: (string | undefined)[] = [];
+    bus.on("message", (m: Message) => void passed.push(m.to));
+    const answer = createMessage({
+      identifier: "x:y",
+      args: [42],
+      messageId: "far/2",
+      hops: ["far"],
+      inReplyTo: "asker/1",
+      to: "asker",
+    });
+    assert.equal(bus.dispatch(answer), 0);
+    assert.deepEqual(passed, ["asker"]);
+    assert.equal(reported.length, 1);
+    bus.close();
   });
 });
