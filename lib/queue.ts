@@ -333,9 +333,10 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
       return Promise.reject(error);
     }
     if (this.closed) return Promise.reject(new QueueClosedError(this.filter));
+    // Before taking: a worker stopped by its signal went on taking (and handling) every message still queued.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const queued = this.#store.take();
     if (queued !== undefined) return Promise.resolve(queued as QueuedMessage<Events, P>);
-    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<QueuedMessage<Events, P>>((resolve, reject) => {
       let timer: LongTimer | undefined;
       let unwatch: (() => void) | undefined;

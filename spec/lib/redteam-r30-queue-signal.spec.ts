@@ -94,3 +94,28 @@ describe("red team r30: an AbortSignal shared by many queue gets", () => {
     bus.close();
   });
 });
+
+describe("red team r30: a get whose signal is already aborted", () => {
+  it("rejects with the reason even when messages are queued, and leaves them queued: a stopped worker stops", async () => {
+    const bus = new Bus();
+    const queue = new Queue("work:*", { bus });
+    const controller = new AbortController();
+    const handled: unknown[] = [];
+    for (let i = 0; i < 5; i++) bus.twitter("work:item", i);
+    const worker = (async () => {
+      for (;;) {
+        const message = await queue.get({ signal: controller.signal });
+        handled.push(message.args[0]);
+        if (handled.length === 2) controller.abort(new Error("shutting down"));
+      }
+    })();
+    await assert.rejects(worker, /shutting down/);
+    assert.deepEqual(handled, [0, 1], "nothing taken once the signal aborted");
+    assert.equal(queue.qsize(), 3);
+    assert.deepEqual(
+      queue.close().map((message) => message.args[0]),
+      [2, 3, 4],
+    );
+    bus.close();
+  });
+});
