@@ -86,13 +86,20 @@ export function autoTwitter(identifier: string, options: AutoTwitterOptions<neve
       const bus: Bus = (options.bus as Bus | undefined) ?? defaultBus;
       // A trailing kw() is the call's kwargs: entry and exit carry it, exit adds `result` to it.
       const { args: plain, kwargs } = splitKwargs(args);
-      const exit = (result: unknown): void => void bus.twitter(ids.exit, ...plain, kw({ ...kwargs, result }));
-      if (sendEntry) bus.twitter(ids.entry, ...args);
+      // Nothing is sent on a closed bus (it has no follower left): its BusClosedError took the place of the
+      // call's result or error, and a wrapped stop() that closed its bus failed once it had succeeded.
+      const exit = (result: unknown): void => {
+        if (!bus.closed) bus.twitter(ids.exit, ...plain, kw({ ...kwargs, result }));
+      };
+      const failed = (error: unknown): void => {
+        if (!bus.closed) bus.twitter(ids.error, error);
+      };
+      if (sendEntry && !bus.closed) bus.twitter(ids.entry, ...args);
       let result: unknown;
       try {
         result = fn.apply(this, args);
       } catch (error) {
-        bus.twitter(ids.error, error);
+        failed(error);
         throw error;
       }
       if (!isThenable(result)) {
@@ -105,7 +112,7 @@ export function autoTwitter(identifier: string, options: AutoTwitterOptions<neve
           return value;
         },
         (error: unknown) => {
-          bus.twitter(ids.error, error);
+          failed(error);
           throw error;
         },
       );

@@ -5,7 +5,7 @@ import {
   type BerryError,
   BusClosedError,
   DeliveryOverflowError,
-  emitError,
+  ErrorListenerError,
   FollowerRemovedError,
   FollowerError,
   InvalidArgumentError,
@@ -404,7 +404,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   dispatch(message: Message): number {
     this.#checkOpen();
     if (!this.#forHere(message)) {
-      this.emit("message", message);
+      this.#published(message);
       return 0;
     }
     const reached = this.#deliver(this.#index.lookup(message), message, undefined);
@@ -440,7 +440,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (message.to !== undefined || message.inReplyTo !== undefined) return Promise.resolve(this.dispatch(hopped));
       const outcomes: unknown[] = [];
       const reached = this.#deliver(this.#index.lookup(hopped), hopped, outcomes);
-      this.emit("message", hopped);
+      this.#published(hopped);
       for (let i = 0; i < outcomes.length; i++) if (isThenable(outcomes[i])) return Promise.all(outcomes).then(() => reached);
       return Promise.resolve(reached);
     } catch (error) {
@@ -564,8 +564,18 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * still to run: its failure becomes one process warning.
    */
   report(error: BerryError): void {
-    emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
+    if (this.listenerCount("error") === 0) {
+      process.emitWarning(error);
+      return;
+    }
+    // Each listener in its own try: one that threw (a broken logger) kept the error from the listeners
+    // after it (a metrics counter, a link's own reporting), which never heard of it.
+    emitEach(this, ERROR_KEY, "error", error, undefined, this.#errorListenerThrew);
   }
+
+  readonly #errorListenerThrew = (thrown: unknown, _about: undefined, _event: string, error: unknown): void => {
+    process.emitWarning(new ErrorListenerError(error as BerryError, thrown));
+  };
 
   /** Closes the bus: every queue is closed, every follower removed; later sends throw BusClosedError. */
   close(): void {
@@ -576,6 +586,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       this.#index.remove(receiver);
       if (receiver.kind === "queue") receiver.sink.close();
     }
+    this.#routes.clear();
     this.removeAllListeners();
     this.#requests.closeAll(new BusClosedError(this.id));
   }
@@ -597,9 +608,16 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   // The `message` event, skipped when nobody listens: an emit costs more than the check (~12 ns against
   // ~1.5 ns once eventemitter3's emit is shared with other emitters).
+  // Each listener in its own try, as for answers (see #emitAnswer): one that threw reached the sender
+  // (for a relayed message, the link that received it) and kept the message from the listeners after it,
+  // so links started after it never forwarded it (the buses beyond a relaying bus lost it).
   #published(message: Message): void {
-    if (this.listenerCount("message") !== 0) this.emit("message", message);
+    if (this.listenerCount("message") !== 0) emitEach(this, EVENT_KEYS.message, "message", message, message, this.#publishThrew);
   }
+
+  readonly #publishThrew = (thrown: unknown, message: Message): void => {
+    this.report(new FollowerError("'message' listener", message.id, message.messageId, thrown));
+  };
 
   // Settles an answer addressed here; false for what only passes through or is for no follower.
   #forHere(message: Message): boolean {
@@ -645,7 +663,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   #passes(receiver: FollowerEntry, message: Message): boolean {
     try {
-      return (receiver.guard as Guard)(message) === true;
+      const passed: unknown = (receiver.guard as Guard)(message);
+      if (passed === true || passed === false) return passed;
+      // An async guard's promise is never `true`: every message was dropped without a word.
+      if (isThenable(passed)) {
+        Promise.resolve(passed).catch(ignore); // reported here, once: its rejection is no unhandled one
+        throw new InvalidArgumentError("guard result", passed, "a boolean: a guard is synchronous (a promise is never true)");
+      }
+      return false;
     } catch (error) {
       this.report(new FollowerError(`${receiver.label} (guard)`, message.id, message.messageId, error));
       return false;
@@ -870,9 +895,14 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (outcome === "last" && !this.#closed) this.#emitEach("unfollow", parseIdentifier(entry.key));
       removed = outcome !== false || removed;
     }
+    // A cached route's receivers held the removed followers (their closures and all they captured) until
+    // its identifier was sent again or 10,000 others were: an unsubscribed follower was never collected.
+    if (removed) this.#routes.clear();
     return removed;
   }
 }
+
+function ignore(): void {}
 
 /** How many refused requests' messageIds a bus remembers, so each is answered once. */
 const REFUSALS_ANSWERED = 10_000;
@@ -912,6 +942,7 @@ const EVENT_KEYS: Readonly<Record<ListenedEvent, string>> = Object.freeze({
   follow: eventKey("follow"),
   unfollow: eventKey("unfollow"),
 });
+const ERROR_KEY = eventKey("error");
 
 const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryError) => void>();
 const refusalAnswerers = new WeakMap<object, (request: Message, error: BerryError) => boolean>();

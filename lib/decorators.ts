@@ -1,5 +1,5 @@
 import type { Bus } from "./bus.js";
-import { isStandardContext } from "./decorator-context.js";
+import { checkLegacyMethod, isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { EventMap, Untyped } from "./event-map.js";
@@ -102,7 +102,7 @@ export function following(pattern: string, options: FollowingOptions = {}): Foll
       );
     }
   };
-  return ((target: unknown, keyOrContext: unknown): void => {
+  return ((target: unknown, keyOrContext: unknown, descriptor?: PropertyDescriptor): void => {
     if (isStandardContext(keyOrContext)) {
       if (keyOrContext.kind !== "method" || keyOrContext.private) {
         throw new InvalidArgumentError("@following target", keyOrContext.name, "a public method (instance or static)");
@@ -125,6 +125,9 @@ export function following(pattern: string, options: FollowingOptions = {}): Foll
     if (typeof keyOrContext !== "string" && typeof keyOrContext !== "symbol") {
       throw new InvalidArgumentError("@following target", keyOrContext, "a method");
     }
+    // As standard decorators refuse them: a getter, setter or field was accepted, and every message then
+    // failed on it ("method ... is not a function"), a getter's value being called if it was one.
+    checkLegacyMethod("@following target", keyOrContext, descriptor, "a public method (instance or static)");
     if (typeof target === "function") {
       onStatic(target, keyOrContext);
       return;
@@ -198,5 +201,7 @@ function registerBuilt(instance: object, constructed: unknown, wrapper: object):
   for (let cls: unknown = constructed; typeof cls === "function"; cls = Object.getPrototypeOf(cls)) {
     if (followerBuses.has(cls)) buses.add(followerBuses.get(cls) ?? defaultBus);
   }
-  for (const bus of buses) bus.register(instance);
+  // A closed bus has no followers to add: registering threw BusClosedError out of the constructor (every
+  // later `new` of the class failed), after the buses before it in the chain had registered the instance.
+  for (const bus of buses) if (!bus.closed) bus.register(instance);
 }

@@ -1,3 +1,4 @@
+import { watchAbort } from "./abort-watch.js";
 import type { Bus, QueueSink, Unsubscribe } from "./bus.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueOverflowError, QueueTimeoutError } from "./errors.js";
@@ -322,22 +323,26 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
    */
   get(options: GetOptions = {}): Promise<QueuedMessage<Events, P>> {
     const { timeout, signal } = options;
-    if (timeout !== undefined) {
-      try {
-        checkDuration("timeout", timeout);
-      } catch (error) {
-        return Promise.reject(error);
+    try {
+      if (timeout !== undefined) checkDuration("timeout", timeout);
+      // Anything else (`{ aborted: false }`) threw a TypeError from inside the wait, naming nothing.
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new InvalidArgumentError("signal", signal, "an AbortSignal");
       }
+    } catch (error) {
+      return Promise.reject(error);
     }
     if (this.closed) return Promise.reject(new QueueClosedError(this.filter));
+    // Before taking: a worker stopped by its signal went on taking (and handling) every message still queued.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const queued = this.#store.take();
     if (queued !== undefined) return Promise.resolve(queued as QueuedMessage<Events, P>);
-    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<QueuedMessage<Events, P>>((resolve, reject) => {
       let timer: LongTimer | undefined;
+      let unwatch: (() => void) | undefined;
       const settle = (): void => {
         timer?.clear();
-        signal?.removeEventListener("abort", onAbort);
+        unwatch?.();
       };
       const waiter: Waiter = {
         owner: this,
@@ -356,8 +361,8 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
         settle();
         reject(error);
       };
-      const onAbort = (): void => abandon(signal?.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      // One listener on the signal for every get sharing it (see abort-watch.ts).
+      if (signal !== undefined) unwatch = watchAbort(signal, () => abandon(signal.reason));
       // A user's duration: Infinity waits forever, and more than 2^31-1 ms must not fire at once.
       if (timeout !== undefined) timer = setLongTimeout(() => abandon(new QueueTimeoutError(this.filter, timeout)), timeout);
       this.#store.waiters.push(waiter);
@@ -393,7 +398,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
 
   /** Yields messages as they come, until the queue is closed. */
   [Symbol.asyncIterator](): AsyncIterator<QueuedMessage<Events, P>> {
-    return untilClosed(() => this.get()) as AsyncIterator<QueuedMessage<Events, P>>;
+    return untilClosed((signal) => this.get({ signal })) as AsyncIterator<QueuedMessage<Events, P>>;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import { BerryError } from "./errors.js";
+import { BerryError, describe } from "./errors.js";
 
 /** A message whose payload its identifier's schema refused; `issues` are the schema's own. */
 export class SchemaValidationError extends BerryError {
@@ -9,11 +9,14 @@ export class SchemaValidationError extends BerryError {
 
   constructor(identifier: string, messageId: string, issues: readonly StandardSchemaV1.Issue[]) {
     const first = issues[0];
-    const where = first?.path === undefined || first.path.length === 0 ? "" : ` at ${first.path.map(pathKey).join(".")}`;
+    // Issues are a schema's own: a path that is no array, or a null segment, threw a TypeError here.
+    const path: unknown = first?.path;
+    const where = !Array.isArray(path) || path.length === 0 ? "" : ` at ${path.map(pathKey).join(".")}`;
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more issue(s))` : "";
+    const text: unknown = first?.message;
     super(
       "SCHEMA_INVALID",
-      `message "${identifier}" (${messageId}) refused by its schema${where}: ${first?.message ?? "invalid"}${more}`,
+      `message "${identifier}" (${messageId}) refused by its schema${where}: ${typeof text === "string" ? text : "invalid"}${more}`,
     );
     this.identifier = identifier;
     this.messageId = messageId;
@@ -21,6 +24,7 @@ export class SchemaValidationError extends BerryError {
   }
 }
 
-function pathKey(segment: PropertyKey | StandardSchemaV1.PathSegment): string {
-  return String(typeof segment === "object" ? segment.key : segment);
+function pathKey(segment: unknown): string {
+  const key: unknown = typeof segment === "object" && segment !== null ? (segment as StandardSchemaV1.PathSegment).key : segment;
+  return typeof key === "string" || typeof key === "number" || typeof key === "symbol" ? String(key) : describe(key);
 }

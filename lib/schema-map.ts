@@ -1,10 +1,10 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { Bus } from "./bus.js";
 import { isThenable } from "./concurrency-limiter.js";
-import { InvalidArgumentError } from "./errors.js";
+import { describe, errorText, InvalidArgumentError } from "./errors.js";
 import type { EventMap, Untyped } from "./event-map.js";
 import { type Identifier, isWildcard, matches, parseIdentifier } from "./identifier.js";
-import { kw, NO_KWARGS, splitKwargs } from "./kwargs.js";
+import { isPlainObject, kw, NO_KWARGS, splitKwargs } from "./kwargs.js";
 import { createMessage, type Message } from "./message.js";
 import { SchemaValidationError } from "./schema-error.js";
 import type { PatternOf, SendArgs } from "./typed-identifiers.js";
@@ -95,9 +95,13 @@ export class Schemas {
       const issues = settled.flatMap((result) => result.issues ?? []);
       if (issues.length > 0) return { issues };
       if (own === undefined) return { message };
-      const args = (settled[0] as StandardSchemaV1.SuccessResult<readonly unknown[]>).value;
-      const kwargs =
-        own.kwargs === undefined ? message.kwargs : (settled[1] as StandardSchemaV1.SuccessResult<Record<string, unknown>>).value;
+      const args: unknown = (settled[0] as StandardSchemaV1.SuccessResult<unknown>).value;
+      const kwargs: unknown =
+        own.kwargs === undefined ? message.kwargs : ((settled[1] as StandardSchemaV1.SuccessResult<unknown>).value ?? NO_KWARGS);
+      // An output no message can carry is a refusal: args that are no array were dropped (the followers
+      // got the unchecked input instead), kwargs that are no plain object threw out of check().
+      if (!Array.isArray(args)) return { issues: [{ message: `the schema's output ${describe(args)} is no array of args` }] };
+      if (!isPlainObject(kwargs)) return { issues: [{ message: `the kwargs schema's output ${describe(kwargs)} is no plain object` }] };
       return { message: args === message.args && kwargs === message.kwargs ? message : rebuild(message, args, kwargs) };
     };
     if (!results.some(isThenable)) return finish(results as StandardSchemaV1.Result<unknown>[]);
@@ -109,30 +113,36 @@ export class Schemas {
   }
 }
 
-// A schema that throws is a refusal too, with its error as the issue.
+// A schema that throws, or returns what is no result object, is a refusal too, with that as the issue.
+// Never throws: check() runs inside a link's receive path (a TypeError from `undefined.issues`, or from
+// String() of what was thrown, escaped from there and from twitterChecked in place of the refusal).
 function run(
   schema: StandardSchemaV1,
   value: unknown,
 ): StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>> {
   const refused = (error: unknown): StandardSchemaV1.FailureResult => ({
-    issues: [{ message: `the schema threw: ${error instanceof Error ? error.message : String(error)}` }],
+    issues: [{ message: `the schema threw: ${errorText(error)}` }],
   });
   try {
     const result = schema["~standard"].validate(value);
-    return isThenable(result) ? Promise.resolve(result).catch(refused) : result;
+    return isThenable(result) ? Promise.resolve(result).then(resultOf, refused) : resultOf(result);
   } catch (error) {
     return refused(error);
   }
 }
 
+function resultOf(result: unknown): StandardSchemaV1.Result<unknown> {
+  if (typeof result === "object" && result !== null) return result as StandardSchemaV1.Result<unknown>;
+  return { issues: [{ message: `the schema returned ${describe(result)}, no { value } or { issues }` }] };
+}
+
 // Every field but the payload kept: without `to`, an answer checked here no longer settled its request,
 // and a balanced request relayed through here reached every follower rather than its one bus.
 function rebuild(message: Message, args: readonly unknown[], kwargs: Readonly<Record<string, unknown>>): Message {
-  if (!Array.isArray(args)) return message;
   return createMessage({
     identifier: message.id,
     args,
-    kwargs: kwargs ?? NO_KWARGS,
+    kwargs,
     messageId: message.messageId,
     timestamp: message.timestamp,
     hops: message.hops,

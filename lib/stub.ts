@@ -1,6 +1,6 @@
 import type { UntypedBusOnly } from "./auto-twitter.js";
 import type { Bus, FollowOptions, Unsubscribe } from "./bus.js";
-import { isStandardContext } from "./decorator-context.js";
+import { checkLegacyMethod, isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
@@ -140,7 +140,7 @@ export interface ExposedDecorator {
  */
 export function exposed(identifier: string): ExposedDecorator {
   followingSpec(identifier, "", undefined); // a bad identifier fails when the class is defined
-  return ((target: unknown, keyOrContext: unknown): void => {
+  return ((target: unknown, keyOrContext: unknown, descriptor?: PropertyDescriptor): void => {
     if (isStandardContext(keyOrContext)) {
       if (keyOrContext.kind !== "method" || keyOrContext.static) {
         throw new InvalidArgumentError("@exposed target", keyOrContext.name, "an instance method");
@@ -168,6 +168,7 @@ export function exposed(identifier: string): ExposedDecorator {
     if (typeof target === "function") {
       throw new InvalidArgumentError("@exposed target", keyOrContext, "an instance method, not a static one");
     }
+    checkLegacyMethod("@exposed target", keyOrContext, descriptor, "an instance method");
     const key = exposedKey(keyOrContext);
     // Another @exposed on the same method defined it already.
     if (!Object.hasOwn(target as object, key)) {

@@ -7,6 +7,7 @@ import { parseIdentifier } from "./identifier.js";
 import type { EventMap, SendArgsOf, Untyped } from "./event-map.js";
 import { type Kwargs, kw } from "./kwargs.js";
 import { type FunctionWrapper, functionWrapper } from "./method-wrapper.js";
+import { errorPayload } from "./request.js";
 
 /** Options of `twitterException` (`Events`: the map of a typed bus). */
 export interface TwitterExceptionOptions<Events extends EventMap | Untyped = Untyped> {
@@ -54,10 +55,22 @@ export function twitterException<O extends TwitterExceptionOptions>(
 export function twitterException(identifier: string, options: TwitterExceptionOptions<never> = {}): FunctionWrapper {
   const id = parseIdentifier(identifier).id;
   const report = (error: unknown): void => {
-    const type = error instanceof Error ? error.name : typeof error;
-    const message = error instanceof Error ? error.message : describe(error);
-    const text = error instanceof Error && options.withTraceback !== false && error.stack ? error.stack : `${type}: ${message}`;
-    ((options.bus as Bus | undefined) ?? defaultBus).twitter(id, text, kw({ type, message }));
+    const bus = (options.bus as Bus | undefined) ?? defaultBus;
+    // A closed bus has no follower left: its BusClosedError took the place of the error (or of `undefined`).
+    if (bus.closed) return;
+    let type: unknown;
+    let message: unknown;
+    let text: string;
+    try {
+      type = error instanceof Error ? error.name : typeof error;
+      message = error instanceof Error ? error.message : describe(error);
+      text = error instanceof Error && options.withTraceback !== false && error.stack ? error.stack : `${type}: ${message}`;
+    } catch {
+      // A getter or Proxy trap of the thrown value threw: what it threw took the place of the error.
+      ({ name: type, message } = errorPayload(error));
+      text = `${type}: ${message}`;
+    }
+    bus.twitter(id, text, kw({ type, message }));
   };
   const failed = (error: unknown): undefined => {
     report(error);
