@@ -1279,7 +1279,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // A listener that throws (error: a process warning; up, down: reported as LinkListenerError) never throws
   // into the pump: #failed threw before its retry was armed, and the link never sent again.
   #report(error: BerryError): void {
-    emitError(() => this.emit("error", error), error, (unheard) => this.bus.report(unheard));
+    emitError(this, error, (unheard) => this.bus.report(unheard));
   }
 
   #tell(event: "up" | "down", emit: () => unknown): void {

@@ -5,7 +5,7 @@ import {
   type BerryError,
   BusClosedError,
   DeliveryOverflowError,
-  ErrorListenerError,
+  emitError,
   FollowerRemovedError,
   FollowerError,
   InvalidArgumentError,
@@ -564,18 +564,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
    * still to run: its failure becomes one process warning.
    */
   report(error: BerryError): void {
-    if (this.listenerCount("error") === 0) {
-      process.emitWarning(error);
-      return;
-    }
-    // Each listener in its own try: one that threw (a broken logger) kept the error from the listeners
-    // after it (a metrics counter, a link's own reporting), which never heard of it.
-    emitEach(this, ERROR_KEY, "error", error, undefined, this.#errorListenerThrew);
+    emitError(this, error, (unheard) => process.emitWarning(unheard));
   }
-
-  readonly #errorListenerThrew = (thrown: unknown, _about: undefined, _event: string, error: unknown): void => {
-    process.emitWarning(new ErrorListenerError(error as BerryError, thrown));
-  };
 
   /** Closes the bus: every queue is closed, every follower removed; later sends throw BusClosedError. */
   close(): void {
@@ -942,7 +932,6 @@ const EVENT_KEYS: Readonly<Record<ListenedEvent, string>> = Object.freeze({
   follow: eventKey("follow"),
   unfollow: eventKey("unfollow"),
 });
-const ERROR_KEY = eventKey("error");
 
 const errorAnswerSenders = new WeakMap<object, (answer: Message, error: BerryError) => void>();
 const refusalAnswerers = new WeakMap<object, (request: Message, error: BerryError) => boolean>();

@@ -1,3 +1,5 @@
+import { emitEach, eventKey } from "./emit-each.js";
+
 /** Base class of every error berrymq throws or reports; `code` is stable and machine-readable. */
 export class BerryError extends Error {
   /** Stable identifier of the failure, e.g. `"INVALID_IDENTIFIER"`. */
@@ -65,20 +67,27 @@ export class ErrorListenerError extends BerryError {
   }
 }
 
+/** What {@link emitError} reports on: an eventemitter3 emitter with an `error` event. */
+export interface ErrorEmitter {
+  listenerCount(event: "error"): number;
+  removeListener(event: never, fn: never, context: undefined, once: true): unknown;
+}
+
+const ERROR_KEY = eventKey("error");
+
 /**
- * Emits `error` through `emit` (which answers whether a listener heard it); unheard, hands it to `unheard`.
- * A listener that throws becomes one process warning (`ErrorListenerError`) instead of a throw into the code
- * that reported: a link's retry, a receive loop or a timer would stop there for good.
+ * Emits `error` on `emitter`'s `error` event; unheard, hands it to `unheard`. Each listener runs in its own
+ * try: one that throws (a broken logger) becomes one process warning (`ErrorListenerError`), and neither
+ * throws into the code that reported (a link's retry, a receive loop or a timer would stop there for good)
+ * nor keeps the error from the listeners after it (a metrics counter, a supervisor).
  */
-export function emitError(emit: () => boolean, error: BerryError, unheard: (error: BerryError) => void): void {
-  let heard: boolean;
-  try {
-    heard = emit();
-  } catch (thrown) {
-    process.emitWarning(new ErrorListenerError(error, thrown));
-    return;
-  }
-  if (!heard) unheard(error);
+export function emitError(emitter: ErrorEmitter, error: BerryError, unheard: (error: BerryError) => void): void {
+  if (emitter.listenerCount("error") === 0) unheard(error);
+  else emitEach(emitter, ERROR_KEY, "error", error, error, errorListenerThrew);
+}
+
+function errorListenerThrew(thrown: unknown, error: BerryError): void {
+  process.emitWarning(new ErrorListenerError(error, thrown));
 }
 
 /** A `follow` or `unfollow` listener of a bus threw; reported on the bus's `error` event, never thrown to the caller. */

@@ -1,5 +1,5 @@
 import type { Bus } from "../../lib/bus.js";
-import { type BerryError, emitError } from "../../lib/errors.js";
+import { type BerryError, type ErrorEmitter, emitError } from "../../lib/errors.js";
 import type { Envelope } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { PeerRefusedError, RemoteError, RpcFault } from "./errors.js";
@@ -52,6 +52,6 @@ export async function sendLegacy(context: LegacySendContext, batch: Envelope[]):
 }
 
 /** Reports a skipped message on the link's `error` event, or the bus's when nobody listens. */
-export function reportOn(link: { emit(event: "error", error: BerryError): boolean }, bus: Bus, error: BerryError): void {
-  emitError(() => link.emit("error", error), error, (unheard) => bus.report(unheard));
+export function reportOn(link: ErrorEmitter, bus: Bus, error: BerryError): void {
+  emitError(link, error, (unheard) => bus.report(unheard));
 }

@@ -977,7 +977,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
       if (this.#heldReports.length < HELD_REPORTS) this.#heldReports.push(error);
       return;
     }
-    emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
+    emitError(this, error, (unheard) => process.emitWarning(unheard));
   }
 }
 

@@ -677,7 +677,7 @@ export class RedisLink extends Link {
   }
 
   #report(error: BerryError): void {
-    emitError(() => this.emit("error", error), error, (unheard) => this.bus.report(unheard));
+    emitError(this, error, (unheard) => this.bus.report(unheard));
   }
 }
 

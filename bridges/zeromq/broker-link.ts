@@ -716,7 +716,7 @@ export class BrokerLink extends Link {
   // An `error` listener that throws becomes a process warning (as a bus's does): thrown inside a receive
   // loop it ended the loop, and receipts or deliveries were never read again.
   #report(error: BerryError): void {
-    emitError(() => this.emit("error", error), error, (unheard) => this.bus.report(unheard));
+    emitError(this, error, (unheard) => this.bus.report(unheard));
   }
 }
 

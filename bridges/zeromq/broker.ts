@@ -1323,7 +1323,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   // handler it ended the receive loop, the broker bound and beating but reading nothing more.
   #report(error: BerryError): void {
     this.#say(error.message);
-    emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
+    emitError(this, error, (unheard) => process.emitWarning(unheard));
   }
 
   // `event` like emit, each listener in its own try, a throw reported (BrokerListenerError): one that threw

@@ -390,6 +390,6 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   }
 
   #report(error: BerryError): void {
-    emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
+    emitError(this, error, (unheard) => process.emitWarning(unheard));
   }
 }

@@ -722,6 +722,6 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   }
 
   #report(error: BerryError): void {
-    emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
+    emitError(this, error, (unheard) => process.emitWarning(unheard));
   }
 }
