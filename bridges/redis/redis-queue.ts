@@ -471,7 +471,8 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
 
   /** Yields messages as they come, until the queue is closed. */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
-    return untilClosed(() => this.get());
+    // The signal ends a get still waiting when the iteration is ended (return()): its message stays queued.
+    return untilClosed((signal) => this.get({ signal }));
   }
 
   #offer(message: Message): boolean {
@@ -723,7 +724,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   }
 
   #report(error: BerryError): void {
-    emitError(() => this.emit("error", error), error, (unheard) => this.bus.report(unheard));
+    emitError(this, error, (unheard) => this.bus.report(unheard));
   }
 }
 
