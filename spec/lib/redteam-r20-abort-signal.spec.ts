@@ -8,6 +8,7 @@ import { Bus } from "../../lib/bus.js";
 import { within } from "../../lib/request.js";
 import { RequestAbortedError } from "../../lib/request-errors.js";
 import { sleep } from "../helpers/wait-for.js";
+import { warningTextsDuring } from "../helpers/warnings.js";
 
 // A follower of `svc:hold` that answers each request when the spec says so, by its first argument.
 function holding(bus: Bus): Map<number, (value: unknown) => void> {
@@ -16,26 +17,12 @@ function holding(bus: Bus): Map<number, (value: unknown) => void> {
   return held;
 }
 
-// Collects the process's warnings while `body` runs (they are emitted on a later tick).
-async function warningsDuring(body: () => Promise<void>): Promise<string[]> {
-  const warnings: string[] = [];
-  const listener = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
-  process.on("warning", listener);
-  try {
-    await body();
-    await sleep(10);
-  } finally {
-    process.off("warning", listener);
-  }
-  return warnings;
-}
-
 describe("red team r20: an AbortSignal shared by many requests", () => {
   it("1,000 requests sharing a signal add one abort listener, warn nothing, and leave none once answered", async () => {
     const bus = new Bus();
     const held = holding(bus);
     const controller = new AbortController();
-    const warnings = await warningsDuring(async () => {
+    const warnings = await warningTextsDuring(async () => {
       const asks = Array.from({ length: 1_000 }, (_, i) => bus.ask("svc:hold", i, within({ signal: controller.signal })));
       assert.equal(bus.pendingRequests, 1_000);
       assert.equal(getEventListeners(controller.signal, "abort").length, 1, "one listener for the 1,000 requests");

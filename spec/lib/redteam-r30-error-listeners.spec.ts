@@ -4,20 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type BerryError, Bus, ErrorListenerError, FollowerError } from "../../lib/index.js";
-import { sleep } from "../helpers/wait-for.js";
-
-async function warningsDuring(body: () => void | Promise<void>): Promise<Error[]> {
-  const warnings: Error[] = [];
-  const listener = (warning: Error): void => void warnings.push(warning);
-  process.on("warning", listener);
-  try {
-    await body();
-    await sleep(10);
-  } finally {
-    process.off("warning", listener);
-  }
-  return warnings;
-}
+import { warningsDuring } from "../helpers/warnings.js";
 
 describe("red team r30: a throwing `error` listener and the listeners after it", () => {
   it("every error listener hears each failure; each throw is one ErrorListenerError warning", async () => {

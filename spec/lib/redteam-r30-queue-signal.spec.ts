@@ -6,28 +6,14 @@ import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
 import { Bus, InvalidArgumentError, Queue } from "../../lib/index.js";
-import { sleep } from "../helpers/wait-for.js";
-
-// Collects the process's warnings while `body` runs (they are emitted on a later tick).
-async function warningsDuring(body: () => Promise<void>): Promise<string[]> {
-  const warnings: string[] = [];
-  const listener = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
-  process.on("warning", listener);
-  try {
-    await body();
-    await sleep(10);
-  } finally {
-    process.off("warning", listener);
-  }
-  return warnings;
-}
+import { warningTextsDuring } from "../helpers/warnings.js";
 
 describe("red team r30: an AbortSignal shared by many queue gets", () => {
   it("1,000 gets sharing a signal add one abort listener, warn nothing, and leave none once served", async () => {
     const bus = new Bus();
     const queue = new Queue("work:*", { bus });
     const controller = new AbortController();
-    const warnings = await warningsDuring(async () => {
+    const warnings = await warningTextsDuring(async () => {
       const gets = Array.from({ length: 1_000 }, () => queue.get({ signal: controller.signal }));
       assert.equal(getEventListeners(controller.signal, "abort").length, 1, "one listener for the 1,000 gets");
       for (let i = 0; i < 1_000; i++) assert.equal(bus.twitter("work:item", i), 1);
