@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Bus } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
+import { isPlainObject } from "../../lib/kwargs.js";
 import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
 import { BridgeState, MAX_TTL, type PeerEnd } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
@@ -388,6 +389,13 @@ export class BridgeServer implements PeerHost {
       const why = `batch of ${payload.length} entries: at most ${this.#maxBatch} (the maxBatch option)`;
       return errorAnswer(true, BridgeErrorCode.LimitExceeded, why);
     }
+    // maxBatch bounds the entries and each sendAll's envelopes, but not their product: a 1 MiB batch of
+    // sendAll calls held 500,000 two-byte envelopes, answered with ~60 MB of errors after seconds of work.
+    const envelopes = Array.isArray(payload) ? batchEnvelopes(payload) : 0;
+    if (envelopes > this.#maxBatch) {
+      const why = `batch of ${envelopes} berrymq.sendAll envelopes: at most ${this.#maxBatch} in all (the maxBatch option)`;
+      return errorAnswer(true, BridgeErrorCode.LimitExceeded, why);
+    }
     return routeRequest(this.#rpc, this.#state, payload, { signal });
   }
 
@@ -563,6 +571,17 @@ function sendInPieces(res: ServerResponse, body: string): void {
     }
   };
   next();
+}
+
+// How many envelopes the `berrymq.sendAll` entries of a batch carry together (each is checked alone too).
+function batchEnvelopes(batch: unknown[]): number {
+  let total = 0;
+  for (const item of batch) {
+    if (!isPlainObject(item) || item.method !== "berrymq.sendAll" || !isPlainObject(item.params)) continue;
+    const { envelopes } = item.params;
+    if (Array.isArray(envelopes)) total += envelopes.length;
+  }
+  return total;
 }
 
 function errorBody(code: BridgeErrorCode, message: string): string {
