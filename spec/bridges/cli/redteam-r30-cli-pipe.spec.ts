@@ -1,8 +1,8 @@
-// Red team r30: `berrymq tail URL | head` and `berrymq get URL --count N | head`. Once head had its lines and
-// exited, the next line printed failed with EPIPE, an unhandled 'error' event on stdout: a stack trace and
-// exit code 1; tail left its queue open on the server until its ttl (60 s), and get went on taking messages
-// off a shared queue, each printed to nobody (lost). Now both stop there: tail closes its queue, get takes
-// no more, and both exit 0.
+// Red team r30: `berrymq tail URL | head`, `berrymq get URL --count N | head` and `berrymq serve --verbose |
+// head`. Once head had its lines and exited, the next line printed failed with EPIPE, an unhandled 'error'
+// event on stdout: a stack trace and exit code 1; tail left its queue open on the server until its ttl (60 s),
+// get went on taking messages off a shared queue, each printed to nobody (lost), and serve died with its
+// bus. Now tail closes its queue and get takes no more (both exit 0), and serve serves on, saying so.
 import assert from "node:assert/strict";
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
@@ -16,7 +16,11 @@ import { post } from "../jsonrpc/raw-http.js";
 const MAIN = fileURLToPath(new URL("../../../bridges/cli/main.ts", import.meta.url));
 
 // `berrymq ...args` whose stdout the spec reads until the first line, then closes as `head` does.
-function piped(args: string[]): { child: ChildProcessByStdio<null, Readable, Readable>; stderr: () => string } {
+function piped(args: string[]): {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  stderr: () => string;
+  first: Promise<string>;
+} {
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, BERRYMQ_SECRET: "" },
@@ -25,15 +29,20 @@ function piped(args: string[]): { child: ChildProcessByStdio<null, Readable, Rea
   child.stderr.on("data", (chunk: Buffer) => {
     err += chunk.toString();
   });
-  child.stdout.once("data", () => child.stdout.destroy());
-  return { child, stderr: () => err };
+  const first = new Promise<string>((resolve) =>
+    child.stdout.once("data", (chunk: Buffer) => {
+      child.stdout.destroy();
+      resolve(chunk.toString());
+    }),
+  );
+  return { child, stderr: () => err, first };
 }
 
 function exited(child: ChildProcessByStdio<null, Readable, Readable>): Promise<number | null> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
-describe("red team r30: tail and get piped into a reader that goes away (| head)", () => {
+describe("red team r30: tail, get and serve --verbose piped into a reader that goes away (| head)", () => {
   const bus = new Bus();
   let server: BridgeServer;
   before(async () => {
@@ -73,5 +82,27 @@ describe("red team r30: tail and get piped into a reader that goes away (| head)
     const left = await post(server.url, { jsonrpc: "2.0", id: 2, method: "berrymq.getNowait", params: { token } });
     assert.equal((left.body as { result: { id: string } }).result?.id, "job:item", left.text);
     await post(server.url, { jsonrpc: "2.0", id: 3, method: "berrymq.close", params: { token } });
+  });
+
+  it("serve --verbose serves on once its stdout is gone (the EPIPE killed it at the next message), and says so", async () => {
+    const { child, stderr, first } = piped(["serve", "--port", "0", "--verbose"]);
+    const code = exited(child);
+    const url = /http:\/\/\S+\//.exec(await first)?.[0] as string;
+    const opened = await post(url, { jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "oneway" } });
+    const token = (opened.body as { result: { token: string } }).result.token;
+    for (let i = 0; i < 20; i++) {
+      const sent = await post(url, {
+        jsonrpc: "2.0",
+        id: i,
+        method: "berrymq.twitter",
+        params: { token, identifier: "app:x", args: [i] },
+      });
+      assert.equal((sent.body as { result: unknown }).result, 0, sent.text);
+    }
+    await waitFor(() => stderr().includes("stdout closed"), "serve to say its stdout is gone", 2_000);
+    assert.equal(child.exitCode, null, stderr());
+    child.kill("SIGINT");
+    assert.equal(await code, 0, stderr());
+    assert.doesNotMatch(stderr(), /EPIPE|Unhandled/);
   });
 });
