@@ -1,14 +1,15 @@
 // Red team r30: `berrymq tail URL | head`, `berrymq get URL --count N | head` and `berrymq serve --verbose |
 // head`. Once head had its lines and exited, the next line printed failed with EPIPE, an unhandled 'error'
 // event on stdout: a stack trace and exit code 1; tail left its queue open on the server until its ttl (60 s),
-// get went on taking messages off a shared queue, each printed to nobody (lost), and serve died with its
-// bus. Now tail closes its queue and get takes no more (both exit 0), and serve serves on, saying so.
+// get went on taking messages off a shared queue, each printed to nobody (lost), and serve (or broker) died
+// with its bus. Now tail closes its queue and get takes no more (both exit 0); serve and broker run on, saying so.
 import assert from "node:assert/strict";
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { type BridgeServer, serve } from "../../../bridges/jsonrpc/index.js";
+import { BrokerLink } from "../../../bridges/zeromq/index.js";
 import { Bus } from "../../../lib/bus.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { post } from "../jsonrpc/raw-http.js";
@@ -42,7 +43,7 @@ function exited(child: ChildProcessByStdio<null, Readable, Readable>): Promise<n
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
-describe("red team r30: tail, get and serve --verbose piped into a reader that goes away (| head)", () => {
+describe("red team r30: tail, get, serve --verbose and broker --verbose piped into a reader that goes away (| head)", () => {
   const bus = new Bus();
   let server: BridgeServer;
   before(async () => {
@@ -101,6 +102,25 @@ describe("red team r30: tail, get and serve --verbose piped into a reader that g
     }
     await waitFor(() => stderr().includes("stdout closed"), "serve to say its stdout is gone", 2_000);
     assert.equal(child.exitCode, null, stderr());
+    child.kill("SIGINT");
+    assert.equal(await code, 0, stderr());
+    assert.doesNotMatch(stderr(), /EPIPE|Unhandled/);
+  });
+
+  it("broker --verbose runs on once its stdout is gone (the EPIPE of its next log line killed it), and says so", async () => {
+    const { child, stderr, first } = piped(["broker", "--pub-port", "0", "--recv-port", "0", "--verbose"]);
+    const code = exited(child);
+    const ports = /pub tcp:\/\/[^:]+:(\d+), recv tcp:\/\/[^:]+:(\d+)/.exec(await first);
+    assert.ok(ports !== null, "the broker's ports");
+    const bus = new Bus();
+    // Its registration is a log line, written to the closed stdout.
+    const link = await BrokerLink.connect({ bus, pubPort: Number(ports[1]), recvPort: Number(ports[2]) });
+    try {
+      await waitFor(() => stderr().includes("stdout closed"), "the broker to say its stdout is gone", 5_000);
+      assert.equal(child.exitCode, null, stderr());
+    } finally {
+      await link.close();
+    }
     child.kill("SIGINT");
     assert.equal(await code, 0, stderr());
     assert.doesNotMatch(stderr(), /EPIPE|Unhandled/);
