@@ -380,7 +380,9 @@ export class BridgeServer implements PeerHost {
       res.writeHead(204).end();
       return;
     }
-    sendInPieces(res, JSON.stringify(answer));
+    const text = JSON.stringify(answer);
+    res.once("close", this.#state.holdAnswer(text.length));
+    sendInPieces(res, text);
   }
 
   // What a decoded body gets, over POST or a link stream.
