@@ -155,6 +155,11 @@ export class BridgeServer implements PeerHost {
   // Each request until its answer is sent or its connection closes → the socket's bytesWritten at the
   // last sweep (-1 before any).
   readonly #answering = new Map<ServerResponse, number>();
+  // The answers counted against queueBytesTotal (see BridgeState.holdAnswer) → what gives their count back.
+  readonly #held = new Map<ServerResponse, () => void>();
+  // Each connection's requests not yet closed. A pipelined answer still queued behind another when its
+  // connection dies never emits 'close' (Node 20): the connection's 'close' ends them.
+  readonly #open = new WeakMap<Socket, Set<ServerResponse>>();
   readonly #sweeper: NodeJS.Timeout;
   #closed: Promise<void> | undefined;
 
@@ -202,9 +207,22 @@ export class BridgeServer implements PeerHost {
     this.#rpc = createRpcServer(this.#state);
     this.#sweeper = setInterval(() => this.#cutStalled(), this.#responseTimeout);
     this.#sweeper.unref();
+    http.on("connection", (socket: Socket) => {
+      const open = new Set<ServerResponse>();
+      this.#open.set(socket, open);
+      socket.once("close", () => {
+        for (const res of open) this.#ended(res);
+        open.clear();
+      });
+    });
     http.on("request", (req: IncomingMessage, res: ServerResponse) => {
       this.#answering.set(res, -1);
-      res.once("close", () => this.#answering.delete(res));
+      const open = this.#open.get(req.socket);
+      open?.add(res);
+      res.once("close", () => {
+        open?.delete(res);
+        this.#ended(res);
+      });
       this.#handle(req, res).catch((error: unknown) => this.#failed(res, error));
     });
     http.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => this.#upgrade(req, socket, head));
@@ -374,15 +392,23 @@ export class BridgeServer implements PeerHost {
     });
     const signal = AbortSignal.any([hangUp.signal, this.#closing.signal]);
     const answer = await this.#route(payload, signal);
-    if (res.destroyed) return;
+    // A queued pipelined answer is not destroyed with its connection: nobody would take it (nor end it).
+    if (res.destroyed || req.socket.destroyed) return;
     if (this.#closed !== undefined) res.setHeader("connection", "close");
     if (answer === null) {
       res.writeHead(204).end();
       return;
     }
     const text = JSON.stringify(answer);
-    res.once("close", this.#state.holdAnswer(text.length));
+    this.#held.set(res, this.#state.holdAnswer(text.length));
     sendInPieces(res, text);
+  }
+
+  // A request's answer closed, or its connection did: it is no longer being sent, nor counted.
+  #ended(res: ServerResponse): void {
+    this.#answering.delete(res);
+    this.#held.get(res)?.();
+    this.#held.delete(res);
   }
 
   // What a decoded body gets, over POST or a link stream.

@@ -85,4 +85,53 @@ describe("red team r30: answers a client does not read count against queueBytesT
     }
     assert.equal(queued, QUEUES, "every copy queued again once the unread answer is gone");
   });
+
+  it("a pipelined answer queued behind another when its connection dies gives its count back (it gets no 'close')", async () => {
+    // Four 1 MB copies in each queue: ~64 MB, just under 64 MiB, only if nothing else is counted.
+    const refill = async (): Promise<number> => {
+      let queued = 0;
+      for (let i = 0; i < 4; i++) {
+        const params = { token: sender, identifier: "big:x", args: ["x".repeat(1_000_000)] };
+        queued += (
+          (await post(server.url, { jsonrpc: "2.0", id: 1, method: "berrymq.twitter", params })).body as { result: number }
+        ).result;
+      }
+      return queued;
+    };
+    const drain = async (): Promise<void> => {
+      for (const token of tokens) {
+        let left = true;
+        while (left) {
+          const taken = await post(server.url, { jsonrpc: "2.0", id: 4, method: "berrymq.getNowait", params: { token } });
+          left = "result" in (taken.body as object);
+        }
+      }
+    };
+    await drain();
+    assert.equal(await refill(), 4 * QUEUES);
+    // Three batches in one write: the first answer is sent (and read a little), the second waits behind it
+    // with 16 MB, the third with a few.
+    const body = JSON.stringify(
+      tokens.map((token, id) => ({ jsonrpc: "2.0", id, method: "berrymq.getNowait", params: { token } })),
+    );
+    const request = `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const socket = connect(server.port, "127.0.0.1");
+    socket.on("error", () => {});
+    const started = new Promise<void>((resolve) =>
+      socket.once("data", () => {
+        socket.pause();
+        resolve();
+      }),
+    );
+    socket.write(request.repeat(3));
+    await started;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.destroy();
+    let queued = 0;
+    for (const deadline = Date.now() + 5_000; queued !== 4 * QUEUES && Date.now() < deadline; ) {
+      await drain();
+      queued = await refill();
+    }
+    assert.equal(queued, 4 * QUEUES, "the whole budget back once the connection is gone");
+  });
 });
