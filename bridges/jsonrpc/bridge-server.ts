@@ -157,6 +157,8 @@ export class BridgeServer implements PeerHost {
   readonly #answering = new Map<ServerResponse, number>();
   // The answers counted against queueBytesTotal (see BridgeState.holdAnswer) → what gives their count back.
   readonly #held = new Map<ServerResponse, () => void>();
+  // The requests being answered → what ends their long-polls when the client hangs up.
+  readonly #hangUps = new Map<ServerResponse, AbortController>();
   // Each connection's requests not yet closed. A pipelined answer still queued behind another when its
   // connection dies never emits 'close' (Node 20): the connection's 'close' ends them.
   readonly #open = new WeakMap<Socket, Set<ServerResponse>>();
@@ -386,10 +388,11 @@ export class BridgeServer implements PeerHost {
       return reply(res, 200, JSON.stringify(errorAnswer(body.text.includes('"jsonrpc"'), code, parsed.message)));
     }
     const payload = parsed.value;
+    // Aborted by #ended when the client hangs up: a long-poll queued behind another answer on a connection
+    // that died heard nothing, and waited for good (holding its waiting-get slots and its token).
+    if (req.socket.destroyed) return;
     const hangUp = new AbortController();
-    res.on("close", () => {
-      if (!res.writableFinished) hangUp.abort(new Error("client hung up"));
-    });
+    this.#hangUps.set(res, hangUp);
     const signal = AbortSignal.any([hangUp.signal, this.#closing.signal]);
     const answer = await this.#route(payload, signal);
     // A queued pipelined answer is not destroyed with its connection: nobody would take it (nor end it).
@@ -404,8 +407,11 @@ export class BridgeServer implements PeerHost {
     sendInPieces(res, text);
   }
 
-  // A request's answer closed, or its connection did: it is no longer being sent, nor counted.
+  // A request's answer closed, or its connection did: it is no longer being sent, nor counted, nor waited for.
   #ended(res: ServerResponse): void {
+    const hangUp = this.#hangUps.get(res);
+    this.#hangUps.delete(res);
+    if (hangUp !== undefined && !res.writableFinished) hangUp.abort(new Error("client hung up"));
     this.#answering.delete(res);
     this.#held.get(res)?.();
     this.#held.delete(res);
