@@ -388,9 +388,10 @@ export class BridgeServer implements PeerHost {
       return reply(res, 200, JSON.stringify(errorAnswer(body.text.includes('"jsonrpc"'), code, parsed.message)));
     }
     const payload = parsed.value;
-    // Aborted by #ended when the client hangs up: a long-poll queued behind another answer on a connection
-    // that died heard nothing, and waited for good (holding its waiting-get slots and its token).
-    if (req.socket.destroyed) return;
+    // Nobody to answer once the connection is gone. Later, #ended aborts the call when the client hangs up
+    // (res 'close' alone left a long-poll queued behind another answer waiting for good, holding its
+    // waiting-get slots and its token).
+    if (res.destroyed || req.socket.destroyed) return;
     const hangUp = new AbortController();
     this.#hangUps.set(res, hangUp);
     const signal = AbortSignal.any([hangUp.signal, this.#closing.signal]);
