@@ -74,6 +74,28 @@ export function untilSignal(): Promise<void> {
   });
 }
 
+let stdoutWatch: Promise<void> | undefined;
+
+/**
+ * Resolves once stdout's reader went away (EPIPE: `berrymq tail URL | head` after head exited). Unheard,
+ * that EPIPE was an unhandled 'error' event: a stack trace, exit code 1, and tail's queue left open on the
+ * server until its ttl. Any other write error is still thrown.
+ */
+export function stdoutClosed(): Promise<void> {
+  stdoutWatch ??= new Promise((resolve) => {
+    process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+      resolve();
+    });
+  });
+  return stdoutWatch;
+}
+
+/** Whether stdout's reader went away (see {@link stdoutClosed}, which must be listening). */
+export function stdoutGone(): boolean {
+  return process.stdout.errored != null || process.stdout.destroyed;
+}
+
 /** The options every command that talks to a server takes for its shared secret. */
 export const SECRET_OPTIONS = {
   secret: { type: "string" },

@@ -1,6 +1,6 @@
 import { QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, integerOption, parseWithSecret, secretUsage } from "./command.js";
+import { type Command, failed, integerOption, parseWithSecret, secretUsage, stdoutClosed, stdoutGone } from "./command.js";
 import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
@@ -57,8 +57,10 @@ export const getCommand: Command = {
     } catch (error) {
       return failed(this.name, error);
     }
+    // Once stdout's reader is gone (`| head`), no more messages are taken: each would be lost.
+    void stdoutClosed();
     try {
-      for (let i = 0; i < count; i++) {
+      for (let i = 0; i < count && !stdoutGone(); i++) {
         const message = values.nowait === true ? await queue.getNowait() : await queue.get({ timeout });
         console.log(printable(JSON.stringify(message)));
       }

@@ -1,7 +1,7 @@
 import { PeerLink, serve } from "../jsonrpc/index.js";
 import { isLoopback } from "../jsonrpc/peer-address.js";
 import { Bus } from "../../lib/bus.js";
-import { type Command, failed, integerOption, parseWithSecret, secretUsage, untilSignal } from "./command.js";
+import { type Command, failed, integerOption, parseWithSecret, secretUsage, stdoutClosed, untilSignal } from "./command.js";
 import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq serve [--host HOST] [--port PORT] [--queue FILTER]... [--peer URL]...
@@ -56,6 +56,8 @@ export const serveCommand: Command = {
     const bus = new Bus();
     bus.on("error", (error) => console.error(printable(`[bus] ${error.message}`)));
     if (values.verbose === true) bus.on("message", (message) => console.log(printable(JSON.stringify(message))));
+    // A server outlives its output's reader (`serve --verbose | head`): the EPIPE killed it at the next line.
+    void stdoutClosed().then(() => console.error("berrymq serve: stdout closed: serving on, printing nothing more there"));
     const secret = parsed.secret;
     const links: PeerLink[] = [];
     let server: Awaited<ReturnType<typeof serve>>;

@@ -1,11 +1,11 @@
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, parseWithSecret, secretUsage, untilSignal } from "./command.js";
+import { type Command, failed, parseWithSecret, secretUsage, stdoutClosed, untilSignal } from "./command.js";
 import { errorText, printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq tail URL [FILTER] [--secret-file FILE]
 
 Prints every message matching FILTER (default "*:*") that reaches the bridge server at URL, one JSON
-line each, until Ctrl-C.
+line each, until Ctrl-C (or until its output's reader is gone: \`| head\`).
 
 ${secretUsage(17)}
   The server's shared secret defaults to $BERRYMQ_SECRET.`;
@@ -30,10 +30,11 @@ export const tailCommand: Command = {
       return failed(this.name, error);
     }
     console.error(printable(`berrymq tail: following "${queue.filter}" on ${url}`));
-    // The loop ends on a signal (which closes the queue) or by itself, when the server closed the queue:
-    // then no signal comes, and waiting for one left an unsettled await (Node's exit code 13, no message).
+    // The loop ends on a signal or once stdout's reader is gone (`| head`), either closing the queue, or by
+    // itself, when the server closed the queue: then no signal comes, and waiting for one left an unsettled
+    // await (Node's exit code 13, no message).
     let signalled = false;
-    const stopped = untilSignal().then(() => {
+    const stopped = Promise.race([untilSignal(), stdoutClosed()]).then(() => {
       signalled = true;
       return queue.close();
     });

@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Bus } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
+import { isPlainObject } from "../../lib/kwargs.js";
 import { checkDuration, checkTimerDelay } from "../../lib/long-timer.js";
 import { BridgeState, MAX_TTL, type PeerEnd } from "./bridge-state.js";
 import { BridgeErrorCode } from "./error-codes.js";
@@ -154,6 +155,13 @@ export class BridgeServer implements PeerHost {
   // Each request until its answer is sent or its connection closes → the socket's bytesWritten at the
   // last sweep (-1 before any).
   readonly #answering = new Map<ServerResponse, number>();
+  // The answers counted against queueBytesTotal (see BridgeState.holdAnswer) → what gives their count back.
+  readonly #held = new Map<ServerResponse, () => void>();
+  // The requests being answered → what ends their long-polls when the client hangs up.
+  readonly #hangUps = new Map<ServerResponse, AbortController>();
+  // Each connection's requests not yet closed. A pipelined answer still queued behind another when its
+  // connection dies never emits 'close' (Node 20): the connection's 'close' ends them.
+  readonly #open = new WeakMap<Socket, Set<ServerResponse>>();
   readonly #sweeper: NodeJS.Timeout;
   #closed: Promise<void> | undefined;
 
@@ -201,9 +209,22 @@ export class BridgeServer implements PeerHost {
     this.#rpc = createRpcServer(this.#state);
     this.#sweeper = setInterval(() => this.#cutStalled(), this.#responseTimeout);
     this.#sweeper.unref();
+    http.on("connection", (socket: Socket) => {
+      const open = new Set<ServerResponse>();
+      this.#open.set(socket, open);
+      socket.once("close", () => {
+        for (const res of open) this.#ended(res);
+        open.clear();
+      });
+    });
     http.on("request", (req: IncomingMessage, res: ServerResponse) => {
       this.#answering.set(res, -1);
-      res.once("close", () => this.#answering.delete(res));
+      const open = this.#open.get(req.socket);
+      open?.add(res);
+      res.once("close", () => {
+        open?.delete(res);
+        this.#ended(res);
+      });
       this.#handle(req, res).catch((error: unknown) => this.#failed(res, error));
     });
     http.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => this.#upgrade(req, socket, head));
@@ -367,25 +388,47 @@ export class BridgeServer implements PeerHost {
       return reply(res, 200, JSON.stringify(errorAnswer(body.text.includes('"jsonrpc"'), code, parsed.message)));
     }
     const payload = parsed.value;
+    // Nobody to answer once the connection is gone. Later, #ended aborts the call when the client hangs up
+    // (res 'close' alone left a long-poll queued behind another answer waiting for good, holding its
+    // waiting-get slots and its token).
+    if (res.destroyed || req.socket.destroyed) return;
     const hangUp = new AbortController();
-    res.on("close", () => {
-      if (!res.writableFinished) hangUp.abort(new Error("client hung up"));
-    });
+    this.#hangUps.set(res, hangUp);
     const signal = AbortSignal.any([hangUp.signal, this.#closing.signal]);
     const answer = await this.#route(payload, signal);
-    if (res.destroyed) return;
+    // A queued pipelined answer is not destroyed with its connection: nobody would take it (nor end it).
+    if (res.destroyed || req.socket.destroyed) return;
     if (this.#closed !== undefined) res.setHeader("connection", "close");
     if (answer === null) {
       res.writeHead(204).end();
       return;
     }
-    sendInPieces(res, JSON.stringify(answer));
+    const text = JSON.stringify(answer);
+    this.#held.set(res, this.#state.holdAnswer(text.length));
+    sendInPieces(res, text);
+  }
+
+  // A request's answer closed, or its connection did: it is no longer being sent, nor counted, nor waited for.
+  #ended(res: ServerResponse): void {
+    const hangUp = this.#hangUps.get(res);
+    this.#hangUps.delete(res);
+    if (hangUp !== undefined && !res.writableFinished) hangUp.abort(new Error("client hung up"));
+    this.#answering.delete(res);
+    this.#held.get(res)?.();
+    this.#held.delete(res);
   }
 
   // What a decoded body gets, over POST or a link stream.
   #route(payload: unknown, signal: AbortSignal): RouterAnswer | PromiseLike<RouterAnswer> {
     if (Array.isArray(payload) && payload.length > this.#maxBatch) {
       const why = `batch of ${payload.length} entries: at most ${this.#maxBatch} (the maxBatch option)`;
+      return errorAnswer(true, BridgeErrorCode.LimitExceeded, why);
+    }
+    // maxBatch bounds the entries and each sendAll's envelopes, but not their product: a 1 MiB batch of
+    // sendAll calls held 500,000 two-byte envelopes, answered with ~60 MB of errors after seconds of work.
+    const envelopes = Array.isArray(payload) ? batchEnvelopes(payload) : 0;
+    if (envelopes > this.#maxBatch) {
+      const why = `batch of ${envelopes} berrymq.sendAll envelopes: at most ${this.#maxBatch} in all (the maxBatch option)`;
       return errorAnswer(true, BridgeErrorCode.LimitExceeded, why);
     }
     return routeRequest(this.#rpc, this.#state, payload, { signal });
@@ -563,6 +606,17 @@ function sendInPieces(res: ServerResponse, body: string): void {
     }
   };
   next();
+}
+
+// How many envelopes the `berrymq.sendAll` entries of a batch carry together (each is checked alone too).
+function batchEnvelopes(batch: unknown[]): number {
+  let total = 0;
+  for (const item of batch) {
+    if (!isPlainObject(item) || item.method !== "berrymq.sendAll" || !isPlainObject(item.params)) continue;
+    const { envelopes } = item.params;
+    if (Array.isArray(envelopes)) total += envelopes.length;
+  }
+  return total;
 }
 
 function errorBody(code: BridgeErrorCode, message: string): string {

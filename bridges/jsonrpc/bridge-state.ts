@@ -5,7 +5,7 @@ import { InvalidArgumentError, QueueClosedError } from "../../lib/errors.js";
 import { parseIdentifier } from "../../lib/identifier.js";
 import type { Message } from "../../lib/message.js";
 import { Queue } from "../../lib/queue.js";
-import { QueueBudget } from "../../lib/queue-budget.js";
+import { budgetLedger, QueueBudget } from "../../lib/queue-budget.js";
 import { unguessableMessageId } from "../../lib/unguessable-suffix.js";
 import { ENVELOPE_LIMITS, fromEnvelope } from "../envelope.js";
 import type { CloseReport } from "../link.js";
@@ -359,6 +359,22 @@ export class BridgeState {
     if (why === undefined) return true;
     this.bus.report(new UnsendableMessageError(`queue session "${queue.filter}"`, message, why));
     return false;
+  }
+
+  /**
+   * Counts an answer of `size` characters against queueBytesTotal until the returned function is called
+   * (once it is sent, or its connection is gone). The messages it took from queues were counted there; held
+   * in an answer a client does not read, they were not: a 1 MB message copied to 128 queues and taken by
+   * one batch held 128 MB per such connection, again for each message (past 30 GB with maxConnections).
+   */
+  holdAnswer(size: number): () => void {
+    const ledger = budgetLedger(this.#budget);
+    ledger.held += size;
+    let held = true;
+    return () => {
+      if (held) ledger.held -= size;
+      held = false;
+    };
   }
 
   /** Keeps a token alive; throws when it is unknown or expired. */

@@ -91,6 +91,8 @@ function receiveOne(
     return invalid(validId, "params must be an object or an array");
   const bad = prototypeKey(item) ?? (isPlainObject(params) ? prototypeKey(params) : undefined);
   if (bad !== undefined) {
+    // Still a notification (well formed, no id): JSON-RPC 2.0 answers none, even an invalid-params one.
+    if (id === undefined) return null;
     return createJSONRPCErrorResponse(validId, BridgeErrorCode.InvalidParams, `invalid params: key "${bad}" is not allowed`);
   }
   // The hot methods of peer links, answered here without json-rpc-2.0's per-call promise machinery
