@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { type DeadLetter, eachDeadLetter, type UnreadableLine } from "../zeromq/dead-letters.js";
 import { errorText, printable } from "../../lib/errors.js";
-import { parseCommand } from "./command.js";
+import { parseCommand, stdoutClosed, stdoutGone } from "./command.js";
 
 const DEAD_LETTERS = {
   name: "broker dead-letters",
@@ -15,30 +15,11 @@ with --json. Lines that are no dead letter (torn by a crash, damaged) are named 
 const NAMED_UNREADABLE = 20;
 
 // Set once stdout's reader went away (`| head`): the rest of the listing is not wanted.
-let stdoutClosed = false;
-let watchingStdout = false;
-
-// A listing piped into `head` lost its reader after the first lines: the EPIPE was an unhandled 'error'
-// event, a stack trace and exit code 1. Now the listing stops there (exit code 0).
-function watchStdout(): void {
-  if (watchingStdout) return;
-  watchingStdout = true;
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-    stdoutClosed = true;
-  });
-}
-
-// Thrown out of the reading loop once stdout is closed.
+// Thrown out of the reading loop once stdout's reader is gone (`| head`: the listing stops there, exit
+// code 0). The listing reads the file synchronously, so the 'error' event (emitted on the next tick) came
+// only after the whole file was read and printed to nobody (an 85 MB file: 7 s after `head` had its line,
+// found in review): stdoutGone() reads the stream's error, there at once.
 const STOP = Symbol("stdout closed");
-
-// The listing reads the file synchronously, so the 'error' event (emitted on the next tick) came only after
-// the whole file was read and printed to nobody (an 85 MB file: 7 s after `head` had its line, found in
-// review); a write's error is on the stream at once (an error other than EPIPE is still thrown by the
-// 'error' listener).
-function stdoutGone(): boolean {
-  return stdoutClosed || process.stdout.errored != null;
-}
 
 /**
  * `berrymq broker dead-letters FILE [--json]`: lists the broker's dead letters, one per line (or as JSON
@@ -56,7 +37,7 @@ export function deadLettersCommand(argv: string[]): number {
     console.error(printable(`berrymq broker dead-letters: ${file} does not exist (no dead letter written yet, or a wrong path)`));
   let count = 0;
   let unreadable = 0;
-  watchStdout();
+  void stdoutClosed(); // an EPIPE is taken (not thrown); stdoutGone() tells it
   const onLetter = (letter: DeadLetter): void => {
     if (stdoutGone()) throw STOP;
     count++;
