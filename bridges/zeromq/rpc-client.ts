@@ -5,7 +5,8 @@ import * as zmq from "zeromq";
 import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { curveProof } from "./curve-proof.js";
-import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
+import { emitArgs } from "./emit-args.js";
+import { RpcAuthError, RpcClosedError, RpcListenerError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
 import { type CallerBounds, type Fallback, type Procedure, callBounds, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
@@ -292,7 +293,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
         this.#remakes = 0;
         if (!this.#connected) {
           this.#connected = true;
-          this.emit("connect");
+          this.#tell("connect");
         }
         if (kind === RpcKind.rpc && body !== undefined) {
           // Answers wait for the login too: sent on a new connection before it, they were held by the server
@@ -307,7 +308,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
           const done = this.#loginDone;
           this.#loginDone = undefined;
           done?.();
-          if (this.#userId !== undefined) this.emit("login", this.#userId);
+          if (this.#userId !== undefined) this.#tell("login", this.#userId);
         } else if (kind === RpcKind.loginRefused) {
           this.#refuse(`login refused: ${body?.toString() ?? ""}`);
         } else if (kind === RpcKind.loginAsk) {
@@ -359,7 +360,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#calls.abortRunning(undefined, lost); // the server's calls being run here: nobody waits for them
     if (this.#connected) {
       this.#connected = false;
-      this.emit("disconnect");
+      this.#tell("disconnect");
     }
   }
 
@@ -391,5 +392,11 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
 
   #report(error: BerryError): void {
     emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
+  }
+
+  // An event told listener by listener: one that throws is reported (RpcListenerError), not thrown into the
+  // receive loop (the client deaf for good) or the heartbeat timer (the process crashed).
+  #tell<E extends Exclude<keyof RpcClientEvents, "error">>(event: E, ...args: RpcClientEvents[E]): void {
+    emitArgs(this, event, args, (thrown) => this.#report(new RpcListenerError("RPC client", event, thrown)));
   }
 }

@@ -5,7 +5,15 @@ import { type BerryError, emitError, InvalidArgumentError } from "../../lib/erro
 import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
 import { portNumber, positiveInteger } from "./check-options.js";
 import { checkCurveProof } from "./curve-proof.js";
-import { RpcAuthError, RpcClosedError, RpcPeerLostError, RpcTooManyClientsError, ZmqProtocolError } from "./errors.js";
+import { emitArgs } from "./emit-args.js";
+import {
+  RpcAuthError,
+  RpcClosedError,
+  RpcListenerError,
+  RpcPeerLostError,
+  RpcTooManyClientsError,
+  ZmqProtocolError,
+} from "./errors.js";
 import { LoginThrottle } from "./login-throttle.js";
 import { guardAuthenticate } from "./rpc-authenticate.js";
 import { callBounds, type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
@@ -191,6 +199,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   #timer: NodeJS.Timeout | undefined;
   #port = 0;
   #closed = false;
+  // While close() runs: what `logout` listeners threw, thrown on by close() once all is closed.
+  #closingThrows: unknown[] | undefined;
 
   private constructor(options: RpcServerOptions) {
     super();
@@ -378,16 +388,20 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    const thrown: unknown[] = [];
+    this.#closingThrows = thrown;
     try {
       // Each login ends: what was held for it or from it is dropped, counted and told (`logout`).
       for (const [identity, session] of [...this.#sessions]) this.#endSession(identity, session, new RpcClosedError("RPC server"));
     } finally {
       // Closed whatever a `logout` listener throws (thrown on from here once all is closed).
+      this.#closingThrows = undefined;
       this.#calls.fail(undefined, new RpcClosedError("RPC server"));
       this.#calls.abortRunning(undefined, new RpcClosedError("RPC server"));
       this.#router.close();
       this.#zap?.close();
     }
+    if (thrown.length > 0) throw thrown[0];
   }
 
   async #serve(): Promise<void> {
@@ -412,7 +426,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
           continue;
         }
         if (this.#peers.size < this.#maxClients) this.#full = false; // room again: the next drop is news
-        if (!this.#peers.has(identity)) this.emit("connect", identity);
+        if (!this.#peers.has(identity)) this.#tell("connect", identity);
         this.#peers.set(identity, Date.now());
         const kind = kindFrame?.toString();
         const session = this.#sessions.get(identity);
@@ -550,7 +564,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.stats.undelivered += dropped;
     this.#calls.fail(identity, error);
     this.#calls.abortRunning(identity, error); // their answers are for this login only: dropped
-    this.emit("logout", identity, session.userId, undelivered);
+    this.#tell("logout", identity, session.userId, undelivered);
   }
 
   // One nonce per identity until it is lost: a login crossing a second ask still signs the right one.
@@ -654,7 +668,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     }
     session.replaced = false;
     this.#identityOf.set(userId, identity);
-    if (!known) this.emit("login", identity, userId); // a second login crossing an ask is no news
+    if (!known) this.#tell("login", identity, userId); // a second login crossing an ask is no news
     this.#send([identity, RpcKind.loginOk, userId]);
     if (session.suspended || session.outgoing !== undefined) this.#resume(identity, session);
   }
@@ -690,7 +704,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       if (session !== undefined) this.#endSession(identity, session, lost);
       this.#calls.fail(identity, lost);
       this.#calls.abortRunning(identity, lost); // nobody waits for their answers any more
-      this.emit("disconnect", identity);
+      this.#tell("disconnect", identity);
     }
     // A login whose connection ended and no login of the same user came within the heartbeat timeout.
     for (const [identity, session] of this.#sessions) {
@@ -704,7 +718,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
 
   #refused(decision: ZapDecision): void {
     this.stats.refused++;
-    this.emit("refused", decision);
+    this.#tell("refused", decision);
     const who = decision.publicKey || decision.username || decision.address || "a client";
     this.#reportPeerError(
       new RpcAuthError(`RPC server port ${this.#port}`, `${decision.mechanism} ${who}: ${decision.reason ?? "refused"}`),
@@ -723,5 +737,14 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
 
   #report(error: BerryError): void {
     emitError(() => this.emit("error", error), error, (unheard) => process.emitWarning(unheard));
+  }
+
+  // An event told listener by listener: one that throws is reported (RpcListenerError), not thrown into the
+  // receive loop (the server deaf for good), a heartbeat timer or an authentication (the process crashed).
+  #tell<E extends Exclude<keyof RpcServerEvents, "error">>(event: E, ...args: RpcServerEvents[E]): void {
+    emitArgs(this, event, args, (thrown) => {
+      if (this.#closingThrows !== undefined) this.#closingThrows.push(thrown);
+      else this.#report(new RpcListenerError("RPC server", event, thrown));
+    });
   }
 }
