@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
+import { checkTimerDelay } from "../../lib/long-timer.js";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
@@ -7,7 +7,16 @@ import { positiveInteger, portNumber } from "./check-options.js";
 import { curveProof } from "./curve-proof.js";
 import { emitArgs } from "./emit-args.js";
 import { RpcAuthError, RpcClosedError, RpcListenerError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
-import { type CallerBounds, type Fallback, type Procedure, callBounds, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import {
+  type CallerBounds,
+  type Fallback,
+  type Procedure,
+  callBounds,
+  heartbeatTimes,
+  RpcCalls,
+  RpcKind,
+  type RpcOptions,
+} from "./rpc-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
@@ -104,8 +113,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       throw new InvalidArgumentError("identity", this.identity, "a string of 1-255 bytes");
     }
     this.#callTimeout = checkTimerDelay("callTimeout", options.callTimeout ?? 5_000);
-    const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
-    this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
+    const { interval, timeout } = heartbeatTimes(options);
+    this.#heartbeatTimeout = timeout;
     this.#remakeAfter = this.#heartbeatTimeout + interval;
     const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes), callBounds(options));

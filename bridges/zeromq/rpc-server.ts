@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
-import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
+import { checkTimerDelay } from "../../lib/long-timer.js";
 import { portNumber, positiveInteger } from "./check-options.js";
 import { checkCurveProof } from "./curve-proof.js";
 import { emitArgs } from "./emit-args.js";
@@ -16,7 +16,7 @@ import {
 } from "./errors.js";
 import { LoginThrottle } from "./login-throttle.js";
 import { guardAuthenticate } from "./rpc-authenticate.js";
-import { callBounds, type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { callBounds, heartbeatTimes, type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import { RpcClient } from "./rpc-client.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { HeldFrames, type HeldPool } from "./held-frames.js";
@@ -205,11 +205,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   private constructor(options: RpcServerOptions) {
     super();
     this.#callTimeout = checkTimerDelay("callTimeout", options.callTimeout ?? 5_000);
-    const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
-    this.#heartbeatTimeout = checkTimerDelay(
-      "heartbeatTimeout",
-      options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY),
-    );
+    const { interval, timeout } = heartbeatTimes(options);
+    this.#heartbeatTimeout = timeout;
     this.#maxClients = positiveInteger("maxClients", options.maxClients ?? 10_000);
     const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes), callBounds(options));
