@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
@@ -404,7 +405,17 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   async #serve(): Promise<void> {
     try {
       for await (const [identityFrame, kindFrame, body] of this.#router) {
-        const identity = identityFrame?.toString() ?? "";
+        // Identities are kept as strings: bytes that are no UTF-8 decode lossily (to U+FFFD), so a peer could
+        // name another's identity with other bytes, and be served as that client (answer the server's calls
+        // to its user, suspend its login). Such a routing id could not be answered either (its string
+        // encodes to other bytes): an id libzmq made up for a peer that set none (a zero byte and 4 random
+        // bytes) is refused here too.
+        if (identityFrame === undefined || !isUtf8(identityFrame)) {
+          this.stats.protocolErrors++;
+          this.#reportPeerError(new ZmqProtocolError("RPC frame refused: its routing id is not UTF-8:", identityFrame?.toString("hex")));
+          continue;
+        }
+        const identity = identityFrame.toString();
         if (this.#loginRequired && kindFrame !== undefined && kindFrame.length === 0 && body === undefined) {
           // A connection of this identity began or ended (or its peer mimics that, which suspends only itself).
           this.#connectionChanged(identity);
