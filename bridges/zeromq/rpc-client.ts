@@ -178,7 +178,15 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       if (this.#curve !== undefined || this.#plain !== undefined) this.#awaitLogin();
     });
     this.#queue = new SendQueue({ send: (frames) => this.#sendWhenConnected(frames) });
-    this.#dealer.connect(this.#endpoint);
+    try {
+      this.#dealer.connect(this.#endpoint);
+    } catch (error) {
+      // Only ZeroMQ knows which hosts it takes (it refuses one with a space or a slash at once, "Invalid
+      // argument"), as BrokerLink says. Left open, the socket kept the process from ever exiting.
+      this.#dealer.close();
+      const host = options.host ?? "127.0.0.1";
+      throw new InvalidArgumentError("host", host, `a host ZeroMQ connects to (${error instanceof Error ? error.message : String(error)})`);
+    }
     this.#timer = setInterval(() => this.#beat(), interval);
   }
 
