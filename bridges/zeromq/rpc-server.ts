@@ -161,9 +161,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
    * `maxClients`; `protocolErrors`: frames refused (malformed, unknown kind); `unreported`: errors caused by
    * peers and not emitted, past 10 a second; `undelivered`: frames held for a login whose connection ended
    * (or from its new connection) and dropped, as the login ended or past the bound; `voidLogins`: logins
-   * whose connection ended while `authenticate` ran (not applied: the next connection must log in itself).
+   * whose connection ended while `authenticate` ran (not applied: the next connection must log in itself);
+   * `unsent`: frames to a client dropped because its connection took no more (libzmq queues 1,000 frames
+   * towards a client: one whose event loop is blocked, or that does not read, gets no more until it reads).
    */
-  readonly stats = { refused: 0, lost: 0, dropped: 0, protocolErrors: 0, unreported: 0, undelivered: 0, voidLogins: 0 };
+  readonly stats = { refused: 0, lost: 0, dropped: 0, protocolErrors: 0, unreported: 0, undelivered: 0, voidLogins: 0, unsent: 0 };
   readonly #calls: RpcCalls;
   readonly #router: zmq.Router;
   readonly #queue: SendQueue;
@@ -291,7 +293,12 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         const identity = String(frames[0]);
         if (session !== undefined && (this.#sessions.get(identity) !== session || session.outgoing !== undefined))
           return Promise.reject(NOT_NOW);
-        return this.#router.send(frames);
+        // Counted: an answer dropped here (the client's queue full) was lost without a trace, its caller
+        // waiting its whole callTimeout.
+        return this.#router.send(frames).catch((error: unknown) => {
+          if ((error as { code?: unknown }).code === "EAGAIN") this.stats.unsent++;
+          throw error;
+        });
       },
     });
     this.#timer = setInterval(() => this.#checkPeers(), interval);
