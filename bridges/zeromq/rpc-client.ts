@@ -4,7 +4,7 @@ import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
-import { curveProof } from "./curve-proof.js";
+import { curveProof, curvePublicKey } from "./curve-proof.js";
 import { emitArgs } from "./emit-args.js";
 import { RpcAuthError, RpcClosedError, RpcListenerError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
 import {
@@ -131,6 +131,9 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       if (!isCurveKey(curve.serverKey)) throw new InvalidArgumentError("curve.serverKey", curve.serverKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.publicKey)) throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.secretKey)) throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
+      // Keys of two pairs (or swapped) failed the handshake, told as "wrong server key?".
+      if (curvePublicKey(curve.secretKey) !== curve.publicKey)
+        throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "the public key of curve.secretKey (one pair of curveKeyPair())");
     }
     this.#curve = curve;
     if (curve !== undefined || plain !== undefined) this.#awaitLogin();

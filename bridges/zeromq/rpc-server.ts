@@ -5,7 +5,7 @@ import * as zmq from "zeromq";
 import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import { checkTimerDelay } from "../../lib/long-timer.js";
 import { portNumber, positiveInteger } from "./check-options.js";
-import { checkCurveProof } from "./curve-proof.js";
+import { checkCurveProof, curvePublicKey } from "./curve-proof.js";
 import { emitArgs } from "./emit-args.js";
 import {
   RpcAuthError,
@@ -235,6 +235,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.secretKey))
         throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
+      // Keys of two pairs (or swapped): every client failed the handshake, told as "wrong server key?".
+      if (curvePublicKey(curve.secretKey) !== curve.publicKey)
+        throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "the public key of curve.secretKey (one pair of curveKeyPair())");
       if (curve.allow === undefined && this.#authenticate === undefined) {
         throw new InvalidArgumentError("curve.allow", undefined, "a list of public keys (or an authenticate function)");
       }
