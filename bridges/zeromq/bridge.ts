@@ -17,6 +17,7 @@ export {
   RpcBusyError,
   RpcCancelledError,
   RpcClosedError,
+  RpcListenerError,
   RpcMethodNotFoundError,
   RpcPeerLostError,
   RpcRemoteError,

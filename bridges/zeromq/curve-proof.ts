@@ -2,7 +2,7 @@
 // to the client's routing identity. ZeroMQ authenticates the key during the handshake but does not tell
 // which connection a frame came from, so the RPC server asks for this proof to bind an identity to a user.
 import { createHmac, createPrivateKey, createPublicKey, diffieHellman, timingSafeEqual } from "node:crypto";
-import { z85Decode } from "./z85.js";
+import { z85Decode, z85Encode } from "./z85.js";
 
 // X25519 shared secret of one side's key pair and the other's public key (both Z85).
 function sharedSecret(ownPublic: string, ownSecret: string, otherPublic: string): Buffer {
@@ -38,4 +38,14 @@ export function checkCurveProof(
   } catch {
     return false; // a malformed key or proof
   }
+}
+
+// PKCS#8 DER of an X25519 private key: this prefix, then the 32 key bytes.
+const X25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
+
+/** The Z85 public key of a CURVE secret key (Z85, checked by isCurveKey): X25519, as libzmq derives it. */
+export function curvePublicKey(secretKey: string): string {
+  const privateKey = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, z85Decode(secretKey)]), format: "der", type: "pkcs8" });
+  const { x } = createPublicKey(privateKey).export({ format: "jwk" });
+  return z85Encode(Buffer.from(x ?? "", "base64url"));
 }

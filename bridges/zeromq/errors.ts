@@ -114,6 +114,19 @@ export class RpcAuthError extends BerryError {
 }
 
 /**
+ * A listener of an RPC server's or client's event (`connect`, `disconnect`, `login`, `logout`, `refused`)
+ * threw: reported on its `error` event; the listeners after it still hear the event.
+ */
+export class RpcListenerError extends BerryError {
+  readonly event: string;
+
+  constructor(of: string, event: string, cause: unknown) {
+    super("RPC_LISTENER_FAILED", `a listener of the ${of}'s '${event}' event threw: ${errorText(cause)}`, { cause });
+    this.event = event;
+  }
+}
+
+/**
  * The caller stopped waiting for call `id` of `procedure` (`rpc.cancel`: a proxy whose own caller was lost,
  * timed out or closed): the reason the procedure's `this.signal` aborts with.
  */

@@ -105,6 +105,11 @@ export const RpcClosedError = bridge.RpcClosedError;
 /** An instance of RpcClosedError. */
 export type RpcClosedError = Bridge.RpcClosedError;
 
+/** `RpcListenerError` of bridge.ts. */
+export const RpcListenerError = bridge.RpcListenerError;
+/** An instance of RpcListenerError. */
+export type RpcListenerError = Bridge.RpcListenerError;
+
 /** `RpcMethodNotFoundError` of bridge.ts. */
 export const RpcMethodNotFoundError = bridge.RpcMethodNotFoundError;
 /** An instance of RpcMethodNotFoundError. */

@@ -22,7 +22,7 @@ export interface RpcOptions {
   callTimeout?: number;
   /** Interval of heartbeats, in ms (default 500). */
   heartbeatInterval?: number;
-  /** A peer silent this long is lost and its pending calls fail (default 3 × heartbeatInterval). */
+  /** A peer silent this long is lost and its pending calls fail (default 3 × heartbeatInterval; must be longer than heartbeatInterval). */
   heartbeatTimeout?: number;
   /** Wire encoding, the same on both ends: `"json"` (default) or `"msgpack"` (native types; needs `msgpackr`). */
   codec?: RpcCodecName;
@@ -58,6 +58,21 @@ export function callBounds(options: RpcOptions): CallBounds {
     maxPending: positiveInteger("maxPendingCalls", options.maxPendingCalls ?? 10_000),
     runTimeout: checkTimerDelay("runTimeout", options.runTimeout ?? 60_000),
   };
+}
+
+/**
+ * The heartbeat interval and timeout `options` ask for, checked, with their defaults (500 ms, 3 × interval).
+ * The timeout must be longer than the interval: a peer heartbeats once an interval, so a shorter timeout
+ * found a live peer lost between two heartbeats (its calls failed with RpcPeerLostError, its login ended).
+ * @throws InvalidArgumentError naming a bad one.
+ */
+export function heartbeatTimes(options: RpcOptions): { interval: number; timeout: number } {
+  const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
+  const timeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
+  if (timeout <= interval) {
+    throw new InvalidArgumentError("heartbeatTimeout", timeout, `more ms than heartbeatInterval (${interval}): a peer heartbeats once an interval`);
+  }
+  return { interval, timeout };
 }
 
 /** JSON-RPC 2.0 error codes used on the wire. */

@@ -1,12 +1,22 @@
 import { randomBytes } from "node:crypto";
-import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
+import { checkTimerDelay } from "../../lib/long-timer.js";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
-import { curveProof } from "./curve-proof.js";
-import { RpcAuthError, RpcClosedError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
-import { type CallerBounds, type Fallback, type Procedure, callBounds, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { curveProof, curvePublicKey } from "./curve-proof.js";
+import { emitArgs } from "./emit-args.js";
+import { RpcAuthError, RpcClosedError, RpcListenerError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
+import {
+  type CallerBounds,
+  type Fallback,
+  type Procedure,
+  callBounds,
+  heartbeatTimes,
+  RpcCalls,
+  RpcKind,
+  type RpcOptions,
+} from "./rpc-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
@@ -103,8 +113,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       throw new InvalidArgumentError("identity", this.identity, "a string of 1-255 bytes");
     }
     this.#callTimeout = checkTimerDelay("callTimeout", options.callTimeout ?? 5_000);
-    const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
-    this.#heartbeatTimeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
+    const { interval, timeout } = heartbeatTimes(options);
+    this.#heartbeatTimeout = timeout;
     this.#remakeAfter = this.#heartbeatTimeout + interval;
     const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes), callBounds(options));
@@ -121,6 +131,9 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       if (!isCurveKey(curve.serverKey)) throw new InvalidArgumentError("curve.serverKey", curve.serverKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.publicKey)) throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.secretKey)) throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
+      // Keys of two pairs (or swapped) failed the handshake, told as "wrong server key?".
+      if (curvePublicKey(curve.secretKey) !== curve.publicKey)
+        throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "the public key of curve.secretKey (one pair of curveKeyPair())");
     }
     this.#curve = curve;
     if (curve !== undefined || plain !== undefined) this.#awaitLogin();
@@ -168,7 +181,15 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       if (this.#curve !== undefined || this.#plain !== undefined) this.#awaitLogin();
     });
     this.#queue = new SendQueue({ send: (frames) => this.#sendWhenConnected(frames) });
-    this.#dealer.connect(this.#endpoint);
+    try {
+      this.#dealer.connect(this.#endpoint);
+    } catch (error) {
+      // Only ZeroMQ knows which hosts it takes (it refuses one with a space or a slash at once, "Invalid
+      // argument"), as BrokerLink says. Left open, the socket kept the process from ever exiting.
+      this.#dealer.close();
+      const host = options.host ?? "127.0.0.1";
+      throw new InvalidArgumentError("host", host, `a host ZeroMQ connects to (${error instanceof Error ? error.message : String(error)})`);
+    }
     this.#timer = setInterval(() => this.#beat(), interval);
   }
 
@@ -292,7 +313,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
         this.#remakes = 0;
         if (!this.#connected) {
           this.#connected = true;
-          this.emit("connect");
+          this.#tell("connect");
         }
         if (kind === RpcKind.rpc && body !== undefined) {
           // Answers wait for the login too: sent on a new connection before it, they were held by the server
@@ -307,7 +328,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
           const done = this.#loginDone;
           this.#loginDone = undefined;
           done?.();
-          if (this.#userId !== undefined) this.emit("login", this.#userId);
+          if (this.#userId !== undefined) this.#tell("login", this.#userId);
         } else if (kind === RpcKind.loginRefused) {
           this.#refuse(`login refused: ${body?.toString() ?? ""}`);
         } else if (kind === RpcKind.loginAsk) {
@@ -359,7 +380,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#calls.abortRunning(undefined, lost); // the server's calls being run here: nobody waits for them
     if (this.#connected) {
       this.#connected = false;
-      this.emit("disconnect");
+      this.#tell("disconnect");
     }
   }
 
@@ -391,5 +412,11 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
 
   #report(error: BerryError): void {
     emitError(this, error, (unheard) => process.emitWarning(unheard));
+  }
+
+  // An event told listener by listener: one that throws is reported (RpcListenerError), not thrown into the
+  // receive loop (the client deaf for good) or the heartbeat timer (the process crashed).
+  #tell<E extends Exclude<keyof RpcClientEvents, "error">>(event: E, ...args: RpcClientEvents[E]): void {
+    emitArgs(this, event, args, (thrown) => this.#report(new RpcListenerError("RPC client", event, thrown)));
   }
 }

@@ -104,32 +104,75 @@ function loadPackr(): Packr {
   return new msgpackr.Packr({ useRecords: true, moreTypes: true, int64AsType: "bigint", structuredClone: false });
 }
 
+// Why checkNative refused a value, and where: the path is written only for the refused value, as the
+// refusal goes back up (one segment per level). Written on the way down, each entry cost a string, and
+// a Map key a String() of it: a 500 KB BigInt key took ~240 ms to describe, refused or not.
+class Refusal {
+  readonly path: string[] = [];
+  constructor(
+    readonly what: string,
+    readonly detail: unknown,
+  ) {}
+}
+
 // The JSON check (checkJsonValue) for msgpack's native types: walks Maps and Sets too, and refuses any
 // object that is not plain data (an Error, a RegExp, a typed array other than Uint8Array…).
 function checkNative(value: unknown, path: string, depth: number): void {
-  if (depth > ENVELOPE_LIMITS.depth) throw new ZmqProtocolError(`RPC message refused: ${path} nested deeper than`, ENVELOPE_LIMITS.depth);
+  try {
+    checkNativeAt(value, depth);
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    const where = path + error.path.reverse().join("");
+    throw new ZmqProtocolError(`RPC message refused: ${error.what.replace("$", () => where)}`, error.detail);
+  }
+}
+
+// A Map key as a refusal's path shows it, at a bounded cost.
+function keyText(key: unknown): string {
+  if (typeof key === "string") return key.length > 64 ? `${key.slice(0, 64)}…` : key;
+  return typeof key === "number" || typeof key === "boolean" ? String(key) : typeof key;
+}
+
+// `$` in a Refusal's `what` stands for the refused value's path.
+function checkNativeAt(value: unknown, depth: number): void {
+  if (depth > ENVELOPE_LIMITS.depth) throw new Refusal("$ nested deeper than", ENVELOPE_LIMITS.depth);
   if (typeof value !== "object" || value === null) return;
   if (value instanceof Uint8Array || value instanceof Date) return;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkNative(value[i], `${path}[${i}]`, depth + 1);
+    for (let i = 0; i < value.length; i++) within("[]", value[i], depth, i);
     return;
   }
   if (value instanceof Map) {
     for (const [key, item] of value) {
-      checkNative(key, `${path}<key>`, depth + 1);
-      checkNative(item, `${path}.get(${String(key)})`, depth + 1);
+      within("<key>", key, depth);
+      within(".get", item, depth, key);
     }
     return;
   }
   if (value instanceof Set) {
-    for (const item of value) checkNative(item, `${path}<item>`, depth + 1);
+    for (const item of value) within("<item>", item, depth);
     return;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) {
-    throw new ZmqProtocolError(`RPC message refused: ${path} is a`, (value as object).constructor?.name ?? "foreign object");
+    throw new Refusal("$ is a", (value as object).constructor?.name ?? "foreign object");
   }
   for (const key of Object.keys(value)) {
-    if (FORBIDDEN_KEYS.has(key)) throw new ZmqProtocolError(`RPC message refused: forbidden key at ${path}:`, key);
-    checkNative((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+    if (FORBIDDEN_KEYS.has(key)) throw new Refusal("forbidden key at $:", key);
+    within(".", (value as Record<string, unknown>)[key], depth, key);
+  }
+}
+
+// Checks `item`, one level below its container: a refusal gets the item's path segment on its way up
+// (`[key]` of an array, `.key` of an object, `.get(key)` of a Map's value, or `segment` as it is).
+function within(segment: "[]" | "." | ".get" | "<key>" | "<item>", item: unknown, depth: number, key?: unknown): void {
+  try {
+    checkNativeAt(item, depth + 1);
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    if (segment === "[]") error.path.push(`[${String(key)}]`);
+    else if (segment === ".") error.path.push(`.${String(key)}`);
+    else if (segment === ".get") error.path.push(`.get(${keyText(key)})`);
+    else error.path.push(segment);
+    throw error;
   }
 }

@@ -1,14 +1,23 @@
+import { isUtf8 } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import * as zmq from "zeromq";
 import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
-import { checkTimerDelay, MAX_TIMER_DELAY } from "../../lib/long-timer.js";
+import { checkTimerDelay } from "../../lib/long-timer.js";
 import { portNumber, positiveInteger } from "./check-options.js";
-import { checkCurveProof } from "./curve-proof.js";
-import { RpcAuthError, RpcClosedError, RpcPeerLostError, RpcTooManyClientsError, ZmqProtocolError } from "./errors.js";
+import { checkCurveProof, curvePublicKey } from "./curve-proof.js";
+import { emitArgs } from "./emit-args.js";
+import {
+  RpcAuthError,
+  RpcClosedError,
+  RpcListenerError,
+  RpcPeerLostError,
+  RpcTooManyClientsError,
+  ZmqProtocolError,
+} from "./errors.js";
 import { LoginThrottle } from "./login-throttle.js";
 import { guardAuthenticate } from "./rpc-authenticate.js";
-import { callBounds, type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
+import { callBounds, heartbeatTimes, type Procedure, RpcCalls, RpcKind, type RpcOptions } from "./rpc-calls.js";
 import { RpcClient } from "./rpc-client.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
 import { HeldFrames, type HeldPool } from "./held-frames.js";
@@ -152,9 +161,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
    * `maxClients`; `protocolErrors`: frames refused (malformed, unknown kind); `unreported`: errors caused by
    * peers and not emitted, past 10 a second; `undelivered`: frames held for a login whose connection ended
    * (or from its new connection) and dropped, as the login ended or past the bound; `voidLogins`: logins
-   * whose connection ended while `authenticate` ran (not applied: the next connection must log in itself).
+   * whose connection ended while `authenticate` ran (not applied: the next connection must log in itself);
+   * `unsent`: frames to a client dropped because its connection took no more (libzmq queues 1,000 frames
+   * towards a client: one whose event loop is blocked, or that does not read, gets no more until it reads).
    */
-  readonly stats = { refused: 0, lost: 0, dropped: 0, protocolErrors: 0, unreported: 0, undelivered: 0, voidLogins: 0 };
+  readonly stats = { refused: 0, lost: 0, dropped: 0, protocolErrors: 0, unreported: 0, undelivered: 0, voidLogins: 0, unsent: 0 };
   readonly #calls: RpcCalls;
   readonly #router: zmq.Router;
   readonly #queue: SendQueue;
@@ -191,15 +202,14 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   #timer: NodeJS.Timeout | undefined;
   #port = 0;
   #closed = false;
+  // While close() runs: what `logout` listeners threw, thrown on by close() once all is closed.
+  #closingThrows: unknown[] | undefined;
 
   private constructor(options: RpcServerOptions) {
     super();
     this.#callTimeout = checkTimerDelay("callTimeout", options.callTimeout ?? 5_000);
-    const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
-    this.#heartbeatTimeout = checkTimerDelay(
-      "heartbeatTimeout",
-      options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY),
-    );
+    const { interval, timeout } = heartbeatTimes(options);
+    this.#heartbeatTimeout = timeout;
     this.#maxClients = positiveInteger("maxClients", options.maxClients ?? 10_000);
     const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.#calls = new RpcCalls(rpcCodec(options.codec ?? "json", maxMessageBytes), callBounds(options));
@@ -225,6 +235,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "a Z85 CURVE key (40 characters)");
       if (!isCurveKey(curve.secretKey))
         throw new InvalidArgumentError("curve.secretKey", "(hidden)", "a Z85 CURVE key (40 characters)");
+      // Keys of two pairs (or swapped): every client failed the handshake, told as "wrong server key?".
+      if (curvePublicKey(curve.secretKey) !== curve.publicKey)
+        throw new InvalidArgumentError("curve.publicKey", curve.publicKey, "the public key of curve.secretKey (one pair of curveKeyPair())");
       if (curve.allow === undefined && this.#authenticate === undefined) {
         throw new InvalidArgumentError("curve.allow", undefined, "a list of public keys (or an authenticate function)");
       }
@@ -283,7 +296,12 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         const identity = String(frames[0]);
         if (session !== undefined && (this.#sessions.get(identity) !== session || session.outgoing !== undefined))
           return Promise.reject(NOT_NOW);
-        return this.#router.send(frames);
+        // Counted: an answer dropped here (the client's queue full) was lost without a trace, its caller
+        // waiting its whole callTimeout.
+        return this.#router.send(frames).catch((error: unknown) => {
+          if ((error as { code?: unknown }).code === "EAGAIN") this.stats.unsent++;
+          throw error;
+        });
       },
     });
     this.#timer = setInterval(() => this.#checkPeers(), interval);
@@ -378,22 +396,36 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    const thrown: unknown[] = [];
+    this.#closingThrows = thrown;
     try {
       // Each login ends: what was held for it or from it is dropped, counted and told (`logout`).
       for (const [identity, session] of [...this.#sessions]) this.#endSession(identity, session, new RpcClosedError("RPC server"));
     } finally {
       // Closed whatever a `logout` listener throws (thrown on from here once all is closed).
+      this.#closingThrows = undefined;
       this.#calls.fail(undefined, new RpcClosedError("RPC server"));
       this.#calls.abortRunning(undefined, new RpcClosedError("RPC server"));
       this.#router.close();
       this.#zap?.close();
     }
+    if (thrown.length > 0) throw thrown[0];
   }
 
   async #serve(): Promise<void> {
     try {
       for await (const [identityFrame, kindFrame, body] of this.#router) {
-        const identity = identityFrame?.toString() ?? "";
+        // Identities are kept as strings: bytes that are no UTF-8 decode lossily (to U+FFFD), so a peer could
+        // name another's identity with other bytes, and be served as that client (answer the server's calls
+        // to its user, suspend its login). Such a routing id could not be answered either (its string
+        // encodes to other bytes): an id libzmq made up for a peer that set none (a zero byte and 4 random
+        // bytes) is refused here too.
+        if (identityFrame === undefined || !isUtf8(identityFrame)) {
+          this.stats.protocolErrors++;
+          this.#reportPeerError(new ZmqProtocolError("RPC frame refused: its routing id is not UTF-8:", identityFrame?.toString("hex")));
+          continue;
+        }
+        const identity = identityFrame.toString();
         if (this.#loginRequired && kindFrame !== undefined && kindFrame.length === 0 && body === undefined) {
           // A connection of this identity began or ended (or its peer mimics that, which suspends only itself).
           this.#connectionChanged(identity);
@@ -412,7 +444,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
           continue;
         }
         if (this.#peers.size < this.#maxClients) this.#full = false; // room again: the next drop is news
-        if (!this.#peers.has(identity)) this.emit("connect", identity);
+        if (!this.#peers.has(identity)) this.#tell("connect", identity);
         this.#peers.set(identity, Date.now());
         const kind = kindFrame?.toString();
         const session = this.#sessions.get(identity);
@@ -550,7 +582,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.stats.undelivered += dropped;
     this.#calls.fail(identity, error);
     this.#calls.abortRunning(identity, error); // their answers are for this login only: dropped
-    this.emit("logout", identity, session.userId, undelivered);
+    this.#tell("logout", identity, session.userId, undelivered);
   }
 
   // One nonce per identity until it is lost: a login crossing a second ask still signs the right one.
@@ -654,7 +686,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     }
     session.replaced = false;
     this.#identityOf.set(userId, identity);
-    if (!known) this.emit("login", identity, userId); // a second login crossing an ask is no news
+    if (!known) this.#tell("login", identity, userId); // a second login crossing an ask is no news
     this.#send([identity, RpcKind.loginOk, userId]);
     if (session.suspended || session.outgoing !== undefined) this.#resume(identity, session);
   }
@@ -690,7 +722,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       if (session !== undefined) this.#endSession(identity, session, lost);
       this.#calls.fail(identity, lost);
       this.#calls.abortRunning(identity, lost); // nobody waits for their answers any more
-      this.emit("disconnect", identity);
+      this.#tell("disconnect", identity);
     }
     // A login whose connection ended and no login of the same user came within the heartbeat timeout.
     for (const [identity, session] of this.#sessions) {
@@ -704,7 +736,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
 
   #refused(decision: ZapDecision): void {
     this.stats.refused++;
-    this.emit("refused", decision);
+    this.#tell("refused", decision);
     const who = decision.publicKey || decision.username || decision.address || "a client";
     this.#reportPeerError(
       new RpcAuthError(`RPC server port ${this.#port}`, `${decision.mechanism} ${who}: ${decision.reason ?? "refused"}`),
@@ -723,5 +755,14 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
 
   #report(error: BerryError): void {
     emitError(this, error, (unheard) => process.emitWarning(unheard));
+  }
+
+  // An event told listener by listener: one that throws is reported (RpcListenerError), not thrown into the
+  // receive loop (the server deaf for good), a heartbeat timer or an authentication (the process crashed).
+  #tell<E extends Exclude<keyof RpcServerEvents, "error">>(event: E, ...args: RpcServerEvents[E]): void {
+    emitArgs(this, event, args, (thrown) => {
+      if (this.#closingThrows !== undefined) this.#closingThrows.push(thrown);
+      else this.#report(new RpcListenerError("RPC server", event, thrown));
+    });
   }
 }
