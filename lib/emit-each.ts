@@ -2,7 +2,7 @@ import { EventEmitter } from "eventemitter3";
 
 // eventemitter3's record of a listener (an entry of its `_events`).
 interface ListenerRecord {
-  readonly fn: (value: unknown) => void;
+  readonly fn: (...args: unknown[]) => void;
   readonly context: unknown;
   readonly once: boolean;
 }
@@ -32,7 +32,7 @@ export function emitEach<A>(
   about: A,
   thrown: (error: unknown, about: A, event: string, value: unknown) => void,
 ): void {
-  const listeners = (emitter as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })._events[key];
+  const listeners = recordsOf(emitter, key);
   if (listeners === undefined) return;
   if (!Array.isArray(listeners)) {
     call(emitter, event, listeners, value, about, thrown);
@@ -57,4 +57,28 @@ function call<A>(
   } catch (error) {
     thrown(error, about, event, value);
   }
+}
+
+/**
+ * {@link emitEach} for an event of several arguments (the RPC server's and client's events, off the hot
+ * paths): each listener in its own try, a throw going to `thrown`. Thrown out of emit, a listener's error
+ * ended the receive loop that emitted (an RPC server or client deaf for good) or, from a heartbeat timer
+ * or an authentication, crashed the process.
+ */
+export function emitArgs(emitter: Emitter, event: string, args: readonly unknown[], thrown: (error: unknown) => void): void {
+  const listeners = recordsOf(emitter, eventKey(event));
+  if (listeners === undefined) return;
+  // A copy: eventemitter3 pushes a listener added meanwhile onto this array (not called now, as by emit).
+  for (const listener of Array.isArray(listeners) ? [...listeners] : [listeners]) {
+    if (listener.once) emitter.removeListener(event as never, listener.fn as never, undefined, true);
+    try {
+      listener.fn.apply(listener.context, args as unknown[]);
+    } catch (error) {
+      thrown(error);
+    }
+  }
+}
+
+function recordsOf(emitter: Emitter, key: string): ListenerRecord | ListenerRecord[] | undefined {
+  return (emitter as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })._events[key];
 }

@@ -5,7 +5,7 @@ import * as zmq from "zeromq";
 import { type BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import { positiveInteger, portNumber } from "./check-options.js";
 import { curveProof, curvePublicKey } from "./curve-proof.js";
-import { emitArgs } from "./emit-args.js";
+import { emitArgs } from "../../lib/emit-each.js";
 import { RpcAuthError, RpcClosedError, RpcListenerError, RpcPeerLostError, ZmqProtocolError } from "./errors.js";
 import {
   type CallerBounds,

@@ -6,7 +6,7 @@ import { type BerryError, emitError, InvalidArgumentError } from "../../lib/erro
 import { checkTimerDelay } from "../../lib/long-timer.js";
 import { portNumber, positiveInteger } from "./check-options.js";
 import { checkCurveProof, curvePublicKey } from "./curve-proof.js";
-import { emitArgs } from "./emit-args.js";
+import { emitArgs } from "../../lib/emit-each.js";
 import {
   RpcAuthError,
   RpcClosedError,
