@@ -75,6 +75,8 @@ export function untilSignal(): Promise<void> {
 }
 
 let stdoutWatch: Promise<void> | undefined;
+// Set by the watch's EPIPE (see stdoutClosed).
+let stdoutEnded = false;
 
 /**
  * Resolves once stdout's reader went away (EPIPE: `berrymq tail URL | head` after head exited). Unheard,
@@ -85,6 +87,7 @@ export function stdoutClosed(): Promise<void> {
   stdoutWatch ??= new Promise((resolve) => {
     process.stdout.on("error", (error: NodeJS.ErrnoException) => {
       if (error.code !== "EPIPE") throw error;
+      stdoutEnded = true;
       resolve();
     });
   });
@@ -93,7 +96,7 @@ export function stdoutClosed(): Promise<void> {
 
 /** Whether stdout's reader went away (see {@link stdoutClosed}, which must be listening). */
 export function stdoutGone(): boolean {
-  return process.stdout.errored != null || process.stdout.destroyed;
+  return stdoutEnded || process.stdout.errored != null || process.stdout.destroyed;
 }
 
 /** The options every command that talks to a server takes for its shared secret. */

@@ -69,7 +69,9 @@ export function callBounds(options: RpcOptions): CallBounds {
 export function heartbeatTimes(options: RpcOptions): { interval: number; timeout: number } {
   const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
   const timeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
-  if (timeout <= interval) {
+  // Only a timeout given is checked: the default (three intervals) is longer unless capped at the longest
+  // timer, with an interval of 2^31-1 ms (a heartbeat once in 24.8 days), taken as before.
+  if (options.heartbeatTimeout !== undefined && timeout <= interval) {
     throw new InvalidArgumentError("heartbeatTimeout", timeout, `more ms than heartbeatInterval (${interval}): a peer heartbeats once an interval`);
   }
   return { interval, timeout };
