@@ -418,8 +418,10 @@ export class BrokerLink extends Link {
     const version = ++this.#patternsVersion;
     if (this.#closed) return;
     let timer: NodeJS.Timeout | undefined;
+    let waiter: { version: number; resolve: () => void; reject: (error: BerryError) => void } | undefined;
     const applied = new Promise<void>((resolve, reject) => {
-      this.#welcomeWaiters.push({ version, resolve, reject });
+      waiter = { version, resolve, reject };
+      this.#welcomeWaiters.push(waiter);
       timer = setTimeout(resolve, this.#sendTimeout);
     });
     this.#helloInFlight = false; // this HELLO carries new patterns: it must not wait behind a heartbeat
@@ -431,7 +433,9 @@ export class BrokerLink extends Link {
       throw error;
     } finally {
       clearTimeout(timer);
-      this.#welcomeWaiters = this.#welcomeWaiters.filter((waiter) => waiter.version !== version);
+      // Its own waiter only: a transport probe started since (see probeTransport) waits with the same
+      // version, and taken off with it, it heard no welcome (the link stayed down until it timed out).
+      this.#welcomeWaiters = this.#welcomeWaiters.filter((other) => other !== waiter);
     }
   }
 
