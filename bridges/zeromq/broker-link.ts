@@ -320,13 +320,16 @@ export class BrokerLink extends Link {
   }
 
   // A down link with nothing left to send asks the broker itself (see Link's probeTransport): a HELLO, which
-  // the broker welcomes whenever it is up (a refusal, too, rejects); none within sendTimeout rejects.
+  // the broker welcomes whenever it is up; none within sendTimeout rejects. A refusal (past its maxPatterns
+  // or maxClients) is an answer too: the broker is up and takes this link's batches (a PUBLISH needs no
+  // welcome). Taken for none, the link stayed down, probing for ever; the refusal is reported by the next
+  // heartbeat's HELLO, refused in turn.
   protected override probeTransport(): Promise<unknown> {
     return new Promise<void>((resolve, reject) => {
       const waiter = {
         version: this.#patternsVersion,
         resolve: () => settled(undefined),
-        reject: (error: BerryError) => settled(error),
+        reject: () => settled(undefined),
       };
       // Unref'd, as the Link's probe timer: a probe keeps no process alive.
       const timer = setTimeout(() => settled(new BrokerTimeoutError(this.#endpoint, this.#sendTimeout)), this.#sendTimeout).unref();
