@@ -657,7 +657,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (passed === true || passed === false) return passed;
       // An async guard's promise is never `true`: every message was dropped without a word.
       if (isThenable(passed)) {
-        Promise.resolve(passed).catch(ignore); // reported here, once: its rejection is no unhandled one
+        // Reported here, once: a native promise's rejection is no unhandled one. Any other thenable is left
+        // alone: Promise.resolve() called its `then`, which a lazy one (a query builder) takes as "run now".
+        if (passed instanceof Promise) Promise.prototype.then.call(passed, undefined, ignore);
         throw new InvalidArgumentError("guard result", passed, "a boolean: a guard is synchronous (a promise is never true)");
       }
       return false;

@@ -9,7 +9,7 @@ import { checkDuration, type LongTimer, setLongTimeout } from "./long-timer.js";
 import type { Message } from "./message.js";
 import { type BudgetLedger, budgetLedger, QueueBudget } from "./queue-budget.js";
 import type { MessageFor, PatternOf } from "./typed-identifiers.js";
-import { untilClosed } from "./until-closed.js";
+import { type IterationStop, untilClosed } from "./until-closed.js";
 
 /**
  * What a full bounded queue does with one more message. Either way the loss is reported on the bus's
@@ -337,6 +337,24 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
     if (signal?.aborted) return Promise.reject(signal.reason);
     const queued = this.#store.take();
     if (queued !== undefined) return Promise.resolve(queued as QueuedMessage<Events, P>);
+    return this.#wait(timeout, signal, undefined);
+  }
+
+  // A get of this queue's iteration (see untilClosed): ended by its `stop` rather than an AbortSignal.
+  #getUntil(stop: IterationStop): Promise<QueuedMessage<Events, P>> {
+    if (this.closed) return Promise.reject(new QueueClosedError(this.filter));
+    if (stop.stopped) return Promise.reject(new QueueClosedError(this.filter));
+    const queued = this.#store.take();
+    if (queued !== undefined) return Promise.resolve(queued as QueuedMessage<Events, P>);
+    return this.#wait(undefined, undefined, stop);
+  }
+
+  // Waits for the next message: until `timeout`, `signal` or `stop` end the wait.
+  #wait(
+    timeout: number | undefined,
+    signal: AbortSignal | undefined,
+    stop: IterationStop | undefined,
+  ): Promise<QueuedMessage<Events, P>> {
     return new Promise<QueuedMessage<Events, P>>((resolve, reject) => {
       let timer: LongTimer | undefined;
       let unwatch: (() => void) | undefined;
@@ -363,6 +381,8 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
       };
       // One listener on the signal for every get sharing it (see abort-watch.ts).
       if (signal !== undefined) unwatch = watchAbort(signal, () => abandon(signal.reason));
+      // The iteration ended (its next() resolves done whatever this rejects with).
+      else if (stop !== undefined) unwatch = stop.watch(() => abandon(new QueueClosedError(this.filter)));
       // A user's duration: Infinity waits forever, and more than 2^31-1 ms must not fire at once.
       if (timeout !== undefined) timer = setLongTimeout(() => abandon(new QueueTimeoutError(this.filter, timeout)), timeout);
       this.#store.waiters.push(waiter);
@@ -398,7 +418,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
 
   /** Yields messages as they come, until the queue is closed. */
   [Symbol.asyncIterator](): AsyncIterator<QueuedMessage<Events, P>> {
-    return untilClosed((signal) => this.get({ signal })) as AsyncIterator<QueuedMessage<Events, P>>;
+    return untilClosed((stop) => this.#getUntil(stop)) as AsyncIterator<QueuedMessage<Events, P>>;
   }
 }
 

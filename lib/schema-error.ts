@@ -8,16 +8,21 @@ export class SchemaValidationError extends BerryError {
   readonly issues: readonly StandardSchemaV1.Issue[];
 
   constructor(identifier: string, messageId: string, issues: readonly StandardSchemaV1.Issue[]) {
-    const first = issues[0];
-    // Issues are a schema's own: a path that is no array, or a null segment, threw a TypeError here.
-    const path: unknown = first?.path;
-    const where = !Array.isArray(path) || path.length === 0 ? "" : ` at ${path.map(pathKey).join(".")}`;
+    // Issues are a schema's own: a path that is no array, or a null segment, threw a TypeError here; so did
+    // an issue whose `path` or `message` getter (or Proxy trap) throws, out of a link's receive path.
+    let where = "";
+    let text = "invalid";
+    try {
+      const first = issues[0];
+      const path: unknown = first?.path;
+      where = !Array.isArray(path) || path.length === 0 ? "" : ` at ${path.map(pathKey).join(".")}`;
+      const message: unknown = first?.message;
+      if (typeof message === "string") text = message;
+    } catch {
+      // Named as "invalid", where unknown.
+    }
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more issue(s))` : "";
-    const text: unknown = first?.message;
-    super(
-      "SCHEMA_INVALID",
-      `message "${identifier}" (${messageId}) refused by its schema${where}: ${typeof text === "string" ? text : "invalid"}${more}`,
-    );
+    super("SCHEMA_INVALID", `message "${identifier}" (${messageId}) refused by its schema${where}: ${text}${more}`);
     this.identifier = identifier;
     this.messageId = messageId;
     this.issues = issues;

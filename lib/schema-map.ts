@@ -120,9 +120,6 @@ function run(
   schema: StandardSchemaV1,
   value: unknown,
 ): StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>> {
-  const refused = (error: unknown): StandardSchemaV1.FailureResult => ({
-    issues: [{ message: `the schema threw: ${errorText(error)}` }],
-  });
   try {
     const result = schema["~standard"].validate(value);
     return isThenable(result) ? Promise.resolve(result).then(resultOf, refused) : resultOf(result);
@@ -131,9 +128,25 @@ function run(
   }
 }
 
+function refused(error: unknown): StandardSchemaV1.FailureResult {
+  return { issues: [{ message: `the schema threw: ${errorText(error)}` }] };
+}
+
+// The result's fields read once, here, into a plain result: a getter or Proxy trap of the schema's result
+// that throws (on `issues`, `value`, or iterating the issues) is a refusal too. Read later by check(), it
+// threw out of it, as a schema's throw did before.
 function resultOf(result: unknown): StandardSchemaV1.Result<unknown> {
-  if (typeof result === "object" && result !== null) return result as StandardSchemaV1.Result<unknown>;
-  return { issues: [{ message: `the schema returned ${describe(result)}, no { value } or { issues }` }] };
+  if (typeof result !== "object" || result === null) {
+    return { issues: [{ message: `the schema returned ${describe(result)}, no { value } or { issues }` }] };
+  }
+  try {
+    const { value, issues } = result as { value?: unknown; issues?: unknown };
+    if (issues === undefined || issues === null) return { value };
+    // flatMap took issues that are no array as one issue.
+    return { value, issues: Array.isArray(issues) ? [...issues] : [issues] } as StandardSchemaV1.Result<unknown>;
+  } catch (error) {
+    return refused(error);
+  }
 }
 
 // Every field but the payload kept: without `to`, an answer checked here no longer settled its request,

@@ -472,7 +472,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   /** Yields messages as they come, until the queue is closed. */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     // The signal ends a get still waiting when the iteration is ended (return()): its message stays queued.
-    return untilClosed((signal) => this.get({ signal }));
+    return untilClosed((stop) => this.get({ signal: stop.signal }));
   }
 
   #offer(message: Message): boolean {

@@ -320,13 +320,16 @@ export class BrokerLink extends Link {
   }
 
   // A down link with nothing left to send asks the broker itself (see Link's probeTransport): a HELLO, which
-  // the broker welcomes whenever it is up (a refusal, too, rejects); none within sendTimeout rejects.
+  // the broker welcomes whenever it is up; none within sendTimeout rejects. A refusal (past its maxPatterns
+  // or maxClients) is an answer too: the broker is up and takes this link's batches (a PUBLISH needs no
+  // welcome). Taken for none, the link stayed down, probing for ever; the refusal is reported by the next
+  // heartbeat's HELLO, refused in turn.
   protected override probeTransport(): Promise<unknown> {
     return new Promise<void>((resolve, reject) => {
       const waiter = {
         version: this.#patternsVersion,
         resolve: () => settled(undefined),
-        reject: (error: BerryError) => settled(error),
+        reject: () => settled(undefined),
       };
       // Unref'd, as the Link's probe timer: a probe keeps no process alive.
       const timer = setTimeout(() => settled(new BrokerTimeoutError(this.#endpoint, this.#sendTimeout)), this.#sendTimeout).unref();
@@ -418,8 +421,10 @@ export class BrokerLink extends Link {
     const version = ++this.#patternsVersion;
     if (this.#closed) return;
     let timer: NodeJS.Timeout | undefined;
+    let waiter: { version: number; resolve: () => void; reject: (error: BerryError) => void } | undefined;
     const applied = new Promise<void>((resolve, reject) => {
-      this.#welcomeWaiters.push({ version, resolve, reject });
+      waiter = { version, resolve, reject };
+      this.#welcomeWaiters.push(waiter);
       timer = setTimeout(resolve, this.#sendTimeout);
     });
     this.#helloInFlight = false; // this HELLO carries new patterns: it must not wait behind a heartbeat
@@ -431,7 +436,9 @@ export class BrokerLink extends Link {
       throw error;
     } finally {
       clearTimeout(timer);
-      this.#welcomeWaiters = this.#welcomeWaiters.filter((waiter) => waiter.version !== version);
+      // Its own waiter only: a transport probe started since (see probeTransport) waits with the same
+      // version, and taken off with it, it heard no welcome (the link stayed down until it timed out).
+      this.#welcomeWaiters = this.#welcomeWaiters.filter((other) => other !== waiter);
     }
   }
 
