@@ -6,9 +6,11 @@ export function isStandardContext(value: unknown): value is DecoratorContext {
 }
 
 /**
- * Throws unless a legacy (experimentalDecorators) member decorator was given a method: a getter or setter
- * comes with a descriptor without `value`, a field with none.
+ * Throws unless a legacy (experimentalDecorators) member decorator was given a method, or a getter: a
+ * setter comes with a descriptor without `value` or `get`, a field with none. A getter is what a legacy
+ * method decorator such as `@autobind` (core-decorators, autobind-decorator) leaves of a method below it,
+ * and its value is the bound method: `@following("a:b") @autobind handle()` works as it did before r30.
  */
 export function checkLegacyMethod(target: string, key: string | symbol, descriptor: PropertyDescriptor | undefined, expected: string): void {
-  if (typeof descriptor?.value !== "function") throw new InvalidArgumentError(target, key, expected);
+  if (typeof descriptor?.value !== "function" && typeof descriptor?.get !== "function") throw new InvalidArgumentError(target, key, expected);
 }
