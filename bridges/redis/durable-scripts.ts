@@ -132,6 +132,11 @@ local function requeue(consumer)
   end
   if stuck then return n end
   redis.call('DEL', held)
+  -- Watched by the sweep for a while (see SWEEP): a receiver stopped rather than dead keeps its connection,
+  -- and its BLMOVE, still blocked, moves the next message into the held list just deleted.
+  local gone = P .. 'gone'
+  local gk = redis.call('TYPE', gone).ok
+  if gk == 'zset' or gk == 'none' then redis.call('ZADD', gone, now(), consumer) end
   redis.call('HDEL', P .. 'consumers', consumer)
   redis.call('HDEL', P .. 'leases', consumer)
   redis.call('HDEL', P .. 'leasems', consumer)
@@ -460,6 +465,24 @@ for _, consumer in ipairs(consumers) do
   local lease = tonumber(redis.call('HGET', leases, consumer))
   if not lease or lease < t then requeued = requeued + requeue(consumer)
   elseif not bounds or not redis.call('ZSCORE', keepby, consumer) then older = true end
+end
+-- Receivers forgotten lately (requeued above, or by end()): one whose process stopped (SIGSTOP, a frozen VM,
+-- an event loop held by a handler) past its lease keeps its connection, so its BLMOVE, blocked for up to
+-- a second more, moved the next message into a held list nobody looked at again: lost once the process was
+-- killed (before r30). What comes into such a list within GONE_WATCH goes back; a receiver that came back
+-- to life (a lease again) is watched by its own entry again.
+local GONE_WATCH = 60000
+local gone = P .. 'gone'
+if redis.call('TYPE', gone).ok == 'zset' then
+  redis.call('ZREMRANGEBYSCORE', gone, '-inf', t - GONE_WATCH)
+  for _, c in ipairs(redis.call('ZRANDMEMBER', gone, 100)) do
+    if redis.call('HEXISTS', leases, c) == 1 then redis.call('ZREM', gone, c)
+    elseif redis.call('EXISTS', P .. 'held:' .. c) == 1 then
+      requeued = requeued + requeue(c)
+      -- Stuck (its channel's inbox is another type): watched until it can go.
+      if redis.call('EXISTS', P .. 'held:' .. c) == 1 then redis.call('ZADD', gone, t, c) end
+    end
+  end
 end
 -- Members of P keepby whose lease is gone (a channel before r24 requeued their channel: it leaves them)
 -- are dropped here, 100 picked at random a sweep while there are more members than leases (keptFinished
