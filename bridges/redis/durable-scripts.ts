@@ -65,6 +65,16 @@ local function writable(key, kind)
   local found = redis.call('TYPE', key).ok
   return found == kind or found == 'none', found
 end
+-- The deadlines of every message: another type under the name (written by another client) fails their ZADD
+-- or ZREM, after the writes before it (before r30 a send with a timeout recorded its message, then failed,
+-- and the same send resent found the record and answered as sent: the message was in no inbox; a reply took
+-- its message out of the held list, then failed: nothing gave it back). The scripts that write it refuse
+-- first, nothing written; the sweep then times nothing out but still requeues.
+local function deadlinesRefused()
+  local ok, found = writable(DEADLINES, 'zset')
+  if ok then return nil end
+  return redis.error_reply('WRONGTYPE berrymq: ' .. DEADLINES .. ' holds a ' .. found .. ', not a sorted set of deadlines')
+end
 -- Times a message out: exactly once, because only the call that removes it from DEADLINES goes on. A
 -- notice its sender's inbox cannot take (another type there) waits, the message still due, until it can.
 local function expire(id, t, retain)
@@ -177,6 +187,8 @@ end
 // deadline for each (-1, 0: another message, from or to another channel, has the id; -2, 0: the channel's
 // inbox is another type than a list).
 const SEND = `${COMMON}${SEND_FUNCTION}
+local wrong = deadlinesRefused()
+if wrong then return wrong end
 local t = now()
 local result = {}
 for i = 2, #ARGV, 7 do send(i, t, result) end
@@ -280,6 +292,8 @@ end
 // ARGV: prefix, channel, consumer, id or '', retain, token, how many, scan ('1': look in the held list).
 // Returns {messages, inbox length}.
 const TAKE = `${COMMON}${TAKE_FUNCTION}
+local wrong = deadlinesRefused()
+if wrong then return wrong end
 local taken = take(ARGV[3], ARGV[2], ARGV[4], tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1', now())
 return {taken, redis.call('LLEN', P .. 'in:' .. ARGV[2])}
 `;
@@ -369,6 +383,8 @@ end
 `;
 
 const FINISH = `${COMMON}${TAKE_FUNCTION}${FINISH_FUNCTION}
+local wrong = deadlinesRefused()
+if wrong then return wrong end
 local outcomes = {}
 for i = 8, #ARGV, 5 do
   table.insert(outcomes, finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])))
@@ -385,6 +401,8 @@ return {outcomes, taken, redis.call('LLEN', P .. 'in:' .. ARGV[4])}
 // to the same channel, arrive in that order). Returns FINISH's answer with SEND's appended: {outcomes,
 // messages taken, inbox length, sent and deadlines}.
 const SEND_FINISH = `${COMMON}${TAKE_FUNCTION}${SEND_FUNCTION}${FINISH_FUNCTION}
+local wrong = deadlinesRefused()
+if wrong then return wrong end
 local sends = 10 + 5 * tonumber(ARGV[8])
 local sent = {}
 local outcomes = {}
@@ -446,7 +464,8 @@ local batch = tonumber(ARGV[3])
 -- Those expire leaves due (their notice waits for their sender's inbox) stay first in line: the next page
 -- starts past them (before, a batch of them due made every page the same, and no other message timed out).
 local waiting = 0
-for _ = 1, 10 do
+-- Another type under the deadlines (see deadlinesRefused): nothing to time out, the requeues still run.
+for _ = 1, writable(DEADLINES, 'zset') and 10 or 0 do
   local due = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', t, 'LIMIT', waiting, batch)
   for _, id in ipairs(due) do
     local n = expire(id, t, tonumber(ARGV[2]))
@@ -538,6 +557,8 @@ return ''
 // of the held list and the deadlines (no timeout notice carries it on), never given out again. Returns 1,
 // or 0 when it was finished or timed out meanwhile.
 const INVALID = `${COMMON}
+local wrong = deadlinesRefused()
+if wrong then return wrong end
 local m = P .. 'm:' .. ARGV[3]
 redis.call('LREM', P .. 'held:' .. ARGV[2], 1, ARGV[3])
 local state = redis.call('HGET', m, 'state')
