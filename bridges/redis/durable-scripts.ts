@@ -98,6 +98,16 @@ local function expire(id, t, retain)
   redis.call('RPUSH', P .. 'in:' .. f[1], nid)
   return 1
 end
+-- A record's fields (HMGET), or none and true when another type is under its name (written by another
+-- client): the HMGET failed the whole call there, after its earlier writes. Before r30 such a record in an
+-- inbox failed the take that moved its id into a held list, then every requeue of that list (end(), and
+-- every sweep of the prefix once the receiver's lease ran out, for ever: nothing else it held came back,
+-- no message of the prefix timed out).
+local function readRecord(m, ...)
+  local kind = redis.call('TYPE', m).ok
+  if kind ~= 'hash' and kind ~= 'none' then return {}, true end
+  return redis.call('HMGET', m, ...), false
+end
 local function record(id, from, to, kind, content, inReplyTo, timeout, t)
   local m = P .. 'm:' .. id
   local deadline = 0
@@ -126,8 +136,9 @@ local function requeue(consumer)
   local stuck = false
   for i = #ids, 1, -1 do
     local m = P .. 'm:' .. ids[i]
-    local f = redis.call('HMGET', m, 'state', 'to')
-    -- A record without a channel (written by another client) has nowhere to go: the held list drops it.
+    local f = readRecord(m, 'state', 'to')
+    -- A record without a channel, or of another type (written by another client), has nowhere to go: the
+    -- held list drops it.
     if (f[1] == 'taken' or f[1] == 'queued') and f[2] then
       if writable(P .. 'in:' .. f[2], 'list') then
         redis.call('HSET', m, 'state', 'queued')
@@ -161,8 +172,13 @@ end
 const SEND_FUNCTION = `
 local function send(i, t, result)
   local m = P .. 'm:' .. ARGV[i]
-  local f = redis.call('HMGET', m, 'sent', 'deadline', 'from', 'to')
-  if f[1] and ((f[3] and f[3] ~= ARGV[i + 1]) or (f[4] and f[4] ~= ARGV[i + 2])) then
+  local f, foreign = readRecord(m, 'sent', 'deadline', 'from', 'to')
+  if foreign then
+    -- Another type under the record (written by another client): the id is another thing's, -1 as below.
+    -- (Before r30 the HMGET failed the whole batch, the sends recorded before it in the batch included.)
+    table.insert(result, -1)
+    table.insert(result, 0)
+  elseif f[1] and ((f[3] and f[3] ~= ARGV[i + 1]) or (f[4] and f[4] ~= ARGV[i + 2])) then
     -- Another message has the id (from or to another channel): answered -1, refused, nothing recorded.
     -- (Answered as a resend, it was taken as sent and went nowhere.)
     table.insert(result, -1)
@@ -216,7 +232,7 @@ local function take(consumer, channel, given, retain, token, want, scan, t)
     if type(entry) == 'table' and entry[1] == token and type(entry[2]) == 'table' then
       local ids = entry[2]
       for i = 1, #ids do
-        local f = redis.call('HMGET', P .. 'm:' .. ids[i], 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
+        local f = readRecord(P .. 'm:' .. ids[i], 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
         if f[1] == 'taken' and f[2] == consumer then
           table.insert(taken, {ids[i], f[5], f[3], f[4], f[6], f[7] or '', f[8], f[9], f[10]})
         end
@@ -248,7 +264,7 @@ local function take(consumer, channel, given, retain, token, want, scan, t)
       scanned = false
     end
     local m = P .. 'm:' .. id
-    local f = redis.call('HMGET', m, 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
+    local f, foreign = readRecord(m, 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
     if f[1] == 'queued' and id == given and not redis.call('LPOS', held, id, 'RANK', -1) then
       -- The BLMOVE that gave this id was taken back by a failover (the promoted replica never had it) and
       -- the take was resent: the id is in the inbox again. Moved as BLMOVE would have, or a take from the
@@ -256,7 +272,11 @@ local function take(consumer, channel, given, retain, token, want, scan, t)
       redis.call('LREM', inbox, 1, id)
       redis.call('RPUSH', held, id)
     end
-    if f[1] == 'queued' and not (f[3] and f[4] and f[5] and f[6]) then
+    if foreign then
+      -- Another type under the record: no message, its id leaves the held list, answered as the lone id.
+      redis.call('LREM', held, 1, id)
+      table.insert(taken, {id})
+    elseif f[1] == 'queued' and not (f[3] and f[4] and f[5] and f[6]) then
       -- Not a message (a record another client wrote): never given out nor requeued, and answered as the
       -- lone id, which the receiver reports as an invalid record.
       redis.call('HSET', m, 'state', 'invalid')
@@ -340,7 +360,9 @@ local function keep(id, m)
 end
 local function finish(id, mode, replyId, response, replyTimeout)
   local m = P .. 'm:' .. id
-  local f = redis.call('HMGET', m, 'state', 'holder', 'deadline', 'from', 'to', 'finished', 'finishedBy', 'sent')
+  local f, foreign = readRecord(m, 'state', 'holder', 'deadline', 'from', 'to', 'finished', 'finishedBy', 'sent')
+  -- Another type under the record: no message this receiver holds (the requeue drops its id).
+  if foreign then return {'notheld', 'not a message (another type under its record)'} end
   if f[1] == 'timedout' then
     redis.call('LREM', held, 1, id)
     return {'late'}
