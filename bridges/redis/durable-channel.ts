@@ -14,6 +14,9 @@ import {
   type RedisConnection,
   readyWithin,
   runScript,
+  serversOf,
+  whereTried,
+  whyFailed,
 } from "./connection.js";
 import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
@@ -24,6 +27,7 @@ import {
   NotHeldError,
   ReceiveTimeoutError,
   RedisCommandError,
+  RedisConnectFailedError,
   RedisConnectionError,
   RedisDataLostError,
 } from "./errors.js";
@@ -292,6 +296,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /**
    * Opens a channel and waits until Redis has registered it as a live receiver: at most `connectTimeout`
    * ms (then ConnectTimeoutError), or until `signal` aborts; either way what it opened is closed again.
+   * A login Redis refuses (a wrong password) rejects at once with RedisConnectFailedError.
    */
   static async open(name: string, options: DurableChannelOptions = {}): Promise<DurableChannel> {
     const timeout = duration("connectTimeout", options.connectTimeout ?? DEFAULTS.connectTimeout);
@@ -306,7 +311,17 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     } catch (error) {
       // The rejection says what failed: what was held goes no further.
       await channel.end();
-      throw error;
+      // A login Redis refused (a wrong password) was ioredis's bare WRONGPASS before r30, naming neither the
+      // channel nor the server, its command carrying the password (redacted now, see redactCredentials).
+      const command = (error as { command?: { name?: unknown } } | undefined)?.command;
+      if (!/^(auth|hello)$/i.test(String(command?.name))) throw error;
+      throw new RedisConnectFailedError(
+        `durable channel "${name}"`,
+        await whereTried(channel.#client),
+        serversOf(channel.#client),
+        error,
+        whyFailed(channel.#client, error),
+      );
     }
     const held = channel.#heldReports;
     channel.#heldReports = undefined;
