@@ -127,7 +127,7 @@ end
 -- One whose channel's inbox is another type (written by another client) stays held, and so does the
 -- receiver's entry, for the next sweep to try again (an LPUSH failing there failed every sweep of the
 -- prefix, timeouts included, and the held list lost what it had put back already).
-local function requeue(consumer)
+local function requeue(consumer, watch)
   local held = P .. 'held:' .. consumer
   -- Another type under the name (written by another client) holds nothing: LRANGE would fail every sweep.
   local ids = {}
@@ -153,11 +153,12 @@ local function requeue(consumer)
   end
   if stuck then return n end
   redis.call('DEL', held)
-  -- Watched by the sweep for a while (see SWEEP): a receiver stopped rather than dead keeps its connection,
-  -- and its BLMOVE, still blocked, moves the next message into the held list just deleted.
+  -- Found dead by the sweep (watch): watched for a while (see SWEEP), as a receiver stopped rather than dead
+  -- keeps its connection, and its BLMOVE, still blocked, moves the next message into the held list just
+  -- deleted. (One that ended unblocked its BLMOVE before it gave back what it held.)
   local gone = P .. 'gone'
   local gk = redis.call('TYPE', gone).ok
-  if gk == 'zset' or gk == 'none' then redis.call('ZADD', gone, now(), consumer) end
+  if watch and (gk == 'zset' or gk == 'none') then redis.call('ZADD', gone, now(), consumer) end
   redis.call('HDEL', P .. 'consumers', consumer)
   redis.call('HDEL', P .. 'leases', consumer)
   redis.call('HDEL', P .. 'leasems', consumer)
@@ -504,10 +505,10 @@ local bounds = redis.call('TYPE', keepby).ok == 'zset'
 local older = false
 for _, consumer in ipairs(consumers) do
   local lease = tonumber(redis.call('HGET', leases, consumer))
-  if not lease or lease < t then requeued = requeued + requeue(consumer)
+  if not lease or lease < t then requeued = requeued + requeue(consumer, true)
   elseif not bounds or not redis.call('ZSCORE', keepby, consumer) then older = true end
 end
--- Receivers forgotten lately (requeued above, or by end()): one whose process stopped (SIGSTOP, a frozen VM,
+-- Receivers forgotten lately (requeued above): one whose process stopped (SIGSTOP, a frozen VM,
 -- an event loop held by a handler) past its lease keeps its connection, so its BLMOVE, blocked for up to
 -- a second more, moved the next message into a held list nobody looked at again: lost once the process was
 -- killed (before r30). What comes into such a list within GONE_WATCH goes back; a receiver that came back
@@ -519,7 +520,7 @@ if redis.call('TYPE', gone).ok == 'zset' then
   for _, c in ipairs(redis.call('ZRANDMEMBER', gone, 100)) do
     if redis.call('HEXISTS', leases, c) == 1 then redis.call('ZREM', gone, c)
     elseif redis.call('EXISTS', P .. 'held:' .. c) == 1 then
-      requeued = requeued + requeue(c)
+      requeued = requeued + requeue(c, true)
       -- Stuck (its channel's inbox is another type): watched until it can go.
       if redis.call('EXISTS', P .. 'held:' .. c) == 1 then redis.call('ZADD', gone, t, c) end
     end
