@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
-import { BerryError, describe, emitError, InvalidArgumentError } from "../../lib/errors.js";
+import { BerryError, describe, emitError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
+import { checkJsonValue } from "../envelope.js";
 import { BLOCK_SLICE, BlockingClient, connectionFor } from "./blocking-client.js";
 import {
   clientName,
@@ -1034,6 +1035,19 @@ function encode(content: unknown): string {
     text = undefined;
   }
   if (text === undefined) throw new InvalidArgumentError("content", content, "a JSON value");
+  // What a receiver refuses (parseDurableMessage: nested deeper than 64 levels, a __proto__ key...) is
+  // refused here: recorded, it was marked invalid by the receiver that took it, and its sender got neither a
+  // reply nor a timeout notice (before r30). The walk of the value passes nearly all content at once; only
+  // what fails it is read back as a receiver reads it (NaN is written null, a Date its text: those go).
+  try {
+    checkJsonValue(content, "content", 0);
+  } catch {
+    try {
+      checkJsonValue(JSON.parse(text), "content", 0);
+    } catch (error) {
+      throw new InvalidArgumentError("content", content, `JSON data a receiver accepts (${errorText(error)})`);
+    }
+  }
   return text;
 }
 
