@@ -244,6 +244,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /** The prefix's mark (`P instance`) the last heartbeat saw: it changes when Redis lost the prefix's keys. */
   #instance: string | undefined;
   #ended = false;
+  /** What end() resolves with, once called. */
+  #ending: Promise<void> | undefined;
   // While open() waits for the channel (nobody can listen to it yet): what it would report, held (see #report).
   #heldReports: BerryError[] | undefined;
   /** Whether {@link #watchPromotedMaster} runs. */
@@ -511,8 +513,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
    * are cut instead, the calls still waiting fail with ChannelEndedError, an `error` says so, and what this
    * receiver held goes back once its lease runs out.
    */
-  async end(): Promise<void> {
-    if (this.#ended) return;
+  end(): Promise<void> {
+    // A second call gets the first one's promise: before r30 it resolved at once, while what this receiver
+    // held was still on its way back (a caller that then stopped Redis left it held until the lease ran out).
+    this.#ending ??= this.#end();
+    return this.#ending;
+  }
+
+  async #end(): Promise<void> {
     this.#ended = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#stall.stop();
