@@ -86,7 +86,34 @@ export function openClient(connection: RedisConnection, given: ClientOverrides =
   const overrides = given.connectionName === undefined ? given : { ...given, connectionName: clientName(given.connectionName) };
   const { followMoves, ...clientOverrides } = overrides;
   const wait = overrides.maxRetriesPerRequest === null || followMoves === true;
-  return openWith(connection, clientOverrides, wait);
+  const client = openWith(connection, clientOverrides, wait);
+  // First listener: ioredis emits the error of a refused AUTH or HELLO before it rejects the commands
+  // queued behind it with the same object, so each of them carries it redacted.
+  client.on("error", redactCredentials);
+  return client;
+}
+
+/**
+ * Blanks the password in what ioredis attached to `error` (and its causes): a refused AUTH or HELLO (a
+ * wrong password) carries `command.args` with the password in clear, and that error is what the commands
+ * queued behind it reject with. Before r30 `DurableChannel.open()` rejected with it as it was, and a
+ * logger printing it (or the `cause` of a RedisConnectFailedError, a ConnectTimeoutError) printed the password.
+ */
+export function redactCredentials(error: unknown): void {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    const command = (current as { command?: { name?: unknown; args?: unknown } }).command;
+    if (typeof command === "object" && command !== null && Array.isArray(command.args)) {
+      const name = String(command.name).toLowerCase();
+      if (name === "auth") command.args = command.args.map(() => "***");
+      // HELLO <protover> AUTH <username> <password> [SETNAME <name>]
+      else if (name === "hello") {
+        const at = command.args.findIndex((arg: unknown) => String(arg).toLowerCase() === "auth");
+        if (at >= 0) command.args = command.args.map((arg: unknown, i: number) => (i === at + 2 ? "***" : arg));
+      }
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
 }
 
 // openClient's work; `wait`: a Cluster follows redirections without end (see clusterRetries).
@@ -445,13 +472,17 @@ export function readyWithin(
 ): Promise<void> {
   let last: unknown;
   const onError = (error: unknown): void => {
+    redactCredentials(error);
     last = error;
   };
   client.on("error", onError);
   let timer: LongTimer | undefined;
   let onAbort: (() => void) | undefined;
   return new Promise<void>((resolve, reject) => {
-    ready.then(resolve, reject);
+    ready.then(resolve, (error: unknown) => {
+      redactCredentials(error);
+      reject(error);
+    });
     if (timeout !== Number.POSITIVE_INFINITY) {
       // Through Sentinel, ioredis's "All sentinels are unreachable. Retrying from scratch…" as whyFailed says it.
       const fail = (): void =>

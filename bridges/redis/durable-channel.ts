@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
-import { BerryError, describe, emitError, InvalidArgumentError } from "../../lib/errors.js";
+import { BerryError, describe, emitError, errorText, InvalidArgumentError } from "../../lib/errors.js";
 import { checkDuration, type LongTimer, MAX_TIMER_DELAY, setLongTimeout } from "../../lib/long-timer.js";
+import { checkJsonValue } from "../envelope.js";
 import { BLOCK_SLICE, BlockingClient, connectionFor } from "./blocking-client.js";
 import {
   clientName,
@@ -14,6 +15,9 @@ import {
   type RedisConnection,
   readyWithin,
   runScript,
+  serversOf,
+  whereTried,
+  whyFailed,
 } from "./connection.js";
 import { type DurableMessage, parseDurableMessage } from "./durable-message.js";
 import { DURABLE_SCRIPTS } from "./durable-scripts.js";
@@ -24,6 +28,7 @@ import {
   NotHeldError,
   ReceiveTimeoutError,
   RedisCommandError,
+  RedisConnectFailedError,
   RedisConnectionError,
   RedisDataLostError,
 } from "./errors.js";
@@ -239,6 +244,8 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /** The prefix's mark (`P instance`) the last heartbeat saw: it changes when Redis lost the prefix's keys. */
   #instance: string | undefined;
   #ended = false;
+  /** What end() resolves with, once called. */
+  #ending: Promise<void> | undefined;
   // While open() waits for the channel (nobody can listen to it yet): what it would report, held (see #report).
   #heldReports: BerryError[] | undefined;
   /** Whether {@link #watchPromotedMaster} runs. */
@@ -292,6 +299,7 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   /**
    * Opens a channel and waits until Redis has registered it as a live receiver: at most `connectTimeout`
    * ms (then ConnectTimeoutError), or until `signal` aborts; either way what it opened is closed again.
+   * A login Redis refuses (a wrong password) rejects at once with RedisConnectFailedError.
    */
   static async open(name: string, options: DurableChannelOptions = {}): Promise<DurableChannel> {
     const timeout = duration("connectTimeout", options.connectTimeout ?? DEFAULTS.connectTimeout);
@@ -306,7 +314,17 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     } catch (error) {
       // The rejection says what failed: what was held goes no further.
       await channel.end();
-      throw error;
+      // A login Redis refused (a wrong password) was ioredis's bare WRONGPASS before r30, naming neither the
+      // channel nor the server, its command carrying the password (redacted now, see redactCredentials).
+      const command = (error as { command?: { name?: unknown } } | undefined)?.command;
+      if (!/^(auth|hello)$/i.test(String(command?.name))) throw error;
+      throw new RedisConnectFailedError(
+        `durable channel "${name}"`,
+        await whereTried(channel.#client),
+        serversOf(channel.#client),
+        error,
+        whyFailed(channel.#client, error),
+      );
     }
     const held = channel.#heldReports;
     channel.#heldReports = undefined;
@@ -495,8 +513,14 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
    * are cut instead, the calls still waiting fail with ChannelEndedError, an `error` says so, and what this
    * receiver held goes back once its lease runs out.
    */
-  async end(): Promise<void> {
-    if (this.#ended) return;
+  end(): Promise<void> {
+    // A second call gets the first one's promise: before r30 it resolved at once, while what this receiver
+    // held was still on its way back (a caller that then stopped Redis left it held until the lease ran out).
+    this.#ending ??= this.#end();
+    return this.#ending;
+  }
+
+  async #end(): Promise<void> {
     this.#ended = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#stall.stop();
@@ -1019,6 +1043,19 @@ function encode(content: unknown): string {
     text = undefined;
   }
   if (text === undefined) throw new InvalidArgumentError("content", content, "a JSON value");
+  // What a receiver refuses (parseDurableMessage: nested deeper than 64 levels, a __proto__ key...) is
+  // refused here: recorded, it was marked invalid by the receiver that took it, and its sender got neither a
+  // reply nor a timeout notice (before r30). The walk of the value passes nearly all content at once; only
+  // what fails it is read back as a receiver reads it (NaN is written null, a Date its text: those go).
+  try {
+    checkJsonValue(content, "content", 0);
+  } catch {
+    try {
+      checkJsonValue(JSON.parse(text), "content", 0);
+    } catch (error) {
+      throw new InvalidArgumentError("content", content, `JSON data a receiver accepts (${errorText(error)})`);
+    }
+  }
   return text;
 }
 

@@ -65,6 +65,16 @@ local function writable(key, kind)
   local found = redis.call('TYPE', key).ok
   return found == kind or found == 'none', found
 end
+-- The deadlines of every message: another type under the name (written by another client) fails their ZADD
+-- or ZREM, after the writes before it (before r30 a send with a timeout recorded its message, then failed,
+-- and the same send resent found the record and answered as sent: the message was in no inbox; a reply took
+-- its message out of the held list, then failed: nothing gave it back). The scripts that write it refuse
+-- first, nothing written; the sweep then times nothing out but still requeues.
+local function deadlinesRefused()
+  local ok, found = writable(DEADLINES, 'zset')
+  if ok then return nil end
+  return redis.error_reply('WRONGTYPE berrymq: ' .. DEADLINES .. ' holds a ' .. found .. ', not a sorted set of deadlines')
+end
 -- Times a message out: exactly once, because only the call that removes it from DEADLINES goes on. A
 -- notice its sender's inbox cannot take (another type there) waits, the message still due, until it can.
 local function expire(id, t, retain)
@@ -88,6 +98,16 @@ local function expire(id, t, retain)
   redis.call('RPUSH', P .. 'in:' .. f[1], nid)
   return 1
 end
+-- A record's fields (HMGET), or none and true when another type is under its name (written by another
+-- client): the HMGET failed the whole call there, after its earlier writes. Before r30 such a record in an
+-- inbox failed the take that moved its id into a held list, then every requeue of that list (end(), and
+-- every sweep of the prefix once the receiver's lease ran out, for ever: nothing else it held came back,
+-- no message of the prefix timed out).
+local function readRecord(m, ...)
+  local kind = redis.call('TYPE', m).ok
+  if kind ~= 'hash' and kind ~= 'none' then return {}, true end
+  return redis.call('HMGET', m, ...), false
+end
 local function record(id, from, to, kind, content, inReplyTo, timeout, t)
   local m = P .. 'm:' .. id
   local deadline = 0
@@ -107,7 +127,7 @@ end
 -- One whose channel's inbox is another type (written by another client) stays held, and so does the
 -- receiver's entry, for the next sweep to try again (an LPUSH failing there failed every sweep of the
 -- prefix, timeouts included, and the held list lost what it had put back already).
-local function requeue(consumer)
+local function requeue(consumer, watch)
   local held = P .. 'held:' .. consumer
   -- Another type under the name (written by another client) holds nothing: LRANGE would fail every sweep.
   local ids = {}
@@ -116,8 +136,9 @@ local function requeue(consumer)
   local stuck = false
   for i = #ids, 1, -1 do
     local m = P .. 'm:' .. ids[i]
-    local f = redis.call('HMGET', m, 'state', 'to')
-    -- A record without a channel (written by another client) has nowhere to go: the held list drops it.
+    local f = readRecord(m, 'state', 'to')
+    -- A record without a channel, or of another type (written by another client), has nowhere to go: the
+    -- held list drops it.
     if (f[1] == 'taken' or f[1] == 'queued') and f[2] then
       if writable(P .. 'in:' .. f[2], 'list') then
         redis.call('HSET', m, 'state', 'queued')
@@ -132,6 +153,12 @@ local function requeue(consumer)
   end
   if stuck then return n end
   redis.call('DEL', held)
+  -- Found dead by the sweep (watch): watched for a while (see SWEEP), as a receiver stopped rather than dead
+  -- keeps its connection, and its BLMOVE, still blocked, moves the next message into the held list just
+  -- deleted. (One that ended unblocked its BLMOVE before it gave back what it held.)
+  local gone = P .. 'gone'
+  local gk = redis.call('TYPE', gone).ok
+  if watch and (gk == 'zset' or gk == 'none') then redis.call('ZADD', gone, now(), consumer) end
   redis.call('HDEL', P .. 'consumers', consumer)
   redis.call('HDEL', P .. 'leases', consumer)
   redis.call('HDEL', P .. 'leasems', consumer)
@@ -146,8 +173,13 @@ end
 const SEND_FUNCTION = `
 local function send(i, t, result)
   local m = P .. 'm:' .. ARGV[i]
-  local f = redis.call('HMGET', m, 'sent', 'deadline', 'from', 'to')
-  if f[1] and ((f[3] and f[3] ~= ARGV[i + 1]) or (f[4] and f[4] ~= ARGV[i + 2])) then
+  local f, foreign = readRecord(m, 'sent', 'deadline', 'from', 'to')
+  if foreign then
+    -- Another type under the record (written by another client): the id is another thing's, -1 as below.
+    -- (Before r30 the HMGET failed the whole batch, the sends recorded before it in the batch included.)
+    table.insert(result, -1)
+    table.insert(result, 0)
+  elseif f[1] and ((f[3] and f[3] ~= ARGV[i + 1]) or (f[4] and f[4] ~= ARGV[i + 2])) then
     -- Another message has the id (from or to another channel): answered -1, refused, nothing recorded.
     -- (Answered as a resend, it was taken as sent and went nowhere.)
     table.insert(result, -1)
@@ -172,6 +204,8 @@ end
 // deadline for each (-1, 0: another message, from or to another channel, has the id; -2, 0: the channel's
 // inbox is another type than a list).
 const SEND = `${COMMON}${SEND_FUNCTION}
+local wrong = deadlinesRefused()
+if wrong then return wrong end
 local t = now()
 local result = {}
 for i = 2, #ARGV, 7 do send(i, t, result) end
@@ -199,7 +233,7 @@ local function take(consumer, channel, given, retain, token, want, scan, t)
     if type(entry) == 'table' and entry[1] == token and type(entry[2]) == 'table' then
       local ids = entry[2]
       for i = 1, #ids do
-        local f = redis.call('HMGET', P .. 'm:' .. ids[i], 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
+        local f = readRecord(P .. 'm:' .. ids[i], 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
         if f[1] == 'taken' and f[2] == consumer then
           table.insert(taken, {ids[i], f[5], f[3], f[4], f[6], f[7] or '', f[8], f[9], f[10]})
         end
@@ -231,7 +265,7 @@ local function take(consumer, channel, given, retain, token, want, scan, t)
       scanned = false
     end
     local m = P .. 'm:' .. id
-    local f = redis.call('HMGET', m, 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
+    local f, foreign = readRecord(m, 'state', 'holder', 'from', 'to', 'kind', 'content', 'inReplyTo', 'sent', 'deadline', 'attempts')
     if f[1] == 'queued' and id == given and not redis.call('LPOS', held, id, 'RANK', -1) then
       -- The BLMOVE that gave this id was taken back by a failover (the promoted replica never had it) and
       -- the take was resent: the id is in the inbox again. Moved as BLMOVE would have, or a take from the
@@ -239,7 +273,11 @@ local function take(consumer, channel, given, retain, token, want, scan, t)
       redis.call('LREM', inbox, 1, id)
       redis.call('RPUSH', held, id)
     end
-    if f[1] == 'queued' and not (f[3] and f[4] and f[5] and f[6]) then
+    if foreign then
+      -- Another type under the record: no message, its id leaves the held list, answered as the lone id.
+      redis.call('LREM', held, 1, id)
+      table.insert(taken, {id})
+    elseif f[1] == 'queued' and not (f[3] and f[4] and f[5] and f[6]) then
       -- Not a message (a record another client wrote): never given out nor requeued, and answered as the
       -- lone id, which the receiver reports as an invalid record.
       redis.call('HSET', m, 'state', 'invalid')
@@ -275,6 +313,8 @@ end
 // ARGV: prefix, channel, consumer, id or '', retain, token, how many, scan ('1': look in the held list).
 // Returns {messages, inbox length}.
 const TAKE = `${COMMON}${TAKE_FUNCTION}
+local wrong = deadlinesRefused()
+if wrong then return wrong end
 local taken = take(ARGV[3], ARGV[2], ARGV[4], tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1', now())
 return {taken, redis.call('LLEN', P .. 'in:' .. ARGV[2])}
 `;
@@ -321,7 +361,9 @@ local function keep(id, m)
 end
 local function finish(id, mode, replyId, response, replyTimeout)
   local m = P .. 'm:' .. id
-  local f = redis.call('HMGET', m, 'state', 'holder', 'deadline', 'from', 'to', 'finished', 'finishedBy', 'sent')
+  local f, foreign = readRecord(m, 'state', 'holder', 'deadline', 'from', 'to', 'finished', 'finishedBy', 'sent')
+  -- Another type under the record: no message this receiver holds (the requeue drops its id).
+  if foreign then return {'notheld', 'not a message (another type under its record)'} end
   if f[1] == 'timedout' then
     redis.call('LREM', held, 1, id)
     return {'late'}
@@ -364,6 +406,8 @@ end
 `;
 
 const FINISH = `${COMMON}${TAKE_FUNCTION}${FINISH_FUNCTION}
+local wrong = deadlinesRefused()
+if wrong then return wrong end
 local outcomes = {}
 for i = 8, #ARGV, 5 do
   table.insert(outcomes, finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])))
@@ -380,6 +424,8 @@ return {outcomes, taken, redis.call('LLEN', P .. 'in:' .. ARGV[4])}
 // to the same channel, arrive in that order). Returns FINISH's answer with SEND's appended: {outcomes,
 // messages taken, inbox length, sent and deadlines}.
 const SEND_FINISH = `${COMMON}${TAKE_FUNCTION}${SEND_FUNCTION}${FINISH_FUNCTION}
+local wrong = deadlinesRefused()
+if wrong then return wrong end
 local sends = 10 + 5 * tonumber(ARGV[8])
 local sent = {}
 local outcomes = {}
@@ -441,7 +487,8 @@ local batch = tonumber(ARGV[3])
 -- Those expire leaves due (their notice waits for their sender's inbox) stay first in line: the next page
 -- starts past them (before, a batch of them due made every page the same, and no other message timed out).
 local waiting = 0
-for _ = 1, 10 do
+-- Another type under the deadlines (see deadlinesRefused): nothing to time out, the requeues still run.
+for _ = 1, writable(DEADLINES, 'zset') and 10 or 0 do
   local due = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', t, 'LIMIT', waiting, batch)
   for _, id in ipairs(due) do
     local n = expire(id, t, tonumber(ARGV[2]))
@@ -458,8 +505,26 @@ local bounds = redis.call('TYPE', keepby).ok == 'zset'
 local older = false
 for _, consumer in ipairs(consumers) do
   local lease = tonumber(redis.call('HGET', leases, consumer))
-  if not lease or lease < t then requeued = requeued + requeue(consumer)
+  if not lease or lease < t then requeued = requeued + requeue(consumer, true)
   elseif not bounds or not redis.call('ZSCORE', keepby, consumer) then older = true end
+end
+-- Receivers forgotten lately (requeued above): one whose process stopped (SIGSTOP, a frozen VM,
+-- an event loop held by a handler) past its lease keeps its connection, so its BLMOVE, blocked for up to
+-- a second more, moved the next message into a held list nobody looked at again: lost once the process was
+-- killed (before r30). What comes into such a list within GONE_WATCH goes back; a receiver that came back
+-- to life (a lease again) is watched by its own entry again.
+local GONE_WATCH = 60000
+local gone = P .. 'gone'
+if redis.call('TYPE', gone).ok == 'zset' then
+  redis.call('ZREMRANGEBYSCORE', gone, '-inf', t - GONE_WATCH)
+  for _, c in ipairs(redis.call('ZRANDMEMBER', gone, 100)) do
+    if redis.call('HEXISTS', leases, c) == 1 then redis.call('ZREM', gone, c)
+    elseif redis.call('EXISTS', P .. 'held:' .. c) == 1 then
+      requeued = requeued + requeue(c, true)
+      -- Stuck (its channel's inbox is another type): watched until it can go.
+      if redis.call('EXISTS', P .. 'held:' .. c) == 1 then redis.call('ZADD', gone, t, c) end
+    end
+  end
 end
 -- Members of P keepby whose lease is gone (a channel before r24 requeued their channel: it leaves them)
 -- are dropped here, 100 picked at random a sweep while there are more members than leases (keptFinished
@@ -515,6 +580,8 @@ return ''
 // of the held list and the deadlines (no timeout notice carries it on), never given out again. Returns 1,
 // or 0 when it was finished or timed out meanwhile.
 const INVALID = `${COMMON}
+local wrong = deadlinesRefused()
+if wrong then return wrong end
 local m = P .. 'm:' .. ARGV[3]
 redis.call('LREM', P .. 'held:' .. ARGV[2], 1, ARGV[3])
 local state = redis.call('HGET', m, 'state')
