@@ -90,6 +90,11 @@ export function stdoutClosed(): Promise<void> {
       stdoutEnded = true;
       resolve();
     });
+    // stderr is often the same pipe (`serve --verbose 2>&1 | head`): its EPIPE, at the line saying stdout
+    // is gone, killed the server this watch keeps running. Nobody is left to tell there: it is taken too.
+    process.stderr.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+    });
   });
   return stdoutWatch;
 }

@@ -22,7 +22,7 @@ export interface RpcOptions {
   callTimeout?: number;
   /** Interval of heartbeats, in ms (default 500). */
   heartbeatInterval?: number;
-  /** A peer silent this long is lost and its pending calls fail (default 3 × heartbeatInterval; must be longer than heartbeatInterval). */
+  /** A peer silent this long is lost and its pending calls fail (default 3 × heartbeatInterval; at least twice heartbeatInterval). */
   heartbeatTimeout?: number;
   /** Wire encoding, the same on both ends: `"json"` (default) or `"msgpack"` (native types; needs `msgpackr`). */
   codec?: RpcCodecName;
@@ -61,18 +61,20 @@ export function callBounds(options: RpcOptions): CallBounds {
 }
 
 /**
- * The heartbeat interval and timeout `options` ask for, checked, with their defaults (500 ms, 3 × interval).
- * The timeout must be longer than the interval: a peer heartbeats once an interval, so a shorter timeout
- * found a live peer lost between two heartbeats (its calls failed with RpcPeerLostError, its login ended).
+ * The heartbeat interval and timeout `options` ask for, checked, with their defaults (500 ms, 3 × interval,
+ * at most 2³¹−1). A timeout given must be at least twice the interval: a peer heartbeats once an interval, a
+ * few ms late (timers, the event loop, the wire), so a timeout not longer found a live peer lost between two
+ * heartbeats (its calls failed with RpcPeerLostError, its login ended), and so did one just longer (101 ms
+ * for 100: "no heartbeat for 102 ms", review of r30). Twice leaves one interval of room for a late one. The
+ * default is not checked: an interval past 2³¹−1 / 3 (8 days) is a timer option's largest value taken as such.
  * @throws InvalidArgumentError naming a bad one.
  */
 export function heartbeatTimes(options: RpcOptions): { interval: number; timeout: number } {
   const interval = checkTimerDelay("heartbeatInterval", options.heartbeatInterval ?? 500);
-  const timeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout ?? Math.min(interval * 3, MAX_TIMER_DELAY));
-  // Only a timeout given is checked: the default (three intervals) is longer unless capped at the longest
-  // timer, with an interval of 2^31-1 ms (a heartbeat once in 24.8 days), taken as before.
-  if (options.heartbeatTimeout !== undefined && timeout <= interval) {
-    throw new InvalidArgumentError("heartbeatTimeout", timeout, `more ms than heartbeatInterval (${interval}): a peer heartbeats once an interval`);
+  if (options.heartbeatTimeout === undefined) return { interval, timeout: Math.min(interval * 3, MAX_TIMER_DELAY) };
+  const timeout = checkTimerDelay("heartbeatTimeout", options.heartbeatTimeout);
+  if (timeout < interval * 2) {
+    throw new InvalidArgumentError("heartbeatTimeout", timeout, `at least twice heartbeatInterval (${interval}): a peer heartbeats once an interval, some ms late`);
   }
   return { interval, timeout };
 }

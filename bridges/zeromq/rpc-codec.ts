@@ -127,7 +127,7 @@ function checkNative(value: unknown, path: string, depth: number): void {
   }
 }
 
-// A Map key as a refusal's path shows it, at a bounded cost.
+// A Map key (or an object's) as a refusal's path shows it, at a bounded cost.
 function keyText(key: unknown): string {
   if (typeof key === "string") return key.length > 64 ? `${key.slice(0, 64)}…` : key;
   return typeof key === "number" || typeof key === "boolean" ? String(key) : typeof key;
@@ -170,7 +170,7 @@ function within(segment: "[]" | "." | ".get" | "<key>" | "<item>", item: unknown
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
     if (segment === "[]") error.path.push(`[${String(key)}]`);
-    else if (segment === ".") error.path.push(`.${String(key)}`);
+    else if (segment === ".") error.path.push(`.${keyText(key)}`); // shortened: a key may be most of the frame
     else if (segment === ".get") error.path.push(`.get(${keyText(key)})`);
     else error.path.push(segment);
     throw error;
