@@ -9,7 +9,6 @@
 //   answer it gave; the new process answers new requests.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Bus } from "../../lib/bus.js";
 import { within } from "../../lib/request.js";
 import { RemoteError, RequestTimeoutError } from "../../lib/request-errors.js";
 import { jsonrpcParent, type RequestParent, redisParent, zeromqParent } from "./request-parents.js";

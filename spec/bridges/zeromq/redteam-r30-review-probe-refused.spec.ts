@@ -9,7 +9,7 @@ import { Bus } from "../../../lib/bus.js";
 import type { BerryError } from "../../../lib/errors.js";
 import { within } from "../../../lib/request.js";
 import { freePort } from "../../helpers/free-port.js";
-import { sleep, waitFor } from "../../helpers/wait-for.js";
+import { waitFor } from "../../helpers/wait-for.js";
 
 describe("red team r30 review: a BrokerLink probe the broker answers with a refusal", () => {
   it("tells `up` (the broker answered), reports the refusal, and its batches then go", async (t) => {
