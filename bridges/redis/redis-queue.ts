@@ -216,6 +216,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   /** Pushes on their way, with the message each pushes (close() reports those Redis never answered). */
   readonly #pushes = new Map<Promise<void>, Message>();
   #closed = false;
+  #closing: Promise<void> | undefined;
   /** The queue's mark (`<key>:instance`) seen at the last connection: it changes when Redis lost the queue's keys. */
   #mark: string | undefined;
   /** When the get() loop last asked for the mark (performance.now() ms), and whether that check is on its way. */
@@ -412,8 +413,14 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
    * Stops feeding and consuming: pending `get()`s reject with QueueClosedError, pushes in progress finish,
    * connections close. Queued messages stay in Redis for the other consumers.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    // A second call gets the first one's promise: it resolved at once, while what a get was taking was
+    // still on its way back to the queue (as DurableChannel.end() before r30).
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     this.#detach?.();
     this.#stall.stop();
