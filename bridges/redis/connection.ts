@@ -485,14 +485,21 @@ export function readyWithin(
   signal?: AbortSignal,
 ): Promise<void> {
   let last: unknown;
+  let refuse: ((error: unknown) => void) | undefined;
   const onError = (error: unknown): void => {
     redactCredentials(error);
     last = error;
+    // A Cluster whose every node refused the login (ClusterAllFailedError, the refused AUTH or HELLO its
+    // lastNodeError) retries it until the timeout, or for ever: it fails at once, as a standalone client
+    // does (before the r30 review: a ConnectTimeoutError after connectTimeout, WRONGPASS not in its message).
+    const node = (error as { lastNodeError?: { command?: { name?: unknown } } } | null)?.lastNodeError;
+    if (isCluster(client) && /^(auth|hello)$/i.test(String(node?.command?.name))) refuse?.(node);
   };
   client.on("error", onError);
   let timer: LongTimer | undefined;
   let onAbort: (() => void) | undefined;
   return new Promise<void>((resolve, reject) => {
+    refuse = reject;
     ready.then(resolve, (error: unknown) => {
       redactCredentials(error);
       reject(error);

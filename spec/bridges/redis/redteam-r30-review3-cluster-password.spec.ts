@@ -4,7 +4,8 @@
 // node's refusal as `lastNodeError`, which stayed in clear under ConnectTimeoutError (open()) and
 // RedisConnectFailedError (connect()). A password rotated on the servers while open: each node's refusal
 // comes as the Cluster's "node error" (not "error"), and the connection-lost report and every command that
-// failed behind it (a sweep's RedisCommandError) carried the old password in clear.
+// failed behind it (a sweep's RedisCommandError) carried the old password in clear. And a wrong password
+// at open() waited the whole connectTimeout (for ever with Infinity) where a standalone Redis fails at once.
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { inspect } from "node:util";
@@ -38,16 +39,22 @@ it("red team: a Cluster's refused password is never in an error (wrong at open, 
   const nodes = cluster.startupNodes;
 
   const wrong = { cluster: nodes, options: { redisOptions: { password: "wr0ng-one-r3" } } };
-  const opened = await DurableChannel.open("orders", { connection: wrong, prefix: "{r3pw}:", connectTimeout: 3_000 }).then(
+  const started = performance.now();
+  const opened = await DurableChannel.open("orders", { connection: wrong, prefix: "{r3pw}:", connectTimeout: 8_000 }).then(
     async (channel) => {
       await channel.end();
-      return new Error("opened");
+      return new Error("opened") as Error & { code?: string };
     },
-    (error: unknown) => error,
+    (error: unknown) => error as Error & { code?: string },
   );
   const shown = inspect(opened, { depth: 20 });
-  assert.match(shown, /WRONGPASS/, "the refusal is there");
   assert.ok(!shown.includes("wr0ng-one-r3"), `no password in open()'s error: ${shown}`);
+  // As on a standalone Redis: at once, RedisConnectFailedError naming WRONGPASS (before: ConnectTimeoutError
+  // after the whole connectTimeout, "Failed to refresh slots cache.").
+  assert.equal(opened.code, "REDIS_CONNECT_FAILED", shown);
+  assert.match(opened.message, /durable channel "orders"/);
+  assert.match(opened.message, /WRONGPASS/);
+  assert.ok(performance.now() - started < 5_000, `rejected at once (${Math.round(performance.now() - started)} ms)`);
   const linked = await RedisLink.connect({ bus: new Bus(), connection: wrong, replylessPublish: false, connectTimeout: 3_000 }).then(
     async (link) => {
       await link.close();
