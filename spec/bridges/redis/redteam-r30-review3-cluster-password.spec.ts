@@ -12,6 +12,7 @@ import { inspect } from "node:util";
 import { Redis } from "ioredis";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { RedisLink } from "../../../bridges/redis/redis-link.js";
+import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
 import { Bus } from "../../../lib/bus.js";
 import { startCluster } from "../../helpers/redis-cluster.js";
 import { withClient } from "../../helpers/redis-probe.js";
@@ -65,6 +66,16 @@ it("red team: a Cluster's refused password is never in an error (wrong at open, 
   const linkShown = inspect(linked, { depth: 20 });
   assert.match(linkShown, /WRONGPASS/);
   assert.ok(!linkShown.includes("wr0ng-one-r3"), `no password in connect()'s error: ${linkShown}`);
+
+  // A queue reports its connection's failures on its `error` event.
+  const queue = new RedisQueue("jobs", { connection: wrong });
+  const queueErrors: unknown[] = [];
+  queue.on("error", (error) => void queueErrors.push(error));
+  t.after(() => queue.close());
+  await waitFor(() => queueErrors.length > 0, "the queue's report", 10_000);
+  const queueShown = inspect(queueErrors, { depth: 20 });
+  assert.ok(!queueShown.includes("wr0ng-one-r3"), `no password in the queue's reports: ${queueShown}`);
+  await queue.close();
 
   const channel = await DurableChannel.open("orders", {
     connection: { cluster: nodes, options: { redisOptions: { password: OLD } } },
