@@ -89,12 +89,16 @@ local function expire(id, t, retain)
   end
   local from = redis.call('HGET', m, 'from')
   if from and not writable(P .. 'in:' .. from, 'list') then return 0 end
+  -- Anything under the notice's name (another type, written by another client) failed its HSET below,
+  -- after the ZREM: the notice was lost (before the r30 review). It goes under a name of this time then.
+  local nid = id .. '/timeout'
+  if redis.call('EXISTS', P .. 'm:' .. nid) == 1 then nid = nid .. '/' .. t end
+  if redis.call('EXISTS', P .. 'm:' .. nid) == 1 then return 0 end
   if redis.call('ZREM', DEADLINES, id) == 0 then return 0 end
   local f = redis.call('HMGET', m, 'from', 'to', 'content')
   if not f[1] then return 0 end
   redis.call('HSET', m, 'state', 'timedout')
   redis.call('PEXPIRE', m, retain)
-  local nid = id .. '/timeout'
   redis.call('HSET', P .. 'm:' .. nid, 'from', f[2], 'to', f[1], 'kind', 'timeout', 'content', f[3],
     'inReplyTo', id, 'deadline', 0, 'state', 'queued', 'attempts', 0, 'sent', t)
   redis.call('RPUSH', P .. 'in:' .. f[1], nid)
