@@ -90,6 +90,9 @@ export function openClient(connection: RedisConnection, given: ClientOverrides =
   // First listener: ioredis emits the error of a refused AUTH or HELLO before it rejects the commands
   // queued behind it with the same object, so each of them carries it redacted.
   client.on("error", redactCredentials);
+  // A Cluster's node emits its refused AUTH or HELLO (a password rotated on the servers) as "node error",
+  // not "error": before the r30 review every report and command failure that followed carried it in clear.
+  if (isCluster(client)) client.on("node error", redactCredentials);
   return client;
 }
 
@@ -98,10 +101,19 @@ export function openClient(connection: RedisConnection, given: ClientOverrides =
  * wrong password) carries `command.args` with the password in clear, and that error is what the commands
  * queued behind it reject with. Before r30 `DurableChannel.open()` rejected with it as it was, and a
  * logger printing it (or the `cause` of a RedisConnectFailedError, a ConnectTimeoutError) printed the password.
+ * A Cluster's node refusal is also ClusterAllFailedError's `lastNodeError`, followed here.
  */
 export function redactCredentials(error: unknown): void {
-  let current: unknown = error;
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+  // A bounded walk of what an error leads to: its `cause`, a Cluster's ClusterAllFailedError's
+  // `lastNodeError` (a node's refused AUTH, the password in its command: before the r30 review it went out
+  // as the cause of a ConnectTimeoutError or RedisConnectFailedError), an AggregateError's `errors`, a
+  // transaction's `previousErrors`.
+  const pending: unknown[] = [error];
+  const seen = new Set<object>();
+  while (pending.length > 0 && seen.size < 64) {
+    const current = pending.pop();
+    if (typeof current !== "object" || current === null || seen.has(current)) continue;
+    seen.add(current);
     const command = (current as { command?: { name?: unknown; args?: unknown } }).command;
     if (typeof command === "object" && command !== null && Array.isArray(command.args)) {
       const name = String(command.name).toLowerCase();
@@ -112,7 +124,9 @@ export function redactCredentials(error: unknown): void {
         if (at >= 0) command.args = command.args.map((arg: unknown, i: number) => (i === at + 2 ? "***" : arg));
       }
     }
-    current = (current as { cause?: unknown }).cause;
+    const { cause, lastNodeError, errors, previousErrors } = current as Record<string, unknown>;
+    pending.push(cause, lastNodeError);
+    for (const list of [errors, previousErrors]) if (Array.isArray(list)) pending.push(...list.slice(0, 16));
   }
 }
 
@@ -471,14 +485,21 @@ export function readyWithin(
   signal?: AbortSignal,
 ): Promise<void> {
   let last: unknown;
+  let refuse: ((error: unknown) => void) | undefined;
   const onError = (error: unknown): void => {
     redactCredentials(error);
     last = error;
+    // A Cluster whose every node refused the login (ClusterAllFailedError, the refused AUTH or HELLO its
+    // lastNodeError) retries it until the timeout, or for ever: it fails at once, as a standalone client
+    // does (before the r30 review: a ConnectTimeoutError after connectTimeout, WRONGPASS not in its message).
+    const node = (error as { lastNodeError?: { command?: { name?: unknown } } } | null)?.lastNodeError;
+    if (isCluster(client) && /^(auth|hello)$/i.test(String(node?.command?.name))) refuse?.(node);
   };
   client.on("error", onError);
   let timer: LongTimer | undefined;
   let onAbort: (() => void) | undefined;
   return new Promise<void>((resolve, reject) => {
+    refuse = reject;
     ready.then(resolve, (error: unknown) => {
       redactCredentials(error);
       reject(error);
