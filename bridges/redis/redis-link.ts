@@ -180,8 +180,9 @@ export class RedisLink extends Link {
     try {
       await readyWithin(link.#publisher, link.ready, `link ${link.name}`, timeout);
     } catch (error) {
+      const failed = await link.#connectFailed(error);
       await link.close();
-      throw error;
+      throw failed;
     }
     return link;
   }
@@ -235,20 +236,24 @@ export class RedisLink extends Link {
       subscriber.on("resubscribed", () => void registry.check());
       this.#sharded = { subscriber, registry, channels: plan.channels };
     }
-    // What ioredis rejects with before the link opened (a bare ECONNREFUSED, "Connection is closed.")
-    // names neither the link nor the server: typed, naming both (a BerryError, e.g. ReplylessRefusedError,
-    // goes as it is).
     this.ready = this.#open().catch(async (error: unknown) => {
-      if (error instanceof BerryError) throw error;
-      throw new RedisConnectFailedError(
-        `link ${this.name}`,
-        await whereTried(this.#publisher),
-        serversOf(this.#publisher),
-        error,
-        whyFailed(this.#publisher, error),
-      );
+      throw await this.#connectFailed(error);
     });
     this.ready.catch(() => {});
+  }
+
+  // What ioredis rejects with before the link opened (a bare ECONNREFUSED, "Connection is closed.", a
+  // Cluster node's WRONGPASS that readyWithin refuses at once) names neither the link nor the server:
+  // typed, naming both (a BerryError, e.g. ReplylessRefusedError, goes as it is).
+  async #connectFailed(error: unknown): Promise<BerryError> {
+    if (error instanceof BerryError) return error;
+    return new RedisConnectFailedError(
+      `link ${this.name}`,
+      await whereTried(this.#publisher),
+      serversOf(this.#publisher),
+      error,
+      whyFailed(this.#publisher, error),
+    );
   }
 
   /** The PSUBSCRIBE patterns this link listens on (they follow `subscribe`/`unsubscribe` and `importFilters: "followers"`). */
