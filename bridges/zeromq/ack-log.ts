@@ -127,6 +127,15 @@ export class AckLog {
         if ("a" in record) held.delete(record.a);
         else held.set(record.messageId, record);
       });
+      // A record held later than now was written under a clock ahead of this one (stepped back since, or
+      // the file moved from another machine): taken as held now, its expiry comes as much earlier. Else a
+      // message of a 6 s expiry written a year ahead was held and resent for a year, past maxExpiry.
+      const now = Date.now();
+      for (const message of held.values()) {
+        if (!(message.heldAt > now)) continue;
+        if (message.expiresAt !== undefined) message.expiresAt -= message.heldAt - now;
+        message.heldAt = now;
+      }
       if (undatedExpiresAt !== undefined) for (const message of held.values()) message.expiresAt ??= undatedExpiresAt;
       const log = new AckLog(file, fsync, lock, openSync(file, "a"), records);
       log.compact([...held.values()]);

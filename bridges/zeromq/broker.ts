@@ -233,6 +233,9 @@ class Peer {
   marked: number;
   // Whether deliveries to it are dropped, being past maxSubscriberQueueBytes (it is in Broker.#fullPeers).
   full = false;
+  // The pattern sets its HELLOs replaced and when (Date.now()), oldest first, at most DROPPED_KEPT: a
+  // message held before then may have gone to it, and it acknowledges once its follower is done.
+  dropped: { readonly patterns: readonly Identifier[]; readonly at: number }[] = [];
   constructor(
     readonly clientId: string,
     broadcastBytes: number,
@@ -250,6 +253,9 @@ class Peer {
 // from 0, it was taken as a mark of the new record once that was sent as much: read, for a client that
 // had read nothing of it.
 const MARK_START = 2 ** 47;
+
+// Pattern sets a client replaced that still let it acknowledge what it was sent under them (see Peer.dropped).
+const DROPPED_KEPT = 8;
 
 // What a delivery counts for a subscriber's unread bytes beside its body: its first frame and libzmq's own.
 const DELIVER_OVERHEAD = 64;
@@ -625,6 +631,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     // HELLO (up to everything held) went to a client answering marks unbounded and uncounted.
     const peer = this.#peer(clientId);
     peer.takesCarried = features.includes(FEATURE_CARRIED_RECEIPT);
+    if (offer && oldPatterns !== undefined) {
+      const at = Date.now();
+      // Past maxExpiry every message held before a change is gone: that change lets nothing through.
+      peer.dropped = peer.dropped.filter((d) => at - d.at <= this.#options.maxExpiry).slice(1 - DROPPED_KEPT);
+      peer.dropped.push({ patterns: oldPatterns, at });
+    }
     const takesMarks = features.includes(FEATURE_MARKS);
     if (takesMarks && !peer.takesMarks) {
       // Answering marks (again), it starts counting afresh, as a new record does: what was broadcast while
@@ -1169,7 +1181,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         mayAck = this.#clients.targets(held.identifier).includes(clientId);
         allowed.set(held.identifier, mayAck);
       }
-      if (!mayAck) {
+      if (!mayAck && !this.#matchedWhileHeld(clientId, held)) {
         foreign++;
         continue;
       }
@@ -1186,6 +1198,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.stats.acked += acked.length;
     // An acknowledgement lost in a crash only means one more resend, which subscribers drop as a duplicate.
     this.#logReleased(acked);
+  }
+
+  // Whether patterns `clientId` replaced after `held` was held matched it: it may have been sent the message
+  // then, and its acknowledgement comes once its follower is done (a follower that unsubscribes as it handles
+  // the message, a one-shot follower under importFilters "followers"). Refused, that acknowledgement left a
+  // handled message held, resent to nobody, and expired into a dead letter.
+  #matchedWhileHeld(clientId: string, held: Held): boolean {
+    const dropped = this.#peers.get(clientId)?.dropped;
+    if (dropped === undefined || dropped.length === 0) return false;
+    return dropped.some((d) => d.at >= held.heldAt && this.#clients.matches(clientId, held.identifier, d.patterns));
   }
 
   #logReleased(messageIds: string[]): void {
