@@ -359,13 +359,17 @@ export class LinkStream {
 
   // The frame of batch `seq`, the acknowledgement due (if any) riding on it; undefined when the far side
   // takes no frame that large. One template per case: a head built apart was one more string per frame.
+  // The far side's limit is on the frame without its newline (it takes exactly farMaxFrame bytes, as its
+  // server takes a POST body of exactly maxBodySize): counted here, it sent a frame of exactly the limit as a
+  // POST instead, a larger body (each envelope a `berrymq.send` call), refused there (413) and a message
+  // alone in it dropped as unsendable.
   #batchFrame(seq: number, envelopesJson: string): string | undefined {
     const frame = !this.#ackDue
       ? `{"b":${seq},"e":${envelopesJson}}\n`
       : this.#refusals === undefined
         ? `{"a":${this.#acknowledged},"b":${seq},"e":${envelopesJson}}\n`
         : `${this.#ackFields()},"b":${seq},"e":${envelopesJson}}\n`;
-    return fits(frame, this.#farMaxFrame) ? frame : undefined;
+    return fits(frame, this.#farMaxFrame + 1) ? frame : undefined;
   }
 
   // Writes a batch's frame, its sender's resolve and reject already set (a write can close the stream,
