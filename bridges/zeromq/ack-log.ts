@@ -506,7 +506,10 @@ function parseRecord(line: string): LogRecord | undefined {
       identifier: record.i,
       senderId: record.s,
       payload: record.p,
-      heldAt: typeof record.t === "number" ? record.t : Date.now(),
+      // A "t" past the largest double (1e400: only a file changed by hand or damaged) reads as Infinity:
+      // taken as held ahead of the clock, it made a finite expiry -Infinity (a dead letter at once) and a
+      // null one NaN. Read as a record without "t".
+      heldAt: typeof record.t === "number" && Number.isFinite(record.t) ? record.t : Date.now(),
     };
     if (record.e === null) held.expiresAt = Number.POSITIVE_INFINITY;
     else if (typeof record.e === "number") held.expiresAt = record.e;

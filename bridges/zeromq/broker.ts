@@ -177,12 +177,16 @@ interface Held extends HeldMessage {
   deadline: number;
   frame: Buffer;
   lastSent: number;
+  // Its place in the order messages were held (Broker's #holds): a message held again after a lost receipt
+  // keeps its first. Set by #take.
+  order: number;
 }
 
 // A held message keeps its envelope only as the bytes it came in: the text, for the persist file and
 // dead letters, is decoded when they need it. Held as a string too it was ~300 bytes more per message
 // alive until its acknowledgement, which the young-generation GC copied and promoted.
 class HeldEntry implements Held {
+  order = 0;
   constructor(
     readonly messageId: string,
     readonly identifier: string,
@@ -233,9 +237,12 @@ class Peer {
   marked: number;
   // Whether deliveries to it are dropped, being past maxSubscriberQueueBytes (it is in Broker.#fullPeers).
   full = false;
-  // The pattern sets its HELLOs replaced and when (Date.now()), oldest first, at most DROPPED_KEPT: a
-  // message held before then may have gone to it, and it acknowledges once its follower is done.
-  dropped: { readonly patterns: readonly Identifier[]; readonly at: number }[] = [];
+  // The pattern sets its HELLOs replaced, oldest first, at most DROPPED_KEPT: a message held before then may
+  // have gone to it, and it acknowledges once its follower is done. `upTo`: the last message held (its
+  // Held.order) when the set was replaced; `at`: when (performance.now()). Told apart by Date.now(), a
+  // message held in the same millisecond after the change, or any while the wall clock was stepped back
+  // behind it, counted as held before: acknowledged by a client it was never sent to.
+  dropped: { readonly patterns: readonly Identifier[]; readonly upTo: number; readonly at: number }[] = [];
   constructor(
     readonly clientId: string,
     broadcastBytes: number,
@@ -300,6 +307,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly #routerQueue: SendQueue;
   readonly #clients = new SubscriptionTable();
   readonly #held = new Map<string, Held>();
+  // Messages held so far: the next one's Held.order is one more.
+  #holds = 0;
   // Bytes of the lines in #held, bounded by maxUnackedBytes.
   #heldBytes = 0;
   // Held messages per publishing client: what maxUnackedPerClient bounds.
@@ -632,10 +641,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const peer = this.#peer(clientId);
     peer.takesCarried = features.includes(FEATURE_CARRIED_RECEIPT);
     if (offer && oldPatterns !== undefined) {
-      const at = Date.now();
+      const at = performance.now();
       // Past maxExpiry every message held before a change is gone: that change lets nothing through.
       peer.dropped = peer.dropped.filter((d) => at - d.at <= this.#options.maxExpiry).slice(1 - DROPPED_KEPT);
-      peer.dropped.push({ patterns: oldPatterns, at });
+      peer.dropped.push({ patterns: oldPatterns, upTo: this.#holds, at });
     }
     const takesMarks = features.includes(FEATURE_MARKS);
     if (takesMarks && !peer.takesMarks) {
@@ -960,6 +969,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #take(held: Held): void {
     const known = this.#held.get(held.messageId);
+    held.order = known !== undefined && known.senderId === held.senderId ? known.order : ++this.#holds;
     this.#held.set(held.messageId, held);
     this.#heldBytes += held.frame.length - (known?.frame.length ?? 0);
     // A batch sent again after a lost receipt holds the same messages again: count each once.
@@ -1207,7 +1217,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #matchedWhileHeld(clientId: string, held: Held): boolean {
     const dropped = this.#peers.get(clientId)?.dropped;
     if (dropped === undefined || dropped.length === 0) return false;
-    return dropped.some((d) => d.at >= held.heldAt && this.#clients.matches(clientId, held.identifier, d.patterns));
+    return dropped.some((d) => held.order <= d.upTo && this.#clients.matches(clientId, held.identifier, d.patterns));
   }
 
   #logReleased(messageIds: string[]): void {
