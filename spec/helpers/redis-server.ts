@@ -5,6 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
+import { Redis } from "ioredis";
 import { freePort } from "./free-port.js";
 
 /** Options of {@link startRedis}. */
@@ -176,4 +178,31 @@ function watchdog(pid: number): ChildProcess {
   dog.on("error", () => {}); // no sh: the server is still stopped by stop()/kill() as before
   dog.unref();
   return dog;
+}
+
+/**
+ * A redis-server shared by a spec file's tests (started before them, stopped after) and a raw ioredis client
+ * on it, for specs that write the keys berrymq reads behind its back. Read `server` and `raw` inside tests.
+ */
+export function redisWithRawClient(): { readonly server: RedisServer; readonly raw: Redis } {
+  let server: RedisServer | undefined;
+  let raw: Redis | undefined;
+  before(async () => {
+    server = await startRedis();
+    raw = new Redis(server.url);
+  });
+  after(async () => {
+    raw?.disconnect();
+    await server?.stop();
+  });
+  return {
+    get server(): RedisServer {
+      if (server === undefined) throw new Error("redisWithRawClient: read server inside a test");
+      return server;
+    },
+    get raw(): Redis {
+      if (raw === undefined) throw new Error("redisWithRawClient: read raw inside a test");
+      return raw;
+    },
+  };
 }

@@ -4,25 +4,16 @@
 // a receiver that never got it) or every sweep of the prefix, for ever (no timeout notice, no requeue).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
-import { Redis } from "ioredis";
+import { it } from "node:test";
+import type { Redis } from "ioredis";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import type { DurableMessage } from "../../../bridges/redis/durable-message.js";
 import { RedisCommandError } from "../../../bridges/redis/errors.js";
 import type { BerryError } from "../../../lib/errors.js";
-import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
+import { redisWithRawClient } from "../../helpers/redis-server.js";
 import { sleep } from "../../helpers/wait-for.js";
 
-let server: RedisServer;
-let raw: Redis;
-before(async () => {
-  server = await startRedis();
-  raw = new Redis(server.url);
-});
-after(async () => {
-  raw.disconnect();
-  await server.stop();
-});
+const redis = redisWithRawClient();
 
 /** A record as the SEND script writes it, by another client. */
 function record(to: string, content: unknown, deadline: string): Record<string, string | number> {
@@ -31,8 +22,8 @@ function record(to: string, content: unknown, deadline: string): Record<string, 
 
 it("red team: a take meeting a record with a non-numeric deadline, or one without fields, after a good message: every good message reaches a receive(), the bad one is reported", async () => {
   const prefix = `rt20-${randomUUID()}:{durable}:`;
-  const worker = await DurableChannel.open("w", { connection: server.url, prefix });
-  const sender = await DurableChannel.open("s", { connection: server.url, prefix });
+  const worker = await DurableChannel.open("w", { connection: redis.server.url, prefix });
+  const sender = await DurableChannel.open("s", { connection: redis.server.url, prefix });
   const errors: BerryError[] = [];
   worker.on("error", (error) => void errors.push(error));
   try {
@@ -46,7 +37,7 @@ it("red team: a take meeting a record with a non-numeric deadline, or one withou
     );
     await sleep(300); // the pump blocks in BLMOVE for the 4 receive()s
     // One transaction: the BLMOVE moves "good", and its take (for 4) finds the bad records behind it.
-    await raw
+    await redis.raw
       .multi()
       .hset(`${prefix}m:good`, record("w", "good", "0"))
       .hset(`${prefix}m:junk-deadline`, record("w", "junk-deadline", "soon"))
@@ -66,7 +57,7 @@ it("red team: a take meeting a record with a non-numeric deadline, or one withou
       errors.map((error) => error.message).join("; "),
     );
     // Not held any more, and never given again.
-    assert.deepEqual(await raw.lrange(`${prefix}held:${worker.consumer}`, 0, -1).then((ids) => ids.filter((id) => id === "no-fields")), []);
+    assert.deepEqual(await redis.raw.lrange(`${prefix}held:${worker.consumer}`, 0, -1).then((ids) => ids.filter((id) => id === "no-fields")), []);
   } finally {
     await Promise.all([worker.end(), sender.end()]);
   }
@@ -90,11 +81,11 @@ const hostile: [string, (multi: ReturnType<Redis["multi"]>, prefix: string) => u
 for (const [name, write] of hostile) {
   it(`red team: ${name}: the sweep still times messages out, and the dead receiver is gone`, async () => {
     const prefix = `rt20-${randomUUID()}:{durable}:`;
-    const sender = await DurableChannel.open("s", { connection: server.url, prefix, sweepInterval: 50 });
+    const sender = await DurableChannel.open("s", { connection: redis.server.url, prefix, sweepInterval: 50 });
     const errors: BerryError[] = [];
     sender.on("error", (error) => void errors.push(error));
     try {
-      const multi = raw.multi();
+      const multi = redis.raw.multi();
       write(multi, prefix);
       await multi.del(`${prefix}swept`).exec();
       await sender.send("lost", { to: "nobody", timeout: 200 });
@@ -106,7 +97,7 @@ for (const [name, write] of hostile) {
         errors.map((error) => error.message),
         [],
       );
-      assert.deepEqual(await raw.hkeys(`${prefix}consumers`), [sender.consumer]);
+      assert.deepEqual(await redis.raw.hkeys(`${prefix}consumers`), [sender.consumer]);
     } finally {
       await sender.end();
     }
@@ -115,21 +106,21 @@ for (const [name, write] of hostile) {
 
 it("red team: the inbox or the held list overwritten with a string: send() and receive() reject with a typed RedisCommandError, and work again once the key is gone", async () => {
   const prefix = `rt20-${randomUUID()}:{durable}:`;
-  const worker = await DurableChannel.open("w", { connection: server.url, prefix });
-  const sender = await DurableChannel.open("s", { connection: server.url, prefix });
+  const worker = await DurableChannel.open("w", { connection: redis.server.url, prefix });
+  const sender = await DurableChannel.open("s", { connection: redis.server.url, prefix });
   // Before: Redis's own ReplyError, with no BerryError code.
   const wrongType = (error: BerryError): boolean =>
     error instanceof RedisCommandError && error.code === "REDIS_COMMAND_FAILED" && /WRONGTYPE/.test(error.message);
   try {
-    await raw.set(`${prefix}in:w`, "not a list");
+    await redis.raw.set(`${prefix}in:w`, "not a list");
     await assert.rejects(sender.send("refused", { to: "w" }), wrongType);
     await assert.rejects(worker.receive({ timeout: 3_000 }), wrongType);
-    await raw.del(`${prefix}in:w`);
+    await redis.raw.del(`${prefix}in:w`);
     // A message waits in the inbox: the take moving it into a held list that is a string fails.
     await sender.send("queued", { to: "w" });
-    await raw.set(`${prefix}held:${worker.consumer}`, "not a list");
+    await redis.raw.set(`${prefix}held:${worker.consumer}`, "not a list");
     await assert.rejects(worker.receive({ timeout: 3_000 }), wrongType);
-    await raw.del(`${prefix}held:${worker.consumer}`);
+    await redis.raw.del(`${prefix}held:${worker.consumer}`);
     const message = await worker.receive({ timeout: 3_000 });
     assert.equal(message.content, "queued");
     await worker.close(message);
@@ -140,9 +131,9 @@ it("red team: the inbox or the held list overwritten with a string: send() and r
 
 it("red team: a record another client wrote under a send's id, with a non-numeric sent time: the other sends of the batch still get their own sentAt and deadline", async () => {
   const prefix = `rt20-${randomUUID()}:{durable}:`;
-  const sender = await DurableChannel.open("s", { connection: server.url, prefix });
+  const sender = await DurableChannel.open("s", { connection: redis.server.url, prefix });
   try {
-    await raw.hset(`${prefix}m:order-42`, { sent: "junk", deadline: "junk" });
+    await redis.raw.hset(`${prefix}m:order-42`, { sent: "junk", deadline: "junk" });
     // One tick: one batch, one SEND script run.
     const [first, second] = await Promise.all([
       sender.send("first", { to: "w", id: "order-42" }),

@@ -3,23 +3,13 @@
 // it back to the channel, and the next receiver took it and reported it again, for ever.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
-import { Redis } from "ioredis";
+import { it } from "node:test";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import type { BerryError } from "../../../lib/errors.js";
-import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
+import { redisWithRawClient } from "../../helpers/redis-server.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
-let server: RedisServer;
-let raw: Redis;
-before(async () => {
-  server = await startRedis();
-  raw = new Redis(server.url);
-});
-after(async () => {
-  raw.disconnect();
-  await server.stop();
-});
+const redis = redisWithRawClient();
 
 const unreadable: [string, Record<string, string>][] = [
   ["content that is not JSON", { kind: "message", content: "{not json" }],
@@ -32,11 +22,11 @@ for (const [what, fields] of unreadable)
     const prefix = `rt21-${randomUUID()}:{durable}:`;
     const id = `junk-${randomUUID()}`;
     const errors: BerryError[] = [];
-    const first = await DurableChannel.open("w", { connection: server.url, prefix });
+    const first = await DurableChannel.open("w", { connection: redis.server.url, prefix });
     first.on("error", (error) => void errors.push(error));
     const receiving = first.receive({ timeout: 1_000 }).catch((error: unknown) => error);
     await sleep(200); // the pump blocks in BLMOVE
-    await raw
+    await redis.raw
       .multi()
       .hset(`${prefix}m:${id}`, {
         from: "intruder",
@@ -53,9 +43,9 @@ for (const [what, fields] of unreadable)
     await waitFor(() => errors.length > 0, "the first receiver's report", 5_000);
     await receiving;
     await first.end(); // gives back what it held
-    const second = await DurableChannel.open("w", { connection: server.url, prefix });
+    const second = await DurableChannel.open("w", { connection: redis.server.url, prefix });
     second.on("error", (error) => void errors.push(error));
-    const sender = await DurableChannel.open("s", { connection: server.url, prefix });
+    const sender = await DurableChannel.open("s", { connection: redis.server.url, prefix });
     try {
       await sender.send("good", { to: "w" });
       // Before: the second receiver took the record again (and reported it again) before "good".
@@ -69,8 +59,8 @@ for (const [what, fields] of unreadable)
         errors.map((error) => error.message).join("; "),
       );
       assert.ok(errors[0]?.message.includes(id), errors[0]?.message);
-      assert.equal(await raw.hget(`${prefix}m:${id}`, "state"), "invalid");
-      assert.equal(await raw.lpos(`${prefix}in:w`, id), null);
+      assert.equal(await redis.raw.hget(`${prefix}m:${id}`, "state"), "invalid");
+      assert.equal(await redis.raw.lpos(`${prefix}in:w`, id), null);
     } finally {
       await Promise.all([second.end(), sender.end()]);
     }

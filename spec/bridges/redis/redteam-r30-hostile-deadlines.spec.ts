@@ -7,23 +7,13 @@
 // their type first, and refuses (WRONGTYPE, naming the key) before any write.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
-import { Redis } from "ioredis";
+import { it } from "node:test";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import { RedisCommandError } from "../../../bridges/redis/errors.js";
 import type { BerryError } from "../../../lib/errors.js";
-import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
+import { redisWithRawClient } from "../../helpers/redis-server.js";
 
-let server: RedisServer;
-let raw: Redis;
-before(async () => {
-  server = await startRedis();
-  raw = new Redis(server.url);
-});
-after(async () => {
-  raw.disconnect();
-  await server.stop();
-});
+const redis = redisWithRawClient();
 
 // Refused before any write, naming the key (before: Redis's bare WRONGTYPE, after the writes).
 const wrongType = (error: BerryError): boolean =>
@@ -31,36 +21,36 @@ const wrongType = (error: BerryError): boolean =>
 
 it("red team: a send with a timeout refused by a string under P deadlines, resent with its id once the key is gone, reaches its receiver", async (t) => {
   const prefix = `r30-${randomUUID()}:{durable}:`;
-  const sender = await DurableChannel.open("s", { connection: server.url, prefix });
-  const worker = await DurableChannel.open("w", { connection: server.url, prefix });
+  const sender = await DurableChannel.open("s", { connection: redis.server.url, prefix });
+  const worker = await DurableChannel.open("w", { connection: redis.server.url, prefix });
   t.after(() => Promise.all([sender.end(), worker.end()]));
   for (const channel of [sender, worker]) channel.on("error", () => {});
-  await raw.set(`${prefix}deadlines`, "not a sorted set");
+  await redis.raw.set(`${prefix}deadlines`, "not a sorted set");
   const id = randomUUID();
   await assert.rejects(sender.send("job", { to: "w", timeout: 10_000, id }), wrongType);
-  await raw.del(`${prefix}deadlines`);
+  await redis.raw.del(`${prefix}deadlines`);
   const sent = await sender.send("job", { to: "w", timeout: 10_000, id });
   assert.ok(sent.deadline !== undefined);
   const job = await worker.receive({ timeout: 3_000 });
   assert.deepEqual([job.id, job.content], [id, "job"], "the message resent with its id is delivered");
-  assert.equal(await raw.zscore(`${prefix}deadlines`, id), String(sent.deadline), "and its deadline runs");
+  assert.equal(await redis.raw.zscore(`${prefix}deadlines`, id), String(sent.deadline), "and its deadline runs");
   await worker.close(job);
 });
 
 it("red team: a reply refused by a string under P deadlines leaves the message held: the receiver's end() gives it back", async (t) => {
   const prefix = `r30-${randomUUID()}:{durable}:`;
-  const sender = await DurableChannel.open("s", { connection: server.url, prefix });
-  const worker = await DurableChannel.open("w", { connection: server.url, prefix });
+  const sender = await DurableChannel.open("s", { connection: redis.server.url, prefix });
+  const worker = await DurableChannel.open("w", { connection: redis.server.url, prefix });
   t.after(() => sender.end());
   t.after(() => worker.end());
   for (const channel of [sender, worker]) channel.on("error", () => {});
   const sent = await sender.send("job", { to: "w", timeout: 20_000 });
   const job = await worker.receive({ timeout: 3_000 });
-  await raw.set(`${prefix}deadlines`, "not a sorted set");
+  await redis.raw.set(`${prefix}deadlines`, "not a sorted set");
   await assert.rejects(worker.reply(job, "done"), wrongType);
   await worker.end();
-  await raw.del(`${prefix}deadlines`);
-  const next = await DurableChannel.open("w", { connection: server.url, prefix });
+  await redis.raw.del(`${prefix}deadlines`);
+  const next = await DurableChannel.open("w", { connection: redis.server.url, prefix });
   t.after(() => next.end());
   next.on("error", () => {});
   const again = await next.receive({ timeout: 3_000 });

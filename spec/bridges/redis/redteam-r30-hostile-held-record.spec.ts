@@ -8,29 +8,19 @@
 // fields), and the requeue leaves it out of what it gives back.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
-import { Redis } from "ioredis";
+import { it } from "node:test";
 import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
 import type { BerryError } from "../../../lib/errors.js";
-import { type RedisServer, startRedis } from "../../helpers/redis-server.js";
+import { redisWithRawClient } from "../../helpers/redis-server.js";
 import { sleep } from "../../helpers/wait-for.js";
 
-let server: RedisServer;
-let raw: Redis;
-before(async () => {
-  server = await startRedis();
-  raw = new Redis(server.url);
-});
-after(async () => {
-  raw.disconnect();
-  await server.stop();
-});
+const redis = redisWithRawClient();
 
 it("red team: a queued message whose record another client made a string: the other messages and the sweeps go on", {
   timeout: 30_000,
 }, async (t) => {
   const prefix = `r30-${randomUUID()}:{durable}:`;
-  const options = { connection: server.url, prefix, lease: 300 };
+  const options = { connection: redis.server.url, prefix, lease: 300 };
   const sender = await DurableChannel.open("s", options);
   const worker = await DurableChannel.open("w", options);
   t.after(() => sender.end());
@@ -40,8 +30,8 @@ it("red team: a queued message whose record another client made a string: the ot
   const held = await sender.send("held", { to: "w" });
   const clobbered = await sender.send("clobbered", { to: "w" });
   const after = await sender.send("after", { to: "w" });
-  await raw.del(`${prefix}m:${clobbered.id}`);
-  await raw.set(`${prefix}m:${clobbered.id}`, "hostile");
+  await redis.raw.del(`${prefix}m:${clobbered.id}`);
+  await redis.raw.set(`${prefix}m:${clobbered.id}`, "hostile");
   const first = await worker.receive({ timeout: 3_000 });
   assert.equal(first.id, held.id);
   const second = await worker.receive({ timeout: 3_000 }).catch((error: unknown) => error);
@@ -54,8 +44,8 @@ it("red team: a queued message whose record another client made a string: the ot
   const back = await next.receive({ timeout: 3_000 });
   assert.deepEqual(new Set([back.id]), new Set([held.id]), "what the ended receiver held is given back");
   // Its record made a string while held: a close is answered NotHeldError (before: WRONGTYPE, from the batch).
-  await raw.del(`${prefix}m:${back.id}`);
-  await raw.set(`${prefix}m:${back.id}`, "hostile");
+  await redis.raw.del(`${prefix}m:${back.id}`);
+  await redis.raw.set(`${prefix}m:${back.id}`, "hostile");
   await assert.rejects(next.close(back), { code: "NOT_HELD" });
   const lost = await sender.send("lost", { to: "nobody", timeout: 300 });
   const notice = await sender.receive({ timeout: 3_000 });
@@ -74,11 +64,11 @@ it("red team: a queued message whose record another client made a string: the ot
 
 it("red team: a send whose id another client wrote a string under is refused alone; the sends batched with it are recorded and answered", async (t) => {
   const prefix = `r30-${randomUUID()}:{durable}:`;
-  const options = { connection: server.url, prefix };
+  const options = { connection: redis.server.url, prefix };
   const sender = await DurableChannel.open("s", options);
   const worker = await DurableChannel.open("w", options);
   t.after(() => Promise.all([sender.end(), worker.end()]));
-  await raw.set(`${prefix}m:taken-id`, "hostile");
+  await redis.raw.set(`${prefix}m:taken-id`, "hostile");
   // One tick: one batched SEND call.
   const [before, refused, after] = await Promise.allSettled([
     sender.send("before", { to: "w" }),
