@@ -32,8 +32,13 @@ export function stub<Args extends unknown[], Result>(identifier: string, options
   const { bus = defaultBus, ...requestOptions } = options;
   // A bus that is none failed only at the first call, as a TypeError.
   if (typeof (bus as Partial<Bus> | null)?.ask !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
+  // A count (from JavaScript; the type has none) was refused by ask() at every call, never when made.
+  const count = (requestOptions as RequestOptions).count;
+  if (count !== undefined && count !== 1) {
+    throw new InvalidArgumentError("count", count, "1 (or left out) for a stub, which resolves to the first answer");
+  }
   const marker = within(requestOptions);
-  marker.checked(1); // a bad timeout or balanced is refused here, not at every call
+  marker.checked(1); // a bad timeout, count or balanced is refused here, not at every call
   return (...args: Args) => bus.ask<Result>(id, ...args, marker);
 }
 
