@@ -9,7 +9,7 @@ import { Held } from "./held.js";
 import { parseIdentifier } from "./identifier.js";
 import type { Message } from "./message.js";
 import { type RequestOptions, within } from "./request.js";
-import type { AnswerOf, MatchingIds, MessageFor, PatternOf, PayloadOf } from "./typed-identifiers.js";
+import type { AnswerOf, MatchingIds, MessageFor, PatternOf, PayloadOf, SendArgs } from "./typed-identifiers.js";
 
 /** Options of a stub. */
 export interface StubOptions extends Omit<RequestOptions, "count" | "signal"> {
@@ -23,18 +23,40 @@ export type Stub<Args extends unknown[], Result> = (...args: Args) => Promise<Re
 /**
  * A typed stub for a function exposed under `identifier` in this or any linked process (pymq's
  * `stub('name')`, pseud's `client.name()`): each call is `bus.ask(identifier, ...args)`. A remote
- * failure rejects with RemoteError; no answer within `timeout` with RequestTimeoutError.
+ * failure rejects with RemoteError; no answer within `timeout` with RequestTimeoutError. On a bus typed
+ * by an event map, `stub(identifier, { bus })` takes its args and answer from the map.
  * @example const add = stub<[number, number], number>("calc:add"); await add(1, 2); // 3
  */
-export function stub<Args extends unknown[], Result>(identifier: string, options: StubOptions = {}): Stub<Args, Result> {
+export function stub<Events extends EventMap, const P extends PatternOf<Events>>(
+  identifier: P,
+  options: StubOptions & { bus: Bus<Events> },
+): Stub<Extract<SendArgs<Events, P>, unknown[]>, AnswerOf<Events, P>>;
+// Explicit `Args` and `Result` (any bus, as before: they cannot name the identifier to check). Inferred
+// instead, on a typed bus, this overload took any identifier and args: `O` is inferred then, and refused.
+export function stub<Args extends unknown[], Result, O extends StubOptions = StubOptions>(
+  identifier: string,
+  options?: O & UntypedBusOnly<O>,
+): Stub<Args, Result>;
+// Last, for the refusals only: an identifier not in a typed bus's map is reported as such (the overload
+// above said only that the bus is not `undefined`).
+export function stub<Events extends EventMap, const P extends PatternOf<Events>>(
+  identifier: P,
+  options: StubOptions & { bus: Bus<Events> },
+): Stub<Extract<SendArgs<Events, P>, unknown[]>, AnswerOf<Events, P>>;
+export function stub(identifier: string, options: StubOptions = {}): Stub<unknown[], unknown> {
   const id = parseIdentifier(identifier).id;
   if (typeof options !== "object" || options === null) throw new InvalidArgumentError("stub options", options, "an object");
   const { bus = defaultBus, ...requestOptions } = options;
   // A bus that is none failed only at the first call, as a TypeError.
   if (typeof (bus as Partial<Bus> | null)?.ask !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
+  // A count (from JavaScript; the type has none) was refused by ask() at every call, never when made.
+  const count = (requestOptions as RequestOptions).count;
+  if (count !== undefined && count !== 1) {
+    throw new InvalidArgumentError("count", count, "1 (or left out) for a stub, which resolves to the first answer");
+  }
   const marker = within(requestOptions);
-  marker.checked(1); // a bad timeout or balanced is refused here, not at every call
-  return (...args: Args) => bus.ask<Result>(id, ...args, marker);
+  marker.checked(1); // a bad timeout, count or balanced is refused here, not at every call
+  return (...args: unknown[]) => (bus as Bus).ask<unknown>(id, ...args, marker);
 }
 
 /**

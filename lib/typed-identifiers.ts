@@ -152,14 +152,29 @@ export type SendArgs<E, P extends string> =
   IsUntyped<E> extends true
     ? unknown[]
     : E extends EventMap
-      ? UnionToIntersection<{ [K in MatchingIds<E, P>]: { args: SendArgsOf<E[K]> } }[MatchingIds<E, P>]> extends {
-          args: infer A extends readonly unknown[];
-        }
-        ? [A["length"]] extends [never]
-          ? never
-          : A
-        : never
+      ? CommonArgs<{ [K in MatchingIds<E, P>]: { args: SendArgsOf<E[K]> } }[MatchingIds<E, P>]>
       : never;
+
+// When every identifier takes the same args (the usual case for a wildcard), those args, picked from any
+// one of them. Intersected instead, the args of a payload without required kwargs (`[...A] | [...A, kw]`:
+// every `{ args, answer }` form) made 2^n tuples for n identifiers: "too complex to represent" from 17
+// on. Identifiers whose args differ are still intersected.
+type CommonArgs<U> = [OneOf<U>] extends [infer S]
+  ? [U extends unknown ? ([S] extends [U] ? ([U] extends [S] ? never : U) : U) : never] extends [never]
+    ? S extends { args: infer A extends readonly unknown[] }
+      ? A
+      : never
+    : IntersectedArgs<U>
+  : never;
+
+type OneOf<U> = UnionToIntersection<U extends unknown ? () => U : never> extends () => infer R ? R : never;
+
+type IntersectedArgs<U> =
+  UnionToIntersection<U> extends { args: infer A extends readonly unknown[] }
+    ? [A["length"]] extends [never]
+      ? never
+      : A
+    : never;
 
 /**
  * What a follower of `P` answers an `ask`/`request`: the map's `answer` for each identifier `P` matches
