@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
 import { Bus } from "../../lib/bus.js";
-import { createMessage } from "../../lib/message.js";
-import { Schemas, type SchemaOutcome, twitterChecked, useSchemas } from "../../lib/schema-map.js";
+import { useSchemas } from "../../lib/schema-map.js";
 import { SchemaValidationError } from "../../lib/schema-error.js";
 import { MemoryLink } from "../helpers/memory-link.js";
+import { checkedSendRefused, checkRefuses } from "../helpers/schema-refusal.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const schema = (validate: (value: unknown) => unknown): never =>
@@ -79,24 +79,9 @@ const hostile: Record<string, { schema: never; text: RegExp }> = {
 
 describe("red team r30 review: a schema result or issue whose getters throw is a refusal", () => {
   for (const [name, { schema: entry, text }] of Object.entries(hostile)) {
-    it(`check() refuses and twitterChecked rejects with SchemaValidationError: ${name}`, async (t) => {
-      const message = createMessage({ identifier: "t:x", args: [1], messageId: "far/1", hops: ["far"] });
-      let outcome: SchemaOutcome | Promise<SchemaOutcome> | undefined;
-      assert.doesNotThrow(() => {
-        outcome = new Schemas({ "t:x": entry }).check(message);
-      });
-      const settled = await (outcome as SchemaOutcome | Promise<SchemaOutcome>);
-      assert.ok(settled.issues !== undefined, "refused");
-      const bus = useSchemas(new Bus(), { "t:x": entry }) as unknown as Bus;
-      t.after(() => bus.close());
-      const got: unknown[] = [];
-      bus.follow("t:x", (m) => got.push(m.args));
-      await assert.rejects(twitterChecked(bus, "t:x", 1), (error: unknown) => {
-        assert.ok(error instanceof SchemaValidationError, `a SchemaValidationError, not ${String(error)}`);
-        assert.match(error.message, text);
-        return true;
-      });
-      assert.deepEqual(got, []);
+    it(`check() refuses and twitterChecked rejects with SchemaValidationError: ${name}`, async () => {
+      await checkRefuses(entry);
+      await checkedSendRefused(entry, text);
     });
   }
 
