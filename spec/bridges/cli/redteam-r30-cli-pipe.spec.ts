@@ -12,7 +12,7 @@ import { type BridgeServer, serve } from "../../../bridges/jsonrpc/index.js";
 import { BrokerLink } from "../../../bridges/zeromq/index.js";
 import { Bus } from "../../../lib/bus.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { post } from "../jsonrpc/raw-http.js";
+import { post, twitterMessages } from "../jsonrpc/raw-http.js";
 
 const MAIN = fileURLToPath(new URL("../../../bridges/cli/main.ts", import.meta.url));
 
@@ -89,17 +89,7 @@ describe("red team r30: tail, get, serve --verbose and broker --verbose piped in
     const { child, stderr, first } = piped(["serve", "--port", "0", "--verbose"]);
     const code = exited(child);
     const url = /http:\/\/\S+\//.exec(await first)?.[0] as string;
-    const opened = await post(url, { jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "oneway" } });
-    const token = (opened.body as { result: { token: string } }).result.token;
-    for (let i = 0; i < 20; i++) {
-      const sent = await post(url, {
-        jsonrpc: "2.0",
-        id: i,
-        method: "berrymq.twitter",
-        params: { token, identifier: "app:x", args: [i] },
-      });
-      assert.equal((sent.body as { result: unknown }).result, 0, sent.text);
-    }
+    await twitterMessages(url, 20);
     await waitFor(() => stderr().includes("stdout closed"), "serve to say its stdout is gone", 2_000);
     assert.equal(child.exitCode, null, stderr());
     child.kill("SIGINT");

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { waitFor } from "../../helpers/wait-for.js";
-import { post } from "../jsonrpc/raw-http.js";
+import { post, twitterMessages } from "../jsonrpc/raw-http.js";
 
 const MAIN = fileURLToPath(new URL("../../../bridges/cli/main.ts", import.meta.url));
 
@@ -36,19 +36,8 @@ describe("red team r30 review: serve --verbose 2>&1 | head", () => {
       };
       child.stdout.on("data", read);
     });
-    const opened = await post(url, { jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "oneway" } });
-    const token = (opened.body as { result: { token: string } }).result.token;
     // Each message is a line on the closed stdout: its EPIPE, then serve's line about it on stderr.
-    for (let i = 0; i < 20; i++) {
-      const sent = await post(url, {
-        jsonrpc: "2.0",
-        id: i,
-        method: "berrymq.twitter",
-        params: { token, identifier: "app:x", args: [i] },
-      });
-      assert.equal((sent.body as { result: unknown }).result, 0, sent.text);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const token = await twitterMessages(url, 20, 10);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(child.exitCode, null, "serve died");
     const again = await post(url, { jsonrpc: "2.0", id: 99, method: "berrymq.ping", params: { token } });

@@ -1,4 +1,5 @@
 // A bare node:http client for the wire specs: what any language's HTTP library would send.
+import assert from "node:assert/strict";
 import { request } from "node:http";
 
 /** Status, headers and decoded body of one answer. */
@@ -29,4 +30,19 @@ export function post(url: string, body: unknown, headers: Record<string, string>
     req.on("error", reject);
     req.end(method === "GET" ? undefined : text);
   });
+}
+
+/**
+ * Opens a oneway session on the bridge server at `url` and sends `count` messages (`app:x`, args [i]) through
+ * it, `pause` ms apart, asserting each was taken (result 0: no follower there); resolves to the session's token.
+ */
+export async function twitterMessages(url: string, count: number, pause = 0): Promise<string> {
+  const opened = await post(url, { jsonrpc: "2.0", id: 1, method: "berrymq.connect", params: { style: "oneway" } });
+  const token = (opened.body as { result: { token: string } }).result.token;
+  for (let i = 0; i < count; i++) {
+    const sent = await post(url, { jsonrpc: "2.0", id: i, method: "berrymq.twitter", params: { token, identifier: "app:x", args: [i] } });
+    assert.equal((sent.body as { result: unknown }).result, 0, sent.text);
+    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  return token;
 }
