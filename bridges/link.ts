@@ -1087,9 +1087,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   readonly #transportAnswered = (): void => {
     this.#probing = false;
     if (!this.#down || this.#closing || this.#running) return;
-    this.#down = false;
-    this.#delay = this.#retry.initial;
-    this.#tell("up", () => this.emit("up"));
+    this.#upAgain();
   };
 
   readonly #transportSilent = (): void => {
@@ -1241,6 +1239,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return;
     }
     if (this.#scheduled || (this.#neighbourList !== undefined && this.carriesControl)) return;
+    this.#upAgain();
+  }
+
+  // The far side answered while nothing was being sent (a transport probe, a frame): `up`, the backoff reset.
+  #upAgain(): void {
     this.#down = false;
     this.#delay = this.#retry.initial;
     this.#tell("up", () => this.emit("up"));
