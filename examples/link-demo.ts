@@ -4,8 +4,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { PeerLink, serve } from "../bridges/jsonrpc/index.js";
-import { Bus } from "../lib/bus.js";
-import { kw } from "../lib/kwargs.js";
+import { Bus, kw } from "../lib/index.js";
 
 const role = process.argv[2] === "--child" ? "child" : "parent";
 const say = (text: string): void => console.log(`[${role} ${process.pid}] ${text}`);

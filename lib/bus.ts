@@ -50,7 +50,7 @@ export interface FollowOptions<M extends Message = Message> {
 
 /** Options of a bus. */
 export interface BusOptions {
-  /** Unique id of this bus (default: a random UUID); it appears in every message's `hops` and starts its messageIds: 1 to 200 characters, no control characters. */
+  /** Unique id of this bus (default: a random UUID); it appears in every message's `hops` and starts its messageIds: 1 to 200 characters, no C0 control character (U+0000–U+001F) nor DEL. */
   id?: string;
   /** Bound on followers running at once; see {@link Bus.setMultiplicity}. */
   multiplicity?: number;
@@ -192,7 +192,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       throw new InvalidArgumentError(
         "id",
         options.id,
-        `a string of 1 to ${MAX_BUS_ID_LENGTH} characters without control characters`,
+        `a string of 1 to ${MAX_BUS_ID_LENGTH} characters without C0 control characters or DEL`,
       );
     }
     this.id = options.id ?? randomUUID();

@@ -158,6 +158,7 @@ export type FollowerClassDecorator = <C extends Constructor>(target: C, context?
  * is constructed (held weakly). Use bare (`@Follower`, default bus) or with options (`@Follower({ bus })`).
  */
 export function Follower<C extends Constructor>(target: C, context?: ClassDecoratorContext<C>): C;
+/** `@Follower({ bus })`: instances register their `@following` methods on `bus` once constructed. */
 export function Follower(options: FollowerOptions): FollowerClassDecorator;
 export function Follower<C extends Constructor>(
   targetOrOptions: C | FollowerOptions,

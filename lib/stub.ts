@@ -33,6 +33,7 @@ export function stub<Events extends EventMap, const P extends PatternOf<Events>>
 ): Stub<Extract<SendArgs<Events, P>, unknown[]>, AnswerOf<Events, P>>;
 // Explicit `Args` and `Result` (any bus, as before: they cannot name the identifier to check). Inferred
 // instead, on a typed bus, this overload took any identifier and args: `O` is inferred then, and refused.
+/** A stub typed by explicit `Args` and `Result`: each call is `bus.ask(identifier, ...args)`. */
 export function stub<Args extends unknown[], Result, O extends StubOptions = StubOptions>(
   identifier: string,
   options?: O & UntypedBusOnly<O>,
@@ -70,6 +71,7 @@ export function expose<Events extends EventMap, const P extends PatternOf<Events
   fn: ExposedFunction<Events, P>,
   options: FollowOptions<Extract<MessageFor<Events, P>, Message>> & { bus: Bus<Events> },
 ): Unsubscribe;
+/** Exposes `fn` under `identifier` on an untyped bus (or the default bus): its result answers each request. */
 export function expose<Args extends unknown[], Result, O extends ExposeOptions = ExposeOptions>(
   identifier: string,
   fn: (...args: Args) => Result,

@@ -48,6 +48,7 @@ export function twitterException<Events extends EventMap, const P extends Except
   identifier: P,
   options: TwitterExceptionOptions<Events> & { bus: Bus<Events> },
 ): FunctionWrapper;
+/** `twitterException` on an untyped bus (or the default bus): sends `identifier` when the wrapped function throws. */
 export function twitterException<O extends TwitterExceptionOptions>(
   identifier: string,
   options?: O & UntypedBusOnly<O>,

@@ -73,9 +73,9 @@ export class HashSlots {
 }
 
 /**
- * A prefix `<base>{<tag>}:` whose tag hashes to a slot in `[from, to]` (inclusive), e.g. one a given
- * Cluster master serves: lets durable prefixes be spread over masters on purpose.
- * @example prefixInSlots("orders", 0, 5460) // "orders:{orders-3}:" or similar
+ * A prefix `<base>:{<tag>}:` (the tag `<base>`, else `<base>-1`, `<base>-2`…) whose tag hashes to a slot in
+ * `[from, to]` (inclusive), e.g. one a given Cluster master serves: to spread durable prefixes over masters.
+ * @example prefixInSlots("orders", 0, 5460) // "orders:{orders}:" (slot 105)
  */
 export function prefixInSlots(base: string, from: number, to: number): string {
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to >= HASH_SLOTS || from > to) {

@@ -34,124 +34,156 @@ export type {
   ZapDecision,
 } from "./bridge.js";
 
-/** `curveKeyPair` of bridge.ts. */
+/** zeromq.js's `curveKeyPair()`: a new CURVE key pair, `{ publicKey, secretKey }` in Z85 (40 characters each). */
 export const curveKeyPair = bridge.curveKeyPair;
 
-/** `Broker` of bridge.ts. */
+/**
+ * The message broker (mezzenger's server, done right): clients send on the recv port and receive on the pub
+ * port; each message goes to every client with a matching berryMQ pattern.
+ */
 export const Broker = bridge.Broker;
 /** An instance of Broker. */
 export type Broker = Bridge.Broker;
 
-/** `BrokerLink` of bridge.ts. */
+/**
+ * A client of the {@link Broker}: what the local bus dispatches under the export filters goes to the broker;
+ * what the broker fans out under the import filters (the subscriptions) is injected.
+ */
 export const BrokerLink = bridge.BrokerLink;
 /** An instance of BrokerLink. */
 export type BrokerLink = Bridge.BrokerLink;
 
-/** `readDeadLetters` of bridge.ts. */
+/** Reads a dead-letter file. */
 export const readDeadLetters = bridge.readDeadLetters;
 
-/** `BrokerFullError` of bridge.ts. */
+/** The broker holds `limit` unacknowledged messages already: it refused a batch that would go past it. */
 export const BrokerFullError = bridge.BrokerFullError;
 /** An instance of BrokerFullError. */
 export type BrokerFullError = Bridge.BrokerFullError;
 
-/** `BrokerListenerError` of bridge.ts. */
+/**
+ * A listener of a broker event (`client`, `client-gone`, `dead-letter`) threw; reported on the broker's `error`
+ * event, never thrown into the broker (it stopped its receive loop, or was an uncaught exception).
+ */
 export const BrokerListenerError = bridge.BrokerListenerError;
 /** An instance of BrokerListenerError. */
 export type BrokerListenerError = Bridge.BrokerListenerError;
 
-/** `BrokerNoSubscriberError` of bridge.ts. */
+/** An acknowledged message sent with `noSubscriber: "refuse"` matched no subscriber: the broker refused it. */
 export const BrokerNoSubscriberError = bridge.BrokerNoSubscriberError;
 /** An instance of BrokerNoSubscriberError. */
 export type BrokerNoSubscriberError = Bridge.BrokerNoSubscriberError;
 
-/** `BrokerQuotaError` of bridge.ts. */
+/** One client holds `limit` unacknowledged messages already (`maxUnackedPerClient`): its batch was refused. */
 export const BrokerQuotaError = bridge.BrokerQuotaError;
 /** An instance of BrokerQuotaError. */
 export type BrokerQuotaError = Bridge.BrokerQuotaError;
 
-/** `BrokerRefusedError` of bridge.ts. */
+/**
+ * The broker refused one acknowledged message at once, for good: its line is not an envelope a subscriber would
+ * take, or it names another identifier or messageId than the PUBLISH head it came with (the broker holds and
+ * releases by the head's, subscribers de-duplicate by the line's).
+ */
 export const BrokerRefusedError = bridge.BrokerRefusedError;
 /** An instance of BrokerRefusedError. */
 export type BrokerRefusedError = Bridge.BrokerRefusedError;
 
-/** `BrokerTimeoutError` of bridge.ts. */
+/** The broker did not confirm a batch within `sendTimeout` ms (it is down or overloaded); the link retries. */
 export const BrokerTimeoutError = bridge.BrokerTimeoutError;
 /** An instance of BrokerTimeoutError. */
 export type BrokerTimeoutError = Bridge.BrokerTimeoutError;
 
-/** `PersistError` of bridge.ts. */
+/** The persist file could not be read or written. */
 export const PersistError = bridge.PersistError;
 /** An instance of PersistError. */
 export type PersistError = Bridge.PersistError;
 
-/** `RpcAuthError` of bridge.ts. */
+/**
+ * A failed authentication, reported at once on the side that sees it: the server refused this client's keys or
+ * credentials, the client used a wrong server key, or a login was refused.
+ */
 export const RpcAuthError = bridge.RpcAuthError;
 /** An instance of RpcAuthError. */
 export type RpcAuthError = Bridge.RpcAuthError;
 
-/** `RpcBusyError` of bridge.ts. */
+/**
+ * An RPC end refused a call at once because `limit` calls are in progress already: calls this end runs for one
+ * peer (`maxRunningCalls`) or for all (`maxRunningCallsTotal`) — the caller gets it from the wire, code -32004 —
+ * or calls it waits answers for (`maxPendingCalls`).
+ */
 export const RpcBusyError = bridge.RpcBusyError;
 /** An instance of RpcBusyError. */
 export type RpcBusyError = Bridge.RpcBusyError;
 
-/** `RpcCancelledError` of bridge.ts. */
+/**
+ * The caller stopped waiting for call `id` of `procedure` (`rpc.cancel`: a proxy whose own caller was lost,
+ * timed out or closed): the reason the procedure's `this.signal` aborts with.
+ */
 export const RpcCancelledError = bridge.RpcCancelledError;
 /** An instance of RpcCancelledError. */
 export type RpcCancelledError = Bridge.RpcCancelledError;
 
-/** `RpcClosedError` of bridge.ts. */
+/** The RPC end was closed: pending and later calls fail with this. */
 export const RpcClosedError = bridge.RpcClosedError;
 /** An instance of RpcClosedError. */
 export type RpcClosedError = Bridge.RpcClosedError;
 
-/** `RpcListenerError` of bridge.ts. */
+/**
+ * A listener of an RPC server's or client's event (`connect`, `disconnect`, `login`, `logout`, `refused`) threw:
+ * reported on its `error` event; the listeners after it still hear the event.
+ */
 export const RpcListenerError = bridge.RpcListenerError;
 /** An instance of RpcListenerError. */
 export type RpcListenerError = Bridge.RpcListenerError;
 
-/** `RpcMethodNotFoundError` of bridge.ts. */
+/** The far side has no procedure of that name (JSON-RPC -32601). */
 export const RpcMethodNotFoundError = bridge.RpcMethodNotFoundError;
 /** An instance of RpcMethodNotFoundError. */
 export type RpcMethodNotFoundError = Bridge.RpcMethodNotFoundError;
 
-/** `RpcPeerLostError` of bridge.ts. */
+/** The peer stopped answering heartbeats (or left): its pending calls fail with this. */
 export const RpcPeerLostError = bridge.RpcPeerLostError;
 /** An instance of RpcPeerLostError. */
 export type RpcPeerLostError = Bridge.RpcPeerLostError;
 
-/** `RpcRemoteError` of bridge.ts. */
+/** The remote procedure threw: `remoteName` and `remoteMessage` are the remote error's name and message. */
 export const RpcRemoteError = bridge.RpcRemoteError;
 /** An instance of RpcRemoteError. */
 export type RpcRemoteError = Bridge.RpcRemoteError;
 
-/** `RpcTimeoutError` of bridge.ts. */
+/** No answer within the call timeout. */
 export const RpcTimeoutError = bridge.RpcTimeoutError;
 /** An instance of RpcTimeoutError. */
 export type RpcTimeoutError = Bridge.RpcTimeoutError;
 
-/** `RpcTooManyClientsError` of bridge.ts. */
+/** The RPC server tracks `maxClients` clients already: a frame from one more identity was dropped. */
 export const RpcTooManyClientsError = bridge.RpcTooManyClientsError;
 /** An instance of RpcTooManyClientsError. */
 export type RpcTooManyClientsError = Bridge.RpcTooManyClientsError;
 
-/** `ZmqProtocolError` of bridge.ts. */
+/** A frame that does not follow the broker or RPC protocol; `detail` says what was wrong. */
 export const ZmqProtocolError = bridge.ZmqProtocolError;
 /** An instance of ZmqProtocolError. */
 export type ZmqProtocolError = Bridge.ZmqProtocolError;
 
-/** `RpcErrorCode` of bridge.ts. */
+/** JSON-RPC 2.0 error codes used on the wire. */
 export const RpcErrorCode = bridge.RpcErrorCode;
 
-/** `DEFAULT_MAX_MESSAGE_BYTES` of bridge.ts. */
+/** Largest RPC frame decoded, in bytes, unless `maxMessageBytes` says otherwise (1 MiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = bridge.DEFAULT_MAX_MESSAGE_BYTES;
 
-/** `RpcClient` of bridge.ts. */
+/**
+ * The client end of the bidirectional RPC (pseud's Client): calls the server's procedures and registers its own,
+ * which the server calls by this client's identity.
+ */
 export const RpcClient = bridge.RpcClient;
 /** An instance of RpcClient. */
 export type RpcClient = Bridge.RpcClient;
 
-/** `RpcServer` of bridge.ts. */
+/**
+ * The server end of the bidirectional RPC (pseud's Server): clients call its procedures, and it calls a
+ * connected client's procedures by the client's identity (or, with `plain` or `authenticate`, by its user id).
+ */
 export const RpcServer = bridge.RpcServer;
 /** An instance of RpcServer. */
 export type RpcServer = Bridge.RpcServer;
