@@ -57,6 +57,12 @@ const TRANSIENT = /^-(BUSY|LOADING|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/i;
 // before it closes the connection. With replies off Redis 7.0 answers nothing and reads no more.
 const PROTOCOL_ERROR = /^-ERR Protocol error/i;
 
+// What a stalled socket's batch is told refused by (see #stalled): a command Redis answers as it would a
+// PUBLISH. Not a PING: `CLIENT PAUSE WRITE` (a controlled switchover, FAILOVER) answers PINGs while it holds
+// every PUBLISH, and a pause of 10 s took a good batch for refused 3 times. PFCOUNT, of a key nobody writes
+// (0 without it, nothing changed), is held by that pause as PUBLISH is, and by every other.
+const PROBE_KEY = "berrymq:replyless-probe";
+
 /** One PUBLISH to make: a channel and a frame. */
 export type Publication = readonly [channel: string, frame: string | Buffer];
 
@@ -121,7 +127,7 @@ export class ReplylessUnavailableError extends Error {
  * unconfirmed batches and the publisher closes; without it, `opened` rejects (first socket) and the socket
  * is opened again and again, publishing failing meanwhile.
  * On a socket opened again, `rewrite` (when given) revises the unconfirmed batches first, and each is written
- * with a sync of its own: one Redis refuses (a protocol error, or no answer while the ioredis client's PING
+ * with a sync of its own: one Redis refuses (a protocol error, or no answer while the ioredis client's PFCOUNT
  * is answered) is known, and dropped at its {@link MAX_REFUSALS}th such socket.
  */
 export class ReplylessPublisher {
@@ -528,9 +534,9 @@ export class ReplylessPublisher {
 
   // No answer to a sync within SYNC_TIMEOUT: the socket closes, and opens again (see #open's close handler).
   // Redis 7.0 stops reading a socket whose command it cannot read (a frame over proto-max-bulk-len) and,
-  // replies off, answers nothing. When the batch is known (see #culprit), the ioredis client PINGs twice
-  // first: a Redis that answers them and still not the sync refused it; a slow or hung one, once awake,
-  // answers the sync (on its way 3 s already) before the second PING, and nothing is counted.
+  // replies off, answers nothing. When the batch is known (see #culprit), the ioredis client asks twice
+  // first (see PROBE): a Redis that answers both and still not the sync refused it; a slow or hung one, once
+  // awake, answers the sync (on its way 3 s already) before the second, and nothing is counted.
   readonly #stalled = (): void => {
     this.#stallTimer = undefined;
     const socket = this.#socket;
@@ -540,11 +546,11 @@ export class ReplylessPublisher {
       return;
     }
     const awaited = this.#awaited[0];
-    // PINGs unanswered as long close it all the same, nothing counted.
+    // Probes unanswered (or refused: an ACL without PFCOUNT) as long close it all the same, nothing counted.
     this.#stallTimer = setTimeout(() => socket.destroy(), SYNC_TIMEOUT).unref();
-    const ping = (): Promise<unknown> => this.#client.ping();
-    ping()
-      .then(ping)
+    const probe = (): Promise<unknown> => this.#client.pfcount(PROBE_KEY);
+    probe()
+      .then(probe)
       .then(
         () => {
           if (this.#socket !== socket || this.#awaited[0] !== awaited) return;
