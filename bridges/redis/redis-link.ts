@@ -3,7 +3,7 @@ import { BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js
 import type { Identifier } from "../../lib/identifier.js";
 import type { Message } from "../../lib/message.js";
 import { type Envelope, envelopesJson, toEnvelope } from "../envelope.js";
-import { InvalidEnvelopeError } from "../errors.js";
+import { InvalidEnvelopeError, UnsendableMessageError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
 import {
   closeClient,
@@ -21,7 +21,7 @@ import { MessagesMayBeLostError, RedisCommandError, RedisConnectFailedError } fr
 import { channelOf, type ShardedPlan, shardedPlan, subscriptionPatterns } from "./glob.js";
 import { HashSlots } from "./hash-slot.js";
 import { ReplylessFallbackError } from "./replyless-errors.js";
-import { type Publication, ReplylessPublisher } from "./replyless-publisher.js";
+import { MAX_REFUSALS, type Publication, ReplylessPublisher, type Rewrite, SYNC_TIMEOUT } from "./replyless-publisher.js";
 import { settlesWithin } from "./settles-within.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
@@ -385,12 +385,40 @@ export class RedisLink extends Link {
     const onRefused = mode === "auto" ? this.#fellBack : undefined;
     // A PUBLISH Redis refused after its batch counted sent (see CHANNEL_RECHECK) is reported and counted
     // in stats.lost, not retried.
-    const onLost = (error: RedisCommandError, lost: number): void => {
-      this.stats.lost += lost;
-      this.#report(error);
-    };
-    return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`, onRefused, onLost);
+    const onLost = (error: RedisCommandError, lost: number): void => this.#lostAfterSent(error, lost);
+    const rewrite: Rewrite = { revise: this.#revise, refused: this.#refusedBatch };
+    return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`, onRefused, onLost, rewrite);
   }
+
+  // Messages counted sent (their replyless batch went) that Redis will never take: counted lost, reported.
+  #lostAfterSent(error: BerryError, lost: number): void {
+    this.stats.lost += lost;
+    this.#report(error);
+  }
+
+  // Before the replyless socket writes its unconfirmed batches again: the server's limits are read anew
+  // (`CONFIG SET` may have lowered them since: Redis then takes a frame over them on no socket), a frame of
+  // several messages over them is cut again, and a lone message's is left out, reported lost.
+  readonly #revise = async (batches: readonly (readonly Publication[])[]): Promise<(readonly Publication[])[]> => {
+    // Bounded: a client that hangs must not hold the socket for ever (the limits known are kept then).
+    await settlesWithin(this.#readMaxBulk(), SYNC_TIMEOUT);
+    const unsendable = (envelope: Envelope, why: FrameTooLargeError): void =>
+      this.#lostAfterSent(new UnsendableMessageError(this.name, envelope, why), 1);
+    return batches.map((publications) => {
+      if (publications.every(([, frame]) => this.#withinBulk(frame))) return publications;
+      return publications.flatMap(([channel, frame]): Publication[] =>
+        this.#withinBulk(frame) ? [[channel, frame]] : this.#frames(envelopesOf(frame), undefined, unsendable).map((part) => [channel, part]),
+      );
+    });
+  };
+
+  // A replyless batch Redis refused on MAX_REFUSALS sockets although it answered meanwhile (see
+  // ReplylessPublisher): its messages are reported lost rather than stall every later one for ever.
+  readonly #refusedBatch = (publications: readonly Publication[]): void => {
+    const why = new RedisCommandError("PUBLISH", new Error(`Redis refused its batch on ${MAX_REFUSALS} connections while it answered others`));
+    for (const [, frame] of publications)
+      for (const envelope of envelopesOf(frame)) this.#lostAfterSent(new UnsendableMessageError(this.name, envelope, why), 1);
+  };
 
   // Redis refused the replyless socket (the publisher closed itself): the client publishes from now on,
   // starting with what the socket held unconfirmed, now, and at the client's next `ready` if that fails.
@@ -504,7 +532,12 @@ export class RedisLink extends Link {
 
   // Whether a frame is within MAX_FRAME_BYTES, and #maxBulk (a string frame is short: see STRING_FRAME).
   #fits(frame: string | Buffer): boolean {
-    return typeof frame === "string" || (frame.length <= MAX_FRAME_BYTES && (this.#maxBulk === undefined || frame.length <= this.#maxBulk));
+    return this.#withinBulk(frame) && (typeof frame === "string" || frame.length <= MAX_FRAME_BYTES);
+  }
+
+  // Whether a frame is within #maxBulk (a lone message's may pass MAX_FRAME_BYTES).
+  #withinBulk(frame: string | Buffer): boolean {
+    return typeof frame === "string" || this.#maxBulk === undefined || frame.length <= this.#maxBulk;
   }
 
   // Reads the server's limits (see #maxBulk); where CONFIG is refused, maxMessageBytes alone. A
@@ -543,11 +576,22 @@ export class RedisLink extends Link {
   }
 
   // The run's frame (`frame` when built already), cut in halves until each part fits MAX_FRAME_BYTES or
-  // is one envelope (which goes whole: see the README), in order.
-  #frames(run: Envelope[], frame = this.#frame(run)): (string | Buffer)[] {
-    if (run.length === 1 || this.#fits(frame)) return [frame];
+  // is one envelope (which goes whole: see the README), in order. A lone envelope too large throws, or,
+  // with `unsendable`, is handed to it and left out.
+  #frames(run: Envelope[], frame?: string | Buffer, unsendable?: (envelope: Envelope, why: FrameTooLargeError) => void): (string | Buffer)[] {
+    let whole = frame;
+    if (whole === undefined) {
+      try {
+        whole = this.#frame(run);
+      } catch (error) {
+        if (unsendable === undefined || !(error instanceof FrameTooLargeError)) throw error;
+        unsendable(run[0] as Envelope, error);
+        return [];
+      }
+    }
+    if (run.length === 1 || this.#fits(whole)) return [whole];
     const half = Math.ceil(run.length / 2);
-    return [...this.#frames(run.slice(0, half)), ...this.#frames(run.slice(half))];
+    return [...this.#frames(run.slice(0, half), undefined, unsendable), ...this.#frames(run.slice(half), undefined, unsendable)];
   }
 
   // The same string while the identifier stays: ioredis measures a fresh concatenation's length by
@@ -705,6 +749,12 @@ class FrameTooLargeError extends RangeError {
 }
 
 
+
+/** The envelopes of a frame this link built ("<origin bus id>\n<JSON array of envelopes>"). */
+function envelopesOf(frame: string | Buffer): Envelope[] {
+  const text = typeof frame === "string" ? frame : frame.toString("utf8");
+  return JSON.parse(text.slice(text.indexOf("\n") + 1)) as Envelope[];
+}
 
 /** The batch cut into runs of consecutive envelopes with the same identifier (the batch itself when it is one). */
 function runsOf(batch: Envelope[]): Envelope[][] {

@@ -34,6 +34,11 @@ export const SYNC_TIMEOUT = 3_000;
 export const CHANNEL_RECHECK = 1_000;
 /** Channels remembered as checked, or as refused (all forgotten when full: they are checked again). */
 const MAX_CHECKED_CHANNELS = 4_096;
+/**
+ * A batch Redis refused on this many sockets (see {@link Rewrite}) is dropped, reported, rather than written
+ * again on every new socket for ever, every later batch stuck behind it.
+ */
+export const MAX_REFUSALS = 3;
 
 // `CLIENT REPLY ON` answers +OK (and turns replies on for this one answer); `CLIENT REPLY OFF` answers
 // nothing. So one +OK back means Redis ran everything written before it.
@@ -48,6 +53,15 @@ const REPLY_OFF_AND_SYNC = REPLY_OFF + SYNC;
 // Redis at maxclients took the ioredis client but has no room for this socket, and waiting for room held
 // connect() for ever; it is a refusal (with "auto", the client publishes, reported).
 const TRANSIENT = /^-(BUSY|LOADING|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/i;
+// What Redis answers (replies on) to a command it cannot even read, a frame over proto-max-bulk-len say,
+// before it closes the connection. With replies off Redis 7.0 answers nothing and reads no more.
+const PROTOCOL_ERROR = /^-ERR Protocol error/i;
+
+// What a stalled socket's batch is told refused by (see #stalled): a command Redis answers as it would a
+// PUBLISH. Not a PING: `CLIENT PAUSE WRITE` (a controlled switchover, FAILOVER) answers PINGs while it holds
+// every PUBLISH, and a pause of 10 s took a good batch for refused 3 times. PFCOUNT, of a key nobody writes
+// (0 without it, nothing changed), is held by that pause as PUBLISH is, and by every other.
+const PROBE_KEY = "berrymq:replyless-probe";
 
 /** One PUBLISH to make: a channel and a frame. */
 export type Publication = readonly [channel: string, frame: string | Buffer];
@@ -57,11 +71,13 @@ export type Publication = readonly [channel: string, frame: string | Buffer];
  * its PUBLISHes (handed back if Redis refuses the socket, to be published another way).
  */
 interface Written {
-  readonly seq: number;
+  seq: number;
   /** Without the channel checks (see {@link CHANNEL_RECHECK}): what a later socket is written. */
-  readonly data: string | Buffer;
-  readonly bytes: number;
-  readonly publications: readonly Publication[];
+  data: string | Buffer;
+  bytes: number;
+  publications: readonly Publication[];
+  /** Sockets on which Redis refused it (see {@link MAX_REFUSALS}). */
+  refusals?: number;
   /** Its channel checks not answered yet, and its publish() waiting for them. */
   checking?: { left: number; resolve: () => void; reject: (error: Error) => void } | undefined;
   /** Its publish() was rejected (a check refused): the Link sends it again, so no later check reports it lost. */
@@ -83,6 +99,18 @@ export type OnLost = (error: RedisCommandError, lost: number) => void;
  */
 export type OnRefused = (reason: string, unconfirmed: Publication[]) => void;
 
+/**
+ * What the owner of the frames does with the unconfirmed batches a new socket writes again: the server's
+ * limits may have been lowered at run time (`CONFIG SET proto-max-bulk-len`), and Redis then takes a frame
+ * over them on no socket.
+ */
+export interface Rewrite {
+  /** Each batch's PUBLISHes as they go now (a frame cut again, or left out and reported), in order. */
+  revise(batches: readonly (readonly Publication[])[]): Promise<(readonly Publication[])[]>;
+  /** A batch Redis refused on {@link MAX_REFUSALS} sockets, dropped: to be reported. */
+  refused(publications: readonly Publication[]): void;
+}
+
 /** Publishing failed at once: no socket is ready, or too many batches wait for confirmation. */
 export class ReplylessUnavailableError extends Error {
   override name = "ReplylessUnavailableError";
@@ -98,6 +126,9 @@ export class ReplylessUnavailableError extends Error {
  * If Redis refuses CLIENT REPLY there (its handshake answers an error), `onRefused` (when given) takes the
  * unconfirmed batches and the publisher closes; without it, `opened` rejects (first socket) and the socket
  * is opened again and again, publishing failing meanwhile.
+ * On a socket opened again, `rewrite` (when given) revises the unconfirmed batches first, and each is written
+ * with a sync of its own: one Redis refuses (a protocol error, or no answer while the ioredis client's PFCOUNT
+ * is answered) is known, and dropped at its {@link MAX_REFUSALS}th such socket.
  */
 export class ReplylessPublisher {
   readonly #client: Redis;
@@ -128,13 +159,15 @@ export class ReplylessPublisher {
   readonly opened: Promise<void>;
   /** Called whenever the last unconfirmed batch is confirmed (close waits for it). */
   #onConfirmed: (() => void) | undefined;
+  readonly #rewrite: Rewrite | undefined;
 
   /**
    * @param name the CLIENT SETNAME of the socket (made printable as Redis takes it).
    * @param onRefused takes over when Redis refuses the socket (see the class); `opened` then resolves.
    */
-  constructor(client: Redis, name: string, onRefused?: OnRefused, onLost?: OnLost) {
+  constructor(client: Redis, name: string, onRefused?: OnRefused, onLost?: OnLost, rewrite?: Rewrite) {
     this.#onLost = onLost;
+    this.#rewrite = rewrite;
     this.#client = client;
     this.#name = clientName(name);
     this.#onRefused = onRefused;
@@ -290,16 +323,96 @@ export class ReplylessPublisher {
     });
   };
 
-  // Replies are off; the batches unconfirmed on the former socket go first, in order.
+  // Replies are off. On a socket opened again, the unconfirmed batches are revised first (see Rewrite):
+  // nothing is published meanwhile, so they still go first. The first socket has none, and the owner
+  // read the server's limits as it connected.
   #begin(socket: Socket): void {
+    const rewrite = this.#rewrite;
+    if (rewrite === undefined || this.#opened !== undefined) {
+      this.#resume(socket);
+      return;
+    }
+    const batches = [...this.#unconfirmed];
+    rewrite.revise(batches.map((written) => written.publications)).then(
+      (revised) => {
+        // Closed meanwhile: the next socket revises them again.
+        if (this.#socket !== socket) return;
+        for (const [i, written] of batches.entries()) this.#revised(written, revised[i] ?? written.publications);
+        this.#resume(socket);
+      },
+      () => {
+        if (this.#socket === socket) this.#resume(socket);
+      },
+    );
+  }
+
+  // A batch as `rewrite.revise` gave it back: the same, changed, or emptied (out of the unconfirmed ones).
+  #revised(written: Written, publications: readonly Publication[]): void {
+    const at = this.#unconfirmed.indexOf(written);
+    if (publications === written.publications || at < 0) return;
+    this.#unconfirmedBytes -= written.bytes;
+    if (publications.length === 0) {
+      this.#unconfirmed.splice(at, 1);
+      return;
+    }
+    written.publications = publications;
+    written.data = publishCommands(publications);
+    written.bytes = typeof written.data === "string" ? written.data.length : written.data.byteLength;
+    this.#unconfirmedBytes += written.bytes;
+  }
+
+  // The batches unconfirmed on the former socket go first, in order, each with a sync of its own: the
+  // one Redis refuses is then known (see #culprit).
+  #resume(socket: Socket): void {
     this.#ready = true;
     // Maybe another server (a failover), or other ACLs: every channel is checked again.
     this.#checked.clear();
     this.#opened?.resolve();
     this.#opened = undefined;
-    const again = this.#unconfirmed.map((written) => written.data);
-    for (const data of again) socket.write(data);
-    if (again.length > 0) this.#sync();
+    for (const written of [...this.#unconfirmed]) {
+      socket.write(written.data);
+      this.#sync(written.seq);
+    }
+    if (this.#unconfirmed.length === 0) this.#onConfirmed?.();
+  }
+
+  // The batch whose PUBLISH Redis did not take on this socket, when that is known: the one of the channel
+  // check waiting for its PUBLISH's answer, or the oldest unconfirmed batch when the oldest sync on its
+  // way is its own (every batch before it confirmed, none after it covered).
+  #culprit(): Written | undefined {
+    const awaited = this.#awaited[0];
+    if (awaited === undefined) return undefined;
+    if ("written" in awaited) return awaited.on ? awaited.written : undefined;
+    const first = this.#unconfirmed[0];
+    return first?.seq === awaited.upTo ? first : undefined;
+  }
+
+  // Redis refused `written` on one more socket (see MAX_REFUSALS): one of several PUBLISHes is cut into
+  // batches of one (written each with its sync on the next socket: which one Redis refuses is then known,
+  // the others go); the last refusal drops it, handed to `rewrite.refused`.
+  #refusedOnce(written: Written): void {
+    const at = this.#unconfirmed.indexOf(written);
+    // One whose publish() waits for its checks fails as the socket closes: the Link has it back.
+    if (at < 0 || this.#rewrite === undefined || written.checking !== undefined) return;
+    const refusals = (written.refusals ?? 0) + 1;
+    written.refusals = refusals;
+    const { publications } = written;
+    if (refusals < MAX_REFUSALS && publications.length > 1) {
+      // Between the previous batch's seq and its own, the last part keeping its own: syncs still cover them.
+      const parts = publications.map((publication, i): Written => {
+        const data = publishCommands([publication]);
+        const bytes = typeof data === "string" ? data.length : data.byteLength;
+        return { seq: written.seq - 1 + (i + 1) / publications.length, data, bytes, publications: [publication], refusals };
+      });
+      this.#unconfirmedBytes += parts.reduce((sum, part) => sum + part.bytes, -written.bytes);
+      this.#unconfirmed.splice(at, 1, ...parts);
+      return;
+    }
+    if (refusals < MAX_REFUSALS) return;
+    this.#unconfirmed.splice(at, 1);
+    this.#unconfirmedBytes -= written.bytes;
+    this.#rewrite.refused(publications);
+    if (this.#unconfirmed.length === 0) this.#onConfirmed?.();
   }
 
   // Redis answered the handshake with an error: it does not take this socket (see the class).
@@ -327,6 +440,11 @@ export class ReplylessPublisher {
   #answered(line: string): boolean {
     const awaited = this.#awaited[0];
     if (awaited === undefined) return false;
+    if (PROTOCOL_ERROR.test(line)) {
+      const culprit = this.#culprit();
+      if (culprit !== undefined) this.#refusedOnce(culprit);
+      return false;
+    }
     if ("written" in awaited && !awaited.on) {
       // CLIENT REPLY ON's +OK; the PUBLISH's answer comes next.
       if (line.startsWith("-")) return false;
@@ -404,19 +522,43 @@ export class ReplylessPublisher {
     }, SYNC_INTERVAL);
   }
 
-  #sync(): void {
+  // A sync confirming the batches written up to `upTo` (all of them by default).
+  #sync(upTo = this.#seq): void {
     if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
-    this.#awaited.push({ upTo: this.#seq });
+    this.#awaited.push({ upTo });
     this.#syncs++;
     this.#stallTimer ??= setTimeout(this.#stalled, SYNC_TIMEOUT).unref();
     this.#socket?.write(SYNC);
   }
 
   // No answer to a sync within SYNC_TIMEOUT: the socket closes, and opens again (see #open's close handler).
+  // Redis 7.0 stops reading a socket whose command it cannot read (a frame over proto-max-bulk-len) and,
+  // replies off, answers nothing. When the batch is known (see #culprit), the ioredis client asks twice
+  // first (see PROBE): a Redis that answers both and still not the sync refused it; a slow or hung one, once
+  // awake, answers the sync (on its way 3 s already) before the second, and nothing is counted.
   readonly #stalled = (): void => {
     this.#stallTimer = undefined;
-    this.#socket?.destroy();
+    const socket = this.#socket;
+    const culprit = this.#rewrite === undefined ? undefined : this.#culprit();
+    if (socket === undefined || culprit === undefined) {
+      socket?.destroy();
+      return;
+    }
+    const awaited = this.#awaited[0];
+    // Probes unanswered (or refused: an ACL without PFCOUNT) as long close it all the same, nothing counted.
+    this.#stallTimer = setTimeout(() => socket.destroy(), SYNC_TIMEOUT).unref();
+    const probe = (): Promise<unknown> => this.#client.pfcount(PROBE_KEY);
+    probe()
+      .then(probe)
+      .then(
+        () => {
+          if (this.#socket !== socket || this.#awaited[0] !== awaited) return;
+          this.#refusedOnce(culprit);
+          socket.destroy();
+        },
+        () => socket.destroy(),
+      );
   };
 
   // The socket is gone: nothing is written until the next one is ready; unconfirmed batches stay.
