@@ -1,5 +1,5 @@
 // The durable channel's bookkeeping, each step one Lua script so that it is atomic in Redis and timed by
-// Redis's clock (TIME), never a host's. Keys are built from the prefix (ARGV[1]); README.md lists them.
+// Redis's clock (TIME), never a host's. Keys are built from the prefix (ARGV[1]); bridges/redis/README.md lists them.
 // KEYS[1] is always the deadlines sorted set, declared so that a Cluster routes the script to its slot.
 
 const COMMON = `
