@@ -63,7 +63,13 @@ export function typedFollowing<Events extends EventMap | Untyped>(): <const P ex
 
 /** A method decorator usable with `experimentalDecorators` and with standard decorators. */
 export interface FollowingDecorator {
-  (prototype: object, key: string | symbol, descriptor: PropertyDescriptor): void;
+  // Typed by the method, as the standard overload is: a `PropertyDescriptor` took any method, and one
+  // declared `(celsius: number)` compiled with experimentalDecorators and got the Message as `celsius`.
+  <F extends (this: never, message: Message) => unknown>(
+    prototype: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<F>,
+  ): void;
   <This, Method extends (this: This, message: Message) => unknown>(
     method: Method,
     context: ClassMethodDecoratorContext<This, Method>,
@@ -82,16 +88,23 @@ export interface FollowingDecorator {
  * }
  */
 export function following(pattern: string, options: FollowingOptions = {}): FollowingDecorator {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidArgumentError("@following options", options, "an object ({ guard?, bus? })");
+  }
   if (options.guard !== undefined && typeof options.guard !== "function") {
     throw new InvalidArgumentError("guard", options.guard, "a function");
   }
+  checkBusOption("@following option bus", options.bus);
   // Validate now, so a bad pattern fails when the class is defined, not when it is first constructed.
   followingSpec(pattern, "", undefined);
   const onStatic = (cls: object, method: string | symbol): void => {
     // Standard decorators run static initializers on the class as `@Follower` replaced it.
     addStaticSpec(registrationKey(cls), followingSpec(pattern, method, options.guard));
     // Registering again adds the followers declared since: every static @following of the class counts.
-    (options.bus ?? defaultBus).register(cls);
+    // Not on a closed bus, as for instances (r30): BusClosedError out of a class definition failed the
+    // module defining it for good; the class can still be registered on another bus.
+    const bus = options.bus ?? defaultBus;
+    if (!bus.closed) bus.register(cls);
   };
   const checkInstanceOptions = (method: unknown): void => {
     if (options.bus !== undefined) {
@@ -168,7 +181,16 @@ export function Follower<C extends Constructor>(
     throw new InvalidArgumentError("@Follower argument", targetOrOptions, "a class or { bus }");
   }
   const { bus } = targetOrOptions;
+  checkBusOption("@Follower option bus", bus);
   return <D extends Constructor>(target: D) => followerClass(target, bus);
+}
+
+// Checked when the class is defined: a bus that is no Bus was taken, and every `new` of the class (or the
+// static follower's class definition) then threw "bus.register is not a function", naming nothing.
+function checkBusOption(argument: string, bus: unknown): void {
+  if (bus !== undefined && typeof (bus as Partial<Bus> | null)?.register !== "function") {
+    throw new InvalidArgumentError(argument, bus, "a Bus");
+  }
 }
 
 // Wrapper class → the bus its instances register on.
