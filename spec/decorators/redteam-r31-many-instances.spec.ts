@@ -1,0 +1,121 @@
+// Red team r31, compiled in both decorator modes like decorators.spec.ts: many instances of one
+// `@Follower` class, dropped or unregistered. Their followers were all freed, but each was spliced out
+// of its pattern's list, which cost the list's length: time in n². 100,000 dropped instances held the
+// event loop ~7.6 s in their finalizers (128,000 sent a message first: 11 s); 40,000 unregister() calls
+// took 1.5 s.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Bus, Follower, following, type Message } from "../../lib/index.js";
+
+const mode = import.meta.url.includes("/.build/legacy/") ? "legacy" : "standard";
+
+function classOn(bus: Bus, got?: string[]) {
+  @Follower({ bus })
+  class Session {
+    constructor(readonly n: number) {}
+    @following("session:tick")
+    tick(_message: Message): void {
+      got?.push(`tick ${this.n}`);
+    }
+    @following("session:*")
+    any(message: Message): void {
+      got?.push(`${message.action} ${this.n}`);
+    }
+  }
+  return Session;
+}
+
+/**
+ * Builds and drops `n` instances, sends them a message once collected (it finds them gone and removes
+ * their followers, which their finalizers remove again), and collects until `bus` has no follower left.
+ * @returns the ms spent outside `gc()` (whose own time grows with the heap, whatever the bus does).
+ */
+async function dropAndCollect(bus: Bus, Session: ReturnType<typeof classOn>, n: number): Promise<number> {
+  const gc = globalThis.gc;
+  assert.ok(gc, "needs node --expose-gc (npm test passes it)");
+  (() => {
+    for (let i = 0; i < n; i++) new Session(i);
+  })();
+  gc();
+  let start = performance.now();
+  bus.twitter("session:tick");
+  let spent = 0;
+  for (let round = 0; round < 100 && bus.size > 0; round++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    spent += performance.now() - start;
+    gc();
+    start = performance.now();
+  }
+  assert.equal(bus.size, 0);
+  return spent;
+}
+
+describe(`r31 many instances of one @Follower class (${mode} decorators)`, () => {
+  it("unregistering n instances takes time in proportion to n, not n²", (t) => {
+    const bus = new Bus();
+    t.after(() => bus.close());
+    const Session = classOn(bus);
+    // The faster of two runs, in ms: building the instances is not counted.
+    const unregisterAll = (n: number) => {
+      let best = Number.POSITIVE_INFINITY;
+      for (let run = 0; run < 2; run++) {
+        const sessions = Array.from({ length: n }, (_, i) => new Session(i));
+        const start = performance.now();
+        for (const session of sessions) bus.unregister(session);
+        best = Math.min(best, performance.now() - start);
+        assert.equal(bus.size, 0);
+      }
+      return best;
+    };
+    const small = unregisterAll(5_000);
+    const large = unregisterAll(40_000);
+    // Linear: ~8× (5–11× measured); n² made it 50–130×.
+    assert.ok(large < Math.max(small, 1) * 25, `5,000 took ${small.toFixed(1)} ms, 40,000 took ${large.toFixed(1)} ms`);
+  });
+
+  it("collecting n dropped instances takes time in proportion to n, not n²", async (t) => {
+    const bus = new Bus();
+    t.after(() => bus.close());
+    const Session = classOn(bus);
+    const small = Math.min(await dropAndCollect(bus, Session, 8_000), await dropAndCollect(bus, Session, 8_000));
+    const large = await dropAndCollect(bus, Session, 128_000);
+    // Linear: ~16× (14–29× measured); n² made it 210–225× (128,000: 11 s, the event loop held).
+    assert.ok(large < Math.max(small, 1) * 80, `8,000 took ${small.toFixed(0)} ms, 128,000 took ${large.toFixed(0)} ms`);
+  });
+
+  it("through any removals, the others receive in registration order; unfollow comes once, at the last", (t) => {
+    const bus = new Bus();
+    t.after(() => bus.close());
+    const got: string[] = [];
+    const Session = classOn(bus, got);
+    const unfollowed: string[] = [];
+    bus.on("unfollow", (pattern) => unfollowed.push(pattern.id));
+    const sessions = Array.from({ length: 300 }, (_, i) => new Session(i));
+    // Every third, then the first half of the rest, then every other of what is left: lists shrink past
+    // every threshold, from either end and the middle.
+    const kept = new Set(sessions);
+    const drop = (session: InstanceType<typeof Session>) => {
+      assert.equal(bus.unregister(session), true);
+      assert.equal(bus.unregister(session), false);
+      kept.delete(session);
+    };
+    for (const session of sessions.filter((_, i) => i % 3 === 0)) drop(session);
+    for (const session of [...kept].slice(0, kept.size / 2)) drop(session);
+    for (const session of [...kept].filter((_, i) => i % 2 === 1)) drop(session);
+    assert.deepEqual(unfollowed, []);
+    assert.equal(bus.twitter("session:tick"), kept.size * 2);
+    assert.deepEqual(
+      got,
+      [...kept].flatMap((session) => [`tick ${session.n}`, `tick ${session.n}`]),
+    );
+    for (const session of [...kept].reverse()) drop(session);
+    assert.deepEqual(unfollowed.sort(), ["session:*", "session:tick"]);
+    assert.equal(bus.size, 0);
+    assert.equal(bus.twitter("session:tick"), 0);
+    const again = new Session(1_000);
+    got.length = 0;
+    assert.equal(bus.twitter("session:tick"), 2);
+    assert.deepEqual(got, ["tick 1000", "tick 1000"]);
+    bus.unregister(again);
+  });
+});
