@@ -156,33 +156,35 @@ export interface FollowerOptions {
   bus?: Bus;
 }
 
+// What `@Follower` takes: any class, abstract or not, whatever its constructor's visibility. Not a construct
+// signature: a class whose constructor is private (a singleton's) or protected (a base's) has none that
+// TypeScript shows, and `@Follower` on it did not compile; for the same reason the context is that of no
+// class in particular (`ClassDecoratorContext<C>` needs a public one).
+type AnyClass = { readonly prototype: object; readonly name: string };
 // `any[]` is what TypeScript requires of a class that is extended generically (a mixin); internal only.
-// `abstract`: an abstract class may be a `@Follower` too (its concrete subclasses' instances register).
-// biome-ignore lint/suspicious/noExplicitAny: mixin constructor signature
-type Constructor = abstract new (...args: any[]) => object;
 // biome-ignore lint/suspicious/noExplicitAny: mixin constructor signature
 type ConcreteConstructor = new (...args: any[]) => object;
 
 /** A class decorator usable with `experimentalDecorators` and with standard decorators. */
-export type FollowerClassDecorator = <C extends Constructor>(target: C, context?: ClassDecoratorContext<C>) => C;
+export type FollowerClassDecorator = <C extends AnyClass>(target: C, context?: ClassDecoratorContext<never>) => C;
 
 /**
  * Makes every instance of the class, and of its subclasses, register its `@following` methods once it
  * is constructed (held weakly). Use bare (`@Follower`, default bus) or with options (`@Follower({ bus })`).
  */
-export function Follower<C extends Constructor>(target: C, context?: ClassDecoratorContext<C>): C;
+export function Follower<C extends AnyClass>(target: C, context?: ClassDecoratorContext<never>): C;
 export function Follower(options: FollowerOptions): FollowerClassDecorator;
-export function Follower<C extends Constructor>(
+export function Follower<C extends AnyClass>(
   targetOrOptions: C | FollowerOptions,
-  _context?: ClassDecoratorContext<C>,
+  _context?: ClassDecoratorContext<never>,
 ): C | FollowerClassDecorator {
   if (typeof targetOrOptions === "function") return followerClass(targetOrOptions, undefined);
   if (typeof targetOrOptions !== "object" || targetOrOptions === null) {
     throw new InvalidArgumentError("@Follower argument", targetOrOptions, "a class or { bus }");
   }
-  const { bus } = targetOrOptions;
+  const { bus } = targetOrOptions as FollowerOptions;
   checkBusOption("@Follower option bus", bus);
-  return <D extends Constructor>(target: D) => followerClass(target, bus);
+  return <D extends AnyClass>(target: D) => followerClass(target, bus);
 }
 
 // Checked when the class is defined: a bus that is no Bus was taken, and every `new` of the class (or the
@@ -196,7 +198,7 @@ function checkBusOption(argument: string, bus: unknown): void {
 // Wrapper class → the bus its instances register on.
 const followerBuses = new WeakMap<object, Bus | undefined>();
 
-function followerClass<C extends Constructor>(target: C, bus: Bus | undefined): C {
+function followerClass<C extends AnyClass>(target: C, bus: Bus | undefined): C {
   // Extended as a concrete class: an abstract one is only ever constructed through a subclass.
   const registering = class extends (target as unknown as ConcreteConstructor) {
     // biome-ignore lint/suspicious/noExplicitAny: forwards any constructor arguments
