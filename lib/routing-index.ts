@@ -9,9 +9,18 @@ export interface Routable {
 
 const CACHE_LIMIT = 10_000;
 const NONE: readonly never[] = Object.freeze([]);
-// A pattern's list longer than this leaves a removed entry in place until compacted (see `remove`); a
-// shorter one (never holding removed entries: compacting leaves none) splices it out.
+// A pattern's list longer than this keeps a removed entry's place until compacted (see `remove`); a
+// shorter one (never holding such places: compacting leaves none) splices the entry out.
 const SPLICE_LIMIT = 64;
+
+// What a long list holds in place of a removed entry until compacted: its `seq`, so the list stays sorted
+// for the binary search, but not the entry (a removed follower, and all it captured, stays collectable).
+class Removed implements Routable {
+  constructor(
+    readonly seq: number,
+    readonly key: string,
+  ) {}
+}
 
 /**
  * Routes identifiers to entries. Entries are grouped by exact pattern, so a concrete `n:a` needs at most
@@ -21,12 +30,11 @@ const SPLICE_LIMIT = 64;
  * follower then costs one map slot and its entry.
  */
 export class RoutingIndex<T extends Routable> {
-  readonly #byPattern = new Map<string, T | T[]>();
+  readonly #byPattern = new Map<string, T | (T | Removed)[]>();
   readonly #cache = new Map<string, readonly T[]>();
-  // Entries removed from a long list but still in it, and how many each pattern's list holds: splicing
-  // each one out cost the list's length, so dropping n instances of one @Follower class (or unsubscribing
-  // n followers of one pattern) took time in n² (40,000: a second). Lists are compacted once half removed.
-  readonly #removed = new Set<T>();
+  // How many Removed places each long list holds: splicing each removed entry out cost the list's length,
+  // so dropping n instances of one @Follower class (or unsubscribing n followers of one pattern) took time
+  // in n² (40,000: a second). A list is compacted once half of it is Removed.
   readonly #removedIn = new Map<string, number>();
   #size = 0;
   #version = 0;
@@ -67,34 +75,28 @@ export class RoutingIndex<T extends Routable> {
       this.#changed();
       return "last";
     }
-    if (!Array.isArray(found) || this.#removed.has(entry)) return false;
-    const at = indexBySeq(found, entry);
+    const at = Array.isArray(found) ? indexBySeq(found, entry) : -1;
     if (at === -1) return false;
+    let list = found as (T | Removed)[];
     const removed = (this.#removedIn.get(entry.key) ?? 0) + 1;
     this.#size--;
     this.#changed();
-    if (found.length - removed === 0) {
-      for (const gone of found) this.#removed.delete(gone);
+    if (removed === list.length) {
       this.#byPattern.delete(entry.key);
       this.#removedIn.delete(entry.key);
       return "last";
     }
-    if (found.length <= SPLICE_LIMIT) found.splice(at, 1);
-    else {
-      this.#removed.add(entry);
+    if (list.length <= SPLICE_LIMIT) list.splice(at, 1);
+    else if (removed * 2 <= list.length) {
+      list[at] = new Removed(entry.seq, entry.key);
       this.#removedIn.set(entry.key, removed);
-      if (removed * 2 > found.length) this.#compact(entry.key, found);
+    } else {
+      list = list.filter((kept, i) => i !== at && !(kept instanceof Removed)); // compacted, in order
+      this.#removedIn.delete(entry.key);
+      this.#byPattern.set(entry.key, list);
     }
-    const list = this.#byPattern.get(entry.key) as T[];
     if (list.length === 1) this.#byPattern.set(entry.key, list[0] as T);
     return true;
-  }
-
-  // Drops a list's removed entries, keeping the order of the others.
-  #compact(key: string, list: T[]): void {
-    const kept = list.filter((entry) => !this.#removed.delete(entry));
-    this.#removedIn.delete(key);
-    this.#byPattern.set(key, kept);
   }
 
   /** The distinct patterns of the entries, in no particular order. */
@@ -110,7 +112,7 @@ export class RoutingIndex<T extends Routable> {
   /** Every entry, in registration order. */
   all(): T[] {
     const found: T[] = [];
-    for (const entries of this.#byPattern.values()) pushEntries(found, entries, this.#removed);
+    for (const entries of this.#byPattern.values()) pushEntries(found, entries);
     return sortBySeq(found);
   }
 
@@ -142,7 +144,7 @@ export class RoutingIndex<T extends Routable> {
       const entries = this.#byPattern.get(key);
       if (entries === undefined) continue;
       groups++;
-      pushEntries(found, entries, this.#removed);
+      pushEntries(found, entries);
     }
     if (found.length === 0) return NONE;
     return groups === 1 ? found : sortBySeq(found);
@@ -154,28 +156,27 @@ export class RoutingIndex<T extends Routable> {
     for (const [key, entries] of this.#byPattern) {
       const pattern = parseIdentifier(key);
       if (pattern.namespace !== namespace) continue;
-      if (partMatches(pattern.name, name) && partMatches(pattern.action, action)) pushEntries(found, entries, this.#removed);
+      if (partMatches(pattern.name, name) && partMatches(pattern.action, action)) pushEntries(found, entries);
     }
     return sortBySeq(found);
   }
 }
 
-// One pattern's entries (one entry, or several in registration order) appended to `found`, but `removed`.
-function pushEntries<T>(found: T[], entries: T | T[], removed: ReadonlySet<T>): void {
+// One pattern's entries (one entry, or several in registration order) appended to `found`.
+function pushEntries<T>(found: T[], entries: T | (T | Removed)[]): void {
   if (!Array.isArray(entries)) found.push(entries);
-  else if (removed.size === 0) for (const entry of entries) found.push(entry);
-  else for (const entry of entries) if (!removed.has(entry)) found.push(entry);
+  else for (const entry of entries) if (!(entry instanceof Removed)) found.push(entry);
 }
 
 // Where `entry` is in a list sorted by `seq` (entries are added in `seq` order), or -1. Not `indexOf`: an
 // entry removed already (a collected instance's, once by a message that found it gone, then by its
 // finalizer) was looked for through the whole list.
-function indexBySeq<T extends Routable>(list: readonly T[], entry: T): number {
+function indexBySeq(list: readonly Routable[], entry: Routable): number {
   let low = 0;
   let high = list.length - 1;
   while (low <= high) {
     const middle = (low + high) >>> 1;
-    const found = list[middle] as T;
+    const found = list[middle] as Routable;
     if (found.seq === entry.seq) return found === entry ? middle : -1;
     if (found.seq < entry.seq) low = middle + 1;
     else high = middle - 1;
