@@ -176,15 +176,18 @@ export function Follower<C extends AnyClass>(target: C, context?: ClassDecorator
 export function Follower(options: FollowerOptions): FollowerClassDecorator;
 export function Follower<C extends AnyClass>(
   targetOrOptions: C | FollowerOptions,
-  _context?: ClassDecoratorContext<never>,
+  context?: ClassDecoratorContext<never>,
 ): C | FollowerClassDecorator {
-  if (typeof targetOrOptions === "function") return followerClass(targetOrOptions, undefined);
+  // Bare on a legacy method, it took the prototype for options and silently did nothing.
+  if (typeof targetOrOptions === "function" || context !== undefined) {
+    return followerClass(targetOrOptions as C, undefined, context);
+  }
   if (typeof targetOrOptions !== "object" || targetOrOptions === null) {
     throw new InvalidArgumentError("@Follower argument", targetOrOptions, "a class or { bus }");
   }
   const { bus } = targetOrOptions as FollowerOptions;
   checkBusOption("@Follower option bus", bus);
-  return <D extends AnyClass>(target: D) => followerClass(target, bus);
+  return <D extends AnyClass>(target: D, context?: ClassDecoratorContext<never>) => followerClass(target, bus, context);
 }
 
 // Checked when the class is defined: a bus that is no Bus was taken, and every `new` of the class (or the
@@ -198,7 +201,19 @@ function checkBusOption(argument: string, bus: unknown): void {
 // Wrapper class → the bus its instances register on.
 const followerBuses = new WeakMap<object, Bus | undefined>();
 
-function followerClass<C extends AnyClass>(target: C, bus: Bus | undefined): C {
+function followerClass<C extends AnyClass>(target: C, bus: Bus | undefined, context: unknown): C {
+  // On a method or a field (its key, or a context of another kind): "Class extends value ... is not a
+  // constructor" named no member.
+  const isClass =
+    typeof (target as unknown) === "function" &&
+    (context === undefined || (isStandardContext(context) && context.kind === "class"));
+  if (!isClass) {
+    throw new InvalidArgumentError(
+      "@Follower target",
+      isStandardContext(context) ? context.name : (context ?? target),
+      "a class",
+    );
+  }
   // Extended as a concrete class: an abstract one is only ever constructed through a subclass.
   const registering = class extends (target as unknown as ConcreteConstructor) {
     // biome-ignore lint/suspicious/noExplicitAny: forwards any constructor arguments

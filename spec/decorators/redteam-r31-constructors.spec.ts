@@ -4,7 +4,7 @@
 // wanted a public construct signature, which such a class does not show.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Bus, Follower, following, type Message } from "../../lib/index.js";
+import { Bus, Follower, following, InvalidArgumentError, type Message } from "../../lib/index.js";
 
 const mode = import.meta.url.includes("/.build/legacy/") ? "legacy" : "standard";
 const bus = new Bus();
@@ -55,5 +55,37 @@ describe(`r31 @Follower on classes with a private or protected constructor (${mo
     assert.ok(clock instanceof Clock && mailer instanceof Service);
     assert.equal(typeof Hidden, "function");
     bus.close();
+  });
+
+  it("still only classes: on a method or a field it does not compile, and throws naming the member", () => {
+    const named = (name: string) => (error: unknown) =>
+      error instanceof InvalidArgumentError && error.argument === "@Follower target" && error.message.includes(name);
+    // Each threw a TypeError ("Class extends value ... is not a constructor") naming no member; bare on a
+    // legacy method, it took the prototype for options and silently did nothing.
+    assert.throws(() => {
+      class OnMethod {
+        // @ts-expect-error @Follower takes a class
+        @Follower({ bus: new Bus() })
+        handle(): void {}
+      }
+      void OnMethod;
+    }, named("handle"));
+    assert.throws(() => {
+      class BareOnMethod {
+        // @ts-expect-error @Follower takes a class
+        @Follower
+        handle(): void {}
+      }
+      void BareOnMethod;
+    }, named("handle"));
+    assert.throws(() => {
+      // biome-ignore lint/complexity/noStaticOnlyClass: a static field is what is tested
+      class OnField {
+        // @ts-expect-error @Follower takes a class
+        @Follower
+        static field = 1;
+      }
+      void OnField;
+    }, named("field"));
   });
 });
