@@ -67,20 +67,32 @@ describe(`r31 many instances of one @Follower class (${mode} decorators)`, () =>
       }
       return best;
     };
-    const small = unregisterAll(5_000);
-    const large = unregisterAll(40_000);
-    // Linear: ~8× (5–11× measured); n² made it 50–130×.
-    assert.ok(large < Math.max(small, 1) * 25, `5,000 took ${small.toFixed(1)} ms, 40,000 took ${large.toFixed(1)} ms`);
+    // Linear: ~8× (5–11× measured); n² made it 50–130×. Up to 3 tries: a loaded machine can slow one
+    // measurement 3-fold, never the n² cost 5-fold.
+    let seen = "";
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const small = unregisterAll(5_000);
+      const large = unregisterAll(40_000);
+      if (large < Math.max(small, 1) * 25) return;
+      seen += ` 5,000 took ${small.toFixed(1)} ms, 40,000 took ${large.toFixed(1)} ms;`;
+    }
+    assert.fail(`not in proportion in 3 tries:${seen}`);
   });
 
   it("collecting n dropped instances takes time in proportion to n, not n²", async (t) => {
     const bus = new Bus();
     t.after(() => bus.close());
     const Session = classOn(bus);
-    const small = Math.min(await dropAndCollect(bus, Session, 4_000), await dropAndCollect(bus, Session, 4_000));
-    const large = await dropAndCollect(bus, Session, 64_000);
-    // Linear: ~16× (12–28× measured); n² made it 145–155× (64,000: 2.6–3 s, the event loop held).
-    assert.ok(large < Math.max(small, 1) * 80, `4,000 took ${small.toFixed(0)} ms, 64,000 took ${large.toFixed(0)} ms`);
+    // Linear: ~16× (12–28× measured); n² made it 145–155× (64,000: 2.6–3 s, the event loop held). Up to 3
+    // tries, as above.
+    let seen = "";
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const small = Math.min(await dropAndCollect(bus, Session, 4_000), await dropAndCollect(bus, Session, 4_000));
+      const large = await dropAndCollect(bus, Session, 64_000);
+      if (large < Math.max(small, 1) * 80) return;
+      seen += ` 4,000 took ${small.toFixed(0)} ms, 64,000 took ${large.toFixed(0)} ms;`;
+    }
+    assert.fail(`not in proportion in 3 tries:${seen}`);
   });
 
   it("a follower removed from a long list is not kept in its place: what it captured is collected", async (t) => {
