@@ -63,7 +63,13 @@ export function typedFollowing<Events extends EventMap | Untyped>(): <const P ex
 
 /** A method decorator usable with `experimentalDecorators` and with standard decorators. */
 export interface FollowingDecorator {
-  (prototype: object, key: string | symbol, descriptor: PropertyDescriptor): void;
+  // Typed by the method, as the standard overload is: a `PropertyDescriptor` took any method, and one
+  // declared `(celsius: number)` compiled with experimentalDecorators and got the Message as `celsius`.
+  <F extends (this: never, message: Message) => unknown>(
+    prototype: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<F>,
+  ): void;
   <This, Method extends (this: This, message: Message) => unknown>(
     method: Method,
     context: ClassMethodDecoratorContext<This, Method>,
@@ -82,16 +88,23 @@ export interface FollowingDecorator {
  * }
  */
 export function following(pattern: string, options: FollowingOptions = {}): FollowingDecorator {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidArgumentError("@following options", options, "an object ({ guard?, bus? })");
+  }
   if (options.guard !== undefined && typeof options.guard !== "function") {
     throw new InvalidArgumentError("guard", options.guard, "a function");
   }
+  checkBusOption("@following option bus", options.bus);
   // Validate now, so a bad pattern fails when the class is defined, not when it is first constructed.
   followingSpec(pattern, "", undefined);
   const onStatic = (cls: object, method: string | symbol): void => {
     // Standard decorators run static initializers on the class as `@Follower` replaced it.
     addStaticSpec(registrationKey(cls), followingSpec(pattern, method, options.guard));
     // Registering again adds the followers declared since: every static @following of the class counts.
-    (options.bus ?? defaultBus).register(cls);
+    // Not on a closed bus, as for instances (r30): BusClosedError out of a class definition failed the
+    // module defining it for good; the class can still be registered on another bus.
+    const bus = options.bus ?? defaultBus;
+    if (!bus.closed) bus.register(cls);
   };
   const checkInstanceOptions = (method: unknown): void => {
     if (options.bus !== undefined) {
@@ -143,39 +156,65 @@ export interface FollowerOptions {
   bus?: Bus;
 }
 
+// What `@Follower` takes: any class, abstract or not, whatever its constructor's visibility. Not a construct
+// signature: a class whose constructor is private (a singleton's) or protected (a base's) has none that
+// TypeScript shows, and `@Follower` on it did not compile; for the same reason the context is that of no
+// class in particular (`ClassDecoratorContext<C>` needs a public one).
+type AnyClass = { readonly prototype: object; readonly name: string };
 // `any[]` is what TypeScript requires of a class that is extended generically (a mixin); internal only.
-// `abstract`: an abstract class may be a `@Follower` too (its concrete subclasses' instances register).
-// biome-ignore lint/suspicious/noExplicitAny: mixin constructor signature
-type Constructor = abstract new (...args: any[]) => object;
 // biome-ignore lint/suspicious/noExplicitAny: mixin constructor signature
 type ConcreteConstructor = new (...args: any[]) => object;
 
 /** A class decorator usable with `experimentalDecorators` and with standard decorators. */
-export type FollowerClassDecorator = <C extends Constructor>(target: C, context?: ClassDecoratorContext<C>) => C;
+export type FollowerClassDecorator = <C extends AnyClass>(target: C, context?: ClassDecoratorContext<never>) => C;
 
 /**
  * Makes every instance of the class, and of its subclasses, register its `@following` methods once it
  * is constructed (held weakly). Use bare (`@Follower`, default bus) or with options (`@Follower({ bus })`).
  */
-export function Follower<C extends Constructor>(target: C, context?: ClassDecoratorContext<C>): C;
+export function Follower<C extends AnyClass>(target: C, context?: ClassDecoratorContext<never>): C;
 /** `@Follower({ bus })`: instances register their `@following` methods on `bus` once constructed. */
 export function Follower(options: FollowerOptions): FollowerClassDecorator;
-export function Follower<C extends Constructor>(
+export function Follower<C extends AnyClass>(
   targetOrOptions: C | FollowerOptions,
-  _context?: ClassDecoratorContext<C>,
+  context?: ClassDecoratorContext<never>,
 ): C | FollowerClassDecorator {
-  if (typeof targetOrOptions === "function") return followerClass(targetOrOptions, undefined);
+  // Bare on a legacy method, it took the prototype for options and silently did nothing.
+  if (typeof targetOrOptions === "function" || context !== undefined) {
+    return followerClass(targetOrOptions as C, undefined, context);
+  }
   if (typeof targetOrOptions !== "object" || targetOrOptions === null) {
     throw new InvalidArgumentError("@Follower argument", targetOrOptions, "a class or { bus }");
   }
-  const { bus } = targetOrOptions;
-  return <D extends Constructor>(target: D) => followerClass(target, bus);
+  const { bus } = targetOrOptions as FollowerOptions;
+  checkBusOption("@Follower option bus", bus);
+  return <D extends AnyClass>(target: D, context?: ClassDecoratorContext<never>) => followerClass(target, bus, context);
+}
+
+// Checked when the class is defined: a bus that is no Bus was taken, and every `new` of the class (or the
+// static follower's class definition) then threw "bus.register is not a function", naming nothing.
+function checkBusOption(argument: string, bus: unknown): void {
+  if (bus !== undefined && typeof (bus as Partial<Bus> | null)?.register !== "function") {
+    throw new InvalidArgumentError(argument, bus, "a Bus");
+  }
 }
 
 // Wrapper class → the bus its instances register on.
 const followerBuses = new WeakMap<object, Bus | undefined>();
 
-function followerClass<C extends Constructor>(target: C, bus: Bus | undefined): C {
+function followerClass<C extends AnyClass>(target: C, bus: Bus | undefined, context: unknown): C {
+  // On a method or a field (its key, or a context of another kind): "Class extends value ... is not a
+  // constructor" named no member.
+  const isClass =
+    typeof (target as unknown) === "function" &&
+    (context === undefined || (isStandardContext(context) && context.kind === "class"));
+  if (!isClass) {
+    throw new InvalidArgumentError(
+      "@Follower target",
+      isStandardContext(context) ? context.name : (context ?? target),
+      "a class",
+    );
+  }
   // Extended as a concrete class: an abstract one is only ever constructed through a subclass.
   const registering = class extends (target as unknown as ConcreteConstructor) {
     // biome-ignore lint/suspicious/noExplicitAny: forwards any constructor arguments
