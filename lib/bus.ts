@@ -13,6 +13,7 @@ import {
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { type FollowingSpec, followerThis, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
+import { refuseGeneratorFunction } from "./generator-function.js";
 import { Held, held } from "./held.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
@@ -467,6 +468,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
   follow(pattern: string, follower: FollowerFunction<never>, options: FollowOptions<never> = {}): Unsubscribe {
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
+    refuseGeneratorFunction("follower", follower);
     // Error reports put it in their text: a Symbol there threw out of twitter() (or, for an async follower,
     // became an unhandled rejection) in place of the report, and the followers after it never ran.
     if (options.label !== undefined && typeof options.label !== "string") {

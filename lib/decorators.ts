@@ -2,6 +2,7 @@ import type { Bus } from "./bus.js";
 import { checkLegacyMethod, isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
+import { refuseGeneratorFunction } from "./generator-function.js";
 import type { EventMap, Untyped } from "./event-map.js";
 import {
   addMetadataSpec,
@@ -120,6 +121,7 @@ export function following(pattern: string, options: FollowingOptions = {}): Foll
       if (keyOrContext.kind !== "method" || keyOrContext.private) {
         throw new InvalidArgumentError("@following target", keyOrContext.name, "a public method (instance or static)");
       }
+      refuseGeneratorFunction(`@following method ${String(keyOrContext.name)}`, target);
       const method = keyOrContext.name;
       if (keyOrContext.static) {
         keyOrContext.addInitializer(function (this: unknown) {
@@ -141,6 +143,7 @@ export function following(pattern: string, options: FollowingOptions = {}): Foll
     // As standard decorators refuse them: a getter, setter or field was accepted, and every message then
     // failed on it ("method ... is not a function"), a getter's value being called if it was one.
     checkLegacyMethod("@following target", keyOrContext, descriptor, "a public method (instance or static)");
+    refuseGeneratorFunction(`@following method ${String(keyOrContext)}`, descriptor?.value);
     if (typeof target === "function") {
       onStatic(target, keyOrContext);
       return;
