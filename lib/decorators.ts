@@ -2,7 +2,6 @@ import type { Bus } from "./bus.js";
 import { checkLegacyMethod, isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
-import { refuseGeneratorFunction } from "./generator-function.js";
 import type { EventMap, Untyped } from "./event-map.js";
 import {
   addMetadataSpec,
@@ -13,6 +12,7 @@ import {
   recordWrapper,
   registrationKey,
 } from "./follower-metadata.js";
+import { refuseGeneratorFunction } from "./generator-function.js";
 import type { Message } from "./message.js";
 import type { MessageFor, PatternOf } from "./typed-identifiers.js";
 

@@ -5,6 +5,7 @@ import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { addMetadataSpec, addPrototypeSpec, followingSpec } from "./follower-metadata.js";
+import { refuseGeneratorFunction } from "./generator-function.js";
 import { Held } from "./held.js";
 import { parseIdentifier } from "./identifier.js";
 import type { Message } from "./message.js";
@@ -89,6 +90,7 @@ export function expose<Events extends EventMap | Untyped = Untyped, const P exte
 ): Unsubscribe;
 export function expose(identifier: string, fn: unknown, options: FollowOptions<never> & { bus?: Bus<never> } = {}): Unsubscribe {
   if (typeof fn !== "function") throw new InvalidArgumentError("fn", fn, "a function");
+  refuseGeneratorFunction("fn", fn); // its answer would be an iterator, its body never run
   const call = fn as (...args: readonly unknown[]) => unknown; // the overloads typed its parameters
   if (typeof options !== "object" || options === null) throw new InvalidArgumentError("expose options", options, "an object");
   const { bus = defaultBus as Bus, ...followOptions } = options as FollowOptions & { bus?: Bus };
@@ -169,6 +171,7 @@ export function exposed(identifier: string): ExposedDecorator {
       if (keyOrContext.kind !== "method" || keyOrContext.static) {
         throw new InvalidArgumentError("@exposed target", keyOrContext.name, "an instance method");
       }
+      refuseGeneratorFunction(`@exposed method ${String(keyOrContext.name)}`, target);
       const name = keyOrContext.name;
       const metadata: unknown = keyOrContext.metadata;
       if (typeof metadata !== "object" || metadata === null) {
@@ -193,6 +196,7 @@ export function exposed(identifier: string): ExposedDecorator {
       throw new InvalidArgumentError("@exposed target", keyOrContext, "an instance method, not a static one");
     }
     checkLegacyMethod("@exposed target", keyOrContext, descriptor, "an instance method");
+    refuseGeneratorFunction(`@exposed method ${String(keyOrContext)}`, descriptor?.value);
     const key = exposedKey(keyOrContext);
     // Another @exposed on the same method defined it already.
     if (!Object.hasOwn(target as object, key)) {
