@@ -1,4 +1,5 @@
 import type { Bus } from "./bus.js";
+import { checkBusOption } from "./bus-option.js";
 import { checkLegacyMethod, isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -192,14 +193,6 @@ export function Follower<C extends AnyClass>(
   const { bus } = targetOrOptions as FollowerOptions;
   checkBusOption("@Follower option bus", bus);
   return <D extends AnyClass>(target: D, context?: ClassDecoratorContext<never>) => followerClass(target, bus, context);
-}
-
-// Checked when the class is defined: a bus that is no Bus was taken, and every `new` of the class (or the
-// static follower's class definition) then threw "bus.register is not a function", naming nothing.
-function checkBusOption(argument: string, bus: unknown): void {
-  if (bus !== undefined && typeof (bus as Partial<Bus> | null)?.register !== "function") {
-    throw new InvalidArgumentError(argument, bus, "a Bus");
-  }
 }
 
 // Wrapper class → the bus its instances register on.
