@@ -386,7 +386,8 @@ export class RedisLink extends Link {
     // A PUBLISH Redis refused after its batch counted sent (see CHANNEL_RECHECK) is reported and counted
     // in stats.lost, not retried.
     const onLost = (error: RedisCommandError, lost: number): void => this.#lostAfterSent(error, lost);
-    const rewrite: Rewrite = { revise: this.#revise, refused: this.#refusedBatch };
+    // An empty array of envelopes: a receiver takes it as nothing, no report (see #accept).
+    const rewrite: Rewrite = { revise: this.#revise, refused: this.#refusedBatch, emptyFrame: `${this.#origin}[]` };
     return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`, onRefused, onLost, rewrite);
   }
 

@@ -57,11 +57,6 @@ const TRANSIENT = /^-(BUSY|LOADING|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/i;
 // before it closes the connection. With replies off Redis 7.0 answers nothing and reads no more.
 const PROTOCOL_ERROR = /^-ERR Protocol error/i;
 
-// What a stalled socket's batch is told refused by (see #stalled): a command Redis answers as it would a
-// PUBLISH. Not a PING: `CLIENT PAUSE WRITE` (a controlled switchover, FAILOVER) answers PINGs while it holds
-// every PUBLISH, and a pause of 10 s took a good batch for refused 3 times. PFCOUNT, of a key nobody writes
-// (0 without it, nothing changed), is held by that pause as PUBLISH is, and by every other.
-const PROBE_KEY = "berrymq:replyless-probe";
 
 /** One PUBLISH to make: a channel and a frame. */
 export type Publication = readonly [channel: string, frame: string | Buffer];
@@ -109,6 +104,11 @@ export interface Rewrite {
   revise(batches: readonly (readonly Publication[])[]): Promise<(readonly Publication[])[]>;
   /** A batch Redis refused on {@link MAX_REFUSALS} sockets, dropped: to be reported. */
   refused(publications: readonly Publication[]): void;
+  /**
+   * A frame its receivers take as no message: what a stalled socket's batch is told refused by is a PUBLISH
+   * of it on that batch's channel over the ioredis client (see ReplylessPublisher's #stalled).
+   */
+  readonly emptyFrame: string;
 }
 
 /** Publishing failed at once: no socket is ready, or too many batches wait for confirmation. */
@@ -127,8 +127,8 @@ export class ReplylessUnavailableError extends Error {
  * unconfirmed batches and the publisher closes; without it, `opened` rejects (first socket) and the socket
  * is opened again and again, publishing failing meanwhile.
  * On a socket opened again, `rewrite` (when given) revises the unconfirmed batches first, and each is written
- * with a sync of its own: one Redis refuses (a protocol error, or no answer while the ioredis client's PFCOUNT
- * is answered) is known, and dropped at its {@link MAX_REFUSALS}th such socket.
+ * with a sync of its own: one Redis refuses (a protocol error, or no answer while the ioredis client's PUBLISH
+ * on its channel is answered) is known, and dropped at its {@link MAX_REFUSALS}th such socket.
  */
 export class ReplylessPublisher {
   readonly #client: Redis;
@@ -535,20 +535,26 @@ export class ReplylessPublisher {
   // No answer to a sync within SYNC_TIMEOUT: the socket closes, and opens again (see #open's close handler).
   // Redis 7.0 stops reading a socket whose command it cannot read (a frame over proto-max-bulk-len) and,
   // replies off, answers nothing. When the batch is known (see #culprit), the ioredis client asks twice
-  // first (see PROBE): a Redis that answers both and still not the sync refused it; a slow or hung one, once
-  // awake, answers the sync (on its way 3 s already) before the second, and nothing is counted.
+  // first: a Redis that answers both and still not the sync refused it; a slow or hung one, once awake,
+  // answers the sync (on its way 3 s already) before the second, and nothing is counted.
+  // The probe is a PUBLISH of a frame receivers take as nothing, on the batch's channel: whatever holds that
+  // batch's PUBLISH (`CLIENT PAUSE WRITE`, which answers PINGs; a permission taken away) holds it too, and
+  // it needs no permission the link lacks (a PFCOUNT, refused to an ACL user without keys, as RedisLink
+  // needs none, left a refused batch stalling every later one for ever where CONFIG was refused too).
   readonly #stalled = (): void => {
     this.#stallTimer = undefined;
     const socket = this.#socket;
-    const culprit = this.#rewrite === undefined ? undefined : this.#culprit();
-    if (socket === undefined || culprit === undefined) {
+    const rewrite = this.#rewrite;
+    const culprit = rewrite === undefined ? undefined : this.#culprit();
+    const channel = culprit?.publications[0]?.[0];
+    if (socket === undefined || rewrite === undefined || culprit === undefined || channel === undefined) {
       socket?.destroy();
       return;
     }
     const awaited = this.#awaited[0];
-    // Probes unanswered (or refused: an ACL without PFCOUNT) as long close it all the same, nothing counted.
+    // Probes unanswered (or refused) as long close it all the same, nothing counted.
     this.#stallTimer = setTimeout(() => socket.destroy(), SYNC_TIMEOUT).unref();
-    const probe = (): Promise<unknown> => this.#client.pfcount(PROBE_KEY);
+    const probe = (): Promise<unknown> => this.#client.publish(channel, rewrite.emptyFrame);
     probe()
       .then(probe)
       .then(
