@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { clientName } from "./connection.js";
 import { RedisCommandError } from "./errors.js";
 import { ReplylessRefusedError } from "./replyless-errors.js";
+import { settlesWithin } from "./settles-within.js";
 
 /**
  * How long after a write (or after the previous sync's answer, if one was on its way) a sync asks Redis
@@ -127,8 +128,9 @@ export class ReplylessUnavailableError extends Error {
  * unconfirmed batches and the publisher closes; without it, `opened` rejects (first socket) and the socket
  * is opened again and again, publishing failing meanwhile.
  * On a socket opened again, `rewrite` (when given) revises the unconfirmed batches first, and each is written
- * with a sync of its own: one Redis refuses (a protocol error, or no answer while the ioredis client's PUBLISH
- * on its channel is answered) is known, and dropped at its {@link MAX_REFUSALS}th such socket.
+ * with a sync of its own: one Redis refuses (a protocol error, or no answer or the socket closed by Redis
+ * while the ioredis client's PUBLISH on its channel is answered) is known, and dropped at its
+ * {@link MAX_REFUSALS}th such socket.
  */
 export class ReplylessPublisher {
   readonly #client: Redis;
@@ -280,13 +282,21 @@ export class ReplylessPublisher {
     const socket = path !== undefined ? connect({ path }) : connect({ host, port: port as number, family: stream?.remoteFamily === "IPv6" ? 6 : 4 });
     socket.setNoDelay(true);
     this.#socket = socket;
-    socket.on("error", () => {}); // the ioredis client reports the outage; the Link reports failed publishes
+    // Closed by Redis, not by a destroy() of this side (which emits neither): see #closedOn.
+    let byRedis = false;
+    const closedByRedis = (): void => {
+      byRedis = true;
+    };
+    // On error: the ioredis client reports the outage; the Link reports failed publishes.
+    socket.on("error", closedByRedis).on("end", closedByRedis);
     socket.on("close", () => {
       if (this.#socket !== socket) return;
+      const culprit = byRedis && this.#rewrite !== undefined ? this.#culprit() : undefined;
       this.#drop();
       // Closed while the ioredis client is up (CLIENT KILL, a timeout): open again, the client gives no `ready`.
-      if (!this.#closed && this.#client.status === "ready")
-        this.#reopenTimer = setTimeout(this.#open, REOPEN_DELAY).unref();
+      if (this.#closed || this.#client.status !== "ready") return;
+      if (culprit !== undefined) void this.#closedOn(culprit);
+      else this.#reopenTimer = setTimeout(this.#open, REOPEN_DELAY).unref();
     });
     const { username, password } = this.#client.options;
     const handshake: string[][] = [];
@@ -544,28 +554,55 @@ export class ReplylessPublisher {
   readonly #stalled = (): void => {
     this.#stallTimer = undefined;
     const socket = this.#socket;
-    const rewrite = this.#rewrite;
-    const culprit = rewrite === undefined ? undefined : this.#culprit();
-    const channel = culprit?.publications[0]?.[0];
-    if (socket === undefined || rewrite === undefined || culprit === undefined || channel === undefined) {
+    const culprit = this.#rewrite === undefined ? undefined : this.#culprit();
+    if (socket === undefined || culprit === undefined) {
       socket?.destroy();
       return;
     }
     const awaited = this.#awaited[0];
-    // Probes unanswered (or refused) as long close it all the same, nothing counted.
+    // Probes unanswered as long close it all the same, nothing counted.
     this.#stallTimer = setTimeout(() => socket.destroy(), SYNC_TIMEOUT).unref();
+    void this.#probed(culprit).then((answered) => {
+      // The sync answered meanwhile: the socket is well.
+      if (this.#socket !== socket || this.#awaited[0] !== awaited) return;
+      if (answered) this.#refusedOnce(culprit);
+      socket.destroy();
+    });
+  };
+
+  // Redis closed the socket while `culprit`'s own sync was the oldest on its way (see #culprit): Redis 7.0
+  // closes a client whose query buffer passes a client-query-buffer-limit lowered at run time, and, where
+  // CONFIG is refused (no revise learns it), that batch went again and was closed again every 100 ms for
+  // ever, nothing reported. Counted refused as a stalled one is, once the probes are answered (a Redis
+  // restarting or a network gone fails them); then the socket opens again.
+  async #closedOn(culprit: Written): Promise<void> {
+    let answered = false;
+    await settlesWithin(
+      this.#probed(culprit).then((probed) => {
+        answered = probed;
+      }),
+      SYNC_TIMEOUT,
+    );
+    // Closed, or opened again at the client's `ready`, meanwhile.
+    if (this.#closed || this.#socket !== undefined || this.#client.status !== "ready") return;
+    if (answered) this.#refusedOnce(culprit);
+    this.#reopenTimer = setTimeout(this.#open, REOPEN_DELAY).unref();
+  }
+
+  // Whether the ioredis client answered two PUBLISHes of the empty frame on `written`'s channel: the probe
+  // of a batch Redis did not take on the socket (see #stalled).
+  #probed(written: Written): Promise<boolean> {
+    const channel = written.publications[0]?.[0];
+    const rewrite = this.#rewrite;
+    if (channel === undefined || rewrite === undefined) return Promise.resolve(false);
     const probe = (): Promise<unknown> => this.#client.publish(channel, rewrite.emptyFrame);
-    probe()
+    return probe()
       .then(probe)
       .then(
-        () => {
-          if (this.#socket !== socket || this.#awaited[0] !== awaited) return;
-          this.#refusedOnce(culprit);
-          socket.destroy();
-        },
-        () => socket.destroy(),
+        () => true,
+        () => false,
       );
-  };
+  }
 
   // The socket is gone: nothing is written until the next one is ready; unconfirmed batches stay.
   readonly #drop = (): void => {
