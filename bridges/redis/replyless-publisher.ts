@@ -563,8 +563,8 @@ export class ReplylessPublisher {
     // Probes unanswered as long close it all the same, nothing counted.
     this.#stallTimer = setTimeout(() => socket.destroy(), SYNC_TIMEOUT).unref();
     void this.#probed(culprit).then((answered) => {
-      // The sync answered meanwhile: the socket is well.
-      if (this.#socket !== socket || this.#awaited[0] !== awaited) return;
+      // The sync answered meanwhile: the socket is well. Closed by Redis meanwhile: its close counts (#closedOn).
+      if (this.#socket !== socket || this.#awaited[0] !== awaited || socket.destroyed || socket.readableEnded) return;
       if (answered) this.#refusedOnce(culprit);
       socket.destroy();
     });
