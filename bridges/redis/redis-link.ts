@@ -149,7 +149,7 @@ export class RedisLink extends Link {
    * The PUBLISHes of the batches the replyless socket held unconfirmed when Redis refused it: published
    * over the client before any later batch (at least once: the socket may have had them run).
    */
-  #held: Publication[] = [];
+  #held: readonly Publication[] = [];
   /** The publishing of #held on its way. */
   #heldSending: Promise<void> | undefined;
   readonly #closeTimeout: number;
@@ -386,7 +386,8 @@ export class RedisLink extends Link {
     // A PUBLISH Redis refused after its batch counted sent (see CHANNEL_RECHECK) is reported and counted
     // in stats.lost, not retried.
     const onLost = (error: RedisCommandError, lost: number): void => this.#lostAfterSent(error, lost);
-    const rewrite: Rewrite = { revise: this.#revise, refused: this.#refusedBatch };
+    // An empty array of envelopes: a receiver takes it as nothing, no report (see #accept).
+    const rewrite: Rewrite = { revise: this.#revise, refused: this.#refusedBatch, emptyFrame: `${this.#origin}[]` };
     return new ReplylessPublisher(client as Redis, `berrymq-link-rpub:${this.bus.id}`, onRefused, onLost, rewrite);
   }
 
@@ -437,19 +438,24 @@ export class RedisLink extends Link {
   };
 
   // Publishes #held over the client in one pipeline (one attempt at a time); empties it once Redis took it.
+  // Revised first, as the replyless socket's own are (see #revise): one over limits lowered at run time
+  // (maybe what the socket stalled on) failed the pipeline, the client reconnected, and it went again for ever.
   #publishHeld(): Promise<void> {
-    this.#heldSending ??= execPipeline(
-      this.#held.reduce((pipeline, [channel, frame]) => pipeline.publish(channel, frame), this.#publisher.pipeline()),
-    ).then(
-      () => {
-        this.#held = [];
-        this.#heldSending = undefined;
-      },
-      (error: unknown) => {
-        this.#heldSending = undefined;
-        throw error;
-      },
-    );
+    this.#heldSending ??= this.#revise([this.#held])
+      .then(([held = []]) => {
+        this.#held = held;
+        return execPipeline(held.reduce((pipeline, [channel, frame]) => pipeline.publish(channel, frame), this.#publisher.pipeline()));
+      })
+      .then(
+        () => {
+          this.#held = [];
+          this.#heldSending = undefined;
+        },
+        (error: unknown) => {
+          this.#heldSending = undefined;
+          throw error;
+        },
+      );
     return this.#heldSending;
   }
 

@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { clientName } from "./connection.js";
 import { RedisCommandError } from "./errors.js";
 import { ReplylessRefusedError } from "./replyless-errors.js";
+import { settlesWithin } from "./settles-within.js";
 
 /**
  * How long after a write (or after the previous sync's answer, if one was on its way) a sync asks Redis
@@ -57,11 +58,6 @@ const TRANSIENT = /^-(BUSY|LOADING|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/i;
 // before it closes the connection. With replies off Redis 7.0 answers nothing and reads no more.
 const PROTOCOL_ERROR = /^-ERR Protocol error/i;
 
-// What a stalled socket's batch is told refused by (see #stalled): a command Redis answers as it would a
-// PUBLISH. Not a PING: `CLIENT PAUSE WRITE` (a controlled switchover, FAILOVER) answers PINGs while it holds
-// every PUBLISH, and a pause of 10 s took a good batch for refused 3 times. PFCOUNT, of a key nobody writes
-// (0 without it, nothing changed), is held by that pause as PUBLISH is, and by every other.
-const PROBE_KEY = "berrymq:replyless-probe";
 
 /** One PUBLISH to make: a channel and a frame. */
 export type Publication = readonly [channel: string, frame: string | Buffer];
@@ -109,6 +105,11 @@ export interface Rewrite {
   revise(batches: readonly (readonly Publication[])[]): Promise<(readonly Publication[])[]>;
   /** A batch Redis refused on {@link MAX_REFUSALS} sockets, dropped: to be reported. */
   refused(publications: readonly Publication[]): void;
+  /**
+   * A frame its receivers take as no message: what a stalled socket's batch is told refused by is a PUBLISH
+   * of it on that batch's channel over the ioredis client (see ReplylessPublisher's #stalled).
+   */
+  readonly emptyFrame: string;
 }
 
 /** Publishing failed at once: no socket is ready, or too many batches wait for confirmation. */
@@ -127,8 +128,9 @@ export class ReplylessUnavailableError extends Error {
  * unconfirmed batches and the publisher closes; without it, `opened` rejects (first socket) and the socket
  * is opened again and again, publishing failing meanwhile.
  * On a socket opened again, `rewrite` (when given) revises the unconfirmed batches first, and each is written
- * with a sync of its own: one Redis refuses (a protocol error, or no answer while the ioredis client's PFCOUNT
- * is answered) is known, and dropped at its {@link MAX_REFUSALS}th such socket.
+ * with a sync of its own: one Redis refuses (a protocol error, or no answer or the socket closed by Redis
+ * while the ioredis client's PUBLISH on its channel is answered) is known, and dropped at its
+ * {@link MAX_REFUSALS}th such socket.
  */
 export class ReplylessPublisher {
   readonly #client: Redis;
@@ -280,13 +282,21 @@ export class ReplylessPublisher {
     const socket = path !== undefined ? connect({ path }) : connect({ host, port: port as number, family: stream?.remoteFamily === "IPv6" ? 6 : 4 });
     socket.setNoDelay(true);
     this.#socket = socket;
-    socket.on("error", () => {}); // the ioredis client reports the outage; the Link reports failed publishes
+    // Closed by Redis, not by a destroy() of this side (which emits neither): see #closedOn.
+    let byRedis = false;
+    const closedByRedis = (): void => {
+      byRedis = true;
+    };
+    // On error: the ioredis client reports the outage; the Link reports failed publishes.
+    socket.on("error", closedByRedis).on("end", closedByRedis);
     socket.on("close", () => {
       if (this.#socket !== socket) return;
+      const culprit = byRedis && this.#rewrite !== undefined ? this.#culprit() : undefined;
       this.#drop();
       // Closed while the ioredis client is up (CLIENT KILL, a timeout): open again, the client gives no `ready`.
-      if (!this.#closed && this.#client.status === "ready")
-        this.#reopenTimer = setTimeout(this.#open, REOPEN_DELAY).unref();
+      if (this.#closed || this.#client.status !== "ready") return;
+      if (culprit !== undefined) void this.#closedOn(culprit);
+      else this.#reopenTimer = setTimeout(this.#open, REOPEN_DELAY).unref();
     });
     const { username, password } = this.#client.options;
     const handshake: string[][] = [];
@@ -535,8 +545,12 @@ export class ReplylessPublisher {
   // No answer to a sync within SYNC_TIMEOUT: the socket closes, and opens again (see #open's close handler).
   // Redis 7.0 stops reading a socket whose command it cannot read (a frame over proto-max-bulk-len) and,
   // replies off, answers nothing. When the batch is known (see #culprit), the ioredis client asks twice
-  // first (see PROBE): a Redis that answers both and still not the sync refused it; a slow or hung one, once
-  // awake, answers the sync (on its way 3 s already) before the second, and nothing is counted.
+  // first: a Redis that answers both and still not the sync refused it; a slow or hung one, once awake,
+  // answers the sync (on its way 3 s already) before the second, and nothing is counted.
+  // The probe is a PUBLISH of a frame receivers take as nothing, on the batch's channel: whatever holds that
+  // batch's PUBLISH (`CLIENT PAUSE WRITE`, which answers PINGs; a permission taken away) holds it too, and
+  // it needs no permission the link lacks (a PFCOUNT, refused to an ACL user without keys, as RedisLink
+  // needs none, left a refused batch stalling every later one for ever where CONFIG was refused too).
   readonly #stalled = (): void => {
     this.#stallTimer = undefined;
     const socket = this.#socket;
@@ -546,20 +560,49 @@ export class ReplylessPublisher {
       return;
     }
     const awaited = this.#awaited[0];
-    // Probes unanswered (or refused: an ACL without PFCOUNT) as long close it all the same, nothing counted.
+    // Probes unanswered as long close it all the same, nothing counted.
     this.#stallTimer = setTimeout(() => socket.destroy(), SYNC_TIMEOUT).unref();
-    const probe = (): Promise<unknown> => this.#client.pfcount(PROBE_KEY);
-    probe()
+    void this.#probed(culprit).then((answered) => {
+      // The sync answered meanwhile: the socket is well. Closed by Redis meanwhile: its close counts (#closedOn).
+      if (this.#socket !== socket || this.#awaited[0] !== awaited || socket.destroyed || socket.readableEnded) return;
+      if (answered) this.#refusedOnce(culprit);
+      socket.destroy();
+    });
+  };
+
+  // Redis closed the socket while `culprit`'s own sync was the oldest on its way (see #culprit): Redis 7.0
+  // closes a client whose query buffer passes a client-query-buffer-limit lowered at run time, and, where
+  // CONFIG is refused (no revise learns it), that batch went again and was closed again every 100 ms for
+  // ever, nothing reported. Counted refused as a stalled one is, once the probes are answered (a Redis
+  // restarting or a network gone fails them); then the socket opens again.
+  async #closedOn(culprit: Written): Promise<void> {
+    let answered = false;
+    await settlesWithin(
+      this.#probed(culprit).then((probed) => {
+        answered = probed;
+      }),
+      SYNC_TIMEOUT,
+    );
+    // Closed, or opened again at the client's `ready`, meanwhile.
+    if (this.#closed || this.#socket !== undefined || this.#client.status !== "ready") return;
+    if (answered) this.#refusedOnce(culprit);
+    this.#reopenTimer = setTimeout(this.#open, REOPEN_DELAY).unref();
+  }
+
+  // Whether the ioredis client answered two PUBLISHes of the empty frame on `written`'s channel: the probe
+  // of a batch Redis did not take on the socket (see #stalled).
+  #probed(written: Written): Promise<boolean> {
+    const channel = written.publications[0]?.[0];
+    const rewrite = this.#rewrite;
+    if (channel === undefined || rewrite === undefined) return Promise.resolve(false);
+    const probe = (): Promise<unknown> => this.#client.publish(channel, rewrite.emptyFrame);
+    return probe()
       .then(probe)
       .then(
-        () => {
-          if (this.#socket !== socket || this.#awaited[0] !== awaited) return;
-          this.#refusedOnce(culprit);
-          socket.destroy();
-        },
-        () => socket.destroy(),
+        () => true,
+        () => false,
       );
-  };
+  }
 
   // The socket is gone: nothing is written until the next one is ready; unconfirmed batches stay.
   readonly #drop = (): void => {
