@@ -1,6 +1,7 @@
 // The berrymq CLI (bridges/cli/main.ts) run as a child process through tsx, its output collected.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { settlesWithin } from "./wait-for.js";
 
 const MAIN = fileURLToPath(new URL("../../bridges/cli/main.ts", import.meta.url));
 
@@ -42,4 +43,20 @@ export async function finished(
   const run = cli(args, env);
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+/**
+ * Runs `berrymq ...args` to its exit, SIGKILLed after `ms` (a command that wrongly runs on, such as a serve
+ * that took a bad option, must not hang the spec); `killed` says it had to be.
+ */
+export async function bounded(
+  args: string[],
+  env: Record<string, string> = {},
+  // Generous: a CLI process starts in ~1 s, but took over 15 s under a load of 10 (r29).
+  ms = 45_000,
+): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
+  const run = cli(args, env);
+  const killed = !(await settlesWithin(run.exited, ms));
+  if (killed) run.signal("SIGKILL");
+  return { code: await run.exited, stdout: run.stdout(), stderr: run.stderr(), killed };
 }
