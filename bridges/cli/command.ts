@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { errorText, InvalidArgumentError, InvalidIdentifierError, printable } from "../../lib/errors.js";
 
@@ -134,20 +134,56 @@ export function secretOption(values: {
   const file = values["secret-file"];
   if (flag !== undefined && file !== undefined) return { ok: false, problem: "give --secret or --secret-file, not both" };
   let secret: string | undefined;
+  let source: string;
   if (file !== undefined) {
+    source = `--secret-file ${JSON.stringify(file)}`;
     try {
-      secret = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+      secret = readSecretFile(file)?.replace(/\r?\n$/, "");
     } catch (error) {
-      return { ok: false, problem: `cannot read --secret-file ${JSON.stringify(file)}: ${(error as Error).message}` };
+      return { ok: false, problem: `cannot read ${source}: ${(error as Error).message}` };
     }
-    if (secret === "") return { ok: false, problem: `--secret-file ${JSON.stringify(file)} is empty` };
+    if (secret === undefined)
+      return { ok: false, problem: `${source} is over ${SECRET_BYTES} bytes: not a secret (the wrong file?)` };
+    if (secret === "") return { ok: false, problem: `${source} is empty` };
   } else if (flag !== undefined) {
     console.error(
       "berrymq: warning: --secret is visible to other users (ps, shell history); use --secret-file FILE or $BERRYMQ_SECRET",
     );
+    source = "--secret";
     secret = flag;
-  } else secret = process.env.BERRYMQ_SECRET;
-  return { ok: true, options: secret === undefined || secret === "" ? {} : { secret } };
+  } else {
+    source = "$BERRYMQ_SECRET";
+    secret = process.env.BERRYMQ_SECRET;
+  }
+  if (secret === undefined || secret === "") return { ok: true, options: {} };
+  // Anything else fails in the Authorization header: a control character or one past U+00FF is refused by
+  // Node's HTTP client ("far side unreachable"), one past U+007E and a space at either end arrive changed (a
+  // 401 for the right secret); a server given one could never be called. The secret itself is not printed.
+  if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(secret)) {
+    return { ok: false, problem: `the secret from ${source} is not printable ASCII without a space at either end` };
+  }
+  return { ok: true, options: { secret } };
+}
+
+// The most bytes --secret-file reads: a secret is short (HTTP servers take 16 KiB of headers in all), and
+// the wrong file (a log, /dev/zero) was read whole: 8 GB and no end for /dev/zero.
+const SECRET_BYTES = 4_096;
+
+// The file's text, or undefined when it is over SECRET_BYTES (read no further).
+function readSecretFile(file: string): string | undefined {
+  const buffer = Buffer.alloc(SECRET_BYTES + 1);
+  const fd = openSync(file, "r");
+  try {
+    let length = 0;
+    while (length < buffer.length) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return length > SECRET_BYTES ? undefined : buffer.toString("utf8", 0, length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** {@link Parsed} for a command that talks to a server: also the shared secret, as client or server options. */
