@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { MissingDependencyError, printable } from "../../lib/errors.js";
+import { InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
 import { failed, integerOption, stdoutClosed } from "./command.js";
 import { deadLettersCommand } from "./dead-letters-command.js";
@@ -86,6 +86,9 @@ export const brokerCommand = {
     void stdoutClosed().then(() => console.error("berrymq broker: stdout closed: running on, printing nothing more there"));
     let broker: Broker;
     try {
+      // ZeroMQ said "No such device" for it, naming neither --bind nor the value.
+      if (typeof values.bind === "string" && values.bind.trim() === "")
+        throw new InvalidArgumentError("--bind", values.bind, "an address or interface name");
       // Loaded here, not at startup: the other commands work without the optional zeromq package.
       const { Broker } = await import("../zeromq/index.js");
       broker = await Broker.start({
@@ -110,7 +113,7 @@ export const brokerCommand = {
         ...(verbose ? { log: (line: string) => console.log(printable(`[broker] ${line}`)) } : {}),
       });
     } catch (error) {
-      const code = failed("broker", error);
+      const code = failed("broker", bindError(error));
       if (error instanceof MissingDependencyError)
         console.error("  (the broker runs on ZeroMQ; the other commands do not need it)");
       return code;
@@ -130,6 +133,13 @@ export const brokerCommand = {
     return 0;
   },
 };
+
+// ZeroMQ's bind errors say only "Address already in use" or "No such device": which address is on the error.
+function bindError(error: unknown): unknown {
+  const { address, code } = (error ?? {}) as { address?: unknown; code?: unknown };
+  if (!(error instanceof Error) || typeof address !== "string" || typeof code !== "string") return error;
+  return new Error(`cannot bind ${address}: ${error.message}`, { cause: error });
+}
 
 // An integer option given (see integerOption), as the broker's option `key`.
 function numberOption(key: string, value: string | boolean | undefined): Record<string, number> {
