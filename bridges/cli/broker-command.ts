@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
-import { failed, integerOption, stdoutClosed } from "./command.js";
+import { failed, integerOption, stdoutClosed, stdoutFailure } from "./command.js";
 import { deadLettersCommand } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
@@ -82,8 +82,11 @@ export const brokerCommand = {
       return 0;
     }
     const verbose = values.verbose === true;
-    // A broker outlives its output's reader (`broker --verbose | head`): the EPIPE killed it at the next line.
-    void stdoutClosed().then(() => console.error("berrymq broker: stdout closed: running on, printing nothing more there"));
+    // A broker outlives its output (`broker --verbose | head`, or `> log` on a full disk): the EPIPE or ENOSPC
+    // killed it at the next line.
+    void stdoutClosed().then(() =>
+      console.error(printable(`berrymq broker: ${stdoutFailure() ?? "stdout closed"}: running on, printing nothing more there`)),
+    );
     let broker: Broker;
     try {
       // ZeroMQ said "No such device" for it, naming neither --bind nor the value.

@@ -76,33 +76,50 @@ export function untilSignal(): Promise<void> {
 }
 
 let stdoutWatch: Promise<void> | undefined;
-// Set by the watch's EPIPE (see stdoutClosed).
-let stdoutEnded = false;
+// The watch's error (see stdoutClosed).
+let stdoutError: NodeJS.ErrnoException | undefined;
 
 /**
- * Resolves once stdout's reader went away (EPIPE: `berrymq tail URL | head` after head exited). Unheard,
- * that EPIPE was an unhandled 'error' event: a stack trace, exit code 1, and tail's queue left open on the
- * server until its ttl. Any other write error is still thrown.
+ * Resolves once stdout takes no more: its reader went away (EPIPE: `berrymq tail URL | head` after head
+ * exited) or a write failed (ENOSPC: `> out.jsonl` on a full disk, see {@link stdoutFailure}). Unheard, the
+ * error was an unhandled 'error' event: a stack trace, exit code 1, tail's queue left open on the server
+ * until its ttl, and serve or broker --verbose dead.
  */
 export function stdoutClosed(): Promise<void> {
   stdoutWatch ??= new Promise((resolve) => {
     process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code !== "EPIPE") throw error;
-      stdoutEnded = true;
+      stdoutError ??= error;
       resolve();
     });
     // stderr is often the same pipe (`serve --verbose 2>&1 | head`): its EPIPE, at the line saying stdout
-    // is gone, killed the server this watch keeps running. Nobody is left to tell there: it is taken too.
-    process.stderr.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code !== "EPIPE") throw error;
-    });
+    // is gone, killed the server this watch keeps running. Nobody is left to tell there (of that, or of a
+    // full disk): any error of it is taken.
+    process.stderr.on("error", () => undefined);
   });
   return stdoutWatch;
 }
 
-/** Whether stdout's reader went away (see {@link stdoutClosed}, which must be listening). */
+/** Whether stdout takes no more (see {@link stdoutClosed}, which must be listening). */
 export function stdoutGone(): boolean {
-  return stdoutEnded || process.stdout.errored != null || process.stdout.destroyed;
+  return stdoutError !== undefined || process.stdout.errored != null || process.stdout.destroyed;
+}
+
+/**
+ * Why stdout took no more when that is a failure (a full disk), as `cannot write to stdout: ...`; undefined
+ * while it takes output, and once its reader went away (EPIPE: `| head` has what it asked for).
+ */
+export function stdoutFailure(): string | undefined {
+  // errored is there at once (a file's write fails synchronously); the 'error' event comes a tick later.
+  const error = (process.stdout.errored ?? stdoutError) as NodeJS.ErrnoException | null | undefined;
+  return error == null || error.code === "EPIPE" ? undefined : `cannot write to stdout: ${errorText(error)}`;
+}
+
+/** The exit code of a command that stopped printing: 0, or 1 with {@link stdoutFailure} said on stderr. */
+export function stdoutExitCode(name: string): number {
+  const failure = stdoutFailure();
+  if (failure === undefined) return 0;
+  console.error(printable(`berrymq ${name}: ${failure}`));
+  return 1;
 }
 
 /** The options every command that talks to a server takes for its shared secret. */

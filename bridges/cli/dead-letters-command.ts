@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { type DeadLetter, eachDeadLetter, type UnreadableLine } from "../zeromq/dead-letters.js";
 import { errorText, printable } from "../../lib/errors.js";
-import { parseCommand, stdoutClosed, stdoutGone } from "./command.js";
+import { parseCommand, stdoutClosed, stdoutExitCode, stdoutGone } from "./command.js";
 
 const DEAD_LETTERS = {
   name: "broker dead-letters",
@@ -60,7 +60,7 @@ export function deadLettersCommand(argv: string[]): number {
   try {
     eachDeadLetter(file, onLetter, onUnreadable);
   } catch (error) {
-    if (error === STOP) return 0;
+    if (error === STOP) return stdoutExitCode(DEAD_LETTERS.name);
     console.error(printable(`berrymq broker dead-letters: ${errorText(error)}`));
     return 1;
   }

@@ -1,6 +1,15 @@
 import { QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, integerOption, parseWithSecret, secretUsage, stdoutClosed, stdoutGone } from "./command.js";
+import {
+  type Command,
+  failed,
+  integerOption,
+  parseWithSecret,
+  secretUsage,
+  stdoutClosed,
+  stdoutExitCode,
+  stdoutGone,
+} from "./command.js";
 import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
@@ -64,7 +73,8 @@ export const getCommand: Command = {
         const message = values.nowait === true ? await queue.getNowait() : await queue.get({ timeout });
         console.log(printable(JSON.stringify(message)));
       }
-      return 0;
+      // A message whose line could not be written (a full disk) is lost: said, exit 1.
+      return stdoutExitCode(this.name);
     } catch (error) {
       if (error instanceof QueueEmptyError || error instanceof QueueTimeoutError) {
         console.error(printable(`berrymq get: ${error.message}`));

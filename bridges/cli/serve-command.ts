@@ -8,6 +8,7 @@ import {
   parseWithSecret,
   secretUsage,
   stdoutClosed,
+  stdoutFailure,
   untilSignal,
   usageError,
 } from "./command.js";
@@ -73,8 +74,11 @@ export const serveCommand: Command = {
     const bus = new Bus();
     bus.on("error", (error) => console.error(printable(`[bus] ${error.message}`)));
     if (values.verbose === true) bus.on("message", (message) => console.log(printable(JSON.stringify(message))));
-    // A server outlives its output's reader (`serve --verbose | head`): the EPIPE killed it at the next line.
-    void stdoutClosed().then(() => console.error("berrymq serve: stdout closed: serving on, printing nothing more there"));
+    // A server outlives its output (`serve --verbose | head`, or `> log` on a full disk): the EPIPE or ENOSPC
+    // killed it at the next line.
+    void stdoutClosed().then(() =>
+      console.error(printable(`berrymq serve: ${stdoutFailure() ?? "stdout closed"}: serving on, printing nothing more there`)),
+    );
     const secret = parsed.secret;
     const links: PeerLink[] = [];
     let server: Awaited<ReturnType<typeof serve>>;

@@ -13,18 +13,21 @@ export interface Running {
   signal(name: NodeJS.Signals): void;
 }
 
-/** Starts `berrymq ...args` ($BERRYMQ_SECRET empty unless `env` sets it). */
-export function cli(args: string[], env: Record<string, string> = {}): Running {
+/**
+ * Starts `berrymq ...args` ($BERRYMQ_SECRET empty unless `env` sets it); its stdout collected, or written to
+ * the file descriptor `stdout` (a file of the spec's: /dev/full), and stdout() then empty.
+ */
+export function cli(args: string[], env: Record<string, string> = {}, stdout: "pipe" | number = "pipe"): Running {
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", stdout, "pipe"],
     env: { ...process.env, BERRYMQ_SECRET: "", ...env },
   });
   let out = "";
   let err = "";
-  child.stdout.on("data", (chunk: Buffer) => {
+  child.stdout?.on("data", (chunk: Buffer) => {
     out += chunk.toString();
   });
-  child.stderr.on("data", (chunk: Buffer) => {
+  child.stderr?.on("data", (chunk: Buffer) => {
     err += chunk.toString();
   });
   return {
