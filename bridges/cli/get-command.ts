@@ -15,7 +15,7 @@ import { printable } from "../../lib/errors.js";
 const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
 
 Pulls messages from a queue on the bridge server at URL (style 03) and prints each as a JSON line.
-Exits 0 after N messages, 1 when none came in time.
+Exits 0 after N messages, 1 when fewer came in time (those printed, how many said on stderr).
 
   --filter       the queue's filter (default: the first queue the server owns, see serve --queue)
   --count        how many messages to take (default 1)
@@ -68,8 +68,9 @@ export const getCommand: Command = {
     }
     // Once stdout's reader is gone (`| head`), no more messages are taken: each would be lost.
     void stdoutClosed();
+    let taken = 0;
     try {
-      for (let i = 0; i < count && !stdoutGone(); i++) {
+      for (; taken < count && !stdoutGone(); taken++) {
         const message = values.nowait === true ? await queue.getNowait() : await queue.get({ timeout });
         console.log(printable(JSON.stringify(message)));
       }
@@ -77,7 +78,9 @@ export const getCommand: Command = {
       return stdoutExitCode(this.name);
     } catch (error) {
       if (error instanceof QueueEmptyError || error instanceof QueueTimeoutError) {
-        console.error(printable(`berrymq get: ${error.message}`));
+        // Some may have come: exit 1 all the same, saying how many (a script read exit 1 as "none came").
+        const some = taken > 0 ? ` (${taken} of ${count} taken)` : "";
+        console.error(printable(`berrymq get: ${error.message}${some}`));
         return 1;
       }
       return failed(this.name, error);
