@@ -162,6 +162,9 @@ export function secretOption(values: {
     if (secret === undefined)
       return { ok: false, problem: `${source} is over ${SECRET_BYTES} bytes: not a secret (the wrong file?)` };
     if (secret === "") return { ok: false, problem: `${source} is empty` };
+  } else if (flag === "") {
+    // As an empty --secret-file is: `serve --secret "$TOKEN"` with TOKEN unset served with no secret at all.
+    return { ok: false, problem: "--secret is empty" };
   } else if (flag !== undefined) {
     console.error(
       "berrymq: warning: --secret is visible to other users (ps, shell history); use --secret-file FILE or $BERRYMQ_SECRET",

@@ -2,7 +2,7 @@
 // secret with a line break made every request fail in Node's HTTP client ("far side unreachable,
 // retrying", exit 1); with a trailing space or past ASCII it arrived changed (HTTP 401 for the right
 // secret), and serve took either, so no client could ever call it. The wrong --secret-file was read whole
-// (/dev/zero: 8 GB and no end).
+// (/dev/zero: 8 GB and no end). `--secret ""` (`--secret "$TOKEN"`, TOKEN unset) ran serve with no secret.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,6 +38,19 @@ describe("red team r31: berrymq secrets HTTP cannot carry", () => {
       assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
       assert.match(run.stderr, UNCARRIED);
       assert.doesNotMatch(run.stderr, /first-half|second-half|trailing-space|pässwörd|listening/);
+      assert.equal(run.stdout, "");
+    }
+  });
+
+  it('--secret "" is refused with exit 2 (serve ran with no secret at all)', async () => {
+    for (const args of [
+      ["serve", "--port", String(await freePort()), "--secret", ""],
+      ["send", "http://127.0.0.1:7200/", "app:log", "--secret="],
+    ]) {
+      const run = await bounded(args, {}, 20_000);
+      assert.equal(run.killed, false, `${args[0]} ran on: ${run.stdout}`);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, new RegExp(`^berrymq ${args[0]}: --secret is empty\n`));
       assert.equal(run.stdout, "");
     }
   });
