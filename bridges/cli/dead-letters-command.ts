@@ -67,5 +67,6 @@ export function deadLettersCommand(argv: string[]): number {
   const skipped = `${unreadable} unreadable line(s) skipped (a line torn by a crash, or damage)`;
   if (unreadable > NAMED_UNREADABLE) console.error(`berrymq broker dead-letters: ${file}: ${skipped}`);
   if (!json) console.log(`${count} dead letter(s) in ${file}${unreadable > 0 ? `; ${skipped}` : ""}`);
-  return 0;
+  // The last line's write may have failed too (a full disk): said, exit 1.
+  return stdoutExitCode(DEAD_LETTERS.name);
 }

@@ -3,7 +3,9 @@
 // with a stack trace (get's message taken and lost, unsaid), and serve --verbose and broker --verbose died at
 // their banner.
 import assert from "node:assert/strict";
-import { closeSync, existsSync, openSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { serve } from "../../../bridges/jsonrpc/index.js";
 import { Bus } from "../../../lib/bus.js";
@@ -45,6 +47,26 @@ describe("red team r31: berrymq with stdout on a full disk", { skip: !existsSync
     assert.ok(await settlesWithin(tail.exited, 15_000), `tail still runs 15 s after its write failed: ${tail.stderr()}`);
     assert.equal(await tail.exited, 1, tail.stderr());
     assert.match(tail.stderr(), new RegExp(`\\nberrymq tail: ${NO_SPACE.source}\\n$`));
+  });
+
+  it("broker dead-letters says so and exits 1, no stack trace", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "berrymq-r31-full-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "dead.jsonl");
+    const letter = {
+      messageId: "m1",
+      identifier: "a:b",
+      senderId: "0123456789abcdef",
+      payload: "[]",
+      reason: "expired",
+      heldAt: 1,
+      deadAt: 2,
+    };
+    writeFileSync(file, `${JSON.stringify(letter)}\n`);
+    const list = intoFullDisk(t, ["broker", "dead-letters", file]);
+    assert.ok(await settlesWithin(list.exited, 45_000), "dead-letters still runs after 45 s");
+    assert.equal(await list.exited, 1, list.stderr());
+    assert.match(list.stderr(), new RegExp(`^berrymq broker dead-letters: ${NO_SPACE.source}\n$`));
   });
 
   it("serve --verbose and broker --verbose run on, saying why they print nothing more", async (t) => {
