@@ -29,9 +29,10 @@ const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-
                             most bytes sent to one subscriber and not yet read by it (default
                             268435456); past it, deliveries to it are dropped until it reads
   --expiry                  ms before an unacknowledged message becomes a dead letter (default
-                            3600000; Infinity: never)
+                            3600000; Infinity: never, with --max-expiry Infinity); at most
+                            --max-expiry
   --max-expiry              longest expiry a message may ask for, in ms (default 86400000;
-                            Infinity: no limit)
+                            Infinity: no limit); cuts --expiry too
   --no-subscriber           hold (default) or refuse acknowledged messages nobody subscribes to
   --dead-letter-file        append expired messages here (JSON lines)
   --max-message-bytes       largest batch body a client should send (default 16777216); a client
@@ -105,8 +106,7 @@ export const brokerCommand = {
         ...numberOption("maxUnackedBytesPerClient", values["max-unacked-bytes-per-client"]),
         ...numberOption("maxSubscriberQueueBytes", values["max-subscriber-queue-bytes"]),
         ...numberOption("maxMessageBytes", values["max-message-bytes"]),
-        ...durationOption("expiry", values.expiry),
-        ...durationOption("maxExpiry", values["max-expiry"]),
+        ...expiryOptions(values.expiry, values["max-expiry"]),
         ...(typeof values["no-subscriber"] === "string" ? { noSubscriber: values["no-subscriber"] as "hold" } : {}),
         ...(typeof values["dead-letter-file"] === "string" ? { deadLetterFile: values["dead-letter-file"] } : {}),
         ...(typeof values["persist-file"] === "string" ? { persistFile: values["persist-file"] } : {}),
@@ -147,6 +147,22 @@ function bindError(error: unknown): unknown {
 // An integer option given (see integerOption), as the broker's option `key`.
 function numberOption(key: string, value: string | boolean | undefined): Record<string, number> {
   return typeof value === "string" ? { [key]: integerOption(key, value) } : {};
+}
+
+// The broker's default maxExpiry, as the usage says.
+const MAX_EXPIRY = 86_400_000;
+
+// --expiry and --max-expiry as the broker's options. The broker cuts its default expiry to maxExpiry as it
+// cuts a message's: `--expiry Infinity` alone ("never", said the usage) was 24 h. An expiry over the
+// max is refused, naming both, rather than cut unsaid.
+function expiryOptions(expiry: string | boolean | undefined, maxExpiry: string | boolean | undefined): Record<string, number> {
+  const options = { ...durationOption("expiry", expiry), ...durationOption("maxExpiry", maxExpiry) };
+  const max = options.maxExpiry ?? MAX_EXPIRY;
+  if (options.expiry !== undefined && options.expiry > max) {
+    const given = maxExpiry === undefined ? `${max} (its default): give --max-expiry too` : String(max);
+    throw new InvalidArgumentError("--expiry", expiry, `at most --max-expiry, ${given}`);
+  }
+  return options;
 }
 
 // An expiry: an integer of ms, or "Infinity" (never), as the broker's options take it (the CLI took
