@@ -1,3 +1,5 @@
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
@@ -93,6 +95,13 @@ export const brokerCommand = {
       // ZeroMQ said "No such device" for it, naming neither --bind nor the value.
       if (typeof values.bind === "string" && values.bind.trim() === "")
         throw new InvalidArgumentError("--bind", values.bind, "an address or interface name");
+      const deadLetters = values["dead-letter-file"];
+      if (
+        typeof deadLetters === "string" &&
+        typeof values["persist-file"] === "string" &&
+        sameFile(deadLetters, values["persist-file"])
+      )
+        throw new InvalidArgumentError("--dead-letter-file", deadLetters, "a file other than --persist-file");
       // Loaded here, not at startup: the other commands work without the optional zeromq package.
       const { Broker } = await import("../zeromq/index.js");
       broker = await Broker.start({
@@ -136,6 +145,17 @@ export const brokerCommand = {
     return 0;
   },
 };
+
+// Whether two paths name one file (a link to it too). One file for both mixed dead letters into the persist
+// log: its next start reported it damaged, and its rewrite dropped the dead letters.
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [first, second] = [statSync(a), statSync(b)];
+    return first.dev === second.dev && first.ino === second.ino;
+  } catch {
+    return resolve(a) === resolve(b); // one of them not there yet
+  }
+}
 
 // ZeroMQ's bind errors say only "Address already in use" or "No such device": which address is on the error.
 function bindError(error: unknown): unknown {
