@@ -17,7 +17,9 @@ const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout M
 Pulls messages from a queue on the bridge server at URL (style 03) and prints each as a JSON line.
 Exits 0 after N messages, 1 when fewer came in time (those printed, how many said on stderr).
 
-  --filter       the queue's filter (default: the first queue the server owns, see serve --queue)
+  --filter       the queue's filter (default: the first queue the server owns, see serve --queue);
+                 one the server owns no queue for collects only from when get asks: --nowait finds
+                 nothing there
   --count        how many messages to take (default 1)
   --timeout      ms to wait for each message (default 10000)
   --nowait       do not wait: take only what is queued now
