@@ -92,9 +92,12 @@ export const brokerCommand = {
     );
     let broker: Broker;
     try {
-      // ZeroMQ said "No such device" for it, naming neither --bind nor the value.
-      if (typeof values.bind === "string" && values.bind.trim() === "")
-        throw new InvalidArgumentError("--bind", values.bind, "an address or interface name");
+      // An empty value, refused naming its option: ZeroMQ said "No such device" for --bind "", and an empty
+      // --dead-letter-file was told as `persist file "": ENOENT` (exit 1).
+      for (const [name, expected] of Object.entries(NON_EMPTY)) {
+        const value = values[name];
+        if (typeof value === "string" && value.trim() === "") throw new InvalidArgumentError(`--${name}`, value, expected);
+      }
       const deadLetters = values["dead-letter-file"];
       if (
         typeof deadLetters === "string" &&
@@ -145,6 +148,9 @@ export const brokerCommand = {
     return 0;
   },
 };
+
+// Options an empty value cannot mean anything for, and what they take.
+const NON_EMPTY = { bind: "an address or interface name", "persist-file": "a file path", "dead-letter-file": "a file path" };
 
 // Whether two paths name one file (a link to it too). One file for both mixed dead letters into the persist
 // log: its next start reported it damaged, and its rewrite dropped the dead letters.

@@ -1,6 +1,7 @@
 // Red team r31: `berrymq broker --persist-file F --dead-letter-file F`. Taken, the broker wrote its dead
 // letters into its persist log: the next start reported the log damaged ("records that are no held message
-// or release were skipped"), and the log's rewrite dropped the dead letters.
+// or release were skipped"), and the log's rewrite dropped the dead letters. An empty file option was told
+// as `persist file "": ENOENT`, exit 1, whichever it was.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,6 +36,14 @@ describe("red team r31: berrymq broker with one file for its persist log and its
         run.stderr,
         `berrymq broker: invalid --dead-letter-file ${JSON.stringify(deadLetters)}: expected a file other than --persist-file\n`,
       );
+    }
+  });
+
+  it('refuses --persist-file "" and --dead-letter-file "" with exit 2, naming the option (was `persist file "": ENOENT`, exit 1)', async () => {
+    for (const option of ["--persist-file", "--dead-letter-file"]) {
+      const run = await bounded(["broker", "--pub-port", "0", "--recv-port", "0", option, ""], {}, 20_000);
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(run.stderr, `berrymq broker: invalid ${option} "": expected a file path\n`);
     }
   });
 });
