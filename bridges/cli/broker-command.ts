@@ -1,7 +1,9 @@
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { MissingDependencyError, printable } from "../../lib/errors.js";
+import { InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
-import { failed, integerOption, stdoutClosed } from "./command.js";
+import { failed, integerOption, stdoutClosed, stdoutFailure } from "./command.js";
 import { deadLettersCommand } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
@@ -29,9 +31,10 @@ const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-
                             most bytes sent to one subscriber and not yet read by it (default
                             268435456); past it, deliveries to it are dropped until it reads
   --expiry                  ms before an unacknowledged message becomes a dead letter (default
-                            3600000; Infinity: never)
+                            3600000; Infinity: never, with --max-expiry Infinity); at most
+                            --max-expiry
   --max-expiry              longest expiry a message may ask for, in ms (default 86400000;
-                            Infinity: no limit)
+                            Infinity: no limit); cuts --expiry too
   --no-subscriber           hold (default) or refuse acknowledged messages nobody subscribes to
   --dead-letter-file        append expired messages here (JSON lines)
   --max-message-bytes       largest batch body a client should send (default 16777216); a client
@@ -82,10 +85,26 @@ export const brokerCommand = {
       return 0;
     }
     const verbose = values.verbose === true;
-    // A broker outlives its output's reader (`broker --verbose | head`): the EPIPE killed it at the next line.
-    void stdoutClosed().then(() => console.error("berrymq broker: stdout closed: running on, printing nothing more there"));
+    // A broker outlives its output (`broker --verbose | head`, or `> log` on a full disk): the EPIPE or ENOSPC
+    // killed it at the next line.
+    void stdoutClosed().then(() =>
+      console.error(printable(`berrymq broker: ${stdoutFailure() ?? "stdout closed"}: running on, printing nothing more there`)),
+    );
     let broker: Broker;
     try {
+      // An empty value, refused naming its option: ZeroMQ said "No such device" for --bind "", and an empty
+      // --dead-letter-file was told as `persist file "": ENOENT` (exit 1).
+      for (const [name, expected] of Object.entries(NON_EMPTY)) {
+        const value = values[name];
+        if (typeof value === "string" && value.trim() === "") throw new InvalidArgumentError(`--${name}`, value, expected);
+      }
+      const deadLetters = values["dead-letter-file"];
+      if (
+        typeof deadLetters === "string" &&
+        typeof values["persist-file"] === "string" &&
+        sameFile(deadLetters, values["persist-file"])
+      )
+        throw new InvalidArgumentError("--dead-letter-file", deadLetters, "a file other than --persist-file");
       // Loaded here, not at startup: the other commands work without the optional zeromq package.
       const { Broker } = await import("../zeromq/index.js");
       broker = await Broker.start({
@@ -99,8 +118,7 @@ export const brokerCommand = {
         ...numberOption("maxUnackedBytesPerClient", values["max-unacked-bytes-per-client"]),
         ...numberOption("maxSubscriberQueueBytes", values["max-subscriber-queue-bytes"]),
         ...numberOption("maxMessageBytes", values["max-message-bytes"]),
-        ...durationOption("expiry", values.expiry),
-        ...durationOption("maxExpiry", values["max-expiry"]),
+        ...expiryOptions(values.expiry, values["max-expiry"]),
         ...(typeof values["no-subscriber"] === "string" ? { noSubscriber: values["no-subscriber"] as "hold" } : {}),
         ...(typeof values["dead-letter-file"] === "string" ? { deadLetterFile: values["dead-letter-file"] } : {}),
         ...(typeof values["persist-file"] === "string" ? { persistFile: values["persist-file"] } : {}),
@@ -110,7 +128,7 @@ export const brokerCommand = {
         ...(verbose ? { log: (line: string) => console.log(printable(`[broker] ${line}`)) } : {}),
       });
     } catch (error) {
-      const code = failed("broker", error);
+      const code = failed("broker", bindError(error));
       if (error instanceof MissingDependencyError)
         console.error("  (the broker runs on ZeroMQ; the other commands do not need it)");
       return code;
@@ -131,9 +149,46 @@ export const brokerCommand = {
   },
 };
 
+// Options an empty value cannot mean anything for, and what they take.
+const NON_EMPTY = { bind: "an address or interface name", "persist-file": "a file path", "dead-letter-file": "a file path" };
+
+// Whether two paths name one file (a link to it too). One file for both mixed dead letters into the persist
+// log: its next start reported it damaged, and its rewrite dropped the dead letters.
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [first, second] = [statSync(a), statSync(b)];
+    return first.dev === second.dev && first.ino === second.ino;
+  } catch {
+    return resolve(a) === resolve(b); // one of them not there yet
+  }
+}
+
+// ZeroMQ's bind errors say only "Address already in use" or "No such device": which address is on the error.
+function bindError(error: unknown): unknown {
+  const { address, code } = (error ?? {}) as { address?: unknown; code?: unknown };
+  if (!(error instanceof Error) || typeof address !== "string" || typeof code !== "string") return error;
+  return new Error(`cannot bind ${address}: ${error.message}`, { cause: error });
+}
+
 // An integer option given (see integerOption), as the broker's option `key`.
 function numberOption(key: string, value: string | boolean | undefined): Record<string, number> {
   return typeof value === "string" ? { [key]: integerOption(key, value) } : {};
+}
+
+// The broker's default maxExpiry, as the usage says.
+const MAX_EXPIRY = 86_400_000;
+
+// --expiry and --max-expiry as the broker's options. The broker cuts its default expiry to maxExpiry as it
+// cuts a message's: `--expiry Infinity` alone ("never", said the usage) was 24 h. An expiry over the
+// max is refused, naming both, rather than cut unsaid.
+function expiryOptions(expiry: string | boolean | undefined, maxExpiry: string | boolean | undefined): Record<string, number> {
+  const options = { ...durationOption("expiry", expiry), ...durationOption("maxExpiry", maxExpiry) };
+  const max = options.maxExpiry ?? MAX_EXPIRY;
+  if (options.expiry !== undefined && options.expiry > max) {
+    const given = maxExpiry === undefined ? `${max} (its default): give --max-expiry too` : String(max);
+    throw new InvalidArgumentError("--expiry", expiry, `at most --max-expiry, ${given}`);
+  }
+  return options;
 }
 
 // An expiry: an integer of ms, or "Infinity" (never), as the broker's options take it (the CLI took

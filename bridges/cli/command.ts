@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { errorText, InvalidArgumentError, InvalidIdentifierError, printable } from "../../lib/errors.js";
 
@@ -57,7 +57,8 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig["options"]>>(
 
 /** Prints `berrymq <name>: <problem>` and the usage on stderr; returns exit code 2. */
 export function usageError(command: Pick<Command, "name" | "usage">, problem: string): { ok: false; code: number } {
-  console.error(`berrymq ${command.name}: ${problem}\n\n${command.usage}`);
+  // The problem may quote what the user gave (a message's text): printable, as failed() prints.
+  console.error(`berrymq ${command.name}: ${printable(problem)}\n\n${command.usage}`);
   return { ok: false, code: 2 };
 }
 
@@ -75,33 +76,50 @@ export function untilSignal(): Promise<void> {
 }
 
 let stdoutWatch: Promise<void> | undefined;
-// Set by the watch's EPIPE (see stdoutClosed).
-let stdoutEnded = false;
+// The watch's error (see stdoutClosed).
+let stdoutError: NodeJS.ErrnoException | undefined;
 
 /**
- * Resolves once stdout's reader went away (EPIPE: `berrymq tail URL | head` after head exited). Unheard,
- * that EPIPE was an unhandled 'error' event: a stack trace, exit code 1, and tail's queue left open on the
- * server until its ttl. Any other write error is still thrown.
+ * Resolves once stdout takes no more: its reader went away (EPIPE: `berrymq tail URL | head` after head
+ * exited) or a write failed (ENOSPC: `> out.jsonl` on a full disk, see {@link stdoutFailure}). Unheard, the
+ * error was an unhandled 'error' event: a stack trace, exit code 1, tail's queue left open on the server
+ * until its ttl, and serve or broker --verbose dead.
  */
 export function stdoutClosed(): Promise<void> {
   stdoutWatch ??= new Promise((resolve) => {
     process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code !== "EPIPE") throw error;
-      stdoutEnded = true;
+      stdoutError ??= error;
       resolve();
     });
     // stderr is often the same pipe (`serve --verbose 2>&1 | head`): its EPIPE, at the line saying stdout
-    // is gone, killed the server this watch keeps running. Nobody is left to tell there: it is taken too.
-    process.stderr.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code !== "EPIPE") throw error;
-    });
+    // is gone, killed the server this watch keeps running. Nobody is left to tell there (of that, or of a
+    // full disk): any error of it is taken.
+    process.stderr.on("error", () => undefined);
   });
   return stdoutWatch;
 }
 
-/** Whether stdout's reader went away (see {@link stdoutClosed}, which must be listening). */
+/** Whether stdout takes no more (see {@link stdoutClosed}, which must be listening). */
 export function stdoutGone(): boolean {
-  return stdoutEnded || process.stdout.errored != null || process.stdout.destroyed;
+  return stdoutError !== undefined || process.stdout.errored != null || process.stdout.destroyed;
+}
+
+/**
+ * Why stdout took no more when that is a failure (a full disk), as `cannot write to stdout: ...`; undefined
+ * while it takes output, and once its reader went away (EPIPE: `| head` has what it asked for).
+ */
+export function stdoutFailure(): string | undefined {
+  // errored is there at once (a file's write fails synchronously); the 'error' event comes a tick later.
+  const error = (process.stdout.errored ?? stdoutError) as NodeJS.ErrnoException | null | undefined;
+  return error == null || error.code === "EPIPE" ? undefined : `cannot write to stdout: ${errorText(error)}`;
+}
+
+/** The exit code of a command that stopped printing: 0, or 1 with {@link stdoutFailure} said on stderr. */
+export function stdoutExitCode(name: string): number {
+  const failure = stdoutFailure();
+  if (failure === undefined) return 0;
+  console.error(printable(`berrymq ${name}: ${failure}`));
+  return 1;
 }
 
 /** The options every command that talks to a server takes for its shared secret. */
@@ -133,20 +151,59 @@ export function secretOption(values: {
   const file = values["secret-file"];
   if (flag !== undefined && file !== undefined) return { ok: false, problem: "give --secret or --secret-file, not both" };
   let secret: string | undefined;
+  let source: string;
   if (file !== undefined) {
+    source = `--secret-file ${JSON.stringify(file)}`;
     try {
-      secret = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+      secret = readSecretFile(file)?.replace(/\r?\n$/, "");
     } catch (error) {
-      return { ok: false, problem: `cannot read --secret-file ${JSON.stringify(file)}: ${(error as Error).message}` };
+      return { ok: false, problem: `cannot read ${source}: ${(error as Error).message}` };
     }
-    if (secret === "") return { ok: false, problem: `--secret-file ${JSON.stringify(file)} is empty` };
+    if (secret === undefined)
+      return { ok: false, problem: `${source} is over ${SECRET_BYTES} bytes: not a secret (the wrong file?)` };
+    if (secret === "") return { ok: false, problem: `${source} is empty` };
+  } else if (flag === "") {
+    // As an empty --secret-file is: `serve --secret "$TOKEN"` with TOKEN unset served with no secret at all.
+    return { ok: false, problem: "--secret is empty" };
   } else if (flag !== undefined) {
     console.error(
       "berrymq: warning: --secret is visible to other users (ps, shell history); use --secret-file FILE or $BERRYMQ_SECRET",
     );
+    source = "--secret";
     secret = flag;
-  } else secret = process.env.BERRYMQ_SECRET;
-  return { ok: true, options: secret === undefined || secret === "" ? {} : { secret } };
+  } else {
+    source = "$BERRYMQ_SECRET";
+    secret = process.env.BERRYMQ_SECRET;
+  }
+  if (secret === undefined || secret === "") return { ok: true, options: {} };
+  // Anything else fails in the Authorization header: a control character or one past U+00FF is refused by
+  // Node's HTTP client ("far side unreachable"), one past U+007E and a space at either end arrive changed (a
+  // 401 for the right secret); a server given one could never be called. The secret itself is not printed.
+  if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(secret)) {
+    return { ok: false, problem: `the secret from ${source} is not printable ASCII without a space at either end` };
+  }
+  return { ok: true, options: { secret } };
+}
+
+// The most bytes --secret-file reads: a secret is short (HTTP servers take 16 KiB of headers in all), and
+// the wrong file (a log, /dev/zero) was read whole: 8 GB and no end for /dev/zero.
+const SECRET_BYTES = 4_096;
+
+// The file's text, or undefined when it is over SECRET_BYTES (read no further).
+function readSecretFile(file: string): string | undefined {
+  const buffer = Buffer.alloc(SECRET_BYTES + 1);
+  const fd = openSync(file, "r");
+  try {
+    let length = 0;
+    while (length < buffer.length) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return length > SECRET_BYTES ? undefined : buffer.toString("utf8", 0, length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** {@link Parsed} for a command that talks to a server: also the shared secret, as client or server options. */

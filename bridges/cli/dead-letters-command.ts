@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { type DeadLetter, eachDeadLetter, type UnreadableLine } from "../zeromq/dead-letters.js";
 import { errorText, printable } from "../../lib/errors.js";
-import { parseCommand, stdoutClosed, stdoutGone } from "./command.js";
+import { parseCommand, stdoutClosed, stdoutExitCode, stdoutGone } from "./command.js";
 
 const DEAD_LETTERS = {
   name: "broker dead-letters",
@@ -60,12 +60,13 @@ export function deadLettersCommand(argv: string[]): number {
   try {
     eachDeadLetter(file, onLetter, onUnreadable);
   } catch (error) {
-    if (error === STOP) return 0;
+    if (error === STOP) return stdoutExitCode(DEAD_LETTERS.name);
     console.error(printable(`berrymq broker dead-letters: ${errorText(error)}`));
     return 1;
   }
   const skipped = `${unreadable} unreadable line(s) skipped (a line torn by a crash, or damage)`;
   if (unreadable > NAMED_UNREADABLE) console.error(`berrymq broker dead-letters: ${file}: ${skipped}`);
   if (!json) console.log(`${count} dead letter(s) in ${file}${unreadable > 0 ? `; ${skipped}` : ""}`);
-  return 0;
+  // The last line's write may have failed too (a full disk): said, exit 1.
+  return stdoutExitCode(DEAD_LETTERS.name);
 }

@@ -1,14 +1,25 @@
 import { QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, integerOption, parseWithSecret, secretUsage, stdoutClosed, stdoutGone } from "./command.js";
+import {
+  type Command,
+  failed,
+  integerOption,
+  parseWithSecret,
+  secretUsage,
+  stdoutClosed,
+  stdoutExitCode,
+  stdoutGone,
+} from "./command.js";
 import { printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
 
 Pulls messages from a queue on the bridge server at URL (style 03) and prints each as a JSON line.
-Exits 0 after N messages, 1 when none came in time.
+Exits 0 after N messages, 1 when fewer came in time (those printed, how many said on stderr).
 
-  --filter       the queue's filter (default: the first queue the server owns, see serve --queue)
+  --filter       the queue's filter (default: the first queue the server owns, see serve --queue);
+                 one the server owns no queue for collects only from when get asks: --nowait finds
+                 nothing there
   --count        how many messages to take (default 1)
   --timeout      ms to wait for each message (default 10000)
   --nowait       do not wait: take only what is queued now
@@ -59,15 +70,19 @@ export const getCommand: Command = {
     }
     // Once stdout's reader is gone (`| head`), no more messages are taken: each would be lost.
     void stdoutClosed();
+    let taken = 0;
     try {
-      for (let i = 0; i < count && !stdoutGone(); i++) {
+      for (; taken < count && !stdoutGone(); taken++) {
         const message = values.nowait === true ? await queue.getNowait() : await queue.get({ timeout });
         console.log(printable(JSON.stringify(message)));
       }
-      return 0;
+      // A message whose line could not be written (a full disk) is lost: said, exit 1.
+      return stdoutExitCode(this.name);
     } catch (error) {
       if (error instanceof QueueEmptyError || error instanceof QueueTimeoutError) {
-        console.error(printable(`berrymq get: ${error.message}`));
+        // Some may have come: exit 1 all the same, saying how many (a script read exit 1 as "none came").
+        const some = taken > 0 ? ` (${taken} of ${count} taken)` : "";
+        console.error(printable(`berrymq get: ${error.message}${some}`));
         return 1;
       }
       return failed(this.name, error);

@@ -18,9 +18,14 @@ ${COMMANDS.map((command) => `  ${command.name.padEnd(8)} ${command.summary}`).jo
 /** Runs the command named by `argv[0]`; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === undefined) {
+    // Misuse, said on stderr as every other misuse is (on stdout, `berrymq > out` wrote the usage there).
+    console.error(USAGE);
+    return 2;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     console.log(USAGE);
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   const command = COMMANDS.find((candidate) => candidate.name === name);
   if (command === undefined) {

@@ -1,7 +1,7 @@
 import { isPlainObject } from "../../lib/kwargs.js";
 import { Bus } from "../../lib/bus.js";
 import { kw } from "../../lib/kwargs.js";
-import { SendOnlyClient } from "../jsonrpc/index.js";
+import { SendOnlyClient, UnsendableMessageError } from "../jsonrpc/index.js";
 import { type Command, failed, parseWithSecret, secretUsage, usageError } from "./command.js";
 
 const USAGE = `usage: berrymq send URL IDENTIFIER [ARGS_JSON] [KWARGS_JSON] [--secret-file FILE]
@@ -33,6 +33,7 @@ export const sendCommand: Command = {
     if (!isPlainObject(kwargs)) return usageError(this, `KWARGS_JSON ${JSON.stringify(kwargsJson)} is not a JSON object`).code;
     const bus = new Bus();
     let client: SendOnlyClient;
+    const problems: Error[] = [];
     try {
       client = new SendOnlyClient(url, {
         bus,
@@ -40,14 +41,22 @@ export const sendCommand: Command = {
         closeTimeout: 3_000,
         ...parsed.secret,
       });
+      // Heard before the send: a message the link cannot carry (a number JSON has not, nested too deep, an
+      // identifier too long) is refused within twitter(); unheard, it became a Node warning on stderr.
+      client.on("error", (error) => void problems.push(error));
       bus.twitter(identifier, ...args, kw(kwargs));
     } catch (error) {
       return usageError(this, error instanceof Error ? error.message : String(error)).code;
     }
-    const problems: Error[] = [];
-    client.on("error", (error) => void problems.push(error));
+    const refused = problems.find((problem) => problem instanceof UnsendableMessageError);
+    // The message given cannot be sent, now or ever: misuse (exit 2), as a bad ARGS_JSON is.
+    if (refused !== undefined) {
+      await client.close();
+      return usageError(this, refused.message).code;
+    }
     const { undelivered } = await client.close();
-    if (undelivered.length > 0 || client.stats.sent === 0) return failed(this.name, problems[0] ?? `not delivered to ${url}`);
+    if (undelivered.length > 0 || client.stats.sent === 0)
+      return failed(this.name, problems[0] ?? new Error(`not delivered to ${url}`));
     return 0;
   },
 };

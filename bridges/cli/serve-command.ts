@@ -1,8 +1,18 @@
 import { PeerLink, serve } from "../jsonrpc/index.js";
 import { isLoopback } from "../jsonrpc/peer-address.js";
 import { Bus } from "../../lib/bus.js";
-import { type Command, failed, integerOption, parseWithSecret, secretUsage, stdoutClosed, untilSignal } from "./command.js";
-import { printable } from "../../lib/errors.js";
+import {
+  type Command,
+  failed,
+  integerOption,
+  parseWithSecret,
+  secretUsage,
+  stdoutClosed,
+  stdoutFailure,
+  untilSignal,
+  usageError,
+} from "./command.js";
+import { InvalidArgumentError, printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq serve [--host HOST] [--port PORT] [--queue FILTER]... [--peer URL]...
                      [--secret-file FILE] [--allow-origin ORIGIN]... [--allow-host NAME]...
@@ -50,14 +60,25 @@ export const serveCommand: Command = {
     let port: number;
     try {
       port = integerOption("--port", values.port ?? "7200", 0, 65_535);
+      // Node listens on every interface for "" (`--host "$HOST"` with HOST unset), where the default is
+      // loopback only; the banner then read http://:7200/.
+      if (values.host?.trim() === "") throw new InvalidArgumentError("--host", values.host, "an address or host name");
     } catch (error) {
       return failed(this.name, error);
+    }
+    // Peers beyond this machine are linked only by a server that requires a secret: without one the option
+    // was taken and did nothing (an interconnect from that host was refused when it came).
+    if (values["peer-host"] !== undefined && parsed.secret.secret === undefined) {
+      return usageError(this, "--peer-host needs a secret (--secret-file FILE or $BERRYMQ_SECRET)").code;
     }
     const bus = new Bus();
     bus.on("error", (error) => console.error(printable(`[bus] ${error.message}`)));
     if (values.verbose === true) bus.on("message", (message) => console.log(printable(JSON.stringify(message))));
-    // A server outlives its output's reader (`serve --verbose | head`): the EPIPE killed it at the next line.
-    void stdoutClosed().then(() => console.error("berrymq serve: stdout closed: serving on, printing nothing more there"));
+    // A server outlives its output (`serve --verbose | head`, or `> log` on a full disk): the EPIPE or ENOSPC
+    // killed it at the next line.
+    void stdoutClosed().then(() =>
+      console.error(printable(`berrymq serve: ${stdoutFailure() ?? "stdout closed"}: serving on, printing nothing more there`)),
+    );
     const secret = parsed.secret;
     const links: PeerLink[] = [];
     let server: Awaited<ReturnType<typeof serve>>;

@@ -1,5 +1,5 @@
 import { RemoteQueueClient } from "../jsonrpc/index.js";
-import { type Command, failed, parseWithSecret, secretUsage, stdoutClosed, untilSignal } from "./command.js";
+import { type Command, failed, parseWithSecret, secretUsage, stdoutClosed, stdoutExitCode, untilSignal } from "./command.js";
 import { errorText, printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq tail URL [FILTER] [--secret-file FILE]
@@ -53,7 +53,7 @@ export const tailCommand: Command = {
     }
     if (signalled) {
       await stopped;
-      return 0;
+      return stdoutExitCode(this.name);
     }
     await queue.close();
     console.error("berrymq tail: the server closed the queue");

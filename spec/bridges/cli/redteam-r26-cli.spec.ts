@@ -4,18 +4,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { serve } from "../../../bridges/jsonrpc/index.js";
 import { Bus } from "../../../lib/bus.js";
-import { cli, finished } from "../../helpers/cli-process.js";
+import { bounded, cli, finished } from "../../helpers/cli-process.js";
 import { freePort } from "../../helpers/free-port.js";
 import { tcpGate } from "../../helpers/tcp-gate.js";
 import { settlesWithin, waitFor } from "../../helpers/wait-for.js";
-
-// Runs `berrymq ...args` to its exit, killed after 45 s (a serve that took a bad --port listens for good).
-async function bounded(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = cli(args);
-  // Generous: a CLI process starts in ~1 s, but took over 15 s under a load of 10 (r29).
-  if (!(await settlesWithin(run.exited, 45_000))) run.signal("SIGKILL");
-  return { code: await run.exited, stdout: run.stdout(), stderr: run.stderr() };
-}
 
 describe("berrymq tail when its server closes", () => {
   it("says the server closed the queue and exits 1 (not Node's 13 for a top-level await left unsettled)", async () => {
