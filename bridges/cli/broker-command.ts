@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
-import { failed, integerOption, stdoutClosed, stdoutFailure } from "./command.js";
+import { failed, integerOption, stdoutClosed, stdoutFailure, untilSignal } from "./command.js";
 import { deadLettersCommand } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
@@ -137,13 +137,12 @@ export const brokerCommand = {
     broker.on("error", (error) => {
       if (!verbose) console.error(printable(`[broker] ${error.message}`));
     });
+    // Listening before the banner, as serve does.
+    const signalled = untilSignal();
     console.log(
       `berrymq broker: pub tcp://${values.bind ?? "127.0.0.1"}:${broker.pubPort}, recv tcp://${values.bind ?? "127.0.0.1"}:${broker.recvPort}`,
     );
-    await new Promise<void>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
-    });
+    await signalled;
     broker.close();
     return 0;
   },

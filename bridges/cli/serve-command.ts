@@ -108,8 +108,11 @@ export const serveCommand: Command = {
     const bound = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/`;
     const reach = isLoopback(host) ? "" : " (not loopback only: other machines may connect)";
     const queues = server.queues.length > 0 ? ` (queues: ${server.queues.join(", ")})` : "";
+    // Listening before the banner: a supervisor's SIGTERM right after it found no listener, and Node's
+    // default action killed the server without closing its sessions.
+    const signalled = untilSignal();
     console.log(printable(`berrymq serve: listening on ${bound}${reach}${queues}`));
-    await untilSignal();
+    await signalled;
     for (const link of links) await link.close();
     await server.close();
     return 0;

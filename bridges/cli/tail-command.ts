@@ -29,15 +29,15 @@ export const tailCommand: Command = {
     } catch (error) {
       return failed(this.name, error);
     }
-    console.error(printable(`berrymq tail: following "${queue.filter}" on ${url}`));
     // The loop ends on a signal or once stdout's reader is gone (`| head`), either closing the queue, or by
     // itself, when the server closed the queue: then no signal comes, and waiting for one left an unsettled
-    // await (Node's exit code 13, no message).
+    // await (Node's exit code 13, no message). Listening before the banner, as serve does.
     let signalled = false;
     const stopped = Promise.race([untilSignal(), stdoutClosed()]).then(() => {
       signalled = true;
       return queue.close();
     });
+    console.error(printable(`berrymq tail: following "${queue.filter}" on ${url}`));
     try {
       for await (const message of queue) console.log(printable(JSON.stringify(message)));
     } catch (error) {
