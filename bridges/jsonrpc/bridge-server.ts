@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { anySignal } from "../../lib/abort-watch.js";
 import type { Bus } from "../../lib/bus.js";
 import { defaultBus } from "../../lib/default-bus.js";
 import { InvalidArgumentError } from "../../lib/errors.js";
@@ -158,7 +159,7 @@ export class BridgeServer implements PeerHost {
   // The answers counted against queueBytesTotal (see BridgeState.holdAnswer) → what gives their count back.
   readonly #held = new Map<ServerResponse, () => void>();
   // The requests being answered → what ends their long-polls when the client hangs up.
-  readonly #hangUps = new Map<ServerResponse, AbortController>();
+  readonly #hangUps = new Map<ServerResponse, { hangUp: AbortController; release: () => void }>();
   // Each connection's requests not yet closed. A pipelined answer still queued behind another when its
   // connection dies never emits 'close' (Node 20): the connection's 'close' ends them.
   readonly #open = new WeakMap<Socket, Set<ServerResponse>>();
@@ -393,8 +394,9 @@ export class BridgeServer implements PeerHost {
     // waiting-get slots and its token).
     if (res.destroyed || req.socket.destroyed) return;
     const hangUp = new AbortController();
-    this.#hangUps.set(res, hangUp);
-    const signal = AbortSignal.any([hangUp.signal, this.#closing.signal]);
+    // Released when the request ends (see anySignal: AbortSignal.any grew #closing by one per request).
+    const { signal, release } = anySignal([hangUp.signal, this.#closing.signal]);
+    this.#hangUps.set(res, { hangUp, release });
     const answer = await this.#route(payload, signal);
     // A queued pipelined answer is not destroyed with its connection: nobody would take it (nor end it).
     if (res.destroyed || req.socket.destroyed) return;
@@ -410,9 +412,10 @@ export class BridgeServer implements PeerHost {
 
   // A request's answer closed, or its connection did: it is no longer being sent, nor counted, nor waited for.
   #ended(res: ServerResponse): void {
-    const hangUp = this.#hangUps.get(res);
+    const call = this.#hangUps.get(res);
     this.#hangUps.delete(res);
-    if (hangUp !== undefined && !res.writableFinished) hangUp.abort(new Error("client hung up"));
+    if (call !== undefined && !res.writableFinished) call.hangUp.abort(new Error("client hung up"));
+    call?.release();
     this.#answering.delete(res);
     this.#held.get(res)?.();
     this.#held.delete(res);

@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { Socket } from "node:net";
 import { StringDecoder } from "node:string_decoder";
+import { anySignal } from "../../lib/abort-watch.js";
 import { isPlainObject } from "../../lib/kwargs.js";
 import { RESOLVED } from "../../lib/resolved.js";
 import { fromCompactEnvelope } from "../compact-envelope.js";
@@ -273,7 +274,13 @@ export class LinkStream {
     this.#options = options;
     this.#farMaxFrame = Math.min(options.farMaxFrame, options.maxFrame);
     this.#version = options.version ?? 1;
-    this.#signal = options.signal === undefined ? this.#ended.signal : AbortSignal.any([this.#ended.signal, options.signal]);
+    if (options.signal === undefined) this.#signal = this.#ended.signal;
+    else {
+      // Released on close (see anySignal: AbortSignal.any grew the server's signal by one per stream).
+      const { signal, release } = anySignal([this.#ended.signal, options.signal]);
+      this.#signal = signal;
+      this.onClose(release);
+    }
     socket.setNoDelay(true);
     socket.setTimeout(0);
     // Decoded here: an HTTP server's socket refuses setEncoding. The decoder keeps a character split
