@@ -89,7 +89,8 @@ export const serveCommand: Command = {
     const queues = server.queues.length > 0 ? ` (queues: ${server.queues.join(", ")})` : "";
     console.log(printable(`berrymq serve: listening on ${bound}${reach}${queues}`));
     await untilSignal();
-    for (const link of links) await link.close();
+    // Together: one after the other, each paused peer added its close deadline to the exit (r31).
+    await Promise.all(links.map((link) => link.close()));
     await server.close();
     return 0;
   },
