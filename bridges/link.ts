@@ -168,6 +168,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
   // `startedAt`: when the link started, moved at a loss of its far side (to its oldest buffered request).
   #carriesSince = Number.POSITIVE_INFINITY;
   #closing = false;
+  // close()'s promise, for every call.
+  #closeCall: Promise<CloseReport> | undefined;
   // A transport probe is under way (see #askTransport).
   #probing = false;
   // The answers this link took to send on every link (no way back known) and has neither sent nor dropped.
@@ -687,8 +689,14 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
    * Stops forwarding, tries for up to `closeTimeout` ms to deliver what is buffered, then closes the
    * transport. Messages that could not be delivered are returned and reported as a LinkUndeliveredError.
    */
-  async close(): Promise<CloseReport> {
-    if (this.#closing) return { undelivered: [] };
+  close(): Promise<CloseReport> {
+    // A second call gets the first one's promise: it resolved at once, while the first still flushed and
+    // closed the transport (up to 7 s on a hung Redis), so a caller that awaited it did not exit (r31).
+    this.#closeCall ??= this.#closing ? Promise.resolve({ undelivered: [] }) : this.#close();
+    return this.#closeCall;
+  }
+
+  async #close(): Promise<CloseReport> {
     this.#closing = true;
     this.#table.remove(this);
     this.bus.off("message", this.#onMessage);

@@ -9,6 +9,9 @@ import { isLegacyServer, isTokenLost } from "./http-link.js";
 import { fromLegacy } from "./legacy-message.js";
 import { RpcEndpoint, type RpcEndpointOptions } from "./rpc-endpoint.js";
 
+// How long close() waits for the server to answer that it closed the queue, in ms.
+const CLOSE_TIMEOUT = 1_000;
+
 /** Options of {@link RemoteQueueClient.connect}. */
 export interface RemoteQueueOptions extends RpcEndpointOptions {
   /** Filter of the queue (default: the first queue the server owns, see `serve --queue`). */
@@ -47,6 +50,7 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
   #legacy: boolean;
   #legacySeq = 0;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   private constructor(endpoint: RpcEndpoint, filter: string, opened: Opened, options: RemoteQueueOptions) {
     this.#endpoint = endpoint;
@@ -125,13 +129,20 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
     }
   }
 
-  /** Closes the queue on the server and the sockets. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Closes the queue on the server (waiting at most 1 s for its answer) and the sockets. */
+  close(): Promise<void> {
+    // A second call gets the first one's promise: it resolved at once while the first still waited for the
+    // server, its sockets open (r31).
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
+    // Bounded both ways: a hung berryMQ 0.3 server held close() for the endpoint's whole timeout (r31).
     const closing = this.#legacy
-      ? this.#endpoint.legacyCall("close_connection", [this.#token])
-      : this.#endpoint.call("berrymq.close", { token: this.#token }, 1_000);
+      ? this.#endpoint.legacyCall("close_connection", [this.#token], CLOSE_TIMEOUT)
+      : this.#endpoint.call("berrymq.close", { token: this.#token }, CLOSE_TIMEOUT);
     await closing.catch(() => undefined);
     this.#endpoint.close();
   }

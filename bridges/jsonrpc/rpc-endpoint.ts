@@ -221,9 +221,9 @@ export class RpcEndpoint {
     return outcomeOf(this.url.href, method, answer);
   }
 
-  /** Calls a berryMQ 0.3 method in the JSON-RPC 1.0 form (`id` null, no `jsonrpc` member). */
-  async legacyCall(method: string, params: unknown[]): Promise<unknown> {
-    const answer = await this.post(JSON.stringify({ id: null, method, params }));
+  /** Calls a berryMQ 0.3 method in the JSON-RPC 1.0 form (`id` null, no `jsonrpc` member); `timeout` as `call`'s. */
+  async legacyCall(method: string, params: unknown[], timeout?: number): Promise<unknown> {
+    const answer = await this.post(JSON.stringify({ id: null, method, params }), timeout);
     if (typeof answer !== "object" || answer === null || !("result" in answer) || !("error" in answer)) {
       throw new BadResponseError(this.url.href, answer, '{"id", "result", "error"}');
     }

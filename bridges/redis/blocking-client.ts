@@ -49,6 +49,9 @@ export class BlockingClient {
         // Sent ahead of the command on the same connection, so it names the connection that blocks.
         const id = connection.client("ID");
         const result = command(this.#client);
+        // Heard now: when the id fails (its connection cut by a close() Redis did not answer), the
+        // command fails with it unawaited, an unhandled rejection that crashed the process (r31).
+        result.catch(() => {});
         const known = Number(await id.finally(() => this.#fetching.delete(connection)));
         this.#ids.set(connection, known);
         // A reconnection is a new connection with a new id.

@@ -37,6 +37,9 @@ export function guardAuthenticate(authenticate: Authenticate, bounds: Authentica
     try {
       const late = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`authenticate did not settle within ${bounds.timeout} ms`)), bounds.timeout);
+        // It only guards the hook: a hook that never settles held the process after the server's close()
+        // for the whole timeout (r31); while the server runs, its sockets keep the loop alive.
+        timer.unref();
       });
       const userId = await Promise.race([Promise.resolve().then(() => authenticate(mechanism, credentials)), late]);
       if (userId === undefined) return undefined;
