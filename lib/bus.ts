@@ -497,6 +497,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     const key = registrationKey(target);
     const specs = followingSpecsOf(key);
     let entries = this.#instances.get(key);
+    const owner = typeof key === "function" ? key.name : (key.constructor?.name ?? "Object");
+    // A subclass may override a `@following` method with a generator (it compiles: the base returned
+    // void): called with each message, its body never ran, and every message was lost without a word.
+    const self = followerThis(key) as Record<string | symbol, unknown>;
+    for (const spec of specs) {
+      if (!entries?.has(spec)) refuseGeneratorFunction(`method ${owner}.${String(spec.method)}`, self[spec.method]);
+    }
     if (entries === undefined) {
       if (specs.length === 0) {
         throw new InvalidArgumentError("instance", target, "an object with at least one @following method");
@@ -506,7 +513,6 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       this.#finalizer.register(key, entries, key);
     }
     const ref = new WeakRef(key);
-    const owner = typeof key === "function" ? key.name : (key.constructor?.name ?? "Object");
     for (const spec of specs) {
       if (entries.has(spec)) continue;
       const entry = this.#methodFollower(ref, owner, spec);
