@@ -13,7 +13,7 @@ import {
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { type FollowingSpec, followerThis, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
-import { refuseGeneratorFunction } from "./generator-function.js";
+import { refuseGeneratorFunction, refuseGeneratorMethod } from "./generator-function.js";
 import { Held, held } from "./held.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
@@ -500,9 +500,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     const owner = typeof key === "function" ? key.name : (key.constructor?.name ?? "Object");
     // A subclass may override a `@following` method with a generator (it compiles: the base returned
     // void): called with each message, its body never ran, and every message was lost without a word.
-    const self = followerThis(key) as Record<string | symbol, unknown>;
+    const self = followerThis(key);
     for (const spec of specs) {
-      if (!entries?.has(spec)) refuseGeneratorFunction(`method ${owner}.${String(spec.method)}`, self[spec.method]);
+      if (!entries?.has(spec)) refuseGeneratorMethod(`method ${owner}.${String(spec.method)}`, self, spec.method);
     }
     if (entries === undefined) {
       if (specs.length === 0) {

@@ -77,4 +77,33 @@ describe(`r31 review: a @following method overridden by a generator (${mode} dec
     assert.equal(bus.twitter("job:go"), 1);
     assert.deepEqual(ran, ["plain"]);
   });
+
+  it("a getter in the method's place is not called when registering (the subclass is not built yet)", (t) => {
+    const bus = new Bus();
+    t.after(() => bus.close());
+    const ran: string[] = [];
+    @Follower({ bus })
+    class Base {
+      @following("job:*")
+      run(_message: Message): unknown {
+        return undefined;
+      }
+    }
+    class Lazy extends Base {
+      readonly handler: (message: Message) => void;
+      constructor() {
+        super(); // registers, before `handler` is set
+        this.handler = (message) => void ran.push(`lazy ${message.action}`);
+      }
+    }
+    Object.defineProperty(Lazy.prototype, "run", {
+      get(this: Lazy) {
+        if (this.handler === undefined) throw new Error("read before the constructor set it");
+        return this.handler;
+      },
+    });
+    new Lazy();
+    assert.equal(bus.twitter("job:go"), 1);
+    assert.deepEqual(ran, ["lazy go"]);
+  });
 });
