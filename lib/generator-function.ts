@@ -18,6 +18,8 @@ export function refuseGeneratorFunction(argument: string, fn: unknown): void {
 export function refuseGeneratorMethod(argument: string, object: object, key: string | symbol): void {
   for (let holder: object | null = object; holder !== null; holder = Object.getPrototypeOf(holder)) {
     const descriptor = Object.getOwnPropertyDescriptor(holder, key);
-    if (descriptor !== undefined) return refuseGeneratorFunction(argument, descriptor.value);
+    if (descriptor === undefined) continue;
+    refuseGeneratorFunction(argument, descriptor.value);
+    return;
   }
 }
