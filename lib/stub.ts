@@ -226,5 +226,7 @@ function exposedKey(name: string | symbol): symbol {
 function callWithArgs(instance: Record<string | symbol, unknown>, name: string | symbol, message: Message): unknown {
   const method = instance[name];
   if (typeof method !== "function") throw new InvalidArgumentError(`method ${String(name)}`, method, "a function");
+  // A subclass's override may be one (it compiles): the answer was the iterator, its body never run.
+  refuseGeneratorFunction(`method ${String(name)}`, method);
   return answerOf(method.apply(instance, message.args));
 }

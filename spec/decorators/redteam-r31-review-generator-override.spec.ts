@@ -2,9 +2,10 @@
 // as `@following` method (r31), but a subclass may override a `@following` method with one (it compiles:
 // the base method returns void or unknown). Each message then called it, got an iterator nobody read, and
 // the body never ran: every message lost, no error. Registering such an instance is refused, naming it.
+// An @exposed method overridden so answered its requests with the iterator: each gets an error now.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Bus, Follower, following, InvalidArgumentError, type Message } from "../../lib/index.js";
+import { Bus, exposed, Follower, following, InvalidArgumentError, type Message } from "../../lib/index.js";
 
 const mode = import.meta.url.includes("/.build/legacy/") ? "legacy" : "standard";
 
@@ -76,6 +77,34 @@ describe(`r31 review: a @following method overridden by a generator (${mode} dec
     bus.register(new Plain());
     assert.equal(bus.twitter("job:go"), 1);
     assert.deepEqual(ran, ["plain"]);
+  });
+
+  it("an @exposed method overridden by a generator answers an error naming it, not the iterator", async (t) => {
+    const bus = new Bus();
+    t.after(() => bus.close());
+    const ran: string[] = [];
+    @Follower({ bus })
+    class Calc {
+      @exposed("calc:range")
+      range(n: number): unknown {
+        return n;
+      }
+    }
+    class Lazy extends Calc {
+      override *range(n: number): Generator<number> {
+        ran.push("generator"); // never ran
+        yield n;
+      }
+    }
+    const reported: unknown[] = [];
+    bus.on("error", (error) => void reported.push(error)); // the follower's failure is reported too
+    new Lazy();
+    await assert.rejects(
+      bus.ask("calc:range", 3),
+      (error: unknown) => error instanceof Error && /method range/.test(error.message) && /not a generator/.test(error.message),
+    );
+    assert.deepEqual(ran, []);
+    assert.equal(reported.length, 1);
   });
 
   it("a getter in the method's place is not called when registering (the subclass is not built yet)", (t) => {
