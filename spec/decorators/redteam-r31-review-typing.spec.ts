@@ -96,7 +96,19 @@ describe(`r31 review: @following and @Follower types (${mode} decorators)`, () =
     const box = new Box(7);
     const square = new Square();
     const circle = new Circle();
-    for (const action of ["generic", "this", "overloaded", "method", "async", "optional", "unknown", "none", "protected", "mixin", "shape"]) {
+    for (const action of [
+      "generic",
+      "this",
+      "overloaded",
+      "method",
+      "async",
+      "optional",
+      "unknown",
+      "none",
+      "protected",
+      "mixin",
+      "shape",
+    ]) {
       bus.twitter(`box:${action}`);
     }
     assert.deepEqual(got, [

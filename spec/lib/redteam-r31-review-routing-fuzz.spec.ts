@@ -72,16 +72,17 @@ function run(seed: number, steps: number): { longest: number; shrank: number } {
     for (const key of HOT) longest = Math.max(longest, count(key));
     assert.equal(index.size, live.length, what);
     for (let probe = 0; probe < 3; probe++) {
-      const target = parseIdentifier(
-        `${pick(NAMES)}${pick(NAMESPACES) === "" ? "" : "@n"}:${pick(ACTIONS)}`,
-      );
+      const target = parseIdentifier(`${pick(NAMES)}${pick(NAMESPACES) === "" ? "" : "@n"}:${pick(ACTIONS)}`);
       const expected = live.filter((e) => matches(e.key, target));
       assert.deepEqual(index.lookup(target), expected, `${what}: lookup ${target.id}`);
     }
     if (step % 50 === 0) {
       assert.deepEqual(index.all(), live, what);
       assert.deepEqual(
-        index.patterns().map((p) => p.id).sort(),
+        index
+          .patterns()
+          .map((p) => p.id)
+          .sort(),
         [...new Set(live.map((e) => e.key))].sort(),
         what,
       );
@@ -93,7 +94,10 @@ function run(seed: number, steps: number): { longest: number; shrank: number } {
     const others = live.filter((e) => e.key === entry.key && e !== entry).length;
     live = live.filter((e) => e !== entry);
     assert.equal(outcome, others === 0 ? "last" : true, `seed ${seed} draining`);
-    assert.deepEqual(index.lookup(parseIdentifier(entry.key)), live.filter((e) => matches(e.key, entry.key)));
+    assert.deepEqual(
+      index.lookup(parseIdentifier(entry.key)),
+      live.filter((e) => matches(e.key, entry.key)),
+    );
   }
   assert.equal(index.size, 0);
   assert.deepEqual(index.patterns(), []);
