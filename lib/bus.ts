@@ -861,6 +861,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   #follower(key: string, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {
     if (guard !== undefined && typeof guard !== "function") throw new InvalidArgumentError("guard", guard, "a function");
+    // Its iterator is no boolean: every message was dropped without a word, the guard's body never run.
+    refuseGeneratorFunction("guard", guard);
     return { kind: "follower", seq: ++this.#seq, key, label, guard, active: true, call };
   }
 

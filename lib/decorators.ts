@@ -96,6 +96,7 @@ export function following(pattern: string, options: FollowingOptions = {}): Foll
   if (options.guard !== undefined && typeof options.guard !== "function") {
     throw new InvalidArgumentError("guard", options.guard, "a function");
   }
+  refuseGeneratorFunction("guard", options.guard);
   checkBusOption("@following option bus", options.bus);
   // Validate now, so a bad pattern fails when the class is defined, not when it is first constructed.
   followingSpec(pattern, "", undefined);
