@@ -6,6 +6,7 @@
 // pattern's last entry goes), size, version, patterns, all() and each lookup, in order.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Bus } from "../../lib/bus.js";
 import { matches, parseIdentifier } from "../../lib/identifier.js";
 import { RoutingIndex } from "../../lib/routing-index.js";
 import { random } from "../helpers/seeded-random.js";
@@ -114,5 +115,48 @@ describe("red team r31 review: routing index fuzzed against a spliced array", ()
       assert.ok(shrank > 0, `seed ${seed}: a long list must shrink back under 64 (shrank ${shrank})`);
     }
     assert.equal(steps, 25_000);
+  });
+
+  it("through a bus: sends reach the reference's followers in order, follow/unfollow once per pattern's first/last", () => {
+    const next = random(42);
+    const pick = <V>(values: readonly V[]): V => values[Math.floor(next() * values.length)] as V;
+    const bus = new Bus();
+    const events: string[] = [];
+    bus.on("follow", (pattern) => void events.push(`+${pattern.id}`));
+    bus.on("unfollow", (pattern) => void events.push(`-${pattern.id}`));
+    const live: { n: number; key: string; stop: () => boolean }[] = [];
+    const stopped: (() => boolean)[] = [];
+    const got: number[] = [];
+    let longest = 0;
+    for (let step = 0, n = 0; step < 6_000; step++) {
+      const grow = Math.floor(step / 1_000) % 2 === 0;
+      const roll = next();
+      const expectedEvents: string[] = [];
+      if (roll < (grow ? 0.6 : 0.2)) {
+        const key = next() < 0.8 ? pick(HOT) : pick(ALL_KEYS);
+        const id = ++n;
+        if (!live.some((f) => f.key === key)) expectedEvents.push(`+${key}`);
+        live.push({ n: id, key, stop: bus.follow(key, () => void got.push(id)) });
+      } else if (roll < 0.9 && live.length > 0) {
+        const [gone] = live.splice(Math.floor(next() * live.length), 1) as [(typeof live)[number]];
+        if (!live.some((f) => f.key === gone.key)) expectedEvents.push(`-${gone.key}`);
+        assert.equal(gone.stop(), true);
+        stopped.push(gone.stop);
+      } else if (stopped.length > 0) {
+        assert.equal(pick(stopped)(), false);
+      }
+      assert.deepEqual(events.splice(0), expectedEvents, `step ${step}`);
+      longest = Math.max(longest, live.filter((f) => f.key === HOT[0]).length);
+      const target = `${pick(NAMES)}${pick(NAMESPACES) === "" ? "" : "@n"}:${pick(ACTIONS)}`;
+      assert.equal(bus.twitter(target), got.length);
+      assert.deepEqual(
+        got.splice(0),
+        live.filter((f) => matches(f.key, target)).map((f) => f.n),
+        `step ${step}: ${target}`,
+      );
+    }
+    assert.equal(bus.size, live.length);
+    assert.ok(longest > 100, `a list must grow long (longest ${longest})`);
+    bus.close();
   });
 });
