@@ -1,5 +1,5 @@
 import type { Bus } from "./bus.js";
-import { checkBusOption } from "./bus-option.js";
+import { checkBusOption, checkOptions } from "./bus-option.js";
 import { isThenable } from "./concurrency-limiter.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -79,7 +79,7 @@ export function autoTwitter<Events extends EventMap, const N extends NameOnMap<E
 /** `autoTwitter` on an untyped bus (or the default bus): sends `name:entry` / `name:exit` around each call. */
 export function autoTwitter<O extends AutoTwitterOptions>(identifier: string, options?: O & UntypedBusOnly<O>): AutoTwitterDecorator;
 export function autoTwitter(identifier: string, options: AutoTwitterOptions<never> = {}): AutoTwitterDecorator {
-  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("autoTwitter options", options, "an object");
+  checkOptions("autoTwitter options", options, "an object");
   checkBusOption("autoTwitter option bus", options.bus);
   const { name, namespace, action } = parseIdentifier(identifier);
   const id = (which: string): string => parseIdentifier(formatIdentifier(name, namespace, which)).id;

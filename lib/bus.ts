@@ -13,7 +13,7 @@ import {
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { type FollowingSpec, followerThis, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
-import { refuseGeneratorFunction } from "./generator-function.js";
+import { refuseGeneratorFunction, refuseGeneratorMethod } from "./generator-function.js";
 import { Held, held } from "./held.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
@@ -497,6 +497,13 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     const key = registrationKey(target);
     const specs = followingSpecsOf(key);
     let entries = this.#instances.get(key);
+    const owner = typeof key === "function" ? key.name : (key.constructor?.name ?? "Object");
+    // A subclass may override a `@following` method with a generator (it compiles: the base returned
+    // void): called with each message, its body never ran, and every message was lost without a word.
+    const self = followerThis(key);
+    for (const spec of specs) {
+      if (!entries?.has(spec)) refuseGeneratorMethod(`method ${owner}.${String(spec.method)}`, self, spec.method);
+    }
     if (entries === undefined) {
       if (specs.length === 0) {
         throw new InvalidArgumentError("instance", target, "an object with at least one @following method");
@@ -506,7 +513,6 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       this.#finalizer.register(key, entries, key);
     }
     const ref = new WeakRef(key);
-    const owner = typeof key === "function" ? key.name : (key.constructor?.name ?? "Object");
     for (const spec of specs) {
       if (entries.has(spec)) continue;
       const entry = this.#methodFollower(ref, owner, spec);
@@ -855,6 +861,8 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   #follower(key: string, label: string, guard: Guard | undefined, call: FollowerFunction): FollowerEntry {
     if (guard !== undefined && typeof guard !== "function") throw new InvalidArgumentError("guard", guard, "a function");
+    // Its iterator is no boolean: every message was dropped without a word, the guard's body never run.
+    refuseGeneratorFunction("guard", guard);
     return { kind: "follower", seq: ++this.#seq, key, label, guard, active: true, call };
   }
 

@@ -1,5 +1,5 @@
 import type { Bus } from "./bus.js";
-import { checkBusOption } from "./bus-option.js";
+import { checkBusOption, checkOptions } from "./bus-option.js";
 import { checkLegacyMethod, isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -90,12 +90,11 @@ export interface FollowingDecorator {
  * }
  */
 export function following(pattern: string, options: FollowingOptions = {}): FollowingDecorator {
-  if (typeof options !== "object" || options === null) {
-    throw new InvalidArgumentError("@following options", options, "an object ({ guard?, bus? })");
-  }
+  checkOptions("@following options", options, "an object ({ guard?, bus? })");
   if (options.guard !== undefined && typeof options.guard !== "function") {
     throw new InvalidArgumentError("guard", options.guard, "a function");
   }
+  refuseGeneratorFunction("guard", options.guard);
   checkBusOption("@following option bus", options.bus);
   // Validate now, so a bad pattern fails when the class is defined, not when it is first constructed.
   followingSpec(pattern, "", undefined);
@@ -187,9 +186,7 @@ export function Follower<C extends AnyClass>(
   if (typeof targetOrOptions === "function" || context !== undefined) {
     return followerClass(targetOrOptions as C, undefined, context);
   }
-  if (typeof targetOrOptions !== "object" || targetOrOptions === null) {
-    throw new InvalidArgumentError("@Follower argument", targetOrOptions, "a class or { bus }");
-  }
+  checkOptions("@Follower argument", targetOrOptions, "a class or { bus }");
   const { bus } = targetOrOptions as FollowerOptions;
   checkBusOption("@Follower option bus", bus);
   return <D extends AnyClass>(target: D, context?: ClassDecoratorContext<never>) => followerClass(target, bus, context);

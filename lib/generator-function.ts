@@ -10,3 +10,16 @@ export function refuseGeneratorFunction(argument: string, fn: unknown): void {
     throw new InvalidArgumentError(argument, fn, "a function or method whose body runs when called (not a generator)");
   }
 }
+
+/**
+ * {@link refuseGeneratorFunction} for the method `object[key]`, found as a value on the object or its
+ * prototypes. A getter is not called: it may read what a subclass's constructor has not yet set.
+ */
+export function refuseGeneratorMethod(argument: string, object: object, key: string | symbol): void {
+  for (let holder: object | null = object; holder !== null; holder = Object.getPrototypeOf(holder)) {
+    const descriptor = Object.getOwnPropertyDescriptor(holder, key);
+    if (descriptor === undefined) continue;
+    refuseGeneratorFunction(argument, descriptor.value);
+    return;
+  }
+}

@@ -1,5 +1,6 @@
 import { isStandardContext } from "./decorator-context.js";
 import { InvalidArgumentError } from "./errors.js";
+import { refuseGeneratorFunction } from "./generator-function.js";
 
 type AnyFunction = (this: never, ...args: never[]) => unknown;
 
@@ -16,6 +17,9 @@ export function functionWrapper(
 ): FunctionWrapper {
   const checked = (fn: unknown): ((...args: unknown[]) => unknown) => {
     if (typeof fn !== "function") throw new InvalidArgumentError(`${label} target`, fn, "a function or method");
+    // A generator's body runs after the call returns, at each next(): autoTwitter sent its exit before the
+    // body ran, and what it threw escaped twitterException unreported.
+    refuseGeneratorFunction(`${label} target`, fn);
     return wrap(fn as (...args: unknown[]) => unknown);
   };
   return ((target: unknown, keyOrContext?: unknown, descriptor?: PropertyDescriptor): unknown => {

@@ -1,5 +1,6 @@
 import { watchAbort } from "./abort-watch.js";
 import type { Bus, QueueSink, Unsubscribe } from "./bus.js";
+import { checkOptions } from "./bus-option.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError, QueueClosedError, QueueEmptyError, QueueOverflowError, QueueTimeoutError } from "./errors.js";
 import { Fifo } from "./fifo.js";
@@ -270,6 +271,7 @@ export class Queue<Events extends EventMap | Untyped = Untyped, P extends Patter
 
   constructor(filter: P, options: QueueOptions<Events> = {}) {
     const parsed = parseIdentifier(filter);
+    checkOptions("Queue options", options, "an object");
     const bus: Bus = options.bus ?? defaultBus;
     const maxsize = options.maxsize ?? 0;
     if (!Number.isInteger(maxsize) || maxsize < 0) {

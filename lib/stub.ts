@@ -1,5 +1,6 @@
 import type { UntypedBusOnly } from "./auto-twitter.js";
 import type { Bus, FollowOptions, Unsubscribe } from "./bus.js";
+import { checkOptions } from "./bus-option.js";
 import { checkLegacyMethod, isStandardContext } from "./decorator-context.js";
 import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -47,7 +48,7 @@ export function stub<Events extends EventMap, const P extends PatternOf<Events>>
 ): Stub<Extract<SendArgs<Events, P>, unknown[]>, AnswerOf<Events, P>>;
 export function stub(identifier: string, options: StubOptions = {}): Stub<unknown[], unknown> {
   const id = parseIdentifier(identifier).id;
-  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("stub options", options, "an object");
+  checkOptions("stub options", options, "an object");
   const { bus = defaultBus, ...requestOptions } = options;
   // A bus that is none failed only at the first call, as a TypeError.
   if (typeof (bus as Partial<Bus> | null)?.ask !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
@@ -92,7 +93,7 @@ export function expose(identifier: string, fn: unknown, options: FollowOptions<n
   if (typeof fn !== "function") throw new InvalidArgumentError("fn", fn, "a function");
   refuseGeneratorFunction("fn", fn); // its answer would be an iterator, its body never run
   const call = fn as (...args: readonly unknown[]) => unknown; // the overloads typed its parameters
-  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("expose options", options, "an object");
+  checkOptions("expose options", options, "an object");
   const { bus = defaultBus as Bus, ...followOptions } = options as FollowOptions & { bus?: Bus };
   if (typeof (bus as Partial<Bus> | null)?.follow !== "function") throw new InvalidArgumentError("bus", bus, "a Bus");
   return bus.follow(identifier, (message) => answerOf(call(...message.args)), { label: fn.name || identifier, ...followOptions });
@@ -226,5 +227,7 @@ function exposedKey(name: string | symbol): symbol {
 function callWithArgs(instance: Record<string | symbol, unknown>, name: string | symbol, message: Message): unknown {
   const method = instance[name];
   if (typeof method !== "function") throw new InvalidArgumentError(`method ${String(name)}`, method, "a function");
+  // A subclass's override may be one (it compiles): the answer was the iterator, its body never run.
+  refuseGeneratorFunction(`method ${String(name)}`, method);
   return answerOf(method.apply(instance, message.args));
 }

@@ -1,9 +1,9 @@
 import type { UntypedBusOnly } from "./auto-twitter.js";
 import type { Bus } from "./bus.js";
-import { checkBusOption } from "./bus-option.js";
+import { checkBusOption, checkOptions } from "./bus-option.js";
 import { isThenable } from "./concurrency-limiter.js";
 import { defaultBus } from "./default-bus.js";
-import { describe, InvalidArgumentError } from "./errors.js";
+import { describe } from "./errors.js";
 import { parseIdentifier } from "./identifier.js";
 import type { EventMap, SendArgsOf, Untyped } from "./event-map.js";
 import { type Kwargs, kw } from "./kwargs.js";
@@ -55,7 +55,7 @@ export function twitterException<O extends TwitterExceptionOptions>(
   options?: O & UntypedBusOnly<O>,
 ): FunctionWrapper;
 export function twitterException(identifier: string, options: TwitterExceptionOptions<never> = {}): FunctionWrapper {
-  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("twitterException options", options, "an object");
+  checkOptions("twitterException options", options, "an object");
   checkBusOption("twitterException option bus", options.bus);
   const id = parseIdentifier(identifier).id;
   const report = (error: unknown): void => {
