@@ -176,10 +176,11 @@ export function secretOption(values: {
     secret = process.env.BERRYMQ_SECRET;
   }
   if (secret === undefined || secret === "") return { ok: true, options: {} };
-  // Anything else fails in the Authorization header: a control character or one past U+00FF is refused by
-  // Node's HTTP client ("far side unreachable"), one past U+007E and a space at either end arrive changed (a
-  // 401 for the right secret); a server given one could never be called. The secret itself is not printed.
-  if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(secret)) {
+  // Anything else fails in the Authorization header: a control character (but a tab inside) or one past
+  // U+00FF is refused by Node's HTTP client ("far side unreachable"), one past U+007E and a space or tab at
+  // either end arrive changed (a 401 for the right secret); a server given one could never be called. A tab
+  // inside is carried as it is (RFC 9110 field-content). The secret itself is not printed.
+  if (!/^[\x21-\x7e]([\t\x20-\x7e]*[\x21-\x7e])?$/.test(secret)) {
     return { ok: false, problem: `the secret from ${source} is not printable ASCII without a space at either end` };
   }
   return { ok: true, options: { secret } };
