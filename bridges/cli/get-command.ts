@@ -15,7 +15,9 @@ import { printable } from "../../lib/errors.js";
 const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
 
 Pulls messages from a queue on the bridge server at URL (style 03) and prints each as a JSON line.
-Exits 0 after N messages, 1 when fewer came in time (those printed, how many said on stderr).
+Exits 0 after N messages, 1 when fewer came in time (those printed, how many said on stderr). A
+message taken whose line stdout does not take (its reader gone: \`| head\`; a full disk, exit 1) is
+printed on stderr.
 
   --filter       the queue's filter (default: the first queue the server owns, see serve --queue);
                  one the server owns no queue for collects only from when get asks: --nowait finds
@@ -71,13 +73,20 @@ export const getCommand: Command = {
     // Once stdout's reader is gone (`| head`), no more messages are taken: each would be lost.
     void stdoutClosed();
     let taken = 0;
+    // The line of the message taken whose write failed: off the queue and in no output but stderr's.
+    let unwritten: string | undefined;
     try {
       for (; taken < count && !stdoutGone(); taken++) {
         const message = values.nowait === true ? await queue.getNowait() : await queue.get({ timeout });
-        console.log(printable(JSON.stringify(message)));
+        const line = printable(JSON.stringify(message));
+        console.log(line);
+        if (stdoutGone()) unwritten = line;
       }
-      // A message whose line could not be written (a full disk) is lost: said, exit 1.
-      return stdoutExitCode(this.name);
+      // A write that failed (a full disk) is said, exit 1; the message it carried is given on stderr, where
+      // it can still be kept (it was said lost, unnamed: taken off a shared queue, no worker gets it again).
+      const code = stdoutExitCode(this.name);
+      if (unwritten !== undefined) console.error(`berrymq get: the message taken and not written to stdout: ${unwritten}`);
+      return code;
     } catch (error) {
       if (error instanceof QueueEmptyError || error instanceof QueueTimeoutError) {
         // Some may have come: exit 1 all the same, saying how many (a script read exit 1 as "none came").
