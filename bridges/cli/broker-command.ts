@@ -1,5 +1,5 @@
-import { statSync } from "node:fs";
-import { resolve } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
@@ -158,7 +158,18 @@ function sameFile(a: string, b: string): boolean {
     const [first, second] = [statSync(a), statSync(b)];
     return first.dev === second.dev && first.ino === second.ino;
   } catch {
-    return resolve(a) === resolve(b); // one of them not there yet
+    return whereNew(a) === whereNew(b); // one of them not there yet
+  }
+}
+
+// Where a file not there yet will be: its directory's real path (links followed: `data/f` and `linked/f`,
+// with linked a link to data, are one file) and its name. Compared as written, they were two.
+function whereNew(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return join(realpathSync(dirname(absolute)), basename(absolute));
+  } catch {
+    return absolute; // no such directory: the broker says so
   }
 }
 
