@@ -16,13 +16,10 @@ describe("red team r31 review: broker --persist-file and --dead-letter-file, nei
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     mkdirSync(join(dir, "data"));
     symlinkSync(join(dir, "data"), join(dir, "linked"));
-    const deadLetters = join(dir, "linked", "broker.log");
+    const [persist, deadLetters] = [join(dir, "data", "broker.log"), join(dir, "linked", "broker.log")];
     // Bounded at 20 s: the broker ran until killed.
-    const run = await bounded(
-      ["broker", "--pub-port", "0", "--recv-port", "0", "--persist-file", join(dir, "data", "broker.log"), "--dead-letter-file", deadLetters],
-      {},
-      20_000,
-    );
+    const args = ["broker", "--pub-port", "0", "--recv-port", "0", "--persist-file", persist, "--dead-letter-file", deadLetters];
+    const run = await bounded(args, {}, 20_000);
     assert.equal(run.killed, false, `the broker ran: ${run.stdout}`);
     assert.equal(run.code, 2, run.stderr);
     assert.equal(
@@ -37,7 +34,17 @@ describe("red team r31 review: broker --persist-file and --dead-letter-file, nei
     mkdirSync(join(dir, "data"));
     symlinkSync(join(dir, "data"), join(dir, "linked"));
     const [persist, deadLetters] = [join(dir, "data", "broker.log"), join(dir, "linked", "dead.log")];
-    const broker = cli(["broker", "--pub-port", "0", "--recv-port", "0", "--persist-file", persist, "--dead-letter-file", deadLetters]);
+    const broker = cli([
+      "broker",
+      "--pub-port",
+      "0",
+      "--recv-port",
+      "0",
+      "--persist-file",
+      persist,
+      "--dead-letter-file",
+      deadLetters,
+    ]);
     t.after(() => broker.signal("SIGKILL"));
     await waitFor(() => broker.stdout() !== "" || broker.stderr() !== "", "the broker's banner", 30_000);
     assert.match(broker.stdout(), /^berrymq broker: pub tcp:/, broker.stderr());
