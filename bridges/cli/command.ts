@@ -57,8 +57,10 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig["options"]>>(
 
 /** Prints `berrymq <name>: <problem>` and the usage on stderr; returns exit code 2. */
 export function usageError(command: Pick<Command, "name" | "usage">, problem: string): { ok: false; code: number } {
-  // The problem may quote what the user gave (a message's text): printable, as failed() prints.
-  console.error(`berrymq ${command.name}: ${printable(problem)}\n\n${command.usage}`);
+  // The problem may quote what the user gave (a message's text): printable, as failed() prints, line by
+  // line: parseArgs's own messages run over lines (escaped whole, they read "ambiguous.\u000aDid you").
+  const text = problem.split("\n").map(printable).join("\n");
+  console.error(`berrymq ${command.name}: ${text}\n\n${command.usage}`);
   return { ok: false, code: 2 };
 }
 
