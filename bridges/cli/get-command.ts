@@ -1,4 +1,3 @@
-import { QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { RemoteQueueClient } from "../jsonrpc/index.js";
 import {
   type Command,
@@ -10,7 +9,7 @@ import {
   stdoutExitCode,
   stdoutGone,
 } from "./command.js";
-import { printable } from "../../lib/errors.js";
+import { errorText, printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
 
@@ -88,13 +87,11 @@ export const getCommand: Command = {
       if (unwritten !== undefined) console.error(`berrymq get: the message taken and not written to stdout: ${unwritten}`);
       return code;
     } catch (error) {
-      if (error instanceof QueueEmptyError || error instanceof QueueTimeoutError) {
-        // Some may have come: exit 1 all the same, saying how many (a script read exit 1 as "none came").
-        const some = taken > 0 ? ` (${taken} of ${count} taken)` : "";
-        console.error(printable(`berrymq get: ${error.message}${some}`));
-        return 1;
-      }
-      return failed(this.name, error);
+      if (taken === 0) return failed(this.name, error);
+      // Some came first: exit 1 all the same, saying how many, whatever ended it (the queue empty, the wait
+      // timed out, the server closed it or went away): a script read exit 1 as "none came".
+      console.error(printable(`berrymq get: ${errorText(error)} (${taken} of ${count} taken)`));
+      return 1;
     } finally {
       await queue.close();
     }
