@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
-import { failed, integerOption, stdoutClosed, stdoutFailure, untilSignal } from "./command.js";
+import { failed, integerOption, stdoutClosed, stdoutExitCode, stdoutFailure, untilSignal } from "./command.js";
 import { deadLettersCommand } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
@@ -82,7 +82,7 @@ export const brokerCommand = {
     }
     if (values.help === true) {
       console.log(USAGE);
-      return 0;
+      return stdoutExitCode(this.name);
     }
     const verbose = values.verbose === true;
     // A broker outlives its output (`broker --verbose | head`, or `> log` on a full disk): the EPIPE or ENOSPC

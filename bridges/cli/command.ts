@@ -43,7 +43,7 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig["options"]>>(
   }
   if (parsed.values.help === true) {
     console.log(command.usage);
-    return { ok: false, code: 0 };
+    return { ok: false, code: stdoutExitCode(command.name) };
   }
   const count = parsed.positionals.length;
   if (count < positionals.min || count > positionals.max) {
