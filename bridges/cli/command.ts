@@ -157,7 +157,7 @@ export function secretOption(values: {
   if (file !== undefined) {
     source = `--secret-file ${JSON.stringify(file)}`;
     try {
-      secret = readSecretFile(file)?.replace(/\r?\n$/, "");
+      secret = readSecretFile(file);
     } catch (error) {
       return { ok: false, problem: `cannot read ${source}: ${(error as Error).message}` };
     }
@@ -192,9 +192,11 @@ export function secretOption(values: {
 // the wrong file (a log, /dev/zero) was read whole: 8 GB and no end for /dev/zero.
 const SECRET_BYTES = 4_096;
 
-// The file's text, or undefined when it is over SECRET_BYTES (read no further).
+// The file's text without its trailing newline, or undefined when that is over SECRET_BYTES (read no
+// further). The bound is the secret's: counting the newline refused a secret of SECRET_BYTES in a file.
 function readSecretFile(file: string): string | undefined {
-  const buffer = Buffer.alloc(SECRET_BYTES + 1);
+  // Room for a secret of SECRET_BYTES, its line end ("\r\n") and one byte more.
+  const buffer = Buffer.alloc(SECRET_BYTES + 3);
   const fd = openSync(file, "r");
   try {
     let length = 0;
@@ -203,7 +205,8 @@ function readSecretFile(file: string): string | undefined {
       if (read === 0) break;
       length += read;
     }
-    return length > SECRET_BYTES ? undefined : buffer.toString("utf8", 0, length);
+    const text = buffer.toString("utf8", 0, length).replace(/\r?\n$/, "");
+    return Buffer.byteLength(text) > SECRET_BYTES ? undefined : text;
   } finally {
     closeSync(fd);
   }
