@@ -1,9 +1,9 @@
-import { statSync } from "node:fs";
-import { resolve } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
-import { failed, integerOption, stdoutClosed, stdoutFailure, untilSignal } from "./command.js";
+import { failed, integerOption, stdoutClosed, stdoutExitCode, stdoutFailure, untilSignal } from "./command.js";
 import { deadLettersCommand } from "./dead-letters-command.js";
 
 const USAGE = `usage: berrymq broker [--bind ADDRESS] [--pub-port PORT] [--recv-port PORT]
@@ -82,7 +82,7 @@ export const brokerCommand = {
     }
     if (values.help === true) {
       console.log(USAGE);
-      return 0;
+      return stdoutExitCode(this.name);
     }
     const verbose = values.verbose === true;
     // A broker outlives its output (`broker --verbose | head`, or `> log` on a full disk): the EPIPE or ENOSPC
@@ -158,7 +158,18 @@ function sameFile(a: string, b: string): boolean {
     const [first, second] = [statSync(a), statSync(b)];
     return first.dev === second.dev && first.ino === second.ino;
   } catch {
-    return resolve(a) === resolve(b); // one of them not there yet
+    return whereNew(a) === whereNew(b); // one of them not there yet
+  }
+}
+
+// Where a file not there yet will be: its directory's real path (links followed: `data/f` and `linked/f`,
+// with linked a link to data, are one file) and its name. Compared as written, they were two.
+function whereNew(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return join(realpathSync(dirname(absolute)), basename(absolute));
+  } catch {
+    return absolute; // no such directory: the broker says so
   }
 }
 

@@ -43,7 +43,7 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig["options"]>>(
   }
   if (parsed.values.help === true) {
     console.log(command.usage);
-    return { ok: false, code: 0 };
+    return { ok: false, code: stdoutExitCode(command.name) };
   }
   const count = parsed.positionals.length;
   if (count < positionals.min || count > positionals.max) {
@@ -57,8 +57,10 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig["options"]>>(
 
 /** Prints `berrymq <name>: <problem>` and the usage on stderr; returns exit code 2. */
 export function usageError(command: Pick<Command, "name" | "usage">, problem: string): { ok: false; code: number } {
-  // The problem may quote what the user gave (a message's text): printable, as failed() prints.
-  console.error(`berrymq ${command.name}: ${printable(problem)}\n\n${command.usage}`);
+  // The problem may quote what the user gave (a message's text): printable, as failed() prints, line by
+  // line: parseArgs's own messages run over lines (escaped whole, they read "ambiguous.\u000aDid you").
+  const text = problem.split("\n").map(printable).join("\n");
+  console.error(`berrymq ${command.name}: ${text}\n\n${command.usage}`);
   return { ok: false, code: 2 };
 }
 
@@ -155,7 +157,7 @@ export function secretOption(values: {
   if (file !== undefined) {
     source = `--secret-file ${JSON.stringify(file)}`;
     try {
-      secret = readSecretFile(file)?.replace(/\r?\n$/, "");
+      secret = readSecretFile(file);
     } catch (error) {
       return { ok: false, problem: `cannot read ${source}: ${(error as Error).message}` };
     }
@@ -176,10 +178,11 @@ export function secretOption(values: {
     secret = process.env.BERRYMQ_SECRET;
   }
   if (secret === undefined || secret === "") return { ok: true, options: {} };
-  // Anything else fails in the Authorization header: a control character or one past U+00FF is refused by
-  // Node's HTTP client ("far side unreachable"), one past U+007E and a space at either end arrive changed (a
-  // 401 for the right secret); a server given one could never be called. The secret itself is not printed.
-  if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(secret)) {
+  // Anything else fails in the Authorization header: a control character (but a tab inside) or one past
+  // U+00FF is refused by Node's HTTP client ("far side unreachable"), one past U+007E and a space or tab at
+  // either end arrive changed (a 401 for the right secret); a server given one could never be called. A tab
+  // inside is carried as it is (RFC 9110 field-content). The secret itself is not printed.
+  if (!/^[\x21-\x7e]([\t\x20-\x7e]*[\x21-\x7e])?$/.test(secret)) {
     return { ok: false, problem: `the secret from ${source} is not printable ASCII without a space at either end` };
   }
   return { ok: true, options: { secret } };
@@ -189,9 +192,11 @@ export function secretOption(values: {
 // the wrong file (a log, /dev/zero) was read whole: 8 GB and no end for /dev/zero.
 const SECRET_BYTES = 4_096;
 
-// The file's text, or undefined when it is over SECRET_BYTES (read no further).
+// The file's text without its trailing newline, or undefined when that is over SECRET_BYTES (read no
+// further). The bound is the secret's: counting the newline refused a secret of SECRET_BYTES in a file.
 function readSecretFile(file: string): string | undefined {
-  const buffer = Buffer.alloc(SECRET_BYTES + 1);
+  // Room for a secret of SECRET_BYTES, its line end ("\r\n") and one byte more.
+  const buffer = Buffer.alloc(SECRET_BYTES + 3);
   const fd = openSync(file, "r");
   try {
     let length = 0;
@@ -200,7 +205,8 @@ function readSecretFile(file: string): string | undefined {
       if (read === 0) break;
       length += read;
     }
-    return length > SECRET_BYTES ? undefined : buffer.toString("utf8", 0, length);
+    const text = buffer.toString("utf8", 0, length).replace(/\r?\n$/, "");
+    return Buffer.byteLength(text) > SECRET_BYTES ? undefined : text;
   } finally {
     closeSync(fd);
   }

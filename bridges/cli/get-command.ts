@@ -1,4 +1,3 @@
-import { QueueEmptyError, QueueTimeoutError } from "../../lib/errors.js";
 import { RemoteQueueClient } from "../jsonrpc/index.js";
 import {
   type Command,
@@ -10,12 +9,14 @@ import {
   stdoutExitCode,
   stdoutGone,
 } from "./command.js";
-import { printable } from "../../lib/errors.js";
+import { errorText, printable } from "../../lib/errors.js";
 
 const USAGE = `usage: berrymq get URL [--filter FILTER] [--count N] [--timeout MS] [--nowait] [--secret-file FILE]
 
 Pulls messages from a queue on the bridge server at URL (style 03) and prints each as a JSON line.
-Exits 0 after N messages, 1 when fewer came in time (those printed, how many said on stderr).
+Exits 0 after N messages, 1 when fewer came in time (those printed, how many said on stderr). A
+message taken whose line stdout does not take (its reader gone: \`| head\`; a full disk, exit 1) is
+printed on stderr.
 
   --filter       the queue's filter (default: the first queue the server owns, see serve --queue);
                  one the server owns no queue for collects only from when get asks: --nowait finds
@@ -71,21 +72,26 @@ export const getCommand: Command = {
     // Once stdout's reader is gone (`| head`), no more messages are taken: each would be lost.
     void stdoutClosed();
     let taken = 0;
+    // The line of the message taken whose write failed: off the queue and in no output but stderr's.
+    let unwritten: string | undefined;
     try {
       for (; taken < count && !stdoutGone(); taken++) {
         const message = values.nowait === true ? await queue.getNowait() : await queue.get({ timeout });
-        console.log(printable(JSON.stringify(message)));
+        const line = printable(JSON.stringify(message));
+        console.log(line);
+        if (stdoutGone()) unwritten = line;
       }
-      // A message whose line could not be written (a full disk) is lost: said, exit 1.
-      return stdoutExitCode(this.name);
+      // A write that failed (a full disk) is said, exit 1; the message it carried is given on stderr, where
+      // it can still be kept (it was said lost, unnamed: taken off a shared queue, no worker gets it again).
+      const code = stdoutExitCode(this.name);
+      if (unwritten !== undefined) console.error(`berrymq get: the message taken and not written to stdout: ${unwritten}`);
+      return code;
     } catch (error) {
-      if (error instanceof QueueEmptyError || error instanceof QueueTimeoutError) {
-        // Some may have come: exit 1 all the same, saying how many (a script read exit 1 as "none came").
-        const some = taken > 0 ? ` (${taken} of ${count} taken)` : "";
-        console.error(printable(`berrymq get: ${error.message}${some}`));
-        return 1;
-      }
-      return failed(this.name, error);
+      if (taken === 0) return failed(this.name, error);
+      // Some came first: exit 1 all the same, saying how many, whatever ended it (the queue empty, the wait
+      // timed out, the server closed it or went away): a script read exit 1 as "none came".
+      console.error(printable(`berrymq get: ${errorText(error)} (${taken} of ${count} taken)`));
+      return 1;
     } finally {
       await queue.close();
     }
