@@ -9,9 +9,10 @@ export class CutOff {
   readonly #racers = new Set<(reason: unknown) => void>();
   #reason: { value: unknown } | undefined;
 
-  /** Settles as `promise` does, or rejects with the cut's reason once `cut()` is called (at once if it was). */
+  /** Settles as `promise` does, or rejects with the cut's reason once `cut()` is called (as Promise.race would if it was). */
   race<T>(promise: PromiseLike<T>): Promise<T> {
-    if (this.#reason !== undefined) return Promise.reject(this.#reason.value);
+    // Already cut: a promise already settled still wins, as against a rejected promise.
+    if (this.#reason !== undefined) return Promise.race([promise, Promise.reject(this.#reason.value)]);
     let fail: (reason: unknown) => void = () => {};
     const cut = new Promise<never>((_, reject) => {
       fail = reject;
