@@ -256,11 +256,6 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.#router = new zmq.Router({
       linger: 0,
       mandatory: true, // a call to an unknown identity fails at once instead of vanishing
-      // A send to a client whose queue is full fails at once (EAGAIN: dropped, counted in stats.unsent). With
-      // the default (wait), zeromq.js waited until some connection had room: with that client alone (or every
-      // client full), the send queue held every later frame, and a client sending calls without reading grew
-      // the server by each answer, without end (red team r31).
-      sendTimeout: 0,
       // ZMTP heartbeats, answered by the client's libzmq (not its JavaScript): a connection that brings
       // nothing for heartbeatTimeout after a PING is closed. Without them, a connection whose client side
       // was gone while this side stayed open (a NAT rebinding, a link dead without a TCP close) held the
