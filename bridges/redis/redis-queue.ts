@@ -13,6 +13,7 @@ import { fromEnvelope, toEnvelope } from "../envelope.js";
 import { InvalidEnvelopeError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
+import { CutOff } from "./cut-off.js";
 import { RedisCommandError, RedisDataLostError, RedisQueueOverflowError, RedisQueuePushBackError } from "./errors.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
@@ -222,8 +223,8 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   /** When the get() loop last asked for the mark (performance.now() ms), and whether that check is on its way. */
   #markAsked = Number.NEGATIVE_INFINITY;
   #markChecking = false;
-  /** Rejected when close() cuts the connections: what waits for an answer that will never come stops waiting. */
-  readonly #cut: { promise: Promise<never>; reject: (error: unknown) => void };
+  /** Cut when close() cuts the connections: what waits for an answer that will never come stops waiting. */
+  readonly #cut = new CutOff();
   #getting = 0;
   /** Takes holding a lane (a get() that gave up may leave its take in flight). */
   #holding = 0;
@@ -287,12 +288,6 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     this.#stall = new StallWatch(this.#client, `pushing to queue ${this.key}`, `queue ${this.key}`, "pushes", (error) =>
       this.#report(error),
     );
-    let reject: (error: unknown) => void = () => {};
-    const promise = new Promise<never>((_, fail) => {
-      reject = fail;
-    });
-    promise.catch(() => {});
-    this.#cut = { promise, reject };
     const sink: QueueSink = { offer: (message) => this.#offer(message), close: () => void this.close() };
     this.#detach = options.feed === false ? undefined : this.bus.attachQueue(parsed, sink);
   }
@@ -356,7 +351,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
         try {
           // Raced against the cut: ioredis keeps a command of a client that is reconnecting when
           // close() disconnects it, and never settles it.
-          const answer = await Promise.race([take.value, this.#cut.promise, expired]);
+          const answer = await this.#cut.race(Promise.race([take.value, expired]));
           if (answer === "expired" && !take.decided()) {
             // Before r27 the get() waited for Redis whatever its timeout. What the take moves once Redis
             // answers goes back to the front (or is reported, as a push-back is).
@@ -428,20 +423,19 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     const steps = (async () => {
       while ((this.#getting > 0 || this.#holding > 0) && !cut) {
         // Raced against the cut too: an UNBLOCK on its way when Redis dies is kept for a resend that never comes.
-        await Promise.race([this.#blocking.unblock(), this.#cut.promise]);
+        await this.#cut.race(this.#blocking.unblock());
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       this.#sendHanded(this.#waitLane);
       this.#sendHanded(this.#pollLane);
-      await Promise.race([Promise.all([...this.#pushes.keys(), ...this.#handing]), this.#cut.promise]);
+      await this.#cut.race(Promise.all([...this.#pushes.keys(), ...this.#handing]));
       // What this queue still holds (takes whose answers were lost) goes back to the front, for the others.
       if (!cut) {
-        await Promise.race([
-          runScript(this.#client, "berrymqQueueRestore", [this.#waitLane.key, this.#pollLane.key, this.key]),
-          this.#cut.promise,
-        ]).catch((error: unknown) => {
-          if (!cut) this.#report(new RedisCommandError(`putting back what queue ${this.key} held`, error));
-        });
+        await this.#cut
+          .race(runScript(this.#client, "berrymqQueueRestore", [this.#waitLane.key, this.#pollLane.key, this.key]))
+          .catch((error: unknown) => {
+            if (!cut) this.#report(new RedisCommandError(`putting back what queue ${this.key} held`, error));
+          });
       }
       await this.#blocking.close();
       await closeClient(this.#client);
@@ -472,7 +466,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
     }
     this.#blocking.disconnect();
     this.#client.disconnect();
-    this.#cut.reject(new QueueClosedError(this.filter));
+    this.#cut.cut(new QueueClosedError(this.filter));
     await steps.catch(() => {});
   }
 
@@ -695,7 +689,7 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
   async #pushBack(lane: Lane, value: string): Promise<void> {
     try {
       // Raced against the cut: the script of a client close() disconnects while reconnecting never settles.
-      await Promise.race([runScript(this.#client, "berrymqQueuePutBack", [lane.key, this.key, value]), this.#cut.promise]);
+      await this.#cut.race(runScript(this.#client, "berrymqQueuePutBack", [lane.key, this.key, value]));
     } catch (error) {
       const popped = this.#tryDecode(value);
       // Only an error reply says Redis did not apply it; cut short or broken, it may still (a hung Redis

@@ -27,6 +27,13 @@ const MAX_REMAKE_WAIT = 10_000;
 // How often a send waiting for a connection tries again, in ms, when no handshake wakes it first.
 const SEND_RETRY_MS = 50;
 
+// Requests and answers in the send queue at once; more wait to be let in (see #admitted).
+const MAX_QUEUED = 1_000;
+// Sends waiting to be let in before those of ended calls are first let go (see #admitted).
+const SWEEP_MIN = 256;
+// Answers waiting to be let in (for a login, or room in the send queue): past it the oldest is dropped.
+const MAX_WAITING_ANSWERS = 1_000;
+
 /** CURVE settings of a client: the server's public key and this client's key pair. */
 export interface ClientCurve {
   serverKey: string;
@@ -70,6 +77,11 @@ export interface RpcClientEvents {
  */
 export class RpcClient extends EventEmitter<RpcClientEvents> {
   readonly identity: string;
+  /**
+   * `undelivered`: answers to the server's calls dropped unsent, the oldest past 1,000 waiting to be sent (for
+   * a login the server does not decide, or a server that does not read): its calls time out there.
+   */
+  readonly stats = { undelivered: 0 };
   readonly #calls: RpcCalls;
   readonly #dealer: zmq.Dealer;
   readonly #queue: SendQueue;
@@ -101,8 +113,14 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   readonly #plain: { username: string; password: string } | undefined;
   readonly #curve: ClientCurve | undefined;
   // With PLAIN or CURVE: calls go out once the server accepted the login on this connection.
-  #loggedIn: Promise<void> = Promise.resolve();
-  #loginDone: (() => void) | undefined;
+  #awaitingLogin = false;
+  // Requests and answers in the send queue, and those waiting to be let in (in order), each with whether its
+  // call still waits for an answer (none: an answer, always sent). See #admitted.
+  #queued = 0;
+  #waitingAnswers = 0;
+  readonly #admitting = new Set<{ admit: (admitted: boolean) => void; wanted: (() => boolean) | undefined }>();
+  // The number waiting at which the sends of calls that ended meanwhile are let go.
+  #sweepAt = SWEEP_MIN;
   #userId: string | undefined;
 
   private constructor(options: RpcClientOptions) {
@@ -229,12 +247,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   #call(name: string, args: unknown[], via: readonly string[] | undefined, caller?: CallerBounds): Promise<unknown> {
     if (this.#closed) return Promise.reject(new RpcClosedError(`RPC client ${this.identity}`));
     if (this.#refused !== undefined) return Promise.reject(this.#refused);
-    const send = (frame: Buffer | string, wanted: () => boolean): Promise<void> =>
-      this.#loggedIn.then(() => {
-        const frames = [RpcKind.rpc, frame];
-        this.#wanted.set(frames, wanted);
-        return this.#queue.send(frames);
-      });
+    const send = (frame: Buffer | string, wanted: () => boolean): Promise<void> => this.#sendRpc(frame, wanted);
     // Delegated (a proxy): the caller's time left bounds this call too, and the caller's end stops it.
     const timeout = caller === undefined ? this.#callTimeout : Math.min(this.#callTimeout, caller.timeout);
     return this.#calls.call("server", name, args, timeout, send, via, caller?.signal);
@@ -259,6 +272,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     this.#calls.abortRunning(undefined, new RpcClosedError(`RPC client ${this.identity}`));
     this.#dealer.close();
     this.#wakeSenders();
+    this.#admit();
   }
 
   // Sends `frames` once a connection takes them. While the server is away, a request whose call failed
@@ -318,16 +332,14 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
         if (kind === RpcKind.rpc && body !== undefined) {
           // Answers wait for the login too: sent on a new connection before it, they were held by the server
           // and dropped if that connection ended before its login was decided (a second blip).
-          const reply = (frame: Buffer | string): Promise<void> => this.#loggedIn.then(() => this.#queue.send([RpcKind.rpc, frame]));
-          this.#calls.handle("server", body, reply).catch((error: unknown) => {
+          this.#calls.handle("server", body, (frame) => this.#sendRpc(frame, undefined)).catch((error: unknown) => {
             if (error instanceof ZmqProtocolError) this.#report(error);
           });
         } else if (kind === RpcKind.loginOk) {
           const userId = body?.toString() ?? "";
           this.#userId = userId === "" ? undefined : userId;
-          const done = this.#loginDone;
-          this.#loginDone = undefined;
-          done?.();
+          this.#awaitingLogin = false;
+          this.#admit();
           if (this.#userId !== undefined) this.#tell("login", this.#userId);
         } else if (kind === RpcKind.loginRefused) {
           this.#refuse(`login refused: ${body?.toString() ?? ""}`);
@@ -384,12 +396,71 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     }
   }
 
-  // Holds calls until the next login-ok (one gate at a time).
+  // Holds calls until the next login-ok.
   #awaitLogin(): void {
-    if (this.#loginDone !== undefined) return;
-    this.#loggedIn = new Promise<void>((resolve) => {
-      this.#loginDone = resolve;
-    });
+    this.#awaitingLogin = true;
+  }
+
+  // A request (`wanted`: whether its call still waits) or an answer, sent once let in (see #admitted).
+  async #sendRpc(frame: Buffer | string, wanted: (() => boolean) | undefined): Promise<void> {
+    if (!(await this.#admitted(wanted))) return; // its call ended while it waited: not sent
+    const frames = [RpcKind.rpc, frame];
+    if (wanted !== undefined) this.#wanted.set(frames, wanted);
+    try {
+      await this.#queue.send(frames);
+    } finally {
+      this.#queued--;
+      this.#admit();
+    }
+  }
+
+  // Resolves true once a send may go to the queue: logged in (when a login is awaited), and fewer than
+  // MAX_QUEUED there (the queue holds what it cannot send, behind a frame waiting for a connection); false
+  // for a call that ended while it waited. Before r31 every call waited in one promise for the login, or
+  // in the queue for the server, and one that timed out stayed there until then, with its request: a
+  // server away for an hour (or one that asks for a login and never decides) grew the client by 360,000
+  // requests at 100 calls a second. Now what waits is swept of the ended calls.
+  #admitted(wanted: (() => boolean) | undefined): Promise<boolean> {
+    if (this.#admitting.size === 0 && !this.#awaitingLogin && this.#queued < MAX_QUEUED) {
+      this.#queued++;
+      return Promise.resolve(true);
+    }
+    if (this.#admitting.size >= this.#sweepAt) {
+      for (const waiting of this.#admitting) {
+        if (waiting.wanted?.() !== false) continue;
+        this.#admitting.delete(waiting);
+        waiting.admit(false);
+      }
+      // Amortised: the next sweep once as many more wait as are left.
+      this.#sweepAt = Math.max(SWEEP_MIN, 2 * this.#admitting.size);
+    }
+    if (wanted === undefined && ++this.#waitingAnswers > MAX_WAITING_ANSWERS) this.#dropOldestAnswer();
+    return new Promise((admit) => void this.#admitting.add({ admit, wanted }));
+  }
+
+  // Answers are no call of ours that could end: a server that sends calls and never decides the login (or
+  // never reads) would have them wait without end.
+  #dropOldestAnswer(): void {
+    for (const waiting of this.#admitting) {
+      if (waiting.wanted !== undefined) continue;
+      this.#admitting.delete(waiting);
+      this.#waitingAnswers--;
+      this.stats.undelivered++;
+      waiting.admit(false);
+      return;
+    }
+  }
+
+  // Lets in what waits, in order, as far as #admitted allows (everything at close: the queue drops it).
+  #admit(): void {
+    for (const waiting of this.#admitting) {
+      if (!this.#closed && (this.#awaitingLogin || this.#queued >= MAX_QUEUED)) return;
+      this.#admitting.delete(waiting);
+      if (waiting.wanted === undefined) this.#waitingAnswers--;
+      this.#queued++;
+      waiting.admit(true);
+    }
+    if (this.#admitting.size === 0) this.#sweepAt = SWEEP_MIN;
   }
 
   #login(nonce: string): void {
