@@ -16,6 +16,7 @@ export {
   RpcAuthError,
   RpcBusyError,
   RpcCancelledError,
+  RpcClientBackedUpError,
   RpcClosedError,
   RpcListenerError,
   RpcMethodNotFoundError,

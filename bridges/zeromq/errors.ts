@@ -202,6 +202,23 @@ export class RpcTooManyClientsError extends BerryError {
 }
 
 /**
+ * An RPC server dropped a frame (an answer, a call, a heartbeat) for a client whose connection took no more
+ * (libzmq's 1,000 frames) and whose backlog in the server is full too: the client does not read, or reads
+ * slower than it calls. Counted in `stats.unsent`; its caller's call times out.
+ */
+export class RpcClientBackedUpError extends BerryError {
+  readonly identity: string;
+
+  constructor(identity: string, frames: number, bytes: number) {
+    super(
+      "RPC_CLIENT_BACKED_UP",
+      `RPC frame to ${JSON.stringify(identity)} dropped: its connection takes no more and ${frames} frames (${bytes} bytes) wait for it already`,
+    );
+    this.identity = identity;
+  }
+}
+
+/**
  * The broker refused one acknowledged message at once, for good: its line is not an envelope a subscriber
  * would take, or it names another identifier or messageId than the PUBLISH head it came with (the broker
  * holds and releases by the head's, subscribers de-duplicate by the line's). Not resent; `reason` says why.

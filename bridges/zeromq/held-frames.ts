@@ -5,8 +5,9 @@ export interface HeldPool {
 }
 
 /**
- * What is held for one suspended RPC login, one way (see rpc-server.ts, Session): in order, bounded in
- * count and bytes alone, and in bytes together with every login's of the same `pool`.
+ * What is held for one suspended RPC login, one way (see rpc-server.ts, Session), or for one client whose
+ * connection takes no more (its backlog): in order, bounded in count and bytes alone, and in bytes together
+ * with every other of the same `pool`.
  */
 export class HeldFrames<T> {
   readonly #items: { item: T; bytes: number }[] = [];
@@ -30,6 +31,25 @@ export class HeldFrames<T> {
     this.#bytes += bytes;
     this.pool.bytes += bytes;
     return true;
+  }
+
+  /** Bytes held. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The oldest item held, or undefined. */
+  first(): T | undefined {
+    return this.#items[0]?.item;
+  }
+
+  /** Takes the oldest item out, giving its bytes back to the pool. */
+  shift(): T | undefined {
+    const oldest = this.#items.shift();
+    if (oldest === undefined) return undefined;
+    this.#bytes -= oldest.bytes;
+    this.pool.bytes -= oldest.bytes;
+    return oldest.item;
   }
 
   /** Empties it, giving its bytes back to the pool: what it held, in order. */

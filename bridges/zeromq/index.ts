@@ -156,6 +156,11 @@ export const RpcTimeoutError = bridge.RpcTimeoutError;
 /** An instance of RpcTimeoutError. */
 export type RpcTimeoutError = Bridge.RpcTimeoutError;
 
+/** An RPC server dropped a frame for a client whose connection and backlog in the server are both full. */
+export const RpcClientBackedUpError = bridge.RpcClientBackedUpError;
+/** An instance of RpcClientBackedUpError. */
+export type RpcClientBackedUpError = Bridge.RpcClientBackedUpError;
+
 /** The RPC server tracks `maxClients` clients already: a frame from one more identity was dropped. */
 export const RpcTooManyClientsError = bridge.RpcTooManyClientsError;
 /** An instance of RpcTooManyClientsError. */
