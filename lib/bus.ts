@@ -13,7 +13,7 @@ import {
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { type FollowingSpec, followerThis, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
-import { refuseGeneratorFunction, refuseGeneratorMethod } from "./generator-function.js";
+import { refuseGeneratorFunction, refuseGeneratorMethod, refuseGeneratorResult } from "./generator-function.js";
 import { Held, held } from "./held.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
 import { checkNoKwargs, Kwargs, NO_KWARGS, splitKwargs } from "./kwargs.js";
@@ -880,7 +880,9 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
       if (typeof method !== "function") {
         throw new InvalidArgumentError(`method ${label}`, method, "a function");
       }
-      return method.call(instance, message);
+      const result: unknown = method.call(instance, message);
+      refuseGeneratorResult(`method ${label}`, method, result);
+      return result;
     });
     return entry;
   }

@@ -23,3 +23,16 @@ export function refuseGeneratorMethod(argument: string, object: object, key: str
     return;
   }
 }
+
+/**
+ * Throws when `result`, what a follower method returned, is a generator's iterator: the method was replaced
+ * by a generator after registration checked it (an instance field, a getter such as `@autobind`'s), and its
+ * body never runs. Reported per message rather than lost without a word.
+ */
+export function refuseGeneratorResult(argument: string, method: unknown, result: unknown): void {
+  if (typeof result !== "object" || result === null) return;
+  const tag = Object.prototype.toString.call(result);
+  if (tag === "[object Generator]" || tag === "[object AsyncGenerator]") {
+    throw new InvalidArgumentError(argument, method, "a method whose body runs when called (it returned a generator's iterator)");
+  }
+}
