@@ -96,3 +96,18 @@ export class EndpointClosedError extends BerryError {
     super("ENDPOINT_CLOSED", `${url}: endpoint closed`);
   }
 }
+
+/**
+ * A JSON-RPC endpoint's call (or a link stream's upgrade) got no answer within its `timeout`: the far
+ * server is hung, unreachable without a refusal, or answers too slowly. `url` and `timeout` say which.
+ */
+export class NoAnswerError extends BerryError {
+  readonly url: string;
+  readonly timeout: number;
+
+  constructor(url: string, timeout: number, what = "no answer") {
+    super("NO_ANSWER", `${url}: ${what} within ${timeout} ms`);
+    this.url = url;
+    this.timeout = timeout;
+  }
+}

@@ -5,6 +5,7 @@ export {
   BadResponseError,
   EndpointClosedError,
   HttpStatusError,
+  NoAnswerError,
   PeerExpiredError,
   PeerRefusedError,
   RemoteError,

@@ -2,7 +2,7 @@ import { Agent, type ClientRequest, request } from "node:http";
 import type { Socket } from "node:net";
 import { describe, InvalidArgumentError } from "../../lib/errors.js";
 import { checkTimerDelay, type LongTimer, setLongTimeout } from "../../lib/long-timer.js";
-import { BadResponseError, EndpointClosedError, HttpStatusError, RemoteError, StreamClosedError } from "./errors.js";
+import { BadResponseError, EndpointClosedError, HttpStatusError, NoAnswerError, RemoteError, StreamClosedError } from "./errors.js";
 import {
   STREAM_FRAME_HEADER,
   STREAM_NONCE_HEADER,
@@ -283,7 +283,7 @@ export class RpcEndpoint {
       // trickled its answer held the call past `timeout` for good. It rejects at once: a request still
       // waiting for one of the agent's sockets (all busy) emits its error only once it gets one.
       const deadline = setLongTimeout(() => {
-        const late = new Error(`${this.url.href}: no answer within ${timeout} ms`);
+        const late = new NoAnswerError(this.url.href, timeout);
         if (connected) reached.add(late);
         reject(late);
         req.destroy(late);
@@ -335,7 +335,7 @@ export class RpcEndpoint {
       // A deadline, as for calls: a socket timeout starts again on every byte, so a server that trickled
       // its answer held the upgrade for good. It stops once the socket is the stream's.
       const deadline = setLongTimeout(
-        () => req.destroy(new Error(`${this.url.href}: no answer to the upgrade within ${timeout} ms`)),
+        () => req.destroy(new NoAnswerError(this.url.href, timeout, "no answer to the upgrade")),
         timeout,
       );
       track(pending, req, deadline, reject);
