@@ -2,6 +2,7 @@ import { isPlainObject } from "../../lib/kwargs.js";
 import { Bus } from "../../lib/bus.js";
 import { kw } from "../../lib/kwargs.js";
 import { SendOnlyClient, UnsendableMessageError } from "../jsonrpc/index.js";
+import { withoutCredentials } from "../jsonrpc/rpc-endpoint.js";
 import { type Command, failed, parseWithSecret, secretUsage, usageError } from "./command.js";
 
 const USAGE = `usage: berrymq send URL IDENTIFIER [ARGS_JSON] [KWARGS_JSON] [--secret-file FILE]
@@ -56,7 +57,7 @@ export const sendCommand: Command = {
     }
     const { undelivered } = await client.close();
     if (undelivered.length > 0 || client.stats.sent === 0)
-      return failed(this.name, problems[0] ?? new Error(`not delivered to ${url}`));
+      return failed(this.name, problems[0] ?? new Error(`not delivered to ${withoutCredentials(url)}`));
     return 0;
   },
 };

@@ -1,4 +1,5 @@
 import { RemoteQueueClient } from "../jsonrpc/index.js";
+import { withoutCredentials } from "../jsonrpc/rpc-endpoint.js";
 import { type Command, failed, parseWithSecret, secretUsage, stdoutClosed, stdoutExitCode, untilSignal } from "./command.js";
 import { errorText, printable } from "../../lib/errors.js";
 
@@ -37,7 +38,7 @@ export const tailCommand: Command = {
       signalled = true;
       return queue.close();
     });
-    console.error(printable(`berrymq tail: following "${queue.filter}" on ${url}`));
+    console.error(printable(`berrymq tail: following "${queue.filter}" on ${withoutCredentials(url)}`));
     try {
       for await (const message of queue) console.log(printable(JSON.stringify(message)));
     } catch (error) {
@@ -46,7 +47,7 @@ export const tailCommand: Command = {
       } else if (isConnectionLost(error)) {
         // A closing server cuts a kept-alive socket that carries a get it has not read yet, and then listens
         // no more: the client cannot hear "closed", only that the server is gone.
-        console.error(printable(`berrymq tail: lost the server at ${url} (${errorText(error)})`));
+        console.error(printable(`berrymq tail: lost the server at ${withoutCredentials(url)} (${errorText(error)})`));
         await queue.close();
         return 1;
       } else return failed(this.name, error);

@@ -222,7 +222,7 @@ export abstract class HttpLink extends Link {
     }
     // Closed past its flush (the stream closed under the batch as the link closed): the batch is reported
     // undelivered, and a POST now would deliver it after all, past the close deadline.
-    if (this.closed) throw new EndpointClosedError(this.endpoint.url.href);
+    if (this.closed) throw new EndpointClosedError(this.endpoint.where);
     // Once the far side refused a body (413), bodies are cut to fit below the bound learned (#fitted).
     if (this.#tooLarge !== undefined) return this.#fitted(batch, token, part, this.#tooLarge);
     let outcomes: RpcOutcome[];
@@ -339,7 +339,7 @@ export abstract class HttpLink extends Link {
     }
     const results = outcome.result;
     if (!Array.isArray(results) || results.length !== batch.length) {
-      throw new BadResponseError(this.endpoint.url.href, results, `an array of ${batch.length} results`);
+      throw new BadResponseError(this.endpoint.where, results, `an array of ${batch.length} results`);
     }
     for (const result of results) {
       const error = (result as { error?: { code?: unknown; message?: unknown; data?: unknown } } | null)?.error;

@@ -234,7 +234,7 @@ export class PeerLink extends HttpLink {
       setImmediate(this.#accepted.onLost);
       throw new RpcFault(
         BridgeErrorCode.InvalidToken,
-        `link ${this.name}: the peer at ${this.endpoint.url.href} forgot token ${this.#linkToken}`,
+        `link ${this.name}: the peer at ${this.endpoint.where} forgot token ${this.#linkToken}`,
       );
     }
     const host = this.#host as PeerHost;
@@ -252,7 +252,7 @@ export class PeerLink extends HttpLink {
     }
     const { busId, token, instance } = (result ?? {}) as { busId?: unknown; token?: unknown; instance?: unknown };
     if (typeof busId !== "string" || busId === "")
-      throw new BadResponseError(this.endpoint.url.href, result, '{"busId": "<far bus id>"}');
+      throw new BadResponseError(this.endpoint.where, result, '{"busId": "<far bus id>"}');
     // Another instance id: another process (or bus) answers there now, and the one that took the requests
     // is gone. The same one (it only dropped the token, after its ttl) may still answer them. None after
     // one was known: an older berrymq server answers there now, another process too. An older server tells

@@ -74,7 +74,7 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
           throw new InvalidArgumentError(
             "filter",
             filter,
-            `a filter: the server at ${endpoint.url.href} speaks berryMQ 0.3, which cannot list its queues`,
+            `a filter: the server at ${endpoint.where} speaks berryMQ 0.3, which cannot list its queues`,
           );
         })) as { queues?: unknown };
         const queues = Array.isArray(hello?.queues) ? hello.queues : [];
@@ -82,7 +82,7 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
           throw new InvalidArgumentError(
             "filter",
             filter,
-            `a filter: the server at ${endpoint.url.href} owns no queue (start it with --queue FILTER)`,
+            `a filter: the server at ${endpoint.where} owns no queue (start it with --queue FILTER)`,
           );
         }
         filter = queues[0];
@@ -189,7 +189,7 @@ export class RemoteQueueClient implements AsyncIterable<Message> {
       throw new RemoteError("get", BridgeErrorCode.InvalidToken, `the berryMQ 0.3 server answered ${JSON.stringify(answer)}`);
     }
     if (!Array.isArray(answer) || answer.length !== 3)
-      throw new BadResponseError(this.#endpoint.url.href, answer, "[identifier, args, kwargs]");
+      throw new BadResponseError(this.#endpoint.where, answer, "[identifier, args, kwargs]");
     const origin = `0.3-queue@${this.#endpoint.url.host}`;
     // Not the token: it is this client's credential, and the messageId travels on every link.
     return fromLegacy(answer[0], answer[1], answer[2], unguessableMessageId(origin, ++this.#legacySeq), [origin]);
@@ -213,10 +213,10 @@ async function open(endpoint: RpcEndpoint, filter: string, options: RemoteQueueO
   } catch (error) {
     if (!isLegacyServer(error)) throw error;
     const token = await endpoint.legacyCall("connect_via_queue", [filter, ttl]);
-    if (typeof token !== "string") throw new BadResponseError(endpoint.url.href, token, "a token");
+    if (typeof token !== "string") throw new BadResponseError(endpoint.where, token, "a token");
     return { token, legacy: true };
   }
-  if (typeof result?.token !== "string") throw new BadResponseError(endpoint.url.href, result, '{"token": "..."}');
+  if (typeof result?.token !== "string") throw new BadResponseError(endpoint.where, result, '{"token": "..."}');
   if (options.copy === true && result.copy !== true) await refuseOlderOwner(endpoint, filter, result.token);
   return { token: result.token, legacy: false };
 }
@@ -242,6 +242,6 @@ async function refuseOlderOwner(endpoint: RpcEndpoint, filter: string, token: st
   throw new InvalidArgumentError(
     "copy",
     true,
-    `a server that gives copies: ${endpoint.url.href} is older and owns a queue of "${filter}", whose workers this client would take messages from`,
+    `a server that gives copies: ${endpoint.where} is older and owns a queue of "${filter}", whose workers this client would take messages from`,
   );
 }

@@ -96,6 +96,8 @@ export interface NotUpgraded {
  */
 export class RpcEndpoint {
   readonly url: URL;
+  /** The url as errors name it: without a user name or password it may hold. */
+  readonly where: string;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 4 });
   readonly #headers: Record<string, string>;
   readonly #timeout: number;
@@ -107,6 +109,7 @@ export class RpcEndpoint {
 
   constructor(url: string | URL, options: RpcEndpointOptions = {}) {
     this.url = parseHttpUrl(url);
+    this.where = withoutCredentials(this.url);
     this.#timeout = checkTimerDelay("timeout", options.timeout ?? 30_000);
     const maxAnswer = options.maxAnswerSize ?? DEFAULT_MAX_ANSWER_SIZE;
     if (!Number.isInteger(maxAnswer) || maxAnswer < 1)
@@ -125,7 +128,7 @@ export class RpcEndpoint {
   async call(method: string, params: unknown, timeout?: number): Promise<unknown> {
     const id = this.#nextId++;
     const answer = await this.post(JSON.stringify({ jsonrpc: "2.0", id, method, params }), timeout);
-    const outcome = outcomeOf(this.url.href, method, answer);
+    const outcome = outcomeOf(this.where, method, answer);
     if (!outcome.ok) throw outcome.error;
     return outcome.result;
   }
@@ -179,9 +182,9 @@ export class RpcEndpoint {
   #outcomes(answer: unknown, count: number, idOf: (i: number) => number, methodOf: (i: number) => string): RpcOutcome[] {
     if (!Array.isArray(answer)) {
       // A batch the server refused as a whole comes back as one error object.
-      const whole = outcomeOf(this.url.href, "batch", answer);
+      const whole = outcomeOf(this.where, "batch", answer);
       if (!whole.ok) throw whole.error;
-      throw new BadResponseError(this.url.href, answer, "an array of responses");
+      throw new BadResponseError(this.where, answer, "an array of responses");
     }
     // Servers may answer a batch in any order; ours keeps it, so responses are matched by position
     // first and looked up by id only when that does not fit.
@@ -194,7 +197,7 @@ export class RpcEndpoint {
         byId ??= new Map(answer.map((each: unknown) => [(each as { id?: unknown } | null)?.id, each]));
         response = byId.get(id);
       }
-      outcomes[i] = outcomeOf(this.url.href, methodOf(i), response);
+      outcomes[i] = outcomeOf(this.where, methodOf(i), response);
     }
     return outcomes;
   }
@@ -217,15 +220,15 @@ export class RpcEndpoint {
     }
     const answered = (answer as { id?: unknown } | null)?.id;
     // An error about the call as a whole (a refused frame) comes with a null id.
-    if (answered !== id && answered !== null) throw new BadResponseError(this.url.href, answer, `the answer to call ${id}`);
-    return outcomeOf(this.url.href, method, answer);
+    if (answered !== id && answered !== null) throw new BadResponseError(this.where, answer, `the answer to call ${id}`);
+    return outcomeOf(this.where, method, answer);
   }
 
   /** Calls a berryMQ 0.3 method in the JSON-RPC 1.0 form (`id` null, no `jsonrpc` member); `timeout` as `call`'s. */
   async legacyCall(method: string, params: unknown[], timeout?: number): Promise<unknown> {
     const answer = await this.post(JSON.stringify({ id: null, method, params }), timeout);
     if (typeof answer !== "object" || answer === null || !("result" in answer) || !("error" in answer)) {
-      throw new BadResponseError(this.url.href, answer, '{"id", "result", "error"}');
+      throw new BadResponseError(this.where, answer, '{"id", "result", "error"}');
     }
     const { result, error } = answer as { result: unknown; error: unknown };
     if (error !== null) {
@@ -244,7 +247,7 @@ export class RpcEndpoint {
   post(body: string, timeout = this.#timeout): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const pending = this.#pending;
-      if (pending === undefined) return reject(new EndpointClosedError(this.url.href));
+      if (pending === undefined) return reject(new EndpointClosedError(this.where));
       const length = Buffer.byteLength(body);
       const req = request(
         this.url,
@@ -261,18 +264,18 @@ export class RpcEndpoint {
             }
             chunks.length = 0;
             const why = `an answer of at most ${this.#maxAnswer} bytes (the maxAnswerSize option)`;
-            req.destroy(new BadResponseError(this.url.href, `(more than ${this.#maxAnswer} bytes)`, why));
+            req.destroy(new BadResponseError(this.where, `(more than ${this.#maxAnswer} bytes)`, why));
           });
           res.on("error", reject);
           res.on("end", () => {
             const text = Buffer.concat(chunks).toString("utf8");
             const status = res.statusCode ?? 0;
             if (status === 204) return resolve(undefined);
-            if (status !== 200) return reject(new HttpStatusError(this.url.href, status, text, length));
+            if (status !== 200) return reject(new HttpStatusError(this.where, status, text, length));
             try {
               resolve(JSON.parse(text));
             } catch {
-              reject(new BadResponseError(this.url.href, text, "JSON"));
+              reject(new BadResponseError(this.where, text, "JSON"));
             }
           });
         },
@@ -283,7 +286,7 @@ export class RpcEndpoint {
       // trickled its answer held the call past `timeout` for good. It rejects at once: a request still
       // waiting for one of the agent's sockets (all busy) emits its error only once it gets one.
       const deadline = setLongTimeout(() => {
-        const late = new NoAnswerError(this.url.href, timeout);
+        const late = new NoAnswerError(this.where, timeout);
         if (connected) reached.add(late);
         reject(late);
         req.destroy(late);
@@ -319,7 +322,7 @@ export class RpcEndpoint {
   ): Promise<Upgraded | NotUpgraded> {
     return new Promise((resolve, reject) => {
       const pending = this.#pending;
-      if (pending === undefined) return reject(new EndpointClosedError(this.url.href));
+      if (pending === undefined) return reject(new EndpointClosedError(this.where));
       const req = request(this.url, {
         method: "GET",
         agent: false,
@@ -335,7 +338,7 @@ export class RpcEndpoint {
       // A deadline, as for calls: a socket timeout starts again on every byte, so a server that trickled
       // its answer held the upgrade for good. It stops once the socket is the stream's.
       const deadline = setLongTimeout(
-        () => req.destroy(new NoAnswerError(this.url.href, timeout, "no answer to the upgrade")),
+        () => req.destroy(new NoAnswerError(this.where, timeout, "no answer to the upgrade")),
         timeout,
       );
       track(pending, req, deadline, reject);
@@ -374,7 +377,7 @@ export class RpcEndpoint {
     this.#pending = undefined;
     // Each fails at once: a request still waiting for one of the agent's sockets emits its error only once
     // it gets one.
-    for (const end of pending.values()) end(new EndpointClosedError(this.url.href));
+    for (const end of pending.values()) end(new EndpointClosedError(this.where));
     this.#agent.destroy();
   }
 }
@@ -394,6 +397,23 @@ export function parseHttpUrl(url: string | URL): URL {
   }
   if (parsed.protocol !== "http:") throw new InvalidArgumentError("url", url, "an http:// URL");
   return parsed;
+}
+
+/**
+ * An http(s) URL as a message may show it: without the user name and password it may hold (errors and
+ * notices reach logs; before r31 a `http://user:pass@host/` was printed whole).
+ */
+export function withoutCredentials(url: string | URL): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return String(url).replace(/\/\/[^/@]*@/, "//***@");
+  }
+  if (parsed.username === "" && parsed.password === "") return parsed.href;
+  parsed.username = "";
+  parsed.password = "";
+  return parsed.href.replace("//", "//***@");
 }
 
 function outcomeOf(url: string, method: string, response: unknown): RpcOutcome {

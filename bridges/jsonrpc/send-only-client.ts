@@ -24,12 +24,12 @@ export class SendOnlyClient extends HttpLink {
     } catch (error) {
       if (!isLegacyServer(error)) throw error;
       const token = await this.endpoint.legacyCall("connect_oneway", [this.ttl]);
-      if (typeof token !== "string") throw new BadResponseError(this.endpoint.url.href, token, "a token");
+      if (typeof token !== "string") throw new BadResponseError(this.endpoint.where, token, "a token");
       this.legacy = true;
       return token;
     }
     const token = (result as { token?: unknown } | null)?.token;
-    if (typeof token !== "string") throw new BadResponseError(this.endpoint.url.href, result, '{"token": "..."}');
+    if (typeof token !== "string") throw new BadResponseError(this.endpoint.where, result, '{"token": "..."}');
     this.legacy = false;
     return token;
   }
