@@ -22,10 +22,15 @@ printed on stderr.
                  one the server owns no queue for collects only from when get asks: --nowait finds
                  nothing there
   --count        how many messages to take (default 1)
-  --timeout      ms to wait for each message (default 10000)
+  --timeout      ms to wait for each message (default 10000); a server that answers nothing else
+                 (connecting, --nowait) is given up on 5 s past it (at most 30 s)
   --nowait       do not wait: take only what is queued now
 ${secretUsage(17)}
   The server's shared secret defaults to $BERRYMQ_SECRET.`;
+
+// The endpoint's default call timeout (see RpcEndpoint), and what calls other than the wait get past it.
+const DEFAULT_CALL_TIMEOUT = 30_000;
+const CALL_MARGIN = 5_000;
 
 /**
  * `berrymq get`: pulls from a remote queue.
@@ -63,6 +68,9 @@ export const getCommand: Command = {
       queue = await RemoteQueueClient.connect(parsed.positionals[0] as string, {
         shared: true,
         ttl: 60,
+        // Calls other than the wait itself (connect, getNowait, close) give up 5 s past the wait: a server
+        // that takes the connection and answers nothing held `get --timeout 1000` for the default 30 s.
+        timeout: Math.min(DEFAULT_CALL_TIMEOUT, (values.nowait === true ? 0 : timeout) + CALL_MARGIN),
         ...(values.filter === undefined ? {} : { filter: values.filter }),
         ...parsed.secret,
       });
