@@ -245,7 +245,8 @@ export class BrokerLink extends Link {
       await Promise.race([
         welcomed,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new BrokerTimeoutError(link.#endpoint, timeout)), timeout);
+          // Said as what it is: "did not confirm a batch" read as a send failing, nothing having been sent.
+          timer = setTimeout(() => reject(new BrokerTimeoutError(link.#endpoint, timeout, "welcome this link (connect)")), timeout);
         }),
       ]);
     } catch (error) {

@@ -15,12 +15,15 @@ export class BrokerFullError extends BerryError {
   }
 }
 
-/** The broker did not confirm a batch within `sendTimeout` ms (it is down or overloaded); the link retries. */
+/**
+ * The broker did not confirm a batch within `sendTimeout` ms (it is down or overloaded; the link retries),
+ * or did not welcome a link connecting within its timeout.
+ */
 export class BrokerTimeoutError extends BerryError {
   readonly timeout: number;
 
-  constructor(endpoint: string, timeout: number) {
-    super("BROKER_TIMEOUT", `broker at ${endpoint} did not confirm a batch within ${timeout} ms`);
+  constructor(endpoint: string, timeout: number, what = "confirm a batch") {
+    super("BROKER_TIMEOUT", `broker at ${endpoint} did not ${what} within ${timeout} ms`);
     this.timeout = timeout;
   }
 }

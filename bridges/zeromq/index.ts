@@ -88,7 +88,7 @@ export const BrokerRefusedError = bridge.BrokerRefusedError;
 /** An instance of BrokerRefusedError. */
 export type BrokerRefusedError = Bridge.BrokerRefusedError;
 
-/** The broker did not confirm a batch within `sendTimeout` ms (it is down or overloaded); the link retries. */
+/** The broker did not confirm a batch within `sendTimeout` ms (the link retries), or welcome a link connecting in time. */
 export const BrokerTimeoutError = bridge.BrokerTimeoutError;
 /** An instance of BrokerTimeoutError. */
 export type BrokerTimeoutError = Bridge.BrokerTimeoutError;
