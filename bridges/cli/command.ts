@@ -183,7 +183,10 @@ export function secretOption(values: {
   // either end arrive changed (a 401 for the right secret); a server given one could never be called. A tab
   // inside is carried as it is (RFC 9110 field-content). The secret itself is not printed.
   if (!/^[\x21-\x7e]([\t\x20-\x7e]*[\x21-\x7e])?$/.test(secret)) {
-    return { ok: false, problem: `the secret from ${source} is not printable ASCII without a space at either end` };
+    // The likeliest cause said: a variable set from a file (a Kubernetes secret, `$(cat file)` keeps none)
+    // ends with a line break, which a --secret-file's is stripped of.
+    const hint = /^[^\r\n]*\r?\n$/.test(secret) ? ": it ends with a line break (set it without one, or use --secret-file)" : "";
+    return { ok: false, problem: `the secret from ${source} is not printable ASCII without a space at either end${hint}` };
   }
   return { ok: true, options: { secret } };
 }

@@ -42,6 +42,15 @@ describe("red team r31: berrymq secrets HTTP cannot carry", () => {
     }
   });
 
+  it("$BERRYMQ_SECRET ending with a line break (set from a file) is refused saying so", async (t) => {
+    const server = await serve({ bus: new Bus() });
+    t.after(() => server.close());
+    const run = await bounded(["get", server.url, "--nowait"], { BERRYMQ_SECRET: "from-a-file\n" });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /\$BERRYMQ_SECRET .*: it ends with a line break \(set it without one, or use --secret-file\)/);
+    assert.doesNotMatch(run.stderr, /from-a-file/);
+  });
+
   it('--secret "" is refused with exit 2 (serve ran with no secret at all)', async () => {
     for (const args of [
       ["serve", "--port", String(await freePort()), "--secret", ""],
