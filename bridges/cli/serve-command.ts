@@ -13,6 +13,7 @@ import {
   usageError,
 } from "./command.js";
 import { InvalidArgumentError, printable } from "../../lib/errors.js";
+import { REPORTS_PER_SECOND, ReportRate } from "../zeromq/report-rate.js";
 
 const USAGE = `usage: berrymq serve [--host HOST] [--port PORT] [--queue FILTER]... [--peer URL]...
                      [--secret-file FILE] [--allow-origin ORIGIN]... [--allow-host NAME]...
@@ -72,7 +73,7 @@ export const serveCommand: Command = {
       return usageError(this, "--peer-host needs a secret (--secret-file FILE or $BERRYMQ_SECRET)").code;
     }
     const bus = new Bus();
-    bus.on("error", (error) => console.error(printable(`[bus] ${error.message}`)));
+    bus.on("error", printBusErrors());
     if (values.verbose === true) bus.on("message", (message) => console.log(printable(JSON.stringify(message))));
     // A server outlives its output (`serve --verbose | head`, or `> log` on a full disk): the EPIPE or ENOSPC
     // killed it at the next line.
@@ -119,3 +120,26 @@ export const serveCommand: Command = {
     return 0;
   },
 };
+
+// The bus's errors on stderr, at most REPORTS_PER_SECOND a second, the rest counted and said once a second:
+// a client flooding a full owned queue made one line per dropped message, and on a slow stderr pipe each
+// synchronous write held the server.
+function printBusErrors(): (error: Error) => void {
+  const rate = new ReportRate();
+  let unshown = 0;
+  let summary: NodeJS.Timeout | undefined;
+  const sayUnshown = (): void => {
+    summary = undefined;
+    if (unshown === 0) return;
+    console.error(`[bus] ${unshown} more errors not shown (at most ${REPORTS_PER_SECOND} a second)`);
+    unshown = 0;
+  };
+  return (error) => {
+    if (rate.allow()) {
+      console.error(printable(`[bus] ${error.message}`));
+      return;
+    }
+    unshown++;
+    summary ??= setTimeout(sayUnshown, 1_000).unref();
+  };
+}
