@@ -24,9 +24,10 @@ export class HeldFrames<T> {
     return this.#items.length;
   }
 
-  /** Holds `item` of `bytes`; false (nothing held) past a bound. */
-  hold(item: T, bytes: number): boolean {
-    if (this.#items.length >= this.maxItems || this.#bytes + bytes > this.maxBytes || this.pool.bytes + bytes > this.pool.max) return false;
+  /** Holds `item` of `bytes`; false (nothing held) past a bound, unless `first` and nothing is held yet. */
+  hold(item: T, bytes: number, first = false): boolean {
+    const fits = this.#items.length < this.maxItems && this.#bytes + bytes <= this.maxBytes && this.pool.bytes + bytes <= this.pool.max;
+    if (!fits && !(first && this.#items.length === 0)) return false;
     this.#items.push({ item, bytes });
     this.#bytes += bytes;
     this.pool.bytes += bytes;

@@ -306,6 +306,11 @@ export class RpcCalls {
    * @throws ZmqProtocolError when the frame was refused (too big, undecodable, forbidden keys, too deep),
    * after answering a parse error.
    */
+  /** Calls of `peer` running here (their answers to come). */
+  runningFor(peer: string): number {
+    return this.#running.get(peer) ?? 0;
+  }
+
   async handle(peer: string, frame: Buffer, reply: Send): Promise<void> {
     let message: Record<string, unknown>;
     try {

@@ -52,15 +52,24 @@ const MAX_HELD_OUTGOING_BYTES = 64 * 1024 * 1024;
 // large answers due) cannot take the whole of the bounds above from the others.
 const MAX_HELD_BYTES_PER_LOGIN = 8 * 1024 * 1024;
 // A client's backlog (see #out): frames its connection took no more of (libzmq queues 1,000 towards it), in
-// order, tried again every BACKLOG_RETRY ms; past 10,000 frames or 8 MiB for one client, or 64 MiB for all,
-// a frame is dropped (stats.unsent, RpcClientBackedUpError).
+// order, tried again every BACKLOG_RETRY ms; past 10,000 frames or 32 MiB for one client (one frame always
+// fits in an empty backlog, however large), or 256 MiB for all, a frame is dropped (stats.unsent,
+// RpcClientBackedUpError).
 const MAX_BACKLOG_FRAMES = 10_000;
-const MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
-const MAX_BACKLOG_BYTES_TOTAL = 64 * 1024 * 1024;
+const MAX_BACKLOG_BYTES = 32 * 1024 * 1024;
+const MAX_BACKLOG_BYTES_TOTAL = 256 * 1024 * 1024;
+// Calls that waited, run at most this many a turn for one client, fewer as its answers are larger (about
+// DEFER_AT_BYTES of answers a turn, at least one): their answers come after the turn, so the backlog's depth
+// cannot stop a turn in time (a turn ran 1,000 calls of 100 KB answers at once, past the backlog's bound).
+const RELEASE_PER_TURN = 64;
+// What a client's waiting calls may hold in requests (see #defer).
+const MAX_DEFERRED_BYTES = 8 * 1024 * 1024;
 const BACKLOG_RETRY = 5;
-// Calls of a client whose backlog holds this many frames (or half its bytes) wait (their requests, not their answers: see
-// #serveRpc), up to MAX_DEFERRED_CALLS or 8 MiB of requests a client (64 MiB for all), and run as it drains.
+// Calls of a client owed this many frames (or bytes) not sent yet wait (their requests, not their answers:
+// see #serveRpc), up to MAX_DEFERRED_CALLS or MAX_DEFERRED_BYTES of requests a client (8 times that for
+// all), and run as it drains.
 const DEFER_AT = 1_000;
+const DEFER_AT_BYTES = 2 * 1024 * 1024;
 const MAX_DEFERRED_CALLS = 10_000;
 // Rejects a frame sent behind a client's backlog: it goes to the end of it (see #out).
 const BACKLOGGED = new Error("behind the client's backlog");
@@ -193,8 +202,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
    * whose connection ended while `authenticate` ran (not applied: the next connection must log in itself);
    * `unsent`: frames to a client dropped because its connection took no more (libzmq queues 1,000 frames
    * towards a client: one whose event loop is blocked, or that does not read, gets no more until it reads)
-   * and its backlog in the server was full too (10,000 frames or 8 MiB a client, 64 MiB for all; each
-   * reported as RpcClientBackedUpError).
+   * and its backlog in the server was full too (10,000 frames or 32 MiB a client, 256 MiB for all; or its
+   * waiting calls: 10,000 or 8 MiB of requests; each reported as RpcClientBackedUpError).
    */
   readonly stats = { refused: 0, lost: 0, dropped: 0, protocolErrors: 0, unreported: 0, undelivered: 0, voidLogins: 0, unsent: 0 };
   readonly #calls: RpcCalls;
@@ -236,7 +245,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #deferred = new Map<string, HeldFrames<DeferredCall>>();
   // Frames and bytes each client is owed and not sent yet (see #deep).
   readonly #owed = new Map<string, { frames: number; bytes: number }>();
-  readonly #deferredPool: HeldPool = { bytes: 0, max: MAX_BACKLOG_BYTES_TOTAL };
+  // The bytes of the last frame for each client with waiting calls (see #flushBacklogs).
+  readonly #lastBytes = new Map<string, number>();
+  readonly #deferredPool: HeldPool = { bytes: 0, max: 8 * MAX_DEFERRED_BYTES };
   #zap: ZapHandler | undefined;
   #timer: NodeJS.Timeout | undefined;
   #port = 0;
@@ -532,18 +543,21 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     this.#runRpc(identity, session, body);
   }
 
-  // Whether a client is owed DEFER_AT frames, or a quarter of its backlog's bytes, not sent yet (in the send
+  // Whether a client is owed DEFER_AT frames, or DEFER_AT_BYTES, not sent yet (in the send
   // queue or its backlog): its calls wait (see #serveRpc). The backlog itself fills only as the queue's
   // sends come to it, after the receive loop ran on through many more calls.
+  // A backlogged client's calls running here count too: their answers will join the backlog.
   #deep(identity: string): boolean {
     const owed = this.#owed.get(identity);
-    return owed !== undefined && (owed.frames >= DEFER_AT || owed.bytes >= MAX_BACKLOG_BYTES / 4);
+    if (owed === undefined) return false;
+    const running = this.#backlogs.has(identity) ? this.#calls.runningFor(identity) : 0;
+    return owed.frames + running >= DEFER_AT || owed.bytes >= DEFER_AT_BYTES;
   }
 
   #defer(identity: string, deferred: HeldFrames<DeferredCall> | undefined, call: DeferredCall): void {
     let calls = deferred;
     if (calls === undefined) {
-      calls = new HeldFrames<DeferredCall>(this.#deferredPool, MAX_DEFERRED_CALLS, MAX_BACKLOG_BYTES);
+      calls = new HeldFrames<DeferredCall>(this.#deferredPool, MAX_DEFERRED_CALLS, MAX_DEFERRED_BYTES);
       this.#deferred.set(identity, calls);
       this.#armBacklogs();
     }
@@ -801,6 +815,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     }
     owed.frames++;
     owed.bytes += bytes;
+    if (this.#deferred.has(identity)) this.#lastBytes.set(identity, bytes);
     const paid = owed;
     const settled = (): void => {
       paid.frames--;
@@ -826,7 +841,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       this.#backlogs.set(identity, backlog);
       this.#armBacklogs();
     }
-    if (backlog.hold(waiting, bytes)) return;
+    if (backlog.hold(waiting, bytes, true)) return;
     // Counted: an answer dropped here was lost without a trace, its caller waiting its whole callTimeout.
     this.stats.unsent++;
     const error = new RpcClientBackedUpError(identity, backlog.length, this.#backlogPool.bytes);
@@ -838,13 +853,16 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   async #flushBacklogs(): Promise<void> {
     await this.#sendBacklogs();
     // Then the calls that waited, while their client's backlog is shallow (their answers join it later, so
-    // at most DEFER_AT a turn).
+    // at most RELEASE_PER_TURN a turn).
     for (const [identity, calls] of this.#deferred) {
-      for (let run = 0; run < DEFER_AT && calls.length > 0 && !this.#deep(identity); run++) {
+      const budget = Math.max(1, Math.min(RELEASE_PER_TURN, Math.floor(DEFER_AT_BYTES / (this.#lastBytes.get(identity) ?? 1))));
+      for (let run = 0; run < budget && calls.length > 0 && !this.#deep(identity); run++) {
         const call = calls.shift() as DeferredCall;
         this.#runRpc(identity, call.session, call.body);
       }
-      if (calls.length === 0) this.#deferred.delete(identity);
+      if (calls.length > 0) continue;
+      this.#deferred.delete(identity);
+      this.#lastBytes.delete(identity);
     }
     if (this.#backlogs.size === 0 && this.#deferred.size === 0) this.#stopBacklogs();
   }
@@ -877,6 +895,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     for (const [held, calls] of this.#deferred) {
       if (identity !== undefined && held !== identity) continue;
       this.#deferred.delete(held);
+      this.#lastBytes.delete(held);
       calls.take(); // nobody waits for their answers any more
     }
     if (this.#backlogs.size === 0 && this.#deferred.size === 0) this.#stopBacklogs();
