@@ -11,10 +11,8 @@ import { randomUUID } from "node:crypto";
 import { describe, it, type TestContext } from "node:test";
 import { Redis } from "ioredis";
 import { UnsendableMessageError } from "../../../bridges/errors.js";
-import { RedisLink } from "../../../bridges/redis/index.js";
-import type { BerryError } from "../../../lib/errors.js";
-import { Bus } from "../../../lib/index.js";
 import { type RedisServer, redisWithRawClient, startRedis } from "../../helpers/redis-server.js";
+import { linkedPair } from "./runtime-limit-pair.js";
 import { sleep, waitFor } from "../../helpers/wait-for.js";
 
 const redis = redisWithRawClient();
@@ -24,21 +22,9 @@ const redis = redisWithRawClient();
  * after hooks run in the order they were added); what the receiver got and the sender's reports.
  */
 async function linked(t: TestContext, server: RedisServer, replylessPublish: "auto" | false = "auto", own = false) {
-  const prefix = `r31-${randomUUID()}:`;
-  const sender = new Bus();
-  const reports: BerryError[] = [];
-  sender.on("error", (error) => reports.push(error));
-  const out = await RedisLink.connect({ bus: sender, connection: server.url, prefix, replylessPublish, retryDelay: { initial: 20, max: 100 } });
-  t.after(() => out.close());
-  const receiver = new Bus();
-  receiver.on("error", () => {});
-  const into = await RedisLink.connect({ bus: receiver, connection: server.url, prefix, importFilters: ["n:*"] });
-  t.after(() => into.close());
+  const pair = await linkedPair(t, { sender: server.url, replylessPublish });
   if (own) t.after(() => server.stop());
-  const got: number[] = [];
-  receiver.follow("n:*", (m) => void got.push(m.args[0] as number));
-  const unsendable = (): BerryError[] => reports.filter((error) => error.code === "UNSENDABLE");
-  return { sender, out, got, reports, unsendable };
+  return pair;
 }
 
 /** Sets a server setting for the test, put back after it. */
@@ -120,7 +106,10 @@ describe("RedisLink after Redis's limits are lowered at run time (red team r31)"
     }
     assert.deepEqual([...new Set(got)], [0, 1, 2]);
     assert.equal(out.stats.lost, 0);
-    assert.deepEqual(reports.filter((error) => error.code === "UNSENDABLE"), []);
+    assert.deepEqual(
+      reports.filter((error) => error.code === "UNSENDABLE"),
+      [],
+    );
   });
 
   // Review: a PING answers under `CLIENT PAUSE WRITE` (a controlled switchover, FAILOVER) while a PUBLISH
