@@ -3,21 +3,14 @@
 // proxy) ran for the endpoint's default 30 s before failing: its connect call was not bounded by what the
 // user asked. Calls other than the wait itself now give up 5 s past the wait (`--nowait`: 5 s).
 import assert from "node:assert/strict";
-import { createServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
+import { silentServer } from "../../helpers/silent-server.js";
 import { cli } from "../../helpers/cli-process.js";
 
 describe("red team r31: berrymq get against a server that never answers", () => {
   for (const wait of [["--timeout", "500"], ["--nowait"]]) {
     it(`get ${wait.join(" ")} fails within seconds, exit 1, not after 30 s`, { timeout: 40_000 }, async (t) => {
-      const sockets: Socket[] = [];
-      const hung = createServer((socket) => void sockets.push(socket));
-      await new Promise<void>((resolve) => hung.listen(0, "127.0.0.1", resolve));
-      t.after(() => {
-        for (const socket of sockets) socket.destroy();
-        hung.close();
-      });
-      const { port } = hung.address() as { port: number };
+      const port = await silentServer(t);
       const started = performance.now();
       const get = cli(["get", `http://127.0.0.1:${port}/`, ...wait]);
       t.after(() => get.signal("SIGKILL"));

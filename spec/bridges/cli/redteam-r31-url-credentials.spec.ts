@@ -3,8 +3,8 @@
 // stderr, and in every JSON-RPC error naming its endpoint (logs keep both). They name it as
 // `http://***@host:port/` now.
 import assert from "node:assert/strict";
-import { createServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
+import { silentServer } from "../../helpers/silent-server.js";
 import { RpcEndpoint, serve } from "../../../bridges/jsonrpc/index.js";
 import { Bus } from "../../../lib/index.js";
 import { cli } from "../../helpers/cli-process.js";
@@ -28,14 +28,7 @@ describe("red team r31: a server URL with credentials", () => {
   });
 
   it("a JSON-RPC error names the endpoint without them", async (t) => {
-    const sockets: Socket[] = [];
-    const hung = createServer((socket) => void sockets.push(socket));
-    await new Promise<void>((resolve) => hung.listen(0, "127.0.0.1", resolve));
-    t.after(() => {
-      for (const socket of sockets) socket.destroy();
-      hung.close();
-    });
-    const { port } = hung.address() as { port: number };
+    const port = await silentServer(t);
     const endpoint = new RpcEndpoint(`http://reader:hunter2@127.0.0.1:${port}/`, { timeout: 100 });
     t.after(() => endpoint.close());
     const error = await endpoint.call("berrymq.hello", {}).then(

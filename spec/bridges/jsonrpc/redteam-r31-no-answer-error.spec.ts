@@ -3,21 +3,14 @@
 // other failure of the bridge (a BerryError with a code). It is a NoAnswerError now (`NO_ANSWER`, with the
 // url and the timeout), its message unchanged.
 import assert from "node:assert/strict";
-import { createServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
+import { silentServer } from "../../helpers/silent-server.js";
 import { NoAnswerError, PeerLink, RpcEndpoint, serve } from "../../../bridges/jsonrpc/index.js";
 import { Bus } from "../../../lib/index.js";
 
 describe("red team r31: a JSON-RPC server that never answers", () => {
   it("fails calls and PeerLink.connect with a NoAnswerError naming the url and the timeout", async (t) => {
-    const sockets: Socket[] = [];
-    const hung = createServer((socket) => void sockets.push(socket)); // takes connections, answers nothing
-    await new Promise<void>((resolve) => hung.listen(0, "127.0.0.1", resolve));
-    t.after(() => {
-      for (const socket of sockets) socket.destroy();
-      hung.close();
-    });
-    const { port } = hung.address() as { port: number };
+    const port = await silentServer(t);
     const url = `http://127.0.0.1:${port}/`;
 
     const endpoint = new RpcEndpoint(url, { timeout: 200 });
