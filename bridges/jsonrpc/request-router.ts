@@ -14,6 +14,7 @@ import { toRpcError } from "./fault.js";
 import { kindOf } from "./kind-of.js";
 import { answerLegacy, type LegacyAnswer } from "./legacy-methods.js";
 import type { CallContext } from "./rpc-methods.js";
+import { refusePageMethod } from "./web-guard.js";
 
 /** The decoded answer to one HTTP request body, or null when there is nothing to answer (notifications). */
 export type RouterAnswer = JSONRPCResponse | JSONRPCResponse[] | LegacyAnswer | null;
@@ -37,6 +38,8 @@ export function routeRequest(
     const bad = prototypeKey(payload);
     if (bad !== undefined)
       return errorAnswer(false, BridgeErrorCode.InvalidRequest, `invalid request: key "${bad}" is not allowed`);
+    const refused = context.fromPage === true && typeof payload.method === "string" ? refusePageMethod(payload.method) : undefined;
+    if (refused !== undefined) return { ...errorAnswer(false, BridgeErrorCode.Forbidden, refused), id: legacyId(payload.id) };
     return answerLegacy(state, payload, context.signal);
   }
   return receiveOne(rpc, state, payload, context);
@@ -95,6 +98,12 @@ function receiveOne(
     if (id === undefined) return null;
     return createJSONRPCErrorResponse(validId, BridgeErrorCode.InvalidParams, `invalid params: key "${bad}" is not allowed`);
   }
+  const refused = context.fromPage === true ? refusePageMethod(item.method) : undefined;
+  if (refused !== undefined) {
+    // A notification is not answered, refused or not (JSON-RPC 2.0); it is not run either.
+    if (id === undefined) return null;
+    return createJSONRPCErrorResponse(validId, BridgeErrorCode.Forbidden, refused);
+  }
   // The hot methods of peer links, answered here without json-rpc-2.0's per-call promise machinery
   // (same answers; this is what lets a batch of 1,000 go through several times faster).
   if ((item.method === "berrymq.send" || item.method === "berrymq.sendAll") && isPlainObject(params) && id !== undefined) {
@@ -122,6 +131,11 @@ function receiveOne(
 
 function invalid(id: JSONRPCID, why: string): JSONRPCResponse {
   return createJSONRPCErrorResponse(id, BridgeErrorCode.InvalidRequest, `invalid request: ${why}`);
+}
+
+// The id a 0.3 answer echoes, as answerLegacy does: a string of at most 256, a finite number, else null.
+function legacyId(id: unknown): string | number | null {
+  return (typeof id === "string" && id.length <= 256) || (typeof id === "number" && Number.isFinite(id)) ? id : null;
 }
 
 function isId(value: unknown): value is JSONRPCID {

@@ -8,6 +8,11 @@ import { toRpcError } from "./fault.js";
 /** What every call of one HTTP request shares: aborted when the client hangs up. */
 export interface CallContext {
   signal: AbortSignal;
+  /**
+   * The request came from a web page (it carried an `Origin`, which only an allowed origin gets past):
+   * a page is a client, so the peer methods (`interconnect` in every form) are refused to it.
+   */
+  fromPage?: boolean;
 }
 
 /** Version of the namespaced JSON-RPC 2.0 protocol, reported by `berrymq.hello`. */

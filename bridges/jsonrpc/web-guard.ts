@@ -76,6 +76,19 @@ export function grantPreflight(
   return grant;
 }
 
+// What makes the server link out to a peer: a page (even an allowed one) is a client, and with these it
+// would have the server connect to any loopback port it names, retrying after the page is gone.
+const PEER_METHODS = new Set(["berrymq.interconnect", "interconnect", "connect_interactively"]);
+
+/**
+ * Why a web page (a request with an `Origin`) may not call `method`, or undefined when it may: every
+ * `interconnect` form (JSON-RPC 2.0 and berryMQ 0.3's two) is for berrymq servers, never pages.
+ */
+export function refusePageMethod(method: string): string | undefined {
+  if (!PEER_METHODS.has(method)) return undefined;
+  return `forbidden: ${method} links servers: a web page (a request with an Origin) may not call it`;
+}
+
 // localhost, an IP literal or an allowed name: anything else means DNS rebinding.
 function hostAccepted(header: string | undefined, allowHosts: ReadonlySet<string>): boolean {
   const host = hostName(header ?? "");
