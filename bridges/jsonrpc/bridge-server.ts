@@ -397,7 +397,8 @@ export class BridgeServer implements PeerHost {
     // Released when the request ends (see anySignal: AbortSignal.any grew #closing by one per request).
     const { signal, release } = anySignal([hangUp.signal, this.#closing.signal]);
     this.#hangUps.set(res, { hangUp, release });
-    const answer = await this.#route(payload, signal);
+    // A request with an Origin came from a web page (an allowed one: others were refused above).
+    const answer = await this.#route(payload, signal, req.headers.origin !== undefined);
     // A queued pipelined answer is not destroyed with its connection: nobody would take it (nor end it).
     if (res.destroyed || req.socket.destroyed) return;
     if (this.#closed !== undefined) res.setHeader("connection", "close");
@@ -422,7 +423,7 @@ export class BridgeServer implements PeerHost {
   }
 
   // What a decoded body gets, over POST or a link stream.
-  #route(payload: unknown, signal: AbortSignal): RouterAnswer | PromiseLike<RouterAnswer> {
+  #route(payload: unknown, signal: AbortSignal, fromPage = false): RouterAnswer | PromiseLike<RouterAnswer> {
     if (Array.isArray(payload) && payload.length > this.#maxBatch) {
       const why = `batch of ${payload.length} entries: at most ${this.#maxBatch} (the maxBatch option)`;
       return errorAnswer(true, BridgeErrorCode.LimitExceeded, why);
@@ -434,7 +435,7 @@ export class BridgeServer implements PeerHost {
       const why = `batch of ${envelopes} berrymq.sendAll envelopes: at most ${this.#maxBatch} in all (the maxBatch option)`;
       return errorAnswer(true, BridgeErrorCode.LimitExceeded, why);
     }
-    return routeRequest(this.#rpc, this.#state, payload, { signal });
+    return routeRequest(this.#rpc, this.#state, payload, { signal, fromPage });
   }
 
   // `Upgrade: berrymq-link/1` from a berrymq peer that interconnected: the connection becomes the stream
