@@ -647,8 +647,11 @@ export class RedisLink extends Link {
         );
       // The subscribers' own bound outlasts this close's: the cut is made, and reported, here.
       const subscriberGrace = CLOSE_GRACE + this.#closeTimeout + 1_000;
+      // Redis ran no sync within closeTimeout (paused, hung): the client's QUIT would wait behind its probes
+      // of the batch (see ReplylessPublisher's #stalled) 5 s more, for nothing left to send: cut at once.
+      const publisherGrace = unconfirmed.length > 0 ? 0 : undefined;
       await Promise.all([
-        closeClient(this.#publisher),
+        closeClient(this.#publisher, publisherGrace),
         this.#subscriber.close(subscriberGrace),
         this.#sharded?.subscriber.close(subscriberGrace),
       ]);
