@@ -26,6 +26,7 @@ import { MAX_REFUSALS, type Publication, ReplylessPublisher, type Rewrite, SYNC_
 import { settlesWithin } from "./settles-within.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
+import { SubscriberLiveness } from "./subscriber-liveness.js";
 import { WildcardRegistry } from "./wildcard-registry.js";
 
 /** Frames longer than this (in UTF-16 units) are handed to ioredis as a Buffer. */
@@ -125,6 +126,8 @@ export class RedisLink extends Link {
   readonly ready: Promise<void>;
   readonly #publisher: RedisClient;
   readonly #subscriber: Subscriber;
+  /** PINGs #subscriber: noticing a dead connection is up to this side (it only reads). */
+  readonly #liveness: SubscriberLiveness;
   /** The last PSUBSCRIBE/PUNSUBSCRIBE change, so that changes apply in order. */
   #subscribing: Promise<void> = Promise.resolve();
   /** The subscriber connections lost and not yet subscribed again. */
@@ -223,6 +226,9 @@ export class RedisLink extends Link {
     this.#closeTimeout = options.closeTimeout ?? 2_000;
     this.#subscriber = new Subscriber(connection, `berrymq-link-sub:${this.bus.id}`, this.#publisher);
     this.#subscriber.on("pmessage", (_pattern, _channel, frame) => this.#accept(frame));
+    // A subscriber connection dead without a TCP close is cut, reported and subscribed again (see SubscriberLiveness).
+    const subscriber = this.#subscriber;
+    this.#liveness = new SubscriberLiveness({ ping: () => subscriber.ping(), cut: (why) => subscriber.cut(why) });
     // Pub/sub is at most once: an outage (or a Cluster failover) may lose what was published meanwhile.
     this.#watchLoss(this.#subscriber);
     const sharded = (options.sharded ?? false) && isCluster(this.#publisher);
@@ -618,6 +624,7 @@ export class RedisLink extends Link {
   // A Redis that is hung (connected, answering nothing) would hold the QUITs, and close(), for ever.
   protected override async closeTransport(): Promise<void> {
     this.#releaseResubscribeWaiters();
+    this.#liveness.stop();
     const closed = (async () => {
       await this.#sharded?.registry.close();
       // Replyless batches not yet confirmed get one last sync (bounded by closeTimeout), or, held after a

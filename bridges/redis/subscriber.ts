@@ -32,6 +32,8 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   #lost = false;
   #wasReady = false;
   #retry: NodeJS.Timeout | undefined;
+  /** Why cut() cut the connection (said by the `lost` it causes). */
+  #cutWhy: string | undefined;
 
   /** Opens the subscriber; `nodes` is a Cluster client to find nodes through (when `connection` is a Cluster). */
   constructor(connection: RedisConnection, connectionName: string, nodes: RedisClient) {
@@ -71,6 +73,24 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     this.#client = undefined;
     this.#quitting = client;
     if (client !== undefined) await closeClient(client, grace);
+  }
+
+  /** PINGs the subscribed connection (Redis takes PING in subscribe mode); undefined while it is not ready. */
+  ping(): Promise<unknown> | undefined {
+    const client = this.#client;
+    if (this.#closed || client === undefined || client.status !== "ready") return undefined;
+    return client.ping();
+  }
+
+  /**
+   * Cuts the connection as broken (see SubscriberLiveness): `lost` is emitted saying `why`, and it connects
+   * and subscribes again as after any loss.
+   */
+  cut(why: string): void {
+    const client = this.#client;
+    if (this.#closed || client === undefined) return;
+    this.#cutWhy = why;
+    client.stream?.destroy();
   }
 
   /** Cuts the connection at once (for a close that Redis does not answer). */
@@ -128,12 +148,13 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       // Nothing was subscribed before the first ready: a failed first connection is not a loss (connect() rejects).
       if (!this.#lost && this.#wasReady) {
         this.#lost = true;
-        this.emit("lost", new Error(`subscriber connection to ${server} closed`));
+        this.emit("lost", new Error(`subscriber connection to ${server} ${this.#cutWhy ?? "closed"}`));
       }
       if (moves) this.#move(client, 50);
     });
     client.on("ready", () => {
       this.#wasReady = true;
+      this.#cutWhy = undefined;
       const { remoteAddress, remotePort } = client.stream ?? {};
       if (remoteAddress !== undefined && remotePort !== undefined) server = `${remoteAddress}:${remotePort}`;
       if (moves || !this.#lost) return;
