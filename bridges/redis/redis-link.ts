@@ -228,7 +228,13 @@ export class RedisLink extends Link {
     this.#subscriber.on("pmessage", (_pattern, _channel, frame) => this.#accept(frame));
     // A subscriber connection dead without a TCP close is cut, reported and subscribed again (see SubscriberLiveness).
     const subscriber = this.#subscriber;
-    this.#liveness = new SubscriberLiveness({ ping: () => subscriber.ping(), cut: (why) => subscriber.cut(why) });
+    this.#liveness = new SubscriberLiveness({
+      ping: () => subscriber.ping(),
+      get delivered() {
+        return subscriber.delivered;
+      },
+      cut: (why) => subscriber.cut(why),
+    });
     // Pub/sub is at most once: an outage (or a Cluster failover) may lose what was published meanwhile.
     this.#watchLoss(this.#subscriber);
     const sharded = (options.sharded ?? false) && isCluster(this.#publisher);

@@ -14,6 +14,8 @@ export const SUBSCRIBER_PING_TIMEOUT = 5_000;
 /** The connection watched: its PING (undefined while it is not connected), and how to cut it. */
 export interface Pingable {
   ping(): Promise<unknown> | undefined;
+  /** A count that grows with every message the connection delivers: a connection delivering is alive. */
+  readonly delivered: number;
   cut(why: string): void;
 }
 
@@ -54,9 +56,21 @@ export class SubscriberLiveness {
       this.#arm();
       return;
     }
-    const late = setTimeout(() => {
-      if (!this.#stopped) this.#target.cut(`answered no PING within ${this.#timeout} ms`);
-    }, this.#timeout).unref();
+    let settled = false;
+    let late: NodeJS.Timeout | undefined;
+    // Its answer waits behind the messages Redis sends first: while they come, the connection is alive.
+    const wait = (delivered: number): void => {
+      late = setTimeout(() => {
+        // After the poll phase: an event loop held longer than the timeout (a slow follower) reads the
+        // answer, or messages, that wait in the socket before the connection is judged.
+        setImmediate(() => {
+          if (settled || this.#stopped) return;
+          if (this.#target.delivered !== delivered) wait(this.#target.delivered);
+          else this.#target.cut(`answered no PING within ${this.#timeout} ms`);
+        });
+      }, this.#timeout).unref();
+    };
+    wait(this.#target.delivered);
     // Answered, or failed (the connection closed: it reconnects by itself): the next PING in an interval.
     void answered
       .then(
@@ -64,6 +78,7 @@ export class SubscriberLiveness {
         () => undefined,
       )
       .then(() => {
+        settled = true;
         clearTimeout(late);
         this.#arm();
       });

@@ -32,6 +32,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   #lost = false;
   #wasReady = false;
   #retry: NodeJS.Timeout | undefined;
+  #delivered = 0;
   /** Why cut() cut the connection (said by the `lost` it causes). */
   #cutWhy: string | undefined;
 
@@ -73,6 +74,11 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     this.#client = undefined;
     this.#quitting = client;
     if (client !== undefined) await closeClient(client, grace);
+  }
+
+  /** Messages delivered so far (a connection delivering is alive: see SubscriberLiveness). */
+  get delivered(): number {
+    return this.#delivered;
   }
 
   /** PINGs the subscribed connection (Redis takes PING in subscribe mode); undefined while it is not ready. */
@@ -139,9 +145,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     // Through Sentinel, client.options holds no server address: the one connected to says where it was.
     let server = `${client.options.host}:${client.options.port}`;
     // The bytes: with no "pmessage" listener ioredis decodes neither channel nor message to strings.
-    client.on("pmessageBuffer", (pattern: string, channel: Buffer, message: Buffer) =>
-      this.emit("pmessage", pattern, channel, message),
-    );
+    client.on("pmessageBuffer", (pattern: string, channel: Buffer, message: Buffer) => {
+      this.#delivered++;
+      this.emit("pmessage", pattern, channel, message);
+    });
     client.on("error", () => {}); // a loss is reported once, as `lost`, from `close`
     client.on("close", () => {
       if (this.#closed || this.#client !== client) return;
