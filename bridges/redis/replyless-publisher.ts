@@ -159,6 +159,8 @@ export class ReplylessPublisher {
   #opened: { resolve: () => void; reject: (error: Error) => void } | undefined;
   /** Resolves once the first socket is ready; rejects if Redis refused its first handshake (AUTH...). */
   readonly opened: Promise<void>;
+  /** #closedOn's probes are on their way: a socket opens again after them (close waits for it). */
+  #probingClosed = false;
   /** The revise of the unconfirmed batches on its way (see #begin). */
   #revising: Promise<void> | undefined;
   /** Called whenever the last unconfirmed batch is confirmed (close waits for it). */
@@ -259,7 +261,7 @@ export class ReplylessPublisher {
   async close(timeout: number): Promise<(readonly Publication[])[]> {
     this.#client.off("ready", this.#open);
     this.#client.off("close", this.#drop);
-    const coming = this.#socket !== undefined || this.#reopenTimer !== undefined;
+    const coming = this.#socket !== undefined || this.#reopenTimer !== undefined || this.#probingClosed;
     if (this.#unconfirmed.length > 0 && (this.#ready || coming)) {
       if (this.#ready) this.#sync();
       await new Promise<void>((resolve) => {
@@ -585,12 +587,14 @@ export class ReplylessPublisher {
   // restarting or a network gone fails them); then the socket opens again.
   async #closedOn(culprit: Written): Promise<void> {
     let answered = false;
+    this.#probingClosed = true;
     await settlesWithin(
       this.#probed(culprit).then((probed) => {
         answered = probed;
       }),
       SYNC_TIMEOUT,
     );
+    this.#probingClosed = false;
     // Closed, or opened again at the client's `ready`, meanwhile.
     if (this.#closed || this.#socket !== undefined || this.#client.status !== "ready") return;
     if (answered) this.#refusedOnce(culprit);
