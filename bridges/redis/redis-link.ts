@@ -2,6 +2,7 @@ import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { BerryError, emitError, InvalidArgumentError } from "../../lib/errors.js";
 import type { Identifier } from "../../lib/identifier.js";
 import type { Message } from "../../lib/message.js";
+import { NEIGHBOURS_ID } from "../../lib/reserved.js";
 import { type Envelope, envelopesJson, toEnvelope } from "../envelope.js";
 import { InvalidEnvelopeError, UnsendableMessageError } from "../errors.js";
 import { Link, type LinkOptions } from "../link.js";
@@ -25,6 +26,7 @@ import { MAX_REFUSALS, type Publication, ReplylessPublisher, type Rewrite, SYNC_
 import { settlesWithin } from "./settles-within.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
 import { Subscriber } from "./subscriber.js";
+import { SubscriberLiveness } from "./subscriber-liveness.js";
 import { WildcardRegistry } from "./wildcard-registry.js";
 
 /** Frames longer than this (in UTF-16 units) are handed to ioredis as a Buffer. */
@@ -124,6 +126,8 @@ export class RedisLink extends Link {
   readonly ready: Promise<void>;
   readonly #publisher: RedisClient;
   readonly #subscriber: Subscriber;
+  /** PINGs #subscriber: noticing a dead connection is up to this side (it only reads). */
+  readonly #liveness: SubscriberLiveness;
   /** The last PSUBSCRIBE/PUNSUBSCRIBE change, so that changes apply in order. */
   #subscribing: Promise<void> = Promise.resolve();
   /** The subscriber connections lost and not yet subscribed again. */
@@ -150,6 +154,8 @@ export class RedisLink extends Link {
    * over the client before any later batch (at least once: the socket may have had them run).
    */
   #held: readonly Publication[] = [];
+  /** Set once close() counted the messages still unconfirmed or held lost. */
+  #countedAtClose = false;
   /** The publishing of #held on its way. */
   #heldSending: Promise<void> | undefined;
   readonly #closeTimeout: number;
@@ -220,6 +226,15 @@ export class RedisLink extends Link {
     this.#closeTimeout = options.closeTimeout ?? 2_000;
     this.#subscriber = new Subscriber(connection, `berrymq-link-sub:${this.bus.id}`, this.#publisher);
     this.#subscriber.on("pmessage", (_pattern, _channel, frame) => this.#accept(frame));
+    // A subscriber connection dead without a TCP close is cut, reported and subscribed again (see SubscriberLiveness).
+    const subscriber = this.#subscriber;
+    this.#liveness = new SubscriberLiveness({
+      ping: () => subscriber.ping(),
+      get delivered() {
+        return subscriber.delivered;
+      },
+      cut: (why) => subscriber.cut(why),
+    });
     // Pub/sub is at most once: an outage (or a Cluster failover) may lose what was published meanwhile.
     this.#watchLoss(this.#subscriber);
     const sharded = (options.sharded ?? false) && isCluster(this.#publisher);
@@ -403,8 +418,10 @@ export class RedisLink extends Link {
   readonly #revise = async (batches: readonly (readonly Publication[])[]): Promise<(readonly Publication[])[]> => {
     // Bounded: a client that hangs must not hold the socket for ever (the limits known are kept then).
     await settlesWithin(this.#readMaxBulk(), SYNC_TIMEOUT);
-    const unsendable = (envelope: Envelope, why: FrameTooLargeError): void =>
-      this.#lostAfterSent(new UnsendableMessageError(this.name, envelope, why), 1);
+    // Past close's count (it counted every message still unconfirmed or held), nothing is counted twice.
+    const unsendable = (envelope: Envelope, why: FrameTooLargeError): void => {
+      if (!this.#countedAtClose) this.#lostAfterSent(new UnsendableMessageError(this.name, envelope, why), 1);
+    };
     return batches.map((publications) => {
       if (publications.every(([, frame]) => this.#withinBulk(frame))) return publications;
       return publications.flatMap(([channel, frame]): Publication[] =>
@@ -418,7 +435,7 @@ export class RedisLink extends Link {
   readonly #refusedBatch = (publications: readonly Publication[]): void => {
     const why = new RedisCommandError("PUBLISH", new Error(`Redis refused its batch on ${MAX_REFUSALS} connections while it answered others`));
     for (const [, frame] of publications)
-      for (const envelope of envelopesOf(frame)) this.#lostAfterSent(new UnsendableMessageError(this.name, envelope, why), 1);
+      for (const envelope of envelopesOf(frame)) if (envelope.id !== NEIGHBOURS_ID) this.#lostAfterSent(new UnsendableMessageError(this.name, envelope, why), 1);
   };
 
   // Redis refused the replyless socket (the publisher closed itself): the client publishes from now on,
@@ -613,24 +630,41 @@ export class RedisLink extends Link {
   // A Redis that is hung (connected, answering nothing) would hold the QUITs, and close(), for ever.
   protected override async closeTransport(): Promise<void> {
     this.#releaseResubscribeWaiters();
+    this.#liveness.stop();
     const closed = (async () => {
       await this.#sharded?.registry.close();
       // Replyless batches not yet confirmed get one last sync (bounded by closeTimeout), or, held after a
       // fallback, one last attempt over the client; the rest are reported.
       if (this.#held.length > 0) await settlesWithin(this.#publishHeld().catch(() => {}), this.#closeTimeout);
-      const unconfirmed = (await this.#replyless?.close(this.#closeTimeout)) ?? 0;
-      if (unconfirmed > 0)
-        this.#report(
-          new RedisCommandError(`confirming ${unconfirmed} published batches before close`, new Error("no confirmation within closeTimeout")),
+      const unconfirmed = (await this.#replyless?.close(this.#closeTimeout)) ?? [];
+      // Each message of them counted lost (they were counted sent), once: a revise still on its way
+      // reports none of them again (see #revise).
+      this.#countedAtClose = true;
+      if (unconfirmed.length > 0) {
+        const lost = unconfirmed.reduce((sum, publications) => sum + messagesIn(publications), 0);
+        this.#lostAfterSent(
+          new RedisCommandError(
+            `confirming ${unconfirmed.length} published batches before close (${lost} messages, counted lost: Redis may not have run them)`,
+            new Error("no confirmation within closeTimeout"),
+          ),
+          lost,
         );
+      }
       if (this.#held.length > 0)
-        this.#report(
-          new RedisCommandError(`publishing again the ${this.#held.length} PUBLISHes the replyless socket held`, new Error("not done within closeTimeout")),
+        this.#lostAfterSent(
+          new RedisCommandError(
+            `publishing again the ${this.#held.length} PUBLISHes the replyless socket held (${messagesIn(this.#held)} messages, counted lost)`,
+            new Error("not done within closeTimeout"),
+          ),
+          messagesIn(this.#held),
         );
       // The subscribers' own bound outlasts this close's: the cut is made, and reported, here.
       const subscriberGrace = CLOSE_GRACE + this.#closeTimeout + 1_000;
+      // Redis ran no sync within closeTimeout (paused, hung): the client's QUIT would wait behind its probes
+      // of the batch (see ReplylessPublisher's #stalled) 5 s more, for nothing left to send: cut at once.
+      const publisherGrace = unconfirmed.length > 0 ? 0 : undefined;
       await Promise.all([
-        closeClient(this.#publisher),
+        closeClient(this.#publisher, publisherGrace),
         this.#subscriber.close(subscriberGrace),
         this.#sharded?.subscriber.close(subscriberGrace),
       ]);
@@ -760,6 +794,11 @@ class FrameTooLargeError extends RangeError {
 function envelopesOf(frame: string | Buffer): Envelope[] {
   const text = typeof frame === "string" ? frame : frame.toString("utf8");
   return JSON.parse(text.slice(text.indexOf("\n") + 1)) as Envelope[];
+}
+
+/** How many messages the PUBLISHes carry (not the link's neighbour lists, which are not counted sent). */
+function messagesIn(publications: readonly Publication[]): number {
+  return publications.reduce((sum, [, frame]) => sum + envelopesOf(frame).filter((envelope) => envelope.id !== NEIGHBOURS_ID).length, 0);
 }
 
 /** The batch cut into runs of consecutive envelopes with the same identifier (the batch itself when it is one). */

@@ -159,6 +159,10 @@ export class ReplylessPublisher {
   #opened: { resolve: () => void; reject: (error: Error) => void } | undefined;
   /** Resolves once the first socket is ready; rejects if Redis refused its first handshake (AUTH...). */
   readonly opened: Promise<void>;
+  /** #closedOn's probes are on their way: a socket opens again after them (close waits for it). */
+  #probingClosed = false;
+  /** The revise of the unconfirmed batches on its way (see #begin). */
+  #revising: Promise<void> | undefined;
   /** Called whenever the last unconfirmed batch is confirmed (close waits for it). */
   #onConfirmed: (() => void) | undefined;
   readonly #rewrite: Rewrite | undefined;
@@ -249,13 +253,17 @@ export class ReplylessPublisher {
 
   /**
    * Waits up to `timeout` ms for the unconfirmed batches to be confirmed (a sync goes now), then closes
-   * the socket. Resolves to how many batches stayed unconfirmed (0: Redis ran every PUBLISH).
+   * the socket. Resolves to the PUBLISHes of the batches that stayed unconfirmed, oldest first (none: Redis
+   * ran every PUBLISH). It waits too while a socket is being opened (its handshake, its revise: see
+   * {@link Rewrite}) or is about to be: that socket writes them, each with its sync. Before r32 it
+   * gave up at once then, and the batches were neither sent nor counted lost.
    */
-  async close(timeout: number): Promise<number> {
+  async close(timeout: number): Promise<(readonly Publication[])[]> {
     this.#client.off("ready", this.#open);
     this.#client.off("close", this.#drop);
-    if (this.#unconfirmed.length > 0 && this.#ready) {
-      this.#sync();
+    const coming = this.#socket !== undefined || this.#reopenTimer !== undefined || this.#probingClosed;
+    if (this.#unconfirmed.length > 0 && (this.#ready || coming)) {
+      if (this.#ready) this.#sync();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeout);
         this.#onConfirmed = () => {
@@ -266,7 +274,7 @@ export class ReplylessPublisher {
     }
     this.#closed = true;
     this.#drop();
-    return this.#unconfirmed.length;
+    return this.#unconfirmed.map((written) => written.publications);
   }
 
   // Opens a socket to the server the ioredis client is connected to (a former one is dropped first).
@@ -336,24 +344,26 @@ export class ReplylessPublisher {
   // Replies are off. On a socket opened again, the unconfirmed batches are revised first (see Rewrite):
   // nothing is published meanwhile, so they still go first. The first socket has none, and the owner
   // read the server's limits as it connected.
+  // One revise at a time, each applied whatever became of its socket: a message it left out is reported
+  // lost once. Before r32 a revise whose socket closed meanwhile was dropped, and the next socket's revise
+  // (maybe started while the first was still on its way) reported the same message lost again.
   #begin(socket: Socket): void {
     const rewrite = this.#rewrite;
     if (rewrite === undefined || this.#opened !== undefined) {
       this.#resume(socket);
       return;
     }
-    const batches = [...this.#unconfirmed];
-    rewrite.revise(batches.map((written) => written.publications)).then(
-      (revised) => {
-        // Closed meanwhile: the next socket revises them again.
-        if (this.#socket !== socket) return;
-        for (const [i, written] of batches.entries()) this.#revised(written, revised[i] ?? written.publications);
-        this.#resume(socket);
-      },
-      () => {
-        if (this.#socket === socket) this.#resume(socket);
-      },
-    );
+    const revising = (this.#revising ?? Promise.resolve()).then(async () => {
+      const batches = [...this.#unconfirmed];
+      if (batches.length === 0) return;
+      const revised = await rewrite.revise(batches.map((written) => written.publications)).catch(() => undefined);
+      for (const [i, written] of batches.entries()) this.#revised(written, revised?.[i] ?? written.publications);
+    });
+    this.#revising = revising;
+    void revising.then(() => {
+      if (this.#revising === revising) this.#revising = undefined;
+      if (this.#socket === socket && !this.#ready) this.#resume(socket);
+    });
   }
 
   // A batch as `rewrite.revise` gave it back: the same, changed, or emptied (out of the unconfirmed ones).
@@ -577,12 +587,14 @@ export class ReplylessPublisher {
   // restarting or a network gone fails them); then the socket opens again.
   async #closedOn(culprit: Written): Promise<void> {
     let answered = false;
+    this.#probingClosed = true;
     await settlesWithin(
       this.#probed(culprit).then((probed) => {
         answered = probed;
       }),
       SYNC_TIMEOUT,
     );
+    this.#probingClosed = false;
     // Closed, or opened again at the client's `ready`, meanwhile.
     if (this.#closed || this.#socket !== undefined || this.#client.status !== "ready") return;
     if (answered) this.#refusedOnce(culprit);

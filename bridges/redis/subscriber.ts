@@ -32,6 +32,9 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   #lost = false;
   #wasReady = false;
   #retry: NodeJS.Timeout | undefined;
+  #delivered = 0;
+  /** Why cut() cut the connection (said by the `lost` it causes). */
+  #cutWhy: string | undefined;
 
   /** Opens the subscriber; `nodes` is a Cluster client to find nodes through (when `connection` is a Cluster). */
   constructor(connection: RedisConnection, connectionName: string, nodes: RedisClient) {
@@ -71,6 +74,29 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     this.#client = undefined;
     this.#quitting = client;
     if (client !== undefined) await closeClient(client, grace);
+  }
+
+  /** Messages delivered so far (a connection delivering is alive: see SubscriberLiveness). */
+  get delivered(): number {
+    return this.#delivered;
+  }
+
+  /** PINGs the subscribed connection (Redis takes PING in subscribe mode); undefined while it is not ready. */
+  ping(): Promise<unknown> | undefined {
+    const client = this.#client;
+    if (this.#closed || client === undefined || client.status !== "ready") return undefined;
+    return client.ping();
+  }
+
+  /**
+   * Cuts the connection as broken (see SubscriberLiveness): `lost` is emitted saying `why`, and it connects
+   * and subscribes again as after any loss.
+   */
+  cut(why: string): void {
+    const client = this.#client;
+    if (this.#closed || client === undefined) return;
+    this.#cutWhy = why;
+    client.stream?.destroy();
   }
 
   /** Cuts the connection at once (for a close that Redis does not answer). */
@@ -119,21 +145,23 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     // Through Sentinel, client.options holds no server address: the one connected to says where it was.
     let server = `${client.options.host}:${client.options.port}`;
     // The bytes: with no "pmessage" listener ioredis decodes neither channel nor message to strings.
-    client.on("pmessageBuffer", (pattern: string, channel: Buffer, message: Buffer) =>
-      this.emit("pmessage", pattern, channel, message),
-    );
+    client.on("pmessageBuffer", (pattern: string, channel: Buffer, message: Buffer) => {
+      this.#delivered++;
+      this.emit("pmessage", pattern, channel, message);
+    });
     client.on("error", () => {}); // a loss is reported once, as `lost`, from `close`
     client.on("close", () => {
       if (this.#closed || this.#client !== client) return;
       // Nothing was subscribed before the first ready: a failed first connection is not a loss (connect() rejects).
       if (!this.#lost && this.#wasReady) {
         this.#lost = true;
-        this.emit("lost", new Error(`subscriber connection to ${server} closed`));
+        this.emit("lost", new Error(`subscriber connection to ${server} ${this.#cutWhy ?? "closed"}`));
       }
       if (moves) this.#move(client, 50);
     });
     client.on("ready", () => {
       this.#wasReady = true;
+      this.#cutWhy = undefined;
       const { remoteAddress, remotePort } = client.stream ?? {};
       if (remoteAddress !== undefined && remotePort !== undefined) server = `${remoteAddress}:${remotePort}`;
       if (moves || !this.#lost) return;
