@@ -5,9 +5,10 @@ import type { Message } from "../../lib/message.js";
 import { compactEnvelopesJson } from "../compact-envelope.js";
 import { type Envelope, envelopesJson } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { BadResponseError, HttpStatusError, RemoteError, RpcFault, StreamClosedError } from "./errors.js";
+import { BadResponseError, HttpStatusError, PeerServerClosedError, RemoteError, RpcFault, StreamClosedError } from "./errors.js";
 import { HttpLink, type HttpLinkOptions, isLegacyServer, isTokenLost } from "./http-link.js";
 import { legacyHop } from "./legacy-echo-filter.js";
+import { reportOn } from "./legacy-sender.js";
 import { type Deliverer, LinkStream, STREAM_OFFER, STREAM_PROTOCOL } from "./link-stream.js";
 import { type RpcCarrier, reachedServer } from "./rpc-endpoint.js";
 
@@ -100,6 +101,10 @@ export class PeerLink extends HttpLink {
   #farInstance: string | undefined;
   #refusedSince: number | undefined;
   #lost = false;
+  // The local server closed under the link (see serverClosed): it can no longer receive.
+  #serverClosed: PeerServerClosedError | undefined;
+  // The local server's URL, taken while it listens (a closed server has none).
+  #hostUrl = "";
 
   constructor(url: string | URL, options: PeerLinkOptions);
   /** @internal the server's end of a link a peer opened. */
@@ -122,6 +127,7 @@ export class PeerLink extends HttpLink {
       this.#host = checked.server as PeerHost;
       this.#linkToken = randomUUID();
       try {
+        this.#hostUrl = this.#host.url;
         this.#host.attachPeer(this.#linkToken, this);
       } catch (error) {
         // A closed server refuses it: nothing of the link stays on the bus.
@@ -144,9 +150,26 @@ export class PeerLink extends HttpLink {
       await link.connected();
     } catch (error) {
       await link.close();
-      throw error;
+      throw link.#serverClosed ?? error;
+    }
+    // The server closed during the handshake: the far side would post to nothing.
+    if (link.#serverClosed !== undefined) {
+      await link.close();
+      throw link.#serverClosed;
     }
     return link;
+  }
+
+  /**
+   * @internal the local server closed (a link this process opened): the far side's messages have no way in
+   * any more, so the link reports PeerServerClosedError and closes (flushing what it holds) rather than
+   * look connected and receive nothing. Nothing once the link is closing.
+   */
+  serverClosed(): void {
+    if (this.#host === undefined || this.#closed || this.closing || this.#serverClosed !== undefined) return;
+    this.#serverClosed = new PeerServerClosedError(this.name, this.#hostUrl);
+    reportOn(this, this.bus, this.#serverClosed);
+    void this.close();
   }
 
   /** Id of the far bus, once known. */
