@@ -8,6 +8,7 @@ import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, HttpStatusError, PeerServerClosedError, RemoteError, RpcFault, StreamClosedError } from "./errors.js";
 import { HttpLink, type HttpLinkOptions, isLegacyServer, isTokenLost } from "./http-link.js";
 import { legacyHop } from "./legacy-echo-filter.js";
+import { probeLegacy } from "./legacy-probe.js";
 import { reportOn } from "./legacy-sender.js";
 import { type Deliverer, LinkStream, STREAM_OFFER, STREAM_PROTOCOL } from "./link-stream.js";
 import { type RpcCarrier, reachedServer } from "./rpc-endpoint.js";
@@ -382,8 +383,9 @@ export class PeerLink extends HttpLink {
     let pinging = false;
     try {
       if (this.token === undefined) await this.connected();
-      // berryMQ 0.3 has no ping: its connection lives as long as messages go.
-      else if (!this.legacy) {
+      // berryMQ 0.3 has no ping (its connection lives as long as messages go): a quiet link probes it.
+      else if (this.legacy) await this.#probeLegacyQuiet(this.token);
+      else {
         const token = this.token;
         pinging = true;
         await this.endpoint.call("berrymq.ping", { token }, this.#pingInterval);
@@ -402,6 +404,25 @@ export class PeerLink extends HttpLink {
       this.token = undefined;
       await this.connected().catch(() => undefined);
     }
+  }
+
+  // A quiet link to a berryMQ 0.3 server asks it `get_nowait` (see probeLegacy): no answer makes it down at
+  // once (it stayed up until its bus sent), and it asks again until the server answers (probeTransport).
+  async #probeLegacyQuiet(token: string): Promise<void> {
+    if (this.backlog > 0 || this.isDown) return;
+    try {
+      await probeLegacy(this.endpoint, token, Math.min(this.#pingInterval, this.endpoint.timeout));
+    } catch (error) {
+      if (this.backlog === 0 && !this.#closed) this.transportDown(error);
+    }
+  }
+
+  // A down link with nothing to send: one to a berryMQ 0.3 server (no neighbour lists to probe with) asks it
+  // as its pings do; a berrymq one has none (its neighbour list, or a frame, tells `up`).
+  protected override probeTransport(): Promise<unknown> | undefined {
+    const token = this.token;
+    if (!this.legacy || token === undefined) return undefined;
+    return probeLegacy(this.endpoint, token, Math.min(this.#pingInterval, this.endpoint.timeout));
   }
 
   #answered(): void {
