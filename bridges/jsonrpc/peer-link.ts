@@ -3,6 +3,7 @@ import { InvalidArgumentError, LinkLostError } from "../../lib/errors.js";
 import { checkTimerDelay } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import { compactEnvelopesJson } from "../compact-envelope.js";
+import { linkTableOf } from "../link-table.js";
 import { type Envelope, envelopesJson } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
 import { BadResponseError, HttpStatusError, PeerServerClosedError, RemoteError, RpcFault, StreamClosedError } from "./errors.js";
@@ -308,8 +309,13 @@ export class PeerLink extends HttpLink {
       this.#lose(
         `another process answers at its address now (${now === undefined ? "an older berrymq server, telling no instance" : "the far bus restarted"})`,
       );
-      // What the process that died there had taken, maybe not forwarded: it goes again, ahead of the rest.
-      this.#resendDue = this.#resendDue.concat(this.#window.take());
+      // What the process that died there had taken, maybe not forwarded: it goes again, ahead of the rest;
+      // only if it linked beyond this bus (announced so): one that did not forwarded nothing, and its new
+      // process's followers would only get again what the dead one's had.
+      const kept = this.#window.take();
+      const far = this.remoteBusId;
+      if (far !== undefined && linkTableOf(this.bus).linksBeyond(far, this.bus.id))
+        this.#resendDue = this.#resendDue.concat(kept);
     }
     this.#farInstance = now;
     this.remoteBusId = busId;

@@ -26,7 +26,14 @@ describe("red team r32: a chain whose middle process is killed with messages for
     const bus = new Bus({ id: "r32-chain-a" });
     bus.on("error", () => {}); // the loss of B is reported (LinkLostError); what matters is checked below
     const server = await serve({ bus });
-    const link = await PeerLink.connect(b.url, { bus, server, pingInterval: 100, retryDelay: { initial: 20, max: 200 } });
+    // A window far longer than a loaded machine takes to start B again.
+    const link = await PeerLink.connect(b.url, {
+      bus,
+      server,
+      pingInterval: 100,
+      retryDelay: { initial: 20, max: 200 },
+      resendWindow: 60_000,
+    });
     closing.push(async () => {
       c.resume();
       await link.close();
@@ -55,5 +62,43 @@ describe("red team r32: a chain whose middle process is killed with messages for
     const twice = [...counts].filter(([, n]) => n > 1);
     assert.deepEqual(twice, [], "none twice at C");
     assert.ok(link.resent > 0, "A sent the dead B's share again");
+  });
+
+  it("a far process linked to nothing else is sent nothing again: its new process gets only what was unacknowledged", async () => {
+    const port = await freePort();
+    let b: PeerProcess | undefined = await startPeer({ busId: "r32-pair-b", port, follow: "pair:*" });
+    let b2: PeerProcess | undefined;
+    const bus = new Bus({ id: "r32-pair-a" });
+    bus.on("error", () => {});
+    const server = await serve({ bus });
+    const link = await PeerLink.connect(b.url, {
+      bus,
+      server,
+      pingInterval: 100,
+      retryDelay: { initial: 20, max: 200 },
+      resendWindow: 60_000,
+    });
+    closing.push(async () => {
+      await link.close();
+      await server.close();
+      await b?.kill();
+      await b2?.kill();
+      bus.close();
+    });
+    await waitFor(() => link.streaming, "A's stream to B", 10_000);
+    for (let i = 0; i < 1_000; i++) bus.twitter("pair:m", i);
+    await waitFor(
+      () => link.backlog === 0 && (b as PeerProcess).messages("pair:m").length === 1_000,
+      "B to take all 1,000",
+      10_000,
+    );
+    await b.kill();
+    b = undefined;
+    b2 = await startPeer({ busId: "r32-pair-b", port, follow: "pair:*" });
+    bus.twitter("pair:after", 1);
+    await waitFor(() => (b2 as PeerProcess).messages("pair:after").length === 1, "the next message at the new B", 20_000);
+    await sleep(300);
+    assert.equal(b2.messages("pair:m").length, 0, "none of what the dead B took comes again");
+    assert.equal(link.resent, 0);
   });
 });
