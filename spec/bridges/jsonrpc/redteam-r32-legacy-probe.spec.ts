@@ -60,7 +60,10 @@ describe("red team r32: a quiet link back to a berryMQ 0.3 peer that is killed",
     await waitFor(() => link.isDown, "the quiet link to go down after the kill", 8_000);
     const after = performance.now() - killedAt;
     assert.deepEqual(events, ["down"]);
-    assert.ok(errors.some((error) => error.code === "LINK_DOWN"), "LinkDownError reported");
+    assert.ok(
+      errors.some((error) => error.code === "LINK_DOWN"),
+      "LinkDownError reported",
+    );
     assert.equal(link.stats.sent, sent, "nothing sent to find out");
     assert.ok(after < 8_000, `down ${after.toFixed(0)} ms after the kill`);
 
