@@ -150,8 +150,9 @@ export class PeerLink extends HttpLink {
       this.#host = checked.server as PeerHost;
       this.#linkToken = randomUUID();
       try {
-        this.#hostUrl = this.#host.url;
         this.#host.attachPeer(this.#linkToken, this);
+        // After attachPeer: a closed server (no address) refuses that first, saying so.
+        this.#hostUrl = this.#host.url;
       } catch (error) {
         // A closed server refuses it: nothing of the link stays on the bus.
         this.abandon();

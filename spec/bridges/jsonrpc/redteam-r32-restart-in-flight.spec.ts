@@ -66,6 +66,44 @@ describe("red team r32: a PeerLink's far or near process killed with 1,000 messa
     assert.equal(report.undelivered.length, 0);
   });
 
+  it("receiver paused (SIGSTOP) past the sender's timeout with 1,000 in flight, then resumed: each exactly once", async () => {
+    const b = await startPeer({ busId: "r32-paused-b", follow: "ps:*" });
+    const bus = new Bus({ id: "r32-paused-a" });
+    bus.on("error", () => {});
+    const server = await serve({ bus });
+    // A timeout far below the pause: the stream is cut under its batch and the batch goes again as POSTs,
+    // while the paused process still has the stream's frames in its socket to read once resumed.
+    const link = await PeerLink.connect(b.url, {
+      bus,
+      server,
+      timeout: 300,
+      pingInterval: 100,
+      retryDelay: { initial: 20, max: 200 },
+    });
+    closing.push(async () => {
+      b.resume();
+      await link.close();
+      await server.close();
+      await b.kill();
+      bus.close();
+    });
+    await waitFor(() => link.streaming, "the stream", 10_000);
+    b.pause();
+    for (let i = 0; i < 1_000; i++) bus.twitter("ps:m", i);
+    await sleep(1_500);
+    b.resume();
+    const at = (): number[] => b.messages("ps:m").map((e) => (e.args as number[])[0] as number);
+    await waitFor(() => new Set(at()).size === 1_000, "all 1,000 at B", 20_000);
+    await waitFor(() => link.backlog === 0, "the sender's buffer to empty", 20_000);
+    await sleep(300);
+    assert.deepEqual(
+      [...counts(at())].filter(([, n]) => n > 1),
+      [],
+      "none twice",
+    );
+    assert.ok(link.stats.retries > 0, "the pause cut through the sender's timeout");
+  });
+
   it("sender killed mid-burst and restarted: the receiver takes none twice, and the next 1,000 each once", async () => {
     const bus = new Bus({ id: "r32-inflight-recv" });
     bus.on("error", () => {});
