@@ -395,6 +395,14 @@ export class LinkTable {
     return this.#neighbours.get(bus)?.get(far)?.exports;
   }
 
+  /** Whether `bus` announced a link to some bus other than `except` (it forwards beyond it). */
+  linksBeyond(bus: string, except: string): boolean {
+    const neighbours = this.#neighbours.get(bus);
+    if (neighbours === undefined) return false;
+    for (const far of neighbours.keys()) if (far !== except) return true;
+    return false;
+  }
+
   /**
    * What `bus` announced of its link to `far` (what it sends there, and takes from there when it said), or
    * `undefined` when it announced no link to it.

@@ -539,6 +539,22 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     return undefined;
   }
 
+  /**
+   * For a transport whose own liveness check (a berryMQ 0.3 peer's probe) found its far side silent while
+   * nothing was being sent: the link goes down as a failed batch makes it (`down`, a LinkDownError
+   * reported), then asks `probeTransport` with the backoff of its retries and tells `up` once it answers.
+   * Without it a quiet link to a dead far side stayed up until its bus sent. Nothing while a batch is on its
+   * way or due (its outcome tells), when already down, or once `close()` was called.
+   */
+  protected transportDown(error: unknown): void {
+    if (this.#down || this.#closing || this.#running || this.#scheduled || !this.#started) return;
+    this.#down = true;
+    const down = new LinkDownError(this.name, error);
+    this.#tell("down", () => this.emit("down", down));
+    this.#report(down);
+    this.#probeLater();
+  }
+
   /** Starts forwarding the bus's messages; transports call it once they can send. */
   protected start(): void {
     if (this.#started) return;

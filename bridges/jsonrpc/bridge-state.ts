@@ -34,6 +34,8 @@ export interface PeerEnd {
   readonly legacyHop?: string | undefined;
   /** Takes the stream its peer opened, built by `open` only if it does (false: this end takes none). */
   acceptStream?(open: () => LinkStream): boolean;
+  /** A local link's server closed: it can receive no more (see PeerLink.serverClosed). */
+  serverClosed?(): void;
 }
 
 /** The session behind a token. */
@@ -217,8 +219,10 @@ export class BridgeState {
 
   /** Routes a local peer link's incoming messages (its far side sends with `token`). */
   attachPeer(token: string, link: PeerEnd): void {
-    // The link belongs to its creator: dropping the route must not close it. Never expires.
-    this.sessions.open({ kind: "peer", link, name: "local peer link", close() {} }, Number.POSITIVE_INFINITY, token, true);
+    // The link belongs to its creator: its route dropped by its own close() leaves it be (it is closing
+    // already); the server closing tells it, since it can receive no more. Never expires.
+    const close = (): void => link.serverClosed?.();
+    this.sessions.open({ kind: "peer", link, name: "local peer link", close }, Number.POSITIVE_INFINITY, token, true);
   }
 
   /**

@@ -83,6 +83,20 @@ export class PeerExpiredError extends BerryError {
   }
 }
 
+/**
+ * A PeerLink's local bridge server (where the far side sends its messages) closed: the link can no longer
+ * receive. `PeerLink.connect` rejects with it; a connected link reports it and closes itself.
+ */
+export class PeerServerClosedError extends BerryError {
+  /** The closed server's URL. */
+  readonly url: string;
+
+  constructor(link: string, url: string) {
+    super("PEER_SERVER_CLOSED", `link ${link}: its bridge server ${url} closed: the far side's messages have no way in`);
+    this.url = url;
+  }
+}
+
 /** A peer link's stream (see `LinkStream`) closed with a call unanswered: the link retries it over HTTP POST. */
 export class StreamClosedError extends BerryError {
   constructor(name: string, reason: string) {

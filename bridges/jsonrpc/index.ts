@@ -8,6 +8,7 @@ export {
   NoAnswerError,
   PeerExpiredError,
   PeerRefusedError,
+  PeerServerClosedError,
   RemoteError,
   RpcFault,
   UnsendableMessageError,

@@ -3,12 +3,16 @@ import { InvalidArgumentError, LinkLostError } from "../../lib/errors.js";
 import { checkTimerDelay } from "../../lib/long-timer.js";
 import type { Message } from "../../lib/message.js";
 import { compactEnvelopesJson } from "../compact-envelope.js";
+import { linkTableOf } from "../link-table.js";
 import { type Envelope, envelopesJson } from "../envelope.js";
 import { BridgeErrorCode } from "./error-codes.js";
-import { BadResponseError, HttpStatusError, RemoteError, RpcFault, StreamClosedError } from "./errors.js";
+import { BadResponseError, HttpStatusError, PeerServerClosedError, RemoteError, RpcFault, StreamClosedError } from "./errors.js";
 import { HttpLink, type HttpLinkOptions, isLegacyServer, isTokenLost } from "./http-link.js";
 import { legacyHop } from "./legacy-echo-filter.js";
+import { probeLegacy } from "./legacy-probe.js";
+import { reportOn } from "./legacy-sender.js";
 import { type Deliverer, LinkStream, STREAM_OFFER, STREAM_PROTOCOL } from "./link-stream.js";
+import { RESEND_WINDOW_MS, ResendWindow } from "./resend-window.js";
 import { type RpcCarrier, reachedServer } from "./rpc-endpoint.js";
 
 /** Where a peer link receives: the local bridge server the far side sends to. */
@@ -45,6 +49,14 @@ export interface PeerLinkOptions extends HttpLinkOptions {
    * `ttl` of 1 ms or less, which no pingInterval fits in, is refused.
    */
   pingInterval?: number;
+  /**
+   * How long the link keeps the messages the far side acknowledged, in ms (default 10,000; 0 keeps none),
+   * to send them again when it finds another process answering there (the far bus restarted): the far
+   * process acknowledged them once its bus took them, and may have died before its own links forwarded
+   * them. At most 10,000 messages and 16 Mi characters of their frames (oldest forgotten first); plain messages only, and only those
+   * that went on the link stream. See the README.
+   */
+  resendWindow?: number;
 }
 
 /** How the server builds the far end of a link that a peer opened (internal). */
@@ -92,6 +104,16 @@ export class PeerLink extends HttpLink {
   #batchSent: () => void = ignore;
   #batchFailed: (error: unknown) => void = ignore;
   readonly #onStreamFailed = (error: Error): void => this.#streamFailed(error);
+  // The stream batch's size on the wire, and what tells the Link it was sent after keeping it (see #resent).
+  #streamBytes = 0;
+  readonly #onStreamSent = (): void => {
+    this.#window.add(this.#streamBatch, this.#streamBytes);
+    this.#batchSent();
+  };
+  readonly #window: ResendWindow;
+  // Messages of the window to send again before anything else (the far bus restarted), until they went.
+  #resendDue: Envelope[] = [];
+  #resent = 0;
   // Requests that crossed to a far side that is gone for good can get no answer (see #lose). The link
   // that opened: the far bus's instance id from its last handshake (a new one, or none after one, means a
   // new process: the old one's followers are gone), since when it has accepted no connection after refusing
@@ -100,19 +122,25 @@ export class PeerLink extends HttpLink {
   #farInstance: string | undefined;
   #refusedSince: number | undefined;
   #lost = false;
+  // The local server closed under the link (see serverClosed): it can no longer receive.
+  #serverClosed: PeerServerClosedError | undefined;
+  // The local server's URL, taken while it listens (a closed server has none).
+  #hostUrl = "";
 
   constructor(url: string | URL, options: PeerLinkOptions);
   /** @internal the server's end of a link a peer opened. */
   constructor(url: string | URL, options: HttpLinkOptions, accepted: AcceptedPeer);
   constructor(
     url: string | URL,
-    options: HttpLinkOptions & { server?: PeerHost; pingInterval?: number },
+    options: HttpLinkOptions & { server?: PeerHost; pingInterval?: number; resendWindow?: number },
     accepted?: AcceptedPeer,
   ) {
     // Checked before super(): a bad option throws before the link is attached to the bus.
     const checked = checkPeerOptions(options, accepted);
     super(url, options);
     this.#pingInterval = checked.pingInterval;
+    // Only a link this process opened handshakes again, and so meets a restarted far bus.
+    this.#window = new ResendWindow(accepted === undefined ? checked.resendWindow : 0);
     if (accepted !== undefined) {
       this.#accepted = accepted;
       this.#linkToken = accepted.token;
@@ -123,6 +151,8 @@ export class PeerLink extends HttpLink {
       this.#linkToken = randomUUID();
       try {
         this.#host.attachPeer(this.#linkToken, this);
+        // After attachPeer: a closed server (no address) refuses that first, saying so.
+        this.#hostUrl = this.#host.url;
       } catch (error) {
         // A closed server refuses it: nothing of the link stays on the bus.
         this.abandon();
@@ -144,9 +174,26 @@ export class PeerLink extends HttpLink {
       await link.connected();
     } catch (error) {
       await link.close();
-      throw error;
+      throw link.#serverClosed ?? error;
+    }
+    // The server closed during the handshake: the far side would post to nothing.
+    if (link.#serverClosed !== undefined) {
+      await link.close();
+      throw link.#serverClosed;
     }
     return link;
+  }
+
+  /**
+   * @internal the local server closed (a link this process opened): the far side's messages have no way in
+   * any more, so the link reports PeerServerClosedError and closes (flushing what it holds) rather than
+   * look connected and receive nothing. Nothing once the link is closing.
+   */
+  serverClosed(): void {
+    if (this.#host === undefined || this.#closed || this.closing || this.#serverClosed !== undefined) return;
+    this.#serverClosed = new PeerServerClosedError(this.name, this.#hostUrl);
+    reportOn(this, this.bus, this.#serverClosed);
+    void this.close();
   }
 
   /** Id of the far bus, once known. */
@@ -187,7 +234,8 @@ export class PeerLink extends HttpLink {
     this.#batchSent = sent;
     this.#batchFailed = failed;
     const json = stream.version === 3 ? compactEnvelopesJson(batch) : envelopesJson(batch);
-    return stream.sendEncodedBatchTo(json, this.endpoint.timeout, sent, this.#onStreamFailed);
+    this.#streamBytes = json.length;
+    return stream.sendEncodedBatchTo(json, this.endpoint.timeout, this.#onStreamSent, this.#onStreamFailed);
   }
 
   // What HttpLink does when a stream batch fails: closed under the batch, it goes again by the other ways
@@ -195,10 +243,9 @@ export class PeerLink extends HttpLink {
   // batch undelivered; refused as a whole, the Link retries it, after a new handshake if the far server
   // lost the token.
   #streamFailed(error: Error): void {
-    const sent = this.#batchSent;
     const failed = this.#batchFailed;
     if (error instanceof StreamClosedError && !this.closed) {
-      this.transmit(this.#streamBatch).then(sent, failed);
+      this.transmit(this.#streamBatch).then(this.#onStreamSent, failed);
       return;
     }
     if (isTokenLost(error)) this.token = undefined;
@@ -259,19 +306,60 @@ export class PeerLink extends HttpLink {
     // none, so its own restarts are not told by the handshake.
     const known = this.#farInstance;
     const now = typeof instance === "string" && instance !== "" ? instance : undefined;
-    if (known !== undefined && now !== known)
+    if (known !== undefined && now !== known) {
       this.#lose(
         `another process answers at its address now (${now === undefined ? "an older berrymq server, telling no instance" : "the far bus restarted"})`,
       );
+      // What the process that died there had taken, maybe not forwarded: it goes again, ahead of the rest;
+      // only if it linked beyond this bus (announced so): one that did not forwarded nothing, and its new
+      // process's followers would only get again what the dead one's had.
+      const kept = this.#window.take();
+      const far = this.remoteBusId;
+      if (far !== undefined && linkTableOf(this.bus).linksBeyond(far, this.bus.id))
+        this.#resendDue = this.#resendDue.concat(kept);
+    }
     this.#farInstance = now;
     this.remoteBusId = busId;
     this.legacy = false;
     this.#answered();
     // The far server issues the token we send with; one that does not (older berrymq) takes ours.
     const sendWith = typeof token === "string" && token !== "" ? token : this.#linkToken;
+    // Before anything else goes with this token: a failure fails the handshake, retried with the rest due.
+    if (this.#resendDue.length > 0) await this.#resend(sendWith);
     this.#noStream = false;
     void this.#upgrade(sendWith);
     return sendWith;
+  }
+
+  /** Messages sent again to a restarted far bus, out of the resend window (see `resendWindow`). */
+  get resent(): number {
+    return this.#resent;
+  }
+
+  // Sends the messages due again as `berrymq.sendAll` POSTs, in order, in parts the far server takes (halved
+  // when it refuses one as too large); the far bus drops those it has by messageId.
+  async #resend(token: string): Promise<void> {
+    let size = RESEND_PART;
+    while (this.#resendDue.length > 0 && !this.#closed) {
+      const part = this.#resendDue.slice(0, size);
+      try {
+        await this.endpoint.call("berrymq.sendAll", { token, envelopes: part });
+      } catch (error) {
+        const tooLarge =
+          (error instanceof HttpStatusError && error.status === 413) ||
+          (error instanceof RemoteError && error.rpcCode === BridgeErrorCode.LimitExceeded);
+        if (!tooLarge) throw error;
+        if (part.length > 1) {
+          size = Math.ceil(part.length / 2);
+          continue;
+        }
+        // One alone the new far server refuses: it went once already, to the process that died.
+        this.#resendDue.shift();
+        continue;
+      }
+      this.#resendDue.splice(0, part.length);
+      this.#resent += part.length;
+    }
   }
 
   // Asks the far server to upgrade a connection to a stream for this link; batches go as POSTs meanwhile
@@ -359,8 +447,9 @@ export class PeerLink extends HttpLink {
     let pinging = false;
     try {
       if (this.token === undefined) await this.connected();
-      // berryMQ 0.3 has no ping: its connection lives as long as messages go.
-      else if (!this.legacy) {
+      // berryMQ 0.3 has no ping (its connection lives as long as messages go): a quiet link probes it.
+      else if (this.legacy) await this.#probeLegacyQuiet(this.token);
+      else {
         const token = this.token;
         pinging = true;
         await this.endpoint.call("berrymq.ping", { token }, this.#pingInterval);
@@ -379,6 +468,25 @@ export class PeerLink extends HttpLink {
       this.token = undefined;
       await this.connected().catch(() => undefined);
     }
+  }
+
+  // A quiet link to a berryMQ 0.3 server asks it `get_nowait` (see probeLegacy): no answer makes it down at
+  // once (it stayed up until its bus sent), and it asks again until the server answers (probeTransport).
+  async #probeLegacyQuiet(token: string): Promise<void> {
+    if (this.backlog > 0 || this.isDown) return;
+    try {
+      await probeLegacy(this.endpoint, token, Math.min(this.#pingInterval, this.endpoint.timeout));
+    } catch (error) {
+      if (this.backlog === 0 && !this.#closed) this.transportDown(error);
+    }
+  }
+
+  // A down link with nothing to send: one to a berryMQ 0.3 server (no neighbour lists to probe with) asks it
+  // as its pings do; a berrymq one has none (its neighbour list, or a frame, tells `up`).
+  protected override probeTransport(): Promise<unknown> | undefined {
+    const token = this.token;
+    if (!this.legacy || token === undefined) return undefined;
+    return probeLegacy(this.endpoint, token, Math.min(this.#pingInterval, this.endpoint.timeout));
   }
 
   #answered(): void {
@@ -428,9 +536,9 @@ export class PeerLink extends HttpLink {
 // Pings well within the ttl the far server keeps an idle token for (seconds; 0: its default, unknown).
 // A PeerLink's own options, checked before its super(): its pingInterval, and the server a link it opens needs.
 function checkPeerOptions(
-  options: HttpLinkOptions & { server?: PeerHost; pingInterval?: number },
+  options: HttpLinkOptions & { server?: PeerHost; pingInterval?: number; resendWindow?: number },
   accepted: AcceptedPeer | undefined,
-): { pingInterval: number; server: PeerHost | undefined } {
+): { pingInterval: number; server: PeerHost | undefined; resendWindow: number } {
   const ttl = options.ttl ?? 300;
   // Pings go at least 1 ms apart and less than the ttl: no pingInterval fits in a ttl of 1 ms or less.
   if (accepted === undefined && options.ttl !== undefined && ttl > 0 && ttl * 1000 <= 1)
@@ -447,8 +555,14 @@ function checkPeerOptions(
     throw new InvalidArgumentError("pingInterval", options.pingInterval, `less than the ttl (${ttl} s), in ms`);
   if (accepted === undefined && options.server === undefined)
     throw new InvalidArgumentError("server", options.server, "the local BridgeServer the far side sends to");
-  return { pingInterval, server: options.server };
+  const resendWindow = options.resendWindow ?? RESEND_WINDOW_MS;
+  if (typeof resendWindow !== "number" || !Number.isFinite(resendWindow) || resendWindow < 0)
+    throw new InvalidArgumentError("resendWindow", options.resendWindow, "ms >= 0 (0 keeps nothing to send again)");
+  return { pingInterval, server: options.server, resendWindow };
 }
+
+// Most messages of one resend POST (the far server's maxBatch is 1,000 by default).
+const RESEND_PART = 500;
 
 function defaultPingInterval(ttl: number): number {
   return ttl > 0 ? Math.max(1, Math.min(2_000, Math.floor(ttl * 500))) : 2_000;
