@@ -122,6 +122,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   // The number waiting at which the sends of calls that ended meanwhile are let go.
   #sweepAt = SWEEP_MIN;
   #userId: string | undefined;
+  // The login frame waiting in the send queue, if any (see #login).
+  #loginFrames: string[] | undefined;
 
   private constructor(options: RpcClientOptions) {
     super();
@@ -471,7 +473,22 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       const { publicKey, secretKey, serverKey } = this.#curve;
       credentials = { publicKey, proof: curveProof({ publicKey, secretKey }, serverKey, nonce, this.identity) };
     } else return; // a server asking a client without credentials: its calls are answered with login? again
-    this.#queue.send([RpcKind.login, JSON.stringify(credentials)]).catch(() => undefined);
+    const body = JSON.stringify(credentials);
+    // One login frame waits to be sent at most, with the newest ask's nonce: a server that asks again and
+    // again and never reads had one more pile up per ask (a flood of asks, a frame of each in memory). An
+    // ask crossing the frame as it goes is asked again at the next heartbeat, which the server answers so.
+    if (this.#loginFrames !== undefined) {
+      this.#loginFrames[1] = body;
+      return;
+    }
+    const frames = [RpcKind.login, body];
+    this.#loginFrames = frames;
+    this.#queue
+      .send(frames)
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#loginFrames === frames) this.#loginFrames = undefined;
+      });
   }
 
   #refuse(detail: string): void {
