@@ -18,6 +18,7 @@ import {
   type RpcOptions,
 } from "./rpc-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
+import { ReportRate } from "./report-rate.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
 
@@ -80,8 +81,9 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   /**
    * `undelivered`: answers to the server's calls dropped unsent, the oldest past 1,000 waiting to be sent (for
    * a login the server does not decide, or a server that does not read): its calls time out there.
+   * `unreported`: errors the server caused (refusals, frames refused) and not emitted, past 10 a second.
    */
-  readonly stats = { undelivered: 0 };
+  readonly stats = { undelivered: 0, unreported: 0 };
   readonly #calls: RpcCalls;
   readonly #dealer: zmq.Dealer;
   readonly #queue: SendQueue;
@@ -122,6 +124,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   // The number waiting at which the sends of calls that ended meanwhile are let go.
   #sweepAt = SWEEP_MIN;
   #userId: string | undefined;
+  readonly #reportRate = new ReportRate();
   // The login frame waiting in the send queue, if any (see #login).
   #loginFrames: string[] | undefined;
 
@@ -335,7 +338,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
           // Answers wait for the login too: sent on a new connection before it, they were held by the server
           // and dropped if that connection ended before its login was decided (a second blip).
           this.#calls.handle("server", body, (frame) => this.#sendRpc(frame, undefined)).catch((error: unknown) => {
-            if (error instanceof ZmqProtocolError) this.#report(error);
+            if (error instanceof ZmqProtocolError) this.#reportPeerError(error);
           });
         } else if (kind === RpcKind.loginOk) {
           const userId = body?.toString() ?? "";
@@ -495,7 +498,18 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     if (this.#closed) return;
     this.#refused = new RpcAuthError(this.#endpoint, detail);
     this.#calls.fail(undefined, this.#refused);
-    this.#report(this.#refused);
+    this.#reportPeerError(this.#refused);
+  }
+
+  // Errors the server causes (a refusal, a frame refused) are emitted at most REPORTS_PER_SECOND times a
+  // second, as the server does for its clients': a hostile server flooding junk or login refusals made as
+  // many `error` events (3,000 of each in a second), or with no listener as many process warnings.
+  #reportPeerError(error: BerryError): void {
+    if (!this.#reportRate.allow()) {
+      this.stats.unreported++;
+      return;
+    }
+    this.#report(error);
   }
 
   #report(error: BerryError): void {
