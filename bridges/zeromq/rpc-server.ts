@@ -640,14 +640,29 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     if (check !== undefined) check.moved = true;
     this.#nonces.delete(identity);
     const session = this.#sessions.get(identity);
-    if (session === undefined) return;
-    if (session.replaced) {
-      this.#endSession(identity, session, away(session));
+    if (session === undefined || session.replaced) {
+      if (session !== undefined) this.#endSession(identity, session, away(session));
+      this.#forget(identity);
       return;
     }
     this.#dropInbound(session);
     session.suspended = true;
     this.#away(session);
+  }
+
+  // An identity holding nothing (no login, or one that ended, and a connection that began or ended): its
+  // slot among maxClients is freed now, not at heartbeatTimeout. A valid user making connection after
+  // connection under new identities (each heartbeating or logging in, then gone) held a slot with each:
+  // it locked every new client out for as long as it went on, and heartbeatTimeout after. If its connection
+  // is in fact up (this was a connect), its next frame takes a slot again.
+  #forget(identity: string): void {
+    if (!this.#peers.delete(identity)) return;
+    this.#nonces.delete(identity);
+    const gone = new RpcPeerLostError(identity, 0);
+    this.#calls.fail(identity, gone);
+    this.#calls.abortRunning(identity, gone);
+    this.#dropBacklogs(identity, gone);
+    this.#tell("disconnect", identity);
   }
 
   // The same user logged in on the new connection: what was held goes out, then what it sent is served.
@@ -761,8 +776,10 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const previous = this.#identityOf.get(userId);
     const before = previous === undefined ? undefined : this.#sessions.get(previous);
     if (previous !== undefined && previous !== identity && before !== undefined) {
-      if (before.suspended) this.#endSession(previous, before, away(before));
-      else {
+      if (before.suspended) {
+        this.#endSession(previous, before, away(before));
+        this.#forget(previous);
+      } else {
         before.replaced = true;
         this.#send([previous, RpcKind.loginRefused, REPLACED]);
       }
