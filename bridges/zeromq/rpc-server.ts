@@ -226,7 +226,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   // each with whether a connection of it began or ended since its login frame came: a login is applied only
   // to the connection it came on. Only these are kept: a table of every identity's connection grew with
   // each connection that came and went (1,000 an interval of local churn; without bound for a long
-  // heartbeatInterval), whereas these are at most one a tracked client (maxClients).
+  // heartbeatInterval), whereas these are at most one a tracked client (maxClients), and the logins of
+  // identities forgotten meanwhile (see #forget), each within an authenticate call (maxPendingAuthentications).
   readonly #loggingIn = new Map<string, LoginCheck>();
   // Bytes held for every suspended login together, each way.
   readonly #heldInbound: HeldPool = { bytes: 0, max: MAX_HELD_INBOUND_BYTES };
