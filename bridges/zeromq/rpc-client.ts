@@ -34,6 +34,10 @@ const MAX_QUEUED = 1_000;
 const SWEEP_MIN = 256;
 // Answers waiting to be let in (for a login, or room in the send queue): past it the oldest is dropped.
 const MAX_WAITING_ANSWERS = 1_000;
+// A connection whose handshake the server refused is made again after this many ms, doubling with each
+// refusal in a row up to MAX_REFUSED_RETRY (see #retryRefused).
+const REFUSED_RETRY = 500;
+const MAX_REFUSED_RETRY = 30_000;
 
 /** CURVE settings of a client: the server's public key and this client's key pair. */
 export interface ClientCurve {
@@ -124,6 +128,9 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   // The number waiting at which the sends of calls that ended meanwhile are let go.
   #sweepAt = SWEEP_MIN;
   #userId: string | undefined;
+  // Refused handshakes in a row, and the timer making the connection again after the last (see #retryRefused).
+  #refusals = 0;
+  #refusedRetry: NodeJS.Timeout | undefined;
   readonly #reportRate = new ReportRate();
   // The login frame waiting in the send queue, if any (see #login).
   #loginFrames: string[] | undefined;
@@ -178,8 +185,14 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
       ...(plain === undefined ? {} : { plainUsername: plain.username, plainPassword: plain.password }),
     });
-    this.#dealer.events.on("handshake:error:auth", (event) => this.#refuse(`${event.error.message} (status ${event.error.status})`));
-    this.#dealer.events.on("handshake:error:protocol", (event) => this.#refuse(event.error.message));
+    this.#dealer.events.on("handshake:error:auth", (event) => {
+      this.#refuse(`${event.error.message} (status ${event.error.status})`);
+      this.#retryRefused();
+    });
+    this.#dealer.events.on("handshake:error:protocol", (event) => {
+      this.#refuse(event.error.message);
+      this.#retryRefused();
+    });
     // libzmq's CURVE server drops a HELLO it cannot decrypt without a word: this side only sees the
     // connection closed mid-handshake. With CURVE, that is a wrong server key (or the wrong server), until
     // a handshake succeeded: after that, it is a connection cut (a network blip, a proxy whose server is
@@ -194,6 +207,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       this.#handshakeAt = Date.now();
       this.#wakeSenders();
       this.#refused = undefined; // a handshake that succeeds clears an earlier refusal
+      this.#refusals = 0;
       if (this.#curve === undefined && this.#plain === undefined) return;
       this.#awaitLogin();
       // Ask whether (and with which nonce) this server wants a login; calls wait for the answer.
@@ -273,6 +287,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#refusedRetry);
     this.#calls.fail(undefined, new RpcClosedError(`RPC client ${this.identity}`));
     this.#calls.abortRunning(undefined, new RpcClosedError(`RPC client ${this.identity}`));
     this.#dealer.close();
@@ -492,6 +507,28 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       .finally(() => {
         if (this.#loginFrames === frames) this.#loginFrames = undefined;
       });
+  }
+
+  // libzmq makes no new connection after a handshake the server refused (the ZMTP ERROR ends that session
+  // for good): a server refusing for a moment (at maxPendingAuthentications as many clients came back at
+  // once, or an authenticate that timed out or threw) kept the client out until it was restarted (300
+  // clients at once, 100 authentications at a time: 200 refused for good). The connection is made again
+  // after REFUSED_RETRY ms, doubling with each refusal in a row up to 30 s; calls fail at once meanwhile
+  // (RpcAuthError), and a handshake that succeeds ends it.
+  #retryRefused(): void {
+    if (this.#closed || this.#refusedRetry !== undefined) return;
+    const wait = Math.min(REFUSED_RETRY * 2 ** Math.min(this.#refusals, 16), MAX_REFUSED_RETRY);
+    this.#refusals++;
+    this.#refusedRetry = setTimeout(() => {
+      this.#refusedRetry = undefined;
+      if (this.#closed) return;
+      try {
+        this.#dealer.disconnect(this.#endpoint);
+      } catch {
+        // libzmq may have forgotten the endpoint with its session: connected again below either way
+      }
+      this.#dealer.connect(this.#endpoint);
+    }, wait);
   }
 
   #refuse(detail: string): void {
