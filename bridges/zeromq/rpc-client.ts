@@ -359,6 +359,9 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
           const userId = body?.toString() ?? "";
           this.#userId = userId === "" ? undefined : userId;
           this.#awaitingLogin = false;
+          // A login accepted ends an earlier refusal, as a handshake that succeeds does: a login refused for
+          // a moment (a hook that threw or timed out once) left every call failing for good, once logged in.
+          this.#refused = undefined;
           this.#admit();
           if (this.#userId !== undefined) this.#tell("login", this.#userId);
         } else if (kind === RpcKind.loginRefused) {
