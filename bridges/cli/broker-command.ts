@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
+import { describe, InvalidArgumentError, MissingDependencyError, printable } from "../../lib/errors.js";
 import type { Broker } from "../zeromq/index.js";
 import { failed, integerOption, stdoutClosed, stdoutExitCode, stdoutFailure, untilSignal } from "./command.js";
 import { deadLettersCommand } from "./dead-letters-command.js";
@@ -109,15 +109,15 @@ export const brokerCommand = {
       const { Broker } = await import("../zeromq/index.js");
       broker = await Broker.start({
         ...(typeof values.bind === "string" ? { bind: values.bind } : {}),
-        ...numberOption("pubPort", values["pub-port"]),
-        ...numberOption("recvPort", values["recv-port"]),
-        ...numberOption("resendInterval", values["resend-interval"]),
-        ...numberOption("maxUnacked", values["max-unacked"]),
-        ...numberOption("maxUnackedBytes", values["max-unacked-bytes"]),
-        ...numberOption("maxUnackedPerClient", values["max-unacked-per-client"]),
-        ...numberOption("maxUnackedBytesPerClient", values["max-unacked-bytes-per-client"]),
-        ...numberOption("maxSubscriberQueueBytes", values["max-subscriber-queue-bytes"]),
-        ...numberOption("maxMessageBytes", values["max-message-bytes"]),
+        ...numberOption("pub-port", values["pub-port"]),
+        ...numberOption("recv-port", values["recv-port"]),
+        ...numberOption("resend-interval", values["resend-interval"]),
+        ...numberOption("max-unacked", values["max-unacked"]),
+        ...numberOption("max-unacked-bytes", values["max-unacked-bytes"]),
+        ...numberOption("max-unacked-per-client", values["max-unacked-per-client"]),
+        ...numberOption("max-unacked-bytes-per-client", values["max-unacked-bytes-per-client"]),
+        ...numberOption("max-subscriber-queue-bytes", values["max-subscriber-queue-bytes"]),
+        ...numberOption("max-message-bytes", values["max-message-bytes"]),
         ...expiryOptions(values.expiry, values["max-expiry"]),
         ...(typeof values["no-subscriber"] === "string" ? { noSubscriber: values["no-subscriber"] as "hold" } : {}),
         ...(typeof values["dead-letter-file"] === "string" ? { deadLetterFile: values["dead-letter-file"] } : {}),
@@ -128,7 +128,7 @@ export const brokerCommand = {
         ...(verbose ? { log: (line: string) => console.log(printable(`[broker] ${line}`)) } : {}),
       });
     } catch (error) {
-      const code = failed("broker", bindError(error));
+      const code = failed("broker", bindError(flagError(error)));
       if (error instanceof MissingDependencyError)
         console.error("  (the broker runs on ZeroMQ; the other commands do not need it)");
       return code;
@@ -180,9 +180,42 @@ function bindError(error: unknown): unknown {
   return new Error(`cannot bind ${address}: ${error.message}`, { cause: error });
 }
 
-// An integer option given (see integerOption), as the broker's option `key`.
-function numberOption(key: string, value: string | boolean | undefined): Record<string, number> {
-  return typeof value === "string" ? { [key]: integerOption(key, value) } : {};
+// The broker's option each flag sets, for the flags numberOption and durationOption read.
+const OPTION_OF = {
+  "pub-port": "pubPort",
+  "recv-port": "recvPort",
+  "resend-interval": "resendInterval",
+  "max-unacked": "maxUnacked",
+  "max-unacked-bytes": "maxUnackedBytes",
+  "max-unacked-per-client": "maxUnackedPerClient",
+  "max-unacked-bytes-per-client": "maxUnackedBytesPerClient",
+  "max-subscriber-queue-bytes": "maxSubscriberQueueBytes",
+  "max-message-bytes": "maxMessageBytes",
+  expiry: "expiry",
+  "max-expiry": "maxExpiry",
+} as const;
+type NumberFlag = keyof typeof OPTION_OF;
+
+// The flag that sets each broker option the broker may refuse (the broker names its own option: a user of
+// the CLI was told of `pubPort`, which no flag is called).
+const FLAG_OF: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(Object.entries(OPTION_OF).map(([flag, option]) => [option, `--${flag}`])),
+  fsync: "--fsync",
+  "options.noSubscriber": "--no-subscriber",
+};
+
+// An InvalidArgumentError of the broker naming one of its options, told again naming the flag instead.
+function flagError(error: unknown): unknown {
+  if (!(error instanceof InvalidArgumentError)) return error;
+  const flag = FLAG_OF[error.argument];
+  const said = `invalid ${error.argument} ${describe(error.value)}: expected `;
+  if (flag === undefined || !error.message.startsWith(said)) return error;
+  return new InvalidArgumentError(flag, error.value, error.message.slice(said.length));
+}
+
+// An integer option given (see integerOption), as the broker's option it sets; refused naming the flag.
+function numberOption(flag: NumberFlag, value: string | boolean | undefined): Record<string, number> {
+  return typeof value === "string" ? { [OPTION_OF[flag]]: integerOption(`--${flag}`, value) } : {};
 }
 
 // The broker's default maxExpiry, as the usage says.
@@ -192,7 +225,7 @@ const MAX_EXPIRY = 86_400_000;
 // cuts a message's: `--expiry Infinity` alone ("never", said the usage) was 24 h. An expiry over the
 // max is refused, naming both, rather than cut unsaid.
 function expiryOptions(expiry: string | boolean | undefined, maxExpiry: string | boolean | undefined): Record<string, number> {
-  const options = { ...durationOption("expiry", expiry), ...durationOption("maxExpiry", maxExpiry) };
+  const options = { ...durationOption("expiry", expiry), ...durationOption("max-expiry", maxExpiry) };
   const max = options.maxExpiry ?? MAX_EXPIRY;
   if (options.expiry !== undefined && options.expiry > max) {
     const given = maxExpiry === undefined ? `${max} (its default): give --max-expiry too` : String(max);
@@ -203,7 +236,7 @@ function expiryOptions(expiry: string | boolean | undefined, maxExpiry: string |
 
 // An expiry: an integer of ms, or "Infinity" (never), as the broker's options take it (the CLI took
 // integers only: the documented "never" could not be said).
-function durationOption(key: string, value: string | boolean | undefined): Record<string, number> {
-  if (value === "Infinity") return { [key]: Number.POSITIVE_INFINITY };
-  return numberOption(key, value);
+function durationOption(flag: NumberFlag, value: string | boolean | undefined): Record<string, number> {
+  if (value === "Infinity") return { [OPTION_OF[flag]]: Number.POSITIVE_INFINITY };
+  return numberOption(flag, value);
 }

@@ -18,6 +18,7 @@ import {
   type RpcOptions,
 } from "./rpc-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, rpcCodec, transportFrameLimit } from "./rpc-codec.js";
+import { ReportRate } from "./report-rate.js";
 import { SendQueue } from "./send-queue.js";
 import { isCurveKey } from "./z85.js";
 
@@ -33,6 +34,10 @@ const MAX_QUEUED = 1_000;
 const SWEEP_MIN = 256;
 // Answers waiting to be let in (for a login, or room in the send queue): past it the oldest is dropped.
 const MAX_WAITING_ANSWERS = 1_000;
+// A connection whose handshake the server refused is made again after this many ms, doubling with each
+// refusal in a row up to MAX_REFUSED_RETRY (see #retryRefused).
+const REFUSED_RETRY = 500;
+const MAX_REFUSED_RETRY = 30_000;
 
 /** CURVE settings of a client: the server's public key and this client's key pair. */
 export interface ClientCurve {
@@ -80,8 +85,9 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   /**
    * `undelivered`: answers to the server's calls dropped unsent, the oldest past 1,000 waiting to be sent (for
    * a login the server does not decide, or a server that does not read): its calls time out there.
+   * `unreported`: errors the server caused (refusals, frames refused) and not emitted, past 10 a second.
    */
-  readonly stats = { undelivered: 0 };
+  readonly stats = { undelivered: 0, unreported: 0 };
   readonly #calls: RpcCalls;
   readonly #dealer: zmq.Dealer;
   readonly #queue: SendQueue;
@@ -122,6 +128,12 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   // The number waiting at which the sends of calls that ended meanwhile are let go.
   #sweepAt = SWEEP_MIN;
   #userId: string | undefined;
+  // Refused handshakes in a row, and the timer making the connection again after the last (see #retryRefused).
+  #refusals = 0;
+  #refusedRetry: NodeJS.Timeout | undefined;
+  readonly #reportRate = new ReportRate();
+  // The login frame waiting in the send queue, if any (see #login).
+  #loginFrames: string[] | undefined;
 
   private constructor(options: RpcClientOptions) {
     super();
@@ -173,8 +185,14 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
       ...(plain === undefined ? {} : { plainUsername: plain.username, plainPassword: plain.password }),
     });
-    this.#dealer.events.on("handshake:error:auth", (event) => this.#refuse(`${event.error.message} (status ${event.error.status})`));
-    this.#dealer.events.on("handshake:error:protocol", (event) => this.#refuse(event.error.message));
+    this.#dealer.events.on("handshake:error:auth", (event) => {
+      this.#refuse(`${event.error.message} (status ${event.error.status})`);
+      this.#retryRefused();
+    });
+    this.#dealer.events.on("handshake:error:protocol", (event) => {
+      this.#refuse(event.error.message);
+      this.#retryRefused();
+    });
     // libzmq's CURVE server drops a HELLO it cannot decrypt without a word: this side only sees the
     // connection closed mid-handshake. With CURVE, that is a wrong server key (or the wrong server), until
     // a handshake succeeded: after that, it is a connection cut (a network blip, a proxy whose server is
@@ -189,6 +207,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       this.#handshakeAt = Date.now();
       this.#wakeSenders();
       this.#refused = undefined; // a handshake that succeeds clears an earlier refusal
+      this.#refusals = 0;
       if (this.#curve === undefined && this.#plain === undefined) return;
       this.#awaitLogin();
       // Ask whether (and with which nonce) this server wants a login; calls wait for the answer.
@@ -268,6 +287,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#refusedRetry);
     this.#calls.fail(undefined, new RpcClosedError(`RPC client ${this.identity}`));
     this.#calls.abortRunning(undefined, new RpcClosedError(`RPC client ${this.identity}`));
     this.#dealer.close();
@@ -333,12 +353,15 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
           // Answers wait for the login too: sent on a new connection before it, they were held by the server
           // and dropped if that connection ended before its login was decided (a second blip).
           this.#calls.handle("server", body, (frame) => this.#sendRpc(frame, undefined)).catch((error: unknown) => {
-            if (error instanceof ZmqProtocolError) this.#report(error);
+            if (error instanceof ZmqProtocolError) this.#reportPeerError(error);
           });
         } else if (kind === RpcKind.loginOk) {
           const userId = body?.toString() ?? "";
           this.#userId = userId === "" ? undefined : userId;
           this.#awaitingLogin = false;
+          // A login accepted ends an earlier refusal, as a handshake that succeeds does: a login refused for
+          // a moment (a hook that threw or timed out once) left every call failing for good, once logged in.
+          this.#refused = undefined;
           this.#admit();
           if (this.#userId !== undefined) this.#tell("login", this.#userId);
         } else if (kind === RpcKind.loginRefused) {
@@ -471,14 +494,62 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       const { publicKey, secretKey, serverKey } = this.#curve;
       credentials = { publicKey, proof: curveProof({ publicKey, secretKey }, serverKey, nonce, this.identity) };
     } else return; // a server asking a client without credentials: its calls are answered with login? again
-    this.#queue.send([RpcKind.login, JSON.stringify(credentials)]).catch(() => undefined);
+    const body = JSON.stringify(credentials);
+    // One login frame waits to be sent at most, with the newest ask's nonce: a server that asks again and
+    // again and never reads had one more pile up per ask (a flood of asks, a frame of each in memory). An
+    // ask crossing the frame as it goes is asked again at the next heartbeat, which the server answers so.
+    if (this.#loginFrames !== undefined) {
+      this.#loginFrames[1] = body;
+      return;
+    }
+    const frames = [RpcKind.login, body];
+    this.#loginFrames = frames;
+    this.#queue
+      .send(frames)
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#loginFrames === frames) this.#loginFrames = undefined;
+      });
+  }
+
+  // libzmq makes no new connection after a handshake the server refused (the ZMTP ERROR ends that session
+  // for good): a server refusing for a moment (at maxPendingAuthentications as many clients came back at
+  // once, or an authenticate that timed out or threw) kept the client out until it was restarted (300
+  // clients at once, 100 authentications at a time: 200 refused for good). The connection is made again
+  // after REFUSED_RETRY ms, doubling with each refusal in a row up to 30 s; calls fail at once meanwhile
+  // (RpcAuthError), and a handshake that succeeds ends it.
+  #retryRefused(): void {
+    if (this.#closed || this.#refusedRetry !== undefined) return;
+    const wait = Math.min(REFUSED_RETRY * 2 ** Math.min(this.#refusals, 16), MAX_REFUSED_RETRY);
+    this.#refusals++;
+    this.#refusedRetry = setTimeout(() => {
+      this.#refusedRetry = undefined;
+      if (this.#closed) return;
+      try {
+        this.#dealer.disconnect(this.#endpoint);
+      } catch {
+        // libzmq may have forgotten the endpoint with its session: connected again below either way
+      }
+      this.#dealer.connect(this.#endpoint);
+    }, wait);
   }
 
   #refuse(detail: string): void {
     if (this.#closed) return;
     this.#refused = new RpcAuthError(this.#endpoint, detail);
     this.#calls.fail(undefined, this.#refused);
-    this.#report(this.#refused);
+    this.#reportPeerError(this.#refused);
+  }
+
+  // Errors the server causes (a refusal, a frame refused) are emitted at most REPORTS_PER_SECOND times a
+  // second, as the server does for its clients': a hostile server flooding junk or login refusals made as
+  // many `error` events (3,000 of each in a second), or with no listener as many process warnings.
+  #reportPeerError(error: BerryError): void {
+    if (!this.#reportRate.allow()) {
+      this.stats.unreported++;
+      return;
+    }
+    this.#report(error);
   }
 
   #report(error: BerryError): void {

@@ -94,6 +94,11 @@ function away(session: Session): RpcPeerLostError {
   return new RpcPeerLostError(session.userId, session.awaySince === undefined ? 0 : Date.now() - session.awaySince);
 }
 
+/** A login being checked: whether a connection of its identity began or ended since its frame came. */
+interface LoginCheck {
+  moved: boolean;
+}
+
 interface Held {
   frames: (string | Buffer)[];
   wanted: (() => boolean) | undefined;
@@ -217,12 +222,13 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly #sessions = new Map<string, Session>();
   readonly #identityOf = new Map<string, string>();
   readonly #nonces = new Map<string, string>();
-  // Identities whose login is being checked: a login frame crossing it is dropped (one authenticate each).
-  readonly #loggingIn = new Set<string>();
-  // The connection each identity is on, as a number changed at each notification: a login is applied only
-  // to the connection it came on.
-  readonly #connections = new Map<string, number>();
-  #notifications = 0;
+  // Identities whose login is being checked (a login frame crossing it is dropped: one authenticate each),
+  // each with whether a connection of it began or ended since its login frame came: a login is applied only
+  // to the connection it came on. Only these are kept: a table of every identity's connection grew with
+  // each connection that came and went (1,000 an interval of local churn; without bound for a long
+  // heartbeatInterval), whereas these are at most one a tracked client (maxClients), and the logins of
+  // identities forgotten meanwhile (see #forget), each within an authenticate call (maxPendingAuthentications).
+  readonly #loggingIn = new Map<string, LoginCheck>();
   // Bytes held for every suspended login together, each way.
   readonly #heldInbound: HeldPool = { bytes: 0, max: MAX_HELD_INBOUND_BYTES };
   readonly #heldOutgoing: HeldPool = { bytes: 0, max: MAX_HELD_OUTGOING_BYTES };
@@ -499,8 +505,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
         const session = this.#sessions.get(identity);
         if (kind === RpcKind.login) {
           if (this.#loggingIn.has(identity)) continue;
-          this.#loggingIn.add(identity);
-          void this.#login(identity, body).finally(() => this.#loggingIn.delete(identity));
+          const check: LoginCheck = { moved: false };
+          this.#loggingIn.set(identity, check);
+          void this.#login(identity, body, check).finally(() => this.#loggingIn.delete(identity));
         } else if (kind === RpcKind.loginAsk) {
           if (this.#loginRequired) this.#askLogin(identity);
           else this.#send([identity, RpcKind.loginOk, ""]); // nothing to prove here
@@ -630,17 +637,33 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   // suspended until the client proves the same user again. What came from the ended connection while
   // suspended is dropped (a later connection may be someone else's).
   #connectionChanged(identity: string): void {
-    this.#connections.set(identity, ++this.#notifications);
+    const check = this.#loggingIn.get(identity);
+    if (check !== undefined) check.moved = true;
     this.#nonces.delete(identity);
     const session = this.#sessions.get(identity);
-    if (session === undefined) return;
-    if (session.replaced) {
-      this.#endSession(identity, session, away(session));
+    if (session === undefined || session.replaced) {
+      if (session !== undefined) this.#endSession(identity, session, away(session));
+      this.#forget(identity);
       return;
     }
     this.#dropInbound(session);
     session.suspended = true;
     this.#away(session);
+  }
+
+  // An identity holding nothing (no login, or one that ended, and a connection that began or ended): its
+  // slot among maxClients is freed now, not at heartbeatTimeout. A valid user making connection after
+  // connection under new identities (each heartbeating or logging in, then gone) held a slot with each:
+  // it locked every new client out for as long as it went on, and heartbeatTimeout after. If its connection
+  // is in fact up (this was a connect), its next frame takes a slot again.
+  #forget(identity: string): void {
+    if (!this.#peers.delete(identity)) return;
+    this.#nonces.delete(identity);
+    const gone = new RpcPeerLostError(identity, 0);
+    this.#calls.fail(identity, gone);
+    this.#calls.abortRunning(identity, gone);
+    this.#dropBacklogs(identity, gone);
+    this.#tell("disconnect", identity);
   }
 
   // The same user logged in on the new connection: what was held goes out, then what it sent is served.
@@ -680,8 +703,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   // The login binds this identity to its user id, since ZeroMQ does not tell which connection a frame's
   // ZAP user id belongs to: PLAIN sends the credentials ZAP checked again; CURVE proves it holds the
   // secret key of the public key it names, for this server's nonce and this identity.
-  async #login(identity: string, body: Buffer | undefined): Promise<void> {
-    const connection = this.#connections.get(identity);
+  async #login(identity: string, body: Buffer | undefined, check: LoginCheck): Promise<void> {
     const nonce = this.#nonces.get(identity);
     let who = "";
     let userId: string | undefined;
@@ -723,7 +745,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     if (this.#closed) return;
     // The connection it came on ended while it was checked: void either way (a refusal must not reach the
     // next connection, an acceptance must not make it that user); whoever is there now is asked to log in.
-    const stale = this.#connections.get(identity) !== connection;
+    const stale = check.moved;
     if (stale && typeof userId === "string" && userId.length > 0) {
       this.stats.voidLogins++;
       this.#askLogin(identity);
@@ -755,8 +777,10 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const previous = this.#identityOf.get(userId);
     const before = previous === undefined ? undefined : this.#sessions.get(previous);
     if (previous !== undefined && previous !== identity && before !== undefined) {
-      if (before.suspended) this.#endSession(previous, before, away(before));
-      else {
+      if (before.suspended) {
+        this.#endSession(previous, before, away(before));
+        this.#forget(previous);
+      } else {
         before.replaced = true;
         this.#send([previous, RpcKind.loginRefused, REPLACED]);
       }
@@ -933,8 +957,6 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       this.stats.lost++;
       this.#endSession(identity, session, away(session));
     }
-    for (const identity of this.#connections.keys())
-      if (!this.#peers.has(identity) && !this.#loggingIn.has(identity)) this.#connections.delete(identity);
   }
 
   #refused(decision: ZapDecision): void {

@@ -70,7 +70,7 @@ describe("berrymq integer options", () => {
     for (const bad of ["0x10", " "]) {
       const run = await bounded(["broker", `--pub-port=${bad}`, "--recv-port", "0"]);
       assert.equal(run.code, 2, `broker --pub-port ${JSON.stringify(bad)}: ${run.stdout}${run.stderr}`);
-      assert.ok(run.stderr.includes(`invalid pubPort ${JSON.stringify(bad)}`), run.stderr);
+      assert.ok(run.stderr.includes(`invalid --pub-port ${JSON.stringify(bad)}`), run.stderr);
     }
   });
 });

@@ -40,7 +40,7 @@ describe("berrymq broker (CLI)", () => {
   it("refuses a bad option value with exit code 2, naming the value", async () => {
     const broker = runBrokerCli(["--pub-port", "seventy"]);
     assert.equal(await broker.exited, 2);
-    assert.match(broker.output(), /invalid pubPort "seventy": expected an integer/);
+    assert.match(broker.output(), /invalid --pub-port "seventy": expected an integer/);
   });
 });
 
