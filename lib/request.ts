@@ -606,9 +606,10 @@ function unset(): void {}
 
 // Whether `message` can be an answer to `pending`, whose messageId it names in `inReplyTo` (a far side can
 // name any): it comes under the request's `replyTo`, or is an error answer (under `berrymq-reply:*`, where
-// errors to talk() come too); a balanced request's comes from the bus it went to.
+// errors to talk() come too); a balanced request's comes from the bus it went to, or is the error answer
+// of a bus that relayed that bus's answer and could not pass it on (`answeredBy`: see Bus#answerFailed).
 function isAnswerTo(pending: Pending, message: Message, bus: string): boolean {
-  if (pending.to !== undefined && bus !== pending.to) return false;
+  if (pending.to !== undefined && bus !== pending.to && !(isErrorAnswer(message) && message.kwargs.answeredBy === pending.to)) return false;
   return message.id === pending.replyTo || (message.name === REPLY_NAME && isErrorAnswer(message));
 }
 
