@@ -722,7 +722,13 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     await this.closeTransport();
     // Requests of this bus that went out on closed links only, with no follower here to answer them,
     // end now (RequestLinkClosedError) rather than at their timeout, or never with `Infinity`.
-    requestTableOf(this.bus)?.linkClosed(this.bus.id, this.name, this.#table.oldestOpenLink(), followedBy(this.bus));
+    requestTableOf(this.bus)?.linkClosed(
+      this.bus.id,
+      this.name,
+      this.#table.oldestOpenLink(),
+      followedBy(this.bus),
+      this.#carried,
+    );
     if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
     // Answers this link was the way back for go by the link now leading to their asker, or are held while
     // none is open (see LinkTable); those sent on every link are dropped by this one instead.
@@ -1284,8 +1290,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return;
     }
     if (message.replyTo === undefined || message.hops.length !== 1 || message.hops[0] !== bus.id) return;
-    requestTableOf(bus)?.refused(message.messageId, bus.id, this.#table.size, followedBy(bus), error);
+    requestTableOf(bus)?.refused(message.messageId, bus.id, this, this.#carried, followedBy(bus), error);
   }
+
+  // Whether another open link carried a request some links refused (see RequestTable's `refused`).
+  readonly #carried = (opened: number, refusedBy: ReadonlySet<object>): boolean => this.#table.carries(opened, refusedBy);
 
   // A listener that throws (error: a process warning; up, down: reported as LinkListenerError) never throws
   // into the pump: #failed threw before its retry was armed, and the link never sent again.

@@ -143,8 +143,8 @@ interface Pending {
   long: LongTimer | undefined;
   /** When it was opened (performance.now() ms): links started later never carried it. */
   readonly opened: number;
-  /** Links that refused to carry it (their buffer was full, or JSON cannot carry it). */
-  refusals: number;
+  /** Links that refused to carry it (their buffer was full, or JSON cannot carry it); made at the first. */
+  refusedBy: Set<object> | undefined;
   /** When it expires (performance.now() ms), with the neighbours of its Deadlines list. */
   deadline: number;
   deadlines: Deadlines | undefined;
@@ -306,7 +306,7 @@ export class RequestTable {
       reject: unset,
       long: undefined,
       opened: performance.now(),
-      refusals: 0,
+      refusedBy: undefined,
       deadline: 0,
       deadlines: undefined,
       prev: undefined,
@@ -362,16 +362,24 @@ export class RequestTable {
 
   /**
    * A link of bus `busId` closed (named `link`): a request opened before every link still open started
-   * (`oldestOpenLink`, Infinity when none is left) went out on closed links only, so it can get no further
+   * (`oldestOpenLink`, Infinity when none is left), or refused by each open link that started before it
+   * (`carried` says whether another one did), went out on closed links only, so it can get no further
    * answer unless a follower here may still give one (`followedHere`; never, for a balanced request
    * addressed to another bus: it was delivered nowhere here). Such a request ends now: `"all"` resolves
    * with its answers, a number of answers rejects with RequestLinkClosedError.
    */
-  linkClosed(busId: string, link: string, oldestOpenLink: number, followedHere: (identifier: string) => boolean): void {
+  linkClosed(
+    busId: string,
+    link: string,
+    oldestOpenLink: number,
+    followedHere: (identifier: string) => boolean,
+    carried: Carried = NO_CARRIER,
+  ): void {
     const stranded: Pending[] = [];
     const only = this.#only;
-    if (only !== undefined && isStranded(only, busId, oldestOpenLink, followedHere)) stranded.push(only);
-    for (const pending of this.#pending.values()) if (isStranded(pending, busId, oldestOpenLink, followedHere)) stranded.push(pending);
+    if (only !== undefined && isStranded(only, busId, oldestOpenLink, followedHere, carried)) stranded.push(only);
+    for (const pending of this.#pending.values())
+      if (isStranded(pending, busId, oldestOpenLink, followedHere, carried)) stranded.push(pending);
     for (const pending of stranded) {
       this.#finish(pending.messageId);
       // The bus a balanced call was addressed to is out of reach now, as after a timeout.
@@ -404,7 +412,8 @@ export class RequestTable {
     const candidates = this.#only === undefined ? [...this.#pending.values()] : [this.#only, ...this.#pending.values()];
     for (const pending of candidates) {
       if (unsent(pending.messageId)) earliestUnsent = Math.min(earliestUnsent, pending.opened);
-      else if (pending.opened >= startedAt && isStranded(pending, busId, oldestOtherLink, followedHere)) stranded.push(pending);
+      else if (pending.opened >= startedAt && isStranded(pending, busId, oldestOtherLink, followedHere, NO_CARRIER))
+        stranded.push(pending);
     }
     for (const pending of stranded) {
       this.#finish(pending.messageId);
@@ -416,13 +425,25 @@ export class RequestTable {
   }
 
   /**
-   * One of the `links` open links of bus `busId` refused to carry the request `messageId` (`error` says
-   * why). Once each of them has, and no follower here may answer it (`followedHere`), it can get no
-   * answer: it rejects with that error now rather than at its timeout.
+   * The link `link` of bus `busId` refused to carry the request `messageId` (`error` says why). Once no
+   * open link that could carry it is left (`carried`: whether an open link other than those that refused,
+   * started before it, is), and no follower here may answer it (`followedHere`), it can get no answer: it
+   * rejects with that error now rather than at its timeout. The refusal is remembered: when the links that
+   * carried it close, it ends then (see `linkClosed`).
    */
-  refused(messageId: string, busId: string, links: number, followedHere: (identifier: string) => boolean, error: Error): void {
+  refused(
+    messageId: string,
+    busId: string,
+    link: object,
+    carried: Carried,
+    followedHere: (identifier: string) => boolean,
+    error: Error,
+  ): void {
     const pending = this.#find(messageId);
-    if (pending === undefined || ++pending.refusals < links) return;
+    if (pending === undefined) return;
+    pending.refusedBy ??= new Set();
+    pending.refusedBy.add(link);
+    if (carried(pending.opened, pending.refusedBy)) return;
     if ((pending.to === undefined || pending.to === busId) && followedHere(pending.identifier)) return;
     this.#finish(messageId);
     pending.reject(error);
@@ -594,9 +615,26 @@ export function requestTableOf(bus: object): RequestTable | undefined {
   return tables.get(bus);
 }
 
-// Whether a waiting request can get no answer any more (see `linkClosed`).
-function isStranded(pending: Pending, busId: string, oldestOpenLink: number, followedHere: (identifier: string) => boolean): boolean {
-  if (pending.opened >= oldestOpenLink) return false;
+/**
+ * Whether an open link of the bus, other than those in `refusedBy`, started at or before `opened` (so
+ * carried a request opened then). Given by the bus's links (their LinkTable).
+ */
+export type Carried = (opened: number, refusedBy: ReadonlySet<object>) => boolean;
+
+// Without the links' table: refusals are not looked at (a link lost: see `linkLost`).
+const NO_CARRIER: Carried = () => true;
+
+// Whether a waiting request can get no answer any more (see `linkClosed`): one some link refused is
+// carried only by an open link that did not (`carried`), else by any open link started before it.
+function isStranded(
+  pending: Pending,
+  busId: string,
+  oldestOpenLink: number,
+  followedHere: (identifier: string) => boolean,
+  carried: Carried,
+): boolean {
+  if (pending.opened >= oldestOpenLink && (pending.refusedBy === undefined || carried(pending.opened, pending.refusedBy)))
+    return false;
   const deliveredHere = pending.to === undefined || pending.to === busId;
   return !deliveredHere || !followedHere(pending.identifier);
 }
@@ -609,7 +647,8 @@ function unset(): void {}
 // errors to talk() come too); a balanced request's comes from the bus it went to, or is the error answer
 // of a bus that relayed that bus's answer and could not pass it on (`answeredBy`: see Bus#answerFailed).
 function isAnswerTo(pending: Pending, message: Message, bus: string): boolean {
-  if (pending.to !== undefined && bus !== pending.to && !(isErrorAnswer(message) && message.kwargs.answeredBy === pending.to)) return false;
+  if (pending.to !== undefined && bus !== pending.to && !(isErrorAnswer(message) && message.kwargs.answeredBy === pending.to))
+    return false;
   return message.id === pending.replyTo || (message.name === REPLY_NAME && isErrorAnswer(message));
 }
 
