@@ -807,7 +807,13 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (to === this.bus.id) return false;
     if (message.name !== REPLY_NAME && !matchesAny(this.#exportFilters, message)) return false;
     const route = this.#routeOf(message, to);
-    if (route !== undefined) return route === this;
+    if (route !== undefined) {
+      // A balanced call of this bus goes out on this link only: its request knows, so that it ends if the
+      // link closes (the bus's other links never carried it).
+      if (route === this && message.replyTo !== undefined && message.hops.length === 1 && message.hops[0] === this.bus.id)
+        requestTableOf(this.bus)?.routed(message.messageId, this);
+      return route === this;
+    }
     if (message.inReplyTo !== undefined) this.#carryUnrouted(message.messageId);
     return true;
   }

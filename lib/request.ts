@@ -145,6 +145,8 @@ interface Pending {
   readonly opened: number;
   /** Links that refused to carry it (their buffer was full, or JSON cannot carry it); made at the first. */
   refusedBy: Set<object> | undefined;
+  /** The one link an addressed request went out on (its route to `to`); undefined: every link took it. */
+  via: { readonly closing: boolean } | undefined;
   /** When it expires (performance.now() ms), with the neighbours of its Deadlines list. */
   deadline: number;
   deadlines: Deadlines | undefined;
@@ -271,6 +273,15 @@ export class RequestTable {
     return servers.buses[servers.next];
   }
 
+  /**
+   * The addressed request `messageId` (a balanced call) went out on `link` only, its route to the bus it
+   * is addressed to: when that link closes, it can get no answer (the bus's other links never carried it).
+   */
+  routed(messageId: string, link: { readonly closing: boolean }): void {
+    const pending = this.#find(messageId);
+    if (pending !== undefined && pending.to !== undefined) pending.via = link;
+  }
+
   /** Remembers that answers to this broadcast request teach who serves `identifier`. */
   probe(messageId: string, identifier: string): void {
     if (this.#probes.size >= MAX_PROBES) this.#probes.delete(this.#probes.keys().next().value as string);
@@ -307,6 +318,7 @@ export class RequestTable {
       long: undefined,
       opened: performance.now(),
       refusedBy: undefined,
+      via: undefined,
       deadline: 0,
       deadlines: undefined,
       prev: undefined,
@@ -412,7 +424,7 @@ export class RequestTable {
     const candidates = this.#only === undefined ? [...this.#pending.values()] : [this.#only, ...this.#pending.values()];
     for (const pending of candidates) {
       if (unsent(pending.messageId)) earliestUnsent = Math.min(earliestUnsent, pending.opened);
-      else if (pending.opened >= startedAt && isStranded(pending, busId, oldestOtherLink, followedHere, NO_CARRIER))
+      else if (pending.opened >= startedAt && isStranded(pending, busId, oldestOtherLink, followedHere, undefined))
         stranded.push(pending);
     }
     for (const pending of stranded) {
@@ -443,7 +455,7 @@ export class RequestTable {
     if (pending === undefined) return;
     pending.refusedBy ??= new Set();
     pending.refusedBy.add(link);
-    if (carried(pending.opened, pending.refusedBy)) return;
+    if (isCarried(pending, pending.refusedBy, carried)) return;
     if ((pending.to === undefined || pending.to === busId) && followedHere(pending.identifier)) return;
     this.#finish(messageId);
     pending.reject(error);
@@ -621,20 +633,32 @@ export function requestTableOf(bus: object): RequestTable | undefined {
  */
 export type Carried = (opened: number, refusedBy: ReadonlySet<object>) => boolean;
 
-// Without the links' table: refusals are not looked at (a link lost: see `linkLost`).
+// Without the links' table (a link that called none): any open link started before a request carried it.
 const NO_CARRIER: Carried = () => true;
 
-// Whether a waiting request can get no answer any more (see `linkClosed`): one some link refused is
-// carried only by an open link that did not (`carried`), else by any open link started before it.
+// Whether an open link carried the request that the links of `refusedBy` refused: the one it was routed by,
+// if any (see `routed`), and it did not refuse; else any other open link started before it (`carried`).
+function isCarried(pending: Pending, refusedBy: ReadonlySet<object>, carried: Carried): boolean {
+  const via = pending.via;
+  if (via !== undefined) return !via.closing && !refusedBy.has(via);
+  return carried(pending.opened, refusedBy);
+}
+
+const NONE_REFUSED: ReadonlySet<object> = new Set();
+
+// Whether a waiting request can get no answer any more (see `linkClosed`): one routed by a link of its
+// own, or refused by some, is carried only as `isCarried` says; any other by an open link started before
+// it. `carried` undefined (a link lost, see `linkLost`): the last rule only, for every request.
 function isStranded(
   pending: Pending,
   busId: string,
   oldestOpenLink: number,
   followedHere: (identifier: string) => boolean,
-  carried: Carried,
+  carried: Carried | undefined,
 ): boolean {
-  if (pending.opened >= oldestOpenLink && (pending.refusedBy === undefined || carried(pending.opened, pending.refusedBy)))
-    return false;
+  if (carried !== undefined && (pending.via !== undefined || pending.refusedBy !== undefined)) {
+    if (isCarried(pending, pending.refusedBy ?? NONE_REFUSED, carried)) return false;
+  } else if (pending.opened >= oldestOpenLink) return false;
   const deliveredHere = pending.to === undefined || pending.to === busId;
   return !deliveredHere || !followedHere(pending.identifier);
 }
