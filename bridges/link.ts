@@ -764,6 +764,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       (messageId) => unsent.has(messageId),
       followedBy(this.bus),
       lost,
+      this,
     );
     this.#carriesSince = Math.min(now, earliestUnsent);
   }

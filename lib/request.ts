@@ -406,7 +406,8 @@ export class RequestTable {
    * LinkLostError): a request opened since it started went out on it, and ends now unless another open
    * link started before it (`oldestOtherLink`: it carried it too), it is still in the link's buffer
    * (`unsent`: it goes to whatever far side the link reaches next), or a follower here may still answer
-   * it (as for `linkClosed`). `"all"` resolves with its answers; a number of answers rejects with
+   * it (as for `linkClosed`); a balanced call routed by that link (`lostLink`) only (see `routed`) ends
+   * whatever other link is open. `"all"` resolves with its answers; a number of answers rejects with
    * RequestLinkClosedError caused by `lost`. Returns when the earliest of those still unsent was opened
    * (Infinity when none is): the link carries them from then on.
    */
@@ -418,13 +419,17 @@ export class RequestTable {
     unsent: (messageId: string) => boolean,
     followedHere: (identifier: string) => boolean,
     lost: Error,
+    lostLink?: object,
   ): number {
     const stranded: Pending[] = [];
     let earliestUnsent = Number.POSITIVE_INFINITY;
     const candidates = this.#only === undefined ? [...this.#pending.values()] : [this.#only, ...this.#pending.values()];
     for (const pending of candidates) {
       if (unsent(pending.messageId)) earliestUnsent = Math.min(earliestUnsent, pending.opened);
-      else if (pending.opened >= startedAt && isStranded(pending, busId, oldestOtherLink, followedHere, undefined))
+      // A balanced call routed by that link only (see `routed`) went out on no other.
+      else if (pending.via !== undefined && lostLink !== undefined) {
+        if (pending.via === lostLink && pending.opened >= startedAt) stranded.push(pending);
+      } else if (pending.opened >= startedAt && isStranded(pending, busId, oldestOtherLink, followedHere, undefined))
         stranded.push(pending);
     }
     for (const pending of stranded) {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Bus } from "../../lib/bus.js";
+import { LinkLostError } from "../../lib/errors.js";
 import type { Message } from "../../lib/message.js";
 import { within } from "../../lib/request.js";
 import { RequestLinkClosedError } from "../../lib/request-errors.js";
@@ -22,6 +23,15 @@ function settled(promise: Promise<unknown>, ms: number): Promise<unknown> {
   return Promise.race([outcome(promise), waiting]).finally(() => clearTimeout(timer));
 }
 
+// A link whose transport can say its far side is gone for good (as a PeerLink does after its ttl).
+class LosingLink extends MemoryLink {
+  lose(): LinkLostError {
+    const lost = new LinkLostError(this.name, this.remoteBusId, "nothing has listened there for longer than the ttl");
+    this.farSideLost(lost);
+    return lost;
+  }
+}
+
 // An asker linked to "gone" (answers the discovery call, then hangs) and "other", both from the start.
 async function setup() {
   const asker = new Bus({ id: "r32-blc-asker" });
@@ -34,7 +44,8 @@ async function setup() {
     await sleep(Number(m.args[0] ?? 0));
     return "other";
   });
-  const [toGone, goneBack] = MemoryLink.pair({ bus: asker }, { bus: gone });
+  const [toGone, goneBack] = LosingLink.pair({ bus: asker }, { bus: gone });
+  toGone.on("error", () => {});
   const [toOther, otherBack] = MemoryLink.pair({ bus: asker }, { bus: other });
   await sleep(10);
   const discovered = await asker.request("svc:who", within({ balanced: true, count: 2, timeout: 2_000 }));
@@ -73,6 +84,25 @@ describe("red team r32: a balanced call whose addressee's link closes, another a
     // Forgotten: the next calls all go to the other answerer, none waits on gone.
     for (let i = 0; i < 3; i++) assert.equal(await settled(s.asker.ask("svc:who", forever), 2_000), "other");
     assert.equal(s.asker.pendingRequests, 0);
+    await s.close();
+  });
+
+  it("the addressee's link loses its far side for good (a process killed): ends at once too, caused by the loss", async () => {
+    const s = await setup();
+    const forever = within({ balanced: true, timeout: Number.POSITIVE_INFINITY });
+    let hanging: Promise<unknown> | undefined;
+    for (let i = 0; i < 2 && hanging === undefined; i++) {
+      const call = s.asker.ask("svc:who", forever);
+      if (s.lastTo() === "r32-blc-gone") hanging = call;
+      else assert.equal(await settled(call, 2_000), "other");
+    }
+    assert.ok(hanging !== undefined, "a call went to gone");
+    await sleep(20);
+    const lost = s.toGone.lose();
+    const error = await settled(hanging, 2_000);
+    assert.ok(error instanceof RequestLinkClosedError, String(error));
+    assert.equal(error.cause, lost);
+    assert.equal(await settled(s.asker.ask("svc:who", forever), 2_000), "other");
     await s.close();
   });
 
