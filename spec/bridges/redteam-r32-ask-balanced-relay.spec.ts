@@ -13,7 +13,11 @@ import { RemoteError } from "../../lib/request-errors.js";
 import { MemoryLink } from "../helpers/memory-link.js";
 import { sleep } from "../helpers/wait-for.js";
 
-const outcome = (promise: Promise<unknown>): Promise<unknown> => promise.then((value) => value, (error: unknown) => error);
+const outcome = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    (value) => value,
+    (error: unknown) => error,
+  );
 // What `promise` settled with within `ms`, or "still waiting".
 function settled(promise: Promise<unknown>, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
@@ -55,7 +59,10 @@ describe("red team r32: a balanced call whose answer a relay cannot carry", () =
     const { asker, close } = chain();
     await sleep(20);
     assert.equal(await asker.ask("svc:size", 2, within({ balanced: true, timeout: 2_000 })), "xx"); // learns the answerer
-    const error = await settled(asker.ask("svc:size", 5_000, within({ balanced: true, timeout: Number.POSITIVE_INFINITY })), 3_000);
+    const error = await settled(
+      asker.ask("svc:size", 5_000, within({ balanced: true, timeout: Number.POSITIVE_INFINITY })),
+      3_000,
+    );
     assert.ok(error instanceof RemoteError, String(error));
     assert.equal(error.remoteName, "UnsendableMessageError");
     assert.equal(error.bus, "r32-hub", "the bus that could not pass it on says so");

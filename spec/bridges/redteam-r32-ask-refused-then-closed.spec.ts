@@ -11,7 +11,11 @@ import { RequestLinkClosedError } from "../../lib/request-errors.js";
 import { MemoryLink } from "../helpers/memory-link.js";
 import { sleep } from "../helpers/wait-for.js";
 
-const outcome = (promise: Promise<unknown>): Promise<unknown> => promise.then((value) => value, (error: unknown) => error);
+const outcome = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    (value) => value,
+    (error: unknown) => error,
+  );
 // What `promise` settled with within `ms`, or "still waiting".
 function settled(promise: Promise<unknown>, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
