@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Bus } from "../../lib/bus.js";
+import { LinkOverflowError } from "../../bridges/errors.js";
 import { LinkLostError } from "../../lib/errors.js";
 import type { Message } from "../../lib/message.js";
 import { within } from "../../lib/request.js";
@@ -37,7 +38,7 @@ class LosingLink extends MemoryLink {
 }
 
 // An asker linked to "gone" (answers the discovery call, then hangs) and "other", both from the start.
-async function setup() {
+async function setup(bufferSize = 10_000) {
   const asker = new Bus({ id: "r32-blc-asker" });
   const gone = new Bus({ id: "r32-blc-gone" });
   const other = new Bus({ id: "r32-blc-other" });
@@ -48,7 +49,7 @@ async function setup() {
     await sleep(Number(m.args[0] ?? 0));
     return "other";
   });
-  const [toGone, goneBack] = LosingLink.pair({ bus: asker }, { bus: gone });
+  const [toGone, goneBack] = LosingLink.pair({ bus: asker, bufferSize }, { bus: gone });
   toGone.on("error", () => {});
   const [toOther, otherBack] = MemoryLink.pair({ bus: asker }, { bus: other });
   await sleep(10);
@@ -122,6 +123,24 @@ describe("red team r32: a balanced call whose addressee's link closes, another a
     assert.ok(toOther !== undefined, "a call went to other");
     await s.toGone.close();
     assert.equal(await settled(toOther, 3_000), "other");
+    await s.close();
+  });
+  it("the addressee's link refuses the call (its buffer full, its far side down): it rejects at once with that error", async () => {
+    const s = await setup(1);
+    s.toGone.reachable = false;
+    const balanced = within({ balanced: true, timeout: Number.POSITIVE_INFINITY });
+    const outcomes: [string | undefined, Promise<unknown>][] = [];
+    for (let i = 0; i < 4; i++) {
+      const call = outcome(s.asker.ask("svc:who", balanced));
+      outcomes.push([s.lastTo(), call]);
+    }
+    const toGone = outcomes.filter(([to]) => to === "r32-blc-gone").map(([, call]) => call);
+    assert.equal(toGone.length, 2);
+    // The first waits in the buffer (the link may come back); the second found it full.
+    assert.equal(await settled(toGone[0] as Promise<unknown>, 100), "still waiting");
+    const refused = await settled(toGone[1] as Promise<unknown>, 2_000);
+    assert.ok(refused instanceof LinkOverflowError, String(refused));
+    s.toGone.reachable = true;
     await s.close();
   });
 });
