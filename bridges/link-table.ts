@@ -346,6 +346,15 @@ export class LinkTable {
     return oldest;
   }
 
+  /**
+   * Whether a link still open, not among `refusedBy`, started at or before `opened`: one that carried a
+   * request opened then, which the links in `refusedBy` refused (see RequestTable's `refused`).
+   */
+  carries(opened: number, refusedBy: ReadonlySet<object>): boolean {
+    for (const link of this.#links) if (!link.closing && !refusedBy.has(link) && (link.startedAt ?? 0) <= opened) return true;
+    return false;
+  }
+
   /** This bus's neighbours: the far buses of its links, with what each link exports. */
   neighbours(): Neighbour[] {
     const list: Neighbour[] = [];

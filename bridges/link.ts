@@ -738,7 +738,13 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     await this.closeTransport();
     // Requests of this bus that went out on closed links only, with no follower here to answer them,
     // end now (RequestLinkClosedError) rather than at their timeout, or never with `Infinity`.
-    requestTableOf(this.bus)?.linkClosed(this.bus.id, this.name, this.#table.oldestOpenLink(), followedBy(this.bus));
+    requestTableOf(this.bus)?.linkClosed(
+      this.bus.id,
+      this.name,
+      this.#table.oldestOpenLink(),
+      followedBy(this.bus),
+      this.#carried,
+    );
     if (undelivered.length > 0) this.#report(new LinkUndeliveredError(this.name, undelivered));
     // Answers this link was the way back for go by the link now leading to their asker, or are held while
     // none is open (see LinkTable); those sent on every link are dropped by this one instead.
@@ -774,6 +780,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       (messageId) => unsent.has(messageId),
       followedBy(this.bus),
       lost,
+      this,
     );
     this.#carriesSince = Math.min(now, earliestUnsent);
   }
@@ -817,7 +824,13 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     if (to === this.bus.id) return false;
     if (message.name !== REPLY_NAME && !matchesAny(this.#exportFilters, message)) return false;
     const route = this.#routeOf(message, to);
-    if (route !== undefined) return route === this;
+    if (route !== undefined) {
+      // A balanced call of this bus goes out on this link only: its request knows, so that it ends if the
+      // link closes (the bus's other links never carried it).
+      if (route === this && message.replyTo !== undefined && message.hops.length === 1 && message.hops[0] === this.bus.id)
+        requestTableOf(this.bus)?.routed(message.messageId, this);
+      return route === this;
+    }
     if (message.inReplyTo !== undefined) this.#carryUnrouted(message.messageId);
     return true;
   }
@@ -1300,8 +1313,11 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
       return;
     }
     if (message.replyTo === undefined || message.hops.length !== 1 || message.hops[0] !== bus.id) return;
-    requestTableOf(bus)?.refused(message.messageId, bus.id, this.#table.size, followedBy(bus), error);
+    requestTableOf(bus)?.refused(message.messageId, bus.id, this, this.#carried, followedBy(bus), error);
   }
+
+  // Whether another open link carried a request some links refused (see RequestTable's `refused`).
+  readonly #carried = (opened: number, refusedBy: ReadonlySet<object>): boolean => this.#table.carries(opened, refusedBy);
 
   // A listener that throws (error: a process warning; up, down: reported as LinkListenerError) never throws
   // into the pump: #failed threw before its retry was armed, and the link never sent again.

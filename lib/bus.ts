@@ -820,13 +820,16 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
 
   // An answer of this bus a link could not carry (a BigInt, past the far side's frame limit, a full
   // buffer): the asker gets an error answer naming why, rather than waiting out its timeout. Only for a
-  // value answer: an error answer dropped in turn is reported only (no loop).
+  // value answer: an error answer dropped in turn is reported only (no loop). `answeredBy` names the bus
+  // whose answer it replaces: a balanced request takes answers only from the bus it went to, and ignored
+  // a relay's error answer (waiting out its timeout, then forgetting the bus that had answered).
   readonly #answerFailed = (answer: Message, error: BerryError): void => {
     if (this.#closed || answer.inReplyTo === undefined || answer.to === undefined || answer.args.length === 0) return;
+    const answeredBy = answer.hops[0] ?? this.id;
     const reply = newMessage(
       this.#route(answer.id).identifier,
       [],
-      Object.freeze({ error: Object.freeze(errorPayload(error)) }),
+      Object.freeze({ error: Object.freeze(errorPayload(error)), answeredBy }),
       this.#hops,
       ++this.#counter,
       undefined,

@@ -143,8 +143,10 @@ interface Pending {
   long: LongTimer | undefined;
   /** When it was opened (performance.now() ms): links started later never carried it. */
   readonly opened: number;
-  /** Links that refused to carry it (their buffer was full, or JSON cannot carry it). */
-  refusals: number;
+  /** Links that refused to carry it (their buffer was full, or JSON cannot carry it); made at the first. */
+  refusedBy: Set<object> | undefined;
+  /** The one link an addressed request went out on (its route to `to`); undefined: every link took it. */
+  via: { readonly closing: boolean } | undefined;
   /** When it expires (performance.now() ms), with the neighbours of its Deadlines list. */
   deadline: number;
   deadlines: Deadlines | undefined;
@@ -250,8 +252,9 @@ export class RequestTable {
   }
 
   /**
-   * How many requests stopped waiting so far (timed out, aborted, answered in full, rejected): a link whose
-   * buffer overflows looks for requests that ended in it only when this moved since it last looked.
+   * How many requests stopped waiting so far (timed out, aborted, answered in full, rejected; not those every
+   * link refused, which none holds): a link whose buffer overflows looks for requests that ended in it only
+   * when this moved since it last looked.
    */
   get finished(): number {
     return this.#finished;
@@ -269,6 +272,15 @@ export class RequestTable {
     if (servers.calls++ % REDISCOVER_EVERY === REDISCOVER_EVERY - 1) return undefined;
     servers.next = (servers.next + 1) % servers.buses.length;
     return servers.buses[servers.next];
+  }
+
+  /**
+   * The addressed request `messageId` (a balanced call) went out on `link` only, its route to the bus it
+   * is addressed to: when that link closes, it can get no answer (the bus's other links never carried it).
+   */
+  routed(messageId: string, link: { readonly closing: boolean }): void {
+    const pending = this.#find(messageId);
+    if (pending !== undefined && pending.to !== undefined) pending.via = link;
   }
 
   /** Remembers that answers to this broadcast request teach who serves `identifier`. */
@@ -306,7 +318,8 @@ export class RequestTable {
       reject: unset,
       long: undefined,
       opened: performance.now(),
-      refusals: 0,
+      refusedBy: undefined,
+      via: undefined,
       deadline: 0,
       deadlines: undefined,
       prev: undefined,
@@ -362,16 +375,24 @@ export class RequestTable {
 
   /**
    * A link of bus `busId` closed (named `link`): a request opened before every link still open started
-   * (`oldestOpenLink`, Infinity when none is left) went out on closed links only, so it can get no further
+   * (`oldestOpenLink`, Infinity when none is left), or refused by each open link that started before it
+   * (`carried` says whether another one did), went out on closed links only, so it can get no further
    * answer unless a follower here may still give one (`followedHere`; never, for a balanced request
    * addressed to another bus: it was delivered nowhere here). Such a request ends now: `"all"` resolves
    * with its answers, a number of answers rejects with RequestLinkClosedError.
    */
-  linkClosed(busId: string, link: string, oldestOpenLink: number, followedHere: (identifier: string) => boolean): void {
+  linkClosed(
+    busId: string,
+    link: string,
+    oldestOpenLink: number,
+    followedHere: (identifier: string) => boolean,
+    carried: Carried = NO_CARRIER,
+  ): void {
     const stranded: Pending[] = [];
     const only = this.#only;
-    if (only !== undefined && isStranded(only, busId, oldestOpenLink, followedHere)) stranded.push(only);
-    for (const pending of this.#pending.values()) if (isStranded(pending, busId, oldestOpenLink, followedHere)) stranded.push(pending);
+    if (only !== undefined && isStranded(only, busId, oldestOpenLink, followedHere, carried)) stranded.push(only);
+    for (const pending of this.#pending.values())
+      if (isStranded(pending, busId, oldestOpenLink, followedHere, carried)) stranded.push(pending);
     for (const pending of stranded) {
       this.#finish(pending.messageId);
       // The bus a balanced call was addressed to is out of reach now, as after a timeout.
@@ -386,7 +407,8 @@ export class RequestTable {
    * LinkLostError): a request opened since it started went out on it, and ends now unless another open
    * link started before it (`oldestOtherLink`: it carried it too), it is still in the link's buffer
    * (`unsent`: it goes to whatever far side the link reaches next), or a follower here may still answer
-   * it (as for `linkClosed`). `"all"` resolves with its answers; a number of answers rejects with
+   * it (as for `linkClosed`); a balanced call routed by that link (`lostLink`) only (see `routed`) ends
+   * whatever other link is open. `"all"` resolves with its answers; a number of answers rejects with
    * RequestLinkClosedError caused by `lost`. Returns when the earliest of those still unsent was opened
    * (Infinity when none is): the link carries them from then on.
    */
@@ -398,13 +420,18 @@ export class RequestTable {
     unsent: (messageId: string) => boolean,
     followedHere: (identifier: string) => boolean,
     lost: Error,
+    lostLink?: object,
   ): number {
     const stranded: Pending[] = [];
     let earliestUnsent = Number.POSITIVE_INFINITY;
     const candidates = this.#only === undefined ? [...this.#pending.values()] : [this.#only, ...this.#pending.values()];
     for (const pending of candidates) {
       if (unsent(pending.messageId)) earliestUnsent = Math.min(earliestUnsent, pending.opened);
-      else if (pending.opened >= startedAt && isStranded(pending, busId, oldestOtherLink, followedHere)) stranded.push(pending);
+      // A balanced call routed by that link only (see `routed`) went out on no other.
+      else if (pending.via !== undefined && lostLink !== undefined) {
+        if (pending.via === lostLink && pending.opened >= startedAt) stranded.push(pending);
+      } else if (pending.opened >= startedAt && isStranded(pending, busId, oldestOtherLink, followedHere, undefined))
+        stranded.push(pending);
     }
     for (const pending of stranded) {
       this.#finish(pending.messageId);
@@ -416,15 +443,30 @@ export class RequestTable {
   }
 
   /**
-   * One of the `links` open links of bus `busId` refused to carry the request `messageId` (`error` says
-   * why). Once each of them has, and no follower here may answer it (`followedHere`), it can get no
-   * answer: it rejects with that error now rather than at its timeout.
+   * The link `link` of bus `busId` refused to carry the request `messageId` (`error` says why). Once no
+   * open link that could carry it is left (`carried`: whether an open link other than those that refused,
+   * started before it, is), and no follower here may answer it (`followedHere`), it can get no answer: it
+   * rejects with that error now rather than at its timeout. The refusal is remembered: when the links that
+   * carried it close, it ends then (see `linkClosed`).
    */
-  refused(messageId: string, busId: string, links: number, followedHere: (identifier: string) => boolean, error: Error): void {
+  refused(
+    messageId: string,
+    busId: string,
+    link: object,
+    carried: Carried,
+    followedHere: (identifier: string) => boolean,
+    error: Error,
+  ): void {
     const pending = this.#find(messageId);
-    if (pending === undefined || ++pending.refusals < links) return;
+    if (pending === undefined) return;
+    pending.refusedBy ??= new Set();
+    pending.refusedBy.add(link);
+    if (isCarried(pending, pending.refusedBy, carried)) return;
     if ((pending.to === undefined || pending.to === busId) && followedHere(pending.identifier)) return;
-    this.#finish(messageId);
+    // Not counted in `finished`: no link holds it. Counted, each request of a burst past a full buffer made
+    // that link look through its whole buffer again for ended ones before refusing the next: 40,000 asks past
+    // a buffer of 10,000 blocked the process for ~40 s, and the 10,000 buffered asks timed out unsent.
+    this.#finish(messageId, false);
     pending.reject(error);
   }
 
@@ -515,10 +557,10 @@ export class RequestTable {
     pending.reject(new RequestTimeoutError(pending.identifier, pending.timeout, pending.wanted, pending.answers));
   }
 
-  #finish(messageId: string): Pending | undefined {
+  #finish(messageId: string, counted = true): Pending | undefined {
     const pending = this.#find(messageId);
     if (pending === undefined) return undefined;
-    this.#finished++;
+    if (counted) this.#finished++;
     if (pending === this.#only) this.#only = undefined;
     else this.#pending.delete(messageId);
     this.#held -= pending.answers.length;
@@ -594,9 +636,38 @@ export function requestTableOf(bus: object): RequestTable | undefined {
   return tables.get(bus);
 }
 
-// Whether a waiting request can get no answer any more (see `linkClosed`).
-function isStranded(pending: Pending, busId: string, oldestOpenLink: number, followedHere: (identifier: string) => boolean): boolean {
-  if (pending.opened >= oldestOpenLink) return false;
+/**
+ * Whether an open link of the bus, other than those in `refusedBy`, started at or before `opened` (so
+ * carried a request opened then). Given by the bus's links (their LinkTable).
+ */
+export type Carried = (opened: number, refusedBy: ReadonlySet<object>) => boolean;
+
+// Without the links' table (a link that called none): any open link started before a request carried it.
+const NO_CARRIER: Carried = () => true;
+
+// Whether an open link carried the request that the links of `refusedBy` refused: the one it was routed by,
+// if any (see `routed`), and it did not refuse; else any other open link started before it (`carried`).
+function isCarried(pending: Pending, refusedBy: ReadonlySet<object>, carried: Carried): boolean {
+  const via = pending.via;
+  if (via !== undefined) return !via.closing && !refusedBy.has(via);
+  return carried(pending.opened, refusedBy);
+}
+
+const NONE_REFUSED: ReadonlySet<object> = new Set();
+
+// Whether a waiting request can get no answer any more (see `linkClosed`): one routed by a link of its
+// own, or refused by some, is carried only as `isCarried` says; any other by an open link started before
+// it. `carried` undefined (a link lost, see `linkLost`): the last rule only, for every request.
+function isStranded(
+  pending: Pending,
+  busId: string,
+  oldestOpenLink: number,
+  followedHere: (identifier: string) => boolean,
+  carried: Carried | undefined,
+): boolean {
+  if (carried !== undefined && (pending.via !== undefined || pending.refusedBy !== undefined)) {
+    if (isCarried(pending, pending.refusedBy ?? NONE_REFUSED, carried)) return false;
+  } else if (pending.opened >= oldestOpenLink) return false;
   const deliveredHere = pending.to === undefined || pending.to === busId;
   return !deliveredHere || !followedHere(pending.identifier);
 }
@@ -606,9 +677,11 @@ function unset(): void {}
 
 // Whether `message` can be an answer to `pending`, whose messageId it names in `inReplyTo` (a far side can
 // name any): it comes under the request's `replyTo`, or is an error answer (under `berrymq-reply:*`, where
-// errors to talk() come too); a balanced request's comes from the bus it went to.
+// errors to talk() come too); a balanced request's comes from the bus it went to, or is the error answer
+// of a bus that relayed that bus's answer and could not pass it on (`answeredBy`: see Bus#answerFailed).
 function isAnswerTo(pending: Pending, message: Message, bus: string): boolean {
-  if (pending.to !== undefined && bus !== pending.to) return false;
+  if (pending.to !== undefined && bus !== pending.to && !(isErrorAnswer(message) && message.kwargs.answeredBy === pending.to))
+    return false;
   return message.id === pending.replyTo || (message.name === REPLY_NAME && isErrorAnswer(message));
 }
 

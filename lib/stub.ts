@@ -36,7 +36,8 @@ export function stub<Events extends EventMap, const P extends PatternOf<Events>>
 // Explicit `Args` and `Result` (any bus, as before: they cannot name the identifier to check). Inferred
 // instead, on a typed bus, this overload took any identifier and args: `O` is inferred then, and refused.
 /** A stub typed by explicit `Args` and `Result`: each call is `bus.ask(identifier, ...args)`. */
-export function stub<Args extends unknown[], Result, O extends StubOptions = StubOptions>(
+// `count?: never`: inferred, `O` kept a `count` (StubOptions has none), which threw when the stub was made.
+export function stub<Args extends unknown[], Result, O extends StubOptions & { count?: never } = StubOptions>(
   identifier: string,
   options?: O & UntypedBusOnly<O>,
 ): Stub<Args, Result>;
