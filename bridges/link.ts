@@ -1,7 +1,7 @@
 import { EventEmitter } from "eventemitter3";
 import { answerRefused, answerUndeliverable, type Bus } from "../lib/bus.js";
 import { defaultBus } from "../lib/default-bus.js";
-import { type BerryError, emitError, InvalidArgumentError, type LinkLostError } from "../lib/errors.js";
+import { type BerryError, BusClosedError, emitError, InvalidArgumentError, type LinkLostError } from "../lib/errors.js";
 import { Fifo } from "../lib/fifo.js";
 import { DEFAULT_NAMESPACE, type Identifier, isLocal, matches, parseIdentifier, partMatches } from "../lib/identifier.js";
 import { checkTimerDelay } from "../lib/long-timer.js";
@@ -66,7 +66,10 @@ export interface LinkStats {
   dropped: number;
   /** Failed transmissions that were retried. */
   retries: number;
-  /** Frames refused as invalid (bad envelopes, and payloads the bus's schemas refused). */
+  /**
+   * Frames refused as invalid (bad envelopes, and payloads the bus's schemas refused), and messages that
+   * arrived once the bus was closed (the first is reported and the link closes itself).
+   */
   rejected: number;
   /**
    * Messages counted in `sent` that the transport learned afterwards it lost, each reported on the `error`
@@ -576,6 +579,7 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
 
   /** Like `receive`, for a message the transport already built. */
   protected receiveMessage(message: Message): number | undefined {
+    if (this.bus.closed) return this.#busClosed();
     if (!this.#admits(message)) return undefined;
     const reached = this.#schemas.pass(message, this.#injectValid);
     return typeof reached === "number" ? reached : undefined;
@@ -616,6 +620,8 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     // path's GC. A native promise passes Promise.resolve as it is; a throw still becomes a rejection.
     try {
       const message = this.#parse(frame);
+      // Not acknowledged: the far side keeps it (a broker resends it elsewhere or dead-letters it at expiry).
+      if (this.bus.closed) return Promise.resolve(this.#busClosed());
       if (!this.#admits(message)) return Promise.resolve(undefined);
       return Promise.resolve(
         this.#schemas.pass(message, (valid) => (this.#accepts(valid) ? this.#injectSettled(valid) : undefined)),
@@ -623,6 +629,18 @@ export abstract class Link extends EventEmitter<LinkEvents> implements RoutedLin
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  // A message that arrived for a closed bus (closed before this link): no follower can ever get it. Each is
+  // counted in `rejected`; the first is reported, once, and the link closes itself. Before, a busy prefix made
+  // one BusClosedError report (a process warning: a closed bus has no listeners) per frame, and the link's
+  // connections held the process.
+  #busClosed(): undefined {
+    this.stats.rejected++;
+    if (this.#closing) return undefined;
+    this.#report(new BusClosedError(this.bus.id, `a message arrived on link ${this.name}, which closes itself`));
+    void this.close();
+    return undefined;
   }
 
   // Validates a frame; a bad one is counted before the error goes to the transport.

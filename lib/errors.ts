@@ -184,8 +184,9 @@ export class FollowerRemovedError extends BerryError {
 
 /** The bus was closed; it accepts no more messages or followers. */
 export class BusClosedError extends BerryError {
-  constructor(busId: string) {
-    super("BUS_CLOSED", `bus ${busId} is closed`);
+  /** `detail`: what met the closed bus, said after it. */
+  constructor(busId: string, detail?: string) {
+    super("BUS_CLOSED", detail === undefined ? `bus ${busId} is closed` : `bus ${busId} is closed: ${detail}`);
   }
 }
 
