@@ -6,6 +6,7 @@ import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { addMetadataSpec, addPrototypeSpec, followingSpec } from "./follower-metadata.js";
+import { refuseClassConstructor } from "./class-constructor.js";
 import { refuseGeneratorFunction } from "./generator-function.js";
 import { Held } from "./held.js";
 import { parseIdentifier } from "./identifier.js";
@@ -93,6 +94,7 @@ export function expose<Events extends EventMap | Untyped = Untyped, const P exte
 export function expose(identifier: string, fn: unknown, options: FollowOptions<never> & { bus?: Bus<never> } = {}): Unsubscribe {
   if (typeof fn !== "function") throw new InvalidArgumentError("fn", fn, "a function");
   refuseGeneratorFunction("fn", fn); // its answer would be an iterator, its body never run
+  refuseClassConstructor("fn", fn);
   const call = fn as (...args: readonly unknown[]) => unknown; // the overloads typed its parameters
   checkOptions("expose options", options, "an object");
   const { bus = defaultBus as Bus, ...followOptions } = options as FollowOptions & { bus?: Bus };
