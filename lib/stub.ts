@@ -172,8 +172,10 @@ export function exposed(identifier: string): ExposedDecorator {
   followingSpec(identifier, "", undefined); // a bad identifier fails when the class is defined
   return ((target: unknown, keyOrContext: unknown, descriptor?: PropertyDescriptor): void => {
     if (isStandardContext(keyOrContext)) {
-      if (keyOrContext.kind !== "method" || keyOrContext.static) {
-        throw new InvalidArgumentError("@exposed target", keyOrContext.name, "an instance method");
+      // A private method (`#name`) was taken, and every request then failed: the adapter looks the method
+      // up by its name, which names no property (as for @following, refused).
+      if (keyOrContext.kind !== "method" || keyOrContext.static || keyOrContext.private) {
+        throw new InvalidArgumentError("@exposed target", keyOrContext.name, "a public instance method");
       }
       refuseGeneratorFunction(`@exposed method ${String(keyOrContext.name)}`, target);
       const name = keyOrContext.name;
