@@ -1,4 +1,4 @@
-import type { UntypedBusOnly } from "./auto-twitter.js";
+import type { UntypedBus, UntypedBusOnly } from "./auto-twitter.js";
 import type { Bus, FollowOptions, Unsubscribe } from "./bus.js";
 import { checkOptions } from "./bus-option.js";
 import { checkLegacyMethod, isStandardContext } from "./decorator-context.js";
@@ -34,13 +34,15 @@ export function stub<Events extends EventMap, const P extends PatternOf<Events>>
   identifier: P,
   options: StubOptions & { bus: Bus<Events> },
 ): Stub<Extract<SendArgs<Events, P>, unknown[]>, AnswerOf<Events, P>>;
-// Explicit `Args` and `Result` (any bus, as before: they cannot name the identifier to check). Inferred
+// Explicit `Args` and `Result`, on an untyped bus: they cannot name the identifier to check. Inferred
 // instead, on a typed bus, this overload took any identifier and args: `O` is inferred then, and refused.
+// With explicit type arguments `O` is not inferred (its default): `UntypedBus` refuses a typed bus then,
+// which took any identifier (`stub<[string], number>("calc:mul", { bus })`, misspelled, compiled).
 /** A stub typed by explicit `Args` and `Result`: each call is `bus.ask(identifier, ...args)`. */
 // `count?: never`: inferred, `O` kept a `count` (StubOptions has none), which threw when the stub was made.
 export function stub<Args extends unknown[], Result, O extends StubOptions & { count?: never } = StubOptions>(
   identifier: string,
-  options?: O & UntypedBusOnly<O>,
+  options?: O & UntypedBusOnly<O> & { bus?: UntypedBus },
 ): Stub<Args, Result>;
 // Last, for the refusals only: an identifier not in a typed bus's map is reported as such (the overload
 // above said only that the bus is not `undefined`).
@@ -76,10 +78,11 @@ export function expose<Events extends EventMap, const P extends PatternOf<Events
   options: FollowOptions<Extract<MessageFor<Events, P>, Message>> & { bus: Bus<Events> },
 ): Unsubscribe;
 /** Exposes `fn` under `identifier` on an untyped bus (or the default bus): its result answers each request. */
+// `UntypedBus`: with explicit type arguments (`O` not inferred) a typed bus took any identifier, as for stub.
 export function expose<Args extends unknown[], Result, O extends ExposeOptions = ExposeOptions>(
   identifier: string,
   fn: (...args: Args) => Result,
-  options?: O & UntypedBusOnly<O>,
+  options?: O & UntypedBusOnly<O> & { bus?: UntypedBus },
 ): Unsubscribe;
 // Last, for the refusals only (the two above take every call that fits): when no overload fits,
 // TypeScript reports the last one's error, so this one takes either kind of bus and names what is wrong
