@@ -85,7 +85,10 @@ export function autoTwitter<Events extends EventMap, const N extends NameOnMap<E
   options: AutoTwitterOptions<Events> & { bus: Bus<Events> },
 ): TypedAutoTwitterDecorator<Events, N>;
 /** `autoTwitter` on an untyped bus (or the default bus): sends `name:entry` / `name:exit` around each call. */
-export function autoTwitter<O extends AutoTwitterOptions>(identifier: string, options?: O & UntypedBusOnly<O>): AutoTwitterDecorator;
+export function autoTwitter<O extends AutoTwitterOptions>(
+  identifier: string,
+  options?: O & UntypedBusOnly<O> & { bus?: UntypedBus },
+): AutoTwitterDecorator;
 export function autoTwitter(identifier: string, options: AutoTwitterOptions<never> = {}): AutoTwitterDecorator {
   checkOptions("autoTwitter options", options, "an object");
   checkBusOption("autoTwitter option bus", options.bus);
