@@ -59,6 +59,14 @@ type ExitArg<Events extends EventMap, N extends string> = `${N}:exit` extends ke
 /** For an untyped overload's options: a typed bus must go through the typed overload, this refuses it rather than skip the check. */
 export type UntypedBusOnly<O> = O extends { bus?: Bus<infer E> } ? (IsUntyped<E> extends true ? unknown : { bus?: never }) : unknown;
 
+/**
+ * A bus that takes any identifier: an untyped one. A typed bus is no such bus, its `twitter` taking only
+ * the map's identifiers (compared as a function-typed property, its parameters are checked strictly).
+ * For overloads whose options are not inferred (explicit type arguments), where {@link UntypedBusOnly}
+ * sees only the default options type; a marker on `Bus` itself would refuse typed buses everywhere.
+ */
+export type UntypedBus = Bus & { readonly twitter: (identifier: string, ...args: unknown[]) => number };
+
 type NameOnMap<Events extends EventMap> = {
   [K in keyof Events & string]: K extends `${infer N}:${"entry" | "exit" | "error"}` ? N : never;
 }[keyof Events & string];
@@ -77,7 +85,10 @@ export function autoTwitter<Events extends EventMap, const N extends NameOnMap<E
   options: AutoTwitterOptions<Events> & { bus: Bus<Events> },
 ): TypedAutoTwitterDecorator<Events, N>;
 /** `autoTwitter` on an untyped bus (or the default bus): sends `name:entry` / `name:exit` around each call. */
-export function autoTwitter<O extends AutoTwitterOptions>(identifier: string, options?: O & UntypedBusOnly<O>): AutoTwitterDecorator;
+export function autoTwitter<O extends AutoTwitterOptions>(
+  identifier: string,
+  options?: O & UntypedBusOnly<O> & { bus?: UntypedBus },
+): AutoTwitterDecorator;
 export function autoTwitter(identifier: string, options: AutoTwitterOptions<never> = {}): AutoTwitterDecorator {
   checkOptions("autoTwitter options", options, "an object");
   checkBusOption("autoTwitter option bus", options.bus);

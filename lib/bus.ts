@@ -13,6 +13,7 @@ import {
 } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { type FollowingSpec, followerThis, followingSpecsOf, type Guard, registrationKey } from "./follower-metadata.js";
+import { refuseClassConstructor } from "./class-constructor.js";
 import { refuseGeneratorFunction, refuseGeneratorMethod, refuseGeneratorResult } from "./generator-function.js";
 import { Held, held } from "./held.js";
 import { type Identifier, MAX_CACHED_IDENTIFIER_LENGTH, parseIdentifier } from "./identifier.js";
@@ -469,6 +470,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     this.#checkOpen();
     if (typeof follower !== "function") throw new InvalidArgumentError("follower", follower, "a function");
     refuseGeneratorFunction("follower", follower);
+    refuseClassConstructor("follower", follower);
     // Error reports put it in their text: a Symbol there threw out of twitter() (or, for an async follower,
     // became an unhandled rejection) in place of the report, and the followers after it never ran.
     if (options.label !== undefined && typeof options.label !== "string") {
@@ -866,6 +868,7 @@ export class Bus<Events extends EventMap | Untyped = Untyped> extends EventEmitt
     if (guard !== undefined && typeof guard !== "function") throw new InvalidArgumentError("guard", guard, "a function");
     // Its iterator is no boolean: every message was dropped without a word, the guard's body never run.
     refuseGeneratorFunction("guard", guard);
+    refuseClassConstructor("guard", guard);
     return { kind: "follower", seq: ++this.#seq, key, label, guard, active: true, call };
   }
 

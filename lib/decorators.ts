@@ -13,6 +13,7 @@ import {
   recordWrapper,
   registrationKey,
 } from "./follower-metadata.js";
+import { refuseClassConstructor } from "./class-constructor.js";
 import { refuseGeneratorFunction } from "./generator-function.js";
 import type { Message } from "./message.js";
 import type { MessageFor, PatternOf } from "./typed-identifiers.js";
@@ -95,6 +96,7 @@ export function following(pattern: string, options: FollowingOptions = {}): Foll
     throw new InvalidArgumentError("guard", options.guard, "a function");
   }
   refuseGeneratorFunction("guard", options.guard);
+  refuseClassConstructor("guard", options.guard);
   checkBusOption("@following option bus", options.bus);
   // Validate now, so a bad pattern fails when the class is defined, not when it is first constructed.
   followingSpec(pattern, "", undefined);

@@ -18,7 +18,7 @@ export class InvalidIdentifierError extends BerryError {
   readonly value: unknown;
 
   constructor(value: unknown, reason: string) {
-    super("INVALID_IDENTIFIER", `invalid identifier ${describe(value)}: ${reason}`);
+    super("INVALID_IDENTIFIER", `invalid identifier ${named(value)}: ${reason}`);
     this.value = value;
   }
 }
@@ -29,7 +29,7 @@ export class InvalidArgumentError extends BerryError {
   readonly value: unknown;
 
   constructor(argument: string, value: unknown, expected: string) {
-    super("INVALID_ARGUMENT", `invalid ${argument} ${describe(value)}: expected ${expected}`);
+    super("INVALID_ARGUMENT", `invalid ${argument} ${named(value)}: expected ${expected}`);
     this.argument = argument;
     this.value = value;
   }
@@ -207,6 +207,16 @@ export class LinkLostError extends BerryError {
     super("LINK_LOST", `link ${link} lost its far side${farBus === undefined ? "" : ` (bus ${farBus})`}: ${reason}`, { cause });
     this.link = link;
     this.farBus = farBus;
+  }
+}
+
+// The value a misuse error names. A revoked Proxy, or one whose traps throw, threw out of describe(): its
+// TypeError replaced the InvalidArgumentError or InvalidIdentifierError being built, naming no argument.
+function named(value: unknown): string {
+  try {
+    return describe(value);
+  } catch {
+    return "(a value that cannot be shown)";
   }
 }
 

@@ -97,9 +97,26 @@ export function partMatches(a: string, b: string): boolean {
  * @example matches("worker:stop", "*:stop") // true
  */
 export function matches(a: Identifier | string, b: Identifier | string): boolean {
-  const x = typeof a === "string" ? parseIdentifier(a) : a;
-  const y = typeof b === "string" ? parseIdentifier(b) : b;
+  const x = typeof a === "string" ? parseIdentifier(a) : checkParsed(a);
+  const y = typeof b === "string" ? parseIdentifier(b) : checkParsed(b);
   return x.namespace === y.namespace && partMatches(x.name, y.name) && partMatches(x.action, y.action);
+}
+
+// What `matches` takes besides a string: anything else (a number, an array, `null`) matched nothing
+// without a word, or threw a TypeError naming no value.
+function checkParsed(value: unknown): Identifier {
+  if (typeof value === "object" && value !== null && hasParts(value as Partial<Record<keyof Identifier, unknown>>)) {
+    return value as Identifier;
+  }
+  throw new InvalidIdentifierError(value, "must be a string or a parsed Identifier ({ id, name, action, namespace })");
+}
+
+function hasParts(parts: Partial<Record<keyof Identifier, unknown>>): boolean {
+  try {
+    return typeof parts.name === "string" && typeof parts.action === "string" && typeof parts.namespace === "string";
+  } catch {
+    return false; // a Proxy's trap, a throwing getter: no identifier
+  }
 }
 
 /** Whether an identifier has a wildcard on either part. */

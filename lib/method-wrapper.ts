@@ -1,5 +1,6 @@
 import { isStandardContext } from "./decorator-context.js";
 import { InvalidArgumentError } from "./errors.js";
+import { refuseClassConstructor } from "./class-constructor.js";
 import { refuseGeneratorFunction } from "./generator-function.js";
 
 type AnyFunction = (this: never, ...args: never[]) => unknown;
@@ -20,6 +21,7 @@ export function functionWrapper(
     // A generator's body runs after the call returns, at each next(): autoTwitter sent its exit before the
     // body ran, and what it threw escaped twitterException unreported.
     refuseGeneratorFunction(`${label} target`, fn);
+    refuseClassConstructor(`${label} target`, fn); // it would be called without new
     return wrap(fn as (...args: unknown[]) => unknown);
   };
   return ((target: unknown, keyOrContext?: unknown, descriptor?: PropertyDescriptor): unknown => {

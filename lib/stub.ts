@@ -1,4 +1,4 @@
-import type { UntypedBusOnly } from "./auto-twitter.js";
+import type { UntypedBus, UntypedBusOnly } from "./auto-twitter.js";
 import type { Bus, FollowOptions, Unsubscribe } from "./bus.js";
 import { checkOptions } from "./bus-option.js";
 import { checkLegacyMethod, isStandardContext } from "./decorator-context.js";
@@ -6,6 +6,7 @@ import { defaultBus } from "./default-bus.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { ArgsOf, EventMap, IsUntyped, Untyped } from "./event-map.js";
 import { addMetadataSpec, addPrototypeSpec, followingSpec } from "./follower-metadata.js";
+import { refuseClassConstructor } from "./class-constructor.js";
 import { refuseGeneratorFunction } from "./generator-function.js";
 import { Held } from "./held.js";
 import { parseIdentifier } from "./identifier.js";
@@ -33,13 +34,15 @@ export function stub<Events extends EventMap, const P extends PatternOf<Events>>
   identifier: P,
   options: StubOptions & { bus: Bus<Events> },
 ): Stub<Extract<SendArgs<Events, P>, unknown[]>, AnswerOf<Events, P>>;
-// Explicit `Args` and `Result` (any bus, as before: they cannot name the identifier to check). Inferred
+// Explicit `Args` and `Result`, on an untyped bus: they cannot name the identifier to check. Inferred
 // instead, on a typed bus, this overload took any identifier and args: `O` is inferred then, and refused.
+// With explicit type arguments `O` is not inferred (its default): `UntypedBus` refuses a typed bus then,
+// which took any identifier (`stub<[string], number>("calc:mul", { bus })`, misspelled, compiled).
 /** A stub typed by explicit `Args` and `Result`: each call is `bus.ask(identifier, ...args)`. */
 // `count?: never`: inferred, `O` kept a `count` (StubOptions has none), which threw when the stub was made.
 export function stub<Args extends unknown[], Result, O extends StubOptions & { count?: never } = StubOptions>(
   identifier: string,
-  options?: O & UntypedBusOnly<O>,
+  options?: O & UntypedBusOnly<O> & { bus?: UntypedBus },
 ): Stub<Args, Result>;
 // Last, for the refusals only: an identifier not in a typed bus's map is reported as such (the overload
 // above said only that the bus is not `undefined`).
@@ -75,10 +78,11 @@ export function expose<Events extends EventMap, const P extends PatternOf<Events
   options: FollowOptions<Extract<MessageFor<Events, P>, Message>> & { bus: Bus<Events> },
 ): Unsubscribe;
 /** Exposes `fn` under `identifier` on an untyped bus (or the default bus): its result answers each request. */
+// `UntypedBus`: with explicit type arguments (`O` not inferred) a typed bus took any identifier, as for stub.
 export function expose<Args extends unknown[], Result, O extends ExposeOptions = ExposeOptions>(
   identifier: string,
   fn: (...args: Args) => Result,
-  options?: O & UntypedBusOnly<O>,
+  options?: O & UntypedBusOnly<O> & { bus?: UntypedBus },
 ): Unsubscribe;
 // Last, for the refusals only (the two above take every call that fits): when no overload fits,
 // TypeScript reports the last one's error, so this one takes either kind of bus and names what is wrong
@@ -93,6 +97,7 @@ export function expose<Events extends EventMap | Untyped = Untyped, const P exte
 export function expose(identifier: string, fn: unknown, options: FollowOptions<never> & { bus?: Bus<never> } = {}): Unsubscribe {
   if (typeof fn !== "function") throw new InvalidArgumentError("fn", fn, "a function");
   refuseGeneratorFunction("fn", fn); // its answer would be an iterator, its body never run
+  refuseClassConstructor("fn", fn);
   const call = fn as (...args: readonly unknown[]) => unknown; // the overloads typed its parameters
   checkOptions("expose options", options, "an object");
   const { bus = defaultBus as Bus, ...followOptions } = options as FollowOptions & { bus?: Bus };
@@ -170,8 +175,10 @@ export function exposed(identifier: string): ExposedDecorator {
   followingSpec(identifier, "", undefined); // a bad identifier fails when the class is defined
   return ((target: unknown, keyOrContext: unknown, descriptor?: PropertyDescriptor): void => {
     if (isStandardContext(keyOrContext)) {
-      if (keyOrContext.kind !== "method" || keyOrContext.static) {
-        throw new InvalidArgumentError("@exposed target", keyOrContext.name, "an instance method");
+      // A private method (`#name`) was taken, and every request then failed: the adapter looks the method
+      // up by its name, which names no property (as for @following, refused).
+      if (keyOrContext.kind !== "method" || keyOrContext.static || keyOrContext.private) {
+        throw new InvalidArgumentError("@exposed target", keyOrContext.name, "a public instance method");
       }
       refuseGeneratorFunction(`@exposed method ${String(keyOrContext.name)}`, target);
       const name = keyOrContext.name;

@@ -1,4 +1,4 @@
-import type { UntypedBusOnly } from "./auto-twitter.js";
+import type { UntypedBus, UntypedBusOnly } from "./auto-twitter.js";
 import type { Bus } from "./bus.js";
 import { checkBusOption, checkOptions } from "./bus-option.js";
 import { isThenable } from "./concurrency-limiter.js";
@@ -52,7 +52,7 @@ export function twitterException<Events extends EventMap, const P extends Except
 /** `twitterException` on an untyped bus (or the default bus): sends `identifier` when the wrapped function throws. */
 export function twitterException<O extends TwitterExceptionOptions>(
   identifier: string,
-  options?: O & UntypedBusOnly<O>,
+  options?: O & UntypedBusOnly<O> & { bus?: UntypedBus },
 ): FunctionWrapper;
 export function twitterException(identifier: string, options: TwitterExceptionOptions<never> = {}): FunctionWrapper {
   checkOptions("twitterException options", options, "an object");
