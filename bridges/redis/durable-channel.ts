@@ -34,6 +34,7 @@ import {
 } from "./errors.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
+import { retryThroughFailover } from "./failover-retry.js";
 import { checkDurability, type Durability, isFailoverError, pause, ReplicatedScripts } from "./replicated-script.js";
 import { Batcher, MAX_BATCH } from "./script-batcher.js";
 import { StallWatch } from "./stall-watch.js";
@@ -930,7 +931,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     args: readonly (string | number)[],
     durability: Durability | undefined,
   ): Promise<{ result: unknown; replicas: number | undefined }> {
-    if (durability === undefined) return { result: await runScript(this.#client, name, args), replicas: undefined };
+    if (durability === undefined) {
+      // Refused by a fenced master during a failover (NOREPLICAS, READONLY): sent again, not rejected.
+      const result = await retryThroughFailover(() => runScript(this.#client, name, args), () => !this.#ended);
+      return { result, replicas: undefined };
+    }
     return this.#replicatedScripts().run(name, args, durability);
   }
 

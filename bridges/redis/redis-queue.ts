@@ -14,6 +14,7 @@ import { InvalidEnvelopeError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
 import { CutOff } from "./cut-off.js";
+import { retryThroughFailover } from "./failover-retry.js";
 import { RedisCommandError, RedisDataLostError, RedisQueueOverflowError, RedisQueuePushBackError } from "./errors.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
@@ -485,14 +486,19 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
       return false;
     }
     // Whoever takes the push out of #pushes first accounts for it: its answer, or close() cutting it short.
-    const tracked: Promise<void> = runScript(this.#client, "berrymqQueuePush", [
+    const args = [
       this.key,
       `${this.key}:seen:${message.messageId}`,
       `${this.key}:instance`,
       JSON.stringify(toEnvelope(message)),
       this.#window,
       randomUUID(),
-    ]).then(
+    ];
+    // Refused by a fenced master during a failover (NOREPLICAS, READONLY): pushed again (its seen-marker
+    // makes that safe) while it is still tracked, i.e. until close() cuts it.
+    const push = (): Promise<unknown> =>
+      retryThroughFailover(() => runScript(this.#client, "berrymqQueuePush", args), () => this.#pushes.has(tracked));
+    const tracked: Promise<void> = push().then(
       (result) => {
         const [length, mark] = Array.isArray(result) ? result : [result, ""];
         this.#seeMark(String(mark ?? ""));

@@ -1,0 +1,95 @@
+// Red team r32: a planned Sentinel failover (SENTINEL FAILOVER) with the servers fenced by
+// `min-replicas-to-write 1`.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { DurableChannel } from "../../../bridges/redis/durable-channel.js";
+import { RedisQueue } from "../../../bridges/redis/redis-queue.js";
+import { Bus } from "../../../lib/bus.js";
+import { withClient } from "../../helpers/redis-probe.js";
+import { QUICK_HEALING, type RedisSentinelGroup, startSentinelGroup } from "../../helpers/redis-sentinel.js";
+import { sleep } from "../../helpers/wait-for.js";
+
+let group: RedisSentinelGroup;
+before(async () => {
+  group = await startSentinelGroup({ ...QUICK_HEALING, serverArgs: [...(QUICK_HEALING.serverArgs ?? []), "--min-replicas-to-write", "1", "--min-replicas-max-lag", "10"] });
+});
+after(async () => {
+  await group?.stop();
+});
+const connection = () => ({ sentinels: [...group.sentinelAddresses], name: group.name });
+
+/** SENTINEL FAILOVER, then until the sentinels name another master and the group is healthy again. */
+async function plannedFailover(): Promise<void> {
+  const before = await group.master();
+  const sentinel = group.sentinels[0];
+  if (sentinel === undefined) throw new Error("no sentinel");
+  // Refused (NOGOODSLAVE, INPROGRESS) while an earlier failover settles: asked again, 15 s at most.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const refused = await withClient(sentinel.port, (c) => c.call("SENTINEL", "FAILOVER", group.name)).then(() => undefined, (e: unknown) => String(e));
+    if (refused === undefined) break;
+    if (Date.now() > deadline) throw new Error(`SENTINEL FAILOVER refused: ${refused}`);
+    await sleep(200);
+  }
+  while ((await group.master()).port === before.port) await sleep(50);
+  await group.waitHealthy();
+}
+
+describe("redteam r32: planned sentinel failover, min-replicas-to-write 1", () => {
+  it("RedisQueue pushes", { timeout: 40_000 }, async (t) => {
+    const prefix = `pq-${randomUUID()}:`;
+    const producerBus = new Bus({ id: "producer" });
+    const reports: string[] = [];
+    producerBus.on("error", (e) => reports.push(`bus ${e.code}: ${e.message}`));
+    const producer = new RedisQueue("job:*", { bus: producerBus, connection: connection(), prefix });
+    producer.on("error", (e) => reports.push(`producer ${e.code}: ${e.message}`));
+    t.after(async () => {
+      await producer.close().catch(() => undefined);
+    });
+    let sent = 0;
+    let N = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < N; i++) {
+      producerBus.twitter("job:run", i);
+      sent = i + 1;
+      if (i === 300) void plannedFailover().then(() => { N = sent + 300; }, () => { N = 0; });
+      if (i % 10 === 9) await sleep(5);
+    }
+    while (producer.stats.pushed + producer.stats.failed + producer.stats.duplicates < N) await sleep(50);
+    const queued = await withClient((await group.master()).port, (c) => c.llen(producer.key));
+    console.log(`# queue: N ${N} queued ${queued} stats ${JSON.stringify(producer.stats)} reports ${reports.length} ${reports.slice(0, 2).join(" | ").slice(0, 300)}`);
+    assert.equal(producer.stats.failed, 0);
+    assert.equal(queued, N);
+  });
+
+  it("DurableChannel sends (no durability)", { timeout: 40_000 }, async (t) => {
+    const prefix = `pd-${randomUUID()}:{pd}:`;
+    const sender = await DurableChannel.open("pd-sender", { connection: connection(), prefix });
+    const errors: string[] = [];
+    sender.on("error", (e) => errors.push(`${e.code}: ${e.message}`));
+    t.after(async () => {
+      await sender.end().catch(() => undefined);
+    });
+    const rejected: string[] = [];
+    const acknowledged: string[] = [];
+    let sent = 0;
+    let N = Number.POSITIVE_INFINITY;
+    const inFlight = new Set<Promise<void>>();
+    for (let i = 0; i < N; i++) {
+      const p = sender.send({ i }, { to: "pd-worker" }).then((s) => void acknowledged.push(s.id), (e: unknown) => void rejected.push(String(e))).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= 20) await Promise.race(inFlight);
+      sent = i + 1;
+      if (i === 100) void plannedFailover().then(() => { N = sent + 100; }, () => { N = 0; });
+      if (i % 10 === 9) await sleep(5);
+    }
+    await Promise.all(inFlight);
+    const master = (await group.master()).port;
+    const queued = await withClient(master, (c) => c.lrange(`${prefix}in:pd-worker`, 0, -1));
+    const missing = acknowledged.filter((id) => !queued.includes(id));
+    console.log(`# durable: N ${N} acknowledged ${acknowledged.length} rejected ${rejected.length} missing ${missing.length} ${rejected.slice(0, 1).join(" | ").slice(0, 300)}`);
+    assert.deepEqual(rejected, [], "sends rejected");
+    assert.equal(acknowledged.length, N);
+    assert.deepEqual(missing, [], "acknowledged sends not in the inbox");
+  });
+});
