@@ -4,7 +4,8 @@ import { pause } from "./replicated-script.js";
 // closed connection: without durability ioredis already resends a call after a reconnection, and Redis
 // also closes the connection on a payload it refuses (over proto-max-bulk-len), which must fail alone.
 // (Cluster redirections and CLUSTERDOWN are retried by the Cluster client itself.)
-const REFUSED_DURING_FAILOVER = /^(NOREPLICAS|READONLY|MASTERDOWN|LOADING)\b/;
+// UNBLOCKED: a blocked command ended because its master was made a replica.
+const REFUSED_DURING_FAILOVER = /^(NOREPLICAS|READONLY|MASTERDOWN|LOADING)\b|^UNBLOCKED force unblock/;
 
 /** Whether `error` is a server's refusal that lasts only as long as a failover. */
 export function isRefusedDuringFailover(error: unknown): boolean {
@@ -13,7 +14,7 @@ export function isRefusedDuringFailover(error: unknown): boolean {
 
 /**
  * Runs `call` again, every 100 ms, while Redis refuses it for as long as a failover lasts (`NOREPLICAS`,
- * `READONLY`, `MASTERDOWN`, `LOADING`) and `wanted()` holds; any other error, or one once `wanted()`
+ * `READONLY`, `MASTERDOWN`, `LOADING`, `UNBLOCKED`) and `wanted()` holds; any other error, or one once `wanted()`
  * turned false, rejects as it came. For idempotent calls only (berrymq's scripts: Redis refuses them
  * before their first write; a resent SEND finds its record, a resent push its seen-marker).
  *
