@@ -20,9 +20,15 @@ export async function sendAcross(failover: () => Promise<unknown>, send: (i: num
     send(i);
     sent = i + 1;
     if (i === 300)
-      failing = failover().then(() => {
-        total = sent + 100;
-      });
+      failing = failover().then(
+        () => {
+          total = sent + 100;
+        },
+        (error: unknown) => {
+          total = 0; // stops the loop; rethrown below
+          throw error;
+        },
+      );
     if (i % 10 === 9) await sleep(5);
   }
   await failing;
