@@ -34,6 +34,7 @@ import {
 } from "./errors.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
+import { isRefusedDuringFailover, retryThroughFailover } from "./failover-retry.js";
 import { checkDurability, type Durability, isFailoverError, pause, ReplicatedScripts } from "./replicated-script.js";
 import { Batcher, MAX_BATCH } from "./script-batcher.js";
 import { StallWatch } from "./stall-watch.js";
@@ -930,7 +931,11 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
     args: readonly (string | number)[],
     durability: Durability | undefined,
   ): Promise<{ result: unknown; replicas: number | undefined }> {
-    if (durability === undefined) return { result: await runScript(this.#client, name, args), replicas: undefined };
+    if (durability === undefined) {
+      // Refused by a fenced master during a failover (NOREPLICAS, READONLY): sent again, not rejected.
+      const result = await retryThroughFailover(() => runScript(this.#client, name, args), () => !this.#ended);
+      return { result, replicas: undefined };
+    }
     return this.#replicatedScripts().run(name, args, durability);
   }
 
@@ -938,6 +943,9 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
   async #run(name: string, args: readonly (string | number)[]): Promise<unknown> {
     return (await this.#write(name, args, this.#durability)).result;
   }
+
+  // Whether a tick was refused for a failover (reported) and none passed since.
+  #tickRefused = false;
 
   // Heartbeat (lease renewal, at a third of the lease) and sweep, one at a time so none pile up while Redis is away.
   async #tick(): Promise<void> {
@@ -963,8 +971,13 @@ export class DurableChannel extends EventEmitter<DurableChannelEvents> {
         this.#sweepHold,
         this.#finishedRecords,
       ]);
+      this.#tickRefused = false;
     } catch (error) {
-      if (!this.#ended) this.#report(new RedisCommandError("durable channel sweep", error));
+      // Refused while a failover lasts (NOREPLICAS on a master fenced by min-replicas-to-write, READONLY):
+      // reported once until a tick passes again, not every tick (before r32: 46 reports in one failover).
+      const refused = isRefusedDuringFailover(error);
+      if (!this.#ended && !(refused && this.#tickRefused)) this.#report(new RedisCommandError("durable channel sweep", error));
+      if (refused) this.#tickRefused = true;
     } finally {
       this.#ticking = false;
       this.#stall.answered(false);

@@ -14,6 +14,7 @@ import { InvalidEnvelopeError } from "../errors.js";
 import { BLOCK_SLICE, BlockingClient } from "./blocking-client.js";
 import { closeClient, defineScripts, openClient, type RedisClient, type RedisConnection, runScript } from "./connection.js";
 import { CutOff } from "./cut-off.js";
+import { isRefusedDuringFailover, retryThroughFailover } from "./failover-retry.js";
 import { RedisCommandError, RedisDataLostError, RedisQueueOverflowError, RedisQueuePushBackError } from "./errors.js";
 import { checkHashTagPrefix, hashSlot } from "./hash-slot.js";
 import { reportOutages } from "./outage.js";
@@ -369,7 +370,9 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
           // The queue's slot is being resharded: a pop moves the message into its holding list, two keys,
           // which Redis refuses (TRYAGAIN, nothing moved) while only one of them has moved. Asked again
           // shortly, within the get's time, as a push during a reshard is.
-          if (isRedirected(error)) {
+          // Likewise while a failover refuses writes (NOREPLICAS on a master fenced by min-replicas-to-write,
+          // READONLY) or ends a blocked pop (UNBLOCKED: the master made a replica): before r32, rejected.
+          if (isRedirected(error) || isRefusedDuringFailover(error)) {
             await new Promise((resolve) => setTimeout(resolve, RESHARD_PAUSE));
             continue;
           }
@@ -485,14 +488,19 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
       return false;
     }
     // Whoever takes the push out of #pushes first accounts for it: its answer, or close() cutting it short.
-    const tracked: Promise<void> = runScript(this.#client, "berrymqQueuePush", [
+    const args = [
       this.key,
       `${this.key}:seen:${message.messageId}`,
       `${this.key}:instance`,
       JSON.stringify(toEnvelope(message)),
       this.#window,
       randomUUID(),
-    ]).then(
+    ];
+    // Refused by a fenced master during a failover (NOREPLICAS, READONLY): pushed again (its seen-marker
+    // makes that safe) while it is still tracked, i.e. until close() cuts it.
+    const push = (): Promise<unknown> =>
+      retryThroughFailover(() => runScript(this.#client, "berrymqQueuePush", args), () => this.#pushes.has(tracked));
+    const tracked: Promise<void> = push().then(
       (result) => {
         const [length, mark] = Array.isArray(result) ? result : [result, ""];
         this.#seeMark(String(mark ?? ""));
@@ -566,9 +574,12 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
           }
         }
         if (lane.recover) {
+          // Values handed over whose removal is still to come are no lost answers: not given again.
+          const removing = new Set(lane.handed);
           this.#sendHanded(lane);
-          const held = await lane.client.lindex(lane.key, 0);
-          if (held !== null) return held;
+          const heldList = await lane.client.lrange(lane.key, 0, removing.size);
+          const held = heldList.find((value) => !removing.has(value));
+          if (held !== undefined) return held;
           lane.recover = false;
         }
         const handed = lane.handed;
@@ -589,9 +600,10 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
             if (handed.length > 0) {
               const [error, left] = results[0] ?? [null, 0];
               // Refused for a reshard of the slot (nothing removed): removed with the next take instead.
-              if (error !== null && isRedirected(error)) lane.handed.unshift(...handed);
+              const refused = error !== null && (isRedirected(error) || isRefusedDuringFailover(error));
+              if (refused) lane.handed.unshift(...handed);
               else if (error !== null || Number(left) > 0) lane.recover = true;
-              if (error !== null && !isRedirected(error) && !this.#closed)
+              if (error !== null && !refused && !this.#closed)
                 this.#report(
                   new RedisCommandError(
                     `handing over ${handed.length} message(s) of queue ${this.key} (they may be given again)`,
@@ -661,6 +673,14 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
           if (Number(left) > 0) lane.recover = true;
         },
         (error: unknown) => {
+          // Refused while a failover lasts (NOREPLICAS, READONLY: nothing removed): removed with the next
+          // take, or tried again shortly. Before r32 they were given again by every get() meanwhile, each
+          // reported (4,000 reports in a 2 s fenced failover).
+          if (isRefusedDuringFailover(error) || isRedirected(error)) {
+            lane.handed.unshift(...values);
+            if (!this.#closed) setTimeout(() => this.#sendHanded(lane), HANDED_RETRY).unref();
+            return;
+          }
           // They stay in the holding list: given again by this queue's next get(), or put back by its close().
           lane.recover = true;
           if (!this.#closed)
@@ -731,6 +751,9 @@ export class RedisQueue extends EventEmitter<RedisQueueEvents> implements AsyncI
 
 // Ms a get() waits before popping again when a reshard of the queue's slot refused its pop.
 const RESHARD_PAUSE = 20;
+
+// Ms before a hand-over refused while a failover lasts (NOREPLICAS, READONLY) is sent again alone.
+const HANDED_RETRY = 100;
 
 // Whether Redis refused a command for a slot being resharded or moved (TRYAGAIN: a multi-key command
 // while some keys moved; ASK, MOVED: to a node's own connection, which follows no redirection; a script
