@@ -63,7 +63,12 @@ describe("a bridge server keeps nothing of the requests and streams it has answe
     await streams(2_000);
     const before = heapUsed();
     await streams(20_000);
-    const grown = heapUsed() - before;
+    let grown = heapUsed() - before;
+    // On a loaded machine some sockets' close events come later than 10 ms: measured again, a few times.
+    for (let tries = 0; tries < 5 && grown >= 300_000; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      grown = heapUsed() - before;
+    }
     assert.ok(grown < 300_000, `heap grew ${grown} bytes over 20,000 streams`);
   });
 });
