@@ -248,7 +248,7 @@ export class RedisLink extends Link {
         else this.#accept(frame);
       });
       this.#watchLoss(subscriber);
-      subscriber.on("resubscribed", () => void registry.check());
+      subscriber.on("resubscribed", () => void registry.recover());
       this.#sharded = { subscriber, registry, channels: plan.channels };
     }
     this.ready = this.#open().catch(async (error: unknown) => {
