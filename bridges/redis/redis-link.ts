@@ -248,7 +248,7 @@ export class RedisLink extends Link {
         else this.#accept(frame);
       });
       this.#watchLoss(subscriber);
-      subscriber.on("resubscribed", () => void registry.check());
+      subscriber.on("resubscribed", () => void registry.recover());
       this.#sharded = { subscriber, registry, channels: plan.channels };
     }
     this.ready = this.#open().catch(async (error: unknown) => {
@@ -292,6 +292,34 @@ export class RedisLink extends Link {
   /** The SSUBSCRIBE channels this link listens on (on a Cluster with `sharded`; else none). */
   get shardedChannels(): readonly string[] {
     return this.#sharded?.channels ?? [];
+  }
+
+  /**
+   * Starts importing `filter` (see Link's `subscribe`); resolves once Redis confirmed the subscription, also
+   * when the filter was already there with its subscription still under way (an earlier call not awaited, a
+   * follower of an `importFilters: "followers"` link): that resolved at once, before r32, and a message
+   * published right after was missed.
+   */
+  override async subscribe(filter: string): Promise<void> {
+    await super.subscribe(filter);
+    await this.#subscribing;
+  }
+
+  /** Stops importing `filter` (see Link's `unsubscribe`); resolves once Redis confirmed every change made so far. */
+  override async unsubscribe(filter: string): Promise<boolean> {
+    const removed = await super.unsubscribe(filter);
+    await this.#subscribing;
+    return removed;
+  }
+
+  /**
+   * Resolves once every change of the import filters made so far (`subscribe`, `unsubscribe`, a follower or
+   * queue come or gone under `importFilters: "followers"`) is subscribed at Redis: a message published after
+   * reaches the followers that were there. A change that failed is reported on `error`, not here.
+   * @example bus.follow("job:run", run); await link.subscriptionsApplied(); // job:run is subscribed
+   */
+  subscriptionsApplied(): Promise<void> {
+    return this.#subscribing;
   }
 
   /** Applies changed import filters to the PSUBSCRIBE (and SSUBSCRIBE) sets, one change at a time, in order. */

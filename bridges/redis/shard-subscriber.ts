@@ -68,19 +68,29 @@ export class ShardSubscriber extends EventEmitter<ShardSubscriberEvents> {
     return [...this.#channels];
   }
 
-  /** Subscribes to more channels (one SSUBSCRIBE each: channels of different slots live on different masters). */
+  /**
+   * Subscribes to more channels (one SSUBSCRIBE each: channels of different slots live on different masters).
+   * After the first connection, while the Cluster client reconnects (every node gone a while), the commands
+   * wait in ioredis's offline queue and go once it is ready: waiting for `ready` here rejected at the
+   * client's first connection error, and a channel added during such an outage was never subscribed (its
+   * messages missed for good; before r32).
+   */
   async ssubscribe(channels: readonly string[]): Promise<void> {
-    await whenReady(this.#client);
+    if (!this.#wasReady) await whenReady(this.#client);
     this.#wasReady = true;
     const fresh = channels.filter((channel) => !this.#channels.has(channel));
     for (const channel of fresh) this.#channels.add(channel);
     await Promise.all(fresh.map((channel) => this.#client.ssubscribe(channel)));
   }
 
-  /** Unsubscribes from channels. */
+  /**
+   * Unsubscribes from channels, also while the Cluster client reconnects (queued as `ssubscribe`'s are):
+   * skipped then before r32, the channel stayed in ioredis's list, which it subscribes again on reconnecting,
+   * so a channel given up during an outage stayed subscribed at Redis for good.
+   */
   async sunsubscribe(channels: readonly string[]): Promise<void> {
     const known = channels.filter((channel) => this.#channels.delete(channel));
-    if (this.#client.status !== "ready") return;
+    if (this.#client.status === "end") return;
     await Promise.all(known.map((channel) => this.#client.sunsubscribe(channel)));
   }
 

@@ -52,14 +52,27 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   async psubscribe(patterns: readonly string[]): Promise<void> {
     for (const pattern of patterns) this.#patterns.add(pattern);
     const client = await this.#connection();
-    await (patterns.length > 0 ? client.psubscribe(...patterns) : whenReady(client));
+    await this.#moved(client, patterns.length > 0 ? client.psubscribe(...patterns) : whenReady(client));
   }
 
   /** Unsubscribes from patterns. */
   async punsubscribe(patterns: readonly string[]): Promise<void> {
     for (const pattern of patterns) this.#patterns.delete(pattern);
     const client = await this.#connection();
-    if (patterns.length > 0) await client.punsubscribe(...patterns);
+    if (patterns.length > 0) await this.#moved(client, client.punsubscribe(...patterns));
+  }
+
+  // On a Cluster, a command that failed because its node connection ended (a node down, every node during
+  // an outage) is made good by the move to another node, which subscribes `#patterns` as they are then.
+  // Rejected, it broke off the link's change halfway: a pattern given up during an outage was never
+  // PUNSUBSCRIBEd, and stayed subscribed on the next node for good (before r32).
+  async #moved(client: Redis, command: Promise<unknown>): Promise<void> {
+    try {
+      await command;
+    } catch (error) {
+      if (this.#cluster !== undefined && !this.#closed && (client !== this.#client || client.status !== "ready")) return;
+      throw error;
+    }
   }
 
   /**

@@ -89,6 +89,17 @@ export class WildcardRegistry {
     await this.#client.spublish(this.key, "-");
   }
 
+  /**
+   * After an outage of the subscriber connections: renews this link's registration at once (announced if
+   * Redis lost it: a Cluster started again without its data, a failover to a replica that lacked it), then
+   * reads the registry again. Before r32 only the next renewal (up to 10 s later) registered it again, and
+   * meanwhile publishers that read the empty registry SPUBLISHed only: its wildcard filters got nothing.
+   */
+  async recover(): Promise<void> {
+    if (this.#registered) await this.#renewNow(false).catch(() => {});
+    await this.check();
+  }
+
   /** Stops the timers and removes this link's registration (best effort: it expires anyway). */
   async close(): Promise<void> {
     clearInterval(this.#recheck);

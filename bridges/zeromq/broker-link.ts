@@ -160,6 +160,8 @@ export class BrokerLink extends Link {
   // change is known to be applied once a welcome of its version (or a later one) came back.
   #patternsVersion = 0;
   #welcomeWaiters: { version: number; resolve: () => void; reject: (error: BerryError) => void }[] = [];
+  // The latest change of subscriptions (settled either way): a welcome of its version covers every earlier one.
+  #lastChange: Promise<void> = Promise.resolve();
   // The last patterns version whose refusal was reported without a waiter (a heartbeat's HELLO): once each.
   #refusedVersion = -1;
   #acks: string[] = [];
@@ -412,12 +414,47 @@ export class BrokerLink extends Link {
     return policy;
   }
 
+  /**
+   * Starts importing `filter` (see Link's `subscribe`); resolves once the broker welcomed it, also when the
+   * filter was already there with its HELLO still on its way (an earlier call not awaited, a follower of an
+   * `importFilters: "followers"` link): that resolved at once, before r32, and what was sent right after was
+   * not routed here.
+   */
+  override async subscribe(filter: string): Promise<void> {
+    await super.subscribe(filter);
+    await this.#lastChange;
+  }
+
+  /** Stops importing `filter` (see Link's `unsubscribe`); resolves once the broker welcomed every change made so far. */
+  override async unsubscribe(filter: string): Promise<boolean> {
+    const removed = await super.unsubscribe(filter);
+    await this.#lastChange;
+    return removed;
+  }
+
+  /**
+   * Resolves once every change of the import filters made so far (`subscribe`, `unsubscribe`, a follower or
+   * queue come or gone under `importFilters: "followers"`) is welcomed by the broker, or `sendTimeout` after
+   * the latest while the broker is down (every heartbeat carries the patterns). A change the broker refused
+   * is reported on `error`, not here.
+   * @example bus.follow("job:run", run); await link.subscriptionsApplied(); // the broker routes job:run here
+   */
+  subscriptionsApplied(): Promise<void> {
+    return this.#lastChange;
+  }
+
+  protected override importFiltersChanged(added: readonly Identifier[] = []): Promise<void> {
+    const change = this.#applyPatterns(added);
+    this.#lastChange = change.catch(() => undefined);
+    return change;
+  }
+
   // Run-time subscriptions: the new pattern set goes to the broker at once; resolves once it welcomed it.
   // Past `sendTimeout` (the broker is down), it resolves anyway: every later heartbeat carries the patterns.
   // A change the broker refuses (past its maxPatterns) rejects with its ZmqProtocolError, and the filters
   // it added are taken back (the broker keeps the patterns it had); before, it resolved as if the broker
   // were down, and every later HELLO was refused until the broker forgot this link.
-  protected override async importFiltersChanged(added: readonly Identifier[] = []): Promise<void> {
+  async #applyPatterns(added: readonly Identifier[]): Promise<void> {
     this.#patterns = JSON.stringify(this.subscriptionFilters);
     const version = ++this.#patternsVersion;
     if (this.#closed) return;
