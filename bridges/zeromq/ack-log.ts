@@ -11,6 +11,7 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeFileSync,
   writeSync,
@@ -170,6 +171,22 @@ export class AckLog {
       throw new PersistError(this.file, error);
     }
     this.#dirty = false;
+  }
+
+  /**
+   * Whether the file at the log's path is no longer the one this log writes, whole: deleted, moved, replaced
+   * (a restored copy, a directory), truncated or written by another process. Appends then reach no next
+   * start: the broker went on writing to an unlinked file, or over what a truncation dropped, and the
+   * messages it confirmed were gone after a restart. {@link compact} writes the log anew at its path.
+   */
+  replaced(): boolean {
+    try {
+      const open = fstatSync(this.#fd);
+      const atPath = statSync(this.file, { throwIfNoEntry: false });
+      return atPath === undefined || atPath.ino !== open.ino || atPath.dev !== open.dev || open.size !== this.#size;
+    } catch {
+      return true;
+    }
   }
 
   /** Whether the log has grown enough, relative to `held` messages, to be worth rewriting. */

@@ -261,6 +261,9 @@ class Peer {
 // had read nothing of it.
 const MARK_START = 2 ** 47;
 
+// Ms after a failed rewrite of a deleted or replaced persist file before another is tried.
+const REWRITE_RETRY = 1_000;
+
 // Pattern sets a client replaced that still let it acknowledge what it was sent under them (see Peer.dropped).
 const DROPPED_KEPT = 8;
 
@@ -343,6 +346,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #recvPort = 0;
   #closed = false;
   readonly #reportRate = new ReportRate();
+  // The last failed rewrite of a persist file deleted or replaced under the broker (see #rewriteLog).
+  #rewriteFailure: { at: number; error: PersistError } | undefined;
 
   private constructor(options: BrokerOptions) {
     super();
@@ -916,7 +921,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     if (newlyHeld.length > 0 && this.#log !== undefined) {
       try {
-        this.#log.hold(newlyHeld);
+        // A file deleted or replaced under the broker is written anew (everything held, this batch included):
+        // appended to, it reached no next start (see AckLog.replaced).
+        if (this.#log.replaced()) this.#rewriteLog(this.#log);
+        else this.#log.hold(newlyHeld);
         this.#log.sync();
       } catch (error) {
         for (const held of newlyHeld) this.#release(held);
@@ -1263,6 +1271,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.#closed || this.#held.size === 0) return;
     const clock = performance.now();
     this.#expireDue(clock);
+    this.#checkLog(clock);
     const due = clock - this.#options.resendInterval;
     const byTopic = new Map<string, { topic: string; senderId: string; parts: Held[] }>();
     for (const held of this.#held.values()) {
@@ -1290,6 +1299,37 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const sent = new Set<Held>();
     for (const { topic, senderId, parts } of byTopic.values()) this.#sendHeld(this.#peer(topic), senderId, parts, sent);
     this.stats.resent += sent.size;
+  }
+
+  // A persist file deleted or replaced while nothing is sent (a /tmp cleaner) is written anew at the sweep:
+  // left as it was, everything held was gone after a restart.
+  #checkLog(clock: number): void {
+    const log = this.#log;
+    if (log === undefined || !log.replaced()) return;
+    if (this.#rewriteFailure !== undefined && clock - this.#rewriteFailure.at < REWRITE_RETRY) return;
+    try {
+      this.#rewriteLog(log);
+    } catch (error) {
+      this.#report(error instanceof PersistError ? error : new PersistError(log.file, error));
+    }
+  }
+
+  // Writes the persist file anew from what is held, after it was deleted or replaced (AckLog.replaced).
+  // After a failure (a directory at its path) none is tried for REWRITE_RETRY ms: each one rewrites
+  // everything held, and batches keep coming. @throws PersistError.
+  #rewriteLog(log: AckLog): void {
+    const clock = performance.now();
+    const failure = this.#rewriteFailure;
+    if (failure !== undefined && clock - failure.at < REWRITE_RETRY) throw failure.error;
+    try {
+      log.compact([...this.#held.values()]);
+    } catch (error) {
+      const failed = error instanceof PersistError ? error : new PersistError(log.file, error);
+      this.#rewriteFailure = { at: clock, error: failed };
+      throw failed;
+    }
+    this.#rewriteFailure = undefined;
+    this.#say(`persist file ${log.file} was deleted, truncated or replaced: written anew with ${this.#held.size} held message(s)`);
   }
 
   #beat(): void {
