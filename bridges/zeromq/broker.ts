@@ -110,6 +110,13 @@ export interface BrokerOptions {
   /** Most subscription patterns of one client (default 1,000); a HELLO with more is refused. */
   maxPatterns?: number;
   /**
+   * Most bytes of one client's pattern list, as its HELLO sends it (a JSON array; default 1,048,576: 1 MiB);
+   * a HELLO with more is refused. Also bounds the replaced pattern sets the broker keeps for the client (see
+   * the README: a client that unsubscribed while its follower ran still acknowledges). Identifiers have no
+   * length limit: 1,000 patterns of 30 KB, kept with 8 replaced sets, held 270 MB per client.
+   */
+  maxPatternBytes?: number;
+  /**
    * Most bytes of deliveries sent to one subscriber and not yet read by it (default 268,435,456: 256 MiB):
    * past it, deliveries to that subscriber are dropped, as libzmq drops them past the PUB socket's 100,000
    * messages queued for one subscriber (acknowledged ones are held and resent; the others are lost to it),
@@ -242,7 +249,9 @@ class Peer {
   // Held.order) when the set was replaced; `at`: when (performance.now()). Told apart by Date.now(), a
   // message held in the same millisecond after the change, or any while the wall clock was stepped back
   // behind it, counted as held before: acknowledged by a client it was never sent to.
-  dropped: { readonly patterns: readonly Identifier[]; readonly upTo: number; readonly at: number }[] = [];
+  dropped: { readonly patterns: readonly Identifier[]; readonly upTo: number; readonly at: number; readonly bytes: number }[] = [];
+  // The bytes of its pattern list as its last HELLO taken sent it (what maxPatternBytes bounds).
+  patternBytes = 0;
   constructor(
     readonly clientId: string,
     broadcastBytes: number,
@@ -372,6 +381,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       receiptDelay: checkTimerDelay("receiptDelay", options.receiptDelay ?? 1, 0),
       maxClients: positiveInteger("maxClients", options.maxClients ?? 10_000),
       maxPatterns: positiveInteger("maxPatterns", options.maxPatterns ?? 1_000),
+      maxPatternBytes: positiveInteger("maxPatternBytes", options.maxPatternBytes ?? 1_048_576),
       maxSubscriberQueueBytes: positiveInteger("maxSubscriberQueueBytes", options.maxSubscriberQueueBytes ?? 256 * 1024 * 1024),
       maxMessageBytes: checkMaxMessageBytes(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES),
     };
@@ -607,7 +617,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
     let patterns: unknown;
     let offer = false;
     let oldPatterns: readonly Identifier[] | undefined;
+    const patternBytes = patternsFrame?.length ?? 0;
     try {
+      // Checked before the frame is read: a list of up to twice maxMessageBytes was parsed, and kept.
+      if (patternBytes > this.#options.maxPatternBytes)
+        throw new Error(`a pattern list of ${patternBytes} bytes, more than maxPatternBytes ${this.#options.maxPatternBytes}`);
       patterns = JSON.parse(patternsFrame?.toString() ?? "");
       if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === "string")) throw new Error("not an array of strings");
       if (patterns.length > this.#options.maxPatterns)
@@ -628,7 +642,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     } catch (error) {
       this.stats.rejected++;
       this.#reportPeerError(
-        new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()),
+        new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString("utf8", 0, 100)),
       );
       // A registered client keeps the patterns it had and, being alive, its registration: its HELLOs all
       // refused, it was forgotten after clientTimeout, and its link never knew (a subscribe past
@@ -649,8 +663,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const at = performance.now();
       // Past maxExpiry every message held before a change is gone: that change lets nothing through.
       peer.dropped = peer.dropped.filter((d) => at - d.at <= this.#options.maxExpiry).slice(1 - DROPPED_KEPT);
-      peer.dropped.push({ patterns: oldPatterns, upTo: this.#holds, at });
+      peer.dropped.push({ patterns: oldPatterns, upTo: this.#holds, at, bytes: peer.patternBytes });
+      // The newest sets whose bytes stay within maxPatternBytes: 8 sets of any size multiplied what one
+      // client's patterns held by 9.
+      let kept = 0;
+      let from = peer.dropped.length;
+      while (from > 0 && kept + (peer.dropped[from - 1]?.bytes ?? 0) <= this.#options.maxPatternBytes) {
+        from--;
+        kept += peer.dropped[from]?.bytes ?? 0;
+      }
+      if (from > 0) peer.dropped = peer.dropped.slice(from);
     }
+    peer.patternBytes = patternBytes;
     const takesMarks = features.includes(FEATURE_MARKS);
     if (takesMarks && !peer.takesMarks) {
       // Answering marks (again), it starts counting afresh, as a new record does: what was broadcast while
