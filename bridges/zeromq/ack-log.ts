@@ -113,6 +113,7 @@ export class AckLog {
     // held) that the compaction below may need.
     unlinkQuietly(`${file}.compact`);
     try {
+      checkRegularFile(file);
       // Read in chunks, line by line: read whole into one string, a file past V8's longest string
       // (~512 MiB: 10,000 held messages of 50 KB, or a region of zeros a crash of the machine left)
       // stopped the broker from starting at all.
@@ -391,6 +392,24 @@ function readLock(file: string, path: string): string | undefined {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new PersistError(file, error);
+  }
+}
+
+/**
+ * Refuses a path holding something other than a regular file (or nothing): a FIFO there blocked the broker
+ * for good, its start in the open (no writer) or, as the dead-letter file, its sweep once the pipe was full.
+ * @throws PersistError naming the file.
+ */
+export function checkRegularFile(file: string): void {
+  let stats: ReturnType<typeof statSync>;
+  try {
+    stats = statSync(file, { throwIfNoEntry: false });
+  } catch (error) {
+    throw new PersistError(file, error);
+  }
+  if (stats !== undefined && !stats.isFile()) {
+    const what = stats.isDirectory() ? "a directory" : stats.isFIFO() ? "a FIFO" : "not a regular file";
+    throw new PersistError(file, new Error(`${what} is at its path, where a regular file is wanted`));
   }
 }
 

@@ -1,5 +1,5 @@
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from "node:fs";
-import { eachLine, MAX_LINE } from "./ack-log.js";
+import { checkRegularFile, eachLine, MAX_LINE } from "./ack-log.js";
 import { PersistError } from "./errors.js";
 
 /** An acknowledged message nobody acknowledged before its expiry: the broker released it as a dead letter. */
@@ -94,6 +94,7 @@ export class DeadLetterFile {
 // Opens (or creates) a dead-letter file for appending. A last line without its newline (a write cut short
 // by a crash) is ended first, so that the next letter starts a line of its own.
 function openLetters(file: string): number {
+  checkRegularFile(file);
   let fd: number;
   try {
     fd = openSync(file, "a+");
