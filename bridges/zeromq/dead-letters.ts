@@ -45,21 +45,36 @@ export class DeadLetterFile {
    */
   append(letters: readonly DeadLetter[]): void {
     if (letters.length === 0) return;
-    let text = "";
-    for (const letter of letters) text += `${JSON.stringify(letter)}\n`;
     this.#reopenIfMoved();
     // Every byte or an error: writeSync takes part of a buffer when a disk fills or a file size limit is
     // reached, and the rest was dropped unsaid (a torn letter whose message was then released: lost). A
     // write cut short is cut off, so the letters stay held and are written whole at a later sweep.
-    const bytes = Buffer.from(text);
+    // Written in pieces of about 1 MiB: one string of every letter due passed V8's longest string (~512 MiB;
+    // 256 MiB held, quotes escaped twice), the append failed at every sweep, and nothing held ever expired.
     let size = -1;
     let written = 0;
+    const put = (text: string): void => {
+      const bytes = Buffer.from(text);
+      for (let at = 0; at < bytes.length; ) {
+        const taken = writeSync(this.#fd, bytes, at, bytes.length - at);
+        at += taken;
+        written += taken;
+      }
+    };
     try {
       size = fstatSync(this.#fd).size;
-      while (written < bytes.length) written += writeSync(this.#fd, bytes, written, bytes.length - written);
+      let text = "";
+      for (const letter of letters) {
+        text += `${JSON.stringify(letter)}\n`;
+        if (text.length >= LETTERS_PIECE) {
+          put(text);
+          text = "";
+        }
+      }
+      if (text.length > 0) put(text);
       fdatasyncSync(this.#fd);
     } catch (error) {
-      if (written > 0 && written < bytes.length && size >= 0) {
+      if (written > 0 && size >= 0) {
         try {
           ftruncateSync(this.#fd, size);
         } catch {
@@ -116,6 +131,9 @@ function openLetters(file: string): number {
 }
 
 const NEWLINE = 0x0a;
+
+// Characters of dead letters written at once.
+const LETTERS_PIECE = 1_048_576;
 
 /**
  * Longest line {@link eachDeadLetter} reads (256 MiB, under V8's ~512 MiB string limit); a longer one is
