@@ -387,6 +387,9 @@ function linkLock(file: string, path: string, text: string): boolean {
 
 // A lock's text; undefined if it is gone. @throws PersistError when it cannot be read (a directory).
 function readLock(file: string, path: string): string | undefined {
+  // A FIFO there blocked the read, and the broker's start, for good.
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (stats !== undefined && !stats.isFile()) throw new PersistError(file, new Error(`its lock ${path} is not a regular file`));
   try {
     return readFileSync(path, "utf8");
   } catch (error) {

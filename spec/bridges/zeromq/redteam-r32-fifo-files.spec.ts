@@ -1,8 +1,8 @@
 // r32 red team: a FIFO where the broker's persist file or dead-letter file should be (a mistake of a
 // deployment script, or `mkfifo` by anyone who can write the directory). Opened and read synchronously, the
 // persist file's FIFO blocked the broker's start for good (no writer: no error, no exit); the dead-letter
-// file's took the broker's whole thread once a dead letter filled the pipe. A broker child, so a hang
-// cannot take the spec's own process with it.
+// file's took the broker's whole thread once a dead letter filled the pipe; a FIFO as the persist file's
+// lock blocked the start too. A broker child, so a hang cannot take the spec's own process with it.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, renameSync, rmSync } from "node:fs";
@@ -55,6 +55,16 @@ describe("zeromq broker: a FIFO for its persist or dead-letter file (r32)", () =
     await waitFor(() => child.exit !== undefined, "the broker child to end", 10_000);
     assert.notEqual(child.exit, 0);
     assert.match(child.err, /a FIFO is at its path/);
+  });
+
+  it("refuses to start on a persist file whose lock is a FIFO", { timeout: 20_000 }, async (t) => {
+    const ports = { pubPort: await freePort(), recvPort: await freePort() };
+    const file = join(dir, "acks-lock.log");
+    fifo("acks-lock.log.lock");
+    const child = brokerChild(t, ports, file, {});
+    await waitFor(() => child.exit !== undefined, "the broker child to end", 10_000);
+    assert.notEqual(child.exit, 0);
+    assert.match(child.err, /is not a regular file/);
   });
 
   it("refuses to start on a FIFO dead-letter file", { timeout: 20_000 }, async (t) => {
