@@ -50,6 +50,9 @@ const COMPACT_SLACK = 1_000;
  */
 export class AckLog {
   readonly file: string;
+  // The file's absolute path: checked and compacted into there, whatever the process's working directory
+  // since (a relative path after a chdir named another file: "replaced" at every batch, rewritten there).
+  readonly #path: string;
   readonly #fsync: FsyncPolicy;
   readonly #lock: PersistLock;
   #fd: number;
@@ -66,6 +69,7 @@ export class AckLog {
 
   private constructor(file: string, fsync: FsyncPolicy, lock: PersistLock, fd: number, records: number) {
     this.file = file;
+    this.#path = resolve(file);
     this.#fsync = fsync;
     this.#lock = lock;
     this.#fd = fd;
@@ -183,7 +187,7 @@ export class AckLog {
   replaced(): boolean {
     try {
       const open = fstatSync(this.#fd);
-      const atPath = statSync(this.file, { throwIfNoEntry: false });
+      const atPath = statSync(this.#path, { throwIfNoEntry: false });
       return atPath === undefined || atPath.ino !== open.ino || atPath.dev !== open.dev || open.size !== this.#size;
     } catch {
       return true;
@@ -197,7 +201,7 @@ export class AckLog {
 
   /** Rewrites the log to hold exactly `held`, atomically (temp file, fsync, rename, directory fsync). */
   compact(held: readonly HeldMessage[]): void {
-    const temp = `${this.file}.compact`;
+    const temp = `${this.#path}.compact`;
     let compactedSize = 0;
     try {
       const fd = openSync(temp, "w");
@@ -216,7 +220,7 @@ export class AckLog {
         if (text.length > 0) size += writeAll(fd, text);
         compactedSize = size;
         fsyncSync(fd);
-        renameSync(temp, this.file);
+        renameSync(temp, this.#path);
       } catch (error) {
         try {
           closeSync(fd);
@@ -242,7 +246,7 @@ export class AckLog {
       this.#torn = false;
       this.#dirty = false;
       this.#retryAt = 0;
-      syncDirectory(dirname(this.file));
+      syncDirectory(dirname(this.#path));
     } catch (error) {
       this.#retryAt = Math.max(this.#records * 2, this.#records + COMPACT_SLACK);
       throw new PersistError(this.file, error);
