@@ -1,4 +1,5 @@
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { resolve } from "node:path";
 import { checkRegularFile, eachLine, MAX_LINE } from "./ack-log.js";
 import { PersistError } from "./errors.js";
 
@@ -24,6 +25,9 @@ export interface DeadLetter {
  */
 export class DeadLetterFile {
   readonly file: string;
+  // Its absolute path: after a chdir of the process, the relative path named another file, taken for this
+  // one moved away, and the letters went to a new file in the new working directory.
+  readonly #path: string;
   #fd: number;
 
   /**
@@ -35,6 +39,7 @@ export class DeadLetterFile {
    */
   constructor(file: string) {
     this.file = file;
+    this.#path = resolve(file);
     this.#fd = openLetters(file);
   }
 
@@ -94,13 +99,13 @@ export class DeadLetterFile {
     let moved: boolean;
     try {
       const open = fstatSync(this.#fd);
-      const atPath = statSync(this.file, { throwIfNoEntry: false });
+      const atPath = statSync(this.#path, { throwIfNoEntry: false });
       moved = atPath === undefined || atPath.ino !== open.ino || atPath.dev !== open.dev;
     } catch (error) {
       throw new PersistError(this.file, error);
     }
     if (!moved) return;
-    const fd = openLetters(this.file);
+    const fd = openLetters(this.#path);
     closeSync(this.#fd);
     this.#fd = fd;
   }
