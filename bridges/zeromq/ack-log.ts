@@ -11,6 +11,7 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeFileSync,
   writeSync,
@@ -49,6 +50,9 @@ const COMPACT_SLACK = 1_000;
  */
 export class AckLog {
   readonly file: string;
+  // The file's absolute path: checked and compacted into there, whatever the process's working directory
+  // since (a relative path after a chdir named another file: "replaced" at every batch, rewritten there).
+  readonly #path: string;
   readonly #fsync: FsyncPolicy;
   readonly #lock: PersistLock;
   #fd: number;
@@ -65,6 +69,7 @@ export class AckLog {
 
   private constructor(file: string, fsync: FsyncPolicy, lock: PersistLock, fd: number, records: number) {
     this.file = file;
+    this.#path = resolve(file);
     this.#fsync = fsync;
     this.#lock = lock;
     this.#fd = fd;
@@ -112,6 +117,7 @@ export class AckLog {
     // held) that the compaction below may need.
     unlinkQuietly(`${file}.compact`);
     try {
+      checkRegularFile(file);
       // Read in chunks, line by line: read whole into one string, a file past V8's longest string
       // (~512 MiB: 10,000 held messages of 50 KB, or a region of zeros a crash of the machine left)
       // stopped the broker from starting at all.
@@ -172,6 +178,22 @@ export class AckLog {
     this.#dirty = false;
   }
 
+  /**
+   * Whether the file at the log's path is no longer the one this log writes, whole: deleted, moved, replaced
+   * (a restored copy, a directory), truncated or written by another process. Appends then reach no next
+   * start: the broker went on writing to an unlinked file, or over what a truncation dropped, and the
+   * messages it confirmed were gone after a restart. {@link compact} writes the log anew at its path.
+   */
+  replaced(): boolean {
+    try {
+      const open = fstatSync(this.#fd);
+      const atPath = statSync(this.#path, { throwIfNoEntry: false });
+      return atPath === undefined || atPath.ino !== open.ino || atPath.dev !== open.dev || open.size !== this.#size;
+    } catch {
+      return true;
+    }
+  }
+
   /** Whether the log has grown enough, relative to `held` messages, to be worth rewriting. */
   wantsCompaction(held: number): boolean {
     return this.#records > held * 2 + COMPACT_SLACK && this.#records >= this.#retryAt;
@@ -179,7 +201,7 @@ export class AckLog {
 
   /** Rewrites the log to hold exactly `held`, atomically (temp file, fsync, rename, directory fsync). */
   compact(held: readonly HeldMessage[]): void {
-    const temp = `${this.file}.compact`;
+    const temp = `${this.#path}.compact`;
     let compactedSize = 0;
     try {
       const fd = openSync(temp, "w");
@@ -198,7 +220,7 @@ export class AckLog {
         if (text.length > 0) size += writeAll(fd, text);
         compactedSize = size;
         fsyncSync(fd);
-        renameSync(temp, this.file);
+        renameSync(temp, this.#path);
       } catch (error) {
         try {
           closeSync(fd);
@@ -224,7 +246,7 @@ export class AckLog {
       this.#torn = false;
       this.#dirty = false;
       this.#retryAt = 0;
-      syncDirectory(dirname(this.file));
+      syncDirectory(dirname(this.#path));
     } catch (error) {
       this.#retryAt = Math.max(this.#records * 2, this.#records + COMPACT_SLACK);
       throw new PersistError(this.file, error);
@@ -369,11 +391,32 @@ function linkLock(file: string, path: string, text: string): boolean {
 
 // A lock's text; undefined if it is gone. @throws PersistError when it cannot be read (a directory).
 function readLock(file: string, path: string): string | undefined {
+  // A FIFO there blocked the read, and the broker's start, for good.
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (stats !== undefined && !stats.isFile()) throw new PersistError(file, new Error(`its lock ${path} is not a regular file`));
   try {
     return readFileSync(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new PersistError(file, error);
+  }
+}
+
+/**
+ * Refuses a path holding something other than a regular file (or nothing): a FIFO there blocked the broker
+ * for good, its start in the open (no writer) or, as the dead-letter file, its sweep once the pipe was full.
+ * @throws PersistError naming the file.
+ */
+export function checkRegularFile(file: string): void {
+  let stats: ReturnType<typeof statSync>;
+  try {
+    stats = statSync(file, { throwIfNoEntry: false });
+  } catch (error) {
+    throw new PersistError(file, error);
+  }
+  if (stats !== undefined && !stats.isFile()) {
+    const what = stats.isDirectory() ? "a directory" : stats.isFIFO() ? "a FIFO" : "not a regular file";
+    throw new PersistError(file, new Error(`${what} is at its path, where a regular file is wanted`));
   }
 }
 

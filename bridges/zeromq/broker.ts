@@ -110,6 +110,13 @@ export interface BrokerOptions {
   /** Most subscription patterns of one client (default 1,000); a HELLO with more is refused. */
   maxPatterns?: number;
   /**
+   * Most bytes of one client's pattern list, as its HELLO sends it (a JSON array; default 1,048,576: 1 MiB);
+   * a HELLO with more is refused. Also bounds the replaced pattern sets the broker keeps for the client (see
+   * the README: a client that unsubscribed while its follower ran still acknowledges). Identifiers have no
+   * length limit: 1,000 patterns of 30 KB, kept with 8 replaced sets, held 270 MB per client.
+   */
+  maxPatternBytes?: number;
+  /**
    * Most bytes of deliveries sent to one subscriber and not yet read by it (default 268,435,456: 256 MiB):
    * past it, deliveries to that subscriber are dropped, as libzmq drops them past the PUB socket's 100,000
    * messages queued for one subscriber (acknowledged ones are held and resent; the others are lost to it),
@@ -242,7 +249,9 @@ class Peer {
   // Held.order) when the set was replaced; `at`: when (performance.now()). Told apart by Date.now(), a
   // message held in the same millisecond after the change, or any while the wall clock was stepped back
   // behind it, counted as held before: acknowledged by a client it was never sent to.
-  dropped: { readonly patterns: readonly Identifier[]; readonly upTo: number; readonly at: number }[] = [];
+  dropped: { readonly patterns: readonly Identifier[]; readonly upTo: number; readonly at: number; readonly bytes: number }[] = [];
+  // The bytes of its pattern list as its last HELLO taken sent it (what maxPatternBytes bounds).
+  patternBytes = 0;
   constructor(
     readonly clientId: string,
     broadcastBytes: number,
@@ -260,6 +269,9 @@ class Peer {
 // from 0, it was taken as a mark of the new record once that was sent as much: read, for a client that
 // had read nothing of it.
 const MARK_START = 2 ** 47;
+
+// Ms after a failed rewrite of a deleted or replaced persist file before another is tried.
+const REWRITE_RETRY = 1_000;
 
 // Pattern sets a client replaced that still let it acknowledge what it was sent under them (see Peer.dropped).
 const DROPPED_KEPT = 8;
@@ -343,6 +355,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #recvPort = 0;
   #closed = false;
   readonly #reportRate = new ReportRate();
+  // The last failed rewrite of a persist file deleted or replaced under the broker (see #rewriteLog).
+  #rewriteFailure: { at: number; error: PersistError } | undefined;
 
   private constructor(options: BrokerOptions) {
     super();
@@ -367,6 +381,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       receiptDelay: checkTimerDelay("receiptDelay", options.receiptDelay ?? 1, 0),
       maxClients: positiveInteger("maxClients", options.maxClients ?? 10_000),
       maxPatterns: positiveInteger("maxPatterns", options.maxPatterns ?? 1_000),
+      maxPatternBytes: positiveInteger("maxPatternBytes", options.maxPatternBytes ?? 1_048_576),
       maxSubscriberQueueBytes: positiveInteger("maxSubscriberQueueBytes", options.maxSubscriberQueueBytes ?? 256 * 1024 * 1024),
       maxMessageBytes: checkMaxMessageBytes(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES),
     };
@@ -602,7 +617,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
     let patterns: unknown;
     let offer = false;
     let oldPatterns: readonly Identifier[] | undefined;
+    const patternBytes = patternsFrame?.length ?? 0;
     try {
+      // Checked before the frame is read: a list of up to twice maxMessageBytes was parsed, and kept.
+      if (patternBytes > this.#options.maxPatternBytes)
+        throw new Error(`a pattern list of ${patternBytes} bytes, more than maxPatternBytes ${this.#options.maxPatternBytes}`);
       patterns = JSON.parse(patternsFrame?.toString() ?? "");
       if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === "string")) throw new Error("not an array of strings");
       if (patterns.length > this.#options.maxPatterns)
@@ -623,7 +642,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     } catch (error) {
       this.stats.rejected++;
       this.#reportPeerError(
-        new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString()),
+        new ZmqProtocolError(`hello from ${clientId} with bad patterns (${errorText(error)}):`, patternsFrame?.toString("utf8", 0, 100)),
       );
       // A registered client keeps the patterns it had and, being alive, its registration: its HELLOs all
       // refused, it was forgotten after clientTimeout, and its link never knew (a subscribe past
@@ -644,8 +663,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const at = performance.now();
       // Past maxExpiry every message held before a change is gone: that change lets nothing through.
       peer.dropped = peer.dropped.filter((d) => at - d.at <= this.#options.maxExpiry).slice(1 - DROPPED_KEPT);
-      peer.dropped.push({ patterns: oldPatterns, upTo: this.#holds, at });
+      peer.dropped.push({ patterns: oldPatterns, upTo: this.#holds, at, bytes: peer.patternBytes });
+      // The newest sets whose bytes stay within maxPatternBytes: 8 sets of any size multiplied what one
+      // client's patterns held by 9.
+      let kept = 0;
+      let from = peer.dropped.length;
+      while (from > 0 && kept + (peer.dropped[from - 1]?.bytes ?? 0) <= this.#options.maxPatternBytes) {
+        from--;
+        kept += peer.dropped[from]?.bytes ?? 0;
+      }
+      if (from > 0) peer.dropped = peer.dropped.slice(from);
     }
+    peer.patternBytes = patternBytes;
     const takesMarks = features.includes(FEATURE_MARKS);
     if (takesMarks && !peer.takesMarks) {
       // Answering marks (again), it starts counting afresh, as a new record does: what was broadcast while
@@ -916,7 +945,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     if (newlyHeld.length > 0 && this.#log !== undefined) {
       try {
-        this.#log.hold(newlyHeld);
+        // A file deleted or replaced under the broker is written anew (everything held, this batch included):
+        // appended to, it reached no next start (see AckLog.replaced).
+        if (this.#log.replaced()) this.#rewriteLog(this.#log);
+        else this.#log.hold(newlyHeld);
         this.#log.sync();
       } catch (error) {
         for (const held of newlyHeld) this.#release(held);
@@ -1181,17 +1213,22 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const acked: string[] = [];
     // Only a client a held message goes to (registered, its patterns matching) may release it: any other
     // client could drop messages meant for others by naming their ids.
-    const allowed = new Map<string, boolean>();
+    // Per identifier, the last message (Held.order) the client may release, worked out once per frame: for
+    // each id, the pattern sets the client replaced were matched again (8 sets of up to maxPatterns), and one
+    // frame naming a held id 100,000 times (880 KB) held the broker up for 8 s.
+    const allowed = new Map<string, number>();
     let foreign = 0;
     for (const messageId of ids) {
       const held = typeof messageId === "string" ? this.#held.get(messageId) : undefined;
       if (held === undefined) continue;
-      let mayAck = allowed.get(held.identifier);
-      if (mayAck === undefined) {
-        mayAck = this.#clients.targets(held.identifier).includes(clientId);
-        allowed.set(held.identifier, mayAck);
+      let upTo = allowed.get(held.identifier);
+      if (upTo === undefined) {
+        upTo = this.#clients.targets(held.identifier).includes(clientId)
+          ? Number.POSITIVE_INFINITY
+          : this.#matchedUpTo(clientId, held.identifier);
+        allowed.set(held.identifier, upTo);
       }
-      if (!mayAck && !this.#matchedWhileHeld(clientId, held)) {
+      if (held.order > upTo) {
         foreign++;
         continue;
       }
@@ -1210,14 +1247,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#logReleased(acked);
   }
 
-  // Whether patterns `clientId` replaced after `held` was held matched it: it may have been sent the message
-  // then, and its acknowledgement comes once its follower is done (a follower that unsubscribes as it handles
-  // the message, a one-shot follower under importFilters "followers"). Refused, that acknowledgement left a
-  // handled message held, resent to nobody, and expired into a dead letter.
-  #matchedWhileHeld(clientId: string, held: Held): boolean {
-    const dropped = this.#peers.get(clientId)?.dropped;
-    if (dropped === undefined || dropped.length === 0) return false;
-    return dropped.some((d) => held.order <= d.upTo && this.#clients.matches(clientId, held.identifier, d.patterns));
+  // The last message (Held.order) under `identifier` that patterns `clientId` replaced since matched (-1: none):
+  // it may have been sent such a message then, and its acknowledgement comes once its follower is done (a
+  // follower that unsubscribes as it handles the message, a one-shot follower under importFilters
+  // "followers"). Refused, that acknowledgement left a handled message held, resent to nobody, and expired
+  // into a dead letter.
+  #matchedUpTo(clientId: string, identifier: string): number {
+    let upTo = -1;
+    for (const d of this.#peers.get(clientId)?.dropped ?? []) {
+      if (d.upTo > upTo && this.#clients.matches(clientId, identifier, d.patterns)) upTo = d.upTo;
+    }
+    return upTo;
   }
 
   #logReleased(messageIds: string[]): void {
@@ -1263,6 +1303,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.#closed || this.#held.size === 0) return;
     const clock = performance.now();
     this.#expireDue(clock);
+    this.#checkLog(clock);
     const due = clock - this.#options.resendInterval;
     const byTopic = new Map<string, { topic: string; senderId: string; parts: Held[] }>();
     for (const held of this.#held.values()) {
@@ -1290,6 +1331,37 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const sent = new Set<Held>();
     for (const { topic, senderId, parts } of byTopic.values()) this.#sendHeld(this.#peer(topic), senderId, parts, sent);
     this.stats.resent += sent.size;
+  }
+
+  // A persist file deleted or replaced while nothing is sent (a /tmp cleaner) is written anew at the sweep:
+  // left as it was, everything held was gone after a restart.
+  #checkLog(clock: number): void {
+    const log = this.#log;
+    if (log === undefined || !log.replaced()) return;
+    if (this.#rewriteFailure !== undefined && clock - this.#rewriteFailure.at < REWRITE_RETRY) return;
+    try {
+      this.#rewriteLog(log);
+    } catch (error) {
+      this.#report(error instanceof PersistError ? error : new PersistError(log.file, error));
+    }
+  }
+
+  // Writes the persist file anew from what is held, after it was deleted or replaced (AckLog.replaced).
+  // After a failure (a directory at its path) none is tried for REWRITE_RETRY ms: each one rewrites
+  // everything held, and batches keep coming. @throws PersistError.
+  #rewriteLog(log: AckLog): void {
+    const clock = performance.now();
+    const failure = this.#rewriteFailure;
+    if (failure !== undefined && clock - failure.at < REWRITE_RETRY) throw failure.error;
+    try {
+      log.compact([...this.#held.values()]);
+    } catch (error) {
+      const failed = error instanceof PersistError ? error : new PersistError(log.file, error);
+      this.#rewriteFailure = { at: clock, error: failed };
+      throw failed;
+    }
+    this.#rewriteFailure = undefined;
+    this.#say(`persist file ${log.file} was deleted, truncated or replaced: written anew with ${this.#held.size} held message(s)`);
   }
 
   #beat(): void {

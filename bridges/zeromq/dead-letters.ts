@@ -1,5 +1,6 @@
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from "node:fs";
-import { eachLine, MAX_LINE } from "./ack-log.js";
+import { resolve } from "node:path";
+import { checkRegularFile, eachLine, MAX_LINE } from "./ack-log.js";
 import { PersistError } from "./errors.js";
 
 /** An acknowledged message nobody acknowledged before its expiry: the broker released it as a dead letter. */
@@ -24,6 +25,9 @@ export interface DeadLetter {
  */
 export class DeadLetterFile {
   readonly file: string;
+  // Its absolute path: after a chdir of the process, the relative path named another file, taken for this
+  // one moved away, and the letters went to a new file in the new working directory.
+  readonly #path: string;
   #fd: number;
 
   /**
@@ -35,6 +39,7 @@ export class DeadLetterFile {
    */
   constructor(file: string) {
     this.file = file;
+    this.#path = resolve(file);
     this.#fd = openLetters(file);
   }
 
@@ -45,21 +50,36 @@ export class DeadLetterFile {
    */
   append(letters: readonly DeadLetter[]): void {
     if (letters.length === 0) return;
-    let text = "";
-    for (const letter of letters) text += `${JSON.stringify(letter)}\n`;
     this.#reopenIfMoved();
     // Every byte or an error: writeSync takes part of a buffer when a disk fills or a file size limit is
     // reached, and the rest was dropped unsaid (a torn letter whose message was then released: lost). A
     // write cut short is cut off, so the letters stay held and are written whole at a later sweep.
-    const bytes = Buffer.from(text);
+    // Written in pieces of about 1 MiB: one string of every letter due passed V8's longest string (~512 MiB;
+    // 256 MiB held, quotes escaped twice), the append failed at every sweep, and nothing held ever expired.
     let size = -1;
     let written = 0;
+    const put = (text: string): void => {
+      const bytes = Buffer.from(text);
+      for (let at = 0; at < bytes.length; ) {
+        const taken = writeSync(this.#fd, bytes, at, bytes.length - at);
+        at += taken;
+        written += taken;
+      }
+    };
     try {
       size = fstatSync(this.#fd).size;
-      while (written < bytes.length) written += writeSync(this.#fd, bytes, written, bytes.length - written);
+      let text = "";
+      for (const letter of letters) {
+        text += `${JSON.stringify(letter)}\n`;
+        if (text.length >= LETTERS_PIECE) {
+          put(text);
+          text = "";
+        }
+      }
+      if (text.length > 0) put(text);
       fdatasyncSync(this.#fd);
     } catch (error) {
-      if (written > 0 && written < bytes.length && size >= 0) {
+      if (written > 0 && size >= 0) {
         try {
           ftruncateSync(this.#fd, size);
         } catch {
@@ -79,13 +99,13 @@ export class DeadLetterFile {
     let moved: boolean;
     try {
       const open = fstatSync(this.#fd);
-      const atPath = statSync(this.file, { throwIfNoEntry: false });
+      const atPath = statSync(this.#path, { throwIfNoEntry: false });
       moved = atPath === undefined || atPath.ino !== open.ino || atPath.dev !== open.dev;
     } catch (error) {
       throw new PersistError(this.file, error);
     }
     if (!moved) return;
-    const fd = openLetters(this.file);
+    const fd = openLetters(this.#path);
     closeSync(this.#fd);
     this.#fd = fd;
   }
@@ -94,6 +114,7 @@ export class DeadLetterFile {
 // Opens (or creates) a dead-letter file for appending. A last line without its newline (a write cut short
 // by a crash) is ended first, so that the next letter starts a line of its own.
 function openLetters(file: string): number {
+  checkRegularFile(file);
   let fd: number;
   try {
     fd = openSync(file, "a+");
@@ -115,6 +136,9 @@ function openLetters(file: string): number {
 }
 
 const NEWLINE = 0x0a;
+
+// Characters of dead letters written at once.
+const LETTERS_PIECE = 1_048_576;
 
 /**
  * Longest line {@link eachDeadLetter} reads (256 MiB, under V8's ~512 MiB string limit); a longer one is
