@@ -14,20 +14,7 @@ import { within } from "../../lib/request.js";
 import { RequestLinkClosedError } from "../../lib/request-errors.js";
 import { untilLinked } from "./linked-child.js";
 import { type RequestPeer, startRequestPeer } from "./request-process.js";
-
-const outcome = (promise: Promise<unknown>): Promise<unknown> =>
-  promise.then(
-    (value) => value,
-    (error: unknown) => error,
-  );
-// What `promise` settled with within `ms`, or "still waiting".
-function settled(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const waiting = new Promise((resolve) => {
-    timer = setTimeout(() => resolve("still waiting"), ms);
-  });
-  return Promise.race([outcome(promise), waiting]).finally(() => clearTimeout(timer));
-}
+import { outcome, settled } from "../helpers/settled-within.js";
 
 describe("red team r32: a balanced call to a process killed -9, another answerer linked", () => {
   const closing: (() => Promise<unknown>)[] = [];

@@ -13,20 +13,7 @@ import { within } from "../../lib/request.js";
 import { RequestLinkClosedError } from "../../lib/request-errors.js";
 import { MemoryLink } from "../helpers/memory-link.js";
 import { sleep } from "../helpers/wait-for.js";
-
-const outcome = (promise: Promise<unknown>): Promise<unknown> =>
-  promise.then(
-    (value) => value,
-    (error: unknown) => error,
-  );
-// What `promise` settled with within `ms`, or "still waiting".
-function settled(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const waiting = new Promise((resolve) => {
-    timer = setTimeout(() => resolve("still waiting"), ms);
-  });
-  return Promise.race([outcome(promise), waiting]).finally(() => clearTimeout(timer));
-}
+import { outcome, settled } from "../helpers/settled-within.js";
 
 // A link whose transport can say its far side is gone for good (as a PeerLink does after its ttl).
 class LosingLink extends MemoryLink {

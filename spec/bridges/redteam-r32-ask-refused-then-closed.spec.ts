@@ -10,20 +10,7 @@ import { within } from "../../lib/request.js";
 import { RequestLinkClosedError } from "../../lib/request-errors.js";
 import { MemoryLink } from "../helpers/memory-link.js";
 import { sleep } from "../helpers/wait-for.js";
-
-const outcome = (promise: Promise<unknown>): Promise<unknown> =>
-  promise.then(
-    (value) => value,
-    (error: unknown) => error,
-  );
-// What `promise` settled with within `ms`, or "still waiting".
-function settled(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const waiting = new Promise((resolve) => {
-    timer = setTimeout(() => resolve("still waiting"), ms);
-  });
-  return Promise.race([outcome(promise), waiting]).finally(() => clearTimeout(timer));
-}
+import { outcome, settled } from "../helpers/settled-within.js";
 
 // An asker linked to "down" (unreachable, buffer of 1) and to "slow" (its follower answers after `slowMs`).
 async function setup(slowMs: number) {

@@ -14,20 +14,7 @@ import { RequestLinkClosedError } from "../../lib/request-errors.js";
 import { freePort } from "../helpers/free-port.js";
 import { untilLinked } from "./linked-child.js";
 import { type RequestPeer, startRequestPeer } from "./request-process.js";
-
-const outcome = (promise: Promise<unknown>): Promise<unknown> =>
-  promise.then(
-    (value) => value,
-    (error: unknown) => error,
-  );
-// What `promise` settled with within `ms`, or "still waiting".
-function settled(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const waiting = new Promise((resolve) => {
-    timer = setTimeout(() => resolve("still waiting"), ms);
-  });
-  return Promise.race([outcome(promise), waiting]).finally(() => clearTimeout(timer));
-}
+import { outcome, settled } from "../helpers/settled-within.js";
 
 describe("red team r32: the middle hop of a chain restarts while the answer is on its way", () => {
   const closing: (() => Promise<unknown>)[] = [];
