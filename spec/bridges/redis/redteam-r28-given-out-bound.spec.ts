@@ -92,7 +92,9 @@ it("red team: the heap does not grow with messages received and never finished, 
   const before = heapUsed();
   for (let from = 5_000; from < 30_000; from += 5_000) await send(from, from + 5_000);
   const grown = heapUsed() - before;
-  assert.ok(grown < 3_500_000, `the heap grew by ${grown} bytes for 25,000 messages never finished`);
+  // Kept whole, the record grew ~7 MB; bounded, 3.4-3.6 MB was measured on the code before and after r32
+  // alike (the bound was 3.5 MB: r32's CI run failed it at 3,605,968 bytes).
+  assert.ok(grown < 5_000_000, `the heap grew by ${grown} bytes for 25,000 messages never finished`);
   assert.equal(worker.unfinished, 100);
 });
 
