@@ -1,5 +1,5 @@
-// OPEN FINDING (r32), not run by `npm test` (its name does not end in .spec.ts): run it by hand with
-//   node --import tsx --test spec/bridges/redis/r32-sentinel-durable.open.ts
+// OPEN FINDING (r32), not run by `npm test` (its name does not end in .spec.ts): `npm run test:failover`
+// runs it, or node --import tsx --test spec/bridges/redis/r32-sentinel-durable.failover.ts
 // A DurableChannel with durability { replicas: 1 } across a Sentinel failover (a worker holding messages
 // SIGKILLed, then the master SIGKILLed and restarted with its AOF): one outcome (a reply or a timeout notice)
 // per acknowledged send. It passes alone (lost 0, in ~6 s after the group is up); in a fresh-clone `.ci/run`

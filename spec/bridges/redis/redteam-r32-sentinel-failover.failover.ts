@@ -1,7 +1,7 @@
 // Red team r32: a RedisQueue and a RedisLink across a Sentinel failover: the master SIGKILLed, the replica promoted, the old master restarted with
 // its AOF (acknowledged writes the replica may not have) as a master until the sentinels turn it into a
 // replica. All held (no fix needed). A planned failover (SENTINEL FAILOVER): redteam-r32-min-replicas. The
-// DurableChannel case (a worker holding messages SIGKILLed, then the master) is r32-sentinel-durable.open.ts,
+// DurableChannel case (a worker holding messages SIGKILLed, then the master) is r32-sentinel-durable.failover.ts,
 // out of npm test: it passes alone but failed once in a loaded fresh-clone CI run (an open finding).
 import { after, before, describe, it } from "node:test";
 import { QUICK_HEALING, type RedisSentinelGroup, startSentinelGroup } from "../../helpers/redis-sentinel.js";
